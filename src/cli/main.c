@@ -1,0 +1,3 @@
+/* main.c - placeholder until the CLI lands. */
+#include "core/core.h"
+int main(void) { return 0; }
