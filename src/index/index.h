@@ -1,0 +1,165 @@
+/*
+ * index.h - the metadata index: calls, parties, streams, events, SIP
+ * messages and imports in SQLite (WAL mode), with numbered schema
+ * migrations, search and detail queries.  Plain structs in, plain structs
+ * out: the index knows nothing of packets.
+ */
+#ifndef ES_INDEX_H
+#define ES_INDEX_H
+
+#include "core/core.h"
+
+struct idx;
+
+/* Open (creating if needed) the index at path, switch to WAL, apply every
+ * pending migration.  On failure writes a message into err. */
+int idx_open(struct idx **out, const char *path, char *err, size_t errlen);
+void idx_close(struct idx *ix);
+/* Schema version after migrations. */
+int idx_schema_version(struct idx *ix);
+/* The last SQLite error message (for logs). */
+const char *idx_errmsg(struct idx *ix);
+
+int idx_begin(struct idx *ix);
+int idx_commit(struct idx *ix);
+int idx_rollback(struct idx *ix);
+
+/* ---- rows ------------------------------------------------------------------
+ * Strings are NUL-terminated and may be NULL (stored as NULL).  In rows
+ * handed to callbacks they point into the index's memory and are valid only
+ * during the callback. */
+
+enum idx_party_role { IDX_CALLER = 0, IDX_CALLEE = 1 };
+
+struct idx_party {
+	const char *uri;      /* "sip:alice@example.com" */
+	const char *user;     /* user part / number: "alice", "+15551234" */
+	const char *display;  /* display name, unquoted */
+	const char *pai;      /* P-Asserted-Identity URI, if any */
+	const char *ua;       /* User-Agent / Server of this party */
+	const char *sdp_addr; /* last announced media "ip:port" */
+};
+
+struct idx_stream {
+	int party;            /* IDX_CALLER (sent by the caller) or IDX_CALLEE;
+				 -1 when unknown */
+	uint32_t ssrc;
+	char src[ES_ADDR_STRLEN];
+	char dst[ES_ADDR_STRLEN];
+	const char *payload_types; /* "8,101" in order of first use */
+	const char *codecs;        /* "PCMA,telephone-event" */
+	uint64_t packets;
+	uint64_t expected;
+	int64_t lost;
+	uint64_t duplicates;
+	uint64_t out_of_order;
+	double jitter_max_ms;
+	double jitter_mean_ms;
+	double delta_max_ms;
+	int64_t first_us;
+	int64_t last_us;
+	const char *rtcp_json;     /* RTCP reports kept with the stream, or NULL */
+};
+
+struct idx_event {
+	int64_t ts_us;
+	const char *kind;     /* "dtmf", "hold", "resume", "reinvite", "update",
+				 "ssrc_change", "info_dtmf", ... */
+	int party;            /* IDX_CALLER / IDX_CALLEE / -1 */
+	const char *detail;   /* short text: digit and duration, new codec ... */
+};
+
+struct idx_msg {
+	int64_t ts_us;
+	uint64_t frame;
+	char src[ES_ADDR_STRLEN];
+	char dst[ES_ADDR_STRLEN];
+	const char *transport;  /* "udp" / "tcp" */
+	const char *label;      /* "INVITE", "180 Ringing", "200 OK" ... */
+	uint32_t cseq;
+	const char *cseq_method;
+	bool retransmission;
+	bool has_sdp;
+};
+
+struct idx_call {
+	int64_t id;               /* assigned by insert */
+	const char *call_id;
+	struct idx_party caller;
+	struct idx_party callee;
+	int64_t start_us;         /* first message of the call */
+	int64_t answer_us;        /* 2xx to INVITE; 0 = not answered */
+	int64_t end_us;           /* BYE / CANCEL / final failure / last packet */
+	const char *outcome;      /* "answered", "busy", "no_answer",
+				     "cancelled", "rejected", "redirected",
+				     "failed", "in_progress" */
+	int sip_code;             /* final response code to the INVITE, 0 = none */
+	const char *end_reason;   /* "bye", "cancel", "final_response",
+				     "timeout", "capture_end" */
+	const char *flags;        /* comma list: "no_invite", "forked",
+				     "one_way", "no_media", "orphan_rtp" */
+	const char *extra_json;   /* configured extra headers: {"X-Case":"42"} */
+	const char *source;       /* "import", "live", "siprec" */
+	int64_t import_id;        /* 0 = none */
+	struct idx_stream *streams;
+	unsigned nstreams;
+	struct idx_event *events;
+	unsigned nevents;
+	struct idx_msg *msgs;
+	unsigned nmsgs;
+};
+
+/* ---- writing ---------------------------------------------------------------- */
+
+struct idx_import {
+	int64_t id;
+	const char *path;
+	const char *file_key;   /* identity of the file: size + hash of its head */
+	int64_t started_us;     /* wall clock */
+	int64_t finished_us;
+	uint64_t frames;
+	uint64_t calls_new;
+	uint64_t calls_dup;
+	uint64_t streams;
+	const char *status;     /* "running", "done", "partial" (input error) */
+	const char *summary_json;
+};
+/* Start an import row (status "running"); sets imp->id. */
+int idx_import_begin(struct idx *ix, struct idx_import *imp);
+/* Update the row with the counters, status and summary. */
+int idx_import_finish(struct idx *ix, const struct idx_import *imp);
+
+/* Insert a call with its parties, streams, events and messages.  A call is
+ * identified by (call_id, start_us): inserting one already present changes
+ * nothing, sets *duplicate and c->id to the existing row. */
+int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate);
+
+/* ---- reading ------------------------------------------------------------------ */
+
+struct idx_filter {
+	const char *party;        /* substring of caller/callee uri, user,
+				     display or PAI (case-insensitive) */
+	int64_t from_us;          /* start >= from (0 = unbounded) */
+	int64_t to_us;            /* start < to (0 = unbounded) */
+	const char *outcome;      /* exact outcome, NULL = any */
+	int64_t min_duration_us;  /* answered duration >= this (0 = any) */
+	const char *call_id;      /* exact Call-ID, NULL = any */
+	unsigned limit;           /* 0 = no limit */
+	int64_t after_id;         /* pagination: rows with id > after_id */
+};
+
+/* Duration of a call as shown: end - answer for answered calls, else 0. */
+int64_t idx_call_duration_us(const struct idx_call *c);
+
+/* Calls matching f, ordered by start time then id; each is handed to fn
+ * with its streams loaded (events and messages are not: nevents = nmsgs =
+ * 0).  fn returns non-zero to stop, which is then returned. */
+typedef int (*idx_call_fn)(void *ud, const struct idx_call *c);
+int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud);
+/* One call with everything: streams, events, messages.  ES_ENOTFOUND. */
+int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud);
+
+/* Counts for a summary. */
+int idx_count_calls(struct idx *ix, int64_t *n);
+
+#endif /* ES_INDEX_H */

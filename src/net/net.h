@@ -1,0 +1,105 @@
+/*
+ * net.h - the network layer: capture files (pcap, pcapng via libpcap),
+ * link layers (Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback),
+ * 802.1Q/QinQ, IPv4/IPv6 with extension headers, IP fragment reassembly,
+ * UDP, and TCP stream reassembly.  It hands transport payloads to callbacks
+ * and knows nothing of SIP or RTP.
+ */
+#ifndef ES_NET_H
+#define ES_NET_H
+
+#include "core/core.h"
+
+enum { NET_PROTO_TCP = 6, NET_PROTO_UDP = 17 };
+
+/* One transport payload.  data points into the decoder's or the caller's
+ * buffer and is valid only during the callback. */
+struct net_pkt {
+	uint64_t frame;        /* 1-based frame number in the capture (the last
+				  frame that completed this payload) */
+	int64_t ts_us;         /* capture time of that frame */
+	uint8_t proto;         /* NET_PROTO_UDP or NET_PROTO_TCP */
+	struct es_addr src;    /* with port */
+	struct es_addr dst;    /* with port */
+	uint16_t vlan[2];      /* outer first */
+	uint8_t nvlan;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* A UDP datagram (after IP reassembly). */
+typedef void (*net_udp_fn)(void *ud, const struct net_pkt *pkt);
+
+/* TCP: pkt->data/len is all in-order bytes buffered for one direction of
+ * one connection (not yet consumed).  The callback returns how many bytes
+ * from the start it consumed (whole messages); the rest stays buffered and
+ * is offered again, with what follows, when more data arrives.  A callback
+ * that cannot make sense of the data may consume all of it to resync. */
+typedef size_t (*net_tcp_fn)(void *ud, const struct net_pkt *pkt);
+
+/* Why frames were not handed on; every frame read is counted once in
+ * frames and, if dropped, in exactly one skip_* counter. */
+struct net_stats {
+	uint64_t frames;
+	uint64_t bytes;
+	uint64_t udp;               /* datagrams delivered */
+	uint64_t tcp_segments;      /* segments with payload accepted */
+	uint64_t skip_linktype;     /* link type not supported */
+	uint64_t skip_truncated;    /* captured frame shorter than its headers */
+	uint64_t skip_non_ip;       /* ARP, LLDP, ... */
+	uint64_t skip_bad_ip;       /* bad version, header length, total length */
+	uint64_t skip_other_proto;  /* ICMP, SCTP, ESP, ... */
+	uint64_t frag_held;         /* fragments waiting for their siblings */
+	uint64_t frag_reassembled;  /* datagrams completed from fragments */
+	uint64_t frag_expired;      /* incomplete datagrams dropped on timeout */
+	uint64_t frag_overflow;     /* fragments dropped: memory bound reached */
+	uint64_t tcp_retrans;       /* segments already seen (dropped) */
+	uint64_t tcp_out_of_order;  /* segments held until the gap filled */
+	uint64_t tcp_gaps;          /* gaps given up on (data lost) */
+	uint64_t tcp_overflow;      /* bytes dropped: per-flow buffer bound */
+};
+
+struct net_config {
+	size_t frag_max_bytes;      /* all pending fragments, default 8 MiB */
+	int64_t frag_timeout_us;    /* default 30 s (capture time) */
+	size_t tcp_max_flows;       /* default 65536 */
+	size_t tcp_max_buffer;      /* per direction, default 1 MiB */
+	int64_t tcp_idle_us;        /* flow forgotten after idle, default 300 s */
+};
+/* Fill cfg with the defaults above. */
+void net_config_default(struct net_config *cfg);
+
+struct net_decoder;
+/* cfg may be NULL for defaults.  on_udp/on_tcp may be NULL. */
+int net_decoder_new(struct net_decoder **out, const struct net_config *cfg,
+		    net_udp_fn on_udp, net_tcp_fn on_tcp, void *ud);
+void net_decoder_free(struct net_decoder *d);
+/* Decode one captured frame of DLT link type dlt (libpcap's DLT_* values).
+ * Always returns 0: a bad frame is counted in the stats, not an error. */
+int net_decode_frame(struct net_decoder *d, int dlt, const uint8_t *data,
+		     size_t caplen, int64_t ts_us, uint64_t frame);
+/* Drop fragments and idle TCP flows older than the timeouts, relative to
+ * now_us in capture time.  Called by the decoder itself from time to time;
+ * callable at end of input. */
+void net_decoder_expire(struct net_decoder *d, int64_t now_us);
+const struct net_stats *net_decoder_stats(const struct net_decoder *d);
+
+/* ---- capture files ------------------------------------------------------ */
+struct net_file;
+/* Open a pcap or pcapng file.  On failure returns ES_EIO (cannot open) or
+ * ES_EFORMAT (not pcap/pcapng) and writes a message naming the file and,
+ * where recognisable, its real format (e.g. Microsoft Network Monitor,
+ * with the hint to convert it with editcap) into err. */
+int net_file_open(struct net_file **out, const char *path, char *err, size_t errlen);
+/* Next frame: returns 1 with the frame, 0 at a clean end of file, or a
+ * negative code (ES_ETRUNC for a truncated last record, ES_EFORMAT for a
+ * corrupt record length) with net_file_error() naming the frame number. */
+int net_file_next(struct net_file *f, const uint8_t **data, size_t *caplen,
+		  int64_t *ts_us, uint64_t *frame);
+int net_file_dlt(const struct net_file *f);
+uint64_t net_file_size(const struct net_file *f);   /* bytes on disk */
+uint64_t net_file_offset(const struct net_file *f); /* bytes read so far */
+const char *net_file_error(const struct net_file *f);
+void net_file_close(struct net_file *f);
+
+#endif /* ES_NET_H */
