@@ -1,3 +1,128 @@
-/* main.c - placeholder until the CLI lands. */
-#include "core/core.h"
-int main(void) { return 0; }
+/* main.c - `earshot <command>`: global options and dispatch. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EARSHOT_VERSION "0.1.0"
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [--data DIR] [-v|-q] <command> [options]\n"
+		"\n"
+		"earshot records telephone calls: SIP dialogs and their RTP streams,\n"
+		"indexed and searchable.\n"
+		"\n"
+		"Commands:\n"
+		"  import FILE...   read pcap/pcapng captures into the index\n"
+		"  calls            list and search calls (table, --json, --csv)\n"
+		"  show ID          one call: parties, streams, events, SIP messages\n"
+		"\n"
+		"Global options:\n"
+		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  -v, --verbose    more log output (repeat for debug)\n"
+		"  -q, --quiet      errors only\n"
+		"  --version        print the version\n"
+		"  -h, --help       this help; `%s COMMAND --help` for a command\n"
+		"\n"
+		"Exit codes: 0 ok, 1 error, 2 usage, 3 bad input (readable part imported),\n"
+		"4 not found.\n",
+		prog, prog);
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return ES_EINVAL;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) && errno != EEXIST)
+			return ES_EIO;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) && errno != EEXIST)
+		return ES_EIO;
+	return 0;
+}
+
+int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
+{
+	char path[4096], err[512];
+	snprintf(path, sizeof(path), "%s/index.sqlite", ctx->data_dir);
+	struct stat st;
+	if (!create && stat(path, &st) != 0) {
+		fprintf(stderr, "%s: no index at %s (run `%s import FILE` first, or set --data)\n",
+			ctx->prog, path, ctx->prog);
+		return ES_ENOTFOUND;
+	}
+	if (create && mkdir_p(ctx->data_dir)) {
+		fprintf(stderr, "%s: cannot create data folder %s: %s\n", ctx->prog,
+			ctx->data_dir, strerror(errno));
+		return ES_EIO;
+	}
+	int rc = idx_open(out, path, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s: %s\n", ctx->prog, err);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = {.prog = "earshot"};
+	const char *env = getenv("EARSHOT_DATA");
+	ctx.data_dir = env && *env ? env : "./earshot-data";
+	int verbosity = ES_LOG_WARN;
+
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout, ctx.prog);
+			return CLI_OK;
+		} else if (!strcmp(a, "--version")) {
+			printf("earshot %s\n", EARSHOT_VERSION);
+			return CLI_OK;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			verbosity++;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			verbosity = ES_LOG_ERROR;
+		} else if (!strcmp(a, "--data") && i + 1 < argc) {
+			ctx.data_dir = argv[++i];
+		} else if (!strncmp(a, "--data=", 7)) {
+			ctx.data_dir = a + 7;
+		} else {
+			fprintf(stderr, "%s: unknown option %s\n", ctx.prog, a);
+			usage(stderr, ctx.prog);
+			return CLI_USAGE;
+		}
+	}
+	es_log_set_level(verbosity > ES_LOG_DEBUG ? ES_LOG_DEBUG : (enum es_log_level)verbosity);
+	if (i >= argc) {
+		usage(stderr, ctx.prog);
+		return CLI_USAGE;
+	}
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	optind = 1;
+	if (!strcmp(cmd, "import"))
+		return cli_import(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "calls"))
+		return cli_calls(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "show"))
+		return cli_show(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout, ctx.prog);
+		return CLI_OK;
+	}
+	fprintf(stderr, "%s: unknown command '%s'\n", ctx.prog, cmd);
+	usage(stderr, ctx.prog);
+	return CLI_USAGE;
+}

@@ -210,6 +210,8 @@ void es_json_int(struct es_json *j, int64_t v);
 void es_json_double(struct es_json *j, double v, int decimals);
 void es_json_bool(struct es_json *j, bool v);
 void es_json_null(struct es_json *j);
+/* A value that is already JSON (from a trusted writer), written verbatim. */
+void es_json_raw(struct es_json *j, const char *json);
 /* Ends the document with a newline. */
 void es_json_end(struct es_json *j);
 

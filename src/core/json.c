@@ -143,4 +143,10 @@ void es_json_null(struct es_json *j)
 	fputs("null", j->f);
 }
 
+void es_json_raw(struct es_json *j, const char *json)
+{
+	pre_value(j);
+	fputs(json && *json ? json : "null", j->f);
+}
+
 void es_json_end(struct es_json *j) { fputc('\n', j->f); }

@@ -1,0 +1,35 @@
+# earshot - the two commands of the README, and a few helpers.
+#   make demo   build, import the bundled example capture, list its calls, show one
+#   make test   build and run every test, then again under ASan+UBSan, then the fuzzers
+BUILD      ?= build
+DEMO_DATA  ?= earshot-data-demo
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all bootstrap build demo test bench fuzz clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@rm -rf $(DEMO_DATA)
+	$(BUILD)/earshot --data $(DEMO_DATA) import examples/demo.pcap
+	$(BUILD)/earshot --data $(DEMO_DATA) calls
+	$(BUILD)/earshot --data $(DEMO_DATA) show 1
+
+test: bootstrap
+	@scripts/test
+
+bench: build
+	@bench/run.sh --build $(BUILD)
+
+fuzz: bootstrap
+	@FUZZ_ONLY=1 scripts/test
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz $(DEMO_DATA)

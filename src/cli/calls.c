@@ -1,0 +1,490 @@
+/* calls.c - `earshot calls` and `earshot show ID`. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum out_fmt { OUT_TABLE, OUT_JSON, OUT_CSV };
+
+static void calls_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: earshot calls [options]\n"
+		"\n"
+		"List the calls in the index, oldest first.\n"
+		"\n"
+		"Filters:\n"
+		"  --party TEXT        caller or callee URI, number, name or\n"
+		"                      P-Asserted-Identity contains TEXT (any case)\n"
+		"  --number TEXT       the same as --party\n"
+		"  --from TIME         started at or after TIME\n"
+		"  --to TIME           started before TIME\n"
+		"                      (TIME: 2026-11-24, 2026-11-24T08:00[:SS[.fff]][Z],\n"
+		"                      or seconds since 1970; UTC)\n"
+		"  --outcome OUTCOME   answered, busy, no_answer, cancelled, rejected,\n"
+		"                      redirected\n"
+		"  --min-duration SEC  answered for at least SEC seconds\n"
+		"  --call-id ID        this SIP Call-ID\n"
+		"  --limit N           at most N calls\n"
+		"  --after ID          calls with an id greater than ID (paging)\n"
+		"Output:\n"
+		"  --json              JSON array (docs/CLI.md describes the fields)\n"
+		"  --csv               CSV with a header line\n"
+		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Exit codes: 0 ok (also when nothing matched), 1 error, 2 usage.\n");
+}
+
+static void show_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: earshot show [--json] [--data DIR] ID\n"
+		"\n"
+		"Show one call: its parties, outcome and times, every RTP stream with\n"
+		"its statistics, its events (DTMF, hold, re-INVITE) and the sequence of\n"
+		"SIP messages.  ID is the number `earshot calls` prints, or a Call-ID.\n"
+		"\n"
+		"Exit codes: 0 ok, 1 error, 2 usage, 4 no such call.\n");
+}
+
+static void put_time(struct es_json *j, int64_t us)
+{
+	char b[ES_TIME_STRLEN];
+	if (!us) {
+		es_json_null(j);
+		return;
+	}
+	es_time_fmt(us, b, sizeof(b));
+	es_json_str(j, b);
+}
+
+static void put_party(struct es_json *j, const struct idx_party *p)
+{
+	es_json_obj_begin(j);
+	es_json_key(j, "uri"); es_json_str(j, p->uri);
+	es_json_key(j, "user"); es_json_str(j, p->user);
+	es_json_key(j, "display"); es_json_str(j, p->display);
+	es_json_key(j, "pai"); es_json_str(j, p->pai);
+	es_json_key(j, "user_agent"); es_json_str(j, p->ua);
+	es_json_key(j, "sdp_addr"); es_json_str(j, p->sdp_addr);
+	es_json_obj_end(j);
+}
+
+static const char *party_name(int p)
+{
+	return p == IDX_CALLER ? "caller" : p == IDX_CALLEE ? "callee" : NULL;
+}
+
+static void put_stream(struct es_json *j, const struct idx_stream *s)
+{
+	char ssrc[16];
+	snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
+	es_json_obj_begin(j);
+	es_json_key(j, "party"); es_json_str(j, party_name(s->party));
+	es_json_key(j, "ssrc"); es_json_str(j, ssrc);
+	es_json_key(j, "src"); es_json_str(j, s->src);
+	es_json_key(j, "dst"); es_json_str(j, s->dst);
+	es_json_key(j, "payload_types");
+	es_json_arr_begin(j);
+	struct slice rest = sl_cstr(s->payload_types), one;
+	while (rest.len) {
+		sl_split(rest, ',', &one, &rest);
+		uint32_t pt;
+		if (!sl_to_u32(one, &pt))
+			es_json_int(j, pt);
+	}
+	es_json_arr_end(j);
+	es_json_key(j, "codecs"); es_json_str(j, s->codecs);
+	es_json_key(j, "packets"); es_json_int(j, (int64_t)s->packets);
+	es_json_key(j, "expected"); es_json_int(j, (int64_t)s->expected);
+	es_json_key(j, "lost"); es_json_int(j, s->lost);
+	es_json_key(j, "duplicates"); es_json_int(j, (int64_t)s->duplicates);
+	es_json_key(j, "out_of_order"); es_json_int(j, (int64_t)s->out_of_order);
+	es_json_key(j, "jitter_max_ms"); es_json_double(j, s->jitter_max_ms, 3);
+	es_json_key(j, "jitter_mean_ms"); es_json_double(j, s->jitter_mean_ms, 3);
+	es_json_key(j, "delta_max_ms"); es_json_double(j, s->delta_max_ms, 3);
+	es_json_key(j, "first"); put_time(j, s->first_us);
+	es_json_key(j, "last"); put_time(j, s->last_us);
+	es_json_key(j, "rtcp");
+	es_json_raw(j, s->rtcp_json); /* stored as JSON by the engine */
+	es_json_obj_end(j);
+}
+
+void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
+{
+	es_json_obj_begin(j);
+	es_json_key(j, "id"); es_json_int(j, c->id);
+	es_json_key(j, "call_id"); es_json_str(j, c->call_id);
+	es_json_key(j, "caller"); es_json_str(j, c->caller.uri);
+	es_json_key(j, "callee"); es_json_str(j, c->callee.uri);
+	es_json_key(j, "start"); put_time(j, c->start_us);
+	es_json_key(j, "answer"); put_time(j, c->answer_us);
+	es_json_key(j, "end"); put_time(j, c->end_us);
+	es_json_key(j, "duration_s");
+	es_json_double(j, (double)idx_call_duration_us(c) / 1e6, 3);
+	es_json_key(j, "outcome"); es_json_str(j, c->outcome);
+	es_json_key(j, "sip_code");
+	if (c->sip_code)
+		es_json_int(j, c->sip_code);
+	else
+		es_json_null(j);
+	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
+	es_json_key(j, "source"); es_json_str(j, c->source);
+	es_json_key(j, "flags");
+	es_json_arr_begin(j);
+	struct slice rest = sl_cstr(c->flags), one;
+	while (rest.len) {
+		sl_split(rest, ',', &one, &rest);
+		es_json_strn(j, one.p, one.len);
+	}
+	es_json_arr_end(j);
+	es_json_key(j, "parties");
+	es_json_obj_begin(j);
+	es_json_key(j, "caller"); put_party(j, &c->caller);
+	es_json_key(j, "callee"); put_party(j, &c->callee);
+	es_json_obj_end(j);
+	es_json_key(j, "extra_headers");
+	es_json_raw(j, c->extra_json); /* stored as a JSON object by the engine */
+	es_json_key(j, "streams");
+	es_json_arr_begin(j);
+	for (unsigned i = 0; i < c->nstreams; i++)
+		put_stream(j, &c->streams[i]);
+	es_json_arr_end(j);
+	if (detail) {
+		es_json_key(j, "events");
+		es_json_arr_begin(j);
+		for (unsigned i = 0; i < c->nevents; i++) {
+			const struct idx_event *e = &c->events[i];
+			es_json_obj_begin(j);
+			es_json_key(j, "time"); put_time(j, e->ts_us);
+			es_json_key(j, "kind"); es_json_str(j, e->kind);
+			es_json_key(j, "party"); es_json_str(j, party_name(e->party));
+			es_json_key(j, "detail"); es_json_str(j, e->detail);
+			es_json_obj_end(j);
+		}
+		es_json_arr_end(j);
+		es_json_key(j, "messages");
+		es_json_arr_begin(j);
+		for (unsigned i = 0; i < c->nmsgs; i++) {
+			const struct idx_msg *m = &c->msgs[i];
+			es_json_obj_begin(j);
+			es_json_key(j, "time"); put_time(j, m->ts_us);
+			es_json_key(j, "frame"); es_json_int(j, (int64_t)m->frame);
+			es_json_key(j, "src"); es_json_str(j, m->src);
+			es_json_key(j, "dst"); es_json_str(j, m->dst);
+			es_json_key(j, "transport"); es_json_str(j, m->transport);
+			es_json_key(j, "label"); es_json_str(j, m->label);
+			es_json_key(j, "cseq"); es_json_int(j, m->cseq);
+			es_json_key(j, "cseq_method"); es_json_str(j, m->cseq_method);
+			es_json_key(j, "retransmission"); es_json_bool(j, m->retransmission);
+			es_json_key(j, "sdp"); es_json_bool(j, m->has_sdp);
+			es_json_obj_end(j);
+		}
+		es_json_arr_end(j);
+	}
+	es_json_obj_end(j);
+}
+
+/* ---- output of the list --------------------------------------------------------- */
+
+struct list_out {
+	enum out_fmt fmt;
+	struct es_json j;
+	unsigned n;
+};
+
+static void csv_field(const char *s)
+{
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static const char *who(const struct idx_party *p)
+{
+	return p->user ? p->user : p->uri ? p->uri : "?";
+}
+
+static int list_row(void *ud, const struct idx_call *c)
+{
+	struct list_out *o = ud;
+	char start[ES_TIME_STRLEN] = "-", answer[ES_TIME_STRLEN] = "", end[ES_TIME_STRLEN] = "";
+	if (c->start_us)
+		es_time_fmt(c->start_us, start, sizeof(start));
+	if (c->answer_us)
+		es_time_fmt(c->answer_us, answer, sizeof(answer));
+	if (c->end_us)
+		es_time_fmt(c->end_us, end, sizeof(end));
+	double dur = (double)idx_call_duration_us(c) / 1e6;
+	switch (o->fmt) {
+	case OUT_JSON:
+		cli_call_json(&o->j, c, false);
+		break;
+	case OUT_CSV:
+		printf("%lld,", (long long)c->id);
+		csv_field(c->call_id);
+		printf(",%s,%s,%s,%.3f,", start, answer, end, dur);
+		csv_field(c->caller.uri);
+		putchar(',');
+		csv_field(c->callee.uri);
+		printf(",%s,", c->outcome ? c->outcome : "");
+		if (c->sip_code)
+			printf("%d", c->sip_code);
+		printf(",%u,", c->nstreams);
+		csv_field(c->flags);
+		putchar('\n');
+		break;
+	case OUT_TABLE:
+		printf("%6lld  %-23s  %-20.20s  %-20.20s  %9.1f  %-10s %4d  %7u  %s\n",
+		       (long long)c->id, start, who(&c->caller), who(&c->callee), dur,
+		       c->outcome ? c->outcome : "", c->sip_code, c->nstreams,
+		       c->flags ? c->flags : "");
+		break;
+	}
+	o->n++;
+	return 0;
+}
+
+static int parse_time_opt(const char *opt, const char *v, int64_t *out)
+{
+	if (es_time_parse(v, out)) {
+		fprintf(stderr, "earshot calls: %s: cannot read time '%s'\n", opt, v);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"party", required_argument, NULL, 'p'},
+		{"number", required_argument, NULL, 'p'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"outcome", required_argument, NULL, 'o'},
+		{"min-duration", required_argument, NULL, 'm'},
+		{"call-id", required_argument, NULL, 'c'},
+		{"limit", required_argument, NULL, 'l'},
+		{"after", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'J'},
+		{"csv", no_argument, NULL, 'C'},
+		{"data", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	static const char *const outcomes[] = {"answered", "busy", "no_answer", "cancelled",
+					       "rejected", "redirected", NULL};
+	struct idx_filter f = {0};
+	struct list_out o = {.fmt = OUT_TABLE};
+	int c;
+	uint64_t v;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': f.party = optarg; break;
+		case 'f': if (parse_time_opt("--from", optarg, &f.from_us)) return CLI_USAGE; break;
+		case 't': if (parse_time_opt("--to", optarg, &f.to_us)) return CLI_USAGE; break;
+		case 'o': {
+			bool ok = false;
+			for (const char *const *k = outcomes; *k; k++)
+				ok |= !strcmp(*k, optarg);
+			if (!ok) {
+				fprintf(stderr, "earshot calls: unknown outcome '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			f.outcome = optarg;
+			break;
+		}
+		case 'm':
+		case 'l':
+		case 'a':
+			if (sl_to_u64(sl_cstr(optarg), &v) || v > INT32_MAX) {
+				fprintf(stderr, "earshot calls: not a number: '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			if (c == 'm')
+				f.min_duration_us = (int64_t)v * ES_US_PER_SEC;
+			else if (c == 'l')
+				f.limit = (unsigned)v;
+			else
+				f.after_id = (int64_t)v;
+			break;
+		case 'c': f.call_id = optarg; break;
+		case 'J': o.fmt = OUT_JSON; break;
+		case 'C': o.fmt = OUT_CSV; break;
+		case 'd': ctx->data_dir = optarg; break;
+		case 'h': calls_usage(stdout); return CLI_OK;
+		default: calls_usage(stderr); return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "earshot calls: unexpected argument '%s'\n", argv[optind]);
+		return CLI_USAGE;
+	}
+	struct idx *ix;
+	if (cli_open_index(ctx, false, &ix))
+		return CLI_ERR;
+	if (o.fmt == OUT_JSON) {
+		es_json_init(&o.j, stdout, true);
+		es_json_arr_begin(&o.j);
+	} else if (o.fmt == OUT_CSV) {
+		printf("id,call_id,start,answer,end,duration_s,caller,callee,outcome,sip_code,"
+		       "streams,flags\n");
+	} else {
+		printf("%6s  %-23s  %-20s  %-20s  %9s  %-10s %4s  %7s  %s\n", "ID", "START (UTC)",
+		       "CALLER", "CALLEE", "DURATION", "OUTCOME", "CODE", "STREAMS", "FLAGS");
+	}
+	int err = idx_calls_list(ix, &f, list_row, &o);
+	if (o.fmt == OUT_JSON) {
+		es_json_arr_end(&o.j);
+		es_json_end(&o.j);
+	}
+	if (err)
+		fprintf(stderr, "earshot calls: %s\n", idx_errmsg(ix));
+	idx_close(ix);
+	return err ? CLI_ERR : CLI_OK;
+}
+
+/* ---- show ------------------------------------------------------------------------- */
+
+static int show_text(void *ud, const struct idx_call *c)
+{
+	(void)ud;
+	char t[ES_TIME_STRLEN];
+	printf("Call %lld  %s\n", (long long)c->id, c->call_id);
+	for (int p = 0; p < 2; p++) {
+		const struct idx_party *pa = p == 0 ? &c->caller : &c->callee;
+		printf("  %-7s %s%s%s%s  %s", p == 0 ? "caller" : "callee",
+		       pa->display ? "\"" : "", pa->display ? pa->display : "",
+		       pa->display ? "\" " : "", pa->uri ? pa->uri : "?", pa->ua ? pa->ua : "");
+		if (pa->pai)
+			printf("  (asserted %s)", pa->pai);
+		putchar('\n');
+	}
+	es_time_fmt(c->start_us, t, sizeof(t));
+	printf("  start   %s\n", t);
+	if (c->answer_us) {
+		es_time_fmt(c->answer_us, t, sizeof(t));
+		printf("  answer  %s\n", t);
+	}
+	if (c->end_us) {
+		es_time_fmt(c->end_us, t, sizeof(t));
+		printf("  end     %s (%s)\n", t, c->end_reason ? c->end_reason : "");
+	}
+	printf("  outcome %s", c->outcome ? c->outcome : "?");
+	if (c->sip_code)
+		printf(" (%d)", c->sip_code);
+	printf(", duration %.1f s\n", (double)idx_call_duration_us(c) / 1e6);
+	if (c->flags)
+		printf("  flags   %s\n", c->flags);
+	if (c->extra_json)
+		printf("  headers %s\n", c->extra_json);
+	printf("\nStreams\n  %-6s %-10s %-22s %-22s %-14s %8s %6s %9s %9s\n", "party", "ssrc",
+	       "from", "to", "codecs", "packets", "lost", "jitter", "maxdelta");
+	for (unsigned i = 0; i < c->nstreams; i++) {
+		const struct idx_stream *s = &c->streams[i];
+		printf("  %-6s 0x%08X %-22s %-22s %-14.14s %8llu %6lld %7.2fms %7.1fms\n",
+		       party_name(s->party) ? party_name(s->party) : "?", s->ssrc, s->src, s->dst,
+		       s->codecs ? s->codecs : "", (unsigned long long)s->packets,
+		       (long long)s->lost, s->jitter_max_ms, s->delta_max_ms);
+	}
+	if (c->nevents) {
+		printf("\nEvents\n");
+		for (unsigned i = 0; i < c->nevents; i++) {
+			const struct idx_event *e = &c->events[i];
+			es_time_fmt(e->ts_us, t, sizeof(t));
+			printf("  %s  %-6s %-12s %s\n", t, party_name(e->party) ? party_name(e->party) : "",
+			       e->kind, e->detail ? e->detail : "");
+		}
+	}
+	printf("\nSIP messages\n");
+	for (unsigned i = 0; i < c->nmsgs; i++) {
+		const struct idx_msg *m = &c->msgs[i];
+		es_time_fmt(m->ts_us, t, sizeof(t));
+		printf("  %s  #%-7llu %-22s -> %-22s %s %-24s CSeq %u %s%s%s\n", t,
+		       (unsigned long long)m->frame, m->src, m->dst, m->transport, m->label, m->cseq,
+		       m->cseq_method, m->has_sdp ? " [SDP]" : "",
+		       m->retransmission ? " (retransmission)" : "");
+	}
+	return 0;
+}
+
+static int show_json(void *ud, const struct idx_call *c)
+{
+	struct es_json j;
+	(void)ud;
+	es_json_init(&j, stdout, true);
+	cli_call_json(&j, c, true);
+	es_json_end(&j);
+	return 0;
+}
+
+struct first_id {
+	int64_t id;
+};
+
+static int take_id(void *ud, const struct idx_call *c)
+{
+	((struct first_id *)ud)->id = c->id;
+	return 1;
+}
+
+int cli_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'J'},
+		{"data", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	bool json = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'J': json = true; break;
+		case 'd': ctx->data_dir = optarg; break;
+		case 'h': show_usage(stdout); return CLI_OK;
+		default: show_usage(stderr); return CLI_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "earshot show: give exactly one call ID\n");
+		show_usage(stderr);
+		return CLI_USAGE;
+	}
+	const char *arg = argv[optind];
+	struct idx *ix;
+	if (cli_open_index(ctx, false, &ix))
+		return CLI_ERR;
+	uint64_t v;
+	struct first_id fid = {0};
+	if (sl_to_u64(sl_cstr(arg), &v) == 0 && v <= INT64_MAX) {
+		fid.id = (int64_t)v;
+	} else {
+		struct idx_filter f = {.call_id = arg, .limit = 1};
+		idx_calls_list(ix, &f, take_id, &fid);
+	}
+	int err = fid.id ? idx_call_get(ix, fid.id, json ? show_json : show_text, NULL)
+			 : ES_ENOTFOUND;
+	int rc = CLI_OK;
+	if (err == ES_ENOTFOUND) {
+		fprintf(stderr, "earshot show: no call %s in %s\n", arg, ctx->data_dir);
+		rc = CLI_NOTFOUND;
+	} else if (err) {
+		fprintf(stderr, "earshot show: %s\n", idx_errmsg(ix));
+		rc = CLI_ERR;
+	}
+	idx_close(ix);
+	return rc;
+}

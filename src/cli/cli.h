@@ -1,0 +1,32 @@
+/* cli.h - the earshot command line: wiring only. */
+#ifndef ES_CLI_H
+#define ES_CLI_H
+
+#include "core/core.h"
+#include "index/index.h"
+
+/* Exit codes (docs/CLI.md). */
+enum {
+	CLI_OK = 0,
+	CLI_ERR = 1,      /* could not do the job: index, I/O, memory */
+	CLI_USAGE = 2,    /* bad command line */
+	CLI_INPUT = 3,    /* some input was unreadable, truncated or corrupt;
+			     everything readable was imported */
+	CLI_NOTFOUND = 4, /* no such call */
+};
+
+struct cli_ctx {
+	const char *data_dir;
+	const char *prog;
+};
+
+int cli_import(struct cli_ctx *ctx, int argc, char **argv);
+int cli_calls(struct cli_ctx *ctx, int argc, char **argv);
+int cli_show(struct cli_ctx *ctx, int argc, char **argv);
+
+/* Open DATA/index.sqlite; create the folder when create is true. */
+int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
+/* JSON of one call (the stable interface of docs/CLI.md). */
+void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail);
+
+#endif

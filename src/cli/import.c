@@ -1,0 +1,342 @@
+/* import.c - `earshot import FILE...`. */
+#include "cli/cli.h"
+#include "record/record.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EXTRA_HEADERS 32
+
+struct import_run {
+	struct idx *ix;
+	int64_t import_id;
+	uint64_t calls_new, calls_dup, streams, store_errors;
+	bool progress;
+	int64_t t0;
+};
+
+static void import_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: earshot import [options] FILE...\n"
+		"\n"
+		"Read pcap or pcapng captures, find every SIP call and its RTP streams,\n"
+		"and store them in the index.  Importing a capture again adds no\n"
+		"duplicate calls.  The files form one capture, read in the order given.\n"
+		"\n"
+		"Options:\n"
+		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  --header NAME       keep this SIP header of each call (repeatable),\n"
+		"                      e.g. --header X-Account-Id\n"
+		"  --idle-timeout SEC  end a call after this long without SIP or RTP (300)\n"
+		"  --linger SEC        keep a call open this long after BYE (10)\n"
+		"  --progress          progress bar on stderr even when it is not a terminal\n"
+		"  --no-progress       no progress bar\n"
+		"  --json              print the summary as JSON on stdout\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Exit codes: 0 ok, 1 error, 2 usage, 3 some input unreadable or\n"
+		"corrupt (everything before the fault was imported).\n");
+}
+
+static int on_call(void *ud, struct idx_call *c)
+{
+	struct import_run *r = ud;
+	bool dup = false;
+	c->import_id = r->import_id;
+	int err = idx_call_insert(r->ix, c, &dup);
+	if (err) {
+		r->store_errors++;
+		fprintf(stderr, "earshot: call %s not stored: %s\n", c->call_id, idx_errmsg(r->ix));
+		return err;
+	}
+	if (dup)
+		r->calls_dup++;
+	else {
+		r->calls_new++;
+		r->streams += c->nstreams;
+	}
+	return 0;
+}
+
+static void on_progress(void *ud, const struct rec_progress *p)
+{
+	struct import_run *r = ud;
+	if (!r->progress)
+		return;
+	double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 0;
+	if (frac > 1)
+		frac = 1;
+	int w = 30, fill = (int)(frac * w);
+	char bar[32];
+	for (int i = 0; i < w; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[w] = '\0';
+	double secs = (double)(es_mono_us() - r->t0) / 1e6;
+	fprintf(stderr, "\r%-24.24s [%s] %3d%% %10llu frames %7llu calls %6.1fs", p->path, bar,
+		(int)(frac * 100), (unsigned long long)p->frames, (unsigned long long)p->calls,
+		secs);
+	if (p->bytes_done >= p->bytes_total)
+		fputc('\n', stderr);
+}
+
+/* The identity of a capture file: its size and a hash of its first 64 KiB. */
+static void file_key(const char *path, char *out, size_t cap)
+{
+	struct stat st;
+	uint8_t head[65536];
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		n = fread(head, 1, sizeof(head), f);
+		fclose(f);
+	}
+	long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+	snprintf(out, cap, "%lld:%016llx", size, (unsigned long long)es_hash(head, n, 0));
+}
+
+static void summary_json(FILE *f, const struct rec_engine *e, const struct import_run *r,
+			 uint64_t frames, unsigned files_failed, const char *const *errors,
+			 unsigned nerr)
+{
+	const struct rec_stats *s = rec_engine_stats(e);
+	const struct net_stats *n = rec_engine_net_stats(e);
+	struct es_json j;
+	es_json_init(&j, f, true);
+	es_json_obj_begin(&j);
+	es_json_key(&j, "frames"); es_json_int(&j, (int64_t)frames);
+	es_json_key(&j, "calls"); es_json_int(&j, (int64_t)r->calls_new);
+	es_json_key(&j, "calls_duplicate"); es_json_int(&j, (int64_t)r->calls_dup);
+	es_json_key(&j, "streams"); es_json_int(&j, (int64_t)r->streams);
+	es_json_key(&j, "sip_messages"); es_json_int(&j, (int64_t)s->sip_messages);
+	es_json_key(&j, "rtp_packets"); es_json_int(&j, (int64_t)s->rtp_packets);
+	es_json_key(&j, "rtcp_packets"); es_json_int(&j, (int64_t)s->rtcp_packets);
+	es_json_key(&j, "max_active_calls"); es_json_int(&j, (int64_t)s->max_active_calls);
+	es_json_key(&j, "max_call_bytes"); es_json_int(&j, (int64_t)s->max_call_bytes);
+	es_json_key(&j, "files_failed"); es_json_int(&j, files_failed);
+	es_json_key(&j, "errors");
+	es_json_arr_begin(&j);
+	for (unsigned i = 0; i < nerr; i++)
+		es_json_str(&j, errors[i]);
+	es_json_arr_end(&j);
+	es_json_key(&j, "skipped");
+	es_json_obj_begin(&j);
+	const struct { const char *k; uint64_t v; } sk[] = {
+		{"link_type", n->skip_linktype},
+		{"truncated_frame", n->skip_truncated},
+		{"not_ip", n->skip_non_ip},
+		{"bad_ip_header", n->skip_bad_ip},
+		{"other_ip_protocol", n->skip_other_proto},
+		{"fragments_expired", n->frag_expired},
+		{"fragments_over_limit", n->frag_overflow},
+		{"tcp_retransmission", n->tcp_retrans},
+		{"tcp_gap", n->tcp_gaps},
+		{"tcp_bytes_over_limit", n->tcp_overflow},
+		{"tcp_bytes_not_sip", s->tcp_not_sip},
+		{"sip_unparsable", s->sip_parse_errors},
+		{"sip_not_in_call", s->sip_non_call},
+		{"sip_after_call_end", s->sip_late},
+		{"sdp_unparsable", s->sdp_errors},
+		{"rtp_no_call", s->rtp_no_call},
+		{"rtcp_no_call", s->rtcp_no_call},
+		{"udp_other", s->udp_other},
+		{"store_errors", r->store_errors},
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(sk); i++) {
+		es_json_key(&j, sk[i].k);
+		es_json_int(&j, (int64_t)sk[i].v);
+	}
+	es_json_obj_end(&j);
+	es_json_key(&j, "sip_retransmissions"); es_json_int(&j, (int64_t)s->sip_retransmissions);
+	es_json_key(&j, "ip_reassembled"); es_json_int(&j, (int64_t)n->frag_reassembled);
+	es_json_obj_end(&j);
+	es_json_end(&j);
+}
+
+static void summary_text(FILE *f, const struct rec_engine *e, const struct import_run *r,
+			 uint64_t frames, double secs)
+{
+	const struct rec_stats *s = rec_engine_stats(e);
+	const struct net_stats *n = rec_engine_net_stats(e);
+	fprintf(f, "imported %llu frames in %.2f s: %llu calls (%llu already in the index), "
+		"%llu streams, %llu SIP messages, %llu RTP + %llu RTCP packets\n",
+		(unsigned long long)frames, secs, (unsigned long long)r->calls_new,
+		(unsigned long long)r->calls_dup, (unsigned long long)r->streams,
+		(unsigned long long)s->sip_messages, (unsigned long long)s->rtp_packets,
+		(unsigned long long)s->rtcp_packets);
+	const struct { const char *k; uint64_t v; } sk[] = {
+		{"unsupported link type", n->skip_linktype},
+		{"truncated frames", n->skip_truncated},
+		{"not IP", n->skip_non_ip},
+		{"bad IP header", n->skip_bad_ip},
+		{"other IP protocols", n->skip_other_proto},
+		{"expired IP fragments", n->frag_expired},
+		{"IP fragments over the memory limit", n->frag_overflow},
+		{"TCP retransmissions", n->tcp_retrans},
+		{"TCP gaps", n->tcp_gaps},
+		{"TCP bytes that were not SIP", s->tcp_not_sip},
+		{"unparsable SIP", s->sip_parse_errors},
+		{"SIP outside calls (REGISTER, OPTIONS...)", s->sip_non_call},
+		{"SIP after the call ended", s->sip_late},
+		{"unparsable SDP", s->sdp_errors},
+		{"RTP matching no call", s->rtp_no_call},
+		{"RTCP matching no call", s->rtcp_no_call},
+		{"other UDP", s->udp_other},
+		{"calls not stored", r->store_errors},
+	};
+	bool any = false;
+	for (size_t i = 0; i < ES_ARRAY_LEN(sk); i++) {
+		if (!sk[i].v)
+			continue;
+		if (!any)
+			fprintf(f, "skipped:\n");
+		any = true;
+		fprintf(f, "  %-42s %llu\n", sk[i].k, (unsigned long long)sk[i].v);
+	}
+}
+
+int cli_import(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"header", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
+		{"linger", required_argument, NULL, 'L'},
+		{"progress", no_argument, NULL, 'p'},
+		{"no-progress", no_argument, NULL, 'P'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *extra[MAX_EXTRA_HEADERS + 1] = {0};
+	unsigned nextra = 0;
+	bool json = false;
+	int progress = isatty(2) ? 1 : 0;
+	struct rec_config cfg;
+	rec_config_default(&cfg);
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': ctx->data_dir = optarg; break;
+		case 'H':
+			if (nextra == MAX_EXTRA_HEADERS) {
+				fprintf(stderr, "earshot import: at most %d --header\n", MAX_EXTRA_HEADERS);
+				return CLI_USAGE;
+			}
+			extra[nextra++] = optarg;
+			break;
+		case 'I':
+		case 'L': {
+			uint64_t v;
+			if (sl_to_u64(sl_cstr(optarg), &v) || v > 86400 * 30) {
+				fprintf(stderr, "earshot import: bad number of seconds '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			*(c == 'I' ? &cfg.idle_timeout_us : &cfg.end_linger_us) = (int64_t)v * ES_US_PER_SEC;
+			break;
+		}
+		case 'p': progress = 1; break;
+		case 'P': progress = 0; break;
+		case 'j': json = true; break;
+		case 'h': import_usage(stdout); return CLI_OK;
+		default: import_usage(stderr); return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "earshot import: no capture file given\n");
+		import_usage(stderr);
+		return CLI_USAGE;
+	}
+	cfg.extra_headers = extra;
+
+	struct import_run run = {.progress = progress, .t0 = es_mono_us()};
+	struct rec_engine *e = NULL;
+	int rc = CLI_OK;
+	unsigned files_failed = 0, nerr = 0;
+	char *errors[64];
+	uint64_t frames = 0;
+	int64_t last_ts = 0;
+
+	if (cli_open_index(ctx, true, &run.ix))
+		return CLI_ERR;
+	if (rec_engine_new(&e, &cfg, on_call, &run)) {
+		fprintf(stderr, "earshot import: out of memory\n");
+		idx_close(run.ix);
+		return CLI_ERR;
+	}
+	char key[64];
+	file_key(argv[optind], key, sizeof(key));
+	struct idx_import imp = {.path = argv[optind], .file_key = key,
+				 .status = "running"};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	imp.started_us = (int64_t)now.tv_sec * ES_US_PER_SEC + now.tv_nsec / 1000;
+	if (idx_import_begin(run.ix, &imp)) {
+		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+		rc = CLI_ERR;
+		goto out;
+	}
+	run.import_id = imp.id;
+	/* One transaction per file keeps inserts fast; a crash loses at most
+	 * the file being imported, which can simply be imported again. */
+	for (int i = optind; i < argc; i++) {
+		struct rec_import_result res;
+		idx_begin(run.ix);
+		int err = rec_import_file(e, argv[i], on_progress, &run, &res);
+		frames += res.frames;
+		if (res.last_us > last_ts)
+			last_ts = res.last_us;
+		if (err) {
+			files_failed++;
+			fprintf(stderr, "earshot import: %s\n", res.error);
+			if (nerr < ES_ARRAY_LEN(errors))
+				errors[nerr++] = strdup(res.error);
+			rc = CLI_INPUT;
+		}
+		if (idx_commit(run.ix)) {
+			fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+			rc = CLI_ERR;
+		}
+	}
+	idx_begin(run.ix);
+	rec_engine_flush(e, last_ts);
+	if (idx_commit(run.ix)) {
+		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+		rc = CLI_ERR;
+	}
+
+	char *sum = NULL;
+	size_t sumlen = 0;
+	FILE *mf = open_memstream(&sum, &sumlen);
+	if (mf) {
+		summary_json(mf, e, &run, frames, files_failed, (const char *const *)errors, nerr);
+		fclose(mf);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	imp.finished_us = (int64_t)now.tv_sec * ES_US_PER_SEC + now.tv_nsec / 1000;
+	imp.frames = frames;
+	imp.calls_new = run.calls_new;
+	imp.calls_dup = run.calls_dup;
+	imp.streams = run.streams;
+	imp.status = files_failed ? "partial" : "done";
+	imp.summary_json = sum;
+	if (idx_import_finish(run.ix, &imp))
+		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+	if (json && sum)
+		fputs(sum, stdout);
+	else if (!json)
+		summary_text(stdout, e, &run, frames, (double)(es_mono_us() - run.t0) / 1e6);
+	free(sum);
+	if (run.store_errors && rc == CLI_OK)
+		rc = CLI_ERR;
+out:
+	for (unsigned i = 0; i < nerr; i++)
+		free(errors[i]);
+	rec_engine_free(e);
+	idx_close(run.ix);
+	return rc;
+}

@@ -1,0 +1,540 @@
+/* engine.c - packets in, calls out: dispatching SIP, RTP and RTCP. */
+#include "record/record_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG "record"
+
+struct rec_engine {
+	struct rec_config cfg;
+	struct net_decoder *net;
+	struct sip_tracker *sip;
+	struct es_htab endpoints;
+	rec_call_fn on_call;
+	void *ud;
+	struct rec_stats stats;
+	int64_t now_us;
+	int64_t last_sweep_us;
+};
+
+void rec_config_default(struct rec_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->end_linger_us = 10 * ES_US_PER_SEC;
+	cfg->idle_timeout_us = 300 * ES_US_PER_SEC;
+	cfg->sip_max_msg = 64 * 1024;
+	cfg->source = "import";
+	net_config_default(&cfg->net);
+}
+
+static const int other_party[2] = {SIP_CALLEE, SIP_CALLER};
+
+/* ---- endpoints ----------------------------------------------------------------- */
+
+static bool ep_eq(const struct es_hnode *n, const void *key)
+{
+	return es_addr_eq(&ES_CONTAINER_OF(n, struct rec_endpoint, node)->addr, key);
+}
+
+static struct rec_endpoint *ep_find(struct rec_engine *e, const struct es_addr *a)
+{
+	struct es_hnode *n = es_htab_find(&e->endpoints, es_addr_hash(a, 0), ep_eq, a);
+	return n ? ES_CONTAINER_OF(n, struct rec_endpoint, node) : NULL;
+}
+
+static void ep_remove(struct rec_engine *e, struct rec_endpoint *ep)
+{
+	es_htab_remove(&e->endpoints, &ep->node);
+	free(ep);
+}
+
+/* Announce addr as where `party` of rc receives; the newest call using an
+ * address owns it (ports are reused between calls). */
+static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
+		   const struct es_addr *addr, bool rtcp, bool learned)
+{
+	if (addr->family == ES_AF_NONE || addr->port == 0)
+		return;
+	struct rec_endpoint *ep = ep_find(e, addr);
+	if (!ep) {
+		ep = calloc(1, sizeof(*ep));
+		if (!ep)
+			return;
+		ep->addr = *addr;
+		if (es_htab_insert(&e->endpoints, &ep->node, es_addr_hash(addr, 0))) {
+			free(ep);
+			return;
+		}
+	}
+	ep->call = rc;
+	ep->party = party;
+	ep->rtcp = rtcp;
+	ep->learned = learned;
+	for (unsigned i = 0; i < rc->neps; i++)
+		if (es_addr_eq(&rc->eps[i].addr, addr))
+			return;
+	if (rc->neps == REC_MAX_ENDPOINTS) {
+		/* forget the oldest announcement */
+		struct rec_endpoint *old = ep_find(e, &rc->eps[0].addr);
+		if (old && old->call == rc && old != ep)
+			ep_remove(e, old);
+		memmove(rc->eps, rc->eps + 1, (REC_MAX_ENDPOINTS - 1) * sizeof(rc->eps[0]));
+		rc->neps--;
+	}
+	rc->eps[rc->neps++].addr = *addr;
+}
+
+static void ep_release_call(struct rec_engine *e, struct rec_call *rc)
+{
+	for (unsigned i = 0; i < rc->neps; i++) {
+		struct rec_endpoint *ep = ep_find(e, &rc->eps[i].addr);
+		if (ep && ep->call == rc)
+			ep_remove(e, ep);
+	}
+	rc->neps = 0;
+}
+
+/* ---- SDP ------------------------------------------------------------------------- */
+
+static void media_from_sdp(struct rec_party_media *pm, const struct sdp_media *m)
+{
+	pm->nmap = 0;
+	pm->te_pt = m->telephone_event_pt;
+	for (unsigned i = 0; i < m->nfmt && pm->nmap < REC_MAX_PT; i++) {
+		uint8_t pt = m->fmts[i];
+		const struct sdp_rtpmap *map = sdp_rtpmap_find(m, pt);
+		struct rec_ptmap *r = &pm->map[pm->nmap];
+		r->pt = pt;
+		r->clock = 0;
+		r->name[0] = '\0';
+		if (map && map->encoding.len) {
+			r->clock = map->clock;
+			sl_copy(r->name, sizeof(r->name), map->encoding);
+		} else {
+			const struct rtp_pt_info *info = rtp_pt_static(pt);
+			if (info) {
+				r->clock = info->clock;
+				snprintf(r->name, sizeof(r->name), "%s", info->name);
+			}
+		}
+		pm->nmap++;
+	}
+}
+
+static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *sc);
+
+static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const struct sdp *sdp,
+		   int64_t ts_us)
+{
+	struct rec_engine *e = ud;
+	/* the tracker reports the SDP of a call's first message before
+	 * sip_tracker_feed returns, so the engine's state may not exist yet */
+	struct rec_call *rc = rec_call_attach(e, sc);
+	(void)ts_us;
+	if (!rc)
+		return;
+	bool first_audio = true;
+	for (unsigned i = 0; i < sdp->nmedia; i++) {
+		const struct sdp_media *m = &sdp->media[i];
+		if (!sl_eq_str_ci(m->type, "audio") || m->port == 0)
+			continue;
+		if (first_audio) {
+			/* the first audio stream carries the party's codec map */
+			media_from_sdp(&rc->media[from], m);
+			es_addr_fmt(&m->addr, true, rc->media[from].sdp_addr, ES_ADDR_STRLEN);
+			first_audio = false;
+		}
+		ep_add(e, rc, from, &m->addr, false, false);
+		if (!m->rtcp_mux && m->rtcp_port) {
+			struct es_addr r = m->addr;
+			r.port = m->rtcp_port;
+			ep_add(e, rc, from, &r, true, false);
+		}
+	}
+}
+
+/* ---- calls ----------------------------------------------------------------------- */
+
+static size_t call_bytes(const struct rec_call *rc)
+{
+	return sizeof(*rc) + sizeof(*rc->sip) + rc->nstreams * sizeof(struct rec_stream) +
+	       rc->sip->msgs_cap * sizeof(struct sip_call_msg) +
+	       rc->sip->events_cap * sizeof(struct sip_call_event);
+}
+
+static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *sc)
+{
+	if (sc->user)
+		return sc->user;
+	struct rec_call *rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return NULL;
+	rc->sip = sc;
+	rc->media[0].te_pt = rc->media[1].te_pt = -1;
+	sc->user = rc;
+	e->stats.active_calls++;
+	if (e->stats.active_calls > e->stats.max_active_calls)
+		e->stats.max_active_calls = e->stats.active_calls;
+	return rc;
+}
+
+static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_us,
+			enum sip_end_reason why)
+{
+	struct sip_call *sc = rc->sip;
+	if (sc->end_reason == SIP_END_NONE) {
+		sc->end_reason = why;
+		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
+		sc->end_us = last ? last : now_us;
+	}
+	struct idx_call ic;
+	rec_call_to_idx(rc, e->cfg.source, &ic);
+	if (e->on_call && e->on_call(e->ud, &ic))
+		ES_LOG_WARNING(TAG, "call %s was not stored", sc->call_id);
+	rec_idx_call_free(&ic);
+	e->stats.calls++;
+	e->stats.streams += rc->nstreams;
+
+	ep_release_call(e, rc);
+	while (rc->streams) {
+		struct rec_stream *s = rc->streams;
+		rc->streams = s->next;
+		free(s);
+	}
+	e->stats.active_calls--;
+	free(rc);
+	sc->user = NULL;
+	sip_tracker_release(e->sip, sc, now_us);
+}
+
+/* Close calls whose time has come: linger after the end elapsed, or idle. */
+static void sweep(struct rec_engine *e, int64_t now_us)
+{
+	size_t pos = 0, bytes = 0;
+	struct es_hnode *cur = NULL;
+	struct sip_call *sc;
+	while ((sc = sip_tracker_next(e->sip, &pos, &cur))) {
+		struct rec_call *rc = sc->user;
+		if (!rc)
+			continue;
+		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
+		bool ended = sc->end_reason != SIP_END_NONE &&
+			     now_us - ES_MAX(sc->end_us, last) > e->cfg.end_linger_us;
+		if (ended)
+			call_finish(e, rc, now_us, sc->end_reason);
+		else if (now_us - last > e->cfg.idle_timeout_us)
+			call_finish(e, rc, now_us, SIP_END_TIMEOUT);
+		else
+			bytes += call_bytes(rc);
+	}
+	e->stats.call_bytes = bytes;
+	if (bytes > e->stats.max_call_bytes)
+		e->stats.max_call_bytes = bytes;
+	sip_tracker_expire(e->sip, now_us);
+	e->last_sweep_us = now_us;
+}
+
+void rec_engine_flush(struct rec_engine *e, int64_t now_us)
+{
+	sweep(e, now_us);
+	size_t pos = 0;
+	struct es_hnode *cur = NULL;
+	struct sip_call *sc;
+	while ((sc = sip_tracker_next(e->sip, &pos, &cur))) {
+		struct rec_call *rc = sc->user;
+		if (rc)
+			call_finish(e, rc, now_us, SIP_END_CAPTURE);
+	}
+}
+
+/* ---- SIP ------------------------------------------------------------------------- */
+
+static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const uint8_t *p,
+		       size_t len)
+{
+	struct sip_msg m;
+	if (sip_msg_parse(&m, (const char *)p, len)) {
+		e->stats.sip_parse_errors++;
+		ES_LOG_DBG(TAG, "frame %llu: SIP message did not parse",
+			   (unsigned long long)pkt->frame);
+		return;
+	}
+	e->stats.sip_messages++;
+	struct sip_meta meta = {pkt->ts_us, pkt->frame, pkt->src, pkt->dst, pkt->proto};
+	struct sip_call *sc = NULL;
+	uint64_t before_late = sip_tracker_stats(e->sip)->late;
+	uint64_t before_nc = sip_tracker_stats(e->sip)->non_call;
+	int err = sip_tracker_feed(e->sip, &m, &meta, &sc);
+	if (err)
+		e->stats.sip_parse_errors++;
+	const struct sip_tracker_stats *ts = sip_tracker_stats(e->sip);
+	e->stats.sip_late += ts->late - before_late;
+	e->stats.sip_non_call += ts->non_call - before_nc;
+	e->stats.sip_retransmissions = ts->retransmissions;
+	e->stats.sdp_errors = ts->sdp_errors;
+	if (sc && !sc->user)
+		rec_call_attach(e, sc);
+}
+
+static void on_udp(void *ud, const struct net_pkt *pkt);
+
+static size_t on_tcp(void *ud, const struct net_pkt *pkt)
+{
+	struct rec_engine *e = ud;
+	size_t used = 0;
+	while (used < pkt->len) {
+		size_t skip = 0, mlen = 0;
+		const char *p = (const char *)pkt->data + used;
+		int err = sip_frame(p, pkt->len - used, e->cfg.sip_max_msg, &skip, &mlen);
+		if (err == ES_EAGAIN) {
+			used += skip;
+			break;
+		}
+		if (err) {
+			e->stats.tcp_not_sip += pkt->len - used;
+			return pkt->len; /* not SIP, or lost framing: resync */
+		}
+		handle_sip(e, pkt, (const uint8_t *)p + skip, mlen);
+		used += skip + mlen;
+	}
+	return used;
+}
+
+/* ---- RTP and RTCP ------------------------------------------------------------------ */
+
+static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, int party,
+				     const struct net_pkt *pkt, uint32_t ssrc)
+{
+	struct rec_stream *s, *same_party = NULL;
+	for (s = rc->streams; s; s = s->next) {
+		if (s->st.ssrc == ssrc && es_addr_eq(&s->src, &pkt->src) &&
+		    es_addr_eq(&s->dst, &pkt->dst))
+			return s;
+		if (s->party == party)
+			same_party = s;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->src = pkt->src;
+	s->dst = pkt->dst;
+	s->party = party;
+	rtp_stats_init(&s->st, ssrc);
+	s->next = rc->streams;
+	rc->streams = s;
+	rc->nstreams++;
+	if (same_party && same_party->st.ssrc != ssrc) {
+		char d[48];
+		snprintf(d, sizeof(d), "0x%08X -> 0x%08X", same_party->st.ssrc, ssrc);
+		sip_call_add_event(rc->sip, pkt->ts_us, party, "ssrc_change", d);
+	}
+	(void)e;
+	return s;
+}
+
+/* The clock rate of pt as the receiver announced it, else as the sender
+ * did, else the static table. */
+static uint32_t pt_clock(const struct rec_call *rc, int receiver, uint8_t pt)
+{
+	for (int k = 0; k < 2; k++) {
+		const struct rec_party_media *pm = &rc->media[k == 0 ? receiver : other_party[receiver]];
+		for (unsigned i = 0; i < pm->nmap; i++)
+			if (pm->map[i].pt == pt && pm->map[i].clock)
+				return pm->map[i].clock;
+	}
+	const struct rtp_pt_info *info = rtp_pt_static(pt);
+	return info ? info->clock : 0;
+}
+
+static void handle_dtmf(struct rec_call *rc, int sender, const struct rtp_hdr *h, int64_t ts)
+{
+	struct rtp_event ev;
+	struct rtp_dtmf d;
+	if (rtp_event_parse(h->payload, h->payload_len, &ev))
+		return;
+	if (!rtp_dtmf_feed(&rc->dtmf[sender], h, &ev, ts, &d))
+		return;
+	uint32_t clock = pt_clock(rc, other_party[sender], h->pt);
+	char detail[48];
+	snprintf(detail, sizeof(detail), "digit=%c duration_ms=%u", d.digit,
+		 clock ? (unsigned)((uint64_t)d.duration_ts * 1000 / clock) : 0);
+	sip_call_add_event(rc->sip, d.start_us, sender, "dtmf", detail);
+}
+
+static bool is_te(const struct rec_call *rc, int sender, uint8_t pt)
+{
+	return rc->media[other_party[sender]].te_pt == pt || rc->media[sender].te_pt == pt;
+}
+
+static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
+			const struct net_pkt *pkt)
+{
+	struct rtcp_report reps[4];
+	unsigned n = 0;
+	rtcp_parse(pkt->data, pkt->len, reps, ES_ARRAY_LEN(reps), &n);
+	e->stats.rtcp_packets++;
+	rc->last_rtp_us = pkt->ts_us;
+	for (unsigned i = 0; i < n; i++) {
+		for (struct rec_stream *s = rc->streams; s; s = s->next) {
+			if (reps[i].has_sender_info && s->st.ssrc == reps[i].sender_ssrc &&
+			    s->party == sender)
+				s->rtcp.sr++;
+			for (unsigned b = 0; b < reps[i].nblocks; b++) {
+				const struct rtcp_block *blk = &reps[i].blocks[b];
+				if (blk->ssrc != s->st.ssrc)
+					continue;
+				s->rtcp.rr_blocks++;
+				s->rtcp.fraction_lost_max = ES_MAX(s->rtcp.fraction_lost_max, blk->fraction_lost);
+				s->rtcp.cum_lost = blk->cum_lost;
+				if (s->st.clock_rate) {
+					double j = blk->jitter * 1000.0 / s->st.clock_rate;
+					if (j > s->rtcp.jitter_max_ms)
+						s->rtcp.jitter_max_ms = j;
+				}
+			}
+		}
+	}
+}
+
+static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
+{
+	bool rtcp = rtp_is_rtcp(pkt->data, pkt->len);
+	struct rec_endpoint *ep = ep_find(e, &pkt->dst);
+	bool by_dst = ep != NULL;
+	int sender;
+	if (ep) {
+		sender = other_party[ep->party];
+	} else if ((ep = ep_find(e, &pkt->src))) {
+		sender = ep->party;
+	} else {
+		if (rtcp)
+			e->stats.rtcp_no_call++;
+		else if (pkt->len >= 12 && (pkt->data[0] >> 6) == 2)
+			e->stats.rtp_no_call++;
+		else
+			e->stats.udp_other++;
+		return;
+	}
+	struct rec_call *rc = ep->call;
+	if (rtcp) {
+		handle_rtcp(e, rc, sender, pkt);
+		return;
+	}
+	struct rtp_hdr h;
+	if (rtp_parse(pkt->data, pkt->len, &h)) {
+		e->stats.udp_other++;
+		return;
+	}
+	if (by_dst && !ep->learned && !ep_find(e, &pkt->src)) {
+		/* NAT: the sender's real address, learned from what it sends
+		 * to the announced port, is where it receives too (symmetric
+		 * RTP, RFC 4961). */
+		ep_add(e, rc, sender, &pkt->src, false, true);
+	}
+	struct rec_stream *s = stream_get(e, rc, sender, pkt, h.ssrc);
+	if (!s)
+		return;
+	e->stats.rtp_packets++;
+	rc->last_rtp_us = pkt->ts_us;
+	int receiver = other_party[sender];
+	rtp_stats_update(&s->st, &h, pkt->ts_us, pt_clock(rc, receiver, h.pt));
+	if (is_te(rc, sender, h.pt))
+		handle_dtmf(rc, sender, &h, pkt->ts_us);
+}
+
+static void on_udp(void *ud, const struct net_pkt *pkt)
+{
+	struct rec_engine *e = ud;
+	const uint8_t *p = pkt->data;
+	/* RTP and RTCP start with version 2 (0x80..0xBF); SIP with a letter.
+	 * One byte decides the common case without any parsing. */
+	if (pkt->len && (p[0] & 0xC0) == 0x80)
+		handle_media(e, pkt);
+	else if (sip_looks_like(p, pkt->len))
+		handle_sip(e, pkt, p, pkt->len);
+	else
+		e->stats.udp_other++;
+}
+
+/* ---- engine ----------------------------------------------------------------------- */
+
+int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg, rec_call_fn on_call,
+		   void *ud)
+{
+	struct rec_engine *e = calloc(1, sizeof(*e));
+	int err = ES_ENOMEM;
+	if (!e)
+		return ES_ENOMEM;
+	if (cfg)
+		e->cfg = *cfg;
+	else
+		rec_config_default(&e->cfg);
+	if (!e->cfg.source)
+		e->cfg.source = "import";
+	if (e->cfg.sip_max_msg == 0)
+		e->cfg.sip_max_msg = 64 * 1024;
+	e->on_call = on_call;
+	e->ud = ud;
+	struct sip_tracker_config tc = {.extra_headers = e->cfg.extra_headers};
+	if ((err = es_htab_init(&e->endpoints, 1024)))
+		goto fail;
+	if ((err = net_decoder_new(&e->net, &e->cfg.net, on_udp, on_tcp, e)))
+		goto fail;
+	if ((err = sip_tracker_new(&e->sip, &tc, on_sdp, e)))
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	rec_engine_free(e);
+	return err;
+}
+
+void rec_engine_free(struct rec_engine *e)
+{
+	if (!e)
+		return;
+	if (e->sip) {
+		size_t pos = 0;
+		struct es_hnode *cur = NULL;
+		struct sip_call *sc;
+		while ((sc = sip_tracker_next(e->sip, &pos, &cur))) {
+			struct rec_call *rc = sc->user;
+			if (!rc)
+				continue;
+			while (rc->streams) {
+				struct rec_stream *s = rc->streams;
+				rc->streams = s->next;
+				free(s);
+			}
+			free(rc);
+			sc->user = NULL;
+		}
+		sip_tracker_free(e->sip);
+	}
+	size_t pos = 0;
+	struct es_hnode *cur = NULL, *n;
+	while ((n = es_htab_next(&e->endpoints, &pos, &cur)))
+		free(ES_CONTAINER_OF(n, struct rec_endpoint, node));
+	es_htab_free(&e->endpoints);
+	net_decoder_free(e->net);
+	free(e);
+}
+
+int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t caplen,
+		     int64_t ts_us, uint64_t frame)
+{
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
+	int err = net_decode_frame(e->net, dlt, data, caplen, ts_us, frame);
+	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
+		sweep(e, e->now_us);
+	return err;
+}
+
+const struct rec_stats *rec_engine_stats(const struct rec_engine *e) { return &e->stats; }
+
+const struct net_stats *rec_engine_net_stats(const struct rec_engine *e)
+{
+	return net_decoder_stats(e->net);
+}

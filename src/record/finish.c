@@ -1,0 +1,179 @@
+/* finish.c - a finished call becomes one index row. */
+#include "record/record_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STR_PTS 64
+#define STR_CODECS 128
+#define STR_RTCP 192
+#define STR_FLAGS 96
+#define STREAM_STRS (STR_PTS + STR_CODECS + STR_RTCP)
+
+static const char *codec_name(const struct rec_call *rc, int receiver, uint8_t pt)
+{
+	for (int k = 0; k < 2; k++) {
+		const struct rec_party_media *pm = &rc->media[k == 0 ? receiver : 1 - receiver];
+		for (unsigned i = 0; i < pm->nmap; i++)
+			if (pm->map[i].pt == pt && pm->map[i].name[0])
+				return pm->map[i].name;
+	}
+	const struct rtp_pt_info *info = rtp_pt_static(pt);
+	return info ? info->name : NULL;
+}
+
+static int cmp_first(const void *a, const void *b)
+{
+	const struct idx_stream *x = a, *y = b;
+	if (x->first_us != y->first_us)
+		return x->first_us < y->first_us ? -1 : 1;
+	return x->party - y->party;
+}
+
+static void fill_stream(const struct rec_call *rc, const struct rec_stream *s,
+			struct idx_stream *o, char *strs)
+{
+	memset(o, 0, sizeof(*o));
+	o->party = s->party;
+	o->ssrc = s->st.ssrc;
+	es_addr_fmt(&s->src, true, o->src, sizeof(o->src));
+	es_addr_fmt(&s->dst, true, o->dst, sizeof(o->dst));
+	o->packets = s->st.packets;
+	o->expected = s->st.expected;
+	o->lost = s->st.lost;
+	o->duplicates = s->st.duplicates;
+	o->out_of_order = s->st.out_of_order;
+	o->jitter_max_ms = s->st.jitter_max_ms;
+	o->jitter_mean_ms = s->st.jitter_mean_ms;
+	o->delta_max_ms = s->st.delta_max_ms;
+	o->first_us = s->st.first_us;
+	o->last_us = s->st.last_us;
+
+	char *pts = strs, *codecs = strs + STR_PTS, *rtcp = codecs + STR_CODECS;
+	size_t np = 0, nc = 0;
+	pts[0] = codecs[0] = rtcp[0] = '\0';
+	for (unsigned i = 0; i < s->st.npts; i++) {
+		uint8_t pt = s->st.pts[i];
+		const char *name = codec_name(rc, 1 - s->party, pt);
+		int n = snprintf(pts + np, STR_PTS - np, "%s%u", i ? "," : "", pt);
+		if (n > 0 && (size_t)n < STR_PTS - np)
+			np += (size_t)n;
+		n = snprintf(codecs + nc, STR_CODECS - nc, "%s%s", i ? "," : "", name ? name : "?");
+		if (n > 0 && (size_t)n < STR_CODECS - nc)
+			nc += (size_t)n;
+	}
+	o->payload_types = pts;
+	o->codecs = codecs;
+	if (s->rtcp.sr || s->rtcp.rr_blocks) {
+		snprintf(rtcp, STR_RTCP,
+			 "{\"sr\":%u,\"rr_blocks\":%u,\"fraction_lost_max\":%.3f,"
+			 "\"cum_lost\":%d,\"jitter_max_ms\":%.3f}",
+			 s->rtcp.sr, s->rtcp.rr_blocks, s->rtcp.fraction_lost_max / 256.0,
+			 s->rtcp.cum_lost, s->rtcp.jitter_max_ms);
+		o->rtcp_json = rtcp;
+	}
+}
+
+static void add_flag(char *flags, const char *f)
+{
+	size_t n = strlen(flags);
+	snprintf(flags + n, STR_FLAGS - n, "%s%s", n ? "," : "", f);
+}
+
+int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_call *out)
+{
+	const struct sip_call *sc = rc->sip;
+	memset(out, 0, sizeof(*out));
+	size_t ns = rc->nstreams;
+	uint8_t *block = malloc(ns * (sizeof(struct idx_stream) + STREAM_STRS) + STR_FLAGS +
+				sc->nevents * sizeof(struct idx_event) +
+				sc->nmsgs * sizeof(struct idx_msg) + 1);
+	if (!block)
+		return ES_ENOMEM;
+	struct idx_stream *streams = (struct idx_stream *)(void *)block;
+	struct idx_event *events = (struct idx_event *)(void *)(streams + ns);
+	struct idx_msg *msgs = (struct idx_msg *)(void *)(events + sc->nevents);
+	char *strs = (char *)(msgs + sc->nmsgs);
+	char *flags = strs + ns * STREAM_STRS;
+
+	unsigned i = 0, senders = 0;
+	for (const struct rec_stream *s = rc->streams; s; s = s->next, i++) {
+		fill_stream(rc, s, &streams[i], strs + i * STREAM_STRS);
+		if (s->st.packets)
+			senders |= 1u << s->party;
+	}
+	qsort(streams, ns, sizeof(*streams), cmp_first);
+
+	for (unsigned k = 0; k < sc->nevents; k++) {
+		events[k].ts_us = sc->events[k].ts_us;
+		events[k].kind = sc->events[k].kind;
+		events[k].party = sc->events[k].party;
+		events[k].detail = sc->events[k].detail;
+	}
+	for (unsigned k = 0; k < sc->nmsgs; k++) {
+		const struct sip_call_msg *m = &sc->msgs[k];
+		struct idx_msg *o = &msgs[k];
+		memset(o, 0, sizeof(*o));
+		o->ts_us = m->ts_us;
+		o->frame = m->frame;
+		es_addr_fmt(&m->src, true, o->src, sizeof(o->src));
+		es_addr_fmt(&m->dst, true, o->dst, sizeof(o->dst));
+		o->transport = m->proto == NET_PROTO_TCP ? "tcp" : "udp";
+		o->label = m->label;
+		o->cseq = m->cseq;
+		o->cseq_method = m->cseq_method;
+		o->retransmission = m->retransmission;
+		o->has_sdp = m->has_sdp;
+	}
+
+	flags[0] = '\0';
+	if (!sc->invite_seen)
+		add_flag(flags, "no_invite");
+	if (sc->forked)
+		add_flag(flags, "forked");
+	if (sc->outcome == SIP_OUT_ANSWERED) {
+		if (senders == 0)
+			add_flag(flags, "no_media");
+		else if (senders != 3)
+			add_flag(flags, "one_way");
+	}
+	if (sc->msgs_dropped)
+		add_flag(flags, "messages_truncated");
+
+	for (int p = 0; p < 2; p++) {
+		const struct sip_party_info *pi = &sc->party[p];
+		struct idx_party *o = p == SIP_CALLER ? &out->caller : &out->callee;
+		o->uri = pi->uri;
+		o->user = pi->user;
+		o->display = pi->display;
+		o->pai = pi->pai;
+		o->ua = pi->ua;
+		o->sdp_addr = rc->media[p].sdp_addr[0] ? rc->media[p].sdp_addr : NULL;
+	}
+	out->call_id = sc->call_id;
+	out->start_us = sc->start_us;
+	out->answer_us = sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0;
+	out->end_us = sc->end_us;
+	/* A call whose INVITE got no final response before the capture or
+	 * the timeout ended it was not answered. */
+	enum sip_outcome oc = sc->outcome == SIP_OUT_IN_PROGRESS ? SIP_OUT_NO_ANSWER : sc->outcome;
+	out->outcome = sip_outcome_name(oc);
+	out->sip_code = sc->sip_code;
+	out->end_reason = sip_end_reason_name(sc->end_reason);
+	out->flags = flags[0] ? flags : NULL;
+	out->extra_json = sc->extra_json;
+	out->source = source;
+	out->streams = streams;
+	out->nstreams = (unsigned)ns;
+	out->events = events;
+	out->nevents = sc->nevents;
+	out->msgs = msgs;
+	out->nmsgs = sc->nmsgs;
+	return 0;
+}
+
+void rec_idx_call_free(struct idx_call *c)
+{
+	free(c->streams); /* one block holds streams, events, messages, strings */
+	c->streams = NULL;
+}

@@ -1,0 +1,95 @@
+/*
+ * record.h - the recording engine: captured frames in, finished calls out.
+ * It is the one place that knows calls (sip/), streams (rtp/) and packets
+ * (net/) together: it pairs RTP/RTCP with call parties through the SDP
+ * endpoints (and learns NATed sources), keeps per-stream statistics and
+ * DTMF, decides when a call is over, and hands each finished call to a
+ * callback as an index row (index/).
+ */
+#ifndef ES_RECORD_H
+#define ES_RECORD_H
+
+#include "core/core.h"
+#include "index/index.h"
+#include "net/net.h"
+
+struct rec_config {
+	const char *const *extra_headers; /* SIP headers kept per call, NULL-terminated */
+	int64_t end_linger_us;   /* a call stays open this long after BYE or a final
+				    failure, for trailing RTP/RTCP (default 10 s) */
+	int64_t idle_timeout_us; /* no SIP nor RTP for this long ends a call
+				    (default 300 s) */
+	size_t sip_max_msg;      /* largest SIP message over TCP (default 64 KiB) */
+	const char *source;      /* "import" (default) or "live" */
+	struct net_config net;
+};
+void rec_config_default(struct rec_config *cfg);
+
+/* Why UDP/TCP payloads were not part of a call; all counted once. */
+struct rec_stats {
+	uint64_t sip_messages;
+	uint64_t sip_parse_errors;   /* looked like SIP, did not parse */
+	uint64_t sip_non_call;       /* REGISTER, OPTIONS, ... */
+	uint64_t sip_late;           /* for a call already finished */
+	uint64_t sip_retransmissions;
+	uint64_t sdp_errors;
+	uint64_t rtp_packets;        /* matched to a call */
+	uint64_t rtcp_packets;       /* matched to a call */
+	uint64_t rtp_no_call;        /* RTP-like, no call endpoint matches */
+	uint64_t rtcp_no_call;
+	uint64_t udp_other;          /* neither SIP nor RTP/RTCP */
+	uint64_t tcp_not_sip;        /* TCP bytes that were not SIP */
+	uint64_t calls;              /* calls finished and handed on */
+	uint64_t streams;
+	uint64_t active_calls;
+	uint64_t max_active_calls;
+	uint64_t call_bytes;         /* memory now held for active calls (approx.) */
+	uint64_t max_call_bytes;
+};
+
+/* A finished call, valid during the callback only.  Return non-zero to
+ * report an error (counted; the engine goes on). */
+typedef int (*rec_call_fn)(void *ud, struct idx_call *c);
+
+struct rec_engine;
+int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg,
+		   rec_call_fn on_call, void *ud);
+/* Frees everything; calls still open are dropped (call rec_engine_flush
+ * first to hand them on). */
+void rec_engine_free(struct rec_engine *e);
+
+/* One captured frame (DLT link type dlt). */
+int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t caplen,
+		     int64_t ts_us, uint64_t frame);
+/* Finish every open call (end reason capture_end) and hand them on. */
+void rec_engine_flush(struct rec_engine *e, int64_t now_us);
+
+const struct rec_stats *rec_engine_stats(const struct rec_engine *e);
+const struct net_stats *rec_engine_net_stats(const struct rec_engine *e);
+
+/* ---- capture file import ------------------------------------------------ */
+struct rec_progress {
+	const char *path;
+	uint64_t bytes_done;
+	uint64_t bytes_total;
+	uint64_t frames;
+	uint64_t calls;
+};
+typedef void (*rec_progress_fn)(void *ud, const struct rec_progress *p);
+
+struct rec_import_result {
+	uint64_t frames;
+	int64_t first_us;
+	int64_t last_us;
+	int status;            /* 0, or the error that stopped the read */
+	char error[256];       /* the message for status, naming file and frame */
+};
+
+/* Feed every frame of a capture file to the engine (the calls are not
+ * flushed: several files may form one capture).  Returns 0 when the file
+ * was read to its end; otherwise the error code, with res->error set.
+ * Frames read before an error stay in the engine. */
+int rec_import_file(struct rec_engine *e, const char *path, rec_progress_fn progress,
+		    void *ud, struct rec_import_result *res);
+
+#endif /* ES_RECORD_H */

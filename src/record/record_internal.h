@@ -1,0 +1,77 @@
+/* record_internal.h - state shared by the engine's files. */
+#ifndef ES_RECORD_INTERNAL_H
+#define ES_RECORD_INTERNAL_H
+
+#include "record/record.h"
+#include "rtp/rtp.h"
+#include "sip/dialog.h"
+
+#define REC_MAX_PT 16
+#define REC_MAX_ENDPOINTS 16
+
+/* What one party announced it can receive (its SDP payload map). */
+struct rec_ptmap {
+	uint8_t pt;
+	uint32_t clock;
+	char name[24];
+};
+
+struct rec_party_media {
+	struct rec_ptmap map[REC_MAX_PT];
+	unsigned nmap;
+	int te_pt; /* telephone-event payload type, -1 none */
+	char sdp_addr[ES_ADDR_STRLEN];
+};
+
+struct rec_rtcp {
+	uint32_t sr;           /* sender reports from this stream's source */
+	uint32_t rr_blocks;    /* report blocks about this stream */
+	uint8_t fraction_lost_max;
+	int32_t cum_lost;      /* last reported */
+	double jitter_max_ms;  /* largest jitter reported about this stream */
+};
+
+struct rec_stream {
+	struct rec_stream *next;
+	struct es_addr src;
+	struct es_addr dst;
+	int party; /* sender: SIP_CALLER / SIP_CALLEE */
+	struct rtp_stats st;
+	struct rec_rtcp rtcp;
+};
+
+struct rec_endpoint_ref {
+	struct es_addr addr;
+};
+
+struct rec_call {
+	struct sip_call *sip;
+	struct rec_stream *streams;
+	unsigned nstreams;
+	struct rec_party_media media[2];
+	struct rtp_dtmf_tracker dtmf[2];
+	struct rec_endpoint_ref eps[REC_MAX_ENDPOINTS];
+	unsigned neps;
+	int64_t last_rtp_us;
+	int64_t close_at_us; /* 0 = open */
+	bool orphan;         /* created from RTP only */
+};
+
+/* An announced (or learned) address: packets to it are received by
+ * `party` of `call`, packets from it are sent by that party. */
+struct rec_endpoint {
+	struct es_hnode node;
+	struct es_addr addr;
+	struct rec_call *call;
+	int party;
+	bool rtcp;
+	bool learned;
+};
+
+/* finish.c */
+/* Build the index row of a finished call; strings point into rc (valid
+ * while rc lives) or into memory freed by rec_idx_call_free. */
+int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_call *out);
+void rec_idx_call_free(struct idx_call *c);
+
+#endif

@@ -1,0 +1,206 @@
+"""Helpers for earshot's integration tests (Python 3 standard library only).
+
+Each test_*.py is run by ctest with ES_BUILD_DIR and ES_SOURCE_DIR set.
+Exit code 77 means "skipped" (the reason is printed)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ.get("ES_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+SOURCE = os.environ.get("ES_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+EARSHOT = os.path.join(BUILD, "earshot")
+SHARED = os.path.normpath(os.path.join(SOURCE, "..", "shared", "captures"))
+SKIP = 77
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(SKIP)
+
+
+class Results:
+    """Counts checks; prints 'N passed, M failed' at the end."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL: " + what)
+        return ok
+
+    def skip(self, what):
+        self.skipped += 1
+        print("SKIP: " + what)
+
+    def finish(self):
+        line = "%d passed, %d failed" % (self.passed, self.failed)
+        if self.skipped:
+            line += ", %d skipped" % self.skipped
+        print(line)
+        sys.exit(1 if self.failed else 0)
+
+
+def run(args, check=True, **kw):
+    p = subprocess.run(args, capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s exited %d:\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def tmpdir(prefix="earshot-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    return d
+
+
+def earshot(data, *args, check=True):
+    return run([EARSHOT, "--data", data] + list(args), check=check)
+
+
+def import_capture(data, *paths, extra=()):
+    p = earshot(data, "import", "--json", "--no-progress", *extra, *paths, check=False)
+    summary = None
+    try:
+        summary = json.loads(p.stdout) if p.stdout.strip() else None
+    except ValueError:
+        pass
+    return p, summary
+
+
+def calls_json(data, *filters):
+    return json.loads(earshot(data, "calls", "--json", *filters).stdout)
+
+
+def show_json(data, call):
+    return json.loads(earshot(data, "show", "--json", str(call)).stdout)
+
+
+def have(tool):
+    return shutil.which(tool) is not None
+
+
+RTP_LINE = re.compile(
+    r"^\s*(?P<start>[\d.]+)\s+(?P<end>[\d.]+)\s+(?P<src>\S+)\s+(?P<sport>\d+)\s+"
+    r"(?P<dst>\S+)\s+(?P<dport>\d+)\s+(?P<ssrc>0x[0-9A-Fa-f]+)\s+(?P<payload>.+?)\s+"
+    r"(?P<pkts>\d+)\s+(?P<lost>-?\d+)\s+\((?P<pct>[-\d.]+)%\)\s+(?P<mind>[-\d.]+)\s+"
+    r"(?P<meand>[-\d.]+)\s+(?P<maxd>[-\d.]+)\s+(?P<minj>[-\d.]+)\s+(?P<meanj>[-\d.]+)\s+"
+    r"(?P<maxj>[-\d.]+)\s*(?P<problem>X?)\s*$")
+
+
+def addr(ip, port):
+    return "[%s]:%s" % (ip, port) if ":" in ip else "%s:%s" % (ip, port)
+
+
+def parse_rtp_streams(text):
+    """tshark -q -z rtp,streams output -> list of dicts keyed like ours."""
+    out = []
+    for line in text.splitlines():
+        m = RTP_LINE.match(line)
+        if not m:
+            continue
+        out.append({
+            "src": addr(m["src"], m["sport"]),
+            "dst": addr(m["dst"], m["dport"]),
+            "ssrc": "0x%08X" % int(m["ssrc"], 16),
+            "payload": m["payload"].strip(),
+            "packets": int(m["pkts"]),
+            "lost": int(m["lost"]),
+            "jitter_max_ms": float(m["maxj"]),
+            "delta_max_ms": float(m["maxd"]),
+        })
+    return out
+
+
+def tshark_rtp_streams(path):
+    p = run(["tshark", "-n", "-q", "-z", "rtp,streams", "-r", path], check=False)
+    return parse_rtp_streams(p.stdout)
+
+
+def tshark_invite_outcomes(path):
+    """Call-ID -> (expected outcome, code) from tshark's SIP decode: the
+    first 2xx to an INVITE means answered; else the last final response to
+    an INVITE; else no answer."""
+    p = run(["tshark", "-n", "-r", path, "-Y", "sip", "-T", "fields", "-E", "separator=\t",
+             "-E", "occurrence=f", "-e", "sip.Call-ID", "-e", "sip.Method", "-e", "sip.Status-Code",
+             "-e", "sip.CSeq.method"], check=False)
+    calls = {}
+    for line in p.stdout.splitlines():
+        f = (line.split("\t") + ["", "", "", ""])[:4]
+        cid, method, status, cseq_method = f
+        if not cid:
+            continue
+        c = calls.setdefault(cid, {"invite": False, "answered": None, "final": None})
+        if method == "INVITE":
+            c["invite"] = True
+        if status and cseq_method == "INVITE" and c["answered"] is None:
+            code = int(status.split(",")[0])
+            if 200 <= code < 300:
+                c["answered"] = code
+            elif code >= 300:
+                c["final"] = code
+    out = {}
+    for cid, c in calls.items():
+        if not c["invite"]:
+            continue
+        if c["answered"]:
+            out[cid] = ("answered", c["answered"])
+        elif c["final"]:
+            out[cid] = (outcome_of(c["final"]), c["final"])
+        else:
+            out[cid] = ("no_answer", None)
+    return out
+
+
+def outcome_of(code):
+    if 300 <= code < 400:
+        return "redirected"
+    if code in (486, 600):
+        return "busy"
+    if code in (408, 480):
+        return "no_answer"
+    if code == 487:
+        return "cancelled"
+    return "rejected"
+
+
+def all_streams(calls):
+    out = []
+    for c in calls:
+        for s in c["streams"]:
+            s = dict(s)
+            s["call"] = c["id"]
+            out.append(s)
+    return out
+
+
+def compare_streams(res, name, ours, theirs, jitter_tol=0.1):
+    """Every tshark stream must be one of ours with equal packets and lost
+    and max jitter within jitter_tol ms."""
+    by_key = {(s["src"], s["dst"], s["ssrc"]): s for s in ours}
+    for t in theirs:
+        key = (t["src"], t["dst"], t["ssrc"])
+        o = by_key.get(key)
+        if not res.check(o is not None, "%s: tshark stream %s -> %s %s not found by earshot"
+                         % (name, *key)):
+            continue
+        res.check(o["packets"] == t["packets"], "%s: stream %s->%s %s packets %d, tshark %d"
+                  % (name, *key, o["packets"], t["packets"]))
+        res.check(o["lost"] == t["lost"], "%s: stream %s->%s %s lost %d, tshark %d"
+                  % (name, *key, o["lost"], t["lost"]))
+        res.check(abs(o["jitter_max_ms"] - t["jitter_max_ms"]) <= jitter_tol,
+                  "%s: stream %s->%s %s max jitter %.3f, tshark %.3f"
+                  % (name, *key, o["jitter_max_ms"], t["jitter_max_ms"]))
+    extra = [k for k in by_key if k not in {(t["src"], t["dst"], t["ssrc"]) for t in theirs}]
+    for k in extra:
+        print("note: %s: earshot stream %s -> %s %s (%d packets) is not in tshark's list"
+              % (name, k[0], k[1], k[2], by_key[k]["packets"]))
+    return extra
