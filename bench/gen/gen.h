@@ -1,0 +1,236 @@
+/*
+ * gen.h - the parts of gen_calls (bench/gen_calls.c) shared between its
+ * source files.
+ *
+ * CMake builds every bench/*.c into its own program, so the generator is one
+ * translation unit: bench/gen_calls.c #includes bench/gen/*.c (all their
+ * functions are static).  This is acceptable for a bench tool; the split is
+ * by concern only: pkt.c frames the packets (link, IP, UDP, TCP,
+ * fragmentation), sip_msgs.c writes SIP/SDP text, media.c writes RTP, RTCP
+ * and RFC 4733 events, out.c orders and writes frames and keeps the truth,
+ * call.c plans each call and plays it one event at a time.
+ *
+ * The event model: every call has a plan (its SIP steps with times, its two
+ * RTP legs with a start time and a slot count) and is kept in a min-heap by
+ * the time of its next event.  Playing an event builds frames and hands them
+ * to the output heap, which orders them by capture time (stable) and writes
+ * every frame older than the current time minus a small lag.  Memory is thus
+ * bounded by the number of calls, not by the number of packets.
+ */
+#ifndef GEN_H
+#define GEN_H
+
+#include "core/core.h"
+
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GEN_TAG "gen_calls"
+#define GEN_MAX_CALLS 60000
+#define GEN_MAX_STEPS 20
+#define GEN_MAX_FRAGS 8
+#define GEN_SNAPLEN 65535
+/* Capture times start here: 2026-01-15T09:00:00Z. */
+#define GEN_T0_US (INT64_C(1768467600) * ES_US_PER_SEC)
+/* A duplicate follows its original by at most this much. */
+#define GEN_DUP_DELTA_MAX_US 400
+#define GEN_SIP_PORT 5060
+#define GEN_PT_EVENT 101
+#define GEN_DTMF_DIGITS "123#"
+
+enum gen_linktype { LT_EN10MB, LT_RAW, LT_SLL, LT_NULL };
+
+enum gen_outcome { OUT_ANSWERED, OUT_BUSY, OUT_NO_ANSWER, OUT_CANCELLED, OUT_REJECTED };
+
+/* Where a call's capture starts (--missing-invite). */
+enum gen_miss { MISS_NONE, MISS_FROM_200, MISS_RTP_ONLY };
+
+struct gen_opts {
+	const char *out_path;
+	const char *truth_path;
+	int ncalls;
+	double duration_s;
+	uint64_t seed;
+	int ptime_ms;
+	double loss_pct, reorder_pct, dup_pct;
+	int jitter_ms;
+	bool dtmf, ipv6, tcp, fragment, reinvite, ssrc_change;
+	bool missing_invite, fork, outcomes, rtcp;
+	int vlan;                   /* 0 = none */
+	int qinq_outer, qinq_inner; /* 0 = none */
+	enum gen_linktype linktype;
+};
+
+/* splitmix64: small, fast, good enough for traffic. */
+struct rng {
+	uint64_t s;
+};
+
+/* What one RTP stream (keyed like tshark: src, dst, SSRC) really got in the
+ * file; updated as frames are written, so it reflects loss, duplicates,
+ * reordering and the capture start. */
+struct call;
+
+struct stream_truth {
+	struct stream_truth *next;
+	struct es_addr src, dst;
+	uint32_t ssrc;
+	bool signalled; /* an SDP naming it was captured before its media */
+	/* RFC 3550 A.1/A.3 bookkeeping over the written packets */
+	uint64_t packets;
+	uint16_t base_seq, max_seq;
+	uint32_t cycles; /* count of wraps * 65536 */
+	uint64_t pt_mask[2];
+	char digits[8];       /* DTMF sent in this stream, in order */
+	uint8_t ndigits;
+	uint8_t digits_written; /* bit i: some packet of digit i was written */
+};
+
+enum frame_kind { FK_OTHER, FK_SIP, FK_RTP, FK_RTCP };
+
+/* One captured frame, link header included. */
+struct frame {
+	int64_t ts;     /* capture time, µs */
+	uint64_t order; /* creation order, makes the sort stable */
+	struct call *call;
+	struct stream_truth *st; /* RTP: the stream it counts for */
+	uint16_t rtp_seq;
+	uint8_t rtp_pt;
+	uint8_t dtmf_idx; /* 0xff: not a DTMF event packet */
+	uint8_t kind;     /* enum frame_kind */
+	uint8_t sip_msgs; /* SIP messages that start in this frame */
+	uint32_t len;
+	uint8_t data[];
+};
+
+/* A SIP step of a call's plan. */
+enum gen_msg {
+	M_TCP_OPEN,
+	M_INVITE,
+	M_100,
+	M_180,
+	M_180_FORK,
+	M_200_INV,
+	M_ACK,
+	M_REINVITE,
+	M_200_RE,
+	M_ACK_RE,
+	M_BYE,
+	M_200_BYE,
+	M_CANCEL,
+	M_200_CANCEL,
+	M_487,
+	M_FAIL,
+	M_ACK_FAIL,
+	M_TCP_CLOSE,
+};
+
+#define STEP_COALESCE 0x01 /* TCP: same segment as the next step */
+#define STEP_SPLIT 0x02    /* TCP: split over 2-3 segments */
+
+struct step {
+	int64_t t;
+	uint8_t msg;
+	uint8_t flags;
+};
+
+/* A stream switch planned on a leg. */
+enum sw_kind { SW_SRC_PORT, SW_DST_PORT, SW_SSRC };
+
+struct leg_switch {
+	int64_t t;
+	uint8_t kind;
+	uint16_t port;
+};
+
+/* One direction of RTP: a run of slots every ptime from t_start. */
+struct leg {
+	struct es_addr src, dst;
+	uint32_t ssrc;
+	uint16_t seq;
+	uint32_t ts_base;
+	uint8_t pt;
+	const uint8_t *payload; /* one ptime of G.711 tone */
+	int64_t t_start;
+	uint32_t slot, nslots;
+	struct leg_switch sw[2];
+	uint8_t nsw, next_sw;
+	uint32_t dtmf_slot; /* UINT32_MAX: no DTMF */
+	/* the current stream: its slots, and the last one that will be kept
+	 * (drawn when the stream opens, so that it can be delayed past every
+	 * other packet of the stream: see leg_open_stream) */
+	struct stream_truth *st;
+	uint32_t st_first_slot, st_last_slot, st_last_kept;
+	uint32_t kept_in_stream;
+	/* RTCP */
+	int64_t rtcp_next;
+	uint32_t sent_pkts, sent_octets;
+	uint32_t rr_expected_prior, rr_received_prior;
+	uint32_t gen_sent, gen_kept; /* current stream, for reports about it */
+};
+
+struct tcp_conn {
+	uint16_t caller_port; /* ephemeral */
+	uint32_t seq[2];      /* next sequence number: [0] caller, [1] callee */
+};
+
+struct call {
+	uint32_t idx;
+	struct rng rng; /* plan */
+	struct rng imp; /* impairments, separate so they do not move the plan */
+	enum gen_outcome outcome;
+	int sip_code;
+	enum gen_miss miss;
+	int64_t capture_from;
+	bool forked, fork_first, reinvite, ssrc_change, callee_bye;
+	bool xacct, pai, frag_reverse, pcma;
+	uint16_t pad_len; /* --fragment: filler in the INVITE */
+	struct es_addr caller_ip, callee_ip, fork_ip; /* port 5060 */
+	uint16_t caller_rtp, caller_rtp2, callee_rtp;
+	uint64_t callid, from_tag, to_tag, fork_tag;
+	uint64_t br_invite, br_ack, br_reinvite, br_ack_re, br_bye;
+	uint32_t cseq, callee_cseq;
+	uint32_t sess_caller, sess_callee;
+	uint16_t ip_id;
+	const char *ua_caller, *ua_callee, *name;
+	struct step steps[GEN_MAX_STEPS];
+	uint8_t nsteps, next_step;
+	struct leg leg[2]; /* [0] caller -> callee, [1] callee -> caller */
+	struct tcp_conn tcp;
+	int64_t t_invite, t_end;
+	uint32_t sip_written;
+	struct stream_truth *streams, **streams_tail;
+	/* scheduler */
+	int64_t next_t;
+	size_t heap_pos;
+};
+
+/* Output: frames ordered by capture time, then written. */
+struct out {
+	pcap_t *pd;
+	pcap_dumper_t *dump;
+	struct frame **heap;
+	size_t n, cap;
+	uint64_t order;
+	bool io_error;
+	/* totals over written frames */
+	uint64_t packets, rtp_packets, rtcp_packets, sip_messages, bytes;
+};
+
+struct gen {
+	struct gen_opts o;
+	struct call *calls;
+	struct call **sched; /* min-heap by next_t */
+	size_t nsched;
+	struct out out;
+	int64_t ptime_us;
+	int64_t delay_max_us; /* largest delay any RTP frame can get */
+	int64_t lag_us;       /* frames older than now - lag are final */
+	uint8_t scratch[GEN_SNAPLEN];
+	struct es_buf sip;    /* SIP text being built */
+	struct es_buf body;   /* its SDP body */
+	uint8_t tone[4][480]; /* [pcma][callee]: up to 60 ms of tone */
+};
+
+#endif /* GEN_H */
