@@ -2,8 +2,8 @@
  * gen.h - the parts of gen_calls (bench/gen_calls.c) shared between its
  * source files.
  *
- * CMake builds every bench/*.c into its own program, so the generator is one
- * translation unit: bench/gen_calls.c #includes bench/gen/*.c (all their
+ * CMake builds every C file directly in bench/ into its own program, so the generator is one
+ * translation unit: bench/gen_calls.c #includes the files of bench/gen/ (all their
  * functions are static).  This is acceptable for a bench tool; the split is
  * by concern only: pkt.c frames the packets (link, IP, UDP, TCP,
  * fragmentation), sip_msgs.c writes SIP/SDP text, media.c writes RTP, RTCP
@@ -60,6 +60,7 @@ struct gen_opts {
 	int vlan;                   /* 0 = none */
 	int qinq_outer, qinq_inner; /* 0 = none */
 	enum gen_linktype linktype;
+	int concurrency; /* calls in progress at once; 0 = all of them */
 };
 
 /* splitmix64: small, fast, good enough for traffic. */
@@ -79,6 +80,7 @@ struct stream_truth {
 	bool signalled; /* an SDP naming it was captured before its media */
 	/* RFC 3550 A.1/A.3 bookkeeping over the written packets */
 	uint64_t packets;
+	uint64_t dups; /* written copies of an already written packet */
 	uint16_t base_seq, max_seq;
 	uint32_t cycles; /* count of wraps * 65536 */
 	uint64_t pt_mask[2];
@@ -100,6 +102,7 @@ struct frame {
 	uint8_t dtmf_idx; /* 0xff: not a DTMF event packet */
 	uint8_t kind;     /* enum frame_kind */
 	uint8_t sip_msgs; /* SIP messages that start in this frame */
+	uint8_t dup;      /* RTP: a copy made by --dup */
 	uint32_t len;
 	uint8_t data[];
 };
@@ -198,7 +201,7 @@ struct call {
 	uint8_t nsteps, next_step;
 	struct leg leg[2]; /* [0] caller -> callee, [1] callee -> caller */
 	struct tcp_conn tcp;
-	int64_t t_invite, t_end;
+	int64_t t_invite, t_answer, t_end; /* t_answer 0: never answered */
 	uint32_t sip_written;
 	struct stream_truth *streams, **streams_tail;
 	/* scheduler */

@@ -96,6 +96,7 @@ static void truth_rtp_written(struct stream_truth *st, const struct frame *f)
 		}
 	}
 	st->packets++;
+	st->dups += f->dup;
 	st->pt_mask[f->rtp_pt >> 6] |= UINT64_C(1) << (f->rtp_pt & 63);
 	if (f->dtmf_idx < 8)
 		st->digits_written |= (uint8_t)(1u << f->dtmf_idx);
@@ -148,7 +149,10 @@ static int out_close(struct out *o)
 	if (o->pd)
 		pcap_close(o->pd);
 	free(o->heap);
-	memset(o, 0, sizeof(*o));
+	o->heap = NULL;
+	o->n = o->cap = 0;
+	o->dump = NULL;
+	o->pd = NULL; /* the totals stay, for the truth */
 	return err;
 }
 
@@ -176,8 +180,10 @@ static void truth_stream(struct es_json *j, const struct stream_truth *st)
 	es_addr_fmt(&st->dst, true, buf, sizeof(buf));
 	es_json_key(j, "dst");
 	es_json_str(j, buf);
-	snprintf(buf, sizeof(buf), "0x%08x", st->ssrc);
 	es_json_key(j, "ssrc");
+	es_json_int(j, st->ssrc);
+	snprintf(buf, sizeof(buf), "0x%08x", st->ssrc);
+	es_json_key(j, "ssrc_hex");
 	es_json_str(j, buf);
 	es_json_key(j, "payload_types");
 	es_json_arr_begin(j);
@@ -189,6 +195,12 @@ static void truth_stream(struct es_json *j, const struct stream_truth *st)
 	es_json_int(j, (int64_t)st->packets);
 	es_json_key(j, "lost");
 	es_json_int(j, truth_lost(st));
+	es_json_key(j, "duplicates");
+	es_json_int(j, (int64_t)st->dups);
+	es_json_key(j, "first_seq");
+	es_json_int(j, st->base_seq);
+	es_json_key(j, "max_seq");
+	es_json_int(j, st->max_seq);
 	char digits[sizeof(st->digits)];
 	size_t nd = 0;
 	for (uint8_t i = 0; i < st->ndigits; i++)
@@ -226,6 +238,15 @@ static void truth_call(struct es_json *j, const struct call *c, char *const uri[
 	es_json_key(j, "end");
 	es_time_fmt(c->t_end, buf, sizeof(buf));
 	es_json_str(j, buf);
+	es_json_key(j, "start_us");
+	es_json_int(j, c->t_invite);
+	es_json_key(j, "answer_us");
+	if (c->t_answer)
+		es_json_int(j, c->t_answer);
+	else
+		es_json_null(j);
+	es_json_key(j, "end_us");
+	es_json_int(j, c->t_end);
 	es_json_key(j, "outcome");
 	es_json_str(j, outcome_names[c->outcome]);
 	es_json_key(j, "sip_code");
@@ -312,6 +333,8 @@ static void truth_options(struct es_json *j, const struct gen_opts *o)
 	}
 	es_json_key(j, "linktype");
 	es_json_str(j, lt[o->linktype]);
+	es_json_key(j, "concurrency");
+	es_json_int(j, o->concurrency);
 	es_json_obj_end(j);
 }
 

@@ -115,7 +115,8 @@ static const char *addr_uri_host(const struct es_addr *a, char *buf, size_t cap)
 {
 	char ip[ES_ADDR_STRLEN];
 	es_addr_fmt(a, false, ip, sizeof(ip));
-	snprintf(buf, cap, a->family == ES_AF_INET6 ? "[%s]" : "%s", ip);
+	if (snprintf(buf, cap, a->family == ES_AF_INET6 ? "[%s]" : "%s", ip) >= (int)cap)
+		buf[0] = 0; /* cannot happen: callers give ES_ADDR_STRLEN */
 	return buf;
 }
 

@@ -27,7 +27,7 @@ static void calls_usage(FILE *f)
 		"  --min-duration SEC  answered for at least SEC seconds\n"
 		"  --call-id ID        this SIP Call-ID\n"
 		"  --limit N           at most N calls\n"
-		"  --after ID          calls with an id greater than ID (paging)\n"
+		"  --after ID          the calls listed after call ID (paging)\n"
 		"Output:\n"
 		"  --json              JSON array (docs/CLI.md describes the fields)\n"
 		"  --csv               CSV with a header line\n"

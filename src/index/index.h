@@ -145,7 +145,9 @@ struct idx_filter {
 	int64_t min_duration_us;  /* answered duration >= this (0 = any) */
 	const char *call_id;      /* exact Call-ID, NULL = any */
 	unsigned limit;           /* 0 = no limit */
-	int64_t after_id;         /* pagination: rows with id > after_id */
+	int64_t after_id;         /* pagination: the rows after call after_id
+				     in list order (start, id); plain
+				     id > after_id if that call is gone */
 };
 
 /* Duration of a call as shown: end - answer for answered calls, else 0. */

@@ -438,8 +438,10 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 	e->stats.rtp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
 	int receiver = other_party[sender];
-	rtp_stats_update(&s->st, &h, pkt->ts_us, pt_clock(rc, receiver, h.pt));
-	if (is_te(rc, sender, h.pt))
+	/* tshark computes no jitter over telephone-events: clock 0 */
+	bool te = is_te(rc, sender, h.pt);
+	rtp_stats_update(&s->st, &h, pkt->ts_us, te ? 0 : pt_clock(rc, receiver, h.pt));
+	if (te)
 		handle_dtmf(rc, sender, &h, pkt->ts_us);
 }
 

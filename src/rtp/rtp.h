@@ -64,10 +64,13 @@ int rtcp_parse(const uint8_t *p, size_t len, struct rtcp_report *out,
 /* ---- statistics ----------------------------------------------------------
  * One stream = one SSRC between one source and one destination.  The
  * figures follow Wireshark's RTP stream analysis (tshark -z rtp,streams):
- * packets counts every packet received; expected = highest extended
- * sequence - first sequence + 1; lost = expected - packets (negative when
+ * packets counts every packet received; expected = extended sequence of
+ * the LAST packet (not the highest: a late final packet lowers it, as in
+ * tshark) - first sequence + 1; lost = expected - packets (negative when
  * duplicates outnumber losses, as tshark shows); jitter per RFC 3550 A.8
- * in milliseconds, using the payload type's clock rate. */
+ * in milliseconds, using the payload type's clock rate.  A large sequence
+ * jump is counted in seq_jumps and, like tshark, as loss: splitting a
+ * restarted stream is the caller's decision. */
 struct rtp_stats {
 	uint32_t ssrc;
 	uint64_t packets;
@@ -97,10 +100,17 @@ struct rtp_stats {
 	uint32_t last_ts;
 	uint64_t seen_window[2]; /* recent sequence numbers, for duplicates */
 	bool started;
+	bool under;              /* sequence below the first: wrapped */
+	uint16_t seq_num;        /* last in-order sequence, for seq_jumps */
+	uint8_t last_pt;
+	uint32_t first_ts;
+	double delta_ms;         /* last arrival gap with a known clock */
 };
 void rtp_stats_init(struct rtp_stats *s, uint32_t ssrc);
 /* Account one packet arriving at arrival_us; clock_rate 0 = unknown (jitter
- * is then not computed, as tshark does). */
+ * is then not computed, as tshark does).  Pass 0 for telephone-event
+ * packets too: tshark leaves them out of jitter (their timestamp is the
+ * event's start), and so must we to match it. */
 void rtp_stats_update(struct rtp_stats *s, const struct rtp_hdr *h,
 		      int64_t arrival_us, uint32_t clock_rate);
 
@@ -124,6 +134,7 @@ struct rtp_dtmf_tracker {
 	uint8_t event;
 	uint16_t duration;
 	int64_t start_us;
+	uint8_t volume;      /* of the current event's last packet */
 };
 struct rtp_dtmf {
 	char digit;

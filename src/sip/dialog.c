@@ -626,16 +626,16 @@ int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 		t->stats.retransmissions++;
 		return 0;
 	}
+	if (m->is_request)
+		on_request(t, c, m, sender, meta->ts_us);
+	else
+		on_response(c, m, sender, meta->ts_us);
+	/* after on_request: the first INVITE resets the parties */
 	struct sip_party_info *p = &c->party[sender];
 	if (!p->ua)
 		set_str(&p->ua, sip_msg_hdr(m, m->is_request ? SIP_H_USER_AGENT : SIP_H_SERVER));
 	if (!p->ua)
 		set_str(&p->ua, sip_msg_hdr(m, SIP_H_USER_AGENT));
-
-	if (m->is_request)
-		on_request(t, c, m, sender, meta->ts_us);
-	else
-		on_response(c, m, sender, meta->ts_us);
 	if (has_sdp)
 		handle_sdp(t, c, m, sender, meta->ts_us, sdp_body);
 	return 0;

@@ -1,0 +1,327 @@
+/*
+ * gen_calls.c - a seeded generator of SIP + RTP captures with a truth file.
+ *
+ * One translation unit: the parts live in bench/gen/ (see gen.h for the
+ * design) and are #included here.  The same options and seed always give the
+ * same bytes.
+ */
+#include "gen/gen.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "gen/util.c"
+#include "gen/pkt.c"
+#include "gen/sip_msgs.c"
+#include "gen/media.c"
+#include "gen/out.c"
+#include "gen/call.c"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gen_calls -o OUT.pcap [options]\n"
+		"Writes a seeded capture of SIP calls with RTP media, and optionally a\n"
+		"JSON truth file describing every call and every RTP stream as written.\n"
+		"\n"
+		"  -o, --output FILE       the pcap to write (required)\n"
+		"  -t, --truth FILE        the truth JSON to write\n"
+		"  -n, --calls N           number of calls (default 10, at most %d)\n"
+		"  -d, --duration S        capture length in seconds (default 30)\n"
+		"  -c, --concurrency N     calls in progress at once (default: all);\n"
+		"                          the calls run in N lines one after another\n"
+		"  -s, --seed N            random seed (default 1)\n"
+		"      --ptime MS          RTP packet time, 10..60 ms (default 20)\n"
+		"      --loss PCT          drop PCT%% of RTP packets\n"
+		"      --reorder PCT       delay PCT%% of RTP packets past the next one\n"
+		"      --dup PCT           duplicate PCT%% of RTP packets\n"
+		"      --jitter MS         delay RTP packets by up to MS ms\n"
+		"      --dtmf              RFC 4733 digits " GEN_DTMF_DIGITS " from the caller\n"
+		"      --ipv6              IPv6 instead of IPv4\n"
+		"      --tcp               SIP over TCP (with coalesced and split messages)\n"
+		"      --fragment          INVITEs larger than the MTU, fragmented over IP\n"
+		"      --reinvite          some calls re-INVITE and move the caller's port\n"
+		"      --ssrc-change       some calls change SSRC mid-call\n"
+		"      --missing-invite    some captures start at the 200 OK or mid-RTP\n"
+		"      --fork              some calls fork (a second 180 with its own tag)\n"
+		"      --outcomes          mix answered, busy, no-answer, cancelled, rejected\n"
+		"      --rtcp              RTCP sender reports with SDES\n"
+		"      --vlan ID           802.1Q tag\n"
+		"      --qinq OUTER,INNER  802.1ad + 802.1Q tags\n"
+		"      --linktype T        en10mb (default), raw, sll or null\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"Impairments spare the first and last packets of every stream and the\n"
+		"packets around a sequence number wrap, so that the counts in the truth\n"
+		"equal what `tshark -z rtp,streams` reports.\n",
+		GEN_MAX_CALLS);
+}
+
+static bool parse_num(const char *s, double lo, double hi, double *v)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || *end || d < lo || d > hi || d != d)
+		return false;
+	*v = d;
+	return true;
+}
+
+static bool parse_int(const char *s, long lo, long hi, int *v)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < lo || n > hi)
+		return false;
+	*v = (int)n;
+	return true;
+}
+
+enum {
+	OPT_PTIME = 256,
+	OPT_LOSS,
+	OPT_REORDER,
+	OPT_DUP,
+	OPT_JITTER,
+	OPT_DTMF,
+	OPT_IPV6,
+	OPT_TCP,
+	OPT_FRAGMENT,
+	OPT_REINVITE,
+	OPT_SSRC_CHANGE,
+	OPT_MISSING_INVITE,
+	OPT_FORK,
+	OPT_OUTCOMES,
+	OPT_RTCP,
+	OPT_VLAN,
+	OPT_QINQ,
+	OPT_LINKTYPE,
+};
+
+static int bad_value(const char *opt, const char *v)
+{
+	fprintf(stderr, GEN_TAG ": bad value for %s: '%s' (see --help)\n", opt, v);
+	return 2;
+}
+
+static int parse_opts(int argc, char **argv, struct gen_opts *o)
+{
+	static const struct option lopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"truth", required_argument, NULL, 't'},
+		{"calls", required_argument, NULL, 'n'},
+		{"duration", required_argument, NULL, 'd'},
+		{"concurrency", required_argument, NULL, 'c'},
+		{"seed", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{"ptime", required_argument, NULL, OPT_PTIME},
+		{"loss", required_argument, NULL, OPT_LOSS},
+		{"reorder", required_argument, NULL, OPT_REORDER},
+		{"dup", required_argument, NULL, OPT_DUP},
+		{"jitter", required_argument, NULL, OPT_JITTER},
+		{"dtmf", no_argument, NULL, OPT_DTMF},
+		{"ipv6", no_argument, NULL, OPT_IPV6},
+		{"tcp", no_argument, NULL, OPT_TCP},
+		{"fragment", no_argument, NULL, OPT_FRAGMENT},
+		{"reinvite", no_argument, NULL, OPT_REINVITE},
+		{"ssrc-change", no_argument, NULL, OPT_SSRC_CHANGE},
+		{"missing-invite", no_argument, NULL, OPT_MISSING_INVITE},
+		{"fork", no_argument, NULL, OPT_FORK},
+		{"outcomes", no_argument, NULL, OPT_OUTCOMES},
+		{"rtcp", no_argument, NULL, OPT_RTCP},
+		{"vlan", required_argument, NULL, OPT_VLAN},
+		{"qinq", required_argument, NULL, OPT_QINQ},
+		{"linktype", required_argument, NULL, OPT_LINKTYPE},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	o->ncalls = 10;
+	o->duration_s = 30;
+	o->seed = 1;
+	o->ptime_ms = 20;
+	o->linktype = LT_EN10MB;
+	int ch;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:t:n:d:c:s:h", lopts, NULL)) != -1) {
+		const char *name = optind > 1 ? argv[optind - 1] : "?";
+		switch (ch) {
+		case 'o': o->out_path = optarg; break;
+		case 't': o->truth_path = optarg; break;
+		case 'n':
+			if (!parse_int(optarg, 1, GEN_MAX_CALLS, &o->ncalls))
+				return bad_value("--calls", optarg);
+			break;
+		case 'd':
+			if (!parse_num(optarg, 1, 86400, &o->duration_s))
+				return bad_value("--duration", optarg);
+			break;
+		case 'c':
+			if (!parse_int(optarg, 1, GEN_MAX_CALLS, &o->concurrency))
+				return bad_value("--concurrency", optarg);
+			break;
+		case 's': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end)
+				return bad_value("--seed", optarg);
+			o->seed = v;
+			break;
+		}
+		case 'h': usage(stdout); exit(0);
+		case OPT_PTIME:
+			if (!parse_int(optarg, 10, 60, &o->ptime_ms) || o->ptime_ms % 10)
+				return bad_value("--ptime", optarg);
+			break;
+		case OPT_LOSS:
+			if (!parse_num(optarg, 0, 50, &o->loss_pct))
+				return bad_value("--loss", optarg);
+			break;
+		case OPT_REORDER:
+			if (!parse_num(optarg, 0, 50, &o->reorder_pct))
+				return bad_value("--reorder", optarg);
+			break;
+		case OPT_DUP:
+			if (!parse_num(optarg, 0, 50, &o->dup_pct))
+				return bad_value("--dup", optarg);
+			break;
+		case OPT_JITTER:
+			if (!parse_int(optarg, 0, 1000, &o->jitter_ms))
+				return bad_value("--jitter", optarg);
+			break;
+		case OPT_DTMF: o->dtmf = true; break;
+		case OPT_IPV6: o->ipv6 = true; break;
+		case OPT_TCP: o->tcp = true; break;
+		case OPT_FRAGMENT: o->fragment = true; break;
+		case OPT_REINVITE: o->reinvite = true; break;
+		case OPT_SSRC_CHANGE: o->ssrc_change = true; break;
+		case OPT_MISSING_INVITE: o->missing_invite = true; break;
+		case OPT_FORK: o->fork = true; break;
+		case OPT_OUTCOMES: o->outcomes = true; break;
+		case OPT_RTCP: o->rtcp = true; break;
+		case OPT_VLAN:
+			if (!parse_int(optarg, 1, 4094, &o->vlan))
+				return bad_value("--vlan", optarg);
+			break;
+		case OPT_QINQ: {
+			char a[16], b[16];
+			const char *comma = strchr(optarg, ',');
+			size_t la = comma ? (size_t)(comma - optarg) : 0;
+			if (!comma || la >= sizeof(a) || strlen(comma + 1) >= sizeof(b))
+				return bad_value("--qinq", optarg);
+			memcpy(a, optarg, la);
+			a[la] = 0;
+			strcpy(b, comma + 1);
+			if (!parse_int(a, 1, 4094, &o->qinq_outer) ||
+			    !parse_int(b, 1, 4094, &o->qinq_inner))
+				return bad_value("--qinq", optarg);
+			break;
+		}
+		case OPT_LINKTYPE:
+			if (!strcmp(optarg, "en10mb"))
+				o->linktype = LT_EN10MB;
+			else if (!strcmp(optarg, "raw"))
+				o->linktype = LT_RAW;
+			else if (!strcmp(optarg, "sll"))
+				o->linktype = LT_SLL;
+			else if (!strcmp(optarg, "null"))
+				o->linktype = LT_NULL;
+			else
+				return bad_value("--linktype", optarg);
+			break;
+		case ':':
+			fprintf(stderr, GEN_TAG ": %s needs a value (see --help)\n", name);
+			return 2;
+		default:
+			fprintf(stderr, GEN_TAG ": unknown option %s (see --help)\n", name);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, GEN_TAG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (!o->out_path) {
+		fprintf(stderr, GEN_TAG ": -o OUT.pcap is required (see --help)\n");
+		return 2;
+	}
+	if ((o->vlan || o->qinq_outer) && (o->linktype == LT_RAW || o->linktype == LT_NULL)) {
+		fprintf(stderr, GEN_TAG ": --vlan/--qinq need --linktype en10mb or sll\n");
+		return 2;
+	}
+	if (o->vlan && o->qinq_outer) {
+		fprintf(stderr, GEN_TAG ": --vlan and --qinq exclude each other\n");
+		return 2;
+	}
+	int lines = o->concurrency > 0 && o->concurrency < o->ncalls ? o->concurrency : o->ncalls;
+	int per_line = (o->ncalls + lines - 1) / lines;
+	double win = o->duration_s / per_line * (per_line > 1 ? 0.75 : 1.0);
+	if (win < 4.0) {
+		fprintf(stderr,
+			GEN_TAG ": each call would get %.2f s; give it at least 4 s "
+				"(more --duration or --concurrency)\n",
+			win);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct gen g; /* large: the scratch packet */
+	int rc = parse_opts(argc, argv, &g.o);
+	if (rc)
+		return rc;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	g.ptime_us = (int64_t)g.o.ptime_ms * 1000;
+	g.delay_max_us = (int64_t)g.o.jitter_ms * 1000 + g.ptime_us + g.ptime_us / 2 +
+			 GEN_DUP_DELTA_MAX_US;
+	g.lag_us = 0; /* events are played in time order and only delay frames */
+	es_buf_init(&g.sip);
+	es_buf_init(&g.body);
+	tones_init(&g);
+	g.calls = calloc((size_t)g.o.ncalls, sizeof(*g.calls));
+	if (!g.calls)
+		die_oom();
+	if (out_open(&g.out, &g.o))
+		return 1;
+	gen_run(&g);
+	if (out_close(&g.out)) {
+		fprintf(stderr, GEN_TAG ": %s: write failed\n", g.o.out_path);
+		return 1;
+	}
+	if (g.o.truth_path && truth_write(&g, g.o.truth_path))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr,
+		GEN_TAG ": %d calls, %" PRIu64 " packets (%" PRIu64 " RTP, %" PRIu64
+			" RTCP, %" PRIu64 " SIP messages), %" PRIu64 " bytes in %.2f s\n",
+		g.o.ncalls, g.out.packets, g.out.rtp_packets, g.out.rtcp_packets,
+		g.out.sip_messages, g.out.bytes, secs);
+	for (int i = 0; i < g.o.ncalls; i++) {
+		struct stream_truth *st = g.calls[i].streams;
+		while (st) {
+			struct stream_truth *next = st->next;
+			free(st);
+			st = next;
+		}
+	}
+	free(g.calls);
+	free(g.sched);
+	es_buf_free(&g.sip);
+	es_buf_free(&g.body);
+	return 0;
+}

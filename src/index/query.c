@@ -1,0 +1,364 @@
+/*
+ * query.c - searching calls and reading one call with everything.  Rows are
+ * copied into an arena before the callback runs, so that the callback may
+ * itself use the index; the arena is freed when the callback returns.
+ */
+#include "index/index_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Everything one row handed to a callback owns. */
+struct row_mem {
+	struct idx_arena arena;
+	bool oom;
+};
+
+static const char *col_str(struct row_mem *m, sqlite3_stmt *st, int i)
+{
+	return idx_arena_strdup(&m->arena, (const char *)sqlite3_column_text(st, i), &m->oom);
+}
+
+static void col_addr(sqlite3_stmt *st, int i, char dst[ES_ADDR_STRLEN])
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	snprintf(dst, ES_ADDR_STRLEN, "%s", s ? s : "");
+}
+
+static void read_party(struct row_mem *m, sqlite3_stmt *st, int i, struct idx_party *p)
+{
+	p->uri = col_str(m, st, i);
+	p->user = col_str(m, st, i + 1);
+	p->display = col_str(m, st, i + 2);
+	p->pai = col_str(m, st, i + 3);
+	p->ua = col_str(m, st, i + 4);
+	p->sdp_addr = col_str(m, st, i + 5);
+}
+
+/* A row of IDX_CALL_SELECT into c (children left empty). */
+static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(st, 0);
+	c->call_id = col_str(m, st, 1);
+	c->start_us = sqlite3_column_int64(st, 2);
+	c->answer_us = sqlite3_column_int64(st, 3);
+	c->end_us = sqlite3_column_int64(st, 4);
+	c->outcome = col_str(m, st, 5);
+	c->sip_code = sqlite3_column_int(st, 6);
+	c->end_reason = col_str(m, st, 7);
+	c->flags = col_str(m, st, 8);
+	c->extra_json = col_str(m, st, 9);
+	c->source = col_str(m, st, 10);
+	c->import_id = sqlite3_column_int64(st, 11);
+	read_party(m, st, 12, &c->caller);
+	read_party(m, st, 18, &c->callee);
+}
+
+/* Grow an arena array of elements of size sz: arrays here are small, so
+ * doubling inside the arena wastes little. */
+static void *grow(struct row_mem *m, void *arr, unsigned n, unsigned *cap, size_t sz)
+{
+	if (n < *cap)
+		return arr;
+	unsigned ncap = *cap ? *cap * 2 : 8;
+	void *p = idx_arena_alloc(&m->arena, (size_t)ncap * sz);
+	if (!p) {
+		m->oom = true;
+		return NULL;
+	}
+	if (n)
+		memcpy(p, arr, (size_t)n * sz);
+	*cap = ncap;
+	return p;
+}
+
+static int load_streams(struct idx *ix, struct row_mem *m, struct idx_call *c)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_STREAMS_GET);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, c->id);
+	unsigned cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct idx_stream *arr = grow(m, c->streams, c->nstreams, &cap, sizeof(*arr));
+		if (!arr)
+			break;
+		c->streams = arr;
+		struct idx_stream *s = &arr[c->nstreams++];
+		memset(s, 0, sizeof(*s));
+		s->party = sqlite3_column_int(st, 0);
+		s->ssrc = (uint32_t)sqlite3_column_int64(st, 1);
+		col_addr(st, 2, s->src);
+		col_addr(st, 3, s->dst);
+		s->payload_types = col_str(m, st, 4);
+		s->codecs = col_str(m, st, 5);
+		s->packets = (uint64_t)sqlite3_column_int64(st, 6);
+		s->expected = (uint64_t)sqlite3_column_int64(st, 7);
+		s->lost = sqlite3_column_int64(st, 8);
+		s->duplicates = (uint64_t)sqlite3_column_int64(st, 9);
+		s->out_of_order = (uint64_t)sqlite3_column_int64(st, 10);
+		s->jitter_max_ms = sqlite3_column_double(st, 11);
+		s->jitter_mean_ms = sqlite3_column_double(st, 12);
+		s->delta_max_ms = sqlite3_column_double(st, 13);
+		s->first_us = sqlite3_column_int64(st, 14);
+		s->last_us = sqlite3_column_int64(st, 15);
+		s->rtcp_json = col_str(m, st, 16);
+	}
+	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+									     : idx_fail(ix, "read streams");
+	sqlite3_reset(st);
+	return err;
+}
+
+static int load_events(struct idx *ix, struct row_mem *m, struct idx_call *c)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_EVENTS_GET);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, c->id);
+	unsigned cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct idx_event *arr = grow(m, c->events, c->nevents, &cap, sizeof(*arr));
+		if (!arr)
+			break;
+		c->events = arr;
+		struct idx_event *e = &arr[c->nevents++];
+		e->ts_us = sqlite3_column_int64(st, 0);
+		e->kind = col_str(m, st, 1);
+		e->party = sqlite3_column_int(st, 2);
+		e->detail = col_str(m, st, 3);
+	}
+	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+									     : idx_fail(ix, "read events");
+	sqlite3_reset(st);
+	return err;
+}
+
+static int load_msgs(struct idx *ix, struct row_mem *m, struct idx_call *c)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_MSGS_GET);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, c->id);
+	unsigned cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct idx_msg *arr = grow(m, c->msgs, c->nmsgs, &cap, sizeof(*arr));
+		if (!arr)
+			break;
+		c->msgs = arr;
+		struct idx_msg *o = &arr[c->nmsgs++];
+		memset(o, 0, sizeof(*o));
+		o->ts_us = sqlite3_column_int64(st, 0);
+		o->frame = (uint64_t)sqlite3_column_int64(st, 1);
+		col_addr(st, 2, o->src);
+		col_addr(st, 3, o->dst);
+		o->transport = col_str(m, st, 4);
+		o->label = col_str(m, st, 5);
+		o->cseq = (uint32_t)sqlite3_column_int64(st, 6);
+		o->cseq_method = col_str(m, st, 7);
+		o->retransmission = sqlite3_column_int(st, 8) != 0;
+		o->has_sdp = sqlite3_column_int(st, 9) != 0;
+	}
+	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+									     : idx_fail(ix, "read messages");
+	sqlite3_reset(st);
+	return err;
+}
+
+int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_GET);
+	if (!st)
+		return ES_EDB;
+	struct row_mem m = {0};
+	struct idx_call c;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st), err = 0;
+	if (rc == SQLITE_ROW)
+		read_call(&m, st, &c);
+	else if (rc == SQLITE_DONE)
+		err = ES_ENOTFOUND;
+	else
+		err = idx_fail(ix, "read call");
+	sqlite3_reset(st);
+	if (!err && m.oom)
+		err = ES_ENOMEM;
+	if (!err)
+		err = load_streams(ix, &m, &c);
+	if (!err)
+		err = load_events(ix, &m, &c);
+	if (!err)
+		err = load_msgs(ix, &m, &c);
+	if (!err)
+		err = fn(ud, &c);
+	idx_arena_free(&m.arena);
+	return err;
+}
+
+/* ---- search ------------------------------------------------------------------ */
+
+/* "%needle%" with % _ and \ escaped for LIKE ... ESCAPE '\'. */
+static char *like_pattern(const char *needle)
+{
+	size_t n = strlen(needle);
+	char *p = malloc(2 * n + 3), *o = p;
+	if (!p)
+		return NULL;
+	*o++ = '%';
+	for (const char *s = needle; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return p;
+}
+
+/* Where the anchor of an after_id cursor sits; *found false when the call
+ * is gone. */
+static int anchor_start(struct idx *ix, int64_t id, int64_t *start, bool *found)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_START);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st), err = 0;
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		*start = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		err = idx_fail(ix, "read cursor");
+	sqlite3_reset(st);
+	return err;
+}
+
+/* The search SQL: fixed fragments chosen by which filters are set; every
+ * value travels as a bound parameter. */
+static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored)
+{
+	int err = es_buf_printf(b, "%s WHERE 1", IDX_CALL_SELECT);
+	if (!err && f->party)
+		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM parties p WHERE p.call_row = c.id"
+				       " AND (p.uri LIKE :party ESCAPE '\\'"
+				       " OR p.user LIKE :party ESCAPE '\\'"
+				       " OR p.display LIKE :party ESCAPE '\\'"
+				       " OR p.pai LIKE :party ESCAPE '\\'))");
+	if (!err && f->from_us)
+		err = es_buf_printf(b, " AND c.start_us >= :from");
+	if (!err && f->to_us)
+		err = es_buf_printf(b, " AND c.start_us < :to");
+	if (!err && f->outcome)
+		err = es_buf_printf(b, " AND c.outcome = :outcome");
+	if (!err && f->min_duration_us)
+		err = es_buf_printf(b, " AND c.answer_us <> 0 AND c.end_us - c.answer_us >= :mindur");
+	if (!err && f->call_id)
+		err = es_buf_printf(b, " AND c.call_id = :callid");
+	if (!err && f->after_id) {
+		/* Keyset paging in list order (start, id): the rows after the
+		 * anchor call.  Without the anchor, plain id order. */
+		if (anchored)
+			err = es_buf_printf(b, " AND (c.start_us > :astart"
+					       " OR (c.start_us = :astart AND c.id > :after))");
+		else
+			err = es_buf_printf(b, " AND c.id > :after");
+	}
+	if (!err)
+		err = es_buf_printf(b, " ORDER BY c.start_us, c.id");
+	if (!err && f->limit)
+		err = es_buf_printf(b, " LIMIT :limit");
+	if (!err)
+		err = es_buf_append(b, "", 1);
+	return err;
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i)
+		sqlite3_bind_int64(st, i, v);
+}
+
+int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud)
+{
+	static const struct idx_filter none = {0};
+	if (!f)
+		f = &none;
+	int64_t astart = 0;
+	bool anchored = false;
+	int err = 0;
+	if (f->after_id && (err = anchor_start(ix, f->after_id, &astart, &anchored)))
+		return err;
+
+	struct es_buf sql;
+	es_buf_init(&sql);
+	char *pattern = NULL;
+	sqlite3_stmt *st = NULL;
+	if ((err = build_sql(&sql, f, anchored)))
+		goto out;
+	if (f->party && !(pattern = like_pattern(f->party))) {
+		err = ES_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(ix->db, (const char *)sql.p, -1, &st, NULL) != SQLITE_OK) {
+		err = idx_fail(ix, "prepare search");
+		goto out;
+	}
+	if (pattern)
+		bind_named_text(st, ":party", pattern);
+	bind_named_int(st, ":from", f->from_us);
+	bind_named_int(st, ":to", f->to_us);
+	if (f->outcome)
+		bind_named_text(st, ":outcome", f->outcome);
+	bind_named_int(st, ":mindur", f->min_duration_us);
+	if (f->call_id)
+		bind_named_text(st, ":callid", f->call_id);
+	bind_named_int(st, ":astart", astart);
+	bind_named_int(st, ":after", f->after_id);
+	bind_named_int(st, ":limit", f->limit);
+
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row_mem m = {0};
+		struct idx_call c;
+		read_call(&m, st, &c);
+		err = m.oom ? ES_ENOMEM : load_streams(ix, &m, &c);
+		if (!err)
+			err = fn(ud, &c);
+		idx_arena_free(&m.arena);
+		if (err)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		err = idx_fail(ix, "search");
+out:
+	sqlite3_finalize(st);
+	free(pattern);
+	es_buf_free(&sql);
+	return err;
+}
+
+int idx_count_calls(struct idx *ix, int64_t *n)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_COUNT_CALLS);
+	if (!st)
+		return ES_EDB;
+	int rc = sqlite3_step(st), err = 0;
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		err = idx_fail(ix, "count calls");
+	sqlite3_reset(st);
+	return err;
+}

@@ -1,0 +1,112 @@
+/*
+ * schema.c - the index schema as an ordered list of migrations.  Step i
+ * brings PRAGMA user_version from i to i + 1 inside one transaction.  Never
+ * edit a released step: append a new one.
+ */
+#include "index/index_internal.h"
+
+/* Version 1: imports, calls, parties, streams, events, SIP messages. */
+static const char v1_sql[] =
+	"CREATE TABLE imports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  path TEXT,"
+	"  file_key TEXT,"
+	"  started_us INTEGER NOT NULL DEFAULT 0,"
+	"  finished_us INTEGER NOT NULL DEFAULT 0,"
+	"  frames INTEGER NOT NULL DEFAULT 0,"
+	"  calls_new INTEGER NOT NULL DEFAULT 0,"
+	"  calls_dup INTEGER NOT NULL DEFAULT 0,"
+	"  streams INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL DEFAULT 'running',"
+	"  summary_json TEXT"
+	");"
+	"CREATE INDEX imports_file_key ON imports(file_key);"
+
+	"CREATE TABLE calls ("
+	"  id INTEGER PRIMARY KEY,"
+	"  call_id TEXT NOT NULL,"
+	"  start_us INTEGER NOT NULL,"
+	"  answer_us INTEGER NOT NULL DEFAULT 0,"
+	"  end_us INTEGER NOT NULL DEFAULT 0,"
+	"  outcome TEXT,"
+	"  sip_code INTEGER NOT NULL DEFAULT 0,"
+	"  end_reason TEXT,"
+	"  flags TEXT,"
+	"  extra_json TEXT,"
+	"  source TEXT,"
+	"  import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL,"
+	"  UNIQUE (call_id, start_us)"
+	");"
+	"CREATE INDEX calls_start ON calls(start_us, id);"
+	"CREATE INDEX calls_outcome ON calls(outcome, start_us);"
+	"CREATE INDEX calls_import ON calls(import_id);"
+
+	/* role: 0 caller, 1 callee */
+	"CREATE TABLE parties ("
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  role INTEGER NOT NULL CHECK (role IN (0, 1)),"
+	"  uri TEXT,"
+	"  user TEXT,"
+	"  display TEXT,"
+	"  pai TEXT,"
+	"  ua TEXT,"
+	"  sdp_addr TEXT,"
+	"  PRIMARY KEY (call_row, role)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX parties_user ON parties(user COLLATE NOCASE, role);"
+
+	/* party: 0 caller, 1 callee, -1 unknown; seq keeps the caller's order */
+	"CREATE TABLE streams ("
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  party INTEGER NOT NULL DEFAULT -1,"
+	"  ssrc INTEGER NOT NULL,"
+	"  src TEXT,"
+	"  dst TEXT,"
+	"  payload_types TEXT,"
+	"  codecs TEXT,"
+	"  packets INTEGER NOT NULL DEFAULT 0,"
+	"  expected INTEGER NOT NULL DEFAULT 0,"
+	"  lost INTEGER NOT NULL DEFAULT 0,"
+	"  duplicates INTEGER NOT NULL DEFAULT 0,"
+	"  out_of_order INTEGER NOT NULL DEFAULT 0,"
+	"  jitter_max_ms REAL NOT NULL DEFAULT 0,"
+	"  jitter_mean_ms REAL NOT NULL DEFAULT 0,"
+	"  delta_max_ms REAL NOT NULL DEFAULT 0,"
+	"  first_us INTEGER NOT NULL DEFAULT 0,"
+	"  last_us INTEGER NOT NULL DEFAULT 0,"
+	"  rtcp_json TEXT,"
+	"  PRIMARY KEY (call_row, seq)"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE events ("
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  ts_us INTEGER NOT NULL,"
+	"  kind TEXT,"
+	"  party INTEGER NOT NULL DEFAULT -1,"
+	"  detail TEXT,"
+	"  PRIMARY KEY (call_row, seq)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX events_kind ON events(kind);"
+
+	"CREATE TABLE sip_msgs ("
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  ts_us INTEGER NOT NULL,"
+	"  frame INTEGER NOT NULL DEFAULT 0,"
+	"  src TEXT,"
+	"  dst TEXT,"
+	"  transport TEXT,"
+	"  label TEXT,"
+	"  cseq INTEGER NOT NULL DEFAULT 0,"
+	"  cseq_method TEXT,"
+	"  retransmission INTEGER NOT NULL DEFAULT 0,"
+	"  has_sdp INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (call_row, seq)"
+	") WITHOUT ROWID;";
+
+const struct idx_migration idx_migrations[] = {
+	{"calls, parties, streams, events, sip messages, imports", v1_sql},
+};
+const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

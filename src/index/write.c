@@ -1,0 +1,244 @@
+/*
+ * write.c - inserting calls with their children, and import bookkeeping.
+ */
+#include "index/index_internal.h"
+
+#include <string.h>
+
+/* Bind a C string or NULL. */
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+/* Bind a fixed address buffer: empty means unknown (NULL). */
+static int bind_addr(sqlite3_stmt *st, int i, const char *s)
+{
+	return s[0] ? sqlite3_bind_text(st, i, s, (int)strnlen(s, ES_ADDR_STRLEN), SQLITE_STATIC)
+		    : sqlite3_bind_null(st, i);
+}
+
+/* Step a bound statement that returns no row, then reset it. */
+static int run(struct idx *ix, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, what);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
+static int insert_party(struct idx *ix, int64_t row, int role, const struct idx_party *p)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_PARTY_INSERT);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_int(st, 2, role);
+	bind_text(st, 3, p->uri);
+	bind_text(st, 4, p->user);
+	bind_text(st, 5, p->display);
+	bind_text(st, 6, p->pai);
+	bind_text(st, 7, p->ua);
+	bind_text(st, 8, p->sdp_addr);
+	return run(ix, st, "insert party");
+}
+
+static int insert_stream(struct idx *ix, int64_t row, unsigned seq, const struct idx_stream *s)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_STREAM_INSERT);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int(st, 3, s->party);
+	sqlite3_bind_int64(st, 4, s->ssrc);
+	bind_addr(st, 5, s->src);
+	bind_addr(st, 6, s->dst);
+	bind_text(st, 7, s->payload_types);
+	bind_text(st, 8, s->codecs);
+	/* uint64 counters are stored as their int64 bit pattern */
+	sqlite3_bind_int64(st, 9, (int64_t)s->packets);
+	sqlite3_bind_int64(st, 10, (int64_t)s->expected);
+	sqlite3_bind_int64(st, 11, s->lost);
+	sqlite3_bind_int64(st, 12, (int64_t)s->duplicates);
+	sqlite3_bind_int64(st, 13, (int64_t)s->out_of_order);
+	sqlite3_bind_double(st, 14, s->jitter_max_ms);
+	sqlite3_bind_double(st, 15, s->jitter_mean_ms);
+	sqlite3_bind_double(st, 16, s->delta_max_ms);
+	sqlite3_bind_int64(st, 17, s->first_us);
+	sqlite3_bind_int64(st, 18, s->last_us);
+	bind_text(st, 19, s->rtcp_json);
+	return run(ix, st, "insert stream");
+}
+
+static int insert_event(struct idx *ix, int64_t row, unsigned seq, const struct idx_event *e)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_EVENT_INSERT);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int64(st, 3, e->ts_us);
+	bind_text(st, 4, e->kind);
+	sqlite3_bind_int(st, 5, e->party);
+	bind_text(st, 6, e->detail);
+	return run(ix, st, "insert event");
+}
+
+static int insert_msg(struct idx *ix, int64_t row, unsigned seq, const struct idx_msg *m)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_MSG_INSERT);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int64(st, 3, m->ts_us);
+	sqlite3_bind_int64(st, 4, (int64_t)m->frame);
+	bind_addr(st, 5, m->src);
+	bind_addr(st, 6, m->dst);
+	bind_text(st, 7, m->transport);
+	bind_text(st, 8, m->label);
+	sqlite3_bind_int64(st, 9, m->cseq);
+	bind_text(st, 10, m->cseq_method);
+	sqlite3_bind_int(st, 11, m->retransmission);
+	sqlite3_bind_int(st, 12, m->has_sdp);
+	return run(ix, st, "insert message");
+}
+
+/* The call row; *row = 0 when (call_id, start_us) is already present. */
+static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *row)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_INSERT);
+	if (!st)
+		return ES_EDB;
+	bind_text(st, 1, c->call_id);
+	sqlite3_bind_int64(st, 2, c->start_us);
+	sqlite3_bind_int64(st, 3, c->answer_us);
+	sqlite3_bind_int64(st, 4, c->end_us);
+	bind_text(st, 5, c->outcome);
+	sqlite3_bind_int(st, 6, c->sip_code);
+	bind_text(st, 7, c->end_reason);
+	bind_text(st, 8, c->flags);
+	bind_text(st, 9, c->extra_json);
+	bind_text(st, 10, c->source);
+	if (c->import_id)
+		sqlite3_bind_int64(st, 11, c->import_id);
+	else
+		sqlite3_bind_null(st, 11);
+	int rc = sqlite3_step(st);
+	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, "insert call");
+	*row = !err && sqlite3_changes(ix->db) > 0 ? sqlite3_last_insert_rowid(ix->db) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
+static int find_call(struct idx *ix, const char *call_id, int64_t start_us, int64_t *row)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_FIND);
+	if (!st)
+		return ES_EDB;
+	bind_text(st, 1, call_id);
+	sqlite3_bind_int64(st, 2, start_us);
+	int rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW)
+		*row = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: call %s vanished", ix->path,
+			 call_id);
+		err = ES_EDB;
+	} else
+		err = idx_fail(ix, "find call");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
+static int insert_children(struct idx *ix, int64_t row, const struct idx_call *c)
+{
+	int err = insert_party(ix, row, IDX_CALLER, &c->caller);
+	if (!err)
+		err = insert_party(ix, row, IDX_CALLEE, &c->callee);
+	for (unsigned i = 0; !err && i < c->nstreams; i++)
+		err = insert_stream(ix, row, i, &c->streams[i]);
+	for (unsigned i = 0; !err && i < c->nevents; i++)
+		err = insert_event(ix, row, i, &c->events[i]);
+	for (unsigned i = 0; !err && i < c->nmsgs; i++)
+		err = insert_msg(ix, row, i, &c->msgs[i]);
+	return err;
+}
+
+int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate)
+{
+	if (duplicate)
+		*duplicate = false;
+	if (!c->call_id) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: call without Call-ID", ix->path);
+		return ES_EINVAL;
+	}
+	/* A savepoint makes the call and its children all-or-nothing, inside
+	 * the caller's transaction or on its own. */
+	int err = idx_exec(ix, "SAVEPOINT idx_call");
+	if (err)
+		return err;
+	int64_t row = 0;
+	err = insert_call_row(ix, c, &row);
+	if (!err && row == 0) {
+		err = find_call(ix, c->call_id, c->start_us, &row);
+		if (!err && duplicate)
+			*duplicate = true;
+	} else if (!err) {
+		err = insert_children(ix, row, c);
+	}
+	if (err) {
+		sqlite3_exec(ix->db, "ROLLBACK TO idx_call; RELEASE idx_call", NULL, NULL, NULL);
+		if (duplicate)
+			*duplicate = false;
+		c->id = 0;
+		return err;
+	}
+	if ((err = idx_exec(ix, "RELEASE idx_call"))) {
+		c->id = 0;
+		return err;
+	}
+	c->id = row;
+	return 0;
+}
+
+int idx_import_begin(struct idx *ix, struct idx_import *imp)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_IMPORT_INSERT);
+	if (!st)
+		return ES_EDB;
+	bind_text(st, 1, imp->path);
+	bind_text(st, 2, imp->file_key);
+	sqlite3_bind_int64(st, 3, imp->started_us);
+	bind_text(st, 4, imp->status ? imp->status : "running");
+	int err = run(ix, st, "insert import");
+	imp->id = err ? 0 : sqlite3_last_insert_rowid(ix->db);
+	return err;
+}
+
+int idx_import_finish(struct idx *ix, const struct idx_import *imp)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_IMPORT_UPDATE);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, imp->id);
+	sqlite3_bind_int64(st, 2, imp->finished_us);
+	sqlite3_bind_int64(st, 3, (int64_t)imp->frames);
+	sqlite3_bind_int64(st, 4, (int64_t)imp->calls_new);
+	sqlite3_bind_int64(st, 5, (int64_t)imp->calls_dup);
+	sqlite3_bind_int64(st, 6, (int64_t)imp->streams);
+	bind_text(st, 7, imp->status ? imp->status : "done");
+	bind_text(st, 8, imp->summary_json);
+	int err = run(ix, st, "update import");
+	if (!err && sqlite3_changes(ix->db) == 0) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: no import %lld", ix->path,
+			 (long long)imp->id);
+		return ES_ENOTFOUND;
+	}
+	return err;
+}

@@ -1,0 +1,84 @@
+/*
+ * net_internal.h - what decode.c, frag.c and tcp.c share inside the network
+ * layer.  Not for other layers: they use net.h.
+ */
+#ifndef ES_NET_INTERNAL_H
+#define ES_NET_INTERNAL_H
+
+#include "net/net.h"
+
+struct net_frag;
+struct net_tcp;
+
+struct net_decoder {
+	struct net_config cfg;
+	net_udp_fn on_udp;
+	net_tcp_fn on_tcp;
+	void *ud;
+	struct net_stats st;
+	struct net_frag *frag;
+	struct net_tcp *tcp;
+	int64_t max_ts;      /* newest capture time seen */
+	int64_t last_expire; /* capture time of the last automatic expiry */
+	bool have_ts;
+};
+
+/* ---- frag.c ---- */
+/* RFC 791 identifies a datagram by (src, dst, protocol, id); RFC 8200 by
+ * (src, dst, id).  proto is 0 for IPv6. */
+struct net_frag_key {
+	uint8_t family;
+	uint8_t proto;
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint32_t id;
+};
+int net_frag_new(struct net_frag **out, size_t max_bytes, int64_t timeout_us);
+void net_frag_free(struct net_frag *f);
+/* Add one fragment: payload bytes p[0..len) at byte offset off of the
+ * reassembled payload; more = more fragments follow; nh = the next header
+ * carried by an IPv6 fragment header (kept from the offset-0 fragment).
+ * Returns 1 when the datagram is complete, with *out a malloc'd buffer the
+ * caller frees, *outlen its length and *out_nh the first fragment's nh;
+ * 0 when the fragment is held or dropped (counted in st). */
+int net_frag_add(struct net_frag *f, struct net_stats *st,
+		 const struct net_frag_key *k, size_t off, bool more, uint8_t nh,
+		 const uint8_t *p, size_t len, int64_t ts_us,
+		 uint8_t **out, size_t *outlen, uint8_t *out_nh);
+void net_frag_expire(struct net_frag *f, struct net_stats *st, int64_t now_us);
+
+/* ---- tcp.c ---- */
+enum {
+	NET_TCP_FIN = 0x01,
+	NET_TCP_SYN = 0x02,
+	NET_TCP_RST = 0x04,
+};
+int net_tcp_new(struct net_tcp **out, const struct net_config *cfg);
+void net_tcp_free(struct net_tcp *t);
+/* One TCP segment; tmpl carries frame, time, addresses and VLANs (its
+ * data/len are ignored). */
+void net_tcp_segment(struct net_decoder *d, const struct net_pkt *tmpl,
+		     uint32_t seq, uint8_t flags, const uint8_t *payload, size_t len);
+void net_tcp_expire(struct net_tcp *t, int64_t now_us);
+
+/* now - then > span, without overflow for any capture times. */
+static inline bool net_ts_older(int64_t now, int64_t then, int64_t span)
+{
+	return now > then && (uint64_t)now - (uint64_t)then > (uint64_t)span;
+}
+
+/* Big-endian loads without alignment assumptions. */
+static inline uint16_t net_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+static inline uint32_t net_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint32_t net_le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+#endif /* ES_NET_INTERNAL_H */

@@ -1,0 +1,686 @@
+/* test_index.c - the SQLite index: schema and reopen, insert with children
+ * and duplicates, every search filter (LIKE escaping, unicode), cursor
+ * paging, full round trip of a call, imports, foreign files. */
+#include "check.h"
+#include "index/index.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[64];
+static char dbpath[128];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/es_test_index_XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/index.sqlite", dir);
+}
+
+static void rm_db(const char *path)
+{
+	char p[160];
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static void teardown(void)
+{
+	rm_db(dbpath);
+	char p[160];
+	snprintf(p, sizeof(p), "%s/notsqlite", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static struct idx *fresh(void)
+{
+	char err[256];
+	struct idx *ix = NULL;
+	rm_db(dbpath);
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	if (!ix) {
+		fprintf(stderr, "idx_open: %s\n", err);
+		exit(1);
+	}
+	return ix;
+}
+
+/* One text value from SQL run on a separate connection. */
+static void sql_text(const char *sql, char *out, size_t cap)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	out[0] = '\0';
+	CHECK_INT(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* A simple call: caller/callee users and start time, answered for dur s. */
+static struct idx_call simple(const char *call_id, const char *from, const char *to,
+			      int64_t start_s, int64_t dur_s)
+{
+	static char uris[64][2][96];
+	static unsigned next;
+	unsigned k = next++ % 64;
+	snprintf(uris[k][0], sizeof(uris[k][0]), "sip:%s@example.com", from);
+	snprintf(uris[k][1], sizeof(uris[k][1]), "sip:%s@example.com", to);
+	struct idx_call c = {
+		.call_id = call_id,
+		.caller = {.uri = uris[k][0], .user = from},
+		.callee = {.uri = uris[k][1], .user = to},
+		.start_us = start_s * ES_US_PER_SEC,
+		.answer_us = dur_s ? (start_s + 2) * ES_US_PER_SEC : 0,
+		.end_us = (start_s + 2 + dur_s) * ES_US_PER_SEC,
+		.outcome = dur_s ? "answered" : "busy",
+		.sip_code = dur_s ? 200 : 486,
+		.end_reason = dur_s ? "bye" : "final_response",
+		.source = "import",
+	};
+	return c;
+}
+
+static int64_t insert(struct idx *ix, struct idx_call c)
+{
+	bool dup = true;
+	CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+	CHECK(!dup);
+	CHECK(c.id > 0);
+	return c.id;
+}
+
+struct ids {
+	int64_t id[128];
+	unsigned n;
+	unsigned streams[128];
+	unsigned stop_after; /* 0 = never */
+};
+
+static int collect(void *ud, const struct idx_call *c)
+{
+	struct ids *r = ud;
+	if (r->n < 128) {
+		r->streams[r->n] = c->nstreams;
+		r->id[r->n++] = c->id;
+	}
+	CHECK_INT(c->nevents, 0);
+	CHECK_INT(c->nmsgs, 0);
+	return r->stop_after && r->n >= r->stop_after ? 42 : 0;
+}
+
+static struct ids list(struct idx *ix, struct idx_filter f)
+{
+	struct ids r = {0};
+	CHECK_INT(idx_calls_list(ix, &f, collect, &r), 0);
+	return r;
+}
+
+static void test_open_schema(void)
+{
+	struct idx *ix = fresh();
+	CHECK_INT(idx_schema_version(ix), 1);
+	int64_t n = -1;
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 0);
+	insert(ix, simple("a@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+
+	char buf[64];
+	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
+	CHECK_STR(buf, "wal");
+	sql_text("PRAGMA user_version", buf, sizeof(buf));
+	CHECK_STR(buf, "1");
+
+	char err[256];
+	ix = NULL;
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), 1);
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 1);
+	idx_close(ix);
+	sql_text("PRAGMA integrity_check", buf, sizeof(buf));
+	CHECK_STR(buf, "ok");
+	sql_text("PRAGMA foreign_key_check", buf, sizeof(buf));
+	CHECK_STR(buf, "");
+}
+
+static void test_not_sqlite(void)
+{
+	char p[160], err[512];
+	snprintf(p, sizeof(p), "%s/notsqlite", dir);
+	FILE *f = fopen(p, "w");
+	CHECK(f != NULL);
+	for (int i = 0; f && i < 200; i++)
+		fputs("this is a text file, not an index at all\n", f);
+	if (f)
+		fclose(f);
+	struct idx *ix = (struct idx *)&ix;
+	CHECK_INT(idx_open(&ix, p, err, sizeof(err)), ES_EDB);
+	CHECK(ix == NULL);
+	CHECK(strstr(err, p) != NULL);
+	CHECK(strstr(err, "not a database") != NULL);
+
+	/* A directory cannot be opened either. */
+	CHECK_INT(idx_open(&ix, dir, err, sizeof(err)), ES_EDB);
+	CHECK(ix == NULL);
+	CHECK(err[0] != '\0');
+
+	/* A SQLite database of someone else's is refused by its application_id. */
+	sqlite3 *db;
+	unlink(p);
+	CHECK_INT(sqlite3_open(p, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "CREATE TABLE t(x); PRAGMA user_version = 1", NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(idx_open(&ix, p, err, sizeof(err)), ES_EFORMAT);
+	CHECK(ix == NULL);
+	CHECK(strstr(err, "not an earshot index") != NULL);
+}
+
+/* ---- full round trip ------------------------------------------------------- */
+
+static struct idx_stream full_streams[2] = {
+	{.party = IDX_CALLER, .ssrc = 0xDEADBEEF, .src = "10.0.0.1:4000", .dst = "10.0.0.2:5000",
+	 .payload_types = "8,101", .codecs = "PCMA,telephone-event", .packets = 1500,
+	 .expected = 1502, .lost = 2, .duplicates = 1, .out_of_order = 3, .jitter_max_ms = 12.5,
+	 .jitter_mean_ms = 1.25, .delta_max_ms = 40.125, .first_us = 1700000002000000,
+	 .last_us = 1700000032000000, .rtcp_json = "[{\"type\":\"SR\",\"lsr\":7}]"},
+	{.party = -1, .ssrc = 7, .src = "[2001:db8::1]:6000", .dst = "", .payload_types = NULL,
+	 .codecs = NULL, .packets = UINT64_MAX, .expected = 0, .lost = -5,
+	 .first_us = 1700000003000000, .last_us = 1700000031000000, .rtcp_json = NULL},
+};
+static struct idx_event full_events[3] = {
+	{.ts_us = 1700000010000000, .kind = "dtmf", .party = IDX_CALLER, .detail = "5 160ms"},
+	{.ts_us = 1700000011000000, .kind = "hold", .party = IDX_CALLEE, .detail = NULL},
+	{.ts_us = 1700000012000000, .kind = "ssrc_change", .party = -1, .detail = "0x7"},
+};
+static struct idx_msg full_msgs[3] = {
+	{.ts_us = 1700000000000000, .frame = 1, .src = "10.0.0.1:5060", .dst = "10.0.0.2:5060",
+	 .transport = "udp", .label = "INVITE", .cseq = 1, .cseq_method = "INVITE",
+	 .has_sdp = true},
+	{.ts_us = 1700000000500000, .frame = 2, .src = "10.0.0.1:5060", .dst = "10.0.0.2:5060",
+	 .transport = "udp", .label = "INVITE", .cseq = 1, .cseq_method = "INVITE",
+	 .retransmission = true, .has_sdp = true},
+	{.ts_us = 1700000002000000, .frame = 4000000000ULL, .src = "10.0.0.2:5060",
+	 .dst = "10.0.0.1:5060", .transport = "tcp", .label = "200 OK", .cseq = 4294967295u,
+	 .cseq_method = "INVITE"},
+};
+
+static struct idx_call full_call(void)
+{
+	struct idx_call c = {
+		.call_id = "abc-123@host",
+		.caller = {.uri = "sip:j.muller@example.com", .user = "j.muller",
+			   .display = "Jürgen Müller", .pai = "sip:+4930123@carrier.net",
+			   .ua = "Yealink T46", .sdp_addr = "10.0.0.1:4000"},
+		.callee = {.uri = "sip:+15551234@example.com", .user = "+15551234",
+			   .display = NULL, .pai = NULL, .ua = "Asterisk 20",
+			   .sdp_addr = NULL},
+		.start_us = 1700000000000000,
+		.answer_us = 1700000002000000,
+		.end_us = 1700000033000000,
+		.outcome = "answered",
+		.sip_code = 200,
+		.end_reason = "bye",
+		.flags = "forked,one_way",
+		.extra_json = "{\"X-Case\":\"42\"}",
+		.source = "live",
+		.streams = full_streams,
+		.nstreams = 2,
+		.events = full_events,
+		.nevents = 3,
+		.msgs = full_msgs,
+		.nmsgs = 3,
+	};
+	return c;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+#define CHECK_SAME(a, b) \
+	do { \
+		if (!same_str((a), (b))) \
+			fprintf(stderr, "  got \"%s\" want \"%s\"\n", (a) ? (a) : "(null)", \
+				(b) ? (b) : "(null)"); \
+		CHECK(same_str((a), (b))); \
+	} while (0)
+
+static void check_party(const struct idx_party *g, const struct idx_party *w)
+{
+	CHECK_SAME(g->uri, w->uri);
+	CHECK_SAME(g->user, w->user);
+	CHECK_SAME(g->display, w->display);
+	CHECK_SAME(g->pai, w->pai);
+	CHECK_SAME(g->ua, w->ua);
+	CHECK_SAME(g->sdp_addr, w->sdp_addr);
+}
+
+struct want {
+	const struct idx_call *c;
+	int calls;
+};
+
+static int check_full(void *ud, const struct idx_call *g)
+{
+	struct want *wa = ud;
+	const struct idx_call *w = wa->c;
+	wa->calls++;
+	CHECK_INT(g->id, w->id);
+	CHECK_SAME(g->call_id, w->call_id);
+	check_party(&g->caller, &w->caller);
+	check_party(&g->callee, &w->callee);
+	CHECK_INT(g->start_us, w->start_us);
+	CHECK_INT(g->answer_us, w->answer_us);
+	CHECK_INT(g->end_us, w->end_us);
+	CHECK_SAME(g->outcome, w->outcome);
+	CHECK_INT(g->sip_code, w->sip_code);
+	CHECK_SAME(g->end_reason, w->end_reason);
+	CHECK_SAME(g->flags, w->flags);
+	CHECK_SAME(g->extra_json, w->extra_json);
+	CHECK_SAME(g->source, w->source);
+	CHECK_INT(g->import_id, w->import_id);
+	CHECK_INT(g->nstreams, w->nstreams);
+	for (unsigned i = 0; i < g->nstreams && i < w->nstreams; i++) {
+		const struct idx_stream *a = &g->streams[i], *b = &w->streams[i];
+		CHECK_INT(a->party, b->party);
+		CHECK(a->ssrc == b->ssrc);
+		CHECK_STR(a->src, b->src);
+		CHECK_SAME(a->dst, b->dst);
+		CHECK_SAME(a->payload_types, b->payload_types);
+		CHECK_SAME(a->codecs, b->codecs);
+		CHECK(a->packets == b->packets);
+		CHECK(a->expected == b->expected);
+		CHECK_INT(a->lost, b->lost);
+		CHECK(a->duplicates == b->duplicates);
+		CHECK(a->out_of_order == b->out_of_order);
+		CHECK(a->jitter_max_ms == b->jitter_max_ms);
+		CHECK(a->jitter_mean_ms == b->jitter_mean_ms);
+		CHECK(a->delta_max_ms == b->delta_max_ms);
+		CHECK_INT(a->first_us, b->first_us);
+		CHECK_INT(a->last_us, b->last_us);
+		CHECK_SAME(a->rtcp_json, b->rtcp_json);
+	}
+	CHECK_INT(g->nevents, w->nevents);
+	for (unsigned i = 0; i < g->nevents && i < w->nevents; i++) {
+		const struct idx_event *a = &g->events[i], *b = &w->events[i];
+		CHECK_INT(a->ts_us, b->ts_us);
+		CHECK_SAME(a->kind, b->kind);
+		CHECK_INT(a->party, b->party);
+		CHECK_SAME(a->detail, b->detail);
+	}
+	CHECK_INT(g->nmsgs, w->nmsgs);
+	for (unsigned i = 0; i < g->nmsgs && i < w->nmsgs; i++) {
+		const struct idx_msg *a = &g->msgs[i], *b = &w->msgs[i];
+		CHECK_INT(a->ts_us, b->ts_us);
+		CHECK(a->frame == b->frame);
+		CHECK_STR(a->src, b->src);
+		CHECK_STR(a->dst, b->dst);
+		CHECK_SAME(a->transport, b->transport);
+		CHECK_SAME(a->label, b->label);
+		CHECK(a->cseq == b->cseq);
+		CHECK_SAME(a->cseq_method, b->cseq_method);
+		CHECK(a->retransmission == b->retransmission);
+		CHECK(a->has_sdp == b->has_sdp);
+	}
+	return 0;
+}
+
+static int never(void *ud, const struct idx_call *c)
+{
+	(void)ud;
+	(void)c;
+	CHECK(0);
+	return 0;
+}
+
+static void test_roundtrip(void)
+{
+	struct idx *ix = fresh();
+	struct idx_import imp = {.path = "/cap/a.pcap", .file_key = "123:abcd",
+				 .started_us = 1700000100000000, .status = "running"};
+	CHECK_INT(idx_import_begin(ix, &imp), 0);
+	CHECK(imp.id > 0);
+
+	struct idx_call c = full_call();
+	c.import_id = imp.id;
+	bool dup = true;
+	CHECK_INT(idx_begin(ix), 0);
+	CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+	CHECK(!dup);
+	CHECK(c.id > 0);
+	CHECK_INT(idx_commit(ix), 0);
+	CHECK_INT(idx_call_duration_us(&c), 31 * ES_US_PER_SEC);
+
+	struct want w = {.c = &c};
+	CHECK_INT(idx_call_get(ix, c.id, check_full, &w), 0);
+	CHECK_INT(w.calls, 1);
+	CHECK_INT(idx_call_get(ix, c.id + 100, never, NULL), ES_ENOTFOUND);
+
+	/* The list hands the same call with streams but no events/messages. */
+	struct ids r = list(ix, (struct idx_filter){.call_id = "abc-123@host"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], c.id);
+	CHECK_INT(r.streams[0], 2);
+
+	imp.finished_us = 1700000200000000;
+	imp.frames = 12345;
+	imp.calls_new = 1;
+	imp.calls_dup = 0;
+	imp.streams = 2;
+	imp.status = "done";
+	imp.summary_json = "{\"ok\":true}";
+	CHECK_INT(idx_import_finish(ix, &imp), 0);
+	struct idx_import bad = imp;
+	bad.id = imp.id + 50;
+	CHECK_INT(idx_import_finish(ix, &bad), ES_ENOTFOUND);
+	idx_close(ix);
+
+	char buf[256];
+	sql_text("SELECT path || '|' || file_key || '|' || started_us || '|' || finished_us || '|'"
+		 " || frames || '|' || calls_new || '|' || calls_dup || '|' || streams || '|' ||"
+		 " status || '|' || summary_json FROM imports",
+		 buf, sizeof(buf));
+	CHECK_STR(buf, "/cap/a.pcap|123:abcd|1700000100000000|1700000200000000|12345|1|0|2|done|"
+		       "{\"ok\":true}");
+	sql_text("SELECT import_id FROM calls", buf, sizeof(buf));
+	CHECK_INT(atoll(buf), imp.id);
+}
+
+static void test_duplicates(void)
+{
+	struct idx *ix = fresh();
+	struct idx_call c = full_call();
+	bool dup = true;
+	CHECK_INT(idx_call_insert(ix, &c, &dup), 0); /* outside a transaction */
+	CHECK(!dup);
+	int64_t first = c.id;
+
+	struct idx_call again = full_call();
+	again.outcome = "busy"; /* ignored: the stored call stays */
+	again.nstreams = 1;
+	CHECK_INT(idx_begin(ix), 0);
+	CHECK_INT(idx_call_insert(ix, &again, &dup), 0);
+	CHECK(dup);
+	CHECK_INT(again.id, first);
+	CHECK_INT(idx_commit(ix), 0);
+	CHECK_INT(idx_call_insert(ix, &again, NULL), 0); /* NULL flag allowed */
+
+	/* Same Call-ID but another start: a different call. */
+	struct idx_call other = full_call();
+	other.start_us += 1;
+	CHECK_INT(idx_call_insert(ix, &other, &dup), 0);
+	CHECK(!dup);
+	CHECK(other.id != first);
+
+	int64_t n;
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 2);
+	c.id = first;
+	struct want w = {.c = &c};
+	CHECK_INT(idx_call_get(ix, first, check_full, &w), 0);
+
+	/* Rolled back inserts leave nothing. */
+	CHECK_INT(idx_begin(ix), 0);
+	insert(ix, simple("rb@x", "r", "b", 5, 0));
+	CHECK_INT(idx_rollback(ix), 0);
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(idx_rollback(ix), 0); /* nothing open: harmless */
+	CHECK_INT(idx_commit(ix), ES_EDB);
+	CHECK(strstr(idx_errmsg(ix), dbpath) != NULL);
+
+	/* A call without Call-ID is refused. */
+	struct idx_call bad = simple(NULL, "x", "y", 9, 0);
+	CHECK_INT(idx_call_insert(ix, &bad, &dup), ES_EINVAL);
+
+	/* A failing child (duplicate role is impossible; use a foreign key
+	 * to a missing import) rolls the whole call back. */
+	struct idx_call orphan = simple("fk@x", "x", "y", 10, 0);
+	orphan.import_id = 999;
+	CHECK_INT(idx_call_insert(ix, &orphan, &dup), ES_EDB);
+	CHECK(!dup);
+	CHECK_INT(orphan.id, 0);
+	CHECK(strstr(idx_errmsg(ix), "FOREIGN KEY") != NULL);
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 2);
+	idx_close(ix);
+	char buf[32];
+	sql_text("SELECT count(*) FROM parties", buf, sizeof(buf));
+	CHECK_STR(buf, "4");
+	sql_text("SELECT count(*) FROM streams", buf, sizeof(buf));
+	CHECK_STR(buf, "4");
+}
+
+/* ---- filters ------------------------------------------------------------------ */
+
+static void test_filters(void)
+{
+	struct idx *ix = fresh();
+	CHECK_INT(idx_begin(ix), 0);
+	int64_t a = insert(ix, simple("1@x", "alice", "bob", 1000, 60));
+	int64_t b = insert(ix, simple("2@x", "bob", "carol", 2000, 0));
+	struct idx_call cc = simple("3@x", "dave", "erin", 3000, 5);
+	cc.caller.display = "100%_Off Sale";
+	int64_t c = insert(ix, cc);
+	struct idx_call cd = simple("4@x", "frank", "grace", 4000, 600);
+	cd.callee.display = "Jürgen Müller";
+	cd.callee.pai = "sip:+4930555@carrier.net";
+	int64_t d = insert(ix, cd);
+	struct idx_call ce = simple("5@x", "back\\slash", "a_b", 5000, 0);
+	ce.outcome = "cancelled";
+	int64_t e = insert(ix, ce);
+	struct idx_call cf = simple("6@x", "100x_Off", "axb", 6000, 0);
+	int64_t f = insert(ix, cf);
+	CHECK_INT(idx_commit(ix), 0);
+
+	struct ids r = list(ix, (struct idx_filter){0});
+	CHECK_INT(r.n, 6);
+	CHECK_INT(r.id[0], a);
+	CHECK_INT(r.id[5], f);
+
+	/* party: case-insensitive over uri/user/display/pai */
+	r = list(ix, (struct idx_filter){.party = "ALICE"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], a);
+	r = list(ix, (struct idx_filter){.party = "bob"});
+	CHECK_INT(r.n, 2);
+	r = list(ix, (struct idx_filter){.party = "example.COM"});
+	CHECK_INT(r.n, 6);
+	r = list(ix, (struct idx_filter){.party = "+4930555"}); /* PAI only */
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], d);
+	r = list(ix, (struct idx_filter){.party = "off sale"}); /* display only */
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], c);
+
+	/* % and _ are literal: "100%_" matches only the display with them */
+	r = list(ix, (struct idx_filter){.party = "100%_off"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], c);
+	r = list(ix, (struct idx_filter){.party = "%"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], c);
+	r = list(ix, (struct idx_filter){.party = "a_b"}); /* not "axb" */
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], e);
+	r = list(ix, (struct idx_filter){.party = "_"});
+	CHECK_INT(r.n, 3); /* c (display), e (a_b), f (100x_Off) */
+	r = list(ix, (struct idx_filter){.party = "k\\s"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], e);
+	r = list(ix, (struct idx_filter){.party = "\\"});
+	CHECK_INT(r.n, 1);
+	r = list(ix, (struct idx_filter){.party = "' OR 1=1 --"});
+	CHECK_INT(r.n, 0);
+
+	/* unicode display names (LIKE folds ASCII case only) */
+	r = list(ix, (struct idx_filter){.party = "ürgen M"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], d);
+	r = list(ix, (struct idx_filter){.party = "JÜRGEN"});
+	CHECK_INT(r.n, 0);
+	r = list(ix, (struct idx_filter){.party = "jürgen müller"});
+	CHECK_INT(r.n, 1);
+
+	/* time range: [from, to) */
+	r = list(ix, (struct idx_filter){.from_us = 2000 * ES_US_PER_SEC,
+					 .to_us = 4000 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], b);
+	CHECK_INT(r.id[1], c);
+	r = list(ix, (struct idx_filter){.from_us = 5000 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 2);
+	r = list(ix, (struct idx_filter){.to_us = 1000 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 0);
+
+	/* outcome */
+	r = list(ix, (struct idx_filter){.outcome = "answered"});
+	CHECK_INT(r.n, 3);
+	r = list(ix, (struct idx_filter){.outcome = "cancelled"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], e);
+	r = list(ix, (struct idx_filter){.outcome = "answered%"});
+	CHECK_INT(r.n, 0);
+
+	/* minimum answered duration */
+	r = list(ix, (struct idx_filter){.min_duration_us = 60 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], a);
+	CHECK_INT(r.id[1], d);
+	r = list(ix, (struct idx_filter){.min_duration_us = 1});
+	CHECK_INT(r.n, 3);
+
+	/* call_id, exact */
+	r = list(ix, (struct idx_filter){.call_id = "4@x"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], d);
+	r = list(ix, (struct idx_filter){.call_id = "4@"});
+	CHECK_INT(r.n, 0);
+
+	/* combined, and limit */
+	r = list(ix, (struct idx_filter){.party = "bob", .outcome = "busy"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], b);
+	r = list(ix, (struct idx_filter){.limit = 2});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[1], b);
+	CHECK_INT(idx_calls_list(ix, NULL, collect, &r), 0);
+
+	/* the callback's non-zero stops the walk and is returned */
+	struct ids s = {.stop_after = 2};
+	struct idx_filter all = {0};
+	CHECK_INT(idx_calls_list(ix, &all, collect, &s), 42);
+	CHECK_INT(s.n, 2);
+	idx_close(ix);
+}
+
+/* The callback may use the index itself (rows are copies). */
+struct nested {
+	struct idx *ix;
+	int gets;
+};
+
+static int count_get(void *ud, const struct idx_call *c)
+{
+	(void)c;
+	((struct nested *)ud)->gets++;
+	return 0;
+}
+
+static int nested_row(void *ud, const struct idx_call *c)
+{
+	struct nested *n = ud;
+	CHECK_INT(idx_call_get(n->ix, c->id, count_get, n), 0);
+	return 0;
+}
+
+static void test_pagination(void)
+{
+	struct idx *ix = fresh();
+	/* Insert in an order where ids do not follow start times. */
+	CHECK_INT(idx_begin(ix), 0);
+	static char cid[25][16];
+	for (int i = 0; i < 25; i++) {
+		int k = (i * 7) % 25;
+		snprintf(cid[i], sizeof(cid[i]), "p%02d@x", k);
+		struct idx_call c = simple(cid[i], "pager", "peer", 10000 + k * 10, k % 3 ? 30 : 0);
+		insert(ix, c);
+	}
+	/* Two calls with the same start: the id breaks the tie. */
+	insert(ix, simple("tie1@x", "pager", "peer", 10000 + 12 * 10, 0));
+	CHECK_INT(idx_commit(ix), 0);
+
+	struct ids all = list(ix, (struct idx_filter){.party = "pager"});
+	CHECK_INT(all.n, 26);
+	struct ids pages = {0};
+	int64_t after = 0;
+	int npages = 0;
+	for (;;) {
+		struct ids p = list(ix, (struct idx_filter){.party = "pager", .limit = 10,
+							    .after_id = after});
+		if (!p.n)
+			break;
+		CHECK(p.n <= 10);
+		for (unsigned i = 0; i < p.n; i++)
+			pages.id[pages.n++] = p.id[i];
+		after = p.id[p.n - 1];
+		if (++npages > 10)
+			break;
+	}
+	CHECK_INT(npages, 3);
+	CHECK_INT(pages.n, all.n);
+	for (unsigned i = 0; i < all.n && i < pages.n; i++)
+		CHECK_INT(pages.id[i], all.id[i]);
+
+	/* with a filter on top */
+	struct ids ans = list(ix, (struct idx_filter){.outcome = "answered"});
+	struct ids p1 = list(ix, (struct idx_filter){.outcome = "answered", .limit = 5});
+	struct ids p2 = list(ix, (struct idx_filter){.outcome = "answered", .limit = 100,
+						     .after_id = p1.id[4]});
+	CHECK_INT(p1.n + p2.n, ans.n);
+	CHECK_INT(p2.id[0], ans.id[5]);
+
+	/* a cursor to a deleted call falls back to id order */
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM calls WHERE id = 24",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	struct ids gone = list(ix, (struct idx_filter){.after_id = 24});
+	CHECK_INT(gone.n, 2);
+
+	struct nested n = {.ix = ix};
+	struct idx_filter f = {.limit = 5};
+	CHECK_INT(idx_calls_list(ix, &f, nested_row, &n), 0);
+	CHECK_INT(n.gets, 5);
+	idx_close(ix);
+}
+
+int main(void)
+{
+	setup();
+	es_log_set_level(ES_LOG_WARN);
+	RUN(test_open_schema);
+	RUN(test_not_sqlite);
+	RUN(test_roundtrip);
+	RUN(test_duplicates);
+	RUN(test_filters);
+	RUN(test_pagination);
+	teardown();
+	return CHECK_DONE();
+}
