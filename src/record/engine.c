@@ -49,8 +49,30 @@ static void ep_remove(struct rec_engine *e, struct rec_endpoint *ep)
 	free(ep);
 }
 
-/* Announce addr as where `party` of rc receives; the newest call using an
- * address owns it (ports are reused between calls). */
+static int ep_owner_index(const struct rec_endpoint *ep, const struct rec_call *rc)
+{
+	for (unsigned i = 0; i < ep->nown; i++)
+		if (ep->own[i].call == rc)
+			return (int)i;
+	return -1;
+}
+
+/* Forget that rc uses addr. */
+static void ep_drop(struct rec_engine *e, const struct es_addr *addr, const struct rec_call *rc)
+{
+	struct rec_endpoint *ep = ep_find(e, addr);
+	if (!ep)
+		return;
+	int i = ep_owner_index(ep, rc);
+	if (i < 0)
+		return;
+	memmove(ep->own + i, ep->own + i + 1, (ep->nown - (unsigned)i - 1) * sizeof(ep->own[0]));
+	if (--ep->nown == 0)
+		ep_remove(e, ep);
+}
+
+/* Announce addr as where `party` of rc receives.  Several calls may share
+ * an address; the newest announcement comes first. */
 static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
 		   const struct es_addr *addr, bool rtcp, bool learned)
 {
@@ -67,31 +89,33 @@ static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
 			return;
 		}
 	}
-	ep->call = rc;
-	ep->party = party;
-	ep->rtcp = rtcp;
-	ep->learned = learned;
-	for (unsigned i = 0; i < rc->neps; i++)
-		if (es_addr_eq(&rc->eps[i].addr, addr))
+	int i = ep_owner_index(ep, rc);
+	if (i < 0) {
+		if (ep->nown == REC_EP_OWNERS)
+			ep->nown--; /* the oldest sharer loses the address */
+		i = (int)ep->nown++;
+	}
+	/* move to the front */
+	memmove(ep->own + 1, ep->own, (size_t)i * sizeof(ep->own[0]));
+	ep->own[0] = (struct rec_ep_owner){rc, party, rtcp, learned};
+
+	for (unsigned k = 0; k < rc->neps; k++)
+		if (es_addr_eq(&rc->eps[k].addr, addr))
 			return;
 	if (rc->neps == REC_MAX_ENDPOINTS) {
-		/* forget the oldest announcement */
-		struct rec_endpoint *old = ep_find(e, &rc->eps[0].addr);
-		if (old && old->call == rc && old != ep)
-			ep_remove(e, old);
+		/* forget the call's oldest announcement */
+		struct es_addr old = rc->eps[0].addr;
 		memmove(rc->eps, rc->eps + 1, (REC_MAX_ENDPOINTS - 1) * sizeof(rc->eps[0]));
 		rc->neps--;
+		ep_drop(e, &old, rc);
 	}
 	rc->eps[rc->neps++].addr = *addr;
 }
 
 static void ep_release_call(struct rec_engine *e, struct rec_call *rc)
 {
-	for (unsigned i = 0; i < rc->neps; i++) {
-		struct rec_endpoint *ep = ep_find(e, &rc->eps[i].addr);
-		if (ep && ep->call == rc)
-			ep_remove(e, ep);
-	}
+	for (unsigned i = 0; i < rc->neps; i++)
+		ep_drop(e, &rc->eps[i].addr, rc);
 	rc->neps = 0;
 }
 
@@ -400,14 +424,29 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 {
 	bool rtcp = rtp_is_rtcp(pkt->data, pkt->len);
-	struct rec_endpoint *ep = ep_find(e, &pkt->dst);
-	bool by_dst = ep != NULL;
-	int sender;
-	if (ep) {
-		sender = other_party[ep->party];
-	} else if ((ep = ep_find(e, &pkt->src))) {
-		sender = ep->party;
-	} else {
+	/* The call both addresses belong to, else the newest call the
+	 * destination belongs to, else the newest the source belongs to. */
+	struct rec_endpoint *dep = ep_find(e, &pkt->dst);
+	struct rec_endpoint *sep = ep_find(e, &pkt->src);
+	struct rec_call *rc = NULL;
+	int sender = SIP_CALLER;
+	bool src_known = false;
+	for (unsigned i = 0; dep && sep && i < dep->nown && !rc; i++) {
+		if (ep_owner_index(sep, dep->own[i].call) >= 0) {
+			rc = dep->own[i].call;
+			sender = other_party[dep->own[i].party];
+			src_known = true;
+		}
+	}
+	if (!rc && dep) {
+		rc = dep->own[0].call;
+		sender = other_party[dep->own[0].party];
+	} else if (!rc && sep) {
+		rc = sep->own[0].call;
+		sender = sep->own[0].party;
+		src_known = true;
+	}
+	if (!rc) {
 		if (rtcp)
 			e->stats.rtcp_no_call++;
 		else if (pkt->len >= 12 && (pkt->data[0] >> 6) == 2)
@@ -416,7 +455,6 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 			e->stats.udp_other++;
 		return;
 	}
-	struct rec_call *rc = ep->call;
 	if (rtcp) {
 		handle_rtcp(e, rc, sender, pkt);
 		return;
@@ -426,7 +464,7 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		e->stats.udp_other++;
 		return;
 	}
-	if (by_dst && !ep->learned && !ep_find(e, &pkt->src)) {
+	if (!src_known) {
 		/* NAT: the sender's real address, learned from what it sends
 		 * to the announced port, is where it receives too (symmetric
 		 * RTP, RFC 4961). */

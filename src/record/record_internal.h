@@ -57,15 +57,24 @@ struct rec_call {
 	bool orphan;         /* created from RTP only */
 };
 
+/* Calls that share one announced address (a media server or a B2BUA often
+ * announces the same port in every call): the newest first. */
+#define REC_EP_OWNERS 8
+
+struct rec_ep_owner {
+	struct rec_call *call;
+	int party; /* receives at the address; sends from it */
+	bool rtcp;
+	bool learned;
+};
+
 /* An announced (or learned) address: packets to it are received by
- * `party` of `call`, packets from it are sent by that party. */
+ * `party` of an owner call, packets from it are sent by that party. */
 struct rec_endpoint {
 	struct es_hnode node;
 	struct es_addr addr;
-	struct rec_call *call;
-	int party;
-	bool rtcp;
-	bool learned;
+	unsigned nown;
+	struct rec_ep_owner own[REC_EP_OWNERS];
 };
 
 /* finish.c */

@@ -125,6 +125,22 @@ def tshark_rtp_streams(path):
     return parse_rtp_streams(p.stdout)
 
 
+def tshark_non_sip_streams(path):
+    """SSRCs (as "0x%08X") of the RTP streams tshark pairs with an SDP that
+    did not come in a SIP message (MGCP, H.248, RTSP): not calls earshot
+    records, counted as RTP without a call instead."""
+    sip_frames = set(run(["tshark", "-n", "-r", path, "-Y", "sip", "-T", "fields",
+                          "-e", "frame.number"], check=False).stdout.split())
+    out = set()
+    p = run(["tshark", "-n", "-r", path, "-Y", "rtp", "-T", "fields", "-E", "separator=\t",
+             "-e", "rtp.ssrc", "-e", "rtp.setup-frame"], check=False)
+    for line in set(p.stdout.splitlines()):
+        f = line.split("\t")
+        if len(f) == 2 and f[1] and f[1] not in sip_frames:
+            out.add("0x%08X" % int(f[0], 16))
+    return out
+
+
 def tshark_invite_outcomes(path):
     """Call-ID -> (expected outcome, code) from tshark's SIP decode: the
     first 2xx to an INVITE means answered; else the last final response to
@@ -182,12 +198,19 @@ def all_streams(calls):
     return out
 
 
-def compare_streams(res, name, ours, theirs, jitter_tol=0.1):
+def compare_streams(res, name, ours, theirs, jitter_tol=0.1, not_ours=()):
     """Every tshark stream must be one of ours with equal packets and lost
-    and max jitter within jitter_tol ms."""
+    and max jitter within jitter_tol ms; except streams whose SSRC is in
+    not_ours (signalled by something else than SIP), which must not be."""
     by_key = {(s["src"], s["dst"], s["ssrc"]): s for s in ours}
     for t in theirs:
         key = (t["src"], t["dst"], t["ssrc"])
+        if t["ssrc"] in not_ours:
+            res.check(key not in by_key, "%s: stream %s -> %s %s was set up outside SIP but "
+                      "earshot gave it to a call" % (name, *key))
+            print("note: %s: stream %s -> %s %s set up outside SIP (tshark), not a call's"
+                  % (name, *key))
+            continue
         o = by_key.get(key)
         if not res.check(o is not None, "%s: tshark stream %s -> %s %s not found by earshot"
                          % (name, *key)):

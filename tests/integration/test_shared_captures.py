@@ -8,7 +8,8 @@ import os
 import shutil
 
 from estest import (SHARED, Results, all_streams, calls_json, compare_streams, have,
-                    import_capture, parse_rtp_streams, skip, tmpdir, tshark_invite_outcomes)
+                    import_capture, parse_rtp_streams, skip, tmpdir, tshark_invite_outcomes,
+                    tshark_non_sip_streams)
 
 if not os.path.isdir(SHARED):
     skip("../shared/captures not present: shared captures not tested")
@@ -34,7 +35,11 @@ for row in rows:
         truth_file = os.path.join(SHARED, "truth", name + ".rtp-streams.txt")
         theirs = parse_rtp_streams(open(truth_file).read())
         ours = all_streams(calls)
-        compare_streams(res, name, ours, theirs)
+        not_ours = tshark_non_sip_streams(path) if have("tshark") else set()
+        compare_streams(res, name, ours, theirs, not_ours=not_ours)
+        if not_ours:
+            res.check(summary["skipped"]["rtp_no_call"] > 0,
+                      "%s: RTP outside SIP calls should be counted: %s" % (name, summary))
         print("%s: %d calls, %d streams (tshark %d streams)" % (name, len(calls), len(ours), len(theirs)))
 
         if have("tshark"):
