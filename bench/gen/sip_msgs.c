@@ -9,7 +9,7 @@
  * carry through unharmed. */
 static const char *const display_names[] = {
 	"Alice Martin", "Bob Schmidt", "J\xc3\xbcrgen Wei\xc3\x9f", "Chlo\xc3\xa9 Dubois",
-	"Dmitri Ivanov", "Ana Garc\xc3\xad" "a", "Kenji Sato", "Fatima Khan",
+	"Dmitri Ivanov", "Ana Garc\xc3\xad\x61", "Kenji Sato", "Fatima Khan",
 	"Olu Adeyemi", "Sven Lindqvist", "Priya Nair", "Tom\xc3\xa1\xc5\xa1 Nov\xc3\xa1k",
 };
 
