@@ -1,5 +1,5 @@
 # earshot - the two commands of the README, and a few helpers.
-#   make demo   build, import the bundled example capture, list its calls, show one
+#   make demo   build, import the bundled example capture, list its calls, show an answered one
 #   make test   build and run every test, then again under ASan+UBSan, then the fuzzers
 BUILD      ?= build
 DEMO_DATA  ?= earshot-data-demo
@@ -20,7 +20,9 @@ demo: build
 	@rm -rf $(DEMO_DATA)
 	$(BUILD)/earshot --data $(DEMO_DATA) import examples/demo.pcap
 	$(BUILD)/earshot --data $(DEMO_DATA) calls
-	$(BUILD)/earshot --data $(DEMO_DATA) show 1
+	@id=$$($(BUILD)/earshot --data $(DEMO_DATA) calls --outcome answered --limit 1 --csv | sed -n 2p | cut -d, -f1); \
+	echo "$(BUILD)/earshot --data $(DEMO_DATA) show $$id"; \
+	$(BUILD)/earshot --data $(DEMO_DATA) show $$id
 
 test: bootstrap
 	@scripts/test
