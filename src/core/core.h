@@ -138,6 +138,16 @@ int64_t es_mono_us(void);
 
 /* ---- hashing ------------------------------------------------------------ */
 uint64_t es_hash(const void *p, size_t n, uint64_t seed);
+/* The splitmix64 finaliser: every input bit reaches every output bit. */
+static inline uint64_t es_hash_mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	h ^= h >> 27;
+	h *= UINT64_C(0x94d049bb133111eb);
+	h ^= h >> 31;
+	return h;
+}
 uint64_t es_hash_ci(const void *p, size_t n, uint64_t seed); /* ASCII-folded */
 
 /* ---- intrusive hash table -----------------------------------------------

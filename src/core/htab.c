@@ -3,18 +3,8 @@
 
 #include <stdlib.h>
 
-/* FNV-1a 64 with a final avalanche (splitmix64 finaliser), so that the low
- * bits used for bucket selection depend on every input byte. */
-static inline uint64_t mix(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= UINT64_C(0xbf58476d1ce4e5b9);
-	h ^= h >> 27;
-	h *= UINT64_C(0x94d049bb133111eb);
-	h ^= h >> 31;
-	return h;
-}
-
+/* FNV-1a 64 with a final avalanche (es_hash_mix), so that the low bits used
+ * for bucket selection depend on every input byte. */
 uint64_t es_hash(const void *p, size_t n, uint64_t seed)
 {
 	const uint8_t *b = p;
@@ -23,7 +13,7 @@ uint64_t es_hash(const void *p, size_t n, uint64_t seed)
 		h ^= b[i];
 		h *= UINT64_C(0x100000001b3);
 	}
-	return mix(h);
+	return es_hash_mix(h);
 }
 
 uint64_t es_hash_ci(const void *p, size_t n, uint64_t seed)
@@ -37,7 +27,7 @@ uint64_t es_hash_ci(const void *p, size_t n, uint64_t seed)
 		h ^= c;
 		h *= UINT64_C(0x100000001b3);
 	}
-	return mix(h);
+	return es_hash_mix(h);
 }
 
 int es_htab_init(struct es_htab *h, size_t hint)

@@ -72,9 +72,19 @@ int net_file_open(struct net_file **out, const char *path, char *err, size_t err
 
 	char ebuf[PCAP_ERRBUF_SIZE];
 	ebuf[0] = '\0';
-	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
-							    ebuf);
+	/* Our own stream with a large buffer: stdio's default 4 KiB would
+	 * cost a read() every few packets. */
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return ES_EIO;
+	}
+	setvbuf(fp, NULL, _IOFBF, 256 * 1024);
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO,
+							     ebuf);
 	if (!p) {
+		fclose(fp);
 		if (err && errlen)
 			snprintf(err, errlen, "%s: not a readable pcap or pcapng file: %s",
 				 path, ebuf);
@@ -94,7 +104,7 @@ int net_file_open(struct net_file **out, const char *path, char *err, size_t err
 	f->path = cp;
 	f->size = size;
 	f->dlt = pcap_datalink(p);
-	f->offset = f->fp ? (uint64_t)ftello(f->fp) : 0;
+	f->offset = 0;
 	*out = f;
 	return 0;
 }
@@ -105,11 +115,6 @@ int net_file_next(struct net_file *f, const uint8_t **data, size_t *caplen,
 	struct pcap_pkthdr *h;
 	const u_char *d;
 	int r = pcap_next_ex(f->p, &h, &d);
-	if (f->fp) {
-		off_t o = ftello(f->fp);
-		if (o >= 0)
-			f->offset = (uint64_t)o;
-	}
 	if (r == 1) {
 		f->frame++;
 		*data = d;
@@ -151,7 +156,12 @@ uint64_t net_file_size(const struct net_file *f)
 
 uint64_t net_file_offset(const struct net_file *f)
 {
-	return f->offset;
+	/* asked for now and then (progress), so not kept per frame: ftello
+	 * is a system call */
+	if (f->offset == f->size || !f->fp)
+		return f->offset;
+	off_t o = ftello(f->fp);
+	return o >= 0 ? (uint64_t)o : f->offset;
 }
 
 const char *net_file_error(const struct net_file *f)

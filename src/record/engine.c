@@ -11,6 +11,7 @@ struct rec_engine {
 	struct net_decoder *net;
 	struct sip_tracker *sip;
 	struct es_htab endpoints;
+	struct es_htab streams; /* every open call's streams by (src, dst, SSRC) */
 	rec_call_fn on_call;
 	void *ud;
 	struct rec_stats stats;
@@ -180,6 +181,44 @@ static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const str
 
 /* ---- calls ----------------------------------------------------------------------- */
 
+/* ---- streams --------------------------------------------------------------------- */
+
+struct stream_key {
+	const struct es_addr *src, *dst;
+	uint32_t ssrc;
+};
+
+static uint64_t stream_hash(const struct es_addr *src, const struct es_addr *dst, uint32_t ssrc)
+{
+	return es_addr_hash(dst, es_addr_hash(src, ssrc));
+}
+
+static bool stream_eq(const struct es_hnode *n, const void *key)
+{
+	const struct rec_stream *s = ES_CONTAINER_OF(n, struct rec_stream, node);
+	const struct stream_key *k = key;
+	return s->st.ssrc == k->ssrc && es_addr_eq(&s->src, k->src) && es_addr_eq(&s->dst, k->dst);
+}
+
+static struct rec_stream *stream_find(struct rec_engine *e, const struct es_addr *src,
+				      const struct es_addr *dst, uint32_t ssrc)
+{
+	struct stream_key k = {src, dst, ssrc};
+	struct es_hnode *n = es_htab_find(&e->streams, stream_hash(src, dst, ssrc), stream_eq, &k);
+	return n ? ES_CONTAINER_OF(n, struct rec_stream, node) : NULL;
+}
+
+static void streams_free(struct rec_engine *e, struct rec_call *rc)
+{
+	while (rc->streams) {
+		struct rec_stream *s = rc->streams;
+		rc->streams = s->next;
+		if (s->in_table)
+			es_htab_remove(&e->streams, &s->node);
+		free(s);
+	}
+}
+
 static size_t call_bytes(const struct rec_call *rc)
 {
 	return sizeof(*rc) + sizeof(*rc->sip) + rc->nstreams * sizeof(struct rec_stream) +
@@ -221,11 +260,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	e->stats.streams += rc->nstreams;
 
 	ep_release_call(e, rc);
-	while (rc->streams) {
-		struct rec_stream *s = rc->streams;
-		rc->streams = s->next;
-		free(s);
-	}
+	streams_free(e, rc);
 	e->stats.active_calls--;
 	free(rc);
 	sc->user = NULL;
@@ -330,13 +365,17 @@ static size_t on_tcp(void *ud, const struct net_pkt *pkt)
 static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, int party,
 				     const struct net_pkt *pkt, uint32_t ssrc)
 {
-	struct rec_stream *s, *same_party = NULL;
-	for (s = rc->streams; s; s = s->next) {
-		if (s->st.ssrc == ssrc && es_addr_eq(&s->src, &pkt->src) &&
-		    es_addr_eq(&s->dst, &pkt->dst))
-			return s;
-		if (s->party == party)
-			same_party = s;
+	struct rec_stream *s = stream_find(e, &pkt->src, &pkt->dst, ssrc);
+	if (s && s->call == rc)
+		return s;
+	struct rec_stream *same_party = NULL;
+	for (struct rec_stream *o = rc->streams; o; o = o->next)
+		if (o->party == party)
+			same_party = o;
+	if (s) {
+		/* the same key in an older call: this call takes it over */
+		es_htab_remove(&e->streams, &s->node);
+		s->in_table = false;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -344,16 +383,18 @@ static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, 
 	s->src = pkt->src;
 	s->dst = pkt->dst;
 	s->party = party;
+	s->call = rc;
 	rtp_stats_init(&s->st, ssrc);
 	s->next = rc->streams;
 	rc->streams = s;
 	rc->nstreams++;
+	if (es_htab_insert(&e->streams, &s->node, stream_hash(&s->src, &s->dst, ssrc)) == 0)
+		s->in_table = true;
 	if (same_party && same_party->st.ssrc != ssrc) {
 		char d[48];
 		snprintf(d, sizeof(d), "0x%08X -> 0x%08X", same_party->st.ssrc, ssrc);
 		sip_call_add_event(rc->sip, pkt->ts_us, party, "ssrc_change", d);
 	}
-	(void)e;
 	return s;
 }
 
@@ -421,9 +462,31 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 	}
 }
 
+static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_stream *s,
+			const struct rtp_hdr *h, const struct net_pkt *pkt)
+{
+	int sender = s->party;
+	e->stats.rtp_packets++;
+	rc->last_rtp_us = pkt->ts_us;
+	/* tshark computes no jitter over telephone-events: clock 0 */
+	bool te = is_te(rc, sender, h->pt);
+	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : pt_clock(rc, other_party[sender], h->pt));
+	if (te)
+		handle_dtmf(rc, sender, h, pkt->ts_us);
+}
+
 static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 {
 	bool rtcp = rtp_is_rtcp(pkt->data, pkt->len);
+	struct rtp_hdr h;
+	if (!rtcp && rtp_parse(pkt->data, pkt->len, &h) == 0) {
+		/* fast path: a known stream of a call that has not ended */
+		struct rec_stream *s = stream_find(e, &pkt->src, &pkt->dst, h.ssrc);
+		if (s && s->call->sip->end_reason == SIP_END_NONE) {
+			rtp_account(e, s->call, s, &h, pkt);
+			return;
+		}
+	}
 	/* The call both addresses belong to, else the newest call the
 	 * destination belongs to, else the newest the source belongs to. */
 	struct rec_endpoint *dep = ep_find(e, &pkt->dst);
@@ -459,7 +522,6 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		handle_rtcp(e, rc, sender, pkt);
 		return;
 	}
-	struct rtp_hdr h;
 	if (rtp_parse(pkt->data, pkt->len, &h)) {
 		e->stats.udp_other++;
 		return;
@@ -471,16 +533,8 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		ep_add(e, rc, sender, &pkt->src, false, true);
 	}
 	struct rec_stream *s = stream_get(e, rc, sender, pkt, h.ssrc);
-	if (!s)
-		return;
-	e->stats.rtp_packets++;
-	rc->last_rtp_us = pkt->ts_us;
-	int receiver = other_party[sender];
-	/* tshark computes no jitter over telephone-events: clock 0 */
-	bool te = is_te(rc, sender, h.pt);
-	rtp_stats_update(&s->st, &h, pkt->ts_us, te ? 0 : pt_clock(rc, receiver, h.pt));
-	if (te)
-		handle_dtmf(rc, sender, &h, pkt->ts_us);
+	if (s)
+		rtp_account(e, rc, s, &h, pkt);
 }
 
 static void on_udp(void *ud, const struct net_pkt *pkt)
@@ -517,7 +571,7 @@ int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg, rec_ca
 	e->on_call = on_call;
 	e->ud = ud;
 	struct sip_tracker_config tc = {.extra_headers = e->cfg.extra_headers};
-	if ((err = es_htab_init(&e->endpoints, 1024)))
+	if ((err = es_htab_init(&e->endpoints, 1024)) || (err = es_htab_init(&e->streams, 1024)))
 		goto fail;
 	if ((err = net_decoder_new(&e->net, &e->cfg.net, on_udp, on_tcp, e)))
 		goto fail;
@@ -542,11 +596,7 @@ void rec_engine_free(struct rec_engine *e)
 			struct rec_call *rc = sc->user;
 			if (!rc)
 				continue;
-			while (rc->streams) {
-				struct rec_stream *s = rc->streams;
-				rc->streams = s->next;
-				free(s);
-			}
+			streams_free(e, rc);
 			free(rc);
 			sc->user = NULL;
 		}
@@ -557,6 +607,7 @@ void rec_engine_free(struct rec_engine *e)
 	while ((n = es_htab_next(&e->endpoints, &pos, &cur)))
 		free(ES_CONTAINER_OF(n, struct rec_endpoint, node));
 	es_htab_free(&e->endpoints);
+	es_htab_free(&e->streams);
 	net_decoder_free(e->net);
 	free(e);
 }

@@ -31,8 +31,13 @@ struct rec_rtcp {
 	double jitter_max_ms;  /* largest jitter reported about this stream */
 };
 
+struct rec_call;
+
 struct rec_stream {
-	struct rec_stream *next;
+	struct rec_stream *next;  /* the call's streams */
+	struct es_hnode node;     /* the engine's table by (src, dst, SSRC) */
+	bool in_table;
+	struct rec_call *call;
 	struct es_addr src;
 	struct es_addr dst;
 	int party; /* sender: SIP_CALLER / SIP_CALLEE */
