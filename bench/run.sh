@@ -5,7 +5,9 @@
 # SIP statistics.  Prints a table: tool, seconds, packets/s, peak RSS, and
 # for earshot the peak RSS per concurrent call.
 #
-#   bench/run.sh [--build DIR] [--calls N] [--duration S] [--keep]
+# Each tool runs --repeat times (default 3); the best wall time is kept.
+#
+#   bench/run.sh [--build DIR] [--calls N] [--duration S] [--repeat N] [--keep]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,10 +15,11 @@ build="$here/../build"
 calls=200
 duration=60
 keep=0
+repeat=3
 
 usage() {
 	cat <<EOF
-usage: bench/run.sh [--build DIR] [--calls N] [--duration S] [--keep]
+usage: bench/run.sh [--build DIR] [--calls N] [--duration S] [--repeat N] [--keep]
 Generates the benchmark capture (N calls x S seconds, all concurrent, G.711
 20 ms) into a temporary folder and times with /usr/bin/time -v:
   pcap_read FILE                    (libpcap read floor)
@@ -28,6 +31,7 @@ A tool that is missing is skipped with a message.
                  (default: build/ next to bench/)
   --calls N      default 200
   --duration S   default 60
+  --repeat N     runs per tool, the fastest counts (default 3)
   --keep         keep the temporary folder
   -h, --help     this help
 EOF
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--build=*) build=${1#--build=}; shift ;;
 	--calls) calls=${2:?}; shift 2 ;;
 	--duration) duration=${2:?}; shift 2 ;;
+	--repeat) repeat=${2:?}; shift 2 ;;
 	--keep) keep=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -84,26 +89,29 @@ EOF
 echo "run.sh: $packets packets, $(du -k "$pcap" | cut -f1) KiB, $concurrent calls at once"
 
 results=()
-# run NAME CMD... : times CMD, appends "name seconds rss" to results
+# run NAME CMD... : runs CMD $repeat times; appends "name wall cpu rss" of
+# the fastest run to results
 run() {
 	local name=$1
 	shift
-	local tf="$tmp/time.$name" of="$tmp/out.$name"
-	if /usr/bin/time -v -o "$tf" "$@" >"$of" 2>&1; then
-		:
-	else
-		echo "run.sh: $name failed (exit $?); its output:" >&2
-		tail -n 20 "$of" >&2
-		results+=("$name FAILED -")
-		return 0
-	fi
-	local wall rss
-	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tf" |
-		awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.3f", s }')
-	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
-	results+=("$name $wall $rss")
+	local tf="$tmp/time.$name" of="$tmp/out.$name" best="" i
+	for ((i = 0; i < repeat; i++)); do
+		rm -rf "$tmp/data"
+		if ! /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >"$of" 2>&1; then
+			echo "run.sh: $name failed; its output:" >&2
+			tail -n 20 "$of" >&2
+			results+=("$name FAILED - -")
+			return 0
+		fi
+		local line
+		line=$(tail -n 1 "$tf" | awk -v n="$name" '{ printf "%s %.3f %.3f %d", n, $1, $2 + $3, $4 }')
+		if [ -z "$best" ] || awk -v a="$line" -v b="$best" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[2] < y[2]) }'; then
+			best=$line
+		fi
+	done
+	results+=("$best")
 	case "$name" in
-	earshot) echo "--- earshot import summary:"; tail -n 15 "$of" ;;
+	earshot) echo "--- earshot import summary (last run):"; tail -n 15 "$of" ;;
 	esac
 }
 
@@ -125,18 +133,27 @@ else
 fi
 
 echo
-printf '%-12s %10s %14s %14s %18s\n' tool seconds packets/s "peak RSS KiB" "KiB/concurrent call"
+printf '%-12s %9s %9s %12s %13s %14s\n' tool "wall s" "CPU s" packets/s "peak RSS KiB" "KiB/call"
+declare -A wall
 for r in "${results[@]}"; do
 	# shellcheck disable=SC2086
 	set -- $r
 	if [ "$2" = FAILED ]; then
-		printf '%-12s %10s\n' "$1" FAILED
+		printf '%-12s %9s\n' "$1" FAILED
 		continue
 	fi
+	wall[$1]=$2
 	pps=$(awk -v p="$packets" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", p / s; else print "-" }')
 	per="-"
 	if [ "$1" = earshot ] && [ "$concurrent" -gt 0 ]; then
-		per=$(awk -v r="$3" -v c="$concurrent" 'BEGIN { printf "%.1f", r / c }')
+		per=$(awk -v r="$4" -v c="$concurrent" 'BEGIN { printf "%.1f", r / c }')
 	fi
-	printf '%-12s %10s %14s %14s %18s\n' "$1" "$2" "$pps" "$3" "$per"
+	printf '%-12s %9s %9s %12s %13s %14s\n' "$1" "$2" "$3" "$pps" "$4" "$per"
 done
+echo "(KiB/call: earshot's whole peak RSS divided by the $concurrent calls open at once)"
+if [ -n "${wall[earshot]:-}" ]; then
+	[ -n "${wall[tshark_rtp]:-}" ] && awk -v a="${wall[earshot]}" -v b="${wall[tshark_rtp]}" \
+		'BEGIN { printf "earshot import vs tshark -z rtp,streams: %.1fx faster\n", b / a }'
+	[ -n "${wall[pcap_read]:-}" ] && awk -v a="${wall[earshot]}" -v b="${wall[pcap_read]}" \
+		'BEGIN { printf "earshot import vs the bare libpcap read: %.0f%% of its packet rate\n", 100 * b / a }'
+fi
