@@ -167,6 +167,7 @@ static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const str
 		if (first_audio) {
 			/* the first audio stream carries the party's codec map */
 			media_from_sdp(&rc->media[from], m);
+			rc->media_gen++;
 			es_addr_fmt(&m->addr, true, rc->media[from].sdp_addr, ES_ADDR_STRLEN);
 			first_audio = false;
 		}
@@ -188,9 +189,19 @@ struct stream_key {
 	uint32_t ssrc;
 };
 
+/* Per packet: one mixing round for IPv4, two for IPv6. */
 static uint64_t stream_hash(const struct es_addr *src, const struct es_addr *dst, uint32_t ssrc)
 {
-	return es_addr_hash(dst, es_addr_hash(src, ssrc));
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, src->ip, 8);
+	memcpy(&a1, src->ip + 8, 8);
+	memcpy(&b0, dst->ip, 8);
+	memcpy(&b1, dst->ip + 8, 8);
+	uint64_t h = es_hash_mix(a0 ^ (b0 * UINT64_C(0x9e3779b97f4a7c15)) ^
+				 ((uint64_t)src->port << 48 | (uint64_t)dst->port << 32 | ssrc));
+	if (a1 | b1)
+		h = es_hash_mix(h ^ a1 ^ (b1 * UINT64_C(0xc2b2ae3d27d4eb4f)));
+	return h;
 }
 
 static bool stream_eq(const struct es_hnode *n, const void *key)
@@ -384,6 +395,7 @@ static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, 
 	s->dst = pkt->dst;
 	s->party = party;
 	s->call = rc;
+	s->cache_pt = -1;
 	rtp_stats_init(&s->st, ssrc);
 	s->next = rc->streams;
 	rc->streams = s;
@@ -468,9 +480,15 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	int sender = s->party;
 	e->stats.rtp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
+	if (s->cache_pt != h->pt || s->cache_gen != rc->media_gen) {
+		s->cache_pt = h->pt;
+		s->cache_gen = rc->media_gen;
+		s->cache_te = is_te(rc, sender, h->pt);
+		s->cache_clock = pt_clock(rc, other_party[sender], h->pt);
+	}
 	/* tshark computes no jitter over telephone-events: clock 0 */
-	bool te = is_te(rc, sender, h->pt);
-	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : pt_clock(rc, other_party[sender], h->pt));
+	bool te = s->cache_te;
+	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
 }

@@ -38,6 +38,12 @@ struct rec_stream {
 	struct es_hnode node;     /* the engine's table by (src, dst, SSRC) */
 	bool in_table;
 	struct rec_call *call;
+	/* the last payload type's clock and kind, valid while the call's
+	 * payload maps are at media_gen */
+	int cache_pt;
+	uint32_t cache_clock;
+	bool cache_te;
+	unsigned cache_gen;
 	struct es_addr src;
 	struct es_addr dst;
 	int party; /* sender: SIP_CALLER / SIP_CALLEE */
@@ -54,6 +60,7 @@ struct rec_call {
 	struct rec_stream *streams;
 	unsigned nstreams;
 	struct rec_party_media media[2];
+	unsigned media_gen; /* bumped when a payload map changes */
 	struct rtp_dtmf_tracker dtmf[2];
 	struct rec_endpoint_ref eps[REC_MAX_ENDPOINTS];
 	unsigned neps;
