@@ -75,7 +75,7 @@ static void ep_drop(struct rec_engine *e, const struct es_addr *addr, const stru
 /* Announce addr as where `party` of rc receives.  Several calls may share
  * an address; the newest announcement comes first. */
 static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
-		   const struct es_addr *addr, bool rtcp, bool learned)
+		   const struct es_addr *addr)
 {
 	if (addr->family == ES_AF_NONE || addr->port == 0)
 		return;
@@ -98,7 +98,7 @@ static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
 	}
 	/* move to the front */
 	memmove(ep->own + 1, ep->own, (size_t)i * sizeof(ep->own[0]));
-	ep->own[0] = (struct rec_ep_owner){rc, party, rtcp, learned};
+	ep->own[0] = (struct rec_ep_owner){rc, party};
 
 	for (unsigned k = 0; k < rc->neps; k++)
 		if (es_addr_eq(&rc->eps[k].addr, addr))
@@ -171,11 +171,11 @@ static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const str
 			es_addr_fmt(&m->addr, true, rc->media[from].sdp_addr, ES_ADDR_STRLEN);
 			first_audio = false;
 		}
-		ep_add(e, rc, from, &m->addr, false, false);
+		ep_add(e, rc, from, &m->addr);
 		if (!m->rtcp_mux && m->rtcp_port) {
 			struct es_addr r = m->addr;
 			r.port = m->rtcp_port;
-			ep_add(e, rc, from, &r, true, false);
+			ep_add(e, rc, from, &r);
 		}
 	}
 }
@@ -497,7 +497,8 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 {
 	bool rtcp = rtp_is_rtcp(pkt->data, pkt->len);
 	struct rtp_hdr h;
-	if (!rtcp && rtp_parse(pkt->data, pkt->len, &h) == 0) {
+	bool is_rtp = !rtcp && rtp_parse(pkt->data, pkt->len, &h) == 0;
+	if (is_rtp) {
 		/* fast path: a known stream of a call that has not ended */
 		struct rec_stream *s = stream_find(e, &pkt->src, &pkt->dst, h.ssrc);
 		if (s && s->call->sip->end_reason == SIP_END_NONE) {
@@ -540,7 +541,7 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		handle_rtcp(e, rc, sender, pkt);
 		return;
 	}
-	if (rtp_parse(pkt->data, pkt->len, &h)) {
+	if (!is_rtp) {
 		e->stats.udp_other++;
 		return;
 	}
@@ -548,7 +549,7 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		/* NAT: the sender's real address, learned from what it sends
 		 * to the announced port, is where it receives too (symmetric
 		 * RTP, RFC 4961). */
-		ep_add(e, rc, sender, &pkt->src, false, true);
+		ep_add(e, rc, sender, &pkt->src);
 	}
 	struct rec_stream *s = stream_get(e, rc, sender, pkt, h.ssrc);
 	if (s)

@@ -76,8 +76,6 @@ struct rec_call {
 struct rec_ep_owner {
 	struct rec_call *call;
 	int party; /* receives at the address; sends from it */
-	bool rtcp;
-	bool learned;
 };
 
 /* An announced (or learned) address: packets to it are received by
