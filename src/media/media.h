@@ -1,0 +1,167 @@
+/*
+ * media.h - from codec frames to a recording.
+ *
+ *  - The media log (mlog): the compact spool of one call, as the capture
+ *    path writes it: which streams there are and which party sends each,
+ *    the payload maps, and every RTP packet's payload with its capture time,
+ *    sequence number and timestamp.  Append-only, written in buffered
+ *    chunks (no file descriptor is kept open between flushes); a reader
+ *    stops cleanly at a torn last record, so a crashed recorder's spool is
+ *    still readable.  No transcoding happens while it is written.
+ *  - The renderer: reads a media log, decodes each party with src/codec/,
+ *    places the audio on the call's timeline by RTP timestamp anchored to
+ *    capture time (gaps become silence or concealment, clock drift between
+ *    the sides is corrected), resamples to the recording rate (8 kHz, or
+ *    16 kHz when a wideband codec was used) and streams it to a writer.
+ *  - Writers (Ogg/Opus, WAV, FLAC) and readers of what they wrote.
+ *
+ * Memory is bounded per call whatever its length: nothing holds a whole
+ * call.
+ */
+#ifndef ES_MEDIA_H
+#define ES_MEDIA_H
+
+#include "core/core.h"
+
+/* ---- formats, writers and readers ------------------------------------------ */
+
+enum media_format { MEDIA_OPUS = 0, MEDIA_WAV, MEDIA_FLAC };
+
+const char *media_format_name(enum media_format f); /* "opus", "wav", "flac" */
+const char *media_format_ext(enum media_format f);  /* ".opus", ".wav", ".flac" */
+/* "opus" / "ogg", "wav", "flac" (case-insensitive); ES_EINVAL otherwise. */
+int media_format_parse(const char *s, enum media_format *out);
+
+struct media_writer_opts {
+	int opus_bitrate;            /* bits/s for the whole file; 0 = 16000 per channel */
+	int opus_complexity;         /* 0..10; -1 = default (5) */
+	const char *const *tags;     /* "KEY=value" comments (Ogg/FLAC), NULL-terminated; may be NULL */
+};
+
+struct media_writer;
+/* Create path (truncating) for 16-bit PCM at `rate` with `channels` (1 or
+ * 2, interleaved).  ES_EIO with a message naming the file. */
+int media_writer_open(struct media_writer **out, const char *path, enum media_format fmt,
+		      uint32_t rate, unsigned channels, const struct media_writer_opts *o,
+		      char *err, size_t errlen);
+int media_writer_write(struct media_writer *w, const int16_t *pcm, size_t frames);
+/* Finish the file (trailers, WAV sizes), fsync it and close; frees w even
+ * on error.  *bytes (may be NULL) gets the file size. */
+int media_writer_close(struct media_writer *w, uint64_t *bytes, char *err, size_t errlen);
+/* Abandon: close and unlink the partial file. */
+void media_writer_abort(struct media_writer *w);
+
+struct media_reader;
+/* Open a file this module wrote (format from its content, not its name). */
+int media_reader_open(struct media_reader **out, const char *path, char *err, size_t errlen);
+enum media_format media_reader_format(const struct media_reader *r);
+uint32_t media_reader_rate(const struct media_reader *r);
+unsigned media_reader_channels(const struct media_reader *r);
+/* Read up to `frames` interleaved frames; returns frames read, 0 at the
+ * end, negative ES_E* on a damaged file. */
+long media_reader_read(struct media_reader *r, int16_t *pcm, size_t frames);
+void media_reader_close(struct media_reader *r);
+
+/* ---- the media log ----------------------------------------------------------- */
+
+enum mlog_party { MLOG_CALLER = 0, MLOG_CALLEE = 1 };
+
+struct mlog_writer;
+/* Start a media log at path (created; ES_EEXIST if present).  call_id and
+ * start_us (capture time of the call's first message) go in its header.
+ * buf_bytes: bytes buffered before a write to the file (0 = 32 KiB). */
+int mlog_create(struct mlog_writer **out, const char *path, const char *call_id,
+		int64_t start_us, size_t buf_bytes);
+/* Declare stream number `stream` (0, 1, ... in order) sent by `party`. */
+int mlog_stream(struct mlog_writer *w, unsigned stream, enum mlog_party party, uint32_t ssrc);
+/* The payload map for streams sent by `party` from now on: payload type pt
+ * means this SDP encoding.  Later records for the same (party, pt) replace
+ * earlier ones. */
+int mlog_ptmap(struct mlog_writer *w, enum mlog_party party, uint8_t pt, const char *name,
+	       uint32_t clock, unsigned channels);
+/* One RTP packet of a declared stream. */
+int mlog_rtp(struct mlog_writer *w, unsigned stream, int64_t ts_us, uint16_t seq,
+	     uint32_t rtp_ts, uint8_t pt, bool marker, const uint8_t *payload, size_t len);
+/* Write the buffered records to the file (and fsync when sync). */
+int mlog_flush(struct mlog_writer *w, bool sync);
+/* Flush, fsync and free. */
+int mlog_close(struct mlog_writer *w);
+/* Free without writing what is buffered (the file stays as it is). */
+void mlog_discard(struct mlog_writer *w);
+/* Bytes the writer holds in memory now. */
+size_t mlog_mem_bytes(const struct mlog_writer *w);
+
+/* Reading, for the renderer, recovery and tests. */
+enum mlog_rec_type { MLOG_REC_STREAM = 1, MLOG_REC_PTMAP = 2, MLOG_REC_RTP = 3 };
+
+struct mlog_rec {
+	enum mlog_rec_type type;
+	unsigned stream;          /* STREAM, RTP */
+	enum mlog_party party;    /* STREAM, PTMAP */
+	uint32_t ssrc;            /* STREAM */
+	uint8_t pt;               /* PTMAP, RTP */
+	char name[24];            /* PTMAP */
+	uint32_t clock;           /* PTMAP */
+	unsigned channels;        /* PTMAP */
+	int64_t ts_us;            /* RTP */
+	uint16_t seq;             /* RTP */
+	uint32_t rtp_ts;          /* RTP */
+	bool marker;              /* RTP */
+	const uint8_t *payload;   /* RTP, valid until the next read */
+	size_t len;
+};
+
+struct mlog_reader;
+/* ES_EFORMAT (with a message naming the file) if it is not a media log. */
+int mlog_open(struct mlog_reader **out, const char *path, char *err, size_t errlen);
+const char *mlog_call_id(const struct mlog_reader *r);
+int64_t mlog_start_us(const struct mlog_reader *r);
+/* Next record: 1 = got one, 0 = end of log (including a torn last record:
+ * mlog_torn() then says so), negative ES_E* for a corrupt record (with a
+ * message naming the file and offset in err). */
+int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t errlen);
+bool mlog_torn(const struct mlog_reader *r);
+int mlog_rewind(struct mlog_reader *r);
+void mlog_reader_close(struct mlog_reader *r);
+
+/* ---- rendering ------------------------------------------------------------------ */
+
+struct render_opts {
+	enum media_format format;
+	bool mix;                       /* one mono channel instead of stereo */
+	struct media_writer_opts writer;
+	uint32_t rate;                  /* 0 = 8000, or 16000 when a wideband codec is used */
+};
+
+struct render_result {
+	uint32_t rate;
+	unsigned channels;
+	int64_t start_us;               /* capture time of the first sample */
+	int64_t duration_us;            /* of the file */
+	uint64_t bytes;                 /* file size */
+	bool party_audio[2];            /* some decoded audio from caller / callee */
+	uint64_t packets;               /* RTP records read */
+	uint64_t packets_decoded;
+	uint64_t packets_late;          /* arrived after their place was written */
+	uint64_t packets_bad;           /* the decoder refused the payload */
+	uint64_t packets_unknown_pt;    /* no codec for the payload type */
+	uint64_t packets_event;         /* telephone-event, not audio */
+	uint64_t samples_concealed;     /* per party, summed */
+	int64_t drift_corrected_us;     /* total shift applied by drift correction */
+	bool torn;                      /* the log ended in a torn record */
+	char codecs[64];                /* audio codecs used: "PCMA,G722" */
+	char unknown[64];               /* payload types without a codec: "96,97" */
+};
+
+/* Render the media log at mlog_path into out_path.  Returns 0, ES_ENOTFOUND
+ * when the log holds no decodable audio (no file is left behind), or an
+ * error with a message naming the file (and the record) in err.  The file
+ * is fsynced before this returns 0. */
+int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
+		 struct render_result *res, char *err, size_t errlen);
+
+/* Convert a recording to another format or to mono (export). */
+int media_convert(const char *in_path, const char *out_path, enum media_format fmt, bool mix,
+		  const struct media_writer_opts *o, char *err, size_t errlen);
+
+#endif /* ES_MEDIA_H */
