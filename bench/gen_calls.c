@@ -21,8 +21,9 @@
 
 #include "gen/util.c"
 #include "gen/pkt.c"
-#include "gen/sip_msgs.c"
 #include "gen/media.c"
+#include "gen/audio.c"
+#include "gen/sip_msgs.c"
 #include "gen/out.c"
 #include "gen/call.c"
 
@@ -60,10 +61,49 @@ static void usage(FILE *f)
 		"      --linktype T        en10mb (default), raw, sll or null\n"
 		"  -h, --help              this help\n"
 		"\n"
+		"Audio mode (any of the next five options; without them every call sends\n"
+		"fixed G.711 tones, PCMU or PCMA at random):\n"
+		"      --codec NAME        pcmu (the default in audio mode), pcma, g722,\n"
+		"                          g726-32, g729, gsm, opus, l16, or mixed (call i\n"
+		"                          uses the codec i %% 8 of that list). The SDP offers\n"
+		"                          and answers that codec alone (PT 0 8 9 96 18 3 97 98;\n"
+		"                          opus/48000/2, L16/16000, G722/8000) plus\n"
+		"                          telephone-event at the codec's RTP clock. gsm needs\n"
+		"                          a ptime of 20, 40 or 60; opus 10, 20, 40 or 60.\n"
+		"      --audio-caller WAV  the caller's audio: 16-bit PCM WAV, any rate (the\n"
+		"                          first channel), at most %d s, resampled to the\n"
+		"      --audio-callee WAV  codec's rate. A party's first RTP packet carries\n"
+		"                          the start of its source; packet k (DTMF or not)\n"
+		"                          starts k ptimes into it. The source loops, padded\n"
+		"                          with silence to a whole number of ptimes. Each\n"
+		"                          codec encodes one loop (cold encoder at its start)\n"
+		"                          and the packets repeat by index.\n"
+		"                          Without a file, a party sends a 4.2 s synthetic\n"
+		"                          loop (16 kHz, peaks -12 dBFS): the caller 7 tone\n"
+		"                          bursts of 0.5 s + 0.1 s silence at 440, 1250, 700,\n"
+		"                          2000, 550, 1600, 900 Hz; the callee a chirp 300 ->\n"
+		"                          3300 Hz over 1.6 s, 0.5 s silence, a chirp 3000 ->\n"
+		"                          400 Hz over 1.6 s, 0.5 s silence.\n"
+		"      --drift PPM         the callee's clock runs PPM parts per million fast\n"
+		"                          (negative: slow): its packets come every\n"
+		"                          ptime / (1 + PPM 1e-6) of capture time while each\n"
+		"                          still carries one ptime of audio and advances the\n"
+		"                          RTP timestamp by ptime x clock (its RTCP SR RTP\n"
+		"                          time follows the same clock). The caller is exact.\n"
+		"      --audio-out PREFIX  write each party's loop (source rate, padded) to\n"
+		"                          PREFIX.caller.wav and PREFIX.callee.wav, the\n"
+		"                          references for bench/audio_cmp\n"
+		"The truth then also has per call \"codec\" (the SDP name), per stream\n"
+		"\"codec\", \"clock\", \"first_us\" (capture time of its first written\n"
+		"packet) and \"audio_offset_samples\" (where that packet starts in the\n"
+		"party's source, in source samples, modulo the loop), and under \"options\"\n"
+		"\"codec\", \"drift_ppm\" and \"audio\" (per party: source, rate,\n"
+		"source_samples, loop_samples).\n"
+		"\n"
 		"Impairments spare the first and last packets of every stream and the\n"
 		"packets around a sequence number wrap, so that the counts in the truth\n"
 		"equal what `tshark -z rtp,streams` reports.\n",
-		GEN_MAX_CALLS);
+		GEN_MAX_CALLS, GEN_AUDIO_MAX_S);
 }
 
 static bool parse_num(const char *s, double lo, double hi, double *v)
@@ -107,6 +147,11 @@ enum {
 	OPT_VLAN,
 	OPT_QINQ,
 	OPT_LINKTYPE,
+	OPT_CODEC,
+	OPT_AUDIO_CALLER,
+	OPT_AUDIO_CALLEE,
+	OPT_DRIFT,
+	OPT_AUDIO_OUT,
 };
 
 static int bad_value(const char *opt, const char *v)
@@ -143,6 +188,11 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"vlan", required_argument, NULL, OPT_VLAN},
 		{"qinq", required_argument, NULL, OPT_QINQ},
 		{"linktype", required_argument, NULL, OPT_LINKTYPE},
+		{"codec", required_argument, NULL, OPT_CODEC},
+		{"audio-caller", required_argument, NULL, OPT_AUDIO_CALLER},
+		{"audio-callee", required_argument, NULL, OPT_AUDIO_CALLEE},
+		{"drift", required_argument, NULL, OPT_DRIFT},
+		{"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
@@ -151,6 +201,8 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 	o->seed = 1;
 	o->ptime_ms = 20;
 	o->linktype = LT_EN10MB;
+	o->codec = GEN_CODEC_TONES;
+	bool audio_mode = false;
 	int ch;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":o:t:n:d:c:s:h", lopts, NULL)) != -1) {
@@ -240,6 +292,26 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 			else
 				return bad_value("--linktype", optarg);
 			break;
+		case OPT_CODEC:
+			o->codec = codec_by_name(optarg);
+			if (o->codec == GEN_CODEC_TONES)
+				return bad_value("--codec", optarg);
+			audio_mode = true;
+			break;
+		case OPT_AUDIO_CALLER:
+		case OPT_AUDIO_CALLEE:
+			o->audio_path[ch == OPT_AUDIO_CALLEE] = optarg;
+			audio_mode = true;
+			break;
+		case OPT_AUDIO_OUT:
+			o->audio_out = optarg;
+			audio_mode = true;
+			break;
+		case OPT_DRIFT:
+			if (!parse_num(optarg, -10000, 10000, &o->drift_ppm))
+				return bad_value("--drift", optarg);
+			audio_mode = true;
+			break;
 		case ':':
 			fprintf(stderr, GEN_TAG ": %s needs a value (see --help)\n", name);
 			return 2;
@@ -258,6 +330,17 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 	}
 	if ((o->vlan || o->qinq_outer) && (o->linktype == LT_RAW || o->linktype == LT_NULL)) {
 		fprintf(stderr, GEN_TAG ": --vlan/--qinq need --linktype en10mb or sll\n");
+		return 2;
+	}
+	if (audio_mode && o->codec == GEN_CODEC_TONES)
+		o->codec = GC_PCMU;
+	bool any = o->codec == GEN_CODEC_MIXED;
+	if ((any || o->codec == GC_GSM) && o->ptime_ms % 20) {
+		fprintf(stderr, GEN_TAG ": gsm needs --ptime 20, 40 or 60\n");
+		return 2;
+	}
+	if ((any || o->codec == GC_OPUS) && (o->ptime_ms == 30 || o->ptime_ms == 50)) {
+		fprintf(stderr, GEN_TAG ": opus needs --ptime 10, 20, 40 or 60\n");
 		return 2;
 	}
 	if (o->vlan && o->qinq_outer) {
@@ -292,6 +375,9 @@ int main(int argc, char **argv)
 	es_buf_init(&g.sip);
 	es_buf_init(&g.body);
 	tones_init(&g);
+	if (g.o.codec != GEN_CODEC_TONES &&
+	    (audio_init(&g) || (g.o.audio_out && audio_write(&g, g.o.audio_out))))
+		return 1;
 	g.calls = calloc((size_t)g.o.ncalls, sizeof(*g.calls));
 	if (!g.calls)
 		die_oom();
@@ -321,6 +407,7 @@ int main(int argc, char **argv)
 	}
 	free(g.calls);
 	free(g.sched);
+	audio_free(&g);
 	es_buf_free(&g.sip);
 	es_buf_free(&g.body);
 	return 0;

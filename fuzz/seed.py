@@ -10,7 +10,7 @@ fuzz/corpus/<harness>/ are copied as they are.
 
   fuzz/seed.py --out DIR [--gen BUILD/gen_calls] [--shared ../shared/captures]
 
-writes DIR/<harness>/* for the harnesses pcap, net_frame, sip, sdp, rtp.
+writes DIR/<harness>/* for the harnesses pcap, net_frame, sip, sdp, rtp, codec.
 Needs tshark (scripts/bootstrap installs it); without it, only the pcap and
 net_frame seeds and the committed ones are written."""
 import argparse
@@ -147,6 +147,70 @@ def seed_capture(path, out, tmp, counts, have_tshark):
     put(out, "rtp", run, counts)
 
 
+# ---- fuzz_codec --------------------------------------------------------------
+# SDP encoding name -> selector byte (index in fuzz_codecs[] of fuzz_codec.c);
+# opus goes to the mono and the stereo 48 kHz decoders.
+CODEC_SELECTORS = {"pcmu": [0], "pcma": [1], "g722": [2], "g729": [11], "gsm": [12],
+                   "opus": [15, 18], "cn": [21]}
+CODEC_STATIC = {0: "pcmu", 3: "gsm", 8: "pcma", 9: "g722", 13: "cn", 18: "g729"}
+CODEC_PER_PT = 4
+
+
+def seed_codec_all(paths, out, counts):
+    """seed_codec over the captures, four tshark runs at a time (each costs
+    about a second of start-up)."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        runs = list(ex.map(codec_tshark, paths))
+    for text in runs:
+        seed_codec(text, out, counts)
+
+
+def codec_tshark(path):
+    cmd = ["tshark", "-n", "-r", path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp or sdp",
+           "-T", "fields", "-E", "separator=\t", "-E", "aggregator=|",
+           "-e", "rtp.p_type", "-e", "rtp.payload", "-e", "sdp.media_attr"]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def seed_codec(text, out, counts):
+    """RTP payloads by payload type, the type named by the capture's SDP
+    rtpmap (or RFC 3551 for static ones), as fuzz_codec records: selector
+    byte, then 2-byte big-endian length + payload, a 20 ms concealment
+    (0x8000 | 160) after every third payload."""
+    names, by_pt = dict(CODEC_STATIC), {}
+    for line in text.splitlines():
+        f = line.split("\t")
+        while len(f) < 3:
+            f.append("")
+        for attr in f[2].split("|"):
+            if attr.lower().startswith("rtpmap:"):
+                pt_name = attr[7:].split(None, 1)
+                if len(pt_name) == 2 and pt_name[0].isdigit():
+                    names[int(pt_name[0])] = pt_name[1].split("/")[0].lower()
+        if f[0].split(",")[0].isdigit() and f[1]:
+            try:
+                pl = bytes.fromhex(f[1].split(",")[0].replace(":", ""))
+            except ValueError:
+                continue
+            by_pt.setdefault(int(f[0].split(",")[0]), []).append(pl)
+    for pt, pls in sorted(by_pt.items()):
+        for sel in CODEC_SELECTORS.get(names.get(pt, ""), []):
+            head = bytes([sel])
+            for pl in spread(pls, CODEC_PER_PT):
+                put(out, "codec", head + struct.pack(">H", len(pl)) + pl, counts)
+            mid = len(pls) // 2
+            run = b""
+            for i, pl in enumerate(pls[mid:mid + 12]):
+                run += struct.pack(">H", len(pl)) + pl
+                if i % 3 == 2:
+                    run += struct.pack(">H", 0x8000 | 160)
+            put(out, "codec", head + run, counts)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -172,6 +236,8 @@ def main():
                 sources.append(pcap)
         for src in sources:
             seed_capture(src, args.out, tmp, counts, have_tshark)
+        if have_tshark:
+            seed_codec_all(sources, args.out, counts)
         for d in glob.glob(os.path.join(here, "corpus", "*")):
             if os.path.isdir(d):
                 for f in glob.glob(os.path.join(d, "*")):

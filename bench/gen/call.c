@@ -25,13 +25,29 @@ static uint16_t even_port(struct rng *r, int lo, int hi)
 	return (uint16_t)(rng_range(r, lo / 2, hi / 2 - 1) * 2);
 }
 
-/* The slot from which switch i of leg l applies. */
+/* The capture time of slot `slot` of leg l.  --drift: the callee's slots
+ * come every ptime / (1 + ppm 1e-6) of capture time. */
+static int64_t slot_time(const struct gen *g, const struct leg *l, uint32_t slot)
+{
+	if (l->drift != 0)
+		return l->t_start + (int64_t)llround((double)slot * (double)g->ptime_us / l->drift);
+	return l->t_start + (int64_t)slot * g->ptime_us;
+}
+
+/* The slot from which switch i of leg l applies: the first at or after it. */
 static uint32_t leg_sw_slot(const struct gen *g, const struct leg *l, int i)
 {
 	int64_t d = l->sw[i].t - l->t_start;
 	if (d <= 0)
 		return 0;
-	return (uint32_t)((d + g->ptime_us - 1) / g->ptime_us);
+	if (l->drift == 0)
+		return (uint32_t)((d + g->ptime_us - 1) / g->ptime_us);
+	uint32_t s = (uint32_t)ceil((double)d * l->drift / (double)g->ptime_us);
+	while (s > 0 && slot_time(g, l, s - 1) >= l->sw[i].t)
+		s--;
+	while (slot_time(g, l, s) < l->sw[i].t)
+		s++;
+	return s;
 }
 
 static void leg_init(struct gen *g, struct call *c, int side, int64_t t_start, int64_t t_stop)
@@ -49,6 +65,20 @@ static void leg_init(struct gen *g, struct call *c, int side, int64_t t_start, i
 	l->payload = g->tone[(c->pcma ? 2 : 0) + side];
 	l->t_start = t_start;
 	l->nslots = t_stop > t_start ? (uint32_t)((t_stop - t_start) / g->ptime_us) : 0;
+	if (c->codec >= 0) {
+		const struct codec_desc *d = &codecs[c->codec];
+		l->pt = d->pt;
+		l->enc = audio_enc(g, side, c->codec);
+		l->spp = d->clock / 1000 * (uint32_t)g->o.ptime_ms;
+		if (side == 1 && g->o.drift_ppm != 0) {
+			l->drift = 1.0 + g->o.drift_ppm * 1e-6;
+			l->nslots = t_stop > t_start ? (uint32_t)((double)(t_stop - t_start) *
+								  l->drift / (double)g->ptime_us)
+						     : 0;
+			while (l->nslots && slot_time(g, l, l->nslots) > t_stop)
+				l->nslots--;
+		}
+	}
 	l->dtmf_slot = UINT32_MAX;
 	l->rtcp_next = t_start + rng_range(&c->rng, MS(500), SEC(5));
 }
@@ -99,6 +129,11 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->xacct = rng_chance(r, 50);
 	c->pai = rng_chance(r, 50);
 	c->pcma = rng_chance(r, 30);
+	c->codec = GEN_CODEC_TONES;
+	if (o->codec != GEN_CODEC_TONES) {
+		c->codec = (int8_t)(o->codec == GEN_CODEC_MIXED ? (int)(idx % GC_N) : o->codec);
+		c->pcma = c->codec == GC_PCMA;
+	}
 	c->callee_bye = rng_chance(r, 40);
 	c->streams_tail = &c->streams;
 	uint16_t eph = (uint16_t)rng_range(r, 32768, 60999);
@@ -372,11 +407,6 @@ static void play_step(struct gen *g, struct call *c)
 
 /* ---- playing: RTP --------------------------------------------------------- */
 
-static int64_t slot_time(const struct gen *g, const struct leg *l, uint32_t slot)
-{
-	return l->t_start + (int64_t)slot * g->ptime_us;
-}
-
 /* Applies the switch due at the current slot, if any, and opens a new
  * stream (at slot 0 and at every switch). */
 static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
@@ -408,6 +438,8 @@ static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
 	st->dst = l->dst;
 	st->ssrc = l->ssrc;
 	st->signalled = c->miss != MISS_RTP_ONLY;
+	st->codec = c->codec;
+	st->side = l == &c->leg[1];
 	*c->streams_tail = st;
 	c->streams_tail = &st->next;
 	l->st = st;
@@ -481,6 +513,7 @@ static void play_rtp(struct gen *g, struct call *c, struct leg *l)
 	f->kind = FK_RTP;
 	f->st = l->st;
 	f->rtp_seq = seq;
+	f->rtp_slot = l->slot - 1;
 	f->rtp_pt = pt;
 	f->dtmf_idx = dtmf_idx;
 	bool dup = imp && rng_chance(&c->imp, g->o.dup_pct);

@@ -43,6 +43,14 @@ enum gen_linktype { LT_EN10MB, LT_RAW, LT_SLL, LT_NULL };
 
 enum gen_outcome { OUT_ANSWERED, OUT_BUSY, OUT_NO_ANSWER, OUT_CANCELLED, OUT_REJECTED };
 
+/* --codec: what the RTP carries (audio.c has the table).  GEN_CODEC_TONES is
+ * the default without --codec, --audio-caller, --audio-callee and --drift:
+ * fixed G.711 tones, each call PCMU or PCMA at random. */
+enum gen_codec { GC_PCMU, GC_PCMA, GC_G722, GC_G726_32, GC_G729, GC_GSM, GC_OPUS, GC_L16, GC_N };
+#define GEN_CODEC_TONES (-1)
+#define GEN_CODEC_MIXED GC_N
+#define GEN_AUDIO_MAX_S 300 /* longest source loop */
+
 /* Where a call's capture starts (--missing-invite). */
 enum gen_miss { MISS_NONE, MISS_FROM_200, MISS_RTP_ONLY };
 
@@ -61,6 +69,10 @@ struct gen_opts {
 	int qinq_outer, qinq_inner; /* 0 = none */
 	enum gen_linktype linktype;
 	int concurrency; /* calls in progress at once; 0 = all of them */
+	int codec;       /* enum gen_codec, GEN_CODEC_MIXED or GEN_CODEC_TONES */
+	const char *audio_path[2]; /* [0] caller, [1] callee; NULL: synthetic */
+	double drift_ppm;          /* the callee's RTP clock, fast by this much */
+	const char *audio_out;     /* prefix of the WAVs of both loops, or NULL */
 };
 
 /* splitmix64: small, fast, good enough for traffic. */
@@ -87,6 +99,11 @@ struct stream_truth {
 	char digits[8];       /* DTMF sent in this stream, in order */
 	uint8_t ndigits;
 	uint8_t digits_written; /* bit i: some packet of digit i was written */
+	/* audio mode (--codec ...) only */
+	int8_t codec;         /* enum gen_codec; -1: tones */
+	uint8_t side;         /* 0: the caller sends it, 1: the callee */
+	int64_t first_us;     /* capture time of the first packet written */
+	uint32_t first_slot;  /* its slot in the leg */
 };
 
 enum frame_kind { FK_OTHER, FK_SIP, FK_RTP, FK_RTCP };
@@ -103,6 +120,7 @@ struct frame {
 	uint8_t kind;     /* enum frame_kind */
 	uint8_t sip_msgs; /* SIP messages that start in this frame */
 	uint8_t dup;      /* RTP: a copy made by --dup */
+	uint32_t rtp_slot; /* RTP: the slot of its leg */
 	uint32_t len;
 	uint8_t data[];
 };
@@ -154,7 +172,10 @@ struct leg {
 	uint16_t seq;
 	uint32_t ts_base;
 	uint8_t pt;
-	const uint8_t *payload; /* one ptime of G.711 tone */
+	const uint8_t *payload; /* tones: one ptime of G.711 tone */
+	const struct enc_loop *enc; /* audio mode: the encoded loop; NULL: tones */
+	uint32_t spp;               /* RTP timestamp units per packet */
+	double drift;               /* 0: none; else slots run this much faster */
 	int64_t t_start;
 	uint32_t slot, nslots;
 	struct leg_switch sw[2];
@@ -188,6 +209,7 @@ struct call {
 	int64_t capture_from;
 	bool forked, fork_first, reinvite, ssrc_change, callee_bye;
 	bool xacct, pai, frag_reverse, pcma;
+	int8_t codec; /* enum gen_codec; -1: tones (see pcma) */
 	uint16_t pad_len; /* --fragment: filler in the INVITE */
 	struct es_addr caller_ip, callee_ip, fork_ip; /* port 5060 */
 	uint16_t caller_rtp, caller_rtp2, callee_rtp;
@@ -207,6 +229,38 @@ struct call {
 	/* scheduler */
 	int64_t next_t;
 	size_t heap_pos;
+};
+
+/* A codec as offered in SDP and encoded by audio.c. */
+struct codec_desc {
+	const char *opt;    /* --codec name */
+	const char *name;   /* SDP encoding name (RFC 3551, RFC 7587) */
+	uint8_t pt;
+	uint8_t sdp_chans;  /* rtpmap channels field, 0: none */
+	uint32_t clock;     /* RTP clock rate */
+	uint32_t rate;      /* sample rate of the audio it encodes */
+	const char *fmtp;   /* NULL or the a=fmtp parameters */
+};
+
+/* One loop of a party's audio encoded with one codec: slot k of a leg
+ * carries packet k % npkts. */
+struct enc_loop {
+	uint32_t npkts; /* 0: not built yet */
+	uint32_t *off;  /* npkts + 1 offsets into data */
+	uint8_t *data;
+};
+
+/* What a party sends in audio mode: the source (a WAV file or the synthetic
+ * signal), looped; the loop is the source plus silence up to a whole number
+ * of ptimes. */
+struct audio_src {
+	const char *path;   /* NULL: synthetic */
+	uint32_t rate;      /* of the source */
+	uint32_t src_len;   /* samples in the file (or the synthetic signal) */
+	uint32_t loop_len;  /* samples in the loop */
+	int16_t *pcm;       /* loop_len samples at rate */
+	int16_t *at[2];     /* the loop at 8000 and 16000 Hz, made when needed */
+	struct enc_loop enc[GC_N];
 };
 
 /* Output: frames ordered by capture time, then written. */
@@ -234,6 +288,7 @@ struct gen {
 	struct es_buf sip;    /* SIP text being built */
 	struct es_buf body;   /* its SDP body */
 	uint8_t tone[4][480]; /* [pcma][callee]: up to 60 ms of tone */
+	struct audio_src audio[2]; /* audio mode: [0] caller, [1] callee */
 };
 
 #endif /* GEN_H */

@@ -83,7 +83,7 @@ static bool dtmf_at(const struct leg *l, uint32_t slot, uint32_t *digit, uint32_
 static size_t rtp_slot_put(const struct gen *g, const struct leg *l, uint8_t *p, uint8_t *pt,
 			   uint8_t *dtmf_idx)
 {
-	uint32_t spp = (uint32_t)g->o.ptime_ms * 8;
+	uint32_t spp = l->enc ? l->spp : (uint32_t)g->o.ptime_ms * 8;
 	uint32_t digit, k;
 	if (dtmf_at(l, l->slot, &digit, &k)) {
 		uint32_t start = l->dtmf_slot + digit * DTMF_PERIOD;
@@ -99,10 +99,26 @@ static size_t rtp_slot_put(const struct gen *g, const struct leg *l, uint8_t *p,
 	}
 	size_t n = rtp_put(p, l->slot == l->st_first_slot, l->pt, l->seq, l->ts_base + l->slot * spp,
 			   l->ssrc);
-	memcpy(p + n, l->payload, spp);
 	*pt = l->pt;
 	*dtmf_idx = 0xff;
+	if (l->enc) {
+		uint32_t i = l->slot % l->enc->npkts;
+		uint32_t len = l->enc->off[i + 1] - l->enc->off[i];
+		memcpy(p + n, l->enc->data + l->enc->off[i], len);
+		return n + len;
+	}
+	memcpy(p + n, l->payload, spp);
 	return n + spp;
+}
+
+/* The RTP timestamp of leg l at capture time t (RTCP SR): its clock runs
+ * from t_start, l->drift faster with --drift. */
+static uint32_t rtp_ts_at(const struct leg *l, int64_t t, uint32_t clock)
+{
+	int64_t elapsed = t - l->t_start;
+	if (l->drift != 0)
+		return l->ts_base + (uint32_t)(int64_t)((double)elapsed * clock * l->drift / 1e6);
+	return l->ts_base + (uint32_t)(elapsed * clock / 1000000);
 }
 
 /* RFC 3550 6.4.1 SR with one report block about the peer's stream (when
@@ -120,8 +136,8 @@ static size_t rtcp_put(const struct gen *g, struct leg *l, struct leg *peer, int
 	uint64_t frac = ((uint64_t)(t % ES_US_PER_SEC) << 32) / 1000000;
 	put32(p + 8, (uint32_t)sec);
 	put32(p + 12, (uint32_t)frac);
-	int64_t elapsed = t - l->t_start;
-	put32(p + 16, l->ts_base + (uint32_t)(elapsed * 8 / 1000));
+	uint32_t clock = l->enc ? l->spp * 1000 / (uint32_t)g->o.ptime_ms : 8000;
+	put32(p + 16, rtp_ts_at(l, t, clock));
 	put32(p + 20, l->sent_pkts);
 	put32(p + 24, l->sent_octets);
 	if (rb) {
@@ -137,7 +153,9 @@ static size_t rtcp_put(const struct gen *g, struct leg *l, struct leg *peer, int
 		put32(r, peer->ssrc);
 		put32(r + 4, (uint32_t)fraction << 24 | ((uint32_t)cum & 0xffffff));
 		put32(r + 8, (uint16_t)(peer->seq - 1));
-		put32(r + 12, (uint32_t)g->o.jitter_ms * 8 / 3); /* a rough interarrival jitter */
+		/* a rough interarrival jitter, in the peer's clock */
+		uint32_t pclock = peer->enc ? peer->spp * 1000 / (uint32_t)g->o.ptime_ms : 8000;
+		put32(r + 12, (uint32_t)((uint64_t)g->o.jitter_ms * pclock / 3000));
 		put32(r + 16, 0);
 		put32(r + 20, 0);
 	}

@@ -87,6 +87,8 @@ static void truth_rtp_written(struct stream_truth *st, const struct frame *f)
 	if (st->packets == 0) {
 		st->base_seq = st->max_seq = seq;
 		st->cycles = 0;
+		st->first_us = f->ts;
+		st->first_slot = f->rtp_slot;
 	} else {
 		uint16_t udelta = (uint16_t)(seq - st->max_seq);
 		if (udelta > 0 && udelta < 3000) {
@@ -170,7 +172,31 @@ static const char *const miss_names[] = {
 	[MISS_RTP_ONLY] = "rtp",
 };
 
-static void truth_stream(struct es_json *j, const struct stream_truth *st)
+/* Audio mode: what a stream carries, and where in its party's source its
+ * first written packet starts (slot k starts at k ptimes into the loop). */
+static void truth_stream_audio(struct es_json *j, const struct gen *g,
+			       const struct stream_truth *st)
+{
+	const struct codec_desc *d = &codecs[st->codec];
+	const struct audio_src *a = &g->audio[st->side];
+	es_json_key(j, "codec");
+	es_json_str(j, d->name);
+	es_json_key(j, "clock");
+	es_json_int(j, d->clock);
+	es_json_key(j, "first_us");
+	es_json_int(j, st->first_us);
+	/* in samples of the source; a fraction only for odd rates (22050 Hz
+	 * with a ptime of 10, 30 or 50 ms) */
+	uint64_t num = (uint64_t)st->first_slot * (uint64_t)g->o.ptime_ms * a->rate;
+	uint64_t loop = (uint64_t)a->loop_len * 1000;
+	es_json_key(j, "audio_offset_samples");
+	if (num % 1000 == 0)
+		es_json_int(j, (int64_t)(num / 1000 % a->loop_len));
+	else
+		es_json_double(j, (double)(num % loop) / 1000.0, 1);
+}
+
+static void truth_stream(struct es_json *j, const struct gen *g, const struct stream_truth *st)
 {
 	char buf[ES_ADDR_STRLEN + 8];
 	es_json_obj_begin(j);
@@ -210,10 +236,13 @@ static void truth_stream(struct es_json *j, const struct stream_truth *st)
 	es_json_strn(j, digits, nd);
 	es_json_key(j, "signalled");
 	es_json_bool(j, st->signalled);
+	if (st->codec >= 0)
+		truth_stream_audio(j, g, st);
 	es_json_obj_end(j);
 }
 
-static void truth_call(struct es_json *j, const struct call *c, char *const uri[2],
+static void truth_call(struct es_json *j, const struct gen *g, const struct call *c,
+		       char *const uri[2],
 		       const char *const user[2])
 {
 	char buf[128];
@@ -252,7 +281,10 @@ static void truth_call(struct es_json *j, const struct call *c, char *const uri[
 	es_json_key(j, "sip_code");
 	es_json_int(j, c->sip_code);
 	es_json_key(j, "codec");
-	es_json_str(j, c->outcome == OUT_ANSWERED ? (c->pcma ? "PCMA" : "PCMU") : NULL);
+	if (c->codec >= 0)
+		es_json_str(j, c->outcome == OUT_ANSWERED ? codecs[c->codec].name : NULL);
+	else
+		es_json_str(j, c->outcome == OUT_ANSWERED ? (c->pcma ? "PCMA" : "PCMU") : NULL);
 	es_json_key(j, "invite_captured");
 	es_json_bool(j, c->miss == MISS_NONE);
 	es_json_key(j, "capture_starts");
@@ -275,13 +307,41 @@ static void truth_call(struct es_json *j, const struct call *c, char *const uri[
 	es_json_arr_begin(j);
 	for (const struct stream_truth *st = c->streams; st; st = st->next)
 		if (st->packets)
-			truth_stream(j, st);
+			truth_stream(j, g, st);
 	es_json_arr_end(j);
 	es_json_obj_end(j);
 }
 
-static void truth_options(struct es_json *j, const struct gen_opts *o)
+/* Audio mode: the codec choice, the drift and both parties' sources. */
+static void truth_audio_options(struct es_json *j, const struct gen *g)
 {
+	const struct gen_opts *o = &g->o;
+	es_json_key(j, "codec");
+	es_json_str(j, o->codec == GEN_CODEC_MIXED ? "mixed" : codecs[o->codec].opt);
+	es_json_key(j, "drift_ppm");
+	es_json_double(j, o->drift_ppm, 3);
+	es_json_key(j, "audio");
+	es_json_obj_begin(j);
+	for (int side = 0; side < 2; side++) {
+		const struct audio_src *a = &g->audio[side];
+		es_json_key(j, side ? "callee" : "caller");
+		es_json_obj_begin(j);
+		es_json_key(j, "source");
+		es_json_str(j, a->path ? a->path : "synthetic");
+		es_json_key(j, "rate");
+		es_json_int(j, a->rate);
+		es_json_key(j, "source_samples");
+		es_json_int(j, a->src_len);
+		es_json_key(j, "loop_samples");
+		es_json_int(j, a->loop_len);
+		es_json_obj_end(j);
+	}
+	es_json_obj_end(j);
+}
+
+static void truth_options(struct es_json *j, const struct gen *g)
+{
+	const struct gen_opts *o = &g->o;
 	static const char *const lt[] = {"en10mb", "raw", "sll", "null"};
 	es_json_key(j, "options");
 	es_json_obj_begin(j);
@@ -335,6 +395,8 @@ static void truth_options(struct es_json *j, const struct gen_opts *o)
 	es_json_str(j, lt[o->linktype]);
 	es_json_key(j, "concurrency");
 	es_json_int(j, o->concurrency);
+	if (o->codec != GEN_CODEC_TONES)
+		truth_audio_options(j, g);
 	es_json_obj_end(j);
 }
 
@@ -351,7 +413,7 @@ static int truth_write(const struct gen *g, const char *path)
 	es_json_obj_begin(&j);
 	es_json_key(&j, "generator");
 	es_json_str(&j, "gen_calls");
-	truth_options(&j, &g->o);
+	truth_options(&j, g);
 	es_json_key(&j, "calls");
 	es_json_arr_begin(&j);
 	for (int i = 0; i < g->o.ncalls; i++) {
@@ -362,7 +424,7 @@ static int truth_write(const struct gen *g, const char *path)
 					user_str(c, 1, user[1], sizeof(user[1]))};
 		aor_str(c, 0, uri[0], sizeof(uri[0]));
 		aor_str(c, 1, uri[1], sizeof(uri[1]));
-		truth_call(&j, c, uris, users);
+		truth_call(&j, g, c, uris, users);
 	}
 	es_json_arr_end(&j);
 	es_json_key(&j, "packets");

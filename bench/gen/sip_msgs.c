@@ -229,6 +229,21 @@ static void put_sdp(struct es_buf *b, const struct gen *g, const struct call *c,
 	uint32_t sess = offerer ? c->sess_caller : c->sess_callee;
 	bput(b, "v=0\r\no=%s %u %u IN %s %s\r\ns=call\r\nc=IN %s %s\r\nt=0 0\r\n",
 	     offerer ? "caller" : "callee", sess, moved ? 2 : 1, fam, ip, fam, ip);
+	if (c->codec >= 0) {
+		/* audio mode: offer and answer the call's one codec */
+		const struct codec_desc *d = &codecs[c->codec];
+		bput(b, "m=audio %u RTP/AVP %d %d\r\na=rtpmap:%d %s/%u", port, d->pt, GEN_PT_EVENT,
+		     d->pt, d->name, d->clock);
+		if (d->sdp_chans)
+			bput(b, "/%u", d->sdp_chans);
+		bput(b, "\r\n");
+		if (d->fmtp)
+			bput(b, "a=fmtp:%d %s\r\n", d->pt, d->fmtp);
+		bput(b, "a=rtpmap:%d telephone-event/%u\r\na=fmtp:%d 0-16\r\na=ptime:%d\r\n"
+			"a=sendrecv\r\n",
+		     GEN_PT_EVENT, codec_event_clock(c->codec), GEN_PT_EVENT, g->o.ptime_ms);
+		return;
+	}
 	if (offerer)
 		bput(b, "m=audio %u RTP/AVP 0 8 %d\r\n"
 			"a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n",

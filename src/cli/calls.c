@@ -112,6 +112,39 @@ static void put_stream(struct es_json *j, const struct idx_stream *s)
 	es_json_obj_end(j);
 }
 
+static void put_flags(struct es_json *j, const char *flags)
+{
+	es_json_arr_begin(j);
+	struct slice rest = sl_cstr(flags), one;
+	while (rest.len) {
+		sl_split(rest, ',', &one, &rest);
+		es_json_strn(j, one.p, one.len);
+	}
+	es_json_arr_end(j);
+}
+
+static void put_recording(struct es_json *j, const struct idx_recording *r)
+{
+	if (!r) {
+		es_json_null(j);
+		return;
+	}
+	es_json_obj_begin(j);
+	es_json_key(j, "path"); es_json_str(j, r->path);
+	es_json_key(j, "format"); es_json_str(j, r->format);
+	es_json_key(j, "bytes"); es_json_int(j, (int64_t)r->bytes);
+	es_json_key(j, "sha256"); es_json_str(j, r->sha256);
+	es_json_key(j, "start"); put_time(j, r->start_us);
+	es_json_key(j, "start_us"); es_json_int(j, r->start_us);
+	es_json_key(j, "duration_s"); es_json_double(j, (double)r->duration_us / 1e6, 3);
+	es_json_key(j, "rate"); es_json_int(j, r->rate);
+	es_json_key(j, "channels"); es_json_int(j, r->channels);
+	es_json_key(j, "codecs"); es_json_str(j, r->codecs);
+	es_json_key(j, "flags"); put_flags(j, r->flags);
+	es_json_key(j, "stats"); es_json_raw(j, r->stats_json);
+	es_json_obj_end(j);
+}
+
 void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 {
 	es_json_obj_begin(j);
@@ -132,14 +165,7 @@ void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 		es_json_null(j);
 	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
 	es_json_key(j, "source"); es_json_str(j, c->source);
-	es_json_key(j, "flags");
-	es_json_arr_begin(j);
-	struct slice rest = sl_cstr(c->flags), one;
-	while (rest.len) {
-		sl_split(rest, ',', &one, &rest);
-		es_json_strn(j, one.p, one.len);
-	}
-	es_json_arr_end(j);
+	es_json_key(j, "flags"); put_flags(j, c->flags);
 	es_json_key(j, "parties");
 	es_json_obj_begin(j);
 	es_json_key(j, "caller"); put_party(j, &c->caller);
@@ -152,6 +178,8 @@ void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 	for (unsigned i = 0; i < c->nstreams; i++)
 		put_stream(j, &c->streams[i]);
 	es_json_arr_end(j);
+	es_json_key(j, "recording");
+	put_recording(j, c->recording);
 	if (detail) {
 		es_json_key(j, "events");
 		es_json_arr_begin(j);
@@ -399,6 +427,17 @@ static int show_text(void *ud, const struct idx_call *c)
 		       s->codecs ? s->codecs : "", (unsigned long long)s->packets,
 		       (long long)s->lost, s->jitter_max_ms, s->delta_max_ms);
 	}
+	const struct idx_recording *r = c->recording;
+	if (r) {
+		printf("\nRecording\n  %s  %s, %u Hz, %s, %.1f s, %.1f KiB, codecs %s%s%s\n"
+		       "  sha256 %s\n", r->path, r->format, r->rate,
+		       r->channels == 2 ? "stereo (caller left, callee right)" : "mono",
+		       (double)r->duration_us / 1e6, (double)r->bytes / 1024.0,
+		       r->codecs ? r->codecs : "-", r->flags ? ", " : "", r->flags ? r->flags : "",
+		       r->sha256);
+	} else {
+		printf("\nRecording\n  none\n");
+	}
 	if (c->nevents) {
 		printf("\nEvents\n");
 		for (unsigned i = 0; i < c->nevents; i++) {
@@ -440,6 +479,17 @@ static int take_id(void *ud, const struct idx_call *c)
 	return 1;
 }
 
+int64_t cli_call_ref(struct idx *ix, const char *arg)
+{
+	uint64_t v;
+	struct first_id fid = {0};
+	if (sl_to_u64(sl_cstr(arg), &v) == 0 && v <= INT64_MAX)
+		return (int64_t)v;
+	struct idx_filter f = {.call_id = arg, .limit = 1};
+	idx_calls_list(ix, &f, take_id, &fid);
+	return fid.id;
+}
+
 int cli_show(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -467,16 +517,7 @@ int cli_show(struct cli_ctx *ctx, int argc, char **argv)
 	struct idx *ix;
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
-	uint64_t v;
-	struct first_id fid = {0};
-	if (sl_to_u64(sl_cstr(arg), &v) == 0 && v <= INT64_MAX) {
-		fid.id = (int64_t)v;
-	} else {
-		struct idx_filter f = {.call_id = arg, .limit = 1};
-		idx_calls_list(ix, &f, take_id, &fid);
-	}
-	int err = fid.id ? idx_call_get(ix, fid.id, json ? show_json : show_text, NULL)
-			 : ES_ENOTFOUND;
+	int err = idx_call_get(ix, cli_call_ref(ix, arg), json ? show_json : show_text, NULL);
 	int rc = CLI_OK;
 	if (err == ES_ENOTFOUND) {
 		fprintf(stderr, "earshot show: no call %s in %s\n", arg, ctx->data_dir);

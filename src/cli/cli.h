@@ -12,7 +12,8 @@ enum {
 	CLI_USAGE = 2,    /* bad command line */
 	CLI_INPUT = 3,    /* some input was unreadable, truncated or corrupt;
 			     everything readable was imported */
-	CLI_NOTFOUND = 4, /* no such call */
+	CLI_NOTFOUND = 4, /* no such call, or it has no recording */
+	CLI_UNAVAILABLE = 5, /* no sound device (play) */
 };
 
 struct cli_ctx {
@@ -23,6 +24,12 @@ struct cli_ctx {
 int cli_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_calls(struct cli_ctx *ctx, int argc, char **argv);
 int cli_show(struct cli_ctx *ctx, int argc, char **argv);
+int cli_export(struct cli_ctx *ctx, int argc, char **argv);
+int cli_play(struct cli_ctx *ctx, int argc, char **argv);
+
+/* The row id a call argument names: a number is an id, anything else a
+ * Call-ID (the first call with it); 0 when there is none. */
+int64_t cli_call_ref(struct idx *ix, const char *arg);
 
 /* Open DATA/index.sqlite; create the folder when create is true. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "record/record.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,11 @@
 
 struct import_run {
 	struct idx *ix;
+	struct rec_recorder *rec; /* NULL: --no-audio */
 	int64_t import_id;
 	uint64_t calls_new, calls_dup, streams, store_errors;
+	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided;
+	int64_t recorded_us;
 	bool progress;
 	int64_t t0;
 };
@@ -34,6 +38,11 @@ static void import_usage(FILE *f)
 		"                      e.g. --header X-Account-Id\n"
 		"  --idle-timeout SEC  end a call after this long without SIP or RTP (300)\n"
 		"  --linger SEC        keep a call open this long after BYE (10)\n"
+		"  --format FMT        recording format: opus (default), wav or flac\n"
+		"  --mix               one mono channel instead of caller left, callee right\n"
+		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
+		"  --threads N         threads encoding recordings (default: one per core)\n"
+		"  --no-audio          index calls and streams only, write no recordings\n"
 		"  --progress          progress bar on stderr even when it is not a terminal\n"
 		"  --no-progress       no progress bar\n"
 		"  --json              print the summary as JSON on stdout\n"
@@ -43,7 +52,34 @@ static void import_usage(FILE *f)
 		"corrupt (everything before the fault was imported).\n");
 }
 
-static int on_call(void *ud, struct idx_call *c)
+/* A recording is durable: enter it (on the thread that owns the index). */
+static void on_recording(void *ud, const struct rec_done *d)
+{
+	struct import_run *r = ud;
+	if (d->err == ES_ENOTFOUND) {
+		r->no_audio++;
+		return;
+	}
+	if (d->err) {
+		r->recording_errors++;
+		fprintf(stderr, "earshot import: recording of call %lld failed: %s\n",
+			(long long)d->call_row, d->msg);
+		return;
+	}
+	if (idx_recording_insert(r->ix, d->rec)) {
+		r->recording_errors++;
+		fprintf(stderr, "earshot import: recording of call %lld not indexed: %s\n",
+			(long long)d->call_row, idx_errmsg(r->ix));
+		return;
+	}
+	r->recordings++;
+	r->recording_bytes += d->rec->bytes;
+	r->recorded_us += d->rec->duration_us;
+	if (d->rec->flags && strstr(d->rec->flags, "one_sided"))
+		r->one_sided++;
+}
+
+static int on_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct import_run *r = ud;
 	bool dup = false;
@@ -52,6 +88,8 @@ static int on_call(void *ud, struct idx_call *c)
 	if (err) {
 		r->store_errors++;
 		fprintf(stderr, "earshot: call %s not stored: %s\n", c->call_id, idx_errmsg(r->ix));
+		if (media_log)
+			unlink(media_log);
 		return err;
 	}
 	if (dup)
@@ -59,6 +97,12 @@ static int on_call(void *ud, struct idx_call *c)
 	else {
 		r->calls_new++;
 		r->streams += c->nstreams;
+	}
+	if (media_log) {
+		/* a call imported before keeps the recording it has */
+		if (dup || rec_recorder_submit(r->rec, c->id, c->start_us, media_log))
+			unlink(media_log);
+		rec_recorder_drain(r->rec, false, on_recording, r);
 	}
 	return 0;
 }
@@ -117,6 +161,12 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_key(&j, "rtcp_packets"); es_json_int(&j, (int64_t)s->rtcp_packets);
 	es_json_key(&j, "max_active_calls"); es_json_int(&j, (int64_t)s->max_active_calls);
 	es_json_key(&j, "max_call_bytes"); es_json_int(&j, (int64_t)s->max_call_bytes);
+	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->recordings);
+	es_json_key(&j, "recording_bytes"); es_json_int(&j, (int64_t)r->recording_bytes);
+	es_json_key(&j, "recorded_seconds"); es_json_double(&j, (double)r->recorded_us / 1e6, 3);
+	es_json_key(&j, "calls_without_audio"); es_json_int(&j, (int64_t)r->no_audio);
+	es_json_key(&j, "recordings_one_sided"); es_json_int(&j, (int64_t)r->one_sided);
+	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->recording_errors);
 	es_json_key(&j, "files_failed"); es_json_int(&j, files_failed);
 	es_json_key(&j, "errors");
 	es_json_arr_begin(&j);
@@ -145,6 +195,7 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 		{"rtcp_no_call", s->rtcp_no_call},
 		{"udp_other", s->udp_other},
 		{"store_errors", r->store_errors},
+		{"spool_errors", s->spool_errors},
 	};
 	for (size_t i = 0; i < ES_ARRAY_LEN(sk); i++) {
 		es_json_key(&j, sk[i].k);
@@ -168,6 +219,11 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		(unsigned long long)r->calls_dup, (unsigned long long)r->streams,
 		(unsigned long long)s->sip_messages, (unsigned long long)s->rtp_packets,
 		(unsigned long long)s->rtcp_packets);
+	if (r->rec)
+		fprintf(f, "recorded %llu calls (%.1f min of audio, %.1f MiB, %llu one-sided); "
+			"%llu without audio\n", (unsigned long long)r->recordings,
+			(double)r->recorded_us / 60e6, (double)r->recording_bytes / 1048576.0,
+			(unsigned long long)r->one_sided, (unsigned long long)r->no_audio);
 	const struct { const char *k; uint64_t v; } sk[] = {
 		{"unsupported link type", n->skip_linktype},
 		{"truncated frames", n->skip_truncated},
@@ -187,6 +243,8 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		{"RTCP matching no call", s->rtcp_no_call},
 		{"other UDP", s->udp_other},
 		{"calls not stored", r->store_errors},
+		{"recordings failed", r->recording_errors},
+		{"media logs failed", s->spool_errors},
 	};
 	bool any = false;
 	for (size_t i = 0; i < ES_ARRAY_LEN(sk); i++) {
@@ -209,6 +267,11 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"progress", no_argument, NULL, 'p'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
+		{"format", required_argument, NULL, 'f'},
+		{"mix", no_argument, NULL, 'm'},
+		{"bitrate", required_argument, NULL, 'b'},
+		{"threads", required_argument, NULL, 't'},
+		{"no-audio", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -218,6 +281,9 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	int progress = isatty(2) ? 1 : 0;
 	struct rec_config cfg;
 	rec_config_default(&cfg);
+	struct rec_store_config scfg = {.render = {.format = MEDIA_OPUS,
+						   .writer = {.opus_complexity = -1}}};
+	bool audio = true;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -239,6 +305,29 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			*(c == 'I' ? &cfg.idle_timeout_us : &cfg.end_linger_us) = (int64_t)v * ES_US_PER_SEC;
 			break;
 		}
+		case 'f':
+			if (media_format_parse(optarg, &scfg.render.format)) {
+				fprintf(stderr, "earshot import: unknown format '%s' (opus, wav, flac)\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'm': scfg.render.mix = true; break;
+		case 'b':
+		case 't': {
+			uint64_t v;
+			if (sl_to_u64(sl_cstr(optarg), &v) || (c == 'b' ? v < 6000 || v > 256000 : v > 64)) {
+				fprintf(stderr, "earshot import: bad %s '%s'\n",
+					c == 'b' ? "bit rate" : "thread count", optarg);
+				return CLI_USAGE;
+			}
+			if (c == 'b')
+				scfg.render.writer.opus_bitrate = (int)v;
+			else
+				scfg.threads = (unsigned)v;
+			break;
+		}
+		case 'n': audio = false; break;
 		case 'p': progress = 1; break;
 		case 'P': progress = 0; break;
 		case 'j': json = true; break;
@@ -263,6 +352,24 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (cli_open_index(ctx, true, &run.ix))
 		return CLI_ERR;
+	char spool[1024];
+	if (audio) {
+		if (scfg.render.writer.opus_bitrate)
+			scfg.render.writer.opus_bitrate *= scfg.render.mix ? 1 : 2;
+		snprintf(spool, sizeof(spool), "%s/spool", ctx->data_dir);
+		if (mkdir(spool, 0750) && errno != EEXIST) {
+			fprintf(stderr, "earshot import: cannot create %s: %s\n", spool, strerror(errno));
+			idx_close(run.ix);
+			return CLI_ERR;
+		}
+		cfg.spool_dir = spool;
+		scfg.data_dir = ctx->data_dir;
+		if (rec_recorder_new(&run.rec, &scfg)) {
+			fprintf(stderr, "earshot import: cannot start the encoding threads\n");
+			idx_close(run.ix);
+			return CLI_ERR;
+		}
+	}
 	if (rec_engine_new(&e, &cfg, on_call, &run)) {
 		fprintf(stderr, "earshot import: out of memory\n");
 		idx_close(run.ix);
@@ -304,6 +411,11 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	idx_begin(run.ix);
 	rec_engine_flush(e, last_ts);
+	if (run.rec) {
+		if (progress)
+			fprintf(stderr, "earshot import: finishing recordings...\n");
+		rec_recorder_drain(run.rec, true, on_recording, &run);
+	}
 	if (idx_commit(run.ix)) {
 		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
 		rc = CLI_ERR;
@@ -331,12 +443,13 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	else if (!json)
 		summary_text(stdout, e, &run, frames, (double)(es_mono_us() - run.t0) / 1e6);
 	free(sum);
-	if (run.store_errors && rc == CLI_OK)
+	if ((run.store_errors || run.recording_errors) && rc == CLI_OK)
 		rc = CLI_ERR;
 out:
 	for (unsigned i = 0; i < nerr; i++)
 		free(errors[i]);
 	rec_engine_free(e);
+	rec_recorder_free(run.rec);
 	idx_close(run.ix);
 	return rc;
 }

@@ -21,6 +21,8 @@ static void usage(FILE *f, const char *prog)
 		"  import FILE...   read pcap/pcapng captures into the index\n"
 		"  calls            list and search calls (table, --json, --csv)\n"
 		"  show ID          one call: parties, streams, events, SIP messages\n"
+		"  export ID -o F   write a call's recording (wav, flac or opus; --mix)\n"
+		"  play ID          play a call's recording on this machine's sound device\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -30,7 +32,7 @@ static void usage(FILE *f, const char *prog)
 		"  -h, --help       this help; `%s COMMAND --help` for a command\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 bad input (readable part imported),\n"
-		"4 not found.\n",
+		"4 not found, 5 no sound device (play).\n",
 		prog, prog);
 }
 
@@ -118,6 +120,10 @@ int main(int argc, char **argv)
 		return cli_calls(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "show"))
 		return cli_show(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "export"))
+		return cli_export(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "play"))
+		return cli_play(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

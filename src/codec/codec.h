@@ -84,6 +84,11 @@ int codec_decode(struct codec_dec *d, const uint8_t *payload, size_t len, int16_
  * after a SID/CN frame, a short fade of the last frame otherwise, then
  * silence.  Always returns n. */
 size_t codec_conceal(struct codec_dec *d, int16_t *out, size_t n);
+/* Feed an RFC 3389 comfort-noise payload that arrived on the stream's own
+ * CN payload type to the stream's audio decoder d: codec_conceal then makes
+ * noise at its level (white, byte 0 = -dBov) until the next audio payload.
+ * ES_ETRUNC for an empty payload. */
+int codec_comfort_noise(struct codec_dec *d, const uint8_t *payload, size_t len);
 /* The number of RTP clock ticks a payload covers (frames x frame length),
  * or 0 when not knowable from the payload alone. */
 uint32_t codec_payload_ticks(const struct codec_info *info, const uint8_t *payload, size_t len);

@@ -82,6 +82,24 @@ struct idx_msg {
 	bool has_sdp;
 };
 
+/* The recording of a call: a file under the data folder. */
+struct idx_recording {
+	int64_t call_row;         /* the call's id */
+	const char *path;         /* relative to the data folder */
+	const char *format;       /* "opus", "wav", "flac" */
+	uint64_t bytes;
+	const char *sha256;       /* hex digest of the file */
+	int64_t start_us;         /* capture time of the first sample */
+	int64_t duration_us;
+	uint32_t rate;
+	unsigned channels;        /* 2: caller left, callee right; 1: mixed */
+	const char *codecs;       /* decoded codecs: "PCMA,G722" */
+	const char *flags;        /* comma list: "one_sided", "caller_silent",
+				     "callee_silent", "recovered", "torn" */
+	const char *stats_json;   /* what the renderer counted */
+	int64_t created_us;       /* wall clock */
+};
+
 struct idx_call {
 	int64_t id;               /* assigned by insert */
 	const char *call_id;
@@ -107,6 +125,7 @@ struct idx_call {
 	unsigned nevents;
 	struct idx_msg *msgs;
 	unsigned nmsgs;
+	const struct idx_recording *recording; /* read back only; NULL = none */
 };
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -134,6 +153,12 @@ int idx_import_finish(struct idx *ix, const struct idx_import *imp);
  * nothing, sets *duplicate and c->id to the existing row. */
 int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate);
 
+/* Enter the recording of call rec->call_row (its file must be durable
+ * already).  ES_EEXIST if the call has one. */
+int idx_recording_insert(struct idx *ix, const struct idx_recording *rec);
+/* The row id of the call (call_id, start_us): ES_ENOTFOUND if absent. */
+int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t *id);
+
 /* ---- reading ------------------------------------------------------------------ */
 
 struct idx_filter {
@@ -154,11 +179,12 @@ struct idx_filter {
 int64_t idx_call_duration_us(const struct idx_call *c);
 
 /* Calls matching f, ordered by start time then id; each is handed to fn
- * with its streams loaded (events and messages are not: nevents = nmsgs =
- * 0).  fn returns non-zero to stop, which is then returned. */
+ * with its streams and recording loaded (events and messages are not:
+ * nevents = nmsgs = 0).  fn returns non-zero to stop, which is then returned. */
 typedef int (*idx_call_fn)(void *ud, const struct idx_call *c);
 int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud);
-/* One call with everything: streams, events, messages.  ES_ENOTFOUND. */
+/* One call with everything: streams, events, messages, recording.
+ * ES_ENOTFOUND. */
 int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud);
 
 /* Counts for a summary. */

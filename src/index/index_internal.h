@@ -27,6 +27,8 @@ enum idx_stmt_id {
 	ST_MSGS_GET,
 	ST_CALL_START,
 	ST_COUNT_CALLS,
+	ST_REC_INSERT,
+	ST_REC_GET,
 	ST__COUNT
 };
 

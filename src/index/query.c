@@ -169,6 +169,40 @@ static int load_msgs(struct idx *ix, struct row_mem *m, struct idx_call *c)
 	return err;
 }
 
+static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_REC_GET);
+	if (!st)
+		return ES_EDB;
+	c->recording = NULL;
+	sqlite3_bind_int64(st, 1, c->id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct idx_recording *r = idx_arena_alloc(&m->arena, sizeof(*r));
+		if (r) {
+			r->call_row = sqlite3_column_int64(st, 0);
+			r->path = col_str(m, st, 1);
+			r->format = col_str(m, st, 2);
+			r->bytes = (uint64_t)sqlite3_column_int64(st, 3);
+			r->sha256 = col_str(m, st, 4);
+			r->start_us = sqlite3_column_int64(st, 5);
+			r->duration_us = sqlite3_column_int64(st, 6);
+			r->rate = (uint32_t)sqlite3_column_int64(st, 7);
+			r->channels = (unsigned)sqlite3_column_int(st, 8);
+			r->codecs = col_str(m, st, 9);
+			r->flags = col_str(m, st, 10);
+			r->stats_json = col_str(m, st, 11);
+			r->created_us = sqlite3_column_int64(st, 12);
+			c->recording = r;
+		} else
+			m->oom = true;
+	}
+	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+									     : idx_fail(ix, "read recording");
+	sqlite3_reset(st);
+	return err;
+}
+
 int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
 {
 	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_GET);
@@ -193,6 +227,8 @@ int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
 		err = load_events(ix, &m, &c);
 	if (!err)
 		err = load_msgs(ix, &m, &c);
+	if (!err)
+		err = load_recording(ix, &m, &c);
 	if (!err)
 		err = fn(ud, &c);
 	idx_arena_free(&m.arena);
@@ -334,6 +370,8 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 		struct idx_call c;
 		read_call(&m, st, &c);
 		err = m.oom ? ES_ENOMEM : load_streams(ix, &m, &c);
+		if (!err)
+			err = load_recording(ix, &m, &c);
 		if (!err)
 			err = fn(ud, &c);
 		idx_arena_free(&m.arena);

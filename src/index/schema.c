@@ -106,7 +106,27 @@ static const char v1_sql[] =
 	"  PRIMARY KEY (call_row, seq)"
 	") WITHOUT ROWID;";
 
+/* Version 2: one recording file per call, entered once the file is durable. */
+static const char v2_sql[] =
+	"CREATE TABLE recordings ("
+	"  call_row INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  format TEXT NOT NULL,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  sha256 TEXT NOT NULL,"
+	"  start_us INTEGER NOT NULL DEFAULT 0,"
+	"  duration_us INTEGER NOT NULL DEFAULT 0,"
+	"  rate INTEGER NOT NULL DEFAULT 0,"
+	"  channels INTEGER NOT NULL DEFAULT 0,"
+	"  codecs TEXT,"
+	"  flags TEXT,"
+	"  stats_json TEXT,"
+	"  created_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE UNIQUE INDEX recordings_path ON recordings(path);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
+	{"recordings", v2_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -134,7 +134,7 @@ static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *ro
 	return err;
 }
 
-static int find_call(struct idx *ix, const char *call_id, int64_t start_us, int64_t *row)
+int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t *row)
 {
 	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_FIND);
 	if (!st)
@@ -145,14 +145,24 @@ static int find_call(struct idx *ix, const char *call_id, int64_t start_us, int6
 	int err = 0;
 	if (rc == SQLITE_ROW)
 		*row = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE) {
-		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: call %s vanished", ix->path,
-			 call_id);
-		err = ES_EDB;
-	} else
+	else if (rc == SQLITE_DONE)
+		err = ES_ENOTFOUND;
+	else
 		err = idx_fail(ix, "find call");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return err;
+}
+
+/* The row of a call whose insert was ignored as a duplicate. */
+static int find_call(struct idx *ix, const char *call_id, int64_t start_us, int64_t *row)
+{
+	int err = idx_call_find(ix, call_id, start_us, row);
+	if (err == ES_ENOTFOUND) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: call %s vanished", ix->path,
+			 call_id);
+		err = ES_EDB;
+	}
 	return err;
 }
 
@@ -240,5 +250,35 @@ int idx_import_finish(struct idx *ix, const struct idx_import *imp)
 			 (long long)imp->id);
 		return ES_ENOTFOUND;
 	}
+	return err;
+}
+
+int idx_recording_insert(struct idx *ix, const struct idx_recording *r)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_REC_INSERT);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, r->call_row);
+	bind_text(st, 2, r->path);
+	bind_text(st, 3, r->format);
+	sqlite3_bind_int64(st, 4, (int64_t)r->bytes);
+	bind_text(st, 5, r->sha256);
+	sqlite3_bind_int64(st, 6, r->start_us);
+	sqlite3_bind_int64(st, 7, r->duration_us);
+	sqlite3_bind_int64(st, 8, r->rate);
+	sqlite3_bind_int(st, 9, (int)r->channels);
+	bind_text(st, 10, r->codecs);
+	bind_text(st, 11, r->flags);
+	bind_text(st, 12, r->stats_json);
+	sqlite3_bind_int64(st, 13, r->created_us);
+	int rc = sqlite3_step(st);
+	int err = rc == SQLITE_DONE ? 0
+		  : sqlite3_extended_errcode(ix->db) == SQLITE_CONSTRAINT_PRIMARYKEY ? ES_EEXIST
+		  : idx_fail(ix, "insert recording");
+	if (err == ES_EEXIST)
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: call %lld already has a recording",
+			 ix->path, (long long)r->call_row);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return err;
 }

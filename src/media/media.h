@@ -131,6 +131,8 @@ struct render_opts {
 	bool mix;                       /* one mono channel instead of stereo */
 	struct media_writer_opts writer;
 	uint32_t rate;                  /* 0 = 8000, or 16000 when a wideband codec is used */
+	int64_t max_duration_us;        /* longest file; audio beyond is dropped (counted
+					   late); 0 = 24 h */
 };
 
 struct render_result {

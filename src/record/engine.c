@@ -15,6 +15,7 @@ struct rec_engine {
 	rec_call_fn on_call;
 	void *ud;
 	struct rec_stats stats;
+	struct rec_spool spool;
 	int64_t now_us;
 	int64_t last_sweep_us;
 };
@@ -233,6 +234,7 @@ static void streams_free(struct rec_engine *e, struct rec_call *rc)
 static size_t call_bytes(const struct rec_call *rc)
 {
 	return sizeof(*rc) + sizeof(*rc->sip) + rc->nstreams * sizeof(struct rec_stream) +
+	       (rc->ml ? mlog_mem_bytes(rc->ml) : 0) +
 	       rc->sip->msgs_cap * sizeof(struct sip_call_msg) +
 	       rc->sip->events_cap * sizeof(struct sip_call_event);
 }
@@ -264,8 +266,11 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	}
 	struct idx_call ic;
 	rec_call_to_idx(rc, e->cfg.source, &ic);
-	if (e->on_call && e->on_call(e->ud, &ic))
+	char *media_log = rec_spool_close(&e->spool, rc);
+	e->stats.spool_errors = e->spool.errors;
+	if (e->on_call && e->on_call(e->ud, &ic, media_log))
 		ES_LOG_WARNING(TAG, "call %s was not stored", sc->call_id);
+	free(media_log);
 	rec_idx_call_free(&ic);
 	e->stats.calls++;
 	e->stats.streams += rc->nstreams;
@@ -396,6 +401,7 @@ static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, 
 	s->party = party;
 	s->call = rc;
 	s->cache_pt = -1;
+	s->ml_id = -1;
 	rtp_stats_init(&s->st, ssrc);
 	s->next = rc->streams;
 	rc->streams = s;
@@ -491,6 +497,8 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
+	if (e->spool.dir)
+		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
 }
 
 static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
@@ -589,6 +597,9 @@ int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg, rec_ca
 		e->cfg.sip_max_msg = 64 * 1024;
 	e->on_call = on_call;
 	e->ud = ud;
+	e->spool.dir = e->cfg.spool_dir;
+	e->spool.buf_bytes = e->cfg.spool_buf_bytes;
+	e->spool.sync = e->cfg.spool_sync;
 	struct sip_tracker_config tc = {.extra_headers = e->cfg.extra_headers};
 	if ((err = es_htab_init(&e->endpoints, 1024)) || (err = es_htab_init(&e->streams, 1024)))
 		goto fail;
@@ -616,6 +627,7 @@ void rec_engine_free(struct rec_engine *e)
 			if (!rc)
 				continue;
 			streams_free(e, rc);
+			rec_spool_discard(rc);
 			free(rc);
 			sc->user = NULL;
 		}

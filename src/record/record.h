@@ -11,6 +11,7 @@
 
 #include "core/core.h"
 #include "index/index.h"
+#include "media/media.h"
 #include "net/net.h"
 
 struct rec_config {
@@ -21,6 +22,10 @@ struct rec_config {
 				    (default 300 s) */
 	size_t sip_max_msg;      /* largest SIP message over TCP (default 64 KiB) */
 	const char *source;      /* "import" (default) or "live" */
+	const char *spool_dir;   /* each call's RTP payloads go to a media log
+				    (media/mlog) here; NULL = no audio kept */
+	size_t spool_buf_bytes;  /* buffered per call before a write (0 = 32 KiB) */
+	bool spool_sync;         /* fsync a call's media log when it ends */
 	struct net_config net;
 };
 void rec_config_default(struct rec_config *cfg);
@@ -43,13 +48,16 @@ struct rec_stats {
 	uint64_t streams;
 	uint64_t active_calls;
 	uint64_t max_active_calls;
+	uint64_t spool_errors;       /* calls whose media log failed */
 	uint64_t call_bytes;         /* memory now held for active calls (approx.) */
 	uint64_t max_call_bytes;
 };
 
-/* A finished call, valid during the callback only.  Return non-zero to
- * report an error (counted; the engine goes on). */
-typedef int (*rec_call_fn)(void *ud, struct idx_call *c);
+/* A finished call, valid during the callback only, and the path of its
+ * media log (NULL when it had no RTP or no spool is configured): the
+ * callback owns the file from then on.  Return non-zero to report an error
+ * (counted; the engine goes on). */
+typedef int (*rec_call_fn)(void *ud, struct idx_call *c, const char *media_log);
 
 struct rec_engine;
 int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg,
@@ -91,5 +99,46 @@ struct rec_import_result {
  * Frames read before an error stay in the engine. */
 int rec_import_file(struct rec_engine *e, const char *path, rec_progress_fn progress,
 		    void *ud, struct rec_import_result *res);
+
+/* ---- recordings ----------------------------------------------------------
+ * A pool of worker threads renders finished calls' media logs into
+ * recording files under the data folder (recordings/YYYY/MM/DD/<call
+ * row>.<ext>, dated by the call's start in UTC), each fsynced and hashed
+ * (SHA-256) before it is handed back, so that the index only ever names a
+ * durable file.  Encoding is thus off the thread that reads packets. */
+struct rec_store_config {
+	const char *data_dir;
+	struct render_opts render;
+	unsigned threads;        /* 0 = one per core */
+	bool keep_media_log;     /* keep the spool file after rendering */
+};
+
+struct rec_recorder;
+int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *cfg);
+/* Queue the media log of call row call_row (the path is copied). */
+int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
+			const char *media_log);
+
+/* A finished job: rec is the row to enter in the index (strings valid
+ * during the callback), or NULL with err ES_ENOTFOUND (no audio: no file)
+ * or another error and its message. */
+struct rec_done {
+	int64_t call_row;
+	const struct idx_recording *rec;
+	const struct render_result *render;
+	int err;
+	const char *msg;
+};
+typedef void (*rec_done_fn)(void *ud, const struct rec_done *d);
+/* Hand finished jobs to fn on the calling thread; with wait, until every
+ * submitted job is done. */
+void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void *ud);
+/* Stops the workers (after their current job; queued jobs are dropped and
+ * their media logs kept). */
+void rec_recorder_free(struct rec_recorder *r);
+
+/* The file of a recording row: data_dir + "/" + rec->path. */
+int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out,
+		       size_t cap);
 
 #endif /* ES_RECORD_H */

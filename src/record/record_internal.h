@@ -2,6 +2,7 @@
 #ifndef ES_RECORD_INTERNAL_H
 #define ES_RECORD_INTERNAL_H
 
+#include "media/media.h"
 #include "record/record.h"
 #include "rtp/rtp.h"
 #include "sip/dialog.h"
@@ -47,6 +48,7 @@ struct rec_stream {
 	struct es_addr src;
 	struct es_addr dst;
 	int party; /* sender: SIP_CALLER / SIP_CALLEE */
+	int ml_id; /* stream number in the call's media log, -1 = not yet */
 	struct rtp_stats st;
 	struct rec_rtcp rtcp;
 };
@@ -67,6 +69,12 @@ struct rec_call {
 	int64_t last_rtp_us;
 	int64_t close_at_us; /* 0 = open */
 	bool orphan;         /* created from RTP only */
+	/* the media log (spool) of the call's RTP, opened on its first packet */
+	struct mlog_writer *ml;
+	char *ml_path;
+	unsigned ml_nstreams;
+	unsigned ml_gen;     /* media_gen + 1 whose payload maps are logged */
+	bool ml_failed;
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
@@ -86,6 +94,23 @@ struct rec_endpoint {
 	unsigned nown;
 	struct rec_ep_owner own[REC_EP_OWNERS];
 };
+
+/* spool.c: the media log of each call while it is open. */
+struct rec_spool {
+	const char *dir;     /* NULL: no audio is kept */
+	size_t buf_bytes;
+	bool sync;           /* fsync when a log is closed */
+	uint64_t seq;        /* makes file names unique within a run */
+	uint64_t errors;
+};
+/* Append one RTP packet of stream s (sent by s->party) to rc's log. */
+void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream *s,
+		   const struct rtp_hdr *h, int64_t ts_us);
+/* Close rc's log; returns its path (the caller owns it) or NULL when the
+ * call had no RTP or the log failed. */
+char *rec_spool_close(struct rec_spool *sp, struct rec_call *rc);
+/* Drop rc's log writer without finishing it (the file stays). */
+void rec_spool_discard(struct rec_call *rc);
 
 /* finish.c */
 /* Build the index row of a finished call; strings point into rc (valid

@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 1);
+	CHECK_INT(idx_schema_version(ix), 2);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "1");
+	CHECK_STR(buf, "2");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 1);
+	CHECK_INT(idx_schema_version(ix), 2);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -671,6 +671,83 @@ static void test_pagination(void)
 	idx_close(ix);
 }
 
+/* ---- recordings ------------------------------------------------------------ */
+
+static int get_rec(void *ud, const struct idx_call *c)
+{
+	struct idx_recording *out = ud;
+	CHECK(c->recording != NULL);
+	if (!c->recording)
+		return 1;
+	*out = *c->recording;
+	/* the strings die with the callback: keep the checks here */
+	CHECK_STR(c->recording->path, "recordings/2026/01/15/1.opus");
+	CHECK_STR(c->recording->format, "opus");
+	CHECK_STR(c->recording->sha256, "ab01");
+	CHECK_STR(c->recording->codecs, "PCMA,G722");
+	CHECK_STR(c->recording->flags, "one_sided");
+	return 0;
+}
+
+static int no_rec(void *ud, const struct idx_call *c)
+{
+	(void)ud;
+	CHECK(c->recording == NULL);
+	return 0;
+}
+
+static void test_recordings(void)
+{
+	struct idx *ix = fresh();
+	int64_t a = insert(ix, simple("r1@x", "alice", "bob", 5000, 30));
+	int64_t b = insert(ix, simple("r2@x", "carol", "dave", 6000, 0));
+	struct idx_recording r = {
+		.call_row = a, .path = "recordings/2026/01/15/1.opus", .format = "opus",
+		.bytes = 12345, .sha256 = "ab01", .start_us = 5002 * ES_US_PER_SEC,
+		.duration_us = 30 * ES_US_PER_SEC, .rate = 16000, .channels = 2,
+		.codecs = "PCMA,G722", .flags = "one_sided", .stats_json = "{}", .created_us = 9,
+	};
+	CHECK_INT(idx_recording_insert(ix, &r), 0);
+	CHECK_INT(idx_recording_insert(ix, &r), ES_EEXIST);
+	CHECK(strstr(idx_errmsg(ix), "already has a recording") != NULL);
+	struct idx_recording got = {0};
+	CHECK_INT(idx_call_get(ix, a, get_rec, &got), 0);
+	CHECK_INT(got.bytes, 12345);
+	CHECK_INT(got.duration_us, 30 * ES_US_PER_SEC);
+	CHECK_INT(got.rate, 16000);
+	CHECK_INT(got.channels, 2);
+	CHECK_INT(got.start_us, 5002 * ES_US_PER_SEC);
+	CHECK_INT(idx_call_get(ix, b, no_rec, NULL), 0);
+	/* the list carries it too */
+	struct idx_filter f = {.call_id = "r1@x"};
+	CHECK_INT(idx_calls_list(ix, &f, get_rec, &got), 0);
+	int64_t row = 0;
+	CHECK_INT(idx_call_find(ix, "r2@x", 6000 * ES_US_PER_SEC, &row), 0);
+	CHECK_INT(row, b);
+	CHECK_INT(idx_call_find(ix, "r2@x", 1, &row), ES_ENOTFOUND);
+	idx_close(ix);
+}
+
+/* An index made by schema version 1 is brought to the current version. */
+static void test_migrate_v1(void)
+{
+	struct idx *ix = fresh();
+	insert(ix, simple("m1@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE recordings; PRAGMA user_version = 1", NULL, NULL,
+			       NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), 2);
+	int64_t n = 0;
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 1);
+	idx_close(ix);
+}
+
 int main(void)
 {
 	setup();
@@ -681,6 +758,8 @@ int main(void)
 	RUN(test_duplicates);
 	RUN(test_filters);
 	RUN(test_pagination);
+	RUN(test_recordings);
+	RUN(test_migrate_v1);
 	teardown();
 	return CHECK_DONE();
 }

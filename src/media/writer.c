@@ -1,0 +1,548 @@
+/*
+ * writer.c - the recording writers: canonical WAV (PCM 16-bit LE), Ogg/Opus
+ * (libopusenc) and FLAC (libFLAC), all streaming through one FILE* that
+ * this file owns, so that close can fflush + fsync before reporting the
+ * size.  A write error is kept (first errno wins) and reported by close
+ * with the file's name.
+ */
+#include "media/io_internal.h"
+
+#include <FLAC/metadata.h>
+#include <FLAC/stream_encoder.h>
+#include <errno.h>
+#include <limits.h>
+#include <opus/opusenc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIO_WAV_BUF (64 * 1024)
+
+struct media_writer {
+	enum media_format fmt;
+	char *path;
+	FILE *f;
+	uint32_t rate;
+	unsigned channels;
+	int io_errno;       /* first errno of a failed write; 0 = none */
+	const char *io_what; /* what failed: "write", "seek" ... */
+	int fmt_err;        /* encoder failure (ES_E*), 0 = none */
+	char fmt_msg[96];
+	uint64_t data_bytes; /* WAV: PCM bytes written */
+	OggOpusEnc *ope;
+	OggOpusComments *comments;
+	FLAC__StreamEncoder *flac;
+	FLAC__StreamMetadata *vc;
+};
+
+static const struct {
+	const char *name;
+	const char *ext;
+} formats[] = {
+	[MEDIA_OPUS] = {"opus", ".opus"},
+	[MEDIA_WAV] = {"wav", ".wav"},
+	[MEDIA_FLAC] = {"flac", ".flac"},
+};
+
+void mio_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const char *media_format_name(enum media_format f)
+{
+	return (unsigned)f < ES_ARRAY_LEN(formats) ? formats[f].name : "?";
+}
+
+const char *media_format_ext(enum media_format f)
+{
+	return (unsigned)f < ES_ARRAY_LEN(formats) ? formats[f].ext : "";
+}
+
+int media_format_parse(const char *s, enum media_format *out)
+{
+	if (!s)
+		return ES_EINVAL;
+	if (!strcasecmp(s, "ogg")) {
+		*out = MEDIA_OPUS;
+		return 0;
+	}
+	for (size_t i = 0; i < ES_ARRAY_LEN(formats); i++) {
+		if (!strcasecmp(s, formats[i].name)) {
+			*out = (enum media_format)i;
+			return 0;
+		}
+	}
+	return ES_EINVAL;
+}
+
+static void io_fail(struct media_writer *w, const char *what)
+{
+	if (!w->io_errno) {
+		w->io_errno = errno ? errno : EIO;
+		w->io_what = what;
+	}
+}
+
+static int put_bytes(struct media_writer *w, const void *p, size_t n)
+{
+	if (w->io_errno)
+		return ES_EIO;
+	errno = 0;
+	if (n && fwrite(p, 1, n, w->f) != n) {
+		io_fail(w, "write failed");
+		return ES_EIO;
+	}
+	return 0;
+}
+
+/* ---- WAV --------------------------------------------------------------- */
+
+/* RIFF/WAVE PCM header; sizes are the placeholders 0xFFFFFFFF ("unknown",
+ * read to the end) until close patches them, so a crashed writer's file is
+ * still playable. */
+static void wav_header(uint8_t h[MIO_WAV_HDR], uint32_t rate, unsigned ch, uint32_t riff,
+		       uint32_t data)
+{
+	memcpy(h, "RIFF", 4);
+	mio_put_le32(h + 4, riff);
+	memcpy(h + 8, "WAVEfmt ", 8);
+	mio_put_le32(h + 16, 16);
+	mio_put_le16(h + 20, 1); /* WAVE_FORMAT_PCM */
+	mio_put_le16(h + 22, (uint16_t)ch);
+	mio_put_le32(h + 24, rate);
+	mio_put_le32(h + 28, rate * ch * 2);
+	mio_put_le16(h + 32, (uint16_t)(ch * 2));
+	mio_put_le16(h + 34, 16);
+	memcpy(h + 36, "data", 4);
+	mio_put_le32(h + 40, data);
+}
+
+static int wav_open(struct media_writer *w)
+{
+	uint8_t h[MIO_WAV_HDR];
+
+	if (setvbuf(w->f, NULL, _IOFBF, MIO_WAV_BUF) != 0)
+		return ES_ENOMEM;
+	wav_header(h, w->rate, w->channels, UINT32_MAX, UINT32_MAX);
+	return put_bytes(w, h, sizeof(h));
+}
+
+static int wav_write(struct media_writer *w, const int16_t *pcm, size_t frames)
+{
+	uint8_t b[4096];
+	size_t n = frames * w->channels, i = 0;
+
+	if (n * 2 > MIO_WAV_MAX_DATA - w->data_bytes)
+		return ES_ELIMIT;
+	while (i < n) {
+		size_t k = ES_MIN(n - i, sizeof(b) / 2);
+		for (size_t j = 0; j < k; j++)
+			mio_put_le16(b + 2 * j, (uint16_t)pcm[i + j]);
+		int rc = put_bytes(w, b, k * 2);
+		if (rc)
+			return rc;
+		i += k;
+	}
+	w->data_bytes += n * 2;
+	return 0;
+}
+
+static int wav_finish(struct media_writer *w)
+{
+	uint8_t h[MIO_WAV_HDR];
+	uint32_t data = (uint32_t)w->data_bytes;
+
+	if (w->io_errno)
+		return ES_EIO;
+	wav_header(h, w->rate, w->channels, data + MIO_WAV_HDR - 8, data);
+	if (fflush(w->f) != 0) {
+		io_fail(w, "write failed");
+		return ES_EIO;
+	}
+	errno = 0;
+	if (fseeko(w->f, 0, SEEK_SET) != 0) {
+		io_fail(w, "seek failed");
+		return ES_EIO;
+	}
+	return put_bytes(w, h, sizeof(h));
+}
+
+/* ---- Ogg/Opus ------------------------------------------------------------ */
+
+/* Always "success": libopusenc 0.2.1 asserts in ope_encoder_drain when a
+ * write failed before it.  The error is kept in w (later writes are
+ * dropped) and reported by media_writer_write and close. */
+static int ope_write_cb(void *user, const unsigned char *p, opus_int32 len)
+{
+	(void)put_bytes(user, p, (size_t)len);
+	return 0;
+}
+
+/* The FILE is ours: close happens in media_writer_close after fsync. */
+static int ope_close_cb(void *user)
+{
+	(void)user;
+	return 0;
+}
+
+static int opus_open(struct media_writer *w, const struct media_writer_opts *o)
+{
+	static const OpusEncCallbacks cb = {ope_write_cb, ope_close_cb};
+	int e = 0;
+
+	w->comments = ope_comments_create();
+	if (!w->comments)
+		return ES_ENOMEM;
+	for (const char *const *t = o ? o->tags : NULL; t && *t; t++) {
+		if (!strchr(*t, '=') || ope_comments_add_string(w->comments, *t) != OPE_OK) {
+			snprintf(w->fmt_msg, sizeof(w->fmt_msg), "bad tag \"%.40s\"", *t);
+			return ES_EINVAL;
+		}
+	}
+	w->ope = ope_encoder_create_callbacks(&cb, w, w->comments, (opus_int32)w->rate,
+					      (int)w->channels, 0, &e);
+	if (!w->ope) {
+		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder: %s", ope_strerror(e));
+		return w->io_errno ? ES_EIO : ES_EINVAL;
+	}
+	int bitrate = o && o->opus_bitrate > 0 ? o->opus_bitrate : 16000 * (int)w->channels;
+	int cx = o && o->opus_complexity >= 0 && o->opus_complexity <= 10 ? o->opus_complexity : 5;
+	/* No bits for bands the input cannot have: at 16 kbit/s per channel
+	 * this is what keeps two unrelated parties apart in SILK's stereo. */
+	int bw = w->rate <= 8000    ? OPUS_BANDWIDTH_NARROWBAND
+		 : w->rate <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND
+		 : w->rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
+		 : w->rate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
+				    : OPUS_BANDWIDTH_FULLBAND;
+	if (ope_encoder_ctl(w->ope, OPUS_SET_MAX_BANDWIDTH(bw)) != OPE_OK ||
+	    ope_encoder_ctl(w->ope, OPUS_SET_BITRATE(bitrate)) != OPE_OK ||
+	    ope_encoder_ctl(w->ope, OPUS_SET_COMPLEXITY(cx)) != OPE_OK ||
+	    ope_encoder_ctl(w->ope, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)) != OPE_OK) {
+		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder refused bitrate %d", bitrate);
+		return ES_EINVAL;
+	}
+	/* Writing no samples writes the headers now and sets the stream's end
+	 * granule: libopusenc 0.2.1 leaves it uninitialised until the first
+	 * write, and draining an empty stream then asserts or misbehaves. */
+	static const opus_int16 none[2];
+	if (ope_encoder_write(w->ope, none, 0) != OPE_OK || w->io_errno)
+		return ES_EIO;
+	return 0;
+}
+
+static int opus_write(struct media_writer *w, const int16_t *pcm, size_t frames)
+{
+	while (frames) {
+		int n = (int)ES_MIN(frames, (size_t)INT_MAX / 2);
+		int e = ope_encoder_write(w->ope, pcm, n);
+		if (w->io_errno)
+			return ES_EIO;
+		if (e != OPE_OK) {
+			w->fmt_err = ES_EIO;
+			snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder: %s", ope_strerror(e));
+			return ES_EIO;
+		}
+		pcm += (size_t)n * w->channels;
+		frames -= (size_t)n;
+	}
+	return 0;
+}
+
+static int opus_finish(struct media_writer *w)
+{
+	int e = ope_encoder_drain(w->ope);
+	ope_encoder_destroy(w->ope);
+	w->ope = NULL;
+	if (w->io_errno)
+		return ES_EIO;
+	if (e != OPE_OK) {
+		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder: %s", ope_strerror(e));
+		return ES_EIO;
+	}
+	return 0;
+}
+
+/* ---- FLAC ------------------------------------------------------------------ */
+
+static FLAC__StreamEncoderWriteStatus flac_write_cb(const FLAC__StreamEncoder *e,
+						    const FLAC__byte buf[], size_t n,
+						    uint32_t samples, uint32_t frame, void *user)
+{
+	(void)e;
+	(void)samples;
+	(void)frame;
+	return put_bytes(user, buf, n) ? FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR
+				       : FLAC__STREAM_ENCODER_WRITE_STATUS_OK;
+}
+
+static FLAC__StreamEncoderSeekStatus flac_seek_cb(const FLAC__StreamEncoder *e,
+						  FLAC__uint64 off, void *user)
+{
+	struct media_writer *w = user;
+	(void)e;
+	if (w->io_errno)
+		return FLAC__STREAM_ENCODER_SEEK_STATUS_ERROR;
+	errno = 0;
+	if (fflush(w->f) != 0) {
+		io_fail(w, "write failed");
+		return FLAC__STREAM_ENCODER_SEEK_STATUS_ERROR;
+	}
+	if (off > (FLAC__uint64)INT64_MAX || fseeko(w->f, (off_t)off, SEEK_SET) != 0) {
+		io_fail(w, "seek failed");
+		return FLAC__STREAM_ENCODER_SEEK_STATUS_ERROR;
+	}
+	return FLAC__STREAM_ENCODER_SEEK_STATUS_OK;
+}
+
+static FLAC__StreamEncoderTellStatus flac_tell_cb(const FLAC__StreamEncoder *e,
+						  FLAC__uint64 *off, void *user)
+{
+	struct media_writer *w = user;
+	(void)e;
+	if (w->io_errno)
+		return FLAC__STREAM_ENCODER_TELL_STATUS_ERROR;
+	off_t pos = ftello(w->f);
+	if (pos < 0)
+		return FLAC__STREAM_ENCODER_TELL_STATUS_ERROR;
+	*off = (FLAC__uint64)pos;
+	return FLAC__STREAM_ENCODER_TELL_STATUS_OK;
+}
+
+static int flac_tags(struct media_writer *w, const char *const *tags)
+{
+	w->vc = FLAC__metadata_object_new(FLAC__METADATA_TYPE_VORBIS_COMMENT);
+	if (!w->vc)
+		return ES_ENOMEM;
+	for (const char *const *t = tags; *t; t++) {
+		FLAC__StreamMetadata_VorbisComment_Entry ent;
+		size_t len = strlen(*t);
+		if (!strchr(*t, '=') || len > UINT32_MAX) {
+			snprintf(w->fmt_msg, sizeof(w->fmt_msg), "bad tag \"%.40s\"", *t);
+			return ES_EINVAL;
+		}
+		ent.length = (FLAC__uint32)len;
+		ent.entry = (FLAC__byte *)(uintptr_t)*t; /* copied by append */
+		if (!FLAC__metadata_object_vorbiscomment_append_comment(w->vc, ent, true))
+			return ES_ENOMEM;
+	}
+	FLAC__StreamMetadata *md[1] = {w->vc};
+	if (!FLAC__stream_encoder_set_metadata(w->flac, md, 1))
+		return ES_ENOMEM;
+	return 0;
+}
+
+static int flac_open(struct media_writer *w, const struct media_writer_opts *o)
+{
+	w->flac = FLAC__stream_encoder_new();
+	if (!w->flac)
+		return ES_ENOMEM;
+	FLAC__stream_encoder_set_channels(w->flac, w->channels);
+	FLAC__stream_encoder_set_bits_per_sample(w->flac, 16);
+	FLAC__stream_encoder_set_sample_rate(w->flac, w->rate);
+	FLAC__stream_encoder_set_compression_level(w->flac, 5);
+	if (o && o->tags && o->tags[0]) {
+		int rc = flac_tags(w, o->tags);
+		if (rc)
+			return rc;
+	}
+	FLAC__StreamEncoderInitStatus st = FLAC__stream_encoder_init_stream(
+		w->flac, flac_write_cb, flac_seek_cb, flac_tell_cb, NULL, w);
+	if (st != FLAC__STREAM_ENCODER_INIT_STATUS_OK) {
+		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "flac encoder: %s",
+			 FLAC__StreamEncoderInitStatusString[st]);
+		return w->io_errno ? ES_EIO : ES_EINVAL;
+	}
+	return 0;
+}
+
+static int flac_fail(struct media_writer *w)
+{
+	if (w->io_errno)
+		return ES_EIO;
+	FLAC__StreamEncoderState st = FLAC__stream_encoder_get_state(w->flac);
+	snprintf(w->fmt_msg, sizeof(w->fmt_msg), "flac encoder: %s",
+		 FLAC__StreamEncoderStateString[st]);
+	w->fmt_err = ES_EIO;
+	return ES_EIO;
+}
+
+static int flac_write(struct media_writer *w, const int16_t *pcm, size_t frames)
+{
+	FLAC__int32 b[2048];
+	size_t per = ES_ARRAY_LEN(b) / w->channels;
+
+	while (frames) {
+		size_t k = ES_MIN(frames, per);
+		for (size_t j = 0; j < k * w->channels; j++)
+			b[j] = pcm[j];
+		if (!FLAC__stream_encoder_process_interleaved(w->flac, b, (uint32_t)k))
+			return flac_fail(w);
+		pcm += k * w->channels;
+		frames -= k;
+	}
+	return 0;
+}
+
+static int flac_finish(struct media_writer *w)
+{
+	if (!FLAC__stream_encoder_finish(w->flac))
+		return flac_fail(w);
+	return w->io_errno ? ES_EIO : 0;
+}
+
+/* ---- the public writer -------------------------------------------------- */
+
+static void writer_free(struct media_writer *w)
+{
+	if (w->ope)
+		ope_encoder_destroy(w->ope);
+	if (w->comments)
+		ope_comments_destroy(w->comments);
+	if (w->flac)
+		FLAC__stream_encoder_delete(w->flac);
+	if (w->vc)
+		FLAC__metadata_object_delete(w->vc);
+	if (w->f)
+		fclose(w->f);
+	free(w->path);
+	free(w);
+}
+
+/* "path: write failed: No space left on device" or the encoder's message. */
+static void writer_msg(const struct media_writer *w, int rc, char *err, size_t errlen)
+{
+	if (w->io_errno)
+		mio_err(err, errlen, "%s: %s: %s", w->path, w->io_what, strerror(w->io_errno));
+	else if (w->fmt_msg[0])
+		mio_err(err, errlen, "%s: %s", w->path, w->fmt_msg);
+	else
+		mio_err(err, errlen, "%s: %s", w->path, es_strerror(rc));
+}
+
+int media_writer_open(struct media_writer **out, const char *path, enum media_format fmt,
+		      uint32_t rate, unsigned channels, const struct media_writer_opts *o,
+		      char *err, size_t errlen)
+{
+	struct media_writer *w;
+	int rc;
+
+	*out = NULL;
+	if (!path || (unsigned)fmt >= ES_ARRAY_LEN(formats) || channels < 1 || channels > 2 ||
+	    rate < 1000 || rate > 192000) {
+		mio_err(err, errlen, "%s: unsupported format %s, %u Hz, %u channels",
+			path ? path : "(null)", media_format_name(fmt), rate, channels);
+		return ES_EINVAL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->path = strdup(path))) {
+		free(w);
+		mio_err(err, errlen, "%s: out of memory", path);
+		return ES_ENOMEM;
+	}
+	w->fmt = fmt;
+	w->rate = rate;
+	w->channels = channels;
+	w->f = fopen(path, "wb");
+	if (!w->f) {
+		mio_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		writer_free(w);
+		return ES_EIO;
+	}
+	switch (fmt) {
+	case MEDIA_WAV: rc = wav_open(w); break;
+	case MEDIA_OPUS: rc = opus_open(w, o); break;
+	default: rc = flac_open(w, o); break;
+	}
+	if (rc) {
+		writer_msg(w, rc, err, errlen);
+		media_writer_abort(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int media_writer_write(struct media_writer *w, const int16_t *pcm, size_t frames)
+{
+	if (w->io_errno)
+		return ES_EIO;
+	if (w->fmt_err)
+		return w->fmt_err;
+	if (!frames)
+		return 0;
+	switch (w->fmt) {
+	case MEDIA_WAV: return wav_write(w, pcm, frames);
+	case MEDIA_OPUS: return opus_write(w, pcm, frames);
+	default: return flac_write(w, pcm, frames);
+	}
+}
+
+int media_writer_close(struct media_writer *w, uint64_t *bytes, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	if (bytes)
+		*bytes = 0;
+	if (w->fmt_err)
+		rc = w->fmt_err;
+	else if (w->io_errno)
+		rc = ES_EIO;
+	else if (w->fmt == MEDIA_WAV)
+		rc = wav_finish(w);
+	else if (w->fmt == MEDIA_OPUS)
+		rc = opus_finish(w);
+	else
+		rc = flac_finish(w);
+	if (!rc) {
+		errno = 0;
+		if (fflush(w->f) != 0) {
+			io_fail(w, "write failed");
+			rc = ES_EIO;
+		} else if (fsync(fileno(w->f)) != 0) {
+			io_fail(w, "fsync failed");
+			rc = ES_EIO;
+		} else if (fstat(fileno(w->f), &st) == 0 && bytes) {
+			*bytes = (uint64_t)st.st_size;
+		}
+	}
+	if (!rc) {
+		FILE *f = w->f;
+		w->f = NULL;
+		errno = 0;
+		if (fclose(f) != 0) {
+			io_fail(w, "close failed");
+			rc = ES_EIO;
+		}
+	}
+	if (rc)
+		writer_msg(w, rc, err, errlen);
+	writer_free(w);
+	return rc;
+}
+
+void media_writer_abort(struct media_writer *w)
+{
+	if (!w)
+		return;
+	/* Finishing an encoder would write its trailer to a file that is
+	 * about to go: drop the encoders first, with writes disabled. */
+	if (!w->io_errno) {
+		w->io_errno = ECANCELED;
+		w->io_what = "aborted";
+	}
+	if (w->f)
+		fclose(w->f);
+	w->f = NULL;
+	unlink(w->path);
+	writer_free(w);
+}

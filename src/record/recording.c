@@ -1,0 +1,315 @@
+/*
+ * recording.c - the pool that turns finished calls' media logs into
+ * recording files.  Workers take jobs from a queue, render (media_render)
+ * into "<final>.part", hash the file (SHA-256, libsodium), rename it into
+ * place and fsync the folder; the thread that owns the index collects the
+ * results with rec_recorder_drain and enters them.  A job's media log is
+ * removed once its recording is durable (or when it holds no audio).
+ */
+#include "record/record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAG "recording"
+#define REC_MAX_THREADS 64
+
+struct rec_job {
+	struct rec_job *next;
+	int64_t call_row;
+	int64_t start_us;
+	char *media_log;
+	/* the result */
+	int err;
+	char msg[1600];
+	char rel[128];
+	char sha[65];
+	char flags[64];
+	char stats[512];
+	struct render_result res;
+};
+
+struct rec_recorder {
+	struct rec_store_config cfg;
+	pthread_mutex_t mu;
+	pthread_cond_t work;   /* a job was queued, or stop */
+	pthread_cond_t done;   /* a job finished */
+	struct rec_job *queue, **queue_tail;
+	struct rec_job *finished, **finished_tail;
+	unsigned pending;      /* queued or being rendered */
+	bool stop;
+	pthread_t th[REC_MAX_THREADS];
+	unsigned nth;
+};
+
+int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s", data_dir, rec->path ? rec->path : "");
+	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
+}
+
+/* mkdir -p of the folders in path up to its last '/'. */
+static int make_dirs(const char *path)
+{
+	char tmp[1024];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return ES_ELIMIT;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) && errno != EEXIST)
+			return ES_EIO;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ES_EIO;
+	int rc = fsync(fd);
+	close(fd);
+	return rc ? ES_EIO : 0;
+}
+
+static int sha256_file(const char *path, char hex[65])
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return ES_EIO;
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	uint8_t buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		crypto_hash_sha256_update(&st, buf, n);
+	int err = ferror(f) ? ES_EIO : 0;
+	fclose(f);
+	uint8_t md[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&st, md);
+	sodium_bin2hex(hex, 65, md, sizeof(md));
+	return err;
+}
+
+static void job_stats(struct rec_job *j)
+{
+	const struct render_result *r = &j->res;
+	snprintf(j->stats, sizeof(j->stats),
+		 "{\"packets\":%llu,\"decoded\":%llu,\"late\":%llu,\"bad\":%llu,"
+		 "\"unknown_pt\":%llu,\"events\":%llu,\"concealed_samples\":%llu,"
+		 "\"drift_corrected_us\":%lld,\"unknown\":\"%s\"}",
+		 (unsigned long long)r->packets, (unsigned long long)r->packets_decoded,
+		 (unsigned long long)r->packets_late, (unsigned long long)r->packets_bad,
+		 (unsigned long long)r->packets_unknown_pt, (unsigned long long)r->packets_event,
+		 (unsigned long long)r->samples_concealed, (long long)r->drift_corrected_us,
+		 r->unknown);
+	j->flags[0] = '\0';
+	if (r->party_audio[0] != r->party_audio[1])
+		snprintf(j->flags, sizeof(j->flags), "one_sided,%s",
+			 r->party_audio[0] ? "no_callee_audio" : "no_caller_audio");
+	if (r->torn)
+		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags), "%storn",
+			 j->flags[0] ? "," : "");
+}
+
+static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
+{
+	time_t secs = (time_t)(j->start_us / ES_US_PER_SEC);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(j->rel, sizeof(j->rel), "recordings/%04d/%02d/%02d/%lld%s", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, (long long)j->call_row,
+		 media_format_ext(cfg->render.format));
+	char final[1024], part[1040];
+	snprintf(final, sizeof(final), "%s/%s", cfg->data_dir, j->rel);
+	snprintf(part, sizeof(part), "%s.part", final);
+	if (make_dirs(final)) {
+		j->err = ES_EIO;
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot create its folder: %s", final,
+			 strerror(errno));
+		return;
+	}
+	j->err = media_render(j->media_log, part, &cfg->render, &j->res, j->msg, sizeof(j->msg));
+	if (j->err) {
+		if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
+			unlink(j->media_log);
+		return;
+	}
+	if (sha256_file(part, j->sha)) {
+		j->err = ES_EIO;
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot read it back: %s", part, strerror(errno));
+		unlink(part);
+		return;
+	}
+	if (rename(part, final) || fsync_dir_of(final)) {
+		j->err = ES_EIO;
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot move it into place: %s", final,
+			 strerror(errno));
+		unlink(part);
+		return;
+	}
+	job_stats(j);
+	if (!cfg->keep_media_log)
+		unlink(j->media_log);
+}
+
+static void *worker(void *arg)
+{
+	struct rec_recorder *r = arg;
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->queue && !r->stop)
+			pthread_cond_wait(&r->work, &r->mu);
+		if (r->stop)
+			break;
+		struct rec_job *j = r->queue;
+		r->queue = j->next;
+		if (!r->queue)
+			r->queue_tail = &r->queue;
+		pthread_mutex_unlock(&r->mu);
+		job_run(&r->cfg, j);
+		pthread_mutex_lock(&r->mu);
+		j->next = NULL;
+		*r->finished_tail = j;
+		r->finished_tail = &j->next;
+		pthread_cond_broadcast(&r->done);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *cfg)
+{
+	if (sodium_init() < 0)
+		return ES_EINVAL;
+	struct rec_recorder *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ES_ENOMEM;
+	r->cfg = *cfg;
+	r->queue_tail = &r->queue;
+	r->finished_tail = &r->finished;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->done, NULL);
+	unsigned n = cfg->threads;
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (unsigned)c : 1;
+	}
+	if (n > REC_MAX_THREADS)
+		n = REC_MAX_THREADS;
+	for (unsigned i = 0; i < n; i++) {
+		if (pthread_create(&r->th[i], NULL, worker, r))
+			break;
+		r->nth++;
+	}
+	if (r->nth == 0) {
+		rec_recorder_free(r);
+		return ES_ENOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
+			const char *media_log)
+{
+	struct rec_job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->media_log = strdup(media_log))) {
+		free(j);
+		return ES_ENOMEM;
+	}
+	j->call_row = call_row;
+	j->start_us = call_start_us;
+	pthread_mutex_lock(&r->mu);
+	*r->queue_tail = j;
+	r->queue_tail = &j->next;
+	r->pending++;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+static void job_free(struct rec_job *j)
+{
+	free(j->media_log);
+	free(j);
+}
+
+void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void *ud)
+{
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (wait && !r->finished && r->pending)
+			pthread_cond_wait(&r->done, &r->mu);
+		struct rec_job *list = r->finished;
+		r->finished = NULL;
+		r->finished_tail = &r->finished;
+		for (struct rec_job *j = list; j; j = j->next)
+			r->pending--;
+		bool more = wait && r->pending;
+		pthread_mutex_unlock(&r->mu);
+		while (list) {
+			struct rec_job *j = list;
+			list = j->next;
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			struct idx_recording row = {
+				.call_row = j->call_row, .path = j->rel,
+				.format = media_format_name(r->cfg.render.format), .bytes = j->res.bytes,
+				.sha256 = j->sha, .start_us = j->res.start_us,
+				.duration_us = j->res.duration_us, .rate = j->res.rate,
+				.channels = j->res.channels, .codecs = j->res.codecs,
+				.flags = j->flags[0] ? j->flags : NULL, .stats_json = j->stats,
+				.created_us = (int64_t)now.tv_sec * ES_US_PER_SEC + now.tv_nsec / 1000,
+			};
+			struct rec_done d = {.call_row = j->call_row, .rec = j->err ? NULL : &row,
+					     .render = &j->res, .err = j->err, .msg = j->msg};
+			if (fn)
+				fn(ud, &d);
+			job_free(j);
+		}
+		if (!more)
+			return;
+	}
+}
+
+void rec_recorder_free(struct rec_recorder *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->mu);
+	for (unsigned i = 0; i < r->nth; i++)
+		pthread_join(r->th[i], NULL);
+	for (struct rec_job *j = r->queue, *n; j; j = n) {
+		n = j->next;
+		job_free(j);
+	}
+	for (struct rec_job *j = r->finished, *n; j; j = n) {
+		n = j->next;
+		job_free(j);
+	}
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->done);
+	free(r);
+}

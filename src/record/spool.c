@@ -1,0 +1,127 @@
+/*
+ * spool.c - each open call's RTP payloads go to its media log (media/mlog)
+ * as they are captured, with the payload maps in force: no decoding on the
+ * capture path.  The log is rendered into a recording once the call ends.
+ */
+#include "record/record_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG "spool"
+
+static const int sp_other[2] = {SIP_CALLEE, SIP_CALLER};
+
+static void spool_fail(struct rec_spool *sp, struct rec_call *rc, const char *what, int err)
+{
+	ES_LOG_WARNING(TAG, "call %s: media log %s: %s failed (%d); the call's audio is not kept",
+		       rc->sip->call_id, rc->ml_path ? rc->ml_path : "-", what, err);
+	sp->errors++;
+	rc->ml_failed = true;
+	if (rc->ml) {
+		mlog_discard(rc->ml);
+		rc->ml = NULL;
+	}
+}
+
+static int spool_open(struct rec_spool *sp, struct rec_call *rc)
+{
+	const char *cid = rc->sip->call_id ? rc->sip->call_id : "";
+	size_t n = strlen(sp->dir) + 96;
+	rc->ml_path = malloc(n);
+	if (!rc->ml_path)
+		return ES_ENOMEM;
+	snprintf(rc->ml_path, n, "%s/%lld-%016llx-%llu.mlog", sp->dir, (long long)rc->sip->start_us,
+		 (unsigned long long)es_hash(cid, strlen(cid), 0), (unsigned long long)++sp->seq);
+	return mlog_create(&rc->ml, rc->ml_path, cid, rc->sip->start_us, sp->buf_bytes);
+}
+
+/* The payload maps for what `sender` sends: the receiver's announcement
+ * first (it says what the payload types it receives mean), then the
+ * sender's own for types the receiver did not list. */
+static int spool_maps(struct rec_call *rc)
+{
+	for (int sender = 0; sender < 2; sender++) {
+		const struct rec_party_media *rx = &rc->media[sp_other[sender]];
+		const struct rec_party_media *tx = &rc->media[sender];
+		for (int k = 0; k < 2; k++) {
+			const struct rec_party_media *pm = k == 0 ? rx : tx;
+			for (unsigned i = 0; i < pm->nmap; i++) {
+				const struct rec_ptmap *m = &pm->map[i];
+				if (!m->name[0])
+					continue;
+				bool dup = false;
+				for (unsigned j = 0; k == 1 && j < rx->nmap && !dup; j++)
+					dup = rx->map[j].pt == m->pt && rx->map[j].name[0];
+				if (dup)
+					continue;
+				int err = mlog_ptmap(rc->ml, sender == SIP_CALLER ? MLOG_CALLER : MLOG_CALLEE,
+						     m->pt, m->name, m->clock, 0);
+				if (err)
+					return err;
+			}
+		}
+	}
+	rc->ml_gen = rc->media_gen + 1;
+	return 0;
+}
+
+void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream *s,
+		   const struct rtp_hdr *h, int64_t ts_us)
+{
+	if (!sp->dir || rc->ml_failed)
+		return;
+	int err;
+	if (!rc->ml && (err = spool_open(sp, rc))) {
+		spool_fail(sp, rc, "create", err);
+		return;
+	}
+	if (rc->ml_gen != rc->media_gen + 1 && (err = spool_maps(rc))) {
+		spool_fail(sp, rc, "write", err);
+		return;
+	}
+	if (s->ml_id < 0) {
+		s->ml_id = (int)rc->ml_nstreams++;
+		err = mlog_stream(rc->ml, (unsigned)s->ml_id,
+				  s->party == SIP_CALLER ? MLOG_CALLER : MLOG_CALLEE, s->st.ssrc);
+		if (err) {
+			spool_fail(sp, rc, "write", err);
+			return;
+		}
+	}
+	err = mlog_rtp(rc->ml, (unsigned)s->ml_id, ts_us, h->seq, h->ts, h->pt, h->marker,
+		       h->payload, h->payload_len);
+	if (err)
+		spool_fail(sp, rc, "write", err);
+}
+
+char *rec_spool_close(struct rec_spool *sp, struct rec_call *rc)
+{
+	char *path = rc->ml_path;
+	rc->ml_path = NULL;
+	if (!rc->ml) {
+		free(path);
+		return NULL;
+	}
+	int err = mlog_flush(rc->ml, sp->sync);
+	mlog_discard(rc->ml);
+	rc->ml = NULL;
+	if (err) {
+		ES_LOG_WARNING(TAG, "call %s: media log %s: flush failed (%d)", rc->sip->call_id,
+			       path, err);
+		sp->errors++;
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+void rec_spool_discard(struct rec_call *rc)
+{
+	if (rc->ml)
+		mlog_discard(rc->ml);
+	rc->ml = NULL;
+	free(rc->ml_path);
+	rc->ml_path = NULL;
+}

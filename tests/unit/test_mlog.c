@@ -1,0 +1,299 @@
+/*
+ * test_mlog.c - the media log: write, read back exactly, torn tails,
+ * corrupt records, existing files, garbage.
+ */
+#include "check.h"
+#include "media/media.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+static size_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+static size_t payload_len_of(unsigned i)
+{
+	static const size_t sizes[] = {160, 0, 1, 1400, 33, 320, 2};
+	return sizes[i % ES_ARRAY_LEN(sizes)];
+}
+
+static void fill_payload(uint8_t *p, size_t len, unsigned i)
+{
+	for (size_t k = 0; k < len; k++)
+		p[k] = (uint8_t)(i * 31 + k * 7);
+}
+
+#define NPKT 200
+
+/* Writes a log with 2 streams, maps and NPKT RTP records; returns the
+ * byte offset where the last record starts. */
+static size_t write_log(const char *path, size_t buf_bytes)
+{
+	struct mlog_writer *w;
+	uint8_t pl[1400];
+	unlink(path);
+	CHECK_INT(mlog_create(&w, path, "call-1@example.org", 1700000000000000LL, buf_bytes), 0);
+	CHECK_INT(mlog_stream(w, 0, MLOG_CALLER, 0x11223344), 0);
+	CHECK_INT(mlog_stream(w, 2, MLOG_CALLEE, 1), ES_EINVAL); /* out of order */
+	CHECK_INT(mlog_ptmap(w, MLOG_CALLER, 96, "opus", 48000, 2), 0);
+	CHECK_INT(mlog_stream(w, 1, MLOG_CALLEE, 0xdeadbeef), 0);
+	CHECK_INT(mlog_ptmap(w, MLOG_CALLEE, 101, "telephone-event", 8000, 1), 0);
+	CHECK_INT(mlog_rtp(w, 5, 0, 0, 0, 0, false, NULL, 0), ES_EINVAL); /* undeclared */
+	for (unsigned i = 0; i < NPKT; i++) {
+		size_t len = payload_len_of(i);
+		fill_payload(pl, len, i);
+		/* capture times go back now and then (two capture threads). */
+		int64_t ts = 1700000000000000LL + (int64_t)i * 10000 - (i % 5 == 0 ? 15000 : 0);
+		CHECK_INT(mlog_rtp(w, i & 1, ts, (uint16_t)(65500 + i), 0xfffff000u + i * 160,
+				   (uint8_t)(i % 3 ? 0 : 96), i % 7 == 0, pl, len),
+			  0);
+		CHECK(mlog_mem_bytes(w) < 64 * 1024 + 4096);
+	}
+	size_t before_last = 0;
+	CHECK_INT(mlog_flush(w, false), 0);
+	before_last = file_size(path);
+	fill_payload(pl, 300, 999);
+	CHECK_INT(mlog_rtp(w, 1, 1700000009000000LL, 7, 1234, 8, true, pl, 300), 0);
+	CHECK_INT(mlog_close(w), 0);
+	return before_last;
+}
+
+/* Reads the log and checks every record; returns the RTP records read. */
+static unsigned read_check(const char *path, int *end_rc, bool *torn)
+{
+	struct mlog_reader *r;
+	struct mlog_rec rec;
+	char err[256] = "";
+	unsigned nrtp = 0, nother = 0;
+	uint8_t pl[1400];
+	int rc = mlog_open(&r, path, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	if (rc)
+		return 0;
+	CHECK_STR(mlog_call_id(r), "call-1@example.org");
+	CHECK(mlog_start_us(r) == 1700000000000000LL);
+	while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1) {
+		if (rec.type != MLOG_REC_RTP) {
+			if (nother == 0) {
+				CHECK_INT(rec.type, MLOG_REC_STREAM);
+				CHECK_INT(rec.stream, 0);
+				CHECK_INT(rec.party, MLOG_CALLER);
+				CHECK_INT(rec.ssrc, 0x11223344);
+			} else if (nother == 1) {
+				CHECK_INT(rec.type, MLOG_REC_PTMAP);
+				CHECK_INT(rec.party, MLOG_CALLER);
+				CHECK_INT(rec.pt, 96);
+				CHECK_STR(rec.name, "opus");
+				CHECK_INT(rec.clock, 48000);
+				CHECK_INT(rec.channels, 2);
+			} else if (nother == 2) {
+				CHECK_INT(rec.type, MLOG_REC_STREAM);
+				CHECK_INT(rec.stream, 1);
+				CHECK_INT(rec.party, MLOG_CALLEE);
+				CHECK_INT(rec.ssrc, 0xdeadbeef);
+			} else if (nother == 3) {
+				CHECK_INT(rec.type, MLOG_REC_PTMAP);
+				CHECK_STR(rec.name, "telephone-event");
+				CHECK_INT(rec.pt, 101);
+			}
+			nother++;
+			continue;
+		}
+		unsigned i = nrtp++;
+		if (i < NPKT) {
+			size_t len = payload_len_of(i);
+			fill_payload(pl, len, i);
+			int64_t ts = 1700000000000000LL + (int64_t)i * 10000 - (i % 5 == 0 ? 15000 : 0);
+			CHECK_INT(rec.stream, i & 1);
+			CHECK(rec.ts_us == ts);
+			CHECK_INT(rec.seq, (uint16_t)(65500 + i));
+			CHECK(rec.rtp_ts == 0xfffff000u + i * 160);
+			CHECK_INT(rec.pt, i % 3 ? 0 : 96);
+			CHECK_INT(rec.marker, i % 7 == 0);
+			CHECK_INT(rec.len, len);
+			CHECK(len == 0 || memcmp(rec.payload, pl, len) == 0);
+		} else {
+			fill_payload(pl, 300, 999);
+			CHECK_INT(rec.stream, 1);
+			CHECK(rec.ts_us == 1700000009000000LL);
+			CHECK_INT(rec.pt, 8);
+			CHECK_INT(rec.len, 300);
+			CHECK(memcmp(rec.payload, pl, 300) == 0);
+		}
+	}
+	CHECK_INT(nother, 4);
+	*end_rc = rc;
+	*torn = mlog_torn(r);
+	/* rewind reads the same again */
+	CHECK_INT(mlog_rewind(r), 0);
+	unsigned again = 0;
+	while (mlog_next(r, &rec, err, sizeof(err)) == 1)
+		again += rec.type == MLOG_REC_RTP;
+	CHECK_INT(again, nrtp);
+	mlog_reader_close(r);
+	return nrtp;
+}
+
+static void test_roundtrip(void)
+{
+	char path[512];
+	int rc;
+	bool torn;
+	size_t sizes[] = {0, 100, 2000, 1 << 20};
+	for (size_t k = 0; k < ES_ARRAY_LEN(sizes); k++) {
+		tmp_path(path, sizeof(path), "rt.mlog");
+		write_log(path, sizes[k]);
+		CHECK_INT(read_check(path, &rc, &torn), NPKT + 1);
+		CHECK_INT(rc, 0);
+		CHECK(!torn);
+	}
+	/* compactness: the payload plus <= 18 bytes a record (10 ms deltas) */
+	size_t payload = 300;
+	for (unsigned i = 0; i < NPKT; i++)
+		payload += payload_len_of(i);
+	CHECK(file_size(path) <= payload + 18 * (NPKT + 1) + 200);
+}
+
+static void copy_prefix(const char *src, const char *dst, size_t n, long flip)
+{
+	FILE *f = fopen(src, "rb");
+	uint8_t *b = malloc(n + 1);
+	size_t got = fread(b, 1, n, f);
+	fclose(f);
+	if (flip >= 0 && (size_t)flip < got)
+		b[flip] ^= 0x40;
+	unlink(dst);
+	f = fopen(dst, "wb");
+	fwrite(b, 1, got, f);
+	fclose(f);
+	free(b);
+}
+
+static void test_torn(void)
+{
+	char path[512], cut[512];
+	tmp_path(path, sizeof(path), "full.mlog");
+	tmp_path(cut, sizeof(cut), "cut.mlog");
+	size_t last = write_log(path, 512);
+	size_t full = file_size(path);
+	int rc;
+	bool torn;
+	for (size_t n = last; n < full; n++) {
+		copy_prefix(path, cut, n, -1);
+		CHECK_INT(read_check(cut, &rc, &torn), NPKT);
+		CHECK_INT(rc, 0);
+		CHECK_INT(torn, n != last);
+	}
+}
+
+static void test_corrupt(void)
+{
+	char path[512], bad[512], err[256] = "";
+	tmp_path(path, sizeof(path), "full.mlog");
+	tmp_path(bad, sizeof(bad), "bad.mlog");
+	write_log(path, 0);
+	size_t full = file_size(path);
+	/* find the byte offset of the 100th record by reading */
+	struct mlog_reader *r;
+	struct mlog_rec rec;
+	CHECK_INT(mlog_open(&r, path, err, sizeof(err)), 0);
+	for (int i = 0; i < 100; i++)
+		CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 1);
+	mlog_reader_close(r);
+	/* locate rec 100 offset: scan the file with the framing */
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = malloc(full);
+	CHECK_INT(fread(b, 1, full, f), full);
+	fclose(f);
+	size_t off = 16 + (size_t)(b[6] | b[7] << 8) + 4;
+	for (int i = 0; i < 100; i++)
+		off += 3 + (size_t)(b[off + 1] | b[off + 2] << 8) + 4;
+	free(b);
+	copy_prefix(path, bad, full, (long)off + 5);
+	CHECK_INT(mlog_open(&r, bad, err, sizeof(err)), 0);
+	int rc, n = 0;
+	while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1)
+		n++;
+	CHECK_INT(n, 100);
+	CHECK_INT(rc, ES_EPARSE);
+	char want[64];
+	snprintf(want, sizeof(want), "byte offset %zu", off);
+	CHECK(strstr(err, want) != NULL);
+	CHECK(strstr(err, bad) != NULL);
+	mlog_reader_close(r);
+}
+
+static void test_exist_garbage(void)
+{
+	char path[512], err[256] = "";
+	struct mlog_writer *w;
+	struct mlog_reader *r;
+	tmp_path(path, sizeof(path), "full.mlog");
+	write_log(path, 0);
+	CHECK_INT(mlog_create(&w, path, "x", 0, 0), ES_EEXIST);
+	tmp_path(path, sizeof(path), "garbage.mlog");
+	FILE *f = fopen(path, "wb");
+	fputs("RIFF....WAVEfmt this is not a media log at all", f);
+	fclose(f);
+	CHECK_INT(mlog_open(&r, path, err, sizeof(err)), ES_EFORMAT);
+	CHECK(strstr(err, path) != NULL);
+	f = fopen(path, "wb");
+	fclose(f);
+	CHECK_INT(mlog_open(&r, path, err, sizeof(err)), ES_EFORMAT);
+	/* header with a bad checksum */
+	tmp_path(path, sizeof(path), "full.mlog");
+	char bad[512];
+	tmp_path(bad, sizeof(bad), "badhdr.mlog");
+	copy_prefix(path, bad, 4096, 10);
+	CHECK_INT(mlog_open(&r, bad, err, sizeof(err)), ES_EFORMAT);
+	/* header only: a valid empty log */
+	tmp_path(path, sizeof(path), "empty.mlog");
+	unlink(path);
+	CHECK_INT(mlog_create(&w, path, "", -5, 0), 0);
+	CHECK_INT(mlog_close(w), 0);
+	struct mlog_rec rec;
+	CHECK_INT(mlog_open(&r, path, err, sizeof(err)), 0);
+	CHECK_STR(mlog_call_id(r), "");
+	CHECK(mlog_start_us(r) == -5);
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 0);
+	CHECK(!mlog_torn(r));
+	mlog_reader_close(r);
+	CHECK_INT(mlog_open(&r, "/nonexistent/x.mlog", err, sizeof(err)), ES_ENOTFOUND);
+}
+
+static void cleanup(void)
+{
+	const char *names[] = {"rt.mlog", "full.mlog", "cut.mlog", "bad.mlog", "garbage.mlog",
+			       "badhdr.mlog", "empty.mlog"};
+	char p[512];
+	for (size_t i = 0; i < ES_ARRAY_LEN(names); i++) {
+		tmp_path(p, sizeof(p), names[i]);
+		unlink(p);
+	}
+	rmdir(tmpdir);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_mlog.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	RUN(test_roundtrip);
+	RUN(test_torn);
+	RUN(test_corrupt);
+	RUN(test_exist_garbage);
+	cleanup();
+	return CHECK_DONE();
+}
