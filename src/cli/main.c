@@ -36,24 +36,6 @@ static void usage(FILE *f, const char *prog)
 		prog, prog);
 }
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return ES_EINVAL;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) && errno != EEXIST)
-			return ES_EIO;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) && errno != EEXIST)
-		return ES_EIO;
-	return 0;
-}
-
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
 {
 	char path[4096], err[512];
@@ -64,7 +46,7 @@ int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
 			ctx->prog, path, ctx->prog);
 		return ES_ENOTFOUND;
 	}
-	if (create && mkdir_p(ctx->data_dir)) {
+	if (create && es_mkdirs(ctx->data_dir, true)) {
 		fprintf(stderr, "%s: cannot create data folder %s: %s\n", ctx->prog,
 			ctx->data_dir, strerror(errno));
 		return ES_EIO;

@@ -225,4 +225,11 @@ void es_json_raw(struct es_json *j, const char *json);
 /* Ends the document with a newline. */
 void es_json_end(struct es_json *j);
 
+/* ---- files ------------------------------------------------------------------ */
+
+/* Create the folders of path (mode 0750), like mkdir -p: every component,
+ * or all but the last (a file name) when last is false.  errno tells why
+ * on ES_EIO; ES_ELIMIT for a path too long. */
+int es_mkdirs(const char *path, bool last);
+
 #endif /* ES_CORE_H */

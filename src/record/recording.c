@@ -55,23 +55,6 @@ int rec_recording_path(const char *data_dir, const struct idx_recording *rec, ch
 	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
 }
 
-/* mkdir -p of the folders in path up to its last '/'. */
-static int make_dirs(const char *path)
-{
-	char tmp[1024];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return ES_ELIMIT;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) && errno != EEXIST)
-			return ES_EIO;
-		*p = '/';
-	}
-	return 0;
-}
-
 static int fsync_dir_of(const char *path)
 {
 	char dir[1024];
@@ -139,7 +122,7 @@ static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 	char final[1024], part[1040];
 	snprintf(final, sizeof(final), "%s/%s", cfg->data_dir, j->rel);
 	snprintf(part, sizeof(part), "%s.part", final);
-	if (make_dirs(final)) {
+	if (es_mkdirs(final, false)) {
 		j->err = ES_EIO;
 		snprintf(j->msg, sizeof(j->msg), "%s: cannot create its folder: %s", final,
 			 strerror(errno));
