@@ -187,6 +187,11 @@ void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 			const struct idx_event *e = &c->events[i];
 			es_json_obj_begin(j);
 			es_json_key(j, "time"); put_time(j, e->ts_us);
+			es_json_key(j, "recording_offset_s");
+			if (c->recording && e->ts_us >= c->recording->start_us)
+				es_json_double(j, (double)(e->ts_us - c->recording->start_us) / 1e6, 3);
+			else
+				es_json_null(j);
 			es_json_key(j, "kind"); es_json_str(j, e->kind);
 			es_json_key(j, "party"); es_json_str(j, party_name(e->party));
 			es_json_key(j, "detail"); es_json_str(j, e->detail);
@@ -435,6 +440,8 @@ static int show_text(void *ud, const struct idx_call *c)
 		       (double)r->duration_us / 1e6, (double)r->bytes / 1024.0,
 		       r->codecs ? r->codecs : "-", r->flags ? ", " : "", r->flags ? r->flags : "",
 		       r->sha256);
+		if (r->flags && strstr(r->flags, "undecoded_packets"))
+			printf("  some packets were not decoded: %s\n", r->stats_json ? r->stats_json : "");
 	} else {
 		printf("\nRecording\n  none\n");
 	}
@@ -443,8 +450,12 @@ static int show_text(void *ud, const struct idx_call *c)
 		for (unsigned i = 0; i < c->nevents; i++) {
 			const struct idx_event *e = &c->events[i];
 			es_time_fmt(e->ts_us, t, sizeof(t));
-			printf("  %s  %-6s %-12s %s\n", t, party_name(e->party) ? party_name(e->party) : "",
-			       e->kind, e->detail ? e->detail : "");
+			char at[32] = "";
+			if (r && e->ts_us >= r->start_us)
+				snprintf(at, sizeof(at), "%9.3fs", (double)(e->ts_us - r->start_us) / 1e6);
+			printf("  %s %10s  %-6s %-12s %s\n", t, at,
+			       party_name(e->party) ? party_name(e->party) : "", e->kind,
+			       e->detail ? e->detail : "");
 		}
 	}
 	printf("\nSIP messages\n");

@@ -109,6 +109,9 @@ static void job_stats(struct rec_job *j)
 	if (r->torn)
 		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags), "%storn",
 			 j->flags[0] ? "," : "");
+	if (r->packets_unknown_pt || r->packets_bad)
+		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags),
+			 "%sundecoded_packets", j->flags[0] ? "," : "");
 }
 
 static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
