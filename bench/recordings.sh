@@ -34,7 +34,7 @@ Generates captures with gen_calls into a temporary folder and times
      opusenc and ffmpeg -c:a libopus on a stereo WAV of one call
   3  memory: 1 call x 7200 s, 1 call x 600 s, 1 call x 60 s,
      500 concurrent calls x 60 s, with recordings
-About 9 minutes on 2 cores; --quick about 1 minute.
+About 9 minutes on 2 idle cores; --quick about 2 minutes.
   --build DIR    the CMake build folder with gen_calls and earshot
                  (default: build/ next to bench/)
   --quick        smaller sizes: 50 x 30 s; 5 x 30 s per codec;
@@ -80,7 +80,7 @@ if [ "$keep" = 1 ]; then
 else
 	trap 'rm -rf "$tmp"' EXIT
 fi
-echo "recordings.sh: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m)"
+echo "recordings.sh: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # gen OUT ARGS... : a capture, seed 1
 gen() {
@@ -169,7 +169,11 @@ table2() {
 	echo
 	echo "   peers on a stereo 16-bit WAV of one call (earshot export 1 -o x.wav), 32 kbit/s"
 	printf '%-8s %6s %8s %-40s %8s %9s\n' input rate "audio s" tool "CPU s" "x RT"
-	local w secs
+	local w secs ff=0
+	# Not `ffmpeg | grep -q`: grep's early exit is a SIGPIPE under pipefail.
+	if command -v ffmpeg >/dev/null && [[ $(ffmpeg -hide_banner -encoders 2>/dev/null) == *libopus* ]]; then
+		ff=1
+	fi
 	for c in pcmu g722; do
 		w="$tmp/peer.$c.wav"
 		[ -f "$w" ] || continue
@@ -186,7 +190,7 @@ f = wave.open(sys.argv[1]); print(f.getframerate(), f.getnframes() / f.getframer
 			timed opusenc --quiet --bitrate 32 --comp 5 "$w" "$tmp/peer.opus"
 			printf '%-8s %6s %8.0f %-40s %8s %9s\n' "$c" "$rate" "$secs" "opusenc --bitrate 32 --comp 5" "$C" "$(xrt "$secs" "$C")"
 		fi
-		if command -v ffmpeg >/dev/null && ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libopus; then
+		if [ "$ff" = 1 ]; then
 			timed ffmpeg -nostdin -loglevel error -y -i "$w" -c:a libopus -b:a 32k "$tmp/peer.ff.opus"
 			printf '%-8s %6s %8.0f %-40s %8s %9s\n' "$c" "$rate" "$secs" "ffmpeg -c:a libopus -b:a 32k" "$C" "$(xrt "$secs" "$C")"
 			timed ffmpeg -nostdin -loglevel error -y -i "$w" -c:a libopus -b:a 32k -compression_level 5 "$tmp/peer.ff.opus"
@@ -236,3 +240,5 @@ case "$only" in
 3) table3 ;;
 *) echo "recordings.sh: --only takes 1, 2 or 3" >&2; exit 2 ;;
 esac
+echo
+echo "recordings.sh: done $(date -u +%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"

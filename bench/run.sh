@@ -5,9 +5,13 @@
 # SIP statistics.  Prints a table: tool, seconds, packets/s, peak RSS, and
 # for earshot the peak RSS per concurrent call.
 #
+# earshot runs with --no-audio (index only, like tshark's statistics);
+# --audio adds rows for the same import writing Ogg/Opus and WAV recordings.
+# bench/recordings.sh has the recordings' own benchmarks.
+#
 # Each tool runs --repeat times (default 3); the best wall time is kept.
 #
-#   bench/run.sh [--build DIR] [--calls N] [--duration S] [--repeat N] [--keep]
+#   bench/run.sh [--build DIR] [--calls N] [--duration S] [--repeat N] [--audio] [--keep]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,14 +20,16 @@ calls=200
 duration=60
 keep=0
 repeat=3
+audio=0
 
 usage() {
 	cat <<EOF
-usage: bench/run.sh [--build DIR] [--calls N] [--duration S] [--repeat N] [--keep]
+usage: bench/run.sh [--build DIR] [--calls N] [--duration S] [--repeat N] [--audio] [--keep]
 Generates the benchmark capture (N calls x S seconds, all concurrent, G.711
 20 ms) into a temporary folder and times with /usr/bin/time -v:
   pcap_read FILE                    (libpcap read floor)
-  earshot --data TMP import FILE
+  earshot --data TMP import --no-audio FILE
+  earshot --data TMP import --format opus|wav FILE   (with --audio)
   tshark -q -z rtp,streams -r FILE
   tshark -Y sip -q -z sip,stat -r FILE
 A tool that is missing is skipped with a message.
@@ -32,6 +38,9 @@ A tool that is missing is skipped with a message.
   --calls N      default 200
   --duration S   default 60
   --repeat N     runs per tool, the fastest counts (default 3)
+  --audio        also time the import writing recordings (earshot_opus,
+                 earshot_wav: about 80 s and 5 s per run for 200 x 60 s
+                 on 2 cores); see also bench/recordings.sh
   --keep         keep the temporary folder
   -h, --help     this help
 EOF
@@ -44,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--calls) calls=${2:?}; shift 2 ;;
 	--duration) duration=${2:?}; shift 2 ;;
 	--repeat) repeat=${2:?}; shift 2 ;;
+	--audio) audio=1; shift ;;
 	--keep) keep=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -121,7 +131,11 @@ else
 	echo "run.sh: skipping pcap_read: $build/pcap_read is missing" >&2
 fi
 if [ -x "$build/earshot" ]; then
-	run earshot "$build/earshot" --data "$tmp/data" import "$pcap"
+	run earshot "$build/earshot" --data "$tmp/data" import --no-audio "$pcap"
+	if [ "$audio" = 1 ]; then
+		run earshot_opus "$build/earshot" --data "$tmp/data" import --format opus "$pcap"
+		run earshot_wav "$build/earshot" --data "$tmp/data" import --format wav "$pcap"
+	fi
 else
 	echo "run.sh: skipping earshot: $build/earshot is missing" >&2
 fi
@@ -145,7 +159,7 @@ for r in "${results[@]}"; do
 	wall[$1]=$2
 	pps=$(awk -v p="$packets" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", p / s; else print "-" }')
 	per="-"
-	if [ "$1" = earshot ] && [ "$concurrent" -gt 0 ]; then
+	if [[ $1 == earshot* ]] && [ "$concurrent" -gt 0 ]; then
 		per=$(awk -v r="$4" -v c="$concurrent" 'BEGIN { printf "%.1f", r / c }')
 	fi
 	printf '%-12s %9s %9s %12s %13s %14s\n' "$1" "$2" "$3" "$pps" "$4" "$per"

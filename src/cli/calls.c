@@ -165,6 +165,7 @@ void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 		es_json_null(j);
 	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
 	es_json_key(j, "source"); es_json_str(j, c->source);
+	es_json_key(j, "rule"); es_json_str(j, c->rule);
 	es_json_key(j, "flags"); put_flags(j, c->flags);
 	es_json_key(j, "parties");
 	es_json_obj_begin(j);

@@ -18,6 +18,7 @@ enum {
 
 struct cli_ctx {
 	const char *data_dir;
+	bool data_explicit;       /* --data or $EARSHOT_DATA given */
 	const char *prog;
 };
 
@@ -26,6 +27,8 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv);
 int cli_show(struct cli_ctx *ctx, int argc, char **argv);
 int cli_export(struct cli_ctx *ctx, int argc, char **argv);
 int cli_play(struct cli_ctx *ctx, int argc, char **argv);
+int cli_record(struct cli_ctx *ctx, int argc, char **argv);
+int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The row id a call argument names: a number is an id, anything else a
  * Call-ID (the first call with it); 0 when there is none. */

@@ -100,7 +100,7 @@ static int on_call(void *ud, struct idx_call *c, const char *media_log)
 	}
 	if (media_log) {
 		/* a call imported before keeps the recording it has */
-		if (dup || rec_recorder_submit(r->rec, c->id, c->start_us, media_log))
+		if (dup || rec_recorder_submit(r->rec, c->id, c->start_us, media_log, NULL))
 			unlink(media_log);
 		rec_recorder_drain(r->rec, false, on_recording, r);
 	}

@@ -23,6 +23,8 @@ static void usage(FILE *f, const char *prog)
 		"  show ID          one call: parties, streams, events, SIP messages\n"
 		"  export ID -o F   write a call's recording (wav, flac or opus; --mix)\n"
 		"  play ID          play a call's recording on this machine's sound device\n"
+		"  record -i IFACE  record calls live from network interfaces (until SIGTERM)\n"
+		"  status           what a running `earshot record` is doing\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -62,6 +64,7 @@ int main(int argc, char **argv)
 	struct cli_ctx ctx = {.prog = "earshot"};
 	const char *env = getenv("EARSHOT_DATA");
 	ctx.data_dir = env && *env ? env : "./earshot-data";
+	ctx.data_explicit = env && *env;
 	int verbosity = ES_LOG_WARN;
 
 	int i = 1;
@@ -79,8 +82,10 @@ int main(int argc, char **argv)
 			verbosity = ES_LOG_ERROR;
 		} else if (!strcmp(a, "--data") && i + 1 < argc) {
 			ctx.data_dir = argv[++i];
+			ctx.data_explicit = true;
 		} else if (!strncmp(a, "--data=", 7)) {
 			ctx.data_dir = a + 7;
+			ctx.data_explicit = true;
 		} else {
 			fprintf(stderr, "%s: unknown option %s\n", ctx.prog, a);
 			usage(stderr, ctx.prog);
@@ -106,6 +111,10 @@ int main(int argc, char **argv)
 		return cli_export(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "play"))
 		return cli_play(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "record"))
+		return cli_record(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "status"))
+		return cli_status(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

@@ -177,7 +177,8 @@ struct es_hnode *es_htab_next(const struct es_htab *h, size_t *pos,
 
 /* ---- logging ------------------------------------------------------------
  * One function for every message; library code never printf()s.  Messages
- * go to stderr as "earshot[tag] level: text". */
+ * go to stderr as "earshot[tag] level: text" (one write per message, safe
+ * from several threads), and also to syslog when es_log_syslog is on. */
 enum es_log_level {
 	ES_LOG_ERROR = 0,
 	ES_LOG_WARN = 1,
@@ -188,6 +189,17 @@ void es_log_set_level(enum es_log_level lvl);
 enum es_log_level es_log_get_level(void);
 void es_log(enum es_log_level lvl, const char *tag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Also send messages to syslog (openlog with LOG_PID, facility LOG_DAEMON,
+ * ident copied; NULL or "" = "earshot"), at the matching priority: error =
+ * LOG_ERR, warning = LOG_WARNING, info = LOG_INFO, debug = LOG_DEBUG.
+ * stderr output continues.  on = false closes the syslog connection. */
+void es_log_syslog(const char *ident, bool on);
+/* Prefix stderr lines with the UTC time, "2026-11-29T23:40:01.123Z ".
+ * Default off. */
+void es_log_set_timestamps(bool on);
+/* "error", "warn"/"warning", "info", "debug" (ASCII case-insensitive) into
+ * *level as an enum es_log_level value; ES_EINVAL for anything else. */
+int es_log_level_parse(const char *s, int *level);
 #define ES_LOG_ERR(tag, ...) es_log(ES_LOG_ERROR, tag, __VA_ARGS__)
 #define ES_LOG_WARNING(tag, ...) es_log(ES_LOG_WARN, tag, __VA_ARGS__)
 #define ES_LOG_INF(tag, ...) es_log(ES_LOG_INFO, tag, __VA_ARGS__)

@@ -115,9 +115,13 @@ struct idx_call {
 	const char *end_reason;   /* "bye", "cancel", "final_response",
 				     "timeout", "capture_end" */
 	const char *flags;        /* comma list: "no_invite", "forked",
-				     "one_way", "no_media", "orphan_rtp" */
+				     "one_way", "no_media", "orphan_rtp",
+				     "not_recorded" (a rule said so),
+				     "recording_cut" (the spool failed, e.g. disk
+				     full), "recovered" (finished after a crash) */
 	const char *extra_json;   /* configured extra headers: {"X-Case":"42"} */
 	const char *source;       /* "import", "live", "siprec" */
+	const char *rule;         /* the recording rule that decided, or NULL */
 	int64_t import_id;        /* 0 = none */
 	struct idx_stream *streams;
 	unsigned nstreams;

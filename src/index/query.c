@@ -53,6 +53,7 @@ static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
 	c->import_id = sqlite3_column_int64(st, 11);
 	read_party(m, st, 12, &c->caller);
 	read_party(m, st, 18, &c->callee);
+	c->rule = col_str(m, st, 24);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so

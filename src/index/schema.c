@@ -125,8 +125,12 @@ static const char v2_sql[] =
 	");"
 	"CREATE UNIQUE INDEX recordings_path ON recordings(path);";
 
+/* Version 3: which recording rule decided for each call. */
+static const char v3_sql[] = "ALTER TABLE calls ADD COLUMN rule TEXT;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
+	{"recording rule per call", v3_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

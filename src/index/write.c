@@ -126,6 +126,7 @@ static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *ro
 		sqlite3_bind_int64(st, 11, c->import_id);
 	else
 		sqlite3_bind_null(st, 11);
+	bind_text(st, 12, c->rule);
 	int rc = sqlite3_step(st);
 	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, "insert call");
 	*row = !err && sqlite3_changes(ix->db) > 0 ? sqlite3_last_insert_rowid(ix->db) : 0;

@@ -82,6 +82,10 @@ int mlog_ptmap(struct mlog_writer *w, enum mlog_party party, uint8_t pt, const c
 /* One RTP packet of a declared stream. */
 int mlog_rtp(struct mlog_writer *w, unsigned stream, int64_t ts_us, uint16_t seq,
 	     uint32_t rtp_ts, uint8_t pt, bool marker, const uint8_t *payload, size_t len);
+/* What the log is about: the call's metadata as text ("key=value" lines,
+ * written by the recorder so that a crashed call can be indexed from its
+ * log alone); the last META record counts.  At most 60,000 bytes. */
+int mlog_meta(struct mlog_writer *w, const char *text, size_t len);
 /* Write the buffered records to the file (and fsync when sync). */
 int mlog_flush(struct mlog_writer *w, bool sync);
 /* Flush, fsync and free. */
@@ -92,7 +96,7 @@ void mlog_discard(struct mlog_writer *w);
 size_t mlog_mem_bytes(const struct mlog_writer *w);
 
 /* Reading, for the renderer, recovery and tests. */
-enum mlog_rec_type { MLOG_REC_STREAM = 1, MLOG_REC_PTMAP = 2, MLOG_REC_RTP = 3 };
+enum mlog_rec_type { MLOG_REC_STREAM = 1, MLOG_REC_PTMAP = 2, MLOG_REC_RTP = 3, MLOG_REC_META = 4 };
 
 struct mlog_rec {
 	enum mlog_rec_type type;
@@ -107,7 +111,8 @@ struct mlog_rec {
 	uint16_t seq;             /* RTP */
 	uint32_t rtp_ts;          /* RTP */
 	bool marker;              /* RTP */
-	const uint8_t *payload;   /* RTP, valid until the next read */
+	const uint8_t *payload;   /* RTP (the payload) and META (the text),
+				     valid until the next read */
 	size_t len;
 };
 

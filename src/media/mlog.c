@@ -13,7 +13,7 @@
  *  16+L  4  CRC-32 (IEEE) of bytes [0, 16+L)
  *
  *   records, one after another to the end of the file
- *     0  1  type (1 STREAM, 2 PTMAP, 3 RTP; other types are skipped)
+ *     0  1  type (1 STREAM, 2 PTMAP, 3 RTP, 4 META; other types are skipped)
  *     1  2  body length N (so a record is at most 7 + 65535 bytes)
  *     3  N  body
  *   3+N  4  CRC-32 of bytes [0, 3+N) of the record
@@ -25,6 +25,8 @@
  *                record's ts_us; the first one is relative to the header's
  *                start_us), u16 seq, u32 rtp_ts, u8 pt | marker << 7,
  *                payload (the rest of the body)
+ *   META   body: text (the call's metadata, "key=value" lines, written by
+ *                the recorder)
  *
  * An RTP record is payload + 14..17 bytes.  A reader that finds fewer bytes
  * at the end than the last record needs reports a torn tail (end of log,
@@ -309,6 +311,13 @@ int mlog_rtp(struct mlog_writer *w, unsigned stream, int64_t ts_us, uint16_t seq
 	return rc;
 }
 
+int mlog_meta(struct mlog_writer *w, const char *text, size_t len)
+{
+	if (len > 60000)
+		return ES_ELIMIT;
+	return add_record(w, MLOG_REC_META, (const uint8_t *)text, len, NULL, 0);
+}
+
 int mlog_close(struct mlog_writer *w)
 {
 	if (!w)
@@ -509,6 +518,10 @@ static bool parse_body(struct mlog_reader *r, uint8_t type, const uint8_t *b, si
 		rec->len = n - off;
 		return true;
 	}
+	case MLOG_REC_META:
+		rec->payload = b;
+		rec->len = n;
+		return true;
 	default:
 		return false;
 	}
@@ -551,7 +564,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 			return ES_EPARSE;
 		}
 		uint8_t type = h[0];
-		if (type < MLOG_REC_STREAM || type > MLOG_REC_RTP) {
+		if (type < MLOG_REC_STREAM || type > MLOG_REC_META) {
 			r->pos += total; /* a later version's record: skip it */
 			continue;
 		}

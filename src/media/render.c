@@ -543,7 +543,8 @@ static int scan(struct render *r, struct mlog_reader *lg)
 				return fail(r, rc, "out of memory");
 		} else if (rec.type == MLOG_REC_PTMAP) {
 			map_set(r, &rec);
-		} else if (rec.stream < r->nst && r->st[rec.stream].declared) {
+		} else if (rec.type == MLOG_REC_RTP && rec.stream < r->nst &&
+			   r->st[rec.stream].declared) {
 			struct codec_info ci;
 			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci))
 				continue;
@@ -627,7 +628,7 @@ int media_render(const char *mlog_path, const char *out_path, const struct rende
 			rc = stream_declare(r, &rec);
 		else if (rec.type == MLOG_REC_PTMAP)
 			map_set(r, &rec);
-		else
+		else if (rec.type == MLOG_REC_RTP)
 			rtp_record(r, &rec);
 		if (rc || r->tl.err) {
 			rc = rc ? rc : r->tl.err;

@@ -102,4 +102,37 @@ uint64_t net_file_offset(const struct net_file *f); /* bytes read so far */
 const char *net_file_error(const struct net_file *f);
 void net_file_close(struct net_file *f);
 
+/* ---- live capture ------------------------------------------------------ */
+struct net_live_config {
+	const char *iface;      /* "eth1", "lo", "any" */
+	const char *filter;     /* BPF expression, NULL = everything */
+	int snaplen;            /* 0 = 65535 */
+	size_t buffer_bytes;    /* kernel ring; 0 = 64 MiB */
+	int timeout_ms;         /* delivery timeout; 0 = 100 ms */
+	bool immediate;         /* deliver each packet at once (TPACKET_V2 in
+				   libpcap); false: blocks (TPACKET_V3) */
+};
+struct net_live;
+/* Open and activate a live capture (needs CAP_NET_RAW).  ES_EIO with a
+ * message naming the interface (and the BPF error) in err. */
+int net_live_open(struct net_live **out, const struct net_live_config *c, char *err,
+		  size_t errlen);
+int net_live_dlt(const struct net_live *l);
+/* A frame as delivered by the capture: valid during the call only. */
+typedef void (*net_live_fn)(void *ud, const uint8_t *data, size_t caplen, int64_t ts_us);
+/* Deliver what the kernel has (at most max frames, 0 = no limit), waiting
+ * up to the timeout when nothing is there.  Returns the number of frames,
+ * 0 on timeout or after net_live_break, negative ES_EIO on error. */
+int net_live_dispatch(struct net_live *l, int max, net_live_fn fn, void *ud);
+/* Make a dispatch in progress return (async-signal-safe enough: sets a flag). */
+void net_live_break(struct net_live *l);
+struct net_live_stats {
+	uint64_t received;   /* frames the kernel saw for us */
+	uint64_t dropped;    /* lost because the ring was full */
+	uint64_t if_dropped; /* dropped by the interface/driver */
+};
+int net_live_stats(struct net_live *l, struct net_live_stats *s);
+const char *net_live_error(const struct net_live *l);
+void net_live_close(struct net_live *l);
+
 #endif /* ES_NET_H */

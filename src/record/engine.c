@@ -1,6 +1,7 @@
 /* engine.c - packets in, calls out: dispatching SIP, RTP and RTCP. */
 #include "record/record_internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct rec_engine {
 	struct rec_spool spool;
 	int64_t now_us;
 	int64_t last_sweep_us;
+	int64_t last_flush_us;
 };
 
 void rec_config_default(struct rec_config *cfg)
@@ -239,6 +241,44 @@ static size_t call_bytes(const struct rec_call *rc)
 	       rc->sip->events_cap * sizeof(struct sip_call_event);
 }
 
+/* The host of a SIP URI ("sip:alice@example.com:5060;transport=tcp"),
+ * copied into out. */
+static const char *uri_host(const char *uri, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (!uri)
+		return NULL;
+	const char *at = strchr(uri, '@');
+	const char *h = at ? at + 1 : strchr(uri, ':') ? strchr(uri, ':') + 1 : uri;
+	size_t n = strcspn(h, ":;>?");
+	if (*h == '[') /* IPv6 reference */
+		n = strcspn(h, "]") + (h[strcspn(h, "]")] ? 1 : 0);
+	snprintf(out, cap, "%.*s", (int)n, h);
+	return out;
+}
+
+void rec_decide(const struct pol_rules *rules, const struct sip_call *sc, struct pol_decision *d)
+{
+	char hosts[2][256];
+	struct pol_call pc = {
+		.call_id = sc->call_id,
+		.caller_user = sc->party[SIP_CALLER].user,
+		.callee_user = sc->party[SIP_CALLEE].user,
+		.caller_host = uri_host(sc->party[SIP_CALLER].uri, hosts[0], sizeof(hosts[0])),
+		.callee_host = uri_host(sc->party[SIP_CALLEE].uri, hosts[1], sizeof(hosts[1])),
+		.start_us = sc->start_us,
+	};
+	/* where the first message went: from the caller to the callee side
+	 * when the caller sent it */
+	if (sc->nmsgs) {
+		const struct sip_call_msg *m = &sc->msgs[0];
+		bool from_caller = m->sender == SIP_CALLER;
+		pc.caller_addr = from_caller ? &m->src : &m->dst;
+		pc.callee_addr = from_caller ? &m->dst : &m->src;
+	}
+	pol_decide(rules, &pc, d);
+}
+
 static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *sc)
 {
 	if (sc->user)
@@ -248,6 +288,14 @@ static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *s
 		return NULL;
 	rc->sip = sc;
 	rc->media[0].te_pt = rc->media[1].te_pt = -1;
+	rc->record = true;
+	const struct pol_rules *rules = e->cfg.rules ? atomic_load(e->cfg.rules) : NULL;
+	if (rules) {
+		struct pol_decision d;
+		rec_decide(rules, sc, &d);
+		rc->record = d.record;
+		rc->rule = d.rule;
+	}
 	sc->user = rc;
 	e->stats.active_calls++;
 	if (e->stats.active_calls > e->stats.max_active_calls)
@@ -287,6 +335,9 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 static void sweep(struct rec_engine *e, int64_t now_us)
 {
 	size_t pos = 0, bytes = 0;
+	bool flush = e->cfg.spool_flush_us && now_us - e->last_flush_us >= e->cfg.spool_flush_us;
+	if (flush)
+		e->last_flush_us = now_us;
 	struct es_hnode *cur = NULL;
 	struct sip_call *sc;
 	while ((sc = sip_tracker_next(e->sip, &pos, &cur))) {
@@ -296,21 +347,37 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
 		bool ended = sc->end_reason != SIP_END_NONE &&
 			     now_us - ES_MAX(sc->end_us, last) > e->cfg.end_linger_us;
+		bool open = sc->end_reason == SIP_END_NONE;
+		bool answered = sc->outcome == SIP_OUT_ANSWERED;
 		if (ended)
 			call_finish(e, rc, now_us, sc->end_reason);
 		else if (now_us - last > e->cfg.idle_timeout_us)
 			call_finish(e, rc, now_us, SIP_END_TIMEOUT);
-		else
+		else if (open && answered && e->cfg.rtp_timeout_us && rc->last_rtp_us &&
+			 now_us - rc->last_rtp_us > e->cfg.rtp_timeout_us)
+			call_finish(e, rc, now_us, SIP_END_RTP_TIMEOUT);
+		else if (open && e->cfg.max_duration_us &&
+			 now_us - sc->start_us > e->cfg.max_duration_us)
+			call_finish(e, rc, now_us, SIP_END_MAX_DURATION);
+		else if (open && answered && e->cfg.session_timers && sc->session_expires_s &&
+			 now_us - sc->session_refresh_us >
+				 (int64_t)sc->session_expires_s * ES_US_PER_SEC)
+			call_finish(e, rc, now_us, SIP_END_SESSION_TIMER);
+		else {
+			if (flush && rc->ml)
+				rec_spool_flush(&e->spool, rc);
 			bytes += call_bytes(rc);
+		}
 	}
 	e->stats.call_bytes = bytes;
+	e->stats.spool_errors = e->spool.errors;
 	if (bytes > e->stats.max_call_bytes)
 		e->stats.max_call_bytes = bytes;
 	sip_tracker_expire(e->sip, now_us);
 	e->last_sweep_us = now_us;
 }
 
-void rec_engine_flush(struct rec_engine *e, int64_t now_us)
+static void finish_all(struct rec_engine *e, int64_t now_us, enum sip_end_reason why)
 {
 	sweep(e, now_us);
 	size_t pos = 0;
@@ -319,8 +386,26 @@ void rec_engine_flush(struct rec_engine *e, int64_t now_us)
 	while ((sc = sip_tracker_next(e->sip, &pos, &cur))) {
 		struct rec_call *rc = sc->user;
 		if (rc)
-			call_finish(e, rc, now_us, SIP_END_CAPTURE);
+			call_finish(e, rc, now_us, why);
 	}
+}
+
+void rec_engine_flush(struct rec_engine *e, int64_t now_us)
+{
+	finish_all(e, now_us, SIP_END_CAPTURE);
+}
+
+void rec_engine_shutdown(struct rec_engine *e, int64_t now_us)
+{
+	finish_all(e, now_us, SIP_END_SHUTDOWN);
+}
+
+void rec_engine_tick(struct rec_engine *e, int64_t now_us)
+{
+	if (now_us > e->now_us)
+		e->now_us = now_us;
+	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC / 5)
+		sweep(e, e->now_us);
 }
 
 /* ---- SIP ------------------------------------------------------------------------- */
@@ -497,7 +582,7 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
-	if (e->spool.dir)
+	if (e->spool.dir && rc->record)
 		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
 }
 
@@ -578,6 +663,18 @@ static void on_udp(void *ud, const struct net_pkt *pkt)
 		e->stats.udp_other++;
 }
 
+void rec_engine_datagram(struct rec_engine *e, const struct net_pkt *pkt)
+{
+	if (pkt->ts_us > e->now_us)
+		e->now_us = pkt->ts_us;
+	if (pkt->proto == NET_PROTO_TCP)
+		handle_sip(e, pkt, pkt->data, pkt->len);
+	else
+		on_udp(e, pkt);
+	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
+		sweep(e, e->now_us);
+}
+
 /* ---- engine ----------------------------------------------------------------------- */
 
 int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg, rec_call_fn on_call,
@@ -600,6 +697,7 @@ int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg, rec_ca
 	e->spool.dir = e->cfg.spool_dir;
 	e->spool.buf_bytes = e->cfg.spool_buf_bytes;
 	e->spool.sync = e->cfg.spool_sync;
+	e->spool.source = e->cfg.source;
 	struct sip_tracker_config tc = {.extra_headers = e->cfg.extra_headers};
 	if ((err = es_htab_init(&e->endpoints, 1024)) || (err = es_htab_init(&e->streams, 1024)))
 		goto fail;

@@ -139,6 +139,10 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	}
 	if (sc->msgs_dropped)
 		add_flag(flags, "messages_truncated");
+	if (!rc->record)
+		add_flag(flags, "not_recorded");
+	else if (rc->ml_failed)
+		add_flag(flags, "recording_cut");
 
 	for (int p = 0; p < 2; p++) {
 		const struct sip_party_info *pi = &sc->party[p];
@@ -162,6 +166,7 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	out->end_reason = sip_end_reason_name(sc->end_reason);
 	out->flags = flags[0] ? flags : NULL;
 	out->extra_json = sc->extra_json;
+	out->rule = rc->rule;
 	out->source = source;
 	out->streams = streams;
 	out->nstreams = (unsigned)ns;

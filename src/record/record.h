@@ -13,6 +13,7 @@
 #include "index/index.h"
 #include "media/media.h"
 #include "net/net.h"
+#include "policy/policy.h"
 
 struct rec_config {
 	const char *const *extra_headers; /* SIP headers kept per call, NULL-terminated */
@@ -20,12 +21,22 @@ struct rec_config {
 				    failure, for trailing RTP/RTCP (default 10 s) */
 	int64_t idle_timeout_us; /* no SIP nor RTP for this long ends a call
 				    (default 300 s) */
+	int64_t rtp_timeout_us;  /* an answered call whose RTP stopped this long
+				    ago (and no BYE) ends; 0 = off */
+	int64_t max_duration_us; /* a call ends at this length; 0 = no limit */
+	bool session_timers;     /* end calls whose Session-Expires passed */
+	/* Recording rules, read at each new call; the pointer may be swapped
+	 * by another thread (SIGHUP); NULL = record every call. */
+	const struct pol_rules *_Atomic *rules;
 	size_t sip_max_msg;      /* largest SIP message over TCP (default 64 KiB) */
 	const char *source;      /* "import" (default) or "live" */
 	const char *spool_dir;   /* each call's RTP payloads go to a media log
 				    (media/mlog) here; NULL = no audio kept */
 	size_t spool_buf_bytes;  /* buffered per call before a write (0 = 32 KiB) */
-	bool spool_sync;         /* fsync a call's media log when it ends */
+	bool spool_sync;         /* fsync a call's media log when it is flushed */
+	int64_t spool_flush_us;  /* write each open call's media log at least
+				    this often (capture time); 0 = when its
+				    buffer fills and at the end */
 	struct net_config net;
 };
 void rec_config_default(struct rec_config *cfg);
@@ -71,6 +82,18 @@ int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t 
 		     int64_t ts_us, uint64_t frame);
 /* Finish every open call (end reason capture_end) and hand them on. */
 void rec_engine_flush(struct rec_engine *e, int64_t now_us);
+/* Live: finish every open call with end reason "shutdown". */
+void rec_engine_shutdown(struct rec_engine *e, int64_t now_us);
+/* Live: the clock moved to now_us without packets; end what is due and
+ * flush media logs as configured. */
+void rec_engine_tick(struct rec_engine *e, int64_t now_us);
+/* A datagram already decoded by someone else (a dispatcher thread): a UDP
+ * payload, or one whole SIP message framed from a TCP stream. */
+void rec_engine_datagram(struct rec_engine *e, const struct net_pkt *pkt);
+struct sip_call;
+/* The decision for a new call under the rules (exposed for the
+ * dispatcher and tests). */
+void rec_decide(const struct pol_rules *rules, const struct sip_call *sc, struct pol_decision *d);
 
 const struct rec_stats *rec_engine_stats(const struct rec_engine *e);
 const struct net_stats *rec_engine_net_stats(const struct rec_engine *e);
@@ -115,9 +138,12 @@ struct rec_store_config {
 
 struct rec_recorder;
 int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *cfg);
-/* Queue the media log of call row call_row (the path is copied). */
+/* Queue the media log of call row call_row (the path is copied); flag
+ * (may be NULL), e.g. "recovered", is added to the recording's flags. */
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			const char *media_log);
+			const char *media_log, const char *flag);
+/* Jobs queued or being rendered. */
+unsigned rec_recorder_pending(struct rec_recorder *r);
 
 /* A finished job: rec is the row to enter in the index (strings valid
  * during the callback), or NULL with err ES_ENOTFOUND (no audio: no file)
@@ -136,6 +162,60 @@ void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void 
 /* Stops the workers (after their current job; queued jobs are dropped and
  * their media logs kept). */
 void rec_recorder_free(struct rec_recorder *r);
+
+/* ---- live recording ----------------------------------------------------------
+ * Capture threads (one per interface) decode frames and route each datagram
+ * to one of N worker threads by its call (record/live.c); each worker runs
+ * its own engine; finished calls come out of a queue, deep-copied. */
+struct rec_live_config {
+	const struct net_live_config *ifaces;
+	unsigned nifaces;
+	unsigned workers;          /* 0 = cores - 1, at least 1 */
+	size_t ring_bytes;         /* per capture->worker queue (0 = 8 MiB) */
+	struct rec_config engine;  /* each worker's engine (spool, rules, timeouts) */
+};
+
+#define REC_LIVE_MAX 64
+struct rec_live_status {
+	unsigned nifaces, nworkers;
+	struct {
+		char name[64];
+		uint64_t frames;       /* frames read */
+		uint64_t received;     /* what the kernel saw */
+		uint64_t dropped;      /* lost in the kernel ring */
+		uint64_t if_dropped;   /* lost by the interface */
+	} iface[16];
+	struct {
+		uint64_t queue_bytes;
+		uint64_t active_calls;
+	} worker[REC_LIVE_MAX];
+	uint64_t frames, queue_drops, active_calls, calls, rtp_packets, sip_messages,
+		spool_errors, call_bytes;
+};
+
+struct rec_live;
+struct rec_live_call;
+int rec_live_start(struct rec_live **out, const struct rec_live_config *cfg, char *err,
+		   size_t errlen);
+/* The next finished call, or NULL (never blocks); free it when done. */
+struct rec_live_call *rec_live_next_call(struct rec_live *l);
+struct idx_call *rec_live_call_row_mut(struct rec_live_call *c);
+const struct idx_call *rec_live_call_row(struct rec_live_call *c);
+const char *rec_live_call_media_log(const struct rec_live_call *c);
+void rec_live_call_free(struct rec_live_call *c);
+void rec_live_status(struct rec_live *l, struct rec_live_status *st);
+/* Stop capturing, let the workers empty their queues, finish every open
+ * call (end reason "shutdown"); the calls are then in the queue. */
+void rec_live_stop(struct rec_live *l);
+void rec_live_free(struct rec_live *l);
+
+/* ---- recovery ------------------------------------------------------------------
+ * Media logs left in the spool by a crash: each becomes a call row (from
+ * the log's metadata) with the flag "recovered" and its recording, through
+ * the same path as a finished call. */
+typedef int (*rec_recover_fn)(void *ud, struct idx_call *c, const char *media_log);
+/* Hand every *.mlog in spool_dir to fn; returns how many were found. */
+unsigned rec_recover_spool(const char *spool_dir, rec_recover_fn fn, void *ud);
 
 /* The file of a recording row: data_dir + "/" + rec->path. */
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out,

@@ -74,7 +74,10 @@ struct rec_call {
 	char *ml_path;
 	unsigned ml_nstreams;
 	unsigned ml_gen;     /* media_gen + 1 whose payload maps are logged */
+	int64_t ml_meta_answer; /* the answer time the log's metadata has */
 	bool ml_failed;
+	bool record;         /* the rules said to keep its audio */
+	const char *rule;    /* which rule decided (lives as long as the rules) */
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
@@ -99,10 +102,13 @@ struct rec_endpoint {
 struct rec_spool {
 	const char *dir;     /* NULL: no audio is kept */
 	size_t buf_bytes;
-	bool sync;           /* fsync when a log is closed */
+	bool sync;           /* fsync when a log is flushed */
+	const char *source;  /* "import", "live": kept in each log's metadata */
 	uint64_t seq;        /* makes file names unique within a run */
 	uint64_t errors;
 };
+/* Write what rc's log buffers now (live: at least every second). */
+void rec_spool_flush(struct rec_spool *sp, struct rec_call *rc);
 /* Append one RTP packet of stream s (sent by s->party) to rc's log. */
 void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream *s,
 		   const struct rtp_hdr *h, int64_t ts_us);

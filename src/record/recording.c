@@ -26,12 +26,13 @@ struct rec_job {
 	int64_t call_row;
 	int64_t start_us;
 	char *media_log;
+	char extra_flag[24];
 	/* the result */
 	int err;
 	char msg[1600];
 	char rel[128];
 	char sha[65];
-	char flags[64];
+	char flags[96];
 	char stats[512];
 	struct render_result res;
 };
@@ -112,6 +113,9 @@ static void job_stats(struct rec_job *j)
 	if (r->packets_unknown_pt || r->packets_bad)
 		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags),
 			 "%sundecoded_packets", j->flags[0] ? "," : "");
+	if (j->extra_flag[0])
+		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags), "%s%s",
+			 j->flags[0] ? "," : "", j->extra_flag);
 }
 
 static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
@@ -213,8 +217,16 @@ int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *c
 	return 0;
 }
 
+unsigned rec_recorder_pending(struct rec_recorder *r)
+{
+	pthread_mutex_lock(&r->mu);
+	unsigned n = r->pending;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			const char *media_log)
+			const char *media_log, const char *flag)
 {
 	struct rec_job *j = calloc(1, sizeof(*j));
 	if (!j || !(j->media_log = strdup(media_log))) {
@@ -223,6 +235,7 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 	}
 	j->call_row = call_row;
 	j->start_us = call_start_us;
+	snprintf(j->extra_flag, sizeof(j->extra_flag), "%s", flag ? flag : "");
 	pthread_mutex_lock(&r->mu);
 	*r->queue_tail = j;
 	r->queue_tail = &j->next;

@@ -25,6 +25,62 @@ static void spool_fail(struct rec_spool *sp, struct rec_call *rc, const char *wh
 	}
 }
 
+/* "key=value" lines; backslash, CR and LF escaped. */
+static void meta_put(FILE *f, const char *key, const char *v)
+{
+	if (!v)
+		return;
+	fprintf(f, "%s=", key);
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else if (*v == '\r')
+			fputs("\\r", f);
+		else
+			fputc(*v, f);
+	}
+	fputc('\n', f);
+}
+
+/* The call's metadata into its log, so that a log left by a crash can be
+ * indexed on its own (record/recover.c). */
+static int spool_meta(struct rec_spool *sp, struct rec_call *rc)
+{
+	const struct sip_call *sc = rc->sip;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return ES_ENOMEM;
+	char num[32];
+	meta_put(f, "call_id", sc->call_id);
+	snprintf(num, sizeof(num), "%lld", (long long)sc->start_us);
+	meta_put(f, "start_us", num);
+	snprintf(num, sizeof(num), "%lld",
+		 (long long)(sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0));
+	meta_put(f, "answer_us", num);
+	static const char *const role[2] = {"caller", "callee"};
+	for (int p = 0; p < 2; p++) {
+		const struct sip_party_info *pi = &sc->party[p];
+		const char *vals[5] = {pi->uri, pi->user, pi->display, pi->pai, pi->ua};
+		static const char *const keys[5] = {"uri", "user", "display", "pai", "ua"};
+		for (int k = 0; k < 5; k++) {
+			char key[24];
+			snprintf(key, sizeof(key), "%s.%s", role[p], keys[k]);
+			meta_put(f, key, vals[k]);
+		}
+	}
+	meta_put(f, "source", sp->source);
+	meta_put(f, "rule", rc->rule);
+	fclose(f);
+	int err = text ? mlog_meta(rc->ml, text, len) : ES_ENOMEM;
+	free(text);
+	rc->ml_meta_answer = sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0;
+	return err;
+}
+
 static int spool_open(struct rec_spool *sp, struct rec_call *rc)
 {
 	const char *cid = rc->sip->call_id ? rc->sip->call_id : "";
@@ -34,7 +90,21 @@ static int spool_open(struct rec_spool *sp, struct rec_call *rc)
 		return ES_ENOMEM;
 	snprintf(rc->ml_path, n, "%s/%lld-%016llx-%llu.mlog", sp->dir, (long long)rc->sip->start_us,
 		 (unsigned long long)es_hash(cid, strlen(cid), 0), (unsigned long long)++sp->seq);
-	return mlog_create(&rc->ml, rc->ml_path, cid, rc->sip->start_us, sp->buf_bytes);
+	int err = mlog_create(&rc->ml, rc->ml_path, cid, rc->sip->start_us, sp->buf_bytes);
+	return err ? err : spool_meta(sp, rc);
+}
+
+void rec_spool_flush(struct rec_spool *sp, struct rec_call *rc)
+{
+	if (!rc->ml)
+		return;
+	const struct sip_call *sc = rc->sip;
+	int64_t answer = sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0;
+	int err = answer != rc->ml_meta_answer ? spool_meta(sp, rc) : 0;
+	if (!err)
+		err = mlog_flush(rc->ml, sp->sync);
+	if (err)
+		spool_fail(sp, rc, "write", err);
 }
 
 /* The payload maps for what `sender` sends: the receiver's announcement

@@ -27,6 +27,7 @@ static const char *const outcome_names[] = {
 };
 static const char *const end_names[] = {
 	"none", "bye", "cancel", "final_response", "timeout", "capture_end",
+	"rtp_timeout", "max_duration", "session_timer", "shutdown",
 };
 
 const char *sip_outcome_name(enum sip_outcome o)
@@ -548,9 +549,31 @@ static void on_request(struct sip_tracker *t, struct sip_call *c, const struct s
 	}
 }
 
+/* RFC 4028: a 2xx to an INVITE or UPDATE carrying Session-Expires (or
+ * "x") starts a new interval. */
+static void session_timer(struct sip_call *c, const struct sip_msg *m, int64_t ts)
+{
+	struct slice se = sip_msg_hdr_name(m, "Session-Expires");
+	if (!se.len)
+		se = sip_msg_hdr_name(m, "x");
+	struct slice delta, params;
+	uint32_t secs;
+	if (!se.len)
+		return;
+	if (!sl_split(se, ';', &delta, &params))
+		delta = se;
+	if (sl_to_u32(sl_trim(delta), &secs) == 0 && secs > 0) {
+		c->session_expires_s = secs;
+		c->session_refresh_us = ts;
+	}
+}
+
 static void on_response(struct sip_call *c, const struct sip_msg *m, enum sip_party sender,
 			int64_t ts)
 {
+	if (m->status >= 200 && m->status < 300 &&
+	    (sl_eq_str_ci(m->cseq_method, "INVITE") || sl_eq_str_ci(m->cseq_method, "UPDATE")))
+		session_timer(c, m, ts);
 	if (!sl_eq_str_ci(m->cseq_method, "INVITE"))
 		return;
 	struct slice totag = tag_of(m->to);

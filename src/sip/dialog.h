@@ -31,6 +31,10 @@ enum sip_end_reason {
 	SIP_END_FINAL,    /* final non-2xx response to the INVITE */
 	SIP_END_TIMEOUT,  /* decided by the caller of the tracker */
 	SIP_END_CAPTURE,  /* input ended */
+	SIP_END_RTP_TIMEOUT,   /* answered, media stopped, no BYE (the caller decides) */
+	SIP_END_MAX_DURATION,  /* reached the configured longest call */
+	SIP_END_SESSION_TIMER, /* Session-Expires passed without a refresh (RFC 4028) */
+	SIP_END_SHUTDOWN,      /* the recorder was stopped */
 };
 const char *sip_end_reason_name(enum sip_end_reason r);
 
@@ -93,6 +97,8 @@ struct sip_call {
 	bool cancel_seen;
 	bool forked;
 	bool hold[2];                    /* party currently on hold */
+	uint32_t session_expires_s;      /* RFC 4028 interval of the last 2xx, 0 = none */
+	int64_t session_refresh_us;      /* when it was last refreshed */
 
 	struct sip_call_msg *msgs;
 	unsigned nmsgs, msgs_cap;

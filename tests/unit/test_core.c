@@ -155,6 +155,35 @@ static void test_json(void)
 	free(out);
 }
 
+static void test_log_level_parse(void)
+{
+	int lvl = -1;
+	CHECK_INT(es_log_level_parse("error", &lvl), 0);
+	CHECK_INT(lvl, ES_LOG_ERROR);
+	CHECK_INT(es_log_level_parse("warn", &lvl), 0);
+	CHECK_INT(lvl, ES_LOG_WARN);
+	CHECK_INT(es_log_level_parse("warning", &lvl), 0);
+	CHECK_INT(lvl, ES_LOG_WARN);
+	CHECK_INT(es_log_level_parse("info", &lvl), 0);
+	CHECK_INT(lvl, ES_LOG_INFO);
+	CHECK_INT(es_log_level_parse("DEBUG", &lvl), 0);
+	CHECK_INT(lvl, ES_LOG_DEBUG);
+	lvl = 42;
+	CHECK_INT(es_log_level_parse("", &lvl), ES_EINVAL);
+	CHECK_INT(es_log_level_parse("verbose", &lvl), ES_EINVAL);
+	CHECK_INT(es_log_level_parse("info ", &lvl), ES_EINVAL);
+	CHECK_INT(es_log_level_parse("warnings", &lvl), ES_EINVAL);
+	CHECK_INT(es_log_level_parse("3", &lvl), ES_EINVAL);
+	CHECK_INT(es_log_level_parse(NULL, &lvl), ES_EINVAL);
+	CHECK_INT(lvl, 42); /* untouched on error */
+
+	enum es_log_level old = es_log_get_level();
+	es_log_set_level(ES_LOG_DEBUG);
+	CHECK_INT(es_log_get_level(), ES_LOG_DEBUG);
+	es_log_set_level(old);
+	CHECK_INT(es_log_get_level(), old);
+}
+
 int main(void)
 {
 	RUN(test_slices);
@@ -163,5 +192,6 @@ int main(void)
 	RUN(test_time);
 	RUN(test_htab);
 	RUN(test_json);
+	RUN(test_log_level_parse);
 	return CHECK_DONE();
 }

@@ -1,0 +1,77 @@
+/*
+ * policy.h - recording rules: which calls are recorded.
+ *
+ * The rules come from the configuration file (core/config.h):
+ *
+ *   [recording]
+ *   default = record            ; or skip: when no rule matches
+ *   timezone = Europe/Berlin    ; for time windows (default: the system's)
+ *
+ *   [networks]
+ *   local = 10.0.0.0/8, 192.168.0.0/16, 2001:db8::/32
+ *   local_numbers = 1000-1999, +4930555*
+ *
+ *   [do-not-record]             ; checked before any rule; either party
+ *   number = +4930555123
+ *   number = 0800*
+ *
+ *   [rule sales-inbound]        ; in file order: the first that matches wins
+ *   action = record             ; or skip
+ *   caller = +49*               ; number patterns (see below)
+ *   callee = 2000-2999
+ *   number = ...                ; either party
+ *   domain = example.com        ; either party's SIP host (case-insensitive, "*.x" allowed)
+ *   direction = inbound         ; inbound, outbound, internal, external, any
+ *   time = 08:00-18:00          ; local time window, may cross midnight
+ *   days = mon-fri              ; or mon,wed,sat
+ *   sample = 25                 ; percent of the matching calls recorded
+ *
+ * Number patterns (comma-separated lists allowed): a glob on the user part
+ * as written (`*` any run, `?` one character, `[0-9]` a class; `+` is
+ * literal), or a numeric range `1000-1999` (both ends inclusive, the number
+ * must be all digits).  A party is local when its number matches
+ * local_numbers or its signalling address is in a local network; direction
+ * is inbound (external caller, local callee), outbound, internal (both
+ * local) or external (neither).  Sampling is deterministic: a hash of the
+ * Call-ID decides, so the same call is always decided the same way.
+ */
+#ifndef ES_POLICY_H
+#define ES_POLICY_H
+
+#include "core/config.h"
+#include "core/core.h"
+
+struct pol_call {
+	const char *call_id;
+	const char *caller_user;       /* number or extension; may be NULL */
+	const char *callee_user;
+	const char *caller_host;       /* SIP domain of From / To; may be NULL */
+	const char *callee_host;
+	const struct es_addr *caller_addr; /* where the INVITE came from; may be NULL */
+	const struct es_addr *callee_addr; /* where it went */
+	int64_t start_us;              /* UTC microseconds */
+};
+
+enum pol_direction { POL_DIR_UNKNOWN = 0, POL_INBOUND, POL_OUTBOUND, POL_INTERNAL, POL_EXTERNAL };
+
+struct pol_decision {
+	bool record;
+	const char *rule;              /* the rule's name, "do-not-record" or "default";
+					  valid while the rules live */
+	bool sampled_out;              /* a record rule matched but sampling skipped it */
+	enum pol_direction direction;
+};
+
+struct pol_rules;
+/* Build the rules from a loaded configuration; a configuration with no
+ * rules records everything.  ES_EPARSE with "path:line: why" in err for a
+ * bad pattern, range, time, day, percentage, network or unknown key. */
+int pol_rules_from_conf(struct pol_rules **out, const struct es_conf *c, char *err,
+			size_t errlen);
+void pol_rules_free(struct pol_rules *r);
+/* Decide for one call; never fails. */
+void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct pol_decision *d);
+const char *pol_direction_name(enum pol_direction d); /* "inbound", ... "unknown" */
+unsigned pol_rule_count(const struct pol_rules *r);
+
+#endif /* ES_POLICY_H */
