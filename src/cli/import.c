@@ -1,6 +1,9 @@
 /* import.c - `earshot import FILE...`. */
 #include "cli/cli.h"
+#include "core/config.h"
 #include "record/record.h"
+
+#include <stdatomic.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +21,7 @@ struct import_run {
 	int64_t import_id;
 	uint64_t calls_new, calls_dup, streams, store_errors;
 	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided;
+	uint64_t not_recorded, cut;
 	int64_t recorded_us;
 	bool progress;
 	int64_t t0;
@@ -43,6 +47,9 @@ static void import_usage(FILE *f)
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
 		"  --threads N         threads encoding recordings (default: one per core)\n"
 		"  --no-audio          index calls and streams only, write no recordings\n"
+		"  -c, --config FILE   apply the recording rules of this earshot.conf\n"
+		"                      (docs/CONFIG.md): calls they skip are indexed\n"
+		"                      without a recording\n"
 		"  --progress          progress bar on stderr even when it is not a terminal\n"
 		"  --no-progress       no progress bar\n"
 		"  --json              print the summary as JSON on stdout\n"
@@ -97,6 +104,13 @@ static int on_call(void *ud, struct idx_call *c, const char *media_log)
 	else {
 		r->calls_new++;
 		r->streams += c->nstreams;
+		if (c->flags && strstr(c->flags, "not_recorded"))
+			r->not_recorded++;
+		if (c->flags && strstr(c->flags, "recording_cut")) {
+			r->cut++;
+			fprintf(stderr, "earshot import: call %lld (%s) was cut: its audio could not be "
+				"spooled (disk full?)\n", (long long)c->id, c->call_id);
+		}
 	}
 	if (media_log) {
 		/* a call imported before keeps the recording it has */
@@ -167,6 +181,8 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_key(&j, "calls_without_audio"); es_json_int(&j, (int64_t)r->no_audio);
 	es_json_key(&j, "recordings_one_sided"); es_json_int(&j, (int64_t)r->one_sided);
 	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->recording_errors);
+	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->not_recorded);
+	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->cut);
 	es_json_key(&j, "files_failed"); es_json_int(&j, files_failed);
 	es_json_key(&j, "errors");
 	es_json_arr_begin(&j);
@@ -272,6 +288,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"bitrate", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 't'},
 		{"no-audio", no_argument, NULL, 'n'},
+		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -284,8 +301,9 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct rec_store_config scfg = {.render = {.format = MEDIA_OPUS,
 						   .writer = {.opus_complexity = -1}}};
 	bool audio = true;
+	const char *config = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': ctx->data_dir = optarg; break;
 		case 'H':
@@ -328,6 +346,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		case 'n': audio = false; break;
+		case 'c': config = optarg; break;
 		case 'p': progress = 1; break;
 		case 'P': progress = 0; break;
 		case 'j': json = true; break;
@@ -341,6 +360,22 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	cfg.extra_headers = extra;
+	struct pol_rules *rules = NULL;
+	const struct pol_rules *_Atomic rules_ref = NULL;
+	if (config) {
+		struct es_conf conf;
+		char err[1024];
+		int rc = es_conf_load(&conf, config, err, sizeof(err));
+		if (!rc)
+			rc = pol_rules_from_conf(&rules, &conf, err, sizeof(err));
+		es_conf_free(&conf);
+		if (rc) {
+			fprintf(stderr, "earshot import: %s\n", err);
+			return CLI_USAGE;
+		}
+		atomic_store(&rules_ref, rules);
+		cfg.rules = &rules_ref;
+	}
 
 	struct import_run run = {.progress = progress, .t0 = es_mono_us()};
 	struct rec_engine *e = NULL;
@@ -451,5 +486,6 @@ out:
 	rec_engine_free(e);
 	rec_recorder_free(run.rec);
 	idx_close(run.ix);
+	pol_rules_free(rules);
 	return rc;
 }

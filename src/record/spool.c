@@ -6,6 +6,7 @@
 #include "record/record_internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +16,11 @@ static const int sp_other[2] = {SIP_CALLEE, SIP_CALLER};
 
 static void spool_fail(struct rec_spool *sp, struct rec_call *rc, const char *what, int err)
 {
-	ES_LOG_WARNING(TAG, "call %s: media log %s: %s failed (%d); the call's audio is not kept",
-		       rc->sip->call_id, rc->ml_path ? rc->ml_path : "-", what, err);
+	int e = errno;
+	ES_LOG_WARNING(TAG, "call %s: media log %s: %s failed: %s; the audio spooled before "
+		       "is kept, what follows is lost (the call is marked recording_cut)",
+		       rc->sip->call_id, rc->ml_path ? rc->ml_path : "-", what,
+		       err == ES_EIO && e ? strerror(e) : es_strerror(err));
 	sp->errors++;
 	rc->ml_failed = true;
 	if (rc->ml) {
@@ -171,6 +175,11 @@ char *rec_spool_close(struct rec_spool *sp, struct rec_call *rc)
 	char *path = rc->ml_path;
 	rc->ml_path = NULL;
 	if (!rc->ml) {
+		/* a log that failed part-way still holds what was written before
+		 * the failure (a reader stops at a torn record): render that */
+		struct stat st;
+		if (path && rc->ml_failed && stat(path, &st) == 0)
+			return path;
 		free(path);
 		return NULL;
 	}
