@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -89,6 +90,18 @@ static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const st
 					      "linger", "session_timers", NULL};
 	static const char *const k_rec[] = {"format", "mix", "bitrate", "encode_threads",
 					    "spool_sync", "min_free", "default", "timezone", NULL};
+	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
+					       "networks", "do-not-record"};
+	for (size_t i = 0; i < c->n; i++) {
+		const char *sec = c->e[i].section;
+		bool known = !strncasecmp(sec, "rule ", 5);
+		for (size_t k = 0; k < ES_ARRAY_LEN(sections) && !known; k++)
+			known = !strcasecmp(sec, sections[k]);
+		if (!known) {
+			snprintf(err, errlen, "%s:%u: unknown section [%s]", c->path, c->e[i].line, sec);
+			return ES_EPARSE;
+		}
+	}
 	int rc;
 	if ((rc = es_conf_check_keys(c, "earshot", k_earshot, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "capture", k_capture, err, errlen)) ||

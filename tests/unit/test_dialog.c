@@ -266,6 +266,39 @@ static void test_cancel_race(void)
 	sip_tracker_free(fd.t);
 }
 
+/* RFC 4028: the 2xx of the INVITE starts the interval, a refreshing
+ * UPDATE's 2xx (compact form "x") restarts it; the end reasons have names. */
+static void test_session_timer(void)
+{
+	struct sdp_seen seen = {0};
+	struct feeder fd = start(&seen);
+	const char *inv = "INVITE sip:+15551234@example.com SIP/2.0";
+	struct sip_call *c = feed(&fd, msg(inv, "a1", NULL, 1, "INVITE", "z9hG4bK1",
+					  "Session-Expires: 1800\r\nSupported: timer\r\n",
+					  SDP(4000, "sendrecv")));
+	CHECK_INT(c->session_expires_s, 0); /* a request does not start it */
+	int64_t t_ok = fd.ts;
+	feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 1, "INVITE", "z9hG4bK1",
+		      "Session-Expires: 90;refresher=uac\r\n", SDP(5000, "sendrecv")));
+	CHECK_INT(c->session_expires_s, 90);
+	CHECK_INT(c->session_refresh_us, t_ok);
+	feed(&fd, msg("UPDATE sip:alice@10.0.0.1 SIP/2.0", "a1", "b1", 2, "UPDATE", "z9hG4bK2",
+		      NULL, NULL));
+	int64_t t_up = fd.ts;
+	feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 2, "UPDATE", "z9hG4bK2", "x: 120\r\n", NULL));
+	CHECK_INT(c->session_expires_s, 120);
+	CHECK_INT(c->session_refresh_us, t_up);
+	/* garbage does not reset it */
+	feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 3, "UPDATE", "z9hG4bK3",
+		      "Session-Expires: soon\r\n", NULL));
+	CHECK_INT(c->session_expires_s, 120);
+	CHECK_STR(sip_end_reason_name(SIP_END_SESSION_TIMER), "session_timer");
+	CHECK_STR(sip_end_reason_name(SIP_END_RTP_TIMEOUT), "rtp_timeout");
+	CHECK_STR(sip_end_reason_name(SIP_END_MAX_DURATION), "max_duration");
+	CHECK_STR(sip_end_reason_name(SIP_END_SHUTDOWN), "shutdown");
+	sip_tracker_free(fd.t);
+}
+
 int main(void)
 {
 	RUN(test_answered_call);
@@ -273,5 +306,6 @@ int main(void)
 	RUN(test_auth_retry_and_fork);
 	RUN(test_no_invite);
 	RUN(test_cancel_race);
+	RUN(test_session_timer);
 	return CHECK_DONE();
 }
