@@ -9,7 +9,8 @@
 # or the kernel drops (status.json dropped/if_dropped > 0) or the index holds
 # fewer than N calls.  One row per N:
 #   N | pps | drops | calls | CPU % of earshot | peak RSS | KiB per call | tcpreplay
-# CPU % is earshot's utime+stime over the replay (100 % = one core); KiB per
+# CPU % is earshot's utime+stime over the replay (100 % = one core), CPU s
+# its CPU seconds until every call is closed and encoded; KiB per
 # call is (peak RSS - RSS before the replay) / N; the tcpreplay column says
 # whether tcpreplay kept the capture's pace (its "sent in T seconds" against
 # the capture's duration) and sent every packet.
@@ -104,9 +105,9 @@ vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || ec
 
 printf "live capture on lo, %s s of G.711 calls (20 ms), %s cores, tcpreplay %s, earshot record %s\n" \
 	"$duration" "$(nproc)" "$([ "$realtime" = 1 ] && echo "real time" || echo "--pps")" "$extra"
-printf "%6s | %8s | %7s | %6s | %6s | %9s | %8s | %s\n" \
-	N pps drops calls "CPU %" "peak RSS" "KiB/call" tcpreplay
-printf -- "-------+----------+---------+--------+--------+-----------+----------+----------\n"
+printf "%6s | %8s | %7s | %6s | %6s | %7s | %9s | %8s | %s\n" \
+	N pps drops calls "CPU %" "CPU s" "peak RSS" "KiB/call" tcpreplay
+printf -- "-------+----------+---------+--------+--------+---------+-----------+----------+----------\n"
 hz=$(getconf CLK_TCK)
 verdict=""
 for n in $sizes; do
@@ -128,15 +129,17 @@ for n in $sizes; do
 	rss0=$(vm "$pid" VmRSS)
 	t0=$(date +%s.%N)
 	c0=$(cpu_ticks "$pid")
-	pace=$(awk -v p="$pkts" -v d="$span" 'BEGIN { printf "--pps=%d", p / d + 0.5 }')
+	# above ~20k pps, send in bursts of 10+ packets per timer tick (smoother)
+	pace=$(awk -v p="$pkts" -v d="$span" 'BEGIN { r = p / d; m = int(r / 20000);
+		printf "--pps=%d", r + 0.5; if (m > 1) printf " --pps-multi=%d", m }')
 	[ "$realtime" = 1 ] && pace=""
 	# shellcheck disable=SC2086 # $pace is empty or one option
 	tcpreplay -i lo $pace "$pcap" >"$tmp/tcpreplay-$n.log" 2>&1
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks "$pid")
-	# the calls end with BYE; wait for earshot to close them all
-	for _ in $(seq 60); do
-		[ "$(json "$data/run/status.json" 's["active_calls"]')" = 0 ] && break
+	# the calls end with BYE; wait for earshot to close and encode them all
+	for _ in $(seq 240); do
+		[ "$(json "$data/run/status.json" 's["active_calls"] + s["recording_queue"]')" = 0 ] && break
 		sleep 0.5
 	done
 	sleep 1.5
@@ -144,6 +147,7 @@ for n in $sizes; do
 	drops=$(json "$st" 'sum(i["dropped"] for i in s["interfaces"])')
 	ifdrops=$(json "$st" 'sum(i["if_dropped"] for i in s["interfaces"])')
 	hwm=$(vm "$pid" VmHWM)
+	c2=$(cpu_ticks "$pid")
 	kill -TERM "$pid"
 	rc=0; wait "$pid" || rc=$?
 	pid=""
@@ -160,17 +164,24 @@ for n in $sizes; do
 	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v t0="$t0" -v t1="$t1" \
 		'BEGIN { printf "%.1f", 100 * (b - a) / hz / (t1 - t0) }')
 	perc=$(awk -v h="$hwm" -v r="$rss0" -v n="$n" 'BEGIN { printf "%.1f", (h - r) / n }')
-	printf "%6d | %8.0f | %3s/%-3s | %6s | %6s | %5.0f MiB | %8s | %s\n" \
+	cpus=$(awk -v a="$c0" -v b="$c2" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) / hz }')
+	printf "%6d | %8.0f | %3s/%-3s | %6s | %6s | %7s | %5.0f MiB | %8s | %s\n" \
 		"$n" "$(awk -v p="$pkts" -v d="$span" 'BEGIN { print p / d }')" "${drops:-?}" \
-		"${ifdrops:-?}" "$calls" "$cpu" "$(awk -v h="$hwm" 'BEGIN { print h / 1024 }')" \
+		"${ifdrops:-?}" "$calls" "$cpu" "$cpus" "$(awk -v h="$hwm" 'BEGIN { print h / 1024 }')" \
 		"$perc" "$tr"
 	[ "$rc" = 0 ] || echo "       earshot record exited $rc after SIGTERM (see $tmp/record-$n.log)"
 	[ "$keep" = 1 ] || rm -f "$pcap"
 	rm -rf "$data/recordings"
+	case "$tr" in
+	ok*) ;;
+	*) verdict="tcpreplay could not keep pace at N=$n ($tr): the limit is the load generator"
+	   [ "$realtime" = 1 ] || break ;;
+	esac
 	if [ "${drops:-1}" != 0 ] || [ "${ifdrops:-1}" != 0 ] || [ "$calls" -lt "$n" ]; then
 		verdict="first loss at N=$n (drops ${drops:-?}/${ifdrops:-?}, $calls of $n calls)"
 		break
 	fi
 done
 echo "${verdict:-no loss up to N=${n}}"
-echo "drops = earshot's dropped/if_dropped from status.json; CPU % of one core over the replay"
+echo "drops = earshot's dropped/if_dropped from status.json; CPU % = of one core over the replay;"
+echo "CPU s = earshot's CPU seconds from the replay's start until every call is closed and encoded"

@@ -46,6 +46,7 @@ struct live_ctx {
 	net_live_fn fn;
 	void *ud;
 	int n;
+	bool broke; /* a net_live_break ended the dispatch */
 };
 
 static void live_seterr(struct net_live *l, const char *fmt, ...)
@@ -256,6 +257,7 @@ static int live_pcap_dispatch(struct net_live *l, int max, struct live_ctx *ctx)
 		if (rc == PCAP_ERROR_BREAK) {
 			if (atomic_load(&l->break_req) || ctx->n > 0) {
 				live_take_break(l);
+				ctx->broke = true;
 				return ctx->n;
 			}
 			/* A break we already honoured in poll(): not a new one. */
@@ -269,7 +271,7 @@ static int live_pcap_dispatch(struct net_live *l, int max, struct live_ctx *ctx)
 
 int net_live_dispatch(struct net_live *l, int max, net_live_fn fn, void *ud)
 {
-	struct live_ctx ctx = {l, fn, ud, 0};
+	struct live_ctx ctx = {l, fn, ud, 0, false};
 	if (atomic_load(&l->break_req)) {
 		live_take_break(l);
 		return 0;
@@ -285,32 +287,43 @@ int net_live_dispatch(struct net_live *l, int max, net_live_fn fn, void *ud)
 				live_seterr(l, "%s: cannot set blocking mode (%s)", l->iface, ebuf);
 				return ES_EIO;
 			}
-			if (rc != 0 || atomic_load(&l->break_req))
+			if (rc != 0 || ctx.broke)
 				return rc;
 		}
 	}
-	struct pollfd pfd[2] = {{.fd = l->fd, .events = POLLIN},
-				{.fd = l->wake_fd, .events = POLLIN}};
-	int n = poll(pfd, 2, l->timeout_ms);
-	if (n < 0) {
-		if (errno == EINTR)
+	/* Frames that arrived before the filter was installed sit in the ring
+	 * too; libpcap filters them in user space, so a readable descriptor
+	 * may yield nothing: wait again for what is left of the timeout. */
+	int64_t deadline = es_mono_us() + (int64_t)l->timeout_ms * 1000;
+	for (;;) {
+		int64_t left_us = deadline - es_mono_us();
+		if (left_us < 0)
+			left_us = 0;
+		struct pollfd pfd[2] = {{.fd = l->fd, .events = POLLIN},
+					{.fd = l->wake_fd, .events = POLLIN}};
+		int n = poll(pfd, 2, (int)((left_us + 999) / 1000));
+		if (n < 0) {
+			if (errno == EINTR)
+				return 0;
+			live_seterr(l, "%s: poll: %s", l->iface, strerror(errno));
+			return ES_EIO;
+		}
+		if (pfd[1].revents & POLLIN) {
+			/* net_live_break also set libpcap's own flag; the next
+			 * pcap_dispatch reports it once more and is retried. */
+			live_take_break(l);
 			return 0;
-		live_seterr(l, "%s: poll: %s", l->iface, strerror(errno));
-		return ES_EIO;
+		}
+		if (n == 0)
+			return 0;
+		if (pfd[0].revents & (POLLERR | POLLNVAL)) {
+			live_seterr(l, "%s: capture descriptor failed (interface gone?)", l->iface);
+			return ES_EIO;
+		}
+		int rc = live_pcap_dispatch(l, max, &ctx);
+		if (rc != 0 || ctx.broke || left_us == 0)
+			return rc;
 	}
-	if (pfd[1].revents & POLLIN) {
-		/* net_live_break also set libpcap's own flag; the next
-		 * pcap_dispatch reports it once more and is retried. */
-		live_take_break(l);
-		return 0;
-	}
-	if (n == 0)
-		return 0;
-	if (pfd[0].revents & (POLLERR | POLLNVAL)) {
-		live_seterr(l, "%s: capture descriptor failed (interface gone?)", l->iface);
-		return ES_EIO;
-	}
-	return live_pcap_dispatch(l, max, &ctx);
 }
 
 void net_live_break(struct net_live *l)

@@ -13,6 +13,7 @@ Run it alone to check the traffic side:
 Python 3 standard library only; needs root (sipp's pcap play and tcpdump
 use raw sockets), sipp (sip-tester), tcpdump and tshark."""
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -273,6 +274,7 @@ class Capture:
         self.proc = subprocess.Popen(["tcpdump", "-i", self.iface, "-n", "-U", "-B",
                                       str(self.bufsize_kib), "-w", self.path, self.bpf],
                                      stdout=subprocess.DEVNULL, stderr=self.err)
+        atexit.register(Recorder._reap, self.proc)
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.errpath) as f:
@@ -348,17 +350,23 @@ class Calls:
              "-nostdin", "-timeout", timeout, "-trace_err",
              "-error_file", "uas_errors.log"],
             cwd=self.work, stdout=subprocess.DEVNULL, stderr=self.uas_log)
+        atexit.register(Recorder._reap, self.uas)
         time.sleep(0.3)
         self.started = time.time()
 
+        self.uac = subprocess.Popen(
+            ["sipp", "-sf", "uac.xml", "127.0.0.1:%d" % p.uas_sip, "-i", "127.0.0.1",
+             "-p", str(p.uac_sip), "-mi", "127.0.0.1", "-mp", str(p.uac_media),
+             "-m", str(self.calls), "-l", str(self.concurrency), "-r", str(self.rate),
+             "-nostdin", "-timeout", timeout, "-trace_err", "-error_file", "uac_errors.log",
+             "-trace_stat", "-stf", "uac_stat.csv"],
+            cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        atexit.register(Recorder._reap, self.uac)
+
         def uac():
-            self.uac_result = subprocess.run(
-                ["sipp", "-sf", "uac.xml", "127.0.0.1:%d" % p.uas_sip, "-i", "127.0.0.1",
-                 "-p", str(p.uac_sip), "-mi", "127.0.0.1", "-mp", str(p.uac_media),
-                 "-m", str(self.calls), "-l", str(self.concurrency), "-r", str(self.rate),
-                 "-nostdin", "-timeout", timeout, "-trace_err", "-error_file", "uac_errors.log",
-                 "-trace_stat", "-stf", "uac_stat.csv"],
-                cwd=self.work, capture_output=True, text=True)
+            out, err = self.uac.communicate()
+            self.uac_result = subprocess.CompletedProcess(self.uac.args, self.uac.returncode,
+                                                          out, err)
             self.finished = time.time()
         self._thread = threading.Thread(target=uac, daemon=True)
         self._thread.start()
@@ -485,7 +493,15 @@ class Recorder:
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
+        atexit.register(self._reap, self.proc)
         return self
+
+    @staticmethod
+    def _reap(proc):
+        """A test that dies half-way must not leave earshot capturing."""
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
     def status_path(self):
         return os.path.join(self.data, "run", "status.json")

@@ -18,7 +18,7 @@ if why:
     skip(why)
 if not os.path.exists(EARSHOT):
     skip("earshot not built at " + EARSHOT)
-if not livecalls.shutil.which("sqlite3"):
+if not shutil.which("sqlite3"):
     skip("sqlite3 not installed")
 
 CALLS = int(os.environ.get("ES_CRASH_CALLS", "50"))

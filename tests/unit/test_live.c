@@ -116,8 +116,14 @@ static int sink_open(void)
 
 static void capture_all(bool immediate)
 {
+	/* Immediate mode uses TPACKET_V2, whose ring slots are each as large
+	 * as the snap length (capped by the MTU, 64 KiB on lo): the 64 MiB
+	 * default would hold only ~1000 frames, and lo puts every datagram in
+	 * the ring twice (sent and received; libpcap drops the copy).  A
+	 * snap length like an Ethernet interface's makes it ~30000 slots. */
 	struct net_live_config c = {.iface = "lo", .filter = "udp port 39999",
-				    .timeout_ms = 50, .immediate = immediate};
+				    .snaplen = immediate ? 2048 : 0, .timeout_ms = 50,
+				    .immediate = immediate};
 	struct net_live *l;
 	char err[512];
 	int rc = net_live_open(&l, &c, err, sizeof(err));
