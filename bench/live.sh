@@ -23,7 +23,11 @@
 # "late").
 #
 #   bench/live.sh [--build DIR] [--quick] [--sizes "N..."] [--duration S]
-#                 [--args "record options"] [--realtime] [--keep]
+#                 [--format F] [--args "record options"] [--realtime] [--keep]
+#
+# Recordings are WAV by default: with one encode thread, Opus encodes about
+# 100 call-seconds per CPU second, so 4000 x 60 s calls would queue for half
+# an hour after the replay; bench/recordings.sh measures encoding.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,13 +35,14 @@ build="$here/../build"
 sizes="500 1000 2000 4000 8000"
 duration=60
 extra=""
+format=wav
 keep=0
 realtime=0
 
 usage() {
 	cat <<EOF
 usage: bench/live.sh [--build DIR] [--quick] [--sizes "N ..."] [--duration S]
-                     [--args "OPTIONS"] [--realtime] [--keep]
+                     [--format F] [--args "OPTIONS"] [--realtime] [--keep]
 Replays N concurrent G.711 calls (gen_calls) onto lo at real time with
 tcpreplay while \`earshot record -i lo\` captures, for increasing N until
 earshot or the kernel drops or calls go missing.  Needs root, tcpreplay,
@@ -47,6 +52,8 @@ capinfos.  About 1.5 minutes per size with the default 60 s.
   --quick        sizes "100 300", 15 s calls
   --sizes LIST   the N to try, in order (default "$sizes")
   --duration S   seconds of each capture (default $duration)
+  --format F     recording format for earshot record (default wav; opus
+                 queues long after big runs, see bench/recordings.sh)
   --args OPTS    more options for earshot record (e.g. "--workers 2")
   --realtime     replay at the capture's packet times (default: tcpreplay
                  --pps at the capture's average rate, which it holds better)
@@ -61,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--sizes) sizes=$2; shift ;;
 	--duration) duration=$2; shift ;;
 	--args) extra=$2; shift ;;
+	--format) format=$2; shift ;;
 	--keep) keep=1 ;;
 	--realtime) realtime=1 ;;
 	-h|--help) usage; exit 0 ;;
@@ -104,10 +112,10 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 printf "live capture on lo, %s s of G.711 calls (20 ms), %s cores, tcpreplay %s, earshot record %s\n" \
-	"$duration" "$(nproc)" "$([ "$realtime" = 1 ] && echo "real time" || echo "--pps")" "$extra"
-printf "%6s | %8s | %7s | %6s | %6s | %7s | %9s | %8s | %s\n" \
+	"$duration" "$(nproc)" "$([ "$realtime" = 1 ] && echo "real time" || echo "--pps")" "--format $format $extra"
+printf "%6s | %8s | %11s | %6s | %6s | %7s | %9s | %8s | %s\n" \
 	N pps drops calls "CPU %" "CPU s" "peak RSS" "KiB/call" tcpreplay
-printf -- "-------+----------+---------+--------+--------+---------+-----------+----------+----------\n"
+printf -- "-------+----------+-------------+--------+--------+---------+-----------+----------+----------\n"
 hz=$(getconf CLK_TCK)
 verdict=""
 for n in $sizes; do
@@ -119,7 +127,7 @@ for n in $sizes; do
 	data="$tmp/data-$n"
 	# shellcheck disable=SC2086 # $extra is a list of options
 	"$earshot" --data "$data" record -i lo --filter "$bpf" --rtp-timeout 5 --linger 2 \
-		$extra 2>"$tmp/record-$n.log" &
+		--format "$format" $extra 2>"$tmp/record-$n.log" &
 	pid=$!
 	for _ in $(seq 200); do
 		[ "$(json "$data/run/status.json" 's["pid"]')" = "$pid" ] && break
@@ -138,14 +146,24 @@ for n in $sizes; do
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks "$pid")
 	# the calls end with BYE; wait for earshot to close and encode them all
-	for _ in $(seq 240); do
-		[ "$(json "$data/run/status.json" 's["active_calls"] + s["recording_queue"]')" = 0 ] && break
+	# (or until nothing changes for 30 s: calls whose BYE was lost wait for
+	# --idle-timeout and count as missing)
+	last=""; since=$(date +%s)
+	while :; do
+		now=$(json "$data/run/status.json" '(s["active_calls"], s["recording_queue"], s["recordings"])')
+		case "$now" in "(0, 0,"*) break ;; esac
+		if [ "$now" != "$last" ]; then last=$now; since=$(date +%s); fi
+		[ $(($(date +%s) - since)) -ge 30 ] && break
 		sleep 0.5
 	done
 	sleep 1.5
 	st="$data/run/status.json"
 	drops=$(json "$st" 'sum(i["dropped"] for i in s["interfaces"])')
 	ifdrops=$(json "$st" 'sum(i["if_dropped"] for i in s["interfaces"])')
+	# earshot's own queue between capture and call workers (not in the
+	# status contract's minimum, so 0 when absent)
+	qdrops=$(json "$st" 's.get("queue_drops", 0)')
+	active=$(json "$st" 's["active_calls"]')
 	hwm=$(vm "$pid" VmHWM)
 	c2=$(cpu_ticks "$pid")
 	kill -TERM "$pid"
@@ -165,23 +183,25 @@ for n in $sizes; do
 		'BEGIN { printf "%.1f", 100 * (b - a) / hz / (t1 - t0) }')
 	perc=$(awk -v h="$hwm" -v r="$rss0" -v n="$n" 'BEGIN { printf "%.1f", (h - r) / n }')
 	cpus=$(awk -v a="$c0" -v b="$c2" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) / hz }')
-	printf "%6d | %8.0f | %3s/%-3s | %6s | %6s | %7s | %5.0f MiB | %8s | %s\n" \
+	printf "%6d | %8.0f | %s/%s/%-7s | %6s | %6s | %7s | %5.0f MiB | %8s | %s\n" \
 		"$n" "$(awk -v p="$pkts" -v d="$span" 'BEGIN { print p / d }')" "${drops:-?}" \
-		"${ifdrops:-?}" "$calls" "$cpu" "$cpus" "$(awk -v h="$hwm" 'BEGIN { print h / 1024 }')" \
+		"${ifdrops:-?}" "${qdrops:-?}" "$calls" "$cpu" "$cpus" "$(awk -v h="$hwm" 'BEGIN { print h / 1024 }')" \
 		"$perc" "$tr"
+	[ "${active:-0}" = 0 ] || echo "       $active calls still active 30 s after the replay when stopped"
 	[ "$rc" = 0 ] || echo "       earshot record exited $rc after SIGTERM (see $tmp/record-$n.log)"
 	[ "$keep" = 1 ] || rm -f "$pcap"
 	rm -rf "$data/recordings"
 	case "$tr" in
 	ok*) ;;
-	*) verdict="tcpreplay could not keep pace at N=$n ($tr): the limit is the load generator"
+	*) verdict="tcpreplay could not keep pace at N=$n ($tr): the limit is the load generator (earshot drops ${drops:-?}/${ifdrops:-?}/${qdrops:-?}, $calls of $n calls)"
 	   [ "$realtime" = 1 ] || break ;;
 	esac
-	if [ "${drops:-1}" != 0 ] || [ "${ifdrops:-1}" != 0 ] || [ "$calls" -lt "$n" ]; then
-		verdict="first loss at N=$n (drops ${drops:-?}/${ifdrops:-?}, $calls of $n calls)"
+	if [ "${drops:-1}" != 0 ] || [ "${ifdrops:-1}" != 0 ] || [ "${qdrops:-1}" != 0 ] ||
+		[ "$calls" -lt "$n" ]; then
+		verdict="first loss at N=$n (drops ${drops:-?}/${ifdrops:-?}/${qdrops:-?}, $calls of $n calls)"
 		break
 	fi
 done
 echo "${verdict:-no loss up to N=${n}}"
-echo "drops = earshot's dropped/if_dropped from status.json; CPU % = of one core over the replay;"
+echo "drops = dropped/if_dropped/queue_drops from status.json; CPU % = of one core over the replay;"
 echo "CPU s = earshot's CPU seconds from the replay's start until every call is closed and encoded"

@@ -287,7 +287,10 @@ static void write_status(struct rec_run *r)
 	es_json_arr_end(&j);
 	es_json_key(&j, "packets"); es_json_int(&j, (int64_t)st.frames);
 	es_json_key(&j, "packets_per_s"); es_json_double(&j, pps, 1);
-	es_json_key(&j, "dropped"); es_json_int(&j, (int64_t)dropped);
+	/* every packet lost on the way: the kernel rings' and earshot's own
+	 * queues (a worker that fell behind) */
+	es_json_key(&j, "dropped"); es_json_int(&j, (int64_t)(dropped + st.queue_drops));
+	es_json_key(&j, "kernel_drops"); es_json_int(&j, (int64_t)dropped);
 	es_json_key(&j, "queue_drops"); es_json_int(&j, (int64_t)st.queue_drops);
 	es_json_key(&j, "active_calls"); es_json_int(&j, (int64_t)st.active_calls);
 	es_json_key(&j, "calls_total"); es_json_int(&j, (int64_t)r->calls);
