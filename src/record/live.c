@@ -611,7 +611,7 @@ int rec_live_start(struct rec_live **out, const struct rec_live_config *cfg, cha
 		nw = LIVE_MAX_WORKERS;
 	l->nwk = nw;
 	l->ncap = cfg->nifaces;
-	size_t ring = cfg->ring_bytes ? cfg->ring_bytes : (size_t)8 << 20;
+	size_t ring = cfg->ring_bytes ? cfg->ring_bytes : (size_t)32 << 20;
 	int rc = 0;
 	for (unsigned i = 0; i < l->ncap && !rc; i++) {
 		struct live_capture *c = &l->cap[i];

@@ -171,7 +171,7 @@ struct rec_live_config {
 	const struct net_live_config *ifaces;
 	unsigned nifaces;
 	unsigned workers;          /* 0 = cores - 1, at least 1 */
-	size_t ring_bytes;         /* per capture->worker queue (0 = 8 MiB) */
+	size_t ring_bytes;         /* per capture->worker queue (0 = 32 MiB) */
 	struct rec_config engine;  /* each worker's engine (spool, rules, timeouts) */
 };
 
