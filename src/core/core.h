@@ -237,6 +237,19 @@ void es_json_raw(struct es_json *j, const char *json);
 /* Ends the document with a newline. */
 void es_json_end(struct es_json *j);
 
+/* ---- arena ------------------------------------------------------------------ */
+
+/* Many small allocations freed together (rows handed to callbacks, a
+ * finished call passed between threads).  Zero-initialise; 8 KiB chunks. */
+struct es_arena_chunk;
+struct es_arena {
+	struct es_arena_chunk *head;
+};
+void *es_arena_alloc(struct es_arena *a, size_t n); /* max_align_t-aligned; NULL = no memory */
+/* A copy of s (NULL stays NULL); *oom is set on allocation failure. */
+const char *es_arena_strdup(struct es_arena *a, const char *s, bool *oom);
+void es_arena_free(struct es_arena *a);
+
 /* ---- files ------------------------------------------------------------------ */
 
 /* Create the folders of path (mode 0750), like mkdir -p: every component,

@@ -70,14 +70,4 @@ extern const unsigned idx_nmigrations;
 /* Written to PRAGMA application_id so that a foreign database is refused. */
 #define IDX_APPLICATION_ID 0x45415253 /* "EARS" */
 
-/* ---- arena for rows handed to callbacks ---------------------------------- */
-struct idx_arena_chunk;
-struct idx_arena {
-	struct idx_arena_chunk *head;
-};
-void *idx_arena_alloc(struct idx_arena *a, size_t n);
-/* Copy of s (NULL stays NULL); *oom set on allocation failure. */
-const char *idx_arena_strdup(struct idx_arena *a, const char *s, bool *oom);
-void idx_arena_free(struct idx_arena *a);
-
 #endif /* ES_INDEX_INTERNAL_H */

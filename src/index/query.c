@@ -10,13 +10,13 @@
 
 /* Everything one row handed to a callback owns. */
 struct row_mem {
-	struct idx_arena arena;
+	struct es_arena arena;
 	bool oom;
 };
 
 static const char *col_str(struct row_mem *m, sqlite3_stmt *st, int i)
 {
-	return idx_arena_strdup(&m->arena, (const char *)sqlite3_column_text(st, i), &m->oom);
+	return es_arena_strdup(&m->arena, (const char *)sqlite3_column_text(st, i), &m->oom);
 }
 
 static void col_addr(sqlite3_stmt *st, int i, char dst[ES_ADDR_STRLEN])
@@ -63,7 +63,7 @@ static void *grow(struct row_mem *m, void *arr, unsigned n, unsigned *cap, size_
 	if (n < *cap)
 		return arr;
 	unsigned ncap = *cap ? *cap * 2 : 8;
-	void *p = idx_arena_alloc(&m->arena, (size_t)ncap * sz);
+	void *p = es_arena_alloc(&m->arena, (size_t)ncap * sz);
 	if (!p) {
 		m->oom = true;
 		return NULL;
@@ -179,7 +179,7 @@ static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
 	sqlite3_bind_int64(st, 1, c->id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		struct idx_recording *r = idx_arena_alloc(&m->arena, sizeof(*r));
+		struct idx_recording *r = es_arena_alloc(&m->arena, sizeof(*r));
 		if (r) {
 			r->call_row = sqlite3_column_int64(st, 0);
 			r->path = col_str(m, st, 1);
@@ -232,7 +232,7 @@ int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
 		err = load_recording(ix, &m, &c);
 	if (!err)
 		err = fn(ud, &c);
-	idx_arena_free(&m.arena);
+	es_arena_free(&m.arena);
 	return err;
 }
 
@@ -375,7 +375,7 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 			err = load_recording(ix, &m, &c);
 		if (!err)
 			err = fn(ud, &c);
-		idx_arena_free(&m.arena);
+		es_arena_free(&m.arena);
 		if (err)
 			goto out;
 	}

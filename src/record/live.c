@@ -141,72 +141,21 @@ static size_t ring_used(struct ring *r)
 
 /* ---- finished calls, deep-copied ------------------------------------------------- */
 
-struct arena {
-	struct arena_chunk *head;
-};
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
-static void *arena_alloc(struct arena *a, size_t n)
-{
-	n = align8(n);
-	struct arena_chunk *c = a->head;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->next = a->head;
-		c->used = 0;
-		c->cap = cap;
-		a->head = c;
-	}
-	void *p = (uint8_t *)c->data + c->used;
-	c->used += n;
-	return p;
-}
-
-static const char *arena_str(struct arena *a, const char *s, bool *oom)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	char *d = arena_alloc(a, n);
-	if (!d) {
-		*oom = true;
-		return NULL;
-	}
-	memcpy(d, s, n);
-	return d;
-}
-
-static void arena_free(struct arena *a)
-{
-	while (a->head) {
-		struct arena_chunk *c = a->head;
-		a->head = c->next;
-		free(c);
-	}
-}
-
 struct rec_live_call {
 	struct rec_live_call *next;
 	struct idx_call call;
 	const char *media_log;
-	struct arena mem;
+	struct es_arena mem;
 };
 
-static void copy_party(struct arena *a, struct idx_party *p, bool *oom)
+static void copy_party(struct es_arena *a, struct idx_party *p, bool *oom)
 {
-	p->uri = arena_str(a, p->uri, oom);
-	p->user = arena_str(a, p->user, oom);
-	p->display = arena_str(a, p->display, oom);
-	p->pai = arena_str(a, p->pai, oom);
-	p->ua = arena_str(a, p->ua, oom);
-	p->sdp_addr = arena_str(a, p->sdp_addr, oom);
+	p->uri = es_arena_strdup(a, p->uri, oom);
+	p->user = es_arena_strdup(a, p->user, oom);
+	p->display = es_arena_strdup(a, p->display, oom);
+	p->pai = es_arena_strdup(a, p->pai, oom);
+	p->ua = es_arena_strdup(a, p->ua, oom);
+	p->sdp_addr = es_arena_strdup(a, p->sdp_addr, oom);
 }
 
 static struct rec_live_call *clone_call(const struct idx_call *c, const char *media_log)
@@ -214,45 +163,45 @@ static struct rec_live_call *clone_call(const struct idx_call *c, const char *me
 	struct rec_live_call *lc = calloc(1, sizeof(*lc));
 	if (!lc)
 		return NULL;
-	struct arena *a = &lc->mem;
+	struct es_arena *a = &lc->mem;
 	bool oom = false;
 	struct idx_call *o = &lc->call;
 	*o = *c;
-	o->call_id = arena_str(a, c->call_id, &oom);
+	o->call_id = es_arena_strdup(a, c->call_id, &oom);
 	copy_party(a, &o->caller, &oom);
 	copy_party(a, &o->callee, &oom);
-	o->outcome = arena_str(a, c->outcome, &oom);
-	o->end_reason = arena_str(a, c->end_reason, &oom);
-	o->flags = arena_str(a, c->flags, &oom);
-	o->extra_json = arena_str(a, c->extra_json, &oom);
-	o->source = arena_str(a, c->source, &oom);
-	o->rule = arena_str(a, c->rule, &oom);
+	o->outcome = es_arena_strdup(a, c->outcome, &oom);
+	o->end_reason = es_arena_strdup(a, c->end_reason, &oom);
+	o->flags = es_arena_strdup(a, c->flags, &oom);
+	o->extra_json = es_arena_strdup(a, c->extra_json, &oom);
+	o->source = es_arena_strdup(a, c->source, &oom);
+	o->rule = es_arena_strdup(a, c->rule, &oom);
 	o->recording = NULL;
-	lc->media_log = arena_str(a, media_log, &oom);
-	o->streams = c->nstreams ? arena_alloc(a, c->nstreams * sizeof(*o->streams)) : NULL;
-	o->events = c->nevents ? arena_alloc(a, c->nevents * sizeof(*o->events)) : NULL;
-	o->msgs = c->nmsgs ? arena_alloc(a, c->nmsgs * sizeof(*o->msgs)) : NULL;
+	lc->media_log = es_arena_strdup(a, media_log, &oom);
+	o->streams = c->nstreams ? es_arena_alloc(a, c->nstreams * sizeof(*o->streams)) : NULL;
+	o->events = c->nevents ? es_arena_alloc(a, c->nevents * sizeof(*o->events)) : NULL;
+	o->msgs = c->nmsgs ? es_arena_alloc(a, c->nmsgs * sizeof(*o->msgs)) : NULL;
 	if ((c->nstreams && !o->streams) || (c->nevents && !o->events) || (c->nmsgs && !o->msgs))
 		oom = true;
 	for (unsigned i = 0; !oom && i < c->nstreams; i++) {
 		o->streams[i] = c->streams[i];
-		o->streams[i].payload_types = arena_str(a, c->streams[i].payload_types, &oom);
-		o->streams[i].codecs = arena_str(a, c->streams[i].codecs, &oom);
-		o->streams[i].rtcp_json = arena_str(a, c->streams[i].rtcp_json, &oom);
+		o->streams[i].payload_types = es_arena_strdup(a, c->streams[i].payload_types, &oom);
+		o->streams[i].codecs = es_arena_strdup(a, c->streams[i].codecs, &oom);
+		o->streams[i].rtcp_json = es_arena_strdup(a, c->streams[i].rtcp_json, &oom);
 	}
 	for (unsigned i = 0; !oom && i < c->nevents; i++) {
 		o->events[i] = c->events[i];
-		o->events[i].kind = arena_str(a, c->events[i].kind, &oom);
-		o->events[i].detail = arena_str(a, c->events[i].detail, &oom);
+		o->events[i].kind = es_arena_strdup(a, c->events[i].kind, &oom);
+		o->events[i].detail = es_arena_strdup(a, c->events[i].detail, &oom);
 	}
 	for (unsigned i = 0; !oom && i < c->nmsgs; i++) {
 		o->msgs[i] = c->msgs[i];
-		o->msgs[i].transport = arena_str(a, c->msgs[i].transport, &oom);
-		o->msgs[i].label = arena_str(a, c->msgs[i].label, &oom);
-		o->msgs[i].cseq_method = arena_str(a, c->msgs[i].cseq_method, &oom);
+		o->msgs[i].transport = es_arena_strdup(a, c->msgs[i].transport, &oom);
+		o->msgs[i].label = es_arena_strdup(a, c->msgs[i].label, &oom);
+		o->msgs[i].cseq_method = es_arena_strdup(a, c->msgs[i].cseq_method, &oom);
 	}
 	if (oom) {
-		arena_free(a);
+		es_arena_free(a);
 		free(lc);
 		return NULL;
 	}
@@ -267,7 +216,7 @@ void rec_live_call_free(struct rec_live_call *c)
 {
 	if (!c)
 		return;
-	arena_free(&c->mem);
+	es_arena_free(&c->mem);
 	free(c);
 }
 
