@@ -614,18 +614,17 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 			got_hup = 0;
 			reload_rules(&run);
 		}
+		/* one transaction for what finished since the last round (an
+		 * empty one writes nothing) */
 		struct rec_live_call *lcall;
-		bool any = false;
+		idx_begin(run.ix);
 		while ((lcall = rec_live_next_call(run.live))) {
-			if (!any)
-				idx_begin(run.ix);
-			any = true;
 			take_call(&run, rec_live_call_row_mut(lcall), rec_live_call_media_log(lcall));
 			rec_live_call_free(lcall);
 		}
 		rec_recorder_drain(run.rec, stopping, on_recording, &run);
-		if (any || run.recordings)
-			idx_commit(run.ix);
+		if (idx_commit(run.ix))
+			ES_LOG_ERR(TAG, "index: %s", idx_errmsg(run.ix));
 		int64_t now = wall_us();
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
 			check_disk(&run, s.min_free);

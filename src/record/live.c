@@ -208,7 +208,6 @@ static struct rec_live_call *clone_call(const struct idx_call *c, const char *me
 	return lc;
 }
 
-const struct idx_call *rec_live_call_row(struct rec_live_call *c) { return &c->call; }
 struct idx_call *rec_live_call_row_mut(struct rec_live_call *c) { return &c->call; }
 const char *rec_live_call_media_log(const struct rec_live_call *c) { return c->media_log; }
 

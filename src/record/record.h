@@ -199,8 +199,8 @@ int rec_live_start(struct rec_live **out, const struct rec_live_config *cfg, cha
 		   size_t errlen);
 /* The next finished call, or NULL (never blocks); free it when done. */
 struct rec_live_call *rec_live_next_call(struct rec_live *l);
+/* The call's row (the index fills in its id on insert). */
 struct idx_call *rec_live_call_row_mut(struct rec_live_call *c);
-const struct idx_call *rec_live_call_row(struct rec_live_call *c);
 const char *rec_live_call_media_log(const struct rec_live_call *c);
 void rec_live_call_free(struct rec_live_call *c);
 void rec_live_status(struct rec_live *l, struct rec_live_status *st);
