@@ -19,6 +19,7 @@ enum {
 struct cli_ctx {
 	const char *data_dir;
 	bool data_explicit;       /* --data or $EARSHOT_DATA given */
+	bool verbosity_explicit;  /* -v or -q given */
 	const char *prog;
 };
 

@@ -78,8 +78,10 @@ int main(int argc, char **argv)
 			return CLI_OK;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			verbosity++;
+			ctx.verbosity_explicit = true;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			verbosity = ES_LOG_ERROR;
+			ctx.verbosity_explicit = true;
 		} else if (!strcmp(a, "--data") && i + 1 < argc) {
 			ctx.data_dir = argv[++i];
 			ctx.data_explicit = true;

@@ -118,7 +118,8 @@ static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const st
 				 c->path, e->line, e->value);
 			return ES_EPARSE;
 		}
-		es_log_set_level((enum es_log_level)lvl);
+		if (!ctx->verbosity_explicit)
+			es_log_set_level((enum es_log_level)lvl);
 	}
 	bool b;
 	if ((rc = es_conf_bool(c, "earshot", "syslog", &b, err, errlen)) == 0)
@@ -494,6 +495,9 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 
+	/* a daemon says what it does: info unless -v/-q or the file say otherwise */
+	if (!ctx->verbosity_explicit)
+		es_log_set_level(ES_LOG_INFO);
 	struct rec_run run = {.ctx = ctx, .config_path = cli.config};
 	struct es_conf conf = {0};
 	char err[1024];
