@@ -402,7 +402,7 @@ static int load_entry(struct pol_load *l, struct pol_rules *r)
 	const char *sec = l->e->section, *k = l->e->key;
 	struct slice name;
 	if (rule_section(sec, &name)) {
-		struct pol_rule *ru;
+		struct pol_rule *ru = NULL;
 		int rc = rule_for(l, r, name, &ru);
 		return rc ? rc : rule_key(l, ru);
 	}
