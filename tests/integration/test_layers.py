@@ -18,7 +18,7 @@ ALLOWED = {
     "policy": {"core"},
     "analytics": {"core"},
     "record": {"core", "net", "sip", "rtp", "codec", "media", "index", "store", "policy", "analytics"},
-    "siprec": {"core", "net", "sip", "rtp", "record"},
+    "siprec": {"core", "net", "sip", "rtp", "codec", "media", "record"},
     "api": {"core", "record", "index", "store", "policy", "analytics"},
     "cli": {"core", "net", "sip", "rtp", "codec", "media", "record", "siprec", "index", "store",
             "policy", "analytics", "api"},
