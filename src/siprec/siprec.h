@@ -42,4 +42,20 @@ struct srs_answer_opts {
 int srs_sdp_answer(const struct sdp *offer, const uint16_t *ports, unsigned nports,
 		   const struct srs_answer_opts *o, struct es_buf *out, unsigned *accepted);
 
+/* ---- responses ------------------------------------------------------------
+ * A response to request req (RFC 3261 8.2.6): the status line, every Via
+ * in order, From, To (with to_tag added when the request's To has none and
+ * to_tag is not NULL), Call-ID, CSeq, then `extra` (whole header lines
+ * ending in CRLF, may be NULL), Content-Length and the body (with its
+ * Content-Type) when body is not NULL.  Appended to out.  ES_EINVAL when
+ * req is not a request or lacks Call-ID, From, To or CSeq. */
+struct srs_body {
+	const char *type;  /* "application/sdp" */
+	const char *data;
+	size_t len;
+};
+int srs_response(const struct sip_msg *req, unsigned code, const char *reason,
+		 const char *to_tag, const char *extra, const struct srs_body *body,
+		 struct es_buf *out);
+
 #endif /* ES_SIPREC_H */

@@ -137,9 +137,68 @@ static void test_answer(void)
 	es_buf_free(&out);
 }
 
+static const char invite[] =
+	"INVITE sip:srs@192.0.2.10 SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKa1\r\n"
+	"Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKb2, SIP/2.0/UDP 198.51.100.8;branch=z9hG4bKc3\r\n"
+	"From: <sip:src@example.com>;tag=s1\r\n"
+	"To: <sip:srs@example.com>\r\n"
+	"Call-ID: rec-1@src\r\n"
+	"CSeq: 101 INVITE\r\n"
+	"Require: siprec\r\n"
+	"Content-Length: 0\r\n\r\n";
+
+static void test_response(void)
+{
+	struct sip_msg req, resp;
+	CHECK_INT(sip_msg_parse(&req, invite, strlen(invite)), 0);
+	struct es_buf out;
+	es_buf_init(&out);
+	const char sdp[] = "v=0\r\n";
+	struct srs_body body = {"application/sdp", sdp, strlen(sdp)};
+	CHECK_INT(srs_response(&req, 200, "OK", "t9", "Contact: <sip:srs@192.0.2.10>;+sip.src\r\n",
+			       &body, &out), 0);
+	CHECK_INT(sip_msg_parse(&resp, (const char *)out.p, out.len), 0);
+	CHECK(!resp.is_request);
+	CHECK_INT(resp.status, 200);
+	CHECK_INT(resp.nvia, 3);
+	CHECK(sl_eq_str_ci(resp.via_branch, "z9hG4bKa1"));
+	CHECK(sl_eq_str_ci(resp.to, "<sip:srs@example.com>;tag=t9"));
+	CHECK(sl_eq_str_ci(resp.from, "<sip:src@example.com>;tag=s1"));
+	CHECK(sl_eq_str_ci(resp.call_id, "rec-1@src"));
+	CHECK_INT(resp.cseq, 101);
+	CHECK(sl_eq_str_ci(resp.cseq_method, "INVITE"));
+	CHECK(sl_eq_str_ci(resp.body, sdp));
+	CHECK(sl_eq_str_ci(resp.content_type, "application/sdp"));
+	CHECK(sl_eq_str_ci(sip_msg_hdr(&resp, SIP_H_CONTACT), "<sip:srs@192.0.2.10>;+sip.src"));
+
+	/* the To already has a tag (an in-dialog request): not added twice */
+	static const char bye[] =
+		"BYE sip:srs@192.0.2.10 SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.1;branch=z9hG4bKd4\r\n"
+		"From: <sip:src@example.com>;tag=s1\r\nTo: \"SRS\" <sip:srs@example.com>;tag=t9\r\n"
+		"Call-ID: rec-1@src\r\nCSeq: 102 BYE\r\nContent-Length: 0\r\n\r\n";
+	CHECK_INT(sip_msg_parse(&req, bye, strlen(bye)), 0);
+	es_buf_reset(&out);
+	CHECK_INT(srs_response(&req, 481, "Call/Transaction Does Not Exist", "zz", NULL, NULL, &out), 0);
+	CHECK_INT(sip_msg_parse(&resp, (const char *)out.p, out.len), 0);
+	CHECK_INT(resp.status, 481);
+	CHECK(sl_eq_str_ci(resp.to, "\"SRS\" <sip:srs@example.com>;tag=t9"));
+	CHECK_INT(resp.content_length, 0);
+	CHECK(resp.has_content_length);
+
+	/* a response cannot be answered; a bad code is refused */
+	es_buf_reset(&out);
+	CHECK_INT(srs_response(&resp, 200, "OK", NULL, NULL, NULL, &out), ES_EINVAL);
+	CHECK_INT(sip_msg_parse(&req, invite, strlen(invite)), 0);
+	CHECK_INT(srs_response(&req, 99, "x", NULL, NULL, NULL, &out), ES_EINVAL);
+	CHECK_INT(out.len, 0);
+	es_buf_free(&out);
+}
+
 int main(void)
 {
 	RUN(test_ports);
 	RUN(test_answer);
+	RUN(test_response);
 	return CHECK_DONE();
 }
