@@ -2,6 +2,7 @@
  * URIs, multipart bodies and stream framing.  Input is copied into an
  * exactly sized heap buffer so that ASan catches any over-read. */
 #include "sip/sip.h"
+#include "siprec/siprec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sip_uri u;
 		if (m->is_request && sip_uri_parse(m->ruri, &u) == 0)
 			touch(u.host);
+		/* the recording server's response to it must parse back */
+		struct es_buf r;
+		es_buf_init(&r);
+		struct sip_msg *back = malloc(sizeof(*back));
+		if (back && srs_response(m, 488, "Not Acceptable Here", "t1", NULL, NULL, &r) == 0 &&
+		    sip_msg_parse(back, (const char *)r.p, r.len) != 0)
+			__builtin_trap();
+		free(back);
+		es_buf_free(&r);
 		if (m->content_type.len && m->body.len) {
 			struct sip_part parts[SIP_MAX_PARTS];
 			unsigned n;
