@@ -19,10 +19,7 @@ struct import_run {
 	struct idx *ix;
 	struct rec_recorder *rec; /* NULL: --no-audio */
 	int64_t import_id;
-	uint64_t calls_new, calls_dup, streams, store_errors;
-	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided;
-	uint64_t not_recorded, cut;
-	int64_t recorded_us;
+	struct rec_store_counts n;
 	bool progress;
 	int64_t t0;
 };
@@ -59,66 +56,22 @@ static void import_usage(FILE *f)
 		"corrupt (everything before the fault was imported).\n");
 }
 
-/* A recording is durable: enter it (on the thread that owns the index). */
 static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct import_run *r = ud;
-	if (d->err == ES_ENOTFOUND) {
-		r->no_audio++;
-		return;
-	}
-	if (d->err) {
-		r->recording_errors++;
-		fprintf(stderr, "earshot import: recording of call %lld failed: %s\n",
-			(long long)d->call_row, d->msg);
-		return;
-	}
-	if (idx_recording_insert(r->ix, d->rec)) {
-		r->recording_errors++;
-		fprintf(stderr, "earshot import: recording of call %lld not indexed: %s\n",
-			(long long)d->call_row, idx_errmsg(r->ix));
-		return;
-	}
-	r->recordings++;
-	r->recording_bytes += d->rec->bytes;
-	r->recorded_us += d->rec->duration_us;
-	if (d->rec->flags && strstr(d->rec->flags, "one_sided"))
-		r->one_sided++;
+	rec_store_recording(r->ix, d, &r->n);
 }
 
 static int on_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct import_run *r = ud;
-	bool dup = false;
 	c->import_id = r->import_id;
-	int err = idx_call_insert(r->ix, c, &dup);
-	if (err) {
-		r->store_errors++;
-		fprintf(stderr, "earshot: call %s not stored: %s\n", c->call_id, idx_errmsg(r->ix));
-		if (media_log)
-			unlink(media_log);
-		return err;
-	}
-	if (dup)
-		r->calls_dup++;
-	else {
-		r->calls_new++;
-		r->streams += c->nstreams;
-		if (c->flags && strstr(c->flags, "not_recorded"))
-			r->not_recorded++;
-		if (c->flags && strstr(c->flags, "recording_cut")) {
-			r->cut++;
-			fprintf(stderr, "earshot import: call %lld (%s) was cut: its audio could not be "
-				"spooled (disk full?)\n", (long long)c->id, c->call_id);
-		}
-	}
-	if (media_log) {
-		/* a call imported before keeps the recording it has */
-		if (dup || rec_recorder_submit(r->rec, c->id, c->start_us, media_log, NULL))
-			unlink(media_log);
+	int err = rec_store_call(r->ix, r->rec, c, media_log, &r->n);
+	if (err && media_log)
+		unlink(media_log); /* the capture can simply be imported again */
+	if (media_log)
 		rec_recorder_drain(r->rec, false, on_recording, r);
-	}
-	return 0;
+	return err;
 }
 
 static void on_progress(void *ud, const struct rec_progress *p)
@@ -167,22 +120,22 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_init(&j, f, true);
 	es_json_obj_begin(&j);
 	es_json_key(&j, "frames"); es_json_int(&j, (int64_t)frames);
-	es_json_key(&j, "calls"); es_json_int(&j, (int64_t)r->calls_new);
-	es_json_key(&j, "calls_duplicate"); es_json_int(&j, (int64_t)r->calls_dup);
-	es_json_key(&j, "streams"); es_json_int(&j, (int64_t)r->streams);
+	es_json_key(&j, "calls"); es_json_int(&j, (int64_t)r->n.calls);
+	es_json_key(&j, "calls_duplicate"); es_json_int(&j, (int64_t)r->n.calls_dup);
+	es_json_key(&j, "streams"); es_json_int(&j, (int64_t)r->n.streams);
 	es_json_key(&j, "sip_messages"); es_json_int(&j, (int64_t)s->sip_messages);
 	es_json_key(&j, "rtp_packets"); es_json_int(&j, (int64_t)s->rtp_packets);
 	es_json_key(&j, "rtcp_packets"); es_json_int(&j, (int64_t)s->rtcp_packets);
 	es_json_key(&j, "max_active_calls"); es_json_int(&j, (int64_t)s->max_active_calls);
 	es_json_key(&j, "max_call_bytes"); es_json_int(&j, (int64_t)s->max_call_bytes);
-	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->recordings);
-	es_json_key(&j, "recording_bytes"); es_json_int(&j, (int64_t)r->recording_bytes);
-	es_json_key(&j, "recorded_seconds"); es_json_double(&j, (double)r->recorded_us / 1e6, 3);
-	es_json_key(&j, "calls_without_audio"); es_json_int(&j, (int64_t)r->no_audio);
-	es_json_key(&j, "recordings_one_sided"); es_json_int(&j, (int64_t)r->one_sided);
-	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->recording_errors);
-	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->not_recorded);
-	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->cut);
+	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->n.recordings);
+	es_json_key(&j, "recording_bytes"); es_json_int(&j, (int64_t)r->n.recording_bytes);
+	es_json_key(&j, "recorded_seconds"); es_json_double(&j, (double)r->n.recorded_us / 1e6, 3);
+	es_json_key(&j, "calls_without_audio"); es_json_int(&j, (int64_t)r->n.no_audio);
+	es_json_key(&j, "recordings_one_sided"); es_json_int(&j, (int64_t)r->n.one_sided);
+	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->n.recording_errors);
+	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->n.not_recorded);
+	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->n.cut);
 	es_json_key(&j, "files_failed"); es_json_int(&j, files_failed);
 	es_json_key(&j, "errors");
 	es_json_arr_begin(&j);
@@ -210,7 +163,7 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 		{"rtp_no_call", s->rtp_no_call},
 		{"rtcp_no_call", s->rtcp_no_call},
 		{"udp_other", s->udp_other},
-		{"store_errors", r->store_errors},
+		{"store_errors", r->n.store_errors},
 		{"spool_errors", s->spool_errors},
 	};
 	for (size_t i = 0; i < ES_ARRAY_LEN(sk); i++) {
@@ -231,15 +184,15 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 	const struct net_stats *n = rec_engine_net_stats(e);
 	fprintf(f, "imported %llu frames in %.2f s: %llu calls (%llu already in the index), "
 		"%llu streams, %llu SIP messages, %llu RTP + %llu RTCP packets\n",
-		(unsigned long long)frames, secs, (unsigned long long)r->calls_new,
-		(unsigned long long)r->calls_dup, (unsigned long long)r->streams,
+		(unsigned long long)frames, secs, (unsigned long long)r->n.calls,
+		(unsigned long long)r->n.calls_dup, (unsigned long long)r->n.streams,
 		(unsigned long long)s->sip_messages, (unsigned long long)s->rtp_packets,
 		(unsigned long long)s->rtcp_packets);
 	if (r->rec)
 		fprintf(f, "recorded %llu calls (%.1f min of audio, %.1f MiB, %llu one-sided); "
-			"%llu without audio\n", (unsigned long long)r->recordings,
-			(double)r->recorded_us / 60e6, (double)r->recording_bytes / 1048576.0,
-			(unsigned long long)r->one_sided, (unsigned long long)r->no_audio);
+			"%llu without audio\n", (unsigned long long)r->n.recordings,
+			(double)r->n.recorded_us / 60e6, (double)r->n.recording_bytes / 1048576.0,
+			(unsigned long long)r->n.one_sided, (unsigned long long)r->n.no_audio);
 	const struct { const char *k; uint64_t v; } sk[] = {
 		{"unsupported link type", n->skip_linktype},
 		{"truncated frames", n->skip_truncated},
@@ -258,8 +211,8 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		{"RTP matching no call", s->rtp_no_call},
 		{"RTCP matching no call", s->rtcp_no_call},
 		{"other UDP", s->udp_other},
-		{"calls not stored", r->store_errors},
-		{"recordings failed", r->recording_errors},
+		{"calls not stored", r->n.store_errors},
+		{"recordings failed", r->n.recording_errors},
 		{"media logs failed", s->spool_errors},
 	};
 	bool any = false;
@@ -466,9 +419,9 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	imp.finished_us = (int64_t)now.tv_sec * ES_US_PER_SEC + now.tv_nsec / 1000;
 	imp.frames = frames;
-	imp.calls_new = run.calls_new;
-	imp.calls_dup = run.calls_dup;
-	imp.streams = run.streams;
+	imp.calls_new = run.n.calls;
+	imp.calls_dup = run.n.calls_dup;
+	imp.streams = run.n.streams;
 	imp.status = files_failed ? "partial" : "done";
 	imp.summary_json = sum;
 	if (idx_import_finish(run.ix, &imp))
@@ -478,7 +431,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	else if (!json)
 		summary_text(stdout, e, &run, frames, (double)(es_mono_us() - run.t0) / 1e6);
 	free(sum);
-	if ((run.store_errors || run.recording_errors) && rc == CLI_OK)
+	if ((run.n.store_errors || run.n.recording_errors) && rc == CLI_OK)
 		rc = CLI_ERR;
 out:
 	for (unsigned i = 0; i < nerr; i++)

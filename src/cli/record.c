@@ -182,9 +182,11 @@ struct rec_run {
 	unsigned nold;
 	const char *config_path;
 	int64_t started_us;
-	uint64_t calls, calls_not_recorded, calls_cut, recordings, recording_errors, store_errors,
-		recovered, no_audio;
+	struct rec_store_counts n;
 	bool disk_low;
+	int64_t disk_warned_us;  /* last "disk low" warning */
+	uint64_t status_frames;  /* frames at the last status, for packets/s */
+	int64_t status_us;
 	char status_path[4200];
 };
 
@@ -198,55 +200,14 @@ static int64_t wall_us(void)
 static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct rec_run *r = ud;
-	if (d->err == ES_ENOTFOUND) {
-		r->no_audio++;
-		return;
-	}
-	if (d->err) {
-		r->recording_errors++;
-		ES_LOG_ERR(TAG, "recording of call %lld failed: %s", (long long)d->call_row, d->msg);
-		return;
-	}
-	if (idx_recording_insert(r->ix, d->rec)) {
-		r->recording_errors++;
-		ES_LOG_ERR(TAG, "recording of call %lld not indexed: %s", (long long)d->call_row,
-			   idx_errmsg(r->ix));
-		return;
-	}
-	r->recordings++;
+	rec_store_recording(r->ix, d, &r->n);
 }
 
 /* A finished (or recovered) call: index it, queue its recording. */
 static int take_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct rec_run *r = ud;
-	bool dup = false;
-	bool recovered = c->flags && strstr(c->flags, "recovered");
-	int err = idx_call_insert(r->ix, c, &dup);
-	if (err) {
-		r->store_errors++;
-		ES_LOG_ERR(TAG, "call %s not stored: %s (its media log %s is kept)", c->call_id,
-			   idx_errmsg(r->ix), media_log ? media_log : "-");
-		return err;
-	}
-	r->calls += !dup;
-	r->recovered += recovered && !dup;
-	if (c->flags && strstr(c->flags, "not_recorded"))
-		r->calls_not_recorded++;
-	if (c->flags && strstr(c->flags, "recording_cut")) {
-		r->calls_cut++;
-		ES_LOG_ERR(TAG, "call %s (%lld, %s -> %s): its recording was cut short: the spool "
-			   "could not be written (disk full?)", c->call_id, (long long)c->id,
-			   c->caller.user ? c->caller.user : "?", c->callee.user ? c->callee.user : "?");
-	}
-	if (media_log) {
-		if (dup && !recovered)
-			unlink(media_log);
-		else if (rec_recorder_submit(r->rec, c->id, c->start_us, media_log,
-					     recovered ? "recovered" : NULL))
-			ES_LOG_ERR(TAG, "call %s: out of memory queueing its recording", c->call_id);
-	}
-	return 0;
+	return rec_store_call(r->ix, r->rec, c, media_log, &r->n);
 }
 
 static void write_status(struct rec_run *r)
@@ -258,14 +219,12 @@ static void write_status(struct rec_run *r)
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return;
-	static uint64_t last_frames;
-	static int64_t last_us;
 	int64_t now = wall_us();
-	double pps = last_us && now > last_us ? (double)(st.frames - last_frames) * 1e6 /
-							 (double)(now - last_us)
-					      : 0;
-	last_frames = st.frames;
-	last_us = now;
+	double pps = r->status_us && now > r->status_us
+			     ? (double)(st.frames - r->status_frames) * 1e6 / (double)(now - r->status_us)
+			     : 0;
+	r->status_frames = st.frames;
+	r->status_us = now;
 	struct es_json j;
 	es_json_init(&j, f, true);
 	es_json_obj_begin(&j);
@@ -294,12 +253,12 @@ static void write_status(struct rec_run *r)
 	es_json_key(&j, "kernel_drops"); es_json_int(&j, (int64_t)dropped);
 	es_json_key(&j, "queue_drops"); es_json_int(&j, (int64_t)st.queue_drops);
 	es_json_key(&j, "active_calls"); es_json_int(&j, (int64_t)st.active_calls);
-	es_json_key(&j, "calls_total"); es_json_int(&j, (int64_t)r->calls);
-	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->calls_not_recorded);
-	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->calls_cut);
-	es_json_key(&j, "calls_recovered"); es_json_int(&j, (int64_t)r->recovered);
-	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->recordings);
-	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->recording_errors);
+	es_json_key(&j, "calls_total"); es_json_int(&j, (int64_t)r->n.calls);
+	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->n.not_recorded);
+	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->n.cut);
+	es_json_key(&j, "calls_recovered"); es_json_int(&j, (int64_t)r->n.recovered);
+	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->n.recordings);
+	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->n.recording_errors);
 	es_json_key(&j, "recording_queue"); es_json_int(&j, rec_recorder_pending(r->rec));
 	es_json_key(&j, "rtp_packets"); es_json_int(&j, (int64_t)st.rtp_packets);
 	es_json_key(&j, "sip_messages"); es_json_int(&j, (int64_t)st.sip_messages);
@@ -325,19 +284,18 @@ static void write_status(struct rec_run *r)
 
 static void check_disk(struct rec_run *r, uint64_t min_free)
 {
-	static int64_t last_warn;
 	struct statvfs vfs;
 	if (statvfs(r->ctx->data_dir, &vfs))
 		return;
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	bool low = avail < min_free;
 	int64_t now = wall_us();
-	if (low && (!r->disk_low || now - last_warn > 60 * ES_US_PER_SEC)) {
+	if (low && (!r->disk_low || now - r->disk_warned_us > 60 * ES_US_PER_SEC)) {
 		ES_LOG_WARNING(TAG, "%s: only %.1f MiB free (under %.1f MiB): live calls keep "
 			       "spooling while they can; calls whose audio cannot be written are "
 			       "reported as cut", r->ctx->data_dir, (double)avail / 1048576.0,
 			       (double)min_free / 1048576.0);
-		last_warn = now;
+		r->disk_warned_us = now;
 	} else if (!low && r->disk_low) {
 		ES_LOG_INF(TAG, "%s: %.1f MiB free again", r->ctx->data_dir, (double)avail / 1048576.0);
 	}
@@ -642,9 +600,9 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		usleep(100 * 1000);
 	}
-	ES_LOG_INF(TAG, "stopped: %llu calls, %llu recordings", (unsigned long long)run.calls,
-		   (unsigned long long)run.recordings);
-	if (run.store_errors || run.recording_errors)
+	ES_LOG_INF(TAG, "stopped: %llu calls, %llu recordings", (unsigned long long)run.n.calls,
+		   (unsigned long long)run.n.recordings);
+	if (run.n.store_errors || run.n.recording_errors)
 		exit_code = CLI_ERR;
 out:
 	rec_live_free(run.live);

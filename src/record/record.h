@@ -217,6 +217,24 @@ typedef int (*rec_recover_fn)(void *ud, struct idx_call *c, const char *media_lo
 /* Hand every *.mlog in spool_dir to fn; returns how many were found. */
 unsigned rec_recover_spool(const char *spool_dir, rec_recover_fn fn, void *ud);
 
+/* ---- storing finished calls -------------------------------------------------
+ * What import and the live recorder do with a finished (or recovered)
+ * call and with a durable recording, on the thread that owns the index;
+ * errors are logged and counted. */
+struct rec_store_counts {
+	uint64_t calls, calls_dup, streams, not_recorded, cut, recovered, store_errors;
+	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided;
+	int64_t recorded_us;
+};
+/* Enter c in the index and queue its media log (may be NULL) for
+ * rendering; a duplicate call keeps the recording it has and its new log
+ * is removed (a recovered log is rendered all the same).  Returns the
+ * index's error; the media log is then left where it is. */
+int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
+		   const char *media_log, struct rec_store_counts *n);
+/* Enter a finished job's recording (rec_done_fn's work). */
+void rec_store_recording(struct idx *ix, const struct rec_done *d, struct rec_store_counts *n);
+
 /* The file of a recording row: data_dir + "/" + rec->path. */
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out,
 		       size_t cap);

@@ -312,3 +312,70 @@ void rec_recorder_free(struct rec_recorder *r)
 	pthread_cond_destroy(&r->done);
 	free(r);
 }
+
+/* ---- storing -------------------------------------------------------------------- */
+
+static bool has_flag(const char *flags, const char *f)
+{
+	return flags && strstr(flags, f);
+}
+
+int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
+		   const char *media_log, struct rec_store_counts *n)
+{
+	bool dup = false;
+	bool recovered = has_flag(c->flags, "recovered");
+	int err = idx_call_insert(ix, c, &dup);
+	if (err) {
+		n->store_errors++;
+		ES_LOG_ERR(TAG, "call %s not stored: %s", c->call_id, idx_errmsg(ix));
+		return err;
+	}
+	if (dup) {
+		n->calls_dup++;
+	} else {
+		n->calls++;
+		n->streams += c->nstreams;
+		n->recovered += recovered;
+		n->not_recorded += has_flag(c->flags, "not_recorded");
+		if (has_flag(c->flags, "recording_cut")) {
+			n->cut++;
+			ES_LOG_ERR(TAG, "call %lld (%s, %s -> %s) was cut: its audio could not be "
+				   "spooled (disk full?)", (long long)c->id, c->call_id,
+				   c->caller.user ? c->caller.user : "?",
+				   c->callee.user ? c->callee.user : "?");
+		}
+	}
+	if (!media_log)
+		return 0;
+	if (dup && !recovered)
+		unlink(media_log);
+	else if (rec_recorder_submit(rec, c->id, c->start_us, media_log,
+				     recovered ? "recovered" : NULL))
+		ES_LOG_ERR(TAG, "call %s: out of memory queueing its recording (%s kept)", c->call_id,
+			   media_log);
+	return 0;
+}
+
+void rec_store_recording(struct idx *ix, const struct rec_done *d, struct rec_store_counts *n)
+{
+	if (d->err == ES_ENOTFOUND) {
+		n->no_audio++;
+		return;
+	}
+	if (d->err) {
+		n->recording_errors++;
+		ES_LOG_ERR(TAG, "recording of call %lld failed: %s", (long long)d->call_row, d->msg);
+		return;
+	}
+	if (idx_recording_insert(ix, d->rec)) {
+		n->recording_errors++;
+		ES_LOG_ERR(TAG, "recording of call %lld not indexed: %s", (long long)d->call_row,
+			   idx_errmsg(ix));
+		return;
+	}
+	n->recordings++;
+	n->recording_bytes += d->rec->bytes;
+	n->recorded_us += d->rec->duration_us;
+	n->one_sided += has_flag(d->rec->flags, "one_sided");
+}
