@@ -1,14 +1,22 @@
 /*
- * siprec.h - the SIPREC recording server (RFC 7866), the parts that stand
- * on their own so far: the RTP port pool and the SDP answer to a recording
- * session's offer.  The SIP user agent server that uses them is not built
- * yet (issue #5).
+ * siprec.h - the SIPREC recording server (RFC 7866): a SIP user agent
+ * server on UDP and TCP that accepts recording sessions from session
+ * recording clients (SBCs, PBXs), answers their offers receive-only from an
+ * RTP port pool, decrypts SRTP (SDES, RFC 4568), and hands everything it
+ * receives and sends to a recording engine (record/) as if it had been
+ * captured: the SIP messages of each recording session and the (plain) RTP
+ * and RTCP that reach its ports.  The engine reads the recording metadata
+ * (RFC 7865) from those messages, so a recording session becomes one call
+ * with the original call's participants, recorded and stored like any
+ * captured call.
  */
 #ifndef ES_SIPREC_H
 #define ES_SIPREC_H
 
 #include "core/core.h"
 #include "sip/sip.h"
+
+struct rec_engine;
 
 /* ---- RTP port pool ---------------------------------------------------------
  * Even ports of [lo, hi] for RTP, each with the next odd one for RTCP.  A
@@ -57,5 +65,73 @@ struct srs_body {
 int srs_response(const struct sip_msg *req, unsigned code, const char *reason,
 		 const char *to_tag, const char *extra, const struct srs_body *body,
 		 struct es_buf *out);
+
+/* ---- the server ------------------------------------------------------------ */
+
+#define SRS_MAX_LISTEN 8
+#define SRS_MAX_ALLOW 32
+
+struct srs_listen {
+	uint8_t proto;            /* NET_PROTO_UDP or NET_PROTO_TCP */
+	struct es_addr addr;      /* with port; 0.0.0.0 / :: = every address */
+};
+
+struct srs_allow {
+	struct es_addr net;       /* port ignored */
+	unsigned bits;            /* prefix length */
+};
+
+struct srs_config {
+	struct srs_listen listen[SRS_MAX_LISTEN];
+	unsigned nlisten;
+	/* The address put in SDP answers and Contact, where RTP sockets are
+	 * bound; required (a concrete address, not 0.0.0.0). */
+	struct es_addr media_addr;
+	uint16_t rtp_lo, rtp_hi;   /* the RTP port pool (even RTP, odd RTCP) */
+	unsigned max_sessions;     /* more concurrent sessions get 503 */
+	unsigned retry_after_s;    /* Retry-After of that 503 (default 30) */
+	/* Source addresses allowed to send requests; none = everyone.  Others
+	 * get 403. */
+	struct srs_allow allow[SRS_MAX_ALLOW];
+	unsigned nallow;
+	int64_t session_timeout_us; /* no SIP nor media for this long: the
+				       session is ended with a BYE (0 = 300 s) */
+	size_t max_msg;             /* largest SIP message (0 = 64 KiB) */
+	const char *server_name;    /* Server/User-Agent header (NULL = "earshot") */
+};
+
+struct srs_stats {
+	uint64_t sessions_active;
+	uint64_t sessions_total;     /* accepted (2xx sent) */
+	uint64_t sessions_ended;
+	uint64_t rejected_busy;      /* 503: max_sessions or no ports */
+	uint64_t rejected_forbidden; /* 403: source not allowed */
+	uint64_t rejected_bad;       /* 400/415/420/488: bad requests and offers */
+	uint64_t requests, responses_sent, retransmissions_sent;
+	uint64_t sip_errors;         /* datagrams or TCP bytes that were not SIP */
+	uint64_t rtp_packets, rtcp_packets;
+	uint64_t srtp_errors;        /* packets that failed SRTP authentication */
+	uint64_t media_unknown;      /* packets to a port no session holds */
+	uint64_t tcp_connections;
+};
+
+struct srs;
+/* Bind the SIP sockets (UDP and TCP listeners) and prepare the port pool;
+ * every SIP message received and sent, and every RTP/RTCP packet received
+ * (decrypted) is handed to engine with rec_engine_datagram(), addressed as
+ * on the wire (media: to media_addr:port).  ES_EINVAL/ES_EIO with a
+ * message in err. */
+int srs_new(struct srs **out, const struct srs_config *cfg, struct rec_engine *engine,
+	    char *err, size_t errlen);
+/* Wait up to timeout_ms for traffic and handle it, run the transaction
+ * timers (2xx retransmission until ACK, session timeouts) and tick the
+ * engine (rec_engine_tick) at least every 100 ms.  Returns 0, or an error
+ * of the event loop itself. */
+int srs_step(struct srs *s, int timeout_ms);
+/* End every session with a BYE (handed to the engine too) and stop
+ * accepting new ones (503). */
+void srs_shutdown(struct srs *s);
+void srs_stats(const struct srs *s, struct srs_stats *out);
+void srs_free(struct srs *s);
 
 #endif /* ES_SIPREC_H */
