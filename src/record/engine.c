@@ -20,6 +20,9 @@ struct rec_engine {
 	int64_t now_us;
 	int64_t last_sweep_us;
 	int64_t last_flush_us;
+	/* recording metadata of the SIP message being fed, until a call
+	 * takes it */
+	const struct rsmeta *pending_meta;
 };
 
 void rec_config_default(struct rec_config *cfg)
@@ -78,7 +81,7 @@ static void ep_drop(struct rec_engine *e, const struct es_addr *addr, const stru
 /* Announce addr as where `party` of rc receives.  Several calls may share
  * an address; the newest announcement comes first. */
 static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
-		   const struct es_addr *addr)
+		   const struct es_addr *addr, int line)
 {
 	if (addr->family == ES_AF_NONE || addr->port == 0)
 		return;
@@ -101,7 +104,7 @@ static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
 	}
 	/* move to the front */
 	memmove(ep->own + 1, ep->own, (size_t)i * sizeof(ep->own[0]));
-	ep->own[0] = (struct rec_ep_owner){rc, party};
+	ep->own[0] = (struct rec_ep_owner){rc, party, line};
 
 	for (unsigned k = 0; k < rc->neps; k++)
 		if (es_addr_eq(&rc->eps[k].addr, addr))
@@ -159,9 +162,10 @@ static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const str
 	/* the tracker reports the SDP of a call's first message before
 	 * sip_tracker_feed returns, so the engine's state may not exist yet */
 	struct rec_call *rc = rec_call_attach(e, sc);
-	(void)ts_us;
 	if (!rc)
 		return;
+	if (rc->siprec && from == SIP_CALLER)
+		rec_srec_sdp(rc, sdp, ts_us);
 	bool first_audio = true;
 	for (unsigned i = 0; i < sdp->nmedia; i++) {
 		const struct sdp_media *m = &sdp->media[i];
@@ -174,11 +178,11 @@ static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const str
 			es_addr_fmt(&m->addr, true, rc->media[from].sdp_addr, ES_ADDR_STRLEN);
 			first_audio = false;
 		}
-		ep_add(e, rc, from, &m->addr);
+		ep_add(e, rc, from, &m->addr, (int)i);
 		if (!m->rtcp_mux && m->rtcp_port) {
 			struct es_addr r = m->addr;
 			r.port = m->rtcp_port;
-			ep_add(e, rc, from, &r);
+			ep_add(e, rc, from, &r, (int)i);
 		}
 	}
 }
@@ -243,7 +247,7 @@ static size_t call_bytes(const struct rec_call *rc)
 
 /* The host of a SIP URI ("sip:alice@example.com:5060;transport=tcp"),
  * copied into out. */
-static const char *uri_host(const char *uri, char *out, size_t cap)
+const char *rec_uri_host(const char *uri, char *out, size_t cap)
 {
 	out[0] = '\0';
 	if (!uri)
@@ -264,8 +268,8 @@ void rec_decide(const struct pol_rules *rules, const struct sip_call *sc, struct
 		.call_id = sc->call_id,
 		.caller_user = sc->party[SIP_CALLER].user,
 		.callee_user = sc->party[SIP_CALLEE].user,
-		.caller_host = uri_host(sc->party[SIP_CALLER].uri, hosts[0], sizeof(hosts[0])),
-		.callee_host = uri_host(sc->party[SIP_CALLEE].uri, hosts[1], sizeof(hosts[1])),
+		.caller_host = rec_uri_host(sc->party[SIP_CALLER].uri, hosts[0], sizeof(hosts[0])),
+		.callee_host = rec_uri_host(sc->party[SIP_CALLEE].uri, hosts[1], sizeof(hosts[1])),
 		.start_us = sc->start_us,
 	};
 	/* where the first message went: from the caller to the callee side
@@ -289,10 +293,23 @@ static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *s
 	rc->sip = sc;
 	rc->media[0].te_pt = rc->media[1].te_pt = -1;
 	rc->record = true;
+	if (sc->siprec) {
+		/* the metadata of the message that opens the call decides
+		 * who its parties are, before the rules look at them */
+		if (rec_srec_attach(rc)) {
+			free(rc);
+			return NULL;
+		}
+		if (e->pending_meta && rec_srec_meta(rc, e->pending_meta) == 0)
+			e->pending_meta = NULL;
+	}
 	const struct pol_rules *rules = e->cfg.rules ? atomic_load(e->cfg.rules) : NULL;
 	if (rules) {
 		struct pol_decision d;
-		rec_decide(rules, sc, &d);
+		if (rc->siprec)
+			rec_srec_decide(rules, rc, &d);
+		else
+			rec_decide(rules, sc, &d);
 		rc->record = d.record;
 		rc->rule = d.rule;
 	}
@@ -326,6 +343,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	ep_release_call(e, rc);
 	streams_free(e, rc);
 	e->stats.active_calls--;
+	rec_srec_free(rc);
 	free(rc);
 	sc->user = NULL;
 	sip_tracker_release(e->sip, sc, now_us);
@@ -421,6 +439,22 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 		return;
 	}
 	e->stats.sip_messages++;
+	/* SIPREC recording metadata (RFC 7865) in a request of the client */
+	struct rsmeta rsm = {0};
+	bool have_rsm = false;
+	struct slice xml;
+	if (m.is_request && m.body.len &&
+	    sip_body_find(m.content_type, m.body, "application/rs-metadata+xml", &xml) == 0) {
+		char why[160];
+		if (rsmeta_parse(&rsm, xml.p, xml.len, why, sizeof(why)) == 0) {
+			have_rsm = true;
+		} else {
+			e->stats.siprec_meta_errors++;
+			ES_LOG_WARNING(TAG, "frame %llu: recording metadata refused: %s",
+				       (unsigned long long)pkt->frame, why);
+		}
+	}
+	e->pending_meta = have_rsm ? &rsm : NULL;
 	struct sip_meta meta = {pkt->ts_us, pkt->frame, pkt->src, pkt->dst, pkt->proto};
 	struct sip_call *sc = NULL;
 	uint64_t before_late = sip_tracker_stats(e->sip)->late;
@@ -435,6 +469,11 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	e->stats.sdp_errors = ts->sdp_errors;
 	if (sc && !sc->user)
 		rec_call_attach(e, sc);
+	struct rec_call *rc = sc ? sc->user : NULL;
+	if (e->pending_meta && rc && rc->siprec && rec_srec_meta(rc, e->pending_meta))
+		e->stats.siprec_meta_errors++;
+	e->pending_meta = NULL;
+	rsmeta_free(&rsm);
 }
 
 static void on_udp(void *ud, const struct net_pkt *pkt);
@@ -604,23 +643,30 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 	struct rec_endpoint *dep = ep_find(e, &pkt->dst);
 	struct rec_endpoint *sep = ep_find(e, &pkt->src);
 	struct rec_call *rc = NULL;
-	int sender = SIP_CALLER;
+	int sender = SIP_CALLER, line = -1;
 	bool src_known = false;
 	for (unsigned i = 0; dep && sep && i < dep->nown && !rc; i++) {
 		if (ep_owner_index(sep, dep->own[i].call) >= 0) {
 			rc = dep->own[i].call;
 			sender = other_party[dep->own[i].party];
+			line = dep->own[i].line;
 			src_known = true;
 		}
 	}
 	if (!rc && dep) {
 		rc = dep->own[0].call;
 		sender = other_party[dep->own[0].party];
+		line = dep->own[0].line;
 	} else if (!rc && sep) {
 		rc = sep->own[0].call;
 		sender = sep->own[0].party;
+		line = sep->own[0].line;
 		src_known = true;
 	}
+	/* a recording client sends every party's stream: the m= line's
+	 * label says whose it is */
+	if (rc && rc->siprec)
+		sender = rec_srec_party(rc, line);
 	if (!rc) {
 		if (rtcp)
 			e->stats.rtcp_no_call++;
@@ -642,7 +688,7 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		/* NAT: the sender's real address, learned from what it sends
 		 * to the announced port, is where it receives too (symmetric
 		 * RTP, RFC 4961). */
-		ep_add(e, rc, sender, &pkt->src);
+		ep_add(e, rc, sender, &pkt->src, line);
 	}
 	struct rec_stream *s = stream_get(e, rc, sender, pkt, h.ssrc);
 	if (s)

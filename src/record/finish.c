@@ -137,6 +137,8 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		else if (senders != 3)
 			add_flag(flags, "one_way");
 	}
+	if (sc->siprec)
+		add_flag(flags, "siprec");
 	if (sc->msgs_dropped)
 		add_flag(flags, "messages_truncated");
 	if (!rc->record)
@@ -144,17 +146,10 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	else if (rc->ml_failed)
 		add_flag(flags, "recording_cut");
 
-	for (int p = 0; p < 2; p++) {
-		const struct sip_party_info *pi = &sc->party[p];
-		struct idx_party *o = p == SIP_CALLER ? &out->caller : &out->callee;
-		o->uri = pi->uri;
-		o->user = pi->user;
-		o->display = pi->display;
-		o->pai = pi->pai;
-		o->ua = pi->ua;
-		o->sdp_addr = rc->media[p].sdp_addr[0] ? rc->media[p].sdp_addr : NULL;
-	}
-	out->call_id = sc->call_id;
+	struct idx_party parties[2];
+	rec_call_view(rc, parties, &out->call_id);
+	out->caller = parties[SIP_CALLER];
+	out->callee = parties[SIP_CALLEE];
 	out->start_us = sc->start_us;
 	out->answer_us = sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0;
 	out->end_us = sc->end_us;
@@ -165,7 +160,7 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	out->sip_code = sc->sip_code;
 	out->end_reason = sip_end_reason_name(sc->end_reason);
 	out->flags = flags[0] ? flags : NULL;
-	out->extra_json = sc->extra_json;
+	out->extra_json = rec_srec_json(rc, sc->extra_json);
 	out->rule = rc->rule;
 	out->source = source;
 	out->streams = streams;

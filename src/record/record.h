@@ -60,6 +60,7 @@ struct rec_stats {
 	uint64_t active_calls;
 	uint64_t max_active_calls;
 	uint64_t spool_errors;       /* calls whose media log failed */
+	uint64_t siprec_meta_errors; /* recording metadata refused (RFC 7865) */
 	uint64_t call_bytes;         /* memory now held for active calls (approx.) */
 	uint64_t max_call_bytes;
 };

@@ -6,6 +6,7 @@
 #include "record/record.h"
 #include "rtp/rtp.h"
 #include "sip/dialog.h"
+#include "sip/rsmeta.h"
 
 #define REC_MAX_PT 16
 #define REC_MAX_ENDPOINTS 16
@@ -77,6 +78,7 @@ struct rec_call {
 	int64_t ml_meta_answer; /* the answer time the log's metadata has */
 	bool ml_failed;
 	bool record;         /* the rules said to keep its audio */
+	struct rec_siprec *siprec; /* a SIPREC recording session (srec.c), or NULL */
 	const char *rule;    /* which rule decided (lives as long as the rules) */
 };
 
@@ -87,6 +89,7 @@ struct rec_call {
 struct rec_ep_owner {
 	struct rec_call *call;
 	int party; /* receives at the address; sends from it */
+	int line;  /* the SDP m= line that announced it (-1 learned) */
 };
 
 /* An announced (or learned) address: packets to it are received by
@@ -117,6 +120,29 @@ void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream 
 char *rec_spool_close(struct rec_spool *sp, struct rec_call *rc);
 /* Drop rc's log writer without finishing it (the file stays). */
 void rec_spool_discard(struct rec_call *rc);
+
+/* srec.c: calls that are SIPREC recording sessions. */
+struct rec_siprec;
+int rec_srec_attach(struct rec_call *rc);
+void rec_srec_free(struct rec_call *rc);
+/* Fold a metadata document into the call's. */
+int rec_srec_meta(struct rec_call *rc, const struct rsmeta *update);
+/* The party whose stream the recording client sends on m= line `line`. */
+int rec_srec_party(const struct rec_call *rc, int line);
+/* An SDP of the recording client: labels and pause/resume events. */
+void rec_srec_sdp(struct rec_call *rc, const struct sdp *sdp, int64_t ts_us);
+void rec_srec_decide(const struct pol_rules *rules, const struct rec_call *rc,
+		     struct pol_decision *d);
+/* The call's extra JSON with a "siprec" object added (valid while rc
+ * lives); extra_json itself for other calls. */
+const char *rec_srec_json(const struct rec_call *rc, const char *extra_json);
+/* The parties and Call-ID a call is stored with: the signalling's, or for
+ * a recording session the metadata's participants and original Call-ID.
+ * Strings valid while rc lives. */
+void rec_call_view(const struct rec_call *rc, struct idx_party out[2], const char **call_id);
+
+/* engine.c: the host of a SIP URI, copied into out (NULL when uri is). */
+const char *rec_uri_host(const char *uri, char *out, size_t cap);
 
 /* finish.c */
 /* Build the index row of a finished call; strings point into rc (valid

@@ -58,8 +58,11 @@ static int spool_meta(struct rec_spool *sp, struct rec_call *rc)
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		return ES_ENOMEM;
+	struct idx_party parties[2];
+	const char *call_id;
+	rec_call_view(rc, parties, &call_id);
 	char num[32];
-	meta_put(f, "call_id", sc->call_id);
+	meta_put(f, "call_id", call_id);
 	snprintf(num, sizeof(num), "%lld", (long long)sc->start_us);
 	meta_put(f, "start_us", num);
 	snprintf(num, sizeof(num), "%lld",
@@ -67,7 +70,7 @@ static int spool_meta(struct rec_spool *sp, struct rec_call *rc)
 	meta_put(f, "answer_us", num);
 	static const char *const role[2] = {"caller", "callee"};
 	for (int p = 0; p < 2; p++) {
-		const struct sip_party_info *pi = &sc->party[p];
+		const struct idx_party *pi = &parties[p];
 		const char *vals[5] = {pi->uri, pi->user, pi->display, pi->pai, pi->ua};
 		static const char *const keys[5] = {"uri", "user", "display", "pai", "ua"};
 		for (int k = 0; k < 5; k++) {

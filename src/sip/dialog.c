@@ -443,6 +443,22 @@ static bool sdp_is_hold(const struct sdp *s)
 	return any;
 }
 
+/* A recording session (RFC 7866): the SRC marks its requests with the
+ * siprec option tag (Require) or the +sip.src Contact feature tag, and
+ * carries recording metadata. */
+static bool is_siprec_request(const struct sip_msg *m)
+{
+	struct slice v;
+	if (m->body.len && sip_body_find(m->content_type, m->body, "application/rs-metadata+xml",
+					 &v) == 0)
+		return true;
+	v = sip_msg_hdr(m, SIP_H_REQUIRE);
+	if (v.len && sl_find_ci(v, SL_LIT("siprec")) >= 0)
+		return true;
+	v = sip_msg_hdr(m, SIP_H_CONTACT);
+	return v.len && sl_find_ci(v, SL_LIT("+sip.src")) >= 0;
+}
+
 static void handle_sdp(struct sip_tracker *t, struct sip_call *c, const struct sip_msg *m,
 		       enum sip_party sender, int64_t ts, struct slice body)
 {
@@ -452,7 +468,9 @@ static void handle_sdp(struct sip_tracker *t, struct sip_call *c, const struct s
 		ES_LOG_DBG(TAG, "call %s: SDP did not parse", c->call_id);
 		return;
 	}
-	bool hold = sdp_is_hold(&sdp);
+	/* a recording client always sends one way: its pauses are the
+	 * engine's to report, per stream */
+	bool hold = !c->siprec && sdp_is_hold(&sdp);
 	if (hold != c->hold[sender]) {
 		c->hold[sender] = hold;
 		sip_call_add_event(c, ts, sender, hold ? "hold" : "resume",
@@ -644,6 +662,8 @@ int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 	bool retrans = seen_recently(c, msg_signature(m, sender));
 	record_msg(c, m, meta, sender, retrans, has_sdp);
 	c->last_sip_us = meta->ts_us;
+	if (m->is_request && sender == SIP_CALLER && !c->siprec && is_siprec_request(m))
+		c->siprec = true;
 	*out = c;
 	if (retrans) {
 		t->stats.retransmissions++;

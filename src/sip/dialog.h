@@ -97,6 +97,8 @@ struct sip_call {
 	bool cancel_seen;
 	bool forked;
 	bool hold[2];                    /* party currently on hold */
+	bool siprec;                     /* a SIPREC recording session (RFC 7866):
+					    the caller is the recording client */
 	uint32_t session_expires_s;      /* RFC 4028 interval of the last 2xx, 0 = none */
 	int64_t session_refresh_us;      /* when it was last refreshed */
 

@@ -600,6 +600,39 @@ static int walk(struct pctx *c, const xmlNode *root)
 	return 0;
 }
 
+/* The original call's Call-ID.  RFC 7865 has no element for it (only
+ * sipSessionID), so SRCs carry it in extension data of their own namespace
+ * (RFC 7865 6): the first element outside RSMETA_NS whose local name is
+ * callid, call-id or call_id (any case), searched depth first with bounds,
+ * gives it. */
+static bool is_callid_name(const char *n)
+{
+	return strcasecmp(n, "callid") == 0 || strcasecmp(n, "call-id") == 0 ||
+	       strcasecmp(n, "call_id") == 0;
+}
+
+static const char *find_call_id(struct pctx *c, const xmlNode *n, unsigned depth,
+				unsigned *budget)
+{
+	for (const xmlNode *ch = n->children; ch && *budget; ch = ch->next, (*budget)--) {
+		if (ch->type != XML_ELEMENT_NODE)
+			continue;
+		bool ours = ch->ns && ch->ns->href &&
+			    strcmp((const char *)ch->ns->href, RSMETA_NS) == 0;
+		if (!ours && is_callid_name((const char *)ch->name)) {
+			const char *v = text_of(c, ch);
+			if (v && strlen(v) <= 256)
+				return v;
+		}
+		if (depth < 8) {
+			const char *v = find_call_id(c, ch, depth + 1, budget);
+			if (v)
+				return v;
+		}
+	}
+	return NULL;
+}
+
 /* ---- parse ----------------------------------------------------------------- */
 
 /* Refuse what could make libxml2 read the bytes in another encoding than
@@ -686,6 +719,10 @@ int rsmeta_parse(struct rsmeta *out, const char *xml, size_t len, char *err, siz
 		goto out;
 	}
 	rc = walk(&c, root);
+	if (!rc) {
+		unsigned budget = 4 * RSMETA_MAX_ELEMS;
+		out->call_id = find_call_id(&c, root, 0, &budget);
+	}
 	if (!rc && c.oom) {
 		seterr(&c, "out of memory");
 		rc = ES_ENOMEM;

@@ -100,6 +100,10 @@ struct rsmeta_stream {
 
 struct rsmeta {
 	enum rsmeta_datamode datamode;
+	/* The original call's SIP Call-ID when the SRC gave it in extension
+	 * data (an element outside RSMETA_NS named callid, call-id or
+	 * call_id); NULL = not given.  RFC 7865 itself only has sipSessionID. */
+	const char *call_id;
 	struct rsmeta_group *groups;
 	struct rsmeta_session *sessions;
 	struct rsmeta_participant *parts;

@@ -217,6 +217,15 @@ int rsmeta_merge(struct rsmeta *into, const struct rsmeta *update)
 		into->ngroups = into->nsessions = into->nparts = into->nstreams = 0;
 		into->cap_groups = into->cap_sessions = into->cap_parts = into->cap_streams = 0;
 		into->datamode = RSMETA_COMPLETE;
+		into->call_id = NULL;
+	}
+	if (update->call_id && update != into) {
+		size_t n = strlen(update->call_id) + 1;
+		char *p = es_arena_alloc(&into->arena, n);
+		if (!p)
+			return ES_ENOMEM;
+		memcpy(p, update->call_id, n);
+		into->call_id = p;
 	}
 	return merge_partial(into, update);
 }

@@ -210,6 +210,219 @@ static void test_rules(void)
 	pol_rules_free(rules);
 }
 
+
+/* ---- a SIPREC recording session (RFC 7866) seen on the wire ---------------------
+ * A = the recording client (10.0.0.1), B = the recording server (10.0.0.2).
+ * The metadata (written for this test) names Alice first and has her send
+ * the stream labelled "2", on the second m= line: parties go by label, not
+ * by line order.  Then a pause and a resume (re-INVITEs), a partial
+ * metadata update renaming Alice (UPDATE), BYE. */
+
+struct srec_got {
+	unsigned n;
+	char call_id[64], flags[128], caller[64], caller_uri[64], callee[64], callee_user[32];
+	char extra[1024];
+	unsigned nstreams;
+	int party_of_port[2];           /* party of the stream to B's port 8000, 8002 */
+	uint64_t packets_of_port[2];
+	char events[256];               /* "pause:0,resume:0,..." */
+};
+
+static void cpy(char *d, size_t cap, const char *s)
+{
+	snprintf(d, cap, "%s", s ? s : "");
+}
+
+static int on_srec(void *ud, struct idx_call *c, const char *media_log)
+{
+	struct srec_got *g = ud;
+	(void)media_log;
+	g->n++;
+	cpy(g->call_id, sizeof(g->call_id), c->call_id);
+	cpy(g->flags, sizeof(g->flags), c->flags);
+	cpy(g->caller, sizeof(g->caller), c->caller.display);
+	cpy(g->caller_uri, sizeof(g->caller_uri), c->caller.uri);
+	cpy(g->callee, sizeof(g->callee), c->callee.display);
+	cpy(g->callee_user, sizeof(g->callee_user), c->callee.user);
+	cpy(g->extra, sizeof(g->extra), c->extra_json);
+	g->nstreams = c->nstreams;
+	for (unsigned i = 0; i < c->nstreams; i++) {
+		int k = strstr(c->streams[i].dst, ":8000") ? 0 : strstr(c->streams[i].dst, ":8002") ? 1 : -1;
+		if (k >= 0) {
+			g->party_of_port[k] = c->streams[i].party;
+			g->packets_of_port[k] = c->streams[i].packets;
+		}
+	}
+	for (unsigned i = 0; i < c->nevents; i++) {
+		size_t n = strlen(g->events);
+		snprintf(g->events + n, sizeof(g->events) - n, "%s%s:%d", n ? "," : "",
+			 c->events[i].kind, c->events[i].party);
+	}
+	return 0;
+}
+
+#define SREC_META_FULL                                                                   \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"                                     \
+	"<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\"\r\n"                        \
+	"           xmlns:x=\"urn:example:src-extensions\">\r\n"                             \
+	"<datamode>complete</datamode>\r\n"                                                  \
+	"<session session_id=\"c2Vzc2lvbi0x\"><x:callid>orig-42@pbx</x:callid></session>\r\n" \
+	"<participant participant_id=\"pA\"><nameID aor=\"sip:+4930111@example.com\">"       \
+	"<name>Alice</name></nameID></participant>\r\n"                                      \
+	"<participant participant_id=\"pB\"><nameID aor=\"sip:+4930222@example.com\">"       \
+	"<name>Bob</name></nameID></participant>\r\n"                                        \
+	"<stream stream_id=\"s1\" session_id=\"c2Vzc2lvbi0x\"><label>1</label></stream>\r\n"  \
+	"<stream stream_id=\"s2\" session_id=\"c2Vzc2lvbi0x\"><label>2</label></stream>\r\n"  \
+	"<participantstreamassoc participant_id=\"pA\"><send>s2</send><recv>s1</recv>"       \
+	"</participantstreamassoc>\r\n"                                                      \
+	"<participantstreamassoc participant_id=\"pB\"><send>s1</send><recv>s2</recv>"       \
+	"</participantstreamassoc>\r\n"                                                      \
+	"</recording>\r\n"
+
+#define SREC_META_RENAME                                                                 \
+	"<?xml version=\"1.0\"?>\r\n"                                                        \
+	"<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\">"                           \
+	"<datamode>partial</datamode>"                                                       \
+	"<participant participant_id=\"pA\"><nameID aor=\"sip:+4930111@example.com\">"       \
+	"<name>Alice Renamed</name></nameID></participant></recording>\r\n"
+
+/* A request of the client (dir: sendonly / inactive) with SDP and, when
+ * meta is not NULL, metadata in a multipart body. */
+static char *srec_req(const char *method, unsigned cseq, const char *totag, const char *dir,
+		      const char *meta)
+{
+	static char out[4096];
+	char sdp[512], body[3072];
+	snprintf(sdp, sizeof(sdp),
+		 "v=0\r\no=src 1 %u IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+		 "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=label:1\r\na=%s\r\n"
+		 "m=audio 4002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=label:2\r\na=%s\r\n",
+		 cseq, dir, dir);
+	const char *ctype = "application/sdp";
+	if (meta) {
+		snprintf(body, sizeof(body),
+			 "--bnd\r\nContent-Type: application/sdp\r\n\r\n%s"
+			 "--bnd\r\nContent-Type: application/rs-metadata+xml\r\n"
+			 "Content-Disposition: recording-session\r\n\r\n%s--bnd--\r\n",
+			 sdp, meta);
+		ctype = "multipart/mixed;boundary=bnd";
+	} else {
+		snprintf(body, sizeof(body), "%s", sdp);
+	}
+	snprintf(out, sizeof(out),
+		 "%s sip:srs@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKs%u\r\n"
+		 "From: <sip:src@example.com>;tag=src\r\nTo: <sip:srs@10.0.0.2>%s%s\r\n"
+		 "Call-ID: rs-dialog-1@src\r\nCSeq: %u %s\r\n"
+		 "Contact: <sip:src@10.0.0.1>;+sip.src\r\nRequire: siprec\r\n"
+		 "User-Agent: test-src/1\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
+		 method, cseq, totag ? ";tag=" : "", totag ? totag : "", cseq, method, ctype,
+		 strlen(body), body);
+	return out;
+}
+
+static char *srec_ok(unsigned cseq, const char *method, bool sdp)
+{
+	static char out[2048];
+	char body[512] = "";
+	if (sdp)
+		snprintf(body, sizeof(body),
+			 "v=0\r\no=srs 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+			 "m=audio 8000 RTP/AVP 0\r\na=label:1\r\na=recvonly\r\n"
+			 "m=audio 8002 RTP/AVP 0\r\na=label:2\r\na=recvonly\r\n");
+	snprintf(out, sizeof(out),
+		 "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKs%u\r\n"
+		 "From: <sip:src@example.com>;tag=src\r\nTo: <sip:srs@10.0.0.2>;tag=srs\r\n"
+		 "Call-ID: rs-dialog-1@src\r\nCSeq: %u %s\r\n%sContent-Length: %zu\r\n\r\n%s",
+		 cseq, cseq, method, sdp ? "Content-Type: application/sdp\r\n" : "", strlen(body),
+		 body);
+	return out;
+}
+
+/* n packets of stream `line` (0 or 1) from the client to the server. */
+static void srec_rtp(struct rec_engine *e, int64_t t, int line, int n, uint16_t seq0)
+{
+	for (int i = 0; i < n; i++) {
+		uint8_t p[12 + 160] = {0x80, 0};
+		uint16_t seq = (uint16_t)(seq0 + i);
+		p[2] = (uint8_t)(seq >> 8);
+		p[3] = (uint8_t)seq;
+		uint32_t rts = seq * 160u;
+		p[4] = (uint8_t)(rts >> 24);
+		p[5] = (uint8_t)(rts >> 16);
+		p[6] = (uint8_t)(rts >> 8);
+		p[7] = (uint8_t)rts;
+		p[11] = (uint8_t)(0x10 + line);
+		memset(p + 12, 0xFF, 160);
+		uint8_t buf[256];
+		size_t len = udp(buf, A, (uint16_t)(4000 + 2 * line), B, (uint16_t)(8000 + 2 * line),
+				 p, sizeof(p));
+		rec_engine_frame(e, 12, buf, len, t + 20000 * i, ++frame_no);
+	}
+}
+
+static void test_siprec_session(void)
+{
+	struct rec_config cfg;
+	rec_config_default(&cfg);
+	struct srec_got g;
+	memset(&g, 0, sizeof(g));
+	struct rec_engine *e = NULL;
+	CHECK_INT(rec_engine_new(&e, &cfg, on_srec, &g), 0);
+	sip(e, T0, true, srec_req("INVITE", 1, NULL, "sendonly", SREC_META_FULL));
+	sip(e, T0 + 1000, false, srec_ok(1, "INVITE", true));
+	sip(e, T0 + 2000, true, srec_req("ACK", 1, "srs", "sendonly", NULL));
+	srec_rtp(e, T0 + S(1), 0, 100, 0);  /* Bob's stream (label 1): 100 packets */
+	srec_rtp(e, T0 + S(1), 1, 150, 0);  /* Alice's (label 2): 150 */
+	sip(e, T0 + S(5), true, srec_req("INVITE", 2, "srs", "inactive", NULL)); /* pause */
+	sip(e, T0 + S(5) + 1000, false, srec_ok(2, "INVITE", true));
+	sip(e, T0 + S(7), true, srec_req("INVITE", 3, "srs", "sendonly", NULL)); /* resume */
+	sip(e, T0 + S(7) + 1000, false, srec_ok(3, "INVITE", true));
+	srec_rtp(e, T0 + S(8), 1, 50, 150);
+	sip(e, T0 + S(9), true, srec_req("UPDATE", 4, "srs", "sendonly", SREC_META_RENAME));
+	sip(e, T0 + S(9) + 1000, false, srec_ok(4, "UPDATE", true));
+	sip(e, T0 + S(10), true, srec_req("BYE", 5, "srs", "sendonly", NULL));
+	sip(e, T0 + S(10) + 1000, false, srec_ok(5, "BYE", false));
+	rec_engine_flush(e, T0 + S(11));
+	CHECK_INT(g.n, 1);
+	CHECK_STR(g.call_id, "orig-42@pbx");       /* from the client's extension data */
+	CHECK(strstr(g.flags, "siprec") != NULL);
+	CHECK(strstr(g.flags, "one_way") == NULL);  /* both parties were heard */
+	CHECK_STR(g.caller, "Alice Renamed");       /* the partial update applied */
+	CHECK_STR(g.caller_uri, "sip:+4930111@example.com");
+	CHECK_STR(g.callee, "Bob");
+	CHECK_STR(g.callee_user, "+4930222");
+	CHECK_INT(g.nstreams, 2);
+	CHECK_INT(g.party_of_port[0], 1);           /* label 1: Bob, the callee */
+	CHECK_INT(g.party_of_port[1], 0);           /* label 2: Alice, the caller */
+	CHECK_INT(g.packets_of_port[0], 100);
+	CHECK_INT(g.packets_of_port[1], 200);
+	/* no "hold" for the client's sendonly; a pause and a resume per stream */
+	CHECK(strstr(g.events, "hold") == NULL);
+	CHECK(strstr(g.events, "pause:1") != NULL);
+	CHECK(strstr(g.events, "pause:0") != NULL);
+	CHECK(strstr(g.events, "resume:1") != NULL);
+	CHECK(strstr(g.events, "resume:0") != NULL);
+	CHECK(strstr(g.extra, "\"siprec\":{\"call_id\":\"rs-dialog-1@src\"") != NULL);
+	CHECK(strstr(g.extra, "\"session_id\":\"c2Vzc2lvbi0x\"") != NULL);
+	CHECK(strstr(g.extra, "\"client\":\"test-src/1\"") != NULL);
+	rec_engine_free(e);
+
+	/* metadata with a DOCTYPE is refused and counted; the session is still
+	 * a call (its parties unknown), never a crash */
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(rec_engine_new(&e, &cfg, on_srec, &g), 0);
+	sip(e, T0, true,
+	    srec_req("INVITE", 1, NULL, "sendonly",
+		     "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		     "<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\">&x;</recording>"));
+	rec_engine_flush(e, T0 + S(1));
+	CHECK_INT(g.n, 1);
+	CHECK_INT(rec_engine_stats(e)->siprec_meta_errors, 1);
+	CHECK_STR(g.caller, "");
+	CHECK_STR(g.call_id, "rs-dialog-1@src");
+	rec_engine_free(e);
+}
+
 int main(void)
 {
 	es_log_set_level(ES_LOG_ERROR);
@@ -217,5 +430,6 @@ int main(void)
 	RUN(test_max_duration);
 	RUN(test_session_timer);
 	RUN(test_rules);
+	RUN(test_siprec_session);
 	return CHECK_DONE();
 }
