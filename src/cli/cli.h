@@ -4,6 +4,10 @@
 
 #include "core/core.h"
 #include "index/index.h"
+#include "record/record.h"
+#include "siprec/siprec.h"
+
+#include <stdatomic.h>
 
 /* Exit codes (docs/CLI.md). */
 enum {
@@ -30,6 +34,7 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv);
 int cli_play(struct cli_ctx *ctx, int argc, char **argv);
 int cli_record(struct cli_ctx *ctx, int argc, char **argv);
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
+int cli_srs(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The row id a call argument names: a number is an id, anything else a
  * Call-ID (the first call with it); 0 when there is none. */
@@ -39,5 +44,124 @@ int64_t cli_call_ref(struct idx *ix, const char *arg);
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
 /* JSON of one call (the stable interface of docs/CLI.md). */
 void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail);
+
+/* ---- the recorder run: `record` and `srs` (record.c, run.c, srs.c) ------------
+ * Both commands are one program: settings from the configuration file and
+ * the command line, then a run that owns the data folder (index, spool,
+ * status), the recorder pool and the rules, and a main-thread loop that
+ * stores finished calls.  The calls come from the capture workers
+ * (rec_live, when interfaces are given) and/or from the SIPREC server,
+ * which the loop drives itself (srs_step instead of sleeping). */
+#define CLI_MAX_IFACES 16
+struct es_conf;
+
+/* The [srs] section and the SRS options; "not set" values let the
+ * command line override the file field by field. */
+struct cli_srs_settings {
+	bool enabled;
+	struct srs_listen listen[SRS_MAX_LISTEN];
+	unsigned nlisten;
+	struct es_addr media_addr;  /* ES_AF_NONE = not set */
+	uint16_t rtp_lo, rtp_hi;    /* 0 = not set */
+	int64_t max_sessions;       /* -1 = not set */
+	int64_t retry_after_us;     /* -1 = not set */
+	int64_t session_timeout_us; /* -1 = not set */
+	struct srs_allow allow[SRS_MAX_ALLOW];
+	unsigned nallow;
+};
+
+struct cli_settings {
+	const char *cmd;            /* "earshot record", "earshot srs": messages */
+	const char *ifaces[CLI_MAX_IFACES];
+	unsigned nifaces;
+	const char *filter;
+	const char *config;
+	unsigned workers;
+	unsigned encode_threads;
+	int64_t status_interval_us;
+	uint64_t buffer_bytes;
+	uint64_t min_free;
+	int snaplen;
+	struct rec_config engine;   /* capture workers' engines; the SRS's derives */
+	struct rec_store_config store;
+	struct cli_srs_settings srs;
+};
+
+struct cli_run {
+	struct cli_ctx *ctx;
+	const struct cli_settings *s;
+	struct idx *ix;
+	struct rec_recorder *rec;
+	struct rec_live *live;         /* NULL: no capture */
+	struct rec_engine *srs_engine; /* the SRS's engine, main thread only */
+	struct srs *srs;               /* NULL: no SIPREC server */
+	bool srs_stopped;
+	const struct pol_rules *_Atomic rules;
+	struct pol_rules *old_rules[64]; /* replaced by SIGHUP, freed at exit */
+	unsigned nold;
+	const char *config_path;
+	char spool[4096];
+	int64_t started_us;
+	struct rec_store_counts n;
+	bool disk_low;
+	int64_t disk_warned_us;  /* last "disk low" warning */
+	uint64_t status_frames;  /* frames at the last status, for packets/s */
+	int64_t status_us;
+	char status_path[4200];
+};
+
+int64_t cli_wall_us(void);
+/* Seconds (0 .. 30 days) and sizes ("64M") of options; CLI_USAGE with a
+ * message naming cmd and opt. */
+int cli_parse_secs(const char *cmd, const char *opt, const char *v, int64_t *out);
+int cli_parse_size(const char *cmd, const char *opt, const char *v, uint64_t *out);
+
+/* run.c: open the data folder (index, spool, run/), start the recorder pool
+ * and finish what a crash left in the spool.  CLI_OK or CLI_ERR (said on
+ * stderr).  r->ctx, r->s, r->rules and r->config_path are set by the
+ * caller. */
+int cli_run_open(struct cli_run *r);
+/* Catch SIGTERM/SIGINT (stop) and SIGHUP (reload the rules). */
+void cli_run_signals(void);
+/* The main loop until SIGTERM/SIGINT: stores finished calls, drains the
+ * recorder, reloads rules, writes status.json and checks the disk; waits in
+ * srs_step when the SRS runs, else sleeps 100 ms.  Returns the exit code. */
+int cli_run_loop(struct cli_run *r);
+/* After a failed start: stop the SRS if it runs, wait for the recordings
+ * queued so far and index them. */
+void cli_run_abort(struct cli_run *r);
+void cli_run_close(struct cli_run *r);
+
+/* srs.c */
+void cli_srs_usage(FILE *f);
+void cli_srs_settings_init(struct cli_srs_settings *o);
+/* An SRS option of getopt (the long option's name, its argument): 0, or
+ * CLI_USAGE with a message naming the option. */
+int cli_srs_option(const char *cmd, struct cli_srs_settings *o, const char *opt,
+		   const char *arg);
+/* Read [srs] (keys checked): 0 or ES_EPARSE with "file:line: ..." in err. */
+int cli_srs_apply_config(struct cli_srs_settings *o, const struct es_conf *c, char *err,
+			 size_t errlen);
+/* Fields set in over (the command line) replace those of s. */
+void cli_srs_merge(struct cli_srs_settings *s, const struct cli_srs_settings *over);
+/* The settings complete (a media address...)?  CLI_USAGE, said on stderr. */
+int cli_srs_check(const struct cli_settings *s);
+/* Start the SIPREC server in r: its engine and sockets.  CLI_USAGE (bad or
+ * missing settings) or CLI_ERR (sockets), said on stderr. */
+int cli_srs_start(struct cli_run *r);
+/* Wait up to timeout_ms for SIP and media and handle them. */
+int cli_srs_step(struct cli_run *r, int timeout_ms);
+/* BYE every session, finish every call (end reason "shutdown"): they are
+ * stored in the index and queued for the recorder. */
+void cli_srs_stop(struct cli_run *r);
+void cli_srs_free(struct cli_run *r);
+/* The "srs" object of status.json. */
+void cli_srs_status(struct cli_run *r, struct es_json *j);
+/* The SRS's engine statistics (active calls etc.), or NULL. */
+const struct rec_stats *cli_srs_engine_stats(const struct cli_run *r);
+
+/* record.c: `earshot record` and `earshot srs` (srs_only: no capture,
+ * the SIPREC server always on, srs usage). */
+int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only);
 
 #endif

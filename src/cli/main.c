@@ -24,7 +24,8 @@ static void usage(FILE *f, const char *prog)
 		"  export ID -o F   write a call's recording (wav, flac or opus; --mix)\n"
 		"  play ID          play a call's recording on this machine's sound device\n"
 		"  record -i IFACE  record calls live from network interfaces (until SIGTERM)\n"
-		"  status           what a running `earshot record` is doing\n"
+		"  srs              SIPREC recording server: SBCs/PBXs send it calls to record\n"
+		"  status           what a running `earshot record`/`srs` is doing\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
 		return cli_play(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "record"))
 		return cli_record(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "srs"))
+		return cli_srs(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "status"))
 		return cli_status(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {

@@ -1,37 +1,25 @@
-/* record.c - `earshot record` (live recording) and `earshot status`. */
+/* record.c - `earshot record` (live recording, and the SIPREC server when
+ * enabled), `earshot srs` (the same without capture) and `earshot status`.
+ * The run itself (data folder, loop, status) is in run.c, the SIPREC
+ * server's settings in srs.c. */
 #include "cli/cli.h"
 #include "core/config.h"
 #include "record/record.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TAG "record"
-#define MAX_IFACES 16
-
-static volatile sig_atomic_t got_stop, got_hup;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
 
 static void record_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: earshot record [options] -i IFACE [-i IFACE...]\n"
+		"Usage: earshot record [options] -i IFACE [-i IFACE...] [--srs]\n"
 		"\n"
 		"Capture SIP calls and their RTP live from network interfaces (a mirror\n"
 		"port), record them by the configured rules and index them, until\n"
@@ -39,6 +27,9 @@ static void record_usage(FILE *f)
 		"the recording rules from the configuration file.  While a call is live\n"
 		"its audio is spooled (written at least every second); on start, spool\n"
 		"files left by a crash are finished as recordings marked \"recovered\".\n"
+		"With --srs (or [srs] enabled = yes) the SIPREC recording server runs\n"
+		"too (see `earshot srs --help` for its options, all accepted here);\n"
+		"without an interface it runs alone.\n"
 		"\n"
 		"Options (each overrides the configuration file; docs/CONFIG.md):\n"
 		"  -i, --interface IFACE  capture here (repeatable; \"any\" for all)\n"
@@ -57,30 +48,18 @@ static void record_usage(FILE *f)
 		"  --buffer BYTES         kernel capture ring per interface (64M)\n"
 		"  --status-interval SEC  how often DIR/run/status.json is written (1)\n"
 		"  --min-free BYTES       warn when free space in DIR falls below (1G)\n"
+		"  --srs                  also run the SIPREC recording server\n"
 		"  -h, --help             this help\n"
 		"\n"
-		"Exit codes: 0 stopped cleanly, 1 error (capture, index), 2 usage.\n");
+		"Exit codes: 0 stopped cleanly, 1 error (capture, SIP sockets, index),\n"
+		"2 usage or a bad configuration file.\n");
 }
 
 /* ---- settings -------------------------------------------------------------------- */
 
-struct record_settings {
-	const char *ifaces[MAX_IFACES];
-	unsigned nifaces;
-	const char *filter;
-	const char *config;
-	unsigned workers;
-	unsigned encode_threads;
-	int64_t status_interval_us;
-	uint64_t buffer_bytes;
-	uint64_t min_free;
-	int snaplen;
-	struct rec_config engine;
-	struct rec_store_config store;
-};
-
-/* Read [earshot], [capture], [calls], [recording] of the configuration. */
-static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const struct es_conf *c,
+/* Read [earshot], [capture], [calls], [recording] and [srs] of the
+ * configuration (the rules are read by pol_rules_from_conf). */
+static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struct es_conf *c,
 			char *err, size_t errlen)
 {
 	static const char *const k_earshot[] = {"data", "log_level", "syslog", NULL};
@@ -91,7 +70,7 @@ static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const st
 	static const char *const k_rec[] = {"format", "mix", "bitrate", "encode_threads",
 					    "spool_sync", "min_free", "default", "timezone", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
-					       "networks", "do-not-record"};
+					       "networks", "do-not-record", "srs"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5);
@@ -106,7 +85,8 @@ static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const st
 	if ((rc = es_conf_check_keys(c, "earshot", k_earshot, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "capture", k_capture, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "calls", k_calls, err, errlen)) ||
-	    (rc = es_conf_check_keys(c, "recording", k_rec, err, errlen)))
+	    (rc = es_conf_check_keys(c, "recording", k_rec, err, errlen)) ||
+	    (rc = cli_srs_apply_config(&s->srs, c, err, errlen)))
 		return rc;
 	const struct es_conf_entry *e;
 	if (!ctx->data_explicit && (e = es_conf_find(c, "earshot", "data")))
@@ -127,7 +107,7 @@ static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const st
 	else if (rc != ES_ENOTFOUND)
 		return rc;
 	if (s->nifaces == 0) {
-		for (size_t i = 0; i < c->n && s->nifaces < MAX_IFACES; i++)
+		for (size_t i = 0; i < c->n && s->nifaces < CLI_MAX_IFACES; i++)
 			if (!strcasecmp(c->e[i].section, "capture") && !strcmp(c->e[i].key, "interface"))
 				s->ifaces[s->nifaces++] = c->e[i].value;
 	}
@@ -170,205 +150,32 @@ static int apply_config(struct cli_ctx *ctx, struct record_settings *s, const st
 	return 0;
 }
 
-/* ---- the running recorder ------------------------------------------------------------ */
 
-struct rec_run {
-	struct cli_ctx *ctx;
-	struct idx *ix;
-	struct rec_recorder *rec;
-	struct rec_live *live;
-	const struct pol_rules *_Atomic rules;
-	struct pol_rules *old_rules[64]; /* replaced by SIGHUP, freed at exit */
-	unsigned nold;
-	const char *config_path;
-	int64_t started_us;
-	struct rec_store_counts n;
-	bool disk_low;
-	int64_t disk_warned_us;  /* last "disk low" warning */
-	uint64_t status_frames;  /* frames at the last status, for packets/s */
-	int64_t status_us;
-	char status_path[4200];
+/* Options of `record` only: `earshot srs` refuses them. */
+enum {
+	OPT_SRS_FIRST = 1000, /* the SRS options: handed to cli_srs_option by name */
+	OPT_SRS = 2000,
 };
 
-static int64_t wall_us(void)
+static void settings_default(struct cli_settings *s, const char *cmd)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * ES_US_PER_SEC + ts.tv_nsec / 1000;
+	memset(s, 0, sizeof(*s));
+	s->cmd = cmd;
+	rec_config_default(&s->engine);
+	s->engine.source = "live";
+	s->engine.rtp_timeout_us = 60 * ES_US_PER_SEC;
+	s->engine.max_duration_us = 4 * 3600 * ES_US_PER_SEC;
+	s->engine.session_timers = true;
+	s->engine.spool_flush_us = ES_US_PER_SEC;
+	s->store.render.format = MEDIA_OPUS;
+	s->store.render.writer.opus_complexity = -1;
+	s->encode_threads = 1;
+	s->status_interval_us = ES_US_PER_SEC;
+	s->min_free = (uint64_t)1 << 30;
+	cli_srs_settings_init(&s->srs);
 }
 
-static void on_recording(void *ud, const struct rec_done *d)
-{
-	struct rec_run *r = ud;
-	rec_store_recording(r->ix, d, &r->n);
-}
-
-/* A finished (or recovered) call: index it, queue its recording. */
-static int take_call(void *ud, struct idx_call *c, const char *media_log)
-{
-	struct rec_run *r = ud;
-	return rec_store_call(r->ix, r->rec, c, media_log, &r->n);
-}
-
-static void write_status(struct rec_run *r)
-{
-	struct rec_live_status st;
-	rec_live_status(r->live, &st);
-	char tmp[4300];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", r->status_path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	int64_t now = wall_us();
-	double pps = r->status_us && now > r->status_us
-			     ? (double)(st.frames - r->status_frames) * 1e6 / (double)(now - r->status_us)
-			     : 0;
-	r->status_frames = st.frames;
-	r->status_us = now;
-	struct es_json j;
-	es_json_init(&j, f, true);
-	es_json_obj_begin(&j);
-	es_json_key(&j, "pid"); es_json_int(&j, getpid());
-	es_json_key(&j, "updated_us"); es_json_int(&j, now);
-	es_json_key(&j, "uptime_s"); es_json_double(&j, (double)(now - r->started_us) / 1e6, 1);
-	es_json_key(&j, "interfaces");
-	es_json_arr_begin(&j);
-	uint64_t dropped = 0;
-	for (unsigned i = 0; i < st.nifaces; i++) {
-		es_json_obj_begin(&j);
-		es_json_key(&j, "name"); es_json_str(&j, st.iface[i].name);
-		es_json_key(&j, "frames"); es_json_int(&j, (int64_t)st.iface[i].frames);
-		es_json_key(&j, "received"); es_json_int(&j, (int64_t)st.iface[i].received);
-		es_json_key(&j, "dropped"); es_json_int(&j, (int64_t)st.iface[i].dropped);
-		es_json_key(&j, "if_dropped"); es_json_int(&j, (int64_t)st.iface[i].if_dropped);
-		es_json_obj_end(&j);
-		dropped += st.iface[i].dropped;
-	}
-	es_json_arr_end(&j);
-	es_json_key(&j, "packets"); es_json_int(&j, (int64_t)st.frames);
-	es_json_key(&j, "packets_per_s"); es_json_double(&j, pps, 1);
-	/* every packet lost on the way: the kernel rings' and earshot's own
-	 * queues (a worker that fell behind) */
-	es_json_key(&j, "dropped"); es_json_int(&j, (int64_t)(dropped + st.queue_drops));
-	es_json_key(&j, "kernel_drops"); es_json_int(&j, (int64_t)dropped);
-	es_json_key(&j, "queue_drops"); es_json_int(&j, (int64_t)st.queue_drops);
-	es_json_key(&j, "active_calls"); es_json_int(&j, (int64_t)st.active_calls);
-	es_json_key(&j, "calls_total"); es_json_int(&j, (int64_t)r->n.calls);
-	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->n.not_recorded);
-	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->n.cut);
-	es_json_key(&j, "calls_recovered"); es_json_int(&j, (int64_t)r->n.recovered);
-	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->n.recordings);
-	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->n.recording_errors);
-	es_json_key(&j, "recording_queue"); es_json_int(&j, rec_recorder_pending(r->rec));
-	es_json_key(&j, "rtp_packets"); es_json_int(&j, (int64_t)st.rtp_packets);
-	es_json_key(&j, "sip_messages"); es_json_int(&j, (int64_t)st.sip_messages);
-	es_json_key(&j, "spool_errors"); es_json_int(&j, (int64_t)st.spool_errors);
-	es_json_key(&j, "call_bytes"); es_json_int(&j, (int64_t)st.call_bytes);
-	es_json_key(&j, "disk_low"); es_json_bool(&j, r->disk_low);
-	es_json_key(&j, "workers");
-	es_json_arr_begin(&j);
-	for (unsigned i = 0; i < st.nworkers; i++) {
-		es_json_obj_begin(&j);
-		es_json_key(&j, "queue_bytes"); es_json_int(&j, (int64_t)st.worker[i].queue_bytes);
-		es_json_key(&j, "active_calls"); es_json_int(&j, (int64_t)st.worker[i].active_calls);
-		es_json_obj_end(&j);
-	}
-	es_json_arr_end(&j);
-	es_json_obj_end(&j);
-	es_json_end(&j);
-	if (fclose(f) == 0)
-		rename(tmp, r->status_path);
-	else
-		unlink(tmp);
-}
-
-static void check_disk(struct rec_run *r, uint64_t min_free)
-{
-	struct statvfs vfs;
-	if (statvfs(r->ctx->data_dir, &vfs))
-		return;
-	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	bool low = avail < min_free;
-	int64_t now = wall_us();
-	if (low && (!r->disk_low || now - r->disk_warned_us > 60 * ES_US_PER_SEC)) {
-		ES_LOG_WARNING(TAG, "%s: only %.1f MiB free (under %.1f MiB): live calls keep "
-			       "spooling while they can; calls whose audio cannot be written are "
-			       "reported as cut", r->ctx->data_dir, (double)avail / 1048576.0,
-			       (double)min_free / 1048576.0);
-		r->disk_warned_us = now;
-	} else if (!low && r->disk_low) {
-		ES_LOG_INF(TAG, "%s: %.1f MiB free again", r->ctx->data_dir, (double)avail / 1048576.0);
-	}
-	r->disk_low = low;
-}
-
-static int load_rules(const char *path, struct pol_rules **out)
-{
-	struct es_conf c;
-	char err[1024];
-	int rc = es_conf_load(&c, path, err, sizeof(err));
-	if (rc) {
-		ES_LOG_ERR(TAG, "%s", err);
-		return rc;
-	}
-	rc = pol_rules_from_conf(out, &c, err, sizeof(err));
-	if (rc)
-		ES_LOG_ERR(TAG, "%s", err);
-	es_conf_free(&c);
-	return rc;
-}
-
-static void reload_rules(struct rec_run *r)
-{
-	if (!r->config_path) {
-		ES_LOG_INF(TAG, "SIGHUP: no configuration file, nothing to reload");
-		return;
-	}
-	struct pol_rules *nr;
-	if (load_rules(r->config_path, &nr)) {
-		ES_LOG_ERR(TAG, "SIGHUP: %s not reloaded, the previous rules stay", r->config_path);
-		return;
-	}
-	if (r->nold == ES_ARRAY_LEN(r->old_rules)) {
-		ES_LOG_ERR(TAG, "SIGHUP: too many reloads in one run; restart to reload again");
-		pol_rules_free(nr);
-		return;
-	}
-	/* the workers read the pointer at each new call; the old set stays
-	 * alive until exit because a worker may still be using it */
-	r->old_rules[r->nold++] = (struct pol_rules *)atomic_exchange(&r->rules, nr);
-	ES_LOG_INF(TAG, "SIGHUP: %u recording rules reloaded from %s", pol_rule_count(nr),
-		   r->config_path);
-}
-
-static int parse_secs(const char *opt, const char *v, int64_t *out)
-{
-	uint64_t n;
-	if (sl_to_u64(sl_cstr(v), &n) || n > 86400 * 30) {
-		fprintf(stderr, "earshot record: %s: bad number of seconds '%s'\n", opt, v);
-		return CLI_USAGE;
-	}
-	*out = (int64_t)n * ES_US_PER_SEC;
-	return 0;
-}
-
-static int parse_size(const char *opt, const char *v, uint64_t *out)
-{
-	struct es_conf c;
-	char text[256], err[256];
-	snprintf(text, sizeof(text), "[x]\nv = %s\n", v);
-	int rc = es_conf_parse(&c, opt, text, err, sizeof(err));
-	if (!rc)
-		rc = es_conf_size(&c, "x", "v", out, err, sizeof(err));
-	es_conf_free(&c);
-	if (rc) {
-		fprintf(stderr, "earshot record: %s: bad size '%s'\n", opt, v);
-		return CLI_USAGE;
-	}
-	return 0;
-}
-
-int cli_record(struct cli_ctx *ctx, int argc, char **argv)
+int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 {
 	static const struct option opts[] = {
 		{"interface", required_argument, NULL, 'i'},
@@ -386,32 +193,41 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 		{"buffer", required_argument, NULL, 'B'},
 		{"status-interval", required_argument, NULL, 'S'},
 		{"min-free", required_argument, NULL, 'N'},
+		{"srs", no_argument, NULL, OPT_SRS},
+		{"listen", required_argument, NULL, OPT_SRS_FIRST},
+		{"media-addr", required_argument, NULL, OPT_SRS_FIRST},
+		{"rtp-ports", required_argument, NULL, OPT_SRS_FIRST},
+		{"max-sessions", required_argument, NULL, OPT_SRS_FIRST},
+		{"retry-after", required_argument, NULL, OPT_SRS_FIRST},
+		{"allow", required_argument, NULL, OPT_SRS_FIRST},
+		{"session-timeout", required_argument, NULL, OPT_SRS_FIRST},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct record_settings s = {0};
-	rec_config_default(&s.engine);
-	s.engine.source = "live";
-	s.engine.rtp_timeout_us = 60 * ES_US_PER_SEC;
-	s.engine.max_duration_us = 4 * 3600 * ES_US_PER_SEC;
-	s.engine.session_timers = true;
-	s.engine.spool_flush_us = ES_US_PER_SEC;
-	s.store.render.format = MEDIA_OPUS;
-	s.store.render.writer.opus_complexity = -1;
-	s.encode_threads = 1;
-	s.status_interval_us = ES_US_PER_SEC;
-	s.min_free = (uint64_t)1 << 30;
+	const char *cmd = srs_only ? "earshot srs" : "earshot record";
+	void (*usage)(FILE *) = srs_only ? cli_srs_usage : record_usage;
+	struct cli_settings s;
+	settings_default(&s, cmd);
 	/* command-line values, applied after the configuration file */
-	struct record_settings cli = {0};
+	struct cli_settings cli;
+	memset(&cli, 0, sizeof(cli));
+	cli_srs_settings_init(&cli.srs);
 	int64_t cli_idle = -1, cli_rtp = -1, cli_linger = -1, cli_max = -1;
 	int cli_format = -1, cli_mix = 0;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "hi:c:", opts, NULL)) != -1) {
+	int c, rc, li;
+	while ((c = getopt_long(argc, argv, srs_only ? "hc:" : "hi:c:", opts, &li)) != -1) {
 		uint64_t v;
+		if (srs_only && (c == 'i' || c == 'F' || c == 'w' || c == 'L' || c == 'B' ||
+				 c == OPT_SRS)) {
+			/* long options only here: -i is not in srs's short ones */
+			fprintf(stderr, "%s: --%s is an option of `earshot record` (which runs the "
+				"SIPREC server too with --srs)\n", cmd, opts[li].name);
+			return CLI_USAGE;
+		}
 		switch (c) {
 		case 'i':
-			if (cli.nifaces == MAX_IFACES) {
-				fprintf(stderr, "earshot record: at most %d interfaces\n", MAX_IFACES);
+			if (cli.nifaces == CLI_MAX_IFACES) {
+				fprintf(stderr, "%s: at most %d interfaces\n", cmd, CLI_MAX_IFACES);
 				return CLI_USAGE;
 			}
 			cli.ifaces[cli.nifaces++] = optarg;
@@ -422,7 +238,8 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 		case 'w':
 		case 'E':
 			if (sl_to_u64(sl_cstr(optarg), &v) || v > 64 || (c == 'E' && v == 0)) {
-				fprintf(stderr, "earshot record: bad thread count '%s'\n", optarg);
+				fprintf(stderr, "%s: %s: bad thread count '%s'\n", cmd,
+					c == 'w' ? "--workers" : "--encode-threads", optarg);
 				return CLI_USAGE;
 			}
 			*(c == 'w' ? &cli.workers : &cli.encode_threads) = (unsigned)v;
@@ -430,50 +247,56 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 		case 'f': {
 			enum media_format f;
 			if (media_format_parse(optarg, &f)) {
-				fprintf(stderr, "earshot record: unknown format '%s'\n", optarg);
+				fprintf(stderr, "%s: --format: unknown format '%s'\n", cmd, optarg);
 				return CLI_USAGE;
 			}
 			cli_format = (int)f;
 			break;
 		}
 		case 'm': cli_mix = 1; break;
-		case 'I': if ((rc = parse_secs("--idle-timeout", optarg, &cli_idle))) return rc; break;
-		case 'R': if ((rc = parse_secs("--rtp-timeout", optarg, &cli_rtp))) return rc; break;
-		case 'L': if ((rc = parse_secs("--linger", optarg, &cli_linger))) return rc; break;
-		case 'M': if ((rc = parse_secs("--max-duration", optarg, &cli_max))) return rc; break;
-		case 'S': if ((rc = parse_secs("--status-interval", optarg, &cli.status_interval_us))) return rc; break;
-		case 'B': if ((rc = parse_size("--buffer", optarg, &cli.buffer_bytes))) return rc; break;
-		case 'N': if ((rc = parse_size("--min-free", optarg, &cli.min_free))) return rc; break;
-		case 'h': record_usage(stdout); return CLI_OK;
-		default: record_usage(stderr); return CLI_USAGE;
+		case 'I': if ((rc = cli_parse_secs(cmd, "--idle-timeout", optarg, &cli_idle))) return rc; break;
+		case 'R': if ((rc = cli_parse_secs(cmd, "--rtp-timeout", optarg, &cli_rtp))) return rc; break;
+		case 'L': if ((rc = cli_parse_secs(cmd, "--linger", optarg, &cli_linger))) return rc; break;
+		case 'M': if ((rc = cli_parse_secs(cmd, "--max-duration", optarg, &cli_max))) return rc; break;
+		case 'S': if ((rc = cli_parse_secs(cmd, "--status-interval", optarg, &cli.status_interval_us))) return rc; break;
+		case 'B': if ((rc = cli_parse_size(cmd, "--buffer", optarg, &cli.buffer_bytes))) return rc; break;
+		case 'N': if ((rc = cli_parse_size(cmd, "--min-free", optarg, &cli.min_free))) return rc; break;
+		case OPT_SRS: cli.srs.enabled = true; break;
+		case OPT_SRS_FIRST:
+			if ((rc = cli_srs_option(cmd, &cli.srs, opts[li].name, optarg)))
+				return rc;
+			break;
+		case 'h': usage(stdout); return CLI_OK;
+		default: usage(stderr); return CLI_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "earshot record: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "%s: unexpected argument '%s'\n", cmd, argv[optind]);
 		return CLI_USAGE;
 	}
 
 	/* a daemon says what it does: info unless -v/-q or the file say otherwise */
 	if (!ctx->verbosity_explicit)
 		es_log_set_level(ES_LOG_INFO);
-	struct rec_run run = {.ctx = ctx, .config_path = cli.config};
+	struct cli_run run = {.ctx = ctx, .s = &s, .config_path = cli.config};
 	struct es_conf conf = {0};
 	char err[1024];
 	if (cli.config) {
 		if ((rc = es_conf_load(&conf, cli.config, err, sizeof(err))) ||
 		    (rc = apply_config(ctx, &s, &conf, err, sizeof(err)))) {
-			fprintf(stderr, "earshot record: %s\n", err);
+			fprintf(stderr, "%s: %s\n", cmd, err);
 			es_conf_free(&conf);
 			return CLI_USAGE;
 		}
 		struct pol_rules *rules;
 		if (pol_rules_from_conf(&rules, &conf, err, sizeof(err))) {
-			fprintf(stderr, "earshot record: %s\n", err);
+			fprintf(stderr, "%s: %s\n", cmd, err);
 			es_conf_free(&conf);
 			return CLI_USAGE;
 		}
 		atomic_store(&run.rules, rules);
 	}
+	s.config = cli.config;
 	if (cli.nifaces) {
 		memcpy(s.ifaces, cli.ifaces, sizeof(s.ifaces));
 		s.nifaces = cli.nifaces;
@@ -496,126 +319,97 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_max >= 0) s.engine.max_duration_us = cli_max;
 	if (cli_format >= 0) s.store.render.format = (enum media_format)cli_format;
 	if (cli_mix) s.store.render.mix = true;
-	if (s.nifaces == 0) {
-		fprintf(stderr, "earshot record: no interface: give -i IFACE (or interface = in "
-			"[capture] of the configuration)\n");
-		es_conf_free(&conf);
-		return CLI_USAGE;
+	cli_srs_merge(&s.srs, &cli.srs);
+	if (srs_only) {
+		/* the SIPREC server alone: [capture] is for `earshot record` */
+		s.nifaces = 0;
+		s.srs.enabled = true;
 	}
+	int exit_code = CLI_OK;
+	if (s.nifaces == 0 && !s.srs.enabled) {
+		fprintf(stderr, "%s: no interface: give -i IFACE (or interface = in [capture] of "
+			"the configuration), or run the SIPREC server (--srs, [srs] enabled = yes)\n",
+			cmd);
+		exit_code = CLI_USAGE;
+		goto out;
+	}
+	if (s.srs.enabled && (exit_code = cli_srs_check(&s)))
+		goto out;
 	if (s.store.render.writer.opus_bitrate)
 		s.store.render.writer.opus_bitrate *= s.store.render.mix ? 1 : 2;
 
-	/* the data folder: index, spool, status */
-	int exit_code = CLI_OK;
-	char spool[4096], rundir[4096];
-	if (cli_open_index(ctx, true, &run.ix)) {
-		es_conf_free(&conf);
-		return CLI_ERR;
-	}
-	snprintf(spool, sizeof(spool), "%s/spool", ctx->data_dir);
-	snprintf(rundir, sizeof(rundir), "%s/run", ctx->data_dir);
-	snprintf(run.status_path, sizeof(run.status_path), "%s/status.json", rundir);
-	if (es_mkdirs(spool, true) || es_mkdirs(rundir, true)) {
-		fprintf(stderr, "earshot record: cannot create %s: %s\n", spool, strerror(errno));
-		exit_code = CLI_ERR;
+	/* the data folder: index, spool, status; what a crash left */
+	if ((exit_code = cli_run_open(&run)))
 		goto out;
-	}
-	s.store.data_dir = ctx->data_dir;
-	s.store.threads = s.encode_threads;
-	if (rec_recorder_new(&run.rec, &s.store)) {
-		fprintf(stderr, "earshot record: cannot start the encoding threads\n");
-		exit_code = CLI_ERR;
+	cli_run_signals();
+	/* the SRS first: a bad setting is found before capture starts */
+	if (s.srs.enabled && (exit_code = cli_srs_start(&run)))
 		goto out;
+	if (s.nifaces) {
+		struct net_live_config lc[CLI_MAX_IFACES];
+		for (unsigned i = 0; i < s.nifaces; i++)
+			lc[i] = (struct net_live_config){.iface = s.ifaces[i],
+							 .filter = s.filter ? s.filter : "udp or tcp",
+							 .snaplen = s.snaplen,
+							 .buffer_bytes = (size_t)s.buffer_bytes,
+							 .timeout_ms = 100};
+		struct rec_live_config live = {.ifaces = lc, .nifaces = s.nifaces,
+					       .workers = s.workers, .engine = s.engine};
+		live.engine.spool_dir = run.spool;
+		live.engine.rules = &run.rules;
+		if (rec_live_start(&run.live, &live, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", cmd, err);
+			exit_code = CLI_ERR;
+			goto out;
+		}
+		ES_LOG_INF(TAG, "recording from %u interface%s into %s", s.nifaces,
+			   s.nifaces > 1 ? "s" : "", ctx->data_dir);
+	} else {
+		ES_LOG_INF(TAG, "recording SIPREC sessions into %s", ctx->data_dir);
 	}
-	run.started_us = wall_us();
-
-	/* what a crash left behind first: those logs are finished before any
-	 * new one is written */
-	idx_begin(run.ix);
-	unsigned nrec = rec_recover_spool(spool, take_call, &run);
-	idx_commit(run.ix);
-	if (nrec)
-		ES_LOG_INF(TAG, "%u calls left in %s by an earlier run are being recovered", nrec, spool);
-
-	struct net_live_config lc[MAX_IFACES];
-	for (unsigned i = 0; i < s.nifaces; i++)
-		lc[i] = (struct net_live_config){.iface = s.ifaces[i],
-						 .filter = s.filter ? s.filter : "udp or tcp",
-						 .snaplen = s.snaplen,
-						 .buffer_bytes = (size_t)s.buffer_bytes,
-						 .timeout_ms = 100};
-	s.engine.spool_dir = spool;
-	s.engine.rules = &run.rules;
-	struct rec_live_config live = {.ifaces = lc, .nifaces = s.nifaces, .workers = s.workers,
-				       .engine = s.engine};
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (rec_live_start(&run.live, &live, err, sizeof(err))) {
-		fprintf(stderr, "earshot record: %s\n", err);
-		rec_recorder_drain(run.rec, true, on_recording, &run);
-		exit_code = CLI_ERR;
-		goto out;
-	}
-	ES_LOG_INF(TAG, "recording from %u interface%s into %s", s.nifaces, s.nifaces > 1 ? "s" : "",
-		   ctx->data_dir);
-
-	int64_t last_status = 0, last_disk = 0;
-	bool stopping = false;
-	for (;;) {
-		if (got_stop && !stopping) {
-			ES_LOG_INF(TAG, "stopping: finishing every live call");
-			stopping = true;
-			rec_live_stop(run.live); /* the workers finish their calls */
-		}
-		if (got_hup) {
-			got_hup = 0;
-			reload_rules(&run);
-		}
-		/* one transaction for what finished since the last round (an
-		 * empty one writes nothing) */
-		struct rec_live_call *lcall;
-		idx_begin(run.ix);
-		while ((lcall = rec_live_next_call(run.live))) {
-			take_call(&run, rec_live_call_row_mut(lcall), rec_live_call_media_log(lcall));
-			rec_live_call_free(lcall);
-		}
-		rec_recorder_drain(run.rec, stopping, on_recording, &run);
-		if (idx_commit(run.ix))
-			ES_LOG_ERR(TAG, "index: %s", idx_errmsg(run.ix));
-		int64_t now = wall_us();
-		if (now - last_disk >= 5 * ES_US_PER_SEC) {
-			check_disk(&run, s.min_free);
-			last_disk = now;
-		}
-		if (now - last_status >= s.status_interval_us || stopping) {
-			write_status(&run);
-			last_status = now;
-		}
-		if (stopping)
-			break;
-		usleep(100 * 1000);
-	}
-	ES_LOG_INF(TAG, "stopped: %llu calls, %llu recordings", (unsigned long long)run.n.calls,
-		   (unsigned long long)run.n.recordings);
-	if (run.n.store_errors || run.n.recording_errors)
-		exit_code = CLI_ERR;
+	exit_code = cli_run_loop(&run);
+	goto done;
 out:
-	rec_live_free(run.live);
-	rec_recorder_free(run.rec);
-	idx_close(run.ix);
-	pol_rules_free((struct pol_rules *)atomic_load(&run.rules));
-	for (unsigned i = 0; i < run.nold; i++)
-		pol_rules_free(run.old_rules[i]);
+	/* a start that failed: the recovered calls' recordings still finish */
+	if (run.rec)
+		cli_run_abort(&run);
+done:
+	cli_run_close(&run);
 	es_conf_free(&conf);
 	return exit_code;
 }
 
+int cli_record(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return cli_record_main(ctx, argc, argv, false);
+}
+
 /* ---- status ------------------------------------------------------------------------- */
+
+/* The integer after "key": in text, or -1. */
+static long long json_int_after(const char *text, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	const char *p = strstr(text, pat);
+	if (!p || !(p = strchr(p + strlen(pat), ':')))
+		return -1;
+	return strtoll(p + 1, NULL, 10);
+}
+
+/* One line on the SIPREC server when the status has its object. */
+static void print_srs_summary(const char *buf)
+{
+	const char *srs = strstr(buf, "\"srs\"");
+	if (!srs)
+		return;
+	printf("SIPREC server: %lld sessions active, %lld accepted, rejected %lld busy / "
+	       "%lld forbidden / %lld bad, %lld RTP packets, %lld SRTP errors\n",
+	       json_int_after(srs, "sessions_active"), json_int_after(srs, "sessions_total"),
+	       json_int_after(srs, "rejected_busy"), json_int_after(srs, "rejected_forbidden"),
+	       json_int_after(srs, "rejected_bad"), json_int_after(srs, "rtp_packets"),
+	       json_int_after(srs, "srtp_errors"));
+}
 
 int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -633,9 +427,10 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h':
 			printf("Usage: earshot status [--json] [--data DIR]\n\n"
-			       "What the `earshot record` writing into DIR is doing: interfaces and\n"
-			       "their drops, packets/s, active calls, queues (DIR/run/status.json,\n"
-			       "rewritten every second).\n\n"
+			       "What the `earshot record` (or `earshot srs`) writing into DIR is\n"
+			       "doing: interfaces and their drops, packets/s, active calls, queues,\n"
+			       "the SIPREC server's sessions (DIR/run/status.json, rewritten every\n"
+			       "second).\n\n"
 			       "Exit codes: 0 running, 1 not running (the last status is shown),\n"
 			       "4 no status file.\n");
 			return CLI_OK;
@@ -646,7 +441,7 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/run/status.json", ctx->data_dir);
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "earshot status: %s: no status (is `earshot record` running with "
+		fprintf(stderr, "earshot status: %s: no status (is `earshot record` or `srs` running with "
 			"this data folder?)\n", path);
 		return CLI_NOTFOUND;
 	}
@@ -662,6 +457,7 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 		fputs(buf, stdout);
 	} else {
 		printf("earshot record (pid %ld) %s\n", pid, alive ? "running" : "NOT running");
+		print_srs_summary(buf);
 		fputs(buf, stdout);
 	}
 	return alive ? CLI_OK : CLI_ERR;

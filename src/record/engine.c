@@ -772,6 +772,7 @@ void rec_engine_free(struct rec_engine *e)
 				continue;
 			streams_free(e, rc);
 			rec_spool_discard(rc);
+			rec_srec_free(rc);
 			free(rc);
 			sc->user = NULL;
 		}

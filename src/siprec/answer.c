@@ -38,6 +38,18 @@ static void put_map(struct es_buf *out, const struct sdp_media *m, uint8_t pt)
 		es_buf_printf(out, "a=fmtp:%u %.*s\r\n", pt, (int)map->fmtp.len, map->fmtp.p);
 }
 
+bool srs_sdp_stream_ok(const struct sdp_media *m)
+{
+	if (!sl_eq_str_ci(m->type, "audio") || m->port == 0)
+		return false;
+	for (unsigned f = 0; f < m->nfmt; f++) {
+		bool te;
+		if (decodable(m, m->fmts[f], &te) && !te)
+			return true;
+	}
+	return false;
+}
+
 int srs_sdp_answer(const struct sdp *offer, const uint16_t *ports, unsigned nports,
 		   const struct srs_answer_opts *o, struct es_buf *out, unsigned *accepted)
 {
@@ -76,6 +88,8 @@ int srs_sdp_answer(const struct sdp *offer, const uint16_t *ports, unsigned npor
 			for (unsigned k = 0; k < nkeep; k++)
 				put_map(out, m, keep[k]);
 			es_buf_printf(out, "a=recvonly\r\n");
+			if (o->crypto && o->crypto[i])
+				es_buf_printf(out, "a=crypto:%s\r\n", o->crypto[i]);
 			(*accepted)++;
 		}
 		if (m->label.len)

@@ -66,3 +66,27 @@ void srs_ports_give(struct srs_ports *p, uint16_t port)
 }
 
 unsigned srs_ports_available(const struct srs_ports *p) { return p->npairs - p->used; }
+
+int srs_ports_take_block(struct srs_ports *p, unsigned npairs, uint16_t *first)
+{
+	if (npairs == 0 || npairs > p->npairs)
+		return ES_ELIMIT;
+	/* a run cannot wrap around the end of the range */
+	for (unsigned k = 0; k < p->npairs; k++) {
+		unsigned i = (p->next + k) % p->npairs;
+		if (i + npairs > p->npairs)
+			continue;
+		unsigned j = 0;
+		while (j < npairs && !p->taken[i + j])
+			j++;
+		if (j < npairs)
+			continue;
+		for (j = 0; j < npairs; j++)
+			p->taken[i + j] = 1;
+		p->used += npairs;
+		p->next = (i + npairs) % p->npairs;
+		*first = (uint16_t)(p->first + 2 * i);
+		return 0;
+	}
+	return ES_ELIMIT;
+}

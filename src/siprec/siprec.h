@@ -30,6 +30,9 @@ void srs_ports_free(struct srs_ports *p);
 int srs_ports_take(struct srs_ports *p, uint16_t *port);
 /* Give a port back; a port not taken (or out of range) is ignored. */
 void srs_ports_give(struct srs_ports *p, uint16_t port);
+/* npairs consecutive pairs (first, first+2, ...), searched round robin
+ * like srs_ports_take; ES_ELIMIT when no such run is free. */
+int srs_ports_take_block(struct srs_ports *p, unsigned npairs, uint16_t *first);
 unsigned srs_ports_available(const struct srs_ports *p);
 
 /* ---- the SDP answer ----------------------------------------------------------
@@ -43,7 +46,13 @@ struct srs_answer_opts {
 	const char *addr;        /* "192.0.2.10" or "2001:db8::10" */
 	uint64_t session_id;     /* o= session id and version */
 	uint64_t version;
+	/* Per media line: the answer's a=crypto value (RFC 4568) for an SRTP
+	 * stream, or NULL; the array may be NULL (no SRTP). */
+	const char *const *crypto;
 };
+/* Whether the answer accepts media line m (audio with a codec earshot
+ * decodes), given a port. */
+bool srs_sdp_stream_ok(const struct sdp_media *m);
 /* Writes the answer into out (appended); *accepted gets how many streams
  * were accepted.  ES_EINVAL when ports has fewer than offer->nmedia
  * entries. */

@@ -195,9 +195,35 @@ static void test_response(void)
 	es_buf_free(&out);
 }
 
+static void test_ports_block(void)
+{
+	struct srs_ports *p;
+	uint16_t a, b, x;
+	CHECK_INT(srs_ports_new(&p, 10000, 10011), 0); /* 6 pairs */
+	CHECK_INT(srs_ports_take_block(p, 2, &a), 0);
+	CHECK_INT(a, 10000);
+	CHECK_INT(srs_ports_take(p, &x), 0);
+	CHECK_INT(x, 10004);
+	CHECK_INT(srs_ports_take_block(p, 3, &b), 0);
+	CHECK_INT(b, 10006);
+	CHECK_INT(srs_ports_available(p), 0);
+	CHECK_INT(srs_ports_take_block(p, 1, &b), ES_ELIMIT);
+	srs_ports_give(p, 10000);
+	srs_ports_give(p, 10004);
+	/* 10000 and 10004 are free but not consecutive */
+	CHECK_INT(srs_ports_take_block(p, 2, &b), ES_ELIMIT);
+	srs_ports_give(p, 10002);
+	CHECK_INT(srs_ports_take_block(p, 3, &b), 0);
+	CHECK_INT(b, 10000);
+	CHECK_INT(srs_ports_take_block(p, 7, &b), ES_ELIMIT);
+	CHECK_INT(srs_ports_take_block(p, 0, &b), ES_ELIMIT);
+	srs_ports_free(p);
+}
+
 int main(void)
 {
 	RUN(test_ports);
+	RUN(test_ports_block);
 	RUN(test_answer);
 	RUN(test_response);
 	return CHECK_DONE();

@@ -1,0 +1,163 @@
+/*
+ * srs_internal.h - the recording server's pieces shared between srs.c
+ * (event loop, transports, timers), session.c (requests, dialogs,
+ * transactions) and srtp.c (SDES keys, decryption).  Not a public API.
+ */
+#ifndef ES_SIPREC_SRS_INTERNAL_H
+#define ES_SIPREC_SRS_INTERNAL_H
+
+#include "net/net.h"
+#include "siprec/siprec.h"
+
+#define SRS_T1_US INT64_C(500000) /* RFC 3261 17.1.1.1 */
+#define SRS_T2_US INT64_C(4000000)
+#define SRS_TXN_US (64 * SRS_T1_US)
+#define SRS_MAX_CONNS 1024
+#define SRS_MAX_TXNS 8192
+#define SRS_TCP_OUT_MAX (1024u * 1024u)
+#define SRS_TCP_IDLE_US (600 * ES_US_PER_SEC)
+
+/* ---- SRTP (srtp.c) ---- */
+struct srs_srtp;
+/* From an offered a=crypto value (RFC 4568 9.1): an inbound libsrtp2
+ * session with the offer's key, and the answer's a=crypto value (same tag
+ * and suite, a fresh key) in answer.  ES_EUNSUP for a suite or parameter
+ * not supported, ES_EPARSE for a malformed value. */
+int srs_srtp_new(struct slice crypto, struct srs_srtp **out, char *answer, size_t cap);
+/* Decrypt in place; *len is updated.  Non-zero = authentication or replay
+ * failure. */
+int srs_srtp_unprotect(struct srs_srtp *c, bool rtcp, uint8_t *buf, size_t *len);
+void srs_srtp_free(struct srs_srtp *c);
+
+/* ---- where a message goes back to ---- */
+struct srs_route {
+	uint8_t proto;         /* NET_PROTO_UDP / NET_PROTO_TCP */
+	int udp_fd;            /* UDP: the listener's socket */
+	uint64_t conn_id;      /* TCP: the connection */
+	struct es_addr peer;
+	struct es_addr local;  /* as handed to the engine */
+};
+
+struct srs_stream {
+	uint16_t port;           /* 0 = none (rejected) */
+	int fd_rtp, fd_rtcp;
+	struct srs_srtp *srtp;
+	char crypto_offer[256];  /* the offered a=crypto value it was made from */
+	char crypto_answer[160];
+};
+
+enum srs_state { SRS_EARLY = 0, SRS_CONFIRMED };
+
+struct srs_session {
+	struct es_hnode node;    /* by Call-ID */
+	char *call_id;
+	char to_tag[24];
+	char *from_tag;          /* the SRC's tag */
+	char *local_hdr;         /* the INVITE's To value (+ our tag): our From */
+	char *remote_hdr;        /* the INVITE's From value: our To */
+	char *target;            /* remote target URI (Contact) */
+	char *routes;            /* Record-Route values, ", " joined, or NULL */
+	struct srs_route route;
+	enum srs_state state;
+	uint32_t remote_cseq;
+	uint32_t invite_cseq;    /* of the INVITE whose 2xx awaits an ACK */
+	uint32_t local_cseq;
+	uint64_t sdp_id, sdp_version;
+	struct es_buf ok;        /* the last 2xx to INVITE (retransmitted) */
+	bool acked;
+	int64_t retx_at, retx_interval, ack_deadline;
+	int64_t last_activity;
+	struct srs_stream st[SDP_MAX_MEDIA];
+	unsigned nst;
+};
+
+/* A server transaction's last response (RFC 3261 17.2). */
+struct srs_txn {
+	struct es_hnode node;
+	char *key;              /* branch '|' method */
+	struct es_buf resp;
+	int64_t expires;
+	struct srs_txn *older, *newer; /* age list, oldest first */
+};
+
+/* A BYE the server sends (client transaction, RFC 3261 17.1.2). */
+struct srs_uac {
+	struct srs_uac *next;
+	char branch[40];
+	struct srs_route route;
+	struct es_buf msg;
+	int64_t retx_at, retx_interval, deadline;
+};
+
+struct srs_conn {
+	struct srs_conn *next;
+	uint64_t id;
+	int fd;
+	struct es_addr peer, local;
+	struct es_buf in, out;
+	int64_t last_us;
+};
+
+struct srs_media {
+	struct srs_session *sess; /* NULL = free */
+	unsigned stream;
+	bool rtcp;
+};
+
+struct srs_listener {
+	uint8_t proto;
+	int fd;
+	struct es_addr local;   /* as handed to the engine */
+};
+
+struct srs {
+	struct srs_config cfg;
+	struct rec_engine *engine;
+	int ep;
+	struct srs_listener lst[SRS_MAX_LISTEN];
+	unsigned nlst;
+	struct srs_ports *ports;
+	uint16_t port_first;   /* first even port of the pool */
+	unsigned nmedia_slots; /* two per pair */
+	struct srs_media *media;
+	struct es_htab sessions;
+	struct es_htab txns;
+	struct srs_txn *txn_oldest, *txn_newest;
+	size_t ntxn;
+	struct srs_uac *uacs;
+	struct srs_conn *conns;
+	unsigned nconns;
+	uint64_t next_conn_id;
+	uint64_t frame;
+	int64_t last_tick;
+	bool shutting_down;
+	char media_ip[ES_ADDR_STRLEN];
+	struct srs_stats st;
+	uint8_t rx[65536 + 1];
+};
+
+/* srs.c */
+int64_t srs_now_us(void);
+void srs_random(void *p, size_t n);
+/* Send a SIP message along route and hand it to the engine. */
+void srs_send(struct srs *s, const struct srs_route *r, const void *p, size_t len);
+/* Hand a received message/packet to the engine. */
+void srs_to_engine(struct srs *s, uint8_t proto, const struct es_addr *src,
+		   const struct es_addr *dst, const void *p, size_t len);
+void srs_uac_add(struct srs *s, const struct srs_route *r, const char *branch,
+		 struct es_buf *msg);
+/* A response to a request the server sent: true when it matched one. */
+bool srs_uac_response(struct srs *s, struct slice branch, unsigned status);
+/* Bind/close a media port pair of a stream. */
+int srs_media_open(struct srs *s, struct srs_session *sess, unsigned idx);
+void srs_media_close(struct srs *s, struct srs_stream *st);
+
+/* session.c */
+/* One parsed SIP message received on route r (raw bytes p/len). */
+void srs_on_sip(struct srs *s, const struct srs_route *r, const char *p, size_t len);
+/* Timers of every session and transaction; returns the next deadline. */
+int64_t srs_sessions_timers(struct srs *s, int64_t now);
+void srs_session_end(struct srs *s, struct srs_session *sess, const char *why, bool bye);
+void srs_txn_free_all(struct srs *s);
+
+#endif
