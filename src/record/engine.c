@@ -329,6 +329,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
 		sc->end_us = last ? last : now_us;
 	}
+	rec_srec_settle(rc);
 	struct idx_call ic;
 	rec_call_to_idx(rc, e->cfg.source, &ic);
 	char *media_log = rec_spool_close(&e->spool, rc);
@@ -470,8 +471,10 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	if (sc && !sc->user)
 		rec_call_attach(e, sc);
 	struct rec_call *rc = sc ? sc->user : NULL;
-	if (e->pending_meta && rc && rc->siprec && rec_srec_meta(rc, e->pending_meta))
-		e->stats.siprec_meta_errors++;
+	if (e->pending_meta && rc && rc->siprec)
+		rec_srec_stash(rc, &rsm, m.cseq); /* an update in the dialog */
+	else if (rc && rc->siprec && !m.is_request && !sl_eq_str_ci(m.cseq_method, "CANCEL"))
+		rec_srec_response(rc, m.cseq, m.status);
 	e->pending_meta = NULL;
 	rsmeta_free(&rsm);
 }

@@ -127,6 +127,12 @@ int rec_srec_attach(struct rec_call *rc);
 void rec_srec_free(struct rec_call *rc);
 /* Fold a metadata document into the call's. */
 int rec_srec_meta(struct rec_call *rc, const struct rsmeta *update);
+/* A metadata update in a request of the dialog (moved into rc, *update
+ * zeroed): it applies when the request's 2xx is seen (rec_srec_response),
+ * or at the end of the call when no final response was (rec_srec_settle). */
+void rec_srec_stash(struct rec_call *rc, struct rsmeta *update, uint32_t cseq);
+void rec_srec_response(struct rec_call *rc, uint32_t cseq, unsigned status);
+void rec_srec_settle(struct rec_call *rc);
 /* The party whose stream the recording client sends on m= line `line`. */
 int rec_srec_party(const struct rec_call *rc, int line);
 /* An SDP of the recording client: labels and pause/resume events. */

@@ -30,6 +30,10 @@ struct rec_siprec {
 	char labels[SDP_MAX_MEDIA][32];
 	bool paused[SDP_MAX_MEDIA];
 	uint32_t meta_updates;
+	/* an update in a request of the dialog, applied when its 2xx is seen */
+	struct rsmeta pending;
+	bool have_pending;
+	uint32_t pending_cseq;
 	char *json;          /* extra JSON of the finished call */
 };
 
@@ -46,6 +50,7 @@ void rec_srec_free(struct rec_call *rc)
 	if (!rc->siprec)
 		return;
 	rsmeta_free(&rc->siprec->meta);
+	rsmeta_free(&rc->siprec->pending);
 	free(rc->siprec->json);
 	free(rc->siprec);
 	rc->siprec = NULL;
@@ -62,6 +67,41 @@ int rec_srec_meta(struct rec_call *rc, const struct rsmeta *update)
 	s->have_meta = true;
 	s->meta_updates++;
 	return 0;
+}
+
+/* A request that was not answered yet: lenient, as for a capture that
+ * missed the response, its update counts. */
+void rec_srec_settle(struct rec_call *rc)
+{
+	struct rec_siprec *s = rc->siprec;
+	if (!s || !s->have_pending)
+		return;
+	rec_srec_meta(rc, &s->pending);
+	rsmeta_free(&s->pending);
+	s->have_pending = false;
+}
+
+void rec_srec_stash(struct rec_call *rc, struct rsmeta *update, uint32_t cseq)
+{
+	struct rec_siprec *s = rc->siprec;
+	if (!s)
+		return;
+	rec_srec_settle(rc);
+	s->pending = *update;           /* the arena moves with the struct */
+	memset(update, 0, sizeof(*update));
+	s->have_pending = true;
+	s->pending_cseq = cseq;
+}
+
+void rec_srec_response(struct rec_call *rc, uint32_t cseq, unsigned status)
+{
+	struct rec_siprec *s = rc->siprec;
+	if (!s || !s->have_pending || cseq != s->pending_cseq || status < 200)
+		return;
+	if (status < 300)
+		rec_srec_meta(rc, &s->pending);
+	rsmeta_free(&s->pending);
+	s->have_pending = false;
 }
 
 /* The k-th participant (0-based, document order) that sends a stream;

@@ -95,7 +95,7 @@ int sip_multipart_parse(struct slice content_type, struct slice body,
 			return 0;
 		const char *lf = after < body.len ? memchr(body.p + after, '\n', body.len - after) : NULL;
 		if (!lf)
-			return 0;
+			return ES_ETRUNC;
 		size_t start = (size_t)(lf - body.p) + 1;
 		size_t next_after;
 		size_t next = find_delim(body, b, start, &next_after);
@@ -111,7 +111,7 @@ int sip_multipart_parse(struct slice content_type, struct slice body,
 		if (*n < max)
 			parse_part(sl_make(body.p + start, end - start), &parts[(*n)++]);
 		if (next == (size_t)-1)
-			return 0; /* no closing delimiter: lenient */
+			return ES_ETRUNC; /* no closing delimiter: the parts found stand */
 		after = next_after;
 	}
 }
@@ -130,7 +130,8 @@ static int body_find(struct slice ct, struct slice body, struct slice want, stru
 		return ES_ENOTFOUND;
 	struct sip_part parts[SIP_MAX_PARTS];
 	unsigned n;
-	if (sip_multipart_parse(ct, body, parts, SIP_MAX_PARTS, &n))
+	int err = sip_multipart_parse(ct, body, parts, SIP_MAX_PARTS, &n);
+	if (err && err != ES_ETRUNC) /* lenient: a body cut short still has its parts */
 		return ES_ENOTFOUND;
 	for (unsigned i = 0; i < n; i++)
 		if (sl_eq_ci(media_type(parts[i].content_type), want)) {

@@ -121,7 +121,9 @@ struct sip_part {
 };
 #define SIP_MAX_PARTS 8
 /* Split a multipart body (RFC 2046 5.1) using the boundary from
- * content_type.  ES_EPARSE when the boundary is missing or never found. */
+ * content_type.  ES_EPARSE when the boundary is missing or never found;
+ * ES_ETRUNC when the closing delimiter ("--boundary--") is missing: the
+ * parts found are still in parts/n (lenient readers use them). */
 int sip_multipart_parse(struct slice content_type, struct slice body,
 			struct sip_part *parts, unsigned max, unsigned *n);
 /* The body of the given type: the body itself when content_type is that

@@ -328,6 +328,7 @@ struct offer {
 	struct sdp sdp;
 	char warn[300];
 	const char *reason;
+	bool no_sdp;      /* in dialog: no body, or recording metadata only */
 };
 
 static struct slice media_type(struct slice ct)
@@ -340,11 +341,19 @@ static struct slice media_type(struct slice ct)
 }
 
 /* Read and check the offer of m; 0 or the SIP status refusing it. */
-static unsigned read_offer(const struct sip_msg *m, struct offer *o)
+/* The offer of request m (0 or a SIP status with o->reason and o->warn).
+ * With in_dialog, a request without SDP (no body, or recording metadata
+ * alone: an RFC 7866 metadata update) is accepted with o->no_sdp set. */
+static unsigned read_offer(const struct sip_msg *m, struct offer *o, bool in_dialog)
 {
 	struct slice sdp = SL_NULL, meta = SL_NULL;
 	struct slice type = media_type(m->content_type);
 	o->warn[0] = 0;
+	o->no_sdp = false;
+	if (!m->body.len && in_dialog) {
+		o->no_sdp = true;
+		return 0;
+	}
 	if (!m->body.len) {
 		o->reason = "Offerless INVITE Not Supported";
 		snprintf(o->warn, sizeof(o->warn), "an SDP offer is required (no offerless INVITE)");
@@ -352,12 +361,17 @@ static unsigned read_offer(const struct sip_msg *m, struct offer *o)
 	}
 	if (sl_eq_str_ci(type, "application/sdp")) {
 		sdp = m->body;
+	} else if (in_dialog && sl_eq_str_ci(type, "application/rs-metadata+xml")) {
+		meta = m->body;
 	} else if (sl_eq_str_ci(type, "multipart/mixed")) {
 		struct sip_part parts[SIP_MAX_PARTS];
 		unsigned n = 0;
-		if (sip_multipart_parse(m->content_type, m->body, parts, SIP_MAX_PARTS, &n)) {
+		int perr = sip_multipart_parse(m->content_type, m->body, parts, SIP_MAX_PARTS, &n);
+		if (perr) {
 			o->reason = "Malformed Multipart Body";
-			snprintf(o->warn, sizeof(o->warn), "multipart body without its boundary");
+			snprintf(o->warn, sizeof(o->warn), "%s",
+				 perr == ES_ETRUNC ? "multipart body without its closing delimiter"
+						   : "multipart body without its boundary");
 			return 400;
 		}
 		for (unsigned i = 0; i < n; i++) {
@@ -367,7 +381,7 @@ static unsigned read_offer(const struct sip_msg *m, struct offer *o)
 			else if (!meta.p && sl_eq_str_ci(pt, "application/rs-metadata+xml"))
 				meta = parts[i].body;
 		}
-		if (!sdp.p) {
+		if (!sdp.p && !(in_dialog && meta.p)) {
 			o->reason = "Offerless INVITE Not Supported";
 			snprintf(o->warn, sizeof(o->warn), "no application/sdp part");
 			return 488;
@@ -389,6 +403,12 @@ static unsigned read_offer(const struct sip_msg *m, struct offer *o)
 			return 400;
 		}
 		have_meta = true;
+	}
+	if (!sdp.p) {
+		/* a metadata update alone (in dialog) */
+		rsmeta_free(&rm);
+		o->no_sdp = true;
+		return 0;
 	}
 	unsigned code = 0;
 	if (sdp_parse(&o->sdp, sdp.p, sdp.len)) {
@@ -626,7 +646,7 @@ static void on_invite_new(struct req_ctx *c)
 		respond(c, 500, "Server Internal Error", NULL);
 		goto out;
 	}
-	unsigned code = read_offer(c->m, o);
+	unsigned code = read_offer(c->m, o, false);
 	if (code == 415) {
 		respond(c, 415, o->reason,
 			"Accept: application/sdp, application/rs-metadata+xml, multipart/mixed\r\n");
@@ -681,12 +701,17 @@ static void on_reoffer(struct req_ctx *c, struct srs_session *x, bool invite)
 		respond(c, 500, "Server Internal Error", NULL);
 		return;
 	}
-	unsigned code = read_offer(c->m, o);
+	unsigned code = read_offer(c->m, o, true);
 	if (code == 415)
 		respond(c, 415, o->reason,
 			"Accept: application/sdp, application/rs-metadata+xml, multipart/mixed\r\n");
 	else if (code)
 		respond_warn(c, code, o->reason, o->warn);
+	else if (o->no_sdp && !invite)
+		respond(c, 200, "OK", NULL); /* a metadata update or a refresh */
+	else if (o->no_sdp)
+		respond_warn(c, 488, "Not Acceptable Here",
+			     "a re-INVITE without SDP is not supported: send an UPDATE");
 	else if ((code = apply_offer(c->s, x, &o->sdp, false, &ans)))
 		respond_warn(c, 488, "Not Acceptable Here", "no acceptable audio stream");
 	else if (invite)

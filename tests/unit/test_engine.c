@@ -286,6 +286,13 @@ static int on_srec(void *ud, struct idx_call *c, const char *media_log)
 	"<participant participant_id=\"pA\"><nameID aor=\"sip:+4930111@example.com\">"       \
 	"<name>Alice Renamed</name></nameID></participant></recording>\r\n"
 
+#define SREC_META_REFUSED                                                                \
+	"<?xml version=\"1.0\"?>\r\n"                                                        \
+	"<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\">"                           \
+	"<datamode>partial</datamode>"                                                       \
+	"<participant participant_id=\"pA\"><nameID aor=\"sip:+4930111@example.com\">"       \
+	"<name>Refused Name</name></nameID></participant></recording>\r\n"
+
 /* A request of the client (dir: sendonly / inactive) with SDP and, when
  * meta is not NULL, metadata in a multipart body. */
 static char *srec_req(const char *method, unsigned cseq, const char *totag, const char *dir,
@@ -380,8 +387,13 @@ static void test_siprec_session(void)
 	srec_rtp(e, T0 + S(8), 1, 50, 150);
 	sip(e, T0 + S(9), true, srec_req("UPDATE", 4, "srs", "sendonly", SREC_META_RENAME));
 	sip(e, T0 + S(9) + 1000, false, srec_ok(4, "UPDATE", true));
-	sip(e, T0 + S(10), true, srec_req("BYE", 5, "srs", "sendonly", NULL));
-	sip(e, T0 + S(10) + 1000, false, srec_ok(5, "BYE", false));
+	/* an update the server refuses does not count */
+	sip(e, T0 + S(9) + 2000, true, srec_req("UPDATE", 5, "srs", "sendonly", SREC_META_REFUSED));
+	char *refused = srec_ok(5, "UPDATE", false);
+	memcpy(refused + 8, "415", 3);
+	sip(e, T0 + S(9) + 3000, false, refused);
+	sip(e, T0 + S(10), true, srec_req("BYE", 6, "srs", "sendonly", NULL));
+	sip(e, T0 + S(10) + 1000, false, srec_ok(6, "BYE", false));
 	rec_engine_flush(e, T0 + S(11));
 	CHECK_INT(g.n, 1);
 	CHECK_STR(g.call_id, "orig-42@pbx");       /* from the client's extension data */

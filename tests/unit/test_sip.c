@@ -597,12 +597,17 @@ static void test_multipart(void)
 		  ES_EPARSE);
 	CHECK_INT(sip_multipart_parse(SL_LIT("multipart/mixed;boundary=\"\""), SL_LIT("--\r\n"), parts, 8, &n),
 		  ES_EPARSE);
-	/* part without headers, missing close delimiter */
+	/* part without headers, missing close delimiter: reported, the part
+	 * still there, and found by the lenient sip_body_find */
 	CHECK_INT(sip_multipart_parse(SL_LIT("multipart/mixed;boundary=b"), SL_LIT("--b\r\n\r\nraw"), parts, 8, &n),
-		  0);
+		  ES_ETRUNC);
 	CHECK_INT(n, 1);
 	CHECK_SL(parts[0].body, "raw");
 	CHECK_SL(parts[0].content_type, "");
+	CHECK_INT(sip_body_find(SL_LIT("multipart/mixed;boundary=b"),
+				SL_LIT("--b\r\nContent-Type: application/sdp\r\n\r\nv=0"), "application/sdp",
+				&sdpb), 0);
+	CHECK_SL(sdpb, "v=0");
 
 	/* the whole message */
 	char msg[2048];
