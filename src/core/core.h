@@ -30,6 +30,7 @@ enum es_err {
 	ES_ELIMIT = -10,   /* a configured bound was hit */
 	ES_EFORMAT = -11,  /* wrong file format */
 	ES_EDB = -12,      /* the index database failed */
+	ES_ECRYPTO = -13,  /* authentication failed: tampered, truncated or wrong key */
 };
 
 /* A static English description of an es_err code. */

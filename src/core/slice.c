@@ -18,6 +18,7 @@ static const char *const err_text[] = {
 	"limit reached",
 	"wrong file format",
 	"index database error",
+	"authentication failed (tampered, truncated or wrong key)",
 };
 
 const char *es_strerror(int err)

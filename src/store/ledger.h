@@ -1,0 +1,191 @@
+/*
+ * ledger.h - the integrity ledger: an append-only, signed Merkle log
+ * (RFC 9162 tree, merkle.h) of recordings and their deletions, in a folder
+ * (DATA/ledger/).
+ *
+ * Files of the folder, all text, one record per line ending in "\n":
+ *
+ *   entries.log  one leaf per line; the leaf data is exactly the line
+ *                without its newline; leaf n (from 0) is line n+1.
+ *     1\trec\t<seq>\t<time_us>\t<id>\tmeta=<h>\tcipher=<h>\tplain=<h>
+ *     1\ttomb\t<seq>\t<time_us>\t<id>\treason=<reason>
+ *       <seq>     decimal leaf index, equal to the line number - 1
+ *       <time_us> decimal microseconds since the Unix epoch, >= 0
+ *       <id>      recording id: 1..255 bytes of 0x21..0x7e
+ *       <h>       64 lowercase hex digits (SHA-256 of the canonical
+ *                 metadata, of the stored ciphertext, of the plaintext),
+ *                 or "-" when there is none (an unencrypted recording)
+ *       <reason>  1..64 bytes of [a-z0-9._-]: "retention", "shredded"...
+ *     Decimals have no sign and no leading zero.  A line is accepted only
+ *     if it is byte for byte the line this module would write.
+ *
+ *   heads.log    one signed tree head per line:
+ *     1\t<size>\t<time_us>\t<root>\t<keyid>\t<sig>
+ *       <root>  64 lowercase hex, the RFC 9162 head of the first <size> leaves
+ *       <keyid> 16 lowercase hex, the first 8 bytes of the public key
+ *       <sig>   128 lowercase hex, Ed25519 signature of the bytes
+ *               "earshot-sth-v1\n<size>\n<time_us>\n<root>\n"
+ *
+ *   ledger.key   "earshot-ledger-key-v1 <64 hex: Ed25519 seed>\n", mode 0600;
+ *                refused when group or other may read or write it
+ *   ledger.pub   "earshot-ledger-pub-v1 <64 hex: Ed25519 public key>\n"
+ *
+ * Crash safety: each append is one write(2) of one line with O_APPEND;
+ * st_ledger_commit fsyncs the entries, then appends and fsyncs a signed
+ * head.  A last line without its newline (a torn write) is reported and
+ * ignored; a ledger opened for writing truncates it away.  Any other
+ * malformed line fails the open with "<file>:<line>: why".
+ *
+ * One writer at a time (flock on entries.log).  Not thread-safe: one
+ * struct st_ledger per thread or a lock around it.  Key material is never
+ * logged nor put into error messages.
+ */
+#ifndef ES_STORE_LEDGER_H
+#define ES_STORE_LEDGER_H
+
+#include "core/core.h"
+#include "store/merkle.h"
+
+#define ST_LEDGER_ID_MAX 255
+#define ST_LEDGER_REASON_MAX 64
+#define ST_LEDGER_LINE_MAX 1024 /* longer entry or head lines are malformed */
+#define ST_LEDGER_PK_LEN 32
+#define ST_LEDGER_SIG_LEN 64
+#define ST_LEDGER_KEYID_LEN 8
+
+enum st_entry_type {
+	ST_ENTRY_RECORDING = 1, /* "rec" */
+	ST_ENTRY_TOMBSTONE = 2, /* "tomb" */
+};
+
+/* One leaf, parsed.  Plain value, no pointers. */
+struct st_ledger_entry {
+	enum st_entry_type type;
+	uint64_t seq;
+	int64_t time_us;
+	char id[ST_LEDGER_ID_MAX + 1];
+	/* recordings: which hashes are present, and their values */
+	bool has_meta, has_cipher, has_plain;
+	uint8_t meta_sha256[32], cipher_sha256[32], plain_sha256[32];
+	/* tombstones */
+	char reason[ST_LEDGER_REASON_MAX + 1];
+	uint8_t leaf_hash[ST_HASH_LEN]; /* RFC 9162 leaf hash of the line */
+};
+
+/* One signed tree head. */
+struct st_head {
+	uint64_t size;
+	int64_t time_us;
+	uint8_t root[ST_HASH_LEN];
+	uint8_t key_id[ST_LEDGER_KEYID_LEN];
+	uint8_t sig[ST_LEDGER_SIG_LEN];
+};
+
+/* ---- parsers and formatters (no folder needed) ------------------------- */
+
+/* Parse one entries.log line (without its newline); also computes the leaf
+ * hash.  ES_EPARSE with a reason in err (may be NULL) when malformed. */
+int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *e, char *err,
+			  size_t errlen);
+/* The canonical line of e (without newline, NUL-terminated); returns its
+ * length, or ES_EINVAL for an entry that cannot be written (bad id...). */
+int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t cap);
+/* Parse one heads.log line (without its newline).  Checks syntax only. */
+int st_head_parse(const char *line, size_t len, struct st_head *h, char *err, size_t errlen);
+/* The canonical heads.log line of h (without newline); returns its length. */
+int st_head_format(const struct st_head *h, char *buf, size_t cap);
+/* The signed bytes "earshot-sth-v1\n<size>\n<time_us>\n<roothex>\n". */
+int st_head_message(const struct st_head *h, char *buf, size_t cap);
+/* 0 when h is signed by pk and names its key id; ES_EPARSE otherwise. */
+int st_head_verify(const struct st_head *h, const uint8_t pk[ST_LEDGER_PK_LEN]);
+
+/* Offline check for an evidence bundle: the head line is signed by pk and
+ * the entry line (leaf data) is leaf seq of that head's tree, by path.
+ * 0 when everything holds; otherwise an error code and a reason in err. */
+int st_ledger_verify_evidence(const char *entry_line, size_t entry_len, uint64_t seq,
+			      const uint8_t (*path)[ST_HASH_LEN], size_t path_len,
+			      const char *head_line, size_t head_len,
+			      const uint8_t pk[ST_LEDGER_PK_LEN], char *err, size_t errlen);
+
+/* ---- the ledger folder -------------------------------------------------- */
+
+struct st_ledger;
+
+enum {
+	ST_LEDGER_CREATE = 1, /* create the folder, files and key pair if missing */
+	ST_LEDGER_RDONLY = 2, /* no appends, no commits, no lock; ledger.key is
+				 optional (ledger.pub suffices to verify) */
+};
+
+/* Open the ledger in dir.  Reads entries.log and heads.log back, re-hashes
+ * every leaf and checks that ledger.pub matches ledger.key.  On failure *out
+ * is NULL and err says why ("entries.log:17: sequence 18, expected 16").
+ * Heads are not verified here: that is st_ledger_verify's job. */
+int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err, size_t errlen);
+/* Close (no implicit commit: appends after the last commit stay in
+ * entries.log, unsigned until the next commit).  NULL is allowed. */
+void st_ledger_close(struct st_ledger *l);
+
+/* Bytes of a torn last line that the open found (and, unless read-only,
+ * truncated), per file; 0 when none. */
+uint64_t st_ledger_torn_entries(const struct st_ledger *l);
+uint64_t st_ledger_torn_heads(const struct st_ledger *l);
+
+/* Append a recording leaf; a NULL hash is written as "-".  The line is
+ * written at once (one write), durable after st_ledger_commit.  *seq
+ * (may be NULL) receives its leaf index.  ES_EINVAL for a bad id or a
+ * negative time, ES_EIO on write failure (nothing is appended then). */
+int st_ledger_append_recording(struct st_ledger *l, const char *id, const uint8_t meta_sha256[32],
+			       const uint8_t cipher_sha256[32], const uint8_t plain_sha256[32],
+			       int64_t time_us, uint64_t *seq);
+/* Append a tombstone for id: reason as described above. */
+int st_ledger_append_tombstone(struct st_ledger *l, const char *id, const char *reason,
+			       int64_t time_us, uint64_t *seq);
+/* fsync the entries, then sign a head of the whole tree (time: the real
+ * time clock), append it to heads.log and fsync.  No new head when the
+ * latest one already covers every leaf.  Read-only ledgers: ES_EINVAL. */
+int st_ledger_commit(struct st_ledger *l);
+
+uint64_t st_ledger_size(const struct st_ledger *l);
+/* The head of the first size leaves (size <= st_ledger_size). */
+int st_ledger_root(const struct st_ledger *l, uint64_t size, uint8_t out[ST_HASH_LEN]);
+/* Leaf seq, read back from entries.log and parsed. */
+int st_ledger_entry(const struct st_ledger *l, uint64_t seq, struct st_ledger_entry *e);
+/* The raw line of leaf seq (without newline) into buf, NUL-terminated;
+ * *len its length.  ES_ELIMIT when cap is too small. */
+int st_ledger_entry_line(const struct st_ledger *l, uint64_t seq, char *buf, size_t cap,
+			 size_t *len);
+/* The latest leaf of recording id: *seq, and whether it is a tombstone.
+ * ES_ENOTFOUND when id was never logged. */
+int st_ledger_find(const struct st_ledger *l, const char *id, uint64_t *seq, bool *tombstoned);
+
+/* Signed heads, oldest first, as read at open plus those committed since. */
+size_t st_ledger_head_count(const struct st_ledger *l);
+int st_ledger_head(const struct st_ledger *l, size_t i, struct st_head *h);
+
+/* Proofs over the current tree (RFC 9162 2.1.3 and 2.1.4); path has room
+ * for ST_MERKLE_MAX_PROOF hashes. */
+int st_ledger_inclusion_proof(const struct st_ledger *l, uint64_t seq, uint64_t tree_size,
+			      uint8_t (*path)[ST_HASH_LEN], size_t *len);
+int st_ledger_consistency_proof(const struct st_ledger *l, uint64_t m, uint64_t n,
+				uint8_t (*proof)[ST_HASH_LEN], size_t *len);
+
+/* The public key (Ed25519, 32 bytes). */
+void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LEN]);
+
+/* One finding of st_ledger_verify: file is "entries.log", "heads.log"...,
+ * line its 1-based line (0 when not about one line); msg is one sentence. */
+typedef void (*st_ledger_report_fn)(void *ctx, const char *file, uint64_t line, const char *msg);
+
+/* Check the whole ledger from disk: re-read and re-hash entries.log (and
+ * compare with what was opened or appended), every head's syntax, key id
+ * and signature, sizes and times never going back, each head's root
+ * against the leaves, a consistency proof between consecutive heads
+ * verified with the RFC algorithm, and that the latest head covers every
+ * leaf.  Each problem goes to report (may be NULL); *problems (may be
+ * NULL) counts them.  Returns 0 when the ledger is intact, ES_EFORMAT when
+ * a problem was found, or ES_EIO / ES_ENOMEM when it could not check. */
+int st_ledger_verify(struct st_ledger *l, st_ledger_report_fn report, void *ctx,
+		     uint64_t *problems);
+
+#endif /* ES_STORE_LEDGER_H */
