@@ -16,6 +16,9 @@
 #define TL_WIN_BUCKETS 12   /* running-min window: 12 buckets ... */
 #define TL_BUCKET_MS 250    /* ... of 250 ms = 3 s */
 #define TL_REANCHOR_MS 1000 /* RTP vs capture disagreement that starts a segment */
+#define TL_RESUME_MS 1000   /* a stream silent this long (pause, hold) whose
+			       timestamps then disagree with capture time by
+			       more than TL_DRIFT_MS also starts a segment */
 #define TL_DRIFT_MS 10      /* correct when the running min is this far off */
 #define TL_SETTLE_MS 2      /* the same during a segment's first window */
 #define TL_STEP_US 1000     /* largest move of the anchor per packet */
@@ -53,6 +56,7 @@ struct tl_seg {
 	int64_t anchor_pos;  /* its position */
 	int64_t corr;        /* drift correction now applied, samples */
 	int64_t first_cpos;  /* capture position of the segment's first packet */
+	int64_t last_cpos;   /* of its newest packet */
 	bool correcting;
 	int64_t bucket_id[TL_WIN_BUCKETS];
 	int64_t bucket_min[TL_WIN_BUCKETS];

@@ -94,6 +94,7 @@ void tl_seg_anchor(struct tl_seg *s, uint32_t clock, int64_t ext, int64_t cpos)
 	s->anchor_ext = ext;
 	s->anchor_pos = cpos;
 	s->first_cpos = cpos;
+	s->last_cpos = cpos;
 	for (unsigned i = 0; i < TL_WIN_BUCKETS; i++)
 		s->bucket_id[i] = INT64_MIN;
 }
@@ -133,7 +134,13 @@ enum tl_place tl_seg_place(struct tl_seg *s, uint32_t rate, int64_t ext, int64_t
 	int64_t base = s->anchor_pos + tl_muldiv(ext - s->anchor_ext, rate, s->clock);
 	int64_t d = cpos - base;
 	int64_t far = (int64_t)rate * TL_REANCHOR_MS / 1000;
-	if (d - s->corr > far || s->corr - d > far) {
+	/* After a pause the sender's timestamps may have moved by what it
+	 * thought the pause lasted, not by what it did: that is not drift to
+	 * be corrected a millisecond at a time but a new start. */
+	int64_t near = (int64_t)rate * TL_DRIFT_MS / 1000;
+	bool resumed = newer && cpos - s->last_cpos > (int64_t)rate * TL_RESUME_MS / 1000 &&
+		       (d - s->corr > near || s->corr - d > near);
+	if (d - s->corr > far || s->corr - d > far || resumed) {
 		if (!newer)
 			return TL_DROP;
 		tl_seg_anchor(s, s->clock, ext, cpos);
@@ -142,6 +149,7 @@ enum tl_place tl_seg_place(struct tl_seg *s, uint32_t rate, int64_t ext, int64_t
 		ret = TL_NEW_SEGMENT;
 	}
 	if (newer) {
+		s->last_cpos = cpos;
 		/* The running minimum of d is the offset seen by the packets with
 		 * the least network delay: jitter only ever adds to d. */
 		int64_t m = win_add(s, rate, cpos, d);
