@@ -134,6 +134,8 @@ static void put_recording(struct es_json *j, const struct idx_recording *r)
 	es_json_key(j, "format"); es_json_str(j, r->format);
 	es_json_key(j, "bytes"); es_json_int(j, (int64_t)r->bytes);
 	es_json_key(j, "sha256"); es_json_str(j, r->sha256);
+	es_json_key(j, "plain_sha256"); es_json_str(j, r->plain_sha256);
+	es_json_key(j, "encrypted"); es_json_bool(j, r->encrypted);
 	es_json_key(j, "start"); put_time(j, r->start_us);
 	es_json_key(j, "start_us"); es_json_int(j, r->start_us);
 	es_json_key(j, "duration_s"); es_json_double(j, (double)r->duration_us / 1e6, 3);
@@ -441,6 +443,9 @@ static int show_text(void *ud, const struct idx_call *c)
 		       (double)r->duration_us / 1e6, (double)r->bytes / 1024.0,
 		       r->codecs ? r->codecs : "-", r->flags ? ", " : "", r->flags ? r->flags : "",
 		       r->sha256);
+		if (r->encrypted)
+			printf("  encrypted at rest; plaintext sha256 %s\n",
+			       r->plain_sha256 ? r->plain_sha256 : "-");
 		if (r->flags && strstr(r->flags, "undecoded_packets"))
 			printf("  some packets were not decoded: %s\n", r->stats_json ? r->stats_json : "");
 	} else {

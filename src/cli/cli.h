@@ -35,6 +35,8 @@ int cli_play(struct cli_ctx *ctx, int argc, char **argv);
 int cli_record(struct cli_ctx *ctx, int argc, char **argv);
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_srs(struct cli_ctx *ctx, int argc, char **argv);
+int cli_verify(struct cli_ctx *ctx, int argc, char **argv); /* verify.c */
+int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
 
 /* The row id a call argument names: a number is an id, anything else a
  * Call-ID (the first call with it); 0 when there is none. */
@@ -70,6 +72,21 @@ struct cli_srs_settings {
 	unsigned nallow;
 };
 
+/* archive.c: encryption keys and the integrity ledger of the data folder. */
+struct st_vault;
+struct st_ledger;
+struct cli_archive {
+	struct st_vault *vault;   /* NULL: recordings are stored in plain */
+	struct st_ledger *ledger;
+};
+/* Open both (created on first use; the ledger enters index rows it lacks).
+ * CLI_OK, or CLI_ERR said on stderr with cmd. */
+int cli_archive_open(struct cli_ctx *ctx, struct idx *ix, bool encrypt, struct cli_archive *a,
+		     const char *cmd);
+/* After an index commit: make the leaves durable under a signed head. */
+int cli_archive_commit(struct cli_archive *a);
+void cli_archive_close(struct cli_archive *a);
+
 struct cli_settings {
 	const char *cmd;            /* "earshot record", "earshot srs": messages */
 	const char *ifaces[CLI_MAX_IFACES];
@@ -85,6 +102,7 @@ struct cli_settings {
 	struct rec_config engine;   /* capture workers' engines; the SRS's derives */
 	struct rec_store_config store;
 	struct cli_srs_settings srs;
+	bool encrypt;               /* [recording] encrypt (default yes) */
 };
 
 struct cli_run {
@@ -92,6 +110,7 @@ struct cli_run {
 	const struct cli_settings *s;
 	struct idx *ix;
 	struct rec_recorder *rec;
+	struct cli_archive arc;
 	struct rec_live *live;         /* NULL: no capture */
 	struct rec_engine *srs_engine; /* the SRS's engine, main thread only */
 	struct srs *srs;               /* NULL: no SIPREC server */

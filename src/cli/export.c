@@ -2,10 +2,10 @@
 #include "cli/cli.h"
 #include "media/media.h"
 #include "record/record.h"
+#include "store/vault.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,26 +13,39 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* evidence.c: `export ID --evidence -o DIR|FILE.zip`. */
+int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out);
+
 static void export_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: earshot export [options] ID -o FILE\n"
+		"       earshot export --evidence ID -o DIR|FILE.zip\n"
 		"\n"
 		"Write the recording of call ID (a number from `earshot calls`, or a\n"
 		"Call-ID) to FILE.  The stored file is checked against its SHA-256 in\n"
-		"the index first.  In the recording's own format and without --mix it is\n"
-		"copied as it is; otherwise it is decoded and written anew.\n"
+		"the index first and decrypted when it is encrypted at rest.  In the\n"
+		"recording's own format and without --mix the audio is written as\n"
+		"recorded; otherwise it is decoded and written anew.\n"
+		"\n"
+		"With --evidence, writes an evidence bundle instead (a new or empty folder,\n"
+		"or a .zip): the audio, its canonical metadata, its integrity-ledger leaf,\n"
+		"the inclusion proof, the signed tree head and the ledger's public key,\n"
+		"with a README.txt; earshot-verify-evidence checks it without the data\n"
+		"folder.\n"
 		"\n"
 		"Options:\n"
 		"  -o, --output FILE   where to write (required; '-' is not allowed)\n"
 		"  --format FMT        wav, flac or opus (default: from FILE's extension,\n"
 		"                      else the recording's format)\n"
 		"  --mix               one mono channel (caller + callee)\n"
+		"  --evidence          write an evidence bundle (see above)\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error (also: the stored file does not match its\n"
-		"hash), 2 usage, 4 no such call or it has no recording.\n");
+		"hash, or the ledger does not vouch for it), 2 usage, 4 no such call or\n"
+		"it has no recording.\n");
 }
 
 static void play_usage(FILE *f)
@@ -55,8 +68,12 @@ static void play_usage(FILE *f)
 
 struct rec_copy {
 	bool found;
-	char path[1024];
+	char path[1024];     /* the stored file */
+	char rel[512];       /* its id: the path relative to the data folder */
 	char sha[65];
+	char plain[65];
+	bool encrypted;
+	int64_t row;
 	char format[8];
 	char data_dir[512];
 };
@@ -64,12 +81,17 @@ struct rec_copy {
 static int take_recording(void *ud, const struct idx_call *c)
 {
 	struct rec_copy *rc = ud;
-	if (!c->recording)
+	const struct idx_recording *r = c->recording;
+	if (!r)
 		return 0;
 	rc->found = true;
-	rec_recording_path(rc->data_dir, c->recording, rc->path, sizeof(rc->path));
-	snprintf(rc->sha, sizeof(rc->sha), "%s", c->recording->sha256 ? c->recording->sha256 : "");
-	snprintf(rc->format, sizeof(rc->format), "%s", c->recording->format ? c->recording->format : "");
+	rc->row = c->id;
+	rc->encrypted = r->encrypted;
+	rec_recording_path(rc->data_dir, r, rc->path, sizeof(rc->path));
+	snprintf(rc->rel, sizeof(rc->rel), "%s", r->path ? r->path : "");
+	snprintf(rc->sha, sizeof(rc->sha), "%s", r->sha256 ? r->sha256 : "");
+	snprintf(rc->plain, sizeof(rc->plain), "%s", r->plain_sha256 ? r->plain_sha256 : "");
+	snprintf(rc->format, sizeof(rc->format), "%s", r->format ? r->format : "");
 	return 0;
 }
 
@@ -99,60 +121,45 @@ static int find_recording(struct cli_ctx *ctx, const char *cmd, const char *arg,
 	return rc;
 }
 
-/* Copy src to dst (when dst is not NULL) while hashing it; compare with
- * the hash in the index. */
-static int copy_checked(const char *cmd, const char *src, const char *dst, const char *want)
+/* The recording's plaintext into dst (created via a temporary file): the
+ * stored file is checked against its SHA-256 in the index first, then
+ * decrypted (encrypted at rest) or copied. */
+static int plain_copy(const char *cmd, const struct rec_copy *rc, const char *dst)
 {
-	FILE *in = fopen(src, "rb");
-	if (!in) {
-		fprintf(stderr, "earshot %s: %s: %s\n", cmd, src, strerror(errno));
+	struct st_vault *v = NULL;
+	char err[1024];
+	if (rc->encrypted && st_vault_open(&v, rc->data_dir, false, err, sizeof(err))) {
+		fprintf(stderr, "earshot %s: encryption keys of %s: %s\n", cmd, rc->data_dir, err);
 		return CLI_ERR;
 	}
-	FILE *out = dst ? fopen(dst, "wb") : NULL;
-	if (dst && !out) {
-		fprintf(stderr, "earshot %s: %s: %s\n", cmd, dst, strerror(errno));
-		fclose(in);
-		return CLI_ERR;
-	}
-	if (sodium_init() < 0) {
-		fclose(in);
-		if (out)
-			fclose(out);
-		return CLI_ERR;
-	}
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	uint8_t buf[65536];
-	size_t n;
-	bool werr = false;
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-		crypto_hash_sha256_update(&st, buf, n);
-		if (out && fwrite(buf, 1, n, out) != n)
-			werr = true;
-	}
-	bool rerr = ferror(in);
-	fclose(in);
-	if (out && fclose(out))
-		werr = true;
-	uint8_t md[crypto_hash_sha256_BYTES];
-	char hex[65];
-	crypto_hash_sha256_final(&st, md);
-	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
-	if (rerr || werr) {
-		fprintf(stderr, "earshot %s: %s: %s failed\n", cmd, rerr ? src : dst,
-			rerr ? "read" : "write");
-		if (dst)
-			unlink(dst);
-		return CLI_ERR;
-	}
-	if (strcmp(hex, want) != 0) {
-		fprintf(stderr, "earshot %s: %s does not match its SHA-256 in the index "
-			"(stored %s, file %s): the recording was altered\n", cmd, src, want, hex);
-		if (dst)
-			unlink(dst);
-		return CLI_ERR;
-	}
-	return CLI_OK;
+	struct idx_recording r = {
+		.call_row = rc->row,
+		.path = rc->rel,
+		.format = rc->format,
+		.sha256 = rc->sha,
+		.plain_sha256 = rc->plain[0] ? rc->plain : NULL,
+		.encrypted = rc->encrypted,
+	};
+	int e = rec_recording_plain(rc->data_dir, v, &r, dst, err, sizeof(err));
+	st_vault_close(v);
+	if (!e)
+		return CLI_OK;
+	if (e == ES_ECRYPTO)
+		fprintf(stderr, "earshot %s: %s: the recording was altered (it does not match its "
+			"SHA-256 in the index, or does not decrypt)\n", cmd, err);
+	else if (e == ES_ENOTFOUND && rc->encrypted)
+		fprintf(stderr, "earshot %s: %s (its key was shredded: it cannot be decrypted)\n",
+			cmd, err);
+	else
+		fprintf(stderr, "earshot %s: %s\n", cmd, err);
+	return CLI_ERR;
+}
+
+/* A temporary file name beside dst (same folder, so that the plaintext
+ * stays where the user asked it to go): "<dst>.<pid>.<ext>". */
+static void tmp_beside(const char *dst, const char *ext, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.%ld.tmp.%s", dst, (long)getpid(), ext);
 }
 
 static bool ext_format(const char *path, enum media_format *f)
@@ -169,28 +176,37 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"mix", no_argument, NULL, 'm'},
+		{"evidence", no_argument, NULL, 'e'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *out = NULL, *fmt_arg = NULL;
-	bool mix = false;
+	bool mix = false, evidence = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'f': fmt_arg = optarg; break;
 		case 'm': mix = true; break;
+		case 'e': evidence = true; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': export_usage(stdout); return CLI_OK;
 		default: export_usage(stderr); return CLI_USAGE;
 		}
 	}
-	if (optind + 1 != argc || !out || !strcmp(out, "-")) {
+	if (optind + 1 != argc || !out || !strcmp(out, "-") || !*out) {
 		fprintf(stderr, "earshot export: give one call ID and -o FILE\n");
 		export_usage(stderr);
 		return CLI_USAGE;
 	}
+	if (evidence && (fmt_arg || mix)) {
+		fprintf(stderr, "earshot export: --evidence holds the recording as the ledger signed "
+			"it: no --format, no --mix\n");
+		return CLI_USAGE;
+	}
+	if (evidence)
+		return cli_export_evidence(ctx, argv[optind], out);
 	enum media_format fmt;
 	bool have_fmt = false;
 	if (fmt_arg) {
@@ -215,16 +231,19 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 	if (!have_fmt)
 		fmt = stored;
 	if (fmt == stored && !mix)
-		return copy_checked("export", rc.path, out, rc.sha);
-	if ((st = copy_checked("export", rc.path, NULL, rc.sha)))
+		return plain_copy("export", &rc, out);
+	char tmp[1200], err[1024];
+	tmp_beside(out, rc.format, tmp, sizeof(tmp));
+	if ((st = plain_copy("export", &rc, tmp)))
 		return st;
-	char err[1024];
 	struct media_writer_opts wo = {.opus_complexity = -1};
-	if (media_convert(rc.path, out, fmt, mix, &wo, err, sizeof(err))) {
+	st = CLI_OK;
+	if (media_convert(tmp, out, fmt, mix, &wo, err, sizeof(err))) {
 		fprintf(stderr, "earshot export: %s\n", err);
-		return CLI_ERR;
+		st = CLI_ERR;
 	}
-	return CLI_OK;
+	unlink(tmp);
+	return st;
 }
 
 /* ---- play ------------------------------------------------------------------------ */
@@ -318,8 +337,6 @@ int cli_play(struct cli_ctx *ctx, int argc, char **argv)
 			"alsa-utils, ffmpeg or sox), or use `earshot export`\n");
 		return CLI_UNAVAILABLE;
 	}
-	if ((st = copy_checked("play", rc.path, NULL, rc.sha)))
-		return st;
 	char tmp[] = "/tmp/earshot-play-XXXXXX.wav";
 	int fd = mkstemps(tmp, 4);
 	if (fd < 0) {
@@ -327,9 +344,16 @@ int cli_play(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_ERR;
 	}
 	close(fd);
-	char err[1024];
+	char src[1200], err[1024];
+	tmp_beside(tmp, rc.format, src, sizeof(src));
+	if ((st = plain_copy("play", &rc, src))) {
+		unlink(tmp);
+		return st;
+	}
 	struct media_writer_opts wo = {.opus_complexity = -1};
-	if (media_convert(rc.path, tmp, MEDIA_WAV, mix, &wo, err, sizeof(err))) {
+	int cv = media_convert(src, tmp, MEDIA_WAV, mix, &wo, err, sizeof(err));
+	unlink(src);
+	if (cv) {
 		fprintf(stderr, "earshot play: %s\n", err);
 		unlink(tmp);
 		return CLI_ERR;

@@ -18,6 +18,7 @@
 struct import_run {
 	struct idx *ix;
 	struct rec_recorder *rec; /* NULL: --no-audio */
+	struct cli_archive arc;
 	int64_t import_id;
 	struct rec_store_counts n;
 	bool progress;
@@ -44,6 +45,8 @@ static void import_usage(FILE *f)
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
 		"  --threads N         threads encoding recordings (default: one per core)\n"
 		"  --no-audio          index calls and streams only, write no recordings\n"
+		"  --no-encrypt        store recordings in plain (default: encrypted, each\n"
+		"                      with its own key; [recording] encrypt = no)\n"
 		"  -c, --config FILE   apply the recording rules of this earshot.conf\n"
 		"                      (docs/CONFIG.md): calls they skip are indexed\n"
 		"                      without a recording\n"
@@ -59,7 +62,7 @@ static void import_usage(FILE *f)
 static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct import_run *r = ud;
-	rec_store_recording(r->ix, d, &r->n);
+	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
 }
 
 static int on_call(void *ud, struct idx_call *c, const char *media_log)
@@ -241,6 +244,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"bitrate", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 't'},
 		{"no-audio", no_argument, NULL, 'n'},
+		{"no-encrypt", no_argument, NULL, 'E'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -254,6 +258,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct rec_store_config scfg = {.render = {.format = MEDIA_OPUS,
 						   .writer = {.opus_complexity = -1}}};
 	bool audio = true;
+	int encrypt = -1; /* -1: as configured (default yes) */
 	const char *config = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
@@ -299,6 +304,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		case 'n': audio = false; break;
+		case 'E': encrypt = 0; break;
 		case 'c': config = optarg; break;
 		case 'p': progress = 1; break;
 		case 'P': progress = 0; break;
@@ -321,6 +327,13 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		int rc = es_conf_load(&conf, config, err, sizeof(err));
 		if (!rc)
 			rc = pol_rules_from_conf(&rules, &conf, err, sizeof(err));
+		bool enc;
+		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
+							 sizeof(err));
+		if (brc == 0 && encrypt < 0)
+			encrypt = enc;
+		else if (brc && brc != ES_ENOTFOUND)
+			rc = brc;
 		es_conf_free(&conf);
 		if (rc) {
 			fprintf(stderr, "earshot import: %s\n", err);
@@ -352,14 +365,22 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		cfg.spool_dir = spool;
 		scfg.data_dir = ctx->data_dir;
+		if (cli_archive_open(ctx, run.ix, encrypt != 0, &run.arc, "earshot import")) {
+			idx_close(run.ix);
+			return CLI_ERR;
+		}
+		scfg.vault = run.arc.vault;
 		if (rec_recorder_new(&run.rec, &scfg)) {
 			fprintf(stderr, "earshot import: cannot start the encoding threads\n");
+			cli_archive_close(&run.arc);
 			idx_close(run.ix);
 			return CLI_ERR;
 		}
 	}
 	if (rec_engine_new(&e, &cfg, on_call, &run)) {
 		fprintf(stderr, "earshot import: out of memory\n");
+		rec_recorder_free(run.rec);
+		cli_archive_close(&run.arc);
 		idx_close(run.ix);
 		return CLI_ERR;
 	}
@@ -408,6 +429,8 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
 		rc = CLI_ERR;
 	}
+	if (cli_archive_commit(&run.arc))
+		rc = CLI_ERR;
 
 	char *sum = NULL;
 	size_t sumlen = 0;
@@ -438,6 +461,7 @@ out:
 		free(errors[i]);
 	rec_engine_free(e);
 	rec_recorder_free(run.rec);
+	cli_archive_close(&run.arc);
 	idx_close(run.ix);
 	pol_rules_free(rules);
 	return rc;

@@ -26,6 +26,8 @@ static void usage(FILE *f, const char *prog)
 		"  record -i IFACE  record calls live from network interfaces (until SIGTERM)\n"
 		"  srs              SIPREC recording server: SBCs/PBXs send it calls to record\n"
 		"  status           what a running `earshot record`/`srs` is doing\n"
+		"  verify [ID...]   check recordings against the signed integrity ledger\n"
+		"  keys SUBCOMMAND  encryption keys: status, rotate, shred ID\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -120,6 +122,10 @@ int main(int argc, char **argv)
 		return cli_srs(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "status"))
 		return cli_status(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "verify"))
+		return cli_verify(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "keys"))
+		return cli_keys(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

@@ -68,7 +68,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	static const char *const k_calls[] = {"idle_timeout", "rtp_timeout", "max_duration",
 					      "linger", "session_timers", NULL};
 	static const char *const k_rec[] = {"format", "mix", "bitrate", "encode_threads",
-					    "spool_sync", "min_free", "default", "timezone", NULL};
+					    "spool_sync", "min_free", "default", "timezone",
+					    "encrypt", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs"};
 	for (size_t i = 0; i < c->n; i++) {
@@ -136,6 +137,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 		return ES_EPARSE;
 	}
 	OPT(es_conf_bool(c, "recording", "mix", &s->store.render.mix, err, errlen));
+	OPT(es_conf_bool(c, "recording", "encrypt", &s->encrypt, err, errlen));
 	if (!(rc = es_conf_int(c, "recording", "bitrate", 6000, 256000, &v, err, errlen)))
 		s->store.render.writer.opus_bitrate = (int)v;
 	else if (rc != ES_ENOTFOUND)
@@ -171,6 +173,7 @@ static void settings_default(struct cli_settings *s, const char *cmd)
 	s->store.render.writer.opus_complexity = -1;
 	s->encode_threads = 1;
 	s->status_interval_us = ES_US_PER_SEC;
+	s->encrypt = true;
 	s->min_free = (uint64_t)1 << 30;
 	cli_srs_settings_init(&s->srs);
 }

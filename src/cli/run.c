@@ -73,7 +73,7 @@ int cli_parse_size(const char *cmd, const char *opt, const char *v, uint64_t *ou
 static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct cli_run *r = ud;
-	rec_store_recording(r->ix, d, &r->n);
+	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
 }
 
 /* A recovered call: index it, queue its recording (in the caller's
@@ -98,9 +98,12 @@ int cli_run_open(struct cli_run *r)
 		fprintf(stderr, "%s: cannot create %s: %s\n", s->cmd, r->spool, strerror(errno));
 		return CLI_ERR;
 	}
+	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
+		return CLI_ERR;
 	struct rec_store_config store = s->store;
 	store.data_dir = ctx->data_dir;
 	store.threads = s->encode_threads;
+	store.vault = r->arc.vault;
 	if (rec_recorder_new(&r->rec, &store)) {
 		fprintf(stderr, "%s: cannot start the encoding threads\n", s->cmd);
 		return CLI_ERR;
@@ -113,6 +116,7 @@ int cli_run_open(struct cli_run *r)
 	unsigned nrec = rec_recover_spool(r->spool, take_call, r);
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
+	cli_archive_commit(&r->arc);
 	if (nrec)
 		ES_LOG_INF(TAG, "%u calls left in %s by an earlier run are being recovered", nrec,
 			   r->spool);
@@ -300,6 +304,7 @@ int cli_run_loop(struct cli_run *r)
 		rec_recorder_drain(r->rec, stopping, on_recording, r);
 		if (idx_commit(r->ix))
 			ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
+		cli_archive_commit(&r->arc);
 		int64_t now = cli_wall_us();
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
 			check_disk(r);
@@ -335,6 +340,7 @@ void cli_run_abort(struct cli_run *r)
 	rec_recorder_drain(r->rec, true, on_recording, r);
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
+	cli_archive_commit(&r->arc);
 }
 
 void cli_run_close(struct cli_run *r)
@@ -344,6 +350,7 @@ void cli_run_close(struct cli_run *r)
 	cli_srs_free(r);
 	rec_recorder_free(r->rec);
 	r->rec = NULL;
+	cli_archive_close(&r->arc);
 	idx_close(r->ix);
 	r->ix = NULL;
 	pol_rules_free((struct pol_rules *)atomic_load(&r->rules));

@@ -55,10 +55,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_CALL_START] = "SELECT start_us FROM calls WHERE id = ?1",
 	[ST_COUNT_CALLS] = "SELECT count(*) FROM calls",
 	[ST_REC_INSERT] = "INSERT INTO recordings (call_row, path, format, bytes, sha256, start_us,"
-			  " duration_us, rate, channels, codecs, flags, stats_json, created_us)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			  " duration_us, rate, channels, codecs, flags, stats_json, created_us,"
+			  " plain_sha256, encrypted)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[ST_REC_GET] = "SELECT call_row, path, format, bytes, sha256, start_us, duration_us, rate,"
-		       " channels, codecs, flags, stats_json, created_us"
+		       " channels, codecs, flags, stats_json, created_us, plain_sha256, encrypted"
 		       " FROM recordings WHERE call_row = ?1",
 };
 

@@ -88,7 +88,9 @@ struct idx_recording {
 	const char *path;         /* relative to the data folder */
 	const char *format;       /* "opus", "wav", "flac" */
 	uint64_t bytes;
-	const char *sha256;       /* hex digest of the file */
+	const char *sha256;       /* hex digest of the file as stored */
+	const char *plain_sha256; /* of the plaintext (encrypted files), or NULL */
+	bool encrypted;           /* stored as <path> = "...<ext>.enc" (store/crypt.h) */
 	int64_t start_us;         /* capture time of the first sample */
 	int64_t duration_us;
 	uint32_t rate;

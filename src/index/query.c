@@ -194,6 +194,8 @@ static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
 			r->flags = col_str(m, st, 10);
 			r->stats_json = col_str(m, st, 11);
 			r->created_us = sqlite3_column_int64(st, 12);
+			r->plain_sha256 = col_str(m, st, 13);
+			r->encrypted = sqlite3_column_int(st, 14) != 0;
 			c->recording = r;
 		} else
 			m->oom = true;

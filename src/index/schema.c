@@ -128,9 +128,16 @@ static const char v2_sql[] =
 /* Version 3: which recording rule decided for each call. */
 static const char v3_sql[] = "ALTER TABLE calls ADD COLUMN rule TEXT;";
 
+/* Version 4: encryption at rest (store/crypt.h): the plaintext's hash
+ * beside the stored file's. */
+static const char v4_sql[] =
+	"ALTER TABLE recordings ADD COLUMN plain_sha256 TEXT;"
+	"ALTER TABLE recordings ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
 	{"recording rule per call", v3_sql},
+	{"encrypted recordings", v4_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

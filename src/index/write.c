@@ -272,6 +272,8 @@ int idx_recording_insert(struct idx *ix, const struct idx_recording *r)
 	bind_text(st, 11, r->flags);
 	bind_text(st, 12, r->stats_json);
 	sqlite3_bind_int64(st, 13, r->created_us);
+	bind_text(st, 14, r->plain_sha256);
+	sqlite3_bind_int(st, 15, r->encrypted ? 1 : 0);
 	int rc = sqlite3_step(st);
 	int err = rc == SQLITE_DONE ? 0
 		  : sqlite3_extended_errcode(ix->db) == SQLITE_CONSTRAINT_PRIMARYKEY ? ES_EEXIST

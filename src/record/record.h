@@ -15,6 +15,9 @@
 #include "net/net.h"
 #include "policy/policy.h"
 
+struct st_vault;
+struct st_ledger;
+
 struct rec_config {
 	const char *const *extra_headers; /* SIP headers kept per call, NULL-terminated */
 	int64_t end_linger_us;   /* a call stays open this long after BYE or a final
@@ -135,6 +138,10 @@ struct rec_store_config {
 	struct render_opts render;
 	unsigned threads;        /* 0 = one per core */
 	bool keep_media_log;     /* keep the spool file after rendering */
+	/* Encryption at rest: each recording is rendered in memory (a memfd,
+	 * never a plaintext file), then written encrypted with its own data
+	 * key from this vault as <id>.<ext>.enc.  NULL = plain files. */
+	struct st_vault *vault;
 };
 
 struct rec_recorder;
@@ -224,7 +231,7 @@ unsigned rec_recover_spool(const char *spool_dir, rec_recover_fn fn, void *ud);
  * errors are logged and counted. */
 struct rec_store_counts {
 	uint64_t calls, calls_dup, streams, not_recorded, cut, recovered, store_errors;
-	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided;
+	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided, ledger_errors;
 	int64_t recorded_us;
 };
 /* Enter c in the index and queue its media log (may be NULL) for
@@ -233,8 +240,36 @@ struct rec_store_counts {
  * index's error; the media log is then left where it is. */
 int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 		   const char *media_log, struct rec_store_counts *n);
-/* Enter a finished job's recording (rec_done_fn's work). */
-void rec_store_recording(struct idx *ix, const struct rec_done *d, struct rec_store_counts *n);
+/* Enter a finished job's recording (rec_done_fn's work) and, with a ledger
+ * (may be NULL), append its leaf: the recording's id (its path), the
+ * SHA-256 of its canonical metadata (rec_canon_meta), of the stored file
+ * and of the plaintext.  The caller commits the index transaction, then
+ * the ledger (st_ledger_commit: fsync + a signed head). */
+void rec_store_recording(struct idx *ix, struct st_ledger *ledger, const struct rec_done *d,
+			 struct rec_store_counts *n);
+
+/* ---- evidence ------------------------------------------------------------------
+ * The canonical metadata of call row call_row and its recording, as the
+ * index holds them: compact JSON with a fixed key order (see recording.c),
+ * the bytes whose SHA-256 a ledger leaf carries.  ES_ENOTFOUND when the
+ * call or its recording is missing. */
+int rec_canon_meta(struct idx *ix, int64_t call_row, struct es_buf *out);
+/* Append the leaf of recording row rec (its call row must be in ix). */
+int rec_ledger_leaf(struct idx *ix, struct st_ledger *l, const struct idx_recording *rec);
+/* The integrity ledger of a data folder (DATA/ledger, store/ledger.h):
+ * opened for appending (created when absent if create), any appended but
+ * unsigned leaves get a signed head, and every recording row of the index
+ * without a leaf (a crash between the index commit and the ledger's) gets
+ * one; *added (may be NULL) counts those. */
+int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, struct st_ledger **out,
+		    unsigned *added, char *err, size_t errlen);
+/* Write the plaintext of recording rec to dst (created, via a temporary
+ * file): the stored file is first checked against rec->sha256 (ES_ECRYPTO
+ * when it differs: altered), then decrypted with its data key from vault
+ * (an encrypted recording; ES_ENOTFOUND when its key was shredded) or
+ * copied (a plain one). */
+int rec_recording_plain(const char *data_dir, struct st_vault *vault,
+			const struct idx_recording *rec, const char *dst, char *err, size_t errlen);
 
 /* The file of a recording row: data_dir + "/" + rec->path. */
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out,

@@ -7,6 +7,8 @@
  * removed once its recording is durable (or when it holds no audio).
  */
 #include "record/record.h"
+#include "store/crypt.h"
+#include "store/vault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +35,8 @@ struct rec_job {
 	char msg[1600];
 	char rel[128];
 	char sha[65];
+	char plain_sha[65]; /* encrypted recordings: of the plaintext */
+	uint64_t bytes;     /* the stored file's size */
 	char flags[96];
 	char stats[512];
 	struct render_result res;
@@ -118,14 +123,73 @@ static void job_stats(struct rec_job *j)
 			 j->flags[0] ? "," : "", j->extra_flag);
 }
 
+/* Encryption at rest: render into memory (a memfd that never touches a
+ * file system), then write it encrypted with a fresh data key whose wrapped
+ * form the vault keeps under the recording's id (its path). */
+static void job_encrypt(const struct rec_store_config *cfg, struct rec_job *j, const char *final,
+			const char *part)
+{
+	int mfd = memfd_create("earshot-render", MFD_CLOEXEC);
+	if (mfd < 0) {
+		j->err = ES_EIO;
+		snprintf(j->msg, sizeof(j->msg), "call %lld: no memory file to render into: %s",
+			 (long long)j->call_row, strerror(errno));
+		return;
+	}
+	char mpath[64];
+	snprintf(mpath, sizeof(mpath), "/proc/self/fd/%d", mfd);
+	j->err = media_render(j->media_log, mpath, &cfg->render, &j->res, j->msg, sizeof(j->msg));
+	if (j->err) {
+		if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
+			unlink(j->media_log);
+		close(mfd);
+		return;
+	}
+	struct st_dek *dek = NULL;
+	struct st_enc_writer *w = NULL;
+	struct st_enc_hashes h;
+	char why[512] = "";
+	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
+	if (!err)
+		err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
+	st_dek_free(dek);
+	uint8_t buf[65536];
+	ssize_t n = 0;
+	if (!err && lseek(mfd, 0, SEEK_SET) == 0) {
+		while (!err && (n = read(mfd, buf, sizeof(buf))) > 0)
+			err = st_enc_writer_write(w, buf, (size_t)n);
+		if (n < 0 && !err) {
+			err = ES_EIO;
+			snprintf(why, sizeof(why), "reading the rendered audio back: %s", strerror(errno));
+		}
+	}
+	if (!err)
+		err = st_enc_writer_finish(w, &h);
+	if (err && w && !why[0])
+		snprintf(why, sizeof(why), "%s", st_enc_writer_error(w));
+	sodium_memzero(buf, sizeof(buf));
+	st_enc_writer_free(w);
+	close(mfd);
+	if (err) {
+		j->err = err;
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final, why);
+		unlink(part);
+		st_vault_shred(cfg->vault, j->rel, NULL, 0);
+		return;
+	}
+	memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
+	memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
+	j->bytes = h.cipher_size;
+}
+
 static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 {
 	time_t secs = (time_t)(j->start_us / ES_US_PER_SEC);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	snprintf(j->rel, sizeof(j->rel), "recordings/%04d/%02d/%02d/%lld%s", tm.tm_year + 1900,
+	snprintf(j->rel, sizeof(j->rel), "recordings/%04d/%02d/%02d/%lld%s%s", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, (long long)j->call_row,
-		 media_format_ext(cfg->render.format));
+		 media_format_ext(cfg->render.format), cfg->vault ? ST_ENC_SUFFIX : "");
 	char final[1024], part[1040];
 	snprintf(final, sizeof(final), "%s/%s", cfg->data_dir, j->rel);
 	snprintf(part, sizeof(part), "%s.part", final);
@@ -135,13 +199,21 @@ static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 			 strerror(errno));
 		return;
 	}
-	j->err = media_render(j->media_log, part, &cfg->render, &j->res, j->msg, sizeof(j->msg));
-	if (j->err) {
-		if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
-			unlink(j->media_log);
-		return;
+	if (cfg->vault) {
+		job_encrypt(cfg, j, final, part);
+		if (j->err)
+			return;
+	} else {
+		j->err = media_render(j->media_log, part, &cfg->render, &j->res, j->msg,
+				      sizeof(j->msg));
+		if (j->err) {
+			if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
+				unlink(j->media_log);
+			return;
+		}
+		j->bytes = j->res.bytes;
 	}
-	if (sha256_file(part, j->sha)) {
+	if (!cfg->vault && sha256_file(part, j->sha)) {
 		j->err = ES_EIO;
 		snprintf(j->msg, sizeof(j->msg), "%s: cannot read it back: %s", part, strerror(errno));
 		unlink(part);
@@ -271,8 +343,9 @@ void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void 
 			clock_gettime(CLOCK_REALTIME, &now);
 			struct idx_recording row = {
 				.call_row = j->call_row, .path = j->rel,
-				.format = media_format_name(r->cfg.render.format), .bytes = j->res.bytes,
-				.sha256 = j->sha, .start_us = j->res.start_us,
+				.format = media_format_name(r->cfg.render.format), .bytes = j->bytes,
+				.sha256 = j->sha, .plain_sha256 = j->plain_sha[0] ? j->plain_sha : NULL,
+				.encrypted = r->cfg.vault != NULL, .start_us = j->res.start_us,
 				.duration_us = j->res.duration_us, .rate = j->res.rate,
 				.channels = j->res.channels, .codecs = j->res.codecs,
 				.flags = j->flags[0] ? j->flags : NULL, .stats_json = j->stats,
@@ -357,7 +430,8 @@ int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 	return 0;
 }
 
-void rec_store_recording(struct idx *ix, const struct rec_done *d, struct rec_store_counts *n)
+void rec_store_recording(struct idx *ix, struct st_ledger *ledger, const struct rec_done *d,
+			 struct rec_store_counts *n)
 {
 	if (d->err == ES_ENOTFOUND) {
 		n->no_audio++;
@@ -373,6 +447,12 @@ void rec_store_recording(struct idx *ix, const struct rec_done *d, struct rec_st
 		ES_LOG_ERR(TAG, "recording of call %lld not indexed: %s", (long long)d->call_row,
 			   idx_errmsg(ix));
 		return;
+	}
+	if (ledger && rec_ledger_leaf(ix, ledger, d->rec)) {
+		/* the row stands; the next start enters its leaf (catch-up) */
+		n->ledger_errors++;
+		ES_LOG_ERR(TAG, "recording of call %lld: its ledger leaf could not be written",
+			   (long long)d->call_row);
 	}
 	n->recordings++;
 	n->recording_bytes += d->rec->bytes;

@@ -84,6 +84,14 @@ def show_json(data, call):
     return json.loads(earshot(data, "show", "--json", str(call)).stdout)
 
 
+def plain_recording(data, call, out):
+    """The audio of a call's recording as plain file out (recordings are
+    stored encrypted): `earshot export`, which checks the stored file's
+    SHA-256 and decrypts it; out's extension should be the recording's."""
+    earshot(data, "export", str(call), "-o", out)
+    return out
+
+
 def have(tool):
     return shutil.which(tool) is not None
 

@@ -17,7 +17,7 @@ import shutil
 import struct
 import subprocess
 
-from estest import BUILD, Results, earshot, have, import_capture, run, show_json, skip, tmpdir
+from estest import BUILD, Results, earshot, have, import_capture, plain_recording, run, show_json, skip, tmpdir
 
 GEN = os.path.join(BUILD, "gen_calls")
 CMP = os.path.join(BUILD, "audio_cmp")
@@ -161,7 +161,7 @@ for codec, rate, min_speech, min_tones in CODECS:
         continue
     call, detail = recording_of(data)
     rec = call["recording"]
-    recfile = os.path.join(data, rec["path"])
+    recfile = plain_recording(data, call["id"], os.path.join(d, "recording.wav"))
     firsts = party_first_us(detail, tc)
     if not res.check(set(firsts) == {"caller", "callee"}, "%s: parties %r" % (codec, firsts)):
         continue
@@ -262,7 +262,7 @@ if res.check(p.returncode == 0 and summary["recordings"] == 1, "drift: import %s
     call, detail = recording_of(data)
     rec = call["recording"]
     firsts = party_first_us(detail, tc)
-    recfile = os.path.join(data, rec["path"])
+    recfile = plain_recording(data, call["id"], os.path.join(d, "recording.wav"))
     # a short window: within it the sender's clock moves by only 0.2 ms
     T0, WIN = rec["duration_s"] - 10, 2.0
     tail = os.path.join(d, "tail.wav")

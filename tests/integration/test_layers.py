@@ -20,6 +20,7 @@ ALLOWED = {
     "record": {"core", "net", "sip", "rtp", "codec", "media", "index", "store", "policy", "analytics"},
     "siprec": {"core", "net", "sip", "rtp", "codec", "media", "record"},
     "api": {"core", "record", "index", "store", "policy", "analytics"},
+    "verify": {"core", "store"},
     "cli": {"core", "net", "sip", "rtp", "codec", "media", "record", "siprec", "index", "store",
             "policy", "analytics", "api"},
 }

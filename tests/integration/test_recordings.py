@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 
-from estest import (SHARED, Results, calls_json, earshot, have, import_capture, run,
+from estest import (SHARED, Results, calls_json, earshot, have, import_capture, plain_recording, run,
                     skip, tmpdir)
 
 if not os.path.isdir(SHARED):
@@ -91,7 +91,9 @@ for name, (codec, rate, one_sided) in sorted(EXPECT.items()):
         res.check(os.path.getsize(f) == r["bytes"], "%s: size %d, index %d" %
                   (what, os.path.getsize(f), r["bytes"]))
         res.check(sha256(f) == r["sha256"], "%s: SHA-256 differs from the index" % what)
-        info = ffprobe(f)
+        res.check(r["path"].endswith(".opus.enc"), "%s: not stored encrypted" % what)
+        plain = plain_recording(data, c["id"], os.path.join(data, "plain-%s.opus" % c["id"]))
+        info = ffprobe(plain)
         if not res.check(info is not None, "%s: ffprobe cannot read it" % what):
             continue
         st = info["streams"][0]
@@ -119,10 +121,11 @@ for name, (codec, rate, one_sided) in sorted(EXPECT.items()):
         cid = str(recorded[0]["id"])
         rec = recorded[0]["recording"]
         out = tmpdir()
-        # same format: a byte-exact copy
+        # same format: the plaintext, byte for byte (the stored file is encrypted)
         o = os.path.join(out, "copy.opus")
         earshot(data, "export", cid, "-o", o)
-        res.check(sha256(o) == rec["sha256"], "export copy differs from the stored file")
+        res.check(rec["encrypted"] and sha256(o) == rec["plain_sha256"],
+                  "export copy differs from the recording's plaintext")
         # WAV and FLAC, stereo and mixed
         for fname, extra, channels in (("x.wav", [], 2), ("x.flac", [], 2),
                                        ("m.wav", ["--mix"], 1), ("m.flac", ["--mix"], 1),

@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 3);
+	CHECK_INT(idx_schema_version(ix), 4);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "3");
+	CHECK_STR(buf, "4");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 3);
+	CHECK_INT(idx_schema_version(ix), 4);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -686,6 +686,8 @@ static int get_rec(void *ud, const struct idx_call *c)
 	CHECK_STR(c->recording->sha256, "ab01");
 	CHECK_STR(c->recording->codecs, "PCMA,G722");
 	CHECK_STR(c->recording->flags, "one_sided");
+	CHECK_STR(c->recording->plain_sha256, "cd02");
+	CHECK(c->recording->encrypted);
 	return 0;
 }
 
@@ -706,6 +708,7 @@ static void test_recordings(void)
 		.bytes = 12345, .sha256 = "ab01", .start_us = 5002 * ES_US_PER_SEC,
 		.duration_us = 30 * ES_US_PER_SEC, .rate = 16000, .channels = 2,
 		.codecs = "PCMA,G722", .flags = "one_sided", .stats_json = "{}", .created_us = 9,
+		.plain_sha256 = "cd02", .encrypted = true,
 	};
 	CHECK_INT(idx_recording_insert(ix, &r), 0);
 	CHECK_INT(idx_recording_insert(ix, &r), ES_EEXIST);
@@ -741,7 +744,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 3);
+	CHECK_INT(idx_schema_version(ix), 4);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);

@@ -1,0 +1,253 @@
+/* vault.c - wrapped data keys in files beside the keyring (vault.h). */
+#include "store/vault.h"
+
+#include <dirent.h>
+#include <sodium.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct st_vault {
+	char dir[1024];     /* DATA/keys */
+	char dek_dir[1040]; /* DATA/keys/dek */
+	struct st_keyring *kr;
+};
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, const char *a, const char *b)
+{
+	if (err && errlen)
+		snprintf(err, errlen, fmt, a, b);
+	return code;
+}
+
+int st_vault_open(struct st_vault **out, const char *data_dir, bool create, char *err,
+		  size_t errlen)
+{
+	*out = NULL;
+	struct st_vault *v = calloc(1, sizeof(*v));
+	if (!v)
+		return ES_ENOMEM;
+	snprintf(v->dir, sizeof(v->dir), "%s/keys", data_dir);
+	snprintf(v->dek_dir, sizeof(v->dek_dir), "%s/dek", v->dir);
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/kek.keys", v->dir);
+	struct stat st;
+	bool have = getenv("EARSHOT_KEK") || stat(path, &st) == 0;
+	if (!have && !create) {
+		free(v);
+		return fail(err, errlen, ES_ENOTFOUND, "%s: no keyring (nothing was encrypted here)%s",
+			    path, "");
+	}
+	if (create && (es_mkdirs(v->dek_dir, true) || chmod(v->dir, 0700) || chmod(v->dek_dir, 0700))) {
+		fail(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
+		free(v);
+		return ES_EIO;
+	}
+	int rc = st_kr_open(&v->kr, path, err, errlen);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+void st_vault_close(struct st_vault *v)
+{
+	if (!v)
+		return;
+	st_kr_free(v->kr);
+	free(v);
+}
+
+const char *st_vault_kek_id(const struct st_vault *v)
+{
+	return st_kr_current_id(v->kr);
+}
+
+size_t st_vault_kek_count(const struct st_vault *v)
+{
+	return st_kr_count(v->kr);
+}
+
+/* DATA/keys/dek/<rec_id with '/' as '~'>.dek; ES_EINVAL for an id that
+ * could leave the folder. */
+static int key_path(const struct st_vault *v, const char *rec_id, char *out, size_t cap)
+{
+	size_t n = strlen(rec_id);
+	if (!n || n > 400 || rec_id[0] == '.' || strstr(rec_id, ".."))
+		return ES_EINVAL;
+	int k = snprintf(out, cap, "%s/", v->dek_dir);
+	if (k < 0 || (size_t)k + n + 5 > cap)
+		return ES_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = rec_id[i];
+		if ((unsigned char)c < 0x21 || c == 0x7f || c == '~')
+			return ES_EINVAL;
+		out[k++] = c == '/' ? '~' : c;
+	}
+	memcpy(out + k, ".dek", 5);
+	return 0;
+}
+
+/* Write text to path atomically and durably (mode 0600). */
+static int write_key_file(const char *path, const char *text, char *err, size_t errlen)
+{
+	char tmp[1200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(err, errlen, ES_EIO, "%s: %s", tmp, strerror(errno));
+	size_t len = strlen(text);
+	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+	int e = errno;
+	close(fd);
+	if (!ok || rename(tmp, path)) {
+		if (ok)
+			e = errno;
+		unlink(tmp);
+		return fail(err, errlen, ES_EIO, "%s: %s", path, strerror(e));
+	}
+	char dir[1200];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+}
+
+static int read_key_file(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? ES_ENOTFOUND : ES_EIO;
+	size_t n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return n ? 0 : ES_EPARSE;
+}
+
+int st_vault_new_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, char *err,
+		     size_t errlen)
+{
+	*dek = NULL;
+	char path[1500], wrapped[ST_WRAPPED_MAX];
+	if (key_path(v, rec_id, path, sizeof(path)))
+		return fail(err, errlen, ES_EINVAL, "recording id '%.200s' cannot name a key%s", rec_id,
+			    "");
+	struct st_dek *d = st_dek_new();
+	if (!d)
+		return ES_ENOMEM;
+	int rc = st_dek_wrap(v->kr, d, rec_id, wrapped, sizeof(wrapped));
+	if (!rc)
+		rc = write_key_file(path, wrapped, err, errlen);
+	sodium_memzero(wrapped, sizeof(wrapped));
+	if (rc) {
+		st_dek_free(d);
+		return rc;
+	}
+	*dek = d;
+	return 0;
+}
+
+int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, char *err,
+		 size_t errlen)
+{
+	*dek = NULL;
+	char path[1500], wrapped[ST_WRAPPED_MAX + 8];
+	if (key_path(v, rec_id, path, sizeof(path)))
+		return ES_EINVAL;
+	int rc = read_key_file(path, wrapped, sizeof(wrapped));
+	if (rc == ES_ENOTFOUND)
+		return fail(err, errlen, ES_ENOTFOUND, "%s: no data key (shredded or never encrypted)%s",
+			    rec_id, "");
+	if (rc)
+		return fail(err, errlen, rc, "%s: cannot read its data key%s", rec_id, "");
+	rc = st_dek_unwrap(v->kr, wrapped, rec_id, dek, err, errlen);
+	sodium_memzero(wrapped, sizeof(wrapped));
+	return rc;
+}
+
+bool st_vault_has_key(struct st_vault *v, const char *rec_id)
+{
+	char path[1500];
+	struct stat st;
+	return key_path(v, rec_id, path, sizeof(path)) == 0 && stat(path, &st) == 0;
+}
+
+int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t errlen)
+{
+	char path[1500];
+	if (key_path(v, rec_id, path, sizeof(path)))
+		return ES_EINVAL;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT
+			       ? fail(err, errlen, ES_ENOTFOUND, "%s: no data key to shred%s", rec_id, "")
+			       : fail(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+	struct stat st;
+	char zeros[256] = {0};
+	bool ok = fstat(fd, &st) == 0;
+	for (off_t off = 0; ok && off < st.st_size; off += (off_t)sizeof(zeros))
+		ok = pwrite(fd, zeros, sizeof(zeros), off) == (ssize_t)sizeof(zeros);
+	ok = ok && fsync(fd) == 0;
+	int e = errno;
+	close(fd);
+	if (!ok || unlink(path))
+		return fail(err, errlen, ES_EIO, "%s: %s", path, strerror(ok ? errno : e));
+	int dfd = open(v->dek_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+int st_vault_rotate(struct st_vault *v, unsigned *rewrapped, char *err, size_t errlen)
+{
+	*rewrapped = 0;
+	int rc = st_kr_rotate(v->kr, err, errlen);
+	if (rc)
+		return rc;
+	DIR *d = opendir(v->dek_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : fail(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".dek") != 0)
+			continue;
+		char rec_id[512], path[1500], wrapped[ST_WRAPPED_MAX + 8];
+		if (n - 4 >= sizeof(rec_id))
+			continue;
+		for (size_t i = 0; i < n - 4; i++)
+			rec_id[i] = de->d_name[i] == '~' ? '/' : de->d_name[i];
+		rec_id[n - 4] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", v->dek_dir, de->d_name);
+		rc = read_key_file(path, wrapped, sizeof(wrapped));
+		if (!rc)
+			rc = st_dek_rewrap(v->kr, wrapped, rec_id, wrapped, sizeof(wrapped), err, errlen);
+		if (!rc)
+			rc = write_key_file(path, wrapped, err, errlen);
+		sodium_memzero(wrapped, sizeof(wrapped));
+		if (rc) {
+			closedir(d);
+			return rc;
+		}
+		(*rewrapped)++;
+	}
+	closedir(d);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * vault.h - the data folder's keys: the keyring of key-encryption keys
+ * (DATA/keys/kek.keys, or EARSHOT_KEK) and one wrapped data key per
+ * recording (DATA/keys/dek/<name>.dek, the text of st_dek_wrap), where
+ * <name> is the recording's id (its path relative to the data folder) with
+ * '/' turned into '~'.  The recording id is the wrap's associated data, so
+ * a key file copied onto another recording does not unwrap.
+ *
+ * Shredding overwrites a recording's wrapped key with zeros, fsyncs, and
+ * removes it: the recording can no longer be decrypted by anyone.  Key files
+ * are 0600 in 0700 folders; nothing here logs key material.
+ *
+ * Threads: st_vault_new_key and st_vault_key may run on several threads at
+ * once; rotate and shred are for one process that holds the data folder.
+ */
+#ifndef ES_STORE_VAULT_H
+#define ES_STORE_VAULT_H
+
+#include "store/crypt.h"
+
+struct st_vault;
+
+/* Open DATA/keys (created, with a first KEK, when create and absent). */
+int st_vault_open(struct st_vault **out, const char *data_dir, bool create, char *err,
+		  size_t errlen);
+void st_vault_close(struct st_vault *v);
+
+/* A fresh data key for recording rec_id, whose wrapped form is durable in
+ * the vault (written via a temporary file, fsynced) when this returns. */
+int st_vault_new_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, char *err,
+		     size_t errlen);
+/* The data key of rec_id: ES_ENOTFOUND when it has none (shredded, or never
+ * encrypted), ES_ECRYPTO when its wrapped key does not authenticate. */
+int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, char *err,
+		 size_t errlen);
+/* Whether rec_id has a wrapped key. */
+bool st_vault_has_key(struct st_vault *v, const char *rec_id);
+/* Destroy rec_id's key (see above); ES_ENOTFOUND when it had none. */
+int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t errlen);
+/* A new KEK becomes current and every wrapped key is wrapped again with it
+ * (the audio is not touched); *rewrapped counts them.  ES_EUNSUP with a KEK
+ * from the environment. */
+int st_vault_rotate(struct st_vault *v, unsigned *rewrapped, char *err, size_t errlen);
+/* The current KEK's id and how many KEKs there are. */
+const char *st_vault_kek_id(const struct st_vault *v);
+size_t st_vault_kek_count(const struct st_vault *v);
+
+#endif /* ES_STORE_VAULT_H */

@@ -1,0 +1,239 @@
+/*
+ * verify_evidence.c - `earshot-verify-evidence BUNDLE [--key PUB] [--json]`:
+ * checks an evidence bundle of `earshot export ID --evidence` on its own
+ * (no index, no data folder): the audio and metadata against the ledger
+ * leaf, the leaf against the signed tree head by its inclusion proof, the
+ * head's signature, and optionally that the signing key is the trusted one.
+ */
+#include "verify/bundle.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: earshot-verify-evidence [--key LEDGER.PUB] [--json] BUNDLE\n"
+		"\n"
+		"Check an evidence bundle made by `earshot export ID --evidence -o BUNDLE`\n"
+		"(a folder or a .zip) without the recorder's data folder:\n"
+		"  files      the bundle holds audio.<ext>, metadata.json, leaf.txt,\n"
+		"             proof.txt, head.txt and ledger.pub\n"
+		"  leaf       leaf.txt is one ledger entry of a recording\n"
+		"  audio      SHA-256 of audio.<ext> = the leaf's plain= (cipher= for a\n"
+		"             recording stored unencrypted)\n"
+		"  metadata   SHA-256 of metadata.json = the leaf's meta=\n"
+		"  id         metadata.json describes the leaf's recording (path, hashes)\n"
+		"  proof      proof.txt is for the leaf's index and the head's tree size\n"
+		"  signature  head.txt's Ed25519 signature verifies with ledger.pub\n"
+		"  inclusion  the audit path leads from the leaf to head.txt's root\n"
+		"  key        with --key: ledger.pub is that trusted key; without, a note\n"
+		"             with its fingerprint (SHA-256 of ledger.pub) to compare with\n"
+		"             the one the recorder publishes\n"
+		"\n"
+		"Options:\n"
+		"  --key FILE   the trusted ledger.pub (from the recorder, not the bundle)\n"
+		"  --json       one JSON object on stdout\n"
+		"  -h, --help   this help\n"
+		"\n"
+		"Exit codes: 0 every check passed, 1 a check failed or the bundle could\n"
+		"not be read, 2 usage.\n");
+}
+
+static const char *state_word(enum ev_state s)
+{
+	switch (s) {
+	case EV_OK: return "ok";
+	case EV_FAIL: return "FAIL";
+	case EV_NOTE: return "note";
+	default: return "-";
+	}
+}
+
+static void utc(int64_t us, char *buf, size_t cap)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "%" PRId64 " us", us);
+}
+
+static int read_key(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "earshot-verify-evidence: --key %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	uint8_t buf[512];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return EXIT_FAIL;
+	memcpy(*out, buf, n);
+	*len = n;
+	return 0;
+}
+
+static void print_json(const char *bundle, const char *load_err, const struct ev_result *r,
+		       bool trusted)
+{
+	struct es_json j;
+	es_json_init(&j, stdout, true);
+	es_json_obj_begin(&j);
+	es_json_key(&j, "bundle");
+	es_json_str(&j, bundle);
+	es_json_key(&j, "ok");
+	es_json_bool(&j, !load_err && r->ok);
+	if (load_err) {
+		es_json_key(&j, "error");
+		es_json_str(&j, load_err);
+		es_json_obj_end(&j);
+		es_json_end(&j);
+		return;
+	}
+	es_json_key(&j, "recording");
+	es_json_str(&j, r->have_leaf ? r->id : NULL);
+	es_json_key(&j, "audio");
+	es_json_str(&j, r->audio[0] ? r->audio : NULL);
+	es_json_key(&j, "encrypted_at_rest");
+	if (r->have_leaf)
+		es_json_bool(&j, r->encrypted);
+	else
+		es_json_null(&j);
+	es_json_key(&j, "seq");
+	if (r->have_leaf)
+		es_json_int(&j, (int64_t)r->seq);
+	else
+		es_json_null(&j);
+	es_json_key(&j, "tree_size");
+	if (r->have_head)
+		es_json_int(&j, (int64_t)r->tree_size);
+	else
+		es_json_null(&j);
+	es_json_key(&j, "head_time");
+	if (r->have_head) {
+		char t[40];
+		utc(r->head_time_us, t, sizeof(t));
+		es_json_str(&j, t);
+	} else {
+		es_json_null(&j);
+	}
+	es_json_key(&j, "key");
+	es_json_obj_begin(&j);
+	es_json_key(&j, "fingerprint");
+	es_json_str(&j, r->fingerprint[0] ? r->fingerprint : NULL);
+	es_json_key(&j, "key_id");
+	es_json_str(&j, r->have_key ? r->key_id : NULL);
+	es_json_key(&j, "source");
+	es_json_str(&j, trusted ? "--key" : "bundle");
+	es_json_obj_end(&j);
+	es_json_key(&j, "checks");
+	es_json_arr_begin(&j);
+	for (int i = 0; i < EV_NCHECKS; i++) {
+		if (r->c[i].state == EV_NOT_RUN)
+			continue;
+		es_json_obj_begin(&j);
+		es_json_key(&j, "check");
+		es_json_str(&j, r->c[i].name);
+		es_json_key(&j, "result");
+		es_json_str(&j, r->c[i].state == EV_OK ? "ok" : r->c[i].state == EV_NOTE ? "note"
+										 : "fail");
+		es_json_key(&j, "detail");
+		es_json_str(&j, r->c[i].why);
+		es_json_obj_end(&j);
+	}
+	es_json_arr_end(&j);
+	es_json_obj_end(&j);
+	es_json_end(&j);
+}
+
+static void print_text(const char *bundle, const struct ev_result *r)
+{
+	printf("evidence bundle %s\n", bundle);
+	for (int i = 0; i < EV_NCHECKS; i++) {
+		if (r->c[i].state == EV_NOT_RUN)
+			continue;
+		printf("  %-4s  %-9s  %s\n", state_word(r->c[i].state), r->c[i].name, r->c[i].why);
+	}
+	if (r->have_leaf && r->have_head) {
+		char t[40];
+		utc(r->head_time_us, t, sizeof(t));
+		printf("recording %s: leaf %" PRIu64 " of a tree of %" PRIu64 " leaves signed %s\n",
+		       r->id, r->seq, r->tree_size, t);
+	}
+	if (r->fingerprint[0])
+		printf("ledger key %s, fingerprint (SHA-256 of ledger.pub) %s\n",
+		       r->have_key ? r->key_id : "(unreadable)", r->fingerprint);
+	unsigned failed = 0;
+	for (int i = 0; i < EV_NCHECKS; i++)
+		failed += r->c[i].state == EV_FAIL;
+	if (r->ok)
+		printf("RESULT: ok: the audio and metadata are those the recorder's ledger signed\n");
+	else
+		printf("RESULT: FAILED: %u check%s failed\n", failed, failed == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"key", required_argument, NULL, 'k'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *key = NULL;
+	bool json = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': key = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "earshot-verify-evidence: give one bundle (a folder or a .zip)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *path = argv[optind];
+	uint8_t *trusted = NULL;
+	size_t tlen = 0;
+	if (key) {
+		int rc = read_key(key, &trusted, &tlen);
+		if (rc)
+			return rc;
+	}
+	struct ev_bundle b;
+	memset(&b, 0, sizeof(b));
+	char err[600];
+	int rc = ev_bundle_load(&b, path, err, sizeof(err));
+	static struct ev_result r;
+	if (rc) {
+		if (json)
+			print_json(path, err, &r, key != NULL);
+		else
+			printf("evidence bundle %s\n  FAIL  bundle     %s\nRESULT: FAILED: the "
+			       "bundle could not be read\n", path, err);
+		ev_bundle_free(&b);
+		free(trusted);
+		return EXIT_FAIL;
+	}
+	ev_bundle_check(&b, trusted, tlen, &r);
+	if (json)
+		print_json(path, NULL, &r, key != NULL);
+	else
+		print_text(path, &r);
+	ev_bundle_free(&b);
+	free(trusted);
+	return r.ok ? EXIT_OK : EXIT_FAIL;
+}
