@@ -59,22 +59,6 @@ static void hex(const uint8_t *p, size_t n, char *out)
 	sodium_bin2hex(out, 2 * n + 1, p, n);
 }
 
-static int sha256_file(const char *path, uint8_t md[32])
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ES_EIO;
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	uint8_t buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		crypto_hash_sha256_update(&st, buf, n);
-	int bad = ferror(f);
-	fclose(f);
-	crypto_hash_sha256_final(&st, md);
-	return bad ? ES_EIO : 0;
-}
 
 /* Write a new file (O_EXCL) and fsync it. */
 static int write_new(const char *path, const void *p, size_t n)
@@ -82,17 +66,9 @@ static int write_new(const char *path, const void *p, size_t n)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ES_EIO;
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			close(fd);
-			return ES_EIO;
-		}
-		b += k;
-		n -= (size_t)k;
+	if (es_write_all(fd, p, n)) {
+		close(fd);
+		return ES_EIO;
 	}
 	int rc = fsync(fd) ? ES_EIO : 0;
 	if (close(fd))
@@ -330,7 +306,7 @@ static int write_audio(struct cli_ctx *ctx, const struct ev_parts *p, const char
 	}
 	uint8_t md[32];
 	const uint8_t *want = p->e.has_plain ? p->e.plain_sha256 : p->e.cipher_sha256;
-	if (sha256_file(dst, md) || memcmp(md, want, 32)) {
+	if (st_sha256_file(dst, md, NULL) || memcmp(md, want, 32)) {
 		fprintf(stderr, CMD ": the audio of %s is not what the ledger signed (%s=): the "
 			"recording was altered\n", p->rec.path, p->e.has_plain ? "plain" : "cipher");
 		return CLI_ERR;

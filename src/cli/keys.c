@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define KEYS_CANNOT_OPEN 3 /* no DATA/keys, or it cannot be read */
 
@@ -285,4 +286,139 @@ int cli_keys(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "earshot keys %s: wrong arguments\n", sub);
 	keys_usage(stderr);
 	return CLI_USAGE;
+}
+
+/* ---- earshot delete ------------------------------------------------------------ */
+
+static void delete_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: earshot delete ID --yes [--reason WORD]\n"
+		"\n"
+		"Delete the recording of call ID (a number from `earshot calls`, or a\n"
+		"Call-ID), as a retention policy or a data subject's request asks: a\n"
+		"tombstone leaf with the reason (default \"deleted\") is written to the\n"
+		"integrity ledger first, so the removal is visible and explained; then\n"
+		"the recording's data key is destroyed, its file removed and its row\n"
+		"taken out of the index.  The call's metadata row stays.  `earshot\n"
+		"verify` does not report a recording removed this way.  An interrupted\n"
+		"delete is completed by running it again.\n"
+		"\n"
+		"Options:\n"
+		"  --yes               really do it (it cannot be undone)\n"
+		"  --reason WORD       the tombstone's reason: 1-64 of a-z 0-9 . _ -\n"
+		"                      (default deleted; e.g. retention, request)\n"
+		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Exit codes: 0 deleted, 1 error, 2 usage (also: without --yes), 3 no index,\n"
+		"4 no such call or it has no recording.\n");
+}
+
+int cli_delete(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"yes", no_argument, NULL, 'y'},
+		{"reason", required_argument, NULL, 'r'},
+		{"data", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	bool yes = false;
+	const char *reason = "deleted";
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'y': yes = true; break;
+		case 'r': reason = optarg; break;
+		case 'd': ctx->data_dir = optarg; break;
+		case 'h': delete_usage(stdout); return CLI_OK;
+		default: delete_usage(stderr); return CLI_USAGE;
+		}
+	}
+	size_t rl = strlen(reason);
+	bool reason_ok = rl >= 1 && rl <= 64 && strspn(reason, "abcdefghijklmnopqrstuvwxyz0123456789._-") == rl;
+	if (argc - optind != 1 || !reason_ok) {
+		fprintf(stderr, "earshot delete: %s\n",
+			reason_ok ? "give one call ID" : "--reason: 1-64 of a-z 0-9 . _ -");
+		delete_usage(stderr);
+		return CLI_USAGE;
+	}
+	const char *arg = argv[optind];
+	struct idx *ix;
+	if (cli_open_index(ctx, false, &ix))
+		return KEYS_CANNOT_OPEN;
+	struct shred_target t = {0};
+	int64_t row = cli_call_ref(ix, arg);
+	int rc = row ? idx_call_get(ix, row, take_rec, &t) : ES_ENOTFOUND;
+	if (rc == ES_ENOTFOUND || (!rc && !t.found)) {
+		fprintf(stderr, "earshot delete: %s %s\n", rc ? "no call" : "no recording for call", arg);
+		idx_close(ix);
+		return CLI_NOTFOUND;
+	}
+	if (rc) {
+		fprintf(stderr, "earshot delete: %s\n", idx_errmsg(ix));
+		idx_close(ix);
+		return CLI_ERR;
+	}
+	if (!yes) {
+		fprintf(stderr, "earshot delete: this removes the recording %s of call %s for good.\n"
+				"Run again with --yes to do it.\n", t.path, arg);
+		idx_close(ix);
+		return CLI_USAGE;
+	}
+	char ldir[4200], err[512] = "", path[4300];
+	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
+	snprintf(path, sizeof(path), "%s/%s", ctx->data_dir, t.path);
+	struct st_ledger *l = NULL;
+	struct st_vault *v = NULL;
+	rc = st_ledger_open(&l, ldir, 0, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "earshot delete: cannot open the ledger for writing: %s%s\n",
+			*err ? err : es_strerror(rc),
+			rc == ES_EAGAIN || rc == ES_EIO ? " (is `earshot record` running?)" : "");
+		idx_close(ix);
+		return CLI_ERR;
+	}
+	if (t.encrypted && (rc = open_vault(ctx, "delete", &v)) != 0) {
+		st_ledger_close(l);
+		idx_close(ix);
+		return rc;
+	}
+	/* the tombstone first: whatever happens next, the removal is explained */
+	uint64_t seq = 0;
+	bool tomb = false;
+	if (!(st_ledger_find(l, t.path, &seq, &tomb) == 0 && tomb)) {
+		rc = st_ledger_append_tombstone(l, t.path, reason, cli_wall_us(), &seq);
+		if (!rc)
+			rc = st_ledger_commit(l);
+		if (rc) {
+			fprintf(stderr, "earshot delete: the ledger could not record it: %s; nothing "
+					"was deleted\n", es_strerror(rc));
+			goto out;
+		}
+	}
+	if (v && (rc = st_vault_shred(v, t.path, err, sizeof(err))) != 0 && rc != ES_ENOTFOUND) {
+		fprintf(stderr, "earshot delete: %s\n", *err ? err : es_strerror(rc));
+		goto out;
+	}
+	if (unlink(path) && errno != ENOENT) {
+		fprintf(stderr, "earshot delete: %s: %s\n", path, strerror(errno));
+		rc = ES_EIO;
+		goto out;
+	}
+	rc = idx_recording_delete(ix, row);
+	if (rc == ES_ENOTFOUND)
+		rc = 0;
+	if (rc) {
+		fprintf(stderr, "earshot delete: %s\n", idx_errmsg(ix));
+		goto out;
+	}
+	printf("%s (call %s) deleted; ledger tombstone %llu (%s)\n", t.path, arg,
+	       (unsigned long long)seq, reason);
+out:
+	st_vault_close(v);
+	st_ledger_close(l);
+	idx_close(ix);
+	return rc ? CLI_ERR : CLI_OK;
 }

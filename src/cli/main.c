@@ -28,6 +28,7 @@ static void usage(FILE *f, const char *prog)
 		"  status           what a running `earshot record`/`srs` is doing\n"
 		"  verify [ID...]   check recordings against the signed integrity ledger\n"
 		"  keys SUBCOMMAND  encryption keys: status, rotate, shred ID\n"
+		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
 		return cli_verify(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "keys"))
 		return cli_keys(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "delete"))
+		return cli_delete(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

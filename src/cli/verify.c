@@ -307,22 +307,6 @@ static int take_row(void *ud, const struct idx_call *c)
 	return 0;
 }
 
-/* SHA-256 of the file at path; ES_ENOTFOUND when it does not exist. */
-static int hash_file(struct verify *v, const char *path, uint8_t out[32])
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return errno == ENOENT || errno == ENOTDIR ? ES_ENOTFOUND : ES_EIO;
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	size_t n;
-	while ((n = fread(v->iobuf, 1, VERIFY_IOBUF, f)) > 0)
-		crypto_hash_sha256_update(&st, v->iobuf, n);
-	int rc = ferror(f) ? ES_EIO : 0;
-	fclose(f);
-	crypto_hash_sha256_final(&st, out);
-	return rc;
-}
 
 /* Decrypt the whole file with dek and hash the plaintext. */
 static int hash_plain(struct verify *v, const char *path, const struct st_dek *dek,
@@ -457,7 +441,7 @@ static void check_row(struct verify *v, const struct vrow *r)
 
 	uint8_t fh[32];
 	char fhex[65] = "";
-	int rc = hash_file(v, file, fh);
+	int rc = st_sha256_file(file, fh, NULL);
 	if (rc == ES_ENOTFOUND) {
 		finding(v, r, NULL, "missing", "missing: the file %s does not exist", file);
 	} else if (rc) {

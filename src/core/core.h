@@ -257,5 +257,13 @@ void es_arena_free(struct es_arena *a);
  * or all but the last (a file name) when last is false.  errno tells why
  * on ES_EIO; ES_ELIMIT for a path too long. */
 int es_mkdirs(const char *path, bool last);
+/* Write all n bytes to fd (retrying after EINTR and short writes); ES_EIO
+ * with errno set otherwise. */
+int es_write_all(int fd, const void *p, size_t n);
+
+/* Format a message into err (when err and errlen are set) and return rc:
+ * `return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));` */
+int es_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif /* ES_CORE_H */

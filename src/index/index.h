@@ -162,6 +162,9 @@ int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate);
 /* Enter the recording of call rec->call_row (its file must be durable
  * already).  ES_EEXIST if the call has one. */
 int idx_recording_insert(struct idx *ix, const struct idx_recording *rec);
+/* Remove the recording row of call call_row (the call's row stays):
+ * ES_ENOTFOUND when it has none. */
+int idx_recording_delete(struct idx *ix, int64_t call_row);
 /* The row id of the call (call_id, start_us): ES_ENOTFOUND if absent. */
 int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t *id);
 

@@ -285,3 +285,17 @@ int idx_recording_insert(struct idx *ix, const struct idx_recording *r)
 	sqlite3_clear_bindings(st);
 	return err;
 }
+
+int idx_recording_delete(struct idx *ix, int64_t call_row)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ix->db, "DELETE FROM recordings WHERE call_row = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return idx_fail(ix, "prepare recording delete");
+	sqlite3_bind_int64(st, 1, call_row);
+	int rc = sqlite3_step(st);
+	int err = rc == SQLITE_DONE ? (sqlite3_changes(ix->db) ? 0 : ES_ENOTFOUND)
+				    : idx_fail(ix, "delete recording");
+	sqlite3_finalize(st);
+	return err;
+}

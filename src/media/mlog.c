@@ -143,20 +143,6 @@ struct mlog_writer {
 	int64_t last_ts_us; /* the delta base of the next RTP record */
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return ES_EIO;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 int mlog_create(struct mlog_writer **out, const char *path, const char *call_id,
 		int64_t start_us, size_t buf_bytes)
@@ -194,7 +180,7 @@ int mlog_create(struct mlog_writer **out, const char *path, const char *call_id,
 		free(w);
 		return e;
 	}
-	int rc = write_all(fd, hdr, MLOG_HDR_FIXED + idlen + 4);
+	int rc = es_write_all(fd, hdr, MLOG_HDR_FIXED + idlen + 4);
 	if (close(fd) != 0 && rc == 0)
 		rc = ES_EIO;
 	if (rc) {
@@ -219,7 +205,7 @@ int mlog_flush(struct mlog_writer *w, bool sync)
 	struct stat st;
 	int rc = fstat(fd, &st) == 0 ? 0 : ES_EIO;
 	if (rc == 0 && w->buf.len) {
-		rc = write_all(fd, w->buf.p, w->buf.len);
+		rc = es_write_all(fd, w->buf.p, w->buf.len);
 		if (rc && ftruncate(fd, st.st_size) != 0)
 			ES_LOG_ERR("mlog", "%s: cannot cut back a failed append", w->path);
 	}
@@ -360,17 +346,7 @@ struct mlog_reader {
 	int64_t last_ts_us;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+
 
 /* Make at least n unread bytes available if the file has them. */
 static int rd_fill(struct mlog_reader *r, size_t n)
@@ -423,28 +399,28 @@ int mlog_open(struct mlog_reader **out, const char *path, char *err, size_t errl
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0) {
 		rc = errno == ENOENT ? ES_ENOTFOUND : ES_EIO;
-		set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
 	rc = rd_fill(r, MLOG_HDR_FIXED);
 	if (rc) {
-		set_err(err, errlen, "%s: read error", path);
+		es_errf(err, errlen, 0, "%s: read error", path);
 		goto fail;
 	}
 	rc = ES_EFORMAT;
 	if (r->len < MLOG_HDR_FIXED || memcmp(r->buf, MLOG_MAGIC, 4) != 0) {
-		set_err(err, errlen, "%s: not a media log", path);
+		es_errf(err, errlen, 0, "%s: not a media log", path);
 		goto fail;
 	}
 	if (r->buf[4] != MLOG_VERSION) {
-		set_err(err, errlen, "%s: media log version %u not supported", path, r->buf[4]);
+		es_errf(err, errlen, 0, "%s: media log version %u not supported", path, r->buf[4]);
 		goto fail;
 	}
 	size_t idlen = get_u16(r->buf + 6);
 	if (idlen > MLOG_MAX_CALL_ID || rd_fill(r, MLOG_HDR_FIXED + idlen + 4) ||
 	    r->len < MLOG_HDR_FIXED + idlen + 4 ||
 	    get_u32(r->buf + MLOG_HDR_FIXED + idlen) != crc32_upd(0, r->buf, MLOG_HDR_FIXED + idlen)) {
-		set_err(err, errlen, "%s: damaged media log header", path);
+		es_errf(err, errlen, 0, "%s: damaged media log header", path);
 		goto fail;
 	}
 	r->start_us = (int64_t)get_u64(r->buf + 8);
@@ -534,7 +510,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 			return 0;
 		int rc = rd_fill(r, MLOG_REC_HDR);
 		if (rc) {
-			set_err(err, errlen, "%s: read error", r->path);
+			es_errf(err, errlen, 0, "%s: read error", r->path);
 			return rc;
 		}
 		size_t avail = r->len - r->pos;
@@ -550,7 +526,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 		size_t total = MLOG_REC_HDR + body + 4;
 		rc = rd_fill(r, total);
 		if (rc) {
-			set_err(err, errlen, "%s: read error", r->path);
+			es_errf(err, errlen, 0, "%s: read error", r->path);
 			return rc;
 		}
 		if (r->len - r->pos < total) {
@@ -559,7 +535,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 		}
 		h = r->buf + r->pos;
 		if (get_u32(h + MLOG_REC_HDR + body) != crc32_upd(0, h, MLOG_REC_HDR + body)) {
-			set_err(err, errlen, "%s: corrupt record at byte offset %llu (bad checksum)",
+			es_errf(err, errlen, 0, "%s: corrupt record at byte offset %llu (bad checksum)",
 				r->path, (unsigned long long)off);
 			return ES_EPARSE;
 		}
@@ -569,7 +545,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 			continue;
 		}
 		if (!parse_body(r, type, h + MLOG_REC_HDR, body, rec)) {
-			set_err(err, errlen, "%s: malformed record at byte offset %llu", r->path,
+			es_errf(err, errlen, 0, "%s: malformed record at byte offset %llu", r->path,
 				(unsigned long long)off);
 			return ES_EPARSE;
 		}

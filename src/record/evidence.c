@@ -228,24 +228,6 @@ int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, struct st
 	return rc;
 }
 
-static int sha256_of(const char *path, char hex[65])
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ES_EIO;
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	uint8_t buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		crypto_hash_sha256_update(&st, buf, n);
-	int bad = ferror(f);
-	fclose(f);
-	uint8_t md[32];
-	crypto_hash_sha256_final(&st, md);
-	sodium_bin2hex(hex, 65, md, sizeof(md));
-	return bad ? ES_EIO : 0;
-}
 
 static int copy_file(const char *src, const char *dst, char *err, size_t errlen)
 {
@@ -277,7 +259,7 @@ int rec_recording_plain(const char *data_dir, struct st_vault *vault,
 	char path[1200], hex[65];
 	if (rec_recording_path(data_dir, rec, path, sizeof(path)))
 		return ES_ELIMIT;
-	if (sha256_of(path, hex)) {
+	if (st_sha256_file(path, NULL, hex)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return ES_EIO;
 	}

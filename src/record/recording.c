@@ -77,24 +77,6 @@ static int fsync_dir_of(const char *path)
 	return rc ? ES_EIO : 0;
 }
 
-static int sha256_file(const char *path, char hex[65])
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ES_EIO;
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	uint8_t buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		crypto_hash_sha256_update(&st, buf, n);
-	int err = ferror(f) ? ES_EIO : 0;
-	fclose(f);
-	uint8_t md[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_final(&st, md);
-	sodium_bin2hex(hex, 65, md, sizeof(md));
-	return err;
-}
 
 static void job_stats(struct rec_job *j)
 {
@@ -213,7 +195,7 @@ static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 		}
 		j->bytes = j->res.bytes;
 	}
-	if (!cfg->vault && sha256_file(part, j->sha)) {
+	if (!cfg->vault && st_sha256_file(part, NULL, j->sha)) {
 		j->err = ES_EIO;
 		snprintf(j->msg, sizeof(j->msg), "%s: cannot read it back: %s", part, strerror(errno));
 		unlink(part);

@@ -50,20 +50,6 @@ static void hex32(char out[65], const uint8_t md[32])
 	sodium_bin2hex(out, 65, md, 32);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ES_EIO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* ---- writer ------------------------------------------------------------ */
 
@@ -109,7 +95,7 @@ static int w_flush(struct st_enc_writer *w, unsigned char tag)
 	sodium_memzero(&st, sizeof(st));
 	size_t n = SS_HDR + (size_t)clen;
 	errno = 0;
-	if (write_all(w->fd, w->out, n))
+	if (es_write_all(w->fd, w->out, n))
 		return w_fail(w, ES_EIO, "write failed");
 	crypto_hash_sha256_update(&w->hc, w->out, n);
 	w->cipher_size += n;
@@ -170,7 +156,7 @@ int st_enc_writer_open(struct st_enc_writer **out, const char *path, const struc
 	crypto_hash_sha256_init(&w->hc);
 	crypto_hash_sha256_init(&w->hp);
 	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (w->fd < 0 || write_all(w->fd, w->hdr, sizeof(w->hdr))) {
+	if (w->fd < 0 || es_write_all(w->fd, w->hdr, sizeof(w->hdr))) {
 		st_crypt_errf(err, errcap, "%s: cannot create: %s", path, strerror(errno));
 		rc = ES_EIO;
 		goto out;
@@ -577,7 +563,7 @@ static int r_dump(struct st_enc_reader *r, int fd, FILE *f, char *err, size_t er
 			return rc;
 		}
 		bool bad = f ? fwrite(r->cache, 1, r->cache_len, f) != r->cache_len
-			     : write_all(fd, r->cache, r->cache_len) != 0;
+			     : es_write_all(fd, r->cache, r->cache_len) != 0;
 		if (bad) {
 			st_crypt_errf(err, errcap, "write of the plaintext failed: %s", strerror(errno));
 			return ES_EIO;

@@ -127,6 +127,13 @@ int st_dek_unwrap(const struct st_keyring *kr, const char *wrapped, const char *
 int st_dek_rewrap(const struct st_keyring *kr, const char *wrapped, const char *rec_id,
 		  char *out, size_t cap, char *err, size_t errcap);
 
+/* ---- hashes -------------------------------------------------------------- */
+
+/* SHA-256 of the file at path into md and/or hex (lower case; either may be
+ * NULL).  ES_ENOTFOUND when there is no such file, ES_EIO (errno set) when
+ * it cannot be read. */
+int st_sha256_file(const char *path, uint8_t md[32], char hex[65]);
+
 /* ---- encrypted files --------------------------------------------------- */
 
 #define ST_ENC_MAGIC "ESENC"

@@ -307,19 +307,6 @@ out:
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ES_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Write kr to kr->path: temporary 0600 file, fsync, rename, fsync folder. */
 static int kr_save(const struct st_keyring *kr, char *err, size_t errcap)
@@ -347,7 +334,7 @@ static int kr_save(const struct st_keyring *kr, char *err, size_t errcap)
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || fchmod(fd, 0600) || write_all(fd, text, len) || fsync(fd)) {
+	if (fd < 0 || fchmod(fd, 0600) || es_write_all(fd, text, len) || fsync(fd)) {
 		st_crypt_errf(err, errcap, "%s: cannot write keyring: %s", tmp, strerror(errno));
 		rc = ES_EIO;
 		goto out;

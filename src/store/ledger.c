@@ -23,17 +23,7 @@
 #define PUB_MAGIC "earshot-ledger-pub-v1 "
 #define STH_MAGIC "earshot-sth-v1\n"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+
 
 /* ---- hex and fields ---------------------------------------------------------- */
 
@@ -172,13 +162,13 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 {
 	memset(e, 0, sizeof(*e));
 	if (len > ST_LEDGER_LINE_MAX) {
-		seterr(err, errlen, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
+		es_errf(err, errlen, 0, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
 		return ES_EPARSE;
 	}
 	struct slice f[9];
 	size_t n = split_tabs(sl_make(line, len), f, 8);
 	if (n < 6 || !sl_eq(f[0], SL_LIT("1"))) {
-		seterr(err, errlen, "not a version 1 entry");
+		es_errf(err, errlen, 0, "not a version 1 entry");
 		return ES_EPARSE;
 	}
 	if (sl_eq(f[1], SL_LIT("rec")))
@@ -186,15 +176,15 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 	else if (sl_eq(f[1], SL_LIT("tomb")))
 		e->type = ST_ENTRY_TOMBSTONE;
 	else {
-		seterr(err, errlen, "unknown entry type");
+		es_errf(err, errlen, 0, "unknown entry type");
 		return ES_EPARSE;
 	}
 	if (sl_to_u64(f[2], &e->seq) || parse_time(f[3], &e->time_us)) {
-		seterr(err, errlen, "bad sequence number or time");
+		es_errf(err, errlen, 0, "bad sequence number or time");
 		return ES_EPARSE;
 	}
 	if (!id_valid(f[4].p, f[4].len)) {
-		seterr(err, errlen, "bad recording id");
+		es_errf(err, errlen, 0, "bad recording id");
 		return ES_EPARSE;
 	}
 	memcpy(e->id, f[4].p, f[4].len);
@@ -202,13 +192,13 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		if (n != 8 || parse_hash_field(f[5], "meta", &e->has_meta, e->meta_sha256) ||
 		    parse_hash_field(f[6], "cipher", &e->has_cipher, e->cipher_sha256) ||
 		    parse_hash_field(f[7], "plain", &e->has_plain, e->plain_sha256)) {
-			seterr(err, errlen, "bad recording hashes (want meta=, cipher=, plain=)");
+			es_errf(err, errlen, 0, "bad recording hashes (want meta=, cipher=, plain=)");
 			return ES_EPARSE;
 		}
 	} else {
 		if (n != 6 || f[5].len < 8 || memcmp(f[5].p, "reason=", 7) != 0 ||
 		    !reason_valid(f[5].p + 7, f[5].len - 7)) {
-			seterr(err, errlen, "bad tombstone reason");
+			es_errf(err, errlen, 0, "bad tombstone reason");
 			return ES_EPARSE;
 		}
 		memcpy(e->reason, f[5].p + 7, f[5].len - 7);
@@ -217,7 +207,7 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 	char canon[ST_LEDGER_LINE_MAX + 1];
 	int cn = st_ledger_entry_format(e, canon, sizeof(canon));
 	if (cn < 0 || (size_t)cn != len || memcmp(canon, line, len) != 0) {
-		seterr(err, errlen, "not in canonical form");
+		es_errf(err, errlen, 0, "not in canonical form");
 		return ES_EPARSE;
 	}
 	st_merkle_leaf_hash(line, len, e->leaf_hash);
@@ -256,29 +246,29 @@ int st_head_parse(const char *line, size_t len, struct st_head *h, char *err, si
 {
 	memset(h, 0, sizeof(*h));
 	if (len > ST_LEDGER_LINE_MAX) {
-		seterr(err, errlen, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
+		es_errf(err, errlen, 0, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
 		return ES_EPARSE;
 	}
 	struct slice f[7];
 	size_t n = split_tabs(sl_make(line, len), f, 6);
 	if (n != 6 || !sl_eq(f[0], SL_LIT("1"))) {
-		seterr(err, errlen, "not a version 1 tree head");
+		es_errf(err, errlen, 0, "not a version 1 tree head");
 		return ES_EPARSE;
 	}
 	if (sl_to_u64(f[1], &h->size) || parse_time(f[2], &h->time_us)) {
-		seterr(err, errlen, "bad tree size or time");
+		es_errf(err, errlen, 0, "bad tree size or time");
 		return ES_EPARSE;
 	}
 	if (!hex_decode(f[3], h->root, sizeof(h->root)) ||
 	    !hex_decode(f[4], h->key_id, sizeof(h->key_id)) ||
 	    !hex_decode(f[5], h->sig, sizeof(h->sig))) {
-		seterr(err, errlen, "bad root, key id or signature hex");
+		es_errf(err, errlen, 0, "bad root, key id or signature hex");
 		return ES_EPARSE;
 	}
 	char canon[ST_LEDGER_LINE_MAX + 1];
 	int cn = st_head_format(h, canon, sizeof(canon));
 	if (cn < 0 || (size_t)cn != len || memcmp(canon, line, len) != 0) {
-		seterr(err, errlen, "not in canonical form");
+		es_errf(err, errlen, 0, "not in canonical form");
 		return ES_EPARSE;
 	}
 	return 0;
@@ -308,30 +298,30 @@ int st_ledger_verify_evidence(const char *entry_line, size_t entry_len, uint64_t
 	if (sodium_init() < 0)
 		return ES_EIO;
 	if (st_head_parse(head_line, head_len, &h, why, sizeof(why))) {
-		seterr(err, errlen, "tree head: %s", why);
+		es_errf(err, errlen, 0, "tree head: %s", why);
 		return ES_EPARSE;
 	}
 	if (st_head_verify(&h, pk)) {
-		seterr(err, errlen, "tree head: the signature does not verify with this public key");
+		es_errf(err, errlen, 0, "tree head: the signature does not verify with this public key");
 		return ES_EPARSE;
 	}
 	if (st_ledger_entry_parse(entry_line, entry_len, &e, why, sizeof(why))) {
-		seterr(err, errlen, "entry: %s", why);
+		es_errf(err, errlen, 0, "entry: %s", why);
 		return ES_EPARSE;
 	}
 	if (e.seq != seq) {
-		seterr(err, errlen, "entry: sequence %" PRIu64 " is not the proven leaf %" PRIu64,
+		es_errf(err, errlen, 0, "entry: sequence %" PRIu64 " is not the proven leaf %" PRIu64,
 		       e.seq, seq);
 		return ES_EPARSE;
 	}
 	if (seq >= h.size) {
-		seterr(err, errlen, "leaf %" PRIu64 " is not in a tree of %" PRIu64 " leaves", seq,
+		es_errf(err, errlen, 0, "leaf %" PRIu64 " is not in a tree of %" PRIu64 " leaves", seq,
 		       h.size);
 		return ES_EINVAL;
 	}
 	int rc = st_merkle_inclusion_verify(e.leaf_hash, seq, h.size, path, path_len, h.root);
 	if (rc) {
-		seterr(err, errlen, "the inclusion proof does not lead to the signed root (%s)",
+		es_errf(err, errlen, 0, "the inclusion proof does not lead to the signed root (%s)",
 		       es_strerror(rc));
 		return rc;
 	}
@@ -482,11 +472,11 @@ static int load_entry(void *ctx, const char *p, size_t len, uint64_t lineno, uin
 	struct st_ledger_entry e;
 	char why[128];
 	if (st_ledger_entry_parse(p, len, &e, why, sizeof(why))) {
-		seterr(c->err, c->errlen, "%s/" ENTRIES ":%" PRIu64 ": %s", c->l->dir, lineno, why);
+		es_errf(c->err, c->errlen, 0, "%s/" ENTRIES ":%" PRIu64 ": %s", c->l->dir, lineno, why);
 		return ES_EPARSE;
 	}
 	if (e.seq != lineno - 1) {
-		seterr(c->err, c->errlen,
+		es_errf(c->err, c->errlen, 0,
 		       "%s/" ENTRIES ":%" PRIu64 ": sequence %" PRIu64 ", expected %" PRIu64
 		       " (a line is missing or out of order)",
 		       c->l->dir, lineno, e.seq, lineno - 1);
@@ -494,7 +484,7 @@ static int load_entry(void *ctx, const char *p, size_t len, uint64_t lineno, uin
 	}
 	int rc = add_leaf(c->l, &e, off, len);
 	if (rc)
-		seterr(c->err, c->errlen, "%s", es_strerror(rc));
+		es_errf(c->err, c->errlen, 0, "%s", es_strerror(rc));
 	return rc;
 }
 
@@ -508,14 +498,14 @@ static int load_head(void *ctx, const char *p, size_t len, uint64_t lineno, uint
 		size_t cap = l->cap_heads ? l->cap_heads * 2 : 64;
 		void *np = realloc(l->heads, cap * sizeof(*l->heads));
 		if (!np) {
-			seterr(c->err, c->errlen, "%s", es_strerror(ES_ENOMEM));
+			es_errf(c->err, c->errlen, 0, "%s", es_strerror(ES_ENOMEM));
 			return ES_ENOMEM;
 		}
 		l->heads = np;
 		l->cap_heads = cap;
 	}
 	if (st_head_parse(p, len, &l->heads[l->nheads], why, sizeof(why))) {
-		seterr(c->err, c->errlen, "%s/" HEADS ":%" PRIu64 ": %s", l->dir, lineno, why);
+		es_errf(c->err, c->errlen, 0, "%s/" HEADS ":%" PRIu64 ": %s", l->dir, lineno, why);
 		return ES_EPARSE;
 	}
 	l->nheads++;
@@ -529,7 +519,7 @@ static int load_file(struct st_ledger *l, const char *name, int *fd, line_fn fn,
 {
 	char path[4096];
 	if (ld_path(l, name, path, sizeof(path))) {
-		seterr(err, errlen, "%s: path too long", l->dir);
+		es_errf(err, errlen, 0, "%s: path too long", l->dir);
 		return ES_ELIMIT;
 	}
 	bool ro = l->flags & ST_LEDGER_RDONLY;
@@ -538,11 +528,11 @@ static int load_file(struct st_ledger *l, const char *name, int *fd, line_fn fn,
 	if (*fd < 0) {
 		if (errno == ENOENT && ro)
 			return 0; /* an empty ledger: nothing to read */
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? ES_ENOTFOUND : ES_EIO;
 	}
 	if (!ro && fn == load_entry && flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-		seterr(err, errlen, "%s: in use by another writer", path);
+		es_errf(err, errlen, 0, "%s: in use by another writer", path);
 		return ES_EAGAIN;
 	}
 	struct es_buf b;
@@ -550,7 +540,7 @@ static int load_file(struct st_ledger *l, const char *name, int *fd, line_fn fn,
 	struct load_ctx c = {l, err, errlen};
 	int rc = slurp(*fd, &b);
 	if (rc)
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: %s", path, strerror(errno));
 	if (!rc)
 		rc = each_line(&b, fn, &c, end, torn);
 	es_buf_free(&b);
@@ -559,7 +549,7 @@ static int load_file(struct st_ledger *l, const char *name, int *fd, line_fn fn,
 	ES_LOG_WARNING(TAG, "%s: ignoring a torn last line (%" PRIu64 " bytes, no newline)%s", path,
 		       *torn, ro ? "" : "; truncating it");
 	if (!ro && (ftruncate(*fd, (off_t)*end) != 0 || fdatasync(*fd) != 0)) {
-		seterr(err, errlen, "%s: cannot truncate the torn line: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: cannot truncate the torn line: %s", path, strerror(errno));
 		return ES_EIO;
 	}
 	return 0;
@@ -577,7 +567,7 @@ static int read_keyfile(const char *path, const char *magic, bool secret, uint8_
 			*missing = true;
 			return 0;
 		}
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: %s", path, strerror(errno));
 		return ES_EIO;
 	}
 	struct stat st;
@@ -585,22 +575,22 @@ static int read_keyfile(const char *path, const char *magic, bool secret, uint8_
 	int rc = 0;
 	ssize_t n = 0;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		es_errf(err, errlen, 0, "%s: not a regular file", path);
 		rc = ES_EINVAL;
 	} else if (secret && (st.st_mode & 077)) {
-		seterr(err, errlen,
+		es_errf(err, errlen, 0,
 		       "%s: refusing a signing key with mode %04o: group or other may access it "
 		       "(chmod 600 it, and consider the key compromised if others could read it)",
 		       path, (unsigned)(st.st_mode & 07777));
 		rc = ES_EINVAL;
 	} else if ((n = read(fd, buf, sizeof(buf))) < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: %s", path, strerror(errno));
 		rc = ES_EIO;
 	} else {
 		size_t ml = strlen(magic);
 		if ((size_t)n != ml + 65 || memcmp(buf, magic, ml) != 0 || buf[n - 1] != '\n' ||
 		    !hex_decode(sl_make(buf + ml, 64), out, 32)) {
-			seterr(err, errlen, "%s: not an earshot ledger key file", path);
+			es_errf(err, errlen, 0, "%s: not an earshot ledger key file", path);
 			rc = ES_EFORMAT;
 		}
 	}
@@ -621,7 +611,7 @@ static int write_keyfile(const char *path, const char *magic, const uint8_t v[32
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0 || fchmod(fd, mode) != 0 || write(fd, buf, ml + 65) != (ssize_t)(ml + 65) ||
 	    fsync(fd) != 0) {
-		seterr(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		es_errf(err, errlen, 0, "%s: cannot write: %s", path, strerror(errno));
 		rc = ES_EIO;
 	}
 	if (fd >= 0)
@@ -655,7 +645,7 @@ static int load_keys(struct st_ledger *l, char *err, size_t errlen)
 	bool ro = l->flags & ST_LEDGER_RDONLY;
 	if (kmiss && !ro) {
 		if (!(l->flags & ST_LEDGER_CREATE) || l->nheads > 0 || !pmiss) {
-			seterr(err, errlen, "%s: missing%s", kpath,
+			es_errf(err, errlen, 0, "%s: missing%s", kpath,
 			       l->nheads || !pmiss ? " (the ledger already has a key: restore it)"
 						   : "");
 			rc = ES_ENOTFOUND;
@@ -673,7 +663,7 @@ static int load_keys(struct st_ledger *l, char *err, size_t errlen)
 	}
 	if (kmiss) { /* read-only: the public key is enough */
 		if (pmiss) {
-			seterr(err, errlen, "%s: missing (and no %s)", ppath, KEYFILE);
+			es_errf(err, errlen, 0, "%s: missing (and no %s)", ppath, KEYFILE);
 			rc = ES_ENOTFOUND;
 			goto out;
 		}
@@ -683,10 +673,10 @@ static int load_keys(struct st_ledger *l, char *err, size_t errlen)
 	crypto_sign_seed_keypair(l->pk, l->sk, seed);
 	l->has_sk = true;
 	if (pmiss) {
-		seterr(err, errlen, "%s: missing", ppath);
+		es_errf(err, errlen, 0, "%s: missing", ppath);
 		rc = ES_ENOTFOUND;
 	} else if (memcmp(pub, l->pk, 32) != 0) {
-		seterr(err, errlen, "%s does not match %s (a key file was replaced)", ppath, kpath);
+		es_errf(err, errlen, 0, "%s does not match %s (a key file was replaced)", ppath, kpath);
 		rc = ES_EFORMAT;
 	}
 out:
@@ -719,11 +709,11 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 {
 	*out = NULL;
 	if (!dir || !*dir || ((flags & ST_LEDGER_CREATE) && (flags & ST_LEDGER_RDONLY))) {
-		seterr(err, errlen, "bad ledger folder or flags");
+		es_errf(err, errlen, 0, "bad ledger folder or flags");
 		return ES_EINVAL;
 	}
 	if (sodium_init() < 0) {
-		seterr(err, errlen, "libsodium failed to initialise");
+		es_errf(err, errlen, 0, "libsodium failed to initialise");
 		return ES_EIO;
 	}
 	struct st_ledger *l = calloc(1, sizeof(*l));
@@ -731,7 +721,7 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 		if (l)
 			free(l->dir);
 		free(l);
-		seterr(err, errlen, "out of memory");
+		es_errf(err, errlen, 0, "out of memory");
 		return ES_ENOMEM;
 	}
 	l->flags = flags;
@@ -740,7 +730,7 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 	int rc = 0;
 	uint64_t hend;
 	if ((flags & ST_LEDGER_CREATE) && es_mkdirs(dir, true)) {
-		seterr(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+		es_errf(err, errlen, 0, "%s: cannot create: %s", dir, strerror(errno));
 		rc = ES_EIO;
 	}
 	if (!rc)
@@ -766,19 +756,6 @@ void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LE
 	memcpy(out, l->pk, ST_LEDGER_PK_LEN);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ES_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int append_entry(struct st_ledger *l, struct st_ledger_entry *e, uint64_t *seq)
 {
@@ -793,7 +770,7 @@ static int append_entry(struct st_ledger *l, struct st_ledger_entry *e, uint64_t
 		return ES_ELIMIT;
 	st_merkle_leaf_hash(line, (size_t)n, e->leaf_hash);
 	line[n] = '\n';
-	int rc = write_all(l->efd, line, (size_t)n + 1);
+	int rc = es_write_all(l->efd, line, (size_t)n + 1);
 	if (!rc)
 		rc = add_leaf(l, e, l->eend, (size_t)n);
 	if (rc) {
@@ -872,7 +849,7 @@ int st_ledger_commit(struct st_ledger *l)
 	if (n < 0)
 		return n;
 	line[n] = '\n';
-	if (write_all(l->hfd, line, (size_t)n + 1) || fdatasync(l->hfd) != 0) {
+	if (es_write_all(l->hfd, line, (size_t)n + 1) || fdatasync(l->hfd) != 0) {
 		ES_LOG_ERR(TAG, "%s/" HEADS ": write: %s", l->dir, strerror(errno));
 		return ES_EIO;
 	}

@@ -17,12 +17,6 @@ struct st_vault {
 	struct st_keyring *kr;
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, const char *a, const char *b)
-{
-	if (err && errlen)
-		snprintf(err, errlen, fmt, a, b);
-	return code;
-}
 
 int st_vault_open(struct st_vault **out, const char *data_dir, bool create, char *err,
 		  size_t errlen)
@@ -39,11 +33,11 @@ int st_vault_open(struct st_vault **out, const char *data_dir, bool create, char
 	bool have = getenv("EARSHOT_KEK") || stat(path, &st) == 0;
 	if (!have && !create) {
 		free(v);
-		return fail(err, errlen, ES_ENOTFOUND, "%s: no keyring (nothing was encrypted here)%s",
+		return es_errf(err, errlen, ES_ENOTFOUND, "%s: no keyring (nothing was encrypted here)%s",
 			    path, "");
 	}
 	if (create && (es_mkdirs(v->dek_dir, true) || chmod(v->dir, 0700) || chmod(v->dek_dir, 0700))) {
-		fail(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
+		es_errf(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
 		free(v);
 		return ES_EIO;
 	}
@@ -101,7 +95,7 @@ static int write_key_file(const char *path, const char *text, char *err, size_t 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, errlen, ES_EIO, "%s: %s", tmp, strerror(errno));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", tmp, strerror(errno));
 	size_t len = strlen(text);
 	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
 	int e = errno;
@@ -110,7 +104,7 @@ static int write_key_file(const char *path, const char *text, char *err, size_t 
 		if (ok)
 			e = errno;
 		unlink(tmp);
-		return fail(err, errlen, ES_EIO, "%s: %s", path, strerror(e));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(e));
 	}
 	char dir[1200];
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -145,7 +139,7 @@ int st_vault_new_key(struct st_vault *v, const char *rec_id, struct st_dek **dek
 	*dek = NULL;
 	char path[1500], wrapped[ST_WRAPPED_MAX];
 	if (key_path(v, rec_id, path, sizeof(path)))
-		return fail(err, errlen, ES_EINVAL, "recording id '%.200s' cannot name a key%s", rec_id,
+		return es_errf(err, errlen, ES_EINVAL, "recording id '%.200s' cannot name a key%s", rec_id,
 			    "");
 	struct st_dek *d = st_dek_new();
 	if (!d)
@@ -171,10 +165,10 @@ int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, ch
 		return ES_EINVAL;
 	int rc = read_key_file(path, wrapped, sizeof(wrapped));
 	if (rc == ES_ENOTFOUND)
-		return fail(err, errlen, ES_ENOTFOUND, "%s: no data key (shredded or never encrypted)%s",
+		return es_errf(err, errlen, ES_ENOTFOUND, "%s: no data key (shredded or never encrypted)%s",
 			    rec_id, "");
 	if (rc)
-		return fail(err, errlen, rc, "%s: cannot read its data key%s", rec_id, "");
+		return es_errf(err, errlen, rc, "%s: cannot read its data key%s", rec_id, "");
 	rc = st_dek_unwrap(v->kr, wrapped, rec_id, dek, err, errlen);
 	sodium_memzero(wrapped, sizeof(wrapped));
 	return rc;
@@ -195,8 +189,8 @@ int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t err
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT
-			       ? fail(err, errlen, ES_ENOTFOUND, "%s: no data key to shred%s", rec_id, "")
-			       : fail(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+			       ? es_errf(err, errlen, ES_ENOTFOUND, "%s: no data key to shred%s", rec_id, "")
+			       : es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 	struct stat st;
 	char zeros[256] = {0};
 	bool ok = fstat(fd, &st) == 0;
@@ -206,7 +200,7 @@ int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t err
 	int e = errno;
 	close(fd);
 	if (!ok || unlink(path))
-		return fail(err, errlen, ES_EIO, "%s: %s", path, strerror(ok ? errno : e));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(ok ? errno : e));
 	int dfd = open(v->dek_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
@@ -223,7 +217,7 @@ int st_vault_rotate(struct st_vault *v, unsigned *rewrapped, char *err, size_t e
 		return rc;
 	DIR *d = opendir(v->dek_dir);
 	if (!d)
-		return errno == ENOENT ? 0 : fail(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
+		return errno == ENOENT ? 0 : es_errf(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);

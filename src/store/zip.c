@@ -118,18 +118,7 @@ static void wr32(uint8_t *p, uint32_t v)
 
 /* ---- reader ----------------------------------------------------------------- */
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+
 
 /* The end of central directory record: the last signature whose comment
  * reaches exactly the end of the archive (APPNOTE 4.3.16). */
@@ -158,58 +147,58 @@ static int parse_entry(const uint8_t *p, uint64_t cd_off, uint64_t cd_end, uint6
 {
 	const uint8_t *c = p + *pos;
 	if (*pos + ZIP_CENTRAL_LEN > cd_end || rd32(c) != ZIP_CENTRAL_SIG)
-		return fail(err, errlen, ES_EFORMAT, "central directory entry %zu is damaged", i + 1);
+		return es_errf(err, errlen, ES_EFORMAT, "central directory entry %zu is damaged", i + 1);
 	uint16_t flags = rd16(c + 8), method = rd16(c + 10), nlen = rd16(c + 28);
 	uint32_t crc = rd32(c + 16), csize = rd32(c + 20), usize = rd32(c + 24);
 	uint64_t rec_len = (uint64_t)ZIP_CENTRAL_LEN + nlen + rd16(c + 30) + rd16(c + 32);
 	uint32_t loff = rd32(c + 42);
 	if (*pos + rec_len > cd_end)
-		return fail(err, errlen, ES_EFORMAT, "central directory entry %zu runs past the "
+		return es_errf(err, errlen, ES_EFORMAT, "central directory entry %zu runs past the "
 			    "directory", i + 1);
 	const char *name = (const char *)c + ZIP_CENTRAL_LEN;
 	if (nlen > ST_ZIP_NAME_MAX)
-		return fail(err, errlen, ES_ELIMIT, "entry %zu: name of %u bytes (at most %u)",
+		return es_errf(err, errlen, ES_ELIMIT, "entry %zu: name of %u bytes (at most %u)",
 			    i + 1, nlen, ST_ZIP_NAME_MAX);
 	if (!st_zip_name_ok(name, nlen))
-		return fail(err, errlen, ES_ELIMIT, "entry %zu: name is not a plain file name "
+		return es_errf(err, errlen, ES_ELIMIT, "entry %zu: name is not a plain file name "
 			    "(a bundle is flat: no folders, no \"..\", printable ASCII only)", i + 1);
 	int nl = (int)nlen;
 	if (flags & (ZIP_FLAG_ENCRYPTED | ZIP_FLAG_STRONG))
-		return fail(err, errlen, ES_EUNSUP, "%.*s: encrypted entries are not supported", nl,
+		return es_errf(err, errlen, ES_EUNSUP, "%.*s: encrypted entries are not supported", nl,
 			    name);
 	if (method != 0)
-		return fail(err, errlen, ES_EUNSUP, "%.*s: compression method %u (only STORED, 0, "
+		return es_errf(err, errlen, ES_EUNSUP, "%.*s: compression method %u (only STORED, 0, "
 			    "is supported)", nl, name, method);
 	if (csize == 0xffffffffu || usize == 0xffffffffu || loff == 0xffffffffu ||
 	    rd16(c + 34) == 0xffffu)
-		return fail(err, errlen, ES_EUNSUP, "%.*s: ZIP64 is not supported", nl, name);
+		return es_errf(err, errlen, ES_EUNSUP, "%.*s: ZIP64 is not supported", nl, name);
 	if (rd16(c + 34) != 0)
-		return fail(err, errlen, ES_EUNSUP, "%.*s: multi-disk archives are not supported", nl,
+		return es_errf(err, errlen, ES_EUNSUP, "%.*s: multi-disk archives are not supported", nl,
 			    name);
 	if (csize != usize)
-		return fail(err, errlen, ES_EFORMAT, "%.*s: stored entry with sizes %u and %u", nl,
+		return es_errf(err, errlen, ES_EFORMAT, "%.*s: stored entry with sizes %u and %u", nl,
 			    name, csize, usize);
 	/* the local header, APPNOTE 4.3.7 */
 	if ((uint64_t)loff + ZIP_LOCAL_LEN > cd_off)
-		return fail(err, errlen, ES_EFORMAT, "%.*s: local header outside the archive's data",
+		return es_errf(err, errlen, ES_EFORMAT, "%.*s: local header outside the archive's data",
 			    nl, name);
 	const uint8_t *l = p + loff;
 	if (rd32(l) != ZIP_LOCAL_SIG)
-		return fail(err, errlen, ES_EFORMAT, "%.*s: no local header at offset %u", nl, name,
+		return es_errf(err, errlen, ES_EFORMAT, "%.*s: no local header at offset %u", nl, name,
 			    loff);
 	uint16_t lflags = rd16(l + 6), lnlen = rd16(l + 26);
 	bool desc = (lflags & ZIP_FLAG_DESCRIPTOR) != 0;
 	if (rd16(l + 8) != method || (lflags & (ZIP_FLAG_ENCRYPTED | ZIP_FLAG_STRONG)) ||
 	    (!desc && (rd32(l + 14) != crc || rd32(l + 18) != csize || rd32(l + 22) != usize)))
-		return fail(err, errlen, ES_EFORMAT, "%.*s: local header disagrees with the central "
+		return es_errf(err, errlen, ES_EFORMAT, "%.*s: local header disagrees with the central "
 			    "directory", nl, name);
 	uint64_t data = (uint64_t)loff + ZIP_LOCAL_LEN + lnlen + rd16(l + 28);
 	if (lnlen != nlen || (uint64_t)loff + ZIP_LOCAL_LEN + lnlen > cd_off ||
 	    memcmp(l + ZIP_LOCAL_LEN, name, nlen) != 0)
-		return fail(err, errlen, ES_EFORMAT, "%.*s: local header names another file", nl,
+		return es_errf(err, errlen, ES_EFORMAT, "%.*s: local header names another file", nl,
 			    name);
 	if (data + usize > cd_off)
-		return fail(err, errlen, ES_EFORMAT, "%.*s: data runs into the central directory",
+		return es_errf(err, errlen, ES_EFORMAT, "%.*s: data runs into the central directory",
 			    nl, name);
 	e->name = sl_make(name, nlen);
 	e->data = p + data;
@@ -227,20 +216,20 @@ int st_zip_parse(const uint8_t *p, size_t len, struct st_zip *z, char *err, size
 	size_t end;
 	z->n = 0;
 	if (!find_end(p, len, &end))
-		return fail(err, errlen, ES_EFORMAT, "not a ZIP archive (no end of central "
+		return es_errf(err, errlen, ES_EFORMAT, "not a ZIP archive (no end of central "
 			    "directory record)");
 	const uint8_t *r = p + end;
 	uint16_t disk = rd16(r + 4), cd_disk = rd16(r + 6), here = rd16(r + 8), total = rd16(r + 10);
 	uint32_t cd_size = rd32(r + 12), cd_off = rd32(r + 16);
 	if (total == 0xffffu || cd_size == 0xffffffffu || cd_off == 0xffffffffu)
-		return fail(err, errlen, ES_EUNSUP, "ZIP64 archives are not supported");
+		return es_errf(err, errlen, ES_EUNSUP, "ZIP64 archives are not supported");
 	if (disk || cd_disk || here != total)
-		return fail(err, errlen, ES_EUNSUP, "multi-disk archives are not supported");
+		return es_errf(err, errlen, ES_EUNSUP, "multi-disk archives are not supported");
 	if (total > ST_ZIP_MAX_ENTRIES)
-		return fail(err, errlen, ES_ELIMIT, "%u entries (a bundle has at most %u)", total,
+		return es_errf(err, errlen, ES_ELIMIT, "%u entries (a bundle has at most %u)", total,
 			    ST_ZIP_MAX_ENTRIES);
 	if ((uint64_t)cd_off + cd_size > end)
-		return fail(err, errlen, ES_EFORMAT, "the central directory lies outside the archive");
+		return es_errf(err, errlen, ES_EFORMAT, "the central directory lies outside the archive");
 	uint64_t pos = cd_off, cd_end = (uint64_t)cd_off + cd_size;
 	for (size_t i = 0; i < total; i++) {
 		struct st_zip_entry *e = &z->e[i];
@@ -249,21 +238,21 @@ int st_zip_parse(const uint8_t *p, size_t len, struct st_zip *z, char *err, size
 			return rc;
 		for (size_t j = 0; j < i; j++) {
 			if (sl_eq(z->e[j].name, e->name))
-				return fail(err, errlen, ES_EFORMAT, "%.*s: the archive holds it twice",
+				return es_errf(err, errlen, ES_EFORMAT, "%.*s: the archive holds it twice",
 					    (int)e->name.len, e->name.p);
 			if (span[i].from < span[j].to && span[j].from < span[i].to)
-				return fail(err, errlen, ES_EFORMAT, "%.*s overlaps %.*s",
+				return es_errf(err, errlen, ES_EFORMAT, "%.*s overlaps %.*s",
 					    (int)e->name.len, e->name.p, (int)z->e[j].name.len,
 					    z->e[j].name.p);
 		}
 		uint32_t got = st_crc32(0, e->data, e->size);
 		if (got != e->crc)
-			return fail(err, errlen, ES_EFORMAT, "%.*s: CRC-32 %08x, the archive says %08x "
+			return es_errf(err, errlen, ES_EFORMAT, "%.*s: CRC-32 %08x, the archive says %08x "
 				    "(the entry is damaged or was altered)", (int)e->name.len,
 				    e->name.p, got, e->crc);
 	}
 	if (pos != cd_end)
-		return fail(err, errlen, ES_EFORMAT, "the central directory has %llu bytes more than "
+		return es_errf(err, errlen, ES_EFORMAT, "the central directory has %llu bytes more than "
 			    "its %u entries", (unsigned long long)(cd_end - pos), total);
 	z->n = total;
 	return 0;
@@ -342,11 +331,11 @@ int st_zip_writer_open(struct st_zip_writer **out, const char *path, char *err, 
 	struct st_zip_writer *w = calloc(1, sizeof(*w));
 	if (!w || !(w->path = strdup(path))) {
 		free(w);
-		return fail(err, errlen, ES_ENOMEM, "out of memory");
+		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
 	}
 	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
-		int rc = fail(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		int rc = es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 		free(w->path);
 		free(w);
 		return rc;

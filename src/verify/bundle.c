@@ -14,18 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+
 
 /* ---- loading ----------------------------------------------------------------- */
 
@@ -65,7 +54,7 @@ int ev_bundle_from_zip(struct ev_bundle *b, const uint8_t *p, size_t n, char *er
 		char name[ST_ZIP_NAME_MAX + 1];
 		sl_copy(name, sizeof(name), zp->e[i].name);
 		if ((rc = ev_bundle_add(b, name, zp->e[i].data, zp->e[i].size)))
-			return seterr(err, errlen, rc, "%s: cannot be part of a bundle", name);
+			return es_errf(err, errlen, rc, "%s: cannot be part of a bundle", name);
 	}
 	return 0;
 }
@@ -75,20 +64,20 @@ static int read_all(const char *path, void **out, size_t *len, char *err, size_t
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st)) {
-		int rc = seterr(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		int rc = es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return rc;
 	}
 	if ((uint64_t)st.st_size > ST_ZIP_SIZE_MAX) {
 		close(fd);
-		return seterr(err, errlen, ES_ELIMIT, "%s: larger than 4 GiB", path);
+		return es_errf(err, errlen, ES_ELIMIT, "%s: larger than 4 GiB", path);
 	}
 	size_t n = (size_t)st.st_size, got = 0;
 	uint8_t *p = malloc(n ? n : 1);
 	if (!p) {
 		close(fd);
-		return seterr(err, errlen, ES_ENOMEM, "%s: out of memory", path);
+		return es_errf(err, errlen, ES_ENOMEM, "%s: out of memory", path);
 	}
 	while (got < n) {
 		ssize_t k = read(fd, p + got, n - got);
@@ -97,7 +86,7 @@ static int read_all(const char *path, void **out, size_t *len, char *err, size_t
 		if (k <= 0) {
 			free(p);
 			close(fd);
-			return seterr(err, errlen, ES_EIO, "%s: read failed", path);
+			return es_errf(err, errlen, ES_EIO, "%s: read failed", path);
 		}
 		got += (size_t)k;
 	}
@@ -111,7 +100,7 @@ static int load_dir(struct ev_bundle *b, const char *path, char *err, size_t err
 {
 	DIR *d = opendir(path);
 	if (!d)
-		return seterr(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 	int rc = 0;
 	struct dirent *de;
 	while (!rc && (de = readdir(d))) {
@@ -121,16 +110,16 @@ static int load_dir(struct ev_bundle *b, const char *path, char *err, size_t err
 		struct stat st;
 		snprintf(fp, sizeof(fp), "%s/%s", path, de->d_name);
 		if (lstat(fp, &st) || !S_ISREG(st.st_mode)) {
-			rc = seterr(err, errlen, ES_EFORMAT, "%s: not a regular file (a bundle is a "
+			rc = es_errf(err, errlen, ES_EFORMAT, "%s: not a regular file (a bundle is a "
 				    "flat folder of files)", fp);
 			break;
 		}
 		if (!st_zip_name_ok(de->d_name, strlen(de->d_name))) {
-			rc = seterr(err, errlen, ES_EFORMAT, "%s: not a bundle file name", fp);
+			rc = es_errf(err, errlen, ES_EFORMAT, "%s: not a bundle file name", fp);
 			break;
 		}
 		if (b->nowned == EV_MAX_FILES) {
-			rc = seterr(err, errlen, ES_ELIMIT, "%s: more than %u files", path,
+			rc = es_errf(err, errlen, ES_ELIMIT, "%s: more than %u files", path,
 				    EV_MAX_FILES);
 			break;
 		}
@@ -140,7 +129,7 @@ static int load_dir(struct ev_bundle *b, const char *path, char *err, size_t err
 			break;
 		b->owned[b->nowned++] = p;
 		if ((rc = ev_bundle_add(b, de->d_name, p, n)))
-			seterr(err, errlen, rc, "%s: cannot be part of a bundle", fp);
+			es_errf(err, errlen, rc, "%s: cannot be part of a bundle", fp);
 	}
 	closedir(d);
 	return rc;
@@ -150,28 +139,28 @@ int ev_bundle_load(struct ev_bundle *b, const char *path, char *err, size_t errl
 {
 	struct stat st;
 	if (stat(path, &st))
-		return seterr(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return load_dir(b, path, err, errlen);
 	if (!S_ISREG(st.st_mode))
-		return seterr(err, errlen, ES_EINVAL, "%s: neither a folder nor a ZIP file", path);
+		return es_errf(err, errlen, ES_EINVAL, "%s: neither a folder nor a ZIP file", path);
 	if ((uint64_t)st.st_size > ST_ZIP_SIZE_MAX)
-		return seterr(err, errlen, ES_ELIMIT, "%s: larger than 4 GiB (no ZIP64)", path);
+		return es_errf(err, errlen, ES_ELIMIT, "%s: larger than 4 GiB (no ZIP64)", path);
 	if (st.st_size == 0)
-		return seterr(err, errlen, ES_EFORMAT, "%s: empty file, not a ZIP archive", path);
+		return es_errf(err, errlen, ES_EFORMAT, "%s: empty file, not a ZIP archive", path);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return seterr(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
-		return seterr(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 	b->map = m;
 	b->maplen = (size_t)st.st_size;
 	char why[400];
 	int rc = ev_bundle_from_zip(b, m, b->maplen, why, sizeof(why));
 	if (rc)
-		seterr(err, errlen, rc, "%s: %s", path, why);
+		es_errf(err, errlen, rc, "%s: %s", path, why);
 	return rc;
 }
 
@@ -246,7 +235,7 @@ int ev_pub_parse(const uint8_t *p, size_t n, uint8_t pk[ST_LEDGER_PK_LEN], char 
 	size_t mlen = sizeof(EV_PUB_MAGIC) - 1, want = mlen + 1 + 2 * ST_LEDGER_PK_LEN + 1;
 	if (n != want || memcmp(p, EV_PUB_MAGIC, mlen) || p[mlen] != ' ' || p[n - 1] != '\n' ||
 	    !unhex((const char *)p + mlen + 1, 2 * ST_LEDGER_PK_LEN, pk, ST_LEDGER_PK_LEN))
-		return seterr(err, errlen, ES_EPARSE, "not \"" EV_PUB_MAGIC " <64 lowercase hex "
+		return es_errf(err, errlen, ES_EPARSE, "not \"" EV_PUB_MAGIC " <64 lowercase hex "
 			      "digits>\" and a newline");
 	return 0;
 }
@@ -258,21 +247,21 @@ int ev_proof_parse(const uint8_t *p, size_t n, uint64_t *seq, uint64_t *size,
 	struct slice l, k, v;
 	*len = 0;
 	if (!next_line(p, n, &at, &l) || !sl_eq(l, SL_LIT(EV_PROOF_MAGIC)))
-		return seterr(err, errlen, ES_EPARSE, "line 1 is not \"" EV_PROOF_MAGIC "\"");
+		return es_errf(err, errlen, ES_EPARSE, "line 1 is not \"" EV_PROOF_MAGIC "\"");
 	if (!next_line(p, n, &at, &l) || !sl_split(l, ' ', &k, &v) || !sl_eq(k, SL_LIT("seq")) ||
 	    !dec_u64(v, seq))
-		return seterr(err, errlen, ES_EPARSE, "line 2 is not \"seq <leaf index>\"");
+		return es_errf(err, errlen, ES_EPARSE, "line 2 is not \"seq <leaf index>\"");
 	if (!next_line(p, n, &at, &l) || !sl_split(l, ' ', &k, &v) ||
 	    !sl_eq(k, SL_LIT("size")) || !dec_u64(v, size))
-		return seterr(err, errlen, ES_EPARSE, "line 3 is not \"size <tree size>\"");
+		return es_errf(err, errlen, ES_EPARSE, "line 3 is not \"size <tree size>\"");
 	while (at < n) {
 		if (!next_line(p, n, &at, &l))
-			return seterr(err, errlen, ES_EPARSE, "the last line has no newline");
+			return es_errf(err, errlen, ES_EPARSE, "the last line has no newline");
 		if (*len == ST_MERKLE_MAX_PROOF)
-			return seterr(err, errlen, ES_ELIMIT, "more than %d hashes",
+			return es_errf(err, errlen, ES_ELIMIT, "more than %d hashes",
 				      ST_MERKLE_MAX_PROOF);
 		if (!unhex(l.p, l.len, path[*len], ST_HASH_LEN))
-			return seterr(err, errlen, ES_EPARSE, "line %zu is not a hash of 64 "
+			return es_errf(err, errlen, ES_EPARSE, "line %zu is not a hash of 64 "
 				      "lowercase hex digits", *len + 4);
 		(*len)++;
 	}
@@ -548,7 +537,7 @@ int ev_meta_parse(const uint8_t *p, size_t n, struct ev_meta *m, char *err, size
 	memset(m, 0, sizeof(*m));
 	jws(&j);
 	if (j.i >= n || p[j.i] != '{')
-		return seterr(err, errlen, ES_EPARSE, "not a JSON object");
+		return es_errf(err, errlen, ES_EPARSE, "not a JSON object");
 	bool ok = jobject(&j, 1, 1, m, &seen);
 	if (ok) {
 		jws(&j);
@@ -556,9 +545,9 @@ int ev_meta_parse(const uint8_t *p, size_t n, struct ev_meta *m, char *err, size
 			ok = jfail(&j, "text after the object");
 	}
 	if (!ok)
-		return seterr(err, errlen, ES_EPARSE, "not valid JSON: %s at byte %zu", j.err, j.i);
+		return es_errf(err, errlen, ES_EPARSE, "not valid JSON: %s at byte %zu", j.err, j.i);
 	if (!(seen & 1))
-		return seterr(err, errlen, ES_EPARSE, "no \"recording\" object");
+		return es_errf(err, errlen, ES_EPARSE, "no \"recording\" object");
 	return 0;
 }
 

@@ -26,6 +26,7 @@ import sys
 import time
 
 from estest import BUILD, EARSHOT, SOURCE, Results, calls_json, have, show_json, skip, tmpdir
+import livecalls
 import siprec_peer as peer
 
 for tool in ("sipp", "tshark"):
@@ -60,22 +61,23 @@ def note(msg):
     sys.stdout.flush()
 
 
-class Srs:
-    """`earshot --data DATA srs ...` on the test's ports."""
+class Srs(livecalls.Recorder):
+    """`earshot --data DATA srs ...` on the test's ports (the live
+    recorder's process wrapper: status(), stop(), logs)."""
 
     def __init__(self, data, max_sessions):
-        self.data, self.max_sessions = data, max_sessions
-        self.proc = None
+        super().__init__(EARSHOT, data, bpf=None)
+        self.max_sessions = max_sessions
+
+    def command(self):
+        return [EARSHOT, "--data", self.data, "srs", "--listen", "udp:127.0.0.1:%d" % SIP_PORT,
+                "--listen", "tcp:127.0.0.1:%d" % SIP_PORT, "--media-addr", "127.0.0.1",
+                "--rtp-ports", RTP_PORTS, "--max-sessions", str(self.max_sessions),
+                "--format", "wav", "--status-interval", "1"]
 
     def start(self):
-        self.logpath = self.data.rstrip("/") + "-srs.log"
-        self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen(
-            [EARSHOT, "--data", self.data, "srs", "--listen", "udp:127.0.0.1:%d" % SIP_PORT,
-             "--listen", "tcp:127.0.0.1:%d" % SIP_PORT, "--media-addr", "127.0.0.1",
-             "--rtp-ports", RTP_PORTS, "--max-sessions", str(self.max_sessions),
-             "--format", "wav", "--status-interval", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        """Starts it and waits until it answers OPTIONS; False if it does not."""
+        super().start()
         deadline = time.time() + 15
         c = peer.SipClient(("127.0.0.1", SIP_PORT))
         try:
@@ -90,29 +92,11 @@ class Srs:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def status(self):
-        try:
-            with open(os.path.join(self.data, "run", "status.json")) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
     def srs_status(self):
         return (self.status() or {}).get("srs") or {}
 
     def stop(self, timeout=60):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = None
-        self.log.close()
-        return rc
+        return super().stop(signal.SIGTERM, timeout)
 
     def logtail(self, n=2000):
         try:

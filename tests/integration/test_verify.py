@@ -258,5 +258,24 @@ res.check(p.returncode == 2, "unknown keys subcommand: exit 2")
 p = earshot(os.path.join(work, "nothing-here"), "keys", "status", check=False)
 res.check(p.returncode == 3, "keys status without keys: exit 3, got %d" % p.returncode)
 
+# ---- deletion (retention): a tombstone explains it, verify does not report it ----------
+d = fresh("delete")
+p = earshot(d, "delete", str(victim), check=False)
+res.check(p.returncode == 2 and "--yes" in p.stderr, "delete without --yes refuses: " + p.stderr)
+p = earshot(d, "delete", str(victim), "--yes", "--reason", "retention", check=False)
+res.check(p.returncode == 0 and "tombstone" in p.stdout, "delete --yes: " + p.stdout + p.stderr)
+res.check(not os.path.exists(data_file(d, vpath)), "the deleted recording's file is gone")
+res.check(not os.path.exists(os.path.join(d, "keys", "dek", vpath.replace("/", "~") + ".dek")),
+          "the deleted recording's key is gone")
+tomb = [ln for ln in open(os.path.join(d, "ledger", "entries.log")) if "\ttomb\t" in ln]
+res.check(len(tomb) == 1 and vpath in tomb[0] and "reason=retention" in tomb[0],
+          "the ledger has the tombstone: %r" % tomb)
+p, _ = verify(d, "--all")
+res.check(p.returncode == 0, "verify after a deletion: exit 0: " + p.stdout + p.stderr)
+p = earshot(d, "delete", str(victim), "--yes", check=False)
+res.check(p.returncode == 4, "deleting twice: exit 4 (no recording), got %d" % p.returncode)
+p = earshot(d, "delete", str(other), "--yes", "--reason", "Bad Reason!", check=False)
+res.check(p.returncode == 2, "a bad reason is refused: exit 2, got %d" % p.returncode)
+
 shutil.rmtree(work, ignore_errors=True)
 res.finish()

@@ -70,9 +70,11 @@ static void sip(struct rec_engine *e, int64_t ts, bool from_a, const char *text)
 	rec_engine_frame(e, 12, buf, n, ts, ++frame_no);
 }
 
-static void rtp(struct rec_engine *e, int64_t ts, bool from_a, uint16_t seq)
+/* A PCMU packet of 20 ms: sequence seq, timestamp seq * 160, SSRC ssrc. */
+static void rtp_packet(uint8_t p[12 + 160], uint16_t seq, uint8_t ssrc)
 {
-	uint8_t p[12 + 160] = {0x80, 0};
+	memset(p, 0, 12);
+	p[0] = 0x80;
 	p[2] = (uint8_t)(seq >> 8);
 	p[3] = (uint8_t)seq;
 	uint32_t rts = seq * 160u;
@@ -80,8 +82,14 @@ static void rtp(struct rec_engine *e, int64_t ts, bool from_a, uint16_t seq)
 	p[5] = (uint8_t)(rts >> 16);
 	p[6] = (uint8_t)(rts >> 8);
 	p[7] = (uint8_t)rts;
-	p[11] = from_a ? 1 : 2;
+	p[11] = ssrc;
 	memset(p + 12, 0xFF, 160);
+}
+
+static void rtp(struct rec_engine *e, int64_t ts, bool from_a, uint16_t seq)
+{
+	uint8_t p[12 + 160];
+	rtp_packet(p, seq, from_a ? 1 : 2);
 	uint8_t buf[256];
 	size_t n = udp(buf, from_a ? A : B, from_a ? 4000 : 6000, from_a ? B : A,
 		       from_a ? 6000 : 4000, p, sizeof(p));
@@ -349,17 +357,8 @@ static char *srec_ok(unsigned cseq, const char *method, bool sdp)
 static void srec_rtp(struct rec_engine *e, int64_t t, int line, int n, uint16_t seq0)
 {
 	for (int i = 0; i < n; i++) {
-		uint8_t p[12 + 160] = {0x80, 0};
-		uint16_t seq = (uint16_t)(seq0 + i);
-		p[2] = (uint8_t)(seq >> 8);
-		p[3] = (uint8_t)seq;
-		uint32_t rts = seq * 160u;
-		p[4] = (uint8_t)(rts >> 24);
-		p[5] = (uint8_t)(rts >> 16);
-		p[6] = (uint8_t)(rts >> 8);
-		p[7] = (uint8_t)rts;
-		p[11] = (uint8_t)(0x10 + line);
-		memset(p + 12, 0xFF, 160);
+		uint8_t p[12 + 160];
+		rtp_packet(p, (uint16_t)(seq0 + i), (uint8_t)(0x10 + line));
 		uint8_t buf[256];
 		size_t len = udp(buf, A, (uint16_t)(4000 + 2 * line), B, (uint16_t)(8000 + 2 * line),
 				 p, sizeof(p));
