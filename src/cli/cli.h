@@ -37,6 +37,8 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_srs(struct cli_ctx *ctx, int argc, char **argv);
 int cli_verify(struct cli_ctx *ctx, int argc, char **argv); /* verify.c */
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
+int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
+int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
 
 /* The row id a call argument names: a number is an id, anything else a

@@ -28,6 +28,8 @@ static void usage(FILE *f, const char *prog)
 		"  status           what a running `earshot record`/`srs` is doing\n"
 		"  verify [ID...]   check recordings against the signed integrity ledger\n"
 		"  keys SUBCOMMAND  encryption keys: status, rotate, shred ID\n"
+		"  user SUBCOMMAND  users of the web UI/API: add, passwd, role, list, token\n"
+		"  audit            list (--verify: check) the hash-chained audit log\n"
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"\n"
 		"Global options:\n"
@@ -127,6 +129,10 @@ int main(int argc, char **argv)
 		return cli_verify(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "keys"))
 		return cli_keys(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "user"))
+		return cli_user(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "audit"))
+		return cli_audit(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "delete"))
 		return cli_delete(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {

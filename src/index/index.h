@@ -199,4 +199,107 @@ int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud);
 /* Counts for a summary. */
 int idx_count_calls(struct idx *ix, int64_t *n);
 
+/* ---- access control (schema v5; users.c) ----------------------------------
+ * Plain storage for api/api.h, which owns the rules: hashing, roles, the
+ * audit chain.  Nothing here checks a password or computes a hash.  Fixed
+ * buffers: rows are copied out, the caller owns them. */
+
+#define IDX_NAME_MAX 64      /* user names: bytes, without the NUL */
+#define IDX_NUMBERS_MAX 1024 /* the comma list of a user's numbers */
+#define IDX_PWHASH_MAX 128   /* crypto_pwhash_STRBYTES */
+#define IDX_HEX256 65        /* a hex SHA-256 with its NUL */
+
+struct idx_user {
+	int64_t id;                        /* assigned by insert */
+	char name[IDX_NAME_MAX + 1];
+	char pwhash[IDX_PWHASH_MAX];       /* "$argon2id$..." */
+	char role[16];                     /* admin|supervisor|agent|auditor */
+	char numbers[IDX_NUMBERS_MAX + 1]; /* "1001,+15551234" or "" */
+	bool can_listen;
+	bool disabled;
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+/* Insert u (u->id set); ES_EEXIST when the name is taken (names compare
+ * ASCII case-insensitively). */
+int idx_user_insert(struct idx *ix, struct idx_user *u);
+/* Rewrite every field but id, name and created_us of the row u->id;
+ * ES_ENOTFOUND if it is gone. */
+int idx_user_update(struct idx *ix, const struct idx_user *u);
+/* By name (any case) or by id: ES_ENOTFOUND. */
+int idx_user_get(struct idx *ix, const char *name, struct idx_user *out);
+int idx_user_get_id(struct idx *ix, int64_t id, struct idx_user *out);
+/* Every user by name; fn returns non-zero to stop (then returned). */
+typedef int (*idx_user_fn)(void *ud, const struct idx_user *u);
+int idx_users_list(struct idx *ix, idx_user_fn fn, void *ud);
+
+struct idx_token {
+	int64_t id;                  /* assigned by insert */
+	int64_t user_id;
+	char hash[IDX_HEX256];       /* hex SHA-256 of the secret */
+	char label[128];
+	int64_t created_us;
+	int64_t last_used_us;        /* 0 = never */
+	bool revoked;
+};
+/* Insert t (t->id set). */
+int idx_token_insert(struct idx *ix, struct idx_token *t);
+int idx_token_get(struct idx *ix, int64_t id, struct idx_token *out);
+int idx_token_touch(struct idx *ix, int64_t id, int64_t now_us);
+/* ES_ENOTFOUND when there is no such token (revoking twice is fine). */
+int idx_token_revoke(struct idx *ix, int64_t id);
+/* Tokens of user_id (0 = all users), by id. */
+typedef int (*idx_token_fn)(void *ud, const struct idx_token *t);
+int idx_tokens_list(struct idx *ix, int64_t user_id, idx_token_fn fn, void *ud);
+
+struct idx_session {
+	char id_hash[IDX_HEX256];    /* hex SHA-256 of the cookie's id */
+	int64_t user_id;
+	char csrf[IDX_HEX256];       /* hex, random */
+	int64_t created_us;
+	int64_t expires_us;
+	char remote[64];
+};
+int idx_session_insert(struct idx *ix, const struct idx_session *s);
+int idx_session_get(struct idx *ix, const char *id_hash, struct idx_session *out);
+int idx_session_delete(struct idx *ix, const char *id_hash);
+/* Drop every session of a user (password change, disable). */
+int idx_sessions_delete_user(struct idx *ix, int64_t user_id);
+/* Drop the sessions expired at now_us; *n (may be NULL) how many. */
+int idx_sessions_purge(struct idx *ix, int64_t now_us, int64_t *n);
+
+/* One audit entry.  Strings are never NULL in rows read back. */
+struct idx_audit {
+	int64_t seq;
+	int64_t time_us;
+	const char *user;
+	const char *action;
+	const char *object;
+	const char *remote;
+	const char *outcome;
+	const char *detail;
+	char prev_hash[IDX_HEX256];
+	char hash[IDX_HEX256];
+};
+/* The newest entry's seq and hash; seq 0 and hash "" when the log is
+ * empty. */
+int idx_audit_last(struct idx *ix, int64_t *seq, char hash[IDX_HEX256]);
+/* Insert a with its seq; ES_EEXIST if the seq is taken.  The caller holds
+ * the transaction that read idx_audit_last (api/audit.c). */
+int idx_audit_insert(struct idx *ix, const struct idx_audit *a);
+
+struct idx_audit_filter {
+	const char *user;      /* exact, NULL = any */
+	const char *action;    /* exact, or a prefix when it ends in '.'
+				  ("user." = every user change); NULL = any */
+	int64_t since_us;      /* time_us >= since (0 = unbounded) */
+	int64_t after_seq;     /* seq > after_seq (paging) */
+	unsigned limit;        /* the newest `limit` matches (0 = all) */
+};
+/* Matching entries in seq order (oldest first); fn returns non-zero to
+ * stop.  Row strings are valid during the callback only. */
+typedef int (*idx_audit_fn)(void *ud, const struct idx_audit *a);
+int idx_audit_list(struct idx *ix, const struct idx_audit_filter *f, idx_audit_fn fn, void *ud);
+
 #endif /* ES_INDEX_H */

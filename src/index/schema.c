@@ -134,10 +134,67 @@ static const char v4_sql[] =
 	"ALTER TABLE recordings ADD COLUMN plain_sha256 TEXT;"
 	"ALTER TABLE recordings ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;";
 
+/* Version 5: access control (api/api.h): local users, API tokens, browser
+ * sessions and the hash-chained audit log.  Secrets are never stored: a
+ * password as its Argon2id string (crypto_pwhash_str), a token and a session
+ * id as the hex SHA-256 of the random value handed out once. */
+static const char v5_sql[] =
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+	"  pwhash TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'agent', 'auditor')),"
+	"  numbers TEXT NOT NULL DEFAULT '',"
+	"  can_listen INTEGER NOT NULL DEFAULT 0,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  updated_us INTEGER NOT NULL DEFAULT 0"
+	");"
+
+	"CREATE TABLE api_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  label TEXT,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  last_used_us INTEGER NOT NULL DEFAULT 0,"
+	"  revoked INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX api_tokens_user ON api_tokens(user_id);"
+
+	"CREATE TABLE sessions ("
+	"  id_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  csrf TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  expires_us INTEGER NOT NULL DEFAULT 0,"
+	"  remote TEXT"
+	") WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE INDEX sessions_expires ON sessions(expires_us);"
+
+	/* seq is assigned by the writer (last + 1) because it is hashed. */
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  time_us INTEGER NOT NULL,"
+	"  user TEXT NOT NULL DEFAULT '-',"
+	"  action TEXT NOT NULL,"
+	"  object TEXT NOT NULL DEFAULT '',"
+	"  remote TEXT NOT NULL DEFAULT '',"
+	"  outcome TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL"
+	");"
+	"CREATE INDEX audit_time ON audit(time_us);"
+	"CREATE INDEX audit_user ON audit(user, seq);"
+	"CREATE INDEX audit_action ON audit(action, seq);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
 	{"recording rule per call", v3_sql},
 	{"encrypted recordings", v4_sql},
+	{"users, api tokens, sessions, audit log", v5_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 4);
+	CHECK_INT(idx_schema_version(ix), 5);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "4");
+	CHECK_STR(buf, "5");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 4);
+	CHECK_INT(idx_schema_version(ix), 5);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -740,11 +740,13 @@ static void test_migrate_v1(void)
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "DROP TABLE recordings; ALTER TABLE calls DROP COLUMN rule;"
-			       " PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+			       " DROP TABLE audit; DROP TABLE sessions; DROP TABLE api_tokens;"
+			       " DROP TABLE users; PRAGMA user_version = 1", NULL, NULL, NULL),
+		  SQLITE_OK);
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 4);
+	CHECK_INT(idx_schema_version(ix), 5);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);

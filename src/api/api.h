@@ -1,0 +1,299 @@
+/*
+ * api.h - access control for the web UI, the REST API and the command line:
+ * local users with roles, passwords (Argon2id), API tokens, browser
+ * sessions with CSRF tokens, a login rate limiter, the role model, and the
+ * hash-chained audit log.  The HTTP server (issue #7) is built on these;
+ * `earshot user` and `earshot audit` use them today.
+ *
+ * Storage is the index (index/index.h, schema v5).  No secret is stored:
+ * a password as its crypto_pwhash_str string, a token and a session id as
+ * the SHA-256 of the random value, which is handed out exactly once.
+ *
+ * Functions return 0 or a negative es_err.  Authentication failures of
+ * every kind (no such user, wrong password, disabled user, unknown, revoked
+ * or malformed token, expired session) are the one code API_EAUTH, so that
+ * a client learns nothing about which part was wrong; the audit entry
+ * written by api_login says which (for the administrators).
+ */
+#ifndef ES_API_H
+#define ES_API_H
+
+#include "core/core.h"
+#include "index/index.h"
+
+#define API_EAUTH ES_ECRYPTO /* the one "authentication failed" */
+
+/* ---- roles and the permission matrix ----------------------------------------- */
+
+enum api_role {
+	API_ROLE_ADMIN = 0,
+	API_ROLE_SUPERVISOR,
+	API_ROLE_AGENT,
+	API_ROLE_AUDITOR,
+	API_ROLE__COUNT
+};
+
+enum api_action {
+	API_ACT_SEARCH = 0, /* a call appears in search results / lists */
+	API_ACT_VIEW,       /* a call's metadata: parties, streams, SIP, events */
+	API_ACT_LISTEN,     /* stream / play the audio */
+	API_ACT_EXPORT,     /* evidence export, download of the recording */
+	API_ACT_TAG,        /* add tags and notes */
+	API_ACT_VERIFY,     /* check a recording against the ledger */
+	API_ACT_AUDIT_READ, /* read the audit log */
+	API_ACT_ADMIN,      /* users, tokens, roles; the rules' read-only view */
+	API_ACT__COUNT
+};
+
+/* "admin", "supervisor", "agent", "auditor"; NULL for an invalid value. */
+const char *api_role_name(enum api_role r);
+/* ES_EINVAL for anything else (exact, lower case). */
+int api_role_parse(const char *s, enum api_role *out);
+/* "search", "view", "listen", "export", "tag", "verify", "audit_read",
+ * "admin". */
+const char *api_action_name(enum api_action a);
+int api_action_parse(const char *s, enum api_action *out);
+
+/*
+ * May a user of role `role` do `action`?  For the call actions (search,
+ * view, listen, export, tag, verify) call_is_own says whether one of the
+ * user's numbers is a party of the call (api_call_is_own); for audit_read
+ * and admin it is ignored.  can_listen is the explicit grant an auditor
+ * needs to hear or export recordings; it means nothing for other roles.
+ *
+ *                 search view listen export tag verify audit_read admin
+ *   admin           all  all   all    all   all  all      yes      yes
+ *   supervisor      all  all   all    all   all  all      no       no
+ *   agent           own  own   own    no    own  no       no       no
+ *   auditor         all  all   grant  grant no   all      yes      no
+ *
+ * ("all": every call; "own": only calls where call_is_own; "grant": only
+ * with can_listen.)  Supervisors do not read the audit log: it records
+ * their own accesses, and separating the watcher from the watched is the
+ * point of an auditor role.  Agents do not export (a copy leaves the
+ * system's control) and do not verify (an integrity check is the
+ * auditor's and supervisor's job).  Auditors do not tag: they must not
+ * change what they audit.  Anything not listed is denied, including
+ * out-of-range roles and actions.
+ */
+bool api_allow(enum api_role role, bool can_listen, enum api_action action, bool call_is_own);
+
+/* ---- numbers and "own call" ----------------------------------------------------
+ * A user's numbers are a comma list of numbers or extensions ("1001,
+ * +1 (555) 123-4567, alice").  Matching is exact on the normalised user
+ * part: a leading '+' is dropped and the visual separators space, '-',
+ * '.', '(', ')' and '/' are removed; letters keep their case.  So
+ * "+1 555-1234" matches "15551234" and "sip:+15551234@pbx;user=phone", but
+ * "1234" does not match "15551234" (no suffix or prefix matching). */
+
+/* Normalise one number into out (cap >= 2): false when nothing is left or
+ * it does not fit. */
+bool api_number_norm(struct slice num, char *out, size_t cap);
+/* Check and normalise a whole list into out ("1001,15551234"): ES_EINVAL
+ * for an empty item, an item with characters other than letters, digits,
+ * the separators and '_', '*', '#', or a result longer than
+ * IDX_NUMBERS_MAX.  An empty list is valid (a user without numbers). */
+int api_numbers_norm(const char *list, char *out, size_t cap);
+/* Is a party with this user part / URI one of numbers?  The user part of
+ * party_user, or when that is NULL or empty of the URI (sip:, sips:, tel:;
+ * up to '@' or ';'), is normalised and compared with each number. */
+bool api_party_matches(const char *numbers, const char *party_user, const char *party_uri);
+/* Is the caller or the callee of c one of numbers? */
+bool api_call_is_own(const char *numbers, const struct idx_call *c);
+
+/* ---- passwords ----------------------------------------------------------------- */
+
+#define API_PW_MIN 8
+#define API_PW_MAX 1024
+/* crypto_pwhash_str, Argon2id with OPSLIMIT/MEMLIMIT_INTERACTIVE, into out
+ * (IDX_PWHASH_MAX).  ES_EINVAL for a password shorter than API_PW_MIN or
+ * longer than API_PW_MAX bytes; ES_ENOMEM when Argon2id's memory could not
+ * be had. */
+int api_password_hash(const char *password, char out[IDX_PWHASH_MAX]);
+/* 0 when password matches hash, else API_EAUTH. */
+int api_password_verify(const char *hash, const char *password);
+
+/* ---- users ----------------------------------------------------------------------- */
+
+struct api_user {
+	int64_t id;
+	char name[IDX_NAME_MAX + 1];
+	enum api_role role;
+	char numbers[IDX_NUMBERS_MAX + 1]; /* normalised comma list */
+	bool can_listen;
+	bool disabled;
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+/* Who makes a change, for the audit log: "cli:root", "alice"; remote is
+ * the client's address or "" (command line). */
+struct api_actor {
+	const char *user;
+	const char *remote;
+};
+
+/* A valid user name: 1..IDX_NAME_MAX bytes of letters, digits, '.', '_',
+ * '-', '@', starting with a letter or digit. */
+bool api_name_valid(const char *name);
+
+/*
+ * The user changes.  Each one and its audit entry (action "user.add",
+ * "user.passwd", "user.role", "user.numbers", "user.can_listen",
+ * "user.disable", "user.enable"; object the user name; never the password)
+ * commit in one transaction.  A change that fails for a reason of the
+ * request (ES_EEXIST, ES_ENOTFOUND) is audited as "failed".  A password
+ * change and a disable end the user's sessions.  now_us is the wall clock.
+ *
+ * ES_EINVAL: bad name, numbers or password (nothing audited);
+ * ES_EEXIST: name taken; ES_ENOTFOUND: no such user; ES_EDB: the index.
+ */
+int api_user_add(struct idx *ix, const struct api_actor *who, const char *name,
+		 enum api_role role, const char *numbers, bool can_listen, const char *password,
+		 int64_t now_us, struct api_user *out);
+int api_user_passwd(struct idx *ix, const struct api_actor *who, const char *name,
+		    const char *password, int64_t now_us);
+int api_user_set_role(struct idx *ix, const struct api_actor *who, const char *name,
+		      enum api_role role, int64_t now_us);
+int api_user_set_numbers(struct idx *ix, const struct api_actor *who, const char *name,
+			 const char *numbers, int64_t now_us);
+int api_user_set_can_listen(struct idx *ix, const struct api_actor *who, const char *name,
+			    bool can_listen, int64_t now_us);
+int api_user_set_disabled(struct idx *ix, const struct api_actor *who, const char *name,
+			  bool disabled, int64_t now_us);
+/* By name (any case): ES_ENOTFOUND. */
+int api_user_get(struct idx *ix, const char *name, struct api_user *out);
+/* Every user by name. */
+typedef int (*api_user_fn)(void *ud, const struct api_user *u);
+int api_users_list(struct idx *ix, api_user_fn fn, void *ud);
+
+/* Name + password → the user, or API_EAUTH for any failure (unknown name,
+ * wrong password, disabled).  An unknown name still costs one Argon2id
+ * computation, so that timing does not tell names apart.  Every attempt
+ * is audited (action "login", outcome "ok" or "failed" with the reason in
+ * detail; the remote from who).  Rate limiting is the caller's
+ * (api_rl_*): check before, report after. */
+int api_login(struct idx *ix, const char *remote, const char *name, const char *password,
+	      int64_t now_us, struct api_user *out);
+
+/* ---- API tokens --------------------------------------------------------------------
+ * A token is "est_<id>_<64 hex digits>": the id finds the row, the secret's
+ * SHA-256 is compared in constant time with the stored one.  Tokens act as
+ * their user (same role, same numbers) and stop working when the user is
+ * disabled or the token revoked. */
+#define API_TOKEN_STRLEN 96
+
+/* A new token for user name (label may be NULL): the token is written to
+ * token (shown once; not stored), its id to *id.  Audited "token.create". */
+int api_token_create(struct idx *ix, const struct api_actor *who, const char *name,
+		     const char *label, int64_t now_us, char token[API_TOKEN_STRLEN],
+		     int64_t *id);
+/* The token's user (last use recorded), or API_EAUTH. */
+int api_token_auth(struct idx *ix, const char *token, int64_t now_us, struct api_user *out);
+/* Audited "token.revoke"; ES_ENOTFOUND. */
+int api_token_revoke(struct idx *ix, const struct api_actor *who, int64_t id, int64_t now_us);
+
+/* ---- sessions -----------------------------------------------------------------------
+ * After a login the server creates a session: a random 32-byte id, hex in
+ * the cookie (HttpOnly, Secure, SameSite=Strict: the server's job), stored
+ * as its SHA-256; and a random CSRF token the page sends back in a header
+ * with every state change. */
+#define API_SESSION_TTL_US (8 * 3600 * ES_US_PER_SEC) /* a working day */
+
+struct api_session {
+	char id[IDX_HEX256];   /* the cookie value: only filled by create */
+	char csrf[IDX_HEX256];
+	int64_t user_id;
+	int64_t created_us;
+	int64_t expires_us;
+	char remote[64];
+};
+
+int api_session_create(struct idx *ix, const struct api_user *u, const char *remote,
+		       int64_t now_us, int64_t ttl_us, struct api_session *out);
+/* The session of a cookie value and its user: API_EAUTH for an unknown,
+ * malformed or expired id (an expired one is deleted) or a disabled user. */
+int api_session_lookup(struct idx *ix, const char *cookie, int64_t now_us,
+		       struct api_session *s, struct api_user *u);
+/* Constant-time: is token the session's CSRF token? */
+bool api_csrf_ok(const struct api_session *s, const char *token);
+/* Logout: ES_ENOTFOUND when there is no such session. */
+int api_session_delete(struct idx *ix, const char *cookie);
+
+/* ---- login rate limiting --------------------------------------------------------------
+ * In memory, per remote address and per user name: `max_failures` failed
+ * logins within `window_us` lock that address (or name) for `lockout_us`.
+ * Time is passed in (now_us), so that tests use a fake clock.  A success
+ * clears the name's count, not the address's (one valid account must not
+ * reset an address that is guessing others).  The table holds `capacity`
+ * keys; when full, expired keys are reused first, then the oldest.  Not
+ * thread-safe: the server holds a lock around these calls. */
+struct api_rl;
+#define API_RL_MAX_FAILURES 5
+#define API_RL_WINDOW_US (300 * ES_US_PER_SEC)
+#define API_RL_LOCKOUT_US (300 * ES_US_PER_SEC)
+
+int api_rl_new(struct api_rl **out, unsigned capacity, unsigned max_failures,
+	       int64_t window_us, int64_t lockout_us);
+void api_rl_free(struct api_rl *rl);
+/* 0: may try; ES_ELIMIT: locked (remote or name), *retry_after_us (may be
+ * NULL) until when.  remote or name may be NULL (not counted). */
+int api_rl_check(struct api_rl *rl, const char *remote, const char *name, int64_t now_us,
+		 int64_t *retry_after_us);
+void api_rl_failure(struct api_rl *rl, const char *remote, const char *name, int64_t now_us);
+void api_rl_success(struct api_rl *rl, const char *remote, const char *name, int64_t now_us);
+
+/* ---- the audit log (audit.c) -----------------------------------------------------------
+ * Every entry: seq (1, 2, ...), time, user (name, "cli:<unix user>" or
+ * "-"), action ("login", "call.listen", "user.add", ...), object (a call
+ * id, a user name), remote, outcome ("ok", "denied", "failed"), detail.
+ *
+ *   hash = SHA-256(prev_hash || canonical)   (prev_hash as 32 raw bytes;
+ *                                            the first entry's is zeros)
+ *   canonical = "seq\ttime_us\tuser\taction\tobject\tremote\toutcome\tdetail"
+ *               with '\\', TAB, LF and CR in the fields written as "\\\\",
+ *               "\\t", "\\n", "\\r"; numbers in decimal.
+ *
+ * Verification recomputes the chain from the first entry and names the
+ * first broken link: an edited field, a deleted entry in the middle, a
+ * reordered or renumbered entry, a forged hash.  What the chain alone
+ * cannot show: removal of the newest entries (the shorter chain is intact),
+ * or a rewrite of everything after some entry by someone who recomputes the
+ * hashes.  Both need an external anchor: the newest seq and hash kept
+ * elsewhere (printed by `earshot audit --verify`; a signed head as the
+ * recording ledger has is the next step). */
+#define API_AUDIT_OK "ok"
+#define API_AUDIT_DENIED "denied"
+#define API_AUDIT_FAILED "failed"
+
+/* Append one entry in its own transaction (BEGIN IMMEDIATE: concurrent
+ * writers queue); *seq (may be NULL) gets its number.  NULL strings are
+ * stored as "" (user as "-"). */
+int api_audit_append(struct idx *ix, int64_t time_us, const char *user, const char *action,
+		     const char *object, const char *remote, const char *outcome,
+		     const char *detail, int64_t *seq);
+/* The same inside a transaction the caller holds (BEGIN IMMEDIATE, so that
+ * reading the head and inserting are atomic). */
+int api_audit_append_tx(struct idx *ix, int64_t time_us, const char *user, const char *action,
+			const char *object, const char *remote, const char *outcome,
+			const char *detail, int64_t *seq);
+/* Entries matching f, oldest first (index/index.h). */
+int api_audit_list(struct idx *ix, const struct idx_audit_filter *f, idx_audit_fn fn, void *ud);
+/* The hex hash an entry must have after prev_hash (hex, or "" for the
+ * first): out gets 64 hex digits.  ES_EINVAL if prev_hash is not hex. */
+int api_audit_hash(const char *prev_hash, const struct idx_audit *a, char out[IDX_HEX256]);
+
+struct api_audit_check {
+	uint64_t entries;          /* rows read */
+	int64_t first_seq;         /* 0 = empty log */
+	int64_t last_seq;          /* the newest intact entry's seq */
+	char last_hash[IDX_HEX256];
+	int64_t bad_seq;           /* the first broken entry; 0 = none */
+	char reason[192];          /* why, when bad_seq */
+};
+/* Walk the whole log: 0 when the chain is intact (r->last_seq/last_hash the
+ * newest entry), API_EAUTH when broken (r->bad_seq and r->reason), or an
+ * index error. */
+int api_audit_verify(struct idx *ix, struct api_audit_check *r);
+
+#endif /* ES_API_H */

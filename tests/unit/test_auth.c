@@ -1,0 +1,439 @@
+/* test_auth.c - api/auth.c: passwords, users, tokens, sessions, the rate
+ * limiter, the role matrix and "own call" matching. */
+#include "api/api.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64] = "/tmp/es-auth-XXXXXX";
+static char dbpath[128];
+
+static void rm_db(void)
+{
+	char p[160];
+	unlink(dbpath);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+}
+
+static struct idx *fresh(void)
+{
+	char err[256];
+	struct idx *ix = NULL;
+	rm_db();
+	if (idx_open(&ix, dbpath, err, sizeof(err))) {
+		fprintf(stderr, "idx_open: %s\n", err);
+		exit(1);
+	}
+	return ix;
+}
+
+static const struct api_actor admin = {"cli:test", ""};
+#define T0 INT64_C(1700000000000000)
+
+static int count_audit(void *ud, const struct idx_audit *a)
+{
+	(void)a;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int audit_count(struct idx *ix, const char *action)
+{
+	struct idx_audit_filter f = {.action = action};
+	int n = 0;
+	CHECK_INT(api_audit_list(ix, &f, count_audit, &n), 0);
+	return n;
+}
+
+static void test_password(void)
+{
+	char h[IDX_PWHASH_MAX], h2[IDX_PWHASH_MAX];
+	CHECK_INT(api_password_hash("correct horse", h), 0);
+	CHECK(!strncmp(h, "$argon2id$", 10));
+	CHECK_INT(api_password_verify(h, "correct horse"), 0);
+	CHECK_INT(api_password_verify(h, "correct horsE"), API_EAUTH);
+	CHECK_INT(api_password_verify(h, ""), API_EAUTH);
+	CHECK_INT(api_password_verify("garbage", "correct horse"), API_EAUTH);
+	/* salted: the same password hashes differently */
+	CHECK_INT(api_password_hash("correct horse", h2), 0);
+	CHECK(strcmp(h, h2) != 0);
+	CHECK_INT(api_password_hash("short", h), ES_EINVAL);
+	CHECK_INT(api_password_hash(NULL, h), ES_EINVAL);
+}
+
+static void test_users_login(void)
+{
+	struct idx *ix = fresh();
+	struct api_user u;
+	CHECK_INT(api_user_add(ix, &admin, "alice", API_ROLE_AGENT, "1001, +1 (555) 123-4567",
+			       false, "alice-password", T0, &u),
+		  0);
+	CHECK(u.id > 0);
+	CHECK_STR(u.numbers, "1001,15551234567");
+	CHECK_INT(u.role, API_ROLE_AGENT);
+	CHECK_INT(api_user_add(ix, &admin, "ALICE", API_ROLE_ADMIN, NULL, false,
+			       "other-password", T0, NULL),
+		  ES_EEXIST);
+	CHECK_INT(api_user_add(ix, &admin, "bad name", API_ROLE_ADMIN, NULL, false,
+			       "other-password", T0, NULL),
+		  ES_EINVAL);
+	CHECK_INT(api_user_add(ix, &admin, "bob", API_ROLE_ADMIN, "12;34", false,
+			       "other-password", T0, NULL),
+		  ES_EINVAL);
+	CHECK_INT(api_user_add(ix, &admin, "bob", API_ROLE_ADMIN, NULL, false, "short", T0, NULL),
+		  ES_EINVAL);
+
+	CHECK_INT(api_login(ix, "192.0.2.1", "alice", "alice-password", T0 + 1, &u), 0);
+	CHECK_STR(u.name, "alice");
+	CHECK_INT(api_login(ix, "192.0.2.1", "Alice", "alice-password", T0 + 1, &u), 0);
+	CHECK_INT(api_login(ix, "192.0.2.1", "alice", "wrong-password", T0 + 2, &u), API_EAUTH);
+	CHECK_INT(api_login(ix, "192.0.2.1", "nobody", "alice-password", T0 + 3, &u), API_EAUTH);
+	CHECK_INT(api_login(ix, "192.0.2.1", "../etc", "x", T0 + 3, &u), API_EAUTH);
+
+	CHECK_INT(api_user_passwd(ix, &admin, "alice", "new-password", T0 + 4), 0);
+	CHECK_INT(api_login(ix, NULL, "alice", "alice-password", T0 + 5, &u), API_EAUTH);
+	CHECK_INT(api_login(ix, NULL, "alice", "new-password", T0 + 5, &u), 0);
+	CHECK_INT(api_user_passwd(ix, &admin, "nobody", "new-password", T0 + 4), ES_ENOTFOUND);
+
+	CHECK_INT(api_user_set_disabled(ix, &admin, "alice", true, T0 + 6), 0);
+	CHECK_INT(api_login(ix, NULL, "alice", "new-password", T0 + 7, &u), API_EAUTH);
+	CHECK_INT(api_user_set_disabled(ix, &admin, "alice", false, T0 + 8), 0);
+	CHECK_INT(api_login(ix, NULL, "alice", "new-password", T0 + 9, &u), 0);
+
+	CHECK_INT(api_user_set_role(ix, &admin, "alice", API_ROLE_SUPERVISOR, T0 + 10), 0);
+	CHECK_INT(api_user_set_numbers(ix, &admin, "alice", "2002", T0 + 10), 0);
+	CHECK_INT(api_user_set_numbers(ix, &admin, "alice", "20,,02", T0 + 10), ES_EINVAL);
+	CHECK_INT(api_user_set_can_listen(ix, &admin, "alice", true, T0 + 10), 0);
+	CHECK_INT(api_user_get(ix, "alice", &u), 0);
+	CHECK_INT(u.role, API_ROLE_SUPERVISOR);
+	CHECK_STR(u.numbers, "2002");
+	CHECK(u.can_listen);
+	CHECK(!u.disabled);
+	CHECK_INT(u.updated_us, T0 + 10);
+	CHECK_INT(api_user_set_role(ix, &admin, "nobody", API_ROLE_ADMIN, T0), ES_ENOTFOUND);
+
+	/* the audit trail: changes, failures, logins; never a password */
+	CHECK_INT(audit_count(ix, "user.add"), 2); /* alice ok, ALICE failed */
+	CHECK_INT(audit_count(ix, "login"), 9);
+	CHECK_INT(audit_count(ix, "user."), 10);
+	struct api_audit_check r;
+	CHECK_INT(api_audit_verify(ix, &r), 0);
+	idx_close(ix);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "grep -c -- 'new-password\\|alice-password' %s >/dev/null",
+		 dbpath);
+	CHECK(system(cmd) != 0); /* no password in the database file */
+}
+
+static void test_tokens(void)
+{
+	struct idx *ix = fresh();
+	struct api_user u;
+	char tok[API_TOKEN_STRLEN], tok2[API_TOKEN_STRLEN];
+	int64_t id, id2;
+	CHECK_INT(api_user_add(ix, &admin, "bot", API_ROLE_AUDITOR, NULL, false, "bot-password",
+			       T0, NULL),
+		  0);
+	CHECK_INT(api_token_create(ix, &admin, "bot", "ci", T0, tok, &id), 0);
+	CHECK(!strncmp(tok, "est_", 4));
+	CHECK_INT(api_token_create(ix, &admin, "bot", NULL, T0, tok2, &id2), 0);
+	CHECK(id2 != id);
+	CHECK_INT(api_token_create(ix, &admin, "nobody", NULL, T0, tok2, &id2), ES_ENOTFOUND);
+	CHECK_INT(api_token_auth(ix, tok, T0 + 5, &u), 0);
+	CHECK_STR(u.name, "bot");
+	CHECK_INT(u.role, API_ROLE_AUDITOR);
+	struct idx_token t;
+	CHECK_INT(idx_token_get(ix, id, &t), 0);
+	CHECK_INT(t.last_used_us, T0 + 5);
+	CHECK(!strstr(tok, t.hash) && strlen(t.hash) == 64); /* only a hash is kept */
+
+	/* a wrong secret, a wrong id, malformed tokens */
+	char bad[API_TOKEN_STRLEN];
+	snprintf(bad, sizeof(bad), "%s", tok);
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+	CHECK_INT(api_token_auth(ix, bad, T0, &u), API_EAUTH);
+	snprintf(bad, sizeof(bad), "est_%lld_%s", (long long)id2, strrchr(tok, '_') + 1);
+	CHECK_INT(api_token_auth(ix, bad, T0, &u), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, "est_1_", T0, &u), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, "", T0, &u), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, NULL, T0, &u), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, "est_99999_00", T0, &u), API_EAUTH);
+
+	/* a disabled user's token stops working, and works again */
+	CHECK_INT(api_user_set_disabled(ix, &admin, "bot", true, T0), 0);
+	CHECK_INT(api_token_auth(ix, tok, T0, &u), API_EAUTH);
+	CHECK_INT(api_user_set_disabled(ix, &admin, "bot", false, T0), 0);
+	CHECK_INT(api_token_auth(ix, tok, T0, &u), 0);
+
+	CHECK_INT(api_token_revoke(ix, &admin, id, T0), 0);
+	CHECK_INT(api_token_auth(ix, tok, T0, &u), API_EAUTH);
+	CHECK_INT(api_token_revoke(ix, &admin, 424242, T0), ES_ENOTFOUND);
+	CHECK_INT(audit_count(ix, "token."), 5); /* 2 ok + 1 failed create, 1 ok + 1 failed revoke */
+	idx_close(ix);
+}
+
+static void test_sessions(void)
+{
+	struct idx *ix = fresh();
+	struct api_user u, v;
+	struct api_session s, s2, got;
+	CHECK_INT(api_user_add(ix, &admin, "sue", API_ROLE_SUPERVISOR, NULL, false, "sue-password",
+			       T0, &u),
+		  0);
+	CHECK_INT(api_session_create(ix, &u, "198.51.100.7", T0, 3600 * ES_US_PER_SEC, &s), 0);
+	CHECK_INT((int)strlen(s.id), 64);
+	CHECK_INT((int)strlen(s.csrf), 64);
+	CHECK(strcmp(s.id, s.csrf) != 0);
+	CHECK_INT(api_session_lookup(ix, s.id, T0 + 1, &got, &v), 0);
+	CHECK_STR(v.name, "sue");
+	CHECK_STR(got.remote, "198.51.100.7");
+	CHECK(api_csrf_ok(&got, s.csrf));
+	CHECK(!api_csrf_ok(&got, s.id));
+	CHECK(!api_csrf_ok(&got, ""));
+	CHECK(!api_csrf_ok(&got, NULL));
+	/* the stored key is a hash, not the cookie */
+	struct idx_session row;
+	CHECK_INT(idx_session_get(ix, s.id, &row), ES_ENOTFOUND);
+	/* bad cookies */
+	CHECK_INT(api_session_lookup(ix, "nope", T0, &got, &v), API_EAUTH);
+	char upper[65];
+	snprintf(upper, sizeof(upper), "%s", s.id);
+	for (char *c = upper; *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 32);
+	CHECK_INT(api_session_lookup(ix, upper, T0, &got, &v), API_EAUTH);
+	/* expiry: exactly at expires_us it is gone, and deleted */
+	CHECK_INT(api_session_lookup(ix, s.id, T0 + 3600 * ES_US_PER_SEC - 1, &got, &v), 0);
+	CHECK_INT(api_session_lookup(ix, s.id, T0 + 3600 * ES_US_PER_SEC, &got, &v), API_EAUTH);
+	CHECK_INT(api_session_lookup(ix, s.id, T0, &got, &v), API_EAUTH);
+	/* logout; a password change ends the sessions */
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, API_SESSION_TTL_US, &s), 0);
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, API_SESSION_TTL_US, &s2), 0);
+	CHECK_INT(api_session_delete(ix, s.id), 0);
+	CHECK_INT(api_session_delete(ix, s.id), ES_ENOTFOUND);
+	CHECK_INT(api_session_lookup(ix, s.id, T0, &got, &v), API_EAUTH);
+	CHECK_INT(api_session_lookup(ix, s2.id, T0, &got, &v), 0);
+	CHECK_INT(api_user_set_disabled(ix, &admin, "sue", true, T0), 0);
+	CHECK_INT(api_session_lookup(ix, s2.id, T0, &got, &v), API_EAUTH);
+	CHECK_INT(api_user_set_disabled(ix, &admin, "sue", false, T0), 0);
+	CHECK_INT(api_session_lookup(ix, s2.id, T0, &got, &v), API_EAUTH); /* ended, not paused */
+	/* purge */
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, 10, &s), 0);
+	int64_t n = -1;
+	CHECK_INT(idx_sessions_purge(ix, T0 + 10, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, 0, &s), ES_EINVAL);
+	idx_close(ix);
+}
+
+static void test_rate_limit(void)
+{
+	struct api_rl *rl;
+	int64_t now = T0, until = 0;
+	const int64_t min = 60 * ES_US_PER_SEC;
+	CHECK_INT(api_rl_new(&rl, 64, API_RL_MAX_FAILURES, API_RL_WINDOW_US, API_RL_LOCKOUT_US), 0);
+	/* four failures: still allowed; the fifth locks address and name */
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", now, NULL), 0);
+		api_rl_failure(rl, "192.0.2.1", "alice", now);
+		now += 10 * ES_US_PER_SEC;
+	}
+	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", now, NULL), 0);
+	api_rl_failure(rl, "192.0.2.1", "alice", now);
+	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", now, &until), ES_ELIMIT);
+	CHECK_INT(until, now + API_RL_LOCKOUT_US);
+	CHECK_INT(api_rl_check(rl, "192.0.2.1", "bob", now, NULL), ES_ELIMIT);   /* the address */
+	CHECK_INT(api_rl_check(rl, "203.0.113.9", "ALICE", now, NULL), ES_ELIMIT); /* the name */
+	CHECK_INT(api_rl_check(rl, "203.0.113.9", "bob", now, NULL), 0);
+	/* a success during the lock does not lift it */
+	api_rl_success(rl, "192.0.2.1", "alice", now);
+	CHECK_INT(api_rl_check(rl, NULL, "alice", now + 4 * min, NULL), ES_ELIMIT);
+	/* the lock ends after 5 minutes */
+	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", until - 1, NULL), ES_ELIMIT);
+	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", until, NULL), 0);
+	/* failures spread wider than the window never lock */
+	now = until;
+	for (int i = 0; i < 20; i++) {
+		api_rl_failure(rl, "198.51.100.1", "carol", now);
+		CHECK_INT(api_rl_check(rl, "198.51.100.1", "carol", now, NULL), 0);
+		now += 61 * ES_US_PER_SEC * 1 + (i % 4 == 3 ? API_RL_WINDOW_US : 0);
+	}
+	/* a success clears the name's count but not the address's */
+	now += 2 * API_RL_WINDOW_US;
+	for (int i = 0; i < 4; i++)
+		api_rl_failure(rl, "198.51.100.2", "dave", now);
+	api_rl_success(rl, "198.51.100.2", "dave", now);
+	api_rl_failure(rl, "198.51.100.2", "erin", now);
+	CHECK_INT(api_rl_check(rl, "198.51.100.2", NULL, now, NULL), ES_ELIMIT);
+	CHECK_INT(api_rl_check(rl, NULL, "dave", now, NULL), 0);
+	api_rl_free(rl);
+
+	/* a full table reuses slots but keeps locked keys */
+	CHECK_INT(api_rl_new(&rl, 4, 2, API_RL_WINDOW_US, API_RL_LOCKOUT_US), 0);
+	now = T0;
+	api_rl_failure(rl, "10.0.0.1", NULL, now);
+	api_rl_failure(rl, "10.0.0.1", NULL, now);
+	char a[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(a, sizeof(a), "10.1.0.%d", i);
+		api_rl_failure(rl, a, NULL, now + i);
+	}
+	CHECK_INT(api_rl_check(rl, "10.0.0.1", NULL, now + 100, NULL), ES_ELIMIT);
+	api_rl_free(rl);
+	CHECK_INT(api_rl_new(&rl, 0, 5, 1, 1), ES_EINVAL);
+}
+
+/* The matrix as the test states it, independently of auth.c's table:
+ * 'A' all calls, 'O' own calls only, 'G' only with can_listen, '-' never. */
+static const char *const expect[API_ROLE__COUNT] = {
+	/*                       search view listen export tag verify audit admin */
+	[API_ROLE_ADMIN] = "AAAAAAAA",
+	[API_ROLE_SUPERVISOR] = "AAAAAA--",
+	[API_ROLE_AGENT] = "OOO-O---",
+	[API_ROLE_AUDITOR] = "AAGG-AA-",
+};
+
+static void test_role_matrix(void)
+{
+	unsigned n = 0;
+	for (int r = 0; r < API_ROLE__COUNT; r++)
+		for (int a = 0; a < API_ACT__COUNT; a++)
+			for (int listen = 0; listen < 2; listen++)
+				for (int own = 0; own < 2; own++) {
+					char e = expect[r][a];
+					bool want = e == 'A' || (e == 'O' && own) ||
+						    (e == 'G' && listen);
+					bool got = api_allow((enum api_role)r, listen,
+							     (enum api_action)a, own);
+					if (got != want)
+						fprintf(stderr, "role %s action %s listen %d own %d\n",
+							api_role_name((enum api_role)r),
+							api_action_name((enum api_action)a), listen,
+							own);
+					CHECK(got == want);
+					n++;
+				}
+	CHECK_INT(n, 4 * 8 * 4);
+	CHECK(!api_allow(API_ROLE__COUNT, true, API_ACT_SEARCH, true));
+	CHECK(!api_allow((enum api_role)-1, true, API_ACT_SEARCH, true));
+	CHECK(!api_allow(API_ROLE_ADMIN, true, API_ACT__COUNT, true));
+	/* names round-trip */
+	for (int r = 0; r < API_ROLE__COUNT; r++) {
+		enum api_role back;
+		CHECK_INT(api_role_parse(api_role_name((enum api_role)r), &back), 0);
+		CHECK_INT(back, r);
+	}
+	for (int a = 0; a < API_ACT__COUNT; a++) {
+		enum api_action back;
+		CHECK_INT(api_action_parse(api_action_name((enum api_action)a), &back), 0);
+		CHECK_INT(back, a);
+	}
+	enum api_role rr;
+	CHECK_INT(api_role_parse("Admin", &rr), ES_EINVAL);
+	CHECK_INT(api_role_parse("root", &rr), ES_EINVAL);
+	CHECK(api_role_name(API_ROLE__COUNT) == NULL);
+}
+
+static void test_own_call(void)
+{
+	static const struct {
+		const char *numbers, *user, *uri;
+		bool want;
+	} cases[] = {
+		{"1001", "1001", NULL, true},
+		{"1001", NULL, "sip:1001@pbx.example.com", true},
+		{"1001", "", "sips:1001@pbx.example.com:5061", true},
+		{"1001", NULL, "SIP:1001@pbx", true},
+		{"+15551234", "15551234", NULL, true},
+		{"15551234", "+15551234", NULL, true},
+		{"+1 555-1234", NULL, "sip:+15551234@carrier;user=phone", true},
+		{"(555) 1234", "555.1234", NULL, true},
+		{"1 555 1234", NULL, "tel:+1-555-1234", true},
+		{"15551234", NULL, "sip:+15551234;phone-context=example.com@gw", true},
+		{"15551234", NULL, "tel:+15551234;phone-context=+1", true},
+		{"2002,1001", "1001", NULL, true},
+		{"alice", "alice", NULL, true},
+		/* no match */
+		{"1001", "10011", NULL, false},
+		{"1001", "100", NULL, false},
+		{"1234", "15551234", NULL, false},
+		{"15551234", "1234", NULL, false},
+		{"alice", "Alice", NULL, false},
+		{"1001", NULL, "sip:pbx.example.com", false},
+		{"1001", NULL, "http://1001@x", false},
+		{"1001", NULL, NULL, false},
+		{"", "1001", NULL, false},
+		{NULL, "1001", NULL, false},
+		{"+", "", NULL, false},
+		{"1001", "+", NULL, false},
+		{"001555", "+1555", NULL, false},
+	};
+	for (unsigned i = 0; i < ES_ARRAY_LEN(cases); i++) {
+		bool got = api_party_matches(cases[i].numbers, cases[i].user, cases[i].uri);
+		if (got != cases[i].want)
+			fprintf(stderr, "case %u: numbers %s user %s uri %s\n", i,
+				cases[i].numbers ? cases[i].numbers : "(null)",
+				cases[i].user ? cases[i].user : "(null)",
+				cases[i].uri ? cases[i].uri : "(null)");
+		CHECK(got == cases[i].want);
+	}
+	struct idx_call c = {0};
+	c.caller.user = "2001";
+	c.caller.uri = "sip:2001@pbx";
+	c.callee.uri = "sip:+4930123456@carrier";
+	CHECK(api_call_is_own("2001", &c));
+	CHECK(api_call_is_own("+49 30 123456", &c));
+	CHECK(!api_call_is_own("2002,30123456", &c));
+
+	char out[IDX_NUMBERS_MAX + 1];
+	CHECK_INT(api_numbers_norm(" 1001 , +1 (555) 123-4567,*99#", out, sizeof(out)), 0);
+	CHECK_STR(out, "1001,15551234567,*99#");
+	CHECK_INT(api_numbers_norm("", out, sizeof(out)), 0);
+	CHECK_STR(out, "");
+	CHECK_INT(api_numbers_norm("1001,", out, sizeof(out)), ES_EINVAL);
+	CHECK_INT(api_numbers_norm("10+01", out, sizeof(out)), ES_EINVAL);
+	CHECK_INT(api_numbers_norm("1001;x", out, sizeof(out)), ES_EINVAL);
+	CHECK_INT(api_numbers_norm("' OR 1=1 --", out, sizeof(out)), ES_EINVAL);
+	CHECK_INT(api_numbers_norm("+", out, sizeof(out)), ES_EINVAL);
+	char big[1100];
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_INT(api_numbers_norm(big, out, sizeof(out)), ES_EINVAL);
+
+	CHECK(api_name_valid("alice"));
+	CHECK(api_name_valid("a.b-c_d@example.com"));
+	CHECK(!api_name_valid(""));
+	CHECK(!api_name_valid(".hidden"));
+	CHECK(!api_name_valid("a b"));
+	CHECK(!api_name_valid("a'b"));
+	CHECK(!api_name_valid(NULL));
+	memset(big, 'a', 65);
+	big[65] = '\0';
+	CHECK(!api_name_valid(big));
+	big[64] = '\0';
+	CHECK(api_name_valid(big));
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/index.sqlite", dir);
+	RUN(test_password);
+	RUN(test_users_login);
+	RUN(test_tokens);
+	RUN(test_sessions);
+	RUN(test_rate_limit);
+	RUN(test_role_matrix);
+	RUN(test_own_call);
+	rm_db();
+	rmdir(dir);
+	return CHECK_DONE();
+}
