@@ -1,4 +1,5 @@
 /* calls.c - `earshot calls` and `earshot show ID`. */
+#include "api/calljson.h"
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -49,178 +50,9 @@ static void show_usage(FILE *f)
 		"Exit codes: 0 ok, 1 error, 2 usage, 4 no such call.\n");
 }
 
-static void put_time(struct es_json *j, int64_t us)
-{
-	char b[ES_TIME_STRLEN];
-	if (!us) {
-		es_json_null(j);
-		return;
-	}
-	es_time_fmt(us, b, sizeof(b));
-	es_json_str(j, b);
-}
-
-static void put_party(struct es_json *j, const struct idx_party *p)
-{
-	es_json_obj_begin(j);
-	es_json_key(j, "uri"); es_json_str(j, p->uri);
-	es_json_key(j, "user"); es_json_str(j, p->user);
-	es_json_key(j, "display"); es_json_str(j, p->display);
-	es_json_key(j, "pai"); es_json_str(j, p->pai);
-	es_json_key(j, "user_agent"); es_json_str(j, p->ua);
-	es_json_key(j, "sdp_addr"); es_json_str(j, p->sdp_addr);
-	es_json_obj_end(j);
-}
-
 static const char *party_name(int p)
 {
 	return p == IDX_CALLER ? "caller" : p == IDX_CALLEE ? "callee" : NULL;
-}
-
-static void put_stream(struct es_json *j, const struct idx_stream *s)
-{
-	char ssrc[16];
-	snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
-	es_json_obj_begin(j);
-	es_json_key(j, "party"); es_json_str(j, party_name(s->party));
-	es_json_key(j, "ssrc"); es_json_str(j, ssrc);
-	es_json_key(j, "src"); es_json_str(j, s->src);
-	es_json_key(j, "dst"); es_json_str(j, s->dst);
-	es_json_key(j, "payload_types");
-	es_json_arr_begin(j);
-	struct slice rest = sl_cstr(s->payload_types), one;
-	while (rest.len) {
-		sl_split(rest, ',', &one, &rest);
-		uint32_t pt;
-		if (!sl_to_u32(one, &pt))
-			es_json_int(j, pt);
-	}
-	es_json_arr_end(j);
-	es_json_key(j, "codecs"); es_json_str(j, s->codecs);
-	es_json_key(j, "packets"); es_json_int(j, (int64_t)s->packets);
-	es_json_key(j, "expected"); es_json_int(j, (int64_t)s->expected);
-	es_json_key(j, "lost"); es_json_int(j, s->lost);
-	es_json_key(j, "duplicates"); es_json_int(j, (int64_t)s->duplicates);
-	es_json_key(j, "out_of_order"); es_json_int(j, (int64_t)s->out_of_order);
-	es_json_key(j, "jitter_max_ms"); es_json_double(j, s->jitter_max_ms, 3);
-	es_json_key(j, "jitter_mean_ms"); es_json_double(j, s->jitter_mean_ms, 3);
-	es_json_key(j, "delta_max_ms"); es_json_double(j, s->delta_max_ms, 3);
-	es_json_key(j, "first"); put_time(j, s->first_us);
-	es_json_key(j, "last"); put_time(j, s->last_us);
-	es_json_key(j, "rtcp");
-	es_json_raw(j, s->rtcp_json); /* stored as JSON by the engine */
-	es_json_obj_end(j);
-}
-
-static void put_flags(struct es_json *j, const char *flags)
-{
-	es_json_arr_begin(j);
-	struct slice rest = sl_cstr(flags), one;
-	while (rest.len) {
-		sl_split(rest, ',', &one, &rest);
-		es_json_strn(j, one.p, one.len);
-	}
-	es_json_arr_end(j);
-}
-
-static void put_recording(struct es_json *j, const struct idx_recording *r)
-{
-	if (!r) {
-		es_json_null(j);
-		return;
-	}
-	es_json_obj_begin(j);
-	es_json_key(j, "path"); es_json_str(j, r->path);
-	es_json_key(j, "format"); es_json_str(j, r->format);
-	es_json_key(j, "bytes"); es_json_int(j, (int64_t)r->bytes);
-	es_json_key(j, "sha256"); es_json_str(j, r->sha256);
-	es_json_key(j, "plain_sha256"); es_json_str(j, r->plain_sha256);
-	es_json_key(j, "encrypted"); es_json_bool(j, r->encrypted);
-	es_json_key(j, "start"); put_time(j, r->start_us);
-	es_json_key(j, "start_us"); es_json_int(j, r->start_us);
-	es_json_key(j, "duration_s"); es_json_double(j, (double)r->duration_us / 1e6, 3);
-	es_json_key(j, "rate"); es_json_int(j, r->rate);
-	es_json_key(j, "channels"); es_json_int(j, r->channels);
-	es_json_key(j, "codecs"); es_json_str(j, r->codecs);
-	es_json_key(j, "flags"); put_flags(j, r->flags);
-	es_json_key(j, "stats"); es_json_raw(j, r->stats_json);
-	es_json_obj_end(j);
-}
-
-void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail)
-{
-	es_json_obj_begin(j);
-	es_json_key(j, "id"); es_json_int(j, c->id);
-	es_json_key(j, "call_id"); es_json_str(j, c->call_id);
-	es_json_key(j, "caller"); es_json_str(j, c->caller.uri);
-	es_json_key(j, "callee"); es_json_str(j, c->callee.uri);
-	es_json_key(j, "start"); put_time(j, c->start_us);
-	es_json_key(j, "answer"); put_time(j, c->answer_us);
-	es_json_key(j, "end"); put_time(j, c->end_us);
-	es_json_key(j, "duration_s");
-	es_json_double(j, (double)idx_call_duration_us(c) / 1e6, 3);
-	es_json_key(j, "outcome"); es_json_str(j, c->outcome);
-	es_json_key(j, "sip_code");
-	if (c->sip_code)
-		es_json_int(j, c->sip_code);
-	else
-		es_json_null(j);
-	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
-	es_json_key(j, "source"); es_json_str(j, c->source);
-	es_json_key(j, "rule"); es_json_str(j, c->rule);
-	es_json_key(j, "flags"); put_flags(j, c->flags);
-	es_json_key(j, "parties");
-	es_json_obj_begin(j);
-	es_json_key(j, "caller"); put_party(j, &c->caller);
-	es_json_key(j, "callee"); put_party(j, &c->callee);
-	es_json_obj_end(j);
-	es_json_key(j, "extra_headers");
-	es_json_raw(j, c->extra_json); /* stored as a JSON object by the engine */
-	es_json_key(j, "streams");
-	es_json_arr_begin(j);
-	for (unsigned i = 0; i < c->nstreams; i++)
-		put_stream(j, &c->streams[i]);
-	es_json_arr_end(j);
-	es_json_key(j, "recording");
-	put_recording(j, c->recording);
-	if (detail) {
-		es_json_key(j, "events");
-		es_json_arr_begin(j);
-		for (unsigned i = 0; i < c->nevents; i++) {
-			const struct idx_event *e = &c->events[i];
-			es_json_obj_begin(j);
-			es_json_key(j, "time"); put_time(j, e->ts_us);
-			es_json_key(j, "recording_offset_s");
-			if (c->recording && e->ts_us >= c->recording->start_us)
-				es_json_double(j, (double)(e->ts_us - c->recording->start_us) / 1e6, 3);
-			else
-				es_json_null(j);
-			es_json_key(j, "kind"); es_json_str(j, e->kind);
-			es_json_key(j, "party"); es_json_str(j, party_name(e->party));
-			es_json_key(j, "detail"); es_json_str(j, e->detail);
-			es_json_obj_end(j);
-		}
-		es_json_arr_end(j);
-		es_json_key(j, "messages");
-		es_json_arr_begin(j);
-		for (unsigned i = 0; i < c->nmsgs; i++) {
-			const struct idx_msg *m = &c->msgs[i];
-			es_json_obj_begin(j);
-			es_json_key(j, "time"); put_time(j, m->ts_us);
-			es_json_key(j, "frame"); es_json_int(j, (int64_t)m->frame);
-			es_json_key(j, "src"); es_json_str(j, m->src);
-			es_json_key(j, "dst"); es_json_str(j, m->dst);
-			es_json_key(j, "transport"); es_json_str(j, m->transport);
-			es_json_key(j, "label"); es_json_str(j, m->label);
-			es_json_key(j, "cseq"); es_json_int(j, m->cseq);
-			es_json_key(j, "cseq_method"); es_json_str(j, m->cseq_method);
-			es_json_key(j, "retransmission"); es_json_bool(j, m->retransmission);
-			es_json_key(j, "sdp"); es_json_bool(j, m->has_sdp);
-			es_json_obj_end(j);
-		}
-		es_json_arr_end(j);
-	}
-	es_json_obj_end(j);
 }
 
 /* ---- output of the list --------------------------------------------------------- */
@@ -266,7 +98,7 @@ static int list_row(void *ud, const struct idx_call *c)
 	double dur = (double)idx_call_duration_us(c) / 1e6;
 	switch (o->fmt) {
 	case OUT_JSON:
-		cli_call_json(&o->j, c, false);
+		api_call_json(&o->j, c, false);
 		break;
 	case OUT_CSV:
 		printf("%lld,", (long long)c->id);
@@ -481,7 +313,7 @@ static int show_json(void *ud, const struct idx_call *c)
 	struct es_json j;
 	(void)ud;
 	es_json_init(&j, stdout, true);
-	cli_call_json(&j, c, true);
+	api_call_json(&j, c, true);
 	es_json_end(&j);
 	return 0;
 }

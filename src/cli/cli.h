@@ -39,6 +39,7 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv); /* verify.c */
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
+int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
 
 /* The row id a call argument names: a number is an id, anything else a
@@ -47,8 +48,6 @@ int64_t cli_call_ref(struct idx *ix, const char *arg);
 
 /* Open DATA/index.sqlite; create the folder when create is true. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
-/* JSON of one call (the stable interface of docs/CLI.md). */
-void cli_call_json(struct es_json *j, const struct idx_call *c, bool detail);
 
 /* ---- the recorder run: `record` and `srs` (record.c, run.c, srs.c) ------------
  * Both commands are one program: settings from the configuration file and

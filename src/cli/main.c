@@ -30,6 +30,7 @@ static void usage(FILE *f, const char *prog)
 		"  keys SUBCOMMAND  encryption keys: status, rotate, shred ID\n"
 		"  user SUBCOMMAND  users of the web UI/API: add, passwd, role, list, token\n"
 		"  audit            list (--verify: check) the hash-chained audit log\n"
+		"  serve            the REST API over HTTP(S) (docs/openapi.yaml)\n"
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"\n"
 		"Global options:\n"
@@ -133,6 +134,8 @@ int main(int argc, char **argv)
 		return cli_user(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "audit"))
 		return cli_audit(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "serve"))
+		return cli_serve(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "delete"))
 		return cli_delete(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {

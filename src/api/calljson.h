@@ -1,0 +1,15 @@
+/*
+ * calljson.h - a call as JSON, the one shape `earshot calls/show --json`
+ * and the REST API (GET /api/calls, /api/calls/{id}) print: parties,
+ * streams with statistics, the recording, and with detail also events and
+ * the SIP message sequence (docs/CLI.md "JSON (stable interface)").
+ */
+#ifndef ES_API_CALLJSON_H
+#define ES_API_CALLJSON_H
+
+#include "core/core.h"
+#include "index/index.h"
+
+void api_call_json(struct es_json *j, const struct idx_call *c, bool detail);
+
+#endif /* ES_API_CALLJSON_H */

@@ -1,0 +1,372 @@
+/*
+ * handlers_audio.c - GET /api/calls/{id}/audio: the recording's plaintext
+ * with HTTP Range (RFC 9110 14: one range, 206 + Content-Range; 416 when
+ * unsatisfiable; several ranges are answered with the whole file, which the
+ * RFC allows).  Encrypted recordings are decrypted chunk by chunk in MHD's
+ * content reader (st_enc_reader_pread): plaintext never touches the disk.
+ * The stored file's SHA-256 is not recomputed per request (too slow for a
+ * player's many range requests); every chunk is authenticated as it is
+ * read instead, and a failure aborts the response and is audited.
+ */
+#include "api/server_internal.h"
+#include "record/record.h"
+#include "store/vault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SRV_AUDIO_BLOCK (64 * 1024)
+
+struct audio {
+	struct api_server *srv;
+	struct st_enc_reader *enc; /* encrypted, or */
+	int fd;                    /* plain (-1 when enc) */
+	uint64_t size;             /* plaintext bytes */
+	uint64_t start, len;       /* the range served */
+	bool failed;               /* audited once */
+	char user[IDX_NAME_MAX + 1];
+	char remote[64];
+	char obj[24];
+};
+
+static void audio_free(void *cls)
+{
+	struct audio *a = cls;
+	if (!a)
+		return;
+	if (a->enc)
+		st_enc_reader_close(a->enc);
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a);
+}
+
+/* A read that fails mid-stream: tampering (a chunk that does not
+ * authenticate) or I/O.  Audited with its own index connection. */
+static void audio_fail(struct audio *a, const char *why)
+{
+	if (a->failed)
+		return;
+	a->failed = true;
+	ES_LOG_ERR("api", "audio of call %s: %s", a->obj, why);
+	struct idx *ix = srv_ix_take(a->srv);
+	if (ix) {
+		api_audit_append(ix, srv_now_us(), a->user, "call.listen", a->obj, a->remote,
+				 API_AUDIT_FAILED, why, NULL);
+		srv_ix_give(a->srv, ix);
+	}
+}
+
+static ssize_t audio_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct audio *a = cls;
+	if (pos >= a->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	uint64_t left = a->len - pos;
+	size_t want = max < left ? max : (size_t)left;
+	uint64_t off = a->start + pos;
+	size_t got = 0;
+	if (a->enc) {
+		int rc = st_enc_reader_pread(a->enc, buf, want, off, &got);
+		if (rc) {
+			char why[300];
+			snprintf(why, sizeof(why), "decryption failed (tampered?): %.250s",
+				 st_enc_reader_error(a->enc));
+			audio_fail(a, why);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	} else {
+		ssize_t n;
+		do
+			n = pread(a->fd, buf, want, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			audio_fail(a, "read error");
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		got = (size_t)n;
+	}
+	if (!got) {
+		audio_fail(a, "the file ends before its size");
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	return (ssize_t)got;
+}
+
+/* ---- Range ---------------------------------------------------------------------------------- */
+
+enum range_kind { RANGE_NONE, RANGE_ONE, RANGE_UNSATISFIABLE };
+
+static bool digits(const char **p, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*p = s;
+	*v = x;
+	return true;
+}
+
+/* RFC 9110 14.1.2: "bytes=a-b", "bytes=a-", "bytes=-n".  A malformed or
+ * multiple range is ignored (the whole file, 200). */
+static enum range_kind parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *len)
+{
+	if (!h || strncasecmp(h, "bytes", 5))
+		return RANGE_NONE;
+	const char *p = h + 5;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '=')
+		return RANGE_NONE;
+	while (*p == ' ')
+		p++;
+	if (strchr(p, ','))
+		return RANGE_NONE;
+	uint64_t a, b;
+	if (*p == '-') {
+		p++;
+		if (!digits(&p, &b))
+			return RANGE_NONE;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			return RANGE_NONE;
+		if (!b || !size)
+			return RANGE_UNSATISFIABLE;
+		if (b > size)
+			b = size;
+		*start = size - b;
+		*len = b;
+		return RANGE_ONE;
+	}
+	if (!digits(&p, &a) || *p++ != '-')
+		return RANGE_NONE;
+	bool has_b = digits(&p, &b);
+	while (*p == ' ')
+		p++;
+	if (*p || (has_b && b < a))
+		return RANGE_NONE;
+	if (a >= size)
+		return RANGE_UNSATISFIABLE;
+	if (!has_b || b >= size)
+		b = size - 1;
+	*start = a;
+	*len = b - a + 1;
+	return RANGE_ONE;
+}
+
+static const char *mime_of(const char *format)
+{
+	if (!format)
+		return "application/octet-stream";
+	if (!strcmp(format, "opus") || !strcmp(format, "ogg"))
+		return "audio/ogg";
+	if (!strcmp(format, "wav"))
+		return "audio/wav";
+	if (!strcmp(format, "flac"))
+		return "audio/flac";
+	return "application/octet-stream";
+}
+
+/* ---- the handler ---------------------------------------------------------------------------- */
+
+struct arec {
+	struct srv_req *r;
+	bool own, has_rec, bad_path;
+	struct idx_recording rec;
+	char path[1024];
+	char format[16];
+	char etag[65];
+};
+
+static int arec_row(void *ud, const struct idx_call *c)
+{
+	struct arec *a = ud;
+	a->own = api_call_is_own(a->r->user.numbers, c);
+	const struct idx_recording *rec = c->recording;
+	if (!rec || !rec->path)
+		return 0;
+	a->has_rec = true;
+	a->rec = *rec;
+	/* the row's path is ours, but never follow one out of the data folder */
+	a->bad_path = strlen(rec->path) >= sizeof(a->path) || rec->path[0] == '/' ||
+		      strstr(rec->path, "..") != NULL;
+	snprintf(a->path, sizeof(a->path), "%s", rec->path);
+	snprintf(a->format, sizeof(a->format), "%s", rec->format ? rec->format : "");
+	const char *h = rec->plain_sha256 ? rec->plain_sha256 : rec->sha256;
+	snprintf(a->etag, sizeof(a->etag), "%s", h ? h : "");
+	a->rec.path = a->path;
+	a->rec.format = a->format;
+	a->rec.sha256 = a->rec.plain_sha256 = a->rec.codecs = a->rec.flags = NULL;
+	a->rec.stats_json = NULL;
+	return 0;
+}
+
+static int unsatisfiable(struct srv_req *r, uint64_t size)
+{
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "error"); es_json_str(&o.j, "range_not_satisfiable");
+	es_json_key(&o.j, "size"); es_json_int(&o.j, (int64_t)size);
+	es_json_obj_end(&o.j);
+	es_json_end(&o.j);
+	fclose(o.f);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(o.buf);
+		return MHD_NO;
+	}
+	srv_headers(resp, true);
+	char cr[64];
+	snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	return srv_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+}
+
+/* Open the plaintext of a (a->enc or a->fd, a->size): 0, or an HTTP
+ * status with the error answered by the caller (*code, *msg). */
+static unsigned audio_open(struct srv_req *r, const struct arec *ar, struct audio *a,
+			   const char **code, char *msg, size_t msglen)
+{
+	char file[4400];
+	if (rec_recording_path(r->srv->data_dir, &ar->rec, file, sizeof(file)) || ar->bad_path) {
+		*code = "unavailable";
+		snprintf(msg, msglen, "the recording's path is unusable");
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	if (!ar->rec.encrypted) {
+		struct stat st;
+		a->fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (a->fd < 0 || fstat(a->fd, &st) || !S_ISREG(st.st_mode)) {
+			*code = "gone";
+			snprintf(msg, msglen, "the recording's file is missing");
+			return MHD_HTTP_GONE;
+		}
+		a->size = (uint64_t)st.st_size;
+		return 0;
+	}
+	char err[512] = "";
+	struct st_dek *dek = NULL;
+	int rc = r->srv->vault ? st_vault_key(r->srv->vault, ar->path, &dek, err, sizeof(err))
+			       : ES_ENOTFOUND;
+	if (rc == ES_ENOTFOUND) {
+		*code = "gone";
+		snprintf(msg, msglen, "the recording's data key is gone (shredded or missing)");
+		return MHD_HTTP_GONE;
+	}
+	if (!rc)
+		rc = st_enc_reader_open(&a->enc, file, dek, err, sizeof(err));
+	st_dek_free(dek);
+	if (rc == ES_ENOTFOUND || (rc == ES_EIO && access(file, F_OK))) {
+		*code = "gone";
+		snprintf(msg, msglen, "the recording's file is missing");
+		return MHD_HTTP_GONE;
+	}
+	if (rc) {
+		*code = "integrity";
+		snprintf(msg, msglen, "the recording fails its integrity check: %.300s", err);
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	a->size = st_enc_reader_size(a->enc);
+	return 0;
+}
+
+int srv_call_audio(struct srv_req *r, int64_t id)
+{
+	static const char *const none[] = {NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, none, &answered)), answered)
+		return rc;
+	char obj[24];
+	snprintf(obj, sizeof(obj), "%lld", (long long)id);
+	struct arec ar = {.r = r};
+	int err = idx_call_get(r->ix, id, arec_row, &ar);
+	if (err == ES_ENOTFOUND) {
+		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no such call");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
+	}
+	if (err)
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	if (!srv_allow(r, API_ACT_LISTEN, ar.own, "call.listen", obj, &rc))
+		return rc;
+	if (!ar.has_rec) {
+		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no recording");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+				 "the call has no recording");
+	}
+	struct audio *a = calloc(1, sizeof(*a));
+	if (!a)
+		return MHD_NO;
+	a->srv = r->srv;
+	a->fd = -1;
+	snprintf(a->user, sizeof(a->user), "%s", r->user.name);
+	snprintf(a->remote, sizeof(a->remote), "%s", r->remote);
+	snprintf(a->obj, sizeof(a->obj), "%s", obj);
+	const char *code = NULL;
+	char msg[400];
+	unsigned status = audio_open(r, &ar, a, &code, msg, sizeof(msg));
+	if (status) {
+		audio_free(a);
+		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, msg);
+		return srv_error(r, status, code, NULL, "%s", msg);
+	}
+	const char *range = srv_header(r, MHD_HTTP_HEADER_RANGE);
+	enum range_kind k = parse_range(range, a->size, &a->start, &a->len);
+	if (k == RANGE_UNSATISFIABLE) {
+		uint64_t size = a->size;
+		audio_free(a);
+		return unsatisfiable(r, size);
+	}
+	if (k == RANGE_NONE) {
+		a->start = 0;
+		a->len = a->size;
+	}
+	char detail[96];
+	if (k == RANGE_ONE)
+		snprintf(detail, sizeof(detail), "bytes %llu-%llu of %llu",
+			 (unsigned long long)a->start, (unsigned long long)(a->start + a->len - 1),
+			 (unsigned long long)a->size);
+	else
+		snprintf(detail, sizeof(detail), "all %llu bytes", (unsigned long long)a->size);
+	srv_audit(r, "call.listen", obj, API_AUDIT_OK, detail);
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		a->len, SRV_AUDIO_BLOCK, audio_read, a, audio_free);
+	if (!resp) {
+		audio_free(a);
+		return MHD_NO;
+	}
+	srv_headers(resp, false);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime_of(ar.format));
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (*ar.etag) {
+		char etag[70];
+		snprintf(etag, sizeof(etag), "\"%s\"", ar.etag);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	}
+	if (k == RANGE_ONE) {
+		char cr[96];
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)a->start,
+			 (unsigned long long)(a->start + a->len - 1), (unsigned long long)a->size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	}
+	return srv_queue(r, k == RANGE_ONE ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
+}

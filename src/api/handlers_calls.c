@@ -1,0 +1,487 @@
+/*
+ * handlers_calls.c - GET /api/calls (search, paged by cursor), GET
+ * /api/calls/{id} (detail) and GET /api/calls/{id}/verify (one recording
+ * against the ledger, as `earshot verify ID` checks it).  Every call passes
+ * api_allow: calls a user may not search are left out of the results (and
+ * paging stays correct); a call a user may not view or verify is a 403,
+ * audited.
+ */
+#include "api/server_internal.h"
+#include "record/record.h"
+#include "store/ledger.h"
+#include "store/vault.h"
+
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRV_LIMIT_DEFAULT 50
+#define SRV_LIMIT_MAX 500
+#define SRV_SCAN_BATCH 500
+/* Rows examined per search at most: a user who may see few calls gets a
+ * short page and a cursor to go on, not a scan of the whole index. */
+#define SRV_SCAN_MAX 20000
+#define SRV_TEXT_MAX 256
+
+/* ---- parameters -------------------------------------------------------------------- */
+
+/* 1..max bytes, no control characters. */
+static bool text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (!n || n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool num_ok(const char *s, size_t maxdigits, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	return strlen(s) <= maxdigits && !sl_to_u64(sl_cstr(s), out) && *out >= lo && *out <= hi;
+}
+
+static bool outcome_ok(const char *s)
+{
+	static const char *const outcomes[] = {"answered",  "busy",       "no_answer",
+					       "cancelled", "rejected",   "redirected",
+					       "failed",    "in_progress", NULL};
+	for (const char *const *k = outcomes; *k; k++)
+		if (!strcmp(*k, s))
+			return true;
+	return false;
+}
+
+/* ---- search -------------------------------------------------------------------------- */
+
+struct search {
+	struct srv_req *r;
+	struct es_json *j;
+	unsigned limit;
+	unsigned n;          /* calls written */
+	unsigned scanned;    /* rows seen in this batch */
+	uint64_t scanned_all;
+	int64_t last_scanned;
+	int64_t last_written;
+	bool more;           /* an allowed call exists after the page */
+};
+
+static int search_row(void *ud, const struct idx_call *c)
+{
+	struct search *s = ud;
+	s->scanned++;
+	s->scanned_all++;
+	s->last_scanned = c->id;
+	const struct api_user *u = &s->r->user;
+	if (!api_allow(u->role, u->can_listen, API_ACT_SEARCH, api_call_is_own(u->numbers, c)))
+		return 0;
+	if (s->n == s->limit) {
+		s->more = true;
+		return 1;
+	}
+	api_call_json(s->j, c, false);
+	s->n++;
+	s->last_written = c->id;
+	return 0;
+}
+
+int srv_calls(struct srv_req *r)
+{
+	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
+					     "call_id", "limit", "cursor", NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, params, &answered)), answered)
+		return rc;
+	struct idx_filter f = {0};
+	unsigned limit = SRV_LIMIT_DEFAULT;
+	const char *v;
+	uint64_t n;
+	if ((v = srv_arg(r, "party"))) {
+		if (!text_ok(v, SRV_TEXT_MAX))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "party",
+					 "1..%d characters, no control characters", SRV_TEXT_MAX);
+		f.party = v;
+	}
+	if ((v = srv_arg(r, "from")) && (strlen(v) > 40 || es_time_parse(v, &f.from_us)))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "from",
+				 "a time: 2026-11-24, 2026-11-24T08:00Z or seconds since 1970");
+	if ((v = srv_arg(r, "to")) && (strlen(v) > 40 || es_time_parse(v, &f.to_us)))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "to",
+				 "a time: 2026-11-24, 2026-11-24T08:00Z or seconds since 1970");
+	if ((v = srv_arg(r, "outcome"))) {
+		if (!outcome_ok(v))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "outcome",
+					 "answered, busy, no_answer, cancelled, rejected, "
+					 "redirected, failed or in_progress");
+		f.outcome = v;
+	}
+	if ((v = srv_arg(r, "min_duration"))) {
+		if (!num_ok(v, 9, 0, 100000000, &n))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "min_duration",
+					 "seconds, a whole number");
+		f.min_duration_us = (int64_t)n * ES_US_PER_SEC;
+	}
+	if ((v = srv_arg(r, "call_id"))) {
+		if (!text_ok(v, SRV_TEXT_MAX))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "call_id",
+					 "1..%d characters, no control characters", SRV_TEXT_MAX);
+		f.call_id = v;
+	}
+	if ((v = srv_arg(r, "limit"))) {
+		if (!num_ok(v, 3, 1, SRV_LIMIT_MAX, &n))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "limit", "1..%d",
+					 SRV_LIMIT_MAX);
+		limit = (unsigned)n;
+	}
+	if ((v = srv_arg(r, "cursor"))) {
+		if (!num_ok(v, 18, 1, INT64_MAX, &n))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "cursor",
+					 "the next_cursor of a previous page");
+		f.after_id = (int64_t)n;
+	}
+
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "calls");
+	es_json_arr_begin(&o.j);
+	struct search s = {.r = r, .j = &o.j, .limit = limit};
+	int err = 0;
+	bool end = false;
+	f.limit = SRV_SCAN_BATCH;
+	while (!s.more && !end && s.scanned_all < SRV_SCAN_MAX) {
+		s.scanned = 0;
+		err = idx_calls_list(r->ix, &f, search_row, &s);
+		if (err < 0)
+			break;
+		err = 0;
+		end = s.scanned < SRV_SCAN_BATCH;
+		f.after_id = s.last_scanned;
+	}
+	es_json_arr_end(&o.j);
+	if (err) {
+		es_json_obj_end(&o.j);
+		es_json_end(&o.j);
+		fclose(o.f);
+		free(o.buf);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	}
+	/* More may follow: the page is full and another call exists, or the
+	 * scan stopped at its budget (the cursor then is the last row seen). */
+	char cur[24] = "";
+	if (s.more)
+		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_written);
+	else if (!end && s.scanned_all)
+		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_scanned);
+	es_json_key(&o.j, "next_cursor");
+	es_json_str(&o.j, *cur ? cur : NULL);
+	es_json_obj_end(&o.j);
+
+	char detail[512];
+	const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "party");
+	snprintf(detail, sizeof(detail), "%u results%s%.200s%s%.100s", s.n, q ? "; party=" : "",
+		 q ? q : "", f.call_id ? "; call_id=" : "", f.call_id ? f.call_id : "");
+	srv_audit(r, "call.search", NULL, API_AUDIT_OK, detail);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+/* ---- one call ------------------------------------------------------------------------- */
+
+struct view {
+	struct srv_req *r;
+	struct es_json *j;
+	bool allowed, own;
+};
+
+static int view_row(void *ud, const struct idx_call *c)
+{
+	struct view *v = ud;
+	const struct api_user *u = &v->r->user;
+	v->own = api_call_is_own(u->numbers, c);
+	v->allowed = api_allow(u->role, u->can_listen, API_ACT_VIEW, v->own);
+	if (v->allowed)
+		api_call_json(v->j, c, true);
+	return 0;
+}
+
+static void discard(struct srv_json *o)
+{
+	fclose(o->f);
+	free(o->buf);
+}
+
+int srv_call(struct srv_req *r, int64_t id)
+{
+	static const char *const none[] = {NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, none, &answered)), answered)
+		return rc;
+	char obj[24];
+	snprintf(obj, sizeof(obj), "%lld", (long long)id);
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	struct view v = {.r = r, .j = &o.j};
+	int err = idx_call_get(r->ix, id, view_row, &v);
+	if (err == ES_ENOTFOUND) {
+		discard(&o);
+		srv_audit(r, "call.view", obj, API_AUDIT_FAILED, "no such call");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
+	}
+	if (err) {
+		discard(&o);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	}
+	if (!v.allowed) {
+		discard(&o);
+		/* the same answer and audit entry as srv_allow's */
+		srv_allow(r, API_ACT_VIEW, v.own, "call.view", obj, &rc);
+		return rc;
+	}
+	srv_audit(r, "call.view", obj, API_AUDIT_OK, NULL);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+/* ---- verify one call ---------------------------------------------------------------------- */
+
+struct vrec {
+	struct srv_req *r;
+	bool found, own, has_rec;
+	char path[ST_LEDGER_ID_MAX + 1];
+	char sha256[65];
+	bool encrypted;
+};
+
+static int vrec_row(void *ud, const struct idx_call *c)
+{
+	struct vrec *v = ud;
+	v->found = true;
+	v->own = api_call_is_own(v->r->user.numbers, c);
+	const struct idx_recording *rec = c->recording;
+	if (!rec || !rec->path || strlen(rec->path) > ST_LEDGER_ID_MAX)
+		return 0;
+	v->has_rec = true;
+	snprintf(v->path, sizeof(v->path), "%s", rec->path);
+	snprintf(v->sha256, sizeof(v->sha256), "%s", rec->sha256 ? rec->sha256 : "");
+	v->encrypted = rec->encrypted;
+	return 0;
+}
+
+struct vout {
+	struct es_json *j;
+	unsigned findings;
+};
+
+static void vfind(struct vout *o, const char *kind, bool is_finding, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void vfind(struct vout *o, const char *kind, bool is_finding, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (is_finding)
+		o->findings++;
+	es_json_obj_begin(o->j);
+	es_json_key(o->j, "kind"); es_json_str(o->j, kind);
+	es_json_key(o->j, "finding"); es_json_bool(o->j, is_finding);
+	es_json_key(o->j, "message"); es_json_str(o->j, msg);
+	es_json_obj_end(o->j);
+}
+
+static void hex32(const uint8_t h[32], char out[65])
+{
+	sodium_bin2hex(out, 65, h, 32);
+}
+
+/* Decrypt the whole file and hash the plaintext. */
+static int plain_hash(const char *file, const struct st_dek *dek, uint8_t out[32], char *err,
+		      size_t errlen)
+{
+	struct st_enc_reader *rd;
+	int rc = st_enc_reader_open(&rd, file, dek, err, errlen);
+	if (rc)
+		return rc;
+	enum { BUF = 256 * 1024 };
+	uint8_t *buf = malloc(BUF);
+	if (!buf) {
+		st_enc_reader_close(rd);
+		return ES_ENOMEM;
+	}
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	uint64_t size = st_enc_reader_size(rd), off = 0;
+	while (off < size) {
+		size_t got = 0;
+		rc = st_enc_reader_pread(rd, buf, BUF, off, &got);
+		if (rc || !got) {
+			snprintf(err, errlen, "%s", rc ? st_enc_reader_error(rd) : "file ends early");
+			rc = rc ? rc : ES_ETRUNC;
+			break;
+		}
+		crypto_hash_sha256_update(&st, buf, got);
+		off += got;
+	}
+	crypto_hash_sha256_final(&st, out);
+	free(buf);
+	st_enc_reader_close(rd);
+	return rc;
+}
+
+static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, bool quick,
+			  struct vout *o)
+{
+	char dir[4200], file[4400], err[512] = "";
+	snprintf(dir, sizeof(dir), "%s/ledger", r->srv->data_dir);
+	snprintf(file, sizeof(file), "%s/%s", r->srv->data_dir, v->path);
+	struct st_ledger *l = NULL;
+	struct st_ledger_entry e;
+	bool leaf = false, tomb = false;
+	int rc = st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err));
+	if (rc) {
+		vfind(o, "ledger", true, "ledger cannot be opened: %s", *err ? err : es_strerror(rc));
+	} else {
+		uint64_t seq;
+		rc = st_ledger_find(l, v->path, &seq, &tomb);
+		if (rc == ES_ENOTFOUND)
+			vfind(o, "not_in_ledger", true, "no ledger entry names this recording");
+		else if (!rc && !st_ledger_entry(l, seq, &e))
+			leaf = true;
+		else
+			vfind(o, "ledger", true, "ledger entry cannot be read");
+	}
+	st_ledger_close(l);
+	bool has_key = r->srv->vault && st_vault_has_key(r->srv->vault, v->path);
+	if (leaf && tomb) {
+		if (!strcmp(e.reason, "shredded") && !has_key) {
+			vfind(o, "shredded", false, "shredded: its data key is destroyed (expected)");
+			return;
+		}
+		vfind(o, "tombstoned", true, "the ledger says deleted (reason %s) but the row is there",
+		      e.reason);
+		leaf = false; /* the tombstone carries no hashes */
+	}
+	uint8_t fh[32];
+	char fhex[65] = "", lhex[65];
+	rc = st_sha256_file(file, fh, NULL);
+	bool file_ok = false;
+	if (rc == ES_ENOTFOUND) {
+		vfind(o, "missing", true, "the recording's file does not exist");
+	} else if (rc) {
+		vfind(o, "unreadable", true, "the recording's file cannot be read");
+	} else {
+		hex32(fh, fhex);
+		bool row_ok = !strcmp(fhex, v->sha256);
+		bool leaf_ok = !leaf || !e.has_cipher || !memcmp(fh, e.cipher_sha256, 32);
+		if (!leaf_ok) {
+			hex32(e.cipher_sha256, lhex);
+			vfind(o, "altered", true, "altered file: SHA-256 %s, the ledger says %s", fhex,
+			      lhex);
+		} else if (!row_ok) {
+			vfind(o, leaf && e.has_cipher ? "metadata_altered" : "altered", true,
+			      "the index says sha256 %s, the file has %s", v->sha256, fhex);
+		}
+		file_ok = leaf_ok && row_ok;
+	}
+	if (v->encrypted && !has_key) {
+		vfind(o, "key_missing", true, "data key missing: the recording cannot be decrypted");
+	} else if (v->encrypted && file_ok) {
+		struct st_dek *dek = NULL;
+		rc = st_vault_key(r->srv->vault, v->path, &dek, err, sizeof(err));
+		if (rc) {
+			vfind(o, "key_unusable", true, "data key does not unwrap: %s",
+			      *err ? err : es_strerror(rc));
+		} else if (!quick) {
+			uint8_t ph[32];
+			rc = plain_hash(file, dek, ph, err, sizeof(err));
+			if (rc)
+				vfind(o, "decrypt_failed", true, "cannot be decrypted: %s",
+				      *err ? err : es_strerror(rc));
+			else if (leaf && e.has_plain && memcmp(ph, e.plain_sha256, 32))
+				vfind(o, "plaintext_altered", true,
+				      "decrypted plaintext differs from the ledger");
+		}
+		st_dek_free(dek);
+	}
+	struct es_buf meta;
+	es_buf_init(&meta);
+	rc = rec_canon_meta(r->ix, id, &meta);
+	if (rc) {
+		vfind(o, "metadata_unreadable", true, "metadata cannot be read: %s", es_strerror(rc));
+	} else if (leaf && e.has_meta) {
+		uint8_t h[32];
+		crypto_hash_sha256(h, meta.p, meta.len);
+		if (memcmp(h, e.meta_sha256, 32))
+			vfind(o, "metadata_altered", true,
+			      "metadata row altered: its canonical form no longer hashes to the "
+			      "ledger's meta");
+	}
+	es_buf_free(&meta);
+}
+
+int srv_call_verify(struct srv_req *r, int64_t id)
+{
+	static const char *const params[] = {"quick", NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, params, &answered)), answered)
+		return rc;
+	bool quick = false;
+	const char *q = srv_arg(r, "quick");
+	if (q) {
+		if (strcmp(q, "0") && strcmp(q, "1"))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "quick", "0 or 1");
+		quick = q[0] == '1';
+	}
+	char obj[24];
+	snprintf(obj, sizeof(obj), "%lld", (long long)id);
+	struct vrec v = {.r = r};
+	int err = idx_call_get(r->ix, id, vrec_row, &v);
+	if (err == ES_ENOTFOUND) {
+		srv_audit(r, "call.verify", obj, API_AUDIT_FAILED, "no such call");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
+	}
+	if (err)
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	if (!srv_allow(r, API_ACT_VERIFY, v.own, "call.verify", obj, &rc))
+		return rc;
+	if (!v.has_rec) {
+		srv_audit(r, "call.verify", obj, API_AUDIT_FAILED, "no recording");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+				 "the call has no recording");
+	}
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "call"); es_json_int(&o.j, id);
+	es_json_key(&o.j, "recording"); es_json_str(&o.j, v.path);
+	es_json_key(&o.j, "quick"); es_json_bool(&o.j, quick);
+	es_json_key(&o.j, "findings");
+	es_json_arr_begin(&o.j);
+	struct vout out = {.j = &o.j};
+	verify_checks(r, &v, id, quick, &out);
+	es_json_arr_end(&o.j);
+	es_json_key(&o.j, "ok"); es_json_bool(&o.j, out.findings == 0);
+	es_json_obj_end(&o.j);
+	char detail[64];
+	snprintf(detail, sizeof(detail), "%u findings", out.findings);
+	srv_audit(r, "call.verify", obj, API_AUDIT_OK, detail);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}

@@ -1,0 +1,635 @@
+/*
+ * routes.c - the URL table of the REST API and the endpoints that are not
+ * about calls: login (rate limited), logout, me, users, the audit log.
+ */
+#include "api/server_internal.h"
+
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRV_COOKIE "earshot_session"
+#define SRV_AUDIT_LIMIT_DEFAULT 100
+#define SRV_AUDIT_LIMIT_MAX 1000
+
+/* ---- a small JSON reader: one flat object of string values (the login body) ----------- */
+
+struct jr {
+	const char *p, *end;
+};
+
+static void jr_ws(struct jr *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+						    : 16;
+		if (d > 15)
+			return ES_EPARSE;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+static int put_utf8(struct es_buf *b, unsigned cp)
+{
+	uint8_t u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (uint8_t)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (uint8_t)(0xC0 | cp >> 6);
+		u[1] = (uint8_t)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (uint8_t)(0xE0 | cp >> 12);
+		u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (uint8_t)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (uint8_t)(0xF0 | cp >> 18);
+		u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (uint8_t)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	return es_buf_append(b, u, n);
+}
+
+/* A JSON string (r->p at the quote) into b, NUL-terminated; no NUL inside. */
+static int jr_string(struct jr *r, struct es_buf *b)
+{
+	es_buf_reset(b);
+	if (r->p >= r->end || *r->p != '"')
+		return ES_EPARSE;
+	r->p++;
+	while (r->p < r->end && *r->p != '"') {
+		unsigned char c = (unsigned char)*r->p++;
+		if (c < 0x20)
+			return ES_EPARSE;
+		if (c != '\\') {
+			if (es_buf_append(b, &c, 1))
+				return ES_ENOMEM;
+			continue;
+		}
+		if (r->p >= r->end)
+			return ES_EPARSE;
+		char e = *r->p++;
+		const char *simple = "\"\\/bfnrt", *val = "\"\\/\b\f\n\r\t";
+		const char *k = strchr(simple, e);
+		if (k && e) {
+			if (es_buf_append(b, &val[k - simple], 1))
+				return ES_ENOMEM;
+			continue;
+		}
+		if (e != 'u' || r->end - r->p < 4)
+			return ES_EPARSE;
+		unsigned cp, lo;
+		if (hex4(r->p, &cp))
+			return ES_EPARSE;
+		r->p += 4;
+		if (cp >= 0xD800 && cp < 0xDC00) {
+			if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' ||
+			    hex4(r->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+				return ES_EPARSE;
+			r->p += 6;
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+		} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
+			return ES_EPARSE;
+		}
+		if (put_utf8(b, cp))
+			return ES_ENOMEM;
+	}
+	if (r->p >= r->end)
+		return ES_EPARSE;
+	r->p++;
+	return es_buf_append(b, "", 1) ? ES_ENOMEM : 0;
+}
+
+/* {"name": "...", "password": "..."}: other keys are refused. */
+static int login_body(const struct es_buf *body, char **name, char **password, const char **bad)
+{
+	struct jr r = {(const char *)body->p, (const char *)body->p + body->len};
+	struct es_buf k, v;
+	es_buf_init(&k);
+	es_buf_init(&v);
+	int rc = ES_EPARSE;
+	*bad = "body";
+	jr_ws(&r);
+	if (r.p >= r.end || *r.p++ != '{')
+		goto out;
+	jr_ws(&r);
+	if (r.p < r.end && *r.p == '}') {
+		r.p++;
+	} else {
+		for (;;) {
+			jr_ws(&r);
+			if (jr_string(&r, &k))
+				goto out;
+			jr_ws(&r);
+			if (r.p >= r.end || *r.p++ != ':')
+				goto out;
+			jr_ws(&r);
+			char **dst = !strcmp((char *)k.p, "name")       ? name
+				     : !strcmp((char *)k.p, "password") ? password
+									 : NULL;
+			if (!dst || *dst)
+				goto out; /* an unknown or repeated key */
+			*bad = dst == name ? "name" : "password";
+			if (jr_string(&r, &v))
+				goto out;
+			if (!(*dst = strdup((char *)v.p))) {
+				rc = ES_ENOMEM;
+				goto out;
+			}
+			*bad = "body";
+			jr_ws(&r);
+			if (r.p < r.end && *r.p == ',') {
+				r.p++;
+				continue;
+			}
+			if (r.p < r.end && *r.p == '}') {
+				r.p++;
+				break;
+			}
+			goto out;
+		}
+	}
+	jr_ws(&r);
+	if (r.p != r.end)
+		goto out;
+	*bad = !*name ? "name" : !*password ? "password" : NULL;
+	rc = *bad ? ES_EPARSE : 0;
+out:
+	es_buf_free(&k);
+	es_buf_free(&v);
+	return rc;
+}
+
+/* ---- login, logout, me ---------------------------------------------------------------- */
+
+static void cookie_header(struct srv_req *r, struct MHD_Response *resp, const char *value,
+			  int64_t max_age_s)
+{
+	char c[256];
+	snprintf(c, sizeof(c), SRV_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+		 value, (long long)max_age_s, r->srv->tls ? "; Secure" : "");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, c);
+}
+
+/* Send o with a Set-Cookie header. */
+static int send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
+			    int64_t max_age_s)
+{
+	es_json_end(&o->j);
+	bool bad = ferror(o->f) != 0;
+	fclose(o->f);
+	struct MHD_Response *resp =
+		bad ? NULL : MHD_create_response_from_buffer(o->len, o->buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(o->buf);
+		return MHD_NO;
+	}
+	srv_headers(resp, true);
+	cookie_header(r, resp, value, max_age_s);
+	return srv_queue(r, MHD_HTTP_OK, resp);
+}
+
+static int too_many(struct srv_req *r, int64_t retry_s)
+{
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "error"); es_json_str(&o.j, "rate_limited");
+	es_json_key(&o.j, "message"); es_json_str(&o.j, "too many failed logins; try later");
+	es_json_key(&o.j, "retry_after_s"); es_json_int(&o.j, retry_s);
+	es_json_obj_end(&o.j);
+	es_json_end(&o.j);
+	fclose(o.f);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(o.buf);
+		return MHD_NO;
+	}
+	srv_headers(resp, true);
+	char ra[32];
+	snprintf(ra, sizeof(ra), "%lld", (long long)retry_s);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	return srv_queue(r, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+}
+
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	return ct && !strncasecmp(ct, want, sizeof(want) - 1) &&
+	       (ct[sizeof(want) - 1] == 0 || ct[sizeof(want) - 1] == ';' ||
+		ct[sizeof(want) - 1] == ' ');
+}
+
+int srv_login(struct srv_req *r)
+{
+	/* A JSON body only: a cross-site form cannot send one without a
+	 * CORS preflight, which this server never grants (login CSRF). */
+	if (!is_json_type(srv_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		return srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "bad_content_type", "body",
+				 "send application/json");
+	char *name = NULL, *password = NULL;
+	const char *bad = NULL;
+	int prc = login_body(&r->body, &name, &password, &bad);
+	int rc;
+	if (prc == ES_ENOMEM) {
+		rc = srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL, "out of memory");
+		goto out;
+	}
+	if (prc || !api_name_valid(name) || !*password || strlen(password) > API_PW_MAX) {
+		const char *p = prc ? bad : !api_name_valid(name) ? "name" : "password";
+		rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", p,
+			       "expected {\"name\": NAME, \"password\": PASSWORD}");
+		goto out;
+	}
+	int64_t now = srv_now_us(), until = 0;
+	pthread_mutex_lock(&r->srv->lock);
+	int lim = api_rl_check(r->srv->rl, r->remote, name, now, &until);
+	pthread_mutex_unlock(&r->srv->lock);
+	if (lim == ES_ELIMIT) {
+		api_audit_append(r->ix, now, name, "login", NULL, r->remote, API_AUDIT_DENIED,
+				 "rate limited", NULL);
+		int64_t s = (until - now + ES_US_PER_SEC - 1) / ES_US_PER_SEC;
+		rc = too_many(r, s > 0 ? s : 1);
+		goto out;
+	}
+	struct api_user u;
+	int err = api_login(r->ix, r->remote, name, password, now, &u);
+	pthread_mutex_lock(&r->srv->lock);
+	if (err == API_EAUTH)
+		api_rl_failure(r->srv->rl, r->remote, name, now);
+	else if (!err)
+		api_rl_success(r->srv->rl, r->remote, name, now);
+	pthread_mutex_unlock(&r->srv->lock);
+	if (err == API_EAUTH) {
+		rc = srv_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
+			       "wrong name or password");
+		goto out;
+	}
+	struct api_session s;
+	if (err || (err = api_session_create(r->ix, &u, r->remote, now, API_SESSION_TTL_US, &s))) {
+		ES_LOG_ERR("api", "login: %s", idx_errmsg(r->ix));
+		rc = srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+			       "cannot log in now");
+		goto out;
+	}
+	struct srv_json o;
+	if (!srv_json_begin(&o)) {
+		rc = MHD_NO;
+		goto out;
+	}
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "user"); es_json_str(&o.j, u.name);
+	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(u.role));
+	es_json_key(&o.j, "csrf"); es_json_str(&o.j, s.csrf);
+	char t[ES_TIME_STRLEN];
+	es_time_fmt(s.expires_us, t, sizeof(t));
+	es_json_key(&o.j, "expires"); es_json_str(&o.j, t);
+	es_json_obj_end(&o.j);
+	rc = send_with_cookie(r, &o, s.id, API_SESSION_TTL_US / ES_US_PER_SEC);
+out:
+	if (password) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(name);
+	return rc;
+}
+
+int srv_logout(struct srv_req *r)
+{
+	int rc;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if (r->auth == SRV_AUTH_SESSION)
+		api_session_delete(r->ix, r->cookie);
+	srv_audit(r, "logout", NULL, API_AUDIT_OK,
+		  r->auth == SRV_AUTH_SESSION ? "session" : "token (nothing to end)");
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "ok"); es_json_bool(&o.j, true);
+	es_json_obj_end(&o.j);
+	return send_with_cookie(r, &o, "", 0);
+}
+
+static void put_numbers(struct es_json *j, const char *numbers)
+{
+	es_json_arr_begin(j);
+	struct slice rest = sl_cstr(numbers), one;
+	while (rest.len) {
+		sl_split(rest, ',', &one, &rest);
+		if (one.len)
+			es_json_strn(j, one.p, one.len);
+	}
+	es_json_arr_end(j);
+}
+
+int srv_me(struct srv_req *r)
+{
+	int rc;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "user"); es_json_str(&o.j, r->user.name);
+	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(r->user.role));
+	es_json_key(&o.j, "numbers"); put_numbers(&o.j, r->user.numbers);
+	es_json_key(&o.j, "can_listen"); es_json_bool(&o.j, r->user.can_listen);
+	es_json_key(&o.j, "auth");
+	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? "session" : "token");
+	es_json_key(&o.j, "csrf");
+	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? r->session.csrf : NULL);
+	es_json_key(&o.j, "permissions");
+	es_json_obj_begin(&o.j);
+	for (unsigned a = 0; a < API_ACT__COUNT; a++) {
+		bool all = api_allow(r->user.role, r->user.can_listen, (enum api_action)a, false);
+		bool own = api_allow(r->user.role, r->user.can_listen, (enum api_action)a, true);
+		es_json_key(&o.j, api_action_name((enum api_action)a));
+		es_json_str(&o.j, all ? "all" : own ? "own" : "none");
+	}
+	es_json_obj_end(&o.j);
+	es_json_obj_end(&o.j);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+/* ---- users -------------------------------------------------------------------------- */
+
+static void put_time(struct es_json *j, int64_t us)
+{
+	char b[ES_TIME_STRLEN];
+	if (!us) {
+		es_json_null(j);
+		return;
+	}
+	es_time_fmt(us, b, sizeof(b));
+	es_json_str(j, b);
+}
+
+static int user_row(void *ud, const struct api_user *u)
+{
+	struct es_json *j = ud;
+	es_json_obj_begin(j);
+	es_json_key(j, "id"); es_json_int(j, u->id);
+	es_json_key(j, "name"); es_json_str(j, u->name);
+	es_json_key(j, "role"); es_json_str(j, api_role_name(u->role));
+	es_json_key(j, "numbers"); put_numbers(j, u->numbers);
+	es_json_key(j, "can_listen"); es_json_bool(j, u->can_listen);
+	es_json_key(j, "disabled"); es_json_bool(j, u->disabled);
+	es_json_key(j, "created"); put_time(j, u->created_us);
+	es_json_key(j, "updated"); put_time(j, u->updated_us);
+	es_json_obj_end(j);
+	return 0;
+}
+
+int srv_users(struct srv_req *r)
+{
+	int rc;
+	bool answered;
+	static const char *const none[] = {NULL};
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, none, &answered)), answered)
+		return rc;
+	if (!srv_allow(r, API_ACT_ADMIN, false, "user.list", NULL, &rc))
+		return rc;
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "users");
+	es_json_arr_begin(&o.j);
+	int err = api_users_list(r->ix, user_row, &o.j);
+	es_json_arr_end(&o.j);
+	es_json_obj_end(&o.j);
+	if (err) {
+		es_json_end(&o.j);
+		fclose(o.f);
+		free(o.buf);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	}
+	srv_audit(r, "user.list", NULL, API_AUDIT_OK, NULL);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+/* ---- the audit log --------------------------------------------------------------------- */
+
+/* Printable ASCII without spaces, 1..max bytes. */
+static bool token_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (!n || n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static int audit_row(void *ud, const struct idx_audit *a)
+{
+	struct es_json *j = ud;
+	es_json_obj_begin(j);
+	es_json_key(j, "seq"); es_json_int(j, a->seq);
+	es_json_key(j, "time"); put_time(j, a->time_us);
+	es_json_key(j, "time_us"); es_json_int(j, a->time_us);
+	es_json_key(j, "user"); es_json_str(j, a->user);
+	es_json_key(j, "action"); es_json_str(j, a->action);
+	es_json_key(j, "object"); es_json_str(j, a->object);
+	es_json_key(j, "remote"); es_json_str(j, a->remote);
+	es_json_key(j, "outcome"); es_json_str(j, a->outcome);
+	es_json_key(j, "detail"); es_json_str(j, a->detail);
+	es_json_key(j, "hash"); es_json_str(j, a->hash);
+	es_json_obj_end(j);
+	return 0;
+}
+
+int srv_audit_list(struct srv_req *r)
+{
+	static const char *const params[] = {"user", "action", "since", "limit", NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, params, &answered)), answered)
+		return rc;
+	if (!srv_allow(r, API_ACT_AUDIT_READ, false, "audit.read", NULL, &rc))
+		return rc;
+	struct idx_audit_filter f = {.limit = SRV_AUDIT_LIMIT_DEFAULT};
+	const char *v;
+	if ((v = srv_arg(r, "user"))) {
+		if (!token_ok(v, IDX_NAME_MAX + 8))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "user",
+					 "a user name");
+		f.user = v;
+	}
+	if ((v = srv_arg(r, "action"))) {
+		if (!token_ok(v, 64))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "action",
+					 "an action such as login or call.listen (a prefix ends "
+					 "in '.')");
+		f.action = v;
+	}
+	if ((v = srv_arg(r, "since")) && (strlen(v) > 40 || es_time_parse(v, &f.since_us)))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "since",
+				 "a time: 2026-11-24, 2026-11-24T08:00Z or seconds since 1970");
+	uint64_t n;
+	if ((v = srv_arg(r, "limit"))) {
+		if (strlen(v) > 6 || sl_to_u64(sl_cstr(v), &n) || n < 1 || n > SRV_AUDIT_LIMIT_MAX)
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "limit",
+					 "1..%d", SRV_AUDIT_LIMIT_MAX);
+		f.limit = (unsigned)n;
+	}
+	srv_audit(r, "audit.read", NULL, API_AUDIT_OK, NULL);
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "entries");
+	es_json_arr_begin(&o.j);
+	int err = api_audit_list(r->ix, &f, audit_row, &o.j);
+	es_json_arr_end(&o.j);
+	es_json_obj_end(&o.j);
+	if (err) {
+		es_json_end(&o.j);
+		fclose(o.f);
+		free(o.buf);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	}
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+int srv_audit_verify(struct srv_req *r)
+{
+	static const char *const none[] = {NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, none, &answered)), answered)
+		return rc;
+	if (!srv_allow(r, API_ACT_AUDIT_READ, false, "audit.verify", NULL, &rc))
+		return rc;
+	struct api_audit_check c;
+	memset(&c, 0, sizeof(c));
+	int err = api_audit_verify(r->ix, &c);
+	if (err && err != API_EAUTH)
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	srv_audit(r, "audit.verify", NULL, API_AUDIT_OK, err ? "chain broken" : "intact");
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "ok"); es_json_bool(&o.j, err == 0);
+	es_json_key(&o.j, "entries"); es_json_int(&o.j, (int64_t)c.entries);
+	es_json_key(&o.j, "first_seq"); es_json_int(&o.j, c.first_seq);
+	es_json_key(&o.j, "last_seq"); es_json_int(&o.j, c.last_seq);
+	es_json_key(&o.j, "last_hash"); es_json_str(&o.j, c.last_hash);
+	es_json_key(&o.j, "bad_seq");
+	if (c.bad_seq)
+		es_json_int(&o.j, c.bad_seq);
+	else
+		es_json_null(&o.j);
+	es_json_key(&o.j, "reason"); es_json_str(&o.j, c.bad_seq ? c.reason : NULL);
+	es_json_obj_end(&o.j);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+/* ---- the URL table -------------------------------------------------------------------------- */
+
+static int method_not_allowed(struct srv_req *r, const char *allow)
+{
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "error"); es_json_str(&o.j, "method_not_allowed");
+	es_json_key(&o.j, "message"); es_json_str(&o.j, allow);
+	es_json_obj_end(&o.j);
+	es_json_end(&o.j);
+	fclose(o.f);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(o.buf);
+		return MHD_NO;
+	}
+	srv_headers(resp, true);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	return srv_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+}
+
+/* A call id: 1..18 decimal digits, not 0. */
+static bool parse_id(struct slice s, int64_t *id)
+{
+	uint64_t v;
+	if (!s.len || s.len > 18 || sl_to_u64(s, &v) || !v)
+		return false;
+	*id = (int64_t)v;
+	return true;
+}
+
+static bool is(const char *m, const char *want) { return !strcmp(m, want); }
+
+int srv_route(struct srv_req *r)
+{
+	const char *u = r->url;
+	const char *m = r->method;
+	bool get = is(m, "GET") || is(m, "HEAD");
+	if (is(u, "/api/login"))
+		return is(m, "POST") ? srv_login(r) : method_not_allowed(r, "POST");
+	if (is(u, "/api/logout"))
+		return is(m, "POST") ? srv_logout(r) : method_not_allowed(r, "POST");
+	if (is(u, "/api/me"))
+		return get ? srv_me(r) : method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/users"))
+		return get ? srv_users(r) : method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/audit"))
+		return get ? srv_audit_list(r) : method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/audit/verify"))
+		return get ? srv_audit_verify(r) : method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/calls"))
+		return get ? srv_calls(r) : method_not_allowed(r, "GET, HEAD");
+	static const char calls[] = "/api/calls/";
+	if (!strncmp(u, calls, sizeof(calls) - 1)) {
+		struct slice rest = sl_cstr(u + sizeof(calls) - 1), idp, sub;
+		bool has_sub = sl_split(rest, '/', &idp, &sub);
+		int64_t id;
+		if (has_sub && sub.len && !sl_eq(sub, sl_cstr("audio")) && !sl_eq(sub, sl_cstr("verify")))
+			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
+		if (!get)
+			return method_not_allowed(r, "GET, HEAD");
+		if (!parse_id(idp, &id))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+					 "a call id is a positive decimal number");
+		if (!has_sub || !sub.len)
+			return srv_call(r, id);
+		if (sl_eq(sub, sl_cstr("audio")))
+			return srv_call_audio(r, id);
+		return srv_call_verify(r, id);
+	}
+	return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
+}

@@ -1,0 +1,44 @@
+/*
+ * server.h - the HTTP server of the REST API (issue #7): libmicrohttpd with
+ * a thread pool, optional TLS, JSON everywhere.  The endpoints, their
+ * parameters and statuses are documented in docs/openapi.yaml; access
+ * control and the audit log are api.h's.
+ *
+ * Threads: the server runs on its own threads (MHD's pool); each request
+ * borrows an index connection from a small pool (SQLite connections are
+ * opened NOMUTEX: one thread at a time each), so requests never share one.
+ */
+#ifndef ES_API_SERVER_H
+#define ES_API_SERVER_H
+
+#include "core/core.h"
+
+#define API_SRV_BODY_MAX (64 * 1024)  /* request bodies: 413 beyond */
+#define API_SRV_THREADS_MAX 64
+
+struct api_server_config {
+	const char *data_dir;  /* DATA: index.sqlite, keys/, ledger/, recordings */
+	const char *host;      /* numeric IPv4 or IPv6 address to bind */
+	uint16_t port;         /* 0: any free port (see api_server_port) */
+	unsigned threads;      /* 1..API_SRV_THREADS_MAX */
+	const char *tls_cert;  /* PEM files; both NULL: plain HTTP */
+	const char *tls_key;
+};
+
+struct api_server;
+
+/* Start serving: the index must exist (it is not created); DATA/keys is
+ * opened when present (encrypted recordings need it).  On failure err says
+ * why: ES_EUNSUP when TLS was asked for and libmicrohttpd lacks it,
+ * ES_EINVAL for a bad address, ES_EIO for a port that cannot be bound or
+ * unreadable PEM files. */
+int api_server_start(struct api_server **out, const struct api_server_config *cfg, char *err,
+		     size_t errlen);
+/* The port actually bound. */
+uint16_t api_server_port(const struct api_server *s);
+/* Stop accepting, finish the requests in progress, close everything. */
+void api_server_stop(struct api_server *s);
+/* Whether this libmicrohttpd was built with TLS. */
+bool api_server_has_tls(void);
+
+#endif /* ES_API_SERVER_H */

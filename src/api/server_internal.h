@@ -1,0 +1,127 @@
+/*
+ * server_internal.h - shared by the HTTP server's files: http.c (the MHD
+ * plumbing, responses, authentication), routes.c (login, users, audit),
+ * handlers_calls.c (search, detail, verify) and handlers_audio.c (audio
+ * with Range).  Nothing here is for other layers.
+ */
+#ifndef ES_API_SERVER_INTERNAL_H
+#define ES_API_SERVER_INTERNAL_H
+
+#include "api/api.h"
+#include "api/calljson.h"
+#include "api/server.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+struct MHD_Connection;
+struct MHD_Response;
+struct st_vault;
+
+/* A pool of index connections: taken by a request, given back after. */
+#define SRV_IX_POOL_MAX (API_SRV_THREADS_MAX + 4)
+
+struct api_server {
+	struct api_server_config cfg;
+	char data_dir[4096];
+	char index_path[4200];
+	struct MHD_Daemon *mhd;
+	bool tls;
+	uint16_t port;
+	struct st_vault *vault; /* NULL: no DATA/keys */
+	pthread_mutex_t lock;   /* the pool and the rate limiter */
+	pthread_cond_t ix_free;
+	struct idx *ix_pool[SRV_IX_POOL_MAX];
+	unsigned ix_idle;       /* connections in ix_pool */
+	unsigned ix_open;       /* connections opened in all */
+	unsigned ix_max;
+	struct api_rl *rl;
+	char *tls_cert_pem, *tls_key_pem;
+};
+
+enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };
+
+/* One request. */
+struct srv_req {
+	struct api_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	char remote[64];
+	struct es_buf body;
+	bool started;              /* the first call of the access handler is done */
+	bool nul_in_url;           /* "%00" in the raw URL (MHD would cut there) */
+	bool body_too_large;
+	struct idx *ix;            /* borrowed from the pool while handling */
+	/* who, after srv_authenticate */
+	enum srv_auth auth;
+	struct api_user user;
+	struct api_session session;
+	char cookie[IDX_HEX256 + 1];
+};
+
+/* A response being built: JSON into a memstream. */
+struct srv_json {
+	char *buf;
+	size_t len;
+	FILE *f;
+	struct es_json j;
+};
+
+/* ---- http.c ---------------------------------------------------------------------- */
+
+int64_t srv_now_us(void);
+/* Borrow / give back an index connection (NULL when none can be opened). */
+struct idx *srv_ix_take(struct api_server *s);
+void srv_ix_give(struct api_server *s, struct idx *ix);
+
+/* Start a JSON body (an object is opened by the caller). false: no memory. */
+bool srv_json_begin(struct srv_json *o);
+/* Queue o as the response with status; frees o. */
+int srv_json_send(struct srv_req *r, unsigned status, struct srv_json *o);
+/* {"error": code, "message": msg, "parameter": param (when not NULL)} */
+int srv_error(struct srv_req *r, unsigned status, const char *code, const char *param,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The headers every response gets (security, no-store; JSON type when json). */
+void srv_headers(struct MHD_Response *resp, bool json);
+/* Queue resp (and destroy our reference). */
+int srv_queue(struct srv_req *r, unsigned status, struct MHD_Response *resp);
+
+/* A query parameter (NULL when absent). */
+const char *srv_arg(struct srv_req *r, const char *name);
+/* 400 naming the first query parameter not in allowed (NULL-terminated),
+ * or given twice; 0 when all are known. */
+int srv_args_check(struct srv_req *r, const char *const *allowed, bool *answered);
+/* A request header (NULL when absent). */
+const char *srv_header(struct srv_req *r, const char *name);
+
+/* Authenticate from the Bearer token or the session cookie: true when
+ * r->user is set; else a 401 has been queued (*rc). */
+bool srv_authenticate(struct srv_req *r, int *rc);
+/* Audit one entry as r's user. */
+void srv_audit(struct srv_req *r, const char *action, const char *object, const char *outcome,
+	       const char *detail);
+/* api_allow for r's user; a denial is audited (action, object) and answered
+ * 403 (*rc).  true: allowed. */
+bool srv_allow(struct srv_req *r, enum api_action act, bool own, const char *action,
+	       const char *object, int *rc);
+
+/* ---- routes.c -------------------------------------------------------------------- */
+int srv_route(struct srv_req *r);
+int srv_login(struct srv_req *r);
+int srv_logout(struct srv_req *r);
+int srv_me(struct srv_req *r);
+int srv_users(struct srv_req *r);
+int srv_audit_list(struct srv_req *r);
+int srv_audit_verify(struct srv_req *r);
+
+/* ---- handlers_calls.c ------------------------------------------------------------ */
+int srv_calls(struct srv_req *r);
+int srv_call(struct srv_req *r, int64_t id);
+int srv_call_verify(struct srv_req *r, int64_t id);
+/* The JSON of a call as `earshot show --json` / `calls --json` write it. */
+
+/* ---- handlers_audio.c ------------------------------------------------------------ */
+int srv_call_audio(struct srv_req *r, int64_t id);
+
+#endif /* ES_API_SERVER_INTERNAL_H */

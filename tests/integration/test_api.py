@@ -1,0 +1,447 @@
+"""The REST API over real HTTP (`earshot serve` on 127.0.0.1:18080): login,
+logout, me, the rate limiter (429 after 5 failures, from a second loopback
+address), the role matrix (admin, supervisor, agent with numbers of some
+calls, auditor without and with can_listen) x every endpoint x own/foreign
+call with zero unexpected allows, audio equal to `earshot export` byte for
+byte with Range requests, CSRF, bearer tokens, injection and traversal
+attempts in every parameter, oversized bodies, bad cookies, the audit log
+(logins, a listen, a denial; `earshot audit --verify`), a tampered
+recording, and a clean stop on SIGTERM.  Prints p50/p95 of 200 searches."""
+import concurrent.futures
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.parse
+
+from estest import BUILD, EARSHOT, Results, calls_json, earshot, import_capture, run, skip, tmpdir
+
+GEN = os.path.join(BUILD, "gen_calls")
+if not os.path.exists(GEN):
+    skip("%s not built" % GEN)
+
+HOST, PORT = "127.0.0.1", int(os.environ.get("ES_API_PORT", "18080"))
+PW = "correct horse battery"
+res = Results()
+work = tmpdir("earshot-api-")
+data = os.path.join(work, "data")
+pcap = os.path.join(work, "calls.pcap")
+run([GEN, "-o", pcap, "--seed", "7", "--calls", "8", "--duration", "6"])
+p, _ = import_capture(data, pcap)
+if p.returncode != 0:
+    raise RuntimeError("import: %s" % p.stderr)
+calls = calls_json(data)
+recorded = [c for c in calls if c["recording"]]
+if len(recorded) < 4:
+    raise RuntimeError("the capture has too few recorded calls")
+
+# The agent owns two calls: the caller of one, the callee of another.
+own_a, own_b = recorded[0], recorded[1]
+agent_numbers = "%s,%s" % (own_a["parties"]["caller"]["user"], own_b["parties"]["callee"]["user"])
+own_ids = {c["id"] for c in calls if c["parties"]["caller"]["user"] in agent_numbers.split(",")
+           or c["parties"]["callee"]["user"] in agent_numbers.split(",")}
+foreign = [c for c in recorded if c["id"] not in own_ids][0]
+
+USERS = {
+    "admin1": ("admin", "", False),
+    "super1": ("supervisor", "", False),
+    "agent1": ("agent", agent_numbers, False),
+    "audit1": ("auditor", "", False),
+    "audit2": ("auditor", "", True),
+    "victim": ("agent", "", False),
+}
+for name, (role, numbers, can_listen) in USERS.items():
+    args = ["user", "add", name, "--role", role, "--password-stdin"]
+    if numbers:
+        args += ["--numbers", numbers]
+    if can_listen:
+        args.append("--can-listen")
+    run([EARSHOT, "--data", data] + args, input=PW + "\n")
+token = json.loads(earshot(data, "user", "token", "super1", "--json").stdout)["token"]
+
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, PORT),
+                           "--threads", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def connect(source=None):
+    return http.client.HTTPConnection(HOST, PORT, timeout=20,
+                                      source_address=(source, 0) if source else None)
+
+
+def req(method, path, body=None, headers=None, cookie=None, source=None, raw=False):
+    """(status, headers dict (lower-case names), body bytes or parsed JSON)"""
+    h = dict(headers or {})
+    if cookie:
+        h["Cookie"] = "earshot_session=" + cookie
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    c = connect(source)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data_ = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        c.close()
+    if not raw and hdrs.get("content-type", "").startswith("application/json") and data_:
+        data_ = json.loads(data_)
+    return r.status, hdrs, data_
+
+
+def wait_up():
+    for _ in range(100):
+        try:
+            req("GET", "/api/me")
+            return True
+        except OSError:
+            if server.poll() is not None:
+                return False
+            time.sleep(0.05)
+    return False
+
+
+def login(name, password=PW, source=None):
+    st, h, b = req("POST", "/api/login", {"name": name, "password": password}, source=source)
+    cookie = None
+    for part in h.get("set-cookie", "").split(";"):
+        if part.strip().startswith("earshot_session="):
+            cookie = part.strip().split("=", 1)[1]
+    return st, h, b, cookie
+
+
+try:
+    if not res.check(wait_up(), "server did not come up: %s" % (server.stderr.read()
+                                                               if server.poll() is not None else "")):
+        res.finish()
+
+    # ---- login, me, logout --------------------------------------------------------------
+    st, h, b, admin = login("admin1")
+    res.check(st == 200 and b.get("user") == "admin1" and b.get("role") == "admin" and b.get("csrf"),
+              "login ok: %s %s" % (st, b))
+    sc = h.get("set-cookie", "")
+    res.check("HttpOnly" in sc and "SameSite=Strict" in sc and "Path=/" in sc and admin,
+              "session cookie flags: %s" % sc)
+    for k, v in (("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"),
+                 ("cache-control", "no-store")):
+        res.check(h.get(k) == v, "header %s: %s" % (k, h.get(k)))
+    res.check("default-src 'none'" in h.get("content-security-policy", ""), "CSP header")
+    admin_csrf = b["csrf"]
+    st, _, b, _ = login("admin1", "wrong password!")
+    res.check(st == 401 and b.get("error") == "unauthorized", "bad password -> 401: %s" % st)
+    st, _, b, _ = login("nosuchuser")
+    res.check(st == 401, "unknown user -> 401: %s" % st)
+    st, _, b = req("POST", "/api/login", body="name=admin1&password=x",
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    res.check(st == 415, "form-encoded login -> 415: %s" % st)
+    for bad, param in (("{", "body"), ('{"name":"admin1"}', "password"),
+                       ('{"name":"../etc","password":"x"}', "name"),
+                       ('{"name":1,"password":"x"}', "name"), ("[]", "body"),
+                       ('{"name":"a","password":"b","x":1}', "body")):
+        st, _, b = req("POST", "/api/login", body=bad, headers={"Content-Type": "application/json"})
+        res.check(st == 400 and b.get("parameter") == param, "login body %r -> 400 %s: %s %s"
+                  % (bad, param, st, b))
+    st, _, b = req("GET", "/api/me", cookie=admin)
+    res.check(st == 200 and b["user"] == "admin1" and b["auth"] == "session", "me: %s %s" % (st, b))
+    st, _, b = req("GET", "/api/me")
+    res.check(st == 401, "me without auth -> 401: %s" % st)
+
+    sessions = {"admin1": admin}
+    csrf = {"admin1": admin_csrf}
+    for name in USERS:
+        if name in ("admin1", "victim"):
+            continue
+        st, _, b, ck = login(name)
+        res.check(st == 200 and ck, "login %s: %s" % (name, st))
+        sessions[name] = ck
+        csrf[name] = b.get("csrf")
+
+    # ---- the role matrix ------------------------------------------------------------------
+    # expected allows, written from the table in api.h (independently of the code)
+    ALLOW = {
+        "admin": {"view": "all", "listen": "all", "verify": "all", "audit": True, "users": True},
+        "supervisor": {"view": "all", "listen": "all", "verify": "all", "audit": False, "users": False},
+        "agent": {"view": "own", "listen": "own", "verify": "none", "audit": False, "users": False},
+        "auditor": {"view": "all", "listen": "none", "verify": "all", "audit": True, "users": False},
+        "auditor+listen": {"view": "all", "listen": "all", "verify": "all", "audit": True, "users": False},
+    }
+    unexpected_allows = unexpected_denies = cells = 0
+    targets = {"own": own_a["id"], "foreign": foreign["id"]}
+    for name in ("admin1", "super1", "agent1", "audit1", "audit2"):
+        role, _, can_listen = USERS[name]
+        key = role + ("+listen" if can_listen else "")
+        ck = sessions[name]
+        for endpoint, path in (("view", "/api/calls/%d"), ("listen", "/api/calls/%d/audio"),
+                               ("verify", "/api/calls/%d/verify?quick=1")):
+            for which, cid in targets.items():
+                want = ALLOW[key][endpoint] == "all" or (ALLOW[key][endpoint] == "own" and which == "own")
+                st, _, _ = req("GET", path % cid, cookie=ck, raw=True)
+                cells += 1
+                got = st in (200, 206)
+                if got and not want:
+                    unexpected_allows += 1
+                if not res.check(got == want and (got or st == 403),
+                                 "%s %s %s call: %d (want %s)" % (name, endpoint, which, st,
+                                                                  "allow" if want else "403")):
+                    if not got and want:
+                        unexpected_denies += 1
+        for endpoint, path in (("audit", "/api/audit?limit=5"), ("audit", "/api/audit/verify"),
+                               ("users", "/api/users")):
+            want = ALLOW[key][endpoint]
+            st, _, _ = req("GET", path, cookie=ck)
+            cells += 1
+            got = st == 200
+            if got and not want:
+                unexpected_allows += 1
+            res.check(got == want and (got or st == 403), "%s %s: %d" % (name, path, st))
+        # search: which calls the list shows
+        st, _, b = req("GET", "/api/calls?limit=500", cookie=ck)
+        ids = {c["id"] for c in b["calls"]} if st == 200 else set()
+        cells += 1
+        if key == "agent":
+            if ids - own_ids:
+                unexpected_allows += 1
+            res.check(st == 200 and ids == own_ids, "agent search shows own calls only: %s vs %s"
+                      % (sorted(ids), sorted(own_ids)))
+        else:
+            res.check(st == 200 and ids == {c["id"] for c in calls}, "%s search shows all" % name)
+    res.check(unexpected_allows == 0, "unexpected allows: %d" % unexpected_allows)
+    print("role matrix: %d cells, %d unexpected allows, %d unexpected denies"
+          % (cells, unexpected_allows, unexpected_denies))
+    # agent paging stays correct with the filter: one call a page
+    seen, cur = [], None
+    for _ in range(20):
+        st, _, b = req("GET", "/api/calls?limit=1" + ("&cursor=" + cur if cur else ""),
+                       cookie=sessions["agent1"])
+        seen += [c["id"] for c in b["calls"]]
+        cur = b["next_cursor"]
+        if not cur:
+            break
+    res.check(sorted(seen) == sorted(own_ids) and len(seen) == len(set(seen)),
+              "agent pages: %s" % seen)
+    # admin paging covers every call exactly once
+    seen, cur = [], None
+    for _ in range(50):
+        st, _, b = req("GET", "/api/calls?limit=3" + ("&cursor=" + cur if cur else ""), cookie=admin)
+        seen += [c["id"] for c in b["calls"]]
+        cur = b["next_cursor"]
+        if not cur:
+            break
+    res.check(seen == [c["id"] for c in calls], "admin pages in list order: %s" % seen)
+    st, _, b = req("GET", "/api/calls/999999", cookie=admin)
+    res.check(st == 404, "no such call -> 404: %d" % st)
+
+    # ---- call detail equals `earshot show --json` ----------------------------------------------
+    st, _, b = req("GET", "/api/calls/%d" % own_a["id"], cookie=admin)
+    show = json.loads(earshot(data, "show", "--json", str(own_a["id"])).stdout)
+    res.check(st == 200 and b == show, "detail equals earshot show --json")
+    st, _, b = req("GET", "/api/calls/%d/verify" % own_a["id"], cookie=admin)
+    res.check(st == 200 and b.get("ok") is True and b["findings"] == [], "verify ok: %s" % b)
+
+    # ---- audio and Range -------------------------------------------------------------------
+    rec = own_a["recording"]
+    out = os.path.join(work, "plain." + rec["format"])
+    earshot(data, "export", str(own_a["id"]), "-o", out)
+    plain = open(out, "rb").read()
+    size = len(plain)
+    apath = "/api/calls/%d/audio" % own_a["id"]
+    st, h, body = req("GET", apath, cookie=admin, raw=True)
+    res.check(st == 200 and body == plain, "full audio equals the export (%d vs %d bytes)"
+              % (len(body), size))
+    res.check(h.get("accept-ranges") == "bytes" and h.get("content-type", "").startswith("audio/"),
+              "audio headers: %s" % h)
+    for rng, lo, hi in (("bytes=0-99", 0, 99), ("bytes=1000-1999", 1000, 1999),
+                        ("bytes=-500", size - 500, size - 1), ("bytes=5000-", 5000, size - 1),
+                        ("bytes=%d-%d" % (size - 10, size + 1000), size - 10, size - 1)):
+        st, h, body = req("GET", apath, cookie=admin, headers={"Range": rng}, raw=True)
+        res.check(st == 206 and body == plain[lo:hi + 1] and
+                  h.get("content-range") == "bytes %d-%d/%d" % (lo, hi, size),
+                  "Range %s: %d %s (%d bytes)" % (rng, st, h.get("content-range"), len(body)))
+    for rng in ("bytes=%d-" % size, "bytes=%d-%d" % (size + 5, size + 10), "bytes=-0"):
+        st, h, _ = req("GET", apath, cookie=admin, headers={"Range": rng}, raw=True)
+        res.check(st == 416 and h.get("content-range") == "bytes */%d" % size,
+                  "Range %s -> 416: %d %s" % (rng, st, h.get("content-range")))
+    st, _, body = req("GET", apath, cookie=admin, headers={"Range": "bytes=0-1,5-6"}, raw=True)
+    res.check(st == 200 and body == plain, "several ranges -> the whole file: %d" % st)
+    st, _, body = req("GET", apath, cookie=admin, headers={"Range": "lines=1-2"}, raw=True)
+    res.check(st == 200 and body == plain, "other units ignored: %d" % st)
+    # parallel streams
+    def fetch(i):
+        lo = (i * 997) % size
+        return req("GET", apath, cookie=admin, headers={"Range": "bytes=%d-" % lo}, raw=True)[2] == plain[lo:]
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        oks = list(ex.map(fetch, range(48)))
+    res.check(all(oks), "48 parallel range requests: %d good" % sum(oks))
+
+    # ---- CSRF, tokens, cookies ------------------------------------------------------------
+    st, _, b = req("POST", "/api/logout", cookie=sessions["super1"])
+    res.check(st == 403 and b.get("error") == "csrf", "logout without CSRF -> 403: %d" % st)
+    st, _, b = req("POST", "/api/logout", cookie=sessions["super1"], headers={"X-CSRF-Token": "0" * 64})
+    res.check(st == 403, "logout with a wrong CSRF token -> 403: %d" % st)
+    st, _, b = req("GET", "/api/me", cookie=sessions["super1"])
+    res.check(st == 200, "session still valid after refused logouts: %d" % st)
+    st, h, b = req("POST", "/api/logout", cookie=sessions["super1"],
+                   headers={"X-CSRF-Token": csrf["super1"]})
+    res.check(st == 200 and "Max-Age=0" in h.get("set-cookie", ""), "logout with CSRF: %d" % st)
+    st, _, _ = req("GET", "/api/me", cookie=sessions["super1"])
+    res.check(st == 401, "session gone after logout: %d" % st)
+    auth = {"Authorization": "Bearer " + token}
+    st, _, b = req("GET", "/api/me", headers=auth)
+    res.check(st == 200 and b["user"] == "super1" and b["auth"] == "token", "bearer me: %s" % st)
+    st, _, b = req("GET", "/api/calls?limit=2", headers=auth)
+    res.check(st == 200 and len(b["calls"]) == 2, "bearer search: %d" % st)
+    st, _, _ = req("GET", "/api/calls/%d/audio" % foreign["id"], headers=auth, raw=True)
+    res.check(st == 200, "bearer audio: %d" % st)
+    for bad in ("Bearer est_1_" + "0" * 64, "Bearer x", "Basic YWRtaW4xOnB3", "Bearer " + "a" * 5000):
+        st, _, _ = req("GET", "/api/me", headers={"Authorization": bad})
+        res.check(st in (401, 431), "bad Authorization %r... -> 401: %d" % (bad[:20], st))
+    for ck in ("0" * 64, "zz", "a" * 4000, admin[:-1] + ("0" if admin[-1] != "0" else "1"), "' OR 1=1 --"):
+        st, _, _ = req("GET", "/api/me", cookie=ck)
+        res.check(st in (401, 431), "bad cookie %r... -> 401: %d" % (ck[:16], st))
+
+    # ---- input validation, injection, traversal ------------------------------------------------
+    sqli = ["' OR 1=1 --", "-1;DROP TABLE calls", "1 UNION SELECT * FROM users", "%00", "\x01",
+            "../../etc/passwd", "9" * 40, "-5", "1e9", "", "a" * 300]
+    free_text = {"party", "call_id"}
+    bad_status = 0
+    for param in ("party", "from", "to", "outcome", "min_duration", "call_id", "limit", "cursor"):
+        for v in sqli:
+            st, _, b = req("GET", "/api/calls?" + urllib.parse.urlencode({param: v}), cookie=admin)
+            ok = st in (400, 404) or (st == 200 and param in free_text and b["calls"] == [])
+            if st == 400:
+                ok = ok and b.get("parameter") == param
+            if not res.check(ok, "calls %s=%r -> %d %s" % (param, v, st, b if st != 200 else "")):
+                bad_status += 1
+    for param in ("user", "action", "since", "limit"):
+        for v in sqli:
+            st, _, b = req("GET", "/api/audit?" + urllib.parse.urlencode({param: v}), cookie=admin)
+            ok = st in (400, 404) or (st == 200 and param in ("user", "action") and b["entries"] == [])
+            res.check(ok, "audit %s=%r -> %d" % (param, v, st))
+    st, _, b = req("GET", "/api/calls?nosuch=1", cookie=admin)
+    res.check(st == 400 and b.get("parameter") == "nosuch", "unknown parameter -> 400: %d" % st)
+    st, _, b = req("GET", "/api/calls?limit=1&limit=2", cookie=admin)
+    res.check(st == 400 and b.get("parameter") == "limit", "repeated parameter -> 400: %d" % st)
+    st, _, b = req("GET", "/api/calls?limit=0", cookie=admin)
+    res.check(st == 400, "limit=0 -> 400")
+    st, _, b = req("GET", "/api/calls?limit=501", cookie=admin)
+    res.check(st == 400, "limit=501 -> 400")
+    for path in ("/api/calls/../../etc/passwd", "/api/calls/..%2F..%2Fetc%2Fpasswd",
+                 "/api/calls/%2e%2e/%2e%2e/etc/passwd", "/api/calls/1/audio/../../../../etc/passwd",
+                 "/api/calls/1%00", "/api/calls/-1", "/api/calls/0", "/api/calls/1;DROP%20TABLE%20calls",
+                 "/api/calls/' OR 1=1 --".replace(" ", "%20"), "/api/calls/99999999999999999999",
+                 "/api/calls/1/nosuch", "/api/../../etc/passwd", "/etc/passwd", "/api/calls//audio",
+                 "/api/calls/1/audio?x=1", "/api/calls/1/verify?quick=2"):
+        st, _, b = req("GET", path, cookie=admin, raw=True)
+        res.check(st in (400, 404), "%s -> %d" % (path, st))
+    st, _, _ = req("DELETE", "/api/calls/1", cookie=admin, headers={"X-CSRF-Token": admin_csrf})
+    res.check(st == 405, "DELETE a call -> 405: %d" % st)
+
+    # oversized bodies: declared, and chunked
+    st, _, b = req("POST", "/api/login", body="x" * (70 * 1024), headers={"Content-Type": "application/json"})
+    res.check(st == 413, "oversized body -> 413: %d" % st)
+    c = connect()
+    try:
+        c.request("POST", "/api/login", body=iter([b"{" + b" " * 8192] * 10),
+                  headers={"Content-Type": "application/json"}, encode_chunked=True)
+        st = c.getresponse().status
+    except OSError:
+        st = -1
+    c.close()
+    res.check(st == 413, "oversized chunked body -> 413: %d" % st)
+    st, _, _ = req("GET", "/api/calls?party=" + "a" * 40000, cookie=admin)
+    res.check(st in (400, 414, 431), "oversized URL refused: %d" % st)
+    st, _, b = req("GET", "/api/me", cookie=admin)
+    res.check(st == 200, "server still answers after the attacks: %d" % st)
+
+    # ---- brute force: from 127.0.0.2 -------------------------------------------------------------
+    statuses = [login("victim", "bad-guess-%d" % i, source="127.0.0.2")[0] for i in range(7)]
+    res.check(statuses[:5] == [401] * 5 and statuses[5:] == [429, 429],
+              "brute force: 401 x5 then 429: %s" % statuses)
+    st, h, _, _ = login("victim", PW, source="127.0.0.2")
+    res.check(st == 429 and int(h.get("retry-after", "0")) > 0, "locked even with the right password: %d %s"
+              % (st, h.get("retry-after")))
+    st, _, _, _ = login("admin1")
+    res.check(st == 200, "another address and user still log in: %d" % st)
+
+    # ---- latency of searches ------------------------------------------------------------------
+    lat = []
+    c = connect()
+    for i in range(200):
+        t = time.perf_counter()
+        c.request("GET", "/api/calls?limit=50&party=%%2B49", headers={"Cookie": "earshot_session=" + admin})
+        r = c.getresponse()
+        r.read()
+        lat.append((time.perf_counter() - t) * 1000)
+    c.close()
+    lat.sort()
+    print("200 searches: p50 %.2f ms, p95 %.2f ms (%d calls in the index)"
+          % (lat[99], lat[189], len(calls)))
+
+    # ---- the audit log --------------------------------------------------------------------------
+    st, _, b = req("GET", "/api/audit?limit=1000", cookie=admin)
+    entries = b["entries"] if st == 200 else []
+    def has(**kw):
+        return any(all(e.get(k) == v for k, v in kw.items()) for e in entries)
+    res.check(has(user="admin1", action="login", outcome="ok"), "audit: login ok")
+    res.check(has(action="login", outcome="failed"), "audit: login failed")
+    res.check(has(user="victim", action="login", outcome="denied", remote="127.0.0.2"), "audit: rate limited")
+    res.check(has(user="admin1", action="call.listen", object=str(own_a["id"]), outcome="ok"), "audit: listen")
+    res.check(has(user="agent1", action="call.view", object=str(foreign["id"]), outcome="denied"),
+              "audit: agent denied a foreign call")
+    res.check(has(user="audit1", action="call.listen", outcome="denied"), "audit: auditor denied listen")
+    res.check(has(action="call.search", outcome="ok"), "audit: search")
+    res.check(has(user="super1", action="logout", outcome="ok"), "audit: logout")
+    res.check(has(action="auth", outcome="failed"), "audit: bad cookie/token")
+    res.check(has(action="csrf", outcome="denied"), "audit: CSRF refusal")
+    res.check(all(e["remote"] in ("127.0.0.1", "127.0.0.2", "") for e in entries), "audit remotes")
+    st, _, b = req("GET", "/api/audit?action=call.&limit=5", cookie=admin)
+    res.check(st == 200 and 0 < len(b["entries"]) <= 5 and
+              all(e["action"].startswith("call.") for e in b["entries"]), "audit filter by prefix")
+    st, _, b = req("GET", "/api/audit/verify", cookie=sessions["audit1"])
+    res.check(st == 200 and b.get("ok") is True, "audit chain verifies over the API: %s" % b)
+
+    # ---- a tampered recording --------------------------------------------------------------------
+    trec = foreign["recording"]
+    tfile = os.path.join(data, trec["path"])
+    if trec.get("encrypted") and os.path.getsize(tfile) > 200:
+        with open(tfile, "r+b") as f:
+            f.seek(100)
+            x = f.read(1)
+            f.seek(100)
+            f.write(bytes([x[0] ^ 1]))
+        try:
+            st, _, body = req("GET", "/api/calls/%d/audio" % foreign["id"], cookie=admin, raw=True)
+            short = st != 200 or len(body) < foreign["recording"]["bytes"] - 200
+        except (OSError, http.client.HTTPException):
+            st, short = -1, True
+        res.check(st != 200 or short, "tampered audio not served whole: %d" % st)
+        st, _, b = req("GET", "/api/calls/%d/verify" % foreign["id"], cookie=admin)
+        res.check(st == 200 and b["ok"] is False and b["findings"], "verify finds tampering: %s" % b)
+        st, _, b = req("GET", "/api/audit?action=call.listen&limit=1000", cookie=admin)
+        res.check(any(e["outcome"] == "failed" and e["object"] == str(foreign["id"]) for e in b["entries"]),
+                  "tampered listen audited as failed")
+    else:
+        res.skip("tamper test: recording not encrypted")
+    st, _, _ = req("GET", "/api/me", cookie=admin)
+    res.check(st == 200, "server up at the end: %d" % st)
+finally:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            rc = server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            rc = "hung"
+    else:
+        rc = "died early (%s)" % server.returncode
+    out, err = server.communicate()
+    res.check(rc == 0, "serve exits 0 on SIGTERM: %s\n%s" % (rc, err[-3000:]))
+    res.check("ERROR: AddressSanitizer" not in err and "runtime error" not in err,
+              "no sanitizer report:\n%s" % err[-3000:])
+
+p = earshot(data, "audit", "--verify", check=False)
+res.check(p.returncode == 0, "earshot audit --verify: %d %s%s" % (p.returncode, p.stdout, p.stderr))
+res.finish()
