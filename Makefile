@@ -1,5 +1,6 @@
 # earshot - the two commands of the README, and a few helpers.
-#   make demo   build, import the bundled example capture, list its calls, show an answered one
+#   make demo   build, import the bundled example capture, list its calls, show an answered one,
+#               verify every recording against the signed ledger
 #   make test   build and run every test, then again under ASan+UBSan, then the fuzzers
 BUILD      ?= build
 DEMO_DATA  ?= earshot-data-demo
@@ -23,6 +24,7 @@ demo: build
 	@id=$$($(BUILD)/earshot --data $(DEMO_DATA) calls --outcome answered --limit 1 --csv | sed -n 2p | cut -d, -f1); \
 	echo "$(BUILD)/earshot --data $(DEMO_DATA) show $$id"; \
 	$(BUILD)/earshot --data $(DEMO_DATA) show $$id
+	$(BUILD)/earshot --data $(DEMO_DATA) verify --all
 
 test: bootstrap
 	@scripts/test
