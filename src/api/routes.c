@@ -631,5 +631,7 @@ int srv_route(struct srv_req *r)
 			return srv_call_audio(r, id);
 		return srv_call_verify(r, id);
 	}
+	if (strncmp(u, "/api/", 5) && strcmp(u, "/api"))
+		return srv_static(r);
 	return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 }

@@ -23,6 +23,8 @@ struct api_server_config {
 	unsigned threads;      /* 1..API_SRV_THREADS_MAX */
 	const char *tls_cert;  /* PEM files; both NULL: plain HTTP */
 	const char *tls_key;
+	const char *web_dir;   /* the web UI's files (index.html, app.js, app.css);
+				* NULL: API only.  Borrowed: must outlive the server */
 };
 
 struct api_server;

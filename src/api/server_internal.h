@@ -121,6 +121,9 @@ int srv_call(struct srv_req *r, int64_t id);
 int srv_call_verify(struct srv_req *r, int64_t id);
 /* The JSON of a call as `earshot show --json` / `calls --json` write it. */
 
+/* ---- static.c: GET of the web UI's allow-listed files (not /api/) -------------- */
+int srv_static(struct srv_req *r);
+
 /* ---- handlers_audio.c ------------------------------------------------------------ */
 int srv_call_audio(struct srv_req *r, int64_t id);
 

@@ -3,9 +3,12 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SERVE_CMD "earshot serve"
 #define SERVE_DEFAULT_PORT 8080
@@ -28,6 +31,9 @@ static void serve_usage(FILE *f)
 		"  --tls-key FILE      PEM private key of the certificate\n"
 		"  --threads N         worker threads, 1..%d (default %d)\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  --web DIR           the web UI's folder (index.html, app.js, app.css;\n"
+		"                      default: web/ of the source tree beside the\n"
+		"                      executable, BIN/../web; --web '' serves the API only)\n"
 		"  -h, --help          this help\n"
 		"\n"
 		"Exit codes: 0 stopped by a signal, 1 error (index, keys, address in use),\n"
@@ -63,6 +69,39 @@ static int parse_listen(const char *v, char *host, size_t cap, uint16_t *port)
 	return 0;
 }
 
+/* DIR/index.html is a regular file. */
+static bool web_dir_ok(const char *dir)
+{
+	char p[4200];
+	struct stat st;
+	return (size_t)snprintf(p, sizeof(p), "%s/index.html", dir) < sizeof(p) && !stat(p, &st) &&
+	       S_ISREG(st.st_mode);
+}
+
+/* The web/ folder of the source tree, found from the executable's folder
+ * (build/earshot -> web/): BIN/../web, then BIN/web.  false: none. */
+static bool web_dir_default(char *out, size_t cap)
+{
+	static const char *const rel[] = {"/../web", "/web"};
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char cand[4200];
+		if ((size_t)snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]) >= sizeof(cand))
+			continue;
+		if (web_dir_ok(cand) && realpath(cand, out) && strlen(out) < cap)
+			return true;
+	}
+	return false;
+}
+
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -71,10 +110,13 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"threads", required_argument, NULL, 't'},
 		{"data", required_argument, NULL, 'd'},
+		{"web", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	char host[64] = "127.0.0.1";
+	char web[PATH_MAX] = "";
+	const char *web_opt = NULL;
 	struct api_server_config cfg = {
 		.host = host, .port = SERVE_DEFAULT_PORT, .threads = SERVE_DEFAULT_THREADS};
 	int c;
@@ -99,6 +141,7 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 			cfg.threads = n;
 			break;
 		case 'd': ctx->data_dir = optarg; break;
+		case 'w': web_opt = optarg; break;
 		case 'h': serve_usage(stdout); return CLI_OK;
 		default: serve_usage(stderr); return CLI_USAGE;
 		}
@@ -119,6 +162,14 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	cfg.data_dir = ctx->data_dir;
+	if (web_opt && *web_opt && !web_dir_ok(web_opt)) {
+		fprintf(stderr, "%s: --web: no index.html in '%s'\n", SERVE_CMD, web_opt);
+		return CLI_USAGE;
+	}
+	if (web_opt)
+		cfg.web_dir = *web_opt ? web_opt : NULL;
+	else if (web_dir_default(web, sizeof(web)))
+		cfg.web_dir = web;
 
 	/* Block the stop signals before the server's threads start, so that
 	 * they inherit the mask and only sigwait below sees the signals. */
@@ -137,9 +188,10 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		return rc == ES_EUNSUP ? CLI_USAGE : CLI_ERR;
 	}
 	bool v6 = strchr(host, ':') != NULL;
-	printf("%s: listening on %s://%s%s%s:%u (%u threads, data %s)\n", SERVE_CMD,
+	printf("%s: listening on %s://%s%s%s:%u (%u threads, data %s, web UI %s)\n", SERVE_CMD,
 	       cfg.tls_cert ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
-	       (unsigned)api_server_port(srv), cfg.threads, ctx->data_dir);
+	       (unsigned)api_server_port(srv), cfg.threads, ctx->data_dir,
+	       cfg.web_dir ? cfg.web_dir : "off");
 	fflush(stdout);
 	int sig = 0;
 	while (sigwait(&stop, &sig) != 0)

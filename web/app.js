@@ -1,0 +1,492 @@
+// earshot web UI: plain JavaScript over the REST API (docs/openapi.yaml).
+// No framework, no build step.  Everything the server sends is put in the
+// page as text (textContent), never as HTML.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const PAGE = 25;
+
+const state = {
+  user: null,        // {user, role, ...} from /api/me or /api/login
+  csrf: null,        // the session's CSRF token: kept in memory only
+  cursor: null,      // next_cursor of the last search page
+  query: null,       // URLSearchParams of the current search
+  call: null,        // the call shown
+  audioGraph: null,  // Web Audio nodes for mute/solo, made on first use
+  mix: { caller: { mute: false, solo: false }, callee: { mute: false, solo: false } },
+};
+
+// ---- HTTP ---------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || ('HTTP ' + status));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  const init = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
+  const r = await fetch(path, init);
+  let data = null;
+  if ((r.headers.get('Content-Type') || '').startsWith('application/json')) data = await r.json();
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
+}
+
+function showError(e) {
+  const box = $('error');
+  if (!e) { box.hidden = true; box.textContent = ''; return; }
+  if (e instanceof ApiError && e.status === 401 && state.user) {
+    // the session ended (expired, logged out elsewhere)
+    setUser(null);
+    route();
+  }
+  box.textContent = e instanceof ApiError ? ('Error ' + e.status + ': ' + e.message) : String(e.message || e);
+  box.hidden = false;
+}
+
+// ---- small helpers --------------------------------------------------------------------
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const c of cells) {
+    if (c instanceof Node) { const td = el('td'); td.append(c); tr.append(td); continue; }
+    const [v, cls] = Array.isArray(c) ? c : [c];
+    tr.append(el('td', v === null || v === undefined ? '' : v, cls));
+  }
+  return tr;
+}
+
+function fmtTime(iso) { return iso ? iso.replace('T', ' ').replace('Z', '') : ''; }
+
+function fmtDur(s) {
+  if (s === null || s === undefined || !isFinite(s)) return '';
+  s = Math.max(0, s);
+  const m = Math.floor(s / 60), r = s - m * 60;
+  return m + ':' + (r < 10 ? '0' : '') + r.toFixed(r < 60 && s < 60 ? 1 : 0);
+}
+
+function fmtClock(s) {
+  if (!isFinite(s)) s = 0;
+  const m = Math.floor(s / 60), r = Math.floor(s % 60);
+  return m + ':' + String(r).padStart(2, '0');
+}
+
+function party(p) {
+  if (!p) return '';
+  return p.display ? p.display + ' <' + (p.user || p.uri || '') + '>' : (p.user || p.uri || '');
+}
+
+function show(view) {
+  for (const v of ['login-view', 'search-view', 'call-view']) $(v).hidden = v !== view;
+}
+
+// ---- login / logout -----------------------------------------------------------------------
+
+function setUser(u) {
+  state.user = u;
+  state.csrf = u ? u.csrf : null;
+  $('who').hidden = !u;
+  $('who-name').textContent = u ? u.user + ' (' + u.role + ')' : '';
+}
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  showError(null);
+  const name = $('login-name').value.trim();
+  const password = $('login-password').value;
+  $('login-submit').disabled = true;
+  try {
+    const u = await api('POST', '/api/login', { name, password });
+    $('login-password').value = '';
+    setUser(u);
+    if (!location.hash || location.hash === '#/login') location.hash = '#/calls';
+    else route();
+  } catch (e) {
+    showError(e);
+    $('login-password').focus();
+  } finally {
+    $('login-submit').disabled = false;
+  }
+}
+
+async function onLogout() {
+  showError(null);
+  stopAudio();
+  try { await api('POST', '/api/logout'); } catch (e) { if (!(e instanceof ApiError && e.status === 401)) showError(e); }
+  setUser(null);
+  state.cursor = null;
+  $('results').tBodies[0].replaceChildren();
+  location.hash = '#/login';
+  route();
+}
+
+// ---- search ---------------------------------------------------------------------------
+
+// datetime-local "2026-01-15T09:00[:SS]" is read as UTC (the API's times are UTC).
+function timeParam(v) { return v ? v + 'Z' : ''; }
+
+function searchParams() {
+  const q = new URLSearchParams();
+  const party = $('f-party').value.trim();
+  if (party) q.set('party', party);
+  if ($('f-from').value) q.set('from', timeParam($('f-from').value));
+  if ($('f-to').value) q.set('to', timeParam($('f-to').value));
+  if ($('f-outcome').value) q.set('outcome', $('f-outcome').value);
+  if ($('f-min').value !== '') q.set('min_duration', String(Math.max(0, Math.floor(+$('f-min').value))));
+  q.set('limit', String(PAGE));
+  return q;
+}
+
+function callRow(c) {
+  const p = c.parties || {};
+  const link = el('a', fmtTime(c.start));
+  link.href = '#/call/' + c.id;
+  const flags = document.createElement('span');
+  for (const f of [...(c.flags || []), ...((c.recording && c.recording.flags) || [])]) flags.append(el('span', f, 'flag'));
+  if (!c.recording) flags.append(el('span', 'no recording', 'flag'));
+  const tr = row([link, party(p.caller) || c.caller, party(p.callee) || c.callee,
+    [fmtDur(c.duration_s), 'num'], [c.outcome, 'outcome-' + c.outcome], flags]);
+  tr.dataset.id = c.id;
+  tr.addEventListener('click', (ev) => { if (ev.target.tagName !== 'A') location.hash = '#/call/' + c.id; });
+  return tr;
+}
+
+async function runSearch(append) {
+  showError(null);
+  const q = new URLSearchParams(state.query);
+  if (append && state.cursor) q.set('cursor', state.cursor);
+  $('search-status').textContent = 'Searching…';
+  try {
+    const page = await api('GET', '/api/calls?' + q.toString());
+    const body = $('results').tBodies[0];
+    if (!append) body.replaceChildren();
+    for (const c of page.calls) body.append(callRow(c));
+    state.cursor = page.next_cursor;
+    $('more').hidden = !page.next_cursor;
+    const n = body.rows.length;
+    $('search-status').textContent = n ? n + ' call' + (n === 1 ? '' : 's') + (page.next_cursor ? ' (more available)' : '')
+      : 'No calls match.';
+  } catch (e) {
+    $('search-status').textContent = '';
+    showError(e);
+  }
+}
+
+function onSearch(ev) {
+  ev.preventDefault();
+  state.query = searchParams();
+  state.cursor = null;
+  runSearch(false);
+}
+
+// ---- one call -------------------------------------------------------------------------------
+
+function meta(dl, pairs) {
+  dl.replaceChildren();
+  for (const [k, v] of pairs) {
+    if (v === null || v === undefined || v === '') continue;
+    dl.append(el('dt', k), el('dd', v));
+  }
+}
+
+function eventLabel(e) {
+  const m = /digit=([^ ]+)/.exec(e.detail || '');
+  if (e.kind === 'dtmf') return m ? m[1] : '•';
+  if (e.kind === 'pause') return '⏸';
+  if (e.kind === 'resume') return '▶';
+  return '•';
+}
+
+function stopAudio() {
+  const a = $('audio');
+  a.pause();
+  a.removeAttribute('src');
+  a.load();
+}
+
+async function openCall(id) {
+  showError(null);
+  show('call-view');
+  stopAudio();
+  $('verify-result').textContent = '';
+  $('verify-result').className = '';
+  let c;
+  try {
+    c = await api('GET', '/api/calls/' + encodeURIComponent(id));
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  state.call = c;
+  const p = c.parties || {};
+  $('call-title').textContent = 'Call ' + c.id + ': ' + (party(p.caller) || c.caller) + ' → ' + (party(p.callee) || c.callee);
+  const rec = c.recording;
+  meta($('call-meta'), [
+    ['Start (UTC)', fmtTime(c.start)], ['Answered', fmtTime(c.answer)], ['End', fmtTime(c.end)],
+    ['Duration', fmtDur(c.duration_s)], ['Outcome', c.outcome + (c.sip_code ? ' (' + c.sip_code + ')' : '')],
+    ['End reason', c.end_reason], ['Source', c.source], ['Rule', c.rule], ['Call-ID', c.call_id],
+    ['Flags', (c.flags || []).join(', ')],
+    ['Recording', rec ? rec.format + ', ' + rec.channels + ' channel' + (rec.channels === 1 ? '' : 's') + ', ' +
+      rec.rate + ' Hz, ' + fmtDur(rec.duration_s) + ', ' + rec.bytes + ' bytes' +
+      (rec.flags && rec.flags.length ? ' (' + rec.flags.join(', ') + ')' : '') : 'none'],
+    ['SHA-256', rec && rec.sha256],
+  ]);
+
+  const pb = $('parties').tBodies[0];
+  pb.replaceChildren();
+  for (const role of ['caller', 'callee']) {
+    const x = p[role];
+    if (x) pb.append(row([role, x.user, x.display, x.uri, x.pai, x.user_agent, x.sdp_addr]));
+  }
+
+  const sb = $('streams').tBodies[0];
+  sb.replaceChildren();
+  for (const s of c.streams || []) {
+    const loss = s.expected ? (100 * s.lost / s.expected).toFixed(2) + ' %' : '';
+    sb.append(row([s.party, s.ssrc, s.src + ' → ' + s.dst, s.codecs, [s.packets, 'num'], [s.lost, 'num'],
+      [loss, 'num'], [(+s.jitter_mean_ms).toFixed(2) + ' / ' + (+s.jitter_max_ms).toFixed(2), 'num'],
+      [s.duplicates, 'num'], [s.out_of_order, 'num']]));
+  }
+  if (!sb.rows.length) sb.append(row(['no RTP streams']));
+
+  const eb = $('events').tBodies[0];
+  eb.replaceChildren();
+  for (const e of c.events || []) {
+    const off = e.recording_offset_s;
+    const cell = off === null || off === undefined ? '' : seekButton(off, fmtDur(off));
+    eb.append(row([cell, fmtTime(e.time), e.kind, e.party, e.detail]));
+  }
+  if (!eb.rows.length) eb.append(row(['no events']));
+
+  const mb = $('messages').tBodies[0];
+  mb.replaceChildren();
+  for (const m of c.messages || []) {
+    const notes = [m.sdp ? 'SDP' : '', m.retransmission ? 'retransmission' : ''].filter(Boolean).join(', ');
+    mb.append(row([fmtTime(m.time), m.src, m.dst, m.label, m.cseq + ' ' + m.cseq_method, m.transport, notes]));
+  }
+
+  setupPlayer(c);
+  $('call-title').focus();
+}
+
+function seekButton(offset, text) {
+  const b = el('button', text);
+  b.type = 'button';
+  b.className = 'seek';
+  b.title = 'Play from ' + fmtDur(offset);
+  b.addEventListener('click', () => seek(offset, true));
+  return b;
+}
+
+function seek(t, play) {
+  const a = $('audio');
+  if (!a.getAttribute('src')) return;
+  a.currentTime = t;
+  if (play) a.play().catch(showError);
+}
+
+function recDuration() {
+  const a = $('audio');
+  if (isFinite(a.duration) && a.duration > 0) return a.duration;
+  return state.call && state.call.recording ? state.call.recording.duration_s : 0;
+}
+
+function setupPlayer(c) {
+  const rec = c.recording;
+  $('no-recording').hidden = !!rec;
+  $('player-body').hidden = !rec;
+  $('verify').disabled = !rec;
+  const markers = $('markers');
+  markers.replaceChildren();
+  $('progress').style.width = '0';
+  $('time').textContent = '0:00 / ' + fmtClock(rec ? rec.duration_s : 0);
+  buildMix(rec);
+  if (!rec) return;
+  const a = $('audio');
+  a.src = '/api/calls/' + c.id + '/audio';
+  a.playbackRate = +$('speed').value;
+  a.defaultPlaybackRate = +$('speed').value;
+  drawMarkers();
+}
+
+function drawMarkers() {
+  const c = state.call;
+  const markers = $('markers');
+  markers.replaceChildren();
+  const dur = recDuration();
+  if (!c || !dur) return;
+  for (const e of c.events || []) {
+    const off = e.recording_offset_s;
+    if (off === null || off === undefined || off < 0 || off > dur) continue;
+    const b = el('button', eventLabel(e), 'marker ' + e.kind);
+    b.type = 'button';
+    b.style.left = (100 * off / dur) + '%';
+    b.title = e.kind + ' ' + (e.detail || '') + ' at ' + fmtDur(off) + ' (' + (e.party || '') + ')';
+    b.setAttribute('aria-label', b.title);
+    b.dataset.offset = String(off);
+    b.addEventListener('click', (ev) => { ev.stopPropagation(); seek(off, false); });
+    markers.append(b);
+  }
+}
+
+function onTimelineClick(ev) {
+  const box = $('timeline').getBoundingClientRect();
+  const dur = recDuration();
+  if (!dur || !box.width) return;
+  seek(Math.min(dur, Math.max(0, (ev.clientX - box.left) / box.width * dur)), false);
+}
+
+function onTimeUpdate() {
+  const a = $('audio');
+  const dur = recDuration();
+  $('progress').style.width = dur ? Math.min(100, 100 * a.currentTime / dur) + '%' : '0';
+  $('time').textContent = fmtClock(a.currentTime) + ' / ' + fmtClock(dur);
+}
+
+// ---- mute / solo per party (Web Audio: stereo, caller left, callee right) -----------------
+
+function buildMix(rec) {
+  const mix = $('mix');
+  mix.replaceChildren();
+  state.mix = { caller: { mute: false, solo: false }, callee: { mute: false, solo: false } };
+  if (!rec || rec.channels !== 2) {
+    $('mix-note').textContent = rec ? 'Mono recording: per-party mute/solo needs a stereo recording.' : '';
+    return;
+  }
+  $('mix-note').textContent = '';
+  for (const who of ['caller', 'callee']) {
+    for (const what of ['mute', 'solo']) {
+      const b = el('button', (what === 'mute' ? 'Mute ' : 'Solo ') + who);
+      b.type = 'button';
+      b.id = what + '-' + who;
+      b.setAttribute('aria-pressed', 'false');
+      b.addEventListener('click', () => {
+        state.mix[who][what] = !state.mix[who][what];
+        b.setAttribute('aria-pressed', String(state.mix[who][what]));
+        applyMix();
+      });
+      mix.append(b);
+    }
+  }
+}
+
+// The graph is made on first use (a click: browsers allow an AudioContext then);
+// an element's source can be made only once, so it is kept for the page's life.
+function audioGraph() {
+  if (state.audioGraph) return state.audioGraph;
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return null;
+  const ctx = new Ctx();
+  const src = ctx.createMediaElementSource($('audio'));
+  const split = ctx.createChannelSplitter(2);
+  const merge = ctx.createChannelMerger(2);
+  const gains = [ctx.createGain(), ctx.createGain()];
+  src.connect(split);
+  gains.forEach((g, i) => { split.connect(g, i); g.connect(merge, 0, i); });
+  merge.connect(ctx.destination);
+  state.audioGraph = { ctx, gains };
+  return state.audioGraph;
+}
+
+function applyMix() {
+  const g = audioGraph();
+  if (!g) { $('mix-note').textContent = 'This browser has no Web Audio: mute/solo unavailable.'; return; }
+  if (g.ctx.state === 'suspended') g.ctx.resume();
+  const m = state.mix;
+  const anySolo = m.caller.solo || m.callee.solo;
+  ['caller', 'callee'].forEach((who, i) => {
+    const on = anySolo ? m[who].solo : !m[who].mute;
+    g.gains[i].gain.value = on ? 1 : 0;
+  });
+  $('mix').dataset.gains = g.gains.map((x) => x.gain.value).join(',');
+}
+
+// ---- verify ------------------------------------------------------------------------------
+
+async function onVerify() {
+  const c = state.call;
+  if (!c) return;
+  const out = $('verify-result');
+  out.className = '';
+  out.textContent = 'Verifying…';
+  $('verify').disabled = true;
+  try {
+    const v = await api('GET', '/api/calls/' + c.id + '/verify');
+    if (v.ok) {
+      out.textContent = 'ok: the recording matches the index and the integrity ledger';
+      out.className = 'ok';
+    } else {
+      const f = (v.findings || []).filter((x) => x.finding).map((x) => x.kind + ': ' + x.message);
+      out.textContent = 'FAILED: ' + (f.join('; ') || 'see the server log');
+      out.className = 'bad';
+    }
+  } catch (e) {
+    out.textContent = '';
+    showError(e);
+  } finally {
+    $('verify').disabled = false;
+  }
+}
+
+// ---- routing (#/login, #/calls, #/call/ID) ---------------------------------------------------
+
+function route() {
+  const h = location.hash || '#/calls';
+  if (!state.user) {
+    show('login-view');
+    $('login-name').focus();
+    return;
+  }
+  const m = /^#\/call\/([1-9][0-9]{0,17})$/.exec(h);
+  if (m) { openCall(m[1]); return; }
+  stopAudio();
+  show('search-view');
+  if (!state.query) { state.query = searchParams(); runSearch(false); }
+}
+
+async function start() {
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout').addEventListener('click', onLogout);
+  $('search-form').addEventListener('submit', onSearch);
+  $('search-form').addEventListener('reset', () => setTimeout(() => onSearch(new Event('submit')), 0));
+  $('more').addEventListener('click', () => runSearch(true));
+  $('verify').addEventListener('click', onVerify);
+  $('timeline').addEventListener('click', onTimelineClick);
+  $('speed').addEventListener('change', () => {
+    const a = $('audio');
+    a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
+  });
+  const a = $('audio');
+  $('play').addEventListener('click', () => { if (a.paused) a.play().catch(showError); else a.pause(); });
+  a.addEventListener('play', () => { $('play').textContent = 'Pause'; });
+  a.addEventListener('pause', () => { $('play').textContent = 'Play'; });
+  a.addEventListener('ended', () => { $('play').textContent = 'Play'; });
+  a.addEventListener('timeupdate', onTimeUpdate);
+  a.addEventListener('loadedmetadata', () => { drawMarkers(); onTimeUpdate(); });
+  a.addEventListener('error', () => { if (a.getAttribute('src')) showError(new Error('the audio cannot be played (' + (a.error ? a.error.code : '?') + ')')); });
+  window.addEventListener('hashchange', route);
+  try {
+    setUser(await api('GET', '/api/me'));
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) showError(e);
+  }
+  route();
+}
+
+document.addEventListener('DOMContentLoaded', start);
