@@ -72,6 +72,7 @@ struct cli_srs_settings {
 	int64_t session_timeout_us; /* -1 = not set */
 	struct srs_allow allow[SRS_MAX_ALLOW];
 	unsigned nallow;
+	char tls_cert[1024], tls_key[1024], tls_ca[1024]; /* "" = not set */
 };
 
 /* archive.c: encryption keys and the integrity ledger of the data folder. */

@@ -204,6 +204,9 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		{"retry-after", required_argument, NULL, OPT_SRS_FIRST},
 		{"allow", required_argument, NULL, OPT_SRS_FIRST},
 		{"session-timeout", required_argument, NULL, OPT_SRS_FIRST},
+		{"tls-cert", required_argument, NULL, OPT_SRS_FIRST},
+		{"tls-key", required_argument, NULL, OPT_SRS_FIRST},
+		{"tls-ca", required_argument, NULL, OPT_SRS_FIRST},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};

@@ -18,7 +18,7 @@ void cli_srs_usage(FILE *f)
 		"\n"
 		"Run the SIPREC recording server (RFC 7866) until SIGTERM or SIGINT:\n"
 		"session recording clients (SBCs, PBXs) send it recording sessions over\n"
-		"SIP (UDP and TCP); it answers receive-only from its RTP port range,\n"
+		"SIP (UDP, TCP and TLS); it answers receive-only from its RTP port range,\n"
 		"decrypts SRTP (SDES), and records and indexes each session as a call\n"
 		"with the original call's parties (RFC 7865 metadata), like `earshot\n"
 		"record` does: same data folder, rules, spool and crash recovery,\n"
@@ -28,8 +28,13 @@ void cli_srs_usage(FILE *f)
 		"\n"
 		"Options (each overrides the configuration file; docs/CONFIG.md):\n"
 		"  --listen [PROTO:]ADDR:PORT  SIP socket (repeatable): udp:0.0.0.0:5060,\n"
-		"                         tcp:[::1]:5060; without PROTO both udp and tcp\n"
-		"                         (default udp and tcp on 0.0.0.0:5060)\n"
+		"                         tcp:[::1]:5060, tls:0.0.0.0:5061; without PROTO\n"
+		"                         both udp and tcp (default udp and tcp on\n"
+		"                         0.0.0.0:5060)\n"
+		"  --tls-cert FILE        PEM certificate (chain) of tls listeners\n"
+		"  --tls-key FILE         its PEM private key (both required with tls:)\n"
+		"  --tls-ca FILE          PEM CA certificates: mutual TLS, clients must\n"
+		"                         present a certificate they signed\n"
 		"  --media-addr ADDR      address announced in SDP, where RTP is received\n"
 		"                         (default the first listen address, when concrete)\n"
 		"  --rtp-ports LO-HI      RTP/RTCP port range (40000-49999)\n"
@@ -124,13 +129,21 @@ static int parse_hostport(struct slice v, struct es_addr *a, char *err, size_t e
 	return 0;
 }
 
-/* One "[udp:|tcp:]ADDR:PORT": one socket, or two (udp and tcp). */
+static const char *proto_name(uint8_t proto)
+{
+	return proto == SRS_PROTO_TLS ? "tls" : proto == NET_PROTO_TCP ? "tcp" : "udp";
+}
+
+/* One "[udp:|tcp:|tls:]ADDR:PORT": one socket, or two (udp and tcp). */
 static int add_listen(struct cli_srs_settings *o, struct slice v, char *err, size_t errlen)
 {
 	uint8_t protos[2] = {NET_PROTO_UDP, NET_PROTO_TCP};
 	unsigned np = 2;
-	if (v.len > 4 && (!strncasecmp(v.p, "udp:", 4) || !strncasecmp(v.p, "tcp:", 4))) {
-		protos[0] = !strncasecmp(v.p, "udp:", 4) ? NET_PROTO_UDP : NET_PROTO_TCP;
+	if (v.len > 4 && (!strncasecmp(v.p, "udp:", 4) || !strncasecmp(v.p, "tcp:", 4) ||
+			  !strncasecmp(v.p, "tls:", 4))) {
+		protos[0] = !strncasecmp(v.p, "udp:", 4)   ? NET_PROTO_UDP
+			    : !strncasecmp(v.p, "tcp:", 4) ? NET_PROTO_TCP
+							   : SRS_PROTO_TLS;
 		np = 1;
 		v.p += 4;
 		v.len -= 4;
@@ -139,16 +152,21 @@ static int add_listen(struct cli_srs_settings *o, struct slice v, char *err, siz
 	if (parse_hostport(v, &a, err, errlen))
 		return ES_EPARSE;
 	if (o->nlisten + np > SRS_MAX_LISTEN) {
-		snprintf(err, errlen, "at most %d SIP sockets (udp and tcp count apart)",
+		snprintf(err, errlen, "at most %d SIP sockets (udp, tcp, tls count apart)",
 			 SRS_MAX_LISTEN);
 		return ES_ELIMIT;
 	}
 	for (unsigned i = 0; i < np; i++)
 		for (unsigned k = 0; k < o->nlisten; k++)
-			if (o->listen[k].proto == protos[i] && es_addr_eq(&o->listen[k].addr, &a)) {
+			if ((o->listen[k].proto == protos[i] ||
+			     (o->listen[k].proto != NET_PROTO_UDP && protos[i] != NET_PROTO_UDP)) &&
+			    es_addr_eq(&o->listen[k].addr, &a)) {
+				/* tcp and tls are both TCP sockets: one port each */
 				snprintf(err, errlen, "'%.*s': %s on that address and port is "
 					 "given twice", (int)v.len, v.p,
-					 protos[i] == NET_PROTO_UDP ? "udp" : "tcp");
+					 protos[i] == o->listen[k].proto
+						 ? proto_name(protos[i])
+						 : "a TCP socket (tcp and tls)");
 				return ES_EPARSE;
 			}
 	for (unsigned i = 0; i < np; i++)
@@ -238,6 +256,18 @@ static int parse_media(const char *v, struct es_addr *a, char *err, size_t errle
 	return 0;
 }
 
+/* A TLS file name into out (a path, not read here: srs_new does). */
+static int set_path(char *out, size_t cap, const char *v, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= cap) {
+		snprintf(err, errlen, "'%s': expected a file name (at most %zu bytes)", v, cap - 1);
+		return ES_EPARSE;
+	}
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
 int cli_srs_option(const char *cmd, struct cli_srs_settings *o, const char *opt, const char *arg)
 {
 	char err[512] = "";
@@ -247,6 +277,12 @@ int cli_srs_option(const char *cmd, struct cli_srs_settings *o, const char *opt,
 		rc = add_list(o, arg, add_listen, err, sizeof(err));
 	} else if (!strcmp(opt, "allow")) {
 		rc = add_list(o, arg, add_allow, err, sizeof(err));
+	} else if (!strcmp(opt, "tls-cert")) {
+		rc = set_path(o->tls_cert, sizeof(o->tls_cert), arg, err, sizeof(err));
+	} else if (!strcmp(opt, "tls-key")) {
+		rc = set_path(o->tls_key, sizeof(o->tls_key), arg, err, sizeof(err));
+	} else if (!strcmp(opt, "tls-ca")) {
+		rc = set_path(o->tls_ca, sizeof(o->tls_ca), arg, err, sizeof(err));
 	} else if (!strcmp(opt, "media-addr")) {
 		rc = parse_media(arg, &o->media_addr, err, sizeof(err));
 	} else if (!strcmp(opt, "rtp-ports")) {
@@ -284,7 +320,8 @@ int cli_srs_apply_config(struct cli_srs_settings *o, const struct es_conf *c, ch
 {
 	static const char *const known[] = {"enabled", "listen", "media_addr", "rtp_ports",
 					    "max_sessions", "retry_after", "allow",
-					    "session_timeout", NULL};
+					    "session_timeout", "tls_cert", "tls_key", "tls_ca",
+					    NULL};
 	int rc = es_conf_check_keys(c, "srs", known, err, errlen);
 	if (rc)
 		return rc;
@@ -302,6 +339,12 @@ int cli_srs_apply_config(struct cli_srs_settings *o, const struct es_conf *c, ch
 			rc = parse_media(e->value, &o->media_addr, why, sizeof(why));
 		else if (!strcmp(e->key, "rtp_ports"))
 			rc = parse_ports(e->value, &o->rtp_lo, &o->rtp_hi, why, sizeof(why));
+		else if (!strcmp(e->key, "tls_cert"))
+			rc = set_path(o->tls_cert, sizeof(o->tls_cert), e->value, why, sizeof(why));
+		else if (!strcmp(e->key, "tls_key"))
+			rc = set_path(o->tls_key, sizeof(o->tls_key), e->value, why, sizeof(why));
+		else if (!strcmp(e->key, "tls_ca"))
+			rc = set_path(o->tls_ca, sizeof(o->tls_ca), e->value, why, sizeof(why));
 		if (rc) {
 			snprintf(err, errlen, "%s:%u: %s: %s", c->path, e->line, e->key, why);
 			return ES_EPARSE;
@@ -353,6 +396,12 @@ void cli_srs_merge(struct cli_srs_settings *s, const struct cli_srs_settings *ov
 		memcpy(s->allow, over->allow, sizeof(s->allow));
 		s->nallow = over->nallow;
 	}
+	if (over->tls_cert[0])
+		memcpy(s->tls_cert, over->tls_cert, sizeof(s->tls_cert));
+	if (over->tls_key[0])
+		memcpy(s->tls_key, over->tls_key, sizeof(s->tls_key));
+	if (over->tls_ca[0])
+		memcpy(s->tls_ca, over->tls_ca, sizeof(s->tls_ca));
 }
 
 /* The server's configuration: the settings with their defaults.  The
@@ -396,6 +445,24 @@ static int build_config(const struct cli_srs_settings *o, struct srs_config *cfg
 	cfg->nallow = o->nallow;
 	cfg->session_timeout_us = o->session_timeout_us > 0 ? o->session_timeout_us
 							    : 300 * ES_US_PER_SEC;
+	/* the strings stay o's: cfg is used while o lives (srs_new copies
+	 * nothing of them but reads the files at once) */
+	cfg->tls_cert = o->tls_cert[0] ? o->tls_cert : NULL;
+	cfg->tls_key = o->tls_key[0] ? o->tls_key : NULL;
+	cfg->tls_ca = o->tls_ca[0] ? o->tls_ca : NULL;
+	bool tls = false;
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		tls = tls || cfg->listen[i].proto == SRS_PROTO_TLS;
+	if (tls && (!cfg->tls_cert || !cfg->tls_key)) {
+		snprintf(err, errlen, "a tls listener needs %s (or %s in [srs])",
+			 !cfg->tls_cert && !cfg->tls_key ? "--tls-cert FILE and --tls-key FILE"
+			 : !cfg->tls_cert		  ? "--tls-cert FILE"
+							  : "--tls-key FILE",
+			 !cfg->tls_cert && !cfg->tls_key ? "tls_cert and tls_key"
+			 : !cfg->tls_cert		  ? "tls_cert"
+							  : "tls_key");
+		return ES_EINVAL;
+	}
 	return 0;
 }
 
@@ -431,7 +498,7 @@ static void fmt_listen(const struct srs_config *cfg, char *out, size_t cap)
 		char a[ES_ADDR_STRLEN];
 		es_addr_fmt(&cfg->listen[i].addr, true, a, sizeof(a));
 		int w = snprintf(out + n, cap - n, "%s%s:%s", i ? ", " : "",
-				 cfg->listen[i].proto == NET_PROTO_TCP ? "tcp" : "udp", a);
+				 proto_name(cfg->listen[i].proto), a);
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -550,6 +617,8 @@ void cli_srs_status(struct cli_run *r, struct es_json *j)
 		{"srtp_errors", st.srtp_errors},
 		{"media_unknown", st.media_unknown},
 		{"tcp_connections", st.tcp_connections},
+		{"tls_connections", st.tls_connections},
+		{"tls_failures", st.tls_failures},
 	};
 	es_json_obj_begin(j);
 	for (size_t i = 0; i < ES_ARRAY_LEN(f); i++) {

@@ -264,7 +264,9 @@ static void send_bye(struct srs *s, struct srs_session *x)
 	es_buf_init(&b);
 	es_buf_printf(&b,
 		      "BYE %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=%s;rport\r\nMax-Forwards: 70\r\n",
-		      x->target, x->route.proto == NET_PROTO_TCP ? "TCP" : "UDP", local, branch);
+		      x->target,
+		      x->route.tls ? "TLS" : x->route.proto == NET_PROTO_TCP ? "TCP" : "UDP",
+		      local, branch);
 	if (x->routes)
 		es_buf_printf(&b, "Route: %s\r\n", x->routes);
 	es_buf_printf(&b,
@@ -538,7 +540,7 @@ static char *contact_extra(struct req_ctx *c, char *buf, size_t cap)
 	char a[ES_ADDR_STRLEN];
 	es_addr_fmt(&c->r->local, true, a, sizeof(a));
 	snprintf(buf, cap, "Contact: <sip:srs@%s;transport=%s>;+sip.srs\r\n", a,
-		 c->r->proto == NET_PROTO_TCP ? "tcp" : "udp");
+		 c->r->tls ? "tls" : c->r->proto == NET_PROTO_TCP ? "tcp" : "udp");
 	return buf;
 }
 

@@ -1,6 +1,6 @@
 /*
  * siprec.h - the SIPREC recording server (RFC 7866): a SIP user agent
- * server on UDP and TCP that accepts recording sessions from session
+ * server on UDP, TCP and TLS (RFC 3261 26.2) that accepts recording sessions from session
  * recording clients (SBCs, PBXs), answers their offers receive-only from an
  * RTP port pool, decrypts SRTP (SDES, RFC 4568), and hands everything it
  * receives and sends to a recording engine (record/) as if it had been
@@ -80,8 +80,14 @@ int srs_response(const struct sip_msg *req, unsigned code, const char *reason,
 #define SRS_MAX_LISTEN 8
 #define SRS_MAX_ALLOW 32
 
+/* A TLS listener (SIP over TLS over TCP, RFC 3261 26.2: "sips:",
+ * transport=tls).  Not an IP protocol number: the engine knows TCP and UDP
+ * only, so messages received and sent over TLS are handed to it (decrypted)
+ * with NET_PROTO_TCP. */
+#define SRS_PROTO_TLS 250
+
 struct srs_listen {
-	uint8_t proto;            /* NET_PROTO_UDP or NET_PROTO_TCP */
+	uint8_t proto;            /* NET_PROTO_UDP, NET_PROTO_TCP or SRS_PROTO_TLS */
 	struct es_addr addr;      /* with port; 0.0.0.0 / :: = every address */
 };
 
@@ -107,6 +113,11 @@ struct srs_config {
 				       session is ended with a BYE (0 = 300 s) */
 	size_t max_msg;             /* largest SIP message (0 = 64 KiB) */
 	const char *server_name;    /* Server/User-Agent header (NULL = "earshot") */
+	/* TLS (required when a listener is SRS_PROTO_TLS; read by srs_new
+	 * only): PEM files of the certificate (chain) and its private key;
+	 * tls_ca, when not NULL, makes TLS mutual: clients must present a
+	 * certificate that verifies against these PEM CA certificates. */
+	const char *tls_cert, *tls_key, *tls_ca;
 };
 
 struct srs_stats {
@@ -121,11 +132,14 @@ struct srs_stats {
 	uint64_t rtp_packets, rtcp_packets;
 	uint64_t srtp_errors;        /* packets that failed SRTP authentication */
 	uint64_t media_unknown;      /* packets to a port no session holds */
-	uint64_t tcp_connections;
+	uint64_t tcp_connections;    /* accepted, TLS ones included */
+	uint64_t tls_connections;    /* TLS handshakes completed */
+	uint64_t tls_failures;       /* TLS handshakes failed or timed out */
 };
 
 struct srs;
-/* Bind the SIP sockets (UDP and TCP listeners) and prepare the port pool;
+/* Bind the SIP sockets (UDP, TCP and TLS listeners), load the TLS
+ * certificate and key (errors name the file) and prepare the port pool;
  * every SIP message received and sent, and every RTP/RTCP packet received
  * (decrypted) is handed to engine with rec_engine_datagram(), addressed as
  * on the wire (media: to media_addr:port).  ES_EINVAL/ES_EIO with a

@@ -1,4 +1,4 @@
-/* srs.c - the recording server's event loop: UDP and TCP SIP transports,
+/* srs.c - the recording server's event loop: UDP, TCP and TLS SIP transports,
  * the media sockets of the port pool, the engine hand-off and the timers.
  * Single-threaded, nonblocking sockets, one epoll set. */
 #include "record/record.h"
@@ -77,6 +77,9 @@ static bool is_wildcard(const struct es_addr *a)
 	return memcmp(a->ip, zero, 16) == 0;
 }
 
+/* reuse: SO_REUSEADDR, for TCP listeners only (a restart while old
+ * connections are in TIME_WAIT); on a UDP socket Linux would let a second
+ * server bind the same port and take part of its traffic. */
 static int open_socket(const struct es_addr *a, int type, bool reuse)
 {
 	struct sockaddr_storage ss;
@@ -136,6 +139,7 @@ static void conn_close(struct srs *s, struct srs_conn *c)
 			break;
 		}
 	}
+	srs_tls_conn_free(c);
 	close(c->fd);
 	es_buf_free(&c->in);
 	es_buf_free(&c->out);
@@ -143,10 +147,67 @@ static void conn_close(struct srs *s, struct srs_conn *c)
 	s->nconns--;
 }
 
+/* The epoll interest of c: always readable; writable while output is
+ * pending or TLS waits to write (its handshake included). */
+static void conn_interest(struct srs *s, struct srs_conn *c)
+{
+	uint32_t ev = EPOLLIN;
+	if (c->out.len || c->tls_want_write)
+		ev |= EPOLLOUT;
+	if (ev == c->events)
+		return;
+	struct epoll_event e = {.events = ev, .data.u64 = EV(EV_CONN, c->id)};
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->events = ev;
+}
+
+/* A TLS handshake failed or took too long: counted, closed. */
+static void tls_fail(struct srs *s, struct srs_conn *c)
+{
+	s->st.tls_failures++;
+	conn_close(s, c);
+}
+
+/* Go on with c's handshake; false when c was closed. */
+static bool tls_handshake(struct srs *s, struct srs_conn *c)
+{
+	int r = srs_tls_handshake(c);
+	c->tls_want_write = r == SRS_TLS_WANT_WRITE;
+	if (r == 1) {
+		c->tls = SRS_TLS_OPEN;
+		s->st.tls_connections++;
+	} else if (r != SRS_TLS_WANT_READ && r != SRS_TLS_WANT_WRITE) {
+		tls_fail(s, c);
+		return false;
+	}
+	conn_interest(s, c);
+	return true;
+}
+
 /* Write what is pending; false when the connection had to be closed. */
 static bool conn_flush(struct srs *s, struct srs_conn *c)
 {
+	if (c->tls == SRS_TLS_HANDSHAKE) {
+		conn_interest(s, c); /* written once the handshake is done */
+		return true;
+	}
+	c->tls_want_write = false;
 	while (c->out.len) {
+		if (c->ssl) {
+			int n = srs_tls_write(c, c->out.p, c->out.len);
+			if (n == SRS_TLS_WANT_WRITE) {
+				c->tls_want_write = true;
+				break;
+			}
+			if (n == SRS_TLS_WANT_READ)
+				break; /* EPOLLIN is always wanted: retried after a read */
+			if (n <= 0) {
+				conn_close(s, c);
+				return false;
+			}
+			es_buf_consume(&c->out, (size_t)n);
+			continue;
+		}
 		ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
@@ -156,9 +217,7 @@ static bool conn_flush(struct srs *s, struct srs_conn *c)
 		}
 		es_buf_consume(&c->out, (size_t)n);
 	}
-	struct epoll_event ev = {.events = EPOLLIN | (c->out.len ? EPOLLOUT : 0u),
-				 .data.u64 = EV(EV_CONN, c->id)};
-	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	conn_interest(s, c);
 	return true;
 }
 
@@ -204,12 +263,23 @@ static void on_accept(struct srs *s, unsigned li)
 		}
 		c->fd = fd;
 		c->id = ++s->next_conn_id;
+		c->events = EPOLLIN;
+		if (s->lst[li].proto == SRS_PROTO_TLS) {
+			if (srs_tls_conn_new(s->tls_ctx, c)) {
+				close(fd);
+				free(c);
+				continue;
+			}
+			c->tls = SRS_TLS_HANDSHAKE;
+			c->tls_deadline = srs_now_us() + SRS_TLS_HANDSHAKE_US;
+		}
 		from_sockaddr(&ss, &c->peer);
 		c->local = s->lst[li].local;
 		c->last_us = srs_now_us();
 		es_buf_init(&c->in);
 		es_buf_init(&c->out);
 		if (ep_add(s, fd, EPOLLIN, EV(EV_CONN, c->id))) {
+			srs_tls_conn_free(c);
 			close(fd);
 			free(c);
 			continue;
@@ -221,16 +291,93 @@ static void on_accept(struct srs *s, unsigned li)
 	}
 }
 
+/* Frame and handle the messages in c->in; false when c was closed. */
+static bool conn_messages(struct srs *s, struct srs_conn *c)
+{
+	size_t max = s->cfg.max_msg;
+	uint64_t id = c->id;
+	for (;;) {
+		size_t skip = 0, mlen = 0;
+		int e = sip_frame((const char *)c->in.p, c->in.len, max, &skip, &mlen);
+		if (e == ES_EAGAIN) {
+			es_buf_consume(&c->in, skip);
+			if (c->in.len > max) {
+				s->st.sip_errors++;
+				conn_close(s, c);
+				return false;
+			}
+			return true;
+		}
+		if (e || mlen > max) {
+			s->st.sip_errors++;
+			conn_close(s, c);
+			return false;
+		}
+		struct srs_route r = {.proto = NET_PROTO_TCP, .udp_fd = -1, .conn_id = c->id,
+				      .tls = c->ssl != NULL, .peer = c->peer, .local = c->local};
+		/* the message is copied out: handling it may write to (or close) c */
+		memcpy(s->rx, c->in.p + skip, mlen);
+		es_buf_consume(&c->in, skip + mlen);
+		srs_on_sip(s, &r, (const char *)s->rx, mlen);
+		if (!(c = conn_find(s, id)))
+			return false;
+	}
+}
+
+/* Read what TLS has: SSL may hold decrypted bytes epoll knows nothing of,
+ * so read until it wants more from the socket. */
+static void tls_input(struct srs *s, struct srs_conn *c)
+{
+	uint64_t id = c->id;
+	uint8_t tmp[16384];
+	for (;;) {
+		int n = srs_tls_read(c, tmp, sizeof(tmp));
+		if (n == SRS_TLS_WANT_READ || n == SRS_TLS_WANT_WRITE) {
+			if (n == SRS_TLS_WANT_WRITE && !c->tls_want_write) {
+				c->tls_want_write = true;
+				conn_interest(s, c);
+			}
+			return;
+		}
+		if (n <= 0) {
+			conn_close(s, c);
+			return;
+		}
+		c->last_us = srs_now_us();
+		if (es_buf_append(&c->in, tmp, (size_t)n)) {
+			conn_close(s, c);
+			return;
+		}
+		if (!conn_messages(s, c) || !(c = conn_find(s, id)))
+			return;
+		/* a response written while reading: it may wait for this read */
+		if (c->out.len && !conn_flush(s, c))
+			return;
+	}
+}
+
 static void on_conn(struct srs *s, uint64_t id, uint32_t events)
 {
 	struct srs_conn *c = conn_find(s, id);
 	if (!c)
 		return;
+	if (c->tls == SRS_TLS_HANDSHAKE) {
+		if (!tls_handshake(s, c) || c->tls != SRS_TLS_OPEN)
+			return;
+		c->last_us = srs_now_us();
+		/* open: what came with the handshake's last flight is read below */
+		events |= EPOLLIN | (c->out.len ? EPOLLOUT : 0u);
+	}
 	if ((events & EPOLLOUT) && !conn_flush(s, c))
 		return;
+	if (c->ssl) {
+		/* TLS reads and writes may each wait for the other direction:
+		 * try both on any event */
+		tls_input(s, c);
+		return;
+	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	size_t max = s->cfg.max_msg;
 	uint8_t tmp[16384];
 	ssize_t n = recv(c->fd, tmp, sizeof(tmp), 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -244,31 +391,7 @@ static void on_conn(struct srs *s, uint64_t id, uint32_t events)
 		conn_close(s, c);
 		return;
 	}
-	for (;;) {
-		size_t skip = 0, mlen = 0;
-		int e = sip_frame((const char *)c->in.p, c->in.len, max, &skip, &mlen);
-		if (e == ES_EAGAIN) {
-			es_buf_consume(&c->in, skip);
-			if (c->in.len > max) {
-				s->st.sip_errors++;
-				conn_close(s, c);
-			}
-			return;
-		}
-		if (e || mlen > max) {
-			s->st.sip_errors++;
-			conn_close(s, c);
-			return;
-		}
-		struct srs_route r = {.proto = NET_PROTO_TCP, .udp_fd = -1, .conn_id = c->id,
-				      .peer = c->peer, .local = c->local};
-		/* the message is copied out: handling it may write to (or close) c */
-		memcpy(s->rx, c->in.p + skip, mlen);
-		es_buf_consume(&c->in, skip + mlen);
-		srs_on_sip(s, &r, (const char *)s->rx, mlen);
-		if (!(c = conn_find(s, id)))
-			return;
-	}
+	conn_messages(s, c);
 }
 
 static void on_udp(struct srs *s, unsigned li)
@@ -443,16 +566,17 @@ static int setup_listeners(struct srs *s, char *err, size_t errlen)
 		struct srs_listener *x = &s->lst[s->nlst];
 		char a[ES_ADDR_STRLEN];
 		es_addr_fmt(&l->addr, true, a, sizeof(a));
-		bool tcp = l->proto == NET_PROTO_TCP;
+		bool tls = l->proto == SRS_PROTO_TLS;
+		bool tcp = l->proto == NET_PROTO_TCP || tls;
 		if (!tcp && l->proto != NET_PROTO_UDP) {
-			snprintf(err, errlen, "listen %s: protocol must be UDP or TCP", a);
+			snprintf(err, errlen, "listen %s: protocol must be UDP, TCP or TLS", a);
 			return ES_EINVAL;
 		}
 		x->proto = l->proto;
-		x->fd = open_socket(&l->addr, tcp ? SOCK_STREAM : SOCK_DGRAM, true);
+		x->fd = open_socket(&l->addr, tcp ? SOCK_STREAM : SOCK_DGRAM, tcp);
 		if (x->fd < 0) {
-			snprintf(err, errlen, "cannot listen on %s/%s: %s", a, tcp ? "tcp" : "udp",
-				 strerror(errno));
+			snprintf(err, errlen, "cannot listen on %s/%s: %s", a,
+				 tls ? "tls" : tcp ? "tcp" : "udp", strerror(errno));
 			return ES_EIO;
 		}
 		s->nlst++;
@@ -523,6 +647,13 @@ int srs_new(struct srs **out, const struct srs_config *cfg, struct rec_engine *e
 	}
 	for (unsigned i = 0; i < SRS_MAX_LISTEN; i++)
 		s->lst[i].fd = -1;
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		if (cfg->listen[i].proto == SRS_PROTO_TLS) {
+			if ((rc = srs_tls_ctx_new(cfg, &s->tls_ctx, err, errlen)))
+				goto fail;
+			break;
+		}
+	}
 	if ((rc = setup_listeners(s, err, errlen)))
 		goto fail;
 	s->last_tick = srs_now_us();
@@ -560,10 +691,12 @@ int srs_step(struct srs *s, int timeout_ms)
 	now = srs_now_us();
 	srs_sessions_timers(s, now);
 	uac_timers(s, now);
-	/* idle TCP connections of no session */
+	/* idle TCP connections of no session, TLS handshakes taking too long */
 	for (struct srs_conn *c = s->conns, *nx; c; c = nx) {
 		nx = c->next;
-		if (now - c->last_us > SRS_TCP_IDLE_US)
+		if (c->tls == SRS_TLS_HANDSHAKE && now > c->tls_deadline)
+			tls_fail(s, c);
+		else if (now - c->last_us > SRS_TCP_IDLE_US)
 			conn_close(s, c);
 	}
 	if (now - s->last_tick >= 100000 || now < s->last_tick) {
@@ -611,6 +744,7 @@ void srs_free(struct srs *s)
 			close(s->lst[i].fd);
 	if (s->ep >= 0)
 		close(s->ep);
+	srs_tls_ctx_free(s->tls_ctx);
 	srs_ports_free(s->ports);
 	free(s->media);
 	free(s);

@@ -16,6 +16,7 @@
 #define SRS_MAX_TXNS 8192
 #define SRS_TCP_OUT_MAX (1024u * 1024u)
 #define SRS_TCP_IDLE_US (600 * ES_US_PER_SEC)
+#define SRS_TLS_HANDSHAKE_US (10 * ES_US_PER_SEC)
 
 /* ---- SRTP (srtp.c) ---- */
 struct srs_srtp;
@@ -34,6 +35,7 @@ struct srs_route {
 	uint8_t proto;         /* NET_PROTO_UDP / NET_PROTO_TCP */
 	int udp_fd;            /* UDP: the listener's socket */
 	uint64_t conn_id;      /* TCP: the connection */
+	bool tls;              /* TCP: a TLS connection (transport=tls) */
 	struct es_addr peer;
 	struct es_addr local;  /* as handed to the engine */
 };
@@ -89,14 +91,45 @@ struct srs_uac {
 	int64_t retx_at, retx_interval, deadline;
 };
 
+/* A TLS connection: handshake (accepting), then open. */
+enum srs_tls_state { SRS_TLS_NONE = 0, SRS_TLS_HANDSHAKE, SRS_TLS_OPEN };
+
 struct srs_conn {
 	struct srs_conn *next;
 	uint64_t id;
 	int fd;
 	struct es_addr peer, local;
-	struct es_buf in, out;
+	struct es_buf in, out;   /* TLS: plaintext both */
 	int64_t last_us;
+	struct ssl_st *ssl;      /* TLS: the session (SSL *), else NULL */
+	enum srs_tls_state tls;
+	bool tls_want_write;     /* TLS needs the socket writable to go on */
+	int64_t tls_deadline;    /* end of the handshake */
+	uint32_t events;         /* the epoll interest set */
 };
+
+/* ---- TLS (tls.c) ---- */
+struct ssl_ctx_st;
+/* The server's SSL_CTX from cfg's tls_cert/tls_key/tls_ca: TLS 1.2 or
+ * later, server cipher preference, no compression, no renegotiation;
+ * mutual TLS when tls_ca is set.  ES_EINVAL/ES_EIO with the file named in
+ * err. */
+int srs_tls_ctx_new(const struct srs_config *cfg, struct ssl_ctx_st **out, char *err,
+		    size_t errlen);
+void srs_tls_ctx_free(struct ssl_ctx_st *ctx);
+/* Results of the I/O below: > 0 bytes, or one of these. */
+enum { SRS_TLS_WANT_READ = -1, SRS_TLS_WANT_WRITE = -2, SRS_TLS_CLOSED = -3,
+       SRS_TLS_ERROR = -4 };
+/* A server-side session on c->fd (c->ssl); ES_ENOMEM. */
+int srs_tls_conn_new(struct ssl_ctx_st *ctx, struct srs_conn *c);
+/* Go on with the handshake: 1 = done, or SRS_TLS_WANT_* / _ERROR (why is
+ * logged). */
+int srs_tls_handshake(struct srs_conn *c);
+/* SSL_read / SSL_write of up to len bytes. */
+int srs_tls_read(struct srs_conn *c, void *p, size_t len);
+int srs_tls_write(struct srs_conn *c, const void *p, size_t len);
+/* close_notify (best effort) and SSL_free. */
+void srs_tls_conn_free(struct srs_conn *c);
 
 struct srs_media {
 	struct srs_session *sess; /* NULL = free */
@@ -115,6 +148,7 @@ struct srs {
 	struct rec_engine *engine;
 	int ep;
 	struct srs_listener lst[SRS_MAX_LISTEN];
+	struct ssl_ctx_st *tls_ctx; /* NULL = no TLS listener */
 	unsigned nlst;
 	struct srs_ports *ports;
 	uint16_t port_first;   /* first even port of the pool */

@@ -293,11 +293,11 @@ def full_session(srs, data, media, transport):
             r1 = audio_cmp(ref, wav, chan, expect, 1.0)
             m[part][who] = r1
             # part 2 follows the pause: the SRC's RTP clock jumped by the
-            # planned RTP_GAP_S, the real gap differs by a few ms (SIP round
-            # trips), which the engine's drift correction absorbs by
-            # stretching the audio, so the sample correlation is lower
-            # (sample correlation for part 1, 10 ms energy envelopes for part 2)
-            if part == "1":
+            # planned RTP_GAP_S while the real gap differs by a few ms (SIP
+            # round trips); the renderer starts a new segment there, so the
+            # samples should match again; when they do not (a loaded
+            # machine delaying sipp's packets), 10 ms energy envelopes must
+            if part == "1" or (r1 is not None and r1["correlation"] >= 0.9):
                 ok = r1 is not None and r1["correlation"] >= 0.9
                 res.check(ok, "%s: part %s, %s's audio on channel %d: %s" % (
                     tag, part, who, chan, r1 and "correlation %.3f, lag %.3f s" % (

@@ -1,12 +1,19 @@
 /* test_srs.c - the recording server end to end on loopback: the test is the
- * SRC (real UDP/TCP sockets), a real engine records what the server hands
- * it.  Ports 47000-47099 (SIP) and 47100-47199 (RTP). */
+ * SRC (real UDP/TCP sockets, and TLS with OpenSSL), a real engine records
+ * what the server hands it.  Ports 47000-47099 (SIP) and 47100-47199 (RTP).
+ * Single-threaded: the server runs (srs_step) between the SRC's attempts,
+ * and every SRC socket is nonblocking, so nothing can wait on the other. */
 #include "record/record.h"
 #include "siprec/siprec.h"
 #include "check.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
 #include <sodium.h>
 #include <srtp2/srtp.h>
 #include <stdlib.h>
@@ -16,6 +23,14 @@
 
 #define SIP_PORT 47000
 #define SRC_PORT 47010
+#define TLS_PORT 47001
+#define TLS_DIR ES_SOURCE_DIR "/tests/data/tls/"
+
+/* env_up adds a TLS listener on TLS_PORT when on (mutual with ca) */
+static struct {
+	bool on;
+	const char *ca;
+} tls_opt;
 
 /* ---- what the engine handed on ---- */
 static struct {
@@ -65,6 +80,14 @@ static int env_up(struct env *v, unsigned max_sessions, bool allow_none)
 	cfg.listen[1].proto = 6;
 	lo_addr(&cfg.listen[1].addr, SIP_PORT);
 	cfg.nlisten = 2;
+	if (tls_opt.on) {
+		cfg.listen[2].proto = SRS_PROTO_TLS;
+		lo_addr(&cfg.listen[2].addr, TLS_PORT);
+		cfg.nlisten = 3;
+		cfg.tls_cert = TLS_DIR "cert.pem";
+		cfg.tls_key = TLS_DIR "key.pem";
+		cfg.tls_ca = tls_opt.ca;
+	}
 	lo_addr(&cfg.media_addr, 0);
 	cfg.rtp_lo = 47100;
 	cfg.rtp_hi = 47199;
@@ -81,6 +104,11 @@ static int env_up(struct env *v, unsigned max_sessions, bool allow_none)
 		fprintf(stderr, "srs_new: %s\n", err);
 		return -1;
 	}
+	/* a second server on the same ports is refused (no silent sharing of
+	 * the UDP port) */
+	struct srs *twin = NULL;
+	CHECK(srs_new(&twin, &cfg, v->e, err, sizeof(err)) != 0);
+	srs_free(twin);
 	v->udp = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SRC_PORT)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -640,13 +668,328 @@ static void test_reinvite_timeout(void)
 	env_down(&v);
 }
 
+/* ---- TLS: the SRC as an OpenSSL client ---- */
+
+struct tcli {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static int tcp_connect(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	CHECK(rc == 0 || errno == EINPROGRESS);
+	return fd;
+}
+
+/* Connect and handshake (verifying the server's certificate for
+ * 127.0.0.1), the server stepped between attempts; cert: present the test
+ * certificate as the client's.  1 = done, 0 = the handshake failed. */
+static int tls_connect(struct env *v, struct tcli *t, bool cert)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = tcp_connect(TLS_PORT);
+	t->ctx = SSL_CTX_new(TLS_client_method());
+	CHECK(SSL_CTX_load_verify_locations(t->ctx, TLS_DIR "cert.pem", NULL) == 1);
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	if (cert) {
+		CHECK(SSL_CTX_use_certificate_file(t->ctx, TLS_DIR "cert.pem", SSL_FILETYPE_PEM) == 1);
+		CHECK(SSL_CTX_use_PrivateKey_file(t->ctx, TLS_DIR "key.pem", SSL_FILETYPE_PEM) == 1);
+	}
+	t->ssl = SSL_new(t->ctx);
+	SSL_set_fd(t->ssl, t->fd);
+	X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), "127.0.0.1");
+	int64_t end = es_mono_us() + 3 * ES_US_PER_SEC;
+	while (es_mono_us() < end) {
+		int r = SSL_connect(t->ssl);
+		if (r == 1)
+			return 1;
+		int e = SSL_get_error(t->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			return 0;
+		}
+		srs_step(v->s, 5);
+	}
+	return 0;
+}
+
+static void tls_close(struct tcli *t)
+{
+	SSL_free(t->ssl);
+	SSL_CTX_free(t->ctx);
+	close(t->fd);
+}
+
+static void tls_send(struct env *v, struct tcli *t, const char *p, size_t len)
+{
+	int64_t end = es_mono_us() + 2 * ES_US_PER_SEC;
+	while (len && es_mono_us() < end) {
+		size_t n = 0;
+		if (SSL_write_ex(t->ssl, p, len, &n) == 1) {
+			p += n;
+			len -= n;
+			continue;
+		}
+		int e = SSL_get_error(t->ssl, 0);
+		ERR_clear_error();
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		srs_step(v->s, 5);
+	}
+	CHECK_INT(len, 0);
+}
+
+/* What arrives within ms (the server stepped meanwhile) into buf; -1 when
+ * the connection was closed or failed (with nothing read). */
+static int tls_recv(struct env *v, struct tcli *t, char *buf, size_t cap, int ms)
+{
+	size_t got_n = 0;
+	bool closed = false;
+	int64_t end = es_mono_us() + (int64_t)ms * 1000;
+	while (es_mono_us() < end && !closed) {
+		srs_step(v->s, 5);
+		for (;;) {
+			size_t n = 0;
+			if (SSL_read_ex(t->ssl, buf + got_n, cap - 1 - got_n, &n) == 1) {
+				got_n += n;
+				continue;
+			}
+			int e = SSL_get_error(t->ssl, 0);
+			ERR_clear_error();
+			closed = e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE;
+			break;
+		}
+	}
+	buf[got_n] = 0;
+	return got_n == 0 && closed ? -1 : (int)got_n;
+}
+
+static void test_tls_session(void)
+{
+	struct env v;
+	struct tcli t;
+	char sdp[2048], body[8192], req[12000], two[4096], resp[16384], val[256], tag[64] = "";
+	tls_opt.on = true;
+	tls_opt.ca = NULL;
+	CHECK_INT(env_up(&v, 10, false), 0);
+	memset(&got, 0, sizeof(got));
+	CHECK_INT(tls_connect(&v, &t, false), 1);
+	make_sdp(sdp, sizeof(sdp), "RTP/AVP", "lb", NULL);
+	make_multipart(body, sizeof(body), sdp, meta_xml);
+	make_req(req, sizeof(req), "INVITE", "TLS", "call-tls-1", "linv", 1, NULL,
+		 "Require: siprec\r\n", MP, body);
+	/* the INVITE in two TLS records, the server running in between */
+	size_t half = strlen(req) / 2;
+	tls_send(&v, &t, req, half);
+	pump(&v, 30);
+	tls_send(&v, &t, req + half, strlen(req) - half);
+	CHECK(tls_recv(&v, &t, resp, sizeof(resp), 100) > 0);
+	CHECK_INT(status_of(resp), 200);
+	CHECK(hdr(resp, "Contact", val, sizeof(val)) && strstr(val, "transport=tls"));
+	/* the Via as received (the server adds no received/rport on TCP, TLS) */
+	CHECK(hdr(resp, "Via", val, sizeof(val)) && strstr(val, "SIP/2.0/TLS 127.0.0.1"));
+	if (hdr(resp, "To", val, sizeof(val)) && strstr(val, "tag="))
+		snprintf(tag, sizeof(tag), "%s", strstr(val, "tag=") + 4);
+	unsigned ports[4];
+	CHECK_INT(answer_ports(resp, ports, 4), 2);
+	make_req(req, sizeof(req), "ACK", "TLS", "call-tls-1", "lack", 1, tag, NULL, NULL, NULL);
+	tls_send(&v, &t, req, strlen(req));
+	int s1 = socket(AF_INET, SOCK_DGRAM, 0);
+	uint8_t pkt[172];
+	for (unsigned i = 0; i < 10; i++) {
+		rtp_packet(pkt, 0, (uint16_t)i, 0x4444);
+		send_to(s1, (uint16_t)ports[0], pkt, sizeof(pkt));
+		rtp_packet(pkt, 8, (uint16_t)i, 0x5555);
+		send_to(s1, (uint16_t)ports[1], pkt, sizeof(pkt));
+	}
+	pump(&v, 50);
+	make_req(two, sizeof(two), "BYE", "TLS", "call-tls-1", "lbye", 2, tag, NULL, NULL, NULL);
+	tls_send(&v, &t, two, strlen(two));
+	CHECK(tls_recv(&v, &t, resp, sizeof(resp), 100) > 0);
+	CHECK_INT(status_of(resp), 200);
+	CHECK(hdr(resp, "CSeq", val, sizeof(val)) && strcmp(val, "2 BYE") == 0);
+	pump(&v, 400);
+	struct srs_stats st;
+	srs_stats(v.s, &st);
+	CHECK_INT(st.sessions_total, 1);
+	CHECK_INT(st.sessions_ended, 1);
+	CHECK_INT(st.tcp_connections, 1);
+	CHECK_INT(st.tls_connections, 1);
+	CHECK_INT(st.tls_failures, 0);
+	CHECK_INT(st.retransmissions_sent, 0);
+	CHECK_INT(got.ncalls, 1);
+	CHECK_STR(got.call_id, "call-tls-1");
+	CHECK_INT(got.nstreams, 2);
+	CHECK_INT(got.packets[0] + got.packets[1], 20);
+	close(s1);
+	tls_close(&t);
+	env_down(&v);
+	tls_opt.on = false;
+}
+
+/* Plain SIP, garbage and a vanished client on the TLS port: each
+ * handshake fails and is counted; the server goes on serving. */
+static void test_tls_bad_clients(void)
+{
+	struct env v;
+	struct tcli t;
+	char req[4096], resp[4096];
+	tls_opt.on = true;
+	tls_opt.ca = NULL;
+	CHECK_INT(env_up(&v, 10, false), 0);
+	struct srs_stats st;
+	/* plain SIP */
+	int fd = tcp_connect(TLS_PORT);
+	pump(&v, 20);
+	make_req(req, sizeof(req), "OPTIONS", "TCP", "call-plain", "opt1", 1, NULL, NULL, NULL, NULL);
+	CHECK(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+	pump(&v, 50);
+	srs_stats(v.s, &st);
+	CHECK_INT(st.tls_failures, 1);
+	CHECK_INT(st.requests, 0);
+	ssize_t n;
+	do
+		n = recv(fd, resp, sizeof(resp), MSG_DONTWAIT);
+	while (n > 0); /* maybe an alert, then the close */
+	CHECK(n == 0 || (n < 0 && errno != EAGAIN));
+	close(fd);
+	/* garbage: random bytes, then a TLS record header with nonsense */
+	uint8_t junk[2048];
+	randombytes_buf(junk, sizeof(junk));
+	fd = tcp_connect(TLS_PORT);
+	pump(&v, 20);
+	CHECK(send(fd, junk, sizeof(junk), MSG_NOSIGNAL) == (ssize_t)sizeof(junk));
+	pump(&v, 50);
+	close(fd);
+	memcpy(junk, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+	fd = tcp_connect(TLS_PORT);
+	pump(&v, 20);
+	CHECK(send(fd, junk, 600, MSG_NOSIGNAL) == 600);
+	pump(&v, 50);
+	close(fd);
+	/* a client gone in the middle of its handshake */
+	fd = tcp_connect(TLS_PORT);
+	pump(&v, 20);
+	CHECK(send(fd, junk, 5, MSG_NOSIGNAL) == 5);
+	pump(&v, 20);
+	close(fd);
+	pump(&v, 50);
+	srs_stats(v.s, &st);
+	CHECK_INT(st.tls_failures, 4);
+	CHECK_INT(st.tls_connections, 0);
+	/* still serving, TLS and UDP */
+	CHECK_INT(tls_connect(&v, &t, false), 1);
+	make_req(req, sizeof(req), "OPTIONS", "TLS", "call-opt", "opt2", 1, NULL, NULL, NULL, NULL);
+	tls_send(&v, &t, req, strlen(req));
+	CHECK(tls_recv(&v, &t, resp, sizeof(resp), 100) > 0);
+	CHECK_INT(status_of(resp), 200);
+	tls_close(&t);
+	make_req(req, sizeof(req), "OPTIONS", "UDP", "call-opt3", "opt3", 1, NULL, NULL, NULL, NULL);
+	send_to(v.udp, SIP_PORT, req, strlen(req));
+	CHECK_INT(status_of(recv_msg(&v, resp, sizeof(resp))), 200);
+	srs_stats(v.s, &st);
+	CHECK_INT(st.tls_failures, 4);
+	CHECK_INT(st.tls_connections, 1);
+	env_down(&v);
+	tls_opt.on = false;
+}
+
+/* tls_ca set: a client without a certificate is refused, one with a
+ * certificate the CA file holds is served. */
+static void test_tls_mutual(void)
+{
+	struct env v;
+	struct tcli t;
+	char req[4096], resp[4096];
+	tls_opt.on = true;
+	tls_opt.ca = TLS_DIR "cert.pem";
+	CHECK_INT(env_up(&v, 10, false), 0);
+	/* TLS 1.3: the client may finish before the server has checked */
+	int ok = tls_connect(&v, &t, false);
+	if (ok) {
+		make_req(req, sizeof(req), "OPTIONS", "TLS", "call-m1", "m1", 1, NULL, NULL, NULL,
+			 NULL);
+		tls_send(&v, &t, req, strlen(req));
+		CHECK_INT(tls_recv(&v, &t, resp, sizeof(resp), 100), -1);
+	}
+	tls_close(&t);
+	struct srs_stats st;
+	srs_stats(v.s, &st);
+	CHECK_INT(st.tls_failures, 1);
+	CHECK_INT(st.tls_connections, 0);
+	CHECK_INT(st.requests, 0);
+	CHECK_INT(tls_connect(&v, &t, true), 1);
+	make_req(req, sizeof(req), "OPTIONS", "TLS", "call-m2", "m2", 1, NULL, NULL, NULL, NULL);
+	tls_send(&v, &t, req, strlen(req));
+	CHECK(tls_recv(&v, &t, resp, sizeof(resp), 100) > 0);
+	CHECK_INT(status_of(resp), 200);
+	tls_close(&t);
+	srs_stats(v.s, &st);
+	CHECK_INT(st.tls_connections, 1);
+	env_down(&v);
+	tls_opt.on = false;
+	tls_opt.ca = NULL;
+}
+
+/* srs_new's errors name the file. */
+static void test_tls_config_errors(void)
+{
+	struct rec_engine *e;
+	struct rec_config rc;
+	rec_config_default(&rc);
+	CHECK_INT(rec_engine_new(&e, &rc, on_call, NULL), 0);
+	struct srs_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen[0].proto = SRS_PROTO_TLS;
+	lo_addr(&cfg.listen[0].addr, TLS_PORT);
+	cfg.nlisten = 1;
+	lo_addr(&cfg.media_addr, 0);
+	cfg.rtp_lo = 47100;
+	cfg.rtp_hi = 47199;
+	struct srs *s = NULL;
+	char err[512];
+	CHECK_INT(srs_new(&s, &cfg, e, err, sizeof(err)), ES_EINVAL);
+	CHECK(strstr(err, "tls_cert") && strstr(err, "tls_key"));
+	cfg.tls_cert = TLS_DIR "cert.pem";
+	CHECK_INT(srs_new(&s, &cfg, e, err, sizeof(err)), ES_EINVAL);
+	CHECK(strstr(err, "tls_key") != NULL);
+	cfg.tls_key = TLS_DIR "missing-key.pem";
+	CHECK_INT(srs_new(&s, &cfg, e, err, sizeof(err)), ES_EIO);
+	CHECK(strstr(err, "missing-key.pem") && strstr(err, "No such file"));
+	cfg.tls_key = TLS_DIR "other-key.pem";
+	CHECK(srs_new(&s, &cfg, e, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "other-key.pem") && strstr(err, "match"));
+	cfg.tls_key = TLS_DIR "key.pem";
+	cfg.tls_cert = TLS_DIR "README.txt";
+	CHECK(srs_new(&s, &cfg, e, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "README.txt") && strstr(err, "certificate"));
+	cfg.tls_cert = TLS_DIR "cert.pem";
+	cfg.tls_ca = TLS_DIR "README.txt";
+	CHECK(srs_new(&s, &cfg, e, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "README.txt") && strstr(err, "CA"));
+	cfg.tls_ca = NULL;
+	CHECK_INT(srs_new(&s, &cfg, e, err, sizeof(err)), 0);
+	srs_free(s);
+	rec_engine_free(e);
+}
+
 int main(void)
 {
 	es_log_set_level(ES_LOG_ERROR);
+	signal(SIGPIPE, SIG_IGN); /* as the program does: a TLS write to a closed peer */
 	RUN(test_udp_session);
 	RUN(test_refusals);
 	RUN(test_tcp);
 	RUN(test_srtp);
 	RUN(test_reinvite_timeout);
+	RUN(test_tls_session);
+	RUN(test_tls_bad_clients);
+	RUN(test_tls_mutual);
+	RUN(test_tls_config_errors);
 	return CHECK_DONE();
 }
