@@ -222,20 +222,11 @@ static int unsatisfiable(struct srv_req *r, uint64_t size)
 	es_json_key(&o.j, "error"); es_json_str(&o.j, "range_not_satisfiable");
 	es_json_key(&o.j, "size"); es_json_int(&o.j, (int64_t)size);
 	es_json_obj_end(&o.j);
-	es_json_end(&o.j);
-	fclose(o.f);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(o.buf);
-		return MHD_NO;
-	}
-	srv_headers(resp, true);
 	char cr[64];
 	snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	return srv_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+	const char *const hdrs[] = {MHD_HTTP_HEADER_CONTENT_RANGE, cr,
+				    MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes", NULL};
+	return srv_json_send_hdrs(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, &o, hdrs);
 }
 
 /* Open the plaintext of a (a->enc or a->fd, a->size): 0, or an HTTP

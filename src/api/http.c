@@ -119,6 +119,12 @@ bool srv_json_begin(struct srv_json *o)
 
 int srv_json_send(struct srv_req *r, unsigned status, struct srv_json *o)
 {
+	return srv_json_send_hdrs(r, status, o, NULL);
+}
+
+int srv_json_send_hdrs(struct srv_req *r, unsigned status, struct srv_json *o,
+		       const char *const *hdrs)
+{
 	es_json_end(&o->j);
 	bool bad = ferror(o->f) != 0;
 	fclose(o->f);
@@ -133,6 +139,8 @@ int srv_json_send(struct srv_req *r, unsigned status, struct srv_json *o)
 		return MHD_NO;
 	}
 	srv_headers(resp, true);
+	for (; hdrs && hdrs[0]; hdrs += 2)
+		MHD_add_response_header(resp, hdrs[0], hdrs[1]);
 	return srv_queue(r, status, resp);
 }
 
@@ -254,17 +262,9 @@ static int unauthorized(struct srv_req *r, const char *why)
 	es_json_key(&o.j, "error"); es_json_str(&o.j, "unauthorized");
 	es_json_key(&o.j, "message"); es_json_str(&o.j, why);
 	es_json_obj_end(&o.j);
-	es_json_end(&o.j);
-	fclose(o.f);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(o.buf);
-		return MHD_NO;
-	}
-	srv_headers(resp, true);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"earshot\"");
-	return srv_queue(r, MHD_HTTP_UNAUTHORIZED, resp);
+	const char *const hdrs[] = {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"earshot\"",
+				    NULL};
+	return srv_json_send_hdrs(r, MHD_HTTP_UNAUTHORIZED, &o, hdrs);
 }
 
 bool srv_authenticate(struct srv_req *r, int *rc)

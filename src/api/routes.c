@@ -178,31 +178,15 @@ out:
 
 /* ---- login, logout, me ---------------------------------------------------------------- */
 
-static void cookie_header(struct srv_req *r, struct MHD_Response *resp, const char *value,
-			  int64_t max_age_s)
+/* Send o with a Set-Cookie header for the session cookie. */
+static int send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
+			    int64_t max_age_s)
 {
 	char c[256];
 	snprintf(c, sizeof(c), SRV_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
 		 value, (long long)max_age_s, r->srv->tls ? "; Secure" : "");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, c);
-}
-
-/* Send o with a Set-Cookie header. */
-static int send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
-			    int64_t max_age_s)
-{
-	es_json_end(&o->j);
-	bool bad = ferror(o->f) != 0;
-	fclose(o->f);
-	struct MHD_Response *resp =
-		bad ? NULL : MHD_create_response_from_buffer(o->len, o->buf, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(o->buf);
-		return MHD_NO;
-	}
-	srv_headers(resp, true);
-	cookie_header(r, resp, value, max_age_s);
-	return srv_queue(r, MHD_HTTP_OK, resp);
+	const char *const hdrs[] = {MHD_HTTP_HEADER_SET_COOKIE, c, NULL};
+	return srv_json_send_hdrs(r, MHD_HTTP_OK, o, hdrs);
 }
 
 static int too_many(struct srv_req *r, int64_t retry_s)
@@ -215,19 +199,10 @@ static int too_many(struct srv_req *r, int64_t retry_s)
 	es_json_key(&o.j, "message"); es_json_str(&o.j, "too many failed logins; try later");
 	es_json_key(&o.j, "retry_after_s"); es_json_int(&o.j, retry_s);
 	es_json_obj_end(&o.j);
-	es_json_end(&o.j);
-	fclose(o.f);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(o.buf);
-		return MHD_NO;
-	}
-	srv_headers(resp, true);
 	char ra[32];
 	snprintf(ra, sizeof(ra), "%lld", (long long)retry_s);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-	return srv_queue(r, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+	const char *const hdrs[] = {MHD_HTTP_HEADER_RETRY_AFTER, ra, NULL};
+	return srv_json_send_hdrs(r, MHD_HTTP_TOO_MANY_REQUESTS, &o, hdrs);
 }
 
 static bool is_json_type(const char *ct)
@@ -569,17 +544,8 @@ static int method_not_allowed(struct srv_req *r, const char *allow)
 	es_json_key(&o.j, "error"); es_json_str(&o.j, "method_not_allowed");
 	es_json_key(&o.j, "message"); es_json_str(&o.j, allow);
 	es_json_obj_end(&o.j);
-	es_json_end(&o.j);
-	fclose(o.f);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(o.buf);
-		return MHD_NO;
-	}
-	srv_headers(resp, true);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	return srv_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	const char *const hdrs[] = {MHD_HTTP_HEADER_ALLOW, allow, NULL};
+	return srv_json_send_hdrs(r, MHD_HTTP_METHOD_NOT_ALLOWED, &o, hdrs);
 }
 
 /* A call id: 1..18 decimal digits, not 0. */

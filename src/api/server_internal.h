@@ -79,6 +79,9 @@ void srv_ix_give(struct api_server *s, struct idx *ix);
 bool srv_json_begin(struct srv_json *o);
 /* Queue o as the response with status; frees o. */
 int srv_json_send(struct srv_req *r, unsigned status, struct srv_json *o);
+/* The same with more response headers: name, value, ..., NULL. */
+int srv_json_send_hdrs(struct srv_req *r, unsigned status, struct srv_json *o,
+		       const char *const *hdrs);
 /* {"error": code, "message": msg, "parameter": param (when not NULL)} */
 int srv_error(struct srv_req *r, unsigned status, const char *code, const char *param,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
