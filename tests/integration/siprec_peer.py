@@ -301,7 +301,7 @@ def multipart(sdp, meta, boundary=BOUNDARY):
 class SipClient:
     """Sends requests from one UDP socket and waits for their final answer."""
 
-    def __init__(self, server=("127.0.0.1", 25080), local_port=0):
+    def __init__(self, server=("127.0.0.1", 41060), local_port=0):
         self.server = server
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", local_port))

@@ -1,4 +1,4 @@
-"""The SIPREC recording server end to end: `earshot srs` on 127.0.0.1:25080
+"""The SIPREC recording server end to end: `earshot srs` on 127.0.0.1:41060
 (UDP and TCP) while sipp plays session recording clients (tests/sipp/
 siprec_*.xml) sending two-stream PCMU media (siprec_peer.py: speech for
 the caller, tone bursts for the callee).
@@ -39,7 +39,9 @@ if not os.path.exists(EARSHOT):
 if peer.audioop is None:
     skip("this Python has no audioop")
 
-SIP_PORT, SIPP_PORT, SIPP_MEDIA = 25080, 25090, 46000
+# Outside the port ranges that test_sipp (25060-28100) and test_live
+# (15060-26404) capture on loopback while CI runs tests side by side.
+SIP_PORT, SIPP_PORT, SIPP_MEDIA = 41060, 41070, 46000
 RTP_PORTS = "44000-45999"
 SCEN = os.path.join(SOURCE, "tests", "sipp")
 AUDIO_CMP = os.path.join(BUILD, "audio_cmp")
