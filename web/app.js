@@ -115,6 +115,8 @@ async function onLogin(ev) {
     const u = await api('POST', '/api/login', { name, password });
     $('login-password').value = '';
     setUser(u);
+    // /api/me adds the permissions (what the page offers)
+    try { setUser(await api('GET', '/api/me')); } catch (e) { /* keep the login's answer */ }
     if (!location.hash || location.hash === '#/login') location.hash = '#/calls';
     else route();
   } catch (e) {
@@ -282,7 +284,128 @@ async function openCall(id) {
   }
 
   setupPlayer(c);
+  const ex = $('export');
+  ex.hidden = !rec || perm('export') === 'none';
+  ex.href = '/api/calls/' + c.id + '/evidence';
+  ex.setAttribute('download', 'call-' + c.id + '-evidence.zip');
+  const canTag = perm('tag') !== 'none';
+  $('tag-form').hidden = !canTag;
+  $('note-form').hidden = !canTag;
+  $('tag-status').textContent = '';
+  $('note-status').textContent = '';
+  renderTags(c.tags || []);
+  loadNotes(c.id);
   $('call-title').focus();
+}
+
+// ---- tags and notes ---------------------------------------------------------------------------
+
+function perm(action) {
+  const p = state.user && state.user.permissions;
+  return p && p[action] ? p[action] : 'all'; // unknown: offer it, the server decides
+}
+
+function renderTags(tags) {
+  const ul = $('tags');
+  ul.replaceChildren();
+  const canTag = perm('tag') !== 'none';
+  for (const t of tags) {
+    const li = el('li');
+    li.append(el('span', t, 'tag'));
+    if (canTag) {
+      const b = el('button', '×');
+      b.type = 'button';
+      b.setAttribute('aria-label', 'Remove tag ' + t);
+      b.title = 'Remove tag ' + t;
+      b.addEventListener('click', () => removeTag(t));
+      li.append(b);
+    }
+    ul.append(li);
+  }
+  $('no-tags').hidden = tags.length > 0;
+}
+
+async function onAddTag(ev) {
+  ev.preventDefault();
+  const c = state.call;
+  if (!c) return;
+  const input = $('tag-input');
+  const tag = input.value.trim();
+  if (!tag) return;
+  $('tag-add').disabled = true;
+  showError(null);
+  try {
+    const r = await api('POST', '/api/calls/' + c.id + '/tags', { tag });
+    c.tags = r.tags;
+    renderTags(r.tags);
+    input.value = '';
+    $('tag-status').textContent = 'Tag "' + tag + '" added.';
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) $('tag-status').textContent = 'The call has this tag already.';
+    else showError(e);
+  } finally {
+    $('tag-add').disabled = false;
+    input.focus();
+  }
+}
+
+async function removeTag(tag) {
+  const c = state.call;
+  if (!c) return;
+  showError(null);
+  try {
+    const r = await api('DELETE', '/api/calls/' + c.id + '/tags/' + encodeURIComponent(tag));
+    c.tags = r.tags;
+    renderTags(r.tags);
+    $('tag-status').textContent = 'Tag "' + tag + '" removed.';
+    $('tag-input').focus();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function renderNotes(notes) {
+  const ol = $('notes');
+  ol.replaceChildren();
+  for (const n of notes) {
+    const li = el('li');
+    li.append(el('span', n.user + ', ' + fmtTime(n.created), 'by'));
+    li.append(document.createTextNode(n.text));
+    ol.append(li);
+  }
+  if (!notes.length) ol.append(el('li', 'No notes.', 'by'));
+}
+
+async function loadNotes(id) {
+  $('notes').replaceChildren();
+  try {
+    const r = await api('GET', '/api/calls/' + id + '/notes');
+    if (state.call && String(state.call.id) === String(id)) renderNotes(r.notes || []);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function onAddNote(ev) {
+  ev.preventDefault();
+  const c = state.call;
+  if (!c) return;
+  const input = $('note-input');
+  const text = input.value;
+  if (!text.trim()) return;
+  $('note-add').disabled = true;
+  showError(null);
+  try {
+    const r = await api('POST', '/api/calls/' + c.id + '/notes', { text });
+    renderNotes(r.notes || []);
+    input.value = '';
+    $('note-status').textContent = 'Note added.';
+  } catch (e) {
+    showError(e);
+  } finally {
+    $('note-add').disabled = false;
+    input.focus();
+  }
 }
 
 function seekButton(offset, text) {
@@ -467,6 +590,8 @@ async function start() {
   $('search-form').addEventListener('reset', () => setTimeout(() => onSearch(new Event('submit')), 0));
   $('more').addEventListener('click', () => runSearch(true));
   $('verify').addEventListener('click', onVerify);
+  $('tag-form').addEventListener('submit', onAddTag);
+  $('note-form').addEventListener('submit', onAddNote);
   $('timeline').addEventListener('click', onTimelineClick);
   $('speed').addEventListener('change', () => {
     const a = $('audio');

@@ -11,5 +11,9 @@
 #include "index/index.h"
 
 void api_call_json(struct es_json *j, const struct idx_call *c, bool detail);
+/* The same; extra (when not NULL) writes more keys before the object ends
+ * (the REST API's "tags"). */
+void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
+		      void (*extra)(void *ud, struct es_json *j), void *ud);
 
 #endif /* ES_API_CALLJSON_H */

@@ -66,6 +66,8 @@ struct search {
 	int64_t last_scanned;
 	int64_t last_written;
 	bool more;           /* an allowed call exists after the page */
+	const char *tag;     /* only calls with this tag (any case) */
+	int tag_err;
 };
 
 static int search_row(void *ud, const struct idx_call *c)
@@ -77,6 +79,15 @@ static int search_row(void *ud, const struct idx_call *c)
 	const struct api_user *u = &s->r->user;
 	if (!api_allow(u->role, u->can_listen, API_ACT_SEARCH, api_call_is_own(u->numbers, c)))
 		return 0;
+	if (s->tag) {
+		int has = idx_call_has_tag(s->r->ix, c->id, s->tag);
+		if (has < 0) {
+			s->tag_err = has;
+			return has;
+		}
+		if (!has)
+			return 0;
+	}
 	if (s->n == s->limit) {
 		s->more = true;
 		return 1;
@@ -90,7 +101,7 @@ static int search_row(void *ud, const struct idx_call *c)
 int srv_calls(struct srv_req *r)
 {
 	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
-					     "call_id", "limit", "cursor", NULL};
+					     "call_id", "tag", "limit", "cursor", NULL};
 	int rc;
 	bool answered;
 	if (!srv_authenticate(r, &rc))
@@ -132,6 +143,14 @@ int srv_calls(struct srv_req *r)
 					 "1..%d characters, no control characters", SRV_TEXT_MAX);
 		f.call_id = v;
 	}
+	const char *tag = NULL;
+	if ((v = srv_arg(r, "tag"))) {
+		if (!srv_tag_ok(v, strlen(v)))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "tag",
+					 "1..%d letters, digits, '-', '_', '.' or inner spaces",
+					 IDX_TAG_MAX);
+		tag = v;
+	}
 	if ((v = srv_arg(r, "limit"))) {
 		if (!num_ok(v, 3, 1, SRV_LIMIT_MAX, &n))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "limit", "1..%d",
@@ -151,7 +170,7 @@ int srv_calls(struct srv_req *r)
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "calls");
 	es_json_arr_begin(&o.j);
-	struct search s = {.r = r, .j = &o.j, .limit = limit};
+	struct search s = {.r = r, .j = &o.j, .limit = limit, .tag = tag};
 	int err = 0;
 	bool end = false;
 	f.limit = SRV_SCAN_BATCH;
@@ -186,8 +205,9 @@ int srv_calls(struct srv_req *r)
 
 	char detail[512];
 	const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "party");
-	snprintf(detail, sizeof(detail), "%u results%s%.200s%s%.100s", s.n, q ? "; party=" : "",
-		 q ? q : "", f.call_id ? "; call_id=" : "", f.call_id ? f.call_id : "");
+	snprintf(detail, sizeof(detail), "%u results%s%.200s%s%.100s%s%.40s", s.n,
+		 q ? "; party=" : "", q ? q : "", f.call_id ? "; call_id=" : "",
+		 f.call_id ? f.call_id : "", tag ? "; tag=" : "", tag ? tag : "");
 	srv_audit(r, "call.search", NULL, API_AUDIT_OK, detail);
 	return srv_json_send(r, MHD_HTTP_OK, &o);
 }
@@ -198,7 +218,16 @@ struct view {
 	struct srv_req *r;
 	struct es_json *j;
 	bool allowed, own;
+	int64_t id;
+	int tags_err;
 };
+
+static void view_tags(void *ud, struct es_json *j)
+{
+	struct view *v = ud;
+	es_json_key(j, "tags");
+	v->tags_err = srv_tags_json(v->r, v->id, j);
+}
 
 static int view_row(void *ud, const struct idx_call *c)
 {
@@ -207,7 +236,7 @@ static int view_row(void *ud, const struct idx_call *c)
 	v->own = api_call_is_own(u->numbers, c);
 	v->allowed = api_allow(u->role, u->can_listen, API_ACT_VIEW, v->own);
 	if (v->allowed)
-		api_call_json(v->j, c, true);
+		api_call_json_ex(v->j, c, true, view_tags, v);
 	return 0;
 }
 
@@ -231,7 +260,7 @@ int srv_call(struct srv_req *r, int64_t id)
 	struct srv_json o;
 	if (!srv_json_begin(&o))
 		return MHD_NO;
-	struct view v = {.r = r, .j = &o.j};
+	struct view v = {.r = r, .j = &o.j, .id = id};
 	int err = idx_call_get(r->ix, id, view_row, &v);
 	if (err == ES_ENOTFOUND) {
 		discard(&o);
@@ -248,6 +277,11 @@ int srv_call(struct srv_req *r, int64_t id)
 		/* the same answer and audit entry as srv_allow's */
 		srv_allow(r, API_ACT_VIEW, v.own, "call.view", obj, &rc);
 		return rc;
+	}
+	if (v.tags_err) {
+		discard(&o);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
 	}
 	srv_audit(r, "call.view", obj, API_AUDIT_OK, NULL);
 	return srv_json_send(r, MHD_HTTP_OK, &o);

@@ -105,6 +105,12 @@ static void put_recording(struct es_json *j, const struct idx_recording *r)
 
 void api_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 {
+	api_call_json_ex(j, c, detail, NULL, NULL);
+}
+
+void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
+		      void (*extra)(void *ud, struct es_json *j), void *ud)
+{
 	es_json_obj_begin(j);
 	es_json_key(j, "id"); es_json_int(j, c->id);
 	es_json_key(j, "call_id"); es_json_str(j, c->call_id);
@@ -176,5 +182,7 @@ void api_call_json(struct es_json *j, const struct idx_call *c, bool detail)
 		}
 		es_json_arr_end(j);
 	}
+	if (extra)
+		extra(ud, j);
 	es_json_obj_end(j);
 }

@@ -486,6 +486,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s", cfg->data_dir);
 	s->cfg.data_dir = s->data_dir;
 	snprintf(s->index_path, sizeof(s->index_path), "%s/index.sqlite", s->data_dir);
+	srv_evidence_sweep(s->data_dir);
 	s->ix_max = cfg->threads + 2;
 	int rc;
 	struct stat st;

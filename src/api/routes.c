@@ -116,9 +116,49 @@ static int jr_string(struct jr *r, struct es_buf *b)
 	return es_buf_append(b, "", 1) ? ES_ENOMEM : 0;
 }
 
+int srv_body_one(const struct es_buf *body, const char *key, char **out)
+{
+	*out = NULL;
+	if (!body->len || !body->p)
+		return ES_EPARSE; /* also: no arithmetic on a NULL buffer */
+	struct jr r = {(const char *)body->p, (const char *)body->p + body->len};
+	struct es_buf k, v;
+	es_buf_init(&k);
+	es_buf_init(&v);
+	int rc = ES_EPARSE;
+	*out = NULL;
+	jr_ws(&r);
+	if (r.p >= r.end || *r.p++ != '{')
+		goto out;
+	jr_ws(&r);
+	if (jr_string(&r, &k) || strcmp((char *)k.p, key))
+		goto out;
+	jr_ws(&r);
+	if (r.p >= r.end || *r.p++ != ':')
+		goto out;
+	jr_ws(&r);
+	if ((rc = jr_string(&r, &v)))
+		goto out;
+	rc = ES_EPARSE;
+	jr_ws(&r);
+	if (r.p >= r.end || *r.p++ != '}')
+		goto out;
+	jr_ws(&r);
+	if (r.p != r.end)
+		goto out;
+	rc = (*out = strdup((char *)v.p)) ? 0 : ES_ENOMEM;
+out:
+	es_buf_free(&k);
+	es_buf_free(&v);
+	return rc;
+}
+
 /* {"name": "...", "password": "..."}: other keys are refused. */
 static int login_body(const struct es_buf *body, char **name, char **password, const char **bad)
 {
+	*bad = "body";
+	if (!body->len || !body->p)
+		return ES_EPARSE; /* no arithmetic on a NULL buffer */
 	struct jr r = {(const char *)body->p, (const char *)body->p + body->len};
 	struct es_buf k, v;
 	es_buf_init(&k);
@@ -584,7 +624,27 @@ int srv_route(struct srv_req *r)
 		struct slice rest = sl_cstr(u + sizeof(calls) - 1), idp, sub;
 		bool has_sub = sl_split(rest, '/', &idp, &sub);
 		int64_t id;
-		if (has_sub && sub.len && !sl_eq(sub, sl_cstr("audio")) && !sl_eq(sub, sl_cstr("verify")))
+		struct slice sub1 = sub, sub2 = {0};
+		bool deep = has_sub && sl_split(sub, '/', &sub1, &sub2);
+		if (has_sub && (sl_eq(sub1, sl_cstr("tags")) || sl_eq(sub1, sl_cstr("notes")))) {
+			bool tags = sl_eq(sub1, sl_cstr("tags"));
+			if (!parse_id(idp, &id))
+				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+						 "a call id is a positive decimal number");
+			if (deep && !tags)
+				return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+						 "no such resource");
+			if (deep) /* /tags/{tag} */
+				return is(m, "DELETE") ? srv_call_untag(r, id, sub2)
+						       : method_not_allowed(r, "DELETE");
+			if (get)
+				return tags ? srv_call_tags(r, id) : srv_call_notes(r, id);
+			if (is(m, "POST"))
+				return tags ? srv_call_tag(r, id) : srv_call_note(r, id);
+			return method_not_allowed(r, "GET, HEAD, POST");
+		}
+		if (has_sub && sub.len && !sl_eq(sub, sl_cstr("audio")) &&
+		    !sl_eq(sub, sl_cstr("verify")) && !sl_eq(sub, sl_cstr("evidence")))
 			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 		if (!get)
 			return method_not_allowed(r, "GET, HEAD");
@@ -595,6 +655,8 @@ int srv_route(struct srv_req *r)
 			return srv_call(r, id);
 		if (sl_eq(sub, sl_cstr("audio")))
 			return srv_call_audio(r, id);
+		if (sl_eq(sub, sl_cstr("evidence")))
+			return srv_call_evidence(r, id);
 		return srv_call_verify(r, id);
 	}
 	if (strncmp(u, "/api/", 5) && strcmp(u, "/api"))

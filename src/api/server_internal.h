@@ -117,6 +117,9 @@ int srv_me(struct srv_req *r);
 int srv_users(struct srv_req *r);
 int srv_audit_list(struct srv_req *r);
 int srv_audit_verify(struct srv_req *r);
+/* A JSON body that is exactly {"<key>": "<string>"}: *out (malloc'd,
+ * NUL-free) or ES_EPARSE / ES_ENOMEM. */
+int srv_body_one(const struct es_buf *body, const char *key, char **out);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);
@@ -129,5 +132,28 @@ int srv_static(struct srv_req *r);
 
 /* ---- handlers_audio.c ------------------------------------------------------------ */
 int srv_call_audio(struct srv_req *r, int64_t id);
+
+/* ---- handlers_tags.c: tags and notes ------------------------------------------- */
+/* Authenticate, refuse query parameters, find call id and check act on it
+ * (obj gets the id as text): true to go on; else the answer is queued
+ * (*rc) and audited as action. */
+bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const char *action,
+		     char obj[24], int *rc);
+int srv_call_tags(struct srv_req *r, int64_t id);
+int srv_call_tag(struct srv_req *r, int64_t id);
+int srv_call_untag(struct srv_req *r, int64_t id, struct slice tag);
+int srv_call_notes(struct srv_req *r, int64_t id);
+int srv_call_note(struct srv_req *r, int64_t id);
+/* A valid tag: 1..IDX_TAG_MAX bytes of letters, digits, '-', '_', '.' and
+ * space, not starting or ending with a space. */
+bool srv_tag_ok(const char *s, size_t n);
+/* The call's tags as a JSON array of strings. */
+int srv_tags_json(struct srv_req *r, int64_t id, struct es_json *j);
+
+/* ---- handlers_evidence.c: GET /api/calls/{id}/evidence (a ZIP) ------------------ */
+int srv_call_evidence(struct srv_req *r, int64_t id);
+/* Remove DATA/run/evidence-* temporaries left by a crash (older than an
+ * hour); called when the server starts. */
+void srv_evidence_sweep(const char *data_dir);
 
 #endif /* ES_API_SERVER_INTERNAL_H */

@@ -302,4 +302,40 @@ struct idx_audit_filter {
 typedef int (*idx_audit_fn)(void *ud, const struct idx_audit *a);
 int idx_audit_list(struct idx *ix, const struct idx_audit_filter *f, idx_audit_fn fn, void *ud);
 
+/* ---- tags and notes (schema v6; tags.c) -------------------------------------
+ * The caller checks a tag's characters (api/); a tag is unique per call in
+ * any case.  Strings in rows are valid during the callback only. */
+#define IDX_TAG_MAX 40
+#define IDX_NOTE_MAX 4000
+
+struct idx_tag {
+	int64_t call_row;
+	const char *tag;
+	const char *user;
+	int64_t created_us;
+};
+struct idx_note {
+	int64_t id;
+	int64_t call_row;
+	const char *user;
+	const char *text;
+	int64_t created_us;
+};
+/* ES_EEXIST when the call has the tag already (any case). */
+int idx_tag_add(struct idx *ix, int64_t call_row, const char *tag, const char *user,
+		int64_t now_us);
+/* ES_ENOTFOUND when the call does not have the tag. */
+int idx_tag_remove(struct idx *ix, int64_t call_row, const char *tag);
+/* A call's tags by name (case-insensitive order). */
+typedef int (*idx_tag_fn)(void *ud, const struct idx_tag *t);
+int idx_tags_list(struct idx *ix, int64_t call_row, idx_tag_fn fn, void *ud);
+/* Does call_row have tag (any case)?  1 yes, 0 no, < 0 error. */
+int idx_call_has_tag(struct idx *ix, int64_t call_row, const char *tag);
+/* Append a note; *id (may be NULL) gets its id. */
+int idx_note_add(struct idx *ix, int64_t call_row, const char *user, const char *text,
+		 int64_t now_us, int64_t *id);
+/* A call's notes, oldest first. */
+typedef int (*idx_note_fn)(void *ud, const struct idx_note *n);
+int idx_notes_list(struct idx *ix, int64_t call_row, idx_note_fn fn, void *ud);
+
 #endif /* ES_INDEX_H */

@@ -190,11 +190,34 @@ static const char v5_sql[] =
 	"CREATE INDEX audit_user ON audit(user, seq);"
 	"CREATE INDEX audit_action ON audit(action, seq);";
 
+/* Version 6: tags and notes on calls (api/: POST /api/calls/{id}/tags and
+ * /notes).  A tag is unique per call in any case (NOCASE); notes are
+ * append-only. */
+static const char v6_sql[] =
+	"CREATE TABLE call_tags ("
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  tag TEXT NOT NULL COLLATE NOCASE,"
+	"  user TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (call_row, tag)"
+	");"
+	"CREATE INDEX call_tags_tag ON call_tags(tag, call_row);"
+
+	"CREATE TABLE call_notes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  user TEXT NOT NULL,"
+	"  text TEXT NOT NULL CHECK (length(CAST(text AS BLOB)) BETWEEN 1 AND 4000),"
+	"  created_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX call_notes_call ON call_notes(call_row, id);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
 	{"recording rule per call", v3_sql},
 	{"encrypted recordings", v4_sql},
 	{"users, api tokens, sessions, audit log", v5_sql},
+	{"call tags and notes", v6_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -1,6 +1,8 @@
 // ui_test.mjs - the web UI in Chromium headless (playwright-core): log in,
 // search by a number, open the call, play it to its end at 4x (the Range
-// requests must answer 200/206), see the DTMF markers, verify, log out.
+// requests must answer 200/206), see the DTMF markers, verify, add a tag
+// (it survives a reload) and a note, export the evidence ZIP (a download
+// starting "PK", saved as OUT/evidence.zip), log out.
 // Screenshots go to OUT.  Exit 0 when every step passed, 1 with the failed
 // step's message otherwise.
 //
@@ -39,7 +41,7 @@ let rc = 0;
 const audioResponses = [];
 const consoleErrors = [];
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   page = await ctx.newPage();
   page.setDefaultTimeout(T);
   // 401s are expected: /api/me before logging in, the wrong password, /api/me after logout
@@ -161,6 +163,52 @@ try {
   if (!v.startsWith('ok')) fail('verify: ' + v);
   log('verify: ' + v);
 
+  step = 'add a tag';
+  const TAG = 'ui check ' + (Date.now() % 100000);
+  await page.getByLabel('New tag').fill(TAG);
+  await page.getByLabel('New tag').press('Enter'); // keyboard submit
+  await page.locator('#tags li').filter({ hasText: TAG }).waitFor();
+  log('tag added: ' + (await page.locator('#tags').textContent()));
+  const shot3 = path.join(OUT, 'tagged.png');
+  await page.screenshot({ path: shot3, fullPage: true });
+  console.log('screenshot: ' + shot3);
+
+  step = 'the tag survives a reload';
+  await page.reload();
+  await page.locator('#call-view').waitFor({ state: 'visible' });
+  await page.locator('#tags li').filter({ hasText: TAG }).waitFor();
+  log('tag still there after a reload');
+
+  step = 'add a note';
+  const NOTE = 'Checked by the browser test <b>as text</b>';
+  await page.getByLabel('New note').fill(NOTE);
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.locator('#notes li').filter({ hasText: NOTE }).waitFor();
+  if (await page.locator('#notes b').count()) fail('a note was rendered as HTML');
+  log('note added');
+
+  step = 'remove a tag with the keyboard';
+  await page.getByLabel('New tag').fill('to-remove');
+  await page.getByLabel('New tag').press('Enter');
+  const rm = page.getByRole('button', { name: 'Remove tag to-remove' });
+  await rm.waitFor();
+  await rm.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#tags li').filter({ hasText: 'to-remove' }).waitFor({ state: 'detached' });
+  log('tag removed with the keyboard');
+
+  step = 'export evidence';
+  const exportLink = page.getByRole('link', { name: 'Export evidence' });
+  await exportLink.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), exportLink.click()]);
+  const zipPath = path.join(OUT, 'evidence.zip');
+  await download.saveAs(zipPath);
+  const head = fs.readFileSync(zipPath).subarray(0, 2).toString('latin1');
+  if (head !== 'PK') fail('the download does not start with PK: ' + JSON.stringify(head));
+  log(`evidence downloaded: ${download.suggestedFilename()}, ${fs.statSync(zipPath).size} bytes`);
+  if (!/^call-\d+-evidence\.zip$/.test(download.suggestedFilename())) fail('file name ' + download.suggestedFilename());
+  console.log('evidence: ' + zipPath);
+
   step = 'log out';
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.locator('#login-view').waitFor({ state: 'visible' });
@@ -169,7 +217,7 @@ try {
   log('logged out (/api/me -> 401)');
 
   if (consoleErrors.length) fail('console errors: ' + consoleErrors.join(' | '));
-  console.log('PASS: %d steps in %s s', 9, ((Date.now() - t0) / 1000).toFixed(2));
+  console.log('PASS: %d steps in %s s', 14, ((Date.now() - t0) / 1000).toFixed(2));
 } catch (e) {
   rc = 1;
   console.error(`FAIL at "${step}": ${e.message.split('\n')[0]}`);

@@ -139,7 +139,7 @@ try:
     res.check(st == 415, "form-encoded login -> 415: %s" % st)
     for bad, param in (("{", "body"), ('{"name":"admin1"}', "password"),
                        ('{"name":"../etc","password":"x"}', "name"),
-                       ('{"name":1,"password":"x"}', "name"), ("[]", "body"),
+                       ('{"name":1,"password":"x"}', "name"), ("[]", "body"), ("", "body"),
                        ('{"name":"a","password":"b","x":1}', "body")):
         st, _, b = req("POST", "/api/login", body=bad, headers={"Content-Type": "application/json"})
         res.check(st == 400 and b.get("parameter") == param, "login body %r -> 400 %s: %s %s"
@@ -211,6 +211,146 @@ try:
     res.check(unexpected_allows == 0, "unexpected allows: %d" % unexpected_allows)
     print("role matrix: %d cells, %d unexpected allows, %d unexpected denies"
           % (cells, unexpected_allows, unexpected_denies))
+    # ---- tags, notes, evidence: the role matrix --------------------------------------------
+    # from api.h: tag = admin/supervisor all, agent own, auditor never; reading tags and
+    # notes follows view; export = admin/supervisor all, auditor only with can_listen,
+    # agent never
+    TAGS = {"admin": "all", "supervisor": "all", "agent": "own", "auditor": "none",
+            "auditor+listen": "none"}
+    EXPORT = {"admin": "all", "supervisor": "all", "agent": "none", "auditor": "none",
+              "auditor+listen": "all"}
+    ua2 = ud2 = cells2 = 0
+    zips = {}
+    for name in ("admin1", "super1", "agent1", "audit1", "audit2"):
+        role, _, can_listen = USERS[name]
+        key = role + ("+listen" if can_listen else "")
+        ck = sessions[name]
+        hx = {"X-CSRF-Token": csrf[name]}
+        for which, cid in targets.items():
+            def allowed(rule):
+                return rule == "all" or (rule == "own" and which == "own")
+            tag = "m-%s-%s" % (name, which)
+            cases = (
+                ("tags.get", allowed(ALLOW[key]["view"]), (200,),
+                 lambda: req("GET", "/api/calls/%d/tags" % cid, cookie=ck)),
+                ("notes.get", allowed(ALLOW[key]["view"]), (200,),
+                 lambda: req("GET", "/api/calls/%d/notes" % cid, cookie=ck)),
+                ("tag.post", allowed(TAGS[key]), (201,),
+                 lambda: req("POST", "/api/calls/%d/tags" % cid, {"tag": tag}, cookie=ck, headers=hx)),
+                ("tag.delete", allowed(TAGS[key]), (200,),
+                 lambda: req("DELETE", "/api/calls/%d/tags/%s" % (cid, tag), cookie=ck, headers=hx)),
+                ("note.post", allowed(TAGS[key]), (201,),
+                 lambda: req("POST", "/api/calls/%d/notes" % cid, {"text": "note by %s" % name},
+                             cookie=ck, headers=hx)),
+                ("evidence", allowed(EXPORT[key]), (200,),
+                 lambda: req("GET", "/api/calls/%d/evidence" % cid, cookie=ck, raw=True)),
+            )
+            for ep, want, okst, call in cases:
+                st, h, body = call()
+                cells2 += 1
+                got = st in okst
+                if got and not want:
+                    ua2 += 1
+                if not res.check(got == want and (got or st == 403),
+                                 "%s %s %s call: %d (want %s)" % (name, ep, which, st,
+                                                                  "allow" if want else "403")):
+                    if want and not got:
+                        ud2 += 1
+                if ep == "evidence" and got:
+                    zips[(name, which)] = (h, body)
+    res.check(ua2 == 0, "tags/notes/evidence: unexpected allows: %d" % ua2)
+    print("tags/notes/evidence role matrix: %d cells, %d unexpected allows, %d unexpected denies"
+          % (cells2, ua2, ud2))
+    # the evidence ZIP: headers, and it verifies with earshot-verify-evidence
+    h, body = zips.get(("admin1", "own"), ({}, b""))
+    res.check(h.get("content-type") == "application/zip" and body[:2] == b"PK" and
+              h.get("content-disposition") == 'attachment; filename="call-%d-evidence.zip"' % own_a["id"],
+              "evidence headers: %s" % {k: v for k, v in h.items() if k.startswith("content")})
+    zpath = os.path.join(work, "api-evidence.zip")
+    with open(zpath, "wb") as f:
+        f.write(body)
+    vp = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath], check=False)
+    res.check(vp.returncode == 0, "API evidence ZIP verifies: %d %s%s" % (vp.returncode, vp.stdout, vp.stderr))
+    h2, body2 = zips.get(("audit2", "foreign"), ({}, b""))
+    zpath2 = os.path.join(work, "api-evidence-2.zip")
+    with open(zpath2, "wb") as f:
+        f.write(body2)
+    vp = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath2], check=False)
+    res.check(vp.returncode == 0, "auditor's evidence ZIP verifies: %d" % vp.returncode)
+    leftovers = [f for f in os.listdir(os.path.join(data, "run")) if "evidence" in f] \
+        if os.path.isdir(os.path.join(data, "run")) else []
+    res.check(leftovers == [], "no evidence temporaries left in DATA/run: %s" % leftovers)
+    st, _, b = req("GET", "/api/calls/999999/evidence", cookie=admin)
+    res.check(st == 404, "evidence of no call -> 404: %d" % st)
+    norec = [c for c in calls if not c["recording"]]
+    if norec:
+        st, _, b = req("GET", "/api/calls/%d/evidence" % norec[0]["id"], cookie=admin)
+        res.check(st == 404, "evidence of a call without recording -> 404: %d" % st)
+
+    # ---- tags and notes: behaviour, validation, CSRF --------------------------------------------
+    tid = own_a["id"]
+    tpath = "/api/calls/%d/tags" % tid
+    ahx = {"X-CSRF-Token": admin_csrf}
+    st, _, b = req("POST", tpath, {"tag": "Needs review"}, cookie=admin, headers=ahx)
+    res.check(st == 201 and "Needs review" in b.get("tags", []), "add a tag: %d %s" % (st, b))
+    st, _, b = req("POST", tpath, {"tag": "needs REVIEW"}, cookie=admin, headers=ahx)
+    res.check(st == 409 and b.get("error") == "exists", "same tag in another case -> 409: %d" % st)
+    st, _, b = req("POST", tpath, {"tag": "csrf-less"}, cookie=admin)
+    res.check(st == 403 and b.get("error") == "csrf", "tag without CSRF -> 403: %d" % st)
+    st, _, b = req("POST", tpath, {"tag": "csrf-wrong"}, cookie=admin, headers={"X-CSRF-Token": "0" * 64})
+    res.check(st == 403 and b.get("error") == "csrf", "tag with a wrong CSRF token -> 403: %d" % st)
+    st, _, b = req("POST", "/api/calls/%d/notes" % tid, {"text": "x"}, cookie=admin)
+    res.check(st == 403 and b.get("error") == "csrf", "note without CSRF -> 403: %d" % st)
+    st, _, b = req("DELETE", tpath + "/Needs%20review", cookie=admin)
+    res.check(st == 403 and b.get("error") == "csrf", "untag without CSRF -> 403: %d" % st)
+    st, _, b = req("POST", tpath, {"tag": "by-token"}, headers={"Authorization": "Bearer " + token})
+    res.check(st == 201, "tag with a bearer token (no CSRF needed) -> 201: %d" % st)
+    bad_tags = ["a" * 41, "", " lead", "trail ", "a/b", "<script>", "' OR 1=1 --",
+                "x'; DROP TABLE call_tags; --", "1 UNION SELECT * FROM users", "tab\there",
+                "caf\u00e9", "../../etc/passwd", "%00", "a\u0000b"]
+    for bt in bad_tags:
+        st, _, b = req("POST", tpath, body='{"tag": "%s"}' % bt.replace("'", "'"),
+                       headers=dict(ahx, **{"Content-Type": "application/json"}), cookie=admin)
+        res.check(st == 400 and b.get("parameter") == "tag", "bad tag %r -> 400: %d" % (bt, st))
+    for body_ in ('{"tag": 5}', '{"tags": "x"}', '{"tag": "x", "tag": "y"}', "[]", "{", "",
+                  '{"tag": "x"} trailing'):
+        st, _, b = req("POST", tpath, body=body_, cookie=admin,
+                       headers=dict(ahx, **{"Content-Type": "application/json"}))
+        res.check(st == 400, "bad tag body %r -> 400: %d" % (body_, st))
+    st, _, b = req("POST", tpath, body="tag=x", cookie=admin,
+                   headers=dict(ahx, **{"Content-Type": "application/x-www-form-urlencoded"}))
+    res.check(st == 415, "form-encoded tag -> 415: %d" % st)
+    for seg in ("%27%20OR%201%3D1%20--", "a%2Fb", "..", "a" * 41):
+        st, _, _ = req("DELETE", tpath + "/" + seg, cookie=admin, headers=ahx)
+        res.check(st in (400, 404), "untag %s -> 400/404: %d" % (seg, st))
+    st, _, _ = req("DELETE", tpath + "/not-there", cookie=admin, headers=ahx)
+    res.check(st == 404, "untag an absent tag -> 404: %d" % st)
+    st, _, _ = req("PUT", tpath, {"tag": "x"}, cookie=admin, headers=ahx)
+    res.check(st == 405, "PUT tags -> 405: %d" % st)
+    st, _, b = req("GET", "/api/calls/%d" % tid, cookie=admin)
+    res.check(st == 200 and b.get("tags") == ["by-token", "Needs review"],
+              "call detail has its tags: %s" % b.get("tags"))
+    st, _, b = req("GET", "/api/calls?tag=needs%20review", cookie=admin)
+    res.check(st == 200 and [c["id"] for c in b["calls"]] == [tid], "tag= filter: %s"
+              % [c["id"] for c in b.get("calls", [])])
+    st, _, b = req("GET", "/api/calls?tag=needs%20review", cookie=sessions["agent1"])
+    res.check(st == 200 and [c["id"] for c in b["calls"]] == [tid], "agent tag= filter on own call")
+    st, _, b = req("DELETE", tpath + "/by-TOKEN", cookie=admin, headers=ahx)
+    res.check(st == 200 and b.get("tags") == ["Needs review"], "untag (any case): %d %s" % (st, b))
+    npath = "/api/calls/%d/notes" % tid
+    for text in ("", "   ", "a" * 4001, "bell\u0007"):
+        st, _, b = req("POST", npath, body='{"text": "%s"}' % text, cookie=admin,
+                       headers=dict(ahx, **{"Content-Type": "application/json"}))
+        res.check(st == 400 and b.get("parameter") == "text", "bad note %r... -> 400: %d" % (text[:10], st))
+    st, _, b = req("POST", npath, {"text": "\u00e9" * 2000}, cookie=admin, headers=ahx)
+    res.check(st == 201, "a note of 4000 bytes -> 201: %d" % st)
+    st, _, b = req("POST", npath, {"text": "Customer asked for a callback.\n<b>not html</b>"},
+                   cookie=admin, headers=ahx)
+    res.check(st == 201 and b["notes"][-1]["text"] == "Customer asked for a callback.\n<b>not html</b>"
+              and b["notes"][-1]["user"] == "admin1", "add a note: %d" % st)
+    st, _, b = req("GET", npath, cookie=sessions["audit1"])
+    res.check(st == 200 and len(b["notes"]) >= 3, "auditor reads notes: %d" % st)
+
     # agent paging stays correct with the filter: one call a page
     seen, cur = [], None
     for _ in range(20):
@@ -237,7 +377,9 @@ try:
     # ---- call detail equals `earshot show --json` ----------------------------------------------
     st, _, b = req("GET", "/api/calls/%d" % own_a["id"], cookie=admin)
     show = json.loads(earshot(data, "show", "--json", str(own_a["id"])).stdout)
-    res.check(st == 200 and b == show, "detail equals earshot show --json")
+    tags_ = b.pop("tags", None) if isinstance(b, dict) else None
+    res.check(st == 200 and b == show and isinstance(tags_, list),
+              "detail equals earshot show --json (plus its tags)")
     st, _, b = req("GET", "/api/calls/%d/verify" % own_a["id"], cookie=admin)
     res.check(st == 200 and b.get("ok") is True and b["findings"] == [], "verify ok: %s" % b)
 
@@ -305,9 +447,10 @@ try:
     # ---- input validation, injection, traversal ------------------------------------------------
     sqli = ["' OR 1=1 --", "-1;DROP TABLE calls", "1 UNION SELECT * FROM users", "%00", "\x01",
             "../../etc/passwd", "9" * 40, "-5", "1e9", "", "a" * 300]
-    free_text = {"party", "call_id"}
+    free_text = {"party", "call_id", "tag"}
     bad_status = 0
-    for param in ("party", "from", "to", "outcome", "min_duration", "call_id", "limit", "cursor"):
+    for param in ("party", "from", "to", "outcome", "min_duration", "call_id", "tag", "limit",
+                  "cursor"):
         for v in sqli:
             st, _, b = req("GET", "/api/calls?" + urllib.parse.urlencode({param: v}), cookie=admin)
             ok = st in (400, 404) or (st == 200 and param in free_text and b["calls"] == [])
@@ -396,6 +539,13 @@ try:
     res.check(has(user="super1", action="logout", outcome="ok"), "audit: logout")
     res.check(has(action="auth", outcome="failed"), "audit: bad cookie/token")
     res.check(has(action="csrf", outcome="denied"), "audit: CSRF refusal")
+    for act in ("call.tag", "call.untag", "call.note", "call.export"):
+        res.check(has(user="admin1", action=act, outcome="ok"), "audit: %s ok" % act)
+    res.check(has(user="audit1", action="call.tag", outcome="denied"), "audit: auditor denied tagging")
+    res.check(has(user="agent1", action="call.export", outcome="denied"), "audit: agent denied export")
+    res.check(has(user="agent1", action="call.note", object=str(foreign["id"]), outcome="denied"),
+              "audit: agent denied a note on a foreign call")
+    res.check(has(user="admin1", action="call.tag", outcome="failed"), "audit: bad/duplicate tag")
     res.check(all(e["remote"] in ("127.0.0.1", "127.0.0.2", "") for e in entries), "audit remotes")
     st, _, b = req("GET", "/api/audit?action=call.&limit=5", cookie=admin)
     res.check(st == 200 and 0 < len(b["entries"]) <= 5 and

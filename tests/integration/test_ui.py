@@ -106,6 +106,16 @@ try:
     sys.stderr.write(p.stderr)
     res.check(p.returncode == 0, "browser test (call %d, number %s, DTMF %r) in %.1f s" %
               (call["id"], number, digits, time.monotonic() - t0))
+    # the ZIP the browser downloaded is a valid evidence bundle
+    zpath = os.path.join(work, "screenshots", "evidence.zip")
+    if res.check(os.path.exists(zpath), "the browser saved the evidence download"):
+        vp = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath], check=False)
+        res.check(vp.returncode == 0, "the downloaded evidence verifies: %d %s%s"
+                  % (vp.returncode, vp.stdout, vp.stderr))
+    # the tag the browser added is in the index, audited
+    al = run([EARSHOT, "--data", data, "audit", "--json"], check=False)
+    res.check(al.returncode == 0 and "call.tag" in al.stdout and "call.export" in al.stdout,
+              "the UI's tag and export are audited")
 finally:
     server.terminate()
     try:

@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 5);
+	CHECK_INT(idx_schema_version(ix), 6);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "5");
+	CHECK_STR(buf, "6");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 5);
+	CHECK_INT(idx_schema_version(ix), 6);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -739,16 +739,56 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE recordings; ALTER TABLE calls DROP COLUMN rule;"
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE call_notes; DROP TABLE call_tags;"
+			       " DROP TABLE recordings; ALTER TABLE calls DROP COLUMN rule;"
 			       " DROP TABLE audit; DROP TABLE sessions; DROP TABLE api_tokens;"
 			       " DROP TABLE users; PRAGMA user_version = 1", NULL, NULL, NULL),
 		  SQLITE_OK);
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 5);
+	CHECK_INT(idx_schema_version(ix), 6);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 1);
+	idx_close(ix);
+}
+
+static int count_tag(void *ud, const struct idx_tag *t)
+{
+	(void)t;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int count_note(void *ud, const struct idx_note *n)
+{
+	(void)n;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* Tags are unique per call in any case; notes append. */
+static void test_tags_notes(void)
+{
+	struct idx *ix = fresh();
+	int64_t row = insert(ix, simple("t1@x", "alice", "bob", 1000, 10));
+	CHECK_INT(idx_tag_add(ix, row, "Review", "alice", 1), 0);
+	CHECK_INT(idx_tag_add(ix, row, "review", "bob", 2), ES_EEXIST);
+	CHECK_INT(idx_tag_add(ix, row + 1000, "x", "bob", 2), ES_ENOTFOUND);
+	CHECK_INT(idx_call_has_tag(ix, row, "REVIEW"), 1);
+	CHECK_INT(idx_call_has_tag(ix, row, "other"), 0);
+	int n = 0;
+	CHECK_INT(idx_tags_list(ix, row, count_tag, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(idx_tag_remove(ix, row, "rEVIEW"), 0);
+	CHECK_INT(idx_tag_remove(ix, row, "review"), ES_ENOTFOUND);
+	int64_t id = 0;
+	CHECK_INT(idx_note_add(ix, row, "alice", "called back", 3, &id), 0);
+	CHECK(id > 0);
+	CHECK_INT(idx_note_add(ix, row, "alice", "", 3, NULL), ES_EINVAL);
+	n = 0;
+	CHECK_INT(idx_notes_list(ix, row, count_note, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
 }
@@ -758,6 +798,7 @@ int main(void)
 	setup();
 	es_log_set_level(ES_LOG_WARN);
 	RUN(test_open_schema);
+	RUN(test_tags_notes);
 	RUN(test_not_sqlite);
 	RUN(test_roundtrip);
 	RUN(test_duplicates);

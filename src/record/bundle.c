@@ -1,0 +1,452 @@
+/*
+ * bundle.c - the evidence bundle of one call (record/bundle.h), moved here
+ * from the command line so that `earshot export --evidence` and the REST
+ * API build it with the same code.
+ */
+#include "record/bundle.h"
+#include "record/record.h"
+#include "store/ledger.h"
+#include "store/vault.h"
+#include "store/zip.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct ev_ctx {
+	const char *data_dir;
+	struct st_vault *vault;
+	char *err;
+	size_t errlen;
+};
+
+#define ERR(...) snprintf(ctx->err, ctx->errlen, __VA_ARGS__)
+
+/* The recording row, copied out of the index callback. */
+struct ev_rec {
+	bool found;
+	int64_t row;
+	char path[ST_LEDGER_ID_MAX + 1];
+	char format[16];
+	char sha256[65];
+	char plain[65];
+	bool encrypted;
+	bool too_long;
+};
+
+static int take(void *ud, const struct idx_call *c)
+{
+	struct ev_rec *r = ud;
+	const struct idx_recording *x = c->recording;
+	if (!x)
+		return 0;
+	r->found = true;
+	r->row = c->id;
+	r->encrypted = x->encrypted;
+	r->too_long = !x->path || strlen(x->path) > ST_LEDGER_ID_MAX;
+	snprintf(r->path, sizeof(r->path), "%s", x->path ? x->path : "");
+	snprintf(r->format, sizeof(r->format), "%s", x->format ? x->format : "");
+	snprintf(r->sha256, sizeof(r->sha256), "%s", x->sha256 ? x->sha256 : "");
+	snprintf(r->plain, sizeof(r->plain), "%s", x->plain_sha256 ? x->plain_sha256 : "");
+	return 0;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+	sodium_bin2hex(out, 2 * n + 1, p, n);
+}
+
+
+/* Write a new file (O_EXCL) and fsync it. */
+static int write_new(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ES_EIO;
+	if (es_write_all(fd, p, n)) {
+		close(fd);
+		return ES_EIO;
+	}
+	int rc = fsync(fd) ? ES_EIO : 0;
+	if (close(fd))
+		rc = ES_EIO;
+	return rc;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+/* Everything of the bundle but the audio, gathered before anything is
+ * written. */
+struct ev_parts {
+	struct ev_rec rec;
+	struct es_buf meta, leaf, proof, head, pub, readme;
+	struct st_ledger_entry e;
+	struct st_head h;
+	char audio_name[32];
+};
+
+static void readme(struct ev_parts *p, const char *arg, size_t plen)
+{
+	char t[40], fp[65], audio_hash[65];
+	uint8_t md[32];
+	time_t s = (time_t)(p->h.time_us / 1000000);
+	struct tm tm;
+	if (!gmtime_r(&s, &tm) || !strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(t, sizeof(t), "?");
+	crypto_hash_sha256(md, p->pub.p, p->pub.len);
+	hex(md, 32, fp);
+	hex(p->e.has_plain ? p->e.plain_sha256 : p->e.cipher_sha256, 32, audio_hash);
+	const char *which = p->e.has_plain ? "plain" : "cipher";
+	es_buf_printf(&p->readme,
+		"earshot evidence bundle\n"
+		"=======================\n"
+		"\n"
+		"Call %s, recording %s (call row %" PRId64 "),\n"
+		"leaf %" PRIu64 " of the recorder's integrity ledger, under a tree head of\n"
+		"%" PRIu64 " leaves signed %s.\n"
+		"\n"
+		"Files\n"
+		"  %-13s the recording's audio, decrypted: exactly the bytes whose SHA-256\n"
+		"                the ledger leaf carries (%s=%s)\n"
+		"  metadata.json the call's canonical metadata (who, when, outcome, the\n"
+		"                recording's file and hashes); its SHA-256 is the leaf's meta=\n"
+		"  leaf.txt      the ledger entry of the recording (one line, tab-separated):\n"
+		"                1 rec <seq> <time_us> <id> meta=<h> cipher=<h> plain=<h>\n"
+		"                (cipher= is the SHA-256 of the file as stored; plain= of the\n"
+		"                audio, \"-\" when the recording is stored unencrypted)\n"
+		"  proof.txt     the RFC 9162 inclusion proof of the leaf in the signed tree:\n"
+		"                \"earshot-proof-v1\", \"seq <n>\", \"size <tree size>\", then\n"
+		"                the audit path, one SHA-256 a line (%zu hashes)\n"
+		"  head.txt      the signed tree head: 1 <size> <time_us> <root> <key id> <sig>;\n"
+		"                the Ed25519 signature covers the bytes\n"
+		"                \"earshot-sth-v1\\n<size>\\n<time_us>\\n<root>\\n\"\n"
+		"  ledger.pub    the ledger's Ed25519 public key\n"
+		"  README.txt    this file (not part of the evidence)\n"
+		"\n"
+		"Verify with the tool (no data folder needed)\n"
+		"  earshot-verify-evidence --key TRUSTED-ledger.pub THIS-BUNDLE\n"
+		"Without --key the key in this bundle is used, which proves nothing on its\n"
+		"own: compare its fingerprint with the one the recorder publishes.\n"
+		"  Fingerprint (SHA-256 of ledger.pub): %s\n"
+		"  On the recorder: sha256sum DATA/ledger/ledger.pub\n"
+		"\n"
+		"Verify by hand\n"
+		"  1. sha256sum %s metadata.json\n"
+		"     must print the %s= and meta= values of leaf.txt.\n"
+		"  2. The leaf hash is SHA-256(0x00 || leaf line without its newline):\n"
+		"       (printf '\\000'; head -c -1 leaf.txt) | sha256sum\n"
+		"  3. Fold the audit path of proof.txt into that hash as RFC 9162 2.1.3.2\n"
+		"     says (each step SHA-256(0x01 || left || right)); the result must be\n"
+		"     the root in head.txt (4th field).\n"
+		"  4. Check head.txt's signature (6th field) over the message above with\n"
+		"     the key of ledger.pub (Ed25519, e.g. with PyNaCl or OpenSSL).\n",
+		arg, p->rec.path, p->rec.row, p->e.seq, p->h.size, t, p->audio_name, which,
+		audio_hash, plen, fp, p->audio_name, which);
+}
+
+/* Gather and check every part against the ledger; 0 or the exit code. */
+static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const char *arg,
+		  struct ev_parts *p)
+{
+	struct st_ledger *l = NULL;
+	char err[1024], ldir[1100];
+	int rc = ES_EIO;
+	int e = idx_call_get(ix, call_row, take, &p->rec);
+	if (e == ES_ENOTFOUND) {
+		ERR("no call %s in %s", arg, ctx->data_dir);
+		rc = ES_ENOTFOUND;
+		goto out;
+	}
+	if (e) {
+		ERR("%s", idx_errmsg(ix));
+		goto out;
+	}
+	if (!p->rec.found) {
+		ERR("call %s has no recording (no audio was captured)", arg);
+		rc = ES_ENOTFOUND;
+		goto out;
+	}
+	if (p->rec.too_long || !p->rec.format[0] || strchr(p->rec.format, '/')) {
+		ERR("recording of call %s has an unusable path or format", arg);
+		goto out;
+	}
+	snprintf(p->audio_name, sizeof(p->audio_name), "audio.%s", p->rec.format);
+	if (rec_canon_meta(ix, p->rec.row, &p->meta)) {
+		ERR("cannot read the metadata of call %s", arg);
+		goto out;
+	}
+	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
+	if (st_ledger_open(&l, ldir, ST_LEDGER_RDONLY, err, sizeof(err))) {
+		ERR("integrity ledger %s: %s", ldir, err);
+		goto out;
+	}
+	uint64_t seq;
+	bool tomb;
+	e = st_ledger_find(l, p->rec.path, &seq, &tomb);
+	if (e == ES_ENOTFOUND) {
+		ERR("recording %s has no leaf in the ledger %s yet (the next "
+			"`earshot import` or recorder start enters it)", p->rec.path, ldir);
+		goto out;
+	}
+	if (e || tomb) {
+		ERR("%s: %s", p->rec.path, tomb ? "the ledger records its "
+			"deletion (a tombstone): no evidence can be made" : es_strerror(e));
+		goto out;
+	}
+	char line[ST_LEDGER_LINE_MAX + 1];
+	size_t llen;
+	if (st_ledger_entry(l, seq, &p->e) ||
+	    st_ledger_entry_line(l, seq, line, sizeof(line), &llen)) {
+		ERR("%s: cannot read leaf %" PRIu64 "", ldir, seq);
+		goto out;
+	}
+	es_buf_append(&p->leaf, line, llen);
+	es_buf_append(&p->leaf, "\n", 1);
+	uint8_t md[32], cipher[32];
+	crypto_hash_sha256(md, p->meta.p, p->meta.len);
+	if (!p->e.has_meta || memcmp(md, p->e.meta_sha256, 32)) {
+		ERR("the metadata of call %s in the index is not what the ledger "
+			"signed (leaf %" PRIu64 "): the index was altered; run `earshot verify`", arg,
+			seq);
+		goto out;
+	}
+	size_t bl = 0;
+	if (!p->e.has_cipher || sodium_hex2bin(cipher, 32, p->rec.sha256, strlen(p->rec.sha256),
+					       NULL, &bl, NULL) || bl != 32 ||
+	    memcmp(cipher, p->e.cipher_sha256, 32)) {
+		ERR("the index's SHA-256 of %s is not the ledger's (leaf %" PRIu64
+			"): the index was altered; run `earshot verify`", p->rec.path, seq);
+		goto out;
+	}
+	size_t nh = st_ledger_head_count(l);
+	if (!nh || st_ledger_head(l, nh - 1, &p->h) || p->h.size <= seq) {
+		ERR("leaf %" PRIu64 " of %s is not under a signed tree head yet",
+			seq, ldir);
+		goto out;
+	}
+	uint8_t pk[ST_LEDGER_PK_LEN];
+	st_ledger_public_key(l, pk);
+	uint8_t path[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
+	size_t plen = 0;
+	if (st_head_verify(&p->h, pk) ||
+	    st_ledger_inclusion_proof(l, seq, p->h.size, path, &plen) ||
+	    st_merkle_inclusion_verify(p->e.leaf_hash, seq, p->h.size,
+				       (const uint8_t(*)[ST_HASH_LEN])path, plen, p->h.root)) {
+		ERR("the ledger %s does not prove leaf %" PRIu64 " under its "
+			"latest signed head (damaged or altered): run `earshot verify`", ldir, seq);
+		goto out;
+	}
+	char hl[ST_LEDGER_LINE_MAX + 1], hx[2 * ST_HASH_LEN + 1];
+	int n = st_head_format(&p->h, hl, sizeof(hl));
+	if (n < 0) {
+		ERR("cannot format the tree head");
+		goto out;
+	}
+	es_buf_append(&p->head, hl, (size_t)n);
+	es_buf_append(&p->head, "\n", 1);
+	es_buf_printf(&p->proof, "earshot-proof-v1\nseq %" PRIu64 "\nsize %" PRIu64 "\n", seq,
+		      p->h.size);
+	for (size_t i = 0; i < plen; i++) {
+		hex(path[i], ST_HASH_LEN, hx);
+		es_buf_printf(&p->proof, "%s\n", hx);
+	}
+	char pkx[2 * ST_LEDGER_PK_LEN + 1];
+	hex(pk, ST_LEDGER_PK_LEN, pkx);
+	es_buf_printf(&p->pub, "earshot-ledger-pub-v1 %s\n", pkx);
+	readme(p, arg, plen);
+	rc = 0;
+out:
+	st_ledger_close(l);
+	return rc;
+}
+
+/* The plaintext of the recording into dst, checked against the leaf. */
+static int write_audio(struct ev_ctx *ctx, const struct ev_parts *p, const char *dst)
+{
+	struct st_vault *v = ctx->vault, *own = NULL;
+	char err[1024];
+	if (p->rec.encrypted && !v && st_vault_open(&own, ctx->data_dir, false, err, sizeof(err))) {
+		ERR("encryption keys of %s: %s", ctx->data_dir, err);
+		return ES_EIO;
+	}
+	struct idx_recording r = {
+		.call_row = p->rec.row,
+		.path = p->rec.path,
+		.format = p->rec.format,
+		.sha256 = p->rec.sha256,
+		.plain_sha256 = p->rec.plain[0] ? p->rec.plain : NULL,
+		.encrypted = p->rec.encrypted,
+	};
+	int e = rec_recording_plain(ctx->data_dir, v ? v : own, &r, dst, err, sizeof(err));
+
+	st_vault_close(own);
+	if (e == ES_ECRYPTO) {
+		ERR("%s (the stored recording was altered or damaged)", err);
+		return ES_EIO;
+	}
+	if (e == ES_ENOTFOUND) {
+		ERR("%s (its key was shredded: it cannot be decrypted)", err);
+		return ES_EIO;
+	}
+	if (e) {
+		ERR("%s", err);
+		return ES_EIO;
+	}
+	uint8_t md[32];
+	const uint8_t *want = p->e.has_plain ? p->e.plain_sha256 : p->e.cipher_sha256;
+	if (st_sha256_file(dst, md, NULL) || memcmp(md, want, 32)) {
+		ERR("the audio of %s is not what the ledger signed (%s=): the "
+			"recording was altered", p->rec.path, p->e.has_plain ? "plain" : "cipher");
+		return ES_EIO;
+	}
+	return 0;
+}
+
+struct ev_named {
+	const char *name;
+	const struct es_buf *b;
+};
+
+static int bundle_dir(struct ev_ctx *ctx, struct ev_parts *p, const char *dir, bool made)
+{
+	const struct ev_named files[] = {
+		{"metadata.json", &p->meta}, {"leaf.txt", &p->leaf}, {"proof.txt", &p->proof},
+		{"head.txt", &p->head},      {"ledger.pub", &p->pub}, {"README.txt", &p->readme},
+	};
+	char fp[4200];
+	size_t done = 0;
+	int rc = 0;
+	snprintf(fp, sizeof(fp), "%s/%s", dir, p->audio_name);
+	if ((rc = write_audio(ctx, p, fp)))
+		goto fail;
+	for (; done < ES_ARRAY_LEN(files); done++) {
+		snprintf(fp, sizeof(fp), "%s/%s", dir, files[done].name);
+		if (write_new(fp, files[done].b->p, files[done].b->len)) {
+			ERR("%s: %s", fp, strerror(errno));
+			rc = ES_EIO;
+			goto fail;
+		}
+	}
+	fsync_dir(dir);
+	return 0;
+fail:
+	snprintf(fp, sizeof(fp), "%s/%s", dir, p->audio_name);
+	unlink(fp);
+	for (size_t i = 0; i < done; i++) {
+		snprintf(fp, sizeof(fp), "%s/%s", dir, files[i].name);
+		unlink(fp);
+	}
+	if (made)
+		rmdir(dir);
+	return rc;
+}
+
+static int bundle_zip(struct ev_ctx *ctx, struct ev_parts *p, const char *out)
+{
+	char tmp_audio[4200], tmp_zip[4200], err[512];
+	snprintf(tmp_audio, sizeof(tmp_audio), "%s.audio-%ld.tmp", out, (long)getpid());
+	snprintf(tmp_zip, sizeof(tmp_zip), "%s.%ld.tmp", out, (long)getpid());
+	int rc = write_audio(ctx, p, tmp_audio);
+	if (rc)
+		return rc;
+	struct st_zip_writer *w = NULL;
+	if (st_zip_writer_open(&w, tmp_zip, err, sizeof(err))) {
+		ERR("%s", err);
+		unlink(tmp_audio);
+		return ES_EIO;
+	}
+	int e = st_zip_writer_add(w, "README.txt", p->readme.p, p->readme.len);
+	if (!e)
+		e = st_zip_writer_add_file(w, p->audio_name, tmp_audio);
+	if (!e)
+		e = st_zip_writer_add(w, "metadata.json", p->meta.p, p->meta.len);
+	if (!e)
+		e = st_zip_writer_add(w, "leaf.txt", p->leaf.p, p->leaf.len);
+	if (!e)
+		e = st_zip_writer_add(w, "proof.txt", p->proof.p, p->proof.len);
+	if (!e)
+		e = st_zip_writer_add(w, "head.txt", p->head.p, p->head.len);
+	if (!e)
+		e = st_zip_writer_add(w, "ledger.pub", p->pub.p, p->pub.len);
+	if (!e)
+		e = st_zip_writer_finish(w);
+	unlink(tmp_audio);
+	if (e) {
+		ERR("%s", st_zip_writer_error(w));
+		st_zip_writer_free(w);
+		return ES_EIO;
+	}
+	st_zip_writer_free(w);
+	/* no clobbering: link fails when out appeared meanwhile */
+	if (link(tmp_zip, out)) {
+		ERR("%s: %s", out, strerror(errno));
+		unlink(tmp_zip);
+		return ES_EIO;
+	}
+	unlink(tmp_zip);
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s", out);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	fsync_dir(slash ? (dir[0] ? dir : "/") : ".");
+	return 0;
+}
+
+int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
+			int64_t call_row, const char *label, const char *out, bool zip, bool made,
+			struct rec_evidence_info *info, char *err, size_t errlen)
+{
+	char dummy[8];
+	struct ev_ctx c = {.data_dir = data_dir, .vault = vault, .err = err ? err : dummy,
+			   .errlen = err ? errlen : sizeof(dummy)};
+	struct ev_ctx *ctx = &c;
+	ERR("%s", "");
+	if (sodium_init() < 0) {
+		ERR("libsodium failed to start");
+		return ES_ECRYPTO;
+	}
+	struct ev_parts *p = calloc(1, sizeof(*p));
+	if (!p) {
+		ERR("out of memory");
+		return ES_ENOMEM;
+	}
+	es_buf_init(&p->meta);
+	es_buf_init(&p->leaf);
+	es_buf_init(&p->proof);
+	es_buf_init(&p->head);
+	es_buf_init(&p->pub);
+	es_buf_init(&p->readme);
+	int rc = gather(ctx, ix, call_row, label, p);
+	if (rc && made)
+		rmdir(out);
+	if (!rc)
+		rc = zip ? bundle_zip(ctx, p, out) : bundle_dir(ctx, p, out, made);
+	if (!rc && info) {
+		snprintf(info->path, sizeof(info->path), "%s", p->rec.path);
+		info->seq = p->e.seq;
+		info->size = p->h.size;
+	}
+	es_buf_free(&p->meta);
+	es_buf_free(&p->leaf);
+	es_buf_free(&p->proof);
+	es_buf_free(&p->head);
+	es_buf_free(&p->pub);
+	es_buf_free(&p->readme);
+	free(p);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * bundle.h - the evidence bundle of one call (format in src/verify/bundle.h
+ * and docs/CLI.md): the plaintext audio, the canonical metadata, the
+ * recording's ledger leaf, its inclusion proof against the latest signed
+ * tree head, that head and the ledger's public key, each checked against
+ * the ledger before anything is written.  Built by `earshot export
+ * --evidence` and by GET /api/calls/{id}/evidence.
+ */
+#ifndef ES_RECORD_BUNDLE_H
+#define ES_RECORD_BUNDLE_H
+
+#include "core/core.h"
+#include "index/index.h"
+
+struct st_vault;
+
+struct rec_evidence_info {
+	char path[256];    /* the recording (DATA-relative) */
+	uint64_t seq;      /* its ledger leaf */
+	uint64_t size;     /* the signed tree's size */
+};
+
+/*
+ * Write the bundle of call row call_row (label: how the call is named in
+ * the README and messages, e.g. the user's argument) to out: a new ZIP file
+ * (zip; must not exist: the archive is built beside it and linked in) or
+ * an existing empty folder (made: this caller created it, removed on
+ * failure).  vault may be NULL: the data folder's keys are opened when the
+ * recording is encrypted.  The plaintext audio is written to a temporary
+ * file beside out and removed.
+ *
+ * 0; ES_ENOTFOUND: no such call, or it has no recording; another negative
+ * es_err otherwise.  err gets the reason (without a program prefix).
+ */
+int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
+			int64_t call_row, const char *label, const char *out, bool zip, bool made,
+			struct rec_evidence_info *info, char *err, size_t errlen);
+
+#endif /* ES_RECORD_BUNDLE_H */
