@@ -182,8 +182,7 @@ static const char *mime_of(const char *format)
 /* ---- the handler ---------------------------------------------------------------------------- */
 
 struct arec {
-	struct srv_req *r;
-	bool own, has_rec, bad_path;
+	bool has_rec, bad_path;
 	struct idx_recording rec;
 	char path[1024];
 	char format[16];
@@ -193,7 +192,6 @@ struct arec {
 static int arec_row(void *ud, const struct idx_call *c)
 {
 	struct arec *a = ud;
-	a->own = api_call_is_own(a->r->user.numbers, c);
 	const struct idx_recording *rec = c->recording;
 	if (!rec || !rec->path)
 		return 0;
@@ -281,23 +279,9 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 {
 	static const char *const none[] = {NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, none, &answered)), answered)
-		return rc;
 	char obj[24];
-	snprintf(obj, sizeof(obj), "%lld", (long long)id);
-	struct arec ar = {.r = r};
-	int err = idx_call_get(r->ix, id, arec_row, &ar);
-	if (err == ES_ENOTFOUND) {
-		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no such call");
-		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
-	}
-	if (err)
-		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
-				 "the index failed");
-	if (!srv_allow(r, API_ACT_LISTEN, ar.own, "call.listen", obj, &rc))
+	struct arec ar = {0};
+	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", none, arec_row, &ar, obj, &rc))
 		return rc;
 	if (!ar.has_rec) {
 		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no recording");

@@ -84,28 +84,27 @@ static void put_time(struct es_json *j, int64_t us)
 struct own {
 	struct srv_req *r;
 	bool own;
+	idx_call_fn row;
+	void *ud;
 };
 
 static int own_row(void *ud, const struct idx_call *c)
 {
 	struct own *o = ud;
 	o->own = api_call_is_own(o->r->user.numbers, c);
-	return 0;
+	return o->row ? o->row(o->ud, c) : 0;
 }
 
-/* Authenticate, refuse query parameters, find call id and check act on it:
- * true to go on; else the answer is queued (*rc) and audited. */
-bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const char *action,
-			char obj[24], int *rc)
+bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, const char *action,
+			const char *const *params, idx_call_fn row, void *ud, char obj[24], int *rc)
 {
-	static const char *const none[] = {NULL};
 	bool answered;
 	if (!srv_authenticate(r, rc))
 		return false;
-	if ((*rc = srv_args_check(r, none, &answered)), answered)
+	if ((*rc = srv_args_check(r, params, &answered)), answered)
 		return false;
 	snprintf(obj, 24, "%lld", (long long)id);
-	struct own o = {.r = r};
+	struct own o = {.r = r, .row = row, .ud = ud};
 	int err = idx_call_get(r->ix, id, own_row, &o);
 	if (err == ES_ENOTFOUND) {
 		srv_audit(r, action, obj, API_AUDIT_FAILED, "no such call");
@@ -118,6 +117,13 @@ bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const c
 		return false;
 	}
 	return srv_allow(r, act, o.own, action, obj, rc);
+}
+
+bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const char *action,
+		     char obj[24], int *rc)
+{
+	static const char *const none[] = {NULL};
+	return srv_access_call_ex(r, id, act, action, none, NULL, NULL, obj, rc);
 }
 
 /* ---- tags -------------------------------------------------------------------------- */

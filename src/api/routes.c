@@ -116,9 +116,17 @@ static int jr_string(struct jr *r, struct es_buf *b)
 	return es_buf_append(b, "", 1) ? ES_ENOMEM : 0;
 }
 
-int srv_body_one(const struct es_buf *body, const char *key, char **out)
+/* A JSON object whose keys are exactly keys (each once, any order) with
+ * string values: out[i] (malloc'd, NUL-free) for keys[i].  On failure every
+ * out[i] is NULL, *bad names the key whose value is bad or missing, else
+ * "body"; ES_EPARSE or ES_ENOMEM. */
+static int srv_body_strings(const struct es_buf *body, const char *const *keys, char **out,
+			    const char **bad)
 {
-	*out = NULL;
+	size_t nk = 0;
+	while (keys[nk])
+		out[nk++] = NULL;
+	*bad = "body";
 	if (!body->len || !body->p)
 		return ES_EPARSE; /* also: no arithmetic on a NULL buffer */
 	struct jr r = {(const char *)body->p, (const char *)body->p + body->len};
@@ -126,45 +134,6 @@ int srv_body_one(const struct es_buf *body, const char *key, char **out)
 	es_buf_init(&k);
 	es_buf_init(&v);
 	int rc = ES_EPARSE;
-	*out = NULL;
-	jr_ws(&r);
-	if (r.p >= r.end || *r.p++ != '{')
-		goto out;
-	jr_ws(&r);
-	if (jr_string(&r, &k) || strcmp((char *)k.p, key))
-		goto out;
-	jr_ws(&r);
-	if (r.p >= r.end || *r.p++ != ':')
-		goto out;
-	jr_ws(&r);
-	if ((rc = jr_string(&r, &v)))
-		goto out;
-	rc = ES_EPARSE;
-	jr_ws(&r);
-	if (r.p >= r.end || *r.p++ != '}')
-		goto out;
-	jr_ws(&r);
-	if (r.p != r.end)
-		goto out;
-	rc = (*out = strdup((char *)v.p)) ? 0 : ES_ENOMEM;
-out:
-	es_buf_free(&k);
-	es_buf_free(&v);
-	return rc;
-}
-
-/* {"name": "...", "password": "..."}: other keys are refused. */
-static int login_body(const struct es_buf *body, char **name, char **password, const char **bad)
-{
-	*bad = "body";
-	if (!body->len || !body->p)
-		return ES_EPARSE; /* no arithmetic on a NULL buffer */
-	struct jr r = {(const char *)body->p, (const char *)body->p + body->len};
-	struct es_buf k, v;
-	es_buf_init(&k);
-	es_buf_init(&v);
-	int rc = ES_EPARSE;
-	*bad = "body";
 	jr_ws(&r);
 	if (r.p >= r.end || *r.p++ != '{')
 		goto out;
@@ -174,24 +143,26 @@ static int login_body(const struct es_buf *body, char **name, char **password, c
 	} else {
 		for (;;) {
 			jr_ws(&r);
-			if (jr_string(&r, &k))
+			if ((rc = jr_string(&r, &k)) != 0)
 				goto out;
+			rc = ES_EPARSE;
 			jr_ws(&r);
 			if (r.p >= r.end || *r.p++ != ':')
 				goto out;
 			jr_ws(&r);
-			char **dst = !strcmp((char *)k.p, "name")       ? name
-				     : !strcmp((char *)k.p, "password") ? password
-									 : NULL;
-			if (!dst || *dst)
+			size_t i = 0;
+			while (i < nk && strcmp((char *)k.p, keys[i]))
+				i++;
+			if (i == nk || out[i])
 				goto out; /* an unknown or repeated key */
-			*bad = dst == name ? "name" : "password";
-			if (jr_string(&r, &v))
+			*bad = keys[i];
+			if ((rc = jr_string(&r, &v)) != 0)
 				goto out;
-			if (!(*dst = strdup((char *)v.p))) {
+			if (!(out[i] = strdup((char *)v.p))) {
 				rc = ES_ENOMEM;
 				goto out;
 			}
+			rc = ES_EPARSE;
 			*bad = "body";
 			jr_ws(&r);
 			if (r.p < r.end && *r.p == ',') {
@@ -208,11 +179,39 @@ static int login_body(const struct es_buf *body, char **name, char **password, c
 	jr_ws(&r);
 	if (r.p != r.end)
 		goto out;
-	*bad = !*name ? "name" : !*password ? "password" : NULL;
-	rc = *bad ? ES_EPARSE : 0;
+	rc = 0;
+	for (size_t i = 0; i < nk && !rc; i++)
+		if (!out[i]) {
+			*bad = keys[i];
+			rc = ES_EPARSE;
+		}
+	if (!rc)
+		*bad = NULL;
 out:
 	es_buf_free(&k);
 	es_buf_free(&v);
+	for (size_t i = 0; rc && i < nk; i++) {
+		free(out[i]);
+		out[i] = NULL;
+	}
+	return rc;
+}
+
+int srv_body_one(const struct es_buf *body, const char *key, char **out)
+{
+	const char *const keys[] = {key, NULL};
+	const char *bad;
+	return srv_body_strings(body, keys, out, &bad);
+}
+
+/* {"name": "...", "password": "..."}: other keys are refused. */
+static int login_body(const struct es_buf *body, char **name, char **password, const char **bad)
+{
+	static const char *const keys[] = {"name", "password", NULL};
+	char *v[2];
+	int rc = srv_body_strings(body, keys, v, bad);
+	*name = v[0];
+	*password = v[1];
 	return rc;
 }
 

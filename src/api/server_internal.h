@@ -139,6 +139,10 @@ int srv_call_audio(struct srv_req *r, int64_t id);
  * (*rc) and audited as action. */
 bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const char *action,
 		     char obj[24], int *rc);
+/* The same with the query parameters allowed (NULL-terminated) and row
+ * (may be NULL) handed the call as it is read, e.g. to keep its recording. */
+bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, const char *action,
+			const char *const *params, idx_call_fn row, void *ud, char obj[24], int *rc);
 int srv_call_tags(struct srv_req *r, int64_t id);
 int srv_call_tag(struct srv_req *r, int64_t id);
 int srv_call_untag(struct srv_req *r, int64_t id, struct slice tag);
