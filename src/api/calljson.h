@@ -16,4 +16,7 @@ void api_call_json(struct es_json *j, const struct idx_call *c, bool detail);
 void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		      void (*extra)(void *ud, struct es_json *j), void *ud);
 
+/* A time as the JSON of calls writes it: ISO 8601 UTC, null for 0. */
+void api_json_time(struct es_json *j, int64_t us);
+
 #endif /* ES_API_CALLJSON_H */

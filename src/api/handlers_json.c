@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static void put_time(struct es_json *j, int64_t us)
+void api_json_time(struct es_json *j, int64_t us)
 {
 	char b[ES_TIME_STRLEN];
 	if (!us) {
@@ -61,8 +61,8 @@ static void put_stream(struct es_json *j, const struct idx_stream *s)
 	es_json_key(j, "jitter_max_ms"); es_json_double(j, s->jitter_max_ms, 3);
 	es_json_key(j, "jitter_mean_ms"); es_json_double(j, s->jitter_mean_ms, 3);
 	es_json_key(j, "delta_max_ms"); es_json_double(j, s->delta_max_ms, 3);
-	es_json_key(j, "first"); put_time(j, s->first_us);
-	es_json_key(j, "last"); put_time(j, s->last_us);
+	es_json_key(j, "first"); api_json_time(j, s->first_us);
+	es_json_key(j, "last"); api_json_time(j, s->last_us);
 	es_json_key(j, "rtcp");
 	es_json_raw(j, s->rtcp_json); /* stored as JSON by the engine */
 	es_json_obj_end(j);
@@ -92,7 +92,7 @@ static void put_recording(struct es_json *j, const struct idx_recording *r)
 	es_json_key(j, "sha256"); es_json_str(j, r->sha256);
 	es_json_key(j, "plain_sha256"); es_json_str(j, r->plain_sha256);
 	es_json_key(j, "encrypted"); es_json_bool(j, r->encrypted);
-	es_json_key(j, "start"); put_time(j, r->start_us);
+	es_json_key(j, "start"); api_json_time(j, r->start_us);
 	es_json_key(j, "start_us"); es_json_int(j, r->start_us);
 	es_json_key(j, "duration_s"); es_json_double(j, (double)r->duration_us / 1e6, 3);
 	es_json_key(j, "rate"); es_json_int(j, r->rate);
@@ -116,9 +116,9 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 	es_json_key(j, "call_id"); es_json_str(j, c->call_id);
 	es_json_key(j, "caller"); es_json_str(j, c->caller.uri);
 	es_json_key(j, "callee"); es_json_str(j, c->callee.uri);
-	es_json_key(j, "start"); put_time(j, c->start_us);
-	es_json_key(j, "answer"); put_time(j, c->answer_us);
-	es_json_key(j, "end"); put_time(j, c->end_us);
+	es_json_key(j, "start"); api_json_time(j, c->start_us);
+	es_json_key(j, "answer"); api_json_time(j, c->answer_us);
+	es_json_key(j, "end"); api_json_time(j, c->end_us);
 	es_json_key(j, "duration_s");
 	es_json_double(j, (double)idx_call_duration_us(c) / 1e6, 3);
 	es_json_key(j, "outcome"); es_json_str(j, c->outcome);
@@ -151,7 +151,7 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		for (unsigned i = 0; i < c->nevents; i++) {
 			const struct idx_event *e = &c->events[i];
 			es_json_obj_begin(j);
-			es_json_key(j, "time"); put_time(j, e->ts_us);
+			es_json_key(j, "time"); api_json_time(j, e->ts_us);
 			es_json_key(j, "recording_offset_s");
 			if (c->recording && e->ts_us >= c->recording->start_us)
 				es_json_double(j, (double)(e->ts_us - c->recording->start_us) / 1e6, 3);
@@ -168,7 +168,7 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		for (unsigned i = 0; i < c->nmsgs; i++) {
 			const struct idx_msg *m = &c->msgs[i];
 			es_json_obj_begin(j);
-			es_json_key(j, "time"); put_time(j, m->ts_us);
+			es_json_key(j, "time"); api_json_time(j, m->ts_us);
 			es_json_key(j, "frame"); es_json_int(j, (int64_t)m->frame);
 			es_json_key(j, "src"); es_json_str(j, m->src);
 			es_json_key(j, "dst"); es_json_str(j, m->dst);

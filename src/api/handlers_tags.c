@@ -72,12 +72,6 @@ static bool is_json_type(const char *ct)
 		ct[sizeof(want) - 1] == ' ');
 }
 
-static void put_time(struct es_json *j, int64_t us)
-{
-	char b[ES_TIME_STRLEN];
-	es_time_fmt(us, b, sizeof(b));
-	es_json_str(j, b);
-}
 
 /* ---- the call and the permission ------------------------------------------------ */
 
@@ -148,7 +142,7 @@ static int tag_obj(void *ud, const struct idx_tag *t)
 	es_json_obj_begin(j);
 	es_json_key(j, "tag"); es_json_str(j, t->tag);
 	es_json_key(j, "user"); es_json_str(j, t->user);
-	es_json_key(j, "created"); put_time(j, t->created_us);
+	es_json_key(j, "created"); api_json_time(j, t->created_us);
 	es_json_obj_end(j);
 	return 0;
 }
@@ -278,7 +272,7 @@ static int note_obj(void *ud, const struct idx_note *n)
 	es_json_key(j, "id"); es_json_int(j, n->id);
 	es_json_key(j, "user"); es_json_str(j, n->user);
 	es_json_key(j, "text"); es_json_str(j, n->text);
-	es_json_key(j, "created"); put_time(j, n->created_us);
+	es_json_key(j, "created"); api_json_time(j, n->created_us);
 	es_json_obj_end(j);
 	return 0;
 }

@@ -389,16 +389,6 @@ int srv_me(struct srv_req *r)
 
 /* ---- users -------------------------------------------------------------------------- */
 
-static void put_time(struct es_json *j, int64_t us)
-{
-	char b[ES_TIME_STRLEN];
-	if (!us) {
-		es_json_null(j);
-		return;
-	}
-	es_time_fmt(us, b, sizeof(b));
-	es_json_str(j, b);
-}
 
 static int user_row(void *ud, const struct api_user *u)
 {
@@ -410,8 +400,8 @@ static int user_row(void *ud, const struct api_user *u)
 	es_json_key(j, "numbers"); put_numbers(j, u->numbers);
 	es_json_key(j, "can_listen"); es_json_bool(j, u->can_listen);
 	es_json_key(j, "disabled"); es_json_bool(j, u->disabled);
-	es_json_key(j, "created"); put_time(j, u->created_us);
-	es_json_key(j, "updated"); put_time(j, u->updated_us);
+	es_json_key(j, "created"); api_json_time(j, u->created_us);
+	es_json_key(j, "updated"); api_json_time(j, u->updated_us);
 	es_json_obj_end(j);
 	return 0;
 }
@@ -466,7 +456,7 @@ static int audit_row(void *ud, const struct idx_audit *a)
 	struct es_json *j = ud;
 	es_json_obj_begin(j);
 	es_json_key(j, "seq"); es_json_int(j, a->seq);
-	es_json_key(j, "time"); put_time(j, a->time_us);
+	es_json_key(j, "time"); api_json_time(j, a->time_us);
 	es_json_key(j, "time_us"); es_json_int(j, a->time_us);
 	es_json_key(j, "user"); es_json_str(j, a->user);
 	es_json_key(j, "action"); es_json_str(j, a->action);
