@@ -59,12 +59,19 @@ def fresh(name):
 
 
 def flip(path, at=None, new=None):
+    """Change the byte at `at` (default: the middle): to new(old) when new
+    is given (it must differ from old), else flip its lowest bit."""
     with open(path, "r+b") as f:
         data = bytearray(f.read())
         i = len(data) // 2 if at is None else at
-        data[i] = new if new is not None else data[i] ^ 0x01
+        data[i] = new(data[i]) if new is not None else data[i] ^ 0x01
         f.seek(0)
         f.write(data)
+
+
+def other_digit(b):
+    """Another hex digit than b: "0" would leave a "0" as it was."""
+    return ord("1") if b == ord("0") else ord("0")
 
 
 def sql(data, *stmts):
@@ -189,7 +196,7 @@ cases += [
     ("heads-sig-digit", lambda d: flip(os.path.join(d, "ledger", "heads.log"),
                                        at=os.path.getsize(os.path.join(d, "ledger",
                                                                        "heads.log")) - 10,
-                                       new=ord("0")), ["ledger"], ["heads.log"]),
+                                       new=other_digit), ["ledger"], ["heads.log"]),
 ]
 for name, act, kinds, names in cases:
     ok, d, _ = tampered(name, act, kinds, names)
