@@ -6,6 +6,9 @@
 const $ = (id) => document.getElementById(id);
 const PAGE = 25;
 
+// Views defined in other files register themselves here (see route()).
+window.earshotViews = window.earshotViews || {};
+
 const state = {
   user: null,        // {user, role, ...} from /api/me or /api/login
   csrf: null,        // the session's CSRF token: kept in memory only
@@ -93,7 +96,7 @@ function party(p) {
 }
 
 function show(view) {
-  for (const v of ['login-view', 'search-view', 'call-view']) $(v).hidden = v !== view;
+  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view']) $(v).hidden = v !== view;
 }
 
 // ---- login / logout -----------------------------------------------------------------------
@@ -103,6 +106,9 @@ function setUser(u) {
   state.csrf = u ? u.csrf : null;
   $('who').hidden = !u;
   $('who-name').textContent = u ? u.user + ' (' + u.role + ')' : '';
+  $('nav').hidden = !u;
+  // The admin area: users and rules for admins, the audit log for auditors too.
+  $('nav-admin').hidden = !(u && (u.role === 'admin' || u.role === 'auditor'));
 }
 
 async function onLogin(ev) {
@@ -572,13 +578,27 @@ async function onVerify() {
 function route() {
   const h = location.hash || '#/calls';
   if (!state.user) {
+    for (const v of Object.values(window.earshotViews)) if (v.close) v.close();
     show('login-view');
     $('login-name').focus();
     return;
   }
   const m = /^#\/call\/([1-9][0-9]{0,17})$/.exec(h);
-  if (m) { openCall(m[1]); return; }
+  if (m) {
+    for (const v of Object.values(window.earshotViews)) if (v.close) v.close();
+    openCall(m[1]);
+    return;
+  }
   stopAudio();
+  // Other views live in their own files (web/admin.js, web/live.js) and
+  // register here: window.earshotViews['#/admin'] = {view: 'admin-view',
+  // open(hash), close()}; close() is called when another view is shown.
+  let found = null;
+  for (const [prefix, v] of Object.entries(window.earshotViews)) {
+    if (h === prefix || h.startsWith(prefix + '/')) found = v;
+    else if (v.close) v.close();
+  }
+  if (found) { show(found.view); found.open(h); return; }
   show('search-view');
   if (!state.query) { state.query = searchParams(); runSearch(false); }
 }

@@ -601,7 +601,16 @@ int srv_route(struct srv_req *r)
 	if (is(u, "/api/me"))
 		return get ? srv_me(r) : method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/users"))
-		return get ? srv_users(r) : method_not_allowed(r, "GET, HEAD");
+		return get		? srv_users(r)
+		       : is(m, "POST") ? srv_user_create(r)
+				       : method_not_allowed(r, "GET, HEAD, POST");
+	static const char users[] = "/api/users/";
+	if (!strncmp(u, users, sizeof(users) - 1))
+		return srv_user_route(r, u + sizeof(users) - 1);
+	if (is(u, "/api/rules"))
+		return get ? srv_rules(r) : method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/active"))
+		return get ? srv_active(r) : method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/audit"))
 		return get ? srv_audit_list(r) : method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/audit/verify"))
@@ -633,7 +642,8 @@ int srv_route(struct srv_req *r)
 			return method_not_allowed(r, "GET, HEAD, POST");
 		}
 		if (has_sub && sub.len && !sl_eq(sub, sl_cstr("audio")) &&
-		    !sl_eq(sub, sl_cstr("verify")) && !sl_eq(sub, sl_cstr("evidence")))
+		    !sl_eq(sub, sl_cstr("verify")) && !sl_eq(sub, sl_cstr("evidence")) &&
+		    !sl_eq(sub, sl_cstr("peaks")))
 			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 		if (!get)
 			return method_not_allowed(r, "GET, HEAD");
@@ -646,6 +656,8 @@ int srv_route(struct srv_req *r)
 			return srv_call_audio(r, id);
 		if (sl_eq(sub, sl_cstr("evidence")))
 			return srv_call_evidence(r, id);
+		if (sl_eq(sub, sl_cstr("peaks")))
+			return srv_call_peaks(r, id);
 		return srv_call_verify(r, id);
 	}
 	if (strncmp(u, "/api/", 5) && strcmp(u, "/api"))

@@ -160,4 +160,18 @@ int srv_call_evidence(struct srv_req *r, int64_t id);
  * hour); called when the server starts. */
 void srv_evidence_sweep(const char *data_dir);
 
+/* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
+int srv_call_peaks(struct srv_req *r, int64_t id);
+
+/* ---- handlers_admin.c: user administration and the rules' read-only view -------- */
+/* POST /api/users */
+int srv_user_create(struct srv_req *r);
+/* /api/users/{rest}: name is the rest of the URL after "/api/users/" */
+int srv_user_route(struct srv_req *r, const char *rest);
+/* GET /api/rules */
+int srv_rules(struct srv_req *r);
+
+/* ---- handlers_active.c: GET /api/active (calls being recorded now) ------------- */
+int srv_active(struct srv_req *r);
+
 #endif /* ES_API_SERVER_INTERNAL_H */

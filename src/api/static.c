@@ -29,6 +29,9 @@ static const struct static_file static_files[] = {
 	{"/index.html", "index.html", "text/html; charset=utf-8"},
 	{"/app.js", "app.js", "text/javascript; charset=utf-8"},
 	{"/app.css", "app.css", "text/css; charset=utf-8"},
+	{"/waveform.js", "waveform.js", "text/javascript; charset=utf-8"},
+	{"/admin.js", "admin.js", "text/javascript; charset=utf-8"},
+	{"/live.js", "live.js", "text/javascript; charset=utf-8"},
 };
 
 static const struct static_file *static_lookup(const char *url)
