@@ -25,6 +25,9 @@ struct api_server_config {
 	const char *tls_key;
 	const char *web_dir;   /* the web UI's files (index.html, app.js, app.css);
 				* NULL: API only.  Borrowed: must outlive the server */
+	const char *rules_json; /* the recording rules as one JSON object
+				 * (pol_rules_json), for GET /api/rules; NULL: no
+				 * configuration was given.  Borrowed */
 };
 
 struct api_server;
