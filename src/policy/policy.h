@@ -74,4 +74,23 @@ void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct p
 const char *pol_direction_name(enum pol_direction d); /* "inbound", ... "unknown" */
 unsigned pol_rule_count(const struct pol_rules *r);
 
+struct es_json;
+/*
+ * The parsed rules as one JSON object, written to j (rules_json.c), for
+ * the read-only view of GET /api/rules:
+ *   {"default": "record"|"skip", "timezone": NAME|null (null: the system's),
+ *    "do_not_record": [PATTERN...],
+ *    "networks": {"local": ["10.0.0.0/8"...], "local_numbers": [PATTERN...]},
+ *    "rules": [{"name", "line" (of its first key), "action": "record"|"skip",
+ *               "caller", "callee", "number", "domain": [PATTERN...],
+ *               "direction": ["inbound"...], "time": [{"from": "08:00",
+ *               "to": "18:00", "zone": NAME|null}...], "days": ["mon"...],
+ *               "sample_percent": 25.0}...]}   (rules in file order)
+ * A PATTERN is written as configured: "+49*", "17[0-9][0-9]", "1000-1999".
+ * An empty condition list means "any".  r NULL: the rules of no
+ * configuration (record everything).  0, or ES_EIO when j's stream failed
+ * (e.g. a memstream out of memory).
+ */
+int pol_rules_json(const struct pol_rules *r, struct es_json *j);
+
 #endif /* ES_POLICY_H */

@@ -27,4 +27,56 @@ bool pol_glob_match(const char *pat, const char *s, bool ci);
 /* NULL when pat is a valid glob, else why not. */
 const char *pol_glob_check(const char *pat);
 
+/* ---- the parsed rules (rules.c builds them, rules_json.c describes them) ---- */
+
+enum pat_kind { PAT_EXACT, PAT_GLOB, PAT_RANGE };
+
+struct pol_pat {
+	enum pat_kind kind;
+	char *s;          /* EXACT, GLOB */
+	uint64_t lo, hi;  /* RANGE, inclusive */
+	unsigned width;   /* RANGE: digits the number must have, 0 = any */
+};
+
+struct pol_list {
+	struct pol_pat *v;
+	unsigned n;
+};
+
+struct pol_net {
+	uint8_t family, bits;
+	uint8_t ip[16];
+};
+
+struct pol_win {
+	uint16_t from, to; /* minutes of the day, [from, to), to may be 1440 */
+};
+
+struct pol_rule {
+	char *name;
+	const char *section; /* the configuration's string: one rule per section run */
+	unsigned line;
+	int action;          /* -1 unset, 0 skip, 1 record */
+	unsigned sample;     /* in 1/10000, 10000 = all */
+	struct pol_list caller, callee, number, domain;
+	uint8_t dirs;        /* 1 << enum pol_direction; 0 = any */
+	uint8_t days;        /* 1 << tm_wday; 0 = any */
+	struct pol_win *win;
+	unsigned nwin;
+};
+
+struct pol_rules {
+	struct pol_rule *r;
+	unsigned n;
+	struct pol_list dnr;
+	struct pol_list local_numbers;
+	struct pol_net *nets;
+	unsigned nnets;
+	bool have_local;
+	bool default_record;
+	struct pol_tz *tz; /* NULL: the process's local time (localtime_r) */
+	char *tz_name;     /* [recording] timezone as written; NULL with tz */
+};
+
 #endif /* ES_POLICY_INTERNAL_H */
+

@@ -12,54 +12,6 @@
 
 #define POL_SAMPLE_SEED UINT64_C(0x9e3779b97f4a7c15)
 
-enum pat_kind { PAT_EXACT, PAT_GLOB, PAT_RANGE };
-
-struct pol_pat {
-	enum pat_kind kind;
-	char *s;          /* EXACT, GLOB */
-	uint64_t lo, hi;  /* RANGE, inclusive */
-	unsigned width;   /* RANGE: digits the number must have, 0 = any */
-};
-
-struct pol_list {
-	struct pol_pat *v;
-	unsigned n;
-};
-
-struct pol_net {
-	uint8_t family, bits;
-	uint8_t ip[16];
-};
-
-struct pol_win {
-	uint16_t from, to; /* minutes of the day, [from, to), to may be 1440 */
-};
-
-struct pol_rule {
-	char *name;
-	const char *section; /* the configuration's string: one rule per section run */
-	unsigned line;
-	int action;          /* -1 unset, 0 skip, 1 record */
-	unsigned sample;     /* in 1/10000, 10000 = all */
-	struct pol_list caller, callee, number, domain;
-	uint8_t dirs;        /* 1 << enum pol_direction; 0 = any */
-	uint8_t days;        /* 1 << tm_wday; 0 = any */
-	struct pol_win *win;
-	unsigned nwin;
-};
-
-struct pol_rules {
-	struct pol_rule *r;
-	unsigned n;
-	struct pol_list dnr;
-	struct pol_list local_numbers;
-	struct pol_net *nets;
-	unsigned nnets;
-	bool have_local;
-	bool default_record;
-	struct pol_tz *tz; /* NULL: the process's local time (localtime_r) */
-};
-
 /* ---- loading helpers ----------------------------------------------------- */
 
 struct pol_load {
@@ -327,6 +279,7 @@ void pol_rules_free(struct pol_rules *r)
 	list_free(&r->local_numbers);
 	free(r->nets);
 	pol_tz_free(r->tz);
+	free(r->tz_name);
 	free(r);
 }
 
@@ -427,13 +380,17 @@ static int load_entry(struct pol_load *l, struct pol_rules *r)
 	}
 	if (strcasecmp(sec, "recording") == 0 && strcmp(k, "timezone") == 0) {
 		pol_tz_free(r->tz);
+		free(r->tz_name);
 		r->tz = NULL;
+		r->tz_name = NULL;
 		int rc = pol_tz_load(&r->tz, l->e->value);
 		if (rc == ES_ENOMEM)
 			return rc;
 		if (rc)
 			return fail(l, ES_EPARSE, "unknown time zone '%s' (a name under "
 				    "/usr/share/zoneinfo, like Europe/Berlin)", l->e->value);
+		if (!(r->tz_name = strdup(l->e->value)))
+			return ES_ENOMEM;
 	}
 	return 0; /* other sections belong to the CLI */
 }
