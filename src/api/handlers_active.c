@@ -1,13 +1,144 @@
 /*
- * handlers_active.c - GET /api/active: the calls a live recorder is recording now.
+ * handlers_active.c - GET /api/active: the calls a running recorder
+ * (`earshot record` or `earshot srs`, in this process or another) is
+ * recording now, from the list it rewrites about every second in
+ * DATA/run/active.tsv (record/active.c).
+ *
+ * A list older than SRV_ACTIVE_STALE_S is not shown as live: the recorder
+ * stopped or hung, and its calls are not "in progress" any more.  Calls go
+ * through api_allow like search results: an agent sees only calls where
+ * one of their numbers is a party.
  */
 #include "api/server_internal.h"
+#include "record/record.h"
 
 #include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SRV_ACTIVE_STALE_S 10
+
+struct active_out {
+	struct srv_req *r;
+	struct es_json *j;
+	int64_t now_us;
+	unsigned shown, hidden;
+};
+
+static void party(struct es_json *j, const char *key, const char *user, const char *display,
+		  const char *uri)
+{
+	es_json_key(j, key);
+	es_json_obj_begin(j);
+	es_json_key(j, "user");
+	es_json_str(j, *user ? user : NULL);
+	es_json_key(j, "display");
+	es_json_str(j, *display ? display : NULL);
+	es_json_key(j, "uri");
+	es_json_str(j, *uri ? uri : NULL);
+	es_json_obj_end(j);
+}
+
+static void active_row(void *ud, const struct rec_active *a)
+{
+	struct active_out *o = ud;
+	const struct api_user *u = &o->r->user;
+	bool own = api_party_matches(u->numbers, a->caller_user, a->caller_uri) ||
+		   api_party_matches(u->numbers, a->callee_user, a->callee_uri);
+	if (!api_allow(u->role, u->can_listen, API_ACT_SEARCH, own)) {
+		o->hidden++;
+		return;
+	}
+	struct es_json *j = o->j;
+	o->shown++;
+	es_json_obj_begin(j);
+	es_json_key(j, "call_id");
+	es_json_str(j, a->call_id);
+	es_json_key(j, "start");
+	api_json_time(j, a->start_us);
+	es_json_key(j, "answer");
+	api_json_time(j, a->answer_us);
+	es_json_key(j, "duration_s");
+	int64_t from = a->answer_us ? a->answer_us : a->start_us;
+	es_json_double(j, from && o->now_us > from ? (double)(o->now_us - from) / 1e6 : 0.0, 1);
+	es_json_key(j, "state");
+	es_json_str(j, a->state);
+	party(j, "caller", a->caller_user, a->caller_display, a->caller_uri);
+	party(j, "callee", a->callee_user, a->callee_display, a->callee_uri);
+	es_json_key(j, "recording");
+	es_json_bool(j, a->recording);
+	es_json_key(j, "rule");
+	es_json_str(j, *a->rule ? a->rule : NULL);
+	es_json_key(j, "source");
+	es_json_str(j, a->siprec ? "siprec" : "live");
+	es_json_key(j, "codec");
+	es_json_str(j, *a->codec ? a->codec : NULL);
+	es_json_key(j, "streams");
+	es_json_int(j, a->streams);
+	es_json_key(j, "packets");
+	es_json_int(j, (int64_t)a->packets);
+	es_json_key(j, "lost");
+	es_json_int(j, a->lost);
+	es_json_key(j, "jitter_max_ms");
+	es_json_double(j, a->jitter_max_ms, 1);
+	es_json_obj_end(j);
+}
 
 int srv_active(struct srv_req *r)
 {
-	(void)r;
-	return srv_error(r, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented", NULL, "not implemented yet");
+	static const char *const none[] = {NULL};
+	int rc;
+	bool answered;
+	if (!srv_authenticate(r, &rc))
+		return rc;
+	if ((rc = srv_args_check(r, none, &answered)), answered)
+		return rc;
+	/* every role may search (agents their own calls): a denial here is
+	 * only a role outside the matrix */
+	if (!srv_allow(r, API_ACT_SEARCH, true, "active.list", NULL, &rc))
+		return rc;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/run/active.tsv", r->srv->data_dir);
+	struct rec_active_hdr hdr;
+	char err[512] = "";
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "out of memory");
+	struct active_out out = {.r = r, .j = &o.j, .now_us = srv_now_us()};
+	/* A first pass checks the file and its age; the calls are written in
+	 * a second one, so a torn or stale file gives an empty list. */
+	int err_rc = rec_active_read(path, &hdr, NULL, NULL, err, sizeof(err));
+	bool live = !err_rc && hdr.written_us <= out.now_us + ES_US_PER_SEC &&
+		    out.now_us - hdr.written_us <= (int64_t)SRV_ACTIVE_STALE_S * ES_US_PER_SEC;
+	if (err_rc && err_rc != ES_ENOTFOUND)
+		ES_LOG_WARNING("api", "%s", err);
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "recorder");
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "running");
+	es_json_bool(&o.j, live);
+	es_json_key(&o.j, "updated");
+	api_json_time(&o.j, err_rc ? 0 : hdr.written_us);
+	es_json_key(&o.j, "pid");
+	if (err_rc)
+		es_json_null(&o.j);
+	else
+		es_json_int(&o.j, hdr.pid);
+	es_json_key(&o.j, "problem");
+	es_json_str(&o.j, err_rc == ES_ENOTFOUND ? "no recorder is running"
+			  : err_rc		  ? "the recorder's list of calls is unreadable"
+			  : !live		  ? "the recorder's list of calls is out of date"
+						  : NULL);
+	es_json_obj_end(&o.j);
+	es_json_key(&o.j, "calls");
+	es_json_arr_begin(&o.j);
+	if (live)
+		rec_active_read(path, &hdr, active_row, &out, err, sizeof(err));
+	es_json_arr_end(&o.j);
+	es_json_obj_end(&o.j);
+	char detail[64];
+	snprintf(detail, sizeof(detail), "%u shown, %u not allowed", out.shown, out.hidden);
+	srv_audit(r, "active.list", NULL, API_AUDIT_OK, detail);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
 }
-

@@ -90,6 +90,38 @@ int cli_archive_open(struct cli_ctx *ctx, struct idx *ix, bool encrypt, struct c
 int cli_archive_commit(struct cli_archive *a);
 void cli_archive_close(struct cli_archive *a);
 
+/* web.c: the HTTP server (REST API, web UI) of `serve`, and of `record` /
+ * `srs` when [api] enabled = yes or --api is given. */
+#define CLI_WEB_DEFAULT_PORT 8080
+#define CLI_WEB_DEFAULT_THREADS 4
+struct cli_web_settings {
+	bool enabled;
+	char host[64];
+	uint16_t port;
+	unsigned threads;
+	char tls_cert[1024], tls_key[1024]; /* "" = plain HTTP */
+	char web[1024];       /* the web UI's folder; "" = API only */
+	bool web_set;         /* web was given; else the source tree's web/ */
+	char web_found[4096]; /* where the default was found (the server borrows it) */
+};
+void cli_web_defaults(struct cli_web_settings *o);
+/* The [api] section over o. */
+int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, char *err,
+			 size_t errlen);
+/* "127.0.0.1:8080", "[::1]:8080" into host and port; -1 when malformed. */
+int cli_parse_listen(const char *v, char *host, size_t cap, uint16_t *port);
+/* DIR/index.html is a regular file. */
+bool cli_web_dir_ok(const char *dir);
+struct pol_rules;
+/* The rules as one JSON object (pol_rules_json), malloc'd into *out. */
+int cli_rules_json(const struct pol_rules *rules, char **out);
+/* Start the server on o (rules_json may be NULL; both must outlive the
+ * server) and print its URL on stdout; CLI_OK, else the exit code, said
+ * on stderr with cmd. */
+struct api_server;
+int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *rules_json,
+		  const char *cmd, struct api_server **out);
+
 struct cli_settings {
 	const char *cmd;            /* "earshot record", "earshot srs": messages */
 	const char *ifaces[CLI_MAX_IFACES];
@@ -106,6 +138,7 @@ struct cli_settings {
 	struct rec_store_config store;
 	struct cli_srs_settings srs;
 	bool encrypt;               /* [recording] encrypt (default yes) */
+	struct cli_web_settings web; /* [api] / --api */
 };
 
 struct cli_run {
@@ -130,6 +163,9 @@ struct cli_run {
 	uint64_t status_frames;  /* frames at the last status, for packets/s */
 	int64_t status_us;
 	char status_path[4200];
+	char active_path[4200];  /* DATA/run/active.tsv: the calls in progress */
+	struct rec_active *active; /* scratch for it */
+	size_t nactive, active_cap;
 };
 
 int64_t cli_wall_us(void);

@@ -2,6 +2,7 @@
  * enabled), `earshot srs` (the same without capture) and `earshot status`.
  * The run itself (data folder, loop, status) is in run.c, the SIPREC
  * server's settings in srs.c. */
+#include "api/server.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "record/record.h"
@@ -49,6 +50,8 @@ static void record_usage(FILE *f)
 		"  --status-interval SEC  how often DIR/run/status.json is written (1)\n"
 		"  --min-free BYTES       warn when free space in DIR falls below (1G)\n"
 		"  --srs                  also run the SIPREC recording server\n"
+		"  --api ADDR:PORT        also serve the web UI and REST API there, as\n"
+		"                         `earshot serve` does ([api] in the configuration)\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Exit codes: 0 stopped cleanly, 1 error (capture, SIP sockets, index),\n"
@@ -71,7 +74,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					    "spool_sync", "min_free", "default", "timezone",
 					    "encrypt", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
-					       "networks", "do-not-record", "srs"};
+					       "networks", "do-not-record", "srs", "api"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5);
@@ -87,7 +90,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	    (rc = es_conf_check_keys(c, "capture", k_capture, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "calls", k_calls, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "recording", k_rec, err, errlen)) ||
-	    (rc = cli_srs_apply_config(&s->srs, c, err, errlen)))
+	    (rc = cli_srs_apply_config(&s->srs, c, err, errlen)) ||
+	    (rc = cli_web_apply_config(&s->web, c, err, errlen)))
 		return rc;
 	const struct es_conf_entry *e;
 	if (!ctx->data_explicit && (e = es_conf_find(c, "earshot", "data")))
@@ -157,6 +161,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 enum {
 	OPT_SRS_FIRST = 1000, /* the SRS options: handed to cli_srs_option by name */
 	OPT_SRS = 2000,
+	OPT_API,
 };
 
 static void settings_default(struct cli_settings *s, const char *cmd)
@@ -176,6 +181,7 @@ static void settings_default(struct cli_settings *s, const char *cmd)
 	s->encrypt = true;
 	s->min_free = (uint64_t)1 << 30;
 	cli_srs_settings_init(&s->srs);
+	cli_web_defaults(&s->web);
 }
 
 int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
@@ -197,6 +203,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		{"status-interval", required_argument, NULL, 'S'},
 		{"min-free", required_argument, NULL, 'N'},
 		{"srs", no_argument, NULL, OPT_SRS},
+		{"api", required_argument, NULL, OPT_API},
 		{"listen", required_argument, NULL, OPT_SRS_FIRST},
 		{"media-addr", required_argument, NULL, OPT_SRS_FIRST},
 		{"rtp-ports", required_argument, NULL, OPT_SRS_FIRST},
@@ -220,6 +227,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	cli_srs_settings_init(&cli.srs);
 	int64_t cli_idle = -1, cli_rtp = -1, cli_linger = -1, cli_max = -1;
 	int cli_format = -1, cli_mix = 0;
+	const char *cli_api = NULL;
 	int c, rc, li;
 	while ((c = getopt_long(argc, argv, srs_only ? "hc:" : "hi:c:", opts, &li)) != -1) {
 		uint64_t v;
@@ -268,6 +276,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		case 'B': if ((rc = cli_parse_size(cmd, "--buffer", optarg, &cli.buffer_bytes))) return rc; break;
 		case 'N': if ((rc = cli_parse_size(cmd, "--min-free", optarg, &cli.min_free))) return rc; break;
 		case OPT_SRS: cli.srs.enabled = true; break;
+		case OPT_API: cli_api = optarg; break;
 		case OPT_SRS_FIRST:
 			if ((rc = cli_srs_option(cmd, &cli.srs, opts[li].name, optarg)))
 				return rc;
@@ -285,6 +294,8 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	if (!ctx->verbosity_explicit)
 		es_log_set_level(ES_LOG_INFO);
 	struct cli_run run = {.ctx = ctx, .s = &s, .config_path = cli.config};
+	struct api_server *web = NULL;
+	char *rules_json = NULL;
 	struct es_conf conf = {0};
 	char err[1024];
 	if (cli.config) {
@@ -326,6 +337,14 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	if (cli_format >= 0) s.store.render.format = (enum media_format)cli_format;
 	if (cli_mix) s.store.render.mix = true;
 	cli_srs_merge(&s.srs, &cli.srs);
+	if (cli_api) {
+		if (cli_parse_listen(cli_api, s.web.host, sizeof(s.web.host), &s.web.port)) {
+			fprintf(stderr, "%s: --api: expected ADDR:PORT, not '%s'\n", cmd, cli_api);
+			es_conf_free(&conf);
+			return CLI_USAGE;
+		}
+		s.web.enabled = true;
+	}
 	if (srs_only) {
 		/* the SIPREC server alone: [capture] is for `earshot record` */
 		s.nifaces = 0;
@@ -348,6 +367,18 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	if ((exit_code = cli_run_open(&run)))
 		goto out;
 	cli_run_signals();
+	/* the web server: on the index the run just opened */
+	if (s.web.enabled) {
+		const struct pol_rules *rules = atomic_load(&run.rules);
+		if (rules && cli_rules_json(rules, &rules_json)) {
+			fprintf(stderr, "%s: out of memory\n", cmd);
+			exit_code = CLI_ERR;
+			goto out;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		if ((exit_code = cli_web_start(ctx, &s.web, rules_json, cmd, &web)))
+			goto out;
+	}
 	/* the SRS first: a bad setting is found before capture starts */
 	if (s.srs.enabled && (exit_code = cli_srs_start(&run)))
 		goto out;
@@ -380,6 +411,10 @@ out:
 	if (run.rec)
 		cli_run_abort(&run);
 done:
+	/* the web server first: it reads the index the run closes */
+	if (web)
+		api_server_stop(web);
+	free(rules_json);
 	cli_run_close(&run);
 	es_conf_free(&conf);
 	return exit_code;

@@ -94,6 +94,7 @@ int cli_run_open(struct cli_run *r)
 	snprintf(r->spool, sizeof(r->spool), "%s/spool", ctx->data_dir);
 	snprintf(rundir, sizeof(rundir), "%s/run", ctx->data_dir);
 	snprintf(r->status_path, sizeof(r->status_path), "%s/status.json", rundir);
+	snprintf(r->active_path, sizeof(r->active_path), "%s/active.tsv", rundir);
 	if (es_mkdirs(r->spool, true) || es_mkdirs(rundir, true)) {
 		fprintf(stderr, "%s: cannot create %s: %s\n", s->cmd, r->spool, strerror(errno));
 		return CLI_ERR;
@@ -121,6 +122,34 @@ int cli_run_open(struct cli_run *r)
 		ES_LOG_INF(TAG, "%u calls left in %s by an earlier run are being recovered", nrec,
 			   r->spool);
 	return CLI_OK;
+}
+
+static void active_add(void *ud, const struct rec_active *a)
+{
+	struct cli_run *r = ud;
+	if (r->nactive == r->active_cap) {
+		size_t cap = r->active_cap ? r->active_cap * 2 : 64;
+		struct rec_active *n = cap <= REC_ACTIVE_MAX ? realloc(r->active, cap * sizeof(*n))
+							     : NULL;
+		if (!n)
+			return; /* the list is cut short; recording goes on */
+		r->active = n;
+		r->active_cap = cap;
+	}
+	r->active[r->nactive++] = *a;
+}
+
+/* DATA/run/active.tsv: the capture workers' and the SRS's open calls. */
+static void write_active(struct cli_run *r)
+{
+	r->nactive = 0;
+	if (r->live)
+		rec_live_active(r->live, active_add, r);
+	if (r->srs_engine)
+		rec_engine_active(r->srs_engine, active_add, r);
+	int rc = rec_active_write(r->active_path, r->active, r->nactive, cli_wall_us());
+	if (rc)
+		ES_LOG_DBG(TAG, "%s: %s", r->active_path, es_strerror(rc));
 }
 
 static void write_status(struct cli_run *r)
@@ -312,6 +341,8 @@ int cli_run_loop(struct cli_run *r)
 		}
 		if (now - last_status >= r->s->status_interval_us || stopping) {
 			write_status(r);
+			if (!stopping)
+				write_active(r);
 			last_status = now;
 		}
 		if (stopping)
@@ -345,6 +376,11 @@ void cli_run_abort(struct cli_run *r)
 
 void cli_run_close(struct cli_run *r)
 {
+	/* no recorder, no calls in progress */
+	if (r->active_path[0])
+		unlink(r->active_path);
+	free(r->active);
+	r->active = NULL;
 	rec_live_free(r->live);
 	r->live = NULL;
 	cli_srs_free(r);

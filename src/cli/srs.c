@@ -53,6 +53,8 @@ void cli_srs_usage(FILE *f)
 		"                         as for `earshot record` (300, 60, 14400)\n"
 		"  --status-interval SEC  how often DIR/run/status.json is written (1)\n"
 		"  --min-free BYTES       warn when free space in DIR falls below (1G)\n"
+		"  --api ADDR:PORT        also serve the web UI and REST API there\n"
+		"                         ([api] in the configuration)\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Exit codes: 0 stopped cleanly, 1 error (SIP sockets, index, a recording),\n"

@@ -804,6 +804,8 @@ int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t 
 
 const struct rec_stats *rec_engine_stats(const struct rec_engine *e) { return &e->stats; }
 
+struct sip_tracker *rec_engine_tracker(struct rec_engine *e) { return e->sip; }
+
 const struct net_stats *rec_engine_net_stats(const struct rec_engine *e)
 {
 	return net_decoder_stats(e->net);

@@ -230,6 +230,12 @@ struct live_worker {
 	struct ring rings[LIVE_MAX_IFACES]; /* one per capture thread */
 	/* published by the worker for the status */
 	_Atomic uint64_t active_calls, calls, rtp_packets, sip_messages, spool_errors, call_bytes;
+	/* its open calls, published about every second: snap under the live's
+	 * snap_mu; build is the worker's own scratch (swapped with snap) */
+	struct rec_active *snap, *build;
+	size_t nsnap, nbuild, snap_cap, build_cap;
+	bool build_oom;
+	int64_t snap_us;
 };
 
 struct ep_entry {
@@ -264,6 +270,7 @@ struct rec_live {
 	_Atomic unsigned captures_done;
 	_Atomic bool stop_workers;
 	pthread_mutex_t mu;
+	pthread_mutex_t snap_mu; /* every worker's snap */
 	struct rec_live_call *done, **done_tail;
 	uint64_t done_total;
 	uint64_t clone_failures;
@@ -493,6 +500,41 @@ static void publish_worker(struct live_worker *w)
 	atomic_store_explicit(&w->call_bytes, s->call_bytes, memory_order_relaxed);
 }
 
+static void snap_add(void *ud, const struct rec_active *a)
+{
+	struct live_worker *w = ud;
+	if (w->nbuild == w->build_cap) {
+		size_t cap = w->build_cap ? w->build_cap * 2 : 64;
+		struct rec_active *b = cap <= REC_ACTIVE_MAX ? realloc(w->build, cap * sizeof(*b))
+							     : NULL;
+		if (!b) {
+			w->build_oom = true; /* the list is cut short, the recording goes on */
+			return;
+		}
+		w->build = b;
+		w->build_cap = cap;
+	}
+	w->build[w->nbuild++] = *a;
+}
+
+/* List the worker's open calls and publish the list (rec_live_active). */
+static void publish_active(struct live_worker *w, int64_t now)
+{
+	w->nbuild = 0;
+	w->build_oom = false;
+	rec_engine_active(w->engine, snap_add, w);
+	pthread_mutex_lock(&w->live->snap_mu);
+	struct rec_active *t = w->snap;
+	size_t tcap = w->snap_cap;
+	w->snap = w->build;
+	w->snap_cap = w->build_cap;
+	w->nsnap = w->nbuild;
+	pthread_mutex_unlock(&w->live->snap_mu);
+	w->build = t;
+	w->build_cap = tcap;
+	w->snap_us = now;
+}
+
 static unsigned drain_rings(struct live_worker *w, unsigned budget)
 {
 	struct rec_live *l = w->live;
@@ -520,6 +562,8 @@ static void *worker_main(void *arg)
 		if (now - last_tick >= ES_US_PER_SEC / 10) {
 			rec_engine_tick(w->engine, now);
 			publish_worker(w);
+			if (now - w->snap_us >= ES_US_PER_SEC)
+				publish_active(w, now);
 			last_tick = now;
 		}
 		if (n)
@@ -532,6 +576,7 @@ static void *worker_main(void *arg)
 	}
 	rec_engine_shutdown(w->engine, wall_us());
 	publish_worker(w);
+	publish_active(w, wall_us());
 	return NULL;
 }
 
@@ -549,6 +594,7 @@ int rec_live_start(struct rec_live **out, const struct rec_live_config *cfg, cha
 		return ES_ENOMEM;
 	l->cfg = *cfg;
 	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_init(&l->snap_mu, NULL);
 	l->done_tail = &l->done;
 	unsigned nw = cfg->workers;
 	if (nw == 0) {
@@ -657,6 +703,20 @@ void rec_live_status(struct rec_live *l, struct rec_live_status *st)
 	}
 }
 
+size_t rec_live_active(struct rec_live *l, rec_active_fn fn, void *ud)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&l->snap_mu);
+	for (unsigned i = 0; i < l->nwk; i++) {
+		const struct live_worker *w = &l->wk[i];
+		for (size_t k = 0; k < w->nsnap; k++)
+			fn(ud, &w->snap[k]);
+		n += w->nsnap;
+	}
+	pthread_mutex_unlock(&l->snap_mu);
+	return n;
+}
+
 void rec_live_stop(struct rec_live *l)
 {
 	atomic_store(&l->stop_capture, true);
@@ -686,6 +746,8 @@ void rec_live_free(struct rec_live *l)
 		return;
 	for (unsigned i = 0; i < l->nwk; i++) {
 		rec_engine_free(l->wk[i].engine);
+		free(l->wk[i].snap);
+		free(l->wk[i].build);
 		for (unsigned k = 0; k < LIVE_MAX_IFACES; k++)
 			free(l->wk[i].rings[k].buf);
 	}
@@ -706,5 +768,6 @@ void rec_live_free(struct rec_live *l)
 	while ((c = rec_live_next_call(l)))
 		rec_live_call_free(c);
 	pthread_mutex_destroy(&l->mu);
+	pthread_mutex_destroy(&l->snap_mu);
 	free(l);
 }

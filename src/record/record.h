@@ -171,6 +171,55 @@ void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void 
  * their media logs kept). */
 void rec_recorder_free(struct rec_recorder *r);
 
+/* ---- calls in progress ---------------------------------------------------------
+ * What a running recorder is recording now, for `GET /api/active` and the
+ * web UI's live page: each engine lists its open calls (record/active.c),
+ * the recorder writes the list to DATA/run/active.tsv about every second,
+ * and the API server (the same process or `earshot serve`) reads it. */
+#define REC_ACTIVE_STR 128
+#define REC_ACTIVE_SHORT 64
+struct rec_active {
+	char call_id[REC_ACTIVE_STR];
+	char caller_user[REC_ACTIVE_SHORT], caller_display[REC_ACTIVE_SHORT],
+		caller_uri[REC_ACTIVE_STR];
+	char callee_user[REC_ACTIVE_SHORT], callee_display[REC_ACTIVE_SHORT],
+		callee_uri[REC_ACTIVE_STR];
+	int64_t start_us;          /* first message (UTC) */
+	int64_t answer_us;         /* 0: not answered */
+	char state[16];            /* "ringing", "answered", "hold", "paused", "ending" */
+	bool recording;            /* the rules keep its audio */
+	bool siprec;               /* a SIPREC recording session */
+	char rule[REC_ACTIVE_SHORT]; /* the rule that decided, "" none */
+	char codec[24];            /* the first stream's payload, "" none yet */
+	unsigned streams;
+	uint64_t packets;
+	int64_t lost;
+	double jitter_max_ms;
+};
+typedef void (*rec_active_fn)(void *ud, const struct rec_active *a);
+/* Each open call of e (not yet finished), in no particular order. */
+void rec_engine_active(struct rec_engine *e, rec_active_fn fn, void *ud);
+
+/* The file: "earshot-active 1 WRITTEN_US PID COUNT", then one line per call,
+ * tab-separated, strings escaped (\\, \t, \n, \r).  Written to a temporary
+ * name and renamed, so a reader sees a whole file. */
+#define REC_ACTIVE_MAX 100000
+struct rec_active_hdr {
+	int64_t written_us;
+	long pid;
+	uint64_t count;
+};
+int rec_active_write(const char *path, const struct rec_active *calls, size_t n,
+		     int64_t now_us);
+/* Parse a whole file's bytes: hdr, then fn (when not NULL) for each call.  ES_EPARSE with
+ * "line N: why" in err for anything malformed (nothing is handed to fn
+ * after an error). */
+int rec_active_parse(const char *buf, size_t len, struct rec_active_hdr *hdr, rec_active_fn fn,
+		     void *ud, char *err, size_t errlen);
+/* Read and parse path (at most 64 MiB): ES_ENOTFOUND when absent. */
+int rec_active_read(const char *path, struct rec_active_hdr *hdr, rec_active_fn fn, void *ud,
+		    char *err, size_t errlen);
+
 /* ---- live recording ----------------------------------------------------------
  * Capture threads (one per interface) decode frames and route each datagram
  * to one of N worker threads by its call (record/live.c); each worker runs
@@ -212,6 +261,9 @@ struct idx_call *rec_live_call_row_mut(struct rec_live_call *c);
 const char *rec_live_call_media_log(const struct rec_live_call *c);
 void rec_live_call_free(struct rec_live_call *c);
 void rec_live_status(struct rec_live *l, struct rec_live_status *st);
+/* The calls the workers had open at their last snapshot (each worker takes
+ * one about every second); returns how many were handed to fn. */
+size_t rec_live_active(struct rec_live *l, rec_active_fn fn, void *ud);
 /* Stop capturing, let the workers empty their queues, finish every open
  * call (end reason "shutdown"); the calls are then in the queue. */
 void rec_live_stop(struct rec_live *l);

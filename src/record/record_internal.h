@@ -147,6 +147,11 @@ const char *rec_srec_json(const struct rec_call *rc, const char *extra_json);
  * Strings valid while rc lives. */
 void rec_call_view(const struct rec_call *rc, struct idx_party out[2], const char **call_id);
 
+/* engine.c: the engine's SIP tracker (active.c walks its calls). */
+struct sip_tracker *rec_engine_tracker(struct rec_engine *e);
+/* srec.c: is any stream of a recording session paused by its client? */
+bool rec_srec_paused(const struct rec_call *rc);
+
 /* engine.c: the host of a SIP URI, copied into out (NULL when uri is). */
 const char *rec_uri_host(const char *uri, char *out, size_t cap);
 

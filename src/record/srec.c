@@ -198,6 +198,17 @@ void rec_call_view(const struct rec_call *rc, struct idx_party out[2], const cha
 		*call_id = s->meta.call_id;
 }
 
+bool rec_srec_paused(const struct rec_call *rc)
+{
+	const struct rec_siprec *s = rc->siprec;
+	if (!s)
+		return false;
+	for (unsigned i = 0; i < SDP_MAX_MEDIA; i++)
+		if (s->paused[i])
+			return true;
+	return false;
+}
+
 void rec_srec_decide(const struct pol_rules *rules, const struct rec_call *rc,
 		     struct pol_decision *d)
 {

@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define S(x) ((int64_t)(x) * ES_US_PER_SEC)
 #define T0 S(1700000000)
@@ -434,6 +435,141 @@ static void test_siprec_session(void)
 	rec_engine_free(e);
 }
 
+/* ---- calls in progress: rec_engine_active and DATA/run/active.tsv ---------------- */
+
+struct act_list {
+	struct rec_active a[4];
+	unsigned n;
+};
+
+static void act_add(void *ud, const struct rec_active *a)
+{
+	struct act_list *l = ud;
+	if (l->n < 4)
+		l->a[l->n] = *a;
+	l->n++;
+}
+
+static void test_active(void)
+{
+	struct rec_config cfg;
+	rec_config_default(&cfg);
+	struct ended got;
+	struct rec_engine *e = engine(&cfg, &got);
+	struct act_list l = {0};
+	rec_engine_active(e, act_add, &l);
+	CHECK_INT(l.n, 0);
+	/* ringing: INVITE only */
+	sip(e, T0, true, msg("INVITE sip:+4930222@10.0.0.2 SIP/2.0", NULL, 1, "INVITE", NULL, true,
+			     false));
+	rec_engine_active(e, act_add, &l);
+	CHECK_INT(l.n, 1);
+	CHECK_STR(l.a[0].state, "ringing");
+	CHECK_STR(l.a[0].call_id, "engine-test@x");
+	CHECK_STR(l.a[0].caller_user, "+4930111");
+	CHECK_STR(l.a[0].callee_user, "+4930222");
+	CHECK_INT(l.a[0].answer_us, 0);
+	CHECK_INT(l.a[0].streams, 0);
+	/* answered, 3 s of RTP both ways with one packet lost on each side */
+	sip(e, T0 + 1000, false, msg("SIP/2.0 200 OK", "b", 1, "INVITE", NULL, false, true));
+	sip(e, T0 + 2000, true, msg("ACK sip:+4930222@10.0.0.2 SIP/2.0", "b", 1, "ACK", NULL,
+				    false, false));
+	for (int i = 0; i < 150; i++) {
+		if (i == 70)
+			continue;
+		rtp(e, T0 + 20000 * i + 5000, true, (uint16_t)i);
+		rtp(e, T0 + 20000 * i + 6000, false, (uint16_t)i);
+	}
+	l.n = 0;
+	rec_engine_active(e, act_add, &l);
+	CHECK_INT(l.n, 1);
+	CHECK_STR(l.a[0].state, "answered");
+	CHECK_INT(l.a[0].answer_us, T0 + 1000);
+	CHECK_INT(l.a[0].start_us, T0);
+	CHECK_INT(l.a[0].streams, 2);
+	CHECK_INT(l.a[0].packets, 2 * 149);
+	CHECK_INT(l.a[0].lost, 2);
+	CHECK_STR(l.a[0].codec, "PCMU");
+	CHECK(l.a[0].recording);
+	CHECK(!l.a[0].siprec);
+
+	/* the file: written, read back the same; a hostile Call-ID stays one field */
+	snprintf(l.a[1].call_id, sizeof(l.a[1].call_id), "a\tb\nc\\d\re");
+	snprintf(l.a[1].caller_display, sizeof(l.a[1].caller_display), "Zoë \"Z\"");
+	snprintf(l.a[1].state, sizeof(l.a[1].state), "hold");
+	l.a[1].jitter_max_ms = 12.5;
+	l.a[1].lost = -3; /* duplicates make "lost" negative */
+	char dir[] = "/tmp/earshot-active-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[64];
+	snprintf(path, sizeof(path), "%s/active.tsv", dir);
+	CHECK_INT(rec_active_write(path, l.a, 2, T0 + S(3)), 0);
+	struct act_list back = {0};
+	struct rec_active_hdr hdr;
+	char err[256];
+	CHECK_INT(rec_active_read(path, &hdr, act_add, &back, err, sizeof(err)), 0);
+	CHECK_INT(hdr.count, 2);
+	CHECK_INT(hdr.written_us, T0 + S(3));
+	CHECK_INT(hdr.pid, getpid());
+	CHECK_INT(back.n, 2);
+	CHECK_STR(back.a[0].call_id, "engine-test@x");
+	CHECK_INT(back.a[0].packets, 298);
+	CHECK_STR(back.a[0].codec, "PCMU");
+	CHECK_STR(back.a[1].call_id, "a\tb\nc\\d\re");
+	CHECK_STR(back.a[1].caller_display, "Zoë \"Z\"");
+	CHECK_INT(back.a[1].lost, -3);
+	CHECK(back.a[1].jitter_max_ms > 12.49 && back.a[1].jitter_max_ms < 12.51);
+	CHECK(!memcmp(&back.a[0], &l.a[0], sizeof(l.a[0])));
+
+	/* what a reader must refuse, each naming the line; nothing handed out */
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"", "line 1: no end of line"},
+		{"earshot-active\t2\t1\t1\t0\n", "version 2"},
+		{"something\t1\t1\t1\t0\n", "not an earshot"},
+		{"earshot-active\t1\t1\t1\t1\n", "line 2: no end of line"},
+		{"earshot-active\t1\t1\t1\t0\nextra\n", "line 2: more lines than the count"},
+		{"earshot-active\t1\t1\t1\t1\na\tb\n", "line 2: 2 fields, not 18"},
+		{"earshot-active\t1\t1\t1\t1\n\\x\t\t\t\t\t\t\t1\t0\tanswered\t1\t0\t\t\t2\t3\t0\t0.0\n",
+		 "call_id: unknown escape"},
+		{"earshot-active\t1\t1\t1\t1\nid\t\t\t\t\t\t\t1\t0\tanswered\t2\t0\t\t\t2\t3\t0\t0.0\n",
+		 "recording: not 0 or 1"},
+		{"earshot-active\t1\t1\t1\t1\nid\t\t\t\t\t\t\tx\t0\tanswered\t1\t0\t\t\t2\t3\t0\t0.0\n",
+		 "start: not a number"},
+		{"earshot-active\t1\t1\t1\t9999999\n", "more than 100000"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		back.n = 0;
+		int rc = rec_active_parse(bad[i].text, strlen(bad[i].text), &hdr, act_add, &back,
+					  err, sizeof(err));
+		CHECK_INT(rc, ES_EPARSE);
+		CHECK_INT(back.n, 0);
+		if (!strstr(err, bad[i].why))
+			fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, bad[i].why);
+		CHECK(strstr(err, bad[i].why) != NULL);
+	}
+	/* a file cut anywhere is refused whole */
+	FILE *f = fopen(path, "rb");
+	char buf[4096];
+	size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0;
+	if (f)
+		fclose(f);
+	unsigned refused = 0;
+	for (size_t cut = 0; cut < len; cut++) {
+		back.n = 0;
+		if (rec_active_parse(buf, cut, &hdr, act_add, &back, err, sizeof(err)) == ES_EPARSE &&
+		    back.n == 0)
+			refused++;
+	}
+	CHECK_INT(refused, len);
+	CHECK_INT(rec_active_read("/nonexistent/active.tsv", &hdr, act_add, &back, err, sizeof(err)),
+		  ES_ENOTFOUND);
+	unlink(path);
+	rmdir(dir);
+	rec_engine_free(e);
+}
+
 int main(void)
 {
 	es_log_set_level(ES_LOG_ERROR);
@@ -442,5 +578,6 @@ int main(void)
 	RUN(test_session_timer);
 	RUN(test_rules);
 	RUN(test_siprec_session);
+	RUN(test_active);
 	return CHECK_DONE();
 }

@@ -1,0 +1,201 @@
+/*
+ * web.c - the HTTP server (REST API and web UI) as `earshot serve` and
+ * `earshot record` / `srs` start it: the [api] section of the
+ * configuration, the listen address, the web folder, the rules' JSON.
+ */
+#include "api/server.h"
+#include "cli/cli.h"
+#include "policy/policy.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_parse_listen(const char *v, char *host, size_t cap, uint16_t *port)
+{
+	const char *colon;
+	size_t hl;
+	const char *h = v;
+	if (*v == '[') {
+		const char *close = strchr(v, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		h = v + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(v, ':');
+		if (!colon)
+			return -1;
+		hl = (size_t)(colon - v);
+	}
+	uint32_t p;
+	if (!hl || hl >= cap || sl_to_u32(sl_cstr(colon + 1), &p) || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+bool cli_web_dir_ok(const char *dir)
+{
+	char p[4200];
+	struct stat st;
+	return (size_t)snprintf(p, sizeof(p), "%s/index.html", dir) < sizeof(p) && !stat(p, &st) &&
+	       S_ISREG(st.st_mode);
+}
+
+/* The web/ folder of the source tree, found from the executable's folder
+ * (build/earshot -> web/): BIN/../web, then BIN/web.  false: none. */
+static bool web_dir_default(char *out, size_t cap)
+{
+	static const char *const rel[] = {"/../web", "/web"};
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char cand[4200], real[PATH_MAX];
+		if ((size_t)snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]) >= sizeof(cand))
+			continue;
+		if (cli_web_dir_ok(cand) && realpath(cand, real) && strlen(real) < cap) {
+			memcpy(out, real, strlen(real) + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+void cli_web_defaults(struct cli_web_settings *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->host, sizeof(o->host), "127.0.0.1");
+	o->port = CLI_WEB_DEFAULT_PORT;
+	o->threads = CLI_WEB_DEFAULT_THREADS;
+}
+
+static int set_str(char *dst, size_t cap, const char *v, const struct es_conf *c,
+		   const struct es_conf_entry *e, char *err, size_t errlen)
+{
+	if (strlen(v) >= cap) {
+		snprintf(err, errlen, "%s:%u: %s: longer than %zu bytes", c->path, e->line, e->key,
+			 cap - 1);
+		return ES_EPARSE;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, char *err,
+			 size_t errlen)
+{
+	static const char *const known[] = {"enabled", "listen", "threads", "tls_cert",
+					    "tls_key", "web", NULL};
+	int rc = es_conf_check_keys(c, "api", known, err, errlen);
+	if (rc)
+		return rc;
+	const struct es_conf_entry *e;
+	if ((e = es_conf_find(c, "api", "listen")) &&
+	    cli_parse_listen(e->value, o->host, sizeof(o->host), &o->port)) {
+		snprintf(err, errlen, "%s:%u: listen: expected ADDR:PORT, not '%s'", c->path,
+			 e->line, e->value);
+		return ES_EPARSE;
+	}
+	if ((e = es_conf_find(c, "api", "tls_cert")) &&
+	    (rc = set_str(o->tls_cert, sizeof(o->tls_cert), e->value, c, e, err, errlen)))
+		return rc;
+	if ((e = es_conf_find(c, "api", "tls_key")) &&
+	    (rc = set_str(o->tls_key, sizeof(o->tls_key), e->value, c, e, err, errlen)))
+		return rc;
+	if ((e = es_conf_find(c, "api", "web"))) {
+		if ((rc = set_str(o->web, sizeof(o->web), e->value, c, e, err, errlen)))
+			return rc;
+		o->web_set = true;
+	}
+	int64_t v;
+	if (!(rc = es_conf_int(c, "api", "threads", 1, API_SRV_THREADS_MAX, &v, err, errlen)))
+		o->threads = (unsigned)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	if ((rc = es_conf_bool(c, "api", "enabled", &o->enabled, err, errlen)) &&
+	    rc != ES_ENOTFOUND)
+		return rc;
+	return 0;
+}
+
+int cli_rules_json(const struct pol_rules *rules, char **out)
+{
+	*out = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return ES_ENOMEM;
+	struct es_json j;
+	es_json_init(&j, f, false);
+	pol_rules_json(rules, &j);
+	es_json_end(&j);
+	if (fclose(f)) {
+		free(buf);
+		return ES_ENOMEM;
+	}
+	*out = buf;
+	return 0;
+}
+
+int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *rules_json,
+		  const char *cmd, struct api_server **out)
+{
+	*out = NULL;
+	if (!o->tls_cert[0] != !o->tls_key[0]) {
+		fprintf(stderr, "%s: the web server's tls_cert and tls_key go together\n", cmd);
+		return CLI_USAGE;
+	}
+	if (o->tls_cert[0] && !api_server_has_tls()) {
+		fprintf(stderr, "%s: this libmicrohttpd was built without TLS: HTTPS is not "
+				"available (serve plain HTTP behind a TLS proxy, or rebuild "
+				"libmicrohttpd with GnuTLS)\n",
+			cmd);
+		return CLI_USAGE;
+	}
+	if (o->web_set && o->web[0] && !cli_web_dir_ok(o->web)) {
+		fprintf(stderr, "%s: web: no index.html in '%s'\n", cmd, o->web);
+		return CLI_USAGE;
+	}
+	struct api_server_config cfg = {
+		.data_dir = ctx->data_dir,
+		.host = o->host,
+		.port = o->port,
+		.threads = o->threads,
+		.tls_cert = o->tls_cert[0] ? o->tls_cert : NULL,
+		.tls_key = o->tls_key[0] ? o->tls_key : NULL,
+		.rules_json = rules_json,
+	};
+	if (o->web_set)
+		cfg.web_dir = o->web[0] ? o->web : NULL;
+	else if (web_dir_default(o->web_found, sizeof(o->web_found)))
+		cfg.web_dir = o->web_found;
+	char err[512] = "";
+	int rc = api_server_start(out, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: web server: %s\n", cmd, *err ? err : es_strerror(rc));
+		return rc == ES_EUNSUP ? CLI_USAGE : CLI_ERR;
+	}
+	bool v6 = strchr(o->host, ':') != NULL;
+	printf("%s: web UI and REST API on %s://%s%s%s:%u (%u threads, data %s, web UI %s)\n", cmd,
+	       cfg.tls_cert ? "https" : "http", v6 ? "[" : "", o->host, v6 ? "]" : "",
+	       (unsigned)api_server_port(*out), cfg.threads, ctx->data_dir,
+	       cfg.web_dir ? cfg.web_dir : "off");
+	fflush(stdout);
+	return CLI_OK;
+}
