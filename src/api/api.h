@@ -161,6 +161,29 @@ int api_user_set_can_listen(struct idx *ix, const struct api_actor *who, const c
 			    bool can_listen, int64_t now_us);
 int api_user_set_disabled(struct idx *ix, const struct api_actor *who, const char *name,
 			  bool disabled, int64_t now_us);
+/*
+ * Several changes of one user at once (the API's PATCH; users_admin.c):
+ * the fields whose set_ flag is true.  One transaction, one audit entry
+ * "user.update" whose detail says what changed ("role agent -> admin;
+ * disabled no -> yes").  A disable ends the user's sessions at once (and
+ * tokens stop working: api_token_auth refuses a disabled user).
+ *
+ * API_ELASTADMIN when the change would leave no enabled admin (the one
+ * left demoted or disabled): the count is read in the same transaction,
+ * so two admins disabling each other cannot both succeed.  Audited
+ * "failed", as ES_ENOTFOUND is.  ES_EINVAL: bad role or numbers (nothing
+ * audited).  out (may be NULL) gets the user as changed.
+ */
+#define API_ELASTADMIN ES_ELIMIT
+struct api_user_patch {
+	bool set_role, set_numbers, set_can_listen, set_disabled;
+	enum api_role role;
+	const char *numbers; /* a list as api_numbers_norm takes it */
+	bool can_listen;
+	bool disabled;
+};
+int api_user_update(struct idx *ix, const struct api_actor *who, const char *name,
+		    const struct api_user_patch *p, int64_t now_us, struct api_user *out);
 /* By name (any case): ES_ENOTFOUND. */
 int api_user_get(struct idx *ix, const char *name, struct api_user *out);
 /* Every user by name. */

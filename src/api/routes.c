@@ -12,7 +12,7 @@
 #define SRV_AUDIT_LIMIT_DEFAULT 100
 #define SRV_AUDIT_LIMIT_MAX 1000
 
-/* ---- a small JSON reader: one flat object of string values (the login body) ----------- */
+/* ---- a small JSON reader: one flat object of string, string-list and boolean values ---- */
 
 struct jr {
 	const char *p, *end;
@@ -116,23 +116,100 @@ static int jr_string(struct jr *r, struct es_buf *b)
 	return es_buf_append(b, "", 1) ? ES_ENOMEM : 0;
 }
 
-/* A JSON object whose keys are exactly keys (each once, any order) with
- * string values: out[i] (malloc'd, NUL-free) for keys[i].  On failure every
- * out[i] is NULL, *bad names the key whose value is bad or missing, else
- * "body"; ES_EPARSE or ES_ENOMEM. */
-static int srv_body_strings(const struct es_buf *body, const char *const *keys, char **out,
-			    const char **bad)
+/* A JSON literal true or false at r->p. */
+static int jr_bool(struct jr *r, bool *out)
 {
-	size_t nk = 0;
-	while (keys[nk])
-		out[nk++] = NULL;
+	size_t left = (size_t)(r->end - r->p);
+	if (left >= 4 && !memcmp(r->p, "true", 4)) {
+		r->p += 4;
+		*out = true;
+		return 0;
+	}
+	if (left >= 5 && !memcmp(r->p, "false", 5)) {
+		r->p += 5;
+		*out = false;
+		return 0;
+	}
+	return ES_EPARSE;
+}
+
+/* A string, or an array of comma-free strings joined with ',', into b. */
+static int jr_list(struct jr *r, struct es_buf *b, struct es_buf *item)
+{
+	if (r->p < r->end && *r->p == '"')
+		return jr_string(r, b);
+	es_buf_reset(b);
+	if (r->p >= r->end || *r->p++ != '[')
+		return ES_EPARSE;
+	jr_ws(r);
+	bool first = true;
+	while (!(r->p < r->end && *r->p == ']')) {
+		int rc;
+		if (!first) {
+			if (r->p >= r->end || *r->p++ != ',')
+				return ES_EPARSE;
+			jr_ws(r);
+		}
+		if ((rc = jr_string(r, item)) != 0)
+			return rc;
+		if (strchr((const char *)item->p, ','))
+			return ES_EPARSE;
+		if ((!first && es_buf_append(b, ",", 1)) ||
+		    es_buf_append(b, item->p, item->len - 1))
+			return ES_ENOMEM;
+		first = false;
+		jr_ws(r);
+	}
+	r->p++;
+	return es_buf_append(b, "", 1) ? ES_ENOMEM : 0;
+}
+
+/* One value of field f's type at r->p (f not yet seen). */
+static int jr_field(struct jr *r, struct srv_jfield *f, struct es_buf *v, struct es_buf *tmp)
+{
+	int rc = f->type == SRV_JBOOL ? jr_bool(r, &f->b)
+		 : f->type == SRV_JLIST ? jr_list(r, v, tmp)
+					: jr_string(r, v);
+	if (rc || f->type == SRV_JBOOL) {
+		f->present = !rc;
+		return rc;
+	}
+	if (!(f->s = strdup((char *)v->p)))
+		return ES_ENOMEM;
+	f->present = true;
+	return 0;
+}
+
+static void fields_free(struct srv_jfield *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].s) {
+			memset(f[i].s, 0, strlen(f[i].s)); /* may be a password */
+			free(f[i].s);
+		}
+		f[i].s = NULL;
+		f[i].present = false;
+	}
+}
+
+void srv_fields_free(struct srv_jfield *f, size_t n) { fields_free(f, n); }
+
+int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t nf,
+		    const char **bad)
+{
+	for (size_t i = 0; i < nf; i++) {
+		f[i].s = NULL;
+		f[i].b = false;
+		f[i].present = false;
+	}
 	*bad = "body";
 	if (!body->len || !body->p)
 		return ES_EPARSE; /* also: no arithmetic on a NULL buffer */
 	struct jr r = {(const char *)body->p, (const char *)body->p + body->len};
-	struct es_buf k, v;
+	struct es_buf k, v, tmp;
 	es_buf_init(&k);
 	es_buf_init(&v);
+	es_buf_init(&tmp);
 	int rc = ES_EPARSE;
 	jr_ws(&r);
 	if (r.p >= r.end || *r.p++ != '{')
@@ -151,17 +228,13 @@ static int srv_body_strings(const struct es_buf *body, const char *const *keys, 
 				goto out;
 			jr_ws(&r);
 			size_t i = 0;
-			while (i < nk && strcmp((char *)k.p, keys[i]))
+			while (i < nf && strcmp((char *)k.p, f[i].key))
 				i++;
-			if (i == nk || out[i])
+			if (i == nf || f[i].present)
 				goto out; /* an unknown or repeated key */
-			*bad = keys[i];
-			if ((rc = jr_string(&r, &v)) != 0)
+			*bad = f[i].key;
+			if ((rc = jr_field(&r, &f[i], &v, &tmp)) != 0)
 				goto out;
-			if (!(out[i] = strdup((char *)v.p))) {
-				rc = ES_ENOMEM;
-				goto out;
-			}
 			rc = ES_EPARSE;
 			*bad = "body";
 			jr_ws(&r);
@@ -180,20 +253,40 @@ static int srv_body_strings(const struct es_buf *body, const char *const *keys, 
 	if (r.p != r.end)
 		goto out;
 	rc = 0;
-	for (size_t i = 0; i < nk && !rc; i++)
-		if (!out[i]) {
-			*bad = keys[i];
+	for (size_t i = 0; i < nf && !rc; i++)
+		if (f[i].required && !f[i].present) {
+			*bad = f[i].key;
 			rc = ES_EPARSE;
 		}
 	if (!rc)
 		*bad = NULL;
 out:
+	if (v.p)
+		memset(v.p, 0, v.len);
 	es_buf_free(&k);
 	es_buf_free(&v);
-	for (size_t i = 0; rc && i < nk; i++) {
-		free(out[i]);
-		out[i] = NULL;
+	es_buf_free(&tmp);
+	if (rc)
+		fields_free(f, nf);
+	return rc;
+}
+
+/* A JSON object whose keys are exactly keys (each once, any order) with
+ * string values: out[i] (malloc'd, NUL-free) for keys[i].  On failure every
+ * out[i] is NULL, *bad names the key whose value is bad or missing, else
+ * "body"; ES_EPARSE or ES_ENOMEM. */
+static int srv_body_strings(const struct es_buf *body, const char *const *keys, char **out,
+			    const char **bad)
+{
+	struct srv_jfield f[4];
+	size_t nk = 0;
+	while (keys[nk] && nk < ES_ARRAY_LEN(f)) {
+		f[nk] = (struct srv_jfield){.key = keys[nk], .type = SRV_JSTR, .required = true};
+		nk++;
 	}
+	int rc = srv_body_fields(body, f, nk, bad);
+	for (size_t i = 0; i < nk; i++)
+		out[i] = rc ? NULL : f[i].s;
 	return rc;
 }
 

@@ -121,6 +121,30 @@ int srv_audit_verify(struct srv_req *r);
  * NUL-free) or ES_EPARSE / ES_ENOMEM. */
 int srv_body_one(const struct es_buf *body, const char *key, char **out);
 
+/* One key of a flat JSON object body (srv_body_fields). */
+enum srv_jtype {
+	SRV_JSTR,  /* a string: s */
+	SRV_JBOOL, /* true or false: b */
+	SRV_JLIST, /* a string, or an array of comma-free strings: s joined with ',' */
+};
+struct srv_jfield {
+	const char *key;
+	enum srv_jtype type;
+	bool required;
+	/* out */
+	bool present;
+	char *s;                   /* malloc'd, NUL-free; srv_fields_free */
+	bool b;
+};
+/* A JSON object whose keys are among f's (each at most once, the required
+ * ones present) with values of their types.  ES_EPARSE with *bad naming the
+ * key whose value is bad or missing, else "body" (not JSON, an unknown or
+ * repeated key); ES_ENOMEM.  On failure nothing is left to free. */
+int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t n,
+		    const char **bad);
+/* Wipe (they may hold a password) and free the strings of f. */
+void srv_fields_free(struct srv_jfield *f, size_t n);
+
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);
 int srv_call(struct srv_req *r, int64_t id);

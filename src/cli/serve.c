@@ -1,6 +1,8 @@
 /* serve.c - `earshot serve`: the REST API over HTTP(S) until SIGTERM/SIGINT. */
 #include "api/server.h"
 #include "cli/cli.h"
+#include "core/config.h"
+#include "policy/policy.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -31,6 +33,10 @@ static void serve_usage(FILE *f)
 		"  --tls-key FILE      PEM private key of the certificate\n"
 		"  --threads N         worker threads, 1..%d (default %d)\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  -c, --config FILE   the configuration whose recording rules ([recording],\n"
+		"                      [networks], [do-not-record], [rule NAME]) the\n"
+		"                      admin view shows read-only (GET /api/rules); without\n"
+		"                      it the API says no rules are configured\n"
 		"  --web DIR           the web UI's folder (index.html, app.js, app.css;\n"
 		"                      default: web/ of the source tree beside the\n"
 		"                      executable, BIN/../web; --web '' serves the API only)\n"
@@ -102,11 +108,45 @@ static bool web_dir_default(char *out, size_t cap)
 	return false;
 }
 
+/* Load path's recording rules and describe them as JSON (pol_rules_json)
+ * into *out (malloc'd).  false: the message is printed. */
+static bool rules_json_load(const char *path, char **out)
+{
+	struct es_conf conf = {0};
+	struct pol_rules *rules = NULL;
+	char err[1024];
+	size_t len = 0;
+	*out = NULL;
+	if (es_conf_load(&conf, path, err, sizeof(err)) ||
+	    pol_rules_from_conf(&rules, &conf, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", SERVE_CMD, err);
+		es_conf_free(&conf);
+		return false;
+	}
+	FILE *f = open_memstream(out, &len);
+	int rc = ES_ENOMEM;
+	if (f) {
+		struct es_json j;
+		es_json_init(&j, f, false);
+		rc = pol_rules_json(rules, &j);
+		es_json_end(&j);
+	}
+	if (!f || fclose(f) || rc) {
+		fprintf(stderr, "%s: out of memory\n", SERVE_CMD);
+		free(*out);
+		*out = NULL;
+	}
+	pol_rules_free(rules);
+	es_conf_free(&conf);
+	return *out != NULL;
+}
+
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
-		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"config", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
 		{"threads", required_argument, NULL, 't'},
 		{"data", required_argument, NULL, 'd'},
@@ -116,12 +156,12 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	char host[64] = "127.0.0.1";
 	char web[PATH_MAX] = "";
-	const char *web_opt = NULL;
+	const char *web_opt = NULL, *config = NULL;
 	struct api_server_config cfg = {
 		.host = host, .port = SERVE_DEFAULT_PORT, .threads = SERVE_DEFAULT_THREADS};
 	int c;
 	uint32_t n;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (parse_listen(optarg, host, sizeof(host), &cfg.port)) {
@@ -130,7 +170,8 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 				return CLI_USAGE;
 			}
 			break;
-		case 'c': cfg.tls_cert = optarg; break;
+		case 'C': cfg.tls_cert = optarg; break;
+		case 'c': config = optarg; break;
 		case 'k': cfg.tls_key = optarg; break;
 		case 't':
 			if (sl_to_u32(sl_cstr(optarg), &n) || !n || n > API_SRV_THREADS_MAX) {
@@ -170,6 +211,10 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		cfg.web_dir = *web_opt ? web_opt : NULL;
 	else if (web_dir_default(web, sizeof(web)))
 		cfg.web_dir = web;
+	char *rules_json = NULL;
+	if (config && !rules_json_load(config, &rules_json))
+		return CLI_USAGE;
+	cfg.rules_json = rules_json;
 
 	/* Block the stop signals before the server's threads start, so that
 	 * they inherit the mask and only sigwait below sees the signals. */
@@ -185,6 +230,7 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	int rc = api_server_start(&srv, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", SERVE_CMD, *err ? err : es_strerror(rc));
+		free(rules_json);
 		return rc == ES_EUNSUP ? CLI_USAGE : CLI_ERR;
 	}
 	bool v6 = strchr(host, ':') != NULL;
@@ -198,5 +244,6 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		;
 	fprintf(stderr, "%s: %s, stopping\n", SERVE_CMD, sig == SIGINT ? "SIGINT" : "SIGTERM");
 	api_server_stop(srv);
+	free(rules_json);
 	return CLI_OK;
 }

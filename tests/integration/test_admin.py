@@ -1,0 +1,455 @@
+"""User administration and the rules' read-only view over real HTTP
+(`earshot serve -c FILE` on 127.0.0.1:18100, a second server without -c on
+18101; ports 18100-18109 only): POST /api/users, GET/PATCH
+/api/users/{name}, POST /api/users/{name}/password, GET /api/rules.
+
+The role matrix (4 roles + a bearer token + no login, x every endpoint,
+zero unexpected allows), CSRF, bad JSON / unknown keys / wrong types (400
+naming the field), injection and traversal strings in the path and the
+bodies (400/404, never 500), duplicate names, the last enabled admin and
+self-disable (409), a disabled user's live session and token (401 at
+once), a password reset (old fails, new works, sessions end), the audit
+trail of every change (`earshot audit --verify` passes; no password in
+it), the rules' JSON against the configuration, and the server still up.
+Then tests/browser/admin_test.mjs drives the Admin page in Chromium
+(skipped, not failed, without node or chromium)."""
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from estest import EARSHOT, Results, earshot, run, tmpdir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
+WEB_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "web"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("ES_ADMIN_PORT", "18100"))  # and PORT + 1
+PW = "correct horse battery"
+res = Results()
+t_start = time.monotonic()
+work = tmpdir("earshot-admin-")
+data = os.path.join(work, "data")
+
+CONF = """[recording]
+default = skip
+timezone = Europe/Berlin
+
+[networks]
+local = 10.0.0.0/8, 2001:db8::/32
+local_numbers = 1000-1999, +4930555*
+
+[do-not-record]
+number = +4930555123
+number = 0800*
+
+[rule sales-inbound]
+action = record
+direction = inbound
+callee = 1200-1299
+time = 08:00-18:00
+days = mon-fri
+sample = 25
+
+[rule partners]
+action = record
+domain = *.partner.example
+caller = +49*
+"""
+conf_path = os.path.join(work, "earshot.conf")
+with open(conf_path, "w") as f:
+    f.write(CONF)
+RULES_WANT = {
+    "configured": True, "default": "skip", "timezone": "Europe/Berlin",
+    "do_not_record": ["+4930555123", "0800*"],
+    "networks": {"local": ["10.0.0.0/8", "2001:db8::/32"],
+                 "local_numbers": ["1000-1999", "+4930555*"]},
+    "rules": [
+        {"name": "sales-inbound", "line": 14, "action": "record", "caller": [],
+         "callee": ["1200-1299"], "number": [], "domain": [], "direction": ["inbound"],
+         "time": [{"from": "08:00", "to": "18:00", "zone": "Europe/Berlin"}],
+         "days": ["mon", "tue", "wed", "thu", "fri"], "sample_percent": 25.0},
+        {"name": "partners", "line": 22, "action": "record", "caller": ["+49*"],
+         "callee": [], "number": [], "domain": ["*.partner.example"], "direction": [],
+         "time": [], "days": [], "sample_percent": 100.0},
+    ]}
+
+USERS = {"admin1": "admin", "super1": "supervisor", "agent1": "agent", "audit1": "auditor"}
+for name, role in USERS.items():
+    run([EARSHOT, "--data", data, "user", "add", name, "--role", role, "--password-stdin"],
+        input=PW + "\n")
+token = json.loads(earshot(data, "user", "token", "agent1", "--json").stdout)["token"]
+
+# a configuration that does not load: serve refuses it (usage, exit 2)
+bad_conf = os.path.join(work, "bad.conf")
+with open(bad_conf, "w") as f:
+    f.write("[rule x]\naction = maybe\n")
+p = run([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, PORT), "-c", bad_conf],
+        check=False, timeout=10)
+res.check(p.returncode == 2 and "bad.conf:2" in p.stderr,
+          "serve -c with a bad rule exits 2 naming file:line: %d %r" % (p.returncode, p.stderr))
+h = run([EARSHOT, "serve", "--help"])
+res.check("-c, --config FILE" in h.stdout, "serve --help documents -c/--config")
+
+
+def start(port, *extra):
+    return subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen",
+                             "%s:%d" % (HOST, port), "--web", WEB_DIR] + list(extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+server = start(PORT, "-c", conf_path)
+server2 = start(PORT + 1)
+
+
+def req(method, path, body=None, headers=None, cookie=None, port=PORT, ctype=True):
+    """(status, headers dict (lower-case names), parsed JSON or bytes)"""
+    h = dict(headers or {})
+    if cookie:
+        h["Cookie"] = "earshot_session=" + cookie
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if body is not None and ctype:
+        h.setdefault("Content-Type", "application/json")
+    c = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        raw = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        c.close()
+    if hdrs.get("content-type", "").startswith("application/json") and raw:
+        raw = json.loads(raw)
+    return r.status, hdrs, raw
+
+
+def wait_up(port, proc):
+    for _ in range(200):
+        try:
+            req("GET", "/api/me", port=port)
+            return True
+        except OSError:
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+    return False
+
+
+class Session:
+    def __init__(self, name, password=PW):
+        st, h, b = req("POST", "/api/login", {"name": name, "password": password})
+        self.status = st
+        self.cookie = None
+        self.csrf = b.get("csrf") if isinstance(b, dict) else None
+        for part in h.get("set-cookie", "").split(";"):
+            if part.strip().startswith("earshot_session="):
+                self.cookie = part.strip().split("=", 1)[1]
+
+    def __call__(self, method, path, body=None, csrf=True, **kw):
+        hd = dict(kw.pop("headers", {}))
+        if csrf and method not in ("GET", "HEAD"):
+            hd["X-CSRF-Token"] = self.csrf
+        return req(method, path, body, headers=hd, cookie=self.cookie, **kw)
+
+
+class Token:
+    def __call__(self, method, path, body=None, csrf=True, **kw):
+        hd = dict(kw.pop("headers", {}))
+        hd["Authorization"] = "Bearer " + token
+        return req(method, path, body, headers=hd, **kw)
+
+
+class Anon:
+    def __call__(self, method, path, body=None, csrf=True, **kw):
+        return req(method, path, body, **kw)
+
+
+def audit(**filters):
+    args = ["audit", "--json"]
+    for k, v in filters.items():
+        args += ["--" + k, v]
+    return json.loads(earshot(data, *args).stdout)
+
+
+try:
+    if not (res.check(wait_up(PORT, server), "server with -c up on %d" % PORT) and
+            res.check(wait_up(PORT + 1, server2), "server without -c up on %d" % (PORT + 1))):
+        res.finish()
+    sess = {n: Session(n) for n in USERS}
+    for n, s in sess.items():
+        res.check(s.status == 200 and s.cookie and s.csrf, "login " + n)
+    admin = sess["admin1"]
+
+    # ---- the role matrix ------------------------------------------------------------
+    t0 = time.monotonic()
+    who = dict(sess)
+    who["token(agent1)"] = Token()
+    who["anonymous"] = Anon()
+    allowed_rules = {"admin1", "audit1"}
+    unexpected, checked = [], 0
+    for n, s in who.items():
+        cases = [
+            ("POST", "/api/users", {"name": "m-%d" % checked, "password": PW, "role": "agent"},
+             201, n == "admin1"),
+            ("GET", "/api/users/agent1", None, 200, n == "admin1"),
+            ("PATCH", "/api/users/agent1", {"numbers": "1001"}, 200, n == "admin1"),
+            ("POST", "/api/users/audit1/password", {"password": PW}, 200, n == "admin1"),
+            ("GET", "/api/rules", None, 200, n in allowed_rules),
+        ]
+        for method, path, body, ok_status, allow in cases:
+            checked += 1
+            st, _, b = s(method, path, body)
+            want = ok_status if allow else (401 if n == "anonymous" else 403)
+            if st != want:
+                unexpected.append("%s %s %s -> %d (want %d) %r" % (n, method, path, st, want, b))
+        # the password reset above ended audit1's sessions: log in again
+        sess["audit1"] = who["audit1"] = Session("audit1")
+    res.check(not unexpected, "role matrix: %d cases, 0 unexpected: %s" % (checked, unexpected))
+    print("role matrix: %d requests in %.2f s" % (checked, time.monotonic() - t0))
+    admin = who["admin1"]
+
+    # ---- CSRF -----------------------------------------------------------------------------
+    for method, path, body in (("POST", "/api/users", {"name": "csrf1", "password": PW,
+                                                        "role": "agent"}),
+                               ("PATCH", "/api/users/agent1", {"can_listen": True}),
+                               ("POST", "/api/users/agent1/password", {"password": PW})):
+        st, _, b = admin(method, path, body, csrf=False)
+        res.check(st == 403 and b.get("error") == "csrf", "%s %s without X-CSRF-Token -> 403: %d"
+                  % (method, path, st))
+        st, _, b = admin(method, path, body, csrf=False, headers={"X-CSRF-Token": "0" * 64})
+        res.check(st == 403, "%s %s with a wrong X-CSRF-Token -> 403: %d" % (method, path, st))
+    st, _, _ = admin("GET", "/api/users/csrf1")
+    res.check(st == 404, "the user of the refused request does not exist: %d" % st)
+
+    # ---- bad bodies: 400 naming the field --------------------------------------------------
+    good = {"name": "bodytest", "password": PW, "role": "agent"}
+    bad_create = [
+        ("not json", "body"), ("", "body"), ("[]", "body"), ('{"name": "x",}', "body"),
+        (dict(good, bogus=1), "body"), (dict(good, name=7), "name"),
+        ({"name": "x", "password": PW}, "role"), ({"password": PW, "role": "agent"}, "name"),
+        ('{"name":"a","name":"b","password":"%s","role":"agent"}' % PW, "body"),
+        (dict(good, role="root"), "role"), (dict(good, role="Admin"), "role"),
+        (dict(good, password="short"), "password"), (dict(good, password="x" * 1025), "password"),
+        (dict(good, can_listen="yes"), "can_listen"), (dict(good, can_listen=1), "can_listen"),
+        (dict(good, numbers="1001;1002"), "numbers"), (dict(good, numbers=[1001]), "numbers"),
+        (dict(good, numbers=["1,2"]), "numbers"), (dict(good, numbers={"a": 1}), "numbers"),
+        (dict(good, name=""), "name"), (dict(good, name="a" * 65), "name"),
+        (dict(good, name="../../etc/passwd"), "name"), (dict(good, name="x' OR '1'='1"), "name"),
+        (dict(good, name="<script>alert(1)</script>"), "name"),
+        (dict(good, numbers="<img src=x onerror=alert(1)>"), "numbers"),
+        ('{"name":"a\\u0000b","password":"%s","role":"agent"}' % PW, "name"),
+        (dict(good, role=None), "role"),
+    ]
+    for body, field in bad_create:
+        st, _, b = admin("POST", "/api/users", body)
+        res.check(st == 400 and isinstance(b, dict) and b.get("parameter") == field,
+                  "POST /api/users %r -> 400 naming %s: %d %r" % (body, field, st, b))
+    bad_patch = [({}, "body"), ({"disabled": "true"}, "disabled"), ({"role": None}, "role"),
+                 ({"role": "god"}, "role"), ({"password": PW}, "body"), ({"name": "x"}, "body"),
+                 ({"can_listen": 0}, "can_listen"), ({"numbers": "a b;c"}, "numbers"),
+                 ("{\"disabled\": true} x", "body"), ("{\"disabled\": tru}", "disabled")]
+    for body, field in bad_patch:
+        st, _, b = admin("PATCH", "/api/users/agent1", body)
+        res.check(st == 400 and isinstance(b, dict) and b.get("parameter") == field,
+                  "PATCH %r -> 400 naming %s: %d %r" % (body, field, st, b))
+    for body, field in (({}, "password"), ({"password": "1234567"}, "password"),
+                        ({"password": PW, "x": 1}, "body"), ({"password": 12345678}, "password")):
+        st, _, b = admin("POST", "/api/users/agent1/password", body)
+        res.check(st == 400 and b.get("parameter") == field,
+                  "password %r -> 400 naming %s: %d %r" % (body, field, st, b))
+    st, _, b = admin("POST", "/api/users", json.dumps(good), ctype=False)
+    res.check(st == 415, "POST /api/users without application/json -> 415: %d" % st)
+    st, h, _ = admin("DELETE", "/api/users/agent1")
+    res.check(st == 405 and "PATCH" in h.get("allow", ""), "DELETE /api/users/NAME -> 405: %d" % st)
+    st, _, _ = admin("GET", "/api/users/agent1/password")
+    res.check(st == 405, "GET .../password -> 405: %d" % st)
+    st, _, _ = admin("GET", "/api/users/agent1?x=1")
+    res.check(st == 400, "a query parameter -> 400: %d" % st)
+
+    # ---- strings in the path -----------------------------------------------------------------
+    paths = ["/api/users/..", "/api/users/../users", "/api/users/%2e%2e%2fetc%2fpasswd",
+             "/api/users/..%2F..%2Findex.sqlite", "/api/users/agent1%00", "/api/users/",
+             "/api/users/x'%20OR%20'1'='1", "/api/users/%3Cscript%3E", "/api/users/" + "a" * 65,
+             "/api/users/" + "a" * 5000, "/api/users/agent1/password/x", "/api/users/agent1/x",
+             "/api/users/%C3%A9", "/api/users/agent1%0d%0aX-Evil:%201", "/api/users/nobody",
+             "/api/users/;ls", "/api/users/$(id)", "/api/users/%25n%25n%25s",
+             "/api/users//agent1", "/api/users/agent1/"]
+    never_500 = []
+    for path in paths:
+        for method, body in (("GET", None), ("PATCH", {"can_listen": False}),
+                             ("POST", {"password": PW})):
+            sub = path + ("/password" if method == "POST" and not path.endswith("/") else "")
+            st, _, b = admin(method, sub, body)
+            if st not in (400, 404, 405):
+                never_500.append("%s %s -> %d %r" % (method, sub, st, b))
+    res.check(not never_500, "%d hostile paths x 3 methods -> 400/404/405: %s"
+              % (len(paths), never_500))
+    st, _, b = admin("GET", "/api/users/nobody")
+    res.check(st == 404 and b.get("error") == "not_found", "unknown user -> 404: %d" % st)
+
+    # ---- create, duplicate, read ----------------------------------------------------------------
+    st, h, b = admin("POST", "/api/users", {"name": "carol", "password": PW, "role": "agent",
+                                            "numbers": ["+1 (555) 123-4567", "1002"],
+                                            "can_listen": True})
+    res.check(st == 201 and b.get("name") == "carol" and b.get("role") == "agent" and
+              b.get("numbers") == ["15551234567", "1002"] and b.get("can_listen") is True and
+              b.get("disabled") is False and h.get("location") == "/api/users/carol",
+              "create carol -> 201 with the user: %d %r" % (st, b))
+    res.check("pwhash" not in json.dumps(b) and "$argon2" not in json.dumps(b),
+              "the response has no password hash")
+    for name in ("carol", "CAROL", "admin1"):
+        st, _, b = admin("POST", "/api/users", {"name": name, "password": PW, "role": "agent"})
+        res.check(st == 409 and b.get("error") == "exists", "duplicate %s -> 409: %d" % (name, st))
+    st, _, b = admin("GET", "/api/users/carol")
+    res.check(st == 200 and b.get("last_login") is None and b.get("numbers") ==
+              ["15551234567", "1002"], "GET carol: %d %r" % (st, b))
+    carol = Session("carol")
+    res.check(carol.status == 200, "carol logs in with the password set by the admin")
+    st, _, b = admin("GET", "/api/users/carol")
+    res.check(st == 200 and b.get("last_login"), "carol's last login shows: %r" % b)
+    st, _, b = admin("PATCH", "/api/users/carol", {"role": "supervisor", "numbers": "", "can_listen": False})
+    res.check(st == 200 and b.get("role") == "supervisor" and b.get("numbers") == [] and
+              b.get("can_listen") is False, "PATCH carol role+numbers+can_listen: %d %r" % (st, b))
+    st, _, b = carol("GET", "/api/me")
+    res.check(st == 200 and b.get("role") == "supervisor", "carol's session sees her new role at once")
+
+    # ---- disabling ends sessions and tokens at once ---------------------------------------------
+    agent = Session("agent1")
+    st1, _, _ = agent("GET", "/api/me")
+    st2, _, _ = Token()("GET", "/api/me")
+    st, _, b = admin("PATCH", "/api/users/agent1", {"disabled": True})
+    res.check(st1 == 200 and st2 == 200 and st == 200 and b.get("disabled") is True,
+              "disable agent1: %d %r" % (st, b))
+    st, _, _ = agent("GET", "/api/me")
+    res.check(st == 401, "agent1's live session -> 401 right after the disable: %d" % st)
+    st, _, _ = Token()("GET", "/api/me")
+    res.check(st == 401, "agent1's token -> 401 right after the disable: %d" % st)
+    res.check(Session("agent1").status == 401, "agent1 cannot log in while disabled")
+    st, _, b = admin("PATCH", "/api/users/agent1", {"disabled": False})
+    st2, _, _ = agent("GET", "/api/me")
+    res.check(st == 200 and b.get("disabled") is False and st2 == 401,
+              "enable agent1: the old session stays ended: %d, %d" % (st, st2))
+    res.check(Session("agent1").status == 200, "agent1 logs in again once enabled")
+
+    # ---- the last enabled admin, and disabling oneself ---------------------------------------------
+    for body in ({"role": "agent"}, {"disabled": True}, {"role": "auditor", "can_listen": True}):
+        st, _, b = admin("PATCH", "/api/users/admin1", body)
+        res.check(st == 409, "the only admin: PATCH admin1 %r -> 409: %d %r" % (body, st, b))
+    st, _, b = admin("GET", "/api/users/admin1")
+    res.check(b.get("role") == "admin" and b.get("disabled") is False and b.get("can_listen") is False,
+              "a refused PATCH changes nothing (atomic): %r" % b)
+    st, _, b = admin("POST", "/api/users", {"name": "admin2", "password": PW, "role": "admin"})
+    res.check(st == 201, "create admin2: %d" % st)
+    st, _, b = admin("PATCH", "/api/users/admin1", {"disabled": True})
+    res.check(st == 409 and b.get("error") == "self", "admin1 disables himself -> 409: %d %r" % (st, b))
+    admin2 = Session("admin2")
+    st, _, b = admin2("PATCH", "/api/users/admin1", {"role": "supervisor"})
+    res.check(st == 200 and b.get("role") == "supervisor", "admin2 demotes admin1: %d" % st)
+    st, _, _ = admin("GET", "/api/users/admin2")
+    res.check(st == 403, "admin1, now a supervisor, is refused at once: %d" % st)
+    st, _, b = admin2("PATCH", "/api/users/admin2", {"role": "agent"})
+    res.check(st == 409 and b.get("error") == "last_admin", "admin2, the last admin, cannot demote "
+              "himself: %d %r" % (st, b))
+    st, _, b = admin2("PATCH", "/api/users/admin1", {"role": "admin"})
+    res.check(st == 200, "admin2 restores admin1: %d" % st)
+    st, _, b = admin("PATCH", "/api/users/admin2", {"disabled": True})
+    res.check(st == 200, "admin1 disables admin2 (another admin is left): %d" % st)
+    st, _, b = admin("PATCH", "/api/users/admin1", {"role": "agent"})
+    res.check(st == 409, "a disabled admin does not count: admin1 stays the last admin: %d" % st)
+
+    # ---- password reset --------------------------------------------------------------------------
+    NEWPW = "a new password 2"
+    old = Session("super1")
+    st, _, b = admin("POST", "/api/users/super1/password", {"password": NEWPW})
+    res.check(st == 200 and b.get("name") == "super1", "reset super1's password: %d %r" % (st, b))
+    st, _, _ = old("GET", "/api/me")
+    res.check(st == 401, "super1's session ends with the reset: %d" % st)
+    res.check(Session("super1").status == 401, "super1's old password fails")
+    res.check(Session("super1", NEWPW).status == 200, "super1's new password works")
+    st, _, b = admin("POST", "/api/users/nobody/password", {"password": NEWPW})
+    res.check(st == 404, "reset of an unknown user -> 404: %d" % st)
+
+    # ---- rules -----------------------------------------------------------------------------------
+    st, _, b = admin("GET", "/api/rules")
+    res.check(st == 200 and b == RULES_WANT, "GET /api/rules matches the configuration: %r" % b)
+    st, _, b = Session("audit1")("GET", "/api/rules")
+    res.check(st == 200 and b == RULES_WANT, "an auditor reads the rules")
+    a2 = Session("admin1")
+    st, h, b = req("GET", "/api/rules", cookie=a2.cookie, port=PORT + 1)
+    res.check(st == 200 and b.get("configured") is False and b.get("rules") == [] and
+              b.get("default") == "record", "without -c: configured false: %d %r" % (st, b))
+    st, _, _ = admin("POST", "/api/rules", {})
+    res.check(st == 405, "POST /api/rules -> 405: %d" % st)
+
+    # ---- the audit trail --------------------------------------------------------------------------
+    entries = audit(action="user.", limit="10000")
+    acts = [(e["user"], e["action"], e["object"], e["outcome"]) for e in entries]
+    details = {(e["action"], e["object"], e["outcome"]): e["detail"] for e in entries}
+    need = [("admin1", "user.add", "carol", "ok"), ("admin1", "user.update", "carol", "ok"),
+            ("admin1", "user.update", "agent1", "ok"), ("admin1", "user.passwd", "super1", "ok"),
+            ("admin1", "user.update", "admin1", "failed"), ("admin2", "user.update", "admin2", "failed"),
+            ("admin2", "user.update", "admin1", "ok"), ("admin1", "user.add", "carol", "failed"),
+            ("super1", "user.add", "", "denied"), ("agent1", "user.update", "agent1", "denied"),
+            ("audit1", "user.passwd", "audit1", "denied")]
+    for n in need:
+        res.check(n in acts, "audited: %r" % (n,))
+    res.check("role agent -> supervisor" in details.get(("user.update", "carol", "ok"), ""),
+              "user.update's detail says what changed: %r" % details.get(("user.update", "carol", "ok")))
+    upd = [e["detail"] for e in entries if e["action"] == "user.update" and e["object"] == "agent1"]
+    res.check("disabled no -> yes" in upd and "disabled yes -> no" in upd,
+              "disable/enable audited: %r" % upd)
+    last = [e for e in entries if e["action"] == "user.update" and e["outcome"] == "failed"]
+    res.check(any("no enabled admin" in e["detail"] for e in last), "last-admin refusals audited")
+    whole = earshot(data, "audit", "--json").stdout
+    res.check(PW not in whole and NEWPW not in whole and "$argon2" not in whole,
+              "no password or hash in the audit log")
+    res.check(any(e["action"] == "rules.read" and e["user"] == "audit1" for e in audit(action="rules.read")),
+              "rules.read is audited")
+    v = earshot(data, "audit", "--verify", check=False)
+    res.check(v.returncode == 0, "earshot audit --verify passes: %s%s" % (v.stdout, v.stderr))
+
+    # ---- the browser ------------------------------------------------------------------------------
+    have_browser = (shutil.which("node") and os.access(CHROMIUM, os.X_OK) and
+                    os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
+    if not have_browser:
+        res.skip("browser test: node, %s or playwright-core missing" % CHROMIUM)
+    else:
+        out = os.path.join(work, "screenshots")
+        env = dict(os.environ, UI_URL="http://%s:%d" % (HOST, PORT), UI_ADMIN="admin1",
+                   UI_AUDITOR="audit1", UI_PASSWORD=PW, UI_OUT=out, CHROMIUM=CHROMIUM)
+        t0 = time.monotonic()
+        p = subprocess.run(["node", "admin_test.mjs"], cwd=BROWSER_DIR, env=env,
+                           capture_output=True, text=True, timeout=240)
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        res.check(p.returncode == 0, "browser test in %.1f s" % (time.monotonic() - t0))
+        entries = audit(action="user.", limit="10000")
+        res.check(any(e["action"] == "user.add" and e["object"] == "uiuser1" and
+                      e["outcome"] == "ok" for e in entries), "the browser's user.add is audited")
+        res.check(any(e["action"] == "user.update" and e["object"] == "uiuser1" and
+                      "disabled no -> yes" in e["detail"] for e in entries),
+                  "the browser's disable is audited")
+        v = earshot(data, "audit", "--verify", check=False)
+        res.check(v.returncode == 0, "earshot audit --verify passes after the browser")
+
+    # ---- still up ---------------------------------------------------------------------------------
+    st, _, _ = admin("GET", "/api/me")
+    res.check(server.poll() is None and st == 200, "the server is still up: %d" % st)
+finally:
+    for s in (server, server2):
+        s.terminate()
+        try:
+            s.wait(10)
+        except subprocess.TimeoutExpired:
+            s.kill()
+    err = server.stderr.read() if server.stderr else ""
+    for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
+        res.check(bad not in err, "no %s in the server's stderr" % bad)
+    res.check(server.returncode == 0, "clean stop on SIGTERM: %s" % server.returncode)
+print("test_admin: %.1f s in all; work folder %s" % (time.monotonic() - t_start, work))
+res.finish()
