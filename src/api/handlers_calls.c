@@ -378,13 +378,15 @@ static int plain_hash(const char *file, const struct st_dek *dek, uint8_t out[32
 static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, bool quick,
 			  struct vout *o)
 {
-	char dir[4200], file[4400], err[512] = "";
-	snprintf(dir, sizeof(dir), "%s/ledger", r->srv->data_dir);
+	char file[4400], err[512] = "";
 	snprintf(file, sizeof(file), "%s/%s", r->srv->data_dir, v->path);
-	struct st_ledger *l = NULL;
+	/* the server's cached view: only what was appended since the last
+	 * request is read; st_ledger_entry still reads the leaf's line back
+	 * and checks it against the hash read before */
+	const struct st_ledger *l = NULL;
 	struct st_ledger_entry e;
 	bool leaf = false, tomb = false;
-	int rc = st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err));
+	int rc = st_ledger_cache_get(r->srv->ledger, &l, err, sizeof(err));
 	if (rc) {
 		vfind(o, "ledger", true, "ledger cannot be opened: %s", *err ? err : es_strerror(rc));
 	} else {
@@ -396,8 +398,8 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 			leaf = true;
 		else
 			vfind(o, "ledger", true, "ledger entry cannot be read");
+		st_ledger_cache_put(r->srv->ledger);
 	}
-	st_ledger_close(l);
 	bool has_key = r->srv->vault && st_vault_has_key(r->srv->vault, v->path);
 	if (leaf && tomb) {
 		if (!strcmp(e.reason, "shredded") && !has_key) {

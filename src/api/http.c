@@ -5,6 +5,7 @@
  * security headers, and authentication (Bearer token or session cookie).
  */
 #include "api/server_internal.h"
+#include "store/ledger.h"
 #include "store/vault.h"
 
 #include <arpa/inet.h>
@@ -443,6 +444,7 @@ static void server_free(struct api_server *s)
 		idx_close(s->ix_pool[i]);
 	api_rl_free(s->rl);
 	st_vault_close(s->vault);
+	st_ledger_cache_free(s->ledger);
 	free(s->tls_cert_pem);
 	free(s->tls_key_pem);
 	pthread_mutex_destroy(&s->lock);
@@ -486,7 +488,6 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s", cfg->data_dir);
 	s->cfg.data_dir = s->data_dir;
 	snprintf(s->index_path, sizeof(s->index_path), "%s/index.sqlite", s->data_dir);
-	srv_evidence_sweep(s->data_dir);
 	s->ix_max = cfg->threads + 2;
 	int rc;
 	struct stat st;
@@ -503,6 +504,11 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	}
 	srv_ix_give(s, ix);
 	char kdir[4200];
+	snprintf(kdir, sizeof(kdir), "%s/ledger", s->data_dir);
+	if ((rc = st_ledger_cache_new(&s->ledger, kdir))) {
+		es_errf(err, errlen, rc, "out of memory");
+		goto fail;
+	}
 	snprintf(kdir, sizeof(kdir), "%s/keys", s->data_dir);
 	if (stat(kdir, &st) == 0) {
 		char verr[512] = "";

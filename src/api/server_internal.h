@@ -29,6 +29,9 @@ struct api_server {
 	bool tls;
 	uint16_t port;
 	struct st_vault *vault; /* NULL: no DATA/keys */
+	/* DATA/ledger read once and then only what is appended (verify and
+	 * evidence requests; store/ledger.h) */
+	struct st_ledger_cache *ledger;
 	pthread_mutex_t lock;   /* the pool and the rate limiter */
 	pthread_cond_t ix_free;
 	struct idx *ix_pool[SRV_IX_POOL_MAX];
@@ -180,9 +183,6 @@ int srv_tags_json(struct srv_req *r, int64_t id, struct es_json *j);
 
 /* ---- handlers_evidence.c: GET /api/calls/{id}/evidence (a ZIP) ------------------ */
 int srv_call_evidence(struct srv_req *r, int64_t id);
-/* Remove DATA/run/evidence-* temporaries left by a crash (older than an
- * hour); called when the server starts. */
-void srv_evidence_sweep(const char *data_dir);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);

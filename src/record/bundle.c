@@ -5,6 +5,7 @@
  */
 #include "record/bundle.h"
 #include "record/record.h"
+#include "store/crypt.h"
 #include "store/ledger.h"
 #include "store/vault.h"
 #include "store/zip.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 struct ev_ctx {
 	const char *data_dir;
 	struct st_vault *vault;
+	struct st_ledger_cache *ledger; /* NULL: open DATA/ledger */
 	char *err;
 	size_t errlen;
 };
@@ -162,7 +165,8 @@ static void readme(struct ev_parts *p, const char *arg, size_t plen)
 static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const char *arg,
 		  struct ev_parts *p)
 {
-	struct st_ledger *l = NULL;
+	struct st_ledger *own = NULL;
+	const struct st_ledger *l = NULL;
 	char err[1024], ldir[1100];
 	int rc = ES_EIO;
 	int e = idx_call_get(ix, call_row, take, &p->rec);
@@ -190,10 +194,13 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		goto out;
 	}
 	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
-	if (st_ledger_open(&l, ldir, ST_LEDGER_RDONLY, err, sizeof(err))) {
+	if (ctx->ledger ? st_ledger_cache_get(ctx->ledger, &l, err, sizeof(err))
+			: st_ledger_open(&own, ldir, ST_LEDGER_RDONLY, err, sizeof(err))) {
 		ERR("integrity ledger %s: %s", ldir, err);
 		goto out;
 	}
+	if (own)
+		l = own;
 	uint64_t seq;
 	bool tomb;
 	e = st_ledger_find(l, p->rec.path, &seq, &tomb);
@@ -270,7 +277,9 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	readme(p, arg, plen);
 	rc = 0;
 out:
-	st_ledger_close(l);
+	if (ctx->ledger && l)
+		st_ledger_cache_put(ctx->ledger);
+	st_ledger_close(own);
 	return rc;
 }
 
@@ -355,23 +364,134 @@ fail:
 	return rc;
 }
 
-static int bundle_zip(struct ev_ctx *ctx, struct ev_parts *p, const char *out)
+/* The audio, streamed: plaintext pieces go to fn as they are decrypted. */
+typedef int (*ev_sink_fn)(void *ud, const void *p, size_t n);
+
+/* Stream the plaintext of p's recording to fn (never to a file): the stored
+ * file is checked against the index's SHA-256 first, as rec_recording_plain
+ * does, and the plaintext against the leaf at the end; on failure fn has
+ * seen a prefix, which the caller discards. */
+static int stream_audio(struct ev_ctx *ctx, const struct ev_parts *p, ev_sink_fn fn, void *ud)
 {
-	char tmp_audio[4200], tmp_zip[4200], err[512];
-	snprintf(tmp_audio, sizeof(tmp_audio), "%s.audio-%ld.tmp", out, (long)getpid());
-	snprintf(tmp_zip, sizeof(tmp_zip), "%s.%ld.tmp", out, (long)getpid());
-	int rc = write_audio(ctx, p, tmp_audio);
-	if (rc)
-		return rc;
-	struct st_zip_writer *w = NULL;
-	if (st_zip_writer_open(&w, tmp_zip, err, sizeof(err))) {
-		ERR("%s", err);
-		unlink(tmp_audio);
+	struct st_vault *v = ctx->vault, *own = NULL;
+	struct st_enc_reader *rd = NULL;
+	struct st_dek *dek = NULL;
+	uint8_t *buf = NULL;
+	int fd = -1, rc = ES_EIO;
+	char err[1024], file[1200], fhex[65];
+	struct idx_recording r = {.call_row = p->rec.row, .path = p->rec.path,
+				  .format = p->rec.format, .encrypted = p->rec.encrypted};
+	if (rec_recording_path(ctx->data_dir, &r, file, sizeof(file))) {
+		ERR("%s: path too long", p->rec.path);
+		return ES_ELIMIT;
+	}
+	if (st_sha256_file(file, NULL, fhex)) {
+		ERR("%s: %s", file, strerror(errno));
 		return ES_EIO;
 	}
+	if (strcmp(fhex, p->rec.sha256)) {
+		ERR("%s: altered: its SHA-256 is %s, the index says %s (the stored recording was "
+		    "altered or damaged)", file, fhex, p->rec.sha256);
+		return ES_EIO;
+	}
+	enum { BUF = 256 * 1024 };
+	if (!(buf = malloc(BUF))) {
+		ERR("out of memory");
+		return ES_ENOMEM;
+	}
+	crypto_hash_sha256_state hs;
+	crypto_hash_sha256_init(&hs);
+	if (p->rec.encrypted) {
+		if (!v && st_vault_open(&own, ctx->data_dir, false, err, sizeof(err))) {
+			ERR("encryption keys of %s: %s", ctx->data_dir, err);
+			goto out;
+		}
+		int e = (v || own) ? st_vault_key(v ? v : own, p->rec.path, &dek, err, sizeof(err))
+				   : ES_ENOTFOUND;
+		if (e == ES_ENOTFOUND) {
+			if (!v && !own)
+				snprintf(err, sizeof(err), "%.900s: encrypted, and the data folder has no keys",
+					 file);
+			ERR("%s (its key was shredded: it cannot be decrypted)", err);
+			goto out;
+		}
+		if (e || (e = st_enc_reader_open(&rd, file, dek, err, sizeof(err)))) {
+			ERR("%s%s", err, e == ES_ECRYPTO ? " (the stored recording was altered or "
+				"damaged)" : "");
+			goto out;
+		}
+		uint64_t size = st_enc_reader_size(rd), off = 0;
+		while (off < size) {
+			size_t got = 0;
+			e = st_enc_reader_pread(rd, buf, BUF, off, &got);
+			if (e || !got) {
+				ERR("%s: %s (the stored recording was altered or damaged)", file,
+				    e ? st_enc_reader_error(rd) : "ends early");
+				goto out;
+			}
+			crypto_hash_sha256_update(&hs, buf, got);
+			if ((rc = fn(ud, buf, got)))
+				goto out;
+			rc = ES_EIO;
+			off += got;
+		}
+	} else {
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+			ERR("%s: %s", file, strerror(errno));
+			goto out;
+		}
+		for (;;) {
+			ssize_t k = read(fd, buf, BUF);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				ERR("%s: %s", file, strerror(errno));
+				goto out;
+			}
+			if (!k)
+				break;
+			crypto_hash_sha256_update(&hs, buf, (size_t)k);
+			if ((rc = fn(ud, buf, (size_t)k)))
+				goto out;
+			rc = ES_EIO;
+		}
+	}
+	uint8_t md[32];
+	crypto_hash_sha256_final(&hs, md);
+	if (memcmp(md, p->e.has_plain ? p->e.plain_sha256 : p->e.cipher_sha256, 32)) {
+		ERR("the audio of %s is not what the ledger signed (%s=): the "
+			"recording was altered", p->rec.path, p->e.has_plain ? "plain" : "cipher");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	st_enc_reader_close(rd);
+	st_dek_free(dek);
+	st_vault_close(own);
+	free(buf);
+	return rc;
+}
+
+static int zip_sink(void *ud, const void *p, size_t n)
+{
+	return st_zip_writer_write(ud, p, n);
+}
+
+/* The archive's entries, in their fixed order, into w (not finished). */
+static int bundle_zip_entries(struct ev_ctx *ctx, struct ev_parts *p, struct st_zip_writer *w)
+{
 	int e = st_zip_writer_add(w, "README.txt", p->readme.p, p->readme.len);
-	if (!e)
-		e = st_zip_writer_add_file(w, p->audio_name, tmp_audio);
+	if (!e && !(e = st_zip_writer_begin(w, p->audio_name))) {
+		e = stream_audio(ctx, p, zip_sink, w);
+		if (e) {
+			if (!ctx->err[0]) /* the writer failed, not the audio */
+				ERR("%s", st_zip_writer_error(w));
+			return ES_EIO;
+		}
+		e = st_zip_writer_end(w);
+	}
 	if (!e)
 		e = st_zip_writer_add(w, "metadata.json", p->meta.p, p->meta.len);
 	if (!e)
@@ -384,13 +504,26 @@ static int bundle_zip(struct ev_ctx *ctx, struct ev_parts *p, const char *out)
 		e = st_zip_writer_add(w, "ledger.pub", p->pub.p, p->pub.len);
 	if (!e)
 		e = st_zip_writer_finish(w);
-	unlink(tmp_audio);
-	if (e) {
+	if (e)
 		ERR("%s", st_zip_writer_error(w));
-		st_zip_writer_free(w);
+	return e ? ES_EIO : 0;
+}
+
+static int bundle_zip(struct ev_ctx *ctx, struct ev_parts *p, const char *out)
+{
+	char tmp_zip[4200], err[512];
+	snprintf(tmp_zip, sizeof(tmp_zip), "%s.%ld.tmp", out, (long)getpid());
+	struct st_zip_writer *w = NULL;
+	if (st_zip_writer_open(&w, tmp_zip, err, sizeof(err))) {
+		ERR("%s", err);
 		return ES_EIO;
 	}
-	st_zip_writer_free(w);
+	int rc = bundle_zip_entries(ctx, p, w);
+	st_zip_writer_free(w); /* removes tmp_zip unless finished */
+	if (rc) {
+		unlink(tmp_zip);
+		return rc;
+	}
 	/* no clobbering: link fails when out appeared meanwhile */
 	if (link(tmp_zip, out)) {
 		ERR("%s: %s", out, strerror(errno));
@@ -407,14 +540,33 @@ static int bundle_zip(struct ev_ctx *ctx, struct ev_parts *p, const char *out)
 	return 0;
 }
 
-int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
-			int64_t call_row, const char *label, const char *out, bool zip, bool made,
-			struct rec_evidence_info *info, char *err, size_t errlen)
+/* The archive into a new memfd: *fd, positioned anywhere (read it with pread). */
+static int bundle_memfd(struct ev_ctx *ctx, struct ev_parts *p, int *fd)
 {
-	char dummy[8];
-	struct ev_ctx c = {.data_dir = data_dir, .vault = vault, .err = err ? err : dummy,
-			   .errlen = err ? errlen : sizeof(dummy)};
-	struct ev_ctx *ctx = &c;
+	char err[512];
+	*fd = memfd_create("earshot-evidence", MFD_CLOEXEC);
+	if (*fd < 0) {
+		ERR("memfd_create: %s", strerror(errno));
+		return ES_EIO;
+	}
+	struct st_zip_writer *w = NULL;
+	int rc = st_zip_writer_open_fd(&w, *fd, "evidence.zip", err, sizeof(err));
+	if (rc)
+		ERR("%s", err);
+	else
+		rc = bundle_zip_entries(ctx, p, w);
+	st_zip_writer_free(w);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+/* Gather, then build with zip / dir (out) or into a memfd (*fd). */
+static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const char *label,
+		  const char *out, bool zip, bool made, int *fd, struct rec_evidence_info *info)
+{
 	ERR("%s", "");
 	if (sodium_init() < 0) {
 		ERR("libsodium failed to start");
@@ -435,7 +587,8 @@ int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx
 	if (rc && made)
 		rmdir(out);
 	if (!rc)
-		rc = zip ? bundle_zip(ctx, p, out) : bundle_dir(ctx, p, out, made);
+		rc = fd ? bundle_memfd(ctx, p, fd)
+			: zip ? bundle_zip(ctx, p, out) : bundle_dir(ctx, p, out, made);
 	if (!rc && info) {
 		snprintf(info->path, sizeof(info->path), "%s", p->rec.path);
 		info->seq = p->e.seq;
@@ -449,4 +602,26 @@ int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx
 	es_buf_free(&p->readme);
 	free(p);
 	return rc;
+}
+
+int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
+			int64_t call_row, const char *label, const char *out, bool zip, bool made,
+			struct rec_evidence_info *info, char *err, size_t errlen)
+{
+	char dummy[8];
+	struct ev_ctx c = {.data_dir = data_dir, .vault = vault, .err = err ? err : dummy,
+			   .errlen = err ? errlen : sizeof(dummy)};
+	return bundle(&c, ix, call_row, label, out, zip, made, NULL, info);
+}
+
+int rec_evidence_bundle_memfd(const char *data_dir, struct st_vault *vault,
+			      struct st_ledger_cache *ledger, struct idx *ix, int64_t call_row,
+			      const char *label, int *fd, struct rec_evidence_info *info, char *err,
+			      size_t errlen)
+{
+	char dummy[8];
+	struct ev_ctx c = {.data_dir = data_dir, .vault = vault, .ledger = ledger,
+			   .err = err ? err : dummy, .errlen = err ? errlen : sizeof(dummy)};
+	*fd = -1;
+	return bundle(&c, ix, call_row, label, NULL, true, false, fd, info);
 }

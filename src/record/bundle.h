@@ -13,6 +13,7 @@
 #include "index/index.h"
 
 struct st_vault;
+struct st_ledger_cache;
 
 struct rec_evidence_info {
 	char path[256];    /* the recording (DATA-relative) */
@@ -26,8 +27,9 @@ struct rec_evidence_info {
  * (zip; must not exist: the archive is built beside it and linked in) or
  * an existing empty folder (made: this caller created it, removed on
  * failure).  vault may be NULL: the data folder's keys are opened when the
- * recording is encrypted.  The plaintext audio is written to a temporary
- * file beside out and removed.
+ * recording is encrypted.  A ZIP is built in a temporary file beside out
+ * (the audio streamed into it as it is decrypted) and linked in; a folder
+ * gets the audio as its own file.
  *
  * 0; ES_ENOTFOUND: no such call, or it has no recording; another negative
  * es_err otherwise.  err gets the reason (without a program prefix).
@@ -35,5 +37,19 @@ struct rec_evidence_info {
 int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
 			int64_t call_row, const char *label, const char *out, bool zip, bool made,
 			struct rec_evidence_info *info, char *err, size_t errlen);
+
+/*
+ * The same bundle as a ZIP built in memory, for the REST API: *fd gets a
+ * new memfd (MFD_CLOEXEC, owned by the caller; read it with pread, its
+ * size by fstat) holding exactly the archive rec_evidence_bundle would
+ * write.  Nothing touches the disk: the audio is decrypted straight into
+ * the archive.  ledger (may be NULL: DATA/ledger is opened) is a cached
+ * view of DATA/ledger (store/ledger.h), held only while the parts are
+ * gathered.  Returns as rec_evidence_bundle; *fd is -1 on failure.
+ */
+int rec_evidence_bundle_memfd(const char *data_dir, struct st_vault *vault,
+			      struct st_ledger_cache *ledger, struct idx *ix, int64_t call_row,
+			      const char *label, int *fd, struct rec_evidence_info *info, char *err,
+			      size_t errlen);
 
 #endif /* ES_RECORD_BUNDLE_H */

@@ -347,6 +347,7 @@ struct st_ledger {
 	int flags;
 	int efd, hfd;
 	uint64_t eend; /* end of the last whole line of entries.log */
+	uint64_t hend; /* and of heads.log */
 	uint64_t torn_e, torn_h;
 	struct st_merkle_tree tree;
 	struct ld_off *offs;
@@ -440,22 +441,32 @@ static int add_leaf(struct st_ledger *l, const struct st_ledger_entry *e, uint64
 /* Calls fn on every whole line of b; *torn gets the bytes after the last
  * newline.  Stops at the first non-zero return of fn. */
 typedef int (*line_fn)(void *ctx, const char *p, size_t len, uint64_t lineno, uint64_t off);
+static int each_line_from(const struct es_buf *b, line_fn fn, void *ctx, uint64_t off0,
+			  uint64_t lineno, uint64_t *end, uint64_t *torn);
 static int each_line(const struct es_buf *b, line_fn fn, void *ctx, uint64_t *end, uint64_t *torn)
 {
+	return each_line_from(b, fn, ctx, 0, 0, end, torn);
+}
+
+/* each_line over b, the bytes of a file from offset off0 on, which starts
+ * at line lineno + 1: offsets and line numbers given to fn (and *end) are
+ * the file's. */
+static int each_line_from(const struct es_buf *b, line_fn fn, void *ctx, uint64_t off0,
+			  uint64_t lineno, uint64_t *end, uint64_t *torn)
+{
 	size_t pos = 0;
-	uint64_t lineno = 0;
 	const char *p = (const char *)b->p;
 	while (pos < b->len) {
 		const char *nl = memchr(p + pos, '\n', b->len - pos);
 		if (!nl)
 			break;
 		size_t len = (size_t)(nl - (p + pos));
-		int rc = fn(ctx, p + pos, len, ++lineno, pos);
+		int rc = fn(ctx, p + pos, len, ++lineno, off0 + pos);
 		if (rc)
 			return rc;
 		pos += len + 1;
 	}
-	*end = pos;
+	*end = off0 + pos;
 	*torn = b->len - pos;
 	return 0;
 }
@@ -728,7 +739,6 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 	l->efd = l->hfd = -1;
 	st_merkle_tree_init(&l->tree);
 	int rc = 0;
-	uint64_t hend;
 	if ((flags & ST_LEDGER_CREATE) && es_mkdirs(dir, true)) {
 		es_errf(err, errlen, 0, "%s: cannot create: %s", dir, strerror(errno));
 		rc = ES_EIO;
@@ -736,7 +746,7 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 	if (!rc)
 		rc = load_file(l, ENTRIES, &l->efd, load_entry, &l->eend, &l->torn_e, err, errlen);
 	if (!rc)
-		rc = load_file(l, HEADS, &l->hfd, load_head, &hend, &l->torn_h, err, errlen);
+		rc = load_file(l, HEADS, &l->hfd, load_head, &l->hend, &l->torn_h, err, errlen);
 	if (!rc)
 		rc = load_keys(l, err, errlen);
 	if (rc) {
@@ -745,6 +755,108 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 	}
 	*out = l;
 	return 0;
+}
+
+/* ---- reading what another process appended -------------------------------------- */
+
+/* Whether the file at path is still the one open as fd, and no shorter than
+ * end (the end of what was read of it); *size gets its size. */
+static bool same_file(const char *path, int fd, uint64_t end, uint64_t *size)
+{
+	struct stat a, b;
+	if (stat(path, &a) != 0 || fstat(fd, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino || (uint64_t)a.st_size < end)
+		return false;
+	*size = (uint64_t)a.st_size;
+	return true;
+}
+
+/* Whether the line of length len ending at end (its newline) still reads
+ * back as it did: the cheap sign that what was read was not rewritten. */
+static bool last_line_intact(int fd, uint64_t end, size_t len, const uint8_t *leaf_hash)
+{
+	char line[ST_LEDGER_LINE_MAX + 1];
+	if (!end)
+		return true;
+	if (len + 1 > end || len > ST_LEDGER_LINE_MAX ||
+	    pread(fd, line, len + 1, (off_t)(end - len - 1)) != (ssize_t)(len + 1) ||
+	    line[len] != '\n')
+		return false;
+	if (!leaf_hash)
+		return true;
+	uint8_t h[ST_HASH_LEN];
+	st_merkle_leaf_hash(line, len, h);
+	return memcmp(h, leaf_hash, ST_HASH_LEN) == 0;
+}
+
+/* Read the bytes of name from *end on and feed its whole lines to fn. */
+static int read_tail(struct st_ledger *l, const char *name, int fd, line_fn fn, uint64_t lines,
+		     uint64_t *end, uint64_t *torn, char *err, size_t errlen)
+{
+	struct es_buf b;
+	es_buf_init(&b);
+	struct load_ctx c = {l, err, errlen};
+	int rc = 0;
+	for (;;) {
+		if (es_buf_reserve(&b, 65536)) {
+			rc = ES_ENOMEM;
+			break;
+		}
+		ssize_t n = pread(fd, b.p + b.len, b.cap - b.len, (off_t)(*end + b.len));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			es_errf(err, errlen, 0, "%s/%s: %s", l->dir, name, strerror(errno));
+			rc = ES_EIO;
+		}
+		if (n <= 0)
+			break;
+		b.len += (size_t)n;
+	}
+	if (!rc)
+		rc = each_line_from(&b, fn, &c, *end, lines, end, torn);
+	es_buf_free(&b);
+	return rc;
+}
+
+int st_ledger_refresh(struct st_ledger *l, bool *reopen, uint64_t *added, char *err,
+		      size_t errlen)
+{
+	char ep[4096], hp[4096];
+	uint64_t esize = 0, hsize = 0, n0 = l->tree.size;
+	struct stat st;
+	*reopen = false;
+	if (added)
+		*added = 0;
+	if (!(l->flags & ST_LEDGER_RDONLY))
+		return ES_EINVAL;
+	if (ld_path(l, ENTRIES, ep, sizeof(ep)) || ld_path(l, HEADS, hp, sizeof(hp)))
+		return ES_ELIMIT;
+	/* a file that appeared, was replaced, shrank, or whose last line read
+	 * changed: only a full read says what it holds now */
+	bool eok = l->efd < 0 ? stat(ep, &st) != 0 : same_file(ep, l->efd, l->eend, &esize);
+	bool hok = l->hfd < 0 ? stat(hp, &st) != 0 : same_file(hp, l->hfd, l->hend, &hsize);
+	uint64_t n = l->tree.size;
+	if (eok && l->efd >= 0 && n)
+		eok = l->eend == l->offs[n - 1].off + l->offs[n - 1].len + 1 &&
+		      last_line_intact(l->efd, l->eend, l->offs[n - 1].len,
+				       st_merkle_tree_leaf(&l->tree, n - 1));
+	if (hok && l->hfd >= 0)
+		hok = last_line_intact(l->hfd, l->hend, 0, NULL); /* still a newline there */
+	if (!eok || !hok) {
+		*reopen = true;
+		return 0;
+	}
+	int rc = 0;
+	if (l->efd >= 0 && esize > l->eend)
+		rc = read_tail(l, ENTRIES, l->efd, load_entry, l->tree.size, &l->eend, &l->torn_e,
+			       err, errlen);
+	if (!rc && l->hfd >= 0 && hsize > l->hend)
+		rc = read_tail(l, HEADS, l->hfd, load_head, l->nheads, &l->hend, &l->torn_h, err,
+			       errlen);
+	if (added)
+		*added = l->tree.size - n0;
+	return rc;
 }
 
 uint64_t st_ledger_torn_entries(const struct st_ledger *l) { return l->torn_e; }

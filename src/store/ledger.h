@@ -126,6 +126,18 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
  * entries.log, unsigned until the next commit).  NULL is allowed. */
 void st_ledger_close(struct st_ledger *l);
 
+/* Read what another process appended since the open (or the last
+ * refresh) of a read-only ledger: the new whole lines of entries.log and
+ * heads.log, checked as the open checks them; a torn last line is left
+ * for the next refresh.  *added (may be NULL) gets the number of new
+ * leaves.  *reopen is set, and nothing read, when the files are no longer
+ * what was read (replaced, shrunk, the last line read rewritten, a file
+ * that appeared): only st_ledger_open can tell what they hold then.  A
+ * malformed appended line fails with the open's message; l is then
+ * partly updated and must be closed.  ES_EINVAL for a writable ledger. */
+int st_ledger_refresh(struct st_ledger *l, bool *reopen, uint64_t *added, char *err,
+		      size_t errlen);
+
 /* Bytes of a torn last line that the open found (and, unless read-only,
  * truncated), per file; 0 when none. */
 uint64_t st_ledger_torn_entries(const struct st_ledger *l);
@@ -172,6 +184,42 @@ int st_ledger_consistency_proof(const struct st_ledger *l, uint64_t m, uint64_t 
 
 /* The public key (Ed25519, 32 bytes). */
 void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LEN]);
+
+/* ---- a cached read-only view, shared by threads (ledger_cache.c) ------- */
+
+/*
+ * For a long-running reader (the API server): the ledger of dir opened
+ * read-only once, then kept up to date.  Each get stats entries.log,
+ * heads.log and ledger.pub; when they are as last read it costs nothing
+ * more; when entries.log or heads.log only grew, the appended lines are
+ * read (st_ledger_refresh); anything else (a file replaced, rewritten in
+ * place, shrunk, a key file changed) reopens the whole ledger.  A failed
+ * open is remembered, with its message, until the files change.  Lines
+ * read back through the view (st_ledger_entry) are still checked against
+ * the leaf hashes read before, so a line rewritten in place is caught
+ * even when nothing else moved.
+ *
+ * Thread-safe: any number of threads may hold the view (a read lock);
+ * refreshing takes the write lock.
+ */
+struct st_ledger_cache;
+
+struct st_ledger_cache_stats {
+	uint64_t opens; /* full reads of the ledger */
+	uint64_t tails; /* refreshes that read appended lines */
+	uint64_t hits;  /* gets that found the files unchanged */
+};
+
+int st_ledger_cache_new(struct st_ledger_cache **out, const char *dir);
+/* Nothing may hold the view.  NULL is allowed. */
+void st_ledger_cache_free(struct st_ledger_cache *c);
+/* The up-to-date view in *l, held (read-locked) until st_ledger_cache_put.
+ * On failure nothing is held, *l is NULL and err says why (the open's
+ * message). */
+int st_ledger_cache_get(struct st_ledger_cache *c, const struct st_ledger **l, char *err,
+			size_t errlen);
+void st_ledger_cache_put(struct st_ledger_cache *c);
+void st_ledger_cache_stats(struct st_ledger_cache *c, struct st_ledger_cache_stats *out);
 
 /* One finding of st_ledger_verify: file is "entries.log", "heads.log"...,
  * line its 1-based line (0 when not about one line); msg is one sentence. */

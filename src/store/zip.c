@@ -276,7 +276,8 @@ struct zip_wentry {
 
 struct st_zip_writer {
 	int fd;
-	char *path;
+	bool own_fd;  /* opened (and, unfinished, removed) by the writer */
+	char *path;   /* the file, or only a name for messages */
 	uint64_t off; /* bytes written so far */
 	struct zip_wentry e[ST_ZIP_MAX_ENTRIES];
 	size_t n;
@@ -340,6 +341,21 @@ int st_zip_writer_open(struct st_zip_writer **out, const char *path, char *err, 
 		free(w);
 		return rc;
 	}
+	w->own_fd = true;
+	*out = w;
+	return 0;
+}
+
+int st_zip_writer_open_fd(struct st_zip_writer **out, int fd, const char *name, char *err,
+			  size_t errlen)
+{
+	*out = NULL;
+	struct st_zip_writer *w = calloc(1, sizeof(*w));
+	if (!w || !(w->path = strdup(name))) {
+		free(w);
+		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
+	}
+	w->fd = fd;
 	*out = w;
 	return 0;
 }
@@ -374,6 +390,8 @@ static int entry_begin(struct st_zip_writer *w, const char *name)
 
 static int entry_data(struct st_zip_writer *w, const void *p, size_t n)
 {
+	if (w->failed)
+		return ES_EINVAL;
 	w->crc = st_crc32(w->crc, p, n);
 	w->size += n;
 	return put(w, p, n);
@@ -404,6 +422,31 @@ int st_zip_writer_add(struct st_zip_writer *w, const char *name, const void *p, 
 	return rc;
 }
 
+int st_zip_writer_begin(struct st_zip_writer *w, const char *name)
+{
+	if (w->open_entry)
+		return wfail(w, ES_EINVAL, "%s: an entry is already open", w->path);
+	int rc = entry_begin(w, name);
+	if (!rc)
+		w->open_entry = true;
+	return rc;
+}
+
+int st_zip_writer_write(struct st_zip_writer *w, const void *p, size_t n)
+{
+	if (!w->open_entry)
+		return wfail(w, ES_EINVAL, "%s: no entry is open", w->path);
+	return n ? entry_data(w, p, n) : 0;
+}
+
+int st_zip_writer_end(struct st_zip_writer *w)
+{
+	if (!w->open_entry || w->failed)
+		return wfail(w, ES_EINVAL, "%s: no entry is open", w->path);
+	w->open_entry = false;
+	return entry_end(w);
+}
+
 int st_zip_writer_add_file(struct st_zip_writer *w, const char *name, const char *src)
 {
 	int fd = open(src, O_RDONLY | O_CLOEXEC);
@@ -429,7 +472,7 @@ int st_zip_writer_add_file(struct st_zip_writer *w, const char *name, const char
 
 int st_zip_writer_finish(struct st_zip_writer *w)
 {
-	if (w->failed || w->finished)
+	if (w->failed || w->finished || w->open_entry)
 		return wfail(w, ES_EINVAL, "%s: the archive is closed", w->path);
 	uint64_t cd_off = w->off;
 	int rc = 0;
@@ -461,6 +504,10 @@ int st_zip_writer_finish(struct st_zip_writer *w)
 	wr32(r + 16, (uint32_t)cd_off);
 	if ((rc = put(w, r, sizeof(r))))
 		return rc;
+	if (!w->own_fd) { /* the caller's descriptor (a memfd): nothing to make durable */
+		w->finished = true;
+		return 0;
+	}
 	if (fsync(w->fd))
 		return wfail(w, ES_EIO, "%s: fsync failed: %s", w->path, strerror(errno));
 	int fd = w->fd;
@@ -480,9 +527,9 @@ void st_zip_writer_free(struct st_zip_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
+	if (w->own_fd && w->fd >= 0)
 		close(w->fd);
-	if (!w->finished)
+	if (w->own_fd && !w->finished)
 		unlink(w->path);
 	free(w->path);
 	free(w);

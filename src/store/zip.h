@@ -16,7 +16,8 @@
  * its data must lie before the central directory, entries must not
  * overlap, names must be unique, and the data's CRC-32 must match.
  *
- * Writer: entries are streamed into a file (the local header is written
+ * Writer: entries are streamed into a file or a descriptor the caller
+ * owns (a memfd: nothing of the archive touches a disk; the local header is written
  * first and patched with the CRC and size once the data is in, so general
  * purpose bit 3, the data descriptor, is never used); finish writes the
  * central directory and the end record and fsyncs.  Times are fixed
@@ -66,10 +67,20 @@ struct st_zip_writer;
 
 /* Create path (mode 0644; it must not exist: O_EXCL). */
 int st_zip_writer_open(struct st_zip_writer **out, const char *path, char *err, size_t errlen);
+/* Write into fd (the caller's, e.g. a memfd; empty, written from offset 0
+ * with pwrite, never closed by the writer); name is used in messages.
+ * finish then neither fsyncs nor closes, free leaves fd alone. */
+int st_zip_writer_open_fd(struct st_zip_writer **out, int fd, const char *name, char *err,
+			  size_t errlen);
 /* Add an entry with n bytes from p. */
 int st_zip_writer_add(struct st_zip_writer *w, const char *name, const void *p, size_t n);
 /* Add an entry with the content of the file src, streamed. */
 int st_zip_writer_add_file(struct st_zip_writer *w, const char *name, const char *src);
+/* Add an entry streamed in pieces: begin, write any number of times, end.
+ * No other entry may be added in between. */
+int st_zip_writer_begin(struct st_zip_writer *w, const char *name);
+int st_zip_writer_write(struct st_zip_writer *w, const void *p, size_t n);
+int st_zip_writer_end(struct st_zip_writer *w);
 /* Central directory, end record, fsync, close.  Nothing may be added after. */
 int st_zip_writer_finish(struct st_zip_writer *w);
 /* The message of the writer's last failure ("" when none). */

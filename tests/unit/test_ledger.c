@@ -5,6 +5,7 @@
 #include "store/ledger.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -506,6 +507,308 @@ static void test_tamper_heads_and_keys(void)
 	(void)path2;
 }
 
+/* Append raw bytes to a file (another process's write, possibly torn). */
+static void append_raw(const char *path, const char *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(write(fd, p, n) == (ssize_t)n);
+		close(fd);
+	}
+}
+
+static void append_recs(const char *dir, uint32_t from, uint32_t n, bool commit)
+{
+	struct st_ledger *w;
+	char err[512], id[64];
+	uint8_t h[32];
+	CHECK_INT(st_ledger_open(&w, dir, 0, err, sizeof(err)), 0);
+	if (!w)
+		return;
+	for (uint32_t i = from; i < from + n; i++) {
+		snprintf(id, sizeof(id), "new-%04u@example.com", i);
+		hash_of(i, 7, h);
+		CHECK_INT(st_ledger_append_recording(w, id, h, h, h, 5, NULL), 0);
+	}
+	if (commit)
+		CHECK_INT(st_ledger_commit(w), 0);
+	st_ledger_close(w);
+}
+
+/* st_ledger_refresh: a reader sees what a writer appends, reads a torn
+ * line once it is whole, and asks for a reopen when the file was replaced
+ * or its last line rewritten. */
+static void test_refresh(void)
+{
+	char dir[300], path[400], err[512], line[ST_LEDGER_LINE_MAX + 1];
+	struct st_ledger *l;
+	bool reopen;
+	uint64_t added, seq;
+	copy_of("refresh", dir, sizeof(dir));
+	mkpath(path, sizeof(path), dir, "entries.log");
+	CHECK_INT(st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err)), 0);
+	if (!l)
+		return;
+	uint64_t n = st_ledger_size(l);
+	size_t nh = st_ledger_head_count(l);
+	CHECK_INT(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)), 0);
+	CHECK(!reopen);
+	CHECK_INT(added, 0);
+
+	append_recs(dir, 0, 5, true);
+	CHECK_INT(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)), 0);
+	CHECK(!reopen);
+	CHECK_INT(added, 5);
+	CHECK_INT(st_ledger_size(l), n + 5);
+	CHECK_INT(st_ledger_head_count(l), nh + 1);
+	CHECK_INT(st_ledger_find(l, "new-0004@example.com", &seq, NULL), 0);
+	CHECK_INT(seq, n + 4);
+	struct st_ledger_entry e;
+	CHECK_INT(st_ledger_entry(l, seq, &e), 0);
+	uint8_t root[ST_HASH_LEN];
+	struct st_head hd;
+	CHECK_INT(st_ledger_head(l, nh, &hd), 0);
+	CHECK_INT(hd.size, n + 5);
+	CHECK_INT(st_ledger_root(l, n + 5, root), 0);
+	CHECK(memcmp(root, hd.root, ST_HASH_LEN) == 0);
+	uint8_t pk[32];
+	st_ledger_public_key(l, pk);
+	CHECK_INT(st_head_verify(&hd, pk), 0);
+
+	/* a torn append: half a line now, the rest later */
+	struct st_ledger_entry t = {.type = ST_ENTRY_TOMBSTONE, .seq = n + 5, .time_us = 9};
+	snprintf(t.id, sizeof(t.id), "new-0000@example.com");
+	snprintf(t.reason, sizeof(t.reason), "retention");
+	int len = st_ledger_entry_format(&t, line, sizeof(line) - 1);
+	CHECK(len > 20);
+	line[len] = '\n';
+	append_raw(path, line, 20);
+	CHECK_INT(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)), 0);
+	CHECK(!reopen);
+	CHECK_INT(added, 0);
+	CHECK_INT(st_ledger_torn_entries(l), 20);
+	CHECK_INT(st_ledger_size(l), n + 5);
+	append_raw(path, line + 20, (size_t)len + 1 - 20);
+	CHECK_INT(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)), 0);
+	CHECK(!reopen);
+	CHECK_INT(added, 1);
+	CHECK_INT(st_ledger_torn_entries(l), 0);
+	bool tomb = false;
+	CHECK_INT(st_ledger_find(l, "new-0000@example.com", &seq, &tomb), 0);
+	CHECK(tomb && seq == n + 5);
+
+	/* the last line read rewritten in place (same length): reopen */
+	size_t flen;
+	char *p = slurp_file(path, &flen);
+	CHECK(p != NULL);
+	if (p) {
+		char *last = p + flen - 3; /* inside "retention" */
+		*last = *last == 'o' ? 'x' : 'o';
+		write_file(path, p, flen);
+		free(p);
+	}
+	CHECK_INT(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)), 0);
+	CHECK(reopen);
+	st_ledger_close(l);
+
+	/* a malformed appended line fails the refresh with the open's message */
+	copy_of("refresh2", dir, sizeof(dir));
+	mkpath(path, sizeof(path), dir, "entries.log");
+	CHECK_INT(st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err)), 0);
+	if (!l)
+		return;
+	append_raw(path, "1\trec\tgarbage\n", 14);
+	CHECK(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "entries.log:") != NULL);
+	st_ledger_close(l);
+
+	/* entries.log replaced by another file: reopen */
+	copy_of("refresh3", dir, sizeof(dir));
+	mkpath(path, sizeof(path), dir, "entries.log");
+	CHECK_INT(st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err)), 0);
+	if (!l)
+		return;
+	CHECK_INT(sh("cp '%s' '%s.new'", path, path), 0);
+	CHECK_INT(sh("mv '%s.new' '%s'", path, path), 0);
+	CHECK_INT(st_ledger_refresh(l, &reopen, &added, err, sizeof(err)), 0);
+	CHECK(reopen);
+	/* a writable ledger cannot be refreshed */
+	struct st_ledger *w;
+	CHECK_INT(st_ledger_open(&w, dir, 0, err, sizeof(err)), 0);
+	if (w)
+		CHECK_INT(st_ledger_refresh(w, &reopen, &added, err, sizeof(err)), ES_EINVAL);
+	st_ledger_close(w);
+	st_ledger_close(l);
+}
+
+/* The cached view: hits while nothing changes, reads only the tail after
+ * appends, reopens after a rewrite, and never answers from a stale view
+ * after tampering. */
+static void test_cache(void)
+{
+	char dir[300], path[400], err[512];
+	struct st_ledger_cache *c;
+	struct st_ledger_cache_stats s;
+	const struct st_ledger *l;
+	uint64_t seq;
+	copy_of("cache", dir, sizeof(dir));
+	mkpath(path, sizeof(path), dir, "entries.log");
+	CHECK_INT(st_ledger_cache_new(&c, dir), 0);
+	if (!c)
+		return;
+	CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+	uint64_t n = l ? st_ledger_size(l) : 0;
+	if (l)
+		st_ledger_cache_put(c);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+		if (l)
+			st_ledger_cache_put(c);
+	}
+	st_ledger_cache_stats(c, &s);
+	CHECK_INT(s.opens, 1);
+	CHECK_INT(s.hits, 3);
+	CHECK_INT(s.tails, 0);
+
+	append_recs(dir, 100, 3, true);
+	CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+	if (l) {
+		CHECK_INT(st_ledger_size(l), n + 3);
+		CHECK_INT(st_ledger_find(l, "new-0102@example.com", &seq, NULL), 0);
+		st_ledger_cache_put(c);
+	}
+	st_ledger_cache_stats(c, &s);
+	CHECK_INT(s.opens, 1);
+	CHECK_INT(s.tails, 1);
+
+	/* a line in the middle rewritten in place, same length, valid: the view
+	 * reads it back and sees that it is not the leaf read before (before
+	 * any reload), then the reload takes the file as it now is */
+	size_t flen;
+	char *p = slurp_file(path, &flen);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	size_t off = line_off(p, flen, 3);
+	char *q = strstr(p + off, "meta=") + 5;
+	*q = *q == 'a' ? 'b' : 'a';
+	int fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, q, 1, (off_t)(q - p)) == 1);
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	struct st_ledger_entry e;
+	CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+	st_ledger_cache_stats(c, &s);
+	CHECK_INT(s.opens, 2); /* same size, new mtime: read again */
+	if (l) {
+		CHECK_INT(st_ledger_entry(l, 2, &e), 0);
+		st_ledger_cache_put(c);
+	}
+	/* made malformed: the get fails with the open's reason, and keeps
+	 * failing (without reading again) until the file changes */
+	p = slurp_file(path, &flen);
+	if (!p)
+		return;
+	off = line_off(p, flen, 2);
+	p[off] = 'X';
+	write_file(path, p, flen);
+	CHECK(st_ledger_cache_get(c, &l, err, sizeof(err)) != 0);
+	CHECK(l == NULL);
+	CHECK(strstr(err, "entries.log:2:") != NULL);
+	CHECK(st_ledger_cache_get(c, &l, err, sizeof(err)) != 0);
+	st_ledger_cache_stats(c, &s);
+	CHECK_INT(s.opens, 3);
+	p[off] = '1';
+	write_file(path, p, flen);
+	free(p);
+	CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+	if (l)
+		st_ledger_cache_put(c);
+	st_ledger_cache_free(c);
+
+	/* a view held while the line is tampered (no reload in between):
+	 * reading the leaf back fails instead of answering the old line */
+	CHECK_INT(st_ledger_cache_new(&c, dir), 0);
+	CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+	if (l) {
+		p = slurp_file(path, &flen);
+		if (p) {
+			off = line_off(p, flen, 4);
+			q = strstr(p + off, "cipher=") + 7;
+			*q = *q == 'a' ? 'b' : 'a';
+			fd = open(path, O_WRONLY);
+			CHECK(fd >= 0 && pwrite(fd, q, 1, (off_t)(q - p)) == 1);
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		}
+		CHECK_INT(st_ledger_entry(l, 3, &e), ES_EFORMAT);
+		st_ledger_cache_put(c);
+	}
+	st_ledger_cache_free(c);
+}
+
+/* Several threads getting the view while a writer appends. */
+struct cache_thr {
+	struct st_ledger_cache *c;
+	int fails;
+	uint64_t max_size;
+};
+
+static void *cache_reader(void *ud)
+{
+	struct cache_thr *t = ud;
+	char err[512];
+	for (int i = 0; i < 2000; i++) {
+		const struct st_ledger *l;
+		if (st_ledger_cache_get(t->c, &l, err, sizeof(err))) {
+			t->fails++;
+			continue;
+		}
+		uint64_t n = st_ledger_size(l);
+		struct st_ledger_entry e;
+		if (n > t->max_size)
+			t->max_size = n;
+		if (st_ledger_entry(l, n - 1, &e))
+			t->fails++;
+		st_ledger_cache_put(t->c);
+	}
+	return NULL;
+}
+
+static void test_cache_threads(void)
+{
+	char dir[300];
+	struct st_ledger_cache *c;
+	copy_of("cache-thr", dir, sizeof(dir));
+	CHECK_INT(st_ledger_cache_new(&c, dir), 0);
+	if (!c)
+		return;
+	struct cache_thr t[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct cache_thr){.c = c};
+		CHECK_INT(pthread_create(&th[i], NULL, cache_reader, &t[i]), 0);
+	}
+	for (uint32_t k = 0; k < 20; k++)
+		append_recs(dir, 200 + 5 * k, 5, k % 2);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(t[i].fails, 0);
+	}
+	const struct st_ledger *l;
+	char err[512];
+	CHECK_INT(st_ledger_cache_get(c, &l, err, sizeof(err)), 0);
+	if (l) {
+		uint64_t seq;
+		CHECK_INT(st_ledger_find(l, "new-0299@example.com", &seq, NULL), 0);
+		st_ledger_cache_put(c);
+	}
+	st_ledger_cache_free(c);
+}
+
 static void test_perf(void)
 {
 	enum { N = 100000 };
@@ -566,6 +869,9 @@ int main(void)
 	RUN(test_tamper_entries);
 	RUN(test_torn);
 	RUN(test_tamper_heads_and_keys);
+	RUN(test_refresh);
+	RUN(test_cache);
+	RUN(test_cache_threads);
 	RUN(test_perf);
 	if (!getenv("ES_KEEP_TMP"))
 		sh("rm -rf '%s'%s", base, "");
