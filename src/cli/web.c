@@ -143,11 +143,11 @@ int cli_rules_json(const struct pol_rules *rules, char **out)
 		return ES_ENOMEM;
 	struct es_json j;
 	es_json_init(&j, f, false);
-	pol_rules_json(rules, &j);
+	int rc = pol_rules_json(rules, &j);
 	es_json_end(&j);
-	if (fclose(f)) {
+	if (fclose(f) || rc) {
 		free(buf);
-		return ES_ENOMEM;
+		return rc ? rc : ES_ENOMEM;
 	}
 	*out = buf;
 	return 0;
@@ -192,7 +192,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		return rc == ES_EUNSUP ? CLI_USAGE : CLI_ERR;
 	}
 	bool v6 = strchr(o->host, ':') != NULL;
-	printf("%s: web UI and REST API on %s://%s%s%s:%u (%u threads, data %s, web UI %s)\n", cmd,
+	printf("%s: listening on %s://%s%s%s:%u (%u threads, data %s, web UI %s)\n", cmd,
 	       cfg.tls_cert ? "https" : "http", v6 ? "[" : "", o->host, v6 ? "]" : "",
 	       (unsigned)api_server_port(*out), cfg.threads, ctx->data_dir,
 	       cfg.web_dir ? cfg.web_dir : "off");

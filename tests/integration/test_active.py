@@ -77,7 +77,7 @@ if not res.check(wait_up(PORT, rec.proc), "the web server of earshot record did 
                  "log:\n" + rec.logtext()[-2000:]):
     rec.stop()
     res.finish()
-res.check("web UI and REST API on http://127.0.0.1:%d" % PORT in rec.logtext(),
+res.check("listening on http://127.0.0.1:%d" % PORT in rec.logtext(),
           "record must print the server's URL:\n" + rec.logtext()[-800:])
 for _ in range(50):  # the first list is written when the recorder's loop starts
     st, idle = req("/api/active")
@@ -166,8 +166,18 @@ res.check(not os.path.exists(os.path.join(data, "run", "active.tsv")),
 
 # a separate server: no recorder; then a stale list; then a damaged one
 PORT2 = PORT + 1
-serve = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, PORT2)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+# ([api] listen and [earshot] data from the configuration, no options)
+conf2 = os.path.join(work, "serve.conf")
+with open(conf2, "w") as f:
+    f.write("[earshot]\ndata = %s\n[api]\nlisten = %s:%d\nthreads = 2\n" % (data, HOST, PORT2))
+bad = os.path.join(work, "bad.conf")
+with open(bad, "w") as f:
+    f.write("[api]\nlisten = 127.0.0.1\n")
+p = subprocess.run([EARSHOT, "serve", "-c", bad], capture_output=True, text=True, timeout=20)
+res.check(p.returncode == 2 and "bad.conf:2: listen" in p.stderr,
+          "a bad [api] listen: exit %d, %s" % (p.returncode, p.stderr.strip()))
+serve = subprocess.Popen([EARSHOT, "serve", "-c", conf2], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
 try:
     res.check(wait_up(PORT2, serve), "earshot serve did not start")
     st, a = req("/api/active", port=PORT2)
