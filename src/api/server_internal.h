@@ -18,6 +18,8 @@ struct MHD_Connection;
 struct MHD_Response;
 struct st_vault;
 
+struct srv_peaks_cache;
+
 /* A pool of index connections: taken by a request, given back after. */
 #define SRV_IX_POOL_MAX (API_SRV_THREADS_MAX + 4)
 
@@ -40,6 +42,9 @@ struct api_server {
 	unsigned ix_max;
 	struct api_rl *rl;
 	char *tls_cert_pem, *tls_key_pem;
+	/* Waveforms already computed (handlers_peaks.c), with their own lock:
+	 * a peaks request decodes a whole recording. */
+	struct srv_peaks_cache *peaks;
 };
 
 enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };
@@ -186,6 +191,10 @@ int srv_call_evidence(struct srv_req *r, int64_t id);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);
+/* Entries of the waveform cache (least recently used out). */
+#define SRV_PEAKS_CACHE 64
+int srv_peaks_cache_new(struct srv_peaks_cache **out);
+void srv_peaks_cache_free(struct srv_peaks_cache *c); /* NULL is fine */
 
 /* ---- handlers_admin.c: user administration and the rules' read-only view -------- */
 /* POST /api/users */

@@ -54,13 +54,42 @@ void media_writer_abort(struct media_writer *w);
 struct media_reader;
 /* Open a file this module wrote (format from its content, not its name). */
 int media_reader_open(struct media_reader **out, const char *path, char *err, size_t errlen);
+/* The same over a stream the reader then owns (closed by media_reader_close,
+ * and on failure): it must be readable and seekable (fopencookie over a
+ * decrypting reader, fmemopen...).  name is used in messages. */
+int media_reader_open_stream(struct media_reader **out, FILE *f, const char *name, char *err,
+			     size_t errlen);
 enum media_format media_reader_format(const struct media_reader *r);
+/* Frames the file announces (WAV data size, FLAC STREAMINFO, Opus granule
+ * positions at the file's rate); 0 when it does not say.  A damaged file
+ * may then deliver fewer or more. */
+uint64_t media_reader_frames(const struct media_reader *r);
 uint32_t media_reader_rate(const struct media_reader *r);
 unsigned media_reader_channels(const struct media_reader *r);
 /* Read up to `frames` interleaved frames; returns frames read, 0 at the
  * end, negative ES_E* on a damaged file. */
 long media_reader_read(struct media_reader *r, int16_t *pcm, size_t frames);
 void media_reader_close(struct media_reader *r);
+
+/* ---- peaks: a recording's waveform for a player (peaks.c) ------------------- */
+
+struct media_peaks {
+	uint32_t rate;
+	unsigned channels;
+	unsigned points;
+	uint64_t frames;  /* frames read (the duration is frames / rate) */
+	uint8_t *v;       /* channels * points, channel by channel: v[c * points + i]
+			     = round(max |sample| of point i * 255 / 32768) */
+};
+
+/* Read r to its end and reduce it to `points` stretches of equal length
+ * (point i covers frames [ceil(i*T/N), ceil((i+1)*T/N)), T the length the
+ * file announces).  ES_EFORMAT when the file does not state its length,
+ * a reader error when it is damaged (with a message in err).  out->v is
+ * the caller's (media_peaks_free). */
+int media_peaks(struct media_reader *r, unsigned points, struct media_peaks *out, char *err,
+		size_t errlen);
+void media_peaks_free(struct media_peaks *p);
 
 /* ---- the media log ----------------------------------------------------------- */
 

@@ -27,7 +27,8 @@ struct media_reader {
 	uint32_t rate;
 	unsigned channels;
 	int err;  /* sticky error, returned once the buffered frames are out */
-	FILE *f;  /* WAV, FLAC */
+	FILE *f;  /* all formats (Opus through opusfile's callbacks) */
+	uint64_t frames; /* length the container announces; 0 = unknown */
 
 	/* WAV */
 	uint64_t remain; /* data bytes left */
@@ -113,6 +114,8 @@ static int wav_open(struct media_reader *r, const char *path, char *err, size_t 
 			}
 			r->to_eof = size == 0 || size == UINT32_MAX;
 			r->remain = size;
+			if (!r->to_eof)
+				r->frames = size / (2u * r->channels);
 			return 0;
 		} else if (fseeko(r->f, (off_t)size + (size & 1), SEEK_CUR) != 0) {
 			goto trunc;
@@ -218,6 +221,7 @@ static void flac_meta_cb(const FLAC__StreamDecoder *d, const FLAC__StreamMetadat
 		r->rate = m->data.stream_info.sample_rate;
 		r->channels = m->data.stream_info.channels;
 		r->bps = m->data.stream_info.bits_per_sample;
+		r->frames = m->data.stream_info.total_samples;
 		r->info = true;
 	}
 }
@@ -309,11 +313,30 @@ static bool opus_rate_ok(uint32_t rate)
 	return false;
 }
 
+/* opusfile over our FILE (which the reader owns and closes itself). */
+static int opus_cb_read(void *f, unsigned char *p, int n)
+{
+	size_t got = n > 0 ? fread(p, 1, (size_t)n, f) : 0;
+	return ferror((FILE *)f) ? -1 : (int)got;
+}
+
+static int opus_cb_seek(void *f, opus_int64 off, int whence)
+{
+	return fseeko(f, (off_t)off, whence) ? -1 : 0;
+}
+
+static opus_int64 opus_cb_tell(void *f)
+{
+	return (opus_int64)ftello(f);
+}
+
+static const OpusFileCallbacks opus_cbs = {opus_cb_read, opus_cb_seek, opus_cb_tell, NULL};
+
 static int opus_open(struct media_reader *r, const char *path, char *err, size_t errlen)
 {
 	int e = 0;
 
-	r->of = op_open_file(path, &e);
+	r->of = op_open_callbacks(r->f, &opus_cbs, NULL, 0, &e);
 	if (!r->of) {
 		mio_err(err, errlen, "%s: not a readable Ogg/Opus file (opusfile error %d)", path, e);
 		return ES_EFORMAT;
@@ -326,6 +349,10 @@ static int opus_open(struct media_reader *r, const char *path, char *err, size_t
 	}
 	r->channels = (unsigned)ch;
 	r->rate = opus_rate_ok(h->input_sample_rate) ? h->input_sample_rate : 48000;
+	/* The length opus_fill will produce: the 48 kHz total at the file's rate. */
+	ogg_int64_t total = op_pcm_total(r->of, -1);
+	if (total > 0)
+		r->frames = ((uint64_t)total * r->rate + 24000) / 48000;
 	r->in = malloc((size_t)OPUS_IN_FRAMES * 2 * sizeof(*r->in));
 	r->ob = malloc((size_t)OPUS_OUT_FRAMES * 2 * sizeof(*r->ob));
 	if (!r->in || !r->ob)
@@ -463,22 +490,32 @@ static int sniff(const uint8_t *h, size_t n, enum media_format *fmt)
 
 int media_reader_open(struct media_reader **out, const char *path, char *err, size_t errlen)
 {
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		mio_err(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return e == ENOENT ? ES_ENOTFOUND : ES_EIO;
+	}
+	return media_reader_open_stream(out, f, path, err, errlen);
+}
+
+int media_reader_open_stream(struct media_reader **out, FILE *f, const char *name, char *err,
+			     size_t errlen)
+{
 	struct media_reader *r;
 	uint8_t h[27 + 255 + 8];
 	int rc;
+	const char *path = name ? name : "(stream)";
 
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
+		fclose(f);
 		mio_err(err, errlen, "%s: out of memory", path);
 		return ES_ENOMEM;
 	}
-	r->f = fopen(path, "rb");
-	if (!r->f) {
-		mio_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		free(r);
-		return errno == ENOENT ? ES_ENOTFOUND : ES_EIO;
-	}
+	r->f = f;
 	size_t n = fread(h, 1, sizeof(h), r->f);
 	if (ferror(r->f)) {
 		mio_err(err, errlen, "%s: read failed: %s", path, strerror(errno));
@@ -493,14 +530,14 @@ int media_reader_open(struct media_reader **out, const char *path, char *err, si
 	}
 	switch (r->fmt) {
 	case MEDIA_WAV: rc = wav_open(r, path, err, errlen); break;
-	case MEDIA_FLAC:
-		rewind(r->f);
-		rc = flac_open(r, path, err, errlen);
-		break;
 	default:
-		fclose(r->f);
-		r->f = NULL;
-		rc = opus_open(r, path, err, errlen);
+		if (fseeko(r->f, 0, SEEK_SET) != 0) {
+			mio_err(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
+			rc = ES_EIO;
+			goto fail;
+		}
+		rc = r->fmt == MEDIA_FLAC ? flac_open(r, path, err, errlen)
+					  : opus_open(r, path, err, errlen);
 		break;
 	}
 	if (rc)
@@ -512,6 +549,7 @@ fail:
 	return rc;
 }
 
+uint64_t media_reader_frames(const struct media_reader *r) { return r->frames; }
 enum media_format media_reader_format(const struct media_reader *r) { return r->fmt; }
 uint32_t media_reader_rate(const struct media_reader *r) { return r->rate; }
 unsigned media_reader_channels(const struct media_reader *r) { return r->channels; }
