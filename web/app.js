@@ -446,12 +446,14 @@ function setupPlayer(c) {
   $('progress').style.width = '0';
   $('time').textContent = '0:00 / ' + fmtClock(rec ? rec.duration_s : 0);
   buildMix(rec);
-  if (!rec) return;
+  timelineAria();
+  if (!rec) { waveformClear(); return; }
   const a = $('audio');
   a.src = '/api/calls/' + c.id + '/audio';
   a.playbackRate = +$('speed').value;
   a.defaultPlaybackRate = +$('speed').value;
   drawMarkers();
+  waveformLoad(c); // web/waveform.js
 }
 
 function drawMarkers() {
@@ -481,11 +483,41 @@ function onTimelineClick(ev) {
   seek(Math.min(dur, Math.max(0, (ev.clientX - box.left) / box.width * dur)), false);
 }
 
+// The timeline is a slider for assistive technology and the keyboard.
+function timelineAria() {
+  const t = $('timeline');
+  const a = $('audio');
+  const dur = recDuration();
+  const now = a.getAttribute('src') ? a.currentTime : 0;
+  t.setAttribute('aria-valuemin', '0');
+  t.setAttribute('aria-valuemax', String(Math.round(dur)));
+  t.setAttribute('aria-valuenow', String(Math.round(now)));
+  t.setAttribute('aria-valuetext', fmtClock(now) + ' of ' + fmtClock(dur));
+}
+
+// Arrow keys seek 5 s back or forward, Page Up/Down 30 s, Home/End to the ends.
+function onTimelineKey(ev) {
+  const dur = recDuration();
+  const a = $('audio');
+  if (!dur || !a.getAttribute('src')) return;
+  const steps = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 };
+  let t;
+  if (ev.key in steps) t = a.currentTime + steps[ev.key];
+  else if (ev.key === 'Home') t = 0;
+  else if (ev.key === 'End') t = dur;
+  else return;
+  ev.preventDefault();
+  seek(Math.min(dur, Math.max(0, t)), false);
+  onTimeUpdate();
+}
+
 function onTimeUpdate() {
   const a = $('audio');
   const dur = recDuration();
   $('progress').style.width = dur ? Math.min(100, 100 * a.currentTime / dur) + '%' : '0';
   $('time').textContent = fmtClock(a.currentTime) + ' / ' + fmtClock(dur);
+  timelineAria();
+  waveformProgress(); // web/waveform.js
 }
 
 // ---- mute / solo per party (Web Audio: stereo, caller left, callee right) -----------------
@@ -613,6 +645,7 @@ async function start() {
   $('tag-form').addEventListener('submit', onAddTag);
   $('note-form').addEventListener('submit', onAddNote);
   $('timeline').addEventListener('click', onTimelineClick);
+  $('timeline').addEventListener('keydown', onTimelineKey);
   $('speed').addEventListener('change', () => {
     const a = $('audio');
     a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
@@ -623,6 +656,7 @@ async function start() {
   a.addEventListener('pause', () => { $('play').textContent = 'Play'; });
   a.addEventListener('ended', () => { $('play').textContent = 'Play'; });
   a.addEventListener('timeupdate', onTimeUpdate);
+  a.addEventListener('seeked', onTimeUpdate);
   a.addEventListener('loadedmetadata', () => { drawMarkers(); onTimeUpdate(); });
   a.addEventListener('error', () => { if (a.getAttribute('src')) showError(new Error('the audio cannot be played (' + (a.error ? a.error.code : '?') + ')')); });
   window.addEventListener('hashchange', route);

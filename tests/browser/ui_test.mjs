@@ -124,6 +124,48 @@ try {
     fail('DTMF markers where none were expected');
   }
 
+  step = 'waveform';
+  // the canvas behind the timeline is drawn from /peaks: some pixels in both halves
+  await page.waitForFunction(() => {
+    const cv = document.getElementById('waveform');
+    if (!cv || !cv.width || !cv.height) return false;
+    const g = cv.getContext('2d');
+    const half = (y0, y1) => {
+      const d = g.getImageData(0, y0, cv.width, y1 - y0).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    };
+    const mid = Math.floor(cv.height / 2);
+    // rows strictly above and below the middle line
+    return half(0, mid - 1) > cv.width && half(mid + 2, cv.height) > cv.width;
+  }, null, { timeout: 15000 });
+  const wf = await page.evaluate(() => {
+    const cv = document.getElementById('waveform');
+    return { w: cv.width, h: cv.height, label: cv.getAttribute('aria-label') };
+  });
+  log(`waveform drawn: ${wf.w}x${wf.h} px, "${wf.label}"`);
+  if (!/caller/.test(wf.label) || !/callee/.test(wf.label)) fail('waveform label: ' + wf.label);
+  // keyboard: the timeline takes focus and the arrow keys seek 5 s
+  await page.evaluate(() => { document.getElementById('audio').currentTime = 0; });
+  await page.locator('#timeline').focus();
+  const dur = await page.evaluate(() => document.getElementById('audio').duration);
+  await page.keyboard.press('ArrowRight');
+  const want = Math.min(5, dur);
+  await page.waitForFunction((o) => Math.abs(document.getElementById('audio').currentTime - o) < 0.05, want);
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction(() => document.getElementById('audio').currentTime < 0.05);
+  await page.keyboard.press('End');
+  await page.waitForFunction((d) => document.getElementById('audio').currentTime > d - 0.1, dur);
+  const vnow = await page.locator('#timeline').getAttribute('aria-valuenow');
+  log(`keyboard seek on the timeline: -> ${want} s, back to 0, End -> ${dur.toFixed(2)} s (aria-valuenow ${vnow})`);
+  if (+vnow !== Math.round(dur)) fail('timeline aria-valuenow ' + vnow);
+  await page.evaluate(() => { document.getElementById('audio').currentTime = Math.min(2.5, document.getElementById('audio').duration / 2); });
+  await page.waitForTimeout(100);
+  const shotW = path.join(OUT, 'waveform.png');
+  await page.locator('#player').screenshot({ path: shotW });
+  console.log('screenshot: ' + shotW);
+
   step = 'play to the end at 4x';
   await page.getByLabel('Speed').selectOption('4');
   await page.evaluate(() => { document.getElementById('audio').currentTime = 0; });

@@ -6,7 +6,11 @@ call with zero unexpected allows, audio equal to `earshot export` byte for
 byte with Range requests, CSRF, bearer tokens, injection and traversal
 attempts in every parameter, oversized bodies, bad cookies, the audit log
 (logins, a listen, a denial; `earshot audit --verify`), a tampered
-recording, and a clean stop on SIGTERM.  Prints p50/p95 of 200 searches."""
+recording, and a clean stop on SIGTERM.  Prints p50/p95 of 200 searches.
+The waveform (/peaks): its role matrix, parameters, audit, and its values
+against a reduction computed here from the WAV `earshot export` writes,
+for plain and encrypted Opus and encrypted FLAC recordings of a capture
+with pauses (each served by a second server on PORT + 1)."""
 import concurrent.futures
 import http.client
 import json
@@ -15,6 +19,7 @@ import signal
 import subprocess
 import time
 import urllib.parse
+import wave
 
 from estest import BUILD, EARSHOT, Results, calls_json, earshot, import_capture, run, skip, tmpdir
 
@@ -111,6 +116,45 @@ def login(name, password=PW, source=None):
         if part.strip().startswith("earshot_session="):
             cookie = part.strip().split("=", 1)[1]
     return st, h, b, cookie
+
+
+def wav_peaks(path, points):
+    """The /peaks reduction, written from its documentation: point i covers
+    frames [ceil(i*T/N), ceil((i+1)*T/N)); a value is round(max |s| * 255 /
+    32768), at most 255.  (channels, T, rate, per channel a list)"""
+    w = wave.open(path, "rb")
+    ch, t, rate = w.getnchannels(), w.getnframes(), w.getframerate()
+    raw = w.readframes(t)
+    w.close()
+    import array
+    a = array.array("h")
+    a.frombytes(raw)
+    if os.sys.byteorder != "little":
+        a.byteswap()
+    out = []
+    for c in range(ch):
+        col = a[c::ch]
+        vals = []
+        for i in range(points):
+            lo, hi = (i * t + points - 1) // points, ((i + 1) * t + points - 1) // points
+            seg = col[lo:hi]
+            m = max(max(seg), -min(seg)) if len(seg) else 0
+            vals.append(min(255, (m * 255 + 16384) // 32768))
+        out.append(vals)
+    return ch, t, rate, out
+
+
+def peaks_diff(a, b):
+    """How far two peaks arrays differ: the largest difference, or 999 if the
+    shapes differ or more than 1 % of the values are not equal (the server
+    decodes with the same reader as the export, so even Opus should match
+    exactly; 1 for rounding leaves room for a decoder's float paths)."""
+    if len(a) != len(b) or any(len(x) != len(y) for x, y in zip(a, b)):
+        return 999
+    diffs = [abs(p - q) for x, y in zip(a, b) for p, q in zip(x, y)]
+    if sum(1 for d in diffs if d) * 100 > len(diffs):
+        return 999
+    return max(diffs, default=0)
 
 
 try:
@@ -418,6 +462,77 @@ try:
         oks = list(ex.map(fetch, range(48)))
     res.check(all(oks), "48 parallel range requests: %d good" % sum(oks))
 
+    # ---- the waveform (/peaks) ---------------------------------------------------------------
+    # role matrix: as listening (api.h), own/foreign x every role
+    pk_cells = pk_ua = 0
+    for name in ("admin1", "super1", "agent1", "audit1", "audit2"):
+        role, _, can_listen = USERS[name]
+        key = role + ("+listen" if can_listen else "")
+        for which, cid in targets.items():
+            want = ALLOW[key]["listen"] == "all" or (ALLOW[key]["listen"] == "own" and which == "own")
+            st, _, b = req("GET", "/api/calls/%d/peaks?points=64" % cid, cookie=sessions[name])
+            pk_cells += 1
+            got = st == 200
+            if got and not want:
+                pk_ua += 1
+            res.check(got == want and (got or st == 403),
+                      "%s peaks %s call: %d (want %s)" % (name, which, st, "allow" if want else "403"))
+    res.check(pk_ua == 0, "peaks: unexpected allows: %d" % pk_ua)
+    print("peaks role matrix: %d cells, %d unexpected allows" % (pk_cells, pk_ua))
+    ppath = "/api/calls/%d/peaks" % own_a["id"]
+    for q in ("points=0", "points=15", "points=4001", "points=abc", "points=", "points=-20",
+              "points=1e3", "points=16.0", "points=%2B100", "points=00000100", "points=100&points=100"):
+        st, _, b = req("GET", ppath + "?" + q, cookie=admin)
+        res.check(st == 400 and b.get("parameter") == "points", "peaks ?%s -> 400 naming points: %d %s"
+                  % (q, st, b))
+    st, _, b = req("GET", ppath + "?points=100&x=1", cookie=admin)
+    res.check(st == 400 and b.get("parameter") == "x", "peaks unknown parameter -> 400: %d %s" % (st, b))
+    st, _, b = req("GET", "/api/calls/999999/peaks", cookie=admin)
+    res.check(st == 404, "peaks of no call -> 404: %d" % st)
+    st, _, b = req("GET", ppath)
+    res.check(st == 401, "peaks without auth -> 401: %d" % st)
+    if norec:
+        st, _, b = req("GET", "/api/calls/%d/peaks" % norec[0]["id"], cookie=admin)
+        res.check(st == 404 and b.get("error") == "no_recording",
+                  "peaks of a call without recording -> 404: %d %s" % (st, b))
+    else:
+        res.skip("peaks of a call without recording: every call has one")
+    # default points, shape, headers, and the values against the export (own_a: encrypted Opus)
+    t0 = time.perf_counter()
+    st, h, b = req("GET", ppath, cookie=admin)
+    t_first = (time.perf_counter() - t0) * 1000
+    wav = os.path.join(work, "peaks-%d.wav" % own_a["id"])
+    earshot(data, "export", str(own_a["id"]), "-o", wav)
+    ch, t, rate, ref = wav_peaks(wav, 1000)
+    ok = st == 200 and b.get("points") == 1000 and b.get("channels") == ch == 2
+    res.check(ok and b.get("call") == own_a["id"] and b.get("scale") == 255 and
+              abs(b.get("duration_s", 0) - t / rate) < 0.002 and len(b.get("peaks", [])) == 2,
+              "peaks shape (default 1000 points): %d %s" % (st, {k: v for k, v in (b if ok else {}).items()
+                                                                  if k != "peaks"}))
+    res.check(h.get("cache-control") == "no-store" and h.get("content-type", "").startswith("application/json"),
+              "peaks headers: %s" % h)
+    d = peaks_diff(b.get("peaks", []), ref) if ok else 999
+    res.check(d <= 1, "peaks equal the reduction of the exported WAV (largest difference %d)" % d)
+    res.check(ok and max(b["peaks"][0]) > 20 and max(b["peaks"][1]) > 20, "peaks are not flat")
+    t0 = time.perf_counter()
+    st, _, b2 = req("GET", ppath, cookie=admin)
+    t_cached = (time.perf_counter() - t0) * 1000
+    res.check(st == 200 and b2 == b, "cached peaks are the same: %d" % st)
+    print("peaks of a %.1f s call: %.1f ms computed, %.1f ms cached" % (t / rate, t_first, t_cached))
+    st, _, b3 = req("GET", ppath + "?points=16", cookie=sessions["agent1"])
+    ref16 = wav_peaks(wav, 16)[3]
+    res.check(st == 200 and b3["points"] == 16 and peaks_diff(b3["peaks"], ref16) <= 1,
+              "agent's own peaks, 16 points: %d" % st)
+    st, _, b4 = req("GET", ppath + "?points=4000", cookie=admin)
+    res.check(st == 200 and peaks_diff(b4["peaks"], wav_peaks(wav, 4000)[3]) <= 1,
+              "4000 points equal the reduction: %d" % st)
+    def pk_fetch(i):
+        st_, _, bb = req("GET", ppath + "?points=%d" % (100 + i % 4), cookie=admin)
+        return st_ == 200 and bb["points"] == 100 + i % 4
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        oks = list(ex.map(pk_fetch, range(24)))
+    res.check(all(oks), "24 parallel peaks requests: %d good" % sum(oks))
+
     # ---- CSRF, tokens, cookies ------------------------------------------------------------
     st, _, b = req("POST", "/api/logout", cookie=sessions["super1"])
     res.check(st == 403 and b.get("error") == "csrf", "logout without CSRF -> 403: %d" % st)
@@ -546,6 +661,14 @@ try:
     res.check(has(user="agent1", action="call.note", object=str(foreign["id"]), outcome="denied"),
               "audit: agent denied a note on a foreign call")
     res.check(has(user="admin1", action="call.tag", outcome="failed"), "audit: bad/duplicate tag")
+    res.check(has(user="admin1", action="call.peaks", object=str(own_a["id"]), outcome="ok"),
+              "audit: peaks ok")
+    res.check(has(user="audit1", action="call.peaks", outcome="denied"), "audit: auditor denied peaks")
+    res.check(has(user="agent1", action="call.peaks", object=str(foreign["id"]), outcome="denied"),
+              "audit: agent denied peaks of a foreign call")
+    if norec:
+        res.check(has(user="admin1", action="call.peaks", object=str(norec[0]["id"]), outcome="failed"),
+                  "audit: peaks of a call without recording")
     res.check(all(e["remote"] in ("127.0.0.1", "127.0.0.2", "") for e in entries), "audit remotes")
     st, _, b = req("GET", "/api/audit?action=call.&limit=5", cookie=admin)
     res.check(st == 200 and 0 < len(b["entries"]) <= 5 and
@@ -570,6 +693,9 @@ try:
         res.check(st != 200 or short, "tampered audio not served whole: %d" % st)
         st, _, b = req("GET", "/api/calls/%d/verify" % foreign["id"], cookie=admin)
         res.check(st == 200 and b["ok"] is False and b["findings"], "verify finds tampering: %s" % b)
+        st, _, b = req("GET", "/api/calls/%d/peaks?points=777" % foreign["id"], cookie=admin)
+        res.check(st == 409 and b.get("error") == "integrity" and trec["path"] in b.get("message", ""),
+                  "peaks of a tampered recording -> 409 naming it: %d %s" % (st, b))
         st, _, b = req("GET", "/api/audit?action=call.listen&limit=1000", cookie=admin)
         res.check(any(e["outcome"] == "failed" and e["object"] == str(foreign["id"]) for e in b["entries"]),
                   "tampered listen audited as failed")
@@ -594,4 +720,122 @@ finally:
 
 p = earshot(data, "audit", "--verify", check=False)
 res.check(p.returncode == 0, "earshot audit --verify: %d %s%s" % (p.returncode, p.stdout, p.stderr))
+
+
+# ---- the waveform of a capture with pauses: plain and encrypted Opus, encrypted FLAC ------------
+def peaks_server(dpath, fn):
+    """Serve dpath on PORT + 1 and call fn(get) with get(path) -> (status, JSON)."""
+    port = PORT + 1
+    tok = json.loads(earshot(dpath, "user", "token", "pk", "--json").stdout)["token"]
+    srv = subprocess.Popen([EARSHOT, "--data", dpath, "serve", "--listen", "%s:%d" % (HOST, port),
+                            "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def get(path):
+        c = http.client.HTTPConnection(HOST, port, timeout=20)
+        try:
+            c.request("GET", path, headers={"Authorization": "Bearer " + tok})
+            r = c.getresponse()
+            body = r.read()
+        finally:
+            c.close()
+        return r.status, json.loads(body) if body else None
+    try:
+        for _ in range(100):
+            try:
+                get("/api/me")
+                break
+            except OSError:
+                time.sleep(0.05)
+        fn(get)
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            rc_ = srv.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            rc_ = "hung"
+        _, err_ = srv.communicate()
+        res.check(rc_ == 0 and "AddressSanitizer" not in err_ and "runtime error" not in err_,
+                  "peaks server on %s exits cleanly: %s %s" % (os.path.basename(dpath), rc_, err_[-2000:]))
+    return err_
+
+
+apcap = os.path.join(work, "pauses.pcap")
+run([GEN, "-o", apcap, "--seed", "11", "--calls", "2", "--duration", "8", "--codec", "pcma"])
+got = {}
+for label, extra in (("plain", ["--no-encrypt"]), ("enc", []), ("flac", ["--format", "flac"])):
+    dpath = os.path.join(work, "data-" + label)
+    p, _ = import_capture(dpath, apcap, extra=extra)
+    if p.returncode != 0:
+        raise RuntimeError("import: %s" % p.stderr)
+    run([EARSHOT, "--data", dpath, "user", "add", "pk", "--role", "admin", "--password-stdin"],
+        input=PW + "\n")
+    pcalls = [c for c in calls_json(dpath) if c["recording"]]
+    res.check(len(pcalls) == 2 and all(c["recording"].get("encrypted") == (label != "plain")
+                                       for c in pcalls), "%s: 2 recordings, encrypted as asked" % label)
+    cid = pcalls[0]["id"]
+    nrec = None
+    if label == "flac":
+        # calls that were not answered have no recording: a second capture with outcomes
+        opcap = os.path.join(work, "outcomes.pcap")
+        run([GEN, "-o", opcap, "--seed", "12", "--calls", "8", "--duration", "6", "--outcomes"])
+        import_capture(dpath, opcap, extra=extra)
+        nrec = [c for c in calls_json(dpath) if not c["recording"]]
+        res.check(len(nrec) > 0, "the outcomes capture has calls without recording")
+    wav = os.path.join(work, "pauses-%s.wav" % label)
+    earshot(dpath, "export", str(cid), "-o", wav)
+
+    def check(get, label=label, cid=cid, wav=wav, dpath=dpath, pcalls=pcalls, nrec=nrec):
+        if nrec:
+            st, b = get("/api/calls/%d/peaks?points=50" % nrec[0]["id"])
+            res.check(st == 404 and b.get("error") == "no_recording",
+                      "peaks of a call without recording -> 404: %d %s" % (st, b))
+        ch, t, rate, ref = wav_peaks(wav, 400)
+        st, b = get("/api/calls/%d/peaks?points=400" % cid)
+        ok = st == 200 and b["channels"] == ch == 2 and b["points"] == 400
+        d = peaks_diff(b["peaks"], ref) if ok else 999
+        res.check(ok and d <= (0 if label == "flac" else 1),
+                  "%s: peaks equal the reduction of the exported WAV (%d; largest difference %d)"
+                  % (label, st, d))
+        got[label] = b["peaks"] if ok else None
+        # the pauses: points the export says are silent are near zero in the answer, and
+        # each channel has some (the synthetic sources pause 0.1 s and 0.5 s)
+        for c in range(2):
+            quiet = [i for i in range(400) if ref[c][i] == 0]
+            loud = [i for i in range(400) if ref[c][i] > 30]
+            res.check(len(quiet) >= 4 and ok and all(b["peaks"][c][i] <= 1 for i in quiet) and
+                      len(loud) > 100 and all(b["peaks"][c][i] > 20 for i in loud),
+                      "%s channel %d: %d silent points near zero, %d loud ones loud"
+                      % (label, c, len(quiet), len(loud)))
+        if label == "plain":
+            # a recording that decodes badly while its stored SHA-256 matches -> 422, not 500
+            other = pcalls[1]
+            f = os.path.join(dpath, other["recording"]["path"])
+            blob = bytearray(open(f, "rb").read())
+            for i in range(200, len(blob) - 200, 97):
+                blob[i] ^= 0x5a
+            blob = bytes(blob[:len(blob) // 2])
+            with open(f, "wb") as fh:
+                fh.write(blob)
+            import hashlib
+            import sqlite3
+            db = sqlite3.connect(os.path.join(dpath, "index.sqlite"))
+            db.execute("UPDATE recordings SET sha256 = ? WHERE path = ?",
+                       (hashlib.sha256(blob).hexdigest(), other["recording"]["path"]))
+            db.commit()
+            db.close()
+            st, b = get("/api/calls/%d/peaks" % other["id"])
+            res.check(st == 422 and b.get("error") == "bad_recording" and
+                      other["recording"]["path"] in b.get("message", ""),
+                      "a recording that does not decode -> 422 naming it: %d %s" % (st, b))
+            os.unlink(f)
+            st, b = get("/api/calls/%d/peaks?points=99" % other["id"])
+            res.check(st == 410, "a missing recording file -> 410: %d %s" % (st, b))
+            st, b = get("/api/me")
+            res.check(st == 200, "server up after the bad recordings: %d" % st)
+    peaks_server(dpath, check)
+if got.get("plain") and got.get("enc"):
+    res.check(got["plain"] == got["enc"], "plain and encrypted Opus recordings give identical peaks")
+else:
+    res.check(False, "plain and encrypted peaks both computed")
 res.finish()
