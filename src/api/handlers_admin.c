@@ -389,7 +389,11 @@ int srv_rules(struct srv_req *r)
 	int rc;
 	if (!admin_gate(r, API_ACT_AUDIT_READ, "rules.read", NULL, false, &rc))
 		return rc;
-	const char *rules = r->srv->cfg.rules_json;
+	bool oom;
+	char *configured = srv_rules_json_copy(r->srv, &oom);
+	if (oom)
+		return unavailable(r, ES_ENOMEM);
+	const char *rules = configured;
 	char *none = NULL;
 	size_t len = 0;
 	if (!rules) { /* no configuration: what the recorder does without one */
@@ -412,19 +416,22 @@ int srv_rules(struct srv_req *r)
 		body++;
 	if (*body != '{') {
 		free(none);
+		free(configured);
 		return unavailable(r, ES_EFORMAT);
 	}
 	body++;
 	while (*body == ' ' || *body == '\n' || *body == '\t' || *body == '\r')
 		body++;
-	srv_audit(r, "rules.read", NULL, API_AUDIT_OK, r->srv->cfg.rules_json ? NULL : "none");
+	srv_audit(r, "rules.read", NULL, API_AUDIT_OK, configured ? NULL : "none");
 	struct srv_json o;
 	if (!srv_json_begin(&o)) {
 		free(none);
+		free(configured);
 		return MHD_NO;
 	}
-	fprintf(o.f, "{\"configured\":%s%s%s", r->srv->cfg.rules_json ? "true" : "false",
+	fprintf(o.f, "{\"configured\":%s%s%s", configured ? "true" : "false",
 		*body == '}' ? "" : ",", body);
 	free(none);
+	free(configured);
 	return srv_json_send(r, MHD_HTTP_OK, &o);
 }

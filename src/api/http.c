@@ -448,6 +448,7 @@ static void server_free(struct api_server *s)
 	st_ledger_cache_free(s->ledger);
 	free(s->tls_cert_pem);
 	free(s->tls_key_pem);
+	free(s->rules_json);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->ix_free);
 	free(s);
@@ -483,14 +484,19 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
+	int rc;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->ix_free, NULL);
 	s->cfg = *cfg;
+	s->cfg.rules_json = NULL; /* the server's own copy: s->rules_json */
+	if (cfg->rules_json && !(s->rules_json = strdup(cfg->rules_json))) {
+		rc = es_errf(err, errlen, ES_ENOMEM, "out of memory");
+		goto fail;
+	}
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s", cfg->data_dir);
 	s->cfg.data_dir = s->data_dir;
 	snprintf(s->index_path, sizeof(s->index_path), "%s/index.sqlite", s->data_dir);
 	s->ix_max = cfg->threads + 2;
-	int rc;
 	struct stat st;
 	if (stat(s->index_path, &st) != 0) {
 		rc = es_errf(err, errlen, ES_ENOTFOUND, "no index at %s", s->index_path);
@@ -576,6 +582,29 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 fail:
 	server_free(s);
 	return rc;
+}
+
+int api_server_set_rules_json(struct api_server *s, const char *json)
+{
+	char *copy = NULL;
+	if (json && !(copy = strdup(json)))
+		return ES_ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	char *old = s->rules_json;
+	s->rules_json = copy;
+	pthread_mutex_unlock(&s->lock);
+	free(old);
+	return 0;
+}
+
+char *srv_rules_json_copy(struct api_server *s, bool *oom)
+{
+	*oom = false;
+	pthread_mutex_lock(&s->lock);
+	char *copy = s->rules_json ? strdup(s->rules_json) : NULL;
+	*oom = s->rules_json && !copy;
+	pthread_mutex_unlock(&s->lock);
+	return copy;
 }
 
 uint16_t api_server_port(const struct api_server *s)

@@ -27,7 +27,7 @@ struct api_server_config {
 				* NULL: API only.  Borrowed: must outlive the server */
 	const char *rules_json; /* the recording rules as one JSON object
 				 * (pol_rules_json), for GET /api/rules; NULL: no
-				 * configuration was given.  Borrowed */
+				 * configuration was given.  Copied */
 };
 
 struct api_server;
@@ -41,6 +41,9 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		     size_t errlen);
 /* The port actually bound. */
 uint16_t api_server_port(const struct api_server *s);
+/* Replace the rules' JSON GET /api/rules shows (copied; NULL: none), e.g.
+ * after the recorder reloaded its rules on SIGHUP.  ES_ENOMEM keeps the old. */
+int api_server_set_rules_json(struct api_server *s, const char *json);
 /* Stop accepting, finish the requests in progress, close everything. */
 void api_server_stop(struct api_server *s);
 /* Whether this libmicrohttpd was built with TLS. */

@@ -42,6 +42,7 @@ struct api_server {
 	unsigned ix_max;
 	struct api_rl *rl;
 	char *tls_cert_pem, *tls_key_pem;
+	char *rules_json;       /* GET /api/rules; under lock (api_server_set_rules_json) */
 	/* Waveforms already computed (handlers_peaks.c), with their own lock:
 	 * a peaks request decodes a whole recording. */
 	struct srv_peaks_cache *peaks;
@@ -79,6 +80,8 @@ struct srv_json {
 /* ---- http.c ---------------------------------------------------------------------- */
 
 int64_t srv_now_us(void);
+/* A copy of the rules' JSON (free it), NULL when none (*oom: no memory). */
+char *srv_rules_json_copy(struct api_server *s, bool *oom);
 /* Borrow / give back an index connection (NULL when none can be opened). */
 struct idx *srv_ix_take(struct api_server *s);
 void srv_ix_give(struct api_server *s, struct idx *ix);

@@ -164,6 +164,7 @@ struct cli_run {
 	int64_t status_us;
 	char status_path[4200];
 	char active_path[4200];  /* DATA/run/active.tsv: the calls in progress */
+	struct api_server *web;  /* the web server (--api), or NULL: told of reloaded rules */
 	struct rec_active *active; /* scratch for it */
 	size_t nactive, active_cap;
 };

@@ -378,6 +378,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		signal(SIGPIPE, SIG_IGN);
 		if ((exit_code = cli_web_start(ctx, &s.web, rules_json, cmd, &web)))
 			goto out;
+		run.web = web;
 	}
 	/* the SRS first: a bad setting is found before capture starts */
 	if (s.srs.enabled && (exit_code = cli_srs_start(&run)))

@@ -2,6 +2,7 @@
  * the data folder, crash recovery, the recorder pool, the rules and their
  * reload, status.json, the disk check, and the main loop that stores every
  * finished call on the thread that owns the index. */
+#include "api/server.h"
 #include "cli/cli.h"
 #include "core/config.h"
 
@@ -298,6 +299,10 @@ static void reload_rules(struct cli_run *r)
 	/* the engines read the pointer at each new call; the old set stays
 	 * alive until exit because a worker may still be using it */
 	r->old_rules[r->nold++] = (struct pol_rules *)atomic_exchange(&r->rules, nr);
+	char *json = NULL;
+	if (r->web && (cli_rules_json(nr, &json) || api_server_set_rules_json(r->web, json)))
+		ES_LOG_ERR(TAG, "SIGHUP: out of memory: the web server shows the previous rules");
+	free(json);
 	ES_LOG_INF(TAG, "SIGHUP: %u recording rules reloaded from %s", pol_rule_count(nr),
 		   r->config_path);
 }

@@ -4,11 +4,13 @@ flag not_recorded and no recording; after the file is changed to record
 them and SIGHUP is sent, the next calls are recorded under the new rule;
 a broken file on SIGHUP keeps the rules in force.  Every call keeps the
 name of the rule that decided."""
+import http.client
+import json
 import os
 import signal
 import time
 
-from estest import EARSHOT, Results, calls_json, skip, tmpdir
+from estest import EARSHOT, Results, calls_json, run, skip, tmpdir
 import livecalls
 
 why = livecalls.missing_tools()
@@ -28,8 +30,26 @@ def write_conf(text):
 
 
 write_conf("[earshot]\nlog_level = info\n[recording]\ndefault = skip\n[rule nobody]\naction = skip\n")
+# The web server inside the recorder shows the rules in force (GET /api/rules).
+API = ("127.0.0.1", 18112)
+run([EARSHOT, "--data", data, "user", "add", "adm", "--role", "admin", "--password-stdin"],
+    input="reload-test-pw\n")
+TOKEN = json.loads(run([EARSHOT, "--data", data, "user", "token", "adm", "--json"]).stdout)["token"]
+
+
+def api_rules():
+    """The names of the rules GET /api/rules shows, in order."""
+    c = http.client.HTTPConnection(*API, timeout=10)
+    c.request("GET", "/api/rules", headers={"Authorization": "Bearer " + TOKEN})
+    r = c.getresponse()
+    body = json.loads(r.read())
+    c.close()
+    return r.status, [x.get("name") for x in body.get("rules", [])]
+
+
 rec = livecalls.Recorder(EARSHOT, data, PORTS.bpf(CALLS),
-                         args=["--config", conf, "--rtp-timeout", "3", "--linger", "1"])
+                         args=["--config", conf, "--rtp-timeout", "3", "--linger", "1",
+                               "--api", "%s:%d" % API])
 rec.start()
 if not res.check(rec.wait_status(20) is not None, "no status.json; log:\n" + rec.logtext()[-2000:]):
     rec.stop()
@@ -46,14 +66,19 @@ def batch(name):
     time.sleep(1.5)
 
 
+res.check(api_rules() == (200, ["nobody"]), "the rules over the API at start: %s" % (api_rules(),))
 batch("before")
 write_conf("[recording]\ndefault = skip\n[rule everyone]\naction = record\nnumber = *\n")
 rec.proc.send_signal(signal.SIGHUP)
 time.sleep(1)
+res.check(api_rules() == (200, ["everyone"]), "the rules over the API after SIGHUP: %s" %
+          (api_rules(),))
 batch("after")
 write_conf("[rule broken]\naction = maybe\n")
 rec.proc.send_signal(signal.SIGHUP)
 time.sleep(1)
+res.check(api_rules() == (200, ["everyone"]), "a broken file keeps the rules shown: %s" %
+          (api_rules(),))
 batch("broken")
 rc = rec.stop()
 res.check(rc == 0, "earshot record exited %s" % rc)
