@@ -6,7 +6,7 @@
  * The recording is read once to its end: its stored SHA-256 is checked,
  * an encrypted one is decrypted chunk by chunk (every chunk authenticated)
  * through a stdio stream (fopencookie) handed to the media reader, so the
- * plaintext is never written anywhere; media_peaks reduces it.  The answer
+ * plaintext is never written anywhere; rec_recording_peaks reduces it.  The answer
  * is cached (SRV_PEAKS_CACHE entries, least recently used out) by the
  * recording's path, stored SHA-256 and point count; a cached answer is
  * served only while the file is there and, when encrypted, its data key
@@ -19,7 +19,6 @@
  * 32768); channel 0 is the caller, 1 the callee (a mixed file has one).
  */
 #include "api/server_internal.h"
-#include "media/media.h"
 #include "record/record.h"
 #include "store/crypt.h"
 #include "store/vault.h"
@@ -252,7 +251,7 @@ static unsigned peaks_key(struct srv_req *r, const struct prec *p, struct st_dek
 }
 
 static void peaks_json(struct es_json *j, int64_t id, const struct prec *p,
-		       const struct media_peaks *pk)
+		       const struct rec_peaks *pk)
 {
 	es_json_obj_begin(j);
 	es_json_key(j, "call"); es_json_int(j, id);
@@ -323,16 +322,8 @@ static unsigned peaks_compute(struct srv_req *r, int64_t id, const struct prec *
 		return pfail_set(f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
 				 "recording %s: cannot open it", p->path);
 	}
-	struct media_reader *mr = NULL;
-	struct media_peaks pk = {0};
-	int rc = media_reader_open_stream(&mr, fp, p->path, err, sizeof(err));
-	if (!rc) {
-		char perr[256] = "";
-		rc = media_peaks(mr, points, &pk, perr, sizeof(perr));
-		if (rc)
-			snprintf(err, sizeof(err), "%.200s: %.250s", p->path, perr);
-		media_reader_close(mr);
-	}
+	struct rec_peaks pk = {0};
+	int rc = rec_recording_peaks(fp, p->path, points, &pk, err, sizeof(err));
 	st_enc_reader_close(enc); /* after the stream over it is closed */
 	if (rc == ES_ENOMEM)
 		return pfail_set(f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
@@ -355,7 +346,7 @@ static unsigned peaks_compute(struct srv_req *r, int64_t id, const struct prec *
 		else
 			free(o.buf);
 	}
-	media_peaks_free(&pk);
+	rec_peaks_free(&pk);
 	if (!ok || !*json)
 		return pfail_set(f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
 	return 0;

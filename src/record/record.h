@@ -15,6 +15,8 @@
 #include "net/net.h"
 #include "policy/policy.h"
 
+#include <stdio.h>
+
 struct st_vault;
 struct st_ledger;
 
@@ -170,6 +172,25 @@ void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void 
 /* Stops the workers (after their current job; queued jobs are dropped and
  * their media logs kept). */
 void rec_recorder_free(struct rec_recorder *r);
+
+/* ---- the waveform of a recording (peaks.c) ------------------------------------
+ * plain is the recording's plaintext as a readable, seekable stream (a
+ * decrypting one for .enc files), owned and closed by this call; name is
+ * used in messages.  out->v holds channels * points values, channel by
+ * channel: v[c * points + i] = round(max |sample| of point i * 255 / 32768),
+ * point i covering frames [ceil(i*T/N), ceil((i+1)*T/N)) of the T frames
+ * the file announces.  ES_EFORMAT when the file does not state its length or
+ * does not decode (err says why); out is the caller's (rec_peaks_free). */
+struct rec_peaks {
+	uint32_t rate;
+	unsigned channels;
+	unsigned points;
+	uint64_t frames; /* frames read: the duration is frames / rate */
+	uint8_t *v;
+};
+int rec_recording_peaks(FILE *plain, const char *name, unsigned points, struct rec_peaks *out,
+			char *err, size_t errlen);
+void rec_peaks_free(struct rec_peaks *p);
 
 /* ---- calls in progress ---------------------------------------------------------
  * What a running recorder is recording now, for `GET /api/active` and the
