@@ -43,6 +43,19 @@ static bool num_ok(const char *s, size_t maxdigits, uint64_t lo, uint64_t hi, ui
 	return strlen(s) <= maxdigits && !sl_to_u64(sl_cstr(s), out) && *out >= lo && *out <= hi;
 }
 
+/* 1..max letters, digits and the characters of extra. */
+static bool word_ok(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+	if (!n || n > max)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return false;
+	return true;
+}
+
 static bool outcome_ok(const char *s)
 {
 	static const char *const outcomes[] = {"answered",  "busy",       "no_answer",
@@ -66,8 +79,6 @@ struct search {
 	int64_t last_scanned;
 	int64_t last_written;
 	bool more;           /* an allowed call exists after the page */
-	const char *tag;     /* only calls with this tag (any case) */
-	int tag_err;
 };
 
 static int search_row(void *ud, const struct idx_call *c)
@@ -79,15 +90,6 @@ static int search_row(void *ud, const struct idx_call *c)
 	const struct api_user *u = &s->r->user;
 	if (!api_allow(u->role, u->can_listen, API_ACT_SEARCH, api_call_is_own(u->numbers, c)))
 		return 0;
-	if (s->tag) {
-		int has = idx_call_has_tag(s->r->ix, c->id, s->tag);
-		if (has < 0) {
-			s->tag_err = has;
-			return has;
-		}
-		if (!has)
-			return 0;
-	}
 	if (s->n == s->limit) {
 		s->more = true;
 		return 1;
@@ -101,7 +103,8 @@ static int search_row(void *ud, const struct idx_call *c)
 int srv_calls(struct srv_req *r)
 {
 	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
-					     "call_id", "tag", "limit", "cursor", NULL};
+					     "max_duration", "call_id", "codec", "flag", "source",
+					     "tag", "sort", "limit", "cursor", NULL};
 	int rc;
 	bool answered;
 	if (!srv_authenticate(r, &rc))
@@ -137,19 +140,51 @@ int srv_calls(struct srv_req *r)
 					 "seconds, a whole number");
 		f.min_duration_us = (int64_t)n * ES_US_PER_SEC;
 	}
+	if ((v = srv_arg(r, "max_duration"))) {
+		if (!num_ok(v, 9, 0, 100000000, &n))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "max_duration",
+					 "seconds, a whole number");
+		/* 0 s: only calls of no duration (1 µs stands for it: 0 means any) */
+		f.max_duration_us = n ? (int64_t)n * ES_US_PER_SEC : 1;
+	}
+	if ((v = srv_arg(r, "codec"))) {
+		if (!word_ok(v, 32, "-._/"))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "codec",
+					 "a codec name: 1..32 letters, digits, '-', '.', '_', '/'");
+		f.codec = v;
+	}
+	if ((v = srv_arg(r, "flag"))) {
+		if (!word_ok(v, 32, "_"))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "flag",
+					 "a flag: 1..32 letters, digits or '_' (one_way, "
+					 "recording_cut, not_recorded, ...)");
+		f.flag = v;
+	}
+	if ((v = srv_arg(r, "source"))) {
+		if (!word_ok(v, 16, "_"))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "source",
+					 "import, live or siprec");
+		f.source = v;
+	}
+	if ((v = srv_arg(r, "sort"))) {
+		if (strcmp(v, "start") && strcmp(v, "-start"))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "sort",
+					 "start (oldest first, the default) or -start (newest "
+					 "first)");
+		f.newest_first = v[0] == '-';
+	}
 	if ((v = srv_arg(r, "call_id"))) {
 		if (!text_ok(v, SRV_TEXT_MAX))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "call_id",
 					 "1..%d characters, no control characters", SRV_TEXT_MAX);
 		f.call_id = v;
 	}
-	const char *tag = NULL;
 	if ((v = srv_arg(r, "tag"))) {
 		if (!srv_tag_ok(v, strlen(v)))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "tag",
 					 "1..%d letters, digits, '-', '_', '.' or inner spaces",
 					 IDX_TAG_MAX);
-		tag = v;
+		f.tag = v;
 	}
 	if ((v = srv_arg(r, "limit"))) {
 		if (!num_ok(v, 3, 1, SRV_LIMIT_MAX, &n))
@@ -170,7 +205,7 @@ int srv_calls(struct srv_req *r)
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "calls");
 	es_json_arr_begin(&o.j);
-	struct search s = {.r = r, .j = &o.j, .limit = limit, .tag = tag};
+	struct search s = {.r = r, .j = &o.j, .limit = limit};
 	int err = 0;
 	bool end = false;
 	f.limit = SRV_SCAN_BATCH;
@@ -203,11 +238,14 @@ int srv_calls(struct srv_req *r)
 	es_json_str(&o.j, *cur ? cur : NULL);
 	es_json_obj_end(&o.j);
 
-	char detail[512];
-	const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "party");
-	snprintf(detail, sizeof(detail), "%u results%s%.200s%s%.100s%s%.40s", s.n,
-		 q ? "; party=" : "", q ? q : "", f.call_id ? "; call_id=" : "",
-		 f.call_id ? f.call_id : "", tag ? "; tag=" : "", tag ? tag : "");
+	/* the audit says what was looked for: every filter given */
+	char detail[1024];
+	int dn = snprintf(detail, sizeof(detail), "%u results", s.n);
+	for (const char *const *k = params; *k && dn > 0 && (size_t)dn < sizeof(detail); k++) {
+		if (!strcmp(*k, "limit") || !strcmp(*k, "cursor") || !(v = srv_arg(r, *k)))
+			continue;
+		dn += snprintf(detail + dn, sizeof(detail) - (size_t)dn, "; %s=%.120s", *k, v);
+	}
 	srv_audit(r, "call.search", NULL, API_AUDIT_OK, detail);
 	return srv_json_send(r, MHD_HTTP_OK, &o);
 }

@@ -177,17 +177,25 @@ struct idx_filter {
 	int64_t to_us;            /* start < to (0 = unbounded) */
 	const char *outcome;      /* exact outcome, NULL = any */
 	int64_t min_duration_us;  /* answered duration >= this (0 = any) */
+	int64_t max_duration_us;  /* duration <= this (0 = any; unanswered calls
+				     have duration 0) */
 	const char *call_id;      /* exact Call-ID, NULL = any */
+	const char *codec;        /* a stream with this codec name (any case) */
+	const char *flag;         /* the call or its recording has this flag */
+	const char *source;       /* exact source: "import", "live", ... */
+	const char *tag;          /* the call has this tag (any case) */
+	bool newest_first;        /* by start time descending (paging too) */
 	unsigned limit;           /* 0 = no limit */
 	int64_t after_id;         /* pagination: the rows after call after_id
-				     in list order (start, id); plain
-				     id > after_id if that call is gone */
+				     in list order ((start, id), or its reverse
+				     with newest_first); plain id > after_id
+				     (< with newest_first) if that call is gone */
 };
 
 /* Duration of a call as shown: end - answer for answered calls, else 0. */
 int64_t idx_call_duration_us(const struct idx_call *c);
 
-/* Calls matching f, ordered by start time then id; each is handed to fn
+/* Calls matching f, ordered by start time then id (or the reverse); each is handed to fn
  * with its streams and recording loaded (events and messages are not:
  * nevents = nmsgs = 0).  fn returns non-zero to stop, which is then returned. */
 typedef int (*idx_call_fn)(void *ud, const struct idx_call *c);

@@ -295,19 +295,40 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		err = es_buf_printf(b, " AND c.outcome = :outcome");
 	if (!err && f->min_duration_us)
 		err = es_buf_printf(b, " AND c.answer_us <> 0 AND c.end_us - c.answer_us >= :mindur");
+	if (!err && f->max_duration_us)
+		err = es_buf_printf(b, " AND (c.answer_us = 0 OR c.end_us - c.answer_us <= :maxdur)");
 	if (!err && f->call_id)
 		err = es_buf_printf(b, " AND c.call_id = :callid");
+	/* Comma lists ("PCMU,telephone-event", "one_way,siprec") match a whole
+	 * item: ",a,b," contains ",item,". */
+	if (!err && f->codec)
+		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM streams s WHERE s.call_row = c.id"
+				       " AND instr(',' || lower(s.codecs) || ',',"
+				       " ',' || lower(:codec) || ',') > 0)");
+	if (!err && f->flag)
+		err = es_buf_printf(b, " AND (instr(',' || ifnull(c.flags, '') || ',',"
+				       " ',' || :flag || ',') > 0"
+				       " OR EXISTS (SELECT 1 FROM recordings r WHERE r.call_row = c.id"
+				       " AND instr(',' || ifnull(r.flags, '') || ',',"
+				       " ',' || :flag || ',') > 0))");
+	if (!err && f->source)
+		err = es_buf_printf(b, " AND c.source = :source");
+	if (!err && f->tag)
+		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM call_tags t WHERE t.call_row = c.id"
+				       " AND t.tag = :tag)");
+	const char *gt = f->newest_first ? "<" : ">";
 	if (!err && f->after_id) {
 		/* Keyset paging in list order (start, id): the rows after the
 		 * anchor call.  Without the anchor, plain id order. */
 		if (anchored)
-			err = es_buf_printf(b, " AND (c.start_us > :astart"
-					       " OR (c.start_us = :astart AND c.id > :after))");
+			err = es_buf_printf(b, " AND (c.start_us %s :astart"
+					       " OR (c.start_us = :astart AND c.id %s :after))", gt, gt);
 		else
-			err = es_buf_printf(b, " AND c.id > :after");
+			err = es_buf_printf(b, " AND c.id %s :after", gt);
 	}
 	if (!err)
-		err = es_buf_printf(b, " ORDER BY c.start_us, c.id");
+		err = es_buf_printf(b, f->newest_first ? " ORDER BY c.start_us DESC, c.id DESC"
+						       : " ORDER BY c.start_us, c.id");
 	if (!err && f->limit)
 		err = es_buf_printf(b, " LIMIT :limit");
 	if (!err)
@@ -361,8 +382,17 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	if (f->outcome)
 		bind_named_text(st, ":outcome", f->outcome);
 	bind_named_int(st, ":mindur", f->min_duration_us);
+	bind_named_int(st, ":maxdur", f->max_duration_us);
 	if (f->call_id)
 		bind_named_text(st, ":callid", f->call_id);
+	if (f->codec)
+		bind_named_text(st, ":codec", f->codec);
+	if (f->flag)
+		bind_named_text(st, ":flag", f->flag);
+	if (f->source)
+		bind_named_text(st, ":source", f->source);
+	if (f->tag)
+		bind_named_text(st, ":tag", f->tag);
 	bind_named_int(st, ":astart", astart);
 	bind_named_int(st, ":after", f->after_id);
 	bind_named_int(st, ":limit", f->limit);

@@ -415,6 +415,64 @@ try:
         if not cur:
             break
     res.check(seen == [c["id"] for c in calls], "admin pages in list order: %s" % seen)
+    # newest first, paged: the exact reverse
+    seen, cur = [], None
+    for _ in range(50):
+        st, _, b = req("GET", "/api/calls?sort=-start&limit=2" + ("&cursor=" + cur if cur else ""),
+                       cookie=admin)
+        seen += [c["id"] for c in b["calls"]]
+        cur = b["next_cursor"]
+        if not cur:
+            break
+    res.check(seen == [c["id"] for c in reversed(calls)], "sort=-start pages: %s" % seen)
+
+    # ---- every filter against the same selection made here from `earshot calls --json` ---------
+    def ids(query):
+        st_, _, b_ = req("GET", "/api/calls?limit=500&" + query, cookie=admin)
+        return st_, [c["id"] for c in b_["calls"]] if st_ == 200 else b_
+
+    def dur(c):
+        return c.get("duration_s") or 0
+
+    codecs = sorted({x for c in calls for s_ in c.get("streams", []) for x in
+                     (s_.get("codecs") or "").split(",") if x})
+    for codec in codecs[:3] + [codecs[0].lower()] if codecs else []:
+        want = [c["id"] for c in calls if any(codec.lower() in (s_.get("codecs") or "").lower().split(",")
+                                              for s_ in c.get("streams", []))]
+        res.check(ids("codec=" + urllib.parse.quote(codec)) == (200, want),
+                  "codec=%s: %s, want %s" % (codec, ids("codec=" + codec), want))
+    flags = sorted({f for c in calls for f in (c.get("flags") or []) +
+                    ((c.get("recording") or {}).get("flags") or [])})
+    for flag in flags:
+        want = [c["id"] for c in calls if flag in (c.get("flags") or []) +
+                ((c.get("recording") or {}).get("flags") or [])]
+        res.check(ids("flag=" + flag) == (200, want), "flag=%s: %s, want %s" %
+                  (flag, ids("flag=" + flag), want))
+    res.check(ids("flag=no_such_flag") == (200, []), "an unknown flag matches nothing")
+    sources = sorted({c.get("source") for c in calls if c.get("source")})
+    for src in sources + ["live"]:
+        want = [c["id"] for c in calls if c.get("source") == src]
+        res.check(ids("source=" + src) == (200, want), "source=%s: %s" % (src, ids("source=" + src)))
+    durs = sorted({int(dur(c)) for c in calls})
+    for m in durs[:3]:
+        want = [c["id"] for c in calls if dur(c) <= m]
+        res.check(ids("max_duration=%d" % m) == (200, want), "max_duration=%d: %s, want %s" %
+                  (m, ids("max_duration=%d" % m), want))
+        want = [c["id"] for c in calls if dur(c) >= m and c.get("answer")]
+        if m:
+            res.check(ids("min_duration=%d&max_duration=%d" % (m, m + 1)) ==
+                      (200, [c["id"] for c in calls if m <= dur(c) <= m + 1 and c.get("answer")]),
+                      "min and max duration together around %d s" % m)
+    for bad in ("sort=start2", "sort=-duration", "codec=PC%20MU", "flag=one-way", "source=a%27b",
+                "max_duration=-1"):
+        st, body_ = ids(bad)
+        res.check(st == 400 and body_.get("parameter") == bad.split("=")[0],
+                  "%s -> 400 naming it: %s %s" % (bad, st, body_))
+    ids("flag=one_way&source=import&max_duration=3600")
+    st, _, b = req("GET", "/api/audit?action=call.search&limit=1", cookie=admin)
+    det = (b["entries"][-1].get("detail") or "") if st == 200 and b["entries"] else ""
+    res.check(all(x in det for x in ("flag=one_way", "source=import", "max_duration=3600")),
+              "the search audit names its filters: %r" % det)
     st, _, b = req("GET", "/api/calls/999999", cookie=admin)
     res.check(st == 404, "no such call -> 404: %d" % st)
 
@@ -562,10 +620,10 @@ try:
     # ---- input validation, injection, traversal ------------------------------------------------
     sqli = ["' OR 1=1 --", "-1;DROP TABLE calls", "1 UNION SELECT * FROM users", "%00", "\x01",
             "../../etc/passwd", "9" * 40, "-5", "1e9", "", "a" * 300]
-    free_text = {"party", "call_id", "tag"}
+    free_text = {"party", "call_id", "tag", "codec", "flag", "source"}
     bad_status = 0
-    for param in ("party", "from", "to", "outcome", "min_duration", "call_id", "tag", "limit",
-                  "cursor"):
+    for param in ("party", "from", "to", "outcome", "min_duration", "max_duration", "call_id",
+                  "codec", "flag", "source", "tag", "sort", "limit", "cursor"):
         for v in sqli:
             st, _, b = req("GET", "/api/calls?" + urllib.parse.urlencode({param: v}), cookie=admin)
             ok = st in (400, 404) or (st == 200 and param in free_text and b["calls"] == [])
