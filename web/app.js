@@ -157,6 +157,12 @@ function searchParams() {
   if ($('f-to').value) q.set('to', timeParam($('f-to').value));
   if ($('f-outcome').value) q.set('outcome', $('f-outcome').value);
   if ($('f-min').value !== '') q.set('min_duration', String(Math.max(0, Math.floor(+$('f-min').value))));
+  if ($('f-max').value !== '') q.set('max_duration', String(Math.max(0, Math.floor(+$('f-max').value))));
+  for (const [id, name] of [['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag']]) {
+    const v = $(id).value.trim();
+    if (v) q.set(name, v);
+  }
+  q.set('sort', $('f-sort').value || '-start');
   q.set('limit', String(PAGE));
   return q;
 }
@@ -607,8 +613,18 @@ async function onVerify() {
 
 // ---- routing (#/login, #/calls, #/call/ID) ---------------------------------------------------
 
+// Mark the navigation link of the section shown (a call belongs to Calls).
+function markNav(h) {
+  const section = h.startsWith('#/live') ? 'nav-live' : h.startsWith('#/admin') ? 'nav-admin' : 'nav-calls';
+  for (const id of ['nav-calls', 'nav-live', 'nav-admin']) {
+    if (id === section) $(id).setAttribute('aria-current', 'page');
+    else $(id).removeAttribute('aria-current');
+  }
+}
+
 function route() {
   const h = location.hash || '#/calls';
+  markNav(h);
   if (!state.user) {
     for (const v of Object.values(window.earshotViews)) if (v.close) v.close();
     show('login-view');

@@ -79,6 +79,28 @@ try {
   if (!who.includes(USER)) fail('logged-in user shown as ' + who);
   log('logged in as ' + who);
 
+  step = 'order: newest first by default, oldest first when asked';
+  const starts = () => page.$$eval('#results tbody tr', (rows) => rows.map((tr) => tr.cells[0].textContent));
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length > 1);
+  const newest = await starts();
+  if (newest.join('|') !== [...newest].sort().reverse().join('|')) fail('not newest first: ' + newest);
+  await page.getByLabel('Order').selectOption('start');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForFunction((first) => {
+    const r = document.querySelectorAll('#results tbody tr');
+    return r.length > 1 && r[0].cells[0].textContent !== first;
+  }, newest[0]);
+  const oldest = await starts();
+  if (oldest.join('|') !== [...oldest].sort().join('|')) fail('not oldest first: ' + oldest);
+  log(`order: ${newest.length} rows newest first, then oldest first`);
+
+  step = 'filter by a codec nobody used, then clear it';
+  await page.getByLabel('Codec').fill('G729');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator('#search-status').filter({ hasText: 'No calls match' }).waitFor();
+  await page.getByLabel('Codec').fill('');
+  log('codec filter: no G.729 call');
+
   step = 'search by number';
   await page.getByLabel('Party or number').fill(NUMBER);
   await page.getByRole('button', { name: 'Search' }).click();
