@@ -86,12 +86,8 @@ static void active_row(void *ud, const struct rec_active *a)
 
 int srv_active(struct srv_req *r)
 {
-	static const char *const none[] = {NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, none, &answered)), answered)
+	if (!srv_begin(r, NULL, &rc))
 		return rc;
 	/* every role may search (agents their own calls): a denial here is
 	 * only a role outside the matrix */

@@ -43,11 +43,7 @@ static bool json_type(const char *ct)
 static bool admin_gate(struct srv_req *r, enum api_action act, const char *action,
 		       const char *object, bool body, int *rc)
 {
-	static const char *const none[] = {NULL};
-	bool answered;
-	if (!srv_authenticate(r, rc))
-		return false;
-	if ((*rc = srv_args_check(r, none, &answered)), answered)
+	if (!srv_begin(r, NULL, rc))
 		return false;
 	if (!srv_allow(r, act, false, action, object, rc))
 		return false;
@@ -76,19 +72,6 @@ static int unavailable(struct srv_req *r, int err)
 			 err == ES_ENOMEM ? "out of memory" : "the index failed");
 }
 
-/* 405 with the Allow header. */
-static int not_allowed(struct srv_req *r, const char *allow)
-{
-	struct srv_json o;
-	if (!srv_json_begin(&o))
-		return MHD_NO;
-	es_json_obj_begin(&o.j);
-	es_json_key(&o.j, "error"); es_json_str(&o.j, "method_not_allowed");
-	es_json_key(&o.j, "message"); es_json_str(&o.j, allow);
-	es_json_obj_end(&o.j);
-	const char *const hdrs[] = {MHD_HTTP_HEADER_ALLOW, allow, NULL};
-	return srv_json_send_hdrs(r, MHD_HTTP_METHOD_NOT_ALLOWED, &o, hdrs);
-}
 
 /* ---- the user as JSON (the shape of GET /api/users' rows) ------------------------- */
 
@@ -373,13 +356,13 @@ int srv_user_route(struct srv_req *r, const char *rest)
 	if (sub) {
 		if (!strcmp(m, "POST"))
 			return user_password(r, name);
-		return not_allowed(r, "POST");
+		return srv_method_not_allowed(r, "POST");
 	}
 	if (get)
 		return user_get(r, name);
 	if (!strcmp(m, "PATCH"))
 		return user_patch(r, name);
-	return not_allowed(r, "GET, HEAD, PATCH");
+	return srv_method_not_allowed(r, "GET, HEAD, PATCH");
 }
 
 /* ---- GET /api/rules --------------------------------------------------------------------- */

@@ -106,10 +106,7 @@ int srv_calls(struct srv_req *r)
 					     "max_duration", "call_id", "codec", "flag", "source",
 					     "tag", "sort", "limit", "cursor", NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, params, &answered)), answered)
+	if (!srv_begin(r, params, &rc))
 		return rc;
 	struct idx_filter f = {0};
 	unsigned limit = SRV_LIMIT_DEFAULT;
@@ -286,12 +283,8 @@ static void discard(struct srv_json *o)
 
 int srv_call(struct srv_req *r, int64_t id)
 {
-	static const char *const none[] = {NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, none, &answered)), answered)
+	if (!srv_begin(r, NULL, &rc))
 		return rc;
 	char obj[24];
 	snprintf(obj, sizeof(obj), "%lld", (long long)id);
@@ -510,10 +503,7 @@ int srv_call_verify(struct srv_req *r, int64_t id)
 {
 	static const char *const params[] = {"quick", NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, params, &answered)), answered)
+	if (!srv_begin(r, params, &rc))
 		return rc;
 	bool quick = false;
 	const char *q = srv_arg(r, "quick");

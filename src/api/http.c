@@ -620,3 +620,13 @@ void api_server_stop(struct api_server *s)
 		MHD_stop_daemon(s->mhd);
 	server_free(s);
 }
+
+bool srv_begin(struct srv_req *r, const char *const *params, int *rc)
+{
+	static const char *const none[] = {NULL};
+	bool answered;
+	if (!srv_authenticate(r, rc))
+		return false;
+	*rc = srv_args_check(r, params ? params : none, &answered);
+	return !answered;
+}

@@ -502,11 +502,7 @@ static int user_row(void *ud, const struct api_user *u)
 int srv_users(struct srv_req *r)
 {
 	int rc;
-	bool answered;
-	static const char *const none[] = {NULL};
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, none, &answered)), answered)
+	if (!srv_begin(r, NULL, &rc))
 		return rc;
 	if (!srv_allow(r, API_ACT_ADMIN, false, "user.list", NULL, &rc))
 		return rc;
@@ -566,10 +562,7 @@ int srv_audit_list(struct srv_req *r)
 {
 	static const char *const params[] = {"user", "action", "since", "limit", NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, params, &answered)), answered)
+	if (!srv_begin(r, params, &rc))
 		return rc;
 	if (!srv_allow(r, API_ACT_AUDIT_READ, false, "audit.read", NULL, &rc))
 		return rc;
@@ -620,12 +613,8 @@ int srv_audit_list(struct srv_req *r)
 
 int srv_audit_verify(struct srv_req *r)
 {
-	static const char *const none[] = {NULL};
 	int rc;
-	bool answered;
-	if (!srv_authenticate(r, &rc))
-		return rc;
-	if ((rc = srv_args_check(r, none, &answered)), answered)
+	if (!srv_begin(r, NULL, &rc))
 		return rc;
 	if (!srv_allow(r, API_ACT_AUDIT_READ, false, "audit.verify", NULL, &rc))
 		return rc;
@@ -657,7 +646,7 @@ int srv_audit_verify(struct srv_req *r)
 
 /* ---- the URL table -------------------------------------------------------------------------- */
 
-static int method_not_allowed(struct srv_req *r, const char *allow)
+int srv_method_not_allowed(struct srv_req *r, const char *allow)
 {
 	struct srv_json o;
 	if (!srv_json_begin(&o))
@@ -688,28 +677,28 @@ int srv_route(struct srv_req *r)
 	const char *m = r->method;
 	bool get = is(m, "GET") || is(m, "HEAD");
 	if (is(u, "/api/login"))
-		return is(m, "POST") ? srv_login(r) : method_not_allowed(r, "POST");
+		return is(m, "POST") ? srv_login(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/logout"))
-		return is(m, "POST") ? srv_logout(r) : method_not_allowed(r, "POST");
+		return is(m, "POST") ? srv_logout(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/me"))
-		return get ? srv_me(r) : method_not_allowed(r, "GET, HEAD");
+		return get ? srv_me(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/users"))
 		return get		? srv_users(r)
 		       : is(m, "POST") ? srv_user_create(r)
-				       : method_not_allowed(r, "GET, HEAD, POST");
+				       : srv_method_not_allowed(r, "GET, HEAD, POST");
 	static const char users[] = "/api/users/";
 	if (!strncmp(u, users, sizeof(users) - 1))
 		return srv_user_route(r, u + sizeof(users) - 1);
 	if (is(u, "/api/rules"))
-		return get ? srv_rules(r) : method_not_allowed(r, "GET, HEAD");
+		return get ? srv_rules(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/active"))
-		return get ? srv_active(r) : method_not_allowed(r, "GET, HEAD");
+		return get ? srv_active(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/audit"))
-		return get ? srv_audit_list(r) : method_not_allowed(r, "GET, HEAD");
+		return get ? srv_audit_list(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/audit/verify"))
-		return get ? srv_audit_verify(r) : method_not_allowed(r, "GET, HEAD");
+		return get ? srv_audit_verify(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/calls"))
-		return get ? srv_calls(r) : method_not_allowed(r, "GET, HEAD");
+		return get ? srv_calls(r) : srv_method_not_allowed(r, "GET, HEAD");
 	static const char calls[] = "/api/calls/";
 	if (!strncmp(u, calls, sizeof(calls) - 1)) {
 		struct slice rest = sl_cstr(u + sizeof(calls) - 1), idp, sub;
@@ -727,19 +716,19 @@ int srv_route(struct srv_req *r)
 						 "no such resource");
 			if (deep) /* /tags/{tag} */
 				return is(m, "DELETE") ? srv_call_untag(r, id, sub2)
-						       : method_not_allowed(r, "DELETE");
+						       : srv_method_not_allowed(r, "DELETE");
 			if (get)
 				return tags ? srv_call_tags(r, id) : srv_call_notes(r, id);
 			if (is(m, "POST"))
 				return tags ? srv_call_tag(r, id) : srv_call_note(r, id);
-			return method_not_allowed(r, "GET, HEAD, POST");
+			return srv_method_not_allowed(r, "GET, HEAD, POST");
 		}
 		if (has_sub && sub.len && !sl_eq(sub, sl_cstr("audio")) &&
 		    !sl_eq(sub, sl_cstr("verify")) && !sl_eq(sub, sl_cstr("evidence")) &&
 		    !sl_eq(sub, sl_cstr("peaks")))
 			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 		if (!get)
-			return method_not_allowed(r, "GET, HEAD");
+			return srv_method_not_allowed(r, "GET, HEAD");
 		if (!parse_id(idp, &id))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
 					 "a call id is a positive decimal number");

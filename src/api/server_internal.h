@@ -106,6 +106,11 @@ const char *srv_arg(struct srv_req *r, const char *name);
 /* 400 naming the first query parameter not in allowed (NULL-terminated),
  * or given twice; 0 when all are known. */
 int srv_args_check(struct srv_req *r, const char *const *allowed, bool *answered);
+/* The start of most handlers: srv_authenticate, then srv_args_check with
+ * params (NULL: no parameter allowed).  false: the answer is queued (*rc). */
+bool srv_begin(struct srv_req *r, const char *const *params, int *rc);
+/* 405 with the Allow header (routes.c). */
+int srv_method_not_allowed(struct srv_req *r, const char *allow);
 /* A request header (NULL when absent). */
 const char *srv_header(struct srv_req *r, const char *name);
 
