@@ -99,7 +99,10 @@ bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, cons
 		return false;
 	snprintf(obj, 24, "%lld", (long long)id);
 	struct own o = {.r = r, .row = row, .ud = ud};
-	int err = idx_call_get(r->ix, id, own_row, &o);
+	/* The parties (the own-call rule) and the recording row: not the call's
+	 * streams, events and SIP messages (a player's every Range request comes
+	 * here). */
+	int err = idx_call_brief(r->ix, id, own_row, &o);
 	if (err == ES_ENOTFOUND) {
 		srv_audit(r, action, obj, API_AUDIT_FAILED, "no such call");
 		*rc = srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
