@@ -554,6 +554,8 @@ static bool token_parse(const char *token, int64_t *id, struct slice *secret)
 	return true;
 }
 
+#define API_TOKEN_TOUCH_US (60 * ES_US_PER_SEC) /* last_used_us granularity */
+
 int api_token_auth(struct idx *ix, const char *token, int64_t now_us, struct api_user *out)
 {
 	int64_t id;
@@ -577,7 +579,12 @@ int api_token_auth(struct idx *ix, const char *token, int64_t now_us, struct api
 	sodium_memzero(r.pwhash, sizeof(r.pwhash));
 	if (r.disabled)
 		return API_EAUTH;
-	if ((err = idx_token_touch(ix, id, now_us)))
+	/* last_used_us is for people (GET /api/tokens), not for expiry: written
+	 * at most once a minute per token, not a write transaction per request
+	 * (a player's Range requests; issue #7). */
+	if ((t.last_used_us <= 0 || now_us < t.last_used_us ||
+	     now_us - t.last_used_us >= API_TOKEN_TOUCH_US) &&
+	    (err = idx_token_touch(ix, id, now_us)))
 		return err;
 	return to_api_user(&r, out);
 }

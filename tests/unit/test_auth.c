@@ -151,6 +151,16 @@ static void test_tokens(void)
 	CHECK_INT(idx_token_get(ix, id, &t), 0);
 	CHECK_INT(t.last_used_us, T0 + 5);
 	CHECK(!strstr(tok, t.hash) && strlen(t.hash) == 64); /* only a hash is kept */
+	/* last_used_us is written at most once a minute (no write per request) */
+	CHECK_INT(api_token_auth(ix, tok, T0 + 5 + 59 * ES_US_PER_SEC, &u), 0);
+	CHECK_INT(idx_token_get(ix, id, &t), 0);
+	CHECK_INT(t.last_used_us, T0 + 5);
+	CHECK_INT(api_token_auth(ix, tok, T0 + 5 + 60 * ES_US_PER_SEC, &u), 0);
+	CHECK_INT(idx_token_get(ix, id, &t), 0);
+	CHECK_INT(t.last_used_us, T0 + 5 + 60 * ES_US_PER_SEC);
+	CHECK_INT(api_token_auth(ix, tok, T0 + 6, &u), 0); /* the clock went back: written */
+	CHECK_INT(idx_token_get(ix, id, &t), 0);
+	CHECK_INT(t.last_used_us, T0 + 6);
 
 	/* a wrong secret, a wrong id, malformed tokens */
 	char bad[API_TOKEN_STRLEN];
