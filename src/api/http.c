@@ -444,6 +444,7 @@ static void server_free(struct api_server *s)
 		idx_close(s->ix_pool[i]);
 	api_rl_free(s->rl);
 	srv_peaks_cache_free(s->peaks);
+	srv_audio_cache_free(s->audio);
 	st_vault_close(s->vault);
 	st_ledger_cache_free(s->ledger);
 	free(s->tls_cert_pem);
@@ -528,7 +529,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	}
 	if ((rc = api_rl_new(&s->rl, SRV_RL_CAPACITY, API_RL_MAX_FAILURES, API_RL_WINDOW_US,
 			     API_RL_LOCKOUT_US)) ||
-	    (rc = srv_peaks_cache_new(&s->peaks))) {
+	    (rc = srv_peaks_cache_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio))) {
 		es_errf(err, errlen, rc, "out of memory");
 		goto fail;
 	}

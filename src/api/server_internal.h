@@ -17,8 +17,10 @@
 struct MHD_Connection;
 struct MHD_Response;
 struct st_vault;
+struct st_dek;
 
 struct srv_peaks_cache;
+struct srv_audio_cache;
 
 /* A pool of index connections: taken by a request, given back after. */
 #define SRV_IX_POOL_MAX (API_SRV_THREADS_MAX + 4)
@@ -46,6 +48,8 @@ struct api_server {
 	/* Waveforms already computed (handlers_peaks.c), with their own lock:
 	 * a peaks request decodes a whole recording. */
 	struct srv_peaks_cache *peaks;
+	/* Data keys and who listened lately (audio_state.c), with their own lock. */
+	struct srv_audio_cache *audio;
 };
 
 enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };
@@ -173,6 +177,31 @@ int srv_static(struct srv_req *r);
 /* ---- handlers_audio.c ------------------------------------------------------------ */
 int srv_call_audio(struct srv_req *r, int64_t id);
 
+/* ---- audio_state.c: what the audio handler keeps between requests ------------- */
+#define SRV_KEYCACHE_MAX 64                              /* data keys cached */
+#define SRV_KEYCACHE_TTL_US (5 * 60 * ES_US_PER_SEC)     /* then unwrapped again */
+#define SRV_LISTENED_MAX 1024                            /* (user, remote, recording) */
+#define SRV_LISTEN_WINDOW_US (10 * 60 * ES_US_PER_SEC)   /* one call.listen entry per */
+struct srv_key;
+int srv_audio_cache_new(struct srv_audio_cache **out);
+/* Wipes every cached key (no request may be running). */
+void srv_audio_cache_free(struct srv_audio_cache *c); /* NULL is fine */
+/* The data key of recording rec_id stored with sha256: cached (loaded less
+ * than SRV_KEYCACHE_TTL_US ago) or unwrapped from v and cached; first a stat
+ * of the wrapped key file, whose absence (shredded) drops the cached key and
+ * answers ES_ENOTFOUND.  Else errors as st_vault_key.  *dek is borrowed
+ * until srv_keycache_put(c, *ref, drop); drop: forget it (it failed). */
+int srv_keycache_get(struct srv_audio_cache *c, struct st_vault *v, const char *rec_id,
+		     const char *sha256, int64_t now_us, struct srv_key **ref,
+		     const struct st_dek **dek, char *err, size_t errlen);
+void srv_keycache_put(struct srv_audio_cache *c, struct srv_key *ref, bool drop);
+/* Whether user at remote was audited listening to recording (call, sha256)
+ * less than SRV_LISTEN_WINDOW_US ago (srv_listened_mark after the audit). */
+bool srv_listened_recently(struct srv_audio_cache *c, const char *user, const char *remote,
+			   int64_t call, const char *sha256, int64_t now_us);
+void srv_listened_mark(struct srv_audio_cache *c, const char *user, const char *remote,
+		       int64_t call, const char *sha256, int64_t now_us);
+
 /* ---- handlers_tags.c: tags and notes ------------------------------------------- */
 /* Authenticate, refuse query parameters, find call id and check act on it
  * (obj gets the id as text): true to go on; else the answer is queued
@@ -180,7 +209,8 @@ int srv_call_audio(struct srv_req *r, int64_t id);
 bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const char *action,
 		     char obj[24], int *rc);
 /* The same with the query parameters allowed (NULL-terminated) and row
- * (may be NULL) handed the call as it is read, e.g. to keep its recording. */
+ * (may be NULL) handed the call as it is read, e.g. to keep its recording
+ * (idx_call_brief: parties and recording, no streams, events or messages). */
 bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, const char *action,
 			const char *const *params, idx_call_fn row, void *ud, char obj[24], int *rc);
 int srv_call_tags(struct srv_req *r, int64_t id);

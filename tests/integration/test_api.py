@@ -759,6 +759,78 @@ try:
                   "tampered listen audited as failed")
     else:
         res.skip("tamper test: recording not encrypted")
+    # ---- a playback: one call.listen per (user, remote, recording); the key cache and shredding --
+    def listen_entries(user, cid, outcome=None):
+        st_, _, b_ = req("GET", "/api/audit?action=call.listen&user=%s&limit=1000" % user, cookie=admin)
+        return [e for e in (b_["entries"] if st_ == 200 else [])
+                if e["object"] == str(cid) and (outcome is None or e["outcome"] == outcome)]
+    spare = [c for c in recorded if c["id"] not in (own_a["id"], own_b["id"], foreign["id"])]
+    play_c, shred_c = spare[0], spare[-1]
+    pout = os.path.join(work, "play." + play_c["recording"]["format"])
+    earshot(data, "export", str(play_c["id"]), "-o", pout)
+    pplain = open(pout, "rb").read()
+    ppath = "/api/calls/%d/audio" % play_c["id"]
+    sup = {"Authorization": "Bearer " + token}  # super1 (its session is logged out above)
+    # a player that never asks for byte 0: the middle to the end, then the start, in 2 KiB ranges
+    order = list(range(len(pplain) // 2, len(pplain), 2048)) + list(range(0, len(pplain) // 2, 2048))
+    got, bad = {}, 0
+    for lo in order:
+        hi = min(lo + 2047, len(pplain) // 2 - 1 if lo < len(pplain) // 2 else len(pplain) - 1)
+        st, h, body = req("GET", ppath, headers={"Range": "bytes=%d-%d" % (lo, hi), **sup}, raw=True)
+        bad += st != 206
+        got[lo] = body
+    res.check(bad == 0 and b"".join(got[k] for k in sorted(got)) == pplain,
+              "a playback of %d Range requests, reassembled, equals the export" % len(order))
+    e1 = listen_entries("super1", play_c["id"])
+    res.check(len(e1) == 1 and e1[0]["outcome"] == "ok",
+              "one call.listen entry for a playback of %d Range requests (not starting at 0): %s"
+              % (len(order), [(e["outcome"], e["detail"]) for e in e1]))
+    for lo in (0, 4096, 100):
+        req("GET", ppath, headers={"Range": "bytes=%d-" % lo, **sup}, raw=True)
+    req("GET", ppath, headers=sup, raw=True)
+    res.check(len(listen_entries("super1", play_c["id"])) == 1,
+              "more requests of the same user within the window: still one entry")
+    for lo in (300, 0, 5000):
+        st, _, body = req("GET", ppath, cookie=sessions["audit2"],
+                          headers={"Range": "bytes=%d-" % lo}, raw=True)
+        res.check(st == 206 and body == pplain[lo:], "audit2 (can listen) range %d: %d" % (lo, st))
+    e2 = listen_entries("audit2", play_c["id"], "ok")
+    res.check(len(e2) == 1, "a second user's playback: its own one entry (%d)" % len(e2))
+    res.check(len(listen_entries("super1", play_c["id"], "ok")) == 1, "the first user's still one")
+    # the same user from another address is another entry
+    req("GET", ppath, headers={"Range": "bytes=0-9", **sup}, raw=True, source="127.0.0.2")
+    e3 = listen_entries("super1", play_c["id"], "ok")
+    res.check(len(e3) == 2 and {e["remote"] for e in e3} == {"127.0.0.1", "127.0.0.2"},
+              "the same user from another address: another entry (%s)" % [e["remote"] for e in e3])
+    # denials are audited every time
+    n0 = len(listen_entries("agent1", foreign["id"], "denied"))
+    for lo in (0, 100, 100, 2000):
+        st, _, _ = req("GET", "/api/calls/%d/audio" % foreign["id"], cookie=sessions["agent1"],
+                       headers={"Range": "bytes=%d-" % lo}, raw=True)
+        res.check(st == 403, "agent1 foreign audio range %d -> 403: %d" % (lo, st))
+    n1 = len(listen_entries("agent1", foreign["id"], "denied"))
+    res.check(n1 - n0 == 4, "every denied range request audited: %d of 4" % (n1 - n0))
+    n0 = len(listen_entries("audit1", play_c["id"], "denied"))
+    for _ in range(3):
+        req("GET", ppath, cookie=sessions["audit1"], headers={"Range": "bytes=0-99"}, raw=True)
+    res.check(len(listen_entries("audit1", play_c["id"], "denied")) - n0 == 3,
+              "an auditor without listen: each of 3 requests audited as denied")
+    # a shredded key stops playback at the next request (not served from the key cache)
+    spath = "/api/calls/%d/audio" % shred_c["id"]
+    if shred_c["recording"].get("encrypted"):
+        ok = all(req("GET", spath, cookie=admin, headers={"Range": "bytes=%d-%d" % (lo, lo + 999)},
+                     raw=True)[0] == 206 for lo in (0, 1000, 2000))
+        res.check(ok, "the recording to shred plays (its key now cached)")
+        p = earshot(data, "keys", "shred", str(shred_c["id"]), "--yes", check=False)
+        res.check(p.returncode == 0, "keys shred: %d %s" % (p.returncode, p.stderr))
+        for lo in (3000, 0):
+            st, _, b = req("GET", spath, cookie=admin, headers={"Range": "bytes=%d-" % lo})
+            res.check(st == 410 and isinstance(b, dict) and b.get("error") == "gone",
+                      "range %d right after keys shred -> 410 gone: %d %.200s" % (lo, st, b))
+        fails = listen_entries("admin1", shred_c["id"], "failed")
+        res.check(len(fails) == 2, "both requests after the shred audited as failed: %d" % len(fails))
+    else:
+        res.skip("shred test: recording not encrypted")
     st, _, _ = req("GET", "/api/me", cookie=admin)
     res.check(st == 200, "server up at the end: %d" % st)
 finally:
