@@ -276,11 +276,105 @@ static int anchor_start(struct idx *ix, int64_t id, int64_t *start, bool *found)
 	return err;
 }
 
+/* How the party filter runs.  The exact LIKE on the four fields is always
+ * there; the trigram index (schema v7, party_text) only narrows which calls
+ * it is tried on, and it is chosen per search by how many parties the index
+ * offers (party_probe), measured on 100,000 calls (docs/PERFORMANCE.md). */
+enum party_plan {
+	PARTY_LIKE, /* every call in list order: needles under 3 characters,
+		       which a trigram cannot serve, and needles so common
+		       that a page fills from the first calls anyway */
+	PARTY_IDS,  /* few candidates: c.id IN (their ids), which the planner
+		       can drive from (or test, given a narrower time range) */
+	PARTY_SET,  /* many: the matches as a set tested on each call in list
+		       order (the "+" keeps the set from driving the plan) */
+};
+/* Party rows: up to PARTY_IDS_MAX the ids go into the SQL; above
+ * PARTY_SET_MAX (5 % of the parties at 100,000 calls) the LIKE scan
+ * finds a page sooner than the set is built. */
+#define PARTY_IDS_MAX 1000
+#define PARTY_SET_MAX 10000
+
+/* Unicode characters in s as SQLite reads UTF-8 (a lead byte and its
+ * continuation bytes are one; a stray continuation byte is one of its own,
+ * not counted here, so the count never exceeds SQLite's). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* The needle as an FTS5 string: in double quotes, each '"' doubled.  The
+ * trigram tokenizer keeps every other character (%, _, \, spaces), so the
+ * phrase matches the literal substring, in any case. */
+static char *fts_phrase(const char *needle)
+{
+	size_t n = strlen(needle);
+	char *p = malloc(2 * n + 3), *o = p;
+	if (!p)
+		return NULL;
+	*o++ = '"';
+	for (const char *s = needle; *s; s++) {
+		if (*s == '"')
+			*o++ = '"';
+		*o++ = *s;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return p;
+}
+
+/* Ask the trigram index for phrase: *plan PARTY_IDS with the distinct call
+ * ids in ids ("1,5,9", possibly empty: then nothing matches), PARTY_SET or
+ * PARTY_LIKE by how many parties match (counting stops at PARTY_SET_MAX).
+ * Outside a transaction the probe and the search read two snapshots: a
+ * call entered in between is missing from this answer, as if the search
+ * had run a moment earlier (parties are never updated, only added and
+ * deleted with their call). */
+static int party_probe(struct idx *ix, const char *phrase, struct es_buf *ids,
+		       enum party_plan *plan)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ix->db,
+			       "SELECT rowid >> 1 FROM party_text WHERE party_text MATCH ?1 LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return idx_fail(ix, "prepare party probe");
+	sqlite3_bind_text(st, 1, phrase, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, PARTY_SET_MAX + 1);
+	int rc, err = 0, n = 0;
+	int64_t last = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		/* rowid order: a call's two parties are neighbours */
+		if (++n <= PARTY_IDS_MAX && id != last) {
+			err = es_buf_printf(ids, "%s%lld", last < 0 ? "" : ",", (long long)id);
+			if (err)
+				break;
+			last = id;
+		}
+	}
+	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = idx_fail(ix, "party probe");
+	sqlite3_finalize(st);
+	*plan = n <= PARTY_IDS_MAX ? PARTY_IDS : n <= PARTY_SET_MAX ? PARTY_SET : PARTY_LIKE;
+	return err;
+}
+
 /* The search SQL: fixed fragments chosen by which filters are set; every
- * value travels as a bound parameter. */
-static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored)
+ * value travels as a bound parameter, but for the call ids of PARTY_IDS,
+ * integers read from the index, inline so that the planner counts them. */
+static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored,
+		     enum party_plan plan, const struct es_buf *ids)
 {
 	int err = es_buf_printf(b, "%s WHERE 1", IDX_CALL_SELECT);
+	if (!err && f->party && plan == PARTY_IDS)
+		err = es_buf_printf(b, " AND c.id IN (%.*s)", (int)ids->len,
+				    ids->len ? (const char *)ids->p : "");
+	if (!err && f->party && plan == PARTY_SET)
+		err = es_buf_printf(b, " AND +c.id IN (SELECT rowid >> 1 FROM party_text"
+				       " WHERE party_text MATCH :phrase)");
 	if (!err && f->party)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM parties p WHERE p.call_row = c.id"
 				       " AND (p.uri LIKE :party ESCAPE '\\'"
@@ -361,22 +455,34 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	if (f->after_id && (err = anchor_start(ix, f->after_id, &astart, &anchored)))
 		return err;
 
-	struct es_buf sql;
+	struct es_buf sql, ids;
 	es_buf_init(&sql);
-	char *pattern = NULL;
+	es_buf_init(&ids);
+	char *pattern = NULL, *phrase = NULL;
 	sqlite3_stmt *st = NULL;
-	if ((err = build_sql(&sql, f, anchored)))
-		goto out;
+	enum party_plan plan = PARTY_LIKE;
 	if (f->party && !(pattern = like_pattern(f->party))) {
 		err = ES_ENOMEM;
 		goto out;
 	}
+	if (f->party && utf8_chars(f->party) >= 3) {
+		if (!(phrase = fts_phrase(f->party))) {
+			err = ES_ENOMEM;
+			goto out;
+		}
+		if ((err = party_probe(ix, phrase, &ids, &plan)))
+			goto out;
+	}
+	if ((err = build_sql(&sql, f, anchored, plan, &ids)))
+		goto out;
 	if (sqlite3_prepare_v2(ix->db, (const char *)sql.p, -1, &st, NULL) != SQLITE_OK) {
 		err = idx_fail(ix, "prepare search");
 		goto out;
 	}
 	if (pattern)
 		bind_named_text(st, ":party", pattern);
+	if (phrase)
+		bind_named_text(st, ":phrase", phrase);
 	bind_named_int(st, ":from", f->from_us);
 	bind_named_int(st, ":to", f->to_us);
 	if (f->outcome)
@@ -416,6 +522,8 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 out:
 	sqlite3_finalize(st);
 	free(pattern);
+	free(phrase);
+	es_buf_free(&ids);
 	es_buf_free(&sql);
 	return err;
 }

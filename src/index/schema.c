@@ -212,6 +212,40 @@ static const char v6_sql[] =
 	");"
 	"CREATE INDEX call_notes_call ON call_notes(call_row, id);";
 
+/* Version 7: a trigram index for the party search (query.c): the substring
+ * filter on uri, user, display and PAI pre-selects calls through it instead
+ * of scanning every call (bench/api_load.sh, docs/PERFORMANCE.md).  One row
+ * per party, rowid = call_row * 2 + role; contentless (the text lives in
+ * parties), so the triggers hand a deleted row's exact text back.  The text:
+ * the uri, then user, display and PAI on lines of their own unless the uri
+ * contains them already (a user part usually is), which would only repeat
+ * trigrams.  FTS5 folds case (Unicode, more than LIKE's ASCII folding): a
+ * superset, and the search keeps the exact LIKE.  Parties are only ever
+ * inserted and deleted (with their call, ON DELETE CASCADE fires the
+ * delete trigger); the update trigger is for completeness.  Needs SQLite
+ * with FTS5 and the trigram tokenizer (3.34+). */
+#define V7_TEXT_IF_NEW(r, col) \
+	" || CASE WHEN instr(ifnull(" r ".uri, ''), ifnull(" r "." col ", '')) > 0 THEN ''" \
+	" ELSE char(10) || " r "." col " END"
+#define V7_TEXT(r) \
+	"ifnull(" r ".uri, '')" V7_TEXT_IF_NEW(r, "user") V7_TEXT_IF_NEW(r, "display") \
+		V7_TEXT_IF_NEW(r, "pai")
+#define V7_ADD(r) \
+	"INSERT INTO party_text (rowid, t) VALUES (" r ".call_row * 2 + " r ".role, " V7_TEXT(r) ");"
+#define V7_DEL(r) \
+	"INSERT INTO party_text (party_text, rowid, t) VALUES ('delete', " r ".call_row * 2 + " r \
+	".role, " V7_TEXT(r) ");"
+static const char v7_sql[] =
+	"CREATE VIRTUAL TABLE party_text USING fts5("
+	"  t, tokenize = 'trigram case_sensitive 0', content = '', columnsize = 0"
+	");"
+	"INSERT INTO party_text (rowid, t)"
+	" SELECT call_row * 2 + role, " V7_TEXT("parties") " FROM parties;"
+	"CREATE TRIGGER parties_text_insert AFTER INSERT ON parties BEGIN " V7_ADD("NEW") " END;"
+	"CREATE TRIGGER parties_text_delete AFTER DELETE ON parties BEGIN " V7_DEL("OLD") " END;"
+	"CREATE TRIGGER parties_text_update AFTER UPDATE OF call_row, role, uri, user, display, pai"
+	" ON parties BEGIN " V7_DEL("OLD") V7_ADD("NEW") " END;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -219,5 +253,6 @@ const struct idx_migration idx_migrations[] = {
 	{"encrypted recordings", v4_sql},
 	{"users, api tokens, sessions, audit log", v5_sql},
 	{"call tags and notes", v6_sql},
+	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

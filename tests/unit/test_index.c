@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 6);
+	CHECK_INT(idx_schema_version(ix), 7);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "6");
+	CHECK_STR(buf, "7");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 6);
+	CHECK_INT(idx_schema_version(ix), 7);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -739,7 +739,9 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE call_notes; DROP TABLE call_tags;"
+	CHECK_INT(sqlite3_exec(db, "DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
+			       " DROP TRIGGER parties_text_update; DROP TABLE party_text;"
+			       " DROP TABLE call_notes; DROP TABLE call_tags;"
 			       " DROP TABLE recordings; ALTER TABLE calls DROP COLUMN rule;"
 			       " DROP TABLE audit; DROP TABLE sessions; DROP TABLE api_tokens;"
 			       " DROP TABLE users; PRAGMA user_version = 1", NULL, NULL, NULL),
@@ -747,7 +749,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 6);
+	CHECK_INT(idx_schema_version(ix), 7);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
@@ -793,6 +795,276 @@ static void test_tags_notes(void)
 	idx_close(ix);
 }
 
+/* ---- party search through the trigram index (schema v7) ---------------------- */
+
+#define PT_CALLS 5500 /* 11,000 parties: every plan of query.c is reached */
+
+static const char *const pt_names[] = {
+	"J\xc3\xbcrgen Wei\xc3\x9f", /* Jürgen Weiß */
+	"\xc3\x89MILE Zola",         /* ÉMILE */
+	"\xc5\x81ukasz",             /* Łukasz */
+	"50%_off \"Sales\"",
+	"back\\slash",
+	"Alice",
+	"ALICE B",
+	"x\xff\xfeyz", /* not UTF-8 */
+	NULL,
+};
+static const char *const pt_agents[] = {"Maria Rossi", "James Smith", "Mei Wang", NULL};
+static const char *const pt_domains[] = {"example.com", "b.example", "carrier.net"};
+
+/* Call i of the party data set: an outside caller (a number at one of three
+ * domains, a name or none, sometimes a PAI) and an agent (extension 1000 +
+ * i % 400 at pbx.example.com). */
+struct pt_buf {
+	char num[32], uri[96], ext[16], euri[96];
+};
+
+static void pt_call(unsigned i, struct idx_call *c, struct pt_buf *b)
+{
+	unsigned num = (i * 7919u) % 10000000u;
+	snprintf(b->num, sizeof(b->num), "+1555%07u", num);
+	snprintf(b->uri, sizeof(b->uri), "sip:+1555%07u@%s", num, pt_domains[i % 3]);
+	snprintf(b->ext, sizeof(b->ext), "%u", 1000 + i % 400);
+	snprintf(b->euri, sizeof(b->euri), "sip:%u@pbx.example.com", 1000 + i % 400);
+	static char call_id[32], pai[96];
+	snprintf(call_id, sizeof(call_id), "pt%u@x", i);
+	snprintf(pai, sizeof(pai), "sip:+1555%07u@pai.carrier", (num + 1) % 10000000u);
+	*c = simple(call_id, b->num, b->ext, 1000000 + (int64_t)(i * 37u % PT_CALLS) * 60, 30);
+	c->caller.uri = b->uri;
+	c->caller.display = pt_names[i % ES_ARRAY_LEN(pt_names)];
+	c->caller.pai = i % 5 == 0 ? pai : NULL;
+	c->callee.uri = b->euri;
+	c->callee.display = pt_agents[i % ES_ARRAY_LEN(pt_agents)];
+}
+
+static void pt_fill(struct idx *ix, unsigned from, unsigned to)
+{
+	CHECK_INT(idx_begin(ix), 0);
+	for (unsigned i = from; i < to; i++) {
+		struct idx_call c;
+		struct pt_buf b;
+		pt_call(i, &c, &b);
+		insert(ix, c);
+	}
+	CHECK_INT(idx_commit(ix), 0);
+}
+
+/* Needles: numbers whole and in part, names in mixed case, non-ASCII (which
+ * LIKE folds only in ASCII: "ÜRG" must not find "Jürgen" although FTS5
+ * folds it), LIKE wildcards, quotes, backslashes, 1 to 3 characters, and
+ * strings across fields (newline: never inside one field). */
+static const char *const pt_terms[] = {
+	"+1555", "1555", "555", "55", "5", "1042", "1", "10", "104", "+15550007919",
+	"0007919", "7919@b", "@pai.carrier", "sip:", "sip:+1555", "@example.com", "example.com",
+	"b.example", "carrier.net", "pbx", "PBX.Example", "ex", "J\xc3\xbcr", "j\xc3\xbcr",
+	"\xc3\xbcrg", "\xc3\x9cRG", "JÜRGEN", "wei\xc3\x9f", "WEI\xc3\x9f", "\xc3\x9f",
+	"i\xc3\x9f", "\xc3\x89mile", "\xc3\xa9mile", "MILE", "\xc5\x81uk", "\xc5\x82uk", "%",
+	"_", "50%", "0%_", "%_o", "%%", "__", "\"", "\"S", "\"sales\"", "\" ", "es\"", "ff \"S", "\\", "k\\s",
+	"back\\", "alice", "ALICE", "e b", "ce B", "x\xff\xfe", "\xfe", "\xff", "\xfeyz",
+	"zzz", "a", "", "com\nJ", "net\n50", "ia R", "rossi", "MEI", "Mei Wang", "1399@",
+	"e.com", "om", ".",
+};
+
+struct pt_ids {
+	int64_t *id;
+	size_t n, cap;
+};
+
+static int pt_collect(void *ud, const struct idx_call *c)
+{
+	struct pt_ids *r = ud;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->id = realloc(r->id, r->cap * sizeof(*r->id));
+		if (!r->id)
+			abort();
+	}
+	r->id[r->n++] = c->id;
+	return 0;
+}
+
+/* The search as it was before the trigram index (schema v6): the LIKE
+ * scan, on a connection of its own. */
+static struct pt_ids pt_reference(sqlite3 *db, const char *needle, bool newest)
+{
+	struct pt_ids r = {0};
+	char pat[256], *o = pat;
+	*o++ = '%';
+	for (const char *s = needle; *s && o < pat + sizeof(pat) - 3; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o++ = '%';
+	*o = '\0';
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT c.id FROM calls c WHERE EXISTS (SELECT 1 FROM parties p"
+		 " WHERE p.call_row = c.id AND (p.uri LIKE ?1 ESCAPE '\\' OR p.user LIKE ?1"
+		 " ESCAPE '\\' OR p.display LIKE ?1 ESCAPE '\\' OR p.pai LIKE ?1 ESCAPE '\\'))"
+		 " ORDER BY c.start_us %s, c.id %s", newest ? "DESC" : "", newest ? "DESC" : "");
+	sqlite3_stmt *st;
+	CHECK_INT(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct idx_call c = {.id = sqlite3_column_int64(st, 0)};
+		pt_collect(&r, &c);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static bool pt_same(const struct pt_ids *a, const struct pt_ids *b)
+{
+	return a->n == b->n && (!a->n || !memcmp(a->id, b->id, a->n * sizeof(*a->id)));
+}
+
+/* Every needle: idx_calls_list finds what the LIKE scan finds, in both
+ * orders; a few page through with a cursor.  Returns the total of rows. */
+static size_t pt_compare(struct idx *ix)
+{
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	size_t total = 0;
+	for (size_t t = 0; t < ES_ARRAY_LEN(pt_terms); t++) {
+		for (int newest = 0; newest < 2; newest++) {
+			struct pt_ids want = pt_reference(db, pt_terms[t], newest);
+			struct pt_ids got = {0};
+			struct idx_filter f = {.party = pt_terms[t], .newest_first = newest};
+			CHECK_INT(idx_calls_list(ix, &f, pt_collect, &got), 0);
+			if (!pt_same(&got, &want))
+				fprintf(stderr, "party '%s' newest %d: %zu rows, LIKE scan %zu\n",
+					pt_terms[t], newest, got.n, want.n);
+			CHECK(pt_same(&got, &want));
+			/* pages of 700 with the cursor (start, id) */
+			if (t % 7 == 0) {
+				struct pt_ids paged = {0};
+				f.limit = 700;
+				for (;;) {
+					size_t before = paged.n;
+					CHECK_INT(idx_calls_list(ix, &f, pt_collect, &paged), 0);
+					if (paged.n - before < f.limit)
+						break;
+					f.after_id = paged.id[paged.n - 1];
+				}
+				CHECK(pt_same(&paged, &want));
+				free(paged.id);
+			}
+			total += want.n;
+			free(want.id);
+			free(got.id);
+		}
+	}
+	sqlite3_close(db);
+	return total;
+}
+
+/* Rows the trigram index holds for a needle (a separate connection). */
+static int64_t pt_fts_count(const char *needle)
+{
+	char sql[256], buf[32];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM party_text WHERE party_text MATCH '\"%s\"'", needle);
+	sql_text(sql, buf, sizeof(buf));
+	return atoll(buf);
+}
+
+/* Distinct trigrams left in the index (fts5vocab, a temp table of a
+ * connection of its own). */
+static int64_t pt_vocab_rows(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, party_text, row)",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM temp.v", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static size_t pt_count(struct idx *ix, const char *needle)
+{
+	struct pt_ids r = {0};
+	struct idx_filter f = {.party = needle};
+	CHECK_INT(idx_calls_list(ix, &f, pt_collect, &r), 0);
+	free(r.id);
+	return r.n;
+}
+
+static void pt_sql(const char *sql)
+{
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
+	CHECK_INT(rc, SQLITE_OK);
+	sqlite3_free(msg);
+	sqlite3_close(db);
+}
+
+/* A v6 index with calls is migrated (the trigram index is filled from the
+ * parties); then inserts, deletes (ON DELETE CASCADE fires the trigger) and
+ * an update keep it in step, and searches stay identical to the LIKE scan. */
+static void test_party_fts(void)
+{
+	struct idx *ix = fresh();
+	pt_fill(ix, 0, PT_CALLS);
+	idx_close(ix);
+	/* back to v6, as an index written by the previous version */
+	pt_sql("DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
+	       " DROP TRIGGER parties_text_update; DROP TABLE party_text; PRAGMA user_version = 6");
+	char err[256], buf[64];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), 7);
+	/* each plan is reached: few candidates, a set, more than the set's
+	 * limit (query.c PARTY_IDS_MAX 1000, PARTY_SET_MAX 10000) */
+	CHECK(pt_fts_count("1042") > 0 && pt_fts_count("1042") <= 1000);
+	CHECK(pt_fts_count("example.com") > 1000 && pt_fts_count("example.com") <= 10000);
+	CHECK(pt_fts_count("sip:") > 10000);
+	/* not vacuous: LIKE folds ASCII only, FTS5 more */
+	CHECK(pt_count(ix, "\xc3\xbcrg") > 0);
+	CHECK_INT((int)pt_count(ix, "\xc3\x9cRG"), 0);
+	CHECK(pt_fts_count("\xc3\x9cRG") > 0);
+	CHECK_INT((int)pt_count(ix, "50%"), PT_CALLS / ES_ARRAY_LEN(pt_names));
+	CHECK_INT((int)pt_count(ix, "sip:"), PT_CALLS);
+	CHECK(pt_compare(ix) > 0);
+
+	/* delete a third of the calls: their text leaves the trigram index */
+	struct pt_buf victim;
+	struct idx_call vc;
+	pt_call(3, &vc, &victim);
+	CHECK_INT((int)pt_fts_count(victim.num), 1);
+	pt_sql("PRAGMA foreign_keys = ON; DELETE FROM calls WHERE call_id GLOB 'pt*[0369]@x'");
+	CHECK_INT((int)pt_fts_count(victim.num), 0);
+	CHECK_INT((int)pt_count(ix, victim.num), 0);
+	CHECK(pt_compare(ix) > 0);
+	/* new calls (their ids may be those of deleted ones) */
+	pt_fill(ix, PT_CALLS, PT_CALLS + 300);
+	/* an update of a party (nothing in the program does one today) */
+	pt_sql("UPDATE parties SET display = 'Zebediah Q' WHERE role = 0 AND call_row ="
+	       " (SELECT min(call_row) FROM parties WHERE display = 'Alice')");
+	CHECK_INT((int)pt_count(ix, "zebediah"), 1);
+	CHECK(pt_compare(ix) > 0);
+	/* every call gone: nothing left in the trigram index */
+	pt_sql("PRAGMA foreign_keys = ON; DELETE FROM calls");
+	idx_close(ix);
+	CHECK_INT((int)pt_vocab_rows(), 0);
+	sql_text("SELECT count(*) FROM party_text WHERE party_text MATCH '\"sip\"'", buf,
+		 sizeof(buf));
+	CHECK_STR(buf, "0");
+	pt_sql("INSERT INTO party_text (party_text) VALUES ('integrity-check')");
+}
+
 int main(void)
 {
 	setup();
@@ -806,6 +1078,7 @@ int main(void)
 	RUN(test_pagination);
 	RUN(test_recordings);
 	RUN(test_migrate_v1);
+	RUN(test_party_fts);
 	teardown();
 	return CHECK_DONE();
 }
