@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 BUILD = os.environ.get("ES_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
 SOURCE = os.environ.get("ES_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
@@ -235,3 +236,35 @@ def compare_streams(res, name, ours, theirs, jitter_tol=0.1, not_ours=()):
         print("note: %s: earshot stream %s -> %s %s (%d packets) is not in tshark's list"
               % (name, k[0], k[1], k[2], by_key[k]["packets"]))
     return extra
+
+
+BROWSER_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                            "browser"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_ready():
+    """None when the browser tests can run: node, Debian's chromium and
+    playwright-core from npm in tests/browser/node_modules, installed here on
+    first use (`npm ci`, pinned by package-lock.json; a lock keeps two tests
+    running at once from installing together).  Else why not."""
+    import fcntl
+    import shutil
+    for tool in ("node", "npm"):
+        if not shutil.which(tool):
+            return "%s is missing: apt-get install nodejs npm" % tool
+    if not os.access(CHROMIUM, os.X_OK):
+        return "%s is missing: apt-get install chromium" % CHROMIUM
+    with open(os.path.join(BROWSER_DIR, ".npm-install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+            return None
+        t0 = time.monotonic()
+        cmd = ["npm", "ci" if os.path.exists(os.path.join(BROWSER_DIR, "package-lock.json"))
+               else "install", "--no-audit", "--no-fund"]
+        p = subprocess.run(cmd, cwd=BROWSER_DIR, capture_output=True, text=True)
+        if p.returncode != 0:
+            return "%s failed (is the npm registry reachable?): %s" % (" ".join(cmd),
+                                                                      p.stderr[-500:])
+        print("%s: %.1f s" % (" ".join(cmd), time.monotonic() - t0))
+    return None

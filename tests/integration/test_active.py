@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 
-from estest import EARSHOT, Results, run, skip, tmpdir
+from estest import BROWSER_DIR, CHROMIUM, EARSHOT, Results, browser_ready, run, skip, tmpdir
 import livecalls
 
 why = livecalls.missing_tools()
@@ -140,16 +140,15 @@ st, me = req("/api/calls?party=service", "ag-other")
 res.check(st == 200 and me["calls"] == [], "an agent without these numbers: %s %s" % (st, me))
 
 # the live page in a real browser, while the recorder runs
-browser_dir = os.path.join(os.path.dirname(HERE), "browser")
-chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-if shutil.which("node") and chromium and os.path.isdir(os.path.join(browser_dir, "node_modules")):
+why_no_browser = browser_ready()
+if not why_no_browser:
     live2 = livecalls.Calls(os.path.join(work, "sipp2"), 2, 25, rate=10, ports=PORTS)
     live2.start()
     time.sleep(2)
     os.makedirs(ARTIFACTS, exist_ok=True)
-    p = subprocess.run(["node", os.path.join(browser_dir, "live_test.mjs")],
+    p = subprocess.run(["node", os.path.join(BROWSER_DIR, "live_test.mjs")],
                        env=dict(os.environ, ES_URL="http://%s:%d/" % (HOST, PORT),
-                                ES_USER="adm", ES_PASSWORD=PW, ES_CHROMIUM=chromium,
+                                ES_USER="adm", ES_PASSWORD=PW, ES_CHROMIUM=CHROMIUM,
                                 ES_WANT_CALLS="2", ES_SHOTS=ARTIFACTS),
                        capture_output=True, text=True, timeout=120)
     res.check(p.returncode == 0, "browser live page: exit %d\n%s%s" % (p.returncode, p.stdout,
@@ -157,7 +156,7 @@ if shutil.which("node") and chromium and os.path.isdir(os.path.join(browser_dir,
     print(p.stdout.strip())
     live2.wait()
 else:
-    res.skip("browser live page: node, chromium or tests/browser/node_modules missing")
+    res.skip("browser live page: " + why_no_browser)
 
 rc = rec.stop()
 res.check(rc == 0, "earshot record exited %s" % rc)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from estest import EARSHOT, Results, earshot, run, tmpdir
+from estest import EARSHOT, Results, browser_ready, earshot, run, tmpdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
@@ -414,10 +414,9 @@ try:
     res.check(v.returncode == 0, "earshot audit --verify passes: %s%s" % (v.stdout, v.stderr))
 
     # ---- the browser ------------------------------------------------------------------------------
-    have_browser = (shutil.which("node") and os.access(CHROMIUM, os.X_OK) and
-                    os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
-    if not have_browser:
-        res.skip("browser test: node, %s or playwright-core missing" % CHROMIUM)
+    why = browser_ready()
+    if why:
+        res.skip("browser test: " + why)
     else:
         out = os.path.join(work, "screenshots")
         env = dict(os.environ, UI_URL="http://%s:%d" % (HOST, PORT), UI_ADMIN="admin1",

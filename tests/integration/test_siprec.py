@@ -379,9 +379,15 @@ def srtp_vs_plain(srs, data, base):
         note("srtp: drift correction in the recordings (us) %s: comparing 10 ms envelopes, "
              "not samples" % drift)
         for chan in range(min(ach, bch)):
-            ec, _ = peer.envelope_match(peer.envelope(peer.channel(a, ach, chan)),
-                                        peer.envelope(peer.channel(b, bch, chan)), 0, 20)
-            res.check(ec >= 0.97, "SRTP channel %d: envelope correlation %.3f with plain RTP"
+            # the stretch may leave either recording a few blocks shorter:
+            # match the shorter's head within the other, both ways round (the
+            # other party's channel scores about 0.2 here, the same audio 0.96+)
+            ea = peer.envelope(peer.channel(a, ach, chan))
+            eb = peer.envelope(peer.channel(b, bch, chan))
+            n = min(len(ea), len(eb)) - 20
+            ec = max(peer.envelope_match(ea, eb[:n], 0, 20)[0],
+                     peer.envelope_match(eb, ea[:n], 0, 20)[0]) if n > 100 else -2.0
+            res.check(ec >= 0.9, "SRTP channel %d: envelope correlation %.3f with plain RTP"
                       % (chan, ec))
         return
     for chan in range(min(ach, bch)):

@@ -14,36 +14,24 @@ import time
 import urllib.error
 import urllib.request
 
-from estest import BUILD, EARSHOT, Results, calls_json, import_capture, run, skip, tmpdir
+from estest import (BUILD, CHROMIUM, EARSHOT, Results, browser_ready, calls_json, import_capture,
+                    run, skip, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
 WEB_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "web"))
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 GEN = os.path.join(BUILD, "gen_calls")
 HOST, PORT = "127.0.0.1", int(os.environ.get("ES_UI_PORT", "18090"))
 PW = "correct horse battery"
 
-for tool in ("node", "npm"):
-    if not shutil.which(tool):
-        skip("%s is missing: apt-get install nodejs npm" % tool)
-if not os.access(CHROMIUM, os.X_OK):
-    skip("%s is missing: apt-get install chromium" % CHROMIUM)
+why = browser_ready()
+if why:
+    skip(why)
 if not os.path.exists(GEN):
     skip("%s not built" % GEN)
 
 res = Results()
 t_start = time.monotonic()
-
-# playwright-core from npm, once (package-lock.json pins it)
-if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
-    t0 = time.monotonic()
-    cmd = ["npm", "ci" if os.path.exists(os.path.join(BROWSER_DIR, "package-lock.json"))
-           else "install", "--no-audit", "--no-fund"]
-    p = subprocess.run(cmd, cwd=BROWSER_DIR, capture_output=True, text=True)
-    if p.returncode != 0:
-        skip("%s failed (is the npm registry reachable?): %s" % (" ".join(cmd), p.stderr[-500:]))
-    print("%s: %.1f s" % (" ".join(cmd), time.monotonic() - t0))
 
 work = tmpdir("earshot-ui-")
 data = os.path.join(work, "data")
