@@ -16,6 +16,9 @@ void api_call_json(struct es_json *j, const struct idx_call *c, bool detail);
 void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		      void (*extra)(void *ud, struct es_json *j), void *ud);
 
+/* A comma list ("one_way,siprec", a user's numbers) as an array of its
+ * non-empty items; NULL or "" is []. */
+void api_json_list(struct es_json *j, const char *comma_list);
 /* A time as the JSON of calls writes it: ISO 8601 UTC, null for 0. */
 void api_json_time(struct es_json *j, int64_t us);
 

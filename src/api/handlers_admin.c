@@ -87,18 +87,6 @@ static int login_row(void *ud, const struct idx_audit *a)
 	return 0;
 }
 
-static void put_numbers(struct es_json *j, const char *numbers)
-{
-	es_json_arr_begin(j);
-	struct slice rest = sl_cstr(numbers), one;
-	while (rest.len) {
-		sl_split(rest, ',', &one, &rest);
-		if (one.len)
-			es_json_strn(j, one.p, one.len);
-	}
-	es_json_arr_end(j);
-}
-
 /* status with the user u; with_login adds "last_login" from the audit log. */
 static int send_user(struct srv_req *r, unsigned status, const struct api_user *u,
 		     bool with_login)
@@ -110,7 +98,7 @@ static int send_user(struct srv_req *r, unsigned status, const struct api_user *
 	es_json_key(&o.j, "id"); es_json_int(&o.j, u->id);
 	es_json_key(&o.j, "name"); es_json_str(&o.j, u->name);
 	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(u->role));
-	es_json_key(&o.j, "numbers"); put_numbers(&o.j, u->numbers);
+	es_json_key(&o.j, "numbers"); api_json_list(&o.j, u->numbers);
 	es_json_key(&o.j, "can_listen"); es_json_bool(&o.j, u->can_listen);
 	es_json_key(&o.j, "disabled"); es_json_bool(&o.j, u->disabled);
 	es_json_key(&o.j, "created"); api_json_time(&o.j, u->created_us);

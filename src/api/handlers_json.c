@@ -68,13 +68,14 @@ static void put_stream(struct es_json *j, const struct idx_stream *s)
 	es_json_obj_end(j);
 }
 
-static void put_flags(struct es_json *j, const char *flags)
+void api_json_list(struct es_json *j, const char *comma_list)
 {
 	es_json_arr_begin(j);
-	struct slice rest = sl_cstr(flags), one;
+	struct slice rest = sl_cstr(comma_list ? comma_list : ""), one;
 	while (rest.len) {
 		sl_split(rest, ',', &one, &rest);
-		es_json_strn(j, one.p, one.len);
+		if (one.len)
+			es_json_strn(j, one.p, one.len);
 	}
 	es_json_arr_end(j);
 }
@@ -98,7 +99,7 @@ static void put_recording(struct es_json *j, const struct idx_recording *r)
 	es_json_key(j, "rate"); es_json_int(j, r->rate);
 	es_json_key(j, "channels"); es_json_int(j, r->channels);
 	es_json_key(j, "codecs"); es_json_str(j, r->codecs);
-	es_json_key(j, "flags"); put_flags(j, r->flags);
+	es_json_key(j, "flags"); api_json_list(j, r->flags);
 	es_json_key(j, "stats"); es_json_raw(j, r->stats_json);
 	es_json_obj_end(j);
 }
@@ -130,7 +131,7 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
 	es_json_key(j, "source"); es_json_str(j, c->source);
 	es_json_key(j, "rule"); es_json_str(j, c->rule);
-	es_json_key(j, "flags"); put_flags(j, c->flags);
+	es_json_key(j, "flags"); api_json_list(j, c->flags);
 	es_json_key(j, "parties");
 	es_json_obj_begin(j);
 	es_json_key(j, "caller"); put_party(j, &c->caller);

@@ -438,18 +438,6 @@ int srv_logout(struct srv_req *r)
 	return send_with_cookie(r, &o, "", 0);
 }
 
-static void put_numbers(struct es_json *j, const char *numbers)
-{
-	es_json_arr_begin(j);
-	struct slice rest = sl_cstr(numbers), one;
-	while (rest.len) {
-		sl_split(rest, ',', &one, &rest);
-		if (one.len)
-			es_json_strn(j, one.p, one.len);
-	}
-	es_json_arr_end(j);
-}
-
 int srv_me(struct srv_req *r)
 {
 	int rc;
@@ -461,7 +449,7 @@ int srv_me(struct srv_req *r)
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "user"); es_json_str(&o.j, r->user.name);
 	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(r->user.role));
-	es_json_key(&o.j, "numbers"); put_numbers(&o.j, r->user.numbers);
+	es_json_key(&o.j, "numbers"); api_json_list(&o.j, r->user.numbers);
 	es_json_key(&o.j, "can_listen"); es_json_bool(&o.j, r->user.can_listen);
 	es_json_key(&o.j, "auth");
 	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? "session" : "token");
@@ -490,7 +478,7 @@ static int user_row(void *ud, const struct api_user *u)
 	es_json_key(j, "id"); es_json_int(j, u->id);
 	es_json_key(j, "name"); es_json_str(j, u->name);
 	es_json_key(j, "role"); es_json_str(j, api_role_name(u->role));
-	es_json_key(j, "numbers"); put_numbers(j, u->numbers);
+	es_json_key(j, "numbers"); api_json_list(j, u->numbers);
 	es_json_key(j, "can_listen"); es_json_bool(j, u->can_listen);
 	es_json_key(j, "disabled"); es_json_bool(j, u->disabled);
 	es_json_key(j, "created"); api_json_time(j, u->created_us);

@@ -203,13 +203,10 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 /* One call with everything: streams, events, messages, recording.
  * ES_ENOTFOUND. */
 int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud);
-
-/* ---- the light lookup (lookup.c) ---------------------------------------------
- * One call for an access check: the call row, both parties and the
+/* One call for an access check: the call row, both parties and the
  * recording, without streams, events or SIP messages (nstreams = nevents =
  * nmsgs = 0).  ES_ENOTFOUND. */
 int idx_call_brief(struct idx *ix, int64_t id, idx_call_fn fn, void *ud);
-/* ---- end of lookup.c ------------------------------------------------------------ */
 
 /* Counts for a summary. */
 int idx_count_calls(struct idx *ix, int64_t *n);

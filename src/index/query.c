@@ -206,7 +206,9 @@ static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
 	return err;
 }
 
-int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
+/* One call row with its parties, its children when asked (streams,
+ * events, SIP messages) and its recording, read into one arena, then fn: the shared body of idx_call_get and idx_call_brief. */
+static int call_read(struct idx *ix, int64_t id, bool children, idx_call_fn fn, void *ud)
 {
 	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_GET);
 	if (!st)
@@ -224,11 +226,11 @@ int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
 	sqlite3_reset(st);
 	if (!err && m.oom)
 		err = ES_ENOMEM;
-	if (!err)
+	if (!err && children)
 		err = load_streams(ix, &m, &c);
-	if (!err)
+	if (!err && children)
 		err = load_events(ix, &m, &c);
-	if (!err)
+	if (!err && children)
 		err = load_msgs(ix, &m, &c);
 	if (!err)
 		err = load_recording(ix, &m, &c);
@@ -236,6 +238,16 @@ int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
 		err = fn(ud, &c);
 	es_arena_free(&m.arena);
 	return err;
+}
+
+int idx_call_brief(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
+{
+	return call_read(ix, id, false, fn, ud);
+}
+
+int idx_call_get(struct idx *ix, int64_t id, idx_call_fn fn, void *ud)
+{
+	return call_read(ix, id, true, fn, ud);
 }
 
 /* ---- search ------------------------------------------------------------------ */
