@@ -268,3 +268,46 @@ def browser_ready():
                                                                       p.stderr[-500:])
         print("%s: %.1f s" % (" ".join(cmd), time.monotonic() - t0))
     return None
+
+
+def http_req(host, port, method, path, body=None, headers=None, cookie=None, source=None,
+             raw=False, ctype=None, timeout=30):
+    """One HTTP request to earshot serve: (status, headers dict with lower-case
+    names, body parsed when it is JSON (unless raw) else bytes).  A dict or
+    list body is sent as JSON.  Content-Type application/json (unless headers
+    has one): ctype None for a dict or list body, True for any body, False
+    never.  cookie is the earshot_session value; source the local address."""
+    import http.client
+    h = dict(headers or {})
+    if cookie:
+        h["Cookie"] = "earshot_session=" + cookie
+    structured = isinstance(body, (dict, list))
+    if structured:
+        body = json.dumps(body)
+    if body is not None and (ctype or (ctype is None and structured)):
+        h.setdefault("Content-Type", "application/json")
+    c = http.client.HTTPConnection(host, port, timeout=timeout,
+                                   source_address=(source, 0) if source else None)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        c.close()
+    if not raw and hdrs.get("content-type", "").startswith("application/json") and data:
+        data = json.loads(data)
+    return r.status, hdrs, data
+
+
+def http_wait_up(host, port, proc, tries=200):
+    """Whether earshot serve answers on host:port before proc exits (10 s)."""
+    for _ in range(tries):
+        try:
+            http_req(host, port, "GET", "/api/me", timeout=5)
+            return True
+        except OSError:
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+    return False

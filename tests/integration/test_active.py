@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import time
 
-from estest import BROWSER_DIR, CHROMIUM, EARSHOT, Results, browser_ready, run, skip, tmpdir
+from estest import (BROWSER_DIR, CHROMIUM, EARSHOT, Results, browser_ready, http_req, http_wait_up,
+                    run, skip, tmpdir)
 import livecalls
 
 why = livecalls.missing_tools()
@@ -41,26 +42,13 @@ TOKENS = {n: json.loads(run([EARSHOT, "--data", data, "user", "token", n, "--jso
 
 
 def req(path, who="adm", port=PORT):
-    c = http.client.HTTPConnection(HOST, port, timeout=10)
-    try:
-        c.request("GET", path, headers={"Authorization": "Bearer " + TOKENS[who]})
-        r = c.getresponse()
-        body = r.read()
-    finally:
-        c.close()
-    return r.status, json.loads(body) if body else None
+    st, _, body = http_req(HOST, port, "GET", path, headers={"Authorization": "Bearer " + TOKENS[who]},
+                           timeout=10)
+    return st, body
 
 
 def wait_up(port, proc):
-    for _ in range(200):
-        try:
-            req("/api/me", port=port)
-            return True
-        except OSError:
-            if proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-    return False
+    return http_wait_up(HOST, port, proc)
 
 
 # [api] in the configuration names the web folder (the build may be

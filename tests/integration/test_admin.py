@@ -13,15 +13,13 @@ trail of every change (`earshot audit --verify` passes; no password in
 it), the rules' JSON against the configuration, and the server still up.
 Then tests/browser/admin_test.mjs drives the Admin page in Chromium
 (skipped, not failed, without node or chromium)."""
-import http.client
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 
-from estest import EARSHOT, Results, browser_ready, earshot, run, tmpdir
+from estest import EARSHOT, Results, browser_ready, earshot, http_req, http_wait_up, run, tmpdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
@@ -108,36 +106,11 @@ server2 = start(PORT + 1)
 
 def req(method, path, body=None, headers=None, cookie=None, port=PORT, ctype=True):
     """(status, headers dict (lower-case names), parsed JSON or bytes)"""
-    h = dict(headers or {})
-    if cookie:
-        h["Cookie"] = "earshot_session=" + cookie
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-    if body is not None and ctype:
-        h.setdefault("Content-Type", "application/json")
-    c = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        raw = r.read()
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        c.close()
-    if hdrs.get("content-type", "").startswith("application/json") and raw:
-        raw = json.loads(raw)
-    return r.status, hdrs, raw
+    return http_req(HOST, port, method, path, body, headers, cookie, ctype=ctype)
 
 
 def wait_up(port, proc):
-    for _ in range(200):
-        try:
-            req("GET", "/api/me", port=port)
-            return True
-        except OSError:
-            if proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-    return False
+    return http_wait_up(HOST, port, proc)
 
 
 class Session:

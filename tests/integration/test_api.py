@@ -21,7 +21,8 @@ import time
 import urllib.parse
 import wave
 
-from estest import BUILD, EARSHOT, Results, calls_json, earshot, import_capture, run, skip, tmpdir
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_wait_up,
+                    import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 if not os.path.exists(GEN):
@@ -78,35 +79,11 @@ def connect(source=None):
 
 def req(method, path, body=None, headers=None, cookie=None, source=None, raw=False):
     """(status, headers dict (lower-case names), body bytes or parsed JSON)"""
-    h = dict(headers or {})
-    if cookie:
-        h["Cookie"] = "earshot_session=" + cookie
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-        h.setdefault("Content-Type", "application/json")
-    c = connect(source)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data_ = r.read()
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        c.close()
-    if not raw and hdrs.get("content-type", "").startswith("application/json") and data_:
-        data_ = json.loads(data_)
-    return r.status, hdrs, data_
+    return http_req(HOST, PORT, method, path, body, headers, cookie, source, raw, timeout=20)
 
 
 def wait_up():
-    for _ in range(100):
-        try:
-            req("GET", "/api/me")
-            return True
-        except OSError:
-            if server.poll() is not None:
-                return False
-            time.sleep(0.05)
-    return False
+    return http_wait_up(HOST, PORT, server, tries=100)
 
 
 def login(name, password=PW, source=None):

@@ -8,8 +8,6 @@ imported by another process verify without a restart, and an entries.log
 tampered meanwhile is reported, not answered from a stale view."""
 import ctypes
 import ctypes.util
-import http.client
-import json
 import os
 import signal
 import struct
@@ -17,7 +15,8 @@ import subprocess
 import time
 import zipfile
 
-from estest import BUILD, EARSHOT, Results, calls_json, earshot, import_capture, run, skip, tmpdir
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_wait_up,
+                    import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 VERIFY = os.path.join(BUILD, "earshot-verify-evidence")
@@ -105,35 +104,11 @@ server = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d"
 
 
 def req(method, path, body=None, cookie=None, raw=False):
-    h = {}
-    if cookie:
-        h["Cookie"] = "earshot_session=" + cookie
-    if isinstance(body, dict):
-        body = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    c = http.client.HTTPConnection(HOST, PORT, timeout=60)
-    try:
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        b = r.read()
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        c.close()
-    if not raw and hdrs.get("content-type", "").startswith("application/json") and b:
-        b = json.loads(b)
-    return r.status, hdrs, b
+    return http_req(HOST, PORT, method, path, body, cookie=cookie, raw=raw, timeout=60)
 
 
 def wait_up():
-    for _ in range(200):
-        try:
-            req("GET", "/api/me")
-            return True
-        except OSError:
-            if server.poll() is not None:
-                return False
-            time.sleep(0.05)
-    return False
+    return http_wait_up(HOST, PORT, server)
 
 
 def verify_call(cookie, cid):
