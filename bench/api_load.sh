@@ -224,7 +224,8 @@ sort -n "$tmp/sql.ms" | awk -v n="$sql_n" '{ v[NR] = $1; s += $1 } END {
 	printf "%-22s %8d %8d %8d %9.1f %9.2f %9.2f %9.2f %6s %8s %10s\n", "sqlite3 CLI (1st page)", NR, NR, 0,
 		NR / (s / 1000), v[int(0.5 * (NR - 1) + 1.5)], v[int(0.95 * (NR - 1) + 1.5)],
 		v[int(0.99 * (NR - 1) + 1.5)], "-", "-", "-" }'
-echo "(sqlite3: $sql_n searches one after another in one process, first page only; rate/s = 1 / mean)"
+echo "(sqlite3: $sql_n searches one after another in one process, first page only; rate/s = 1 / mean;"
+echo " gen_index's plain LIKE SQL, without the party trigram index earshot's search uses since schema v7)"
 echo
 echo "Slowest searches in the sqlite3 CLI (ms, query):"
 sort -rn "$tmp/sql.by_query" | head -n 5
