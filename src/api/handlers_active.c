@@ -22,8 +22,17 @@ struct active_out {
 	struct srv_req *r;
 	struct es_json *j;
 	int64_t now_us;
+	const struct rec_active_hdr *hdr; /* filled before the first call */
+	int fresh;                        /* 0 not yet known, 1 live, -1 stale */
 	unsigned shown, hidden;
 };
+
+/* Written at most SRV_ACTIVE_STALE_S ago (and not in the future). */
+static bool fresh(const struct rec_active_hdr *h, int64_t now_us)
+{
+	return h->written_us <= now_us + ES_US_PER_SEC &&
+	       now_us - h->written_us <= (int64_t)SRV_ACTIVE_STALE_S * ES_US_PER_SEC;
+}
 
 static void party(struct es_json *j, const char *key, const char *user, const char *display,
 		  const char *uri)
@@ -42,6 +51,10 @@ static void party(struct es_json *j, const char *key, const char *user, const ch
 static void active_row(void *ud, const struct rec_active *a)
 {
 	struct active_out *o = ud;
+	if (!o->fresh)
+		o->fresh = fresh(o->hdr, o->now_us) ? 1 : -1;
+	if (o->fresh < 0)
+		return; /* a stale list shows no call */
 	const struct api_user *u = &o->r->user;
 	bool own = api_party_matches(u->numbers, a->caller_user, a->caller_uri) ||
 		   api_party_matches(u->numbers, a->callee_user, a->callee_uri);
@@ -101,15 +114,17 @@ int srv_active(struct srv_req *r)
 	if (!srv_json_begin(&o))
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "out of memory");
-	struct active_out out = {.r = r, .j = &o.j, .now_us = srv_now_us()};
-	/* A first pass checks the file and its age; the calls are written in
-	 * a second one, so a torn or stale file gives an empty list. */
-	int err_rc = rec_active_read(path, &hdr, NULL, NULL, err, sizeof(err));
-	bool live = !err_rc && hdr.written_us <= out.now_us + ES_US_PER_SEC &&
-		    out.now_us - hdr.written_us <= (int64_t)SRV_ACTIVE_STALE_S * ES_US_PER_SEC;
+	struct active_out out = {.r = r, .j = &o.j, .now_us = srv_now_us(), .hdr = &hdr};
+	/* One read: the calls are handed out only once the whole file parsed
+	 * (a torn one gives none), and only while it is fresh. */
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "calls");
+	es_json_arr_begin(&o.j);
+	int err_rc = rec_active_read(path, &hdr, active_row, &out, err, sizeof(err));
+	es_json_arr_end(&o.j);
+	bool live = !err_rc && fresh(&hdr, out.now_us);
 	if (err_rc && err_rc != ES_ENOTFOUND)
 		ES_LOG_WARNING("api", "%s", err);
-	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "recorder");
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "running");
@@ -127,11 +142,6 @@ int srv_active(struct srv_req *r)
 			  : !live		  ? "the recorder's list of calls is out of date"
 						  : NULL);
 	es_json_obj_end(&o.j);
-	es_json_key(&o.j, "calls");
-	es_json_arr_begin(&o.j);
-	if (live)
-		rec_active_read(path, &hdr, active_row, &out, err, sizeof(err));
-	es_json_arr_end(&o.j);
 	es_json_obj_end(&o.j);
 	char detail[64];
 	snprintf(detail, sizeof(detail), "%u shown, %u not allowed", out.shown, out.hidden);

@@ -192,40 +192,6 @@ static const char *mime_of(const char *format)
 
 /* ---- the handler ---------------------------------------------------------------------------- */
 
-struct arec {
-	bool has_rec, bad_path;
-	struct idx_recording rec;
-	char path[1024];
-	char format[16];
-	char etag[65];
-	char sha256[IDX_HEX256]; /* of the file as stored: the key cache's and audit's key */
-	int64_t call;
-};
-
-static int arec_row(void *ud, const struct idx_call *c)
-{
-	struct arec *a = ud;
-	const struct idx_recording *rec = c->recording;
-	if (!rec || !rec->path)
-		return 0;
-	a->has_rec = true;
-	a->rec = *rec;
-	/* the row's path is ours, but never follow one out of the data folder */
-	a->bad_path = strlen(rec->path) >= sizeof(a->path) || rec->path[0] == '/' ||
-		      strstr(rec->path, "..") != NULL;
-	snprintf(a->path, sizeof(a->path), "%s", rec->path);
-	snprintf(a->format, sizeof(a->format), "%s", rec->format ? rec->format : "");
-	const char *h = rec->plain_sha256 ? rec->plain_sha256 : rec->sha256;
-	snprintf(a->etag, sizeof(a->etag), "%s", h ? h : "");
-	snprintf(a->sha256, sizeof(a->sha256), "%s", rec->sha256 ? rec->sha256 : "");
-	a->call = c->id;
-	a->rec.path = a->path;
-	a->rec.format = a->format;
-	a->rec.sha256 = a->rec.plain_sha256 = a->rec.codecs = a->rec.flags = NULL;
-	a->rec.stats_json = NULL;
-	return 0;
-}
-
 static int unsatisfiable(struct srv_req *r, uint64_t size)
 {
 	struct srv_json o;
@@ -244,7 +210,7 @@ static int unsatisfiable(struct srv_req *r, uint64_t size)
 
 /* Open the plaintext of a (a->enc or a->fd, a->size): 0, or an HTTP
  * status with the error answered by the caller (*code, *msg). */
-static unsigned audio_open(struct srv_req *r, const struct arec *ar, struct audio *a,
+static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct audio *a,
 			   const char **code, char *msg, size_t msglen)
 {
 	char file[4400];
@@ -295,7 +261,7 @@ static unsigned audio_open(struct srv_req *r, const struct arec *ar, struct audi
 }
 
 /* call.listen once per playback (see the top of the file). */
-static void listen_audit(struct srv_req *r, const struct arec *ar, const char *obj,
+static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char *obj,
 			 const char *detail)
 {
 	struct srv_audio_cache *c = r->srv->audio;
@@ -321,8 +287,8 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 	static const char *const none[] = {NULL};
 	int rc;
 	char obj[24];
-	struct arec ar = {0};
-	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", none, arec_row, &ar, obj, &rc))
+	struct srv_rec ar = {0};
+	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", none, srv_rec_row, &ar, obj, &rc))
 		return rc;
 	if (!ar.has_rec) {
 		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no recording");
@@ -373,9 +339,11 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 	srv_headers(resp, false);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime_of(ar.format));
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	if (*ar.etag) {
+	/* the plaintext's hash names the bytes served (else the stored file's) */
+	const char *tag = *ar.plain_sha256 ? ar.plain_sha256 : ar.sha256;
+	if (*tag) {
 		char etag[70];
-		snprintf(etag, sizeof(etag), "\"%s\"", ar.etag);
+		snprintf(etag, sizeof(etag), "\"%s\"", tag);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	}
 	if (k == RANGE_ONE) {

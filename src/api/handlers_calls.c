@@ -218,9 +218,7 @@ int srv_calls(struct srv_req *r)
 	es_json_arr_end(&o.j);
 	if (err) {
 		es_json_obj_end(&o.j);
-		es_json_end(&o.j);
-		fclose(o.f);
-		free(o.buf);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
@@ -275,12 +273,6 @@ static int view_row(void *ud, const struct idx_call *c)
 	return 0;
 }
 
-static void discard(struct srv_json *o)
-{
-	fclose(o->f);
-	free(o->buf);
-}
-
 int srv_call(struct srv_req *r, int64_t id)
 {
 	int rc;
@@ -294,23 +286,23 @@ int srv_call(struct srv_req *r, int64_t id)
 	struct view v = {.r = r, .j = &o.j, .id = id};
 	int err = idx_call_get(r->ix, id, view_row, &v);
 	if (err == ES_ENOTFOUND) {
-		discard(&o);
+		srv_json_discard(&o);
 		srv_audit(r, "call.view", obj, API_AUDIT_FAILED, "no such call");
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
 	}
 	if (err) {
-		discard(&o);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
 	if (!v.allowed) {
-		discard(&o);
+		srv_json_discard(&o);
 		/* the same answer and audit entry as srv_allow's */
 		srv_allow(r, API_ACT_VIEW, v.own, "call.view", obj, &rc);
 		return rc;
 	}
 	if (v.tags_err) {
-		discard(&o);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}

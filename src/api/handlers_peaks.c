@@ -161,36 +161,6 @@ static int enc_stream_close(void *cookie)
 
 /* ---- the handler ------------------------------------------------------------------------ */
 
-struct prec {
-	bool has_rec, bad_path, encrypted;
-	struct idx_recording rec;
-	char path[1024];
-	char format[16];
-	char sha256[65];
-};
-
-static int prec_row(void *ud, const struct idx_call *c)
-{
-	struct prec *p = ud;
-	const struct idx_recording *rec = c->recording;
-	if (!rec || !rec->path)
-		return 0;
-	p->has_rec = true;
-	p->rec = *rec;
-	/* the row's path is ours, but never follow one out of the data folder */
-	p->bad_path = strlen(rec->path) >= sizeof(p->path) || rec->path[0] == '/' ||
-		      strstr(rec->path, "..") != NULL;
-	snprintf(p->path, sizeof(p->path), "%s", rec->path);
-	snprintf(p->format, sizeof(p->format), "%s", rec->format ? rec->format : "");
-	snprintf(p->sha256, sizeof(p->sha256), "%s", rec->sha256 ? rec->sha256 : "");
-	p->rec.path = p->path;
-	p->rec.format = p->format;
-	p->rec.sha256 = p->sha256;
-	p->rec.plain_sha256 = p->rec.codecs = p->rec.flags = NULL;
-	p->rec.stats_json = NULL;
-	return 0;
-}
-
 /* ?points=: 0 and *n, or -1 after answering 400. */
 static int parse_points(struct srv_req *r, unsigned *n, int *rc)
 {
@@ -235,7 +205,7 @@ static unsigned pfail_set(struct pfail *f, unsigned status, const char *code, co
 }
 
 /* The data key of an encrypted recording: 0, or the failure set. */
-static unsigned peaks_key(struct srv_req *r, const struct prec *p, struct st_dek **dek,
+static unsigned peaks_key(struct srv_req *r, const struct srv_rec *p, struct st_dek **dek,
 			  struct pfail *f)
 {
 	char err[512] = "";
@@ -250,7 +220,7 @@ static unsigned peaks_key(struct srv_req *r, const struct prec *p, struct st_dek
 	return 0;
 }
 
-static void peaks_json(struct es_json *j, int64_t id, const struct prec *p,
+static void peaks_json(struct es_json *j, int64_t id, const struct srv_rec *p,
 		       const struct rec_peaks *pk)
 {
 	es_json_obj_begin(j);
@@ -276,7 +246,7 @@ static void peaks_json(struct es_json *j, int64_t id, const struct prec *p,
 
 /* Check, decode and reduce the recording into *json (malloc'd): 0, or
  * the failure set. */
-static unsigned peaks_compute(struct srv_req *r, int64_t id, const struct prec *p,
+static unsigned peaks_compute(struct srv_req *r, int64_t id, const struct srv_rec *p,
 			      unsigned points, char **json, struct pfail *f)
 {
 	char file[4400], hex[65];
@@ -300,7 +270,7 @@ static unsigned peaks_compute(struct srv_req *r, int64_t id, const struct prec *
 	struct enc_stream es = {0};
 	FILE *fp = NULL;
 	char err[512] = "";
-	if (p->encrypted) {
+	if (p->rec.encrypted) {
 		if (peaks_key(r, p, &dek, f))
 			return f->status;
 		int rc = st_enc_reader_open(&enc, file, dek, err, sizeof(err));
@@ -353,7 +323,7 @@ static unsigned peaks_compute(struct srv_req *r, int64_t id, const struct prec *
 }
 
 /* A cached answer still applies while the file (and its key) is there. */
-static unsigned peaks_still_there(struct srv_req *r, const struct prec *p, struct pfail *f)
+static unsigned peaks_still_there(struct srv_req *r, const struct srv_rec *p, struct pfail *f)
 {
 	char file[4400];
 	if (p->bad_path || rec_recording_path(r->srv->data_dir, &p->rec, file, sizeof(file)))
@@ -362,7 +332,7 @@ static unsigned peaks_still_there(struct srv_req *r, const struct prec *p, struc
 	if (access(file, F_OK))
 		return pfail_set(f, MHD_HTTP_GONE, "gone", "recording %s: the file is missing",
 				 p->path);
-	if (p->encrypted) {
+	if (p->rec.encrypted) {
 		struct st_dek *dek = NULL;
 		if (peaks_key(r, p, &dek, f))
 			return f->status;
@@ -376,8 +346,8 @@ int srv_call_peaks(struct srv_req *r, int64_t id)
 	static const char *const params[] = {"points", NULL};
 	int rc;
 	char obj[24];
-	struct prec p = {0};
-	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.peaks", params, prec_row, &p, obj,
+	struct srv_rec p = {0};
+	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.peaks", params, srv_rec_row, &p, obj,
 				&rc))
 		return rc;
 	unsigned points;
@@ -388,7 +358,6 @@ int srv_call_peaks(struct srv_req *r, int64_t id)
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
 				 "the call has no recording");
 	}
-	p.encrypted = p.rec.encrypted;
 
 	char key[1200];
 	snprintf(key, sizeof(key), "%s\n%s\n%u", p.path, p.sha256, points);

@@ -116,6 +116,31 @@ bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, cons
 	return srv_allow(r, act, o.own, action, obj, rc);
 }
 
+int srv_rec_row(void *ud, const struct idx_call *c)
+{
+	struct srv_rec *a = ud;
+	const struct idx_recording *rec = c->recording;
+	if (!rec || !rec->path)
+		return 0;
+	a->has_rec = true;
+	a->rec = *rec;
+	a->call = c->id;
+	/* the row's path is ours, but never follow one out of the data folder */
+	a->bad_path = strlen(rec->path) >= sizeof(a->path) || rec->path[0] == '/' ||
+		      strstr(rec->path, "..") != NULL;
+	snprintf(a->path, sizeof(a->path), "%s", rec->path);
+	snprintf(a->format, sizeof(a->format), "%s", rec->format ? rec->format : "");
+	snprintf(a->sha256, sizeof(a->sha256), "%s", rec->sha256 ? rec->sha256 : "");
+	snprintf(a->plain_sha256, sizeof(a->plain_sha256), "%s",
+		 rec->plain_sha256 ? rec->plain_sha256 : "");
+	a->rec.path = a->path;
+	a->rec.format = a->format;
+	a->rec.sha256 = a->sha256;
+	a->rec.plain_sha256 = a->plain_sha256;
+	a->rec.codecs = a->rec.flags = a->rec.stats_json = NULL;
+	return 0;
+}
+
 bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const char *action,
 		     char obj[24], int *rc)
 {
@@ -150,13 +175,6 @@ static int tag_obj(void *ud, const struct idx_tag *t)
 	return 0;
 }
 
-static void discard(struct srv_json *o)
-{
-	es_json_end(&o->j);
-	fclose(o->f);
-	free(o->buf);
-}
-
 /* {"tags": [...], "items": [{tag, user, created}...]} with status. */
 static int send_tags(struct srv_req *r, int64_t id, unsigned status, const char *added)
 {
@@ -177,7 +195,7 @@ static int send_tags(struct srv_req *r, int64_t id, unsigned status, const char 
 	es_json_arr_end(&o.j);
 	es_json_obj_end(&o.j);
 	if (err) {
-		discard(&o);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
@@ -296,7 +314,7 @@ static int send_notes(struct srv_req *r, int64_t id, unsigned status, int64_t ad
 	es_json_arr_end(&o.j);
 	es_json_obj_end(&o.j);
 	if (err) {
-		discard(&o);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}

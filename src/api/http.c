@@ -118,6 +118,13 @@ bool srv_json_begin(struct srv_json *o)
 	return true;
 }
 
+void srv_json_discard(struct srv_json *o)
+{
+	es_json_end(&o->j);
+	fclose(o->f);
+	free(o->buf);
+}
+
 int srv_json_send(struct srv_req *r, unsigned status, struct srv_json *o)
 {
 	return srv_json_send_hdrs(r, status, o, NULL);

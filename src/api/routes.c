@@ -504,9 +504,7 @@ int srv_users(struct srv_req *r)
 	es_json_arr_end(&o.j);
 	es_json_obj_end(&o.j);
 	if (err) {
-		es_json_end(&o.j);
-		fclose(o.f);
-		free(o.buf);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
@@ -590,9 +588,7 @@ int srv_audit_list(struct srv_req *r)
 	es_json_arr_end(&o.j);
 	es_json_obj_end(&o.j);
 	if (err) {
-		es_json_end(&o.j);
-		fclose(o.f);
-		free(o.buf);
+		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}

@@ -92,6 +92,8 @@ void srv_ix_give(struct api_server *s, struct idx *ix);
 
 /* Start a JSON body (an object is opened by the caller). false: no memory. */
 bool srv_json_begin(struct srv_json *o);
+/* Drop o unsent (an error is answered instead); frees o. */
+void srv_json_discard(struct srv_json *o);
 /* Queue o as the response with status; frees o. */
 int srv_json_send(struct srv_req *r, unsigned status, struct srv_json *o);
 /* The same with more response headers: name, value, ..., NULL. */
@@ -213,6 +215,21 @@ bool srv_access_call(struct srv_req *r, int64_t id, enum api_action act, const c
  * (idx_call_brief: parties and recording, no streams, events or messages). */
 bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, const char *action,
 			const char *const *params, idx_call_fn row, void *ud, char obj[24], int *rc);
+/* A call's recording row kept past the index callback: srv_rec_row (an
+ * idx_call_fn for srv_access_call_ex) copies the strings a handler needs;
+ * rec.path, rec.format, rec.sha256 and rec.plain_sha256 point at the
+ * copies, its other strings are NULL. */
+struct srv_rec {
+	bool has_rec;
+	bool bad_path;   /* absolute, with "..", or too long: never opened */
+	struct idx_recording rec;
+	int64_t call;
+	char path[1024];
+	char format[16];
+	char sha256[IDX_HEX256];       /* of the file as stored */
+	char plain_sha256[IDX_HEX256]; /* of the plaintext, "" unknown */
+};
+int srv_rec_row(void *ud, const struct idx_call *c);
 int srv_call_tags(struct srv_req *r, int64_t id);
 int srv_call_tag(struct srv_req *r, int64_t id);
 int srv_call_untag(struct srv_req *r, int64_t id, struct slice tag);

@@ -311,3 +311,20 @@ def http_wait_up(host, port, proc, tries=200):
                 return False
             time.sleep(0.05)
     return False
+
+
+def http_stop(proc, timeout=20):
+    """SIGTERM an earshot serve (or record) process and wait: (exit code, or
+    "hung" / "died early (N)", its stderr).  A process that hangs is killed."""
+    import signal
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = "hung"
+    else:
+        rc = "died early (%s)" % proc.returncode
+    _, err = proc.communicate()
+    return rc, err or ""

@@ -15,13 +15,12 @@ import concurrent.futures
 import http.client
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.parse
 import wave
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_wait_up,
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
                     import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -811,16 +810,7 @@ try:
     st, _, _ = req("GET", "/api/me", cookie=admin)
     res.check(st == 200, "server up at the end: %d" % st)
 finally:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            rc = server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            rc = "hung"
-    else:
-        rc = "died early (%s)" % server.returncode
-    out, err = server.communicate()
+    rc, err = http_stop(server)
     res.check(rc == 0, "serve exits 0 on SIGTERM: %s\n%s" % (rc, err[-3000:]))
     res.check("ERROR: AddressSanitizer" not in err and "runtime error" not in err,
               "no sanitizer report:\n%s" % err[-3000:])
@@ -838,30 +828,14 @@ def peaks_server(dpath, fn):
                             "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def get(path):
-        c = http.client.HTTPConnection(HOST, port, timeout=20)
-        try:
-            c.request("GET", path, headers={"Authorization": "Bearer " + tok})
-            r = c.getresponse()
-            body = r.read()
-        finally:
-            c.close()
-        return r.status, json.loads(body) if body else None
+        st, _, body = http_req(HOST, port, "GET", path,
+                               headers={"Authorization": "Bearer " + tok}, timeout=20)
+        return st, body or None
     try:
-        for _ in range(100):
-            try:
-                get("/api/me")
-                break
-            except OSError:
-                time.sleep(0.05)
+        http_wait_up(HOST, port, srv, tries=100)
         fn(get)
     finally:
-        srv.send_signal(signal.SIGTERM)
-        try:
-            rc_ = srv.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            rc_ = "hung"
-        _, err_ = srv.communicate()
+        rc_, err_ = http_stop(srv)
         res.check(rc_ == 0 and "AddressSanitizer" not in err_ and "runtime error" not in err_,
                   "peaks server on %s exits cleanly: %s %s" % (os.path.basename(dpath), rc_, err_[-2000:]))
     return err_

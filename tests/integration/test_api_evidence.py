@@ -9,13 +9,12 @@ tampered meanwhile is reported, not answered from a stale view."""
 import ctypes
 import ctypes.util
 import os
-import signal
 import struct
 import subprocess
 import time
 import zipfile
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_wait_up,
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
                     import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -227,15 +226,6 @@ try:
         st, b = verify_call(admin, c["id"])
         res.check(st == 200 and b.get("ok") is True, "verify after the ledger was restored: %s" % b)
 finally:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            rc = server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            rc = "killed"
-    else:
-        rc = "died early (%s)" % server.returncode
-    out, err = server.communicate()
+    rc, err = http_stop(server)
     res.check(rc == 0, "serve exits 0 on SIGTERM: %s\n%s" % (rc, err[-3000:]))
 res.finish()
