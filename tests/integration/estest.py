@@ -63,6 +63,45 @@ def tmpdir(prefix="earshot-test-"):
     return d
 
 
+def free_port(udp=False, host="127.0.0.1"):
+    """A port nothing on this machine holds right now (the kernel picks it:
+    bind to port 0).  Tests never use fixed ports: any program may hold one."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+    try:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def free_port_range(count, host="127.0.0.1", lo=20000, hi=60000, tries=200):
+    """The first of COUNT consecutive ports free for both TCP and UDP (probed
+    from a random start), for peers that need a block (sipp's media ports, an
+    RTP port pool)."""
+    import random
+    import socket
+    rnd = random.Random()
+    for _ in range(tries):
+        start = rnd.randrange(lo, hi - count) & ~1
+        held = []
+        ok = True
+        try:
+            for port in range(start, start + count):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    held.append(s)
+                    s.bind((host, port))
+        except OSError:
+            ok = False
+        finally:
+            for s in held:
+                s.close()
+        if ok:
+            return start
+    raise RuntimeError("no %d consecutive free ports in %d-%d" % (count, lo, hi))
+
+
 def earshot(data, *args, check=True):
     return run([EARSHOT, "--data", data] + list(args), check=check)
 
