@@ -19,9 +19,13 @@
 struct rec_engine;
 
 /* ---- RTP port pool ---------------------------------------------------------
- * Even ports of [lo, hi] for RTP, each with the next odd one for RTCP.  A
- * port given back is reused last (round robin), so that late packets of a
- * finished session do not reach the next one. */
+ * Even ports of [lo, hi] for RTP, each with the next odd one for RTCP.
+ * Ports are handed out from a random place in the pool (libsodium's
+ * generator), so that a host that sees one session's ports cannot guess the
+ * next session's and send it media first; a pair given back rests while
+ * others are free (it is taken again only after half the pool has been
+ * given back since, or when nothing else is free), so that late packets of
+ * a finished session do not reach the next one. */
 struct srs_ports;
 /* ES_EINVAL when the range holds no even/odd pair. */
 int srs_ports_new(struct srs_ports **out, uint16_t lo, uint16_t hi);
@@ -30,8 +34,8 @@ void srs_ports_free(struct srs_ports *p);
 int srs_ports_take(struct srs_ports *p, uint16_t *port);
 /* Give a port back; a port not taken (or out of range) is ignored. */
 void srs_ports_give(struct srs_ports *p, uint16_t port);
-/* npairs consecutive pairs (first, first+2, ...), searched round robin
- * like srs_ports_take; ES_ELIMIT when no such run is free. */
+/* npairs consecutive pairs (first, first+2, ...), chosen like
+ * srs_ports_take; ES_ELIMIT when no such run is free. */
 int srs_ports_take_block(struct srs_ports *p, unsigned npairs, uint16_t *first);
 unsigned srs_ports_available(const struct srs_ports *p);
 
