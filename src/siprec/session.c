@@ -62,6 +62,7 @@ struct req_ctx {
 	const char *raw;     /* the request as received */
 	size_t rawlen;
 	bool recorded;       /* handed to the engine: so are its responses */
+	bool stateless;      /* answer without keeping the response */
 	char key[432];
 };
 
@@ -90,7 +91,8 @@ static void respond_full(struct req_ctx *c, unsigned code, const char *reason, c
 	    out.p) {
 		srs_send(c->s, c->r, out.p, out.len, c->recorded);
 		c->s->st.responses_sent++;
-		srs_txn_store(c->s, c->key, &out, c->recorded);
+		if (!c->stateless)
+			srs_txn_store(c->s, c->key, &out, c->recorded);
 		if (keep)
 			es_buf_append(keep, out.p, out.len);
 	}
@@ -658,7 +660,11 @@ static void on_request(struct req_ctx *c)
 	struct srs *s = c->s;
 	const struct sip_msg *m = c->m;
 	if (!srs_allowed(s, &c->r->peer)) {
+		/* answered statelessly (a retransmission gets the same 403
+		 * anyway): a flood of refused requests must not push the
+		 * clients' transactions out of the bounded cache */
 		s->st.rejected_forbidden++;
+		c->stateless = true;
 		respond(c, 403, "Forbidden", NULL);
 		return;
 	}
