@@ -13,7 +13,9 @@ from 127.0.0.9 (a host the allow list refuses) and from other ports of
     and no ssrc_change; the drops are counted by reason in status.json and
     `earshot status`.
  b. a re-INVITE that moves the caller's media to another address
-    (media-level c=): the new source is recorded, the old one is dropped.
+    (media-level c=): the new source is recorded, the old one is dropped;
+    an offer with c=0.0.0.0: the first source from an allowed host
+    (127.0.0.6) is recorded, the others are dropped.
  c. 2,000 INVITEs from 127.0.0.9 (refused with 403) while the SRC records
     a session: its requests are answered within 1 s, the flood leaves no
     call in the index, the log holds a bounded number of refusal lines.
@@ -47,6 +49,7 @@ for tool in ("espeak-ng", "sox"):
         skip(tool + " not installed (scripts/bootstrap installs it)")
 
 SRC_IP, FOREIGN_IP, MOVED_IP = "127.0.0.1", "127.0.0.9", "127.0.0.5"
+MEDIA_HOST = "127.0.0.6"  # in the allow list too: a media server of the SRC
 NPKT = 250
 ATTACK_SSRC = (0xBADC0DE9, 0xBADC0DE1)
 MAX_PER_HOST, REQUEST_TIMEOUT_S = 4, 2
@@ -261,6 +264,38 @@ def media_move(srs, data):
               "move: streams (source, ssrc): packets %s; expected %d from %s then %d from %s"
               % (by_src, half, SRC_IP, half, MOVED_IP))
     note("move: %s" % by_src)
+
+
+def no_usable_conn(srs, data):
+    """c=0.0.0.0: the first source from an allowed host latches."""
+    n = 40
+    host, other, foreign = udp(MEDIA_HOST), udp(SRC_IP), udp(FOREIGN_IP)
+    client = peer.SipClient(srs.addr)
+    code, _, text = invite(client, peer.sdp_offer(ports=[host.getsockname()[1]] * 2,
+                                                  conn="0.0.0.0"), "noconn", dialog=True)
+    if not res.check(code == 200, "c=0.0.0.0: INVITE -> %s" % code):
+        return
+    ports = peer.answer_ports(text)
+    frame = peer.ulaw_frames(peer.tone(0.1, freq=600.0))[0]
+    attack = peer.ulaw_frames(peer.tone(0.1))[0]
+    pace = Pacer()
+    for i in range(n):
+        pace.wait(i)
+        host.sendto(peer.rtp_packet(i, 160 * i, peer.SSRC[1], frame), (SRC_IP, ports[0]))
+        other.sendto(peer.rtp_packet(i, 160 * i, ATTACK_SSRC[1], attack), (SRC_IP, ports[0]))
+        foreign.sendto(peer.rtp_packet(i, 160 * i, ATTACK_SSRC[0], attack), (SRC_IP, ports[0]))
+    client.in_dialog("BYE")
+    client.close()
+    for s in (host, other, foreign):
+        s.close()
+    c = wait_call(data, lambda c: "py-session-noconn" in show_text(data, c))
+    if not res.check(c is not None, "c=0.0.0.0: the session's call is not in the index"):
+        return
+    by_src = {(s["src"].split(":")[0], s["ssrc"]): s["packets"] for s in c["streams"]}
+    res.check(by_src == {(MEDIA_HOST, "0x%08X" % peer.SSRC[1]): n},
+              "c=0.0.0.0: streams (source, ssrc): packets %s; expected %d from %s only"
+              % (by_src, n, MEDIA_HOST))
+    note("c=0.0.0.0: %s" % by_src)
 
 
 # --- c: refused INVITEs ------------------------------------------------------------
@@ -511,7 +546,7 @@ def main():
         f.write("[srs]\nmax_connections_per_host = %d\ntcp_request_timeout = %ds\n"
                 % (MAX_PER_HOST, REQUEST_TIMEOUT_S))
     srs = peer.Srs(EARSHOT, data, max_sessions=50, rtp_pairs=200,
-                   args=["-c", conf, "--allow", "127.0.0.1/32"])
+                   args=["-c", conf, "--allow", "127.0.0.1/32", "--allow", MEDIA_HOST])
     if not res.check(srs.start(), "earshot srs did not answer OPTIONS; log:\n" + srs.logtail()):
         srs.stop()
         res.finish()
@@ -519,6 +554,7 @@ def main():
     try:
         injection(srs, data)
         media_move(srs, data)
+        no_usable_conn(srs, data)
         refused_invites(srs, data, len(srs.logtail(10 ** 7)))
         tcp_floods(srs, data)
         res.check(srs.alive(), "the server is gone after the floods")
