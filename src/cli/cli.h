@@ -70,6 +70,9 @@ struct cli_srs_settings {
 	int64_t max_sessions;       /* -1 = not set */
 	int64_t retry_after_us;     /* -1 = not set */
 	int64_t session_timeout_us; /* -1 = not set */
+	int require_srtp;           /* -1 = not set, else 0/1 */
+	int64_t max_conns_per_host; /* -1 = not set */
+	int64_t tcp_request_timeout_us; /* -1 = not set */
 	struct srs_allow allow[SRS_MAX_ALLOW];
 	unsigned nallow;
 	char tls_cert[1024], tls_key[1024], tls_ca[1024]; /* "" = not set */

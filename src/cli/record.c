@@ -211,6 +211,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		{"retry-after", required_argument, NULL, OPT_SRS_FIRST},
 		{"allow", required_argument, NULL, OPT_SRS_FIRST},
 		{"session-timeout", required_argument, NULL, OPT_SRS_FIRST},
+		{"require-srtp", no_argument, NULL, OPT_SRS_FIRST},
 		{"tls-cert", required_argument, NULL, OPT_SRS_FIRST},
 		{"tls-key", required_argument, NULL, OPT_SRS_FIRST},
 		{"tls-ca", required_argument, NULL, OPT_SRS_FIRST},
@@ -446,11 +447,16 @@ static void print_srs_summary(const char *buf)
 	if (!srs)
 		return;
 	printf("SIPREC server: %lld sessions active, %lld accepted, rejected %lld busy / "
-	       "%lld forbidden / %lld bad, %lld RTP packets, %lld SRTP errors\n",
+	       "%lld forbidden / %lld bad, %lld RTP packets; media dropped: %lld from "
+	       "unsignalled addresses, %lld from other ports, %lld failed SRTP; TCP refused: "
+	       "%lld forbidden, %lld over limits, %lld without a request\n",
 	       json_int_after(srs, "sessions_active"), json_int_after(srs, "sessions_total"),
 	       json_int_after(srs, "rejected_busy"), json_int_after(srs, "rejected_forbidden"),
 	       json_int_after(srs, "rejected_bad"), json_int_after(srs, "rtp_packets"),
-	       json_int_after(srs, "srtp_errors"));
+	       json_int_after(srs, "media_foreign"), json_int_after(srs, "media_unlatched"),
+	       json_int_after(srs, "media_srtp_auth"), json_int_after(srs, "tcp_forbidden"),
+	       json_int_after(srs, "tcp_per_host") + json_int_after(srs, "tcp_limit"),
+	       json_int_after(srs, "tcp_no_request"));
 }
 
 int cli_status(struct cli_ctx *ctx, int argc, char **argv)

@@ -43,6 +43,7 @@ void cli_srs_usage(FILE *f)
 		"  --allow CIDR           who may send requests (repeatable; default anyone,\n"
 		"                         with a warning); others get 403\n"
 		"  --session-timeout SEC  end a session without SIP nor media (300)\n"
+		"  --require-srtp         refuse plain RTP streams (SRTP with SDES only)\n"
 		"  -c, --config FILE      earshot.conf: settings, [srs], recording rules\n"
 		"  --data DIR             data folder (default from the configuration,\n"
 		"                         else $EARSHOT_DATA or ./earshot-data)\n"
@@ -67,6 +68,9 @@ void cli_srs_settings_init(struct cli_srs_settings *o)
 	o->max_sessions = -1;
 	o->retry_after_us = -1;
 	o->session_timeout_us = -1;
+	o->require_srtp = -1;
+	o->max_conns_per_host = -1;
+	o->tcp_request_timeout_us = -1;
 }
 
 /* ---- parsing values -------------------------------------------------------------
@@ -296,6 +300,8 @@ int cli_srs_option(const char *cmd, struct cli_srs_settings *o, const char *opt,
 		} else {
 			o->max_sessions = (int64_t)n;
 		}
+	} else if (!strcmp(opt, "require-srtp")) {
+		o->require_srtp = 1;
 	} else if (!strcmp(opt, "retry-after")) {
 		return cli_parse_secs(cmd, "--retry-after", arg, &o->retry_after_us);
 	} else if (!strcmp(opt, "session-timeout")) {
@@ -323,7 +329,8 @@ int cli_srs_apply_config(struct cli_srs_settings *o, const struct es_conf *c, ch
 	static const char *const known[] = {"enabled", "listen", "media_addr", "rtp_ports",
 					    "max_sessions", "retry_after", "allow",
 					    "session_timeout", "tls_cert", "tls_key", "tls_ca",
-					    NULL};
+					    "require_srtp", "max_connections_per_host",
+					    "tcp_request_timeout", NULL};
 	int rc = es_conf_check_keys(c, "srs", known, err, errlen);
 	if (rc)
 		return rc;
@@ -361,6 +368,17 @@ int cli_srs_apply_config(struct cli_srs_settings *o, const struct es_conf *c, ch
 		return rc;
 	OPT(es_conf_duration(c, "srs", "retry_after", &o->retry_after_us, err, errlen));
 	OPT(es_conf_duration(c, "srs", "session_timeout", &o->session_timeout_us, err, errlen));
+	bool b;
+	if (!(rc = es_conf_bool(c, "srs", "require_srtp", &b, err, errlen)))
+		o->require_srtp = b;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	if (!(rc = es_conf_int(c, "srs", "max_connections_per_host", 1, 1024, &v, err, errlen)))
+		o->max_conns_per_host = v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	OPT(es_conf_duration(c, "srs", "tcp_request_timeout", &o->tcp_request_timeout_us, err,
+			     errlen));
 #undef OPT
 	const struct es_conf_entry *e;
 	if (o->retry_after_us > 86400 * ES_US_PER_SEC && (e = es_conf_find(c, "srs", "retry_after"))) {
@@ -370,6 +388,14 @@ int cli_srs_apply_config(struct cli_srs_settings *o, const struct es_conf *c, ch
 	if (o->session_timeout_us >= 0 && o->session_timeout_us < ES_US_PER_SEC &&
 	    (e = es_conf_find(c, "srs", "session_timeout"))) {
 		snprintf(err, errlen, "%s:%u: session_timeout: at least 1s", c->path, e->line);
+		return ES_EPARSE;
+	}
+	if (o->tcp_request_timeout_us >= 0 &&
+	    (o->tcp_request_timeout_us < ES_US_PER_SEC ||
+	     o->tcp_request_timeout_us > 600 * ES_US_PER_SEC) &&
+	    (e = es_conf_find(c, "srs", "tcp_request_timeout"))) {
+		snprintf(err, errlen, "%s:%u: tcp_request_timeout: from 1s to 10min", c->path,
+			 e->line);
 		return ES_EPARSE;
 	}
 	return 0;
@@ -394,6 +420,12 @@ void cli_srs_merge(struct cli_srs_settings *s, const struct cli_srs_settings *ov
 		s->retry_after_us = over->retry_after_us;
 	if (over->session_timeout_us >= 0)
 		s->session_timeout_us = over->session_timeout_us;
+	if (over->require_srtp >= 0)
+		s->require_srtp = over->require_srtp;
+	if (over->max_conns_per_host >= 0)
+		s->max_conns_per_host = over->max_conns_per_host;
+	if (over->tcp_request_timeout_us >= 0)
+		s->tcp_request_timeout_us = over->tcp_request_timeout_us;
 	if (over->nallow) {
 		memcpy(s->allow, over->allow, sizeof(s->allow));
 		s->nallow = over->nallow;
@@ -447,6 +479,9 @@ static int build_config(const struct cli_srs_settings *o, struct srs_config *cfg
 	cfg->nallow = o->nallow;
 	cfg->session_timeout_us = o->session_timeout_us > 0 ? o->session_timeout_us
 							    : 300 * ES_US_PER_SEC;
+	cfg->require_srtp = o->require_srtp > 0;
+	cfg->max_conns_per_host = o->max_conns_per_host > 0 ? (unsigned)o->max_conns_per_host : 0;
+	cfg->tcp_request_timeout_us = o->tcp_request_timeout_us > 0 ? o->tcp_request_timeout_us : 0;
 	/* the strings stay o's: cfg is used while o lives (srs_new copies
 	 * nothing of them but reads the files at once) */
 	cfg->tls_cert = o->tls_cert[0] ? o->tls_cert : NULL;
@@ -616,17 +651,37 @@ void cli_srs_status(struct cli_run *r, struct es_json *j)
 		{"sip_errors", st.sip_errors},
 		{"rtp_packets", st.rtp_packets},
 		{"rtcp_packets", st.rtcp_packets},
-		{"srtp_errors", st.srtp_errors},
-		{"media_unknown", st.media_unknown},
 		{"tcp_connections", st.tcp_connections},
 		{"tls_connections", st.tls_connections},
 		{"tls_failures", st.tls_failures},
+	};
+	/* what was dropped, by reason (struct srs_drops, field for field) */
+	const struct srs_drops *d = &st.drops;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} dr[] = {
+		{"media_malformed", d->media_malformed},
+		{"media_foreign", d->media_foreign},
+		{"media_unlatched", d->media_unlatched},
+		{"media_srtp_auth", d->media_srtp_auth},
+		{"tcp_forbidden", d->tcp_forbidden},
+		{"tcp_per_host", d->tcp_per_host},
+		{"tcp_limit", d->tcp_limit},
+		{"tcp_no_request", d->tcp_no_request},
 	};
 	es_json_obj_begin(j);
 	for (size_t i = 0; i < ES_ARRAY_LEN(f); i++) {
 		es_json_key(j, f[i].name);
 		es_json_int(j, (int64_t)f[i].v);
 	}
+	es_json_key(j, "dropped");
+	es_json_obj_begin(j);
+	for (size_t i = 0; i < ES_ARRAY_LEN(dr); i++) {
+		es_json_key(j, dr[i].name);
+		es_json_int(j, (int64_t)dr[i].v);
+	}
+	es_json_obj_end(j);
 	es_json_obj_end(j);
 }
 

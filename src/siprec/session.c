@@ -14,8 +14,6 @@
 
 static char *sdup(struct slice s) { return sl_strdup(s); }
 
-static uint64_t hash_sl(struct slice s) { return es_hash(s.p, s.len, 0x5125); }
-
 /* Text safe inside a quoted Warning (RFC 3261 20.43): no quotes, no CTLs. */
 static void warn_text(char *dst, size_t cap, const char *src)
 {
@@ -25,27 +23,6 @@ static void warn_text(char *dst, size_t cap, const char *src)
 		dst[j++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? ' ' : (char)c;
 	}
 	dst[j] = 0;
-}
-
-static bool allowed(const struct srs *s, const struct es_addr *a)
-{
-	if (!s->cfg.nallow)
-		return true;
-	for (unsigned i = 0; i < s->cfg.nallow; i++) {
-		const struct srs_allow *w = &s->cfg.allow[i];
-		if (w->net.family != a->family)
-			continue;
-		unsigned max = a->family == ES_AF_INET ? 32 : 128;
-		unsigned bits = ES_MIN(w->bits, max), k = 0;
-		for (; k < bits; k++) {
-			unsigned bit = 7 - (k & 7);
-			if (((w->net.ip[k / 8] >> bit) & 1) != ((a->ip[k / 8] >> bit) & 1))
-				break;
-		}
-		if (k == bits)
-			return true;
-	}
-	return false;
 }
 
 /* The first option tag of Require (every Require header) we do not
@@ -76,99 +53,29 @@ static struct slice tag_of(struct slice hdr)
 	return na.tag;
 }
 
-/* ---- server transactions: the last response, for retransmissions ---- */
-
-struct txn_key {
-	struct slice k;
-};
-
-static bool txn_eq(const struct es_hnode *n, const void *key)
-{
-	const struct srs_txn *t = ES_CONTAINER_OF(n, struct srs_txn, node);
-	return sl_eq(sl_cstr(t->key), ((const struct txn_key *)key)->k);
-}
-
-/* branch|Call-ID|METHOD (RFC 3261 17.2.3 matches the branch with the
- * sent-by; the Call-ID keeps a client that reuses a branch in another call
- * from getting that call's response), or Call-ID|CSeq|METHOD without a
- * magic-cookie branch. */
-static void txn_key(const struct sip_msg *m, const char *method, char *out, size_t cap)
-{
-	if (sl_starts_ci(m->via_branch, "z9hG4bK"))
-		snprintf(out, cap, "%.*s|%.*s|%s", (int)ES_MIN(m->via_branch.len, 200),
-			 m->via_branch.p, (int)ES_MIN(m->call_id.len, 200), m->call_id.p, method);
-	else
-		snprintf(out, cap, "%.*s|%u|%s", (int)ES_MIN(m->call_id.len, 200), m->call_id.p,
-			 m->cseq, method);
-}
-
-static struct srs_txn *txn_find(struct srs *s, const char *key)
-{
-	struct txn_key k = {sl_cstr(key)};
-	struct es_hnode *n = es_htab_find(&s->txns, hash_sl(k.k), txn_eq, &k);
-	return n ? ES_CONTAINER_OF(n, struct srs_txn, node) : NULL;
-}
-
-static void txn_unlink(struct srs *s, struct srs_txn *t)
-{
-	es_htab_remove(&s->txns, &t->node);
-	if (t->older)
-		t->older->newer = t->newer;
-	else
-		s->txn_oldest = t->newer;
-	if (t->newer)
-		t->newer->older = t->older;
-	else
-		s->txn_newest = t->older;
-	s->ntxn--;
-	free(t->key);
-	es_buf_free(&t->resp);
-	free(t);
-}
-
-static void txn_store(struct srs *s, const char *key, const struct es_buf *resp)
-{
-	struct srs_txn *t = txn_find(s, key);
-	if (t)
-		txn_unlink(s, t);
-	if (s->ntxn >= SRS_MAX_TXNS)
-		txn_unlink(s, s->txn_oldest);
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return;
-	t->key = strdup(key);
-	es_buf_init(&t->resp);
-	if (!t->key || es_buf_append(&t->resp, resp->p, resp->len) ||
-	    es_htab_insert(&s->txns, &t->node, hash_sl(sl_cstr(key)))) {
-		free(t->key);
-		es_buf_free(&t->resp);
-		free(t);
-		return;
-	}
-	t->expires = srs_now_us() + SRS_TXN_US;
-	t->older = s->txn_newest;
-	if (s->txn_newest)
-		s->txn_newest->newer = t;
-	else
-		s->txn_oldest = t;
-	s->txn_newest = t;
-	s->ntxn++;
-}
-
-void srs_txn_free_all(struct srs *s)
-{
-	while (s->txn_oldest)
-		txn_unlink(s, s->txn_oldest);
-}
-
 /* ---- responses ---- */
 
 struct req_ctx {
 	struct srs *s;
 	const struct srs_route *r;
 	const struct sip_msg *m;
+	const char *raw;     /* the request as received */
+	size_t rawlen;
+	bool recorded;       /* handed to the engine: so are its responses */
+	bool stateless;      /* answer without keeping the response */
 	char key[432];
 };
+
+/* Hand the request to the engine, once: only a request of an accepted
+ * session is, so that a refused one leaves no call (RFC 7866 sessions are
+ * what we record; a refusal is a counter and a log line). */
+static void record_request(struct req_ctx *c)
+{
+	if (c->recorded)
+		return;
+	c->recorded = true;
+	srs_to_engine(c->s, c->r->proto, &c->r->peer, &c->r->local, c->raw, c->rawlen);
+}
 
 /* Build, send, cache; extra may be NULL.  The built message stays in out
  * when out is not NULL. */
@@ -182,15 +89,16 @@ static void respond_full(struct req_ctx *c, unsigned code, const char *reason, c
 		      c->s->cfg.server_name, extra ? extra : "");
 	if (hdr.p && srs_response(c->m, code, reason, to_tag, (const char *)hdr.p, body, &out) == 0 &&
 	    out.p) {
-		srs_send(c->s, c->r, out.p, out.len);
+		srs_send(c->s, c->r, out.p, out.len, c->recorded);
 		c->s->st.responses_sent++;
-		txn_store(c->s, c->key, &out);
+		if (!c->stateless)
+			srs_txn_store(c->s, c->key, &out, c->recorded);
 		if (keep)
 			es_buf_append(keep, out.p, out.len);
 	}
 	es_buf_free(&hdr);
 	es_buf_free(&out);
-	if (code >= 300) {
+	if (code >= 300 && srs_ratelog_ok(&c->s->refusals, srs_now_us(), "refusals")) {
 		char a[ES_ADDR_STRLEN];
 		es_addr_fmt(&c->r->peer, true, a, sizeof(a));
 		ES_LOG_WARNING(TAG, "%.*s from %s (Call-ID %.*s) refused: %u %s",
@@ -224,7 +132,7 @@ static bool sess_eq(const struct es_hnode *n, const void *key)
 
 static struct srs_session *sess_by_callid(struct srs *s, struct slice call_id)
 {
-	struct es_hnode *n = es_htab_find(&s->sessions, hash_sl(call_id), sess_eq, &call_id);
+	struct es_hnode *n = es_htab_find(&s->sessions, srs_hash_sl(call_id), sess_eq, &call_id);
 	return n ? ES_CONTAINER_OF(n, struct srs_session, node) : NULL;
 }
 
@@ -293,11 +201,7 @@ void srs_session_end(struct srs *s, struct srs_session *x, const char *why, bool
 
 int64_t srs_sessions_timers(struct srs *s, int64_t now)
 {
-	int64_t next = INT64_MAX;
-	while (s->txn_oldest && s->txn_oldest->expires <= now)
-		txn_unlink(s, s->txn_oldest);
-	if (s->txn_oldest)
-		next = s->txn_oldest->expires;
+	int64_t next = srs_txn_expire(s, now);
 	size_t pos = 0;
 	struct es_hnode *cur = NULL, *n;
 	while ((n = es_htab_next(&s->sessions, &pos, &cur))) {
@@ -312,7 +216,7 @@ int64_t srs_sessions_timers(struct srs *s, int64_t now)
 		}
 		if (!x->acked && now >= x->retx_at) {
 			/* RFC 3261 13.3.1.4: the 2xx until the ACK */
-			srs_send(s, &x->route, x->ok.p, x->ok.len);
+			srs_send(s, &x->route, x->ok.p, x->ok.len, true);
 			s->st.retransmissions_sent++;
 			x->retx_interval = ES_MIN(x->retx_interval * 2, SRS_T2_US);
 			x->retx_at = now + x->retx_interval;
@@ -447,9 +351,10 @@ static bool is_srtp(const struct sdp_media *m)
 /* Set up stream i of x for offer line md (keeping what it had); false =
  * reject the stream. */
 static bool stream_setup(struct srs *s, struct srs_session *x, unsigned i,
-			 const struct sdp_media *md, bool have_port)
+			 const struct sdp_media *md, bool have_port, const struct es_addr *sip_src)
 {
 	struct srs_stream *st = &x->st[i];
+	srs_source_offer(&st->src, md, sip_src);
 	if (is_srtp(md)) {
 		char want[sizeof(st->crypto_offer)];
 		if (!md->crypto.len || md->crypto.len >= sizeof(want))
@@ -480,16 +385,17 @@ static bool stream_setup(struct srs *s, struct srs_session *x, unsigned i,
 	return true;
 }
 
-/* Apply offer o to session x (new or in dialog) and write the answer into
- * ans; 0 or a SIP status. */
+/* Apply offer o, sent from sip_src, to session x (new or in dialog) and
+ * write the answer into ans; 0 or a SIP status. */
 static unsigned apply_offer(struct srs *s, struct srs_session *x, const struct sdp *sdp, bool fresh,
-			    struct es_buf *ans)
+			    const struct es_addr *sip_src, struct es_buf *ans)
 {
 	bool ok[SDP_MAX_MEDIA] = {false};
 	unsigned last = 0;
 	for (unsigned i = 0; i < sdp->nmedia; i++) {
-		ok[i] = srs_sdp_stream_ok(&sdp->media[i]) &&
-			(!is_srtp(&sdp->media[i]) || sdp->media[i].crypto.len);
+		bool srtp = is_srtp(&sdp->media[i]);
+		ok[i] = srs_sdp_stream_ok(&sdp->media[i]) && (srtp || !s->cfg.require_srtp) &&
+			(!srtp || sdp->media[i].crypto.len);
 		if (ok[i])
 			last = i + 1;
 	}
@@ -514,11 +420,13 @@ static unsigned apply_offer(struct srs *s, struct srs_session *x, const struct s
 	}
 	for (unsigned i = 0; i < SDP_MAX_MEDIA; i++) {
 		struct srs_stream *st = &x->st[i];
-		if (i < sdp->nmedia && ok[i] && stream_setup(s, x, i, &sdp->media[i], st->port != 0))
+		if (i < sdp->nmedia && ok[i] &&
+		    stream_setup(s, x, i, &sdp->media[i], st->port != 0, sip_src))
 			continue;
 		srs_media_close(s, st);
 		st->port = 0;
 		st->crypto_offer[0] = 0;
+		memset(&st->src, 0, sizeof(st->src));
 	}
 	x->nst = sdp->nmedia;
 	uint16_t ports[SDP_MAX_MEDIA];
@@ -658,7 +566,7 @@ static void on_invite_new(struct req_ctx *c)
 		respond_warn(c, code, o->reason, o->warn);
 		goto out;
 	}
-	code = apply_offer(s, x, &o->sdp, true, &ans);
+	code = apply_offer(s, x, &o->sdp, true, &c->r->peer, &ans);
 	if (code == 503) {
 		char extra[64];
 		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", s->cfg.retry_after_s);
@@ -668,15 +576,19 @@ static void on_invite_new(struct req_ctx *c)
 	}
 	if (code) {
 		respond_warn(c, code, code == 488 ? "Not Acceptable Here" : "Server Internal Error",
-			     "no acceptable audio stream (codec, SRTP suite or media type)");
+			     s->cfg.require_srtp
+				     ? "no acceptable audio stream (SRTP with SDES required; codec, "
+				       "SRTP suite or media type)"
+				     : "no acceptable audio stream (codec, SRTP suite or media type)");
 		goto out;
 	}
-	if (es_htab_insert(&s->sessions, &x->node, hash_sl(sl_cstr(x->call_id)))) {
+	if (es_htab_insert(&s->sessions, &x->node, srs_hash_sl(sl_cstr(x->call_id)))) {
 		respond(c, 500, "Server Internal Error", NULL);
 		goto out;
 	}
 	s->st.sessions_active++;
 	s->st.sessions_total++;
+	record_request(c); /* accepted: the engine sees the INVITE, then its 2xx */
 	answer_invite(c, x, &ans);
 	char a[ES_ADDR_STRLEN];
 	unsigned nst = 0;
@@ -714,7 +626,7 @@ static void on_reoffer(struct req_ctx *c, struct srs_session *x, bool invite)
 	else if (o->no_sdp)
 		respond_warn(c, 488, "Not Acceptable Here",
 			     "a re-INVITE without SDP is not supported: send an UPDATE");
-	else if ((code = apply_offer(c->s, x, &o->sdp, false, &ans)))
+	else if ((code = apply_offer(c->s, x, &o->sdp, false, &c->r->peer, &ans)))
 		respond_warn(c, 488, "Not Acceptable Here", "no acceptable audio stream");
 	else if (invite)
 		answer_invite(c, x, &ans);
@@ -728,9 +640,13 @@ static void on_reoffer(struct req_ctx *c, struct srs_session *x, bool invite)
 	free(o);
 }
 
-static void on_ack(struct srs *s, const struct sip_msg *m)
+static void on_ack(struct req_ctx *c)
 {
+	struct srs *s = c->s;
+	const struct sip_msg *m = c->m;
 	struct srs_session *x = dialog_of(s, m);
+	if (x)
+		record_request(c);
 	if (x && m->cseq == x->invite_cseq) {
 		x->acked = true;
 		x->state = SRS_CONFIRMED;
@@ -743,8 +659,12 @@ static void on_request(struct req_ctx *c)
 {
 	struct srs *s = c->s;
 	const struct sip_msg *m = c->m;
-	if (!allowed(s, &c->r->peer)) {
+	if (!srs_allowed(s, &c->r->peer)) {
+		/* answered statelessly (a retransmission gets the same 403
+		 * anyway): a flood of refused requests must not push the
+		 * clients' transactions out of the bounded cache */
 		s->st.rejected_forbidden++;
+		c->stateless = true;
 		respond(c, 403, "Forbidden", NULL);
 		return;
 	}
@@ -758,16 +678,18 @@ static void on_request(struct req_ctx *c)
 	}
 	bool in_dialog = tag_of(m->to).len != 0;
 	struct srs_session *x = in_dialog ? dialog_of(s, m) : NULL;
-	if (x)
+	if (x) {
 		x->last_activity = srs_now_us();
+		record_request(c); /* part of an accepted session, whatever its answer */
+	}
 	if (sl_eq_str_ci(m->method, "OPTIONS")) {
 		respond(c, 200, "OK",
 			"Accept: application/sdp, application/rs-metadata+xml, multipart/mixed\r\n");
 	} else if (sl_eq_str_ci(m->method, "CANCEL")) {
 		char ikey[432];
-		txn_key(m, "INVITE", ikey, sizeof(ikey));
+		srs_txn_key(m, "INVITE", ikey, sizeof(ikey));
 		/* every INVITE is answered at once: its final response is out */
-		if (txn_find(s, ikey))
+		if (srs_txn_find(s, ikey))
 			respond(c, 200, "OK", NULL);
 		else
 			respond(c, 481, "Call/Transaction Does Not Exist", NULL);
@@ -792,25 +714,26 @@ static void on_request(struct req_ctx *c)
 
 void srs_on_sip(struct srs *s, const struct srs_route *r, const char *p, size_t len)
 {
-	srs_to_engine(s, r->proto, &r->peer, &r->local, p, len);
 	struct sip_msg *m = malloc(sizeof(*m));
 	if (!m)
 		return;
 	memset(m, 0, sizeof(*m));
-	struct req_ctx c = {.s = s, .r = r, .m = m};
+	struct req_ctx c = {.s = s, .r = r, .m = m, .raw = p, .rawlen = len};
 	int e = sip_msg_parse(m, p, len);
 	if (e) {
 		s->st.sip_errors++;
 		/* a request whose start line parsed: say why if we can (RFC 3261 8.2) */
 		if (m->is_request && m->method.len && !sl_eq_str_ci(m->method, "ACK") &&
 		    m->call_id.len && m->from.len && m->to.len && m->cseq_method.len) {
-			txn_key(m, "?", c.key, sizeof(c.key));
+			srs_txn_key(m, "?", c.key, sizeof(c.key));
 			respond(&c, 400, "Bad Request", NULL);
 		}
 		goto out;
 	}
 	if (!m->is_request) {
-		srs_uac_response(s, m->via_branch, m->status);
+		/* a response to one of our BYEs is part of its session */
+		if (srs_uac_response(s, m->via_branch, m->status))
+			srs_to_engine(s, r->proto, &r->peer, &r->local, p, len);
 		goto out;
 	}
 	s->st.requests++;
@@ -820,15 +743,17 @@ void srs_on_sip(struct srs *s, const struct srs_route *r, const char *p, size_t 
 		goto out; /* cannot even be answered */
 	}
 	if (sl_eq_str_ci(m->method, "ACK")) {
-		on_ack(s, m);
+		on_ack(&c);
 		goto out;
 	}
 	char method[32];
 	sl_copy(method, sizeof(method), m->method);
-	txn_key(m, method, c.key, sizeof(c.key));
-	struct srs_txn *t = txn_find(s, c.key);
+	srs_txn_key(m, method, c.key, sizeof(c.key));
+	struct srs_txn *t = srs_txn_find(s, c.key);
 	if (t) { /* a retransmission: the same answer (RFC 3261 17.2.1, 17.2.2) */
-		srs_send(s, r, t->resp.p, t->resp.len);
+		if (t->recorded)
+			record_request(&c);
+		srs_send(s, r, t->resp.p, t->resp.len, t->recorded);
 		s->st.retransmissions_sent++;
 		goto out;
 	}

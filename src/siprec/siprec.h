@@ -19,9 +19,13 @@
 struct rec_engine;
 
 /* ---- RTP port pool ---------------------------------------------------------
- * Even ports of [lo, hi] for RTP, each with the next odd one for RTCP.  A
- * port given back is reused last (round robin), so that late packets of a
- * finished session do not reach the next one. */
+ * Even ports of [lo, hi] for RTP, each with the next odd one for RTCP.
+ * Ports are handed out from a random place in the pool (libsodium's
+ * generator), so that a host that sees one session's ports cannot guess the
+ * next session's and send it media first; a pair given back rests while
+ * others are free (it is taken again only after half the pool has been
+ * given back since, or when nothing else is free), so that late packets of
+ * a finished session do not reach the next one. */
 struct srs_ports;
 /* ES_EINVAL when the range holds no even/odd pair. */
 int srs_ports_new(struct srs_ports **out, uint16_t lo, uint16_t hi);
@@ -30,8 +34,8 @@ void srs_ports_free(struct srs_ports *p);
 int srs_ports_take(struct srs_ports *p, uint16_t *port);
 /* Give a port back; a port not taken (or out of range) is ignored. */
 void srs_ports_give(struct srs_ports *p, uint16_t port);
-/* npairs consecutive pairs (first, first+2, ...), searched round robin
- * like srs_ports_take; ES_ELIMIT when no such run is free. */
+/* npairs consecutive pairs (first, first+2, ...), chosen like
+ * srs_ports_take; ES_ELIMIT when no such run is free. */
 int srs_ports_take_block(struct srs_ports *p, unsigned npairs, uint16_t *first);
 unsigned srs_ports_available(const struct srs_ports *p);
 
@@ -113,11 +117,41 @@ struct srs_config {
 				       session is ended with a BYE (0 = 300 s) */
 	size_t max_msg;             /* largest SIP message (0 = 64 KiB) */
 	const char *server_name;    /* Server/User-Agent header (NULL = "earshot") */
+	/* Refuse plain RTP: every accepted stream must be RTP/SAVP with an
+	 * SDES key (RFC 4568), so that only the holder of the key can put
+	 * audio into a recording; plain streams are rejected in the answer
+	 * (port 0), an offer with none left gets 488. */
+	bool require_srtp;
+	/* TCP and TLS: connections at once from one address (0 = 16); more
+	 * are closed at accept.  Hosts the allow list refuses are closed at
+	 * accept too, before any byte is read. */
+	unsigned max_conns_per_host;
+	/* A TCP/TLS connection that has not delivered one complete SIP
+	 * message this long after accept is closed (0 = 10 s). */
+	int64_t tcp_request_timeout_us;
 	/* TLS (required when a listener is SRS_PROTO_TLS; read by srs_new
 	 * only): PEM files of the certificate (chain) and its private key;
 	 * tls_ca, when not NULL, makes TLS mutual: clients must present a
 	 * certificate that verifies against these PEM CA certificates. */
 	const char *tls_cert, *tls_key, *tls_ca;
+};
+
+/* What the server dropped, by reason, beside the refused requests
+ * (rejected_* in srs_stats): one struct that status output (and a metrics
+ * endpoint) reads as it is.  A media packet to a session's
+ * port is recorded only when it comes from a source the recording client
+ * signalled (see srs_media_accept in srs_internal.h) and, for SRTP,
+ * authenticates. */
+struct srs_drops {
+	uint64_t media_malformed;    /* not RTP/RTCP version 2, or too short */
+	uint64_t media_foreign;      /* from an address the client did not signal */
+	uint64_t media_unlatched;    /* from a signalled address, but not the source
+					the stream latched on (another port) */
+	uint64_t media_srtp_auth;    /* SRTP authentication or replay failure */
+	uint64_t tcp_forbidden;      /* TCP/TLS connections from hosts not allowed */
+	uint64_t tcp_per_host;       /* over max_conns_per_host */
+	uint64_t tcp_limit;          /* over the server's connection limit */
+	uint64_t tcp_no_request;     /* no complete message within tcp_request_timeout */
 };
 
 struct srs_stats {
@@ -130,20 +164,21 @@ struct srs_stats {
 	uint64_t requests, responses_sent, retransmissions_sent;
 	uint64_t sip_errors;         /* datagrams or TCP bytes that were not SIP */
 	uint64_t rtp_packets, rtcp_packets;
-	uint64_t srtp_errors;        /* packets that failed SRTP authentication */
-	uint64_t media_unknown;      /* packets to a port no session holds */
 	uint64_t tcp_connections;    /* accepted, TLS ones included */
 	uint64_t tls_connections;    /* TLS handshakes completed */
 	uint64_t tls_failures;       /* TLS handshakes failed or timed out */
+	struct srs_drops drops;
 };
 
 struct srs;
 /* Bind the SIP sockets (UDP, TCP and TLS listeners), load the TLS
- * certificate and key (errors name the file) and prepare the port pool;
- * every SIP message received and sent, and every RTP/RTCP packet received
- * (decrypted) is handed to engine with rec_engine_datagram(), addressed as
- * on the wire (media: to media_addr:port).  ES_EINVAL/ES_EIO with a
- * message in err. */
+ * certificate and key (errors name the file) and prepare the port pool.
+ * The SIP messages of accepted recording sessions (received and sent) and
+ * the RTP/RTCP packets accepted on their ports (decrypted) are handed to
+ * engine with rec_engine_datagram(), addressed as on the wire (media: to
+ * media_addr:port); a refused request (403, 488, 503...), what it is
+ * answered, and dropped media never reach the engine, so they leave no
+ * call, only counters.  ES_EINVAL/ES_EIO with a message in err. */
 int srs_new(struct srs **out, const struct srs_config *cfg, struct rec_engine *engine,
 	    char *err, size_t errlen);
 /* Wait up to timeout_ms for traffic and handle it, run the transaction

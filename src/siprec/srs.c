@@ -1,6 +1,7 @@
-/* srs.c - the recording server's event loop: UDP, TCP and TLS SIP transports,
- * the media sockets of the port pool, the engine hand-off and the timers.
- * Single-threaded, nonblocking sockets, one epoll set. */
+/* srs.c - the recording server's event loop: the UDP SIP transport (TCP and
+ * TLS connections are tcp.c's), the media sockets of the port pool, the
+ * engine hand-off and the timers.  Single-threaded, nonblocking sockets,
+ * one epoll set. */
 #include "record/record.h"
 #include "siprec/srs_internal.h"
 
@@ -17,10 +18,6 @@
 #include <unistd.h>
 
 #define TAG "srs"
-
-/* epoll data: kind in the top byte, an index or id below */
-enum { EV_UDP = 1, EV_TCP_LISTEN, EV_CONN, EV_MEDIA };
-#define EV(kind, v) (((uint64_t)(kind) << 56) | (uint64_t)(v))
 
 int64_t srs_now_us(void)
 {
@@ -54,7 +51,7 @@ static socklen_t to_sockaddr(const struct es_addr *a, struct sockaddr_storage *s
 	return sizeof(*s4);
 }
 
-static void from_sockaddr(const struct sockaddr_storage *ss, struct es_addr *a)
+void srs_from_sockaddr(const struct sockaddr_storage *ss, struct es_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (ss->ss_family == AF_INET6) {
@@ -100,7 +97,7 @@ static int open_socket(const struct es_addr *a, int type, bool reuse)
 	return fd;
 }
 
-static int ep_add(struct srs *s, int fd, uint32_t events, uint64_t data)
+int srs_ep_add(struct srs *s, int fd, uint32_t events, uint64_t data)
 {
 	struct epoll_event ev = {.events = events, .data.u64 = data};
 	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -121,277 +118,18 @@ void srs_to_engine(struct srs *s, uint8_t proto, const struct es_addr *src,
 	rec_engine_datagram(s->engine, &pkt);
 }
 
-/* ---- TCP connections ---- */
-
-static struct srs_conn *conn_find(struct srs *s, uint64_t id)
-{
-	for (struct srs_conn *c = s->conns; c; c = c->next)
-		if (c->id == id)
-			return c;
-	return NULL;
-}
-
-static void conn_close(struct srs *s, struct srs_conn *c)
-{
-	for (struct srs_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	srs_tls_conn_free(c);
-	close(c->fd);
-	es_buf_free(&c->in);
-	es_buf_free(&c->out);
-	free(c);
-	s->nconns--;
-}
-
-/* The epoll interest of c: always readable; writable while output is
- * pending or TLS waits to write (its handshake included). */
-static void conn_interest(struct srs *s, struct srs_conn *c)
-{
-	uint32_t ev = EPOLLIN;
-	if (c->out.len || c->tls_want_write)
-		ev |= EPOLLOUT;
-	if (ev == c->events)
-		return;
-	struct epoll_event e = {.events = ev, .data.u64 = EV(EV_CONN, c->id)};
-	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e) == 0)
-		c->events = ev;
-}
-
-/* A TLS handshake failed or took too long: counted, closed. */
-static void tls_fail(struct srs *s, struct srs_conn *c)
-{
-	s->st.tls_failures++;
-	conn_close(s, c);
-}
-
-/* Go on with c's handshake; false when c was closed. */
-static bool tls_handshake(struct srs *s, struct srs_conn *c)
-{
-	int r = srs_tls_handshake(c);
-	c->tls_want_write = r == SRS_TLS_WANT_WRITE;
-	if (r == 1) {
-		c->tls = SRS_TLS_OPEN;
-		s->st.tls_connections++;
-	} else if (r != SRS_TLS_WANT_READ && r != SRS_TLS_WANT_WRITE) {
-		tls_fail(s, c);
-		return false;
-	}
-	conn_interest(s, c);
-	return true;
-}
-
-/* Write what is pending; false when the connection had to be closed. */
-static bool conn_flush(struct srs *s, struct srs_conn *c)
-{
-	if (c->tls == SRS_TLS_HANDSHAKE) {
-		conn_interest(s, c); /* written once the handshake is done */
-		return true;
-	}
-	c->tls_want_write = false;
-	while (c->out.len) {
-		if (c->ssl) {
-			int n = srs_tls_write(c, c->out.p, c->out.len);
-			if (n == SRS_TLS_WANT_WRITE) {
-				c->tls_want_write = true;
-				break;
-			}
-			if (n == SRS_TLS_WANT_READ)
-				break; /* EPOLLIN is always wanted: retried after a read */
-			if (n <= 0) {
-				conn_close(s, c);
-				return false;
-			}
-			es_buf_consume(&c->out, (size_t)n);
-			continue;
-		}
-		ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			conn_close(s, c);
-			return false;
-		}
-		es_buf_consume(&c->out, (size_t)n);
-	}
-	conn_interest(s, c);
-	return true;
-}
-
-void srs_send(struct srs *s, const struct srs_route *r, const void *p, size_t len)
+void srs_send(struct srs *s, const struct srs_route *r, const void *p, size_t len, bool record)
 {
 	if (r->proto == NET_PROTO_UDP) {
 		struct sockaddr_storage ss;
 		socklen_t sl = to_sockaddr(&r->peer, &ss);
 		if (sendto(r->udp_fd, p, len, 0, (struct sockaddr *)&ss, sl) < 0)
 			ES_LOG_DBG(TAG, "sendto: %s", strerror(errno));
-	} else {
-		struct srs_conn *c = conn_find(s, r->conn_id);
-		if (!c) {
-			char a[ES_ADDR_STRLEN];
-			es_addr_fmt(&r->peer, true, a, sizeof(a));
-			ES_LOG_WARNING(TAG, "TCP connection to %s is gone: message not sent", a);
-			return;
-		}
-		if (c->out.len + len > SRS_TCP_OUT_MAX || es_buf_append(&c->out, p, len)) {
-			conn_close(s, c);
-			return;
-		}
-		if (!conn_flush(s, c))
-			return;
-	}
-	srs_to_engine(s, r->proto, &r->local, &r->peer, p, len);
-}
-
-static void on_accept(struct srs *s, unsigned li)
-{
-	for (int k = 0; k < 64; k++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(s->lst[li].fd, (struct sockaddr *)&ss, &sl,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		struct srs_conn *c = s->nconns < SRS_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
-		if (!c) {
-			ES_LOG_WARNING(TAG, "TCP connection refused: %u connections open", s->nconns);
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->id = ++s->next_conn_id;
-		c->events = EPOLLIN;
-		if (s->lst[li].proto == SRS_PROTO_TLS) {
-			if (srs_tls_conn_new(s->tls_ctx, c)) {
-				close(fd);
-				free(c);
-				continue;
-			}
-			c->tls = SRS_TLS_HANDSHAKE;
-			c->tls_deadline = srs_now_us() + SRS_TLS_HANDSHAKE_US;
-		}
-		from_sockaddr(&ss, &c->peer);
-		c->local = s->lst[li].local;
-		c->last_us = srs_now_us();
-		es_buf_init(&c->in);
-		es_buf_init(&c->out);
-		if (ep_add(s, fd, EPOLLIN, EV(EV_CONN, c->id))) {
-			srs_tls_conn_free(c);
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = s->conns;
-		s->conns = c;
-		s->nconns++;
-		s->st.tcp_connections++;
-	}
-}
-
-/* Frame and handle the messages in c->in; false when c was closed. */
-static bool conn_messages(struct srs *s, struct srs_conn *c)
-{
-	size_t max = s->cfg.max_msg;
-	uint64_t id = c->id;
-	for (;;) {
-		size_t skip = 0, mlen = 0;
-		int e = sip_frame((const char *)c->in.p, c->in.len, max, &skip, &mlen);
-		if (e == ES_EAGAIN) {
-			es_buf_consume(&c->in, skip);
-			if (c->in.len > max) {
-				s->st.sip_errors++;
-				conn_close(s, c);
-				return false;
-			}
-			return true;
-		}
-		if (e || mlen > max) {
-			s->st.sip_errors++;
-			conn_close(s, c);
-			return false;
-		}
-		struct srs_route r = {.proto = NET_PROTO_TCP, .udp_fd = -1, .conn_id = c->id,
-				      .tls = c->ssl != NULL, .peer = c->peer, .local = c->local};
-		/* the message is copied out: handling it may write to (or close) c */
-		memcpy(s->rx, c->in.p + skip, mlen);
-		es_buf_consume(&c->in, skip + mlen);
-		srs_on_sip(s, &r, (const char *)s->rx, mlen);
-		if (!(c = conn_find(s, id)))
-			return false;
-	}
-}
-
-/* Read what TLS has: SSL may hold decrypted bytes epoll knows nothing of,
- * so read until it wants more from the socket. */
-static void tls_input(struct srs *s, struct srs_conn *c)
-{
-	uint64_t id = c->id;
-	uint8_t tmp[16384];
-	for (;;) {
-		int n = srs_tls_read(c, tmp, sizeof(tmp));
-		if (n == SRS_TLS_WANT_READ || n == SRS_TLS_WANT_WRITE) {
-			if (n == SRS_TLS_WANT_WRITE && !c->tls_want_write) {
-				c->tls_want_write = true;
-				conn_interest(s, c);
-			}
-			return;
-		}
-		if (n <= 0) {
-			conn_close(s, c);
-			return;
-		}
-		c->last_us = srs_now_us();
-		if (es_buf_append(&c->in, tmp, (size_t)n)) {
-			conn_close(s, c);
-			return;
-		}
-		if (!conn_messages(s, c) || !(c = conn_find(s, id)))
-			return;
-		/* a response written while reading: it may wait for this read */
-		if (c->out.len && !conn_flush(s, c))
-			return;
-	}
-}
-
-static void on_conn(struct srs *s, uint64_t id, uint32_t events)
-{
-	struct srs_conn *c = conn_find(s, id);
-	if (!c)
-		return;
-	if (c->tls == SRS_TLS_HANDSHAKE) {
-		if (!tls_handshake(s, c) || c->tls != SRS_TLS_OPEN)
-			return;
-		c->last_us = srs_now_us();
-		/* open: what came with the handshake's last flight is read below */
-		events |= EPOLLIN | (c->out.len ? EPOLLOUT : 0u);
-	}
-	if ((events & EPOLLOUT) && !conn_flush(s, c))
-		return;
-	if (c->ssl) {
-		/* TLS reads and writes may each wait for the other direction:
-		 * try both on any event */
-		tls_input(s, c);
+	} else if (!srs_conn_send(s, r, p, len)) {
 		return;
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	uint8_t tmp[16384];
-	ssize_t n = recv(c->fd, tmp, sizeof(tmp), 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-		conn_close(s, c);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->last_us = srs_now_us();
-	if (es_buf_append(&c->in, tmp, (size_t)n)) {
-		conn_close(s, c);
-		return;
-	}
-	conn_messages(s, c);
+	if (record)
+		srs_to_engine(s, r->proto, &r->local, &r->peer, p, len);
 }
 
 static void on_udp(struct srs *s, unsigned li)
@@ -405,7 +143,7 @@ static void on_udp(struct srs *s, unsigned li)
 			return;
 		struct srs_route r = {.proto = NET_PROTO_UDP, .udp_fd = s->lst[li].fd,
 				      .local = s->lst[li].local};
-		from_sockaddr(&ss, &r.peer);
+		srs_from_sockaddr(&ss, &r.peer);
 		if (n == 0 || (n <= 4 && strspn((const char *)s->rx, "\r\n") == (size_t)n))
 			continue; /* keep-alive (RFC 5626 3.5.1) */
 		if ((size_t)n > s->cfg.max_msg) {
@@ -427,8 +165,8 @@ int srs_media_open(struct srs *s, struct srs_session *sess, unsigned idx)
 	st->fd_rtp = open_socket(&a, SOCK_DGRAM, false);
 	a.port = (uint16_t)(st->port + 1);
 	st->fd_rtcp = st->fd_rtp >= 0 ? open_socket(&a, SOCK_DGRAM, false) : -1;
-	if (st->fd_rtcp < 0 || ep_add(s, st->fd_rtp, EPOLLIN, EV(EV_MEDIA, slot)) ||
-	    ep_add(s, st->fd_rtcp, EPOLLIN, EV(EV_MEDIA, slot + 1))) {
+	if (st->fd_rtcp < 0 || srs_ep_add(s, st->fd_rtp, EPOLLIN, EV(EV_MEDIA, slot)) ||
+	    srs_ep_add(s, st->fd_rtcp, EPOLLIN, EV(EV_MEDIA, slot + 1))) {
 		ES_LOG_WARNING(TAG, "cannot bind media port %u: %s", st->port, strerror(errno));
 		srs_media_close(s, st);
 		return ES_EIO;
@@ -463,7 +201,7 @@ static void on_media(struct srs *s, unsigned slot)
 	for (int k = 0; k < 64; k++) {
 		struct srs_media *m = &s->media[slot];
 		if (!m->sess)
-			return;
+			return; /* a closed pair: its socket is gone too */
 		struct srs_stream *st = &m->sess->st[m->stream];
 		int fd = m->rtcp ? st->fd_rtcp : st->fd_rtp;
 		struct sockaddr_storage ss;
@@ -475,15 +213,23 @@ static void on_media(struct srs *s, unsigned slot)
 		/* RFC 5761 4: RTCP multiplexed on the RTP port has PT 192..223 */
 		bool rtcp = m->rtcp || (len >= 2 && s->rx[1] >= 192 && s->rx[1] <= 223);
 		if (len < (rtcp ? 8u : 12u) || (s->rx[0] >> 6) != 2) {
-			s->st.media_unknown++;
-			continue;
-		}
-		if (st->srtp && srs_srtp_unprotect(st->srtp, rtcp, s->rx, &len)) {
-			s->st.srtp_errors++;
+			s->st.drops.media_malformed++;
 			continue;
 		}
 		struct es_addr src, dst = s->cfg.media_addr;
-		from_sockaddr(&ss, &src);
+		srs_from_sockaddr(&ss, &src);
+		bool latch;
+		uint64_t *drop = srs_source_check(s, &st->src, m->rtcp, &src, &latch);
+		if (drop) {
+			(*drop)++;
+			continue;
+		}
+		if (st->srtp && srs_srtp_unprotect(st->srtp, rtcp, s->rx, &len)) {
+			s->st.drops.media_srtp_auth++;
+			continue;
+		}
+		if (latch)
+			srs_source_latch(&st->src, m->rtcp, &src);
 		dst.port = (uint16_t)(s->port_first + slot);
 		if (rtcp)
 			s->st.rtcp_packets++;
@@ -499,7 +245,7 @@ static void on_media(struct srs *s, unsigned slot)
 void srs_uac_add(struct srs *s, const struct srs_route *r, const char *branch,
 		 struct es_buf *msg)
 {
-	srs_send(s, r, msg->p, msg->len);
+	srs_send(s, r, msg->p, msg->len, true);
 	struct srs_uac *u = calloc(1, sizeof(*u));
 	if (!u) {
 		es_buf_free(msg);
@@ -546,7 +292,7 @@ static int64_t uac_timers(struct srs *s, int64_t now)
 			continue;
 		}
 		if (now >= u->retx_at) {
-			srs_send(s, &u->route, u->msg.p, u->msg.len);
+			srs_send(s, &u->route, u->msg.p, u->msg.len, true);
 			s->st.retransmissions_sent++;
 			u->retx_interval = ES_MIN(u->retx_interval * 2, SRS_T2_US);
 			u->retx_at = now + u->retx_interval;
@@ -585,7 +331,7 @@ static int setup_listeners(struct srs *s, char *err, size_t errlen)
 			x->local = s->cfg.media_addr;
 			x->local.port = l->addr.port;
 		}
-		if (ep_add(s, x->fd, EPOLLIN, EV(tcp ? EV_TCP_LISTEN : EV_UDP, i))) {
+		if (srs_ep_add(s, x->fd, EPOLLIN, EV(tcp ? EV_TCP_LISTEN : EV_UDP, i))) {
 			snprintf(err, errlen, "epoll: %s", strerror(errno));
 			return ES_EIO;
 		}
@@ -627,6 +373,10 @@ int srs_new(struct srs **out, const struct srs_config *cfg, struct rec_engine *e
 		s->cfg.max_sessions = UINT32_MAX;
 	if (!s->cfg.server_name)
 		s->cfg.server_name = "earshot";
+	if (!s->cfg.max_conns_per_host)
+		s->cfg.max_conns_per_host = SRS_CONNS_PER_HOST;
+	if (s->cfg.tcp_request_timeout_us <= 0)
+		s->cfg.tcp_request_timeout_us = SRS_TCP_REQUEST_US;
 	es_addr_fmt(&cfg->media_addr, false, s->media_ip, sizeof(s->media_ip));
 	int rc = srs_ports_new(&s->ports, cfg->rtp_lo, cfg->rtp_hi);
 	if (rc) {
@@ -682,8 +432,8 @@ int srs_step(struct srs *s, int timeout_ms)
 		uint64_t v = d & ((UINT64_C(1) << 56) - 1);
 		switch (kind) {
 		case EV_UDP: on_udp(s, (unsigned)v); break;
-		case EV_TCP_LISTEN: on_accept(s, (unsigned)v); break;
-		case EV_CONN: on_conn(s, v, evs[i].events); break;
+		case EV_TCP_LISTEN: srs_on_accept(s, (unsigned)v); break;
+		case EV_CONN: srs_on_conn(s, v, evs[i].events); break;
 		case EV_MEDIA: on_media(s, (unsigned)v); break;
 		default: break;
 		}
@@ -691,14 +441,7 @@ int srs_step(struct srs *s, int timeout_ms)
 	now = srs_now_us();
 	srs_sessions_timers(s, now);
 	uac_timers(s, now);
-	/* idle TCP connections of no session, TLS handshakes taking too long */
-	for (struct srs_conn *c = s->conns, *nx; c; c = nx) {
-		nx = c->next;
-		if (c->tls == SRS_TLS_HANDSHAKE && now > c->tls_deadline)
-			tls_fail(s, c);
-		else if (now - c->last_us > SRS_TCP_IDLE_US)
-			conn_close(s, c);
-	}
+	srs_conns_timers(s, now);
 	if (now - s->last_tick >= 100000 || now < s->last_tick) {
 		rec_engine_tick(s->engine, now);
 		s->last_tick = now;
@@ -738,7 +481,7 @@ void srs_free(struct srs *s)
 		free(u);
 	}
 	while (s->conns)
-		conn_close(s, s->conns);
+		srs_conn_close(s, s->conns);
 	for (unsigned i = 0; i < s->nlst; i++)
 		if (s->lst[i].fd >= 0)
 			close(s->lst[i].fd);

@@ -1,8 +1,9 @@
-"""Helpers for the SIPREC tests (test_siprec.py): the media a session
-recording client sends (two RTP streams in a pcap for sipp's
-play_pcap_audio, with the source audio kept to compare against), a minimal
-SIP client over UDP for requests sipp cannot send (malformed bodies), and
-WAV reading.
+"""Helpers for the SIPREC tests (test_siprec.py, test_siprec_guard.py):
+the media a session recording client sends (two RTP streams in a pcap for
+sipp's play_pcap_audio, with the source audio kept to compare against; or
+RTP packets for a test to send itself), a SIP client over UDP or TCP that
+can hold a recording client's dialog (for requests sipp cannot send), the
+server under test on free ports (Srs), WAV reading and sample comparison.
 
 Everything here was written for these tests; the metadata documents follow
 the element names of the recording metadata format (RFC 7865) with made-up
@@ -282,12 +283,23 @@ META_LAUGHS = ("""<?xml version="1.0"?>
 """)
 
 
-def sdp_offer(port=47000, labels=(1, 2), extra="", mport=None):
-    lines = ["v=0", "o=pysrc 4242 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0"]
+def sdp_offer(port=47000, labels=(1, 2), extra="", mport=None, ports=None, conn="127.0.0.1",
+              media_conn=None, version=1, srtp_key=None):
+    """A recording client's offer: one sendonly PCMU m-line per label, at
+    ports[i] (else port + 2 i, or mport for all), c= conn at session level
+    and media_conn[i] (when given and not None) at media level; RTP/SAVP
+    with an SDES key (RFC 4568) when srtp_key is given."""
+    lines = ["v=0", "o=pysrc 4242 %d IN IP4 %s" % (version, conn), "s=-", "c=IN IP4 " + conn,
+             "t=0 0"]
     for i, lab in enumerate(labels):
-        lines += ["m=audio %s RTP/AVP 0 101" % (mport if mport is not None else port + 2 * i),
-                  "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000",
+        p = mport if mport is not None else ports[i] if ports else port + 2 * i
+        lines += ["m=audio %s RTP/%s 0 101" % (p, "SAVP" if srtp_key else "AVP")]
+        if media_conn and media_conn[i]:
+            lines += ["c=IN IP4 " + media_conn[i]]
+        lines += ["a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000",
                   "a=label:%s" % lab, "a=sendonly"]
+        if srtp_key:
+            lines += ["a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + srtp_key]
     return "\r\n".join(lines) + "\r\n" + extra
 
 
@@ -298,55 +310,211 @@ def multipart(sdp, meta, boundary=BOUNDARY):
             % (boundary, sdp, boundary, meta, boundary))
 
 
-class SipClient:
-    """Sends requests from one UDP socket and waits for their final answer."""
+def same_samples(x, y):
+    """(equal, compared, len x, len y) of two recordings' samples, each from
+    its first non-zero sample on (both start at their first packet)."""
+    x, y = list(x), list(y)
+    i = next((k for k, v in enumerate(x) if v), len(x))
+    j = next((k for k, v in enumerate(y) if v), len(y))
+    x, y = x[i:], y[j:]
+    n = min(len(x), len(y))
+    return sum(1 for k in range(n) if x[k] == y[k]), n, len(x), len(y)
 
-    def __init__(self, server=("127.0.0.1", 41060), local_port=0):
-        self.server = server
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", local_port))
+
+def frames_found(rec, ref, window=800):
+    """How many of ref's 20 ms frames (that are not silent) appear sample
+    for sample in rec near their place (within +-window samples of where
+    the first one was found): what a drift-corrected recording keeps exact
+    between the few samples the jitter buffer inserted or dropped.
+    Returns (found, frames compared)."""
+    rec = list(rec)
+    ref = list(ref)
+    frames = [(i, ref[i:i + FRAME]) for i in range(0, len(ref) - FRAME + 1, FRAME)
+              if any(ref[i:i + FRAME])]
+    if not frames:
+        return 0, 0
+    recb = array.array("h", rec).tobytes()
+    base = None
+    found = 0
+    for i, f in frames:
+        fb = array.array("h", f).tobytes()
+        if base is None:
+            k = recb.find(fb)
+            if k < 0 or k % 2:
+                continue
+            base = k // 2 - i
+            found += 1
+            continue
+        lo = max(0, base + i - window)
+        k = recb.find(fb, 2 * lo, 2 * (base + i + window + FRAME))
+        while k >= 0 and k % 2:
+            k = recb.find(fb, k + 1, 2 * (base + i + window + FRAME))
+        if k >= 0:
+            found += 1
+            base = k // 2 - i  # follow the drift
+    return found, len(frames)
+
+
+def rtp_packet(seq, ts, ssrc, payload, pt=0, marker=False):
+    return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
+                       ts & 0xFFFFFFFF, ssrc) + payload
+
+
+def ulaw_frames(pcm):
+    """pcm (array 'h') cut into 20 ms PCMU payloads."""
+    out = []
+    for i in range(0, len(pcm) - FRAME + 1, FRAME):
+        out.append(audioop.lin2ulaw(pcm[i:i + FRAME].tobytes(), 2))
+    return out
+
+
+def tone(seconds, freq=1000.0, amp=12000):
+    import math
+    n = int(round(seconds * RATE))
+    return array.array("h", [int(amp * math.sin(2 * math.pi * freq * i / RATE))
+                             for i in range(n)])
+
+
+def answer_ports(text):
+    """The m= ports of the SDP in a response (0 = rejected stream)."""
+    body = text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""
+    return [int(m) for m in re.findall(r"^m=audio (\d+) ", body, re.M)]
+
+
+class SipClient:
+    """Sends requests from one socket (UDP, or one TCP connection with
+    tcp=True) and waits for their final answer; with dialog=True an INVITE's
+    2xx opens a dialog for in_dialog() requests (re-INVITE, BYE)."""
+
+    def __init__(self, server, local_port=0, tcp=False, local_ip="127.0.0.1"):
+        self.server, self.tcp, self.ip = server, tcp, local_ip
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+        self.sock.bind((local_ip, local_port))
+        if tcp:
+            self.sock.settimeout(5.0)
+            self.sock.connect(server)
         self.port = self.sock.getsockname()[1]
         self.n = 0
+        self.buf = b""
+        self.dialog = None
 
     def close(self):
         self.sock.close()
 
+    def _via(self, branch):
+        return "Via: SIP/2.0/%s %s:%d;branch=%s;rport" % ("TCP" if self.tcp else "UDP", self.ip,
+                                                          self.port, branch)
+
+    def _send(self, msg):
+        if self.tcp:
+            self.sock.sendall(msg)
+        else:
+            self.sock.sendto(msg, self.server)
+
+    def _recv(self, timeout):
+        """One SIP message (text), or None at the timeout or a closed
+        connection."""
+        self.sock.settimeout(max(0.05, timeout))
+        if not self.tcp:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None
+            return data.decode("utf-8", "replace")
+        deadline = time.time() + timeout
+        while True:
+            head, sep, rest = self.buf.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"\r\n(?:content-length|l)\s*:\s*(\d+)", head, re.I)
+                n = int(m.group(1)) if m else 0
+                if len(rest) >= n:
+                    self.buf = rest[n:]
+                    return (head + sep + rest[:n]).decode("utf-8", "replace")
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65535)
+            except (socket.timeout, OSError):
+                return None
+            if not data:
+                return None
+            self.buf += data
+
     def request(self, method, body=b"", ctype=None, extra=(), call_id=None, timeout=5.0,
-                require_siprec=True):
+                require_siprec=True, dialog=False):
         """Sends one request; returns (status code or None, headers dict
         (lower-case names, first value), raw response text).  A non-2xx
-        final answer to an INVITE is ACKed; a 2xx is ACKed and BYEd."""
+        final answer to an INVITE is ACKed; a 2xx is ACKed and BYEd, or
+        kept as self.dialog with dialog=True."""
         self.n += 1
         cid = call_id or "py-%d-%d-%d@127.0.0.1" % (os.getpid(), self.port, self.n)
         branch = "z9hG4bK-py%d-%d" % (self.port, self.n)
         tag = "pytag%d" % self.n
-        if isinstance(body, str):
-            body = body.encode()
         ruri = "sip:srs@%s:%d" % self.server
-        hdrs = ["%s %s SIP/2.0" % (method, ruri),
-                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.port, branch),
+        hdrs = ["%s %s SIP/2.0" % (method, ruri), self._via(branch),
                 "Max-Forwards: 70",
-                "From: <sip:src@127.0.0.1:%d>;tag=%s" % (self.port, tag),
+                "From: <sip:src@%s:%d>;tag=%s" % (self.ip, self.port, tag),
                 "To: <%s>" % ruri,
                 "Call-ID: " + cid,
                 "CSeq: 1 " + method,
-                "Contact: <sip:src@127.0.0.1:%d>;+sip.src" % self.port]
+                "Contact: <sip:src@%s:%d>;+sip.src" % (self.ip, self.port)]
         if method == "INVITE" and require_siprec:
             hdrs.append("Require: siprec")
-        hdrs += list(extra)
+        code, h, text = self._transact(hdrs, body, ctype, extra, branch, timeout)
+        if method == "INVITE" and code is not None:
+            d = {"ruri": ruri, "cid": cid, "tag": tag, "to": h.get("to", h.get("t", "")),
+                 "cseq": 1}
+            if code >= 300:
+                self._ack(d, branch, 1)
+            else:
+                self._ack(d, branch + "-ACK", 1)
+                self.dialog = d
+                if not dialog:
+                    self.in_dialog("BYE", wait=False)
+                    self.dialog = None
+        return code, h, text
+
+    def in_dialog(self, method, body=b"", ctype=None, timeout=5.0, wait=True):
+        """A request in self.dialog (re-INVITE, UPDATE, BYE): (code, headers,
+        text) as request() (a re-INVITE's 2xx is ACKed)."""
+        d = self.dialog
+        d["cseq"] += 1
+        self.n += 1
+        branch = "z9hG4bK-py%d-%d" % (self.port, self.n)
+        hdrs = ["%s %s SIP/2.0" % (method, d["ruri"]), self._via(branch), "Max-Forwards: 70",
+                "From: <sip:src@%s:%d>;tag=%s" % (self.ip, self.port, d["tag"]),
+                "To: " + d["to"], "Call-ID: " + d["cid"], "CSeq: %d %s" % (d["cseq"], method),
+                "Contact: <sip:src@%s:%d>;+sip.src" % (self.ip, self.port)]
+        if not wait:
+            self._send(self._msg(hdrs, b"", None, ()))
+            return None, {}, ""
+        code, h, text = self._transact(hdrs, body, ctype, (), branch, timeout)
+        if method == "INVITE" and code is not None:
+            self._ack(d, branch + ("-ACK" if code < 300 else ""), d["cseq"])
+        return code, h, text
+
+    @staticmethod
+    def _msg(hdrs, body, ctype, extra):
+        if isinstance(body, str):
+            body = body.encode()
+        hdrs = list(hdrs) + list(extra)
         if ctype:
             hdrs.append("Content-Type: " + ctype)
         hdrs.append("Content-Length: %d" % len(body))
-        msg = ("\r\n".join(hdrs) + "\r\n\r\n").encode() + body
-        self.sock.sendto(msg, self.server)
+        return ("\r\n".join(hdrs) + "\r\n\r\n").encode() + body
+
+    def _transact(self, hdrs, body, ctype, extra, branch, timeout):
+        try:
+            self._send(self._msg(hdrs, body, ctype, extra))
+        except OSError:  # a TCP connection the server closed
+            return None, {}, ""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            self.sock.settimeout(max(0.05, deadline - time.time()))
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except socket.timeout:
+            text = self._recv(deadline - time.time())
+            if text is None:
                 break
-            text = data.decode("utf-8", "replace")
             m = re.match(r"SIP/2\.0 (\d{3})", text)
             if not m or ("branch=" + branch) not in text:
                 continue
@@ -359,23 +527,74 @@ class SipClient:
                 if ":" in line:
                     k, v = line.split(":", 1)
                     h.setdefault(k.strip().lower(), v.strip())
-            if method == "INVITE":
-                self._ack(ruri, cid, branch, tag, h, code)
             return code, h, text
         return None, {}, ""
 
-    def _ack(self, ruri, cid, branch, tag, h, code):
-        to = h.get("to", h.get("t", "<%s>" % ruri))
-        base = ["Max-Forwards: 70", "From: <sip:src@127.0.0.1:%d>;tag=%s" % (self.port, tag),
-                "To: " + to, "Call-ID: " + cid]
-        if code >= 300:
-            via = "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.port, branch)
-            msgs = [["ACK %s SIP/2.0" % ruri, via] + base + ["CSeq: 1 ACK", "Content-Length: 0"]]
-        else:
-            mk = lambda m, n: ["%s %s SIP/2.0" % (m, ruri),  # noqa: E731
-                               "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s-%s;rport"
-                               % (self.port, branch, m)] + base + \
-                              ["CSeq: %d %s" % (n, m), "Content-Length: 0"]
-            msgs = [mk("ACK", 1), mk("BYE", 2)]
-        for m in msgs:
-            self.sock.sendto(("\r\n".join(m) + "\r\n\r\n").encode(), self.server)
+    def _ack(self, d, branch, cseq):
+        """The ACK (RFC 3261 17.1.1.3 for a non-2xx: the INVITE's branch;
+        13.2.2.4 for a 2xx: a new transaction)."""
+        hdrs = ["ACK %s SIP/2.0" % d["ruri"], self._via(branch), "Max-Forwards: 70",
+                "From: <sip:src@%s:%d>;tag=%s" % (self.ip, self.port, d["tag"]),
+                "To: " + d["to"], "Call-ID: " + d["cid"], "CSeq: %d ACK" % cseq]
+        self._send(self._msg(hdrs, b"", None, ()))
+
+
+class Srs:
+    """`earshot --data DATA srs ...` on free loopback ports (the live
+    recorder's process wrapper: status(), stop(), logs): SIP on UDP and TCP
+    at sip_port, RTP from a free block of rtp_pairs pairs."""
+
+    def __init__(self, earshot, data, max_sessions=250, rtp_pairs=1000, args=()):
+        import estest
+        import livecalls
+        self.rec = livecalls.Recorder(earshot, data, bpf=None)
+        self.rec.command = self.command
+        self.earshot, self.data = earshot, data
+        self.max_sessions, self.args = max_sessions, list(args)
+        self.sip_port = estest.free_port()
+        first = estest.free_port_range(2 * rtp_pairs)
+        self.rtp_ports = "%d-%d" % (first, first + 2 * rtp_pairs - 1)
+
+    def command(self):
+        return [self.earshot, "--data", self.data, "srs",
+                "--listen", "udp:127.0.0.1:%d" % self.sip_port,
+                "--listen", "tcp:127.0.0.1:%d" % self.sip_port, "--media-addr", "127.0.0.1",
+                "--rtp-ports", self.rtp_ports, "--max-sessions", str(self.max_sessions),
+                "--format", "wav", "--status-interval", "1"] + self.args
+
+    @property
+    def addr(self):
+        return ("127.0.0.1", self.sip_port)
+
+    def start(self):
+        """Starts it and waits until it answers OPTIONS; False if it does not."""
+        self.rec.start()
+        deadline = time.time() + 15
+        c = SipClient(self.addr)
+        try:
+            while time.time() < deadline and self.rec.proc.poll() is None:
+                code, _, _ = c.request("OPTIONS", timeout=0.5)
+                if code == 200:
+                    return True
+        finally:
+            c.close()
+        return False
+
+    def alive(self):
+        return self.rec.proc is not None and self.rec.proc.poll() is None
+
+    def status(self):
+        return self.rec.status()
+
+    def srs_status(self):
+        return (self.rec.status() or {}).get("srs") or {}
+
+    def stop(self, timeout=60):
+        import signal
+        return self.rec.stop(signal.SIGTERM, timeout)
+
+    def logtail(self, n=2000):
+        try:
+            return open(self.rec.logpath).read()[-n:]
+        except (OSError, AttributeError):
+            return ""

@@ -572,7 +572,7 @@ static void test_srtp(void)
 	struct srs_stats st;
 	srs_stats(v.s, &st);
 	CHECK_INT(st.rtp_packets, 24);
-	CHECK_INT(st.srtp_errors, 1);
+	CHECK_INT(st.drops.media_srtp_auth, 1);
 	make_req(req, sizeof(req), "BYE", "UDP", "call-srtp-1", "sbye", 2, tag, NULL, NULL, NULL);
 	send_to(v.udp, SIP_PORT, req, strlen(req));
 	CHECK_INT(status_of(recv_msg(&v, resp, sizeof(resp))), 200);
