@@ -1,0 +1,28 @@
+/*
+ * auth_internal.h - what auth.c shares with auth_users.c, auth_tokens.c and
+ * auth_sessions.c (not part of api.h's contract).
+ */
+#ifndef ES_API_AUTH_INTERNAL_H
+#define ES_API_AUTH_INTERNAL_H
+
+#include "api/api.h"
+
+#define AUTH_SECRET_LEN 32 /* random bytes of a token secret or a session id */
+
+/* libsodium is initialised (idempotent). */
+bool auth_crypto_ready(void);
+/* The lower-case hex SHA-256 of p[0..n). */
+void auth_sha256_hex(const void *p, size_t n, char out[IDX_HEX256]);
+/* AUTH_SECRET_LEN random bytes as lower-case hex. */
+void auth_random_hex(char out[IDX_HEX256]);
+/* A stored row as the api's user (never the hash); ES_EFORMAT for a
+ * damaged role. */
+int auth_user_out(const struct idx_user *r, struct api_user *u);
+/* The actor's name ("-" when none) and address ("" when none). */
+const char *auth_actor_user(const struct api_actor *who);
+const char *auth_actor_remote(const struct api_actor *who);
+/* A refused change still leaves a trace (outcome "failed"). */
+void auth_audit_failed(struct idx *ix, const struct api_actor *who, int64_t now_us,
+		       const char *action, const char *object, int err);
+
+#endif /* ES_API_AUTH_INTERNAL_H */
