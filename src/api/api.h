@@ -195,7 +195,7 @@ int api_users_list(struct idx *ix, api_user_fn fn, void *ud);
  * computation, so that timing does not tell names apart.  Every attempt
  * is audited (action "login", outcome "ok" or "failed" with the reason in
  * detail; the remote from who).  Rate limiting is the caller's
- * (api_rl_*): check before, report after. */
+ * (api_rl_begin before, api_rl_end after). */
 int api_login(struct idx *ix, const char *remote, const char *name, const char *password,
 	      int64_t now_us, struct api_user *out);
 
@@ -243,28 +243,45 @@ bool api_csrf_ok(const struct api_session *s, const char *token);
 /* Logout: ES_ENOTFOUND when there is no such session. */
 int api_session_delete(struct idx *ix, const char *cookie);
 
-/* ---- login rate limiting --------------------------------------------------------------
- * In memory, per remote address and per user name: `max_failures` failed
- * logins within `window_us` lock that address (or name) for `lockout_us`.
- * Time is passed in (now_us), so that tests use a fake clock.  A success
- * clears the name's count, not the address's (one valid account must not
- * reset an address that is guessing others).  The table holds `capacity`
- * keys; when full, expired keys are reused first, then the oldest.  Not
- * thread-safe: the server holds a lock around these calls. */
+/* ---- login rate limiting (auth_ratelimit.c) -------------------------------------------
+ * In memory, per (remote address, user name) and per remote address:
+ * `max_failures` failed logins of one name from one address, or
+ * `max_failures_address` of any names from one address, within `window_us`
+ * lock that pair (or that address) for `lockout_us`.  There is no limit by
+ * name alone: an address that has not failed is never refused, so nobody
+ * can lock another out of an account.  A success clears the pair's count,
+ * not the address's (one valid account must not reset an address that is
+ * guessing others).  Each attempt is reserved by api_rl_begin and settled
+ * by api_rl_end: attempts in flight count, so N parallel guesses get at most
+ * the configured number checked.  Thread-safe (one mutex).  Time is passed
+ * in (now_us), so that tests use a fake clock.  The table holds `capacity`
+ * keys; when full, idle keys are reused first, then the oldest unlocked. */
 struct api_rl;
-#define API_RL_MAX_FAILURES 5
+#define API_RL_MAX_FAILURES 5          /* per (address, name) */
+#define API_RL_MAX_FAILURES_ADDRESS 20 /* per address, any names */
 #define API_RL_WINDOW_US (300 * ES_US_PER_SEC)
 #define API_RL_LOCKOUT_US (300 * ES_US_PER_SEC)
 
-int api_rl_new(struct api_rl **out, unsigned capacity, unsigned max_failures,
-	       int64_t window_us, int64_t lockout_us);
+struct api_rl_limits {
+	unsigned capacity; /* keys kept */
+	unsigned max_failures;
+	unsigned max_failures_address;
+	int64_t window_us;
+	int64_t lockout_us;
+};
+
+/* ES_EINVAL for a zero limit, ES_ENOMEM. */
+int api_rl_new(struct api_rl **out, const struct api_rl_limits *lim);
 void api_rl_free(struct api_rl *rl);
-/* 0: may try; ES_ELIMIT: locked (remote or name), *retry_after_us (may be
- * NULL) until when.  remote or name may be NULL (not counted). */
-int api_rl_check(struct api_rl *rl, const char *remote, const char *name, int64_t now_us,
-		 int64_t *retry_after_us);
-void api_rl_failure(struct api_rl *rl, const char *remote, const char *name, int64_t now_us);
-void api_rl_success(struct api_rl *rl, const char *remote, const char *name, int64_t now_us);
+/* Reserve one login attempt of remote as name: 0, and then api_rl_end must
+ * follow once; or ES_ELIMIT with *retry_until_us (may be NULL) when to try
+ * again.  Without a remote nothing is limited. */
+int api_rl_begin(struct api_rl *rl, const char *remote, const char *name, int64_t now_us,
+		 int64_t *retry_until_us);
+/* Settle an attempt api_rl_begin allowed: failed (a wrong name or password)
+ * counts towards the locks; a success clears the pair's count. */
+void api_rl_end(struct api_rl *rl, const char *remote, const char *name, bool failed,
+		int64_t now_us);
 
 /* ---- the audit log (audit.c) -----------------------------------------------------------
  * Every entry: seq (1, 2, ...), time, user (name, "cli:<unix user>" or

@@ -367,10 +367,9 @@ int srv_login(struct srv_req *r)
 		goto out;
 	}
 	int64_t now = srv_now_us(), until = 0;
-	pthread_mutex_lock(&r->srv->lock);
-	int lim = api_rl_check(r->srv->rl, r->remote, name, now, &until);
-	pthread_mutex_unlock(&r->srv->lock);
-	if (lim == ES_ELIMIT) {
+	/* Reserved before the password is checked, settled after: a burst of
+	 * parallel guesses gets no more checks than the limit. */
+	if (api_rl_begin(r->srv->rl, r->remote, name, now, &until) == ES_ELIMIT) {
 		api_audit_append(r->ix, now, name, "login", NULL, r->remote, API_AUDIT_DENIED,
 				 "rate limited", NULL);
 		int64_t s = (until - now + ES_US_PER_SEC - 1) / ES_US_PER_SEC;
@@ -379,12 +378,7 @@ int srv_login(struct srv_req *r)
 	}
 	struct api_user u;
 	int err = api_login(r->ix, r->remote, name, password, now, &u);
-	pthread_mutex_lock(&r->srv->lock);
-	if (err == API_EAUTH)
-		api_rl_failure(r->srv->rl, r->remote, name, now);
-	else if (!err)
-		api_rl_success(r->srv->rl, r->remote, name, now);
-	pthread_mutex_unlock(&r->srv->lock);
+	api_rl_end(r->srv->rl, r->remote, name, err == API_EAUTH, srv_now_us());
 	if (err == API_EAUTH) {
 		rc = srv_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
 			       "wrong name or password");

@@ -36,7 +36,7 @@ struct api_server {
 	/* DATA/ledger read once and then only what is appended (verify and
 	 * evidence requests; store/ledger.h) */
 	struct st_ledger_cache *ledger;
-	pthread_mutex_t lock;   /* the pool and the rate limiter */
+	pthread_mutex_t lock;   /* the pool (the rate limiter has its own) */
 	pthread_cond_t ix_free;
 	struct idx *ix_pool[SRV_IX_POOL_MAX];
 	unsigned ix_idle;       /* connections in ix_pool */

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "check.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,61 +242,148 @@ static void test_sessions(void)
 	idx_close(ix);
 }
 
+static struct api_rl *rl_make(unsigned cap, unsigned per_pair, unsigned per_addr)
+{
+	struct api_rl *rl = NULL;
+	const struct api_rl_limits lim = {cap, per_pair, per_addr, API_RL_WINDOW_US,
+					  API_RL_LOCKOUT_US};
+	CHECK_INT(api_rl_new(&rl, &lim), 0);
+	return rl;
+}
+
+/* One whole attempt: begin, and when allowed end with its outcome. */
+static int rl_try(struct api_rl *rl, const char *remote, const char *name, bool failed,
+		  int64_t now, int64_t *until)
+{
+	int rc = api_rl_begin(rl, remote, name, now, until);
+	if (!rc)
+		api_rl_end(rl, remote, name, failed, now);
+	return rc;
+}
+
 static void test_rate_limit(void)
 {
-	struct api_rl *rl;
 	int64_t now = T0, until = 0;
 	const int64_t min = 60 * ES_US_PER_SEC;
-	CHECK_INT(api_rl_new(&rl, 64, API_RL_MAX_FAILURES, API_RL_WINDOW_US, API_RL_LOCKOUT_US), 0);
-	/* four failures: still allowed; the fifth locks address and name */
-	for (int i = 0; i < 4; i++) {
-		CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", now, NULL), 0);
-		api_rl_failure(rl, "192.0.2.1", "alice", now);
+	struct api_rl *rl = rl_make(64, API_RL_MAX_FAILURES, API_RL_MAX_FAILURES_ADDRESS);
+	/* five failures of one name from one address lock that pair */
+	for (int i = 0; i < 5; i++) {
+		CHECK_INT(rl_try(rl, "192.0.2.1", "alice", true, now, NULL), 0);
 		now += 10 * ES_US_PER_SEC;
 	}
-	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", now, NULL), 0);
-	api_rl_failure(rl, "192.0.2.1", "alice", now);
-	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", now, &until), ES_ELIMIT);
-	CHECK_INT(until, now + API_RL_LOCKOUT_US);
-	CHECK_INT(api_rl_check(rl, "192.0.2.1", "bob", now, NULL), ES_ELIMIT);   /* the address */
-	CHECK_INT(api_rl_check(rl, "203.0.113.9", "ALICE", now, NULL), ES_ELIMIT); /* the name */
-	CHECK_INT(api_rl_check(rl, "203.0.113.9", "bob", now, NULL), 0);
-	/* a success during the lock does not lift it */
-	api_rl_success(rl, "192.0.2.1", "alice", now);
-	CHECK_INT(api_rl_check(rl, NULL, "alice", now + 4 * min, NULL), ES_ELIMIT);
-	/* the lock ends after 5 minutes */
-	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", until - 1, NULL), ES_ELIMIT);
-	CHECK_INT(api_rl_check(rl, "192.0.2.1", "alice", until, NULL), 0);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.1", "alice", now, &until), ES_ELIMIT);
+	CHECK_INT(until, now - 10 * ES_US_PER_SEC + API_RL_LOCKOUT_US);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.1", "ALICE", now, NULL), ES_ELIMIT); /* any case */
+	/* the attacker's failures do not lock the name elsewhere (issue #13,
+	 * finding 11): the right password from another address gets in */
+	CHECK_INT(rl_try(rl, "203.0.113.9", "alice", false, now, NULL), 0);
+	CHECK_INT(rl_try(rl, "203.0.113.9", "ALICE", false, now, NULL), 0);
+	/* nor the address for other names, below the address's limit */
+	CHECK_INT(rl_try(rl, "192.0.2.1", "bob", false, now, NULL), 0);
+	/* the lock ends after lockout_us */
+	CHECK_INT(api_rl_begin(rl, "192.0.2.1", "alice", until - 1, NULL), ES_ELIMIT);
+	CHECK_INT(rl_try(rl, "192.0.2.1", "alice", true, until, NULL), 0);
 	/* failures spread wider than the window never lock */
-	now = until;
+	now = until + 2 * API_RL_WINDOW_US;
 	for (int i = 0; i < 20; i++) {
-		api_rl_failure(rl, "198.51.100.1", "carol", now);
-		CHECK_INT(api_rl_check(rl, "198.51.100.1", "carol", now, NULL), 0);
-		now += 61 * ES_US_PER_SEC * 1 + (i % 4 == 3 ? API_RL_WINDOW_US : 0);
+		CHECK_INT(rl_try(rl, "198.51.100.1", "carol", true, now, NULL), 0);
+		now += min + (i % 4 == 3 ? API_RL_WINDOW_US : 0);
 	}
-	/* a success clears the name's count but not the address's */
+	/* a success clears the pair's count but not the address's */
 	now += 2 * API_RL_WINDOW_US;
 	for (int i = 0; i < 4; i++)
-		api_rl_failure(rl, "198.51.100.2", "dave", now);
-	api_rl_success(rl, "198.51.100.2", "dave", now);
-	api_rl_failure(rl, "198.51.100.2", "erin", now);
-	CHECK_INT(api_rl_check(rl, "198.51.100.2", NULL, now, NULL), ES_ELIMIT);
-	CHECK_INT(api_rl_check(rl, NULL, "dave", now, NULL), 0);
+		CHECK_INT(rl_try(rl, "198.51.100.2", "dave", true, now, NULL), 0);
+	CHECK_INT(rl_try(rl, "198.51.100.2", "dave", false, now, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(rl_try(rl, "198.51.100.2", "dave", true, now, NULL), 0);
+	CHECK_INT(rl_try(rl, "198.51.100.2", "dave", true, now, NULL), 0);
+	CHECK_INT(api_rl_begin(rl, "198.51.100.2", "dave", now, NULL), ES_ELIMIT);
+	/* the address's limit holds across names: 2 each of 10 names */
+	now += 2 * API_RL_WINDOW_US;
+	char nm[32];
+	for (int i = 0; i < 20; i++) {
+		snprintf(nm, sizeof(nm), "user%d", i / 2);
+		CHECK_INT(rl_try(rl, "198.51.100.3", nm, true, now, NULL), 0);
+	}
+	CHECK_INT(api_rl_begin(rl, "198.51.100.3", "fresh-name", now, &until), ES_ELIMIT);
+	CHECK_INT(until, now + API_RL_LOCKOUT_US);
+	CHECK_INT(rl_try(rl, "198.51.100.4", "user0", false, now, NULL), 0); /* not elsewhere */
+	/* attempts in flight count: with 3 failures counted, 2 may be checked
+	 * at once and the third waits (Retry-After a second) */
+	now += 2 * API_RL_WINDOW_US;
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(rl_try(rl, "192.0.2.7", "erin", true, now, NULL), 0);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), 0);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), 0);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, &until), ES_ELIMIT);
+	CHECK_INT(until, now + ES_US_PER_SEC);
+	api_rl_end(rl, "192.0.2.7", "erin", false, now); /* one was right */
+	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), 0); /* count cleared */
+	api_rl_end(rl, "192.0.2.7", "erin", true, now);
+	api_rl_end(rl, "192.0.2.7", "erin", true, now);
+	CHECK_INT(rl_try(rl, "192.0.2.7", "erin", true, now, NULL), 0);
+	/* no address: nothing to limit by */
+	for (int i = 0; i < 10; i++)
+		CHECK_INT(rl_try(rl, NULL, "frank", true, now, NULL), 0);
 	api_rl_free(rl);
 
 	/* a full table reuses slots but keeps locked keys */
-	CHECK_INT(api_rl_new(&rl, 4, 2, API_RL_WINDOW_US, API_RL_LOCKOUT_US), 0);
+	rl = rl_make(4, 2, 50);
 	now = T0;
-	api_rl_failure(rl, "10.0.0.1", NULL, now);
-	api_rl_failure(rl, "10.0.0.1", NULL, now);
+	rl_try(rl, "10.0.0.1", "x", true, now, NULL);
+	rl_try(rl, "10.0.0.1", "x", true, now, NULL);
 	char a[32];
 	for (int i = 0; i < 100; i++) {
 		snprintf(a, sizeof(a), "10.1.0.%d", i);
-		api_rl_failure(rl, a, NULL, now + i);
+		rl_try(rl, a, "x", true, now + i, NULL);
 	}
-	CHECK_INT(api_rl_check(rl, "10.0.0.1", NULL, now + 100, NULL), ES_ELIMIT);
+	CHECK_INT(api_rl_begin(rl, "10.0.0.1", "x", now + 100, NULL), ES_ELIMIT);
 	api_rl_free(rl);
-	CHECK_INT(api_rl_new(&rl, 0, 5, 1, 1), ES_EINVAL);
+	const struct api_rl_limits zero = {0, 5, 5, 1, 1};
+	CHECK_INT(api_rl_new(&rl, &zero), ES_EINVAL);
+}
+
+/* Many threads guess at once: no more than the limit are let through,
+ * however the attempts interleave (issue #13: a parallel burst got 8). */
+struct rl_burst {
+	struct api_rl *rl;
+	pthread_barrier_t *go;
+	int allowed;
+};
+
+static void *rl_burst_one(void *arg)
+{
+	struct rl_burst *b = arg;
+	pthread_barrier_wait(b->go);
+	b->allowed = api_rl_begin(b->rl, "192.0.2.99", "victim", T0, NULL) == 0;
+	if (b->allowed) {
+		usleep(20000); /* the password check: the others arrive meanwhile */
+		api_rl_end(b->rl, "192.0.2.99", "victim", true, T0);
+	}
+	return NULL;
+}
+
+static void test_rate_limit_burst(void)
+{
+	enum { N = 16 };
+	struct api_rl *rl = rl_make(64, API_RL_MAX_FAILURES, API_RL_MAX_FAILURES_ADDRESS);
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, N);
+	pthread_t th[N];
+	struct rl_burst b[N];
+	for (int i = 0; i < N; i++) {
+		b[i] = (struct rl_burst){rl, &go, 0};
+		CHECK_INT(pthread_create(&th[i], NULL, rl_burst_one, &b[i]), 0);
+	}
+	int allowed = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		allowed += b[i].allowed;
+	}
+	pthread_barrier_destroy(&go);
+	CHECK_INT(allowed, API_RL_MAX_FAILURES);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.99", "victim", T0, NULL), ES_ELIMIT);
+	api_rl_free(rl);
 }
 
 /* The matrix as the test states it, independently of auth.c's table:
@@ -441,6 +529,7 @@ int main(void)
 	RUN(test_tokens);
 	RUN(test_sessions);
 	RUN(test_rate_limit);
+	RUN(test_rate_limit_burst);
 	RUN(test_role_matrix);
 	RUN(test_own_call);
 	rm_db();
