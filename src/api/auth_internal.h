@@ -25,4 +25,14 @@ const char *auth_actor_remote(const struct api_actor *who);
 void auth_audit_failed(struct idx *ix, const struct api_actor *who, int64_t now_us,
 		       const char *action, const char *object, int err);
 
+/* The stored hash of a session cookie value (64 lower-case hex digits);
+ * false when it is not one. */
+bool auth_cookie_hash(const char *cookie, char out[IDX_HEX256]);
+/* Sign user u out everywhere inside the caller's transaction: revoke every
+ * live API token ("token.revoke" each) and end every session but the one
+ * whose id hash is keep_hash (NULL: all; "session.end" with the count);
+ * why says what caused it ("password reset", "user disabled"). */
+int auth_user_signout_tx(struct idx *ix, const struct api_actor *who, const struct idx_user *u,
+			 const char *keep_hash, const char *why, int64_t now_us);
+
 #endif /* ES_API_AUTH_INTERNAL_H */

@@ -11,7 +11,7 @@
 /* ---- sessions -------------------------------------------------------------------------------- */
 
 /* The stored hash of a cookie value (64 lower-case hex digits). */
-static bool cookie_hash(const char *cookie, char out[IDX_HEX256])
+bool auth_cookie_hash(const char *cookie, char out[IDX_HEX256])
 {
 	unsigned char id[AUTH_SECRET_LEN];
 	size_t n = 0;
@@ -40,7 +40,7 @@ int api_session_create(struct idx *ix, const struct api_user *u, const char *rem
 	memset(out, 0, sizeof(*out));
 	auth_random_hex(out->id);
 	auth_random_hex(s.csrf);
-	cookie_hash(out->id, s.id_hash);
+	auth_cookie_hash(out->id, s.id_hash);
 	snprintf(s.remote, sizeof(s.remote), "%s", remote ? remote : "");
 	int err = idx_session_insert(ix, &s);
 	if (err) {
@@ -61,7 +61,7 @@ int api_session_lookup(struct idx *ix, const char *cookie, int64_t now_us,
 	char h[IDX_HEX256];
 	struct idx_session row;
 	struct idx_user r;
-	if (!auth_crypto_ready() || !cookie_hash(cookie, h))
+	if (!auth_crypto_ready() || !auth_cookie_hash(cookie, h))
 		return API_EAUTH;
 	int err = idx_session_get(ix, h, &row);
 	if (err)
@@ -94,7 +94,7 @@ bool api_csrf_ok(const struct api_session *s, const char *token)
 int api_session_delete(struct idx *ix, const char *cookie)
 {
 	char h[IDX_HEX256];
-	if (!auth_crypto_ready() || !cookie_hash(cookie, h))
+	if (!auth_crypto_ready() || !auth_cookie_hash(cookie, h))
 		return ES_ENOTFOUND;
 	return idx_session_delete(ix, h);
 }

@@ -59,9 +59,15 @@ int api_user_add(struct idx *ix, const struct api_actor *who, const char *name,
 /* One change of a user row: mutate fills detail for the audit entry. */
 typedef int (*mutate_fn)(struct idx_user *u, const void *arg, char *detail, size_t cap);
 
+/* What a change does to the user's sessions and tokens. */
+struct signout {
+	const char *why;       /* NULL: nothing */
+	const char *keep_hash; /* the session that stays, or NULL */
+};
+
 static int change_user(struct idx *ix, const struct api_actor *who, const char *name,
-		       const char *action, mutate_fn mutate, const void *arg, bool end_sessions,
-		       int64_t now_us)
+		       const char *action, mutate_fn mutate, const void *arg,
+		       const struct signout *so, int64_t now_us)
 {
 	struct idx_user r;
 	char detail[2 * IDX_NUMBERS_MAX + 64] = "";
@@ -72,7 +78,8 @@ static int change_user(struct idx *ix, const struct api_actor *who, const char *
 		goto fail;
 	r.updated_us = now_us;
 	if ((err = idx_user_update(ix, &r)) ||
-	    (end_sessions && (err = idx_sessions_delete_user(ix, r.id))) ||
+	    (so && so->why &&
+	     (err = auth_user_signout_tx(ix, who, &r, so->keep_hash, so->why, now_us))) ||
 	    (err = api_audit_append_tx(ix, now_us, auth_actor_user(who), action, r.name,
 				       auth_actor_remote(who), API_AUDIT_OK, detail, NULL)) ||
 	    (err = idx_commit(ix)))
@@ -99,9 +106,47 @@ int api_user_passwd(struct idx *ix, const struct api_actor *who, const char *nam
 {
 	char h[IDX_PWHASH_MAX];
 	int err = api_password_hash(password, h);
+	const struct signout so = {"password reset", NULL};
 	if (!err)
-		err = change_user(ix, who, name, "user.passwd", set_pwhash, h, true, now_us);
+		err = change_user(ix, who, name, "user.passwd", set_pwhash, h, &so, now_us);
 	sodium_memzero(h, sizeof(h));
+	return err;
+}
+
+struct self_pw {
+	const char *current;
+	const char *hash;
+};
+
+/* The current password is checked inside the transaction that replaces it. */
+static int set_pwhash_self(struct idx_user *u, const void *arg, char *detail, size_t cap)
+{
+	const struct self_pw *s = arg;
+	if (api_password_verify(u->pwhash, s->current))
+		return API_EAUTH;
+	snprintf(detail, cap, "self");
+	snprintf(u->pwhash, sizeof(u->pwhash), "%s", s->hash);
+	return 0;
+}
+
+int api_user_passwd_self(struct idx *ix, const struct api_actor *who, const char *name,
+			 const char *current, const char *password, const char *keep_cookie,
+			 int64_t now_us)
+{
+	char h[IDX_PWHASH_MAX], keep[IDX_HEX256];
+	int err = api_password_hash(password, h);
+	if (err)
+		return err;
+	struct self_pw s = {current, h};
+	struct signout so = {"password changed", NULL};
+	if (keep_cookie && auth_cookie_hash(keep_cookie, keep))
+		so.keep_hash = keep;
+	err = change_user(ix, who, name, "user.passwd", set_pwhash_self, &s, &so, now_us);
+	sodium_memzero(h, sizeof(h));
+	if (err == API_EAUTH)
+		api_audit_append(ix, now_us, auth_actor_user(who), "user.passwd", name,
+				 auth_actor_remote(who), API_AUDIT_FAILED, "wrong current password",
+				 NULL);
 	return err;
 }
 
@@ -118,7 +163,7 @@ int api_user_set_role(struct idx *ix, const struct api_actor *who, const char *n
 {
 	if (!api_role_name(role))
 		return ES_EINVAL;
-	return change_user(ix, who, name, "user.role", set_role, &role, false, now_us);
+	return change_user(ix, who, name, "user.role", set_role, &role, NULL, now_us);
 }
 
 static int set_numbers(struct idx_user *u, const void *arg, char *detail, size_t cap)
@@ -134,7 +179,7 @@ int api_user_set_numbers(struct idx *ix, const struct api_actor *who, const char
 	char norm[IDX_NUMBERS_MAX + 1];
 	if (api_numbers_norm(numbers, norm, sizeof(norm)))
 		return ES_EINVAL;
-	return change_user(ix, who, name, "user.numbers", set_numbers, norm, false, now_us);
+	return change_user(ix, who, name, "user.numbers", set_numbers, norm, NULL, now_us);
 }
 
 static int set_listen(struct idx_user *u, const void *arg, char *detail, size_t cap)
@@ -147,7 +192,7 @@ static int set_listen(struct idx_user *u, const void *arg, char *detail, size_t 
 int api_user_set_can_listen(struct idx *ix, const struct api_actor *who, const char *name,
 			    bool can_listen, int64_t now_us)
 {
-	return change_user(ix, who, name, "user.can_listen", set_listen, &can_listen, false,
+	return change_user(ix, who, name, "user.can_listen", set_listen, &can_listen, NULL,
 			   now_us);
 }
 
@@ -161,8 +206,9 @@ static int set_disabled(struct idx_user *u, const void *arg, char *detail, size_
 int api_user_set_disabled(struct idx *ix, const struct api_actor *who, const char *name,
 			  bool disabled, int64_t now_us)
 {
+	const struct signout so = {disabled ? "user disabled" : NULL, NULL};
 	return change_user(ix, who, name, disabled ? "user.disable" : "user.enable",
-			   set_disabled, &disabled, disabled, now_us);
+			   set_disabled, &disabled, &so, now_us);
 }
 
 int api_user_get(struct idx *ix, const char *name, struct api_user *out)

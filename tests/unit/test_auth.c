@@ -140,11 +140,17 @@ static void test_tokens(void)
 	CHECK_INT(api_user_add(ix, &admin, "bot", API_ROLE_AUDITOR, NULL, false, "bot-password",
 			       T0, NULL),
 		  0);
-	CHECK_INT(api_token_create(ix, &admin, "bot", "ci", T0, tok, &id), 0);
+	CHECK_INT(api_token_create(ix, &admin, "bot", "ci", 0, T0, tok, &id), 0);
 	CHECK(!strncmp(tok, "est_", 4));
-	CHECK_INT(api_token_create(ix, &admin, "bot", NULL, T0, tok2, &id2), 0);
+	CHECK_INT(api_token_create(ix, &admin, "bot", NULL, 0, T0, tok2, &id2), 0);
 	CHECK(id2 != id);
-	CHECK_INT(api_token_create(ix, &admin, "nobody", NULL, T0, tok2, &id2), ES_ENOTFOUND);
+	CHECK_INT(api_token_create(ix, &admin, "nobody", NULL, 0, T0, tok2, &id2), ES_ENOTFOUND);
+	char big[API_TOKEN_LABEL_MAX + 2];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK_INT(api_token_create(ix, &admin, "bot", big, 0, T0, tok2, &id2), ES_EINVAL);
+	CHECK_INT(api_token_create(ix, &admin, "bot", "a\nb", 0, T0, tok2, &id2), ES_EINVAL);
+	CHECK_INT(api_token_create(ix, &admin, "bot", NULL, T0, T0, tok2, &id2), ES_EINVAL);
 	CHECK_INT(api_token_auth(ix, tok, T0 + 5, &u), 0);
 	CHECK_STR(u.name, "bot");
 	CHECK_INT(u.role, API_ROLE_AUDITOR);
@@ -175,16 +181,115 @@ static void test_tokens(void)
 	CHECK_INT(api_token_auth(ix, NULL, T0, &u), API_EAUTH);
 	CHECK_INT(api_token_auth(ix, "est_99999_00", T0, &u), API_EAUTH);
 
-	/* a disabled user's token stops working, and works again */
-	CHECK_INT(api_user_set_disabled(ix, &admin, "bot", true, T0), 0);
-	CHECK_INT(api_token_auth(ix, tok, T0, &u), API_EAUTH);
-	CHECK_INT(api_user_set_disabled(ix, &admin, "bot", false, T0), 0);
+	/* revoke, by anyone (0) or only as the owner */
+	CHECK_INT(api_token_revoke(ix, &admin, id, u.id + 1000, T0), ES_ENOTFOUND);
 	CHECK_INT(api_token_auth(ix, tok, T0, &u), 0);
-
-	CHECK_INT(api_token_revoke(ix, &admin, id, T0), 0);
+	CHECK_INT(api_token_revoke(ix, &admin, id, u.id, T0), 0);
 	CHECK_INT(api_token_auth(ix, tok, T0, &u), API_EAUTH);
-	CHECK_INT(api_token_revoke(ix, &admin, 424242, T0), ES_ENOTFOUND);
-	CHECK_INT(audit_count(ix, "token."), 5); /* 2 ok + 1 failed create, 1 ok + 1 failed revoke */
+	CHECK_INT(api_token_revoke(ix, &admin, 424242, 0, T0), ES_ENOTFOUND);
+	CHECK_INT(idx_token_get(ix, id, &t), 0);
+	CHECK(t.revoked && t.revoked_us == T0 && !strcmp(t.revoked_why, "revoked by cli:test"));
+	/* 2 ok + 1 failed create, 1 ok + 2 failed revoke */
+	CHECK_INT(audit_count(ix, "token."), 6);
+
+	/* expiry: works until expires_us, refused from then on */
+	const int64_t day = 86400 * ES_US_PER_SEC;
+	char tok3[API_TOKEN_STRLEN];
+	int64_t id3;
+	CHECK_INT(api_token_create(ix, &admin, "bot", "short", T0 + day, T0, tok3, &id3), 0);
+	CHECK_INT(api_token_auth(ix, tok3, T0 + day - 1, &u), 0);
+	CHECK_INT(api_token_auth(ix, tok3, T0 + day, &u), API_EAUTH);
+	idx_close(ix);
+}
+
+struct tok_seen {
+	int n, live;
+	char why[8][64];
+};
+
+static int tok_row(void *ud, const struct api_token *t)
+{
+	struct tok_seen *s = ud;
+	if (s->n < 8)
+		snprintf(s->why[s->n], sizeof(s->why[0]), "%s", t->revoked_why);
+	s->n++;
+	s->live += !t->revoked;
+	return 0;
+}
+
+/* Issue #13, finding 5: a password change, reset or disable revokes the
+ * user's tokens and ends their sessions, and an enable revives nothing;
+ * a self-service change keeps the session that made it. */
+static void test_signout(void)
+{
+	struct idx *ix = fresh();
+	struct api_user u, v;
+	struct api_session s1, s2, got;
+	char t1[API_TOKEN_STRLEN], t2[API_TOKEN_STRLEN];
+	int64_t id1, id2;
+	CHECK_INT(api_user_add(ix, &admin, "ann", API_ROLE_AGENT, "1001", false, "ann-password-1",
+			       T0, &u),
+		  0);
+	CHECK_INT(api_user_add(ix, &admin, "bob", API_ROLE_AGENT, "1002", false, "bob-password-1",
+			       T0, NULL),
+		  0);
+	char tb[API_TOKEN_STRLEN];
+	CHECK_INT(api_token_create(ix, &admin, "bob", NULL, 0, T0, tb, NULL), 0);
+
+	/* an admin's reset */
+	CHECK_INT(api_token_create(ix, &admin, "ann", "a", 0, T0, t1, &id1), 0);
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, API_SESSION_TTL_US, &s1), 0);
+	CHECK_INT(api_user_passwd(ix, &admin, "ann", "ann-password-2", T0 + 1), 0);
+	CHECK_INT(api_token_auth(ix, t1, T0 + 2, &v), API_EAUTH);
+	CHECK_INT(api_session_lookup(ix, s1.id, T0 + 2, &got, &v), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, tb, T0 + 2, &v), 0); /* another user's: untouched */
+
+	/* a disable, then an enable: nothing comes back */
+	CHECK_INT(api_token_create(ix, &admin, "ann", "b", 0, T0, t2, &id2), 0);
+	CHECK_INT(api_user_set_disabled(ix, &admin, "ann", true, T0 + 3), 0);
+	CHECK_INT(api_token_auth(ix, t2, T0 + 4, &v), API_EAUTH);
+	CHECK_INT(api_user_set_disabled(ix, &admin, "ann", false, T0 + 5), 0);
+	CHECK_INT(api_token_auth(ix, t2, T0 + 6, &v), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, t1, T0 + 6, &v), API_EAUTH);
+	/* the same through the API's PATCH */
+	CHECK_INT(api_token_create(ix, &admin, "ann", "c", 0, T0, t2, &id2), 0);
+	struct api_user_patch p = {.set_disabled = true, .disabled = true};
+	CHECK_INT(api_user_update(ix, &admin, "ann", &p, T0 + 7, NULL), 0);
+	p.disabled = false;
+	CHECK_INT(api_user_update(ix, &admin, "ann", &p, T0 + 8, NULL), 0);
+	CHECK_INT(api_token_auth(ix, t2, T0 + 9, &v), API_EAUTH);
+
+	/* a self-service change: the wrong current password changes nothing */
+	CHECK_INT(api_token_create(ix, &admin, "ann", "d", 0, T0, t2, &id2), 0);
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, API_SESSION_TTL_US, &s1), 0);
+	CHECK_INT(api_session_create(ix, &u, NULL, T0, API_SESSION_TTL_US, &s2), 0);
+	CHECK_INT(api_user_passwd_self(ix, &admin, "ann", "wrong", "ann-password-3", s1.id,
+				       T0 + 10),
+		  API_EAUTH);
+	CHECK_INT(api_token_auth(ix, t2, T0 + 11, &v), 0);
+	CHECK_INT(api_login(ix, NULL, "ann", "ann-password-2", T0 + 11, &v), 0);
+	/* the right one: the other session and the tokens end, s1 stays */
+	CHECK_INT(api_user_passwd_self(ix, &admin, "ann", "ann-password-2", "ann-password-3",
+				       s1.id, T0 + 12),
+		  0);
+	CHECK_INT(api_session_lookup(ix, s1.id, T0 + 13, &got, &v), 0);
+	CHECK_INT(api_session_lookup(ix, s2.id, T0 + 13, &got, &v), API_EAUTH);
+	CHECK_INT(api_token_auth(ix, t2, T0 + 13, &v), API_EAUTH);
+	CHECK_INT(api_login(ix, NULL, "ann", "ann-password-3", T0 + 13, &v), 0);
+
+	/* the list says why each went */
+	struct tok_seen seen = {0};
+	CHECK_INT(api_tokens_list(ix, u.id, tok_row, &seen), 0);
+	CHECK_INT(seen.n, 4);
+	CHECK_INT(seen.live, 0);
+	CHECK_STR(seen.why[0], "password reset");
+	CHECK_STR(seen.why[1], "user disabled");
+	CHECK_STR(seen.why[2], "user disabled");
+	CHECK_STR(seen.why[3], "password changed");
+	CHECK_INT(api_tokens_list(ix, 0, tok_row, &seen), ES_EINVAL);
+	/* each revocation and each ending of sessions is audited */
+	CHECK_INT(audit_count(ix, "token.revoke"), 4);
+	CHECK_INT(audit_count(ix, "session.end"), 2); /* the reset and the self-service change */
 	idx_close(ix);
 }
 
@@ -528,6 +633,7 @@ int main(void)
 	RUN(test_users_login);
 	RUN(test_tokens);
 	RUN(test_sessions);
+	RUN(test_signout);
 	RUN(test_rate_limit);
 	RUN(test_rate_limit_burst);
 	RUN(test_role_matrix);
