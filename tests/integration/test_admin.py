@@ -566,8 +566,11 @@ try:
         res.skip("browser test: " + why)
     else:
         out = os.path.join(work, "screenshots")
+        other = json.loads(earshot(data, "user", "token", "audit1", "--label", "ui-auditor",
+                                   "--json").stdout)["token"]
         env = dict(os.environ, UI_URL="http://%s:%d" % (HOST, PORT), UI_ADMIN="admin1",
-                   UI_AUDITOR="audit1", UI_PASSWORD=PW, UI_OUT=out, CHROMIUM=CHROMIUM)
+                   UI_AUDITOR="audit1", UI_PASSWORD=PW, UI_OTHER_TOKEN=other, UI_OUT=out,
+                   CHROMIUM=CHROMIUM)
         t0 = time.monotonic()
         p = subprocess.run(["node", "admin_test.mjs"], cwd=BROWSER_DIR, env=env,
                            capture_output=True, text=True, timeout=240)
@@ -580,6 +583,9 @@ try:
         res.check(any(e["action"] == "user.update" and e["object"] == "uiuser1" and
                       "disabled no -> yes" in e["detail"] for e in entries),
                   "the browser's disable is audited")
+        toks = audit(action="token.revoke", limit="10000")
+        res.check(any(e["user"] == "admin1" and "of audit1: revoked by admin1" in e["detail"]
+                      for e in toks), "the browser's revoke of audit1's token is audited")
         v = earshot(data, "audit", "--verify", check=False)
         res.check(v.returncode == 0, "earshot audit --verify passes after the browser")
 
