@@ -314,9 +314,11 @@ void api_rl_free(struct api_rl *rl);
  * again.  Without a remote nothing is limited. */
 int api_rl_begin(struct api_rl *rl, const char *remote, const char *name, int64_t now_us,
 		 int64_t *retry_until_us);
-/* Settle an attempt api_rl_begin allowed: failed (a wrong name or password)
- * counts towards the locks; a success clears the pair's count. */
-void api_rl_end(struct api_rl *rl, const char *remote, const char *name, bool failed,
+/* Settle an attempt api_rl_begin allowed with what the check answered:
+ * API_EAUTH (a wrong name or password) counts towards the locks, 0 (the
+ * right password) clears the pair's count, anything else (the index
+ * failed: nothing was learnt) only releases the reservation. */
+void api_rl_end(struct api_rl *rl, const char *remote, const char *name, int result,
 		int64_t now_us);
 
 /* ---- the audit log (audit.c) -----------------------------------------------------------

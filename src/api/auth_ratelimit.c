@@ -167,8 +167,9 @@ int api_rl_begin(struct api_rl *rl, const char *remote, const char *name, int64_
 	return until ? ES_ELIMIT : 0;
 }
 
-/* Settle one attempt on s: a failure counts and may lock. */
-static void rl_settle(struct api_rl *rl, struct rl_slot *s, unsigned max, bool failed,
+/* Settle one attempt on s: a failure counts and may lock; a success
+ * clears the count when clear. */
+static void rl_settle(struct api_rl *rl, struct rl_slot *s, unsigned max, int result,
 		      bool clear, int64_t now)
 {
 	if (!s)
@@ -179,8 +180,8 @@ static void rl_settle(struct api_rl *rl, struct rl_slot *s, unsigned max, bool f
 	if (s->locked_until > now)
 		return; /* already locked: the lock does not grow with attempts */
 	rl_roll(rl, s, now);
-	if (!failed) {
-		if (clear)
+	if (result != API_EAUTH) {
+		if (clear && result == 0)
 			s->failures = 0;
 		return;
 	}
@@ -191,17 +192,18 @@ static void rl_settle(struct api_rl *rl, struct rl_slot *s, unsigned max, bool f
 	}
 }
 
-void api_rl_end(struct api_rl *rl, const char *remote, const char *name, bool failed,
+void api_rl_end(struct api_rl *rl, const char *remote, const char *name, int result,
 		int64_t now_us)
 {
+	bool failed = result == API_EAUTH;
 	char pk[RL_KEY_MAX], ak[RL_KEY_MAX];
 	bool has_p = rl_key('p', remote, name, pk), has_a = rl_key('a', remote, NULL, ak);
 	pthread_mutex_lock(&rl->lock);
 	/* A slot evicted meanwhile (a full table) is made again for a failure:
 	 * the failure still counts. */
 	struct rl_slot *a = has_a ? rl_find(rl, ak, failed, now_us) : NULL;
-	rl_settle(rl, a, rl->lim.max_failures_address, failed, false, now_us);
+	rl_settle(rl, a, rl->lim.max_failures_address, result, false, now_us);
 	struct rl_slot *p = has_p ? rl_find(rl, pk, failed, now_us) : NULL;
-	rl_settle(rl, p, rl->lim.max_failures, failed, true, now_us);
+	rl_settle(rl, p, rl->lim.max_failures, result, true, now_us);
 	pthread_mutex_unlock(&rl->lock);
 }

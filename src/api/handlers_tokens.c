@@ -287,7 +287,7 @@ int srv_me_password(struct srv_req *r)
 	err = api_user_passwd_self(r->ix, &who, r->user.name, f[F_CUR].s, f[F_NEW].s, r->cookie,
 				   now);
 	srv_fields_free(f, F__N);
-	api_rl_end(r->srv->rl, r->remote, r->user.name, err == API_EAUTH, srv_now_us());
+	api_rl_end(r->srv->rl, r->remote, r->user.name, err, srv_now_us());
 	if (err == API_EAUTH) /* audited by api_user_passwd_self */
 		return srv_error(r, MHD_HTTP_FORBIDDEN, "wrong_password", "current_password",
 				 "the current password is wrong");

@@ -397,7 +397,7 @@ int srv_login(struct srv_req *r)
 	}
 	struct api_user u;
 	int err = api_login(r->ix, r->remote, name, password, now, &u);
-	api_rl_end(r->srv->rl, r->remote, name, err == API_EAUTH, srv_now_us());
+	api_rl_end(r->srv->rl, r->remote, name, err, srv_now_us());
 	if (err == API_EAUTH) {
 		rc = srv_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
 			       "wrong name or password");

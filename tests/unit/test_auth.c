@@ -362,7 +362,7 @@ static int rl_try(struct api_rl *rl, const char *remote, const char *name, bool 
 {
 	int rc = api_rl_begin(rl, remote, name, now, until);
 	if (!rc)
-		api_rl_end(rl, remote, name, failed, now);
+		api_rl_end(rl, remote, name, failed ? API_EAUTH : 0, now);
 	return rc;
 }
 
@@ -422,11 +422,17 @@ static void test_rate_limit(void)
 	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), 0);
 	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, &until), ES_ELIMIT);
 	CHECK_INT(until, now + ES_US_PER_SEC);
-	api_rl_end(rl, "192.0.2.7", "erin", false, now); /* one was right */
+	api_rl_end(rl, "192.0.2.7", "erin", 0, now); /* one was right */
 	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), 0); /* count cleared */
-	api_rl_end(rl, "192.0.2.7", "erin", true, now);
-	api_rl_end(rl, "192.0.2.7", "erin", true, now);
+	api_rl_end(rl, "192.0.2.7", "erin", API_EAUTH, now);
+	api_rl_end(rl, "192.0.2.7", "erin", API_EAUTH, now);
 	CHECK_INT(rl_try(rl, "192.0.2.7", "erin", true, now, NULL), 0);
+	/* an index failure teaches nothing: the count stays (3 now, 4 below) */
+	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), 0);
+	api_rl_end(rl, "192.0.2.7", "erin", ES_EDB, now);
+	CHECK_INT(rl_try(rl, "192.0.2.7", "erin", true, now, NULL), 0);
+	CHECK_INT(rl_try(rl, "192.0.2.7", "erin", true, now, NULL), 0);
+	CHECK_INT(api_rl_begin(rl, "192.0.2.7", "erin", now, NULL), ES_ELIMIT);
 	/* no address: nothing to limit by */
 	for (int i = 0; i < 10; i++)
 		CHECK_INT(rl_try(rl, NULL, "frank", true, now, NULL), 0);
@@ -463,7 +469,7 @@ static void *rl_burst_one(void *arg)
 	b->allowed = api_rl_begin(b->rl, "192.0.2.99", "victim", T0, NULL) == 0;
 	if (b->allowed) {
 		usleep(20000); /* the password check: the others arrive meanwhile */
-		api_rl_end(b->rl, "192.0.2.99", "victim", true, T0);
+		api_rl_end(b->rl, "192.0.2.99", "victim", API_EAUTH, T0);
 	}
 	return NULL;
 }
