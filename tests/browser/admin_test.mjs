@@ -4,8 +4,9 @@
 // the audit log and verifies the chain; makes two API tokens on the Account
 // page and revokes one, revokes the auditor's token (UI_OTHER_TOKEN, label
 // "ui-auditor") in the auditor's user editor; then an auditor logs in and
-// sees the Rules and Audit tabs but no Users tab, and on the Account page
-// their token revoked by the admin.  Screenshots go to OUT.
+// sees the Rules and Audit tabs but no Users tab, on the Account page their
+// token revoked by the admin, and changes their password (a wrong current
+// one first), staying signed in.  Screenshots go to OUT.
 // Exit 0 when every step passed, 1 with the failed step's message.
 //
 // Environment: UI_URL (http://127.0.0.1:8080), UI_ADMIN, UI_AUDITOR,
@@ -60,6 +61,7 @@ try {
   page.setDefaultTimeout(T);
   page.on('console', (m) => {
     // 401 (/api/me before login) and 403/409 answers the UI shows are expected
+    // (403 also for the wrong current password on purpose)
     if (m.type() === 'error' && !/status of (401|403|409)/.test(m.text())) consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push('pageerror: ' + e.message));
@@ -223,6 +225,22 @@ try {
   const arow = page.locator('#tokens-table tbody tr').filter({ hasText: 'ui-auditor' });
   await arow.locator('td').nth(2).filter({ hasText: 'revoked by ' + ADMIN }).waitFor();
   log('auditor: Account lists the token the admin revoked');
+
+  step = 'the auditor changes their password';
+  const pw = page.locator('#password-change');
+  await pw.getByLabel('Current password').fill('not my password');
+  await pw.getByLabel('New password').fill(PASSWORD + ' new');
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('#error').filter({ hasText: 'Error 403' }).waitFor();
+  await pw.getByLabel('Current password').fill(PASSWORD);
+  await pw.getByLabel('New password').fill(PASSWORD + ' new');
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('#account-status').filter({ hasText: 'Password changed' }).waitFor();
+  // this session stays signed in: the next request still works
+  await page.locator('#nav-calls').click();
+  await page.locator('#search-view').waitFor({ state: 'visible' });
+  if (await page.locator('#login-view').isVisible()) fail('signed out by one\'s own password change');
+  log('auditor: a wrong current password is refused, the right one changes it; still signed in');
 
   if (consoleErrors.length) fail('console errors: ' + consoleErrors.join(' | '));
   console.log('PASS: %d steps in %s s', steps, ((Date.now() - t0) / 1000).toFixed(2));

@@ -583,6 +583,8 @@ try:
         res.check(any(e["action"] == "user.update" and e["object"] == "uiuser1" and
                       "disabled no -> yes" in e["detail"] for e in entries),
                   "the browser's disable is audited")
+        res.check(Session("audit1", PW + " new").status == 200,
+                  "the auditor's new password from the browser works")
         toks = audit(action="token.revoke", limit="10000")
         res.check(any(e["user"] == "admin1" and "of audit1: revoked by admin1" in e["detail"]
                       for e in toks), "the browser's revoke of audit1's token is audited")
