@@ -534,8 +534,17 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 			goto fail;
 		}
 	}
-	if ((rc = api_rl_new(&s->rl, SRV_RL_CAPACITY, API_RL_MAX_FAILURES, API_RL_WINDOW_US,
-			     API_RL_LOCKOUT_US)) ||
+	const struct api_rl_limits lim = {
+		.capacity = SRV_RL_CAPACITY,
+		.max_failures = cfg->login_max_failures ? cfg->login_max_failures
+							: API_RL_MAX_FAILURES,
+		.max_failures_address = cfg->login_max_failures_address
+						? cfg->login_max_failures_address
+						: API_RL_MAX_FAILURES_ADDRESS,
+		.window_us = cfg->login_window_us > 0 ? cfg->login_window_us : API_RL_WINDOW_US,
+		.lockout_us = cfg->login_lockout_us > 0 ? cfg->login_lockout_us : API_RL_LOCKOUT_US,
+	};
+	if ((rc = api_rl_new(&s->rl, &lim)) ||
 	    (rc = srv_peaks_cache_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio))) {
 		es_errf(err, errlen, rc, "out of memory");
 		goto fail;

@@ -28,6 +28,12 @@ struct api_server_config {
 	const char *rules_json; /* the recording rules as one JSON object
 				 * (pol_rules_json), for GET /api/rules; NULL: no
 				 * configuration was given.  Copied */
+	/* The login rate limiter ([api] login_*; api.h api_rl_*); 0: the
+	 * default (API_RL_*). */
+	unsigned login_max_failures;         /* per (address, name) */
+	unsigned login_max_failures_address; /* per address, any names */
+	int64_t login_window_us;
+	int64_t login_lockout_us;
 };
 
 struct api_server;

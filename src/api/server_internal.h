@@ -36,7 +36,7 @@ struct api_server {
 	/* DATA/ledger read once and then only what is appended (verify and
 	 * evidence requests; store/ledger.h) */
 	struct st_ledger_cache *ledger;
-	pthread_mutex_t lock;   /* the pool and the rate limiter */
+	pthread_mutex_t lock;   /* the pool (the rate limiter has its own) */
 	pthread_cond_t ix_free;
 	struct idx *ix_pool[SRV_IX_POOL_MAX];
 	unsigned ix_idle;       /* connections in ix_pool */
@@ -148,6 +148,7 @@ enum srv_jtype {
 	SRV_JSTR,  /* a string: s */
 	SRV_JBOOL, /* true or false: b */
 	SRV_JLIST, /* a string, or an array of comma-free strings: s joined with ',' */
+	SRV_JUINT, /* a non-negative integer of at most 15 digits: i */
 };
 struct srv_jfield {
 	const char *key;
@@ -157,6 +158,7 @@ struct srv_jfield {
 	bool present;
 	char *s;                   /* malloc'd, NUL-free; srv_fields_free */
 	bool b;
+	int64_t i;
 };
 /* A JSON object whose keys are among f's (each at most once, the required
  * ones present) with values of their types.  ES_EPARSE with *bad naming the
@@ -166,6 +168,14 @@ int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t n,
 		    const char **bad);
 /* Wipe (they may hold a password) and free the strings of f. */
 void srv_fields_free(struct srv_jfield *f, size_t n);
+
+/* ---- handlers_tokens.c: API tokens, one's own password ---------------------------- */
+/* /api/tokens (rest NULL) and /api/tokens/{rest}. */
+int srv_tokens_route(struct srv_req *r, const char *rest);
+/* GET /api/users/{name}/tokens (name valid). */
+int srv_user_tokens(struct srv_req *r, const char *name);
+/* POST /api/me/password. */
+int srv_me_password(struct srv_req *r);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);

@@ -106,6 +106,9 @@ struct cli_web_settings {
 	char web[1024];       /* the web UI's folder; "" = API only */
 	bool web_set;         /* web was given; else the source tree's web/ */
 	char web_found[4096]; /* where the default was found (the server borrows it) */
+	/* login_* of [api]: the login rate limiter; 0 = its default */
+	unsigned login_max_failures, login_max_failures_address;
+	int64_t login_window_us, login_lockout_us;
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */
