@@ -118,10 +118,13 @@ static bool data_chunk(struct net_decoder *d, const struct net_pkt *tmpl, uint8_
 	dr->hi_tsn = tsn;
 	bool b = (flags & DATA_B) != 0, e = (flags & DATA_E) != 0;
 	if (dr->gathering && (b || !contiguous || sid != dr->sid)) {
-		/* the open message lost a fragment */
+		/* the open message lost a fragment: it goes, and so does
+		 * this piece unless it starts a new message */
 		d->st.sctp_dropped++;
 		dr->gathering = false;
 		es_buf_reset(&dr->buf);
+		if (!b)
+			return false;
 	}
 	if (b && e) {
 		deliver(d, tmpl, u, n); /* unfragmented: straight from the frame */
