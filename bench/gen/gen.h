@@ -43,7 +43,7 @@ enum gen_linktype { LT_EN10MB, LT_RAW, LT_SLL, LT_NULL };
 
 /* --tunnel layers (tunnel.c) */
 enum gen_tunnel { TK_GRE, TK_ERSPAN2, TK_ERSPAN3, TK_VXLAN, TK_GENEVE, TK_IPIP, TK_IP6, TK_MPLS };
-#define GEN_MAX_TUN 8
+#define GEN_MAX_TUN 12
 
 enum gen_outcome { OUT_ANSWERED, OUT_BUSY, OUT_NO_ANSWER, OUT_CANCELLED, OUT_REJECTED };
 
