@@ -119,6 +119,10 @@ struct net_ws {
  * to the length of the request or response head. */
 bool net_ws_upgrade_request(const uint8_t *p, size_t len, size_t *hlen);
 bool net_ws_upgrade_response(const uint8_t *p, size_t len, size_t *hlen);
+/* A stream picked up after its handshake (the capture began later): 1 when
+ * buf starts with a WebSocket text/binary frame whose payload starts like
+ * a SIP message, 0 when it does not, -1 when more bytes are needed to say. */
+int net_ws_pickup(const uint8_t *p, size_t len);
 /* Consume whole frames from buf[0..len), which it may change (unmasking
  * in place), delivering each complete text or binary message through
  * d->on_udp with tmpl's addresses and proto NET_PROTO_WS.  Returns the

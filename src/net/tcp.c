@@ -11,7 +11,9 @@
  *
  * A stream that starts with an HTTP Upgrade to WebSocket (request or 101
  * response) carries frames after that head: ws.c takes its bytes from then
- * on and hands each message on as a datagram (NET_PROTO_WS).
+ * on and hands each message on as a datagram (NET_PROTO_WS).  A stream
+ * picked up later, whose bytes start with a frame carrying SIP, is taken
+ * for WebSocket too.
  */
 #include "net/net_internal.h"
 
@@ -195,6 +197,14 @@ static bool ws_offer(struct net_decoder *d, struct stream *s, const struct net_p
 			   sl_find(sl_make(s->buf.p, s->buf.len), SL_LIT("\r\n\r\n")) < 0) {
 			return true; /* the head is not complete yet */
 		}
+	}
+	if (s->ws.state == NET_WS_NONE && s->buf.len) {
+		/* no handshake seen: frames carrying SIP are recognised */
+		int r = net_ws_pickup(s->buf.p, s->buf.len);
+		if (r < 0)
+			return true;
+		if (r > 0)
+			s->ws.state = NET_WS_FRAMES;
 	}
 	if (s->ws.state == NET_WS_NONE)
 		return false;

@@ -63,6 +63,54 @@ bool net_ws_upgrade_response(const uint8_t *p, size_t len, size_t *hlen)
 	       upgrade_head(p, len, "HTTP/1.0 101", hlen);
 }
 
+/* A SIP start line's first bytes: "SIP/2.0 " (a response) or a method
+ * token in capitals, a space and a sip:, sips: or tel: URI (RFC 3261 25.1). */
+static bool sip_start(const uint8_t *p, size_t n)
+{
+	if (n >= 8 && memcmp(p, "SIP/2.0 ", 8) == 0)
+		return true;
+	size_t i = 0;
+	while (i < n && i < 17 && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	if (i < 3 || i >= n || p[i] != ' ')
+		return false;
+	struct slice rest = sl_make(p + i + 1, n - i - 1);
+	return sl_starts_ci(rest, "sip:") || sl_starts_ci(rest, "sips:") ||
+	       sl_starts_ci(rest, "tel:");
+}
+
+int net_ws_pickup(const uint8_t *p, size_t len)
+{
+	enum { PEEK = 24 };
+	if (len < 1)
+		return -1;
+	/* FIN or not, no extension bits, text or binary: the start of a
+	 * message.  SIP over TCP starts with a letter or CRLF, never these. */
+	uint8_t op = p[0] & 0x7f;
+	if (op != 0x01 && op != 0x02)
+		return 0;
+	if (len < 2)
+		return -1;
+	size_t hl = 2, n = p[1] & 0x7f;
+	if (n == 126)
+		hl = 4;
+	else if (n == 127)
+		hl = 10;
+	bool masked = (p[1] & WS_MASK) != 0;
+	if (masked)
+		hl += 4;
+	size_t want = hl + PEEK;
+	if (n < 126 && n < PEEK)
+		want = hl + n;
+	if (len < want)
+		return len < 64 ? -1 : 0;
+	uint8_t peek[PEEK];
+	size_t m = want - hl;
+	for (size_t i = 0; i < m; i++)
+		peek[i] = masked ? (uint8_t)(p[hl + i] ^ p[hl - 4 + (i & 3)]) : p[hl + i];
+	return sip_start(peek, m) ? 1 : 0;
+}
+
 static void deliver(struct net_decoder *d, const struct net_pkt *tmpl, const uint8_t *p,
 		    size_t len)
 {

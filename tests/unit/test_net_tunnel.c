@@ -574,6 +574,34 @@ static void test_ws(void)
 	CHECK_INT(st->ws_errors, 3);
 	CHECK_INT(s.msgs, 3);
 	CHECK_INT(s.tcp_calls, 0);
+	/* picked up after the handshake (the capture began later): frames
+	 * that carry SIP are recognised, others go the SIP path */
+	struct seen s2;
+	struct net_decoder *d2 = mk(&s2);
+	wseq[0] = 50;
+	wseq[1] = 70;
+	static const char bye[] = "BYE sip:alice@192.0.2.1 SIP/2.0\r\n\r\n";
+	n = ws_frame(f, 0x81, true, bye, sizeof(bye) - 1);
+	ws_seg(d2, 0, f, 5, 1); /* too short to say: waits */
+	CHECK_INT(s2.tcp_calls, 0);
+	ws_seg(d2, 0, f + 5, n - 5, 2);
+	CHECK_INT(s2.msgs, 1);
+	CHECK_STR(s2.last, bye);
+	static const char ok[] = "SIP/2.0 200 OK\r\n\r\n";
+	n = ws_frame(f, 0x81, false, ok, sizeof(ok) - 1);
+	ws_seg(d2, 1, f, n, 3);
+	CHECK_INT(s2.msgs, 2);
+	CHECK_STR(s2.last, ok);
+	CHECK_INT(s2.lastpkt.proto, NET_PROTO_WS);
+	net_decoder_free(d2);
+	d2 = mk(&s2);
+	static const char junk[] = "this is not a SIP message at all, just text";
+	n = ws_frame(f, 0x81, false, junk, sizeof(junk) - 1);
+	ws_seg(d2, 1, f, n, 4);
+	CHECK_INT(s2.msgs, 0);
+	CHECK_INT(s2.tcp_calls, 1);
+	net_decoder_free(d2);
+
 	/* an HTTP request that is no Upgrade goes the SIP path as before */
 	wseq[0] = 1;
 	struct pb b;
