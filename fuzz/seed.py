@@ -209,13 +209,13 @@ def seed_capture(path, out, tmp, counts, have_tshark):
     for f in tshark_fields(path, "sip", ["udp.payload", "tcp.payload"]):
         hexdata = next((x for x in f if x), "")
         if hexdata:
-            sip.append(bytes.fromhex(hexdata.split(",")[0]))
+            sip.append(bytes.fromhex(hexdata.split(",")[-1]))  # inner of a tunnel
     for msg in spread(sip, PER_FILE["sip"]):
         put(out, "sip", msg, counts)
     bodies = [m.split(b"\r\n\r\n", 1)[1] for m in sip if b"\r\n\r\n" in m and b"v=0" in m]
     for b in spread(bodies, PER_FILE["sdp"]):
         put(out, "sdp", b, counts)
-    rtp = [bytes.fromhex(f[0]) for f in tshark_fields(path, "rtp or rtcp or rtpevent",
+    rtp = [bytes.fromhex(f[0].split(",")[-1]) for f in tshark_fields(path, "rtp or rtcp or rtpevent",
                                                        ["udp.payload"], True) if f and f[0]]
     for pl in spread(rtp, PER_FILE["rtp"]):
         put(out, "rtp", pl, counts)
