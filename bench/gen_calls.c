@@ -24,6 +24,7 @@
 #include "gen/media.c"
 #include "gen/audio.c"
 #include "gen/sip_msgs.c"
+#include "gen/tunnel.c"
 #include "gen/out.c"
 #include "gen/call.c"
 
@@ -59,6 +60,18 @@ static void usage(FILE *f)
 		"      --vlan ID           802.1Q tag\n"
 		"      --qinq OUTER,INNER  802.1ad + 802.1Q tags\n"
 		"      --linktype T        en10mb (default), raw, sll or null\n"
+		"      --tunnel LIST       wrap every packet in these layers, outer first,\n"
+		"                          comma-separated: gre (GRE carrying IP, Ethernet or\n"
+		"                          MPLS), erspan2, erspan3 (over GRE), vxlan (UDP\n"
+		"                          4789), geneve (UDP 6081), ipip (in IPv4), ip6 (in\n"
+		"                          IPv6), mpls (two labels); e.g. gre,vxlan is VXLAN\n"
+		"                          inside GRE. Tunnel ends are 10.99.L.1/2 (fd99::L:1/2)\n"
+		"      --tunnel-callee-sip only the callee's SIP goes through the tunnel\n"
+		"      --sctp              SIP over SCTP (DATA chunks; messages over 700 bytes\n"
+		"                          in two fragments; the callee adds a SACK chunk)\n"
+		"      --ws                SIP over WebSocket on TCP (callee port %d): HTTP\n"
+		"                          Upgrade, masked caller frames, split steps sent as\n"
+		"                          two frames\n"
 		"  -h, --help              this help\n"
 		"\n"
 		"Audio mode (any of the next five options; without them every call sends\n"
@@ -103,7 +116,7 @@ static void usage(FILE *f)
 		"Impairments spare the first and last packets of every stream and the\n"
 		"packets around a sequence number wrap, so that the counts in the truth\n"
 		"equal what `tshark -z rtp,streams` reports.\n",
-		GEN_MAX_CALLS, GEN_AUDIO_MAX_S);
+		GEN_MAX_CALLS, GEN_WS_PORT, GEN_AUDIO_MAX_S);
 }
 
 static bool parse_num(const char *s, double lo, double hi, double *v)
@@ -152,6 +165,10 @@ enum {
 	OPT_AUDIO_CALLEE,
 	OPT_DRIFT,
 	OPT_AUDIO_OUT,
+	OPT_TUNNEL,
+	OPT_TUNNEL_CALLEE_SIP,
+	OPT_SCTP,
+	OPT_WS,
 };
 
 static int bad_value(const char *opt, const char *v)
@@ -162,6 +179,7 @@ static int bad_value(const char *opt, const char *v)
 
 static int parse_opts(int argc, char **argv, struct gen_opts *o)
 {
+	const char *tunnel = NULL;
 	static const struct option lopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"truth", required_argument, NULL, 't'},
@@ -193,6 +211,10 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"audio-callee", required_argument, NULL, OPT_AUDIO_CALLEE},
 		{"drift", required_argument, NULL, OPT_DRIFT},
 		{"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
+		{"tunnel", required_argument, NULL, OPT_TUNNEL},
+		{"tunnel-callee-sip", no_argument, NULL, OPT_TUNNEL_CALLEE_SIP},
+		{"sctp", no_argument, NULL, OPT_SCTP},
+		{"ws", no_argument, NULL, OPT_WS},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
@@ -255,6 +277,10 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		case OPT_DTMF: o->dtmf = true; break;
 		case OPT_IPV6: o->ipv6 = true; break;
 		case OPT_TCP: o->tcp = true; break;
+		case OPT_TUNNEL: tunnel = optarg; break;
+		case OPT_TUNNEL_CALLEE_SIP: o->tun_callee_sip = true; break;
+		case OPT_SCTP: o->sctp = true; break;
+		case OPT_WS: o->ws = o->tcp = true; break;
 		case OPT_FRAGMENT: o->fragment = true; break;
 		case OPT_REINVITE: o->reinvite = true; break;
 		case OPT_SSRC_CHANGE: o->ssrc_change = true; break;
@@ -347,6 +373,16 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		fprintf(stderr, GEN_TAG ": --vlan and --qinq exclude each other\n");
 		return 2;
 	}
+	if (tunnel && !tun_parse(o, tunnel))
+		return 2;
+	if (o->tun_callee_sip && !o->ntun) {
+		fprintf(stderr, GEN_TAG ": --tunnel-callee-sip needs --tunnel\n");
+		return 2;
+	}
+	if (o->sctp && o->tcp) {
+		fprintf(stderr, GEN_TAG ": --sctp excludes --tcp and --ws\n");
+		return 2;
+	}
 	int lines = o->concurrency > 0 && o->concurrency < o->ncalls ? o->concurrency : o->ncalls;
 	int per_line = (o->ncalls + lines - 1) / lines;
 	double win = o->duration_s / per_line * (per_line > 1 ? 0.75 : 1.0);
@@ -374,6 +410,7 @@ int main(int argc, char **argv)
 	g.lag_us = 0; /* events are played in time order and only delay frames */
 	es_buf_init(&g.sip);
 	es_buf_init(&g.body);
+	es_buf_init(&g.ws);
 	tones_init(&g);
 	if (g.o.codec != GEN_CODEC_TONES &&
 	    (audio_init(&g) || (g.o.audio_out && audio_write(&g, g.o.audio_out))))
@@ -410,5 +447,6 @@ int main(int argc, char **argv)
 	audio_free(&g);
 	es_buf_free(&g.sip);
 	es_buf_free(&g.body);
+	es_buf_free(&g.ws);
 	return 0;
 }

@@ -138,6 +138,7 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->streams_tail = &c->streams;
 	uint16_t eph = (uint16_t)rng_range(r, 32768, 60999);
 	c->tcp.caller_port = o->tcp ? eph : 0;
+	c->tcp.ws = o->ws;
 	c->tcp.seq[0] = (uint32_t)rng_next(r);
 	c->tcp.seq[1] = (uint32_t)rng_next(r);
 	if (o->fragment) {
@@ -168,7 +169,9 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->ssrc_change = o->ssrc_change && ans && rng_chance(r, 50);
 	if (o->missing_invite && ans && rng_chance(r, 30))
 		c->miss = rng_chance(r, 50) ? MISS_FROM_200 : MISS_RTP_ONLY;
-	bool tcp = o->tcp;
+	/* SCTP plans like TCP (same draws: the same calls), its open and
+	 * close steps send nothing */
+	bool tcp = o->tcp || o->sctp;
 
 	/* SIP timeline */
 	int64_t edge = ES_MIN(SEC(2), len / 10);
@@ -303,6 +306,8 @@ static void sip_endpoints(const struct call *c, bool from_caller, struct es_addr
 {
 	*src = from_caller ? c->caller_ip : c->callee_ip;
 	*dst = from_caller ? c->callee_ip : c->caller_ip;
+	if (c->tcp.ws)
+		(from_caller ? dst : src)->port = GEN_WS_PORT;
 	if (c->tcp.caller_port) {
 		if (from_caller)
 			src->port = c->tcp.caller_port;
@@ -311,9 +316,9 @@ static void sip_endpoints(const struct call *c, bool from_caller, struct es_addr
 	}
 }
 
-/* Sends len bytes of g->sip over the call's TCP connection. */
-static void tcp_send(struct gen *g, struct call *c, bool from_caller, size_t len, bool split,
-		     bool allow_frag, uint8_t msgs, int64_t t)
+/* Sends data[0..len) over the call's TCP connection. */
+static void tcp_send(struct gen *g, struct call *c, bool from_caller, const uint8_t *data,
+		     size_t len, bool split, bool allow_frag, uint8_t msgs, int64_t t)
 {
 	struct es_addr src, dst;
 	struct frame *fr[GEN_MAX_FRAGS];
@@ -332,7 +337,7 @@ static void tcp_send(struct gen *g, struct call *c, bool from_caller, size_t len
 	for (size_t k = 0; k < ncuts; k++) {
 		while (off < cuts[k]) {
 			size_t n = ES_MIN(cuts[k] - off, mss);
-			memcpy(tcp_payload(g), g->sip.p + off, n);
+			memcpy(tcp_payload(g), data + off, n);
 			int nf = tcp_frames(g, c, &src, &dst, TCPF_ACK | TCPF_PSH, c->tcp.seq[dir],
 					    c->tcp.seq[!dir], n, allow_frag, t + seg * 60, fr);
 			c->tcp.seq[dir] += (uint32_t)n;
@@ -343,8 +348,17 @@ static void tcp_send(struct gen *g, struct call *c, bool from_caller, size_t len
 	}
 }
 
+/* Whether the frames about to be built go through the --tunnel layers:
+ * all of them, or with --tunnel-callee-sip only the callee's SIP (and its
+ * TCP segments). */
+static void wrap_for(struct gen *g, bool sip, bool from_caller)
+{
+	g->wrap = g->o.ntun && (!g->o.tun_callee_sip || (sip && !from_caller));
+}
+
 static void tcp_ctl(struct gen *g, struct call *c, bool from_caller, uint8_t flags, int64_t t)
 {
+	wrap_for(g, true, from_caller);
 	struct es_addr src, dst;
 	struct frame *fr[GEN_MAX_FRAGS];
 	sip_endpoints(c, from_caller, &src, &dst);
@@ -364,10 +378,14 @@ static void play_step(struct gen *g, struct call *c)
 	struct step *s = &c->steps[c->next_step++];
 	enum gen_msg m = (enum gen_msg)s->msg;
 	int64_t t = s->t;
+	if ((m == M_TCP_OPEN || m == M_TCP_CLOSE) && g->o.sctp)
+		return;
 	if (m == M_TCP_OPEN) {
 		tcp_ctl(g, c, true, TCPF_SYN, t);
 		tcp_ctl(g, c, false, TCPF_SYN | TCPF_ACK, t + 150);
 		tcp_ctl(g, c, true, TCPF_ACK, t + 300);
+		if (g->o.ws)
+			ws_handshake(g, c, t + 400);
 		return;
 	}
 	if (m == M_TCP_CLOSE) {
@@ -378,19 +396,33 @@ static void play_step(struct gen *g, struct call *c)
 	}
 	bool from_caller = msg_from_caller(c, m);
 	uint8_t msgs = 1;
+	size_t cut[2];
 	es_buf_reset(&g->sip);
 	sip_build(g, c, m, &g->sip);
+	cut[0] = g->sip.len;
 	if ((s->flags & STEP_COALESCE) && c->next_step < c->nsteps) {
 		enum gen_msg m2 = (enum gen_msg)c->steps[c->next_step].msg;
 		if (msg_from_caller(c, m2) == from_caller) {
 			sip_build(g, c, m2, &g->sip);
+			cut[1] = g->sip.len;
 			c->next_step++;
 			msgs = 2;
 		}
 	}
+	wrap_for(g, true, from_caller);
 	bool frag = g->o.fragment && m == M_INVITE;
+	if (g->o.sctp) {
+		sctp_send(g, c, from_caller, cut, msgs, msgs, t);
+		return;
+	}
+	if (g->o.ws) {
+		ws_wrap(g, c, from_caller, cut, msgs, s->flags & STEP_SPLIT);
+		tcp_send(g, c, from_caller, g->ws.p, g->ws.len, s->flags & STEP_SPLIT, frag, msgs, t);
+		return;
+	}
 	if (g->o.tcp) {
-		tcp_send(g, c, from_caller, g->sip.len, s->flags & STEP_SPLIT, frag, msgs, t);
+		tcp_send(g, c, from_caller, g->sip.p, g->sip.len, s->flags & STEP_SPLIT, frag, msgs,
+			 t);
 		return;
 	}
 	struct es_addr src, dst;
@@ -582,6 +614,7 @@ static enum ev call_next_event(const struct gen *g, const struct call *c, int64_
 static void call_play(struct gen *g, struct call *c)
 {
 	int64_t when;
+	wrap_for(g, false, false);
 	switch (call_next_event(g, c, &when)) {
 	case EV_STEP: play_step(g, c); break;
 	case EV_RTP0: play_rtp(g, c, &c->leg[0]); break;

@@ -41,6 +41,10 @@
 
 enum gen_linktype { LT_EN10MB, LT_RAW, LT_SLL, LT_NULL };
 
+/* --tunnel layers (tunnel.c) */
+enum gen_tunnel { TK_GRE, TK_ERSPAN2, TK_ERSPAN3, TK_VXLAN, TK_GENEVE, TK_IPIP, TK_IP6, TK_MPLS };
+#define GEN_MAX_TUN 12
+
 enum gen_outcome { OUT_ANSWERED, OUT_BUSY, OUT_NO_ANSWER, OUT_CANCELLED, OUT_REJECTED };
 
 /* --codec: what the RTP carries (audio.c has the table).  GEN_CODEC_TONES is
@@ -73,6 +77,10 @@ struct gen_opts {
 	const char *audio_path[2]; /* [0] caller, [1] callee; NULL: synthetic */
 	double drift_ppm;          /* the callee's RTP clock, fast by this much */
 	const char *audio_out;     /* prefix of the WAVs of both loops, or NULL */
+	uint8_t tun[GEN_MAX_TUN];  /* --tunnel: enum gen_tunnel, outer first */
+	int ntun;
+	bool tun_callee_sip;       /* only the callee's SIP goes through them */
+	bool sctp, ws;             /* SIP over SCTP; over WebSocket (sets tcp) */
 };
 
 /* splitmix64: small, fast, good enough for traffic. */
@@ -196,7 +204,9 @@ struct leg {
 
 struct tcp_conn {
 	uint16_t caller_port; /* ephemeral */
-	uint32_t seq[2];      /* next sequence number: [0] caller, [1] callee */
+	uint32_t seq[2];      /* next sequence number (SCTP: TSN): [0] caller, [1] callee */
+	uint16_t ssn[2];      /* SCTP stream sequence numbers */
+	bool ws;              /* WebSocket: the callee listens on GEN_WS_PORT */
 };
 
 struct call {
@@ -288,7 +298,31 @@ struct gen {
 	struct es_buf sip;    /* SIP text being built */
 	struct es_buf body;   /* its SDP body */
 	uint8_t tone[4][480]; /* [pcma][callee]: up to 60 ms of tone */
+	/* --tunnel, --sctp, --ws */
+	bool wrap;            /* the frames being built go through the tunnels */
+	uint32_t tun_seq;     /* GRE sequence numbers, ERSPAN timestamps */
+	uint16_t tun_ipid;
+	struct es_buf ws;     /* WebSocket frames being sent */
+	uint8_t tunbuf[GEN_SNAPLEN + 512];
+	uint8_t scratch2[GEN_SNAPLEN]; /* an SCTP packet */
 	struct audio_src audio[2]; /* audio mode: [0] caller, [1] callee */
 };
+
+/* Defined in later parts of the one translation unit. */
+struct gen_opts;
+static struct frame *tun_frame(struct gen *g, struct call *c, const uint8_t *ip, size_t len,
+			       int64_t t);
+static void push_sip_frames(struct gen *g, struct call *c, struct frame **fr, int n,
+			    uint8_t msgs, bool reverse);
+static void sip_endpoints(const struct call *c, bool from_caller, struct es_addr *src,
+			  struct es_addr *dst);
+static void wrap_for(struct gen *g, bool sip, bool from_caller);
+static void tcp_send(struct gen *g, struct call *c, bool from_caller, const uint8_t *data,
+		     size_t len, bool split, bool allow_frag, uint8_t msgs, int64_t t);
+static void sctp_send(struct gen *g, struct call *c, bool from_caller, const size_t *cut,
+		      int ncut, uint8_t msgs, int64_t t);
+static void ws_wrap(struct gen *g, struct call *c, bool from_caller, const size_t *cut, int ncut,
+		    bool split);
+static void ws_handshake(struct gen *g, struct call *c, int64_t t);
 
 #endif /* GEN_H */

@@ -375,6 +375,9 @@ static void truth_options(struct es_json *j, const struct gen *g)
 		{"fork", offsetof(struct gen_opts, fork)},
 		{"outcomes", offsetof(struct gen_opts, outcomes)},
 		{"rtcp", offsetof(struct gen_opts, rtcp)},
+		{"sctp", offsetof(struct gen_opts, sctp)},
+		{"ws", offsetof(struct gen_opts, ws)},
+		{"tunnel_callee_sip", offsetof(struct gen_opts, tun_callee_sip)},
 	};
 	for (size_t i = 0; i < ES_ARRAY_LEN(flags); i++) {
 		es_json_key(j, flags[i].k);
@@ -393,6 +396,13 @@ static void truth_options(struct es_json *j, const struct gen *g)
 	}
 	es_json_key(j, "linktype");
 	es_json_str(j, lt[o->linktype]);
+	es_json_key(j, "tunnel");
+	es_json_arr_begin(j);
+	for (int i = 0; i < o->ntun; i++)
+		for (size_t k = 0; k < ES_ARRAY_LEN(tun_names); k++)
+			if (tun_names[k].kind == o->tun[i])
+				es_json_str(j, tun_names[k].name);
+	es_json_arr_end(j);
 	es_json_key(j, "concurrency");
 	es_json_int(j, o->concurrency);
 	if (o->codec != GEN_CODEC_TONES)

@@ -165,12 +165,25 @@ static uint64_t msg_to_tag(const struct call *c, enum gen_msg m)
 	}
 }
 
+/* The Via transport token and the URI transport parameter (RFC 3261,
+ * RFC 4168, RFC 7118). */
+static const char *via_transport(const struct gen *g)
+{
+	return g->o.ws ? "WS" : g->o.sctp ? "SCTP" : g->o.tcp ? "TCP" : "UDP";
+}
+
+static const char *uri_transport(const struct gen *g)
+{
+	return g->o.ws ? ";transport=ws" : g->o.sctp ? ";transport=sctp"
+	       : g->o.tcp ? ";transport=tcp" : "";
+}
+
 static void put_contact(struct es_buf *b, const struct gen *g, const struct call *c, int side,
 			const struct es_addr *host)
 {
 	char user[32], h[ES_ADDR_STRLEN];
 	bput(b, "Contact: <sip:%s@%s:%u%s>\r\n", user_str(c, side, user, sizeof(user)),
-	     addr_uri_host(host, h, sizeof(h)), GEN_SIP_PORT, g->o.tcp ? ";transport=tcp" : "");
+	     addr_uri_host(host, h, sizeof(h)), GEN_SIP_PORT, uri_transport(g));
 }
 
 static void put_request_line(struct es_buf *b, const struct gen *g, const struct call *c,
@@ -186,7 +199,7 @@ static void put_request_line(struct es_buf *b, const struct gen *g, const struct
 	bool initial = m == M_INVITE || m == M_CANCEL || m == M_ACK_FAIL;
 	bput(b, "%s sip:%s@%s%s%s SIP/2.0\r\n", msg_desc[m].method,
 	     user_str(c, side, user, sizeof(user)), addr_uri_host(target, h, sizeof(h)),
-	     initial ? "" : ":5060", !initial && g->o.tcp ? ";transport=tcp" : "");
+	     initial ? "" : ":5060", initial ? "" : uri_transport(g));
 }
 
 /* The Via of the request m answers (or is): sent-by is the request's sender. */
@@ -197,8 +210,8 @@ static void put_via(struct es_buf *b, const struct gen *g, const struct call *c,
 			       : msg_is_request(m) ? msg_from_caller(c, m) : true;
 	const struct es_addr *by = req_from_caller ? &c->caller_ip : &c->callee_ip;
 	bput(b, "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK%012" PRIx64 "%s\r\n",
-	     g->o.tcp ? "TCP" : "UDP", addr_uri_host(by, h, sizeof(h)), GEN_SIP_PORT,
-	     msg_branch(c, m) & UINT64_C(0xffffffffffff), g->o.tcp ? "" : ";rport");
+	     via_transport(g), addr_uri_host(by, h, sizeof(h)), GEN_SIP_PORT,
+	     msg_branch(c, m) & UINT64_C(0xffffffffffff), g->o.tcp || g->o.sctp ? "" : ";rport");
 }
 
 static void put_from_to(struct es_buf *b, const struct call *c, enum gen_msg m)

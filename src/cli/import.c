@@ -113,6 +113,59 @@ static void file_key(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "%lld:%016llx", size, (unsigned long long)es_hash(head, n, 0));
 }
 
+/* Frames the network layer could not decode, by reason: the JSON key and
+ * the words of the text summary (ARP and the like are "not IP" but no
+ * failure: they are left out). */
+struct undecoded {
+	const char *key, *what;
+	uint64_t v;
+};
+#define UNDECODED_N 8
+
+static size_t undecodable(const struct net_stats *n, struct undecoded *u)
+{
+	const struct undecoded all[] = {
+		{"link_type", "unsupported link type", n->skip_linktype},
+		{"truncated_frame", "truncated frames", n->skip_truncated},
+		{"bad_ip_header", "bad IP header", n->skip_bad_ip},
+		{"other_ip_protocol", "other IP protocols", n->skip_other_proto},
+		{"gre_protocol", "GRE version or protocol not decoded", n->skip_gre_proto},
+		{"mpls_payload", "MPLS payload not IP or Ethernet", n->skip_mpls_payload},
+		{"tunnel_header", "malformed tunnel header", n->skip_tunnel_bad},
+		{"tunnel_depth", "tunnels nested too deep", n->skip_tunnel_depth},
+	};
+	_Static_assert(ES_ARRAY_LEN(all) == UNDECODED_N, "undecoded reasons");
+	memcpy(u, all, sizeof(all));
+	return ES_ARRAY_LEN(all);
+}
+
+/* "N frames could not be decoded (140 other IP protocols, ...)" when no
+ * call was found and some frames could not be decoded; else "". */
+static void no_calls_note(const struct net_stats *n, const struct import_run *r, char *out,
+			  size_t cap)
+{
+	out[0] = '\0';
+	struct undecoded u[UNDECODED_N];
+	size_t nu = undecodable(n, u);
+	uint64_t total = 0;
+	for (size_t i = 0; i < nu; i++)
+		total += u[i].v;
+	if (r->n.calls || r->n.calls_dup || !total)
+		return;
+	int w = snprintf(out, cap, "no calls found; %llu of %llu frames could not be decoded (",
+			 (unsigned long long)total, (unsigned long long)n->frames);
+	const char *sep = "";
+	for (size_t i = 0; i < nu && w > 0 && (size_t)w < cap; i++) {
+		if (!u[i].v)
+			continue;
+		w += snprintf(out + w, cap - (size_t)w, "%s%llu %s", sep, (unsigned long long)u[i].v,
+			      u[i].what);
+		sep = ", ";
+	}
+	if (w > 0 && (size_t)w < cap)
+		snprintf(out + w, cap - (size_t)w, ")");
+}
+
 static void summary_json(FILE *f, const struct rec_engine *e, const struct import_run *r,
 			 uint64_t frames, unsigned files_failed, const char *const *errors,
 			 unsigned nerr)
@@ -158,6 +211,14 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 		{"tcp_retransmission", n->tcp_retrans},
 		{"tcp_gap", n->tcp_gaps},
 		{"tcp_bytes_over_limit", n->tcp_overflow},
+		{"gre_protocol", n->skip_gre_proto},
+		{"mpls_payload", n->skip_mpls_payload},
+		{"tunnel_header", n->skip_tunnel_bad},
+		{"tunnel_depth", n->skip_tunnel_depth},
+		{"sctp_no_data", n->skip_sctp_no_data},
+		{"sctp_retransmission", n->sctp_dup},
+		{"sctp_fragments_dropped", n->sctp_dropped},
+		{"websocket_errors", n->ws_errors},
 		{"tcp_bytes_not_sip", s->tcp_not_sip},
 		{"sip_unparsable", s->sip_parse_errors},
 		{"sip_not_in_call", s->sip_non_call},
@@ -176,6 +237,28 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_obj_end(&j);
 	es_json_key(&j, "sip_retransmissions"); es_json_int(&j, (int64_t)s->sip_retransmissions);
 	es_json_key(&j, "ip_reassembled"); es_json_int(&j, (int64_t)n->frag_reassembled);
+	es_json_key(&j, "tunnels");
+	es_json_obj_begin(&j);
+	for (int k = 0; k < NET_TUN_N; k++) {
+		es_json_key(&j, net_tunnel_name(k));
+		es_json_int(&j, (int64_t)n->decap[k]);
+	}
+	es_json_obj_end(&j);
+	es_json_key(&j, "sctp_messages"); es_json_int(&j, (int64_t)n->sctp_messages);
+	es_json_key(&j, "websocket_messages"); es_json_int(&j, (int64_t)n->ws_messages);
+	struct undecoded u[UNDECODED_N];
+	size_t nu = undecodable(n, u);
+	uint64_t total = 0;
+	for (size_t i = 0; i < nu; i++)
+		total += u[i].v;
+	es_json_key(&j, "undecodable_frames"); es_json_int(&j, (int64_t)total);
+	char note[512];
+	no_calls_note(n, r, note, sizeof(note));
+	es_json_key(&j, "warnings");
+	es_json_arr_begin(&j);
+	if (note[0])
+		es_json_str(&j, note);
+	es_json_arr_end(&j);
 	es_json_obj_end(&j);
 	es_json_end(&j);
 }
@@ -196,6 +279,19 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 			"%llu without audio\n", (unsigned long long)r->n.recordings,
 			(double)r->n.recorded_us / 60e6, (double)r->n.recording_bytes / 1048576.0,
 			(unsigned long long)r->n.one_sided, (unsigned long long)r->n.no_audio);
+	bool tun = false;
+	for (int k = 0; k < NET_TUN_N; k++) {
+		if (!n->decap[k])
+			continue;
+		fprintf(f, "%s%s %llu", tun ? ", " : "tunnels peeled: ", net_tunnel_name(k),
+			(unsigned long long)n->decap[k]);
+		tun = true;
+	}
+	if (tun)
+		fprintf(f, "\n");
+	if (n->sctp_messages || n->ws_messages)
+		fprintf(f, "SIP over SCTP: %llu messages; over WebSocket: %llu messages\n",
+			(unsigned long long)n->sctp_messages, (unsigned long long)n->ws_messages);
 	const struct { const char *k; uint64_t v; } sk[] = {
 		{"unsupported link type", n->skip_linktype},
 		{"truncated frames", n->skip_truncated},
@@ -206,6 +302,14 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		{"IP fragments over the memory limit", n->frag_overflow},
 		{"TCP retransmissions", n->tcp_retrans},
 		{"TCP gaps", n->tcp_gaps},
+		{"GRE version or protocol not decoded", n->skip_gre_proto},
+		{"MPLS payload not IP or Ethernet", n->skip_mpls_payload},
+		{"malformed tunnel headers", n->skip_tunnel_bad},
+		{"tunnels nested too deep", n->skip_tunnel_depth},
+		{"SCTP packets without SIP data", n->skip_sctp_no_data},
+		{"SCTP retransmissions", n->sctp_dup},
+		{"SCTP fragments dropped", n->sctp_dropped},
+		{"WebSocket frames not decoded", n->ws_errors},
 		{"TCP bytes that were not SIP", s->tcp_not_sip},
 		{"unparsable SIP", s->sip_parse_errors},
 		{"SIP outside calls (REGISTER, OPTIONS...)", s->sip_non_call},
@@ -454,6 +558,10 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	else if (!json)
 		summary_text(stdout, e, &run, frames, (double)(es_mono_us() - run.t0) / 1e6);
 	free(sum);
+	char note[512];
+	no_calls_note(rec_engine_net_stats(e), &run, note, sizeof(note));
+	if (note[0])
+		fprintf(stderr, "earshot import: %s\n", note);
 	if ((run.n.store_errors || run.n.recording_errors) && rc == CLI_OK)
 		rc = CLI_ERR;
 out:

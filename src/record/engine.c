@@ -628,6 +628,19 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
 }
 
+/* For the counters of media matching no call: a payload type that is
+ * assigned or dynamic (RFC 3551 6: 0..34, 96..127), not the unassigned
+ * and reserved range between. */
+static bool rtp_pt_plausible(uint8_t pt) { return pt <= 34 || pt >= 96; }
+
+/* RTCP's first packet: a type of RFC 3550 (SR..APP), RFC 4585 (RTPFB,
+ * PSFB) or RFC 3611 (XR), 200..207, whose length fits the datagram. */
+static bool rtcp_plausible(const uint8_t *p, size_t len)
+{
+	return len >= 8 && p[1] >= 200 && p[1] <= 207 &&
+	       ((size_t)((unsigned)p[2] << 8 | p[3]) + 1) * 4 <= len;
+}
+
 static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 {
 	bool rtcp = rtp_is_rtcp(pkt->data, pkt->len);
@@ -671,12 +684,16 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 	if (rc && rc->siprec)
 		sender = rec_srec_party(rc, line);
 	if (!rc) {
-		if (rtcp)
+		/* Media runs between dynamic ports (RFC 3550 11), never a
+		 * system port: DNS (53), NetBIOS (137, 138) and DHCP whose
+		 * first byte happens to read as version 2 are not RTP. */
+		bool dyn = pkt->src.port >= 1024 && pkt->dst.port >= 1024;
+		if (dyn && rtcp && rtcp_plausible(pkt->data, pkt->len))
 			e->stats.rtcp_no_call++;
-		else if (pkt->len >= 12 && (pkt->data[0] >> 6) == 2)
+		else if (dyn && is_rtp && rtp_pt_plausible(h.pt))
 			e->stats.rtp_no_call++;
 		else
-			e->stats.udp_other++;
+			e->stats.udp_other++; /* DNS, NetBIOS...: a first byte is no proof */
 		return;
 	}
 	if (rtcp) {

@@ -118,7 +118,7 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		o->frame = m->frame;
 		es_addr_fmt(&m->src, true, o->src, sizeof(o->src));
 		es_addr_fmt(&m->dst, true, o->dst, sizeof(o->dst));
-		o->transport = m->proto == NET_PROTO_TCP ? "tcp" : "udp";
+		o->transport = net_proto_name(m->proto);
 		o->label = m->label;
 		o->cseq = m->cseq;
 		o->cseq_method = m->cseq_method;
