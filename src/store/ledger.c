@@ -304,11 +304,50 @@ static void sync_dir(const char *dir)
 	}
 }
 
-static int load_keys(struct st_ledger *l, char *err, size_t errlen)
+int st_ledger_key_path(const char *dir, const char *configured, char *buf, size_t cap,
+		       bool *outside)
+{
+	const char *env = getenv(ST_LEDGER_KEY_ENV), *creds = getenv("CREDENTIALS_DIRECTORY");
+	struct stat st;
+	int n;
+	*outside = true;
+	if (configured && *configured)
+		n = snprintf(buf, cap, "%s", configured);
+	else if (env && *env)
+		n = snprintf(buf, cap, "%s", env);
+	else if (creds && *creds &&
+		 (n = snprintf(buf, cap, "%s/" ST_LEDGER_CREDENTIAL, creds)) > 0 &&
+		 (size_t)n < cap && stat(buf, &st) == 0)
+		; /* systemd's LoadCredential=earshot-ledger-key:PATH */
+	else {
+		*outside = false;
+		n = snprintf(buf, cap, "%s/" KEYFILE, dir);
+	}
+	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
+}
+
+static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_t errlen)
 {
 	char kpath[4096], ppath[4096];
-	if (ld_path(l, KEYFILE, kpath, sizeof(kpath)) || ld_path(l, PUBFILE, ppath, sizeof(ppath)))
+	bool outside;
+	if (st_ledger_key_path(l->dir, key_path, kpath, sizeof(kpath), &outside) ||
+	    ld_path(l, PUBFILE, ppath, sizeof(ppath)))
 		return ES_ELIMIT;
+	if (outside && (l->flags & ST_LEDGER_RDONLY)) {
+		/* a reader needs only the public key, and may not read the key */
+		bool pmiss;
+		int rc = read_keyfile(ppath, PUB_MAGIC, false, l->pk, &pmiss, err, errlen);
+		if (!rc && pmiss)
+			rc = es_errf(err, errlen, ES_ENOTFOUND, "%s: missing", ppath);
+		return rc;
+	}
+	if (outside && !(l->flags & ST_LEDGER_RDONLY)) {
+		char inside[4096];
+		struct stat st;
+		if (!ld_path(l, KEYFILE, inside, sizeof(inside)) && stat(inside, &st) == 0)
+			ES_LOG_WARNING(TAG, "%s: the signing key is %s now, but a copy is still in "
+				       "the data folder: shred it (docs/OPERATIONS.md)", inside, kpath);
+	}
 	uint8_t seed[32], pub[32];
 	bool kmiss, pmiss;
 	int rc = read_keyfile(kpath, KEY_MAGIC, true, seed, &kmiss, err, errlen);
@@ -331,6 +370,15 @@ static int load_keys(struct st_ledger *l, char *err, size_t errlen)
 		    (rc = write_keyfile(ppath, PUB_MAGIC, l->pk, 0644, err, errlen)))
 			goto out;
 		sync_dir(l->dir);
+		if (outside) {
+			char kdir[4096];
+			snprintf(kdir, sizeof(kdir), "%s", kpath);
+			char *slash = strrchr(kdir, '/');
+			if (slash && slash != kdir) {
+				*slash = '\0';
+				sync_dir(kdir);
+			}
+		}
 		l->has_sk = true;
 		ES_LOG_INF(TAG, "%s: created a new Ed25519 signing key", l->dir);
 		goto out;
@@ -381,6 +429,12 @@ void st_ledger_close(struct st_ledger *l)
 
 int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err, size_t errlen)
 {
+	return st_ledger_open_key(out, dir, flags, NULL, err, errlen);
+}
+
+int st_ledger_open_key(struct st_ledger **out, const char *dir, int flags, const char *key_path,
+		       char *err, size_t errlen)
+{
 	*out = NULL;
 	if (!dir || !*dir || ((flags & ST_LEDGER_CREATE) && (flags & ST_LEDGER_RDONLY))) {
 		es_errf(err, errlen, 0, "bad ledger folder or flags");
@@ -411,7 +465,7 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 	if (!rc)
 		rc = load_file(l, HEADS, &l->hfd, load_head, &l->hend, &l->torn_h, err, errlen);
 	if (!rc)
-		rc = load_keys(l, err, errlen);
+		rc = load_keys(l, key_path, err, errlen);
 	if (rc) {
 		st_ledger_close(l);
 		return rc;

@@ -3,8 +3,10 @@
  * the ledger folder (ledger.h describes the formats). */
 #include "store/ledger_internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +271,104 @@ int st_head_verify(const struct st_head *h, const uint8_t pk[ST_LEDGER_PK_LEN])
 		return ES_EPARSE;
 	if (crypto_sign_verify_detached(h->sig, (const uint8_t *)msg, (size_t)n, pk) != 0)
 		return ES_EPARSE;
+	return 0;
+}
+
+/* ---- published heads (anchors) ------------------------------------------------ */
+
+int st_head_format_published(const struct st_head *h, char *buf, size_t cap)
+{
+	size_t tl = strlen(ST_HEAD_PUBLISHED_TAG);
+	if (cap <= tl)
+		return ES_ELIMIT;
+	memcpy(buf, ST_HEAD_PUBLISHED_TAG, tl);
+	int n = st_head_format(h, buf + tl, cap - tl);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (buf[tl + (size_t)i] == '\t')
+			buf[tl + (size_t)i] = ' ';
+	return (int)tl + n;
+}
+
+int st_head_parse_published(const char *line, size_t len, struct st_head *h, char *err,
+			    size_t errlen)
+{
+	static const char tag[] = ST_HEAD_PUBLISHED_TAG;
+	const size_t tl = sizeof(tag) - 1;
+	char buf[ST_LEDGER_LINE_MAX + 1];
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	/* a heads.log line as written: "1\t..." */
+	if (len > 2 && line[0] == '1' && line[1] == '\t')
+		return st_head_parse(line, len, h, err, errlen);
+	const char *p = NULL;
+	for (size_t i = 0; i + tl <= len && !p; i++)
+		if (line[i] == tag[0] && memcmp(line + i, tag, tl) == 0)
+			p = line + i + tl;
+	if (!p) {
+		es_errf(err, errlen, 0, "no tree head in this line");
+		return ES_ENOTFOUND;
+	}
+	/* the six spaced fields, up to the end of the line or the next space
+	 * after them (a collector may append its own text) */
+	size_t n = 0, fields = 0, rest = len - (size_t)(p - line);
+	while (n < rest && n < sizeof(buf) - 1) {
+		if (p[n] == ' ' && ++fields == 6)
+			break;
+		buf[n] = p[n] == ' ' ? '\t' : p[n];
+		n++;
+	}
+	return st_head_parse(buf, n, h, err, errlen);
+}
+
+int st_heads_read(const char *path, struct st_head **out, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return es_errf(err, errlen, errno == ENOENT ? ES_ENOTFOUND : ES_EIO, "%s: %s", path,
+			       strerror(errno));
+	char *line = NULL, why[128];
+	size_t cap = 0, have = 0;
+	ssize_t len;
+	uint64_t lineno = 0;
+	int rc = 0;
+	struct st_head h, *v = NULL;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		int prc = st_head_parse_published(line, (size_t)len, &h, why, sizeof(why));
+		if (prc == ES_ENOTFOUND)
+			continue;
+		if (prc) {
+			rc = es_errf(err, errlen, ES_EPARSE, "%s:%" PRIu64 ": %s", path, lineno, why);
+			break;
+		}
+		if (*n == have) {
+			size_t nc = have ? have * 2 : 16;
+			void *np = realloc(v, nc * sizeof(*v));
+			if (!np) {
+				rc = es_errf(err, errlen, ES_ENOMEM, "%s: out of memory", path);
+				break;
+			}
+			v = np;
+			have = nc;
+		}
+		v[(*n)++] = h;
+	}
+	if (!rc && ferror(f))
+		rc = es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+	if (!rc && !*n)
+		rc = es_errf(err, errlen, ES_ENOTFOUND, "%s: no tree head in it", path);
+	free(line);
+	fclose(f);
+	if (rc) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	*out = v;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define ENTRIES ST_LD_ENTRIES
 #define HEADS ST_LD_HEADS
@@ -186,4 +187,88 @@ int st_ledger_verify(struct st_ledger *l, st_ledger_report_fn report, void *ctx,
 	if (rc)
 		return rc;
 	return v.problems ? ES_EFORMAT : 0;
+}
+
+/* ---- a head trusted from outside the data folder ---------------------------------- */
+
+static void time_str(int64_t us, char *buf, size_t cap)
+{
+	time_t t = (time_t)(us / ES_US_PER_SEC);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "%" PRId64 " us", us);
+}
+
+enum st_trust st_ledger_check_trusted(const struct st_ledger *l, const struct st_head *t,
+				      char *why, size_t whylen)
+{
+	char when[32], a[65], b[65];
+	time_str(t->time_us, when, sizeof(when));
+	if (memcmp(t->key_id, l->pk, ST_LEDGER_KEYID_LEN) != 0) {
+		st_ld_hex_encode(t->key_id, ST_LEDGER_KEYID_LEN, a);
+		st_ld_hex_encode(l->pk, ST_LEDGER_KEYID_LEN, b);
+		es_errf(why, whylen, 0,
+			"the trusted head of %s is signed by key id %s, this ledger's key is %s "
+			"(ledger.pub was replaced, or the head is another recorder's)",
+			when, a, b);
+		return ST_TRUST_KEY;
+	}
+	if (st_head_verify(t, l->pk) != 0) {
+		es_errf(why, whylen, 0,
+			"the trusted head of %s does not verify with ledger.pub: it is not a head "
+			"this ledger signed", when);
+		return ST_TRUST_KEY;
+	}
+	uint64_t leaves = l->tree.size;
+	if (t->size > leaves) {
+		es_errf(why, whylen, 0,
+			"truncated: the trusted head of %s covers %" PRIu64 " leaves, the ledger has %"
+			PRIu64 ": entries.log lines %" PRIu64 "..%" PRIu64 " were removed (or an older "
+			"copy was restored)",
+			when, t->size, leaves, leaves + 1, t->size);
+		return ST_TRUST_TRUNCATED;
+	}
+	uint8_t root[ST_HASH_LEN];
+	st_merkle_tree_root(&l->tree, t->size, root);
+	if (memcmp(root, t->root, ST_HASH_LEN) != 0) {
+		st_ld_hex_encode(root, ST_HASH_LEN, a);
+		st_ld_hex_encode(t->root, ST_HASH_LEN, b);
+		es_errf(why, whylen, 0,
+			"forked: the first %" PRIu64 " leaves hash to %s, the trusted head of %s says "
+			"%s: leaves the anchor saw were replaced (an older copy restored and grown "
+			"again, or entries rewritten)",
+			t->size, a, when, b);
+		return ST_TRUST_FORK;
+	}
+	const struct st_head *n = l->nheads ? &l->heads[l->nheads - 1] : NULL;
+	if (!n || n->size < t->size) {
+		es_errf(why, whylen, 0,
+			"truncated: the trusted head of %s covers %" PRIu64 " leaves, the ledger's "
+			"newest signed head only %" PRIu64 " (heads.log was cut)",
+			when, t->size, n ? n->size : 0);
+		return ST_TRUST_TRUNCATED;
+	}
+	/* RFC 9162 2.1.4: what a remote verifier would be sent, checked the way
+	 * it would check it, against the two signed roots */
+	uint8_t proof[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
+	size_t plen = 0;
+	int rc = n->size <= leaves
+			 ? st_merkle_tree_consistency_proof(&l->tree, n->size, t->size, proof, &plen)
+			 : ES_EINVAL;
+	if (!rc)
+		rc = st_merkle_consistency_verify(t->size, n->size, t->root, n->root,
+						  (const uint8_t(*)[ST_HASH_LEN])proof, plen);
+	if (rc) {
+		es_errf(why, whylen, 0,
+			"the RFC 9162 consistency proof from the trusted head (%" PRIu64
+			" leaves, %s) to the newest signed head (%" PRIu64 " leaves) fails: that "
+			"head's root does not match the leaves",
+			t->size, when, n->size);
+		return ST_TRUST_PROOF;
+	}
+	es_errf(why, whylen, 0,
+		"extends the trusted head of %s: %" PRIu64 " leaves then, %" PRIu64
+		" in the newest signed head (consistency proof of %zu hashes verified)",
+		when, t->size, n->size, plen);
+	return ST_TRUST_OK;
 }
