@@ -100,6 +100,7 @@ int cli_run_open(struct cli_run *r)
 		fprintf(stderr, "%s: cannot create %s: %s\n", s->cmd, r->spool, strerror(errno));
 		return CLI_ERR;
 	}
+	r->arc.settings = &s->ledger;
 	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
 		return CLI_ERR;
 	struct rec_store_config store = s->store;
