@@ -279,6 +279,9 @@ enum st_trust {
 				   back and re-grown, or rewritten */
 	ST_TRUST_PROOF = 4,     /* the RFC 9162 consistency proof from the trusted
 				   head to the ledger's newest signed head fails */
+	ST_TRUST_NEWER = 5,     /* (a bundle) the trusted head is newer than the
+				   bundle's: the bundle cannot prove it */
+	ST_TRUST_UNPROVEN = 6,  /* (a bundle) it carries no proof from that size */
 };
 /* Whether the ledger extends trusted head t: t's signature with this
  * ledger's public key, t.size against the leaves and the newest signed
@@ -288,5 +291,45 @@ enum st_trust {
  * the proof is built from memory). */
 enum st_trust st_ledger_check_trusted(const struct st_ledger *l, const struct st_head *t,
 				      char *why, size_t whylen);
+
+/* ---- consistency proofs carried with a head (ledger_proof.c) -----------
+ * An evidence bundle carries, besides its signed head of n leaves, RFC
+ * 9162 consistency proofs from some earlier signed heads of the ledger to
+ * it, so that a verifier holding any of those heads from an anchor can
+ * check that the bundle's head extends it.  Text, every line ending in
+ * "\n":
+ *   earshot-consistency-v1
+ *   size <n>
+ *   from <m> <root of the first m leaves, 64 hex>
+ *   <the proof from m to n, one 64-hex hash a line>
+ *   from ...
+ * Sizes m are distinct, increasing, 0 < m < n.  Which heads: the 16
+ * newest distinct sizes below n, then heads 2^k places further back in
+ * heads.log, at most ST_CONS_MAX in all. */
+#define ST_CONS_MAGIC "earshot-consistency-v1"
+#define ST_CONS_MAX 64
+struct st_cons_entry {
+	uint64_t m;
+	uint8_t root[ST_HASH_LEN];
+	size_t len;
+	uint8_t proof[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
+};
+/* The text for the ledger's signed head of size n into out; *count (may
+ * be NULL) gets how many proofs it holds.  ES_ENOTFOUND when no signed
+ * head has size n, ES_EFORMAT when a head's root is not the leaves'. */
+int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, struct es_buf *out,
+			       size_t *count);
+/* Parse the text: *n and up to cap entries (ES_ELIMIT beyond); ES_EPARSE
+ * with "line N: why" in err. */
+int st_cons_parse(const uint8_t *p, size_t len, uint64_t *n, struct st_cons_entry *v, size_t cap,
+		  size_t *count, char *err, size_t errlen);
+/* Whether head b (of n leaves, already checked: signed, and the one the
+ * text is for) extends trusted head t (already checked: signed by the same
+ * key), with the proofs v: ST_TRUST_OK (equal, or a proof from t.size
+ * verifies with both roots), ST_TRUST_FORK (same size, other root; or the
+ * text's root at t.size is not t's), ST_TRUST_PROOF, ST_TRUST_NEWER,
+ * ST_TRUST_UNPROVEN.  One sentence in why. */
+enum st_trust st_cons_check(const struct st_head *b, const struct st_cons_entry *v, size_t count,
+			    const struct st_head *t, char *why, size_t whylen);
 
 #endif /* ES_STORE_LEDGER_H */

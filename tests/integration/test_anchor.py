@@ -162,6 +162,9 @@ msg = " ".join(f["message"] for f in j["findings"]) if j else ""
 res.check("truncated" in msg and "lines %d..%d were removed" % (keep + 1, keep + 4) in msg,
           "(a) the finding names the removed lines: " + msg)
 
+anchor_before = os.path.join(work, "anchor-before-rollback")
+shutil.copy(anchor, anchor_before)  # (d) checks bundles against the anchor before the fork
+
 # ---- (b) rollback: the older copy of the whole data folder restored -----------------
 rolled = os.path.join(work, "rolled")
 shutil.copytree(old, rolled)
@@ -190,5 +193,64 @@ with open(bad, "w") as f:
 p = earshot(data, "import", "--no-progress", "--config", bad, pcaps[2], check=False)
 res.check(p.returncode == 2 and "bad.conf:2" in p.stderr and "udp:HOST:PORT" in p.stderr,
           "a bad [anchor] line is named: " + p.stderr)
+# ---- (d) evidence bundles checked against the anchor -----------------------------------
+VEV = os.path.join(BUILD, "earshot-verify-evidence")
+
+
+def evidence(d, call, name):
+    out = os.path.join(work, name)
+    earshot(d, "export", str(call), "--evidence", "-o", out)
+    return out
+
+
+def vev(bundle, *args):
+    p = run([VEV, "--json", *args, bundle], check=False)
+    j = json.loads(p.stdout)
+    return p.returncode, j, {c["check"]: c for c in j["checks"]}.get("anchor")
+
+
+first_call = min(c["id"] for c in calls_json(data) if c.get("recording"))
+ev = evidence(data, first_call, "ev.zip")
+rc, j, a = vev(ev, "--head", anchor_before)
+res.check(rc == 0 and a and a["result"] == "ok" and "is the trusted head" in a["detail"],
+          "(d) a bundle of the intact ledger extends the anchor: %r" % (a,))
+rc, j, a = vev(ev, "--head", one)
+res.check(rc == 0 and a["result"] == "ok" and "consistency proof" in a["detail"],
+          "(d) ... and an older trusted head, by its consistency proof: %r" % (a,))
+rc, j, a = vev(ev)
+res.check(rc == 0 and "anchor" not in [c["check"] for c in j["checks"]],
+          "(d) without --head there is no anchor check")
+# a bundle of the rolled-back, regrown ledger cannot prove the head it left behind
+newest_before = os.path.join(work, "newest-before.txt")
+with open(newest_before, "w") as f:
+    f.write(anchored[-1] + "\n")
+rolled_call = max(c["id"] for c in calls_json(rolled) if c.get("recording"))
+evr = evidence(rolled, rolled_call, "ev-rolled.zip")
+rc, j, a = vev(evr, "--head", newest_before)
+res.check(rc == 1 and a and a["result"] == "fail" and "forked" in a["detail"],
+          "(d) a bundle of the regrown copy fails the head it left behind: %r" % (a,))
+# the anchor that also got the regrown copy's heads shows the fork to any bundle
+rc, j, a = vev(ev, "--head", anchor)
+res.check(rc == 1 and a and "forked" in a["detail"],
+          "(d) an anchor holding both branches fails: %r" % (a,))
+# a bundle whose consistency proof was altered
+import zipfile
+bad_ev = os.path.join(work, "ev-bad.zip")
+with zipfile.ZipFile(ev) as zin, zipfile.ZipFile(bad_ev, "w", zipfile.ZIP_STORED) as zout:
+    for info in zin.infolist():
+        data_ = zin.read(info.filename)
+        if info.filename == "consistency.txt":
+            lines = data_.decode().split("\n")
+            i = next(k for k, l in enumerate(lines) if l.startswith("from ")) + 1
+            lines[i] = ("0" if lines[i][0] != "0" else "1") + lines[i][1:]
+            data_ = "\n".join(lines).encode()
+        zout.writestr(info.filename, data_)
+rc, j, a = vev(bad_ev, "--head", one)
+res.check(rc == 1 and a and a["result"] == "fail" and "does not verify" in a["detail"],
+          "(d) an altered consistency proof fails: %r" % (a,))
+rc, j, a = vev(ev, "--head", os.path.join(work, "no-such-anchor"))
+res.check(rc == 1 and a and a["result"] == "fail" and "no-such-anchor" in a["detail"],
+          "(d) an unreadable --head file is a failure naming it")
+
 print("anchor file: %d heads, collector: %d messages" % (len(anchored), len(msgs)))
 res.finish()
