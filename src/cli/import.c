@@ -340,6 +340,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		es_conf_free(&conf);
 		if (rc) {
 			fprintf(stderr, "earshot import: %s\n", err);
+			pol_rules_free(rules);
 			return CLI_USAGE;
 		}
 		atomic_store(&rules_ref, rules);
