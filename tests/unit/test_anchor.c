@@ -341,6 +341,93 @@ static void test_sinks(void)
 	st_ledger_close(l);
 }
 
+/* consistency.txt: written from a ledger, parsed, checked against trusted
+ * heads of every kind; malformed texts are refused with the line. */
+static void test_bundle_proofs(void)
+{
+	char dir[300], err[256], why[512];
+	snprintf(dir, sizeof(dir), "%s/cons", base);
+	struct st_ledger *l;
+	CHECK_INT(st_ledger_open(&l, dir, ST_LEDGER_CREATE, err, sizeof(err)), 0);
+	if (!l)
+		return;
+	struct st_head h[40];
+	size_t nh = 0;
+	for (int i = 0; i < 40; i++) { /* 40 heads of 1, 3, 5... leaves */
+		add(l, 2 * i, 2 * i + (i ? 2 : 1));
+		h[nh++] = newest(l);
+	}
+	struct st_head b = h[nh - 1];
+	struct es_buf t;
+	es_buf_init(&t);
+	size_t count = 0;
+	CHECK_INT(st_ledger_consistency_text(l, b.size, &t, &count), 0);
+	CHECK(count >= 16 && count <= ST_CONS_MAX);
+	struct es_buf none;
+	es_buf_init(&none);
+	CHECK_INT(st_ledger_consistency_text(l, b.size - 1, &none, NULL), ES_ENOTFOUND);
+	es_buf_free(&none);
+	static struct st_cons_entry v[ST_CONS_MAX];
+	size_t nv = 0;
+	uint64_t n = 0;
+	CHECK_INT(st_cons_parse(t.p, t.len, &n, v, ST_CONS_MAX, &nv, err, sizeof(err)), 0);
+	CHECK(n == b.size && nv == count);
+	/* the 16 newest heads below b, and the first, are proven */
+	unsigned ok = 0, unproven = 0;
+	for (size_t i = 0; i + 1 < nh; i++) {
+		enum st_trust r = st_cons_check(&b, v, nv, &h[i], why, sizeof(why));
+		ok += r == ST_TRUST_OK;
+		unproven += r == ST_TRUST_UNPROVEN;
+		CHECK(r == ST_TRUST_OK || r == ST_TRUST_UNPROVEN);
+		if (i + 17 >= nh || i == 0)
+			CHECK_INT(r, ST_TRUST_OK);
+	}
+	CHECK_INT(ok, count);
+	CHECK_INT(st_cons_check(&b, v, nv, &b, why, sizeof(why)), ST_TRUST_OK);
+	/* a trusted head the bundle cannot know, another root, a bad proof */
+	struct st_head t2 = b;
+	t2.size++;
+	CHECK_INT(st_cons_check(&b, v, nv, &t2, why, sizeof(why)), ST_TRUST_NEWER);
+	t2 = b;
+	t2.root[3] ^= 1;
+	CHECK_INT(st_cons_check(&b, v, nv, &t2, why, sizeof(why)), ST_TRUST_FORK);
+	t2 = h[nh - 2];
+	t2.root[3] ^= 1;
+	CHECK_INT(st_cons_check(&b, v, nv, &t2, why, sizeof(why)), ST_TRUST_FORK);
+	struct st_cons_entry *e = &v[nv - 1];
+	e->proof[0][0] ^= 1;
+	CHECK_INT(st_cons_check(&b, v, nv, &h[nh - 2], why, sizeof(why)), ST_TRUST_PROOF);
+	CHECK(strstr(why, "does not verify") != NULL);
+	/* malformed texts */
+	static const char *const bad[] = {
+		"",
+		"earshot-consistency-v2\nsize 5\n",
+		ST_CONS_MAGIC "\nsize x\n",
+		ST_CONS_MAGIC "\nsize 5\n00\n",
+		ST_CONS_MAGIC "\nsize 5\nfrom 5 "
+		"0000000000000000000000000000000000000000000000000000000000000000\n",
+		ST_CONS_MAGIC "\nsize 5\nfrom 0 "
+		"0000000000000000000000000000000000000000000000000000000000000000\n",
+		ST_CONS_MAGIC "\nsize 5\nfrom 3 "
+		"0000000000000000000000000000000000000000000000000000000000000000\nfrom 2 "
+		"0000000000000000000000000000000000000000000000000000000000000000\n",
+		ST_CONS_MAGIC "\nsize 5\nfrom 3 00\n",
+		ST_CONS_MAGIC "\nsize 5\nfrom 3 "
+		"0000000000000000000000000000000000000000000000000000000000000000\nxyz\n",
+		ST_CONS_MAGIC "\nsize 5", /* no final newline */
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(bad); i++) {
+		int rc = st_cons_parse((const uint8_t *)bad[i], strlen(bad[i]), &n, v, ST_CONS_MAX, &nv,
+				       err, sizeof(err));
+		if (rc != ES_EPARSE)
+			fprintf(stderr, "bad text %zu parsed: %d\n", i, rc);
+		CHECK_INT(rc, ES_EPARSE);
+	}
+	CHECK_INT(st_cons_parse(t.p, t.len, &n, v, 2, &nv, err, sizeof(err)), ES_ELIMIT);
+	es_buf_free(&t);
+	st_ledger_close(l);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -354,6 +441,7 @@ int main(void)
 	RUN(test_published_forms);
 	RUN(test_trusted);
 	RUN(test_key_outside);
+	RUN(test_bundle_proofs);
 	RUN(test_sinks);
 	if (!getenv("ES_KEEP_TMP"))
 		sh("rm -rf '%s'%s", base, "");
