@@ -98,6 +98,29 @@ int cli_archive_commit(struct cli_archive *a)
 	return rc;
 }
 
+void cli_archive_status(struct cli_archive *a, struct es_json *j)
+{
+	es_json_arr_begin(j);
+	const struct st_anchor_conf *c = a->settings ? &a->settings->anchor : NULL;
+	struct st_anchor_stats st;
+	for (unsigned i = 0; a->anchor && c && i < c->nsinks; i++) {
+		if (st_anchor_stats(a->anchor, i, &st))
+			break;
+		static const char *const kinds[] = {"", "file", "syslog", "command"};
+		char sink[ST_ANCHOR_TARGET_MAX + 16];
+		snprintf(sink, sizeof(sink), "%s %s", kinds[c->sink[i].kind], c->sink[i].target);
+		es_json_obj_begin(j);
+		es_json_key(j, "sink"); es_json_str(j, sink);
+		es_json_key(j, "published"); es_json_int(j, (int64_t)st.published);
+		es_json_key(j, "failures"); es_json_int(j, (int64_t)st.failures);
+		es_json_key(j, "skipped"); es_json_int(j, (int64_t)st.skipped);
+		es_json_key(j, "pending"); es_json_int(j, (int64_t)st.pending);
+		es_json_key(j, "last_error"); es_json_str(j, st.last_error[0] ? st.last_error : NULL);
+		es_json_obj_end(j);
+	}
+	es_json_arr_end(j);
+}
+
 void cli_archive_close(struct cli_archive *a)
 {
 	st_anchor_free(a->anchor); /* waits up to [anchor] timeout for what is queued */

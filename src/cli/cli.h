@@ -106,6 +106,10 @@ struct cli_archive {
  * CLI_ERR said on stderr with cmd. */
 int cli_archive_open(struct cli_ctx *ctx, struct idx *ix, bool encrypt, struct cli_archive *a,
 		     const char *cmd);
+/* The anchors' counters as the value of a JSON key (an array, one object
+ * per sink: sink, published, failures, skipped, pending, last_error). */
+struct es_json;
+void cli_archive_status(struct cli_archive *a, struct es_json *j);
 /* After an index commit: make the leaves durable under a signed head,
  * queued for the anchors. */
 int cli_archive_commit(struct cli_archive *a);

@@ -422,15 +422,17 @@ bool st_anchor_flush(struct st_anchor *a, int64_t timeout_us)
 	pthread_mutex_lock(&a->mu);
 	bool idle = false;
 	for (;;) {
-		/* done when nothing is pending, or all that is pending waits for
-		 * a retry after the deadline */
+		/* done when nothing is pending, or what is pending belongs to
+		 * sinks that are failing: those are not waited for (their next
+		 * attempt may be far off; the next start publishes the newest
+		 * head again) */
 		bool waiting = false;
 		idle = true;
 		for (unsigned i = 0; i < a->n; i++) {
 			const struct sink *s = &a->sinks[i];
 			if (s->next < a->serial) {
 				idle = false;
-				if (!s->failing || s->retry_at <= deadline)
+				if (!s->failing)
 					waiting = true;
 			}
 		}

@@ -76,8 +76,9 @@ int st_anchor_new(struct st_anchor **out, const struct st_anchor_conf *c, char *
 void st_anchor_free(struct st_anchor *a);
 /* Queue h for every sink; never blocks on a sink. */
 void st_anchor_publish(struct st_anchor *a, const struct st_head *h);
-/* Wait up to timeout_us for every queued head to be published (or given
- * up for now); true when nothing is pending. */
+/* Wait up to timeout_us for every queued head to be published by the
+ * sinks that are not failing (a failing sink is not waited for); true
+ * when nothing is pending. */
 bool st_anchor_flush(struct st_anchor *a, int64_t timeout_us);
 
 struct st_anchor_stats {
