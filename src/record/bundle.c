@@ -26,6 +26,8 @@ struct ev_ctx {
 	const char *data_dir;
 	struct st_vault *vault;
 	struct st_ledger_cache *ledger; /* NULL: open DATA/ledger */
+	const struct st_head *trusted;  /* heads from an anchor the ledger must extend */
+	size_t ntrusted;
 	char *err;
 	size_t errlen;
 };
@@ -270,8 +272,29 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	}
 	es_buf_append(&p->head, hl, (size_t)n);
 	es_buf_append(&p->head, "\n", 1);
+	/* trusted heads (an anchor): this ledger must extend them, and the
+	 * bundle carries a proof from each */
+	uint64_t extra[ST_CONS_MAX];
+	size_t nextra = 0, ours = 0;
+	for (size_t i = 0; i < ctx->ntrusted; i++) {
+		const struct st_head *t = &ctx->trusted[i];
+		char why[1024];
+		if (memcmp(t->key_id, pk, ST_LEDGER_KEYID_LEN) != 0)
+			continue;
+		ours++;
+		if (st_ledger_check_trusted(l, t, why, sizeof(why)) != ST_TRUST_OK) {
+			ERR("the ledger %s does not extend a trusted head: %s", ldir, why);
+			goto out;
+		}
+		if (nextra < ST_CONS_MAX && t->size < p->h.size)
+			extra[nextra++] = t->size;
+	}
+	if (ctx->ntrusted && !ours) {
+		ERR("none of the trusted heads is signed by the ledger's key (%s/ledger.pub)", ldir);
+		goto out;
+	}
 	/* proofs from earlier heads, for a verifier holding one from an anchor */
-	if (st_ledger_consistency_text(l, p->h.size, &p->cons, NULL)) {
+	if (st_ledger_consistency_text(l, p->h.size, extra, nextra, &p->cons, NULL)) {
 		ERR("the ledger %s cannot prove its latest head consistent with the earlier "
 		    "ones (damaged or altered): run `earshot verify`", ldir);
 		goto out;
@@ -622,11 +645,13 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 
 int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
 			int64_t call_row, const char *label, const char *out, bool zip, bool made,
+			const struct st_head *trusted, size_t ntrusted,
 			struct rec_evidence_info *info, char *err, size_t errlen)
 {
 	char dummy[8];
 	struct ev_ctx c = {.data_dir = data_dir, .vault = vault, .err = err ? err : dummy,
-			   .errlen = err ? errlen : sizeof(dummy)};
+			   .errlen = err ? errlen : sizeof(dummy), .trusted = trusted,
+			   .ntrusted = ntrusted};
 	return bundle(&c, ix, call_row, label, out, zip, made, NULL, info);
 }
 

@@ -303,8 +303,9 @@ enum st_trust st_ledger_check_trusted(const struct st_ledger *l, const struct st
  *   from <m> <root of the first m leaves, 64 hex>
  *   <the proof from m to n, one 64-hex hash a line>
  *   from ...
- * Sizes m are distinct, increasing, 0 < m < n.  Which heads: the 16
- * newest distinct sizes below n, then heads 2^k places further back in
+ * Sizes m are distinct, increasing, 0 < m < n.  Which heads: the sizes
+ * asked for (trusted heads the exporter was given), the 16 newest
+ * distinct sizes below n, then heads 2^k places further back in
  * heads.log, at most ST_CONS_MAX in all. */
 #define ST_CONS_MAGIC "earshot-consistency-v1"
 #define ST_CONS_MAX 64
@@ -314,11 +315,13 @@ struct st_cons_entry {
 	size_t len;
 	uint8_t proof[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
 };
-/* The text for the ledger's signed head of size n into out; *count (may
- * be NULL) gets how many proofs it holds.  ES_ENOTFOUND when no signed
- * head has size n, ES_EFORMAT when a head's root is not the leaves'. */
-int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, struct es_buf *out,
-			       size_t *count);
+/* The text for the ledger's signed head of size n into out, with proofs
+ * from the sizes extra[0..nextra) first (those >= n or 0 are skipped);
+ * *count (may be NULL) gets how many proofs it holds.  ES_ENOTFOUND when
+ * no signed head has size n, ES_EFORMAT when a head's root is not the
+ * leaves'. */
+int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, const uint64_t *extra,
+			       size_t nextra, struct es_buf *out, size_t *count);
 /* Parse the text: *n and up to cap entries (ES_ELIMIT beyond); ES_EPARSE
  * with "line N: why" in err. */
 int st_cons_parse(const uint8_t *p, size_t len, uint64_t *n, struct st_cons_entry *v, size_t cap,

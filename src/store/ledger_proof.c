@@ -25,8 +25,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, struct es_buf *out,
-			       size_t *count)
+int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, const uint64_t *extra,
+			       size_t nextra, struct es_buf *out, size_t *count)
 {
 	size_t nh = l->nheads, at = nh;
 	for (size_t i = nh; i-- > 0 && at == nh;)
@@ -38,6 +38,9 @@ int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, struct es_
 	 * will do; recent ones are the likeliest, older ones thinly */
 	uint64_t sizes[ST_CONS_MAX];
 	size_t ns = 0, newest = 0;
+	for (size_t i = 0; i < nextra && ns < ST_CONS_MAX; i++)
+		if (extra[i] > 0 && extra[i] < n && !have_size(sizes, ns, extra[i]))
+			sizes[ns++] = extra[i];
 	for (size_t i = at; i-- > 0 && ns < ST_CONS_MAX && newest < CONS_NEWEST;) {
 		uint64_t m = l->heads[i].size;
 		if (m > 0 && m < n && !have_size(sizes, ns, m)) {

@@ -248,6 +248,25 @@ with zipfile.ZipFile(ev) as zin, zipfile.ZipFile(bad_ev, "w", zipfile.ZIP_STORED
 rc, j, a = vev(bad_ev, "--head", one)
 res.check(rc == 1 and a and a["result"] == "fail" and "does not verify" in a["detail"],
           "(d) an altered consistency proof fails: %r" % (a,))
+# export --evidence --head: the ledger must extend the trusted heads, and the
+# bundle carries a proof from each
+evh = os.path.join(work, "ev-head.zip")
+p = earshot(data, "export", str(first_call), "--evidence", "--head", one, "-o", evh, check=False)
+with zipfile.ZipFile(evh) as z:
+    cons = z.read("consistency.txt").decode()
+res.check(p.returncode == 0 and ("from %d " % keep) in cons,
+          "(d) export --head: the bundle proves the trusted head: %s %s" % (p.stderr, cons[:80]))
+rc, j, a = vev(evh, "--head", one)
+res.check(rc == 0 and a["result"] == "ok", "(d) ... and verifies against it: %r" % (a,))
+p = earshot(rolled, "export", str(rolled_call), "--evidence", "--head", newest_before,
+            "-o", os.path.join(work, "ev-refused.zip"), check=False)
+res.check(p.returncode == 1 and "does not extend a trusted head: forked" in p.stderr
+          and not os.path.exists(os.path.join(work, "ev-refused.zip")),
+          "(d) export --head refuses a forked ledger: " + p.stderr)
+p = earshot(cut, "export", str(first_call), "--evidence", "--head", anchor_before,
+            "-o", os.path.join(work, "ev-cut.zip"), check=False)
+res.check(p.returncode == 1 and "truncated" in p.stderr,
+          "(d) export --head refuses a truncated ledger: " + p.stderr)
 rc, j, a = vev(ev, "--head", os.path.join(work, "no-such-anchor"))
 res.check(rc == 1 and a and a["result"] == "fail" and "no-such-anchor" in a["detail"],
           "(d) an unreadable --head file is a failure naming it")

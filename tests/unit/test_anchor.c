@@ -363,11 +363,11 @@ static void test_bundle_proofs(void)
 	struct es_buf t;
 	es_buf_init(&t);
 	size_t count = 0;
-	CHECK_INT(st_ledger_consistency_text(l, b.size, &t, &count), 0);
+	CHECK_INT(st_ledger_consistency_text(l, b.size, NULL, 0, &t, &count), 0);
 	CHECK(count >= 16 && count <= ST_CONS_MAX);
 	struct es_buf none;
 	es_buf_init(&none);
-	CHECK_INT(st_ledger_consistency_text(l, b.size - 1, &none, NULL), ES_ENOTFOUND);
+	CHECK_INT(st_ledger_consistency_text(l, b.size - 1, NULL, 0, &none, NULL), ES_ENOTFOUND);
 	es_buf_free(&none);
 	static struct st_cons_entry v[ST_CONS_MAX];
 	size_t nv = 0;
