@@ -385,6 +385,7 @@ static void test_bundle_proofs(void)
 			CHECK_INT(r, ST_TRUST_OK);
 	}
 	CHECK_INT(ok, count);
+	CHECK_INT(ok + unproven, nh - 1);
 	CHECK_INT(st_cons_check(&b, v, nv, &b, why, sizeof(why)), ST_TRUST_OK);
 	/* a trusted head the bundle cannot know, another root, a bad proof */
 	struct st_head t2 = b;
