@@ -23,6 +23,17 @@ static bool newer(const struct st_head *a, const struct st_head *b)
 	return a->size > b->size || (a->size == b->size && a->time_us > b->time_us);
 }
 
+/* Oldest first; equal heads (a head published twice) side by side. */
+static int cmp_head(const void *a, const void *b)
+{
+	const struct st_head *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (x->time_us != y->time_us)
+		return x->time_us < y->time_us ? -1 : 1;
+	return memcmp(x, y, sizeof(*x));
+}
+
 #define MAX_REPORTED 20 /* failing heads named one by one; the rest counted */
 
 int cli_verify_heads(const char *ledger_dir, const char *file, bool newest_only,
@@ -45,6 +56,7 @@ int cli_verify_heads(const char *ledger_dir, const char *file, bool newest_only,
 	}
 	uint8_t pk[ST_LEDGER_PK_LEN];
 	st_ledger_public_key(l, pk);
+	qsort(v, n, sizeof(*v), cmp_head);
 	/* the heads of this ledger's key (the file may hold other recorders'
 	 * heads); when there is none, the newest head is itself the finding */
 	const struct st_head *pick = NULL, *any = NULL;
@@ -65,11 +77,8 @@ int cli_verify_heads(const char *ledger_dir, const char *file, bool newest_only,
 		bool ours = !memcmp(h->key_id, pk, ST_LEDGER_KEYID_LEN);
 		if (h != pick && (newest_only || !ours))
 			continue;
-		bool dup = false;
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = !memcmp(&v[j], h, sizeof(*h));
-		if (dup)
-			continue;
+		if (i && !memcmp(&v[i - 1], h, sizeof(*h)))
+			continue; /* the same head again (republished at a start) */
 		/* every head the anchor holds: a rolled-back ledger that grew
 		 * again may extend the newest head but not an older one */
 		enum st_trust t = st_ledger_check_trusted(l, h, why, sizeof(why));

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define TAG "ledger"
 #define ENTRIES ST_LD_ENTRIES
 #define HEADS ST_LD_HEADS
