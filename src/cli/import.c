@@ -425,12 +425,15 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	cfg.extra_headers = extra;
 	struct pol_rules *rules = NULL;
 	const struct pol_rules *_Atomic rules_ref = NULL;
+	struct cli_ledger_settings ledger_settings = {0};
 	if (config) {
 		struct es_conf conf;
 		char err[1024];
 		int rc = es_conf_load(&conf, config, err, sizeof(err));
 		if (!rc)
 			rc = pol_rules_from_conf(&rules, &conf, err, sizeof(err));
+		if (!rc)
+			rc = cli_ledger_apply_config(&ledger_settings, &conf, err, sizeof(err));
 		bool enc;
 		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
 							 sizeof(err));
@@ -441,6 +444,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		es_conf_free(&conf);
 		if (rc) {
 			fprintf(stderr, "earshot import: %s\n", err);
+			pol_rules_free(rules);
 			return CLI_USAGE;
 		}
 		atomic_store(&rules_ref, rules);
@@ -469,6 +473,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		cfg.spool_dir = spool;
 		scfg.data_dir = ctx->data_dir;
+		run.arc.settings = &ledger_settings;
 		if (cli_archive_open(ctx, run.ix, encrypt != 0, &run.arc, "earshot import")) {
 			idx_close(run.ix);
 			return CLI_ERR;

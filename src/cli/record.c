@@ -74,7 +74,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					    "spool_sync", "min_free", "default", "timezone",
 					    "encrypt", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
-					       "networks", "do-not-record", "srs", "api"};
+					       "networks", "do-not-record", "srs", "api",
+					       "ledger", "anchor"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5);
@@ -91,7 +92,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	    (rc = es_conf_check_keys(c, "calls", k_calls, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "recording", k_rec, err, errlen)) ||
 	    (rc = cli_srs_apply_config(&s->srs, c, err, errlen)) ||
-	    (rc = cli_web_apply_config(&s->web, c, err, errlen)))
+	    (rc = cli_web_apply_config(&s->web, c, err, errlen)) ||
+	    (rc = cli_ledger_apply_config(&s->ledger, c, err, errlen)))
 		return rc;
 	const struct es_conf_entry *e;
 	if (!ctx->data_explicit && (e = es_conf_find(c, "earshot", "data")))

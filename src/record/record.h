@@ -333,9 +333,10 @@ int rec_ledger_leaf(struct idx *ix, struct st_ledger *l, const struct idx_record
  * opened for appending (created when absent if create), any appended but
  * unsigned leaves get a signed head, and every recording row of the index
  * without a leaf (a crash between the index commit and the ledger's) gets
- * one; *added (may be NULL) counts those. */
-int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, struct st_ledger **out,
-		    unsigned *added, char *err, size_t errlen);
+ * one; *added (may be NULL) counts those.  key_path: the signing key
+ * (NULL: as st_ledger_key_path finds it). */
+int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const char *key_path,
+		    struct st_ledger **out, unsigned *added, char *err, size_t errlen);
 /* Write the plaintext of recording rec to dst (created, via a temporary
  * file): the stored file is first checked against rec->sha256 (ES_ECRYPTO
  * when it differs: altered), then decrypted with its data key from vault
