@@ -10,7 +10,7 @@ recording, and a clean stop on SIGTERM.  Prints p50/p95 of 200 searches.
 The waveform (/peaks): its role matrix, parameters, audit, and its values
 against a reduction computed here from the WAV `earshot export` writes,
 for plain and encrypted Opus and encrypted FLAC recordings of a capture
-with pauses (each served by a second server on PORT + 1)."""
+with pauses (each served by a second server on its own free port)."""
 import concurrent.futures
 import http.client
 import json
@@ -20,14 +20,15 @@ import time
 import urllib.parse
 import wave
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
+from estest import (free_port, BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
                     import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 if not os.path.exists(GEN):
     skip("%s not built" % GEN)
 
-HOST, PORT = "127.0.0.1", int(os.environ.get("ES_API_PORT", "18080"))
+HOST = "127.0.0.1"
+PORT = free_port(host=HOST)  # no fixed port: any program may hold one
 PW = "correct horse battery"
 res = Results()
 work = tmpdir("earshot-api-")
@@ -821,8 +822,8 @@ res.check(p.returncode == 0, "earshot audit --verify: %d %s%s" % (p.returncode, 
 
 # ---- the waveform of a capture with pauses: plain and encrypted Opus, encrypted FLAC ------------
 def peaks_server(dpath, fn):
-    """Serve dpath on PORT + 1 and call fn(get) with get(path) -> (status, JSON)."""
-    port = PORT + 1
+    """Serve dpath on a second free port and call fn(get) with get(path) -> (status, JSON)."""
+    port = free_port(host=HOST)
     tok = json.loads(earshot(dpath, "user", "token", "pk", "--json").stdout)["token"]
     srv = subprocess.Popen([EARSHOT, "--data", dpath, "serve", "--listen", "%s:%d" % (HOST, port),
                             "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
