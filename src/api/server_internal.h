@@ -21,6 +21,8 @@ struct st_dek;
 
 struct srv_peaks_cache;
 struct srv_audio_cache;
+struct srv_guard;
+enum MHD_ConnectionNotificationCode;
 
 /* A pool of index connections: taken by a request, given back after. */
 #define SRV_IX_POOL_MAX (API_SRV_THREADS_MAX + 4)
@@ -50,6 +52,12 @@ struct api_server {
 	struct srv_peaks_cache *peaks;
 	/* Data keys and who listened lately (audio_state.c), with their own lock. */
 	struct srv_audio_cache *audio;
+	/* The deadline on receiving a whole request (conn_guard.c). */
+	struct srv_guard *guard;
+	/* libmicrohttpd's messages, rate-limited (http.c, on_mhd_log) */
+	pthread_mutex_t log_lock;
+	int64_t log_window; /* CLOCK_MONOTONIC second the window began */
+	unsigned log_count, log_dropped;
 };
 
 enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };
@@ -203,6 +211,23 @@ bool srv_listened_recently(struct srv_audio_cache *c, const char *user, const ch
 			   int64_t call, const char *sha256, int64_t now_us);
 void srv_listened_mark(struct srv_audio_cache *c, const char *user, const char *remote,
 		       int64_t call, const char *sha256, int64_t now_us);
+
+/* ---- conn_guard.c: a deadline on receiving a whole request ------------------- */
+/* From a connection's start, or the end of its previous request, to its
+ * request line, headers and body all received; then its socket is shut
+ * down (MHD's idle timeout restarts with every byte, this does not). */
+#define SRV_REQUEST_DEADLINE_US (10 * ES_US_PER_SEC)
+/* Start the watcher thread (ES_ENOMEM). */
+int srv_guard_new(struct srv_guard **out, int64_t deadline_us);
+/* Stop the watcher; after MHD_stop_daemon.  NULL is fine. */
+void srv_guard_free(struct srv_guard *g);
+/* MHD_OPTION_NOTIFY_CONNECTION with g as its closure. */
+void srv_guard_notify(void *g, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code);
+/* The whole request is in (no deadline while it is handled and answered). */
+void srv_guard_request_in(struct srv_guard *g, struct MHD_Connection *conn);
+/* Its answer is done: the next request's deadline starts now. */
+void srv_guard_request_done(struct srv_guard *g, struct MHD_Connection *conn);
 
 /* ---- handlers_tags.c: tags and notes ------------------------------------------- */
 /* Authenticate, refuse query parameters, find call id and check act on it
