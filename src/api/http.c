@@ -262,6 +262,27 @@ bool srv_allow(struct srv_req *r, enum api_action act, bool own, const char *act
 	return false;
 }
 
+bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own,
+		    const char *action, const char *object, int *rc)
+{
+	/* A role that may not do act even on its own calls is told so for
+	 * any id: that answer does not depend on the call. */
+	if (!srv_allow(r, act, true, action, object, rc))
+		return false;
+	if (found && api_allow(r->user.role, r->user.can_listen, act, own))
+		return true;
+	/* Issue #13, finding 13a: "not yours" and "no such call" get one
+	 * answer, so that ids cannot be probed; the audit keeps which. */
+	char detail[96];
+	if (found)
+		snprintf(detail, sizeof(detail), "role %s may not %s this call (answered as absent)",
+			 api_role_name(r->user.role), api_action_name(act));
+	srv_audit(r, action, object, found ? API_AUDIT_DENIED : API_AUDIT_FAILED,
+		  found ? detail : "no such call");
+	*rc = srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
+	return false;
+}
+
 /* ---- authentication ---------------------------------------------------------------------- */
 
 static int unauthorized(struct srv_req *r, const char *why)

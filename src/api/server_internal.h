@@ -138,6 +138,12 @@ void srv_audit(struct srv_req *r, const char *action, const char *object, const 
  * 403 (*rc).  true: allowed. */
 bool srv_allow(struct srv_req *r, enum api_action act, bool own, const char *action,
 	       const char *object, int *rc);
+/* The check of a per-call request: 403 (srv_allow) when r's role may not do
+ * act even on its own calls; else one and the same 404 "no such call" when
+ * the call is not found or not r's to act on (the audit says which).
+ * true: allowed. */
+bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own,
+		    const char *action, const char *object, int *rc);
 
 /* ---- routes.c -------------------------------------------------------------------- */
 int srv_route(struct srv_req *r);

@@ -51,7 +51,8 @@ own = recorded[0]
 mine = own["parties"]["caller"]["user"]
 foreign = [c for c in recorded if mine not in (c["parties"]["caller"]["user"],
                                                 c["parties"]["callee"]["user"])][0]
-for name, role, numbers in (("super1", "supervisor", ""), ("agent1", "agent", mine)):
+for name, role, numbers in (("super1", "supervisor", ""), ("agent1", "agent", mine),
+                            ("admin1", "admin", "")):
     args = ["user", "add", name, "--role", role, "--password-stdin"]
     if numbers:
         args += ["--numbers", numbers]
@@ -72,12 +73,13 @@ def serve(extra=()):
     return proc, port
 
 
-def login(port, name, source=None):
-    st, h, _ = http_req(HOST, port, "POST", "/api/login", {"name": name, "password": PW},
+def login(port, name, source=None, with_csrf=False):
+    st, h, b = http_req(HOST, port, "POST", "/api/login", {"name": name, "password": PW},
                         source=source, timeout=10)
     for part in h.get("set-cookie", "").split(";"):
         if part.strip().startswith("earshot_session="):
-            return part.strip().split("=", 1)[1]
+            ck = part.strip().split("=", 1)[1]
+            return (ck, b["csrf"]) if with_csrf else ck
     raise RuntimeError("login %s: %d" % (name, st))
 
 
@@ -240,6 +242,66 @@ def test_tls():
         res.check(rc == 0, "HTTPS server exits cleanly: %s %s" % (rc, err[-300:]))
 
 
+# ---- another agent's call answers as an absent one ----------------------------------------------
+def test_oracle():
+    proc, port = serve()
+    try:
+        if not res.check(http_wait_up(HOST, port, proc), "server up"):
+            return
+        ck, csrf = login(port, "agent1", with_csrf=True)
+        admin_ck = login(port, "admin1")
+        absent = max(c["id"] for c in calls) + 1000
+        hx = {"X-CSRF-Token": csrf}
+        cases = (  # every per-call endpoint (docs/openapi.yaml)
+            ("GET", "/api/calls/%d", None, None),
+            ("HEAD", "/api/calls/%d", None, None),
+            ("GET", "/api/calls/%d/audio", None, None),
+            ("GET", "/api/calls/%d/audio", None, {"Range": "bytes=0-99"}),
+            ("GET", "/api/calls/%d/peaks", None, None),
+            ("GET", "/api/calls/%d/peaks?points=64", None, None),
+            ("GET", "/api/calls/%d/verify", None, None),
+            ("GET", "/api/calls/%d/verify?quick=1", None, None),
+            ("GET", "/api/calls/%d/evidence", None, None),
+            ("GET", "/api/calls/%d/tags", None, None),
+            ("GET", "/api/calls/%d/notes", None, None),
+            ("POST", "/api/calls/%d/tags", {"tag": "probe"}, hx),
+            ("DELETE", "/api/calls/%d/tags/probe", None, hx),
+            ("POST", "/api/calls/%d/notes", {"text": "probe"}, hx),
+        )
+        skip_hdrs = {"date"}
+        for method, path, body, hdrs in cases:
+            got = []
+            for cid in (foreign["id"], absent):
+                st, h, b = http_req(HOST, port, method, path % cid, body, hdrs, cookie=ck,
+                                    raw=True, timeout=10)
+                got.append((st, {k: v for k, v in h.items() if k not in skip_hdrs}, b))
+            (s1, h1, b1), (s2, h2, b2) = got
+            res.check(s1 == s2 and b1 == b2 and h1 == h2 and s1 in (403, 404),
+                      "%s %s: another agent's call %d %s / absent %d %s" %
+                      (method, path, s1, b1[:80], s2, b2[:80]))
+        # and the own call is still served, so the answers above are refusals
+        st, _, _ = http_req(HOST, port, "GET", "/api/calls/%d" % own["id"], cookie=ck, timeout=10)
+        res.check(st == 200, "agent1 sees its own call: %d" % st)
+        # the audit log keeps the real reason of each
+        st, _, b = http_req(HOST, port, "GET", "/api/audit?user=agent1&limit=1000",
+                            cookie=admin_ck, timeout=10)
+        ents = b.get("entries", []) if st == 200 else []
+        fo = [e for e in ents if e["object"] == str(foreign["id"])]
+        ab = [e for e in ents if e["object"] == str(absent)]
+        res.check(fo and all(e["outcome"] == "denied" for e in fo),
+                  "audit: another agent's call is denied (%s)" % {e["outcome"] for e in fo})
+        # (a refusal of the role itself, e.g. export for an agent, is a 403 for any id)
+        res.check(any(e["detail"] == "no such call" for e in ab) and
+                  all((e["outcome"], e["detail"]) == ("failed", "no such call") or
+                      (e["outcome"] == "denied" and "this call" not in e["detail"]) for e in ab),
+                  "audit: the absent call is 'no such call' (%s)" %
+                  {(e["outcome"], e.get("detail")) for e in ab})
+    finally:
+        rc, err = http_stop(proc)
+        res.check(rc == 0, "server exits cleanly: %s %s" % (rc, err[-300:]))
+
+
+test_oracle()
 test_flood()
 test_tls()
 res.finish()
