@@ -511,7 +511,7 @@ static void server_free(struct api_server *s)
 		idx_close(s->ix_pool[i]);
 	api_rl_free(s->rl);
 	srv_guard_free(s->guard);
-	srv_peaks_cache_free(s->peaks);
+	srv_peaks_jobs_free(s->peaks);
 	srv_audio_cache_free(s->audio);
 	st_vault_close(s->vault);
 	st_ledger_cache_free(s->ledger);
@@ -600,7 +600,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	}
 	if ((rc = api_rl_new(&s->rl, SRV_RL_CAPACITY, API_RL_MAX_FAILURES, API_RL_WINDOW_US,
 			     API_RL_LOCKOUT_US)) ||
-	    (rc = srv_peaks_cache_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio)) ||
+	    (rc = srv_peaks_jobs_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio)) ||
 	    (rc = srv_guard_new(&s->guard, SRV_REQUEST_DEADLINE_US))) {
 		es_errf(err, errlen, rc, "out of memory");
 		goto fail;

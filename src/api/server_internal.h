@@ -19,7 +19,7 @@ struct MHD_Response;
 struct st_vault;
 struct st_dek;
 
-struct srv_peaks_cache;
+struct srv_peaks_jobs;
 struct srv_audio_cache;
 struct srv_guard;
 enum MHD_ConnectionNotificationCode;
@@ -47,9 +47,9 @@ struct api_server {
 	struct api_rl *rl;
 	char *tls_cert_pem, *tls_key_pem;
 	char *rules_json;       /* GET /api/rules; under lock (api_server_set_rules_json) */
-	/* Waveforms already computed (handlers_peaks.c), with their own lock:
-	 * a peaks request decodes a whole recording. */
-	struct srv_peaks_cache *peaks;
+	/* The waveform decodes in progress (handlers_peaks.c), with their own
+	 * lock: a first peaks request decodes a whole recording. */
+	struct srv_peaks_jobs *peaks;
 	/* Data keys and who listened lately (audio_state.c), with their own lock. */
 	struct srv_audio_cache *audio;
 	/* The deadline on receiving a whole request (conn_guard.c). */
@@ -277,10 +277,12 @@ int srv_call_evidence(struct srv_req *r, int64_t id);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);
-/* Entries of the waveform cache (least recently used out). */
-#define SRV_PEAKS_CACHE 64
-int srv_peaks_cache_new(struct srv_peaks_cache **out);
-void srv_peaks_cache_free(struct srv_peaks_cache *c); /* NULL is fine */
+/* Decodes of recordings for their waveform at once: per user, in all. */
+#define SRV_PEAKS_PER_USER 1
+#define SRV_PEAKS_AT_ONCE 2
+#define SRV_PEAKS_RETRY_S "2" /* Retry-After of the 429 beyond them */
+int srv_peaks_jobs_new(struct srv_peaks_jobs **out);
+void srv_peaks_jobs_free(struct srv_peaks_jobs *c); /* NULL is fine */
 
 /* ---- handlers_admin.c: user administration and the rules' read-only view -------- */
 /* POST /api/users */
