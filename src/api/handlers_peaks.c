@@ -50,6 +50,9 @@ struct peaks_job {
 
 struct srv_peaks_jobs {
 	pthread_mutex_t lock;
+	pthread_cond_t idle;  /* threads fell to 0 */
+	unsigned threads;     /* decode threads running (task_main) */
+	bool stopping;        /* srv_peaks_jobs_wait: no new decode */
 	struct peaks_job job[SRV_PEAKS_AT_ONCE];
 };
 
@@ -59,6 +62,7 @@ int srv_peaks_jobs_new(struct srv_peaks_jobs **out)
 	if (!*out)
 		return ES_ENOMEM;
 	pthread_mutex_init(&(*out)->lock, NULL);
+	pthread_cond_init(&(*out)->idle, NULL);
 	return 0;
 }
 
@@ -66,6 +70,7 @@ void srv_peaks_jobs_free(struct srv_peaks_jobs *c)
 {
 	if (!c)
 		return;
+	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -78,9 +83,9 @@ static int job_begin(struct srv_peaks_jobs *c, const char *user, const char *pat
 {
 	int slot = -1;
 	unsigned mine = 0;
-	*why = "the server is computing other waveforms";
+	*why = c->stopping ? "the server is stopping" : "the server is computing other waveforms";
 	pthread_mutex_lock(&c->lock);
-	for (int i = 0; i < SRV_PEAKS_AT_ONCE; i++) {
+	for (int i = 0; i < SRV_PEAKS_AT_ONCE && !c->stopping; i++) {
 		struct peaks_job *j = &c->job[i];
 		if (!j->path[0]) {
 			if (slot < 0)
@@ -343,79 +348,157 @@ static int peaks_busy(struct srv_req *r, const char *obj, const char *why)
 	return srv_json_send_hdrs(r, MHD_HTTP_TOO_MANY_REQUESTS, &o, hdrs);
 }
 
-/* The stored waveform of p, or decoded now (and stored): 0, 1 when a
- * decode was refused for now (*rc answered), or the failure set. */
-static unsigned peaks_base(struct srv_req *r, const char *obj, const struct srv_rec *p,
-			   struct rec_peaks *base, bool *decoded, int *rc, struct pfail *f)
+/* One peaks request: the recording row, and what a decode off MHD's
+ * threads needs and gives back. */
+struct srv_peaks_task {
+	struct api_server *srv;
+	struct MHD_Connection *conn;
+	struct srv_rec p;
+	char obj[24];
+	char file[4400], pfile[4400];
+	struct st_dek *dek;
+	int slot;
+	/* out */
+	struct rec_peaks base;
+	bool decoded;
+	unsigned st;
+	struct pfail f;
+};
+
+static void task_free(struct srv_peaks_task *t)
 {
-	char file[4400], pfile[4400], err[600] = "";
-	struct st_dek *dek = NULL;
-	unsigned st = peaks_open(r, p, file, sizeof(file), pfile, sizeof(pfile), &dek, f);
-	if (!st)
-		st = peaks_check(p, file, f);
-	if (st) {
-		st_dek_free(dek);
-		return st;
-	}
-	int lrc = rec_peaks_load(pfile, dek, p->sha256, base, err, sizeof(err));
-	*decoded = lrc != 0;
-	if (lrc == ES_ENOMEM) {
-		st = pfail_set(f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
-	} else if (lrc) {
-		if (lrc != ES_ENOTFOUND) /* damaged or altered: made again */
-			ES_LOG_WARNING(TAG, "peaks of call %s: %s; decoding the recording again", obj,
-				       err);
-		const char *why;
-		int slot = job_begin(r->srv->peaks, r->user.name, p->path, &why);
-		if (slot < 0) {
-			*rc = peaks_busy(r, obj, why);
-			st_dek_free(dek);
-			return 1;
-		}
-		int64_t t0 = srv_now_us();
-		st = peaks_compute(p, file, dek, base, f);
-		job_end(r->srv->peaks, slot);
-		if (!st) {
-			ES_LOG_INF(TAG, "peaks of call %s: decoded in %lld ms", obj,
-				   (long long)((srv_now_us() - t0) / 1000));
-			if (rec_peaks_save(pfile, dek, base, p->sha256, err, sizeof(err)))
-				ES_LOG_WARNING(TAG, "peaks of call %s: not stored (%s): the next "
-						    "request decodes again", obj, err);
-		}
-	}
-	st_dek_free(dek);
-	return st;
+	if (!t)
+		return;
+	st_dek_free(t->dek);
+	rec_peaks_free(&t->base);
+	free(t);
 }
 
-int srv_call_peaks(struct srv_req *r, int64_t id)
+void srv_peaks_deferred_free(struct srv_req *r)
 {
-	static const char *const params[] = {"points", NULL};
-	int rc;
-	char obj[24];
-	struct srv_rec p = {0};
-	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.peaks", params, srv_rec_row, &p, obj,
-				&rc))
-		return rc;
-	unsigned points;
-	if (parse_points(r, &points, &rc))
-		return rc;
-	if (!p.has_rec) {
-		srv_audit(r, "call.peaks", obj, API_AUDIT_FAILED, "no recording");
-		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
-				 "the call has no recording");
+	task_free(r->deferred);
+	r->deferred = NULL;
+}
+
+/* Decode, store, log; then the decode's slot is free again. */
+static void task_decode(struct srv_peaks_task *t)
+{
+	char err[600] = "";
+	int64_t t0 = srv_now_us();
+	t->st = peaks_compute(&t->p, t->file, t->dek, &t->base, &t->f);
+	t->decoded = true;
+	if (!t->st) {
+		ES_LOG_INF(TAG, "peaks of call %s: decoded in %lld ms", t->obj,
+			   (long long)((srv_now_us() - t0) / 1000));
+		if (rec_peaks_save(t->pfile, t->dek, &t->base, t->p.sha256, err, sizeof(err)))
+			ES_LOG_WARNING(TAG, "peaks of call %s: not stored (%s): the next request "
+					    "decodes again", t->obj, err);
 	}
-	struct pfail f = {0};
-	struct rec_peaks base = {0}, pk = {0};
-	bool decoded = false;
-	unsigned st = peaks_base(r, obj, &p, &base, &decoded, &rc, &f);
-	if (st == 1)
-		return rc;
+	st_dek_free(t->dek);
+	t->dek = NULL;
+	job_end(t->srv->peaks, t->slot);
+}
+
+/* The decode thread: MHD's own threads go on serving everybody else while
+ * a long recording decodes (issue #13, finding 7); the suspended request
+ * is resumed and answered from the task (srv_call_peaks again). */
+static void *task_main(void *arg)
+{
+	struct srv_peaks_task *t = arg;
+	struct srv_peaks_jobs *c = t->srv->peaks;
+	struct MHD_Connection *conn = t->conn;
+	task_decode(t);
+	MHD_resume_connection(conn); /* t is r's again: not touched after */
+	pthread_mutex_lock(&c->lock);
+	c->threads--;
+	pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* Start the decode on its own thread with r suspended: true; false when
+ * no thread can be started (the caller decodes on this one). */
+static bool task_defer(struct srv_req *r, struct srv_peaks_task *t)
+{
+	struct srv_peaks_jobs *c = r->srv->peaks;
+	pthread_attr_t at;
+	pthread_t th;
+	if (pthread_attr_init(&at))
+		return false;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	t->conn = r->conn;
+	r->deferred = t;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_lock(&c->lock);
+	bool ok = pthread_create(&th, &at, task_main, t) == 0;
+	if (ok)
+		c->threads++;
+	pthread_mutex_unlock(&c->lock);
+	pthread_attr_destroy(&at);
+	if (!ok) {
+		MHD_resume_connection(r->conn);
+		r->deferred = NULL;
+	}
+	return ok;
+}
+
+void srv_peaks_jobs_wait(struct srv_peaks_jobs *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	while (c->threads)
+		pthread_cond_wait(&c->idle, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The stored waveform of t's recording into t->base: 0; PEAKS_ANSWERED
+ * when the answer is queued (*rc: 429 busy); PEAKS_DEFERRED when a decode
+ * runs on its own thread; or the failure set. */
+#define PEAKS_ANSWERED 1
+#define PEAKS_DEFERRED 2
+static unsigned peaks_base(struct srv_req *r, struct srv_peaks_task *t, int *rc)
+{
+	char err[600] = "";
+	struct pfail *f = &t->f;
+	unsigned st = peaks_open(r, &t->p, t->file, sizeof(t->file), t->pfile, sizeof(t->pfile),
+				 &t->dek, f);
+	if (!st)
+		st = peaks_check(&t->p, t->file, f);
+	if (st)
+		return st;
+	int lrc = rec_peaks_load(t->pfile, t->dek, t->p.sha256, &t->base, err, sizeof(err));
+	if (!lrc)
+		return 0;
+	if (lrc == ES_ENOMEM)
+		return pfail_set(f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	if (lrc != ES_ENOTFOUND) /* damaged or altered: made again */
+		ES_LOG_WARNING(TAG, "peaks of call %s: %s; decoding the recording again", t->obj,
+			       err);
+	const char *why;
+	t->slot = job_begin(r->srv->peaks, r->user.name, t->p.path, &why);
+	if (t->slot < 0) {
+		*rc = peaks_busy(r, t->obj, why);
+		return PEAKS_ANSWERED;
+	}
+	if (task_defer(r, t))
+		return PEAKS_DEFERRED;
+	task_decode(t);
+	return t->st;
+}
+
+/* The answer from t (a stored or just decoded waveform, or its failure). */
+static int peaks_answer(struct srv_req *r, int64_t id, struct srv_peaks_task *t, unsigned points)
+{
+	unsigned st = t->st;
+	struct rec_peaks pk = {0};
 	char *json = NULL;
 	if (!st) {
 		struct srv_json o;
-		bool ok = !rec_peaks_derive(&base, points, &pk) && srv_json_begin(&o);
+		bool ok = !rec_peaks_derive(&t->base, points, &pk) && srv_json_begin(&o);
 		if (ok) {
-			peaks_json(&o.j, id, &p, &pk);
+			peaks_json(&o.j, id, &t->p, &pk);
 			es_json_end(&o.j);
 			ok = !ferror(o.f);
 			fclose(o.f);
@@ -425,20 +508,20 @@ int srv_call_peaks(struct srv_req *r, int64_t id)
 				free(o.buf);
 		}
 		if (!json)
-			st = pfail_set(&f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-				       "out of memory");
+			pfail_set(&t->f, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				  "out of memory");
 	}
 	rec_peaks_free(&pk);
-	rec_peaks_free(&base);
 	if (!json) {
-		if (f.status != MHD_HTTP_SERVICE_UNAVAILABLE)
-			ES_LOG_ERR(TAG, "peaks of call %s: %s", obj, f.msg);
-		srv_audit(r, "call.peaks", obj, API_AUDIT_FAILED, f.msg);
-		return srv_error(r, f.status, f.code, NULL, "%s", f.msg);
+		if (t->f.status != MHD_HTTP_SERVICE_UNAVAILABLE)
+			ES_LOG_ERR(TAG, "peaks of call %s: %s", t->obj, t->f.msg);
+		srv_audit(r, "call.peaks", t->obj, API_AUDIT_FAILED, t->f.msg);
+		return srv_error(r, t->f.status, t->f.code, NULL, "%s", t->f.msg);
 	}
 	char detail[64];
-	snprintf(detail, sizeof(detail), "%u points%s", points, decoded ? " (decoded)" : " (stored)");
-	srv_audit(r, "call.peaks", obj, API_AUDIT_OK, detail);
+	snprintf(detail, sizeof(detail), "%u points%s", points,
+		 t->decoded ? " (decoded)" : " (stored)");
+	srv_audit(r, "call.peaks", t->obj, API_AUDIT_OK, detail);
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
@@ -447,4 +530,45 @@ int srv_call_peaks(struct srv_req *r, int64_t id)
 	}
 	srv_headers(resp, true);
 	return srv_queue(r, MHD_HTTP_OK, resp);
+}
+
+int srv_call_peaks(struct srv_req *r, int64_t id)
+{
+	int rc;
+	unsigned points;
+	if (r->deferred) { /* resumed: the decode is done (task_main) */
+		struct srv_peaks_task *t = r->deferred;
+		r->deferred = NULL;
+		if (parse_points(r, &points, &rc)) /* checked before: cannot fail */
+			points = PEAKS_DEFAULT;
+		rc = peaks_answer(r, id, t, points);
+		task_free(t);
+		return rc;
+	}
+	static const char *const params[] = {"points", NULL};
+	struct srv_peaks_task *t = calloc(1, sizeof(*t));
+	if (!t)
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "out of memory");
+	t->srv = r->srv;
+	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.peaks", params, srv_rec_row, &t->p,
+				t->obj, &rc) ||
+	    parse_points(r, &points, &rc)) {
+		task_free(t);
+		return rc;
+	}
+	if (!t->p.has_rec) {
+		srv_audit(r, "call.peaks", t->obj, API_AUDIT_FAILED, "no recording");
+		task_free(t);
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+				 "the call has no recording");
+	}
+	unsigned st = peaks_base(r, t, &rc);
+	if (st == PEAKS_DEFERRED)
+		return MHD_YES; /* t is the decode thread's now: answered when resumed */
+	t->st = st;
+	if (st != PEAKS_ANSWERED)
+		rc = peaks_answer(r, id, t, points);
+	task_free(t);
+	return rc;
 }

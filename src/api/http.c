@@ -434,6 +434,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct srv_req *r = *con_cls;
 	if (!r)
 		return;
+	srv_peaks_deferred_free(r);
 	es_buf_free(&r->body);
 	sodium_memzero(r->cookie, sizeof(r->cookie));
 	free(r);
@@ -612,7 +613,8 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		s->tls = true;
 	}
 
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* suspend/resume: a waveform decode runs off MHD's threads */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
 	if (s->tls)
@@ -697,6 +699,7 @@ void api_server_stop(struct api_server *s)
 {
 	if (!s)
 		return;
+	srv_peaks_jobs_wait(s->peaks);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	server_free(s);

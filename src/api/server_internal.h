@@ -20,6 +20,7 @@ struct st_vault;
 struct st_dek;
 
 struct srv_peaks_jobs;
+struct srv_peaks_task;
 struct srv_audio_cache;
 struct srv_guard;
 enum MHD_ConnectionNotificationCode;
@@ -79,6 +80,9 @@ struct srv_req {
 	struct api_user user;
 	struct api_session session;
 	char cookie[IDX_HEX256 + 1];
+	/* a waveform decode on its own thread, the request suspended
+	 * (handlers_peaks.c); freed by srv_peaks_deferred_free */
+	struct srv_peaks_task *deferred;
 };
 
 /* A response being built: JSON into a memstream. */
@@ -283,6 +287,11 @@ int srv_call_peaks(struct srv_req *r, int64_t id);
 #define SRV_PEAKS_RETRY_S "2" /* Retry-After of the 429 beyond them */
 int srv_peaks_jobs_new(struct srv_peaks_jobs **out);
 void srv_peaks_jobs_free(struct srv_peaks_jobs *c); /* NULL is fine */
+/* Refuse new decodes and wait for the running ones (their requests are
+ * resumed): before MHD_stop_daemon, which may not meet a suspended one. */
+void srv_peaks_jobs_wait(struct srv_peaks_jobs *c);
+/* A request's deferred decode, when it ends unanswered (NULL is fine). */
+void srv_peaks_deferred_free(struct srv_req *r);
 
 /* ---- handlers_admin.c: user administration and the rules' read-only view -------- */
 /* POST /api/users */
