@@ -127,6 +127,7 @@ struct cli_web_settings {
 	char host[64];
 	uint16_t port;
 	unsigned threads;
+	unsigned per_ip;      /* connections at once from one address */
 	char tls_cert[1024], tls_key[1024]; /* "" = plain HTTP */
 	char web[1024];       /* the web UI's folder; "" = API only */
 	bool web_set;         /* web was given; else the source tree's web/ */

@@ -82,6 +82,7 @@ void cli_web_defaults(struct cli_web_settings *o)
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	o->port = CLI_WEB_DEFAULT_PORT;
 	o->threads = CLI_WEB_DEFAULT_THREADS;
+	o->per_ip = API_SRV_PER_IP_DEFAULT;
 }
 
 static int set_str(char *dst, size_t cap, const char *v, const struct es_conf *c,
@@ -132,7 +133,7 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	static const char *const known[] = {"enabled", "listen", "threads", "tls_cert",
 					    "tls_key", "web", "login_max_failures",
 					    "login_max_failures_address", "login_window",
-					    "login_lockout", NULL};
+					    "login_lockout", "per_ip_connections", NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
 		return rc;
@@ -157,6 +158,11 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	int64_t v;
 	if (!(rc = es_conf_int(c, "api", "threads", 1, API_SRV_THREADS_MAX, &v, err, errlen)))
 		o->threads = (unsigned)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	if (!(rc = es_conf_int(c, "api", "per_ip_connections", 1, API_SRV_CONN_MAX, &v, err,
+			       errlen)))
+		o->per_ip = (unsigned)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
 	if ((rc = es_conf_bool(c, "api", "enabled", &o->enabled, err, errlen)) &&
@@ -209,6 +215,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.host = o->host,
 		.port = o->port,
 		.threads = o->threads,
+		.per_ip = o->per_ip,
 		.tls_cert = o->tls_cert[0] ? o->tls_cert : NULL,
 		.tls_key = o->tls_key[0] ? o->tls_key : NULL,
 		.rules_json = rules_json,

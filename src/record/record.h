@@ -192,6 +192,44 @@ int rec_recording_peaks(FILE *plain, const char *name, unsigned points, struct r
 			char *err, size_t errlen);
 void rec_peaks_free(struct rec_peaks *p);
 
+/* The stored waveform: a recording decoded once and reduced to
+ * REC_PEAKS_STORED points (2 x 16,000 bytes for a stereo call), kept in
+ * DATA/REC_PEAKS_DIR/<recording path>REC_PEAKS_SUFFIX, encrypted with the
+ * recording's data key when the recording is encrypted (a waveform shows
+ * when each party speaks).  The file binds the stored SHA-256 of the
+ * recording it was made from:
+ *     "ESPEAKS1", sha256 (64 hex), rate, channels, points (u32 BE),
+ *     frames (u64 BE), then channels * points values as in rec_peaks. */
+#define REC_PEAKS_STORED 16000
+#define REC_PEAKS_STORED_MAX 65536
+#define REC_PEAKS_DIR "peaks"
+#define REC_PEAKS_SUFFIX ".peaks"
+struct st_dek;
+/* *buf (malloc'd, *len bytes) holds p bound to sha256 (64 hex digits). */
+int rec_peaks_encode(const struct rec_peaks *p, const char *sha256, uint8_t **buf, size_t *len);
+/* Parse a stored waveform.  ES_EFORMAT (err says why) when malformed;
+ * ES_ENOTFOUND when sha256 (not NULL) is not the one it was made from. */
+int rec_peaks_decode(const uint8_t *buf, size_t len, const char *sha256, struct rec_peaks *out,
+		     char *err, size_t errlen);
+/* points values per channel from base: point i is the largest of the base
+ * points that overlap the stretch [i/points, (i+1)/points) of the file (so
+ * an edge may show its neighbour's peak, by at most 1/REC_PEAKS_STORED of
+ * the call).  ES_EINVAL, ES_ENOMEM. */
+int rec_peaks_derive(const struct rec_peaks *base, unsigned points, struct rec_peaks *out);
+/* DATA/peaks/<rec_path>.peaks into out (ES_ELIMIT when it does not fit). */
+int rec_peaks_path(const char *data_dir, const char *rec_path, char *out, size_t cap);
+/* Write p (bound to sha256) to path through a temporary file and a rename,
+ * making the folders; encrypted with dek unless it is NULL. */
+int rec_peaks_save(const char *path, const struct st_dek *dek, const struct rec_peaks *p,
+		   const char *sha256, char *err, size_t errlen);
+/* Read what rec_peaks_save wrote (with the same dek, or NULL): ES_ENOTFOUND
+ * when there is none or it was made from another file than sha256; else
+ * errors as rec_peaks_decode, ST_ECRYPTO when it does not authenticate. */
+int rec_peaks_load(const char *path, const struct st_dek *dek, const char *sha256,
+		   struct rec_peaks *out, char *err, size_t errlen);
+/* Remove the stored waveform of rec_path (delete, shred); none is fine. */
+int rec_peaks_drop(const char *data_dir, const char *rec_path);
+
 /* ---- calls in progress ---------------------------------------------------------
  * What a running recorder is recording now, for `GET /api/active` and the
  * web UI's live page: each engine lists its open calls (record/active.c),
