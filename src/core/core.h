@@ -266,6 +266,11 @@ void es_arena_free(struct es_arena *a);
  * or all but the last (a file name) when last is false.  errno tells why
  * on ES_EIO; ES_ELIMIT for a path too long. */
 int es_mkdirs(const char *path, bool last);
+/* Whether the folder dir keeps "other" users out: 0 when its mode grants
+ * them nothing; ES_EINVAL when it grants read, write or search (err names
+ * the folder and its mode); ES_EFORMAT when it is not a folder; ES_ENOTFOUND
+ * when it does not exist; ES_EIO when it cannot be examined. */
+int es_dir_private(const char *dir, char *err, size_t errlen);
 /* Write all n bytes to fd (retrying after EINTR and short writes); ES_EIO
  * with errno set otherwise. */
 int es_write_all(int fd, const void *p, size_t n);
