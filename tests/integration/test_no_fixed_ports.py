@@ -28,9 +28,6 @@ TOLERATED = {
     "integration/test_admin.py": "owned by the web UI work",
     "browser/ui_test.mjs": "default URL when run alone; test_ui.py (owned) passes its own",
     "browser/admin_test.mjs": "default URL when run alone; test_admin.py (owned) passes its own",
-    # not migrated yet: the SRS would have to report the ports it bound
-    # (UDP and TCP on one port number, a TLS port, an RTP pool)
-    "unit/test_srs.c": "C unit test: SIP 47000/47001, SRC 47010, RTP 47100-47199",
 }
 PORT = r"\d{4,5}"
 PATTERNS = [
