@@ -49,7 +49,7 @@ GEN_SETS = [
     ("sctp", ["--sctp"]),
     ("ws", ["--ws"]),
 ]
-PER_FILE = {"net_frame": 12, "sip": 8, "sdp": 4, "rtp": 6}
+PER_FILE = {"net_frame": 12, "sip": 8, "sdp": 4, "rtp": 6, "json": 4}
 
 
 def put(out, harness, data, counts):
@@ -212,6 +212,12 @@ def seed_capture(path, out, tmp, counts, have_tshark):
             sip.append(bytes.fromhex(hexdata.split(",")[-1]))  # inner of a tunnel
     for msg in spread(sip, PER_FILE["sip"]):
         put(out, "sip", msg, counts)
+    # fuzz_json: the From/To/User-Agent header lines, whose display names
+    # and URIs are the strings the JSON writer gets from a capture
+    heads = [ln for m in sip for ln in m.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+             if ln.lower().startswith((b"from:", b"to:", b"user-agent:"))]
+    for h in spread(heads, PER_FILE["json"]):
+        put(out, "json", h, counts)
     bodies = [m.split(b"\r\n\r\n", 1)[1] for m in sip if b"\r\n\r\n" in m and b"v=0" in m]
     for b in spread(bodies, PER_FILE["sdp"]):
         put(out, "sdp", b, counts)

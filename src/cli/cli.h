@@ -25,6 +25,7 @@ struct cli_ctx {
 	const char *data_dir;
 	bool data_explicit;       /* --data or $EARSHOT_DATA given */
 	bool verbosity_explicit;  /* -v or -q given */
+	bool allow_open_data;     /* --allow-open-data: run in a folder others can enter */
 	const char *prog;
 };
 
@@ -55,8 +56,14 @@ int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
  * Call-ID (the first call with it); 0 when there is none. */
 int64_t cli_call_ref(struct idx *ix, const char *arg);
 
-/* Open DATA/index.sqlite; create the folder when create is true. */
+/* Open DATA/index.sqlite; create the folder when create is true.  Goes
+ * through cli_data_guard first. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
+/* Before the data folder is used: set the process umask to 027 (once), and
+ * refuse (ES_EINVAL, message on stderr) a folder that "other" users may
+ * enter, unless --allow-open-data was given.  0 when it does not exist yet:
+ * the caller creates it 0750. */
+int cli_data_guard(struct cli_ctx *ctx);
 
 /* ---- the recorder run: `record` and `srs` (record.c, run.c, srs.c) ------------
  * Both commands are one program: settings from the configuration file and

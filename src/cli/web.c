@@ -210,6 +210,8 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		fprintf(stderr, "%s: web: no index.html in '%s'\n", cmd, o->web);
 		return CLI_USAGE;
 	}
+	if (cli_data_guard(ctx))
+		return CLI_ERR;
 	struct api_server_config cfg = {
 		.data_dir = ctx->data_dir,
 		.host = o->host,

@@ -365,8 +365,10 @@ static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_
 		}
 		crypto_sign_keypair(l->pk, l->sk);
 		crypto_sign_ed25519_sk_to_seed(seed, l->sk);
+		/* The public key is no secret, but nothing in the data folder is
+		 * for other users (the operator publishes a copy): 0640. */
 		if ((rc = write_keyfile(kpath, KEY_MAGIC, seed, 0600, err, errlen)) ||
-		    (rc = write_keyfile(ppath, PUB_MAGIC, l->pk, 0644, err, errlen)))
+		    (rc = write_keyfile(ppath, PUB_MAGIC, l->pk, 0640, err, errlen)))
 			goto out;
 		sync_dir(l->dir);
 		if (outside) {
