@@ -9,7 +9,7 @@
 // one first), staying signed in.  Screenshots go to OUT.
 // Exit 0 when every step passed, 1 with the failed step's message.
 //
-// Environment: UI_URL (http://127.0.0.1:8080), UI_ADMIN, UI_AUDITOR,
+// Environment: UI_URL (required), UI_ADMIN, UI_AUDITOR,
 // UI_PASSWORD (of both), UI_OTHER_TOKEN (a live token of UI_AUDITOR),
 // UI_OUT (screenshot folder), CHROMIUM.
 // Run by tests/integration/test_admin.py (against `serve -c` with rules).
@@ -18,7 +18,11 @@ import path from 'node:path';
 import fs from 'node:fs';
 
 const env = (k, d) => (process.env[k] !== undefined ? process.env[k] : d);
-const URL_ = env('UI_URL', 'http://127.0.0.1:8080');
+const URL_ = env('UI_URL', '');
+if (!URL_) {
+  console.error('UI_URL is not set (tests/integration/test_admin.py passes it)');
+  process.exit(2);
+}
 const OTHER_TOKEN = env('UI_OTHER_TOKEN', '');
 const ADMIN = env('UI_ADMIN', 'admin1');
 const AUDITOR = env('UI_AUDITOR', 'audit1');

@@ -18,16 +18,7 @@ from estest import SOURCE, Results
 
 TESTS = os.path.join(SOURCE, "tests")
 TOLERATED = {
-    # being migrated by their owners (parallel work, 2026-12); test_users.py
-    # was on that list too but binds no fixed port
-    "integration/test_siprec.py": "owned by the SIPREC work",
-    "integration/siprec_peer.py": "owned by the SIPREC work",
-    "integration/test_api.py": "owned by the API work",
-    "integration/test_api_evidence.py": "owned by the API work",
-    "integration/test_ui.py": "owned by the web UI work",
-    "integration/test_admin.py": "owned by the web UI work",
-    "browser/ui_test.mjs": "default URL when run alone; test_ui.py (owned) passes its own",
-    "browser/admin_test.mjs": "default URL when run alone; test_admin.py (owned) passes its own",
+    # none: every test takes free ports (a file that must keep one says why here)
 }
 PORT = r"\d{4,5}"
 PATTERNS = [
