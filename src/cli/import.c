@@ -40,6 +40,8 @@ static void import_usage(FILE *f)
 		"                      e.g. --header X-Account-Id\n"
 		"  --idle-timeout SEC  end a call after this long without SIP or RTP (300)\n"
 		"  --linger SEC        keep a call open this long after BYE (10)\n"
+		"  --challenge-wait SEC  keep a call whose INVITE was challenged (401/407)\n"
+		"                      open this long for the retried INVITE (120)\n"
 		"  --format FMT        recording format: opus (default), wav or flac\n"
 		"  --mix               one mono channel instead of caller left, callee right\n"
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
@@ -162,6 +164,7 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 		{"sip_unparsable", s->sip_parse_errors},
 		{"sip_not_in_call", s->sip_non_call},
 		{"sip_after_call_end", s->sip_late},
+		{"sip_orphan", s->sip_orphans},
 		{"sdp_unparsable", s->sdp_errors},
 		{"rtp_no_call", s->rtp_no_call},
 		{"rtcp_no_call", s->rtcp_no_call},
@@ -210,6 +213,7 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		{"unparsable SIP", s->sip_parse_errors},
 		{"SIP outside calls (REGISTER, OPTIONS...)", s->sip_non_call},
 		{"SIP after the call ended", s->sip_late},
+		{"SIP responses of no call (orphans)", s->sip_orphans},
 		{"unparsable SDP", s->sdp_errors},
 		{"RTP matching no call", s->rtp_no_call},
 		{"RTCP matching no call", s->rtcp_no_call},
@@ -236,6 +240,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"header", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"linger", required_argument, NULL, 'L'},
+		{"challenge-wait", required_argument, NULL, 'C'},
 		{"progress", no_argument, NULL, 'p'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
@@ -272,13 +277,16 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			extra[nextra++] = optarg;
 			break;
 		case 'I':
-		case 'L': {
+		case 'L':
+		case 'C': {
 			uint64_t v;
 			if (sl_to_u64(sl_cstr(optarg), &v) || v > 86400 * 30) {
 				fprintf(stderr, "earshot import: bad number of seconds '%s'\n", optarg);
 				return CLI_USAGE;
 			}
-			*(c == 'I' ? &cfg.idle_timeout_us : &cfg.end_linger_us) = (int64_t)v * ES_US_PER_SEC;
+			*(c == 'I' ? &cfg.idle_timeout_us
+			  : c == 'L' ? &cfg.end_linger_us : &cfg.challenge_wait_us) =
+				(int64_t)v * ES_US_PER_SEC;
 			break;
 		}
 		case 'f':

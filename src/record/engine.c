@@ -29,6 +29,7 @@ void rec_config_default(struct rec_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->end_linger_us = 10 * ES_US_PER_SEC;
+	cfg->challenge_wait_us = 120 * ES_US_PER_SEC;
 	cfg->idle_timeout_us = 300 * ES_US_PER_SEC;
 	cfg->sip_max_msg = 64 * 1024;
 	cfg->source = "import";
@@ -324,9 +325,9 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 			enum sip_end_reason why)
 {
 	struct sip_call *sc = rc->sip;
+	int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
 	if (sc->end_reason == SIP_END_NONE) {
 		sc->end_reason = why;
-		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
 		sc->end_us = last ? last : now_us;
 	}
 	rec_srec_settle(rc);
@@ -347,7 +348,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	rec_srec_free(rc);
 	free(rc);
 	sc->user = NULL;
-	sip_tracker_release(e->sip, sc, now_us);
+	sip_tracker_release(e->sip, sc, last ? last : now_us);
 }
 
 /* Close calls whose time has come: linger after the end elapsed, or idle. */
@@ -364,8 +365,12 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 		if (!rc)
 			continue;
 		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
+		/* a challenged INVITE is retried once the user or the phone
+		 * has the credentials: keep the call for the retry */
+		int64_t linger = sc->challenged ? ES_MAX(e->cfg.end_linger_us, e->cfg.challenge_wait_us)
+						: e->cfg.end_linger_us;
 		bool ended = sc->end_reason != SIP_END_NONE &&
-			     now_us - ES_MAX(sc->end_us, last) > e->cfg.end_linger_us;
+			     now_us - ES_MAX(sc->end_us, last) > linger;
 		bool open = sc->end_reason == SIP_END_NONE;
 		bool answered = sc->outcome == SIP_OUT_ANSWERED;
 		if (ended)
@@ -460,12 +465,14 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	struct sip_call *sc = NULL;
 	uint64_t before_late = sip_tracker_stats(e->sip)->late;
 	uint64_t before_nc = sip_tracker_stats(e->sip)->non_call;
+	uint64_t before_orphans = sip_tracker_stats(e->sip)->orphans;
 	int err = sip_tracker_feed(e->sip, &m, &meta, &sc);
 	if (err)
 		e->stats.sip_parse_errors++;
 	const struct sip_tracker_stats *ts = sip_tracker_stats(e->sip);
 	e->stats.sip_late += ts->late - before_late;
 	e->stats.sip_non_call += ts->non_call - before_nc;
+	e->stats.sip_orphans += ts->orphans - before_orphans;
 	e->stats.sip_retransmissions = ts->retransmissions;
 	e->stats.sdp_errors = ts->sdp_errors;
 	if (sc && !sc->user)
@@ -712,16 +719,24 @@ static void on_udp(void *ud, const struct net_pkt *pkt)
 		e->stats.udp_other++;
 }
 
+/* Close what is due before the packet at now_us is handled: a call that
+ * ended an hour ago must not take a packet that reuses its Call-ID or its
+ * ports (nor grow by an hour of silence). */
+static void sweep_due(struct rec_engine *e, int64_t ts_us)
+{
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
+	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
+		sweep(e, e->now_us);
+}
+
 void rec_engine_datagram(struct rec_engine *e, const struct net_pkt *pkt)
 {
-	if (pkt->ts_us > e->now_us)
-		e->now_us = pkt->ts_us;
+	sweep_due(e, pkt->ts_us);
 	if (pkt->proto == NET_PROTO_TCP)
 		handle_sip(e, pkt, pkt->data, pkt->len);
 	else
 		on_udp(e, pkt);
-	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
-		sweep(e, e->now_us);
 }
 
 /* ---- engine ----------------------------------------------------------------------- */
@@ -794,12 +809,8 @@ void rec_engine_free(struct rec_engine *e)
 int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t caplen,
 		     int64_t ts_us, uint64_t frame)
 {
-	if (ts_us > e->now_us)
-		e->now_us = ts_us;
-	int err = net_decode_frame(e->net, dlt, data, caplen, ts_us, frame);
-	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
-		sweep(e, e->now_us);
-	return err;
+	sweep_due(e, ts_us);
+	return net_decode_frame(e->net, dlt, data, caplen, ts_us, frame);
 }
 
 const struct rec_stats *rec_engine_stats(const struct rec_engine *e) { return &e->stats; }

@@ -24,6 +24,9 @@ struct rec_config {
 	const char *const *extra_headers; /* SIP headers kept per call, NULL-terminated */
 	int64_t end_linger_us;   /* a call stays open this long after BYE or a final
 				    failure, for trailing RTP/RTCP (default 10 s) */
+	int64_t challenge_wait_us; /* a call whose INVITE was challenged (401/407)
+				    stays open this long for the retry with
+				    the next CSeq (default 120 s) */
 	int64_t idle_timeout_us; /* no SIP nor RTP for this long ends a call
 				    (default 300 s) */
 	int64_t rtp_timeout_us;  /* an answered call whose RTP stopped this long
@@ -52,6 +55,7 @@ struct rec_stats {
 	uint64_t sip_parse_errors;   /* looked like SIP, did not parse */
 	uint64_t sip_non_call;       /* REGISTER, OPTIONS, ... */
 	uint64_t sip_late;           /* for a call already finished */
+	uint64_t sip_orphans;        /* responses, ACK, CANCEL of no known call */
 	uint64_t sip_retransmissions;
 	uint64_t sdp_errors;
 	uint64_t rtp_packets;        /* matched to a call */
