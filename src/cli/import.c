@@ -32,7 +32,8 @@ static void import_usage(FILE *f)
 		"\n"
 		"Read pcap or pcapng captures, find every SIP call and its RTP streams,\n"
 		"and store them in the index.  Importing a capture again adds no\n"
-		"duplicate calls.  The files form one capture, read in the order given.\n"
+		"duplicate calls.  The files form one capture: their packets are merged\n"
+		"by capture time, so the order of the files does not matter.\n"
 		"\n"
 		"Options:\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -405,26 +406,36 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	run.import_id = imp.id;
-	/* One transaction per file keeps inserts fast; a crash loses at most
-	 * the file being imported, which can simply be imported again. */
-	for (int i = optind; i < argc; i++) {
-		struct rec_import_result res;
-		idx_begin(run.ix);
-		int err = rec_import_file(e, argv[i], on_progress, &run, &res);
-		frames += res.frames;
-		if (res.last_us > last_ts)
-			last_ts = res.last_us;
-		if (err) {
+	/* The files are one capture: their frames are merged by time, so the
+	 * order they are given in does not matter.  One transaction keeps
+	 * inserts fast; a crash loses the calls of this import, which can
+	 * simply be run again (no duplicates). */
+	unsigned nfiles = (unsigned)(argc - optind);
+	struct rec_import_result *results = calloc(nfiles, sizeof(*results));
+	if (!results) {
+		fprintf(stderr, "earshot import: out of memory\n");
+		rc = CLI_ERR;
+		goto out;
+	}
+	idx_begin(run.ix);
+	rec_import_files(e, (const char *const *)argv + optind, nfiles, on_progress, &run, results);
+	for (unsigned i = 0; i < nfiles; i++) {
+		struct rec_import_result *res = &results[i];
+		frames += res->frames;
+		if (res->last_us > last_ts)
+			last_ts = res->last_us;
+		if (res->status) {
 			files_failed++;
-			fprintf(stderr, "earshot import: %s\n", res.error);
+			fprintf(stderr, "earshot import: %s\n", res->error);
 			if (nerr < ES_ARRAY_LEN(errors))
-				errors[nerr++] = strdup(res.error);
+				errors[nerr++] = strdup(res->error);
 			rc = CLI_INPUT;
 		}
-		if (idx_commit(run.ix)) {
-			fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
-			rc = CLI_ERR;
-		}
+	}
+	free(results);
+	if (idx_commit(run.ix)) {
+		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+		rc = CLI_ERR;
 	}
 	idx_begin(run.ix);
 	rec_engine_flush(e, last_ts);

@@ -133,6 +133,17 @@ struct rec_import_result {
 int rec_import_file(struct rec_engine *e, const char *path, rec_progress_fn progress,
 		    void *ud, struct rec_import_result *res);
 
+/* Feed n capture files as one capture (import_merge.c): their frames merged
+ * by capture time (equal times in the order given), so that the calls found
+ * are the same whatever the order of the files, and a call split over two
+ * rotated files is one call.  res has n entries, one per file (status,
+ * error naming the file and frame, frames, first/last time).  Returns 0
+ * when every file was read to its end, else the first error; what was read
+ * stays in the engine.  At most REC_IMPORT_MAX_FILES files are open at once. */
+#define REC_IMPORT_MAX_FILES 512
+int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
+		     rec_progress_fn progress, void *ud, struct rec_import_result *res);
+
 /* ---- recordings ----------------------------------------------------------
  * A pool of worker threads renders finished calls' media logs into
  * recording files under the data folder (recordings/YYYY/MM/DD/<call
