@@ -57,6 +57,17 @@ static void usage(FILE *f)
 		"      --fork              some calls fork (a second 180 with its own tag)\n"
 		"      --outcomes          mix answered, busy, no-answer, cancelled, rejected\n"
 		"      --rtcp              RTCP sender reports with SDES\n"
+		"      --challenge S       every INVITE is challenged (407, its own To tag)\n"
+		"                          and retried with the next CSeq S seconds later\n"
+		"      --reuse-callid S    the second half of the calls reuses the first\n"
+		"                          half's Call-IDs, S seconds later (3600, 86400)\n"
+		"      --one-way           recvonly offers answered sendonly (an IVR):\n"
+		"                          only the callee sends RTP\n"
+		"      --stray             after each call a 200 to a BYE of a garbled\n"
+		"                          Call-ID and a 403 to an INVITE never sent\n"
+		"      --video             an m=video line (H264/90000, PT 99) and video\n"
+		"                          RTP both ways beside the audio (600-byte\n"
+		"                          packets at the audio's rate)\n"
 		"      --vlan ID           802.1Q tag\n"
 		"      --qinq OUTER,INNER  802.1ad + 802.1Q tags\n"
 		"      --linktype T        en10mb (default), raw, sll or null\n"
@@ -169,6 +180,11 @@ enum {
 	OPT_TUNNEL_CALLEE_SIP,
 	OPT_SCTP,
 	OPT_WS,
+	OPT_CHALLENGE,
+	OPT_REUSE,
+	OPT_ONE_WAY,
+	OPT_STRAY,
+	OPT_VIDEO,
 };
 
 static int bad_value(const char *opt, const char *v)
@@ -215,6 +231,11 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"tunnel-callee-sip", no_argument, NULL, OPT_TUNNEL_CALLEE_SIP},
 		{"sctp", no_argument, NULL, OPT_SCTP},
 		{"ws", no_argument, NULL, OPT_WS},
+		{"challenge", required_argument, NULL, OPT_CHALLENGE},
+		{"reuse-callid", required_argument, NULL, OPT_REUSE},
+		{"one-way", no_argument, NULL, OPT_ONE_WAY},
+		{"stray", no_argument, NULL, OPT_STRAY},
+		{"video", no_argument, NULL, OPT_VIDEO},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
@@ -288,6 +309,17 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		case OPT_FORK: o->fork = true; break;
 		case OPT_OUTCOMES: o->outcomes = true; break;
 		case OPT_RTCP: o->rtcp = true; break;
+		case OPT_CHALLENGE:
+			if (!parse_num(optarg, 0.01, 3600, &o->challenge_s))
+				return bad_value("--challenge", optarg);
+			break;
+		case OPT_REUSE:
+			if (!parse_num(optarg, 1, 30 * 86400, &o->reuse_s))
+				return bad_value("--reuse-callid", optarg);
+			break;
+		case OPT_ONE_WAY: o->one_way = true; break;
+		case OPT_STRAY: o->stray = true; break;
+		case OPT_VIDEO: o->video = true; break;
 		case OPT_VLAN:
 			if (!parse_int(optarg, 1, 4094, &o->vlan))
 				return bad_value("--vlan", optarg);
@@ -369,6 +401,14 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		fprintf(stderr, GEN_TAG ": opus needs --ptime 10, 20, 40 or 60\n");
 		return 2;
 	}
+	if (o->challenge_s > 0 && o->tcp) {
+		fprintf(stderr, GEN_TAG ": --challenge needs UDP (not --tcp)\n");
+		return 2;
+	}
+	if (o->reuse_s > 0 && o->ncalls < 2) {
+		fprintf(stderr, GEN_TAG ": --reuse-callid needs at least 2 calls\n");
+		return 2;
+	}
 	if (o->vlan && o->qinq_outer) {
 		fprintf(stderr, GEN_TAG ": --vlan and --qinq exclude each other\n");
 		return 2;
@@ -412,6 +452,10 @@ int main(int argc, char **argv)
 	es_buf_init(&g.body);
 	es_buf_init(&g.ws);
 	tones_init(&g);
+	/* --video: an H.264 IDR slice NAL header, then filler */
+	g.video_payload[0] = 0x65;
+	for (size_t i = 1; i < sizeof(g.video_payload); i++)
+		g.video_payload[i] = (uint8_t)(i * 37 + 11);
 	if (g.o.codec != GEN_CODEC_TONES &&
 	    (audio_init(&g) || (g.o.audio_out && audio_write(&g, g.o.audio_out))))
 		return 1;

@@ -12,8 +12,8 @@ fuzz/corpus/<harness>/ are copied as they are.
 
   fuzz/seed.py --out DIR [--gen BUILD/gen_calls] [--shared ../shared/captures]
 
-writes DIR/<harness>/* for the harnesses pcap, net_frame, sip, sdp, rtp, codec,
-tunnel, sctp, ws.
+writes DIR/<harness>/* for the harnesses pcap, engine, net_frame, sip, sdp, rtp,
+codec, tunnel, sctp, ws.
 Needs tshark (scripts/bootstrap installs it); without it, only the pcap and
 net_frame seeds and the committed ones are written."""
 import argparse
@@ -48,6 +48,8 @@ GEN_SETS = [
     ("gre-mpls", ["--tunnel", "gre,mpls"]),
     ("sctp", ["--sctp"]),
     ("ws", ["--ws"]),
+    ("dialogs", ["--challenge", "3", "--stray", "--video", "--outcomes"]),
+    ("oneway", ["--one-way", "--reuse-callid", "20"]),
 ]
 PER_FILE = {"net_frame": 12, "sip": 8, "sdp": 4, "rtp": 6, "json": 4}
 
@@ -196,6 +198,8 @@ def seed_capture(path, out, tmp, counts, have_tshark):
         return
     seed_encap(dlt, frames, out, counts)
     put(out, "pcap", head_pcap(frames, dlt, 30), counts)
+    # the engine: enough frames for dialogs and some of their media
+    put(out, "engine", head_pcap(frames, dlt, 400), counts)
     if dlt in NET_FRAME_DLTS:
         sel = bytes([NET_FRAME_DLTS.index(dlt)])
         for fr in spread(frames, PER_FILE["net_frame"]):

@@ -83,6 +83,30 @@ static void leg_init(struct gen *g, struct call *c, int side, int64_t t_start, i
 	l->rtcp_next = t_start + rng_range(&c->rng, MS(500), SEC(5));
 }
 
+/* --video: leg 2 + side sends H.264 at the audio's packet rate between
+ * the video ports of the SDP (no RTCP, no DTMF). */
+static void video_leg_init(struct gen *g, struct call *c, int side, int64_t t_start,
+			   int64_t t_stop)
+{
+	struct leg *l = &c->leg[2 + side];
+	memset(l, 0, sizeof(*l));
+	l->src = addr_with_port(side == 0 ? &c->caller_ip : &c->callee_ip,
+				side == 0 ? GEN_VIDEO_PORT_CALLER : GEN_VIDEO_PORT_CALLEE);
+	l->dst = addr_with_port(side == 0 ? &c->callee_ip : &c->caller_ip,
+				side == 0 ? GEN_VIDEO_PORT_CALLEE : GEN_VIDEO_PORT_CALLER);
+	l->ssrc = (uint32_t)rng_next(&c->rng);
+	l->seq = (uint16_t)rng_next(&c->rng);
+	l->ts_base = (uint32_t)rng_next(&c->rng);
+	l->pt = GEN_PT_VIDEO;
+	l->payload = g->video_payload;
+	l->video_len = GEN_VIDEO_BYTES;
+	l->spp = 90 * (uint32_t)g->o.ptime_ms;
+	l->t_start = t_start;
+	l->nslots = t_stop > t_start ? (uint32_t)((t_stop - t_start) / g->ptime_us) : 0;
+	l->dtmf_slot = UINT32_MAX;
+	l->rtcp_next = INT64_MAX;
+}
+
 static void leg_add_switch(struct call *c, int side, int64_t t, enum sw_kind k, uint16_t port)
 {
 	struct leg *l = &c->leg[side];
@@ -98,6 +122,7 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	const struct gen_opts *o = &g->o;
 	memset(c, 0, sizeof(*c));
 	c->idx = idx;
+	c->cid_idx = idx;
 	rng_seed(&c->rng, o->seed, 2 * (uint64_t)idx + 1);
 	rng_seed(&c->imp, o->seed, 2 * (uint64_t)idx + 2);
 	struct rng *r = &c->rng;
@@ -135,6 +160,14 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 		c->pcma = c->codec == GC_PCMA;
 	}
 	c->callee_bye = rng_chance(r, 40);
+	/* drawn only with their options, so that the others' bytes stay */
+	c->challenged = o->challenge_s > 0;
+	if (c->challenged) {
+		c->br_challenge = rng_next(r);
+		c->chal_tag = rng_next(r) | 1;
+		c->cseq++; /* the retry's; the challenged INVITE had one less */
+	}
+	c->nlegs = 2;
 	c->streams_tail = &c->streams;
 	uint16_t eph = (uint16_t)rng_range(r, 32768, 60999);
 	c->tcp.caller_port = o->tcp ? eph : 0;
@@ -181,6 +214,16 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	if (tcp) {
 		plan_step(c, t - MS(1), M_TCP_OPEN, 0);
 	}
+	if (c->challenged) {
+		/* --challenge: INVITE, 407, ACK; the retry comes challenge_s
+		 * later (a user typing a password, a phone fetching one) */
+		int64_t tc = t - (int64_t)(o->challenge_s * ES_US_PER_SEC);
+		c->t_invite = tc;
+		plan_step(c, tc, M_INVITE_CH, 0);
+		tc += rng_range(r, MS(2), MS(20));
+		plan_step(c, tc, M_407, 0);
+		plan_step(c, tc + rng_range(r, MS(1), MS(5)), M_ACK_407, 0);
+	}
 	plan_step(c, t, M_INVITE, tcp && rng_chance(r, 30) ? STEP_SPLIT : 0);
 	t += rng_range(r, MS(2), MS(20));
 	bool coalesce = tcp && rings && !c->forked && rng_chance(r, 30);
@@ -214,6 +257,16 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 			c->capture_from = t_ack + rng_range(r, MS(500), talk / 3);
 		leg_init(g, c, 0, t_ack + rng_range(r, MS(1), MS(30)), t_stop);
 		leg_init(g, c, 1, t_200 + rng_range(r, MS(1), MS(30)), t_stop);
+		if (o->one_way)
+			c->leg[0].nslots = 0; /* the caller only listens */
+		if (o->video) {
+			c->video = true;
+			c->nlegs = 4;
+			video_leg_init(g, c, 0, c->leg[0].t_start + MS(7), t_stop);
+			video_leg_init(g, c, 1, c->leg[1].t_start + MS(7), t_stop);
+			if (o->one_way)
+				c->leg[2].nslots = 0;
+		}
 		int64_t t_sw_min = t_ack + talk / 3; /* switches after DTMF */
 		if (c->reinvite) {
 			int64_t tr = t_ack + talk * rng_range(r, 40, 55) / 100;
@@ -274,6 +327,10 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 		break;
 	}
 	c->t_end = t;
+	if (o->stray) {
+		plan_step(c, t + rng_range(r, MS(5), MS(40)), M_STRAY_200BYE, 0);
+		plan_step(c, t + rng_range(r, MS(45), MS(90)), M_STRAY_403, 0);
+	}
 	if (tcp)
 		plan_step(c, t + rng_range(r, MS(50), MS(500)), M_TCP_CLOSE, 0);
 	/* the steps were planned in time order, except the TCP open */
@@ -471,7 +528,8 @@ static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
 	st->ssrc = l->ssrc;
 	st->signalled = c->miss != MISS_RTP_ONLY;
 	st->codec = c->codec;
-	st->side = l == &c->leg[1];
+	st->side = l == &c->leg[1] || l == &c->leg[3];
+	st->video = l->video_len != 0;
 	*c->streams_tail = st;
 	c->streams_tail = &st->next;
 	l->st = st;
@@ -583,9 +641,11 @@ static void play_rtcp(struct gen *g, struct call *c, int side)
 
 /* ---- the scheduler ------------------------------------------------------- */
 
-enum ev { EV_NONE, EV_STEP, EV_RTP0, EV_RTP1, EV_RTCP0, EV_RTCP1 };
+enum ev { EV_NONE, EV_STEP, EV_RTP, EV_RTCP };
 
-static enum ev call_next_event(const struct gen *g, const struct call *c, int64_t *when)
+/* The call's next event and, for RTP and RTCP, the leg it is on. */
+static enum ev call_next_event(const struct gen *g, const struct call *c, int64_t *when,
+			       int *leg)
 {
 	enum ev e = EV_NONE;
 	int64_t best = INT64_MAX;
@@ -593,18 +653,21 @@ static enum ev call_next_event(const struct gen *g, const struct call *c, int64_
 		best = c->steps[c->next_step].t;
 		e = EV_STEP;
 	}
-	for (int s = 0; s < 2; s++) {
+	for (int s = 0; s < c->nlegs; s++) {
 		const struct leg *l = &c->leg[s];
 		if (!leg_active(l))
 			continue;
 		int64_t t = slot_time(g, l, l->slot);
 		if (t < best) {
 			best = t;
-			e = s ? EV_RTP1 : EV_RTP0;
+			e = EV_RTP;
+			*leg = s;
 		}
-		if (g->o.rtcp && l->rtcp_next < slot_time(g, l, l->nslots) && l->rtcp_next < best) {
+		if (g->o.rtcp && s < 2 && l->rtcp_next < slot_time(g, l, l->nslots) &&
+		    l->rtcp_next < best) {
 			best = l->rtcp_next;
-			e = s ? EV_RTCP1 : EV_RTCP0;
+			e = EV_RTCP;
+			*leg = s;
 		}
 	}
 	*when = best;
@@ -614,13 +677,12 @@ static enum ev call_next_event(const struct gen *g, const struct call *c, int64_
 static void call_play(struct gen *g, struct call *c)
 {
 	int64_t when;
+	int leg = 0;
 	wrap_for(g, false, false);
-	switch (call_next_event(g, c, &when)) {
+	switch (call_next_event(g, c, &when, &leg)) {
 	case EV_STEP: play_step(g, c); break;
-	case EV_RTP0: play_rtp(g, c, &c->leg[0]); break;
-	case EV_RTP1: play_rtp(g, c, &c->leg[1]); break;
-	case EV_RTCP0: play_rtcp(g, c, 0); break;
-	case EV_RTCP1: play_rtcp(g, c, 1); break;
+	case EV_RTP: play_rtp(g, c, &c->leg[leg]); break;
+	case EV_RTCP: play_rtcp(g, c, leg); break;
 	case EV_NONE: break;
 	}
 }
@@ -679,13 +741,22 @@ static void gen_run(struct gen *g)
 	g->sched = malloc((size_t)o->ncalls * sizeof(*g->sched));
 	if (!g->sched)
 		die_oom();
+	int half = o->ncalls / 2;
 	for (int i = 0; i < o->ncalls; i++) {
 		int line = i % lines, k = i / lines;
 		/* stagger the lines a little so that calls do not start together */
 		int64_t w0 = GEN_T0_US + k * win + (per_line > 1 ? win * line / lines / 4 : 0);
+		/* --reuse-callid: the second half replays the first half's
+		 * Call-IDs reuse_s later */
+		if (o->reuse_s > 0 && i >= half)
+			w0 += (int64_t)(o->reuse_s * ES_US_PER_SEC);
 		struct call *c = &g->calls[i];
 		call_plan(g, c, (uint32_t)i, w0, w0 + win - (per_line > 1 ? win / 4 : 0));
-		(void)call_next_event(g, c, &c->next_t);
+		if (o->reuse_s > 0 && i >= half) {
+			c->callid = g->calls[i - half].callid;
+			c->cid_idx = g->calls[i - half].idx;
+		}
+		(void)call_next_event(g, c, &c->next_t, &(int){0});
 		g->sched[g->nsched] = c;
 		c->heap_pos = g->nsched++;
 		sched_up(g, g->nsched - 1);
@@ -694,7 +765,7 @@ static void gen_run(struct gen *g)
 		struct call *c = g->sched[0];
 		out_flush(&g->out, c->next_t);
 		call_play(g, c);
-		(void)call_next_event(g, c, &c->next_t);
+		(void)call_next_event(g, c, &c->next_t, &(int){0});
 		if (c->next_t == INT64_MAX) {
 			struct call *last = g->sched[--g->nsched];
 			if (g->nsched) {

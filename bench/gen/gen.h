@@ -38,6 +38,10 @@
 #define GEN_SIP_PORT 5060
 #define GEN_PT_EVENT 101
 #define GEN_DTMF_DIGITS "123#"
+#define GEN_PT_VIDEO 99      /* H264/90000 (RFC 6184) */
+#define GEN_VIDEO_BYTES 600  /* payload of every video packet */
+#define GEN_VIDEO_PORT_CALLER 62000
+#define GEN_VIDEO_PORT_CALLEE 62002
 
 enum gen_linktype { LT_EN10MB, LT_RAW, LT_SLL, LT_NULL };
 
@@ -81,6 +85,13 @@ struct gen_opts {
 	int ntun;
 	bool tun_callee_sip;       /* only the callee's SIP goes through them */
 	bool sctp, ws;             /* SIP over SCTP; over WebSocket (sets tcp) */
+	double challenge_s; /* every INVITE is first challenged (407), retried
+			       this much later; 0 = none */
+	double reuse_s;     /* the second half of the calls reuses the first
+			       half's Call-IDs this much later; 0 = none */
+	bool one_way;       /* recvonly offers answered sendonly: callee RTP only */
+	bool stray;         /* a stray 200 to a BYE and a stray 403 per call */
+	bool video;         /* an m=video line (H.264) and video RTP both ways */
 };
 
 /* splitmix64: small, fast, good enough for traffic. */
@@ -112,6 +123,7 @@ struct stream_truth {
 	uint8_t side;         /* 0: the caller sends it, 1: the callee */
 	int64_t first_us;     /* capture time of the first packet written */
 	uint32_t first_slot;  /* its slot in the leg */
+	bool video;           /* --video: an H.264 stream */
 };
 
 enum frame_kind { FK_OTHER, FK_SIP, FK_RTP, FK_RTCP };
@@ -153,6 +165,11 @@ enum gen_msg {
 	M_FAIL,
 	M_ACK_FAIL,
 	M_TCP_CLOSE,
+	M_INVITE_CH,    /* --challenge: the first INVITE, */
+	M_407,          /* its 407 */
+	M_ACK_407,      /* and its ACK */
+	M_STRAY_200BYE, /* --stray: a 200 to a BYE of a garbled Call-ID */
+	M_STRAY_403,    /* a 403 to an INVITE never sent */
 };
 
 #define STEP_COALESCE 0x01 /* TCP: same segment as the next step */
@@ -182,6 +199,7 @@ struct leg {
 	uint8_t pt;
 	const uint8_t *payload; /* tones: one ptime of G.711 tone */
 	const struct enc_loop *enc; /* audio mode: the encoded loop; NULL: tones */
+	uint16_t video_len;         /* --video: payload bytes of a video leg */
 	uint32_t spp;               /* RTP timestamp units per packet */
 	double drift;               /* 0: none; else slots run this much faster */
 	int64_t t_start;
@@ -219,6 +237,9 @@ struct call {
 	int64_t capture_from;
 	bool forked, fork_first, reinvite, ssrc_change, callee_bye;
 	bool xacct, pai, frag_reverse, pcma;
+	bool challenged, video;
+	uint32_t cid_idx; /* the index in its Call-ID (--reuse-callid: another's) */
+	uint64_t br_challenge, chal_tag;
 	int8_t codec; /* enum gen_codec; -1: tones (see pcma) */
 	uint16_t pad_len; /* --fragment: filler in the INVITE */
 	struct es_addr caller_ip, callee_ip, fork_ip; /* port 5060 */
@@ -231,7 +252,9 @@ struct call {
 	const char *ua_caller, *ua_callee, *name;
 	struct step steps[GEN_MAX_STEPS];
 	uint8_t nsteps, next_step;
-	struct leg leg[2]; /* [0] caller -> callee, [1] callee -> caller */
+	struct leg leg[4]; /* [0] caller -> callee, [1] callee -> caller;
+			      --video: [2] and [3] the same for video */
+	uint8_t nlegs;
 	struct tcp_conn tcp;
 	int64_t t_invite, t_answer, t_end; /* t_answer 0: never answered */
 	uint32_t sip_written;
@@ -305,6 +328,7 @@ struct gen {
 	struct es_buf ws;     /* WebSocket frames being sent */
 	uint8_t tunbuf[GEN_SNAPLEN + 512];
 	uint8_t scratch2[GEN_SNAPLEN]; /* an SCTP packet */
+	uint8_t video_payload[GEN_VIDEO_BYTES]; /* a fixed H.264 slice */
 	struct audio_src audio[2]; /* audio mode: [0] caller, [1] callee */
 };
 

@@ -236,6 +236,8 @@ static void truth_stream(struct es_json *j, const struct gen *g, const struct st
 	es_json_strn(j, digits, nd);
 	es_json_key(j, "signalled");
 	es_json_bool(j, st->signalled);
+	es_json_key(j, "media");
+	es_json_str(j, st->video ? "video" : "audio");
 	if (st->codec >= 0)
 		truth_stream_audio(j, g, st);
 	es_json_obj_end(j);
@@ -291,6 +293,8 @@ static void truth_call(struct es_json *j, const struct gen *g, const struct call
 	es_json_str(j, miss_names[c->miss]);
 	es_json_key(j, "forked");
 	es_json_bool(j, c->forked);
+	es_json_key(j, "challenged");
+	es_json_bool(j, c->challenged);
 	es_json_key(j, "reinvite");
 	es_json_bool(j, c->reinvite);
 	es_json_key(j, "ssrc_change");
@@ -378,6 +382,9 @@ static void truth_options(struct es_json *j, const struct gen *g)
 		{"sctp", offsetof(struct gen_opts, sctp)},
 		{"ws", offsetof(struct gen_opts, ws)},
 		{"tunnel_callee_sip", offsetof(struct gen_opts, tun_callee_sip)},
+		{"one_way", offsetof(struct gen_opts, one_way)},
+		{"stray", offsetof(struct gen_opts, stray)},
+		{"video", offsetof(struct gen_opts, video)},
 	};
 	for (size_t i = 0; i < ES_ARRAY_LEN(flags); i++) {
 		es_json_key(j, flags[i].k);
@@ -405,6 +412,10 @@ static void truth_options(struct es_json *j, const struct gen *g)
 	es_json_arr_end(j);
 	es_json_key(j, "concurrency");
 	es_json_int(j, o->concurrency);
+	es_json_key(j, "challenge");
+	es_json_double(j, o->challenge_s, 3);
+	es_json_key(j, "reuse_callid");
+	es_json_double(j, o->reuse_s, 3);
 	if (o->codec != GEN_CODEC_TONES)
 		truth_audio_options(j, g);
 	es_json_obj_end(j);

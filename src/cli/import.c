@@ -32,7 +32,8 @@ static void import_usage(FILE *f)
 		"\n"
 		"Read pcap or pcapng captures, find every SIP call and its RTP streams,\n"
 		"and store them in the index.  Importing a capture again adds no\n"
-		"duplicate calls.  The files form one capture, read in the order given.\n"
+		"duplicate calls.  The files form one capture: their packets are merged\n"
+		"by capture time, so the order of the files does not matter.\n"
 		"\n"
 		"Options:\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -40,6 +41,8 @@ static void import_usage(FILE *f)
 		"                      e.g. --header X-Account-Id\n"
 		"  --idle-timeout SEC  end a call after this long without SIP or RTP (300)\n"
 		"  --linger SEC        keep a call open this long after BYE (10)\n"
+		"  --challenge-wait SEC  keep a call whose INVITE was challenged (401/407)\n"
+		"                      open this long for the retried INVITE (120)\n"
 		"  --format FMT        recording format: opus (default), wav or flac\n"
 		"  --mix               one mono channel instead of caller left, callee right\n"
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
@@ -223,6 +226,7 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 		{"sip_unparsable", s->sip_parse_errors},
 		{"sip_not_in_call", s->sip_non_call},
 		{"sip_after_call_end", s->sip_late},
+		{"sip_orphan", s->sip_orphans},
 		{"sdp_unparsable", s->sdp_errors},
 		{"rtp_no_call", s->rtp_no_call},
 		{"rtcp_no_call", s->rtcp_no_call},
@@ -314,6 +318,7 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		{"unparsable SIP", s->sip_parse_errors},
 		{"SIP outside calls (REGISTER, OPTIONS...)", s->sip_non_call},
 		{"SIP after the call ended", s->sip_late},
+		{"SIP responses of no call (orphans)", s->sip_orphans},
 		{"unparsable SDP", s->sdp_errors},
 		{"RTP matching no call", s->rtp_no_call},
 		{"RTCP matching no call", s->rtcp_no_call},
@@ -340,6 +345,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"header", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"linger", required_argument, NULL, 'L'},
+		{"challenge-wait", required_argument, NULL, 'C'},
 		{"progress", no_argument, NULL, 'p'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
@@ -376,13 +382,16 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			extra[nextra++] = optarg;
 			break;
 		case 'I':
-		case 'L': {
+		case 'L':
+		case 'C': {
 			uint64_t v;
 			if (sl_to_u64(sl_cstr(optarg), &v) || v > 86400 * 30) {
 				fprintf(stderr, "earshot import: bad number of seconds '%s'\n", optarg);
 				return CLI_USAGE;
 			}
-			*(c == 'I' ? &cfg.idle_timeout_us : &cfg.end_linger_us) = (int64_t)v * ES_US_PER_SEC;
+			*(c == 'I' ? &cfg.idle_timeout_us
+			  : c == 'L' ? &cfg.end_linger_us : &cfg.challenge_wait_us) =
+				(int64_t)v * ES_US_PER_SEC;
 			break;
 		}
 		case 'f':
@@ -506,26 +515,36 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	run.import_id = imp.id;
-	/* One transaction per file keeps inserts fast; a crash loses at most
-	 * the file being imported, which can simply be imported again. */
-	for (int i = optind; i < argc; i++) {
-		struct rec_import_result res;
-		idx_begin(run.ix);
-		int err = rec_import_file(e, argv[i], on_progress, &run, &res);
-		frames += res.frames;
-		if (res.last_us > last_ts)
-			last_ts = res.last_us;
-		if (err) {
+	/* The files are one capture: their frames are merged by time, so the
+	 * order they are given in does not matter.  One transaction keeps
+	 * inserts fast; a crash loses the calls of this import, which can
+	 * simply be run again (no duplicates). */
+	unsigned nfiles = (unsigned)(argc - optind);
+	struct rec_import_result *results = calloc(nfiles, sizeof(*results));
+	if (!results) {
+		fprintf(stderr, "earshot import: out of memory\n");
+		rc = CLI_ERR;
+		goto out;
+	}
+	idx_begin(run.ix);
+	rec_import_files(e, (const char *const *)argv + optind, nfiles, on_progress, &run, results);
+	for (unsigned i = 0; i < nfiles; i++) {
+		struct rec_import_result *res = &results[i];
+		frames += res->frames;
+		if (res->last_us > last_ts)
+			last_ts = res->last_us;
+		if (res->status) {
 			files_failed++;
-			fprintf(stderr, "earshot import: %s\n", res.error);
+			fprintf(stderr, "earshot import: %s\n", res->error);
 			if (nerr < ES_ARRAY_LEN(errors))
-				errors[nerr++] = strdup(res.error);
+				errors[nerr++] = strdup(res->error);
 			rc = CLI_INPUT;
 		}
-		if (idx_commit(run.ix)) {
-			fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
-			rc = CLI_ERR;
-		}
+	}
+	free(results);
+	if (idx_commit(run.ix)) {
+		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+		rc = CLI_ERR;
 	}
 	idx_begin(run.ix);
 	rec_engine_flush(e, last_ts);

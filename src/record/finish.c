@@ -10,10 +10,11 @@
 #define STR_FLAGS 96
 #define STREAM_STRS (STR_PTS + STR_CODECS + STR_RTCP)
 
-static const char *codec_name(const struct rec_call *rc, int receiver, uint8_t pt)
+static const char *codec_name(const struct rec_call *rc, int receiver, uint8_t pt, bool video)
 {
+	const struct rec_party_media *maps = video ? rc->video : rc->media;
 	for (int k = 0; k < 2; k++) {
-		const struct rec_party_media *pm = &rc->media[k == 0 ? receiver : 1 - receiver];
+		const struct rec_party_media *pm = &maps[k == 0 ? receiver : 1 - receiver];
 		for (unsigned i = 0; i < pm->nmap; i++)
 			if (pm->map[i].pt == pt && pm->map[i].name[0])
 				return pm->map[i].name;
@@ -54,7 +55,7 @@ static void fill_stream(const struct rec_call *rc, const struct rec_stream *s,
 	pts[0] = codecs[0] = rtcp[0] = '\0';
 	for (unsigned i = 0; i < s->st.npts; i++) {
 		uint8_t pt = s->st.pts[i];
-		const char *name = codec_name(rc, 1 - s->party, pt);
+		const char *name = codec_name(rc, 1 - s->party, pt, s->video);
 		int n = snprintf(pts + np, STR_PTS - np, "%s%u", i ? "," : "", pt);
 		if (n > 0 && (size_t)n < STR_PTS - np)
 			np += (size_t)n;
@@ -97,10 +98,13 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	char *flags = strs + ns * STREAM_STRS;
 
 	unsigned i = 0, senders = 0;
+	bool video = false;
 	for (const struct rec_stream *s = rc->streams; s; s = s->next, i++) {
 		fill_stream(rc, s, &streams[i], strs + i * STREAM_STRS);
-		if (s->st.packets)
-			senders |= 1u << s->party;
+		if (s->st.packets && s->video)
+			video = true;
+		else if (s->st.packets)
+			senders |= 1u << s->party; /* one_way and no_media speak of audio */
 	}
 	qsort(streams, ns, sizeof(*streams), cmp_first);
 
@@ -137,6 +141,8 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		else if (senders != 3)
 			add_flag(flags, "one_way");
 	}
+	if (video)
+		add_flag(flags, "video"); /* its streams' statistics only (docs/ARCHITECTURE.md) */
 	if (sc->siprec)
 		add_flag(flags, "siprec");
 	if (sc->msgs_dropped)

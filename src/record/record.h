@@ -24,6 +24,9 @@ struct rec_config {
 	const char *const *extra_headers; /* SIP headers kept per call, NULL-terminated */
 	int64_t end_linger_us;   /* a call stays open this long after BYE or a final
 				    failure, for trailing RTP/RTCP (default 10 s) */
+	int64_t challenge_wait_us; /* a call whose INVITE was challenged (401/407)
+				    stays open this long for the retry with
+				    the next CSeq (default 120 s) */
 	int64_t idle_timeout_us; /* no SIP nor RTP for this long ends a call
 				    (default 300 s) */
 	int64_t rtp_timeout_us;  /* an answered call whose RTP stopped this long
@@ -52,6 +55,7 @@ struct rec_stats {
 	uint64_t sip_parse_errors;   /* looked like SIP, did not parse */
 	uint64_t sip_non_call;       /* REGISTER, OPTIONS, ... */
 	uint64_t sip_late;           /* for a call already finished */
+	uint64_t sip_orphans;        /* responses, ACK, CANCEL of no known call */
 	uint64_t sip_retransmissions;
 	uint64_t sdp_errors;
 	uint64_t rtp_packets;        /* matched to a call */
@@ -128,6 +132,17 @@ struct rec_import_result {
  * Frames read before an error stay in the engine. */
 int rec_import_file(struct rec_engine *e, const char *path, rec_progress_fn progress,
 		    void *ud, struct rec_import_result *res);
+
+/* Feed n capture files as one capture (import_merge.c): their frames merged
+ * by capture time (equal times in the order given), so that the calls found
+ * are the same whatever the order of the files, and a call split over two
+ * rotated files is one call.  res has n entries, one per file (status,
+ * error naming the file and frame, frames, first/last time).  Returns 0
+ * when every file was read to its end, else the first error; what was read
+ * stays in the engine.  At most REC_IMPORT_MAX_FILES files are open at once. */
+#define REC_IMPORT_MAX_FILES 512
+int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
+		     rec_progress_fn progress, void *ud, struct rec_import_result *res);
 
 /* ---- recordings ----------------------------------------------------------
  * A pool of worker threads renders finished calls' media logs into

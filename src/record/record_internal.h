@@ -49,6 +49,7 @@ struct rec_stream {
 	struct es_addr src;
 	struct es_addr dst;
 	int party; /* sender: SIP_CALLER / SIP_CALLEE */
+	bool video; /* an m=video stream: statistics only, not recorded */
 	int ml_id; /* stream number in the call's media log, -1 = not yet */
 	struct rtp_stats st;
 	struct rec_rtcp rtcp;
@@ -63,6 +64,7 @@ struct rec_call {
 	struct rec_stream *streams;
 	unsigned nstreams;
 	struct rec_party_media media[2];
+	struct rec_party_media video[2]; /* the first m=video line's map */
 	unsigned media_gen; /* bumped when a payload map changes */
 	struct rtp_dtmf_tracker dtmf[2];
 	struct rec_endpoint_ref eps[REC_MAX_ENDPOINTS];
@@ -90,6 +92,7 @@ struct rec_ep_owner {
 	struct rec_call *call;
 	int party; /* receives at the address; sends from it */
 	int line;  /* the SDP m= line that announced it (-1 learned) */
+	bool video; /* announced by an m=video line */
 };
 
 /* An announced (or learned) address: packets to it are received by
@@ -100,6 +103,20 @@ struct rec_endpoint {
 	unsigned nown;
 	struct rec_ep_owner own[REC_EP_OWNERS];
 };
+
+/* endpoints.c: the table of announced addresses (struct rec_endpoint by
+ * address) and the payload maps of an SDP. */
+struct rec_endpoint *rec_ep_find(struct es_htab *eps, const struct es_addr *a);
+int rec_ep_owner_index(const struct rec_endpoint *ep, const struct rec_call *rc);
+/* Announce addr as where `party` of rc receives (m= line `line`, -1 when
+ * learned from a packet).  Several calls may share an address; the newest
+ * announcement comes first. */
+void rec_ep_add(struct es_htab *eps, struct rec_call *rc, int party, const struct es_addr *addr,
+		int line, bool video);
+/* Forget every address of rc. */
+void rec_ep_release_call(struct es_htab *eps, struct rec_call *rc);
+void rec_ep_free_all(struct es_htab *eps);
+void rec_media_from_sdp(struct rec_party_media *pm, const struct sdp_media *m);
 
 /* spool.c: the media log of each call while it is open. */
 struct rec_spool {
