@@ -271,9 +271,14 @@ def field(res, work):
     path = os.path.join(FIELD, "sngrep-aaa.pcap")
     p, summary = import_capture(os.path.join(work, "field-aaa-data"), path, extra=("--no-audio",))
     sk = summary["skipped"]
-    res.check(sk["rtp_no_call"] == 9 and sk["rtcp_no_call"] == 1,
-              "aaa: rtp_no_call %d, rtcp_no_call %d; tshark 9 and 1"
-              % (sk["rtp_no_call"], sk["rtcp_no_call"]))
+    # The 9 RTP packets are the early media of the call retried after its
+    # 407 (test_dialogs.py): in that call's stream, or unmatched; never more.
+    data = os.path.join(work, "field-aaa-data")
+    in_calls = sum(s["packets"] for c in calls_json(data)
+                   for s in show_json(data, c["id"])["streams"])
+    res.check(sk["rtp_no_call"] + in_calls == 9 and sk["rtcp_no_call"] <= 1,
+              "aaa: rtp_no_call %d + %d in calls, rtcp_no_call %d; tshark 9 and 1"
+              % (sk["rtp_no_call"], in_calls, sk["rtcp_no_call"]))
     print("field captures: ERSPAN, SCTP, WebSocket and the RTP counters as tshark sees them")
 
 
