@@ -26,6 +26,7 @@
 #define MAX_STREAMS 1024
 #define MAX_DECODERS 8
 #define GAP_MAX 5
+#define SEQ_AHEAD_MAX 3000 /* a sequence step forward, not a restart (RFC 3550 A.1) */
 #define RS_QUALITY 4
 #define OUT_FRAMES 1024
 #define MIN_CLOCK 1000
@@ -180,6 +181,17 @@ static bool cpos_of(struct render *r, int64_t ts_us, int64_t *cpos)
 		return false;
 	*cpos = tl_muldiv(d, r->rate, ES_US_PER_SEC);
 	return true;
+}
+
+/* Whether ts_us lies within the call's signalled span (with its slack). */
+static bool in_span(const struct render_opts *o, int64_t ts_us)
+{
+	if (!o->span_start_us && !o->span_end_us)
+		return true;
+	if (o->span_start_us && ts_us < o->span_start_us - RENDER_SPAN_BEFORE_US)
+		return false;
+	return !o->span_end_us || o->span_end_us < o->span_start_us ||
+	       ts_us <= o->span_end_us + RENDER_SPAN_AFTER_US;
 }
 
 /* ---- output ---------------------------------------------------------------------- */
@@ -398,6 +410,10 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		res->packets_event++;
 		return;
 	}
+	if (!in_span(r->o, rec->ts_us)) {
+		res->packets_outside++;
+		return;
+	}
 	int64_t cpos;
 	if (!cpos_of(r, rec->ts_us, &cpos)) {
 		res->packets_late++;
@@ -405,7 +421,7 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 	}
 	/* extended timestamp and sequence order */
 	int64_t ext;
-	bool newer;
+	bool newer, back = false;
 	if (!st->have) {
 		ext = rec->rtp_ts;
 		newer = true;
@@ -413,11 +429,28 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		ext = st->hi_ext + (int32_t)(rec->rtp_ts - (uint32_t)st->hi_ext);
 		int16_t ds = (int16_t)(rec->seq - st->hi_seq);
 		newer = ext > st->hi_ext || (ext == st->hi_ext && ds > 0);
+		/* Gateways and SBCs restart the timestamp within one SSRC on a
+		 * re-INVITE (fax fallback, codec change, transfer, hold) while
+		 * the sequence goes on (RFC 3550 5.1 wants neither).  The next
+		 * packets in sequence with an older timestamp are that restart,
+		 * not late packets: they start a segment at their capture time
+		 * like a forward jump does.  Packets behind in sequence whose
+		 * timestamp is far ahead are late ones from before it. */
+		if (!newer && ds > 0 && ds <= SEQ_AHEAD_MAX) {
+			newer = true;
+			back = true;
+		} else if (newer && ds < 0 && ds >= -SEQ_AHEAD_MAX &&
+			   ext - st->hi_ext > (int64_t)ci.clock * TL_REANCHOR_MS / 1000) {
+			newer = false;
+		}
 	}
 	bool fresh = !st->seg.active || st->seg.clock != ci.clock;
-	if (fresh) {
+	if (fresh || back) {
 		gap_resolve(r, st);
+		if (back && !fresh && st->seg.active)
+			res->ts_jumps++;
 		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
+		fresh = true;
 	}
 	int64_t pos, shift;
 	enum tl_place pl = tl_seg_place(&st->seg, r->rate, ext, cpos, newer, &pos, &shift);
@@ -426,7 +459,9 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		return;
 	}
 	res->drift_corrected_us += tl_muldiv(shift < 0 ? -shift : shift, ES_US_PER_SEC, r->rate);
-	if (pl == TL_NEW_SEGMENT)
+	if (pl == TL_JUMP)
+		res->ts_jumps++;
+	if (pl != TL_PLACED)
 		fresh = true;
 	/* a packet filling a pending gap? */
 	if (!newer && st->gap_n) {
@@ -546,7 +581,8 @@ static int scan(struct render *r, struct mlog_reader *lg)
 		} else if (rec.type == MLOG_REC_RTP && rec.stream < r->nst &&
 			   r->st[rec.stream].declared) {
 			struct codec_info ci;
-			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci))
+			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci) ||
+			    !in_span(r->o, rec.ts_us))
 				continue;
 			if (!found)
 				r->res->start_us = rec.ts_us;

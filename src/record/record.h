@@ -149,9 +149,11 @@ struct rec_store_config {
 struct rec_recorder;
 int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *cfg);
 /* Queue the media log of call row call_row (the path is copied); flag
- * (may be NULL), e.g. "recovered", is added to the recording's flags. */
+ * (may be NULL), e.g. "recovered", is added to the recording's flags.
+ * The call's start and end (0: unknown) bound its audio (render_opts
+ * span). */
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			const char *media_log, const char *flag);
+			int64_t call_end_us, const char *media_log, const char *flag);
 /* Jobs queued or being rendered. */
 unsigned rec_recorder_pending(struct rec_recorder *r);
 
