@@ -62,6 +62,7 @@ struct rstream {
 	uint32_t last_ticks;
 	size_t last_n;      /* samples of the newest packet (decoder rate) */
 	int64_t last_step;  /* its length at the recording rate */
+	int64_t next_pos;   /* where the audio after the newest packet goes */
 	int last_dec;       /* decoder of the newest packet, -1 none */
 	/* a pending gap: missing seqs [gap_seq, gap_seq + gap_n) at gap_pos */
 	unsigned gap_n;
@@ -387,6 +388,23 @@ static int flush_to(struct render *r, int64_t upto)
 	return tl_flush(&r->tl, upto);
 }
 
+/* A timestamp jump within a running stream: audio that goes on in sequence
+ * and in capture time continues where the stream's last packet ended (the
+ * jump moves nothing); otherwise the segment starts at capture time. */
+static void jump_segment(struct render *r, struct rstream *st, uint16_t seq, uint32_t clock,
+			 int64_t ext, int64_t cpos)
+{
+	r->res->ts_jumps++;
+	uint16_t ds = (uint16_t)(seq - st->hi_seq);
+	int64_t at = st->next_pos + (int64_t)(ds - 1) * st->last_step;
+	int64_t far = (int64_t)r->rate * TL_REANCHOR_MS / 1000;
+	if (st->have && st->last_step > 0 && ds >= 1 && ds <= GAP_MAX + 1 && at - cpos <= far &&
+	    cpos - at <= far)
+		tl_seg_continue(&st->seg, r->rate, clock, ext, cpos, at);
+	else
+		tl_seg_anchor(&st->seg, clock, ext, cpos);
+}
+
 /* ---- one RTP record ------------------------------------------------------------------ */
 
 static void rtp_record(struct render *r, const struct mlog_rec *rec)
@@ -445,11 +463,12 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		}
 	}
 	bool fresh = !st->seg.active || st->seg.clock != ci.clock;
-	if (fresh || back) {
+	if (fresh) {
 		gap_resolve(r, st);
-		if (back && !fresh && st->seg.active)
-			res->ts_jumps++;
 		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
+	} else if (back) {
+		gap_resolve(r, st);
+		jump_segment(r, st, rec->seq, ci.clock, ext, cpos);
 		fresh = true;
 	}
 	int64_t pos, shift;
@@ -459,8 +478,10 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		return;
 	}
 	res->drift_corrected_us += tl_muldiv(shift < 0 ? -shift : shift, ES_US_PER_SEC, r->rate);
-	if (pl == TL_JUMP)
-		res->ts_jumps++;
+	if (pl == TL_JUMP) {
+		jump_segment(r, st, rec->seq, ci.clock, ext, cpos);
+		pos = st->seg.anchor_pos + st->seg.corr;
+	}
 	if (pl != TL_PLACED)
 		fresh = true;
 	/* a packet filling a pending gap? */
@@ -548,6 +569,7 @@ track:
 		st->have = true;
 		st->hi_seq = rec->seq;
 		st->hi_ext = ext;
+		st->next_pos = pos + st->last_step;
 	}
 	if (cpos > r->max_cpos)
 		r->max_cpos = cpos;

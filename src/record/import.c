@@ -7,7 +7,7 @@
  * idle) and stretch a recording over the gap.  A frame more than
  * IMPORT_JUMP_US away from the one before is held until the next frame
  * says which was right: when the next one is back near the frame before,
- * the held frame alone jumped and gets its predecessor's time (the call it
+ * the held frame alone jumped and gets its successor's time (the call it
  * belongs to is flagged capture_time_fixed); otherwise the capture's clock
  * really moved (a quiet spell, a clock step) and it keeps its own.
  */
@@ -57,17 +57,17 @@ static int hold(struct held *h, const uint8_t *data, size_t len, int64_t ts, uin
 }
 
 /* Hand the held frame on, at its own time or, when it alone jumped, at
- * the time of its neighbour `prev` (the frame before; after, for the
- * file's first frame). */
-static void release(struct rec_engine *e, int dlt, struct held *h, bool alone, int64_t prev,
+ * its neighbour's time `near` (the frame after it, but at the end of the
+ * file). */
+static void release(struct rec_engine *e, int dlt, struct held *h, bool alone, int64_t near,
 		    const char *path, struct rec_import_result *res)
 {
 	int64_t ts = h->ts;
 	if (alone) {
 		ES_LOG_WARNING(TAG, "%s: frame %llu: capture time %+.3f s away from the frames "
 			       "around it: taken as its neighbour's",
-			       path, (unsigned long long)h->frame, (double)(h->ts - prev) / 1e6);
-		ts = prev;
+			       path, (unsigned long long)h->frame, (double)(h->ts - near) / 1e6);
+		ts = near;
 		res->times_fixed++;
 		rec_engine_time_fixed(e);
 	}
@@ -117,10 +117,12 @@ int rec_import_file(struct rec_engine *e, const char *path, rec_progress_fn prog
 			started = true;
 		}
 		if (h.have) {
+			/* alone, it takes the time of the frame after it: a late
+			 * time only adds to what the renderer takes for network
+			 * delay, an early one would move the audio */
 			bool alone = dist(ts, prev) <= IMPORT_JUMP_US && dist(ts, h.ts) > IMPORT_JUMP_US;
-			if (!alone)
-				prev = h.ts;
-			release(e, dlt, &h, alone, prev, path, res);
+			release(e, dlt, &h, alone, ts, path, res);
+			prev = alone ? ts : h.ts;
 		}
 		if (res->frames > 1 && dist(ts, prev) > IMPORT_JUMP_US &&
 		    hold(&h, data, caplen, ts, frame) == 0)
