@@ -63,6 +63,12 @@ struct rstream {
 	size_t last_n;      /* samples of the newest packet (decoder rate) */
 	int64_t last_step;  /* its length at the recording rate */
 	int64_t next_pos;   /* where the audio after the newest packet goes */
+	/* the last packet dropped as far from its place: when the next one
+	 * follows it in sequence and time, both sequence and timestamp
+	 * restarted (an SBC may do that too) */
+	bool alt;
+	uint16_t alt_seq;
+	int64_t alt_ext;
 	int last_dec;       /* decoder of the newest packet, -1 none */
 	/* a pending gap: missing seqs [gap_seq, gap_seq + gap_n) at gap_pos */
 	unsigned gap_n;
@@ -461,6 +467,11 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 			   ext - st->hi_ext > (int64_t)ci.clock * TL_REANCHOR_MS / 1000) {
 			newer = false;
 		}
+		if (!newer && st->alt && rec->seq == (uint16_t)(st->alt_seq + 1) &&
+		    ext > st->alt_ext && ext - st->alt_ext <= (int64_t)ci.clock) {
+			newer = true;
+			back = true;
+		}
 	}
 	bool fresh = !st->seg.active || st->seg.clock != ci.clock;
 	if (fresh) {
@@ -475,6 +486,9 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 	enum tl_place pl = tl_seg_place(&st->seg, r->rate, ext, cpos, newer, &pos, &shift);
 	if (pl == TL_DROP) {
 		res->packets_late++;
+		st->alt = true;
+		st->alt_seq = rec->seq;
+		st->alt_ext = ext;
 		return;
 	}
 	res->drift_corrected_us += tl_muldiv(shift < 0 ? -shift : shift, ES_US_PER_SEC, r->rate);

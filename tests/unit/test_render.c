@@ -61,6 +61,8 @@ struct gen {
 				SSRC and sequence go on (a gateway's re-INVITE) */
 	int ts_spike_k;      /* packet k (>0) alone has its timestamp 3 h ahead */
 	int cap_spike_k;     /* packet k (>0) alone was captured 31 h late */
+	double restart_at;   /* sequence 1000 back and timestamp 5 min ahead from here
+				(an SBC restarting both), the same SSRC */
 };
 
 struct pkt {
@@ -125,6 +127,10 @@ static void build(const char *name, const struct gen g[2], char *out, size_t cap
 			q->rtp_ts = (second ? 0x12345678u : 0xffff0000u) + k * PKT;
 			if (gp->ts_back_at > 0 && t_send >= gp->ts_back_at)
 				q->rtp_ts = 0xffff0000u + (k - (uint32_t)lround(gp->ts_back_at * 50)) * PKT;
+			if (gp->restart_at > 0 && t_send >= gp->restart_at) {
+				q->seq = (uint16_t)(q->seq - 1000);
+				q->rtp_ts += 300u * RATE;
+			}
 			if (gp->ts_spike_k > 0 && k == (uint32_t)gp->ts_spike_k)
 				q->rtp_ts += 3u * 3600 * RATE;
 			q->ts_us = T0 + (int64_t)llround(t_send * 1e6 + frand() * gp->jitter_ms * 1000);
@@ -431,6 +437,19 @@ static void test_ts_jump(void)
 	CHECK_INT(res.packets_decoded, 500 + 400);
 	CHECK_INT(left_mismatch(&w, 0, w.frames), 0);
 	CHECK(res.ts_jumps >= 2);
+	wav_free(&w);
+	/* sequence and timestamp both restart: one packet may be taken for a
+	 * late one, the next confirms the restart */
+	g[0].ts_back_at = 0;
+	g[0].restart_at = 5;
+	build("restart", g, log, sizeof(log));
+	if (render(log, false, &res, &w, "restart")) {
+		CHECK(0);
+		return;
+	}
+	CHECK(res.packets_late <= 1);
+	CHECK(left_mismatch(&w, 0, 5 * RATE) == 0);
+	CHECK(left_mismatch(&w, 5 * RATE + 4 * PKT, w.frames) == 0);
 	/* the callee's 1 kHz sine (period 8 samples) runs on through its spike;
 	 * placing by capture time may land a sample off (microsecond rounding)
 	 * at each of the two new segments */
