@@ -594,6 +594,14 @@ static void write_seeds(const char *dir)
 	build("seed-g722", g, log, sizeof(log));
 	snprintf(dst, sizeof(dst), "%s/g722-pcmu-loss.mlog", dir);
 	CHECK_INT(rename(log, dst), 0);
+	struct gen j[2] = {base_caller, base_callee};
+	j[0].dur_s = j[1].dur_s = 0.2;
+	j[1].start_s = 0.02;
+	j[0].ts_back_at = 0.1;
+	j[1].ts_spike_k = 4;
+	build("seed-tsjump", j, log, sizeof(log));
+	snprintf(dst, sizeof(dst), "%s/pcmu-ts-jump.mlog", dir);
+	CHECK_INT(rename(log, dst), 0);
 }
 
 int main(void)
