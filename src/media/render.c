@@ -26,6 +26,8 @@
 #define MAX_STREAMS 1024
 #define MAX_DECODERS 8
 #define GAP_MAX 5
+#define PRE_WINDOW_US (INT64_C(1) * ES_US_PER_SEC)
+#define PRE_MAX_US (INT64_C(200) * 1000) /* a longer start burst is not one */
 #define SEQ_AHEAD_MAX 3000 /* a sequence step forward, not a restart (RFC 3550 A.1) */
 #define RS_QUALITY 4
 #define OUT_FRAMES 1024
@@ -69,6 +71,12 @@ struct rstream {
 	bool alt;
 	uint16_t alt_seq;
 	int64_t alt_ext;
+	/* pass 1: the stream's start offset, the least (capture - RTP) time
+	 * over its first PRE_WINDOW_US relative to its first packet (<= 0:
+	 * that packet was captured late, e.g. sent together with the next) */
+	bool pre_have;
+	uint32_t pre_clock, pre_rtp;
+	int64_t pre_ts, pre_off_us;
 	int last_dec;       /* decoder of the newest packet, -1 none */
 	/* a pending gap: missing seqs [gap_seq, gap_seq + gap_n) at gap_pos */
 	unsigned gap_n;
@@ -474,7 +482,12 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		}
 	}
 	bool fresh = !st->seg.active || st->seg.clock != ci.clock;
-	if (fresh) {
+	int64_t at;
+	if (fresh && !st->have && st->pre_off_us && ci.clock == st->pre_clock &&
+	    cpos_of(r, rec->ts_us + st->pre_off_us, &at)) {
+		/* the stream's first packet, at its start offset (pass 1) */
+		tl_seg_continue(&st->seg, r->rate, ci.clock, ext, cpos, at);
+	} else if (fresh) {
 		gap_resolve(r, st);
 		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
 	} else if (back) {
@@ -600,6 +613,31 @@ static int fail(struct render *r, int rc, const char *what)
 	return rc;
 }
 
+/* Pass 1, for each decodable audio packet: the stream's start offset.
+ * Senders often hold their first packet and send it with the second (a
+ * start burst): anchored at its capture time, the whole stream would sit
+ * late until drift correction moved it back a millisecond at a time. */
+static void pre_offset(struct rstream *st, const struct mlog_rec *rec, uint32_t clock)
+{
+	if (!st->pre_have) {
+		st->pre_have = true;
+		st->pre_clock = clock;
+		st->pre_rtp = rec->rtp_ts;
+		st->pre_ts = rec->ts_us;
+		st->pre_off_us = 0;
+		return;
+	}
+	int64_t dt = rec->ts_us - st->pre_ts;
+	if (clock != st->pre_clock || dt < 0 || dt > PRE_WINDOW_US)
+		return;
+	int32_t ticks = (int32_t)(rec->rtp_ts - st->pre_rtp);
+	if (ticks <= 0)
+		return;
+	int64_t off = dt - tl_muldiv(ticks, ES_US_PER_SEC, clock);
+	if (off < st->pre_off_us && off >= -PRE_MAX_US)
+		st->pre_off_us = off;
+}
+
 /* Pass 1: the recording rate and sample 0. */
 static int scan(struct render *r, struct mlog_reader *lg)
 {
@@ -620,8 +658,7 @@ static int scan(struct render *r, struct mlog_reader *lg)
 			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci) ||
 			    !in_span(r->o, rec.ts_us))
 				continue;
-			if (!found)
-				r->res->start_us = rec.ts_us;
+			pre_offset(&r->st[rec.stream], &rec, ci.clock);
 			found = true;
 			wide |= ci.wideband;
 		}
@@ -632,6 +669,14 @@ static int scan(struct render *r, struct mlog_reader *lg)
 		if (r->err && r->errlen)
 			snprintf(r->err, r->errlen, "%s: no decodable audio", r->path);
 		return ES_ENOTFOUND;
+	}
+	/* sample 0: where the earliest stream's first packet belongs */
+	bool first = true;
+	for (unsigned i = 0; i < r->nst; i++) {
+		const struct rstream *st = &r->st[i];
+		if (st->pre_have && (first || st->pre_ts + st->pre_off_us < r->res->start_us))
+			r->res->start_us = st->pre_ts + st->pre_off_us;
+		first &= !st->pre_have;
 	}
 	r->rate = r->o->rate ? r->o->rate : wide ? 16000 : 8000;
 	return 0;

@@ -61,6 +61,7 @@ struct gen {
 				SSRC and sequence go on (a gateway's re-INVITE) */
 	int ts_spike_k;      /* packet k (>0) alone has its timestamp 3 h ahead */
 	int cap_spike_k;     /* packet k (>0) alone was captured 31 h late */
+	bool burst_start;    /* the first packet is held and sent with the second */
 	double restart_at;   /* sequence 1000 back and timestamp 5 min ahead from here
 				(an SBC restarting both), the same SSRC */
 };
@@ -134,6 +135,8 @@ static void build(const char *name, const struct gen g[2], char *out, size_t cap
 			if (gp->ts_spike_k > 0 && k == (uint32_t)gp->ts_spike_k)
 				q->rtp_ts += 3u * 3600 * RATE;
 			q->ts_us = T0 + (int64_t)llround(t_send * 1e6 + frand() * gp->jitter_ms * 1000);
+			if (gp->burst_start && k == 0)
+				q->ts_us = T0 + (int64_t)llround((gp->start_s + 0.02) * 1e6) - 1;
 			if (gp->cap_spike_k > 0 && k == (uint32_t)gp->cap_spike_k)
 				q->ts_us += INT64_C(31) * 3600 * ES_US_PER_SEC;
 			q->marker_burst = false;
@@ -488,6 +491,32 @@ static void test_capture_outlier(void)
 	wav_free(&w);
 }
 
+/* Exact clocks, but each party's first packet is captured with its second
+ * (#14.12): the streams start where their timestamps say, sample-exact,
+ * with no drift correction where there is no drift. */
+static void test_start_burst(void)
+{
+	struct gen g[2] = {base_caller, base_callee};
+	char log[512];
+	struct render_result res;
+	struct wav w;
+	g[0].burst_start = g[1].burst_start = true;
+	build("burst", g, log, sizeof(log));
+	if (render(log, false, &res, &w, "burst")) {
+		CHECK(0);
+		return;
+	}
+	CHECK_INT(res.start_us, T0);
+	CHECK_INT(res.drift_corrected_us, 0);
+	CHECK_INT(left_mismatch(&w, 0, w.frames), 0);
+	CHECK(llabs(res.duration_us - 10000000) <= 40000);
+	size_t bad = 0; /* the callee's sine, period 8 samples, from its start */
+	for (size_t i = 2 * RATE + 8; i < 9 * RATE; i++)
+		bad += w.ch[1][i] != w.ch[1][i - 8];
+	CHECK_INT(bad, 0);
+	wav_free(&w);
+}
+
 /* Both sides send a burst every 60 s of real time; the callee's clock runs
  * ppm fast and every packet is delayed by up to 8 ms of jitter. */
 static void drift_case(double ppm, double minutes)
@@ -620,6 +649,7 @@ int main(void)
 	RUN(test_gap_ssrc);
 	RUN(test_ts_jump);
 	RUN(test_capture_outlier);
+	RUN(test_start_burst);
 	RUN(test_g722);
 	RUN(test_no_audio);
 	RUN(test_drift);
