@@ -53,6 +53,15 @@ static void usage(FILE *f)
 		"      --fragment          INVITEs larger than the MTU, fragmented over IP\n"
 		"      --reinvite          some calls re-INVITE and move the caller's port\n"
 		"      --ssrc-change       some calls change SSRC mid-call\n"
+		"      --ts-jump           every answered call re-INVITEs mid-call (same\n"
+		"                          ports) and after it, in the same stream (SSRC,\n"
+		"                          sequence go on), the caller's RTP timestamp\n"
+		"                          restarts at its first value and the callee's\n"
+		"                          jumps 3 h ahead,\n"
+		"                          as gateways do on fax fallback or transfer;\n"
+		"                          the truth has the call's \"ts_jump\" and per\n"
+		"                          stream \"ts_jump_us\" (when the first packet\n"
+		"                          after the jump was sent)\n"
 		"      --missing-invite    some captures start at the 200 OK or mid-RTP\n"
 		"      --fork              some calls fork (a second 180 with its own tag)\n"
 		"      --outcomes          mix answered, busy, no-answer, cancelled, rejected\n"
@@ -164,6 +173,7 @@ enum {
 	OPT_FRAGMENT,
 	OPT_REINVITE,
 	OPT_SSRC_CHANGE,
+	OPT_TS_JUMP,
 	OPT_MISSING_INVITE,
 	OPT_FORK,
 	OPT_OUTCOMES,
@@ -215,6 +225,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"fragment", no_argument, NULL, OPT_FRAGMENT},
 		{"reinvite", no_argument, NULL, OPT_REINVITE},
 		{"ssrc-change", no_argument, NULL, OPT_SSRC_CHANGE},
+		{"ts-jump", no_argument, NULL, OPT_TS_JUMP},
 		{"missing-invite", no_argument, NULL, OPT_MISSING_INVITE},
 		{"fork", no_argument, NULL, OPT_FORK},
 		{"outcomes", no_argument, NULL, OPT_OUTCOMES},
@@ -305,6 +316,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		case OPT_FRAGMENT: o->fragment = true; break;
 		case OPT_REINVITE: o->reinvite = true; break;
 		case OPT_SSRC_CHANGE: o->ssrc_change = true; break;
+		case OPT_TS_JUMP: o->ts_jump = true; break;
 		case OPT_MISSING_INVITE: o->missing_invite = true; break;
 		case OPT_FORK: o->fork = true; break;
 		case OPT_OUTCOMES: o->outcomes = true; break;

@@ -199,6 +199,9 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->forked = o->fork && rings && rng_chance(r, 50);
 	c->fork_first = rng_chance(r, 50);
 	c->reinvite = o->reinvite && ans && rng_chance(r, 50);
+	bool move_port = c->reinvite;
+	c->ts_jump = o->ts_jump && ans;
+	c->reinvite |= c->ts_jump;
 	c->ssrc_change = o->ssrc_change && ans && rng_chance(r, 50);
 	if (o->missing_invite && ans && rng_chance(r, 30))
 		c->miss = rng_chance(r, 50) ? MISS_FROM_200 : MISS_RTP_ONLY;
@@ -275,8 +278,14 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 			plan_step(c, t200, M_200_RE, 0);
 			int64_t tack = t200 + rng_range(r, MS(5), MS(40));
 			plan_step(c, tack, M_ACK_RE, 0);
-			leg_add_switch(c, 1, t200, SW_DST_PORT, c->caller_rtp2);
-			leg_add_switch(c, 0, tack, SW_SRC_PORT, c->caller_rtp2);
+			if (move_port) {
+				leg_add_switch(c, 1, t200, SW_DST_PORT, c->caller_rtp2);
+				leg_add_switch(c, 0, tack, SW_SRC_PORT, c->caller_rtp2);
+			}
+			if (c->ts_jump) {
+				leg_add_switch(c, 1, t200, SW_TS_AHEAD, 0);
+				leg_add_switch(c, 0, tack, SW_TS_RESTART, 0);
+			}
 		}
 		if (c->ssrc_change) {
 			int64_t ts = t_ack + talk * rng_range(r, 65, 85) / 100;
@@ -503,6 +512,18 @@ static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
 	bool open = l->slot == 0;
 	while (l->next_sw < l->nsw && leg_sw_slot(g, l, l->next_sw) <= l->slot) {
 		struct leg_switch *sw = &l->sw[l->next_sw++];
+		uint32_t spp = l->enc ? l->spp : (uint32_t)g->o.ptime_ms * 8;
+		uint32_t clock = l->enc ? codecs[c->codec].clock : 8000;
+		if (sw->kind == SW_TS_RESTART || sw->kind == SW_TS_AHEAD) {
+			/* the same stream goes on: same SSRC, sequence and ports */
+			if (sw->kind == SW_TS_RESTART)
+				l->ts_base -= l->slot * spp; /* back to its first value */
+			else
+				l->ts_base += (uint32_t)GEN_TS_AHEAD_S * clock;
+			if (l->st)
+				l->ts_jump_pending = true;
+			continue;
+		}
 		open = true;
 		switch (sw->kind) {
 		case SW_SRC_PORT: l->src.port = sw->port; break;
@@ -535,10 +556,13 @@ static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
 	l->st = st;
 	l->st_first_slot = l->slot;
 	l->st_last_slot = l->nslots - 1;
-	if (l->next_sw < l->nsw) {
-		uint32_t s = leg_sw_slot(g, l, l->next_sw);
+	for (uint8_t i = l->next_sw; i < l->nsw; i++) {
+		if (l->sw[i].kind == SW_TS_RESTART || l->sw[i].kind == SW_TS_AHEAD)
+			continue; /* not a new stream */
+		uint32_t s = leg_sw_slot(g, l, i);
 		if (s > l->slot && s - 1 < l->st_last_slot)
 			l->st_last_slot = s - 1;
+		break;
 	}
 	l->st_last_kept = l->st_last_slot;
 	l->kept_in_stream = 0;
@@ -574,6 +598,10 @@ static void play_rtp(struct gen *g, struct call *c, struct leg *l)
 {
 	leg_open_stream(g, c, l);
 	int64_t t = slot_time(g, l, l->slot);
+	if (l->ts_jump_pending && l->st) {
+		l->st->ts_jump_us = t;
+		l->ts_jump_pending = false;
+	}
 	uint8_t pt, dtmf_idx;
 	size_t plen = rtp_slot_put(g, l, udp_payload(g), &pt, &dtmf_idx);
 	uint16_t seq = l->seq;

@@ -71,7 +71,7 @@ struct gen_opts {
 	int ptime_ms;
 	double loss_pct, reorder_pct, dup_pct;
 	int jitter_ms;
-	bool dtmf, ipv6, tcp, fragment, reinvite, ssrc_change;
+	bool dtmf, ipv6, tcp, fragment, reinvite, ssrc_change, ts_jump;
 	bool missing_invite, fork, outcomes, rtcp;
 	int vlan;                   /* 0 = none */
 	int qinq_outer, qinq_inner; /* 0 = none */
@@ -122,6 +122,8 @@ struct stream_truth {
 	int8_t codec;         /* enum gen_codec; -1: tones */
 	uint8_t side;         /* 0: the caller sends it, 1: the callee */
 	int64_t first_us;     /* capture time of the first packet written */
+	int64_t ts_jump_us;   /* --ts-jump: capture time of the first packet after
+				 the timestamp jump; 0 none */
 	uint32_t first_slot;  /* its slot in the leg */
 	bool video;           /* --video: an H.264 stream */
 };
@@ -182,7 +184,12 @@ struct step {
 };
 
 /* A stream switch planned on a leg. */
-enum sw_kind { SW_SRC_PORT, SW_DST_PORT, SW_SSRC };
+/* SW_TS_RESTART: the RTP timestamp restarts at the stream's first value
+ * (same SSRC and sequence),
+ * SW_TS_AHEAD: it jumps GEN_TS_AHEAD_S ahead: what gateways and SBCs do on
+ * a re-INVITE (--ts-jump). */
+enum sw_kind { SW_SRC_PORT, SW_DST_PORT, SW_SSRC, SW_TS_RESTART, SW_TS_AHEAD };
+#define GEN_TS_AHEAD_S 10800
 
 struct leg_switch {
 	int64_t t;
@@ -204,8 +211,9 @@ struct leg {
 	double drift;               /* 0: none; else slots run this much faster */
 	int64_t t_start;
 	uint32_t slot, nslots;
-	struct leg_switch sw[2];
+	struct leg_switch sw[3];
 	uint8_t nsw, next_sw;
+	bool ts_jump_pending; /* the next packet is the first after a timestamp jump */
 	uint32_t dtmf_slot; /* UINT32_MAX: no DTMF */
 	/* the current stream: its slots, and the last one that will be kept
 	 * (drawn when the stream opens, so that it can be delayed past every
@@ -235,7 +243,7 @@ struct call {
 	int sip_code;
 	enum gen_miss miss;
 	int64_t capture_from;
-	bool forked, fork_first, reinvite, ssrc_change, callee_bye;
+	bool forked, fork_first, reinvite, ssrc_change, callee_bye, ts_jump;
 	bool xacct, pai, frag_reverse, pcma;
 	bool challenged, video;
 	uint32_t cid_idx; /* the index in its Call-ID (--reuse-callid: another's) */

@@ -185,6 +185,10 @@ static void truth_stream_audio(struct es_json *j, const struct gen *g,
 	es_json_int(j, d->clock);
 	es_json_key(j, "first_us");
 	es_json_int(j, st->first_us);
+	if (st->ts_jump_us) {
+		es_json_key(j, "ts_jump_us");
+		es_json_int(j, st->ts_jump_us);
+	}
 	/* in samples of the source; a fraction only for odd rates (22050 Hz
 	 * with a ptime of 10, 30 or 50 ms) */
 	uint64_t num = (uint64_t)st->first_slot * (uint64_t)g->o.ptime_ms * a->rate;
@@ -299,6 +303,10 @@ static void truth_call(struct es_json *j, const struct gen *g, const struct call
 	es_json_bool(j, c->reinvite);
 	es_json_key(j, "ssrc_change");
 	es_json_bool(j, c->ssrc_change);
+	if (c->ts_jump) {
+		es_json_key(j, "ts_jump");
+		es_json_bool(j, true);
+	}
 	es_json_key(j, "hangup");
 	es_json_str(j, c->outcome != OUT_ANSWERED ? NULL : c->callee_bye ? "callee" : "caller");
 	es_json_key(j, "x_account_id");
@@ -375,6 +383,7 @@ static void truth_options(struct es_json *j, const struct gen *g)
 		{"fragment", offsetof(struct gen_opts, fragment)},
 		{"reinvite", offsetof(struct gen_opts, reinvite)},
 		{"ssrc_change", offsetof(struct gen_opts, ssrc_change)},
+		{"ts_jump", offsetof(struct gen_opts, ts_jump)},
 		{"missing_invite", offsetof(struct gen_opts, missing_invite)},
 		{"fork", offsetof(struct gen_opts, fork)},
 		{"outcomes", offsetof(struct gen_opts, outcomes)},

@@ -23,6 +23,7 @@ struct rec_engine {
 	/* recording metadata of the SIP message being fed, until a call
 	 * takes it */
 	const struct rsmeta *pending_meta;
+	bool time_fixed; /* the frame being fed had its capture time corrected */
 };
 
 void rec_config_default(struct rec_config *cfg)
@@ -368,6 +369,8 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	if (sc && !sc->user)
 		rec_call_attach(e, sc);
 	struct rec_call *rc = sc ? sc->user : NULL;
+	if (rc && e->time_fixed)
+		rc->time_fixed = true;
 	if (e->pending_meta && rc && rc->siprec)
 		rec_srec_stash(rc, &rsm, m.cseq); /* an update in the dialog */
 	else if (rc && rc->siprec && !m.is_request && !sl_eq_str_ci(m.cseq_method, "CANCEL"))
@@ -484,6 +487,7 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 	rtcp_parse(pkt->data, pkt->len, reps, ES_ARRAY_LEN(reps), &n);
 	e->stats.rtcp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
+	rc->time_fixed |= e->time_fixed;
 	for (unsigned i = 0; i < n; i++) {
 		for (struct rec_stream *s = rc->streams; s; s = s->next) {
 			if (reps[i].has_sender_info && s->st.ssrc == reps[i].sender_ssrc &&
@@ -512,6 +516,7 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	int sender = s->party;
 	e->stats.rtp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
+	rc->time_fixed |= e->time_fixed;
 	if (s->cache_pt != h->pt || s->cache_gen != rc->media_gen) {
 		s->cache_pt = h->pt;
 		s->cache_gen = rc->media_gen;
@@ -718,8 +723,12 @@ int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t 
 		     int64_t ts_us, uint64_t frame)
 {
 	sweep_due(e, ts_us);
-	return net_decode_frame(e->net, dlt, data, caplen, ts_us, frame);
+	int err = net_decode_frame(e->net, dlt, data, caplen, ts_us, frame);
+	e->time_fixed = false; /* rec_engine_time_fixed() speaks of this frame only */
+	return err;
 }
+
+void rec_engine_time_fixed(struct rec_engine *e) { e->time_fixed = true; }
 
 const struct rec_stats *rec_engine_stats(const struct rec_engine *e) { return &e->stats; }
 

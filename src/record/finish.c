@@ -7,7 +7,7 @@
 #define STR_PTS 64
 #define STR_CODECS 128
 #define STR_RTCP 192
-#define STR_FLAGS 96
+#define STR_FLAGS 128
 #define STREAM_STRS (STR_PTS + STR_CODECS + STR_RTCP)
 
 static const char *codec_name(const struct rec_call *rc, int receiver, uint8_t pt, bool video)
@@ -147,6 +147,8 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		add_flag(flags, "siprec");
 	if (sc->msgs_dropped)
 		add_flag(flags, "messages_truncated");
+	if (rc->time_fixed)
+		add_flag(flags, "capture_time_fixed");
 	if (!rc->record)
 		add_flag(flags, "not_recorded");
 	else if (rc->ml_failed)

@@ -90,6 +90,10 @@ void rec_engine_free(struct rec_engine *e);
 /* One captured frame (DLT link type dlt). */
 int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t caplen,
 		     int64_t ts_us, uint64_t frame);
+/* The next frame's capture time was corrected (import found it alone
+ * hours or seconds away from its neighbours): the call it belongs to gets
+ * the flag capture_time_fixed. */
+void rec_engine_time_fixed(struct rec_engine *e);
 /* Finish every open call (end reason capture_end) and hand them on. */
 void rec_engine_flush(struct rec_engine *e, int64_t now_us);
 /* Live: finish every open call with end reason "shutdown". */
@@ -122,6 +126,8 @@ struct rec_import_result {
 	uint64_t frames;
 	int64_t first_us;
 	int64_t last_us;
+	uint64_t times_fixed;  /* frames whose capture time alone jumped: given a
+				  neighbour's (rec_engine_time_fixed) */
 	int status;            /* 0, or the error that stopped the read */
 	char error[256];       /* the message for status, naming file and frame */
 };
@@ -164,9 +170,11 @@ struct rec_store_config {
 struct rec_recorder;
 int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *cfg);
 /* Queue the media log of call row call_row (the path is copied); flag
- * (may be NULL), e.g. "recovered", is added to the recording's flags. */
+ * (may be NULL), e.g. "recovered", is added to the recording's flags.
+ * The call's start and end (0: unknown) bound its audio (render_opts
+ * span). */
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			const char *media_log, const char *flag);
+			int64_t call_end_us, const char *media_log, const char *flag);
 /* Jobs queued or being rendered. */
 unsigned rec_recorder_pending(struct rec_recorder *r);
 

@@ -72,6 +72,7 @@ struct rec_call {
 	int64_t last_rtp_us;
 	int64_t close_at_us; /* 0 = open */
 	bool orphan;         /* created from RTP only */
+	bool time_fixed;     /* a packet's capture time was corrected (import.c) */
 	/* the media log (spool) of the call's RTP, opened on its first packet */
 	struct mlog_writer *ml;
 	char *ml_path;
