@@ -1,21 +1,19 @@
 /* import_merge.c - several capture files read as one capture: their frames
  * merged by capture time, so that the calls found do not depend on the
  * order the files are given in (rotated captures, one file per sensor). */
-#include "record/record.h"
+#include "record/record_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One input: its file and the frame waiting to be fed. */
+/* One input: its reader (times checked per file, import.c) and the frame
+ * waiting to be fed. */
 struct merge_in {
-	struct net_file *f;
-	const char *path;
+	struct rec_imp r;
 	int dlt;
-	const uint8_t *data; /* valid until the next read of f (libpcap) */
-	size_t caplen;
-	int64_t ts;
-	uint64_t frame;
+	struct rec_imp_frame fr; /* valid until the next read of r */
+	int64_t ts;              /* fr.ts, the heap's key */
 	struct rec_import_result *res;
 };
 
@@ -47,14 +45,10 @@ static void heap_down(struct merge_in **h, unsigned n, unsigned i)
  * result, naming the file and frame). */
 static bool in_next(struct merge_in *in)
 {
-	int rc = net_file_next(in->f, &in->data, &in->caplen, &in->ts, &in->frame);
-	if (rc == 1)
-		return true;
-	if (rc < 0) {
-		in->res->status = rc;
-		snprintf(in->res->error, sizeof(in->res->error), "%s", net_file_error(in->f));
-	}
-	return false;
+	if (!rec_imp_next(&in->r, &in->fr))
+		return false;
+	in->ts = in->fr.ts;
+	return true;
 }
 
 /* Fill pr with the reading so far; hand it to progress (when not NULL). */
@@ -63,7 +57,7 @@ static void report(rec_progress_fn progress, void *ud, struct rec_engine *e,
 {
 	pr->bytes_done = 0;
 	for (unsigned i = 0; i < n; i++)
-		pr->bytes_done += ins[i].f ? net_file_offset(ins[i].f) : 0;
+		pr->bytes_done += ins[i].r.f ? net_file_offset(ins[i].r.f) : 0;
 	pr->frames = frames;
 	pr->calls = rec_engine_stats(e)->calls + rec_engine_stats(e)->active_calls;
 	if (progress)
@@ -94,17 +88,14 @@ int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
 	unsigned nheap = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct merge_in *in = &ins[i];
-		memset(&res[i], 0, sizeof(res[i]));
 		in->res = &res[i];
-		in->path = paths[i];
-		int rc = net_file_open(&in->f, paths[i], res[i].error, sizeof(res[i].error));
+		int rc = rec_imp_open(&in->r, paths[i], &res[i]);
 		if (rc) {
-			res[i].status = rc;
 			err = err ? err : rc;
 			continue;
 		}
-		pr.bytes_total += net_file_size(in->f);
-		in->dlt = net_file_dlt(in->f);
+		pr.bytes_total += net_file_size(in->r.f);
+		in->dlt = net_file_dlt(in->r.f);
 		if (in_next(in))
 			heap[nheap++] = in;
 	}
@@ -115,13 +106,10 @@ int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
 	int64_t next_report = es_mono_us() + 200000;
 	while (nheap) {
 		struct merge_in *in = heap[0];
-		struct rec_import_result *r = in->res;
-		if (r->frames == 0)
-			r->first_us = in->ts;
-		r->last_us = in->ts;
-		r->frames++;
 		frames++;
-		rec_engine_frame(e, in->dlt, in->data, in->caplen, in->ts, in->frame);
+		if (in->fr.fixed)
+			rec_engine_time_fixed(e);
+		rec_engine_frame(e, in->dlt, in->fr.data, in->fr.len, in->ts, in->fr.frame);
 		if (!in_next(in))
 			heap[0] = heap[--nheap];
 		heap_down(heap, nheap, 0);
@@ -141,7 +129,7 @@ int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
 out:
 	if (ins)
 		for (unsigned i = 0; i < n; i++)
-			net_file_close(ins[i].f);
+			rec_imp_close(&ins[i].r);
 	free(ins);
 	free(heap);
 	return err;

@@ -179,4 +179,37 @@ const char *rec_uri_host(const char *uri, char *out, size_t cap);
 int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_call *out);
 void rec_idx_call_free(struct idx_call *c);
 
+/* ---- import (import.c): one capture file's frames, their capture times
+ * checked against their neighbours (a frame that alone jumped gets its
+ * neighbour's time, fixed = true); pulled by the merge (import_merge.c).
+ * A frame's data is valid until the next rec_imp_next on the same reader. */
+#define REC_IMP_AHEAD 3
+struct rec_imp_frame {
+	const uint8_t *data;
+	size_t len;
+	int64_t ts;
+	uint64_t frame;
+	bool fixed;
+};
+struct rec_imp_buf {
+	uint8_t *data;
+	size_t cap;
+};
+struct rec_imp {
+	struct net_file *f;
+	const char *path;
+	struct rec_import_result *res; /* frames, first/last time, times_fixed, errors */
+	struct rec_imp_frame q[REC_IMP_AHEAD]; /* read, not yet handed on (a ring) */
+	struct rec_imp_buf buf[REC_IMP_AHEAD]; /* copies for q's slots */
+	unsigned head, nq;
+	bool started, eof;
+	int64_t prev; /* the time of the frame handed on last */
+};
+/* Open path (res is cleared, and names the error); 0 or an error code. */
+int rec_imp_open(struct rec_imp *r, const char *path, struct rec_import_result *res);
+/* The next frame in file order, its time checked; false at the end or on an
+ * error (in res). */
+bool rec_imp_next(struct rec_imp *r, struct rec_imp_frame *out);
+void rec_imp_close(struct rec_imp *r);
+
 #endif

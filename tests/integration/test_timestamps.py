@@ -168,7 +168,7 @@ if rec is not None:
 # ---- a re-INVITE restarting the timestamps (gen_calls --ts-jump) --------------
 if os.path.exists(GEN) and os.path.exists(CMP) and have("sox"):
     d = os.path.join(work, "gen")
-    os.makedirs(d)
+    os.makedirs(d, mode=0o700)
     pcap, truth_path, refp = (os.path.join(d, "c.pcap"), os.path.join(d, "c.json"),
                               os.path.join(d, "ref"))
     run([GEN, "-o", pcap, "--truth", truth_path, "--codec", "pcma", "--calls", "1", "--duration",
