@@ -83,11 +83,6 @@ static const struct {
 	{13, CODEC_CN, 8000, 1},   {18, CODEC_G729, 8000, 1},
 };
 
-/* RFC 3551 table 4: static audio types earshot does not decode (1016,
- * DVI4 at 8, 16, 11.025 and 22.05 kHz, LPC, QCELP, G728; 2 and 19 are
- * reserved but seen). */
-static const uint8_t codec_statics_undecoded[] = {1, 2, 5, 6, 7, 12, 15, 16, 17, 19};
-
 static const struct codec_def *def_of(enum codec_id id)
 {
 	for (size_t i = 0; i < ES_ARRAY_LEN(codec_defs); i++)
@@ -169,14 +164,6 @@ bool codec_decodable(const char *name, uint32_t clock, unsigned channels)
 		return false;
 	if (ci.id == CODEC_SPEEX) /* RFC 5574: three modes, three clocks */
 		return ci.clock == 8000 || ci.clock == 16000 || ci.clock == 32000;
-	return true;
-}
-
-bool codec_static_decodable(uint8_t pt)
-{
-	for (size_t i = 0; i < ES_ARRAY_LEN(codec_statics_undecoded); i++)
-		if (codec_statics_undecoded[i] == pt)
-			return false;
 	return true;
 }
 

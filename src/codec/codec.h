@@ -70,10 +70,6 @@ const char *codec_name(enum codec_id id);
  * dynamic codec) or one it knows only by name.  Comfort noise and
  * telephone-event count as decodable (they are not audio to lose). */
 bool codec_decodable(const char *name, uint32_t clock, unsigned channels);
-/* The same for a static RTP payload type (RFC 3551 table 4): false for
- * the audio types earshot does not decode (1016, DVI4, LPC, QCELP...),
- * true for decodable ones and for types that are not audio. */
-bool codec_static_decodable(uint8_t pt);
 
 struct codec_dec;
 
