@@ -216,20 +216,22 @@ for codec, rate, min_speech, min_tones in CODECS:
                       "%s %s: %d of %d samples exact" % (codec, party, m["exact_samples"],
                                                           m["compared_samples"]))
         row[party] = (m["correlation"], m["snr_db"], err_ms, m["exact_samples"],
-                      m["compared_samples"])
+                      m["compared_samples"], m["segsnr_db"])
     figures.append(row)
 
-print("\n%-8s %5s | %-34s | %-34s" % ("codec", "rate", "caller (speech)", "callee (tones)"))
-print("%-8s %5s | %-34s | %-34s" % ("", "", "corr    SNR dB  offset ms  exact", "corr    SNR dB  offset ms  exact"))
+print("\n%-8s %5s | %-42s | %-42s" % ("codec", "rate", "caller (speech)", "callee (tones)"))
+print("%-8s %5s | %-42s | %-42s" % ("", "", "corr    SNR dB segSNR  offset ms  exact",
+                                     "corr    SNR dB segSNR  offset ms  exact"))
 for row in figures:
     cells = []
     for party in ("caller", "callee"):
         if party in row:
-            c, snr, off, ex, n = row[party]
-            cells.append("%.4f %7.1f %9.1f  %5.1f%%" % (c, snr, off, 100.0 * ex / max(n, 1)))
+            c, snr, off, ex, n, seg = row[party]
+            cells.append("%.4f %7.1f %6.1f %9.1f  %5.1f%%" % (c, snr, seg, off,
+                                                             100.0 * ex / max(n, 1)))
         else:
             cells.append("-")
-    print("%-8s %5d | %-34s | %-34s" % (row["codec"], row["rate"], cells[0], cells[1]))
+    print("%-8s %5d | %-42s | %-42s" % (row["codec"], row["rate"], cells[0], cells[1]))
 
 # ---- the default recording format: Ogg/Opus, speech on both sides -------------
 for codec, rate in (("pcmu", 8000), ("g722", 16000)):
