@@ -2,7 +2,8 @@
 #   make demo   build, import the bundled example capture, list its calls, show an answered one,
 #               verify every recording against the signed ledger, then serve the web UI on
 #               DEMO_LISTEN (user "demo", password DEMO_PASSWORD) until Ctrl-C
-#   make test   build and run every test, then again under ASan+UBSan, then the fuzzers
+#   make test   build and run every test (hardened Release build; the RelWithDebInfo build runs its
+#               unit tests), then again under ASan+UBSan, then the fuzzers (scripts/test)
 BUILD      ?= build
 DEMO_DATA  ?= earshot-data-demo
 DEMO_LISTEN ?= 127.0.0.1:8080

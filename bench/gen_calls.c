@@ -24,6 +24,7 @@
 #include "gen/media.c"
 #include "gen/audio.c"
 #include "gen/sip_msgs.c"
+#include "gen/tunnel.c"
 #include "gen/out.c"
 #include "gen/call.c"
 
@@ -52,13 +53,45 @@ static void usage(FILE *f)
 		"      --fragment          INVITEs larger than the MTU, fragmented over IP\n"
 		"      --reinvite          some calls re-INVITE and move the caller's port\n"
 		"      --ssrc-change       some calls change SSRC mid-call\n"
+		"      --ts-jump           every answered call re-INVITEs mid-call (same\n"
+		"                          ports) and after it, in the same stream (SSRC,\n"
+		"                          sequence go on), the caller's RTP timestamp\n"
+		"                          restarts at its first value and the callee's\n"
+		"                          jumps 3 h ahead,\n"
+		"                          as gateways do on fax fallback or transfer;\n"
+		"                          the truth has the call's \"ts_jump\" and per\n"
+		"                          stream \"ts_jump_us\" (when the first packet\n"
+		"                          after the jump was sent)\n"
 		"      --missing-invite    some captures start at the 200 OK or mid-RTP\n"
 		"      --fork              some calls fork (a second 180 with its own tag)\n"
 		"      --outcomes          mix answered, busy, no-answer, cancelled, rejected\n"
 		"      --rtcp              RTCP sender reports with SDES\n"
+		"      --challenge S       every INVITE is challenged (407, its own To tag)\n"
+		"                          and retried with the next CSeq S seconds later\n"
+		"      --reuse-callid S    the second half of the calls reuses the first\n"
+		"                          half's Call-IDs, S seconds later (3600, 86400)\n"
+		"      --one-way           recvonly offers answered sendonly (an IVR):\n"
+		"                          only the callee sends RTP\n"
+		"      --stray             after each call a 200 to a BYE of a garbled\n"
+		"                          Call-ID and a 403 to an INVITE never sent\n"
+		"      --video             an m=video line (H264/90000, PT 99) and video\n"
+		"                          RTP both ways beside the audio (600-byte\n"
+		"                          packets at the audio's rate)\n"
 		"      --vlan ID           802.1Q tag\n"
 		"      --qinq OUTER,INNER  802.1ad + 802.1Q tags\n"
 		"      --linktype T        en10mb (default), raw, sll or null\n"
+		"      --tunnel LIST       wrap every packet in these layers, outer first,\n"
+		"                          comma-separated: gre (GRE carrying IP, Ethernet or\n"
+		"                          MPLS), erspan2, erspan3 (over GRE), vxlan (UDP\n"
+		"                          4789), geneve (UDP 6081), ipip (in IPv4), ip6 (in\n"
+		"                          IPv6), mpls (two labels); e.g. gre,vxlan is VXLAN\n"
+		"                          inside GRE. Tunnel ends are 10.99.L.1/2 (fd99::L:1/2)\n"
+		"      --tunnel-callee-sip only the callee's SIP goes through the tunnel\n"
+		"      --sctp              SIP over SCTP (DATA chunks; messages over 700 bytes\n"
+		"                          in two fragments; the callee adds a SACK chunk)\n"
+		"      --ws                SIP over WebSocket on TCP (callee port %d): HTTP\n"
+		"                          Upgrade, masked caller frames, split steps sent as\n"
+		"                          two frames\n"
 		"  -h, --help              this help\n"
 		"\n"
 		"Audio mode (any of the next five options; without them every call sends\n"
@@ -110,7 +143,7 @@ static void usage(FILE *f)
 		"Impairments spare the first and last packets of every stream and the\n"
 		"packets around a sequence number wrap, so that the counts in the truth\n"
 		"equal what `tshark -z rtp,streams` reports.\n",
-		GEN_MAX_CALLS, GEN_AUDIO_MAX_S);
+		GEN_MAX_CALLS, GEN_WS_PORT, GEN_AUDIO_MAX_S);
 }
 
 static bool parse_num(const char *s, double lo, double hi, double *v)
@@ -147,6 +180,7 @@ enum {
 	OPT_FRAGMENT,
 	OPT_REINVITE,
 	OPT_SSRC_CHANGE,
+	OPT_TS_JUMP,
 	OPT_MISSING_INVITE,
 	OPT_FORK,
 	OPT_OUTCOMES,
@@ -159,6 +193,15 @@ enum {
 	OPT_AUDIO_CALLEE,
 	OPT_DRIFT,
 	OPT_AUDIO_OUT,
+	OPT_TUNNEL,
+	OPT_TUNNEL_CALLEE_SIP,
+	OPT_SCTP,
+	OPT_WS,
+	OPT_CHALLENGE,
+	OPT_REUSE,
+	OPT_ONE_WAY,
+	OPT_STRAY,
+	OPT_VIDEO,
 };
 
 static int bad_value(const char *opt, const char *v)
@@ -169,6 +212,7 @@ static int bad_value(const char *opt, const char *v)
 
 static int parse_opts(int argc, char **argv, struct gen_opts *o)
 {
+	const char *tunnel = NULL;
 	static const struct option lopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"truth", required_argument, NULL, 't'},
@@ -188,6 +232,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"fragment", no_argument, NULL, OPT_FRAGMENT},
 		{"reinvite", no_argument, NULL, OPT_REINVITE},
 		{"ssrc-change", no_argument, NULL, OPT_SSRC_CHANGE},
+		{"ts-jump", no_argument, NULL, OPT_TS_JUMP},
 		{"missing-invite", no_argument, NULL, OPT_MISSING_INVITE},
 		{"fork", no_argument, NULL, OPT_FORK},
 		{"outcomes", no_argument, NULL, OPT_OUTCOMES},
@@ -200,6 +245,15 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"audio-callee", required_argument, NULL, OPT_AUDIO_CALLEE},
 		{"drift", required_argument, NULL, OPT_DRIFT},
 		{"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
+		{"tunnel", required_argument, NULL, OPT_TUNNEL},
+		{"tunnel-callee-sip", no_argument, NULL, OPT_TUNNEL_CALLEE_SIP},
+		{"sctp", no_argument, NULL, OPT_SCTP},
+		{"ws", no_argument, NULL, OPT_WS},
+		{"challenge", required_argument, NULL, OPT_CHALLENGE},
+		{"reuse-callid", required_argument, NULL, OPT_REUSE},
+		{"one-way", no_argument, NULL, OPT_ONE_WAY},
+		{"stray", no_argument, NULL, OPT_STRAY},
+		{"video", no_argument, NULL, OPT_VIDEO},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
@@ -262,13 +316,29 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		case OPT_DTMF: o->dtmf = true; break;
 		case OPT_IPV6: o->ipv6 = true; break;
 		case OPT_TCP: o->tcp = true; break;
+		case OPT_TUNNEL: tunnel = optarg; break;
+		case OPT_TUNNEL_CALLEE_SIP: o->tun_callee_sip = true; break;
+		case OPT_SCTP: o->sctp = true; break;
+		case OPT_WS: o->ws = o->tcp = true; break;
 		case OPT_FRAGMENT: o->fragment = true; break;
 		case OPT_REINVITE: o->reinvite = true; break;
 		case OPT_SSRC_CHANGE: o->ssrc_change = true; break;
+		case OPT_TS_JUMP: o->ts_jump = true; break;
 		case OPT_MISSING_INVITE: o->missing_invite = true; break;
 		case OPT_FORK: o->fork = true; break;
 		case OPT_OUTCOMES: o->outcomes = true; break;
 		case OPT_RTCP: o->rtcp = true; break;
+		case OPT_CHALLENGE:
+			if (!parse_num(optarg, 0.01, 3600, &o->challenge_s))
+				return bad_value("--challenge", optarg);
+			break;
+		case OPT_REUSE:
+			if (!parse_num(optarg, 1, 30 * 86400, &o->reuse_s))
+				return bad_value("--reuse-callid", optarg);
+			break;
+		case OPT_ONE_WAY: o->one_way = true; break;
+		case OPT_STRAY: o->stray = true; break;
+		case OPT_VIDEO: o->video = true; break;
 		case OPT_VLAN:
 			if (!parse_int(optarg, 1, 4094, &o->vlan))
 				return bad_value("--vlan", optarg);
@@ -350,8 +420,26 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		fprintf(stderr, GEN_TAG ": opus needs --ptime 10, 20, 40 or 60\n");
 		return 2;
 	}
+	if (o->challenge_s > 0 && o->tcp) {
+		fprintf(stderr, GEN_TAG ": --challenge needs UDP (not --tcp)\n");
+		return 2;
+	}
+	if (o->reuse_s > 0 && o->ncalls < 2) {
+		fprintf(stderr, GEN_TAG ": --reuse-callid needs at least 2 calls\n");
+		return 2;
+	}
 	if (o->vlan && o->qinq_outer) {
 		fprintf(stderr, GEN_TAG ": --vlan and --qinq exclude each other\n");
+		return 2;
+	}
+	if (tunnel && !tun_parse(o, tunnel))
+		return 2;
+	if (o->tun_callee_sip && !o->ntun) {
+		fprintf(stderr, GEN_TAG ": --tunnel-callee-sip needs --tunnel\n");
+		return 2;
+	}
+	if (o->sctp && o->tcp) {
+		fprintf(stderr, GEN_TAG ": --sctp excludes --tcp and --ws\n");
 		return 2;
 	}
 	int lines = o->concurrency > 0 && o->concurrency < o->ncalls ? o->concurrency : o->ncalls;
@@ -381,7 +469,12 @@ int main(int argc, char **argv)
 	g.lag_us = 0; /* events are played in time order and only delay frames */
 	es_buf_init(&g.sip);
 	es_buf_init(&g.body);
+	es_buf_init(&g.ws);
 	tones_init(&g);
+	/* --video: an H.264 IDR slice NAL header, then filler */
+	g.video_payload[0] = 0x65;
+	for (size_t i = 1; i < sizeof(g.video_payload); i++)
+		g.video_payload[i] = (uint8_t)(i * 37 + 11);
 	if (g.o.codec != GEN_CODEC_TONES &&
 	    (audio_init(&g) || (g.o.audio_out && audio_write(&g, g.o.audio_out))))
 		return 1;
@@ -417,5 +510,6 @@ int main(int argc, char **argv)
 	audio_free(&g);
 	es_buf_free(&g.sip);
 	es_buf_free(&g.body);
+	es_buf_free(&g.ws);
 	return 0;
 }

@@ -4,7 +4,10 @@
  * over-reads), the offline evidence check on the first two lines, then the
  * input written as a ledger folder and opened read-only and verified:
  * before the first NUL byte it is entries.log, after it heads.log.  The
- * folder has a fixed public key and no secret key. */
+ * folder has a fixed public key and no secret key.  Each line is also read
+ * as a published (anchor or syslog) head line, the input as a whole as an
+ * anchor file (st_heads_read), and the folder checked against its own
+ * heads as trusted heads (st_ledger_check_trusted). */
 #include "store/ledger.h"
 
 #include <stdlib.h>
@@ -52,6 +55,15 @@ static void one_line(const uint8_t *p, size_t n)
 		if (k < 0 || (size_t)k != n || memcmp(out, line, n) != 0)
 			__builtin_trap();
 		sink += (size_t)st_head_message(&h, out, sizeof(out));
+	}
+	int rc = st_head_parse_published(line, n, &h, err, sizeof(err));
+	if (rc == 0) {
+		/* the spaced form reads back as the same head */
+		struct st_head g;
+		int k = st_head_format_published(&h, out, sizeof(out));
+		if (k < 0 || st_head_parse_published(out, (size_t)k, &g, err, sizeof(err)) != 0 ||
+		    memcmp(&g, &h, sizeof(g)) != 0)
+			__builtin_trap();
 	}
 	free(line);
 }
@@ -103,6 +115,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err)) == 0) {
 		uint64_t problems;
 		sink += (size_t)st_ledger_verify(l, count, NULL, &problems);
+		/* its own heads, as an anchor file, as trusted heads */
+		char hp[128], why[512];
+		snprintf(hp, sizeof(hp), "%s/heads.log", dir);
+		struct st_head *hv = NULL;
+		size_t hn = 0;
+		if (st_heads_read(hp, &hv, &hn, why, sizeof(why)) == 0)
+			for (size_t i = 0; i < hn && i < 8; i++)
+				sink += (size_t)st_ledger_check_trusted(l, &hv[i], why, sizeof(why));
+		free(hv);
 		uint64_t n = st_ledger_size(l);
 		struct st_ledger_entry e;
 		uint8_t proof[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];

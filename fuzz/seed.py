@@ -5,12 +5,15 @@ The public captures of ../shared/captures must not be copied into the
 project (their README), so their seeds are extracted here, into the build
 folder, each time the fuzzers run.  Captures made by the bench generator
 (bench/gen_calls: every link type, VLAN, IPv6, fragments, SIP over TCP, DTMF,
-RTCP) add what the public ones lack.  Hand-written seeds committed under
+RTCP, tunnels, SIP over SCTP and WebSocket) add what the public ones lack;
+the field captures beside ../shared/captures (captures-field: GRE, SCTP,
+WebSocket) are read too.  Hand-written seeds committed under
 fuzz/corpus/<harness>/ are copied as they are.
 
   fuzz/seed.py --out DIR [--gen BUILD/gen_calls] [--shared ../shared/captures]
 
-writes DIR/<harness>/* for the harnesses pcap, net_frame, sip, sdp, rtp, codec.
+writes DIR/<harness>/* for the harnesses pcap, engine, net_frame, sip, sdp, rtp,
+codec, tunnel, sctp, ws.
 Needs tshark (scripts/bootstrap installs it); without it, only the pcap and
 net_frame seeds and the committed ones are written."""
 import argparse
@@ -34,6 +37,19 @@ GEN_SETS = [
     ("sll", ["--linktype", "sll", "--outcomes"]),
     ("raw", ["--linktype", "raw", "--fork"]),
     ("null", ["--linktype", "null", "--ssrc-change"]),
+    ("gre", ["--tunnel", "gre"]),
+    ("erspan2", ["--tunnel", "erspan2"]),
+    ("erspan3", ["--tunnel", "erspan3"]),
+    ("vxlan-in-gre", ["--tunnel", "gre,vxlan"]),
+    ("geneve", ["--tunnel", "geneve"]),
+    ("ipip6", ["--ipv6", "--tunnel", "ipip"]),
+    ("ip6", ["--tunnel", "ip6", "--fragment"]),
+    ("mpls", ["--tunnel", "mpls"]),
+    ("gre-mpls", ["--tunnel", "gre,mpls"]),
+    ("sctp", ["--sctp"]),
+    ("ws", ["--ws"]),
+    ("dialogs", ["--challenge", "3", "--stray", "--video", "--outcomes"]),
+    ("oneway", ["--one-way", "--reuse-callid", "20"]),
     # codecs through their real encoders, for fuzz_codec
     ("speex", ["--codec", "speex"]),
     ("speex-wb", ["--codec", "speex-wb"]),
@@ -42,7 +58,7 @@ GEN_SETS = [
     ("amr-wb", ["--codec", "amr-wb"]),
     ("g723", ["--codec", "g723", "--ptime", "30"]),
 ]
-PER_FILE = {"net_frame": 12, "sip": 8, "sdp": 4, "rtp": 6}
+PER_FILE = {"net_frame": 12, "sip": 8, "sdp": 4, "rtp": 6, "json": 4}
 
 
 def put(out, harness, data, counts):
@@ -118,6 +134,68 @@ def spread(items, n):
     return [items[int(i * step)] for i in range(n)]
 
 
+# fuzz_tunnel.c's selectors: what follows its fixed outer headers
+TO_GRE, TO_VXLAN, TO_GENEVE, TO_IPIP4, TO_IPIP6, TO_MPLS = range(6)
+
+
+def l3_of(dlt, fr):
+    """(ethertype, bytes after the link header) for Ethernet and SLL."""
+    if dlt == 1 and len(fr) >= 14:
+        return struct.unpack(">H", fr[12:14])[0], fr[14:]
+    if dlt == 113 and len(fr) >= 16:
+        return struct.unpack(">H", fr[14:16])[0], fr[16:]
+    return None, b""
+
+
+def seed_encap(dlt, frames, out, counts):
+    """Seeds for fuzz_tunnel (what follows an outer IPv4/UDP/Ethernet
+    header), fuzz_sctp (SCTP packets) and fuzz_ws (a TCP stream with an
+    Upgrade) from the frames of one capture."""
+    tun, sctp, ws = {}, [], []
+    for fr in frames:
+        et, l3 = l3_of(dlt, fr)
+        if et == 0x8847:
+            tun.setdefault(TO_MPLS, []).append(l3)
+            continue
+        if et != 0x0800 or len(l3) < 20 or l3[0] >> 4 != 4:
+            continue
+        hl = (l3[0] & 15) * 4
+        proto, pl = l3[9], l3[hl:]
+        if proto == 47:
+            tun.setdefault(TO_GRE, []).append(pl)
+        elif proto in (4, 41):
+            tun.setdefault(TO_IPIP4 if proto == 4 else TO_IPIP6, []).append(pl)
+        elif proto == 17 and len(pl) >= 8 and struct.unpack(">H", pl[2:4])[0] in (4789, 6081):
+            port = struct.unpack(">H", pl[2:4])[0]
+            tun.setdefault(TO_VXLAN if port == 4789 else TO_GENEVE, []).append(pl[8:])
+        elif proto == 132:
+            sctp.append(pl)
+        elif proto == 6 and len(pl) >= 20:
+            thl = (pl[12] >> 4) * 4
+            if len(pl) > thl:
+                ws.append((struct.unpack(">H", pl[0:2])[0], pl[thl:]))
+    for sel, pls in tun.items():
+        for pl in spread(pls, 6):
+            put(out, "tunnel", bytes([sel]) + pl, counts)
+        put(out, "tunnel", bytes([sel]) + pls[0] +
+            b"".join(struct.pack(">H", len(x)) + x for x in pls[1:6]), counts)
+    if sctp:
+        for pl in spread(sctp, 4):
+            put(out, "sctp", pl, counts)
+        put(out, "sctp", b"".join(bytes([i & 1]) + struct.pack(">H", len(x)) + x
+                                  for i, x in enumerate(sctp[:8])), counts)
+    server = next((sp for sp, pl in ws if pl.startswith(b"HTTP/1.1 101")), None)
+    if server is not None:
+        run = b"".join(bytes([1 if sp == server else 0]) + struct.pack(">H", len(pl)) + pl
+                       for sp, pl in ws[:24])
+        put(out, "ws", b"\x01" + run, counts)
+        # the frames alone, after the harness's own handshake
+        frames_only = [(sp, pl) for sp, pl in ws if not pl.startswith((b"GET ", b"HTTP/"))]
+        put(out, "ws", b"\x00" + b"".join(bytes([1 if sp == server else 0]) +
+                                          struct.pack(">H", len(pl)) + pl
+                                          for sp, pl in frames_only[:12]), counts)
+
+
 def seed_capture(path, out, tmp, counts, have_tshark):
     conv, r = as_pcap(path, tmp)
     if not r:
@@ -125,7 +203,10 @@ def seed_capture(path, out, tmp, counts, have_tshark):
     dlt, frames = r
     if not frames:
         return
+    seed_encap(dlt, frames, out, counts)
     put(out, "pcap", head_pcap(frames, dlt, 30), counts)
+    # the engine: enough frames for dialogs and some of their media
+    put(out, "engine", head_pcap(frames, dlt, 400), counts)
     if dlt in NET_FRAME_DLTS:
         sel = bytes([NET_FRAME_DLTS.index(dlt)])
         for fr in spread(frames, PER_FILE["net_frame"]):
@@ -139,13 +220,19 @@ def seed_capture(path, out, tmp, counts, have_tshark):
     for f in tshark_fields(path, "sip", ["udp.payload", "tcp.payload"]):
         hexdata = next((x for x in f if x), "")
         if hexdata:
-            sip.append(bytes.fromhex(hexdata.split(",")[0]))
+            sip.append(bytes.fromhex(hexdata.split(",")[-1]))  # inner of a tunnel
     for msg in spread(sip, PER_FILE["sip"]):
         put(out, "sip", msg, counts)
+    # fuzz_json: the From/To/User-Agent header lines, whose display names
+    # and URIs are the strings the JSON writer gets from a capture
+    heads = [ln for m in sip for ln in m.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+             if ln.lower().startswith((b"from:", b"to:", b"user-agent:"))]
+    for h in spread(heads, PER_FILE["json"]):
+        put(out, "json", h, counts)
     bodies = [m.split(b"\r\n\r\n", 1)[1] for m in sip if b"\r\n\r\n" in m and b"v=0" in m]
     for b in spread(bodies, PER_FILE["sdp"]):
         put(out, "sdp", b, counts)
-    rtp = [bytes.fromhex(f[0]) for f in tshark_fields(path, "rtp or rtcp or rtpevent",
+    rtp = [bytes.fromhex(f[0].split(",")[-1]) for f in tshark_fields(path, "rtp or rtcp or rtpevent",
                                                        ["udp.payload"], True) if f and f[0]]
     for pl in spread(rtp, PER_FILE["rtp"]):
         put(out, "rtp", pl, counts)
@@ -236,6 +323,10 @@ def main():
         if args.shared and os.path.isdir(args.shared):
             sources += sorted(p for p in glob.glob(os.path.join(args.shared, "*"))
                               if os.path.isfile(p) and not p.endswith((".tsv", ".md", ".txt")))
+            field = os.path.join(os.path.dirname(os.path.abspath(args.shared)), "captures-field")
+            if os.path.isdir(field):
+                sources += sorted(p for p in glob.glob(os.path.join(field, "*"))
+                                  if os.path.isfile(p) and not p.endswith((".tsv", ".md", ".txt")))
         else:
             print("seed: %s not present: no seeds from public captures" % args.shared, file=sys.stderr)
         if args.gen and os.path.exists(args.gen):

@@ -279,7 +279,7 @@
     const pb = el('button', 'Reset password');
     pb.type = 'submit';
     pf.append(pb);
-    pf.append(el('p', 'A reset ends the user\'s sessions.', 'status'));
+    pf.append(el('p', 'A reset ends the user\'s sessions and revokes their API tokens.', 'status'));
     pf.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       showError(null);
@@ -291,6 +291,31 @@
       } catch (e) { showError(e); }
     });
     ed.append(pf);
+
+    // the user's API tokens (web/account.js draws the table)
+    const T = window.earshotTokens;
+    const ts = el('p', '', 'status');
+    ts.id = 'user-tokens-status';
+    ts.setAttribute('aria-live', 'polite');
+    ed.append(el('h4', 'API tokens of ' + u.name), ts, T.tokenTable('user-tokens-table',
+      'API tokens of ' + u.name));
+    const loadTokens = async () => {
+      try {
+        const r = await api('GET', '/api/users/' + encodeURIComponent(u.name) + '/tokens');
+        const toks = r.tokens || [];
+        T.tokenRows($('user-tokens-table').tBodies[0], toks, async (t) => {
+          showError(null);
+          try {
+            await api('DELETE', '/api/tokens/' + t.id);
+            await loadTokens();
+            say('user-tokens-status', 'Token ' + t.id + ' of ' + u.name + ' revoked', 'ok');
+          } catch (e) { showError(e); }
+        });
+        say('user-tokens-status', toks.length ? toks.filter((t) => t.state === 'active').length +
+          ' active of ' + toks.length : 'No tokens');
+      } catch (e) { showError(e); }
+    };
+    await loadTokens();
     ed.append(button('Close', () => { ed.hidden = true; focusRow(u.name); }));
     ed.hidden = false;
     h.focus();

@@ -96,7 +96,7 @@ function party(p) {
 }
 
 function show(view) {
-  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view']) $(v).hidden = v !== view;
+  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view']) $(v).hidden = v !== view;
 }
 
 // ---- login / logout -----------------------------------------------------------------------
@@ -615,8 +615,9 @@ async function onVerify() {
 
 // Mark the navigation link of the section shown (a call belongs to Calls).
 function markNav(h) {
-  const section = h.startsWith('#/live') ? 'nav-live' : h.startsWith('#/admin') ? 'nav-admin' : 'nav-calls';
-  for (const id of ['nav-calls', 'nav-live', 'nav-admin']) {
+  const section = h.startsWith('#/live') ? 'nav-live' : h.startsWith('#/admin') ? 'nav-admin'
+    : h.startsWith('#/account') ? 'nav-account' : 'nav-calls';
+  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account']) {
     if (id === section) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }

@@ -56,9 +56,21 @@ async function waveformLoad(c) {
   $('timeline').classList.add('has-waveform');
   waveformStatus('');
   let p;
-  try {
-    p = await api('GET', '/api/calls/' + encodeURIComponent(id) + '/peaks?points=' + points);
-  } catch (e) {
+  // 429: the server decodes this recording (or another of ours) now; the
+  // first waveform of a long call takes a few seconds, then it is stored.
+  for (let tries = 0; ; tries++) {
+    try {
+      p = await api('GET', '/api/calls/' + encodeURIComponent(id) + '/peaks?points=' + points);
+      break;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 429 && tries < 30)) { p = e; break; }
+      if (tries === 0) waveformStatus('Waveform: being computed…');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      if (WAVE.callId !== id || WAVE.points !== points) return;
+    }
+  }
+  if (p instanceof Error) {
+    const e = p;
     if (WAVE.callId !== id) return;
     WAVE.peaks = null;
     waveformDraw();
@@ -68,6 +80,7 @@ async function waveformLoad(c) {
   // another call was opened, or the size changed, while this one was fetched
   if (WAVE.callId !== id || WAVE.points !== points) return;
   WAVE.peaks = p;
+  waveformStatus('');
   $('waveform-legend').hidden = p.channels !== 2;
   const cv = $('waveform');
   cv.setAttribute('aria-label', p.channels === 2

@@ -83,6 +83,30 @@ static void leg_init(struct gen *g, struct call *c, int side, int64_t t_start, i
 	l->rtcp_next = t_start + rng_range(&c->rng, MS(500), SEC(5));
 }
 
+/* --video: leg 2 + side sends H.264 at the audio's packet rate between
+ * the video ports of the SDP (no RTCP, no DTMF). */
+static void video_leg_init(struct gen *g, struct call *c, int side, int64_t t_start,
+			   int64_t t_stop)
+{
+	struct leg *l = &c->leg[2 + side];
+	memset(l, 0, sizeof(*l));
+	l->src = addr_with_port(side == 0 ? &c->caller_ip : &c->callee_ip,
+				side == 0 ? GEN_VIDEO_PORT_CALLER : GEN_VIDEO_PORT_CALLEE);
+	l->dst = addr_with_port(side == 0 ? &c->callee_ip : &c->caller_ip,
+				side == 0 ? GEN_VIDEO_PORT_CALLEE : GEN_VIDEO_PORT_CALLER);
+	l->ssrc = (uint32_t)rng_next(&c->rng);
+	l->seq = (uint16_t)rng_next(&c->rng);
+	l->ts_base = (uint32_t)rng_next(&c->rng);
+	l->pt = GEN_PT_VIDEO;
+	l->payload = g->video_payload;
+	l->video_len = GEN_VIDEO_BYTES;
+	l->spp = 90 * (uint32_t)g->o.ptime_ms;
+	l->t_start = t_start;
+	l->nslots = t_stop > t_start ? (uint32_t)((t_stop - t_start) / g->ptime_us) : 0;
+	l->dtmf_slot = UINT32_MAX;
+	l->rtcp_next = INT64_MAX;
+}
+
 static void leg_add_switch(struct call *c, int side, int64_t t, enum sw_kind k, uint16_t port)
 {
 	struct leg *l = &c->leg[side];
@@ -98,6 +122,7 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	const struct gen_opts *o = &g->o;
 	memset(c, 0, sizeof(*c));
 	c->idx = idx;
+	c->cid_idx = idx;
 	rng_seed(&c->rng, o->seed, 2 * (uint64_t)idx + 1);
 	rng_seed(&c->imp, o->seed, 2 * (uint64_t)idx + 2);
 	struct rng *r = &c->rng;
@@ -135,9 +160,18 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 		c->pcma = c->codec == GC_PCMA;
 	}
 	c->callee_bye = rng_chance(r, 40);
+	/* drawn only with their options, so that the others' bytes stay */
+	c->challenged = o->challenge_s > 0;
+	if (c->challenged) {
+		c->br_challenge = rng_next(r);
+		c->chal_tag = rng_next(r) | 1;
+		c->cseq++; /* the retry's; the challenged INVITE had one less */
+	}
+	c->nlegs = 2;
 	c->streams_tail = &c->streams;
 	uint16_t eph = (uint16_t)rng_range(r, 32768, 60999);
 	c->tcp.caller_port = o->tcp ? eph : 0;
+	c->tcp.ws = o->ws;
 	c->tcp.seq[0] = (uint32_t)rng_next(r);
 	c->tcp.seq[1] = (uint32_t)rng_next(r);
 	if (o->fragment) {
@@ -165,10 +199,15 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->forked = o->fork && rings && rng_chance(r, 50);
 	c->fork_first = rng_chance(r, 50);
 	c->reinvite = o->reinvite && ans && rng_chance(r, 50);
+	bool move_port = c->reinvite;
+	c->ts_jump = o->ts_jump && ans;
+	c->reinvite |= c->ts_jump;
 	c->ssrc_change = o->ssrc_change && ans && rng_chance(r, 50);
 	if (o->missing_invite && ans && rng_chance(r, 30))
 		c->miss = rng_chance(r, 50) ? MISS_FROM_200 : MISS_RTP_ONLY;
-	bool tcp = o->tcp;
+	/* SCTP plans like TCP (same draws: the same calls), its open and
+	 * close steps send nothing */
+	bool tcp = o->tcp || o->sctp;
 
 	/* SIP timeline */
 	int64_t edge = ES_MIN(SEC(2), len / 10);
@@ -177,6 +216,16 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->t_invite = t;
 	if (tcp) {
 		plan_step(c, t - MS(1), M_TCP_OPEN, 0);
+	}
+	if (c->challenged) {
+		/* --challenge: INVITE, 407, ACK; the retry comes challenge_s
+		 * later (a user typing a password, a phone fetching one) */
+		int64_t tc = t - (int64_t)(o->challenge_s * ES_US_PER_SEC);
+		c->t_invite = tc;
+		plan_step(c, tc, M_INVITE_CH, 0);
+		tc += rng_range(r, MS(2), MS(20));
+		plan_step(c, tc, M_407, 0);
+		plan_step(c, tc + rng_range(r, MS(1), MS(5)), M_ACK_407, 0);
 	}
 	plan_step(c, t, M_INVITE, tcp && rng_chance(r, 30) ? STEP_SPLIT : 0);
 	t += rng_range(r, MS(2), MS(20));
@@ -211,6 +260,16 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 			c->capture_from = t_ack + rng_range(r, MS(500), talk / 3);
 		leg_init(g, c, 0, t_ack + rng_range(r, MS(1), MS(30)), t_stop);
 		leg_init(g, c, 1, t_200 + rng_range(r, MS(1), MS(30)), t_stop);
+		if (o->one_way)
+			c->leg[0].nslots = 0; /* the caller only listens */
+		if (o->video) {
+			c->video = true;
+			c->nlegs = 4;
+			video_leg_init(g, c, 0, c->leg[0].t_start + MS(7), t_stop);
+			video_leg_init(g, c, 1, c->leg[1].t_start + MS(7), t_stop);
+			if (o->one_way)
+				c->leg[2].nslots = 0;
+		}
 		int64_t t_sw_min = t_ack + talk / 3; /* switches after DTMF */
 		if (c->reinvite) {
 			int64_t tr = t_ack + talk * rng_range(r, 40, 55) / 100;
@@ -219,8 +278,14 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 			plan_step(c, t200, M_200_RE, 0);
 			int64_t tack = t200 + rng_range(r, MS(5), MS(40));
 			plan_step(c, tack, M_ACK_RE, 0);
-			leg_add_switch(c, 1, t200, SW_DST_PORT, c->caller_rtp2);
-			leg_add_switch(c, 0, tack, SW_SRC_PORT, c->caller_rtp2);
+			if (move_port) {
+				leg_add_switch(c, 1, t200, SW_DST_PORT, c->caller_rtp2);
+				leg_add_switch(c, 0, tack, SW_SRC_PORT, c->caller_rtp2);
+			}
+			if (c->ts_jump) {
+				leg_add_switch(c, 1, t200, SW_TS_AHEAD, 0);
+				leg_add_switch(c, 0, tack, SW_TS_RESTART, 0);
+			}
 		}
 		if (c->ssrc_change) {
 			int64_t ts = t_ack + talk * rng_range(r, 65, 85) / 100;
@@ -271,6 +336,10 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 		break;
 	}
 	c->t_end = t;
+	if (o->stray) {
+		plan_step(c, t + rng_range(r, MS(5), MS(40)), M_STRAY_200BYE, 0);
+		plan_step(c, t + rng_range(r, MS(45), MS(90)), M_STRAY_403, 0);
+	}
 	if (tcp)
 		plan_step(c, t + rng_range(r, MS(50), MS(500)), M_TCP_CLOSE, 0);
 	/* the steps were planned in time order, except the TCP open */
@@ -303,6 +372,8 @@ static void sip_endpoints(const struct call *c, bool from_caller, struct es_addr
 {
 	*src = from_caller ? c->caller_ip : c->callee_ip;
 	*dst = from_caller ? c->callee_ip : c->caller_ip;
+	if (c->tcp.ws)
+		(from_caller ? dst : src)->port = GEN_WS_PORT;
 	if (c->tcp.caller_port) {
 		if (from_caller)
 			src->port = c->tcp.caller_port;
@@ -311,9 +382,9 @@ static void sip_endpoints(const struct call *c, bool from_caller, struct es_addr
 	}
 }
 
-/* Sends len bytes of g->sip over the call's TCP connection. */
-static void tcp_send(struct gen *g, struct call *c, bool from_caller, size_t len, bool split,
-		     bool allow_frag, uint8_t msgs, int64_t t)
+/* Sends data[0..len) over the call's TCP connection. */
+static void tcp_send(struct gen *g, struct call *c, bool from_caller, const uint8_t *data,
+		     size_t len, bool split, bool allow_frag, uint8_t msgs, int64_t t)
 {
 	struct es_addr src, dst;
 	struct frame *fr[GEN_MAX_FRAGS];
@@ -332,7 +403,7 @@ static void tcp_send(struct gen *g, struct call *c, bool from_caller, size_t len
 	for (size_t k = 0; k < ncuts; k++) {
 		while (off < cuts[k]) {
 			size_t n = ES_MIN(cuts[k] - off, mss);
-			memcpy(tcp_payload(g), g->sip.p + off, n);
+			memcpy(tcp_payload(g), data + off, n);
 			int nf = tcp_frames(g, c, &src, &dst, TCPF_ACK | TCPF_PSH, c->tcp.seq[dir],
 					    c->tcp.seq[!dir], n, allow_frag, t + seg * 60, fr);
 			c->tcp.seq[dir] += (uint32_t)n;
@@ -343,8 +414,17 @@ static void tcp_send(struct gen *g, struct call *c, bool from_caller, size_t len
 	}
 }
 
+/* Whether the frames about to be built go through the --tunnel layers:
+ * all of them, or with --tunnel-callee-sip only the callee's SIP (and its
+ * TCP segments). */
+static void wrap_for(struct gen *g, bool sip, bool from_caller)
+{
+	g->wrap = g->o.ntun && (!g->o.tun_callee_sip || (sip && !from_caller));
+}
+
 static void tcp_ctl(struct gen *g, struct call *c, bool from_caller, uint8_t flags, int64_t t)
 {
+	wrap_for(g, true, from_caller);
 	struct es_addr src, dst;
 	struct frame *fr[GEN_MAX_FRAGS];
 	sip_endpoints(c, from_caller, &src, &dst);
@@ -364,10 +444,14 @@ static void play_step(struct gen *g, struct call *c)
 	struct step *s = &c->steps[c->next_step++];
 	enum gen_msg m = (enum gen_msg)s->msg;
 	int64_t t = s->t;
+	if ((m == M_TCP_OPEN || m == M_TCP_CLOSE) && g->o.sctp)
+		return;
 	if (m == M_TCP_OPEN) {
 		tcp_ctl(g, c, true, TCPF_SYN, t);
 		tcp_ctl(g, c, false, TCPF_SYN | TCPF_ACK, t + 150);
 		tcp_ctl(g, c, true, TCPF_ACK, t + 300);
+		if (g->o.ws)
+			ws_handshake(g, c, t + 400);
 		return;
 	}
 	if (m == M_TCP_CLOSE) {
@@ -378,19 +462,33 @@ static void play_step(struct gen *g, struct call *c)
 	}
 	bool from_caller = msg_from_caller(c, m);
 	uint8_t msgs = 1;
+	size_t cut[2];
 	es_buf_reset(&g->sip);
 	sip_build(g, c, m, &g->sip);
+	cut[0] = g->sip.len;
 	if ((s->flags & STEP_COALESCE) && c->next_step < c->nsteps) {
 		enum gen_msg m2 = (enum gen_msg)c->steps[c->next_step].msg;
 		if (msg_from_caller(c, m2) == from_caller) {
 			sip_build(g, c, m2, &g->sip);
+			cut[1] = g->sip.len;
 			c->next_step++;
 			msgs = 2;
 		}
 	}
+	wrap_for(g, true, from_caller);
 	bool frag = g->o.fragment && m == M_INVITE;
+	if (g->o.sctp) {
+		sctp_send(g, c, from_caller, cut, msgs, msgs, t);
+		return;
+	}
+	if (g->o.ws) {
+		ws_wrap(g, c, from_caller, cut, msgs, s->flags & STEP_SPLIT);
+		tcp_send(g, c, from_caller, g->ws.p, g->ws.len, s->flags & STEP_SPLIT, frag, msgs, t);
+		return;
+	}
 	if (g->o.tcp) {
-		tcp_send(g, c, from_caller, g->sip.len, s->flags & STEP_SPLIT, frag, msgs, t);
+		tcp_send(g, c, from_caller, g->sip.p, g->sip.len, s->flags & STEP_SPLIT, frag, msgs,
+			 t);
 		return;
 	}
 	struct es_addr src, dst;
@@ -414,6 +512,18 @@ static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
 	bool open = l->slot == 0;
 	while (l->next_sw < l->nsw && leg_sw_slot(g, l, l->next_sw) <= l->slot) {
 		struct leg_switch *sw = &l->sw[l->next_sw++];
+		uint32_t spp = l->enc ? l->spp : (uint32_t)g->o.ptime_ms * 8;
+		uint32_t clock = l->enc ? codecs[c->codec].clock : 8000;
+		if (sw->kind == SW_TS_RESTART || sw->kind == SW_TS_AHEAD) {
+			/* the same stream goes on: same SSRC, sequence and ports */
+			if (sw->kind == SW_TS_RESTART)
+				l->ts_base -= l->slot * spp; /* back to its first value */
+			else
+				l->ts_base += (uint32_t)GEN_TS_AHEAD_S * clock;
+			if (l->st)
+				l->ts_jump_pending = true;
+			continue;
+		}
 		open = true;
 		switch (sw->kind) {
 		case SW_SRC_PORT: l->src.port = sw->port; break;
@@ -439,16 +549,20 @@ static void leg_open_stream(struct gen *g, struct call *c, struct leg *l)
 	st->ssrc = l->ssrc;
 	st->signalled = c->miss != MISS_RTP_ONLY;
 	st->codec = c->codec;
-	st->side = l == &c->leg[1];
+	st->side = l == &c->leg[1] || l == &c->leg[3];
+	st->video = l->video_len != 0;
 	*c->streams_tail = st;
 	c->streams_tail = &st->next;
 	l->st = st;
 	l->st_first_slot = l->slot;
 	l->st_last_slot = l->nslots - 1;
-	if (l->next_sw < l->nsw) {
-		uint32_t s = leg_sw_slot(g, l, l->next_sw);
+	for (uint8_t i = l->next_sw; i < l->nsw; i++) {
+		if (l->sw[i].kind == SW_TS_RESTART || l->sw[i].kind == SW_TS_AHEAD)
+			continue; /* not a new stream */
+		uint32_t s = leg_sw_slot(g, l, i);
 		if (s > l->slot && s - 1 < l->st_last_slot)
 			l->st_last_slot = s - 1;
+		break;
 	}
 	l->st_last_kept = l->st_last_slot;
 	l->kept_in_stream = 0;
@@ -484,6 +598,10 @@ static void play_rtp(struct gen *g, struct call *c, struct leg *l)
 {
 	leg_open_stream(g, c, l);
 	int64_t t = slot_time(g, l, l->slot);
+	if (l->ts_jump_pending && l->st) {
+		l->st->ts_jump_us = t;
+		l->ts_jump_pending = false;
+	}
 	uint8_t pt, dtmf_idx;
 	size_t plen = rtp_slot_put(g, l, udp_payload(g), &pt, &dtmf_idx);
 	uint16_t seq = l->seq;
@@ -551,9 +669,11 @@ static void play_rtcp(struct gen *g, struct call *c, int side)
 
 /* ---- the scheduler ------------------------------------------------------- */
 
-enum ev { EV_NONE, EV_STEP, EV_RTP0, EV_RTP1, EV_RTCP0, EV_RTCP1 };
+enum ev { EV_NONE, EV_STEP, EV_RTP, EV_RTCP };
 
-static enum ev call_next_event(const struct gen *g, const struct call *c, int64_t *when)
+/* The call's next event and, for RTP and RTCP, the leg it is on. */
+static enum ev call_next_event(const struct gen *g, const struct call *c, int64_t *when,
+			       int *leg)
 {
 	enum ev e = EV_NONE;
 	int64_t best = INT64_MAX;
@@ -561,18 +681,21 @@ static enum ev call_next_event(const struct gen *g, const struct call *c, int64_
 		best = c->steps[c->next_step].t;
 		e = EV_STEP;
 	}
-	for (int s = 0; s < 2; s++) {
+	for (int s = 0; s < c->nlegs; s++) {
 		const struct leg *l = &c->leg[s];
 		if (!leg_active(l))
 			continue;
 		int64_t t = slot_time(g, l, l->slot);
 		if (t < best) {
 			best = t;
-			e = s ? EV_RTP1 : EV_RTP0;
+			e = EV_RTP;
+			*leg = s;
 		}
-		if (g->o.rtcp && l->rtcp_next < slot_time(g, l, l->nslots) && l->rtcp_next < best) {
+		if (g->o.rtcp && s < 2 && l->rtcp_next < slot_time(g, l, l->nslots) &&
+		    l->rtcp_next < best) {
 			best = l->rtcp_next;
-			e = s ? EV_RTCP1 : EV_RTCP0;
+			e = EV_RTCP;
+			*leg = s;
 		}
 	}
 	*when = best;
@@ -582,12 +705,12 @@ static enum ev call_next_event(const struct gen *g, const struct call *c, int64_
 static void call_play(struct gen *g, struct call *c)
 {
 	int64_t when;
-	switch (call_next_event(g, c, &when)) {
+	int leg = 0;
+	wrap_for(g, false, false);
+	switch (call_next_event(g, c, &when, &leg)) {
 	case EV_STEP: play_step(g, c); break;
-	case EV_RTP0: play_rtp(g, c, &c->leg[0]); break;
-	case EV_RTP1: play_rtp(g, c, &c->leg[1]); break;
-	case EV_RTCP0: play_rtcp(g, c, 0); break;
-	case EV_RTCP1: play_rtcp(g, c, 1); break;
+	case EV_RTP: play_rtp(g, c, &c->leg[leg]); break;
+	case EV_RTCP: play_rtcp(g, c, leg); break;
 	case EV_NONE: break;
 	}
 }
@@ -646,13 +769,22 @@ static void gen_run(struct gen *g)
 	g->sched = malloc((size_t)o->ncalls * sizeof(*g->sched));
 	if (!g->sched)
 		die_oom();
+	int half = o->ncalls / 2;
 	for (int i = 0; i < o->ncalls; i++) {
 		int line = i % lines, k = i / lines;
 		/* stagger the lines a little so that calls do not start together */
 		int64_t w0 = GEN_T0_US + k * win + (per_line > 1 ? win * line / lines / 4 : 0);
+		/* --reuse-callid: the second half replays the first half's
+		 * Call-IDs reuse_s later */
+		if (o->reuse_s > 0 && i >= half)
+			w0 += (int64_t)(o->reuse_s * ES_US_PER_SEC);
 		struct call *c = &g->calls[i];
 		call_plan(g, c, (uint32_t)i, w0, w0 + win - (per_line > 1 ? win / 4 : 0));
-		(void)call_next_event(g, c, &c->next_t);
+		if (o->reuse_s > 0 && i >= half) {
+			c->callid = g->calls[i - half].callid;
+			c->cid_idx = g->calls[i - half].idx;
+		}
+		(void)call_next_event(g, c, &c->next_t, &(int){0});
 		g->sched[g->nsched] = c;
 		c->heap_pos = g->nsched++;
 		sched_up(g, g->nsched - 1);
@@ -661,7 +793,7 @@ static void gen_run(struct gen *g)
 		struct call *c = g->sched[0];
 		out_flush(&g->out, c->next_t);
 		call_play(g, c);
-		(void)call_next_event(g, c, &c->next_t);
+		(void)call_next_event(g, c, &c->next_t, &(int){0});
 		if (c->next_t == INT64_MAX) {
 			struct call *last = g->sched[--g->nsched];
 			if (g->nsched) {

@@ -38,8 +38,16 @@
 #define GEN_SIP_PORT 5060
 #define GEN_PT_EVENT 101
 #define GEN_DTMF_DIGITS "123#"
+#define GEN_PT_VIDEO 99      /* H264/90000 (RFC 6184) */
+#define GEN_VIDEO_BYTES 600  /* payload of every video packet */
+#define GEN_VIDEO_PORT_CALLER 62000
+#define GEN_VIDEO_PORT_CALLEE 62002
 
 enum gen_linktype { LT_EN10MB, LT_RAW, LT_SLL, LT_NULL };
+
+/* --tunnel layers (tunnel.c) */
+enum gen_tunnel { TK_GRE, TK_ERSPAN2, TK_ERSPAN3, TK_VXLAN, TK_GENEVE, TK_IPIP, TK_IP6, TK_MPLS };
+#define GEN_MAX_TUN 12
 
 enum gen_outcome { OUT_ANSWERED, OUT_BUSY, OUT_NO_ANSWER, OUT_CANCELLED, OUT_REJECTED };
 
@@ -68,7 +76,7 @@ struct gen_opts {
 	int ptime_ms;
 	double loss_pct, reorder_pct, dup_pct;
 	int jitter_ms;
-	bool dtmf, ipv6, tcp, fragment, reinvite, ssrc_change;
+	bool dtmf, ipv6, tcp, fragment, reinvite, ssrc_change, ts_jump;
 	bool missing_invite, fork, outcomes, rtcp;
 	int vlan;                   /* 0 = none */
 	int qinq_outer, qinq_inner; /* 0 = none */
@@ -78,6 +86,17 @@ struct gen_opts {
 	const char *audio_path[2]; /* [0] caller, [1] callee; NULL: synthetic */
 	double drift_ppm;          /* the callee's RTP clock, fast by this much */
 	const char *audio_out;     /* prefix of the WAVs of both loops, or NULL */
+	uint8_t tun[GEN_MAX_TUN];  /* --tunnel: enum gen_tunnel, outer first */
+	int ntun;
+	bool tun_callee_sip;       /* only the callee's SIP goes through them */
+	bool sctp, ws;             /* SIP over SCTP; over WebSocket (sets tcp) */
+	double challenge_s; /* every INVITE is first challenged (407), retried
+			       this much later; 0 = none */
+	double reuse_s;     /* the second half of the calls reuses the first
+			       half's Call-IDs this much later; 0 = none */
+	bool one_way;       /* recvonly offers answered sendonly: callee RTP only */
+	bool stray;         /* a stray 200 to a BYE and a stray 403 per call */
+	bool video;         /* an m=video line (H.264) and video RTP both ways */
 };
 
 /* splitmix64: small, fast, good enough for traffic. */
@@ -108,7 +127,10 @@ struct stream_truth {
 	int8_t codec;         /* enum gen_codec; -1: tones */
 	uint8_t side;         /* 0: the caller sends it, 1: the callee */
 	int64_t first_us;     /* capture time of the first packet written */
+	int64_t ts_jump_us;   /* --ts-jump: capture time of the first packet after
+				 the timestamp jump; 0 none */
 	uint32_t first_slot;  /* its slot in the leg */
+	bool video;           /* --video: an H.264 stream */
 };
 
 enum frame_kind { FK_OTHER, FK_SIP, FK_RTP, FK_RTCP };
@@ -150,6 +172,11 @@ enum gen_msg {
 	M_FAIL,
 	M_ACK_FAIL,
 	M_TCP_CLOSE,
+	M_INVITE_CH,    /* --challenge: the first INVITE, */
+	M_407,          /* its 407 */
+	M_ACK_407,      /* and its ACK */
+	M_STRAY_200BYE, /* --stray: a 200 to a BYE of a garbled Call-ID */
+	M_STRAY_403,    /* a 403 to an INVITE never sent */
 };
 
 #define STEP_COALESCE 0x01 /* TCP: same segment as the next step */
@@ -162,7 +189,12 @@ struct step {
 };
 
 /* A stream switch planned on a leg. */
-enum sw_kind { SW_SRC_PORT, SW_DST_PORT, SW_SSRC };
+/* SW_TS_RESTART: the RTP timestamp restarts at the stream's first value
+ * (same SSRC and sequence),
+ * SW_TS_AHEAD: it jumps GEN_TS_AHEAD_S ahead: what gateways and SBCs do on
+ * a re-INVITE (--ts-jump). */
+enum sw_kind { SW_SRC_PORT, SW_DST_PORT, SW_SSRC, SW_TS_RESTART, SW_TS_AHEAD };
+#define GEN_TS_AHEAD_S 10800
 
 struct leg_switch {
 	int64_t t;
@@ -179,12 +211,14 @@ struct leg {
 	uint8_t pt;
 	const uint8_t *payload; /* tones: one ptime of G.711 tone */
 	const struct enc_loop *enc; /* audio mode: the encoded loop; NULL: tones */
+	uint16_t video_len;         /* --video: payload bytes of a video leg */
 	uint32_t spp;               /* RTP timestamp units per packet */
 	double drift;               /* 0: none; else slots run this much faster */
 	int64_t t_start;
 	uint32_t slot, nslots;
-	struct leg_switch sw[2];
+	struct leg_switch sw[3];
 	uint8_t nsw, next_sw;
+	bool ts_jump_pending; /* the next packet is the first after a timestamp jump */
 	uint32_t dtmf_slot; /* UINT32_MAX: no DTMF */
 	/* the current stream: its slots, and the last one that will be kept
 	 * (drawn when the stream opens, so that it can be delayed past every
@@ -201,7 +235,9 @@ struct leg {
 
 struct tcp_conn {
 	uint16_t caller_port; /* ephemeral */
-	uint32_t seq[2];      /* next sequence number: [0] caller, [1] callee */
+	uint32_t seq[2];      /* next sequence number (SCTP: TSN): [0] caller, [1] callee */
+	uint16_t ssn[2];      /* SCTP stream sequence numbers */
+	bool ws;              /* WebSocket: the callee listens on GEN_WS_PORT */
 };
 
 struct call {
@@ -212,8 +248,11 @@ struct call {
 	int sip_code;
 	enum gen_miss miss;
 	int64_t capture_from;
-	bool forked, fork_first, reinvite, ssrc_change, callee_bye;
+	bool forked, fork_first, reinvite, ssrc_change, callee_bye, ts_jump;
 	bool xacct, pai, frag_reverse, pcma;
+	bool challenged, video;
+	uint32_t cid_idx; /* the index in its Call-ID (--reuse-callid: another's) */
+	uint64_t br_challenge, chal_tag;
 	int8_t codec; /* enum gen_codec; -1: tones (see pcma) */
 	uint16_t pad_len; /* --fragment: filler in the INVITE */
 	struct es_addr caller_ip, callee_ip, fork_ip; /* port 5060 */
@@ -226,7 +265,9 @@ struct call {
 	const char *ua_caller, *ua_callee, *name;
 	struct step steps[GEN_MAX_STEPS];
 	uint8_t nsteps, next_step;
-	struct leg leg[2]; /* [0] caller -> callee, [1] callee -> caller */
+	struct leg leg[4]; /* [0] caller -> callee, [1] callee -> caller;
+			      --video: [2] and [3] the same for video */
+	uint8_t nlegs;
 	struct tcp_conn tcp;
 	int64_t t_invite, t_answer, t_end; /* t_answer 0: never answered */
 	uint32_t sip_written;
@@ -293,7 +334,32 @@ struct gen {
 	struct es_buf sip;    /* SIP text being built */
 	struct es_buf body;   /* its SDP body */
 	uint8_t tone[4][480]; /* [pcma][callee]: up to 60 ms of tone */
+	/* --tunnel, --sctp, --ws */
+	bool wrap;            /* the frames being built go through the tunnels */
+	uint32_t tun_seq;     /* GRE sequence numbers, ERSPAN timestamps */
+	uint16_t tun_ipid;
+	struct es_buf ws;     /* WebSocket frames being sent */
+	uint8_t tunbuf[GEN_SNAPLEN + 512];
+	uint8_t scratch2[GEN_SNAPLEN]; /* an SCTP packet */
+	uint8_t video_payload[GEN_VIDEO_BYTES]; /* a fixed H.264 slice */
 	struct audio_src audio[2]; /* audio mode: [0] caller, [1] callee */
 };
+
+/* Defined in later parts of the one translation unit. */
+struct gen_opts;
+static struct frame *tun_frame(struct gen *g, struct call *c, const uint8_t *ip, size_t len,
+			       int64_t t);
+static void push_sip_frames(struct gen *g, struct call *c, struct frame **fr, int n,
+			    uint8_t msgs, bool reverse);
+static void sip_endpoints(const struct call *c, bool from_caller, struct es_addr *src,
+			  struct es_addr *dst);
+static void wrap_for(struct gen *g, bool sip, bool from_caller);
+static void tcp_send(struct gen *g, struct call *c, bool from_caller, const uint8_t *data,
+		     size_t len, bool split, bool allow_frag, uint8_t msgs, int64_t t);
+static void sctp_send(struct gen *g, struct call *c, bool from_caller, const size_t *cut,
+		      int ncut, uint8_t msgs, int64_t t);
+static void ws_wrap(struct gen *g, struct call *c, bool from_caller, const size_t *cut, int ncut,
+		    bool split);
+static void ws_handshake(struct gen *g, struct call *c, int64_t t);
 
 #endif /* GEN_H */

@@ -97,6 +97,8 @@ static size_t rtp_slot_put(const struct gen *g, const struct leg *l, uint8_t *p,
 		*dtmf_idx = (uint8_t)digit;
 		return n + 4;
 	}
+	if (l->video_len)
+		spp = l->spp;
 	size_t n = rtp_put(p, l->slot == l->st_first_slot, l->pt, l->seq, l->ts_base + l->slot * spp,
 			   l->ssrc);
 	*pt = l->pt;
@@ -106,6 +108,10 @@ static size_t rtp_slot_put(const struct gen *g, const struct leg *l, uint8_t *p,
 		uint32_t len = l->enc->off[i + 1] - l->enc->off[i];
 		memcpy(p + n, l->enc->data + l->enc->off[i], len);
 		return n + len;
+	}
+	if (l->video_len) {
+		memcpy(p + n, l->payload, l->video_len);
+		return n + l->video_len;
 	}
 	memcpy(p + n, l->payload, spp);
 	return n + spp;

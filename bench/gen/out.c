@@ -185,6 +185,10 @@ static void truth_stream_audio(struct es_json *j, const struct gen *g,
 	es_json_int(j, d->clock);
 	es_json_key(j, "first_us");
 	es_json_int(j, st->first_us);
+	if (st->ts_jump_us) {
+		es_json_key(j, "ts_jump_us");
+		es_json_int(j, st->ts_jump_us);
+	}
 	/* in samples of the source; a fraction only for odd rates (22050 Hz
 	 * with a ptime of 10, 30 or 50 ms) */
 	uint64_t num = (uint64_t)st->first_slot * (uint64_t)g->o.ptime_ms * a->rate;
@@ -236,6 +240,8 @@ static void truth_stream(struct es_json *j, const struct gen *g, const struct st
 	es_json_strn(j, digits, nd);
 	es_json_key(j, "signalled");
 	es_json_bool(j, st->signalled);
+	es_json_key(j, "media");
+	es_json_str(j, st->video ? "video" : "audio");
 	if (st->codec >= 0)
 		truth_stream_audio(j, g, st);
 	es_json_obj_end(j);
@@ -291,10 +297,16 @@ static void truth_call(struct es_json *j, const struct gen *g, const struct call
 	es_json_str(j, miss_names[c->miss]);
 	es_json_key(j, "forked");
 	es_json_bool(j, c->forked);
+	es_json_key(j, "challenged");
+	es_json_bool(j, c->challenged);
 	es_json_key(j, "reinvite");
 	es_json_bool(j, c->reinvite);
 	es_json_key(j, "ssrc_change");
 	es_json_bool(j, c->ssrc_change);
+	if (c->ts_jump) {
+		es_json_key(j, "ts_jump");
+		es_json_bool(j, true);
+	}
 	es_json_key(j, "hangup");
 	es_json_str(j, c->outcome != OUT_ANSWERED ? NULL : c->callee_bye ? "callee" : "caller");
 	es_json_key(j, "x_account_id");
@@ -371,10 +383,17 @@ static void truth_options(struct es_json *j, const struct gen *g)
 		{"fragment", offsetof(struct gen_opts, fragment)},
 		{"reinvite", offsetof(struct gen_opts, reinvite)},
 		{"ssrc_change", offsetof(struct gen_opts, ssrc_change)},
+		{"ts_jump", offsetof(struct gen_opts, ts_jump)},
 		{"missing_invite", offsetof(struct gen_opts, missing_invite)},
 		{"fork", offsetof(struct gen_opts, fork)},
 		{"outcomes", offsetof(struct gen_opts, outcomes)},
 		{"rtcp", offsetof(struct gen_opts, rtcp)},
+		{"sctp", offsetof(struct gen_opts, sctp)},
+		{"ws", offsetof(struct gen_opts, ws)},
+		{"tunnel_callee_sip", offsetof(struct gen_opts, tun_callee_sip)},
+		{"one_way", offsetof(struct gen_opts, one_way)},
+		{"stray", offsetof(struct gen_opts, stray)},
+		{"video", offsetof(struct gen_opts, video)},
 	};
 	for (size_t i = 0; i < ES_ARRAY_LEN(flags); i++) {
 		es_json_key(j, flags[i].k);
@@ -393,8 +412,19 @@ static void truth_options(struct es_json *j, const struct gen *g)
 	}
 	es_json_key(j, "linktype");
 	es_json_str(j, lt[o->linktype]);
+	es_json_key(j, "tunnel");
+	es_json_arr_begin(j);
+	for (int i = 0; i < o->ntun; i++)
+		for (size_t k = 0; k < ES_ARRAY_LEN(tun_names); k++)
+			if (tun_names[k].kind == o->tun[i])
+				es_json_str(j, tun_names[k].name);
+	es_json_arr_end(j);
 	es_json_key(j, "concurrency");
 	es_json_int(j, o->concurrency);
+	es_json_key(j, "challenge");
+	es_json_double(j, o->challenge_s, 3);
+	es_json_key(j, "reuse_callid");
+	es_json_double(j, o->reuse_s, 3);
 	if (o->codec != GEN_CODEC_TONES)
 		truth_audio_options(j, g);
 	es_json_obj_end(j);

@@ -60,8 +60,8 @@ static void mac_of(const struct es_addr *a, uint8_t mac[6])
 }
 
 /* The protocol chain after the MAC addresses: VLAN tags, then the
- * ethertype of IPv4/IPv6. */
-static size_t put_ethertypes(const struct gen_opts *o, uint8_t *p, bool v6)
+ * ethertype of what follows. */
+static size_t put_ethertypes(const struct gen_opts *o, uint8_t *p, uint16_t type)
 {
 	size_t n = 0;
 	if (o->qinq_outer) {
@@ -75,28 +75,29 @@ static size_t put_ethertypes(const struct gen_opts *o, uint8_t *p, bool v6)
 		put16(p + n + 2, (uint16_t)o->vlan);
 		n += 4;
 	}
-	put16(p + n, v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
+	put16(p + n, type);
 	return n + 2;
 }
 
-/* Writes the link-layer header; returns its length. */
-static size_t link_put(const struct gen_opts *o, uint8_t *p, const struct es_addr *src,
-		       const struct es_addr *dst)
+/* Writes the link-layer header for a packet of ethertype type (raw and
+ * BSD loopback links carry only IP); returns its length. */
+static size_t link_put_type(const struct gen_opts *o, uint8_t *p, const struct es_addr *src,
+			    const struct es_addr *dst, uint16_t type)
 {
-	bool v6 = src->family == ES_AF_INET6;
+	bool v6 = type == ETHERTYPE_IPV6;
 	uint32_t fam;
 	switch (o->linktype) {
 	case LT_EN10MB:
 		mac_of(dst, p);
 		mac_of(src, p + 6);
-		return 12 + put_ethertypes(o, p + 12, v6);
+		return 12 + put_ethertypes(o, p + 12, type);
 	case LT_SLL: /* Linux cooked v1: type, ARPHRD, address length, address */
 		put16(p, 0);
 		put16(p + 2, 1);
 		put16(p + 4, 6);
 		mac_of(src, p + 6);
 		p[12] = p[13] = 0;
-		return 14 + put_ethertypes(o, p + 14, v6);
+		return 14 + put_ethertypes(o, p + 14, type);
 	case LT_NULL: /* host byte order, as the writer's pcap header says */
 		fam = v6 ? BSD_AF_INET6 : BSD_AF_INET;
 		memcpy(p, &fam, 4);
@@ -105,6 +106,24 @@ static size_t link_put(const struct gen_opts *o, uint8_t *p, const struct es_add
 		break;
 	}
 	return 0;
+}
+
+static size_t link_put(const struct gen_opts *o, uint8_t *p, const struct es_addr *src,
+		       const struct es_addr *dst)
+{
+	return link_put_type(o, p, src, dst,
+			     src->family == ES_AF_INET6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
+}
+
+/* A frame just built (link header of ll bytes, then IP) through the
+ * --tunnel layers when they apply to it. */
+static struct frame *maybe_tunnel(struct gen *g, struct call *c, struct frame *f, size_t ll)
+{
+	if (!g->wrap)
+		return f;
+	struct frame *w = tun_frame(g, c, f->data + ll, f->len - ll, f->ts);
+	free(f);
+	return w;
 }
 
 static size_t ip4_put(uint8_t *p, const struct es_addr *src, const struct es_addr *dst,
@@ -158,7 +177,7 @@ static int ip_frames(struct gen *g, struct call *c, const struct es_addr *src,
 			ip4_put(f->data + ll, src, dst, proto, tos, id,
 				proto == IPPROTO_TCP_ ? 0x4000 : 0, l4len);
 		memcpy(f->data + ll + iph, l4, l4len);
-		fr[0] = f;
+		fr[0] = maybe_tunnel(g, c, f, ll);
 		return 1;
 	}
 	size_t chunk = v6 ? (GEN_MTU - 40 - 8) & ~(size_t)7 : (GEN_MTU - 20) & ~(size_t)7;
@@ -183,7 +202,7 @@ static int ip_frames(struct gen *g, struct call *c, const struct es_addr *src,
 				     (uint16_t)((more ? 0x2000 : 0) | off / 8), len);
 		}
 		memcpy(p, l4 + off, len);
-		fr[n++] = f;
+		fr[n++] = maybe_tunnel(g, c, f, ll);
 	}
 	return n;
 }

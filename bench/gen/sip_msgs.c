@@ -44,6 +44,9 @@ static const struct {
 	[M_200_BYE] = {"BYE", 200, false},    [M_CANCEL] = {"CANCEL", 0, false},
 	[M_200_CANCEL] = {"CANCEL", 200, false}, [M_487] = {"INVITE", 487, false},
 	[M_FAIL] = {"INVITE", -1, false},     [M_ACK_FAIL] = {"ACK", 0, false},
+	[M_INVITE_CH] = {"INVITE", 0, true},  [M_407] = {"INVITE", 407, false},
+	[M_ACK_407] = {"ACK", 0, false},      [M_STRAY_200BYE] = {"BYE", 200, false},
+	[M_STRAY_403] = {"INVITE", 403, false},
 };
 
 static const struct {
@@ -52,6 +55,7 @@ static const struct {
 } reasons[] = {
 	{100, "Trying"},      {180, "Ringing"},
 	{200, "OK"},          {403, "Forbidden"},
+	{407, "Proxy Authentication Required"},
 	{408, "Request Timeout"}, {480, "Temporarily Unavailable"},
 	{486, "Busy Here"},   {487, "Request Terminated"},
 	{488, "Not Acceptable Here"},
@@ -104,7 +108,7 @@ static const char *aor_str(const struct call *c, int side, char *buf, size_t cap
 
 static const char *call_id_str(const struct call *c, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%016" PRIx64 "@ua%u." DOMAIN_CALLER, c->callid, c->idx);
+	snprintf(buf, cap, "%016" PRIx64 "@ua%u." DOMAIN_CALLER, c->callid, c->cid_idx);
 	return buf;
 }
 
@@ -141,6 +145,8 @@ static uint64_t msg_branch(const struct call *c, enum gen_msg m)
 	case M_REINVITE: case M_200_RE: return c->br_reinvite;
 	case M_ACK_RE: return c->br_ack_re;
 	case M_BYE: case M_200_BYE: return c->br_bye;
+	case M_INVITE_CH: case M_407: case M_ACK_407: return c->br_challenge;
+	case M_STRAY_200BYE: case M_STRAY_403: return c->br_bye ^ 0x5a5a5a;
 	default: return c->br_invite; /* INVITE transaction, CANCEL, non-2xx ACK */
 	}
 }
@@ -149,6 +155,7 @@ static uint32_t msg_cseq(const struct call *c, enum gen_msg m)
 {
 	switch (m) {
 	case M_REINVITE: case M_200_RE: case M_ACK_RE: return c->cseq + 1;
+	case M_INVITE_CH: case M_407: case M_ACK_407: return c->cseq - 1;
 	case M_BYE: case M_200_BYE:
 		return c->callee_bye ? c->callee_cseq : c->cseq + (c->reinvite ? 2 : 1);
 	default: return c->cseq;
@@ -159,10 +166,24 @@ static uint32_t msg_cseq(const struct call *c, enum gen_msg m)
 static uint64_t msg_to_tag(const struct call *c, enum gen_msg m)
 {
 	switch (m) {
-	case M_INVITE: case M_100: case M_CANCEL: return 0;
+	case M_INVITE: case M_100: case M_CANCEL: case M_INVITE_CH: return 0;
 	case M_180_FORK: return c->fork_tag;
+	case M_407: case M_ACK_407: return c->chal_tag; /* each challenge its own */
 	default: return c->to_tag;
 	}
+}
+
+/* The Via transport token and the URI transport parameter (RFC 3261,
+ * RFC 4168, RFC 7118). */
+static const char *via_transport(const struct gen *g)
+{
+	return g->o.ws ? "WS" : g->o.sctp ? "SCTP" : g->o.tcp ? "TCP" : "UDP";
+}
+
+static const char *uri_transport(const struct gen *g)
+{
+	return g->o.ws ? ";transport=ws" : g->o.sctp ? ";transport=sctp"
+	       : g->o.tcp ? ";transport=tcp" : "";
 }
 
 static void put_contact(struct es_buf *b, const struct gen *g, const struct call *c, int side,
@@ -170,7 +191,7 @@ static void put_contact(struct es_buf *b, const struct gen *g, const struct call
 {
 	char user[32], h[ES_ADDR_STRLEN];
 	bput(b, "Contact: <sip:%s@%s:%u%s>\r\n", user_str(c, side, user, sizeof(user)),
-	     addr_uri_host(host, h, sizeof(h)), GEN_SIP_PORT, g->o.tcp ? ";transport=tcp" : "");
+	     addr_uri_host(host, h, sizeof(h)), GEN_SIP_PORT, uri_transport(g));
 }
 
 static void put_request_line(struct es_buf *b, const struct gen *g, const struct call *c,
@@ -183,10 +204,11 @@ static void put_request_line(struct es_buf *b, const struct gen *g, const struct
 		target = &c->caller_ip;
 		side = 0;
 	}
-	bool initial = m == M_INVITE || m == M_CANCEL || m == M_ACK_FAIL;
+	bool initial = m == M_INVITE || m == M_CANCEL || m == M_ACK_FAIL || m == M_INVITE_CH ||
+		       m == M_ACK_407;
 	bput(b, "%s sip:%s@%s%s%s SIP/2.0\r\n", msg_desc[m].method,
 	     user_str(c, side, user, sizeof(user)), addr_uri_host(target, h, sizeof(h)),
-	     initial ? "" : ":5060", !initial && g->o.tcp ? ";transport=tcp" : "");
+	     initial ? "" : ":5060", initial ? "" : uri_transport(g));
 }
 
 /* The Via of the request m answers (or is): sent-by is the request's sender. */
@@ -197,8 +219,8 @@ static void put_via(struct es_buf *b, const struct gen *g, const struct call *c,
 			       : msg_is_request(m) ? msg_from_caller(c, m) : true;
 	const struct es_addr *by = req_from_caller ? &c->caller_ip : &c->callee_ip;
 	bput(b, "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK%012" PRIx64 "%s\r\n",
-	     g->o.tcp ? "TCP" : "UDP", addr_uri_host(by, h, sizeof(h)), GEN_SIP_PORT,
-	     msg_branch(c, m) & UINT64_C(0xffffffffffff), g->o.tcp ? "" : ";rport");
+	     via_transport(g), addr_uri_host(by, h, sizeof(h)), GEN_SIP_PORT,
+	     msg_branch(c, m) & UINT64_C(0xffffffffffff), g->o.tcp || g->o.sctp ? "" : ";rport");
 }
 
 static void put_from_to(struct es_buf *b, const struct call *c, enum gen_msg m)
@@ -216,6 +238,24 @@ static void put_from_to(struct es_buf *b, const struct call *c, enum gen_msg m)
 		snprintf(callee, sizeof(callee), "<%s>", aor[1]);
 	bool reversed = (m == M_BYE || m == M_200_BYE) && c->callee_bye;
 	bput(b, "From: %s\r\nTo: %s\r\n", reversed ? callee : caller, reversed ? caller : callee);
+}
+
+/* --one-way: the caller offers to receive only, the callee answers that it
+ * only sends (an IVR, an announcement); otherwise both ways. */
+static const char *sdp_dir(const struct gen *g, bool offerer)
+{
+	if (!g->o.one_way)
+		return "sendrecv";
+	return offerer ? "recvonly" : "sendonly";
+}
+
+/* --video: an H.264 stream beside the audio (RFC 6184). */
+static void put_sdp_video(struct es_buf *b, const struct gen *g, bool offerer)
+{
+	bput(b, "m=video %u RTP/AVP %d\r\na=rtpmap:%d H264/90000\r\n"
+		"a=fmtp:%d profile-level-id=42e01f;packetization-mode=1\r\na=%s\r\n",
+	     offerer ? GEN_VIDEO_PORT_CALLER : GEN_VIDEO_PORT_CALLEE, GEN_PT_VIDEO, GEN_PT_VIDEO,
+	     GEN_PT_VIDEO, sdp_dir(g, offerer));
 }
 
 static void put_sdp(struct es_buf *b, const struct gen *g, const struct call *c, bool offerer,
@@ -240,8 +280,11 @@ static void put_sdp(struct es_buf *b, const struct gen *g, const struct call *c,
 		if (d->fmtp)
 			bput(b, "a=fmtp:%d %s\r\n", d->pt, d->fmtp);
 		bput(b, "a=rtpmap:%d telephone-event/%u\r\na=fmtp:%d 0-16\r\na=ptime:%d\r\n"
-			"a=sendrecv\r\n",
-		     GEN_PT_EVENT, codec_event_clock(c->codec), GEN_PT_EVENT, g->o.ptime_ms);
+			"a=%s\r\n",
+		     GEN_PT_EVENT, codec_event_clock(c->codec), GEN_PT_EVENT, g->o.ptime_ms,
+		     sdp_dir(g, offerer));
+		if (c->video)
+			put_sdp_video(b, g, offerer);
 		return;
 	}
 	if (offerer)
@@ -252,8 +295,10 @@ static void put_sdp(struct es_buf *b, const struct gen *g, const struct call *c,
 		bput(b, "m=audio %u RTP/AVP %d %d\r\na=rtpmap:%d %s/8000\r\n", port,
 		     c->pcma ? 8 : 0, GEN_PT_EVENT, c->pcma ? 8 : 0, c->pcma ? "PCMA" : "PCMU");
 	bput(b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\na=ptime:%d\r\n"
-		"a=sendrecv\r\n",
-	     GEN_PT_EVENT, GEN_PT_EVENT, g->o.ptime_ms);
+		"a=%s\r\n",
+	     GEN_PT_EVENT, GEN_PT_EVENT, g->o.ptime_ms, sdp_dir(g, offerer));
+	if (c->video)
+		put_sdp_video(b, g, offerer);
 }
 
 /* --fragment: a long header so that the INVITE exceeds the MTU. */
@@ -288,10 +333,23 @@ static void sip_build(struct gen *g, struct call *c, enum gen_msg m, struct es_b
 	if (req)
 		bput(b, "Max-Forwards: 70\r\n");
 	put_from_to(b, c, m);
-	bput(b, "Call-ID: %s\r\n", call_id_str(c, buf, sizeof(buf)));
+	/* --stray: Call-IDs that belong to no call seen */
+	bput(b, "Call-ID: %s%s\r\n", m == M_STRAY_200BYE ? "garbled-" : "",
+	     call_id_str(c, buf, sizeof(buf)));
+	if (m == M_STRAY_403)
+		b->p[b->len - 3] ^= 1; /* another Call-ID: its last character changed */
 	bput(b, "CSeq: %u %s\r\n", msg_cseq(c, m), msg_desc[m].method);
-	if (m == M_INVITE || m == M_REINVITE)
+	if (m == M_INVITE || m == M_REINVITE || m == M_INVITE_CH)
 		put_contact(b, g, c, 0, &c->caller_ip);
+	if (m == M_407)
+		bput(b, "Proxy-Authenticate: Digest realm=\"" DOMAIN_CALLEE "\", "
+			"nonce=\"%016" PRIx64 "\", algorithm=MD5, qop=\"auth\"\r\n",
+		     c->chal_tag);
+	if (m == M_INVITE && c->challenged)
+		bput(b, "Proxy-Authorization: Digest username=\"%s\", realm=\"" DOMAIN_CALLEE
+			"\", nonce=\"%016" PRIx64 "\", uri=\"sip:" DOMAIN_CALLEE "\", "
+			"response=\"%032x\", algorithm=MD5\r\n",
+		     user_str(c, 0, buf, sizeof(buf)), c->chal_tag, (unsigned)c->br_challenge);
 	else if (m == M_180 || m == M_200_INV || m == M_200_RE)
 		put_contact(b, g, c, 1, &c->callee_ip);
 	else if (m == M_180_FORK)

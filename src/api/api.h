@@ -143,7 +143,10 @@ bool api_name_valid(const char *name);
  * "user.disable", "user.enable"; object the user name; never the password)
  * commit in one transaction.  A change that fails for a reason of the
  * request (ES_EEXIST, ES_ENOTFOUND) is audited as "failed".  A password
- * change and a disable end the user's sessions.  now_us is the wall clock.
+ * change and a disable sign the user out everywhere in the same
+ * transaction: every session ends ("session.end") and every API token is
+ * revoked ("token.revoke" each), so an enable brings none back.  now_us is
+ * the wall clock.
  *
  * ES_EINVAL: bad name, numbers or password (nothing audited);
  * ES_EEXIST: name taken; ES_ENOTFOUND: no such user; ES_EDB: the index.
@@ -153,6 +156,13 @@ int api_user_add(struct idx *ix, const struct api_actor *who, const char *name,
 		 int64_t now_us, struct api_user *out);
 int api_user_passwd(struct idx *ix, const struct api_actor *who, const char *name,
 		    const char *password, int64_t now_us);
+/* A user changes their own password: current must be right (API_EAUTH,
+ * audited "failed"), then as api_user_passwd but the session of the cookie
+ * keep_cookie (may be NULL) stays signed in.  Audited "user.passwd" with
+ * detail "self". */
+int api_user_passwd_self(struct idx *ix, const struct api_actor *who, const char *name,
+			 const char *current, const char *password, const char *keep_cookie,
+			 int64_t now_us);
 int api_user_set_role(struct idx *ix, const struct api_actor *who, const char *name,
 		      enum api_role role, int64_t now_us);
 int api_user_set_numbers(struct idx *ix, const struct api_actor *who, const char *name,
@@ -165,8 +175,8 @@ int api_user_set_disabled(struct idx *ix, const struct api_actor *who, const cha
  * Several changes of one user at once (the API's PATCH; users_admin.c):
  * the fields whose set_ flag is true.  One transaction, one audit entry
  * "user.update" whose detail says what changed ("role agent -> admin;
- * disabled no -> yes").  A disable ends the user's sessions at once (and
- * tokens stop working: api_token_auth refuses a disabled user).
+ * disabled no -> yes").  A disable signs the user out everywhere (sessions
+ * end, tokens are revoked) in the same transaction.
  *
  * API_ELASTADMIN when the change would leave no enabled admin (the one
  * left demoted or disabled): the count is read in the same transaction,
@@ -195,26 +205,52 @@ int api_users_list(struct idx *ix, api_user_fn fn, void *ud);
  * computation, so that timing does not tell names apart.  Every attempt
  * is audited (action "login", outcome "ok" or "failed" with the reason in
  * detail; the remote from who).  Rate limiting is the caller's
- * (api_rl_*): check before, report after. */
+ * (api_rl_begin before, api_rl_end after). */
 int api_login(struct idx *ix, const char *remote, const char *name, const char *password,
 	      int64_t now_us, struct api_user *out);
 
-/* ---- API tokens --------------------------------------------------------------------
+/* ---- API tokens (auth_tokens.c) ------------------------------------------------------
  * A token is "est_<id>_<64 hex digits>": the id finds the row, the secret's
  * SHA-256 is compared in constant time with the stored one.  Tokens act as
  * their user (same role, same numbers) and stop working when the user is
- * disabled or the token revoked. */
+ * disabled, the token revoked or past its expiry.  A password change or
+ * reset and a disable revoke all of the user's tokens (issue #13, finding
+ * 5): an enable does not bring them back. */
 #define API_TOKEN_STRLEN 96
+#define API_TOKEN_LABEL_MAX 100 /* bytes */
+#define API_TOKEN_TTL_DEFAULT_US (INT64_C(90) * 86400 * ES_US_PER_SEC)
 
-/* A new token for user name (label may be NULL): the token is written to
- * token (shown once; not stored), its id to *id.  Audited "token.create". */
+struct api_token {
+	int64_t id;
+	int64_t user_id;
+	char label[API_TOKEN_LABEL_MAX + 28];
+	int64_t created_us;
+	int64_t last_used_us; /* 0 = never; written at most once a minute */
+	int64_t expires_us;   /* 0 = never */
+	bool revoked;
+	int64_t revoked_us;   /* 0 when unknown (revoked before schema v8) */
+	char revoked_why[64]; /* "password reset", "revoked by alice", ... */
+};
+
+/* At most API_TOKEN_LABEL_MAX bytes without control characters (NULL ok). */
+bool api_token_label_valid(const char *label);
+/* A new token for user name (label may be NULL; expires_us 0 = never, else
+ * after now_us): the token is written to token (shown once; not stored),
+ * its id to *id.  Audited "token.create" (the expiry and label in detail).
+ * ES_EINVAL for a bad label or expiry, ES_ENOTFOUND. */
 int api_token_create(struct idx *ix, const struct api_actor *who, const char *name,
-		     const char *label, int64_t now_us, char token[API_TOKEN_STRLEN],
-		     int64_t *id);
+		     const char *label, int64_t expires_us, int64_t now_us,
+		     char token[API_TOKEN_STRLEN], int64_t *id);
 /* The token's user (last use recorded), or API_EAUTH. */
 int api_token_auth(struct idx *ix, const char *token, int64_t now_us, struct api_user *out);
-/* Audited "token.revoke"; ES_ENOTFOUND. */
-int api_token_revoke(struct idx *ix, const struct api_actor *who, int64_t id, int64_t now_us);
+/* Revoke token id; with owner_id (not 0) only a token of that user (any
+ * other is ES_ENOTFOUND, as if it did not exist).  Audited "token.revoke"
+ * (object "token <id>", detail whose and by whom); revoking twice is fine. */
+int api_token_revoke(struct idx *ix, const struct api_actor *who, int64_t id, int64_t owner_id,
+		     int64_t now_us);
+/* The tokens of user_id (revoked and expired ones too), by id. */
+typedef int (*api_token_fn)(void *ud, const struct api_token *t);
+int api_tokens_list(struct idx *ix, int64_t user_id, api_token_fn fn, void *ud);
 
 /* ---- sessions -----------------------------------------------------------------------
  * After a login the server creates a session: a random 32-byte id, hex in
@@ -243,28 +279,47 @@ bool api_csrf_ok(const struct api_session *s, const char *token);
 /* Logout: ES_ENOTFOUND when there is no such session. */
 int api_session_delete(struct idx *ix, const char *cookie);
 
-/* ---- login rate limiting --------------------------------------------------------------
- * In memory, per remote address and per user name: `max_failures` failed
- * logins within `window_us` lock that address (or name) for `lockout_us`.
- * Time is passed in (now_us), so that tests use a fake clock.  A success
- * clears the name's count, not the address's (one valid account must not
- * reset an address that is guessing others).  The table holds `capacity`
- * keys; when full, expired keys are reused first, then the oldest.  Not
- * thread-safe: the server holds a lock around these calls. */
+/* ---- login rate limiting (auth_ratelimit.c) -------------------------------------------
+ * In memory, per (remote address, user name) and per remote address:
+ * `max_failures` failed logins of one name from one address, or
+ * `max_failures_address` of any names from one address, within `window_us`
+ * lock that pair (or that address) for `lockout_us`.  There is no limit by
+ * name alone: an address that has not failed is never refused, so nobody
+ * can lock another out of an account.  A success clears the pair's count,
+ * not the address's (one valid account must not reset an address that is
+ * guessing others).  Each attempt is reserved by api_rl_begin and settled
+ * by api_rl_end: attempts in flight count, so N parallel guesses get at most
+ * the configured number checked.  Thread-safe (one mutex).  Time is passed
+ * in (now_us), so that tests use a fake clock.  The table holds `capacity`
+ * keys; when full, idle keys are reused first, then the oldest unlocked. */
 struct api_rl;
-#define API_RL_MAX_FAILURES 5
+#define API_RL_MAX_FAILURES 5          /* per (address, name) */
+#define API_RL_MAX_FAILURES_ADDRESS 20 /* per address, any names */
 #define API_RL_WINDOW_US (300 * ES_US_PER_SEC)
 #define API_RL_LOCKOUT_US (300 * ES_US_PER_SEC)
 
-int api_rl_new(struct api_rl **out, unsigned capacity, unsigned max_failures,
-	       int64_t window_us, int64_t lockout_us);
+struct api_rl_limits {
+	unsigned capacity; /* keys kept */
+	unsigned max_failures;
+	unsigned max_failures_address;
+	int64_t window_us;
+	int64_t lockout_us;
+};
+
+/* ES_EINVAL for a zero limit, ES_ENOMEM. */
+int api_rl_new(struct api_rl **out, const struct api_rl_limits *lim);
 void api_rl_free(struct api_rl *rl);
-/* 0: may try; ES_ELIMIT: locked (remote or name), *retry_after_us (may be
- * NULL) until when.  remote or name may be NULL (not counted). */
-int api_rl_check(struct api_rl *rl, const char *remote, const char *name, int64_t now_us,
-		 int64_t *retry_after_us);
-void api_rl_failure(struct api_rl *rl, const char *remote, const char *name, int64_t now_us);
-void api_rl_success(struct api_rl *rl, const char *remote, const char *name, int64_t now_us);
+/* Reserve one login attempt of remote as name: 0, and then api_rl_end must
+ * follow once; or ES_ELIMIT with *retry_until_us (may be NULL) when to try
+ * again.  Without a remote nothing is limited. */
+int api_rl_begin(struct api_rl *rl, const char *remote, const char *name, int64_t now_us,
+		 int64_t *retry_until_us);
+/* Settle an attempt api_rl_begin allowed with what the check answered:
+ * API_EAUTH (a wrong name or password) counts towards the locks, 0 (the
+ * right password) clears the pair's count, anything else (the index
+ * failed: nothing was learnt) only releases the reservation. */
+void api_rl_end(struct api_rl *rl, const char *remote, const char *name, int result,
+		int64_t now_us);
 
 /* ---- the audit log (audit.c) -----------------------------------------------------------
  * Every entry: seq (1, 2, ...), time, user (name, "cli:<unix user>" or

@@ -3,7 +3,9 @@
  *   POST  /api/users                  {name, password, role, numbers?, can_listen?}: 201
  *   GET   /api/users/{name}           one user (never the hash), with the last login
  *   PATCH /api/users/{name}           any of {role, numbers, can_listen, disabled}
- *   POST  /api/users/{name}/password  {password}: an admin's reset
+ *   POST  /api/users/{name}/password  {password}: an admin's reset (signs the
+ *                                     user out everywhere: sessions, tokens)
+ *   GET   /api/users/{name}/tokens    that user's tokens (handlers_tokens.c)
  *   GET   /api/rules                  the recording rules of `serve -c FILE`
  *
  * The user endpoints need API_ACT_ADMIN; a denial is audited and answered
@@ -307,7 +309,8 @@ static int user_password(struct srv_req *r, const char *name)
 		return rc;
 	}
 	const struct api_actor who = {r->user.name, r->remote};
-	/* Ends the user's sessions in the same transaction (auth.c). */
+	/* Ends the user's sessions and revokes their tokens in the same
+	 * transaction (auth_users.c). */
 	err = api_user_passwd(r->ix, &who, name, f.s, srv_now_us());
 	srv_fields_free(&f, 1);
 	struct api_user u;
@@ -327,7 +330,7 @@ int srv_user_route(struct srv_req *r, const char *rest)
 	const char *slash = strchr(rest, '/');
 	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
 	const char *sub = slash ? slash + 1 : NULL;
-	if (sub && strcmp(sub, "password"))
+	if (sub && strcmp(sub, "password") && strcmp(sub, "tokens"))
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 	char name[IDX_NAME_MAX + 1];
 	if (n == 0 || n > IDX_NAME_MAX)
@@ -341,6 +344,8 @@ int srv_user_route(struct srv_req *r, const char *rest)
 			return rc;
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "name", k_expect_name);
 	}
+	if (sub && !strcmp(sub, "tokens"))
+		return srv_user_tokens(r, name);
 	if (sub) {
 		if (!strcmp(m, "POST"))
 			return user_password(r, name);

@@ -285,20 +285,15 @@ int srv_call(struct srv_req *r, int64_t id)
 		return MHD_NO;
 	struct view v = {.r = r, .j = &o.j, .id = id};
 	int err = idx_call_get(r->ix, id, view_row, &v);
-	if (err == ES_ENOTFOUND) {
-		srv_json_discard(&o);
-		srv_audit(r, "call.view", obj, API_AUDIT_FAILED, "no such call");
-		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
-	}
-	if (err) {
+	if (err && err != ES_ENOTFOUND) {
 		srv_json_discard(&o);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
-	if (!v.allowed) {
+	if (err || !v.allowed) {
 		srv_json_discard(&o);
-		/* the same answer and audit entry as srv_allow's */
-		srv_allow(r, API_ACT_VIEW, v.own, "call.view", obj, &rc);
+		/* the same answer for "absent" and "not yours" (srv_allow_call) */
+		srv_allow_call(r, API_ACT_VIEW, !err, v.own, "call.view", obj, &rc);
 		return rc;
 	}
 	if (v.tags_err) {
@@ -508,14 +503,10 @@ int srv_call_verify(struct srv_req *r, int64_t id)
 	snprintf(obj, sizeof(obj), "%lld", (long long)id);
 	struct vrec v = {.r = r};
 	int err = idx_call_get(r->ix, id, vrec_row, &v);
-	if (err == ES_ENOTFOUND) {
-		srv_audit(r, "call.verify", obj, API_AUDIT_FAILED, "no such call");
-		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
-	}
-	if (err)
+	if (err && err != ES_ENOTFOUND)
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
-	if (!srv_allow(r, API_ACT_VERIFY, v.own, "call.verify", obj, &rc))
+	if (!srv_allow_call(r, API_ACT_VERIFY, !err, v.own, "call.verify", obj, &rc))
 		return rc;
 	if (!v.has_rec) {
 		srv_audit(r, "call.verify", obj, API_AUDIT_FAILED, "no recording");

@@ -103,17 +103,12 @@ bool srv_access_call_ex(struct srv_req *r, int64_t id, enum api_action act, cons
 	 * streams, events and SIP messages (a player's every Range request comes
 	 * here). */
 	int err = idx_call_brief(r->ix, id, own_row, &o);
-	if (err == ES_ENOTFOUND) {
-		srv_audit(r, action, obj, API_AUDIT_FAILED, "no such call");
-		*rc = srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
-		return false;
-	}
-	if (err) {
+	if (err && err != ES_ENOTFOUND) {
 		*rc = srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				"the index failed");
 		return false;
 	}
-	return srv_allow(r, act, o.own, action, obj, rc);
+	return srv_allow_call(r, act, !err, o.own, action, obj, rc);
 }
 
 int srv_rec_row(void *ud, const struct idx_call *c)

@@ -1,6 +1,7 @@
 /*
  * http.c - the HTTP plumbing of the REST API: the libmicrohttpd daemon
- * (thread pool, optional TLS), one request's life (body bounded to
+ * (thread pool, optional TLS 1.2+, a per-address connection limit and the
+ * request deadline of conn_guard.c), one request's life (body bounded to
  * API_SRV_BODY_MAX), the pool of index connections, JSON responses with the
  * security headers, and authentication (Bearer token or session cookie).
  */
@@ -23,7 +24,9 @@
 #define TAG "api"
 #define SRV_CONN_MEMORY (32 * 1024) /* per connection: request line + headers */
 #define SRV_CONN_TIMEOUT_S 60
-#define SRV_CONN_LIMIT 1024
+/* TLS 1.2 at least (issue #13, finding 12), as the SIPREC server
+ * (siprec/tls.c); GnuTLS priority syntax, the rest of NORMAL kept. */
+#define SRV_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define SRV_PEM_MAX (1024 * 1024)
 #define SRV_RL_CAPACITY 4096
 
@@ -259,6 +262,27 @@ bool srv_allow(struct srv_req *r, enum api_action act, bool own, const char *act
 	return false;
 }
 
+bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own,
+		    const char *action, const char *object, int *rc)
+{
+	/* A role that may not do act even on its own calls is told so for
+	 * any id: that answer does not depend on the call. */
+	if (!srv_allow(r, act, true, action, object, rc))
+		return false;
+	if (found && api_allow(r->user.role, r->user.can_listen, act, own))
+		return true;
+	/* Issue #13, finding 13a: "not yours" and "no such call" get one
+	 * answer, so that ids cannot be probed; the audit keeps which. */
+	char detail[96];
+	if (found)
+		snprintf(detail, sizeof(detail), "role %s may not %s this call (answered as absent)",
+			 api_role_name(r->user.role), api_action_name(act));
+	srv_audit(r, action, object, found ? API_AUDIT_DENIED : API_AUDIT_FAILED,
+		  found ? detail : "no such call");
+	*rc = srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call");
+	return false;
+}
+
 /* ---- authentication ---------------------------------------------------------------------- */
 
 static int unauthorized(struct srv_req *r, const char *why)
@@ -348,15 +372,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->url = url;
 		es_buf_init(&r->body);
 		remote_of(conn, r->remote, sizeof(r->remote));
-		if (r->nul_in_url)
+		if (r->nul_in_url) {
+			srv_guard_request_in(s->guard, conn);
 			return (enum MHD_Result)srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
 							  "NUL in the URL");
+		}
 		/* A declared body that is too large is refused before it is read. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		uint64_t n;
 		if (cl && (sl_to_u64(sl_cstr(cl), &n) || n > API_SRV_BODY_MAX)) {
 			r->body_too_large = true;
+			srv_guard_request_in(s->guard, conn);
 			return (enum MHD_Result)srv_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 							  NULL, "request body over %d bytes",
 							  API_SRV_BODY_MAX);
@@ -371,6 +398,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	srv_guard_request_in(s->guard, conn);
 	if (r->body_too_large)
 		return (enum MHD_Result)srv_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
 						  "request body over %d bytes", API_SRV_BODY_MAX);
@@ -400,21 +428,54 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)conn;
+	struct api_server *s = cls;
 	(void)toe;
+	srv_guard_request_done(s->guard, conn);
 	struct srv_req *r = *con_cls;
 	if (!r)
 		return;
+	srv_peaks_deferred_free(r);
 	es_buf_free(&r->body);
 	sodium_memzero(r->cookie, sizeof(r->cookie));
 	free(r);
 	*con_cls = NULL;
 }
 
+/* MHD logs one line per refused or failed connection: under a flood that
+ * would fill the log (or block the server on a full stderr pipe).  At most
+ * SRV_MHD_LOG_BURST lines per SRV_MHD_LOG_WINDOW_S, then one line counting
+ * what was left out. */
+#define SRV_MHD_LOG_BURST 20
+#define SRV_MHD_LOG_WINDOW_S 10
+static bool mhd_log_admit(struct api_server *s, unsigned *dropped)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&s->log_lock);
+	*dropped = 0;
+	if (ts.tv_sec - s->log_window >= SRV_MHD_LOG_WINDOW_S) {
+		*dropped = s->log_dropped;
+		s->log_window = ts.tv_sec;
+		s->log_count = s->log_dropped = 0;
+	}
+	bool ok = s->log_count < SRV_MHD_LOG_BURST;
+	if (ok)
+		s->log_count++;
+	else
+		s->log_dropped++;
+	pthread_mutex_unlock(&s->log_lock);
+	return ok;
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	unsigned dropped;
+	bool ok = mhd_log_admit(cls, &dropped);
+	if (dropped)
+		ES_LOG_WARNING(TAG, "%u more libmicrohttpd messages left out in %d s", dropped,
+			       SRV_MHD_LOG_WINDOW_S);
+	if (!ok)
+		return;
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
@@ -450,7 +511,8 @@ static void server_free(struct api_server *s)
 	for (unsigned i = 0; i < s->ix_idle; i++)
 		idx_close(s->ix_pool[i]);
 	api_rl_free(s->rl);
-	srv_peaks_cache_free(s->peaks);
+	srv_guard_free(s->guard);
+	srv_peaks_jobs_free(s->peaks);
 	srv_audio_cache_free(s->audio);
 	st_vault_close(s->vault);
 	st_ledger_cache_free(s->ledger);
@@ -458,6 +520,7 @@ static void server_free(struct api_server *s)
 	free(s->tls_key_pem);
 	free(s->rules_json);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->log_lock);
 	pthread_cond_destroy(&s->ix_free);
 	free(s);
 }
@@ -466,7 +529,8 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		     size_t errlen)
 {
 	*out = NULL;
-	if (!cfg->data_dir || !cfg->host || !cfg->threads || cfg->threads > API_SRV_THREADS_MAX)
+	if (!cfg->data_dir || !cfg->host || !cfg->threads || cfg->threads > API_SRV_THREADS_MAX ||
+	    cfg->per_ip > API_SRV_CONN_MAX)
 		return es_errf(err, errlen, ES_EINVAL, "bad server settings");
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return es_errf(err, errlen, ES_EINVAL, "TLS needs both a certificate and a key");
@@ -494,6 +558,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
 	int rc;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->log_lock, NULL);
 	pthread_cond_init(&s->ix_free, NULL);
 	s->cfg = *cfg;
 	s->cfg.rules_json = NULL; /* the server's own copy: s->rules_json */
@@ -534,9 +599,19 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 			goto fail;
 		}
 	}
-	if ((rc = api_rl_new(&s->rl, SRV_RL_CAPACITY, API_RL_MAX_FAILURES, API_RL_WINDOW_US,
-			     API_RL_LOCKOUT_US)) ||
-	    (rc = srv_peaks_cache_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio))) {
+	const struct api_rl_limits lim = {
+		.capacity = SRV_RL_CAPACITY,
+		.max_failures = cfg->login_max_failures ? cfg->login_max_failures
+							: API_RL_MAX_FAILURES,
+		.max_failures_address = cfg->login_max_failures_address
+						? cfg->login_max_failures_address
+						: API_RL_MAX_FAILURES_ADDRESS,
+		.window_us = cfg->login_window_us > 0 ? cfg->login_window_us : API_RL_WINDOW_US,
+		.lockout_us = cfg->login_lockout_us > 0 ? cfg->login_lockout_us : API_RL_LOCKOUT_US,
+	};
+	if ((rc = api_rl_new(&s->rl, &lim)) ||
+	    (rc = srv_peaks_jobs_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio)) ||
+	    (rc = srv_guard_new(&s->guard, SRV_REQUEST_DEADLINE_US))) {
 		es_errf(err, errlen, rc, "out of memory");
 		goto fail;
 	}
@@ -547,7 +622,8 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		s->tls = true;
 	}
 
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* suspend/resume: a waveform decode runs off MHD's threads */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
 	if (s->tls)
@@ -556,22 +632,30 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	unsigned n = 0;
 	/* the logger first, so that MHD's own messages about options go to it */
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log,
-					    NULL};
+					    s};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
-					    NULL};
+					    s};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+					    (intptr_t)srv_guard_notify, s->guard};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 					    SRV_CONN_MEMORY, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, SRV_CONN_TIMEOUT_S,
 					    NULL};
-	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, SRV_CONN_LIMIT, NULL};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, API_SRV_CONN_MAX, NULL};
+	/* one address cannot take every slot (issue #13, finding 4) */
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					    cfg->per_ip ? cfg->per_ip : API_SRV_PER_IP_DEFAULT,
+					    NULL};
 	if (cfg->threads > 1)
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 						    NULL};
 	if (s->tls) {
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						    (void *)SRV_TLS_PRIORITIES};
 	}
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	s->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY,
@@ -624,6 +708,7 @@ void api_server_stop(struct api_server *s)
 {
 	if (!s)
 		return;
+	srv_peaks_jobs_wait(s->peaks);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	server_free(s);

@@ -133,6 +133,23 @@ static int jr_bool(struct jr *r, bool *out)
 	return ES_EPARSE;
 }
 
+/* A non-negative JSON integer of at most 15 digits (no sign, fraction or
+ * exponent: a count, not a measurement). */
+static int jr_uint(struct jr *r, int64_t *out)
+{
+	int64_t v = 0;
+	int n = 0;
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && n < 16) {
+		v = v * 10 + (*r->p++ - '0');
+		n++;
+	}
+	if (!n || n > 15 || (n > 1 && r->p[-n] == '0') ||
+	    (r->p < r->end && (*r->p == '.' || *r->p == 'e' || *r->p == 'E')))
+		return ES_EPARSE;
+	*out = v;
+	return 0;
+}
+
 /* A string, or an array of comma-free strings joined with ',', into b. */
 static int jr_list(struct jr *r, struct es_buf *b, struct es_buf *item)
 {
@@ -168,9 +185,10 @@ static int jr_list(struct jr *r, struct es_buf *b, struct es_buf *item)
 static int jr_field(struct jr *r, struct srv_jfield *f, struct es_buf *v, struct es_buf *tmp)
 {
 	int rc = f->type == SRV_JBOOL ? jr_bool(r, &f->b)
+		 : f->type == SRV_JUINT ? jr_uint(r, &f->i)
 		 : f->type == SRV_JLIST ? jr_list(r, v, tmp)
 					: jr_string(r, v);
-	if (rc || f->type == SRV_JBOOL) {
+	if (rc || f->type == SRV_JBOOL || f->type == SRV_JUINT) {
 		f->present = !rc;
 		return rc;
 	}
@@ -200,6 +218,7 @@ int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t nf,
 	for (size_t i = 0; i < nf; i++) {
 		f[i].s = NULL;
 		f[i].b = false;
+		f[i].i = 0;
 		f[i].present = false;
 	}
 	*bad = "body";
@@ -367,10 +386,9 @@ int srv_login(struct srv_req *r)
 		goto out;
 	}
 	int64_t now = srv_now_us(), until = 0;
-	pthread_mutex_lock(&r->srv->lock);
-	int lim = api_rl_check(r->srv->rl, r->remote, name, now, &until);
-	pthread_mutex_unlock(&r->srv->lock);
-	if (lim == ES_ELIMIT) {
+	/* Reserved before the password is checked, settled after: a burst of
+	 * parallel guesses gets no more checks than the limit. */
+	if (api_rl_begin(r->srv->rl, r->remote, name, now, &until) == ES_ELIMIT) {
 		api_audit_append(r->ix, now, name, "login", NULL, r->remote, API_AUDIT_DENIED,
 				 "rate limited", NULL);
 		int64_t s = (until - now + ES_US_PER_SEC - 1) / ES_US_PER_SEC;
@@ -379,12 +397,7 @@ int srv_login(struct srv_req *r)
 	}
 	struct api_user u;
 	int err = api_login(r->ix, r->remote, name, password, now, &u);
-	pthread_mutex_lock(&r->srv->lock);
-	if (err == API_EAUTH)
-		api_rl_failure(r->srv->rl, r->remote, name, now);
-	else if (!err)
-		api_rl_success(r->srv->rl, r->remote, name, now);
-	pthread_mutex_unlock(&r->srv->lock);
+	api_rl_end(r->srv->rl, r->remote, name, err, srv_now_us());
 	if (err == API_EAUTH) {
 		rc = srv_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
 			       "wrong name or password");
@@ -666,6 +679,12 @@ int srv_route(struct srv_req *r)
 		return is(m, "POST") ? srv_logout(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/me"))
 		return get ? srv_me(r) : srv_method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/me/password"))
+		return srv_me_password(r);
+	static const char tokens[] = "/api/tokens";
+	if (!strncmp(u, tokens, sizeof(tokens) - 1) &&
+	    (!u[sizeof(tokens) - 1] || u[sizeof(tokens) - 1] == '/'))
+		return srv_tokens_route(r, u[sizeof(tokens) - 1] ? u + sizeof(tokens) : NULL);
 	if (is(u, "/api/users"))
 		return get		? srv_users(r)
 		       : is(m, "POST") ? srv_user_create(r)

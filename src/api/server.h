@@ -15,12 +15,16 @@
 
 #define API_SRV_BODY_MAX (64 * 1024)  /* request bodies: 413 beyond */
 #define API_SRV_THREADS_MAX 64
+#define API_SRV_CONN_MAX 1024      /* connections at once, all addresses */
+#define API_SRV_PER_IP_DEFAULT 64  /* connections at once from one address */
 
 struct api_server_config {
 	const char *data_dir;  /* DATA: index.sqlite, keys/, ledger/, recordings */
 	const char *host;      /* numeric IPv4 or IPv6 address to bind */
 	uint16_t port;         /* 0: any free port (see api_server_port) */
 	unsigned threads;      /* 1..API_SRV_THREADS_MAX */
+	unsigned per_ip;       /* connections at once from one address, at most
+				* API_SRV_CONN_MAX; 0: API_SRV_PER_IP_DEFAULT */
 	const char *tls_cert;  /* PEM files; both NULL: plain HTTP */
 	const char *tls_key;
 	const char *web_dir;   /* the web UI's files (index.html, app.js, app.css);
@@ -28,6 +32,12 @@ struct api_server_config {
 	const char *rules_json; /* the recording rules as one JSON object
 				 * (pol_rules_json), for GET /api/rules; NULL: no
 				 * configuration was given.  Copied */
+	/* The login rate limiter ([api] login_*; api.h api_rl_*); 0: the
+	 * default (API_RL_*). */
+	unsigned login_max_failures;         /* per (address, name) */
+	unsigned login_max_failures_address; /* per address, any names */
+	int64_t login_window_us;
+	int64_t login_lockout_us;
 };
 
 struct api_server;

@@ -19,8 +19,11 @@ struct MHD_Response;
 struct st_vault;
 struct st_dek;
 
-struct srv_peaks_cache;
+struct srv_peaks_jobs;
+struct srv_peaks_task;
 struct srv_audio_cache;
+struct srv_guard;
+enum MHD_ConnectionNotificationCode;
 
 /* A pool of index connections: taken by a request, given back after. */
 #define SRV_IX_POOL_MAX (API_SRV_THREADS_MAX + 4)
@@ -36,7 +39,7 @@ struct api_server {
 	/* DATA/ledger read once and then only what is appended (verify and
 	 * evidence requests; store/ledger.h) */
 	struct st_ledger_cache *ledger;
-	pthread_mutex_t lock;   /* the pool and the rate limiter */
+	pthread_mutex_t lock;   /* the pool (the rate limiter has its own) */
 	pthread_cond_t ix_free;
 	struct idx *ix_pool[SRV_IX_POOL_MAX];
 	unsigned ix_idle;       /* connections in ix_pool */
@@ -45,11 +48,17 @@ struct api_server {
 	struct api_rl *rl;
 	char *tls_cert_pem, *tls_key_pem;
 	char *rules_json;       /* GET /api/rules; under lock (api_server_set_rules_json) */
-	/* Waveforms already computed (handlers_peaks.c), with their own lock:
-	 * a peaks request decodes a whole recording. */
-	struct srv_peaks_cache *peaks;
+	/* The waveform decodes in progress (handlers_peaks.c), with their own
+	 * lock: a first peaks request decodes a whole recording. */
+	struct srv_peaks_jobs *peaks;
 	/* Data keys and who listened lately (audio_state.c), with their own lock. */
 	struct srv_audio_cache *audio;
+	/* The deadline on receiving a whole request (conn_guard.c). */
+	struct srv_guard *guard;
+	/* libmicrohttpd's messages, rate-limited (http.c, on_mhd_log) */
+	pthread_mutex_t log_lock;
+	int64_t log_window; /* CLOCK_MONOTONIC second the window began */
+	unsigned log_count, log_dropped;
 };
 
 enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };
@@ -71,6 +80,9 @@ struct srv_req {
 	struct api_user user;
 	struct api_session session;
 	char cookie[IDX_HEX256 + 1];
+	/* a waveform decode on its own thread, the request suspended
+	 * (handlers_peaks.c); freed by srv_peaks_deferred_free */
+	struct srv_peaks_task *deferred;
 };
 
 /* A response being built: JSON into a memstream. */
@@ -130,6 +142,12 @@ void srv_audit(struct srv_req *r, const char *action, const char *object, const 
  * 403 (*rc).  true: allowed. */
 bool srv_allow(struct srv_req *r, enum api_action act, bool own, const char *action,
 	       const char *object, int *rc);
+/* The check of a per-call request: 403 (srv_allow) when r's role may not do
+ * act even on its own calls; else one and the same 404 "no such call" when
+ * the call is not found or not r's to act on (the audit says which).
+ * true: allowed. */
+bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own,
+		    const char *action, const char *object, int *rc);
 
 /* ---- routes.c -------------------------------------------------------------------- */
 int srv_route(struct srv_req *r);
@@ -148,6 +166,7 @@ enum srv_jtype {
 	SRV_JSTR,  /* a string: s */
 	SRV_JBOOL, /* true or false: b */
 	SRV_JLIST, /* a string, or an array of comma-free strings: s joined with ',' */
+	SRV_JUINT, /* a non-negative integer of at most 15 digits: i */
 };
 struct srv_jfield {
 	const char *key;
@@ -157,6 +176,7 @@ struct srv_jfield {
 	bool present;
 	char *s;                   /* malloc'd, NUL-free; srv_fields_free */
 	bool b;
+	int64_t i;
 };
 /* A JSON object whose keys are among f's (each at most once, the required
  * ones present) with values of their types.  ES_EPARSE with *bad naming the
@@ -166,6 +186,14 @@ int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t n,
 		    const char **bad);
 /* Wipe (they may hold a password) and free the strings of f. */
 void srv_fields_free(struct srv_jfield *f, size_t n);
+
+/* ---- handlers_tokens.c: API tokens, one's own password ---------------------------- */
+/* /api/tokens (rest NULL) and /api/tokens/{rest}. */
+int srv_tokens_route(struct srv_req *r, const char *rest);
+/* GET /api/users/{name}/tokens (name valid). */
+int srv_user_tokens(struct srv_req *r, const char *name);
+/* POST /api/me/password. */
+int srv_me_password(struct srv_req *r);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);
@@ -203,6 +231,23 @@ bool srv_listened_recently(struct srv_audio_cache *c, const char *user, const ch
 			   int64_t call, const char *sha256, int64_t now_us);
 void srv_listened_mark(struct srv_audio_cache *c, const char *user, const char *remote,
 		       int64_t call, const char *sha256, int64_t now_us);
+
+/* ---- conn_guard.c: a deadline on receiving a whole request ------------------- */
+/* From a connection's start, or the end of its previous request, to its
+ * request line, headers and body all received; then its socket is shut
+ * down (MHD's idle timeout restarts with every byte, this does not). */
+#define SRV_REQUEST_DEADLINE_US (10 * ES_US_PER_SEC)
+/* Start the watcher thread (ES_ENOMEM). */
+int srv_guard_new(struct srv_guard **out, int64_t deadline_us);
+/* Stop the watcher; after MHD_stop_daemon.  NULL is fine. */
+void srv_guard_free(struct srv_guard *g);
+/* MHD_OPTION_NOTIFY_CONNECTION with g as its closure. */
+void srv_guard_notify(void *g, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code);
+/* The whole request is in (no deadline while it is handled and answered). */
+void srv_guard_request_in(struct srv_guard *g, struct MHD_Connection *conn);
+/* Its answer is done: the next request's deadline starts now. */
+void srv_guard_request_done(struct srv_guard *g, struct MHD_Connection *conn);
 
 /* ---- handlers_tags.c: tags and notes ------------------------------------------- */
 /* Authenticate, refuse query parameters, find call id and check act on it
@@ -246,10 +291,17 @@ int srv_call_evidence(struct srv_req *r, int64_t id);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);
-/* Entries of the waveform cache (least recently used out). */
-#define SRV_PEAKS_CACHE 64
-int srv_peaks_cache_new(struct srv_peaks_cache **out);
-void srv_peaks_cache_free(struct srv_peaks_cache *c); /* NULL is fine */
+/* Decodes of recordings for their waveform at once: per user, in all. */
+#define SRV_PEAKS_PER_USER 1
+#define SRV_PEAKS_AT_ONCE 2
+#define SRV_PEAKS_RETRY_S "2" /* Retry-After of the 429 beyond them */
+int srv_peaks_jobs_new(struct srv_peaks_jobs **out);
+void srv_peaks_jobs_free(struct srv_peaks_jobs *c); /* NULL is fine */
+/* Refuse new decodes and wait for the running ones (their requests are
+ * resumed): before MHD_stop_daemon, which may not meet a suspended one. */
+void srv_peaks_jobs_wait(struct srv_peaks_jobs *c);
+/* A request's deferred decode, when it ends unanswered (NULL is fine). */
+void srv_peaks_deferred_free(struct srv_req *r);
 
 /* ---- handlers_admin.c: user administration and the rules' read-only view -------- */
 /* POST /api/users */

@@ -4,7 +4,7 @@
  * enabled admin" guard that the single-field changes of `earshot user`
  * (auth.c) do not have: on the command line root can always repair.
  */
-#include "api/api.h"
+#include "api/auth_internal.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -92,7 +92,8 @@ int api_user_update(struct idx *ix, const struct api_actor *who, const char *nam
 	}
 	u.updated_us = now_us;
 	if ((err = idx_user_update(ix, &u)) ||
-	    (u.disabled && !was_disabled && (err = idx_sessions_delete_user(ix, u.id))) ||
+	    (u.disabled && !was_disabled &&
+	     (err = auth_user_signout_tx(ix, who, &u, NULL, "user disabled", now_us))) ||
 	    (err = api_audit_append_tx(ix, now_us, user, "user.update", u.name, remote,
 				       API_AUDIT_OK, detail, NULL)) ||
 	    (err = idx_commit(ix)))

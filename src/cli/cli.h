@@ -6,6 +6,7 @@
 #include "index/index.h"
 #include "record/record.h"
 #include "siprec/siprec.h"
+#include "store/anchor.h"
 
 #include <stdatomic.h>
 
@@ -24,6 +25,7 @@ struct cli_ctx {
 	const char *data_dir;
 	bool data_explicit;       /* --data or $EARSHOT_DATA given */
 	bool verbosity_explicit;  /* -v or -q given */
+	bool allow_open_data;     /* --allow-open-data: run in a folder others can enter */
 	const char *prog;
 };
 
@@ -36,6 +38,14 @@ int cli_record(struct cli_ctx *ctx, int argc, char **argv);
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_srs(struct cli_ctx *ctx, int argc, char **argv);
 int cli_verify(struct cli_ctx *ctx, int argc, char **argv); /* verify.c */
+/* verify_head.c: check the ledger in ledger_dir against every distinct
+ * head of FILE signed by its key (only the newest with newest_only); each
+ * failing head goes to report as a finding ("head_truncated",
+ * "head_forked", "head_key", "head_proof", "head_unreadable"...), a clean
+ * check as one "head_ok".  Returns how many heads were checked. */
+typedef void (*cli_head_report_fn)(void *ctx, const char *kind, const char *msg, bool finding);
+int cli_verify_heads(const char *ledger_dir, const char *file, bool newest_only,
+		     cli_head_report_fn report, void *ctx);
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
@@ -46,8 +56,14 @@ int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
  * Call-ID (the first call with it); 0 when there is none. */
 int64_t cli_call_ref(struct idx *ix, const char *arg);
 
-/* Open DATA/index.sqlite; create the folder when create is true. */
+/* Open DATA/index.sqlite; create the folder when create is true.  Goes
+ * through cli_data_guard first. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
+/* Before the data folder is used: set the process umask to 027 (once), and
+ * refuse (ES_EINVAL, message on stderr) a folder that "other" users may
+ * enter, unless --allow-open-data was given.  0 when it does not exist yet:
+ * the caller creates it 0750. */
+int cli_data_guard(struct cli_ctx *ctx);
 
 /* ---- the recorder run: `record` and `srs` (record.c, run.c, srs.c) ------------
  * Both commands are one program: settings from the configuration file and
@@ -81,15 +97,31 @@ struct cli_srs_settings {
 /* archive.c: encryption keys and the integrity ledger of the data folder. */
 struct st_vault;
 struct st_ledger;
+/* [ledger] and [anchor] of the configuration (docs/CONFIG.md). */
+struct cli_ledger_settings {
+	char key_path[1024];         /* [ledger] signing_key; "" = st_ledger_key_path's */
+	struct st_anchor_conf anchor; /* [anchor] file/syslog/command, retry, timeout */
+};
+int cli_ledger_apply_config(struct cli_ledger_settings *o, const struct es_conf *c, char *err,
+			    size_t errlen);
 struct cli_archive {
 	struct st_vault *vault;   /* NULL: recordings are stored in plain */
 	struct st_ledger *ledger;
+	struct st_anchor *anchor; /* NULL: no [anchor] */
+	/* set by the caller before cli_archive_open (NULL: defaults) */
+	const struct cli_ledger_settings *settings;
 };
-/* Open both (created on first use; the ledger enters index rows it lacks).
- * CLI_OK, or CLI_ERR said on stderr with cmd. */
+/* Open both (created on first use; the ledger enters index rows it lacks)
+ * and start the anchors, which get the newest head at once.  CLI_OK, or
+ * CLI_ERR said on stderr with cmd. */
 int cli_archive_open(struct cli_ctx *ctx, struct idx *ix, bool encrypt, struct cli_archive *a,
 		     const char *cmd);
-/* After an index commit: make the leaves durable under a signed head. */
+/* The anchors' counters as the value of a JSON key (an array, one object
+ * per sink: sink, published, failures, skipped, pending, last_error). */
+struct es_json;
+void cli_archive_status(struct cli_archive *a, struct es_json *j);
+/* After an index commit: make the leaves durable under a signed head,
+ * queued for the anchors. */
 int cli_archive_commit(struct cli_archive *a);
 void cli_archive_close(struct cli_archive *a);
 
@@ -102,10 +134,14 @@ struct cli_web_settings {
 	char host[64];
 	uint16_t port;
 	unsigned threads;
+	unsigned per_ip;      /* connections at once from one address */
 	char tls_cert[1024], tls_key[1024]; /* "" = plain HTTP */
 	char web[1024];       /* the web UI's folder; "" = API only */
 	bool web_set;         /* web was given; else the source tree's web/ */
 	char web_found[4096]; /* where the default was found (the server borrows it) */
+	/* login_* of [api]: the login rate limiter; 0 = its default */
+	unsigned login_max_failures, login_max_failures_address;
+	int64_t login_window_us, login_lockout_us;
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */
@@ -142,6 +178,7 @@ struct cli_settings {
 	struct cli_srs_settings srs;
 	bool encrypt;               /* [recording] encrypt (default yes) */
 	struct cli_web_settings web; /* [api] / --api */
+	struct cli_ledger_settings ledger; /* [ledger], [anchor] */
 };
 
 struct cli_run {

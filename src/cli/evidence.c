@@ -58,7 +58,26 @@ static int check_output(const char *out, bool zip, bool *exists)
 	return CLI_OK;
 }
 
-int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out)
+static int export_evidence(struct cli_ctx *ctx, const char *arg, const char *out,
+			   const struct st_head *trusted, size_t ntrusted);
+
+int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out,
+			const char *head_file)
+{
+	struct st_head *trusted = NULL;
+	size_t ntrusted = 0;
+	char err[2048];
+	if (head_file && st_heads_read(head_file, &trusted, &ntrusted, err, sizeof(err))) {
+		fprintf(stderr, CMD ": --head %s\n", err);
+		return CLI_USAGE;
+	}
+	int rc = export_evidence(ctx, arg, out, trusted, ntrusted);
+	free(trusted);
+	return rc;
+}
+
+static int export_evidence(struct cli_ctx *ctx, const char *arg, const char *out,
+			   const struct st_head *trusted, size_t ntrusted)
 {
 	size_t ol = strlen(out);
 	bool zip = ol > 4 && !strcasecmp(out + ol - 4, ".zip"), exists;
@@ -80,7 +99,7 @@ int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out)
 	char err[2048];
 	struct rec_evidence_info info;
 	int e = rec_evidence_bundle(ctx->data_dir, NULL, ix, cli_call_ref(ix, arg), arg, out, zip,
-				    made, &info, err, sizeof(err));
+				    made, trusted, ntrusted, &info, err, sizeof(err));
 	idx_close(ix);
 	if (e) {
 		fprintf(stderr, CMD ": %s\n", err);

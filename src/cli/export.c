@@ -13,14 +13,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* evidence.c: `export ID --evidence -o DIR|FILE.zip`. */
-int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out);
+/* evidence.c: `export ID --evidence [--head FILE] -o DIR|FILE.zip`; head_file
+ * (may be NULL): trusted heads the ledger must extend, each proven in the
+ * bundle. */
+int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out,
+			const char *head_file);
 
 static void export_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: earshot export [options] ID -o FILE\n"
-		"       earshot export --evidence ID -o DIR|FILE.zip\n"
+		"       earshot export --evidence [--head FILE] ID -o DIR|FILE.zip\n"
 		"\n"
 		"Write the recording of call ID (a number from `earshot calls`, or a\n"
 		"Call-ID) to FILE.  The stored file is checked against its SHA-256 in\n"
@@ -40,6 +43,9 @@ static void export_usage(FILE *f)
 		"                      else the recording's format)\n"
 		"  --mix               one mono channel (caller + callee)\n"
 		"  --evidence          write an evidence bundle (see above)\n"
+		"  --head FILE         with --evidence: signed heads kept outside the data\n"
+		"                      folder (an anchor); the ledger must extend each one,\n"
+		"                      and the bundle carries a consistency proof from it\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
 		"\n"
@@ -177,11 +183,12 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"mix", no_argument, NULL, 'm'},
 		{"evidence", no_argument, NULL, 'e'},
+		{"head", required_argument, NULL, 'H'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *out = NULL, *fmt_arg = NULL;
+	const char *out = NULL, *fmt_arg = NULL, *head = NULL;
 	bool mix = false, evidence = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -190,6 +197,7 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		case 'f': fmt_arg = optarg; break;
 		case 'm': mix = true; break;
 		case 'e': evidence = true; break;
+		case 'H': head = optarg; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': export_usage(stdout); return CLI_OK;
 		default: export_usage(stderr); return CLI_USAGE;
@@ -205,8 +213,12 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 			"it: no --format, no --mix\n");
 		return CLI_USAGE;
 	}
+	if (head && !evidence) {
+		fprintf(stderr, "earshot export: --head is for --evidence\n");
+		return CLI_USAGE;
+	}
 	if (evidence)
-		return cli_export_evidence(ctx, argv[optind], out);
+		return cli_export_evidence(ctx, argv[optind], out, head);
 	enum media_format fmt;
 	bool have_fmt = false;
 	if (fmt_arg) {

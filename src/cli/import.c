@@ -32,7 +32,8 @@ static void import_usage(FILE *f)
 		"\n"
 		"Read pcap or pcapng captures, find every SIP call and its RTP streams,\n"
 		"and store them in the index.  Importing a capture again adds no\n"
-		"duplicate calls.  The files form one capture, read in the order given.\n"
+		"duplicate calls.  The files form one capture: their packets are merged\n"
+		"by capture time, so the order of the files does not matter.\n"
 		"\n"
 		"Options:\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -40,6 +41,8 @@ static void import_usage(FILE *f)
 		"                      e.g. --header X-Account-Id\n"
 		"  --idle-timeout SEC  end a call after this long without SIP or RTP (300)\n"
 		"  --linger SEC        keep a call open this long after BYE (10)\n"
+		"  --challenge-wait SEC  keep a call whose INVITE was challenged (401/407)\n"
+		"                      open this long for the retried INVITE (120)\n"
 		"  --format FMT        recording format: opus (default), wav or flac\n"
 		"  --mix               one mono channel instead of caller left, callee right\n"
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
@@ -113,6 +116,59 @@ static void file_key(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "%lld:%016llx", size, (unsigned long long)es_hash(head, n, 0));
 }
 
+/* Frames the network layer could not decode, by reason: the JSON key and
+ * the words of the text summary (ARP and the like are "not IP" but no
+ * failure: they are left out). */
+struct undecoded {
+	const char *key, *what;
+	uint64_t v;
+};
+#define UNDECODED_N 8
+
+static size_t undecodable(const struct net_stats *n, struct undecoded *u)
+{
+	const struct undecoded all[] = {
+		{"link_type", "unsupported link type", n->skip_linktype},
+		{"truncated_frame", "truncated frames", n->skip_truncated},
+		{"bad_ip_header", "bad IP header", n->skip_bad_ip},
+		{"other_ip_protocol", "other IP protocols", n->skip_other_proto},
+		{"gre_protocol", "GRE version or protocol not decoded", n->skip_gre_proto},
+		{"mpls_payload", "MPLS payload not IP or Ethernet", n->skip_mpls_payload},
+		{"tunnel_header", "malformed tunnel header", n->skip_tunnel_bad},
+		{"tunnel_depth", "tunnels nested too deep", n->skip_tunnel_depth},
+	};
+	_Static_assert(ES_ARRAY_LEN(all) == UNDECODED_N, "undecoded reasons");
+	memcpy(u, all, sizeof(all));
+	return ES_ARRAY_LEN(all);
+}
+
+/* "N frames could not be decoded (140 other IP protocols, ...)" when no
+ * call was found and some frames could not be decoded; else "". */
+static void no_calls_note(const struct net_stats *n, const struct import_run *r, char *out,
+			  size_t cap)
+{
+	out[0] = '\0';
+	struct undecoded u[UNDECODED_N];
+	size_t nu = undecodable(n, u);
+	uint64_t total = 0;
+	for (size_t i = 0; i < nu; i++)
+		total += u[i].v;
+	if (r->n.calls || r->n.calls_dup || !total)
+		return;
+	int w = snprintf(out, cap, "no calls found; %llu of %llu frames could not be decoded (",
+			 (unsigned long long)total, (unsigned long long)n->frames);
+	const char *sep = "";
+	for (size_t i = 0; i < nu && w > 0 && (size_t)w < cap; i++) {
+		if (!u[i].v)
+			continue;
+		w += snprintf(out + w, cap - (size_t)w, "%s%llu %s", sep, (unsigned long long)u[i].v,
+			      u[i].what);
+		sep = ", ";
+	}
+	if (w > 0 && (size_t)w < cap)
+		snprintf(out + w, cap - (size_t)w, ")");
+}
+
 static void summary_json(FILE *f, const struct rec_engine *e, const struct import_run *r,
 			 uint64_t frames, unsigned files_failed, const char *const *errors,
 			 unsigned nerr)
@@ -160,10 +216,19 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 		{"tcp_retransmission", n->tcp_retrans},
 		{"tcp_gap", n->tcp_gaps},
 		{"tcp_bytes_over_limit", n->tcp_overflow},
+		{"gre_protocol", n->skip_gre_proto},
+		{"mpls_payload", n->skip_mpls_payload},
+		{"tunnel_header", n->skip_tunnel_bad},
+		{"tunnel_depth", n->skip_tunnel_depth},
+		{"sctp_no_data", n->skip_sctp_no_data},
+		{"sctp_retransmission", n->sctp_dup},
+		{"sctp_fragments_dropped", n->sctp_dropped},
+		{"websocket_errors", n->ws_errors},
 		{"tcp_bytes_not_sip", s->tcp_not_sip},
 		{"sip_unparsable", s->sip_parse_errors},
 		{"sip_not_in_call", s->sip_non_call},
 		{"sip_after_call_end", s->sip_late},
+		{"sip_orphan", s->sip_orphans},
 		{"sdp_unparsable", s->sdp_errors},
 		{"rtp_no_call", s->rtp_no_call},
 		{"rtcp_no_call", s->rtcp_no_call},
@@ -178,6 +243,28 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_obj_end(&j);
 	es_json_key(&j, "sip_retransmissions"); es_json_int(&j, (int64_t)s->sip_retransmissions);
 	es_json_key(&j, "ip_reassembled"); es_json_int(&j, (int64_t)n->frag_reassembled);
+	es_json_key(&j, "tunnels");
+	es_json_obj_begin(&j);
+	for (int k = 0; k < NET_TUN_N; k++) {
+		es_json_key(&j, net_tunnel_name(k));
+		es_json_int(&j, (int64_t)n->decap[k]);
+	}
+	es_json_obj_end(&j);
+	es_json_key(&j, "sctp_messages"); es_json_int(&j, (int64_t)n->sctp_messages);
+	es_json_key(&j, "websocket_messages"); es_json_int(&j, (int64_t)n->ws_messages);
+	struct undecoded u[UNDECODED_N];
+	size_t nu = undecodable(n, u);
+	uint64_t total = 0;
+	for (size_t i = 0; i < nu; i++)
+		total += u[i].v;
+	es_json_key(&j, "undecodable_frames"); es_json_int(&j, (int64_t)total);
+	char note[512];
+	no_calls_note(n, r, note, sizeof(note));
+	es_json_key(&j, "warnings");
+	es_json_arr_begin(&j);
+	if (note[0])
+		es_json_str(&j, note);
+	es_json_arr_end(&j);
 	es_json_obj_end(&j);
 	es_json_end(&j);
 }
@@ -202,6 +289,19 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		fprintf(f, "%llu calls with media in a codec earshot does not decode (%s): "
 			"flagged undecoded_codec, that audio is not in their recordings\n",
 			(unsigned long long)r->n.undecoded, r->n.undecoded_codecs);
+	bool tun = false;
+	for (int k = 0; k < NET_TUN_N; k++) {
+		if (!n->decap[k])
+			continue;
+		fprintf(f, "%s%s %llu", tun ? ", " : "tunnels peeled: ", net_tunnel_name(k),
+			(unsigned long long)n->decap[k]);
+		tun = true;
+	}
+	if (tun)
+		fprintf(f, "\n");
+	if (n->sctp_messages || n->ws_messages)
+		fprintf(f, "SIP over SCTP: %llu messages; over WebSocket: %llu messages\n",
+			(unsigned long long)n->sctp_messages, (unsigned long long)n->ws_messages);
 	const struct { const char *k; uint64_t v; } sk[] = {
 		{"unsupported link type", n->skip_linktype},
 		{"truncated frames", n->skip_truncated},
@@ -212,10 +312,19 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 		{"IP fragments over the memory limit", n->frag_overflow},
 		{"TCP retransmissions", n->tcp_retrans},
 		{"TCP gaps", n->tcp_gaps},
+		{"GRE version or protocol not decoded", n->skip_gre_proto},
+		{"MPLS payload not IP or Ethernet", n->skip_mpls_payload},
+		{"malformed tunnel headers", n->skip_tunnel_bad},
+		{"tunnels nested too deep", n->skip_tunnel_depth},
+		{"SCTP packets without SIP data", n->skip_sctp_no_data},
+		{"SCTP retransmissions", n->sctp_dup},
+		{"SCTP fragments dropped", n->sctp_dropped},
+		{"WebSocket frames not decoded", n->ws_errors},
 		{"TCP bytes that were not SIP", s->tcp_not_sip},
 		{"unparsable SIP", s->sip_parse_errors},
 		{"SIP outside calls (REGISTER, OPTIONS...)", s->sip_non_call},
 		{"SIP after the call ended", s->sip_late},
+		{"SIP responses of no call (orphans)", s->sip_orphans},
 		{"unparsable SDP", s->sdp_errors},
 		{"RTP matching no call", s->rtp_no_call},
 		{"RTCP matching no call", s->rtcp_no_call},
@@ -242,6 +351,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"header", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"linger", required_argument, NULL, 'L'},
+		{"challenge-wait", required_argument, NULL, 'C'},
 		{"progress", no_argument, NULL, 'p'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
@@ -278,13 +388,16 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			extra[nextra++] = optarg;
 			break;
 		case 'I':
-		case 'L': {
+		case 'L':
+		case 'C': {
 			uint64_t v;
 			if (sl_to_u64(sl_cstr(optarg), &v) || v > 86400 * 30) {
 				fprintf(stderr, "earshot import: bad number of seconds '%s'\n", optarg);
 				return CLI_USAGE;
 			}
-			*(c == 'I' ? &cfg.idle_timeout_us : &cfg.end_linger_us) = (int64_t)v * ES_US_PER_SEC;
+			*(c == 'I' ? &cfg.idle_timeout_us
+			  : c == 'L' ? &cfg.end_linger_us : &cfg.challenge_wait_us) =
+				(int64_t)v * ES_US_PER_SEC;
 			break;
 		}
 		case 'f':
@@ -327,12 +440,15 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	cfg.extra_headers = extra;
 	struct pol_rules *rules = NULL;
 	const struct pol_rules *_Atomic rules_ref = NULL;
+	struct cli_ledger_settings ledger_settings = {0};
 	if (config) {
 		struct es_conf conf;
 		char err[1024];
 		int rc = es_conf_load(&conf, config, err, sizeof(err));
 		if (!rc)
 			rc = pol_rules_from_conf(&rules, &conf, err, sizeof(err));
+		if (!rc)
+			rc = cli_ledger_apply_config(&ledger_settings, &conf, err, sizeof(err));
 		bool enc;
 		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
 							 sizeof(err));
@@ -343,6 +459,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		es_conf_free(&conf);
 		if (rc) {
 			fprintf(stderr, "earshot import: %s\n", err);
+			pol_rules_free(rules);
 			return CLI_USAGE;
 		}
 		atomic_store(&rules_ref, rules);
@@ -371,6 +488,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		cfg.spool_dir = spool;
 		scfg.data_dir = ctx->data_dir;
+		run.arc.settings = &ledger_settings;
 		if (cli_archive_open(ctx, run.ix, encrypt != 0, &run.arc, "earshot import")) {
 			idx_close(run.ix);
 			return CLI_ERR;
@@ -403,26 +521,36 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	run.import_id = imp.id;
-	/* One transaction per file keeps inserts fast; a crash loses at most
-	 * the file being imported, which can simply be imported again. */
-	for (int i = optind; i < argc; i++) {
-		struct rec_import_result res;
-		idx_begin(run.ix);
-		int err = rec_import_file(e, argv[i], on_progress, &run, &res);
-		frames += res.frames;
-		if (res.last_us > last_ts)
-			last_ts = res.last_us;
-		if (err) {
+	/* The files are one capture: their frames are merged by time, so the
+	 * order they are given in does not matter.  One transaction keeps
+	 * inserts fast; a crash loses the calls of this import, which can
+	 * simply be run again (no duplicates). */
+	unsigned nfiles = (unsigned)(argc - optind);
+	struct rec_import_result *results = calloc(nfiles, sizeof(*results));
+	if (!results) {
+		fprintf(stderr, "earshot import: out of memory\n");
+		rc = CLI_ERR;
+		goto out;
+	}
+	idx_begin(run.ix);
+	rec_import_files(e, (const char *const *)argv + optind, nfiles, on_progress, &run, results);
+	for (unsigned i = 0; i < nfiles; i++) {
+		struct rec_import_result *res = &results[i];
+		frames += res->frames;
+		if (res->last_us > last_ts)
+			last_ts = res->last_us;
+		if (res->status) {
 			files_failed++;
-			fprintf(stderr, "earshot import: %s\n", res.error);
+			fprintf(stderr, "earshot import: %s\n", res->error);
 			if (nerr < ES_ARRAY_LEN(errors))
-				errors[nerr++] = strdup(res.error);
+				errors[nerr++] = strdup(res->error);
 			rc = CLI_INPUT;
 		}
-		if (idx_commit(run.ix)) {
-			fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
-			rc = CLI_ERR;
-		}
+	}
+	free(results);
+	if (idx_commit(run.ix)) {
+		fprintf(stderr, "earshot import: %s\n", idx_errmsg(run.ix));
+		rc = CLI_ERR;
 	}
 	idx_begin(run.ix);
 	rec_engine_flush(e, last_ts);
@@ -460,6 +588,10 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	else if (!json)
 		summary_text(stdout, e, &run, frames, (double)(es_mono_us() - run.t0) / 1e6);
 	free(sum);
+	char note[512];
+	no_calls_note(rec_engine_net_stats(e), &run, note, sizeof(note));
+	if (note[0])
+		fprintf(stderr, "earshot import: %s\n", note);
 	if ((run.n.store_errors || run.n.recording_errors) && rc == CLI_OK)
 		rc = CLI_ERR;
 out:

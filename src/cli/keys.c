@@ -223,6 +223,8 @@ static int keys_shred(struct cli_ctx *ctx, const char *arg, bool yes)
 	bool was_tombstoned = st_ledger_find(l, t.path, &seq, &tomb) == 0 && tomb;
 	rc = st_vault_shred(v, t.path, err, sizeof(err));
 	bool had_key = rc != ES_ENOTFOUND;
+	if (!rc || !had_key) /* its waveform goes with it (unreadable without the key anyway) */
+		rec_peaks_drop(ctx->data_dir, t.path);
 	if (rc && had_key) {
 		fprintf(stderr, "earshot keys shred: %s\n", *err ? err : es_strerror(rc));
 		goto out;
@@ -404,6 +406,12 @@ int cli_delete(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (unlink(path) && errno != ENOENT) {
 		fprintf(stderr, "earshot delete: %s: %s\n", path, strerror(errno));
+		rc = ES_EIO;
+		goto out;
+	}
+	if (rec_peaks_drop(ctx->data_dir, t.path)) { /* the waveform the API stored */
+		fprintf(stderr, "earshot delete: %s: its stored waveform cannot be removed: %s\n",
+			t.path, strerror(errno));
 		rc = ES_EIO;
 		goto out;
 	}

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define EARSHOT_VERSION "0.1.0"
 
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"Usage: %s [--data DIR] [-v|-q] <command> [options]\n"
+		"Usage: %s [--data DIR] [--allow-open-data] [-v|-q] <command> [options]\n"
 		"\n"
 		"earshot records telephone calls: SIP dialogs and their RTP streams,\n"
 		"indexed and searchable.\n"
@@ -35,6 +36,7 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
+		"  --allow-open-data  run even if other users may enter the data folder\n"
 		"  -v, --verbose    more log output (repeat for debug)\n"
 		"  -q, --quiet      errors only\n"
 		"  --version        print the version\n"
@@ -45,9 +47,42 @@ static void usage(FILE *f, const char *prog)
 		prog, prog);
 }
 
+int cli_data_guard(struct cli_ctx *ctx)
+{
+	/* Every file the process makes from here on (index, WAL, spool,
+	 * recordings, ledger, status) is at most 0640 and every folder 0750,
+	 * whatever umask the shell or the service manager gave us; files with
+	 * secrets (keys, run/active.tsv) are created 0600 explicitly. */
+	static bool masked;
+	if (!masked) {
+		umask(027);
+		masked = true;
+	}
+	char err[4300];
+	int rc = es_dir_private(ctx->data_dir, err, sizeof(err));
+	if (rc == ES_ENOTFOUND)
+		return 0;
+	if (rc == ES_EINVAL && ctx->allow_open_data) {
+		ES_LOG_WARNING("data", "%s; running anyway (--allow-open-data)", err);
+		return 0;
+	}
+	if (rc == ES_EINVAL)
+		fprintf(stderr,
+			"%s: data folder %s: anyone on this machine could read the calls, the "
+			"password hashes and the audit log.  Fix it with `chmod 700 %s` (or "
+			"`chmod o= %s`), or start with --allow-open-data to run anyway\n",
+			ctx->prog, err, ctx->data_dir, ctx->data_dir);
+	else if (rc)
+		fprintf(stderr, "%s: data folder %s\n", ctx->prog, err);
+	return rc;
+}
+
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
 {
 	char path[4096], err[512];
+	int grc = cli_data_guard(ctx);
+	if (grc)
+		return grc;
 	snprintf(path, sizeof(path), "%s/index.sqlite", ctx->data_dir);
 	struct stat st;
 	if (!create && stat(path, &st) != 0) {
@@ -89,6 +124,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			verbosity = ES_LOG_ERROR;
 			ctx.verbosity_explicit = true;
+		} else if (!strcmp(a, "--allow-open-data")) {
+			ctx.allow_open_data = true;
 		} else if (!strcmp(a, "--data") && i + 1 < argc) {
 			ctx.data_dir = argv[++i];
 			ctx.data_explicit = true;

@@ -45,6 +45,8 @@ static void record_usage(FILE *f)
 		"  --idle-timeout SEC     end a call without SIP or RTP for this long (300)\n"
 		"  --rtp-timeout SEC      end an answered call whose RTP stopped (60)\n"
 		"  --linger SEC           keep a call open after BYE (10)\n"
+		"  --challenge-wait SEC   keep a call challenged with 401/407 open for\n"
+		"                         the retried INVITE (120)\n"
 		"  --max-duration SEC     end (and record) a call at this length (14400)\n"
 		"  --buffer BYTES         kernel capture ring per interface (64M)\n"
 		"  --status-interval SEC  how often DIR/run/status.json is written (1)\n"
@@ -69,12 +71,13 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	static const char *const k_capture[] = {"interface", "filter", "snaplen", "buffer",
 						"workers", NULL};
 	static const char *const k_calls[] = {"idle_timeout", "rtp_timeout", "max_duration",
-					      "linger", "session_timers", NULL};
+					      "linger", "session_timers", "challenge_wait", NULL};
 	static const char *const k_rec[] = {"format", "mix", "bitrate", "encode_threads",
 					    "spool_sync", "min_free", "default", "timezone",
 					    "encrypt", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
-					       "networks", "do-not-record", "srs", "api"};
+					       "networks", "do-not-record", "srs", "api",
+					       "ledger", "anchor"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5);
@@ -91,7 +94,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	    (rc = es_conf_check_keys(c, "calls", k_calls, err, errlen)) ||
 	    (rc = es_conf_check_keys(c, "recording", k_rec, err, errlen)) ||
 	    (rc = cli_srs_apply_config(&s->srs, c, err, errlen)) ||
-	    (rc = cli_web_apply_config(&s->web, c, err, errlen)))
+	    (rc = cli_web_apply_config(&s->web, c, err, errlen)) ||
+	    (rc = cli_ledger_apply_config(&s->ledger, c, err, errlen)))
 		return rc;
 	const struct es_conf_entry *e;
 	if (!ctx->data_explicit && (e = es_conf_find(c, "earshot", "data")))
@@ -133,6 +137,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	OPT(es_conf_duration(c, "calls", "rtp_timeout", &s->engine.rtp_timeout_us, err, errlen));
 	OPT(es_conf_duration(c, "calls", "max_duration", &s->engine.max_duration_us, err, errlen));
 	OPT(es_conf_duration(c, "calls", "linger", &s->engine.end_linger_us, err, errlen));
+	OPT(es_conf_duration(c, "calls", "challenge_wait", &s->engine.challenge_wait_us, err,
+			     errlen));
 	OPT(es_conf_bool(c, "calls", "session_timers", &s->engine.session_timers, err, errlen));
 	if ((e = es_conf_find(c, "recording", "format")) &&
 	    media_format_parse(e->value, &s->store.render.format)) {
@@ -198,6 +204,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"rtp-timeout", required_argument, NULL, 'R'},
 		{"linger", required_argument, NULL, 'L'},
+		{"challenge-wait", required_argument, NULL, 'C'},
 		{"max-duration", required_argument, NULL, 'M'},
 		{"buffer", required_argument, NULL, 'B'},
 		{"status-interval", required_argument, NULL, 'S'},
@@ -226,7 +233,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	struct cli_settings cli;
 	memset(&cli, 0, sizeof(cli));
 	cli_srs_settings_init(&cli.srs);
-	int64_t cli_idle = -1, cli_rtp = -1, cli_linger = -1, cli_max = -1;
+	int64_t cli_idle = -1, cli_rtp = -1, cli_linger = -1, cli_max = -1, cli_chal = -1;
 	int cli_format = -1, cli_mix = 0;
 	const char *cli_api = NULL;
 	int c, rc, li;
@@ -272,6 +279,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		case 'I': if ((rc = cli_parse_secs(cmd, "--idle-timeout", optarg, &cli_idle))) return rc; break;
 		case 'R': if ((rc = cli_parse_secs(cmd, "--rtp-timeout", optarg, &cli_rtp))) return rc; break;
 		case 'L': if ((rc = cli_parse_secs(cmd, "--linger", optarg, &cli_linger))) return rc; break;
+		case 'C': if ((rc = cli_parse_secs(cmd, "--challenge-wait", optarg, &cli_chal))) return rc; break;
 		case 'M': if ((rc = cli_parse_secs(cmd, "--max-duration", optarg, &cli_max))) return rc; break;
 		case 'S': if ((rc = cli_parse_secs(cmd, "--status-interval", optarg, &cli.status_interval_us))) return rc; break;
 		case 'B': if ((rc = cli_parse_size(cmd, "--buffer", optarg, &cli.buffer_bytes))) return rc; break;
@@ -334,6 +342,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	if (cli_idle >= 0) s.engine.idle_timeout_us = cli_idle;
 	if (cli_rtp >= 0) s.engine.rtp_timeout_us = cli_rtp;
 	if (cli_linger >= 0) s.engine.end_linger_us = cli_linger;
+	if (cli_chal >= 0) s.engine.challenge_wait_us = cli_chal;
 	if (cli_max >= 0) s.engine.max_duration_us = cli_max;
 	if (cli_format >= 0) s.store.render.format = (enum media_format)cli_format;
 	if (cli_mix) s.store.render.mix = true;

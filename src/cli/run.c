@@ -100,6 +100,7 @@ int cli_run_open(struct cli_run *r)
 		fprintf(stderr, "%s: cannot create %s: %s\n", s->cmd, r->spool, strerror(errno));
 		return CLI_ERR;
 	}
+	r->arc.settings = &s->ledger;
 	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
 		return CLI_ERR;
 	struct rec_store_config store = s->store;
@@ -222,6 +223,8 @@ static void write_status(struct cli_run *r)
 	es_json_key(&j, "spool_errors"); es_json_int(&j, (int64_t)spool_err);
 	es_json_key(&j, "call_bytes"); es_json_int(&j, (int64_t)bytes);
 	es_json_key(&j, "disk_low"); es_json_bool(&j, r->disk_low);
+	es_json_key(&j, "anchors"); /* heads published outside the data folder */
+	cli_archive_status(&r->arc, &j);
 	es_json_key(&j, "workers");
 	es_json_arr_begin(&j);
 	for (unsigned i = 0; i < st.nworkers; i++) {

@@ -1,6 +1,6 @@
 /*
  * user.c - `earshot user add|passwd|role|numbers|can-listen|disable|enable|
- * list|token|revoke`: the local users of the web UI and REST API
+ * list|token|tokens|revoke`: the local users of the web UI and REST API
  * (api/api.h).  Every change is written to the audit log as user
  * "cli:<unix user>"; passwords are never printed, logged or audited.
  */
@@ -14,6 +14,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#define CLI_TOKEN_DAYS_DEFAULT (int)(API_TOKEN_TTL_DEFAULT_US / (86400 * ES_US_PER_SEC))
+#define CLI_TOKEN_DAYS_MAX 3650
+
 static void user_usage(FILE *f)
 {
 	fprintf(f,
@@ -26,7 +29,8 @@ static void user_usage(FILE *f)
 		"       earshot user disable NAME\n"
 		"       earshot user enable NAME\n"
 		"       earshot user list [--json]\n"
-		"       earshot user token NAME [--label TEXT] [--json]\n"
+		"       earshot user token NAME [--label TEXT] [--expires DAYS|never] [--json]\n"
+		"       earshot user tokens NAME [--json]\n"
 		"       earshot user revoke TOKEN_ID\n"
 		"\n"
 		"The local users of the web UI and REST API, their roles and API tokens.\n"
@@ -55,18 +59,23 @@ static void user_usage(FILE *f)
 		"                      it the password is asked twice on the terminal, or\n"
 		"                      read from stdin when that is not a terminal\n"
 		"                      (at least %d characters)\n"
-		"  --label TEXT        what a token is for (token)\n"
-		"  --json              JSON output (list, token)\n"
+		"  --label TEXT        what a token is for (token; at most %d bytes)\n"
+		"  --expires DAYS      the token stops working after DAYS days (1 to\n"
+		"                      3650; default %d); \"never\" for no expiry (token)\n"
+		"  --json              JSON output (list, token, tokens)\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
 		"\n"
 		"`token` prints a new API token once; only its hash is kept.  Tokens act\n"
-		"as their user; `revoke` takes the id printed with it.\n"
+		"as their user; `tokens` lists a user's (never the secret), `revoke` takes\n"
+		"the id printed with it.  `passwd` and `disable` sign the user out\n"
+		"everywhere: their sessions end and their tokens are revoked (`enable`\n"
+		"brings none back).\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error (also: the name is taken), 2 usage (also: a\n"
 		"bad name, role, number list or too short a password), 4 no such user\n"
 		"or token.\n",
-		API_PW_MIN);
+		API_PW_MIN, API_TOKEN_LABEL_MAX, CLI_TOKEN_DAYS_DEFAULT);
 }
 
 /* "cli:<unix user>" */
@@ -172,6 +181,7 @@ struct user_opts {
 	const char *role;
 	const char *numbers;
 	const char *label;
+	const char *expires; /* DAYS or "never"; NULL: the default */
 	bool can_listen;
 	bool pw_stdin;
 	bool json;
@@ -240,14 +250,40 @@ static int do_list(struct idx *ix, const struct user_opts *o)
 	return err ? fail("list", "user", err) : CLI_OK;
 }
 
+/* --expires: DAYS (1..CLI_TOKEN_DAYS_MAX) or "never" as the expiry time
+ * (0 = never); false when it is neither. */
+static bool token_expiry(const char *v, int64_t now, int64_t *out)
+{
+	uint64_t days = CLI_TOKEN_DAYS_DEFAULT;
+	*out = 0;
+	if (v && !strcmp(v, "never"))
+		return true;
+	if (v && (sl_to_u64(sl_cstr(v), &days) || !days || days > CLI_TOKEN_DAYS_MAX))
+		return false;
+	*out = now + (int64_t)days * 86400 * ES_US_PER_SEC;
+	return true;
+}
+
 static int do_token(struct idx *ix, const struct api_actor *who, const char *name,
 		    const struct user_opts *o)
 {
-	char token[API_TOKEN_STRLEN];
-	int64_t id;
-	int err = api_token_create(ix, who, name, o->label, cli_wall_us(), token, &id);
+	char token[API_TOKEN_STRLEN], exp[ES_TIME_STRLEN] = "never";
+	int64_t id, now = cli_wall_us(), expires;
+	if (!token_expiry(o->expires, now, &expires)) {
+		fprintf(stderr, "earshot user token: --expires: days from 1 to %d or \"never\", "
+				"not '%s'\n", CLI_TOKEN_DAYS_MAX, o->expires);
+		return CLI_USAGE;
+	}
+	if (!api_token_label_valid(o->label)) {
+		fprintf(stderr, "earshot user token: --label: at most %d bytes, no control "
+				"characters\n", API_TOKEN_LABEL_MAX);
+		return CLI_USAGE;
+	}
+	int err = api_token_create(ix, who, name, o->label, expires, now, token, &id);
 	if (err)
 		return fail("token", "user", err);
+	if (expires)
+		es_time_fmt(expires, exp, sizeof(exp));
 	if (o->json) {
 		struct es_json j;
 		es_json_init(&j, stdout, true);
@@ -255,18 +291,103 @@ static int do_token(struct idx *ix, const struct api_actor *who, const char *nam
 		es_json_key(&j, "id"); es_json_int(&j, id);
 		es_json_key(&j, "user"); es_json_str(&j, name);
 		es_json_key(&j, "label"); es_json_str(&j, o->label);
+		es_json_key(&j, "expires"); es_json_str(&j, expires ? exp : NULL);
 		es_json_key(&j, "token"); es_json_str(&j, token);
 		es_json_obj_end(&j);
 		es_json_end(&j);
 	} else {
 		printf("%s\n", token);
 		fprintf(stderr,
-			"earshot user token: token %lld for %s; it is shown only this once "
-			"(revoke with `earshot user revoke %lld`)\n",
-			(long long)id, name, (long long)id);
+			"earshot user token: token %lld for %s, expires %s; it is shown only "
+			"this once (revoke with `earshot user revoke %lld`)\n",
+			(long long)id, name, exp, (long long)id);
 	}
 	explicit_bzero(token, sizeof(token));
 	return CLI_OK;
+}
+
+/* A time or null ("never", "not yet") in JSON; "-" in the table. */
+static void time_json(struct es_json *j, const char *key, int64_t us)
+{
+	char t[ES_TIME_STRLEN];
+	es_json_key(j, key);
+	if (us > 0) {
+		es_time_fmt(us, t, sizeof(t));
+		es_json_str(j, t);
+	} else {
+		es_json_null(j);
+	}
+}
+
+static const char *time_cell(int64_t us, char *buf, size_t cap)
+{
+	if (us <= 0)
+		return "-";
+	es_time_fmt(us, buf, cap);
+	return buf;
+}
+
+/* "active", "expired" or "revoked" at now. */
+static const char *token_state(const struct api_token *t, int64_t now)
+{
+	return t->revoked ? "revoked" : t->expires_us && now >= t->expires_us ? "expired" : "active";
+}
+
+struct tokens_ctx {
+	struct es_json *j; /* NULL: a table */
+	int64_t now;
+	unsigned n;
+};
+
+static int token_row(void *ud, const struct api_token *t)
+{
+	struct tokens_ctx *c = ud;
+	if (c->j) {
+		struct es_json *j = c->j;
+		es_json_obj_begin(j);
+		es_json_key(j, "id"); es_json_int(j, t->id);
+		es_json_key(j, "label"); es_json_str(j, t->label);
+		es_json_key(j, "state"); es_json_str(j, token_state(t, c->now));
+		time_json(j, "created", t->created_us);
+		time_json(j, "last_used", t->last_used_us);
+		time_json(j, "expires", t->expires_us);
+		time_json(j, "revoked", t->revoked_us);
+		es_json_key(j, "revoked_why");
+		es_json_str(j, t->revoked_why[0] ? t->revoked_why : NULL);
+		es_json_obj_end(j);
+		return 0;
+	}
+	char a[ES_TIME_STRLEN], b[ES_TIME_STRLEN], e[ES_TIME_STRLEN];
+	if (!c->n++)
+		printf("%-6s  %-8s  %-24s  %-24s  %-24s  %s\n", "ID", "STATE", "CREATED",
+		       "LAST USED", "EXPIRES", "LABEL");
+	printf("%-6lld  %-8s  %-24s  %-24s  %-24s  %s\n", (long long)t->id,
+	       token_state(t, c->now), time_cell(t->created_us, a, sizeof(a)),
+	       time_cell(t->last_used_us, b, sizeof(b)), time_cell(t->expires_us, e, sizeof(e)),
+	       t->label[0] ? t->label : "-");
+	return 0;
+}
+
+static int do_tokens(struct idx *ix, const char *name, const struct user_opts *o)
+{
+	struct api_user u;
+	int err = api_user_get(ix, name, &u);
+	if (err)
+		return fail("tokens", "user", err);
+	struct es_json j;
+	struct tokens_ctx c = {o->json ? &j : NULL, cli_wall_us(), 0};
+	if (o->json) {
+		es_json_init(&j, stdout, true);
+		es_json_arr_begin(&j);
+	}
+	err = api_tokens_list(ix, u.id, token_row, &c);
+	if (o->json) {
+		es_json_arr_end(&j);
+		es_json_end(&j);
+	} else if (!err && !c.n) {
+		printf("no tokens for %s\n", u.name);
+	}
+	return err ? fail("tokens", "token", err) : CLI_OK;
 }
 
 static int want_args(const char *cmd, int have, int want)
@@ -297,7 +418,7 @@ static int run_sub(struct idx *ix, const char *cmd, char **args, int nargs,
 			fprintf(stderr, "earshot user revoke: not a token id: '%s'\n", args[0]);
 			return CLI_USAGE;
 		}
-		if ((err = api_token_revoke(ix, &who, (int64_t)id, now)))
+		if ((err = api_token_revoke(ix, &who, (int64_t)id, 0, now)))
 			return fail(cmd, "token", err);
 		printf("token %llu revoked\n", (unsigned long long)id);
 		return CLI_OK;
@@ -308,6 +429,8 @@ static int run_sub(struct idx *ix, const char *cmd, char **args, int nargs,
 	const char *name = args[0];
 	if (!strcmp(cmd, "token"))
 		return do_token(ix, &who, name, o);
+	if (!strcmp(cmd, "tokens"))
+		return do_tokens(ix, name, o);
 	if (!strcmp(cmd, "add") || !strcmp(cmd, "passwd")) {
 		enum api_role role = API_ROLE_AGENT;
 		bool add = !strcmp(cmd, "add");
@@ -386,6 +509,7 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv)
 		{"can-listen", no_argument, NULL, 'L'},
 		{"password-stdin", no_argument, NULL, 'P'},
 		{"label", required_argument, NULL, 'l'},
+		{"expires", required_argument, NULL, 'e'},
 		{"json", no_argument, NULL, 'J'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
@@ -400,6 +524,7 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv)
 		case 'L': o.can_listen = true; break;
 		case 'P': o.pw_stdin = true; break;
 		case 'l': o.label = optarg; break;
+		case 'e': o.expires = optarg; break;
 		case 'J': o.json = true; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': user_usage(stdout); return CLI_OK;
@@ -413,7 +538,7 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv)
 	const char *cmd = argv[optind];
 	static const char *const known[] = {"add",     "passwd", "role", "numbers",
 					    "can-listen", "disable", "enable", "list",
-					    "token",   "revoke", NULL};
+					    "token",   "tokens", "revoke", NULL};
 	bool ok = false;
 	for (const char *const *k = known; *k; k++)
 		ok |= !strcmp(*k, cmd);
@@ -422,7 +547,11 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv)
 		user_usage(stderr);
 		return CLI_USAGE;
 	}
-	bool list = !strcmp(cmd, "list");
+	bool list = !strcmp(cmd, "list") || !strcmp(cmd, "tokens");
+	if ((o.label || o.expires) && strcmp(cmd, "token")) {
+		fprintf(stderr, "earshot user %s: --label and --expires are for token\n", cmd);
+		return CLI_USAGE;
+	}
 	if ((o.role || o.can_listen || o.numbers) && strcmp(cmd, "add")) {
 		fprintf(stderr, "earshot user %s: --role, --numbers and --can-listen are for add "
 				"(use `user role`, `user numbers`, `user can-listen`)\n", cmd);

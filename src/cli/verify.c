@@ -48,6 +48,12 @@ static void verify_usage(FILE *f)
 		"Options:\n"
 		"  --all               every recording (default when no ID is given)\n"
 		"  --quick             do not decrypt (file hashes, rows and keys only)\n"
+		"  --head FILE         also prove (RFC 9162) that the ledger extends every\n"
+		"                      head in FILE signed by its key: an [anchor] file, a\n"
+		"                      syslog collector's file or one head line, kept\n"
+		"                      outside the data folder; catches truncation and\n"
+		"                      rollback, which the ledger alone cannot\n"
+		"  --newest-head       with --head: only the newest head in FILE\n"
 		"  --json              one JSON object (docs/CLI.md describes it)\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
@@ -84,6 +90,9 @@ struct verify {
 	struct idx *ix;
 	struct st_vault *vault; /* NULL: no DATA/keys */
 	bool quick, all, json;
+	const char *head_file; /* --head */
+	bool newest_head;
+	uint64_t heads_checked;
 	struct es_htab leaves;
 	struct vleaf **leafv; /* every leaf record, in file order */
 	size_t nleaves, capleaves;
@@ -160,7 +169,8 @@ static void finding(struct verify *v, const struct vrow *r, const char *id, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	bool expected = !strcmp(kind, "shredded") || !strcmp(kind, "unfinished");
+	bool expected = !strcmp(kind, "shredded") || !strcmp(kind, "unfinished") ||
+			!strcmp(kind, "head_ok");
 	if (!strcmp(kind, "shredded"))
 		v->shredded++;
 	else if (expected)
@@ -184,7 +194,10 @@ static void finding(struct verify *v, const struct vrow *r, const char *id, cons
 		es_json_obj_end(&v->j);
 		return;
 	}
-	const char *tag = expected ? (!strcmp(kind, "shredded") ? "SHREDDED" : "NOTE") : "FINDING";
+	const char *tag = !expected		       ? "FINDING"
+			  : !strcmp(kind, "shredded") ? "SHREDDED"
+			  : !strcmp(kind, "head_ok")  ? "TRUSTED HEAD"
+						      : "NOTE";
 	if (r)
 		printf("%s call %lld (Call-ID %s) %s: %s\n", tag, (long long)r->call_row,
 		       r->call_id ? r->call_id : "-", r->path, msg);
@@ -273,6 +286,12 @@ static void check_ledger(struct verify *v, const char *dir)
 	else if (rc && !problems)
 		finding(v, NULL, NULL, "ledger", "ledger does not verify");
 	st_ledger_close(l);
+}
+
+static void head_report(void *ctx, const char *kind, const char *msg, bool is_finding)
+{
+	(void)is_finding; /* finding() knows head_ok is none */
+	finding(ctx, NULL, NULL, kind, "%s", msg);
 }
 
 /* ---- the rows ---------------------------------------------------------------------- */
@@ -658,6 +677,9 @@ static int verify_run(struct verify *v, int nids, char **ids)
 		es_json_arr_begin(&v->j);
 	}
 	check_ledger(v, ldir);
+	if (v->head_file)
+		v->heads_checked =
+			(uint64_t)cli_verify_heads(ldir, v->head_file, v->newest_head, head_report, v);
 	for (size_t i = 0; i < v->nrows; i++) {
 		check_row(v, &v->rows[i]);
 		v->checked++;
@@ -684,6 +706,8 @@ static int verify_run(struct verify *v, int nids, char **ids)
 		es_json_key(&v->j, "shredded_count"); es_json_int(&v->j, (int64_t)v->shredded);
 		es_json_key(&v->j, "note_count"); es_json_int(&v->j, (int64_t)v->notes);
 		es_json_key(&v->j, "ledger_entries"); es_json_int(&v->j, (int64_t)v->nentries);
+		es_json_key(&v->j, "trusted_heads_checked");
+		es_json_int(&v->j, (int64_t)v->heads_checked);
 		es_json_key(&v->j, "seconds"); es_json_double(&v->j, secs, 3);
 		es_json_key(&v->j, "recordings_per_s"); es_json_double(&v->j, rate, 1);
 		es_json_obj_end(&v->j);
@@ -704,6 +728,8 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 		{"all", no_argument, NULL, 'a'},
 		{"quick", no_argument, NULL, 'Q'},
 		{"json", no_argument, NULL, 'J'},
+		{"head", required_argument, NULL, 'H'},
+		{"newest-head", no_argument, NULL, 'E'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -717,10 +743,16 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 		case 'a': v.all = true; break;
 		case 'Q': v.quick = true; break;
 		case 'J': v.json = true; break;
+		case 'H': v.head_file = optarg; break;
+		case 'E': v.newest_head = true; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': verify_usage(stdout); return CLI_OK;
 		default: verify_usage(stderr); return CLI_USAGE;
 		}
+	}
+	if (v.newest_head && !v.head_file) {
+		fprintf(stderr, "%s: --newest-head needs --head FILE\n", VERIFY_CMD);
+		return CLI_USAGE;
 	}
 	int nids = argc - optind;
 	if (v.all && nids) {

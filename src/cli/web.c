@@ -82,6 +82,7 @@ void cli_web_defaults(struct cli_web_settings *o)
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	o->port = CLI_WEB_DEFAULT_PORT;
 	o->threads = CLI_WEB_DEFAULT_THREADS;
+	o->per_ip = API_SRV_PER_IP_DEFAULT;
 }
 
 static int set_str(char *dst, size_t cap, const char *v, const struct es_conf *c,
@@ -96,11 +97,43 @@ static int set_str(char *dst, size_t cap, const char *v, const struct es_conf *c
 	return 0;
 }
 
+/* login_* of [api]: counts 1..10000, durations of at least a second. */
+static int apply_login_limits(struct cli_web_settings *o, const struct es_conf *c, char *err,
+			      size_t errlen)
+{
+	static const char *const counts[] = {"login_max_failures", "login_max_failures_address"};
+	unsigned *cdst[] = {&o->login_max_failures, &o->login_max_failures_address};
+	static const char *const durs[] = {"login_window", "login_lockout"};
+	int64_t *ddst[] = {&o->login_window_us, &o->login_lockout_us};
+	int64_t v;
+	int rc;
+	for (size_t i = 0; i < 2; i++) {
+		if (!(rc = es_conf_int(c, "api", counts[i], 1, 10000, &v, err, errlen)))
+			*cdst[i] = (unsigned)v;
+		else if (rc != ES_ENOTFOUND)
+			return rc;
+		if (!(rc = es_conf_duration(c, "api", durs[i], &v, err, errlen))) {
+			if (v < ES_US_PER_SEC) {
+				const struct es_conf_entry *e = es_conf_find(c, "api", durs[i]);
+				snprintf(err, errlen, "%s:%u: %s: at least 1s", c->path,
+					 e ? e->line : 0, durs[i]);
+				return ES_EPARSE;
+			}
+			*ddst[i] = v;
+		} else if (rc != ES_ENOTFOUND) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, char *err,
 			 size_t errlen)
 {
 	static const char *const known[] = {"enabled", "listen", "threads", "tls_cert",
-					    "tls_key", "web", NULL};
+					    "tls_key", "web", "login_max_failures",
+					    "login_max_failures_address", "login_window",
+					    "login_lockout", "per_ip_connections", NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
 		return rc;
@@ -127,10 +160,15 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 		o->threads = (unsigned)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
+	if (!(rc = es_conf_int(c, "api", "per_ip_connections", 1, API_SRV_CONN_MAX, &v, err,
+			       errlen)))
+		o->per_ip = (unsigned)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
 	if ((rc = es_conf_bool(c, "api", "enabled", &o->enabled, err, errlen)) &&
 	    rc != ES_ENOTFOUND)
 		return rc;
-	return 0;
+	return apply_login_limits(o, c, err, errlen);
 }
 
 int cli_rules_json(const struct pol_rules *rules, char **out)
@@ -172,14 +210,21 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		fprintf(stderr, "%s: web: no index.html in '%s'\n", cmd, o->web);
 		return CLI_USAGE;
 	}
+	if (cli_data_guard(ctx))
+		return CLI_ERR;
 	struct api_server_config cfg = {
 		.data_dir = ctx->data_dir,
 		.host = o->host,
 		.port = o->port,
 		.threads = o->threads,
+		.per_ip = o->per_ip,
 		.tls_cert = o->tls_cert[0] ? o->tls_cert : NULL,
 		.tls_key = o->tls_key[0] ? o->tls_key : NULL,
 		.rules_json = rules_json,
+		.login_max_failures = o->login_max_failures,
+		.login_max_failures_address = o->login_max_failures_address,
+		.login_window_us = o->login_window_us,
+		.login_lockout_us = o->login_lockout_us,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;

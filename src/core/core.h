@@ -210,9 +210,18 @@ int es_log_level_parse(const char *s, int *level);
 			es_log(ES_LOG_DEBUG, tag, __VA_ARGS__); \
 	} while (0)
 
+/* ---- UTF-8 ---------------------------------------------------------------
+ * The length (1..4) of the well-formed UTF-8 sequence at the start of
+ * p[0..n), its code point in *cp; 0 when the bytes there are not one
+ * (overlong, a surrogate, above U+10FFFF, C0/C1/F5..FF, a stray continuation
+ * byte, or cut short by n). */
+size_t es_utf8_seq(const void *p, size_t n, uint32_t *cp);
+
 /* ---- JSON writer ---------------------------------------------------------
  * Streams JSON to a FILE with correct string escaping; commas are managed
- * for the caller.  Nesting is bounded by ES_JSON_MAX_DEPTH. */
+ * for the caller.  Strings always come out as valid UTF-8 (RFC 8259 section
+ * 8.1): each byte that does not belong to a well-formed sequence becomes
+ * U+FFFD, and control characters (C0, DEL, C1) and U+2028/2029 are escaped.  Nesting is bounded by ES_JSON_MAX_DEPTH. */
 #define ES_JSON_MAX_DEPTH 32
 struct es_json {
 	FILE *f;
@@ -257,6 +266,11 @@ void es_arena_free(struct es_arena *a);
  * or all but the last (a file name) when last is false.  errno tells why
  * on ES_EIO; ES_ELIMIT for a path too long. */
 int es_mkdirs(const char *path, bool last);
+/* Whether the folder dir keeps "other" users out: 0 when its mode grants
+ * them nothing; ES_EINVAL when it grants read, write or search (err names
+ * the folder and its mode); ES_EFORMAT when it is not a folder; ES_ENOTFOUND
+ * when it does not exist; ES_EIO when it cannot be examined. */
+int es_dir_private(const char *dir, char *err, size_t errlen);
 /* Write all n bytes to fd (retrying after EINTR and short writes); ES_EIO
  * with errno set otherwise. */
 int es_write_all(int fd, const void *p, size_t n);

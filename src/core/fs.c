@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,5 +52,28 @@ int es_mkdirs(const char *path, bool last)
 	}
 	if (last && mkdir(tmp, 0750) && errno != EEXIST)
 		return ES_EIO;
+	return 0;
+}
+
+/* A folder others may search (o+x) exposes every file in it that is
+ * other-readable by name, even when they cannot list it (o-r): so any
+ * "other" bit counts, not only read and write. */
+int es_dir_private(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return es_errf(err, errlen, ES_ENOTFOUND, "%s: no such folder", dir);
+		return es_errf(err, errlen, ES_EIO, "%s: %s", dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return es_errf(err, errlen, ES_EFORMAT, "%s is not a folder", dir);
+	mode_t o = st.st_mode & S_IRWXO;
+	if (o)
+		return es_errf(err, errlen, ES_EINVAL,
+			       "%s is open to every user of this machine (mode %04o, others have "
+			       "%c%c%c)",
+			       dir, (unsigned)(st.st_mode & 07777), (o & S_IROTH) ? 'r' : '-',
+			       (o & S_IWOTH) ? 'w' : '-', (o & S_IXOTH) ? 'x' : '-');
 	return 0;
 }

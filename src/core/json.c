@@ -59,36 +59,38 @@ void es_json_obj_end(struct es_json *j) { close(j, '}'); }
 void es_json_arr_begin(struct es_json *j) { open(j, '['); }
 void es_json_arr_end(struct es_json *j) { close(j, ']'); }
 
+/* RFC 8259 section 7, strict: input bytes that are not well-formed UTF-8
+ * (a display name from a capture, a query parameter) become U+FFFD, one per
+ * byte, so that a strict parser reads every document we write.  C1 controls,
+ * DEL and U+2028/2029 are valid JSON but are escaped too: terminals act on C1
+ * and JavaScript string literals end at U+2028/2029. */
 static void put_str(FILE *f, const char *s, size_t n)
 {
 	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		switch (c) {
+		uint32_t cp;
+		size_t len = es_utf8_seq(s + i, n - i, &cp);
+		if (!len) {
+			fputs("\\ufffd", f);
+			i++;
+			continue;
+		}
+		switch (cp) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
 		case '\n': fputs("\\n", f); break;
 		case '\r': fputs("\\r", f); break;
 		case '\t': fputs("\\t", f); break;
 		default:
-			/* Control bytes are escaped; bytes >= 0x80 that are not
-			 * valid UTF-8 would make invalid JSON, so they are
-			 * escaped as their Latin-1 code point. */
-			if (c < 0x20)
-				fprintf(f, "\\u%04x", c);
-			else if (c >= 0x80) {
-				size_t need = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-				bool ok = need > 0 && i + need < n;
-				for (size_t k = 1; ok && k <= need; k++)
-					ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-				if (ok) {
-					fwrite(s + i, 1, need + 1, f);
-					i += need;
-				} else
-					fprintf(f, "\\u%04x", c);
-			} else
+			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)
+				fprintf(f, "\\u%04x", (unsigned)cp);
+			else if (len == 1)
 				fputc(c, f);
+			else
+				fwrite(s + i, 1, len, f);
 		}
+		i += len;
 	}
 	fputc('"', f);
 }

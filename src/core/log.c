@@ -74,6 +74,36 @@ int es_log_level_parse(const char *s, int *level)
 	return ES_EINVAL;
 }
 
+/* Log lines are text for terminals, journald and grep, but their arguments
+ * are often packet bytes (a Call-ID, a header from a malformed message): an
+ * ESC sequence would drive the reader's terminal, a CR/LF would forge a log
+ * line, a NUL or a stray byte >= 0x80 would make the file binary.  So every
+ * control byte (C0 but TAB, DEL, and the two bytes of a C1 character) and
+ * every byte that is not part of well-formed UTF-8 is written as \xNN.
+ * out[cap] must hold 4 bytes per input byte, plus the NUL. */
+static void log_clean(const char *in, char *out, size_t cap)
+{
+	size_t n = strlen(in), o = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = es_utf8_seq(in + i, n - i, &cp);
+		bool bad = !len || (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f);
+		if (!len)
+			len = 1;
+		if (o + 4 * len >= cap)
+			break;
+		for (size_t k = 0; k < len; k++) {
+			if (bad)
+				o += (size_t)snprintf(out + o, cap - o, "\\x%02x",
+						      (unsigned char)in[i + k]);
+			else
+				out[o++] = in[i + k];
+		}
+		i += len;
+	}
+	out[o] = 0;
+}
+
 void es_log(enum es_log_level lvl, const char *tag, const char *fmt, ...)
 {
 	if ((int)lvl > atomic_load(&log_level))
@@ -85,6 +115,8 @@ void es_log(enum es_log_level lvl, const char *tag, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	char clean[4 * sizeof(msg)];
+	log_clean(msg, clean, sizeof(clean));
 
 	char stamp[ES_TIME_STRLEN + 1] = "";
 	if (atomic_load(&log_timestamps)) {
@@ -97,7 +129,7 @@ void es_log(enum es_log_level lvl, const char *tag, const char *fmt, ...)
 	}
 	/* One call per message: stdio locks the stream for its duration, so
 	 * lines from different threads do not interleave. */
-	fprintf(stderr, "%searshot[%s] %s: %s\n", stamp, tag, level_info[lvl].name, msg);
+	fprintf(stderr, "%searshot[%s] %s: %s\n", stamp, tag, level_info[lvl].name, clean);
 	if (atomic_load(&log_syslog))
-		syslog(level_info[lvl].priority, "[%s] %s", tag, msg);
+		syslog(level_info[lvl].priority, "[%s] %s", tag, clean);
 }

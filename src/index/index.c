@@ -5,8 +5,12 @@
  */
 #include "index/index_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define IDX_BUSY_TIMEOUT_MS 5000
 
@@ -193,6 +197,23 @@ fail:
 	return err;
 }
 
+/* An index made by an older earshot (or copied with cp) may be 0644:
+ * take away what "other" users may do with it and its WAL files. */
+static void private_files(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char p[4200];
+	struct stat st;
+	for (size_t i = 0; i < ES_ARRAY_LEN(sfx); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >= sizeof(p))
+			return;
+		if (!lstat(p, &st) && S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO) &&
+		    chmod(p, st.st_mode & 07770))
+			ES_LOG_WARNING("index", "%s: cannot take away other users' access: %s", p,
+				       strerror(errno));
+	}
+}
+
 int idx_open(struct idx **out, const char *path, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -213,6 +234,13 @@ int idx_open(struct idx **out, const char *path, char *err, size_t errlen)
 		return ES_ENOMEM;
 	}
 	int rc = ES_EDB;
+	/* The index holds every call's parties, the password hashes and the
+	 * audit log: it is created 0600 (SQLite would make it 0644 less the
+	 * umask), and SQLite gives its -wal, -shm and -journal files the mode
+	 * of the database file. */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
 	if (sqlite3_open_v2(path, &ix->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -224,6 +252,7 @@ int idx_open(struct idx **out, const char *path, char *err, size_t errlen)
 	if ((rc = set_wal(ix)) || (rc = idx_exec(ix, "PRAGMA synchronous = NORMAL")) ||
 	    (rc = idx_exec(ix, "PRAGMA foreign_keys = ON")) || (rc = migrate(ix)))
 		goto fail;
+	private_files(path);
 	ix->errmsg[0] = '\0';
 	*out = ix;
 	return 0;

@@ -253,14 +253,18 @@ struct idx_token {
 	char label[128];
 	int64_t created_us;
 	int64_t last_used_us;        /* 0 = never */
+	int64_t expires_us;          /* 0 = never (schema v8) */
 	bool revoked;
+	int64_t revoked_us;          /* 0 = not revoked, or before v8 */
+	char revoked_why[64];        /* "" = not revoked, or before v8 */
 };
 /* Insert t (t->id set). */
 int idx_token_insert(struct idx *ix, struct idx_token *t);
 int idx_token_get(struct idx *ix, int64_t id, struct idx_token *out);
 int idx_token_touch(struct idx *ix, int64_t id, int64_t now_us);
-/* ES_ENOTFOUND when there is no such token (revoking twice is fine). */
-int idx_token_revoke(struct idx *ix, int64_t id);
+/* ES_ENOTFOUND when there is no such token (revoking twice is fine: the
+ * first time and reason stay). */
+int idx_token_revoke(struct idx *ix, int64_t id, int64_t now_us, const char *why);
 /* Tokens of user_id (0 = all users), by id. */
 typedef int (*idx_token_fn)(void *ud, const struct idx_token *t);
 int idx_tokens_list(struct idx *ix, int64_t user_id, idx_token_fn fn, void *ud);
@@ -276,8 +280,10 @@ struct idx_session {
 int idx_session_insert(struct idx *ix, const struct idx_session *s);
 int idx_session_get(struct idx *ix, const char *id_hash, struct idx_session *out);
 int idx_session_delete(struct idx *ix, const char *id_hash);
-/* Drop every session of a user (password change, disable). */
-int idx_sessions_delete_user(struct idx *ix, int64_t user_id);
+/* Drop every session of a user (password change, disable) but the one of
+ * keep_hash (NULL: all); *n (may be NULL) how many. */
+int idx_sessions_delete_user(struct idx *ix, int64_t user_id, const char *keep_hash,
+			     int64_t *n);
 /* Drop the sessions expired at now_us; *n (may be NULL) how many. */
 int idx_sessions_purge(struct idx *ix, int64_t now_us, int64_t *n);
 

@@ -246,6 +246,17 @@ static const char v7_sql[] =
 	"CREATE TRIGGER parties_text_update AFTER UPDATE OF call_row, role, uri, user, display, pai"
 	" ON parties BEGIN " V7_DEL("OLD") V7_ADD("NEW") " END;";
 
+/* Version 8: tokens that expire and say when and why they were revoked
+ * (api/auth_tokens.c; issue #13, finding 5).  A password change, reset or
+ * disable now revokes the user's tokens; tokens of users disabled before
+ * this version would come back with an enable, so they are revoked here. */
+static const char v8_sql[] =
+	"ALTER TABLE api_tokens ADD COLUMN expires_us INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE api_tokens ADD COLUMN revoked_us INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE api_tokens ADD COLUMN revoked_why TEXT;"
+	"UPDATE api_tokens SET revoked = 1, revoked_why = 'user disabled'"
+	" WHERE revoked = 0 AND user_id IN (SELECT id FROM users WHERE disabled);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -254,5 +265,6 @@ const struct idx_migration idx_migrations[] = {
 	{"users, api tokens, sessions, audit log", v5_sql},
 	{"call tags and notes", v6_sql},
 	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_sql},
+	{"api tokens: expiry, when and why revoked", v8_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -1,5 +1,6 @@
 /*
- * users.c - the access-control tables of schema v5: users, API tokens,
+ * users.c - the access-control tables of schema v5 (v8: token expiry and
+ * revocation times): users, API tokens,
  * sessions and the audit log.  Storage only; api/ decides what is allowed
  * and computes every hash.
  *
@@ -181,8 +182,8 @@ int idx_users_list(struct idx *ix, idx_user_fn fn, void *ud)
 /* ---- API tokens ----------------------------------------------------------------- */
 
 #define TOKEN_COLS \
-	"SELECT id, user_id, token_hash, label, created_us, last_used_us, revoked" \
-	" FROM api_tokens"
+	"SELECT id, user_id, token_hash, label, created_us, last_used_us, revoked," \
+	" expires_us, revoked_us, revoked_why FROM api_tokens"
 
 static void read_token(sqlite3_stmt *st, struct idx_token *t)
 {
@@ -194,6 +195,9 @@ static void read_token(sqlite3_stmt *st, struct idx_token *t)
 	t->created_us = sqlite3_column_int64(st, 4);
 	t->last_used_us = sqlite3_column_int64(st, 5);
 	t->revoked = sqlite3_column_int(st, 6) != 0;
+	t->expires_us = sqlite3_column_int64(st, 7);
+	t->revoked_us = sqlite3_column_int64(st, 8);
+	col_copy(st, 9, t->revoked_why, sizeof(t->revoked_why));
 }
 
 int idx_token_insert(struct idx *ix, struct idx_token *t)
@@ -201,7 +205,7 @@ int idx_token_insert(struct idx *ix, struct idx_token *t)
 	sqlite3_stmt *st;
 	int err = prep(ix,
 		       "INSERT INTO api_tokens (user_id, token_hash, label, created_us,"
-		       " last_used_us, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		       " last_used_us, revoked, expires_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 		       &st);
 	if (err)
 		return err;
@@ -211,6 +215,7 @@ int idx_token_insert(struct idx *ix, struct idx_token *t)
 	sqlite3_bind_int64(st, 4, t->created_us);
 	sqlite3_bind_int64(st, 5, t->last_used_us);
 	sqlite3_bind_int(st, 6, t->revoked);
+	sqlite3_bind_int64(st, 7, t->expires_us);
 	if (!(err = done(ix, st, "insert token")))
 		t->id = sqlite3_last_insert_rowid(ix->db);
 	return err;
@@ -243,13 +248,19 @@ int idx_token_touch(struct idx *ix, int64_t id, int64_t now_us)
 	return done_one(ix, st, "touch token");
 }
 
-int idx_token_revoke(struct idx *ix, int64_t id)
+int idx_token_revoke(struct idx *ix, int64_t id, int64_t now_us, const char *why)
 {
 	sqlite3_stmt *st;
-	int err = prep(ix, "UPDATE api_tokens SET revoked = 1 WHERE id = ?1", &st);
+	int err = prep(ix,
+		       "UPDATE api_tokens SET revoked_us = CASE WHEN revoked THEN revoked_us"
+		       " ELSE ?2 END, revoked_why = CASE WHEN revoked THEN revoked_why ELSE ?3"
+		       " END, revoked = 1 WHERE id = ?1",
+		       &st);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_us);
+	bind_str(st, 3, why);
 	return done_one(ix, st, "revoke token");
 }
 
@@ -328,14 +339,19 @@ int idx_session_delete(struct idx *ix, const char *id_hash)
 	return done_one(ix, st, "delete session");
 }
 
-int idx_sessions_delete_user(struct idx *ix, int64_t user_id)
+int idx_sessions_delete_user(struct idx *ix, int64_t user_id, const char *keep_hash,
+			     int64_t *n)
 {
 	sqlite3_stmt *st;
-	int err = prep(ix, "DELETE FROM sessions WHERE user_id = ?1", &st);
+	int err = prep(ix, "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2", &st);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, user_id);
-	return done(ix, st, "delete sessions");
+	bind_str(st, 2, keep_hash);
+	err = done(ix, st, "delete sessions");
+	if (n)
+		*n = err ? 0 : sqlite3_changes(ix->db);
+	return err;
 }
 
 int idx_sessions_purge(struct idx *ix, int64_t now_us, int64_t *n)

@@ -167,7 +167,15 @@ struct render_opts {
 	uint32_t rate;                  /* 0 = 8000, or 16000 when a wideband codec is used */
 	int64_t max_duration_us;        /* longest file; audio beyond is dropped (counted
 					   late); 0 = 24 h */
+	/* The call's signalled span (capture times of its first and last
+	 * message); 0, 0 = unknown.  Audio captured more than
+	 * RENDER_SPAN_BEFORE_US before it or RENDER_SPAN_AFTER_US after it is
+	 * dropped (packets_outside): a recording is never longer than its
+	 * call, whatever one packet's capture time says. */
+	int64_t span_start_us, span_end_us;
 };
+#define RENDER_SPAN_BEFORE_US (INT64_C(2) * ES_US_PER_SEC)
+#define RENDER_SPAN_AFTER_US (INT64_C(10) * ES_US_PER_SEC) /* the engine's linger after BYE */
 
 struct render_result {
 	uint32_t rate;
@@ -184,6 +192,9 @@ struct render_result {
 	uint64_t packets_event;         /* telephone-event, not audio */
 	uint64_t samples_concealed;     /* per party, summed */
 	int64_t drift_corrected_us;     /* total shift applied by drift correction */
+	uint64_t ts_jumps;              /* RTP timestamp jumps within a stream (a new
+					   segment placed by capture time) */
+	uint64_t packets_outside;       /* captured outside the call's span: dropped */
 	bool torn;                      /* the log ended in a torn record */
 	char codecs[64];                /* audio codecs used: "PCMA,G722" */
 	char unknown[64];               /* payload types without a codec: "96,97" */

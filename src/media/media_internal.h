@@ -62,14 +62,24 @@ struct tl_seg {
 	int64_t bucket_min[TL_WIN_BUCKETS];
 };
 
-enum tl_place { TL_PLACED = 0, TL_NEW_SEGMENT = 1, TL_DROP = 2 };
+/* TL_JUMP: re-anchored because the timestamp disagreed with capture time
+ * by more than TL_REANCHOR_MS while the stream was running (a timestamp
+ * jump, not a resumption after a pause). */
+enum tl_place { TL_PLACED = 0, TL_NEW_SEGMENT = 1, TL_DROP = 2, TL_JUMP = 3 };
 
 /* Start a segment at capture position cpos for extended timestamp ext. */
 void tl_seg_anchor(struct tl_seg *s, uint32_t clock, int64_t ext, int64_t cpos);
+/* Start a segment for a stream whose timestamp jumped while its audio went
+ * on: the packet with timestamp ext captured at cpos continues at pos (the
+ * end of the stream's previous packet), and the offset that placement
+ * implies seeds the running minimum, so the jump moves nothing. */
+void tl_seg_continue(struct tl_seg *s, uint32_t rate, uint32_t clock, int64_t ext, int64_t cpos,
+		     int64_t pos);
 /* The position of a packet with extended timestamp ext captured at cpos
  * (*pos).  newer: the packet is the stream's newest so far (only those may
- * re-anchor or move the correction).  TL_NEW_SEGMENT when it re-anchored,
- * TL_DROP for an old packet far from its place.  *shift gets the
+ * re-anchor or move the correction).  TL_NEW_SEGMENT when it re-anchored
+ * after a pause, TL_JUMP when it re-anchored on a jump, TL_DROP for an old
+ * packet far from its place.  *shift gets the
  * correction moved (samples, signed). */
 enum tl_place tl_seg_place(struct tl_seg *s, uint32_t rate, int64_t ext, int64_t cpos,
 			   bool newer, int64_t *pos, int64_t *shift);

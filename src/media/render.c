@@ -26,6 +26,9 @@
 #define MAX_STREAMS 1024
 #define MAX_DECODERS 8
 #define GAP_MAX 5
+#define PRE_WINDOW_US (INT64_C(1) * ES_US_PER_SEC)
+#define PRE_MAX_US (INT64_C(200) * 1000) /* a longer start burst is not one */
+#define SEQ_AHEAD_MAX 3000 /* a sequence step forward, not a restart (RFC 3550 A.1) */
 #define RS_QUALITY 4
 #define OUT_FRAMES 1024
 #define MIN_CLOCK 1000
@@ -61,6 +64,19 @@ struct rstream {
 	uint32_t last_ticks;
 	size_t last_n;      /* samples of the newest packet (decoder rate) */
 	int64_t last_step;  /* its length at the recording rate */
+	int64_t next_pos;   /* where the audio after the newest packet goes */
+	/* the last packet dropped as far from its place: when the next one
+	 * follows it in sequence and time, both sequence and timestamp
+	 * restarted (an SBC may do that too) */
+	bool alt;
+	uint16_t alt_seq;
+	int64_t alt_ext;
+	/* pass 1: the stream's start offset, the least (capture - RTP) time
+	 * over its first PRE_WINDOW_US relative to its first packet (<= 0:
+	 * that packet was captured late, e.g. sent together with the next) */
+	bool pre_have;
+	uint32_t pre_clock, pre_rtp;
+	int64_t pre_ts, pre_off_us;
 	int last_dec;       /* decoder of the newest packet, -1 none */
 	/* a pending gap: missing seqs [gap_seq, gap_seq + gap_n) at gap_pos */
 	unsigned gap_n;
@@ -180,6 +196,17 @@ static bool cpos_of(struct render *r, int64_t ts_us, int64_t *cpos)
 		return false;
 	*cpos = tl_muldiv(d, r->rate, ES_US_PER_SEC);
 	return true;
+}
+
+/* Whether ts_us lies within the call's signalled span (with its slack). */
+static bool in_span(const struct render_opts *o, int64_t ts_us)
+{
+	if (!o->span_start_us && !o->span_end_us)
+		return true;
+	if (o->span_start_us && ts_us < o->span_start_us - RENDER_SPAN_BEFORE_US)
+		return false;
+	return !o->span_end_us || o->span_end_us < o->span_start_us ||
+	       ts_us <= o->span_end_us + RENDER_SPAN_AFTER_US;
 }
 
 /* ---- output ---------------------------------------------------------------------- */
@@ -375,6 +402,23 @@ static int flush_to(struct render *r, int64_t upto)
 	return tl_flush(&r->tl, upto);
 }
 
+/* A timestamp jump within a running stream: audio that goes on in sequence
+ * and in capture time continues where the stream's last packet ended (the
+ * jump moves nothing); otherwise the segment starts at capture time. */
+static void jump_segment(struct render *r, struct rstream *st, uint16_t seq, uint32_t clock,
+			 int64_t ext, int64_t cpos)
+{
+	r->res->ts_jumps++;
+	uint16_t ds = (uint16_t)(seq - st->hi_seq);
+	int64_t at = st->next_pos + (int64_t)(ds - 1) * st->last_step;
+	int64_t far = (int64_t)r->rate * TL_REANCHOR_MS / 1000;
+	if (st->have && st->last_step > 0 && ds >= 1 && ds <= GAP_MAX + 1 && at - cpos <= far &&
+	    cpos - at <= far)
+		tl_seg_continue(&st->seg, r->rate, clock, ext, cpos, at);
+	else
+		tl_seg_anchor(&st->seg, clock, ext, cpos);
+}
+
 /* ---- one RTP record ------------------------------------------------------------------ */
 
 static void rtp_record(struct render *r, const struct mlog_rec *rec)
@@ -398,6 +442,10 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		res->packets_event++;
 		return;
 	}
+	if (!in_span(r->o, rec->ts_us)) {
+		res->packets_outside++;
+		return;
+	}
 	int64_t cpos;
 	if (!cpos_of(r, rec->ts_us, &cpos)) {
 		res->packets_late++;
@@ -405,7 +453,7 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 	}
 	/* extended timestamp and sequence order */
 	int64_t ext;
-	bool newer;
+	bool newer, back = false;
 	if (!st->have) {
 		ext = rec->rtp_ts;
 		newer = true;
@@ -413,20 +461,55 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		ext = st->hi_ext + (int32_t)(rec->rtp_ts - (uint32_t)st->hi_ext);
 		int16_t ds = (int16_t)(rec->seq - st->hi_seq);
 		newer = ext > st->hi_ext || (ext == st->hi_ext && ds > 0);
+		/* Gateways and SBCs restart the timestamp within one SSRC on a
+		 * re-INVITE (fax fallback, codec change, transfer, hold) while
+		 * the sequence goes on (RFC 3550 5.1 wants neither).  The next
+		 * packets in sequence with an older timestamp are that restart,
+		 * not late packets: they start a segment at their capture time
+		 * like a forward jump does.  Packets behind in sequence whose
+		 * timestamp is far ahead are late ones from before it. */
+		if (!newer && ds > 0 && ds <= SEQ_AHEAD_MAX) {
+			newer = true;
+			back = true;
+		} else if (newer && ds < 0 && ds >= -SEQ_AHEAD_MAX &&
+			   ext - st->hi_ext > (int64_t)ci.clock * TL_REANCHOR_MS / 1000) {
+			newer = false;
+		}
+		if (!newer && st->alt && rec->seq == (uint16_t)(st->alt_seq + 1) &&
+		    ext > st->alt_ext && ext - st->alt_ext <= (int64_t)ci.clock) {
+			newer = true;
+			back = true;
+		}
 	}
 	bool fresh = !st->seg.active || st->seg.clock != ci.clock;
-	if (fresh) {
+	int64_t at;
+	if (fresh && !st->have && st->pre_off_us && ci.clock == st->pre_clock &&
+	    cpos_of(r, rec->ts_us + st->pre_off_us, &at)) {
+		/* the stream's first packet, at its start offset (pass 1) */
+		tl_seg_continue(&st->seg, r->rate, ci.clock, ext, cpos, at);
+	} else if (fresh) {
 		gap_resolve(r, st);
 		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
+	} else if (back) {
+		gap_resolve(r, st);
+		jump_segment(r, st, rec->seq, ci.clock, ext, cpos);
+		fresh = true;
 	}
 	int64_t pos, shift;
 	enum tl_place pl = tl_seg_place(&st->seg, r->rate, ext, cpos, newer, &pos, &shift);
 	if (pl == TL_DROP) {
 		res->packets_late++;
+		st->alt = true;
+		st->alt_seq = rec->seq;
+		st->alt_ext = ext;
 		return;
 	}
 	res->drift_corrected_us += tl_muldiv(shift < 0 ? -shift : shift, ES_US_PER_SEC, r->rate);
-	if (pl == TL_NEW_SEGMENT)
+	if (pl == TL_JUMP) {
+		jump_segment(r, st, rec->seq, ci.clock, ext, cpos);
+		pos = st->seg.anchor_pos + st->seg.corr;
+	}
+	if (pl != TL_PLACED)
 		fresh = true;
 	/* a packet filling a pending gap? */
 	if (!newer && st->gap_n) {
@@ -524,6 +607,7 @@ track:
 		st->have = true;
 		st->hi_seq = rec->seq;
 		st->hi_ext = ext;
+		st->next_pos = pos + st->last_step;
 	}
 	if (cpos > r->max_cpos)
 		r->max_cpos = cpos;
@@ -538,6 +622,31 @@ static int fail(struct render *r, int rc, const char *what)
 		snprintf(r->err, r->errlen, "%s: record %llu: %s", r->path,
 			 (unsigned long long)r->recno, what);
 	return rc;
+}
+
+/* Pass 1, for each decodable audio packet: the stream's start offset.
+ * Senders often hold their first packet and send it with the second (a
+ * start burst): anchored at its capture time, the whole stream would sit
+ * late until drift correction moved it back a millisecond at a time. */
+static void pre_offset(struct rstream *st, const struct mlog_rec *rec, uint32_t clock)
+{
+	if (!st->pre_have) {
+		st->pre_have = true;
+		st->pre_clock = clock;
+		st->pre_rtp = rec->rtp_ts;
+		st->pre_ts = rec->ts_us;
+		st->pre_off_us = 0;
+		return;
+	}
+	int64_t dt = rec->ts_us - st->pre_ts;
+	if (clock != st->pre_clock || dt < 0 || dt > PRE_WINDOW_US)
+		return;
+	int32_t ticks = (int32_t)(rec->rtp_ts - st->pre_rtp);
+	if (ticks <= 0)
+		return;
+	int64_t off = dt - tl_muldiv(ticks, ES_US_PER_SEC, clock);
+	if (off < st->pre_off_us && off >= -PRE_MAX_US)
+		st->pre_off_us = off;
 }
 
 /* Pass 1: the recording rate and sample 0. */
@@ -557,10 +666,10 @@ static int scan(struct render *r, struct mlog_reader *lg)
 		} else if (rec.type == MLOG_REC_RTP && rec.stream < r->nst &&
 			   r->st[rec.stream].declared) {
 			struct codec_info ci;
-			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci))
+			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci) ||
+			    !in_span(r->o, rec.ts_us))
 				continue;
-			if (!found)
-				r->res->start_us = rec.ts_us;
+			pre_offset(&r->st[rec.stream], &rec, ci.clock);
 			found = true;
 			wide |= ci.wideband;
 		}
@@ -571,6 +680,14 @@ static int scan(struct render *r, struct mlog_reader *lg)
 		if (r->err && r->errlen)
 			snprintf(r->err, r->errlen, "%s: no decodable audio", r->path);
 		return ES_ENOTFOUND;
+	}
+	/* sample 0: where the earliest stream's first packet belongs */
+	bool first = true;
+	for (unsigned i = 0; i < r->nst; i++) {
+		const struct rstream *st = &r->st[i];
+		if (st->pre_have && (first || st->pre_ts + st->pre_off_us < r->res->start_us))
+			r->res->start_us = st->pre_ts + st->pre_off_us;
+		first &= !st->pre_have;
 	}
 	r->rate = r->o->rate ? r->o->rate : wide ? 16000 : 8000;
 	return 0;

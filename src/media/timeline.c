@@ -126,6 +126,15 @@ static int64_t win_add(struct tl_seg *s, uint32_t rate, int64_t cpos, int64_t d)
 	return m == INT64_MAX ? d : m;
 }
 
+void tl_seg_continue(struct tl_seg *s, uint32_t rate, uint32_t clock, int64_t ext, int64_t cpos,
+		     int64_t pos)
+{
+	tl_seg_anchor(s, clock, ext, cpos);
+	s->corr = pos - cpos;
+	/* this packet's own offset is 0; the stream's so far is corr */
+	win_add(s, rate, cpos, ES_MIN(s->corr, 0));
+}
+
 enum tl_place tl_seg_place(struct tl_seg *s, uint32_t rate, int64_t ext, int64_t cpos,
 			   bool newer, int64_t *pos, int64_t *shift)
 {
@@ -140,13 +149,14 @@ enum tl_place tl_seg_place(struct tl_seg *s, uint32_t rate, int64_t ext, int64_t
 	int64_t near = (int64_t)rate * TL_DRIFT_MS / 1000;
 	bool resumed = newer && cpos - s->last_cpos > (int64_t)rate * TL_RESUME_MS / 1000 &&
 		       (d - s->corr > near || s->corr - d > near);
-	if (d - s->corr > far || s->corr - d > far || resumed) {
+	bool jumped = d - s->corr > far || s->corr - d > far;
+	if (jumped || resumed) {
 		if (!newer)
 			return TL_DROP;
 		tl_seg_anchor(s, s->clock, ext, cpos);
 		base = cpos;
 		d = 0;
-		ret = TL_NEW_SEGMENT;
+		ret = jumped && !resumed ? TL_JUMP : TL_NEW_SEGMENT;
 	}
 	if (newer) {
 		s->last_cpos = cpos;

@@ -1,6 +1,7 @@
 /*
  * decode.c - link layers, 802.1Q/QinQ, PPPoE, IPv4, IPv6 and its extension headers,
- * UDP, and dispatch to fragment reassembly (frag.c) and TCP (tcp.c).
+ * UDP, and dispatch to fragment reassembly (frag.c), tunnels (tunnel.c), SCTP
+ * (sctp.c) and TCP (tcp.c).
  * Every read is checked against the captured length; a frame that cannot be
  * used is counted in exactly one skip_* counter.
  */
@@ -32,6 +33,8 @@ enum {
 	ETH_QINQ = 0x88a8,
 	ETH_QINQ_OLD = 0x9100,
 	ETH_PPPOE_SESSION = 0x8864,
+	ETH_MPLS = 0x8847,
+	ETH_MPLS_MC = 0x8848,
 	PPP_IPV4 = 0x0021,
 	PPP_IPV6 = 0x0057,
 };
@@ -40,13 +43,29 @@ enum {
 #define MAX_EXT_HEADERS 16 /* IPv6 extension headers followed */
 #define EXPIRE_EVERY_US ES_US_PER_SEC
 
-/* What the link and IP layers learned about the frame, for net_pkt. */
-struct frame_ctx {
-	uint64_t frame;
-	int64_t ts_us;
-	uint16_t vlan[2];
-	uint8_t nvlan;
-};
+enum { IPPROTO_IPIP_ = 4, IPPROTO_IPV6_ = 41, IPPROTO_GRE_ = 47 };
+
+const char *net_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case NET_PROTO_UDP: return "udp";
+	case NET_PROTO_TCP: return "tcp";
+	case NET_PROTO_SCTP: return "sctp";
+	case NET_PROTO_WS: return "ws";
+	default: return "other";
+	}
+}
+
+const char *net_tunnel_name(int kind)
+{
+	static const char *const names[NET_TUN_N] = {
+		[NET_TUN_GRE] = "gre",       [NET_TUN_TEB] = "gre_ethernet",
+		[NET_TUN_ERSPAN] = "erspan", [NET_TUN_VXLAN] = "vxlan",
+		[NET_TUN_GENEVE] = "geneve", [NET_TUN_IPIP] = "ip_in_ip",
+		[NET_TUN_MPLS] = "mpls",
+	};
+	return kind >= 0 && kind < NET_TUN_N ? names[kind] : "other";
+}
 
 void net_config_default(struct net_config *cfg)
 {
@@ -102,6 +121,7 @@ void net_decoder_free(struct net_decoder *d)
 		return;
 	net_frag_free(d->frag);
 	net_tcp_free(d->tcp);
+	net_sctp_free(d->sctp);
 	free(d);
 }
 
@@ -114,6 +134,8 @@ void net_decoder_expire(struct net_decoder *d, int64_t now_us)
 {
 	net_frag_expire(d->frag, &d->st, now_us);
 	net_tcp_expire(d->tcp, now_us);
+	if (d->sctp)
+		net_sctp_expire(d->sctp, now_us, d->cfg.tcp_idle_us);
 	d->last_expire = now_us;
 }
 
@@ -129,7 +151,7 @@ static void fill_addrs(struct net_pkt *pkt, int family, const uint8_t *src,
 	}
 }
 
-static void tmpl_init(struct net_pkt *pkt, const struct frame_ctx *fc, uint8_t proto)
+static void tmpl_init(struct net_pkt *pkt, const struct net_frame_ctx *fc, uint8_t proto)
 {
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->frame = fc->frame;
@@ -141,7 +163,7 @@ static void tmpl_init(struct net_pkt *pkt, const struct frame_ctx *fc, uint8_t p
 }
 
 /* A transport payload: p[0..len) is everything after the IP header(s). */
-static void transport(struct net_decoder *d, const struct frame_ctx *fc, int family,
+static void transport(struct net_decoder *d, struct net_frame_ctx *fc, int family,
 		      const uint8_t *src, const uint8_t *dst, uint8_t proto,
 		      const uint8_t *p, size_t len)
 {
@@ -161,6 +183,9 @@ static void transport(struct net_decoder *d, const struct frame_ctx *fc, int fam
 			d->st.skip_truncated++;
 			return;
 		}
+		/* VXLAN and Geneve are recognised by port and header. */
+		if (net_udp_tunnel(d, fc, net_be16(p + 2), p + 8, ulen - 8))
+			return;
 		tmpl_init(&pkt, fc, NET_PROTO_UDP);
 		fill_addrs(&pkt, family, src, dst, net_be16(p), net_be16(p + 2));
 		pkt.data = p + 8;
@@ -193,11 +218,33 @@ static void transport(struct net_decoder *d, const struct frame_ctx *fc, int fam
 		net_tcp_segment(d, &pkt, net_be32(p + 4), flags, p + hl, len - hl);
 		return;
 	}
-	d->st.skip_other_proto++;
+	switch (proto) {
+	case NET_PROTO_SCTP:
+		tmpl_init(&pkt, fc, NET_PROTO_SCTP);
+		fill_addrs(&pkt, family, src, dst, 0, 0);
+		net_sctp_packet(d, &pkt, p, len);
+		return;
+	case IPPROTO_IPIP_:
+	case IPPROTO_IPV6_:
+		net_ipip(d, fc, proto, p, len);
+		return;
+	case IPPROTO_GRE_:
+		net_gre(d, fc, p, len);
+		return;
+	default:
+		d->st.skip_other_proto++;
+		return;
+	}
 }
 
-static void ipv4(struct net_decoder *d, const struct frame_ctx *fc,
-		 const uint8_t *p, size_t len)
+/* Protocols worth holding fragments for: the ones transport() decodes. */
+static bool decodable(uint8_t proto)
+{
+	return proto == NET_PROTO_UDP || proto == NET_PROTO_TCP || proto == NET_PROTO_SCTP ||
+	       proto == IPPROTO_IPIP_ || proto == IPPROTO_IPV6_ || proto == IPPROTO_GRE_;
+}
+
+void net_ipv4(struct net_decoder *d, struct net_frame_ctx *fc, const uint8_t *p, size_t len)
 {
 	if (len < 1) {
 		d->st.skip_truncated++;
@@ -241,7 +288,7 @@ static void ipv4(struct net_decoder *d, const struct frame_ctx *fc,
 		transport(d, fc, ES_AF_INET, src, dst, proto, pl, plen);
 		return;
 	}
-	if (proto != NET_PROTO_UDP && proto != NET_PROTO_TCP) {
+	if (!decodable(proto)) {
 		d->st.skip_other_proto++; /* no point holding what we would drop */
 		return;
 	}
@@ -317,8 +364,7 @@ static int ipv6_walk(uint8_t *nh, const uint8_t *p, size_t len, size_t *off,
 	return ES_ELIMIT;
 }
 
-static void ipv6(struct net_decoder *d, const struct frame_ctx *fc,
-		 const uint8_t *p, size_t len)
+void net_ipv6(struct net_decoder *d, struct net_frame_ctx *fc, const uint8_t *p, size_t len)
 {
 	if (len < 1) {
 		d->st.skip_truncated++;
@@ -399,8 +445,8 @@ static void ipv6(struct net_decoder *d, const struct frame_ctx *fc,
 	free(whole);
 }
 
-static void ip_by_ethertype(struct net_decoder *d, struct frame_ctx *fc,
-			    uint16_t type, const uint8_t *p, size_t len)
+void net_ethertype(struct net_decoder *d, struct net_frame_ctx *fc, uint16_t type,
+		   const uint8_t *p, size_t len)
 {
 	/* 802.1Q / 802.1ad / pre-standard QinQ tags, outer first. */
 	for (int depth = 0; type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD;
@@ -427,22 +473,32 @@ static void ip_by_ethertype(struct net_decoder *d, struct frame_ctx *fc,
 		}
 		uint16_t ppp = net_be16(p + 6);
 		if (ppp == PPP_IPV4)
-			ipv4(d, fc, p + 8, len - 8);
+			net_ipv4(d, fc, p + 8, len - 8);
 		else if (ppp == PPP_IPV6)
-			ipv6(d, fc, p + 8, len - 8);
+			net_ipv6(d, fc, p + 8, len - 8);
 		else
 			d->st.skip_non_ip++;
 		return;
 	}
 	if (type == ETH_IPV4)
-		ipv4(d, fc, p, len);
+		net_ipv4(d, fc, p, len);
 	else if (type == ETH_IPV6)
-		ipv6(d, fc, p, len);
+		net_ipv6(d, fc, p, len);
+	else if (type == ETH_MPLS || type == ETH_MPLS_MC)
+		net_mpls(d, fc, p, len);
 	else
 		d->st.skip_non_ip++;
 }
 
-static void ip_by_version(struct net_decoder *d, const struct frame_ctx *fc,
+void net_ether(struct net_decoder *d, struct net_frame_ctx *fc, const uint8_t *p, size_t len)
+{
+	if (len < 14)
+		d->st.skip_truncated++;
+	else
+		net_ethertype(d, fc, net_be16(p + 12), p + 14, len - 14);
+}
+
+static void ip_by_version(struct net_decoder *d, struct net_frame_ctx *fc,
 			  const uint8_t *p, size_t len)
 {
 	if (len < 1) {
@@ -451,10 +507,10 @@ static void ip_by_version(struct net_decoder *d, const struct frame_ctx *fc,
 	}
 	switch (p[0] >> 4) {
 	case 4:
-		ipv4(d, fc, p, len);
+		net_ipv4(d, fc, p, len);
 		break;
 	case 6:
-		ipv6(d, fc, p, len);
+		net_ipv6(d, fc, p, len);
 		break;
 	default:
 		d->st.skip_bad_ip++;
@@ -464,7 +520,7 @@ static void ip_by_version(struct net_decoder *d, const struct frame_ctx *fc,
 
 /* BSD loopback: the address family, in the capturing host's byte order for
  * DLT_NULL and network order for DLT_LOOP; we accept either. */
-static void loopback(struct net_decoder *d, const struct frame_ctx *fc,
+static void loopback(struct net_decoder *d, struct net_frame_ctx *fc,
 		     const uint8_t *p, size_t len)
 {
 	if (len < 4) {
@@ -473,12 +529,12 @@ static void loopback(struct net_decoder *d, const struct frame_ctx *fc,
 	}
 	uint32_t be = net_be32(p), le = net_le32(p);
 	if (be == 2 || le == 2) {
-		ipv4(d, fc, p + 4, len - 4);
+		net_ipv4(d, fc, p + 4, len - 4);
 		return;
 	}
 	/* AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS). */
 	if (be == 24 || be == 28 || be == 30 || le == 24 || le == 28 || le == 30) {
-		ipv6(d, fc, p + 4, len - 4);
+		net_ipv6(d, fc, p + 4, len - 4);
 		return;
 	}
 	d->st.skip_non_ip++;
@@ -495,37 +551,34 @@ int net_decode_frame(struct net_decoder *d, int dlt, const uint8_t *data,
 	} else if (ts_us > d->max_ts) {
 		d->max_ts = ts_us;
 	}
-	struct frame_ctx fc = {.frame = frame, .ts_us = ts_us};
+	struct net_frame_ctx fc = {.frame = frame, .ts_us = ts_us};
 	if (!data)
 		caplen = 0;
 	switch (dlt) {
 	case DLT_EN10MB_:
-		if (caplen < 14)
-			d->st.skip_truncated++;
-		else
-			ip_by_ethertype(d, &fc, net_be16(data + 12), data + 14, caplen - 14);
+		net_ether(d, &fc, data, caplen);
 		break;
 	case DLT_LINUX_SLL_:
 		if (caplen < 16)
 			d->st.skip_truncated++;
 		else
-			ip_by_ethertype(d, &fc, net_be16(data + 14), data + 16, caplen - 16);
+			net_ethertype(d, &fc, net_be16(data + 14), data + 16, caplen - 16);
 		break;
 	case DLT_LINUX_SLL2_:
 		if (caplen < 20)
 			d->st.skip_truncated++;
 		else
-			ip_by_ethertype(d, &fc, net_be16(data), data + 20, caplen - 20);
+			net_ethertype(d, &fc, net_be16(data), data + 20, caplen - 20);
 		break;
 	case DLT_RAW_:
 	case DLT_LINKTYPE_RAW_:
 		ip_by_version(d, &fc, data, caplen);
 		break;
 	case DLT_IPV4_:
-		ipv4(d, &fc, data, caplen);
+		net_ipv4(d, &fc, data, caplen);
 		break;
 	case DLT_IPV6_:
-		ipv6(d, &fc, data, caplen);
+		net_ipv6(d, &fc, data, caplen);
 		break;
 	case DLT_NULL_:
 	case DLT_LOOP_:

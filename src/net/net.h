@@ -2,15 +2,36 @@
  * net.h - the network layer: capture files (pcap, pcapng via libpcap),
  * link layers (Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback),
  * 802.1Q/QinQ, IPv4/IPv6 with extension headers, IP fragment reassembly,
- * UDP, and TCP stream reassembly.  It hands transport payloads to callbacks
- * and knows nothing of SIP or RTP.
+ * tunnels (GRE, ERSPAN I/II/III, VXLAN, Geneve, IP-in-IP, MPLS; nested to a
+ * bounded depth), UDP, SCTP DATA (with user-message reassembly), TCP stream
+ * reassembly and WebSocket framing on TCP (RFC 6455, after an HTTP Upgrade).
+ * It hands transport payloads to callbacks and knows nothing of SIP or RTP.
  */
 #ifndef ES_NET_H
 #define ES_NET_H
 
 #include "core/core.h"
 
-enum { NET_PROTO_TCP = 6, NET_PROTO_UDP = 17 };
+/* The transport of a payload: IP protocol numbers, and NET_PROTO_WS
+ * (not an IP protocol) for a WebSocket message on a TCP stream. */
+enum { NET_PROTO_TCP = 6, NET_PROTO_UDP = 17, NET_PROTO_SCTP = 132, NET_PROTO_WS = 0xfe };
+/* "udp", "tcp", "sctp", "ws" (RFC 7118's transport token, lower case), or
+ * "other". */
+const char *net_proto_name(uint8_t proto);
+
+/* Tunnels the decoder peels, counted by kind in net_stats.decap. */
+enum net_tunnel {
+	NET_TUN_GRE,     /* GRE carrying IP or MPLS (RFC 2784, 2890) */
+	NET_TUN_TEB,     /* GRE carrying Ethernet (transparent bridging) */
+	NET_TUN_ERSPAN,  /* ERSPAN type I, II or III over GRE */
+	NET_TUN_VXLAN,   /* VXLAN, UDP port 4789 (RFC 7348) */
+	NET_TUN_GENEVE,  /* Geneve, UDP port 6081 (RFC 8926) */
+	NET_TUN_IPIP,    /* IPv4 or IPv6 inside IPv4 or IPv6 (RFC 2003, 2473, 4213) */
+	NET_TUN_MPLS,    /* an MPLS label stack (RFC 3032) */
+	NET_TUN_N
+};
+/* "gre", "gre_ethernet", "erspan", "vxlan", "geneve", "ip_in_ip", "mpls". */
+const char *net_tunnel_name(int kind);
 
 /* One transport payload.  data points into the decoder's or the caller's
  * buffer and is valid only during the callback. */
@@ -27,7 +48,9 @@ struct net_pkt {
 	size_t len;
 };
 
-/* A UDP datagram (after IP reassembly). */
+/* A message: a UDP datagram (after IP reassembly), an SCTP user message
+ * (after reassembly of its DATA chunks; proto NET_PROTO_SCTP) or a WebSocket
+ * message of a TCP stream (unmasked and reassembled; NET_PROTO_WS). */
 typedef void (*net_udp_fn)(void *ud, const struct net_pkt *pkt);
 
 /* TCP: pkt->data/len is all in-order bytes buffered for one direction of
@@ -57,6 +80,26 @@ struct net_stats {
 	uint64_t tcp_out_of_order;  /* segments held until the gap filled */
 	uint64_t tcp_gaps;          /* gaps given up on (data lost) */
 	uint64_t tcp_overflow;      /* bytes dropped: per-flow buffer bound */
+	/* tunnels: layers peeled by kind (a frame in GRE in VXLAN counts in
+	 * both), and frames dropped inside a tunnel */
+	uint64_t decap[NET_TUN_N];
+	uint64_t skip_gre_proto;    /* GRE version, routing or protocol type
+				       not decoded (e.g. PPTP, NSH) */
+	uint64_t skip_mpls_payload; /* MPLS payload not IPv4, IPv6 or an
+				       Ethernet pseudowire */
+	uint64_t skip_tunnel_bad;   /* malformed tunnel header (ERSPAN version
+				       or frame type, Geneve version) */
+	uint64_t skip_tunnel_depth; /* tunnels nested deeper than the bound */
+	/* SCTP (RFC 9260) */
+	uint64_t sctp_messages;     /* user messages delivered */
+	uint64_t skip_sctp_no_data; /* SCTP packets without a DATA chunk for
+				       us (INIT, SACK, HEARTBEAT, other PPID) */
+	uint64_t sctp_dup;          /* DATA chunks already seen (retransmitted) */
+	uint64_t sctp_dropped;      /* fragments dropped: gap, bound, eviction */
+	/* WebSocket on TCP (RFC 6455) */
+	uint64_t ws_messages;       /* messages delivered */
+	uint64_t ws_errors;         /* streams given up on: bad frame, control
+				       frame too long, message over the bound */
 };
 
 struct net_config {

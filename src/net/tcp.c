@@ -8,6 +8,12 @@
  * until the gap fills; retransmitted bytes are trimmed.  A stream first seen
  * without its SYN is picked up at the first segment's sequence number.
  * Sequence arithmetic is modulo 2^32 (RFC 9293 3.4).
+ *
+ * A stream that starts with an HTTP Upgrade to WebSocket (request or 101
+ * response) carries frames after that head: ws.c takes its bytes from then
+ * on and hands each message on as a datagram (NET_PROTO_WS).  A stream
+ * picked up later, whose bytes start with a frame carrying SIP, is taken
+ * for WebSocket too.
  */
 #include "net/net_internal.h"
 
@@ -16,6 +22,7 @@
 
 #define MAX_OOO_SEGS 256   /* held segments per stream */
 #define MAX_OFFERS 64      /* callback calls per arrival */
+#define HTTP_HEAD_MAX 16384 /* an Upgrade head longer than this is not one */
 
 struct ooo_seg {
 	struct ooo_seg *next; /* sorted by seq */
@@ -41,6 +48,7 @@ struct stream {
 	struct ooo_seg *ooo;
 	size_t ooo_bytes;
 	size_t ooo_n;
+	struct net_ws ws;
 };
 
 struct net_tcp {
@@ -110,6 +118,7 @@ static void stream_drop(struct net_tcp *t, struct stream *s)
 	lru_unlink(t, s);
 	ooo_clear(s);
 	es_buf_free(&s->buf);
+	net_ws_reset(&s->ws);
 	free(s);
 	t->n--;
 }
@@ -172,9 +181,55 @@ static struct stream *stream_new(struct net_tcp *t, const struct es_addr *src,
 	return s;
 }
 
+/* WebSocket: an Upgrade head at the start of the buffer switches the
+ * stream to frames; framed bytes go to ws.c.  Returns true when it took
+ * the bytes (or waits for the rest of a head), false for the SIP path. */
+static bool ws_offer(struct net_decoder *d, struct stream *s, const struct net_pkt *tmpl)
+{
+	if (s->ws.state == NET_WS_NONE && s->buf.len >= 4 &&
+	    (memcmp(s->buf.p, "GET ", 4) == 0 || memcmp(s->buf.p, "HTTP", 4) == 0)) {
+		size_t hl = 0;
+		if (net_ws_upgrade_request(s->buf.p, s->buf.len, &hl) ||
+		    net_ws_upgrade_response(s->buf.p, s->buf.len, &hl)) {
+			s->ws.state = NET_WS_FRAMES;
+			es_buf_consume(&s->buf, hl);
+		} else if (s->buf.len < HTTP_HEAD_MAX &&
+			   sl_find(sl_make(s->buf.p, s->buf.len), SL_LIT("\r\n\r\n")) < 0) {
+			return true; /* the head is not complete yet */
+		}
+	}
+	if (s->ws.state == NET_WS_NONE && s->buf.len) {
+		/* no handshake seen: frames carrying SIP are recognised */
+		int r = net_ws_pickup(s->buf.p, s->buf.len);
+		if (r < 0)
+			return true;
+		if (r > 0)
+			s->ws.state = NET_WS_FRAMES;
+	}
+	if (s->ws.state == NET_WS_NONE)
+		return false;
+	size_t used = s->buf.len;
+	if (s->ws.state == NET_WS_FRAMES) {
+		bool fail = false;
+		used = net_ws_consume(d, &s->ws, tmpl, s->buf.p, s->buf.len,
+				      d->tcp->max_buffer, &fail);
+		if (fail) {
+			s->ws.state = NET_WS_DEAD;
+			used = s->buf.len;
+		}
+	}
+	if (used == s->buf.len)
+		es_buf_reset(&s->buf);
+	else if (used)
+		es_buf_consume(&s->buf, used);
+	return true;
+}
+
 /* Offer the buffered bytes until the callback stops consuming. */
 static void offer(struct net_decoder *d, struct stream *s, const struct net_pkt *tmpl)
 {
+	if (ws_offer(d, s, tmpl))
+		return;
 	if (!d->on_tcp) {
 		es_buf_reset(&s->buf);
 		return;
@@ -337,6 +392,7 @@ void net_tcp_segment(struct net_decoder *d, const struct net_pkt *tmpl,
 		}
 		ooo_clear(s);
 		es_buf_reset(&s->buf);
+		net_ws_reset(&s->ws);
 		s->closed = false;
 		s->have_syn = true;
 		s->isn = seq;
@@ -371,6 +427,7 @@ void net_tcp_segment(struct net_decoder *d, const struct net_pkt *tmpl,
 	if (s->closed) {
 		/* Nothing more will complete what is left. */
 		es_buf_free(&s->buf);
+		es_buf_free(&s->ws.msg);
 		ooo_clear(s);
 	}
 }

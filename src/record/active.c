@@ -284,8 +284,11 @@ static int rd_call(struct rd *r, struct rec_active *a)
 	if (nf != ACTIVE_FIELDS)
 		return rd_fail(r, "%u fields, not %d", nf, ACTIVE_FIELDS);
 	memset(a, 0, sizeof(*a));
-	int64_t lost;
-	uint64_t streams;
+	/* Zeroed although every path that reads them sets them first: GCC at
+	 * -O3 does not inline the varargs rd_fail() and so cannot see that it
+	 * never returns 0 (-Wmaybe-uninitialized breaks a Release build). */
+	int64_t lost = 0;
+	uint64_t streams = 0;
 	if ((rc = rd_text(r, f[0], a->call_id, sizeof(a->call_id), "call_id")) ||
 	    (rc = rd_text(r, f[1], a->caller_user, sizeof(a->caller_user), "caller_user")) ||
 	    (rc = rd_text(r, f[2], a->caller_display, sizeof(a->caller_display),
@@ -326,7 +329,7 @@ int rec_active_parse(const char *buf, size_t len, struct rec_active_hdr *hdr, re
 	memset(hdr, 0, sizeof(*hdr));
 	if ((rc = rd_line(&r, f, 5, &nf)))
 		return rc;
-	int64_t version, pid;
+	int64_t version = 0, pid = 0; /* see rd_call(): GCC -O3 */
 	if (nf != 5 || !sl_eq(f[0], sl_cstr(ACTIVE_MAGIC)))
 		return rd_fail(&r, "not an earshot active-calls file");
 	if ((rc = rd_i64(&r, f[1], &version, "version")))

@@ -26,6 +26,8 @@ struct ev_ctx {
 	const char *data_dir;
 	struct st_vault *vault;
 	struct st_ledger_cache *ledger; /* NULL: open DATA/ledger */
+	const struct st_head *trusted;  /* heads from an anchor the ledger must extend */
+	size_t ntrusted;
 	char *err;
 	size_t errlen;
 };
@@ -96,7 +98,7 @@ static void fsync_dir(const char *dir)
  * written. */
 struct ev_parts {
 	struct ev_rec rec;
-	struct es_buf meta, leaf, proof, head, pub, readme;
+	struct es_buf meta, leaf, proof, head, pub, readme, cons;
 	struct st_ledger_entry e;
 	struct st_head h;
 	char audio_name[32];
@@ -138,10 +140,15 @@ static void readme(struct ev_parts *p, const char *arg, size_t plen)
 		"                the Ed25519 signature covers the bytes\n"
 		"                \"earshot-sth-v1\\n<size>\\n<time_us>\\n<root>\\n\"\n"
 		"  ledger.pub    the ledger's Ed25519 public key\n"
+		"  consistency.txt  RFC 9162 consistency proofs from earlier signed heads\n"
+		"                of the ledger to head.txt: with a head kept outside the\n"
+		"                recorder (an anchor), `--head ANCHOR-FILE` checks that this\n"
+		"                bundle's ledger extends it (not rolled back, not forked)\n"
 		"  README.txt    this file (not part of the evidence)\n"
 		"\n"
 		"Verify with the tool (no data folder needed)\n"
 		"  earshot-verify-evidence --key TRUSTED-ledger.pub THIS-BUNDLE\n"
+		"  earshot-verify-evidence --head ANCHOR-FILE THIS-BUNDLE\n"
 		"Without --key the key in this bundle is used, which proves nothing on its\n"
 		"own: compare its fingerprint with the one the recorder publishes.\n"
 		"  Fingerprint (SHA-256 of ledger.pub): %s\n"
@@ -265,6 +272,33 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	}
 	es_buf_append(&p->head, hl, (size_t)n);
 	es_buf_append(&p->head, "\n", 1);
+	/* trusted heads (an anchor): this ledger must extend them, and the
+	 * bundle carries a proof from each */
+	uint64_t extra[ST_CONS_MAX];
+	size_t nextra = 0, ours = 0;
+	for (size_t i = 0; i < ctx->ntrusted; i++) {
+		const struct st_head *t = &ctx->trusted[i];
+		char why[1024];
+		if (memcmp(t->key_id, pk, ST_LEDGER_KEYID_LEN) != 0)
+			continue;
+		ours++;
+		if (st_ledger_check_trusted(l, t, why, sizeof(why)) != ST_TRUST_OK) {
+			ERR("the ledger %s does not extend a trusted head: %s", ldir, why);
+			goto out;
+		}
+		if (nextra < ST_CONS_MAX && t->size < p->h.size)
+			extra[nextra++] = t->size;
+	}
+	if (ctx->ntrusted && !ours) {
+		ERR("none of the trusted heads is signed by the ledger's key (%s/ledger.pub)", ldir);
+		goto out;
+	}
+	/* proofs from earlier heads, for a verifier holding one from an anchor */
+	if (st_ledger_consistency_text(l, p->h.size, extra, nextra, &p->cons, NULL)) {
+		ERR("the ledger %s cannot prove its latest head consistent with the earlier "
+		    "ones (damaged or altered): run `earshot verify`", ldir);
+		goto out;
+	}
 	es_buf_printf(&p->proof, "earshot-proof-v1\nseq %" PRIu64 "\nsize %" PRIu64 "\n", seq,
 		      p->h.size);
 	for (size_t i = 0; i < plen; i++) {
@@ -335,6 +369,7 @@ static int bundle_dir(struct ev_ctx *ctx, struct ev_parts *p, const char *dir, b
 	const struct ev_named files[] = {
 		{"metadata.json", &p->meta}, {"leaf.txt", &p->leaf}, {"proof.txt", &p->proof},
 		{"head.txt", &p->head},      {"ledger.pub", &p->pub}, {"README.txt", &p->readme},
+		{"consistency.txt", &p->cons},
 	};
 	char fp[4200];
 	size_t done = 0;
@@ -503,6 +538,8 @@ static int bundle_zip_entries(struct ev_ctx *ctx, struct ev_parts *p, struct st_
 	if (!e)
 		e = st_zip_writer_add(w, "ledger.pub", p->pub.p, p->pub.len);
 	if (!e)
+		e = st_zip_writer_add(w, "consistency.txt", p->cons.p, p->cons.len);
+	if (!e)
 		e = st_zip_writer_finish(w);
 	if (e)
 		ERR("%s", st_zip_writer_error(w));
@@ -583,6 +620,7 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	es_buf_init(&p->head);
 	es_buf_init(&p->pub);
 	es_buf_init(&p->readme);
+	es_buf_init(&p->cons);
 	int rc = gather(ctx, ix, call_row, label, p);
 	if (rc && made)
 		rmdir(out);
@@ -600,17 +638,20 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	es_buf_free(&p->head);
 	es_buf_free(&p->pub);
 	es_buf_free(&p->readme);
+	es_buf_free(&p->cons);
 	free(p);
 	return rc;
 }
 
 int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
 			int64_t call_row, const char *label, const char *out, bool zip, bool made,
+			const struct st_head *trusted, size_t ntrusted,
 			struct rec_evidence_info *info, char *err, size_t errlen)
 {
 	char dummy[8];
 	struct ev_ctx c = {.data_dir = data_dir, .vault = vault, .err = err ? err : dummy,
-			   .errlen = err ? errlen : sizeof(dummy)};
+			   .errlen = err ? errlen : sizeof(dummy), .trusted = trusted,
+			   .ntrusted = ntrusted};
 	return bundle(&c, ix, call_row, label, out, zip, made, NULL, info);
 }
 

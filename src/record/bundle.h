@@ -31,11 +31,18 @@ struct rec_evidence_info {
  * (the audio streamed into it as it is decrypted) and linked in; a folder
  * gets the audio as its own file.
  *
+ * trusted[0..ntrusted) (may be empty): heads kept outside the recorder
+ * (an anchor, store/anchor.h); the ledger must extend each one signed by
+ * its key (else an error naming the truncation or fork), and the bundle's
+ * consistency.txt then carries a proof from each.
+ *
  * 0; ES_ENOTFOUND: no such call, or it has no recording; another negative
  * es_err otherwise.  err gets the reason (without a program prefix).
  */
+struct st_head;
 int rec_evidence_bundle(const char *data_dir, struct st_vault *vault, struct idx *ix,
 			int64_t call_row, const char *label, const char *out, bool zip, bool made,
+			const struct st_head *trusted, size_t ntrusted,
 			struct rec_evidence_info *info, char *err, size_t errlen);
 
 /*

@@ -23,12 +23,14 @@ struct rec_engine {
 	/* recording metadata of the SIP message being fed, until a call
 	 * takes it */
 	const struct rsmeta *pending_meta;
+	bool time_fixed; /* the frame being fed had its capture time corrected */
 };
 
 void rec_config_default(struct rec_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->end_linger_us = 10 * ES_US_PER_SEC;
+	cfg->challenge_wait_us = 120 * ES_US_PER_SEC;
 	cfg->idle_timeout_us = 300 * ES_US_PER_SEC;
 	cfg->sip_max_msg = 64 * 1024;
 	cfg->source = "import";
@@ -36,125 +38,6 @@ void rec_config_default(struct rec_config *cfg)
 }
 
 static const int other_party[2] = {SIP_CALLEE, SIP_CALLER};
-
-/* ---- endpoints ----------------------------------------------------------------- */
-
-static bool ep_eq(const struct es_hnode *n, const void *key)
-{
-	return es_addr_eq(&ES_CONTAINER_OF(n, struct rec_endpoint, node)->addr, key);
-}
-
-static struct rec_endpoint *ep_find(struct rec_engine *e, const struct es_addr *a)
-{
-	struct es_hnode *n = es_htab_find(&e->endpoints, es_addr_hash(a, 0), ep_eq, a);
-	return n ? ES_CONTAINER_OF(n, struct rec_endpoint, node) : NULL;
-}
-
-static void ep_remove(struct rec_engine *e, struct rec_endpoint *ep)
-{
-	es_htab_remove(&e->endpoints, &ep->node);
-	free(ep);
-}
-
-static int ep_owner_index(const struct rec_endpoint *ep, const struct rec_call *rc)
-{
-	for (unsigned i = 0; i < ep->nown; i++)
-		if (ep->own[i].call == rc)
-			return (int)i;
-	return -1;
-}
-
-/* Forget that rc uses addr. */
-static void ep_drop(struct rec_engine *e, const struct es_addr *addr, const struct rec_call *rc)
-{
-	struct rec_endpoint *ep = ep_find(e, addr);
-	if (!ep)
-		return;
-	int i = ep_owner_index(ep, rc);
-	if (i < 0)
-		return;
-	memmove(ep->own + i, ep->own + i + 1, (ep->nown - (unsigned)i - 1) * sizeof(ep->own[0]));
-	if (--ep->nown == 0)
-		ep_remove(e, ep);
-}
-
-/* Announce addr as where `party` of rc receives.  Several calls may share
- * an address; the newest announcement comes first. */
-static void ep_add(struct rec_engine *e, struct rec_call *rc, int party,
-		   const struct es_addr *addr, int line)
-{
-	if (addr->family == ES_AF_NONE || addr->port == 0)
-		return;
-	struct rec_endpoint *ep = ep_find(e, addr);
-	if (!ep) {
-		ep = calloc(1, sizeof(*ep));
-		if (!ep)
-			return;
-		ep->addr = *addr;
-		if (es_htab_insert(&e->endpoints, &ep->node, es_addr_hash(addr, 0))) {
-			free(ep);
-			return;
-		}
-	}
-	int i = ep_owner_index(ep, rc);
-	if (i < 0) {
-		if (ep->nown == REC_EP_OWNERS)
-			ep->nown--; /* the oldest sharer loses the address */
-		i = (int)ep->nown++;
-	}
-	/* move to the front */
-	memmove(ep->own + 1, ep->own, (size_t)i * sizeof(ep->own[0]));
-	ep->own[0] = (struct rec_ep_owner){rc, party, line};
-
-	for (unsigned k = 0; k < rc->neps; k++)
-		if (es_addr_eq(&rc->eps[k].addr, addr))
-			return;
-	if (rc->neps == REC_MAX_ENDPOINTS) {
-		/* forget the call's oldest announcement */
-		struct es_addr old = rc->eps[0].addr;
-		memmove(rc->eps, rc->eps + 1, (REC_MAX_ENDPOINTS - 1) * sizeof(rc->eps[0]));
-		rc->neps--;
-		ep_drop(e, &old, rc);
-	}
-	rc->eps[rc->neps++].addr = *addr;
-}
-
-static void ep_release_call(struct rec_engine *e, struct rec_call *rc)
-{
-	for (unsigned i = 0; i < rc->neps; i++)
-		ep_drop(e, &rc->eps[i].addr, rc);
-	rc->neps = 0;
-}
-
-/* ---- SDP ------------------------------------------------------------------------- */
-
-static void media_from_sdp(struct rec_party_media *pm, const struct sdp_media *m)
-{
-	pm->nmap = 0;
-	pm->te_pt = m->telephone_event_pt;
-	for (unsigned i = 0; i < m->nfmt && pm->nmap < REC_MAX_PT; i++) {
-		uint8_t pt = m->fmts[i];
-		const struct sdp_rtpmap *map = sdp_rtpmap_find(m, pt);
-		struct rec_ptmap *r = &pm->map[pm->nmap];
-		r->pt = pt;
-		r->clock = 0;
-		r->channels = 0;
-		r->name[0] = '\0';
-		if (map && map->encoding.len) {
-			r->clock = map->clock;
-			r->channels = map->channels; /* L16/8000/2 is stereo */
-			sl_copy(r->name, sizeof(r->name), map->encoding);
-		} else {
-			const struct rtp_pt_info *info = rtp_pt_static(pt);
-			if (info) {
-				r->clock = info->clock;
-				r->channels = info->channels;
-				snprintf(r->name, sizeof(r->name), "%s", info->name);
-			}
-		}
-		pm->nmap++;
-	}
-}
 
 static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *sc);
 
@@ -169,23 +52,29 @@ static void on_sdp(void *ud, struct sip_call *sc, enum sip_party from, const str
 		return;
 	if (rc->siprec && from == SIP_CALLER)
 		rec_srec_sdp(rc, sdp, ts_us);
-	bool first_audio = true;
+	bool first_audio = true, first_video = true;
 	for (unsigned i = 0; i < sdp->nmedia; i++) {
 		const struct sdp_media *m = &sdp->media[i];
-		if (!sl_eq_str_ci(m->type, "audio") || m->port == 0)
+		/* video (RFC 6184 H.264, RFC 4629 H.263, RFC 7741 VP8...) is
+		 * paired for its statistics; it is neither decoded nor in the
+		 * recording */
+		bool video = sl_eq_str_ci(m->type, "video");
+		if ((!video && !sl_eq_str_ci(m->type, "audio")) || m->port == 0)
 			continue;
-		if (first_audio) {
-			/* the first audio stream carries the party's codec map */
-			media_from_sdp(&rc->media[from], m);
+		if (video ? first_video : first_audio) {
+			/* the first stream of a kind carries the party's codec map */
+			rec_media_from_sdp(video ? &rc->video[from] : &rc->media[from], m);
 			rc->media_gen++;
-			es_addr_fmt(&m->addr, true, rc->media[from].sdp_addr, ES_ADDR_STRLEN);
-			first_audio = false;
+			if (!video)
+				es_addr_fmt(&m->addr, true, rc->media[from].sdp_addr,
+					    ES_ADDR_STRLEN);
+			*(video ? &first_video : &first_audio) = false;
 		}
-		ep_add(e, rc, from, &m->addr, (int)i);
+		rec_ep_add(&e->endpoints, rc, from, &m->addr, (int)i, video);
 		if (!m->rtcp_mux && m->rtcp_port) {
 			struct es_addr r = m->addr;
 			r.port = m->rtcp_port;
-			ep_add(e, rc, from, &r, (int)i);
+			rec_ep_add(&e->endpoints, rc, from, &r, (int)i, video);
 		}
 	}
 }
@@ -327,9 +216,9 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 			enum sip_end_reason why)
 {
 	struct sip_call *sc = rc->sip;
+	int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
 	if (sc->end_reason == SIP_END_NONE) {
 		sc->end_reason = why;
-		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
 		sc->end_us = last ? last : now_us;
 	}
 	rec_srec_settle(rc);
@@ -344,13 +233,13 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	e->stats.calls++;
 	e->stats.streams += rc->nstreams;
 
-	ep_release_call(e, rc);
+	rec_ep_release_call(&e->endpoints, rc);
 	streams_free(e, rc);
 	e->stats.active_calls--;
 	rec_srec_free(rc);
 	free(rc);
 	sc->user = NULL;
-	sip_tracker_release(e->sip, sc, now_us);
+	sip_tracker_release(e->sip, sc, last ? last : now_us);
 }
 
 /* Close calls whose time has come: linger after the end elapsed, or idle. */
@@ -367,8 +256,12 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 		if (!rc)
 			continue;
 		int64_t last = ES_MAX(sc->last_sip_us, rc->last_rtp_us);
+		/* a challenged INVITE is retried once the user or the phone
+		 * has the credentials: keep the call for the retry */
+		int64_t linger = sc->challenged ? ES_MAX(e->cfg.end_linger_us, e->cfg.challenge_wait_us)
+						: e->cfg.end_linger_us;
 		bool ended = sc->end_reason != SIP_END_NONE &&
-			     now_us - ES_MAX(sc->end_us, last) > e->cfg.end_linger_us;
+			     now_us - ES_MAX(sc->end_us, last) > linger;
 		bool open = sc->end_reason == SIP_END_NONE;
 		bool answered = sc->outcome == SIP_OUT_ANSWERED;
 		if (ended)
@@ -463,17 +356,21 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	struct sip_call *sc = NULL;
 	uint64_t before_late = sip_tracker_stats(e->sip)->late;
 	uint64_t before_nc = sip_tracker_stats(e->sip)->non_call;
+	uint64_t before_orphans = sip_tracker_stats(e->sip)->orphans;
 	int err = sip_tracker_feed(e->sip, &m, &meta, &sc);
 	if (err)
 		e->stats.sip_parse_errors++;
 	const struct sip_tracker_stats *ts = sip_tracker_stats(e->sip);
 	e->stats.sip_late += ts->late - before_late;
 	e->stats.sip_non_call += ts->non_call - before_nc;
+	e->stats.sip_orphans += ts->orphans - before_orphans;
 	e->stats.sip_retransmissions = ts->retransmissions;
 	e->stats.sdp_errors = ts->sdp_errors;
 	if (sc && !sc->user)
 		rec_call_attach(e, sc);
 	struct rec_call *rc = sc ? sc->user : NULL;
+	if (rc && e->time_fixed)
+		rc->time_fixed = true;
 	if (e->pending_meta && rc && rc->siprec)
 		rec_srec_stash(rc, &rsm, m.cseq); /* an update in the dialog */
 	else if (rc && rc->siprec && !m.is_request && !sl_eq_str_ci(m.cseq_method, "CANCEL"))
@@ -509,14 +406,14 @@ static size_t on_tcp(void *ud, const struct net_pkt *pkt)
 /* ---- RTP and RTCP ------------------------------------------------------------------ */
 
 static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, int party,
-				     const struct net_pkt *pkt, uint32_t ssrc)
+				     bool video, const struct net_pkt *pkt, uint32_t ssrc)
 {
 	struct rec_stream *s = stream_find(e, &pkt->src, &pkt->dst, ssrc);
 	if (s && s->call == rc)
 		return s;
 	struct rec_stream *same_party = NULL;
 	for (struct rec_stream *o = rc->streams; o; o = o->next)
-		if (o->party == party)
+		if (o->party == party && o->video == video)
 			same_party = o;
 	if (s) {
 		/* the same key in an older call: this call takes it over */
@@ -529,6 +426,7 @@ static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, 
 	s->src = pkt->src;
 	s->dst = pkt->dst;
 	s->party = party;
+	s->video = video;
 	s->call = rc;
 	s->cache_pt = -1;
 	s->ml_id = -1;
@@ -546,12 +444,13 @@ static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, 
 	return s;
 }
 
-/* The clock rate of pt as the receiver announced it, else as the sender
- * did, else the static table. */
-static uint32_t pt_clock(const struct rec_call *rc, int receiver, uint8_t pt)
+/* The clock rate of pt as the receiver announced it (in its audio or video
+ * map), else as the sender did, else the static table. */
+static uint32_t pt_clock(const struct rec_call *rc, int receiver, uint8_t pt, bool video)
 {
+	const struct rec_party_media *maps = video ? rc->video : rc->media;
 	for (int k = 0; k < 2; k++) {
-		const struct rec_party_media *pm = &rc->media[k == 0 ? receiver : other_party[receiver]];
+		const struct rec_party_media *pm = &maps[k == 0 ? receiver : other_party[receiver]];
 		for (unsigned i = 0; i < pm->nmap; i++)
 			if (pm->map[i].pt == pt && pm->map[i].clock)
 				return pm->map[i].clock;
@@ -568,7 +467,7 @@ static void handle_dtmf(struct rec_call *rc, int sender, const struct rtp_hdr *h
 		return;
 	if (!rtp_dtmf_feed(&rc->dtmf[sender], h, &ev, ts, &d))
 		return;
-	uint32_t clock = pt_clock(rc, other_party[sender], h->pt);
+	uint32_t clock = pt_clock(rc, other_party[sender], h->pt, false);
 	char detail[48];
 	snprintf(detail, sizeof(detail), "digit=%c duration_ms=%u", d.digit,
 		 clock ? (unsigned)((uint64_t)d.duration_ts * 1000 / clock) : 0);
@@ -588,6 +487,7 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 	rtcp_parse(pkt->data, pkt->len, reps, ES_ARRAY_LEN(reps), &n);
 	e->stats.rtcp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
+	rc->time_fixed |= e->time_fixed;
 	for (unsigned i = 0; i < n; i++) {
 		for (struct rec_stream *s = rc->streams; s; s = s->next) {
 			if (reps[i].has_sender_info && s->st.ssrc == reps[i].sender_ssrc &&
@@ -616,19 +516,33 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	int sender = s->party;
 	e->stats.rtp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
+	rc->time_fixed |= e->time_fixed;
 	if (s->cache_pt != h->pt || s->cache_gen != rc->media_gen) {
 		s->cache_pt = h->pt;
 		s->cache_gen = rc->media_gen;
-		s->cache_te = is_te(rc, sender, h->pt);
-		s->cache_clock = pt_clock(rc, other_party[sender], h->pt);
+		s->cache_te = !s->video && is_te(rc, sender, h->pt);
+		s->cache_clock = pt_clock(rc, other_party[sender], h->pt, s->video);
 	}
 	/* tshark computes no jitter over telephone-events: clock 0 */
 	bool te = s->cache_te;
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
-	if (e->spool.dir && rc->record)
+	if (e->spool.dir && rc->record && !s->video)
 		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
+}
+
+/* For the counters of media matching no call: a payload type that is
+ * assigned or dynamic (RFC 3551 6: 0..34, 96..127), not the unassigned
+ * and reserved range between. */
+static bool rtp_pt_plausible(uint8_t pt) { return pt <= 34 || pt >= 96; }
+
+/* RTCP's first packet: a type of RFC 3550 (SR..APP), RFC 4585 (RTPFB,
+ * PSFB) or RFC 3611 (XR), 200..207, whose length fits the datagram. */
+static bool rtcp_plausible(const uint8_t *p, size_t len)
+{
+	return len >= 8 && p[1] >= 200 && p[1] <= 207 &&
+	       ((size_t)((unsigned)p[2] << 8 | p[3]) + 1) * 4 <= len;
 }
 
 static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
@@ -646,16 +560,17 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 	}
 	/* The call both addresses belong to, else the newest call the
 	 * destination belongs to, else the newest the source belongs to. */
-	struct rec_endpoint *dep = ep_find(e, &pkt->dst);
-	struct rec_endpoint *sep = ep_find(e, &pkt->src);
+	struct rec_endpoint *dep = rec_ep_find(&e->endpoints, &pkt->dst);
+	struct rec_endpoint *sep = rec_ep_find(&e->endpoints, &pkt->src);
 	struct rec_call *rc = NULL;
 	int sender = SIP_CALLER, line = -1;
-	bool src_known = false;
+	bool src_known = false, video = false;
 	for (unsigned i = 0; dep && sep && i < dep->nown && !rc; i++) {
-		if (ep_owner_index(sep, dep->own[i].call) >= 0) {
+		if (rec_ep_owner_index(sep, dep->own[i].call) >= 0) {
 			rc = dep->own[i].call;
 			sender = other_party[dep->own[i].party];
 			line = dep->own[i].line;
+			video = dep->own[i].video;
 			src_known = true;
 		}
 	}
@@ -663,10 +578,12 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		rc = dep->own[0].call;
 		sender = other_party[dep->own[0].party];
 		line = dep->own[0].line;
+		video = dep->own[0].video;
 	} else if (!rc && sep) {
 		rc = sep->own[0].call;
 		sender = sep->own[0].party;
 		line = sep->own[0].line;
+		video = sep->own[0].video;
 		src_known = true;
 	}
 	/* a recording client sends every party's stream: the m= line's
@@ -674,12 +591,16 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 	if (rc && rc->siprec)
 		sender = rec_srec_party(rc, line);
 	if (!rc) {
-		if (rtcp)
+		/* Media runs between dynamic ports (RFC 3550 11), never a
+		 * system port: DNS (53), NetBIOS (137, 138) and DHCP whose
+		 * first byte happens to read as version 2 are not RTP. */
+		bool dyn = pkt->src.port >= 1024 && pkt->dst.port >= 1024;
+		if (dyn && rtcp && rtcp_plausible(pkt->data, pkt->len))
 			e->stats.rtcp_no_call++;
-		else if (pkt->len >= 12 && (pkt->data[0] >> 6) == 2)
+		else if (dyn && is_rtp && rtp_pt_plausible(h.pt))
 			e->stats.rtp_no_call++;
 		else
-			e->stats.udp_other++;
+			e->stats.udp_other++; /* DNS, NetBIOS...: a first byte is no proof */
 		return;
 	}
 	if (rtcp) {
@@ -694,9 +615,9 @@ static void handle_media(struct rec_engine *e, const struct net_pkt *pkt)
 		/* NAT: the sender's real address, learned from what it sends
 		 * to the announced port, is where it receives too (symmetric
 		 * RTP, RFC 4961). */
-		ep_add(e, rc, sender, &pkt->src, line);
+		rec_ep_add(&e->endpoints, rc, sender, &pkt->src, line, video);
 	}
-	struct rec_stream *s = stream_get(e, rc, sender, pkt, h.ssrc);
+	struct rec_stream *s = stream_get(e, rc, sender, video, pkt, h.ssrc);
 	if (s)
 		rtp_account(e, rc, s, &h, pkt);
 }
@@ -715,16 +636,24 @@ static void on_udp(void *ud, const struct net_pkt *pkt)
 		e->stats.udp_other++;
 }
 
+/* Close what is due before the packet at now_us is handled: a call that
+ * ended an hour ago must not take a packet that reuses its Call-ID or its
+ * ports (nor grow by an hour of silence). */
+static void sweep_due(struct rec_engine *e, int64_t ts_us)
+{
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
+	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
+		sweep(e, e->now_us);
+}
+
 void rec_engine_datagram(struct rec_engine *e, const struct net_pkt *pkt)
 {
-	if (pkt->ts_us > e->now_us)
-		e->now_us = pkt->ts_us;
+	sweep_due(e, pkt->ts_us);
 	if (pkt->proto == NET_PROTO_TCP)
 		handle_sip(e, pkt, pkt->data, pkt->len);
 	else
 		on_udp(e, pkt);
-	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
-		sweep(e, e->now_us);
 }
 
 /* ---- engine ----------------------------------------------------------------------- */
@@ -784,11 +713,7 @@ void rec_engine_free(struct rec_engine *e)
 		}
 		sip_tracker_free(e->sip);
 	}
-	size_t pos = 0;
-	struct es_hnode *cur = NULL, *n;
-	while ((n = es_htab_next(&e->endpoints, &pos, &cur)))
-		free(ES_CONTAINER_OF(n, struct rec_endpoint, node));
-	es_htab_free(&e->endpoints);
+	rec_ep_free_all(&e->endpoints);
 	es_htab_free(&e->streams);
 	net_decoder_free(e->net);
 	free(e);
@@ -797,13 +722,13 @@ void rec_engine_free(struct rec_engine *e)
 int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t caplen,
 		     int64_t ts_us, uint64_t frame)
 {
-	if (ts_us > e->now_us)
-		e->now_us = ts_us;
+	sweep_due(e, ts_us);
 	int err = net_decode_frame(e->net, dlt, data, caplen, ts_us, frame);
-	if (e->now_us - e->last_sweep_us >= ES_US_PER_SEC)
-		sweep(e, e->now_us);
+	e->time_fixed = false; /* rec_engine_time_fixed() speaks of this frame only */
 	return err;
 }
+
+void rec_engine_time_fixed(struct rec_engine *e) { e->time_fixed = true; }
 
 const struct rec_stats *rec_engine_stats(const struct rec_engine *e) { return &e->stats; }
 

@@ -194,14 +194,14 @@ static int catch_up_fn(void *ud, const struct idx_call *c)
 	return 0;
 }
 
-int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, struct st_ledger **out,
-		    unsigned *added, char *err, size_t errlen)
+int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const char *key_path,
+		    struct st_ledger **out, unsigned *added, char *err, size_t errlen)
 {
 	char dir[1100];
 	snprintf(dir, sizeof(dir), "%s/ledger", data_dir);
 	if (added)
 		*added = 0;
-	int rc = st_ledger_open(out, dir, create ? ST_LEDGER_CREATE : 0, err, errlen);
+	int rc = st_ledger_open_key(out, dir, create ? ST_LEDGER_CREATE : 0, key_path, err, errlen);
 	if (rc)
 		return rc;
 	struct catch_up k = {ix, *out, 0, 0};

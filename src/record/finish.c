@@ -12,11 +12,14 @@
 #define STREAM_STRS (STR_PTS + STR_CODECS + STR_RTCP)
 
 /* The SDP name (and clock, may be NULL) of pt as receiver's party offered
- * it, or the static type's; NULL when unknown. */
-static const char *pt_codec(const struct rec_call *rc, int receiver, uint8_t pt, uint32_t *clock)
+ * it (in its video maps for a video stream), or the static type's; NULL
+ * when unknown. */
+static const char *pt_codec(const struct rec_call *rc, int receiver, uint8_t pt, bool video,
+			    uint32_t *clock)
 {
+	const struct rec_party_media *maps = video ? rc->video : rc->media;
 	for (int k = 0; k < 2; k++) {
-		const struct rec_party_media *pm = &rc->media[k == 0 ? receiver : 1 - receiver];
+		const struct rec_party_media *pm = &maps[k == 0 ? receiver : 1 - receiver];
 		for (unsigned i = 0; i < pm->nmap; i++)
 			if (pm->map[i].pt == pt && pm->map[i].name[0]) {
 				if (clock)
@@ -34,16 +37,17 @@ static const char *pt_codec(const struct rec_call *rc, int receiver, uint8_t pt,
  * that earshot cannot decode: an SDP name it does not know (a vendor's
  * dynamic codec, speex at 11025 Hz), a static type it does not decode (LPC,
  * DVI4...), a dynamic type no SDP named ("pt96").  Its audio is missing
- * from the recording, and without this the call would only lack audio. */
+ * from the recording, and without this the call would only lack audio.
+ * Video is not audio to decode: it has its own flag. */
 static void undecoded_codecs(const struct rec_call *rc, char *list, size_t cap)
 {
 	for (const struct rec_stream *s = rc->streams; s; s = s->next) {
-		if (!s->st.packets)
+		if (!s->st.packets || s->video)
 			continue;
 		for (unsigned i = 0; i < s->st.npts; i++) {
 			uint8_t pt = s->st.pts[i];
 			uint32_t clock = 0;
-			const char *name = pt_codec(rc, 1 - s->party, pt, &clock);
+			const char *name = pt_codec(rc, 1 - s->party, pt, false, &clock);
 			char buf[16];
 			if (name && codec_decodable(name, clock, 0))
 				continue;
@@ -94,7 +98,7 @@ static void fill_stream(const struct rec_call *rc, const struct rec_stream *s,
 	pts[0] = codecs[0] = rtcp[0] = '\0';
 	for (unsigned i = 0; i < s->st.npts; i++) {
 		uint8_t pt = s->st.pts[i];
-		const char *name = pt_codec(rc, 1 - s->party, pt, NULL);
+		const char *name = pt_codec(rc, 1 - s->party, pt, s->video, NULL);
 		int n = snprintf(pts + np, STR_PTS - np, "%s%u", i ? "," : "", pt);
 		if (n > 0 && (size_t)n < STR_PTS - np)
 			np += (size_t)n;
@@ -137,10 +141,13 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	char *flags = strs + ns * STREAM_STRS;
 
 	unsigned i = 0, senders = 0;
+	bool video = false;
 	for (const struct rec_stream *s = rc->streams; s; s = s->next, i++) {
 		fill_stream(rc, s, &streams[i], strs + i * STREAM_STRS);
-		if (s->st.packets)
-			senders |= 1u << s->party;
+		if (s->st.packets && s->video)
+			video = true;
+		else if (s->st.packets)
+			senders |= 1u << s->party; /* one_way and no_media speak of audio */
 	}
 	qsort(streams, ns, sizeof(*streams), cmp_first);
 
@@ -158,7 +165,7 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		o->frame = m->frame;
 		es_addr_fmt(&m->src, true, o->src, sizeof(o->src));
 		es_addr_fmt(&m->dst, true, o->dst, sizeof(o->dst));
-		o->transport = m->proto == NET_PROTO_TCP ? "tcp" : "udp";
+		o->transport = net_proto_name(m->proto);
 		o->label = m->label;
 		o->cseq = m->cseq;
 		o->cseq_method = m->cseq_method;
@@ -177,10 +184,14 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		else if (senders != 3)
 			add_flag(flags, "one_way");
 	}
+	if (video)
+		add_flag(flags, "video"); /* its streams' statistics only (docs/ARCHITECTURE.md) */
 	if (sc->siprec)
 		add_flag(flags, "siprec");
 	if (sc->msgs_dropped)
 		add_flag(flags, "messages_truncated");
+	if (rc->time_fixed)
+		add_flag(flags, "capture_time_fixed");
 	char undecoded[48] = "";
 	undecoded_codecs(rc, undecoded, sizeof(undecoded));
 	if (undecoded[0]) {

@@ -24,6 +24,9 @@ struct rec_config {
 	const char *const *extra_headers; /* SIP headers kept per call, NULL-terminated */
 	int64_t end_linger_us;   /* a call stays open this long after BYE or a final
 				    failure, for trailing RTP/RTCP (default 10 s) */
+	int64_t challenge_wait_us; /* a call whose INVITE was challenged (401/407)
+				    stays open this long for the retry with
+				    the next CSeq (default 120 s) */
 	int64_t idle_timeout_us; /* no SIP nor RTP for this long ends a call
 				    (default 300 s) */
 	int64_t rtp_timeout_us;  /* an answered call whose RTP stopped this long
@@ -52,6 +55,7 @@ struct rec_stats {
 	uint64_t sip_parse_errors;   /* looked like SIP, did not parse */
 	uint64_t sip_non_call;       /* REGISTER, OPTIONS, ... */
 	uint64_t sip_late;           /* for a call already finished */
+	uint64_t sip_orphans;        /* responses, ACK, CANCEL of no known call */
 	uint64_t sip_retransmissions;
 	uint64_t sdp_errors;
 	uint64_t rtp_packets;        /* matched to a call */
@@ -86,6 +90,10 @@ void rec_engine_free(struct rec_engine *e);
 /* One captured frame (DLT link type dlt). */
 int rec_engine_frame(struct rec_engine *e, int dlt, const uint8_t *data, size_t caplen,
 		     int64_t ts_us, uint64_t frame);
+/* The next frame's capture time was corrected (import found it alone
+ * hours or seconds away from its neighbours): the call it belongs to gets
+ * the flag capture_time_fixed. */
+void rec_engine_time_fixed(struct rec_engine *e);
 /* Finish every open call (end reason capture_end) and hand them on. */
 void rec_engine_flush(struct rec_engine *e, int64_t now_us);
 /* Live: finish every open call with end reason "shutdown". */
@@ -118,6 +126,8 @@ struct rec_import_result {
 	uint64_t frames;
 	int64_t first_us;
 	int64_t last_us;
+	uint64_t times_fixed;  /* frames whose capture time alone jumped: given a
+				  neighbour's (rec_engine_time_fixed) */
 	int status;            /* 0, or the error that stopped the read */
 	char error[256];       /* the message for status, naming file and frame */
 };
@@ -128,6 +138,17 @@ struct rec_import_result {
  * Frames read before an error stay in the engine. */
 int rec_import_file(struct rec_engine *e, const char *path, rec_progress_fn progress,
 		    void *ud, struct rec_import_result *res);
+
+/* Feed n capture files as one capture (import_merge.c): their frames merged
+ * by capture time (equal times in the order given), so that the calls found
+ * are the same whatever the order of the files, and a call split over two
+ * rotated files is one call.  res has n entries, one per file (status,
+ * error naming the file and frame, frames, first/last time).  Returns 0
+ * when every file was read to its end, else the first error; what was read
+ * stays in the engine.  At most REC_IMPORT_MAX_FILES files are open at once. */
+#define REC_IMPORT_MAX_FILES 512
+int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
+		     rec_progress_fn progress, void *ud, struct rec_import_result *res);
 
 /* ---- recordings ----------------------------------------------------------
  * A pool of worker threads renders finished calls' media logs into
@@ -149,9 +170,11 @@ struct rec_store_config {
 struct rec_recorder;
 int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *cfg);
 /* Queue the media log of call row call_row (the path is copied); flag
- * (may be NULL), e.g. "recovered", is added to the recording's flags. */
+ * (may be NULL), e.g. "recovered", is added to the recording's flags.
+ * The call's start and end (0: unknown) bound its audio (render_opts
+ * span). */
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			const char *media_log, const char *flag);
+			int64_t call_end_us, const char *media_log, const char *flag);
 /* Jobs queued or being rendered. */
 unsigned rec_recorder_pending(struct rec_recorder *r);
 
@@ -191,6 +214,44 @@ struct rec_peaks {
 int rec_recording_peaks(FILE *plain, const char *name, unsigned points, struct rec_peaks *out,
 			char *err, size_t errlen);
 void rec_peaks_free(struct rec_peaks *p);
+
+/* The stored waveform: a recording decoded once and reduced to
+ * REC_PEAKS_STORED points (2 x 16,000 bytes for a stereo call), kept in
+ * DATA/REC_PEAKS_DIR/<recording path>REC_PEAKS_SUFFIX, encrypted with the
+ * recording's data key when the recording is encrypted (a waveform shows
+ * when each party speaks).  The file binds the stored SHA-256 of the
+ * recording it was made from:
+ *     "ESPEAKS1", sha256 (64 hex), rate, channels, points (u32 BE),
+ *     frames (u64 BE), then channels * points values as in rec_peaks. */
+#define REC_PEAKS_STORED 16000
+#define REC_PEAKS_STORED_MAX 65536
+#define REC_PEAKS_DIR "peaks"
+#define REC_PEAKS_SUFFIX ".peaks"
+struct st_dek;
+/* *buf (malloc'd, *len bytes) holds p bound to sha256 (64 hex digits). */
+int rec_peaks_encode(const struct rec_peaks *p, const char *sha256, uint8_t **buf, size_t *len);
+/* Parse a stored waveform.  ES_EFORMAT (err says why) when malformed;
+ * ES_ENOTFOUND when sha256 (not NULL) is not the one it was made from. */
+int rec_peaks_decode(const uint8_t *buf, size_t len, const char *sha256, struct rec_peaks *out,
+		     char *err, size_t errlen);
+/* points values per channel from base: point i is the largest of the base
+ * points that overlap the stretch [i/points, (i+1)/points) of the file (so
+ * an edge may show its neighbour's peak, by at most 1/REC_PEAKS_STORED of
+ * the call).  ES_EINVAL, ES_ENOMEM. */
+int rec_peaks_derive(const struct rec_peaks *base, unsigned points, struct rec_peaks *out);
+/* DATA/peaks/<rec_path>.peaks into out (ES_ELIMIT when it does not fit). */
+int rec_peaks_path(const char *data_dir, const char *rec_path, char *out, size_t cap);
+/* Write p (bound to sha256) to path through a temporary file and a rename,
+ * making the folders; encrypted with dek unless it is NULL. */
+int rec_peaks_save(const char *path, const struct st_dek *dek, const struct rec_peaks *p,
+		   const char *sha256, char *err, size_t errlen);
+/* Read what rec_peaks_save wrote (with the same dek, or NULL): ES_ENOTFOUND
+ * when there is none or it was made from another file than sha256; else
+ * errors as rec_peaks_decode, ST_ECRYPTO when it does not authenticate. */
+int rec_peaks_load(const char *path, const struct st_dek *dek, const char *sha256,
+		   struct rec_peaks *out, char *err, size_t errlen);
+/* Remove the stored waveform of rec_path (delete, shred); none is fine. */
+int rec_peaks_drop(const char *data_dir, const char *rec_path);
 
 /* ---- calls in progress ---------------------------------------------------------
  * What a running recorder is recording now, for `GET /api/active` and the
@@ -336,9 +397,10 @@ int rec_ledger_leaf(struct idx *ix, struct st_ledger *l, const struct idx_record
  * opened for appending (created when absent if create), any appended but
  * unsigned leaves get a signed head, and every recording row of the index
  * without a leaf (a crash between the index commit and the ledger's) gets
- * one; *added (may be NULL) counts those. */
-int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, struct st_ledger **out,
-		    unsigned *added, char *err, size_t errlen);
+ * one; *added (may be NULL) counts those.  key_path: the signing key
+ * (NULL: as st_ledger_key_path finds it). */
+int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const char *key_path,
+		    struct st_ledger **out, unsigned *added, char *err, size_t errlen);
 /* Write the plaintext of recording rec to dst (created, via a temporary
  * file): the stored file is first checked against rec->sha256 (ES_ECRYPTO
  * when it differs: altered), then decrypted with its data key from vault

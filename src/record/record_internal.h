@@ -50,6 +50,7 @@ struct rec_stream {
 	struct es_addr src;
 	struct es_addr dst;
 	int party; /* sender: SIP_CALLER / SIP_CALLEE */
+	bool video; /* an m=video stream: statistics only, not recorded */
 	int ml_id; /* stream number in the call's media log, -1 = not yet */
 	struct rtp_stats st;
 	struct rec_rtcp rtcp;
@@ -64,6 +65,7 @@ struct rec_call {
 	struct rec_stream *streams;
 	unsigned nstreams;
 	struct rec_party_media media[2];
+	struct rec_party_media video[2]; /* the first m=video line's map */
 	unsigned media_gen; /* bumped when a payload map changes */
 	struct rtp_dtmf_tracker dtmf[2];
 	struct rec_endpoint_ref eps[REC_MAX_ENDPOINTS];
@@ -71,6 +73,7 @@ struct rec_call {
 	int64_t last_rtp_us;
 	int64_t close_at_us; /* 0 = open */
 	bool orphan;         /* created from RTP only */
+	bool time_fixed;     /* a packet's capture time was corrected (import.c) */
 	/* the media log (spool) of the call's RTP, opened on its first packet */
 	struct mlog_writer *ml;
 	char *ml_path;
@@ -91,6 +94,7 @@ struct rec_ep_owner {
 	struct rec_call *call;
 	int party; /* receives at the address; sends from it */
 	int line;  /* the SDP m= line that announced it (-1 learned) */
+	bool video; /* announced by an m=video line */
 };
 
 /* An announced (or learned) address: packets to it are received by
@@ -101,6 +105,20 @@ struct rec_endpoint {
 	unsigned nown;
 	struct rec_ep_owner own[REC_EP_OWNERS];
 };
+
+/* endpoints.c: the table of announced addresses (struct rec_endpoint by
+ * address) and the payload maps of an SDP. */
+struct rec_endpoint *rec_ep_find(struct es_htab *eps, const struct es_addr *a);
+int rec_ep_owner_index(const struct rec_endpoint *ep, const struct rec_call *rc);
+/* Announce addr as where `party` of rc receives (m= line `line`, -1 when
+ * learned from a packet).  Several calls may share an address; the newest
+ * announcement comes first. */
+void rec_ep_add(struct es_htab *eps, struct rec_call *rc, int party, const struct es_addr *addr,
+		int line, bool video);
+/* Forget every address of rc. */
+void rec_ep_release_call(struct es_htab *eps, struct rec_call *rc);
+void rec_ep_free_all(struct es_htab *eps);
+void rec_media_from_sdp(struct rec_party_media *pm, const struct sdp_media *m);
 
 /* spool.c: the media log of each call while it is open. */
 struct rec_spool {
@@ -161,5 +179,38 @@ const char *rec_uri_host(const char *uri, char *out, size_t cap);
  * while rc lives) or into memory freed by rec_idx_call_free. */
 int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_call *out);
 void rec_idx_call_free(struct idx_call *c);
+
+/* ---- import (import.c): one capture file's frames, their capture times
+ * checked against their neighbours (a frame that alone jumped gets its
+ * neighbour's time, fixed = true); pulled by the merge (import_merge.c).
+ * A frame's data is valid until the next rec_imp_next on the same reader. */
+#define REC_IMP_AHEAD 3
+struct rec_imp_frame {
+	const uint8_t *data;
+	size_t len;
+	int64_t ts;
+	uint64_t frame;
+	bool fixed;
+};
+struct rec_imp_buf {
+	uint8_t *data;
+	size_t cap;
+};
+struct rec_imp {
+	struct net_file *f;
+	const char *path;
+	struct rec_import_result *res; /* frames, first/last time, times_fixed, errors */
+	struct rec_imp_frame q[REC_IMP_AHEAD]; /* read, not yet handed on (a ring) */
+	struct rec_imp_buf buf[REC_IMP_AHEAD]; /* copies for q's slots */
+	unsigned head, nq;
+	bool started, eof;
+	int64_t prev; /* the time of the frame handed on last */
+};
+/* Open path (res is cleared, and names the error); 0 or an error code. */
+int rec_imp_open(struct rec_imp *r, const char *path, struct rec_import_result *res);
+/* The next frame in file order, its time checked; false at the end or on an
+ * error (in res). */
+bool rec_imp_next(struct rec_imp *r, struct rec_imp_frame *out);
+void rec_imp_close(struct rec_imp *r);
 
 #endif

@@ -28,7 +28,9 @@ struct rec_job {
 	struct rec_job *next;
 	int64_t call_row;
 	int64_t start_us;
+	int64_t end_us;     /* of the call: with start_us, what bounds its audio */
 	char *media_log;
+	struct render_opts ro;
 	char extra_flag[24];
 	/* the result */
 	int err;
@@ -37,8 +39,8 @@ struct rec_job {
 	char sha[65];
 	char plain_sha[65]; /* encrypted recordings: of the plaintext */
 	uint64_t bytes;     /* the stored file's size */
-	char flags[96];
-	char stats[512];
+	char flags[160];
+	char stats[600];
 	struct render_result res;
 };
 
@@ -84,11 +86,13 @@ static void job_stats(struct rec_job *j)
 	snprintf(j->stats, sizeof(j->stats),
 		 "{\"packets\":%llu,\"decoded\":%llu,\"late\":%llu,\"bad\":%llu,"
 		 "\"unknown_pt\":%llu,\"events\":%llu,\"concealed_samples\":%llu,"
-		 "\"drift_corrected_us\":%lld,\"unknown\":\"%s\"}",
+		 "\"drift_corrected_us\":%lld,\"ts_jumps\":%llu,\"outside_call\":%llu,"
+		 "\"unknown\":\"%s\"}",
 		 (unsigned long long)r->packets, (unsigned long long)r->packets_decoded,
 		 (unsigned long long)r->packets_late, (unsigned long long)r->packets_bad,
 		 (unsigned long long)r->packets_unknown_pt, (unsigned long long)r->packets_event,
 		 (unsigned long long)r->samples_concealed, (long long)r->drift_corrected_us,
+		 (unsigned long long)r->ts_jumps, (unsigned long long)r->packets_outside,
 		 r->unknown);
 	j->flags[0] = '\0';
 	if (r->party_audio[0] != r->party_audio[1])
@@ -100,6 +104,12 @@ static void job_stats(struct rec_job *j)
 	if (r->packets_unknown_pt || r->packets_bad)
 		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags),
 			 "%sundecoded_packets", j->flags[0] ? "," : "");
+	if (r->ts_jumps)
+		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags),
+			 "%srtp_ts_jump", j->flags[0] ? "," : "");
+	if (r->packets_outside)
+		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags),
+			 "%saudio_outside_call", j->flags[0] ? "," : "");
 	if (j->extra_flag[0])
 		snprintf(j->flags + strlen(j->flags), sizeof(j->flags) - strlen(j->flags), "%s%s",
 			 j->flags[0] ? "," : "", j->extra_flag);
@@ -120,7 +130,7 @@ static void job_encrypt(const struct rec_store_config *cfg, struct rec_job *j, c
 	}
 	char mpath[64];
 	snprintf(mpath, sizeof(mpath), "/proc/self/fd/%d", mfd);
-	j->err = media_render(j->media_log, mpath, &cfg->render, &j->res, j->msg, sizeof(j->msg));
+	j->err = media_render(j->media_log, mpath, &j->ro, &j->res, j->msg, sizeof(j->msg));
 	if (j->err) {
 		if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
 			unlink(j->media_log);
@@ -166,6 +176,9 @@ static void job_encrypt(const struct rec_store_config *cfg, struct rec_job *j, c
 
 static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 {
+	j->ro = cfg->render;
+	j->ro.span_start_us = j->start_us;
+	j->ro.span_end_us = j->end_us;
 	time_t secs = (time_t)(j->start_us / ES_US_PER_SEC);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
@@ -186,8 +199,7 @@ static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 		if (j->err)
 			return;
 	} else {
-		j->err = media_render(j->media_log, part, &cfg->render, &j->res, j->msg,
-				      sizeof(j->msg));
+		j->err = media_render(j->media_log, part, &j->ro, &j->res, j->msg, sizeof(j->msg));
 		if (j->err) {
 			if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
 				unlink(j->media_log);
@@ -280,7 +292,7 @@ unsigned rec_recorder_pending(struct rec_recorder *r)
 }
 
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			const char *media_log, const char *flag)
+			int64_t call_end_us, const char *media_log, const char *flag)
 {
 	struct rec_job *j = calloc(1, sizeof(*j));
 	if (!j || !(j->media_log = strdup(media_log))) {
@@ -289,6 +301,7 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 	}
 	j->call_row = call_row;
 	j->start_us = call_start_us;
+	j->end_us = call_end_us;
 	snprintf(j->extra_flag, sizeof(j->extra_flag), "%s", flag ? flag : "");
 	pthread_mutex_lock(&r->mu);
 	*r->queue_tail = j;
@@ -429,7 +442,7 @@ int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 		return 0;
 	if (dup && !recovered)
 		unlink(media_log);
-	else if (rec_recorder_submit(rec, c->id, c->start_us, media_log,
+	else if (rec_recorder_submit(rec, c->id, c->start_us, c->end_us, media_log,
 				     recovered ? "recovered" : NULL))
 		ES_LOG_ERR(TAG, "call %s: out of memory queueing its recording (%s kept)", c->call_id,
 			   media_log);

@@ -9,6 +9,7 @@
 struct linger {
 	struct es_hnode node;
 	int64_t released_us;
+	uint64_t invite_sig; /* the call's last initial INVITE */
 	size_t len;
 	char id[]; /* Call-ID, not terminated */
 };
@@ -20,6 +21,10 @@ struct sip_tracker {
 	sip_sdp_fn on_sdp;
 	void *ud;
 	struct sip_tracker_stats stats;
+	/* Call-IDs of the latest orphan responses: the ACK of a stray
+	 * failure is an orphan too, not a call begun before the capture */
+	uint64_t orphan_ids[16];
+	unsigned norphan_ids;
 };
 
 static const char *const outcome_names[] = {
@@ -132,20 +137,24 @@ struct sip_call *sip_tracker_next(struct sip_tracker *t, size_t *pos, struct es_
 	return n ? ES_CONTAINER_OF(n, struct sip_call, node) : NULL;
 }
 
-void sip_tracker_release(struct sip_tracker *t, struct sip_call *c, int64_t now_us)
+void sip_tracker_release(struct sip_tracker *t, struct sip_call *c, int64_t last_us)
 {
 	es_htab_remove(&t->calls, &c->node);
 	size_t len = strlen(c->call_id);
 	struct slice key = sl_make(c->call_id, len);
 	uint64_t h = es_hash(c->call_id, len, 0);
-	if (!es_htab_find(&t->lingering, h, linger_eq, &key)) {
-		struct linger *l = malloc(sizeof(*l) + len);
-		if (l) {
-			l->released_us = now_us;
-			l->len = len;
-			memcpy(l->id, c->call_id, len);
-			es_htab_insert(&t->lingering, &l->node, h);
-		}
+	struct es_hnode *n = es_htab_find(&t->lingering, h, linger_eq, &key);
+	struct linger *l = n ? ES_CONTAINER_OF(n, struct linger, node) : NULL;
+	if (!l && (l = malloc(sizeof(*l) + len))) {
+		l->len = len;
+		memcpy(l->id, c->call_id, len);
+		es_htab_insert(&t->lingering, &l->node, h);
+	}
+	if (l) {
+		/* from the call's last activity, not from when the caller got
+		 * round to closing it: a Call-ID reused an hour later is new */
+		l->released_us = last_us;
+		l->invite_sig = c->invite_sig;
 	}
 	call_free(c);
 }
@@ -314,18 +323,56 @@ static bool dialog_method(struct slice m)
 	return false;
 }
 
-/* Whether a message may open a call we have not seen begin. */
-static bool opens_call(const struct sip_msg *m)
+static bool orphan_seen(const struct sip_tracker *t, uint64_t h)
+{
+	unsigned n = ES_MIN(t->norphan_ids, ES_ARRAY_LEN(t->orphan_ids));
+	for (unsigned i = 0; i < n; i++)
+		if (t->orphan_ids[i] == h)
+			return true;
+	return false;
+}
+
+/* Whether a message may open a call we have not seen begin: an INVITE; an
+ * in-dialog request (the To carries a tag: the capture started mid-call),
+ * but not the ACK of an orphan failure; a provisional or 2xx response to
+ * an INVITE with SDP (the INVITE was not captured, the media can still be
+ * paired).  A lone response (a stray 403, a 200 to a BYE) proves no call:
+ * it is an orphan, counted, not a call. */
+static bool opens_call(const struct sip_tracker *t, const struct sip_msg *m, uint64_t h,
+		       bool has_sdp)
 {
 	if (m->is_request) {
 		if (sl_eq_str_ci(m->method, "INVITE"))
 			return true;
-		/* in-dialog requests only: the To carries a tag */
+		if (sl_eq_str_ci(m->method, "ACK") && orphan_seen(t, h))
+			return false;
 		return dialog_method(m->method) && !sl_eq_str_ci(m->method, "CANCEL") &&
 		       tag_of(m->to).len > 0;
 	}
-	return sl_eq_str_ci(m->cseq_method, "INVITE") || sl_eq_str_ci(m->cseq_method, "BYE");
+	return sl_eq_str_ci(m->cseq_method, "INVITE") && m->status > 100 && m->status < 300 &&
+	       has_sdp;
 }
+
+/* A message that would belong to a call had we seen it (a response to a
+ * dialog request, an ACK or CANCEL): counted apart from REGISTER, OPTIONS
+ * and out-of-dialog requests. */
+static bool is_orphan(const struct sip_msg *m)
+{
+	if (m->is_request)
+		return sl_eq_str_ci(m->method, "ACK") || sl_eq_str_ci(m->method, "CANCEL");
+	return dialog_method(m->cseq_method);
+}
+
+/* The CSeq and Via branch of an initial INVITE: a retransmission has the
+ * same, a new call on the same Call-ID has not (RFC 3261 17.2.3). */
+static uint64_t invite_signature(const struct sip_msg *m)
+{
+	return es_hash(m->via_branch.p, m->via_branch.len, m->cseq);
+}
+
+/* A 401/407 is the server asking for credentials (RFC 3261 22.2), not a
+ * refusal of the call: the caller usually retries with the next CSeq. */
+static bool is_challenge(unsigned status) { return status == 401 || status == 407; }
 
 static enum sip_party sender_of(const struct sip_call *c, const struct sip_msg *m)
 {
@@ -395,9 +442,10 @@ static void record_msg(struct sip_call *c, const struct sip_msg *m,
 	}
 }
 
-static void add_to_tag(struct sip_call *c, struct slice tag)
+static void add_to_tag(struct sip_call *c, struct slice tag, unsigned status)
 {
-	if (!tag.len)
+	/* each challenge carries its own tag: not an early dialog */
+	if (!tag.len || is_challenge(status))
 		return;
 	for (unsigned i = 0; i < c->nto_tags; i++)
 		if (tag_is(c->to_tags[i], tag))
@@ -425,8 +473,8 @@ static enum sip_outcome failure_outcome(unsigned code, bool cancel_seen)
 	return SIP_OUT_REJECTED;
 }
 
-/* RFC 3264 8.4 / RFC 6337 5.3: sendonly, inactive or a 0.0.0.0 address put
- * the other side on hold. */
+/* RFC 3264 8.4 / RFC 6337 5.3: sendonly, inactive or a 0.0.0.0 address in
+ * an offer put the other side on hold. */
 static bool sdp_is_hold(const struct sdp *s)
 {
 	bool any = false;
@@ -459,8 +507,8 @@ static bool is_siprec_request(const struct sip_msg *m)
 	return v.len && sl_find_ci(v, SL_LIT("+sip.src")) >= 0;
 }
 
-static void handle_sdp(struct sip_tracker *t, struct sip_call *c, const struct sip_msg *m,
-		       enum sip_party sender, int64_t ts, struct slice body)
+static void handle_sdp(struct sip_tracker *t, struct sip_call *c, enum sip_party sender,
+		       int64_t ts, struct slice body, bool offer)
 {
 	struct sdp sdp;
 	if (sdp_parse(&sdp, body.p, body.len)) {
@@ -468,13 +516,15 @@ static void handle_sdp(struct sip_tracker *t, struct sip_call *c, const struct s
 		ES_LOG_DBG(TAG, "call %s: SDP did not parse", c->call_id);
 		return;
 	}
-	/* a recording client always sends one way: its pauses are the
-	 * engine's to report, per stream */
+	/* A recording client always sends one way: its pauses are the
+	 * engine's to report, per stream.  Only an offer holds or resumes
+	 * (RFC 3264 8.4): an answer's direction follows the offer's, and a
+	 * sendonly answer to a recvonly offer (an IVR, an announcement,
+	 * paging) is a one-way call, not a hold. */
 	bool hold = !c->siprec && sdp_is_hold(&sdp);
-	if (hold != c->hold[sender]) {
+	if (offer && hold != c->hold[sender]) {
 		c->hold[sender] = hold;
-		sip_call_add_event(c, ts, sender, hold ? "hold" : "resume",
-				   m->is_request ? "offer" : "answer");
+		sip_call_add_event(c, ts, sender, hold ? "hold" : "resume", "offer");
 	}
 	if (t->on_sdp)
 		t->on_sdp(t->ud, c, sender, &sdp, ts);
@@ -532,9 +582,15 @@ static void on_request(struct sip_tracker *t, struct sip_call *c, const struct s
 			set_extra(t, c, m);
 		}
 		set_pai(&c->party[SIP_CALLER], sip_msg_hdr(m, SIP_H_PAI));
+		c->invite_sig = invite_signature(m);
 		if (m->cseq != c->invite_cseq) {
-			/* a new attempt, e.g. after a 401/407 challenge */
+			/* a new attempt, e.g. after a 401/407 challenge: the
+			 * tags of the last attempt's responses were not forks */
 			c->invite_cseq = m->cseq;
+			for (unsigned i = 0; i < c->nto_tags; i++)
+				free(c->to_tags[i]);
+			c->nto_tags = 0;
+			c->challenged = false;
 			if (c->outcome != SIP_OUT_IN_PROGRESS && !c->cancel_seen) {
 				c->outcome = SIP_OUT_IN_PROGRESS;
 				c->sip_code = 0;
@@ -599,7 +655,7 @@ static void on_response(struct sip_call *c, const struct sip_msg *m, enum sip_pa
 	if (!initial)
 		return; /* response to a re-INVITE */
 	if (m->status > 100 && c->outcome != SIP_OUT_ANSWERED)
-		add_to_tag(c, totag);
+		add_to_tag(c, totag, m->status);
 	if (m->status < 200)
 		return;
 	if (m->status < 300) {
@@ -622,6 +678,7 @@ static void on_response(struct sip_call *c, const struct sip_msg *m, enum sip_pa
 		return;
 	c->outcome = failure_outcome(m->status, c->cancel_seen);
 	c->sip_code = (int)m->status;
+	c->challenged = is_challenge(m->status) && !c->cancel_seen;
 	c->end_us = ts;
 	c->end_reason = c->outcome == SIP_OUT_CANCELLED ? SIP_END_CANCEL : SIP_END_FINAL;
 	(void)sender;
@@ -638,16 +695,34 @@ int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 	}
 	uint64_t h = es_hash(m->call_id.p, m->call_id.len, 0);
 	struct es_hnode *n = es_htab_find(&t->calls, h, call_eq, &m->call_id);
+	struct slice sdp_body = SL_NULL;
+	bool has_sdp = m->body.len &&
+		       sip_body_find(m->content_type, m->body, "application/sdp", &sdp_body) == 0;
+	bool invite = m->is_request && sl_eq_str_ci(m->method, "INVITE");
 	struct sip_call *c;
 	if (n) {
 		c = ES_CONTAINER_OF(n, struct sip_call, node);
 	} else {
-		if (t->lingering.n && es_htab_find(&t->lingering, h, linger_eq, &m->call_id)) {
-			t->stats.late++;
-			return 0;
+		struct es_hnode *ln = t->lingering.n ? es_htab_find(&t->lingering, h, linger_eq,
+								      &m->call_id)
+						     : NULL;
+		if (ln) {
+			struct linger *l = ES_CONTAINER_OF(ln, struct linger, node);
+			if (!invite || tag_of(m->to).len || invite_signature(m) == l->invite_sig) {
+				t->stats.late++;
+				return 0;
+			}
+			/* a new initial INVITE: the Call-ID was reused */
+			es_htab_remove(&t->lingering, ln);
+			free(l);
 		}
-		if (!opens_call(m)) {
-			t->stats.non_call++;
+		if (!opens_call(t, m, h, has_sdp)) {
+			if (is_orphan(m)) {
+				t->stats.orphans++;
+				if (!m->is_request && !orphan_seen(t, h))
+					t->orphan_ids[t->norphan_ids++ % ES_ARRAY_LEN(t->orphan_ids)] = h;
+			} else
+				t->stats.non_call++;
 			return 0;
 		}
 		c = call_new(t, m, meta, h);
@@ -656,9 +731,6 @@ int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 	}
 
 	enum sip_party sender = sender_of(c, m);
-	struct slice sdp_body = SL_NULL;
-	bool has_sdp = m->body.len &&
-		       sip_body_find(m->content_type, m->body, "application/sdp", &sdp_body) == 0;
 	bool retrans = seen_recently(c, msg_signature(m, sender));
 	record_msg(c, m, meta, sender, retrans, has_sdp);
 	c->last_sip_us = meta->ts_us;
@@ -669,6 +741,16 @@ int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 		t->stats.retransmissions++;
 		return 0;
 	}
+	/* RFC 3264 / RFC 3261 13.2.1: an INVITE without SDP gets the offer
+	 * in its responses; ACK and PRACK carry answers */
+	bool offer;
+	if (m->is_request)
+		offer = !sl_eq_str_ci(m->method, "ACK") && !sl_eq_str_ci(m->method, "PRACK");
+	else
+		offer = sl_eq_str_ci(m->cseq_method, "INVITE") && c->offerless_cseq &&
+			m->cseq == c->offerless_cseq;
+	if (invite)
+		c->offerless_cseq = has_sdp ? 0 : m->cseq;
 	if (m->is_request)
 		on_request(t, c, m, sender, meta->ts_us);
 	else
@@ -680,6 +762,6 @@ int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 	if (!p->ua)
 		set_str(&p->ua, sip_msg_hdr(m, SIP_H_USER_AGENT));
 	if (has_sdp)
-		handle_sdp(t, c, m, sender, meta->ts_us, sdp_body);
+		handle_sdp(t, c, sender, meta->ts_us, sdp_body, offer);
 	return 0;
 }

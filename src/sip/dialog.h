@@ -96,9 +96,15 @@ struct sip_call {
 	bool invite_seen;
 	bool cancel_seen;
 	bool forked;
+	bool challenged;                 /* the last final response was a 401/407
+					    challenge: a retry may follow */
 	bool hold[2];                    /* party currently on hold */
 	bool siprec;                     /* a SIPREC recording session (RFC 7866):
 					    the caller is the recording client */
+	uint64_t invite_sig;             /* CSeq and Via branch of the latest
+					    initial INVITE (reuse of the Call-ID) */
+	uint32_t offerless_cseq;         /* CSeq of the latest INVITE without SDP:
+					    its responses' SDP is the offer */
 	uint32_t session_expires_s;      /* RFC 4028 interval of the last 2xx, 0 = none */
 	int64_t session_refresh_us;      /* when it was last refreshed */
 
@@ -122,6 +128,8 @@ struct sip_tracker_stats {
 	uint64_t messages;       /* parsed SIP messages */
 	uint64_t parse_errors;   /* payloads that looked like SIP but did not parse */
 	uint64_t non_call;       /* REGISTER, OPTIONS, ... outside calls */
+	uint64_t orphans;        /* responses (and ACK/CANCEL) with no call to
+				    belong to: a stray 403, a 200 to a BYE */
 	uint64_t late;           /* messages of a call already finished */
 	uint64_t retransmissions;
 	uint64_t calls;          /* calls created */
@@ -149,13 +157,19 @@ struct sip_meta {
 };
 
 /* Account one parsed message.  *call receives the call it belongs to (NULL
- * when it belongs to none: REGISTER, OPTIONS, late stragglers). */
+ * when it belongs to none: REGISTER, OPTIONS, late stragglers, orphans).
+ * A message of an unknown Call-ID opens a call only when it proves a call
+ * exists: an INVITE, an in-dialog request, or a 1xx/2xx to an INVITE
+ * carrying SDP (a capture that starts mid-call). */
 int sip_tracker_feed(struct sip_tracker *t, const struct sip_msg *m,
 		     const struct sip_meta *meta, struct sip_call **call);
 
 /* Take a call out of the tracker (the caller is done with it) and free it;
- * its Call-ID lingers so that stragglers are not taken for a new call. */
-void sip_tracker_release(struct sip_tracker *t, struct sip_call *c, int64_t now_us);
+ * its Call-ID lingers (linger_us from last_us, the call's last activity)
+ * so that stragglers are not taken for a new call.  A new initial INVITE
+ * (another CSeq or branch than the call's last) opens a new call even
+ * while the Call-ID lingers: the Call-ID was reused. */
+void sip_tracker_release(struct sip_tracker *t, struct sip_call *c, int64_t last_us);
 /* Forget lingering Call-IDs older than the linger time. */
 void sip_tracker_expire(struct sip_tracker *t, int64_t now_us);
 

@@ -1,6 +1,8 @@
-/* ledger.c - the integrity ledger: entries.log, heads.log and the signing
- * key in a folder; the formats are described in ledger.h. */
-#include "store/ledger.h"
+/* ledger.c - the integrity ledger's folder: entries.log, heads.log and the
+ * signing key; open, read back, append, commit a signed head (the formats
+ * are described in ledger.h, parsed in ledger_format.c; checks are in
+ * ledger_verify.c). */
+#include "store/ledger_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,350 +17,12 @@
 #include <unistd.h>
 
 #define TAG "ledger"
-#define ENTRIES "entries.log"
-#define HEADS "heads.log"
+#define ENTRIES ST_LD_ENTRIES
+#define HEADS ST_LD_HEADS
 #define KEYFILE "ledger.key"
 #define PUBFILE "ledger.pub"
 #define KEY_MAGIC "earshot-ledger-key-v1 "
 #define PUB_MAGIC "earshot-ledger-pub-v1 "
-#define STH_MAGIC "earshot-sth-v1\n"
-
-
-
-/* ---- hex and fields ---------------------------------------------------------- */
-
-static void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Exactly 2n lowercase hex digits. */
-static bool hex_decode(struct slice s, uint8_t *out, size_t n)
-{
-	if (s.len != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(s.p[2 * i]), lo = hexval(s.p[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
-static bool id_valid(const char *id, size_t len)
-{
-	if (len == 0 || len > ST_LEDGER_ID_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e)
-			return false;
-	return true;
-}
-
-static bool reason_valid(const char *r, size_t len)
-{
-	if (len == 0 || len > ST_LEDGER_REASON_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = r[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Splits s at tabs into at most max fields; returns the count, or max + 1
- * when there are more. */
-static size_t split_tabs(struct slice s, struct slice *f, size_t max)
-{
-	size_t n = 0;
-	struct slice rest = s, head;
-	for (;;) {
-		bool more = sl_split(rest, '\t', &head, &rest);
-		if (n == max)
-			return max + 1;
-		f[n++] = head;
-		if (!more)
-			return n;
-	}
-}
-
-static int parse_time(struct slice s, int64_t *out)
-{
-	uint64_t v;
-	if (sl_to_u64(s, &v) || v > (uint64_t)INT64_MAX)
-		return ES_EPARSE;
-	*out = (int64_t)v;
-	return 0;
-}
-
-/* "name=<64 hex>" or "name=-" */
-static int parse_hash_field(struct slice s, const char *name, bool *has, uint8_t out[32])
-{
-	size_t nl = strlen(name);
-	if (s.len < nl + 1 || memcmp(s.p, name, nl) != 0 || s.p[nl] != '=')
-		return ES_EPARSE;
-	struct slice v = sl_sub(s, nl + 1, s.len);
-	if (v.len == 1 && v.p[0] == '-') {
-		*has = false;
-		memset(out, 0, 32);
-		return 0;
-	}
-	*has = true;
-	return hex_decode(v, out, 32) ? 0 : ES_EPARSE;
-}
-
-/* ---- entries ------------------------------------------------------------------ */
-
-int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t cap)
-{
-	size_t idlen = strnlen(e->id, sizeof(e->id));
-	if (!id_valid(e->id, idlen) || e->time_us < 0)
-		return ES_EINVAL;
-	int n;
-	if (e->type == ST_ENTRY_RECORDING) {
-		char h[3][65];
-		const uint8_t *v[3] = {e->meta_sha256, e->cipher_sha256, e->plain_sha256};
-		const bool has[3] = {e->has_meta, e->has_cipher, e->has_plain};
-		for (int i = 0; i < 3; i++) {
-			if (has[i])
-				hex_encode(v[i], 32, h[i]);
-			else
-				strcpy(h[i], "-");
-		}
-		n = snprintf(buf, cap, "1\trec\t%" PRIu64 "\t%" PRId64 "\t%s\tmeta=%s\tcipher=%s\tplain=%s",
-			     e->seq, e->time_us, e->id, h[0], h[1], h[2]);
-	} else if (e->type == ST_ENTRY_TOMBSTONE) {
-		if (!reason_valid(e->reason, strnlen(e->reason, sizeof(e->reason))))
-			return ES_EINVAL;
-		n = snprintf(buf, cap, "1\ttomb\t%" PRIu64 "\t%" PRId64 "\t%s\treason=%s", e->seq,
-			     e->time_us, e->id, e->reason);
-	} else {
-		return ES_EINVAL;
-	}
-	if (n < 0 || (size_t)n >= cap)
-		return ES_ELIMIT;
-	return n;
-}
-
-int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *e, char *err,
-			  size_t errlen)
-{
-	memset(e, 0, sizeof(*e));
-	if (len > ST_LEDGER_LINE_MAX) {
-		es_errf(err, errlen, 0, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
-		return ES_EPARSE;
-	}
-	struct slice f[9];
-	size_t n = split_tabs(sl_make(line, len), f, 8);
-	if (n < 6 || !sl_eq(f[0], SL_LIT("1"))) {
-		es_errf(err, errlen, 0, "not a version 1 entry");
-		return ES_EPARSE;
-	}
-	if (sl_eq(f[1], SL_LIT("rec")))
-		e->type = ST_ENTRY_RECORDING;
-	else if (sl_eq(f[1], SL_LIT("tomb")))
-		e->type = ST_ENTRY_TOMBSTONE;
-	else {
-		es_errf(err, errlen, 0, "unknown entry type");
-		return ES_EPARSE;
-	}
-	if (sl_to_u64(f[2], &e->seq) || parse_time(f[3], &e->time_us)) {
-		es_errf(err, errlen, 0, "bad sequence number or time");
-		return ES_EPARSE;
-	}
-	if (!id_valid(f[4].p, f[4].len)) {
-		es_errf(err, errlen, 0, "bad recording id");
-		return ES_EPARSE;
-	}
-	memcpy(e->id, f[4].p, f[4].len);
-	if (e->type == ST_ENTRY_RECORDING) {
-		if (n != 8 || parse_hash_field(f[5], "meta", &e->has_meta, e->meta_sha256) ||
-		    parse_hash_field(f[6], "cipher", &e->has_cipher, e->cipher_sha256) ||
-		    parse_hash_field(f[7], "plain", &e->has_plain, e->plain_sha256)) {
-			es_errf(err, errlen, 0, "bad recording hashes (want meta=, cipher=, plain=)");
-			return ES_EPARSE;
-		}
-	} else {
-		if (n != 6 || f[5].len < 8 || memcmp(f[5].p, "reason=", 7) != 0 ||
-		    !reason_valid(f[5].p + 7, f[5].len - 7)) {
-			es_errf(err, errlen, 0, "bad tombstone reason");
-			return ES_EPARSE;
-		}
-		memcpy(e->reason, f[5].p + 7, f[5].len - 7);
-	}
-	/* canonical form only: what we would write, byte for byte */
-	char canon[ST_LEDGER_LINE_MAX + 1];
-	int cn = st_ledger_entry_format(e, canon, sizeof(canon));
-	if (cn < 0 || (size_t)cn != len || memcmp(canon, line, len) != 0) {
-		es_errf(err, errlen, 0, "not in canonical form");
-		return ES_EPARSE;
-	}
-	st_merkle_leaf_hash(line, len, e->leaf_hash);
-	return 0;
-}
-
-/* ---- heads -------------------------------------------------------------------- */
-
-int st_head_format(const struct st_head *h, char *buf, size_t cap)
-{
-	char root[65], kid[17], sig[129];
-	hex_encode(h->root, sizeof(h->root), root);
-	hex_encode(h->key_id, sizeof(h->key_id), kid);
-	hex_encode(h->sig, sizeof(h->sig), sig);
-	if (h->time_us < 0)
-		return ES_EINVAL;
-	int n = snprintf(buf, cap, "1\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%s", h->size, h->time_us,
-			 root, kid, sig);
-	if (n < 0 || (size_t)n >= cap)
-		return ES_ELIMIT;
-	return n;
-}
-
-int st_head_message(const struct st_head *h, char *buf, size_t cap)
-{
-	char root[65];
-	hex_encode(h->root, sizeof(h->root), root);
-	int n = snprintf(buf, cap, STH_MAGIC "%" PRIu64 "\n%" PRId64 "\n%s\n", h->size, h->time_us,
-			 root);
-	if (n < 0 || (size_t)n >= cap)
-		return ES_ELIMIT;
-	return n;
-}
-
-int st_head_parse(const char *line, size_t len, struct st_head *h, char *err, size_t errlen)
-{
-	memset(h, 0, sizeof(*h));
-	if (len > ST_LEDGER_LINE_MAX) {
-		es_errf(err, errlen, 0, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
-		return ES_EPARSE;
-	}
-	struct slice f[7];
-	size_t n = split_tabs(sl_make(line, len), f, 6);
-	if (n != 6 || !sl_eq(f[0], SL_LIT("1"))) {
-		es_errf(err, errlen, 0, "not a version 1 tree head");
-		return ES_EPARSE;
-	}
-	if (sl_to_u64(f[1], &h->size) || parse_time(f[2], &h->time_us)) {
-		es_errf(err, errlen, 0, "bad tree size or time");
-		return ES_EPARSE;
-	}
-	if (!hex_decode(f[3], h->root, sizeof(h->root)) ||
-	    !hex_decode(f[4], h->key_id, sizeof(h->key_id)) ||
-	    !hex_decode(f[5], h->sig, sizeof(h->sig))) {
-		es_errf(err, errlen, 0, "bad root, key id or signature hex");
-		return ES_EPARSE;
-	}
-	char canon[ST_LEDGER_LINE_MAX + 1];
-	int cn = st_head_format(h, canon, sizeof(canon));
-	if (cn < 0 || (size_t)cn != len || memcmp(canon, line, len) != 0) {
-		es_errf(err, errlen, 0, "not in canonical form");
-		return ES_EPARSE;
-	}
-	return 0;
-}
-
-int st_head_verify(const struct st_head *h, const uint8_t pk[ST_LEDGER_PK_LEN])
-{
-	char msg[256];
-	int n = st_head_message(h, msg, sizeof(msg));
-	if (n < 0)
-		return n;
-	if (memcmp(h->key_id, pk, ST_LEDGER_KEYID_LEN) != 0)
-		return ES_EPARSE;
-	if (crypto_sign_verify_detached(h->sig, (const uint8_t *)msg, (size_t)n, pk) != 0)
-		return ES_EPARSE;
-	return 0;
-}
-
-int st_ledger_verify_evidence(const char *entry_line, size_t entry_len, uint64_t seq,
-			      const uint8_t (*path)[ST_HASH_LEN], size_t path_len,
-			      const char *head_line, size_t head_len,
-			      const uint8_t pk[ST_LEDGER_PK_LEN], char *err, size_t errlen)
-{
-	char why[128];
-	struct st_head h;
-	struct st_ledger_entry e;
-	if (sodium_init() < 0)
-		return ES_EIO;
-	if (st_head_parse(head_line, head_len, &h, why, sizeof(why))) {
-		es_errf(err, errlen, 0, "tree head: %s", why);
-		return ES_EPARSE;
-	}
-	if (st_head_verify(&h, pk)) {
-		es_errf(err, errlen, 0, "tree head: the signature does not verify with this public key");
-		return ES_EPARSE;
-	}
-	if (st_ledger_entry_parse(entry_line, entry_len, &e, why, sizeof(why))) {
-		es_errf(err, errlen, 0, "entry: %s", why);
-		return ES_EPARSE;
-	}
-	if (e.seq != seq) {
-		es_errf(err, errlen, 0, "entry: sequence %" PRIu64 " is not the proven leaf %" PRIu64,
-		       e.seq, seq);
-		return ES_EPARSE;
-	}
-	if (seq >= h.size) {
-		es_errf(err, errlen, 0, "leaf %" PRIu64 " is not in a tree of %" PRIu64 " leaves", seq,
-		       h.size);
-		return ES_EINVAL;
-	}
-	int rc = st_merkle_inclusion_verify(e.leaf_hash, seq, h.size, path, path_len, h.root);
-	if (rc) {
-		es_errf(err, errlen, 0, "the inclusion proof does not lead to the signed root (%s)",
-		       es_strerror(rc));
-		return rc;
-	}
-	return 0;
-}
-
-/* ---- the folder ------------------------------------------------------------------ */
-
-struct ld_id {
-	struct es_hnode node;
-	uint64_t seq;
-	bool tomb;
-	char id[];
-};
-
-struct ld_off {
-	uint64_t off;
-	uint32_t len;
-};
-
-struct st_ledger {
-	char *dir;
-	int flags;
-	int efd, hfd;
-	uint64_t eend; /* end of the last whole line of entries.log */
-	uint64_t hend; /* and of heads.log */
-	uint64_t torn_e, torn_h;
-	struct st_merkle_tree tree;
-	struct ld_off *offs;
-	size_t cap_offs;
-	struct es_htab ids;
-	struct st_head *heads;
-	size_t nheads, cap_heads;
-	uint8_t pk[ST_LEDGER_PK_LEN];
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-	bool has_sk;
-};
 
 static int ld_path(const struct st_ledger *l, const char *name, char *buf, size_t cap)
 {
@@ -367,7 +31,7 @@ static int ld_path(const struct st_ledger *l, const char *name, char *buf, size_
 }
 
 /* The whole file into b. */
-static int slurp(int fd, struct es_buf *b)
+int st_ld_slurp(int fd, struct es_buf *b)
 {
 	uint64_t off = 0;
 	for (;;) {
@@ -438,12 +102,10 @@ static int add_leaf(struct st_ledger *l, const struct st_ledger_entry *e, uint64
 	return 0;
 }
 
-/* Calls fn on every whole line of b; *torn gets the bytes after the last
- * newline.  Stops at the first non-zero return of fn. */
-typedef int (*line_fn)(void *ctx, const char *p, size_t len, uint64_t lineno, uint64_t off);
+typedef st_ld_line_fn line_fn;
 static int each_line_from(const struct es_buf *b, line_fn fn, void *ctx, uint64_t off0,
 			  uint64_t lineno, uint64_t *end, uint64_t *torn);
-static int each_line(const struct es_buf *b, line_fn fn, void *ctx, uint64_t *end, uint64_t *torn)
+int st_ld_each_line(const struct es_buf *b, line_fn fn, void *ctx, uint64_t *end, uint64_t *torn)
 {
 	return each_line_from(b, fn, ctx, 0, 0, end, torn);
 }
@@ -549,11 +211,11 @@ static int load_file(struct st_ledger *l, const char *name, int *fd, line_fn fn,
 	struct es_buf b;
 	es_buf_init(&b);
 	struct load_ctx c = {l, err, errlen};
-	int rc = slurp(*fd, &b);
+	int rc = st_ld_slurp(*fd, &b);
 	if (rc)
 		es_errf(err, errlen, 0, "%s: %s", path, strerror(errno));
 	if (!rc)
-		rc = each_line(&b, fn, &c, end, torn);
+		rc = st_ld_each_line(&b, fn, &c, end, torn);
 	es_buf_free(&b);
 	if (rc || !*torn)
 		return rc;
@@ -600,7 +262,7 @@ static int read_keyfile(const char *path, const char *magic, bool secret, uint8_
 	} else {
 		size_t ml = strlen(magic);
 		if ((size_t)n != ml + 65 || memcmp(buf, magic, ml) != 0 || buf[n - 1] != '\n' ||
-		    !hex_decode(sl_make(buf + ml, 64), out, 32)) {
+		    !st_ld_hex_decode(sl_make(buf + ml, 64), out, 32)) {
 			es_errf(err, errlen, 0, "%s: not an earshot ledger key file", path);
 			rc = ES_EFORMAT;
 		}
@@ -616,7 +278,7 @@ static int write_keyfile(const char *path, const char *magic, const uint8_t v[32
 	char buf[160];
 	size_t ml = strlen(magic);
 	memcpy(buf, magic, ml);
-	hex_encode(v, 32, buf + ml);
+	st_ld_hex_encode(v, 32, buf + ml);
 	buf[ml + 64] = '\n';
 	int rc = 0;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -641,11 +303,50 @@ static void sync_dir(const char *dir)
 	}
 }
 
-static int load_keys(struct st_ledger *l, char *err, size_t errlen)
+int st_ledger_key_path(const char *dir, const char *configured, char *buf, size_t cap,
+		       bool *outside)
+{
+	const char *env = getenv(ST_LEDGER_KEY_ENV), *creds = getenv("CREDENTIALS_DIRECTORY");
+	struct stat st;
+	int n;
+	*outside = true;
+	if (configured && *configured)
+		n = snprintf(buf, cap, "%s", configured);
+	else if (env && *env)
+		n = snprintf(buf, cap, "%s", env);
+	else if (creds && *creds &&
+		 (n = snprintf(buf, cap, "%s/" ST_LEDGER_CREDENTIAL, creds)) > 0 &&
+		 (size_t)n < cap && stat(buf, &st) == 0)
+		; /* systemd's LoadCredential=earshot-ledger-key:PATH */
+	else {
+		*outside = false;
+		n = snprintf(buf, cap, "%s/" KEYFILE, dir);
+	}
+	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
+}
+
+static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_t errlen)
 {
 	char kpath[4096], ppath[4096];
-	if (ld_path(l, KEYFILE, kpath, sizeof(kpath)) || ld_path(l, PUBFILE, ppath, sizeof(ppath)))
+	bool outside;
+	if (st_ledger_key_path(l->dir, key_path, kpath, sizeof(kpath), &outside) ||
+	    ld_path(l, PUBFILE, ppath, sizeof(ppath)))
 		return ES_ELIMIT;
+	if (outside && (l->flags & ST_LEDGER_RDONLY)) {
+		/* a reader needs only the public key, and may not read the key */
+		bool pmiss;
+		int rc = read_keyfile(ppath, PUB_MAGIC, false, l->pk, &pmiss, err, errlen);
+		if (!rc && pmiss)
+			rc = es_errf(err, errlen, ES_ENOTFOUND, "%s: missing", ppath);
+		return rc;
+	}
+	if (outside && !(l->flags & ST_LEDGER_RDONLY)) {
+		char inside[4096];
+		struct stat st;
+		if (!ld_path(l, KEYFILE, inside, sizeof(inside)) && stat(inside, &st) == 0)
+			ES_LOG_WARNING(TAG, "%s: the signing key is %s now, but a copy is still in "
+				       "the data folder: shred it (docs/OPERATIONS.md)", inside, kpath);
+	}
 	uint8_t seed[32], pub[32];
 	bool kmiss, pmiss;
 	int rc = read_keyfile(kpath, KEY_MAGIC, true, seed, &kmiss, err, errlen);
@@ -664,10 +365,21 @@ static int load_keys(struct st_ledger *l, char *err, size_t errlen)
 		}
 		crypto_sign_keypair(l->pk, l->sk);
 		crypto_sign_ed25519_sk_to_seed(seed, l->sk);
+		/* The public key is no secret, but nothing in the data folder is
+		 * for other users (the operator publishes a copy): 0640. */
 		if ((rc = write_keyfile(kpath, KEY_MAGIC, seed, 0600, err, errlen)) ||
-		    (rc = write_keyfile(ppath, PUB_MAGIC, l->pk, 0644, err, errlen)))
+		    (rc = write_keyfile(ppath, PUB_MAGIC, l->pk, 0640, err, errlen)))
 			goto out;
 		sync_dir(l->dir);
+		if (outside) {
+			char kdir[4096];
+			snprintf(kdir, sizeof(kdir), "%s", kpath);
+			char *slash = strrchr(kdir, '/');
+			if (slash && slash != kdir) {
+				*slash = '\0';
+				sync_dir(kdir);
+			}
+		}
 		l->has_sk = true;
 		ES_LOG_INF(TAG, "%s: created a new Ed25519 signing key", l->dir);
 		goto out;
@@ -718,6 +430,12 @@ void st_ledger_close(struct st_ledger *l)
 
 int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err, size_t errlen)
 {
+	return st_ledger_open_key(out, dir, flags, NULL, err, errlen);
+}
+
+int st_ledger_open_key(struct st_ledger **out, const char *dir, int flags, const char *key_path,
+		       char *err, size_t errlen)
+{
 	*out = NULL;
 	if (!dir || !*dir || ((flags & ST_LEDGER_CREATE) && (flags & ST_LEDGER_RDONLY))) {
 		es_errf(err, errlen, 0, "bad ledger folder or flags");
@@ -748,7 +466,7 @@ int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err
 	if (!rc)
 		rc = load_file(l, HEADS, &l->hfd, load_head, &l->hend, &l->torn_h, err, errlen);
 	if (!rc)
-		rc = load_keys(l, err, errlen);
+		rc = load_keys(l, key_path, err, errlen);
 	if (rc) {
 		st_ledger_close(l);
 		return rc;
@@ -903,7 +621,7 @@ int st_ledger_append_recording(struct st_ledger *l, const char *id, const uint8_
 			       int64_t time_us, uint64_t *seq)
 {
 	struct st_ledger_entry e = {.type = ST_ENTRY_RECORDING, .time_us = time_us};
-	if (!id || !id_valid(id, strlen(id)))
+	if (!id || !st_ld_id_valid(id, strlen(id)))
 		return ES_EINVAL;
 	memcpy(e.id, id, strlen(id) + 1);
 	if ((e.has_meta = meta_sha256 != NULL))
@@ -919,7 +637,7 @@ int st_ledger_append_tombstone(struct st_ledger *l, const char *id, const char *
 			       int64_t time_us, uint64_t *seq)
 {
 	struct st_ledger_entry e = {.type = ST_ENTRY_TOMBSTONE, .time_us = time_us};
-	if (!id || !id_valid(id, strlen(id)) || !reason || !reason_valid(reason, strlen(reason)))
+	if (!id || !st_ld_id_valid(id, strlen(id)) || !reason || !st_ld_reason_valid(reason, strlen(reason)))
 		return ES_EINVAL;
 	memcpy(e.id, id, strlen(id) + 1);
 	memcpy(e.reason, reason, strlen(reason) + 1);
@@ -1039,180 +757,4 @@ int st_ledger_consistency_proof(const struct st_ledger *l, uint64_t m, uint64_t 
 				uint8_t (*proof)[ST_HASH_LEN], size_t *len)
 {
 	return st_merkle_tree_consistency_proof(&l->tree, n, m, proof, len);
-}
-
-/* ---- verification ------------------------------------------------------------------ */
-
-#define VERIFY_MAX_REPORTS 100 /* per file; the rest are only counted */
-
-struct vctx {
-	struct st_ledger *l;
-	st_ledger_report_fn report;
-	void *ctx;
-	uint64_t problems, reported;
-	struct st_merkle_tree t;
-	bool have_prev;
-	struct st_head prev;
-	uint64_t prev_line, good_size, good_line;
-};
-
-static void finding(struct vctx *v, const char *file, uint64_t line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void finding(struct vctx *v, const char *file, uint64_t line, const char *fmt, ...)
-{
-	v->problems++;
-	if (!v->report || v->reported++ >= VERIFY_MAX_REPORTS)
-		return;
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	v->report(v->ctx, file, line, msg);
-}
-
-static int verify_entry(void *ctx, const char *p, size_t len, uint64_t lineno, uint64_t off)
-{
-	struct vctx *v = ctx;
-	struct st_ledger_entry e;
-	char why[128];
-	uint8_t leaf[ST_HASH_LEN];
-	(void)off;
-	/* the leaf is the line whatever it holds, so that later heads can
-	 * still be checked against the rest */
-	st_merkle_leaf_hash(p, len, leaf);
-	if (st_merkle_tree_append(&v->t, leaf))
-		return ES_ENOMEM;
-	if (st_ledger_entry_parse(p, len, &e, why, sizeof(why)))
-		finding(v, ENTRIES, lineno, "malformed entry: %s", why);
-	else if (e.seq != lineno - 1)
-		finding(v, ENTRIES, lineno,
-			"sequence %" PRIu64 ", expected %" PRIu64 " (a line is missing or out of order)",
-			e.seq, lineno - 1);
-	if (lineno - 1 < v->l->tree.size &&
-	    memcmp(leaf, st_merkle_tree_leaf(&v->l->tree, lineno - 1), ST_HASH_LEN) != 0)
-		finding(v, ENTRIES, lineno, "the line changed since the ledger was opened");
-	return 0;
-}
-
-static void check_root(struct vctx *v, const struct st_head *h, uint64_t lineno)
-{
-	uint8_t root[ST_HASH_LEN];
-	if (h->size > v->t.size) {
-		finding(v, HEADS, lineno,
-			"the head covers %" PRIu64 " leaves but entries.log has %" PRIu64
-			" (lines were removed)",
-			h->size, v->t.size);
-		return;
-	}
-	st_merkle_tree_root(&v->t, h->size, root);
-	if (memcmp(root, h->root, ST_HASH_LEN) == 0) {
-		if (h->size >= v->good_size) {
-			v->good_size = h->size;
-			v->good_line = lineno;
-		}
-		return;
-	}
-	if (v->good_line)
-		finding(v, HEADS, lineno,
-			"the root does not match the first %" PRIu64 " leaves: entries.log lines %" PRIu64
-			"..%" PRIu64 " were changed (or this head was), since the good head of heads.log "
-			"line %" PRIu64,
-			h->size, v->good_size + 1, h->size, v->good_line);
-	else
-		finding(v, HEADS, lineno,
-			"the root does not match the first %" PRIu64 " leaves: entries.log lines 1..%" PRIu64
-			" were changed (or this head was)",
-			h->size, h->size);
-}
-
-static int verify_head(void *ctx, const char *p, size_t len, uint64_t lineno, uint64_t off)
-{
-	struct vctx *v = ctx;
-	struct st_head h;
-	char why[128];
-	(void)off;
-	if (st_head_parse(p, len, &h, why, sizeof(why))) {
-		finding(v, HEADS, lineno, "malformed tree head: %s", why);
-		return 0;
-	}
-	if (memcmp(h.key_id, v->l->pk, ST_LEDGER_KEYID_LEN) != 0) {
-		char a[17], b[17];
-		hex_encode(h.key_id, ST_LEDGER_KEYID_LEN, a);
-		hex_encode(v->l->pk, ST_LEDGER_KEYID_LEN, b);
-		finding(v, HEADS, lineno, "signed by key id %s, not by this ledger's key %s", a, b);
-	} else if (st_head_verify(&h, v->l->pk) != 0) {
-		finding(v, HEADS, lineno, "the signature does not verify with ledger.pub");
-	}
-	check_root(v, &h, lineno);
-	if (v->have_prev) {
-		const struct st_head *q = &v->prev;
-		if (h.size < q->size)
-			finding(v, HEADS, lineno,
-				"the tree shrinks from %" PRIu64 " to %" PRIu64 " leaves", q->size, h.size);
-		if (h.time_us < q->time_us)
-			finding(v, HEADS, lineno, "the time goes back from the previous head");
-		uint8_t proof[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
-		size_t plen;
-		if (h.size >= q->size && h.size <= v->t.size &&
-		    (st_merkle_tree_consistency_proof(&v->t, h.size, q->size, proof, &plen) ||
-		     st_merkle_consistency_verify(q->size, h.size, q->root, h.root,
-						  (const uint8_t(*)[ST_HASH_LEN])proof, plen)))
-			finding(v, HEADS, lineno,
-				"not consistent with the head of line %" PRIu64
-				" (RFC 9162 consistency proof %" PRIu64 " -> %" PRIu64 " fails)",
-				v->prev_line, q->size, h.size);
-	}
-	v->prev = h;
-	v->prev_line = lineno;
-	v->have_prev = true;
-	return 0;
-}
-
-static int verify_file(struct vctx *v, int fd, const char *name, line_fn fn)
-{
-	if (fd < 0)
-		return 0; /* read-only ledger without this file: empty */
-	struct es_buf b;
-	es_buf_init(&b);
-	uint64_t end, torn;
-	int rc = slurp(fd, &b);
-	v->reported = 0;
-	if (!rc)
-		rc = each_line(&b, fn, v, &end, &torn);
-	es_buf_free(&b);
-	if (!rc && torn)
-		finding(v, name, 0, "a torn last line of %" PRIu64 " bytes (no newline) is ignored",
-			torn);
-	return rc;
-}
-
-int st_ledger_verify(struct st_ledger *l, st_ledger_report_fn report, void *ctx,
-		     uint64_t *problems)
-{
-	struct vctx v = {.l = l, .report = report, .ctx = ctx};
-	st_merkle_tree_init(&v.t);
-	int rc = verify_file(&v, l->efd, ENTRIES, verify_entry);
-	if (!rc && v.t.size != l->tree.size)
-		finding(&v, ENTRIES, 0,
-			"%" PRIu64 " leaves on disk, %" PRIu64 " when the ledger was opened or appended",
-			v.t.size, l->tree.size);
-	if (!rc)
-		rc = verify_file(&v, l->hfd, HEADS, verify_head);
-	if (!rc) {
-		v.reported = 0;
-		if (!v.have_prev && v.t.size)
-			finding(&v, HEADS, 0, "no signed head covers the %" PRIu64 " leaves", v.t.size);
-		else if (v.have_prev && v.prev.size < v.t.size)
-			finding(&v, ENTRIES, v.prev.size + 1,
-				"entries.log lines %" PRIu64 "..%" PRIu64
-				" are not covered by a signed head (not committed)",
-				v.prev.size + 1, v.t.size);
-	}
-	st_merkle_tree_free(&v.t);
-	if (problems)
-		*problems = v.problems;
-	if (rc)
-		return rc;
-	return v.problems ? ES_EFORMAT : 0;
 }

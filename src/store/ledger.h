@@ -27,7 +27,9 @@
  *               "earshot-sth-v1\n<size>\n<time_us>\n<root>\n"
  *
  *   ledger.key   "earshot-ledger-key-v1 <64 hex: Ed25519 seed>\n", mode 0600;
- *                refused when group or other may read or write it
+ *                refused when group or other may read or write it.  It
+ *                may live outside the folder (st_ledger_key_path): then
+ *                only writers read it; readers need only ledger.pub
  *   ledger.pub   "earshot-ledger-pub-v1 <64 hex: Ed25519 public key>\n"
  *
  * Crash safety: each append is one write(2) of one line with O_APPEND;
@@ -99,6 +101,25 @@ int st_head_message(const struct st_head *h, char *buf, size_t cap);
 /* 0 when h is signed by pk and names its key id; ES_EPARSE otherwise. */
 int st_head_verify(const struct st_head *h, const uint8_t pk[ST_LEDGER_PK_LEN]);
 
+/* ---- heads published outside the data folder (anchors) ------------------ */
+
+/* The one-line form an anchor publishes where tabs may not survive (syslog,
+ * a command's argument): "earshot-head 1 <size> <time_us> <root> <keyid>
+ * <sig>", the heads.log fields separated by single spaces. */
+#define ST_HEAD_PUBLISHED_TAG "earshot-head "
+int st_head_format_published(const struct st_head *h, char *buf, size_t cap);
+/* A head in one line of published text: a heads.log line, or a line with
+ * ST_HEAD_PUBLISHED_TAG followed by the spaced fields anywhere in it (so a
+ * syslog collector's own file can be read as is).  ES_ENOTFOUND when the
+ * line holds no head, ES_EPARSE with why in err when it holds a bad one. */
+int st_head_parse_published(const char *line, size_t len, struct st_head *h, char *err,
+			    size_t errlen);
+/* Every head in the file at path (an anchor file, a syslog file, a file
+ * with one head line), in file order, into a malloc'd array *out of *n.
+ * Lines without a head are skipped; a malformed head fails with
+ * "path:line: why".  ES_ENOTFOUND (said in err) when it holds none. */
+int st_heads_read(const char *path, struct st_head **out, size_t *n, char *err, size_t errlen);
+
 /* Offline check for an evidence bundle: the head line is signed by pk and
  * the entry line (leaf data) is leaf seq of that head's tree, by path.
  * 0 when everything holds; otherwise an error code and a reason in err. */
@@ -122,6 +143,19 @@ enum {
  * is NULL and err says why ("entries.log:17: sequence 18, expected 16").
  * Heads are not verified here: that is st_ledger_verify's job. */
 int st_ledger_open(struct st_ledger **out, const char *dir, int flags, char *err, size_t errlen);
+/* Where the signing key is, first found: configured (a config key), then
+ * $EARSHOT_LEDGER_KEY, then $CREDENTIALS_DIRECTORY/earshot-ledger-key when
+ * that file exists (systemd's LoadCredential=), else DIR/ledger.key.
+ * *outside says it is not DIR/ledger.key.  ES_ELIMIT for a long path. */
+#define ST_LEDGER_KEY_ENV "EARSHOT_LEDGER_KEY"
+#define ST_LEDGER_CREDENTIAL "earshot-ledger-key"
+int st_ledger_key_path(const char *dir, const char *configured, char *buf, size_t cap,
+		       bool *outside);
+/* st_ledger_open with the signing key at key_path (NULL: as
+ * st_ledger_key_path finds it without a configured path).  A writer warns
+ * when a key outside the folder leaves a ledger.key inside it. */
+int st_ledger_open_key(struct st_ledger **out, const char *dir, int flags, const char *key_path,
+		       char *err, size_t errlen);
 /* Close (no implicit commit: appends after the last commit stay in
  * entries.log, unsigned until the next commit).  NULL is allowed. */
 void st_ledger_close(struct st_ledger *l);
@@ -235,5 +269,70 @@ typedef void (*st_ledger_report_fn)(void *ctx, const char *file, uint64_t line, 
  * a problem was found, or ES_EIO / ES_ENOMEM when it could not check. */
 int st_ledger_verify(struct st_ledger *l, st_ledger_report_fn report, void *ctx,
 		     uint64_t *problems);
+
+/* How the ledger relates to a head trusted from outside (an anchor). */
+enum st_trust {
+	ST_TRUST_OK = 0,        /* the ledger extends (or equals) the trusted head */
+	ST_TRUST_KEY = 1,       /* the head is not signed by this ledger's key */
+	ST_TRUST_TRUNCATED = 2, /* the ledger (or its newest signed head) is shorter */
+	ST_TRUST_FORK = 3,      /* the first size leaves have another root: rolled
+				   back and re-grown, or rewritten */
+	ST_TRUST_PROOF = 4,     /* the RFC 9162 consistency proof from the trusted
+				   head to the ledger's newest signed head fails */
+	ST_TRUST_NEWER = 5,     /* (a bundle) the trusted head is newer than the
+				   bundle's: the bundle cannot prove it */
+	ST_TRUST_UNPROVEN = 6,  /* (a bundle) it carries no proof from that size */
+};
+/* Whether the ledger extends trusted head t: t's signature with this
+ * ledger's public key, t.size against the leaves and the newest signed
+ * head, then an RFC 9162 2.1.4 consistency proof from t to the newest
+ * signed head, generated from the leaves and verified with t's root and
+ * that head's root.  One sentence in why; returns the enum (never fails:
+ * the proof is built from memory). */
+enum st_trust st_ledger_check_trusted(const struct st_ledger *l, const struct st_head *t,
+				      char *why, size_t whylen);
+
+/* ---- consistency proofs carried with a head (ledger_proof.c) -----------
+ * An evidence bundle carries, besides its signed head of n leaves, RFC
+ * 9162 consistency proofs from some earlier signed heads of the ledger to
+ * it, so that a verifier holding any of those heads from an anchor can
+ * check that the bundle's head extends it.  Text, every line ending in
+ * "\n":
+ *   earshot-consistency-v1
+ *   size <n>
+ *   from <m> <root of the first m leaves, 64 hex>
+ *   <the proof from m to n, one 64-hex hash a line>
+ *   from ...
+ * Sizes m are distinct, increasing, 0 < m < n.  Which heads: the sizes
+ * asked for (trusted heads the exporter was given), the 16 newest
+ * distinct sizes below n, then heads 2^k places further back in
+ * heads.log, at most ST_CONS_MAX in all. */
+#define ST_CONS_MAGIC "earshot-consistency-v1"
+#define ST_CONS_MAX 64
+struct st_cons_entry {
+	uint64_t m;
+	uint8_t root[ST_HASH_LEN];
+	size_t len;
+	uint8_t proof[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
+};
+/* The text for the ledger's signed head of size n into out, with proofs
+ * from the sizes extra[0..nextra) first (those >= n or 0 are skipped);
+ * *count (may be NULL) gets how many proofs it holds.  ES_ENOTFOUND when
+ * no signed head has size n, ES_EFORMAT when a head's root is not the
+ * leaves'. */
+int st_ledger_consistency_text(const struct st_ledger *l, uint64_t n, const uint64_t *extra,
+			       size_t nextra, struct es_buf *out, size_t *count);
+/* Parse the text: *n and up to cap entries (ES_ELIMIT beyond); ES_EPARSE
+ * with "line N: why" in err. */
+int st_cons_parse(const uint8_t *p, size_t len, uint64_t *n, struct st_cons_entry *v, size_t cap,
+		  size_t *count, char *err, size_t errlen);
+/* Whether head b (of n leaves, already checked: signed, and the one the
+ * text is for) extends trusted head t (already checked: signed by the same
+ * key), with the proofs v: ST_TRUST_OK (equal, or a proof from t.size
+ * verifies with both roots), ST_TRUST_FORK (same size, other root; or the
+ * text's root at t.size is not t's), ST_TRUST_PROOF, ST_TRUST_NEWER,
+ * ST_TRUST_UNPROVEN.  One sentence in why. */
+enum st_trust st_cons_check(const struct st_head *b, const struct st_cons_entry *v, size_t count,
+			    const struct st_head *t, char *why, size_t whylen);
 
 #endif /* ES_STORE_LEDGER_H */

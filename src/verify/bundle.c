@@ -555,6 +555,7 @@ int ev_meta_parse(const uint8_t *p, size_t n, struct ev_meta *m, char *err, size
 
 static const char *const check_names[EV_NCHECKS] = {
 	"files", "leaf", "audio", "metadata", "id", "proof", "signature", "inclusion", "key",
+	"anchor",
 };
 
 static void set(struct ev_result *r, enum ev_check_id c, enum ev_state s, const char *fmt, ...)
@@ -611,7 +612,7 @@ static void check_files(const struct ev_bundle *b, struct ev_result *r,
 				 *missing ? ", " : "", need[i]);
 	for (size_t i = 0; i < b->n; i++) {
 		const char *nm = b->f[i].name;
-		bool known = !strcmp(nm, "README.txt");
+		bool known = !strcmp(nm, "README.txt") || !strcmp(nm, "consistency.txt");
 		for (size_t k = 0; k < ES_ARRAY_LEN(need); k++)
 			known = known || !strcmp(nm, need[k]);
 		if (!strncmp(nm, "audio.", 6) && nm[6]) {
@@ -850,10 +851,10 @@ void ev_bundle_check(const struct ev_bundle *b, const uint8_t *trusted_pub, size
 
 	r->ok = true;
 	for (int i = 0; i < EV_NCHECKS; i++) {
-		if (r->c[i].state == EV_NOT_RUN && i != EV_C_KEY)
+		if (r->c[i].state == EV_NOT_RUN && i != EV_C_KEY && i != EV_C_ANCHOR)
 			set(r, (enum ev_check_id)i, EV_FAIL, "not checked: %s", "an earlier check "
 			    "failed");
-		if (r->c[i].state == EV_FAIL || r->c[i].state == EV_NOT_RUN)
+		if (r->c[i].state == EV_FAIL || (r->c[i].state == EV_NOT_RUN && i != EV_C_ANCHOR))
 			r->ok = false;
 	}
 }

@@ -10,6 +10,9 @@
  *                  path (RFC 9162 2.1.3), one 64-hex hash a line
  *   head.txt       the signed tree head line (heads.log) + "\n"
  *   ledger.pub     "earshot-ledger-pub-v1 <64 hex>\n"
+ *   consistency.txt  RFC 9162 consistency proofs from earlier signed heads
+ *                  to head.txt (store/ledger.h ST_CONS_MAGIC); optional
+ *                  (bundles before it lack it), used with --head
  *   README.txt     for people; not checked
  * Decimals are canonical (no sign, no leading zero); every line ends in
  * "\n"; nothing else is accepted in the four machine files.
@@ -88,6 +91,7 @@ enum ev_check_id {
 	EV_C_SIG,       /* head.txt is signed by ledger.pub's key */
 	EV_C_INCLUSION, /* the leaf is in the signed tree */
 	EV_C_KEY,       /* ledger.pub is the trusted key (--key) */
+	EV_C_ANCHOR,    /* head.txt extends a trusted head (--head, bundle_head.c) */
 	EV_NCHECKS
 };
 
@@ -115,5 +119,11 @@ struct ev_result {
  * operator's trusted ledger.pub. */
 void ev_bundle_check(const struct ev_bundle *b, const uint8_t *trusted_pub, size_t trusted_len,
 		     struct ev_result *r);
+/* After ev_bundle_check: whether head.txt extends the heads trusted from
+ * an anchor (heads[0..n), e.g. st_heads_read of --head FILE), with the
+ * proofs of consistency.txt; sets EV_C_ANCHOR and r->ok.  Heads signed by
+ * another key than ledger.pub's are ignored, unless all are. */
+void ev_bundle_check_heads(const struct ev_bundle *b, const struct st_head *heads, size_t n,
+			   struct ev_result *r);
 
 #endif /* ES_VERIFY_BUNDLE_H */

@@ -3,7 +3,9 @@
  * checks an evidence bundle of `earshot export ID --evidence` on its own
  * (no index, no data folder): the audio and metadata against the ledger
  * leaf, the leaf against the signed tree head by its inclusion proof, the
- * head's signature, and optionally that the signing key is the trusted one.
+ * head's signature, optionally that the signing key is the trusted one,
+ * and with --head that the bundle's head extends a head kept outside the
+ * recorder (an anchor).
  */
 #include "verify/bundle.h"
 
@@ -19,7 +21,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: earshot-verify-evidence [--key LEDGER.PUB] [--json] BUNDLE\n"
+		"Usage: earshot-verify-evidence [--key LEDGER.PUB] [--head FILE] [--json] BUNDLE\n"
 		"\n"
 		"Check an evidence bundle made by `earshot export ID --evidence -o BUNDLE`\n"
 		"(a folder or a .zip) without the recorder's data folder:\n"
@@ -36,9 +38,15 @@ static void usage(FILE *f)
 		"  key        with --key: ledger.pub is that trusted key; without, a note\n"
 		"             with its fingerprint (SHA-256 of ledger.pub) to compare with\n"
 		"             the one the recorder publishes\n"
+		"  anchor     with --head: head.txt extends a trusted head of FILE (an\n"
+		"             anchor file, syslog lines or one head line) signed by the\n"
+		"             same key: equal, or by an RFC 9162 consistency proof of\n"
+		"             consistency.txt; heads newer than the bundle's cannot be\n"
+		"             proven from it (`earshot verify --head` on the recorder can)\n"
 		"\n"
 		"Options:\n"
 		"  --key FILE   the trusted ledger.pub (from the recorder, not the bundle)\n"
+		"  --head FILE  signed heads kept outside the recorder (docs/OPERATIONS.md)\n"
 		"  --json       one JSON object on stdout\n"
 		"  -h, --help   this help\n"
 		"\n"
@@ -185,16 +193,18 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"key", required_argument, NULL, 'k'},
+		{"head", required_argument, NULL, 'H'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *key = NULL;
+	const char *key = NULL, *head = NULL;
 	bool json = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': key = optarg; break;
+		case 'H': head = optarg; break;
 		case 'j': json = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -229,6 +239,19 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	ev_bundle_check(&b, trusted, tlen, &r);
+	if (head) {
+		struct st_head *hv = NULL;
+		size_t hn = 0;
+		char herr[480];
+		if (st_heads_read(head, &hv, &hn, herr, sizeof(herr))) {
+			r.c[EV_C_ANCHOR].state = EV_FAIL;
+			snprintf(r.c[EV_C_ANCHOR].why, sizeof(r.c[EV_C_ANCHOR].why), "--head %s", herr);
+			r.ok = false;
+		} else {
+			ev_bundle_check_heads(&b, hv, hn, &r);
+		}
+		free(hv);
+	}
 	if (json)
 		print_json(path, NULL, &r, key != NULL);
 	else

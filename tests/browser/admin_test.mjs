@@ -1,19 +1,29 @@
 // admin_test.mjs - the admin area in Chromium headless (playwright-core), at
 // 1366x768: an admin logs in, opens Admin (by the keyboard), adds a user,
 // changes its role, disables it, sees the rules, finds those actions in
-// the audit log and verifies the chain; then an auditor logs in and sees
-// the Rules and Audit tabs but no Users tab.  Screenshots go to OUT.
+// the audit log and verifies the chain; makes two API tokens on the Account
+// page and revokes one, revokes the auditor's token (UI_OTHER_TOKEN, label
+// "ui-auditor") in the auditor's user editor; then an auditor logs in and
+// sees the Rules and Audit tabs but no Users tab, on the Account page their
+// token revoked by the admin, and changes their password (a wrong current
+// one first), staying signed in.  Screenshots go to OUT.
 // Exit 0 when every step passed, 1 with the failed step's message.
 //
-// Environment: UI_URL (http://127.0.0.1:18100), UI_ADMIN, UI_AUDITOR,
-// UI_PASSWORD (of both), UI_OUT (screenshot folder), CHROMIUM.
+// Environment: UI_URL (required), UI_ADMIN, UI_AUDITOR,
+// UI_PASSWORD (of both), UI_OTHER_TOKEN (a live token of UI_AUDITOR),
+// UI_OUT (screenshot folder), CHROMIUM.
 // Run by tests/integration/test_admin.py (against `serve -c` with rules).
 import { chromium } from 'playwright-core';
 import path from 'node:path';
 import fs from 'node:fs';
 
 const env = (k, d) => (process.env[k] !== undefined ? process.env[k] : d);
-const URL_ = env('UI_URL', 'http://127.0.0.1:18100');
+const URL_ = env('UI_URL', '');
+if (!URL_) {
+  console.error('UI_URL is not set (tests/integration/test_admin.py passes it)');
+  process.exit(2);
+}
+const OTHER_TOKEN = env('UI_OTHER_TOKEN', '');
 const ADMIN = env('UI_ADMIN', 'admin1');
 const AUDITOR = env('UI_AUDITOR', 'audit1');
 const PASSWORD = env('UI_PASSWORD', '');
@@ -55,6 +65,7 @@ try {
   page.setDefaultTimeout(T);
   page.on('console', (m) => {
     // 401 (/api/me before login) and 403/409 answers the UI shows are expected
+    // (403 also for the wrong current password on purpose)
     if (m.type() === 'error' && !/status of (401|403|409)/.test(m.text())) consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push('pageerror: ' + e.message));
@@ -113,6 +124,51 @@ try {
   if (!(await page.getByRole('button', { name: 'Disable ' + ADMIN }).isDisabled())) fail('self-disable offered');
   log('the Disable button of oneself is disabled');
 
+  // Whether a token opens the API (a request of its own, no cookie).
+  const tokenWorks = (tok) => page.evaluate(async (t) => (await fetch('/api/me', {
+    credentials: 'omit', headers: { Authorization: 'Bearer ' + t } })).status, tok);
+
+  step = 'make two API tokens on the Account page';
+  await page.locator('#nav-account').click();
+  await page.locator('#account-view').waitFor({ state: 'visible' });
+  const made = {};
+  for (const label of ['ui-ci', 'ui-other']) {
+    const tf = page.locator('#token-add');
+    await tf.getByLabel('Label').fill(label);
+    await tf.getByLabel(/Expires after/).fill(label === 'ui-ci' ? '7' : '0');
+    await tf.getByRole('button', { name: 'Create token' }).click();
+    const code = page.locator('#token-new code');
+    await code.filter({ hasText: /^est_\d+_[0-9a-f]{64}$/ }).waitFor();
+    made[label] = await code.textContent();
+    await page.locator('#tokens-table tbody tr').filter({ hasText: label }).waitFor();
+  }
+  const trow = (label) => page.locator('#tokens-table tbody tr').filter({ hasText: label });
+  const ciCells = await trow('ui-ci').locator('td').allTextContents();
+  if (ciCells[2] !== 'active' || ciCells[5] === 'never') fail('ui-ci row: ' + ciCells.join('|'));
+  if ((await trow('ui-other').locator('td').nth(5).textContent()) !== 'never') fail('ui-other expires');
+  if (await tokenWorks(made['ui-other']) !== 200) fail('the new token does not work');
+  log('tokens made: ' + ciCells.slice(0, 3).join(' | ') + ' (shown once)');
+
+  step = 'revoke one of them';
+  await trow('ui-other').getByRole('button', { name: /^Revoke token/ }).click();
+  await trow('ui-other').locator('td').nth(2).filter({ hasText: /^revoked by / }).waitFor();
+  if (await tokenWorks(made['ui-other']) !== 401) fail('the revoked token still works');
+  if (await tokenWorks(made['ui-ci']) !== 200) fail('the other token stopped working');
+  if (await trow('ui-other').getByRole('button').count()) fail('a revoked token offers Revoke');
+  log('token revoked: 401 for it, 200 for the other');
+  await shot('account-tokens.png');
+
+  step = "revoke the auditor's token as admin";
+  if (OTHER_TOKEN && await tokenWorks(OTHER_TOKEN) !== 200) fail("the auditor's token does not work");
+  await page.locator('#nav-admin').click();
+  await page.getByRole('button', { name: 'Edit ' + AUDITOR }).click();
+  await page.locator('#user-edit-title').filter({ hasText: AUDITOR }).waitFor();
+  const orow = page.locator('#user-tokens-table tbody tr').filter({ hasText: 'ui-auditor' });
+  await orow.getByRole('button', { name: /^Revoke token/ }).click();
+  await orow.locator('td').nth(2).filter({ hasText: 'revoked by ' + ADMIN }).waitFor();
+  if (OTHER_TOKEN && await tokenWorks(OTHER_TOKEN) !== 401) fail("the auditor's token still works");
+  log("the auditor's token revoked from the user editor");
+
   step = 'see the rules';
   await page.getByRole('tab', { name: 'Rules' }).click();
   await page.locator('#rules-table tbody tr').first().waitFor();
@@ -167,6 +223,28 @@ try {
   await page.locator('#audit-status').filter({ hasText: 'entr' }).waitFor();
   log('auditor: tabs ' + atabs.join(', ') + '; no Users tab, #/admin/users shows the rules');
   await shot('admin-auditor.png');
+
+  step = "the auditor's own tokens";
+  await page.locator('#nav-account').click();
+  const arow = page.locator('#tokens-table tbody tr').filter({ hasText: 'ui-auditor' });
+  await arow.locator('td').nth(2).filter({ hasText: 'revoked by ' + ADMIN }).waitFor();
+  log('auditor: Account lists the token the admin revoked');
+
+  step = 'the auditor changes their password';
+  const pw = page.locator('#password-change');
+  await pw.getByLabel('Current password').fill('not my password');
+  await pw.getByLabel('New password').fill(PASSWORD + ' new');
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('#error').filter({ hasText: 'Error 403' }).waitFor();
+  await pw.getByLabel('Current password').fill(PASSWORD);
+  await pw.getByLabel('New password').fill(PASSWORD + ' new');
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('#account-status').filter({ hasText: 'Password changed' }).waitFor();
+  // this session stays signed in: the next request still works
+  await page.locator('#nav-calls').click();
+  await page.locator('#search-view').waitFor({ state: 'visible' });
+  if (await page.locator('#login-view').isVisible()) fail('signed out by one\'s own password change');
+  log('auditor: a wrong current password is refused, the right one changes it; still signed in');
 
   if (consoleErrors.length) fail('console errors: ' + consoleErrors.join(' | '));
   console.log('PASS: %d steps in %s s', steps, ((Date.now() - t0) / 1000).toFixed(2));

@@ -10,7 +10,13 @@ import path from 'node:path';
 import fs from 'node:fs';
 
 const env = (k, d) => (process.env[k] !== undefined ? process.env[k] : d);
-const URL_ = env('ES_URL', 'http://127.0.0.1:18110/');
+// No default address: the test that starts earshot picks a free port and
+// passes it (a fixed port may be anyone's).
+const URL_ = env('ES_URL', '');
+if (!URL_) {
+  console.error('live page: ES_URL is not set (tests/integration/test_active.py passes it)');
+  process.exit(1);
+}
 const WANT = +env('ES_WANT_CALLS', '1');
 const OUT = env('ES_SHOTS', '.');
 fs.mkdirSync(OUT, { recursive: true });

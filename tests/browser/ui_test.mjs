@@ -6,7 +6,7 @@
 // Screenshots go to OUT.  Exit 0 when every step passed, 1 with the failed
 // step's message otherwise.
 //
-// Environment: UI_URL (http://127.0.0.1:18090), UI_USER, UI_PASSWORD,
+// Environment: UI_URL (required), UI_USER, UI_PASSWORD,
 // UI_NUMBER (a number of the call to find), UI_CALL (its id),
 // UI_DTMF ("1234#" digits expected, "" for none), UI_OUT (screenshot folder),
 // CHROMIUM (default /usr/bin/chromium).
@@ -15,7 +15,11 @@ import path from 'node:path';
 import fs from 'node:fs';
 
 const env = (k, d) => (process.env[k] !== undefined ? process.env[k] : d);
-const URL_ = env('UI_URL', 'http://127.0.0.1:18090');
+const URL_ = env('UI_URL', '');
+if (!URL_) {
+  console.error('UI_URL is not set (tests/integration/test_ui.py passes it)');
+  process.exit(2);
+}
 const USER = env('UI_USER', 'super1');
 const PASSWORD = env('UI_PASSWORD', '');
 const NUMBER = env('UI_NUMBER', '');

@@ -24,15 +24,38 @@ import sys
 import threading
 import time
 
+import estest
+
 SHIPPED = "/usr/share/sip-tester/g711a.pcap"
 TOOLS = ("sipp", "tcpdump", "tshark")
 
 
 class Ports:
     """One test's ports: SIP of the UAS and UAC, media bases of each side.
-    Two tests running at once must use different Ports."""
+    By default every one is free right now (estest.free_port and
+    free_port_range: never fixed numbers, which another program may hold):
+    the two media bases share one free block of 2 * (4 * calls + 8) ports,
+    so that the capture filter covers this test's traffic and nothing else.
+    calls is the most calls one Calls run with these ports places."""
 
-    def __init__(self, uas_sip=15060, uac_sip=15070, uas_media=16000, uac_media=26000):
+    def __init__(self, calls=100, uas_sip=None, uac_sip=None, uas_media=None, uac_media=None):
+        span = 4 * calls + 8
+        if uas_media is None or uac_media is None:
+            base = estest.free_port_range(2 * span)
+            uas_media, uac_media = base, base + span
+        lo, hi = min(uas_media, uac_media), max(uas_media, uac_media) + span
+        taken = {uas_sip, uac_sip}
+        for _ in range(100):
+            if uas_sip is not None and uac_sip is not None:
+                break
+            p = estest.free_port(udp=True)
+            if p in taken or lo <= p < hi:
+                continue
+            taken.add(p)
+            if uas_sip is None:
+                uas_sip = p
+            else:
+                uac_sip = p
         self.uas_sip, self.uac_sip = uas_sip, uac_sip
         self.uas_media, self.uac_media = uas_media, uac_media
 
@@ -44,8 +67,8 @@ class Ports:
     def bpf(self, calls):
         """A capture filter for this traffic only (SIP and media)."""
         lo, hi = self.media_range(calls)
-        return ("udp and (portrange %d-%d or portrange %d-%d)"
-                % (min(self.uas_sip, self.uac_sip), max(self.uas_sip, self.uac_sip), lo, hi))
+        return ("udp and (port %d or port %d or portrange %d-%d)"
+                % (self.uas_sip, self.uac_sip, lo, hi))
 
 
 def missing_tools():

@@ -13,16 +13,16 @@ import shutil
 import subprocess
 import time
 
-from estest import (BROWSER_DIR, CHROMIUM, EARSHOT, Results, browser_ready, http_req, http_wait_up,
-                    run, skip, tmpdir)
+from estest import (BROWSER_DIR, CHROMIUM, EARSHOT, Results, browser_ready, free_port, http_req,
+                    http_wait_up, run, skip, tmpdir)
 import livecalls
 
 why = livecalls.missing_tools()
 if why:
     skip(why)
-PORTS = livecalls.Ports(uas_sip=15120, uac_sip=15130, uas_media=39000, uac_media=39500)
-HOST, PORT = "127.0.0.1", 18110
 CALLS, LENGTH = 4, 9
+PORTS = livecalls.Ports(CALLS)
+HOST, PORT = "127.0.0.1", free_port()
 PW = "correct horse battery"
 HERE = os.path.dirname(os.path.abspath(__file__))
 res = Results()
@@ -152,7 +152,7 @@ res.check(not os.path.exists(os.path.join(data, "run", "active.tsv")),
           "a stopped recorder leaves no list of calls in progress")
 
 # a separate server: no recorder; then a stale list; then a damaged one
-PORT2 = PORT + 1
+PORT2 = free_port()
 # ([api] listen and [earshot] data from the configuration, no options)
 conf2 = os.path.join(work, "serve.conf")
 with open(conf2, "w") as f:

@@ -1,7 +1,8 @@
-"""User administration and the rules' read-only view over real HTTP
-(`earshot serve -c FILE` on 127.0.0.1:18100, a second server without -c on
-18101; ports 18100-18109 only): POST /api/users, GET/PATCH
-/api/users/{name}, POST /api/users/{name}/password, GET /api/rules.
+"""User administration, API tokens and the rules' read-only view over real
+HTTP (`earshot serve -c FILE` on a free port of 127.0.0.1, a second server
+without -c on another): POST /api/users, GET/PATCH /api/users/{name}, POST
+/api/users/{name}/password, GET /api/users/{name}/tokens, GET/POST
+/api/tokens, DELETE /api/tokens/{id}, POST /api/me/password, GET /api/rules.
 
 The role matrix (4 roles + a bearer token + no login, x every endpoint,
 zero unexpected allows), CSRF, bad JSON / unknown keys / wrong types (400
@@ -11,6 +12,11 @@ self-disable (409), a disabled user's live session and token (401 at
 once), a password reset (old fails, new works, sessions end), the audit
 trail of every change (`earshot audit --verify` passes; no password in
 it), the rules' JSON against the configuration, and the server still up.
+Tokens (issue #13, finding 5): a token made before a password reset (API
+or `earshot user passwd`), a self-service change or a disable is refused
+after it, also after an enable; users list and revoke their own, an admin
+another user's; an expired token is refused; a self-service change keeps
+only the session that made it.
 Then tests/browser/admin_test.mjs drives the Admin page in Chromium
 (skipped, not failed, without node or chromium)."""
 import json
@@ -19,14 +25,15 @@ import subprocess
 import sys
 import time
 
-from estest import EARSHOT, Results, browser_ready, earshot, http_req, http_wait_up, run, tmpdir
+from estest import (EARSHOT, Results, browser_ready, earshot, free_port, http_req, http_wait_up,
+                    run, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
 WEB_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "web"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("ES_ADMIN_PORT", "18100"))  # and PORT + 1
+PORT, PORT2 = free_port(), free_port()  # with -c, and without
 PW = "correct horse battery"
 res = Results()
 t_start = time.monotonic()
@@ -101,7 +108,7 @@ def start(port, *extra):
 
 
 server = start(PORT, "-c", conf_path)
-server2 = start(PORT + 1)
+server2 = start(PORT2)
 
 
 def req(method, path, body=None, headers=None, cookie=None, port=PORT, ctype=True):
@@ -151,7 +158,7 @@ def audit(**filters):
 
 try:
     if not (res.check(wait_up(PORT, server), "server with -c up on %d" % PORT) and
-            res.check(wait_up(PORT + 1, server2), "server without -c up on %d" % (PORT + 1))):
+            res.check(wait_up(PORT2, server2), "server without -c up on %d" % (PORT2))):
         res.finish()
     sess = {n: Session(n) for n in USERS}
     for n, s in sess.items():
@@ -347,13 +354,180 @@ try:
     st, _, b = admin("POST", "/api/users/nobody/password", {"password": NEWPW})
     res.check(st == 404, "reset of an unknown user -> 404: %d" % st)
 
+    # ---- API tokens (issue #13, finding 5) ---------------------------------------------------------
+    def bearer(tok):
+        def call(method, path, body=None, **kw):
+            return req(method, path, body, headers={"Authorization": "Bearer " + tok}, **kw)
+        return call
+
+    def make_token(s, body):
+        st, _, b = s("POST", "/api/tokens", body)
+        return st, b if isinstance(b, dict) else {}
+
+    def listed(s, path="/api/tokens"):
+        st, _, b = s("GET", path)
+        return {t["id"]: t for t in b.get("tokens", [])} if st == 200 else None
+
+    agent = Session("agent1")
+    st, ci = make_token(agent, {"label": "ci", "expires_days": 30})
+    res.check(st == 201 and ci.get("token", "").startswith("est_%d_" % ci.get("id", 0)) and
+              ci.get("label") == "ci" and ci.get("user") == "agent1" and ci.get("expires"),
+              "POST /api/tokens -> 201 with the token once: %d %r" % (st, ci))
+    st, dflt = make_token(agent, {})
+    st2, never = make_token(agent, {"label": "forever", "expires_days": 0})
+    days = (time.mktime(time.strptime(dflt.get("expires", "2000-01-01T00:00:00")[:19],
+                                      "%Y-%m-%dT%H:%M:%S")) - time.time()) / 86400
+    res.check(st == 201 and 89 < days < 91 and st2 == 201 and never.get("expires") is None,
+              "default expiry 90 days (%.1f), 0 = never: %d %d %r" % (days, st, st2, never))
+    st, _, b = bearer(ci["token"])("GET", "/api/me")
+    res.check(st == 200 and b.get("user") == "agent1" and b.get("auth") == "token",
+              "the new token works: %d" % st)
+    st, _, b = bearer(ci["token"])("POST", "/api/tokens", {"label": "minted"})
+    res.check(st == 403 and b.get("error") == "session_required",
+              "a token cannot mint tokens: %d %r" % (st, b))
+    mine = listed(agent)
+    res.check(mine is not None and set(mine) >= {ci["id"], dflt["id"], never["id"]} and
+              all(mine[i]["state"] == "active" for i in (ci["id"], dflt["id"], never["id"])) and
+              all(t["user"] == "agent1" for t in mine.values()),
+              "GET /api/tokens lists one's own: %r" % mine)
+    st, _, raw = agent("GET", "/api/tokens")
+    res.check(ci["token"].split("_")[2] not in json.dumps(raw), "no secret in the list")
+    # another user's token is not found; one's own is revoked
+    st, sup = make_token(Session("super1", NEWPW), {"label": "sup"})
+    st, _, b = agent("DELETE", "/api/tokens/%d" % sup["id"])
+    st2, _, _ = bearer(sup["token"])("GET", "/api/me")
+    res.check(st == 404 and st2 == 200, "agent1 cannot revoke super1's token (404): %d, %d"
+              % (st, st2))
+    st, _, b = agent("DELETE", "/api/tokens/%d" % dflt["id"])
+    st2, _, _ = bearer(dflt["token"])("GET", "/api/me")
+    res.check(st == 200 and b.get("revoked") is True and st2 == 401,
+              "agent1 revokes their own token: %d, then %d" % (st, st2))
+    st, _, _ = agent("DELETE", "/api/tokens/%d" % dflt["id"], csrf=False)
+    res.check(st == 403, "DELETE without the CSRF token -> 403: %d" % st)
+    # an admin lists and revokes another user's
+    theirs = listed(admin, "/api/users/agent1/tokens")
+    res.check(theirs is not None and theirs.get(dflt["id"], {}).get("state") == "revoked" and
+              theirs[dflt["id"]].get("revoked_why") == "revoked by agent1" and
+              theirs[dflt["id"]].get("revoked"),
+              "GET /api/users/agent1/tokens (admin): %r" % theirs)
+    st, _, _ = agent("GET", "/api/users/super1/tokens")
+    res.check(st == 403, "a non-admin cannot list another's tokens: %d" % st)
+    st, _, _ = admin("GET", "/api/users/nobody/tokens")
+    res.check(st == 404, "tokens of an unknown user -> 404: %d" % st)
+    st, _, _ = admin("DELETE", "/api/tokens/%d" % never["id"])
+    st2, _, _ = bearer(never["token"])("GET", "/api/me")
+    res.check(st == 200 and st2 == 401, "an admin revokes agent1's token: %d, then %d" % (st, st2))
+    # an expired token is refused (its expiry moved into the past, as time would)
+    st, short = make_token(agent, {"label": "short", "expires_days": 1})
+    import sqlite3
+    con = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    con.execute("UPDATE api_tokens SET expires_us = ? WHERE id = ?",
+                (int((time.time() - 1) * 1e6), short["id"]))
+    con.commit()
+    con.close()
+    st, _, _ = bearer(short["token"])("GET", "/api/me")
+    res.check(st == 401 and listed(agent)[short["id"]]["state"] == "expired",
+              "an expired token -> 401 and listed as expired: %d" % st)
+    # bad requests
+    for body, field in (({"expires_days": -1}, "expires_days"), ({"expires_days": 3651}, "expires_days"),
+                        ({"expires_days": "30"}, "expires_days"), ({"expires_days": 1.5}, "expires_days"),
+                        ({"expires_days": 1e3}, "expires_days"), ({"label": "x" * 101}, "label"),
+                        ({"label": "a\nb"}, "label"), ({"label": 5}, "label"), ({"x": 1}, "body"),
+                        ("[]", "body")):
+        st, _, b = agent("POST", "/api/tokens", body)
+        res.check(st == 400 and b.get("parameter") == field,
+                  "POST /api/tokens %r -> 400 naming %s: %d %r" % (body, field, st, b))
+    for path, want in (("/api/tokens/abc", 400), ("/api/tokens/0", 400), ("/api/tokens/", 400),
+                       ("/api/tokens/99999999", 404), ("/api/tokens/1/x", 400)):
+        st, _, _ = agent("DELETE", path)
+        res.check(st == want, "DELETE %s -> %d: %d" % (path, want, st))
+    st, _, _ = agent("PUT", "/api/tokens")
+    res.check(st == 405, "PUT /api/tokens -> 405: %d" % st)
+    st, _, _ = Anon()("GET", "/api/tokens")
+    res.check(st == 401, "GET /api/tokens without a login -> 401: %d" % st)
+
+    # a reset over the API, a reset with `earshot user passwd`, a disable and an
+    # enable: a token made before each is refused after it
+    st, t1 = make_token(agent, {"label": "before api reset"})
+    st, _, _ = admin("POST", "/api/users/agent1/password", {"password": PW})
+    st2, _, _ = bearer(t1["token"])("GET", "/api/me")
+    res.check(st == 200 and st2 == 401, "token refused after an admin's reset: %d" % st2)
+    agent = Session("agent1")
+    st, t2 = make_token(agent, {"label": "before cli passwd"})
+    p = run([EARSHOT, "--data", data, "user", "passwd", "agent1", "--password-stdin"],
+            input=PW + "\n", check=False)
+    st2, _, _ = bearer(t2["token"])("GET", "/api/me")
+    st3, _, _ = agent("GET", "/api/me")
+    res.check(p.returncode == 0 and st2 == 401 and st3 == 401,
+              "token and session refused after `earshot user passwd`: %d, %d" % (st2, st3))
+    agent = Session("agent1")
+    st, t3 = make_token(agent, {"label": "before disable"})
+    st, _, _ = admin("PATCH", "/api/users/agent1", {"disabled": True})
+    st2, _, _ = admin("PATCH", "/api/users/agent1", {"disabled": False})
+    st3, _, _ = bearer(t3["token"])("GET", "/api/me")
+    res.check(st == 200 and st2 == 200 and st3 == 401,
+              "token refused after a disable, also after the enable: %d" % st3)
+    agent = Session("agent1")
+    st, t4 = make_token(agent, {"label": "before cli disable"})
+    run([EARSHOT, "--data", data, "user", "disable", "agent1"])
+    run([EARSHOT, "--data", data, "user", "enable", "agent1"])
+    st3, _, _ = bearer(t4["token"])("GET", "/api/me")
+    res.check(st3 == 401, "token refused after `user disable` + `user enable`: %d" % st3)
+    p = run([EARSHOT, "--data", data, "user", "tokens", "agent1", "--json"])
+    states = {t["id"]: (t["state"], t["revoked_why"]) for t in json.loads(p.stdout)}
+    res.check(states.get(t1["id"]) == ("revoked", "password reset") and
+              states.get(t3["id"]) == ("revoked", "user disabled"),
+              "`earshot user tokens --json` says why: %r" % states)
+
+    # a self-service password change: only the session that made it stays
+    here, there = Session("agent1"), Session("agent1")
+    st, t5 = make_token(here, {"label": "before self change"})
+    st, _, b = here("POST", "/api/me/password", {"current_password": "wrong guess", "password": NEWPW})
+    st2, _, _ = bearer(t5["token"])("GET", "/api/me")
+    res.check(st == 403 and b.get("parameter") == "current_password" and st2 == 200,
+              "a wrong current password -> 403, nothing revoked: %d %r" % (st, b))
+    st, _, b = here("POST", "/api/me/password", {"current_password": PW, "password": NEWPW})
+    sts = [here("GET", "/api/me")[0], there("GET", "/api/me")[0],
+           bearer(t5["token"])("GET", "/api/me")[0]]
+    res.check(st == 200 and sts == [200, 401, 401],
+              "self-service change: this session stays, the other and the token end: %d %s"
+              % (st, sts))
+    res.check(Session("agent1", NEWPW).status == 200 and Session("agent1").status == 401,
+              "the new password works, the old does not")
+    st, _, b = bearer(sup["token"])("POST", "/api/me/password",
+                                     {"current_password": NEWPW, "password": PW})
+    res.check(st == 403 and b.get("error") == "session_required",
+              "a token cannot change the password: %d" % st)
+    for body, field in (({"password": PW}, "current_password"),
+                        ({"current_password": NEWPW, "password": "short"}, "password"),
+                        ({"current_password": NEWPW, "password": PW, "x": 1}, "body")):
+        st, _, b = here("POST", "/api/me/password", body)
+        res.check(st == 400 and b.get("parameter") == field,
+                  "POST /api/me/password %r -> 400 naming %s: %d" % (body, field, st))
+    run([EARSHOT, "--data", data, "user", "passwd", "agent1", "--password-stdin"], input=PW + "\n")
+    toks = audit(action="token.", limit="10000")
+    tacts = {(e["user"], e["action"], e["outcome"]) for e in toks}
+    for n in (("agent1", "token.create", "ok"), ("agent1", "token.revoke", "ok"),
+              ("agent1", "token.revoke", "failed"), ("admin1", "token.revoke", "ok"),
+              ("admin1", "token.list", "ok"), ("agent1", "token.list", "ok"),
+              ("agent1", "token.create", "denied"), ("agent1", "token.list", "denied")):
+        res.check(n in tacts, "audited: %r" % (n,))
+    res.check(ci["token"] not in json.dumps(toks), "no token secret in the audit log")
+    ends = [e["detail"] for e in audit(action="session.end", limit="1000")]
+    res.check(any("password changed" in d and "all but the current" in d for d in ends) and
+              any("password reset" in d for d in ends), "session.end audited: %r" % ends)
+    selfpw = [e for e in audit(action="user.passwd", limit="1000") if e["user"] == "agent1"]
+    res.check(any(e["detail"] == "self" and e["outcome"] == "ok" for e in selfpw) and
+              any(e["outcome"] == "failed" for e in selfpw),
+              "self-service changes audited: %r" % [(e["outcome"], e["detail"]) for e in selfpw])
+
     # ---- rules -----------------------------------------------------------------------------------
     st, _, b = admin("GET", "/api/rules")
     res.check(st == 200 and b == RULES_WANT, "GET /api/rules matches the configuration: %r" % b)
     st, _, b = Session("audit1")("GET", "/api/rules")
     res.check(st == 200 and b == RULES_WANT, "an auditor reads the rules")
     a2 = Session("admin1")
-    st, h, b = req("GET", "/api/rules", cookie=a2.cookie, port=PORT + 1)
+    st, h, b = req("GET", "/api/rules", cookie=a2.cookie, port=PORT2)
     res.check(st == 200 and b.get("configured") is False and b.get("rules") == [] and
               b.get("default") == "record", "without -c: configured false: %d %r" % (st, b))
     st, _, _ = admin("POST", "/api/rules", {})
@@ -392,8 +566,11 @@ try:
         res.skip("browser test: " + why)
     else:
         out = os.path.join(work, "screenshots")
+        other = json.loads(earshot(data, "user", "token", "audit1", "--label", "ui-auditor",
+                                   "--json").stdout)["token"]
         env = dict(os.environ, UI_URL="http://%s:%d" % (HOST, PORT), UI_ADMIN="admin1",
-                   UI_AUDITOR="audit1", UI_PASSWORD=PW, UI_OUT=out, CHROMIUM=CHROMIUM)
+                   UI_AUDITOR="audit1", UI_PASSWORD=PW, UI_OTHER_TOKEN=other, UI_OUT=out,
+                   CHROMIUM=CHROMIUM)
         t0 = time.monotonic()
         p = subprocess.run(["node", "admin_test.mjs"], cwd=BROWSER_DIR, env=env,
                            capture_output=True, text=True, timeout=240)
@@ -406,6 +583,11 @@ try:
         res.check(any(e["action"] == "user.update" and e["object"] == "uiuser1" and
                       "disabled no -> yes" in e["detail"] for e in entries),
                   "the browser's disable is audited")
+        res.check(Session("audit1", PW + " new").status == 200,
+                  "the auditor's new password from the browser works")
+        toks = audit(action="token.revoke", limit="10000")
+        res.check(any(e["user"] == "admin1" and "of audit1: revoked by admin1" in e["detail"]
+                      for e in toks), "the browser's revoke of audit1's token is audited")
         v = earshot(data, "audit", "--verify", check=False)
         res.check(v.returncode == 0, "earshot audit --verify passes after the browser")
 

@@ -10,7 +10,7 @@ recording, and a clean stop on SIGTERM.  Prints p50/p95 of 200 searches.
 The waveform (/peaks): its role matrix, parameters, audit, and its values
 against a reduction computed here from the WAV `earshot export` writes,
 for plain and encrypted Opus and encrypted FLAC recordings of a capture
-with pauses (each served by a second server on PORT + 1)."""
+with pauses (each served by a second server on its own free port)."""
 import concurrent.futures
 import http.client
 import json
@@ -20,14 +20,15 @@ import time
 import urllib.parse
 import wave
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
+from estest import (free_port, BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
                     import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 if not os.path.exists(GEN):
     skip("%s not built" % GEN)
 
-HOST, PORT = "127.0.0.1", int(os.environ.get("ES_API_PORT", "18080"))
+HOST = "127.0.0.1"
+PORT = free_port(host=HOST)  # no fixed port: any program may hold one
 PW = "correct horse battery"
 res = Results()
 work = tmpdir("earshot-api-")
@@ -92,6 +93,13 @@ def login(name, password=PW, source=None):
         if part.strip().startswith("earshot_session="):
             cookie = part.strip().split("=", 1)[1]
     return st, h, b, cookie
+
+
+def deny_status(rule):
+    """How a refusal is answered: 403 when the role may not do it on any call,
+    404 "no such call" when only the own-call rule refuses (issue #13, 13a:
+    an agent cannot tell another's call from an absent one)."""
+    return 404 if rule == "own" else 403
 
 
 def wav_peaks(path, points):
@@ -198,14 +206,15 @@ try:
                                ("verify", "/api/calls/%d/verify?quick=1")):
             for which, cid in targets.items():
                 want = ALLOW[key][endpoint] == "all" or (ALLOW[key][endpoint] == "own" and which == "own")
+                deny = deny_status(ALLOW[key][endpoint])
                 st, _, _ = req("GET", path % cid, cookie=ck, raw=True)
                 cells += 1
                 got = st in (200, 206)
                 if got and not want:
                     unexpected_allows += 1
-                if not res.check(got == want and (got or st == 403),
+                if not res.check(got == want and (got or st == deny),
                                  "%s %s %s call: %d (want %s)" % (name, endpoint, which, st,
-                                                                  "allow" if want else "403")):
+                                                                  "allow" if want else deny)):
                     if not got and want:
                         unexpected_denies += 1
         for endpoint, path in (("audit", "/api/audit?limit=5"), ("audit", "/api/audit/verify"),
@@ -251,29 +260,30 @@ try:
                 return rule == "all" or (rule == "own" and which == "own")
             tag = "m-%s-%s" % (name, which)
             cases = (
-                ("tags.get", allowed(ALLOW[key]["view"]), (200,),
+                ("tags.get", ALLOW[key]["view"], (200,),
                  lambda: req("GET", "/api/calls/%d/tags" % cid, cookie=ck)),
-                ("notes.get", allowed(ALLOW[key]["view"]), (200,),
+                ("notes.get", ALLOW[key]["view"], (200,),
                  lambda: req("GET", "/api/calls/%d/notes" % cid, cookie=ck)),
-                ("tag.post", allowed(TAGS[key]), (201,),
+                ("tag.post", TAGS[key], (201,),
                  lambda: req("POST", "/api/calls/%d/tags" % cid, {"tag": tag}, cookie=ck, headers=hx)),
-                ("tag.delete", allowed(TAGS[key]), (200,),
+                ("tag.delete", TAGS[key], (200,),
                  lambda: req("DELETE", "/api/calls/%d/tags/%s" % (cid, tag), cookie=ck, headers=hx)),
-                ("note.post", allowed(TAGS[key]), (201,),
+                ("note.post", TAGS[key], (201,),
                  lambda: req("POST", "/api/calls/%d/notes" % cid, {"text": "note by %s" % name},
                              cookie=ck, headers=hx)),
-                ("evidence", allowed(EXPORT[key]), (200,),
+                ("evidence", EXPORT[key], (200,),
                  lambda: req("GET", "/api/calls/%d/evidence" % cid, cookie=ck, raw=True)),
             )
-            for ep, want, okst, call in cases:
+            for ep, rule, okst, call in cases:
+                want, deny = allowed(rule), deny_status(rule)
                 st, h, body = call()
                 cells2 += 1
                 got = st in okst
                 if got and not want:
                     ua2 += 1
-                if not res.check(got == want and (got or st == 403),
+                if not res.check(got == want and (got or st == deny),
                                  "%s %s %s call: %d (want %s)" % (name, ep, which, st,
-                                                                  "allow" if want else "403")):
+                                                                  "allow" if want else deny)):
                     if want and not got:
                         ud2 += 1
                 if ep == "evidence" and got:
@@ -504,13 +514,14 @@ try:
         key = role + ("+listen" if can_listen else "")
         for which, cid in targets.items():
             want = ALLOW[key]["listen"] == "all" or (ALLOW[key]["listen"] == "own" and which == "own")
+            deny = deny_status(ALLOW[key]["listen"])
             st, _, b = req("GET", "/api/calls/%d/peaks?points=64" % cid, cookie=sessions[name])
             pk_cells += 1
             got = st == 200
             if got and not want:
                 pk_ua += 1
-            res.check(got == want and (got or st == 403),
-                      "%s peaks %s call: %d (want %s)" % (name, which, st, "allow" if want else "403"))
+            res.check(got == want and (got or st == deny),
+                      "%s peaks %s call: %d (want %s)" % (name, which, st, "allow" if want else deny))
     res.check(pk_ua == 0, "peaks: unexpected allows: %d" % pk_ua)
     print("peaks role matrix: %d cells, %d unexpected allows" % (pk_cells, pk_ua))
     ppath = "/api/calls/%d/peaks" % own_a["id"]
@@ -783,7 +794,7 @@ try:
     for lo in (0, 100, 100, 2000):
         st, _, _ = req("GET", "/api/calls/%d/audio" % foreign["id"], cookie=sessions["agent1"],
                        headers={"Range": "bytes=%d-" % lo}, raw=True)
-        res.check(st == 403, "agent1 foreign audio range %d -> 403: %d" % (lo, st))
+        res.check(st == 404, "agent1 foreign audio range %d -> 404 (as absent): %d" % (lo, st))
     n1 = len(listen_entries("agent1", foreign["id"], "denied"))
     res.check(n1 - n0 == 4, "every denied range request audited: %d of 4" % (n1 - n0))
     n0 = len(listen_entries("audit1", play_c["id"], "denied"))
@@ -821,8 +832,8 @@ res.check(p.returncode == 0, "earshot audit --verify: %d %s%s" % (p.returncode, 
 
 # ---- the waveform of a capture with pauses: plain and encrypted Opus, encrypted FLAC ------------
 def peaks_server(dpath, fn):
-    """Serve dpath on PORT + 1 and call fn(get) with get(path) -> (status, JSON)."""
-    port = PORT + 1
+    """Serve dpath on a second free port and call fn(get) with get(path) -> (status, JSON)."""
+    port = free_port(host=HOST)
     tok = json.loads(earshot(dpath, "user", "token", "pk", "--json").stdout)["token"]
     srv = subprocess.Popen([EARSHOT, "--data", dpath, "serve", "--listen", "%s:%d" % (HOST, port),
                             "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

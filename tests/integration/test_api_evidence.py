@@ -14,7 +14,7 @@ import subprocess
 import time
 import zipfile
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
+from estest import (free_port, BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
                     import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -23,7 +23,8 @@ for tool in (GEN, VERIFY):
     if not os.path.exists(tool):
         skip("%s not built" % tool)
 
-HOST, PORT = "127.0.0.1", int(os.environ.get("ES_API_EVIDENCE_PORT", "18300"))
+HOST = "127.0.0.1"
+PORT = free_port(host=HOST)  # no fixed port: any program may hold one
 PW = "correct horse battery"
 res = Results()
 work = tmpdir("earshot-api-evidence-")

@@ -24,8 +24,8 @@ if not shutil.which("sqlite3"):
 CALLS = int(os.environ.get("ES_CRASH_CALLS", "50"))
 LENGTH = 20.0
 KILL_AFTER = 10.0
-# away from test_live's ports, so both can run at once
-PORTS = livecalls.Ports(uas_sip=15080, uac_sip=15090, uas_media=30000, uac_media=34000)
+# free ports of its own, so that it runs beside test_live and anything else
+PORTS = livecalls.Ports(CALLS)
 
 res = Results()
 work = tmpdir("earshot-crash-")

@@ -1,7 +1,7 @@
 """The README's main command: `make demo` imports the bundled example,
 lists and verifies it, and ends with the web server running on it.  Run
 here as `make -o build demo` on the build under test (the build step is the
-test run's own), on 127.0.0.1:18120 and a scratch data folder: the output
+test run's own), on a free port of 127.0.0.1 and a scratch data folder: the output
 says the URL and the demo login, the page is served, the demo user logs in
 with the printed password and finds the example's calls; Ctrl-C (SIGINT)
 stops it with exit 0."""
@@ -13,11 +13,11 @@ import signal
 import subprocess
 import time
 
-from estest import BUILD, Results, tmpdir
+from estest import BUILD, Results, free_port, tmpdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-HOST, PORT = "127.0.0.1", 18120
+HOST, PORT = "127.0.0.1", free_port()
 res = Results()
 work = tmpdir("earshot-demo-")
 data = os.path.join(work, "demo-data")

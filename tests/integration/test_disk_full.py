@@ -18,7 +18,7 @@ res = Results()
 work = tmpdir("earshot-diskfull-")
 data = os.path.join(work, "data")
 os.makedirs(data)
-if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", data]).returncode != 0:
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=0700", "tmpfs", data]).returncode != 0:
     skip("cannot mount a tmpfs here")
 try:
     small, big = os.path.join(work, "small.pcap"), os.path.join(work, "big.pcap")

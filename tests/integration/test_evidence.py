@@ -87,8 +87,8 @@ res.check(p.returncode == 0, "export --evidence to a folder exited %d: %s" % (p.
 p = earshot(data1, "export", str(call1), "--evidence", "-o", bzip, check=False)
 res.check(p.returncode == 0, "export --evidence to a zip exited %d: %s" % (p.returncode, p.stderr))
 names = sorted(os.listdir(bdir))
-res.check(names == ["README.txt", "audio.opus", "head.txt", "leaf.txt", "ledger.pub",
-                    "metadata.json", "proof.txt"], "bundle files: %s" % names)
+res.check(names == ["README.txt", "audio.opus", "consistency.txt", "head.txt", "leaf.txt",
+                    "ledger.pub", "metadata.json", "proof.txt"], "bundle files: %s" % names)
 res.check(sorted(zipfile.ZipFile(bzip).namelist()) == names, "zip entries differ from the folder")
 res.check(zipfile.ZipFile(bzip).testzip() is None, "Python's zipfile finds a bad CRC")
 leaf = open(os.path.join(bdir, "leaf.txt")).read()

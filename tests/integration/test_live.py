@@ -20,7 +20,7 @@ if not os.path.exists(EARSHOT):
 CALLS = int(os.environ.get("ES_LIVE_CALLS", "100"))
 LENGTH = float(os.environ.get("ES_LIVE_LENGTH", "10"))
 RTP_TIMEOUT, LINGER = 5, 2
-PORTS = livecalls.Ports(uas_sip=15060, uac_sip=15070, uas_media=16000, uac_media=26000)
+PORTS = livecalls.Ports(CALLS)
 
 res = Results()
 work = tmpdir("earshot-live-")

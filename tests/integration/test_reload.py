@@ -10,14 +10,14 @@ import os
 import signal
 import time
 
-from estest import EARSHOT, Results, calls_json, run, skip, tmpdir
+from estest import EARSHOT, Results, calls_json, free_port, run, skip, tmpdir
 import livecalls
 
 why = livecalls.missing_tools()
 if why:
     skip(why)
-PORTS = livecalls.Ports(uas_sip=15100, uac_sip=15110, uas_media=36000, uac_media=38000)
 CALLS = 5
+PORTS = livecalls.Ports(CALLS)
 res = Results()
 work = tmpdir("earshot-reload-")
 data = os.path.join(work, "data")
@@ -31,7 +31,7 @@ def write_conf(text):
 
 write_conf("[earshot]\nlog_level = info\n[recording]\ndefault = skip\n[rule nobody]\naction = skip\n")
 # The web server inside the recorder shows the rules in force (GET /api/rules).
-API = ("127.0.0.1", 18112)
+API = ("127.0.0.1", free_port())
 run([EARSHOT, "--data", data, "user", "add", "adm", "--role", "admin", "--password-stdin"],
     input="reload-test-pw\n")
 TOKEN = json.loads(run([EARSHOT, "--data", data, "user", "token", "adm", "--json"]).stdout)["token"]

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import time
 
-from estest import (Results, all_streams, calls_json, compare_streams, have, import_capture,
-                    show_json, skip, tmpdir, tshark_rtp_streams)
+from estest import (Results, all_streams, calls_json, compare_streams, free_port, free_port_range,
+                    have, import_capture, show_json, skip, tmpdir, tshark_rtp_streams)
 
 for tool in ("sipp", "tcpdump", "tshark"):
     if not have(tool):
@@ -21,15 +21,24 @@ if not os.path.exists(os.path.join(SHIPPED, "g711a.pcap")):
     skip("sip-tester's pcaps not found in " + SHIPPED)
 
 CALLS = 6
-# ports away from the usual ones so a SIP server on this machine does not interfere
-UAS_PORT, UAC_PORT, UAS_MEDIA, UAC_MEDIA = 25070, 25060, 27000, 28000
+# free ports (never fixed ones: another program may hold them): the two SIP
+# ports, and one free block for both sides' media (sipp's -mp base and the
+# ports above it), which is all the capture filter lets in
+MEDIA_SPAN = 200
+MEDIA = free_port_range(2 * MEDIA_SPAN)
+UAS_MEDIA, UAC_MEDIA = MEDIA, MEDIA + MEDIA_SPAN
+UAS_PORT = free_port(udp=True)
+UAC_PORT = free_port(udp=True)
+while UAC_PORT == UAS_PORT or MEDIA <= UAC_PORT < MEDIA + 2 * MEDIA_SPAN \
+        or MEDIA <= UAS_PORT < MEDIA + 2 * MEDIA_SPAN:
+    UAS_PORT, UAC_PORT = free_port(udp=True), free_port(udp=True)
 
 res = Results()
 work = tmpdir("earshot-sipp-")
 os.symlink(SHIPPED, os.path.join(work, "pcap"))  # the scenario plays pcap/g711a.pcap
 cap = os.path.join(work, "sipp.pcap")
-dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", cap, "udp and portrange %d-%d"
-                         % (UAS_PORT - 10, UAC_MEDIA + 100)],
+dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", cap, "udp and (port %d or port %d or portrange %d-%d)"
+                         % (UAS_PORT, UAC_PORT, MEDIA, MEDIA + 2 * MEDIA_SPAN - 1)],
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work)
 try:
     time.sleep(1.0)  # let tcpdump open the interface

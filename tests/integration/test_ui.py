@@ -14,14 +14,15 @@ import time
 import urllib.error
 import urllib.request
 
-from estest import (BUILD, CHROMIUM, EARSHOT, Results, browser_ready, calls_json, import_capture,
+from estest import (free_port, BUILD, CHROMIUM, EARSHOT, Results, browser_ready, calls_json, import_capture,
                     run, skip, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
 WEB_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "web"))
 GEN = os.path.join(BUILD, "gen_calls")
-HOST, PORT = "127.0.0.1", int(os.environ.get("ES_UI_PORT", "18090"))
+HOST = "127.0.0.1"
+PORT = free_port(host=HOST)  # no fixed port: any program may hold one
 PW = "correct horse battery"
 
 why = browser_ready()

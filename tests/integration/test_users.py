@@ -1,7 +1,8 @@
 """`earshot user` and `earshot audit` end to end on a fresh data folder:
-users of every role, list --json, passwd, disable, tokens, the audit trail
-of those changes, `audit --verify`, then tampering with the index through
-SQLite and the verify naming the broken seq."""
+users of every role, list --json, passwd, disable, tokens (expiry, the list,
+revoked by passwd and disable and staying revoked after enable), the audit
+trail of those changes, `audit --verify`, then tampering with the index
+through SQLite and the verify naming the broken seq.  No server: no port."""
 import json
 import os
 import shutil
@@ -14,6 +15,11 @@ import estest  # noqa: E402
 
 res = estest.Results()
 data = estest.tmpdir()
+
+
+def log_user():
+    import pwd
+    return "cli:" + pwd.getpwuid(os.geteuid()).pw_name
 
 
 def es(*args, stdin=None):
@@ -104,6 +110,49 @@ try:
     res.check(es("user", "revoke", str(tok["id"])).returncode == 0, "revoke")
     res.check(es("user", "revoke", "99999").returncode == 4, "revoke unknown: 4")
     res.check(es("user", "revoke", "x1").returncode == 2, "revoke non-number: 2")
+    # expiry, the list, and `passwd` / `disable` revoking (issue #13, finding 5)
+    p = es("user", "token", "alice", "--label", "week", "--expires", "7", "--json")
+    week = json.loads(p.stdout)
+    p2 = es("user", "token", "alice", "--label", "forever", "--expires", "never", "--json")
+    forever = json.loads(p2.stdout)
+    res.check(p.returncode == 0 and week["expires"] and p2.returncode == 0 and
+              forever["expires"] is None, "token --expires 7 / never: %r %r" % (week, forever))
+    for bad in (["--expires", "0"], ["--expires", "3651"], ["--expires", "x"],
+                ["--label", "x" * 101], ["--label", "a\tb"]):
+        res.check(es("user", "token", "alice", *bad).returncode == 2, "token %s: 2" % bad[0])
+    res.check(es("user", "tokens", "alice", "--label", "x").returncode == 2,
+              "tokens --label: usage")
+    res.check(es("user", "tokens", "nobody").returncode == 4, "tokens of nobody: 4")
+
+    def states(name):
+        p = es("user", "tokens", name, "--json")
+        return {t["id"]: (t["state"], t["revoked_why"], t["label"]) for t in json.loads(p.stdout)}
+
+    st = states("alice")
+    res.check(all(st[t][0] == "active" for t in (week["id"], forever["id"])) and
+              len(st) == 3, "tokens --json before passwd: %r" % st)
+    p = es("user", "tokens", "alice")
+    res.check(p.returncode == 0 and "week" in p.stdout and "EXPIRES" in p.stdout and
+              week["token"] not in p.stdout, "tokens table, no secret")
+    res.check(es("user", "passwd", "alice", "--password-stdin", stdin="new-secret-2\n")
+              .returncode == 0, "passwd again")
+    st = states("alice")
+    res.check(all(v[0] == "revoked" and v[1] == "password reset" for v in st.values()),
+              "`user passwd` revoked every token of alice: %r" % st)
+    p = es("user", "token", "sue", "--label", "sue-1", "--json")
+    sue1 = json.loads(p.stdout)["id"]
+    res.check(es("user", "disable", "sue").returncode == 0 and
+              es("user", "enable", "sue").returncode == 0, "disable + enable sue")
+    st = states("sue")
+    res.check(st[sue1][:2] == ("revoked", "user disabled"),
+              "a disable revoked sue's token and the enable left it revoked: %r" % (st[sue1],))
+    p = es("user", "token", "sue", "--label", "sue-2", "--json")
+    sue2 = json.loads(p.stdout)["id"]
+    res.check(states("sue")[sue2][0] == "active", "a new token after the enable is active")
+    res.check(es("user", "revoke", str(sue2)).returncode == 0 and
+              states("sue")[sue2][:2] == ("revoked", "revoked by " + log_user()),
+              "revoke: the reason names who")
+
     db = os.path.join(data, "index.sqlite")
     raw = open(db, "rb").read() + (open(db + "-wal", "rb").read()
                                    if os.path.exists(db + "-wal") else b"")
@@ -122,9 +171,17 @@ try:
                  ("user.role", "sue", "ok"), ("user.numbers", "alice", "ok"),
                  ("user.can_listen", "audrey", "ok"), ("user.disable", "piped", "ok"),
                  ("user.enable", "piped", "ok"), ("token.revoke", "token %d" % tok["id"], "ok"),
-                 ("token.revoke", "token 99999", "failed")]:
+                 ("token.revoke", "token 99999", "failed"),
+                 ("token.revoke", "token %d" % week["id"], "ok"),
+                 ("token.create", "alice token %d" % week["id"], "ok"),
+                 ("token.revoke", "token %d" % sue1, "ok")]:
         res.check(want in acts, "audited: %s" % (want,))
     res.check(all(e["user"].startswith("cli:") for e in log), "actor is cli:<unix user>")
+    why = {e["object"]: e["detail"] for e in log if e["action"] == "token.revoke"}
+    res.check(why.get("token %d" % week["id"]) == "of alice: password reset" and
+              why.get("token %d" % sue1) == "of sue: user disabled",
+              "token.revoke says whose and why: %r" % why)
+    res.check(not any(week["token"] in json.dumps(e) for e in log), "no token in the audit log")
     res.check([e["seq"] for e in log] == list(range(1, len(log) + 1)), "seqs 1..n")
     res.check(not any("pw-of" in json.dumps(e) or "new-secret" in json.dumps(e) for e in log),
               "no password in the audit log")

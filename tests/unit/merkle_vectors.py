@@ -39,6 +39,9 @@ for n in range(0, 9): print('\t"%s",' % mth(LEAVES[:n]).hex())
 print("/* inclusion: {index, size, path} */")
 for (m, n) in [(0, 1), (0, 8), (5, 8), (2, 3), (1, 5), (4, 5), (6, 7), (3, 8)]:
     print('\t{%d, %d, "%s"},' % (m, n, "".join(x.hex() for x in path(m, LEAVES[:n]))))
-print("/* consistency: {m, n, proof} */")
-for (m, n) in [(1, 1), (1, 8), (6, 8), (2, 5), (3, 7), (4, 7), (5, 8), (7, 8), (3, 4)]:
+print("/* consistency: {m, n, proof}, every 0 <= m <= n <= 8 */")
+for (m, n) in [(m, n) for n in range(0, 9) for m in range(0, n + 1)]:
+    if m == 0 or m == n:
+        print('\t{%d, %d, ""},' % (m, n))
+        continue
     print('\t{%d, %d, "%s"},' % (m, n, "".join(x.hex() for x in subproof(m, LEAVES[:n], True))))

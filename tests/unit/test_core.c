@@ -1,8 +1,9 @@
-/* test_core.c - slices, buffers, addresses, time, hash table, JSON. */
+/* test_core.c - slices, buffers, addresses, time, hash table, UTF-8, JSON, log. */
 #include "check.h"
 #include "core/core.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static void test_slices(void)
 {
@@ -151,8 +152,109 @@ static void test_json(void)
 	es_json_arr_end(&j);
 	es_json_obj_end(&j);
 	fclose(f);
-	CHECK_STR(out, "{\"a\":-5,\"s\":\"q\\\"\\\\\\n\\u0001\xe2\x82\xac\\u00ff\",\"l\":[true,null,1.25],\"e\":[]}");
+	CHECK_STR(out, "{\"a\":-5,\"s\":\"q\\\"\\\\\\n\\u0001\xe2\x82\xac\\ufffd\",\"l\":[true,null,1.25],\"e\":[]}");
 	free(out);
+}
+
+/* One string through the JSON writer, without the quotes. */
+static char *json_of(const char *s, size_t n)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	struct es_json j;
+	es_json_init(&j, f, false);
+	es_json_strn(&j, s, n);
+	fclose(f);
+	if (len >= 2) {
+		memmove(out, out + 1, len - 2);
+		out[len - 2] = 0;
+	}
+	return out;
+}
+
+/* The classic malformed UTF-8 cases (Markus Kuhn's stress test, RFC 3629
+ * section 10): each comes out as valid JSON with U+FFFD per bad byte, and
+ * control characters come out escaped. */
+static void test_json_utf8(void)
+{
+	static const struct {
+		const char *in;
+		size_t n; /* 0: strlen(in) */
+		const char *out;
+	} cases[] = {
+		{"plain", 0, "plain"},
+		{"\xc3\xa9t\xc3\xa9", 0, "\xc3\xa9t\xc3\xa9"},          /* é, 2 bytes */
+		{"\xe2\x82\xac", 0, "\xe2\x82\xac"},                    /* €, 3 bytes */
+		{"\xf0\x9f\x93\x9e", 0, "\xf0\x9f\x93\x9e"},            /* 📞, 4 bytes */
+		{"\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf"},            /* U+10FFFF */
+		{"\xef\xbf\xbd", 0, "\xef\xbf\xbd"},                    /* U+FFFD itself */
+		{"\xc0\xaf", 0, "\\ufffd\\ufffd"},                      /* overlong '/' 2 bytes */
+		{"\xc1\xbf", 0, "\\ufffd\\ufffd"},                      /* overlong 2 bytes */
+		{"\xe0\x80\xaf", 0, "\\ufffd\\ufffd\\ufffd"},           /* overlong 3 bytes */
+		{"\xe0\x9f\xbf", 0, "\\ufffd\\ufffd\\ufffd"},           /* overlong U+07FF */
+		{"\xf0\x80\x80\xaf", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* overlong 4 bytes */
+		{"\xf0\x8f\xbf\xbf", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* overlong U+FFFF */
+		{"\xed\xa0\x80", 0, "\\ufffd\\ufffd\\ufffd"},           /* U+D800 */
+		{"\xed\xbf\xbf", 0, "\\ufffd\\ufffd\\ufffd"},           /* U+DFFF */
+		{"\xed\xa0\xbd\xed\xb2\x9e", 0, "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"}, /* CESU pair */
+		{"\xed\x9f\xbf", 0, "\xed\x9f\xbf"},                    /* U+D7FF is fine */
+		{"\xf4\x90\x80\x80", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* U+110000 */
+		{"\xf5\x80\x80\x80", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* F5 lead */
+		{"\xf8\x88\x80\x80\x80", 0, "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"}, /* 5 bytes */
+		{"a\xfe" "b\xff", 0, "a\\ufffdb\\ufffd"},               /* FE, FF */
+		{"\x80", 0, "\\ufffd"},                                 /* lone continuation */
+		{"x\xc3", 0, "x\\ufffd"},                               /* truncated at the end */
+		{"x\xe2\x82", 0, "x\\ufffd\\ufffd"},
+		{"x\xf0\x9f\x93", 0, "x\\ufffd\\ufffd\\ufffd"},
+		{"\xe2\x82" "A", 0, "\\ufffd\\ufffdA"},                 /* cut by an ASCII byte */
+		{"\xe2\x82\xac", 2, "\\ufffd\\ufffd"},                  /* cut by the length */
+		{"\x01\x1b[31m\x7f", 0, "\\u0001\\u001b[31m\\u007f"},   /* C0, ESC, DEL */
+		{"\xc2\x80\xc2\x9b\xc2\x9f\xc2\xa0", 0, "\\u0080\\u009b\\u009f\xc2\xa0"}, /* C1 */
+		{"\xe2\x80\xa8\xe2\x80\xa9", 0, "\\u2028\\u2029"},
+		{"q\"\\/\b\f\n\r\t", 0, "q\\\"\\\\/\\u0008\\u000c\\n\\r\\t"},
+		{"a\0b", 3, "a\\u0000b"},
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(cases); i++) {
+		size_t n = cases[i].n ? cases[i].n : strlen(cases[i].in);
+		char *got = json_of(cases[i].in, n);
+		if (!got || strcmp(got, cases[i].out) != 0)
+			fprintf(stderr, "json_utf8 case %zu: got \"%s\"\n", i, got ? got : "(null)");
+		CHECK_STR(got, cases[i].out);
+		free(got);
+	}
+	uint32_t cp = 0;
+	CHECK_INT(es_utf8_seq("\xf0\x9f\x93\x9e", 4, &cp), 4);
+	CHECK_INT(cp, 0x1f4de);
+	CHECK_INT(es_utf8_seq("", 0, &cp), 0);
+	CHECK_INT(es_utf8_seq("\xed\xa0\x80", 3, &cp), 0);
+}
+
+/* Log lines carry packet bytes: run one through es_log with stderr in a
+ * file and read back clean text. */
+static void test_log_escapes(void)
+{
+	char path[] = "/tmp/es-test-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	es_log(ES_LOG_ERROR, "test", "bad header '%s' at %d", "A\x1b[2J\r\nearshot[x] error: forged\x01\xc0\xaf\xff\xc2\x9b\t\xc3\xa9", 7);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	char buf[512] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	CHECK(n > 0);
+	if (n > 0)
+		buf[n] = 0;
+	CHECK_STR(buf, "earshot[test] error: bad header 'A\\x1b[2J\\x0d\\x0aearshot[x] error: "
+		       "forged\\x01\\xc0\\xaf\\xff\\xc2\\x9b\t\xc3\xa9' at 7\n");
 }
 
 static void test_log_level_parse(void)
@@ -192,6 +294,8 @@ int main(void)
 	RUN(test_time);
 	RUN(test_htab);
 	RUN(test_json);
+	RUN(test_json_utf8);
+	RUN(test_log_escapes);
 	RUN(test_log_level_parse);
 	return CHECK_DONE();
 }

@@ -4,6 +4,7 @@
 #include "sip/dialog.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct sdp_seen {
 	int n;
@@ -299,6 +300,120 @@ static void test_session_timer(void)
 	sip_tracker_free(fd.t);
 }
 
+static unsigned count_events(const struct sip_call *c, const char *kind)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->nevents; i++)
+		n += !strcmp(c->events[i].kind, kind);
+	return n;
+}
+
+/* Issue #14 (sngrep-aaa.pcap): each 401/407 carries its own To-tag; a
+ * challenge is not a fork, and the retry's final response is the call's. */
+static void test_challenge_not_fork(void)
+{
+	struct sdp_seen seen = {0};
+	struct feeder fd = start(&seen);
+	const char *inv = "INVITE sip:+15551234@example.com SIP/2.0";
+	struct sip_call *c = feed(&fd, msg(inv, "a1", NULL, 1, "INVITE", "z9hG4bK1", NULL,
+					  SDP(4000, "sendrecv")));
+	feed(&fd, msg("SIP/2.0 401 Unauthorized", "a1", "c1", 1, "INVITE", "z9hG4bK1", NULL, NULL));
+	CHECK(c->challenged);
+	feed(&fd, msg("ACK sip:+15551234@example.com SIP/2.0", "a1", "c1", 1, "ACK", "z9hG4bK1", NULL, NULL));
+	feed(&fd, msg(inv, "a1", NULL, 2, "INVITE", "z9hG4bK2", NULL, SDP(4000, "sendrecv")));
+	CHECK(!c->challenged);
+	feed(&fd, msg("SIP/2.0 407 Proxy Authentication Required", "a1", "c2", 2, "INVITE", "z9hG4bK2", NULL, NULL));
+	CHECK(c->challenged);
+	CHECK_INT(c->sip_code, 407);
+	feed(&fd, msg(inv, "a1", NULL, 3, "INVITE", "z9hG4bK3", NULL, SDP(4000, "sendrecv")));
+	feed(&fd, msg("SIP/2.0 100 Trying", "a1", NULL, 3, "INVITE", "z9hG4bK3", NULL, NULL));
+	feed(&fd, msg("SIP/2.0 183 Session Progress", "a1", "t3", 3, "INVITE", "z9hG4bK3", NULL,
+		      SDP(5000, "sendrecv")));
+	feed(&fd, msg("SIP/2.0 480 Temporarily Unavailable", "a1", "t3", 3, "INVITE", "z9hG4bK3", NULL, NULL));
+	CHECK(!c->forked);
+	CHECK(!c->challenged);
+	CHECK_INT(c->sip_code, 480);
+	CHECK_INT(c->outcome, SIP_OUT_NO_ANSWER);
+	CHECK_INT(c->nto_tags, 1);
+	sip_tracker_free(fd.t);
+}
+
+/* RFC 3264 8.4: only an offer holds.  A recvonly offer answered sendonly
+ * (an IVR, an announcement) is one-way, not a hold; a sendonly re-INVITE
+ * is; with a late offer (INVITE without SDP) the 200 carries the offer. */
+static void test_hold_is_an_offer(void)
+{
+	struct sdp_seen seen = {0};
+	struct feeder fd = start(&seen);
+	const char *inv = "INVITE sip:+15551234@example.com SIP/2.0";
+	struct sip_call *c = feed(&fd, msg(inv, "a1", NULL, 1, "INVITE", "z9hG4bK1", NULL,
+					  SDP(4000, "recvonly")));
+	feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 1, "INVITE", "z9hG4bK1", NULL, SDP(5000, "sendonly")));
+	feed(&fd, msg("ACK sip:+15551234@example.com SIP/2.0", "a1", "b1", 1, "ACK", "z9hG4bK2", NULL, NULL));
+	CHECK_INT(count_events(c, "hold"), 0);
+	CHECK(!c->hold[SIP_CALLEE]);
+	/* the caller really puts the callee on hold, then resumes */
+	feed(&fd, msg(inv, "a1", "b1", 2, "INVITE", "z9hG4bK3", NULL, SDP(4000, "sendonly")));
+	feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 2, "INVITE", "z9hG4bK3", NULL, SDP(5000, "recvonly")));
+	CHECK_INT(count_events(c, "hold"), 1);
+	CHECK(c->hold[SIP_CALLER]);
+	feed(&fd, msg(inv, "a1", "b1", 3, "INVITE", "z9hG4bK4", NULL, SDP(4000, "sendrecv")));
+	CHECK_INT(count_events(c, "resume"), 1);
+	/* a late offer: the callee's 200 offers inactive (it holds), the
+	 * caller's ACK answers inactive (no event) */
+	feed(&fd, msg(inv, "a1", "b1", 4, "INVITE", "z9hG4bK5", NULL, NULL));
+	feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 4, "INVITE", "z9hG4bK5", NULL, SDP(5000, "inactive")));
+	feed(&fd, msg("ACK sip:+15551234@example.com SIP/2.0", "a1", "b1", 4, "ACK", "z9hG4bK6", NULL,
+		      SDP(4000, "inactive")));
+	CHECK_INT(count_events(c, "hold"), 2);
+	CHECK(c->hold[SIP_CALLEE]);
+	CHECK(!c->hold[SIP_CALLER]);
+	sip_tracker_free(fd.t);
+}
+
+/* Issue #14: a response with no request behind it is an orphan, not a
+ * call; a 200 or 183 to an INVITE with SDP still opens a call whose INVITE
+ * was not captured. */
+static void test_orphans(void)
+{
+	struct sdp_seen seen = {0};
+	struct feeder fd = start(&seen);
+	CHECK(feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 2, "BYE", "z9hG4bK7", NULL, NULL)) == NULL);
+	CHECK(feed(&fd, msg("SIP/2.0 403 Forbidden", "a1", "b1", 1, "INVITE", "z9hG4bK1", NULL, NULL)) == NULL);
+	/* the ACK of that 403 is no mid-call start either */
+	CHECK(feed(&fd, msg("ACK sip:+15551234@example.com SIP/2.0", "a1", "b1", 1, "ACK", "z9hG4bK1", NULL, NULL)) == NULL);
+	CHECK(feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 1, "INVITE", "z9hG4bK1", NULL, NULL)) == NULL);
+	CHECK_INT(sip_tracker_stats(fd.t)->orphans, 4);
+	CHECK_INT(sip_tracker_stats(fd.t)->calls, 0);
+	CHECK_INT(sip_tracker_count(fd.t), 0);
+	struct sip_call *c = feed(&fd, msg("SIP/2.0 200 OK", "a1", "b1", 1, "INVITE", "z9hG4bK1", NULL,
+					  SDP(5000, "sendrecv")));
+	CHECK(c != NULL);
+	CHECK(!c->invite_seen);
+	CHECK_INT(c->outcome, SIP_OUT_ANSWERED);
+	CHECK_INT(seen.n, 1);
+	sip_tracker_free(fd.t);
+}
+
+/* Issue #14: a Call-ID reused by a new INVITE while it still lingers is a
+ * new call; the old INVITE retransmitted is a straggler. */
+static void test_callid_reuse(void)
+{
+	struct sdp_seen seen = {0};
+	struct feeder fd = start(&seen);
+	const char *inv = "INVITE sip:+15551234@example.com SIP/2.0";
+	struct sip_call *c = feed(&fd, msg(inv, "a1", NULL, 1, "INVITE", "z9hG4bK1", NULL, NULL));
+	feed(&fd, msg("SIP/2.0 486 Busy Here", "a1", "b1", 1, "INVITE", "z9hG4bK1", NULL, NULL));
+	sip_tracker_release(fd.t, c, fd.ts);
+	CHECK(feed(&fd, msg(inv, "a1", NULL, 1, "INVITE", "z9hG4bK1", NULL, NULL)) == NULL);
+	CHECK_INT(sip_tracker_stats(fd.t)->late, 1);
+	struct sip_call *c2 = feed(&fd, msg(inv, "a9", NULL, 1, "INVITE", "z9hG4bK99", NULL, NULL));
+	CHECK(c2 != NULL);
+	CHECK_INT(sip_tracker_stats(fd.t)->calls, 2);
+	CHECK_INT(c2->outcome, SIP_OUT_IN_PROGRESS);
+	sip_tracker_free(fd.t);
+}
+
 int main(void)
 {
 	RUN(test_answered_call);
@@ -307,5 +422,9 @@ int main(void)
 	RUN(test_no_invite);
 	RUN(test_cancel_race);
 	RUN(test_session_timer);
+	RUN(test_challenge_not_fork);
+	RUN(test_hold_is_an_offer);
+	RUN(test_orphans);
+	RUN(test_callid_reuse);
 	return CHECK_DONE();
 }

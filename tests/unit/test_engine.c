@@ -19,6 +19,7 @@ struct ended {
 	char flags[128];
 	char rule[32];
 	int64_t end_us;
+	int sip_code;
 	unsigned n;
 };
 
@@ -30,6 +31,7 @@ static int on_call(void *ud, struct idx_call *c, const char *media_log)
 	snprintf(e->flags, sizeof(e->flags), "%s", c->flags ? c->flags : "");
 	snprintf(e->rule, sizeof(e->rule), "%s", c->rule ? c->rule : "");
 	e->end_us = c->end_us;
+	e->sip_code = c->sip_code;
 	e->n++;
 	return 0;
 }
@@ -191,6 +193,65 @@ static void test_session_timer(void)
 	rec_engine_shutdown(e, T0 + S(13));
 	CHECK_INT(got.n, 1);
 	CHECK_STR(got.reason, "shutdown");
+	rec_engine_free(e);
+}
+
+/* Issue #14: a call that ended is closed before a packet an hour later is
+ * handled: the same Call-ID's new INVITE is a new call, and the old call
+ * does not grow by an hour. */
+static void test_reuse_after_hour(void)
+{
+	struct rec_config cfg;
+	rec_config_default(&cfg);
+	struct ended got;
+	struct rec_engine *e = engine(&cfg, &got);
+	answered_call(e, NULL, 2);
+	sip(e, T0 + S(3), true, msg("BYE sip:+4930222@10.0.0.2 SIP/2.0", "b", 2, "BYE", NULL,
+				    false, false));
+	CHECK_INT(got.n, 0);
+	sip(e, T0 + S(3600), true, msg("INVITE sip:+4930222@10.0.0.2 SIP/2.0", NULL, 1, "INVITE",
+				       NULL, true, false));
+	CHECK_INT(got.n, 1);
+	CHECK_STR(got.reason, "bye");
+	CHECK(got.end_us == T0 + S(3));
+	rec_engine_flush(e, T0 + S(3601));
+	CHECK_INT(got.n, 2);
+	rec_engine_free(e);
+}
+
+/* Issue #14: an INVITE challenged with 407 and retried 40 s later (past
+ * the linger) is one call with the retry's final response. */
+static void test_challenge_wait(void)
+{
+	struct rec_config cfg;
+	rec_config_default(&cfg);
+	struct ended got;
+	struct rec_engine *e = engine(&cfg, &got);
+	const char *inv = "INVITE sip:+4930222@10.0.0.2 SIP/2.0";
+	sip(e, T0, true, msg(inv, NULL, 1, "INVITE", NULL, true, false));
+	sip(e, T0 + 1000, false, msg("SIP/2.0 407 Proxy Authentication Required", "p", 1, "INVITE",
+				     NULL, false, false));
+	sip(e, T0 + 2000, true, msg("ACK sip:+4930222@10.0.0.2 SIP/2.0", "p", 1, "ACK", NULL,
+				    false, false));
+	rec_engine_tick(e, T0 + S(40));
+	CHECK_INT(got.n, 0);
+	sip(e, T0 + S(40), true, msg(inv, NULL, 2, "INVITE", NULL, true, false));
+	sip(e, T0 + S(41), false, msg("SIP/2.0 480 Temporarily Unavailable", "q", 2, "INVITE", NULL,
+				      false, false));
+	rec_engine_flush(e, T0 + S(42));
+	CHECK_INT(got.n, 1);
+	CHECK_INT(got.sip_code, 480);
+	CHECK(!strstr(got.flags, "forked"));
+	/* without a retry the call ends challenge_wait after its 407 */
+	e = (rec_engine_free(e), engine(&cfg, &got));
+	sip(e, T0, true, msg(inv, NULL, 1, "INVITE", NULL, true, false));
+	sip(e, T0 + 1000, false, msg("SIP/2.0 407 Proxy Authentication Required", "p", 1, "INVITE",
+				     NULL, false, false));
+	rec_engine_tick(e, T0 + S(119));
+	CHECK_INT(got.n, 0);
+	rec_engine_tick(e, T0 + S(122));
+	CHECK_INT(got.n, 1);
+	CHECK_INT(got.sip_code, 407);
 	rec_engine_free(e);
 }
 
@@ -576,6 +637,8 @@ int main(void)
 	RUN(test_rtp_timeout);
 	RUN(test_max_duration);
 	RUN(test_session_timer);
+	RUN(test_reuse_after_hour);
+	RUN(test_challenge_wait);
 	RUN(test_rules);
 	RUN(test_siprec_session);
 	RUN(test_active);

@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 7);
+	CHECK_INT(idx_schema_version(ix), 8);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "7");
+	CHECK_STR(buf, "8");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 7);
+	CHECK_INT(idx_schema_version(ix), 8);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -731,6 +731,54 @@ static void test_recordings(void)
 	idx_close(ix);
 }
 
+/* Back from schema v8 to v7: the token columns v8 added. */
+#define V8_UNDO \
+	"ALTER TABLE api_tokens DROP COLUMN expires_us;" \
+	" ALTER TABLE api_tokens DROP COLUMN revoked_us;" \
+	" ALTER TABLE api_tokens DROP COLUMN revoked_why; "
+
+/* A v7 index with users and tokens is migrated: the columns are there with
+ * their defaults, and the live tokens of a disabled user are revoked (an
+ * enable would have brought them back; issue #13, finding 5). */
+static void test_migrate_v7(void)
+{
+	struct idx *ix = fresh();
+	struct idx_user on = {.role = "agent", .pwhash = "x"}, off = on;
+	snprintf(on.name, sizeof(on.name), "on");
+	snprintf(off.name, sizeof(off.name), "off");
+	off.disabled = true;
+	CHECK_INT(idx_user_insert(ix, &on), 0);
+	CHECK_INT(idx_user_insert(ix, &off), 0);
+	struct idx_token t1 = {.user_id = on.id, .hash = "h1", .created_us = 5};
+	struct idx_token t2 = {.user_id = off.id, .hash = "h2", .created_us = 5};
+	struct idx_token t3 = {.user_id = off.id, .hash = "h3", .created_us = 5, .revoked = true};
+	CHECK_INT(idx_token_insert(ix, &t1), 0);
+	CHECK_INT(idx_token_insert(ix, &t2), 0);
+	CHECK_INT(idx_token_insert(ix, &t3), 0);
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, V8_UNDO "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), 8);
+	struct idx_token t;
+	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
+	CHECK(!t.revoked && !t.expires_us && !t.revoked_us && !t.revoked_why[0]);
+	CHECK_INT(idx_token_get(ix, t2.id, &t), 0);
+	CHECK(t.revoked && !strcmp(t.revoked_why, "user disabled"));
+	CHECK_INT(idx_token_get(ix, t3.id, &t), 0);
+	CHECK(t.revoked && !t.revoked_why[0]); /* revoked before: left as it was */
+	/* a second revoke keeps the first time and reason */
+	CHECK_INT(idx_token_revoke(ix, t1.id, 100, "first"), 0);
+	CHECK_INT(idx_token_revoke(ix, t1.id, 200, "second"), 0);
+	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
+	CHECK(t.revoked && t.revoked_us == 100 && !strcmp(t.revoked_why, "first"));
+	CHECK_INT(idx_token_revoke(ix, 999, 200, "x"), ES_ENOTFOUND);
+	idx_close(ix);
+}
+
 /* An index made by schema version 1 is brought to the current version. */
 static void test_migrate_v1(void)
 {
@@ -749,7 +797,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 7);
+	CHECK_INT(idx_schema_version(ix), 8);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
@@ -1021,11 +1069,11 @@ static void test_party_fts(void)
 	pt_fill(ix, 0, PT_CALLS);
 	idx_close(ix);
 	/* back to v6, as an index written by the previous version */
-	pt_sql("DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
+	pt_sql(V8_UNDO "DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
 	       " DROP TRIGGER parties_text_update; DROP TABLE party_text; PRAGMA user_version = 6");
 	char err[256], buf[64];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 7);
+	CHECK_INT(idx_schema_version(ix), 8);
 	/* each plan is reached: few candidates, a set, more than the set's
 	 * limit (query.c PARTY_IDS_MAX 1000, PARTY_SET_MAX 10000) */
 	CHECK(pt_fts_count("1042") > 0 && pt_fts_count("1042") <= 1000);
@@ -1078,6 +1126,7 @@ int main(void)
 	RUN(test_pagination);
 	RUN(test_recordings);
 	RUN(test_migrate_v1);
+	RUN(test_migrate_v7);
 	RUN(test_party_fts);
 	teardown();
 	return CHECK_DONE();

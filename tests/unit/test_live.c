@@ -13,8 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PORT 39999
 #define COUNT 1000
+
+/* The sink's port, picked by the kernel (bind to port 0): a fixed port may
+ * be held by another program on the machine. */
+static uint16_t port;
 
 static int64_t now_us(void)
 {
@@ -46,7 +49,7 @@ struct rx {
 static void on_udp(void *ud, const struct net_pkt *pkt)
 {
 	struct rx *rx = ud;
-	if (pkt->dst.port != PORT)
+	if (pkt->dst.port != port)
 		return;
 	char want[64];
 	unsigned seq;
@@ -83,7 +86,7 @@ static void *sender(void *arg)
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	if (s < 0)
 		return NULL;
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (unsigned i = 0; i < COUNT; i++) {
 		char msg[64];
@@ -96,21 +99,24 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-/* A socket bound to the port, so that the kernel does not answer each
- * datagram with ICMP port unreachable.  -1 when the port is taken. */
+/* A socket bound to a free port (into port), so that the kernel does not
+ * answer each datagram with ICMP port unreachable.  -1 on failure. */
 static int sink_open(void)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	if (s < 0)
 		return -1;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t alen = sizeof(a);
 	int big = 8 << 20;
 	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(s, (struct sockaddr *)&a, &alen) != 0) {
 		close(s);
 		return -1;
 	}
+	port = ntohs(a.sin_port);
 	return s;
 }
 
@@ -121,7 +127,13 @@ static void capture_all(bool immediate)
 	 * default would hold only ~1000 frames, and lo puts every datagram in
 	 * the ring twice (sent and received; libpcap drops the copy).  A
 	 * snap length like an Ethernet interface's makes it ~30000 slots. */
-	struct net_live_config c = {.iface = "lo", .filter = "udp port 39999",
+	int sink = sink_open();
+	CHECK(sink >= 0);
+	if (sink < 0)
+		return;
+	char filter[32];
+	snprintf(filter, sizeof(filter), "udp port %u", (unsigned)port);
+	struct net_live_config c = {.iface = "lo", .filter = filter,
 				    .snaplen = immediate ? 2048 : 0, .timeout_ms = 50,
 				    .immediate = immediate};
 	struct net_live *l;
@@ -130,13 +142,13 @@ static void capture_all(bool immediate)
 	CHECK_INT(rc, 0);
 	if (rc) {
 		fprintf(stderr, "  %s\n", err);
+		close(sink);
 		return;
 	}
 	struct rx *rx = calloc(1, sizeof(*rx));
 	rx->dlt = net_live_dlt(l);
 	rx->start_us = now_us();
 	CHECK_INT(net_decoder_new(&rx->dec, NULL, on_udp, NULL, rx), 0);
-	int sink = sink_open();
 
 	pthread_t th;
 	CHECK_INT(pthread_create(&th, NULL, sender, NULL), 0);
@@ -172,8 +184,7 @@ static void capture_all(bool immediate)
 	CHECK_INT(net_live_stats(l, &st2), 0);
 	CHECK(st2.received >= st.received);
 
-	if (sink >= 0)
-		close(sink);
+	close(sink);
 	net_decoder_free(rx->dec);
 	free(rx);
 	net_live_close(l);

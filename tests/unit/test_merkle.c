@@ -48,15 +48,52 @@ static const struct {
 	uint64_t m, n;
 	const char *proof;
 } cons_kat[] = {
+	/* every 0 <= m <= n <= 8 */
+	{0, 0, ""},
+	{0, 1, ""},
 	{1, 1, ""},
-	{1, 8, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc75f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"},
-	{6, 8, "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6aca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
+	{0, 2, ""},
+	{1, 2, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"},
+	{2, 2, ""},
+	{0, 3, ""},
+	{1, 3, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc70298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7"},
+	{2, 3, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7"},
+	{3, 3, ""},
+	{0, 4, ""},
+	{1, 4, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc75f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"},
+	{2, 4, "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"},
+	{3, 4, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe707506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"},
+	{4, 4, ""},
+	{0, 5, ""},
+	{1, 5, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc75f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031ebc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"},
 	{2, 5, "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031ebc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"},
+	{3, 5, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe707506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"},
+	{4, 5, "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"},
+	{5, 5, ""},
+	{0, 6, ""},
+	{1, 6, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc75f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"},
+	{2, 6, "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"},
+	{3, 6, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe707506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c1250ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"},
+	{4, 6, "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"},
+	{5, 6, "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
+	{6, 6, ""},
+	{0, 7, ""},
+	{1, 7, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc75f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e"},
+	{2, 7, "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e"},
 	{3, 7, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe707506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e"},
 	{4, 7, "837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e"},
+	{5, 7, "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5fd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
+	{6, 7, "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6ab08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5fd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
+	{7, 7, ""},
+	{0, 8, ""},
+	{1, 8, "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc75f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"},
+	{2, 8, "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"},
+	{3, 8, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe707506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c1256b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"},
+	{4, 8, "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"},
 	{5, 8, "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
+	{6, 8, "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6aca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
 	{7, 8, "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb10ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6ad37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"},
-	{3, 4, "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe707506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"},
+	{8, 8, ""},
 };
 
 static const uint8_t leaf_data[8][16] = {
@@ -128,7 +165,7 @@ static void test_kat_leaves_and_roots(void)
 static void test_kat_proofs(void)
 {
 	uint8_t path[ST_MERKLE_MAX_PROOF][ST_HASH_LEN], want[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
-	uint8_t root[ST_HASH_LEN], root2[ST_HASH_LEN];
+	uint8_t root[ST_HASH_LEN];
 	size_t len;
 	const uint8_t(*lv)[ST_HASH_LEN] = (const uint8_t(*)[ST_HASH_LEN])kat_leaves;
 	for (size_t i = 0; i < ES_ARRAY_LEN(incl_kat); i++) {
@@ -142,17 +179,50 @@ static void test_kat_proofs(void)
 						     wn, root),
 			  0);
 	}
+	int missed = 0;
 	for (size_t i = 0; i < ES_ARRAY_LEN(cons_kat); i++) {
+		uint64_t m = cons_kat[i].m, n = cons_kat[i].n;
 		size_t wn = unhex(cons_kat[i].proof, &want[0][0], sizeof(want)) / ST_HASH_LEN;
-		CHECK_INT(st_merkle_consistency_proof(lv, cons_kat[i].n, cons_kat[i].m, path, &len), 0);
+		const uint8_t(*cw)[ST_HASH_LEN] = (const uint8_t(*)[ST_HASH_LEN])want;
+		CHECK_INT(st_merkle_consistency_proof(lv, n, m, path, &len), 0);
 		CHECK_INT(len, wn);
 		CHECK(memcmp(path, want, wn * ST_HASH_LEN) == 0);
-		st_merkle_root(lv, cons_kat[i].m, root);
-		st_merkle_root(lv, cons_kat[i].n, root2);
-		CHECK_INT(st_merkle_consistency_verify(cons_kat[i].m, cons_kat[i].n, root, root2,
-						       (const uint8_t(*)[ST_HASH_LEN])want, wn),
-			  0);
+		/* verified against the independent roots, not this code's */
+		uint8_t rm[ST_HASH_LEN], rn[ST_HASH_LEN];
+		unhex(root_hex[m], rm, sizeof(rm));
+		unhex(root_hex[n], rn, sizeof(rn));
+		CHECK_INT(st_merkle_consistency_verify(m, n, rm, rn, cw, wn), 0);
+		if (m == 0 || m == n)
+			continue;
+		/* the failures a verifier must catch: a wrong old root (the
+		 * previous size's, one bit flipped), a wrong new root, a wrong
+		 * old or new size, a proof truncated or extended by one hash */
+		uint8_t bad[ST_HASH_LEN];
+		unhex(root_hex[m - 1], bad, sizeof(bad));
+		missed += st_merkle_consistency_verify(m, n, bad, rn, cw, wn) == 0;
+		memcpy(bad, rm, ST_HASH_LEN);
+		bad[7] ^= 0x10;
+		missed += st_merkle_consistency_verify(m, n, bad, rn, cw, wn) == 0;
+		unhex(root_hex[n - 1], bad, sizeof(bad));
+		missed += st_merkle_consistency_verify(m, n, rm, bad, cw, wn) == 0;
+		missed += st_merkle_consistency_verify(m - 1, n, rm, rn, cw, wn) == 0;
+		if (m + 1 < n)
+			missed += st_merkle_consistency_verify(m + 1, n, rm, rn, cw, wn) == 0;
+		/* A proof fixes the roots, not the new size (the signed head
+		 * binds size and root together): n - 1 or n + 1 leaves with the
+		 * same root may pass, with that size's own root they must not. */
+		unhex(root_hex[n - 1], bad, sizeof(bad));
+		if (m < n - 1)
+			missed += st_merkle_consistency_verify(m, n - 1, rm, bad, cw, wn) == 0;
+		if (n < 8) {
+			unhex(root_hex[n + 1], bad, sizeof(bad));
+			missed += st_merkle_consistency_verify(m, n + 1, rm, bad, cw, wn) == 0;
+		}
+		missed += st_merkle_consistency_verify(m, n, rm, rn, cw, wn - 1) == 0;
+		memcpy(want[wn], rm, ST_HASH_LEN);
+		missed += st_merkle_consistency_verify(m, n, rm, rn, cw, wn + 1) == 0;
 	}
+	CHECK_INT(missed, 0);
 }
 
 /* Every proof of every tree up to 64 leaves, from the array and from the

@@ -57,6 +57,13 @@ struct gen {
 	double marker_every; /* silence with a 20 ms burst every N s (real time) */
 	int pt;              /* 0 PCMU (default), 9 G.722 */
 	bool events_only;
+	double ts_back_at;   /* the RTP timestamp restarts at its first value here,
+				SSRC and sequence go on (a gateway's re-INVITE) */
+	int ts_spike_k;      /* packet k (>0) alone has its timestamp 3 h ahead */
+	int cap_spike_k;     /* packet k (>0) alone was captured 31 h late */
+	bool burst_start;    /* the first packet is held and sent with the second */
+	double restart_at;   /* sequence 1000 back and timestamp 5 min ahead from here
+				(an SBC restarting both), the same SSRC */
 };
 
 struct pkt {
@@ -119,7 +126,19 @@ static void build(const char *name, const struct gen g[2], char *out, size_t cap
 			q->k = k;
 			q->seq = (uint16_t)((second ? 40000 : 65000 + party * 100) + k);
 			q->rtp_ts = (second ? 0x12345678u : 0xffff0000u) + k * PKT;
+			if (gp->ts_back_at > 0 && t_send >= gp->ts_back_at)
+				q->rtp_ts = 0xffff0000u + (k - (uint32_t)lround(gp->ts_back_at * 50)) * PKT;
+			if (gp->restart_at > 0 && t_send >= gp->restart_at) {
+				q->seq = (uint16_t)(q->seq - 1000);
+				q->rtp_ts += 300u * RATE;
+			}
+			if (gp->ts_spike_k > 0 && k == (uint32_t)gp->ts_spike_k)
+				q->rtp_ts += 3u * 3600 * RATE;
 			q->ts_us = T0 + (int64_t)llround(t_send * 1e6 + frand() * gp->jitter_ms * 1000);
+			if (gp->burst_start && k == 0)
+				q->ts_us = T0 + (int64_t)llround((gp->start_s + 0.02) * 1e6) - 1;
+			if (gp->cap_spike_k > 0 && k == (uint32_t)gp->cap_spike_k)
+				q->ts_us += INT64_C(31) * 3600 * ES_US_PER_SEC;
 			q->marker_burst = false;
 			if (gp->marker_every > 0) {
 				double t_real = t_send;
@@ -194,13 +213,17 @@ struct wav {
 	int16_t *ch[2];
 };
 
+/* the call's signalled span given to the renderer; 0, 0 = unknown */
+static int64_t span[2];
+
 static int render(const char *log, bool mix, struct render_result *res, struct wav *wv,
 		  const char *tag)
 {
 	char out[512], err[256] = "";
 	snprintf(out, sizeof(out), "%s/%s.wav", tmpdir, tag);
 	unlink(out);
-	struct render_opts o = {.format = MEDIA_WAV, .mix = mix};
+	struct render_opts o = {.format = MEDIA_WAV, .mix = mix, .span_start_us = span[0],
+				.span_end_us = span[1]};
 	int rc = media_render(log, out, &o, res, err, sizeof(err));
 	memset(wv, 0, sizeof(*wv));
 	if (rc) {
@@ -256,8 +279,11 @@ static size_t left_mismatch(const struct wav *w, size_t from, size_t to)
 {
 	size_t bad = 0;
 	for (size_t i = from; i < to && i < w->frames; i++)
-		if (w->ch[0][i] != ulaw_dec(ulaw_enc(sig(&base_caller, (uint32_t)i))))
+		if (w->ch[0][i] != ulaw_dec(ulaw_enc(sig(&base_caller, (uint32_t)i)))) {
+			if (getenv("MISMATCH_DEBUG") && bad < 5)
+				fprintf(stderr, "    mismatch at %zu\n", i);
 			bad++;
+		}
 	return bad;
 }
 
@@ -392,6 +418,105 @@ static void test_gap_ssrc(void)
 	wav_free(&w);
 }
 
+/* RTP timestamp jumps within one stream (#14.3, #13.8): the caller's
+ * timestamp restarts at 5 s (a gateway's re-INVITE), or one packet's is 3 h
+ * ahead: every packet is still placed, by capture time, and the channel
+ * stays sample-exact. */
+static void test_ts_jump(void)
+{
+	struct gen g[2] = {base_caller, base_callee};
+	char log[512];
+	struct render_result res;
+	struct wav w;
+	g[0].ts_back_at = 5;
+	g[1].ts_spike_k = 150;
+	build("tsjump", g, log, sizeof(log));
+	if (render(log, false, &res, &w, "tsjump")) {
+		CHECK(0);
+		return;
+	}
+	CHECK(llabs(res.duration_us - 10000000) <= 40000);
+	CHECK_INT(res.packets_late, 0);
+	CHECK_INT(res.packets_decoded, 500 + 400);
+	CHECK_INT(left_mismatch(&w, 0, w.frames), 0);
+	CHECK(res.ts_jumps >= 2);
+	wav_free(&w);
+	/* sequence and timestamp both restart: one packet may be taken for a
+	 * late one, the next confirms the restart */
+	g[0].ts_back_at = 0;
+	g[0].restart_at = 5;
+	build("restart", g, log, sizeof(log));
+	if (render(log, false, &res, &w, "restart")) {
+		CHECK(0);
+		return;
+	}
+	CHECK(res.packets_late <= 1);
+	CHECK(left_mismatch(&w, 0, 5 * RATE) == 0);
+	CHECK(left_mismatch(&w, 5 * RATE + 4 * PKT, w.frames) == 0);
+	/* the callee's 1 kHz sine (period 8 samples) runs on through its spike;
+	 * placing by capture time may land a sample off (microsecond rounding)
+	 * at each of the two new segments */
+	size_t bad = 0;
+	for (size_t i = (size_t)2.1 * RATE; i < 9 * RATE; i++)
+		bad += w.ch[1][i] != w.ch[1][i - 8];
+	CHECK(bad <= 16);
+	wav_free(&w);
+}
+
+/* One packet captured 31 h late (a flipped byte in its capture time): with
+ * the call's span known, the recording stays as long as the call and only
+ * that packet is missing. */
+static void test_capture_outlier(void)
+{
+	struct gen g[2] = {base_caller, base_callee};
+	char log[512];
+	struct render_result res;
+	struct wav w;
+	g[0].cap_spike_k = 250;
+	build("capjump", g, log, sizeof(log));
+	span[0] = T0 - 1000000;
+	span[1] = T0 + 10500000;
+	int rc = render(log, false, &res, &w, "capjump");
+	span[0] = span[1] = 0;
+	if (rc) {
+		CHECK(0);
+		return;
+	}
+	CHECK(llabs(res.duration_us - 10000000) <= 40000);
+	CHECK_INT(res.packets_outside, 1);
+	CHECK_INT(left_mismatch(&w, 0, 5 * RATE), 0);
+	/* the missing packet is concealed, which blends into the next ones */
+	CHECK_INT(res.samples_concealed, PKT);
+	CHECK_INT(left_mismatch(&w, 5 * RATE + 4 * PKT, w.frames), 0);
+	wav_free(&w);
+}
+
+/* Exact clocks, but each party's first packet is captured with its second
+ * (#14.12): the streams start where their timestamps say, sample-exact,
+ * with no drift correction where there is no drift. */
+static void test_start_burst(void)
+{
+	struct gen g[2] = {base_caller, base_callee};
+	char log[512];
+	struct render_result res;
+	struct wav w;
+	g[0].burst_start = g[1].burst_start = true;
+	build("burst", g, log, sizeof(log));
+	if (render(log, false, &res, &w, "burst")) {
+		CHECK(0);
+		return;
+	}
+	CHECK_INT(res.start_us, T0);
+	CHECK_INT(res.drift_corrected_us, 0);
+	CHECK_INT(left_mismatch(&w, 0, w.frames), 0);
+	CHECK(llabs(res.duration_us - 10000000) <= 40000);
+	size_t bad = 0; /* the callee's sine, period 8 samples, from its start */
+	for (size_t i = 2 * RATE + 8; i < 9 * RATE; i++)
+		bad += w.ch[1][i] != w.ch[1][i - 8];
+	CHECK_INT(bad, 0);
+	wav_free(&w);
+}
+
 /* Both sides send a burst every 60 s of real time; the callee's clock runs
  * ppm fast and every packet is delayed by up to 8 ms of jitter. */
 static void drift_case(double ppm, double minutes)
@@ -498,6 +623,14 @@ static void write_seeds(const char *dir)
 	build("seed-g722", g, log, sizeof(log));
 	snprintf(dst, sizeof(dst), "%s/g722-pcmu-loss.mlog", dir);
 	CHECK_INT(rename(log, dst), 0);
+	struct gen j[2] = {base_caller, base_callee};
+	j[0].dur_s = j[1].dur_s = 0.2;
+	j[1].start_s = 0.02;
+	j[0].ts_back_at = 0.1;
+	j[1].ts_spike_k = 4;
+	build("seed-tsjump", j, log, sizeof(log));
+	snprintf(dst, sizeof(dst), "%s/pcmu-ts-jump.mlog", dir);
+	CHECK_INT(rename(log, dst), 0);
 }
 
 int main(void)
@@ -514,6 +647,9 @@ int main(void)
 	RUN(test_reorder_dup);
 	RUN(test_loss);
 	RUN(test_gap_ssrc);
+	RUN(test_ts_jump);
+	RUN(test_capture_outlier);
+	RUN(test_start_burst);
 	RUN(test_g722);
 	RUN(test_no_audio);
 	RUN(test_drift);

@@ -1,6 +1,8 @@
 /* test_srs.c - the recording server end to end on loopback: the test is the
  * SRC (real UDP/TCP sockets, and TLS with OpenSSL), a real engine records
- * what the server hands it.  Ports 47000-47099 (SIP) and 47100-47199 (RTP).
+ * what the server hands it.  Ports: one free block picked at start (SIP,
+ * TLS, the SRC's, then 100 for RTP), never fixed numbers another program
+ * on the machine may hold.
  * Single-threaded: the server runs (srs_step) between the SRC's attempts,
  * and every SRC socket is nonblocking, so nothing can wait on the other. */
 #include "record/record.h"
@@ -21,9 +23,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SIP_PORT 47000
-#define SRC_PORT 47010
-#define TLS_PORT 47001
+/* One block of free ports (free_block() in main): SIP (UDP and TCP) at
+ * its start, TLS next, the SRC's UDP socket at +10, RTP from +12. */
+#define PORT_BLOCK 112
+static unsigned port_base;
+#define SIP_PORT (port_base)
+#define TLS_PORT (port_base + 1)
+#define SRC_PORT (port_base + 10)
+#define RTP_LO (port_base + 12)
+#define RTP_HI (port_base + PORT_BLOCK - 1)
 #define TLS_DIR ES_SOURCE_DIR "/tests/data/tls/"
 
 /* env_up adds a TLS listener on TLS_PORT when on (mutual with ca) */
@@ -89,8 +97,8 @@ static int env_up(struct env *v, unsigned max_sessions, bool allow_none)
 		cfg.tls_ca = tls_opt.ca;
 	}
 	lo_addr(&cfg.media_addr, 0);
-	cfg.rtp_lo = 47100;
-	cfg.rtp_hi = 47199;
+	cfg.rtp_lo = (uint16_t)RTP_LO;
+	cfg.rtp_hi = (uint16_t)RTP_HI;
 	cfg.max_sessions = max_sessions;
 	cfg.retry_after_s = 7;
 	if (allow_none) {
@@ -286,7 +294,7 @@ static void test_udp_session(void)
 	unsigned ports[4];
 	CHECK_INT(answer_ports(resp, ports, 4), 2);
 	CHECK(ports[0] % 2 == 0 && ports[1] == ports[0] + 2);
-	CHECK(ports[0] >= 47100 && ports[1] <= 47198);
+	CHECK(ports[0] >= RTP_LO && ports[1] <= RTP_HI - 1);
 	CHECK(hdr(resp, "To", val, sizeof(val)));
 	char *t = strstr(val, "tag=");
 	CHECK(t != NULL);
@@ -628,8 +636,8 @@ static void test_reinvite_timeout(void)
 	lo_addr(&cfg.listen[0].addr, SIP_PORT);
 	cfg.nlisten = 1;
 	lo_addr(&cfg.media_addr, 0);
-	cfg.rtp_lo = 47100;
-	cfg.rtp_hi = 47199;
+	cfg.rtp_lo = (uint16_t)RTP_LO;
+	cfg.rtp_hi = (uint16_t)RTP_HI;
 	cfg.session_timeout_us = 800000;
 	CHECK_INT(srs_new(&v.s, &cfg, v.e, NULL, 0), 0);
 	v.udp = socket(AF_INET, SOCK_DGRAM, 0);
@@ -949,8 +957,8 @@ static void test_tls_config_errors(void)
 	lo_addr(&cfg.listen[0].addr, TLS_PORT);
 	cfg.nlisten = 1;
 	lo_addr(&cfg.media_addr, 0);
-	cfg.rtp_lo = 47100;
-	cfg.rtp_hi = 47199;
+	cfg.rtp_lo = (uint16_t)RTP_LO;
+	cfg.rtp_hi = (uint16_t)RTP_HI;
 	struct srs *s = NULL;
 	char err[512];
 	CHECK_INT(srs_new(&s, &cfg, e, err, sizeof(err)), ES_EINVAL);
@@ -978,9 +986,47 @@ static void test_tls_config_errors(void)
 	rec_engine_free(e);
 }
 
+/* Whether port is free for both TCP and UDP on 127.0.0.1 now. */
+static bool port_free(unsigned port)
+{
+	static const int kinds[] = {SOCK_STREAM, SOCK_DGRAM};
+	bool ok = true;
+	for (size_t k = 0; ok && k < 2; k++) {
+		int fd = socket(AF_INET, kinds[k], 0);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return ok;
+}
+
+/* The first port (even) of PORT_BLOCK consecutive free ones, probed from a
+ * random start in 20000-60000 (as estest.free_port_range); 0 if none. */
+static unsigned free_block(void)
+{
+	uint32_t r = randombytes_random();
+	for (int tries = 0; tries < 200; tries++, r = randombytes_random()) {
+		unsigned start = (20000 + r % (40000 - PORT_BLOCK)) & ~1u, i = 0;
+		while (i < PORT_BLOCK && port_free(start + i))
+			i++;
+		if (i == PORT_BLOCK)
+			return start;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	es_log_set_level(ES_LOG_ERROR);
+	if (sodium_init() < 0)
+		return 1;
+	port_base = free_block();
+	if (!port_base) {
+		fprintf(stderr, "no %d consecutive free ports on 127.0.0.1\n", PORT_BLOCK);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN); /* as the program does: a TLS write to a closed peer */
 	RUN(test_udp_session);
 	RUN(test_refusals);

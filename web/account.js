@@ -1,0 +1,183 @@
+// earshot web UI: one's own account (#/account), for every role: the API
+// tokens (list, make one, revoke) and a password change, which signs out
+// every other session and revokes every token (the server does that).
+// Also tokenTable(), which admin.js uses for another user's tokens.  Uses
+// app.js's api(), state, $, el(), row(), showError() and fmtTime().  No
+// innerHTML: every value is set as text.
+'use strict';
+
+(function () {
+  let built = false;
+
+  function say(id, text, cls) {
+    const p = $(id);
+    p.textContent = text;
+    p.className = 'status' + (cls ? ' ' + cls : '');
+  }
+
+  function labelled(text, input) {
+    const l = el('label', text);
+    l.append(input);
+    return l;
+  }
+
+  function input(type, name, attrs) {
+    const i = document.createElement('input');
+    i.type = type;
+    i.name = name;
+    for (const [k, v] of Object.entries(attrs || {})) i.setAttribute(k, v);
+    return i;
+  }
+
+  // A table of tokens (GET /api/tokens or /api/users/{name}/tokens) into
+  // tbody; each live one gets a Revoke button that calls onRevoke(token).
+  function tokenRows(tbody, tokens, onRevoke) {
+    tbody.replaceChildren();
+    for (const t of tokens) {
+      let act = '';
+      if (t.state === 'active') {
+        act = el('button', 'Revoke', 'danger');
+        act.type = 'button';
+        act.setAttribute('aria-label', 'Revoke token ' + t.id + (t.label ? ' (' + t.label + ')' : ''));
+        act.addEventListener('click', () => onRevoke(t));
+      }
+      // "revoked by alice", "revoked: password reset", "expired", "active"
+      const w = t.revoked_why;
+      const why = t.state !== 'revoked' || !w ? t.state : /^revoked/.test(w) ? w : 'revoked: ' + w;
+      const tr = row([String(t.id), t.label || '–', [why, 'token-' + t.state],
+        fmtTime(t.created), t.last_used ? fmtTime(t.last_used) : 'never',
+        t.expires ? fmtTime(t.expires) : 'never', act]);
+      tr.dataset.token = String(t.id);
+      tbody.append(tr);
+    }
+  }
+
+  function tokenTable(id, caption) {
+    const t = el('table', null, 'grid');
+    t.id = id;
+    t.append(el('caption', caption, 'sr-only'));
+    const head = document.createElement('thead');
+    const tr = document.createElement('tr');
+    for (const h of ['Id', 'Label', 'State', 'Created', 'Last used', 'Expires', 'Actions']) {
+      const th = el('th', h);
+      th.scope = 'col';
+      tr.append(th);
+    }
+    head.append(tr);
+    t.append(head, document.createElement('tbody'));
+    return t;
+  }
+
+  window.earshotTokens = { tokenRows, tokenTable };
+
+  // ---- the view ------------------------------------------------------------------------
+
+  function build() {
+    if (built) return;
+    built = true;
+    const root = $('account-body');
+    const st = el('p', '', 'status');
+    st.id = 'account-status';
+    st.setAttribute('aria-live', 'polite');
+    root.append(el('h3', 'API tokens'), st, tokenTable('tokens-table', 'Your API tokens'));
+
+    const f = document.createElement('form');
+    f.id = 'token-add';
+    f.className = 'admin-form';
+    f.append(el('h3', 'New API token'));
+    f.append(labelled('Label', input('text', 'label', { maxlength: '100', autocomplete: 'off',
+      placeholder: 'what it is for' })));
+    f.append(labelled('Expires after (days, 0 = never)', input('number', 'days',
+      { min: '0', max: '3650', value: '90', required: '' })));
+    const sub = el('button', 'Create token');
+    sub.type = 'submit';
+    f.append(sub);
+    const out = el('p', '', 'status');
+    out.id = 'token-new';
+    out.hidden = true;
+    f.append(out);
+    f.addEventListener('submit', onCreate);
+    root.append(f);
+
+    const pf = document.createElement('form');
+    pf.id = 'password-change';
+    pf.className = 'admin-form';
+    pf.append(el('h3', 'Change your password'));
+    pf.append(labelled('Current password', input('password', 'current', { required: '',
+      maxlength: '1024', autocomplete: 'current-password' })));
+    pf.append(labelled('New password', input('password', 'password', { required: '',
+      minlength: '8', maxlength: '1024', autocomplete: 'new-password' })));
+    const pb = el('button', 'Change password');
+    pb.type = 'submit';
+    pf.append(pb);
+    pf.append(el('p', 'This signs you out everywhere else and revokes all your API tokens.',
+      'status'));
+    pf.addEventListener('submit', onPassword);
+    root.append(pf);
+  }
+
+  async function load() {
+    say('account-status', 'Loading…');
+    try {
+      const r = await api('GET', '/api/tokens');
+      const toks = r.tokens || [];
+      tokenRows($('tokens-table').tBodies[0], toks, revoke);
+      const live = toks.filter((t) => t.state === 'active').length;
+      say('account-status', toks.length ? live + ' active of ' + toks.length : 'No tokens yet');
+    } catch (e) { say('account-status', ''); showError(e); }
+  }
+
+  async function revoke(t) {
+    showError(null);
+    $('token-new').hidden = true; // a secret on screen no longer than needed
+    $('token-new').replaceChildren();
+    try {
+      await api('DELETE', '/api/tokens/' + t.id);
+      await load();
+      say('account-status', 'Token ' + t.id + ' revoked', 'ok');
+    } catch (e) { showError(e); }
+  }
+
+  async function onCreate(ev) {
+    ev.preventDefault();
+    showError(null);
+    const f = ev.target;
+    try {
+      const t = await api('POST', '/api/tokens', { label: f.label.value,
+        expires_days: Number(f.days.value) });
+      f.reset();
+      // Shown once: the server keeps only its hash.
+      const out = $('token-new');
+      out.replaceChildren(el('span', 'Token ' + t.id + ' (copy it now, it is not shown again): '),
+        el('code', t.token));
+      out.hidden = false;
+      await load();
+    } catch (e) { showError(e); }
+  }
+
+  async function onPassword(ev) {
+    ev.preventDefault();
+    showError(null);
+    const f = ev.target;
+    try {
+      await api('POST', '/api/me/password', { current_password: f.current.value,
+        password: f.password.value });
+      f.reset();
+      await load();
+      say('account-status', 'Password changed; other sessions and all tokens ended', 'ok');
+    } catch (e) { showError(e); }
+  }
+
+  window.earshotViews['#/account'] = {
+    view: 'account-view',
+    open() {
+      build();
+      $('token-new').hidden = true;
+      load();
+      $('account-title').focus();
+    },
+    close() {
+      if (built) $('token-new').replaceChildren();
+    },
+  };
+})();
