@@ -33,7 +33,7 @@ struct cmp_opts {
 
 struct cmp_result {
 	int64_t lag;
-	double corr, snr_db, gain;
+	double corr, snr_db, segsnr_db, gain;
 	uint64_t exact, compared;
 };
 
@@ -61,7 +61,9 @@ static void usage(FILE *f)
 		"Reports lag_samples (rec[n] ~ gain * ref[start + n - lag]), lag_s,\n"
 		"correlation (Pearson over the compared samples in 10 ms blocks where\n"
 		"either side is above -60 dBFS), snr_db (signal over the residue after\n"
-		"the best gain), exact_samples (equal at gain 1), compared_samples, rate.\n"
+		"the best gain), segsnr_db (the mean of 20 ms frames' SNR where the\n"
+		"reference is active, each clamped to -10..35 dB), exact_samples (equal\n"
+		"at gain 1), compared_samples, rate.\n"
 		"Exit status: 0 done, 1 I/O error, 2 usage.\n");
 }
 
@@ -222,6 +224,32 @@ static bool block_active(const int16_t *x, size_t n)
 }
 
 /* The figures at lag over the active 10 ms blocks. */
+/* Segmental SNR: the mean over 20 ms frames where the reference is active
+ * of each frame's SNR (after the best gain), each clamped to [-10, 35] dB,
+ * so that silent and perfect frames do not dominate as in the whole-signal
+ * figure. */
+static double segsnr(const int16_t *rec, const int16_t *r, size_t n0, size_t n, uint32_t rate,
+		     double gain)
+{
+	size_t fs = rate / 50;
+	double sum = 0;
+	size_t frames = 0;
+	for (size_t f0 = n0; fs && f0 + fs <= n; f0 += fs) {
+		if (!block_active(r + f0, fs))
+			continue;
+		double sig = 0, noise = 0;
+		for (size_t i = f0; i < f0 + fs; i++) {
+			double x = gain * r[i], e = rec[i] - x;
+			sig += x * x;
+			noise += e * e;
+		}
+		double db = noise <= 0 ? 35.0 : sig <= 0 ? -10.0 : 10 * log10(sig / noise);
+		sum += db > 35.0 ? 35.0 : db < -10.0 ? -10.0 : db;
+		frames++;
+	}
+	return frames ? sum / (double)frames : 0.0;
+}
+
 static void measure(const int16_t *rec, size_t n0, size_t n, const int16_t *w, int64_t hi,
 		    int64_t lag, uint32_t rate, struct cmp_result *res)
 {
@@ -250,6 +278,7 @@ static void measure(const int16_t *rec, size_t n0, size_t n, const int16_t *w, i
 	res->corr = 0;
 	res->gain = 0;
 	res->snr_db = 0;
+	res->segsnr_db = 0;
 	if (!cnt)
 		return;
 	double va = saa - sa * sa / (double)cnt, vb = sbb - sb * sb / (double)cnt;
@@ -260,6 +289,7 @@ static void measure(const int16_t *rec, size_t n0, size_t n, const int16_t *w, i
 	res->snr_db = noise <= 0 ? 200.0 : sig <= 0 ? -200.0 : 10 * log10(sig / noise);
 	if (res->snr_db > 200)
 		res->snr_db = 200;
+	res->segsnr_db = segsnr(rec, r, n0, n, rate, res->gain);
 }
 
 int main(int argc, char **argv)
@@ -382,14 +412,16 @@ int main(int argc, char **argv)
 	measure(x, n0, n1, w, hi, lag, rate, &res);
 	if (o.json)
 		printf("{\"lag_samples\": %lld, \"lag_s\": %.6f, \"correlation\": %.6f, "
-		       "\"snr_db\": %.3f, \"gain\": %.6f, \"exact_samples\": %llu, "
-		       "\"compared_samples\": %llu, \"rate\": %u}\n",
-		       (long long)res.lag, (double)res.lag / rate, res.corr, res.snr_db, res.gain,
+		       "\"snr_db\": %.3f, \"segsnr_db\": %.3f, \"gain\": %.6f, "
+		       "\"exact_samples\": %llu, \"compared_samples\": %llu, \"rate\": %u}\n",
+		       (long long)res.lag, (double)res.lag / rate, res.corr, res.snr_db,
+		       res.segsnr_db, res.gain,
 		       (unsigned long long)res.exact, (unsigned long long)res.compared, rate);
 	else
-		printf("lag %lld samples (%.6f s), correlation %.4f, SNR %.2f dB, gain %.4f, "
-		       "%llu of %llu samples exact, %u Hz\n",
-		       (long long)res.lag, (double)res.lag / rate, res.corr, res.snr_db, res.gain,
+		printf("lag %lld samples (%.6f s), correlation %.4f, SNR %.2f dB, segmental SNR "
+		       "%.2f dB, gain %.4f, %llu of %llu samples exact, %u Hz\n",
+		       (long long)res.lag, (double)res.lag / rate, res.corr, res.snr_db,
+		       res.segsnr_db, res.gain,
 		       (unsigned long long)res.exact, (unsigned long long)res.compared, rate);
 	rc = 0;
 	goto out;

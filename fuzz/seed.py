@@ -50,6 +50,13 @@ GEN_SETS = [
     ("ws", ["--ws"]),
     ("dialogs", ["--challenge", "3", "--stray", "--video", "--outcomes"]),
     ("oneway", ["--one-way", "--reuse-callid", "20"]),
+    # codecs through their real encoders, for fuzz_codec
+    ("speex", ["--codec", "speex"]),
+    ("speex-wb", ["--codec", "speex-wb"]),
+    ("amr", ["--codec", "amr"]),
+    ("amr-be", ["--codec", "amr-be"]),
+    ("amr-wb", ["--codec", "amr-wb"]),
+    ("g723", ["--codec", "g723", "--ptime", "30"]),
 ]
 PER_FILE = {"net_frame": 12, "sip": 8, "sdp": 4, "rtp": 6, "json": 4}
 
@@ -237,9 +244,11 @@ def seed_capture(path, out, tmp, counts, have_tshark):
 # ---- fuzz_codec --------------------------------------------------------------
 # SDP encoding name -> selector byte (index in fuzz_codecs[] of fuzz_codec.c);
 # opus goes to the mono and the stereo 48 kHz decoders.
+# speex is chosen by its clock (RFC 5574: the clock names the mode).
 CODEC_SELECTORS = {"pcmu": [0], "pcma": [1], "g722": [2], "g729": [11], "gsm": [12],
-                   "opus": [15, 18], "cn": [21]}
-CODEC_STATIC = {0: "pcmu", 3: "gsm", 8: "pcma", 9: "g722", 13: "cn", 18: "g729"}
+                   "opus": [15, 18], "cn": [21], "speex/8000": [22], "speex/16000": [23],
+                   "speex/32000": [24], "ilbc": [25], "amr": [26], "amr-wb": [27], "g723": [28]}
+CODEC_STATIC = {0: "pcmu", 3: "gsm", 4: "g723", 8: "pcma", 9: "g722", 13: "cn", 18: "g729"}
 CODEC_PER_PT = 4
 
 
@@ -277,7 +286,8 @@ def seed_codec(text, out, counts):
             if attr.lower().startswith("rtpmap:"):
                 pt_name = attr[7:].split(None, 1)
                 if len(pt_name) == 2 and pt_name[0].isdigit():
-                    names[int(pt_name[0])] = pt_name[1].split("/")[0].lower()
+                    enc = pt_name[1].lower().split("/")
+                    names[int(pt_name[0])] = enc[0] if enc[0] != "speex" else "/".join(enc[:2])
         if f[0].split(",")[0].isdigit() and f[1]:
             try:
                 pl = bytes.fromhex(f[1].split(",")[0].replace(":", ""))

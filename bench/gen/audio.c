@@ -6,8 +6,13 @@
 
 #include <bcg729/encoder.h>
 #include <gsm.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/channel_layout.h>
+#include <opencore-amrnb/interf_enc.h>
 #include <opus/opus.h>
 #include <spandsp.h>
+#include <speex/speex.h>
+#include <vo-amrwbenc/enc_if.h>
 
 #include "wav.c"
 
@@ -24,6 +29,14 @@ static const struct codec_desc codecs[GC_N] = {
 	[GC_OPUS] = {"opus", "opus", 97, 2, 48000, 16000,
 		     "maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=0"},
 	[GC_L16] = {"l16", "L16", 98, 0, 16000, 16000, NULL},
+	/* RFC 5574, RFC 4867, RFC 3551 4.5.3 (G723), 4.5.9 (LPC) */
+	[GC_SPEEX] = {"speex", "speex", 99, 0, 8000, 8000, NULL},
+	[GC_SPEEX_WB] = {"speex-wb", "speex", 100, 0, 16000, 16000, NULL},
+	[GC_AMR] = {"amr", "AMR", 102, 0, 8000, 8000, "octet-align=1"},
+	[GC_AMR_BE] = {"amr-be", "AMR", 103, 0, 8000, 8000, NULL},
+	[GC_AMR_WB] = {"amr-wb", "AMR-WB", 104, 0, 16000, 16000, NULL},
+	[GC_G723] = {"g723", "G723", 4, 0, 8000, 8000, "annexa=no"},
+	[GC_LPC] = {"lpc", "LPC", 7, 0, 8000, 8000, NULL},
 };
 
 #define SYNTH_RATE 16000
@@ -190,6 +203,74 @@ static const int16_t *audio_at(struct gen *g, int side, uint32_t rate)
 	return a->at[r];
 }
 
+/* Speech bits of AMR (wb false) or AMR-WB frame type ft (RFC 4867 3.1). */
+static unsigned amr_bits(bool wb, unsigned ft)
+{
+	static const uint16_t nb[16] = {95, 103, 118, 134, 148, 159, 204, 244, 39};
+	static const uint16_t w[16] = {132, 177, 253, 285, 317, 365, 397, 461, 477, 40};
+	return ft < 16 ? (wb ? w : nb)[ft] : 0;
+}
+
+/* RFC 4867 4.3 / 4.4: storage-format frames (header byte FT << 3 | Q << 2,
+ * then the bits) packed as one payload; returns its length. */
+static size_t amr_payload(bool wb, bool octet, uint8_t (*fr)[64], size_t n, uint8_t *out)
+{
+	size_t pos = 0;
+	memset(out, 0, 64 * n + 8);
+#define PUTB(v, k) do { for (int b_ = (k) - 1; b_ >= 0; b_--, pos++) \
+	if (((unsigned)(v) >> b_) & 1u) out[pos / 8] |= (uint8_t)(0x80 >> (pos % 8)); } while (0)
+	PUTB(15, 4); /* CMR: no mode request */
+	if (octet)
+		pos += 4;
+	for (size_t k = 0; k < n; k++) {
+		PUTB(k + 1 < n, 1);
+		PUTB(fr[k][0] >> 3 & 15, 4);
+		PUTB(fr[k][0] >> 2 & 1, 1);
+		if (octet)
+			pos += 2;
+	}
+	for (size_t k = 0; k < n; k++) {
+		unsigned bits = amr_bits(wb, fr[k][0] >> 3 & 15);
+		for (unsigned i = 0; i < bits; i++)
+			PUTB(fr[k][1 + i / 8] >> (7 - i % 8) & 1, 1);
+		if (octet)
+			pos = (pos + 7) / 8 * 8;
+	}
+#undef PUTB
+	return (pos + 7) / 8;
+}
+
+/* G.723.1 through libavcodec's encoder (6.3 kbit/s, 240-sample frames). */
+static size_t g723_packet(AVCodecContext *ctx, const int16_t *in, uint32_t n, uint8_t *out)
+{
+	size_t len = 0;
+	AVFrame *f = av_frame_alloc();
+	AVPacket *pkt = av_packet_alloc();
+	if (!f || !pkt)
+		die_oom();
+	for (uint32_t i = 0; i + 240 <= n; i += 240) {
+		f->nb_samples = 240;
+		f->format = AV_SAMPLE_FMT_S16;
+		av_channel_layout_default(&f->ch_layout, 1);
+		if (av_frame_get_buffer(f, 0) < 0)
+			die_oom();
+		memcpy(f->data[0], in + i, 240 * 2);
+		if (avcodec_send_frame(ctx, f) < 0) {
+			fprintf(stderr, GEN_TAG ": g723_1 encoder refused a frame\n");
+			exit(1);
+		}
+		av_frame_unref(f);
+		while (avcodec_receive_packet(ctx, pkt) == 0) {
+			memcpy(out + len, pkt->data, (size_t)pkt->size);
+			len += (size_t)pkt->size;
+			av_packet_unref(pkt);
+		}
+	}
+	av_frame_free(&f);
+	av_packet_free(&pkt);
+	return len;
+}
+
 /* Encodes one packet of n samples with codec c; returns its length. */
 static size_t enc_packet(int c, void *st, const int16_t *in, uint32_t n, uint8_t *out)
 {
@@ -224,6 +305,41 @@ static size_t enc_packet(int c, void *st, const int16_t *in, uint32_t n, uint8_t
 			len += 33;
 		}
 		return len;
+	case GC_SPEEX:
+	case GC_SPEEX_WB: { /* RFC 5574 3.3: the packet's frames in one bit stream */
+		SpeexBits bits;
+		int fs = 0;
+		speex_encoder_ctl(st, SPEEX_GET_FRAME_SIZE, &fs);
+		speex_bits_init(&bits);
+		for (uint32_t i = 0; fs > 0 && i + (uint32_t)fs <= n; i += (uint32_t)fs)
+			speex_encode_int(st, (int16_t *)(uintptr_t)(in + i), &bits);
+		speex_bits_insert_terminator(&bits);
+		len = (size_t)speex_bits_write(&bits, (char *)out, 1500);
+		speex_bits_destroy(&bits);
+		return len;
+	}
+	case GC_AMR:
+	case GC_AMR_BE:
+	case GC_AMR_WB: {
+		bool wb = c == GC_AMR_WB;
+		uint32_t per = wb ? 320 : 160;
+		uint8_t fr[3][64];
+		size_t k = 0;
+		for (uint32_t i = 0; i + per <= n && k < 3; i += per, k++) {
+			int r = wb ? E_IF_encode(st, 8, in + i, fr[k], 0)
+				   : Encoder_Interface_Encode(st, MR122, in + i, fr[k], 0);
+			if (r < 1) {
+				fprintf(stderr, GEN_TAG ": AMR encoder failed\n");
+				exit(1);
+			}
+		}
+		return amr_payload(wb, c == GC_AMR, fr, k, out);
+	}
+	case GC_G723: return g723_packet(st, in, n, out);
+	case GC_LPC: /* not LPC: 14 bytes a 22.5 ms frame, from the samples */
+		for (uint32_t i = 0; i < n * 14 / 180; i++)
+			out[i] = (uint8_t)(in[i] >> 8);
+		return n * 14 / 180;
 	case GC_OPUS: {
 		int r = opus_encode(st, in, (int)n, out, 1500);
 		if (r < 0) {
@@ -250,6 +366,35 @@ static void *enc_new(int c)
 		if (st)
 			opus_encoder_ctl(st, OPUS_SET_BITRATE(32000));
 		break;
+	case GC_SPEEX:
+	case GC_SPEEX_WB: {
+		st = speex_encoder_init(c == GC_SPEEX ? &speex_nb_mode : &speex_wb_mode);
+		int q = 8;
+		if (st)
+			speex_encoder_ctl(st, SPEEX_SET_QUALITY, &q);
+		break;
+	}
+	case GC_AMR:
+	case GC_AMR_BE: st = Encoder_Interface_init(0); break;
+	case GC_AMR_WB: st = E_IF_init(); break;
+	case GC_G723: {
+		const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_G723_1);
+		AVCodecContext *ctx = codec ? avcodec_alloc_context3(codec) : NULL;
+		if (!ctx) {
+			fprintf(stderr, GEN_TAG ": no G.723.1 encoder in libavcodec\n");
+			exit(1);
+		}
+		ctx->sample_rate = 8000;
+		ctx->bit_rate = 6300;
+		ctx->sample_fmt = AV_SAMPLE_FMT_S16;
+		av_channel_layout_default(&ctx->ch_layout, 1);
+		if (avcodec_open2(ctx, codec, NULL) < 0) {
+			fprintf(stderr, GEN_TAG ": cannot open the G.723.1 encoder\n");
+			exit(1);
+		}
+		st = ctx;
+		break;
+	}
 	default: return NULL;
 	}
 	if (!st)
@@ -265,6 +410,16 @@ static void enc_free(int c, void *st)
 	case GC_G729: closeBcg729EncoderChannel(st); break;
 	case GC_GSM: gsm_destroy(st); break;
 	case GC_OPUS: opus_encoder_destroy(st); break;
+	case GC_SPEEX:
+	case GC_SPEEX_WB: speex_encoder_destroy(st); break;
+	case GC_AMR:
+	case GC_AMR_BE: Encoder_Interface_exit(st); break;
+	case GC_AMR_WB: E_IF_exit(st); break;
+	case GC_G723: {
+		AVCodecContext *ctx = st;
+		avcodec_free_context(&ctx);
+		break;
+	}
 	default: break;
 	}
 }

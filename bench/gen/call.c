@@ -156,7 +156,7 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	c->pcma = rng_chance(r, 30);
 	c->codec = GEN_CODEC_TONES;
 	if (o->codec != GEN_CODEC_TONES) {
-		c->codec = (int8_t)(o->codec == GEN_CODEC_MIXED ? (int)(idx % GC_N) : o->codec);
+		c->codec = (int8_t)(o->codec == GEN_CODEC_MIXED ? (int)(idx % GC_MIXED_N) : o->codec);
 		c->pcma = c->codec == GC_PCMA;
 	}
 	c->callee_bye = rng_chance(r, 40);

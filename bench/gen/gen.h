@@ -54,7 +54,12 @@ enum gen_outcome { OUT_ANSWERED, OUT_BUSY, OUT_NO_ANSWER, OUT_CANCELLED, OUT_REJ
 /* --codec: what the RTP carries (audio.c has the table).  GEN_CODEC_TONES is
  * the default without --codec, --audio-caller, --audio-callee and --drift:
  * fixed G.711 tones, each call PCMU or PCMA at random. */
-enum gen_codec { GC_PCMU, GC_PCMA, GC_G722, GC_G726_32, GC_G729, GC_GSM, GC_OPUS, GC_L16, GC_N };
+enum gen_codec {
+	GC_PCMU, GC_PCMA, GC_G722, GC_G726_32, GC_G729, GC_GSM, GC_OPUS, GC_L16,
+	/* not in "mixed" (GC_MIXED_N): codecs earshot decoded later, and LPC */
+	GC_SPEEX, GC_SPEEX_WB, GC_AMR, GC_AMR_BE, GC_AMR_WB, GC_G723, GC_LPC, GC_N
+};
+#define GC_MIXED_N GC_SPEEX
 #define GEN_CODEC_TONES (-1)
 #define GEN_CODEC_MIXED GC_N
 #define GEN_AUDIO_MAX_S 300 /* longest source loop */

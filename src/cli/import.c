@@ -195,6 +195,8 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->n.recording_errors);
 	es_json_key(&j, "calls_not_recorded"); es_json_int(&j, (int64_t)r->n.not_recorded);
 	es_json_key(&j, "calls_cut"); es_json_int(&j, (int64_t)r->n.cut);
+	es_json_key(&j, "calls_undecoded_codec"); es_json_int(&j, (int64_t)r->n.undecoded);
+	es_json_key(&j, "undecoded_codecs"); es_json_str(&j, r->n.undecoded_codecs);
 	es_json_key(&j, "files_failed"); es_json_int(&j, files_failed);
 	es_json_key(&j, "errors");
 	es_json_arr_begin(&j);
@@ -283,6 +285,10 @@ static void summary_text(FILE *f, const struct rec_engine *e, const struct impor
 			"%llu without audio\n", (unsigned long long)r->n.recordings,
 			(double)r->n.recorded_us / 60e6, (double)r->n.recording_bytes / 1048576.0,
 			(unsigned long long)r->n.one_sided, (unsigned long long)r->n.no_audio);
+	if (r->n.undecoded)
+		fprintf(f, "%llu calls with media in a codec earshot does not decode (%s): "
+			"flagged undecoded_codec, that audio is not in their recordings\n",
+			(unsigned long long)r->n.undecoded, r->n.undecoded_codecs);
 	bool tun = false;
 	for (int k = 0; k < NET_TUN_N; k++) {
 		if (!n->decap[k])

@@ -49,6 +49,13 @@ static const struct codec_def codec_defs[] = {
 	{CODEC_GSM, "GSM", 8000, 8000, 8000, 1, 1, true, &codec_ops_gsm},
 	{CODEC_OPUS, "opus", 48000, 48000, 48000, 2, 2, true, &codec_ops_opus},
 	{CODEC_L16, "L16", 0, 8000, 0, 2, 1, true, &codec_ops_l16},
+	/* RFC 5574 3.1: speex/8000, /16000 or /32000 (libspeex refuses others) */
+	{CODEC_SPEEX, "speex", 0, 8000, 0, 1, 1, true, &codec_ops_speex},
+	{CODEC_ILBC, "iLBC", 8000, 8000, 8000, 1, 1, true, &codec_ops_ilbc},
+	/* RFC 4867 8.1 and 8.3: AMR/8000, AMR-WB/16000 */
+	{CODEC_AMR, "AMR", 8000, 8000, 8000, 1, 1, true, &codec_ops_amr},
+	{CODEC_AMR_WB, "AMR-WB", 16000, 16000, 16000, 1, 1, true, &codec_ops_amr},
+	{CODEC_G723, "G723", 8000, 8000, 8000, 1, 1, true, &codec_ops_g723},
 	{CODEC_CN, "CN", 0, 8000, 0, 1, 1, true, &codec_ops_cn},
 	{CODEC_TELEPHONE_EVENT, "telephone-event", 0, 8000, 0, 1, 1, false, NULL},
 };
@@ -59,6 +66,8 @@ static const struct {
 	enum codec_id id;
 } codec_aliases[] = {
 	{"G729A", CODEC_G729},
+	{"G7231", CODEC_G723},
+	{"G723.1", CODEC_G723},
 };
 
 /* RFC 3551 table 4: the static audio payload types we decode. */
@@ -68,7 +77,8 @@ static const struct {
 	uint32_t clock;
 	unsigned channels;
 } codec_statics[] = {
-	{0, CODEC_PCMU, 8000, 1},  {3, CODEC_GSM, 8000, 1},    {8, CODEC_PCMA, 8000, 1},
+	{0, CODEC_PCMU, 8000, 1},  {3, CODEC_GSM, 8000, 1},    {4, CODEC_G723, 8000, 1},
+	{8, CODEC_PCMA, 8000, 1},
 	{9, CODEC_G722, 8000, 1},  {10, CODEC_L16, 44100, 2},  {11, CODEC_L16, 44100, 1},
 	{13, CODEC_CN, 8000, 1},   {18, CODEC_G729, 8000, 1},
 };
@@ -147,6 +157,16 @@ int codec_static(uint8_t pt, struct codec_info *out)
 	return ES_ENOTFOUND;
 }
 
+bool codec_decodable(const char *name, uint32_t clock, unsigned channels)
+{
+	struct codec_info ci;
+	if (!name || codec_lookup(name, clock, channels, &ci))
+		return false;
+	if (ci.id == CODEC_SPEEX) /* RFC 5574: three modes, three clocks */
+		return ci.clock == 8000 || ci.clock == 16000 || ci.clock == 32000;
+	return true;
+}
+
 uint32_t codec_payload_ticks(const struct codec_info *info, const uint8_t *payload, size_t len)
 {
 	if (!info || (!payload && len))
@@ -162,6 +182,23 @@ uint32_t codec_payload_ticks(const struct codec_info *info, const uint8_t *paylo
 		return (uint32_t)(len / 10) * 80;
 	case CODEC_GSM:
 		return (uint32_t)(len / 33) * 160;
+	case CODEC_AMR:
+	case CODEC_AMR_WB:
+		return codec_amr_ticks(info->id == CODEC_AMR_WB, payload, len);
+	case CODEC_ILBC: {
+		int fl = codec_ilbc_frame_len(len, 38);
+		return fl > 0 ? (uint32_t)(len / (size_t)fl) * (fl == 38 ? 160 : 240) : 0;
+	}
+	case CODEC_G723: {
+		uint32_t t = 0;
+		for (size_t off = 0; off < len; t += 240) {
+			size_t fl = codec_g723_frame_len(payload[off]);
+			if (fl > len - off)
+				return 0;
+			off += fl;
+		}
+		return t;
+	}
 	case CODEC_OPUS: {
 		if (!len || len > INT32_MAX)
 			return 0;

@@ -9,8 +9,11 @@
  * Codecs: PCMU, PCMA (G.711), G722 (spandsp), G726-16/24/32/40 and
  * AAL2-G726-* (spandsp), G729 / G729A / annex B SID frames (bcg729), GSM
  * 06.10 (libgsm), opus (libopus, mono or stereo, mixed down), L16 (any
- * clock, 1 or 2 channels, mixed down), CN (RFC 3389 comfort noise) and
- * telephone-event (RFC 4733: recognised, not audio).
+ * clock, 1 or 2 channels, mixed down), speex (libspeex, RFC 5574, 8/16/32
+ * kHz), iLBC (RFC 3952, 20 and 30 ms) and G723 (G.723.1) through
+ * libavcodec, AMR and AMR-WB (opencore-amr, RFC 4867 octet-aligned and
+ * bandwidth-efficient), CN (RFC 3389 comfort noise) and telephone-event
+ * (RFC 4733: recognised, not audio).
  */
 #ifndef ES_CODEC_H
 #define ES_CODEC_H
@@ -34,6 +37,11 @@ enum codec_id {
 	CODEC_GSM,
 	CODEC_OPUS,
 	CODEC_L16,
+	CODEC_SPEEX,
+	CODEC_ILBC,
+	CODEC_AMR,
+	CODEC_AMR_WB,
+	CODEC_G723,
 	CODEC_CN,
 	CODEC_TELEPHONE_EVENT,
 	CODEC__COUNT
@@ -57,6 +65,11 @@ int codec_lookup(const char *name, uint32_t clock, unsigned channels, struct cod
  * 9 G722, 13 CN, 18 G729, ...).  ES_ENOTFOUND for dynamic or unknown. */
 int codec_static(uint8_t pt, struct codec_info *out);
 const char *codec_name(enum codec_id id);
+/* Whether earshot can decode media of this SDP encoding name, clock and
+ * channel count: false for a codec it does not know (LPC, a vendor's
+ * dynamic codec) or one it knows only by name.  Comfort noise and
+ * telephone-event count as decodable (they are not audio to lose). */
+bool codec_decodable(const char *name, uint32_t clock, unsigned channels);
 
 struct codec_dec;
 

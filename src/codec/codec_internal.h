@@ -53,7 +53,38 @@ struct codec_dec {
 };
 
 extern const struct codec_ops codec_ops_pcmu, codec_ops_pcma, codec_ops_l16, codec_ops_cn,
-	codec_ops_g722, codec_ops_g726, codec_ops_g729, codec_ops_gsm, codec_ops_opus;
+	codec_ops_g722, codec_ops_g726, codec_ops_g729, codec_ops_gsm, codec_ops_opus,
+	codec_ops_speex, codec_ops_ilbc, codec_ops_g723, codec_ops_amr;
+
+/* ---- payload formats (exposed for the unit tests and the fuzzer) ---------- */
+
+/* One AMR frame of an RFC 4867 payload: its frame type, quality bit and
+ * where its speech bits start (a bit offset into the payload). */
+struct codec_amr_frame {
+	uint8_t ft, q;
+	size_t bit_off;
+};
+/* Speech bits of AMR (wb false) or AMR-WB frame type ft; 0 for NO_DATA. */
+unsigned codec_amr_frame_bits(bool wb, unsigned ft);
+/* Split an RFC 4867 payload, octet-aligned or bandwidth-efficient (found
+ * by its layout; *octet_aligned says which, may be NULL), into at most max
+ * frames.  ES_ETRUNC for a payload shorter than its ToC says, ES_EPARSE
+ * for a malformed one (bad frame type, nonzero padding, extra bytes). */
+int codec_amr_unpack(bool wb, const uint8_t *p, size_t len, struct codec_amr_frame *fr,
+		     size_t max, size_t *nfr, bool *octet_aligned);
+/* Write frame fr of payload p in the storage format (RFC 4867 section 5:
+ * header byte, bits padded to an octet) to out (room for 62 bytes);
+ * returns its length. */
+size_t codec_amr_storage(bool wb, const uint8_t *p, const struct codec_amr_frame *fr,
+			 uint8_t *out);
+/* RTP ticks of an AMR payload: 160 (NB) or 320 (WB) a frame; 0 if bad. */
+uint32_t codec_amr_ticks(bool wb, const uint8_t *p, size_t len);
+/* The iLBC frame length (38: 20 ms, 50: 30 ms, RFC 3952 section 3) of a
+ * payload of len bytes; current breaks the tie of a length both divide.
+ * ES_EPARSE when neither does, ES_ETRUNC when empty. */
+int codec_ilbc_frame_len(size_t len, int current);
+/* The length of the G.723.1 frame starting with byte first: 24, 20, 4, 1. */
+size_t codec_g723_frame_len(uint8_t first);
 
 /* Bits per sample of a G.726 variant (2..5), 0 for other codecs. */
 unsigned codec_g726_bits(enum codec_id id);

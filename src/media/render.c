@@ -525,6 +525,17 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 			st->cn_dec = -1;
 		}
 	}
+	if (pos + ES_MAX(st->last_step, 1) <= r->tl.flushed && newer && st->have &&
+	    (uint16_t)(rec->seq - st->hi_seq) == 1 && cpos >= r->tl.flushed) {
+		/* The next packet in sequence, on time, yet its timestamp puts it
+		 * behind what is final: the sender's clock runs slower than its
+		 * packets (L16/11025 sent as 256 samples every 32 ms).  It is not
+		 * late: it starts a segment at its capture time. */
+		gap_resolve(r, st);
+		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
+		pos = cpos;
+		fresh = true;
+	}
 	if (pos + ES_MAX(st->last_step, 1) <= r->tl.flushed) {
 		res->packets_late++; /* its place has been written out already */
 		goto track;

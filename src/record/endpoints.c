@@ -105,14 +105,17 @@ void rec_media_from_sdp(struct rec_party_media *pm, const struct sdp_media *m)
 		struct rec_ptmap *r = &pm->map[pm->nmap];
 		r->pt = pt;
 		r->clock = 0;
+		r->channels = 0;
 		r->name[0] = '\0';
 		if (map && map->encoding.len) {
 			r->clock = map->clock;
+			r->channels = map->channels; /* L16/8000/2 is stereo */
 			sl_copy(r->name, sizeof(r->name), map->encoding);
 		} else {
 			const struct rtp_pt_info *info = rtp_pt_static(pt);
 			if (info) {
 				r->clock = info->clock;
+				r->channels = info->channels;
 				snprintf(r->name, sizeof(r->name), "%s", info->name);
 			}
 		}

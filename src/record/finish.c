@@ -1,5 +1,6 @@
 /* finish.c - a finished call becomes one index row. */
 #include "record/record_internal.h"
+#include "codec/codec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,20 +8,62 @@
 #define STR_PTS 64
 #define STR_CODECS 128
 #define STR_RTCP 192
-#define STR_FLAGS 128
+#define STR_FLAGS 192
 #define STREAM_STRS (STR_PTS + STR_CODECS + STR_RTCP)
 
-static const char *codec_name(const struct rec_call *rc, int receiver, uint8_t pt, bool video)
+/* The SDP name (and clock, may be NULL) of pt as receiver's party offered
+ * it (in its video maps for a video stream), or the static type's; NULL
+ * when unknown. */
+static const char *pt_codec(const struct rec_call *rc, int receiver, uint8_t pt, bool video,
+			    uint32_t *clock)
 {
 	const struct rec_party_media *maps = video ? rc->video : rc->media;
 	for (int k = 0; k < 2; k++) {
 		const struct rec_party_media *pm = &maps[k == 0 ? receiver : 1 - receiver];
 		for (unsigned i = 0; i < pm->nmap; i++)
-			if (pm->map[i].pt == pt && pm->map[i].name[0])
+			if (pm->map[i].pt == pt && pm->map[i].name[0]) {
+				if (clock)
+					*clock = pm->map[i].clock;
 				return pm->map[i].name;
+			}
 	}
 	const struct rtp_pt_info *info = rtp_pt_static(pt);
+	if (info && clock)
+		*clock = info->clock;
 	return info ? info->name : NULL;
+}
+
+/* Add to list (comma-separated, cap bytes) the codecs of the call's media
+ * that earshot cannot decode: an SDP name it does not know (a vendor's
+ * dynamic codec, speex at 11025 Hz), a static type it does not decode (LPC,
+ * DVI4...), a dynamic type no SDP named ("pt96").  Its audio is missing
+ * from the recording, and without this the call would only lack audio.
+ * Video is not audio to decode: it has its own flag. */
+static void undecoded_codecs(const struct rec_call *rc, char *list, size_t cap)
+{
+	for (const struct rec_stream *s = rc->streams; s; s = s->next) {
+		if (!s->st.packets || s->video)
+			continue;
+		for (unsigned i = 0; i < s->st.npts; i++) {
+			uint8_t pt = s->st.pts[i];
+			uint32_t clock = 0;
+			const char *name = pt_codec(rc, 1 - s->party, pt, false, &clock);
+			char buf[16];
+			if (name && codec_decodable(name, clock, 0))
+				continue;
+			if (!name) {
+				snprintf(buf, sizeof(buf), "pt%u", pt);
+				name = buf;
+			}
+			size_t n = strlen(list), l = strlen(name);
+			bool dup = false;
+			for (const char *p = list; (p = strstr(p, name)) != NULL; p += l)
+				if ((p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
+					dup = true;
+			if (!dup && n + l + 2 <= cap)
+				snprintf(list + n, cap - n, "%s%s", n ? "," : "", name);
+		}
+	}
 }
 
 static int cmp_first(const void *a, const void *b)
@@ -55,7 +98,7 @@ static void fill_stream(const struct rec_call *rc, const struct rec_stream *s,
 	pts[0] = codecs[0] = rtcp[0] = '\0';
 	for (unsigned i = 0; i < s->st.npts; i++) {
 		uint8_t pt = s->st.pts[i];
-		const char *name = codec_name(rc, 1 - s->party, pt, s->video);
+		const char *name = pt_codec(rc, 1 - s->party, pt, s->video, NULL);
 		int n = snprintf(pts + np, STR_PTS - np, "%s%u", i ? "," : "", pt);
 		if (n > 0 && (size_t)n < STR_PTS - np)
 			np += (size_t)n;
@@ -149,6 +192,19 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		add_flag(flags, "messages_truncated");
 	if (rc->time_fixed)
 		add_flag(flags, "capture_time_fixed");
+	char undecoded[48] = "";
+	undecoded_codecs(rc, undecoded, sizeof(undecoded));
+	if (undecoded[0]) {
+		/* the flag, then each codec as "undecoded:NAME" */
+		add_flag(flags, "undecoded_codec");
+		for (char *p = undecoded, *e; *p; p = e) {
+			e = strchr(p, ',');
+			e = e ? (*e = '\0', e + 1) : p + strlen(p);
+			char f[40];
+			snprintf(f, sizeof(f), "undecoded:%s", p);
+			add_flag(flags, f);
+		}
+	}
 	if (!rc->record)
 		add_flag(flags, "not_recorded");
 	else if (rc->ml_failed)

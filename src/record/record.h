@@ -367,6 +367,9 @@ struct rec_store_counts {
 	uint64_t calls, calls_dup, streams, not_recorded, cut, recovered, store_errors;
 	uint64_t recordings, recording_bytes, no_audio, recording_errors, one_sided, ledger_errors;
 	int64_t recorded_us;
+	/* calls flagged undecoded_codec, and those codecs' names ("LPC,X-A") */
+	uint64_t undecoded;
+	char undecoded_codecs[64];
 };
 /* Enter c in the index and queue its media log (may be NULL) for
  * rendering; a duplicate call keeps the recording it has and its new log

@@ -14,6 +14,7 @@
 /* What one party announced it can receive (its SDP payload map). */
 struct rec_ptmap {
 	uint8_t pt;
+	uint8_t channels; /* 0 = the codec's default (no SDP channel count) */
 	uint32_t clock;
 	char name[24];
 };

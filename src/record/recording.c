@@ -388,6 +388,26 @@ static bool has_flag(const char *flags, const char *f)
 	return flags && strstr(flags, f);
 }
 
+/* Add the NAMEs of the "undecoded:NAME" flags to n's list, once each. */
+static void count_undecoded(struct rec_store_counts *n, const char *flags)
+{
+	static const char pre[] = "undecoded:";
+	char *list = n->undecoded_codecs;
+	size_t cap = sizeof(n->undecoded_codecs);
+	for (const char *p = flags; (p = strstr(p, pre)) != NULL;) {
+		p += sizeof(pre) - 1;
+		size_t l = strcspn(p, ",");
+		bool dup = false;
+		for (const char *q = list; (q = strstr(q, p)) != NULL && !dup; q++)
+			dup = strncmp(q, p, l) == 0 && (q == list || q[-1] == ',') &&
+			      (q[l] == ',' || !q[l]);
+		size_t used = strlen(list);
+		if (!dup && used + l + 2 <= cap)
+			snprintf(list + used, cap - used, "%s%.*s", used ? "," : "", (int)l, p);
+		p += l;
+	}
+}
+
 int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 		   const char *media_log, struct rec_store_counts *n)
 {
@@ -406,6 +426,10 @@ int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 		n->streams += c->nstreams;
 		n->recovered += recovered;
 		n->not_recorded += has_flag(c->flags, "not_recorded");
+		if (has_flag(c->flags, "undecoded_codec")) {
+			n->undecoded++;
+			count_undecoded(n, c->flags);
+		}
 		if (has_flag(c->flags, "recording_cut")) {
 			n->cut++;
 			ES_LOG_ERR(TAG, "call %lld (%s, %s -> %s) was cut: its audio could not be "

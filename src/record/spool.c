@@ -134,7 +134,7 @@ static int spool_maps(struct rec_call *rc)
 				if (dup)
 					continue;
 				int err = mlog_ptmap(rc->ml, sender == SIP_CALLER ? MLOG_CALLER : MLOG_CALLEE,
-						     m->pt, m->name, m->clock, 0);
+						     m->pt, m->name, m->clock, m->channels);
 				if (err)
 					return err;
 			}

@@ -87,7 +87,7 @@ static const char offer_text[] =
 	"a=label:2\r\n"
 	"a=sendonly\r\n"
 	"m=audio 49174 RTP/AVP 99\r\n"
-	"a=rtpmap:99 AMR-WB/16000\r\n"
+	"a=rtpmap:99 EVS/16000\r\n"
 	"a=label:3\r\n"
 	"m=video 49176 RTP/AVP 97\r\n"
 	"a=rtpmap:97 H264/90000\r\n"
@@ -130,7 +130,7 @@ static void test_answer(void)
 	CHECK_INT(ans.media[1].nfmt, 2);
 	CHECK_INT(ans.media[1].fmts[0], 9);
 	CHECK(sl_eq_str_ci(ans.media[1].label, "2"));
-	/* stream 3: AMR-WB only: rejected, label still there */
+	/* stream 3: EVS only (not decoded): rejected, label still there */
 	CHECK_INT(ans.media[2].port, 0);
 	CHECK(sl_eq_str_ci(ans.media[2].label, "3"));
 	/* video: rejected */
