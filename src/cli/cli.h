@@ -18,6 +18,9 @@ enum {
 			     everything readable was imported */
 	CLI_NOTFOUND = 4, /* no such call, or it has no recording */
 	CLI_UNAVAILABLE = 5, /* no sound device (play) */
+	CLI_HELD = 6,     /* refused: a legal hold covers it (hold, delete, retention) */
+	CLI_QUOTA = 7,    /* retention run: the quota cannot be met without
+			     deleting recordings before their minimum keep time */
 };
 
 struct cli_ctx {
@@ -41,6 +44,18 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
+int cli_hold(struct cli_ctx *ctx, int argc, char **argv);   /* hold.c */
+int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
+
+/* "cli:<unix user>": who the audit log names for a command (user.c). */
+void cli_actor(char *buf, size_t cap);
+/* Audit a deletion that a legal hold refused: action ("delete",
+ * "keys.shred", "retention.run"...), the call's row, the hold (hold.c). */
+void cli_audit_refusal(struct idx *ix, const char *action, int64_t call_row, const char *hold);
+/* The data folder's ledger opened for writing; CLI_ERR said on stderr as
+ * "earshot CMD: ..." (hold.c). */
+struct st_ledger;
+int cli_ledger_open(struct cli_ctx *ctx, const char *cmd, struct st_ledger **l);
 
 /* The row id a call argument names: a number is an id, anything else a
  * Call-ID (the first call with it); 0 when there is none. */

@@ -149,6 +149,12 @@ int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t ca
 			return ES_EINVAL;
 		n = snprintf(buf, cap, "1\ttomb\t%" PRIu64 "\t%" PRId64 "\t%s\treason=%s", e->seq,
 			     e->time_us, e->id, e->reason);
+	} else if (e->type == ST_ENTRY_HOLD || e->type == ST_ENTRY_RELEASE) {
+		if (!reason_valid(e->reason, strnlen(e->reason, sizeof(e->reason))))
+			return ES_EINVAL;
+		n = snprintf(buf, cap, "1\t%s\t%" PRIu64 "\t%" PRId64 "\t%s\thold=%s",
+			     e->type == ST_ENTRY_HOLD ? "hold" : "release", e->seq, e->time_us, e->id,
+			     e->reason);
 	} else {
 		return ES_EINVAL;
 	}
@@ -175,6 +181,10 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		e->type = ST_ENTRY_RECORDING;
 	else if (sl_eq(f[1], SL_LIT("tomb")))
 		e->type = ST_ENTRY_TOMBSTONE;
+	else if (sl_eq(f[1], SL_LIT("hold")))
+		e->type = ST_ENTRY_HOLD;
+	else if (sl_eq(f[1], SL_LIT("release")))
+		e->type = ST_ENTRY_RELEASE;
 	else {
 		es_errf(err, errlen, 0, "unknown entry type");
 		return ES_EPARSE;
@@ -195,6 +205,13 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 			es_errf(err, errlen, 0, "bad recording hashes (want meta=, cipher=, plain=)");
 			return ES_EPARSE;
 		}
+	} else if (e->type == ST_ENTRY_HOLD || e->type == ST_ENTRY_RELEASE) {
+		if (n != 6 || f[5].len < 6 || memcmp(f[5].p, "hold=", 5) != 0 ||
+		    !reason_valid(f[5].p + 5, f[5].len - 5)) {
+			es_errf(err, errlen, 0, "bad hold name");
+			return ES_EPARSE;
+		}
+		memcpy(e->reason, f[5].p + 5, f[5].len - 5);
 	} else {
 		if (n != 6 || f[5].len < 8 || memcmp(f[5].p, "reason=", 7) != 0 ||
 		    !reason_valid(f[5].p + 7, f[5].len - 7)) {
@@ -431,7 +448,9 @@ static int add_leaf(struct st_ledger *l, const struct st_ledger_entry *e, uint64
 		return rc;
 	l->offs[n].off = off;
 	l->offs[n].len = (uint32_t)len;
-	if ((rc = index_id(l, e->id, e->seq, e->type == ST_ENTRY_TOMBSTONE))) {
+	/* hold and release leaves say nothing about whether id exists */
+	if ((e->type == ST_ENTRY_RECORDING || e->type == ST_ENTRY_TOMBSTONE) &&
+	    (rc = index_id(l, e->id, e->seq, e->type == ST_ENTRY_TOMBSTONE))) {
 		st_merkle_tree_truncate(&l->tree, n);
 		return rc;
 	}
@@ -923,6 +942,18 @@ int st_ledger_append_tombstone(struct st_ledger *l, const char *id, const char *
 		return ES_EINVAL;
 	memcpy(e.id, id, strlen(id) + 1);
 	memcpy(e.reason, reason, strlen(reason) + 1);
+	return append_entry(l, &e, seq);
+}
+
+int st_ledger_append_hold(struct st_ledger *l, const char *id, const char *name, bool release,
+			  int64_t time_us, uint64_t *seq)
+{
+	struct st_ledger_entry e = {.type = release ? ST_ENTRY_RELEASE : ST_ENTRY_HOLD,
+				    .time_us = time_us};
+	if (!id || !id_valid(id, strlen(id)) || !name || !reason_valid(name, strlen(name)))
+		return ES_EINVAL;
+	memcpy(e.id, id, strlen(id) + 1);
+	memcpy(e.reason, name, strlen(name) + 1);
 	return append_entry(l, &e, seq);
 }
 
