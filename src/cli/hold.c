@@ -165,12 +165,13 @@ static int hold_add(struct cli_ctx *ctx, const char *name, const char *reason, c
 	int rc = 0, ret = CLI_ERR;
 	for (size_t i = 0; i < ncalls && !rc; i++) {
 		int64_t row = cli_call_ref(ix, calls[i]);
-		if (!row) {
+		if (row)
+			rc = idx_call_brief(ix, row, take_call, &h);
+		if (!row || rc == ES_ENOTFOUND) {
 			fprintf(stderr, "earshot hold add: no call %s; no hold placed\n", calls[i]);
 			ret = CLI_NOTFOUND;
 			goto out;
 		}
-		rc = idx_call_brief(ix, row, take_call, &h);
 	}
 	if (query) {
 		struct idx_filter f = {0};

@@ -197,6 +197,8 @@ static int policy_key(const struct es_conf *c, const struct es_conf_entry *e,
 	}
 	if (l)
 		return pol_list_parse(c, e, l, err, errlen);
+	if ((!strcmp(k, "keep") && p->has_keep) || (!strcmp(k, "delete_after") && p->has_del))
+		return ferr(err, errlen, c, e, "%s", "given twice for this policy");
 	if (!strcmp(k, "keep")) {
 		if ((why = pol_span_parse(e->value, false, &p->keep)))
 			return ferr(err, errlen, c, e, "%s", why);
@@ -222,13 +224,19 @@ static int policy_key(const struct es_conf *c, const struct es_conf_entry *e,
 	return ferr(err, errlen, c, e, "%s", "unknown key");
 }
 
-/* Days a span stands for at least, to compare keep with delete_after. */
-static int64_t span_days(const struct pol_span *s)
+/* Does keep end after delete_after from some start?  Tried from the ends of
+ * months of a leap and a common year, where calendar spans differ most. */
+static bool keep_longer(const struct pol_span *keep, const struct pol_span *del)
 {
-	if (s->never)
-		return INT64_MAX;
-	int64_t per = s->u == 'w' ? 7 : s->u == 'm' ? 28 : s->u == 'y' ? 365 : 1;
-	return (int64_t)s->n * per;
+	static const int64_t starts[] = {951782400, 954460800, 1706659200, 1738281600};
+	if (del->never || !keep->n)
+		return false;
+	for (size_t i = 0; i < ES_ARRAY_LEN(starts); i++) {
+		int64_t t = starts[i] * ES_US_PER_SEC;
+		if (pol_span_add(t, keep) > pol_span_add(t, del))
+			return true;
+	}
+	return false;
 }
 
 static int check_policy(const struct es_conf *c, const struct ret_policy *p, char *err,
@@ -237,9 +245,7 @@ static int check_policy(const struct es_conf *c, const struct ret_policy *p, cha
 	const char *why = NULL;
 	if (!p->has_del)
 		why = "has no delete_after (a duration, or never)";
-	else if (p->has_keep && !p->del.never &&
-		 (span_days(&p->keep) > span_days(&p->del) ||
-		  (p->keep.u == p->del.u && p->keep.n > p->del.n)))
+	else if (p->has_keep && keep_longer(&p->keep, &p->del))
 		why = "deletes before its minimum: delete_after is shorter than keep";
 	if (why && err && errlen)
 		snprintf(err, errlen, "%s:%u: [retention %s] %s", c->path, p->line, p->name, why);
