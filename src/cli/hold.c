@@ -72,166 +72,61 @@ int cli_ledger_open(struct cli_ctx *ctx, const char *cmd, struct st_ledger **l)
 	return CLI_OK;
 }
 
-/* ---- the calls of a new hold -------------------------------------------------------- */
+/* ---- add ------------------------------------------------------------------------------ */
 
-struct hcall {
-	int64_t row;
-	char *path; /* the recording's id, NULL when the call has none */
-};
-struct hcalls {
-	struct hcall *v;
-	size_t n, cap;
-	bool oom;
-};
-
-static int take_call(void *ud, const struct idx_call *c)
+static int hold_exit(int rc)
 {
-	struct hcalls *h = ud;
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		void *p = realloc(h->v, cap * sizeof(*h->v));
-		if (!p)
-			return h->oom = true, ES_ENOMEM;
-		h->v = p;
-		h->cap = cap;
-	}
-	for (size_t i = 0; i < h->n; i++)
-		if (h->v[i].row == c->id)
-			return 0; /* the same call given twice */
-	struct hcall *x = &h->v[h->n];
-	x->row = c->id;
-	x->path = NULL;
-	if (c->recording && c->recording->path && !(x->path = strdup(c->recording->path)))
-		return h->oom = true, ES_ENOMEM;
-	h->n++;
-	return 0;
-}
-
-static void hcalls_free(struct hcalls *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		free(h->v[i].path);
-	free(h->v);
-}
-
-/* "party=alice,tag=case-7" into f (pointers into buf, a copy of q). */
-static int parse_query(char *buf, struct idx_filter *f)
-{
-	for (char *save = NULL, *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-		char *v = strchr(it, '=');
-		if (!v || v == it || !v[1]) {
-			fprintf(stderr, "earshot hold add: --query: '%s' is not key=value\n", it);
-			return CLI_USAGE;
-		}
-		*v++ = '\0';
-		if (!strcmp(it, "party")) f->party = v;
-		else if (!strcmp(it, "tag")) f->tag = v;
-		else if (!strcmp(it, "source")) f->source = v;
-		else if (!strcmp(it, "outcome")) f->outcome = v;
-		else if (!strcmp(it, "flag")) f->flag = v;
-		else if (!strcmp(it, "call-id")) f->call_id = v;
-		else if (!strcmp(it, "from") || !strcmp(it, "to")) {
-			if (es_time_parse(v, !strcmp(it, "from") ? &f->from_us : &f->to_us)) {
-				fprintf(stderr, "earshot hold add: --query: %s: cannot read time '%s'\n", it, v);
-				return CLI_USAGE;
-			}
-		} else {
-			fprintf(stderr, "earshot hold add: --query: unknown key '%s' (party, from, to, tag, "
-					"source, outcome, flag, call-id)\n", it);
-			return CLI_USAGE;
-		}
-	}
-	return CLI_OK;
+	return rc == ES_EINVAL ? CLI_USAGE : rc == ES_ENOTFOUND ? CLI_NOTFOUND
+	       : rc == ES_EEXIST ? CLI_HELD : CLI_ERR;
 }
 
 static int hold_add(struct cli_ctx *ctx, const char *name, const char *reason, char **calls,
 		    size_t ncalls, const char *query)
 {
-	const char *why = pol_hold_name_check(name);
-	if (!why)
-		why = pol_hold_reason_check(reason);
-	if (!why && !ncalls == !query)
-		why = "give --call ID... or --query FILTERS (one of them)";
-	if (why) {
-		fprintf(stderr, "earshot hold add: %s\n", why);
-		return CLI_USAGE;
-	}
 	struct idx *ix;
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
-	struct hcalls h = {0};
+	int64_t *rows = calloc(ncalls + 1, sizeof(*rows));
 	struct st_ledger *l = NULL;
-	char *qbuf = NULL, actor[128];
-	int rc = 0, ret = CLI_ERR;
-	for (size_t i = 0; i < ncalls && !rc; i++) {
-		int64_t row = cli_call_ref(ix, calls[i]);
-		if (row)
-			rc = idx_call_brief(ix, row, take_call, &h);
-		if (!row || rc == ES_ENOTFOUND) {
+	char actor[128], err[600] = "";
+	int ret = CLI_ERR;
+	if (!rows)
+		goto out;
+	for (size_t i = 0; i < ncalls; i++)
+		if (!(rows[i] = cli_call_ref(ix, calls[i]))) {
 			fprintf(stderr, "earshot hold add: no call %s; no hold placed\n", calls[i]);
 			ret = CLI_NOTFOUND;
 			goto out;
 		}
-	}
-	if (query) {
-		struct idx_filter f = {0};
-		if (!(qbuf = strdup(query)) || (ret = parse_query(qbuf, &f)) != CLI_OK) {
-			ret = qbuf ? ret : CLI_ERR;
-			goto out;
-		}
-		ret = CLI_ERR;
-		rc = idx_calls_list(ix, &f, take_call, &h);
-	}
-	if (rc) {
-		fprintf(stderr, "earshot hold add: %s\n", h.oom ? "out of memory" : idx_errmsg(ix));
-		goto out;
-	}
-	if (!h.n) {
-		fprintf(stderr, "earshot hold add: the query matches no call; no hold placed\n");
-		ret = CLI_NOTFOUND;
+	/* check what needs no ledger first: bad input never takes its lock */
+	const char *why = pol_hold_name_check(name);
+	if (!why)
+		why = pol_hold_reason_check(reason);
+	if (why) {
+		fprintf(stderr, "earshot hold add: %s\n", why);
+		ret = CLI_USAGE;
 		goto out;
 	}
 	if (cli_ledger_open(ctx, "hold add", &l))
 		goto out;
 	cli_actor(actor, sizeof(actor));
-	int64_t now = cli_wall_us(), id = 0;
-	/* index first (inside a transaction), ledger leaves, commit both: a
-	 * hold is in force once the index has it */
-	if ((rc = idx_begin(ix)) || (rc = idx_hold_create(ix, name, reason, query, actor, now, &id))) {
-		if (rc == ES_EEXIST)
-			fprintf(stderr, "earshot hold add: a hold named %s exists already (`earshot "
-					"hold show %s`)\n", name, name);
-		else
-			fprintf(stderr, "earshot hold add: %s\n", idx_errmsg(ix));
-		ret = rc == ES_EEXIST ? CLI_HELD : CLI_ERR;
-		idx_rollback(ix);
-		goto out;
-	}
-	size_t nrec = 0;
-	for (size_t i = 0; i < h.n && !rc; i++) {
-		rc = idx_hold_add_call(ix, id, h.v[i].row, h.v[i].path);
-		if (!rc && h.v[i].path) {
-			rc = st_ledger_append_hold(l, h.v[i].path, name, false, now, NULL);
-			nrec++;
-		}
-	}
-	if (!rc)
-		rc = idx_commit(ix);
-	if (!rc)
-		rc = st_ledger_commit(l);
+	struct rec_hold_req q = {.name = name, .reason = reason, .rows = ncalls ? rows : NULL,
+				 .nrows = ncalls, .query = query, .by = actor,
+				 .now_us = cli_wall_us()};
+	size_t nc = 0, nr = 0;
+	int rc = rec_hold_place(ix, l, &q, &nc, &nr, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "earshot hold add: %s\n", rc == ES_EDB ? idx_errmsg(ix) : es_strerror(rc));
-		idx_rollback(ix);
+		fprintf(stderr, "earshot hold add: %s\n", err);
+		ret = hold_exit(rc);
 		goto out;
 	}
 	char detail[1200];
-	snprintf(detail, sizeof(detail), "%zu calls, %zu recordings: %s", h.n, nrec, reason);
-	api_audit_append(ix, now, actor, "hold.add", name, "", API_AUDIT_OK, detail, NULL);
-	printf("hold %s placed on %zu calls (%zu recordings)\n", name, h.n, nrec);
+	snprintf(detail, sizeof(detail), "%zu calls, %zu recordings: %s", nc, nr, reason);
+	api_audit_append(ix, q.now_us, actor, "hold.add", name, "", API_AUDIT_OK, detail, NULL);
+	printf("hold %s placed on %zu calls (%zu recordings)\n", name, nc, nr);
 	ret = CLI_OK;
 out:
-	free(qbuf);
-	hcalls_free(&h);
+	free(rows);
 	st_ledger_close(l);
 	idx_close(ix);
 	return ret;
@@ -354,23 +249,6 @@ static int hold_list(struct cli_ctx *ctx, const char *name, bool json)
 	return rc == ES_ENOTFOUND ? CLI_NOTFOUND : rc ? CLI_ERR : CLI_OK;
 }
 
-struct rel_ctx {
-	struct st_ledger *l;
-	const char *name;
-	int64_t now;
-	size_t n;
-};
-
-static int release_leaf(void *ud, int64_t row, const char *path)
-{
-	(void)row;
-	struct rel_ctx *r = ud;
-	if (!path)
-		return 0;
-	r->n++;
-	return st_ledger_append_hold(r->l, path, r->name, true, r->now, NULL);
-}
-
 static int hold_release(struct cli_ctx *ctx, const char *name, const char *reason)
 {
 	const char *why = pol_hold_reason_check(reason);
@@ -381,36 +259,22 @@ static int hold_release(struct cli_ctx *ctx, const char *name, const char *reaso
 	struct idx *ix;
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
-	struct hview v = {0};
 	struct st_ledger *l = NULL;
-	int ret = CLI_ERR, rc = idx_hold_get(ix, name, list_one, &v);
-	if (rc == ES_ENOTFOUND) {
-		fprintf(stderr, "earshot hold release: no hold named %s\n", name);
-		ret = CLI_NOTFOUND;
+	char actor[128], err[600] = "";
+	int ret = CLI_ERR;
+	if (cli_ledger_open(ctx, "hold release", &l))
 		goto out;
-	}
-	if (!rc && v.h.released_us) {
-		fprintf(stderr, "earshot hold release: hold %s is released already\n", name);
-		ret = CLI_HELD;
-		goto out;
-	}
-	if (rc || cli_ledger_open(ctx, "hold release", &l))
-		goto out;
-	char actor[128];
 	cli_actor(actor, sizeof(actor));
-	struct rel_ctx r = {.l = l, .name = name, .now = cli_wall_us()};
-	/* ledger leaves first: the release is provable before it takes effect */
-	rc = idx_hold_calls(ix, v.h.id, release_leaf, &r);
-	if (!rc)
-		rc = st_ledger_commit(l);
-	if (!rc)
-		rc = idx_hold_release(ix, v.h.id, actor, reason, r.now);
+	int64_t now = cli_wall_us();
+	size_t nr = 0;
+	int rc = rec_hold_release(ix, l, name, actor, reason, now, &nr, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "earshot hold release: %s\n", rc == ES_EDB ? idx_errmsg(ix) : es_strerror(rc));
+		fprintf(stderr, "earshot hold release: %s\n", err);
+		ret = hold_exit(rc);
 		goto out;
 	}
-	api_audit_append(ix, r.now, actor, "hold.release", name, "", API_AUDIT_OK, reason, NULL);
-	printf("hold %s released (%zu recordings)\n", name, r.n);
+	api_audit_append(ix, now, actor, "hold.release", name, "", API_AUDIT_OK, reason, NULL);
+	printf("hold %s released (%zu recordings)\n", name, nr);
 	ret = CLI_OK;
 out:
 	st_ledger_close(l);

@@ -385,4 +385,29 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 		  size_t errlen);
 void rec_deleter_close(struct rec_deleter *d); /* the vault if it opened it */
 
+/* ---- legal holds (hold.c) ---------------------------------------------------------
+ * Shared by `earshot hold` and the REST API.  Placing: the calls are
+ * resolved (rows, or a query run now), the hold and its calls go into the
+ * index in one transaction, a hold leaf per recording into the ledger;
+ * releasing appends the release leaves, commits them, then marks the hold
+ * released.  Errors: ES_EINVAL (bad name, reason, query: err says which),
+ * ES_ENOTFOUND (an unknown call, a query matching none, no such hold),
+ * ES_EEXIST (the name is taken; release: already released), ES_EDB, ES_EIO. */
+struct rec_hold_req {
+	const char *name, *reason;
+	const int64_t *rows;       /* call rows, or NULL */
+	size_t nrows;
+	const char *query;         /* "party=x,tag=y,from=T,...", or NULL */
+	const char *by;            /* who, for the index and the audit log */
+	int64_t now_us;
+};
+/* "party=alice,tag=case-7" into f: its strings point into buf (modified).
+ * Keys: party, from, to, tag, source, outcome, flag, call-id. */
+int rec_hold_query_parse(char *buf, struct idx_filter *f, char *err, size_t errlen);
+int rec_hold_place(struct idx *ix, struct st_ledger *l, const struct rec_hold_req *q,
+		   size_t *ncalls, size_t *nrecordings, char *err, size_t errlen);
+int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *name, const char *by,
+		     const char *reason, int64_t now_us, size_t *nrecordings, char *err,
+		     size_t errlen);
+
 #endif /* ES_RECORD_H */
