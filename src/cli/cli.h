@@ -175,6 +175,7 @@ struct cli_run {
 	const struct pol_rules *_Atomic rules;
 	struct pol_rules *old_rules[64]; /* replaced by SIGHUP, freed at exit */
 	unsigned nold;
+	struct pol_retention *retention; /* [retention]: set at indexing (read at start) */
 	const char *config_path;
 	char spool[4096];
 	int64_t started_us;

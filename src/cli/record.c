@@ -313,6 +313,12 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 			return CLI_USAGE;
 		}
 		atomic_store(&run.rules, rules);
+		if (pol_retention_from_conf(&run.retention, &conf, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", cmd, err);
+			es_conf_free(&conf);
+			pol_rules_free(rules);
+			return CLI_USAGE;
+		}
 	}
 	s.config = cli.config;
 	if (cli.nifaces) {

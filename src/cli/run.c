@@ -75,6 +75,10 @@ static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct cli_run *r = ud;
 	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
+	if (r->retention && !d->err && rec_retention_assign(r->ix, r->retention, d->call_row))
+		ES_LOG_ERR(TAG, "recording of call %lld: its retention times were not set: %s "
+			   "(`earshot retention run` sets them)", (long long)d->call_row,
+			   idx_errmsg(r->ix));
 }
 
 /* A recovered call: index it, queue its recording (in the caller's
@@ -392,6 +396,8 @@ void cli_run_close(struct cli_run *r)
 	rec_recorder_free(r->rec);
 	r->rec = NULL;
 	cli_archive_close(&r->arc);
+	pol_retention_free(r->retention);
+	r->retention = NULL;
 	idx_close(r->ix);
 	r->ix = NULL;
 	pol_rules_free((struct pol_rules *)atomic_load(&r->rules));

@@ -381,6 +381,7 @@ enum idx_ret_which {
 	IDX_RET_UNASSIGNED, /* without a policy yet, by call row */
 	IDX_RET_DUE,        /* 0 < retain_until <= until_us, by retain_until */
 	IDX_RET_QUOTA,      /* keep_until <= until_us, oldest call first */
+	IDX_RET_CALL,       /* the recording of call row until_us */
 };
 typedef int (*idx_ret_fn)(void *ud, const struct idx_ret_rec *r);
 int idx_retention_list(struct idx *ix, enum idx_ret_which which, int64_t until_us,

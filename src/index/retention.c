@@ -43,13 +43,14 @@ int idx_retention_list(struct idx *ix, enum idx_ret_which which, int64_t until_u
 					   " ORDER BY r.retain_until_us, r.call_row",
 		[IDX_RET_QUOTA] = RET_SELECT " WHERE r.keep_until_us <= ?1"
 					     " ORDER BY c.start_us, r.call_row",
+		[IDX_RET_CALL] = RET_SELECT " WHERE r.call_row = ?1",
 	};
 	if ((unsigned)which >= ES_ARRAY_LEN(sql))
 		return ES_EINVAL;
 	sqlite3_stmt *st;
 	if (prep(ix, sql[which], &st))
 		return ES_EDB;
-	if (which == IDX_RET_DUE || which == IDX_RET_QUOTA)
+	if (which == IDX_RET_DUE || which == IDX_RET_QUOTA || which == IDX_RET_CALL)
 		sqlite3_bind_int64(st, 1, until_us);
 	int rc, err = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -384,6 +384,9 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 		  bool *had_key, bool *already, char *held, size_t heldcap, char *err,
 		  size_t errlen);
 void rec_deleter_close(struct rec_deleter *d); /* the vault if it opened it */
+/* Give the recording of call_row, just indexed, its retention policy and
+ * times (retain.c); 0 also when it has no recording. */
+int rec_retention_assign(struct idx *ix, const struct pol_retention *pol, int64_t call_row);
 
 /* ---- legal holds (hold.c) ---------------------------------------------------------
  * Shared by `earshot hold` and the REST API.  Placing: the calls are

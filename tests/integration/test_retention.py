@@ -244,4 +244,13 @@ res.check(p.returncode == 0, "verify --all passes: %s%s" % (p.stdout[-400:], p.s
 t = tombstones()
 res.check(len(t) == len(recs) and all(r.split(".")[0] in ("retention", "quota")
                                        for r in t.values()), "causes: %s" % sorted(set(t.values())))
+
+# ---- a recording indexed with the policies in the configuration gets them at once --------
+data2 = os.path.join(work, "data2")
+p, _ = import_capture(data2, pcap, extra=("-c", GOOD))
+db = sqlite3.connect(os.path.join(data2, "index.sqlite"))
+got = dict(db.execute("SELECT call_row, retention FROM recordings").fetchall())
+db.close()
+res.check(p.returncode == 0 and set(got.values()) == {"short", "default"} and
+          all(got[i] == "short" for i in short), "import -c sets the policies: %s" % got)
 res.finish()
