@@ -253,4 +253,18 @@ got = dict(db.execute("SELECT call_row, retention FROM recordings").fetchall())
 db.close()
 res.check(p.returncode == 0 and set(got.values()) == {"short", "default"} and
           all(got[i] == "short" for i in short), "import -c sets the policies: %s" % got)
+
+# ---- the ledger proves a hold without the index: a hold erased from the index (tampering)
+# lets a delete through, and verify --all finds the deletion under hold ---------------------
+p = earshot(data2, "hold", "add", "case-z", "--reason", "x", "--call", str(short[0]), check=False)
+res.check(p.returncode == 0, "hold on data2: %s" % p.stderr)
+db = sqlite3.connect(os.path.join(data2, "index.sqlite"))
+db.execute("DELETE FROM hold_calls")
+db.commit()
+db.close()
+p = earshot(data2, "delete", str(short[0]), "--yes", check=False)
+res.check(p.returncode == 0, "with the index tampered, delete goes through: %s" % p.stderr)
+p = earshot(data2, "verify", "--all", "--json", check=False)
+res.check(p.returncode == 1 and "deleted_under_hold" in p.stdout and "case-z" in p.stdout,
+          "verify finds the deletion under hold: %d %s" % (p.returncode, p.stdout[-500:]))
 res.finish()
