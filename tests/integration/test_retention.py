@@ -158,6 +158,11 @@ p = es("retention", "report", "-c", GOOD, "--now", "2026-03-01", "--days", "30",
 j = json.loads(p.stdout)
 exp = {e["policy"]: e["count"] for e in j["expiring"]}
 res.check(exp == {"short": len(short)}, "report: the short ones expire in March: %s" % exp)
+# a policy that the configuration no longer has: nothing is deleted by it
+ONLY_DEFAULT = conf("only-default.conf", "[retention default]\ndelete_after = 30d\n")
+p = es("retention", "run", "-c", ONLY_DEFAULT, "--now", "2026-04-01")
+res.check(p.returncode == 2 and "'short'" in p.stderr and recording_rows() == all_recs
+          and not tombstones(), "a removed policy stops the run: %d %s" % (p.returncode, p.stderr))
 p = es("retention", "run", "-c", GOOD, "--now", "2026-04-01", "--json")
 j = json.loads(p.stdout)
 left = recording_rows()
