@@ -176,6 +176,7 @@ struct cli_run {
 	struct pol_rules *old_rules[64]; /* replaced by SIGHUP, freed at exit */
 	unsigned nold;
 	struct pol_retention *retention; /* [retention]: set at indexing (read at start) */
+	bool retention_daily;            /* [retention ...] configured: run it daily */
 	const char *config_path;
 	char spool[4096];
 	int64_t started_us;
@@ -240,6 +241,10 @@ void cli_srs_free(struct cli_run *r);
 void cli_srs_status(struct cli_run *r, struct es_json *j);
 /* The SRS's engine statistics (active calls etc.), or NULL. */
 const struct rec_stats *cli_srs_engine_stats(const struct cli_run *r);
+
+/* retention.c: `retention run` inside `earshot record`, with its ledger
+ * and vault (it holds the ledger's lock); the summary goes to the log. */
+int cli_retention_daily(struct cli_run *r);
 
 /* record.c: `earshot record` and `earshot srs` (srs_only: no capture,
  * the SIPREC server always on, srs usage). */

@@ -61,6 +61,7 @@ struct ropts {
 	const char *config, *policy;
 	int64_t now;
 	bool yes, dry, json;
+	bool quiet; /* inside `earshot record`: a log line, not a summary */
 	int64_t days;
 };
 
@@ -378,8 +379,10 @@ static int run_quota(struct runner *r, bool *unmet, uint64_t *total_out)
 	return rc;
 }
 
-static int ret_run(struct cli_ctx *ctx, struct idx *ix, const struct pol_retention *pol,
-		   const struct ropts *o)
+/* The run with a ledger open for writing (and the vault, may be NULL). */
+static int ret_run_with(struct cli_ctx *ctx, struct idx *ix, struct st_ledger *ledger,
+			struct st_vault *vault, const struct pol_retention *pol,
+			const struct ropts *o)
 {
 	size_t nnew = 0;
 	if (assign_new(ix, pol, o, &nnew))
@@ -396,12 +399,9 @@ static int ret_run(struct cli_ctx *ctx, struct idx *ix, const struct pol_retenti
 		return CLI_USAGE;
 	}
 	struct runner r = {.ix = ix, .pol = pol, .o = o,
-			   .d = {.data_dir = ctx->data_dir, .ix = ix}};
+			   .d = {.data_dir = ctx->data_dir, .ix = ix, .ledger = ledger,
+				 .vault = vault}};
 	int rc = 0, ret = CLI_ERR;
-	if (!o->dry && cli_ledger_open(ctx, "retention run", &r.d.ledger)) {
-		rset_free(&s);
-		return CLI_ERR;
-	}
 	for (size_t i = 0; i < s.n && !rc; i++)
 		rc = delete_one(&r, &s.v[i], "retention");
 	if (!rc)
@@ -417,7 +417,11 @@ static int ret_run(struct cli_ctx *ctx, struct idx *ix, const struct pol_retenti
 		ES_LOG_WARNING(TAG, "quota not met: %llu bytes of recordings, max_bytes %llu; the rest "
 				 "is within its minimum keep time or held",
 			    (unsigned long long)total, (unsigned long long)max);
-	if (o->json) {
+	if (o->quiet) {
+		ES_LOG_INF(TAG, "retention: %llu bytes freed (%llu recordings kept by a legal "
+				"hold), %zu newly assigned%s", (unsigned long long)r.freed,
+			   (unsigned long long)r.held, nnew, unmet ? "; quota NOT met" : "");
+	} else if (o->json) {
 		struct es_json j;
 		es_json_init(&j, stdout, true);
 		es_json_obj_begin(&j);
@@ -455,9 +459,25 @@ static int ret_run(struct cli_ctx *ctx, struct idx *ix, const struct pol_retenti
 	ret = unmet ? CLI_QUOTA : CLI_OK;
 out:
 	rec_deleter_close(&r.d);
-	st_ledger_close(r.d.ledger);
 	rset_free(&s);
 	return ret;
+}
+
+static int ret_run(struct cli_ctx *ctx, struct idx *ix, const struct pol_retention *pol,
+		   const struct ropts *o)
+{
+	struct st_ledger *l = NULL;
+	if (!o->dry && cli_ledger_open(ctx, "retention run", &l))
+		return CLI_ERR;
+	int ret = ret_run_with(ctx, ix, l, NULL, pol, o);
+	st_ledger_close(l);
+	return ret;
+}
+
+int cli_retention_daily(struct cli_run *r)
+{
+	struct ropts o = {.now = cli_wall_us(), .quiet = true};
+	return ret_run_with(r->ctx, r->ix, r->arc.ledger, r->arc.vault, r->retention, &o);
 }
 
 /* ---- report ---------------------------------------------------------------------- */

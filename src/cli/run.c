@@ -314,7 +314,7 @@ static void reload_rules(struct cli_run *r)
 int cli_run_loop(struct cli_run *r)
 {
 	int exit_code = CLI_OK;
-	int64_t last_status = 0, last_disk = 0;
+	int64_t last_status = 0, last_disk = 0, last_retention = 0;
 	bool stopping = false;
 	for (;;) {
 		if (got_stop && !stopping) {
@@ -347,6 +347,15 @@ int cli_run_loop(struct cli_run *r)
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
 			check_disk(r);
 			last_disk = now;
+		}
+		/* retention at start and then once a day, between two rounds: the
+		 * ledger and the index are this process's (their locks) */
+		if (r->retention_daily && !stopping && now - last_retention >= 86400 * ES_US_PER_SEC) {
+			last_retention = now;
+			int rrc = cli_retention_daily(r);
+			if (rrc != CLI_OK && rrc != CLI_QUOTA)
+				ES_LOG_ERR(TAG, "retention run failed (exit %d); the next runs in a day",
+					   rrc);
 		}
 		if (now - last_status >= r->s->status_interval_us || stopping) {
 			write_status(r);

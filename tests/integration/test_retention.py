@@ -11,9 +11,13 @@ wins (exit 7, nothing deleted), past it the oldest go first (tombstones
 cause; hold and release leaves are in the ledger."""
 import json
 import os
+import signal
 import sqlite3
+import subprocess
+import time
 
-from estest import BUILD, Results, calls_json, earshot, import_capture, run, skip, tmpdir
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, import_capture, run,
+                    skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 if not os.path.exists(GEN):
@@ -272,4 +276,22 @@ res.check(p.returncode == 0, "with the index tampered, delete goes through: %s" 
 p = earshot(data2, "verify", "--all", "--json", check=False)
 res.check(p.returncode == 1 and "deleted_under_hold" in p.stdout and "case-z" in p.stdout,
           "verify finds the deletion under hold: %d %s" % (p.returncode, p.stdout[-500:]))
+
+# ---- `earshot record` (here as `srs`) runs retention at start, then daily ------------------
+data3 = os.path.join(work, "data3")
+import_capture(data3, pcap)
+earshot(data3, "hold", "add", "case-r", "--reason", "x", "--call", str(short[0]))
+port = free_port(udp=True)
+srs = subprocess.Popen([EARSHOT, "--data", data3, "srs", "-c", GOOD, "--listen",
+                        "udp:127.0.0.1:%d" % port, "--media-addr", "127.0.0.1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(3)
+srs.send_signal(signal.SIGTERM)
+_, err = srs.communicate(timeout=30)
+db = sqlite3.connect(os.path.join(data3, "index.sqlite"))
+left3 = {r[0] for r in db.execute("SELECT call_row FROM recordings")}
+db.close()
+res.check(srs.returncode == 0 and "retention:" in err, "srs ran retention: %s" % err[-400:])
+res.check(short[0] in left3 and all(i not in left3 for i in short[1:]) and
+          all(i in left3 for i in rest), "inside the recorder: expired by policy, held kept")
 res.finish()
