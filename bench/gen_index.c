@@ -460,9 +460,11 @@ static void write_query(FILE *f, struct rng *r)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: gen_index --data DIR [--calls N] [--seed N] [--queries FILE] "
-		   "[--nqueries N]\n"
+		   "[--nqueries N] [--recordings]\n"
 		   "Adds N generated calls (default 100000) to DIR/index.sqlite through the\n"
-		   "index layer; --queries writes N (default 2000) matching searches.\n");
+		   "index layer; --queries writes N (default 2000) matching searches;\n"
+		   "--recordings gives each answered call a recording row (no file: for\n"
+		   "bench/retention.sh, which deletes them).\n");
 }
 
 int main(int argc, char **argv)
@@ -472,8 +474,10 @@ int main(int argc, char **argv)
 					     {"seed", required_argument, NULL, 's'},
 					     {"queries", required_argument, NULL, 'q'},
 					     {"nqueries", required_argument, NULL, 'Q'},
+					     {"recordings", no_argument, NULL, 'R'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
+	bool recs = false;
 	const char *data = NULL, *qpath = NULL;
 	unsigned long ncalls = 100000, nq = 2000, seed = 1;
 	int o;
@@ -484,6 +488,7 @@ int main(int argc, char **argv)
 		case 's': seed = strtoul(optarg, NULL, 10); break;
 		case 'q': qpath = optarg; break;
 		case 'Q': nq = strtoul(optarg, NULL, 10); break;
+		case 'R': recs = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -518,6 +523,18 @@ int main(int argc, char **argv)
 		dup += d;
 		for (unsigned t = 0; t < g.ntags && !d && !rc; t++, ntag++)
 			rc = idx_tag_add(ix, c.id, g.tag[t], "gen_index", c.end_us + ES_US_PER_SEC);
+		if (recs && !d && !rc && c.answer_us) {
+			/* about 4 kB/s: Opus at 32 kbit/s, as the recorder writes */
+			char rp[64];
+			snprintf(rp, sizeof(rp), "recordings/gen/%lu.opus", i);
+			int64_t dur = c.end_us - c.answer_us;
+			struct idx_recording rec = {.call_row = c.id, .path = rp, .format = "opus",
+						    .bytes = (uint64_t)(dur / 250), .sha256 = "-",
+						    .start_us = c.answer_us, .duration_us = dur,
+						    .rate = 8000, .channels = 2,
+						    .created_us = c.end_us};
+			rc = idx_recording_insert(ix, &rec);
+		}
 		if (!rc && (i % GI_BATCH == GI_BATCH - 1 || i + 1 == ncalls))
 			rc = idx_commit(ix);
 	}

@@ -1,7 +1,8 @@
 /* fuzz_config.c - libFuzzer harness for es_conf_parse, the typed getters and
  * the rules built from it: the input is a configuration file, copied into an
  * exactly sized NUL-terminated heap buffer so that ASan catches over-reads;
- * when it loads, a few fixed calls are decided against it. */
+ * when it loads, a few fixed calls are decided against it, by the recording
+ * rules and by the retention policies. */
 #include "core/config.h"
 #include "policy/policy.h"
 
@@ -47,6 +48,26 @@ static void decide_some(const struct pol_rules *r)
 	}
 }
 
+static void retain_some(const struct pol_retention *r)
+{
+	static const struct pol_ret_call calls[] = {
+		{.rule = "trading", .caller = "+4930555123", .callee = "1201", .source = "live",
+		 .flags = "one_sided,recovered", .tags = "mifid,phi", .start_us = INT64_C(1736845200000000)},
+		{.start_us = 0},
+		{.rule = "", .caller = "", .callee = "", .source = "", .flags = ",,", .tags = ",",
+		 .start_us = INT64_C(-86400000001)},
+		{.caller = "99999999999999999999", .start_us = INT64_MAX / 4},
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(calls); i++) {
+		struct pol_ret_decision d;
+		pol_retention_decide(r, &calls[i], &d);
+		if (!d.policy || !pol_retention_known(r, d.policy, NULL))
+			__builtin_trap();
+		sink += strlen(d.policy) + (size_t)d.keep_until_us + (size_t)d.retain_until_us;
+	}
+	sink += (size_t)pol_retention_max_bytes(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -75,6 +96,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pol_rules_from_conf(&r, &c, err, sizeof(err)) == 0) {
 			decide_some(r);
 			pol_rules_free(r);
+		}
+		struct pol_retention *ret = NULL;
+		if (pol_retention_from_conf(&ret, &c, err, sizeof(err)) == 0) {
+			retain_some(ret);
+			pol_retention_free(ret);
 		}
 		es_conf_free(&c);
 	}

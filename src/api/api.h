@@ -42,6 +42,7 @@ enum api_action {
 	API_ACT_VERIFY,     /* check a recording against the ledger */
 	API_ACT_AUDIT_READ, /* read the audit log */
 	API_ACT_ADMIN,      /* users, tokens, roles; the rules' read-only view */
+	API_ACT_HOLD,       /* legal holds: list, place, release (#15) */
 	API_ACT__COUNT
 };
 
@@ -50,7 +51,7 @@ const char *api_role_name(enum api_role r);
 /* ES_EINVAL for anything else (exact, lower case). */
 int api_role_parse(const char *s, enum api_role *out);
 /* "search", "view", "listen", "export", "tag", "verify", "audit_read",
- * "admin". */
+ * "admin", "hold". */
 const char *api_action_name(enum api_action a);
 int api_action_parse(const char *s, enum api_action *out);
 
@@ -61,11 +62,11 @@ int api_action_parse(const char *s, enum api_action *out);
  * and admin it is ignored.  can_listen is the explicit grant an auditor
  * needs to hear or export recordings; it means nothing for other roles.
  *
- *                 search view listen export tag verify audit_read admin
- *   admin           all  all   all    all   all  all      yes      yes
- *   supervisor      all  all   all    all   all  all      no       no
- *   agent           own  own   own    no    own  no       no       no
- *   auditor         all  all   grant  grant no   all      yes      no
+ *                 search view listen export tag verify audit_read admin hold
+ *   admin           all  all   all    all   all  all      yes      yes   yes
+ *   supervisor      all  all   all    all   all  all      no       no    no
+ *   agent           own  own   own    no    own  no       no       no    no
+ *   auditor         all  all   grant  grant no   all      yes      no    yes
  *
  * ("all": every call; "own": only calls where call_is_own; "grant": only
  * with can_listen.)  Supervisors do not read the audit log: it records
@@ -73,7 +74,9 @@ int api_action_parse(const char *s, enum api_action *out);
  * point of an auditor role.  Agents do not export (a copy leaves the
  * system's control) and do not verify (an integrity check is the
  * auditor's and supervisor's job).  Auditors do not tag: they must not
- * change what they audit.  Anything not listed is denied, including
+ * change what they audit; they do place and release legal holds, which
+ * change nothing but keep evidence from being deleted (the compliance
+ * officer's role: no new role, docs/openapi.yaml).  Anything not listed is denied, including
  * out-of-range roles and actions.
  */
 bool api_allow(enum api_role role, bool can_listen, enum api_action action, bool call_is_own);

@@ -692,6 +692,10 @@ int srv_route(struct srv_req *r)
 	static const char users[] = "/api/users/";
 	if (!strncmp(u, users, sizeof(users) - 1))
 		return srv_user_route(r, u + sizeof(users) - 1);
+	static const char holds[] = "/api/holds";
+	if (!strncmp(u, holds, sizeof(holds) - 1) &&
+	    (!u[sizeof(holds) - 1] || u[sizeof(holds) - 1] == '/'))
+		return srv_holds_route(r, u[sizeof(holds) - 1] ? u + sizeof(holds) : NULL);
 	if (is(u, "/api/rules"))
 		return get ? srv_rules(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/active"))

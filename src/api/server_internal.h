@@ -187,6 +187,10 @@ int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t n,
 /* Wipe (they may hold a password) and free the strings of f. */
 void srv_fields_free(struct srv_jfield *f, size_t n);
 
+/* ---- handlers_holds.c: legal holds (#15) ------------------------------------------------ */
+/* /api/holds (rest NULL) and /api/holds/{rest}. */
+int srv_holds_route(struct srv_req *r, const char *rest);
+
 /* ---- handlers_tokens.c: API tokens, one's own password ---------------------------- */
 /* /api/tokens (rest NULL) and /api/tokens/{rest}. */
 int srv_tokens_route(struct srv_req *r, const char *rest);

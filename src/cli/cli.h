@@ -19,6 +19,9 @@ enum {
 			     everything readable was imported */
 	CLI_NOTFOUND = 4, /* no such call, or it has no recording */
 	CLI_UNAVAILABLE = 5, /* no sound device (play) */
+	CLI_HELD = 6,     /* refused: a legal hold covers it (hold, delete, retention) */
+	CLI_QUOTA = 7,    /* retention run: the quota cannot be met without
+			     deleting recordings before their minimum keep time */
 };
 
 struct cli_ctx {
@@ -51,6 +54,18 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
+int cli_hold(struct cli_ctx *ctx, int argc, char **argv);   /* hold.c */
+int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
+
+/* "cli:<unix user>": who the audit log names for a command (user.c). */
+void cli_actor(char *buf, size_t cap);
+/* Audit a deletion that a legal hold refused: action ("delete",
+ * "keys.shred", "retention.run"...), the call's row, the hold (hold.c). */
+void cli_audit_refusal(struct idx *ix, const char *action, int64_t call_row, const char *hold);
+/* The data folder's ledger opened for writing; CLI_ERR said on stderr as
+ * "earshot CMD: ..." (hold.c). */
+struct st_ledger;
+int cli_ledger_open(struct cli_ctx *ctx, const char *cmd, struct st_ledger **l);
 
 /* The row id a call argument names: a number is an id, anything else a
  * Call-ID (the first call with it); 0 when there is none. */
@@ -194,6 +209,8 @@ struct cli_run {
 	const struct pol_rules *_Atomic rules;
 	struct pol_rules *old_rules[64]; /* replaced by SIGHUP, freed at exit */
 	unsigned nold;
+	struct pol_retention *retention; /* [retention]: set at indexing (read at start) */
+	bool retention_daily;            /* [retention ...] configured: run it daily */
 	const char *config_path;
 	char spool[4096];
 	int64_t started_us;
@@ -258,6 +275,10 @@ void cli_srs_free(struct cli_run *r);
 void cli_srs_status(struct cli_run *r, struct es_json *j);
 /* The SRS's engine statistics (active calls etc.), or NULL. */
 const struct rec_stats *cli_srs_engine_stats(const struct cli_run *r);
+
+/* retention.c: `retention run` inside `earshot record`, with its ledger
+ * and vault (it holds the ledger's lock); the summary goes to the log. */
+int cli_retention_daily(struct cli_run *r);
 
 /* record.c: `earshot record` and `earshot srs` (srs_only: no capture,
  * the SIPREC server always on, srs usage). */

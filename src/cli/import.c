@@ -23,6 +23,7 @@ struct import_run {
 	struct rec_store_counts n;
 	bool progress;
 	int64_t t0;
+	const struct pol_retention *retention; /* -c with [retention]: set at indexing */
 };
 
 static void import_usage(FILE *f)
@@ -66,6 +67,10 @@ static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct import_run *r = ud;
 	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
+	if (r->retention && !d->err && rec_retention_assign(r->ix, r->retention, d->call_row))
+		ES_LOG_ERR("import", "recording of call %lld: its retention times were not set: %s "
+			   "(`earshot retention run` sets them)", (long long)d->call_row,
+			   idx_errmsg(r->ix));
 }
 
 static int on_call(void *ud, struct idx_call *c, const char *media_log)
@@ -439,6 +444,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	cfg.extra_headers = extra;
 	struct pol_rules *rules = NULL;
+	struct pol_retention *retention = NULL;
 	const struct pol_rules *_Atomic rules_ref = NULL;
 	struct cli_ledger_settings ledger_settings = {0};
 	if (config) {
@@ -449,6 +455,8 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			rc = pol_rules_from_conf(&rules, &conf, err, sizeof(err));
 		if (!rc)
 			rc = cli_ledger_apply_config(&ledger_settings, &conf, err, sizeof(err));
+		if (!rc)
+			rc = pol_retention_from_conf(&retention, &conf, err, sizeof(err));
 		bool enc;
 		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
 							 sizeof(err));
@@ -466,7 +474,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		cfg.rules = &rules_ref;
 	}
 
-	struct import_run run = {.progress = progress, .t0 = es_mono_us()};
+	struct import_run run = {.progress = progress, .t0 = es_mono_us(), .retention = retention};
 	struct rec_engine *e = NULL;
 	int rc = CLI_OK;
 	unsigned files_failed = 0, nerr = 0;
@@ -602,5 +610,6 @@ out:
 	cli_archive_close(&run.arc);
 	idx_close(run.ix);
 	pol_rules_free(rules);
+	pol_retention_free(retention);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * keys.c - `earshot keys status|rotate|shred`: the data folder's keys
  * (store/vault.h).  Key material is never printed: only key ids and counts.
  */
+#include "api/api.h"
 #include "cli/cli.h"
 #include "store/ledger.h"
 #include "store/vault.h"
@@ -43,7 +44,8 @@ static void keys_usage(FILE *f)
 		"  -h, --help          this help\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error, 2 usage (also: shred without --yes), 3 no keys\n"
-		"in the data folder, 4 no such call or it has no recording.\n");
+		"in the data folder, 4 no such call or it has no recording, 6 shred refused:\n"
+		"a legal hold covers the recording (audited).\n");
 }
 
 static int open_vault(struct cli_ctx *ctx, const char *cmd, struct st_vault **v)
@@ -218,38 +220,36 @@ static int keys_shred(struct cli_ctx *ctx, const char *arg, bool yes)
 		st_ledger_close(l);
 		return rc;
 	}
-	uint64_t seq;
-	bool tomb = false;
-	bool was_tombstoned = st_ledger_find(l, t.path, &seq, &tomb) == 0 && tomb;
-	rc = st_vault_shred(v, t.path, err, sizeof(err));
-	bool had_key = rc != ES_ENOTFOUND;
-	if (!rc || !had_key) /* its waveform goes with it (unreadable without the key anyway) */
-		rec_peaks_drop(ctx->data_dir, t.path);
-	if (rc && had_key) {
+	struct idx *wix = NULL;
+	if (cli_open_index(ctx, false, &wix)) {
+		st_vault_close(v);
+		st_ledger_close(l);
+		return KEYS_CANNOT_OPEN;
+	}
+	struct rec_deleter d = {.data_dir = ctx->data_dir, .ix = wix, .ledger = l, .vault = v};
+	struct rec_del_target tg = {.call_row = row, .path = t.path, .encrypted = true};
+	uint64_t seq = 0;
+	bool had_key, already;
+	char held[IDX_HOLD_NAME_MAX + 1] = "";
+	rc = rec_del_shred(&d, &tg, cli_wall_us(), &seq, &had_key, &already, held, sizeof(held), err,
+			   sizeof(err));
+	if (rc == ES_EHELD)
+		cli_audit_refusal(wix, "keys.shred", row, held);
+	if (rc) {
 		fprintf(stderr, "earshot keys shred: %s\n", *err ? err : es_strerror(rc));
 		goto out;
 	}
-	rc = 0;
-	if (!had_key && was_tombstoned) {
+	if (already)
 		printf("%s (call %s) was already shredded\n", t.path, arg);
-		goto out;
-	}
-	rc = st_ledger_append_tombstone(l, t.path, "shredded", cli_wall_us(), &seq);
-	if (!rc)
-		rc = st_ledger_commit(l);
-	if (rc) {
-		fprintf(stderr, "earshot keys shred: the key of %s is destroyed but the ledger "
-				"could not record it: %s; run the command again\n",
-			t.path, es_strerror(rc));
-		goto out;
-	}
-	printf("%s (call %s): %s; ledger entry %llu\n", t.path, arg,
-	       had_key ? "data key destroyed" : "data key was already gone, tombstone added",
-	       (unsigned long long)seq);
+	else
+		printf("%s (call %s): %s; ledger entry %llu\n", t.path, arg,
+		       had_key ? "data key destroyed" : "data key was already gone, tombstone added",
+		       (unsigned long long)seq);
 out:
+	idx_close(wix);
 	st_vault_close(v);
 	st_ledger_close(l);
-	return rc ? CLI_ERR : CLI_OK;
+	return rc == ES_EHELD ? CLI_HELD : rc ? CLI_ERR : CLI_OK;
 }
 
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv)
@@ -314,7 +314,8 @@ static void delete_usage(FILE *f)
 		"  -h, --help          this help\n"
 		"\n"
 		"Exit codes: 0 deleted, 1 error, 2 usage (also: without --yes), 3 no index,\n"
-		"4 no such call or it has no recording.\n");
+		"4 no such call or it has no recording, 6 refused: the recording is under\n"
+		"a legal hold (`earshot hold`; the refusal is in the audit log).\n");
 }
 
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv)
@@ -388,38 +389,22 @@ int cli_delete(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	/* the tombstone first: whatever happens next, the removal is explained */
+	struct rec_deleter d = {.data_dir = ctx->data_dir, .ix = ix, .ledger = l, .vault = v};
+	struct rec_del_target tg = {.call_row = row, .path = t.path, .encrypted = t.encrypted};
 	uint64_t seq = 0;
-	bool tomb = false;
-	if (!(st_ledger_find(l, t.path, &seq, &tomb) == 0 && tomb)) {
-		rc = st_ledger_append_tombstone(l, t.path, reason, cli_wall_us(), &seq);
-		if (!rc)
-			rc = st_ledger_commit(l);
-		if (rc) {
-			fprintf(stderr, "earshot delete: the ledger could not record it: %s; nothing "
-					"was deleted\n", es_strerror(rc));
-			goto out;
-		}
-	}
-	if (v && (rc = st_vault_shred(v, t.path, err, sizeof(err))) != 0 && rc != ES_ENOTFOUND) {
-		fprintf(stderr, "earshot delete: %s\n", *err ? err : es_strerror(rc));
-		goto out;
-	}
-	if (unlink(path) && errno != ENOENT) {
-		fprintf(stderr, "earshot delete: %s: %s\n", path, strerror(errno));
-		rc = ES_EIO;
-		goto out;
-	}
-	if (rec_peaks_drop(ctx->data_dir, t.path)) { /* the waveform the API stored */
-		fprintf(stderr, "earshot delete: %s: its stored waveform cannot be removed: %s\n",
-			t.path, strerror(errno));
-		rc = ES_EIO;
-		goto out;
-	}
-	rc = idx_recording_delete(ix, row);
-	if (rc == ES_ENOTFOUND)
-		rc = 0;
+	char held[IDX_HOLD_NAME_MAX + 1] = "";
+	rc = rec_del_begin(&d, &tg, reason, cli_wall_us(), &seq, held, sizeof(held), err,
+			   sizeof(err));
+	if (rc == ES_EHELD)
+		cli_audit_refusal(ix, "delete", row, held);
+	if (!rc && (rc = st_ledger_commit(l)) != 0)
+		snprintf(err, sizeof(err), "the ledger could not record it: %s", es_strerror(rc));
 	if (rc) {
-		fprintf(stderr, "earshot delete: %s\n", idx_errmsg(ix));
+		fprintf(stderr, "earshot delete: %s; nothing was deleted\n", err);
+		goto out;
+	}
+	if ((rc = rec_del_end(&d, &tg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "earshot delete: %s\n", err);
 		goto out;
 	}
 	printf("%s (call %s) deleted; ledger tombstone %llu (%s)\n", t.path, arg,
@@ -428,5 +413,5 @@ out:
 	st_vault_close(v);
 	st_ledger_close(l);
 	idx_close(ix);
-	return rc ? CLI_ERR : CLI_OK;
+	return rc == ES_EHELD ? CLI_HELD : rc ? CLI_ERR : CLI_OK;
 }

@@ -33,6 +33,8 @@ static void usage(FILE *f, const char *prog)
 		"  audit            list (--verify: check) the hash-chained audit log\n"
 		"  serve            the REST API over HTTP(S) (docs/openapi.yaml)\n"
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
+		"  retention CMD    retention policies: apply, run, report\n"
+		"  hold CMD         legal holds: add, list, show, release\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -43,7 +45,8 @@ static void usage(FILE *f, const char *prog)
 		"  -h, --help       this help; `%s COMMAND --help` for a command\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 bad input (readable part imported),\n"
-		"4 not found, 5 no sound device (play).\n",
+		"4 not found, 5 no sound device (play), 6 refused by a legal hold,\n"
+		"7 retention: the quota cannot be met without breaking a minimum.\n",
 		prog, prog);
 }
 
@@ -175,6 +178,10 @@ int main(int argc, char **argv)
 		return cli_serve(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "delete"))
 		return cli_delete(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "hold"))
+		return cli_hold(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "retention"))
+		return cli_retention(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

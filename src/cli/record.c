@@ -80,7 +80,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					       "ledger", "anchor"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
-		bool known = !strncasecmp(sec, "rule ", 5);
+		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
+			     !strcasecmp(sec, "retention"); /* policy/retention.c checks them */
 		for (size_t k = 0; k < ES_ARRAY_LEN(sections) && !known; k++)
 			known = !strcasecmp(sec, sections[k]);
 		if (!known) {
@@ -321,6 +322,15 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 			return CLI_USAGE;
 		}
 		atomic_store(&run.rules, rules);
+		if (pol_retention_from_conf(&run.retention, &conf, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", cmd, err);
+			es_conf_free(&conf);
+			pol_rules_free(rules);
+			return CLI_USAGE;
+		}
+		/* the daily run only where retention is configured */
+		for (size_t i = 0; i < conf.n && !run.retention_daily; i++)
+			run.retention_daily = !strncasecmp(conf.e[i].section, "retention", 9);
 	}
 	s.config = cli.config;
 	if (cli.nifaces) {

@@ -75,6 +75,10 @@ static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct cli_run *r = ud;
 	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
+	if (r->retention && !d->err && rec_retention_assign(r->ix, r->retention, d->call_row))
+		ES_LOG_ERR(TAG, "recording of call %lld: its retention times were not set: %s "
+			   "(`earshot retention run` sets them)", (long long)d->call_row,
+			   idx_errmsg(r->ix));
 }
 
 /* A recovered call: index it, queue its recording (in the caller's
@@ -313,7 +317,7 @@ static void reload_rules(struct cli_run *r)
 int cli_run_loop(struct cli_run *r)
 {
 	int exit_code = CLI_OK;
-	int64_t last_status = 0, last_disk = 0;
+	int64_t last_status = 0, last_disk = 0, last_retention = 0;
 	bool stopping = false;
 	for (;;) {
 		if (got_stop && !stopping) {
@@ -346,6 +350,15 @@ int cli_run_loop(struct cli_run *r)
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
 			check_disk(r);
 			last_disk = now;
+		}
+		/* retention at start and then once a day, between two rounds: the
+		 * ledger and the index are this process's (their locks) */
+		if (r->retention_daily && !stopping && now - last_retention >= 86400 * ES_US_PER_SEC) {
+			last_retention = now;
+			int rrc = cli_retention_daily(r);
+			if (rrc != CLI_OK && rrc != CLI_QUOTA)
+				ES_LOG_ERR(TAG, "retention run failed (exit %d); the next runs in a day",
+					   rrc);
 		}
 		if (now - last_status >= r->s->status_interval_us || stopping) {
 			write_status(r);
@@ -395,6 +408,8 @@ void cli_run_close(struct cli_run *r)
 	rec_recorder_free(r->rec);
 	r->rec = NULL;
 	cli_archive_close(&r->arc);
+	pol_retention_free(r->retention);
+	r->retention = NULL;
 	idx_close(r->ix);
 	r->ix = NULL;
 	pol_rules_free((struct pol_rules *)atomic_load(&r->rules));

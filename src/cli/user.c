@@ -78,8 +78,8 @@ static void user_usage(FILE *f)
 		API_PW_MIN, API_TOKEN_LABEL_MAX, CLI_TOKEN_DAYS_DEFAULT);
 }
 
-/* "cli:<unix user>" */
-static void actor_name(char *buf, size_t cap)
+/* "cli:<unix user>" (cli.h) */
+void cli_actor(char *buf, size_t cap)
 {
 	struct passwd *pw = getpwuid(geteuid());
 	if (pw && pw->pw_name)
@@ -404,7 +404,7 @@ static int run_sub(struct idx *ix, const char *cmd, char **args, int nargs,
 		   const struct user_opts *o)
 {
 	char actor[96];
-	actor_name(actor, sizeof(actor));
+	cli_actor(actor, sizeof(actor));
 	struct api_actor who = {actor, ""};
 	int64_t now = cli_wall_us();
 	int rc, err;

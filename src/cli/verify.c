@@ -74,6 +74,9 @@ struct vleaf {
 	uint64_t rec_seq, tomb_seq;
 	int64_t tomb_us;
 	char reason[ST_LEDGER_REASON_MAX + 1];
+	unsigned holds;          /* legal holds not yet released (hold leaves) */
+	bool tomb_held;          /* a tombstone came while a hold was on */
+	char hold[ST_LEDGER_REASON_MAX + 1]; /* the latest hold's name */
 };
 
 /* One recording row to check (copied out of the index callback). */
@@ -252,7 +255,16 @@ static int load_leaves(struct verify *v, const char *path)
 			memcpy(l->cipher, e.cipher_sha256, 32);
 			memcpy(l->plain, e.plain_sha256, 32);
 			l->tombstoned = false;
+		} else if (e.type == ST_ENTRY_HOLD) {
+			l->holds++;
+			snprintf(l->hold, sizeof(l->hold), "%s", e.reason);
+		} else if (e.type == ST_ENTRY_RELEASE) {
+			if (l->holds)
+				l->holds--;
 		} else {
+			/* retention, quota and delete refuse a held recording */
+			if (l->holds)
+				l->tomb_held = true;
 			l->tombstoned = true;
 			l->tomb_seq = e.seq;
 			l->tomb_us = e.time_us;
@@ -513,6 +525,11 @@ static void check_orphan_leaves(struct verify *v)
 				"row deleted: ledger entry %llu (entries.log line %llu) names this recording, the index has "
 				"no row for it and the ledger no tombstone",
 				(unsigned long long)l->rec_seq, (unsigned long long)l->rec_seq + 1);
+		if (l->tomb_held)
+			finding(v, NULL, l->id, "deleted_under_hold",
+				"deleted while under legal hold: tombstone %llu (reason %s) came "
+				"after a hold leaf (%s) without its release",
+				(unsigned long long)l->tomb_seq, l->reason, l->hold);
 	}
 }
 

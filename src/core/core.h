@@ -31,6 +31,7 @@ enum es_err {
 	ES_EFORMAT = -11,  /* wrong file format */
 	ES_EDB = -12,      /* the index database failed */
 	ES_ECRYPTO = -13,  /* authentication failed: tampered, truncated or wrong key */
+	ES_EHELD = -14,    /* refused: the item is under a legal hold */
 };
 
 /* A static English description of an es_err code. */

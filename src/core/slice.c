@@ -19,6 +19,7 @@ static const char *const err_text[] = {
 	"wrong file format",
 	"index database error",
 	"authentication failed (tampered, truncated or wrong key)",
+	"refused: under legal hold",
 };
 
 const char *es_strerror(int err)

@@ -356,4 +356,71 @@ int idx_note_add(struct idx *ix, int64_t call_row, const char *user, const char 
 typedef int (*idx_note_fn)(void *ud, const struct idx_note *n);
 int idx_notes_list(struct idx *ix, int64_t call_row, idx_note_fn fn, void *ud);
 
+/* ---- retention and legal hold (schema v9; retention.c) ----------------------
+ * Storage only: policy/ decides the times, record/delete.c deletes.  Strings
+ * in rows are valid during the callback only. */
+
+/* A recording as retention sees it: what a policy matches on and its times. */
+struct idx_ret_rec {
+	int64_t call_row;
+	const char *call_id;
+	const char *path;         /* the recording's id in the ledger */
+	uint64_t bytes;
+	bool encrypted;
+	int64_t start_us;         /* the call's */
+	const char *caller, *callee; /* party users, NULL when unknown */
+	const char *rule, *source;
+	const char *flags;        /* the call's and the recording's, comma list */
+	const char *tags;         /* comma list, NULL when none */
+	const char *retention;    /* the policy, NULL = not assigned yet */
+	int64_t keep_until_us;    /* minimum: not deleted before (0 = none) */
+	int64_t retain_until_us;  /* expires then (0 = never) */
+};
+enum idx_ret_which {
+	IDX_RET_ALL,        /* every recording, by call row */
+	IDX_RET_UNASSIGNED, /* without a policy yet, by call row */
+	IDX_RET_DUE,        /* 0 < retain_until <= until_us, by retain_until */
+	IDX_RET_QUOTA,      /* keep_until <= until_us, oldest call first */
+	IDX_RET_CALL,       /* the recording of call row until_us */
+};
+typedef int (*idx_ret_fn)(void *ud, const struct idx_ret_rec *r);
+int idx_retention_list(struct idx *ix, enum idx_ret_which which, int64_t until_us,
+		       idx_ret_fn fn, void *ud);
+/* Set a recording's policy and times.  ES_ENOTFOUND: no recording. */
+int idx_retention_set(struct idx *ix, int64_t call_row, const char *policy,
+		      int64_t keep_until_us, int64_t retain_until_us);
+/* Bytes of all recordings. */
+int idx_recordings_bytes(struct idx *ix, uint64_t *total);
+/* After its recording expired: flag the call "expired", or drop its row. */
+int idx_call_expire(struct idx *ix, int64_t call_row, bool drop);
+
+#define IDX_HOLD_NAME_MAX 64
+struct idx_hold {
+	int64_t id;
+	const char *name, *reason, *query; /* query: the filters, or NULL */
+	int64_t created_us;
+	const char *created_by;
+	int64_t released_us;      /* 0: active */
+	const char *released_by, *release_reason;
+	int64_t ncalls;
+};
+typedef int (*idx_hold_fn)(void *ud, const struct idx_hold *h);
+/* ES_EEXIST when a hold (even a released one) has the name. */
+int idx_hold_create(struct idx *ix, const char *name, const char *reason, const char *query,
+		    const char *by, int64_t now_us, int64_t *id);
+/* Put call_row (recording path, may be NULL) under hold_id; ES_EEXIST if it is. */
+int idx_hold_add_call(struct idx *ix, int64_t hold_id, int64_t call_row, const char *path);
+/* ES_ENOTFOUND; name compared exactly. */
+int idx_hold_get(struct idx *ix, const char *name, idx_hold_fn fn, void *ud);
+/* Every hold, newest first. */
+int idx_holds_list(struct idx *ix, idx_hold_fn fn, void *ud);
+typedef int (*idx_hold_call_fn)(void *ud, int64_t call_row, const char *path);
+int idx_hold_calls(struct idx *ix, int64_t hold_id, idx_hold_call_fn fn, void *ud);
+/* ES_EINVAL when already released. */
+int idx_hold_release(struct idx *ix, int64_t hold_id, const char *by, const char *reason,
+		     int64_t now_us);
+/* 1 and the name of an active hold over call_row in name (the oldest), 0
+ * when none holds it, < 0 on error. */
+int idx_call_held(struct idx *ix, int64_t call_row, char *name, size_t cap);
+
 #endif /* ES_INDEX_H */

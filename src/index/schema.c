@@ -257,6 +257,36 @@ static const char v8_sql[] =
 	"UPDATE api_tokens SET revoked = 1, revoked_why = 'user disabled'"
 	" WHERE revoked = 0 AND user_id IN (SELECT id FROM users WHERE disabled);";
 
+/* Version 9: retention and legal hold (policy/retention.c, issue #15).  A
+ * recording's policy, its minimum keep time (keep_until_us: nothing deletes
+ * it earlier, not even the quota) and when it expires (retain_until_us, 0 =
+ * never); NULL policy: not yet assigned.  Holds are named; a hold names its
+ * calls (hold_calls) and the recording id it covered, so the ledger's hold
+ * leaves can be matched.  A released hold stays, with who, when and why. */
+static const char v9_sql[] =
+	"ALTER TABLE recordings ADD COLUMN retention TEXT;"
+	"ALTER TABLE recordings ADD COLUMN keep_until_us INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE recordings ADD COLUMN retain_until_us INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX recordings_retain ON recordings(retain_until_us) WHERE retain_until_us > 0;"
+	"CREATE TABLE holds ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  reason TEXT NOT NULL,"
+	"  query TEXT,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  created_by TEXT NOT NULL DEFAULT '-',"
+	"  released_us INTEGER NOT NULL DEFAULT 0,"
+	"  released_by TEXT,"
+	"  release_reason TEXT"
+	");"
+	"CREATE TABLE hold_calls ("
+	"  hold_id INTEGER NOT NULL REFERENCES holds(id),"
+	"  call_row INTEGER NOT NULL,"
+	"  path TEXT,"
+	"  PRIMARY KEY (hold_id, call_row)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX hold_calls_call ON hold_calls(call_row);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -266,5 +296,6 @@ const struct idx_migration idx_migrations[] = {
 	{"call tags and notes", v6_sql},
 	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_sql},
 	{"api tokens: expiry, when and why revoked", v8_sql},
+	{"retention per recording, legal holds", v9_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

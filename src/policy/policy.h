@@ -1,5 +1,6 @@
 /*
- * policy.h - recording rules: which calls are recorded.
+ * policy.h - recording rules (which calls are recorded), retention (how
+ * long) and legal hold names.
  *
  * The rules come from the configuration file (core/config.h):
  *
@@ -92,5 +93,80 @@ struct es_json;
  * (e.g. a memstream out of memory).
  */
 int pol_rules_json(const struct pol_rules *r, struct es_json *j);
+
+/* ---- retention (retention.c) --------------------------------------------------
+ *
+ *   [retention]                 ; the data folder's quota (optional)
+ *   max_bytes = 500G            ; recordings' bytes; oldest past keep go first
+ *
+ *   [retention mifid]           ; in file order: the first that matches wins
+ *   rule = trading-*            ; recording rule names (globs, any case)
+ *   caller = / callee = / number = ; number patterns as in [rule]
+ *   source = live, siprec       ; import, live, siprec
+ *   tag = mifid                 ; the call has one of these tags (any case)
+ *   flag = one_sided            ; the call or its recording has one of these
+ *   keep = 5y                   ; minimum: nothing deletes it earlier
+ *   delete_after = 7y           ; then it expires (never: kept for good)
+ *   drop_metadata = no          ; yes: the call's row goes with it
+ *
+ *   [retention default]         ; the rest (no conditions); without it, the
+ *                               ; rest is kept for good
+ *
+ * Durations: a whole number and a unit, d (days), w (weeks), m (calendar
+ * months), y (calendar years), counted from the call's start in UTC; "0"
+ * for no minimum; "never" for delete_after.  A policy name is 1-40 of
+ * a-z 0-9 _ - (it goes into the ledger's tombstones).
+ */
+#define POL_RET_NAME_MAX 40
+
+struct pol_retention;
+
+/* What a retention policy matches on: a recorded call as indexed. */
+struct pol_ret_call {
+	const char *rule, *caller, *callee, *source; /* may be NULL */
+	const char *flags, *tags;  /* comma lists, may be NULL */
+	int64_t start_us;
+};
+
+struct pol_ret_decision {
+	const char *policy;       /* its name, valid while the policies live */
+	int64_t keep_until_us;    /* 0: no minimum */
+	int64_t retain_until_us;  /* 0: never expires */
+	bool drop_metadata;
+};
+
+int pol_retention_from_conf(struct pol_retention **out, const struct es_conf *c, char *err,
+			    size_t errlen);
+void pol_retention_free(struct pol_retention *r);
+/* Never fails; r NULL keeps everything for good under "default". */
+void pol_retention_decide(const struct pol_retention *r, const struct pol_ret_call *call,
+			  struct pol_ret_decision *d);
+/* Is name a configured policy ("default" always is)?  *drop_metadata (may
+ * be NULL) gets its setting. */
+bool pol_retention_known(const struct pol_retention *r, const char *name, bool *drop_metadata);
+uint64_t pol_retention_max_bytes(const struct pol_retention *r); /* 0: no quota */
+
+/* A keep time: n units, u one of 'd', 'w', 'm', 'y'; n 0 = none. */
+struct pol_span {
+	unsigned n;
+	char u;
+	bool never;
+};
+/* "5y", "90d", "18m", "2w", "0", "never" (only when never_ok).  NULL when
+ * valid, else why not. */
+const char *pol_span_parse(const char *s, bool never_ok, struct pol_span *out);
+/* t + span in UTC calendar arithmetic (day clamped: Feb 29 + 1y is Feb 28);
+ * 0 for a never span. */
+int64_t pol_span_add(int64_t t_us, const struct pol_span *sp);
+
+/* ---- legal hold (hold.c) ------------------------------------------------------ */
+
+#define POL_HOLD_NAME_MAX 64
+#define POL_HOLD_REASON_MAX 1000
+/* NULL when name may name a hold (1-64 of a-z 0-9 . _ -: it goes into
+ * ledger leaves), else why not. */
+const char *pol_hold_name_check(const char *name);
+/* NULL when a hold or release reason is acceptable text, else why not. */
+const char *pol_hold_reason_check(const char *reason);
 
 #endif /* ES_POLICY_H */

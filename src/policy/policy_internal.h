@@ -78,5 +78,14 @@ struct pol_rules {
 	char *tz_name;     /* [recording] timezone as written; NULL with tz */
 };
 
+/* A rule's number pattern list from entry e ("+49*, 1000-1999"), as the
+ * rules parse caller/callee/number; ES_EPARSE with "path:line: key: why". */
+struct es_conf;
+struct es_conf_entry;
+int pol_list_parse(const struct es_conf *c, const struct es_conf_entry *e, struct pol_list *list,
+		   char *err, size_t errlen);
+bool pol_list_match(const struct pol_list *l, const char *s); /* s NULL: false */
+void pol_list_free(struct pol_list *l);
+
 #endif /* ES_POLICY_INTERNAL_H */
 

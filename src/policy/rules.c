@@ -717,3 +717,16 @@ void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct p
 		return;
 	}
 }
+
+/* ---- number lists for the other policies (retention.c) -------------------- */
+
+int pol_list_parse(const struct es_conf *c, const struct es_conf_entry *e, struct pol_list *list,
+		   char *err, size_t errlen)
+{
+	struct pol_load l = {.c = c, .e = e, .err = err, .errlen = errlen};
+	return for_items(&l, add_pattern, list);
+}
+
+bool pol_list_match(const struct pol_list *l, const char *s) { return list_match(l, s); }
+
+void pol_list_free(struct pol_list *l) { list_free(l); }

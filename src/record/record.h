@@ -413,4 +413,69 @@ int rec_recording_plain(const char *data_dir, struct st_vault *vault,
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out,
 		       size_t cap);
 
+/* ---- deleting a recording (delete.c) -----------------------------------------
+ * The one deletion path: `earshot delete`, `keys shred`, retention and the
+ * quota all come here.  A recording under an active legal hold is refused
+ * (ES_EHELD, the hold's name in held).  Deleting is two steps so that many
+ * deletions share one signed ledger head: rec_del_begin appends the
+ * tombstone (naming the cause), the caller commits the ledger
+ * (st_ledger_commit), then rec_del_end destroys the data key, removes the
+ * file and takes the recording's row out of the index.  Nothing is removed
+ * before its tombstone is durable; an interrupted run is completed by the
+ * next (a tombstone already there is not written twice). */
+struct rec_deleter {
+	const char *data_dir;
+	struct idx *ix;
+	struct st_ledger *ledger;  /* opened for writing by the caller */
+	struct st_vault *vault;    /* the caller's; NULL: opened on first need */
+	bool own_vault;
+};
+struct rec_del_target {
+	int64_t call_row;
+	const char *path;          /* the recording's id (relative path) */
+	bool encrypted;
+};
+/* Tombstone t with reason (1-64 of a-z 0-9 . _ -); *seq its leaf (may be
+ * NULL).  ES_EHELD with the hold's name in held (may be NULL). */
+int rec_del_begin(struct rec_deleter *d, const struct rec_del_target *t, const char *reason,
+		  int64_t now_us, uint64_t *seq, char *held, size_t heldcap, char *err, size_t errlen);
+/* After the ledger commit: key, file, index row (the call's row stays). */
+int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err, size_t errlen);
+/* `keys shred`: refuse a held recording, destroy the data key first, then
+ * a "shredded" tombstone and a commit (the row and file stay).
+ * *already: the key was gone and the tombstone there. */
+int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t now_us,
+		  uint64_t *seq,
+		  bool *had_key, bool *already, char *held, size_t heldcap, char *err,
+		  size_t errlen);
+void rec_deleter_close(struct rec_deleter *d); /* the vault if it opened it */
+/* Give the recording of call_row, just indexed, its retention policy and
+ * times (retain.c); 0 also when it has no recording. */
+int rec_retention_assign(struct idx *ix, const struct pol_retention *pol, int64_t call_row);
+
+/* ---- legal holds (hold.c) ---------------------------------------------------------
+ * Shared by `earshot hold` and the REST API.  Placing: the calls are
+ * resolved (rows, or a query run now), the hold and its calls go into the
+ * index in one transaction, a hold leaf per recording into the ledger;
+ * releasing appends the release leaves, commits them, then marks the hold
+ * released.  Errors: ES_EINVAL (bad name, reason, query: err says which),
+ * ES_ENOTFOUND (an unknown call, a query matching none, no such hold),
+ * ES_EEXIST (the name is taken; release: already released), ES_EDB, ES_EIO. */
+struct rec_hold_req {
+	const char *name, *reason;
+	const int64_t *rows;       /* call rows, or NULL */
+	size_t nrows;
+	const char *query;         /* "party=x,tag=y,from=T,...", or NULL */
+	const char *by;            /* who, for the index and the audit log */
+	int64_t now_us;
+};
+/* "party=alice,tag=case-7" into f: its strings point into buf (modified).
+ * Keys: party, from, to, tag, source, outcome, flag, call-id. */
+int rec_hold_query_parse(char *buf, struct idx_filter *f, char *err, size_t errlen);
+int rec_hold_place(struct idx *ix, struct st_ledger *l, const struct rec_hold_req *q,
+		   size_t *ncalls, size_t *nrecordings, char *err, size_t errlen);
+int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *name, const char *by,
+		     const char *reason, int64_t now_us, size_t *nrecordings, char *err,
+		     size_t errlen);
+
 #endif /* ES_RECORD_H */

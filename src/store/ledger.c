@@ -95,7 +95,9 @@ static int add_leaf(struct st_ledger *l, const struct st_ledger_entry *e, uint64
 		return rc;
 	l->offs[n].off = off;
 	l->offs[n].len = (uint32_t)len;
-	if ((rc = index_id(l, e->id, e->seq, e->type == ST_ENTRY_TOMBSTONE))) {
+	/* hold and release leaves say nothing about whether id exists */
+	if ((e->type == ST_ENTRY_RECORDING || e->type == ST_ENTRY_TOMBSTONE) &&
+	    (rc = index_id(l, e->id, e->seq, e->type == ST_ENTRY_TOMBSTONE))) {
 		st_merkle_tree_truncate(&l->tree, n);
 		return rc;
 	}
@@ -641,6 +643,19 @@ int st_ledger_append_tombstone(struct st_ledger *l, const char *id, const char *
 		return ES_EINVAL;
 	memcpy(e.id, id, strlen(id) + 1);
 	memcpy(e.reason, reason, strlen(reason) + 1);
+	return append_entry(l, &e, seq);
+}
+
+int st_ledger_append_hold(struct st_ledger *l, const char *id, const char *name, bool release,
+			  int64_t time_us, uint64_t *seq)
+{
+	struct st_ledger_entry e = {.type = release ? ST_ENTRY_RELEASE : ST_ENTRY_HOLD,
+				    .time_us = time_us};
+	if (!id || !st_ld_id_valid(id, strlen(id)) || !name ||
+	    !st_ld_reason_valid(name, strlen(name)))
+		return ES_EINVAL;
+	memcpy(e.id, id, strlen(id) + 1);
+	memcpy(e.reason, name, strlen(name) + 1);
 	return append_entry(l, &e, seq);
 }
 

@@ -9,6 +9,8 @@
  *                without its newline; leaf n (from 0) is line n+1.
  *     1\trec\t<seq>\t<time_us>\t<id>\tmeta=<h>\tcipher=<h>\tplain=<h>
  *     1\ttomb\t<seq>\t<time_us>\t<id>\treason=<reason>
+ *     1\thold\t<seq>\t<time_us>\t<id>\thold=<name>
+ *     1\trelease\t<seq>\t<time_us>\t<id>\thold=<name>
  *       <seq>     decimal leaf index, equal to the line number - 1
  *       <time_us> decimal microseconds since the Unix epoch, >= 0
  *       <id>      recording id: 1..255 bytes of 0x21..0x7e
@@ -16,6 +18,12 @@
  *                 metadata, of the stored ciphertext, of the plaintext),
  *                 or "-" when there is none (an unencrypted recording)
  *       <reason>  1..64 bytes of [a-z0-9._-]: "retention", "shredded"...
+ *       <name>    a legal hold's name, the same alphabet as <reason>: the
+ *                 recording id is under that hold from its hold leaf to
+ *                 its release leaf (a recording may be in several holds),
+ *                 so a hold over a recording is provable offline.  Hold
+ *                 and release leaves do not change what st_ledger_find
+ *                 returns (the latest rec or tomb leaf).
  *     Decimals have no sign and no leading zero.  A line is accepted only
  *     if it is byte for byte the line this module would write.
  *
@@ -58,6 +66,8 @@
 enum st_entry_type {
 	ST_ENTRY_RECORDING = 1, /* "rec" */
 	ST_ENTRY_TOMBSTONE = 2, /* "tomb" */
+	ST_ENTRY_HOLD = 3,      /* "hold": id put under the legal hold named reason */
+	ST_ENTRY_RELEASE = 4,   /* "release": that hold released for id */
 };
 
 /* One leaf, parsed.  Plain value, no pointers. */
@@ -69,7 +79,7 @@ struct st_ledger_entry {
 	/* recordings: which hashes are present, and their values */
 	bool has_meta, has_cipher, has_plain;
 	uint8_t meta_sha256[32], cipher_sha256[32], plain_sha256[32];
-	/* tombstones */
+	/* tombstones: the reason; hold and release leaves: the hold's name */
 	char reason[ST_LEDGER_REASON_MAX + 1];
 	uint8_t leaf_hash[ST_HASH_LEN]; /* RFC 9162 leaf hash of the line */
 };
@@ -187,6 +197,9 @@ int st_ledger_append_recording(struct st_ledger *l, const char *id, const uint8_
 /* Append a tombstone for id: reason as described above. */
 int st_ledger_append_tombstone(struct st_ledger *l, const char *id, const char *reason,
 			       int64_t time_us, uint64_t *seq);
+/* Append a hold (release false) or release leaf of hold name for id. */
+int st_ledger_append_hold(struct st_ledger *l, const char *id, const char *name, bool release,
+			  int64_t time_us, uint64_t *seq);
 /* fsync the entries, then sign a head of the whole tree (time: the real
  * time clock), append it to heads.log and fsync.  No new head when the
  * latest one already covers every leaf.  Read-only ledgers: ES_EINVAL. */

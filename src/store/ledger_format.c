@@ -136,6 +136,12 @@ int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t ca
 			return ES_EINVAL;
 		n = snprintf(buf, cap, "1\ttomb\t%" PRIu64 "\t%" PRId64 "\t%s\treason=%s", e->seq,
 			     e->time_us, e->id, e->reason);
+	} else if (e->type == ST_ENTRY_HOLD || e->type == ST_ENTRY_RELEASE) {
+		if (!st_ld_reason_valid(e->reason, strnlen(e->reason, sizeof(e->reason))))
+			return ES_EINVAL;
+		n = snprintf(buf, cap, "1\t%s\t%" PRIu64 "\t%" PRId64 "\t%s\thold=%s",
+			     e->type == ST_ENTRY_HOLD ? "hold" : "release", e->seq, e->time_us, e->id,
+			     e->reason);
 	} else {
 		return ES_EINVAL;
 	}
@@ -162,6 +168,10 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		e->type = ST_ENTRY_RECORDING;
 	else if (sl_eq(f[1], SL_LIT("tomb")))
 		e->type = ST_ENTRY_TOMBSTONE;
+	else if (sl_eq(f[1], SL_LIT("hold")))
+		e->type = ST_ENTRY_HOLD;
+	else if (sl_eq(f[1], SL_LIT("release")))
+		e->type = ST_ENTRY_RELEASE;
 	else {
 		es_errf(err, errlen, 0, "unknown entry type");
 		return ES_EPARSE;
@@ -182,6 +192,13 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 			es_errf(err, errlen, 0, "bad recording hashes (want meta=, cipher=, plain=)");
 			return ES_EPARSE;
 		}
+	} else if (e->type == ST_ENTRY_HOLD || e->type == ST_ENTRY_RELEASE) {
+		if (n != 6 || f[5].len < 6 || memcmp(f[5].p, "hold=", 5) != 0 ||
+		    !st_ld_reason_valid(f[5].p + 5, f[5].len - 5)) {
+			es_errf(err, errlen, 0, "bad hold name");
+			return ES_EPARSE;
+		}
+		memcpy(e->reason, f[5].p + 5, f[5].len - 5);
 	} else {
 		if (n != 6 || f[5].len < 8 || memcmp(f[5].p, "reason=", 7) != 0 ||
 		    !st_ld_reason_valid(f[5].p + 7, f[5].len - 7)) {

@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 8);
+	CHECK_INT(idx_schema_version(ix), 9);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "8");
+	CHECK_STR(buf, "9");
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 8);
+	CHECK_INT(idx_schema_version(ix), 9);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -732,7 +732,12 @@ static void test_recordings(void)
 }
 
 /* Back from schema v8 to v7: the token columns v8 added. */
-#define V8_UNDO \
+#define V9_UNDO \
+	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
+	" ALTER TABLE recordings DROP COLUMN retention;" \
+	" ALTER TABLE recordings DROP COLUMN keep_until_us;" \
+	" ALTER TABLE recordings DROP COLUMN retain_until_us; "
+#define V8_UNDO V9_UNDO \
 	"ALTER TABLE api_tokens DROP COLUMN expires_us;" \
 	" ALTER TABLE api_tokens DROP COLUMN revoked_us;" \
 	" ALTER TABLE api_tokens DROP COLUMN revoked_why; "
@@ -762,7 +767,7 @@ static void test_migrate_v7(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 8);
+	CHECK_INT(idx_schema_version(ix), 9);
 	struct idx_token t;
 	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
 	CHECK(!t.revoked && !t.expires_us && !t.revoked_us && !t.revoked_why[0]);
@@ -779,6 +784,76 @@ static void test_migrate_v7(void)
 	idx_close(ix);
 }
 
+static int take_ret(void *ud, const struct idx_ret_rec *r)
+{
+	struct idx_ret_rec *out = ud;
+	out->call_row = r->call_row;
+	out->retain_until_us = r->retain_until_us;
+	out->keep_until_us = r->keep_until_us;
+	out->retention = r->retention ? "set" : NULL;
+	return 0;
+}
+
+static int count_hold(void *ud, const struct idx_hold *h)
+{
+	*(int64_t *)ud += h->ncalls;
+	return 0;
+}
+
+/* A v8 index with a recording is migrated to v9: the recording has no
+ * policy yet (retention assigns it on its first run), holds work, and a
+ * call in two holds stays held until both are released. */
+static void test_migrate_v8(void)
+{
+	struct idx *ix = fresh();
+	int64_t row = insert(ix, simple("r9@x", "alice", "bob", 1000, 10));
+	struct idx_recording rec = {.call_row = row, .path = "recordings/r9.opus", .format = "opus",
+				    .bytes = 100, .sha256 = "00"};
+	CHECK_INT(idx_recording_insert(ix, &rec), 0);
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, V9_UNDO "PRAGMA user_version = 8", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256], name[IDX_HOLD_NAME_MAX + 1];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), 9);
+	struct idx_ret_rec r = {0};
+	CHECK_INT(idx_retention_list(ix, IDX_RET_UNASSIGNED, 0, take_ret, &r), 0);
+	CHECK(r.call_row == row && !r.retention && !r.retain_until_us);
+	CHECK_INT(idx_retention_set(ix, row, "short", 50, 100), 0);
+	CHECK_INT(idx_retention_set(ix, 999, "short", 50, 100), ES_ENOTFOUND);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(idx_retention_list(ix, IDX_RET_DUE, 99, take_ret, &r), 0);
+	CHECK(r.call_row == 0); /* not due yet */
+	CHECK_INT(idx_retention_list(ix, IDX_RET_DUE, 100, take_ret, &r), 0);
+	CHECK(r.call_row == row && r.keep_until_us == 50 && r.retention);
+	int64_t h1, h2, n = 0;
+	CHECK_INT(idx_call_held(ix, row, name, sizeof(name)), 0);
+	CHECK_INT(idx_hold_create(ix, "case-1", "why", NULL, "t", 1, &h1), 0);
+	CHECK_INT(idx_hold_create(ix, "case-1", "why", NULL, "t", 1, NULL), ES_EEXIST);
+	CHECK_INT(idx_hold_create(ix, "case-2", "why", "party=alice", "t", 1, &h2), 0);
+	CHECK_INT(idx_hold_add_call(ix, h1, row, rec.path), 0);
+	CHECK_INT(idx_hold_add_call(ix, h1, row, rec.path), ES_EEXIST);
+	CHECK_INT(idx_hold_add_call(ix, h2, row, rec.path), 0);
+	CHECK_INT(idx_holds_list(ix, count_hold, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(idx_call_held(ix, row, name, sizeof(name)), 1);
+	CHECK_STR(name, "case-1");
+	CHECK_INT(idx_hold_release(ix, h1, "t", "done", 5), 0);
+	CHECK_INT(idx_hold_release(ix, h1, "t", "done", 5), ES_EINVAL);
+	CHECK_INT(idx_call_held(ix, row, name, sizeof(name)), 1);
+	CHECK_STR(name, "case-2");
+	CHECK_INT(idx_hold_release(ix, h2, "t", "done", 6), 0);
+	CHECK_INT(idx_call_held(ix, row, name, sizeof(name)), 0);
+	CHECK_INT(idx_call_expire(ix, row, false), 0);
+	CHECK_INT(idx_call_expire(ix, row, false), 0); /* once only */
+	char buf[64];
+	idx_close(ix);
+	sql_text("SELECT flags FROM calls", buf, sizeof(buf));
+	CHECK_STR(buf, "expired");
+}
+
 /* An index made by schema version 1 is brought to the current version. */
 static void test_migrate_v1(void)
 {
@@ -787,7 +862,8 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE hold_calls; DROP TABLE holds;"
+			       " DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
 			       " DROP TRIGGER parties_text_update; DROP TABLE party_text;"
 			       " DROP TABLE call_notes; DROP TABLE call_tags;"
 			       " DROP TABLE recordings; ALTER TABLE calls DROP COLUMN rule;"
@@ -797,7 +873,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 8);
+	CHECK_INT(idx_schema_version(ix), 9);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
@@ -1073,7 +1149,7 @@ static void test_party_fts(void)
 	       " DROP TRIGGER parties_text_update; DROP TABLE party_text; PRAGMA user_version = 6");
 	char err[256], buf[64];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 8);
+	CHECK_INT(idx_schema_version(ix), 9);
 	/* each plan is reached: few candidates, a set, more than the set's
 	 * limit (query.c PARTY_IDS_MAX 1000, PARTY_SET_MAX 10000) */
 	CHECK(pt_fts_count("1042") > 0 && pt_fts_count("1042") <= 1000);
@@ -1127,6 +1203,7 @@ int main(void)
 	RUN(test_recordings);
 	RUN(test_migrate_v1);
 	RUN(test_migrate_v7);
+	RUN(test_migrate_v8);
 	RUN(test_party_fts);
 	teardown();
 	return CHECK_DONE();

@@ -148,6 +148,20 @@ static void test_parsers(void)
 	CHECK_INT(st_ledger_entry_parse(ok, strlen(ok), &p, err, sizeof(err)), 0);
 	CHECK_STR(p.reason, "shredded");
 	CHECK(p.type == ST_ENTRY_TOMBSTONE && p.seq == UINT64_MAX && p.time_us == INT64_MAX);
+	/* legal hold leaves: hold=NAME, the reason's alphabet */
+	const char *hold = "1\thold\t3\t9\tx\thold=case-7";
+	CHECK_INT(st_ledger_entry_parse(hold, strlen(hold), &p, err, sizeof(err)), 0);
+	CHECK(p.type == ST_ENTRY_HOLD && !strcmp(p.reason, "case-7"));
+	const char *rel = "1\trelease\t4\t9\tx\thold=case-7";
+	CHECK_INT(st_ledger_entry_parse(rel, strlen(rel), &p, err, sizeof(err)), 0);
+	CHECK(p.type == ST_ENTRY_RELEASE);
+	n = st_ledger_entry_format(&p, line, sizeof(line));
+	CHECK(n == (int)strlen(rel) && !memcmp(line, rel, strlen(rel)));
+	static const char *const badh[] = {"1\thold\t3\t9\tx\thold=", "1\thold\t3\t9\tx\thold=Case",
+					   "1\thold\t3\t9\tx\treason=case", "1\trelease\t3\t9\tx"};
+	for (size_t i = 0; i < ES_ARRAY_LEN(badh); i++)
+		CHECK_INT(st_ledger_entry_parse(badh[i], strlen(badh[i]), &p, err, sizeof(err)),
+			  ES_EPARSE);
 
 	struct st_head h = {.size = 42, .time_us = 5};
 	memset(h.root, 0x5a, sizeof(h.root));

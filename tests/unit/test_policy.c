@@ -407,6 +407,89 @@ static void test_glob(void)
 	CHECK(pol_glob_check("a[bc]*") == NULL);
 }
 
+static struct pol_retention *ret_load(const char *text, char *err, size_t errlen, int *rc)
+{
+	struct es_conf c;
+	struct pol_retention *r = NULL;
+	*rc = es_conf_parse(&c, "ret.conf", text, err, errlen);
+	if (*rc == 0)
+		*rc = pol_retention_from_conf(&r, &c, err, errlen);
+	es_conf_free(&c);
+	return r;
+}
+
+/* Keep times in calendar arithmetic, policies in file order, the default. */
+static void test_retention(void)
+{
+	struct pol_span sp;
+	int64_t t0 = 1706659200 * ES_US_PER_SEC; /* 2024-01-31T00:00:00Z */
+	CHECK(pol_span_parse("1m", false, &sp) == NULL);
+	CHECK(pol_span_add(t0, &sp) == 1709164800 * ES_US_PER_SEC); /* 2024-02-29 */
+	CHECK(pol_span_parse("1y", false, &sp) == NULL);
+	CHECK(pol_span_add(1709164800 * ES_US_PER_SEC, &sp) == 1740700800 * ES_US_PER_SEC); /* 2025-02-28 */
+	CHECK(pol_span_parse("2w", false, &sp) == NULL);
+	CHECK(pol_span_add(t0, &sp) == t0 + 14 * 86400 * ES_US_PER_SEC);
+	CHECK(pol_span_parse("0", false, &sp) == NULL && pol_span_add(t0, &sp) == t0);
+	CHECK(pol_span_parse("never", true, &sp) == NULL && pol_span_add(t0, &sp) == 0);
+	CHECK(pol_span_parse("never", false, &sp) != NULL);
+	CHECK(pol_span_parse("5", false, &sp) != NULL);
+	CHECK(pol_span_parse("5h", false, &sp) != NULL);
+	CHECK(pol_span_parse("5dd", false, &sp) != NULL);
+	CHECK(pol_span_parse("-5d", false, &sp) != NULL);
+	CHECK(pol_span_parse("999999999y", false, &sp) != NULL);
+
+	char err[256];
+	int rc;
+	struct pol_retention *r = ret_load("[retention]\nmax_bytes = 2G\n"
+					   "[retention mifid]\ntag = MiFID\nkeep = 5y\ndelete_after = 7y\n"
+					   "[retention pci]\ncallee = 2000-2999\nsource = live\n"
+					   "delete_after = 90d\ndrop_metadata = yes\n"
+					   "[retention default]\ndelete_after = 1y\n", err, sizeof(err), &rc);
+	CHECK_INT(rc, 0);
+	CHECK(pol_retention_max_bytes(r) == UINT64_C(2) << 30);
+	struct pol_ret_call c = {.tags = "x,mifid", .callee = "2001", .source = "live",
+				 .start_us = t0};
+	struct pol_ret_decision d;
+	pol_retention_decide(r, &c, &d);
+	CHECK_STR(d.policy, "mifid");
+	CHECK(d.keep_until_us > t0 && d.retain_until_us > d.keep_until_us && !d.drop_metadata);
+	c.tags = NULL;
+	pol_retention_decide(r, &c, &d);
+	CHECK_STR(d.policy, "pci");
+	CHECK(d.drop_metadata && d.keep_until_us == 0 &&
+	      d.retain_until_us == t0 + 90 * 86400 * ES_US_PER_SEC);
+	c.source = "import";
+	pol_retention_decide(r, &c, &d);
+	CHECK_STR(d.policy, "default");
+	CHECK(pol_retention_known(r, "pci", NULL) && !pol_retention_known(r, "nosuch", NULL));
+	pol_retention_free(r);
+	pol_retention_decide(NULL, &c, &d); /* no configuration: kept for good */
+	CHECK(!strcmp(d.policy, "default") && d.retain_until_us == 0);
+
+	static const char *const bad[] = {
+		"[retention x]\nkeep = 5 y\ndelete_after = 7y\n",
+		"[retention x]\nkeep = 7y\ndelete_after = 5y\n",
+		"[retention x]\nkeep = 13m\ndelete_after = 1y\n",
+		"[retention x]\nkeep = 1y\n",
+		"[retention X]\ndelete_after = 1y\n",
+		"[retention x]\ndelete_after = 1y\n[retention x]\ndelete_after = 2y\n",
+		"[retention default]\ncaller = 1*\ndelete_after = 1y\n",
+		"[retention x]\ndelete_after = 1y\ndrop_metadata = maybe\n",
+		"[retention]\nmax_bytes = lots\n",
+		"[retention]\nkeep = 1y\n",
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(bad); i++) {
+		r = ret_load(bad[i], err, sizeof(err), &rc);
+		CHECK(rc == ES_EPARSE && !r && strstr(err, "ret.conf:") == err);
+		if (rc != ES_EPARSE || strstr(err, "ret.conf:") != err)
+			fprintf(stderr, "  %zu: %d %s\n", i, rc, err);
+		pol_retention_free(r);
+	}
+	CHECK(pol_hold_name_check("case-7.a_b") == NULL);
+	CHECK(pol_hold_name_check("Case") != NULL && pol_hold_name_check("") != NULL);
+	CHECK(pol_hold_reason_check("a\nb") != NULL && pol_hold_reason_check("ok") == NULL);
+}
+
 int main(void)
 {
 	RUN(test_table);
@@ -415,5 +498,6 @@ int main(void)
 	RUN(test_bad);
 	RUN(test_tz);
 	RUN(test_glob);
+	RUN(test_retention);
 	return CHECK_DONE();
 }
