@@ -377,4 +377,10 @@ struct api_audit_check {
  * index error. */
 int api_audit_verify(struct idx *ix, struct api_audit_check *r);
 
+/* One legal hold as a JSON object's members (name, active, reason, query,
+ * calls, created, created_by, released, released_by, release_reason): the
+ * shape shared by GET /api/holds and `earshot hold --json`. */
+struct idx_hold;
+void api_hold_json(struct es_json *j, const struct idx_hold *h);
+
 #endif /* ES_API_H */

@@ -21,7 +21,7 @@
 
 /* ---- reading --------------------------------------------------------------------------- */
 
-static void hold_json(struct es_json *j, const struct idx_hold *h)
+void api_hold_json(struct es_json *j, const struct idx_hold *h)
 {
 	char t[ES_TIME_STRLEN];
 	es_json_key(j, "name"); es_json_str(j, h->name);
@@ -54,7 +54,7 @@ static int one_hold(void *ud, const struct idx_hold *h)
 	struct hout *o = ud;
 	if (!o->wrap)
 		es_json_obj_begin(o->j);
-	hold_json(o->j, h);
+	api_hold_json(o->j, h);
 	if (!o->wrap)
 		es_json_obj_end(o->j);
 	o->id = h->id;

@@ -142,31 +142,6 @@ struct hview {
 	bool found;
 };
 
-static void hold_json(struct es_json *j, const struct idx_hold *h)
-{
-	char t[ES_TIME_STRLEN];
-	es_json_key(j, "name"); es_json_str(j, h->name);
-	es_json_key(j, "active"); es_json_bool(j, !h->released_us);
-	es_json_key(j, "reason"); es_json_str(j, h->reason);
-	es_json_key(j, "query");
-	if (h->query) es_json_str(j, h->query); else es_json_null(j);
-	es_json_key(j, "calls"); es_json_int(j, h->ncalls);
-	es_time_fmt(h->created_us, t, sizeof(t));
-	es_json_key(j, "created"); es_json_str(j, t);
-	es_json_key(j, "created_by"); es_json_str(j, h->created_by);
-	es_json_key(j, "released");
-	if (h->released_us) {
-		es_time_fmt(h->released_us, t, sizeof(t));
-		es_json_str(j, t);
-	} else {
-		es_json_null(j);
-	}
-	es_json_key(j, "released_by");
-	if (h->released_by) es_json_str(j, h->released_by); else es_json_null(j);
-	es_json_key(j, "release_reason");
-	if (h->release_reason) es_json_str(j, h->release_reason); else es_json_null(j);
-}
-
 static void hold_text(const struct idx_hold *h)
 {
 	char t[ES_TIME_STRLEN];
@@ -181,7 +156,7 @@ static int list_one(void *ud, const struct idx_hold *h)
 	v->found = true;
 	if (v->json) {
 		es_json_obj_begin(v->j);
-		hold_json(v->j, h);
+		api_hold_json(v->j, h);
 		es_json_obj_end(v->j);
 	} else {
 		hold_text(h);
