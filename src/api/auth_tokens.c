@@ -151,7 +151,7 @@ static void to_api_token(const struct idx_token *r, struct api_token *t)
 static int revoke_tx(struct idx *ix, const struct api_actor *who, const struct idx_token *t,
 		     const char *name, const char *why, int64_t now_us)
 {
-	char obj[32], detail[IDX_NAME_MAX + 96];
+	char obj[32], detail[IDX_NAME_MAX + 256]; /* "of NAME: WHY", WHY up to a revoked_why */
 	snprintf(obj, sizeof(obj), "token %lld", (long long)t->id);
 	snprintf(detail, sizeof(detail), "of %s: %s", name, why);
 	int err = idx_token_revoke(ix, t->id, now_us, why);
