@@ -25,9 +25,10 @@ if not os.path.isdir(SHARED):
 #   reason: said in the output each time the exception is used
 EXCEPTIONS = {
     "heplify-FAX-Call-t38-CA-TDM-SIP-FB-1.pcap": {
-        "reason": "the re-INVITE to T.38 (frame 3104) is refused 488, but tshark keeps the "
-                  "UDPTL conversation it set up from the offer and decodes 2,010 of the "
-                  "gateway's PCMA packets after it as malformed T.38: its truth file cuts "
+        "reason": "the re-INVITE to T.38 (SIP frame 3104) is refused 488, but tshark keeps "
+                  "the UDPTL conversation set up by that offer and by the gateway's MEGACO "
+                  "Modify (frame 3147, m=image) and decodes 2,010 of the gateway's PCMA "
+                  "packets after them as malformed T.38: its truth file cuts "
                   "0x0EAF0EAF at 1,838 packets with 6 'lost'.  The figures here are tshark "
                   "4.0's own with T.38 off: tshark -q -z rtp,streams --disable-protocol t38 "
                   "-o rtp.heuristic_rtp:TRUE.  Both streams were set up by SIP (frame 176) "
@@ -70,6 +71,7 @@ for folder, row in rows:
         theirs = parse_rtp_streams(open(truth_file).read())
         ours = all_streams(calls)
         not_ours = tshark_non_sip_streams(path) if have("tshark") else set()
+        n_ours, n_theirs = len(ours), len(theirs)
         exc = EXCEPTIONS.get(name)
         if exc:
             print("exception: %s: %s" % (name, exc["reason"]))
@@ -89,7 +91,7 @@ for folder, row in rows:
         if not_ours:
             res.check(summary["skipped"]["rtp_no_call"] > 0,
                       "%s: RTP outside SIP calls should be counted: %s" % (name, summary))
-        print("%s: %d calls, %d streams (tshark %d streams)" % (name, len(calls), len(ours), len(theirs)))
+        print("%s: %d calls, %d streams (tshark %d streams)" % (name, len(calls), n_ours, n_theirs))
 
         if have("tshark"):
             expected = tshark_invite_outcomes(path)
