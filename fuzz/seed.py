@@ -6,11 +6,12 @@ project (their README), so their seeds are extracted here, into the build
 folder, each time the fuzzers run.  Captures made by the bench generator
 (bench/gen_calls: every link type, VLAN, IPv6, fragments, SIP over TCP, DTMF,
 RTCP, tunnels, SIP over SCTP and WebSocket) add what the public ones lack;
-the field captures beside ../shared/captures (captures-field: GRE, SCTP,
-WebSocket) are read too.  Hand-written seeds committed under
+the field captures (../shared/captures-field: GRE, SCTP, WebSocket, Speex,
+L16), named by a second --shared, are read too.  Hand-written seeds committed under
 fuzz/corpus/<harness>/ are copied as they are.
 
   fuzz/seed.py --out DIR [--gen BUILD/gen_calls] [--shared ../shared/captures]
+               [--shared ../shared/captures-field]
 
 writes DIR/<harness>/* for the harnesses pcap, engine, net_frame, sip, sdp, rtp,
 codec, tunnel, sctp, ws.
@@ -247,7 +248,8 @@ def seed_capture(path, out, tmp, counts, have_tshark):
 # speex is chosen by its clock (RFC 5574: the clock names the mode).
 CODEC_SELECTORS = {"pcmu": [0], "pcma": [1], "g722": [2], "g729": [11], "gsm": [12],
                    "opus": [15, 18], "cn": [21], "speex/8000": [22], "speex/16000": [23],
-                   "speex/32000": [24], "ilbc": [25], "amr": [26], "amr-wb": [27], "g723": [28]}
+                   "speex/32000": [24], "ilbc": [25], "amr": [26], "amr-wb": [27], "g723": [28],
+                   "l16": [19, 20]}
 CODEC_STATIC = {0: "pcmu", 3: "gsm", 4: "g723", 8: "pcma", 9: "g722", 13: "cn", 18: "g729"}
 CODEC_PER_PT = 4
 
@@ -293,9 +295,12 @@ def seed_codec(text, out, counts):
                 pl = bytes.fromhex(f[1].split(",")[0].replace(":", ""))
             except ValueError:
                 continue
-            by_pt.setdefault(int(f[0].split(",")[0]), []).append(pl)
-    for pt, pls in sorted(by_pt.items()):
-        for sel in CODEC_SELECTORS.get(names.get(pt, ""), []):
+            # named by the rtpmap last seen: calls of one capture may map
+            # one dynamic type to different codecs (Speex at 8/16/32 kHz)
+            pt = int(f[0].split(",")[0])
+            by_pt.setdefault((pt, names.get(pt, "")), []).append(pl)
+    for (pt, name), pls in sorted(by_pt.items()):
+        for sel in CODEC_SELECTORS.get(name, []):
             head = bytes([sel])
             for pl in spread(pls, CODEC_PER_PT):
                 put(out, "codec", head + struct.pack(">H", len(pl)) + pl, counts)
@@ -312,7 +317,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--gen", help="bench/gen_calls binary")
-    ap.add_argument("--shared", help="folder of public captures (../shared/captures)")
+    ap.add_argument("--shared", action="append",
+                    help="folder of public captures (../shared/captures); may be given again "
+                         "(../shared/captures-field); a folder that is absent is skipped")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     have_tshark = shutil.which("tshark") is not None
@@ -320,15 +327,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="earshot-seed-")
     try:
         sources = []
-        if args.shared and os.path.isdir(args.shared):
-            sources += sorted(p for p in glob.glob(os.path.join(args.shared, "*"))
+        for folder in dict.fromkeys(args.shared or []):
+            if not os.path.isdir(folder):
+                print("seed: %s not present: no seeds from its captures" % folder, file=sys.stderr)
+                continue
+            sources += sorted(p for p in glob.glob(os.path.join(folder, "*"))
                               if os.path.isfile(p) and not p.endswith((".tsv", ".md", ".txt")))
-            field = os.path.join(os.path.dirname(os.path.abspath(args.shared)), "captures-field")
-            if os.path.isdir(field):
-                sources += sorted(p for p in glob.glob(os.path.join(field, "*"))
-                                  if os.path.isfile(p) and not p.endswith((".tsv", ".md", ".txt")))
-        else:
-            print("seed: %s not present: no seeds from public captures" % args.shared, file=sys.stderr)
         if args.gen and os.path.exists(args.gen):
             for name, opts in GEN_SETS:
                 pcap = os.path.join(tmp, "gen-%s.pcap" % name)

@@ -104,6 +104,7 @@ struct rtp_stats {
 	uint16_t seq_num;        /* last in-order sequence, for seq_jumps */
 	uint8_t last_pt;
 	uint32_t first_ts;
+	int64_t ext_ts;          /* timestamp unwrapped from the first, in ticks */
 	double delta_ms;         /* last arrival gap with a known clock */
 };
 void rtp_stats_init(struct rtp_stats *s, uint32_t ssrc);

@@ -94,6 +94,7 @@ void rtp_stats_update(struct rtp_stats *s, const struct rtp_hdr *h,
 		s->first_ts = s->last_ts = h->ts;
 		s->first_us = s->last_us = s->last_arrival_us = arrival_us;
 		s->last_transit = 0;
+		s->ext_ts = 0;
 		s->last_pt = h->pt;
 		s->packets = 1;
 		s->expected = 1;
@@ -151,10 +152,13 @@ void rtp_stats_update(struct rtp_stats *s, const struct rtp_hdr *h,
 	double prev = ((double)s->last_arrival_us - (double)s->first_us) / 1000.0;
 	double jitter_now = 0;
 
+	/* Unwrapped against the previous packet, not the first: a
+	 * timestamp that restarts lower within one SSRC (a gateway switching
+	 * to fax and back) is a step back, not a wrap of 2^32 ticks that
+	 * would add 2^32/rate to one transit. */
+	s->ext_ts += (int32_t)(h->ts - s->last_ts);
 	if (clock_rate) {
-		double ticks = s->first_ts > h->ts
-			? (double)h->ts + 4294967296.0 - s->first_ts
-			: (double)(h->ts - s->first_ts);
+		double ticks = (double)s->ext_ts;
 		double nominal = ts_to_ms(ticks, clock_rate);
 		double expected = prev + (nominal - s->last_transit);
 		double d = fabs(now - expected);

@@ -498,12 +498,34 @@ static void test_pt(void)
 	CHECK(rtp_pt_static(255) == NULL);
 }
 
+/* A timestamp that restarts at 0 within one SSRC (the gateway of the
+ * shared fax capture does so when it falls back from fax to audio) is one
+ * step back of 1,001,440 ticks: one transit difference of 125,180 + 20 ms,
+ * J = 125200 / 16.  Unwrapping against the first timestamp instead read it
+ * as a wrap forward of ~2^32 ticks (~536,745 s): max jitter 33.5 million ms. */
+static void test_stats_ts_step_back(void)
+{
+	struct rtp_stats s;
+	rtp_stats_init(&s, 0xb0000000);
+	for (uint16_t i = 0; i < 30; i++) {
+		struct rtp_hdr h = {.version = 2, .pt = 8, .seq = (uint16_t)(100 + i),
+				    .ssrc = 0xb0000000, .payload_len = 160};
+		h.ts = i < 10 ? 1000000u + 160u * i : 160u * (uint32_t)(i - 10);
+		rtp_stats_update(&s, &h, 1700000000000000LL + 20000LL * i, 8000);
+	}
+	CHECK_INT(s.packets, 30);
+	CHECK_INT(s.lost, 0);
+	CHECK_NEAR(s.jitter_max_ms, 125200.0 / 16, 1e-6);
+	CHECK(s.jitter_ms < s.jitter_max_ms); /* decays after the step */
+}
+
 int main(void)
 {
 	RUN(test_parse);
 	RUN(test_stats_wrap);
 	RUN(test_stats_reorder_dup_loss);
 	RUN(test_stats_restart);
+	RUN(test_stats_ts_step_back);
 	RUN(test_stats_jitter);
 	RUN(test_rtcp);
 	RUN(test_events);
