@@ -84,7 +84,8 @@ static bool fill(struct rec_imp *r)
 				b->data = p;
 				b->cap = q->len;
 			}
-			memcpy(b->data, q->data, q->len);
+			if (q->len) /* an empty frame may have no buffer at all */
+				memcpy(b->data, q->data, q->len);
 			q->data = b->data;
 		}
 	}
