@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define SRV_ACTIVE_STALE_S 10
 
@@ -147,4 +148,136 @@ int srv_active(struct srv_req *r)
 	snprintf(detail, sizeof(detail), "%u shown, %u not allowed", out.shown, out.hidden);
 	srv_audit(r, "active.list", NULL, API_AUDIT_OK, detail);
 	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+/* ---- POST /api/active/{id}/pause|resume|consent --------------------------------------
+ * A command to the recorder (record/control.c), answered by it within a
+ * few tenths of a second.  Who may: the roles that may tag a call (admin
+ * and supervisor any call they see, agents their own calls, auditors
+ * none: they must not change what they audit), checked against the call
+ * as the recorder lists it now. */
+
+#define SRV_CONTROL_WAIT_MS 3000
+
+struct find_call {
+	const char *id;
+	bool found;
+	struct rec_active a;
+};
+
+static void find_row(void *ud, const struct rec_active *a)
+{
+	struct find_call *f = ud;
+	if (!f->found && !strcmp(a->call_id, f->id)) {
+		f->found = true;
+		f->a = *a;
+	}
+}
+
+static int control_answer(struct srv_req *r, const char *action, const char *call_id,
+			  const char *state, const char *msg)
+{
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "out of memory");
+	srv_audit(r, action, call_id, API_AUDIT_OK, msg);
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "call_id");
+	es_json_str(&o.j, call_id);
+	es_json_key(&o.j, "state");
+	es_json_str(&o.j, state);
+	es_json_key(&o.j, "message");
+	es_json_str(&o.j, msg);
+	es_json_obj_end(&o.j);
+	return srv_json_send(r, MHD_HTTP_OK, &o);
+}
+
+int srv_active_control(struct srv_req *r, const char *call_id, const char *verb)
+{
+	int rc;
+	struct rec_cmd cmd = {0};
+	for (int v = REC_CMD_PAUSE; v <= REC_CMD_CONSENT; v++)
+		if (!strcmp(verb, rec_cmd_verb_name((enum rec_cmd_verb)v)))
+			cmd.verb = (enum rec_cmd_verb)v;
+	if (!cmd.verb)
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
+	char action[24];
+	snprintf(action, sizeof(action), "active.%s", verb);
+	if (!srv_begin(r, NULL, &rc))
+		return rc;
+	if (!*call_id || strlen(call_id) >= sizeof(cmd.call_id))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+				 "a call id of 1 to %zu bytes", sizeof(cmd.call_id) - 1);
+	/* the call as the recorder lists it now: is it there, whose is it */
+	char path[4200], err[512];
+	snprintf(path, sizeof(path), "%s/run/active.tsv", r->srv->data_dir);
+	struct rec_active_hdr hdr;
+	struct find_call f = {.id = call_id};
+	int lrc = rec_active_read(path, &hdr, find_row, &f, err, sizeof(err));
+	if (lrc || !fresh(&hdr, srv_now_us())) {
+		srv_audit(r, action, call_id, API_AUDIT_FAILED, "no recorder");
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder", NULL,
+				 "no recorder is running with this data folder");
+	}
+	const struct api_user *u = &r->user;
+	bool own = f.found && (api_party_matches(u->numbers, f.a.caller_user, f.a.caller_uri) ||
+			       api_party_matches(u->numbers, f.a.callee_user, f.a.callee_uri));
+	if (!srv_allow_call(r, API_ACT_TAG, f.found, own, action, call_id, &rc))
+		return rc;
+	if (cmd.verb == REC_CMD_CONSENT) {
+		struct srv_jfield fl[] = {{.key = "party", .type = SRV_JSTR, .required = true},
+					  {.key = "value", .type = SRV_JSTR, .required = true}};
+		const char *bad = "body";
+		int perr = srv_body_fields(&r->body, fl, ES_ARRAY_LEN(fl), &bad);
+		if (perr == ES_ENOMEM)
+			return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+					 "out of memory");
+		bool ok = !perr && (!strcmp(fl[0].s, "caller") || !strcmp(fl[0].s, "callee")) &&
+			  (!strcmp(fl[1].s, "yes") || !strcmp(fl[1].s, "no"));
+		if (ok) {
+			cmd.party = !strcmp(fl[0].s, "callee");
+			cmd.yes = !strcmp(fl[1].s, "yes");
+		}
+		if (!perr)
+			srv_fields_free(fl, ES_ARRAY_LEN(fl));
+		if (!ok) {
+			srv_audit(r, action, call_id, API_AUDIT_FAILED, "bad body");
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", perr ? bad : "body",
+					 "expected {\"party\": \"caller\"|\"callee\", "
+					 "\"value\": \"yes\"|\"no\"}");
+		}
+	}
+	snprintf(cmd.call_id, sizeof(cmd.call_id), "%s", call_id);
+	snprintf(cmd.by, sizeof(cmd.by), "api:%s", u->name);
+	char id[REC_CMD_ID_MAX + 1], msg[256];
+	int status = 0;
+	int src = rec_control_send(r->srv->data_dir, &cmd, id, sizeof(id), err, sizeof(err));
+	if (!src)
+		src = rec_control_wait(r->srv->data_dir, id, SRV_CONTROL_WAIT_MS, &status, msg,
+				       sizeof(msg));
+	if (src) {
+		ES_LOG_WARNING("api", "%s of call %s: %s", verb, call_id,
+			       src == ES_EAGAIN ? msg : err);
+		srv_audit(r, action, call_id, API_AUDIT_FAILED, "the recorder did not answer");
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder", NULL,
+				 "the recorder did not answer");
+	}
+	if (status == ES_ENOTFOUND) {
+		/* it ended between the list and the command */
+		srv_audit(r, action, call_id, API_AUDIT_FAILED, msg);
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", "id", "no such call in progress");
+	}
+	if (status == ES_EEXIST) {
+		srv_audit(r, action, call_id, API_AUDIT_FAILED, msg);
+		return srv_error(r, MHD_HTTP_CONFLICT, "conflict", NULL, "%s", msg);
+	}
+	if (status) {
+		srv_audit(r, action, call_id, API_AUDIT_FAILED, msg);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL, "%s", msg);
+	}
+	const char *state = cmd.verb == REC_CMD_PAUSE	 ? "paused"
+			    : cmd.verb == REC_CMD_RESUME ? "answered"
+							 : f.a.state;
+	return control_answer(r, action, call_id, state, msg);
 }

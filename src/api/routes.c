@@ -700,6 +700,20 @@ int srv_route(struct srv_req *r)
 		return get ? srv_rules(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/active"))
 		return get ? srv_active(r) : srv_method_not_allowed(r, "GET, HEAD");
+	static const char active[] = "/api/active/";
+	if (!strncmp(u, active, sizeof(active) - 1)) {
+		/* a Call-ID may hold '/' (RFC 3261 25.1 word): the verb is the
+		 * last segment */
+		const char *slash = strrchr(u, '/');
+		char id[256]; /* longer than any active.tsv id: refused there */
+		size_t n = (size_t)(slash - (u + sizeof(active) - 1));
+		if (slash < u + sizeof(active) - 1 || n >= sizeof(id))
+			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
+		memcpy(id, u + sizeof(active) - 1, n);
+		id[n] = 0;
+		return is(m, "POST") ? srv_active_control(r, id, slash + 1)
+				     : srv_method_not_allowed(r, "POST");
+	}
 	if (is(u, "/api/audit"))
 		return get ? srv_audit_list(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/audit/verify"))

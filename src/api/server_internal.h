@@ -317,5 +317,7 @@ int srv_rules(struct srv_req *r);
 
 /* ---- handlers_active.c: GET /api/active (calls being recorded now) ------------- */
 int srv_active(struct srv_req *r);
+/* POST /api/active/{call_id}/{verb}: pause, resume, consent. */
+int srv_active_control(struct srv_req *r, const char *call_id, const char *verb);
 
 #endif /* ES_API_SERVER_INTERNAL_H */

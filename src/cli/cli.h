@@ -55,6 +55,8 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
 int cli_hold(struct cli_ctx *ctx, int argc, char **argv);   /* hold.c */
+int cli_pause(struct cli_ctx *ctx, int argc, char **argv);  /* control.c */
+int cli_resume(struct cli_ctx *ctx, int argc, char **argv); /* control.c */
 int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */

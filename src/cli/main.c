@@ -35,6 +35,8 @@ static void usage(FILE *f, const char *prog)
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"  retention CMD    retention policies: apply, run, report\n"
 		"  hold CMD         legal holds: add, list, show, release\n"
+		"  pause ID         pause a call in progress (PCI: nothing is written)\n"
+		"  resume ID        resume recording a paused call\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -180,6 +182,10 @@ int main(int argc, char **argv)
 		return cli_delete(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "hold"))
 		return cli_hold(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "pause"))
+		return cli_pause(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "resume"))
+		return cli_resume(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "retention"))
 		return cli_retention(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {

@@ -478,6 +478,24 @@ static void print_srs_summary(const char *buf)
 	       json_int_after(srs, "tcp_no_request"));
 }
 
+static void print_active_call(void *ud, const struct rec_active *a)
+{
+	(void)ud;
+	printf("  %-9s %s  %s -> %s\n", a->state, a->call_id, a->caller_user, a->callee_user);
+}
+
+/* The calls in progress (DATA/run/active.tsv) with their state: paused... */
+static void print_active(const char *data_dir)
+{
+	char path[4200], err[512];
+	struct rec_active_hdr hdr;
+	snprintf(path, sizeof(path), "%s/run/active.tsv", data_dir);
+	if (rec_active_read(path, &hdr, NULL, NULL, err, sizeof(err)))
+		return;
+	printf("calls in progress: %llu\n", (unsigned long long)hdr.count);
+	rec_active_read(path, &hdr, print_active_call, NULL, err, sizeof(err));
+}
+
 int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -525,6 +543,7 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		printf("earshot record (pid %ld) %s\n", pid, alive ? "running" : "NOT running");
 		print_srs_summary(buf);
+		print_active(ctx->data_dir);
 		fputs(buf, stdout);
 	}
 	return alive ? CLI_OK : CLI_ERR;

@@ -104,6 +104,11 @@ int cli_run_open(struct cli_run *r)
 		fprintf(stderr, "%s: cannot create %s: %s\n", s->cmd, r->spool, strerror(errno));
 		return CLI_ERR;
 	}
+	char cerr[512];
+	if (rec_control_open(ctx->data_dir, cerr, sizeof(cerr))) {
+		fprintf(stderr, "%s: %s\n", s->cmd, cerr);
+		return CLI_ERR;
+	}
 	r->arc.settings = &s->ledger;
 	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
 		return CLI_ERR;
@@ -156,6 +161,20 @@ static void write_active(struct cli_run *r)
 	int rc = rec_active_write(r->active_path, r->active, r->nactive, cli_wall_us());
 	if (rc)
 		ES_LOG_DBG(TAG, "%s: %s", r->active_path, es_strerror(rc));
+}
+
+/* A command from `earshot serve` or the CLI (record/control.c): the SRS's
+ * engine runs on this thread; the capture workers take it themselves. */
+static int run_command(void *ud, const struct rec_cmd *c, char *msg, size_t cap)
+{
+	struct cli_run *r = ud;
+	int rc = ES_ENOTFOUND;
+	snprintf(msg, cap, "no call in progress with this id");
+	if (r->srs_engine)
+		rc = rec_engine_command(r->srs_engine, c, cli_wall_us(), msg, cap);
+	if (rc == ES_ENOTFOUND && r->live)
+		rc = rec_live_command(r->live, c, msg, cap);
+	return rc;
 }
 
 static void write_status(struct cli_run *r)
@@ -360,6 +379,9 @@ int cli_run_loop(struct cli_run *r)
 				ES_LOG_ERR(TAG, "retention run failed (exit %d); the next runs in a day",
 					   rrc);
 		}
+		/* commands before the list, which then shows their effect */
+		if (!stopping && rec_control_poll(r->ctx->data_dir, run_command, r))
+			last_status = 0;
 		if (now - last_status >= r->s->status_interval_us || stopping) {
 			write_status(r);
 			if (!stopping)

@@ -55,12 +55,30 @@ struct pol_call {
 
 enum pol_direction { POL_DIR_UNKNOWN = 0, POL_INBOUND, POL_OUTBOUND, POL_INTERNAL, POL_EXTERNAL };
 
+/* PCI DSS pause/resume and DTMF masking of a rule (record/pause.c applies
+ * them):
+ *   pause_dtmf = *1       ; a DTMF sequence (0-9 * # A-D, 1-8 keys) that pauses
+ *   resume_dtmf = *2      ; and the one that resumes
+ *   max_pause = 5m        ; a pause resumes by itself after this (0 = never)
+ *   pause_fill = silence  ; or tone: what the recording has over a pause
+ *   mask_dtmf = yes       ; digits are stored as '*', their tones muted */
+#define POL_DTMF_SEQ_MAX 8
+struct pol_pci {
+	char pause_dtmf[POL_DTMF_SEQ_MAX + 1];  /* "" none */
+	char resume_dtmf[POL_DTMF_SEQ_MAX + 1]; /* "" none */
+	int64_t max_pause_us;                   /* 0: no automatic resume */
+	bool fill_tone;                         /* pause_fill = tone */
+	bool mask_dtmf;
+};
+
 struct pol_decision {
 	bool record;
 	const char *rule;              /* the rule's name, "do-not-record" or "default";
 					  valid while the rules live */
 	bool sampled_out;              /* a record rule matched but sampling skipped it */
 	enum pol_direction direction;
+	const struct pol_pci *pci;     /* the rule's; never NULL after
+					  pol_decide (all off without a rule) */
 };
 
 struct pol_rules;

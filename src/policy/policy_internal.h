@@ -6,6 +6,7 @@
 #define ES_POLICY_INTERNAL_H
 
 #include "core/core.h"
+#include "policy/policy.h"
 
 /* A time zone read from a TZif file (RFC 8536) under /usr/share/zoneinfo,
  * including its POSIX TZ footer for times after the last transition.  Kept
@@ -63,6 +64,7 @@ struct pol_rule {
 	uint8_t days;        /* 1 << tm_wday; 0 = any */
 	struct pol_win *win;
 	unsigned nwin;
+	struct pol_pci pci;  /* pause/resume and DTMF masking (policy.h) */
 };
 
 struct pol_rules {

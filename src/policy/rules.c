@@ -292,9 +292,46 @@ static bool rule_section(const char *sec, struct slice *name)
 	return true;
 }
 
+/* A DTMF key sequence: 1..POL_DTMF_SEQ_MAX of the RFC 4733 3.2 keys
+ * 0-9 * # A-D (upper case). */
+static int parse_dtmf_seq(struct pol_load *l, const char *v, char *out)
+{
+	size_t n = strlen(v);
+	if (!n || n > POL_DTMF_SEQ_MAX || strspn(v, "0123456789*#ABCD") != n)
+		return fail(l, ES_EPARSE, "expected 1 to 8 DTMF keys (0-9 * # A-D), got '%s'", v);
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+static int pci_key(struct pol_load *l, struct pol_pci *p, const char *k, bool *done)
+{
+	const char *v = l->e->value;
+	*done = true;
+	if (strcmp(k, "pause_dtmf") == 0)
+		return parse_dtmf_seq(l, v, p->pause_dtmf);
+	if (strcmp(k, "resume_dtmf") == 0)
+		return parse_dtmf_seq(l, v, p->resume_dtmf);
+	if (strcmp(k, "max_pause") == 0)
+		return es_conf_duration(l->c, l->e->section, k, &p->max_pause_us, l->err, l->errlen);
+	if (strcmp(k, "mask_dtmf") == 0)
+		return es_conf_bool(l->c, l->e->section, k, &p->mask_dtmf, l->err, l->errlen);
+	if (strcmp(k, "pause_fill") == 0) {
+		if (strcasecmp(v, "silence") && strcasecmp(v, "tone"))
+			return fail(l, ES_EPARSE, "expected silence or tone, got '%s'", v);
+		p->fill_tone = strcasecmp(v, "tone") == 0;
+		return 0;
+	}
+	*done = false;
+	return 0;
+}
+
 static int rule_key(struct pol_load *l, struct pol_rule *ru)
 {
 	const char *k = l->e->key;
+	bool pci = false;
+	int prc = pci_key(l, &ru->pci, k, &pci);
+	if (pci)
+		return prc;
 	if (strcmp(k, "action") == 0)
 		return parse_action(l, l->e->value, &ru->action);
 	if (strcmp(k, "sample") == 0)
@@ -686,6 +723,8 @@ static bool rule_match(const struct pol_rules *r, const struct pol_rule *ru,
 
 void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct pol_decision *d)
 {
+	static const struct pol_pci no_pci;
+	d->pci = &no_pci;
 	d->record = true;
 	d->rule = "default";
 	d->sampled_out = false;
@@ -706,6 +745,7 @@ void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct p
 			continue;
 		d->rule = ru->name;
 		d->record = ru->action == 1;
+		d->pci = &ru->pci;
 		if (d->record && ru->sample < 10000) {
 			const char *id = call->call_id ? call->call_id : "";
 			uint64_t h = es_hash(id, strlen(id), POL_SAMPLE_SEED);

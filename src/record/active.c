@@ -53,7 +53,7 @@ static const char *call_state(const struct rec_call *rc)
 		return "ending";
 	if (sc->outcome != SIP_OUT_ANSWERED)
 		return "ringing";
-	if (rec_srec_paused(rc))
+	if (rc->pz.paused || rec_srec_paused(rc))
 		return "paused";
 	if (!sc->siprec && (sc->hold[0] || sc->hold[1]))
 		return "hold";

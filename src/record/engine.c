@@ -204,6 +204,7 @@ static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *s
 			rec_decide(rules, sc, &d);
 		rc->record = d.record;
 		rc->rule = d.rule;
+		rec_pause_init(rc, d.pci);
 	}
 	sc->user = rc;
 	e->stats.active_calls++;
@@ -279,6 +280,7 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 				 (int64_t)sc->session_expires_s * ES_US_PER_SEC)
 			call_finish(e, rc, now_us, SIP_END_SESSION_TIMER);
 		else {
+			rec_pause_tick(rc, now_us);
 			if (flush && rc->ml)
 				rec_spool_flush(&e->spool, rc);
 			bytes += call_bytes(rc);
@@ -371,6 +373,8 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	struct rec_call *rc = sc ? sc->user : NULL;
 	if (rc && e->time_fixed)
 		rc->time_fixed = true;
+	if (rc)
+		rec_pause_events(rc, pkt->ts_us); /* SIP INFO keys */
 	if (e->pending_meta && rc && rc->siprec)
 		rec_srec_stash(rc, &rsm, m.cseq); /* an update in the dialog */
 	else if (rc && rc->siprec && !m.is_request && !sl_eq_str_ci(m.cseq_method, "CANCEL"))
@@ -472,6 +476,7 @@ static void handle_dtmf(struct rec_call *rc, int sender, const struct rtp_hdr *h
 	snprintf(detail, sizeof(detail), "digit=%c duration_ms=%u", d.digit,
 		 clock ? (unsigned)((uint64_t)d.duration_ts * 1000 / clock) : 0);
 	sip_call_add_event(rc->sip, d.start_us, sender, "dtmf", detail);
+	rec_pause_events(rc, ts);
 }
 
 static bool is_te(const struct rec_call *rc, int sender, uint8_t pt)
@@ -528,7 +533,8 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
-	if (e->spool.dir && rc->record && !s->video)
+	/* a paused call's media (and masked DTMF) never reaches the disk */
+	if (e->spool.dir && rc->record && !s->video && !rec_pause_drop(rc, sender, te, pkt->ts_us))
 		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
 }
 

@@ -236,6 +236,7 @@ struct live_worker {
 	size_t nsnap, nbuild, snap_cap, build_cap;
 	bool build_oom;
 	int64_t snap_us;
+	uint64_t cmd_seen; /* the last command looked at (rec_live_command) */
 };
 
 struct ep_entry {
@@ -274,6 +275,15 @@ struct rec_live {
 	struct rec_live_call *done, **done_tail;
 	uint64_t done_total;
 	uint64_t clone_failures;
+	/* one command at a time from the main thread to every worker: each
+	 * compares cmd_seq with the last it saw (no lock on the hot path) */
+	pthread_mutex_t cmd_mu;
+	pthread_cond_t cmd_cond;
+	_Atomic uint64_t cmd_seq;
+	const struct rec_cmd *cmd;
+	unsigned cmd_pending;  /* workers yet to answer */
+	int cmd_rc;            /* the best answer so far: 0, EEXIST, ENOTFOUND */
+	char cmd_msg[256];
 };
 
 static int64_t wall_us(void)
@@ -535,6 +545,57 @@ static void publish_active(struct live_worker *w, int64_t now)
 	w->snap_us = now;
 }
 
+/* The worker's part of a command: apply it if its engine has the call. */
+static void take_command(struct live_worker *w)
+{
+	struct rec_live *l = w->live;
+	uint64_t seq = atomic_load_explicit(&l->cmd_seq, memory_order_acquire);
+	if (seq == w->cmd_seen)
+		return;
+	w->cmd_seen = seq;
+	pthread_mutex_lock(&l->cmd_mu);
+	if (l->cmd && l->cmd_pending) {
+		char msg[256];
+		int rc = rec_engine_command(w->engine, l->cmd, wall_us(), msg, sizeof(msg));
+		/* a found call beats "not here": ok or conflict over not_found */
+		if (rc != ES_ENOTFOUND && l->cmd_rc == ES_ENOTFOUND) {
+			l->cmd_rc = rc;
+			snprintf(l->cmd_msg, sizeof(l->cmd_msg), "%s", msg);
+		}
+		if (--l->cmd_pending == 0)
+			pthread_cond_signal(&l->cmd_cond);
+	}
+	pthread_mutex_unlock(&l->cmd_mu);
+}
+
+int rec_live_command(struct rec_live *l, const struct rec_cmd *c, char *msg, size_t cap)
+{
+	pthread_mutex_lock(&l->cmd_mu);
+	l->cmd = c;
+	l->cmd_pending = l->nwk;
+	l->cmd_rc = ES_ENOTFOUND;
+	snprintf(l->cmd_msg, sizeof(l->cmd_msg), "no call in progress with this id");
+	atomic_fetch_add_explicit(&l->cmd_seq, 1, memory_order_release);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	int rc = 0;
+	while (l->cmd_pending && rc == 0)
+		rc = pthread_cond_timedwait(&l->cmd_cond, &l->cmd_mu, &until);
+	int out = l->cmd_rc;
+	if (l->cmd_pending && out == ES_ENOTFOUND) {
+		/* a worker stuck behind a full queue may have it: do not claim
+		 * there is no such call */
+		out = ES_EIO;
+		snprintf(l->cmd_msg, sizeof(l->cmd_msg), "the recorder is busy; try again");
+	}
+	snprintf(msg, cap, "%s", l->cmd_msg);
+	l->cmd = NULL;
+	l->cmd_pending = 0;
+	pthread_mutex_unlock(&l->cmd_mu);
+	return out;
+}
+
 static unsigned drain_rings(struct live_worker *w, unsigned budget)
 {
 	struct rec_live *l = w->live;
@@ -558,6 +619,7 @@ static void *worker_main(void *arg)
 	int64_t last_tick = 0;
 	for (;;) {
 		unsigned n = drain_rings(w, 1024);
+		take_command(w);
 		int64_t now = wall_us();
 		if (now - last_tick >= ES_US_PER_SEC / 10) {
 			rec_engine_tick(w->engine, now);
@@ -595,6 +657,8 @@ int rec_live_start(struct rec_live **out, const struct rec_live_config *cfg, cha
 	l->cfg = *cfg;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_mutex_init(&l->snap_mu, NULL);
+	pthread_mutex_init(&l->cmd_mu, NULL);
+	pthread_cond_init(&l->cmd_cond, NULL);
 	l->done_tail = &l->done;
 	unsigned nw = cfg->workers;
 	if (nw == 0) {
@@ -769,5 +833,7 @@ void rec_live_free(struct rec_live *l)
 		rec_live_call_free(c);
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->snap_mu);
+	pthread_mutex_destroy(&l->cmd_mu);
+	pthread_cond_destroy(&l->cmd_cond);
 	free(l);
 }

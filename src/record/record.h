@@ -302,6 +302,55 @@ int rec_active_parse(const char *buf, size_t len, struct rec_active_hdr *hdr, re
 int rec_active_read(const char *path, struct rec_active_hdr *hdr, rec_active_fn fn, void *ud,
 		    char *err, size_t errlen);
 
+/* ---- commands to a running recorder (control.c) -----------------------------------
+ * `earshot serve` and the CLI ask the recorder (another process) to pause,
+ * resume or record consent on a call in progress: one file per command in
+ * DATA/REC_CONTROL_DIR (mode 0770, files 0660), written atomically; the
+ * recorder takes each within about 0.2 s, applies it, removes it and
+ * answers in ID.ack (status ok, not_found, conflict, bad or error and a
+ * message), which the sender reads and removes. */
+#define REC_CONTROL_DIR "run/control"
+#define REC_CMD_ID_MAX 64
+enum rec_cmd_verb { REC_CMD_PAUSE = 1, REC_CMD_RESUME, REC_CMD_CONSENT };
+struct rec_cmd {
+	enum rec_cmd_verb verb;
+	char call_id[REC_ACTIVE_STR]; /* as active.tsv names the call */
+	char by[72];                  /* "api:alice", "cli": in the call's event */
+	int party;                    /* consent: 0 caller, 1 callee */
+	bool yes;                     /* consent: yes or no */
+};
+const char *rec_cmd_verb_name(enum rec_cmd_verb v);
+/* Parse a command file's bytes strictly: ES_EPARSE with "line N: why". */
+int rec_cmd_parse(const char *buf, size_t len, struct rec_cmd *c, char *err, size_t errlen);
+/* Append c in the file's format (ES_EINVAL: a field is empty or has a
+ * control character). */
+int rec_cmd_format(const struct rec_cmd *c, struct es_buf *out);
+/* Parse an answer: *status 0, ES_ENOTFOUND, ES_EEXIST, ES_EPARSE or ES_EIO,
+ * and its message. */
+int rec_ack_parse(const char *buf, size_t len, int *status, char *msg, size_t cap);
+/* DATA/REC_CONTROL_DIR into out. */
+int rec_control_dir(const char *data_dir, char *out, size_t cap);
+/* The recorder: create the folder (0770). */
+int rec_control_open(const char *data_dir, char *err, size_t errlen);
+/* A sender: write c as a new command; its id (for rec_control_wait) in id.
+ * ES_ENOTFOUND when no recorder ever made the folder. */
+int rec_control_send(const char *data_dir, const struct rec_cmd *c, char *id, size_t idcap,
+		     char *err, size_t errlen);
+/* A sender: wait up to timeout_ms for the answer to command id: 0 with
+ * *status and msg; ES_EAGAIN (msg says why) when none came, the command
+ * then withdrawn if the recorder had not taken it. */
+int rec_control_wait(const char *data_dir, const char *id, int timeout_ms, int *status,
+		     char *msg, size_t cap);
+/* The recorder: apply each command waiting (at most 64 a call) through fn,
+ * which returns 0, ES_ENOTFOUND (no such call) or ES_EEXIST (already in
+ * that state) with a message; returns how many were handled.  Malformed
+ * files are answered "bad" and removed, nothing else is touched. */
+typedef int (*rec_cmd_fn)(void *ud, const struct rec_cmd *c, char *msg, size_t cap);
+unsigned rec_control_poll(const char *data_dir, rec_cmd_fn fn, void *ud);
+/* Apply c to the open call it names in e (pause.c); results as rec_cmd_fn. */
+int rec_engine_command(struct rec_engine *e, const struct rec_cmd *c, int64_t now_us,
+		       char *msg, size_t cap);
+
 /* ---- live recording ----------------------------------------------------------
  * Capture threads (one per interface) decode frames and route each datagram
  * to one of N worker threads by its call (record/live.c); each worker runs
@@ -346,6 +395,9 @@ void rec_live_status(struct rec_live *l, struct rec_live_status *st);
 /* The calls the workers had open at their last snapshot (each worker takes
  * one about every second); returns how many were handed to fn. */
 size_t rec_live_active(struct rec_live *l, rec_active_fn fn, void *ud);
+/* Apply c in the worker that has the call (each worker checks between two
+ * batches of packets); waits up to a second.  Results as rec_cmd_fn. */
+int rec_live_command(struct rec_live *l, const struct rec_cmd *c, char *msg, size_t cap);
 /* Stop capturing, let the workers empty their queues, finish every open
  * call (end reason "shutdown"); the calls are then in the queue. */
 void rec_live_stop(struct rec_live *l);

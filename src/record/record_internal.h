@@ -60,6 +60,18 @@ struct rec_endpoint_ref {
 	struct es_addr addr;
 };
 
+/* PCI pause/resume and DTMF masking of one call (pause.c). */
+struct rec_pause {
+	struct pol_pci pci;        /* the deciding rule's settings */
+	bool paused;               /* no media of the call reaches the spool */
+	int64_t since_us;          /* when the pause began */
+	unsigned ev_seen;          /* the call's events already looked at */
+	char keys[POL_DTMF_SEQ_MAX + 1]; /* the last DTMF keys, newest last */
+	int64_t key_us;            /* when the newest came */
+	int64_t mute_until_us[2];  /* mask_dtmf: a sender's audio is muted
+				      until (a digit's tone) */
+};
+
 struct rec_call {
 	struct sip_call *sip;
 	struct rec_stream *streams;
@@ -84,6 +96,7 @@ struct rec_call {
 	bool record;         /* the rules said to keep its audio */
 	struct rec_siprec *siprec; /* a SIPREC recording session (srec.c), or NULL */
 	const char *rule;    /* which rule decided (lives as long as the rules) */
+	struct rec_pause pz;
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
@@ -173,6 +186,22 @@ bool rec_srec_paused(const struct rec_call *rc);
 
 /* engine.c: the host of a SIP URI, copied into out (NULL when uri is). */
 const char *rec_uri_host(const char *uri, char *out, size_t cap);
+
+/* pause.c: PCI pause/resume by command, DTMF sequence and max_pause, and
+ * DTMF masking.  pause_set: ES_EEXIST when already in that state; by is
+ * who or what ("api:alice", "dtmf:*1", "auto:max_pause", "cli"). */
+void rec_pause_init(struct rec_call *rc, const struct pol_pci *pci);
+int rec_pause_set(struct rec_call *rc, bool pause, int party, const char *by, int64_t now_us);
+/* Look at the events added since the last call: DTMF keys (RFC 4733 or SIP
+ * INFO) drive the sequences, and are masked when the rule says or while
+ * paused (a card number typed during the pause). */
+void rec_pause_events(struct rec_call *rc, int64_t now_us);
+/* The automatic resume after max_pause. */
+void rec_pause_tick(struct rec_call *rc, int64_t now_us);
+/* Whether an RTP packet of sender must not reach the spool: the call is
+ * paused, or (mask_dtmf) it is a telephone-event or audio during a
+ * digit's tone. */
+bool rec_pause_drop(struct rec_call *rc, int sender, bool te, int64_t ts_us);
 
 /* finish.c */
 /* Build the index row of a finished call; strings point into rc (valid
