@@ -43,6 +43,8 @@ int rec_pause_set(struct rec_call *rc, bool pause, int party, const char *by, in
 	pz->paused = pause;
 	if (pause)
 		pz->since_us = now_us;
+	else
+		pz->resumed_us = now_us;
 	pz->keys[0] = 0;
 	/* the events are looked at for DTMF from ev_seen on: these are not */
 	bool caught_up = pz->ev_seen == rc->sip->nevents;
@@ -62,7 +64,9 @@ void rec_pause_tick(struct rec_call *rc, int64_t now_us)
 bool rec_pause_drop(struct rec_call *rc, int sender, bool te, int64_t ts_us)
 {
 	struct rec_pause *pz = &rc->pz;
-	if (pz->paused)
+	/* by capture time: a command takes effect at the wall clock, while
+	 * frames captured before it may still wait in a worker's queue */
+	if (pz->paused || ts_us < pz->resumed_us)
 		return true;
 	if (!pz->pci.mask_dtmf || sender < 0 || sender > 1)
 		return false;

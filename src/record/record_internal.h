@@ -65,6 +65,8 @@ struct rec_pause {
 	struct pol_pci pci;        /* the deciding rule's settings */
 	bool paused;               /* no media of the call reaches the spool */
 	int64_t since_us;          /* when the pause began */
+	int64_t resumed_us;        /* when it ended: a frame captured before
+				      but handled after (queued) is dropped */
 	unsigned ev_seen;          /* the call's events already looked at */
 	char keys[POL_DTMF_SEQ_MAX + 1]; /* the last DTMF keys, newest last */
 	int64_t key_us;            /* when the newest came */
