@@ -1,0 +1,39 @@
+/* fuzz_control.c - libFuzzer harness for the recorder's command files
+ * (rec_cmd_parse, DATA/run/control/*.cmd, written by `earshot serve` or
+ * the CLI, possibly as another user of the group) and their answers
+ * (rec_ack_parse, read back by the sender).  The input is the file's bytes
+ * in an exactly sized heap buffer, so that ASan catches over-reads; a
+ * command that parses must format back into the same command. */
+#include "record/record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static volatile size_t sink;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size ? size : 1);
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	struct rec_cmd c, back;
+	char err[256], msg[256];
+	if (rec_cmd_parse(buf, size, &c, err, sizeof(err)) == 0) {
+		struct es_buf b = {0};
+		if (rec_cmd_format(&c, &b) != 0 ||
+		    rec_cmd_parse((const char *)b.p, b.len, &back, err, sizeof(err)) != 0 ||
+		    back.verb != c.verb || strcmp(back.call_id, c.call_id) || strcmp(back.by, c.by) ||
+		    (c.verb == REC_CMD_CONSENT && (back.party != c.party || back.yes != c.yes)))
+			abort(); /* a parsed command must survive a round trip */
+		es_buf_free(&b);
+		sink += strlen(c.call_id) + strlen(c.by);
+	} else {
+		sink += strlen(err);
+	}
+	int status;
+	if (rec_ack_parse(buf, size, &status, msg, sizeof(msg)) == 0)
+		sink += strlen(msg) + (size_t)(status < 0);
+	free(buf);
+	return 0;
+}
