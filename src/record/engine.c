@@ -533,9 +533,16 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
-	/* a paused call's media (and masked DTMF) never reaches the disk */
-	if (e->spool.dir && rc->record && !s->video && !rec_pause_drop(rc, sender, te, pkt->ts_us))
-		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
+	/* a paused call's media (and masked DTMF) never reaches the disk; a
+	 * tone made here may stand in for it (pause_fill = tone) */
+	if (e->spool.dir && rc->record && !s->video) {
+		struct rtp_hdr fill;
+		uint8_t tone[REC_FILL_MAX];
+		if (!rec_pause_drop(rc, sender, te, pkt->ts_us))
+			rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
+		else if (rec_pause_fill(rc, h, te, &fill, tone, sizeof(tone)))
+			rec_spool_rtp(&e->spool, rc, s, &fill, pkt->ts_us);
+	}
 }
 
 /* For the counters of media matching no call: a payload type that is

@@ -77,6 +77,30 @@ bool rec_pause_drop(struct rec_call *rc, int sender, bool te, int64_t ts_us)
 	return ts_us < pz->mute_until_us[sender];
 }
 
+/* pause_fill = tone: a soft 400 Hz tone (amplitude 1000 of 32767, about
+ * -30 dBFS; one period is 20 samples at 8 kHz), encoded once in G.711
+ * mu-law and A-law (ITU-T G.711 tables 2 and 1) and kept as constants. */
+static const uint8_t tone_ulaw[20] = {0xFF, 0xE4, 0xD9, 0xD2, 0xCF, 0xCE, 0xCF, 0xD2, 0xD9, 0xE4,
+				      0xFF, 0x64, 0x59, 0x52, 0x4F, 0x4E, 0x4F, 0x52, 0x59, 0x64};
+static const uint8_t tone_alaw[20] = {0xD5, 0xC6, 0xF7, 0xFC, 0xF8, 0xFA, 0xF8, 0xFC, 0xF7, 0xC6,
+				      0xD5, 0x46, 0x77, 0x7C, 0x78, 0x7A, 0x78, 0x7C, 0x77, 0x46};
+
+bool rec_pause_fill(const struct rec_call *rc, const struct rtp_hdr *h, bool te,
+		    struct rtp_hdr *out, uint8_t *buf, size_t cap)
+{
+	/* only over a pause, and only where the codec is known without a
+	 * decoder: the static G.711 types (RFC 3551 6); others stay silent */
+	if (!rc->pz.paused || !rc->pz.pci.fill_tone || te || (h->pt != 0 && h->pt != 8) ||
+	    h->payload_len > cap)
+		return false;
+	const uint8_t *t = h->pt == 0 ? tone_ulaw : tone_alaw;
+	for (size_t i = 0; i < h->payload_len; i++)
+		buf[i] = t[(h->ts + i) % 20]; /* the phase follows the RTP clock */
+	*out = *h;
+	out->payload = buf;
+	return true;
+}
+
 /* The key of a "dtmf" event's detail ("digit=5 duration_ms=160"; SIP INFO
  * may say 10 for '*' and 11 for '#'), 0 when none; *vp, *vn the value's
  * place in the detail. */

@@ -204,6 +204,12 @@ void rec_pause_tick(struct rec_call *rc, int64_t now_us);
  * paused, or (mask_dtmf) it is a telephone-event or audio during a
  * digit's tone. */
 bool rec_pause_drop(struct rec_call *rc, int sender, bool te, int64_t ts_us);
+/* pause_fill = tone: the frame to spool instead of a dropped one (a tone of
+ * the same length in the frame's G.711 law, payload in buf[cap]); false
+ * when none (not paused, silence, another codec). */
+#define REC_FILL_MAX 1920
+bool rec_pause_fill(const struct rec_call *rc, const struct rtp_hdr *h, bool te,
+		    struct rtp_hdr *out, uint8_t *buf, size_t cap);
 
 /* finish.c */
 /* Build the index row of a finished call; strings point into rc (valid

@@ -297,8 +297,8 @@ res.check(len(logs) == 1, "one media log copied during the call: %s" % logs)
 for lg in logs:
     p = subprocess.run([DUMP, lg], capture_output=True, text=True)
     res.check(p.returncode == 0, "es_mlog_dump: %s" % p.stderr)
-    frames = [tuple(int(x) for x in ln.split()[1:]) for ln in p.stdout.splitlines()
-              if ln.startswith("rtp ")]
+    frames = [tuple(int(x) for x in ln.split()[1:6]) + (ln.split()[6],)
+              for ln in p.stdout.splitlines() if ln.startswith("rtp ")]
     res.check(len(frames) > 150, "frames in the media log: %d" % len(frames))
     # event times are kept to the millisecond (truncated): a frame in the
     # first millisecond may precede the pause

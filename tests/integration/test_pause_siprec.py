@@ -1,10 +1,12 @@
-"""PCI pause/resume on the SIPREC path: a recording client (siprec_peer's
-SipClient and RTP from sockets) sends both parties' streams to `earshot
-srs --api`; an admin pauses the session over POST /api/active/{id}/pause
-and resumes it.  The media log of the session (copied while it runs, read
-frame by frame with tests/tools/es_mlog_dump) has no frame inside the
-paused span and never the payload bytes sent during it; the session's
-events say who paused and resumed; the recording is silent over the span."""
+"""PCI pause/resume on the SIPREC path, with pause_fill = tone: a recording
+client (siprec_peer's SipClient and RTP from sockets) sends both parties'
+streams to `earshot srs --api`; an admin pauses the session over POST
+/api/active/{id}/pause and resumes it.  The media log of the session
+(copied while it runs, read frame by frame with tests/tools/es_mlog_dump)
+holds inside the paused span only the recorder's own soft tone, never a
+payload the client sent (nor anywhere on disk); the session's events say
+who paused and resumed; the recording has the soft tone over the span.
+(The silent fill is test_pause.py's.)"""
 import glob
 import json
 import math
@@ -44,7 +46,7 @@ def us(iso):
 
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
-    f.write("[api]\nthreads = 2\n")
+    f.write("[api]\nthreads = 2\n[rule pci]\naction = record\npause_fill = tone\n")
 srs = peer.Srs(EARSHOT, data, args=["--config", conf, "--api", "%s:%d" % (HOST, PORT)])
 if not res.check(srs.start() and http_wait_up(HOST, PORT, srs.rec.proc),
                  "earshot srs did not come up: " + srs.logtail()):
@@ -129,11 +131,15 @@ res.check(len(logs) == 1, "one media log copied during the session: %s" % logs)
 for lg in logs:
     p = subprocess.run([DUMP, lg], capture_output=True, text=True)
     res.check(p.returncode == 0, "es_mlog_dump: %s" % p.stderr)
-    frames = [tuple(int(x) for x in ln.split()[1:]) for ln in p.stdout.splitlines()
-              if ln.startswith("rtp ")]
+    frames = [tuple(int(x) for x in ln.split()[1:6]) + (ln.split()[6],)
+              for ln in p.stdout.splitlines() if ln.startswith("rtp ")]
     inside = [f for f in frames if span and span[0] + 1000 <= f[0] < span[1]]
-    res.check(span and len(frames) > 200 and not inside,
-              "%d frames, %d inside the paused span %s" % (len(frames), len(inside), span))
+    # the recorder's 400 Hz tone in mu-law (src/record/pause.c), any phase
+    tone_bytes = set(bytes.fromhex("ffe4d9d2cfcecfd2d9e4ff6459524f4e4f525964"))
+    not_tone = [f for f in inside if not set(bytes.fromhex(f[5])) <= tone_bytes]
+    res.check(span and len(frames) > 200 and len(inside) > 50 and not not_tone,
+              "%d frames, %d inside the paused span %s, %d not the tone: %s" %
+              (len(frames), len(inside), span, len(not_tone), not_tone[:3]))
     res.check(SECRET[:32] not in open(lg, "rb").read(), "the paused payload in the media log")
 hits = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs
         if SECRET[:32] in open(os.path.join(d, f), "rb").read()]
@@ -152,8 +158,9 @@ if row and len(pz) == 2 and None not in (pz[0][3], pz[1][3]):
             return math.sqrt(sum(x * x for x in s) / len(s)) if s else -1
 
         a, b = pz[0][3] + 0.2, pz[1][3] - 0.1
-        res.check(rms(a, b) < 1.0 and rms(0.2, pz[0][3] - 0.2) > 100,
-                  "the recording: rms %.1f over the pause, %.1f before" %
+        # the tone's amplitude is 1000 (rms ~700); the client's was 12000
+        res.check(300 < rms(a, b) < 1000 and rms(0.2, pz[0][3] - 0.2) > 5000,
+                  "the recording: rms %.1f over the pause (the soft tone), %.1f before" %
                   (rms(a, b), rms(0.2, pz[0][3] - 0.2)))
 rc = srs.stop()
 res.check(rc == 0, "earshot srs exited %s" % rc)

@@ -4,7 +4,8 @@
  * file's encoding on disk.
  *
  *   es_mlog_dump FILE
- *   -> one line per record: "rtp TS_US PARTY PT SEQ LEN" or "stream N PARTY"
+ *   -> one line per record: "rtp TS_US PARTY PT SEQ LEN HEX" (HEX: the
+ *      payload's first 8 bytes) or "stream N PARTY"
  *   exit 0, or 1 with the reader's error on stderr. */
 #include "media/media.h"
 
@@ -30,8 +31,11 @@ int main(int argc, char **argv)
 			party[rec.stream] = (int)rec.party;
 			printf("stream %u %d\n", rec.stream, (int)rec.party);
 		} else if (rec.type == MLOG_REC_RTP) {
-			printf("rtp %lld %d %u %u %zu\n", (long long)rec.ts_us,
+			printf("rtp %lld %d %u %u %zu ", (long long)rec.ts_us,
 			       rec.stream < 256 ? party[rec.stream] : -1, rec.pt, rec.seq, rec.len);
+			for (size_t i = 0; i < rec.len && i < 8; i++)
+				printf("%02x", rec.payload[i]);
+			printf("%s\n", rec.len ? "" : "-");
 		}
 	}
 	if (rc < 0)
