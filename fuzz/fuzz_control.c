@@ -1,5 +1,5 @@
 /* fuzz_control.c - libFuzzer harness for the recorder's command files
- * (rec_cmd_parse, DATA/run/control/*.cmd, written by `earshot serve` or
+ * (rec_cmd_parse, the .cmd files of DATA/run/control, written by `earshot serve` or
  * the CLI, possibly as another user of the group) and their answers
  * (rec_ack_parse, read back by the sender).  The input is the file's bytes
  * in an exactly sized heap buffer, so that ASan catches over-reads; a
