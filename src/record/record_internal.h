@@ -211,6 +211,16 @@ bool rec_pause_drop(struct rec_call *rc, int sender, bool te, int64_t ts_us);
 bool rec_pause_fill(const struct rec_call *rc, const struct rtp_hdr *h, bool te,
 		    struct rtp_hdr *out, uint8_t *buf, size_t cap);
 
+/* live_call.c: a deep copy of a finished call and its media log's path
+ * (rec_live_call_free), or NULL when out of memory; live.c queues them. */
+struct rec_live_call {
+	struct rec_live_call *next;
+	struct idx_call call;
+	const char *media_log;
+	struct es_arena mem; /* every string and array of call */
+};
+struct rec_live_call *rec_live_call_clone(const struct idx_call *c, const char *media_log);
+
 /* finish.c */
 /* Build the index row of a finished call; strings point into rc (valid
  * while rc lives) or into memory freed by rec_idx_call_free. */
