@@ -6,7 +6,9 @@ streams to `earshot srs --api`; an admin pauses the session over POST
 holds inside the paused span only the recorder's own soft tone, never a
 payload the client sent (nor anywhere on disk); the session's events say
 who paused and resumed; the recording has the soft tone over the span.
-(The silent fill is test_pause.py's.)"""
+SIP INFO digits (application/dtmf-relay) are masked (mask_dtmf) and drive
+the rule's key sequences: *1 pauses, *2 resumes.  (The silent fill is
+test_pause.py's.)"""
 import glob
 import json
 import math
@@ -46,7 +48,8 @@ def us(iso):
 
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
-    f.write("[api]\nthreads = 2\n[rule pci]\naction = record\npause_fill = tone\n")
+    f.write("[api]\nthreads = 2\n[rule pci]\naction = record\npause_fill = tone\n"
+            "pause_dtmf = *1\nresume_dtmf = *2\nmask_dtmf = yes\n")
 srs = peer.Srs(EARSHOT, data, args=["--config", conf, "--api", "%s:%d" % (HOST, PORT)])
 if not res.check(srs.start() and http_wait_up(HOST, PORT, srs.rec.proc),
                  "earshot srs did not come up: " + srs.logtail()):
@@ -90,7 +93,26 @@ for _ in range(50):
     time.sleep(0.1)
 res.check(cid is not None, "the session in /api/active")
 copy = os.path.join(work, "spool-copy")
+
+
+def info(key):
+    code, _, _ = client.in_dialog("INFO", "Signal=%s\r\nDuration=160\r\n" % key,
+                                  "application/dtmf-relay")
+    return code
+
+
+def wait_state(want, timeout=3.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st, a = req("GET", "/api/active")
+        if st == 200 and a["calls"] and a["calls"][0]["state"] == want:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 if cid:
+    res.check(info("7") == 200, "SIP INFO 7")
     time.sleep(1.5)
     st, b = req("POST", "/api/active/%s/pause" % cid)
     res.check(st == 200 and b["state"] == "paused", "pause: %s %s" % (st, b))
@@ -111,6 +133,11 @@ if cid:
     os.makedirs(copy, exist_ok=True)
     for f in glob.glob(os.path.join(data, "spool", "**", "*.mlog"), recursive=True):
         shutil.copy(f, copy)
+    # SIP INFO key sequences
+    info("*"), info("1")
+    res.check(wait_state("paused"), "SIP INFO *1 did not pause")
+    info("*"), info("2")
+    res.check(wait_state("answered"), "SIP INFO *2 did not resume")
 stop.set()
 th.join()
 code, _, _ = client.in_dialog("BYE")
@@ -123,9 +150,13 @@ row = found["calls"][0]["id"] if st == 200 and found.get("calls") else None
 st, call = req("GET", "/api/calls/%s" % row) if row else (None, {})
 pz = [(e["kind"], e["detail"], e["time"], e["recording_offset_s"])
       for e in call.get("events", []) if e["kind"] in ("pause", "resume")]
-res.check([(k, d) for k, d, _, _ in pz] == [("pause", "api:adm"), ("resume", "api:adm")],
+res.check([(k, d) for k, d, _, _ in pz] == [("pause", "api:adm"), ("resume", "api:adm"),
+                                            ("pause", "dtmf:*1"), ("resume", "dtmf:*2")],
           "pause/resume events: %s" % pz)
-span = (us(pz[0][2]), us(pz[1][2])) if len(pz) == 2 else None
+dtmf = [e["detail"] for e in call.get("events", []) if e["kind"] == "dtmf"]
+res.check(len(dtmf) == 5 and all(d.startswith("digit=* ") for d in dtmf),
+          "SIP INFO digits, masked: %s" % dtmf)
+span = (us(pz[0][2]), us(pz[1][2])) if len(pz) == 4 else None
 logs = glob.glob(os.path.join(copy, "*.mlog"))
 res.check(len(logs) == 1, "one media log copied during the session: %s" % logs)
 for lg in logs:
@@ -142,9 +173,10 @@ for lg in logs:
               (len(frames), len(inside), span, len(not_tone), not_tone[:3]))
     res.check(SECRET[:32] not in open(lg, "rb").read(), "the paused payload in the media log")
 hits = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs
-        if SECRET[:32] in open(os.path.join(d, f), "rb").read()]
-res.check(not hits, "the paused payload on disk: %s" % hits)
-if row and len(pz) == 2 and None not in (pz[0][3], pz[1][3]):
+        if SECRET[:32] in open(os.path.join(d, f), "rb").read() or
+        b"digit=7" in open(os.path.join(d, f), "rb").read()]
+res.check(not hits, "the paused payload or the INFO digit on disk: %s" % hits)
+if row and len(pz) == 4 and None not in (pz[0][3], pz[1][3]):
     wav = os.path.join(work, "s.wav")
     p = subprocess.run([EARSHOT, "--data", data, "export", str(row), "-o", wav],
                        capture_output=True, text=True)
