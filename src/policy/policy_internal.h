@@ -6,6 +6,7 @@
 #define ES_POLICY_INTERNAL_H
 
 #include "core/core.h"
+#include "policy/policy.h"
 
 /* A time zone read from a TZif file (RFC 8536) under /usr/share/zoneinfo,
  * including its POSIX TZ footer for times after the last transition.  Kept
@@ -63,6 +64,7 @@ struct pol_rule {
 	uint8_t days;        /* 1 << tm_wday; 0 = any */
 	struct pol_win *win;
 	unsigned nwin;
+	struct pol_consent consent; /* consent.c */
 };
 
 struct pol_rules {
@@ -86,6 +88,13 @@ int pol_list_parse(const struct es_conf *c, const struct es_conf_entry *e, struc
 		   char *err, size_t errlen);
 bool pol_list_match(const struct pol_list *l, const char *s); /* s NULL: false */
 void pol_list_free(struct pol_list *l);
+
+/* consent.c: the consent keys of a [rule] (consent, consent_*,
+ * no_consent_keep, agent); ES_EPARSE with "path:line: key: why". */
+bool pol_consent_is_key(const char *key);
+int pol_consent_key(const struct es_conf *c, const struct es_conf_entry *e,
+		    struct pol_consent *cfg, char *err, size_t errlen);
+void pol_consent_defaults(struct pol_consent *cfg);
 
 #endif /* ES_POLICY_INTERNAL_H */
 
