@@ -204,6 +204,7 @@ static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *s
 			rec_decide(rules, sc, &d);
 		rc->record = d.record;
 		rc->rule = d.rule;
+		rec_consent_init(rc, &d);
 	}
 	sc->user = rc;
 	e->stats.active_calls++;
@@ -222,9 +223,15 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 		sc->end_us = last ? last : now_us;
 	}
 	rec_srec_settle(rc);
+	rec_consent_check(rc, sc->end_us, true);
 	struct idx_call ic;
 	rec_call_to_idx(rc, e->cfg.source, &ic);
 	char *media_log = rec_spool_close(&e->spool, rc);
+	bool gone = false;
+	if (media_log && rec_consent_trim(rc, media_log, &gone) == 0 && gone) {
+		free(media_log); /* no consent, nothing to keep */
+		media_log = NULL;
+	}
 	e->stats.spool_errors = e->spool.errors;
 	if (e->on_call && e->on_call(e->ud, &ic, media_log))
 		ES_LOG_WARNING(TAG, "call %s was not stored", sc->call_id);
@@ -237,6 +244,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	streams_free(e, rc);
 	e->stats.active_calls--;
 	rec_srec_free(rc);
+	rec_consent_free(rc);
 	free(rc);
 	sc->user = NULL;
 	sip_tracker_release(e->sip, sc, last ? last : now_us);
@@ -279,6 +287,8 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 				 (int64_t)sc->session_expires_s * ES_US_PER_SEC)
 			call_finish(e, rc, now_us, SIP_END_SESSION_TIMER);
 		else {
+			if (rc->consent && !rc->consent_done)
+				rec_consent_check(rc, now_us, false);
 			if (flush && rc->ml)
 				rec_spool_flush(&e->spool, rc);
 			bytes += call_bytes(rc);
@@ -377,6 +387,11 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 		rec_srec_response(rc, m.cseq, m.status);
 	e->pending_meta = NULL;
 	rsmeta_free(&rsm);
+	if (rc && rc->consent && sc->nmsgs && sc->msgs[sc->nmsgs - 1].frame == pkt->frame) {
+		/* the message's party: the dialog's view of who sent it */
+		rec_consent_header(rc, &m, sc->msgs[sc->nmsgs - 1].sender, pkt->ts_us);
+		rec_consent_check(rc, pkt->ts_us, false); /* and SIP INFO keys */
+	}
 }
 
 static void on_udp(void *ud, const struct net_pkt *pkt);
@@ -472,6 +487,8 @@ static void handle_dtmf(struct rec_call *rc, int sender, const struct rtp_hdr *h
 	snprintf(detail, sizeof(detail), "digit=%c duration_ms=%u", d.digit,
 		 clock ? (unsigned)((uint64_t)d.duration_ts * 1000 / clock) : 0);
 	sip_call_add_event(rc->sip, d.start_us, sender, "dtmf", detail);
+	if (rc->consent)
+		rec_consent_check(rc, ts, false);
 }
 
 static bool is_te(const struct rec_call *rc, int sender, uint8_t pt)
@@ -528,7 +545,11 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
-	if (e->spool.dir && rc->record && !s->video)
+	/* the window for consent may pass between two sweeps */
+	if (rc->consent && !rc->consent_done && rc->sip->answer_us &&
+	    pkt->ts_us > rc->sip->answer_us + rc->consent->window_us)
+		rec_consent_check(rc, pkt->ts_us, false);
+	if (e->spool.dir && rc->record && !s->video && !rc->consent_drop[sender])
 		rec_spool_rtp(&e->spool, rc, s, h, pkt->ts_us);
 }
 

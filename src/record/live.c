@@ -176,6 +176,7 @@ static struct rec_live_call *clone_call(const struct idx_call *c, const char *me
 	o->extra_json = es_arena_strdup(a, c->extra_json, &oom);
 	o->source = es_arena_strdup(a, c->source, &oom);
 	o->rule = es_arena_strdup(a, c->rule, &oom);
+	o->consent_json = es_arena_strdup(a, c->consent_json, &oom); /* consent[]: static names */
 	o->recording = NULL;
 	lc->media_log = es_arena_strdup(a, media_log, &oom);
 	o->streams = c->nstreams ? es_arena_alloc(a, c->nstreams * sizeof(*o->streams)) : NULL;
