@@ -22,6 +22,7 @@ void rec_consent_init(struct rec_call *rc, const struct pol_decision *d)
 	rc->consent = d->record ? d->consent : NULL;
 	rc->direction = d->direction;
 	rc->consent_hdr[0] = rc->consent_hdr[1] = -1;
+	rc->consent_meta[0] = rc->consent_meta[1] = -1;
 }
 
 static void add_consent(struct rec_call *rc, int party, bool yes, const char *source,
@@ -85,8 +86,11 @@ void rec_consent_scan(struct rec_call *rc)
 
 void rec_consent_siprec(struct rec_call *rc, int party, bool yes, int64_t ts_us)
 {
-	if (rc->consent && rc->consent->siprec && (party == 0 || party == 1))
-		add_consent(rc, party, yes, "siprec", ts_us);
+	if (!rc->consent || !rc->consent->siprec || (party != 0 && party != 1) ||
+	    rc->consent_meta[party] == (int8_t)yes)
+		return; /* a re-INVITE repeats the metadata: one event per change */
+	rc->consent_meta[party] = (int8_t)yes;
+	add_consent(rc, party, yes, "siprec", ts_us);
 }
 
 /* The call's consent events, for the evaluator. */

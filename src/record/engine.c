@@ -205,6 +205,7 @@ static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *s
 		rc->record = d.record;
 		rc->rule = d.rule;
 		rec_consent_init(rc, &d);
+		rec_srec_consent(rc); /* the opening metadata's, now that the rule is known */
 	}
 	sc->user = rc;
 	e->stats.active_calls++;

@@ -89,6 +89,7 @@ struct rec_call {
 	int direction;       /* enum pol_direction of the decision */
 	unsigned consent_scanned; /* events looked at for DTMF consent */
 	int8_t consent_hdr[2];    /* the header's last value per party: -1 none */
+	int8_t consent_meta[2];   /* the same for SIPREC metadata */
 	bool consent_drop[2];     /* stop spooling this party's audio */
 	bool consent_done;        /* the decision is final (window passed) */
 	bool no_consent;          /* at the end: required consent never came */
@@ -154,6 +155,9 @@ void rec_spool_discard(struct rec_call *rc);
 struct rec_siprec;
 int rec_srec_attach(struct rec_call *rc);
 void rec_srec_free(struct rec_call *rc);
+/* Consent statements of the metadata's participants (the RSMETA_CONSENT_NS
+ * extension) as consent events, when the call's rule asks for consent. */
+void rec_srec_consent(struct rec_call *rc);
 /* Fold a metadata document into the call's. */
 int rec_srec_meta(struct rec_call *rc, const struct rsmeta *update);
 /* A metadata update in a request of the dialog (moved into rc, *update
