@@ -12,10 +12,12 @@ import json
 import math
 import os
 import struct
+import subprocess
 import wave
 import zipfile
 
-from estest import BUILD, Results, calls_json, earshot, import_capture, run, show_json, tmpdir
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req, http_wait_up,
+                    import_capture, run, show_json, tmpdir)
 
 res = Results()
 work = tmpdir("earshot-consent-")
@@ -210,6 +212,31 @@ if res.check(p.returncode == 0, "export --evidence: %d %s" % (p.returncode, p.st
               "bundle carries the consent record (%s)" % names)
     v = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath], check=False)
     res.check(v.returncode == 0, "bundle verifies: %d %s %s" % (v.returncode, v.stdout, v.stderr))
+
+# the REST API: the consent filter and the call's consent object
+run([EARSHOT, "--data", data, "user", "add", "sup", "--role", "supervisor", "--password-stdin"],
+    input="consent-test-password-1\n")
+token = json.loads(earshot(data, "user", "token", "sup", "--json").stdout)["token"]
+port = free_port()
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "127.0.0.1:%d" % port],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    if res.check(http_wait_up("127.0.0.1", port, server), "earshot serve is up"):
+        auth = {"Authorization": "Bearer " + token}
+        st, _, b = http_req("127.0.0.1", port, "GET", "/api/calls?consent=refused", headers=auth)
+        got = sorted(c["call_id"] for c in (b.get("calls") or [])) if st == 200 else b
+        res.check(got == ["consent-4@test", "consent-5@test"], "GET /api/calls?consent=refused: %s %r" % (st, got))
+        st, _, b = http_req("127.0.0.1", port, "GET", "/api/calls?consent=perhaps", headers=auth)
+        res.check(st == 400 and isinstance(b, dict) and b.get("parameter") == "consent",
+                  "GET /api/calls?consent=perhaps: %s %r" % (st, b))
+        st, _, b = http_req("127.0.0.1", port, "GET", "/api/calls/%d" % calls["consent-2@test"]["id"],
+                            headers=auth)
+        k = b.get("consent") if st == 200 else None
+        res.check(k and k["caller"] == "given" and k["evidence"]["caller"]["source"] == "dtmf:1",
+                  "GET /api/calls/ID consent: %s %r" % (st, k))
+finally:
+    server.terminate()
+    server.wait(timeout=30)
 
 # ---- no_consent_keep = nothing ---------------------------------------------------
 data, calls = imported("nothing")
