@@ -156,7 +156,9 @@ static char *evidence_json(const struct rec_call *rc, const struct pol_consent_r
 
 void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 {
-	if (!rc->consent || (rc->consent_done && !ended))
+	/* after the decision only new events (a withdrawal, from any source)
+	 * or the end make a difference */
+	if (!rc->consent || (rc->consent_done && !ended && rc->sip->nevents == rc->consent_nev))
 		return;
 	rec_consent_scan(rc);
 	struct sip_call *sc = rc->sip;
@@ -180,11 +182,11 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 			ES_LOG_INF(TAG, "call %s: %s", sc->call_id, detail);
 		}
 	}
-	/* once no required party is pending, later evidence changes nothing
-	 * the spool could still use (a withdrawal is caught at the end) */
+	/* once no required party is pending, only new events are looked at */
 	bool pending = res.p[0].state == POL_CS_PENDING || res.p[1].state == POL_CS_PENDING;
 	if (answer && !pending)
 		rc->consent_done = true;
+	rc->consent_nev = sc->nevents;
 	if (!ended)
 		return;
 	rc->no_consent = res.no_consent;

@@ -288,7 +288,7 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 				 (int64_t)sc->session_expires_s * ES_US_PER_SEC)
 			call_finish(e, rc, now_us, SIP_END_SESSION_TIMER);
 		else {
-			if (rc->consent && !rc->consent_done)
+			if (rc->consent) /* the window, or events of other sources (API) */
 				rec_consent_check(rc, now_us, false);
 			if (flush && rc->ml)
 				rec_spool_flush(&e->spool, rc);

@@ -93,6 +93,7 @@ struct rec_call {
 	bool consent_drop[2];     /* stop spooling this party's audio */
 	bool consent_done;        /* the decision is final (window passed) */
 	bool no_consent;          /* at the end: required consent never came */
+	unsigned consent_nev;     /* the call's events at the last check */
 	char *consent_json;       /* the evidence, built at the end */
 	const char *consent_state[2];
 };

@@ -123,6 +123,8 @@ CASES = {
     4: ((None, "2", None), "refused", "dtmf:2"),
     5: (("no", None, None), "refused", "header:X-Recording-Consent"),
     6: ((None, None, None), "missing", None),
+    # yes in the INVITE, then key 2 in the window: the latest counts
+    7: (("yes", "2", None), "refused", "dtmf:2"),
 }
 frames = []
 for k, ((hdr, key, info), _, _) in CASES.items():
@@ -191,11 +193,11 @@ for k, (_, state, source) in CASES.items():
                   "agent: call %d consent event from %s: %r" % (k, source, kinds))
 
 # search
-for state, want in (("given", {1, 2, 3}), ("refused", {4, 5}), ("missing", {6})):
+for state, want in (("given", {1, 2, 3}), ("refused", {4, 5, 7}), ("missing", {6})):
     got = {int(c["call_id"].split("-")[1].split("@")[0]) for c in calls_json(data, "--consent", state)}
     res.check(got == want, "--consent %s: calls %r, expected %r" % (state, sorted(got), sorted(want)))
 got = {int(c["call_id"].split("-")[1].split("@")[0]) for c in calls_json(data, "--flag", "no_consent")}
-res.check(got == {4, 5, 6}, "--flag no_consent: %r" % sorted(got))
+res.check(got == {4, 5, 6, 7}, "--flag no_consent: %r" % sorted(got))
 p = earshot(data, "calls", "--consent", "maybe", check=False)
 res.check(p.returncode == 2 and "--consent: unknown state 'maybe'" in p.stderr,
           "--consent maybe: %d %s" % (p.returncode, p.stderr))
@@ -225,7 +227,7 @@ try:
         auth = {"Authorization": "Bearer " + token}
         st, _, b = http_req("127.0.0.1", port, "GET", "/api/calls?consent=refused", headers=auth)
         got = sorted(c["call_id"] for c in (b.get("calls") or [])) if st == 200 else b
-        res.check(got == ["consent-4@test", "consent-5@test"], "GET /api/calls?consent=refused: %s %r" % (st, got))
+        res.check(got == ["consent-4@test", "consent-5@test", "consent-7@test"], "GET /api/calls?consent=refused: %s %r" % (st, got))
         st, _, b = http_req("127.0.0.1", port, "GET", "/api/calls?consent=perhaps", headers=auth)
         res.check(st == 400 and isinstance(b, dict) and b.get("parameter") == "consent",
                   "GET /api/calls?consent=perhaps: %s %r" % (st, b))
