@@ -90,7 +90,9 @@ struct es_json;
  *               "caller", "callee", "number", "domain": [PATTERN...],
  *               "direction": ["inbound"...], "time": [{"from": "08:00",
  *               "to": "18:00", "zone": NAME|null}...], "days": ["mon"...],
- *               "sample_percent": 25.0}...]}   (rules in file order)
+ *               "sample_percent": 25.0, "consent": {"mode", "header", "dtmf",
+ *               "dtmf_refuse", "window_s", "siprec", "no_consent_keep", "agent"}
+ *               (only when the rule asks for consent)}...]}   (rules in file order)
  * A PATTERN is written as configured: "+49*", "17[0-9][0-9]", "1000-1999".
  * An empty condition list means "any".  r NULL: the rules of no
  * configuration (record everything).  0, or ES_EIO when j's stream failed
