@@ -11,6 +11,7 @@ import audioop
 import json
 import math
 import os
+import sqlite3
 import struct
 import subprocess
 import wave
@@ -215,6 +216,11 @@ if res.check(p.returncode == 0, "export --evidence: %d %s" % (p.returncode, p.st
     v = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath], check=False)
     res.check(v.returncode == 0, "bundle verifies: %d %s %s" % (v.returncode, v.stdout, v.stderr))
 
+# the whole archive still verifies against its ledger (the consent is in
+# the signed metadata of each recording of a consent rule)
+p = earshot(data, "verify", "--all", check=False)
+res.check(p.returncode == 0, "earshot verify --all: %d %s" % (p.returncode, (p.stdout + p.stderr)[-400:]))
+
 # the REST API: the consent filter and the call's consent object
 run([EARSHOT, "--data", data, "user", "add", "sup", "--role", "supervisor", "--password-stdin"],
     input="consent-test-password-1\n")
@@ -239,6 +245,16 @@ try:
 finally:
     server.terminate()
     server.wait(timeout=30)
+
+# a consent state changed in the index afterwards no longer matches what
+# the ledger signed: verify names the call's recording
+db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+db.execute("UPDATE calls SET consent_caller = 'given' WHERE call_id = 'consent-4@test'")
+db.commit()
+db.close()
+p = earshot(data, "verify", "--all", check=False)
+res.check(p.returncode != 0, "verify after the consent state was altered: %d %s"
+          % (p.returncode, (p.stdout + p.stderr)[-400:]))
 
 # ---- no_consent_keep = nothing ---------------------------------------------------
 data, calls = imported("nothing")
