@@ -199,7 +199,7 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone)
 {
 	*gone = false;
-	if (!rc->consent_drop[0] && !rc->consent_drop[1])
+	if (!path || (!rc->consent_drop[0] && !rc->consent_drop[1]))
 		return 0;
 	struct mlog_reader *r = NULL;
 	struct mlog_writer *w = NULL;
@@ -261,9 +261,13 @@ int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone)
 		rc_ = ES_EIO;
 	}
 out:
-	if (rc_)
-		ES_LOG_ERR(TAG, "call %s: cannot drop the audio without consent from %s: %s",
-			   rc->sip->call_id, path, es_strerror(rc_));
+	if (rc_) {
+		/* audio that may not be kept must not survive a failed cut:
+		 * the whole log goes, the agent's channel with it */
+		ES_LOG_ERR(TAG, "call %s: cannot cut the audio without consent from %s (%s): "
+			   "dropping all of its audio", rc->sip->call_id, path, es_strerror(rc_));
+		*gone = unlink(path) == 0;
+	}
 	if (w)
 		mlog_discard(w);
 	if (rc_ && tmp)

@@ -196,7 +196,8 @@ void rec_consent_siprec(struct rec_call *rc, int party, bool yes, int64_t ts_us)
 void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended);
 /* At the end: drop from the media log at path the streams of parties
  * whose audio may not be kept; *gone when nothing is left (the file is
- * removed).  0, or an error code (the log is then left as it was). */
+ * removed).  0, or an error code: the cut failed and the whole log was
+ * removed (*gone then says whether that worked). */
 int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone);
 void rec_consent_free(struct rec_call *rc);
 
