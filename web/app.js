@@ -219,6 +219,16 @@ function meta(dl, pairs) {
   }
 }
 
+// Each party's consent state with its evidence's source: one read-only line.
+function consentText(k) {
+  if (!k) return null;
+  const ev = k.evidence || {};
+  return ['caller', 'callee'].map(r => {
+    const src = ev[r] && ev[r].source;
+    return r + ' ' + k[r] + (src ? ' (' + src + ')' : '');
+  }).join(', ');
+}
+
 function eventLabel(e) {
   const m = /digit=([^ ]+)/.exec(e.detail || '');
   if (e.kind === 'dtmf') return m ? m[1] : '•';
@@ -255,7 +265,7 @@ async function openCall(id) {
     ['Start (UTC)', fmtTime(c.start)], ['Answered', fmtTime(c.answer)], ['End', fmtTime(c.end)],
     ['Duration', fmtDur(c.duration_s)], ['Outcome', c.outcome + (c.sip_code ? ' (' + c.sip_code + ')' : '')],
     ['End reason', c.end_reason], ['Source', c.source], ['Rule', c.rule], ['Call-ID', c.call_id],
-    ['Flags', (c.flags || []).join(', ')],
+    ['Flags', (c.flags || []).join(', ')], ['Consent', consentText(c.consent)],
     ['Recording', rec ? rec.format + ', ' + rec.channels + ' channel' + (rec.channels === 1 ? '' : 's') + ', ' +
       rec.rate + ' Hz, ' + fmtDur(rec.duration_s) + ', ' + rec.bytes + ' bytes' +
       (rec.flags && rec.flags.length ? ' (' + rec.flags.join(', ') + ')' : '') : 'none'],

@@ -104,7 +104,7 @@ int srv_calls(struct srv_req *r)
 {
 	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
 					     "max_duration", "call_id", "codec", "flag", "source",
-					     "tag", "sort", "limit", "cursor", NULL};
+					     "tag", "consent", "sort", "limit", "cursor", NULL};
 	int rc;
 	if (!srv_begin(r, params, &rc))
 		return rc;
@@ -182,6 +182,17 @@ int srv_calls(struct srv_req *r)
 					 "1..%d letters, digits, '-', '_', '.' or inner spaces",
 					 IDX_TAG_MAX);
 		f.tag = v;
+	}
+	if ((v = srv_arg(r, "consent"))) {
+		static const char *const states[] = {"given", "refused", "missing", "announced",
+						     "not_required", NULL};
+		bool ok = false;
+		for (const char *const *k = states; *k; k++)
+			ok |= !strcmp(*k, v);
+		if (!ok)
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "consent",
+					 "given, refused, missing, announced or not_required");
+		f.consent = v;
 	}
 	if ((v = srv_arg(r, "limit"))) {
 		if (!num_ok(v, 3, 1, SRV_LIMIT_MAX, &n))

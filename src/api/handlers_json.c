@@ -132,6 +132,17 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 	es_json_key(j, "source"); es_json_str(j, c->source);
 	es_json_key(j, "rule"); es_json_str(j, c->rule);
 	es_json_key(j, "flags"); api_json_list(j, c->flags);
+	es_json_key(j, "consent");
+	if (c->consent[0] || c->consent[1]) {
+		/* each party's state and the evidence the recorder stored */
+		es_json_obj_begin(j);
+		es_json_key(j, "caller"); es_json_str(j, c->consent[0]);
+		es_json_key(j, "callee"); es_json_str(j, c->consent[1]);
+		es_json_key(j, "evidence"); es_json_raw(j, c->consent_json);
+		es_json_obj_end(j);
+	} else {
+		es_json_null(j);
+	}
 	es_json_key(j, "parties");
 	es_json_obj_begin(j);
 	es_json_key(j, "caller"); put_party(j, &c->caller);

@@ -27,6 +27,9 @@ static void calls_usage(FILE *f)
 		"                      redirected\n"
 		"  --min-duration SEC  answered for at least SEC seconds\n"
 		"  --call-id ID        this SIP Call-ID\n"
+		"  --consent STATE     either party's consent is STATE: given, refused,\n"
+		"                      missing, announced, not_required\n"
+		"  --flag FLAG         the call or its recording has FLAG (no_consent, ...)\n"
 		"  --limit N           at most N calls\n"
 		"  --after ID          the calls listed after call ID (paging)\n"
 		"Output:\n"
@@ -144,6 +147,8 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		{"outcome", required_argument, NULL, 'o'},
 		{"min-duration", required_argument, NULL, 'm'},
 		{"call-id", required_argument, NULL, 'c'},
+		{"consent", required_argument, NULL, 'S'},
+		{"flag", required_argument, NULL, 'F'},
 		{"limit", required_argument, NULL, 'l'},
 		{"after", required_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'J'},
@@ -189,6 +194,21 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 				f.after_id = (int64_t)v;
 			break;
 		case 'c': f.call_id = optarg; break;
+		case 'S': {
+			static const char *const states[] = {"given", "refused", "missing", "announced",
+							     "not_required", NULL};
+			bool ok = false;
+			for (const char *const *k = states; *k; k++)
+				ok |= !strcmp(*k, optarg);
+			if (!ok) {
+				fprintf(stderr, "earshot calls: --consent: unknown state '%s' (given, "
+					"refused, missing, announced, not_required)\n", optarg);
+				return CLI_USAGE;
+			}
+			f.consent = optarg;
+			break;
+		}
+		case 'F': f.flag = optarg; break;
 		case 'J': o.fmt = OUT_JSON; break;
 		case 'C': o.fmt = OUT_CSV; break;
 		case 'd': ctx->data_dir = optarg; break;
@@ -258,6 +278,10 @@ static int show_text(void *ud, const struct idx_call *c)
 		printf("  flags   %s\n", c->flags);
 	if (c->extra_json)
 		printf("  headers %s\n", c->extra_json);
+	if (c->consent[0] || c->consent[1])
+		printf("  consent caller %s, callee %s%s\n", c->consent[0] ? c->consent[0] : "-",
+		       c->consent[1] ? c->consent[1] : "-",
+		       c->flags && strstr(c->flags, "no_consent") ? " (no_consent)" : "");
 	printf("\nStreams\n  %-6s %-10s %-22s %-22s %-14s %8s %6s %9s %9s\n", "party", "ssrc",
 	       "from", "to", "codecs", "packets", "lost", "jitter", "maxdelta");
 	for (unsigned i = 0; i < c->nstreams; i++) {

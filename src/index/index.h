@@ -11,6 +11,10 @@
 
 struct idx;
 
+/* The name of the consent migration (schema v10 when written; the lead
+ * may renumber): tests find it by name. */
+#define IDX_MIGRATION_CONSENT "consent per party"
+
 /* Open (creating if needed) the index at path, switch to WAL, apply every
  * pending migration.  On failure writes a message into err. */
 int idx_open(struct idx **out, const char *path, char *err, size_t errlen);
@@ -124,6 +128,12 @@ struct idx_call {
 	const char *extra_json;   /* configured extra headers: {"X-Case":"42"} */
 	const char *source;       /* "import", "live", "siprec" */
 	const char *rule;         /* the recording rule that decided, or NULL */
+	const char *consent[2];   /* each party's consent state (IDX_CALLER,
+				     IDX_CALLEE): "given", "refused", "announced",
+				     "missing", "not_required"; NULL when the rule
+				     asked for none (policy/policy.h) */
+	const char *consent_json; /* the evidence: {"caller": {"state", "source",
+				     "ts_us"}, "callee": {...}, "agent", "keep"} */
 	int64_t import_id;        /* 0 = none */
 	struct idx_stream *streams;
 	unsigned nstreams;
@@ -184,6 +194,7 @@ struct idx_filter {
 	const char *flag;         /* the call or its recording has this flag */
 	const char *source;       /* exact source: "import", "live", ... */
 	const char *tag;          /* the call has this tag (any case) */
+	const char *consent;      /* either party's consent state is this */
 	bool newest_first;        /* by start time descending (paging too) */
 	unsigned limit;           /* 0 = no limit */
 	int64_t after_id;         /* pagination: the rows after call after_id

@@ -54,6 +54,9 @@ static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
 	read_party(m, st, 12, &c->caller);
 	read_party(m, st, 18, &c->callee);
 	c->rule = col_str(m, st, 24);
+	c->consent[0] = col_str(m, st, 25);
+	c->consent[1] = col_str(m, st, 26);
+	c->consent_json = col_str(m, st, 27);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so
@@ -419,6 +422,8 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 				       " ',' || :flag || ',') > 0))");
 	if (!err && f->source)
 		err = es_buf_printf(b, " AND c.source = :source");
+	if (!err && f->consent)
+		err = es_buf_printf(b, " AND (c.consent_caller = :consent OR c.consent_callee = :consent)");
 	if (!err && f->tag)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM call_tags t WHERE t.call_row = c.id"
 				       " AND t.tag = :tag)");
@@ -509,6 +514,8 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 		bind_named_text(st, ":flag", f->flag);
 	if (f->source)
 		bind_named_text(st, ":source", f->source);
+	if (f->consent)
+		bind_named_text(st, ":consent", f->consent);
 	if (f->tag)
 		bind_named_text(st, ":tag", f->tag);
 	bind_named_int(st, ":astart", astart);

@@ -287,6 +287,18 @@ static const char v9_sql[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX hold_calls_call ON hold_calls(call_row);";
 
+/* Consent per party (policy/consent.c, issue #15): each party's state
+ * ("given", "refused", "announced", "missing", "not_required"; NULL: the
+ * call's rule asked for no consent) and the evidence as JSON (source, time,
+ * value of each party's deciding event, the agent, what was kept).  The
+ * calls' consent events themselves are ordinary events. */
+static const char v10_consent_sql[] =
+	"ALTER TABLE calls ADD COLUMN consent_caller TEXT;"
+	"ALTER TABLE calls ADD COLUMN consent_callee TEXT;"
+	"ALTER TABLE calls ADD COLUMN consent_json TEXT;"
+	"CREATE INDEX calls_consent ON calls(consent_caller, consent_callee)"
+	" WHERE consent_caller IS NOT NULL;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -297,5 +309,6 @@ const struct idx_migration idx_migrations[] = {
 	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_sql},
 	{"api tokens: expiry, when and why revoked", v8_sql},
 	{"retention per recording, legal holds", v9_sql},
+	{IDX_MIGRATION_CONSENT, v10_consent_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -70,9 +70,12 @@ struct pol_pci {
 	bool fill_tone;                         /* pause_fill = tone */
 	bool mask_dtmf;
 };
+struct pol_consent;
 
 struct pol_decision {
 	bool record;
+	const struct pol_consent *consent; /* the matching rule's consent settings,
+					      NULL for none; valid while the rules live */
 	const char *rule;              /* the rule's name, "do-not-record" or "default";
 					  valid while the rules live */
 	bool sampled_out;              /* a record rule matched but sampling skipped it */
@@ -104,13 +107,104 @@ struct es_json;
  *               "caller", "callee", "number", "domain": [PATTERN...],
  *               "direction": ["inbound"...], "time": [{"from": "08:00",
  *               "to": "18:00", "zone": NAME|null}...], "days": ["mon"...],
- *               "sample_percent": 25.0}...]}   (rules in file order)
+ *               "sample_percent": 25.0, "consent": {"mode", "header", "dtmf",
+ *               "dtmf_refuse", "window_s", "siprec", "no_consent_keep", "agent"}
+ *               (only when the rule asks for consent)}...]}   (rules in file order)
  * A PATTERN is written as configured: "+49*", "17[0-9][0-9]", "1000-1999".
  * An empty condition list means "any".  r NULL: the rules of no
  * configuration (record everything).  0, or ES_EIO when j's stream failed
  * (e.g. a memstream out of memory).
  */
 int pol_rules_json(const struct pol_rules *r, struct es_json *j);
+
+/* ---- consent (consent.c) ------------------------------------------------------
+ *
+ *   [rule sales-inbound]
+ *   consent = required          ; none (default), announce, required
+ *   consent_header = X-Recording-Consent ; a SIP header: "yes" or "no"
+ *   consent_dtmf = 1            ; a key that gives consent (0-9 * # A-D)
+ *   consent_dtmf_refuse = 2     ; a key that refuses it (optional)
+ *   consent_window = 15s        ; from answer: how long consent may take
+ *   consent_siprec = yes        ; SIPREC metadata may carry it (default yes)
+ *   no_consent_keep = agent     ; nothing (default) or agent
+ *   agent = callee              ; caller or callee; default from direction
+ *
+ * Consent is data: every piece of evidence is a call event of kind
+ * "consent", party caller/callee, detail "yes SOURCE" or "no SOURCE"
+ * (SOURCE "header:NAME", "dtmf:KEY", "siprec", "api:USER").  The evaluator
+ * reads those events whatever made them.  The agent (the inbound call's
+ * callee, the outbound call's caller, or the rule's `agent`) needs no
+ * consent; every other party does when consent = required.
+ */
+enum pol_consent_mode { POL_CONSENT_NONE = 0, POL_CONSENT_ANNOUNCE, POL_CONSENT_REQUIRED };
+enum pol_consent_keep { POL_KEEP_NOTHING = 0, POL_KEEP_AGENT };
+
+#define POL_CONSENT_HEADER_MAX 32
+
+struct pol_consent {
+	enum pol_consent_mode mode;
+	char header[POL_CONSENT_HEADER_MAX + 1]; /* "" = no header source */
+	char dtmf_yes, dtmf_no;                  /* '\0' = none */
+	int64_t window_us;                       /* from answer */
+	bool siprec;
+	enum pol_consent_keep keep;
+	int agent;                               /* 0 caller, 1 callee, -1 from direction */
+};
+
+enum pol_consent_state {
+	POL_CS_NOT_REQUIRED = 0,
+	POL_CS_ANNOUNCED,
+	POL_CS_MISSING,
+	POL_CS_GIVEN,
+	POL_CS_REFUSED,
+	POL_CS_PENDING, /* required, none yet, the window still open */
+};
+/* "not_required", "announced", "missing", "given", "refused", "pending" */
+const char *pol_consent_state_name(enum pol_consent_state s);
+/* The state of that name (any of the above), or -1. */
+int pol_consent_state_parse(const char *name);
+
+/* One call event as the evaluator reads it (kind "consent" only). */
+struct pol_consent_ev {
+	int64_t ts_us;
+	int party;          /* 0 caller, 1 callee; others are ignored */
+	const char *detail; /* "yes header:X-Recording-Consent" */
+};
+
+struct pol_consent_party {
+	enum pol_consent_state state;
+	int64_t ts_us;      /* of the deciding evidence, 0 = none */
+	char source[80];    /* "header:X-Recording-Consent", "" = none */
+	bool required;
+};
+
+struct pol_consent_result {
+	struct pol_consent_party p[2];
+	int agent;          /* 0, 1, or -1 when no party is the agent */
+	bool no_consent;    /* required consent refused, or missing once decided */
+	bool keep[2];       /* may this party's audio be kept (now)? */
+};
+
+/* The agent party under cfg for a call of direction dir: cfg->agent when
+ * set, else the callee of an inbound and the caller of an outbound call,
+ * else -1. */
+int pol_consent_agent(const struct pol_consent *cfg, enum pol_direction dir);
+/*
+ * Evaluate consent at now_us: answer_us the answer (0 = not answered),
+ * ended when the call is over (pending becomes missing).  Within the
+ * window (answer + window) a party's latest "yes"/"no" counts; after it,
+ * only a "no" (a withdrawal) still does.  cfg NULL: nothing required.
+ * Never fails; malformed details are ignored.
+ */
+void pol_consent_eval(const struct pol_consent *cfg, enum pol_direction dir,
+		      const struct pol_consent_ev *ev, unsigned nev, int64_t answer_us,
+		      int64_t now_us, bool ended, struct pol_consent_result *out);
+/* A "consent" event detail: "yes SOURCE"/"no SOURCE" into *yes and
+ * source; false when malformed. */
+bool pol_consent_detail(const char *detail, bool *yes, const char **source);
+/* The consent value of a header or metadata element: "yes", "no"
+ * (any case; also "true"/"false", "1"/"0"): 1 yes, 0 no, -1 neither. */
+int pol_consent_value(struct slice v);
 
 /* ---- retention (retention.c) --------------------------------------------------
  *

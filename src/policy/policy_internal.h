@@ -65,6 +65,7 @@ struct pol_rule {
 	struct pol_win *win;
 	unsigned nwin;
 	struct pol_pci pci;  /* pause/resume and DTMF masking (policy.h) */
+	struct pol_consent consent; /* consent.c */
 };
 
 struct pol_rules {
@@ -88,6 +89,13 @@ int pol_list_parse(const struct es_conf *c, const struct es_conf_entry *e, struc
 		   char *err, size_t errlen);
 bool pol_list_match(const struct pol_list *l, const char *s); /* s NULL: false */
 void pol_list_free(struct pol_list *l);
+
+/* consent.c: the consent keys of a [rule] (consent, consent_*,
+ * no_consent_keep, agent); ES_EPARSE with "path:line: key: why". */
+bool pol_consent_is_key(const char *key);
+int pol_consent_key(const struct es_conf *c, const struct es_conf_entry *e,
+		    struct pol_consent *cfg, char *err, size_t errlen);
+void pol_consent_defaults(struct pol_consent *cfg);
 
 #endif /* ES_POLICY_INTERNAL_H */
 

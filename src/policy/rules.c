@@ -350,6 +350,8 @@ static int rule_key(struct pol_load *l, struct pol_rule *ru)
 		return for_items(l, add_window, ru);
 	if (strcmp(k, "days") == 0)
 		return for_items(l, add_days, ru);
+	if (pol_consent_is_key(k))
+		return pol_consent_key(l->c, l->e, &ru->consent, l->err, l->errlen);
 	return fail(l, ES_EPARSE, "unknown key in [%s]", l->e->section);
 }
 
@@ -383,6 +385,7 @@ static int rule_for(struct pol_load *l, struct pol_rules *r, struct slice name,
 	ru->line = l->e->line;
 	ru->action = -1;
 	ru->sample = 10000;
+	pol_consent_defaults(&ru->consent);
 	*out = ru;
 	return 0;
 }
@@ -729,6 +732,7 @@ void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct p
 	d->rule = "default";
 	d->sampled_out = false;
 	d->direction = POL_DIR_UNKNOWN;
+	d->consent = NULL;
 	if (!r)
 		return;
 	d->direction = direction(r, call);
@@ -746,6 +750,7 @@ void pol_decide(const struct pol_rules *r, const struct pol_call *call, struct p
 		d->rule = ru->name;
 		d->record = ru->action == 1;
 		d->pci = &ru->pci;
+		d->consent = ru->consent.mode != POL_CONSENT_NONE ? &ru->consent : NULL;
 		if (d->record && ru->sample < 10000) {
 			const char *id = call->call_id ? call->call_id : "";
 			uint64_t h = es_hash(id, strlen(id), POL_SAMPLE_SEED);

@@ -49,6 +49,28 @@ static void put_hhmm(struct es_json *j, unsigned min)
 	es_json_str(j, b);
 }
 
+/* Only for rules that ask for consent: the JSON of other rules is as before. */
+static void consent_json(struct es_json *j, const struct pol_consent *c)
+{
+	char key[2] = {0};
+	es_json_key(j, "consent");
+	es_json_obj_begin(j);
+	es_json_key(j, "mode");
+	es_json_str(j, c->mode == POL_CONSENT_REQUIRED ? "required" : "announce");
+	es_json_key(j, "header"); es_json_str(j, c->header[0] ? c->header : NULL);
+	key[0] = c->dtmf_yes;
+	es_json_key(j, "dtmf"); es_json_str(j, key[0] ? key : NULL);
+	key[0] = c->dtmf_no;
+	es_json_key(j, "dtmf_refuse"); es_json_str(j, key[0] ? key : NULL);
+	es_json_key(j, "window_s"); es_json_int(j, c->window_us / ES_US_PER_SEC);
+	es_json_key(j, "siprec"); es_json_bool(j, c->siprec);
+	es_json_key(j, "no_consent_keep");
+	es_json_str(j, c->keep == POL_KEEP_AGENT ? "agent" : "nothing");
+	es_json_key(j, "agent");
+	es_json_str(j, c->agent == 0 ? "caller" : c->agent == 1 ? "callee" : NULL);
+	es_json_obj_end(j);
+}
+
 static void put_rule(struct es_json *j, const struct pol_rules *r, const struct pol_rule *ru)
 {
 	/* Same order as enum pol_direction and tm_wday. */
@@ -88,6 +110,8 @@ static void put_rule(struct es_json *j, const struct pol_rules *r, const struct 
 				es_json_str(j, days[k % 7]);
 	es_json_arr_end(j);
 	es_json_key(j, "sample_percent"); es_json_double(j, ru->sample / 100.0, 2);
+	if (ru->consent.mode != POL_CONSENT_NONE)
+		consent_json(j, &ru->consent);
 	es_json_obj_end(j);
 }
 

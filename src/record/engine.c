@@ -205,6 +205,8 @@ static struct rec_call *rec_call_attach(struct rec_engine *e, struct sip_call *s
 		rc->record = d.record;
 		rc->rule = d.rule;
 		rec_pause_init(rc, d.pci);
+		rec_consent_init(rc, &d);
+		rec_srec_consent(rc); /* the opening metadata's, now that the rule is known */
 	}
 	sc->user = rc;
 	e->stats.active_calls++;
@@ -223,9 +225,16 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 		sc->end_us = last ? last : now_us;
 	}
 	rec_srec_settle(rc);
+	rec_consent_check(rc, sc->end_us, true);
 	struct idx_call ic;
 	rec_call_to_idx(rc, e->cfg.source, &ic);
 	char *media_log = rec_spool_close(&e->spool, rc);
+	bool gone = false;
+	rec_consent_trim(rc, media_log, &gone);
+	if (media_log && gone) {
+		free(media_log); /* no consent, nothing to keep */
+		media_log = NULL;
+	}
 	e->stats.spool_errors = e->spool.errors;
 	if (e->on_call && e->on_call(e->ud, &ic, media_log))
 		ES_LOG_WARNING(TAG, "call %s was not stored", sc->call_id);
@@ -238,6 +247,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	streams_free(e, rc);
 	e->stats.active_calls--;
 	rec_srec_free(rc);
+	rec_consent_free(rc);
 	free(rc);
 	sc->user = NULL;
 	sip_tracker_release(e->sip, sc, last ? last : now_us);
@@ -281,6 +291,8 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 			call_finish(e, rc, now_us, SIP_END_SESSION_TIMER);
 		else {
 			rec_pause_tick(rc, now_us);
+			if (rc->consent) /* the window, or events of other sources (API) */
+				rec_consent_check(rc, now_us, false);
 			if (flush && rc->ml)
 				rec_spool_flush(&e->spool, rc);
 			bytes += call_bytes(rc);
@@ -373,14 +385,20 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	struct rec_call *rc = sc ? sc->user : NULL;
 	if (rc && e->time_fixed)
 		rc->time_fixed = true;
-	if (rc)
-		rec_pause_events(rc, pkt->ts_us); /* SIP INFO keys */
 	if (e->pending_meta && rc && rc->siprec)
 		rec_srec_stash(rc, &rsm, m.cseq); /* an update in the dialog */
 	else if (rc && rc->siprec && !m.is_request && !sl_eq_str_ci(m.cseq_method, "CANCEL"))
 		rec_srec_response(rc, m.cseq, m.status);
 	e->pending_meta = NULL;
 	rsmeta_free(&rsm);
+	if (rc && rc->consent && sc->nmsgs && sc->msgs[sc->nmsgs - 1].frame == pkt->frame) {
+		/* the message's party: the dialog's view of who sent it */
+		rec_consent_header(rc, &m, sc->msgs[sc->nmsgs - 1].sender, pkt->ts_us);
+		rec_consent_check(rc, pkt->ts_us, false); /* and SIP INFO keys */
+	}
+	/* after consent has read the keys: mask_dtmf may turn them into '*' */
+	if (rc)
+		rec_pause_events(rc, pkt->ts_us); /* SIP INFO keys */
 }
 
 static void on_udp(void *ud, const struct net_pkt *pkt);
@@ -476,6 +494,9 @@ static void handle_dtmf(struct rec_call *rc, int sender, const struct rtp_hdr *h
 	snprintf(detail, sizeof(detail), "digit=%c duration_ms=%u", d.digit,
 		 clock ? (unsigned)((uint64_t)d.duration_ts * 1000 / clock) : 0);
 	sip_call_add_event(rc->sip, d.start_us, sender, "dtmf", detail);
+	/* consent reads the key before mask_dtmf turns it into '*' */
+	if (rc->consent)
+		rec_consent_check(rc, ts, false);
 	rec_pause_events(rc, ts);
 }
 
@@ -533,9 +554,14 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
+	/* the window for consent may pass between two sweeps */
+	if (rc->consent && !rc->consent_done && rc->sip->answer_us &&
+	    pkt->ts_us > rc->sip->answer_us + rc->consent->window_us)
+		rec_consent_check(rc, pkt->ts_us, false);
 	/* a paused call's media (and masked DTMF) never reaches the disk; a
-	 * tone made here may stand in for it (pause_fill = tone) */
-	if (e->spool.dir && rc->record && !s->video) {
+	 * tone made here may stand in for it (pause_fill = tone); nor does the
+	 * audio of a party whose required consent did not come */
+	if (e->spool.dir && rc->record && !s->video && !rc->consent_drop[sender]) {
 		struct rtp_hdr fill;
 		uint8_t tone[REC_FILL_MAX];
 		if (!rec_pause_drop(rc, sender, te, pkt->ts_us))

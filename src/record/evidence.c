@@ -40,7 +40,7 @@ struct canon {
 };
 
 /* Version 1 of the canonical metadata: these keys in this order, compact,
- * one line.  What may change after a recording is stored (tags, notes) is
+ * one line ("consent" only for calls whose rule asked for it).  What may change after a recording is stored (tags, notes) is
  * not in it; everything that says what was recorded, when and between whom
  * is. */
 static int canon_fn(void *ud, const struct idx_call *c)
@@ -83,6 +83,19 @@ static int canon_fn(void *ud, const struct idx_call *c)
 	es_json_str(&j, c->flags);
 	json_party(&j, "caller", &c->caller);
 	json_party(&j, "callee", &c->callee);
+	if (c->consent[0] || c->consent[1]) {
+		/* only when the rule asked for consent: the metadata of every
+		 * other recording stays byte for byte what its leaf signed */
+		es_json_key(&j, "consent");
+		es_json_obj_begin(&j);
+		es_json_key(&j, "caller");
+		es_json_str(&j, c->consent[0]);
+		es_json_key(&j, "callee");
+		es_json_str(&j, c->consent[1]);
+		es_json_key(&j, "evidence");
+		es_json_raw(&j, c->consent_json);
+		es_json_obj_end(&j);
+	}
 	es_json_key(&j, "recording");
 	es_json_obj_begin(&j);
 	es_json_key(&j, "path");

@@ -205,6 +205,8 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 			add_flag(flags, f);
 		}
 	}
+	if (rc->no_consent)
+		add_flag(flags, "no_consent"); /* required consent refused or missing */
 	if (!rc->record)
 		add_flag(flags, "not_recorded");
 	else if (rc->ml_failed)
@@ -226,6 +228,9 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	out->flags = flags[0] ? flags : NULL;
 	out->extra_json = rec_srec_json(rc, sc->extra_json);
 	out->rule = rc->rule;
+	out->consent[0] = rc->consent_state[0];
+	out->consent[1] = rc->consent_state[1];
+	out->consent_json = rc->consent_json;
 	out->source = source;
 	out->streams = streams;
 	out->nstreams = (unsigned)ns;

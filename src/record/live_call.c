@@ -33,6 +33,7 @@ struct rec_live_call *rec_live_call_clone(const struct idx_call *c, const char *
 	o->end_reason = es_arena_strdup(a, c->end_reason, &oom);
 	o->flags = es_arena_strdup(a, c->flags, &oom);
 	o->extra_json = es_arena_strdup(a, c->extra_json, &oom);
+	o->consent_json = es_arena_strdup(a, c->consent_json, &oom); /* consent[]: static names */
 	o->source = es_arena_strdup(a, c->source, &oom);
 	o->rule = es_arena_strdup(a, c->rule, &oom);
 	o->recording = NULL;

@@ -99,6 +99,18 @@ struct rec_call {
 	struct rec_siprec *siprec; /* a SIPREC recording session (srec.c), or NULL */
 	const char *rule;    /* which rule decided (lives as long as the rules) */
 	struct rec_pause pz;
+	/* consent (consent.c): the rule's settings (NULL: none asked) */
+	const struct pol_consent *consent;
+	int direction;       /* enum pol_direction of the decision */
+	unsigned consent_scanned; /* events looked at for DTMF consent */
+	int8_t consent_hdr[2];    /* the header's last value per party: -1 none */
+	int8_t consent_meta[2];   /* the same for SIPREC metadata */
+	bool consent_drop[2];     /* stop spooling this party's audio */
+	bool consent_done;        /* the decision is final (window passed) */
+	bool no_consent;          /* at the end: required consent never came */
+	unsigned consent_nev;     /* the call's events at the last check */
+	char *consent_json;       /* the evidence, built at the end */
+	const char *consent_state[2];
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
@@ -159,6 +171,9 @@ void rec_spool_discard(struct rec_call *rc);
 struct rec_siprec;
 int rec_srec_attach(struct rec_call *rc);
 void rec_srec_free(struct rec_call *rc);
+/* Consent statements of the metadata's participants (the RSMETA_CONSENT_NS
+ * extension) as consent events, when the call's rule asks for consent. */
+void rec_srec_consent(struct rec_call *rc);
 /* Fold a metadata document into the call's. */
 int rec_srec_meta(struct rec_call *rc, const struct rsmeta *update);
 /* A metadata update in a request of the dialog (moved into rc, *update
@@ -180,6 +195,26 @@ const char *rec_srec_json(const struct rec_call *rc, const char *extra_json);
  * a recording session the metadata's participants and original Call-ID.
  * Strings valid while rc lives. */
 void rec_call_view(const struct rec_call *rc, struct idx_party out[2], const char **call_id);
+
+/* consent.c: consent evidence of a call (policy/policy.h).  Each source
+ * adds a call event of kind "consent"; rec_consent_check evaluates them,
+ * stops the spooling of parties whose audio may not be kept (with a
+ * "no_consent" event) and, at the end (ended), fills consent_state and
+ * consent_json. */
+void rec_consent_init(struct rec_call *rc, const struct pol_decision *d);
+/* The configured header in message m sent by `party`. */
+void rec_consent_header(struct rec_call *rc, const struct sip_msg *m, int party, int64_t ts_us);
+/* New DTMF events (RTP or SIP INFO) of the configured keys. */
+void rec_consent_scan(struct rec_call *rc);
+/* SIPREC metadata consent of a participant (srec.c). */
+void rec_consent_siprec(struct rec_call *rc, int party, bool yes, int64_t ts_us);
+void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended);
+/* At the end: drop from the media log at path the streams of parties
+ * whose audio may not be kept; *gone when nothing is left (the file is
+ * removed).  0, or an error code: the cut failed and the whole log was
+ * removed (*gone then says whether that worked). */
+int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone);
+void rec_consent_free(struct rec_call *rc);
 
 /* engine.c: the engine's SIP tracker (active.c walks its calls). */
 struct sip_tracker *rec_engine_tracker(struct rec_engine *e);

@@ -37,6 +37,8 @@ struct rec_siprec {
 	char *json;          /* extra JSON of the finished call */
 };
 
+static int party_of(const struct rsmeta *m, const struct rsmeta_participant *p);
+
 int rec_srec_attach(struct rec_call *rc)
 {
 	if (rc->siprec)
@@ -66,7 +68,21 @@ int rec_srec_meta(struct rec_call *rc, const struct rsmeta *update)
 		return err;
 	s->have_meta = true;
 	s->meta_updates++;
+	rec_srec_consent(rc);
 	return 0;
+}
+
+void rec_srec_consent(struct rec_call *rc)
+{
+	struct rec_siprec *s = rc->siprec;
+	if (!s || !rc->consent)
+		return;
+	for (unsigned i = 0; i < s->meta.nparts; i++) {
+		const struct rsmeta_participant *p = &s->meta.parts[i];
+		if (p->consent != RSMETA_CONSENT_NONE)
+			rec_consent_siprec(rc, party_of(&s->meta, p), p->consent == RSMETA_CONSENT_YES,
+					   rc->sip->last_sip_us);
+	}
 }
 
 /* A request that was not answered yet: lenient, as for a capture that

@@ -401,6 +401,41 @@ void rsm_part_shortcuts(struct rsmeta_participant *p)
 	}
 }
 
+static bool is_consent(const xmlNode *n)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       strcmp((const char *)n->ns->href, RSMETA_CONSENT_NS) == 0 &&
+	       strcmp((const char *)n->name, "consent") == 0;
+}
+
+/* The consent extension of a participant (RSMETA_CONSENT_NS), strictly. */
+static int part_consent(struct pctx *c, const xmlNode *n, const char *id,
+			struct rsmeta_participant *p)
+{
+	bool seen = false;
+	for (const xmlNode *ch = n->children; ch; ch = ch->next) {
+		if (!is_consent(ch))
+			continue;
+		if (seen) {
+			seterr(c, "participant %.60s has more than one <consent>", id);
+			return ES_EPARSE;
+		}
+		seen = true;
+		const char *v = text_of(c, ch);
+		if (c->oom)
+			return ES_ENOMEM;
+		if (v && strcmp(v, "yes") == 0)
+			p->consent = RSMETA_CONSENT_YES;
+		else if (v && strcmp(v, "no") == 0)
+			p->consent = RSMETA_CONSENT_NO;
+		else {
+			seterr(c, "participant %.60s: <consent> must be yes or no", id);
+			return ES_EPARSE;
+		}
+	}
+	return 0;
+}
+
 static int el_participant(struct pctx *c, const xmlNode *n)
 {
 	int rc = 0;
@@ -429,7 +464,7 @@ static int el_participant(struct pctx *c, const xmlNode *n)
 			return rc;
 	}
 	rsm_part_shortcuts(p);
-	return 0;
+	return part_consent(c, n, id, p);
 }
 
 static int el_stream(struct pctx *c, const xmlNode *n)

@@ -22,6 +22,15 @@
 #include "core/core.h"
 
 #define RSMETA_NS "urn:ietf:params:xml:ns:recording:1"
+/* RFC 7865 has no consent element.  earshot's extension (RFC 7865 6 allows
+ * elements of other namespaces): at most one
+ *   <consent xmlns="urn:earshot:params:xml:ns:consent:1">yes</consent>
+ * inside a <participant>, text "yes" or "no" (white space around allowed),
+ * parsed strictly: any other text or a second one is ES_EPARSE naming the
+ * participant (elsewhere it is an unknown extension element, ignored). */
+#define RSMETA_CONSENT_NS "urn:earshot:params:xml:ns:consent:1"
+
+enum rsmeta_consent { RSMETA_CONSENT_NONE = 0, RSMETA_CONSENT_YES, RSMETA_CONSENT_NO };
 #define RSMETA_MAX_INPUT (256u * 1024u) /* bytes; larger = ES_ELIMIT */
 /* Groups, sessions, participants and streams each, and also the
  * association elements of one document; more = ES_ELIMIT.  rsmeta_merge()
@@ -89,6 +98,7 @@ struct rsmeta_participant {
 	 * association may name a participant the document does not declare
 	 * (a partial update); it then appears here with has_names false. */
 	bool has_names, has_streams;
+	enum rsmeta_consent consent;   /* the consent extension, NONE = absent */
 	unsigned cap_sessions;         /* private */
 };
 

@@ -119,6 +119,8 @@ static int merge_part(struct rsmeta *into, const struct rsmeta_participant *u)
 	struct rsmeta_participant *p = rsm_part_get(into, u->id, NULL, &rc);
 	if (!p)
 		return rc;
+	if (u->consent != RSMETA_CONSENT_NONE)
+		p->consent = u->consent; /* the newest statement counts */
 	if (u->has_names) {
 		struct rsmeta_nameid *ni = copy_nameids(a, u->nameids, u->nnameids, &oom);
 		p->nameids = ni;

@@ -3,6 +3,7 @@
  * paging, full round trip of a call, imports, foreign files. */
 #include "check.h"
 #include "index/index.h"
+#include "index/index_internal.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -129,7 +130,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +141,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "9");
+	CHECK_INT(atoi(buf), (int)idx_nmigrations);
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -731,8 +732,13 @@ static void test_recordings(void)
 	idx_close(ix);
 }
 
+/* Back from the consent migration (the newest when written) to v9. */
+#define CONSENT_UNDO \
+	"DROP INDEX calls_consent; ALTER TABLE calls DROP COLUMN consent_caller;" \
+	" ALTER TABLE calls DROP COLUMN consent_callee;" \
+	" ALTER TABLE calls DROP COLUMN consent_json; "
 /* Back from schema v8 to v7: the token columns v8 added. */
-#define V9_UNDO \
+#define V9_UNDO CONSENT_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
 	" ALTER TABLE recordings DROP COLUMN retention;" \
 	" ALTER TABLE recordings DROP COLUMN keep_until_us;" \
@@ -767,7 +773,7 @@ static void test_migrate_v7(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	struct idx_token t;
 	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
 	CHECK(!t.revoked && !t.expires_us && !t.revoked_us && !t.revoked_why[0]);
@@ -817,7 +823,7 @@ static void test_migrate_v8(void)
 	sqlite3_close(db);
 	char err[256], name[IDX_HOLD_NAME_MAX + 1];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	struct idx_ret_rec r = {0};
 	CHECK_INT(idx_retention_list(ix, IDX_RET_UNASSIGNED, 0, take_ret, &r), 0);
 	CHECK(r.call_row == row && !r.retention && !r.retain_until_us);
@@ -862,7 +868,7 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE hold_calls; DROP TABLE holds;"
+	CHECK_INT(sqlite3_exec(db, CONSENT_UNDO "DROP TABLE hold_calls; DROP TABLE holds;"
 			       " DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
 			       " DROP TRIGGER parties_text_update; DROP TABLE party_text;"
 			       " DROP TABLE call_notes; DROP TABLE call_tags;"
@@ -873,7 +879,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
@@ -1136,6 +1142,61 @@ static void pt_sql(const char *sql)
 	sqlite3_close(db);
 }
 
+/* The migration before the consent one: its calls get no consent state
+ * (NULL: no rule asked), new calls keep theirs, and the consent filter
+ * matches either party's state. */
+struct consent_got {
+	char s[2][16];
+};
+
+static int take_consent(void *ud, const struct idx_call *c)
+{
+	struct consent_got *g = ud;
+	for (int i = 0; i < 2; i++)
+		snprintf(g->s[i], sizeof(g->s[i]), "%s", c->consent[i] ? c->consent[i] : "(null)");
+	return 0;
+}
+
+static void test_migrate_consent(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("c0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	unsigned at = 0;
+	for (unsigned i = 0; i < idx_nmigrations; i++)
+		if (!strcmp(idx_migrations[i].name, IDX_MIGRATION_CONSENT))
+			at = i;
+	CHECK(at > 0);
+	char sql[512];
+	snprintf(sql, sizeof(sql), "%sPRAGMA user_version = %u", CONSENT_UNDO, at);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	struct idx_call c = simple("c1@x", "carol", "dave", 2000, 10);
+	c.consent[0] = "refused";
+	c.consent[1] = "not_required";
+	c.consent_json = "{\"caller\":{\"state\":\"refused\"}}";
+	int64_t neu = insert(ix, c);
+	struct consent_got got;
+	struct ids r = list(ix, (struct idx_filter){.consent = "refused"});
+	CHECK_INT(r.n, 1);
+	CHECK(r.id[0] == neu);
+	r = list(ix, (struct idx_filter){.consent = "not_required"});
+	CHECK_INT(r.n, 1);
+	r = list(ix, (struct idx_filter){.consent = "given"});
+	CHECK_INT(r.n, 0);
+	CHECK_INT(idx_call_get(ix, neu, take_consent, &got), 0);
+	CHECK_STR(got.s[0], "refused");
+	CHECK_STR(got.s[1], "not_required");
+	CHECK_INT(idx_call_get(ix, old, take_consent, &got), 0);
+	CHECK_STR(got.s[0], "(null)");
+	idx_close(ix);
+}
+
 /* A v6 index with calls is migrated (the trigram index is filled from the
  * parties); then inserts, deletes (ON DELETE CASCADE fires the trigger) and
  * an update keep it in step, and searches stay identical to the LIKE scan. */
@@ -1149,7 +1210,7 @@ static void test_party_fts(void)
 	       " DROP TRIGGER parties_text_update; DROP TABLE party_text; PRAGMA user_version = 6");
 	char err[256], buf[64];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	/* each plan is reached: few candidates, a set, more than the set's
 	 * limit (query.c PARTY_IDS_MAX 1000, PARTY_SET_MAX 10000) */
 	CHECK(pt_fts_count("1042") > 0 && pt_fts_count("1042") <= 1000);
@@ -1205,6 +1266,7 @@ int main(void)
 	RUN(test_migrate_v7);
 	RUN(test_migrate_v8);
 	RUN(test_party_fts);
+	RUN(test_migrate_consent);
 	teardown();
 	return CHECK_DONE();
 }

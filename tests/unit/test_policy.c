@@ -301,6 +301,94 @@ static void test_defaults(void)
 	CHECK_STR(pol_direction_name(POL_DIR_UNKNOWN), "unknown");
 }
 
+/* Consent from events, whatever made them: header, DTMF, SIPREC and the
+ * API's events (POST /api/active/{id}/consent adds "yes api:USER"). */
+static void test_consent(void)
+{
+	char err[256] = "";
+	int rc;
+	struct pol_rules *r = load("[networks]\nlocal_numbers = 1000-1999\n"
+				   "[rule req]\naction = record\ncallee = 1000-1999\n"
+				   "consent = required\nconsent_dtmf = 1\nconsent_window = 10s\n"
+				   "no_consent_keep = agent\n"
+				   "[rule ann]\naction = record\ncallee = 2000\nconsent = announce\n"
+				   "[rule plain]\naction = record\n",
+				   err, sizeof(err), &rc);
+	CHECK_INT(rc, 0);
+	if (!r) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct pol_call pc = {.call_id = "x", .caller_user = "+4930777", .callee_user = "1234"};
+	struct pol_decision d;
+	pol_decide(r, &pc, &d);
+	CHECK_STR(d.rule, "req");
+	CHECK(d.consent && d.consent->mode == POL_CONSENT_REQUIRED && d.consent->dtmf_yes == '1' &&
+	      d.consent->window_us == 10 * ES_US_PER_SEC && d.consent->keep == POL_KEEP_AGENT);
+	CHECK_INT(d.direction, POL_INBOUND);
+	const int64_t ans = 100 * ES_US_PER_SEC, s = ES_US_PER_SEC;
+	struct pol_consent_result res;
+	/* nothing yet, the window open: pending, keep all */
+	pol_consent_eval(d.consent, d.direction, NULL, 0, ans, ans + 5 * s, false, &res);
+	CHECK_INT(res.agent, 1);
+	CHECK_INT(res.p[0].state, POL_CS_PENDING);
+	CHECK_INT(res.p[1].state, POL_CS_NOT_REQUIRED);
+	CHECK(!res.no_consent && res.keep[0] && res.keep[1]);
+	/* the window passed: missing, only the agent (callee) kept */
+	pol_consent_eval(d.consent, d.direction, NULL, 0, ans, ans + 11 * s, false, &res);
+	CHECK_INT(res.p[0].state, POL_CS_MISSING);
+	CHECK(res.no_consent && !res.keep[0] && res.keep[1]);
+	/* the API source: the caller says yes through the API in time */
+	struct pol_consent_ev api[] = {{ans + 3 * s, 0, "yes api:alice"}};
+	pol_consent_eval(d.consent, d.direction, api, 1, ans, ans + 60 * s, true, &res);
+	CHECK_INT(res.p[0].state, POL_CS_GIVEN);
+	CHECK_STR(res.p[0].source, "api:alice");
+	CHECK(res.p[0].ts_us == ans + 3 * s);
+	CHECK(!res.no_consent && res.keep[0]);
+	/* a late yes does not count; a withdrawal counts whenever it comes */
+	struct pol_consent_ev late[] = {{ans + 30 * s, 0, "yes dtmf:1"}};
+	pol_consent_eval(d.consent, d.direction, late, 1, ans, ans + 60 * s, true, &res);
+	CHECK_INT(res.p[0].state, POL_CS_MISSING);
+	struct pol_consent_ev back[] = {{ans + 2 * s, 0, "yes header:X-Recording-Consent"},
+					{ans + 40 * s, 0, "no api:bob"},
+					{ans + 41 * s, 1, "garbage"}};
+	pol_consent_eval(d.consent, d.direction, back, 3, ans, ans + 60 * s, true, &res);
+	CHECK_INT(res.p[0].state, POL_CS_REFUSED);
+	CHECK_STR(res.p[0].source, "api:bob");
+	CHECK(res.no_consent && !res.keep[0] && res.keep[1]);
+	/* a call that ended before the window closed without consent */
+	pol_consent_eval(d.consent, d.direction, NULL, 0, ans, ans + 2 * s, true, &res);
+	CHECK_INT(res.p[0].state, POL_CS_MISSING);
+	/* announce: announced unless someone said otherwise; never drops */
+	pc.callee_user = "2000";
+	pol_decide(r, &pc, &d);
+	CHECK_STR(d.rule, "ann");
+	struct pol_consent_ev no[] = {{ans, 1, "no siprec"}};
+	pol_consent_eval(d.consent, d.direction, no, 1, ans, ans + 60 * s, true, &res);
+	CHECK_INT(res.p[0].state, POL_CS_ANNOUNCED);
+	CHECK_INT(res.p[1].state, POL_CS_REFUSED);
+	CHECK(!res.no_consent && res.keep[0] && res.keep[1]);
+	/* no consent setting: not required, no decision pointer */
+	pc.callee_user = "3000";
+	pol_decide(r, &pc, &d);
+	CHECK(!d.consent);
+	pol_consent_eval(NULL, d.direction, NULL, 0, ans, ans, true, &res);
+	CHECK_INT(res.p[0].state, POL_CS_NOT_REQUIRED);
+	CHECK_STR(pol_consent_state_name(POL_CS_MISSING), "missing");
+	CHECK_INT(pol_consent_state_parse("given"), POL_CS_GIVEN);
+	CHECK_INT(pol_consent_state_parse("maybe"), -1);
+	/* nothing: neither party's audio stays */
+	pol_rules_free(r);
+	r = load("[rule all]\naction = record\nconsent = required\n", err, sizeof(err), &rc);
+	CHECK_INT(rc, 0);
+	pol_decide(r, &pc, &d);
+	pol_consent_eval(d.consent, d.direction, NULL, 0, ans, ans + 20 * s, false, &res);
+	CHECK_INT(res.agent, -1);
+	CHECK(res.no_consent && !res.keep[0] && !res.keep[1]);
+	CHECK(res.p[0].required && res.p[1].required);
+	pol_rules_free(r);
+}
+
 static void test_bad(void)
 {
 	static const struct {
@@ -322,6 +410,14 @@ static void test_bad(void)
 		{"[rule a]\naction = record\nwhen = now\n", "rules.conf:3: when: unknown key in [rule a]"},
 		{"[rule a]\naction = record\n[rule A]\naction = skip\n", "rules.conf:4: duplicate [rule A] (first at line 2)"},
 		{"[rule]\naction = record\n", "rules.conf:2: action: a rule needs a name"},
+		{"[rule a]\naction = record\nconsent = maybe\n", "rules.conf:3: consent: expected none, announce or required (got 'maybe')"},
+		{"[rule a]\naction = record\nconsent_window = 15 parsecs\n", "rules.conf:3: consent_window: "},
+		{"[rule a]\naction = record\nconsent_window = 0s\n", "rules.conf:3: consent_window: expected a duration from 1s to 1h"},
+		{"[rule a]\naction = record\nconsent_dtmf = 12\n", "rules.conf:3: consent_dtmf: expected one DTMF key"},
+		{"[rule a]\naction = record\nconsent_header = X Consent\n", "rules.conf:3: consent_header: expected a SIP header name"},
+		{"[rule a]\naction = record\nno_consent_keep = half\n", "rules.conf:3: no_consent_keep: expected nothing or agent"},
+		{"[rule a]\naction = record\nagent = boss\n", "rules.conf:3: agent: expected caller or callee"},
+		{"[rule a]\naction = record\nconsent_please = yes\n", "rules.conf:3: consent_please: unknown consent key"},
 		{"[networks]\nlocal = 10.0.0.0/33\n", "rules.conf:2: local: bad prefix length in '10.0.0.0/33'"},
 		{"[networks]\nlocal = 10.0.0/8\n", "rules.conf:2: local: bad network '10.0.0/8'"},
 		{"[networks]\nlocal = 2001:db8::/129\n", "rules.conf:2: local: bad prefix length"},
@@ -496,6 +592,7 @@ int main(void)
 	RUN(test_sampling);
 	RUN(test_defaults);
 	RUN(test_bad);
+	RUN(test_consent);
 	RUN(test_tz);
 	RUN(test_glob);
 	RUN(test_retention);

@@ -121,6 +121,16 @@ static void test_empty(void)
 			       "\"direction\":[],\"time\":[{\"from\":\"22:00\",\"to\":\"06:00\","
 			       "\"zone\":null}],\"days\":[],\"sample_percent\":100.00}]}");
 	free(got);
+	/* consent settings, only on the rule that has them */
+	got = rules_json("[rule c]\naction = record\nconsent = required\nconsent_dtmf = 1\n"
+			 "consent_header = X-Consent\nno_consent_keep = agent\nagent = callee\n");
+	CHECK(got != NULL);
+	if (got)
+		CHECK(strstr(got, "\"sample_percent\":100.00,\"consent\":{\"mode\":\"required\","
+				  "\"header\":\"X-Consent\",\"dtmf\":\"1\",\"dtmf_refuse\":null,"
+				  "\"window_s\":15,\"siprec\":true,\"no_consent_keep\":\"agent\","
+				  "\"agent\":\"callee\"}}]}") != NULL);
+	free(got);
 }
 
 /* Strings in patterns are escaped by the JSON writer. */

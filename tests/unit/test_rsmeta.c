@@ -367,6 +367,43 @@ static void test_bad_inputs(void)
 }
 
 /* Merges stay within the element bound. */
+/* earshot's consent extension (RSMETA_CONSENT_NS): yes/no per participant,
+ * strict; a partial update changes it; elsewhere it is ignored. */
+static void test_consent_ext(void)
+{
+#define CX_HEAD "<recording xmlns='" RSMETA_NS "' xmlns:c='" RSMETA_CONSENT_NS "'>"
+	static const char ok[] = CX_HEAD
+		"<participant participant_id='a'><nameID aor='sip:1@x'/><c:consent> yes </c:consent>"
+		"</participant><participant participant_id='b'><c:consent>no</c:consent></participant>"
+		"<participant participant_id='n'/><c:consent>maybe</c:consent></recording>";
+	static const char upd[] = CX_HEAD "<datamode>partial</datamode>"
+		"<participant participant_id='a'><c:consent>no</c:consent></participant></recording>";
+	struct rsmeta m, u;
+	char err[256];
+	CHECK_INT(rsmeta_parse(&m, ok, sizeof(ok) - 1, err, sizeof(err)), 0);
+	CHECK_INT(m.nparts, 3);
+	CHECK_INT(rsmeta_participant_find(&m, "a")->consent, RSMETA_CONSENT_YES);
+	CHECK_INT(rsmeta_participant_find(&m, "b")->consent, RSMETA_CONSENT_NO);
+	CHECK_INT(rsmeta_participant_find(&m, "n")->consent, RSMETA_CONSENT_NONE);
+	CHECK_INT(rsmeta_parse(&u, upd, sizeof(upd) - 1, err, sizeof(err)), 0);
+	CHECK_INT(rsmeta_merge(&m, &u), 0);
+	CHECK_INT(rsmeta_participant_find(&m, "a")->consent, RSMETA_CONSENT_NO);
+	rsmeta_free(&u);
+	rsmeta_free(&m);
+	static const char bad[] = CX_HEAD
+		"<participant participant_id='p7'><c:consent>perhaps</c:consent></participant></recording>";
+	expect_err("consent value", bad, sizeof(bad) - 1, ES_EPARSE,
+		   "participant p7: <consent> must be yes or no");
+	static const char empty[] = CX_HEAD
+		"<participant participant_id='p8'><c:consent/></participant></recording>";
+	expect_err("empty consent", empty, sizeof(empty) - 1, ES_EPARSE, "participant p8");
+	static const char two[] = CX_HEAD "<participant participant_id='p9'><c:consent>yes"
+		"</c:consent><c:consent>no</c:consent></participant></recording>";
+	expect_err("two consents", two, sizeof(two) - 1, ES_EPARSE,
+		   "participant p9 has more than one <consent>");
+#undef CX_HEAD
+}
+
 static void test_merge_limit(void)
 {
 	struct rsmeta m, u;
@@ -421,6 +458,7 @@ int main(void)
 	RUN(test_numbers);
 	RUN(test_bad_inputs);
 	RUN(test_merge_limit);
+	RUN(test_consent_ext);
 	RUN(test_tolerance);
 	return CHECK_DONE();
 }
