@@ -41,6 +41,19 @@ static int t_unwrap(void *ud, const char *key_id, const char *wrapped,
 }
 
 static const struct mlog_keys t_keys = {.new_key = t_new_key, .unwrap = t_unwrap};
+
+/* fuzz/fuzz_mlog.c's fixed key: wrapped text "fuzz", key bytes 0x42. */
+static int fz_new_key(void *ud, const char *key_id, uint8_t key[MLOG_KEY_BYTES], char *wrapped,
+		      size_t cap)
+{
+	(void)ud;
+	(void)key_id;
+	memset(key, 0x42, MLOG_KEY_BYTES);
+	snprintf(wrapped, cap, "fuzz");
+	return 0;
+}
+
+static const struct mlog_keys fz_keys = {.new_key = fz_new_key};
 static const struct mlog_keys *keys; /* NULL: the plain format */
 
 static void tmp_path(char *out, size_t cap, const char *name)
@@ -395,6 +408,53 @@ static void test_encrypted(void)
 	keys = NULL;
 }
 
+/* ES_MLOG_SEEDS=DIR: the fuzz seeds of the encrypted format, each a
+ * committed plain seed (ES_MLOG_SEEDS_FROM=FILE...) written again record by
+ * record through the encrypted writer with the fuzz key, as
+ * DIR/<name>-enc.mlog. */
+static int write_seeds(const char *dir, const char *from)
+{
+	char list[4096];
+	snprintf(list, sizeof(list), "%s", from);
+	char *save = NULL;
+	for (char *src = strtok_r(list, " ", &save); src; src = strtok_r(NULL, " ", &save)) {
+		char err[512], out[1024];
+		struct mlog_reader *r;
+		struct mlog_writer *w;
+		struct mlog_rec rec;
+		const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		snprintf(out, sizeof(out), "%s/%.*s-enc.mlog", dir, (int)strcspn(base, "."), base);
+		unlink(out);
+		if (mlog_open(&r, src, err, sizeof(err)) ||
+		    mlog_create_keyed(&w, out, mlog_call_id(r), mlog_start_us(r), 2048, &fz_keys)) {
+			fprintf(stderr, "%s: %s\n", src, err);
+			return 1;
+		}
+		unsigned ns = 0;
+		int rc;
+		while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1) {
+			if (rec.type == MLOG_REC_STREAM)
+				rc = mlog_stream(w, ns++, rec.party, rec.ssrc);
+			else if (rec.type == MLOG_REC_PTMAP)
+				rc = mlog_ptmap(w, rec.party, rec.pt, rec.name, rec.clock, rec.channels);
+			else if (rec.type == MLOG_REC_RTP)
+				rc = mlog_rtp(w, rec.stream, rec.ts_us, rec.seq, rec.rtp_ts, rec.pt,
+					      rec.marker, rec.payload, rec.len);
+			else
+				rc = mlog_meta(w, (const char *)rec.payload, rec.len);
+			if (rc)
+				break;
+		}
+		mlog_reader_close(r);
+		if (mlog_close(w) || rc) {
+			fprintf(stderr, "%s: cannot copy (%d)\n", src, rc);
+			return 1;
+		}
+		printf("wrote %s\n", out);
+	}
+	return 0;
+}
+
 static void cleanup(void)
 {
 	const char *names[] = {"rt.mlog", "full.mlog", "cut.mlog", "bad.mlog", "garbage.mlog",
@@ -409,6 +469,9 @@ static void cleanup(void)
 
 int main(void)
 {
+	if (getenv("ES_MLOG_SEEDS"))
+		return write_seeds(getenv("ES_MLOG_SEEDS"),
+				   getenv("ES_MLOG_SEEDS_FROM") ? getenv("ES_MLOG_SEEDS_FROM") : "");
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_mlog.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return 1;
