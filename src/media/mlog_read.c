@@ -191,13 +191,12 @@ static int open_enc(struct mlog_reader *r, const struct mlog_keys *keys, char *e
 	const uint8_t *h = r->buf;
 	size_t body = r->len >= MLOG_REC_HDR ? get_u16(h + 1) : 0;
 	if (!rc && r->len >= MLOG_REC_HDR && h[0] == MLOG_REC_HEAD)
-		rc = rd_fill(r, MLOG_REC_HDR + body + 4);
+		rc = rd_fill(r, MLOG_REC_HDR + body);
 	if (rc)
 		return es_errf(err, errlen, rc, "%s: %s", path, r->emsg);
 	h = r->buf;
-	if (r->len >= MLOG_REC_HDR + body + 4 && h[0] == MLOG_REC_HEAD) {
-		if (body < 8 || body > 8 + MLOG_MAX_CALL_ID ||
-		    get_u32(h + MLOG_REC_HDR + body) != crc32_upd(0, h, MLOG_REC_HDR + body))
+	if (r->len >= MLOG_REC_HDR + body && h[0] == MLOG_REC_HEAD) {
+		if (body < 8 || body > 8 + MLOG_MAX_CALL_ID)
 			return es_errf(err, errlen, ES_EPARSE, "%s: damaged first record", path);
 		r->start_us = (int64_t)get_u64(h + MLOG_REC_HDR);
 		memcpy(r->call_id, h + MLOG_REC_HDR + 8, body - 8);
@@ -366,7 +365,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 		}
 		const uint8_t *h = r->buf + r->pos;
 		size_t body = get_u16(h + 1);
-		size_t total = MLOG_REC_HDR + body + 4;
+		size_t total = MLOG_REC_HDR + body + (r->enc ? 0 : 4);
 		rc = rd_fill(r, total);
 		if (rc) {
 			es_errf(err, errlen, 0, "%s: %s", r->path, r->emsg);
@@ -377,7 +376,8 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 			return 0;
 		}
 		h = r->buf + r->pos;
-		if (get_u32(h + MLOG_REC_HDR + body) != crc32_upd(0, h, MLOG_REC_HDR + body)) {
+		if (!r->enc &&
+		    get_u32(h + MLOG_REC_HDR + body) != crc32_upd(0, h, MLOG_REC_HDR + body)) {
 			es_errf(err, errlen, 0, "%s: corrupt record at byte offset %llu (bad checksum)",
 				r->path, (unsigned long long)off);
 			return ES_EPARSE;

@@ -345,7 +345,7 @@ static void test_encrypted(void)
 	test_torn();
 	char path[512], bad[512], err[512] = "";
 	tmp_path(path, sizeof(path), "full.mlog");
-	size_t last = write_log(path, 2000);
+	write_log(path, 2000);
 	size_t full = file_size(path);
 	uint8_t pl[1400];
 	fill_payload(pl, 1400, 3); /* packet 3 has a 1400-byte payload */
@@ -356,7 +356,7 @@ static void test_encrypted(void)
 	write_log(path, 2000);
 	CHECK(file_has(path, pl + 500, 32)); /* the plain format does hold it */
 	keys = &t_keys;
-	last = write_log(path, 2000);
+	write_log(path, 2000);
 	full = file_size(path);
 
 	/* a bit flipped in the last chunk: a torn end, the rest reads */
@@ -367,8 +367,9 @@ static void test_encrypted(void)
 	CHECK_INT(read_check(bad, &rc, &torn), NPKT);
 	CHECK_INT(rc, 0);
 	CHECK(torn);
-	/* ... in an earlier chunk (not chunk 0, which holds the call id) */
-	copy_prefix(path, bad, full, (long)last - 3);
+	/* ... in an earlier chunk (mid-file: not chunk 0, which holds the
+	 * call id alone) */
+	copy_prefix(path, bad, full, (long)full / 2);
 	struct mlog_reader *r;
 	struct mlog_rec rec;
 	CHECK_INT(mlog_open_keyed(&r, bad, keys, err, sizeof(err)), 0);
@@ -377,7 +378,7 @@ static void test_encrypted(void)
 	int n = 0;
 	while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1)
 		n++;
-	CHECK(n > 0 && n < NPKT);
+	CHECK(n > 4 && n < NPKT - 10);
 	CHECK_INT(rc, ES_ECRYPTO);
 	CHECK(strstr(err, bad) && strstr(err, "does not authenticate"));
 	mlog_reader_close(r);
