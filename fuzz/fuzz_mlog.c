@@ -9,14 +9,44 @@
  * for the writer instead: streams, payload maps and RTP packets with
  * arbitrary fields and payloads, written as a valid log, so the renderer
  * (timeline, decoders, resamplers) meets arbitrary but well-formed logs.
+ * 0xA6 does the same through the encrypted writer (format 2).
+ *
+ * Every input is opened with a fixed test key (wrapped text "fuzz", key
+ * bytes 0x42), so encrypted logs written with it (corpus/mlog/ *-enc.mlog,
+ * ES_MLOG_SEEDS=DIR build/test_mlog) decrypt, and mutations reach the
+ * chunk framing, the authentication and the records inside.
  */
 #include "media/media.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fz_new_key(void *ud, const char *key_id, uint8_t key[MLOG_KEY_BYTES], char *wrapped,
+		      size_t cap)
+{
+	(void)ud;
+	(void)key_id;
+	memset(key, 0x42, MLOG_KEY_BYTES);
+	snprintf(wrapped, cap, "fuzz");
+	return 0;
+}
+
+static int fz_unwrap(void *ud, const char *key_id, const char *wrapped,
+		     uint8_t key[MLOG_KEY_BYTES], char *err, size_t errlen)
+{
+	(void)ud;
+	(void)key_id;
+	if (strcmp(wrapped, "fuzz") != 0)
+		return es_errf(err, errlen, ES_ECRYPTO, "not the fuzz key%s", "");
+	memset(key, 0x42, MLOG_KEY_BYTES);
+	return 0;
+}
+
+static const struct mlog_keys fz_keys = {.new_key = fz_new_key, .unwrap = fz_unwrap};
 
 static const char *const names[] = {
 	"PCMU", "PCMA", "G722", "G726-32", "AAL2-G726-24", "G729", "GSM", "opus", "L16",
@@ -43,10 +73,10 @@ static unsigned take(struct cursor *c, unsigned bytes)
 }
 
 /* Write a valid media log from the ops in c. */
-static void write_program(const char *path, struct cursor *c)
+static void write_program(const char *path, struct cursor *c, const struct mlog_keys *keys)
 {
 	struct mlog_writer *w;
-	if (mlog_create(&w, path, "fuzz@call", 1700000000000000LL, take(c, 1) * 64))
+	if (mlog_create_keyed(&w, path, "fuzz@call", 1700000000000000LL, take(c, 1) * 64, keys))
 		return;
 	unsigned nstreams = 0;
 	int64_t ts = 1700000000000000LL;
@@ -90,9 +120,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(in, sizeof(in), "/tmp/fuzz_mlog.%ld.mlog", (long)getpid());
 	snprintf(out, sizeof(out), "/tmp/fuzz_mlog.%ld.wav", (long)getpid());
 	unlink(in);
-	if (size && data[0] == 0xA5) {
+	if (size && (data[0] == 0xA5 || data[0] == 0xA6)) {
 		struct cursor c = {data + 1, size - 1};
-		write_program(in, &c);
+		write_program(in, &c, data[0] == 0xA6 ? &fz_keys : NULL);
 	} else {
 		FILE *f = fopen(in, "wb");
 		if (!f)
@@ -106,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	struct mlog_reader *r;
-	if (mlog_open(&r, in, err, sizeof(err)) == 0) {
+	if (mlog_open_keyed(&r, in, &fz_keys, err, sizeof(err)) == 0) {
 		struct mlog_rec rec;
 		int rc;
 		unsigned long sum = 0;
@@ -118,7 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)mlog_call_id(r);
 		mlog_reader_close(r);
 
-		struct render_opts o = {.format = MEDIA_WAV, .max_duration_us = 10000000};
+		struct render_opts o = {.format = MEDIA_WAV, .max_duration_us = 10000000,
+					.mlog_keys = &fz_keys};
 		struct render_result res;
 		o.mix = size & 1;
 		unlink(out);

@@ -502,6 +502,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			return CLI_ERR;
 		}
 		scfg.vault = run.arc.vault;
+		cfg.spool_vault = run.arc.vault;
 		if (rec_recorder_new(&run.rec, &scfg)) {
 			fprintf(stderr, "earshot import: cannot start the encoding threads\n");
 			cli_archive_close(&run.arc);

@@ -414,6 +414,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		struct rec_live_config live = {.ifaces = lc, .nifaces = s.nifaces,
 					       .workers = s.workers, .engine = s.engine};
 		live.engine.spool_dir = run.spool;
+		live.engine.spool_vault = run.arc.vault;
 		live.engine.rules = &run.rules;
 		if (rec_live_start(&run.live, &live, err, sizeof(err))) {
 			fprintf(stderr, "%s: %s\n", cmd, err);

@@ -125,7 +125,7 @@ int cli_run_open(struct cli_run *r)
 	/* what a crash left behind first: those logs are finished before any
 	 * new one is written */
 	idx_begin(r->ix);
-	unsigned nrec = rec_recover_spool(r->spool, take_call, r);
+	unsigned nrec = rec_recover_spool(r->spool, r->arc.vault, take_call, r);
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 	cli_archive_commit(&r->arc);

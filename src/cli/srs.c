@@ -567,6 +567,7 @@ int cli_srs_start(struct cli_run *r)
 	struct rec_config ec = s->engine;
 	ec.source = "siprec";
 	ec.spool_dir = r->spool;
+	ec.spool_vault = r->arc.vault;
 	ec.end_linger_us = 2 * ES_US_PER_SEC;
 	ec.rules = &r->rules;
 	if (rec_engine_new(&r->srs_engine, &ec, srs_take_call, r)) {

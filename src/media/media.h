@@ -95,12 +95,34 @@ void media_peaks_free(struct media_peaks *p);
 
 enum mlog_party { MLOG_CALLER = 0, MLOG_CALLEE = 1 };
 
+/* Keys of encrypted media logs (format 2, mlog.c).  The media layer knows
+ * no keyring: the caller hands it a fresh data key per log with that key's
+ * wrapped form (kept in the log's header), and unwraps it again to read.
+ * key_id names the log ("spool:" + its random file id in hex) and must be
+ * bound to the wrapping (its associated data), so a header's wrapped key
+ * does not open another log.  Both return 0 or a negative ES_E*; the key
+ * bytes are wiped by the media layer when it is done with them. */
+#define MLOG_KEY_BYTES 32
+#define MLOG_WRAPPED_MAX 160 /* wrapped key text with its NUL */
+struct mlog_keys {
+	void *ud;
+	int (*new_key)(void *ud, const char *key_id, uint8_t key[MLOG_KEY_BYTES], char *wrapped,
+		       size_t cap);
+	int (*unwrap)(void *ud, const char *key_id, const char *wrapped,
+		      uint8_t key[MLOG_KEY_BYTES], char *err, size_t errlen);
+};
+
 struct mlog_writer;
 /* Start a media log at path (created; ES_EEXIST if present).  call_id and
  * start_us (capture time of the call's first message) go in its header.
  * buf_bytes: bytes buffered before a write to the file (0 = 32 KiB). */
 int mlog_create(struct mlog_writer **out, const char *path, const char *call_id,
 		int64_t start_us, size_t buf_bytes);
+/* The same, encrypted (format 2) when keys is non-NULL: a fresh data key
+ * from keys->new_key; call_id and start_us then go in the first encrypted
+ * chunk, not the plain header.  keys is used only during the call. */
+int mlog_create_keyed(struct mlog_writer **out, const char *path, const char *call_id,
+		      int64_t start_us, size_t buf_bytes, const struct mlog_keys *keys);
 /* Declare stream number `stream` (0, 1, ... in order) sent by `party`. */
 int mlog_stream(struct mlog_writer *w, unsigned stream, enum mlog_party party, uint32_t ssrc);
 /* The payload map for streams sent by `party` from now on: payload type pt
@@ -148,6 +170,13 @@ struct mlog_rec {
 struct mlog_reader;
 /* ES_EFORMAT (with a message naming the file) if it is not a media log. */
 int mlog_open(struct mlog_reader **out, const char *path, char *err, size_t errlen);
+/* The same for either format: an encrypted log's key is unwrapped with
+ * keys (ES_EUNSUP when keys is NULL, the callback's code when it fails);
+ * records are decrypted in memory only.  keys is used only during the call. */
+int mlog_open_keyed(struct mlog_reader **out, const char *path, const struct mlog_keys *keys,
+		    char *err, size_t errlen);
+/* Whether the log is encrypted (format 2). */
+bool mlog_encrypted(const struct mlog_reader *r);
 const char *mlog_call_id(const struct mlog_reader *r);
 int64_t mlog_start_us(const struct mlog_reader *r);
 /* Next record: 1 = got one, 0 = end of log (including a torn last record:
@@ -173,6 +202,8 @@ struct render_opts {
 	 * dropped (packets_outside): a recording is never longer than its
 	 * call, whatever one packet's capture time says. */
 	int64_t span_start_us, span_end_us;
+	/* Opens encrypted media logs (mlog_open_keyed); NULL = plain ones only. */
+	const struct mlog_keys *mlog_keys;
 };
 #define RENDER_SPAN_BEFORE_US (INT64_C(2) * ES_US_PER_SEC)
 #define RENDER_SPAN_AFTER_US (INT64_C(10) * ES_US_PER_SEC) /* the engine's linger after BYE */

@@ -713,7 +713,7 @@ int media_render(const char *mlog_path, const char *out_path, const struct rende
 	if (err && errlen)
 		err[0] = '\0';
 	struct mlog_reader *lg = NULL;
-	int rc = mlog_open(&lg, mlog_path, err, errlen);
+	int rc = mlog_open_keyed(&lg, mlog_path, o->mlog_keys, err, errlen);
 	if (rc)
 		return rc;
 	struct render *r = calloc(1, sizeof(*r));

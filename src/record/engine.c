@@ -718,6 +718,7 @@ int rec_engine_new(struct rec_engine **out, const struct rec_config *cfg, rec_ca
 	e->spool.buf_bytes = e->cfg.spool_buf_bytes;
 	e->spool.sync = e->cfg.spool_sync;
 	e->spool.source = e->cfg.source;
+	rec_spool_keys(&e->spool.keys, e->cfg.spool_vault);
 	struct sip_tracker_config tc = {.extra_headers = e->cfg.extra_headers};
 	if ((err = es_htab_init(&e->endpoints, 1024)) || (err = es_htab_init(&e->streams, 1024)))
 		goto fail;

@@ -45,6 +45,9 @@ struct rec_config {
 	int64_t spool_flush_us;  /* write each open call's media log at least
 				    this often (capture time); 0 = when its
 				    buffer fills and at the end */
+	struct st_vault *spool_vault; /* media logs are encrypted (media/mlog.c
+				    format 2) with keys wrapped by its KEK;
+				    NULL = plain logs */
 	struct net_config net;
 };
 void rec_config_default(struct rec_config *cfg);
@@ -409,7 +412,14 @@ void rec_live_free(struct rec_live *l);
  * the same path as a finished call. */
 typedef int (*rec_recover_fn)(void *ud, struct idx_call *c, const char *media_log);
 /* Hand every *.mlog in spool_dir to fn; returns how many were found. */
-unsigned rec_recover_spool(const char *spool_dir, rec_recover_fn fn, void *ud);
+unsigned rec_recover_spool(const char *spool_dir, struct st_vault *vault, rec_recover_fn fn,
+			   void *ud);
+/* Keys for encrypted media logs from vault's KEK (k->ud = vault; a NULL
+ * vault leaves every callback NULL).  The reader API for a spool, e.g.
+ * listening to a call in progress: mlog_open_keyed(&r, path, &k, ...)
+ * decrypts in memory, never to a file; the log may still be growing (a
+ * chunk being written reads as the torn end for now). */
+void rec_spool_keys(struct mlog_keys *k, struct st_vault *vault);
 
 /* ---- storing finished calls -------------------------------------------------
  * What import and the live recorder do with a finished (or recovered)

@@ -155,7 +155,9 @@ struct rec_spool {
 	const char *source;  /* "import", "live": kept in each log's metadata */
 	uint64_t seq;        /* makes file names unique within a run */
 	uint64_t errors;
+	struct mlog_keys keys; /* keys.ud == NULL: plain logs */
 };
+
 /* Write what rc's log buffers now (live: at least every second). */
 void rec_spool_flush(struct rec_spool *sp, struct rec_call *rc);
 /* Append one RTP packet of stream s (sent by s->party) to rc's log. */

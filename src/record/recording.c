@@ -55,6 +55,7 @@ struct rec_recorder {
 	bool stop;
 	pthread_t th[REC_MAX_THREADS];
 	unsigned nth;
+	struct mlog_keys keys;
 };
 
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out, size_t cap)
@@ -258,6 +259,9 @@ int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *c
 	if (!r)
 		return ES_ENOMEM;
 	r->cfg = *cfg;
+	/* an encrypted spool's logs are opened with the vault's keys */
+	rec_spool_keys(&r->keys, cfg->vault);
+	r->cfg.render.mlog_keys = cfg->vault ? &r->keys : NULL;
 	r->queue_tail = &r->queue;
 	r->finished_tail = &r->finished;
 	pthread_mutex_init(&r->mu, NULL);

@@ -94,11 +94,12 @@ static void add_pt(struct rstream *s, uint8_t pt)
 		snprintf(s->pts + len, sizeof(s->pts) - len, "%s%s", len ? "," : "", one);
 }
 
-static void recover_one(const char *path, rec_recover_fn fn, void *ud)
+static void recover_one(const char *path, const struct mlog_keys *keys, rec_recover_fn fn,
+			void *ud)
 {
 	char err[512];
 	struct mlog_reader *r;
-	if (mlog_open(&r, path, err, sizeof(err))) {
+	if (mlog_open_keyed(&r, path, keys, err, sizeof(err))) {
 		ES_LOG_WARNING(TAG, "%s: not recovered: %s", path, err);
 		return;
 	}
@@ -170,8 +171,13 @@ static void recover_one(const char *path, rec_recover_fn fn, void *ud)
 	free(m.text);
 }
 
-unsigned rec_recover_spool(const char *spool_dir, rec_recover_fn fn, void *ud)
+unsigned rec_recover_spool(const char *spool_dir, struct st_vault *vault, rec_recover_fn fn,
+			   void *ud)
 {
+	/* plain logs of an earlier version read as before; encrypted ones need
+	 * the data folder's keys */
+	struct mlog_keys keys;
+	rec_spool_keys(&keys, vault);
 	DIR *d = opendir(spool_dir);
 	if (!d)
 		return 0;
@@ -183,7 +189,7 @@ unsigned rec_recover_spool(const char *spool_dir, rec_recover_fn fn, void *ud)
 		if (len < 6 || strcmp(de->d_name + len - 5, ".mlog") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", spool_dir, de->d_name);
-		recover_one(path, fn, ud);
+		recover_one(path, keys.ud ? &keys : NULL, fn, ud);
 		n++;
 	}
 	closedir(d);

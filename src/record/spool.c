@@ -4,6 +4,7 @@
  * capture path.  The log is rendered into a recording once the call ends.
  */
 #include "record/record_internal.h"
+#include "store/vault.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -13,6 +14,29 @@
 #define TAG "spool"
 
 static const int sp_other[2] = {SIP_CALLEE, SIP_CALLER};
+
+/* The spool's keys: one random key per media log, wrapped by the data
+ * folder's current KEK and kept in the log's own header, so a log needs no
+ * file in DATA/keys and leaves nothing behind when it is removed. */
+static int sp_new_key(void *ud, const char *key_id, uint8_t key[MLOG_KEY_BYTES], char *wrapped,
+		      size_t cap)
+{
+	return st_vault_wrap_new(ud, key_id, key, wrapped, cap);
+}
+
+static int sp_unwrap(void *ud, const char *key_id, const char *wrapped,
+		     uint8_t key[MLOG_KEY_BYTES], char *err, size_t errlen)
+{
+	return st_vault_unwrap(ud, key_id, wrapped, key, err, errlen);
+}
+
+void rec_spool_keys(struct mlog_keys *k, struct st_vault *vault)
+{
+	*k = (struct mlog_keys){0};
+	if (!vault)
+		return;
+	*k = (struct mlog_keys){.ud = vault, .new_key = sp_new_key, .unwrap = sp_unwrap};
+}
 
 static void spool_fail(struct rec_spool *sp, struct rec_call *rc, const char *what, int err)
 {
@@ -97,7 +121,8 @@ static int spool_open(struct rec_spool *sp, struct rec_call *rc)
 		return ES_ENOMEM;
 	snprintf(rc->ml_path, n, "%s/%lld-%016llx-%llu.mlog", sp->dir, (long long)rc->sip->start_us,
 		 (unsigned long long)es_hash(cid, strlen(cid), 0), (unsigned long long)++sp->seq);
-	int err = mlog_create(&rc->ml, rc->ml_path, cid, rc->sip->start_us, sp->buf_bytes);
+	int err = mlog_create_keyed(&rc->ml, rc->ml_path, cid, rc->sip->start_us, sp->buf_bytes,
+				    sp->keys.ud ? &sp->keys : NULL);
 	return err ? err : spool_meta(sp, rc);
 }
 

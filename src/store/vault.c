@@ -1,4 +1,5 @@
 /* vault.c - wrapped data keys in files beside the keyring (vault.h). */
+#include "store/crypt_internal.h"
 #include "store/vault.h"
 
 #include <dirent.h>
@@ -171,6 +172,30 @@ int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, ch
 		return es_errf(err, errlen, rc, "%s: cannot read its data key%s", rec_id, "");
 	rc = st_dek_unwrap(v->kr, wrapped, rec_id, dek, err, errlen);
 	sodium_memzero(wrapped, sizeof(wrapped));
+	return rc;
+}
+
+int st_vault_wrap_new(struct st_vault *v, const char *id, uint8_t key[ST_KEY_BYTES],
+		      char *wrapped, size_t cap)
+{
+	struct st_dek *d = st_dek_new();
+	if (!d)
+		return ES_ENOMEM;
+	int rc = st_dek_wrap(v->kr, d, id, wrapped, cap);
+	if (!rc)
+		memcpy(key, d->k, ST_KEY_BYTES);
+	st_dek_free(d);
+	return rc;
+}
+
+int st_vault_unwrap(struct st_vault *v, const char *id, const char *wrapped,
+		    uint8_t key[ST_KEY_BYTES], char *err, size_t errlen)
+{
+	struct st_dek *d = NULL;
+	int rc = st_dek_unwrap(v->kr, wrapped, id, &d, err, errlen);
+	if (!rc)
+		memcpy(key, d->k, ST_KEY_BYTES);
+	st_dek_free(d);
 	return rc;
 }
 

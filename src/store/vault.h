@@ -37,6 +37,15 @@ int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, ch
 bool st_vault_has_key(struct st_vault *v, const char *rec_id);
 /* Destroy rec_id's key (see above); ES_ENOTFOUND when it had none. */
 int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t errlen);
+/* Keys that live in the file they protect (the encrypted spool, media/
+ * mlog.c) rather than in DATA/keys: a fresh random key for id, and its
+ * form wrapped by the current KEK with id as associated data (the text of
+ * st_dek_wrap, at most ST_WRAPPED_MAX with its NUL); and back.  Nothing is
+ * written; the caller wipes key. */
+int st_vault_wrap_new(struct st_vault *v, const char *id, uint8_t key[ST_KEY_BYTES],
+		      char *wrapped, size_t cap);
+int st_vault_unwrap(struct st_vault *v, const char *id, const char *wrapped,
+		    uint8_t key[ST_KEY_BYTES], char *err, size_t errlen);
 /* A new KEK becomes current and every wrapped key is wrapped again with it
  * (the audio is not touched); *rewrapped counts them.  ES_EUNSUP with a KEK
  * from the environment. */

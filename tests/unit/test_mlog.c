@@ -1,16 +1,60 @@
 /*
  * test_mlog.c - the media log: write, read back exactly, torn tails,
- * corrupt records, existing files, garbage.
+ * corrupt records, existing files, garbage; the same for the encrypted
+ * format (version 2), with no plaintext in the file.
  */
 #include "check.h"
 #include "media/media.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[256];
+
+/* Test keys: "t:<key id>:<hex key>", so a header moved to another log
+ * (another key id) does not unwrap.  The record layer wraps with the
+ * keyring (record/spool.c); this is only the media layer's contract. */
+static int t_new_key(void *ud, const char *key_id, uint8_t key[MLOG_KEY_BYTES], char *wrapped,
+		     size_t cap)
+{
+	(void)ud;
+	randombytes_buf(key, MLOG_KEY_BYTES);
+	char hex[2 * MLOG_KEY_BYTES + 1];
+	sodium_bin2hex(hex, sizeof(hex), key, MLOG_KEY_BYTES);
+	snprintf(wrapped, cap, "t:%s:%s", key_id, hex);
+	return 0;
+}
+
+static int t_unwrap(void *ud, const char *key_id, const char *wrapped,
+		    uint8_t key[MLOG_KEY_BYTES], char *err, size_t errlen)
+{
+	(void)ud;
+	size_t n = strlen(key_id);
+	if (strncmp(wrapped, "t:", 2) || strncmp(wrapped + 2, key_id, n) || wrapped[2 + n] != ':' ||
+	    sodium_hex2bin(key, MLOG_KEY_BYTES, wrapped + 3 + n, strlen(wrapped + 3 + n), NULL,
+			   NULL, NULL))
+		return es_errf(err, errlen, ES_ECRYPTO, "test key does not unwrap%s", "");
+	return 0;
+}
+
+static const struct mlog_keys t_keys = {.new_key = t_new_key, .unwrap = t_unwrap};
+
+/* fuzz/fuzz_mlog.c's fixed key: wrapped text "fuzz", key bytes 0x42. */
+static int fz_new_key(void *ud, const char *key_id, uint8_t key[MLOG_KEY_BYTES], char *wrapped,
+		      size_t cap)
+{
+	(void)ud;
+	(void)key_id;
+	memset(key, 0x42, MLOG_KEY_BYTES);
+	snprintf(wrapped, cap, "fuzz");
+	return 0;
+}
+
+static const struct mlog_keys fz_keys = {.new_key = fz_new_key};
+static const struct mlog_keys *keys; /* NULL: the plain format */
 
 static void tmp_path(char *out, size_t cap, const char *name)
 {
@@ -44,7 +88,9 @@ static size_t write_log(const char *path, size_t buf_bytes)
 	struct mlog_writer *w;
 	uint8_t pl[1400];
 	unlink(path);
-	CHECK_INT(mlog_create(&w, path, "call-1@example.org", 1700000000000000LL, buf_bytes), 0);
+	CHECK_INT(mlog_create_keyed(&w, path, "call-1@example.org", 1700000000000000LL, buf_bytes,
+				    keys),
+		  0);
 	CHECK_INT(mlog_stream(w, 0, MLOG_CALLER, 0x11223344), 0);
 	CHECK_INT(mlog_stream(w, 2, MLOG_CALLEE, 1), ES_EINVAL); /* out of order */
 	CHECK_INT(mlog_ptmap(w, MLOG_CALLER, 96, "opus", 48000, 2), 0);
@@ -78,7 +124,7 @@ static unsigned read_check(const char *path, int *end_rc, bool *torn)
 	char err[256] = "";
 	unsigned nrtp = 0, nother = 0;
 	uint8_t pl[1400];
-	int rc = mlog_open(&r, path, err, sizeof(err));
+	int rc = mlog_open_keyed(&r, path, keys, err, sizeof(err));
 	CHECK_INT(rc, 0);
 	if (rc)
 		return 0;
@@ -163,7 +209,7 @@ static void test_roundtrip(void)
 	size_t payload = 300;
 	for (unsigned i = 0; i < NPKT; i++)
 		payload += payload_len_of(i);
-	CHECK(file_size(path) <= payload + 18 * (NPKT + 1) + 200);
+	CHECK(file_size(path) <= payload + 18 * (NPKT + 1) + 200 + (keys ? 40 * 20 : 0));
 }
 
 static void copy_prefix(const char *src, const char *dst, size_t n, long flip)
@@ -273,6 +319,143 @@ static void test_exist_garbage(void)
 	CHECK_INT(mlog_open(&r, "/nonexistent/x.mlog", err, sizeof(err)), ES_ENOTFOUND);
 }
 
+/* Whether the file holds needle anywhere. */
+static bool file_has(const char *path, const void *needle, size_t n)
+{
+	size_t size = file_size(path);
+	uint8_t *b = malloc(size + 1);
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(b, 1, size, f) : 0;
+	if (f)
+		fclose(f);
+	bool has = false;
+	for (size_t i = 0; i + n <= got && !has; i++)
+		has = memcmp(b + i, needle, n) == 0;
+	free(b);
+	return has;
+}
+
+/* The encrypted format: the same records read back, nothing in plain, a
+ * torn or unauthenticated last chunk is the end, an earlier altered chunk
+ * is ES_ECRYPTO naming the file and chunk, no keys is a clear error. */
+static void test_encrypted(void)
+{
+	keys = &t_keys;
+	test_roundtrip();
+	test_torn();
+	char path[512], bad[512], err[512] = "";
+	tmp_path(path, sizeof(path), "full.mlog");
+	write_log(path, 2000);
+	size_t full = file_size(path);
+	uint8_t pl[1400];
+	fill_payload(pl, 1400, 3); /* packet 3 has a 1400-byte payload */
+	CHECK(!file_has(path, pl + 500, 32));
+	CHECK(!file_has(path, "call-1@example.org", 18));
+	CHECK(!file_has(path, "telephone-event", 15));
+	keys = NULL;
+	write_log(path, 2000);
+	CHECK(file_has(path, pl + 500, 32)); /* the plain format does hold it */
+	keys = &t_keys;
+	write_log(path, 2000);
+	full = file_size(path);
+
+	/* a bit flipped in the last chunk: a torn end, the rest reads */
+	int rc;
+	bool torn;
+	tmp_path(bad, sizeof(bad), "bad.mlog");
+	copy_prefix(path, bad, full, (long)full - 3);
+	CHECK_INT(read_check(bad, &rc, &torn), NPKT);
+	CHECK_INT(rc, 0);
+	CHECK(torn);
+	/* ... in an earlier chunk (mid-file: not chunk 0, which holds the
+	 * call id alone) */
+	copy_prefix(path, bad, full, (long)full / 2);
+	struct mlog_reader *r;
+	struct mlog_rec rec;
+	CHECK_INT(mlog_open_keyed(&r, bad, keys, err, sizeof(err)), 0);
+	CHECK_STR(mlog_call_id(r), "call-1@example.org");
+	CHECK(mlog_encrypted(r));
+	int n = 0;
+	while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1)
+		n++;
+	CHECK(n > 4 && n < NPKT - 10);
+	CHECK_INT(rc, ES_ECRYPTO);
+	CHECK(strstr(err, bad) && strstr(err, "does not authenticate"));
+	mlog_reader_close(r);
+	/* no keys, or the header of another log */
+	CHECK_INT(mlog_open(&r, path, err, sizeof(err)), ES_EUNSUP);
+	CHECK(strstr(err, path) && strstr(err, "encrypted"));
+	copy_prefix(path, bad, full, 10); /* the file id: the key id changes */
+	CHECK_INT(mlog_open_keyed(&r, bad, keys, err, sizeof(err)), ES_EFORMAT); /* header CRC */
+	/* the header alone (a crash before the first chunk went out) */
+	char empty[512];
+	tmp_path(empty, sizeof(empty), "empty.mlog");
+	unlink(empty);
+	struct mlog_writer *w;
+	CHECK_INT(mlog_create_keyed(&w, empty, "c@x", 77, 0, keys), 0);
+	CHECK_INT(mlog_close(w), 0);
+	size_t hdr_only = file_size(empty);
+	CHECK_INT(mlog_open_keyed(&r, empty, keys, err, sizeof(err)), 0);
+	CHECK_STR(mlog_call_id(r), "c@x");
+	CHECK(mlog_start_us(r) == 77);
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 0);
+	mlog_reader_close(r);
+	copy_prefix(empty, bad, hdr_only - 20, -1);
+	CHECK_INT(mlog_open_keyed(&r, bad, keys, err, sizeof(err)), 0);
+	CHECK_STR(mlog_call_id(r), "");
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 0);
+	CHECK(mlog_torn(r));
+	mlog_reader_close(r);
+	keys = NULL;
+}
+
+/* ES_MLOG_SEEDS=DIR: the fuzz seeds of the encrypted format, each a
+ * committed plain seed (ES_MLOG_SEEDS_FROM=FILE...) written again record by
+ * record through the encrypted writer with the fuzz key, as
+ * DIR/<name>-enc.mlog. */
+static int write_seeds(const char *dir, const char *from)
+{
+	char list[4096];
+	snprintf(list, sizeof(list), "%s", from);
+	char *save = NULL;
+	for (char *src = strtok_r(list, " ", &save); src; src = strtok_r(NULL, " ", &save)) {
+		char err[512], out[1024];
+		struct mlog_reader *r;
+		struct mlog_writer *w;
+		struct mlog_rec rec;
+		const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		snprintf(out, sizeof(out), "%s/%.*s-enc.mlog", dir, (int)strcspn(base, "."), base);
+		unlink(out);
+		if (mlog_open(&r, src, err, sizeof(err)) ||
+		    mlog_create_keyed(&w, out, mlog_call_id(r), mlog_start_us(r), 2048, &fz_keys)) {
+			fprintf(stderr, "%s: %s\n", src, err);
+			return 1;
+		}
+		unsigned ns = 0;
+		int rc;
+		while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1) {
+			if (rec.type == MLOG_REC_STREAM)
+				rc = mlog_stream(w, ns++, rec.party, rec.ssrc);
+			else if (rec.type == MLOG_REC_PTMAP)
+				rc = mlog_ptmap(w, rec.party, rec.pt, rec.name, rec.clock, rec.channels);
+			else if (rec.type == MLOG_REC_RTP)
+				rc = mlog_rtp(w, rec.stream, rec.ts_us, rec.seq, rec.rtp_ts, rec.pt,
+					      rec.marker, rec.payload, rec.len);
+			else
+				rc = mlog_meta(w, (const char *)rec.payload, rec.len);
+			if (rc)
+				break;
+		}
+		mlog_reader_close(r);
+		if (mlog_close(w) || rc) {
+			fprintf(stderr, "%s: cannot copy (%d)\n", src, rc);
+			return 1;
+		}
+		printf("wrote %s\n", out);
+	}
+	return 0;
+}
+
 static void cleanup(void)
 {
 	const char *names[] = {"rt.mlog", "full.mlog", "cut.mlog", "bad.mlog", "garbage.mlog",
@@ -287,6 +470,9 @@ static void cleanup(void)
 
 int main(void)
 {
+	if (getenv("ES_MLOG_SEEDS"))
+		return write_seeds(getenv("ES_MLOG_SEEDS"),
+				   getenv("ES_MLOG_SEEDS_FROM") ? getenv("ES_MLOG_SEEDS_FROM") : "");
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_mlog.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return 1;
@@ -294,6 +480,7 @@ int main(void)
 	RUN(test_torn);
 	RUN(test_corrupt);
 	RUN(test_exist_garbage);
+	RUN(test_encrypted);
 	cleanup();
 	return CHECK_DONE();
 }
