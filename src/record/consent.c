@@ -196,7 +196,8 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 	rc->consent_json = evidence_json(rc, &res);
 }
 
-int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone)
+int rec_consent_trim(const struct rec_call *rc, const char *path, const struct mlog_keys *keys,
+		     bool *gone)
 {
 	*gone = false;
 	if (!path || (!rc->consent_drop[0] && !rc->consent_drop[1]))
@@ -207,7 +208,7 @@ int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone)
 	int map[64], next = 0, rc_ = 0;
 	for (unsigned i = 0; i < ES_ARRAY_LEN(map); i++)
 		map[i] = -1;
-	if ((rc_ = mlog_open(&r, path, err, sizeof(err))))
+	if ((rc_ = mlog_open_keyed(&r, path, keys, err, sizeof(err))))
 		goto out;
 	size_t tl = strlen(path) + 16;
 	if (!(tmp = malloc(tl))) {
@@ -216,7 +217,9 @@ int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone)
 	}
 	snprintf(tmp, tl, "%s.consent", path);
 	unlink(tmp);
-	if ((rc_ = mlog_create(&w, tmp, mlog_call_id(r), mlog_start_us(r), 0)))
+	/* the cut log is encrypted like the spool it replaces */
+	if ((rc_ = mlog_create_keyed(&w, tmp, mlog_call_id(r), mlog_start_us(r), 0,
+				       mlog_encrypted(r) ? keys : NULL)))
 		goto out;
 	struct mlog_rec rec;
 	int got;

@@ -230,7 +230,7 @@ static void call_finish(struct rec_engine *e, struct rec_call *rc, int64_t now_u
 	rec_call_to_idx(rc, e->cfg.source, &ic);
 	char *media_log = rec_spool_close(&e->spool, rc);
 	bool gone = false;
-	rec_consent_trim(rc, media_log, &gone);
+	rec_consent_trim(rc, media_log, e->spool.keys.ud ? &e->spool.keys : NULL, &gone);
 	if (media_log && gone) {
 		free(media_log); /* no consent, nothing to keep */
 		media_log = NULL;

@@ -215,7 +215,9 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended);
  * whose audio may not be kept; *gone when nothing is left (the file is
  * removed).  0, or an error code: the cut failed and the whole log was
  * removed (*gone then says whether that worked). */
-int rec_consent_trim(const struct rec_call *rc, const char *path, bool *gone);
+/* keys: the spool's (NULL or keys->ud == NULL: plain logs only) */
+int rec_consent_trim(const struct rec_call *rc, const char *path, const struct mlog_keys *keys,
+		     bool *gone);
 void rec_consent_free(struct rec_call *rc);
 
 /* engine.c: the engine's SIP tracker (active.c walks its calls). */
