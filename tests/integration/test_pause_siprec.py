@@ -160,7 +160,7 @@ span = (us(pz[0][2]), us(pz[1][2])) if len(pz) == 4 else None
 logs = glob.glob(os.path.join(copy, "*.mlog"))
 res.check(len(logs) == 1, "one media log copied during the session: %s" % logs)
 for lg in logs:
-    p = subprocess.run([DUMP, lg], capture_output=True, text=True)
+    p = subprocess.run([DUMP, lg, data], capture_output=True, text=True)
     res.check(p.returncode == 0, "es_mlog_dump: %s" % p.stderr)
     frames = [tuple(int(x) for x in ln.split()[1:6]) + (ln.split()[6],)
               for ln in p.stdout.splitlines() if ln.startswith("rtp ")]
