@@ -36,6 +36,16 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_calls(struct cli_ctx *ctx, int argc, char **argv);
 int cli_show(struct cli_ctx *ctx, int argc, char **argv);
 int cli_export(struct cli_ctx *ctx, int argc, char **argv);
+/* anonymise.c: export --anonymise.  which: "caller" 1, "callee" 2, "both" 3
+ * into *mask; alpha "A" or "LO:HI" (a random one per export, picked by
+ * cli_anon_pick_alpha); ES_EINVAL when malformed or out of range.  The
+ * plaintext recording in goes to out (fmt, mono with mix), its masked
+ * channels anonymised; err says why on failure. */
+int cli_anon_parse_which(const char *s, unsigned *mask);
+int cli_anon_parse_alpha(const char *s, double *lo, double *hi);
+double cli_anon_pick_alpha(double lo, double hi);
+int cli_anon_file(const char *in, const char *out, enum media_format fmt, bool mix,
+		  unsigned mask, double alpha, char *err, size_t errlen);
 int cli_play(struct cli_ctx *ctx, int argc, char **argv);
 int cli_record(struct cli_ctx *ctx, int argc, char **argv);
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
