@@ -66,6 +66,23 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
 int cli_hold(struct cli_ctx *ctx, int argc, char **argv);   /* hold.c */
 int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
+int cli_redact(struct cli_ctx *ctx, int argc, char **argv);    /* redact.c */
+/* [redaction] original of config (may be NULL), or override: *shred;
+ * CLI_USAGE said on stderr for a bad file or value. */
+int cli_redaction_mode(const char *config, const char *override, bool *shred);
+/* verify_redact.c: the redactions of call_row (0: all) read from the
+ * index; the originals' paths (which have no recording row); then the
+ * check of each redaction's leaves and original, findings to report
+ * (finding false: an expected state such as "shredded"). */
+struct cli_vr;
+struct st_vault;
+typedef void (*cli_vr_report_fn)(void *ctx, const char *id, const char *kind, const char *msg,
+				 bool finding);
+int cli_verify_redactions_load(struct idx *ix, int64_t call_row, struct cli_vr **out);
+size_t cli_verify_redactions_originals(const struct cli_vr *vr, const char **paths, size_t cap);
+void cli_verify_redactions_check(struct cli_vr *vr, const char *data_dir, struct st_vault *vault,
+				 cli_vr_report_fn report, void *ctx);
+void cli_verify_redactions_free(struct cli_vr *vr);
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);
