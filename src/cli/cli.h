@@ -184,6 +184,7 @@ struct cli_web_settings {
 	/* login_* of [api]: the login rate limiter; 0 = its default */
 	unsigned login_max_failures, login_max_failures_address;
 	int64_t login_window_us, login_lockout_us;
+	bool redaction_shred; /* [redaction] original = shred */
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */

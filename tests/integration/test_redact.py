@@ -128,7 +128,7 @@ r2_c = span_db(red2[0], rate, 1.0, 2.5)
 print("redaction 2 (callee, tone, 3-4 s): callee %.1f dBFS; the first span stays %.1f dBFS"
       % (t_e, r2_c))
 res.check(-36 < t_e < -30, "soft tone on the callee: %.1f dBFS" % t_e)
-res.check(r2_c < -60, "the first redaction stays in the second: %.1f dBFS" % r2_c)
+res.check(r2_c < -55, "the first redaction stays in the second: %.1f dBFS" % r2_c)
 p = earshot(data, "verify", "--all", check=False)
 res.check(p.returncode == 0, "verify after two redactions: %s" % p.stdout)
 

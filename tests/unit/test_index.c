@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The newest schema version, and undoing v10 (IDX_REDACTIONS_MIGRATION) to
+ * make a v9 index. */
+#define SCHEMA_LATEST 10
+#define V10_UNDO "DROP TABLE redactions; "
+
 static char dir[64];
 static char dbpath[128];
 
@@ -129,7 +134,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +145,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "9");
+	CHECK_INT(atoi(buf), SCHEMA_LATEST);
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -732,7 +737,7 @@ static void test_recordings(void)
 }
 
 /* Back from schema v8 to v7: the token columns v8 added. */
-#define V9_UNDO \
+#define V9_UNDO V10_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
 	" ALTER TABLE recordings DROP COLUMN retention;" \
 	" ALTER TABLE recordings DROP COLUMN keep_until_us;" \
@@ -767,7 +772,7 @@ static void test_migrate_v7(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
 	struct idx_token t;
 	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
 	CHECK(!t.revoked && !t.expires_us && !t.revoked_us && !t.revoked_why[0]);
@@ -817,7 +822,7 @@ static void test_migrate_v8(void)
 	sqlite3_close(db);
 	char err[256], name[IDX_HOLD_NAME_MAX + 1];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
 	struct idx_ret_rec r = {0};
 	CHECK_INT(idx_retention_list(ix, IDX_RET_UNASSIGNED, 0, take_ret, &r), 0);
 	CHECK(r.call_row == row && !r.retention && !r.retain_until_us);
@@ -854,6 +859,78 @@ static void test_migrate_v8(void)
 	CHECK_STR(buf, "expired");
 }
 
+static int take_redaction(void *ud, const struct idx_redaction *r)
+{
+	struct idx_redaction *out = ud;
+	*out = *r;
+	out->channel = out->fill = out->reason = out->by = out->path = NULL;
+	out->original_path = out->original_sha256 = out->original_plain_sha256 = NULL;
+	out->original_format = out->original_state = NULL;
+	return 0;
+}
+
+/* A v9 index with a recording is migrated to v10 (IDX_REDACTIONS_MIGRATION):
+ * a redaction replaces the recording row (its retention times stay) and
+ * keeps the original; the second of a call gets n = 2; the table refuses
+ * a span with to <= from. */
+static void test_migrate_v9(void)
+{
+	struct idx *ix = fresh();
+	int64_t row = insert(ix, simple("r10@x", "alice", "bob", 1000, 10));
+	struct idx_recording rec = {.call_row = row, .path = "recordings/r10.opus", .format = "opus",
+				    .bytes = 100, .sha256 = "00", .duration_us = 5000000};
+	CHECK_INT(idx_recording_insert(ix, &rec), 0);
+	CHECK_INT(idx_retention_set(ix, row, "short", 50, 100), 0);
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, V10_UNDO "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
+	struct idx_recording nr = {.call_row = row, .path = "recordings/r10.r1.opus", .format = "opus",
+				   .bytes = 90, .sha256 = "11", .duration_us = 5000000,
+				   .flags = "redacted"};
+	struct idx_redaction r = {.call_row = row, .from_us = 1000000, .to_us = 2000000,
+				  .channel = "caller", .fill = "silence", .reason = "pin",
+				  .by = "sup1", .created_us = 7, .path = nr.path, .leaf = 2,
+				  .original_path = rec.path, .original_sha256 = "00",
+				  .original_format = "opus", .original_leaf = 0,
+				  .original_state = "restricted"};
+	CHECK_INT(idx_begin(ix), 0);
+	CHECK_INT(idx_redaction_apply(ix, &nr, &r), 0);
+	CHECK_INT(idx_commit(ix), 0);
+	CHECK_INT(r.n, 1);
+	struct idx_redaction got = {0};
+	CHECK_INT(idx_redactions_list(ix, row, take_redaction, &got), 0);
+	CHECK(got.id == r.id && got.n == 1 && got.from_us == 1000000 && got.original_leaf == 0);
+	struct idx_ret_rec rr = {0};
+	CHECK_INT(idx_retention_list(ix, IDX_RET_DUE, 100, take_ret, &rr), 0);
+	CHECK(rr.call_row == row && rr.keep_until_us == 50); /* retention kept */
+	struct idx_recording n2 = nr;
+	n2.path = "recordings/r10.r2.opus";
+	struct idx_redaction r2 = r;
+	r2.path = n2.path;
+	r2.original_path = nr.path;
+	CHECK_INT(idx_redaction_apply(ix, &n2, &r2), 0);
+	CHECK_INT(r2.n, 2);
+	CHECK_INT(idx_redaction_shredded(ix, r.id), 0);
+	struct idx_recording n3 = nr;
+	n3.path = "recordings/r10.r3.opus";
+	struct idx_redaction r3 = r;
+	r3.path = n3.path;
+	r3.original_path = n2.path;
+	r3.to_us = r3.from_us;
+	CHECK_INT(idx_begin(ix), 0);
+	CHECK_INT(idx_redaction_apply(ix, &n3, &r3), ES_EDB); /* to <= from */
+	CHECK_INT(idx_rollback(ix), 0);
+	idx_close(ix);
+	char buf[64];
+	sql_text("SELECT path FROM recordings", buf, sizeof(buf));
+	CHECK_STR(buf, "recordings/r10.r2.opus"); /* rolled back with it */
+}
+
 /* An index made by schema version 1 is brought to the current version. */
 static void test_migrate_v1(void)
 {
@@ -862,7 +939,7 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE hold_calls; DROP TABLE holds;"
+	CHECK_INT(sqlite3_exec(db, V10_UNDO "DROP TABLE hold_calls; DROP TABLE holds;"
 			       " DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
 			       " DROP TRIGGER parties_text_update; DROP TABLE party_text;"
 			       " DROP TABLE call_notes; DROP TABLE call_tags;"
@@ -873,7 +950,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
@@ -1149,7 +1226,7 @@ static void test_party_fts(void)
 	       " DROP TRIGGER parties_text_update; DROP TABLE party_text; PRAGMA user_version = 6");
 	char err[256], buf[64];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
 	/* each plan is reached: few candidates, a set, more than the set's
 	 * limit (query.c PARTY_IDS_MAX 1000, PARTY_SET_MAX 10000) */
 	CHECK(pt_fts_count("1042") > 0 && pt_fts_count("1042") <= 1000);
@@ -1204,6 +1281,7 @@ int main(void)
 	RUN(test_migrate_v1);
 	RUN(test_migrate_v7);
 	RUN(test_migrate_v8);
+	RUN(test_migrate_v9);
 	RUN(test_party_fts);
 	teardown();
 	return CHECK_DONE();
