@@ -118,6 +118,13 @@ p = earshot(data, "verify", "--all", "--json", check=False)
 v = json.loads(p.stdout)
 res.check(p.returncode == 0 and v["finding_count"] == 0, "verify after redaction: %s" % p.stdout)
 
+# the evidence bundle carries the redacted recording and verifies offline
+zpath = os.path.join(work, "evidence.zip")
+earshot(data, "export", "1", "--evidence", "-o", zpath)
+p = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath], check=False)
+res.check(p.returncode == 0 and ".r1." in p.stdout, "evidence of the redacted version verifies: "
+          "%d %s" % (p.returncode, p.stdout[-300:]))
+
 # ---- a second redaction on top: a tone on the callee ------------------------------
 p = earshot(data, "redact", "1", "--from", "3", "--to", "4", "--channel", "callee", "--fill",
             "tone", "--reason", "address", check=False)
