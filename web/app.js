@@ -463,6 +463,7 @@ function setupPlayer(c) {
   $('time').textContent = '0:00 / ' + fmtClock(rec ? rec.duration_s : 0);
   buildMix(rec);
   timelineAria();
+  if (typeof redactShow === 'function') redactShow(c); // web/redact.js
   if (!rec) { waveformClear(); return; }
   const a = $('audio');
   a.src = '/api/calls/' + c.id + '/audio';

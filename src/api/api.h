@@ -43,6 +43,8 @@ enum api_action {
 	API_ACT_AUDIT_READ, /* read the audit log */
 	API_ACT_ADMIN,      /* users, tokens, roles; the rules' read-only view */
 	API_ACT_HOLD,       /* legal holds: list, place, release (#15) */
+	API_ACT_REDACT,     /* make a redacted version of a recording (#15) */
+	API_ACT_ORIGINAL,   /* hear a redaction's kept original (#15) */
 	API_ACT__COUNT
 };
 
@@ -62,11 +64,11 @@ int api_action_parse(const char *s, enum api_action *out);
  * and admin it is ignored.  can_listen is the explicit grant an auditor
  * needs to hear or export recordings; it means nothing for other roles.
  *
- *                 search view listen export tag verify audit_read admin hold
- *   admin           all  all   all    all   all  all      yes      yes   yes
- *   supervisor      all  all   all    all   all  all      no       no    no
- *   agent           own  own   own    no    own  no       no       no    no
- *   auditor         all  all   grant  grant no   all      yes      no    yes
+ *                 search view listen export tag verify audit_read admin hold redact original
+ *   admin           all  all   all    all   all  all      yes      yes   yes  all    all
+ *   supervisor      all  all   all    all   all  all      no       no    no   all    no
+ *   agent           own  own   own    no    own  no       no       no    no   no     no
+ *   auditor         all  all   grant  grant no   all      yes      no    yes  no     grant
  *
  * ("all": every call; "own": only calls where call_is_own; "grant": only
  * with can_listen.)  Supervisors do not read the audit log: it records
@@ -76,7 +78,10 @@ int api_action_parse(const char *s, enum api_action *out);
  * auditor's and supervisor's job).  Auditors do not tag: they must not
  * change what they audit; they do place and release legal holds, which
  * change nothing but keep evidence from being deleted (the compliance
- * officer's role: no new role, docs/openapi.yaml).  Anything not listed is denied, including
+ * officer's role: no new role, docs/openapi.yaml).  A redaction's original,
+ * kept under [redaction] original = restrict, is heard by admins and by
+ * auditors with the listen grant only: supervisors redact but then hear the
+ * redacted version like everybody else.  Anything not listed is denied, including
  * out-of-range roles and actions.
  */
 bool api_allow(enum api_role role, bool can_listen, enum api_action action, bool call_is_own);

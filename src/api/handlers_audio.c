@@ -284,17 +284,25 @@ static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char
 
 int srv_call_audio(struct srv_req *r, int64_t id)
 {
-	static const char *const none[] = {NULL};
+	static const char *const params[] = {"version", NULL};
 	int rc;
 	char obj[24];
 	struct srv_rec ar = {0};
-	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", none, srv_rec_row, &ar, obj, &rc))
+	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", params, srv_rec_row, &ar, obj,
+				&rc))
 		return rc;
 	if (!ar.has_rec) {
 		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no recording");
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
 				 "the call has no recording");
 	}
+	/* version=original: a redaction's kept original (handlers_redact.c) */
+	const char *version = srv_arg(r, "version");
+	if (version && strcmp(version, "original") && strcmp(version, "current"))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "version",
+				 "version is current or original");
+	if (version && !strcmp(version, "original") && !srv_original_audio(r, id, obj, &ar, &rc))
+		return rc;
 	struct audio *a = calloc(1, sizeof(*a));
 	if (!a)
 		return MHD_NO;

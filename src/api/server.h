@@ -38,6 +38,7 @@ struct api_server_config {
 	unsigned login_max_failures_address; /* per address, any names */
 	int64_t login_window_us;
 	int64_t login_lockout_us;
+	bool redaction_shred;  /* [redaction] original = shred (default: restrict) */
 };
 
 struct api_server;

@@ -187,6 +187,16 @@ int srv_body_fields(const struct es_buf *body, struct srv_jfield *f, size_t n,
 /* Wipe (they may hold a password) and free the strings of f. */
 void srv_fields_free(struct srv_jfield *f, size_t n);
 
+/* ---- handlers_redact.c: redaction (#15) ---------------------------------------------- */
+/* POST /api/calls/{id}/redact. */
+struct srv_rec;
+int srv_call_redact(struct srv_req *r, int64_t id);
+/* GET .../audio?version=original: replace ar's recording by the kept
+ * original of the call's first redaction, for those allowed
+ * (API_ACT_ORIGINAL); 0, or an answer queued (*rc) and false. */
+bool srv_original_audio(struct srv_req *r, int64_t id, const char *obj, struct srv_rec *ar,
+			int *rc);
+
 /* ---- handlers_holds.c: legal holds (#15) ------------------------------------------------ */
 /* /api/holds (rest NULL) and /api/holds/{rest}. */
 int srv_holds_route(struct srv_req *r, const char *rest);

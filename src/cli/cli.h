@@ -36,6 +36,16 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_calls(struct cli_ctx *ctx, int argc, char **argv);
 int cli_show(struct cli_ctx *ctx, int argc, char **argv);
 int cli_export(struct cli_ctx *ctx, int argc, char **argv);
+/* anonymise.c: export --anonymise.  which: "caller" 1, "callee" 2, "both" 3
+ * into *mask; alpha "A" or "LO:HI" (a random one per export, picked by
+ * cli_anon_pick_alpha); ES_EINVAL when malformed or out of range.  The
+ * plaintext recording in goes to out (fmt, mono with mix), its masked
+ * channels anonymised; err says why on failure. */
+int cli_anon_parse_which(const char *s, unsigned *mask);
+int cli_anon_parse_alpha(const char *s, double *lo, double *hi);
+double cli_anon_pick_alpha(double lo, double hi);
+int cli_anon_file(const char *in, const char *out, enum media_format fmt, bool mix,
+		  unsigned mask, double alpha, char *err, size_t errlen);
 int cli_play(struct cli_ctx *ctx, int argc, char **argv);
 int cli_record(struct cli_ctx *ctx, int argc, char **argv);
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
@@ -58,6 +68,23 @@ int cli_hold(struct cli_ctx *ctx, int argc, char **argv);   /* hold.c */
 int cli_pause(struct cli_ctx *ctx, int argc, char **argv);  /* control.c */
 int cli_resume(struct cli_ctx *ctx, int argc, char **argv); /* control.c */
 int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
+int cli_redact(struct cli_ctx *ctx, int argc, char **argv);    /* redact.c */
+/* [redaction] original of config (may be NULL), or override: *shred;
+ * CLI_USAGE said on stderr for a bad file or value. */
+int cli_redaction_mode(const char *config, const char *override, bool *shred);
+/* verify_redact.c: the redactions of call_row (0: all) read from the
+ * index; the originals' paths (which have no recording row); then the
+ * check of each redaction's leaves and original, findings to report
+ * (finding false: an expected state such as "shredded"). */
+struct cli_vr;
+struct st_vault;
+typedef void (*cli_vr_report_fn)(void *ctx, const char *id, const char *kind, const char *msg,
+				 bool finding);
+int cli_verify_redactions_load(struct idx *ix, int64_t call_row, struct cli_vr **out);
+size_t cli_verify_redactions_originals(const struct cli_vr *vr, const char **paths, size_t cap);
+void cli_verify_redactions_check(struct cli_vr *vr, const char *data_dir, struct st_vault *vault,
+				 cli_vr_report_fn report, void *ctx);
+void cli_verify_redactions_free(struct cli_vr *vr);
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);
@@ -159,6 +186,7 @@ struct cli_web_settings {
 	/* login_* of [api]: the login rate limiter; 0 = its default */
 	unsigned login_max_failures, login_max_failures_address;
 	int64_t login_window_us, login_lockout_us;
+	bool redaction_shred; /* [redaction] original = shred */
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */

@@ -1,4 +1,5 @@
 /* export.c - `earshot export ID -o FILE` and `earshot play ID`. */
+#include "analytics/anonymise.h"
 #include "cli/cli.h"
 #include "media/media.h"
 #include "record/record.h"
@@ -42,6 +43,12 @@ static void export_usage(FILE *f)
 		"  --format FMT        wav, flac or opus (default: from FILE's extension,\n"
 		"                      else the recording's format)\n"
 		"  --mix               one mono channel (caller + callee)\n"
+		"  --anonymise WHO     caller, callee or both: that voice made\n"
+		"                      unrecognisable, its words kept (McAdams LPC\n"
+		"                      method, docs/ANONYMISATION.md); for copies used\n"
+		"                      outside the compliance team\n"
+		"  --alpha A|LO:HI     with --anonymise: the McAdams coefficient (default\n"
+		"                      0.8), or a random one in [LO, HI] for this export\n"
 		"  --evidence          write an evidence bundle (see above)\n"
 		"  --head FILE         with --evidence: signed heads kept outside the data\n"
 		"                      folder (an anchor); the ledger must extend each one,\n"
@@ -182,14 +189,18 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"mix", no_argument, NULL, 'm'},
+		{"anonymise", required_argument, NULL, 'A'},
+		{"alpha", required_argument, NULL, 'a'},
 		{"evidence", no_argument, NULL, 'e'},
 		{"head", required_argument, NULL, 'H'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *out = NULL, *fmt_arg = NULL, *head = NULL;
+	const char *out = NULL, *fmt_arg = NULL, *head = NULL, *anon = NULL, *alpha_arg = NULL;
 	bool mix = false, evidence = false;
+	unsigned anon_mask = 0;
+	double alpha_lo = AN_ALPHA_DEFAULT, alpha_hi = AN_ALPHA_DEFAULT;
 	int c;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -197,6 +208,8 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		case 'f': fmt_arg = optarg; break;
 		case 'm': mix = true; break;
 		case 'e': evidence = true; break;
+		case 'A': anon = optarg; break;
+		case 'a': alpha_arg = optarg; break;
 		case 'H': head = optarg; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': export_usage(stdout); return CLI_OK;
@@ -211,6 +224,21 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 	if (evidence && (fmt_arg || mix)) {
 		fprintf(stderr, "earshot export: --evidence holds the recording as the ledger signed "
 			"it: no --format, no --mix\n");
+		return CLI_USAGE;
+	}
+	if (anon && cli_anon_parse_which(anon, &anon_mask)) {
+		fprintf(stderr, "earshot export: --anonymise '%s': give caller, callee or both\n",
+			anon);
+		return CLI_USAGE;
+	}
+	if (alpha_arg && (!anon || cli_anon_parse_alpha(alpha_arg, &alpha_lo, &alpha_hi))) {
+		fprintf(stderr, "earshot export: --alpha '%s': a number or LO:HI within %.1f..%.1f, "
+			"with --anonymise\n", alpha_arg, AN_ALPHA_MIN, AN_ALPHA_MAX);
+		return CLI_USAGE;
+	}
+	if (anon && evidence) {
+		fprintf(stderr, "earshot export: --evidence holds the recording as the ledger signed "
+			"it: no --anonymise\n");
 		return CLI_USAGE;
 	}
 	if (head && !evidence) {
@@ -242,7 +270,7 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!have_fmt)
 		fmt = stored;
-	if (fmt == stored && !mix)
+	if (fmt == stored && !mix && !anon_mask)
 		return plain_copy("export", &rc, out);
 	char tmp[1200], err[1024];
 	tmp_beside(out, rc.format, tmp, sizeof(tmp));
@@ -250,7 +278,14 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		return st;
 	struct media_writer_opts wo = {.opus_complexity = -1};
 	st = CLI_OK;
-	if (media_convert(tmp, out, fmt, mix, &wo, err, sizeof(err))) {
+	if (anon_mask) {
+		double alpha = cli_anon_pick_alpha(alpha_lo, alpha_hi);
+		int e = cli_anon_file(tmp, out, fmt, mix, anon_mask, alpha, err, sizeof(err));
+		if (e) {
+			fprintf(stderr, "earshot export: %s\n", err);
+			st = e == ES_EINVAL ? CLI_USAGE : CLI_ERR;
+		}
+	} else if (media_convert(tmp, out, fmt, mix, &wo, err, sizeof(err))) {
 		fprintf(stderr, "earshot export: %s\n", err);
 		st = CLI_ERR;
 	}

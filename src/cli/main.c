@@ -34,6 +34,7 @@ static void usage(FILE *f, const char *prog)
 		"  serve            the REST API over HTTP(S) (docs/openapi.yaml)\n"
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"  retention CMD    retention policies: apply, run, report\n"
+		"  redact ID        a span of a recording made silent (or a tone)\n"
 		"  hold CMD         legal holds: add, list, show, release\n"
 		"  pause ID         pause a call in progress (PCI: nothing is written)\n"
 		"  resume ID        resume recording a paused call\n"
@@ -188,6 +189,8 @@ int main(int argc, char **argv)
 		return cli_resume(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "retention"))
 		return cli_retention(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "redact"))
+		return cli_redact(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

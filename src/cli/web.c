@@ -168,6 +168,15 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	if ((rc = es_conf_bool(c, "api", "enabled", &o->enabled, err, errlen)) &&
 	    rc != ES_ENOTFOUND)
 		return rc;
+	/* [redaction] original: what POST /api/calls/{id}/redact does with it */
+	if ((e = es_conf_find(c, "redaction", "original"))) {
+		if (strcmp(e->value, "shred") && strcmp(e->value, "restrict")) {
+			snprintf(err, errlen, "%s:%u: [redaction] original: shred or restrict, not '%s'",
+				 c->path, e->line, e->value);
+			return ES_EPARSE;
+		}
+		o->redaction_shred = !strcmp(e->value, "shred");
+	}
 	return apply_login_limits(o, c, err, errlen);
 }
 
@@ -225,6 +234,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.login_max_failures_address = o->login_max_failures_address,
 		.login_window_us = o->login_window_us,
 		.login_lockout_us = o->login_lockout_us,
+		.redaction_shred = o->redaction_shred,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;

@@ -434,4 +434,36 @@ int idx_hold_release(struct idx *ix, int64_t hold_id, const char *by, const char
  * when none holds it, < 0 on error. */
 int idx_call_held(struct idx *ix, int64_t call_row, char *name, size_t cap);
 
+/* ---- redactions (redact.c) ----------------------------------------------------
+ * A redaction replaces a call's recording row with the redacted recording
+ * and keeps the original's identity in the redactions table (schema v10,
+ * IDX_REDACTIONS_MIGRATION). */
+#define IDX_REDACTIONS_MIGRATION "redactions"
+struct idx_redaction {
+	int64_t id, call_row;
+	int n;                    /* 1, 2, ... per call */
+	int64_t from_us, to_us;   /* from the recording's first sample */
+	const char *channel;      /* "caller", "callee", "both" */
+	const char *fill;         /* "silence", "tone" */
+	const char *reason, *by;
+	int64_t created_us;
+	const char *path;         /* the redacted recording (its ledger id) */
+	int64_t leaf;             /* its redact leaf */
+	const char *original_path, *original_sha256, *original_plain_sha256, *original_format;
+	bool original_encrypted;
+	int64_t original_leaf;    /* the original's rec leaf */
+	const char *original_state; /* "restricted", "shredded" */
+};
+/* Replace call rec->call_row's recording row by rec (path, hashes, format,
+ * sizes, flags; retention times stay) and insert the redaction r (its n
+ * and id are set), in the caller's transaction.  ES_ENOTFOUND: no
+ * recording. */
+int idx_redaction_apply(struct idx *ix, const struct idx_recording *rec, struct idx_redaction *r);
+typedef int (*idx_redaction_fn)(void *ud, const struct idx_redaction *r);
+/* The redactions of call_row in order (n), or of every call when call_row
+ * is 0. */
+int idx_redactions_list(struct idx *ix, int64_t call_row, idx_redaction_fn fn, void *ud);
+/* Mark the original of redaction id shredded. */
+int idx_redaction_shredded(struct idx *ix, int64_t id);
+
 #endif /* ES_INDEX_H */

@@ -299,6 +299,38 @@ static const char v10_consent_sql[] =
 	"CREATE INDEX calls_consent ON calls(consent_caller, consent_callee)"
 	" WHERE consent_caller IS NOT NULL;";
 
+/* Version 10: redactions (record/redact.c, issue #15).  A redaction makes a
+ * new recording that replaces the call's row in recordings (so playback,
+ * peaks, export and evidence use it for everyone); the original's row
+ * moves here, with the span (microseconds from the recording's start),
+ * the channel, the fill, why and who, its ledger leaf and the redact
+ * leaf, and whether it was kept for the restricted roles or shredded.
+ * Several redactions of one call chain: each one's original is the
+ * recording the previous one made (n = 1, 2, ...). */
+static const char v10_redactions_sql[] =
+	"CREATE TABLE redactions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  n INTEGER NOT NULL,"
+	"  from_us INTEGER NOT NULL,"
+	"  to_us INTEGER NOT NULL CHECK (to_us > from_us),"
+	"  channel TEXT NOT NULL CHECK (channel IN ('caller', 'callee', 'both')),"
+	"  fill TEXT NOT NULL CHECK (fill IN ('silence', 'tone')),"
+	"  reason TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 1000),"
+	"  by TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  path TEXT NOT NULL UNIQUE,"
+	"  leaf INTEGER NOT NULL,"
+	"  original_path TEXT NOT NULL UNIQUE,"
+	"  original_sha256 TEXT NOT NULL,"
+	"  original_plain_sha256 TEXT,"
+	"  original_encrypted INTEGER NOT NULL,"
+	"  original_format TEXT NOT NULL,"
+	"  original_leaf INTEGER NOT NULL,"
+	"  original_state TEXT NOT NULL CHECK (original_state IN ('restricted', 'shredded')),"
+	"  UNIQUE (call_row, n)"
+	");";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -310,5 +342,7 @@ const struct idx_migration idx_migrations[] = {
 	{"api tokens: expiry, when and why revoked", v8_sql},
 	{"retention per recording, legal holds", v9_sql},
 	{IDX_MIGRATION_CONSENT, v10_consent_sql},
+
+	{IDX_REDACTIONS_MIGRATION, v10_redactions_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -122,6 +122,36 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	return rc;
 }
 
+int rec_del_original(struct rec_deleter *d, const struct rec_del_target *t, const char *reason,
+		     int64_t now_us, uint64_t *seq, char *held, size_t heldcap, char *err,
+		     size_t errlen)
+{
+	int rc = rec_del_begin(d, t, reason, now_us, seq, held, heldcap, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = st_ledger_commit(d->ledger))) {
+		snprintf(err, errlen, "the ledger could not record the deletion of %s: %s", t->path,
+			 es_strerror(rc));
+		return rc;
+	}
+	if (t->encrypted) {
+		if ((rc = need_vault(d, err, errlen)))
+			return rc;
+		rc = st_vault_shred(d->vault, t->path, err, errlen);
+		if (rc && rc != ES_ENOTFOUND)
+			return rc;
+	} else {
+		char path[4300];
+		snprintf(path, sizeof(path), "%s/%s", d->data_dir, t->path);
+		if (unlink(path) && errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return ES_EIO;
+		}
+	}
+	rec_peaks_drop(d->data_dir, t->path);
+	return 0;
+}
+
 void rec_deleter_close(struct rec_deleter *d)
 {
 	if (d->own_vault)

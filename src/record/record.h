@@ -511,6 +511,58 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 		  bool *had_key, bool *already, char *held, size_t heldcap, char *err,
 		  size_t errlen);
 void rec_deleter_close(struct rec_deleter *d); /* the vault if it opened it */
+/* The original of a redaction (redact.c), which is no longer the call's
+ * recording row: refused under a legal hold on the call (ES_EHELD), a
+ * tombstone with reason, a ledger commit, then its data key (encrypted) or
+ * its file (plain) and its stored waveform; the index is the caller's. */
+int rec_del_original(struct rec_deleter *d, const struct rec_del_target *t, const char *reason,
+		     int64_t now_us, uint64_t *seq, char *held, size_t heldcap, char *err,
+		     size_t errlen);
+
+/* ---- redaction (redact.c) ----------------------------------------------------------
+ * A span of a recording made silent (or a soft tone) on one channel or
+ * both: the recording is decoded from its plaintext (in memory, a memfd),
+ * the span filled, encoded again in its format, encrypted with a new data
+ * key as recordings/.../<call row>.r<n>.<ext>.enc, and made the call's
+ * recording row (so playback, peaks, export and evidence use it); a rec
+ * leaf for it and a redact leaf linking to the original's leaf go into the
+ * ledger; the original is kept for the restricted roles or shredded
+ * (rec_del_original, tombstone "redacted").  Each redaction applies on top
+ * of the latest.  Errors: ES_EINVAL (bad span, channel, fill, reason: err
+ * says which, nothing changed), ES_ENOTFOUND (no call or recording),
+ * ES_EHELD (shred asked, a hold covers the call), ES_ECRYPTO (the stored
+ * file does not match its hash), ES_EIO, ES_EDB. */
+#define REC_REDACT_TOMBSTONE "redacted"
+#define REC_REDACT_REASON_MAX 1000
+struct rec_redact_req {
+	const char *data_dir;
+	struct idx *ix;
+	struct st_ledger *ledger;  /* opened for writing */
+	struct st_vault *vault;    /* NULL for plain recordings */
+	int64_t call_row;
+	int64_t from_us, to_us;    /* from the recording's first sample */
+	const char *channel;       /* "caller", "callee", "both" */
+	const char *fill;          /* "silence" (NULL) or "tone" */
+	const char *reason, *by;
+	bool shred_original;       /* [redaction] original = shred */
+	int64_t now_us;
+};
+struct rec_redact_result {
+	int n;                     /* this call's redaction number */
+	char path[512];            /* the redacted recording's id */
+	char original[512];
+	uint64_t rec_leaf, redact_leaf, original_leaf, tomb_leaf;
+	bool shredded;
+	char held[IDX_HOLD_NAME_MAX + 1]; /* ES_EHELD: the hold */
+};
+int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *out, char *err,
+	       size_t errlen);
+/* The canonical JSON of redaction r of call call_id, whose SHA-256 the
+ * redact leaf carries ("detail"). */
+int rec_redaction_detail(const char *call_id, const struct idx_redaction *r, struct es_buf *out);
+/* "caller", "callee", "both": which channel of a stereo file (1, 2, 3 as
+ * a mask); 0 for anything else. */
+unsigned rec_redact_channel_mask(const char *channel);
 /* Give the recording of call_row, just indexed, its retention policy and
  * times (retain.c); 0 also when it has no recording. */
 int rec_retention_assign(struct idx *ix, const struct pol_retention *pol, int64_t call_row);

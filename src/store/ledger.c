@@ -659,6 +659,21 @@ int st_ledger_append_hold(struct st_ledger *l, const char *id, const char *name,
 	return append_entry(l, &e, seq);
 }
 
+int st_ledger_append_redact(struct st_ledger *l, const char *id, uint64_t of_seq,
+			    uint64_t from_ms, uint64_t to_ms, const char *channel,
+			    const uint8_t detail[32], int64_t time_us, uint64_t *seq)
+{
+	struct st_ledger_entry e = {.type = ST_ENTRY_REDACT, .time_us = time_us, .of_seq = of_seq,
+				    .span_from_ms = from_ms, .span_to_ms = to_ms};
+	if (!id || !st_ld_id_valid(id, strlen(id)) || !channel ||
+	    strlen(channel) > ST_REDACT_CHANNEL_MAX || !detail)
+		return ES_EINVAL;
+	memcpy(e.id, id, strlen(id) + 1);
+	memcpy(e.channel, channel, strlen(channel) + 1);
+	memcpy(e.detail_sha256, detail, 32);
+	return append_entry(l, &e, seq);
+}
+
 int st_ledger_commit(struct st_ledger *l)
 {
 	if ((l->flags & ST_LEDGER_RDONLY) || !l->has_sk || l->hfd < 0)

@@ -11,6 +11,7 @@
  *     1\ttomb\t<seq>\t<time_us>\t<id>\treason=<reason>
  *     1\thold\t<seq>\t<time_us>\t<id>\thold=<name>
  *     1\trelease\t<seq>\t<time_us>\t<id>\thold=<name>
+ *     1\tredact\t<seq>\t<time_us>\t<id>\tof=<oseq>\tspan=<from>-<to>\tchannel=<ch>\tdetail=<h>
  *       <seq>     decimal leaf index, equal to the line number - 1
  *       <time_us> decimal microseconds since the Unix epoch, >= 0
  *       <id>      recording id: 1..255 bytes of 0x21..0x7e
@@ -24,6 +25,13 @@
  *                 so a hold over a recording is provable offline.  Hold
  *                 and release leaves do not change what st_ledger_find
  *                 returns (the latest rec or tomb leaf).
+ *       redact    <id> is a redacted version of the recording whose rec
+ *                 leaf is <oseq> (its own rec leaf comes just before);
+ *                 <from>-<to> the span in milliseconds from the start of
+ *                 the recording, <ch> "caller", "callee" or "both", <h> the
+ *                 SHA-256 of the redaction's canonical JSON (fill, reason,
+ *                 who: record/redact.c), so free text and names, which may
+ *                 be personal data, never enter the append-only log.
  *     Decimals have no sign and no leading zero.  A line is accepted only
  *     if it is byte for byte the line this module would write.
  *
@@ -68,7 +76,9 @@ enum st_entry_type {
 	ST_ENTRY_TOMBSTONE = 2, /* "tomb" */
 	ST_ENTRY_HOLD = 3,      /* "hold": id put under the legal hold named reason */
 	ST_ENTRY_RELEASE = 4,   /* "release": that hold released for id */
+	ST_ENTRY_REDACT = 5,    /* "redact": id redacts the recording of leaf of_seq */
 };
+#define ST_REDACT_CHANNEL_MAX 7
 
 /* One leaf, parsed.  Plain value, no pointers. */
 struct st_ledger_entry {
@@ -81,6 +91,10 @@ struct st_ledger_entry {
 	uint8_t meta_sha256[32], cipher_sha256[32], plain_sha256[32];
 	/* tombstones: the reason; hold and release leaves: the hold's name */
 	char reason[ST_LEDGER_REASON_MAX + 1];
+	/* redact leaves: the original's leaf, the span (ms), channel, detail */
+	uint64_t of_seq, span_from_ms, span_to_ms;
+	char channel[ST_REDACT_CHANNEL_MAX + 1];
+	uint8_t detail_sha256[32];
 	uint8_t leaf_hash[ST_HASH_LEN]; /* RFC 9162 leaf hash of the line */
 };
 
@@ -200,6 +214,13 @@ int st_ledger_append_tombstone(struct st_ledger *l, const char *id, const char *
 /* Append a hold (release false) or release leaf of hold name for id. */
 int st_ledger_append_hold(struct st_ledger *l, const char *id, const char *name, bool release,
 			  int64_t time_us, uint64_t *seq);
+/* Append a redact leaf: id (the redacted recording, whose rec leaf is
+ * already appended) redacts the recording of leaf of_seq over [from_ms,
+ * to_ms) on channel ("caller", "callee", "both"); detail: the SHA-256 of
+ * the redaction's canonical JSON.  ES_EINVAL for a bad value. */
+int st_ledger_append_redact(struct st_ledger *l, const char *id, uint64_t of_seq,
+			    uint64_t from_ms, uint64_t to_ms, const char *channel,
+			    const uint8_t detail[32], int64_t time_us, uint64_t *seq);
 /* fsync the entries, then sign a head of the whole tree (time: the real
  * time clock), append it to heads.log and fsync.  No new head when the
  * latest one already covers every leaf.  Read-only ledgers: ES_EINVAL. */

@@ -113,6 +113,17 @@ static int parse_hash_field(struct slice s, const char *name, bool *has, uint8_t
 
 /* ---- entries ------------------------------------------------------------------ */
 
+static bool starts(struct slice s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return s.len >= n && memcmp(s.p, prefix, n) == 0;
+}
+
+static bool redact_channel_valid(struct slice c)
+{
+	return sl_eq(c, SL_LIT("caller")) || sl_eq(c, SL_LIT("callee")) || sl_eq(c, SL_LIT("both"));
+}
+
 int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t cap)
 {
 	size_t idlen = strnlen(e->id, sizeof(e->id));
@@ -142,12 +153,48 @@ int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t ca
 		n = snprintf(buf, cap, "1\t%s\t%" PRIu64 "\t%" PRId64 "\t%s\thold=%s",
 			     e->type == ST_ENTRY_HOLD ? "hold" : "release", e->seq, e->time_us, e->id,
 			     e->reason);
+	} else if (e->type == ST_ENTRY_REDACT) {
+		if (!redact_channel_valid(sl_make(e->channel, strnlen(e->channel, sizeof(e->channel)))) ||
+		    e->span_from_ms >= e->span_to_ms || e->of_seq >= e->seq)
+			return ES_EINVAL;
+		char h[65];
+		st_ld_hex_encode(e->detail_sha256, 32, h);
+		n = snprintf(buf, cap,
+			     "1\tredact\t%" PRIu64 "\t%" PRId64 "\t%s\tof=%" PRIu64 "\tspan=%" PRIu64
+			     "-%" PRIu64 "\tchannel=%s\tdetail=%s",
+			     e->seq, e->time_us, e->id, e->of_seq, e->span_from_ms, e->span_to_ms,
+			     e->channel, h);
 	} else {
 		return ES_EINVAL;
 	}
 	if (n < 0 || (size_t)n >= cap)
 		return ES_ELIMIT;
 	return n;
+}
+
+/* The fields after the id of a redact leaf: of=, span=, channel=, detail=. */
+static int parse_redact(const struct slice *f, size_t n, struct st_ledger_entry *e)
+{
+	struct slice v, a, b;
+	if (n != 9 || !starts(f[5], "of=") ||
+	    sl_to_u64(sl_sub(f[5], 3, f[5].len - 3), &e->of_seq))
+		return ES_EPARSE;
+	if (!starts(f[6], "span="))
+		return ES_EPARSE;
+	v = sl_sub(f[6], 5, f[6].len - 5);
+	if (!sl_split(v, '-', &a, &b) || sl_to_u64(a, &e->span_from_ms) ||
+	    sl_to_u64(b, &e->span_to_ms))
+		return ES_EPARSE;
+	if (!starts(f[7], "channel="))
+		return ES_EPARSE;
+	v = sl_sub(f[7], 8, f[7].len - 8);
+	if (!redact_channel_valid(v))
+		return ES_EPARSE;
+	memcpy(e->channel, v.p, v.len);
+	bool has = false;
+	if (parse_hash_field(f[8], "detail", &has, e->detail_sha256) || !has)
+		return ES_EPARSE;
+	return 0;
 }
 
 int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *e, char *err,
@@ -158,8 +205,8 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		es_errf(err, errlen, 0, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
 		return ES_EPARSE;
 	}
-	struct slice f[9];
-	size_t n = split_tabs(sl_make(line, len), f, 8);
+	struct slice f[10];
+	size_t n = split_tabs(sl_make(line, len), f, 9);
 	if (n < 6 || !sl_eq(f[0], SL_LIT("1"))) {
 		es_errf(err, errlen, 0, "not a version 1 entry");
 		return ES_EPARSE;
@@ -172,6 +219,8 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		e->type = ST_ENTRY_HOLD;
 	else if (sl_eq(f[1], SL_LIT("release")))
 		e->type = ST_ENTRY_RELEASE;
+	else if (sl_eq(f[1], SL_LIT("redact")))
+		e->type = ST_ENTRY_REDACT;
 	else {
 		es_errf(err, errlen, 0, "unknown entry type");
 		return ES_EPARSE;
@@ -199,6 +248,11 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 			return ES_EPARSE;
 		}
 		memcpy(e->reason, f[5].p + 5, f[5].len - 5);
+	} else if (e->type == ST_ENTRY_REDACT) {
+		if (parse_redact(f, n, e)) {
+			es_errf(err, errlen, 0, "bad redaction (want of=, span=, channel=, detail=)");
+			return ES_EPARSE;
+		}
 	} else {
 		if (n != 6 || f[5].len < 8 || memcmp(f[5].p, "reason=", 7) != 0 ||
 		    !st_ld_reason_valid(f[5].p + 7, f[5].len - 7)) {

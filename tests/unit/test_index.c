@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The newest schema version.  Each migration after v9 has its undo here
+ * (they were written on parallel branches and numbered at merge); undoing
+ * all of them (AFTER_V9_UNDO, below) makes a v9 index. */
+#define SCHEMA_LATEST ((int)idx_nmigrations)
+#define REDACT_UNDO "DROP TABLE redactions; "
+
 static char dir[64];
 static char dbpath[128];
 
@@ -737,8 +743,9 @@ static void test_recordings(void)
 	"DROP INDEX calls_consent; ALTER TABLE calls DROP COLUMN consent_caller;" \
 	" ALTER TABLE calls DROP COLUMN consent_callee;" \
 	" ALTER TABLE calls DROP COLUMN consent_json; "
+#define AFTER_V9_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
-#define V9_UNDO CONSENT_UNDO \
+#define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
 	" ALTER TABLE recordings DROP COLUMN retention;" \
 	" ALTER TABLE recordings DROP COLUMN keep_until_us;" \
@@ -860,6 +867,78 @@ static void test_migrate_v8(void)
 	CHECK_STR(buf, "expired");
 }
 
+static int take_redaction(void *ud, const struct idx_redaction *r)
+{
+	struct idx_redaction *out = ud;
+	*out = *r;
+	out->channel = out->fill = out->reason = out->by = out->path = NULL;
+	out->original_path = out->original_sha256 = out->original_plain_sha256 = NULL;
+	out->original_format = out->original_state = NULL;
+	return 0;
+}
+
+/* A v9 index with a recording is migrated to v10 (IDX_REDACTIONS_MIGRATION):
+ * a redaction replaces the recording row (its retention times stay) and
+ * keeps the original; the second of a call gets n = 2; the table refuses
+ * a span with to <= from. */
+static void test_migrate_v9(void)
+{
+	struct idx *ix = fresh();
+	int64_t row = insert(ix, simple("r10@x", "alice", "bob", 1000, 10));
+	struct idx_recording rec = {.call_row = row, .path = "recordings/r10.opus", .format = "opus",
+				    .bytes = 100, .sha256 = "00", .duration_us = 5000000};
+	CHECK_INT(idx_recording_insert(ix, &rec), 0);
+	CHECK_INT(idx_retention_set(ix, row, "short", 50, 100), 0);
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, AFTER_V9_UNDO "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
+	struct idx_recording nr = {.call_row = row, .path = "recordings/r10.r1.opus", .format = "opus",
+				   .bytes = 90, .sha256 = "11", .duration_us = 5000000,
+				   .flags = "redacted"};
+	struct idx_redaction r = {.call_row = row, .from_us = 1000000, .to_us = 2000000,
+				  .channel = "caller", .fill = "silence", .reason = "pin",
+				  .by = "sup1", .created_us = 7, .path = nr.path, .leaf = 2,
+				  .original_path = rec.path, .original_sha256 = "00",
+				  .original_format = "opus", .original_leaf = 0,
+				  .original_state = "restricted"};
+	CHECK_INT(idx_begin(ix), 0);
+	CHECK_INT(idx_redaction_apply(ix, &nr, &r), 0);
+	CHECK_INT(idx_commit(ix), 0);
+	CHECK_INT(r.n, 1);
+	struct idx_redaction got = {0};
+	CHECK_INT(idx_redactions_list(ix, row, take_redaction, &got), 0);
+	CHECK(got.id == r.id && got.n == 1 && got.from_us == 1000000 && got.original_leaf == 0);
+	struct idx_ret_rec rr = {0};
+	CHECK_INT(idx_retention_list(ix, IDX_RET_DUE, 100, take_ret, &rr), 0);
+	CHECK(rr.call_row == row && rr.keep_until_us == 50); /* retention kept */
+	struct idx_recording n2 = nr;
+	n2.path = "recordings/r10.r2.opus";
+	struct idx_redaction r2 = r;
+	r2.path = n2.path;
+	r2.original_path = nr.path;
+	CHECK_INT(idx_redaction_apply(ix, &n2, &r2), 0);
+	CHECK_INT(r2.n, 2);
+	CHECK_INT(idx_redaction_shredded(ix, r.id), 0);
+	struct idx_recording n3 = nr;
+	n3.path = "recordings/r10.r3.opus";
+	struct idx_redaction r3 = r;
+	r3.path = n3.path;
+	r3.original_path = n2.path;
+	r3.to_us = r3.from_us;
+	CHECK_INT(idx_begin(ix), 0);
+	CHECK_INT(idx_redaction_apply(ix, &n3, &r3), ES_EDB); /* to <= from */
+	CHECK_INT(idx_rollback(ix), 0);
+	idx_close(ix);
+	char buf[64];
+	sql_text("SELECT path FROM recordings", buf, sizeof(buf));
+	CHECK_STR(buf, "recordings/r10.r2.opus"); /* rolled back with it */
+}
+
 /* An index made by schema version 1 is brought to the current version. */
 static void test_migrate_v1(void)
 {
@@ -868,7 +947,7 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, CONSENT_UNDO "DROP TABLE hold_calls; DROP TABLE holds;"
+	CHECK_INT(sqlite3_exec(db, AFTER_V9_UNDO "DROP TABLE hold_calls; DROP TABLE holds;"
 			       " DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
 			       " DROP TRIGGER parties_text_update; DROP TABLE party_text;"
 			       " DROP TABLE call_notes; DROP TABLE call_tags;"
@@ -1162,13 +1241,8 @@ static void test_migrate_consent(void)
 	struct idx *ix = fresh();
 	int64_t old = insert(ix, simple("c0@x", "alice", "bob", 1000, 10));
 	idx_close(ix);
-	unsigned at = 0;
-	for (unsigned i = 0; i < idx_nmigrations; i++)
-		if (!strcmp(idx_migrations[i].name, IDX_MIGRATION_CONSENT))
-			at = i;
-	CHECK(at > 0);
-	char sql[512];
-	snprintf(sql, sizeof(sql), "%sPRAGMA user_version = %u", CONSENT_UNDO, at);
+	/* back to v9, before the consent migration and those after it */
+	const char *sql = AFTER_V9_UNDO "PRAGMA user_version = 9";
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -1265,6 +1339,7 @@ int main(void)
 	RUN(test_migrate_v1);
 	RUN(test_migrate_v7);
 	RUN(test_migrate_v8);
+	RUN(test_migrate_v9);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	teardown();

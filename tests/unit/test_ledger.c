@@ -162,6 +162,28 @@ static void test_parsers(void)
 	for (size_t i = 0; i < ES_ARRAY_LEN(badh); i++)
 		CHECK_INT(st_ledger_entry_parse(badh[i], strlen(badh[i]), &p, err, sizeof(err)),
 			  ES_EPARSE);
+	/* redact leaves: of=, span=FROM-TO (ms, from < to), channel=, detail= */
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	const char *red = "1\tredact\t5\t9\tr/1.r1.opus.enc\tof=0\tspan=1000-2500\tchannel=caller"
+			  "\tdetail=" H64;
+	CHECK_INT(st_ledger_entry_parse(red, strlen(red), &p, err, sizeof(err)), 0);
+	CHECK(p.type == ST_ENTRY_REDACT && p.of_seq == 0 && p.span_from_ms == 1000 &&
+	      p.span_to_ms == 2500 && !strcmp(p.channel, "caller") && p.detail_sha256[0] == 0x01);
+	n = st_ledger_entry_format(&p, line, sizeof(line));
+	CHECK(n == (int)strlen(red) && !memcmp(line, red, strlen(red)));
+	static const char *const badr[] = {
+		"1\tredact\t5\t9\tx\tof=0\tspan=2500-1000\tchannel=caller\tdetail=" H64,
+		"1\tredact\t5\t9\tx\tof=5\tspan=1-2\tchannel=caller\tdetail=" H64,
+		"1\tredact\t5\t9\tx\tof=0\tspan=1-2\tchannel=agent\tdetail=" H64,
+		"1\tredact\t5\t9\tx\tof=0\tspan=1-2\tchannel=both\tdetail=-",
+		"1\tredact\t5\t9\tx\tof=0\tspan=12\tchannel=both\tdetail=" H64,
+		"1\tredact\t5\t9\tx\tof=0\tspan=01-2\tchannel=both\tdetail=" H64,
+		"1\tredact\t5\t9\tx\tof=0\tspan=1-2\tchannel=both",
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(badr); i++)
+		CHECK_INT(st_ledger_entry_parse(badr[i], strlen(badr[i]), &p, err, sizeof(err)),
+			  ES_EPARSE);
+#undef H64
 
 	struct st_head h = {.size = 42, .time_us = 5};
 	memset(h.root, 0x5a, sizeof(h.root));
