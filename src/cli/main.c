@@ -34,6 +34,7 @@ static void usage(FILE *f, const char *prog)
 		"  serve            the REST API over HTTP(S) (docs/openapi.yaml)\n"
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"  retention CMD    retention policies: apply, run, report\n"
+		"  archive CMD      the archive tier (bucket): run, status, probe\n"
 		"  hold CMD         legal holds: add, list, show, release\n"
 		"\n"
 		"Global options:\n"
@@ -182,6 +183,8 @@ int main(int argc, char **argv)
 		return cli_hold(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "retention"))
 		return cli_retention(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "archive"))
+		return cli_archive_cmd(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;
