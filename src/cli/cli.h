@@ -159,6 +159,8 @@ int cli_blobs_remember(struct cli_ctx *ctx, struct cli_blob_settings *o, const c
 int cli_blobs_pass(struct cli_ctx *ctx, struct idx *ix, int64_t now_us, bool quiet,
 		   struct rec_tier_counts *n, const char *cmd);
 int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv);
+/* "upload backlog: N ..." on stdout when the data folder has a bucket. */
+void cli_blobs_backlog_line(struct cli_ctx *ctx);
 
 /* web.c: the HTTP server (REST API, web UI) of `serve`, and of `record` /
  * `srs` when [api] enabled = yes or --api is given. */

@@ -505,6 +505,8 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	char path[4096];
+	if (!json)
+		cli_blobs_backlog_line(ctx);
 	snprintf(path, sizeof(path), "%s/run/status.json", ctx->data_dir);
 	FILE *f = fopen(path, "r");
 	if (!f) {

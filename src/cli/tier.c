@@ -143,6 +143,26 @@ int cli_blobs_pass(struct cli_ctx *ctx, struct idx *ix, int64_t now_us, bool qui
 	return CLI_OK;
 }
 
+void cli_blobs_backlog_line(struct cli_ctx *ctx)
+{
+	char err[1024];
+	int64_t after = 0;
+	struct st_blob b;
+	if (rec_blobs_open(ctx->data_dir, &b, &after, err, sizeof(err)))
+		return;
+	const char *where = b.ops->describe(b.state);
+	struct idx *ix;
+	uint64_t n = 0;
+	if (cli_open_index(ctx, false, &ix) == 0) {
+		if (rec_tier_backlog(ctx->data_dir, ix, cli_wall_us(), after, &n) == 0)
+			printf("upload backlog: %llu recording(s) due for %s, still in the data "
+			       "folder\n",
+			       (unsigned long long)n, where);
+		idx_close(ix);
+	}
+	st_blob_close(&b);
+}
+
 /* ---- earshot archive ------------------------------------------------------------- */
 
 static void arch_usage(FILE *f)
@@ -151,6 +171,7 @@ static void arch_usage(FILE *f)
 		"Usage: earshot archive run [-c FILE] [--now TIME] [--max N] [--json]\n"
 		"       earshot archive status [-c FILE] [--now TIME] [--json]\n"
 		"       earshot archive probe [-c FILE]\n"
+		"       earshot archive cat ID --range FIRST-LAST\n"
 		"\n"
 		"The archive tier: recordings start in the data folder and move to the\n"
 		"bucket of [earshot] blobs = s3://BUCKET/PREFIX once their call is older\n"
@@ -161,6 +182,8 @@ static void arch_usage(FILE *f)
 		"           it in the data folder for the next run\n"
 		"  status   the upload backlog: recordings due but still local\n"
 		"  probe    whether the bucket supports S3 Object Lock (legal holds)\n"
+		"  cat      bytes FIRST to LAST (inclusive) of call ID's stored (encrypted)\n"
+		"           object, read with a Range request, to stdout\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE   the configuration (else the bucket the data folder\n"
@@ -172,6 +195,45 @@ static void arch_usage(FILE *f)
 		"Exit codes: 0 ok, 1 error (a refused secret; the server unreachable after\n"
 		"retries: what failed stays queued), 2 usage or a bad configuration,\n"
 		"4 no bucket configured.\n");
+}
+
+static int take_path(void *ud, const struct idx_call *c)
+{
+	if (c->recording && c->recording->path)
+		snprintf(ud, ST_BLOB_KEY_MAX, "%s", c->recording->path);
+	return 0;
+}
+
+/* A Range request for bytes first..last of the call's object; closes b. */
+static int arch_cat(struct cli_ctx *ctx, struct st_blob *b, const char *ref,
+		    unsigned long long first, unsigned long long last)
+{
+	struct idx *ix;
+	char key[ST_BLOB_KEY_MAX] = "", err[1024];
+	int out = CLI_OK;
+	if (cli_open_index(ctx, false, &ix)) {
+		st_blob_close(b);
+		return CLI_ERR;
+	}
+	idx_call_get(ix, cli_call_ref(ix, ref), take_path, key);
+	idx_close(ix);
+	if (!key[0]) {
+		fprintf(stderr, "earshot archive: no recording of call %s\n", ref);
+		st_blob_close(b);
+		return CLI_NOTFOUND;
+	}
+	struct es_buf buf;
+	es_buf_init(&buf);
+	int rc = b->ops->get_range(b->state, key, first, last - first + 1, &buf, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "earshot archive: %s\n", err);
+		out = rc == ES_ENOTFOUND ? CLI_NOTFOUND : CLI_ERR;
+	} else if (fwrite(buf.p, 1, buf.len, stdout) != buf.len || fflush(stdout)) {
+		out = CLI_ERR;
+	}
+	es_buf_free(&buf);
+	st_blob_close(b);
+	return out;
 }
 
 int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
@@ -189,11 +251,14 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"now", required_argument, NULL, 'n'},
 		{"max", required_argument, NULL, 'm'},    {"json", no_argument, NULL, 'j'},
 		{"data", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
+		{"range", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0}};
 	const char *config = NULL;
 	int64_t now = cli_wall_us();
 	long max = 0;
 	bool json = false;
+	unsigned long long first = 0, last = 0;
+	bool ranged = false;
 	int c;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -209,10 +274,24 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'd': ctx->data_dir = optarg; ctx->data_explicit = true; break;
 		case 'h': arch_usage(stdout); return CLI_OK;
+		case 'r':
+			if (sscanf(optarg, "%llu-%llu", &first, &last) != 2 || last < first ||
+			    last - first >= (64u << 20)) {
+				fprintf(stderr, "earshot archive: --range: '%s' is not FIRST-LAST "
+						"(at most 64 MiB)\n", optarg);
+				return CLI_USAGE;
+			}
+			ranged = true;
+			break;
 		default: arch_usage(stderr); return CLI_USAGE;
 		}
 	}
-	if (strcmp(sub, "run") && strcmp(sub, "status") && strcmp(sub, "probe")) {
+	if (!strcmp(sub, "cat") && (!ranged || optind >= argc)) {
+		arch_usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(sub, "run") && strcmp(sub, "status") && strcmp(sub, "probe") &&
+	    strcmp(sub, "cat")) {
 		fprintf(stderr, "earshot archive: unknown subcommand '%s'\n", sub);
 		arch_usage(stderr);
 		return CLI_USAGE;
@@ -255,6 +334,8 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		st_blob_close(&b);
 		return rc && rc != ES_EUNSUP ? CLI_ERR : CLI_OK;
 	}
+	if (!strcmp(sub, "cat"))
+		return arch_cat(ctx, &b, argv[optind], first, last);
 	st_blob_close(&b);
 	struct idx *ix;
 	if (cli_open_index(ctx, false, &ix))

@@ -1,0 +1,163 @@
+"""Recordings in an S3 bucket: a real Swift server with s3api and tempauth
+(tests/integration/s3server.py, which checks every SigV4 signature and
+payload hash), one server for all the cases of this file.
+
+- import with blobs = s3://...: the recordings are uploaded (single PUT and
+  multipart), read back, removed from the data folder; export, verify and
+  delete work from the bucket; a Range request returns the object's bytes
+- the server stopped during an import: the recordings stay queued in the
+  data folder (archive status counts them), nothing is lost, and all are
+  uploaded by `archive run` once it is back
+- a wrong secret: a clear error naming the endpoint and bucket, never the
+  secret; the recordings stay local
+- archive_after: nothing moves before the age (--now), everything after,
+  then verify and export
+- Object Lock: probed; Swift's s3api has none, which probe says"""
+import hashlib
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, import_capture, run,  # noqa: E402
+                    skip, tmpdir)
+import s3server  # noqa: E402
+
+GEN = os.path.join(BUILD, "gen_calls")
+if not os.path.exists(GEN):
+    skip("bench generator %s not built" % GEN)
+
+res = Results()
+work = tmpdir("earshot-s3-")
+pcap = os.path.join(work, "calls.pcap")
+run([GEN, "-o", pcap, "--truth", os.path.join(work, "truth.json"), "--seed", "5",
+     "--calls", "6", "--duration", "4"])
+
+
+def local_files(data):
+    out = []
+    for root, _, files in os.walk(os.path.join(data, "recordings")):
+        out += [os.path.join(root, f) for f in files if not f.endswith(".part")]
+    return out
+
+
+def conf_file(s3, name, url, secret=None, extra=""):
+    path = os.path.join(work, name + ".conf")
+    with open(path, "w") as f:
+        f.write("[earshot]\nblobs = %s\n%s\n" % (url, extra))
+        f.write(s3.conf("rec", secret=secret))
+        # every recording as a multipart upload of one part: the parts path
+        # runs on small files (s3api's smallest part is 5 MiB but the last
+        # may be smaller)
+        if name == "main":
+            f.write("multipart_above = 1\npart_size = 5M\n")
+    return path
+
+
+def recordings(data):
+    return {c["id"]: c["recording"] for c in calls_json(data) if c.get("recording")}
+
+
+with s3server.S3Server() as s3:
+    s3.make_bucket("rec")
+
+    # ---- import into the bucket, then read it back every way ---------------------
+    data = os.path.join(work, "main")
+    conf = conf_file(s3, "main", "s3://rec/site1")
+    p, summary = import_capture(data, pcap, extra=("-c", conf))
+    res.check(p.returncode == 0, "import with blobs = s3:// exits 0 (%d: %s)" % (p.returncode, p.stderr))
+    recs = recordings(data)
+    res.check(len(recs) >= 4, "the capture gave recordings (%d)" % len(recs))
+    res.check(local_files(data) == [], "no recording left in the data folder: %s" % local_files(data))
+    st = earshot(data, "archive", "status", "--json")
+    res.check('"due":0' in st.stdout, "no upload backlog after the import: %s" % st.stdout)
+    first_id, first = sorted(recs.items())[0]
+    status, body = s3.curl("GET", "/rec/site1/" + first["path"])
+    res.check(hashlib.sha256(body).hexdigest() == first["sha256"],
+              "the object in the bucket is the recording's ciphertext (its SHA-256)")
+    res.check(b"ESENC" == body[:5], "only ciphertext is uploaded (ESENC header)")
+    rp = subprocess.run([EARSHOT, "--data", data, "archive", "cat", str(first_id), "--range",
+                         "1000-5095"], capture_output=True)
+    res.check(rp.returncode == 0 and rp.stdout == body[1000:5096],
+              "a Range request returns bytes 1000-5095 of the object (%d bytes)" % len(rp.stdout))
+    v = earshot(data, "verify", check=False)
+    res.check(v.returncode == 0, "verify passes with every recording in the bucket: %s%s" % (v.stdout, v.stderr))
+    out = os.path.join(work, "first.wav")
+    e = earshot(data, "export", str(first_id), "-o", out, check=False)
+    res.check(e.returncode == 0 and os.path.getsize(out) > 1000,
+              "export of an archived recording: %s" % e.stderr)
+    # a tampered object is found by verify, not reported as missing
+    second_id, second = sorted(recs.items())[1]
+    tampered = os.path.join(work, "tampered")
+    with open(tampered, "wb") as f:
+        f.write(body[:100] + bytes([body[100] ^ 1]) + body[101:])
+    s3.curl("PUT", "/rec/site1/" + second["path"], data_file=tampered)
+    v = earshot(data, "verify", check=False)
+    res.check(v.returncode != 0 and "altered" in v.stdout and second["path"] in v.stdout,
+              "verify names the altered object: %s" % v.stdout[-400:])
+    d = earshot(data, "delete", str(first_id), "--yes", check=False)
+    res.check(d.returncode == 0, "delete of an archived recording: %s" % d.stderr)
+    status, _ = s3.curl("HEAD", "/rec/site1/" + first["path"], "-I", check=False)
+    res.check(status == 404, "deleting the recording deleted the object (HEAD: %d)" % status)
+
+    # ---- a wrong secret: a clear error, nothing lost ------------------------------
+    data = os.path.join(work, "badsecret")
+    secret = "Wr0ngSecretXyz"
+    conf = conf_file(s3, "bad", "s3://rec/site2", secret=secret)
+    p, _ = import_capture(data, pcap, extra=("-c", conf))
+    res.check(p.returncode == 1, "import with a wrong secret exits 1 (%d)" % p.returncode)
+    res.check("access refused" in p.stderr and s3.endpoint in p.stderr and "bucket rec" in p.stderr,
+              "the error names the endpoint and bucket: %s" % p.stderr.strip()[-300:])
+    res.check(secret not in p.stderr + p.stdout, "the secret is not printed")
+    res.check(len(local_files(data)) == len(recordings(data)) > 0,
+              "the recordings stay in the data folder")
+
+    # ---- the server away during an import: queued, then all uploaded -------------
+    data = os.path.join(work, "outage")
+    conf = conf_file(s3, "outage", "s3://rec/site3")
+    s3.stop_proxy()
+    try:
+        p, _ = import_capture(data, pcap, extra=("-c", conf))
+        res.check(p.returncode == 0, "import while the server is down exits 0 (%d: %s)" % (p.returncode, p.stderr))
+        res.check("queued" in p.stderr, "it says the recordings stay queued: %s" % p.stderr[-300:])
+        n = len(recordings(data))
+        res.check(n > 0 and len(local_files(data)) == n, "every recording kept locally (%d)" % n)
+        st = earshot(data, "archive", "status", "--json")
+        res.check('"due":%d' % n in st.stdout, "archive status shows the backlog: %s" % st.stdout)
+        ss = earshot(data, "status", check=False)
+        res.check("upload backlog: %d recording" % n in ss.stdout,
+                  "earshot status shows the upload backlog: %s" % ss.stdout[-300:])
+    finally:
+        s3.start_proxy()
+    r = earshot(data, "archive", "run", "--json", check=False)
+    res.check(r.returncode == 0 and '"moved":%d' % n in r.stdout,
+              "after the outage every queued recording is uploaded: %s %s" % (r.stdout, r.stderr))
+    res.check(local_files(data) == [], "nothing left locally after the retry")
+    v = earshot(data, "verify", check=False)
+    res.check(v.returncode == 0, "verify passes after the retry: %s" % v.stdout[-300:])
+
+    # ---- the archive tier: by age ------------------------------------------------
+    data = os.path.join(work, "tier")
+    conf = conf_file(s3, "tier", "s3://rec/site4", extra="archive_after = 400d")
+    p, _ = import_capture(data, pcap, extra=("-c", conf))
+    n = len(recordings(data))
+    # the generated calls are of 2026-01-15: 400 days later is 2027-02-19
+    res.check(p.returncode == 0 and len(local_files(data)) == n > 0,
+              "archive_after = 400d: the import keeps them local")
+    r = earshot(data, "archive", "run", "--now", "2027-01-01", "--json")
+    res.check('"moved":0' in r.stdout, "nothing moves before the age: %s" % r.stdout)
+    r = earshot(data, "archive", "run", "--now", "2027-03-01", "--json")
+    res.check('"moved":%d' % n in r.stdout and local_files(data) == [],
+              "everything moves after the age: %s" % r.stdout)
+    v = earshot(data, "verify", check=False)
+    res.check(v.returncode == 0, "verify passes on the archived tier: %s" % v.stdout[-300:])
+    cid = sorted(recordings(data))[0]
+    e = earshot(data, "export", str(cid), "-o", os.path.join(work, "tier.wav"), check=False)
+    res.check(e.returncode == 0, "export from the archive tier: %s" % e.stderr)
+
+    # ---- Object Lock -------------------------------------------------------------
+    pr = earshot(data, "archive", "probe", check=False)
+    res.check(pr.returncode == 0 and "object lock not supported" in pr.stdout,
+              "probe says Swift's s3api has no Object Lock: %s %s" % (pr.stdout, pr.stderr))
+
+res.finish()
