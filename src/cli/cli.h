@@ -233,6 +233,7 @@ struct cli_run {
 	unsigned nold;
 	struct pol_retention *retention; /* [retention]: set at indexing (read at start) */
 	bool retention_daily;            /* [retention ...] configured: run it daily */
+	bool blobs;                      /* [earshot] blobs = s3://: upload passes */
 	const char *config_path;
 	char spool[4096];
 	int64_t started_us;

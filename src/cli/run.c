@@ -317,7 +317,7 @@ static void reload_rules(struct cli_run *r)
 int cli_run_loop(struct cli_run *r)
 {
 	int exit_code = CLI_OK;
-	int64_t last_status = 0, last_disk = 0, last_retention = 0;
+	int64_t last_status = 0, last_disk = 0, last_retention = 0, last_upload = 0;
 	bool stopping = false;
 	for (;;) {
 		if (got_stop && !stopping) {
@@ -359,6 +359,23 @@ int cli_run_loop(struct cli_run *r)
 			if (rrc != CLI_OK && rrc != CLI_QUOTA)
 				ES_LOG_ERR(TAG, "retention run failed (exit %d); the next runs in a day",
 					   rrc);
+		}
+		/* the bucket: what is due and still local (new recordings, and
+		 * those a failed upload left queued), a bounded batch a minute so
+		 * that an outage does not hold this loop for long */
+		if (r->blobs && !stopping && now - last_upload >= 60 * ES_US_PER_SEC) {
+			last_upload = now;
+			struct rec_tier_counts tc;
+			char terr[1024];
+			int64_t after = 0;
+			struct st_blob b;
+			if (!rec_blobs_open(r->ctx->data_dir, &b, &after, terr, sizeof(terr))) {
+				st_blob_close(&b);
+				if (rec_tier_move(r->ctx->data_dir, r->ix, now, after, 50, &tc, terr,
+						  sizeof(terr)))
+					ES_LOG_WARNING(TAG, "upload: %s; %llu recording(s) stay queued",
+						       terr, (unsigned long long)(tc.due - tc.moved));
+			}
 		}
 		if (now - last_status >= r->s->status_interval_us || stopping) {
 			write_status(r);

@@ -512,6 +512,8 @@ struct rec_hold_req {
 	const char *query;         /* "party=x,tag=y,from=T,...", or NULL */
 	const char *by;            /* who, for the index and the audit log */
 	int64_t now_us;
+	const char *data_dir;      /* NULL: no Object Lock legal hold on archived
+				      recordings' objects (tier.c) */
 };
 /* "party=alice,tag=case-7" into f: its strings point into buf (modified).
  * Keys: party, from, to, tag, source, outcome, flag, call-id. */

@@ -28,6 +28,7 @@ struct s3_state {
 	CURL *h;
 	char desc[600];
 	char sigv4[96];
+	int lock;            /* 0 not probed, 1 Object Lock enabled, -1 not */
 };
 
 /* One request: its body comes from memory or from a file range; its reply
@@ -637,12 +638,23 @@ static int s3_remove(void *state, const char *key, char *err, size_t errlen)
 	return rc;
 }
 
+static int s3_probe_lock(void *state, char *err, size_t errlen);
+
 static int s3_legal_hold(void *state, const char *key, bool on, char *err, size_t errlen)
 {
 	struct s3_state *s = state;
 	int rc = key_check(s, key, err, errlen);
 	if (rc)
 		return rc;
+	/* Only after the bucket said it has Object Lock: a server that does
+	 * not know the legal-hold subresource (Swift's s3api) takes this PUT
+	 * for an upload and replaces the recording with the XML below. */
+	if (!s->lock)
+		s->lock = s3_probe_lock(s, err, errlen) ? -1 : 1;
+	if (s->lock < 0)
+		return es_errf(err, errlen, ES_EUNSUP,
+			       "%s: no Object Lock on the bucket, so no legal hold on its objects",
+			       s->desc);
 	char body[128], b64[32], sha[65];
 	uint8_t md5[16];
 	int n = snprintf(body, sizeof(body),

@@ -159,5 +159,13 @@ with s3server.S3Server() as s3:
     pr = earshot(data, "archive", "probe", check=False)
     res.check(pr.returncode == 0 and "object lock not supported" in pr.stdout,
               "probe says Swift's s3api has no Object Lock: %s %s" % (pr.stdout, pr.stderr))
+    # a hold on an archived recording: Swift's s3api would take a legal-hold
+    # PUT for an upload and overwrite the object; it is not sent there
+    h = run([EARSHOT, "-v", "--data", data, "hold", "add", "case-1", "--reason", "test",
+             "--call", str(cid)], check=False)
+    res.check(h.returncode == 0 and "no Object Lock" in h.stderr,
+              "a hold on an archived recording says the bucket has no Object Lock: %s" % h.stderr)
+    v = earshot(data, "verify", check=False)
+    res.check(v.returncode == 0, "the held object is intact: %s" % v.stdout[-300:])
 
 res.finish()
