@@ -11,16 +11,18 @@ payload hash), one server for all the cases of this file.
 - a wrong secret: a clear error naming the endpoint and bucket, never the
   secret; the recordings stay local
 - archive_after: nothing moves before the age (--now), everything after,
-  then verify and export
+  then verify, export, and the API's playback (whole and an HTTP range) and
+  waveform of an archived recording
 - Object Lock: probed; Swift's s3api has none, which probe says"""
 import hashlib
+import json
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, import_capture, run,  # noqa: E402
-                    skip, tmpdir)
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port,  # noqa: E402
+                    http_req, http_stop, http_wait_up, import_capture, run, skip, tmpdir)
 import s3server  # noqa: E402
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -154,6 +156,33 @@ with s3server.S3Server() as s3:
     cid = sorted(recordings(data))[0]
     e = earshot(data, "export", str(cid), "-o", os.path.join(work, "tier.wav"), check=False)
     res.check(e.returncode == 0, "export from the archive tier: %s" % e.stderr)
+
+    # ---- playback and waveform through the API, from the bucket -------------------
+    run([EARSHOT, "--data", data, "user", "add", "admin1", "--role", "admin",
+         "--password-stdin"], input="correct horse battery\n")
+    tok = json.loads(earshot(data, "user", "token", "admin1", "--json").stdout)["token"]
+    port = free_port()
+    proc = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "127.0.0.1:%d" % port],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if not http_wait_up("127.0.0.1", port, proc):
+            raise RuntimeError("server did not start: %s" % proc.communicate()[1][-500:])
+        auth = {"Authorization": "Bearer " + tok}
+        cid2 = sorted(recordings(data))[1]
+        st, hd, body = http_req("127.0.0.1", port, "GET", "/api/calls/%d/audio" % cid2,
+                                headers=auth, raw=True, timeout=60)
+        res.check(st == 200 and len(body) > 1000,
+                  "the API plays an archived recording (%s, %d bytes)" % (st, len(body or b"")))
+        st, hd, part = http_req("127.0.0.1", port, "GET", "/api/calls/%d/audio" % cid2,
+                                headers=dict(auth, Range="bytes=100-599"), raw=True, timeout=60)
+        res.check(st == 206 and part == body[100:600],
+                  "an HTTP range of an archived recording's audio (%s)" % st)
+        st, _, pk = http_req("127.0.0.1", port, "GET", "/api/calls/%d/peaks?points=100" % cid2,
+                             headers=auth, timeout=120)
+        res.check(st == 200, "the waveform of an archived recording (%s)" % st)
+    finally:
+        http_stop(proc)
+    res.check(local_files(data) == [], "playback did not bring the recording back to the data folder")
 
     # ---- Object Lock -------------------------------------------------------------
     pr = earshot(data, "archive", "probe", check=False)
