@@ -147,6 +147,7 @@ struct cli_blob_settings {
 	bool on;                    /* blobs = s3://... */
 	struct st_blob_conf conf;
 	int64_t after_us;           /* archive_after; 0: move once indexed */
+	int64_t interval_us;        /* record/srs: between upload passes */
 };
 int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c, char *err,
 			   size_t errlen);
@@ -234,6 +235,7 @@ struct cli_run {
 	struct pol_retention *retention; /* [retention]: set at indexing (read at start) */
 	bool retention_daily;            /* [retention ...] configured: run it daily */
 	bool blobs;                      /* [earshot] blobs = s3://: upload passes */
+	int64_t upload_interval_us;      /* [s3] upload_interval */
 	const char *config_path;
 	char spool[4096];
 	int64_t started_us;

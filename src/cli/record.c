@@ -337,6 +337,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 			return CLI_USAGE;
 		}
 		run.blobs = bs.on;
+		run.upload_interval_us = bs.interval_us;
 		if (cli_blobs_remember(ctx, &bs, cmd)) {
 			es_conf_free(&conf);
 			pol_rules_free(rules);

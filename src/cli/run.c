@@ -361,9 +361,10 @@ int cli_run_loop(struct cli_run *r)
 					   rrc);
 		}
 		/* the bucket: what is due and still local (new recordings, and
-		 * those a failed upload left queued), a bounded batch a minute so
-		 * that an outage does not hold this loop for long */
-		if (r->blobs && !stopping && now - last_upload >= 60 * ES_US_PER_SEC) {
+		 * those a failed upload left queued), a bounded batch a pass
+		 * ([s3] upload_interval, a minute) so that an outage does not
+		 * hold this loop for long */
+		if (r->blobs && !stopping && now - last_upload >= r->upload_interval_us) {
 			last_upload = now;
 			struct rec_tier_counts tc;
 			char terr[1024];

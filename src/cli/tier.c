@@ -22,7 +22,7 @@ int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c,
 	static const char *const k_s3[] = {"endpoint", "region", "path_style", "access_key",
 					   "secret_key", "credentials_file", "multipart_above",
 					   "part_size", "retries", "backoff", "timeout",
-					   "object_lock", "lock_days", NULL};
+					   "object_lock", "lock_days", "upload_interval", NULL};
 	int rc;
 	memset(o, 0, sizeof(*o));
 	if ((rc = es_conf_check_keys(c, "s3", k_s3, err, errlen)))
@@ -100,6 +100,12 @@ int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c,
 	if ((rc = es_conf_duration(c, "earshot", "archive_after", &o->after_us, err, errlen)) &&
 	    rc != ES_ENOTFOUND)
 		return rc;
+	o->interval_us = 60 * ES_US_PER_SEC;
+	if ((rc = es_conf_duration(c, "s3", "upload_interval", &o->interval_us, err, errlen)) &&
+	    rc != ES_ENOTFOUND)
+		return rc;
+	if (o->interval_us < ES_US_PER_SEC)
+		o->interval_us = ES_US_PER_SEC;
 	o->on = true;
 	return 0;
 }
