@@ -12,6 +12,7 @@ for an operator.
         s3.stop_proxy(); ...; s3.start_proxy()     # an outage
 
 Skips (exit 77) when the packages are absent."""
+import atexit
 import hashlib
 import os
 import shutil
@@ -55,6 +56,11 @@ class S3Server:
             estest.skip("no S3 server: missing %s (scripts/bootstrap installs them)" %
                         ", ".join(missing))
         self.dir = tempfile.mkdtemp(prefix="earshot-s3-")
+        # a test that dies half-way (an exception outside `with`, ctest's
+        # timeout sending SIGTERM) must not leave the servers running
+        atexit.register(self.close)
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         try:
             self._configure()
             self._start_all()
