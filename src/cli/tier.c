@@ -139,9 +139,12 @@ int cli_blobs_pass(struct cli_ctx *ctx, struct idx *ix, int64_t now_us, bool qui
 	if (!rc)
 		rc = rec_tier_move(ctx->data_dir, ix, now_us, after, 0, n, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "%s: %s%s\n", cmd, err,
-			rc == ES_EINVAL ? "" : " (the recordings stay queued in the data folder)");
-		return rc == ES_EINVAL ? CLI_ERR : CLI_OK;
+		/* a refused secret or an Object Lock the bucket lacks will not
+		 * mend by waiting: an error; an outage is */
+		bool fatal = rc == ES_EINVAL || rc == ES_EUNSUP;
+		fprintf(stderr, "%s: %s (the recordings stay queued in the data folder)\n", cmd,
+			err);
+		return fatal ? CLI_ERR : CLI_OK;
 	}
 	if (!quiet && n->moved)
 		ES_LOG_INF("tier", "%llu recording(s) moved to the bucket",

@@ -291,9 +291,9 @@ int rec_tier_move(const char *data_dir, struct idx *ix, int64_t now_us, int64_t 
 			rc = r;
 			snprintf(err, errlen, "%s", why);
 		}
-		/* a refused secret or an unreachable server fails every other
-		 * recording too: stop, they stay queued */
-		if (r == ES_EINVAL || r == ES_EIO)
+		/* a refused secret, an unreachable server or a missing Object
+		 * Lock fails every other recording too: stop, they stay queued */
+		if (r == ES_EINVAL || r == ES_EIO || r == ES_EUNSUP)
 			break;
 	}
 out:

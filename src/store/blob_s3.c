@@ -401,6 +401,8 @@ static void lock_header(struct s3_state *s, char *out, char *out2, size_t cap)
 	snprintf(out2, cap, "x-amz-object-lock-retain-until-date: %s", when);
 }
 
+static int s3_probe_lock(void *state, char *err, size_t errlen);
+
 static int put_single(struct s3_state *s, const char *key, int fd, uint64_t size,
 		      const char *sha, struct st_blob_put_info *info, char *err, size_t errlen)
 {
@@ -442,8 +444,12 @@ static int put_multipart(struct s3_state *s, const char *key, int fd, uint64_t s
 			 const char *sha, struct st_blob_put_info *info, char *err, size_t errlen)
 {
 	struct s3_req r;
+	char lock[160], until[160];
 	req_init(&r, "POST", key);
 	r.query = "uploads=";
+	lock_header(s, lock, until, sizeof(lock)); /* Object Lock goes on the initiation */
+	r.extra_hdr[0] = lock[0] ? lock : NULL;
+	r.extra_hdr[1] = until[0] ? until : NULL;
 	int rc = s3_do(s, &r, err, errlen);
 	char id[512] = "";
 	if (!rc && !st_blob_xml_text((const char *)r.resp.p, r.resp.len, "UploadId", id, sizeof(id)))
@@ -537,6 +543,15 @@ static int s3_put_file(void *state, const char *key, const char *path, const cha
 	int rc = key_check(s, key, err, errlen);
 	if (rc)
 		return rc;
+	/* [s3] object_lock promises WORM objects: a bucket without Object Lock
+	 * would silently store unlocked ones, so refuse (they stay queued) */
+	if (s->c.lock_mode[0] && !s->lock)
+		s->lock = s3_probe_lock(s, err, errlen) ? -1 : 1;
+	if (s->c.lock_mode[0] && s->lock < 0)
+		return es_errf(err, errlen, ES_EUNSUP,
+			       "%s: object_lock = %s is configured but the bucket has no Object "
+			       "Lock",
+			       s->desc, s->c.lock_mode);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st)) {
@@ -637,8 +652,6 @@ static int s3_remove(void *state, const char *key, char *err, size_t errlen)
 	es_buf_free(&r.resp);
 	return rc;
 }
-
-static int s3_probe_lock(void *state, char *err, size_t errlen);
 
 static int s3_legal_hold(void *state, const char *key, bool on, char *err, size_t errlen)
 {

@@ -114,6 +114,17 @@ with s3server.S3Server() as s3:
     res.check(len(local_files(data)) == len(recordings(data)) > 0,
               "the recordings stay in the data folder")
 
+    # ---- object_lock configured on a bucket without it: refused, kept -------------
+    data = os.path.join(work, "lock")
+    conf = conf_file(s3, "lock", "s3://rec/site5", extra="")
+    with open(conf, "a") as f:
+        f.write("object_lock = governance\nlock_days = 7\n")
+    p, _ = import_capture(data, pcap, extra=("-c", conf))
+    res.check(p.returncode == 1 and "has no Object Lock" in p.stderr,
+              "object_lock on a bucket without it is an error: %s" % p.stderr.strip()[-300:])
+    res.check(len(local_files(data)) == len(recordings(data)) > 0,
+              "and the recordings stay in the data folder")
+
     # ---- the server away during an import: queued, then all uploaded -------------
     data = os.path.join(work, "outage")
     conf = conf_file(s3, "outage", "s3://rec/site3")
