@@ -460,8 +460,6 @@ static int put_multipart(struct s3_state *s, const char *key, int fd, uint64_t s
 	struct es_buf done;
 	es_buf_init(&done);
 	es_buf_printf(&done, "<CompleteMultipartUpload>");
-	EVP_MD_CTX *whole = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
 	unsigned part = 0;
 	for (uint64_t off = 0; off < size && !rc; off += s->c.part_size) {
 		uint64_t len = ES_MIN(s->c.part_size, size - off);
@@ -501,7 +499,6 @@ static int put_multipart(struct s3_state *s, const char *key, int fd, uint64_t s
 			rc = es_errf(err, errlen, ES_ECRYPTO, "%s: %s changed on disk during the upload",
 				     s->desc, key);
 	}
-	EVP_MD_CTX_free(whole);
 	es_buf_printf(&done, "</CompleteMultipartUpload>");
 	char q[600];
 	snprintf(q, sizeof(q), "uploadId=%s", id);
