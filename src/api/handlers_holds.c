@@ -224,7 +224,7 @@ static int hold_create(struct srv_req *r)
 		goto out;
 	struct rec_hold_req q = {.name = name, .reason = f[1].s, .rows = rows, .nrows = nrows,
 				 .query = f[3].present ? f[3].s : NULL, .by = r->user.name,
-				 .now_us = srv_now_us()};
+				 .now_us = srv_now_us(), .data_dir = r->srv->data_dir};
 	size_t nc = 0, nr = 0;
 	e = rec_hold_place(r->ix, l, &q, &nc, &nr, err, sizeof(err));
 	if (e) {

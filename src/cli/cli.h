@@ -7,6 +7,7 @@
 #include "record/record.h"
 #include "siprec/siprec.h"
 #include "store/anchor.h"
+#include "store/blob.h"
 
 #include <stdatomic.h>
 
@@ -169,6 +170,28 @@ void cli_archive_status(struct cli_archive *a, struct es_json *j);
 int cli_archive_commit(struct cli_archive *a);
 void cli_archive_close(struct cli_archive *a);
 
+/* tier.c: [earshot] blobs / archive_after and [s3] (docs/CONFIG.md), and
+ * `earshot archive`. */
+struct cli_blob_settings {
+	bool on;                    /* blobs = s3://... */
+	struct st_blob_conf conf;
+	int64_t after_us;           /* archive_after; 0: move once indexed */
+	int64_t interval_us;        /* record/srs: between upload passes */
+};
+int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c, char *err,
+			   size_t errlen);
+/* Save o as the data folder's bucket (rec_blobs_save) and wipe the
+ * secret from o; CLI_OK when o is off. */
+int cli_blobs_remember(struct cli_ctx *ctx, struct cli_blob_settings *o, const char *cmd);
+/* Move what is due to the data folder's bucket, if it has one; failures
+ * are said on stderr with cmd and stay queued.  CLI_ERR only for a refused
+ * secret. */
+int cli_blobs_pass(struct cli_ctx *ctx, struct idx *ix, int64_t now_us, bool quiet,
+		   struct rec_tier_counts *n, const char *cmd);
+int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv);
+/* "upload backlog: N ..." on stdout when the data folder has a bucket. */
+void cli_blobs_backlog_line(struct cli_ctx *ctx);
+
 /* web.c: the HTTP server (REST API, web UI) of `serve`, and of `record` /
  * `srs` when [api] enabled = yes or --api is given. */
 #define CLI_WEB_DEFAULT_PORT 8080
@@ -241,6 +264,8 @@ struct cli_run {
 	unsigned nold;
 	struct pol_retention *retention; /* [retention]: set at indexing (read at start) */
 	bool retention_daily;            /* [retention ...] configured: run it daily */
+	bool blobs;                      /* [earshot] blobs = s3://: upload passes */
+	int64_t upload_interval_us;      /* [s3] upload_interval */
 	const char *config_path;
 	char spool[4096];
 	int64_t started_us;

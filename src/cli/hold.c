@@ -112,7 +112,7 @@ static int hold_add(struct cli_ctx *ctx, const char *name, const char *reason, c
 	cli_actor(actor, sizeof(actor));
 	struct rec_hold_req q = {.name = name, .reason = reason, .rows = ncalls ? rows : NULL,
 				 .nrows = ncalls, .query = query, .by = actor,
-				 .now_us = cli_wall_us()};
+				 .now_us = cli_wall_us(), .data_dir = ctx->data_dir};
 	size_t nc = 0, nr = 0;
 	int rc = rec_hold_place(ix, l, &q, &nc, &nr, err, sizeof(err));
 	if (rc) {

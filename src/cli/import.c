@@ -447,6 +447,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct pol_retention *retention = NULL;
 	const struct pol_rules *_Atomic rules_ref = NULL;
 	struct cli_ledger_settings ledger_settings = {0};
+	struct cli_blob_settings blob_settings = {0};
 	if (config) {
 		struct es_conf conf;
 		char err[1024];
@@ -457,6 +458,8 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			rc = cli_ledger_apply_config(&ledger_settings, &conf, err, sizeof(err));
 		if (!rc)
 			rc = pol_retention_from_conf(&retention, &conf, err, sizeof(err));
+		if (!rc)
+			rc = cli_blobs_apply_config(&blob_settings, &conf, err, sizeof(err));
 		bool enc;
 		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
 							 sizeof(err));
@@ -484,6 +487,10 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (cli_open_index(ctx, true, &run.ix))
 		return CLI_ERR;
+	if (cli_blobs_remember(ctx, &blob_settings, "earshot import")) {
+		idx_close(run.ix);
+		return CLI_ERR;
+	}
 	char spool[1024];
 	if (audio) {
 		if (scfg.render.writer.opus_bitrate)
@@ -573,6 +580,11 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		rc = CLI_ERR;
 	}
 	if (cli_archive_commit(&run.arc))
+		rc = CLI_ERR;
+	/* durable and indexed: now the bucket (a failure stays queued) */
+	struct rec_tier_counts tiered;
+	if (run.rec && cli_blobs_pass(ctx, run.ix, cli_wall_us(), false, &tiered,
+				      "earshot import") && rc == CLI_OK)
 		rc = CLI_ERR;
 
 	char *sum = NULL;

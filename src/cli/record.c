@@ -67,7 +67,8 @@ static void record_usage(FILE *f)
 static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struct es_conf *c,
 			char *err, size_t errlen)
 {
-	static const char *const k_earshot[] = {"data", "log_level", "syslog", NULL};
+	static const char *const k_earshot[] = {"data", "log_level", "syslog", "blobs",
+						"archive_after", NULL};
 	static const char *const k_capture[] = {"interface", "filter", "snaplen", "buffer",
 						"workers", NULL};
 	static const char *const k_calls[] = {"idle_timeout", "rtp_timeout", "max_duration",
@@ -77,7 +78,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					    "encrypt", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
-					       "ledger", "anchor"};
+					       "ledger", "anchor", "s3"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
@@ -328,6 +329,20 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 			pol_rules_free(rules);
 			return CLI_USAGE;
 		}
+		struct cli_blob_settings bs;
+		if (cli_blobs_apply_config(&bs, &conf, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", cmd, err);
+			es_conf_free(&conf);
+			pol_rules_free(rules);
+			return CLI_USAGE;
+		}
+		run.blobs = bs.on;
+		run.upload_interval_us = bs.interval_us;
+		if (cli_blobs_remember(ctx, &bs, cmd)) {
+			es_conf_free(&conf);
+			pol_rules_free(rules);
+			return CLI_ERR;
+		}
 		/* the daily run only where retention is configured */
 		for (size_t i = 0; i < conf.n && !run.retention_daily; i++)
 			run.retention_daily = !strncasecmp(conf.e[i].section, "retention", 9);
@@ -524,6 +539,8 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	char path[4096];
+	if (!json)
+		cli_blobs_backlog_line(ctx);
 	snprintf(path, sizeof(path), "%s/run/status.json", ctx->data_dir);
 	FILE *f = fopen(path, "r");
 	if (!f) {

@@ -336,7 +336,7 @@ static void reload_rules(struct cli_run *r)
 int cli_run_loop(struct cli_run *r)
 {
 	int exit_code = CLI_OK;
-	int64_t last_status = 0, last_disk = 0, last_retention = 0;
+	int64_t last_status = 0, last_disk = 0, last_retention = 0, last_upload = 0;
 	bool stopping = false;
 	for (;;) {
 		if (got_stop && !stopping) {
@@ -382,6 +382,24 @@ int cli_run_loop(struct cli_run *r)
 		/* commands before the list, which then shows their effect */
 		if (!stopping && rec_control_poll(r->ctx->data_dir, run_command, r))
 			last_status = 0;
+		/* the bucket: what is due and still local (new recordings, and
+		 * those a failed upload left queued), a bounded batch a pass
+		 * ([s3] upload_interval, a minute) so that an outage does not
+		 * hold this loop for long */
+		if (r->blobs && !stopping && now - last_upload >= r->upload_interval_us) {
+			last_upload = now;
+			struct rec_tier_counts tc;
+			char terr[1024];
+			int64_t after = 0;
+			struct st_blob b;
+			if (!rec_blobs_open(r->ctx->data_dir, &b, &after, terr, sizeof(terr))) {
+				st_blob_close(&b);
+				if (rec_tier_move(r->ctx->data_dir, r->ix, now, after, 50, &tc, terr,
+						  sizeof(terr)))
+					ES_LOG_WARNING(TAG, "upload: %s; %llu recording(s) stay queued",
+						       terr, (unsigned long long)(tc.due - tc.moved));
+			}
+		}
 		if (now - last_status >= r->s->status_interval_us || stopping) {
 			write_status(r);
 			if (!stopping)

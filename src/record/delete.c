@@ -73,10 +73,14 @@ int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err
 			return rc;
 	}
 	snprintf(path, sizeof(path), "%s/%s", d->data_dir, t->path);
-	if (unlink(path) && errno != ENOENT) {
+	bool local = unlink(path) == 0;
+	if (!local && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return ES_EIO;
 	}
+	/* archived: the bucket's object (the tombstone is already durable) */
+	if (!local && (rc = rec_tier_remove(d->data_dir, t->path, err, errlen)))
+		return rc;
 	rec_peaks_drop(d->data_dir, t->path); /* its stored waveform goes with it */
 	rc = idx_recording_delete(d->ix, t->call_row);
 	if (rc == ES_ENOTFOUND)

@@ -156,6 +156,20 @@ int rec_hold_place(struct idx *ix, struct st_ledger *l, const struct rec_hold_re
 		snprintf(err, errlen, "the hold is in force but the ledger could not sign its "
 				      "leaves: %s (the next commit signs them)", es_strerror(rc));
 	*ncalls = h.n;
+	/* archived recordings: the object's own legal hold too, where the
+	 * bucket has Object Lock, so the storage refuses a deletion as well */
+	for (size_t i = 0; i < h.n && q->data_dir; i++) {
+		char why[1024];
+		int lr = h.v[i].path ? rec_tier_legal_hold(q->data_dir, h.v[i].path, true, why,
+							   sizeof(why))
+				     : 0;
+		if (lr == ES_EUNSUP) {
+			ES_LOG_INF("hold", "%s; the hold is in the index and the ledger", why);
+			break;
+		}
+		if (lr)
+			ES_LOG_WARNING("hold", "%s: object legal hold: %s", h.v[i].path, why);
+	}
 out:
 	hcalls_free(&h);
 	return rc;

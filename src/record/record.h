@@ -471,9 +471,53 @@ int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const cha
 int rec_recording_plain(const char *data_dir, struct st_vault *vault,
 			const struct idx_recording *rec, const char *dst, char *err, size_t errlen);
 
-/* The file of a recording row: data_dir + "/" + rec->path. */
+/* The file of a recording row: data_dir + "/" + rec->path, or, when that
+ * file is not there and the data folder has a bucket (tier.c), a copy of
+ * the archived object fetched into DATA/cache/ and checked against
+ * rec->sha256 (a fetch that fails leaves the data folder's path, which the
+ * caller then finds missing, and a warning in the log). */
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out,
 		       size_t cap);
+
+/* ---- the archive tier (tier.c) -----------------------------------------------------
+ * Recordings start in the data folder and move to the data folder's bucket
+ * (store/blob.h), whose settings DATA/keys/blobs.conf keeps. */
+struct st_blob;
+struct st_blob_conf;
+/* Remember c (and the archive age) as the data folder's bucket. */
+int rec_blobs_save(const char *data_dir, const struct st_blob_conf *c, int64_t after_us,
+		   char *err, size_t errlen);
+/* Open the data folder's bucket; ES_ENOTFOUND when it has none.
+ * *after_us (may be NULL): the archive age saved with it. */
+int rec_blobs_open(const char *data_dir, struct st_blob *b, int64_t *after_us, char *err,
+		   size_t errlen);
+struct rec_tier_counts {
+	uint64_t due;       /* local recordings old enough to move */
+	uint64_t moved;     /* uploaded, read back, local copy removed */
+	uint64_t failed;    /* stay local, tried again next time */
+	uint64_t bytes;     /* moved */
+	uint64_t multipart; /* of those moved, in several parts */
+};
+/* Move local recordings whose call started at or before now - after_us
+ * (at most max, 0: all) to the bucket.  Returns the first failure (the
+ * others are logged); a failed recording stays in the data folder. */
+int rec_tier_move(const char *data_dir, struct idx *ix, int64_t now_us, int64_t after_us,
+		  size_t max, struct rec_tier_counts *n, char *err, size_t errlen);
+/* How many local recordings are due to move (the upload backlog). */
+int rec_tier_backlog(const char *data_dir, struct idx *ix, int64_t now_us, int64_t after_us,
+		     uint64_t *count);
+/* The archived object of rec id rel into DATA/cache/rel (checked against
+ * sha256); out receives that path.  sha256 NULL: not checked, into
+ * DATA/cache/.unchecked/rel, which the caller removes after use. */
+int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, char *out,
+		   size_t cap, char *err, size_t errlen);
+/* Remove rel's object (and cached copy); 0 when there is no bucket or no
+ * such object. */
+int rec_tier_remove(const char *data_dir, const char *rel, char *err, size_t errlen);
+/* Object Lock legal hold on an archived recording's object; 0 for a local
+ * one, ES_EUNSUP where the server has no Object Lock. */
+int rec_tier_legal_hold(const char *data_dir, const char *rel, bool on, char *err,
+			size_t errlen);
 
 /* ---- deleting a recording (delete.c) -----------------------------------------
  * The one deletion path: `earshot delete`, `keys shred`, retention and the
@@ -582,6 +626,8 @@ struct rec_hold_req {
 	const char *query;         /* "party=x,tag=y,from=T,...", or NULL */
 	const char *by;            /* who, for the index and the audit log */
 	int64_t now_us;
+	const char *data_dir;      /* NULL: no Object Lock legal hold on archived
+				      recordings' objects (tier.c) */
 };
 /* "party=alice,tag=case-7" into f: its strings point into buf (modified).
  * Keys: party, from, to, tag, source, outcome, flag, call-id. */

@@ -61,7 +61,17 @@ struct rec_recorder {
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "%s/%s", data_dir, rec->path ? rec->path : "");
-	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
+	if (n < 0 || (size_t)n >= cap)
+		return ES_ELIMIT;
+	struct stat st;
+	char cached[4200], err[1024];
+	/* archived: the bucket's copy, fetched once and verified */
+	if (rec->path && stat(out, &st) && errno == ENOENT &&
+	    !rec_tier_fetch(data_dir, rec->path, rec->sha256, cached, sizeof(cached), err,
+			    sizeof(err)) &&
+	    strlen(cached) < cap)
+		snprintf(out, cap, "%s", cached);
+	return 0;
 }
 
 static int fsync_dir_of(const char *path)
