@@ -56,6 +56,7 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
 int cli_hold(struct cli_ctx *ctx, int argc, char **argv);   /* hold.c */
 int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
+int cli_subject(struct cli_ctx *ctx, int argc, char **argv);   /* subject.c */
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);

@@ -35,6 +35,7 @@ static void usage(FILE *f, const char *prog)
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"  retention CMD    retention policies: apply, run, report\n"
 		"  hold CMD         legal holds: add, list, show, release\n"
+		"  subject CMD      data-subject requests for one party: export, erase\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -182,6 +183,8 @@ int main(int argc, char **argv)
 		return cli_hold(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "retention"))
 		return cli_retention(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "subject"))
+		return cli_subject(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

@@ -287,6 +287,12 @@ static const char v9_sql[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX hold_calls_call ON hold_calls(call_row);";
 
+/* Version 10 (IDX_MIG_SUBJECT; issue #15): the recorder's clock state per
+ * call (MiFID II RTS 25 traceability: synchronised, error, source; a JSON
+ * object written by record/, NULL before this version).  Erased parties
+ * need no column: the call carries the flag "erased" (index/subject.c). */
+static const char v10_sql[] = "ALTER TABLE calls ADD COLUMN clock TEXT;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -297,5 +303,6 @@ const struct idx_migration idx_migrations[] = {
 	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_sql},
 	{"api tokens: expiry, when and why revoked", v8_sql},
 	{"retention per recording, legal holds", v9_sql},
+	{"clock evidence per call", v10_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

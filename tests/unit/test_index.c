@@ -129,7 +129,7 @@ static struct ids list(struct idx *ix, struct idx_filter f)
 static void test_open_schema(void)
 {
 	struct idx *ix = fresh();
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
 	int64_t n = -1;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 0);
@@ -140,12 +140,12 @@ static void test_open_schema(void)
 	sql_text("PRAGMA journal_mode", buf, sizeof(buf));
 	CHECK_STR(buf, "wal");
 	sql_text("PRAGMA user_version", buf, sizeof(buf));
-	CHECK_STR(buf, "9");
+	CHECK_INT(atoi(buf), IDX_MIG_SUBJECT);
 
 	char err[256];
 	ix = NULL;
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
 	idx_close(ix);
@@ -732,7 +732,9 @@ static void test_recordings(void)
 }
 
 /* Back from schema v8 to v7: the token columns v8 added. */
-#define V9_UNDO \
+/* Back from the subject/clock migration (IDX_MIG_SUBJECT) to v9. */
+#define SUBJECT_UNDO "ALTER TABLE calls DROP COLUMN clock; "
+#define V9_UNDO SUBJECT_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
 	" ALTER TABLE recordings DROP COLUMN retention;" \
 	" ALTER TABLE recordings DROP COLUMN keep_until_us;" \
@@ -767,7 +769,7 @@ static void test_migrate_v7(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
 	struct idx_token t;
 	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
 	CHECK(!t.revoked && !t.expires_us && !t.revoked_us && !t.revoked_why[0]);
@@ -817,7 +819,7 @@ static void test_migrate_v8(void)
 	sqlite3_close(db);
 	char err[256], name[IDX_HOLD_NAME_MAX + 1];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
 	struct idx_ret_rec r = {0};
 	CHECK_INT(idx_retention_list(ix, IDX_RET_UNASSIGNED, 0, take_ret, &r), 0);
 	CHECK(r.call_row == row && !r.retention && !r.retain_until_us);
@@ -854,6 +856,63 @@ static void test_migrate_v8(void)
 	CHECK_STR(buf, "expired");
 }
 
+static int count_calls_cb(void *ud, const struct idx_call *c)
+{
+	(void)c;
+	++*(int64_t *)ud;
+	return 0;
+}
+
+/* A v9 index is migrated by IDX_MIG_SUBJECT: calls have no clock
+ * evidence until it is set; erasing a party pseudonymises only that
+ * party, drops the extra headers and notes, flags the call once, and the
+ * party search no longer finds it. */
+static void test_migrate_v9(void)
+{
+	struct idx *ix = fresh();
+	struct idx_call c = simple("s1@x", "+4930555", "bob", 1000, 10);
+	c.caller.display = "Alice Example";
+	c.caller.pai = "sip:+4930555@pai.example";
+	c.extra_json = "{\"X-Case\":\"+4930555\"}";
+	int64_t row = insert(ix, c);
+	CHECK_INT(idx_note_add(ix, row, "u", "called about +4930555", 5, NULL), 0);
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, SUBJECT_UNDO "PRAGMA user_version = 9", NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	char err[256], *clock = (char *)"x";
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
+	CHECK_INT(idx_call_get_clock(ix, row, &clock), 0);
+	CHECK(clock == NULL);
+	CHECK_INT(idx_call_set_clock(ix, row, "{\"synchronised\":true}"), 0);
+	CHECK_INT(idx_call_set_clock(ix, 999, "{}"), ES_ENOTFOUND);
+	CHECK_INT(idx_call_get_clock(ix, row, &clock), 0);
+	CHECK_STR(clock, "{\"synchronised\":true}");
+	free(clock);
+	CHECK_INT(idx_call_get_clock(ix, 999, &clock), ES_ENOTFOUND);
+	CHECK_INT(idx_call_erase_parties(ix, row, 0, "erased:1"), ES_EINVAL);
+	CHECK_INT(idx_call_erase_parties(ix, 999, 1u << IDX_CALLER, "erased:1"), ES_ENOTFOUND);
+	CHECK_INT(idx_call_erase_parties(ix, row, 1u << IDX_CALLER, "erased:1"), 0);
+	CHECK_INT(idx_call_erase_parties(ix, row, 1u << IDX_CALLER, "erased:1"), 0);
+	struct idx_filter f = {.party = "4930555"};
+	int64_t n = 0;
+	CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &n), 0);
+	CHECK_INT(n, 0);
+	idx_close(ix);
+	char buf[128];
+	sql_text("SELECT uri || '|' || user || '|' || ifnull(display, '-') || '|' ||"
+		 " ifnull(pai, '-') FROM parties WHERE role = 0", buf, sizeof(buf));
+	CHECK_STR(buf, "erased:1|erased:1|-|-");
+	sql_text("SELECT user FROM parties WHERE role = 1", buf, sizeof(buf));
+	CHECK_STR(buf, "bob");
+	sql_text("SELECT flags || '|' || ifnull(extra_json, '-') || '|' ||"
+		 " (SELECT count(*) FROM call_notes) FROM calls", buf, sizeof(buf));
+	CHECK_STR(buf, "erased|-|0");
+}
+
 /* An index made by schema version 1 is brought to the current version. */
 static void test_migrate_v1(void)
 {
@@ -862,7 +921,7 @@ static void test_migrate_v1(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE hold_calls; DROP TABLE holds;"
+	CHECK_INT(sqlite3_exec(db, SUBJECT_UNDO "DROP TABLE hold_calls; DROP TABLE holds;"
 			       " DROP TRIGGER parties_text_insert; DROP TRIGGER parties_text_delete;"
 			       " DROP TRIGGER parties_text_update; DROP TABLE party_text;"
 			       " DROP TABLE call_notes; DROP TABLE call_tags;"
@@ -873,7 +932,7 @@ static void test_migrate_v1(void)
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
 	int64_t n = 0;
 	CHECK_INT(idx_count_calls(ix, &n), 0);
 	CHECK_INT(n, 1);
@@ -1149,7 +1208,7 @@ static void test_party_fts(void)
 	       " DROP TRIGGER parties_text_update; DROP TABLE party_text; PRAGMA user_version = 6");
 	char err[256], buf[64];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
-	CHECK_INT(idx_schema_version(ix), 9);
+	CHECK_INT(idx_schema_version(ix), IDX_MIG_SUBJECT);
 	/* each plan is reached: few candidates, a set, more than the set's
 	 * limit (query.c PARTY_IDS_MAX 1000, PARTY_SET_MAX 10000) */
 	CHECK(pt_fts_count("1042") > 0 && pt_fts_count("1042") <= 1000);
@@ -1204,6 +1263,7 @@ int main(void)
 	RUN(test_migrate_v1);
 	RUN(test_migrate_v7);
 	RUN(test_migrate_v8);
+	RUN(test_migrate_v9);
 	RUN(test_party_fts);
 	teardown();
 	return CHECK_DONE();
