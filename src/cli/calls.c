@@ -258,6 +258,13 @@ static int show_text(void *ud, const struct idx_call *c)
 		printf("  flags   %s\n", c->flags);
 	if (c->extra_json)
 		printf("  headers %s\n", c->extra_json);
+	/* the recorder's clock while it captured: synchronised or not first */
+	if (c->clock_json)
+		printf("  clock   %s %s\n",
+		       strstr(c->clock_json, "\"synchronised\":true") ? "synchronised to UTC:"
+		       : strstr(c->clock_json, "\"synchronised\":false") ? "NOT synchronised:"
+									: "unknown:",
+		       c->clock_json);
 	printf("\nStreams\n  %-6s %-10s %-22s %-22s %-14s %8s %6s %9s %9s\n", "party", "ssrc",
 	       "from", "to", "codecs", "packets", "lost", "jitter", "maxdelta");
 	for (unsigned i = 0; i < c->nstreams; i++) {

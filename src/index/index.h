@@ -124,6 +124,8 @@ struct idx_call {
 	const char *extra_json;   /* configured extra headers: {"X-Case":"42"} */
 	const char *source;       /* "import", "live", "siprec" */
 	const char *rule;         /* the recording rule that decided, or NULL */
+	const char *clock_json;   /* the recorder's clock state while the call was
+				     captured (core/clock.h), NULL = unknown */
 	int64_t import_id;        /* 0 = none */
 	struct idx_stream *streams;
 	unsigned nstreams;

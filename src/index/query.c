@@ -54,6 +54,7 @@ static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
 	read_party(m, st, 12, &c->caller);
 	read_party(m, st, 18, &c->callee);
 	c->rule = col_str(m, st, 24);
+	c->clock_json = col_str(m, st, 25);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so

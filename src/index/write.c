@@ -127,6 +127,7 @@ static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *ro
 	else
 		sqlite3_bind_null(st, 11);
 	bind_text(st, 12, c->rule);
+	bind_text(st, 13, c->clock_json);
 	int rc = sqlite3_step(st);
 	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, "insert call");
 	*row = !err && sqlite3_changes(ix->db) > 0 ? sqlite3_last_insert_rowid(ix->db) : 0;
