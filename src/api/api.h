@@ -427,7 +427,10 @@ struct api_subject_export {
 	const char *data_dir;
 	struct idx *ix;
 	const char *number;   /* as given */
-	const char *out;      /* the ZIP to write; must not exist */
+	const char *out;      /* the ZIP to write; must not exist (with out_fd:
+				 only its name, for messages) */
+	int out_fd;           /* >= 0: write the ZIP there instead (a memfd of
+				 the REST API); ES_ELIMIT when it needs parts */
 	int64_t now_us;
 	size_t ncalls, nbundles, nparts; /* out */
 };

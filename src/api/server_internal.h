@@ -190,6 +190,8 @@ void srv_fields_free(struct srv_jfield *f, size_t n);
 /* ---- handlers_holds.c: legal holds (#15) ------------------------------------------------ */
 /* /api/holds (rest NULL) and /api/holds/{rest}. */
 int srv_holds_route(struct srv_req *r, const char *rest);
+/* handlers_subject.c: /api/subject/<rest> (export, erase). */
+int srv_subject_route(struct srv_req *r, const char *rest);
 
 /* ---- handlers_tokens.c: API tokens, one's own password ---------------------------- */
 /* /api/tokens (rest NULL) and /api/tokens/{rest}. */

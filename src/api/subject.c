@@ -216,9 +216,28 @@ static void part_name(const char *out, size_t k, char *buf, size_t cap)
 	snprintf(buf, cap, "%.*s-part%zu.zip", (int)(zip ? ol - 4 : ol), out, k);
 }
 
+/* The whole of fd as the entry name of w. */
+static int copy_fd(struct st_zip_writer *w, const char *name, int fd)
+{
+	uint8_t buf[65536];
+	int rc = st_zip_writer_begin(w, name);
+	for (off_t off = 0; !rc;) {
+		ssize_t n = pread(fd, buf, sizeof(buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = ES_EIO;
+		if (n <= 0)
+			break;
+		rc = st_zip_writer_write(w, buf, (size_t)n);
+		off += n;
+	}
+	return rc ? rc : st_zip_writer_end(w);
+}
+
 /* One call into the manifest m, and its bundle into the zip w. */
 static int export_call(struct api_subject_export *q, struct st_zip_writer *w,
-		       struct api_subject_call *c, const char *part, struct es_json *m,
+		       struct api_subject_call *c, struct es_json *m,
 		       char *err, size_t errlen)
 {
 	es_json_obj_begin(m);
@@ -237,17 +256,18 @@ static int export_call(struct api_subject_export *q, struct st_zip_writer *w,
 		es_json_obj_end(m);
 		return 0;
 	}
-	char label[32], name[48], tmp[4300], sub[512];
+	char label[32], name[48], sub[512];
 	snprintf(label, sizeof(label), "%lld", (long long)c->row);
 	snprintf(name, sizeof(name), "call-%lld.zip", (long long)c->row);
-	snprintf(tmp, sizeof(tmp), "%s.call%lld.tmp", part, (long long)c->row);
-	unlink(tmp); /* a leftover of an interrupted export of ours */
+	/* built in memory (a memfd) and streamed in: no plaintext audio of
+	 * ours touches a disk but the export itself */
 	struct rec_evidence_info info;
-	rc = rec_evidence_bundle(q->data_dir, NULL, q->ix, c->row, label, tmp, true, false, NULL,
-				 0, &info, sub, sizeof(sub));
+	int fd = -1;
+	rc = rec_evidence_bundle_memfd(q->data_dir, NULL, NULL, q->ix, c->row, label, &fd, &info,
+				       sub, sizeof(sub));
 	if (!rc) {
-		rc = st_zip_writer_add_file(w, name, tmp);
-		unlink(tmp);
+		rc = copy_fd(w, name, fd);
+		close(fd);
 		if (rc)
 			snprintf(sub, sizeof(sub), "adding it: %s", es_strerror(rc));
 	}
@@ -269,7 +289,8 @@ static int export_part(struct api_subject_export *q, const char *norm, const cha
 	struct st_zip_writer *w = NULL;
 	char *mtext = NULL;
 	size_t mlen = 0;
-	int rc = st_zip_writer_open(&w, part, err, errlen);
+	int rc = q->out_fd >= 0 ? st_zip_writer_open_fd(&w, q->out_fd, part, err, errlen)
+				: st_zip_writer_open(&w, part, err, errlen);
 	if (rc)
 		return rc;
 	FILE *mf = open_memstream(&mtext, &mlen);
@@ -290,7 +311,7 @@ static int export_part(struct api_subject_export *q, const char *norm, const cha
 	es_json_key(&m, "calls");
 	es_json_arr_begin(&m);
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = export_call(q, w, &v[i], part, &m, err, errlen);
+		rc = export_call(q, w, &v[i], &m, err, errlen);
 	es_json_arr_end(&m);
 	es_json_obj_end(&m);
 	es_json_end(&m);
@@ -325,10 +346,17 @@ int api_subject_export(struct api_subject_export *q, char *err, size_t errlen)
 		return rc;
 	}
 	size_t nparts = n ? (n + API_SUBJECT_PART_CALLS - 1) / API_SUBJECT_PART_CALLS : 1;
+	if (q->out_fd >= 0 && nparts > 1) {
+		ERR("%zu calls: more than one part (%d calls); use `earshot subject export`", n,
+		    API_SUBJECT_PART_CALLS);
+		api_subject_calls_free(v, n);
+		q->ncalls = n;
+		return ES_ELIMIT;
+	}
 	struct stat st;
 	for (size_t k = 1; k <= nparts && !rc; k++) {
 		part_name(q->out, k, part, sizeof(part));
-		if (!lstat(part, &st)) {
+		if (q->out_fd < 0 && !lstat(part, &st)) {
 			ERR("%s exists; an export is never written over a file", part);
 			rc = ES_EEXIST;
 		}
@@ -340,7 +368,7 @@ int api_subject_export(struct api_subject_export *q, char *err, size_t errlen)
 		part_name(q->out, ++k, part, sizeof(part));
 		rc = export_part(q, norm, part, k, nparts, v + from, cnt, err, errlen);
 	}
-	if (rc) /* never a partial export: the parts already written go too */
+	if (rc && q->out_fd < 0) /* never a partial export: the parts written go too */
 		while (k > 1)
 			part_name(q->out, --k, part, sizeof(part)), unlink(part);
 	else
@@ -480,7 +508,10 @@ void api_subject_report_json(struct es_json *j, const struct api_subject_erase *
 		es_json_key(j, "id"); es_json_int(j, c->row);
 		es_json_key(j, "start"); api_json_time(j, c->start_us);
 		es_json_key(j, "party_is"); roles_json(j, c->roles);
-		es_json_key(j, "result"); es_json_str(j, api_subject_state_name(c->state));
+		/* a dry run erased nothing: what it would do is "found" (or "held") */
+		es_json_key(j, "result");
+		es_json_str(j, api_subject_state_name(q->dry_run && c->state != API_SUBJECT_HELD
+							      ? API_SUBJECT_FOUND : c->state));
 		es_json_key(j, "recording");
 		if (c->path) es_json_str(j, c->path); else es_json_null(j);
 		es_json_key(j, "tombstone");

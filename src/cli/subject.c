@@ -51,7 +51,7 @@ static int subject_export(struct cli_ctx *ctx, const char *party, const char *ou
 		return CLI_ERR;
 	char err[1200] = "", actor[128];
 	struct api_subject_export q = {.data_dir = ctx->data_dir, .ix = ix, .number = party,
-				       .out = out, .now_us = cli_wall_us()};
+				       .out = out, .out_fd = -1, .now_us = cli_wall_us()};
 	int rc = api_subject_export(&q, err, sizeof(err));
 	cli_actor(actor, sizeof(actor));
 	/* the audit names the party by its pseudonym, never the number */

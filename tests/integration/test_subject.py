@@ -14,7 +14,10 @@ import os
 import sqlite3
 import zipfile
 
-from estest import (BUILD, Results, calls_json, earshot, import_capture, run, skip, tmpdir)
+import subprocess
+
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req,
+                    http_stop, http_wait_up, import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 VERIFY = os.path.join(BUILD, "earshot-verify-evidence")
@@ -34,6 +37,7 @@ if p.returncode != 0:
 
 P, P_SPACED = "+493055500003", "+49 (30) 5550-0003"  # callers of calls ..03
 Q = "+494066600002"                                   # callees of calls ..02
+R = "+493055500001"                                   # erased over the REST API
 
 
 def es(*args):
@@ -165,6 +169,52 @@ res.check(not any(P[1:] in " ".join(a) for a in audit) and
           "the audit names the party by its pseudonym, never the number")
 r = es("verify", "--all")
 res.check(r.returncode == 0, "verify --all passes after the erasure: %s" % r.stdout[-300:])
+
+# ---- the same over the REST API: POST /api/subject/export|erase ---------------------
+HOST, PORT, PW = "127.0.0.1", free_port(), "correct horse battery"
+tokens = {}
+for name, role in {"admin1": "admin", "agent1": "agent", "audit1": "auditor"}.items():
+    run([EARSHOT, "--data", data, "user", "add", name, "--role", role, "--password-stdin"],
+        input=PW + "\n")
+    tokens[name] = json.loads(earshot(data, "user", "token", name, "--json").stdout)["token"]
+
+
+def req(who, path, body):
+    return http_req(HOST, PORT, "POST", path, body, {"Authorization": "Bearer " + tokens[who]},
+                    raw=path.endswith("export"))
+
+
+r_calls = calls_of(R)
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, PORT)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    res.check(http_wait_up(HOST, PORT, server), "server up")
+    st, _, _ = req("agent1", "/api/subject/erase", {"party": R, "reason": "x", "dry_run": True})
+    res.check(st == 403, "an agent may not erase: %d" % st)
+    st, _, _ = req("audit1", "/api/subject/export", {"party": R})
+    res.check(st == 403, "an auditor without can-listen may not export audio: %d" % st)
+    st, _, b = req("audit1", "/api/subject/erase", {"party": R, "reason": "x", "dry_run": True})
+    res.check(st == 200 and sorted(c["id"] for c in b["calls"]) == r_calls
+              and all(c["result"] == "found" for c in b["calls"]),
+              "an auditor may run a dry run: %d %s" % (st, b))
+    st, _, b = req("admin1", "/api/subject/erase", {"party": "1;2", "reason": "x"})
+    res.check(st == 400, "a bad number is 400: %d" % st)
+    st, hd, b = req("admin1", "/api/subject/export", {"party": R})
+    rz = os.path.join(work, "r.zip")
+    with open(rz, "wb") as f:
+        f.write(b if isinstance(b, bytes) else b"")
+    v = run([VERIFY, rz], check=False)
+    res.check(st == 200 and hd.get("content-type") == "application/zip" and v.returncode == 0
+              and "EXPORT: ok: %d evidence bundles" % len(r_calls) in v.stdout,
+              "the REST export verifies offline: %d %s" % (st, v.stdout[-200:]))
+    st, _, b = req("admin1", "/api/subject/erase", {"party": R, "reason": "DSR 44"})
+    res.check(st == 200 and all(c["result"] == "erased" for c in b.get("calls", [])) and
+              len(b.get("calls", [])) == len(r_calls), "the REST erasure: %d %s" % (st, b))
+finally:
+    http_stop(server)
+res.check(not any(recs[i] in recording_rows().values() for i in r_calls)
+          and all(tombstones().get(recs[i]) == "erasure.dsr-44" for i in r_calls),
+          "R's recordings are gone, with their tombstones")
 
 # party Q, no hold: its number is in no file of the data folder afterwards
 r = es("subject", "erase", "--party", Q, "--reason", "DSR 43", "--yes")
