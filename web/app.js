@@ -96,7 +96,7 @@ function party(p) {
 }
 
 function show(view) {
-  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view']) $(v).hidden = v !== view;
+  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view', 'holds-view']) $(v).hidden = v !== view;
 }
 
 // ---- login / logout -----------------------------------------------------------------------
@@ -109,6 +109,8 @@ function setUser(u) {
   $('nav').hidden = !u;
   // The admin area: users and rules for admins, the audit log for auditors too.
   $('nav-admin').hidden = !(u && (u.role === 'admin' || u.role === 'auditor'));
+  // Legal holds: admins and auditors (the compliance officer's role).
+  $('nav-holds').hidden = !(u && (u.role === 'admin' || u.role === 'auditor'));
 }
 
 async function onLogin(ev) {
@@ -627,8 +629,8 @@ async function onVerify() {
 // Mark the navigation link of the section shown (a call belongs to Calls).
 function markNav(h) {
   const section = h.startsWith('#/live') ? 'nav-live' : h.startsWith('#/admin') ? 'nav-admin'
-    : h.startsWith('#/account') ? 'nav-account' : 'nav-calls';
-  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account']) {
+    : h.startsWith('#/account') ? 'nav-account' : h.startsWith('#/holds') ? 'nav-holds' : 'nav-calls';
+  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account', 'nav-holds']) {
     if (id === section) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }

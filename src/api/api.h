@@ -388,4 +388,89 @@ int api_audit_verify(struct idx *ix, struct api_audit_check *r);
 struct idx_hold;
 void api_hold_json(struct es_json *j, const struct idx_hold *h);
 
+/* ---- data-subject requests (subject.c; GDPR art. 15/17, CCPA) -----------------
+ * A party is one number, normalised as api_number_norm does; its calls are
+ * those whose caller or callee has it as user part of the URI or of the
+ * P-Asserted-Identity (exact, like api_party_matches). */
+struct st_ledger;
+#define API_PSEUDO_MAX 40 /* "erased:" + 24 hex digits + NUL */
+
+/* Normalise one number (no list) into out: ES_EINVAL when it is not one. */
+int api_subject_number(const char *number, char *out, size_t cap);
+/* The pseudonym that replaces a normalised number in erased rows:
+ * "erased:" + a keyed BLAKE2b of it, keyed by DATA/subject.key (made on
+ * first use), so the same number always gets the same pseudonym and it
+ * cannot be reversed without that key. */
+int api_subject_pseudonym(const char *data_dir, const char *norm, char out[API_PSEUDO_MAX],
+			  char *err, size_t errlen);
+
+enum api_subject_state {
+	API_SUBJECT_FOUND = 0,
+	API_SUBJECT_ERASED,   /* recording deleted (tombstone), row pseudonymised */
+	API_SUBJECT_METADATA, /* no recording: row pseudonymised */
+	API_SUBJECT_HELD,     /* a legal hold keeps it whole */
+};
+const char *api_subject_state_name(enum api_subject_state s);
+
+struct api_subject_call {
+	int64_t row;
+	char call_id[256];
+	int64_t start_us;
+	unsigned roles;       /* 1 << IDX_CALLER | 1 << IDX_CALLEE: the party's */
+	char *path;           /* the recording (malloc'd), NULL when none */
+	bool encrypted;
+	enum api_subject_state state;
+	char hold[IDX_HOLD_NAME_MAX + 1]; /* HELD: the hold that keeps it */
+	uint64_t seq;         /* ERASED: the tombstone's leaf */
+};
+/* Every call of the normalised number norm, in start order: *out
+ * (api_subject_calls_free) and *n. */
+int api_subject_find(struct idx *ix, const char *norm, struct api_subject_call **out, size_t *n);
+void api_subject_calls_free(struct api_subject_call *v, size_t n);
+
+struct api_subject_export {
+	const char *data_dir;
+	struct idx *ix;
+	const char *number;   /* as given */
+	const char *out;      /* the ZIP to write; must not exist (with out_fd:
+				 only its name, for messages) */
+	int out_fd;           /* >= 0: write the ZIP there instead (a memfd of
+				 the REST API); ES_ELIMIT when it needs parts */
+	int64_t now_us;
+	size_t ncalls, nbundles, nparts; /* out */
+};
+/* Calls per part: a part holds a bundle per call, the manifest and the
+ * README within the flat ZIP's ST_ZIP_MAX_ENTRIES (store/zip.h). */
+#define API_SUBJECT_PART_CALLS 60
+/* A ZIP (store/zip.h, flat): manifest.json (each call's metadata, as `show
+ * --json`), README.txt, and call-ID.zip, the evidence bundle
+ * (record/bundle.h) of every recording.  More than API_SUBJECT_PART_CALLS
+ * calls make more parts: out, then out's name with "-part2.zip"...  All
+ * removed again on any failure.  ES_EINVAL bad number, ES_EEXIST a part's
+ * file exists. */
+int api_subject_export(struct api_subject_export *q, char *err, size_t errlen);
+
+struct api_subject_erase {
+	const char *data_dir;
+	struct idx *ix;
+	struct st_ledger *ledger; /* for writing; unused with dry_run (may be NULL) */
+	const char *number, *reason;
+	bool dry_run;
+	const char *actor, *remote; /* for the audit log */
+	int64_t now_us;
+	/* out: the report (calls: api_subject_calls_free) */
+	char pseudonym[API_PSEUDO_MAX];
+	char tombstone[64 + 1];
+	struct api_subject_call *calls;
+	size_t ncalls;
+};
+/* Erase every call of the party that no legal hold keeps: each recording
+ * through record/delete.c (tombstone "erasure.<reason>"), then the row
+ * (idx_call_erase_parties); a held call is refused (audited) and left
+ * whole.  The request is audited as subject.erase on "party:<pseudonym>"
+ * (never the number).  On an error the report says how far it got. */
+int api_subject_erase(struct api_subject_erase *q, char *err, size_t errlen);
+/* The report of an erase (or dry run) as one JSON object. */
+void api_subject_report_json(struct es_json *j, const struct api_subject_erase *q);
+
 #endif /* ES_API_H */

@@ -131,6 +131,11 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
 	es_json_key(j, "source"); es_json_str(j, c->source);
 	es_json_key(j, "rule"); es_json_str(j, c->rule);
+	es_json_key(j, "clock"); /* core/clock.h; null for calls indexed before it */
+	if (c->clock_json)
+		es_json_raw(j, c->clock_json);
+	else
+		es_json_null(j);
 	es_json_key(j, "flags"); api_json_list(j, c->flags);
 	es_json_key(j, "consent");
 	if (c->consent[0] || c->consent[1]) {

@@ -692,6 +692,9 @@ int srv_route(struct srv_req *r)
 	static const char users[] = "/api/users/";
 	if (!strncmp(u, users, sizeof(users) - 1))
 		return srv_user_route(r, u + sizeof(users) - 1);
+	static const char subject[] = "/api/subject/";
+	if (!strncmp(u, subject, sizeof(subject) - 1))
+		return srv_subject_route(r, u + sizeof(subject) - 1);
 	static const char holds[] = "/api/holds";
 	if (!strncmp(u, holds, sizeof(holds) - 1) &&
 	    (!u[sizeof(holds) - 1] || u[sizeof(holds) - 1] == '/'))

@@ -200,6 +200,8 @@ bool srv_original_audio(struct srv_req *r, int64_t id, const char *obj, struct s
 /* ---- handlers_holds.c: legal holds (#15) ------------------------------------------------ */
 /* /api/holds (rest NULL) and /api/holds/{rest}. */
 int srv_holds_route(struct srv_req *r, const char *rest);
+/* handlers_subject.c: /api/subject/<rest> (export, erase). */
+int srv_subject_route(struct srv_req *r, const char *rest);
 
 /* ---- handlers_tokens.c: API tokens, one's own password ---------------------------- */
 /* /api/tokens (rest NULL) and /api/tokens/{rest}. */

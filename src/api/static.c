@@ -35,6 +35,7 @@ static const struct static_file static_files[] = {
 	{"/admin.css", "admin.css", "text/css; charset=utf-8"},
 	{"/live.js", "live.js", "text/javascript; charset=utf-8"},
 	{"/account.js", "account.js", "text/javascript; charset=utf-8"},
+	{"/holds.js", "holds.js", "text/javascript; charset=utf-8"},
 };
 
 static const struct static_file *static_lookup(const char *url)

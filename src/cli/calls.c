@@ -282,6 +282,13 @@ static int show_text(void *ud, const struct idx_call *c)
 		printf("  consent caller %s, callee %s%s\n", c->consent[0] ? c->consent[0] : "-",
 		       c->consent[1] ? c->consent[1] : "-",
 		       c->flags && strstr(c->flags, "no_consent") ? " (no_consent)" : "");
+	/* the recorder's clock while it captured: synchronised or not first */
+	if (c->clock_json)
+		printf("  clock   %s %s\n",
+		       strstr(c->clock_json, "\"synchronised\":true") ? "synchronised to UTC:"
+		       : strstr(c->clock_json, "\"synchronised\":false") ? "NOT synchronised:"
+									: "unknown:",
+		       c->clock_json);
 	printf("\nStreams\n  %-6s %-10s %-22s %-22s %-14s %8s %6s %9s %9s\n", "party", "ssrc",
 	       "from", "to", "codecs", "packets", "lost", "jitter", "maxdelta");
 	for (unsigned i = 0; i < c->nstreams; i++) {

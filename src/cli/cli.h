@@ -86,6 +86,7 @@ size_t cli_verify_redactions_originals(const struct cli_vr *vr, const char **pat
 void cli_verify_redactions_check(struct cli_vr *vr, const char *data_dir, struct st_vault *vault,
 				 cli_vr_report_fn report, void *ctx);
 void cli_verify_redactions_free(struct cli_vr *vr);
+int cli_subject(struct cli_ctx *ctx, int argc, char **argv);   /* subject.c */
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);
@@ -279,6 +280,8 @@ struct cli_run {
 	struct api_server *web;  /* the web server (--api), or NULL: told of reloaded rules */
 	struct rec_active *active; /* scratch for it */
 	size_t nactive, active_cap;
+	struct es_clock_track *clock; /* the clock's state over time (core/clock.h) */
+	char clock_json[2048];        /* scratch: the call being stored's */
 };
 
 int64_t cli_wall_us(void);
@@ -302,6 +305,9 @@ int cli_run_loop(struct cli_run *r);
  * queued so far and index them. */
 void cli_run_abort(struct cli_run *r);
 void cli_run_close(struct cli_run *r);
+/* Give c, a call of this recorder (live or SIPREC), its clock evidence:
+ * the clock's state at its start and now, at its end (run.c). */
+void cli_run_clock_stamp(struct cli_run *r, struct idx_call *c);
 
 /* srs.c */
 void cli_srs_usage(FILE *f);

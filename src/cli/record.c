@@ -512,6 +512,28 @@ static void print_active(const char *data_dir)
 	rec_active_read(path, &hdr, print_active_call, NULL, err, sizeof(err));
 }
 
+/* One line on the recorder's clock (status.json's "clock", core/clock.h):
+ * a warning when it is not synchronised to UTC. */
+static void print_clock_summary(const char *buf)
+{
+	const char *c = strstr(buf, "\"clock\": {");
+	const char *s = c ? strstr(c, "\"synchronised\": ") : NULL;
+	if (!s)
+		return;
+	s += strlen("\"synchronised\": ");
+	const char *src = strstr(c, "\"source\": \"");
+	int srclen = 0;
+	if (src) {
+		src += strlen("\"source\": \"");
+		srclen = (int)strcspn(src, "\"");
+	}
+	if (!strncmp(s, "true", 4))
+		printf("clock: synchronised to UTC (%.*s)\n", srclen, src ? src : "");
+	else
+		printf("WARNING: the recorder's clock is NOT synchronised to UTC (%.*s): recordings "
+		       "made now say so\n", srclen, src ? src : "");
+}
+
 int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -562,6 +584,7 @@ int cli_status(struct cli_ctx *ctx, int argc, char **argv)
 		printf("earshot record (pid %ld) %s\n", pid, alive ? "running" : "NOT running");
 		print_srs_summary(buf);
 		print_active(ctx->data_dir);
+		print_clock_summary(buf);
 		fputs(buf, stdout);
 	}
 	return alive ? CLI_OK : CLI_ERR;

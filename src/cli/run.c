@@ -4,6 +4,7 @@
  * finished call on the thread that owns the index. */
 #include "api/server.h"
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/config.h"
 
 #include <errno.h>
@@ -86,7 +87,36 @@ static void on_recording(void *ud, const struct rec_done *d)
 static int take_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct cli_run *r = ud;
+	cli_run_clock_stamp(r, c);
 	return rec_store_call(r->ix, r->rec, c, media_log, &r->n);
+}
+
+/* ---- clock evidence (MiFID II RTS 25) ------------------------------------------ */
+
+static void clock_tick(struct cli_run *r, int64_t now)
+{
+	if (!r->clock || !es_clock_track_tick(r->clock, now))
+		return;
+	const struct es_clock_state *s = &r->clock->now;
+	if (!s->known)
+		ES_LOG_WARNING(TAG, "the clock's state cannot be read (adjtimex): recordings say "
+			       "their time is not known to be synchronised");
+	else if (!s->synchronised)
+		ES_LOG_WARNING(TAG, "the clock is NOT synchronised to UTC (source %s, maximum error "
+			       "%lld us): recordings made now are marked so", s->source,
+			       (long long)s->maxerror_us);
+	else
+		ES_LOG_INF(TAG, "the clock is synchronised to UTC (source %s%s%s, estimated error "
+			   "%lld us)", s->source, s->server[0] ? ", " : "", s->server,
+			   (long long)s->esterror_us);
+}
+
+void cli_run_clock_stamp(struct cli_run *r, struct idx_call *c)
+{
+	if (!r->clock || c->clock_json)
+		return;
+	if (es_clock_call_json(r->clock, c->start_us, r->clock_json, sizeof(r->clock_json)))
+		c->clock_json = r->clock_json;
 }
 
 int cli_run_open(struct cli_run *r)
@@ -121,6 +151,13 @@ int cli_run_open(struct cli_run *r)
 		return CLI_ERR;
 	}
 	r->started_us = cli_wall_us();
+	if (!(r->clock = calloc(1, sizeof(*r->clock)))) {
+		fprintf(stderr, "%s: out of memory\n", s->cmd);
+		return CLI_ERR;
+	}
+	if (es_clock_track_start(r->clock))
+		ES_LOG_WARNING(TAG, "no thread to ask the NTP client: the kernel's clock state only");
+	clock_tick(r, r->started_us);
 
 	/* what a crash left behind first: those logs are finished before any
 	 * new one is written */
@@ -246,6 +283,11 @@ static void write_status(struct cli_run *r)
 	es_json_key(&j, "spool_errors"); es_json_int(&j, (int64_t)spool_err);
 	es_json_key(&j, "call_bytes"); es_json_int(&j, (int64_t)bytes);
 	es_json_key(&j, "disk_low"); es_json_bool(&j, r->disk_low);
+	es_json_key(&j, "clock"); /* the recorder's clock now (core/clock.h) */
+	if (r->clock)
+		es_clock_json(&j, &r->clock->now);
+	else
+		es_json_null(&j);
 	es_json_key(&j, "anchors"); /* heads published outside the data folder */
 	cli_archive_status(&r->arc, &j);
 	es_json_key(&j, "workers");
@@ -366,6 +408,7 @@ int cli_run_loop(struct cli_run *r)
 			ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 		cli_archive_commit(&r->arc);
 		int64_t now = cli_wall_us();
+		clock_tick(r, now);
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
 			check_disk(r);
 			last_disk = now;
@@ -442,6 +485,10 @@ void cli_run_close(struct cli_run *r)
 		unlink(r->active_path);
 	free(r->active);
 	r->active = NULL;
+	if (r->clock)
+		es_clock_track_stop(r->clock);
+	free(r->clock);
+	r->clock = NULL;
 	rec_live_free(r->live);
 	r->live = NULL;
 	cli_srs_free(r);

@@ -510,6 +510,7 @@ static int build_config(const struct cli_srs_settings *o, struct srs_config *cfg
 static int srs_take_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct cli_run *r = ud;
+	cli_run_clock_stamp(r, c);
 	if (idx_begin(r->ix)) {
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 		r->n.store_errors++;

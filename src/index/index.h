@@ -134,6 +134,8 @@ struct idx_call {
 				     asked for none (policy/policy.h) */
 	const char *consent_json; /* the evidence: {"caller": {"state", "source",
 				     "ts_us"}, "callee": {...}, "agent", "keep"} */
+	const char *clock_json;   /* the recorder's clock state while the call was
+				     captured (core/clock.h), NULL = unknown */
 	int64_t import_id;        /* 0 = none */
 	struct idx_stream *streams;
 	unsigned nstreams;
@@ -465,5 +467,24 @@ typedef int (*idx_redaction_fn)(void *ud, const struct idx_redaction *r);
 int idx_redactions_list(struct idx *ix, int64_t call_row, idx_redaction_fn fn, void *ud);
 /* Mark the original of redaction id shredded. */
 int idx_redaction_shredded(struct idx *ix, int64_t id);
+/* ---- data-subject erasure and clock evidence (schema IDX_MIG_SUBJECT;
+ * subject.c) ----------------------------------------------------------------
+ * The migration that adds calls.clock (the recorder's clock state while the
+ * call was captured, a JSON object; NULL for calls indexed before it).  Named
+ * so that tests and code survive the lead's renumbering at merge. */
+#define IDX_MIG_SUBJECT "clock evidence per call"
+
+/* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
+ * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed
+ * hash>"), display, PAI, User-Agent and media address are removed; the
+ * call's configured extra headers and its notes go too, and the call is
+ * flagged "erased" (docs/OPERATIONS.md).  ES_ENOTFOUND: no such call. */
+int idx_call_erase_parties(struct idx *ix, int64_t call_row, unsigned roles,
+			   const char *pseudonym);
+/* Set the clock evidence (JSON, may be NULL) of call_row. */
+int idx_call_set_clock(struct idx *ix, int64_t call_row, const char *clock_json);
+/* *out (malloc'd, the caller frees; NULL when none) the clock JSON of
+ * call_row.  ES_ENOTFOUND: no such call. */
+int idx_call_get_clock(struct idx *ix, int64_t call_row, char **out);
 
 #endif /* ES_INDEX_H */

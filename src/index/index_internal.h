@@ -46,7 +46,7 @@ struct idx {
 	" c.end_reason, c.flags, c.extra_json, c.source, c.import_id," \
 	" a.uri, a.user, a.display, a.pai, a.ua, a.sdp_addr," \
 	" b.uri, b.user, b.display, b.pai, b.ua, b.sdp_addr, c.rule," \
-	" c.consent_caller, c.consent_callee, c.consent_json" \
+	" c.consent_caller, c.consent_callee, c.consent_json, c.clock" \
 	" FROM calls c" \
 	" LEFT JOIN parties a ON a.call_row = c.id AND a.role = 0" \
 	" LEFT JOIN parties b ON b.call_row = c.id AND b.role = 1"

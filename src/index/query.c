@@ -57,6 +57,7 @@ static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
 	c->consent[0] = col_str(m, st, 25);
 	c->consent[1] = col_str(m, st, 26);
 	c->consent_json = col_str(m, st, 27);
+	c->clock_json = col_str(m, st, 28);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so

@@ -331,6 +331,12 @@ static const char v10_redactions_sql[] =
 	"  UNIQUE (call_row, n)"
 	");";
 
+/* IDX_MIG_SUBJECT (issue #15): the recorder's clock state per
+ * call (MiFID II RTS 25 traceability: synchronised, error, source; a JSON
+ * object written by record/, NULL before this version).  Erased parties
+ * need no column: the call carries the flag "erased" (index/subject.c). */
+static const char v10_sql[] = "ALTER TABLE calls ADD COLUMN clock TEXT;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -344,5 +350,6 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIGRATION_CONSENT, v10_consent_sql},
 
 	{IDX_REDACTIONS_MIGRATION, v10_redactions_sql},
+	{IDX_MIG_SUBJECT, v10_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -130,6 +130,7 @@ static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *ro
 	bind_text(st, 13, c->consent[0]);
 	bind_text(st, 14, c->consent[1]);
 	bind_text(st, 15, c->consent_json);
+	bind_text(st, 16, c->clock_json);
 	int rc = sqlite3_step(st);
 	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, "insert call");
 	*row = !err && sqlite3_changes(ix->db) > 0 ? sqlite3_last_insert_rowid(ix->db) : 0;

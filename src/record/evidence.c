@@ -123,6 +123,12 @@ static int canon_fn(void *ud, const struct idx_call *c)
 	es_json_key(&j, "flags");
 	es_json_str(&j, r->flags);
 	es_json_obj_end(&j);
+	/* the recorder's clock while it captured (MiFID II RTS 25); only when
+	 * known, so metadata signed before it existed is unchanged */
+	if (c->clock_json) {
+		es_json_key(&j, "clock");
+		es_json_raw(&j, c->clock_json);
+	}
 	es_json_obj_end(&j);
 	es_json_end(&j);
 	fclose(f);

@@ -433,9 +433,13 @@ struct rec_store_counts {
 	uint64_t undecoded;
 	char undecoded_codecs[64];
 };
+/* The clock evidence of imported calls (idx_call.clock_json). */
+#define REC_CLOCK_IMPORTED \
+	"{\"synchronised\":null,\"source\":\"imported: capture clock unknown\"}"
 /* Enter c in the index and queue its media log (may be NULL) for
  * rendering; a duplicate call keeps the recording it has and its new log
- * is removed (a recovered log is rendered all the same).  Returns the
+ * is removed (a recovered log is rendered all the same).  Imported calls
+ * without clock evidence get REC_CLOCK_IMPORTED.  Returns the
  * index's error; the media log is then left where it is. */
 int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 		   const char *media_log, struct rec_store_counts *n);

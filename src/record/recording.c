@@ -427,6 +427,10 @@ int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 {
 	bool dup = false;
 	bool recovered = has_flag(c->flags, "recovered");
+	/* a capture file's times are its capturing host's, whose clock we
+	 * cannot know (the live recorder and the SRS stamp their own) */
+	if (!c->clock_json && c->source && !strcmp(c->source, "import"))
+		c->clock_json = REC_CLOCK_IMPORTED;
 	int err = idx_call_insert(ix, c, &dup);
 	if (err) {
 		n->store_errors++;

@@ -50,6 +50,9 @@ static void usage(FILE *f)
 		"  --json       one JSON object on stdout\n"
 		"  -h, --help   this help\n"
 		"\n"
+		"A data-subject export (`earshot subject export`) is checked bundle by\n"
+		"bundle, and every bundle its manifest names must be in it.\n"
+		"\n"
 		"Exit codes: 0 every check passed, 1 a check failed or the bundle could\n"
 		"not be read, 2 usage.\n");
 }
@@ -189,6 +192,122 @@ static void print_text(const char *bundle, const struct ev_result *r)
 		printf("RESULT: FAILED: %u check%s failed\n", failed, failed == 1 ? "" : "s");
 }
 
+/* ---- a data-subject export (`earshot subject export`, api/subject.c) ----------------
+ * A flat ZIP of manifest.json ("format": "earshot-subject-export"), README.txt
+ * and one evidence bundle per recording, call-ID.zip: each is checked as a
+ * bundle on its own, and every bundle the manifest names must be there. */
+
+static bool is_subject_export(const struct ev_bundle *b)
+{
+	const struct ev_file *m = ev_bundle_find(b, "manifest.json");
+	static const char tag[] = "\"format\": \"earshot-subject-export\"";
+	return m && m->len >= sizeof(tag) - 1 && memmem(m->p, m->len, tag, sizeof(tag) - 1);
+}
+
+static bool bundle_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 9 && !strncmp(name, "call-", 5) && !strcmp(name + n - 4, ".zip");
+}
+
+/* The bundles manifest.json names ("evidence": "call-N.zip") that are not
+ * in the export: counted, each said on stdout (text) or listed (json). */
+static unsigned missing_bundles(const struct ev_bundle *b, struct es_json *j)
+{
+	const struct ev_file *m = ev_bundle_find(b, "manifest.json");
+	static const char key[] = "\"evidence\": \"";
+	unsigned missing = 0;
+	const uint8_t *p = m->p, *end = m->p + m->len;
+	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
+		p += sizeof(key) - 1;
+		const uint8_t *q = memchr(p, '"', (size_t)(end - p));
+		if (!q)
+			break;
+		char name[ST_ZIP_NAME_MAX + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)(q - p), (const char *)p);
+		if (!ev_bundle_find(b, name)) {
+			missing++;
+			if (j)
+				es_json_str(j, name);
+			else
+				printf("  FAIL  manifest   names %s, which is not in the export\n", name);
+		}
+		p = q;
+	}
+	return missing;
+}
+
+static int verify_subject(const struct ev_bundle *b, const char *path, const uint8_t *trusted,
+			  size_t tlen, const char *head, bool json)
+{
+	static struct ev_result r;
+	struct st_head *hv = NULL;
+	size_t hn = 0, nb = 0, nfail = 0;
+	char herr[480] = "", label[4400];
+	bool heads_bad = head && st_heads_read(head, &hv, &hn, herr, sizeof(herr));
+	struct es_json j;
+	if (json) {
+		es_json_init(&j, stdout, true);
+		es_json_obj_begin(&j);
+		es_json_key(&j, "export"); es_json_str(&j, path);
+		es_json_key(&j, "failed");
+		es_json_arr_begin(&j);
+	} else {
+		printf("data-subject export %s\n", path);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (!bundle_name(b->f[i].name))
+			continue;
+		struct ev_bundle in;
+		char err[600];
+		memset(&in, 0, sizeof(in));
+		memset(&r, 0, sizeof(r));
+		snprintf(label, sizeof(label), "%s:%s", path, b->f[i].name);
+		nb++;
+		if (ev_bundle_from_zip(&in, b->f[i].p, b->f[i].len, err, sizeof(err))) {
+			r.ok = false;
+			if (!json)
+				printf("evidence bundle %s\n  FAIL  bundle     %s\n", label, err);
+		} else {
+			ev_bundle_check(&in, trusted, tlen, &r);
+			if (head && !heads_bad)
+				ev_bundle_check_heads(&in, hv, hn, &r);
+			if (heads_bad)
+				r.ok = false;
+			if (!json)
+				print_text(label, &r);
+		}
+		ev_bundle_free(&in);
+		if (!r.ok) {
+			nfail++;
+			if (json)
+				es_json_str(&j, b->f[i].name);
+		}
+	}
+	if (json) {
+		es_json_arr_end(&j);
+		es_json_key(&j, "missing");
+		es_json_arr_begin(&j);
+	}
+	unsigned missing = missing_bundles(b, json ? &j : NULL);
+	bool ok = !nfail && !missing && !heads_bad;
+	if (json) {
+		es_json_arr_end(&j);
+		es_json_key(&j, "bundles"); es_json_int(&j, (int64_t)nb);
+		es_json_key(&j, "ok"); es_json_bool(&j, ok);
+		es_json_obj_end(&j);
+		es_json_end(&j);
+		fputc('\n', stdout);
+	} else {
+		if (heads_bad)
+			printf("  FAIL  anchor     --head %s\n", herr);
+		printf("EXPORT: %s: %zu evidence bundles, %zu failed, %u missing\n",
+		       ok ? "ok" : "FAILED", nb, nfail, missing);
+	}
+	free(hv);
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -237,6 +356,12 @@ int main(int argc, char **argv)
 		ev_bundle_free(&b);
 		free(trusted);
 		return EXIT_FAIL;
+	}
+	if (is_subject_export(&b)) {
+		rc = verify_subject(&b, path, trusted, tlen, head, json);
+		ev_bundle_free(&b);
+		free(trusted);
+		return rc;
 	}
 	ev_bundle_check(&b, trusted, tlen, &r);
 	if (head) {

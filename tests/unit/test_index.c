@@ -743,7 +743,9 @@ static void test_recordings(void)
 	"DROP INDEX calls_consent; ALTER TABLE calls DROP COLUMN consent_caller;" \
 	" ALTER TABLE calls DROP COLUMN consent_callee;" \
 	" ALTER TABLE calls DROP COLUMN consent_json; "
-#define AFTER_V9_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the subject/clock migration (IDX_MIG_SUBJECT) to v9. */
+#define SUBJECT_UNDO "ALTER TABLE calls DROP COLUMN clock; "
+#define AFTER_V9_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -937,6 +939,63 @@ static void test_migrate_v9(void)
 	char buf[64];
 	sql_text("SELECT path FROM recordings", buf, sizeof(buf));
 	CHECK_STR(buf, "recordings/r10.r2.opus"); /* rolled back with it */
+}
+
+static int count_calls_cb(void *ud, const struct idx_call *c)
+{
+	(void)c;
+	++*(int64_t *)ud;
+	return 0;
+}
+
+/* A v9 index is migrated by IDX_MIG_SUBJECT: calls have no clock
+ * evidence until it is set; erasing a party pseudonymises only that
+ * party, drops the extra headers and notes, flags the call once, and the
+ * party search no longer finds it. */
+static void test_migrate_subject(void)
+{
+	struct idx *ix = fresh();
+	struct idx_call c = simple("s1@x", "+4930555", "bob", 1000, 10);
+	c.caller.display = "Alice Example";
+	c.caller.pai = "sip:+4930555@pai.example";
+	c.extra_json = "{\"X-Case\":\"+4930555\"}";
+	int64_t row = insert(ix, c);
+	CHECK_INT(idx_note_add(ix, row, "u", "called about +4930555", 5, NULL), 0);
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, AFTER_V9_UNDO "PRAGMA user_version = 9", NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	char err[256], *clock = (char *)"x";
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
+	CHECK_INT(idx_call_get_clock(ix, row, &clock), 0);
+	CHECK(clock == NULL);
+	CHECK_INT(idx_call_set_clock(ix, row, "{\"synchronised\":true}"), 0);
+	CHECK_INT(idx_call_set_clock(ix, 999, "{}"), ES_ENOTFOUND);
+	CHECK_INT(idx_call_get_clock(ix, row, &clock), 0);
+	CHECK_STR(clock, "{\"synchronised\":true}");
+	free(clock);
+	CHECK_INT(idx_call_get_clock(ix, 999, &clock), ES_ENOTFOUND);
+	CHECK_INT(idx_call_erase_parties(ix, row, 0, "erased:1"), ES_EINVAL);
+	CHECK_INT(idx_call_erase_parties(ix, 999, 1u << IDX_CALLER, "erased:1"), ES_ENOTFOUND);
+	CHECK_INT(idx_call_erase_parties(ix, row, 1u << IDX_CALLER, "erased:1"), 0);
+	CHECK_INT(idx_call_erase_parties(ix, row, 1u << IDX_CALLER, "erased:1"), 0);
+	struct idx_filter f = {.party = "4930555"};
+	int64_t n = 0;
+	CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &n), 0);
+	CHECK_INT(n, 0);
+	idx_close(ix);
+	char buf[128];
+	sql_text("SELECT uri || '|' || user || '|' || ifnull(display, '-') || '|' ||"
+		 " ifnull(pai, '-') FROM parties WHERE role = 0", buf, sizeof(buf));
+	CHECK_STR(buf, "erased:1|erased:1|-|-");
+	sql_text("SELECT user FROM parties WHERE role = 1", buf, sizeof(buf));
+	CHECK_STR(buf, "bob");
+	sql_text("SELECT flags || '|' || ifnull(extra_json, '-') || '|' ||"
+		 " (SELECT count(*) FROM call_notes) FROM calls", buf, sizeof(buf));
+	CHECK_STR(buf, "erased|-|0");
 }
 
 /* An index made by schema version 1 is brought to the current version. */
@@ -1340,6 +1399,7 @@ int main(void)
 	RUN(test_migrate_v7);
 	RUN(test_migrate_v8);
 	RUN(test_migrate_v9);
+	RUN(test_migrate_subject);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	teardown();
