@@ -287,6 +287,18 @@ static const char v9_sql[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX hold_calls_call ON hold_calls(call_row);";
 
+/* Version 10: network quality (analytics/quality.h, docs/QUALITY.md, issue
+ * #17).  Each stream keeps its figures and 5 s series as JSON; the call
+ * keeps the summary it is searched and sorted by (NULL: no audio stream
+ * had packets, or the call predates v10). */
+static const char v10_quality_sql[] =
+	"ALTER TABLE streams ADD COLUMN quality_json TEXT;"
+	"ALTER TABLE calls ADD COLUMN mos REAL;"
+	"ALTER TABLE calls ADD COLUMN mos_min REAL;"
+	"ALTER TABLE calls ADD COLUMN loss_pct REAL;"
+	"ALTER TABLE calls ADD COLUMN jitter_ms REAL;"
+	"CREATE INDEX calls_mos ON calls(mos) WHERE mos IS NOT NULL;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -297,5 +309,6 @@ const struct idx_migration idx_migrations[] = {
 	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_sql},
 	{"api tokens: expiry, when and why revoked", v8_sql},
 	{"retention per recording, legal holds", v9_sql},
+	{"network quality per stream and call", v10_quality_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
