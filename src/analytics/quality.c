@@ -138,17 +138,32 @@ static bool adaptive_late(struct an_stream *q, double transit_ms, double jitter_
 	return late;
 }
 
-void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap,
+/* A late packet found after all: one loss of its run becomes a packet
+ * found.  The run and transition counts stay as they were (the run is
+ * split, which BurstR then slightly overstates). */
+static void loss_undo(struct an_loss *l)
+{
+	if (!l->lost)
+		return;
+	l->lost--;
+	l->found++;
+}
+
+void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap, bool fills_gap,
 		      bool has_transit, double transit_ms, bool marker, double jitter_ms)
 {
 	/* A jump this long is the sender restarting its sequence, not loss
 	 * that a listener heard. */
-	if (gap >= AN_GAP_RESTART)
+	if (gap >= AN_GAP_RESTART || fills_gap)
 		gap = 0;
 	struct an_bin *b = bin_at(q, arrival_us);
 
-	loss_add(&q->net, true, gap);
-	loss_add(&q->net, false, 1);
+	if (fills_gap) {
+		loss_undo(&q->net);
+	} else {
+		loss_add(&q->net, true, gap);
+		loss_add(&q->net, false, 1);
+	}
 
 	bool late[AN_NJB] = {false, false, false};
 	if (has_transit) {
@@ -169,10 +184,21 @@ void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap,
 			q->jitter_max_ms = jitter_ms;
 	}
 	for (int k = 0; k < AN_NJB; k++) {
+		if (fills_gap) {
+			if (!late[k])
+				loss_undo(&q->jb[k]);
+			continue;
+		}
 		loss_add(&q->jb[k], true, gap);
 		loss_add(&q->jb[k], late[k], 1);
 	}
-	if (b) {
+	if (b && fills_gap) {
+		/* its slot was counted in this bin or an earlier one */
+		if (b->lost) {
+			b->lost--;
+			sat16_add(&b->late, late[AN_JB_ADAPTIVE]);
+		}
+	} else if (b) {
 		sat16_add(&b->expected, gap + 1);
 		sat16_add(&b->lost, gap);
 		sat16_add(&b->late, late[AN_JB_ADAPTIVE]);
@@ -259,7 +285,9 @@ void an_stream_result(const struct an_stream *q, const struct an_codec_imp *code
 	out->net_loss_pct = loss_pct(&q->net);
 	out->net_burst_r = an_burst_r(q->net.found, q->net.lost, q->net.found_lost,
 				      q->net.lost_found);
-	out->longest_burst = q->net.longest;
+	/* a run that reordered packets later filled is shorter than it
+	 * looked: bound it by what stayed lost */
+	out->longest_burst = q->net.longest < q->net.lost ? q->net.longest : q->net.lost;
 	out->packets = q->net.found;
 	out->jitter_p50_ms = percentile(q, 50);
 	out->jitter_p95_ms = percentile(q, 95);
@@ -285,16 +313,47 @@ double an_bin_mos(const struct an_stream *q, const struct an_result *r, uint32_t
 				  r->ta_ms[AN_JB_ADAPTIVE]));
 }
 
+int an_json_number(const char *json, const char *obj, const char *key, double *out)
+{
+	char pat[48];
+	const char *p = json, *end = NULL;
+	if (!json)
+		return ES_ENOTFOUND;
+	if (obj) {
+		snprintf(pat, sizeof(pat), "\"%s\":{", obj);
+		if (!(p = strstr(json, pat)))
+			return ES_ENOTFOUND;
+		p += strlen(pat);
+		end = strchr(p, '}'); /* the objects written here are flat */
+	} else {
+		/* the top level's own keys come before its first nested object */
+		end = strstr(json, "\":{");
+	}
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	for (const char *k = strstr(p, pat); k && (!end || k < end); k = strstr(k + 1, pat)) {
+		/* a key, not the tail of a longer one ("mos" in "xr_mos") */
+		if (k > json && k[-1] != '{' && k[-1] != ',')
+			continue;
+		char *e;
+		double v = strtod(k + strlen(pat), &e);
+		if (e == k + strlen(pat))
+			return ES_ENOTFOUND;
+		*out = v;
+		return 0;
+	}
+	return ES_ENOTFOUND;
+}
+
 static const char *jb_names[AN_NJB] = {"jb50", "jb200", "adaptive"};
 
 int an_stream_json(const struct an_stream *q, const struct an_result *r, struct es_buf *b)
 {
 	int rc = es_buf_printf(b,
-		"{\"codec\":\"%s\",\"ie\":%.1f,\"bpl\":%.1f,\"impairment_source\":\"%s\","
+		"{\"mos\":%.2f,\"mos_min_bin\":%.2f,\"codec\":\"%s\",\"ie\":%.1f,\"bpl\":%.1f,\"impairment_source\":\"%s\","
 		"\"loss_pct\":%.3f,\"burst_r\":%.3f,\"longest_burst\":%u,"
 		"\"jitter_p50_ms\":%.1f,\"jitter_p95_ms\":%.1f,\"jitter_p99_ms\":%.1f,"
 		"\"jitter_max_ms\":%.3f,\"adaptive_mean_ms\":%.1f,\"adaptive_max_ms\":%.1f,",
-		r->codec->name, r->codec->ie, r->codec->bpl, r->codec->source,
+		r->mos[AN_JB_ADAPTIVE], r->mos_min_bin, r->codec->name, r->codec->ie, r->codec->bpl, r->codec->source,
 		r->net_loss_pct, r->net_burst_r, r->longest_burst,
 		r->jitter_p50_ms, r->jitter_p95_ms, r->jitter_p99_ms, r->jitter_max_ms,
 		r->adaptive_mean_ms, r->adaptive_max_ms);
@@ -313,10 +372,8 @@ int an_stream_json(const struct an_stream *q, const struct an_result *r, struct 
 			"\"r\":%.2f,\"mos\":%.2f},",
 			jb_names[k], r->loss_pct[k], r->burst_r[k], r->ta_ms[k], r->r[k], r->mos[k]);
 	if (!rc)
-		rc = es_buf_printf(b, "\"mos\":%.2f,\"mos_min_bin\":%.2f,"
-				   "\"series\":{\"step_ms\":%d,\"t0_us\":%lld,\"loss_pct\":[",
-				   r->mos[AN_JB_ADAPTIVE], r->mos_min_bin, AN_BIN_US / 1000,
-				   (long long)q->t0_us);
+		rc = es_buf_printf(b, "\"series\":{\"step_ms\":%d,\"t0_us\":%lld,\"loss_pct\":[",
+				   AN_BIN_US / 1000, (long long)q->t0_us);
 	for (uint32_t i = 0; !rc && i < q->nbins; i++) {
 		const struct an_bin *bn = &q->bins[i];
 		rc = bn->expected ? es_buf_printf(b, "%s%.1f", i ? "," : "",

@@ -117,13 +117,15 @@ void an_stream_init(struct an_stream *q);
 void an_stream_free(struct an_stream *q);
 
 /* One packet, in arrival order.  gap: packets missing just before it in
- * sequence order (0 in order); a reordered or duplicated packet is not
- * passed at all (its slot was counted as lost).  transit_ms: arrival time
+ * sequence order (0 in order); fills_gap: a late (reordered) packet whose
+ * slot an earlier gap counted as lost: it takes that loss back, for the
+ * network and for each buffer it is not too late for (gap is then
+ * ignored); a duplicate is not passed at all.  transit_ms: arrival time
  * minus the packet's media time (RFC 3550 A.8 "transit"), any fixed
  * offset; has_transit false when the clock is unknown (telephone-event).
  * marker: the RTP marker bit (a talkspurt starts: buffers may re-sync).
  * jitter_ms: RFC 3550 jitter after this packet. */
-void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap,
+void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap, bool fills_gap,
 		      bool has_transit, double transit_ms, bool marker, double jitter_ms);
 /* An RTCP SR from this stream's source: the middle 32 bits of its NTP
  * timestamp, captured at arrival_us. */
@@ -161,5 +163,11 @@ double an_bin_mos(const struct an_stream *q, const struct an_result *r, uint32_t
 /* The stream's figures and series as one JSON object appended to b
  * (shape: docs/QUALITY.md).  ES_ENOMEM. */
 int an_stream_json(const struct an_stream *q, const struct an_result *r, struct es_buf *b);
+
+/* Read back one number of a JSON object that an_stream_json wrote: key
+ * at the top level (obj NULL) or inside the object obj ("jb50", "adaptive",
+ * "xr").  ES_ENOTFOUND when absent (or null).  Only for this module's own
+ * fixed layout, not a general JSON parser. */
+int an_json_number(const char *json, const char *obj, const char *key, double *out);
 
 #endif /* ES_ANALYTICS_QUALITY_H */

@@ -521,20 +521,21 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 
 /* The quality figures' share of one packet (O(1), analytics/quality.c):
  * the sequence gap before it, its transit (arrival minus media time, as
- * RFC 3550 A.8) when its clock is known.  A reordered or duplicated packet
- * (rtp_stats counted it as such) is left out: its slot was a gap. */
+ * RFC 3550 A.8) when its clock is known.  A duplicate (as rtp_stats
+ * counted it) is left out; a reordered packet fills a gap counted before. */
 static void quality_packet(struct rec_stream *s, const struct rtp_hdr *h, int64_t ts_us,
-			   bool te, bool started, uint16_t prev_seq, uint64_t disorder)
+			   bool te, bool started, uint16_t prev_seq, uint64_t dups, uint64_t ooo)
 {
-	if (s->st.out_of_order + s->st.duplicates != disorder)
+	if (s->st.duplicates != dups)
 		return;
-	uint32_t gap = started ? (uint16_t)(h->seq - prev_seq - 1) : 0;
+	bool fills = s->st.out_of_order != ooo;
+	uint32_t gap = started && !fills ? (uint16_t)(h->seq - prev_seq - 1) : 0;
 	bool has_transit = !te && s->cache_clock;
 	double transit = 0;
 	if (has_transit)
 		transit = (double)(ts_us - s->st.first_us) / 1000.0 -
 			  (double)s->st.ext_ts * 1000.0 / s->cache_clock;
-	an_stream_packet(&s->q, ts_us, gap, has_transit, transit, h->marker, s->st.jitter_ms);
+	an_stream_packet(&s->q, ts_us, gap, fills, has_transit, transit, h->marker, s->st.jitter_ms);
 }
 
 static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_stream *s,
@@ -554,10 +555,10 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	bool te = s->cache_te;
 	bool started = s->st.started;
 	uint16_t prev_seq = s->st.seq_num;
-	uint64_t disorder = s->st.out_of_order + s->st.duplicates;
+	uint64_t dups = s->st.duplicates, ooo = s->st.out_of_order;
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
 	if (!s->video)
-		quality_packet(s, h, pkt->ts_us, te, started, prev_seq, disorder);
+		quality_packet(s, h, pkt->ts_us, te, started, prev_seq, dups, ooo);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
 	if (e->spool.dir && rc->record && !s->video)

@@ -119,7 +119,7 @@ static void feed_markov(struct an_stream *q, unsigned n, double p, double qq)
 			continue;
 		}
 		int64_t t = 1000000 + (int64_t)i * 20000;
-		an_stream_packet(q, t, gap, true, 5.0, false, 0.5);
+		an_stream_packet(q, t, gap, false, true, 5.0, false, 0.5);
 		gap = 0;
 	}
 }
@@ -185,7 +185,7 @@ static void feed_spikes(struct an_stream *q, unsigned n, const unsigned *at,
 		}
 		int64_t t = (int64_t)i * 20000 + (int64_t)(extra * 1000);
 		/* transit: arrival minus media time, 30 ms of fixed path */
-		an_stream_packet(q, t, 0, true, 30.0 + extra, false, extra > 0 ? extra / 16 : 0.2);
+		an_stream_packet(q, t, 0, false, true, 30.0 + extra, false, extra > 0 ? extra / 16 : 0.2);
 	}
 }
 
@@ -245,7 +245,7 @@ static void test_series_and_rtt(void)
 			gap++;
 			continue;
 		}
-		an_stream_packet(&q, 7000000 + (int64_t)i * 20000, gap, true, 3.0, false, 0.1);
+		an_stream_packet(&q, 7000000 + (int64_t)i * 20000, gap, false, true, 3.0, false, 0.1);
 		gap = 0;
 	}
 	CHECK_INT(q.nbins, 3);
@@ -286,10 +286,10 @@ static void test_edges(void)
 {
 	struct an_stream q;
 	an_stream_init(&q);
-	an_stream_packet(&q, 0, 0, false, 0, false, 0);
-	an_stream_packet(&q, 20000, 60000, false, 0, false, 0);
-	an_stream_packet(&q, 12000000, 0, true, 1, false, 0);
-	an_stream_packet(&q, 11000000, 0, true, 1, false, 0);
+	an_stream_packet(&q, 0, 0, false, false, 0, false, 0);
+	an_stream_packet(&q, 20000, 60000, false, false, 0, false, 0);
+	an_stream_packet(&q, 12000000, 0, false, true, 1, false, 0);
+	an_stream_packet(&q, 11000000, 0, false, true, 1, false, 0);
 	CHECK_INT(q.net.lost, 0);
 	CHECK_INT(q.nbins, 3);
 	struct an_result r;
@@ -304,8 +304,35 @@ static void test_edges(void)
 	an_stream_free(&q);
 }
 
+/* A reordered packet fills the gap its absence opened: no network loss,
+ * and no loss for a buffer it is in time for; 300 ms late it is lost for
+ * every buffer all the same. */
+static void test_reorder(void)
+{
+	struct an_stream q;
+	an_stream_init(&q);
+	an_stream_packet(&q, 0, 0, false, true, 0, false, 0);
+	an_stream_packet(&q, 20000, 0, false, true, 0, false, 0);
+	an_stream_packet(&q, 60000, 1, false, true, 0, false, 0);     /* seq 3 */
+	an_stream_packet(&q, 61000, 0, true, true, 21, false, 0);     /* seq 2 */
+	an_stream_packet(&q, 80000, 0, false, true, 0, false, 0);     /* seq 4 */
+	an_stream_packet(&q, 120000, 1, false, true, 0, false, 0);    /* seq 6 */
+	an_stream_packet(&q, 400000, 0, true, true, 300, false, 0);   /* seq 5 */
+	CHECK_INT(q.net.lost, 0);
+	CHECK_INT(q.net.found, 7);
+	for (int k = 0; k < AN_NJB; k++) {
+		CHECK_INT(q.jb[k].lost, 1);
+		CHECK_INT(q.jb[k].found, 6);
+	}
+	CHECK_INT(q.bins[0].lost, 0);
+	CHECK_INT(q.bins[0].late, 1);
+	CHECK_INT(q.bins[0].expected, 7);
+	an_stream_free(&q);
+}
+
 int main(void)
 {
+	RUN(test_reorder);
 	RUN(test_emodel_defaults);
 	RUN(test_idd);
 	RUN(test_loss_patterns);
