@@ -38,6 +38,9 @@ struct api_server_config {
 	unsigned login_max_failures_address; /* per address, any names */
 	int64_t login_window_us;
 	int64_t login_lockout_us;
+	/* Only GET /metrics, /healthz and /readyz (the recorder's [metrics]
+	 * listener); everything else is 404. */
+	bool metrics_only;
 };
 
 struct api_server;
