@@ -54,6 +54,18 @@ static void loss_add(struct an_loss *l, bool lost, uint32_t n)
 	l->started = true;
 }
 
+/* One packet found: the common case, kept short (every packet passes). */
+static inline void loss_found(struct an_loss *l)
+{
+	if (l->last_lost) {
+		l->lost_found++;
+		l->last_lost = false;
+		l->run = 0;
+	}
+	l->found++;
+	l->started = true;
+}
+
 static void sat16_add(uint16_t *v, uint32_t n)
 {
 	uint32_t s = (uint32_t)*v + n;
@@ -161,8 +173,9 @@ void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap, boo
 	if (fills_gap) {
 		loss_undo(&q->net);
 	} else {
-		loss_add(&q->net, true, gap);
-		loss_add(&q->net, false, 1);
+		if (gap)
+			loss_add(&q->net, true, gap);
+		loss_found(&q->net);
 	}
 
 	bool late[AN_NJB] = {false, false, false};
@@ -176,7 +189,7 @@ void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap, boo
 		late[AN_JB_200] = fixed_late(q, 1, transit_ms, marker);
 		late[AN_JB_ADAPTIVE] = adaptive_late(q, transit_ms, jitter_ms);
 
-		unsigned j = 0;
+		unsigned j = 0; /* most packets: the first bins */
 		while (j < AN_JITTER_BINS - 1 && jitter_ms > jitter_edges[j])
 			j++;
 		q->jitter_hist[j]++;
@@ -189,8 +202,12 @@ void an_stream_packet(struct an_stream *q, int64_t arrival_us, uint32_t gap, boo
 				loss_undo(&q->jb[k]);
 			continue;
 		}
-		loss_add(&q->jb[k], true, gap);
-		loss_add(&q->jb[k], late[k], 1);
+		if (gap)
+			loss_add(&q->jb[k], true, gap);
+		if (late[k])
+			loss_add(&q->jb[k], true, 1);
+		else
+			loss_found(&q->jb[k]);
 	}
 	if (b && fills_gap) {
 		/* its slot was counted in this bin or an earlier one */
