@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"  -s, --seed N            random seed (default 1)\n"
 		"      --ptime MS          RTP packet time, 10..60 ms (default 20)\n"
 		"      --loss PCT          drop PCT%% of RTP packets\n"
+		"      --burst R           ... in runs: BurstR R (G.107; 1 = random)\n"
 		"      --reorder PCT       delay PCT%% of RTP packets past the next one\n"
 		"      --dup PCT           duplicate PCT%% of RTP packets\n"
 		"      --jitter MS         delay RTP packets by up to MS ms\n"
@@ -174,6 +175,7 @@ enum {
 	OPT_REORDER,
 	OPT_DUP,
 	OPT_JITTER,
+	OPT_BURST,
 	OPT_DTMF,
 	OPT_IPV6,
 	OPT_TCP,
@@ -226,6 +228,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"reorder", required_argument, NULL, OPT_REORDER},
 		{"dup", required_argument, NULL, OPT_DUP},
 		{"jitter", required_argument, NULL, OPT_JITTER},
+		{"burst", required_argument, NULL, OPT_BURST},
 		{"dtmf", no_argument, NULL, OPT_DTMF},
 		{"ipv6", no_argument, NULL, OPT_IPV6},
 		{"tcp", no_argument, NULL, OPT_TCP},
@@ -308,6 +311,10 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		case OPT_DUP:
 			if (!parse_num(optarg, 0, 50, &o->dup_pct))
 				return bad_value("--dup", optarg);
+			break;
+		case OPT_BURST:
+			if (!parse_num(optarg, 1, 20, &o->burst_r))
+				return bad_value("--burst", optarg);
 			break;
 		case OPT_JITTER:
 			if (!parse_int(optarg, 0, 1000, &o->jitter_ms))

@@ -594,6 +594,21 @@ static bool slot_impairable(const struct gen *g, const struct call *c, const str
 	return true;
 }
 
+/* Is this packet lost?  Random (each with loss_pct), or with --burst R a
+ * 2-state Markov chain of the same mean loss whose BurstR (ITU-T G.107,
+ * 1/(p+q)) is R: p = Ppl/R, q = (1-Ppl)/R. */
+static bool leg_lose(struct gen *g, struct call *c, struct leg *l)
+{
+	if (g->o.burst_r <= 1)
+		return rng_chance(&c->imp, g->o.loss_pct);
+	double ppl = g->o.loss_pct / 100.0;
+	if (l->in_loss)
+		l->in_loss = !rng_chance(&c->imp, 100.0 * (1.0 - ppl) / g->o.burst_r);
+	else
+		l->in_loss = rng_chance(&c->imp, 100.0 * ppl / g->o.burst_r);
+	return l->in_loss;
+}
+
 static void play_rtp(struct gen *g, struct call *c, struct leg *l)
 {
 	leg_open_stream(g, c, l);
@@ -616,7 +631,7 @@ static void play_rtp(struct gen *g, struct call *c, struct leg *l)
 	if ((uint16_t)(seq + w) < 2 * w)
 		imp = false;
 	l->slot++;
-	if (imp && rng_chance(&c->imp, g->o.loss_pct))
+	if (imp && leg_lose(g, c, l))
 		return;
 	l->gen_kept++;
 	l->kept_in_stream++;

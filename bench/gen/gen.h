@@ -75,6 +75,7 @@ struct gen_opts {
 	uint64_t seed;
 	int ptime_ms;
 	double loss_pct, reorder_pct, dup_pct;
+	double burst_r; /* --burst: loss in runs (2-state Markov), 0/1 = random */
 	int jitter_ms;
 	bool dtmf, ipv6, tcp, fragment, reinvite, ssrc_change, ts_jump;
 	bool missing_invite, fork, outcomes, rtcp;
@@ -231,6 +232,7 @@ struct leg {
 	uint32_t sent_pkts, sent_octets;
 	uint32_t rr_expected_prior, rr_received_prior;
 	uint32_t gen_sent, gen_kept; /* current stream, for reports about it */
+	bool in_loss; /* --burst: the Markov chain is in its loss state */
 };
 
 struct tcp_conn {

@@ -104,7 +104,8 @@ int srv_calls(struct srv_req *r)
 {
 	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
 					     "max_duration", "call_id", "codec", "flag", "source",
-					     "tag", "consent", "sort", "limit", "cursor", NULL};
+					     "tag", "consent", "sort", "limit", "cursor", "max_mos", "min_loss",
+					     NULL};
 	int rc;
 	if (!srv_begin(r, params, &rc))
 		return rc;
@@ -164,12 +165,23 @@ int srv_calls(struct srv_req *r)
 		f.source = v;
 	}
 	if ((v = srv_arg(r, "sort"))) {
-		if (strcmp(v, "start") && strcmp(v, "-start"))
+		if (!strcmp(v, "mos") || !strcmp(v, "loss") || !strcmp(v, "jitter"))
+			f.sort = v[0] == 'm' ? IDX_SORT_MOS : v[0] == 'l' ? IDX_SORT_LOSS
+									  : IDX_SORT_JITTER;
+		else if (strcmp(v, "start") && strcmp(v, "-start"))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "sort",
-					 "start (oldest first, the default) or -start (newest "
-					 "first)");
+					 "start (oldest first, the default), -start (newest "
+					 "first), or worst first: mos, loss, jitter");
 		f.newest_first = v[0] == '-';
 	}
+	if ((v = srv_arg(r, "max_mos")) &&
+	    (sl_to_decimal(sl_cstr(v), &f.max_mos) || f.max_mos < 1 || f.max_mos > 5))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "max_mos",
+				 "a MOS from 1 to 5, e.g. 3.5");
+	if ((v = srv_arg(r, "min_loss")) &&
+	    (sl_to_decimal(sl_cstr(v), &f.min_loss) || f.min_loss > 100))
+		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "min_loss",
+				 "a packet loss in percent from 0 to 100, e.g. 2");
 	if ((v = srv_arg(r, "call_id"))) {
 		if (!text_ok(v, SRV_TEXT_MAX))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "call_id",
@@ -205,6 +217,10 @@ int srv_calls(struct srv_req *r)
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "cursor",
 					 "the next_cursor of a previous page");
 		f.after_id = (int64_t)n;
+		if (f.sort != IDX_SORT_START)
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "cursor",
+					 "pages follow the start order; sort=mos|loss|jitter "
+					 "gives the worst calls in one page");
 	}
 
 	struct srv_json o;
@@ -216,14 +232,16 @@ int srv_calls(struct srv_req *r)
 	struct search s = {.r = r, .j = &o.j, .limit = limit};
 	int err = 0;
 	bool end = false;
-	f.limit = SRV_SCAN_BATCH;
+	/* A quality sort is one scan (paging by id would break its order):
+	 * the worst calls in one page, no cursor. */
+	f.limit = f.sort != IDX_SORT_START ? SRV_SCAN_MAX : SRV_SCAN_BATCH;
 	while (!s.more && !end && s.scanned_all < SRV_SCAN_MAX) {
 		s.scanned = 0;
 		err = idx_calls_list(r->ix, &f, search_row, &s);
 		if (err < 0)
 			break;
 		err = 0;
-		end = s.scanned < SRV_SCAN_BATCH;
+		end = s.scanned < SRV_SCAN_BATCH || f.sort != IDX_SORT_START;
 		f.after_id = s.last_scanned;
 	}
 	es_json_arr_end(&o.j);
@@ -236,7 +254,9 @@ int srv_calls(struct srv_req *r)
 	/* More may follow: the page is full and another call exists, or the
 	 * scan stopped at its budget (the cursor then is the last row seen). */
 	char cur[24] = "";
-	if (s.more)
+	if (f.sort != IDX_SORT_START)
+		cur[0] = '\0';
+	else if (s.more)
 		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_written);
 	else if (!end && s.scanned_all)
 		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_scanned);

@@ -33,7 +33,9 @@ static const char *party_name(int p)
 	return p == IDX_CALLER ? "caller" : p == IDX_CALLEE ? "callee" : NULL;
 }
 
-static void put_stream(struct es_json *j, const struct idx_stream *s)
+/* detail: with the network quality and its 5 s series (docs/QUALITY.md),
+ * which the list leaves out for size. */
+static void put_stream(struct es_json *j, const struct idx_stream *s, bool detail)
 {
 	char ssrc[16];
 	snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
@@ -65,6 +67,25 @@ static void put_stream(struct es_json *j, const struct idx_stream *s)
 	es_json_key(j, "last"); api_json_time(j, s->last_us);
 	es_json_key(j, "rtcp");
 	es_json_raw(j, s->rtcp_json); /* stored as JSON by the engine */
+	if (detail) {
+		es_json_key(j, "quality");
+		es_json_raw(j, s->quality_json); /* analytics/quality.c wrote it */
+	}
+	es_json_obj_end(j);
+}
+
+/* The call's quality summary (null before schema v10 or without audio). */
+static void put_quality(struct es_json *j, const struct idx_call_quality *q)
+{
+	if (!q->set) {
+		es_json_null(j);
+		return;
+	}
+	es_json_obj_begin(j);
+	es_json_key(j, "mos"); es_json_double(j, q->mos, 2);
+	es_json_key(j, "mos_min"); es_json_double(j, q->mos_min, 2);
+	es_json_key(j, "loss_pct"); es_json_double(j, q->loss_pct, 3);
+	es_json_key(j, "jitter_p95_ms"); es_json_double(j, q->jitter_ms, 1);
 	es_json_obj_end(j);
 }
 
@@ -158,8 +179,10 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 	es_json_key(j, "streams");
 	es_json_arr_begin(j);
 	for (unsigned i = 0; i < c->nstreams; i++)
-		put_stream(j, &c->streams[i]);
+		put_stream(j, &c->streams[i], detail);
 	es_json_arr_end(j);
+	es_json_key(j, "quality");
+	put_quality(j, &c->quality);
 	es_json_key(j, "recording");
 	put_recording(j, c->recording);
 	if (detail) {

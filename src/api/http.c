@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -108,6 +109,8 @@ int srv_queue(struct srv_req *r, unsigned status, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 	enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
+	if (status >= 100 && status < 600)
+		atomic_fetch_add_explicit(&r->srv->http_codes[status - 100], 1, memory_order_relaxed);
 	return rc;
 }
 
@@ -402,6 +405,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->body_too_large)
 		return (enum MHD_Result)srv_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
 						  "request body over %d bytes", API_SRV_BODY_MAX);
+	/* alive and its counters: whether or not the index opens */
+	if (!strcmp(url, "/healthz"))
+		return (enum MHD_Result)srv_healthz(r);
+	if (!strcmp(url, "/metrics"))
+		return (enum MHD_Result)srv_metrics(r);
+	if (s->cfg.metrics_only && strcmp(url, "/readyz"))
+		return (enum MHD_Result)srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+						  "this listener serves /metrics, /healthz, /readyz");
 	r->ix = srv_ix_take(s);
 	if (!r->ix)
 		return (enum MHD_Result)srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",

@@ -673,6 +673,8 @@ int srv_route(struct srv_req *r)
 	const char *u = r->url;
 	const char *m = r->method;
 	bool get = is(m, "GET") || is(m, "HEAD");
+	if (is(u, "/readyz"))
+		return srv_readyz(r);
 	if (is(u, "/api/login"))
 		return is(m, "POST") ? srv_login(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/logout"))

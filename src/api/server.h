@@ -39,6 +39,9 @@ struct api_server_config {
 	int64_t login_window_us;
 	int64_t login_lockout_us;
 	bool redaction_shred;  /* [redaction] original = shred (default: restrict) */
+	/* Only GET /metrics, /healthz and /readyz (the recorder's [metrics]
+	 * listener); everything else is 404. */
+	bool metrics_only;
 };
 
 struct api_server;

@@ -12,6 +12,7 @@
 #include "api/server.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct MHD_Connection;
@@ -59,6 +60,8 @@ struct api_server {
 	pthread_mutex_t log_lock;
 	int64_t log_window; /* CLOCK_MONOTONIC second the window began */
 	unsigned log_count, log_dropped;
+	/* responses by status 100..599, for /metrics (handlers_health.c) */
+	_Atomic uint64_t http_codes[500];
 };
 
 enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };
@@ -213,6 +216,11 @@ int srv_me_password(struct srv_req *r);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);
+/* handlers_health.c: no login; /healthz and /metrics answer without the
+ * index, /readyz asks it */
+int srv_healthz(struct srv_req *r);
+int srv_metrics(struct srv_req *r);
+int srv_readyz(struct srv_req *r);
 int srv_call(struct srv_req *r, int64_t id);
 int srv_call_verify(struct srv_req *r, int64_t id);
 /* The JSON of a call as `earshot show --json` / `calls --json` write it. */

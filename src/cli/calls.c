@@ -1,4 +1,5 @@
 /* calls.c - `earshot calls` and `earshot show ID`. */
+#include "analytics/quality.h"
 #include "api/calljson.h"
 #include "cli/cli.h"
 
@@ -30,6 +31,10 @@ static void calls_usage(FILE *f)
 		"  --consent STATE     either party's consent is STATE: given, refused,\n"
 		"                      missing, announced, not_required\n"
 		"  --flag FLAG         the call or its recording has FLAG (no_consent, ...)\n"
+		"  --max-mos MOS       the worst direction's MOS at most MOS (e.g. 3.5)\n"
+		"  --min-loss PCT      the worst direction's packet loss at least PCT %%\n"
+		"  --sort KEY          start (default), mos (lowest first), loss or\n"
+		"                      jitter (highest first); not with --after\n"
 		"  --limit N           at most N calls\n"
 		"  --after ID          the calls listed after call ID (paging)\n"
 		"Output:\n"
@@ -115,13 +120,24 @@ static int list_row(void *ud, const struct idx_call *c)
 			printf("%d", c->sip_code);
 		printf(",%u,", c->nstreams);
 		csv_field(c->flags);
+		if (c->quality.set)
+			printf(",%.2f,%.3f", c->quality.mos, c->quality.loss_pct);
+		else
+			printf(",,");
 		putchar('\n');
 		break;
 	case OUT_TABLE:
-		printf("%6lld  %-23s  %-20.20s  %-20.20s  %9.1f  %-10s %4d  %7u  %s\n",
+	{
+		char mos[8] = "-", loss[12] = "-";
+		if (c->quality.set) {
+			snprintf(mos, sizeof(mos), "%.2f", c->quality.mos);
+			snprintf(loss, sizeof(loss), "%.2f", c->quality.loss_pct);
+		}
+		printf("%6lld  %-23s  %-20.20s  %-20.20s  %9.1f  %-10s %4d  %7u  %4s %6s  %s\n",
 		       (long long)c->id, start, who(&c->caller), who(&c->callee), dur,
-		       c->outcome ? c->outcome : "", c->sip_code, c->nstreams,
+		       c->outcome ? c->outcome : "", c->sip_code, c->nstreams, mos, loss,
 		       c->flags ? c->flags : "");
+	}
 		break;
 	}
 	o->n++;
@@ -147,10 +163,13 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		{"outcome", required_argument, NULL, 'o'},
 		{"min-duration", required_argument, NULL, 'm'},
 		{"call-id", required_argument, NULL, 'c'},
-		{"consent", required_argument, NULL, 'S'},
+		{"consent", required_argument, NULL, 'K'},
 		{"flag", required_argument, NULL, 'F'},
 		{"limit", required_argument, NULL, 'l'},
 		{"after", required_argument, NULL, 'a'},
+		{"max-mos", required_argument, NULL, 'M'},
+		{"min-loss", required_argument, NULL, 'L'},
+		{"sort", required_argument, NULL, 'S'},
 		{"json", no_argument, NULL, 'J'},
 		{"csv", no_argument, NULL, 'C'},
 		{"data", required_argument, NULL, 'd'},
@@ -194,7 +213,7 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 				f.after_id = (int64_t)v;
 			break;
 		case 'c': f.call_id = optarg; break;
-		case 'S': {
+		case 'K': {
 			static const char *const states[] = {"given", "refused", "missing", "announced",
 							     "not_required", NULL};
 			bool ok = false;
@@ -209,6 +228,34 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		case 'F': f.flag = optarg; break;
+		case 'M':
+			if (sl_to_decimal(sl_cstr(optarg), &f.max_mos) || f.max_mos < 1 ||
+			    f.max_mos > 5) {
+				fprintf(stderr, "earshot calls: --max-mos: not a MOS from 1 to 5: '%s'\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'L':
+			if (sl_to_decimal(sl_cstr(optarg), &f.min_loss) || f.min_loss > 100) {
+				fprintf(stderr, "earshot calls: --min-loss: not a percentage: '%s'\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'S':
+			if (!strcmp(optarg, "mos"))
+				f.sort = IDX_SORT_MOS;
+			else if (!strcmp(optarg, "loss"))
+				f.sort = IDX_SORT_LOSS;
+			else if (!strcmp(optarg, "jitter"))
+				f.sort = IDX_SORT_JITTER;
+			else if (strcmp(optarg, "start")) {
+				fprintf(stderr, "earshot calls: --sort: start, mos, loss or jitter, "
+					"not '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			break;
 		case 'J': o.fmt = OUT_JSON; break;
 		case 'C': o.fmt = OUT_CSV; break;
 		case 'd': ctx->data_dir = optarg; break;
@@ -220,6 +267,11 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "earshot calls: unexpected argument '%s'\n", argv[optind]);
 		return CLI_USAGE;
 	}
+	if (f.sort != IDX_SORT_START && f.after_id) {
+		fprintf(stderr, "earshot calls: --after pages in start order, not with --sort %s\n",
+			f.sort == IDX_SORT_MOS ? "mos" : f.sort == IDX_SORT_LOSS ? "loss" : "jitter");
+		return CLI_USAGE;
+	}
 	struct idx *ix;
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
@@ -228,10 +280,11 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		es_json_arr_begin(&o.j);
 	} else if (o.fmt == OUT_CSV) {
 		printf("id,call_id,start,answer,end,duration_s,caller,callee,outcome,sip_code,"
-		       "streams,flags\n");
+		       "streams,flags,mos,loss_pct\n");
 	} else {
-		printf("%6s  %-23s  %-20s  %-20s  %9s  %-10s %4s  %7s  %s\n", "ID", "START (UTC)",
-		       "CALLER", "CALLEE", "DURATION", "OUTCOME", "CODE", "STREAMS", "FLAGS");
+		printf("%6s  %-23s  %-20s  %-20s  %9s  %-10s %4s  %7s  %4s %6s  %s\n", "ID",
+		       "START (UTC)", "CALLER", "CALLEE", "DURATION", "OUTCOME", "CODE", "STREAMS",
+		       "MOS", "LOSS%", "FLAGS");
 	}
 	int err = idx_calls_list(ix, &f, list_row, &o);
 	if (o.fmt == OUT_JSON) {
@@ -245,6 +298,53 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 /* ---- show ------------------------------------------------------------------------- */
+
+/* One figure of a stream's quality JSON as text, "-" when absent. */
+static const char *qnum(const char *json, const char *obj, const char *key, const char *fmt,
+			char *buf, size_t cap)
+{
+	double v;
+	if (an_json_number(json, obj, key, &v))
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, fmt, v);
+	return buf;
+}
+
+/* The network quality per direction (docs/QUALITY.md). */
+static void show_quality(const struct idx_call *c)
+{
+	if (!c->quality.set)
+		return;
+	printf("\nQuality (E-model, ITU-T G.107; MOS per jitter buffer: fixed 50 ms, "
+	       "fixed 200 ms, adaptive)\n  %-6s %-10s %7s %6s %5s %17s %7s %5s %5s %5s %8s\n",
+	       "party", "ssrc", "loss %", "burst", "run", "jitter p50/95/99", "rtt ms",
+	       "jb50", "jb200", "adapt", "worst 5s");
+	for (unsigned i = 0; i < c->nstreams; i++) {
+		const struct idx_stream *s = &c->streams[i];
+		const char *q = s->quality_json;
+		if (!q)
+			continue;
+		char b[11][24], jit[80];
+		snprintf(jit, sizeof(jit), "%s/%s/%s",
+			 qnum(q, NULL, "jitter_p50_ms", "%.0f", b[0], 24),
+			 qnum(q, NULL, "jitter_p95_ms", "%.0f", b[1], 24),
+			 qnum(q, NULL, "jitter_p99_ms", "%.0f", b[2], 24));
+		printf("  %-6s 0x%08X %7s %6s %5s %17s %7s %5s %5s %5s %8s\n",
+		       party_name(s->party) ? party_name(s->party) : "?", s->ssrc,
+		       qnum(q, NULL, "loss_pct", "%.2f", b[3], 24),
+		       qnum(q, NULL, "burst_r", "%.2f", b[4], 24),
+		       qnum(q, NULL, "longest_burst", "%.0f", b[5], 24), jit,
+		       qnum(q, NULL, "rtt_ms", "%.0f", b[6], 24),
+		       qnum(q, "jb50", "mos", "%.2f", b[7], 24),
+		       qnum(q, "jb200", "mos", "%.2f", b[8], 24),
+		       qnum(q, "adaptive", "mos", "%.2f", b[9], 24),
+		       qnum(q, NULL, "mos_min_bin", "%.2f", b[10], 24));
+	}
+	printf("  call: MOS %.2f (worst direction, adaptive buffer), lowest 5 s %.2f, "
+	       "loss %.2f %%, jitter p95 %.0f ms\n", c->quality.mos, c->quality.mos_min,
+	       c->quality.loss_pct, c->quality.jitter_ms);
+}
 
 static int show_text(void *ud, const struct idx_call *c)
 {
@@ -298,6 +398,7 @@ static int show_text(void *ud, const struct idx_call *c)
 		       s->codecs ? s->codecs : "", (unsigned long long)s->packets,
 		       (long long)s->lost, s->jitter_max_ms, s->delta_max_ms);
 	}
+	show_quality(c);
 	const struct idx_recording *r = c->recording;
 	if (r) {
 		printf("\nRecording\n  %s  %s, %u Hz, %s, %.1f s, %.1f KiB, codecs %s%s%s\n"

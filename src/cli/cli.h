@@ -229,6 +229,10 @@ int cli_rules_json(const struct pol_rules *rules, char **out);
 struct api_server;
 int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *rules_json,
 		  const char *cmd, struct api_server **out);
+/* The [metrics] listener (host, port): a server with only /metrics,
+ * /healthz and /readyz; prints its URL.  CLI_OK or the exit code. */
+int cli_metrics_start(struct cli_ctx *ctx, const char *host, uint16_t port, const char *cmd,
+		      struct api_server **out);
 
 struct cli_settings {
 	const char *cmd;            /* "earshot record", "earshot srs": messages */
@@ -248,6 +252,11 @@ struct cli_settings {
 	bool encrypt;               /* [recording] encrypt (default yes) */
 	struct cli_web_settings web; /* [api] / --api */
 	struct cli_ledger_settings ledger; /* [ledger], [anchor] */
+	/* [metrics] listen: the recorder's own /metrics, /healthz, /readyz
+	 * (port 0 = off, the default) */
+	char metrics_host[64];
+	uint16_t metrics_port;
+	bool metrics_on;
 };
 
 struct cli_run {

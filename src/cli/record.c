@@ -78,7 +78,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					    "encrypt", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
-					       "ledger", "anchor", "s3"};
+					       "ledger", "anchor", "s3", "metrics"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
@@ -99,6 +99,19 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	    (rc = cli_web_apply_config(&s->web, c, err, errlen)) ||
 	    (rc = cli_ledger_apply_config(&s->ledger, c, err, errlen)))
 		return rc;
+	static const char *const k_metrics[] = {"listen", NULL};
+	const struct es_conf_entry *me;
+	if ((rc = es_conf_check_keys(c, "metrics", k_metrics, err, errlen)))
+		return rc;
+	if ((me = es_conf_find(c, "metrics", "listen"))) {
+		if (cli_parse_listen(me->value, s->metrics_host, sizeof(s->metrics_host),
+				     &s->metrics_port)) {
+			snprintf(err, errlen, "%s:%u: listen: expected ADDR:PORT, not '%s'", c->path,
+				 me->line, me->value);
+			return ES_EPARSE;
+		}
+		s->metrics_on = true;
+	}
 	const struct es_conf_entry *e;
 	if (!ctx->data_explicit && (e = es_conf_find(c, "earshot", "data")))
 		ctx->data_dir = e->value;
@@ -305,7 +318,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	if (!ctx->verbosity_explicit)
 		es_log_set_level(ES_LOG_INFO);
 	struct cli_run run = {.ctx = ctx, .s = &s, .config_path = cli.config};
-	struct api_server *web = NULL;
+	struct api_server *web = NULL, *metrics = NULL;
 	char *rules_json = NULL;
 	struct es_conf conf = {0};
 	char err[1024];
@@ -415,6 +428,12 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 			goto out;
 		run.web = web;
 	}
+	if (s.metrics_on) {
+		signal(SIGPIPE, SIG_IGN);
+		if ((exit_code = cli_metrics_start(ctx, s.metrics_host, s.metrics_port, cmd,
+						   &metrics)))
+			goto out;
+	}
 	/* the SRS first: a bad setting is found before capture starts */
 	if (s.srs.enabled && (exit_code = cli_srs_start(&run)))
 		goto out;
@@ -451,6 +470,8 @@ done:
 	/* the web server first: it reads the index the run closes */
 	if (web)
 		api_server_stop(web);
+	if (metrics)
+		api_server_stop(metrics);
 	free(rules_json);
 	cli_run_close(&run);
 	es_conf_free(&conf);

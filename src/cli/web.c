@@ -200,6 +200,29 @@ int cli_rules_json(const struct pol_rules *rules, char **out)
 	return 0;
 }
 
+int cli_metrics_start(struct cli_ctx *ctx, const char *host, uint16_t port, const char *cmd,
+		      struct api_server **out)
+{
+	struct api_server_config cfg = {
+		.data_dir = ctx->data_dir,
+		.host = host,
+		.port = port,
+		.threads = 1,
+		.metrics_only = true,
+	};
+	char err[512] = "";
+	int rc = api_server_start(out, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: metrics listener: %s\n", cmd, *err ? err : es_strerror(rc));
+		return CLI_ERR;
+	}
+	bool v6 = strchr(host, ':') != NULL;
+	printf("%s: metrics on http://%s%s%s:%u/metrics\n", cmd, v6 ? "[" : "", host, v6 ? "]" : "",
+	       (unsigned)api_server_port(*out));
+	fflush(stdout);
+	return CLI_OK;
+}
+
 int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *rules_json,
 		  const char *cmd, struct api_server **out)
 {

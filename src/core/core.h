@@ -83,6 +83,11 @@ bool sl_split(struct slice s, char c, struct slice *head, struct slice *rest);
  * or overflow. */
 int sl_to_u64(struct slice s, uint64_t *out);
 int sl_to_u32(struct slice s, uint32_t *out);
+/* A plain decimal: digits with at most one '.' and at least one digit
+ * ("3.5", "2", ".5"; no sign, exponent or spaces, at most 12 bytes);
+ * ES_EPARSE otherwise.  For thresholds given on the command line or in a
+ * query string. */
+int sl_to_decimal(struct slice s, double *out);
 /* Copy into dst as a C string, truncating to cap-1 bytes; returns the number
  * of bytes copied (without the NUL).  cap must be > 0. */
 size_t sl_copy(char *dst, size_t cap, struct slice s);

@@ -153,6 +153,34 @@ int sl_to_u64(struct slice s, uint64_t *out)
 	return 0;
 }
 
+int sl_to_decimal(struct slice s, double *out)
+{
+	if (!s.len || s.len > 12)
+		return ES_EPARSE;
+	double v = 0, scale = 0;
+	bool digit = false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+		if (c == '.' && scale == 0) {
+			scale = 1;
+		} else if (c >= '0' && c <= '9') {
+			digit = true;
+			if (scale > 0) {
+				scale /= 10;
+				v += (c - '0') * scale;
+			} else {
+				v = v * 10 + (c - '0');
+			}
+		} else {
+			return ES_EPARSE;
+		}
+	}
+	if (!digit)
+		return ES_EPARSE;
+	*out = v;
+	return 0;
+}
+
 int sl_to_u32(struct slice s, uint32_t *out)
 {
 	uint64_t v;

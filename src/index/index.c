@@ -30,9 +30,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_STREAM_INSERT] =
 		"INSERT INTO streams (call_row, seq, party, ssrc, src, dst, payload_types,"
 		" codecs, packets, expected, lost, duplicates, out_of_order, jitter_max_ms,"
-		" jitter_mean_ms, delta_max_ms, first_us, last_us, rtcp_json)"
+		" jitter_mean_ms, delta_max_ms, first_us, last_us, rtcp_json, quality_json)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		" ?16, ?17, ?18, ?19)",
+		" ?16, ?17, ?18, ?19, ?20)",
 	[ST_EVENT_INSERT] =
 		"INSERT INTO events (call_row, seq, ts_us, kind, party, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -51,7 +51,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_STREAMS_GET] =
 		"SELECT party, ssrc, src, dst, payload_types, codecs, packets, expected, lost,"
 		" duplicates, out_of_order, jitter_max_ms, jitter_mean_ms, delta_max_ms,"
-		" first_us, last_us, rtcp_json FROM streams WHERE call_row = ?1 ORDER BY seq",
+		" first_us, last_us, rtcp_json, quality_json FROM streams WHERE call_row = ?1"
+		" ORDER BY seq",
 	[ST_EVENTS_GET] =
 		"SELECT ts_us, kind, party, detail FROM events WHERE call_row = ?1 ORDER BY seq",
 	[ST_MSGS_GET] =
@@ -63,6 +64,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 			  " duration_us, rate, channels, codecs, flags, stats_json, created_us,"
 			  " plain_sha256, encrypted)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ST_CALL_QUALITY] = "UPDATE calls SET mos = ?2, mos_min = ?3, loss_pct = ?4,"
+			    " jitter_ms = ?5 WHERE id = ?1",
 	[ST_REC_GET] = "SELECT call_row, path, format, bytes, sha256, start_us, duration_us, rate,"
 		       " channels, codecs, flags, stats_json, created_us, plain_sha256, encrypted"
 		       " FROM recordings WHERE call_row = ?1",

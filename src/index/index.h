@@ -63,6 +63,8 @@ struct idx_stream {
 	int64_t first_us;
 	int64_t last_us;
 	const char *rtcp_json;     /* RTCP reports kept with the stream, or NULL */
+	const char *quality_json;  /* network quality (analytics/quality.h,
+				      docs/QUALITY.md), or NULL (schema v10) */
 };
 
 struct idx_event {
@@ -137,6 +139,15 @@ struct idx_call {
 	const char *clock_json;   /* the recorder's clock state while the call was
 				     captured (core/clock.h), NULL = unknown */
 	int64_t import_id;        /* 0 = none */
+	/* network quality over the audio streams (schema v10; docs/QUALITY.md):
+	 * set = false when no audio stream had packets */
+	struct idx_call_quality {
+		bool set;
+		double mos;       /* the worst direction's MOS, adaptive buffer */
+		double mos_min;   /* the lowest MOS of any direction's 5 s bin */
+		double loss_pct;  /* the worst direction's network loss */
+		double jitter_ms; /* the worst direction's jitter p95 */
+	} quality;
 	struct idx_stream *streams;
 	unsigned nstreams;
 	struct idx_event *events;
@@ -197,6 +208,16 @@ struct idx_filter {
 	const char *source;       /* exact source: "import", "live", ... */
 	const char *tag;          /* the call has this tag (any case) */
 	const char *consent;      /* either party's consent state is this */
+	double max_mos;           /* quality.mos <= this (0 = any; calls
+				     without quality never match) */
+	double min_loss;          /* quality.loss_pct >= this, percent (0 = any) */
+	enum idx_sort {
+		IDX_SORT_START = 0,   /* start time (newest_first reverses) */
+		IDX_SORT_MOS,         /* worst first: lowest MOS, no quality last */
+		IDX_SORT_LOSS,        /* highest loss first */
+		IDX_SORT_JITTER,      /* highest jitter p95 first */
+	} sort;                   /* paging (after_id) needs IDX_SORT_START:
+				     ES_EINVAL otherwise */
 	bool newest_first;        /* by start time descending (paging too) */
 	unsigned limit;           /* 0 = no limit */
 	int64_t after_id;         /* pagination: the rows after call after_id

@@ -29,6 +29,7 @@ enum idx_stmt_id {
 	ST_COUNT_CALLS,
 	ST_REC_INSERT,
 	ST_REC_GET,
+	ST_CALL_QUALITY,
 	ST__COUNT
 };
 
@@ -46,7 +47,8 @@ struct idx {
 	" c.end_reason, c.flags, c.extra_json, c.source, c.import_id," \
 	" a.uri, a.user, a.display, a.pai, a.ua, a.sdp_addr," \
 	" b.uri, b.user, b.display, b.pai, b.ua, b.sdp_addr, c.rule," \
-	" c.consent_caller, c.consent_callee, c.consent_json, c.clock" \
+	" c.consent_caller, c.consent_callee, c.consent_json, c.clock," \
+	" c.mos, c.mos_min, c.loss_pct, c.jitter_ms" \
 	" FROM calls c" \
 	" LEFT JOIN parties a ON a.call_row = c.id AND a.role = 0" \
 	" LEFT JOIN parties b ON b.call_row = c.id AND b.role = 1"

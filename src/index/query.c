@@ -58,6 +58,13 @@ static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
 	c->consent[1] = col_str(m, st, 26);
 	c->consent_json = col_str(m, st, 27);
 	c->clock_json = col_str(m, st, 28);
+	if (sqlite3_column_type(st, 29) != SQLITE_NULL) {
+		c->quality.set = true;
+		c->quality.mos = sqlite3_column_double(st, 29);
+		c->quality.mos_min = sqlite3_column_double(st, 30);
+		c->quality.loss_pct = sqlite3_column_double(st, 31);
+		c->quality.jitter_ms = sqlite3_column_double(st, 32);
+	}
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so
@@ -110,6 +117,7 @@ static int load_streams(struct idx *ix, struct row_mem *m, struct idx_call *c)
 		s->first_us = sqlite3_column_int64(st, 14);
 		s->last_us = sqlite3_column_int64(st, 15);
 		s->rtcp_json = col_str(m, st, 16);
+		s->quality_json = col_str(m, st, 17);
 	}
 	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
 									     : idx_fail(ix, "read streams");
@@ -428,6 +436,10 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 	if (!err && f->tag)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM call_tags t WHERE t.call_row = c.id"
 				       " AND t.tag = :tag)");
+	if (!err && f->max_mos > 0)
+		err = es_buf_printf(b, " AND c.mos <= :maxmos");
+	if (!err && f->min_loss > 0)
+		err = es_buf_printf(b, " AND c.loss_pct >= :minloss");
 	const char *gt = f->newest_first ? "<" : ">";
 	if (!err && f->after_id) {
 		/* Keyset paging in list order (start, id): the rows after the
@@ -438,7 +450,15 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		else
 			err = es_buf_printf(b, " AND c.id %s :after", gt);
 	}
-	if (!err)
+	/* the quality sorts: worst first, calls without figures last */
+	static const char *const quality_order[] = {
+		[IDX_SORT_MOS] = " ORDER BY c.mos IS NULL, c.mos, c.id",
+		[IDX_SORT_LOSS] = " ORDER BY c.loss_pct IS NULL, c.loss_pct DESC, c.id",
+		[IDX_SORT_JITTER] = " ORDER BY c.jitter_ms IS NULL, c.jitter_ms DESC, c.id",
+	};
+	if (!err && f->sort != IDX_SORT_START)
+		err = es_buf_printf(b, "%s", quality_order[f->sort]);
+	else if (!err)
 		err = es_buf_printf(b, f->newest_first ? " ORDER BY c.start_us DESC, c.id DESC"
 						       : " ORDER BY c.start_us, c.id");
 	if (!err && f->limit)
@@ -462,6 +482,13 @@ static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
 		sqlite3_bind_int64(st, i, v);
 }
 
+static void bind_named_double(sqlite3_stmt *st, const char *name, double v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i)
+		sqlite3_bind_double(st, i, v);
+}
+
 int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud)
 {
 	static const struct idx_filter none = {0};
@@ -470,6 +497,8 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	int64_t astart = 0;
 	bool anchored = false;
 	int err = 0;
+	if (f->sort > IDX_SORT_JITTER || (f->sort != IDX_SORT_START && f->after_id))
+		return ES_EINVAL;
 	if (f->after_id && (err = anchor_start(ix, f->after_id, &astart, &anchored)))
 		return err;
 
@@ -519,6 +548,8 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 		bind_named_text(st, ":consent", f->consent);
 	if (f->tag)
 		bind_named_text(st, ":tag", f->tag);
+	bind_named_double(st, ":maxmos", f->max_mos);
+	bind_named_double(st, ":minloss", f->min_loss);
 	bind_named_int(st, ":astart", astart);
 	bind_named_int(st, ":after", f->after_id);
 	bind_named_int(st, ":limit", f->limit);

@@ -337,6 +337,18 @@ static const char v10_redactions_sql[] =
  * need no column: the call carries the flag "erased" (index/subject.c). */
 static const char v10_sql[] = "ALTER TABLE calls ADD COLUMN clock TEXT;";
 
+/* Version 10: network quality (analytics/quality.h, docs/QUALITY.md, issue
+ * #17).  Each stream keeps its figures and 5 s series as JSON; the call
+ * keeps the summary it is searched and sorted by (NULL: no audio stream
+ * had packets, or the call predates v10). */
+static const char v10_quality_sql[] =
+	"ALTER TABLE streams ADD COLUMN quality_json TEXT;"
+	"ALTER TABLE calls ADD COLUMN mos REAL;"
+	"ALTER TABLE calls ADD COLUMN mos_min REAL;"
+	"ALTER TABLE calls ADD COLUMN loss_pct REAL;"
+	"ALTER TABLE calls ADD COLUMN jitter_ms REAL;"
+	"CREATE INDEX calls_mos ON calls(mos) WHERE mos IS NOT NULL;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -348,8 +360,8 @@ const struct idx_migration idx_migrations[] = {
 	{"api tokens: expiry, when and why revoked", v8_sql},
 	{"retention per recording, legal holds", v9_sql},
 	{IDX_MIGRATION_CONSENT, v10_consent_sql},
-
 	{IDX_REDACTIONS_MIGRATION, v10_redactions_sql},
 	{IDX_MIG_SUBJECT, v10_sql},
+	{"network quality per stream and call", v10_quality_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);

@@ -69,6 +69,7 @@ static int insert_stream(struct idx *ix, int64_t row, unsigned seq, const struct
 	sqlite3_bind_int64(st, 17, s->first_us);
 	sqlite3_bind_int64(st, 18, s->last_us);
 	bind_text(st, 19, s->rtcp_json);
+	bind_text(st, 20, s->quality_json);
 	return run(ix, st, "insert stream");
 }
 
@@ -104,6 +105,21 @@ static int insert_msg(struct idx *ix, int64_t row, unsigned seq, const struct id
 	sqlite3_bind_int(st, 11, m->retransmission);
 	sqlite3_bind_int(st, 12, m->has_sdp);
 	return run(ix, st, "insert message");
+}
+
+/* The call's quality summary (schema v10), kept out of the insert so
+ * that calls without audio leave the columns NULL. */
+static int update_quality(struct idx *ix, int64_t row, const struct idx_call_quality *q)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_QUALITY);
+	if (!st)
+		return ES_EDB;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_double(st, 2, q->mos);
+	sqlite3_bind_double(st, 3, q->mos_min);
+	sqlite3_bind_double(st, 4, q->loss_pct);
+	sqlite3_bind_double(st, 5, q->jitter_ms);
+	return run(ix, st, "store call quality");
 }
 
 /* The call row; *row = 0 when (call_id, start_us) is already present. */
@@ -206,6 +222,8 @@ int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate)
 			*duplicate = true;
 	} else if (!err) {
 		err = insert_children(ix, row, c);
+		if (!err && c->quality.set)
+			err = update_quality(ix, row, &c->quality);
 	}
 	if (err) {
 		sqlite3_exec(ix->db, "ROLLBACK TO idx_call; RELEASE idx_call", NULL, NULL, NULL);

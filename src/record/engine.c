@@ -125,13 +125,17 @@ static void streams_free(struct rec_engine *e, struct rec_call *rc)
 		rc->streams = s->next;
 		if (s->in_table)
 			es_htab_remove(&e->streams, &s->node);
+		an_stream_free(&s->q);
 		free(s);
 	}
 }
 
 static size_t call_bytes(const struct rec_call *rc)
 {
-	return sizeof(*rc) + sizeof(*rc->sip) + rc->nstreams * sizeof(struct rec_stream) +
+	size_t series = 0;
+	for (const struct rec_stream *s = rc->streams; s; s = s->next)
+		series += s->q.cap * sizeof(struct an_bin);
+	return series + sizeof(*rc) + sizeof(*rc->sip) + rc->nstreams * sizeof(struct rec_stream) +
 	       (rc->ml ? mlog_mem_bytes(rc->ml) : 0) +
 	       rc->sip->msgs_cap * sizeof(struct sip_call_msg) +
 	       rc->sip->events_cap * sizeof(struct sip_call_event);
@@ -453,6 +457,7 @@ static struct rec_stream *stream_get(struct rec_engine *e, struct rec_call *rc, 
 	s->cache_pt = -1;
 	s->ml_id = -1;
 	rtp_stats_init(&s->st, ssrc);
+	an_stream_init(&s->q);
 	s->next = rc->streams;
 	rc->streams = s;
 	rc->nstreams++;
@@ -517,8 +522,11 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 	for (unsigned i = 0; i < n; i++) {
 		for (struct rec_stream *s = rc->streams; s; s = s->next) {
 			if (reps[i].has_sender_info && s->st.ssrc == reps[i].sender_ssrc &&
-			    s->party == sender)
+			    s->party == sender) {
 				s->rtcp.sr++;
+				/* RFC 3550 6.4.1: LSR is the middle 32 bits */
+				an_stream_sr(&s->q, (uint32_t)(reps[i].ntp >> 16), pkt->ts_us);
+			}
 			for (unsigned b = 0; b < reps[i].nblocks; b++) {
 				const struct rtcp_block *blk = &reps[i].blocks[b];
 				if (blk->ssrc != s->st.ssrc)
@@ -526,6 +534,7 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 				s->rtcp.rr_blocks++;
 				s->rtcp.fraction_lost_max = ES_MAX(s->rtcp.fraction_lost_max, blk->fraction_lost);
 				s->rtcp.cum_lost = blk->cum_lost;
+				an_stream_rr(&s->q, blk->lsr, blk->dlsr, pkt->ts_us);
 				if (s->st.clock_rate) {
 					double j = blk->jitter * 1000.0 / s->st.clock_rate;
 					if (j > s->rtcp.jitter_max_ms)
@@ -534,6 +543,25 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 			}
 		}
 	}
+}
+
+/* The quality figures' share of one packet (O(1), analytics/quality.c):
+ * the sequence gap before it, its transit (arrival minus media time, as
+ * RFC 3550 A.8) when its clock is known.  A duplicate (as rtp_stats
+ * counted it) is left out; a reordered packet fills a gap counted before. */
+static void quality_packet(struct rec_stream *s, const struct rtp_hdr *h, int64_t ts_us,
+			   bool te, bool started, uint16_t prev_seq, uint64_t dups, uint64_t ooo)
+{
+	if (s->st.duplicates != dups)
+		return;
+	bool fills = s->st.out_of_order != ooo;
+	uint32_t gap = started && !fills ? (uint16_t)(h->seq - prev_seq - 1) : 0;
+	bool has_transit = !te && s->cache_clock;
+	double transit = 0;
+	if (has_transit)
+		transit = (double)(ts_us - s->st.first_us) / 1000.0 -
+			  (double)s->st.ext_ts * 1000.0 / s->cache_clock;
+	an_stream_packet(&s->q, ts_us, gap, fills, has_transit, transit, h->marker, s->st.jitter_ms);
 }
 
 static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_stream *s,
@@ -551,7 +579,12 @@ static void rtp_account(struct rec_engine *e, struct rec_call *rc, struct rec_st
 	}
 	/* tshark computes no jitter over telephone-events: clock 0 */
 	bool te = s->cache_te;
+	bool started = s->st.started;
+	uint16_t prev_seq = s->st.seq_num;
+	uint64_t dups = s->st.duplicates, ooo = s->st.out_of_order;
 	rtp_stats_update(&s->st, h, pkt->ts_us, te ? 0 : s->cache_clock);
+	if (!s->video)
+		quality_packet(s, h, pkt->ts_us, te, started, prev_seq, dups, ooo);
 	if (te)
 		handle_dtmf(rc, sender, h, pkt->ts_us);
 	/* the window for consent may pass between two sweeps */

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define STR_PTS 64
 #define STR_CODECS 128
@@ -118,6 +119,49 @@ static void fill_stream(const struct rec_call *rc, const struct rec_stream *s,
 	}
 }
 
+/* The stream's first audio codec (telephone-event and comfort noise are
+ * not the voice), NULL when none is named. */
+static const char *stream_codec(const struct rec_call *rc, const struct rec_stream *s)
+{
+	for (unsigned i = 0; i < s->st.npts; i++) {
+		const char *name = pt_codec(rc, 1 - s->party, s->st.pts[i], false, NULL);
+		if (name && strcasecmp(name, "telephone-event") != 0 && strcasecmp(name, "CN") != 0)
+			return name;
+	}
+	return NULL;
+}
+
+/* Each stream's quality JSON into qb, NUL-terminated, in the order of
+ * rc->streams (an empty string for video and streams without packets), and
+ * the call's summary: the worst direction and the worst 5 s bin. */
+static int call_quality(const struct rec_call *rc, struct es_buf *qb, struct idx_call_quality *q)
+{
+	memset(q, 0, sizeof(*q));
+	for (const struct rec_stream *s = rc->streams; s; s = s->next) {
+		if (s->video || !s->st.packets || !s->q.net.found) {
+			if (es_buf_append(qb, "", 1))
+				return ES_ENOMEM;
+			continue;
+		}
+		const char *name = stream_codec(rc, s);
+		struct an_result r;
+		an_stream_result(&s->q, an_codec_imp(name, name ? strlen(name) : 0), &r);
+		if (an_stream_json(&s->q, &r, qb) || es_buf_append(qb, "", 1))
+			return ES_ENOMEM;
+		double mos = r.mos[AN_JB_ADAPTIVE];
+		if (!q->set || mos < q->mos)
+			q->mos = mos;
+		if (!q->set || r.mos_min_bin < q->mos_min)
+			q->mos_min = r.mos_min_bin;
+		if (r.net_loss_pct > q->loss_pct)
+			q->loss_pct = r.net_loss_pct;
+		if (r.jitter_p95_ms > q->jitter_ms)
+			q->jitter_ms = r.jitter_p95_ms;
+		q->set = true;
+	}
+	return 0;
+}
+
 static void add_flag(char *flags, const char *f)
 {
 	size_t n = strlen(flags);
@@ -129,21 +173,35 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 	const struct sip_call *sc = rc->sip;
 	memset(out, 0, sizeof(*out));
 	size_t ns = rc->nstreams;
+	struct es_buf qb;
+	es_buf_init(&qb);
+	if (call_quality(rc, &qb, &out->quality)) {
+		es_buf_free(&qb);
+		return ES_ENOMEM;
+	}
 	uint8_t *block = malloc(ns * (sizeof(struct idx_stream) + STREAM_STRS) + STR_FLAGS +
 				sc->nevents * sizeof(struct idx_event) +
-				sc->nmsgs * sizeof(struct idx_msg) + 1);
-	if (!block)
+				sc->nmsgs * sizeof(struct idx_msg) + qb.len + 1);
+	if (!block) {
+		es_buf_free(&qb);
 		return ES_ENOMEM;
+	}
 	struct idx_stream *streams = (struct idx_stream *)(void *)block;
 	struct idx_event *events = (struct idx_event *)(void *)(streams + ns);
 	struct idx_msg *msgs = (struct idx_msg *)(void *)(events + sc->nevents);
 	char *strs = (char *)(msgs + sc->nmsgs);
 	char *flags = strs + ns * STREAM_STRS;
+	char *qj = flags + STR_FLAGS;
+	if (qb.len)
+		memcpy(qj, qb.p, qb.len);
+	es_buf_free(&qb);
 
 	unsigned i = 0, senders = 0;
 	bool video = false;
 	for (const struct rec_stream *s = rc->streams; s; s = s->next, i++) {
 		fill_stream(rc, s, &streams[i], strs + i * STREAM_STRS);
+		streams[i].quality_json = *qj ? qj : NULL;
+		qj += strlen(qj) + 1;
 		if (s->st.packets && s->video)
 			video = true;
 		else if (s->st.packets)

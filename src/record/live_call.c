@@ -48,6 +48,7 @@ struct rec_live_call *rec_live_call_clone(const struct idx_call *c, const char *
 		o->streams[i].payload_types = es_arena_strdup(a, c->streams[i].payload_types, &oom);
 		o->streams[i].codecs = es_arena_strdup(a, c->streams[i].codecs, &oom);
 		o->streams[i].rtcp_json = es_arena_strdup(a, c->streams[i].rtcp_json, &oom);
+		o->streams[i].quality_json = es_arena_strdup(a, c->streams[i].quality_json, &oom);
 	}
 	for (unsigned i = 0; !oom && i < c->nevents; i++) {
 		o->events[i] = c->events[i];

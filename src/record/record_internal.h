@@ -2,6 +2,7 @@
 #ifndef ES_RECORD_INTERNAL_H
 #define ES_RECORD_INTERNAL_H
 
+#include "analytics/quality.h"
 #include "media/media.h"
 #include "record/record.h"
 #include "rtp/rtp.h"
@@ -54,6 +55,7 @@ struct rec_stream {
 	int ml_id; /* stream number in the call's media log, -1 = not yet */
 	struct rtp_stats st;
 	struct rec_rtcp rtcp;
+	struct an_stream q; /* network quality (analytics/quality.h) */
 };
 
 struct rec_endpoint_ref {

@@ -30,6 +30,16 @@ static void test_slices(void)
 	CHECK_INT(sl_to_u64(SL_LIT("12a"), &v), ES_EPARSE);
 	uint32_t u;
 	CHECK_INT(sl_to_u32(SL_LIT("4294967296"), &u), ES_EPARSE);
+	double d = 0;
+	CHECK(sl_to_decimal(SL_LIT("3.5"), &d) == 0 && d == 3.5);
+	CHECK(sl_to_decimal(SL_LIT("2"), &d) == 0 && d == 2);
+	CHECK(sl_to_decimal(SL_LIT(".25"), &d) == 0 && d == 0.25);
+	CHECK_INT(sl_to_decimal(SL_LIT("."), &d), ES_EPARSE);
+	CHECK_INT(sl_to_decimal(SL_LIT("1.2.3"), &d), ES_EPARSE);
+	CHECK_INT(sl_to_decimal(SL_LIT("-1"), &d), ES_EPARSE);
+	CHECK_INT(sl_to_decimal(SL_LIT("1e3"), &d), ES_EPARSE);
+	CHECK_INT(sl_to_decimal(SL_LIT(""), &d), ES_EPARSE);
+	CHECK_INT(sl_to_decimal(SL_LIT("1234567890123"), &d), ES_EPARSE);
 	char buf[4];
 	CHECK_INT(sl_copy(buf, sizeof(buf), SL_LIT("abcdef")), 3);
 	CHECK_STR(buf, "abc");

@@ -738,6 +738,11 @@ static void test_recordings(void)
 	idx_close(ix);
 }
 
+/* Back from the quality migration (v10) to v9. */
+#define QUALITY_UNDO \
+	"DROP INDEX calls_mos; ALTER TABLE streams DROP COLUMN quality_json;" \
+	" ALTER TABLE calls DROP COLUMN mos; ALTER TABLE calls DROP COLUMN mos_min;" \
+	" ALTER TABLE calls DROP COLUMN loss_pct; ALTER TABLE calls DROP COLUMN jitter_ms; "
 /* Back from the consent migration (the newest when written) to v9. */
 #define CONSENT_UNDO \
 	"DROP INDEX calls_consent; ALTER TABLE calls DROP COLUMN consent_caller;" \
@@ -745,7 +750,7 @@ static void test_recordings(void)
 	" ALTER TABLE calls DROP COLUMN consent_json; "
 /* Back from the subject/clock migration (IDX_MIG_SUBJECT) to v9. */
 #define SUBJECT_UNDO "ALTER TABLE calls DROP COLUMN clock; "
-#define AFTER_V9_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+#define AFTER_V9_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -796,6 +801,70 @@ static void test_migrate_v7(void)
 	CHECK_INT(idx_token_get(ix, t1.id, &t), 0);
 	CHECK(t.revoked && t.revoked_us == 100 && !strcmp(t.revoked_why, "first"));
 	CHECK_INT(idx_token_revoke(ix, 999, 200, "x"), ES_ENOTFOUND);
+	idx_close(ix);
+}
+
+static int take_quality(void *ud, const struct idx_call *c)
+{
+	struct idx_call_quality *q = ud;
+	*q = c->quality;
+	if (c->nstreams && c->streams[0].quality_json)
+		CHECK(strstr(c->streams[0].quality_json, "\"mos\":4.10") != NULL);
+	return 0;
+}
+
+/* A v9 index (calls without quality) is migrated: old calls have none and
+ * never match a quality filter; new calls store and return theirs; the
+ * filters and sorts of `earshot calls --max-mos --min-loss --sort`. */
+static void test_migrate_quality(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("q0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, AFTER_V9_UNDO "PRAGMA user_version = 9", NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	struct idx_call_quality q = {.set = true};
+	CHECK_INT(idx_call_get(ix, old, take_quality, &q), 0);
+	CHECK(!q.set);
+
+	struct idx_stream s = {.party = 0, .ssrc = 1, .quality_json = "{\"mos\":4.10}"};
+	struct idx_call good = simple("q1@x", "alice", "bob", 1100, 10);
+	good.quality = (struct idx_call_quality){true, 4.10, 3.9, 0.5, 2.0};
+	good.streams = &s;
+	good.nstreams = 1;
+	struct idx_call bad = simple("q2@x", "alice", "bob", 1200, 10);
+	bad.quality = (struct idx_call_quality){true, 3.20, 2.5, 6.0, 40.0};
+	struct idx_call mid = simple("q3@x", "alice", "bob", 1300, 10);
+	mid.quality = (struct idx_call_quality){true, 3.60, 3.0, 2.5, 80.0};
+	int64_t g = insert(ix, good), b = insert(ix, bad), m = insert(ix, mid);
+	memset(&q, 0, sizeof(q));
+	CHECK_INT(idx_call_get(ix, g, take_quality, &q), 0);
+	CHECK(q.set && q.mos == 4.10 && q.mos_min == 3.9 && q.loss_pct == 0.5 && q.jitter_ms == 2.0);
+
+	struct ids r = list(ix, (struct idx_filter){.max_mos = 3.5});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], b);
+	r = list(ix, (struct idx_filter){.min_loss = 2});
+	CHECK_INT(r.n, 2);
+	r = list(ix, (struct idx_filter){.max_mos = 3.7, .min_loss = 2, .sort = IDX_SORT_MOS});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], b);
+	CHECK_INT(r.id[1], m);
+	r = list(ix, (struct idx_filter){.sort = IDX_SORT_MOS});
+	CHECK_INT(r.n, 4);
+	CHECK(r.id[0] == b && r.id[1] == m && r.id[2] == g && r.id[3] == old);
+	r = list(ix, (struct idx_filter){.sort = IDX_SORT_JITTER});
+	CHECK(r.id[0] == m && r.id[1] == b && r.id[2] == g);
+	r = list(ix, (struct idx_filter){.sort = IDX_SORT_LOSS});
+	CHECK(r.id[0] == b && r.id[1] == m && r.id[2] == g);
+	struct idx_filter paged = {.sort = IDX_SORT_MOS, .after_id = b};
+	CHECK_INT(idx_calls_list(ix, &paged, collect, &r), ES_EINVAL);
 	idx_close(ix);
 }
 
@@ -1400,6 +1469,7 @@ int main(void)
 	RUN(test_migrate_v8);
 	RUN(test_migrate_v9);
 	RUN(test_migrate_subject);
+	RUN(test_migrate_quality);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	teardown();
