@@ -214,7 +214,17 @@ int idx_begin(struct idx *ix)
 	return idx_exec(ix, "BEGIN IMMEDIATE");
 }
 
-int idx_commit(struct idx *ix) { return idx_exec(ix, "COMMIT"); }
+int idx_commit(struct idx *ix)
+{
+	/* PostgreSQL only warns about a COMMIT with nothing open: the same
+	 * error on both engines. */
+	if (!ix->eng->in_tx(ix)) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: commit: no transaction is open",
+			 ix->path);
+		return ES_EDB;
+	}
+	return idx_exec(ix, "COMMIT");
+}
 
 int idx_rollback(struct idx *ix)
 {

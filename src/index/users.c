@@ -421,7 +421,7 @@ int idx_audit_list(struct idx *ix, const struct idx_audit_filter *f, idx_audit_f
 		" AND (CAST(?2 AS TEXT) IS NULL OR action = ?2"
 		" OR (?3 <> 0 AND substr(action, 1, length(?2)) = ?2))"
 		" AND time_us >= ?4 AND seq > ?5"
-		" ORDER BY seq DESC LIMIT ?6) ORDER BY seq";
+		" ORDER BY seq DESC LIMIT ?6) AS newest ORDER BY seq";
 	struct idx_audit_filter none = {0};
 	if (!f)
 		f = &none;
