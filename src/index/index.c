@@ -94,8 +94,10 @@ struct idx_st *idx_stmt(struct idx *ix, enum idx_stmt_id id)
 			 (int)id);
 		return NULL;
 	}
+	/* The call and its children run inside idx_call_insert's savepoint:
+	 * no per-statement guard for them (db.h). */
 	if ((ix->st[id] = idx_prep(ix, stmt_sql[id])))
-		ix->st[id]->hot = true;
+		ix->st[id]->hot = id <= ST_MSG_INSERT;
 	return ix->st[id];
 }
 

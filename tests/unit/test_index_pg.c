@@ -238,7 +238,15 @@ static void test_access_tags_holds(void)
 	struct idx_recording rec = {.call_row = c.id, .path = "rec/1.opus", .format = "opus",
 				    .bytes = 1234, .sha256 = "ab"};
 	CHECK_INT(idx_recording_insert(ix, &rec), 0);
+	/* a second recording inside a transaction: refused, and the
+	 * transaction's other writes still commit */
+	CHECK_INT(idx_begin(ix), 0);
 	CHECK_INT(idx_recording_insert(ix, &rec), ES_EEXIST);
+	CHECK_INT(idx_note_add(ix, c.id, "alice", "after a conflict", 3, NULL), 0);
+	CHECK_INT(idx_commit(ix), 0);
+	char notes[16];
+	pgh_text(url, "SELECT count(*) FROM call_notes", notes, sizeof(notes));
+	CHECK_STR(notes, "2");
 	uint64_t bytes = 0;
 	CHECK_INT(idx_recordings_bytes(ix, &bytes), 0);
 	CHECK_INT((int64_t)bytes, 1234);
