@@ -163,7 +163,7 @@ static int set_wal(struct idx *ix)
  * transaction together with its version bump. */
 static int sq_migrate(struct idx *ix)
 {
-	int ver, app;
+	int ver = 0, app = 0;
 	int err = pragma_int(ix, "PRAGMA user_version", &ver);
 	if (!err)
 		err = pragma_int(ix, "PRAGMA application_id", &app);
@@ -186,7 +186,7 @@ static int sq_migrate(struct idx *ix)
 			return err;
 		/* Re-read under the write lock: another process may have
 		 * migrated meanwhile. */
-		int now;
+		int now = 0;
 		if ((err = pragma_int(ix, "PRAGMA user_version", &now)))
 			goto fail;
 		if ((unsigned)now > v) {
