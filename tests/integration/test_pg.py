@@ -13,6 +13,7 @@
 Runs in the Release half only (pg_* tests are not registered under ASan)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -135,4 +136,5 @@ with PgCluster() as pg:
     res.check(p.returncode != 0 and "Sup3rS3cret" not in p.stdout + p.stderr
               and "***" in p.stderr, "a password in the URL is masked: %s" % p.stderr.strip())
 
+shutil.rmtree(work, ignore_errors=True)
 sys.exit(res.finish())
