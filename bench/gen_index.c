@@ -16,7 +16,11 @@
  * (src/index/query.c build_sql, with the values inline) for the
  * sqlite3 CLI peer.
  *
- *   gen_index --data DIR [--calls N] [--seed N] [--queries FILE] [--nqueries N]
+ *   gen_index --data DIR [--index URL] [--calls N] [--seed N] [--queries FILE] [--nqueries N]
+ *
+ * --index: a PostgreSQL index (index.h) instead of DIR/index.sqlite; the
+ * seconds taken are printed, for the engines' insert rates side by side
+ * (bench/index_pg.sh).
  */
 #include "core/core.h"
 #include "index/index.h"
@@ -475,10 +479,11 @@ int main(int argc, char **argv)
 					     {"queries", required_argument, NULL, 'q'},
 					     {"nqueries", required_argument, NULL, 'Q'},
 					     {"recordings", no_argument, NULL, 'R'},
+					     {"index", required_argument, NULL, 'i'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	bool recs = false;
-	const char *data = NULL, *qpath = NULL;
+	const char *data = NULL, *qpath = NULL, *index = NULL;
 	unsigned long ncalls = 100000, nq = 2000, seed = 1;
 	int o;
 	while ((o = getopt_long(argc, argv, "d:n:s:q:Q:h", opts, NULL)) != -1) {
@@ -489,6 +494,7 @@ int main(int argc, char **argv)
 		case 'q': qpath = optarg; break;
 		case 'Q': nq = strtoul(optarg, NULL, 10); break;
 		case 'R': recs = true; break;
+		case 'i': index = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -504,6 +510,9 @@ int main(int argc, char **argv)
 	char path[4096], err[256];
 	mkdir(data, 0700);
 	snprintf(path, sizeof(path), "%s/index.sqlite", data);
+	if (index)
+		snprintf(path, sizeof(path), "%s", index);
+	int64_t t0 = es_mono_us();
 	struct idx *ix = NULL;
 	if (idx_open(&ix, path, err, sizeof(err))) {
 		fprintf(stderr, "gen_index: %s: %s\n", path, err);
@@ -547,9 +556,11 @@ int main(int argc, char **argv)
 	int64_t total = 0;
 	idx_count_calls(ix, &total);
 	idx_close(ix);
+	double secs = (double)(es_mono_us() - t0) / 1e6;
 	printf("gen_index: %lu calls added (%lu duplicates), %lu tags; %" PRId64
-	       " calls in the index\n",
-	       ncalls - dup, dup, ntag, total);
+	       " calls in the index; %.1f s, %.0f calls/s (%s)\n",
+	       ncalls - dup, dup, ntag, total, secs, (double)(ncalls - dup) / (secs > 0 ? secs : 1),
+	       index ? "postgresql" : "sqlite");
 
 	if (qpath) {
 		FILE *f = fopen(qpath, "w");

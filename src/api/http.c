@@ -580,9 +580,12 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s", cfg->data_dir);
 	s->cfg.data_dir = s->data_dir;
 	snprintf(s->index_path, sizeof(s->index_path), "%s/index.sqlite", s->data_dir);
+	if (cfg->index)
+		snprintf(s->index_path, sizeof(s->index_path), "%s", cfg->index);
+	s->cfg.index = cfg->index ? s->index_path : NULL;
 	s->ix_max = cfg->threads + 2;
 	struct stat st;
-	if (stat(s->index_path, &st) != 0) {
+	if (!cfg->index && stat(s->index_path, &st) != 0) {
 		rc = es_errf(err, errlen, ES_ENOTFOUND, "no index at %s", s->index_path);
 		goto fail;
 	}
@@ -590,7 +593,8 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	 * first request. */
 	struct idx *ix = srv_ix_take(s);
 	if (!ix) {
-		rc = es_errf(err, errlen, ES_EDB, "cannot open the index %s", s->index_path);
+		rc = es_errf(err, errlen, ES_EDB, "cannot open the index %s",
+			     cfg->index ? "(see the log)" : s->index_path);
 		goto fail;
 	}
 	srv_ix_give(s, ix);

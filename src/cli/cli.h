@@ -30,6 +30,9 @@ struct cli_ctx {
 	bool data_explicit;       /* --data or $EARSHOT_DATA given */
 	bool verbosity_explicit;  /* -v or -q given */
 	bool allow_open_data;     /* --allow-open-data: run in a folder others can enter */
+	const char *index;        /* $EARSHOT_INDEX or [earshot] index: a PostgreSQL
+				     URL; NULL: DATA/index.sqlite */
+	bool index_explicit;      /* from $EARSHOT_INDEX (the file's key yields) */
 	const char *prog;
 };
 
@@ -102,8 +105,8 @@ int cli_ledger_open(struct cli_ctx *ctx, const char *cmd, struct st_ledger **l);
  * Call-ID (the first call with it); 0 when there is none. */
 int64_t cli_call_ref(struct idx *ix, const char *arg);
 
-/* Open DATA/index.sqlite; create the folder when create is true.  Goes
- * through cli_data_guard first. */
+/* Open the index: ctx->index when set, else DATA/index.sqlite; create the
+ * folder when create is true.  Goes through cli_data_guard first. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
 /* Before the data folder is used: set the process umask to 027 (once), and
  * refuse (ES_EINVAL, message on stderr) a folder that "other" users may

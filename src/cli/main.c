@@ -92,8 +92,10 @@ int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
 	if (grc)
 		return grc;
 	snprintf(path, sizeof(path), "%s/index.sqlite", ctx->data_dir);
+	if (ctx->index)
+		snprintf(path, sizeof(path), "%s", ctx->index);
 	struct stat st;
-	if (!create && stat(path, &st) != 0) {
+	if (!create && !ctx->index && stat(path, &st) != 0) {
 		fprintf(stderr, "%s: no index at %s (run `%s import FILE` first, or set --data)\n",
 			ctx->prog, path, ctx->prog);
 		return ES_ENOTFOUND;
@@ -115,6 +117,12 @@ int main(int argc, char **argv)
 	const char *env = getenv("EARSHOT_DATA");
 	ctx.data_dir = env && *env ? env : "./earshot-data";
 	ctx.data_explicit = env && *env;
+	/* A PostgreSQL index (docs/CONFIG.md): the environment wins over
+	 * the configuration file's [earshot] index. */
+	if ((env = getenv("EARSHOT_INDEX")) && *env) {
+		ctx.index = env;
+		ctx.index_explicit = true;
+	}
 	int verbosity = ES_LOG_WARN;
 
 	int i = 1;

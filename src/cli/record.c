@@ -67,7 +67,7 @@ static void record_usage(FILE *f)
 static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struct es_conf *c,
 			char *err, size_t errlen)
 {
-	static const char *const k_earshot[] = {"data", "log_level", "syslog", "blobs",
+	static const char *const k_earshot[] = {"data", "index", "log_level", "syslog", "blobs",
 						"archive_after", NULL};
 	static const char *const k_capture[] = {"interface", "filter", "snaplen", "buffer",
 						"workers", NULL};
@@ -115,6 +115,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	const struct es_conf_entry *e;
 	if (!ctx->data_explicit && (e = es_conf_find(c, "earshot", "data")))
 		ctx->data_dir = e->value;
+	if (!ctx->index_explicit && (e = es_conf_find(c, "earshot", "index")))
+		ctx->index = e->value;
 	if ((e = es_conf_find(c, "earshot", "log_level"))) {
 		int lvl;
 		if (es_log_level_parse(e->value, &lvl)) {

@@ -69,6 +69,11 @@ static bool load_config(struct cli_ctx *ctx, const char *path, struct cli_web_se
 		fprintf(stderr, "%s: out of memory\n", SERVE_CMD);
 		goto out;
 	}
+	if (!ctx->index_explicit && (e = es_conf_find(&conf, "earshot", "index")) &&
+	    !(ctx->index = strdup(e->value))) {
+		fprintf(stderr, "%s: out of memory\n", SERVE_CMD);
+		goto out;
+	}
 	if (cli_rules_json(rules, rules_json)) {
 		fprintf(stderr, "%s: out of memory\n", SERVE_CMD);
 		goto out;

@@ -246,6 +246,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		return CLI_ERR;
 	struct api_server_config cfg = {
 		.data_dir = ctx->data_dir,
+		.index = ctx->index,
 		.host = o->host,
 		.port = o->port,
 		.threads = o->threads,

@@ -1,18 +1,12 @@
 /*
- * index.c - opening the SQLite index, migrations, transactions, errors, the
- * statement cache and the row arena.  Writing lives in write.c, reading in
- * query.c, the schema in schema.c.
+ * index.c - opening the index on its engine (index_sqlite.c, index_pg.c),
+ * transactions, savepoints, errors and the statement cache.  Writing lives
+ * in write.c, reading in query.c, the schema in schema.c.
  */
 #include "index/index_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define IDX_BUSY_TIMEOUT_MS 5000
 
 /* The SQL of the cached statements, by enum idx_stmt_id.  Only '?'
  * parameters carry data. */
@@ -22,7 +16,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" end_reason, flags, extra_json, source, import_id, rule, consent_caller,"
 		" consent_callee, consent_json, clock)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-		" ON CONFLICT (call_id, start_us) DO NOTHING",
+		" ON CONFLICT (call_id, start_us) DO NOTHING RETURNING id",
 	[ST_CALL_FIND] = "SELECT id FROM calls WHERE call_id = ?1 AND start_us = ?2",
 	[ST_PARTY_INSERT] =
 		"INSERT INTO parties (call_row, role, uri, user, display, pai, ua, sdp_addr)"
@@ -42,7 +36,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_IMPORT_INSERT] =
 		"INSERT INTO imports (path, file_key, started_us, status)"
-		" VALUES (?1, ?2, ?3, ?4)",
+		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[ST_IMPORT_UPDATE] =
 		"UPDATE imports SET finished_us = ?2, frames = ?3, calls_new = ?4,"
 		" calls_dup = ?5, streams = ?6, status = ?7, summary_json = ?8"
@@ -74,7 +68,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 int idx_fail(struct idx *ix, const char *what)
 {
 	snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: %s: %s", ix->path ? ix->path : "?",
-		 what, ix->db ? sqlite3_errmsg(ix->db) : "not open");
+		 what, ix->conn ? ix->eng->errmsg(ix) : "not open");
 	return ES_EDB;
 }
 
@@ -85,14 +79,17 @@ const char *idx_errmsg(struct idx *ix)
 	return ix->errmsg[0] ? ix->errmsg : "no error";
 }
 
-int idx_exec(struct idx *ix, const char *sql)
+int idx_exec(struct idx *ix, const char *sql) { return ix->eng->exec(ix, sql); }
+
+struct idx_st *idx_prep(struct idx *ix, const char *sql)
 {
-	if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return idx_fail(ix, sql);
-	return 0;
+	struct idx_st *st = NULL;
+	if (db_prepare(ix, sql, &st))
+		return NULL;
+	return st;
 }
 
-sqlite3_stmt *idx_stmt(struct idx *ix, enum idx_stmt_id id)
+struct idx_st *idx_stmt(struct idx *ix, enum idx_stmt_id id)
 {
 	if (ix->st[id])
 		return ix->st[id];
@@ -101,121 +98,67 @@ sqlite3_stmt *idx_stmt(struct idx *ix, enum idx_stmt_id id)
 			 (int)id);
 		return NULL;
 	}
-	if (sqlite3_prepare_v3(ix->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &ix->st[id],
-			       NULL) != SQLITE_OK) {
-		idx_fail(ix, "prepare");
-		ix->st[id] = NULL;
-	}
+	/* The call and its children run inside idx_call_insert's savepoint:
+	 * no per-statement guard for them (db.h). */
+	if ((ix->st[id] = idx_prep(ix, stmt_sql[id])))
+		ix->st[id]->hot = id <= ST_MSG_INSERT;
 	return ix->st[id];
 }
 
-/* One integer from a PRAGMA (no user data in sql). */
-static int pragma_int(struct idx *ix, const char *sql, int *out)
+int idx_savepoint(struct idx *ix, const char *name)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		int err = idx_fail(ix, sql);
-		sqlite3_finalize(st);
-		return err;
-	}
-	*out = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int set_wal(struct idx *ix)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(ix->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		int err = idx_fail(ix, "set WAL journal");
-		sqlite3_finalize(st);
-		return err;
-	}
-	const char *mode = (const char *)sqlite3_column_text(st, 0);
-	/* An in-memory database answers "memory"; anything else means WAL
-	 * could not be had (e.g. a file system without shared memory). */
-	bool ok = mode && (!strcmp(mode, "wal") || !strcmp(mode, "memory"));
-	if (!ok)
-		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: WAL journal refused (mode %s)",
-			 ix->path, mode ? mode : "?");
-	sqlite3_finalize(st);
-	return ok ? 0 : ES_EDB;
-}
-
-/* Apply every migration step above the stored user_version, each in its own
- * transaction together with its version bump. */
-static int migrate(struct idx *ix)
-{
-	int ver, app;
-	int err = pragma_int(ix, "PRAGMA user_version", &ver);
-	if (!err)
-		err = pragma_int(ix, "PRAGMA application_id", &app);
-	if (err)
-		return err;
-	if (ver > 0 && app != IDX_APPLICATION_ID) {
-		snprintf(ix->errmsg, sizeof(ix->errmsg),
-			 "index %s: not an earshot index (application_id %d)", ix->path, app);
-		return ES_EFORMAT;
-	}
-	if (ver < 0 || (unsigned)ver > idx_nmigrations) {
-		snprintf(ix->errmsg, sizeof(ix->errmsg),
-			 "index %s: schema version %d is newer than this program's (%u)", ix->path,
-			 ver, idx_nmigrations);
-		return ES_EUNSUP;
-	}
-	for (unsigned v = (unsigned)ver; v < idx_nmigrations; v++) {
-		char bump[96];
-		if ((err = idx_exec(ix, "BEGIN IMMEDIATE")))
+	char sql[96];
+	int err = 0;
+	ix->sp_began = false;
+	if (db_is_pg(ix) && !ix->eng->in_tx(ix)) {
+		if ((err = idx_exec(ix, "BEGIN")))
 			return err;
-		/* Re-read under the write lock: another process may have
-		 * migrated meanwhile. */
-		int now;
-		if ((err = pragma_int(ix, "PRAGMA user_version", &now)))
-			goto fail;
-		if ((unsigned)now > v) {
-			if ((err = idx_exec(ix, "COMMIT")))
-				return err;
-			v = (unsigned)now - 1;
-			continue;
-		}
-		if (sqlite3_exec(ix->db, idx_migrations[v].sql, NULL, NULL, NULL) != SQLITE_OK) {
-			err = idx_fail(ix, idx_migrations[v].name);
-			goto fail;
-		}
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %u; PRAGMA application_id = %d",
-			 v + 1, IDX_APPLICATION_ID);
-		if ((err = idx_exec(ix, bump)) || (err = idx_exec(ix, "COMMIT")))
-			goto fail;
-		es_log(ES_LOG_INFO, "index", "%s: schema version %u (%s)", ix->path, v + 1,
-		       idx_migrations[v].name);
+		ix->sp_began = true;
 	}
-	return pragma_int(ix, "PRAGMA user_version", &ix->version);
-fail:
-	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
+	if ((err = idx_exec(ix, sql)) && ix->sp_began) {
+		idx_exec(ix, "ROLLBACK");
+		ix->sp_began = false;
+	}
 	return err;
 }
 
-/* An index made by an older earshot (or copied with cp) may be 0644:
- * take away what "other" users may do with it and its WAL files. */
-static void private_files(const char *path)
+int idx_release(struct idx *ix, const char *name)
 {
-	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-	char p[4200];
-	struct stat st;
-	for (size_t i = 0; i < ES_ARRAY_LEN(sfx); i++) {
-		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >= sizeof(p))
-			return;
-		if (!lstat(p, &st) && S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO) &&
-		    chmod(p, st.st_mode & 07770))
-			ES_LOG_WARNING("index", "%s: cannot take away other users' access: %s", p,
-				       strerror(errno));
+	char sql[96];
+	snprintf(sql, sizeof(sql), "RELEASE %s", name);
+	int err = idx_exec(ix, sql);
+	if (ix->sp_began) {
+		ix->sp_began = false;
+		if (!err)
+			err = idx_exec(ix, "COMMIT");
+		else
+			idx_exec(ix, "ROLLBACK");
 	}
+	return err;
+}
+
+void idx_rollback_to(struct idx *ix, const char *name)
+{
+	char sql[128];
+	char keep[sizeof(ix->errmsg)];
+	memcpy(keep, ix->errmsg, sizeof(keep)); /* the cause, not the cleanup's */
+	snprintf(sql, sizeof(sql), "ROLLBACK TO %s; RELEASE %s", name, name);
+	idx_exec(ix, sql);
+	if (ix->sp_began) {
+		ix->sp_began = false;
+		idx_exec(ix, "ROLLBACK");
+	}
+	memcpy(ix->errmsg, keep, sizeof(keep));
+}
+
+/* "postgresql://..." (or "postgres://") is a PostgreSQL server; anything
+ * else a SQLite file. */
+static const struct idx_engine *engine_for(const char *where)
+{
+	if (!strncmp(where, "postgresql://", 13) || !strncmp(where, "postgres://", 11))
+		return &idx_engine_pg;
+	return &idx_engine_sqlite;
 }
 
 int idx_open(struct idx **out, const char *path, char *err, size_t errlen)
@@ -229,34 +172,21 @@ int idx_open(struct idx **out, const char *path, char *err, size_t errlen)
 		return ES_EINVAL;
 	}
 	struct idx *ix = calloc(1, sizeof(*ix));
-	if (ix)
-		ix->path = strdup(path);
+	if (ix) {
+		ix->eng = engine_for(path);
+		ix->path = db_mask_secret(path);
+	}
 	if (!ix || !ix->path) {
+		char *masked = db_mask_secret(path);
 		if (err && errlen)
-			snprintf(err, errlen, "index %s: out of memory", path);
+			snprintf(err, errlen, "index %s: out of memory", masked ? masked : "?");
+		free(masked);
 		free(ix);
 		return ES_ENOMEM;
 	}
-	int rc = ES_EDB;
-	/* The index holds every call's parties, the password hashes and the
-	 * audit log: it is created 0600 (SQLite would make it 0644 less the
-	 * umask), and SQLite gives its -wal, -shm and -journal files the mode
-	 * of the database file. */
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0)
-		close(fd);
-	if (sqlite3_open_v2(path, &ix->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		idx_fail(ix, "open");
+	int rc;
+	if ((rc = ix->eng->open(ix, path)) || (rc = ix->eng->migrate(ix)))
 		goto fail;
-	}
-	sqlite3_extended_result_codes(ix->db, 1);
-	sqlite3_busy_timeout(ix->db, IDX_BUSY_TIMEOUT_MS);
-	if ((rc = set_wal(ix)) || (rc = idx_exec(ix, "PRAGMA synchronous = NORMAL")) ||
-	    (rc = idx_exec(ix, "PRAGMA foreign_keys = ON")) || (rc = migrate(ix)))
-		goto fail;
-	private_files(path);
 	ix->errmsg[0] = '\0';
 	*out = ix;
 	return 0;
@@ -272,30 +202,40 @@ void idx_close(struct idx *ix)
 	if (!ix)
 		return;
 	for (int i = 0; i < ST__COUNT; i++)
-		sqlite3_finalize(ix->st[i]);
-	/* sqlite3_close_v2: a statement left open elsewhere cannot turn
-	 * close into a leak of the connection. */
-	if (ix->db)
-		sqlite3_close_v2(ix->db);
+		db_finalize(ix->st[i]);
+	ix->eng->close(ix);
 	free(ix->path);
 	free(ix);
 }
 
 int idx_schema_version(struct idx *ix) { return ix ? ix->version : 0; }
 
+const char *idx_engine_name(struct idx *ix) { return ix ? ix->eng->name : "none"; }
+
 int idx_begin(struct idx *ix)
 {
-	/* IMMEDIATE: take the write lock now, so that a concurrent writer
-	 * waits in busy_timeout instead of failing at the first insert. */
+	/* SQLite: IMMEDIATE takes the write lock now, so that a concurrent
+	 * writer waits in busy_timeout instead of failing at the first
+	 * insert (PostgreSQL: a plain BEGIN, rows are locked as written). */
 	return idx_exec(ix, "BEGIN IMMEDIATE");
 }
 
-int idx_commit(struct idx *ix) { return idx_exec(ix, "COMMIT"); }
+int idx_commit(struct idx *ix)
+{
+	/* PostgreSQL only warns about a COMMIT with nothing open: the same
+	 * error on both engines. */
+	if (!ix->eng->in_tx(ix)) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: commit: no transaction is open",
+			 ix->path);
+		return ES_EDB;
+	}
+	return idx_exec(ix, "COMMIT");
+}
 
 int idx_rollback(struct idx *ix)
 {
-	if (sqlite3_get_autocommit(ix->db))
-		return 0; /* nothing open (sqlite may already have rolled back) */
+	if (!ix->eng->in_tx(ix))
+		return 0; /* nothing open (the engine may already have rolled back) */
 	return idx_exec(ix, "ROLLBACK");
 }
 

@@ -1,8 +1,8 @@
 /*
  * index.h - the metadata index: calls, parties, streams, events, SIP
- * messages and imports in SQLite (WAL mode), with numbered schema
- * migrations, search and detail queries.  Plain structs in, plain structs
- * out: the index knows nothing of packets.
+ * messages and imports in SQLite (WAL mode, the default) or PostgreSQL,
+ * with numbered schema migrations, search and detail queries.  Plain
+ * structs in, plain structs out: the index knows nothing of packets.
  */
 #ifndef ES_INDEX_H
 #define ES_INDEX_H
@@ -15,14 +15,19 @@ struct idx;
  * may renumber): tests find it by name. */
 #define IDX_MIGRATION_CONSENT "consent per party"
 
-/* Open (creating if needed) the index at path, switch to WAL, apply every
- * pending migration.  On failure writes a message into err. */
+/* Open (creating if needed) the index at path, apply every pending
+ * migration.  path is a SQLite file (switched to WAL) or a PostgreSQL URL
+ * "postgresql://[user[:password]@][host][:port]/db[?param=value...]"
+ * (libpq's; the database must exist).  On failure writes a message into
+ * err, a password masked. */
 int idx_open(struct idx **out, const char *path, char *err, size_t errlen);
 void idx_close(struct idx *ix);
 /* Schema version after migrations. */
 int idx_schema_version(struct idx *ix);
-/* The last SQLite error message (for logs). */
+/* The last error message (for logs; a password in the location masked). */
 const char *idx_errmsg(struct idx *ix);
+/* "sqlite" or "postgresql". */
+const char *idx_engine_name(struct idx *ix);
 
 int idx_begin(struct idx *ix);
 int idx_commit(struct idx *ix);

@@ -8,10 +8,10 @@
 
 #include "index/index.h"
 
-#include <sqlite3.h>
+#include "index/db.h"
 
-/* Statements prepared once per handle (SQLITE_PREPARE_PERSISTENT) and reused;
- * each user resets it before returning. */
+/* Statements prepared once per handle and reused; each user resets it
+ * before returning. */
 enum idx_stmt_id {
 	ST_CALL_INSERT,
 	ST_CALL_FIND,
@@ -34,10 +34,12 @@ enum idx_stmt_id {
 };
 
 struct idx {
-	sqlite3 *db;
-	char *path;
+	const struct idx_engine *eng;
+	void *conn;     /* the engine's connection */
+	char *path;     /* where, for messages: a password masked */
 	int version;
-	sqlite3_stmt *st[ST__COUNT];
+	struct idx_st *st[ST__COUNT];
+	bool sp_began;  /* idx_savepoint opened the transaction */
 	char errmsg[1024];
 };
 
@@ -53,24 +55,37 @@ struct idx {
 	" LEFT JOIN parties a ON a.call_row = c.id AND a.role = 0" \
 	" LEFT JOIN parties b ON b.call_row = c.id AND b.role = 1"
 
-/* Record sqlite's current message (with the db path and what was being
- * done) in ix->errmsg; returns ES_EDB. */
+/* Record the engine's current message (with the index location and what
+ * was being done) in ix->errmsg; returns ES_EDB. */
 int idx_fail(struct idx *ix, const char *what);
 /* The cached statement id, prepared on first use; NULL on failure (the
  * error is recorded). */
-sqlite3_stmt *idx_stmt(struct idx *ix, enum idx_stmt_id id);
+struct idx_st *idx_stmt(struct idx *ix, enum idx_stmt_id id);
 /* Run SQL without results (no user data in it). */
 int idx_exec(struct idx *ix, const char *sql);
+/* A statement prepared for one use (db_finalize it); NULL on failure, the
+ * error recorded. */
+struct idx_st *idx_prep(struct idx *ix, const char *sql);
+/* A savepoint of that name: inside the caller's transaction, or one of
+ * its own (PostgreSQL has savepoints only inside a transaction). */
+int idx_savepoint(struct idx *ix, const char *name);
+int idx_release(struct idx *ix, const char *name);
+/* Undo to the savepoint and drop it (errors ignored: the cleanup path). */
+void idx_rollback_to(struct idx *ix, const char *name);
 
 /* Migrations: the ordered list of schema steps, step i brings the schema
  * to version i + 1. */
 struct idx_migration {
 	const char *name;
-	const char *sql;
+	const char *sql; /* SQLite's dialect; rewritten for PostgreSQL */
 };
 extern const struct idx_migration idx_migrations[];
 extern const unsigned idx_nmigrations;
-/* Written to PRAGMA application_id so that a foreign database is refused. */
+/* Step i's SQL in PostgreSQL's own dialect where no rewrite serves, else
+ * NULL (schema.c). */
+const char *idx_migration_pg_sql(unsigned step);
+/* Written to PRAGMA application_id (PostgreSQL: earshot_schema) so that a
+ * foreign database is refused. */
 #define IDX_APPLICATION_ID 0x45415253 /* "EARS" */
 
 #endif /* ES_INDEX_INTERNAL_H */

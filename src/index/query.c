@@ -14,18 +14,18 @@ struct row_mem {
 	bool oom;
 };
 
-static const char *col_str(struct row_mem *m, sqlite3_stmt *st, int i)
+static const char *col_str(struct row_mem *m, struct idx_st *st, int i)
 {
-	return es_arena_strdup(&m->arena, (const char *)sqlite3_column_text(st, i), &m->oom);
+	return es_arena_strdup(&m->arena, db_col_text(st, i), &m->oom);
 }
 
-static void col_addr(sqlite3_stmt *st, int i, char dst[ES_ADDR_STRLEN])
+static void col_addr(struct idx_st *st, int i, char dst[ES_ADDR_STRLEN])
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = db_col_text(st, i);
 	snprintf(dst, ES_ADDR_STRLEN, "%s", s ? s : "");
 }
 
-static void read_party(struct row_mem *m, sqlite3_stmt *st, int i, struct idx_party *p)
+static void read_party(struct row_mem *m, struct idx_st *st, int i, struct idx_party *p)
 {
 	p->uri = col_str(m, st, i);
 	p->user = col_str(m, st, i + 1);
@@ -36,21 +36,21 @@ static void read_party(struct row_mem *m, sqlite3_stmt *st, int i, struct idx_pa
 }
 
 /* A row of IDX_CALL_SELECT into c (children left empty). */
-static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
+static void read_call(struct row_mem *m, struct idx_st *st, struct idx_call *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->id = sqlite3_column_int64(st, 0);
+	c->id = db_col_int64(st, 0);
 	c->call_id = col_str(m, st, 1);
-	c->start_us = sqlite3_column_int64(st, 2);
-	c->answer_us = sqlite3_column_int64(st, 3);
-	c->end_us = sqlite3_column_int64(st, 4);
+	c->start_us = db_col_int64(st, 2);
+	c->answer_us = db_col_int64(st, 3);
+	c->end_us = db_col_int64(st, 4);
 	c->outcome = col_str(m, st, 5);
-	c->sip_code = sqlite3_column_int(st, 6);
+	c->sip_code = db_col_int(st, 6);
 	c->end_reason = col_str(m, st, 7);
 	c->flags = col_str(m, st, 8);
 	c->extra_json = col_str(m, st, 9);
 	c->source = col_str(m, st, 10);
-	c->import_id = sqlite3_column_int64(st, 11);
+	c->import_id = db_col_int64(st, 11);
 	read_party(m, st, 12, &c->caller);
 	read_party(m, st, 18, &c->callee);
 	c->rule = col_str(m, st, 24);
@@ -58,12 +58,12 @@ static void read_call(struct row_mem *m, sqlite3_stmt *st, struct idx_call *c)
 	c->consent[1] = col_str(m, st, 26);
 	c->consent_json = col_str(m, st, 27);
 	c->clock_json = col_str(m, st, 28);
-	if (sqlite3_column_type(st, 29) != SQLITE_NULL) {
+	if (db_col_text(st, 29)) {
 		c->quality.set = true;
-		c->quality.mos = sqlite3_column_double(st, 29);
-		c->quality.mos_min = sqlite3_column_double(st, 30);
-		c->quality.loss_pct = sqlite3_column_double(st, 31);
-		c->quality.jitter_ms = sqlite3_column_double(st, 32);
+		c->quality.mos = db_col_double(st, 29);
+		c->quality.mos_min = db_col_double(st, 30);
+		c->quality.loss_pct = db_col_double(st, 31);
+		c->quality.jitter_ms = db_col_double(st, 32);
 	}
 }
 
@@ -87,134 +87,134 @@ static void *grow(struct row_mem *m, void *arr, unsigned n, unsigned *cap, size_
 
 static int load_streams(struct idx *ix, struct row_mem *m, struct idx_call *c)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_STREAMS_GET);
+	struct idx_st *st = idx_stmt(ix, ST_STREAMS_GET);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, c->id);
+	db_bind_int64(st, 1, c->id);
 	unsigned cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct idx_stream *arr = grow(m, c->streams, c->nstreams, &cap, sizeof(*arr));
 		if (!arr)
 			break;
 		c->streams = arr;
 		struct idx_stream *s = &arr[c->nstreams++];
 		memset(s, 0, sizeof(*s));
-		s->party = sqlite3_column_int(st, 0);
-		s->ssrc = (uint32_t)sqlite3_column_int64(st, 1);
+		s->party = db_col_int(st, 0);
+		s->ssrc = (uint32_t)db_col_int64(st, 1);
 		col_addr(st, 2, s->src);
 		col_addr(st, 3, s->dst);
 		s->payload_types = col_str(m, st, 4);
 		s->codecs = col_str(m, st, 5);
-		s->packets = (uint64_t)sqlite3_column_int64(st, 6);
-		s->expected = (uint64_t)sqlite3_column_int64(st, 7);
-		s->lost = sqlite3_column_int64(st, 8);
-		s->duplicates = (uint64_t)sqlite3_column_int64(st, 9);
-		s->out_of_order = (uint64_t)sqlite3_column_int64(st, 10);
-		s->jitter_max_ms = sqlite3_column_double(st, 11);
-		s->jitter_mean_ms = sqlite3_column_double(st, 12);
-		s->delta_max_ms = sqlite3_column_double(st, 13);
-		s->first_us = sqlite3_column_int64(st, 14);
-		s->last_us = sqlite3_column_int64(st, 15);
+		s->packets = (uint64_t)db_col_int64(st, 6);
+		s->expected = (uint64_t)db_col_int64(st, 7);
+		s->lost = db_col_int64(st, 8);
+		s->duplicates = (uint64_t)db_col_int64(st, 9);
+		s->out_of_order = (uint64_t)db_col_int64(st, 10);
+		s->jitter_max_ms = db_col_double(st, 11);
+		s->jitter_mean_ms = db_col_double(st, 12);
+		s->delta_max_ms = db_col_double(st, 13);
+		s->first_us = db_col_int64(st, 14);
+		s->last_us = db_col_int64(st, 15);
 		s->rtcp_json = col_str(m, st, 16);
 		s->quality_json = col_str(m, st, 17);
 	}
-	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+	int err = m->oom ? ES_ENOMEM : rc == DB_DONE || rc == DB_ROW ? 0
 									     : idx_fail(ix, "read streams");
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
 static int load_events(struct idx *ix, struct row_mem *m, struct idx_call *c)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_EVENTS_GET);
+	struct idx_st *st = idx_stmt(ix, ST_EVENTS_GET);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, c->id);
+	db_bind_int64(st, 1, c->id);
 	unsigned cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct idx_event *arr = grow(m, c->events, c->nevents, &cap, sizeof(*arr));
 		if (!arr)
 			break;
 		c->events = arr;
 		struct idx_event *e = &arr[c->nevents++];
-		e->ts_us = sqlite3_column_int64(st, 0);
+		e->ts_us = db_col_int64(st, 0);
 		e->kind = col_str(m, st, 1);
-		e->party = sqlite3_column_int(st, 2);
+		e->party = db_col_int(st, 2);
 		e->detail = col_str(m, st, 3);
 	}
-	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+	int err = m->oom ? ES_ENOMEM : rc == DB_DONE || rc == DB_ROW ? 0
 									     : idx_fail(ix, "read events");
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
 static int load_msgs(struct idx *ix, struct row_mem *m, struct idx_call *c)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_MSGS_GET);
+	struct idx_st *st = idx_stmt(ix, ST_MSGS_GET);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, c->id);
+	db_bind_int64(st, 1, c->id);
 	unsigned cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct idx_msg *arr = grow(m, c->msgs, c->nmsgs, &cap, sizeof(*arr));
 		if (!arr)
 			break;
 		c->msgs = arr;
 		struct idx_msg *o = &arr[c->nmsgs++];
 		memset(o, 0, sizeof(*o));
-		o->ts_us = sqlite3_column_int64(st, 0);
-		o->frame = (uint64_t)sqlite3_column_int64(st, 1);
+		o->ts_us = db_col_int64(st, 0);
+		o->frame = (uint64_t)db_col_int64(st, 1);
 		col_addr(st, 2, o->src);
 		col_addr(st, 3, o->dst);
 		o->transport = col_str(m, st, 4);
 		o->label = col_str(m, st, 5);
-		o->cseq = (uint32_t)sqlite3_column_int64(st, 6);
+		o->cseq = (uint32_t)db_col_int64(st, 6);
 		o->cseq_method = col_str(m, st, 7);
-		o->retransmission = sqlite3_column_int(st, 8) != 0;
-		o->has_sdp = sqlite3_column_int(st, 9) != 0;
+		o->retransmission = db_col_int(st, 8) != 0;
+		o->has_sdp = db_col_int(st, 9) != 0;
 	}
-	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+	int err = m->oom ? ES_ENOMEM : rc == DB_DONE || rc == DB_ROW ? 0
 									     : idx_fail(ix, "read messages");
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
 static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_REC_GET);
+	struct idx_st *st = idx_stmt(ix, ST_REC_GET);
 	if (!st)
 		return ES_EDB;
 	c->recording = NULL;
-	sqlite3_bind_int64(st, 1, c->id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, c->id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		struct idx_recording *r = es_arena_alloc(&m->arena, sizeof(*r));
 		if (r) {
-			r->call_row = sqlite3_column_int64(st, 0);
+			r->call_row = db_col_int64(st, 0);
 			r->path = col_str(m, st, 1);
 			r->format = col_str(m, st, 2);
-			r->bytes = (uint64_t)sqlite3_column_int64(st, 3);
+			r->bytes = (uint64_t)db_col_int64(st, 3);
 			r->sha256 = col_str(m, st, 4);
-			r->start_us = sqlite3_column_int64(st, 5);
-			r->duration_us = sqlite3_column_int64(st, 6);
-			r->rate = (uint32_t)sqlite3_column_int64(st, 7);
-			r->channels = (unsigned)sqlite3_column_int(st, 8);
+			r->start_us = db_col_int64(st, 5);
+			r->duration_us = db_col_int64(st, 6);
+			r->rate = (uint32_t)db_col_int64(st, 7);
+			r->channels = (unsigned)db_col_int(st, 8);
 			r->codecs = col_str(m, st, 9);
 			r->flags = col_str(m, st, 10);
 			r->stats_json = col_str(m, st, 11);
-			r->created_us = sqlite3_column_int64(st, 12);
+			r->created_us = db_col_int64(st, 12);
 			r->plain_sha256 = col_str(m, st, 13);
-			r->encrypted = sqlite3_column_int(st, 14) != 0;
+			r->encrypted = db_col_int(st, 14) != 0;
 			c->recording = r;
 		} else
 			m->oom = true;
 	}
-	int err = m->oom ? ES_ENOMEM : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+	int err = m->oom ? ES_ENOMEM : rc == DB_DONE || rc == DB_ROW ? 0
 									     : idx_fail(ix, "read recording");
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
@@ -222,20 +222,20 @@ static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
  * events, SIP messages) and its recording, read into one arena, then fn: the shared body of idx_call_get and idx_call_brief. */
 static int call_read(struct idx *ix, int64_t id, bool children, idx_call_fn fn, void *ud)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_GET);
+	struct idx_st *st = idx_stmt(ix, ST_CALL_GET);
 	if (!st)
 		return ES_EDB;
 	struct row_mem m = {0};
 	struct idx_call c;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st), err = 0;
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st), err = 0;
+	if (rc == DB_ROW)
 		read_call(&m, st, &c);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ES_ENOTFOUND;
 	else
 		err = idx_fail(ix, "read call");
-	sqlite3_reset(st);
+	db_reset(st);
 	if (!err && m.oom)
 		err = ES_ENOMEM;
 	if (!err && children)
@@ -286,17 +286,17 @@ static char *like_pattern(const char *needle)
  * is gone. */
 static int anchor_start(struct idx *ix, int64_t id, int64_t *start, bool *found)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_START);
+	struct idx_st *st = idx_stmt(ix, ST_CALL_START);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st), err = 0;
-	*found = rc == SQLITE_ROW;
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st), err = 0;
+	*found = rc == DB_ROW;
 	if (*found)
-		*start = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
+		*start = db_col_int64(st, 0);
+	else if (rc != DB_DONE)
 		err = idx_fail(ix, "read cursor");
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
@@ -312,6 +312,9 @@ enum party_plan {
 		       can drive from (or test, given a narrower time range) */
 	PARTY_SET,  /* many: the matches as a set tested on each call in list
 		       order (the "+" keeps the set from driving the plan) */
+	PARTY_PG,   /* PostgreSQL: the calls of the parties that match, which
+		       its planner finds through the pg_trgm indexes on each
+		       field (schema v7) or scans for, as it judges */
 };
 /* Party rows: up to PARTY_IDS_MAX the ids go into the SQL; above
  * PARTY_SET_MAX (5 % of the parties at 100,000 calls) the LIKE scan
@@ -360,17 +363,16 @@ static char *fts_phrase(const char *needle)
 static int party_probe(struct idx *ix, const char *phrase, struct es_buf *ids,
 		       enum party_plan *plan)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ix->db,
-			       "SELECT rowid >> 1 FROM party_text WHERE party_text MATCH ?1 LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK)
-		return idx_fail(ix, "prepare party probe");
-	sqlite3_bind_text(st, 1, phrase, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, PARTY_SET_MAX + 1);
+	struct idx_st *st =
+		idx_prep(ix, "SELECT rowid >> 1 FROM party_text WHERE party_text MATCH ?1 LIMIT ?2");
+	if (!st)
+		return ES_EDB;
+	db_bind_text(st, 1, phrase);
+	db_bind_int64(st, 2, PARTY_SET_MAX + 1);
 	int rc, err = 0, n = 0;
 	int64_t last = -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_col_int64(st, 0);
 		/* rowid order: a call's two parties are neighbours */
 		if (++n <= PARTY_IDS_MAX && id != last) {
 			err = es_buf_printf(ids, "%s%lld", last < 0 ? "" : ",", (long long)id);
@@ -379,9 +381,9 @@ static int party_probe(struct idx *ix, const char *phrase, struct es_buf *ids,
 			last = id;
 		}
 	}
-	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (!err && rc != DB_DONE && rc != DB_ROW)
 		err = idx_fail(ix, "party probe");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	*plan = n <= PARTY_IDS_MAX ? PARTY_IDS : n <= PARTY_SET_MAX ? PARTY_SET : PARTY_LIKE;
 	return err;
 }
@@ -392,14 +394,21 @@ static int party_probe(struct idx *ix, const char *phrase, struct es_buf *ids,
 static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored,
 		     enum party_plan plan, const struct es_buf *ids)
 {
-	int err = es_buf_printf(b, "%s WHERE 1", IDX_CALL_SELECT);
+	int err = es_buf_printf(b, "%s WHERE 1 = 1", IDX_CALL_SELECT);
 	if (!err && f->party && plan == PARTY_IDS)
 		err = es_buf_printf(b, " AND c.id IN (%.*s)", (int)ids->len,
 				    ids->len ? (const char *)ids->p : "");
 	if (!err && f->party && plan == PARTY_SET)
 		err = es_buf_printf(b, " AND +c.id IN (SELECT rowid >> 1 FROM party_text"
 				       " WHERE party_text MATCH :phrase)");
-	if (!err && f->party)
+	/* The two engines' party searches differ: side by side here. */
+	if (!err && f->party && plan == PARTY_PG)
+		err = es_buf_printf(b, " AND c.id IN (SELECT p.call_row FROM parties p"
+				       " WHERE p.uri LIKE :party ESCAPE '\\'"
+				       " OR p.user LIKE :party ESCAPE '\\'"
+				       " OR p.display LIKE :party ESCAPE '\\'"
+				       " OR p.pai LIKE :party ESCAPE '\\')");
+	else if (!err && f->party)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM parties p WHERE p.call_row = c.id"
 				       " AND (p.uri LIKE :party ESCAPE '\\'"
 				       " OR p.user LIKE :party ESCAPE '\\'"
@@ -468,26 +477,10 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 	return err;
 }
 
-static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-	if (i)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
+#define bind_named_text db_bind_named_text
+#define bind_named_int db_bind_named_int64
 
-static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-	if (i)
-		sqlite3_bind_int64(st, i, v);
-}
-
-static void bind_named_double(sqlite3_stmt *st, const char *name, double v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-	if (i)
-		sqlite3_bind_double(st, i, v);
-}
+#define bind_named_double db_bind_named_double
 
 int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud)
 {
@@ -506,13 +499,15 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	es_buf_init(&sql);
 	es_buf_init(&ids);
 	char *pattern = NULL, *phrase = NULL;
-	sqlite3_stmt *st = NULL;
+	struct idx_st *st = NULL;
 	enum party_plan plan = PARTY_LIKE;
 	if (f->party && !(pattern = like_pattern(f->party))) {
 		err = ES_ENOMEM;
 		goto out;
 	}
-	if (f->party && utf8_chars(f->party) >= 3) {
+	if (f->party && db_is_pg(ix)) {
+		plan = PARTY_PG;
+	} else if (f->party && utf8_chars(f->party) >= 3) {
 		if (!(phrase = fts_phrase(f->party))) {
 			err = ES_ENOMEM;
 			goto out;
@@ -522,8 +517,8 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	}
 	if ((err = build_sql(&sql, f, anchored, plan, &ids)))
 		goto out;
-	if (sqlite3_prepare_v2(ix->db, (const char *)sql.p, -1, &st, NULL) != SQLITE_OK) {
-		err = idx_fail(ix, "prepare search");
+	if (!(st = idx_prep(ix, (const char *)sql.p))) {
+		err = ES_EDB;
 		goto out;
 	}
 	if (pattern)
@@ -555,7 +550,7 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	bind_named_int(st, ":limit", f->limit);
 
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct row_mem m = {0};
 		struct idx_call c;
 		read_call(&m, st, &c);
@@ -568,10 +563,10 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 		if (err)
 			goto out;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = idx_fail(ix, "search");
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(pattern);
 	free(phrase);
 	es_buf_free(&ids);
@@ -581,14 +576,14 @@ out:
 
 int idx_count_calls(struct idx *ix, int64_t *n)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_COUNT_CALLS);
+	struct idx_st *st = idx_stmt(ix, ST_COUNT_CALLS);
 	if (!st)
 		return ES_EDB;
-	int rc = sqlite3_step(st), err = 0;
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
+	int rc = db_step(st), err = 0;
+	if (rc == DB_ROW)
+		*n = db_col_int64(st, 0);
 	else
 		err = idx_fail(ix, "count calls");
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }

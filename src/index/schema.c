@@ -1,7 +1,11 @@
 /*
  * schema.c - the index schema as an ordered list of migrations.  Step i
- * brings PRAGMA user_version from i to i + 1 inside one transaction.  Never
- * edit a released step: append a new one.
+ * brings the schema version (SQLite: PRAGMA user_version; PostgreSQL: the
+ * earshot_schema table) from i to i + 1 inside one transaction.  Never
+ * edit a released step: append a new one.  Each step is SQLite's dialect,
+ * which db_rewrite.c turns into PostgreSQL's (BIGINT, identity ids, CITEXT
+ * for COLLATE NOCASE, "user", ...); a step that no rewrite can express
+ * gives PostgreSQL's own SQL beside it (pg_own, as v7 does).
  */
 #include "index/index_internal.h"
 
@@ -245,6 +249,13 @@ static const char v7_sql[] =
 	"CREATE TRIGGER parties_text_delete AFTER DELETE ON parties BEGIN " V7_DEL("OLD") " END;"
 	"CREATE TRIGGER parties_text_update AFTER UPDATE OF call_row, role, uri, user, display, pai"
 	" ON parties BEGIN " V7_DEL("OLD") V7_ADD("NEW") " END;";
+/* PostgreSQL: a pg_trgm GIN index per field, which serves ILIKE '%x%'
+ * directly (query.c, PARTY_PG); no shadow table, no triggers. */
+static const char v7_pg_sql[] =
+	"CREATE INDEX parties_uri_trgm ON parties USING gin (uri gin_trgm_ops);"
+	"CREATE INDEX parties_user_trgm ON parties USING gin (\"user\" gin_trgm_ops);"
+	"CREATE INDEX parties_display_trgm ON parties USING gin (display gin_trgm_ops);"
+	"CREATE INDEX parties_pai_trgm ON parties USING gin (pai gin_trgm_ops);";
 
 /* Version 8: tokens that expire and say when and why they were revoked
  * (api/auth_tokens.c; issue #13, finding 5).  A password change, reset or
@@ -255,7 +266,7 @@ static const char v8_sql[] =
 	"ALTER TABLE api_tokens ADD COLUMN revoked_us INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE api_tokens ADD COLUMN revoked_why TEXT;"
 	"UPDATE api_tokens SET revoked = 1, revoked_why = 'user disabled'"
-	" WHERE revoked = 0 AND user_id IN (SELECT id FROM users WHERE disabled);";
+	" WHERE revoked = 0 AND user_id IN (SELECT id FROM users WHERE disabled <> 0);";
 
 /* Version 9: retention and legal hold (policy/retention.c, issue #15).  A
  * recording's policy, its minimum keep time (keep_until_us: nothing deletes
@@ -317,7 +328,7 @@ static const char v10_redactions_sql[] =
 	"  channel TEXT NOT NULL CHECK (channel IN ('caller', 'callee', 'both')),"
 	"  fill TEXT NOT NULL CHECK (fill IN ('silence', 'tone')),"
 	"  reason TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 1000),"
-	"  by TEXT NOT NULL,"
+	"  author TEXT NOT NULL,"  /* who asked ("by" is reserved in PostgreSQL) */
 	"  created_us INTEGER NOT NULL,"
 	"  path TEXT NOT NULL UNIQUE,"
 	"  leaf INTEGER NOT NULL,"
@@ -365,3 +376,14 @@ const struct idx_migration idx_migrations[] = {
 	{"network quality per stream and call", v10_quality_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
+
+/* PostgreSQL's own SQL for the steps no rewrite serves, by step index
+ * (kept apart from idx_migrations so that a new step stays one line). */
+static const char *const pg_own[] = {
+	[6] = v7_pg_sql,
+};
+
+const char *idx_migration_pg_sql(unsigned step)
+{
+	return step < ES_ARRAY_LEN(pg_own) ? pg_own[step] : NULL;
+}

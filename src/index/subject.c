@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int prep(struct idx *ix, const char *sql, sqlite3_stmt **st)
+static int prep(struct idx *ix, const char *sql, struct idx_st **st)
 {
-	if (sqlite3_prepare_v2(ix->db, sql, -1, st, NULL) != SQLITE_OK) {
+	if (db_prepare(ix, sql, st)) {
 		*st = NULL;
 		return idx_fail(ix, "prepare");
 	}
@@ -21,16 +21,16 @@ static int prep(struct idx *ix, const char *sql, sqlite3_stmt **st)
 static int run2(struct idx *ix, const char *sql, int64_t row, const char *text, int *changed,
 		const char *what)
 {
-	sqlite3_stmt *st;
+	struct idx_st *st;
 	if (prep(ix, sql, &st))
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, row);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-	int err = sqlite3_step(st) == SQLITE_DONE ? 0 : idx_fail(ix, what);
+	db_bind_int64(st, 1, row);
+	if (strstr(sql, "?2"))
+		db_bind_text(st, 2, text);
+	int err = db_step(st) == DB_DONE ? 0 : idx_fail(ix, what);
 	if (!err && changed)
-		*changed = sqlite3_changes(ix->db);
-	sqlite3_finalize(st);
+		*changed = db_changes(ix);
+	db_finalize(st);
 	return err;
 }
 
@@ -41,7 +41,7 @@ int idx_call_erase_parties(struct idx *ix, int64_t call_row, unsigned roles,
 		return ES_EINVAL;
 	/* the old values are overwritten in the file, not only unlinked
 	 * (freed cells, pages), and the WAL's copies of them go at the end */
-	int err = idx_exec(ix, "PRAGMA secure_delete = ON"), n = 0;
+	int err = db_is_pg(ix) ? 0 : idx_exec(ix, "PRAGMA secure_delete = ON"), n = 0;
 	if (!err)
 		err = idx_begin(ix);
 	if (err)
@@ -81,7 +81,8 @@ int idx_call_erase_parties(struct idx *ix, int64_t call_row, unsigned roles,
 		return err;
 	/* best effort: a reader holding an old snapshot keeps its frames until
 	 * the next checkpoint */
-	sqlite3_wal_checkpoint_v2(ix->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (!db_is_pg(ix))
+		(void)idx_exec(ix, "PRAGMA wal_checkpoint(TRUNCATE)");
 	return 0;
 }
 
@@ -95,19 +96,19 @@ int idx_call_set_clock(struct idx *ix, int64_t call_row, const char *clock_json)
 
 int idx_call_get_clock(struct idx *ix, int64_t call_row, char **out)
 {
-	sqlite3_stmt *st;
+	struct idx_st *st;
 	*out = NULL;
 	if (prep(ix, "SELECT clock FROM calls WHERE id = ?1", &st))
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, call_row);
-	int rc = sqlite3_step(st), err = 0;
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
+	db_bind_int64(st, 1, call_row);
+	int rc = db_step(st), err = 0;
+	if (rc == DB_ROW) {
+		const char *t = db_col_text(st, 0);
 		if (t && !(*out = strdup(t)))
 			err = ES_ENOMEM;
 	} else {
-		err = rc == SQLITE_DONE ? ES_ENOTFOUND : idx_fail(ix, "get clock");
+		err = rc == DB_DONE ? ES_ENOTFOUND : idx_fail(ix, "get clock");
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }

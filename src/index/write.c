@@ -6,35 +6,30 @@
 #include <string.h>
 
 /* Bind a C string or NULL. */
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
+static void bind_text(struct idx_st *st, int i, const char *s) { db_bind_text(st, i, s); }
 
 /* Bind a fixed address buffer: empty means unknown (NULL). */
-static int bind_addr(sqlite3_stmt *st, int i, const char *s)
+static void bind_addr(struct idx_st *st, int i, const char *s)
 {
-	return s[0] ? sqlite3_bind_text(st, i, s, (int)strnlen(s, ES_ADDR_STRLEN), SQLITE_STATIC)
-		    : sqlite3_bind_null(st, i);
+	db_bind_textn(st, i, s, ES_ADDR_STRLEN);
 }
 
 /* Step a bound statement that returns no row, then reset it. */
-static int run(struct idx *ix, sqlite3_stmt *st, const char *what)
+static int run(struct idx *ix, struct idx_st *st, const char *what)
 {
-	int rc = sqlite3_step(st);
-	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, what);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	int rc = db_step(st);
+	int err = rc == DB_DONE ? 0 : idx_fail(ix, what);
+	db_reset(st);
 	return err;
 }
 
 static int insert_party(struct idx *ix, int64_t row, int role, const struct idx_party *p)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_PARTY_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_PARTY_INSERT);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_int(st, 2, role);
+	db_bind_int64(st, 1, row);
+	db_bind_int64(st, 2, role);
 	bind_text(st, 3, p->uri);
 	bind_text(st, 4, p->user);
 	bind_text(st, 5, p->display);
@@ -46,28 +41,28 @@ static int insert_party(struct idx *ix, int64_t row, int role, const struct idx_
 
 static int insert_stream(struct idx *ix, int64_t row, unsigned seq, const struct idx_stream *s)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_STREAM_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_STREAM_INSERT);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_int(st, 3, s->party);
-	sqlite3_bind_int64(st, 4, s->ssrc);
+	db_bind_int64(st, 1, row);
+	db_bind_int64(st, 2, seq);
+	db_bind_int64(st, 3, s->party);
+	db_bind_int64(st, 4, s->ssrc);
 	bind_addr(st, 5, s->src);
 	bind_addr(st, 6, s->dst);
 	bind_text(st, 7, s->payload_types);
 	bind_text(st, 8, s->codecs);
 	/* uint64 counters are stored as their int64 bit pattern */
-	sqlite3_bind_int64(st, 9, (int64_t)s->packets);
-	sqlite3_bind_int64(st, 10, (int64_t)s->expected);
-	sqlite3_bind_int64(st, 11, s->lost);
-	sqlite3_bind_int64(st, 12, (int64_t)s->duplicates);
-	sqlite3_bind_int64(st, 13, (int64_t)s->out_of_order);
-	sqlite3_bind_double(st, 14, s->jitter_max_ms);
-	sqlite3_bind_double(st, 15, s->jitter_mean_ms);
-	sqlite3_bind_double(st, 16, s->delta_max_ms);
-	sqlite3_bind_int64(st, 17, s->first_us);
-	sqlite3_bind_int64(st, 18, s->last_us);
+	db_bind_int64(st, 9, (int64_t)s->packets);
+	db_bind_int64(st, 10, (int64_t)s->expected);
+	db_bind_int64(st, 11, s->lost);
+	db_bind_int64(st, 12, (int64_t)s->duplicates);
+	db_bind_int64(st, 13, (int64_t)s->out_of_order);
+	db_bind_double(st, 14, s->jitter_max_ms);
+	db_bind_double(st, 15, s->jitter_mean_ms);
+	db_bind_double(st, 16, s->delta_max_ms);
+	db_bind_int64(st, 17, s->first_us);
+	db_bind_int64(st, 18, s->last_us);
 	bind_text(st, 19, s->rtcp_json);
 	bind_text(st, 20, s->quality_json);
 	return run(ix, st, "insert stream");
@@ -75,35 +70,35 @@ static int insert_stream(struct idx *ix, int64_t row, unsigned seq, const struct
 
 static int insert_event(struct idx *ix, int64_t row, unsigned seq, const struct idx_event *e)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_EVENT_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_EVENT_INSERT);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_int64(st, 3, e->ts_us);
+	db_bind_int64(st, 1, row);
+	db_bind_int64(st, 2, seq);
+	db_bind_int64(st, 3, e->ts_us);
 	bind_text(st, 4, e->kind);
-	sqlite3_bind_int(st, 5, e->party);
+	db_bind_int64(st, 5, e->party);
 	bind_text(st, 6, e->detail);
 	return run(ix, st, "insert event");
 }
 
 static int insert_msg(struct idx *ix, int64_t row, unsigned seq, const struct idx_msg *m)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_MSG_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_MSG_INSERT);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_int64(st, 3, m->ts_us);
-	sqlite3_bind_int64(st, 4, (int64_t)m->frame);
+	db_bind_int64(st, 1, row);
+	db_bind_int64(st, 2, seq);
+	db_bind_int64(st, 3, m->ts_us);
+	db_bind_int64(st, 4, (int64_t)m->frame);
 	bind_addr(st, 5, m->src);
 	bind_addr(st, 6, m->dst);
 	bind_text(st, 7, m->transport);
 	bind_text(st, 8, m->label);
-	sqlite3_bind_int64(st, 9, m->cseq);
+	db_bind_int64(st, 9, m->cseq);
 	bind_text(st, 10, m->cseq_method);
-	sqlite3_bind_int(st, 11, m->retransmission);
-	sqlite3_bind_int(st, 12, m->has_sdp);
+	db_bind_int64(st, 11, m->retransmission);
+	db_bind_int64(st, 12, m->has_sdp);
 	return run(ix, st, "insert message");
 }
 
@@ -111,67 +106,66 @@ static int insert_msg(struct idx *ix, int64_t row, unsigned seq, const struct id
  * that calls without audio leave the columns NULL. */
 static int update_quality(struct idx *ix, int64_t row, const struct idx_call_quality *q)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_QUALITY);
+	struct idx_st *st = idx_stmt(ix, ST_CALL_QUALITY);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_double(st, 2, q->mos);
-	sqlite3_bind_double(st, 3, q->mos_min);
-	sqlite3_bind_double(st, 4, q->loss_pct);
-	sqlite3_bind_double(st, 5, q->jitter_ms);
+	db_bind_int64(st, 1, row);
+	db_bind_double(st, 2, q->mos);
+	db_bind_double(st, 3, q->mos_min);
+	db_bind_double(st, 4, q->loss_pct);
+	db_bind_double(st, 5, q->jitter_ms);
 	return run(ix, st, "store call quality");
 }
 
 /* The call row; *row = 0 when (call_id, start_us) is already present. */
 static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *row)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_CALL_INSERT);
 	if (!st)
 		return ES_EDB;
 	bind_text(st, 1, c->call_id);
-	sqlite3_bind_int64(st, 2, c->start_us);
-	sqlite3_bind_int64(st, 3, c->answer_us);
-	sqlite3_bind_int64(st, 4, c->end_us);
+	db_bind_int64(st, 2, c->start_us);
+	db_bind_int64(st, 3, c->answer_us);
+	db_bind_int64(st, 4, c->end_us);
 	bind_text(st, 5, c->outcome);
-	sqlite3_bind_int(st, 6, c->sip_code);
+	db_bind_int64(st, 6, c->sip_code);
 	bind_text(st, 7, c->end_reason);
 	bind_text(st, 8, c->flags);
 	bind_text(st, 9, c->extra_json);
 	bind_text(st, 10, c->source);
 	if (c->import_id)
-		sqlite3_bind_int64(st, 11, c->import_id);
+		db_bind_int64(st, 11, c->import_id);
 	else
-		sqlite3_bind_null(st, 11);
+		db_bind_text(st, 11, NULL);
 	bind_text(st, 12, c->rule);
 	bind_text(st, 13, c->consent[0]);
 	bind_text(st, 14, c->consent[1]);
 	bind_text(st, 15, c->consent_json);
 	bind_text(st, 16, c->clock_json);
-	int rc = sqlite3_step(st);
-	int err = rc == SQLITE_DONE ? 0 : idx_fail(ix, "insert call");
-	*row = !err && sqlite3_changes(ix->db) > 0 ? sqlite3_last_insert_rowid(ix->db) : 0;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	/* RETURNING: the new row's id, no row when the call is present */
+	int rc = db_step(st);
+	int err = rc < 0 ? idx_fail(ix, "insert call") : 0;
+	*row = rc == DB_ROW ? db_col_int64(st, 0) : 0;
+	db_reset(st);
 	return err;
 }
 
 int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t *row)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_CALL_FIND);
+	struct idx_st *st = idx_stmt(ix, ST_CALL_FIND);
 	if (!st)
 		return ES_EDB;
 	bind_text(st, 1, call_id);
-	sqlite3_bind_int64(st, 2, start_us);
-	int rc = sqlite3_step(st);
+	db_bind_int64(st, 2, start_us);
+	int rc = db_step(st);
 	int err = 0;
-	if (rc == SQLITE_ROW)
-		*row = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
+	if (rc == DB_ROW)
+		*row = db_col_int64(st, 0);
+	else if (rc == DB_DONE)
 		err = ES_ENOTFOUND;
 	else
 		err = idx_fail(ix, "find call");
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
 	return err;
 }
 
@@ -211,7 +205,7 @@ int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate)
 	}
 	/* A savepoint makes the call and its children all-or-nothing, inside
 	 * the caller's transaction or on its own. */
-	int err = idx_exec(ix, "SAVEPOINT idx_call");
+	int err = idx_savepoint(ix, "idx_call");
 	if (err)
 		return err;
 	int64_t row = 0;
@@ -226,13 +220,13 @@ int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate)
 			err = update_quality(ix, row, &c->quality);
 	}
 	if (err) {
-		sqlite3_exec(ix->db, "ROLLBACK TO idx_call; RELEASE idx_call", NULL, NULL, NULL);
+		idx_rollback_to(ix, "idx_call");
 		if (duplicate)
 			*duplicate = false;
 		c->id = 0;
 		return err;
 	}
-	if ((err = idx_exec(ix, "RELEASE idx_call"))) {
+	if ((err = idx_release(ix, "idx_call"))) {
 		c->id = 0;
 		return err;
 	}
@@ -242,33 +236,35 @@ int idx_call_insert(struct idx *ix, struct idx_call *c, bool *duplicate)
 
 int idx_import_begin(struct idx *ix, struct idx_import *imp)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_IMPORT_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_IMPORT_INSERT);
 	if (!st)
 		return ES_EDB;
 	bind_text(st, 1, imp->path);
 	bind_text(st, 2, imp->file_key);
-	sqlite3_bind_int64(st, 3, imp->started_us);
+	db_bind_int64(st, 3, imp->started_us);
 	bind_text(st, 4, imp->status ? imp->status : "running");
-	int err = run(ix, st, "insert import");
-	imp->id = err ? 0 : sqlite3_last_insert_rowid(ix->db);
+	int rc = db_step(st);
+	int err = rc == DB_ROW ? 0 : idx_fail(ix, "insert import");
+	imp->id = err ? 0 : db_col_int64(st, 0);
+	db_reset(st);
 	return err;
 }
 
 int idx_import_finish(struct idx *ix, const struct idx_import *imp)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_IMPORT_UPDATE);
+	struct idx_st *st = idx_stmt(ix, ST_IMPORT_UPDATE);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, imp->id);
-	sqlite3_bind_int64(st, 2, imp->finished_us);
-	sqlite3_bind_int64(st, 3, (int64_t)imp->frames);
-	sqlite3_bind_int64(st, 4, (int64_t)imp->calls_new);
-	sqlite3_bind_int64(st, 5, (int64_t)imp->calls_dup);
-	sqlite3_bind_int64(st, 6, (int64_t)imp->streams);
+	db_bind_int64(st, 1, imp->id);
+	db_bind_int64(st, 2, imp->finished_us);
+	db_bind_int64(st, 3, (int64_t)imp->frames);
+	db_bind_int64(st, 4, (int64_t)imp->calls_new);
+	db_bind_int64(st, 5, (int64_t)imp->calls_dup);
+	db_bind_int64(st, 6, (int64_t)imp->streams);
 	bind_text(st, 7, imp->status ? imp->status : "done");
 	bind_text(st, 8, imp->summary_json);
 	int err = run(ix, st, "update import");
-	if (!err && sqlite3_changes(ix->db) == 0) {
+	if (!err && db_changes(ix) == 0) {
 		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: no import %lld", ix->path,
 			 (long long)imp->id);
 		return ES_ENOTFOUND;
@@ -278,46 +274,42 @@ int idx_import_finish(struct idx *ix, const struct idx_import *imp)
 
 int idx_recording_insert(struct idx *ix, const struct idx_recording *r)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_REC_INSERT);
+	struct idx_st *st = idx_stmt(ix, ST_REC_INSERT);
 	if (!st)
 		return ES_EDB;
-	sqlite3_bind_int64(st, 1, r->call_row);
+	db_bind_int64(st, 1, r->call_row);
 	bind_text(st, 2, r->path);
 	bind_text(st, 3, r->format);
-	sqlite3_bind_int64(st, 4, (int64_t)r->bytes);
+	db_bind_int64(st, 4, (int64_t)r->bytes);
 	bind_text(st, 5, r->sha256);
-	sqlite3_bind_int64(st, 6, r->start_us);
-	sqlite3_bind_int64(st, 7, r->duration_us);
-	sqlite3_bind_int64(st, 8, r->rate);
-	sqlite3_bind_int(st, 9, (int)r->channels);
+	db_bind_int64(st, 6, r->start_us);
+	db_bind_int64(st, 7, r->duration_us);
+	db_bind_int64(st, 8, r->rate);
+	db_bind_int64(st, 9, (int)r->channels);
 	bind_text(st, 10, r->codecs);
 	bind_text(st, 11, r->flags);
 	bind_text(st, 12, r->stats_json);
-	sqlite3_bind_int64(st, 13, r->created_us);
+	db_bind_int64(st, 13, r->created_us);
 	bind_text(st, 14, r->plain_sha256);
-	sqlite3_bind_int(st, 15, r->encrypted ? 1 : 0);
-	int rc = sqlite3_step(st);
-	int err = rc == SQLITE_DONE ? 0
-		  : sqlite3_extended_errcode(ix->db) == SQLITE_CONSTRAINT_PRIMARYKEY ? ES_EEXIST
-		  : idx_fail(ix, "insert recording");
+	db_bind_int64(st, 15, r->encrypted ? 1 : 0);
+	int rc = db_step(st);
+	int err = rc == DB_DONE ? 0 : rc == DB_EUNIQUE ? ES_EEXIST : idx_fail(ix, "insert recording");
 	if (err == ES_EEXIST)
 		snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: call %lld already has a recording",
 			 ix->path, (long long)r->call_row);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
 	return err;
 }
 
 int idx_recording_delete(struct idx *ix, int64_t call_row)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ix->db, "DELETE FROM recordings WHERE call_row = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return idx_fail(ix, "prepare recording delete");
-	sqlite3_bind_int64(st, 1, call_row);
-	int rc = sqlite3_step(st);
-	int err = rc == SQLITE_DONE ? (sqlite3_changes(ix->db) ? 0 : ES_ENOTFOUND)
+	struct idx_st *st = idx_prep(ix, "DELETE FROM recordings WHERE call_row = ?1");
+	if (!st)
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	int rc = db_step(st);
+	int err = rc == DB_DONE ? (db_changes(ix) ? 0 : ES_ENOTFOUND)
 				    : idx_fail(ix, "delete recording");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }

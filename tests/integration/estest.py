@@ -367,3 +367,39 @@ def http_stop(proc, timeout=20):
         rc = "died early (%s)" % proc.returncode
     _, err = proc.communicate()
     return rc, err or ""
+
+
+class PgCluster:
+    """A throwaway PostgreSQL 15 cluster (tests/pg_cluster.sh, shared with
+    the unit tests): a Unix socket in its own temporary folder, no TCP port,
+    run as "postgres" when the tests run as root.  fresh() makes an empty
+    database and returns its index URL (for EARSHOT_INDEX); restart() and
+    stop().  skip() when PostgreSQL is not installed."""
+
+    def __init__(self):
+        self.script = os.path.join(SOURCE, "tests", "pg_cluster.sh")
+        self.dir = tempfile.mkdtemp(prefix="earshot-pg-")
+        self.n = 0
+        p = subprocess.run(["sh", self.script, "start", self.dir], capture_output=True, text=True)
+        if p.returncode == SKIP:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            skip("PostgreSQL is not installed: %s" % p.stderr.strip())
+        if p.returncode != 0:
+            raise RuntimeError("pg_cluster start: %s%s" % (p.stdout, p.stderr))
+
+    def fresh(self):
+        self.n += 1
+        p = run(["sh", self.script, "createdb", self.dir, "db%d" % self.n])
+        return p.stdout.strip()
+
+    def restart(self):
+        run(["sh", self.script, "restart", self.dir])
+
+    def stop(self):
+        run(["sh", self.script, "stop", self.dir], check=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,34 @@
+#!/bin/sh
+# index_pg.sh - the index engines side by side in one run: gen_index writes
+# N calls through the index layer into SQLite and into a throwaway
+# PostgreSQL 15 cluster (tests/pg_cluster.sh), then index_search runs the
+# same searches on both (p50/p95), and `earshot import` of one generated
+# capture into each gives the import rate.  docs/PERFORMANCE.md.
+#   bench/index_pg.sh [BUILD] [CALLS] [IMPORT_CALLS]
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+B=${1:-$SRC/build}
+N=${2:-200000}
+NI=${3:-2000}
+W=$(mktemp -d /tmp/es_index_pg_XXXXXX)
+PGD=$(mktemp -d /tmp/es_pg_XXXXXX) # its own: the server user must reach it
+trap 'sh "$SRC/tests/pg_cluster.sh" stop "$PGD"; rm -rf "$W"' EXIT
+URL=$(sh "$SRC/tests/pg_cluster.sh" start "$PGD")
+echo "== gen_index: $N calls"
+"$B/gen_index" --data "$W/lite" --calls "$N" --queries "$W/q.txt" --nqueries 500
+"$B/gen_index" --data "$W/pgdata" --index "$URL" --calls "$N"
+# after a bulk load the planner needs statistics (autovacuum would gather
+# them in a while; a deployment that bulk-loads runs ANALYZE)
+psql "$URL" -qc ANALYZE
+echo "== searches (500 from gen_index --queries, one at a time)"
+"$B/index_search" "$W/lite/index.sqlite" "$W/q.txt"
+"$B/index_search" "$URL" "$W/q.txt"
+echo "== earshot import of $NI generated calls"
+"$B/gen_calls" -o "$W/c.pcap" --seed 3 --calls "$NI" --duration 4 >/dev/null
+for ix in sqlite "$URL"; do
+	d=$W/imp-$(echo "$ix" | cut -c1-6)
+	if [ "$ix" = sqlite ]; then unset EARSHOT_INDEX; else export EARSHOT_INDEX=$ix; fi
+	/usr/bin/time -f "%e s wall, %U s user, %M KiB" "$B/earshot" --data "$d" import --no-progress \
+		--json "$W/c.pcap" 2>&1 >"$W/imp.json" | tail -1
+	python3 -c "import json,sys; s=json.load(open('$W/imp.json')); print('  calls', s['calls'], 'recordings', s['recordings'])" || echo "  (no summary)"
+done
