@@ -217,7 +217,8 @@ static uint32_t interruptions(const struct an_talk_seg *x, uint32_t nx, const st
 }
 
 /* The longest monologue of x: its segments joined while its pauses are
- * shorter than AN_TALK_TURN_GAP_MS and y starts no segment in between. */
+ * shorter than AN_TALK_TURN_GAP_MS and y starts no segment after the
+ * monologue began (y's overtalk or reply ends it). */
 static uint32_t monologue(const struct an_talk_seg *x, uint32_t nx, const struct an_talk_seg *y,
 			  uint32_t ny)
 {
@@ -225,7 +226,7 @@ static uint32_t monologue(const struct an_talk_seg *x, uint32_t nx, const struct
 	for (uint32_t i = 0; i < nx; i++) {
 		bool y_started = false;
 		while (j < ny && y[j].start_ms <= x[i].start_ms) {
-			if (i && y[j].start_ms >= x[i - 1].end_ms)
+			if (i && y[j].start_ms >= start)
 				y_started = true;
 			j++;
 		}
@@ -273,10 +274,9 @@ int an_talk_finish(struct an_talk *t, struct an_talk_metrics *m)
 
 int an_talk_json(const struct an_talk *t, const struct an_talk_metrics *m, struct es_buf *b)
 {
-	int err = es_buf_printf(
-		b,
-		"{\"duration_ms\":%u,\"talk_ms\":[%u,%u],\"talk_ratio\":",
-		m->duration_ms, m->talk_ms[0], m->talk_ms[1]);
+	/* top-level numbers first, then one flat object per party (the layout
+	 * an_json_number reads back) */
+	int err = es_buf_printf(b, "{\"duration_ms\":%u,\"talk_ratio\":", m->duration_ms);
 	if (!err)
 		err = m->talk_ratio < 0 ? es_buf_printf(b, "null")
 					: es_buf_printf(b, "%.4f", m->talk_ratio);
@@ -285,23 +285,24 @@ int an_talk_json(const struct an_talk *t, const struct an_talk_metrics *m, struc
 			b,
 			",\"silence_ms\":%u,\"dead_air_ms\":%u,\"dead_air_max_ms\":%u,"
 			"\"dead_air_count\":%u,\"overtalk_ms\":%u,\"overtalk_count\":%u,"
-			"\"interruptions\":[%u,%u],\"monologue_max_ms\":[%u,%u],"
-			"\"first_words_ms\":%lld,\"first_words_party_ms\":[%lld,%lld],"
-			"\"truncated\":%s,\"segments\":[",
+			"\"first_words_ms\":%lld,\"truncated\":%s",
 			m->silence_ms, m->dead_air_ms, m->dead_air_max_ms, m->dead_air_count,
-			m->overtalk_ms, m->overtalk_count, m->interruptions[0], m->interruptions[1],
-			m->monologue_ms[0], m->monologue_ms[1], (long long)m->first_words_ms,
-			(long long)m->first_words_party_ms[0], (long long)m->first_words_party_ms[1],
+			m->overtalk_ms, m->overtalk_count, (long long)m->first_words_ms,
 			m->truncated ? "true" : "false");
+	static const char *const names[2] = {"caller", "callee"};
 	for (int p = 0; p < 2 && !err; p++) {
-		err = es_buf_printf(b, "%s[", p ? "," : "");
+		err = es_buf_printf(b,
+				    ",\"%s\":{\"talk_ms\":%u,\"interruptions\":%u,"
+				    "\"monologue_max_ms\":%u,\"first_words_ms\":%lld,\"segments\":[",
+				    names[p], m->talk_ms[p], m->interruptions[p], m->monologue_ms[p],
+				    (long long)m->first_words_party_ms[p]);
 		for (uint32_t i = 0; i < t->ch[p].nsegs && !err; i++)
 			err = es_buf_printf(b, "%s%u,%u", i ? "," : "", t->ch[p].segs[i].start_ms,
 					    t->ch[p].segs[i].end_ms);
 		if (!err)
-			err = es_buf_printf(b, "]");
+			err = es_buf_printf(b, "]}");
 	}
 	if (!err)
-		err = es_buf_append(b, "]}", 3);
+		err = es_buf_append(b, "}", 2);
 	return err;
 }

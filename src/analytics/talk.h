@@ -95,7 +95,9 @@ int an_talk_finish(struct an_talk *t, struct an_talk_metrics *m);
 void an_talk_compute(const struct an_talk_seg *a, uint32_t na, const struct an_talk_seg *b,
 		     uint32_t nb, uint32_t duration_ms, struct an_talk_metrics *m);
 /* The figures and both segment lists as one JSON object appended to b
- * (NUL-terminated); segments as flat [start, end, start, end ...] lists. */
+ * (NUL-terminated): the call's figures at the top level, then "caller" and
+ * "callee" objects with the party's figures and its segments as a flat
+ * [start, end, start, end ...] list in ms (docs/ANALYTICS.md). */
 int an_talk_json(const struct an_talk *t, const struct an_talk_metrics *m, struct es_buf *b);
 
 #endif /* ES_ANALYTICS_TALK_H */

@@ -203,7 +203,9 @@ static void test_json(void)
 	struct es_buf b;
 	es_buf_init(&b);
 	CHECK_INT(an_talk_json(&t, &m, &b), 0);
-	CHECK(strstr((const char *)b.p, "\"segments\":[[0,1000],[1000,2000]]") != NULL);
+	CHECK(strstr((const char *)b.p, "\"caller\":{\"talk_ms\":1000,\"interruptions\":0,"
+			 "\"monologue_max_ms\":1000,\"first_words_ms\":0,\"segments\":[0,1000]}") != NULL);
+	CHECK(strstr((const char *)b.p, "\"segments\":[1000,2000]}}") != NULL);
 	CHECK(strstr((const char *)b.p, "\"talk_ratio\":0.5000") != NULL);
 	es_buf_free(&b);
 	an_talk_free(&t);

@@ -1,0 +1,186 @@
+"""Talk metrics (issue #19, docs/ANALYTICS.md) end to end: generated calls
+whose parties send tone bursts in chosen spans (G.711 through gen_calls'
+--audio-caller/--audio-callee) are imported; the stored segments, overtalk,
+dead air, interruptions and monologues match the spans to 100 ms, `earshot
+calls --min-overtalk/--max-talk-ratio/--min-dead-air` select the right calls
+and bad values are usage errors.  Then real speech (../shared/speech, one
+utterance per party, one after the other): each party's talk time is
+plausible against its utterance's length and nobody talks over the other."""
+import math
+import os
+import random
+import struct
+import wave
+
+from estest import BUILD, SOURCE, Results, calls_json, earshot, import_capture, run, show_json, tmpdir
+
+RATE = 8000
+res = Results()
+work = tmpdir("earshot-talk-")
+
+
+def write_wav(path, spans, total_s, rate=RATE, amp=8000, freq=440, src=None):
+    """16-bit mono: a tone (or src's samples) in each (start_s, end_s) span,
+    a -60 dBFS hiss elsewhere."""
+    rnd = random.Random(7)
+    n = int(total_s * rate)
+    x = [int(rnd.uniform(-30, 30)) for _ in range(n)]
+    for k, (s, e) in enumerate(spans):
+        a, b = int(s * rate), min(n, int(e * rate))
+        for i in range(a, b):
+            if src is not None:
+                if i - a < len(src[k]):
+                    x[i] = src[k][i - a]
+            else:
+                x[i] = int(amp * math.sin(2 * math.pi * freq * i / rate))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(struct.pack("<%dh" % n, *x))
+
+
+def gen_call(name, caller, callee, total_s, seed, src=(None, None), rate=RATE):
+    wa, wb = os.path.join(work, name + "_a.wav"), os.path.join(work, name + "_b.wav")
+    write_wav(wa, caller, total_s, rate, src=src[0])
+    write_wav(wb, callee, total_s, rate, freq=700, src=src[1])
+    pcap = os.path.join(work, name + ".pcap")
+    run([os.path.join(BUILD, "gen_calls"), "-o", pcap, "--codec", "pcma", "--calls", "1",
+         "--duration", str(total_s), "--seed", str(seed), "--audio-caller", wa,
+         "--audio-callee", wb])
+    return pcap
+
+
+def near(a, b, tol=100):
+    return a is not None and abs(a - b) <= tol
+
+
+# ---- generated calls with known spans ---------------------------------------------
+# A: caller 0.5-4.0, 6.0-9.0, 20.0-23.0, 23.5-27.0; callee 3.5-6.5, 8.5-12.0
+#   overtalk 3.5-4.0, 6.0-6.5, 8.5-9.0: 1.5 s in 3; the callee interrupts at
+#   3.5 and 8.5 (the caller stops 0.5 s later, the callee goes on), the
+#   caller at 6.0; dead air 12.0-20.0 (8 s); the caller's longest monologue
+#   20.0-27.0 (a 0.5 s pause inside), the callee's 9.0-12.0 after the caller
+#   stopped counts from its start: 8.5-12.0 = 3.5 s.
+A = ([(0.5, 4.0), (6.0, 9.0), (20.0, 23.0), (23.5, 27.0)], [(3.5, 6.5), (8.5, 12.0)])
+# B: polite turns, no overtalk, the callee talks most, no long silence
+B = ([(1.0, 2.5), (9.0, 10.0)], [(3.5, 8.5), (10.5, 12.0)])
+data = os.path.join(work, "data")
+pa = gen_call("a", A[0], A[1], 30, 11)
+pb = gen_call("b", B[0], B[1], 30, 12)
+p, summary = import_capture(data, pa, pb, extra=("--format", "wav"))
+if not res.check(p.returncode == 0 and summary and summary["recordings"] == 2,
+                 "import: %d %s" % (p.returncode, p.stderr)):
+    res.finish()
+calls = calls_json(data)
+ids = {}
+for c in calls:
+    t = show_json(data, c["id"])["talk"]
+    ids["a" if t["overtalk_ms"] > 0 else "b"] = c["id"]
+ta = show_json(data, ids["a"])["talk"]
+tb = show_json(data, ids["b"])["talk"]
+print("call A:", {k: v for k, v in ta.items() if k not in ("caller", "callee")})
+print("  caller", ta["caller"])
+print("  callee", ta["callee"])
+print("call B:", tb)
+
+
+def segs(flat):
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+# the recording starts with the first packet of either party: measure the
+# offset from the first segment and check every span against it
+off = ta["caller"]["segments"][0] - 500
+res.check(abs(off) <= 100, "recording offset %d ms" % off)
+for party, spans in (("caller", A[0]), ("callee", A[1])):
+    got = segs(ta[party]["segments"])
+    want = [(int(s * 1000) + off, int(e * 1000) + off) for s, e in spans]
+    res.check(len(got) == len(want) and all(near(g[0], w[0]) and near(g[1], w[1])
+                                            for g, w in zip(got, want)),
+              "%s segments %r, want %r" % (party, got, want))
+res.check(near(ta["overtalk_ms"], 1500, 150) and ta["overtalk_count"] == 3,
+          "overtalk %r ms in %r (want 1500 in 3)" % (ta["overtalk_ms"], ta["overtalk_count"]))
+res.check(ta["callee"]["interruptions"] == 2 and ta["caller"]["interruptions"] == 1,
+          "interruptions caller %r callee %r (want 1, 2)" % (ta["caller"]["interruptions"],
+                                                           ta["callee"]["interruptions"]))
+res.check(near(ta["dead_air_max_ms"], 8000) and near(ta["dead_air_ms"], 8000)
+          and ta["dead_air_count"] == 1, "dead air %r / longest %r (want 8000)"
+          % (ta["dead_air_ms"], ta["dead_air_max_ms"]))
+res.check(near(ta["caller"]["monologue_max_ms"], 7000)
+          and near(ta["callee"]["monologue_max_ms"], 3500),
+          "monologues %r %r (want 7000, 3500)" % (ta["caller"]["monologue_max_ms"],
+                                                 ta["callee"]["monologue_max_ms"]))
+res.check(near(ta["caller"]["talk_ms"], 13000, 200) and near(ta["callee"]["talk_ms"], 6500, 200),
+          "talk %r %r (want 13000, 6500)" % (ta["caller"]["talk_ms"], ta["callee"]["talk_ms"]))
+res.check(near(ta["first_words_ms"], 500 + off), "first words %r" % ta["first_words_ms"])
+res.check(abs(ta["talk_ratio"] - 13.0 / 19.5) < 0.02, "talk ratio %r" % ta["talk_ratio"])
+res.check(tb["overtalk_ms"] == 0 and tb["caller"]["interruptions"] == 0
+          and tb["callee"]["interruptions"] == 0 and tb["dead_air_count"] == 0,
+          "call B: no overtalk, interruptions or dead air: %r" % tb)
+res.check(abs(tb["talk_ratio"] - 2.5 / 9.0) < 0.02, "call B talk ratio %r" % tb["talk_ratio"])
+
+# search: the CLI's filters pick the right call
+def listed(*f):
+    return sorted(c["id"] for c in calls_json(data, *f))
+
+
+res.check(listed("--min-overtalk", "1") == [ids["a"]], "--min-overtalk 1: %r" % listed("--min-overtalk", "1"))
+res.check(listed("--min-dead-air", "5") == [ids["a"]], "--min-dead-air 5")
+res.check(listed("--max-talk-ratio", "0.3") == [ids["b"]], "--max-talk-ratio 0.3")
+res.check(listed("--max-talk-ratio", "0.9") == sorted(ids.values()), "--max-talk-ratio 0.9")
+res.check(listed("--min-overtalk", "5") == [], "--min-overtalk 5")
+lst = [c for c in calls_json(data) if c["id"] == ids["a"]][0]["talk"]
+res.check(lst and near(lst["overtalk_ms"], 1500, 150) and "caller" not in lst,
+          "the list carries the summary only: %r" % lst)
+txt = earshot(data, "show", str(ids["a"])).stdout
+res.check("Talk (voice activity" in txt and "interruptions" in txt, "show prints the talk metrics")
+for args, word in ((("--min-overtalk", "x"), "--min-overtalk"),
+                   (("--max-talk-ratio", "1.5"), "--max-talk-ratio"),
+                   (("--min-dead-air", "-3"), "--min-dead-air")):
+    p = earshot(data, "calls", *args, check=False)
+    res.check(p.returncode == 2 and word in p.stderr, "calls %s: exit %d %r"
+              % (" ".join(args), p.returncode, p.stderr.strip()))
+
+# ---- real speech ----------------------------------------------------------------
+SPEECH = os.path.normpath(os.path.join(SOURCE, "..", "shared", "speech"))
+CALLER = os.path.join(SPEECH, "ls_61_70968_0000.wav")
+CALLEE = os.path.join(SPEECH, "arctic_aew_a0001.wav")
+if not (os.path.exists(CALLER) and os.path.exists(CALLEE)):
+    print("SKIP real speech: ../shared/speech is absent (see its MANIFEST.tsv)")
+    res.finish()
+
+
+def read_mono(path):
+    with wave.open(path) as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1
+        return w.getframerate(), list(struct.unpack("<%dh" % w.getnframes(),
+                                                    w.readframes(w.getnframes())))
+
+
+ra, sa = read_mono(CALLER)
+rb, sb = read_mono(CALLEE)
+res.check(ra == rb == RATE, "the utterances are 8 kHz: %d %d" % (ra, rb))
+da, db = len(sa) / ra, len(sb) / rb
+# caller 0.5 s + its utterance, then 1.5 s pause, the callee's utterance
+cs = (0.5, 0.5 + da)
+ce = (cs[1] + 1.5, cs[1] + 1.5 + db)
+total = 30  # the capture's length; the call inside it is shorter
+data2 = os.path.join(work, "data2")
+ps = gen_call("s", [cs], [ce], total, 13, src=([sa], [sb]))
+p, summary = import_capture(data2, ps, extra=("--format", "wav"))
+res.check(p.returncode == 0 and summary and summary["recordings"] == 1, "import speech")
+t = show_json(data2, calls_json(data2)[0]["id"])["talk"]
+print("real speech: caller utterance %.2f s -> talk %.2f s in %d segments; callee %.2f s -> "
+      "%.2f s in %d; overtalk %d ms"
+      % (da, t["caller"]["talk_ms"] / 1e3, len(t["caller"]["segments"]) // 2, db,
+         t["callee"]["talk_ms"] / 1e3, len(t["callee"]["segments"]) // 2, t["overtalk_ms"]))
+for party, d, span in (("caller", da, cs), ("callee", db, ce)):
+    pt = t[party]
+    res.check(0.5 * d * 1000 <= pt["talk_ms"] <= d * 1000 + 200,
+              "%s talk %d ms for a %.2f s utterance" % (party, pt["talk_ms"], d))
+    sg = segs(pt["segments"])
+    res.check(sg and sg[0][0] >= span[0] * 1000 - 150 and sg[-1][1] <= span[1] * 1000 + 350,
+              "%s segments %r inside its utterance %r" % (party, sg, span))
+res.check(t["overtalk_ms"] == 0 and t["caller"]["interruptions"] == 0, "no overtalk in turns")
+res.finish()
