@@ -12,7 +12,11 @@ import random
 import struct
 import wave
 
-from estest import BUILD, SOURCE, Results, calls_json, earshot, import_capture, run, show_json, tmpdir
+import json
+import subprocess
+
+from estest import (BUILD, EARSHOT, SOURCE, Results, calls_json, earshot, free_port, http_req,
+                    http_stop, http_wait_up, import_capture, run, show_json, tmpdir)
 
 RATE = 8000
 res = Results()
@@ -141,6 +145,37 @@ for args, word in ((("--min-overtalk", "x"), "--min-overtalk"),
     p = earshot(data, "calls", *args, check=False)
     res.check(p.returncode == 2 and word in p.stderr, "calls %s: exit %d %r"
               % (" ".join(args), p.returncode, p.stderr.strip()))
+
+# the same filters on GET /api/calls, the detail with the segments, the timeline's script
+run([EARSHOT, "--data", data, "user", "add", "sup1", "--role", "admin", "--password-stdin"],
+    input="correct horse battery\n")
+tok = json.loads(earshot(data, "user", "token", "sup1", "--json").stdout)["token"]
+HOST, PORT = "127.0.0.1", free_port()
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, PORT),
+                           "--web", os.path.join(SOURCE, "web")], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+try:
+    if res.check(http_wait_up(HOST, PORT, server), "server up"):
+        auth = {"Authorization": "Bearer " + tok}
+
+        def api_ids(q):
+            st, _, body = http_req(HOST, PORT, "GET", "/api/calls?" + q, headers=auth)
+            return st, sorted(c["id"] for c in body["calls"]) if st == 200 else body
+
+        res.check(api_ids("min_overtalk=1") == (200, [ids["a"]]), "api min_overtalk=1")
+        res.check(api_ids("min_dead_air=5") == (200, [ids["a"]]), "api min_dead_air=5")
+        res.check(api_ids("max_talk_ratio=0.3") == (200, [ids["b"]]), "api max_talk_ratio=0.3")
+        for q in ("min_overtalk=abc", "max_talk_ratio=2", "min_dead_air=-1"):
+            st, body = api_ids(q)
+            res.check(st == 400 and q.split("=")[0] in json.dumps(body),
+                      "api %s: %d %r" % (q, st, body))
+        st, _, c = http_req(HOST, PORT, "GET", "/api/calls/%d" % ids["a"], headers=auth)
+        res.check(st == 200 and c["talk"]["callee"]["segments"] == ta["callee"]["segments"],
+                  "api detail carries the segments")
+        st, _, _ = http_req(HOST, PORT, "GET", "/timeline.js")
+        res.check(st == 200, "timeline.js is served: %d" % st)
+finally:
+    http_stop(server)
 
 # ---- real speech ----------------------------------------------------------------
 SPEECH = os.path.normpath(os.path.join(SOURCE, "..", "shared", "speech"))
