@@ -6,72 +6,21 @@ calls --min-overtalk/--max-talk-ratio/--min-dead-air` select the right calls
 and bad values are usage errors.  Then real speech (../shared/speech, one
 utterance per party, one after the other): each party's talk time is
 plausible against its utterance's length and nobody talks over the other."""
-import math
+import json
 import os
-import random
 import struct
+import subprocess
 import wave
 
-import json
-import subprocess
-
-from estest import (BUILD, EARSHOT, SOURCE, Results, calls_json, earshot, free_port, http_req,
+from estest import (EARSHOT, SOURCE, Results, calls_json, earshot, free_port, http_req,
                     http_stop, http_wait_up, import_capture, run, show_json, tmpdir)
+from talkgen import A, B, RATE, gen_call, near
 
-RATE = 8000
 res = Results()
 work = tmpdir("earshot-talk-")
-
-
-def write_wav(path, spans, total_s, rate=RATE, amp=8000, freq=440, src=None):
-    """16-bit mono: a tone (or src's samples) in each (start_s, end_s) span,
-    a -60 dBFS hiss elsewhere."""
-    rnd = random.Random(7)
-    n = int(total_s * rate)
-    x = [int(rnd.uniform(-30, 30)) for _ in range(n)]
-    for k, (s, e) in enumerate(spans):
-        a, b = int(s * rate), min(n, int(e * rate))
-        for i in range(a, b):
-            if src is not None:
-                if i - a < len(src[k]):
-                    x[i] = src[k][i - a]
-            else:
-                x[i] = int(amp * math.sin(2 * math.pi * freq * i / rate))
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(struct.pack("<%dh" % n, *x))
-
-
-def gen_call(name, caller, callee, total_s, seed, src=(None, None), rate=RATE):
-    wa, wb = os.path.join(work, name + "_a.wav"), os.path.join(work, name + "_b.wav")
-    write_wav(wa, caller, total_s, rate, src=src[0])
-    write_wav(wb, callee, total_s, rate, freq=700, src=src[1])
-    pcap = os.path.join(work, name + ".pcap")
-    run([os.path.join(BUILD, "gen_calls"), "-o", pcap, "--codec", "pcma", "--calls", "1",
-         "--duration", str(total_s), "--seed", str(seed), "--audio-caller", wa,
-         "--audio-callee", wb])
-    return pcap
-
-
-def near(a, b, tol=100):
-    return a is not None and abs(a - b) <= tol
-
-
-# ---- generated calls with known spans ---------------------------------------------
-# A: caller 0.5-4.0, 6.0-9.0, 20.0-23.0, 23.5-27.0; callee 3.5-6.5, 8.5-12.0
-#   overtalk 3.5-4.0, 6.0-6.5, 8.5-9.0: 1.5 s in 3; the callee interrupts at
-#   3.5 and 8.5 (the caller stops 0.5 s later, the callee goes on), the
-#   caller at 6.0; dead air 12.0-20.0 (8 s); the caller's longest monologue
-#   20.0-27.0 (a 0.5 s pause inside), the callee's 9.0-12.0 after the caller
-#   stopped counts from its start: 8.5-12.0 = 3.5 s.
-A = ([(0.5, 4.0), (6.0, 9.0), (20.0, 23.0), (23.5, 27.0)], [(3.5, 6.5), (8.5, 12.0)])
-# B: polite turns, no overtalk, the callee talks most, no long silence
-B = ([(1.0, 2.5), (9.0, 10.0)], [(3.5, 8.5), (10.5, 12.0)])
 data = os.path.join(work, "data")
-pa = gen_call("a", A[0], A[1], 30, 11)
-pb = gen_call("b", B[0], B[1], 30, 12)
+pa = gen_call(work, "a", A[0], A[1], 30, 11)
+pb = gen_call(work, "b", B[0], B[1], 30, 12)
 p, summary = import_capture(data, pa, pb, extra=("--format", "wav"))
 if not res.check(p.returncode == 0 and summary and summary["recordings"] == 2,
                  "import: %d %s" % (p.returncode, p.stderr)):
@@ -202,7 +151,7 @@ cs = (0.5, 0.5 + da)
 ce = (cs[1] + 1.5, cs[1] + 1.5 + db)
 total = 30  # the capture's length; the call inside it is shorter
 data2 = os.path.join(work, "data2")
-ps = gen_call("s", [cs], [ce], total, 13, src=([sa], [sb]))
+ps = gen_call(work, "s", [cs], [ce], total, 13, src=([sa], [sb]))
 p, summary = import_capture(data2, ps, extra=("--format", "wav"))
 res.check(p.returncode == 0 and summary and summary["recordings"] == 1, "import speech")
 t = show_json(data2, calls_json(data2)[0]["id"])["talk"]
