@@ -837,9 +837,16 @@ static int take_quality(void *ud, const struct idx_call *c)
 /* A v9 index (calls without quality) is migrated: old calls have none and
  * never match a quality filter; new calls store and return theirs; the
  * filters and sorts of `earshot calls --max-mos --min-loss --sort`. */
+/* The row's strings live until the callback returns: the JSON is copied. */
+static char talk_json_copy[256];
 static int take_talk(void *ud, const struct idx_call *c)
 {
-	*(struct idx_call_talk *)ud = c->talk;
+	struct idx_call_talk *t = ud;
+	*t = c->talk;
+	if (c->talk.json) {
+		snprintf(talk_json_copy, sizeof(talk_json_copy), "%s", c->talk.json);
+		t->json = talk_json_copy;
+	}
 	return 0;
 }
 
