@@ -409,6 +409,10 @@ static void show_talk(const struct idx_call *c)
 	       "%.1f s,\n        dead air %.1f s in %.0f (longest silence %.1f s), first "
 	       "words at %.1f s\n", c->talk.ratio, v[5] / 1e3, v[6], v[1] / 1e3, v[2] / 1e3,
 	       v[4], v[3] / 1e3, v[7] / 1e3);
+	/* from the answer: the recording starts at the first audio packet */
+	if (v[7] >= 0 && c->answer_us && c->recording && c->recording->start_us)
+		printf("  first words %.1f s after the answer\n",
+		       (double)(c->recording->start_us + (int64_t)v[7] * 1000 - c->answer_us) / 1e6);
 }
 
 static int show_text(void *ud, const struct idx_call *c)

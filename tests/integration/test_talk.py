@@ -87,7 +87,8 @@ lst = [c for c in calls_json(data) if c["id"] == ids["a"]][0]["talk"]
 res.check(lst and near(lst["overtalk_ms"], 1500, 150) and "caller" not in lst,
           "the list carries the summary only: %r" % lst)
 txt = earshot(data, "show", str(ids["a"])).stdout
-res.check("Talk (voice activity" in txt and "interruptions" in txt, "show prints the talk metrics")
+res.check("Talk (voice activity" in txt and "interruptions" in txt
+          and "after the answer" in txt, "show prints the talk metrics")
 for args, word in ((("--min-overtalk", "x"), "--min-overtalk"),
                    (("--max-talk-ratio", "1.5"), "--max-talk-ratio"),
                    (("--min-dead-air", "-3"), "--min-dead-air")):
