@@ -466,6 +466,7 @@ function setupPlayer(c) {
   buildMix(rec);
   timelineAria();
   if (typeof redactShow === 'function') redactShow(c); // web/redact.js
+  if (typeof talkTimelineShow === 'function') talkTimelineShow(c); // web/timeline.js
   if (!rec) { waveformClear(); return; }
   const a = $('audio');
   a.src = '/api/calls/' + c.id + '/audio';

@@ -105,7 +105,7 @@ int srv_calls(struct srv_req *r)
 	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
 					     "max_duration", "call_id", "codec", "flag", "source",
 					     "tag", "consent", "sort", "limit", "cursor", "max_mos", "min_loss",
-					     NULL};
+					     "min_overtalk", "max_talk_ratio", "min_dead_air", NULL};
 	int rc;
 	if (!srv_begin(r, params, &rc))
 		return rc;
@@ -182,6 +182,26 @@ int srv_calls(struct srv_req *r)
 	    (sl_to_decimal(sl_cstr(v), &f.min_loss) || f.min_loss > 100))
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "min_loss",
 				 "a packet loss in percent from 0 to 100, e.g. 2");
+	/* talk metrics (docs/ANALYTICS.md): seconds and a ratio */
+	double d;
+	if ((v = srv_arg(r, "min_overtalk"))) {
+		if (sl_to_decimal(sl_cstr(v), &d) || d > 86400)
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "min_overtalk",
+					 "seconds of overtalk from 0 to 86400, e.g. 2.5");
+		f.min_overtalk_ms = (int64_t)(d * 1000 + 0.5);
+	}
+	if ((v = srv_arg(r, "min_dead_air"))) {
+		if (sl_to_decimal(sl_cstr(v), &d) || d > 86400)
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "min_dead_air",
+					 "seconds of dead air from 0 to 86400, e.g. 10");
+		f.min_dead_air_ms = (int64_t)(d * 1000 + 0.5);
+	}
+	if ((v = srv_arg(r, "max_talk_ratio"))) {
+		if (sl_to_decimal(sl_cstr(v), &f.max_talk_ratio) || f.max_talk_ratio > 1)
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "max_talk_ratio",
+					 "the caller's share of talk time from 0 to 1, e.g. 0.3");
+		f.talk_ratio_set = true;
+	}
 	if ((v = srv_arg(r, "call_id"))) {
 		if (!text_ok(v, SRV_TEXT_MAX))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "call_id",

@@ -183,6 +183,24 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 	es_json_arr_end(j);
 	es_json_key(j, "quality");
 	put_quality(j, &c->quality);
+	/* talk metrics (docs/ANALYTICS.md): everything with the speech
+	 * segments in the detail, the searched figures in a list */
+	es_json_key(j, "talk");
+	if (!c->talk.json) {
+		es_json_null(j);
+	} else if (detail) {
+		es_json_raw(j, c->talk.json); /* analytics/talk.c wrote it */
+	} else {
+		es_json_obj_begin(j);
+		es_json_key(j, "talk_ratio");
+		if (c->talk.ratio < 0)
+			es_json_null(j);
+		else
+			es_json_double(j, c->talk.ratio, 4);
+		es_json_key(j, "overtalk_ms"); es_json_int(j, c->talk.overtalk_ms);
+		es_json_key(j, "dead_air_max_ms"); es_json_int(j, c->talk.dead_air_ms);
+		es_json_obj_end(j);
+	}
 	es_json_key(j, "recording");
 	put_recording(j, c->recording);
 	if (detail) {

@@ -30,6 +30,7 @@ static const struct static_file static_files[] = {
 	{"/app.js", "app.js", "text/javascript; charset=utf-8"},
 	{"/app.css", "app.css", "text/css; charset=utf-8"},
 	{"/waveform.js", "waveform.js", "text/javascript; charset=utf-8"},
+	{"/timeline.js", "timeline.js", "text/javascript; charset=utf-8"},
 	{"/redact.js", "redact.js", "text/javascript; charset=utf-8"},
 	{"/admin.js", "admin.js", "text/javascript; charset=utf-8"},
 	{"/admin.css", "admin.css", "text/css; charset=utf-8"},

@@ -33,6 +33,9 @@ static void calls_usage(FILE *f)
 		"  --flag FLAG         the call or its recording has FLAG (no_consent, ...)\n"
 		"  --max-mos MOS       the worst direction's MOS at most MOS (e.g. 3.5)\n"
 		"  --min-loss PCT      the worst direction's packet loss at least PCT %%\n"
+		"  --min-overtalk S    both parties speaking for at least S seconds in all\n"
+		"  --max-talk-ratio R  the caller's share of talk time at most R (0..1)\n"
+		"  --min-dead-air S    a silence of both parties of at least S seconds\n"
 		"  --sort KEY          start (default), mos (lowest first), loss or\n"
 		"                      jitter (highest first); not with --after\n"
 		"  --limit N           at most N calls\n"
@@ -170,6 +173,9 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		{"max-mos", required_argument, NULL, 'M'},
 		{"min-loss", required_argument, NULL, 'L'},
 		{"sort", required_argument, NULL, 'S'},
+		{"min-overtalk", required_argument, NULL, 'O'},
+		{"max-talk-ratio", required_argument, NULL, 'R'},
+		{"min-dead-air", required_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'J'},
 		{"csv", no_argument, NULL, 'C'},
 		{"data", required_argument, NULL, 'd'},
@@ -242,6 +248,27 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 					optarg);
 				return CLI_USAGE;
 			}
+			break;
+		case 'O':
+		case 'D': {
+			double s;
+			if (sl_to_decimal(sl_cstr(optarg), &s) || s > 86400) {
+				fprintf(stderr, "earshot calls: --%s: not seconds from 0 to 86400: "
+					"'%s'\n", c == 'O' ? "min-overtalk" : "min-dead-air", optarg);
+				return CLI_USAGE;
+			}
+			*(c == 'O' ? &f.min_overtalk_ms : &f.min_dead_air_ms) =
+				(int64_t)(s * 1000 + 0.5);
+			break;
+		}
+		case 'R':
+			if (sl_to_decimal(sl_cstr(optarg), &f.max_talk_ratio) ||
+			    f.max_talk_ratio > 1) {
+				fprintf(stderr, "earshot calls: --max-talk-ratio: not a ratio from 0 "
+					"to 1: '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			f.talk_ratio_set = true;
 			break;
 		case 'S':
 			if (!strcmp(optarg, "mos"))
@@ -346,6 +373,48 @@ static void show_quality(const struct idx_call *c)
 	       c->quality.loss_pct, c->quality.jitter_ms);
 }
 
+/* The talk metrics (docs/ANALYTICS.md). */
+static void show_talk(const struct idx_call *c)
+{
+	const char *t = c->talk.json;
+	if (!t)
+		return;
+	double v[8];
+	const char *keys[] = {"duration_ms", "silence_ms", "dead_air_ms", "dead_air_max_ms",
+			      "dead_air_count", "overtalk_ms", "overtalk_count", "first_words_ms"};
+	for (int i = 0; i < 8; i++)
+		if (an_json_number(t, NULL, keys[i], &v[i]))
+			v[i] = -1;
+	printf("\nTalk (voice activity per channel; docs/ANALYTICS.md)\n");
+	if (c->talk.ratio < 0) {
+		printf("  nobody spoke (%.1f s of silence)\n", v[0] / 1e3);
+		return;
+	}
+	printf("  %-6s %9s %13s %15s %12s\n", "party", "talk s", "interruptions",
+	       "monologue max s", "first words s");
+	static const char *const party[2] = {"caller", "callee"};
+	for (int p = 0; p < 2; p++) {
+		double w[4] = {0, 0, 0, -1};
+		an_json_number(t, party[p], "talk_ms", &w[0]);
+		an_json_number(t, party[p], "interruptions", &w[1]);
+		an_json_number(t, party[p], "monologue_max_ms", &w[2]);
+		an_json_number(t, party[p], "first_words_ms", &w[3]);
+		char fw[24] = "-";
+		if (w[3] >= 0)
+			snprintf(fw, sizeof(fw), "%.1f", w[3] / 1e3);
+		printf("  %-6s %9.1f %13.0f %15.1f %12s\n", party[p], w[0] / 1e3, w[1], w[2] / 1e3,
+		       fw);
+	}
+	printf("  call: talk ratio %.2f (caller's share), overtalk %.1f s in %.0f, silence "
+	       "%.1f s,\n        dead air %.1f s in %.0f (longest silence %.1f s), first "
+	       "words at %.1f s\n", c->talk.ratio, v[5] / 1e3, v[6], v[1] / 1e3, v[2] / 1e3,
+	       v[4], v[3] / 1e3, v[7] / 1e3);
+	/* from the answer: the recording starts at the first audio packet */
+	if (v[7] >= 0 && c->answer_us && c->recording && c->recording->start_us)
+		printf("  first words %.1f s after the answer\n",
+		       (double)(c->recording->start_us + (int64_t)v[7] * 1000 - c->answer_us) / 1e6);
+}
+
 static int show_text(void *ud, const struct idx_call *c)
 {
 	(void)ud;
@@ -399,6 +468,7 @@ static int show_text(void *ud, const struct idx_call *c)
 		       (long long)s->lost, s->jitter_max_ms, s->delta_max_ms);
 	}
 	show_quality(c);
+	show_talk(c);
 	const struct idx_recording *r = c->recording;
 	if (r) {
 		printf("\nRecording\n  %s  %s, %u Hz, %s, %.1f s, %.1f KiB, codecs %s%s%s\n"

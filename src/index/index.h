@@ -153,6 +153,14 @@ struct idx_call {
 		double loss_pct;  /* the worst direction's network loss */
 		double jitter_ms; /* the worst direction's jitter p95 */
 	} quality;
+	/* talk metrics (schema IDX_MIG_TALK; docs/ANALYTICS.md): read back
+	 * only, entered by idx_call_set_talk; json NULL = not analysed */
+	struct idx_call_talk {
+		const char *json;     /* every figure and the speech segments */
+		double ratio;         /* caller's share of talk, -1 = nobody spoke */
+		int64_t overtalk_ms;  /* both speaking, total */
+		int64_t dead_air_ms;  /* the longest silence of both */
+	} talk;
 	struct idx_stream *streams;
 	unsigned nstreams;
 	struct idx_event *events;
@@ -193,6 +201,10 @@ int idx_recording_insert(struct idx *ix, const struct idx_recording *rec);
 /* Remove the recording row of call call_row (the call's row stays):
  * ES_ENOTFOUND when it has none. */
 int idx_recording_delete(struct idx *ix, int64_t call_row);
+/* Store the talk metrics of call call_row (schema IDX_MIG_TALK): json as
+ * analytics/talk.h writes it, the searched figures beside (ratio < 0 =
+ * nobody spoke: NULL).  ES_ENOTFOUND when there is no such call. */
+int idx_call_set_talk(struct idx *ix, int64_t call_row, const struct idx_call_talk *t);
 /* The row id of the call (call_id, start_us): ES_ENOTFOUND if absent. */
 int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t *id);
 
@@ -216,6 +228,11 @@ struct idx_filter {
 	double max_mos;           /* quality.mos <= this (0 = any; calls
 				     without quality never match) */
 	double min_loss;          /* quality.loss_pct >= this, percent (0 = any) */
+	/* talk metrics (docs/ANALYTICS.md); calls without them never match */
+	int64_t min_overtalk_ms;  /* overtalk total >= this (0 = any) */
+	int64_t min_dead_air_ms;  /* longest dead air >= this (0 = any) */
+	bool talk_ratio_set;      /* then: caller's talk ratio <= max_talk_ratio */
+	double max_talk_ratio;
 	enum idx_sort {
 		IDX_SORT_START = 0,   /* start time (newest_first reverses) */
 		IDX_SORT_MOS,         /* worst first: lowest MOS, no quality last */
@@ -499,6 +516,8 @@ int idx_redaction_shredded(struct idx *ix, int64_t id);
  * call was captured, a JSON object; NULL for calls indexed before it).  Named
  * so that tests and code survive the lead's renumbering at merge. */
 #define IDX_MIG_SUBJECT "clock evidence per call"
+/* The talk metrics' migration (issue #19). */
+#define IDX_MIG_TALK "talk metrics per call"
 
 /* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
  * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed

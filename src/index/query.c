@@ -65,6 +65,10 @@ static void read_call(struct row_mem *m, struct idx_st *st, struct idx_call *c)
 		c->quality.loss_pct = db_col_double(st, 31);
 		c->quality.jitter_ms = db_col_double(st, 32);
 	}
+	c->talk.json = col_str(m, st, 33);
+	c->talk.ratio = db_col_text(st, 34) ? db_col_double(st, 34) : -1;
+	c->talk.overtalk_ms = db_col_int64(st, 35);
+	c->talk.dead_air_ms = db_col_int64(st, 36);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so
@@ -449,6 +453,12 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		err = es_buf_printf(b, " AND c.mos <= :maxmos");
 	if (!err && f->min_loss > 0)
 		err = es_buf_printf(b, " AND c.loss_pct >= :minloss");
+	if (!err && f->min_overtalk_ms > 0)
+		err = es_buf_printf(b, " AND c.overtalk_ms >= :minover");
+	if (!err && f->min_dead_air_ms > 0)
+		err = es_buf_printf(b, " AND c.dead_air_ms >= :mindead");
+	if (!err && f->talk_ratio_set)
+		err = es_buf_printf(b, " AND c.talk_ratio <= :maxratio");
 	const char *gt = f->newest_first ? "<" : ">";
 	if (!err && f->after_id) {
 		/* Keyset paging in list order (start, id): the rows after the
@@ -545,6 +555,9 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 		bind_named_text(st, ":tag", f->tag);
 	bind_named_double(st, ":maxmos", f->max_mos);
 	bind_named_double(st, ":minloss", f->min_loss);
+	bind_named_int(st, ":minover", f->min_overtalk_ms);
+	bind_named_int(st, ":mindead", f->min_dead_air_ms);
+	bind_named_double(st, ":maxratio", f->max_talk_ratio);
 	bind_named_int(st, ":astart", astart);
 	bind_named_int(st, ":after", f->after_id);
 	bind_named_int(st, ":limit", f->limit);

@@ -360,6 +360,16 @@ static const char v10_quality_sql[] =
 	"ALTER TABLE calls ADD COLUMN jitter_ms REAL;"
 	"CREATE INDEX calls_mos ON calls(mos) WHERE mos IS NOT NULL;";
 
+/* IDX_MIG_TALK (issue #19): talk metrics per call (analytics/talk.h,
+ * docs/ANALYTICS.md), entered after the recording is rendered.  talk_json
+ * holds every figure and both channels' speech segments; the columns are
+ * what calls are searched by (talk_ratio NULL: nobody spoke). */
+static const char v14_talk_sql[] =
+	"ALTER TABLE calls ADD COLUMN talk_json TEXT;"
+	"ALTER TABLE calls ADD COLUMN talk_ratio REAL;"
+	"ALTER TABLE calls ADD COLUMN overtalk_ms INTEGER;"
+	"ALTER TABLE calls ADD COLUMN dead_air_ms INTEGER;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -374,6 +384,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_REDACTIONS_MIGRATION, v10_redactions_sql},
 	{IDX_MIG_SUBJECT, v10_sql},
 	{"network quality per stream and call", v10_quality_sql},
+	{IDX_MIG_TALK, v14_talk_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

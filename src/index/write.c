@@ -117,6 +117,25 @@ static int update_quality(struct idx *ix, int64_t row, const struct idx_call_qua
 	return run(ix, st, "store call quality");
 }
 
+int idx_call_set_talk(struct idx *ix, int64_t call_row, const struct idx_call_talk *t)
+{
+	struct idx_st *st = idx_stmt(ix, ST_CALL_TALK);
+	if (!st)
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	db_bind_text(st, 2, t->json);
+	if (t->ratio >= 0)
+		db_bind_double(st, 3, t->ratio);
+	else
+		db_bind_text(st, 3, NULL);
+	db_bind_int64(st, 4, t->overtalk_ms);
+	db_bind_int64(st, 5, t->dead_air_ms);
+	int err = run(ix, st, "store talk metrics");
+	if (!err && db_changes(ix) == 0)
+		err = ES_ENOTFOUND;
+	return err;
+}
+
 /* The call row; *row = 0 when (call_id, start_us) is already present. */
 static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *row)
 {

@@ -204,6 +204,12 @@ struct render_opts {
 	int64_t span_start_us, span_end_us;
 	/* Opens encrypted media logs (mlog_open_keyed); NULL = plain ones only. */
 	const struct mlog_keys *mlog_keys;
+	/* Called with each run of final samples of both parties (before
+	 * mixing) at the file's rate: the talk metrics listen here
+	 * (record/recording.c), so the audio is decoded once.  NULL = none. */
+	void (*pcm_tap)(void *ud, const int16_t *caller, const int16_t *callee, size_t n,
+			uint32_t rate);
+	void *pcm_tap_ud;
 };
 #define RENDER_SPAN_BEFORE_US (INT64_C(2) * ES_US_PER_SEC)
 #define RENDER_SPAN_AFTER_US (INT64_C(10) * ES_US_PER_SEC) /* the engine's linger after BYE */

@@ -214,6 +214,8 @@ static bool in_span(const struct render_opts *o, int64_t ts_us)
 static int emit(void *ctx, const int16_t *a, const int16_t *b, size_t n)
 {
 	struct render *r = ctx;
+	if (r->o->pcm_tap)
+		r->o->pcm_tap(r->o->pcm_tap_ud, a, b, n, r->rate);
 	while (n) {
 		size_t k = ES_MIN(n, (size_t)OUT_FRAMES);
 		if (r->o->mix) {

@@ -190,6 +190,7 @@ struct rec_done {
 	const struct render_result *render;
 	int err;
 	const char *msg;
+	const struct idx_call_talk *talk; /* talk metrics, NULL = none */
 };
 typedef void (*rec_done_fn)(void *ud, const struct rec_done *d);
 /* Hand finished jobs to fn on the calling thread; with wait, until every

@@ -7,6 +7,7 @@
  * removed once its recording is durable (or when it holds no audio).
  */
 #include "record/record.h"
+#include "analytics/talk.h"
 #include "store/crypt.h"
 #include "store/vault.h"
 
@@ -42,6 +43,12 @@ struct rec_job {
 	char flags[160];
 	char stats[600];
 	struct render_result res;
+	/* talk metrics (analytics/talk.h) from the rendered samples */
+	struct an_talk talk;
+	bool talk_on;
+	struct es_buf talk_json;
+	struct idx_call_talk talk_row;
+	bool talk_ok;
 };
 
 struct rec_recorder {
@@ -185,9 +192,42 @@ static void job_encrypt(const struct rec_store_config *cfg, struct rec_job *j, c
 	j->bytes = h.cipher_size;
 }
 
+/* render_opts.pcm_tap: the rendered samples into the talk metrics. */
+static void talk_tap(void *ud, const int16_t *caller, const int16_t *callee, size_t n,
+		     uint32_t rate)
+{
+	struct rec_job *j = ud;
+	if (!j->talk_on && an_talk_init(&j->talk, rate) == 0)
+		j->talk_on = true;
+	if (j->talk_on)
+		an_talk_feed(&j->talk, caller, callee, n);
+}
+
+/* The figures and segments of a rendered job, for rec_store_recording. */
+static void job_talk(struct rec_job *j)
+{
+	if (!j->talk_on)
+		return;
+	struct an_talk_metrics m;
+	int err = an_talk_finish(&j->talk, &m);
+	if (err)
+		ES_LOG_WARNING(TAG, "call %lld: talk metrics incomplete: %s", (long long)j->call_row,
+			    es_strerror(err));
+	if (an_talk_json(&j->talk, &m, &j->talk_json)) {
+		ES_LOG_WARNING(TAG, "call %lld: no memory for its talk metrics", (long long)j->call_row);
+		return;
+	}
+	j->talk_row = (struct idx_call_talk){
+		.json = (const char *)j->talk_json.p, .ratio = m.talk_ratio,
+		.overtalk_ms = m.overtalk_ms, .dead_air_ms = m.dead_air_max_ms};
+	j->talk_ok = true;
+}
+
 static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 {
 	j->ro = cfg->render;
+	j->ro.pcm_tap = talk_tap;
+	j->ro.pcm_tap_ud = j;
 	j->ro.span_start_us = j->start_us;
 	j->ro.span_end_us = j->end_us;
 	time_t secs = (time_t)(j->start_us / ES_US_PER_SEC);
@@ -232,6 +272,7 @@ static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 		return;
 	}
 	job_stats(j);
+	job_talk(j);
 	if (!cfg->keep_media_log)
 		unlink(j->media_log);
 }
@@ -313,6 +354,7 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 		free(j);
 		return ES_ENOMEM;
 	}
+	es_buf_init(&j->talk_json);
 	j->call_row = call_row;
 	j->start_us = call_start_us;
 	j->end_us = call_end_us;
@@ -328,6 +370,9 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 
 static void job_free(struct rec_job *j)
 {
+	if (j->talk_on)
+		an_talk_free(&j->talk);
+	es_buf_free(&j->talk_json);
 	free(j->media_log);
 	free(j);
 }
@@ -361,7 +406,8 @@ void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void 
 				.created_us = (int64_t)now.tv_sec * ES_US_PER_SEC + now.tv_nsec / 1000,
 			};
 			struct rec_done d = {.call_row = j->call_row, .rec = j->err ? NULL : &row,
-					     .render = &j->res, .err = j->err, .msg = j->msg};
+					     .render = &j->res, .err = j->err, .msg = j->msg,
+					     .talk = j->talk_ok ? &j->talk_row : NULL};
 			if (fn)
 				fn(ud, &d);
 			job_free(j);
@@ -491,6 +537,10 @@ void rec_store_recording(struct idx *ix, struct st_ledger *ledger, const struct 
 		ES_LOG_ERR(TAG, "recording of call %lld: its ledger leaf could not be written",
 			   (long long)d->call_row);
 	}
+	/* the figures are derived, not evidence: a failure costs them only */
+	if (d->talk && idx_call_set_talk(ix, d->call_row, d->talk))
+		ES_LOG_ERR(TAG, "call %lld: talk metrics not stored: %s", (long long)d->call_row,
+			   idx_errmsg(ix));
 	n->recordings++;
 	n->recording_bytes += d->rec->bytes;
 	n->recorded_us += d->rec->duration_us;

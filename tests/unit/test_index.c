@@ -8,6 +8,7 @@
 #include "index/index_internal.h"
 #include "pg_helper.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -766,7 +767,11 @@ static void test_recordings(void)
 	" ALTER TABLE calls DROP COLUMN consent_json; "
 /* Back from the subject/clock migration (IDX_MIG_SUBJECT) to v9. */
 #define SUBJECT_UNDO "ALTER TABLE calls DROP COLUMN clock; "
-#define AFTER_V9_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the talk metrics' migration (IDX_MIG_TALK). */
+#define TALK_UNDO \
+	"ALTER TABLE calls DROP COLUMN talk_json; ALTER TABLE calls DROP COLUMN talk_ratio;" \
+	" ALTER TABLE calls DROP COLUMN overtalk_ms; ALTER TABLE calls DROP COLUMN dead_air_ms; "
+#define AFTER_V9_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -832,6 +837,71 @@ static int take_quality(void *ud, const struct idx_call *c)
 /* A v9 index (calls without quality) is migrated: old calls have none and
  * never match a quality filter; new calls store and return theirs; the
  * filters and sorts of `earshot calls --max-mos --min-loss --sort`. */
+/* The row's strings live until the callback returns: the JSON is copied. */
+static char talk_json_copy[256];
+static int take_talk(void *ud, const struct idx_call *c)
+{
+	struct idx_call_talk *t = ud;
+	*t = c->talk;
+	if (c->talk.json) {
+		snprintf(talk_json_copy, sizeof(talk_json_copy), "%s", c->talk.json);
+		t->json = talk_json_copy;
+	}
+	return 0;
+}
+
+/* An index from before IDX_MIG_TALK is upgraded; its calls have no talk
+ * metrics and match no talk filter; stored figures are read back and
+ * searched. */
+static void test_migrate_talk(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("t0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, TALK_UNDO "PRAGMA user_version = 13", NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_STR(idx_migrations[idx_nmigrations - 1].name, IDX_MIG_TALK);
+	struct idx_call_talk t = {.json = "x"};
+	CHECK_INT(idx_call_get(ix, old, take_talk, &t), 0);
+	CHECK(t.json == NULL);
+	CHECK(t.ratio < 0);
+
+	int64_t a = insert(ix, simple("t1@x", "alice", "bob", 1100, 10));
+	int64_t b = insert(ix, simple("t2@x", "alice", "bob", 1200, 10));
+	int64_t q = insert(ix, simple("t3@x", "alice", "bob", 1300, 10));
+	struct idx_call_talk ta = {"{\"talk_ratio\":0.2}", 0.2, 3000, 500};
+	struct idx_call_talk tb = {"{\"talk_ratio\":0.7}", 0.7, 200, 9000};
+	struct idx_call_talk tq = {"{\"talk_ratio\":null}", -1, 0, 10000};
+	CHECK_INT(idx_call_set_talk(ix, a, &ta), 0);
+	CHECK_INT(idx_call_set_talk(ix, b, &tb), 0);
+	CHECK_INT(idx_call_set_talk(ix, q, &tq), 0);
+	CHECK_INT(idx_call_set_talk(ix, 999999, &ta), ES_ENOTFOUND);
+	memset(&t, 0, sizeof(t));
+	CHECK_INT(idx_call_get(ix, a, take_talk, &t), 0);
+	CHECK_STR(t.json, "{\"talk_ratio\":0.2}");
+	CHECK(fabs(t.ratio - 0.2) < 1e-9);
+	CHECK_INT(t.overtalk_ms, 3000);
+	CHECK_INT(t.dead_air_ms, 500);
+	CHECK_INT(idx_call_get(ix, q, take_talk, &t), 0);
+	CHECK(t.ratio < 0);
+
+	struct ids r = list(ix, (struct idx_filter){.min_overtalk_ms = 1000});
+	CHECK(r.n == 1 && r.id[0] == a);
+	r = list(ix, (struct idx_filter){.min_dead_air_ms = 5000});
+	CHECK(r.n == 2 && r.id[0] == b && r.id[1] == q);
+	r = list(ix, (struct idx_filter){.talk_ratio_set = true, .max_talk_ratio = 0.5});
+	CHECK(r.n == 1 && r.id[0] == a);
+	r = list(ix, (struct idx_filter){.talk_ratio_set = true, .max_talk_ratio = 0});
+	CHECK_INT(r.n, 0);
+	idx_close(ix);
+}
+
 static void test_migrate_quality(void)
 {
 	struct idx *ix = fresh();
@@ -1507,6 +1577,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_v9);
 	RUN(test_migrate_subject);
 	RUN(test_migrate_quality);
+	RUN(test_migrate_talk);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	teardown();
