@@ -94,8 +94,9 @@ function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (isNaN(d)) return iso;
+  const ms = /\.(\d+)Z$/.exec(iso); // the API's milliseconds, when it gives them
   return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' +
-    pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
+    pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) + (ms ? '.' + ms[1] : '');
 }
 
 function fmtUtc(iso) { return iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '') + ' UTC' : ''; }
@@ -342,6 +343,7 @@ function eventLabel(e) {
 function stopAudio() {
   const a = $('audio');
   a.pause();
+  a.preload = 'none'; // the next call's audio waits for Play again
   a.removeAttribute('src');
   a.load();
 }
@@ -578,6 +580,7 @@ function loadAudio() {
   const c = state.call;
   if (a.getAttribute('src')) return true;
   if (!c || !c.recording || !canListen()) return false;
+  a.preload = 'auto'; // asked for now: a seek must load the metadata too
   a.src = '/api/calls/' + c.id + '/audio';
   a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
   waveformLoad(c); // web/waveform.js

@@ -167,7 +167,7 @@ async function role(ctx, user, kind, width) {
   if (!head.includes(TZ)) fail('the Start heading does not name the zone: ' + head);
   const tm = page.locator('#results tbody time').first();
   const [iso, shown, title] = [await tm.getAttribute('datetime'), await tm.innerText(), await tm.getAttribute('title')];
-  const local = new Date(iso).toLocaleString('sv-SE', { timeZone: TZ });
+  const local = new Date(iso).toLocaleString('sv-SE', { timeZone: TZ }) + (/\.\d+Z$/.exec(iso) || [''])[0].slice(0, -1);
   if (shown !== local) fail('start shown as ' + shown + ', in ' + TZ + ' it is ' + local);
   if (!title || !title.includes('UTC') || !title.includes(iso.slice(11, 19))) fail('no UTC in the title: ' + title);
   log(tag + ': ' + iso + ' shown as ' + shown + ' (' + TZ + '), title "' + title + '"');
