@@ -128,6 +128,9 @@ const char *api_party_query(const char *q, char *out, size_t cap)
 {
 	struct slice s = sl_trim(sl_cstr(q));
 	size_t digits = 0;
+	/* a number starts like one: "-5" or ". 1" stay text */
+	if (!s.len || !(isdigit((unsigned char)s.p[0]) || s.p[0] == '+' || s.p[0] == '('))
+		return q;
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 		if (isdigit(c))

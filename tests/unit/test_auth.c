@@ -645,6 +645,8 @@ static void test_party_query(void)
 		{"30+5", "30+5"},
 		{"+", "+"},
 		{"- -", "- -"},
+		{"-5", "-5"},
+		{"(0)30 555", "030555"},
 	};
 	char out[64];
 	for (unsigned i = 0; i < ES_ARRAY_LEN(cases); i++)
