@@ -415,7 +415,7 @@
     v.id = 'audit-verify';
     f.append(v);
     p.append(f, status('audit-verify-result'), status('audit-status'));
-    p.append(table('audit-table', 'Audit entries, oldest first', [['Seq', 'num'], ['Time (UTC)'],
+    p.append(table('audit-table', 'Audit entries, oldest first', [['Seq', 'num'], ['Time (' + TZ + ')'],
       ['User'], ['Action'], ['Object'], ['Remote'], ['Outcome'], ['Detail']]));
     const more = button('Show older entries', () => {
       auditLimit = Math.min(AUDIT_MAX, auditLimit + AUDIT_STEP);

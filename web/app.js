@@ -14,6 +14,9 @@ const state = {
   csrf: null,        // the session's CSRF token: kept in memory only
   cursor: null,      // next_cursor of the last search page
   query: null,       // URLSearchParams of the current search
+  loading: false,    // a search page is being fetched ("More" waits for it)
+  callSeq: 0,        // bumped per call opened: late answers for an older one are dropped
+  focusFirst: false, // after logging in: focus the first field of the page shown
   call: null,        // the call shown
   audioGraph: null,  // Web Audio nodes for mute/solo, made on first use
   mix: { caller: { mute: false, solo: false }, callee: { mute: false, solo: false } },
@@ -65,17 +68,59 @@ function el(tag, text, cls) {
   return e;
 }
 
-function row(cells) {
+// A table row; at phone width each cell shows its column's heading (data-label)
+// when the table is given.
+function row(cells, table) {
   const tr = document.createElement('tr');
-  for (const c of cells) {
-    if (c instanceof Node) { const td = el('td'); td.append(c); tr.append(td); continue; }
-    const [v, cls] = Array.isArray(c) ? c : [c];
-    tr.append(el('td', v === null || v === undefined ? '' : v, cls));
-  }
+  const heads = table && table.tHead ? [...table.tHead.rows[0].cells].map((th) => th.textContent.trim()) : [];
+  cells.forEach((c, i) => {
+    let td;
+    if (c instanceof Node) { td = el('td'); td.append(c); } else {
+      const [v, cls] = Array.isArray(c) ? c : [c];
+      td = el('td', v === null || v === undefined ? '' : v, cls);
+    }
+    if (heads[i]) td.dataset.label = heads[i];
+    tr.append(td);
+  });
   return tr;
 }
 
-function fmtTime(iso) { return iso ? iso.replace('T', ' ').replace('Z', '') : ''; }
+// Times: the API's are UTC; the page shows them in the browser's zone, named
+// in the column headings, with the UTC time on hover (timeCell()).
+const TZ = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time'; } catch (e) { return 'local time'; } })();
+const pad2 = (n) => String(n).padStart(2, '0');
+
+function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  const ms = /\.(\d+)Z$/.exec(iso); // the API's milliseconds, when it gives them
+  return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' +
+    pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) + (ms ? '.' + ms[1] : '');
+}
+
+function fmtUtc(iso) { return iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '') + ' UTC' : ''; }
+
+// A <time> element: local text, the UTC instant as its datetime and title.
+function timeCell(iso) {
+  const t = el('time', fmtTime(iso));
+  if (iso) { t.dateTime = iso; t.title = fmtUtc(iso); }
+  return t;
+}
+
+// Human words for the API's codes (outcomes, flags, end reasons, kinds).
+const WORDS = {
+  no_answer: 'No answer', in_progress: 'In progress', one_way: 'One-way audio', no_media: 'No media',
+  recording_cut: 'Recording cut', not_recorded: 'Not recorded', no_invite: 'INVITE not seen',
+  siprec: 'SIPREC', dtmf: 'DTMF', bye: 'BYE', cancel: 'CANCEL', rtp_timeout: 'RTP timeout',
+};
+function words(code) {
+  if (code === null || code === undefined || code === '') return '';
+  const c = String(code);
+  if (WORDS[c]) return WORDS[c];
+  const t = c.replace(/_/g, ' ');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
 
 function fmtDur(s) {
   if (s === null || s === undefined || !isFinite(s)) return '';
@@ -97,6 +142,14 @@ function party(p) {
 
 function show(view) {
   for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view', 'holds-view']) $(v).hidden = v !== view;
+  // the page's title names the view (its heading)
+  const h = $(view) && $(view).querySelector('h2');
+  document.title = (h && h.textContent.trim() ? h.textContent.trim() + ' – ' : '') + 'earshot';
+  if (state.focusFirst && view !== 'login-view' && view !== 'call-view') {
+    state.focusFirst = false;
+    const f = $(view).querySelector('input, select, textarea');
+    if (f) f.focus();
+  }
 }
 
 // ---- login / logout -----------------------------------------------------------------------
@@ -122,6 +175,7 @@ async function onLogin(ev) {
   try {
     const u = await api('POST', '/api/login', { name, password });
     $('login-password').value = '';
+    state.focusFirst = true;
     setUser(u);
     // /api/me adds the permissions (what the page offers)
     try { setUser(await api('GET', '/api/me')); } catch (e) { /* keep the login's answer */ }
@@ -141,74 +195,10 @@ async function onLogout() {
   try { await api('POST', '/api/logout'); } catch (e) { if (!(e instanceof ApiError && e.status === 401)) showError(e); }
   setUser(null);
   state.cursor = null;
+  state.query = null;
   $('results').tBodies[0].replaceChildren();
   location.hash = '#/login';
   route();
-}
-
-// ---- search ---------------------------------------------------------------------------
-
-// datetime-local "2026-01-15T09:00[:SS]" is read as UTC (the API's times are UTC).
-function timeParam(v) { return v ? v + 'Z' : ''; }
-
-function searchParams() {
-  const q = new URLSearchParams();
-  const party = $('f-party').value.trim();
-  if (party) q.set('party', party);
-  if ($('f-from').value) q.set('from', timeParam($('f-from').value));
-  if ($('f-to').value) q.set('to', timeParam($('f-to').value));
-  if ($('f-outcome').value) q.set('outcome', $('f-outcome').value);
-  if ($('f-min').value !== '') q.set('min_duration', String(Math.max(0, Math.floor(+$('f-min').value))));
-  if ($('f-max').value !== '') q.set('max_duration', String(Math.max(0, Math.floor(+$('f-max').value))));
-  for (const [id, name] of [['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag']]) {
-    const v = $(id).value.trim();
-    if (v) q.set(name, v);
-  }
-  q.set('sort', $('f-sort').value || '-start');
-  q.set('limit', String(PAGE));
-  return q;
-}
-
-function callRow(c) {
-  const p = c.parties || {};
-  const link = el('a', fmtTime(c.start));
-  link.href = '#/call/' + c.id;
-  const flags = document.createElement('span');
-  for (const f of [...(c.flags || []), ...((c.recording && c.recording.flags) || [])]) flags.append(el('span', f, 'flag'));
-  if (!c.recording) flags.append(el('span', 'no recording', 'flag'));
-  const tr = row([link, party(p.caller) || c.caller, party(p.callee) || c.callee,
-    [fmtDur(c.duration_s), 'num'], [c.outcome, 'outcome-' + c.outcome], flags]);
-  tr.dataset.id = c.id;
-  tr.addEventListener('click', (ev) => { if (ev.target.tagName !== 'A') location.hash = '#/call/' + c.id; });
-  return tr;
-}
-
-async function runSearch(append) {
-  showError(null);
-  const q = new URLSearchParams(state.query);
-  if (append && state.cursor) q.set('cursor', state.cursor);
-  $('search-status').textContent = 'Searching…';
-  try {
-    const page = await api('GET', '/api/calls?' + q.toString());
-    const body = $('results').tBodies[0];
-    if (!append) body.replaceChildren();
-    for (const c of page.calls) body.append(callRow(c));
-    state.cursor = page.next_cursor;
-    $('more').hidden = !page.next_cursor;
-    const n = body.rows.length;
-    $('search-status').textContent = n ? n + ' call' + (n === 1 ? '' : 's') + (page.next_cursor ? ' (more available)' : '')
-      : 'No calls match.';
-  } catch (e) {
-    $('search-status').textContent = '';
-    showError(e);
-  }
-}
-
-function onSearch(ev) {
-  ev.preventDefault();
-  state.query = searchParams();
-  state.cursor = null;
-  runSearch(false);
 }
 
 // ---- one call -------------------------------------------------------------------------------
@@ -217,7 +207,12 @@ function meta(dl, pairs) {
   dl.replaceChildren();
   for (const [k, v] of pairs) {
     if (v === null || v === undefined || v === '') continue;
-    dl.append(el('dt', k), el('dd', v));
+    if (v instanceof Node) {
+      if (!v.textContent) continue;
+      const dd = el('dd');
+      dd.append(v);
+      dl.append(el('dt', k), dd);
+    } else dl.append(el('dt', k), el('dd', v));
   }
 }
 
@@ -242,32 +237,56 @@ function eventLabel(e) {
 function stopAudio() {
   const a = $('audio');
   a.pause();
+  a.preload = 'none'; // the next call's audio waits for Play again
   a.removeAttribute('src');
   a.load();
 }
 
+// Empty the call page: nothing of the previous call stays on screen while
+// the next one loads, or under its error.
+function clearCall(title) {
+  state.call = null;
+  stopAudio();
+  waveformClear(); // web/waveform.js
+  $('call-title').textContent = title;
+  $('call-meta').replaceChildren();
+  for (const t of ['parties', 'streams', 'events', 'messages']) $(t).tBodies[0].replaceChildren();
+  $('tags').replaceChildren();
+  $('notes').replaceChildren();
+  $('markers').replaceChildren();
+  for (const id of ['verify-result', 'tag-status', 'note-status']) $(id).textContent = '';
+  $('verify-result').className = '';
+  for (const id of ['player', 'annotations', 'no-tags', 'export']) $(id).hidden = true;
+}
+
 async function openCall(id) {
   showError(null);
+  const seq = ++state.callSeq;
+  clearCall('Call ' + id + ': loading…');
   show('call-view');
-  stopAudio();
-  $('verify-result').textContent = '';
-  $('verify-result').className = '';
   let c;
   try {
     c = await api('GET', '/api/calls/' + encodeURIComponent(id));
   } catch (e) {
+    if (seq !== state.callSeq) return;
+    clearCall('Call ' + id + ': not shown');
+    document.title = 'Call ' + id + ' – earshot';
     showError(e);
     return;
   }
+  if (seq !== state.callSeq) return; // another call was opened meanwhile
   state.call = c;
+  $('player').hidden = false;
+  $('annotations').hidden = false;
   const p = c.parties || {};
   $('call-title').textContent = 'Call ' + c.id + ': ' + (party(p.caller) || c.caller) + ' → ' + (party(p.callee) || c.callee);
+  document.title = 'Call ' + c.id + ' – earshot';
   const rec = c.recording;
   meta($('call-meta'), [
-    ['Start (UTC)', fmtTime(c.start)], ['Answered', fmtTime(c.answer)], ['End', fmtTime(c.end)],
-    ['Duration', fmtDur(c.duration_s)], ['Outcome', c.outcome + (c.sip_code ? ' (' + c.sip_code + ')' : '')],
-    ['End reason', c.end_reason], ['Source', c.source], ['Rule', c.rule], ['Call-ID', c.call_id],
-    ['Flags', (c.flags || []).join(', ')], ['Consent', consentText(c.consent)],
+    ['Start (' + TZ + ')', timeCell(c.start)], ['Answered', timeCell(c.answer)], ['End', timeCell(c.end)],
+    ['Duration', fmtDur(c.duration_s)], ['Outcome', words(c.outcome) + (c.sip_code ? ' (' + c.sip_code + ')' : '')],
+    ['End reason', words(c.end_reason)], ['Source', words(c.source)], ['Rule', c.rule], ['Call-ID', c.call_id],
+    ['Flags', (c.flags || []).map(words).join(', ')], ['Consent', consentText(c.consent)],
     ['Recording', rec ? rec.format + ', ' + rec.channels + ' channel' + (rec.channels === 1 ? '' : 's') + ', ' +
       rec.rate + ' Hz, ' + fmtDur(rec.duration_s) + ', ' + rec.bytes + ' bytes' +
       (rec.flags && rec.flags.length ? ' (' + rec.flags.join(', ') + ')' : '') : 'none'],
@@ -278,7 +297,7 @@ async function openCall(id) {
   pb.replaceChildren();
   for (const role of ['caller', 'callee']) {
     const x = p[role];
-    if (x) pb.append(row([role, x.user, x.display, x.uri, x.pai, x.user_agent, x.sdp_addr]));
+    if (x) pb.append(row([words(role), x.user, x.display, x.uri, x.pai, x.user_agent, x.sdp_addr], $('parties')));
   }
 
   const sb = $('streams').tBodies[0];
@@ -287,7 +306,7 @@ async function openCall(id) {
     const loss = s.expected ? (100 * s.lost / s.expected).toFixed(2) + ' %' : '';
     sb.append(row([s.party, s.ssrc, s.src + ' → ' + s.dst, s.codecs, [s.packets, 'num'], [s.lost, 'num'],
       [loss, 'num'], [(+s.jitter_mean_ms).toFixed(2) + ' / ' + (+s.jitter_max_ms).toFixed(2), 'num'],
-      [s.duplicates, 'num'], [s.out_of_order, 'num']]));
+      [s.duplicates, 'num'], [s.out_of_order, 'num']], $('streams')));
   }
   if (!sb.rows.length) sb.append(row(['no RTP streams']));
 
@@ -296,7 +315,7 @@ async function openCall(id) {
   for (const e of c.events || []) {
     const off = e.recording_offset_s;
     const cell = off === null || off === undefined ? '' : seekButton(off, fmtDur(off));
-    eb.append(row([cell, fmtTime(e.time), e.kind, e.party, e.detail]));
+    eb.append(row([cell, timeCell(e.time), words(e.kind), words(e.party), e.detail], $('events')));
   }
   if (!eb.rows.length) eb.append(row(['no events']));
 
@@ -304,7 +323,7 @@ async function openCall(id) {
   mb.replaceChildren();
   for (const m of c.messages || []) {
     const notes = [m.sdp ? 'SDP' : '', m.retransmission ? 'retransmission' : ''].filter(Boolean).join(', ');
-    mb.append(row([fmtTime(m.time), m.src, m.dst, m.label, m.cseq + ' ' + m.cseq_method, m.transport, notes]));
+    mb.append(row([timeCell(m.time), m.src, m.dst, m.label, m.cseq + ' ' + m.cseq_method, m.transport, notes], $('messages')));
   }
 
   setupPlayer(c);
@@ -317,7 +336,7 @@ async function openCall(id) {
   $('note-form').hidden = !canTag;
   $('tag-status').textContent = '';
   $('note-status').textContent = '';
-  renderTags(c.tags || []);
+  renderTags(c, c.tags || []);
   loadNotes(c.id);
   $('call-title').focus();
 }
@@ -329,7 +348,9 @@ function perm(action) {
   return p && p[action] ? p[action] : 'all'; // unknown: offer it, the server decides
 }
 
-function renderTags(tags) {
+// Tags of call c; the remove buttons act on c, whatever is shown later.
+function renderTags(c, tags) {
+  if (state.call !== c) return;
   const ul = $('tags');
   ul.replaceChildren();
   const canTag = perm('tag') !== 'none';
@@ -341,7 +362,7 @@ function renderTags(tags) {
       b.type = 'button';
       b.setAttribute('aria-label', 'Remove tag ' + t);
       b.title = 'Remove tag ' + t;
-      b.addEventListener('click', () => removeTag(t));
+      b.addEventListener('click', () => removeTag(c, t));
       li.append(b);
     }
     ul.append(li);
@@ -351,7 +372,7 @@ function renderTags(tags) {
 
 async function onAddTag(ev) {
   ev.preventDefault();
-  const c = state.call;
+  const c = state.call; // the call the tag is for, captured now
   if (!c) return;
   const input = $('tag-input');
   const tag = input.value.trim();
@@ -361,7 +382,8 @@ async function onAddTag(ev) {
   try {
     const r = await api('POST', '/api/calls/' + c.id + '/tags', { tag });
     c.tags = r.tags;
-    renderTags(r.tags);
+    renderTags(c, r.tags);
+    if (state.call !== c) return;
     input.value = '';
     $('tag-status').textContent = 'Tag "' + tag + '" added.';
   } catch (e) {
@@ -373,14 +395,14 @@ async function onAddTag(ev) {
   }
 }
 
-async function removeTag(tag) {
-  const c = state.call;
+async function removeTag(c, tag) {
   if (!c) return;
   showError(null);
   try {
     const r = await api('DELETE', '/api/calls/' + c.id + '/tags/' + encodeURIComponent(tag));
     c.tags = r.tags;
-    renderTags(r.tags);
+    renderTags(c, r.tags);
+    if (state.call !== c) return;
     $('tag-status').textContent = 'Tag "' + tag + '" removed.';
     $('tag-input').focus();
   } catch (e) {
@@ -393,7 +415,9 @@ function renderNotes(notes) {
   ol.replaceChildren();
   for (const n of notes) {
     const li = el('li');
-    li.append(el('span', n.user + ', ' + fmtTime(n.created), 'by'));
+    const by = el('span', n.user + ', ', 'by');
+    by.append(timeCell(n.created));
+    li.append(by);
     li.append(document.createTextNode(n.text));
     ol.append(li);
   }
@@ -421,6 +445,7 @@ async function onAddNote(ev) {
   showError(null);
   try {
     const r = await api('POST', '/api/calls/' + c.id + '/notes', { text });
+    if (state.call !== c) return; // saved on c; another call is shown now
     renderNotes(r.notes || []);
     input.value = '';
     $('note-status').textContent = 'Note added.';
@@ -441,10 +466,35 @@ function seekButton(offset, text) {
   return b;
 }
 
+// The recording is fetched only when the user plays or seeks (preload="none",
+// no src before): opening a call page neither downloads the audio nor writes
+// a call.listen audit entry; the waveform's peaks come with the first play.
+function loadAudio() {
+  const a = $('audio');
+  const c = state.call;
+  if (a.getAttribute('src')) return true;
+  if (!c || !c.recording || !canListen()) return false;
+  a.preload = 'auto'; // asked for now: a seek must load the metadata too
+  a.src = '/api/calls/' + c.id + '/audio';
+  a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
+  waveformLoad(c); // web/waveform.js
+  return true;
+}
+
+function canListen() { return perm('listen') !== 'none'; }
+
+function togglePlay() {
+  const a = $('audio');
+  if (!loadAudio()) return;
+  if (a.paused) a.play().catch(showError); else a.pause();
+}
+
 function seek(t, play) {
   const a = $('audio');
-  if (!a.getAttribute('src')) return;
-  a.currentTime = t;
+  if (!loadAudio()) return;
+  if (a.readyState < 1) { // no metadata yet: seek once it is there
+    a.addEventListener('loadedmetadata', () => { a.currentTime = t; onTimeUpdate(); }, { once: true });
+  } else a.currentTime = t;
   if (play) a.play().catch(showError);
 }
 
@@ -456,9 +506,15 @@ function recDuration() {
 
 function setupPlayer(c) {
   const rec = c.recording;
+  const listen = canListen();
   $('no-recording').hidden = !!rec;
-  $('player-body').hidden = !rec;
+  // no player at all for a role that may not listen (an auditor without the grant)
+  $('no-listen').hidden = !rec || listen;
+  $('player-body').hidden = !rec || !listen;
   $('verify').disabled = !rec;
+  $('verify').title = rec ? 'Check the recording against the index and the integrity ledger'
+    : 'Nothing to verify: this call has no recording';
+  $('verify').hidden = perm('verify') === 'none';
   const markers = $('markers');
   markers.replaceChildren();
   $('progress').style.width = '0';
@@ -467,13 +523,9 @@ function setupPlayer(c) {
   timelineAria();
   if (typeof redactShow === 'function') redactShow(c); // web/redact.js
   if (typeof talkTimelineShow === 'function') talkTimelineShow(c); // web/timeline.js
-  if (!rec) { waveformClear(); return; }
-  const a = $('audio');
-  a.src = '/api/calls/' + c.id + '/audio';
-  a.playbackRate = +$('speed').value;
-  a.defaultPlaybackRate = +$('speed').value;
+  waveformClear();
+  if (!rec || !listen) return;
   drawMarkers();
-  waveformLoad(c); // web/waveform.js
 }
 
 function drawMarkers() {
@@ -519,7 +571,7 @@ function timelineAria() {
 function onTimelineKey(ev) {
   const dur = recDuration();
   const a = $('audio');
-  if (!dur || !a.getAttribute('src')) return;
+  if (!dur) return;
   const steps = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 };
   let t;
   if (ev.key in steps) t = a.currentTime + steps[ev.key];
@@ -529,6 +581,16 @@ function onTimelineKey(ev) {
   ev.preventDefault();
   seek(Math.min(dur, Math.max(0, t)), false);
   onTimeUpdate();
+}
+
+// Space or k plays and pauses on the call page, unless focus is in a field or on a button.
+function onPageKey(ev) {
+  if ($('call-view').hidden || $('player-body').hidden || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key !== ' ' && ev.key !== 'k' && ev.key !== 'K') return;
+  const t = ev.target;
+  if (t && t.closest && t.closest('input, textarea, select, button, a, [contenteditable]')) return;
+  ev.preventDefault();
+  togglePlay();
 }
 
 function onTimeUpdate() {
@@ -663,7 +725,16 @@ function route() {
   }
   if (found) { show(found.view); found.open(h); return; }
   show('search-view');
-  if (!state.query) { state.query = searchParams(); runSearch(false); }
+  // "Back to the calls" and the Calls link return to this search
+  $('back').href = $('nav-calls').href = h.startsWith('#/calls') ? h : '#/calls';
+  const qi = h.indexOf('?');
+  formFromUrl(new URLSearchParams(h.startsWith('#/calls') && qi >= 0 ? h.slice(qi + 1) : ''));
+  const q = searchParams();
+  if (!state.query || state.query.toString() !== q.toString()) {
+    state.query = q;
+    state.cursor = null;
+    runSearch(false);
+  }
 }
 
 async function start() {
@@ -682,7 +753,16 @@ async function start() {
     a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
   });
   const a = $('audio');
-  $('play').addEventListener('click', () => { if (a.paused) a.play().catch(showError); else a.pause(); });
+  $('play').addEventListener('click', togglePlay);
+  document.addEventListener('keydown', onPageKey);
+  $('skip').addEventListener('click', (ev) => { // not a hash change: the hash is the route
+    ev.preventDefault();
+    const v = [...document.querySelectorAll('main > section')].find((x) => !x.hidden);
+    const target = (v && v.querySelector('h2')) || $('main');
+    if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+    target.focus();
+  });
+  for (const s of document.querySelectorAll('.tz')) s.textContent = '(' + TZ + ')';
   a.addEventListener('play', () => { $('play').textContent = 'Pause'; });
   a.addEventListener('pause', () => { $('play').textContent = 'Play'; });
   a.addEventListener('ended', () => { $('play').textContent = 'Play'; });

@@ -20,7 +20,7 @@
     const cap = el('caption', 'Calls in progress', 'sr-only');
     const head = document.createElement('thead');
     const tr = document.createElement('tr');
-    for (const [h, cls] of [['Started'], ['Caller'], ['Callee'], ['State'], ['Duration', 'num'],
+    for (const [h, cls] of [['Started (' + TZ + ')'], ['Caller'], ['Callee'], ['State'], ['Duration', 'num'],
       ['Recording'], ['Source'], ['Codec'], ['Packets', 'num'], ['Lost', 'num'], ['Jitter max (ms)', 'num']]) {
       const th = el('th', h, cls);
       th.scope = 'col';

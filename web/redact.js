@@ -17,6 +17,8 @@ function redactSpanShow() {
   const ok = RED.from !== null && RED.to !== null && dur > 0;
   sel.hidden = !ok;
   $('redact-go').disabled = !ok;
+  // a disabled control says why
+  $('redact-go').title = ok ? '' : 'Select a span first: drag across the waveform';
   if (!ok) { $('redact-span').textContent = 'no span selected'; return; }
   sel.style.left = (RED.from / dur * 100) + '%';
   sel.style.width = ((RED.to - RED.from) / dur * 100) + '%';

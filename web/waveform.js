@@ -15,8 +15,9 @@ const WAVE = {
   points: 0,       // the points asked for
   resizeTimer: 0,
   colors: {
-    caller: ['#2f6fd6', '#9dbcf0'],  // played, not yet played
-    callee: ['#d9731a', '#f3c49c'],
+    // played, not yet played: both at least 3:1 against the timeline (WCAG 1.4.11)
+    caller: ['#1f4fa8', '#5a86d0'],
+    callee: ['#8a4510', '#c0651a'],
     mid: '#8a8f99',
   },
 };

@@ -102,6 +102,12 @@ bool api_number_norm(struct slice num, char *out, size_t cap);
  * the separators and '_', '*', '#', or a result longer than
  * IDX_NUMBERS_MAX.  An empty list is valid (a user without numbers). */
 int api_numbers_norm(const char *list, char *out, size_t cap);
+/* A search's party text as the index should match it: a phone number typed
+ * with spaces, dashes, dots, parentheses or a leading '+' ("+49 30 555 00";
+ * it starts with a digit, '+' or '(') becomes its digits ("493055500"), as the agents' numbers are stored, so
+ * it matches "+493055500..." in any notation; any other text (a name, a
+ * URI) is returned unchanged.  Returns q or out (cap bytes). */
+const char *api_party_query(const char *q, char *out, size_t cap);
 /* Is a party with this user part / URI one of numbers?  The user part of
  * party_user, or when that is NULL or empty of the URI (sip:, sips:, tel:;
  * up to '@' or ';'), is normalised and compared with each number. */

@@ -124,6 +124,25 @@ static bool number_chars_ok(struct slice s)
 	return true;
 }
 
+const char *api_party_query(const char *q, char *out, size_t cap)
+{
+	struct slice s = sl_trim(sl_cstr(q));
+	size_t digits = 0;
+	/* a number starts like one: "-5" or ". 1" stay text */
+	if (!s.len || !(isdigit((unsigned char)s.p[0]) || s.p[0] == '+' || s.p[0] == '('))
+		return q;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+		if (isdigit(c))
+			digits++;
+		else if (!is_sep((char)c) && !(c == '+' && i == 0))
+			return q; /* a name, a URI, "*21#": searched as typed */
+	}
+	if (!digits || !api_number_norm(s, out, cap))
+		return q;
+	return out;
+}
+
 int api_numbers_norm(const char *list, char *out, size_t cap)
 {
 	if (!cap)

@@ -110,6 +110,7 @@ int srv_calls(struct srv_req *r)
 	if (!srv_begin(r, params, &rc))
 		return rc;
 	struct idx_filter f = {0};
+	char party[SRV_TEXT_MAX + 1]; /* the party normalised (api_party_query) */
 	unsigned limit = SRV_LIMIT_DEFAULT;
 	const char *v;
 	uint64_t n;
@@ -117,7 +118,7 @@ int srv_calls(struct srv_req *r)
 		if (!text_ok(v, SRV_TEXT_MAX))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "party",
 					 "1..%d characters, no control characters", SRV_TEXT_MAX);
-		f.party = v;
+		f.party = api_party_query(v, party, sizeof(party));
 	}
 	if ((v = srv_arg(r, "from")) && (strlen(v) > 40 || es_time_parse(v, &f.from_us)))
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "from",

@@ -28,6 +28,7 @@ static const struct static_file static_files[] = {
 	{"/", "index.html", "text/html; charset=utf-8"},
 	{"/index.html", "index.html", "text/html; charset=utf-8"},
 	{"/app.js", "app.js", "text/javascript; charset=utf-8"},
+	{"/search.js", "search.js", "text/javascript; charset=utf-8"},
 	{"/app.css", "app.css", "text/css; charset=utf-8"},
 	{"/waveform.js", "waveform.js", "text/javascript; charset=utf-8"},
 	{"/timeline.js", "timeline.js", "text/javascript; charset=utf-8"},

@@ -1,5 +1,6 @@
 /* calls.c - `earshot calls` and `earshot show ID`. */
 #include "analytics/quality.h"
+#include "api/api.h"
 #include "api/calljson.h"
 #include "cli/cli.h"
 
@@ -185,12 +186,13 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 	static const char *const outcomes[] = {"answered", "busy", "no_answer", "cancelled",
 					       "rejected", "redirected", NULL};
 	struct idx_filter f = {0};
+	char party[512]; /* a number, normalised as the API does (api_party_query) */
 	struct list_out o = {.fmt = OUT_TABLE};
 	int c;
 	uint64_t v;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': f.party = optarg; break;
+		case 'p': f.party = api_party_query(optarg, party, sizeof(party)); break;
 		case 'f': if (parse_time_opt("--from", optarg, &f.from_us)) return CLI_USAGE; break;
 		case 't': if (parse_time_opt("--to", optarg, &f.to_us)) return CLI_USAGE; break;
 		case 'o': {

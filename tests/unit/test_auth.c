@@ -628,6 +628,33 @@ static void test_own_call(void)
 	CHECK(api_name_valid(big));
 }
 
+/* A search's party: numbers in any notation become digits, other text stays. */
+static void test_party_query(void)
+{
+	static const struct {
+		const char *q, *want;
+	} cases[] = {
+		{"+49 30 555 00000", "493055500000"},
+		{"+4930555", "4930555"},
+		{"030 55500000", "03055500000"},
+		{"(030) 555-000.00", "03055500000"},
+		{" 1001 ", "1001"},
+		{"alice", "alice"},
+		{"sip:+4930@x", "sip:+4930@x"},
+		{"*21#", "*21#"},
+		{"30+5", "30+5"},
+		{"+", "+"},
+		{"- -", "- -"},
+		{"-5", "-5"},
+		{"(0)30 555", "030555"},
+	};
+	char out[64];
+	for (unsigned i = 0; i < ES_ARRAY_LEN(cases); i++)
+		CHECK_STR(api_party_query(cases[i].q, out, sizeof(out)), cases[i].want);
+	char tiny[4]; /* does not fit: searched as typed */
+	CHECK_STR(api_party_query("+49 30 555", tiny, sizeof(tiny)), "+49 30 555");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -644,6 +671,7 @@ int main(void)
 	RUN(test_rate_limit_burst);
 	RUN(test_role_matrix);
 	RUN(test_own_call);
+	RUN(test_party_query);
 	rm_db();
 	rmdir(dir);
 	return CHECK_DONE();
