@@ -60,11 +60,16 @@ try {
   console.log('timeline: %d bars, "%s"', bars.length, cap);
 
   step = 'click a bar seeks';
-  await page.waitForFunction(() => document.getElementById('audio').readyState >= 1);
+  // the player loads nothing before a Play or a seek (issue #18): the click
+  // loads the audio, and the seek lands once its metadata is there
   const callee = await page.locator('#talk-timeline rect[fill="#d9731a"]').all();
   await callee[1].click();
-  const at = await page.evaluate(() => document.getElementById('audio').currentTime);
   const target = talk.callee.segments[2] / 1000;
+  await page.waitForFunction((t) => {
+    const a = document.getElementById('audio');
+    return a.readyState >= 1 && Math.abs(a.currentTime - t) <= 0.05;
+  }, target, { timeout: 20000 }).catch(() => {});
+  const at = await page.evaluate(() => document.getElementById('audio').currentTime);
   if (Math.abs(at - target) > 0.05) fail('seeked to ' + at + ', want ' + target);
   console.log('click on the callee\'s 2nd bar seeked to %s s', at.toFixed(2));
   await page.screenshot({ path: path.join(OUT, 'timeline.png'), fullPage: true });
