@@ -515,6 +515,12 @@ int rec_tier_backlog(const char *data_dir, struct idx *ix, int64_t now_us, int64
  * DATA/cache/.unchecked/rel, which the caller removes after use. */
 int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, char *out,
 		   size_t cap, char *err, size_t errlen);
+/* Remove the least recently used (later of atime, mtime) checked copies in
+ * DATA/cache until it holds at most max_bytes, never the file keep (may be
+ * NULL); rec_tier_fetch does it after each fetch with [s3]
+ * cache_max_bytes (saved in blobs.conf; 0: 1 GiB). */
+int rec_tier_cache_trim(const char *data_dir, uint64_t max_bytes, const char *keep,
+			unsigned *removed);
 /* Remove rel's object (and cached copy); 0 when there is no bucket or no
  * such object. */
 int rec_tier_remove(const char *data_dir, const char *rel, char *err, size_t errlen);
