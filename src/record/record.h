@@ -644,8 +644,11 @@ struct rec_hold_req {
 int rec_hold_query_parse(char *buf, struct idx_filter *f, char *err, size_t errlen);
 int rec_hold_place(struct idx *ix, struct st_ledger *l, const struct rec_hold_req *q,
 		   size_t *ncalls, size_t *nrecordings, char *err, size_t errlen);
-int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *name, const char *by,
-		     const char *reason, int64_t now_us, size_t *nrecordings, char *err,
-		     size_t errlen);
+/* data_dir (NULL: none): then the Object Lock legal hold of each archived
+ * object of the hold's calls that no other active hold covers is cleared
+ * (tier.c; nothing where the bucket has no Object Lock). */
+int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *data_dir, const char *name,
+		     const char *by, const char *reason, int64_t now_us, size_t *nrecordings,
+		     char *err, size_t errlen);
 
 #endif /* ES_RECORD_H */

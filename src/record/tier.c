@@ -381,6 +381,19 @@ static int move_one(const char *data_dir, struct idx *ix, struct st_blob *b, con
 	unlink(check);
 	if (rc)
 		return rc;
+	/* a hold placed while the recording was local (hold.c set no object
+	 * hold then) goes on the object before the local copy does; where the
+	 * bucket has no Object Lock the hold is the index's and the ledger's */
+	char held[IDX_HOLD_NAME_MAX + 1] = "";
+	if (idx_call_held(ix, c->row, held, sizeof(held)) > 0) {
+		rc = b->ops->legal_hold(b->state, c->path, true, err, errlen);
+		if (rc == ES_EUNSUP)
+			rc = 0;
+		else if (rc)
+			return rc; /* stays local and queued: retried next pass */
+		else
+			ES_LOG_INF(TAG, "%s: object legal hold set (hold %s)", c->path, held);
+	}
 	if (unlink(local) && errno != ENOENT)
 		return es_errf(err, errlen, ES_EIO, "%s: %s", local, strerror(errno));
 	n->moved++;

@@ -4,7 +4,13 @@ object into DATA/cache, which nothing evicted before.  With [s3]
 cache_max_bytes (saved with the bucket in DATA/keys/blobs.conf) a fetch
 removes the least recently used copies until the cache fits, never the one
 just fetched; a copy read again counts as used now.  Real Swift s3api
-server (tests/integration/s3server.py)."""
+server (tests/integration/s3server.py).
+
+Also: a hold placed while a recording is still local is applied to its
+object at upload, and a release clears the object's hold, where the bucket
+has Object Lock; Swift's s3api has none, so this checks only that both
+paths leave uploads and releases working on such a bucket (the hold stays
+the index's and the ledger's), not the Object Lock requests themselves."""
 import os
 import sys
 import time
@@ -87,4 +93,27 @@ with s3server.S3Server() as s3:
     r = earshot(data, "archive", "run", "-c", bad, check=False)
     res.check(r.returncode == 2 and "cache_max_bytes" in r.stderr,
               "a bad cache_max_bytes is refused: %d %s" % (r.returncode, r.stderr.strip()))
+
+    # ---- a hold placed before upload; its release ----------------------------------
+    data = os.path.join(work, "held")
+    conf = conf_file(s3, "late", "cache_max_bytes = %d\n" % cap)
+    with open(conf) as f:
+        text = f.read().replace("blobs = s3://rec/c1\n", "blobs = s3://rec/c2\narchive_after = 400d\n")
+    with open(conf, "w") as f:
+        f.write(text)
+    p, _ = import_capture(data, pcap, extra=("-c", conf))
+    n = len([c for c in calls_json(data) if c.get("recording")])
+    earshot(data, "hold", "add", "case-9", "--reason", "inquiry", "--call", "1")
+    r = earshot(data, "archive", "run", "--now", "2027-03-01", "--json", check=False)
+    res.check(r.returncode == 0 and '"moved":%d' % n in r.stdout,
+              "a held recording is uploaded like the others on a bucket without Object Lock: "
+              "%s %s" % (r.stdout, r.stderr[-300:]))
+    d = earshot(data, "delete", "1", "--yes", check=False)
+    res.check(d.returncode == 6, "the held, archived recording is not deleted: %d" % d.returncode)
+    r = earshot(data, "hold", "release", "case-9", "--reason", "closed", check=False)
+    res.check(r.returncode == 0, "release: %d %s" % (r.returncode, r.stderr))
+    d = earshot(data, "delete", "1", "--yes", check=False)
+    res.check(d.returncode == 0, "after the release it is deleted: %d %s" % (d.returncode, d.stderr))
+    v = earshot(data, "verify", check=False)
+    res.check(v.returncode == 0, "verify passes: %s" % v.stdout[-300:])
 res.finish()
