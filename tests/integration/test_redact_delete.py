@@ -2,8 +2,9 @@
 original = restrict, the default) go with every deletion of their call
 (#15 follow-up): `earshot delete`, `retention run` (expiry), `subject erase`
 and `keys shred` all use the one deletion path (record/delete.c), which
-takes the kept originals too.  For each of them, on a call redacted twice
-(two kept originals, the second being the first redacted version):
+takes the kept originals too.  For each of them, on a redacted call (for `delete`
+redacted twice: two kept originals, the second being the first redacted
+version; once for the others, which keeps the test short under ASan):
 
 - under a legal hold the deletion is refused and both originals keep their
   file and key, with no tombstone;
@@ -46,14 +47,14 @@ def dek(data, rel):
     return os.path.join(data, "keys", "dek", rel.replace("/", "~") + ".dek")
 
 
-def prepared(name):
+def prepared(name, times):
     data = os.path.join(work, name)
     p, summary = import_capture(data, pcap)
     assert p.returncode == 0 and summary["recordings"] == 1, p.stderr
-    for a, b in (("1", "2"), ("2", "3")):
+    for a, b in (("1", "2"), ("2", "3"))[:times]:
         earshot(data, "redact", "1", "--from", a, "--to", b, "--reason", "pin read out")
     kept = [r[0] for r in redactions(data)]
-    assert len(kept) == 2 and all(r[1] == "restricted" for r in redactions(data))
+    assert len(kept) == times and all(r[1] == "restricted" for r in redactions(data))
     return data, kept
 
 
@@ -75,7 +76,7 @@ CASES = [
 ]
 
 for name, args, cause in CASES:
-    data, kept = prepared(name)
+    data, kept = prepared(name, 2 if name == "delete" else 1)
     if name == "retention":
         earshot(data, "retention", "apply", "-c", RET, "--yes")
     earshot(data, "hold", "add", "case-" + name, "--reason", "litigation", "--call", "1")
