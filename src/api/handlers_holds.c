@@ -262,8 +262,8 @@ static int hold_release(struct srv_req *r, const char *name)
 	if (ledger_open(r, &l, "hold.release", name, &rc))
 		goto out;
 	size_t nr = 0;
-	e = rec_hold_release(r->ix, l, name, r->user.name, reason, srv_now_us(), &nr, err,
-			     sizeof(err));
+	e = rec_hold_release(r->ix, l, r->srv->data_dir, name, r->user.name, reason, srv_now_us(),
+			     &nr, err, sizeof(err));
 	if (e) {
 		rc = change_failed(r, e, "hold.release", name, err);
 		goto out;

@@ -242,7 +242,8 @@ static int hold_release(struct cli_ctx *ctx, const char *name, const char *reaso
 	cli_actor(actor, sizeof(actor));
 	int64_t now = cli_wall_us();
 	size_t nr = 0;
-	int rc = rec_hold_release(ix, l, name, actor, reason, now, &nr, err, sizeof(err));
+	int rc = rec_hold_release(ix, l, ctx->data_dir, name, actor, reason, now, &nr, err,
+				  sizeof(err));
 	if (rc) {
 		fprintf(stderr, "earshot hold release: %s\n", err);
 		ret = hold_exit(rc);

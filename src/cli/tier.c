@@ -22,7 +22,8 @@ int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c,
 	static const char *const k_s3[] = {"endpoint", "region", "path_style", "access_key",
 					   "secret_key", "credentials_file", "multipart_above",
 					   "part_size", "retries", "backoff", "timeout",
-					   "object_lock", "lock_days", "upload_interval", NULL};
+					   "object_lock", "lock_days", "upload_interval",
+					   "cache_max_bytes", NULL};
 	int rc;
 	memset(o, 0, sizeof(*o));
 	if ((rc = es_conf_check_keys(c, "s3", k_s3, err, errlen)))
@@ -71,6 +72,9 @@ int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c,
 	    rc != ES_ENOTFOUND)
 		return rc;
 	if ((rc = es_conf_size(c, "s3", "part_size", &b->part_size, err, errlen)) &&
+	    rc != ES_ENOTFOUND)
+		return rc;
+	if ((rc = es_conf_size(c, "s3", "cache_max_bytes", &b->cache_max_bytes, err, errlen)) &&
 	    rc != ES_ENOTFOUND)
 		return rc;
 	b->retries = 5;

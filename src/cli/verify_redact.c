@@ -2,7 +2,9 @@
  * redaction's redact leaf names the redacted recording, the original's rec
  * leaf, the span and channel, and the hash of the redaction's details as
  * the index holds them; the original is either kept (its file matches its
- * leaf, its key unwraps) or shredded (a "redacted" tombstone, no key). */
+ * leaf, its key unwraps) or shredded (a tombstone after the redaction, no
+ * key): "redacted" when the redaction shredded it, the cause (delete,
+ * retention, erasure, keys shred) when the call's deletion took it. */
 #include "cli/cli.h"
 #include "store/crypt.h"
 #include "store/ledger.h"
@@ -121,7 +123,7 @@ static void scan(struct vr *k, const char *entries)
 			if ((int64_t)e.seq == it->r.original_leaf)
 				it->orig = e, it->seen_orig = true;
 			if (e.type == ST_ENTRY_TOMBSTONE && !strcmp(e.id, it->r.original_path) &&
-			    !strcmp(e.reason, REC_REDACT_TOMBSTONE) && (int64_t)e.seq > it->r.leaf)
+			    (int64_t)e.seq > it->r.leaf)
 				it->tomb = true;
 		}
 	}
@@ -141,7 +143,7 @@ static void check_original(const struct vr_item *it, const char *data_dir,
 		if (!it->tomb)
 			report(ctx, r->original_path, "redaction_unproven",
 			       "the original of a redaction is marked shredded but the ledger has "
-			       "no \"redacted\" tombstone for it after the redaction", true);
+			       "no tombstone for it after the redaction", true);
 		else if (has_key)
 			report(ctx, r->original_path, "shred_incomplete",
 			       "the ledger says shredded after redaction but its data key still "

@@ -182,6 +182,21 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 			ES_LOG_INF(TAG, "call %s: %s", sc->call_id, detail);
 		}
 	}
+	/* what an end now would keep, for the spool's metadata (spool.c), so
+	 * that a crash is finished with the decision: before the window has
+	 * passed a required consent counts as missing, as at a real end */
+	struct pol_consent_result fin = res;
+	if (!ended)
+		pol_consent_eval(rc->consent, (enum pol_direction)rc->direction, ev, n, answer,
+				 now_us, true, &fin);
+	rc->crash_no_consent = fin.no_consent;
+	unsigned sig = 1u | (fin.no_consent ? 2u : 0u);
+	for (int p = 0; p < 2; p++) {
+		rc->crash_drop[p] = fin.no_consent && !fin.keep[p];
+		rc->crash_state[p] = pol_consent_state_name(fin.p[p].state);
+		sig |= (rc->crash_drop[p] ? 4u << p : 0u) | ((unsigned)fin.p[p].state << (4 + 4 * p));
+	}
+	rc->crash_sig = sig;
 	/* once no required party is pending, only new events are looked at */
 	bool pending = res.p[0].state == POL_CS_PENDING || res.p[1].state == POL_CS_PENDING;
 	if (answer && !pending)
@@ -199,8 +214,14 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 int rec_consent_trim(const struct rec_call *rc, const char *path, const struct mlog_keys *keys,
 		     bool *gone)
 {
+	return rec_consent_cut(path, rc->consent_drop, rc->sip->call_id, keys, gone);
+}
+
+int rec_consent_cut(const char *path, const bool drop[2], const char *call_id,
+		    const struct mlog_keys *keys, bool *gone)
+{
 	*gone = false;
-	if (!path || (!rc->consent_drop[0] && !rc->consent_drop[1]))
+	if (!path || (!drop[0] && !drop[1]))
 		return 0;
 	struct mlog_reader *r = NULL;
 	struct mlog_writer *w = NULL;
@@ -224,7 +245,7 @@ int rec_consent_trim(const struct rec_call *rc, const char *path, const struct m
 	struct mlog_rec rec;
 	int got;
 	while ((got = mlog_next(r, &rec, err, sizeof(err))) == 1 && !rc_) {
-		bool keep_party = rec.party <= MLOG_CALLEE && !rc->consent_drop[rec.party];
+		bool keep_party = rec.party <= MLOG_CALLEE && !drop[rec.party];
 		switch (rec.type) {
 		case MLOG_REC_STREAM:
 			if (keep_party && rec.stream < ES_ARRAY_LEN(map)) {
@@ -268,7 +289,8 @@ out:
 		/* audio that may not be kept must not survive a failed cut:
 		 * the whole log goes, the agent's channel with it */
 		ES_LOG_ERR(TAG, "call %s: cannot cut the audio without consent from %s (%s): "
-			   "dropping all of its audio", rc->sip->call_id, path, es_strerror(rc_));
+			   "dropping all of its audio", call_id ? call_id : "?", path,
+			   es_strerror(rc_));
 		*gone = unlink(path) == 0;
 	}
 	if (w)

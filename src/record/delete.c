@@ -1,15 +1,31 @@
 /*
  * delete.c - the one path that deletes a recording (record.h): the hold
  * check, the ledger's tombstone, then the data key, the file and the index
- * row, in that order, so that a removal is always explained first.
+ * row, in that order, so that a removal is always explained first.  The
+ * originals a redaction kept for the restricted roles ([redaction] original
+ * = restrict) are no longer the call's recording row but are the same
+ * call's audio: every deletion takes them too, each with its own tombstone.
  */
 #include "record/record.h"
 #include "store/ledger.h"
 #include "store/vault.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A kept original of a redaction of the call (the redactions table). */
+struct kept {
+	int64_t id;
+	char path[512];
+	bool encrypted;
+};
+struct kept_list {
+	struct kept *v;
+	size_t n, cap;
+	int err;
+};
 
 static int check_hold(struct rec_deleter *d, const struct rec_del_target *t, char *held,
 		      size_t heldcap, char *err, size_t errlen)
@@ -39,10 +55,106 @@ static int need_vault(struct rec_deleter *d, char *err, size_t errlen)
 	return rc;
 }
 
+static int kept_take(void *ud, const struct idx_redaction *r)
+{
+	struct kept_list *k = ud;
+	if (!r->original_state || strcmp(r->original_state, "restricted") || !r->original_path)
+		return 0;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 4;
+		void *p = realloc(k->v, cap * sizeof(*k->v));
+		if (!p)
+			return k->err = ES_ENOMEM;
+		k->v = p;
+		k->cap = cap;
+	}
+	struct kept *x = &k->v[k->n++];
+	x->id = r->id;
+	x->encrypted = r->original_encrypted;
+	snprintf(x->path, sizeof(x->path), "%s", r->original_path);
+	return 0;
+}
+
+static int kept_load(struct rec_deleter *d, int64_t call_row, struct kept_list *k, char *err,
+		     size_t errlen)
+{
+	memset(k, 0, sizeof(*k));
+	int rc = idx_redactions_list(d->ix, call_row, kept_take, k);
+	if (!rc && k->err)
+		rc = k->err;
+	if (rc)
+		snprintf(err, errlen, "call %lld: its redactions cannot be read: %s",
+			 (long long)call_row, rc == ES_ENOMEM ? es_strerror(rc) : idx_errmsg(d->ix));
+	return rc;
+}
+
+/* A tombstone naming the cause for each kept original without one yet (a
+ * rerun after a crash writes none twice). */
+static int kept_tombstone(struct rec_deleter *d, const struct kept_list *k, const char *reason,
+			  int64_t now_us, size_t *added, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		uint64_t s = 0;
+		bool tomb = false;
+		if (st_ledger_find(d->ledger, k->v[i].path, &s, &tomb) == 0 && tomb)
+			continue;
+		int rc = st_ledger_append_tombstone(d->ledger, k->v[i].path, reason, now_us, &s);
+		if (rc) {
+			snprintf(err, errlen, "the ledger could not record the deletion of %s: %s",
+				 k->v[i].path, es_strerror(rc));
+			return rc;
+		}
+		if (added)
+			(*added)++;
+	}
+	return 0;
+}
+
+/* After the tombstones are committed: each kept original's data key, its
+ * file (local, cached or in the bucket), its waveform, and its redaction
+ * rows marked shredded. */
+static int kept_remove(struct rec_deleter *d, const struct kept_list *k, char *err,
+		       size_t errlen)
+{
+	char path[4300];
+	int rc;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct kept *x = &k->v[i];
+		if (x->encrypted) {
+			if ((rc = need_vault(d, err, errlen)))
+				return rc;
+			rc = st_vault_shred(d->vault, x->path, err, errlen);
+			if (rc && rc != ES_ENOTFOUND)
+				return rc;
+		}
+		snprintf(path, sizeof(path), "%s/%s", d->data_dir, x->path);
+		bool local = unlink(path) == 0;
+		if (!local && errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return ES_EIO;
+		}
+		if (!local && (rc = rec_tier_remove(d->data_dir, x->path, err, errlen)))
+			return rc;
+		rec_peaks_drop(d->data_dir, x->path);
+		if ((rc = idx_redaction_shredded(d->ix, x->id))) {
+			snprintf(err, errlen, "%s", idx_errmsg(d->ix));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int rec_del_begin(struct rec_deleter *d, const struct rec_del_target *t, const char *reason,
 		  int64_t now_us, uint64_t *seq, char *held, size_t heldcap, char *err, size_t errlen)
 {
 	int rc = check_hold(d, t, held, heldcap, err, errlen);
+	if (rc)
+		return rc;
+	struct kept_list k;
+	if ((rc = kept_load(d, t->call_row, &k, err, errlen)))
+		return rc;
+	rc = kept_tombstone(d, &k, reason, now_us, NULL, err, errlen);
+	free(k.v);
 	if (rc)
 		return rc;
 	uint64_t s = 0;
@@ -64,7 +176,14 @@ int rec_del_begin(struct rec_deleter *d, const struct rec_del_target *t, const c
 int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err, size_t errlen)
 {
 	char path[4300];
-	int rc;
+	struct kept_list k;
+	/* the kept originals first: the call's row is what a rerun starts from */
+	int rc = kept_load(d, t->call_row, &k, err, errlen);
+	if (!rc)
+		rc = kept_remove(d, &k, err, errlen);
+	free(k.v);
+	if (rc)
+		return rc;
 	if (t->encrypted) {
 		if ((rc = need_vault(d, err, errlen)))
 			return rc;
@@ -98,6 +217,22 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	*had_key = *already = false;
 	int rc = check_hold(d, t, held, heldcap, err, errlen);
 	if (rc || (rc = need_vault(d, err, errlen)))
+		return rc;
+	/* the kept originals of redactions: tombstoned, committed, then their
+	 * keys and files go (a shredded original has no use for its file) */
+	struct kept_list k;
+	size_t added = 0;
+	if ((rc = kept_load(d, t->call_row, &k, err, errlen)))
+		return rc;
+	rc = kept_tombstone(d, &k, "shredded", now_us, &added, err, errlen);
+	if (!rc && added && (rc = st_ledger_commit(d->ledger)))
+		snprintf(err, errlen, "the ledger could not record the shredding of the "
+				      "originals of call %lld: %s", (long long)t->call_row,
+			 es_strerror(rc));
+	if (!rc)
+		rc = kept_remove(d, &k, err, errlen);
+	free(k.v);
+	if (rc)
 		return rc;
 	uint64_t s = 0;
 	bool tomb = false;

@@ -206,9 +206,66 @@ static int take_hold(void *ud, const struct idx_hold *h)
 	return 0;
 }
 
-int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *name, const char *by,
-		     const char *reason, int64_t now_us, size_t *nrecordings, char *err,
-		     size_t errlen)
+struct obj {
+	int64_t row;
+	char *path;
+};
+struct objs {
+	struct obj *v;
+	size_t n, cap;
+	int err;
+};
+
+static int take_obj(void *ud, int64_t row, const char *path)
+{
+	struct objs *o = ud;
+	if (!path)
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		void *p = realloc(o->v, cap * sizeof(*o->v));
+		if (!p)
+			return o->err = ES_ENOMEM;
+		o->v = p;
+		o->cap = cap;
+	}
+	if (!(o->v[o->n].path = strdup(path)))
+		return o->err = ES_ENOMEM;
+	o->v[o->n++].row = row;
+	return 0;
+}
+
+/* After a release: the Object Lock legal hold of each archived object of
+ * the hold's calls is cleared, unless another active hold still covers
+ * the call (the storage would otherwise keep refusing the deletion that
+ * retention or an erasure is now allowed to make). */
+static void release_objects(struct idx *ix, const char *data_dir, int64_t hold_id)
+{
+	struct objs o = {0};
+	if (idx_hold_calls(ix, hold_id, take_obj, &o) || o.err)
+		ES_LOG_WARNING("hold", "the released calls cannot be listed (%s): their objects "
+			       "keep their legal hold", o.err ? es_strerror(o.err) : idx_errmsg(ix));
+	for (size_t i = 0; i < o.n; i++) {
+		char other[IDX_HOLD_NAME_MAX + 1] = "", why[1024];
+		if (idx_call_held(ix, o.v[i].row, other, sizeof(other)) != 0)
+			continue; /* still held (or unknown): the object's hold stays */
+		int lr = rec_tier_legal_hold(data_dir, o.v[i].path, false, why, sizeof(why));
+		if (lr == ES_EUNSUP) {
+			ES_LOG_INF("hold", "%s; the release is in the index and the ledger", why);
+			break;
+		}
+		if (lr)
+			ES_LOG_WARNING("hold", "%s: object legal hold not cleared: %s", o.v[i].path,
+				       why);
+	}
+	for (size_t i = 0; i < o.n; i++)
+		free(o.v[i].path);
+	free(o.v);
+}
+
+int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *data_dir, const char *name,
+		     const char *by, const char *reason, int64_t now_us, size_t *nrecordings,
+		     char *err, size_t errlen)
 {
 	*nrecordings = 0;
 	const char *why = pol_hold_reason_check(reason);
@@ -237,6 +294,8 @@ int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *name, cons
 		rc = idx_hold_release(ix, hs.id, by, reason, now_us);
 	if (rc)
 		snprintf(err, errlen, "%s", rc == ES_EDB ? idx_errmsg(ix) : es_strerror(rc));
+	else if (data_dir)
+		release_objects(ix, data_dir, hs.id);
 	*nrecordings = r.n;
 	return rc;
 }

@@ -516,6 +516,12 @@ int rec_tier_backlog(const char *data_dir, struct idx *ix, int64_t now_us, int64
  * DATA/cache/.unchecked/rel, which the caller removes after use. */
 int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, char *out,
 		   size_t cap, char *err, size_t errlen);
+/* Remove the least recently used (later of atime, mtime) checked copies in
+ * DATA/cache until it holds at most max_bytes, never the file keep (may be
+ * NULL); rec_tier_fetch does it after each fetch with [s3]
+ * cache_max_bytes (saved in blobs.conf; 0: 1 GiB). */
+int rec_tier_cache_trim(const char *data_dir, uint64_t max_bytes, const char *keep,
+			unsigned *removed);
 /* Remove rel's object (and cached copy); 0 when there is no bucket or no
  * such object. */
 int rec_tier_remove(const char *data_dir, const char *rel, char *err, size_t errlen);
@@ -639,8 +645,11 @@ struct rec_hold_req {
 int rec_hold_query_parse(char *buf, struct idx_filter *f, char *err, size_t errlen);
 int rec_hold_place(struct idx *ix, struct st_ledger *l, const struct rec_hold_req *q,
 		   size_t *ncalls, size_t *nrecordings, char *err, size_t errlen);
-int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *name, const char *by,
-		     const char *reason, int64_t now_us, size_t *nrecordings, char *err,
-		     size_t errlen);
+/* data_dir (NULL: none): then the Object Lock legal hold of each archived
+ * object of the hold's calls that no other active hold covers is cleared
+ * (tier.c; nothing where the bucket has no Object Lock). */
+int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *data_dir, const char *name,
+		     const char *by, const char *reason, int64_t now_us, size_t *nrecordings,
+		     char *err, size_t errlen);
 
 #endif /* ES_RECORD_H */

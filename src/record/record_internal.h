@@ -113,6 +113,13 @@ struct rec_call {
 	unsigned consent_nev;     /* the call's events at the last check */
 	char *consent_json;       /* the evidence, built at the end */
 	const char *consent_state[2];
+	/* what an end right now would decide (a crash: recover.c applies it
+	 * from the log's metadata): parties to cut, no_consent, states */
+	bool crash_drop[2];
+	bool crash_no_consent;
+	const char *crash_state[2];
+	unsigned crash_sig;       /* the above in one number, 0 = no rule */
+	unsigned ml_meta_consent; /* the crash_sig the log's metadata has */
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
@@ -220,6 +227,10 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended);
 /* keys: the spool's (NULL or keys->ud == NULL: plain logs only) */
 int rec_consent_trim(const struct rec_call *rc, const char *path, const struct mlog_keys *keys,
 		     bool *gone);
+/* The same cut for a log without its call (recover.c): drop[p] says
+ * which party's streams go; call_id names the call in the log. */
+int rec_consent_cut(const char *path, const bool drop[2], const char *call_id,
+		    const struct mlog_keys *keys, bool *gone);
 void rec_consent_free(struct rec_call *rc);
 
 /* engine.c: the engine's SIP tracker (active.c walks its calls). */

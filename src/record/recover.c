@@ -4,20 +4,25 @@
  * written by spool.c) and every RTP payload spooled before the crash; it
  * becomes a call row flagged "recovered" (end reason "crash", ended at its
  * last packet) with per-stream packet counts and times, handed to the same
- * callback as a finished call, which renders its recording.
+ * callback as a finished call, which renders its recording.  The consent
+ * decision the log's metadata holds (consent.c: what an end at the crash
+ * would decide, so a required consent whose window was still open counts
+ * as missing) is applied first: the parties without consent are cut from
+ * the log, the call flagged "no_consent".
  */
 #include "record/record_internal.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TAG "recover"
 #define MAX_STREAMS 64
 
 struct meta {
 	char *text; /* unescaped values point into it */
-	const char *v[16];
+	const char *v[20];
 };
 
 static const char *const meta_keys[] = {
@@ -25,8 +30,10 @@ static const char *const meta_keys[] = {
 	"caller.uri", "caller.user", "caller.display", "caller.pai", "caller.ua",
 	"callee.uri", "callee.user", "callee.display", "callee.pai", "callee.ua",
 	"source", "rule",
+	"consent.drop", "consent.no_consent", "consent.caller", "consent.callee",
 };
-enum { M_CALL_ID, M_START, M_ANSWER, M_CALLER, M_CALLEE = 8, M_SOURCE = 13, M_RULE };
+enum { M_CALL_ID, M_START, M_ANSWER, M_CALLER, M_CALLEE = 8, M_SOURCE = 13, M_RULE,
+       M_CDROP, M_CNO, M_CCALLER, M_CCALLEE };
 
 /* Parse "key=value" lines in place. */
 static void meta_parse(struct meta *m, const uint8_t *p, size_t n)
@@ -164,10 +171,32 @@ static void recover_one(const char *path, const struct mlog_keys *keys, rec_reco
 		parties[p]->pai = m.v[base + 3];
 		parties[p]->ua = m.v[base + 4];
 	}
+	const char *known[] = {"given", "refused", "announced", "missing", "not_required"};
+	for (int p = 0; p < 2; p++)
+		for (size_t k = 0; k < ES_ARRAY_LEN(known); k++)
+			if (m.v[M_CCALLER + p] && !strcmp(m.v[M_CCALLER + p], known[k]))
+				c.consent[p] = known[k];
+	char cid[256];
+	snprintf(cid, sizeof(cid), "%s", c.call_id); /* the reader's, closed below */
+	c.call_id = cid;
 	mlog_reader_close(r);
+	const char *media = path;
+	if (m.v[M_CNO] && !strcmp(m.v[M_CNO], "1")) {
+		const char *dv = m.v[M_CDROP] ? m.v[M_CDROP] : "";
+		bool drop[2] = {strstr(dv, "caller") != NULL, strstr(dv, "callee") != NULL};
+		bool gone = false;
+		c.flags = "recovered,no_consent";
+		if (rec_consent_cut(path, drop, cid, keys, &gone) || gone)
+			media = gone ? NULL : path;
+		if (!gone && access(path, F_OK) != 0)
+			media = NULL;
+		ES_LOG_INF(TAG, "call %s: consent %s/%s at the crash: %s%s audio cut", cid,
+			   c.consent[0] ? c.consent[0] : "-", c.consent[1] ? c.consent[1] : "-",
+			   dv[0] ? dv : "no", dv[0] ? "'s" : "");
+	}
 	ES_LOG_INF(TAG, "recovering call %s from %s (%u streams, media until %.1f s after its start)",
 		   c.call_id, path, nst, (double)(c.end_us - start) / 1e6);
-	fn(ud, &c, path);
+	fn(ud, &c, media);
 	free(m.text);
 }
 

@@ -105,10 +105,23 @@ static int spool_meta(struct rec_spool *sp, struct rec_call *rc)
 	}
 	meta_put(f, "source", sp->source);
 	meta_put(f, "rule", rc->rule);
+	if (rc->crash_sig) {
+		/* the consent decision as an end now would make it (consent.c):
+		 * recovery cuts these parties and flags the call */
+		char drop[16];
+		snprintf(drop, sizeof(drop), "%s%s%s", rc->crash_drop[0] ? "caller" : "",
+			 rc->crash_drop[0] && rc->crash_drop[1] ? "," : "",
+			 rc->crash_drop[1] ? "callee" : "");
+		meta_put(f, "consent.drop", drop);
+		meta_put(f, "consent.no_consent", rc->crash_no_consent ? "1" : "0");
+		meta_put(f, "consent.caller", rc->crash_state[0]);
+		meta_put(f, "consent.callee", rc->crash_state[1]);
+	}
 	fclose(f);
 	int err = text ? mlog_meta(rc->ml, text, len) : ES_ENOMEM;
 	free(text);
 	rc->ml_meta_answer = sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0;
+	rc->ml_meta_consent = rc->crash_sig;
 	return err;
 }
 
@@ -132,7 +145,9 @@ void rec_spool_flush(struct rec_spool *sp, struct rec_call *rc)
 		return;
 	const struct sip_call *sc = rc->sip;
 	int64_t answer = sc->outcome == SIP_OUT_ANSWERED ? sc->answer_us : 0;
-	int err = answer != rc->ml_meta_answer ? spool_meta(sp, rc) : 0;
+	int err = answer != rc->ml_meta_answer || rc->crash_sig != rc->ml_meta_consent
+			  ? spool_meta(sp, rc)
+			  : 0;
 	if (!err)
 		err = mlog_flush(rc->ml, sp->sync);
 	if (err)

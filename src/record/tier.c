@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,11 +49,12 @@ int rec_blobs_save(const char *data_dir, const struct st_blob_conf *c, int64_t a
 		"bucket = %s\nprefix = %s\nendpoint = %s\nregion = %s\npath_style = %d\n"
 		"access_key = %s\nsecret_key = %s\nmultipart_above = %llu\npart_size = %llu\n"
 		"retries = %u\nbackoff_us = %lld\ntimeout_us = %lld\nlock_mode = %s\n"
-		"lock_days = %lld\narchive_after_us = %lld\n",
+		"lock_days = %lld\narchive_after_us = %lld\ncache_max_bytes = %llu\n",
 		c->bucket, c->prefix, c->endpoint, c->region, c->path_style ? 1 : 0, c->access_key,
 		c->secret_key, (unsigned long long)c->multipart_above,
 		(unsigned long long)c->part_size, c->retries, (long long)c->backoff_us,
-		(long long)c->timeout_us, c->lock_mode, (long long)c->lock_days, (long long)after_us);
+		(long long)c->timeout_us, c->lock_mode, (long long)c->lock_days, (long long)after_us,
+		(unsigned long long)c->cache_max_bytes);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	if (fclose(f) || !ok || rename(tmp, path)) {
 		int e = errno;
@@ -128,6 +130,117 @@ int rec_blobs_open(const char *data_dir, struct st_blob *b, int64_t *after_us, c
 
 /* ---- reading an archived recording --------------------------------------------------- */
 
+#define CACHE_DEFAULT_MAX (1024ull * 1024 * 1024)
+
+/* [s3] cache_max_bytes as saved in blobs.conf (0 there: the default). */
+static uint64_t cache_cap(const char *data_dir)
+{
+	char path[4200], line[256], num[32] = "";
+	snprintf(path, sizeof(path), "%s/%s", data_dir, BLOBS_FILE);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		kv(line, "cache_max_bytes", num, sizeof(num));
+	if (f)
+		fclose(f);
+	sodium_memzero(line, sizeof(line)); /* a line may have been the secret's */
+	uint64_t v = strtoull(num, NULL, 10);
+	return v ? v : CACHE_DEFAULT_MAX;
+}
+
+struct cfile {
+	char *path;
+	uint64_t size;
+	int64_t used; /* the later of atime and mtime, ns */
+};
+struct cwalk {
+	struct cfile *v;
+	size_t n, cap;
+	uint64_t total;
+	int err;
+};
+
+static void walk_add(struct cwalk *w, const char *path, const struct stat *st)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		void *p = realloc(w->v, cap * sizeof(*w->v));
+		if (!p) {
+			w->err = ES_ENOMEM;
+			return;
+		}
+		w->v = p;
+		w->cap = cap;
+	}
+	int64_t a = (int64_t)st->st_atim.tv_sec * 1000000000 + st->st_atim.tv_nsec;
+	int64_t m = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	if (!(w->v[w->n].path = strdup(path))) {
+		w->err = ES_ENOMEM;
+		return;
+	}
+	w->v[w->n].size = (uint64_t)st->st_size;
+	w->v[w->n].used = a > m ? a : m;
+	w->total += (uint64_t)st->st_size;
+	w->n++;
+}
+
+/* Every checked copy under dir; verify's unchecked copies, the upload's
+ * read-back check and fetches in progress (.part) belong to their owners. */
+static void walk_dir(struct cwalk *w, const char *dir, int depth)
+{
+	DIR *d = depth < 32 ? opendir(dir) : NULL;
+	struct dirent *de;
+	char path[4400];
+	while (d && !w->err && (de = readdir(d))) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		if (n[0] == '.' || (len > 5 && !strcmp(n + len - 5, ".part")))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, n) >= sizeof(path))
+			continue;
+		struct stat st;
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode))
+			walk_dir(w, path, depth + 1);
+		else if (S_ISREG(st.st_mode))
+			walk_add(w, path, &st);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int by_use(const void *a, const void *b)
+{
+	int64_t x = ((const struct cfile *)a)->used, y = ((const struct cfile *)b)->used;
+	return x < y ? -1 : x > y;
+}
+
+int rec_tier_cache_trim(const char *data_dir, uint64_t max_bytes, const char *keep,
+			unsigned *removed)
+{
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/cache", data_dir);
+	struct cwalk w = {0};
+	*removed = 0;
+	walk_dir(&w, dir, 0);
+	/* least recently used first, until the cache fits; the file a reader
+	 * is about to open stays even when it alone is over the cap */
+	if (!w.err)
+		qsort(w.v, w.n, sizeof(*w.v), by_use);
+	for (size_t i = 0; !w.err && i < w.n && w.total > max_bytes; i++) {
+		if (keep && !strcmp(w.v[i].path, keep))
+			continue;
+		if (!unlink(w.v[i].path)) {
+			w.total -= w.v[i].size;
+			++*removed;
+		}
+	}
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i].path);
+	free(w.v);
+	return w.err;
+}
+
 int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, char *out,
 		   size_t cap, char *err, size_t errlen)
 {
@@ -137,17 +250,28 @@ int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, ch
 	if (n < 0 || (size_t)n >= cap)
 		return es_errf(err, errlen, ES_ELIMIT, "%s: path too long", rel);
 	struct stat st;
-	if (sha256 && !stat(out, &st))
-		return 0; /* fetched before, checked then */
+	if (sha256 && !stat(out, &st)) {
+		/* fetched before, checked then; used now: its time is what the
+		 * eviction orders by (atime alone is not kept under relatime) */
+		utimensat(AT_FDCWD, out, NULL, 0);
+		return 0;
+	}
 	struct st_blob b;
 	int rc = rec_blobs_open(data_dir, &b, NULL, err, errlen);
 	if (rc)
 		return rc;
 	rc = b.ops->get_file(b.state, rel, out, sha256, err, errlen);
 	st_blob_close(&b);
-	if (rc)
+	if (rc) {
 		ES_LOG_WARNING(TAG, "%s", err);
-	return rc;
+		return rc;
+	}
+	unsigned gone = 0;
+	if (sha256 && rec_tier_cache_trim(data_dir, cache_cap(data_dir), out, &gone))
+		ES_LOG_WARNING(TAG, "%s/cache: could not be trimmed to its size", data_dir);
+	if (gone)
+		ES_LOG_INF(TAG, "%s/cache: %u least recently used copies removed", data_dir, gone);
+	return 0;
 }
 
 int rec_tier_remove(const char *data_dir, const char *rel, char *err, size_t errlen)
@@ -257,6 +381,19 @@ static int move_one(const char *data_dir, struct idx *ix, struct st_blob *b, con
 	unlink(check);
 	if (rc)
 		return rc;
+	/* a hold placed while the recording was local (hold.c set no object
+	 * hold then) goes on the object before the local copy does; where the
+	 * bucket has no Object Lock the hold is the index's and the ledger's */
+	char held[IDX_HOLD_NAME_MAX + 1] = "";
+	if (idx_call_held(ix, c->row, held, sizeof(held)) > 0) {
+		rc = b->ops->legal_hold(b->state, c->path, true, err, errlen);
+		if (rc == ES_EUNSUP)
+			rc = 0;
+		else if (rc)
+			return rc; /* stays local and queued: retried next pass */
+		else
+			ES_LOG_INF(TAG, "%s: object legal hold set (hold %s)", c->path, held);
+	}
 	if (unlink(local) && errno != ENOENT)
 		return es_errf(err, errlen, ES_EIO, "%s: %s", local, strerror(errno));
 	n->moved++;

@@ -47,6 +47,7 @@ struct st_blob_conf {
 	int64_t timeout_us;                  /* per request without progress; 0: 30 s */
 	char lock_mode[16];                  /* "", "GOVERNANCE" or "COMPLIANCE" */
 	int64_t lock_days;                   /* retention of each object when lock_mode */
+	uint64_t cache_max_bytes;            /* DATA/cache of archived reads; 0: 1 GiB */
 };
 
 /* What an upload reports. */
