@@ -168,6 +168,7 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 	struct pol_consent_result res;
 	pol_consent_eval(rc->consent, (enum pol_direction)rc->direction, ev, n, answer, now_us,
 			 ended, &res);
+	bool added = false;
 	if (res.no_consent) {
 		for (int p = 0; p < 2; p++) {
 			if (res.keep[p] || rc->consent_drop[p])
@@ -180,7 +181,15 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 				 pol_consent_state_name(res.p[who].state));
 			sip_call_add_event(sc, now_us, p, "no_consent", detail);
 			ES_LOG_INF(TAG, "call %s: %s", sc->call_id, detail);
+			added = true;
 		}
+	}
+	/* adding an event may move the call's events (realloc), which ev[] and
+	 * res point into: gather and decide again from where they are now */
+	if (added) {
+		n = gather(sc, ev, ES_ARRAY_LEN(ev));
+		pol_consent_eval(rc->consent, (enum pol_direction)rc->direction, ev, n, answer,
+				 now_us, ended, &res);
 	}
 	/* what an end now would keep, for the spool's metadata (spool.c), so
 	 * that a crash is finished with the decision: before the window has
