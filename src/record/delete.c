@@ -88,6 +88,45 @@ static int kept_load(struct rec_deleter *d, int64_t call_row, struct kept_list *
 	return rc;
 }
 
+/* Append the tombstone of path, naming reason; err says what failed. */
+static int tombstone(struct rec_deleter *d, const char *path, const char *reason, int64_t now_us,
+		     uint64_t *seq, char *err, size_t errlen)
+{
+	int rc = st_ledger_append_tombstone(d->ledger, path, reason, now_us, seq);
+	if (rc)
+		snprintf(err, errlen, "the ledger could not record the deletion of %s: %s", path,
+			 es_strerror(rc));
+	return rc;
+}
+
+/* A recording's bytes after its tombstone is committed: its data key (when
+ * encrypted), its file here or its object in the bucket, its stored
+ * waveform.  Already gone is not an error (a rerun after a crash). */
+static int remove_blob(struct rec_deleter *d, const char *rel, bool encrypted, char *err,
+		       size_t errlen)
+{
+	char path[4300];
+	int rc;
+	if (encrypted) {
+		if ((rc = need_vault(d, err, errlen)))
+			return rc;
+		rc = st_vault_shred(d->vault, rel, err, errlen);
+		if (rc && rc != ES_ENOTFOUND)
+			return rc;
+	}
+	snprintf(path, sizeof(path), "%s/%s", d->data_dir, rel);
+	bool local = unlink(path) == 0;
+	if (!local && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ES_EIO;
+	}
+	/* archived: the bucket's object (the tombstone is already durable) */
+	if (!local && (rc = rec_tier_remove(d->data_dir, rel, err, errlen)))
+		return rc;
+	rec_peaks_drop(d->data_dir, rel); /* its stored waveform goes with it */
+	return 0;
+}
+
 /* A tombstone naming the cause for each kept original without one yet (a
  * rerun after a crash writes none twice). */
 static int kept_tombstone(struct rec_deleter *d, const struct kept_list *k, const char *reason,
@@ -98,12 +137,9 @@ static int kept_tombstone(struct rec_deleter *d, const struct kept_list *k, cons
 		bool tomb = false;
 		if (st_ledger_find(d->ledger, k->v[i].path, &s, &tomb) == 0 && tomb)
 			continue;
-		int rc = st_ledger_append_tombstone(d->ledger, k->v[i].path, reason, now_us, &s);
-		if (rc) {
-			snprintf(err, errlen, "the ledger could not record the deletion of %s: %s",
-				 k->v[i].path, es_strerror(rc));
+		int rc = tombstone(d, k->v[i].path, reason, now_us, &s, err, errlen);
+		if (rc)
 			return rc;
-		}
 		if (added)
 			(*added)++;
 	}
@@ -116,26 +152,11 @@ static int kept_tombstone(struct rec_deleter *d, const struct kept_list *k, cons
 static int kept_remove(struct rec_deleter *d, const struct kept_list *k, char *err,
 		       size_t errlen)
 {
-	char path[4300];
 	int rc;
 	for (size_t i = 0; i < k->n; i++) {
 		const struct kept *x = &k->v[i];
-		if (x->encrypted) {
-			if ((rc = need_vault(d, err, errlen)))
-				return rc;
-			rc = st_vault_shred(d->vault, x->path, err, errlen);
-			if (rc && rc != ES_ENOTFOUND)
-				return rc;
-		}
-		snprintf(path, sizeof(path), "%s/%s", d->data_dir, x->path);
-		bool local = unlink(path) == 0;
-		if (!local && errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return ES_EIO;
-		}
-		if (!local && (rc = rec_tier_remove(d->data_dir, x->path, err, errlen)))
+		if ((rc = remove_blob(d, x->path, x->encrypted, err, errlen)))
 			return rc;
-		rec_peaks_drop(d->data_dir, x->path);
 		if ((rc = idx_redaction_shredded(d->ix, x->id))) {
 			snprintf(err, errlen, "%s", idx_errmsg(d->ix));
 			return rc;
@@ -164,43 +185,22 @@ int rec_del_begin(struct rec_deleter *d, const struct rec_del_target *t, const c
 			*seq = s; /* an interrupted delete: its tombstone is there */
 		return 0;
 	}
-	rc = st_ledger_append_tombstone(d->ledger, t->path, reason, now_us, &s);
-	if (rc)
-		snprintf(err, errlen, "the ledger could not record the deletion of %s: %s", t->path,
-			 es_strerror(rc));
-	else if (seq)
+	rc = tombstone(d, t->path, reason, now_us, &s, err, errlen);
+	if (!rc && seq)
 		*seq = s;
 	return rc;
 }
 
 int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err, size_t errlen)
 {
-	char path[4300];
 	struct kept_list k;
 	/* the kept originals first: the call's row is what a rerun starts from */
 	int rc = kept_load(d, t->call_row, &k, err, errlen);
 	if (!rc)
 		rc = kept_remove(d, &k, err, errlen);
 	free(k.v);
-	if (rc)
+	if (rc || (rc = remove_blob(d, t->path, t->encrypted, err, errlen)))
 		return rc;
-	if (t->encrypted) {
-		if ((rc = need_vault(d, err, errlen)))
-			return rc;
-		rc = st_vault_shred(d->vault, t->path, err, errlen);
-		if (rc && rc != ES_ENOTFOUND)
-			return rc;
-	}
-	snprintf(path, sizeof(path), "%s/%s", d->data_dir, t->path);
-	bool local = unlink(path) == 0;
-	if (!local && errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ES_EIO;
-	}
-	/* archived: the bucket's object (the tombstone is already durable) */
-	if (!local && (rc = rec_tier_remove(d->data_dir, t->path, err, errlen)))
-		return rc;
-	rec_peaks_drop(d->data_dir, t->path); /* its stored waveform goes with it */
 	rc = idx_recording_delete(d->ix, t->call_row);
 	if (rc == ES_ENOTFOUND)
 		rc = 0;
