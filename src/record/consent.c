@@ -168,28 +168,20 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 	struct pol_consent_result res;
 	pol_consent_eval(rc->consent, (enum pol_direction)rc->direction, ev, n, answer, now_us,
 			 ended, &res);
-	bool added = false;
+	/* the no_consent events are added last: adding one may move the call's
+	 * events (realloc), which ev[] and res point into */
+	char drop_detail[2][48];
+	bool dropped[2] = {false, false};
 	if (res.no_consent) {
 		for (int p = 0; p < 2; p++) {
 			if (res.keep[p] || rc->consent_drop[p])
 				continue;
-			rc->consent_drop[p] = true;
+			rc->consent_drop[p] = dropped[p] = true;
 			/* which party's consent is missing or refused */
 			int who = res.p[0].required && res.p[0].state != POL_CS_GIVEN ? 0 : 1;
-			char detail[48];
-			snprintf(detail, sizeof(detail), "%s %s: audio dropped", party_names[who],
-				 pol_consent_state_name(res.p[who].state));
-			sip_call_add_event(sc, now_us, p, "no_consent", detail);
-			ES_LOG_INF(TAG, "call %s: %s", sc->call_id, detail);
-			added = true;
+			snprintf(drop_detail[p], sizeof(drop_detail[p]), "%s %s: audio dropped",
+				 party_names[who], pol_consent_state_name(res.p[who].state));
 		}
-	}
-	/* adding an event may move the call's events (realloc), which ev[] and
-	 * res point into: gather and decide again from where they are now */
-	if (added) {
-		n = gather(sc, ev, ES_ARRAY_LEN(ev));
-		pol_consent_eval(rc->consent, (enum pol_direction)rc->direction, ev, n, answer,
-				 now_us, ended, &res);
 	}
 	/* what an end now would keep, for the spool's metadata (spool.c), so
 	 * that a crash is finished with the decision: before the window has
@@ -210,14 +202,20 @@ void rec_consent_check(struct rec_call *rc, int64_t now_us, bool ended)
 	bool pending = res.p[0].state == POL_CS_PENDING || res.p[1].state == POL_CS_PENDING;
 	if (answer && !pending)
 		rc->consent_done = true;
+	if (ended) {
+		rc->no_consent = res.no_consent;
+		for (int p = 0; p < 2; p++)
+			rc->consent_state[p] = pol_consent_state_name(res.p[p].state);
+		free(rc->consent_json);
+		rc->consent_json = evidence_json(rc, &res);
+	}
+	for (int p = 0; p < 2; p++) {
+		if (!dropped[p])
+			continue;
+		sip_call_add_event(sc, now_us, p, "no_consent", drop_detail[p]);
+		ES_LOG_INF(TAG, "call %s: %s", sc->call_id, drop_detail[p]);
+	}
 	rc->consent_nev = sc->nevents;
-	if (!ended)
-		return;
-	rc->no_consent = res.no_consent;
-	for (int p = 0; p < 2; p++)
-		rc->consent_state[p] = pol_consent_state_name(res.p[p].state);
-	free(rc->consent_json);
-	rc->consent_json = evidence_json(rc, &res);
 }
 
 int rec_consent_trim(const struct rec_call *rc, const char *path, const struct mlog_keys *keys,
