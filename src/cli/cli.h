@@ -262,6 +262,23 @@ struct cli_settings {
 	bool metrics_on;
 };
 
+/* The recorder's figures the system alerts watch, sampled once a second. */
+struct cli_alert_sample {
+	uint64_t drops;          /* kernel and queue drops so far */
+	bool disk_known;
+	uint64_t disk_free;      /* bytes available in the data folder */
+	uint64_t srs_refusals;   /* SIPREC requests refused so far */
+	uint64_t backlog;        /* recordings waiting for the pool */
+};
+#define CLI_ALERT_RING 61        /* a minute of one-second samples */
+struct cli_alert_state {
+	uint64_t drops;
+	bool have_drops;
+	uint64_t ref[CLI_ALERT_RING];
+	uint64_t ref_n;
+	int64_t last_us;
+};
+
 struct cli_run {
 	struct cli_ctx *ctx;
 	const struct cli_settings *s;
@@ -294,6 +311,8 @@ struct cli_run {
 	size_t nactive, active_cap;
 	struct es_clock_track *clock; /* the clock's state over time (core/clock.h) */
 	char clock_json[2048];        /* scratch: the call being stored's */
+	struct an_alerts *alerts;     /* [alert NAME] (alerts.c), NULL = none */
+	struct cli_alert_state alert_state;
 };
 
 int64_t cli_wall_us(void);
@@ -348,6 +367,17 @@ void cli_srs_free(struct cli_run *r);
 void cli_srs_status(struct cli_run *r, struct es_json *j);
 /* The SRS's engine statistics (active calls etc.), or NULL. */
 const struct rec_stats *cli_srs_engine_stats(const struct cli_run *r);
+
+/* alerts.c: read [alert NAME] and [alerts] into r->alerts, write
+ * DATA/run/alerts.json (the UI's list) and start the sender; CLI_USAGE for
+ * a bad section, CLI_ERR, said on stderr naming cmd.  The rest raise what
+ * the main loop sees; close stops the sender (after the engines). */
+int cli_alerts_open(struct cli_run *r, const struct es_conf *c, const char *cmd);
+void cli_alerts_call(struct cli_run *r, const struct idx_call *c);
+void cli_alerts_recording(struct cli_run *r, const struct rec_done *d);
+void cli_alerts_system(struct cli_run *r, const struct cli_alert_sample *s);
+void cli_alerts_status(struct cli_run *r, struct es_json *j);
+void cli_alerts_close(struct cli_run *r);
 
 /* retention.c: `retention run` inside `earshot record`, with its ledger
  * and vault (it holds the ledger's lock); the summary goes to the log. */

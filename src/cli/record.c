@@ -2,6 +2,7 @@
  * enabled), `earshot srs` (the same without capture) and `earshot status`.
  * The run itself (data folder, loop, status) is in run.c, the SIPREC
  * server's settings in srs.c. */
+#include "analytics/alert.h"
 #include "api/server.h"
 #include "cli/cli.h"
 #include "core/config.h"
@@ -82,7 +83,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
-			     !strcasecmp(sec, "retention"); /* policy/retention.c checks them */
+			     !strcasecmp(sec, "retention") || /* policy/retention.c checks them */
+			     an_alerts_is_section(sec);       /* analytics/alert.c checks them */
 		for (size_t k = 0; k < ES_ARRAY_LEN(sections) && !known; k++)
 			known = !strcasecmp(sec, sections[k]);
 		if (!known) {
@@ -414,6 +416,11 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		s.store.render.writer.opus_bitrate *= s.store.render.mix ? 1 : 2;
 
 	/* the data folder: index, spool, status; what a crash left */
+	/* alerts before the recovery, whose calls are checked too; the
+	 * engines raise one-way audio and dead air to them */
+	if ((exit_code = cli_alerts_open(&run, &conf, cmd)))
+		goto out;
+	s.engine.alerts = run.alerts;
 	if ((exit_code = cli_run_open(&run)))
 		goto out;
 	cli_run_signals();

@@ -76,6 +76,7 @@ static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct cli_run *r = ud;
 	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
+	cli_alerts_recording(r, d);
 	if (r->retention && !d->err && rec_retention_assign(r->ix, r->retention, d->call_row))
 		ES_LOG_ERR(TAG, "recording of call %lld: its retention times were not set: %s "
 			   "(`earshot retention run` sets them)", (long long)d->call_row,
@@ -88,6 +89,7 @@ static int take_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct cli_run *r = ud;
 	cli_run_clock_stamp(r, c);
+	cli_alerts_call(r, c);
 	return rec_store_call(r->ix, r->rec, c, media_log, &r->n);
 }
 
@@ -283,6 +285,8 @@ static void write_status(struct cli_run *r)
 	es_json_key(&j, "spool_errors"); es_json_int(&j, (int64_t)spool_err);
 	es_json_key(&j, "call_bytes"); es_json_int(&j, (int64_t)bytes);
 	es_json_key(&j, "disk_low"); es_json_bool(&j, r->disk_low);
+	es_json_key(&j, "alerts"); /* deliveries of [alert NAME] events (alerts.c) */
+	cli_alerts_status(r, &j);
 	es_json_key(&j, "clock"); /* the recorder's clock now (core/clock.h) */
 	if (r->clock)
 		es_clock_json(&j, &r->clock->now);
@@ -330,6 +334,33 @@ static void check_disk(struct cli_run *r)
 		ES_LOG_INF(TAG, "%s: %.1f MiB free again", r->ctx->data_dir, (double)avail / 1048576.0);
 	}
 	r->disk_low = low;
+}
+
+/* The figures the system alerts watch, once a second (alerts.c). */
+static void alert_sample(struct cli_run *r, int64_t now)
+{
+	if (!r->alerts || now - r->alert_state.last_us < ES_US_PER_SEC)
+		return;
+	r->alert_state.last_us = now;
+	struct cli_alert_sample s = {.backlog = (uint64_t)rec_recorder_pending(r->rec)};
+	if (r->live) {
+		struct rec_live_status st;
+		rec_live_status(r->live, &st);
+		s.drops = st.queue_drops;
+		for (unsigned i = 0; i < st.nifaces; i++)
+			s.drops += st.iface[i].dropped;
+	}
+	if (r->srs) {
+		struct srs_stats ss;
+		srs_stats(r->srs, &ss);
+		s.srs_refusals = ss.rejected_busy + ss.rejected_forbidden + ss.rejected_bad;
+	}
+	struct statvfs vfs;
+	if (statvfs(r->ctx->data_dir, &vfs) == 0) {
+		s.disk_known = true;
+		s.disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	}
+	cli_alerts_system(r, &s);
 }
 
 static int load_rules(const char *path, struct pol_rules **out)
@@ -409,6 +440,7 @@ int cli_run_loop(struct cli_run *r)
 		cli_archive_commit(&r->arc);
 		int64_t now = cli_wall_us();
 		clock_tick(r, now);
+		alert_sample(r, now);
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
 			check_disk(r);
 			last_disk = now;
@@ -492,6 +524,8 @@ void cli_run_close(struct cli_run *r)
 	rec_live_free(r->live);
 	r->live = NULL;
 	cli_srs_free(r);
+	/* after the engines, which raise to it; what is queued reaches the outbox */
+	cli_alerts_close(r);
 	rec_recorder_free(r->rec);
 	r->rec = NULL;
 	cli_archive_close(&r->arc);

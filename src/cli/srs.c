@@ -511,6 +511,7 @@ static int srs_take_call(void *ud, struct idx_call *c, const char *media_log)
 {
 	struct cli_run *r = ud;
 	cli_run_clock_stamp(r, c);
+	cli_alerts_call(r, c);
 	if (idx_begin(r->ix)) {
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 		r->n.store_errors++;

@@ -295,6 +295,8 @@ static void sweep(struct rec_engine *e, int64_t now_us)
 			call_finish(e, rc, now_us, SIP_END_SESSION_TIMER);
 		else {
 			rec_pause_tick(rc, now_us);
+			if (e->cfg.alerts && now_us - rc->alert_check_us >= ES_US_PER_SEC)
+				rec_alert_check(e->cfg.alerts, rc, now_us);
 			if (rc->consent) /* the window, or events of other sources (API) */
 				rec_consent_check(rc, now_us, false);
 			if (flush && rc->ml)

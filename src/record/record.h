@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 struct st_vault;
+struct an_alerts;
 struct st_ledger;
 
 struct rec_config {
@@ -48,6 +49,9 @@ struct rec_config {
 	struct st_vault *spool_vault; /* media logs are encrypted (media/mlog.c
 				    format 2) with keys wrapped by its KEK;
 				    NULL = plain logs */
+	struct an_alerts *alerts; /* one-way audio and dead air of calls in
+				    progress are raised here, checked once a
+				    second per call (alert_live.c); NULL = off */
 	struct net_config net;
 };
 void rec_config_default(struct rec_config *cfg);

@@ -120,6 +120,7 @@ struct rec_call {
 	const char *crash_state[2];
 	unsigned crash_sig;       /* the above in one number, 0 = no rule */
 	unsigned ml_meta_consent; /* the crash_sig the log's metadata has */
+	int64_t alert_check_us;   /* the last in-call alert check (alert_live.c) */
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
@@ -252,6 +253,9 @@ int rec_pause_set(struct rec_call *rc, bool pause, int party, const char *by, in
 void rec_pause_events(struct rec_call *rc, int64_t now_us);
 /* The automatic resume after max_pause. */
 void rec_pause_tick(struct rec_call *rc, int64_t now_us);
+/* One-way audio and dead air of a call in progress, raised to alerts once
+ * a second at most (alert_live.c). */
+void rec_alert_check(struct an_alerts *alerts, struct rec_call *rc, int64_t now_us);
 /* Whether an RTP packet of sender must not reach the spool: the call is
  * paused, or (mask_dtmf) it is a telephone-event or audio during a
  * digit's tone. */
