@@ -203,6 +203,22 @@ static const struct plain {
 	{"srs.requests", "earshot_siprec_requests_total", "counter", "SIP requests to the SRS."},
 	{"srs.tls_failures", "earshot_siprec_tls_failures_total", "counter",
 	 "TLS handshakes that failed."},
+	{"alerts.raised", "earshot_alert_events_total", "counter",
+	 "Alert events raised ([alert NAME], docs/ALERTS.md)."},
+	{"alerts.suppressed", "earshot_alert_suppressed_total", "counter",
+	 "Alert events held back by the rate limit."},
+	{"alerts.outbox", "earshot_alert_outbox", "gauge",
+	 "Alert events waiting in the outbox for the webhook."},
+};
+
+/* status.json's "alerts" counters as earshot_alert_deliveries_total. */
+static const struct {
+	const char *path, *action, *result;
+} alert_deliveries[] = {
+	{"alerts.delivered", "webhook", "delivered"},
+	{"alerts.failed", "webhook", "failed"},
+	{"alerts.rejected", "webhook", "rejected"},
+	{"alerts.syslog", "syslog", "delivered"},
 };
 
 #define MAX_WORKERS 64
@@ -224,6 +240,8 @@ struct status_vals {
 	unsigned nrefusals;
 	double worker_queue[MAX_WORKERS], worker_calls[MAX_WORKERS];
 	unsigned nworkers;
+	double deliveries[ES_ARRAY_LEN(alert_deliveries)];
+	bool have_deliveries;
 };
 
 static void add_label(struct label_val *arr, unsigned *n, unsigned max, const char *label,
@@ -260,6 +278,12 @@ static void on_status(void *ud, const char *path, double num, const char *str, s
 			return;
 		}
 	(void)n;
+	for (size_t i = 0; i < ES_ARRAY_LEN(alert_deliveries); i++)
+		if (!strcmp(path, alert_deliveries[i].path)) {
+			sv->deliveries[i] = num;
+			sv->have_deliveries = true;
+			return;
+		}
 	if (!strcmp(path, "updated_us"))
 		sv->updated_us = num;
 	else if (!strcmp(path, "kernel_drops"))
@@ -344,6 +368,14 @@ int api_metrics_render(struct es_buf *out, const char *data_dir, const char *sta
 		for (unsigned i = 0; i < sv->nworkers; i++)
 			rc |= es_buf_printf(out, "earshot_worker_calls_in_progress{worker=\"%u\"} %.17g\n",
 					    i, sv->worker_calls[i]);
+	}
+	if (parsed && sv->have_deliveries) {
+		rc |= head(out, "earshot_alert_deliveries_total", "counter",
+			   "Alert event deliveries, by action and result.");
+		for (size_t i = 0; i < ES_ARRAY_LEN(alert_deliveries); i++)
+			rc |= es_buf_printf(out, "earshot_alert_deliveries_total{action=\"%s\","
+					    "result=\"%s\"} %.17g\n", alert_deliveries[i].action,
+					    alert_deliveries[i].result, sv->deliveries[i]);
 	}
 	struct statvfs vfs;
 	if (data_dir && statvfs(data_dir, &vfs) == 0) {

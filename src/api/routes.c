@@ -705,6 +705,8 @@ int srv_route(struct srv_req *r)
 		return get ? srv_rules(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/active"))
 		return get ? srv_active(r) : srv_method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/alerts"))
+		return get ? srv_alerts(r) : srv_method_not_allowed(r, "GET, HEAD");
 	static const char active[] = "/api/active/";
 	if (!strncmp(u, active, sizeof(active) - 1)) {
 		/* a Call-ID may hold '/' (RFC 3261 25.1 word): the verb is the

@@ -216,6 +216,8 @@ int srv_me_password(struct srv_req *r);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);
+/* GET /api/alerts (handlers_alerts.c) */
+int srv_alerts(struct srv_req *r);
 /* handlers_health.c: no login; /healthz and /metrics answer without the
  * index, /readyz asks it */
 int srv_healthz(struct srv_req *r);

@@ -11,7 +11,10 @@ test starts (http.server on a free port).
 3. The receiver starts again: every event of DATA/alerts/events.jsonl that
    went to the webhook arrives exactly once by id, each with a valid
    X-Earshot-Signature (HMAC-SHA256 of the body with the secret), and the
-   outbox is empty.  /metrics-bound counters (status.json "alerts") agree."""
+   outbox is empty.  status.json's "alerts" counters agree; /metrics shows
+   earshot_alert_deliveries_total and passes `promtool check metrics`;
+   GET /api/alerts lists the events newest first and the configured alert
+   (no secret) to an admin, and refuses an agent."""
 import hashlib
 import hmac
 import http.server
@@ -20,8 +23,10 @@ import os
 import threading
 import time
 
+import subprocess
+
 import estest
-from estest import EARSHOT, Results, skip, tmpdir
+from estest import EARSHOT, Results, have, http_req, http_wait_up, run, skip, tmpdir
 import livecalls
 
 why = livecalls.missing_tools()
@@ -89,14 +94,22 @@ res = Results()
 work = tmpdir("earshot-alerts-")
 data = os.path.join(work, "data")
 ports = livecalls.Ports(8)
-hook_port = estest.free_port()
+hook_port, api_port = estest.free_port(), estest.free_port()
+PW = "correct horse battery"
+TOKENS = {}
+for name, role in (("adm", "admin"), ("ag", "agent")):
+    run([EARSHOT, "--data", data, "user", "add", name, "--role", role, "--password-stdin"]
+        + (["--numbers", "1234"] if role == "agent" else []), input=PW + "\n")
+    TOKENS[name] = json.loads(run([EARSHOT, "--data", data, "user", "token", name, "--json"])
+                              .stdout)["token"]
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
     f.write("[alerts]\nwebhook = http://127.0.0.1:%d/hook\nsecret = %s\nretry_max = 2s\n"
             "timeout = 2s\n\n[alert oneway]\ncondition = one_way\nthreshold = %ds\n"
             "severity = critical\n" % (hook_port, SECRET, THRESHOLD))
 rx = Receiver(hook_port).start()
-rec = livecalls.Recorder(EARSHOT, data, ports.bpf(8), args=["-c", conf, "--linger", "1"])
+rec = livecalls.Recorder(EARSHOT, data, ports.bpf(8),
+                         args=["-c", conf, "--linger", "1", "--api", "127.0.0.1:%d" % api_port])
 rec.start()
 if not res.check(rec.wait_status(20) is not None,
                  "no status.json within 20 s; log:\n" + open(rec.logpath).read()[-3000:]):
@@ -172,6 +185,36 @@ res.check(not left, "outbox still holds %s" % left)
 al = (rec.status() or {}).get("alerts") or {}
 res.check(al.get("delivered") == 3 and al.get("outbox") == 0,
           "status.json alerts after the restart: %s" % al)
+
+# --- the API and /metrics of the same recorder ------------------------------
+res.check(http_wait_up("127.0.0.1", api_port, rec.proc), "no API after the restart")
+st, _, body = http_req("127.0.0.1", api_port, "GET", "/api/alerts?limit=10",
+                       headers={"Authorization": "Bearer " + TOKENS["adm"]}, timeout=10)
+res.check(st == 200, "GET /api/alerts: %s %s" % (st, body))
+if st == 200:
+    got_ids = [e.get("id") for e in body.get("alerts", [])]
+    res.check(got_ids == list(reversed(sent)), "GET /api/alerts ids %s, want newest first %s"
+              % (got_ids, sent))
+    confd = body.get("configured") or []
+    res.check(len(confd) == 1 and confd[0].get("name") == "oneway"
+              and confd[0].get("condition") == "one_way" and confd[0].get("threshold") == THRESHOLD,
+              "configured alerts %s" % confd)
+    res.check(SECRET not in json.dumps(body), "the secret is shown by GET /api/alerts")
+st, _, body = http_req("127.0.0.1", api_port, "GET", "/api/alerts",
+                       headers={"Authorization": "Bearer " + TOKENS["ag"]}, timeout=10)
+res.check(st == 403, "an agent got GET /api/alerts: %s" % st)
+st, _, body = http_req("127.0.0.1", api_port, "GET", "/api/alerts?limit=0",
+                       headers={"Authorization": "Bearer " + TOKENS["adm"]}, timeout=10)
+res.check(st == 400, "limit=0: %s" % st)
+time.sleep(1.2)  # status.json after the last delivery
+st, _, text = http_req("127.0.0.1", api_port, "GET", "/metrics", raw=True, timeout=10)
+text = text.decode() if isinstance(text, bytes) else text
+res.check('earshot_alert_deliveries_total{action="webhook",result="delivered"} 3' in text,
+          "/metrics lacks the deliveries: %s" % [l for l in text.splitlines() if "alert" in l])
+if have("promtool"):
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    res.check(p.returncode == 0, "promtool check metrics: %s %s" % (p.stdout[-600:], p.stderr[-600:]))
 rc = rec.stop()
 res.check(rc == 0, "earshot record exited %s" % rc)
 rx.stop()
