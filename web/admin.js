@@ -144,7 +144,7 @@
     }
     if (focus) $('admin-tab-' + id).focus();
     if (id === 'users') loadUsers();
-    else if (id === 'rules') loadRules();
+    else if (id === 'rules') { loadRules(); loadAlerts(); }
     else loadAudit();
   }
 
@@ -343,6 +343,28 @@
     const d = document.createElement('div');
     d.id = 'rules-body';
     p.append(d);
+    // [alert NAME] of the recorder, read-only (GET /api/alerts, docs/ALERTS.md)
+    p.append(el('h3', 'Alerts'), status('alerts-status'));
+    p.append(table('alerts-table', 'Configured alerts', [['Alert'], ['Condition'], ['Threshold', 'num'],
+      ['Only'], ['Actions'], ['Severity'], ['At most']]));
+  }
+
+  async function loadAlerts() {
+    let j;
+    try { j = await api('GET', '/api/alerts?limit=1'); } catch (e) { say('alerts-status', ''); showError(e); return; }
+    const c = j.configured || [];
+    say('alerts-status', j.configured === null ? 'No recorder has run with this data folder yet.'
+      : c.length ? c.length + ' alert' + (c.length === 1 ? '' : 's') + ' configured' : 'No alerts configured.');
+    $('alerts-table').tBodies[0].replaceChildren(...c.map((a) => {
+      const only = [];
+      if (a.rule) only.push('rule ' + a.rule);
+      if (a.peers.length) only.push('peers ' + a.peers.join(', '));
+      const tr = row([a.name, a.condition + ' (' + a.scope + ')', [a.threshold === null ? '—' : a.threshold, 'num'],
+        only.length ? only.join('; ') : 'any', a.actions.join(', '), a.severity,
+        a.max_per_interval + ' per ' + a.interval_s + ' s']);
+      tr.dataset.alert = a.name;
+      return tr;
+    }));
   }
 
   function list(v) { return v && v.length ? v.join(', ') : 'any'; }

@@ -29,6 +29,37 @@
     head.append(tr);
     table.append(cap, head, document.createElement('tbody'));
     body.append(status, table);
+    // the recorder's recent alert events (GET /api/alerts; hidden for agents)
+    const al = el('section');
+    al.id = 'live-alerts';
+    al.hidden = true;
+    const at = el('table', null, 'grid');
+    at.id = 'live-alerts-table';
+    const ah = document.createElement('thead');
+    const atr = document.createElement('tr');
+    for (const h of ['Raised (' + TZ + ')', 'Alert', 'Severity', 'Message']) {
+      const th = el('th', h);
+      th.scope = 'col';
+      atr.append(th);
+    }
+    ah.append(atr);
+    at.append(el('caption', 'Recent alerts'), ah, document.createElement('tbody'));
+    al.append(at);
+    body.append(al);
+  }
+
+  async function refreshAlerts() {
+    const sec = document.getElementById('live-alerts');
+    // agents see their own calls only: the alerts (any call's) are not theirs
+    if (!state.user || state.user.role === 'agent') { sec.hidden = true; return; }
+    let a;
+    try { a = await api('GET', '/api/alerts?limit=20'); } catch (e) { sec.hidden = true; return; }
+    sec.hidden = false;
+    document.getElementById('live-alerts-table').tBodies[0].replaceChildren(...a.alerts.map((e) => {
+      const tr = row([fmtTime(e.time), e.alert, [e.severity, 'severity-' + e.severity], e.message]);
+      tr.dataset.eventId = e.id;
+      return tr;
+    }));
   }
 
   function callRow(c) {
@@ -46,6 +77,7 @@
       const a = await api('GET', '/api/active');
       const tbody = document.getElementById('live-calls').tBodies[0];
       tbody.replaceChildren(...a.calls.map(callRow));
+      refreshAlerts();
       const r = a.recorder;
       const n = a.calls.length;
       document.getElementById('live-status').textContent = r.running
