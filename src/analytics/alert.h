@@ -115,6 +115,9 @@ void an_alert_live_eval(const struct an_alert_live *in, double *one_way_s, int *
  * be created (err says which). */
 int an_alerts_start(struct an_alerts *a, char *err, size_t errlen);
 void an_alerts_stop(struct an_alerts *a);
+/* Drop the events raised and not yet written (the fuzz harness: nothing
+ * reaches the disk or syslog); returns how many. */
+size_t an_alerts_drop_queued(struct an_alerts *a);
 
 struct an_alert_stats {
 	uint64_t raised;           /* events made */

@@ -398,6 +398,26 @@ void an_alerts_stop(struct an_alerts *a)
 	}
 }
 
+size_t an_alerts_drop_queued(struct an_alerts *a)
+{
+	if (!a || !a->lock_ok)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	struct an_event *ev = a->queue;
+	size_t n = a->nqueue;
+	a->queue = NULL;
+	a->qtail = &a->queue;
+	a->nqueue = 0;
+	pthread_mutex_unlock(&a->lock);
+	while (ev) {
+		struct an_event *next = ev->next;
+		free(ev->body);
+		free(ev);
+		ev = next;
+	}
+	return n;
+}
+
 void an_alerts_free(struct an_alerts *a)
 {
 	if (!a)

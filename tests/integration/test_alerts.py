@@ -37,7 +37,7 @@ if not os.path.exists(EARSHOT):
 
 SECRET = "test-secret-0123456789abcdef"
 THRESHOLD = 4  # seconds of one-way audio before the alert
-LENGTH = 11.0  # seconds from ACK to BYE
+LENGTH = 8.0  # seconds from ACK to BYE
 
 
 class Receiver:
