@@ -107,6 +107,15 @@ with open(conf, "w") as f:
     f.write("[alerts]\nwebhook = http://127.0.0.1:%d/hook\nsecret = %s\nretry_max = 2s\n"
             "timeout = 2s\n\n[alert oneway]\ncondition = one_way\nthreshold = %ds\n"
             "severity = critical\n" % (hook_port, SECRET, THRESHOLD))
+# a bad section stops the recorder at start, naming file, line and key
+bad = os.path.join(work, "bad.conf")
+with open(bad, "w") as f:
+    f.write("[alert x]\ncondition = one_way\nthreshold = soon\n")
+p = subprocess.run([EARSHOT, "--data", data, "record", "-i", "lo", "-c", bad],
+                   capture_output=True, text=True, timeout=30)
+res.check(p.returncode == 2 and bad + ":3" in p.stderr and "threshold" in p.stderr,
+          "a bad [alert] section: exit %d, %s" % (p.returncode, p.stderr[-500:]))
+
 rx = Receiver(hook_port).start()
 rec = livecalls.Recorder(EARSHOT, data, ports.bpf(8),
                          args=["-c", conf, "--linger", "1", "--api", "127.0.0.1:%d" % api_port])
