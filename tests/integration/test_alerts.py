@@ -145,6 +145,11 @@ if res.check(arrived is not None, "no webhook within %.0f s; log:\n%s"
     res.check(delay < 15, "the one-way alert came %.1f s after the call started" % delay)
     res.check(running, "the one-way alert came after the call ended")
     ev = json.loads(rx.got[0]["body"])
+    # the condition began value seconds before the event was raised
+    began = ev["time_us"] / 1e6 - ev.get("value", 0)
+    print("one-way alert: %.2f s from the condition's start (the answer) to the receiver, "
+          "%.2f s from raising to the receiver" % (arrived - began, arrived - ev["time_us"] / 1e6))
+    res.check(arrived - began < 15, "%.1f s from the condition's start" % (arrived - began))
     res.check(rx.got[0]["sig_ok"], "bad X-Earshot-Signature on %s" % ev.get("id"))
     res.check(ev.get("id") == rx.got[0]["id"], "X-Earshot-Event %s, body id %s"
               % (rx.got[0]["id"], ev.get("id")))
