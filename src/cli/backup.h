@@ -8,6 +8,7 @@
 
 int cli_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cli_restore(struct cli_ctx *ctx, int argc, char **argv);
+int cli_migrate(struct cli_ctx *ctx, int argc, char **argv); /* migrate.c */
 /* Open where a backup goes or comes from: a folder (created when create),
  * or s3://BUCKET/PREFIX with the [s3] settings of config (which may also
  * set the data folder, and [ledger] signing_key into key_path when it is
