@@ -2,6 +2,7 @@
 throwaway PostgreSQL 15 cluster (estest.PgCluster) and a real Swift s3api
 bucket (s3server.py, which checks every SigV4 signature):
 
+- `earshot backup` into the bucket and `restore` from it verify;
 - an embedded deployment with calls, a user, an API token, a legal hold and
   their audit entries is migrated while the bucket's server is away: the
   rows are copied and compared, the recordings stay in the data folder and
@@ -70,6 +71,16 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     earshot(data, "hold", "add", "case-1", "--reason", "subpoena", "--call", str(ids[0]))
     audit_before = json.loads(earshot(data, "audit", "--json").stdout)
     res.check(len(ids) >= 4 and audit_before, "the deployment has calls and an audit log")
+
+    # ---- earshot backup into the bucket and back (through SigV4) -------------------
+    bk = es(data, None, "backup", "-c", conf, "--json", "s3://rec/backups/site1")
+    bkj = json.loads(bk.stdout) if bk.returncode == 0 else {}
+    res.check(bkj.get("copied", 0) > len(ids), "backup into the bucket: %s %s" % (bk.stdout, bk.stderr[-300:]))
+    status, _ = s3.curl("HEAD", "/rec/backups/site1/manifest.sig", "-I", check=False)
+    res.check(status == 200, "the signed manifest is in the bucket (HEAD %s)" % status)
+    r = es(os.path.join(work, "from-bucket"), None, "restore", "-c", conf, "s3://rec/backups/site1")
+    res.check(r.returncode == 0 and "0 findings" in r.stdout,
+              "restore from the bucket verifies: %s %s" % (r.stdout[-300:], r.stderr[-300:]))
 
     # ---- first run with the bucket away: rows moved, recordings stay ------------
     s3.stop_proxy()
