@@ -65,7 +65,7 @@ def restore(src, target, *extra):
 
 
 data = os.path.join(work, "data")
-p, _ = import_capture(data, capture("a", 5, 5))
+p, _ = import_capture(data, capture("a", 5, 4))
 res.check(p.returncode == 0, "import: %s" % p.stderr)
 before_calls = calls_json(data)
 before_audio = exports(data)
@@ -111,7 +111,7 @@ res.check(oct(os.stat(os.path.join(data, "keys", "kek.keys")).st_mode & 0o777) =
 b2 = json.loads(earshot(data, "backup", "--json", dest).stdout)
 res.check(b2["copied"] == 0 and b2["reused"] == b2["files"],
           "a second backup of the same state copies nothing: %s" % b2)
-p, _ = import_capture(data, capture("b", 9, 3))
+p, _ = import_capture(data, capture("b", 9, 2))
 b3 = json.loads(earshot(data, "backup", "--json", dest).stdout)
 res.check(0 < b3["copied"] < b3["files"] and b3["reused"] >= len(recs),
           "after more calls only the new files are copied: %s" % b3)
@@ -120,7 +120,7 @@ res.check(len([n for n in os.listdir(os.path.join(dest, "manifests")) if n.endsw
 after_more = calls_json(data)
 
 # ---- a backup while an import writes ---------------------------------------------------
-big = capture("c", 13, 12)
+big = capture("c", 13, 8)
 imp = subprocess.Popen([EARSHOT, "--data", data, "import", "--no-progress", big],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 live = os.path.join(work, "live-backup")
