@@ -259,7 +259,7 @@ int st_manifest_parse(const char *p, size_t len, struct st_manifest *m, char *er
 		} else {
 			/* the next line says whether this one is the last */
 			const char *next = nl + 1;
-			bool last = end - next >= 3 && !memcmp(next, "]}\n", 3);
+			bool last = end - next >= 2 && !memcmp(next, "]}", 2);
 			int frc = parse_file(p, nl, last, m);
 			if (frc == ES_ENOMEM || frc == ES_ELIMIT)
 				rc = es_errf(err, errlen, frc, "manifest.json:%" PRIu64 ": %s",
