@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -474,6 +475,16 @@ static int bk_manifest(struct bk *k)
 	return rc ? CLI_ERR : CLI_OK;
 }
 
+/* Whether the folder dest is dir or inside it (a backup would copy itself). */
+static bool bk_inside(const char *dir, const char *dest)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	if (!strncmp(dest, "s3://", 5) || !realpath(dir, a) || !realpath(dest, b))
+		return false;
+	size_t n = strlen(a);
+	return !strncmp(a, b, n) && (b[n] == 0 || b[n] == '/');
+}
+
 static void bk_rmstage(struct bk *k)
 {
 	static const char *const names[] = {"index.sqlite", "entries.log", "heads.log",
@@ -566,6 +577,13 @@ int cli_backup(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_backup_store_open(ctx, dest, config, true, &k.dst, NULL, 0, BK_CMD);
 	if (rc)
 		return rc;
+	if (bk_inside(ctx->data_dir, dest)) {
+		fprintf(stderr, "%s: %s is inside the data folder %s: back up to another place\n",
+			BK_CMD, dest, ctx->data_dir);
+		st_blob_close(&k.dst);
+		rmdir(dest); /* made just now, when it was not there */
+		return CLI_USAGE;
+	}
 	if (es_htab_init(&k.recs, 1024)) {
 		st_blob_close(&k.dst);
 		fprintf(stderr, "%s: out of memory\n", BK_CMD);

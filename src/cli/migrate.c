@@ -124,9 +124,11 @@ int cli_migrate(struct cli_ctx *ctx, int argc, char **argv)
 	struct rec_tier_counts n = {0};
 	uint64_t diff = 0;
 	int64_t t0 = es_mono_us();
-	if (blobs && (out = mg_bucket(ctx, blobs, config)))
+	if (blobs && !config) {
+		fprintf(stderr, "%s: --blobs needs -c FILE with the bucket's [s3] settings\n", MG_CMD);
+		out = CLI_USAGE;
 		goto done;
-	out = CLI_ERR;
+	}
 	if (cli_open_index(ctx, false, &from))
 		goto done;
 	if (idx_open(&to, to_url, err, sizeof(err))) {
@@ -146,6 +148,10 @@ int cli_migrate(struct cli_ctx *ctx, int argc, char **argv)
 			"compared row by row\n", MG_CMD, (unsigned long long)s.tables,
 		(unsigned long long)s.rows_read, (unsigned long long)s.rows_added,
 		(unsigned long long)s.rows_present);
+	/* the data folder takes the bucket only once its rows are safe */
+	if (blobs && (out = mg_bucket(ctx, blobs, config)))
+		goto done;
+	out = CLI_ERR;
 	if (blobs) {
 		int rc = rec_tier_move(ctx->data_dir, from, cli_wall_us(), 0, 0, &n, err, sizeof(err));
 		fprintf(stderr, "%s: recordings: %llu moved to %s (%llu bytes), %llu failed\n", MG_CMD,

@@ -199,5 +199,10 @@ res.check(r.returncode == 2 and "not empty" in r.stderr, "a non-empty target is 
 r = restore(os.path.join(work, "nowhere"), os.path.join(work, "t7"))
 res.check(r.returncode != 0 and "nowhere" in r.stderr, "a missing backup is named: %s" % r.stderr)
 
+r = earshot(data, "backup", os.path.join(data, "inner"), check=False)
+res.check(r.returncode == 2 and "inside the data folder" in r.stderr and
+          not os.path.exists(os.path.join(data, "inner")),
+          "a backup into the data folder itself is refused: %s" % r.stderr)
+
 shutil.rmtree(work, ignore_errors=True)
 res.finish()
