@@ -20,6 +20,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MG_CMD "earshot migrate"
@@ -167,17 +168,26 @@ int cli_migrate(struct cli_ctx *ctx, int argc, char **argv)
 	from = NULL;
 	idx_close(to);
 	to = NULL;
-	/* every call's recording against the ledger, through the new index */
+	/* every call's recording against the ledger, through the new index
+	 * (a folder that never stored a recording has no ledger) */
 	ctx->index = to_url;
+	char entries[4200];
+	struct stat est;
+	snprintf(entries, sizeof(entries), "%s/ledger/entries.log", ctx->data_dir);
+	bool has_ledger = stat(entries, &est) == 0;
+	if (!has_ledger)
+		fprintf(stderr, "%s: no ledger in %s: no recording to verify\n", MG_CMD,
+			ctx->data_dir);
 	char *vargv[] = {"verify", "--quick", NULL};
 	optind = 1;
-	fprintf(stderr, "%s: verifying every recording through the new index\n", MG_CMD);
+	if (has_ledger)
+		fprintf(stderr, "%s: verifying every recording through the new index\n", MG_CMD);
 	/* --json: stdout carries only the summary (verify's findings: run it) */
 	fflush(stdout);
 	int saved = json ? dup(STDOUT_FILENO) : -1, null = json ? open("/dev/null", O_WRONLY) : -1;
 	if (saved >= 0 && null >= 0)
 		dup2(null, STDOUT_FILENO);
-	int vrc = cli_verify(ctx, 2, vargv);
+	int vrc = has_ledger ? cli_verify(ctx, 2, vargv) : CLI_OK;
 	fflush(stdout);
 	if (saved >= 0 && null >= 0)
 		dup2(saved, STDOUT_FILENO);
