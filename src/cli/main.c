@@ -1,4 +1,5 @@
 /* main.c - `earshot <command>`: global options and dispatch. */
+#include "cli/backup.h"
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@ static void usage(FILE *f, const char *prog)
 		"  pause ID         pause a call in progress (PCI: nothing is written)\n"
 		"  resume ID        resume recording a paused call\n"
 		"  subject CMD      data-subject requests for one party: export, erase\n"
+		"  backup DEST      a signed, consistent snapshot into a folder or bucket\n"
+		"  restore SRC      a backup back into an empty data folder, verified\n"
+		"  migrate --to URL this deployment to PostgreSQL (and a bucket), verified\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -205,6 +209,12 @@ int main(int argc, char **argv)
 		return cli_archive_cmd(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "subject"))
 		return cli_subject(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "backup"))
+		return cli_backup(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "restore"))
+		return cli_restore(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "migrate"))
+		return cli_migrate(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

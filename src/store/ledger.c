@@ -21,8 +21,8 @@
 #define HEADS ST_LD_HEADS
 #define KEYFILE "ledger.key"
 #define PUBFILE "ledger.pub"
-#define KEY_MAGIC "earshot-ledger-key-v1 "
-#define PUB_MAGIC "earshot-ledger-pub-v1 "
+#define KEY_MAGIC ST_LD_KEY_MAGIC
+#define PUB_MAGIC ST_LD_PUB_MAGIC
 
 static int ld_path(const struct st_ledger *l, const char *name, char *buf, size_t cap)
 {
@@ -232,8 +232,8 @@ static int load_file(struct st_ledger *l, const char *name, int *fd, line_fn fn,
 
 /* Read a small text file: "<magic><64 hex>\n" into out32.  *missing when
  * it does not exist.  For the secret key, the mode is checked first. */
-static int read_keyfile(const char *path, const char *magic, bool secret, uint8_t out[32],
-			bool *missing, char *err, size_t errlen)
+int st_ld_read_keyfile(const char *path, const char *magic, bool secret, uint8_t out[32],
+		       bool *missing, char *err, size_t errlen)
 {
 	*missing = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -337,7 +337,7 @@ static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_
 	if (outside && (l->flags & ST_LEDGER_RDONLY)) {
 		/* a reader needs only the public key, and may not read the key */
 		bool pmiss;
-		int rc = read_keyfile(ppath, PUB_MAGIC, false, l->pk, &pmiss, err, errlen);
+		int rc = st_ld_read_keyfile(ppath, PUB_MAGIC, false, l->pk, &pmiss, err, errlen);
 		if (!rc && pmiss)
 			rc = es_errf(err, errlen, ES_ENOTFOUND, "%s: missing", ppath);
 		return rc;
@@ -351,9 +351,9 @@ static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_
 	}
 	uint8_t seed[32], pub[32];
 	bool kmiss, pmiss;
-	int rc = read_keyfile(kpath, KEY_MAGIC, true, seed, &kmiss, err, errlen);
+	int rc = st_ld_read_keyfile(kpath, KEY_MAGIC, true, seed, &kmiss, err, errlen);
 	if (!rc)
-		rc = read_keyfile(ppath, PUB_MAGIC, false, pub, &pmiss, err, errlen);
+		rc = st_ld_read_keyfile(ppath, PUB_MAGIC, false, pub, &pmiss, err, errlen);
 	if (rc)
 		goto out;
 	bool ro = l->flags & ST_LEDGER_RDONLY;

@@ -253,6 +253,18 @@ int st_ledger_consistency_proof(const struct st_ledger *l, uint64_t m, uint64_t 
 /* The public key (Ed25519, 32 bytes). */
 void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LEN]);
 
+/* ---- the key over other bytes (ledger_sign.c) --------------------------- */
+
+/* A detached Ed25519 signature of msg by the signing key of the ledger in
+ * dir (found as st_ledger_key_path finds it with configured, which may be
+ * NULL); pk gets the public key, which must be dir/ledger.pub's
+ * (ES_EFORMAT otherwise).  ES_ENOTFOUND when the key is missing. */
+int st_ledger_sign_detached(const char *dir, const char *configured, const void *msg, size_t len,
+			    uint8_t sig[ST_LEDGER_SIG_LEN], uint8_t pk[ST_LEDGER_PK_LEN],
+			    char *err, size_t errlen);
+/* The public key of the ledger.pub file at path. */
+int st_ledger_read_pub(const char *path, uint8_t pk[ST_LEDGER_PK_LEN], char *err, size_t errlen);
+
 /* ---- a cached read-only view, shared by threads (ledger_cache.c) ------- */
 
 /*

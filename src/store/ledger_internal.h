@@ -10,6 +10,14 @@
 
 #define ST_LD_ENTRIES "entries.log"
 #define ST_LD_HEADS "heads.log"
+#define ST_LD_KEY_MAGIC "earshot-ledger-key-v1 "
+#define ST_LD_PUB_MAGIC "earshot-ledger-pub-v1 "
+
+/* A small key file "<magic><64 hex>\n" into out (32 bytes); *missing
+ * when it does not exist.  secret: refused when group or other may access
+ * it (ledger.c). */
+int st_ld_read_keyfile(const char *path, const char *magic, bool secret, uint8_t out[32],
+		       bool *missing, char *err, size_t errlen);
 
 /* n bytes as 2n lowercase hex digits and a NUL. */
 void st_ld_hex_encode(const uint8_t *p, size_t n, char *out);
