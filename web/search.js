@@ -211,11 +211,13 @@ async function onSaveSearch(ev) {
   ev.preventDefault();
   const name = $('saved-name').value.trim();
   if (!name) return;
-  const h = searchHash(searchParams());
-  const qi = h.indexOf('?');
+  // the filters and the order; the page size stays the user's choice when it runs
+  const q = searchParams();
+  for (const k of ['limit', 'total', 'cursor']) q.delete(k);
+  if (q.get('sort') === '-start') q.delete('sort');
   showError(null);
   try {
-    fillSaved((await api('POST', '/api/searches', { name, query: qi >= 0 ? h.slice(qi + 1) : '' })).searches || []);
+    fillSaved((await api('POST', '/api/searches', { name, query: q.toString() })).searches || []);
     $('saved-status').textContent = 'Saved as "' + name + '".';
     $('saved-name').value = '';
   } catch (e) { showError(e); }
