@@ -61,11 +61,7 @@
     const f = el('figure', null, 'dash-figure');
     f.id = id;
     f.append(el('figcaption', caption), svg);
-    if (table) {
-      const d = el('details');
-      d.append(el('summary', 'As a table'), table);
-      f.append(d);
-    }
+    if (table) f.append(qToggle('As a table', table));
     return f;
   }
 

@@ -174,7 +174,12 @@ try {
         if (!label || !/values from/.test(label)) fail('no aria-label on the ' + name + ' graph');
       }
       if (!ser.loss_pct.some((v) => v > 0)) fail('the call has no loss to show');
-      const trs = await sec.locator('details.qseries tbody tr').count();
+      const toggle = sec.locator('.qseries button.qtoggle');
+      if (await toggle.getAttribute('aria-expanded') !== 'false') fail('the table starts folded');
+      await toggle.click();
+      if (await toggle.getAttribute('aria-expanded') !== 'true') fail('the table opens');
+      const trs = await sec.locator('.qseries tbody tr').count();
+      if (!(await sec.locator('.qseries table').isVisible())) fail('the series table is not shown');
       if (trs !== ser.mos.length) fail('table rows ' + trs + ', bins ' + ser.mos.length);
       const buf = await sec.locator('table.qbuffers tbody tr').allTextContents();
       if (buf.length !== 3 || !/50 ms/.test(buf[0]) || !/200 ms/.test(buf[1]) || !/Adaptive/.test(buf[2])) fail('buffers: ' + buf);
