@@ -141,7 +141,8 @@ function party(p) {
 }
 
 function show(view) {
-  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view', 'holds-view']) $(v).hidden = v !== view;
+  for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view', 'holds-view',
+    'dashboard-view']) $(v).hidden = v !== view;
   // the page's title names the view (its heading)
   const h = $(view) && $(view).querySelector('h2');
   document.title = (h && h.textContent.trim() ? h.textContent.trim() + ' – ' : '') + 'earshot';
@@ -164,6 +165,8 @@ function setUser(u) {
   $('nav-admin').hidden = !(u && (u.role === 'admin' || u.role === 'auditor'));
   // Legal holds: admins and auditors (the compliance officer's role).
   $('nav-holds').hidden = !(u && (u.role === 'admin' || u.role === 'auditor'));
+  // The dashboard: the roles that see every call (GET /api/stats).
+  $('nav-dashboard').hidden = !(u && u.role !== 'agent');
 }
 
 async function onLogin(ev) {
@@ -257,6 +260,7 @@ function clearCall(title) {
   for (const id of ['verify-result', 'tag-status', 'note-status']) $(id).textContent = '';
   $('verify-result').className = '';
   for (const id of ['player', 'annotations', 'no-tags', 'export']) $(id).hidden = true;
+  if (typeof qualityClear === 'function') qualityClear(); // web/quality.js
 }
 
 async function openCall(id) {
@@ -327,6 +331,7 @@ async function openCall(id) {
   }
 
   setupPlayer(c);
+  if (typeof qualityShow === 'function') qualityShow(c); // web/quality.js
   const ex = $('export');
   ex.hidden = !rec || perm('export') === 'none';
   ex.href = '/api/calls/' + c.id + '/evidence';
@@ -692,8 +697,9 @@ async function onVerify() {
 // Mark the navigation link of the section shown (a call belongs to Calls).
 function markNav(h) {
   const section = h.startsWith('#/live') ? 'nav-live' : h.startsWith('#/admin') ? 'nav-admin'
-    : h.startsWith('#/account') ? 'nav-account' : h.startsWith('#/holds') ? 'nav-holds' : 'nav-calls';
-  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account', 'nav-holds']) {
+    : h.startsWith('#/account') ? 'nav-account' : h.startsWith('#/holds') ? 'nav-holds'
+      : h.startsWith('#/dashboard') ? 'nav-dashboard' : 'nav-calls';
+  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account', 'nav-holds', 'nav-dashboard']) {
     if (id === section) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }
@@ -720,7 +726,7 @@ function route() {
   // open(hash), close()}; close() is called when another view is shown.
   let found = null;
   for (const [prefix, v] of Object.entries(window.earshotViews)) {
-    if (h === prefix || h.startsWith(prefix + '/')) found = v;
+    if (h === prefix || h.startsWith(prefix + '/') || h.startsWith(prefix + '?')) found = v;
     else if (v.close) v.close();
   }
   if (found) { show(found.view); found.open(h); return; }

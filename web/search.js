@@ -22,17 +22,21 @@ function localInput(iso) {
 
 // The filters live in the URL (#/calls?party=...): reload and shared links keep them.
 const FILTERS = [['f-party', 'party'], ['f-outcome', 'outcome'], ['f-min', 'min_duration'], ['f-max', 'max_duration'],
-  ['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag'], ['f-sort', 'sort']];
+  ['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag'], ['f-sort', 'sort'],
+  ['f-callid', 'call_id'], ['f-maxmos', 'max_mos'], ['f-minloss', 'min_loss'], ['f-limit', 'limit']];
+const PAGE_SIZES = ['25', '50', '100', '200'];
 
 function formFromUrl(q) {
   for (const [id, name] of FILTERS) $(id).value = q.get(name) || (name === 'sort' ? '-start' : '');
+  if (!PAGE_SIZES.includes($('f-limit').value)) $('f-limit').value = String(PAGE);
   $('f-from').value = q.get('from') ? localInput(q.get('from')) : '';
   $('f-to').value = q.get('to') ? localInput(q.get('to')) : '';
 }
 
 function searchHash(q) {
   const u = new URLSearchParams(q);
-  u.delete('limit');
+  if (u.get('limit') === String(PAGE)) u.delete('limit');
+  u.delete('total');
   if (u.get('sort') === '-start') u.delete('sort');
   const t = u.toString();
   return '#/calls' + (t ? '?' + t : '');
@@ -47,13 +51,38 @@ function searchParams() {
   if ($('f-outcome').value) q.set('outcome', $('f-outcome').value);
   if ($('f-min').value !== '') q.set('min_duration', String(Math.max(0, Math.floor(+$('f-min').value))));
   if ($('f-max').value !== '') q.set('max_duration', String(Math.max(0, Math.floor(+$('f-max').value))));
-  for (const [id, name] of [['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag']]) {
+  for (const [id, name] of [['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag'],
+    ['f-callid', 'call_id'], ['f-maxmos', 'max_mos'], ['f-minloss', 'min_loss']]) {
     const v = $(id).value.trim();
     if (v) q.set(name, v);
   }
   q.set('sort', $('f-sort').value || '-start');
-  q.set('limit', String(PAGE));
+  q.set('limit', PAGE_SIZES.includes($('f-limit').value) ? $('f-limit').value : String(PAGE));
+  q.set('total', '1'); // the first page asks for the count (one query); "More" does not
   return q;
+}
+
+// ---- quality at a glance: thresholds shown by colour and by a word ---------------------
+// MOS limits: ITU-T G.107 Table B.1 (R 80 "satisfied" = MOS 4.03, R 70 "some
+// users dissatisfied" = 3.60); loss and jitter p95 limits as docs/QUALITY.md gives them.
+const QUALITY_LIMITS = {
+  mos: { good: (v) => v >= 4.03, fair: (v) => v >= 3.60, fmt: (v) => v.toFixed(2) },
+  loss: { good: (v) => v < 1, fair: (v) => v < 3, fmt: (v) => v.toFixed(v < 10 ? 2 : 1) + ' %' },
+  jitter: { good: (v) => v < 30, fair: (v) => v < 50, fmt: (v) => v.toFixed(0) + ' ms' },
+};
+
+function qualityLevel(kind, v) {
+  const l = QUALITY_LIMITS[kind];
+  return l.good(v) ? 'good' : l.fair(v) ? 'fair' : 'poor';
+}
+
+// A cell's content: "3.45 poor", coloured by its level (class q-good/q-fair/q-poor).
+function qualityBadge(kind, v) {
+  if (v === null || v === undefined || !isFinite(v)) return el('span', '–', 'q-none');
+  const level = qualityLevel(kind, +v);
+  const s = el('span', QUALITY_LIMITS[kind].fmt(+v) + ' ' + level, 'q q-' + level);
+  s.dataset.level = level;
+  return s;
 }
 
 function callRow(c) {
@@ -68,8 +97,11 @@ function callRow(c) {
     flags.append(s);
   }
   if (!c.recording) flags.append(el('span', 'No recording', 'flag'));
+  const q = c.quality || {};
   const tr = row([link, party(p.caller) || c.caller, party(p.callee) || c.callee,
-    [fmtDur(c.duration_s), 'num'], [words(c.outcome), 'outcome-' + c.outcome], flags], $('results'));
+    [fmtDur(c.duration_s), 'num'], [words(c.outcome), 'outcome-' + c.outcome],
+    qualityBadge('mos', q.mos), qualityBadge('loss', q.loss_pct), qualityBadge('jitter', q.jitter_p95_ms), flags], $('results'));
+  for (const i of [5, 6, 7]) tr.cells[i].classList.add('num');
   tr.dataset.id = c.id;
   tr.addEventListener('click', (ev) => { if (ev.target.tagName !== 'A') location.hash = '#/call/' + c.id; });
   return tr;
@@ -80,6 +112,8 @@ async function runSearch(append) {
   showError(null);
   const q = new URLSearchParams(state.query);
   if (append && state.cursor) q.set('cursor', state.cursor);
+  if (append) q.delete('total');
+  if (!append) { markSort(q.get('sort') || '-start'); loadSaved(); }
   $('search-status').textContent = 'Searching…';
   state.loading = true;
   $('more').disabled = true;
@@ -92,8 +126,12 @@ async function runSearch(append) {
     state.cursor = page.next_cursor;
     $('more').hidden = !page.next_cursor;
     const n = body.rows.length;
-    $('search-status').textContent = n ? n + ' call' + (n === 1 ? '' : 's') + (page.next_cursor ? ' (more available)' : '')
-      : 'No calls match.';
+    if (!append) state.total = page.total === undefined ? null : page.total;
+    const t = state.total;
+    const calls = (k) => k.toLocaleString('en-US') + ' call' + (k === 1 ? '' : 's');
+    $('search-status').textContent = !n ? 'No calls match.'
+      : t !== null && t !== undefined ? calls(t) + (t > n ? ' (' + n.toLocaleString('en-US') + ' shown)' : '')
+        : calls(n) + (page.next_cursor ? ' (more available)' : '');
   } catch (e) {
     $('search-status').textContent = '';
     showError(e);
@@ -110,3 +148,101 @@ function onSearch(ev) {
   const h = searchHash(searchParams());
   if (location.hash === h) { state.query = null; route(); } else location.hash = h;
 }
+
+// ---- sortable columns: a click asks the server for that order (sort=) ------------------
+
+function markSort(sort) {
+  for (const th of $('results').tHead.querySelectorAll('th[data-sort]')) {
+    const k = th.dataset.sort;
+    const on = sort === k || (k === 'start' && sort === '-start');
+    th.setAttribute('aria-sort', !on ? 'none' : sort === '-start' || k === 'loss' || k === 'jitter' ? 'descending' : 'ascending');
+  }
+}
+
+// Each sortable heading gets a button: Start flips newest/oldest first; MOS,
+// Loss and Jitter put the worst calls first (the server's quality sorts).
+function sortHeaders() {
+  for (const th of $('results').tHead.querySelectorAll('th[data-sort]')) {
+    const k = th.dataset.sort;
+    const b = el('button', '', 'sort');
+    b.type = 'button';
+    b.append(...th.childNodes);
+    b.title = k === 'start' ? 'Sort by start time (again: reverse)' : 'Sort by ' + k + ', worst first';
+    b.addEventListener('click', () => {
+      const cur = $('f-sort').value;
+      $('f-sort').value = k !== 'start' ? k : cur === '-start' ? 'start' : '-start';
+      onSearch(new Event('submit'));
+    });
+    th.append(b);
+  }
+}
+
+// ---- saved searches per user (GET/POST/DELETE /api/searches) ---------------------------
+
+async function loadSaved() {
+  try {
+    fillSaved((await api('GET', '/api/searches')).searches || []);
+  } catch (e) { /* the list stays as it was; the search itself reports errors */ }
+}
+
+function fillSaved(list) {
+  const sel = $('saved-list');
+  const keep = sel.value;
+  sel.replaceChildren(el('option', list.length ? 'choose…' : 'none saved'));
+  sel.options[0].value = '';
+  for (const x of list) {
+    const o = el('option', x.name);
+    o.value = String(x.id);
+    o.dataset.query = x.query;
+    sel.append(o);
+  }
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : '';
+  savedButtons();
+}
+
+function savedButtons() {
+  const none = !$('saved-list').value;
+  $('saved-delete').disabled = none;
+  if (none) $('saved-delete').title = 'Choose a saved search first';
+  else $('saved-delete').removeAttribute('title');
+}
+
+async function onSaveSearch(ev) {
+  ev.preventDefault();
+  const name = $('saved-name').value.trim();
+  if (!name) return;
+  // the filters and the order; the page size stays the user's choice when it runs
+  const q = searchParams();
+  for (const k of ['limit', 'total', 'cursor']) q.delete(k);
+  if (q.get('sort') === '-start') q.delete('sort');
+  showError(null);
+  try {
+    fillSaved((await api('POST', '/api/searches', { name, query: q.toString() })).searches || []);
+    $('saved-status').textContent = 'Saved as "' + name + '".';
+    $('saved-name').value = '';
+  } catch (e) { showError(e); }
+}
+
+async function onDeleteSearch() {
+  const o = $('saved-list').selectedOptions[0];
+  if (!o || !o.value) return;
+  showError(null);
+  try {
+    fillSaved((await api('DELETE', '/api/searches/' + encodeURIComponent(o.value))).searches || []);
+    $('saved-status').textContent = 'Deleted "' + o.textContent + '".';
+  } catch (e) { showError(e); }
+}
+
+function onPickSearch() {
+  savedButtons();
+  const o = $('saved-list').selectedOptions[0];
+  if (o && o.value) location.hash = '#/calls' + (o.dataset.query ? '?' + o.dataset.query : '');
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  sortHeaders();
+  $('saved-form').addEventListener('submit', onSaveSearch);
+  $('saved-delete').addEventListener('click', onDeleteSearch);
+  $('saved-list').addEventListener('change', onPickSearch);
+  $('f-limit').addEventListener('change', () => onSearch(new Event('submit')));
+});

@@ -100,12 +100,40 @@ static int search_row(void *ud, const struct idx_call *c)
 	return 0;
 }
 
+/* GET /api/calls' parameters; a saved search (handlers_searches.c) holds
+ * these but for the paging ones. */
+const char *const srv_calls_params[] = {"party", "from", "to", "outcome", "min_duration",
+					"max_duration", "call_id", "codec", "flag", "source",
+					"tag", "consent", "sort", "limit", "cursor", "max_mos",
+					"min_loss", "min_overtalk", "max_talk_ratio",
+					"min_dead_air", "total", NULL};
+
+/* total=1: how many calls match, for the list's heading.  One count query
+ * when the role may search every call; a role that sees only its own calls
+ * gets the number only when this page holds them all (a count over the
+ * whole index would tell it about calls it may not see), else null. */
+static int put_total(struct srv_req *r, struct es_json *j, const struct idx_filter *f,
+		     unsigned written, bool more, bool first_page)
+{
+	const struct api_user *u = &r->user;
+	es_json_key(j, "total");
+	if (api_allow(u->role, u->can_listen, API_ACT_SEARCH, false)) {
+		int64_t n = 0;
+		int err = idx_calls_count(r->ix, f, &n);
+		if (err)
+			return err;
+		es_json_int(j, n);
+	} else if (first_page && !more) {
+		es_json_int(j, written);
+	} else {
+		es_json_null(j);
+	}
+	return 0;
+}
+
 int srv_calls(struct srv_req *r)
 {
-	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
-					     "max_duration", "call_id", "codec", "flag", "source",
-					     "tag", "consent", "sort", "limit", "cursor", "max_mos", "min_loss",
-					     "min_overtalk", "max_talk_ratio", "min_dead_air", NULL};
+	const char *const *params = srv_calls_params;
 	int rc;
 	if (!srv_begin(r, params, &rc))
 		return rc;
@@ -233,6 +261,13 @@ int srv_calls(struct srv_req *r)
 					 SRV_LIMIT_MAX);
 		limit = (unsigned)n;
 	}
+	bool total = false;
+	if ((v = srv_arg(r, "total"))) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "total",
+					 "1 (count the matching calls) or 0");
+		total = v[0] == '1';
+	}
 	if ((v = srv_arg(r, "cursor"))) {
 		if (!num_ok(v, 18, 1, INT64_MAX, &n))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "cursor",
@@ -283,13 +318,21 @@ int srv_calls(struct srv_req *r)
 		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_scanned);
 	es_json_key(&o.j, "next_cursor");
 	es_json_str(&o.j, *cur ? cur : NULL);
+	if (total)
+		err = put_total(r, &o.j, &f, s.n, s.more || *cur, !srv_arg(r, "cursor"));
 	es_json_obj_end(&o.j);
+	if (err) {
+		srv_json_discard(&o);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index failed");
+	}
 
 	/* the audit says what was looked for: every filter given */
 	char detail[1024];
 	int dn = snprintf(detail, sizeof(detail), "%u results", s.n);
 	for (const char *const *k = params; *k && dn > 0 && (size_t)dn < sizeof(detail); k++) {
-		if (!strcmp(*k, "limit") || !strcmp(*k, "cursor") || !(v = srv_arg(r, *k)))
+		if (!strcmp(*k, "limit") || !strcmp(*k, "cursor") || !strcmp(*k, "total") ||
+		    !(v = srv_arg(r, *k)))
 			continue;
 		dn += snprintf(detail + dn, sizeof(detail) - (size_t)dn, "; %s=%.120s", *k, v);
 	}

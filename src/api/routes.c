@@ -727,6 +727,12 @@ int srv_route(struct srv_req *r)
 		return get ? srv_audit_verify(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/calls"))
 		return get ? srv_calls(r) : srv_method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/stats"))
+		return get ? srv_stats(r) : srv_method_not_allowed(r, "GET, HEAD");
+	static const char searches[] = "/api/searches";
+	if (!strncmp(u, searches, sizeof(searches) - 1) &&
+	    (!u[sizeof(searches) - 1] || u[sizeof(searches) - 1] == '/'))
+		return srv_searches_route(r, u[sizeof(searches) - 1] ? u + sizeof(searches) : NULL);
 	static const char calls[] = "/api/calls/";
 	if (!strncmp(u, calls, sizeof(calls) - 1)) {
 		struct slice rest = sl_cstr(u + sizeof(calls) - 1), idp, sub;

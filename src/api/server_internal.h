@@ -218,6 +218,11 @@ int srv_me_password(struct srv_req *r);
 int srv_calls(struct srv_req *r);
 /* GET /api/alerts (handlers_alerts.c) */
 int srv_alerts(struct srv_req *r);
+extern const char *const srv_calls_params[]; /* its query parameters, NULL-ended */
+/* handlers_searches.c: /api/searches (rest NULL) and /api/searches/{id}. */
+int srv_searches_route(struct srv_req *r, const char *rest);
+/* handlers_stats.c: GET /api/stats (the dashboard). */
+int srv_stats(struct srv_req *r);
 /* handlers_health.c: no login; /healthz and /metrics answer without the
  * index, /readyz asks it */
 int srv_healthz(struct srv_req *r);

@@ -532,4 +532,69 @@ int idx_call_set_clock(struct idx *ix, int64_t call_row, const char *clock_json)
  * call_row.  ES_ENOTFOUND: no such call. */
 int idx_call_get_clock(struct idx *ix, int64_t call_row, char **out);
 
+/* ---- saved searches and dashboard figures (searches.c, stats.c; issues
+ * #17/#18) ---------------------------------------------------------------
+ * The migration that adds saved_searches: named searches per user, the
+ * query being the call list's URL parameters as the web UI writes them
+ * ("party=alice&max_mos=3.5"), checked by api/ before it is stored. */
+#define IDX_MIG_SEARCHES "saved searches per user"
+#define IDX_SEARCH_NAME_MAX 80    /* bytes of a saved search's name */
+#define IDX_SEARCH_QUERY_MAX 1000 /* bytes of its query */
+#define IDX_SEARCHES_MAX 100      /* saved searches per user */
+
+struct idx_search {
+	int64_t id;
+	const char *name;  /* valid during the callback */
+	const char *query;
+	int64_t created_us;
+};
+typedef int (*idx_search_fn)(void *ud, const struct idx_search *s);
+/* Save (user_id, name) = query, replacing that name's query; *id the row.
+ * ES_ELIMIT when the user has IDX_SEARCHES_MAX others already;
+ * ES_ENOTFOUND when no such user. */
+int idx_search_save(struct idx *ix, int64_t user_id, const char *name, const char *query,
+		    int64_t now_us, int64_t *id);
+/* The user's saved searches by name. */
+int idx_searches_list(struct idx *ix, int64_t user_id, idx_search_fn fn, void *ud);
+/* Delete the user's search id: ES_ENOTFOUND when it is not the user's. */
+int idx_search_delete(struct idx *ix, int64_t user_id, int64_t id);
+
+/* How many calls match f (its sort, limit and after_id are ignored): one
+ * count query, for the call list's total. */
+int idx_calls_count(struct idx *ix, const struct idx_filter *f, int64_t *n);
+
+/* Figures over the calls that started in [from_us, to_us). */
+struct idx_stats_bin {      /* one bin of calls per time */
+	int64_t start_us;
+	int64_t calls, answered;
+};
+struct idx_stats_count {    /* calls per outcome; per MOS band */
+	const char *key;        /* valid during the callback */
+	int64_t n;
+};
+struct idx_stats_route {    /* calls grouped by a route key */
+	const char *a, *b;      /* caller's and callee's media address (no
+				   port), or the rule and NULL */
+	int64_t calls;
+	double mos_avg, mos_min, loss_avg; /* over the calls with figures */
+	int64_t with_quality;
+};
+struct idx_stats_fns {
+	void *ud;
+	int (*bin)(void *ud, const struct idx_stats_bin *b);       /* in time order */
+	int (*outcome)(void *ud, const struct idx_stats_count *c);
+	int (*band)(void *ud, const struct idx_stats_count *c);    /* MOS bands */
+	int (*route)(void *ud, const struct idx_stats_route *r);   /* worst first */
+	int (*rule)(void *ud, const struct idx_stats_route *r);    /* worst first */
+};
+/* The MOS bands of idx_stats' band callback, best first: ITU-T G.107
+ * Annex B, Table B.1 (user satisfaction by R) at the MOS of each R limit. */
+#define IDX_STATS_BANDS {"best", 4.34}, {"high", 4.03}, {"medium", 3.60}, \
+	{"low", 3.10}, {"poor", 2.58}, {"bad", 0}
+/* Calls per bin_us (from from_us, UTC), per outcome, per MOS band, and the
+ * nroutes worst media routes and rules by mean MOS: aggregate queries,
+ * each callback in turn (NULL callbacks are skipped). */
+int idx_stats(struct idx *ix, int64_t from_us, int64_t to_us, int64_t bin_us, unsigned nroutes,
+	      const struct idx_stats_fns *fns);
+
 #endif /* ES_INDEX_H */

@@ -396,9 +396,12 @@ static int party_probe(struct idx *ix, const char *phrase, struct es_buf *ids,
  * value travels as a bound parameter, but for the call ids of PARTY_IDS,
  * integers read from the index, inline so that the planner counts them. */
 static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored,
-		     enum party_plan plan, const struct es_buf *ids)
+		     enum party_plan plan, const struct es_buf *ids, bool count)
 {
-	int err = es_buf_printf(b, "%s WHERE 1 = 1", IDX_CALL_SELECT);
+	/* the filters name only c and their own subqueries: a count needs
+	 * neither the parties' joins nor an order */
+	int err = es_buf_printf(b, "%s WHERE 1 = 1",
+				count ? "SELECT count(*) FROM calls c" : IDX_CALL_SELECT);
 	if (!err && f->party && plan == PARTY_IDS)
 		err = es_buf_printf(b, " AND c.id IN (%.*s)", (int)ids->len,
 				    ids->len ? (const char *)ids->p : "");
@@ -475,12 +478,14 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		[IDX_SORT_LOSS] = " ORDER BY c.loss_pct IS NULL, c.loss_pct DESC, c.id",
 		[IDX_SORT_JITTER] = " ORDER BY c.jitter_ms IS NULL, c.jitter_ms DESC, c.id",
 	};
-	if (!err && f->sort != IDX_SORT_START)
+	if (!err && count)
+		; /* one row */
+	else if (!err && f->sort != IDX_SORT_START)
 		err = es_buf_printf(b, "%s", quality_order[f->sort]);
 	else if (!err)
 		err = es_buf_printf(b, f->newest_first ? " ORDER BY c.start_us DESC, c.id DESC"
 						       : " ORDER BY c.start_us, c.id");
-	if (!err && f->limit)
+	if (!err && f->limit && !count)
 		err = es_buf_printf(b, " LIMIT :limit");
 	if (!err)
 		err = es_buf_append(b, "", 1);
@@ -492,7 +497,9 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 
 #define bind_named_double db_bind_named_double
 
-int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud)
+/* The search (fn per call) or, with count set, its number of calls. */
+static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud,
+		       int64_t *count)
 {
 	static const struct idx_filter none = {0};
 	if (!f)
@@ -500,9 +507,9 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	int64_t astart = 0;
 	bool anchored = false;
 	int err = 0;
-	if (f->sort > IDX_SORT_JITTER || (f->sort != IDX_SORT_START && f->after_id))
+	if (f->sort > IDX_SORT_JITTER || (f->sort != IDX_SORT_START && f->after_id && !count))
 		return ES_EINVAL;
-	if (f->after_id && (err = anchor_start(ix, f->after_id, &astart, &anchored)))
+	if (!count && f->after_id && (err = anchor_start(ix, f->after_id, &astart, &anchored)))
 		return err;
 
 	struct es_buf sql, ids;
@@ -525,7 +532,7 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 		if ((err = party_probe(ix, phrase, &ids, &plan)))
 			goto out;
 	}
-	if ((err = build_sql(&sql, f, anchored, plan, &ids)))
+	if ((err = build_sql(&sql, f, anchored, plan, &ids, count != NULL)))
 		goto out;
 	if (!(st = idx_prep(ix, (const char *)sql.p))) {
 		err = ES_EDB;
@@ -558,11 +565,18 @@ int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, v
 	bind_named_int(st, ":minover", f->min_overtalk_ms);
 	bind_named_int(st, ":mindead", f->min_dead_air_ms);
 	bind_named_double(st, ":maxratio", f->max_talk_ratio);
+	int rc;
+	if (count) {
+		if ((rc = db_step(st)) == DB_ROW)
+			*count = db_col_int64(st, 0);
+		else
+			err = idx_fail(ix, "count");
+		goto out;
+	}
 	bind_named_int(st, ":astart", astart);
 	bind_named_int(st, ":after", f->after_id);
 	bind_named_int(st, ":limit", f->limit);
 
-	int rc;
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct row_mem m = {0};
 		struct idx_call c;
@@ -585,6 +599,20 @@ out:
 	es_buf_free(&ids);
 	es_buf_free(&sql);
 	return err;
+}
+
+int idx_calls_list(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud)
+{
+	return calls_query(ix, f, fn, ud, NULL);
+}
+
+int idx_calls_count(struct idx *ix, const struct idx_filter *f, int64_t *n)
+{
+	struct idx_filter g = f ? *f : (struct idx_filter){0};
+	g.after_id = 0; /* the whole list, not the rest of a page */
+	g.limit = 0;
+	*n = 0;
+	return calls_query(ix, &g, NULL, NULL, n);
 }
 
 int idx_count_calls(struct idx *ix, int64_t *n)

@@ -370,6 +370,19 @@ static const char v14_talk_sql[] =
 	"ALTER TABLE calls ADD COLUMN overtalk_ms INTEGER;"
 	"ALTER TABLE calls ADD COLUMN dead_air_ms INTEGER;";
 
+/* IDX_MIG_SEARCHES (issues #17/#18): searches a user saved in the web UI
+ * (api/handlers_searches.c), by name per user; the query is the call
+ * list's URL parameters.  They go with their user. */
+static const char v15_searches_sql[] =
+	"CREATE TABLE saved_searches ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  query TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (user_id, name)"
+	");";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -385,6 +398,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_SUBJECT, v10_sql},
 	{"network quality per stream and call", v10_quality_sql},
 	{IDX_MIG_TALK, v14_talk_sql},
+	{IDX_MIG_SEARCHES, v15_searches_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

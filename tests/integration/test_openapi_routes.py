@@ -34,6 +34,7 @@ HANDLERS = {
     "srv_call_audio": ("/api/calls/{id}/audio", "get"),
     "srv_call_peaks": ("/api/calls/{id}/peaks", "get"),
     "srv_audit_list": ("/api/audit", "get"),
+    "srv_stats": ("/api/stats", "get"),
 }
 # route function -> the OpenAPI prefix of the segments it compares
 ROUTERS = {
@@ -112,13 +113,20 @@ for fn, prefix in ROUTERS.items():
         res.check(any(p == prefix + s or p.startswith(prefix + s + "/") for p in paths),
                   "%s%s is in docs/openapi.yaml" % (prefix, s))
 
-# 3. allowed query parameters, both ways
-seen = set()
-for fn, (fname, body) in sorted(funcs.items()):
+# 3. allowed query parameters, both ways: a handler's own list, or one
+# named after it at file level (srv_calls_params[], shared with the saved
+# searches' check)
+lists = {}
+for fn, (fname, body) in funcs.items():
     m = re.search(r'static const char \*const params\[\] = \{([^}]*)\}', body)
-    if not m:
-        continue
-    code = set(re.findall(r'"([a-z_]+)"', m.group(1)))
+    if m:
+        lists[fn] = (fname, m.group(1))
+for fname, text in sources.items():
+    for m in re.finditer(r'^const char \*const (srv_[a-z_]+)_params\[\] = \{([^}]*)\}', text, flags=re.M):
+        lists[m.group(1)] = (fname, m.group(2))
+seen = set()
+for fn, (fname, plist) in sorted(lists.items()):
+    code = set(re.findall(r'"([a-z_]+)"', plist))
     if not res.check(fn in HANDLERS, "%s (%s) allows %s: its operation is known to this test"
                      % (fn, fname, sorted(code))):
         continue

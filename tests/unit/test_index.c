@@ -771,7 +771,20 @@ static void test_recordings(void)
 #define TALK_UNDO \
 	"ALTER TABLE calls DROP COLUMN talk_json; ALTER TABLE calls DROP COLUMN talk_ratio;" \
 	" ALTER TABLE calls DROP COLUMN overtalk_ms; ALTER TABLE calls DROP COLUMN dead_air_ms; "
-#define AFTER_V9_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* The step of the migration named name (tests find them by name: the lead
+ * renumbers at merge). */
+static unsigned mig_step(const char *name)
+{
+	for (unsigned i = 0; i < idx_nmigrations; i++)
+		if (!strcmp(idx_migrations[i].name, name))
+			return i;
+	CHECK(!"no such migration");
+	return 0;
+}
+
+/* Back from the saved searches' migration (IDX_MIG_SEARCHES). */
+#define SEARCHES_UNDO "DROP TABLE saved_searches; "
+#define AFTER_V9_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -860,13 +873,14 @@ static void test_migrate_talk(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, TALK_UNDO "PRAGMA user_version = 13", NULL, NULL, NULL),
+	CHECK_INT(sqlite3_exec(db, SEARCHES_UNDO TALK_UNDO "PRAGMA user_version = 13", NULL, NULL,
+			       NULL),
 		  SQLITE_OK);
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
-	CHECK_STR(idx_migrations[idx_nmigrations - 1].name, IDX_MIG_TALK);
+	CHECK_STR(idx_migrations[mig_step(IDX_MIG_TALK)].name, IDX_MIG_TALK);
 	struct idx_call_talk t = {.json = "x"};
 	CHECK_INT(idx_call_get(ix, old, take_talk, &t), 0);
 	CHECK(t.json == NULL);
@@ -1538,6 +1552,146 @@ static void test_party_fts(void)
 	pt_sql("INSERT INTO party_text (party_text) VALUES ('integrity-check')");
 }
 
+
+static int search_cat(void *ud, const struct idx_search *x)
+{
+	char *o = ud;
+	size_t n = strlen(o);
+	snprintf(o + n, 256 - n, "%s=%s;", x->name, x->query);
+	return 0;
+}
+
+/* Saved searches (searches.c): per user, a name saved again replaces its
+ * query, another user's id is not found, the bound per user holds. */
+static void test_searches(void)
+{
+	struct idx *ix = fresh();
+	struct idx_user a = {.name = "ss_a", .pwhash = "x", .role = "agent"};
+	struct idx_user b = {.name = "ss_b", .pwhash = "x", .role = "supervisor"};
+	CHECK_INT(idx_user_insert(ix, &a), 0);
+	CHECK_INT(idx_user_insert(ix, &b), 0);
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+	CHECK_INT(idx_search_save(ix, a.id, "bad", "max_mos=3.5", 1, &id1), 0);
+	CHECK_INT(idx_search_save(ix, a.id, "bad", "max_mos=3", 2, &id2), 0);
+	CHECK_INT((int)id2, (int)id1); /* replaced, same row */
+	CHECK_INT(idx_search_save(ix, b.id, "bad", "min_loss=2", 3, &id3), 0);
+	CHECK(id3 != id1);
+	CHECK_INT(idx_search_save(ix, 999999, "x", "", 3, &id3), ES_ENOTFOUND);
+	char buf[256] = "";
+	CHECK_INT(idx_searches_list(ix, a.id, search_cat, buf), 0);
+	CHECK_STR(buf, "bad=max_mos=3;");
+	CHECK_INT(idx_search_delete(ix, b.id, id1), ES_ENOTFOUND); /* a's, not b's */
+	CHECK_INT(idx_search_delete(ix, a.id, id1), 0);
+	CHECK_INT(idx_search_delete(ix, a.id, id1), ES_ENOTFOUND);
+	for (int i = 0; i < IDX_SEARCHES_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "s%d", i);
+		CHECK_INT(idx_search_save(ix, a.id, name, "tag=x", 4, &id2), 0);
+	}
+	CHECK_INT(idx_search_save(ix, a.id, "one more", "tag=x", 5, &id2), ES_ELIMIT);
+	CHECK_INT(idx_search_save(ix, a.id, "s7", "tag=y", 5, &id2), 0); /* a replace is fine */
+	buf[0] = 0;
+	CHECK_INT(idx_searches_list(ix, b.id, search_cat, buf), 0);
+	CHECK_STR(buf, "bad=min_loss=2;");
+	idx_close(ix);
+}
+
+static int stats_bin(void *ud, const struct idx_stats_bin *b)
+{
+	char *o = ud;
+	size_t n = strlen(o);
+	snprintf(o + n, 512 - n, "%lld:%lld/%lld;", (long long)(b->start_us / ES_US_PER_SEC),
+		 (long long)b->calls, (long long)b->answered);
+	return 0;
+}
+
+static int stats_count(void *ud, const struct idx_stats_count *c)
+{
+	char *o = ud;
+	size_t n = strlen(o);
+	snprintf(o + n, 512 - n, "%s=%lld;", c->key, (long long)c->n);
+	return 0;
+}
+
+static int stats_route(void *ud, const struct idx_stats_route *r)
+{
+	char *o = ud;
+	size_t n = strlen(o);
+	snprintf(o + n, 512 - n, "%s>%s:%lld/%lld %.2f %.2f;", r->a, r->b ? r->b : "",
+		 (long long)r->calls, (long long)r->with_quality, r->mos_avg, r->mos_min);
+	return 0;
+}
+
+/* The dashboard's aggregates (stats.c) and the list's count on known calls:
+ * two hours, outcomes, MOS bands (G.107 Table B.1 limits), routes by media
+ * address without the port (IPv4 and IPv6), the worst first. */
+static void test_stats(void)
+{
+	struct idx *ix = fresh();
+	struct { const char *id; int64_t start; int64_t dur; double mos; const char *a, *b; } k[] = {
+		{"st1@x", 7200, 10, 4.40, "192.0.2.1:4000", "192.0.2.9:5000"},
+		{"st2@x", 7300, 10, 3.20, "192.0.2.1:4002", "192.0.2.9:5002"},
+		{"st3@x", 9000, 0, 0, NULL, NULL},
+		{"st4@x", 10900, 10, 2.00, "[2001:db8::1]:4000", "[2001:db8::2]:6000"},
+		{"st5@x", 20000, 10, 1.00, "192.0.2.1:1", "192.0.2.9:1"}, /* after the period */
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(k); i++) {
+		struct idx_call c = simple(k[i].id, "alice", "bob", k[i].start, k[i].dur);
+		c.caller.sdp_addr = k[i].a;
+		c.callee.sdp_addr = k[i].b;
+		if (k[i].mos > 0)
+			c.quality = (struct idx_call_quality){true, k[i].mos, k[i].mos, 1.0, 5.0};
+		insert(ix, c);
+	}
+	int64_t from = 7200 * ES_US_PER_SEC, to = 14400 * ES_US_PER_SEC, n = -1;
+	struct idx_filter f = {.from_us = from, .to_us = to, .limit = 1, .after_id = 1};
+	CHECK_INT(idx_calls_count(ix, &f, &n), 0);
+	CHECK_INT((int)n, 4);
+	f.outcome = "answered";
+	f.max_mos = 3.5;
+	f.sort = IDX_SORT_MOS;
+	CHECK_INT(idx_calls_count(ix, &f, &n), 0);
+	CHECK_INT((int)n, 2);
+	char bins[512] = "", outc[512] = "", bands[512] = "", routes[512] = "";
+	struct idx_stats_fns fns = {.ud = bins, .bin = stats_bin};
+	CHECK_INT(idx_stats(ix, from, to, 3600 * ES_US_PER_SEC, 10, &fns), 0);
+	CHECK_STR(bins, "7200:3/2;10800:1/1;");
+	fns = (struct idx_stats_fns){.ud = outc, .outcome = stats_count};
+	CHECK_INT(idx_stats(ix, from, to, 3600 * ES_US_PER_SEC, 10, &fns), 0);
+	CHECK_STR(outc, "answered=3;busy=1;");
+	fns = (struct idx_stats_fns){.ud = bands, .band = stats_count};
+	CHECK_INT(idx_stats(ix, from, to, 3600 * ES_US_PER_SEC, 10, &fns), 0);
+	CHECK(strstr(bands, "best=1;") && strstr(bands, "low=1;") && strstr(bands, "bad=1;"));
+	fns = (struct idx_stats_fns){.ud = routes, .route = stats_route};
+	CHECK_INT(idx_stats(ix, from, to, 3600 * ES_US_PER_SEC, 10, &fns), 0);
+	CHECK_STR(routes, "2001:db8::1>2001:db8::2:1/1 2.00 2.00;192.0.2.1>192.0.2.9:2/2 3.80 3.20;"
+			  "->-:1/0 0.00 0.00;");
+	CHECK_INT(idx_stats(ix, to, from, 3600, 10, &fns), ES_EINVAL);
+	idx_close(ix);
+}
+
+static void test_migrate_searches(void)
+{
+	struct idx *ix = fresh();
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	char sql[128];
+	snprintf(sql, sizeof(sql), SEARCHES_UNDO "PRAGMA user_version = %u",
+		 mig_step(IDX_MIG_SEARCHES));
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
+	struct idx_user u = {.name = "ms_u", .pwhash = "x", .role = "admin"};
+	CHECK_INT(idx_user_insert(ix, &u), 0);
+	int64_t id = 0;
+	CHECK_INT(idx_search_save(ix, u.id, "n", "party=1", 1, &id), 0);
+	CHECK(id > 0);
+	idx_close(ix);
+}
+
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
 {
@@ -1553,6 +1707,8 @@ static int main_pg(void)
 	RUN(test_filters);
 	RUN(test_pagination);
 	RUN(test_recordings);
+	RUN(test_searches);
+	RUN(test_stats);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -1580,6 +1736,9 @@ int main(int argc, char **argv)
 	RUN(test_migrate_talk);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
+	RUN(test_searches);
+	RUN(test_stats);
+	RUN(test_migrate_searches);
 	teardown();
 	return CHECK_DONE();
 }
