@@ -169,6 +169,15 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 		s->store.render.writer.opus_bitrate = (int)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
+	/* opus_bitrate: the same per-party rate under the name that says so. */
+	if (!(rc = es_conf_int(c, "recording", "opus_bitrate", 6000, 256000, &v, err, errlen)))
+		s->store.render.writer.opus_bitrate = (int)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	if (!(rc = es_conf_int(c, "recording", "opus_complexity", 0, 10, &v, err, errlen)))
+		s->store.render.writer.opus_complexity = (int)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
 	if (!(rc = es_conf_int(c, "recording", "encode_threads", 1, 64, &v, err, errlen)))
 		s->encode_threads = (unsigned)v;
 	else if (rc != ES_ENOTFOUND)
