@@ -185,7 +185,8 @@ static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, c
 	int bitrate = o && o->opus_bitrate > 0 ? o->opus_bitrate
 					       : OGGOPUS_BITRATE_PER_CH * (int)e->ch;
 	int cx = o && o->opus_complexity >= 0 && o->opus_complexity <= 10 ? o->opus_complexity
-									   : OGGOPUS_COMPLEXITY;
+		 : e->rate <= 8000 ? OGGOPUS_COMPLEXITY_NB
+				   : OGGOPUS_COMPLEXITY_WB;
 	opus_int32 la = 0;
 
 	e->enc = opus_encoder_create((opus_int32)e->enc_rate, (int)e->ch, OPUS_APPLICATION_AUDIO,
