@@ -47,7 +47,7 @@ static void import_usage(FILE *f)
 		"  --format FMT        recording format: opus (default), wav or flac\n"
 		"  --mix               one mono channel instead of caller left, callee right\n"
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
-		"  --opus-complexity N Ogg/Opus encoder complexity 0..10 (0 at 8 kHz, 4 above)\n"
+		"  --opus-complexity N Ogg/Opus encoder complexity 0..10 (0 at 8 kHz, 5 above)\n"
 		"  --threads N         threads encoding recordings (default: one per core)\n"
 		"  --no-audio          index calls and streams only, write no recordings\n"
 		"  --no-encrypt        store recordings in plain (default: encrypted, each\n"

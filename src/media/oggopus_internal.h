@@ -15,11 +15,12 @@ typedef int (*oggopus_out_fn)(void *user, const void *p, size_t n);
 /* Defaults when the options leave them open, chosen by measurement
  * (docs/PERFORMANCE.md, bench/opus_cx): at 8 kHz complexity 0 is 1.4x as
  * fast as 2-4 with the same or better correlation and SNR and a log-
- * spectral distance within 0.2 dB; at 16 kHz it loses 1.3 dB of it, and 4
- * is the best below 5's drop in speed (SILK's warped noise shaping). */
+ * spectral distance within 0.3 dB of the best; at 16 kHz it loses 1.5 dB
+ * of it, and 5 (SILK's warped noise shaping) is the best there, with the
+ * correlation of the libopusenc files before it. */
 #define OGGOPUS_BITRATE_PER_CH 16000
 #define OGGOPUS_COMPLEXITY_NB 0
-#define OGGOPUS_COMPLEXITY_WB 4
+#define OGGOPUS_COMPLEXITY_WB 5
 
 struct oggopus;
 /* Start a stream of `channels` (1 or 2) at `rate` Hz (any rate the writer
