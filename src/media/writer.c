@@ -1,8 +1,8 @@
 /*
  * writer.c - the recording writers: canonical WAV (PCM 16-bit LE), Ogg/Opus
- * (oggopus.c: libopus + libogg) and FLAC (libFLAC), all streaming through one FILE* that
- * this file owns, so that close can fflush + fsync before reporting the
- * size.  A write error is kept (first errno wins) and reported by close
+ * (oggopus.c: libopus + libogg) and FLAC (libFLAC), all streaming through
+ * one FILE* that this file owns, so that close can fflush + fsync before
+ * reporting the size.  A write error is kept (first errno wins) and reported by close
  * with the file's name.
  */
 #include "media/io_internal.h"
