@@ -75,7 +75,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					      "linger", "session_timers", "challenge_wait", NULL};
 	static const char *const k_rec[] = {"format", "mix", "bitrate", "encode_threads",
 					    "spool_sync", "min_free", "default", "timezone",
-					    "encrypt", NULL};
+					    "encrypt", "opus_bitrate", "opus_complexity", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
 					       "ledger", "anchor", "s3", "metrics"};

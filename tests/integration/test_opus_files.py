@@ -13,8 +13,9 @@ own readers:
   on the next with libopus's vendor string, granule positions monotonic, the
   last page EOS with granule = pre-skip + length at 48 kHz, each audio page
   at most 1 s of audio and a sane size (the file streams while it grows);
-- `[recording] opus_complexity` and `--opus-complexity` are taken, and a
-  bad value is refused with the key's name."""
+- `[recording] opus_complexity` (import -c, record -c) and
+  `--opus-complexity` are taken, and a bad value is refused with the key's
+  name."""
 import json
 import os
 import struct
@@ -164,5 +165,14 @@ res.check(sizes["conf0"][200:] != sizes["cli10"][200:], "complexity 0 and 10 wro
 p = earshot(os.path.join(d, "bad2"), "import", "--no-progress", "--opus-complexity", "x", pcap,
             check=False)
 res.check(p.returncode != 0 and "complexity" in p.stderr, "--opus-complexity x taken")
+
+# `earshot record` takes both keys (its [recording] refuses unknown keys):
+# with a missing interface it fails on that, not on the configuration.
+with open(conf, "w") as f:
+    f.write("[recording]\nopus_complexity = 3\nopus_bitrate = 12000\n"
+            "[capture]\ninterface = es-no-such-if0\n")
+p = earshot(os.path.join(d, "rec"), "record", "-c", conf, check=False)
+res.check(p.returncode != 0 and "es-no-such-if0" in p.stderr and "opus_" not in p.stderr,
+          "record -c with opus_complexity/opus_bitrate: %s" % p.stderr[-300:])
 
 res.finish()
