@@ -82,41 +82,9 @@ else
 fi
 echo "recordings.sh: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# gen OUT ARGS... : a capture, seed 1
-gen() {
-	local out=$1
-	shift
-	"$build/gen_calls" -o "$out" --seed 1 "$@" >"$tmp/gen.log" 2>&1 ||
-		{ cat "$tmp/gen.log" >&2; exit 1; }
-}
-
-# timed CMD... : runs CMD under /usr/bin/time; sets W (wall s), C (user +
-# sys s), R (peak RSS KiB); CMD's stdout goes to $tmp/out.json
-timed() {
-	if ! /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >"$tmp/out.json" 2>"$tmp/err"; then
-		echo "recordings.sh: failed: $*" >&2
-		tail -n 20 "$tmp/err" >&2
-		exit 1
-	fi
-	read -r W C R < <(tail -n 1 "$tmp/time" | awk '{ printf "%.2f %.2f %d\n", $1, $2 + $3, $4 }')
-}
-
-# import DATA ARGS... FILE : earshot import into a fresh DATA under timed;
-# also sets REC (recorded_seconds), RB (recording_bytes), MCB (max_call_bytes)
-import() {
-	local data=$1
-	shift
-	rm -rf "$data"
-	timed "$build/earshot" --data "$data" import --json --no-progress "$@"
-	read -r REC RB MCB < <(python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(j.get("recorded_seconds", 0), j.get("recording_bytes", 0), j.get("max_call_bytes", 0))
-' "$tmp/out.json")
-}
-
-# xrt SECONDS CPU : SECONDS / CPU, or "-"
-xrt() { awk -v s="$1" -v c="$2" 'BEGIN { if (c > 0 && s > 0) printf "%.0f", s / c; else print "-" }'; }
+# gen, timed, import, xrt
+# shellcheck source=bench/rec_lib.sh
+. "$here/rec_lib.sh"
 
 # ---- 1: the import benchmark's file with and without recordings ----------
 table1() {

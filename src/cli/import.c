@@ -47,6 +47,7 @@ static void import_usage(FILE *f)
 		"  --format FMT        recording format: opus (default), wav or flac\n"
 		"  --mix               one mono channel instead of caller left, callee right\n"
 		"  --bitrate BPS       Ogg/Opus bit rate per channel (16000)\n"
+		"  --opus-complexity N Ogg/Opus encoder complexity 0..10 (0 at 8 kHz, 5 above)\n"
 		"  --threads N         threads encoding recordings (default: one per core)\n"
 		"  --no-audio          index calls and streams only, write no recordings\n"
 		"  --no-encrypt        store recordings in plain (default: encrypted, each\n"
@@ -363,6 +364,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"mix", no_argument, NULL, 'm'},
 		{"bitrate", required_argument, NULL, 'b'},
+		{"opus-complexity", required_argument, NULL, 'O'},
 		{"threads", required_argument, NULL, 't'},
 		{"no-audio", no_argument, NULL, 'n'},
 		{"no-encrypt", no_argument, NULL, 'E'},
@@ -413,6 +415,15 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			}
 			break;
 		case 'm': scfg.render.mix = true; break;
+		case 'O': {
+			uint64_t v;
+			if (sl_to_u64(sl_cstr(optarg), &v) || v > 10) {
+				fprintf(stderr, "earshot import: bad complexity '%s' (0..10)\n", optarg);
+				return CLI_USAGE;
+			}
+			scfg.render.writer.opus_complexity = (int)v;
+			break;
+		}
 		case 'b':
 		case 't': {
 			uint64_t v;
@@ -465,6 +476,14 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 							 sizeof(err));
 		if (brc == 0 && encrypt < 0)
 			encrypt = enc;
+		else if (brc && brc != ES_ENOTFOUND)
+			rc = brc;
+		int64_t cx;
+		brc = rc ? ES_ENOTFOUND
+			 : es_conf_int(&conf, "recording", "opus_complexity", 0, 10, &cx, err,
+				       sizeof(err));
+		if (brc == 0 && scfg.render.writer.opus_complexity < 0)
+			scfg.render.writer.opus_complexity = (int)cx;
 		else if (brc && brc != ES_ENOTFOUND)
 			rc = brc;
 		es_conf_free(&conf);

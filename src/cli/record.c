@@ -76,7 +76,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					      "linger", "session_timers", "challenge_wait", NULL};
 	static const char *const k_rec[] = {"format", "mix", "bitrate", "encode_threads",
 					    "spool_sync", "min_free", "default", "timezone",
-					    "encrypt", NULL};
+					    "encrypt", "opus_bitrate", "opus_complexity", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
 					       "ledger", "anchor", "s3", "metrics"};
@@ -169,6 +169,15 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	OPT(es_conf_bool(c, "recording", "encrypt", &s->encrypt, err, errlen));
 	if (!(rc = es_conf_int(c, "recording", "bitrate", 6000, 256000, &v, err, errlen)))
 		s->store.render.writer.opus_bitrate = (int)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	/* opus_bitrate: the same per-party rate under the name that says so. */
+	if (!(rc = es_conf_int(c, "recording", "opus_bitrate", 6000, 256000, &v, err, errlen)))
+		s->store.render.writer.opus_bitrate = (int)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	if (!(rc = es_conf_int(c, "recording", "opus_complexity", 0, 10, &v, err, errlen)))
+		s->store.render.writer.opus_complexity = (int)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
 	if (!(rc = es_conf_int(c, "recording", "encode_threads", 1, 64, &v, err, errlen)))

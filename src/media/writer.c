@@ -1,17 +1,17 @@
 /*
  * writer.c - the recording writers: canonical WAV (PCM 16-bit LE), Ogg/Opus
- * (libopusenc) and FLAC (libFLAC), all streaming through one FILE* that
- * this file owns, so that close can fflush + fsync before reporting the
- * size.  A write error is kept (first errno wins) and reported by close
+ * (oggopus.c: libopus + libogg) and FLAC (libFLAC), all streaming through
+ * one FILE* that this file owns, so that close can fflush + fsync before
+ * reporting the size.  A write error is kept (first errno wins) and reported by close
  * with the file's name.
  */
 #include "media/io_internal.h"
+#include "media/oggopus_internal.h"
 
 #include <FLAC/metadata.h>
 #include <FLAC/stream_encoder.h>
 #include <errno.h>
 #include <limits.h>
-#include <opus/opusenc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,8 +31,7 @@ struct media_writer {
 	int fmt_err;        /* encoder failure (ES_E*), 0 = none */
 	char fmt_msg[96];
 	uint64_t data_bytes; /* WAV: PCM bytes written */
-	OggOpusEnc *ope;
-	OggOpusComments *comments;
+	struct oggopus *oo;
 	FLAC__StreamEncoder *flac;
 	FLAC__StreamMetadata *vc;
 };
@@ -176,101 +175,34 @@ static int wav_finish(struct media_writer *w)
 	return put_bytes(w, h, sizeof(h));
 }
 
-/* ---- Ogg/Opus ------------------------------------------------------------ */
+/* ---- Ogg/Opus (oggopus.c) -------------------------------------------------- */
 
-/* Always "success": libopusenc 0.2.1 asserts in ope_encoder_drain when a
- * write failed before it.  The error is kept in w (later writes are
- * dropped) and reported by media_writer_write and close. */
-static int ope_write_cb(void *user, const unsigned char *p, opus_int32 len)
+static int opus_out_cb(void *user, const void *p, size_t n)
 {
-	(void)put_bytes(user, p, (size_t)len);
-	return 0;
-}
-
-/* The FILE is ours: close happens in media_writer_close after fsync. */
-static int ope_close_cb(void *user)
-{
-	(void)user;
-	return 0;
+	return put_bytes(user, p, n);
 }
 
 static int opus_open(struct media_writer *w, const struct media_writer_opts *o)
 {
-	static const OpusEncCallbacks cb = {ope_write_cb, ope_close_cb};
-	int e = 0;
-
-	w->comments = ope_comments_create();
-	if (!w->comments)
-		return ES_ENOMEM;
-	for (const char *const *t = o ? o->tags : NULL; t && *t; t++) {
-		if (!strchr(*t, '=') || ope_comments_add_string(w->comments, *t) != OPE_OK) {
-			snprintf(w->fmt_msg, sizeof(w->fmt_msg), "bad tag \"%.40s\"", *t);
-			return ES_EINVAL;
-		}
-	}
-	w->ope = ope_encoder_create_callbacks(&cb, w, w->comments, (opus_int32)w->rate,
-					      (int)w->channels, 0, &e);
-	if (!w->ope) {
-		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder: %s", ope_strerror(e));
-		return w->io_errno ? ES_EIO : ES_EINVAL;
-	}
-	int bitrate = o && o->opus_bitrate > 0 ? o->opus_bitrate : 16000 * (int)w->channels;
-	int cx = o && o->opus_complexity >= 0 && o->opus_complexity <= 10 ? o->opus_complexity : 5;
-	/* No bits for bands the input cannot have: at 16 kbit/s per channel
-	 * this is what keeps two unrelated parties apart in SILK's stereo.
-	 * The signal type is left to the encoder: forcing "voice" cost a third
-	 * of the speed and, on two unrelated 8 kHz parties, quality too
-	 * (speech correlation 0.92 forced, 0.97 automatic; docs/PERFORMANCE.md). */
-	int bw = w->rate <= 8000    ? OPUS_BANDWIDTH_NARROWBAND
-		 : w->rate <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND
-		 : w->rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
-		 : w->rate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
-				    : OPUS_BANDWIDTH_FULLBAND;
-	if (ope_encoder_ctl(w->ope, OPUS_SET_MAX_BANDWIDTH(bw)) != OPE_OK ||
-	    ope_encoder_ctl(w->ope, OPUS_SET_BITRATE(bitrate)) != OPE_OK ||
-	    ope_encoder_ctl(w->ope, OPUS_SET_COMPLEXITY(cx)) != OPE_OK) {
-		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder refused bitrate %d", bitrate);
-		return ES_EINVAL;
-	}
-	/* Writing no samples writes the headers now and sets the stream's end
-	 * granule: libopusenc 0.2.1 leaves it uninitialised until the first
-	 * write, and draining an empty stream then asserts or misbehaves. */
-	static const opus_int16 none[2];
-	if (ope_encoder_write(w->ope, none, 0) != OPE_OK || w->io_errno)
-		return ES_EIO;
-	return 0;
+	int rc = oggopus_open(&w->oo, w->rate, w->channels, o, opus_out_cb, w, w->fmt_msg,
+			      sizeof(w->fmt_msg));
+	return rc && w->io_errno ? ES_EIO : rc;
 }
 
 static int opus_write(struct media_writer *w, const int16_t *pcm, size_t frames)
 {
-	while (frames) {
-		int n = (int)ES_MIN(frames, (size_t)INT_MAX / 2);
-		int e = ope_encoder_write(w->ope, pcm, n);
-		if (w->io_errno)
-			return ES_EIO;
-		if (e != OPE_OK) {
-			w->fmt_err = ES_EIO;
-			snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder: %s", ope_strerror(e));
-			return ES_EIO;
-		}
-		pcm += (size_t)n * w->channels;
-		frames -= (size_t)n;
-	}
-	return 0;
+	int rc = oggopus_write(w->oo, pcm, frames, w->fmt_msg, sizeof(w->fmt_msg));
+	if (rc && !w->io_errno)
+		w->fmt_err = rc;
+	return rc;
 }
 
 static int opus_finish(struct media_writer *w)
 {
-	int e = ope_encoder_drain(w->ope);
-	ope_encoder_destroy(w->ope);
-	w->ope = NULL;
-	if (w->io_errno)
-		return ES_EIO;
-	if (e != OPE_OK) {
-		snprintf(w->fmt_msg, sizeof(w->fmt_msg), "opus encoder: %s", ope_strerror(e));
-		return ES_EIO;
-	}
-	return 0;
+	int rc = oggopus_finish(w->oo, w->fmt_msg, sizeof(w->fmt_msg));
+	oggopus_free(w->oo);
+	w->oo = NULL;
+	return rc && w->io_errno ? ES_EIO : rc;
 }
 
 /* ---- FLAC ------------------------------------------------------------------ */
@@ -405,10 +337,7 @@ static int flac_finish(struct media_writer *w)
 
 static void writer_free(struct media_writer *w)
 {
-	if (w->ope)
-		ope_encoder_destroy(w->ope);
-	if (w->comments)
-		ope_comments_destroy(w->comments);
+	oggopus_free(w->oo);
 	if (w->flac)
 		FLAC__stream_encoder_delete(w->flac);
 	if (w->vc)

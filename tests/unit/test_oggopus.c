@@ -1,0 +1,435 @@
+/*
+ * test_oggopus.c - the Ogg Opus writer (src/media/oggopus.c) against
+ * RFC 7845, page by page with libogg, and decoded with opusfile:
+ *
+ *  - OpusHead alone on the first page (BOS, granule 0) with version 1,
+ *    the channel count, the input rate and a pre-skip equal to libopus's
+ *    lookahead at that rate (in 48 kHz samples); OpusTags alone on the
+ *    second page with libopus's vendor string and the writer's tags;
+ *  - audio pages with monotonic granule positions, at most 1 s of audio
+ *    each, the last one EOS with granule = pre-skip + the input's length
+ *    at 48 kHz, so that opusfile and media_reader give back exactly the
+ *    frames written (the end trimming, section 4.4);
+ *  - an empty recording is a valid stream of length 0;
+ *  - pages reach the output while the call is still being written;
+ *  - a failed write and a bad tag are errors, not crashes;
+ *  - a file libopusenc wrote (every recording before this writer) still
+ *    reads with media_reader.
+ */
+#include "check.h"
+#include "media/media.h"
+#include "media/oggopus_internal.h"
+
+#include <math.h>
+#include <ogg/ogg.h>
+#include <opus/opus.h>
+#include <opus/opusenc.h>
+#include <opus/opusfile.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int16_t *speechlike(uint32_t rate, unsigned ch, size_t frames)
+{
+	int16_t *p = malloc(frames * ch * sizeof(*p) + 1);
+	uint32_t s = 12345;
+
+	for (size_t i = 0; i < frames; i++)
+		for (unsigned c = 0; c < ch; c++) {
+			s = s * 1103515245u + 12345u;
+			double t = (double)i / rate;
+			double env = 0.5 + 0.5 * sin(2 * M_PI * (c ? 3.1 : 2.3) * t);
+			double v = env * (6000 * sin(2 * M_PI * (c ? 330 : 220) * t) +
+					  2000 * sin(2 * M_PI * (c ? 1250 : 900) * t)) +
+				   (double)((int)(s >> 16) % 600 - 300);
+			p[i * ch + c] = (int16_t)lrint(v);
+		}
+	return p;
+}
+
+static uint64_t write_media(const char *path, uint32_t rate, unsigned ch, const int16_t *pcm,
+			    size_t frames, const char *const *tags)
+{
+	struct media_writer *w;
+	struct media_writer_opts o = {0, -1, tags};
+	char err[256] = "";
+	uint64_t bytes = 0;
+	int rc = media_writer_open(&w, path, MEDIA_OPUS, rate, ch, &o, err, sizeof(err));
+
+	CHECK_INT(rc, 0);
+	if (rc) {
+		fprintf(stderr, "  %s\n", err);
+		return 0;
+	}
+	size_t off = 0, step = 333;
+	while (off < frames) {
+		size_t n = ES_MIN(step, frames - off);
+		CHECK_INT(media_writer_write(w, pcm + off * ch, n), 0);
+		off += n;
+		step = step == 333 ? 1601 : 333;
+	}
+	rc = media_writer_close(w, &bytes, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	if (rc)
+		fprintf(stderr, "  %s\n", err);
+	return bytes;
+}
+
+struct pages {
+	unsigned n;
+	ogg_int64_t last_gp;
+	bool monotonic, eos_last, bos_first;
+	unsigned max_packets;
+	ogg_int64_t max_span; /* granule advance of one audio page */
+	unsigned char head[64];
+	long head_len;
+	unsigned char tags[4096];
+	long tags_len;
+	unsigned head_pkts, tags_pkts;
+};
+
+/* Walk a file's pages with libogg. */
+static void scan_pages(const unsigned char *b, size_t len, struct pages *pg)
+{
+	ogg_sync_state oy;
+	ogg_stream_state os;
+	ogg_page page;
+	ogg_packet op;
+	bool os_init = false;
+	ogg_int64_t prev = 0;
+
+	memset(pg, 0, sizeof(*pg));
+	pg->monotonic = true;
+	ogg_sync_init(&oy);
+	char *buf = ogg_sync_buffer(&oy, (long)len);
+	memcpy(buf, b, len);
+	ogg_sync_wrote(&oy, (long)len);
+	while (ogg_sync_pageout(&oy, &page) == 1) {
+		if (!os_init) {
+			ogg_stream_init(&os, ogg_page_serialno(&page));
+			os_init = true;
+			pg->bos_first = ogg_page_bos(&page);
+		}
+		ogg_stream_pagein(&os, &page);
+		unsigned pk = 0;
+		while (ogg_stream_packetout(&os, &op) == 1) {
+			pk++;
+			if (pg->n == 0 && op.bytes <= (long)sizeof(pg->head)) {
+				memcpy(pg->head, op.packet, (size_t)op.bytes);
+				pg->head_len = op.bytes;
+			} else if (pg->n == 1 && op.bytes <= (long)sizeof(pg->tags)) {
+				memcpy(pg->tags, op.packet, (size_t)op.bytes);
+				pg->tags_len = op.bytes;
+			}
+		}
+		ogg_int64_t gp = ogg_page_granulepos(&page);
+		if (pg->n == 0)
+			pg->head_pkts = pk;
+		else if (pg->n == 1)
+			pg->tags_pkts = pk;
+		else {
+			if (gp != -1) {
+				if (gp < prev)
+					pg->monotonic = false;
+				if (pg->n > 2 && gp - prev > pg->max_span)
+					pg->max_span = gp - prev;
+				prev = gp;
+			}
+			if (pk > pg->max_packets)
+				pg->max_packets = pk;
+		}
+		if (pg->n < 2 && gp != 0)
+			pg->monotonic = false;
+		pg->eos_last = ogg_page_eos(&page);
+		pg->last_gp = gp;
+		pg->n++;
+	}
+	if (os_init)
+		ogg_stream_clear(&os);
+	ogg_sync_clear(&oy);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *b = NULL;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	if (b && fread(b, 1, (size_t)n, f) == (size_t)n)
+		*len = (size_t)n;
+	fclose(f);
+	return b;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int expected_lookahead(uint32_t rate, unsigned ch)
+{
+	int e = 0;
+	opus_int32 la = -1;
+	OpusEncoder *enc = opus_encoder_create((opus_int32)rate, (int)ch, OPUS_APPLICATION_AUDIO, &e);
+	if (!enc)
+		return -1;
+	opus_encoder_ctl(enc, OPUS_GET_LOOKAHEAD(&la));
+	opus_encoder_destroy(enc);
+	return (int)la;
+}
+
+static const char *const tags[] = {"CALL_ID=abc@example.com", "TITLE=earshot test", NULL};
+
+/* A file of `frames` frames: headers, pages, and exact decoded lengths. */
+static void check_file(uint32_t rate, unsigned ch, size_t frames)
+{
+	char path[128];
+	size_t len;
+	struct pages pg;
+
+	snprintf(path, sizeof(path), "%s/f-%u-%u-%zu.opus", dir, rate, ch, frames);
+	int16_t *src = speechlike(rate, ch, frames);
+	uint64_t bytes = write_media(path, rate, ch, src, frames, tags);
+	free(src);
+	unsigned char *b = slurp(path, &len);
+	CHECK(b && len == bytes);
+	if (!b)
+		return;
+	scan_pages(b, len, &pg);
+	free(b);
+	uint64_t in48 = (frames * 48000 + rate / 2) / rate;
+	bool native = rate == 8000 || rate == 16000 || rate == 12000 || rate == 24000 ||
+		      rate == 48000;
+	uint32_t preskip = pg.head_len >= 19 ? (uint32_t)(pg.head[10] | pg.head[11] << 8) : 0;
+	fprintf(stderr, "  %5u Hz %u ch %7zu frames: %3u pages, %6llu bytes, pre-skip %u, "
+		"last granule %lld, <= %u packets and %lld samples a page\n",
+		rate, ch, frames, pg.n, (unsigned long long)bytes, preskip, (long long)pg.last_gp,
+		pg.max_packets, (long long)pg.max_span);
+	/* RFC 7845 section 3: the headers each on a page of their own. */
+	CHECK(pg.bos_first);
+	CHECK_INT(pg.head_pkts, 1);
+	CHECK_INT(pg.tags_pkts, 1);
+	CHECK(pg.n >= 3);
+	/* Section 5.1: OpusHead. */
+	CHECK_INT(pg.head_len, 19);
+	CHECK(!memcmp(pg.head, "OpusHead", 8));
+	CHECK_INT(pg.head[8], 1);
+	CHECK_INT(pg.head[9], ch);
+	CHECK_INT(le32(pg.head + 12), rate);
+	CHECK_INT(pg.head[18], 0);
+	if (native)
+		CHECK_INT(preskip, expected_lookahead(rate, ch) * (int)(48000 / rate));
+	/* Section 5.2: OpusTags with the vendor and our comments. */
+	CHECK(pg.tags_len > 16 && !memcmp(pg.tags, "OpusTags", 8));
+	uint32_t vlen = le32(pg.tags + 8);
+	const char *vendor = opus_get_version_string();
+	CHECK(vlen == strlen(vendor) && !memcmp(pg.tags + 12, vendor, vlen));
+	CHECK_INT(le32(pg.tags + 12 + vlen), 2);
+	/* Section 4: granule positions; 4.4: the end trims the padding. */
+	CHECK(pg.monotonic);
+	CHECK(pg.eos_last);
+	CHECK_INT(pg.last_gp, (long long)(preskip + in48));
+	CHECK(pg.max_packets <= 50);
+	CHECK(pg.max_span <= 48000);
+
+	/* opusfile: the length after pre-skip and end trim, and decoding it. */
+	int e = 0;
+	OggOpusFile *of = op_open_file(path, &e);
+	CHECK(of != NULL);
+	if (of) {
+		CHECK_INT(op_pcm_total(of, -1), (long long)in48);
+		CHECK_STR(opus_tags_query(op_tags(of, -1), "CALL_ID", 0), "abc@example.com");
+		int16_t pcm[5760 * 2];
+		long long got = 0;
+		int n;
+		while ((n = op_read(of, pcm, (int)ES_ARRAY_LEN(pcm), NULL)) > 0)
+			got += n;
+		CHECK_INT(n, 0);
+		CHECK_INT(got, (long long)in48);
+		op_free(of);
+	}
+	/* media_reader: the recording's frames at its own rate. */
+	struct media_reader *r;
+	char err[256];
+	if (media_reader_open(&r, path, err, sizeof(err)) == 0) {
+		CHECK_INT(media_reader_rate(r), native ? rate : 48000);
+		if (native) {
+			CHECK_INT(media_reader_frames(r), frames);
+			int16_t pcm[4096 * 2];
+			long k;
+			size_t got = 0;
+			while ((k = media_reader_read(r, pcm, 4096)) > 0)
+				got += (size_t)k;
+			CHECK_INT(k, 0);
+			CHECK_INT(got, frames);
+		}
+		media_reader_close(r);
+	} else {
+		CHECK(!"media_reader_open");
+		fprintf(stderr, "  %s\n", err);
+	}
+	unlink(path);
+}
+
+static void test_files(void)
+{
+	check_file(8000, 2, 8000 * 3 + 77);
+	check_file(8000, 1, 8000 * 2);
+	check_file(16000, 2, 16000 * 3 + 5);
+	check_file(16000, 1, 1);
+	check_file(8000, 2, 0);
+	check_file(44100, 2, 44100 * 2 + 3); /* resampled to 48 kHz */
+}
+
+/* Pages leave the encoder while the call runs: a player streaming the
+ * file (a live call) is at most about a second behind. */
+struct sink {
+	size_t len;
+	unsigned char b[256 * 1024];
+	bool fail;
+};
+
+static int sink_out(void *user, const void *p, size_t n)
+{
+	struct sink *s = user;
+	if (s->fail || n > sizeof(s->b) - s->len)
+		return -1;
+	memcpy(s->b + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+static void test_streaming(void)
+{
+	static struct sink s;
+	struct oggopus *e;
+	char msg[128] = "";
+	struct pages pg;
+	const uint32_t rate = 8000;
+	int16_t *src = speechlike(rate, 2, rate * 10);
+
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(oggopus_open(&e, rate, 2, NULL, sink_out, &s, msg, sizeof(msg)), 0);
+	if (!e) {
+		free(src);
+		return;
+	}
+	CHECK_INT(oggopus_write(e, src, rate * 5, msg, sizeof(msg)), 0);
+	scan_pages(s.b, s.len, &pg);
+	/* After 5 s written, at least 4 s are on complete pages. */
+	fprintf(stderr, "  after 5 s written: %zu bytes out, granule %lld\n", s.len,
+		(long long)pg.last_gp);
+	CHECK(pg.n >= 3);
+	CHECK(pg.last_gp >= 4 * 48000);
+	CHECK(!pg.eos_last);
+	CHECK_INT(oggopus_write(e, src + rate * 5 * 2, rate * 5, msg, sizeof(msg)), 0);
+	CHECK_INT(oggopus_finish(e, msg, sizeof(msg)), 0);
+	oggopus_free(e);
+	scan_pages(s.b, s.len, &pg);
+	CHECK(pg.eos_last);
+	free(src);
+}
+
+static void test_errors(void)
+{
+	static struct sink s;
+	struct oggopus *e = NULL;
+	char msg[128] = "";
+	static const char *const bad[] = {"no equals sign", NULL};
+	struct media_writer_opts o = {0, -1, bad};
+	int16_t pcm[320 * 2] = {0};
+
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(oggopus_open(&e, 8000, 2, &o, sink_out, &s, msg, sizeof(msg)), ES_EINVAL);
+	CHECK(e == NULL);
+	CHECK(strstr(msg, "bad tag") != NULL);
+	CHECK_INT(oggopus_open(&e, 8000, 3, NULL, sink_out, &s, msg, sizeof(msg)), ES_EINVAL);
+	/* The output fails mid-stream: ES_EIO from then on, no crash. */
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(oggopus_open(&e, 8000, 2, NULL, sink_out, &s, msg, sizeof(msg)), 0);
+	if (!e)
+		return;
+	s.fail = true;
+	int rc = 0;
+	for (int i = 0; i < 200 && !rc; i++)
+		rc = oggopus_write(e, pcm, 320, msg, sizeof(msg));
+	CHECK_INT(rc, ES_EIO);
+	CHECK_INT(oggopus_finish(e, msg, sizeof(msg)), ES_EIO);
+	oggopus_free(e);
+	/* The writer names the file when the disk is full. */
+	struct media_writer *w;
+	char err[256] = "";
+	if (access("/dev/full", W_OK) == 0) {
+		CHECK_INT(media_writer_open(&w, "/dev/full", MEDIA_OPUS, 8000, 2, NULL, err,
+					    sizeof(err)),
+			  0);
+		if (w) {
+			for (int i = 0; i < 500; i++)
+				(void)media_writer_write(w, pcm, 320);
+			CHECK_INT(media_writer_close(w, NULL, err, sizeof(err)), ES_EIO);
+			CHECK(strstr(err, "/dev/full") != NULL);
+		}
+	}
+}
+
+/* Every recording before this writer came from libopusenc (which encodes
+ * at 48 kHz and says so in its pre-skip): it must still read. */
+static void test_libopusenc_file(void)
+{
+	char path[128];
+	const uint32_t rate = 8000;
+	const size_t frames = rate * 2 + 123;
+	int e = 0;
+
+	snprintf(path, sizeof(path), "%s/old.opus", dir);
+	int16_t *src = speechlike(rate, 2, frames);
+	OggOpusComments *c = ope_comments_create();
+	ope_comments_add(c, "CALL_ID", "old@example.com");
+	OggOpusEnc *enc = ope_encoder_create_file(path, c, (opus_int32)rate, 2, 0, &e);
+	CHECK(enc != NULL);
+	if (enc) {
+		CHECK_INT(ope_encoder_write(enc, src, (int)frames), OPE_OK);
+		CHECK_INT(ope_encoder_drain(enc), OPE_OK);
+		ope_encoder_destroy(enc);
+	}
+	ope_comments_destroy(c);
+	free(src);
+	struct media_reader *r;
+	char err[256];
+	CHECK_INT(media_reader_open(&r, path, err, sizeof(err)), 0);
+	if (r) {
+		CHECK_INT(media_reader_rate(r), rate);
+		CHECK_INT(media_reader_channels(r), 2);
+		CHECK_INT(media_reader_frames(r), frames);
+		int16_t pcm[4096 * 2];
+		long k;
+		size_t got = 0;
+		while ((k = media_reader_read(r, pcm, 4096)) > 0)
+			got += (size_t)k;
+		CHECK_INT(got, frames);
+		media_reader_close(r);
+	}
+	unlink(path);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/es-oggopus-XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_files);
+	RUN(test_streaming);
+	RUN(test_errors);
+	RUN(test_libopusenc_file);
+	rmdir(dir);
+	return CHECK_DONE();
+}
