@@ -448,6 +448,9 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	const struct pol_rules *_Atomic rules_ref = NULL;
 	struct cli_ledger_settings ledger_settings = {0};
 	struct cli_blob_settings blob_settings = {0};
+	struct an_check_limits checks;
+	an_check_limits_default(&checks);
+	scfg.checks = &checks;
 	if (config) {
 		struct es_conf conf;
 		char err[1024];
@@ -460,6 +463,8 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			rc = pol_retention_from_conf(&retention, &conf, err, sizeof(err));
 		if (!rc)
 			rc = cli_blobs_apply_config(&blob_settings, &conf, err, sizeof(err));
+		if (!rc)
+			rc = an_check_conf(&checks, &conf, err, sizeof(err));
 		bool enc;
 		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
 							 sizeof(err));

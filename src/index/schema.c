@@ -370,6 +370,11 @@ static const char v14_talk_sql[] =
 	"ALTER TABLE calls ADD COLUMN overtalk_ms INTEGER;"
 	"ALTER TABLE calls ADD COLUMN dead_air_ms INTEGER;";
 
+/* IDX_MIG_CHECKS (issue #17): the audio checks of the decoded recording
+ * (analytics/audiocheck.h, docs/ANALYTICS.md), entered after it is
+ * rendered; their flags are searched in the recording's flags. */
+static const char v15_checks_sql[] = "ALTER TABLE calls ADD COLUMN checks_json TEXT;";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -385,6 +390,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_SUBJECT, v10_sql},
 	{"network quality per stream and call", v10_quality_sql},
 	{IDX_MIG_TALK, v14_talk_sql},
+	{IDX_MIG_CHECKS, v15_checks_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

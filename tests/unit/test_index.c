@@ -771,7 +771,9 @@ static void test_recordings(void)
 #define TALK_UNDO \
 	"ALTER TABLE calls DROP COLUMN talk_json; ALTER TABLE calls DROP COLUMN talk_ratio;" \
 	" ALTER TABLE calls DROP COLUMN overtalk_ms; ALTER TABLE calls DROP COLUMN dead_air_ms; "
-#define AFTER_V9_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the audio checks' migration (IDX_MIG_CHECKS). */
+#define CHECKS_UNDO "ALTER TABLE calls DROP COLUMN checks_json; "
+#define AFTER_V9_UNDO CHECKS_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -860,13 +862,14 @@ static void test_migrate_talk(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, TALK_UNDO "PRAGMA user_version = 13", NULL, NULL, NULL),
+	CHECK_INT(sqlite3_exec(db, CHECKS_UNDO TALK_UNDO "PRAGMA user_version = 13", NULL, NULL,
+			       NULL),
 		  SQLITE_OK);
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
-	CHECK_STR(idx_migrations[idx_nmigrations - 1].name, IDX_MIG_TALK);
+	CHECK_STR(idx_migrations[13].name, IDX_MIG_TALK);
 	struct idx_call_talk t = {.json = "x"};
 	CHECK_INT(idx_call_get(ix, old, take_talk, &t), 0);
 	CHECK(t.json == NULL);
@@ -899,6 +902,44 @@ static void test_migrate_talk(void)
 	CHECK(r.n == 1 && r.id[0] == a);
 	r = list(ix, (struct idx_filter){.talk_ratio_set = true, .max_talk_ratio = 0});
 	CHECK_INT(r.n, 0);
+	idx_close(ix);
+}
+
+static char checks_copy[256];
+static int take_checks(void *ud, const struct idx_call *c)
+{
+	const char **out = ud;
+	*out = NULL;
+	if (c->checks_json) {
+		snprintf(checks_copy, sizeof(checks_copy), "%s", c->checks_json);
+		*out = checks_copy;
+	}
+	return 0;
+}
+
+/* An index from before IDX_MIG_CHECKS is upgraded: its calls have no audio
+ * checks; stored ones are read back. */
+static void test_migrate_checks(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("k0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, CHECKS_UNDO "PRAGMA user_version = 14", NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_STR(idx_migrations[14].name, IDX_MIG_CHECKS);
+	const char *j = "x";
+	CHECK_INT(idx_call_get(ix, old, take_checks, &j), 0);
+	CHECK(j == NULL);
+	CHECK_INT(idx_call_set_checks(ix, old, "{\"flags\":\"dead_air\"}"), 0);
+	CHECK_INT(idx_call_get(ix, old, take_checks, &j), 0);
+	CHECK_STR(j, "{\"flags\":\"dead_air\"}");
+	CHECK_INT(idx_call_set_checks(ix, 999999, "{}"), ES_ENOTFOUND);
 	idx_close(ix);
 }
 
@@ -1578,6 +1619,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_subject);
 	RUN(test_migrate_quality);
 	RUN(test_migrate_talk);
+	RUN(test_migrate_checks);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	teardown();
