@@ -588,6 +588,21 @@ void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LE
 	memcpy(out, l->pk, ST_LEDGER_PK_LEN);
 }
 
+int st_ledger_sign(const struct st_ledger *l, const void *msg, size_t len,
+		   uint8_t sig[ST_LEDGER_SIG_LEN])
+{
+	if (!l->has_sk)
+		return ES_EINVAL;
+	crypto_sign_detached(sig, NULL, msg, len, l->sk);
+	return 0;
+}
+
+int st_sig_verify(const uint8_t pk[ST_LEDGER_PK_LEN], const void *msg, size_t len,
+		  const uint8_t sig[ST_LEDGER_SIG_LEN])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : ES_EPARSE;
+}
+
 
 static int append_entry(struct st_ledger *l, struct st_ledger_entry *e, uint64_t *seq)
 {

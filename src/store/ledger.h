@@ -252,6 +252,14 @@ int st_ledger_consistency_proof(const struct st_ledger *l, uint64_t m, uint64_t 
 
 /* The public key (Ed25519, 32 bytes). */
 void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LEN]);
+/* Sign msg (a document the recorder vouches for, e.g. a reconcile report,
+ * whose own magic line keeps it apart from tree heads) with the ledger's
+ * key: ES_EINVAL when it was opened without the secret key. */
+int st_ledger_sign(const struct st_ledger *l, const void *msg, size_t len,
+		   uint8_t sig[ST_LEDGER_SIG_LEN]);
+/* 0 when sig is pk's Ed25519 signature of msg, ES_EPARSE otherwise. */
+int st_sig_verify(const uint8_t pk[ST_LEDGER_PK_LEN], const void *msg, size_t len,
+		  const uint8_t sig[ST_LEDGER_SIG_LEN]);
 
 /* ---- a cached read-only view, shared by threads (ledger_cache.c) ------- */
 
