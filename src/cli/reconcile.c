@@ -252,8 +252,8 @@ int cli_reconcile(struct cli_ctx *ctx, int argc, char **argv)
 	struct es_buf doc;
 	es_buf_init(&doc);
 	if (stat(ldir, &st) == 0 &&
-	    st_ledger_open_key(&l, ldir, ST_LEDGER_RDONLY, ls.key_path[0] ? ls.key_path : NULL,
-			       err, sizeof(err))) {
+	    st_ledger_open_key(&l, ldir, ST_LEDGER_RDONLY | (out ? ST_LEDGER_SIGN : 0),
+			       ls.key_path[0] ? ls.key_path : NULL, err, sizeof(err))) {
 		fprintf(stderr, CMD ": cannot read the ledger: %s\n", err);
 		goto out;
 	}

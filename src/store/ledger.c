@@ -334,7 +334,7 @@ static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_
 	if (st_ledger_key_path(l->dir, key_path, kpath, sizeof(kpath), &outside) ||
 	    ld_path(l, PUBFILE, ppath, sizeof(ppath)))
 		return ES_ELIMIT;
-	if (outside && (l->flags & ST_LEDGER_RDONLY)) {
+	if (outside && (l->flags & ST_LEDGER_RDONLY) && !(l->flags & ST_LEDGER_SIGN)) {
 		/* a reader needs only the public key, and may not read the key */
 		bool pmiss;
 		int rc = read_keyfile(ppath, PUB_MAGIC, false, l->pk, &pmiss, err, errlen);

@@ -160,6 +160,8 @@ enum {
 	ST_LEDGER_CREATE = 1, /* create the folder, files and key pair if missing */
 	ST_LEDGER_RDONLY = 2, /* no appends, no commits, no lock; ledger.key is
 				 optional (ledger.pub suffices to verify) */
+	ST_LEDGER_SIGN = 4,   /* with RDONLY: read the signing key wherever it is
+				 (st_ledger_sign: a reconcile report) */
 };
 
 /* Open the ledger in dir.  Reads entries.log and heads.log back, re-hashes

@@ -130,6 +130,19 @@ res.check(rc == 1 and "NOT the trusted key" in out, "another ledger's key: %d %s
 rc, out, err = reconcile("--verify", os.path.join(work, "skip.conf"))
 res.check(rc == 3 and "not a signed reconcile report" in err, "not a report: %d %s" % (rc, err))
 
+# the signing key kept outside the data folder (as docs/OPERATIONS.md advises)
+key_out = os.path.join(work, "ledger.key")
+shutil.move(os.path.join(data, "ledger", "ledger.key"), key_out)
+report2 = os.path.join(work, "report2.txt")
+p = run([EARSHOT, "--data", data, "reconcile", *WINDOW, "-o", report2], check=False,
+        env=dict(os.environ, EARSHOT_LEDGER_KEY=key_out))
+res.check(p.returncode == 0 and reconcile("--verify", report2)[0] == 0,
+          "signed with the key outside the data folder: %d %s" % (p.returncode, p.stderr))
+p = run([EARSHOT, "--data", data, "reconcile", *WINDOW, "-o", report2 + ".x"], check=False,
+        env=dict(os.environ, EARSHOT_LEDGER_KEY=key_out + ".missing"))
+res.check(p.returncode == 1 and "ledger" in p.stderr and not os.path.exists(report2 + ".x"),
+          "no signing key, no report: %d %s" % (p.returncode, p.stderr.strip()))
+
 # ---- broken: a recording's file deleted, a recording row removed ---------------------
 shown = {c["id"]: c for c in calls_json(data)}
 plain = [i for i in recorded if verdict[i] == ("recorded", None)]
