@@ -476,6 +476,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		if (rc) {
 			fprintf(stderr, "earshot import: %s\n", err);
 			pol_rules_free(rules);
+			pol_retention_free(retention);
 			return CLI_USAGE;
 		}
 		atomic_store(&rules_ref, rules);
