@@ -1,5 +1,6 @@
 /*
- * fuzz_rtp.c - libFuzzer harness for the rtp layer: RTP and RTCP parsing,
+ * fuzz_rtp.c - libFuzzer harness for the rtp layer: RTP and RTCP parsing
+ * (RTCP XR VoIP metrics too),
  * telephone-events, and the statistics and DTMF tracker fed with pieces
  * of the input as a packet sequence.
  */
@@ -26,6 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)rtp_is_rtcp(data, size);
 	(void)rtcp_parse(data, size, rep, 4, &n);
 	(void)rtcp_parse(data, size, NULL, 0, &n);
+	struct rtcp_xr_voip xr[2];
+	if (rtcp_parse_xr(data, size, xr, 2, &n) == 0 && n)
+		(void)xr[n - 1].jb_abs_max_ms;
+	(void)rtcp_parse_xr(data, size, NULL, 0, &n);
 	(void)rtp_event_parse(data, size, &e);
 	if (size)
 		(void)rtp_pt_static(data[0]);

@@ -201,6 +201,12 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		es_json_key(j, "dead_air_max_ms"); es_json_int(j, c->talk.dead_air_ms);
 		es_json_obj_end(j);
 	}
+	/* audio checks of the decoded recording (analytics/audiocheck.c wrote it) */
+	es_json_key(j, "checks");
+	if (c->checks_json)
+		es_json_raw(j, c->checks_json);
+	else
+		es_json_null(j);
 	es_json_key(j, "recording");
 	put_recording(j, c->recording);
 	if (detail) {

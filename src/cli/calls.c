@@ -369,6 +369,16 @@ static void show_quality(const struct idx_call *c)
 		       qnum(q, "jb200", "mos", "%.2f", b[8], 24),
 		       qnum(q, "adaptive", "mos", "%.2f", b[9], 24),
 		       qnum(q, NULL, "mos_min_bin", "%.2f", b[10], 24));
+		double v;
+		if (!an_json_number(q, "xr", "loss_pct", &v)) /* RFC 3611 4.7, as reported */
+			printf("  %-6s %-10s %7s %6s %5s %17s %7s  R %s, MOS-CQ %s, discarded %s %%, "
+			       "end system delay %s ms\n", "", "(RTCP XR)",
+			       qnum(q, "xr", "loss_pct", "%.2f", b[0], 24), "", "", "",
+			       qnum(q, "xr", "rtt_ms", "%.0f", b[1], 24),
+			       qnum(q, "xr", "r_factor", "%.0f", b[2], 24),
+			       qnum(q, "xr", "mos_cq", "%.1f", b[3], 24),
+			       qnum(q, "xr", "discard_pct", "%.2f", b[4], 24),
+			       qnum(q, "xr", "end_system_ms", "%.0f", b[5], 24));
 	}
 	printf("  call: MOS %.2f (worst direction, adaptive buffer), lowest 5 s %.2f, "
 	       "loss %.2f %%, jitter p95 %.0f ms\n", c->quality.mos, c->quality.mos_min,
@@ -415,6 +425,44 @@ static void show_talk(const struct idx_call *c)
 	if (v[7] >= 0 && c->answer_us && c->recording && c->recording->start_us)
 		printf("  first words %.1f s after the answer\n",
 		       (double)(c->recording->start_us + (int64_t)v[7] * 1000 - c->answer_us) / 1e6);
+}
+
+/* The audio checks of the decoded recording (docs/ANALYTICS.md). */
+static void show_checks(const struct idx_call *c)
+{
+	const char *k = c->checks_json;
+	if (!k)
+		return;
+	printf("\nAudio checks (decoded recording; docs/ANALYTICS.md)\n");
+	printf("  %-6s %7s %11s %7s %7s %8s %7s %8s\n", "party", "speech", "silence max",
+	       "clipped", "rms", "speech", "floor", "dc");
+	static const char *const party[2] = {"caller", "callee"};
+	for (int p = 0; p < 2; p++) {
+		double v[7] = {0};
+		static const char *const keys[7] = {"speech_ratio", "longest_silence_ms",
+						    "clipping_pct", "rms_dbfs", "speech_dbfs",
+						    "noise_floor_dbfs", "dc_offset"};
+		for (int i = 0; i < 7; i++)
+			an_json_number(k, party[p], keys[i], &v[i]);
+		printf("  %-6s %6.0f%% %9.1f s %6.2f%% %7.1f %8.0f %7.0f %8.4f\n", party[p],
+		       v[0] * 100, v[1] / 1e3, v[2], v[3], v[4], v[5], v[6]);
+	}
+	double d[5] = {0};
+	static const char *const ck[5] = {"dead_air_ms", "missing_head_ms", "missing_tail_ms",
+					  "lost_ms", "gap_ms"};
+	for (int i = 0; i < 5; i++)
+		an_json_number(k, NULL, ck[i], &d[i]);
+	printf("  call: longest dead air %.1f s; missing from the answered span %.1f s "
+	       "(start %.1f, end %.1f, lost inside %.1f)\n", d[0] / 1e3, d[4] / 1e3, d[1] / 1e3,
+	       d[2] / 1e3, d[3] / 1e3);
+	const char *f = strstr(k, "\"flags\":\"");
+	if (f) {
+		f += 9;
+		if (*f == '"')
+			printf("  flags: none\n");
+		else
+			printf("  flags: %.*s\n", (int)strcspn(f, "\""), f);
+	}
 }
 
 static int show_text(void *ud, const struct idx_call *c)
@@ -471,6 +519,7 @@ static int show_text(void *ud, const struct idx_call *c)
 	}
 	show_quality(c);
 	show_talk(c);
+	show_checks(c);
 	const struct idx_recording *r = c->recording;
 	if (r) {
 		printf("\nRecording\n  %s  %s, %u Hz, %s, %.1f s, %.1f KiB, codecs %s%s%s\n"

@@ -23,6 +23,7 @@ enum {
 	CLI_HELD = 6,     /* refused: a legal hold covers it (hold, delete, retention) */
 	CLI_QUOTA = 7,    /* retention run: the quota cannot be met without
 			     deleting recordings before their minimum keep time */
+	CLI_GAPS = 8,     /* reconcile: answered calls without a recording or a reason */
 };
 
 struct cli_ctx {
@@ -90,6 +91,7 @@ void cli_verify_redactions_check(struct cli_vr *vr, const char *data_dir, struct
 				 cli_vr_report_fn report, void *ctx);
 void cli_verify_redactions_free(struct cli_vr *vr);
 int cli_subject(struct cli_ctx *ctx, int argc, char **argv);   /* subject.c */
+int cli_reconcile(struct cli_ctx *ctx, int argc, char **argv); /* reconcile.c */
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);
@@ -251,6 +253,7 @@ struct cli_settings {
 	int snaplen;
 	struct rec_config engine;   /* capture workers' engines; the SRS's derives */
 	struct rec_store_config store;
+	struct an_check_limits checks; /* [checks]; store.checks points here */
 	struct cli_srs_settings srs;
 	bool encrypt;               /* [recording] encrypt (default yes) */
 	struct cli_web_settings web; /* [api] / --api */

@@ -459,6 +459,9 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 	const struct pol_rules *_Atomic rules_ref = NULL;
 	struct cli_ledger_settings ledger_settings = {0};
 	struct cli_blob_settings blob_settings = {0};
+	struct an_check_limits checks;
+	an_check_limits_default(&checks);
+	scfg.checks = &checks;
 	if (config) {
 		struct es_conf conf;
 		char err[1024];
@@ -471,6 +474,8 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 			rc = pol_retention_from_conf(&retention, &conf, err, sizeof(err));
 		if (!rc)
 			rc = cli_blobs_apply_config(&blob_settings, &conf, err, sizeof(err));
+		if (!rc)
+			rc = an_check_conf(&checks, &conf, err, sizeof(err));
 		bool enc;
 		int brc = rc ? ES_ENOTFOUND : es_conf_bool(&conf, "recording", "encrypt", &enc, err,
 							 sizeof(err));
@@ -490,6 +495,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		if (rc) {
 			fprintf(stderr, "earshot import: %s\n", err);
 			pol_rules_free(rules);
+			pol_retention_free(retention);
 			return CLI_USAGE;
 		}
 		atomic_store(&rules_ref, rules);

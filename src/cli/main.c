@@ -44,6 +44,7 @@ static void usage(FILE *f, const char *prog)
 		"  backup DEST      a signed, consistent snapshot into a folder or bucket\n"
 		"  restore SRC      a backup back into an empty data folder, verified\n"
 		"  migrate --to URL this deployment to PostgreSQL (and a bucket), verified\n"
+		"  reconcile        every answered call of a window against its recording (signed)\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -215,6 +216,8 @@ int main(int argc, char **argv)
 		return cli_restore(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "migrate"))
 		return cli_migrate(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "reconcile"))
+		return cli_reconcile(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

@@ -79,7 +79,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					    "encrypt", "opus_bitrate", "opus_complexity", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
-					       "ledger", "anchor", "s3", "metrics"};
+					       "ledger", "anchor", "s3", "metrics", "checks"};
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
@@ -99,7 +99,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	    (rc = es_conf_check_keys(c, "recording", k_rec, err, errlen)) ||
 	    (rc = cli_srs_apply_config(&s->srs, c, err, errlen)) ||
 	    (rc = cli_web_apply_config(&s->web, c, err, errlen)) ||
-	    (rc = cli_ledger_apply_config(&s->ledger, c, err, errlen)))
+	    (rc = cli_ledger_apply_config(&s->ledger, c, err, errlen)) ||
+	    (rc = an_check_conf(&s->checks, c, err, errlen)))
 		return rc;
 	static const char *const k_metrics[] = {"listen", NULL};
 	const struct es_conf_entry *me;
@@ -209,6 +210,8 @@ static void settings_default(struct cli_settings *s, const char *cmd)
 	s->engine.session_timers = true;
 	s->engine.spool_flush_us = ES_US_PER_SEC;
 	s->store.render.format = MEDIA_OPUS;
+	an_check_limits_default(&s->checks);
+	s->store.checks = &s->checks;
 	s->store.render.writer.opus_complexity = -1;
 	s->encode_threads = 1;
 	s->status_interval_us = ES_US_PER_SEC;

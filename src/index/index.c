@@ -62,6 +62,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 			    " jitter_ms = ?5 WHERE id = ?1",
 	[ST_CALL_TALK] = "UPDATE calls SET talk_json = ?2, talk_ratio = ?3, overtalk_ms = ?4,"
 			 " dead_air_ms = ?5 WHERE id = ?1",
+	[ST_CALL_CHECKS] = "UPDATE calls SET checks_json = ?2 WHERE id = ?1",
 	[ST_REC_GET] = "SELECT call_row, path, format, bytes, sha256, start_us, duration_us, rate,"
 		       " channels, codecs, flags, stats_json, created_us, plain_sha256, encrypted"
 		       " FROM recordings WHERE call_row = ?1",

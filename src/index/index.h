@@ -161,6 +161,10 @@ struct idx_call {
 		int64_t overtalk_ms;  /* both speaking, total */
 		int64_t dead_air_ms;  /* the longest silence of both */
 	} talk;
+	/* audio checks (schema IDX_MIG_CHECKS; analytics/audiocheck.h): read
+	 * back only, entered by idx_call_set_checks; NULL = not checked.  Their
+	 * flags are also in the recording's flags (searched with the call's). */
+	const char *checks_json;
 	struct idx_stream *streams;
 	unsigned nstreams;
 	struct idx_event *events;
@@ -205,6 +209,9 @@ int idx_recording_delete(struct idx *ix, int64_t call_row);
  * analytics/talk.h writes it, the searched figures beside (ratio < 0 =
  * nobody spoke: NULL).  ES_ENOTFOUND when there is no such call. */
 int idx_call_set_talk(struct idx *ix, int64_t call_row, const struct idx_call_talk *t);
+/* Store the audio checks of call call_row (schema IDX_MIG_CHECKS): json as
+ * analytics/audiocheck.h writes it.  ES_ENOTFOUND when there is no such call. */
+int idx_call_set_checks(struct idx *ix, int64_t call_row, const char *json);
 /* The row id of the call (call_id, start_us): ES_ENOTFOUND if absent. */
 int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t *id);
 
@@ -518,6 +525,8 @@ int idx_redaction_shredded(struct idx *ix, int64_t id);
 #define IDX_MIG_SUBJECT "clock evidence per call"
 /* The talk metrics' migration (issue #19). */
 #define IDX_MIG_TALK "talk metrics per call"
+/* The audio checks' migration (issue #17). */
+#define IDX_MIG_CHECKS "audio checks per call"
 
 /* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
  * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed

@@ -382,6 +382,10 @@ static const char v15_searches_sql[] =
 	"  created_us INTEGER NOT NULL DEFAULT 0,"
 	"  UNIQUE (user_id, name)"
 	");";
+/* IDX_MIG_CHECKS (issue #17): the audio checks of the decoded recording
+ * (analytics/audiocheck.h, docs/ANALYTICS.md), entered after it is
+ * rendered; their flags are searched in the recording's flags. */
+static const char v16_checks_sql[] = "ALTER TABLE calls ADD COLUMN checks_json TEXT;";
 
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
@@ -399,6 +403,7 @@ const struct idx_migration idx_migrations[] = {
 	{"network quality per stream and call", v10_quality_sql},
 	{IDX_MIG_TALK, v14_talk_sql},
 	{IDX_MIG_SEARCHES, v15_searches_sql},
+	{IDX_MIG_CHECKS, v16_checks_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

@@ -136,6 +136,19 @@ int idx_call_set_talk(struct idx *ix, int64_t call_row, const struct idx_call_ta
 	return err;
 }
 
+int idx_call_set_checks(struct idx *ix, int64_t call_row, const char *json)
+{
+	struct idx_st *st = idx_stmt(ix, ST_CALL_CHECKS);
+	if (!st)
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	db_bind_text(st, 2, json);
+	int err = run(ix, st, "store audio checks");
+	if (!err && db_changes(ix) == 0)
+		err = ES_ENOTFOUND;
+	return err;
+}
+
 /* The call row; *row = 0 when (call_id, start_us) is already present. */
 static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *row)
 {

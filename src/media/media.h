@@ -228,6 +228,9 @@ struct render_result {
 	uint64_t packets_unknown_pt;    /* no codec for the payload type */
 	uint64_t packets_event;         /* telephone-event, not audio */
 	uint64_t samples_concealed;     /* per party, summed */
+	uint64_t samples_missing;       /* longer holes inside a stream (more than
+					   GAP_MAX packets lost), left silent; per
+					   party, summed (audio checks' completeness) */
 	int64_t drift_corrected_us;     /* total shift applied by drift correction */
 	uint64_t ts_jumps;              /* RTP timestamp jumps within a stream (a new
 					   segment placed by capture time) */

@@ -604,6 +604,10 @@ track:
 				st->gap_pos = pos - (int64_t)miss * st->gap_step;
 				st->gap_len = st->last_n;
 				st->gap_dec = st->last_dec;
+			} else if (miss > GAP_MAX && miss <= SEQ_AHEAD_MAX && st->last_step > 0) {
+				/* too long to conceal: the hole stays silent, and
+				 * the audio checks count it as missing */
+				r->res->samples_missing += (uint64_t)miss * (uint64_t)st->last_step;
 			}
 		}
 		st->have = true;

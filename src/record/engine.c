@@ -521,6 +521,22 @@ static void handle_rtcp(struct rec_engine *e, struct rec_call *rc, int sender,
 	e->stats.rtcp_packets++;
 	rc->last_rtp_us = pkt->ts_us;
 	rc->time_fixed |= e->time_fixed;
+	/* RFC 3611 4.7: an endpoint's own view of the stream it receives,
+	 * kept beside earshot's figures for that stream (the latest report) */
+	struct rtcp_xr_voip xr[4];
+	unsigned nxr = 0;
+	rtcp_parse_xr(pkt->data, pkt->len, xr, ES_ARRAY_LEN(xr), &nxr);
+	for (unsigned i = 0; i < nxr; i++)
+		for (struct rec_stream *s = rc->streams; s; s = s->next)
+			if (s->st.ssrc == xr[i].ssrc) {
+				s->q.has_xr = true;
+				s->q.xr_loss_rate = xr[i].loss_rate;
+				s->q.xr_discard_rate = xr[i].discard_rate;
+				s->q.xr_r_factor = xr[i].r_factor;
+				s->q.xr_mos_cq = xr[i].mos_cq;
+				s->q.xr_rtt_ms = xr[i].rtt_ms;
+				s->q.xr_end_system_ms = xr[i].end_system_ms;
+			}
 	for (unsigned i = 0; i < n; i++) {
 		for (struct rec_stream *s = rc->streams; s; s = s->next) {
 			if (reps[i].has_sender_info && s->st.ssrc == reps[i].sender_ssrc &&

@@ -9,6 +9,7 @@
 #ifndef ES_RECORD_H
 #define ES_RECORD_H
 
+#include "analytics/audiocheck.h"
 #include "core/core.h"
 #include "index/index.h"
 #include "media/media.h"
@@ -172,6 +173,8 @@ struct rec_store_config {
 	 * never a plaintext file), then written encrypted with its own data
 	 * key from this vault as <id>.<ext>.enc.  NULL = plain files. */
 	struct st_vault *vault;
+	/* Thresholds of the audio checks ([checks]); NULL = the defaults. */
+	const struct an_check_limits *checks;
 };
 
 struct rec_recorder;
@@ -179,9 +182,11 @@ int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *c
 /* Queue the media log of call row call_row (the path is copied); flag
  * (may be NULL), e.g. "recovered", is added to the recording's flags.
  * The call's start and end (0: unknown) bound its audio (render_opts
- * span). */
+ * span); its answer (0: not answered) and cut (the engine could not spool
+ * all of it) are what the audio checks measure completeness by. */
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			int64_t call_end_us, const char *media_log, const char *flag);
+			int64_t call_end_us, int64_t answer_us, bool cut, const char *media_log,
+			const char *flag);
 /* Jobs queued or being rendered. */
 unsigned rec_recorder_pending(struct rec_recorder *r);
 
@@ -195,6 +200,7 @@ struct rec_done {
 	int err;
 	const char *msg;
 	const struct idx_call_talk *talk; /* talk metrics, NULL = none */
+	const char *checks_json;          /* audio checks (analytics/audiocheck.h), NULL = none */
 };
 typedef void (*rec_done_fn)(void *ud, const struct rec_done *d);
 /* Hand finished jobs to fn on the calling thread; with wait, until every
@@ -655,5 +661,23 @@ int rec_hold_place(struct idx *ix, struct st_ledger *l, const struct rec_hold_re
 int rec_hold_release(struct idx *ix, struct st_ledger *l, const char *data_dir, const char *name,
 		     const char *by, const char *reason, int64_t now_us, size_t *nrecordings,
 		     char *err, size_t errlen);
+
+/* ---- proof of completeness (reconcile.c) ---------------------------------- */
+
+enum rec_rc_status { REC_RC_RECORDED, REC_RC_NOT_RECORDED, REC_RC_UNEXPLAINED };
+struct rec_reconcile_totals {
+	unsigned answered, recorded, not_recorded, unexplained;
+};
+/* Every answered call that started in [from_us, to_us) against its
+ * recording: recorded (its file present with its indexed size), not
+ * recorded and why (rule, consent, paused, no_media, disk_full,
+ * undecoded_codec, crash, deleted: the ledger's tombstone), or unexplained
+ * (no recording and no reason, its file gone or changed in size, a ledger
+ * leaf without its index row).  l (may be NULL: no ledger) gives the
+ * tombstones.  The report as one line of JSON (no newline) in *json
+ * (malloc'd, *jlen bytes) and the totals in t (docs/CLI.md). */
+int rec_reconcile(struct idx *ix, const struct st_ledger *l, const char *data_dir,
+		  int64_t from_us, int64_t to_us, int64_t now_us, char **json, size_t *jlen,
+		  struct rec_reconcile_totals *t, char *err, size_t errlen);
 
 #endif /* ES_RECORD_H */

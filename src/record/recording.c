@@ -7,7 +7,6 @@
  * removed once its recording is durable (or when it holds no audio).
  */
 #include "record/record.h"
-#include "analytics/talk.h"
 #include "store/crypt.h"
 #include "store/vault.h"
 
@@ -30,6 +29,8 @@ struct rec_job {
 	int64_t call_row;
 	int64_t start_us;
 	int64_t end_us;     /* of the call: with start_us, what bounds its audio */
+	int64_t answer_us;  /* 0 = not answered (audio checks: completeness) */
+	bool cut;           /* the engine could not spool all of it */
 	char *media_log;
 	struct render_opts ro;
 	char extra_flag[24];
@@ -40,7 +41,7 @@ struct rec_job {
 	char sha[65];
 	char plain_sha[65]; /* encrypted recordings: of the plaintext */
 	uint64_t bytes;     /* the stored file's size */
-	char flags[160];
+	char flags[320];
 	char stats[600];
 	struct render_result res;
 	/* talk metrics (analytics/talk.h) from the rendered samples */
@@ -49,6 +50,10 @@ struct rec_job {
 	struct es_buf talk_json;
 	struct idx_call_talk talk_row;
 	bool talk_ok;
+	/* audio checks (analytics/audiocheck.h) of the same samples */
+	struct an_check chk;
+	struct es_buf chk_json;
+	bool chk_ok;
 };
 
 struct rec_recorder {
@@ -63,6 +68,7 @@ struct rec_recorder {
 	pthread_t th[REC_MAX_THREADS];
 	unsigned nth;
 	struct mlog_keys keys;
+	struct an_check_limits checks;
 };
 
 int rec_recording_path(const char *data_dir, const struct idx_recording *rec, char *out, size_t cap)
@@ -197,10 +203,14 @@ static void talk_tap(void *ud, const int16_t *caller, const int16_t *callee, siz
 		     uint32_t rate)
 {
 	struct rec_job *j = ud;
-	if (!j->talk_on && an_talk_init(&j->talk, rate) == 0)
+	if (!j->talk_on && an_talk_init(&j->talk, rate) == 0) {
 		j->talk_on = true;
-	if (j->talk_on)
+		an_check_init(&j->chk, rate);
+	}
+	if (j->talk_on) {
 		an_talk_feed(&j->talk, caller, callee, n);
+		an_check_feed(&j->chk, caller, callee, n);
+	}
 }
 
 /* The figures and segments of a rendered job, for rec_store_recording. */
@@ -223,7 +233,31 @@ static void job_talk(struct rec_job *j)
 	j->talk_ok = true;
 }
 
-static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
+/* The audio checks of a rendered job (after job_talk, whose segments they
+ * use): their flags join the recording's, their figures go to the call. */
+static void job_checks(const struct an_check_limits *l, struct rec_job *j)
+{
+	if (!j->talk_on)
+		return;
+	struct an_check_span span = {
+		.answer_us = j->answer_us, .end_us = j->end_us, .rec_start_us = j->res.start_us,
+		.rec_dur_us = j->res.duration_us, .samples_concealed = j->res.samples_concealed,
+		.samples_missing = j->res.samples_missing, .cut = j->cut};
+	struct an_check_result r;
+	an_check_finish(&j->chk, &j->talk, &span, l, &r);
+	if (r.flags[0]) {
+		size_t used = strlen(j->flags);
+		snprintf(j->flags + used, sizeof(j->flags) - used, "%s%s", used ? "," : "", r.flags);
+	}
+	if (an_check_json(&r, &j->chk_json)) {
+		ES_LOG_WARNING(TAG, "call %lld: no memory for its audio checks", (long long)j->call_row);
+		return;
+	}
+	j->chk_ok = true;
+}
+
+static void job_run(const struct rec_store_config *cfg, const struct an_check_limits *checks,
+		    struct rec_job *j)
 {
 	j->ro = cfg->render;
 	j->ro.pcm_tap = talk_tap;
@@ -273,6 +307,7 @@ static void job_run(const struct rec_store_config *cfg, struct rec_job *j)
 	}
 	job_stats(j);
 	job_talk(j);
+	job_checks(checks, j);
 	if (!cfg->keep_media_log)
 		unlink(j->media_log);
 }
@@ -291,7 +326,7 @@ static void *worker(void *arg)
 		if (!r->queue)
 			r->queue_tail = &r->queue;
 		pthread_mutex_unlock(&r->mu);
-		job_run(&r->cfg, j);
+		job_run(&r->cfg, &r->checks, j);
 		pthread_mutex_lock(&r->mu);
 		j->next = NULL;
 		*r->finished_tail = j;
@@ -310,6 +345,11 @@ int rec_recorder_new(struct rec_recorder **out, const struct rec_store_config *c
 	if (!r)
 		return ES_ENOMEM;
 	r->cfg = *cfg;
+	if (cfg->checks)
+		r->checks = *cfg->checks;
+	else
+		an_check_limits_default(&r->checks);
+	r->cfg.checks = NULL; /* the copy above is what the workers read */
 	/* an encrypted spool's logs are opened with the vault's keys */
 	rec_spool_keys(&r->keys, cfg->vault);
 	r->cfg.render.mlog_keys = cfg->vault ? &r->keys : NULL;
@@ -347,7 +387,8 @@ unsigned rec_recorder_pending(struct rec_recorder *r)
 }
 
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
-			int64_t call_end_us, const char *media_log, const char *flag)
+			int64_t call_end_us, int64_t answer_us, bool cut, const char *media_log,
+			const char *flag)
 {
 	struct rec_job *j = calloc(1, sizeof(*j));
 	if (!j || !(j->media_log = strdup(media_log))) {
@@ -355,7 +396,10 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 		return ES_ENOMEM;
 	}
 	es_buf_init(&j->talk_json);
+	es_buf_init(&j->chk_json);
 	j->call_row = call_row;
+	j->answer_us = answer_us;
+	j->cut = cut;
 	j->start_us = call_start_us;
 	j->end_us = call_end_us;
 	snprintf(j->extra_flag, sizeof(j->extra_flag), "%s", flag ? flag : "");
@@ -373,6 +417,7 @@ static void job_free(struct rec_job *j)
 	if (j->talk_on)
 		an_talk_free(&j->talk);
 	es_buf_free(&j->talk_json);
+	es_buf_free(&j->chk_json);
 	free(j->media_log);
 	free(j);
 }
@@ -407,7 +452,9 @@ void rec_recorder_drain(struct rec_recorder *r, bool wait, rec_done_fn fn, void 
 			};
 			struct rec_done d = {.call_row = j->call_row, .rec = j->err ? NULL : &row,
 					     .render = &j->res, .err = j->err, .msg = j->msg,
-					     .talk = j->talk_ok ? &j->talk_row : NULL};
+					     .talk = j->talk_ok ? &j->talk_row : NULL,
+					     .checks_json = j->chk_ok ? (const char *)j->chk_json.p
+								      : NULL};
 			if (fn)
 				fn(ud, &d);
 			job_free(j);
@@ -506,7 +553,8 @@ int rec_store_call(struct idx *ix, struct rec_recorder *rec, struct idx_call *c,
 		return 0;
 	if (dup && !recovered)
 		unlink(media_log);
-	else if (rec_recorder_submit(rec, c->id, c->start_us, c->end_us, media_log,
+	else if (rec_recorder_submit(rec, c->id, c->start_us, c->end_us, c->answer_us,
+				     has_flag(c->flags, "recording_cut"), media_log,
 				     recovered ? "recovered" : NULL))
 		ES_LOG_ERR(TAG, "call %s: out of memory queueing its recording (%s kept)", c->call_id,
 			   media_log);
@@ -540,6 +588,9 @@ void rec_store_recording(struct idx *ix, struct st_ledger *ledger, const struct 
 	/* the figures are derived, not evidence: a failure costs them only */
 	if (d->talk && idx_call_set_talk(ix, d->call_row, d->talk))
 		ES_LOG_ERR(TAG, "call %lld: talk metrics not stored: %s", (long long)d->call_row,
+			   idx_errmsg(ix));
+	if (d->checks_json && idx_call_set_checks(ix, d->call_row, d->checks_json))
+		ES_LOG_ERR(TAG, "call %lld: audio checks not stored: %s", (long long)d->call_row,
 			   idx_errmsg(ix));
 	n->recordings++;
 	n->recording_bytes += d->rec->bytes;

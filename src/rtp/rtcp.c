@@ -101,6 +101,29 @@ static int rtcp_bye(const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* The packet of a compound at off (RFC 3550 6.1): its length *plen and the
+ * length *body without padding, both within len. */
+static int rtcp_next(const uint8_t *p, size_t len, size_t off, size_t *plen, size_t *body)
+{
+	const uint8_t *q = p + off;
+	if (len - off < 4)
+		return ES_ETRUNC;
+	if ((q[0] >> 6) != 2 || q[1] < 192 || q[1] > 223)
+		return ES_EPARSE;
+	*plen = 4 * ((size_t)rtp_rd16(q + 2) + 1);
+	if (*plen > len - off)
+		return ES_ETRUNC;
+	*body = *plen;
+	if (q[0] & 0x20) {
+		/* Padding: only the last packet of a compound may have it. */
+		uint8_t pad = q[*plen - 1];
+		if (off + *plen != len || pad == 0 || pad > *plen - 4)
+			return ES_EPARSE;
+		*body = *plen - pad;
+	}
+	return 0;
+}
+
 int rtcp_parse(const uint8_t *p, size_t len, struct rtcp_report *out,
 	       unsigned max, unsigned *n)
 {
@@ -116,29 +139,9 @@ int rtcp_parse(const uint8_t *p, size_t len, struct rtcp_report *out,
 		return ES_ETRUNC;
 	while (off < len) {
 		const uint8_t *q = p + off;
-		if (len - off < 4) {
-			err = ES_ETRUNC;
+		size_t plen, body;
+		if ((err = rtcp_next(p, len, off, &plen, &body)))
 			break;
-		}
-		if ((q[0] >> 6) != 2 || q[1] < 192 || q[1] > 223) {
-			err = ES_EPARSE;
-			break;
-		}
-		size_t plen = 4 * ((size_t)rtp_rd16(q + 2) + 1);
-		if (plen > len - off) {
-			err = ES_ETRUNC;
-			break;
-		}
-		size_t body = plen;
-		if (q[0] & 0x20) {
-			/* Padding: only the last packet of a compound may have it. */
-			uint8_t pad = q[plen - 1];
-			if (off + plen != len || pad == 0 || pad > plen - 4) {
-				err = ES_EPARSE;
-				break;
-			}
-			body = plen - pad;
-		}
 		switch (q[1]) {
 		case 200:
 		case 201:
@@ -167,6 +170,88 @@ int rtcp_parse(const uint8_t *p, size_t len, struct rtcp_report *out,
 		if (err)
 			break;
 		off += plen;
+	}
+	if (n)
+		*n = got;
+	return err;
+}
+
+/* RFC 3611 4.7: the 36 bytes of a VoIP metrics block (header included). */
+#define XR_VOIP_LEN 36
+
+static void xr_voip(const uint8_t *b, uint32_t reporter, struct rtcp_xr_voip *o)
+{
+	o->reporter_ssrc = reporter;
+	o->ssrc = rtp_rd32(b + 4);
+	o->loss_rate = b[8];
+	o->discard_rate = b[9];
+	o->burst_density = b[10];
+	o->gap_density = b[11];
+	o->burst_ms = rtp_rd16(b + 12);
+	o->gap_ms = rtp_rd16(b + 14);
+	o->rtt_ms = rtp_rd16(b + 16);
+	o->end_system_ms = rtp_rd16(b + 18);
+	o->signal_dbm = (int8_t)b[20];
+	o->noise_dbm = (int8_t)b[21];
+	o->rerl = b[22];
+	o->gmin = b[23];
+	o->r_factor = b[24];
+	o->ext_r_factor = b[25];
+	o->mos_lq = b[26];
+	o->mos_cq = b[27];
+	o->rx_config = b[28];
+	o->jb_nominal_ms = rtp_rd16(b + 30);
+	o->jb_max_ms = rtp_rd16(b + 32);
+	o->jb_abs_max_ms = rtp_rd16(b + 34);
+}
+
+int rtcp_parse_xr(const uint8_t *p, size_t len, struct rtcp_xr_voip *out, unsigned max,
+		  unsigned *n)
+{
+	size_t off = 0;
+	unsigned got = 0;
+	int err = 0;
+	if (n)
+		*n = 0;
+	if (!p)
+		return ES_EINVAL;
+	if (len < 4)
+		return ES_ETRUNC;
+	while (off < len && !err) {
+		const uint8_t *q = p + off;
+		size_t plen, body;
+		if ((err = rtcp_next(p, len, off, &plen, &body)))
+			break;
+		off += plen;
+		if (q[1] != 207)
+			continue;
+		/* RFC 3611 2: header, the sender's SSRC, then report blocks
+		 * (block type, type-specific, length in words minus one) */
+		if (body < 8) {
+			err = ES_EPARSE;
+			break;
+		}
+		uint32_t reporter = rtp_rd32(q + 4);
+		for (size_t b = 8; b < body;) {
+			if (body - b < 4) {
+				err = ES_ETRUNC;
+				break;
+			}
+			size_t blen = 4 * ((size_t)rtp_rd16(q + b + 2) + 1);
+			if (blen > body - b) {
+				err = ES_ETRUNC;
+				break;
+			}
+			if (q[b] == 7) {
+				if (blen != XR_VOIP_LEN) {
+					err = ES_EPARSE; /* 4.7: the block length is 8 */
+					break;
+				}
+				if (out && got < max)
+					xr_voip(q + b, reporter, &out[got++]);
+			}
+			b += blen;
+		}
 	}
 	if (n)
 		*n = got;

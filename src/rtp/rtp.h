@@ -61,6 +61,29 @@ struct rtcp_report {
 int rtcp_parse(const uint8_t *p, size_t len, struct rtcp_report *out,
 	       unsigned max, unsigned *n);
 
+/* RTCP XR VoIP metrics (RFC 3611 section 4.7, block type 7): what an
+ * endpoint reports about the stream it receives from ssrc.  Rates are
+ * /256, MOS x10; 127 in r_factor, mos_lq, mos_cq (and signal/noise) means
+ * unavailable (4.7.5, 4.7.6). */
+struct rtcp_xr_voip {
+	uint32_t reporter_ssrc;  /* the XR packet's sender */
+	uint32_t ssrc;           /* the source reported on */
+	uint8_t loss_rate, discard_rate, burst_density, gap_density;
+	uint16_t burst_ms, gap_ms;
+	uint16_t rtt_ms, end_system_ms;
+	int8_t signal_dbm, noise_dbm;
+	uint8_t rerl, gmin;
+	uint8_t r_factor, ext_r_factor, mos_lq, mos_cq;
+	uint8_t rx_config;
+	uint16_t jb_nominal_ms, jb_max_ms, jb_abs_max_ms;
+};
+/* The VoIP metrics blocks of the XR packets (type 207) in a compound RTCP
+ * packet, to out[0..max) with their count in *n; other packets and block
+ * types are length-checked and skipped.  ES_EPARSE / ES_ETRUNC on
+ * malformed input (blocks before the bad part are kept). */
+int rtcp_parse_xr(const uint8_t *p, size_t len, struct rtcp_xr_voip *out, unsigned max,
+		  unsigned *n);
+
 /* ---- statistics ----------------------------------------------------------
  * One stream = one SSRC between one source and one destination.  The
  * figures follow Wireshark's RTP stream analysis (tshark -z rtp,streams):

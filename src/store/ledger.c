@@ -334,7 +334,7 @@ static int load_keys(struct st_ledger *l, const char *key_path, char *err, size_
 	if (st_ledger_key_path(l->dir, key_path, kpath, sizeof(kpath), &outside) ||
 	    ld_path(l, PUBFILE, ppath, sizeof(ppath)))
 		return ES_ELIMIT;
-	if (outside && (l->flags & ST_LEDGER_RDONLY)) {
+	if (outside && (l->flags & ST_LEDGER_RDONLY) && !(l->flags & ST_LEDGER_SIGN)) {
 		/* a reader needs only the public key, and may not read the key */
 		bool pmiss;
 		int rc = st_ld_read_keyfile(ppath, PUB_MAGIC, false, l->pk, &pmiss, err, errlen);
@@ -586,6 +586,21 @@ uint64_t st_ledger_size(const struct st_ledger *l) { return l->tree.size; }
 void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LEN])
 {
 	memcpy(out, l->pk, ST_LEDGER_PK_LEN);
+}
+
+int st_ledger_sign(const struct st_ledger *l, const void *msg, size_t len,
+		   uint8_t sig[ST_LEDGER_SIG_LEN])
+{
+	if (!l->has_sk)
+		return ES_EINVAL;
+	crypto_sign_detached(sig, NULL, msg, len, l->sk);
+	return 0;
+}
+
+int st_sig_verify(const uint8_t pk[ST_LEDGER_PK_LEN], const void *msg, size_t len,
+		  const uint8_t sig[ST_LEDGER_SIG_LEN])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : ES_EPARSE;
 }
 
 

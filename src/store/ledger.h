@@ -160,6 +160,8 @@ enum {
 	ST_LEDGER_CREATE = 1, /* create the folder, files and key pair if missing */
 	ST_LEDGER_RDONLY = 2, /* no appends, no commits, no lock; ledger.key is
 				 optional (ledger.pub suffices to verify) */
+	ST_LEDGER_SIGN = 4,   /* with RDONLY: read the signing key wherever it is
+				 (st_ledger_sign: a reconcile report) */
 };
 
 /* Open the ledger in dir.  Reads entries.log and heads.log back, re-hashes
@@ -252,6 +254,14 @@ int st_ledger_consistency_proof(const struct st_ledger *l, uint64_t m, uint64_t 
 
 /* The public key (Ed25519, 32 bytes). */
 void st_ledger_public_key(const struct st_ledger *l, uint8_t out[ST_LEDGER_PK_LEN]);
+/* Sign msg (a document the recorder vouches for, e.g. a reconcile report,
+ * whose own magic line keeps it apart from tree heads) with the ledger's
+ * key: ES_EINVAL when it was opened without the secret key. */
+int st_ledger_sign(const struct st_ledger *l, const void *msg, size_t len,
+		   uint8_t sig[ST_LEDGER_SIG_LEN]);
+/* 0 when sig is pk's Ed25519 signature of msg, ES_EPARSE otherwise. */
+int st_sig_verify(const uint8_t pk[ST_LEDGER_PK_LEN], const void *msg, size_t len,
+		  const uint8_t sig[ST_LEDGER_SIG_LEN]);
 
 /* ---- the key over other bytes (ledger_sign.c) --------------------------- */
 

@@ -782,9 +782,50 @@ static unsigned mig_step(const char *name)
 	return 0;
 }
 
+/* Back from the audio checks' migration (IDX_MIG_CHECKS). */
+#define CHECKS_UNDO "ALTER TABLE calls DROP COLUMN checks_json; "
 /* Back from the saved searches' migration (IDX_MIG_SEARCHES). */
 #define SEARCHES_UNDO "DROP TABLE saved_searches; "
-#define AFTER_V9_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+#define AFTER_V9_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* The undo of each migration after v9, by the migration's name: branches
+ * append their migrations independently and the lead orders them at merge,
+ * so a test rewinds by name, never by number. */
+static const struct {
+	const char *name, *undo;
+} mig_undo[] = {
+	{IDX_MIGRATION_CONSENT, CONSENT_UNDO},
+	{IDX_REDACTIONS_MIGRATION, REDACT_UNDO},
+	{IDX_MIG_SUBJECT, SUBJECT_UNDO},
+	{"network quality per stream and call", QUALITY_UNDO},
+	{IDX_MIG_TALK, TALK_UNDO},
+	{IDX_MIG_SEARCHES, SEARCHES_UNDO},
+	{IDX_MIG_CHECKS, CHECKS_UNDO},
+};
+
+/* Take the index at dbpath back to just before migration name: every later
+ * step is undone, newest first, and user_version says so. */
+static void rewind_before(const char *name)
+{
+	unsigned to = mig_step(name);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	for (unsigned i = idx_nmigrations; i-- > to;) {
+		const char *undo = NULL;
+		for (size_t k = 0; k < ES_ARRAY_LEN(mig_undo); k++)
+			if (!strcmp(mig_undo[k].name, idx_migrations[i].name))
+				undo = mig_undo[k].undo;
+		if (!undo) {
+			fprintf(stderr, "no undo for migration '%s'\n", idx_migrations[i].name);
+			CHECK(!"every migration after v9 has its undo in mig_undo");
+			break;
+		}
+		CHECK_INT(sqlite3_exec(db, undo, NULL, NULL, NULL), SQLITE_OK);
+	}
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", to);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -871,12 +912,7 @@ static void test_migrate_talk(void)
 	struct idx *ix = fresh();
 	int64_t old = insert(ix, simple("t0@x", "alice", "bob", 1000, 10));
 	idx_close(ix);
-	sqlite3 *db;
-	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, SEARCHES_UNDO TALK_UNDO "PRAGMA user_version = 13", NULL, NULL,
-			       NULL),
-		  SQLITE_OK);
-	sqlite3_close(db);
+	rewind_before(IDX_MIG_TALK);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
@@ -913,6 +949,40 @@ static void test_migrate_talk(void)
 	CHECK(r.n == 1 && r.id[0] == a);
 	r = list(ix, (struct idx_filter){.talk_ratio_set = true, .max_talk_ratio = 0});
 	CHECK_INT(r.n, 0);
+	idx_close(ix);
+}
+
+static char checks_copy[256];
+static int take_checks(void *ud, const struct idx_call *c)
+{
+	const char **out = ud;
+	*out = NULL;
+	if (c->checks_json) {
+		snprintf(checks_copy, sizeof(checks_copy), "%s", c->checks_json);
+		*out = checks_copy;
+	}
+	return 0;
+}
+
+/* An index from before IDX_MIG_CHECKS is upgraded: its calls have no audio
+ * checks; stored ones are read back. */
+static void test_migrate_checks(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("k0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	rewind_before(IDX_MIG_CHECKS);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_STR(idx_migrations[mig_step(IDX_MIG_CHECKS)].name, IDX_MIG_CHECKS);
+	const char *j = "x";
+	CHECK_INT(idx_call_get(ix, old, take_checks, &j), 0);
+	CHECK(j == NULL);
+	CHECK_INT(idx_call_set_checks(ix, old, "{\"flags\":\"dead_air\"}"), 0);
+	CHECK_INT(idx_call_get(ix, old, take_checks, &j), 0);
+	CHECK_STR(j, "{\"flags\":\"dead_air\"}");
+	CHECK_INT(idx_call_set_checks(ix, 999999, "{}"), ES_ENOTFOUND);
 	idx_close(ix);
 }
 
@@ -1674,13 +1744,7 @@ static void test_migrate_searches(void)
 {
 	struct idx *ix = fresh();
 	idx_close(ix);
-	sqlite3 *db;
-	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	char sql[128];
-	snprintf(sql, sizeof(sql), SEARCHES_UNDO "PRAGMA user_version = %u",
-		 mig_step(IDX_MIG_SEARCHES));
-	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	rewind_before(IDX_MIG_SEARCHES);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
@@ -1734,6 +1798,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_subject);
 	RUN(test_migrate_quality);
 	RUN(test_migrate_talk);
+	RUN(test_migrate_checks);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	RUN(test_searches);
