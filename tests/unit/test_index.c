@@ -771,7 +771,10 @@ static void test_recordings(void)
 #define TALK_UNDO \
 	"ALTER TABLE calls DROP COLUMN talk_json; ALTER TABLE calls DROP COLUMN talk_ratio;" \
 	" ALTER TABLE calls DROP COLUMN overtalk_ms; ALTER TABLE calls DROP COLUMN dead_air_ms; "
-#define AFTER_V9_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the nodes' migration (IDX_MIG_NODES). */
+#define NODES_UNDO \
+	"DROP INDEX calls_node; ALTER TABLE calls DROP COLUMN node; DROP TABLE nodes; "
+#define AFTER_V9_UNDO NODES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from schema v8 to v7: the token columns v8 added. */
 #define V9_UNDO AFTER_V9_UNDO \
 	"DROP INDEX recordings_retain; DROP TABLE hold_calls; DROP TABLE holds;" \
@@ -860,13 +863,14 @@ static void test_migrate_talk(void)
 	idx_close(ix);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, TALK_UNDO "PRAGMA user_version = 13", NULL, NULL, NULL),
+	CHECK_INT(sqlite3_exec(db, NODES_UNDO TALK_UNDO "PRAGMA user_version = 13", NULL, NULL,
+			       NULL),
 		  SQLITE_OK);
 	sqlite3_close(db);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
-	CHECK_STR(idx_migrations[idx_nmigrations - 1].name, IDX_MIG_TALK);
+	CHECK_STR(idx_migrations[13].name, IDX_MIG_TALK);
 	struct idx_call_talk t = {.json = "x"};
 	CHECK_INT(idx_call_get(ix, old, take_talk, &t), 0);
 	CHECK(t.json == NULL);
@@ -899,6 +903,42 @@ static void test_migrate_talk(void)
 	CHECK(r.n == 1 && r.id[0] == a);
 	r = list(ix, (struct idx_filter){.talk_ratio_set = true, .max_talk_ratio = 0});
 	CHECK_INT(r.n, 0);
+	idx_close(ix);
+}
+
+static int take_node(void *ud, const struct idx_call *c)
+{
+	snprintf(ud, IDX_NODE_MAX, "%s", c->node ? c->node : "(null)");
+	return 0;
+}
+
+/* An index from before IDX_MIG_NODES: its calls have no node (and so
+ * belong to every node's ledger check), new ones keep theirs. */
+static void test_migrate_nodes(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("n0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	unsigned step = 0;
+	while (step < idx_nmigrations && strcmp(idx_migrations[step].name, IDX_MIG_NODES))
+		step++;
+	CHECK(step < idx_nmigrations);
+	sqlite3 *db;
+	char sql[512];
+	snprintf(sql, sizeof(sql), NODES_UNDO "PRAGMA user_version = %u", step);
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256], node[IDX_NODE_MAX];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_INT(idx_call_get(ix, old, take_node, node), 0);
+	CHECK_STR(node, "(null)");
+	CHECK_INT(idx_set_node(ix, "rec-1"), 0);
+	int64_t neu = insert(ix, simple("n1@x", "alice", "bob", 1100, 10));
+	CHECK_INT(idx_call_get(ix, neu, take_node, node), 0);
+	CHECK_STR(node, "rec-1");
+	CHECK_INT(idx_node_head_set(ix, "rec-1", "/l", "earshot-head 1 1 x", 1, 5), 0);
 	idx_close(ix);
 }
 
@@ -1578,6 +1618,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_subject);
 	RUN(test_migrate_quality);
 	RUN(test_migrate_talk);
+	RUN(test_migrate_nodes);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	teardown();
