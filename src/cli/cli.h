@@ -33,6 +33,9 @@ struct cli_ctx {
 	const char *index;        /* $EARSHOT_INDEX or [earshot] index: a PostgreSQL
 				     URL; NULL: DATA/index.sqlite */
 	bool index_explicit;      /* from $EARSHOT_INDEX (the file's key yields) */
+	const char *node;         /* $EARSHOT_NODE or [earshot] node; NULL: the
+				     host name (nodes.c) */
+	bool node_explicit;       /* from $EARSHOT_NODE (the file's key yields) */
 	const char *prog;
 };
 
@@ -108,6 +111,19 @@ int64_t cli_call_ref(struct idx *ix, const char *arg);
 /* Open the index: ctx->index when set, else DATA/index.sqlite; create the
  * folder when create is true.  Goes through cli_data_guard first. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
+
+/* ---- several nodes on one index (nodes.c; docs/OPERATIONS.md) ---------------- */
+/* This node's name into buf: ctx->node, else the host name (characters a
+ * node name cannot hold become '-').  ES_EINVAL, said on stderr, for a bad
+ * configured name. */
+int cli_node_name(struct cli_ctx *ctx, char *buf, size_t cap);
+struct cli_run;
+/* After a ledger commit: the newest signed head into the shared index's
+ * nodes table, when the ledger has a head not yet published there. */
+void cli_node_publish_head(struct cli_run *r);
+/* The calls in progress (r->active, just listed) into the shared index;
+ * stopping: none, with the heartbeat of the stop. */
+void cli_node_publish_active(struct cli_run *r, bool stopping);
 /* Before the data folder is used: set the process umask to 027 (once), and
  * refuse (ES_EINVAL, message on stderr) a folder that "other" users may
  * enter, unless --allow-open-data was given.  0 when it does not exist yet:
@@ -294,6 +310,10 @@ struct cli_run {
 	size_t nactive, active_cap;
 	struct es_clock_track *clock; /* the clock's state over time (core/clock.h) */
 	char clock_json[2048];        /* scratch: the call being stored's */
+	bool shared;                  /* the index is shared by several nodes
+				         (PostgreSQL): heads and calls in progress
+				         are published there (nodes.c) */
+	size_t heads_published;       /* the ledger's head count then */
 };
 
 int64_t cli_wall_us(void);

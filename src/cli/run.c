@@ -126,6 +126,7 @@ int cli_run_open(struct cli_run *r)
 	char rundir[4096];
 	if (cli_open_index(ctx, true, &r->ix))
 		return CLI_ERR;
+	r->shared = idx_shared(r->ix);
 	snprintf(r->spool, sizeof(r->spool), "%s/spool", ctx->data_dir);
 	snprintf(rundir, sizeof(rundir), "%s/run", ctx->data_dir);
 	snprintf(r->status_path, sizeof(r->status_path), "%s/status.json", rundir);
@@ -166,6 +167,7 @@ int cli_run_open(struct cli_run *r)
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 	cli_archive_commit(&r->arc);
+	cli_node_publish_head(r);
 	if (nrec)
 		ES_LOG_INF(TAG, "%u calls left in %s by an earlier run are being recovered", nrec,
 			   r->spool);
@@ -195,6 +197,7 @@ static void write_active(struct cli_run *r)
 		rec_live_active(r->live, active_add, r);
 	if (r->srs_engine)
 		rec_engine_active(r->srs_engine, active_add, r);
+	cli_node_publish_active(r, false);
 	int rc = rec_active_write(r->active_path, r->active, r->nactive, cli_wall_us());
 	if (rc)
 		ES_LOG_DBG(TAG, "%s: %s", r->active_path, es_strerror(rc));
@@ -407,6 +410,7 @@ int cli_run_loop(struct cli_run *r)
 		if (idx_commit(r->ix))
 			ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 		cli_archive_commit(&r->arc);
+		cli_node_publish_head(r);
 		int64_t now = cli_wall_us();
 		clock_tick(r, now);
 		if (now - last_disk >= 5 * ES_US_PER_SEC) {
@@ -476,6 +480,7 @@ void cli_run_abort(struct cli_run *r)
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 	cli_archive_commit(&r->arc);
+	cli_node_publish_head(r);
 }
 
 void cli_run_close(struct cli_run *r)
@@ -483,6 +488,8 @@ void cli_run_close(struct cli_run *r)
 	/* no recorder, no calls in progress */
 	if (r->active_path[0])
 		unlink(r->active_path);
+	if (r->ix)
+		cli_node_publish_active(r, true);
 	free(r->active);
 	r->active = NULL;
 	if (r->clock)

@@ -315,8 +315,8 @@ static int take_row(void *ud, const struct idx_call *c)
 {
 	struct verify *v = ud;
 	const struct idx_recording *rec = c->recording;
-	if (!rec || !rec->path)
-		return 0;
+	if (!rec || !rec->path || !idx_call_is_mine(v->ix, c->node))
+		return 0; /* another node's: its own ledger (verify --nodes) */
 	if (v->nrows == v->caprows) {
 		size_t cap = v->caprows ? v->caprows * 2 : 256;
 		void *p = realloc(v->rows, cap * sizeof(*v->rows));
