@@ -66,6 +66,14 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv); /* verify.c */
 typedef void (*cli_head_report_fn)(void *ctx, const char *kind, const char *msg, bool finding);
 int cli_verify_heads(const char *ledger_dir, const char *file, bool newest_only,
 		     cli_head_report_fn report, void *ctx);
+/* verify_nodes.c: `verify --nodes`: for each node of the shared index that
+ * published its ledger, run(ud, its data folder, its name, a file holding
+ * its published head or NULL); a line per node on stdout.  The worst exit
+ * code (1 before others), 3 when the index cannot be read or no node
+ * published a ledger. */
+typedef int (*cli_verify_node_fn)(void *ud, const char *data_dir, const char *node,
+				  const char *head_file);
+int cli_verify_nodes(struct cli_ctx *ctx, cli_verify_node_fn run, void *ud);
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */

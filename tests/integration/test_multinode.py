@@ -296,6 +296,14 @@ with PgCluster() as pg, s3server.S3Server() as s3:
         res.check(v.returncode == 0, "verify of %s against the shared index and its published "
                   "head passes: %s %s" % (node, v.stdout[-400:], v.stderr[-300:]))
 
+    # every node at once, from a folder of neither: each node's folder (here
+    # a shared mount) against the head it published
+    v = run([EARSHOT, "--data", os.path.join(work, "admin"), "verify", "--nodes"], check=False,
+            env=dict(os.environ, EARSHOT_INDEX=url))
+    res.check(v.returncode == 0 and "node rec-live" in v.stdout and "node srs-1" in v.stdout
+              and "2 nodes checked, 0 with findings" in v.stdout,
+              "verify --nodes checks both nodes: %s %s" % (v.stdout[-600:], v.stderr[-300:]))
+
     # ---- a wrong S3 secret ------------------------------------------------------------------
     secret = "Wr0ngMultinodeSecret"
     bad_conf = os.path.join(work, "bad.conf")
