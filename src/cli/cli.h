@@ -129,6 +129,9 @@ struct cli_run;
 /* After a ledger commit: the newest signed head into the shared index's
  * nodes table, when the ledger has a head not yet published there. */
 void cli_node_publish_head(struct cli_run *r);
+/* At start on a shared index: warn when another data folder published its
+ * ledger under this node's name (two recorders sharing a name). */
+void cli_node_check(struct cli_run *r);
 /* The calls in progress (r->active, just listed) into the shared index;
  * stopping: none, with the heartbeat of the stop. */
 void cli_node_publish_active(struct cli_run *r, bool stopping);

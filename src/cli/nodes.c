@@ -80,3 +80,33 @@ void cli_node_publish_active(struct cli_run *r, bool stopping)
 			       idx_errmsg(r->ix));
 	free(text);
 }
+
+struct clash {
+	const char *node, *ledger;
+	char other[PATH_MAX + 16];
+};
+
+static int clash_fn(void *ud, const struct idx_node *n)
+{
+	struct clash *c = ud;
+	if (!strcmp(n->name, c->node) && n->ledger && strcmp(n->ledger, c->ledger))
+		snprintf(c->other, sizeof(c->other), "%s", n->ledger);
+	return 0;
+}
+
+void cli_node_check(struct cli_run *r)
+{
+	const char *node = idx_node(r->ix);
+	char abs[PATH_MAX], dir[PATH_MAX + 16];
+	if (!r->shared || !node)
+		return;
+	if (!realpath(r->ctx->data_dir, abs))
+		snprintf(abs, sizeof(abs), "%s", r->ctx->data_dir);
+	snprintf(dir, sizeof(dir), "%s/ledger", abs);
+	struct clash c = {node, dir, ""};
+	if (idx_nodes_list(r->ix, clash_fn, &c) == 0 && c.other[0])
+		ES_LOG_WARNING(TAG, "node %s already published its ledger at %s, and this data folder's "
+			       "is %s: two recorders under one node name each take the other's calls "
+			       "into their ledgers (give each its own [earshot] node; a moved folder "
+			       "is fine)", node, c.other, dir);
+}

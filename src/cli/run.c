@@ -141,6 +141,7 @@ int cli_run_open(struct cli_run *r)
 		return CLI_ERR;
 	}
 	r->arc.settings = &s->ledger;
+	cli_node_check(r);
 	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
 		return CLI_ERR;
 	struct rec_store_config store = s->store;

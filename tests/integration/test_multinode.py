@@ -304,6 +304,15 @@ with PgCluster() as pg, s3server.S3Server() as s3:
               and "2 nodes checked, 0 with findings" in v.stdout,
               "verify --nodes checks both nodes: %s %s" % (v.stdout[-600:], v.stderr[-300:]))
 
+    # a second data folder under a name already in use is said at start
+    clash = peer.Srs(EARSHOT, os.path.join(work, "clash"),
+                     args=["-c", node_conf(os.path.join(work, "clash.conf"), s3, "srs-1")])
+    started = clash.start()
+    clash.stop()
+    res.check(started and "node srs-1 already published its ledger at %s" % os.path.realpath(
+        os.path.join(data_b, "ledger")) in clash.logtail(10 ** 6),
+              "a recorder under another folder's node name warns: %s" % clash.logtail(800))
+
     # ---- a wrong S3 secret ------------------------------------------------------------------
     secret = "Wr0ngMultinodeSecret"
     bad_conf = os.path.join(work, "bad.conf")
