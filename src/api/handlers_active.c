@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,6 +27,7 @@ struct active_out {
 	const struct rec_active_hdr *hdr; /* filled before the first call */
 	int fresh;                        /* 0 not yet known, 1 live, -1 stale */
 	unsigned shown, hidden;
+	const char *node;                 /* the recorder node (shared index), or NULL */
 };
 
 /* Written at most SRV_ACTIVE_STALE_S ago (and not in the future). */
@@ -95,7 +97,112 @@ static void active_row(void *ud, const struct rec_active *a)
 	es_json_int(j, a->lost);
 	es_json_key(j, "jitter_max_ms");
 	es_json_double(j, a->jitter_max_ms, 1);
+	es_json_key(j, "node");
+	es_json_str(j, o->node);
 	es_json_obj_end(j);
+}
+
+/* ---- a shared index: every recorder node's calls ---------------------------------
+ * On PostgreSQL several recorders publish their calls in progress into
+ * the nodes table (index/nodes.c) about every second; each node's list is
+ * parsed as the file is (the same untrusted-input parser) and shown while
+ * its heartbeat is fresh, so a recorder killed without a goodbye drops out
+ * after SRV_ACTIVE_STALE_S. */
+
+#define SRV_ACTIVE_NODES_MAX 256
+
+struct nodes_out {
+	struct active_out *out;
+	unsigned n, live;
+	int64_t newest_us;
+	struct {
+		char name[IDX_NODE_MAX];
+		int64_t updated_us;
+		bool live;
+		unsigned calls;
+	} node[SRV_ACTIVE_NODES_MAX];
+};
+
+static int node_row(void *ud, const struct idx_node *n)
+{
+	struct nodes_out *no = ud;
+	struct active_out *o = no->out;
+	if (!n->active_us || no->n == SRV_ACTIVE_NODES_MAX)
+		return 0; /* a node that only published its ledger's head */
+	struct rec_active_hdr hdr = {0};
+	char err[256] = "";
+	bool live = false;
+	if (n->active) {
+		/* the text checked whole before any call is shown: a malformed
+		 * list shows none, as a torn file does */
+		int rc = rec_active_parse(n->active, strlen(n->active), &hdr, NULL, NULL, err,
+					  sizeof(err));
+		live = !rc && fresh(&hdr, o->now_us);
+		if (rc)
+			ES_LOG_WARNING("api", "node %s: calls in progress: %s", n->name, err);
+	}
+	unsigned before = o->shown;
+	if (live) {
+		o->hdr = &hdr;
+		o->fresh = 1;
+		o->node = n->name;
+		rec_active_parse(n->active, strlen(n->active), &hdr, active_row, o, err, sizeof(err));
+		o->node = NULL;
+		no->live++;
+	}
+	snprintf(no->node[no->n].name, IDX_NODE_MAX, "%s", n->name);
+	no->node[no->n].updated_us = n->active_us;
+	no->node[no->n].live = live;
+	no->node[no->n].calls = o->shown - before;
+	no->n++;
+	if (n->active_us > no->newest_us)
+		no->newest_us = n->active_us;
+	return 0;
+}
+
+/* The body of GET /api/active on a shared index: the calls of every live
+ * node, "recorder" summing them up, "nodes" each recorder's state. */
+static void active_shared(struct srv_req *r, struct active_out *out)
+{
+	struct es_json *j = out->j;
+	struct nodes_out *no = calloc(1, sizeof(*no));
+	es_json_key(j, "calls");
+	es_json_arr_begin(j);
+	int rc = no ? idx_nodes_list(r->ix, node_row, (no->out = out, no)) : ES_ENOMEM;
+	es_json_arr_end(j);
+	if (rc)
+		ES_LOG_WARNING("api", "calls in progress: %s",
+			       rc == ES_ENOMEM ? "out of memory" : idx_errmsg(r->ix));
+	unsigned live = no ? no->live : 0, n = no ? no->n : 0;
+	es_json_key(j, "recorder");
+	es_json_obj_begin(j);
+	es_json_key(j, "running");
+	es_json_bool(j, live > 0);
+	es_json_key(j, "updated");
+	api_json_time(j, no ? no->newest_us : 0);
+	es_json_key(j, "pid");
+	es_json_null(j);
+	es_json_key(j, "problem");
+	es_json_str(j, rc ? "the recorders' lists of calls are unreadable"
+		       : !n ? "no recorder is running"
+		       : !live ? "the recorders' lists of calls are out of date" : NULL);
+	es_json_obj_end(j);
+	es_json_key(j, "nodes");
+	es_json_arr_begin(j);
+	for (unsigned i = 0; i < n; i++) {
+		es_json_obj_begin(j);
+		es_json_key(j, "node");
+		es_json_str(j, no->node[i].name);
+		es_json_key(j, "running");
+		es_json_bool(j, no->node[i].live);
+		es_json_key(j, "updated");
+		api_json_time(j, no->node[i].updated_us);
+		es_json_key(j, "calls");
+		es_json_int(j, no->node[i].calls);
+		es_json_obj_end(j);
+	}
+	es_json_arr_end(j);
+	free(no);
 }
 
 int srv_active(struct srv_req *r)
@@ -116,6 +223,12 @@ int srv_active(struct srv_req *r)
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "out of memory");
 	struct active_out out = {.r = r, .j = &o.j, .now_us = srv_now_us(), .hdr = &hdr};
+	if (idx_shared(r->ix)) {
+		es_json_obj_begin(&o.j);
+		active_shared(r, &out);
+		es_json_obj_end(&o.j);
+		goto done;
+	}
 	/* One read: the calls are handed out only once the whole file parsed
 	 * (a torn one gives none), and only while it is fresh. */
 	es_json_obj_begin(&o.j);
@@ -144,6 +257,7 @@ int srv_active(struct srv_req *r)
 						  : NULL);
 	es_json_obj_end(&o.j);
 	es_json_obj_end(&o.j);
+done:;
 	char detail[64];
 	snprintf(detail, sizeof(detail), "%u shown, %u not allowed", out.shown, out.hidden);
 	srv_audit(r, "active.list", NULL, API_AUDIT_OK, detail);

@@ -151,6 +151,7 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		es_json_null(j);
 	es_json_key(j, "end_reason"); es_json_str(j, c->end_reason);
 	es_json_key(j, "source"); es_json_str(j, c->source);
+	es_json_key(j, "node"); es_json_str(j, c->node); /* the recorder (IDX_MIG_NODES) */
 	es_json_key(j, "rule"); es_json_str(j, c->rule);
 	es_json_key(j, "clock"); /* core/clock.h; null for calls indexed before it */
 	if (c->clock_json)

@@ -34,6 +34,9 @@ struct cli_ctx {
 	const char *index;        /* $EARSHOT_INDEX or [earshot] index: a PostgreSQL
 				     URL; NULL: DATA/index.sqlite */
 	bool index_explicit;      /* from $EARSHOT_INDEX (the file's key yields) */
+	const char *node;         /* $EARSHOT_NODE or [earshot] node; NULL: the
+				     host name (nodes.c) */
+	bool node_explicit;       /* from $EARSHOT_NODE (the file's key yields) */
 	const char *prog;
 };
 
@@ -64,6 +67,14 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv); /* verify.c */
 typedef void (*cli_head_report_fn)(void *ctx, const char *kind, const char *msg, bool finding);
 int cli_verify_heads(const char *ledger_dir, const char *file, bool newest_only,
 		     cli_head_report_fn report, void *ctx);
+/* verify_nodes.c: `verify --nodes`: for each node of the shared index that
+ * published its ledger, run(ud, its data folder, its name, a file holding
+ * its published head or NULL); a line per node on stdout.  The worst exit
+ * code (1 before others), 3 when the index cannot be read or no node
+ * published a ledger. */
+typedef int (*cli_verify_node_fn)(void *ud, const char *data_dir, const char *node,
+				  const char *head_file);
+int cli_verify_nodes(struct cli_ctx *ctx, cli_verify_node_fn run, void *ud);
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
@@ -110,6 +121,22 @@ int64_t cli_call_ref(struct idx *ix, const char *arg);
 /* Open the index: ctx->index when set, else DATA/index.sqlite; create the
  * folder when create is true.  Goes through cli_data_guard first. */
 int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out);
+
+/* ---- several nodes on one index (nodes.c; docs/OPERATIONS.md) ---------------- */
+/* This node's name into buf: ctx->node, else the host name (characters a
+ * node name cannot hold become '-').  ES_EINVAL, said on stderr, for a bad
+ * configured name. */
+int cli_node_name(struct cli_ctx *ctx, char *buf, size_t cap);
+struct cli_run;
+/* After a ledger commit: the newest signed head into the shared index's
+ * nodes table, when the ledger has a head not yet published there. */
+void cli_node_publish_head(struct cli_run *r);
+/* At start on a shared index: warn when another data folder published its
+ * ledger under this node's name (two recorders sharing a name). */
+void cli_node_check(struct cli_run *r);
+/* The calls in progress (r->active, just listed) into the shared index;
+ * stopping: none, with the heartbeat of the stop. */
+void cli_node_publish_active(struct cli_run *r, bool stopping);
 /* Before the data folder is used: set the process umask to 027 (once), and
  * refuse (ES_EINVAL, message on stderr) a folder that "other" users may
  * enter, unless --allow-open-data was given.  0 when it does not exist yet:
@@ -316,6 +343,10 @@ struct cli_run {
 	char clock_json[2048];        /* scratch: the call being stored's */
 	struct an_alerts *alerts;     /* [alert NAME] (alerts.c), NULL = none */
 	struct cli_alert_state alert_state;
+	bool shared;                  /* the index is shared by several nodes
+				         (PostgreSQL): heads and calls in progress
+				         are published there (nodes.c) */
+	size_t heads_published;       /* the ledger's head count then */
 };
 
 int64_t cli_wall_us(void);

@@ -111,8 +111,16 @@ int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
 		return ES_EIO;
 	}
 	int rc = idx_open(out, path, err, sizeof(err));
-	if (rc)
+	if (rc) {
 		fprintf(stderr, "%s: %s\n", ctx->prog, err);
+		return rc;
+	}
+	/* the node new calls are written with (IDX_MIG_NODES) */
+	char node[IDX_NODE_MAX];
+	if ((rc = cli_node_name(ctx, node, sizeof(node))) || (rc = idx_set_node(*out, node))) {
+		idx_close(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
@@ -127,6 +135,10 @@ int main(int argc, char **argv)
 	if ((env = getenv("EARSHOT_INDEX")) && *env) {
 		ctx.index = env;
 		ctx.index_explicit = true;
+	}
+	if ((env = getenv("EARSHOT_NODE")) && *env) {
+		ctx.node = env;
+		ctx.node_explicit = true;
 	}
 	int verbosity = ES_LOG_WARN;
 

@@ -69,7 +69,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 			char *err, size_t errlen)
 {
 	static const char *const k_earshot[] = {"data", "index", "log_level", "syslog", "blobs",
-						"archive_after", NULL};
+						"archive_after", "node", NULL};
 	static const char *const k_capture[] = {"interface", "filter", "snaplen", "buffer",
 						"workers", NULL};
 	static const char *const k_calls[] = {"idle_timeout", "rtp_timeout", "max_duration",
@@ -120,6 +120,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 		ctx->data_dir = e->value;
 	if (!ctx->index_explicit && (e = es_conf_find(c, "earshot", "index")))
 		ctx->index = e->value;
+	if (!ctx->node_explicit && (e = es_conf_find(c, "earshot", "node")))
+		ctx->node = e->value;
 	if ((e = es_conf_find(c, "earshot", "log_level"))) {
 		int lvl;
 		if (es_log_level_parse(e->value, &lvl)) {

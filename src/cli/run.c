@@ -128,6 +128,7 @@ int cli_run_open(struct cli_run *r)
 	char rundir[4096];
 	if (cli_open_index(ctx, true, &r->ix))
 		return CLI_ERR;
+	r->shared = idx_shared(r->ix);
 	snprintf(r->spool, sizeof(r->spool), "%s/spool", ctx->data_dir);
 	snprintf(rundir, sizeof(rundir), "%s/run", ctx->data_dir);
 	snprintf(r->status_path, sizeof(r->status_path), "%s/status.json", rundir);
@@ -142,6 +143,7 @@ int cli_run_open(struct cli_run *r)
 		return CLI_ERR;
 	}
 	r->arc.settings = &s->ledger;
+	cli_node_check(r);
 	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
 		return CLI_ERR;
 	struct rec_store_config store = s->store;
@@ -168,6 +170,7 @@ int cli_run_open(struct cli_run *r)
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 	cli_archive_commit(&r->arc);
+	cli_node_publish_head(r);
 	if (nrec)
 		ES_LOG_INF(TAG, "%u calls left in %s by an earlier run are being recovered", nrec,
 			   r->spool);
@@ -197,6 +200,7 @@ static void write_active(struct cli_run *r)
 		rec_live_active(r->live, active_add, r);
 	if (r->srs_engine)
 		rec_engine_active(r->srs_engine, active_add, r);
+	cli_node_publish_active(r, false);
 	int rc = rec_active_write(r->active_path, r->active, r->nactive, cli_wall_us());
 	if (rc)
 		ES_LOG_DBG(TAG, "%s: %s", r->active_path, es_strerror(rc));
@@ -438,6 +442,7 @@ int cli_run_loop(struct cli_run *r)
 		if (idx_commit(r->ix))
 			ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 		cli_archive_commit(&r->arc);
+		cli_node_publish_head(r);
 		int64_t now = cli_wall_us();
 		clock_tick(r, now);
 		alert_sample(r, now);
@@ -508,6 +513,7 @@ void cli_run_abort(struct cli_run *r)
 	if (idx_commit(r->ix))
 		ES_LOG_ERR(TAG, "index: %s", idx_errmsg(r->ix));
 	cli_archive_commit(&r->arc);
+	cli_node_publish_head(r);
 }
 
 void cli_run_close(struct cli_run *r)
@@ -515,6 +521,8 @@ void cli_run_close(struct cli_run *r)
 	/* no recorder, no calls in progress */
 	if (r->active_path[0])
 		unlink(r->active_path);
+	if (r->ix)
+		cli_node_publish_active(r, true);
 	free(r->active);
 	r->active = NULL;
 	if (r->clock)

@@ -55,6 +55,8 @@ static void verify_usage(FILE *f)
 		"                      outside the data folder; catches truncation and\n"
 		"                      rollback, which the ledger alone cannot\n"
 		"  --newest-head       with --head: only the newest head in FILE\n"
+		"  --nodes             on a shared index: every recorder node's folder\n"
+		"                      (a shared mount) and the head it published\n"
 		"  --json              one JSON object (docs/CLI.md describes it)\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
@@ -315,8 +317,8 @@ static int take_row(void *ud, const struct idx_call *c)
 {
 	struct verify *v = ud;
 	const struct idx_recording *rec = c->recording;
-	if (!rec || !rec->path)
-		return 0;
+	if (!rec || !rec->path || !idx_call_is_mine(v->ix, c->node))
+		return 0; /* another node's: its own ledger (verify --nodes) */
 	if (v->nrows == v->caprows) {
 		size_t cap = v->caprows ? v->caprows * 2 : 256;
 		void *p = realloc(v->rows, cap * sizeof(*v->rows));
@@ -784,6 +786,22 @@ static int verify_run(struct verify *v, int nids, char **ids)
 	return v->findings ? CLI_ERR : CLI_OK;
 }
 
+/* One node of `verify --nodes` (verify_nodes.c), with the options given. */
+static int verify_node(void *ud, const char *data_dir, const char *node, const char *head)
+{
+	const struct verify *o = ud;
+	struct cli_ctx ctx = *o->ctx;
+	ctx.data_dir = data_dir;
+	ctx.node = node;
+	struct verify v = {.ctx = &ctx, .quick = o->quick, .all = true, .head_file = head,
+			   .newest_head = true, .started_us = es_mono_us()};
+	v.progress_us = v.started_us;
+	es_buf_init(&v.meta);
+	int rc = verify_run(&v, 0, NULL);
+	verify_free(&v);
+	return rc;
+}
+
 int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -792,6 +810,7 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},
 		{"head", required_argument, NULL, 'H'},
 		{"newest-head", no_argument, NULL, 'E'},
+		{"nodes", no_argument, NULL, 'N'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -799,6 +818,7 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 	struct verify v = {.ctx = ctx, .started_us = es_mono_us()};
 	v.progress_us = v.started_us;
 	es_buf_init(&v.meta);
+	bool nodes = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -807,6 +827,7 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 		case 'J': v.json = true; break;
 		case 'H': v.head_file = optarg; break;
 		case 'E': v.newest_head = true; break;
+		case 'N': nodes = true; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': verify_usage(stdout); return CLI_OK;
 		default: verify_usage(stderr); return CLI_USAGE;
@@ -827,7 +848,12 @@ int cli_verify(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "%s: libsodium cannot start\n", VERIFY_CMD);
 		return CLI_ERR;
 	}
-	int rc = verify_run(&v, nids, argv + optind);
+	if (nodes && (nids || v.json || v.head_file)) {
+		fprintf(stderr, "%s: --nodes checks every recording of every node: no IDs, --json "
+			"or --head\n", VERIFY_CMD);
+		return CLI_USAGE;
+	}
+	int rc = nodes ? cli_verify_nodes(ctx, verify_node, &v) : verify_run(&v, nids, argv + optind);
 	verify_free(&v);
 	return rc;
 }

@@ -14,8 +14,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_CALL_INSERT] =
 		"INSERT INTO calls (call_id, start_us, answer_us, end_us, outcome, sip_code,"
 		" end_reason, flags, extra_json, source, import_id, rule, consent_caller,"
-		" consent_callee, consent_json, clock)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+		" consent_callee, consent_json, clock, node)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
 		" ON CONFLICT (call_id, start_us) DO NOTHING RETURNING id",
 	[ST_CALL_FIND] = "SELECT id FROM calls WHERE call_id = ?1 AND start_us = ?2",
 	[ST_PARTY_INSERT] =
@@ -208,6 +208,7 @@ void idx_close(struct idx *ix)
 		db_finalize(ix->st[i]);
 	ix->eng->close(ix);
 	free(ix->path);
+	free(ix->node);
 	free(ix);
 }
 

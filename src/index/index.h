@@ -134,6 +134,8 @@ struct idx_call {
 				     full), "recovered" (finished after a crash) */
 	const char *extra_json;   /* configured extra headers: {"X-Case":"42"} */
 	const char *source;       /* "import", "live", "siprec" */
+	const char *node;         /* the recorder node (IDX_MIG_NODES); NULL on
+				     insert: the index's idx_set_node */
 	const char *rule;         /* the recording rule that decided, or NULL */
 	const char *consent[2];   /* each party's consent state (IDX_CALLER,
 				     IDX_CALLEE): "given", "refused", "announced",
@@ -527,6 +529,49 @@ int idx_redaction_shredded(struct idx *ix, int64_t id);
 #define IDX_MIG_TALK "talk metrics per call"
 /* The audio checks' migration (issue #17). */
 #define IDX_MIG_CHECKS "audio checks per call"
+
+/* ---- recorder nodes (schema IDX_MIG_NODES; nodes.c) ---------------------------
+ * Several recorders (`record`, `srs`) and web servers share one PostgreSQL
+ * index (docs/OPERATIONS.md, "Several nodes").  Each recorder has a node
+ * name, kept with each call it indexes; it publishes its ledger's newest
+ * signed head and its calls in progress into the nodes table. */
+#define IDX_MIG_NODES "recorder nodes: node per call, signed heads, calls in progress"
+#define IDX_NODE_MAX 64 /* a name's bytes, NUL included */
+/* A node name is 1-63 of [A-Za-z0-9._-] (it names folders and objects). */
+bool idx_node_name_ok(const char *name);
+/* The node new calls are written with (copied; NULL: none).  ES_EINVAL for
+ * a bad name. */
+int idx_set_node(struct idx *ix, const char *name);
+/* The node set, or NULL. */
+const char *idx_node(const struct idx *ix);
+/* Whether the engine is shared by several nodes (PostgreSQL). */
+bool idx_shared(const struct idx *ix);
+/* Whether a call written by node (its row's node) is this node's: always
+ * on an index of one node (SQLite: a changed host name changes nothing);
+ * on a shared one, calls without a node (indexed before IDX_MIG_NODES)
+ * and those of idx_node.  Each node's ledger holds only its own calls. */
+bool idx_call_is_mine(const struct idx *ix, const char *node);
+/* Publish node's newest signed head (st_head_format_published's line) of
+ * size leaves and where its ledger lives.  A head older (fewer leaves)
+ * than the one published already changes nothing: published heads never
+ * go back. */
+int idx_node_head_set(struct idx *ix, const char *node, const char *ledger, const char *head,
+		      uint64_t size, int64_t now_us);
+/* Publish node's calls in progress (record/active.c's text; NULL: none,
+ * the recorder stopped) stamped now_us, the heartbeat readers check. */
+int idx_node_active_set(struct idx *ix, const char *node, const char *active, int64_t now_us);
+struct idx_node {
+	const char *name;
+	const char *ledger;   /* where its ledger lives, or NULL */
+	const char *head;     /* the newest signed head, or NULL */
+	uint64_t head_size;
+	int64_t head_us;      /* when it was published */
+	const char *active;   /* calls in progress, or NULL */
+	int64_t active_us;    /* the heartbeat */
+};
+/* Each node by name; fn's non-zero return stops the walk and is returned. */
+typedef int (*idx_node_fn)(void *ud, const struct idx_node *n);
+int idx_nodes_list(struct idx *ix, idx_node_fn fn, void *ud);
 
 /* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
  * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed

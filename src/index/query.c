@@ -70,6 +70,7 @@ static void read_call(struct row_mem *m, struct idx_st *st, struct idx_call *c)
 	c->talk.overtalk_ms = db_col_int64(st, 35);
 	c->talk.dead_air_ms = db_col_int64(st, 36);
 	c->checks_json = col_str(m, st, 37);
+	c->node = col_str(m, st, 38);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so

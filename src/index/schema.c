@@ -386,6 +386,26 @@ static const char v15_searches_sql[] =
  * (analytics/audiocheck.h, docs/ANALYTICS.md), entered after it is
  * rendered; their flags are searched in the recording's flags. */
 static const char v16_checks_sql[] = "ALTER TABLE calls ADD COLUMN checks_json TEXT;";
+/* IDX_MIG_NODES (issue #16): many recorder and web nodes on one index.
+ * Each call keeps the node that recorded it (NULL: before this version, or
+ * a single node that set none), so each node's ledger is checked against
+ * its own calls.  nodes has one row per recorder: its ledger's newest
+ * signed head (the published line, key included) and where that ledger
+ * lives, and the calls it has in progress (active.tsv's text, rewritten
+ * about every second: active_us is the heartbeat, so a dead recorder's
+ * calls expire). */
+static const char v17_nodes_sql[] =
+	"ALTER TABLE calls ADD COLUMN node TEXT;"
+	"CREATE INDEX calls_node ON calls(node) WHERE node IS NOT NULL;"
+	"CREATE TABLE nodes ("
+	"  name TEXT PRIMARY KEY,"
+	"  ledger TEXT,"
+	"  head TEXT,"
+	"  head_size INTEGER NOT NULL DEFAULT 0,"
+	"  head_us INTEGER NOT NULL DEFAULT 0,"
+	"  active TEXT,"
+	"  active_us INTEGER NOT NULL DEFAULT 0"
+	");";
 
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
@@ -404,6 +424,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_TALK, v14_talk_sql},
 	{IDX_MIG_SEARCHES, v15_searches_sql},
 	{IDX_MIG_CHECKS, v16_checks_sql},
+	{IDX_MIG_NODES, v17_nodes_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

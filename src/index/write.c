@@ -174,6 +174,7 @@ static int insert_call_row(struct idx *ix, const struct idx_call *c, int64_t *ro
 	bind_text(st, 14, c->consent[1]);
 	bind_text(st, 15, c->consent_json);
 	bind_text(st, 16, c->clock_json);
+	bind_text(st, 17, c->node ? c->node : ix->node);
 	/* RETURNING: the new row's id, no row when the call is present */
 	int rc = db_step(st);
 	int err = rc < 0 ? idx_fail(ix, "insert call") : 0;

@@ -116,20 +116,9 @@ static void put_text(FILE *f, const char *s)
 	}
 }
 
-int rec_active_write(const char *path, const struct rec_active *calls, size_t n, int64_t now_us)
+/* The list's text (header and lines) into f. */
+static void active_format(FILE *f, const struct rec_active *calls, size_t n, int64_t now_us)
 {
-	char tmp[4200];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return ES_EINVAL;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ES_EIO;
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return ES_ENOMEM;
-	}
 	fprintf(f, "%s\t%d\t%lld\t%ld\t%zu\n", ACTIVE_MAGIC, ACTIVE_VERSION, (long long)now_us,
 		(long)getpid(), n);
 	for (size_t i = 0; i < n; i++) {
@@ -149,10 +138,44 @@ int rec_active_write(const char *path, const struct rec_active *calls, size_t n,
 		fprintf(f, "\t%u\t%llu\t%lld\t%.3f\n", a->streams, (unsigned long long)a->packets,
 			(long long)a->lost, a->jitter_max_ms);
 	}
+}
+
+int rec_active_write(const char *path, const struct rec_active *calls, size_t n, int64_t now_us)
+{
+	char tmp[4200];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return ES_EINVAL;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ES_EIO;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return ES_ENOMEM;
+	}
+	active_format(f, calls, n, now_us);
 	bool bad = ferror(f) != 0;
 	if (fclose(f) || bad || rename(tmp, path)) {
 		unlink(tmp);
 		return ES_EIO;
+	}
+	return 0;
+}
+
+int rec_active_text(const struct rec_active *calls, size_t n, int64_t now_us, char **out)
+{
+	size_t len = 0;
+	*out = NULL;
+	FILE *f = open_memstream(out, &len);
+	if (!f)
+		return ES_ENOMEM;
+	active_format(f, calls, n, now_us);
+	bool bad = ferror(f) != 0;
+	if (fclose(f) || bad) {
+		free(*out);
+		*out = NULL;
+		return ES_ENOMEM;
 	}
 	return 0;
 }

@@ -204,6 +204,9 @@ static int catch_up_fn(void *ud, const struct idx_call *c)
 	bool tomb;
 	if (!r || !r->path || st_ledger_find(k->l, r->path, &seq, &tomb) == 0)
 		return 0;
+	/* on a shared index, another node's recording is its own ledger's */
+	if (!idx_call_is_mine(k->ix, c->node))
+		return 0;
 	int rc = ledger_add(k->ix, k->l, c->id, r->path, r->sha256, r->plain_sha256);
 	if (rc) {
 		k->err = rc;

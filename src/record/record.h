@@ -307,6 +307,9 @@ struct rec_active_hdr {
 };
 int rec_active_write(const char *path, const struct rec_active *calls, size_t n,
 		     int64_t now_us);
+/* The same text into *out (malloc'd, NUL-terminated; the caller frees):
+ * what a recorder publishes into a shared index (idx_node_active_set). */
+int rec_active_text(const struct rec_active *calls, size_t n, int64_t now_us, char **out);
 /* Parse a whole file's bytes: hdr, then fn (when not NULL) for each call.  ES_EPARSE with
  * "line N: why" in err for anything malformed (nothing is handed to fn
  * after an error). */

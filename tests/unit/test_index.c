@@ -786,7 +786,10 @@ static unsigned mig_step(const char *name)
 #define CHECKS_UNDO "ALTER TABLE calls DROP COLUMN checks_json; "
 /* Back from the saved searches' migration (IDX_MIG_SEARCHES). */
 #define SEARCHES_UNDO "DROP TABLE saved_searches; "
-#define AFTER_V9_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the nodes' migration (IDX_MIG_NODES). */
+#define NODES_UNDO \
+	"DROP INDEX calls_node; ALTER TABLE calls DROP COLUMN node; DROP TABLE nodes; "
+#define AFTER_V9_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -800,6 +803,7 @@ static const struct {
 	{IDX_MIG_TALK, TALK_UNDO},
 	{IDX_MIG_SEARCHES, SEARCHES_UNDO},
 	{IDX_MIG_CHECKS, CHECKS_UNDO},
+	{IDX_MIG_NODES, NODES_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -983,6 +987,33 @@ static void test_migrate_checks(void)
 	CHECK_INT(idx_call_get(ix, old, take_checks, &j), 0);
 	CHECK_STR(j, "{\"flags\":\"dead_air\"}");
 	CHECK_INT(idx_call_set_checks(ix, 999999, "{}"), ES_ENOTFOUND);
+	idx_close(ix);
+}
+
+static int take_node(void *ud, const struct idx_call *c)
+{
+	snprintf(ud, IDX_NODE_MAX, "%s", c->node ? c->node : "(null)");
+	return 0;
+}
+
+/* An index from before IDX_MIG_NODES: its calls have no node (and so
+ * belong to every node's ledger check), new ones keep theirs. */
+static void test_migrate_nodes(void)
+{
+	struct idx *ix = fresh();
+	int64_t old = insert(ix, simple("n0@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	rewind_before(IDX_MIG_NODES);
+	char err[256], node[IDX_NODE_MAX];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_INT(idx_call_get(ix, old, take_node, node), 0);
+	CHECK_STR(node, "(null)");
+	CHECK_INT(idx_set_node(ix, "rec-1"), 0);
+	int64_t neu = insert(ix, simple("n1@x", "alice", "bob", 1100, 10));
+	CHECK_INT(idx_call_get(ix, neu, take_node, node), 0);
+	CHECK_STR(node, "rec-1");
+	CHECK_INT(idx_node_head_set(ix, "rec-1", "/l", "earshot-head 1 1 x", 1, 5), 0);
 	idx_close(ix);
 }
 
@@ -1799,6 +1830,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_quality);
 	RUN(test_migrate_talk);
 	RUN(test_migrate_checks);
+	RUN(test_migrate_nodes);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	RUN(test_searches);
