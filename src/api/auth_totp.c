@@ -129,7 +129,9 @@ int api_base32_decode(const char *s, uint8_t *out, size_t cap, size_t *n)
 		}
 		acc &= (1u << bits) - 1;
 	}
-	if (acc) /* RFC 4648 3.5: the pad bits are zero */
+	/* RFC 4648 3.5: the pad bits are zero, and fewer than five (a whole
+	 * character more than the bytes need is no encoding's output) */
+	if (acc || bits >= 5)
 		return ES_EPARSE;
 	*n = o;
 	return 0;

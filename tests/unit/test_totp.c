@@ -104,6 +104,9 @@ static void test_base32(void)
 	CHECK(n == 6 && !memcmp(back, "foobar", 6));
 	CHECK_INT(api_base32_decode("MZXW1", back, sizeof(back), &n), ES_EPARSE); /* '1' */
 	CHECK_INT(api_base32_decode("MZ", back, sizeof(back), &n), ES_EPARSE);    /* pad bits */
+	/* one character too many, even of zero bits (found by fuzz_totp) */
+	CHECK_INT(api_base32_decode("MZXW4YYTBOABOA", back, sizeof(back), &n), ES_EPARSE);
+	CHECK_INT(api_base32_decode("MZA", back, sizeof(back), &n), ES_EPARSE);
 	CHECK_INT(api_base32_decode("MZXW6YTBOI", back, 3, &n), ES_ELIMIT);
 	CHECK_INT(api_base32_encode((const uint8_t *)"foobar", 6, out, 10), ES_ELIMIT);
 }
