@@ -40,6 +40,7 @@ static void usage(FILE *f, const char *prog)
 		"  pause ID         pause a call in progress (PCI: nothing is written)\n"
 		"  resume ID        resume recording a paused call\n"
 		"  subject CMD      data-subject requests for one party: export, erase\n"
+		"  transcribe ID    queue calls for transcription; status, run, show\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -205,6 +206,8 @@ int main(int argc, char **argv)
 		return cli_archive_cmd(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "subject"))
 		return cli_subject(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "transcribe"))
+		return cli_transcribe(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;
