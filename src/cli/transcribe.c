@@ -204,9 +204,10 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 		ES_LOG_WARNING("transcribe", "%lld jobs left running by a stopped worker: queued "
 					     "again", (long long)n);
 	unsigned done = 0, failed = 0;
-	int64_t last_rules = 0;
+	int64_t last_rules = 0, start = cli_wall_us();
 	while (!tr_stop) {
-		int64_t now = cli_wall_us();
+		/* --once: the jobs due when it started, each tried once */
+		int64_t now = once ? start : cli_wall_us();
 		if (now - last_rules >= 10 * ES_US_PER_SEC || once) {
 			if ((rc = queue_rules(ix, &s.conf, now))) {
 				fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
