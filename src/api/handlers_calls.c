@@ -79,6 +79,7 @@ struct search {
 	int64_t last_scanned;
 	int64_t last_written;
 	bool more;           /* an allowed call exists after the page */
+	int64_t ids[SRV_HITS_CALLS]; /* the calls written, for their transcript hits */
 };
 
 static int search_row(void *ud, const struct idx_call *c)
@@ -95,6 +96,8 @@ static int search_row(void *ud, const struct idx_call *c)
 		return 1;
 	}
 	api_call_json(s->j, c, false);
+	if (s->n < SRV_HITS_CALLS)
+		s->ids[s->n] = c->id;
 	s->n++;
 	s->last_written = c->id;
 	return 0;
@@ -105,7 +108,8 @@ int srv_calls(struct srv_req *r)
 	static const char *const params[] = {"party", "from", "to", "outcome", "min_duration",
 					     "max_duration", "call_id", "codec", "flag", "source",
 					     "tag", "consent", "sort", "limit", "cursor", "max_mos", "min_loss",
-					     "min_overtalk", "max_talk_ratio", "min_dead_air", NULL};
+					     "min_overtalk", "max_talk_ratio", "min_dead_air", "text",
+					     "text_party", NULL};
 	int rc;
 	if (!srv_begin(r, params, &rc))
 		return rc;
@@ -203,6 +207,9 @@ int srv_calls(struct srv_req *r)
 					 "the caller's share of talk time from 0 to 1, e.g. 0.3");
 		f.talk_ratio_set = true;
 	}
+	/* transcripts (handlers_transcripts.c): the words, and hits below */
+	if (!srv_text_filter(r, &f, &rc))
+		return rc;
 	if ((v = srv_arg(r, "call_id"))) {
 		if (!text_ok(v, SRV_TEXT_MAX))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "call_id",
@@ -283,6 +290,8 @@ int srv_calls(struct srv_req *r)
 		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_scanned);
 	es_json_key(&o.j, "next_cursor");
 	es_json_str(&o.j, *cur ? cur : NULL);
+	if (f.text)
+		srv_text_hits(r, &o.j, &f, s.ids, s.n < SRV_HITS_CALLS ? s.n : SRV_HITS_CALLS);
 	es_json_obj_end(&o.j);
 
 	/* the audit says what was looked for: every filter given */
