@@ -4,7 +4,8 @@ a WebSocket, the {"config": {"sample_rate", "words": 1}} frame, binary
 answered by the final result; no model runs here): the results of the
 stream and the final one make the words, with their times; a server that
 drops the connection mid-stream leaves the job to retry (nothing partial is
-stored); a wss:// URL is refused plainly."""
+stored); a wss:// URL is refused plainly; a [rule] with transcribe = yes
+has its recorded calls queued by `transcribe run`."""
 import json
 import os
 
@@ -68,5 +69,17 @@ earshot(data, "transcribe", "run", "-c", conf, "--once")
 st = status()
 res.check(st["counts"]["failed"] == 2 and all("wss://" in j["error"] for j in st["jobs"]),
           "wss refused plainly: %r" % st["jobs"][0]["error"])
+
+# ---- a rule with transcribe = yes: its recorded calls are queued by `run` ----
+data2 = os.path.join(work, "data2")
+rconf = os.path.join(work, "rules.conf")
+with open(rconf, "w") as f:
+    f.write("[transcription]\nengine = vosk\nurl = ws://127.0.0.1:%d\n\n"
+            "[rule everyone]\naction = record\ntranscribe = yes\n" % port)
+p, summary = import_capture(data2, pa, extra=("--format", "wav", "-c", rconf))
+res.check(p.returncode == 0 and summary and summary["recordings"] == 1, "import with the rule")
+earshot(data2, "transcribe", "run", "-c", rconf, "--once")
+st = json.loads(earshot(data2, "transcribe", "status", "--json").stdout)
+res.check(st["counts"]["done"] == 2, "queued by the rule and done: %r" % st["counts"])
 si.stop()
 res.finish()
