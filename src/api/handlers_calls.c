@@ -79,6 +79,7 @@ struct search {
 	int64_t last_scanned;
 	int64_t last_written;
 	bool more;           /* an allowed call exists after the page */
+	int64_t ids[SRV_HITS_CALLS]; /* the calls written, for their transcript hits */
 };
 
 static int search_row(void *ud, const struct idx_call *c)
@@ -95,6 +96,8 @@ static int search_row(void *ud, const struct idx_call *c)
 		return 1;
 	}
 	api_call_json(s->j, c, false);
+	if (s->n < SRV_HITS_CALLS)
+		s->ids[s->n] = c->id;
 	s->n++;
 	s->last_written = c->id;
 	return 0;
@@ -106,7 +109,7 @@ const char *const srv_calls_params[] = {"party", "from", "to", "outcome", "min_d
 					"max_duration", "call_id", "codec", "flag", "source",
 					"tag", "consent", "sort", "limit", "cursor", "max_mos",
 					"min_loss", "min_overtalk", "max_talk_ratio",
-					"min_dead_air", "total", NULL};
+					"min_dead_air", "total", "text", "text_party", NULL};
 
 /* total=1: how many calls match, for the list's heading.  One count query
  * when the role may search every call; a role that sees only its own calls
@@ -231,6 +234,9 @@ int srv_calls(struct srv_req *r)
 					 "the caller's share of talk time from 0 to 1, e.g. 0.3");
 		f.talk_ratio_set = true;
 	}
+	/* transcripts (handlers_transcripts.c): the words, and hits below */
+	if (!srv_text_filter(r, &f, &rc))
+		return rc;
 	if ((v = srv_arg(r, "call_id"))) {
 		if (!text_ok(v, SRV_TEXT_MAX))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "call_id",
@@ -320,6 +326,8 @@ int srv_calls(struct srv_req *r)
 	es_json_str(&o.j, *cur ? cur : NULL);
 	if (total)
 		err = put_total(r, &o.j, &f, s.n, s.more || *cur, !srv_arg(r, "cursor"));
+	if (f.text)
+		srv_text_hits(r, &o.j, &f, s.ids, s.n < SRV_HITS_CALLS ? s.n : SRV_HITS_CALLS);
 	es_json_obj_end(&o.j);
 	if (err) {
 		srv_json_discard(&o);

@@ -347,4 +347,15 @@ int srv_active(struct srv_req *r);
 /* POST /api/active/{call_id}/{verb}: pause, resume, consent. */
 int srv_active_control(struct srv_req *r, const char *call_id, const char *verb);
 
+/* ---- transcripts (handlers_transcripts.c) ---------------------------------------
+ * The search's text and text_party into f: false when it answered (a bad
+ * value: 400; PostgreSQL, which has no transcript search yet: 501), *rc
+ * then being the handler's return. */
+#define SRV_HITS_CALLS 500
+bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc);
+/* "hits": {"<call id>": [{"party", "snippet", "at_ms": [...]}]} for the
+ * calls of a page found by f->text. */
+void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter *f,
+		   const int64_t *ids, unsigned n);
+
 #endif /* ES_API_SERVER_INTERNAL_H */

@@ -37,6 +37,8 @@ static void calls_usage(FILE *f)
 		"  --min-overtalk S    both parties speaking for at least S seconds in all\n"
 		"  --max-talk-ratio R  the caller's share of talk time at most R (0..1)\n"
 		"  --min-dead-air S    a silence of both parties of at least S seconds\n"
+		"  --text WORDS        the transcript has every word (\"a phrase\", pre*)\n"
+		"  --text-party P      caller or callee: only that party's words\n"
 		"  --sort KEY          start (default), mos (lowest first), loss or\n"
 		"                      jitter (highest first); not with --after\n"
 		"  --limit N           at most N calls\n"
@@ -177,6 +179,8 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		{"min-overtalk", required_argument, NULL, 'O'},
 		{"max-talk-ratio", required_argument, NULL, 'R'},
 		{"min-dead-air", required_argument, NULL, 'D'},
+		{"text", required_argument, NULL, 'T'},
+		{"text-party", required_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'J'},
 		{"csv", no_argument, NULL, 'C'},
 		{"data", required_argument, NULL, 'd'},
@@ -263,6 +267,16 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 				(int64_t)(s * 1000 + 0.5);
 			break;
 		}
+		case 'T': f.text = optarg; break;
+		case 'P':
+			f.text_party = !strcmp(optarg, "caller") ? IDX_CALLER + 1
+				     : !strcmp(optarg, "callee") ? IDX_CALLEE + 1 : -1;
+			if (f.text_party < 0) {
+				fprintf(stderr, "earshot calls: --text-party: caller or callee, not "
+					"'%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			break;
 		case 'R':
 			if (sl_to_decimal(sl_cstr(optarg), &f.max_talk_ratio) ||
 			    f.max_talk_ratio > 1) {
@@ -320,10 +334,12 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		es_json_arr_end(&o.j);
 		es_json_end(&o.j);
 	}
-	if (err)
+	if (err == ES_EINVAL && f.text)
+		fprintf(stderr, "earshot calls: --text: no word to search for\n");
+	else if (err)
 		fprintf(stderr, "earshot calls: %s\n", idx_errmsg(ix));
 	idx_close(ix);
-	return err ? CLI_ERR : CLI_OK;
+	return err == ES_EINVAL && f.text ? CLI_USAGE : err ? CLI_ERR : CLI_OK;
 }
 
 /* ---- show ------------------------------------------------------------------------- */

@@ -103,6 +103,7 @@ void cli_verify_redactions_check(struct cli_vr *vr, const char *data_dir, struct
 void cli_verify_redactions_free(struct cli_vr *vr);
 int cli_subject(struct cli_ctx *ctx, int argc, char **argv);   /* subject.c */
 int cli_reconcile(struct cli_ctx *ctx, int argc, char **argv); /* reconcile.c */
+int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv); /* transcribe.c */
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);

@@ -45,6 +45,7 @@ static void usage(FILE *f, const char *prog)
 		"  restore SRC      a backup back into an empty data folder, verified\n"
 		"  migrate --to URL this deployment to PostgreSQL (and a bucket), verified\n"
 		"  reconcile        every answered call of a window against its recording (signed)\n"
+		"  transcribe ID    queue calls for transcription; status, run, show\n"
 		"\n"
 		"Global options:\n"
 		"  --data DIR       data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -230,6 +231,8 @@ int main(int argc, char **argv)
 		return cli_migrate(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "reconcile"))
 		return cli_reconcile(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "transcribe"))
+		return cli_transcribe(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, ctx.prog);
 		return CLI_OK;

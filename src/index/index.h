@@ -242,6 +242,11 @@ struct idx_filter {
 	int64_t min_dead_air_ms;  /* longest dead air >= this (0 = any) */
 	bool talk_ratio_set;      /* then: caller's talk ratio <= max_talk_ratio */
 	double max_talk_ratio;
+	/* transcript search (idx_tr_match's syntax; SQLite only: ES_EUNSUP on
+	 * PostgreSQL): NULL = any; text_party 0 = either party's words,
+	 * IDX_CALLER + 1 or IDX_CALLEE + 1 = that party's only */
+	const char *text;
+	int text_party;
 	enum idx_sort {
 		IDX_SORT_START = 0,   /* start time (newest_first reverses) */
 		IDX_SORT_MOS,         /* worst first: lowest MOS, no quality last */
@@ -650,5 +655,78 @@ struct idx_stats_fns {
  * each callback in turn (NULL callbacks are skipped). */
 int idx_stats(struct idx *ix, int64_t from_us, int64_t to_us, int64_t bin_us, unsigned nroutes,
 	      const struct idx_stats_fns *fns);
+/* ---- transcripts and their queue (schema IDX_MIG_TRANSCRIPT; transcripts.c)
+ * Storage only: record/transcript.c runs the jobs, analytics/transcribe.h
+ * talks to the engines.  One job and one transcript per call and channel
+ * (IDX_CALLER = 0 the left channel, IDX_CALLEE = 1 the right; a mono
+ * recording has channel 0 only).  Strings in rows are valid during the
+ * callback only. */
+#define IDX_MIG_TRANSCRIPT "transcripts and their queue"
+struct idx_tr_job {
+	int64_t id, call_row;
+	int channel;
+	const char *state;        /* "queued", "running", "retry", "done", "failed" */
+	int attempts;             /* engine calls that failed so far */
+	int64_t next_us;          /* due at (queued, retry) */
+	const char *error;        /* the last failure, NULL = none */
+	int64_t created_us, updated_us;
+};
+/* Queue (call_row, channel); a job already there stays as it is unless
+ * again (then it is due now with its attempts reset, whatever its state).
+ * *added (may be NULL): a job was queued.  ES_ENOTFOUND: no such call. */
+int idx_tr_enqueue(struct idx *ix, int64_t call_row, int channel, int64_t now_us, bool again,
+		   bool *added);
+/* The oldest due job (queued or retry with next_us <= now_us), marked
+ * "running", into fn; ES_ENOTFOUND when none is due. */
+typedef int (*idx_tr_job_fn)(void *ud, const struct idx_tr_job *j);
+int idx_tr_claim(struct idx *ix, int64_t now_us, idx_tr_job_fn fn, void *ud);
+/* A job's end: done, or a failure (error) that is tried again at next_us
+ * ("retry") or not at all (give_up: "failed"). */
+int idx_tr_job_done(struct idx *ix, int64_t job_id, int64_t now_us);
+int idx_tr_job_fail(struct idx *ix, int64_t job_id, const char *error, int64_t next_us,
+		    bool give_up, int64_t now_us);
+/* Queue every channel of each recorded call whose rule is rule and that
+ * has no job yet (a rule with transcribe = yes); *n (may be NULL) how
+ * many jobs were queued. */
+int idx_tr_enqueue_rule(struct idx *ix, const char *rule, int64_t now_us, int64_t *n);
+/* Jobs left "running" by a process that stopped: due again now (restart
+ * resumes).  *n (may be NULL) how many. */
+int idx_tr_requeue_running(struct idx *ix, int64_t now_us, int64_t *n);
+/* Every job (call_row 0) or a call's, by id. */
+int idx_tr_jobs_list(struct idx *ix, int64_t call_row, idx_tr_job_fn fn, void *ud);
+
+struct idx_transcript {
+	int64_t call_row;
+	int channel;
+	const char *engine;       /* "whisper", "openai", "vosk", ... */
+	int64_t words;
+	const char *times;        /* each word's start, ms: "120,480,910" */
+	const char *text;         /* the words, one space apart */
+	int64_t created_us;
+};
+/* Enter (or replace) the transcript of t->call_row, t->channel. */
+int idx_transcript_put(struct idx *ix, const struct idx_transcript *t);
+typedef int (*idx_transcript_fn)(void *ud, const struct idx_transcript *t);
+int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, void *ud);
+/* A call's transcripts and jobs out of the index (its recording went). */
+int idx_transcripts_delete(struct idx *ix, int64_t call_row);
+/* A search text as an FTS5 query (malloc'd; NULL: no memory or no term):
+ * words are ANDed, "double quoted words" are a phrase, a word ending in *
+ * a prefix; every other character is a term's text, never syntax. */
+char *idx_tr_match(const char *text);
+/* The hits of text in call_row's transcripts (party: IDX_CALLER,
+ * IDX_CALLEE or -1 both): per channel a snippet with the hits in [ ] and
+ * the start of each hit (ms; at most IDX_TR_HITS_MAX).  ES_EUNSUP on
+ * PostgreSQL (no transcript search there yet), ES_EINVAL: no term. */
+#define IDX_TR_HITS_MAX 32
+struct idx_tr_hit {
+	int channel;
+	const char *snippet;
+	int64_t at_ms[IDX_TR_HITS_MAX];
+	unsigned nat;
+};
+typedef int (*idx_tr_hit_fn)(void *ud, const struct idx_tr_hit *h);
+int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int party,
+			idx_tr_hit_fn fn, void *ud);
 
 #endif /* ES_INDEX_H */

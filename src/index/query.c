@@ -464,6 +464,12 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		err = es_buf_printf(b, " AND c.dead_air_ms >= :mindead");
 	if (!err && f->talk_ratio_set)
 		err = es_buf_printf(b, " AND c.talk_ratio <= :maxratio");
+	/* transcripts (transcripts.c): FTS5, SQLite only */
+	if (!err && f->text)
+		err = es_buf_printf(b, " AND c.id IN (SELECT tr.call_row FROM transcript_text"
+				       " JOIN transcripts tr ON tr.id = transcript_text.rowid"
+				       " WHERE transcript_text MATCH :text"
+				       " AND (:tparty = 0 OR tr.channel = :tparty - 1))");
 	const char *gt = f->newest_first ? "<" : ">";
 	if (!err && f->after_id) {
 		/* Keyset paging in list order (start, id): the rows after the
@@ -517,9 +523,19 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	struct es_buf sql, ids;
 	es_buf_init(&sql);
 	es_buf_init(&ids);
-	char *pattern = NULL, *phrase = NULL;
+	char *pattern = NULL, *phrase = NULL, *text = NULL;
 	struct idx_st *st = NULL;
 	enum party_plan plan = PARTY_LIKE;
+	if (f->text && db_is_pg(ix)) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg),
+			 "transcript search needs the SQLite index (FTS5); not on PostgreSQL yet");
+		err = ES_EUNSUP;
+		goto out;
+	}
+	if (f->text && !(text = idx_tr_match(f->text))) {
+		err = ES_EINVAL;
+		goto out;
+	}
 	if (f->party && !(pattern = like_pattern(f->party))) {
 		err = ES_ENOMEM;
 		goto out;
@@ -567,6 +583,9 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	bind_named_int(st, ":minover", f->min_overtalk_ms);
 	bind_named_int(st, ":mindead", f->min_dead_air_ms);
 	bind_named_double(st, ":maxratio", f->max_talk_ratio);
+	if (text)
+		bind_named_text(st, ":text", text);
+	bind_named_int(st, ":tparty", f->text_party);
 	int rc;
 	if (count) {
 		if ((rc = db_step(st)) == DB_ROW)
@@ -598,6 +617,7 @@ out:
 	db_finalize(st);
 	free(pattern);
 	free(phrase);
+	free(text);
 	es_buf_free(&ids);
 	es_buf_free(&sql);
 	return err;

@@ -352,6 +352,10 @@ static int rule_key(struct pol_load *l, struct pol_rule *ru)
 		return for_items(l, add_days, ru);
 	if (pol_consent_is_key(k))
 		return pol_consent_key(l->c, l->e, &ru->consent, l->err, l->errlen);
+	if (strcmp(k, "transcribe") == 0) { /* checked here, used by `transcribe run` */
+		bool on;
+		return es_conf_bool(l->c, l->e->section, k, &on, l->err, l->errlen);
+	}
 	return fail(l, ES_EPARSE, "unknown key in [%s]", l->e->section);
 }
 

@@ -124,6 +124,7 @@ static int remove_blob(struct rec_deleter *d, const char *rel, bool encrypted, c
 	if (!local && (rc = rec_tier_remove(d->data_dir, rel, err, errlen)))
 		return rc;
 	rec_peaks_drop(d->data_dir, rel); /* its stored waveform goes with it */
+	rec_transcript_drop(d->data_dir, rel); /* and its transcripts */
 	return 0;
 }
 
@@ -204,6 +205,9 @@ int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err
 	rc = idx_recording_delete(d->ix, t->call_row);
 	if (rc == ES_ENOTFOUND)
 		rc = 0;
+	/* the transcripts' searchable text goes with the recording */
+	if (!rc)
+		rc = idx_transcripts_delete(d->ix, t->call_row);
 	if (rc)
 		snprintf(err, errlen, "%s", idx_errmsg(d->ix));
 	return rc;
@@ -244,6 +248,12 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	if (rc && *had_key)
 		return rc;
 	rec_peaks_drop(d->data_dir, t->path); /* unreadable without the key anyway */
+	rec_transcript_drop(d->data_dir, t->path);
+	/* the index's copy of the words is no less sensitive than the file */
+	if ((rc = idx_transcripts_delete(d->ix, t->call_row))) {
+		snprintf(err, errlen, "%s", idx_errmsg(d->ix));
+		return rc;
+	}
 	if (!*had_key && was_tombstoned) {
 		*already = true;
 		if (seq)
@@ -288,6 +298,7 @@ int rec_del_original(struct rec_deleter *d, const struct rec_del_target *t, cons
 		}
 	}
 	rec_peaks_drop(d->data_dir, t->path);
+	rec_transcript_drop(d->data_dir, t->path);
 	return 0;
 }
 

@@ -174,18 +174,22 @@ int rec_peaks_save(const char *path, const struct st_dek *dek, const struct rec_
 	int rc = rec_peaks_encode(p, sha256, &buf, &len);
 	if (rc)
 		return es_errf(err, errlen, rc, "%s: cannot encode the waveform", path);
+	rc = rec_sealed_save(path, dek, buf, len, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int rec_sealed_save(const char *path, const struct st_dek *dek, const void *buf, size_t len,
+		    char *err, size_t errlen)
+{
+	int rc = 0;
 	char tmp[4400];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%u", path, randombytes_random()) >=
-	    sizeof(tmp)) {
-		free(buf);
+	    sizeof(tmp))
 		return es_errf(err, errlen, ES_ELIMIT, "%s: path too long", path);
-	}
-	if (es_mkdirs(path, false)) {
-		rc = es_errf(err, errlen, ES_EIO, "%s: cannot make its folder: %s", path,
-			     strerror(errno));
-		free(buf);
-		return rc;
-	}
+	if (es_mkdirs(path, false))
+		return es_errf(err, errlen, ES_EIO, "%s: cannot make its folder: %s", path,
+			       strerror(errno));
 	if (dek) {
 		/* the recording's own data key: shredding it makes this
 		 * unreadable too, and it is no weaker than the recording */
@@ -204,7 +208,6 @@ int rec_peaks_save(const char *path, const struct st_dek *dek, const struct rec_
 		if (fd >= 0)
 			close(fd);
 	}
-	free(buf);
 	if (!rc && rename(tmp, path))
 		rc = es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
 	if (rc)

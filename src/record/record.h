@@ -266,6 +266,56 @@ int rec_peaks_load(const char *path, const struct st_dek *dek, const char *sha25
 		   struct rec_peaks *out, char *err, size_t errlen);
 /* Remove the stored waveform of rec_path (delete, shred); none is fine. */
 int rec_peaks_drop(const char *data_dir, const char *rec_path);
+/* buf to path through a temporary file, fsync and a rename, making the
+ * folders; encrypted with dek (store/crypt.h) unless it is NULL.  The
+ * waveform and the transcripts are stored this way. */
+int rec_sealed_save(const char *path, const struct st_dek *dek, const void *buf, size_t len,
+		    char *err, size_t errlen);
+
+/* ---- transcripts (transcript.c) -------------------------------------------------
+ * The transcription queue's worker: a due job's recording is decrypted in
+ * memory (a memfd), decoded, its channel sent to the configured engine
+ * (analytics/transcribe.h); the words are stored as
+ * DATA/transcripts/<rec path>.<caller|callee>.json, encrypted with the
+ * recording's own data key when the recording is encrypted (so shredding
+ * the key makes the transcript unreadable too), and the searchable text
+ * goes into the index (IDX_MIG_TRANSCRIPT).  A failed job is tried again
+ * after backoff * 2^attempts (at most backoff_max), max_attempts times. */
+#define REC_TR_DIR "transcripts"
+struct tr_conf;
+struct tr_engine;
+struct rec_tr_worker {
+	const char *data_dir;
+	struct idx *ix;
+	struct st_vault *vault;          /* NULL: opened on first need */
+	const struct tr_conf *conf;
+	const struct tr_engine *engine;
+	int max_attempts;                /* 0: 5 */
+	int64_t backoff_us;              /* 0: 30 s */
+	int64_t backoff_max_us;          /* 0: 1 h */
+	bool own_vault;
+};
+/* Queue every channel of call_row's recording (again: also those done or
+ * failed); *added (may be NULL) jobs queued.  ES_ENOTFOUND: no such call
+ * or it has no recording. */
+int rec_tr_enqueue(struct idx *ix, int64_t call_row, int64_t now_us, bool again,
+		   unsigned *added);
+/* Run the oldest due job, if any: *ran tells.  A job's own failure is
+ * recorded in the queue (its error and next try) and returns 0 with
+ * *failed set and the reason in err; errors of the index return. */
+int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *failed, char *err,
+		   size_t errlen);
+void rec_tr_worker_close(struct rec_tr_worker *w);
+/* DATA/transcripts/<rec_path>.<channel name>.json into out. */
+int rec_transcript_path(const char *data_dir, const char *rec_path, int channel, char *out,
+			size_t cap);
+/* The stored JSON of a channel (rec: the call's recording row; vault NULL
+ * for a plain one) into out: ES_ENOTFOUND when there is none. */
+int rec_transcript_load(const char *data_dir, struct st_vault *vault,
+			const struct idx_recording *rec, int channel, struct es_buf *out,
+			char *err, size_t errlen);
+/* Remove the transcripts of rec_path (delete, shred); none is fine. */
+int rec_transcript_drop(const char *data_dir, const char *rec_path);
 
 /* ---- calls in progress ---------------------------------------------------------
  * What a running recorder is recording now, for `GET /api/active` and the

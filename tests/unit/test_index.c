@@ -789,7 +789,11 @@ static unsigned mig_step(const char *name)
 /* Back from the nodes' migration (IDX_MIG_NODES). */
 #define NODES_UNDO \
 	"DROP INDEX calls_node; ALTER TABLE calls DROP COLUMN node; DROP TABLE nodes; "
-#define AFTER_V9_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the transcripts' migration (IDX_MIG_TRANSCRIPT). */
+#define TRANSCRIPT_UNDO \
+	"DROP TRIGGER transcripts_ai; DROP TRIGGER transcripts_ad; DROP TRIGGER transcripts_au;" \
+	" DROP TABLE transcript_text; DROP TABLE transcripts; DROP TABLE transcribe_jobs; "
+#define AFTER_V9_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -804,6 +808,7 @@ static const struct {
 	{IDX_MIG_SEARCHES, SEARCHES_UNDO},
 	{IDX_MIG_CHECKS, CHECKS_UNDO},
 	{IDX_MIG_NODES, NODES_UNDO},
+	{IDX_MIG_TRANSCRIPT, TRANSCRIPT_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -1808,6 +1813,175 @@ static int main_pg(void)
 	return CHECK_DONE();
 }
 
+/* ---- transcripts and their queue (IDX_MIG_TRANSCRIPT) ---------------------------- */
+
+struct jobs_seen {
+	int n;
+	char state[4][16];
+	int attempts[4];
+	int64_t id[4];
+};
+
+static int see_job(void *ud, const struct idx_tr_job *j)
+{
+	struct jobs_seen *s = ud;
+	if (s->n < 4) {
+		snprintf(s->state[s->n], sizeof(s->state[0]), "%s", j->state);
+		s->attempts[s->n] = j->attempts;
+		s->id[s->n] = j->id;
+	}
+	s->n++;
+	return 0;
+}
+
+struct hits_seen {
+	int n;
+	int channel[2];
+	char snippet[2][256];
+	int64_t at[2][4];
+	unsigned nat[2];
+};
+
+static int see_hit(void *ud, const struct idx_tr_hit *h)
+{
+	struct hits_seen *s = ud;
+	if (s->n < 2) {
+		s->channel[s->n] = h->channel;
+		snprintf(s->snippet[s->n], sizeof(s->snippet[0]), "%s", h->snippet);
+		s->nat[s->n] = h->nat;
+		for (unsigned i = 0; i < h->nat && i < 4; i++)
+			s->at[s->n][i] = h->at_ms[i];
+	}
+	s->n++;
+	return 0;
+}
+
+static int64_t count_text(struct idx *ix, const char *text, int party)
+{
+	struct idx_filter f = {.text = text, .text_party = party};
+	int64_t n = 0;
+	int rc = idx_calls_list(ix, &f, count_calls_cb, &n);
+	return rc ? rc : n;
+}
+
+/* An index from before IDX_MIG_TRANSCRIPT is upgraded; the queue claims
+ * the oldest due job, a failure waits for its next try, a job left running
+ * is due again after a restart; transcripts are found by word, phrase,
+ * prefix and party, with the time of each hit; deleting removes them. */
+static void test_transcripts(void)
+{
+	struct idx *ix = fresh();
+	int64_t a = insert(ix, simple("tr1@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	if (!pg_mode) {
+		sqlite3 *db;
+		CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+		CHECK_INT(sqlite3_exec(db, TRANSCRIPT_UNDO "PRAGMA user_version = 14", NULL, NULL,
+				       NULL),
+			  SQLITE_OK);
+		sqlite3_close(db);
+	}
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_STR(idx_migrations[14].name, IDX_MIG_TRANSCRIPT);
+	int64_t b = insert(ix, simple("tr2@x", "carol", "dave", 2000, 10));
+
+	bool added = false;
+	CHECK_INT(idx_tr_enqueue(ix, a, 0, 100, false, &added), 0);
+	CHECK(added);
+	CHECK_INT(idx_tr_enqueue(ix, a, 1, 100, false, &added), 0);
+	CHECK_INT(idx_tr_enqueue(ix, a, 0, 150, false, &added), 0);
+	CHECK(!added); /* already there */
+	CHECK_INT(idx_tr_enqueue(ix, 999999, 0, 100, false, &added), ES_ENOTFOUND);
+	struct jobs_seen s = {0};
+	CHECK_INT(idx_tr_claim(ix, 50, see_job, &s), ES_ENOTFOUND); /* not due yet */
+	CHECK_INT(idx_tr_claim(ix, 200, see_job, &s), 0);
+	CHECK_STR(s.state[0], "running");
+	CHECK_INT(idx_tr_job_fail(ix, s.id[0], "HTTP 500", 1000, false, 200), 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_tr_claim(ix, 300, see_job, &s), 0); /* the other channel */
+	int64_t second = s.id[0];
+	CHECK(second != 0);
+	/* a stopped worker: the running job is due again */
+	int64_t n = 0;
+	CHECK_INT(idx_tr_requeue_running(ix, 400, &n), 0);
+	CHECK_INT(n, 1);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_tr_jobs_list(ix, a, see_job, &s), 0);
+	CHECK_INT(s.n, 2);
+	CHECK_STR(s.state[0], "retry");
+	CHECK_INT(s.attempts[0], 1);
+	CHECK_STR(s.state[1], "queued");
+	CHECK_INT(idx_tr_job_done(ix, second, 500), 0);
+	/* asked again: due now with its attempts reset */
+	CHECK_INT(idx_tr_enqueue(ix, a, 0, 600, true, &added), 0);
+	CHECK(added);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_tr_jobs_list(ix, a, see_job, &s), 0);
+	CHECK_STR(s.state[0], "queued");
+	CHECK_INT(s.attempts[0], 0);
+
+	struct idx_transcript ta = {.call_row = a, .channel = 0, .engine = "whisper", .words = 6,
+				    .times = "0,400,900,1500,2100,2600",
+				    .text = "I would like a refund please", .created_us = 1};
+	struct idx_transcript tb = {.call_row = a, .channel = 1, .engine = "whisper", .words = 4,
+				    .times = "100,500,1000,1400", .text = "the refund is processed",
+				    .created_us = 1};
+	struct idx_transcript tc = {.call_row = b, .channel = 0, .engine = "whisper", .words = 3,
+				    .times = "0,300,700", .text = "please hold the line",
+				    .created_us = 1};
+	CHECK_INT(idx_transcript_put(ix, &ta), 0);
+	CHECK_INT(idx_transcript_put(ix, &tb), 0);
+	CHECK_INT(idx_transcript_put(ix, &tc), 0);
+	CHECK_INT(idx_transcript_put(ix, &tc), 0); /* replaced, not doubled */
+	if (pg_mode) {
+		struct idx_filter f = {.text = "refund"};
+		int64_t k = 0;
+		CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &k), ES_EUNSUP);
+		CHECK_INT(idx_transcripts_delete(ix, a), 0);
+		idx_close(ix);
+		return;
+	}
+	CHECK_INT(count_text(ix, "refund", 0), 1);
+	CHECK_INT(count_text(ix, "please", 0), 2);
+	CHECK_INT(count_text(ix, "\"refund please\"", 0), 1);
+	CHECK_INT(count_text(ix, "\"please refund\"", 0), 0);
+	CHECK_INT(count_text(ix, "refu*", 0), 1);
+	CHECK_INT(count_text(ix, "proc*", IDX_CALLEE + 1), 1);
+	CHECK_INT(count_text(ix, "proc*", IDX_CALLER + 1), 0);
+	CHECK_INT(count_text(ix, "REFUND", 0), 1); /* any case */
+	/* syntax is text: quotes, stars, colons and operators find nothing odd */
+	CHECK_INT(count_text(ix, "text:refund", 0), 0);
+	CHECK_INT(count_text(ix, "refund OR hold", 0), 0);
+	CHECK_INT(count_text(ix, "\"unclosed refund", 0), 0);
+	struct idx_filter f = {.text = "  * \"\" "};
+	int64_t k = 0;
+	CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &k), ES_EINVAL);
+
+	struct hits_seen h = {0};
+	CHECK_INT(idx_transcript_hits(ix, a, "refund", -1, see_hit, &h), 0);
+	CHECK_INT(h.n, 2);
+	CHECK_INT(h.channel[0], 0);
+	CHECK_INT(h.nat[0], 1);
+	CHECK_INT(h.at[0][0], 2100);
+	CHECK(strstr(h.snippet[0], "[refund]") != NULL);
+	CHECK_INT(h.at[1][0], 500);
+	memset(&h, 0, sizeof(h));
+	CHECK_INT(idx_transcript_hits(ix, a, "\"a refund\"", IDX_CALLER, see_hit, &h), 0);
+	CHECK_INT(h.n, 1);
+	CHECK_INT(h.nat[0], 1);
+	CHECK_INT(h.at[0][0], 1500);
+
+	CHECK_INT(idx_transcripts_delete(ix, a), 0);
+	CHECK_INT(count_text(ix, "refund", 0), 0);
+	CHECK_INT(count_text(ix, "please", 0), 1);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_tr_jobs_list(ix, a, see_job, &s), 0);
+	CHECK_INT(s.n, 0);
+	idx_close(ix);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--pg"))
@@ -1831,6 +2005,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_talk);
 	RUN(test_migrate_checks);
 	RUN(test_migrate_nodes);
+	RUN(test_transcripts);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	RUN(test_searches);

@@ -1,0 +1,97 @@
+/*
+ * transcribe.h - speech engines behind one table of functions: a channel's
+ * 16-bit PCM in, timed words out.  The engines are network clients of the
+ * deployment's own ASR server (whisper.cpp's server, an OpenAI-compatible
+ * endpoint, a Vosk server; DESIGN.md "Speech recognition is a plug-in");
+ * they know no calls, no index and no files: record/transcript.c decrypts
+ * the recording in memory, hands each channel here and stores the result.
+ * Audio goes only to the configured URL (no redirects followed); the
+ * bearer token is sent in a header and never written to a message.
+ */
+#ifndef ES_TRANSCRIBE_H
+#define ES_TRANSCRIBE_H
+
+#include "core/core.h"
+
+struct tr_word {
+	int64_t start_ms, end_ms; /* from the channel's first sample */
+	double conf;              /* 0..1, or -1 when the engine gives none */
+	char *w;                  /* the word (UTF-8, no spaces), owned */
+};
+
+/* A channel's transcript: the caller's struct, tr_text_free releases it. */
+struct tr_text {
+	struct tr_word *w;
+	size_t n, cap;
+};
+void tr_text_free(struct tr_text *t);
+
+/* Settings of [transcription] (docs/CONFIG.md); strings are the caller's. */
+struct tr_conf {
+	const char *engine;       /* "whisper", "openai", "vosk" */
+	const char *url;          /* whisper: http(s)://host:port[/inference];
+				     openai: http(s)://host:port[/v1/audio/transcriptions];
+				     vosk: ws://host:port */
+	const char *model;        /* openai's "model" (default "whisper-1") */
+	const char *language;     /* "en", ... or NULL: the engine decides */
+	const char *token;        /* bearer token, NULL = none */
+	const char *ca_file;      /* TLS: trust these CAs (NULL: the system's) */
+	long timeout_s;           /* whole request (0: 300) */
+	size_t max_reply;         /* bytes of a reply kept (0: 16 MiB) */
+};
+
+/* One engine: transcribe a mono channel.  Errors: ES_EIO (no connection,
+ * timeout, 5xx, 408, 429: worth a retry), ES_EPARSE (a reply that is not
+ * the documented format: retried too, engines get restarted), ES_EINVAL
+ * (the engine refused the request: 4xx; retrying will not help), ES_ELIMIT
+ * (a reply larger than max_reply).  err says which URL and why. */
+struct tr_engine {
+	const char *name;
+	int (*run)(const struct tr_conf *c, const int16_t *pcm, size_t frames, uint32_t rate,
+		   struct tr_text *out, char *err, size_t errlen);
+};
+/* The engine named name, or NULL. */
+const struct tr_engine *tr_engine_find(const char *name);
+
+/* ---- replies (transcribe.c; fuzzed by fuzz/fuzz_transcribe.c) ---------------------
+ * A verbose_json reply (whisper.cpp server and OpenAI alike): words from
+ * the top-level "words" (OpenAI's timestamp_granularities[]=word) or each
+ * segment's "words" (whisper.cpp: word, start, end, probability, seconds);
+ * a segment without words contributes its text's words spread evenly over
+ * its span (conf -1).  Appends to out; ES_EPARSE with why in err. */
+int tr_parse_verbose_json(const char *p, size_t n, struct tr_text *out, char *err, size_t errlen);
+/* One Vosk message: a final result's "result" words are appended, a
+ * "partial" is ignored (*final false).  ES_EPARSE otherwise. */
+int tr_parse_vosk(const char *p, size_t n, struct tr_text *out, bool *final, char *err,
+		  size_t errlen);
+/* Append one word (copied; leading/trailing spaces and control bytes
+ * dropped; an empty word is skipped). */
+int tr_text_add(struct tr_text *t, const char *w, size_t n, int64_t start_ms, int64_t end_ms,
+		double conf);
+
+/* The stored transcript of a channel: {"channel":"caller","engine":...,
+ * "words":[{"w":..,"s":ms,"e":ms,"c":conf},...]} */
+int tr_text_json(const struct tr_text *t, const char *channel, const char *engine,
+		 struct es_buf *out);
+/* The searchable forms: words one space apart, and each word's start
+ * ("120,480"), NUL-terminated. */
+int tr_text_plain(const struct tr_text *t, struct es_buf *text, struct es_buf *times);
+
+/* ---- the WebSocket frames of the Vosk client (engine_vosk.c; fuzzed) ----------------
+ * RFC 6455 section 5.2, as a client reads them: unmasked frames from the
+ * server.  ES_EAGAIN: more bytes needed; ES_EPARSE: a masked frame, a
+ * reserved bit or opcode, a control frame over 125 bytes or fragmented,
+ * a length over max.  The payload is a view into p. */
+struct tr_ws_frame {
+	bool fin;
+	unsigned opcode;          /* 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong */
+	const uint8_t *payload;
+	size_t len;
+	size_t size;              /* header + payload: bytes consumed */
+};
+int tr_ws_frame_parse(const uint8_t *p, size_t n, size_t max, struct tr_ws_frame *f);
+
+/* A RIFF WAVE file of mono 16-bit PCM (malloc'd *out). */
+int tr_wav(const int16_t *pcm, size_t frames, uint32_t rate, uint8_t **out, size_t *len);
+
+#endif /* ES_TRANSCRIBE_H */

@@ -1,0 +1,87 @@
+/* handlers_transcripts.c - transcript search in GET /api/calls (text,
+ * text_party; docs/openapi.yaml): the filter's checks and the hits of
+ * each call on the page, a snippet and the time of each hit per party.
+ * The rows themselves were already allowed by the search (an agent's
+ * page holds only the agent's own calls), so the hits are too. */
+#include "api/server_internal.h"
+
+#include <microhttpd.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SRV_TEXT_SEARCH_MAX 200
+
+bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc)
+{
+	const char *v = srv_arg(r, "text"), *p = srv_arg(r, "text_party");
+	if (p) {
+		f->text_party = !strcmp(p, "caller") ? IDX_CALLER + 1
+			      : !strcmp(p, "callee") ? IDX_CALLEE + 1 : -1;
+		if (f->text_party < 0) {
+			*rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "text_party",
+					"caller or callee");
+			return false;
+		}
+	}
+	if (!v)
+		return true;
+	size_t n = strlen(v);
+	bool ok = n && n <= SRV_TEXT_SEARCH_MAX;
+	for (const char *s = v; ok && *s; s++)
+		ok = (unsigned char)*s >= 0x20 && *s != 0x7f;
+	char *m = ok ? idx_tr_match(v) : NULL;
+	if (!m) {
+		*rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "text",
+				"1..%d characters with a word: words, \"a phrase\", pre*",
+				SRV_TEXT_SEARCH_MAX);
+		return false;
+	}
+	free(m);
+	if (!strcmp(idx_engine_name(r->ix), "postgresql")) {
+		*rc = srv_error(r, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented", "text",
+				"transcript search needs the SQLite index; not on PostgreSQL yet");
+		return false;
+	}
+	f->text = v;
+	return true;
+}
+
+struct hits_out {
+	struct es_json *j;
+};
+
+static int put_hit(void *ud, const struct idx_tr_hit *h)
+{
+	struct es_json *j = ((struct hits_out *)ud)->j;
+	es_json_obj_begin(j);
+	es_json_key(j, "party");
+	es_json_str(j, h->channel ? "callee" : "caller");
+	es_json_key(j, "snippet");
+	es_json_str(j, h->snippet);
+	es_json_key(j, "at_ms");
+	es_json_arr_begin(j);
+	for (unsigned i = 0; i < h->nat; i++)
+		es_json_int(j, h->at_ms[i]);
+	es_json_arr_end(j);
+	es_json_obj_end(j);
+	return 0;
+}
+
+void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter *f,
+		   const int64_t *ids, unsigned n)
+{
+	struct hits_out o = {j};
+	int party = f->text_party ? f->text_party - 1 : -1;
+	es_json_key(j, "hits");
+	es_json_obj_begin(j);
+	for (unsigned i = 0; i < n; i++) {
+		char key[24];
+		snprintf(key, sizeof(key), "%lld", (long long)ids[i]);
+		es_json_key(j, key);
+		es_json_arr_begin(j);
+		idx_transcript_hits(r->ix, ids[i], f->text, party, put_hit, &o);
+		es_json_arr_end(j);
+	}
+	es_json_obj_end(j);
+}

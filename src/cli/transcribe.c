@@ -1,0 +1,534 @@
+/* transcribe.c - `earshot transcribe`: queue calls for transcription, show
+ * the queue, run the worker, show a call's transcript (wiring only: the
+ * queue is index/, the worker record/transcript.c, the engines
+ * analytics/transcribe.h). */
+#include "analytics/transcribe.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "index/index.h"
+#include "record/record.h"
+#include "store/vault.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: earshot transcribe ID...              queue calls (again if done)\n"
+		"       earshot transcribe --query FILTERS    queue the calls matching\n"
+		"       earshot transcribe status [--json]    the queue\n"
+		"       earshot transcribe run [-c CONFIG] [--once]\n"
+		"       earshot transcribe show ID [--json]   a call's transcripts\n"
+		"\n"
+		"Each channel of a stereo recording (caller, callee) is one job.  `run`\n"
+		"works through due jobs with the engine of [transcription] (docs/CONFIG.md),\n"
+		"queues the recorded calls of every [rule] with transcribe = yes, and\n"
+		"retries failed jobs with backoff; --once stops when nothing is due, else\n"
+		"it runs until SIGTERM.  A job left running by a stopped worker is due\n"
+		"again at the next start.\n"
+		"\n"
+		"  --query FILTERS  comma-separated key=value of party, from, to, tag,\n"
+		"                   source, outcome, flag, call-id (as `hold add --query`)\n"
+		"  -c, --config F   the configuration ([transcription], [rule])\n"
+		"  --json           status, show: as JSON\n"
+		"\n"
+		"Exit codes: 0 ok, 1 error, 2 usage or configuration, 4 no such call or\n"
+		"no recording.\n");
+}
+
+static volatile sig_atomic_t tr_stop;
+static void on_stop(int sig)
+{
+	(void)sig;
+	tr_stop = 1;
+}
+
+/* ---- [transcription] ------------------------------------------------------------------ */
+
+struct tr_settings {
+	struct tr_conf c;
+	int64_t max_attempts;
+	int64_t backoff_us, backoff_max_us, poll_us;
+	char token[4096];
+	struct es_conf conf;
+	bool loaded;
+};
+
+static const char *const tr_keys[] = {"engine", "url", "model", "language", "token",
+				      "token_file", "ca_file", "timeout", "max_attempts",
+				      "backoff", "backoff_max", "poll", NULL};
+
+static const char *val(const struct es_conf *c, const char *k)
+{
+	const struct es_conf_entry *e = es_conf_find(c, "transcription", k);
+	return e && *e->value ? e->value : NULL;
+}
+
+/* The token from a file (first line), never echoed in a message. */
+static int read_token(const char *path, char *out, size_t cap, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return es_errf(err, errlen, ES_EINVAL, "token_file %s: %s", path, strerror(errno));
+	if (!fgets(out, (int)cap, f))
+		out[0] = 0;
+	fclose(f);
+	out[strcspn(out, "\r\n")] = 0;
+	return *out ? 0 : es_errf(err, errlen, ES_EINVAL, "token_file %s is empty", path);
+}
+
+static int settings_load(struct tr_settings *s, const char *config, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->max_attempts = 5;
+	s->backoff_us = 30 * ES_US_PER_SEC;
+	s->backoff_max_us = 3600 * ES_US_PER_SEC;
+	s->poll_us = ES_US_PER_SEC;
+	if (!config)
+		return es_errf(err, errlen, ES_EINVAL, "no configuration (-c): [transcription] "
+						       "names the engine");
+	int rc = es_conf_load(&s->conf, config, err, errlen);
+	if (rc)
+		return rc;
+	s->loaded = true;
+	if ((rc = es_conf_check_keys(&s->conf, "transcription", tr_keys, err, errlen)))
+		return rc;
+	s->c.engine = val(&s->conf, "engine");
+	s->c.url = val(&s->conf, "url");
+	s->c.model = val(&s->conf, "model");
+	s->c.language = val(&s->conf, "language");
+	s->c.ca_file = val(&s->conf, "ca_file");
+	const char *tok = val(&s->conf, "token"), *tf = val(&s->conf, "token_file");
+	if (tf && (rc = read_token(tf, s->token, sizeof(s->token), err, errlen)))
+		return rc;
+	s->c.token = tf ? s->token : tok;
+	int64_t to = 0;
+	rc = es_conf_duration(&s->conf, "transcription", "timeout", &to, err, errlen);
+	if (rc && rc != ES_ENOTFOUND)
+		return rc;
+	s->c.timeout_s = to > 0 ? (long)((to + ES_US_PER_SEC - 1) / ES_US_PER_SEC) : 300;
+	rc = es_conf_int(&s->conf, "transcription", "max_attempts", 1, 100, &s->max_attempts, err,
+			 errlen);
+	if (rc && rc != ES_ENOTFOUND)
+		return rc;
+	const char *dk[] = {"backoff", "backoff_max", "poll"};
+	int64_t *dv[] = {&s->backoff_us, &s->backoff_max_us, &s->poll_us};
+	for (int i = 0; i < 3; i++) {
+		rc = es_conf_duration(&s->conf, "transcription", dk[i], dv[i], err, errlen);
+		if (rc && rc != ES_ENOTFOUND)
+			return rc;
+	}
+	if (!s->c.engine)
+		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] engine is not set "
+						       "(whisper, openai, vosk)", config);
+	if (!tr_engine_find(s->c.engine))
+		return es_errf(err, errlen, ES_EINVAL,
+			       "%s: [transcription] engine '%.40s' is not one of whisper, openai, "
+			       "vosk", config, s->c.engine);
+	if (!s->c.url)
+		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] url is not set", config);
+	return 0;
+}
+
+static void settings_free(struct tr_settings *s)
+{
+	sodium_memzero(s->token, sizeof(s->token));
+	if (s->loaded)
+		es_conf_free(&s->conf);
+}
+
+/* Queue the recorded calls of every [rule NAME] with transcribe = yes. */
+static int queue_rules(struct idx *ix, const struct es_conf *c, int64_t now)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct es_conf_entry *e = &c->e[i];
+		if (strncasecmp(e->section, "rule ", 5) || strcmp(e->key, "transcribe"))
+			continue;
+		bool on = false;
+		char err[512];
+		if (es_conf_bool(c, e->section, "transcribe", &on, err, sizeof(err)) || !on)
+			continue;
+		int64_t n = 0;
+		int rc = idx_tr_enqueue_rule(ix, e->section + 5, now, &n);
+		if (rc)
+			return rc;
+		if (n)
+			ES_LOG_INF("transcribe", "rule %s: %lld jobs queued", e->section + 5,
+				   (long long)n);
+	}
+	return 0;
+}
+
+static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
+{
+	char err[1024] = "";
+	struct tr_settings s;
+	int rc = settings_load(&s, config, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "earshot transcribe: %s\n", err);
+		settings_free(&s);
+		return rc == ES_ENOMEM || rc == ES_EIO ? CLI_ERR : CLI_USAGE;
+	}
+	struct idx *ix = NULL;
+	if (cli_open_index(ctx, false, &ix)) {
+		settings_free(&s);
+		return CLI_ERR;
+	}
+	struct rec_tr_worker w = {
+		.data_dir = ctx->data_dir,
+		.ix = ix,
+		.conf = &s.c,
+		.engine = tr_engine_find(s.c.engine),
+		.max_attempts = (int)s.max_attempts,
+		.backoff_us = s.backoff_us,
+		.backoff_max_us = s.backoff_max_us,
+	};
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	int64_t n = 0;
+	int ret = CLI_OK;
+	if ((rc = idx_tr_requeue_running(ix, cli_wall_us(), &n))) {
+		fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
+		ret = CLI_ERR;
+		goto out;
+	}
+	if (n)
+		ES_LOG_WARNING("transcribe", "%lld jobs left running by a stopped worker: queued "
+					     "again", (long long)n);
+	unsigned done = 0, failed = 0;
+	int64_t last_rules = 0, start = cli_wall_us();
+	while (!tr_stop) {
+		/* --once: the jobs due when it started, each tried once */
+		int64_t now = once ? start : cli_wall_us();
+		if (now - last_rules >= 10 * ES_US_PER_SEC || once) {
+			if ((rc = queue_rules(ix, &s.conf, now))) {
+				fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
+				ret = CLI_ERR;
+				break;
+			}
+			last_rules = now;
+		}
+		bool ran = false, bad = false;
+		err[0] = 0;
+		if ((rc = rec_tr_run_one(&w, now, &ran, &bad, err, sizeof(err)))) {
+			fprintf(stderr, "earshot transcribe: %s\n", err);
+			ret = CLI_ERR;
+			break;
+		}
+		if (ran && !bad)
+			done++;
+		if (ran && bad) {
+			failed++;
+			fprintf(stderr, "earshot transcribe: %s\n", err);
+		}
+		if (ran)
+			continue;
+		if (once)
+			break;
+		usleep((useconds_t)(s.poll_us > 0 ? s.poll_us : ES_US_PER_SEC));
+	}
+	if (ret == CLI_OK)
+		printf("transcribed %u channel(s), %u attempt(s) failed\n", done, failed);
+out:
+	rec_tr_worker_close(&w);
+	idx_close(ix);
+	settings_free(&s);
+	return ret;
+}
+
+/* ---- status and show ---------------------------------------------------------------- */
+
+struct st_ctx {
+	struct es_json *j;
+	unsigned n[5];
+};
+
+static const char *const states[] = {"queued", "running", "retry", "done", "failed"};
+
+static int put_job(void *ud, const struct idx_tr_job *jb)
+{
+	struct st_ctx *c = ud;
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(jb->state, states[i]))
+			c->n[i]++;
+	char t[ES_TIME_STRLEN];
+	if (!c->j) {
+		es_time_fmt(jb->next_us, t, sizeof(t));
+		printf("%-8lld %-7s %-8s %2d  %s  %s\n", (long long)jb->call_row,
+		       jb->channel ? "callee" : "caller", jb->state, jb->attempts, t,
+		       jb->error ? jb->error : "");
+		return 0;
+	}
+	struct es_json *j = c->j;
+	es_json_obj_begin(j);
+	es_json_key(j, "call");
+	es_json_int(j, jb->call_row);
+	es_json_key(j, "channel");
+	es_json_str(j, jb->channel ? "callee" : "caller");
+	es_json_key(j, "state");
+	es_json_str(j, jb->state);
+	es_json_key(j, "attempts");
+	es_json_int(j, jb->attempts);
+	es_time_fmt(jb->next_us, t, sizeof(t));
+	es_json_key(j, "next_try");
+	es_json_str(j, t);
+	es_json_key(j, "error");
+	es_json_str(j, jb->error);
+	es_time_fmt(jb->updated_us, t, sizeof(t));
+	es_json_key(j, "updated");
+	es_json_str(j, t);
+	es_json_obj_end(j);
+	return 0;
+}
+
+static int cmd_status(struct cli_ctx *ctx, bool json)
+{
+	struct idx *ix = NULL;
+	if (cli_open_index(ctx, false, &ix))
+		return CLI_ERR;
+	struct es_json j;
+	struct st_ctx c = {.j = json ? &j : NULL};
+	if (json) {
+		es_json_init(&j, stdout, true);
+		es_json_obj_begin(&j);
+		es_json_key(&j, "jobs");
+		es_json_arr_begin(&j);
+	} else {
+		printf("%-8s %-7s %-8s %2s  %-24s  %s\n", "CALL", "CHANNEL", "STATE", "N",
+		       "NEXT TRY", "ERROR");
+	}
+	int rc = idx_tr_jobs_list(ix, 0, put_job, &c);
+	if (json) {
+		es_json_arr_end(&j);
+		es_json_key(&j, "counts");
+		es_json_obj_begin(&j);
+		for (int i = 0; i < 5; i++) {
+			es_json_key(&j, states[i]);
+			es_json_int(&j, c.n[i]);
+		}
+		es_json_obj_end(&j);
+		es_json_obj_end(&j);
+		es_json_end(&j);
+		putchar('\n');
+	}
+	if (rc)
+		fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
+	idx_close(ix);
+	return rc ? CLI_ERR : CLI_OK;
+}
+
+struct show_ctx {
+	bool found;
+	struct idx_recording rec;
+	char path[512], sha[65];
+};
+
+static int take_call(void *ud, const struct idx_call *c)
+{
+	struct show_ctx *s = ud;
+	if (!c->recording)
+		return 0;
+	s->found = true;
+	s->rec = *c->recording;
+	snprintf(s->path, sizeof(s->path), "%s", c->recording->path);
+	s->rec.path = s->path;
+	s->rec.sha256 = NULL;
+	s->rec.plain_sha256 = s->rec.format = s->rec.codecs = s->rec.flags = NULL;
+	s->rec.stats_json = NULL;
+	return 0;
+}
+
+/* A call given as its number (`earshot calls` shows it). */
+static int resolve_call(const char *arg, int64_t *row)
+{
+	char *end;
+	long long v = strtoll(arg, &end, 10);
+	if (!*arg || *end || v <= 0)
+		return ES_ENOTFOUND;
+	*row = v;
+	return 0;
+}
+
+static int cmd_show(struct cli_ctx *ctx, const char *arg, bool json)
+{
+	struct idx *ix = NULL;
+	if (cli_open_index(ctx, false, &ix))
+		return CLI_ERR;
+	int64_t row = 0;
+	struct show_ctx s = {0};
+	int ret = CLI_OK;
+	struct st_vault *v = NULL;
+	char err[512] = "";
+	if (resolve_call(arg, &row) || idx_call_brief(ix, row, take_call, &s) || !s.found) {
+		fprintf(stderr, "earshot transcribe: no call %s with a recording\n", arg);
+		idx_close(ix);
+		return CLI_NOTFOUND;
+	}
+	if (s.rec.encrypted && st_vault_open(&v, ctx->data_dir, false, err, sizeof(err))) {
+		fprintf(stderr, "earshot transcribe: %s\n", err);
+		idx_close(ix);
+		return CLI_ERR;
+	}
+	if (json)
+		printf("{\"call\":%lld,\"transcripts\":[", (long long)row);
+	bool any = false;
+	for (int ch = 0; ch < 2; ch++) {
+		struct es_buf b;
+		es_buf_init(&b);
+		int rc = rec_transcript_load(ctx->data_dir, v, &s.rec, ch, &b, err, sizeof(err));
+		if (rc == ES_ENOTFOUND) {
+			es_buf_free(&b);
+			continue;
+		}
+		if (rc) {
+			fprintf(stderr, "earshot transcribe: %s\n", err);
+			ret = CLI_ERR;
+			es_buf_free(&b);
+			break;
+		}
+		if (json)
+			printf("%s%.*s", any ? "," : "", (int)b.len, (const char *)b.p);
+		else
+			printf("%.*s\n", (int)b.len, (const char *)b.p);
+		any = true;
+		es_buf_free(&b);
+	}
+	if (json)
+		printf("]}\n");
+	if (!any && ret == CLI_OK && !json) {
+		fprintf(stderr, "earshot transcribe: call %lld has no transcript yet\n",
+			(long long)row);
+		ret = CLI_NOTFOUND;
+	}
+	if (v)
+		st_vault_close(v);
+	idx_close(ix);
+	return ret;
+}
+
+/* ---- queueing --------------------------------------------------------------------------- */
+
+struct q_ctx {
+	struct idx *ix;
+	int64_t now;
+	unsigned calls, jobs, skipped;
+	int err;
+};
+
+static int queue_one(void *ud, const struct idx_call *c)
+{
+	struct q_ctx *q = ud;
+	if (!c->recording) {
+		q->skipped++;
+		return 0;
+	}
+	unsigned added = 0;
+	int rc = rec_tr_enqueue(q->ix, c->id, q->now, true, &added);
+	if (rc == ES_ENOTFOUND) {
+		q->skipped++;
+		return 0;
+	}
+	if (rc)
+		return q->err = rc;
+	q->calls++;
+	q->jobs += added;
+	return 0;
+}
+
+static int cmd_queue(struct cli_ctx *ctx, char **ids, int nids, const char *query)
+{
+	struct idx *ix = NULL;
+	if (cli_open_index(ctx, false, &ix))
+		return CLI_ERR;
+	struct q_ctx q = {.ix = ix, .now = cli_wall_us()};
+	int ret = CLI_OK;
+	if (query) {
+		char *buf = strdup(query), err[300] = "";
+		struct idx_filter f = {0};
+		if (!buf || rec_hold_query_parse(buf, &f, err, sizeof(err))) {
+			fprintf(stderr, "earshot transcribe: %s\n", buf ? err : "out of memory");
+			free(buf);
+			idx_close(ix);
+			return buf ? CLI_USAGE : CLI_ERR;
+		}
+		int rc = idx_calls_list(ix, &f, queue_one, &q);
+		free(buf);
+		if (rc) {
+			fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
+			ret = CLI_ERR;
+		}
+	}
+	for (int i = 0; ret == CLI_OK && i < nids; i++) {
+		char *end;
+		long long row = strtoll(ids[i], &end, 10);
+		unsigned added = 0;
+		int rc = *ids[i] && !*end && row > 0
+				 ? rec_tr_enqueue(ix, row, q.now, true, &added)
+				 : ES_ENOTFOUND;
+		if (rc == ES_ENOTFOUND) {
+			fprintf(stderr, "earshot transcribe: no call %s with a recording\n", ids[i]);
+			ret = CLI_NOTFOUND;
+		} else if (rc) {
+			fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
+			ret = CLI_ERR;
+		} else {
+			q.calls++;
+			q.jobs += added;
+		}
+	}
+	printf("queued %u job(s) for %u call(s)", q.jobs, q.calls);
+	if (q.skipped)
+		printf(", %u call(s) without a recording skipped", q.skipped);
+	printf("\n");
+	idx_close(ix);
+	return ret;
+}
+
+int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"query", required_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'},
+		{"once", no_argument, NULL, 'o'},
+		{"data", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *config = NULL, *query = NULL;
+	bool json = false, once = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'q': query = optarg; break;
+		case 'j': json = true; break;
+		case 'o': once = true; break;
+		case 'd': ctx->data_dir = optarg; ctx->data_explicit = true; break;
+		case 'h': usage(stdout); return CLI_OK;
+		default: usage(stderr); return CLI_USAGE;
+		}
+	}
+	char **rest = argv + optind;
+	int nrest = argc - optind;
+	const char *sub = nrest ? rest[0] : NULL;
+	if (sub && !strcmp(sub, "status") && nrest == 1)
+		return cmd_status(ctx, json);
+	if (sub && !strcmp(sub, "run") && nrest == 1)
+		return cmd_run(ctx, config, once);
+	if (sub && !strcmp(sub, "show") && nrest == 2)
+		return cmd_show(ctx, rest[1], json);
+	if (!nrest && !query) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	return cmd_queue(ctx, rest, nrest, query);
+}

@@ -1,0 +1,426 @@
+/*
+ * transcripts.c - the transcription queue and the transcripts' searchable
+ * text (schema IDX_MIG_TRANSCRIPT, index.h).  Storage only: who runs a job
+ * and when is record/transcript.c's; what the words are, the engine's.
+ * The text search is SQLite FTS5; on PostgreSQL the queue and the rows
+ * work and the search says plainly that it is not there (ES_EUNSUP).
+ */
+#include "index/index_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int prep(struct idx *ix, const char *sql, struct idx_st **st)
+{
+	*st = idx_prep(ix, sql);
+	return *st ? 0 : ES_EDB;
+}
+
+/* One statement without rows: 0 or ES_EDB (named what in the message). */
+static int done(struct idx *ix, struct idx_st *st, const char *what)
+{
+	int err = db_step(st) == DB_DONE ? 0 : idx_fail(ix, what);
+	db_finalize(st);
+	return err;
+}
+
+/* ---- the queue -------------------------------------------------------------------- */
+
+int idx_tr_enqueue(struct idx *ix, int64_t call_row, int channel, int64_t now_us, bool again,
+		   bool *added)
+{
+	struct idx_st *st;
+	if (added)
+		*added = false;
+	if (prep(ix, "INSERT INTO transcribe_jobs (call_row, channel, state, attempts, next_us,"
+		     " created_us, updated_us) VALUES (?, ?, 'queued', 0, ?, ?, ?)"
+		     " ON CONFLICT DO NOTHING",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	db_bind_int64(st, 2, channel);
+	db_bind_int64(st, 3, now_us);
+	db_bind_int64(st, 4, now_us);
+	db_bind_int64(st, 5, now_us);
+	int rc = db_step(st), err = 0;
+	if (rc == DB_EFK)
+		err = ES_ENOTFOUND;
+	else if (rc != DB_DONE)
+		err = idx_fail(ix, "transcription queue");
+	db_finalize(st);
+	if (err)
+		return err;
+	if (db_changes(ix) > 0) {
+		if (added)
+			*added = true;
+		return 0;
+	}
+	if (!again)
+		return 0;
+	if (prep(ix, "UPDATE transcribe_jobs SET state = 'queued', attempts = 0, next_us = ?,"
+		     " error = NULL, updated_us = ? WHERE call_row = ? AND channel = ?",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, now_us);
+	db_bind_int64(st, 2, now_us);
+	db_bind_int64(st, 3, call_row);
+	db_bind_int64(st, 4, channel);
+	err = done(ix, st, "transcription queue");
+	if (!err && added)
+		*added = true;
+	return err;
+}
+
+int idx_tr_enqueue_rule(struct idx *ix, const char *rule, int64_t now_us, int64_t *n)
+{
+	if (n)
+		*n = 0;
+	for (int ch = 0; ch < 2; ch++) {
+		struct idx_st *st;
+		if (prep(ix, "INSERT INTO transcribe_jobs (call_row, channel, state, attempts, next_us,"
+			     " created_us, updated_us)"
+			     " SELECT c.id, ?, 'queued', 0, ?, ?, ? FROM calls c"
+			     " JOIN recordings r ON r.call_row = c.id"
+			     " WHERE c.rule = ? AND r.channels > ?"
+			     " ON CONFLICT DO NOTHING",
+			 &st))
+			return ES_EDB;
+		db_bind_int64(st, 1, ch);
+		db_bind_int64(st, 2, now_us);
+		db_bind_int64(st, 3, now_us);
+		db_bind_int64(st, 4, now_us);
+		db_bind_text(st, 5, rule);
+		db_bind_int64(st, 6, ch);
+		int err = done(ix, st, "transcription queue");
+		if (err)
+			return err;
+		if (n)
+			*n += db_changes(ix);
+	}
+	return 0;
+}
+
+#define JOB_COLS "id, call_row, channel, state, attempts, next_us, error, created_us, updated_us"
+
+static void read_job(struct idx_st *st, struct idx_tr_job *j)
+{
+	j->id = db_col_int64(st, 0);
+	j->call_row = db_col_int64(st, 1);
+	j->channel = db_col_int(st, 2);
+	j->state = db_col_text(st, 3);
+	j->attempts = db_col_int(st, 4);
+	j->next_us = db_col_int64(st, 5);
+	j->error = db_col_text(st, 6);
+	j->created_us = db_col_int64(st, 7);
+	j->updated_us = db_col_int64(st, 8);
+}
+
+int idx_tr_claim(struct idx *ix, int64_t now_us, idx_tr_job_fn fn, void *ud)
+{
+	struct idx_st *st;
+	if (prep(ix, "SELECT " JOB_COLS " FROM transcribe_jobs WHERE state IN ('queued', 'retry')"
+		     " AND next_us <= ? ORDER BY next_us, id LIMIT 1",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, now_us);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		int err = rc == DB_DONE ? ES_ENOTFOUND : idx_fail(ix, "transcription queue");
+		db_finalize(st);
+		return err;
+	}
+	struct idx_tr_job j;
+	read_job(st, &j);
+	int64_t id = j.id;
+	db_finalize(st);
+	/* marked before the engine is called: a crash leaves it "running",
+	 * which idx_tr_requeue_running turns back at the next start */
+	if (prep(ix, "UPDATE transcribe_jobs SET state = 'running', updated_us = ? WHERE id = ?",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, now_us);
+	db_bind_int64(st, 2, id);
+	int err = done(ix, st, "transcription queue");
+	if (err)
+		return err;
+	if (prep(ix, "SELECT " JOB_COLS " FROM transcribe_jobs WHERE id = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) == DB_ROW) {
+		read_job(st, &j);
+		err = fn(ud, &j);
+	} else {
+		err = rc == DB_DONE ? ES_ENOTFOUND : idx_fail(ix, "transcription queue");
+	}
+	db_finalize(st);
+	return err;
+}
+
+int idx_tr_job_done(struct idx *ix, int64_t job_id, int64_t now_us)
+{
+	struct idx_st *st;
+	if (prep(ix, "UPDATE transcribe_jobs SET state = 'done', error = NULL, updated_us = ?"
+		     " WHERE id = ?",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, now_us);
+	db_bind_int64(st, 2, job_id);
+	return done(ix, st, "transcription job");
+}
+
+int idx_tr_job_fail(struct idx *ix, int64_t job_id, const char *error, int64_t next_us,
+		    bool give_up, int64_t now_us)
+{
+	struct idx_st *st;
+	if (prep(ix, "UPDATE transcribe_jobs SET state = ?, attempts = attempts + 1, next_us = ?,"
+		     " error = ?, updated_us = ? WHERE id = ?",
+		 &st))
+		return ES_EDB;
+	db_bind_text(st, 1, give_up ? "failed" : "retry");
+	db_bind_int64(st, 2, next_us);
+	db_bind_text(st, 3, error);
+	db_bind_int64(st, 4, now_us);
+	db_bind_int64(st, 5, job_id);
+	return done(ix, st, "transcription job");
+}
+
+int idx_tr_requeue_running(struct idx *ix, int64_t now_us, int64_t *n)
+{
+	struct idx_st *st;
+	if (n)
+		*n = 0;
+	if (prep(ix, "UPDATE transcribe_jobs SET state = 'queued', next_us = ?, updated_us = ?"
+		     " WHERE state = 'running'",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, now_us);
+	db_bind_int64(st, 2, now_us);
+	int err = done(ix, st, "transcription queue");
+	if (!err && n)
+		*n = db_changes(ix);
+	return err;
+}
+
+int idx_tr_jobs_list(struct idx *ix, int64_t call_row, idx_tr_job_fn fn, void *ud)
+{
+	struct idx_st *st;
+	if (prep(ix, "SELECT " JOB_COLS " FROM transcribe_jobs WHERE ? = 0 OR call_row = ?"
+		     " ORDER BY id",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	db_bind_int64(st, 2, call_row);
+	int rc, err = 0;
+	while (!err && (rc = db_step(st)) == DB_ROW) {
+		struct idx_tr_job j;
+		read_job(st, &j);
+		err = fn(ud, &j);
+	}
+	if (!err && rc != DB_DONE)
+		err = idx_fail(ix, "transcription jobs");
+	db_finalize(st);
+	return err;
+}
+
+/* ---- transcripts ------------------------------------------------------------------ */
+
+int idx_transcript_put(struct idx *ix, const struct idx_transcript *t)
+{
+	struct idx_st *st;
+	/* delete + insert, not an update: the FTS triggers stay simple */
+	if (prep(ix, "DELETE FROM transcripts WHERE call_row = ? AND channel = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, t->call_row);
+	db_bind_int64(st, 2, t->channel);
+	int err = done(ix, st, "transcript");
+	if (err)
+		return err;
+	if (prep(ix, "INSERT INTO transcripts (call_row, channel, engine, words, times, text,"
+		     " created_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, t->call_row);
+	db_bind_int64(st, 2, t->channel);
+	db_bind_text(st, 3, t->engine);
+	db_bind_int64(st, 4, t->words);
+	db_bind_text(st, 5, t->times ? t->times : "");
+	db_bind_text(st, 6, t->text ? t->text : "");
+	db_bind_int64(st, 7, t->created_us);
+	int rc = db_step(st);
+	err = rc == DB_DONE ? 0 : rc == DB_EFK ? ES_ENOTFOUND : idx_fail(ix, "transcript");
+	db_finalize(st);
+	return err;
+}
+
+int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, void *ud)
+{
+	struct idx_st *st;
+	if (prep(ix, "SELECT call_row, channel, engine, words, times, text, created_us"
+		     " FROM transcripts WHERE call_row = ? ORDER BY channel",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	int rc, err = 0;
+	while (!err && (rc = db_step(st)) == DB_ROW) {
+		struct idx_transcript t = {
+			.call_row = db_col_int64(st, 0),
+			.channel = db_col_int(st, 1),
+			.engine = db_col_text(st, 2),
+			.words = db_col_int64(st, 3),
+			.times = db_col_text(st, 4),
+			.text = db_col_text(st, 5),
+			.created_us = db_col_int64(st, 6),
+		};
+		err = fn(ud, &t);
+	}
+	if (!err && rc != DB_DONE)
+		err = idx_fail(ix, "transcripts");
+	db_finalize(st);
+	return err;
+}
+
+int idx_transcripts_delete(struct idx *ix, int64_t call_row)
+{
+	struct idx_st *st;
+	if (prep(ix, "DELETE FROM transcripts WHERE call_row = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	int err = done(ix, st, "transcripts");
+	if (err)
+		return err;
+	if (prep(ix, "DELETE FROM transcribe_jobs WHERE call_row = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	return done(ix, st, "transcription jobs");
+}
+
+/* ---- search ------------------------------------------------------------------------ */
+
+/* Append one term as an FTS5 string (its " doubled), a prefix when star. */
+static int put_term(struct es_buf *b, const char *p, size_t n, bool star)
+{
+	int err = es_buf_append(b, b->len ? " \"" : "\"", b->len ? 2 : 1);
+	for (size_t i = 0; !err && i < n; i++)
+		err = p[i] == '"' ? es_buf_append(b, "\"\"", 2) : es_buf_append(b, p + i, 1);
+	if (!err)
+		err = es_buf_append(b, star ? "\"*" : "\"", star ? 2 : 1);
+	return err;
+}
+
+char *idx_tr_match(const char *text)
+{
+	struct es_buf b;
+	es_buf_init(&b);
+	int err = 0;
+	const char *p = text ? text : "";
+	while (!err && *p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		const char *s = p;
+		size_t n;
+		bool star = false;
+		if (*p == '"') {
+			/* a phrase: up to the closing quote (or the end) */
+			s = ++p;
+			while (*p && *p != '"')
+				p++;
+			n = (size_t)(p - s);
+			if (*p)
+				p++;
+			if (*p == '*') {
+				star = true;
+				p++;
+			}
+		} else {
+			while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '"')
+				p++;
+			n = (size_t)(p - s);
+			while (n && s[n - 1] == '*') {
+				star = true;
+				n--;
+			}
+		}
+		/* a term of only spaces or stars finds nothing: skipped */
+		size_t k = 0;
+		while (k < n && (s[k] == ' ' || s[k] == '*'))
+			k++;
+		if (k < n)
+			err = put_term(&b, s, n, star);
+	}
+	if (!err && b.len)
+		err = es_buf_append(&b, "", 1);
+	if (err || !b.len) {
+		es_buf_free(&b);
+		return NULL;
+	}
+	return (char *)b.p;
+}
+
+/* The start of each hit: highlight() wraps each matched token in \x02 and
+ * \x03; the words are one space apart as stored, so the spaces before a
+ * mark count the word it is in, whose start is that entry of times. */
+static void hit_times(const char *hl, const char *times, struct idx_tr_hit *h)
+{
+	size_t word = 0;
+	bool in = false;
+	for (const char *p = hl; *p && h->nat < IDX_TR_HITS_MAX; p++) {
+		if (*p == ' ') {
+			word++;
+		} else if (*p == '\x02' && !in) {
+			in = true;
+			const char *t = times ? times : "";
+			for (size_t i = 0; i < word && *t; t++)
+				if (*t == ',')
+					i++;
+			int64_t v = *t ? strtoll(t, NULL, 10) : -1;
+			if (v >= 0 && (!h->nat || h->at_ms[h->nat - 1] != v))
+				h->at_ms[h->nat++] = v;
+		} else if (*p == '\x03') {
+			in = false;
+		}
+	}
+}
+
+int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int party,
+			idx_tr_hit_fn fn, void *ud)
+{
+	if (db_is_pg(ix)) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg), "transcript search needs the SQLite index (FTS5);"
+			 " not on PostgreSQL yet");
+		return ES_EUNSUP;
+	}
+	char *q = idx_tr_match(text);
+	if (!q)
+		return ES_EINVAL;
+	struct idx_st *st;
+	int err = prep(ix, "SELECT t.channel,"
+			   " snippet(transcript_text, 0, '[', ']', '...', 16),"
+			   " highlight(transcript_text, 0, char(2), char(3)), t.times"
+			   " FROM transcript_text JOIN transcripts t ON t.id = transcript_text.rowid"
+			   " WHERE transcript_text MATCH ? AND t.call_row = ?"
+			   " AND (? < 0 OR t.channel = ?) ORDER BY t.channel",
+		       &st);
+	if (err) {
+		free(q);
+		return err;
+	}
+	db_bind_text(st, 1, q);
+	db_bind_int64(st, 2, call_row);
+	db_bind_int64(st, 3, party);
+	db_bind_int64(st, 4, party);
+	int rc;
+	while (!err && (rc = db_step(st)) == DB_ROW) {
+		struct idx_tr_hit h = {.channel = db_col_int(st, 0), .snippet = db_col_text(st, 1)};
+		const char *hl = db_col_text(st, 2);
+		hit_times(hl ? hl : "", db_col_text(st, 3), &h);
+		err = fn(ud, &h);
+	}
+	if (!err && rc != DB_DONE)
+		err = idx_fail(ix, "transcript search");
+	db_finalize(st);
+	free(q);
+	return err;
+}

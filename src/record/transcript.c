@@ -1,0 +1,395 @@
+/*
+ * transcript.c - the transcription queue's worker and the stored
+ * transcripts (record.h).  The recording's plaintext exists only in memory
+ * (a memfd); the engine (analytics/transcribe.h) gets one channel as PCM;
+ * the words go to DATA/transcripts/ sealed with the recording's data key
+ * and the searchable text into the index.
+ */
+#include "analytics/transcribe.h"
+#include "index/index.h"
+#include "media/media.h"
+#include "record/record.h"
+#include "store/crypt.h"
+#include "store/vault.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define TAG "transcribe"
+#define TR_MAX_SECONDS (4 * 3600) /* a channel sent in one request: 4 h */
+#define TR_JSON_MAX (64u << 20)   /* a stored transcript read back */
+
+static const char *const chan_name[] = {"caller", "callee"};
+
+int rec_transcript_path(const char *data_dir, const char *rec_path, int channel, char *out,
+			size_t cap)
+{
+	if (channel < 0 || channel > 1)
+		return ES_EINVAL;
+	int n = snprintf(out, cap, "%s/%s/%s.%s.json", data_dir, REC_TR_DIR, rec_path,
+			 chan_name[channel]);
+	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
+}
+
+int rec_transcript_drop(const char *data_dir, const char *rec_path)
+{
+	char path[4400];
+	int rc = 0;
+	for (int ch = 0; ch < 2; ch++)
+		if (!rec_transcript_path(data_dir, rec_path, ch, path, sizeof(path)) &&
+		    unlink(path) && errno != ENOENT)
+			rc = ES_EIO;
+	return rc;
+}
+
+/* ---- the queue ---------------------------------------------------------------------- */
+
+struct rec_row {
+	bool found;
+	char path[512], sha[65];
+	bool encrypted;
+	unsigned channels;
+};
+
+static int take_rec(void *ud, const struct idx_call *c)
+{
+	struct rec_row *r = ud;
+	const struct idx_recording *rec = c->recording;
+	if (!rec || !rec->path)
+		return 0;
+	r->found = true;
+	snprintf(r->path, sizeof(r->path), "%s", rec->path);
+	snprintf(r->sha, sizeof(r->sha), "%s", rec->sha256 ? rec->sha256 : "");
+	r->encrypted = rec->encrypted;
+	r->channels = rec->channels;
+	return 0;
+}
+
+int rec_tr_enqueue(struct idx *ix, int64_t call_row, int64_t now_us, bool again,
+		   unsigned *added)
+{
+	struct rec_row r = {0};
+	if (added)
+		*added = 0;
+	int rc = idx_call_brief(ix, call_row, take_rec, &r);
+	if (rc)
+		return rc;
+	if (!r.found)
+		return ES_ENOTFOUND;
+	unsigned nch = r.channels >= 2 ? 2 : 1;
+	for (unsigned ch = 0; ch < nch; ch++) {
+		bool one = false;
+		if ((rc = idx_tr_enqueue(ix, call_row, (int)ch, now_us, again, &one)))
+			return rc;
+		if (added && one)
+			(*added)++;
+	}
+	return 0;
+}
+
+/* ---- one job -------------------------------------------------------------------------- */
+
+static int need_vault(struct rec_tr_worker *w, char *err, size_t errlen)
+{
+	if (w->vault)
+		return 0;
+	int rc = st_vault_open(&w->vault, w->data_dir, false, err, errlen);
+	if (!rc)
+		w->own_vault = true;
+	return rc;
+}
+
+void rec_tr_worker_close(struct rec_tr_worker *w)
+{
+	if (w->own_vault)
+		st_vault_close(w->vault);
+	w->vault = NULL;
+	w->own_vault = false;
+}
+
+/* The recording's plaintext into a new memfd (checked against its hash
+ * first): nothing of it touches the disk. */
+static int plain_memfd(struct rec_tr_worker *w, const struct rec_row *r, int *fd, char *err,
+		       size_t errlen)
+{
+	struct idx_recording rec = {.path = r->path, .sha256 = r->sha, .encrypted = r->encrypted};
+	char file[4300], hex[65];
+	rec_recording_path(w->data_dir, &rec, file, sizeof(file));
+	int rc = st_sha256_file(file, NULL, hex);
+	if (rc)
+		return es_errf(err, errlen, rc == ES_ENOTFOUND ? ES_ENOTFOUND : ES_EIO,
+			       "%s: cannot be read: %s", file, es_strerror(rc));
+	if (strcmp(hex, r->sha))
+		return es_errf(err, errlen, ES_ECRYPTO,
+			       "%s does not match its SHA-256 in the index: not transcribed", file);
+	*fd = memfd_create("earshot-transcribe", MFD_CLOEXEC);
+	if (*fd < 0)
+		return es_errf(err, errlen, ES_EIO, "memfd_create: %s", strerror(errno));
+	FILE *out = fdopen(dup(*fd), "w");
+	if (!out)
+		return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
+	if (r->encrypted) {
+		struct st_dek *dek = NULL;
+		rc = need_vault(w, err, errlen);
+		if (!rc && (rc = st_vault_key(w->vault, r->path, &dek, err, errlen)) == ES_ENOTFOUND)
+			snprintf(err, errlen, "%s: its data key is gone (shredded)", r->path);
+		if (!rc)
+			rc = st_enc_decrypt_to_stream(file, out, dek, err, errlen);
+		st_dek_free(dek);
+	} else {
+		FILE *in = fopen(file, "rb");
+		char buf[65536];
+		size_t n;
+		rc = in ? 0 : ES_EIO;
+		while (in && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+			if (fwrite(buf, 1, n, out) != n)
+				rc = ES_EIO;
+		if (in)
+			fclose(in);
+		if (rc)
+			snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	}
+	if (fclose(out) && !rc)
+		rc = es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
+	return rc;
+}
+
+/* One channel of the decoded recording (malloc'd *pcm). */
+static int decode_channel(int fd, const char *name, int channel, int16_t **pcm, size_t *frames,
+			  uint32_t *rate, char *err, size_t errlen)
+{
+	*pcm = NULL;
+	*frames = 0;
+	lseek(fd, 0, SEEK_SET);
+	FILE *f = fdopen(dup(fd), "rb");
+	if (!f)
+		return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
+	struct media_reader *mr = NULL;
+	int rc = media_reader_open_stream(&mr, f, name, err, errlen);
+	if (rc)
+		return rc;
+	unsigned nch = media_reader_channels(mr);
+	*rate = media_reader_rate(mr);
+	if ((unsigned)channel >= nch || !*rate) {
+		media_reader_close(mr);
+		return es_errf(err, errlen, ES_EINVAL, "%s has no channel %d", name, channel + 1);
+	}
+	size_t cap = 0, n = 0, max = (size_t)TR_MAX_SECONDS * *rate;
+	int16_t *out = NULL, buf[4096 * 2];
+	long got;
+	while ((got = media_reader_read(mr, buf, 4096)) > 0) {
+		if (n + (size_t)got > max) {
+			rc = es_errf(err, errlen, ES_ELIMIT, "%s: longer than %d s", name,
+				     TR_MAX_SECONDS);
+			break;
+		}
+		if (n + (size_t)got > cap) {
+			size_t nc = cap ? cap * 2 : 65536;
+			while (nc < n + (size_t)got)
+				nc *= 2;
+			int16_t *p = realloc(out, nc * sizeof(*p));
+			if (!p) {
+				rc = es_errf(err, errlen, ES_ENOMEM, "out of memory");
+				break;
+			}
+			out = p;
+			cap = nc;
+		}
+		for (long i = 0; i < got; i++)
+			out[n + (size_t)i] = buf[(size_t)i * nch + (unsigned)channel];
+		n += (size_t)got;
+	}
+	if (!rc && got < 0)
+		rc = es_errf(err, errlen, ES_EPARSE, "%s: cannot be decoded", name);
+	media_reader_close(mr);
+	if (rc) {
+		free(out);
+		return rc;
+	}
+	*pcm = out;
+	*frames = n;
+	return 0;
+}
+
+/* The words: sealed file first, then the index in one transaction. */
+static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const struct rec_row *r,
+		 const struct tr_text *t, int64_t now_us, char *err, size_t errlen)
+{
+	struct es_buf json, text, times;
+	es_buf_init(&json);
+	es_buf_init(&text);
+	es_buf_init(&times);
+	struct st_dek *dek = NULL;
+	char path[4400];
+	int rc = tr_text_json(t, chan_name[j->channel], w->engine->name, &json);
+	if (!rc)
+		rc = tr_text_plain(t, &text, &times);
+	if (rc) {
+		es_errf(err, errlen, rc, "out of memory");
+		goto out;
+	}
+	if ((rc = rec_transcript_path(w->data_dir, r->path, j->channel, path, sizeof(path)))) {
+		es_errf(err, errlen, rc, "transcript path too long");
+		goto out;
+	}
+	if (r->encrypted && (rc = st_vault_key(w->vault, r->path, &dek, err, errlen)))
+		goto out;
+	if ((rc = rec_sealed_save(path, dek, json.p, json.len, err, errlen)))
+		goto out;
+	struct idx_transcript it = {
+		.call_row = j->call_row,
+		.channel = j->channel,
+		.engine = w->engine->name,
+		.words = (int64_t)t->n,
+		.times = (const char *)times.p,
+		.text = (const char *)text.p,
+		.created_us = now_us,
+	};
+	if ((rc = idx_begin(w->ix)))
+		goto dberr;
+	rc = idx_transcript_put(w->ix, &it);
+	if (!rc)
+		rc = idx_tr_job_done(w->ix, j->id, now_us);
+	if (!rc)
+		rc = idx_commit(w->ix);
+	else
+		idx_rollback(w->ix);
+dberr:
+	if (rc)
+		es_errf(err, errlen, rc, "%s", idx_errmsg(w->ix));
+out:
+	st_dek_free(dek);
+	es_buf_free(&json);
+	es_buf_free(&text);
+	es_buf_free(&times);
+	return rc;
+}
+
+struct claimed {
+	bool got;
+	struct idx_tr_job j;
+};
+
+static int take_job(void *ud, const struct idx_tr_job *j)
+{
+	struct claimed *c = ud;
+	c->got = true;
+	c->j = *j;
+	c->j.state = c->j.error = NULL; /* point into the index: not kept */
+	return 0;
+}
+
+int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *failed, char *err,
+		   size_t errlen)
+{
+	*ran = *failed = false;
+	struct claimed c = {0};
+	int rc = idx_tr_claim(w->ix, now_us, take_job, &c);
+	if (rc == ES_ENOTFOUND)
+		return 0;
+	if (rc) {
+		es_errf(err, errlen, rc, "%s", idx_errmsg(w->ix));
+		return rc;
+	}
+	*ran = true;
+	struct rec_row r = {0};
+	struct tr_text t = {0};
+	int16_t *pcm = NULL;
+	size_t frames = 0;
+	uint32_t rate = 0;
+	int fd = -1;
+	rc = idx_call_brief(w->ix, c.j.call_row, take_rec, &r);
+	if (!rc && !r.found)
+		rc = es_errf(err, errlen, ES_ENOTFOUND, "call %lld has no recording",
+			     (long long)c.j.call_row);
+	else if (rc)
+		es_errf(err, errlen, rc, "call %lld: %s", (long long)c.j.call_row,
+			idx_errmsg(w->ix));
+	if (!rc)
+		rc = plain_memfd(w, &r, &fd, err, errlen);
+	if (!rc)
+		rc = decode_channel(fd, r.path, c.j.channel, &pcm, &frames, &rate, err, errlen);
+	if (!rc)
+		rc = w->engine->run(w->conf, pcm, frames, rate, &t, err, errlen);
+	free(pcm);
+	if (fd >= 0)
+		close(fd);
+	if (!rc)
+		rc = store(w, &c.j, &r, &t, now_us, err, errlen);
+	tr_text_free(&t);
+	if (!rc) {
+		ES_LOG_INF(TAG, "call %lld %s: transcribed", (long long)c.j.call_row,
+			    chan_name[c.j.channel]);
+		return 0;
+	}
+	/* the job's failure: retried with backoff unless retrying cannot help */
+	*failed = true;
+	int max = w->max_attempts > 0 ? w->max_attempts : 5;
+	int64_t base = w->backoff_us > 0 ? w->backoff_us : 30 * ES_US_PER_SEC;
+	int64_t cap = w->backoff_max_us > 0 ? w->backoff_max_us : 3600 * ES_US_PER_SEC;
+	int64_t delay = base;
+	for (int i = 0; i < c.j.attempts && delay < cap; i++)
+		delay *= 2;
+	if (delay > cap)
+		delay = cap;
+	bool give_up = c.j.attempts + 1 >= max || rc == ES_EINVAL || rc == ES_ENOTFOUND ||
+		       rc == ES_ECRYPTO || rc == ES_EUNSUP;
+	ES_LOG_WARNING(TAG, "call %lld %s: %s%s", (long long)c.j.call_row, chan_name[c.j.channel],
+		       err, give_up ? " (given up)" : "");
+	int drc = idx_tr_job_fail(w->ix, c.j.id, err, now_us + delay, give_up, now_us);
+	if (drc) {
+		es_errf(err, errlen, drc, "%s", idx_errmsg(w->ix));
+		return drc;
+	}
+	return 0;
+}
+
+/* ---- reading back ----------------------------------------------------------------------- */
+
+int rec_transcript_load(const char *data_dir, struct st_vault *vault,
+			const struct idx_recording *rec, int channel, struct es_buf *out,
+			char *err, size_t errlen)
+{
+	char path[4400];
+	int rc = rec_transcript_path(data_dir, rec->path, channel, path, sizeof(path));
+	if (rc)
+		return es_errf(err, errlen, rc, "transcript path too long");
+	if (access(path, F_OK))
+		return ES_ENOTFOUND;
+	if (!rec->encrypted) {
+		FILE *f = fopen(path, "rb");
+		char buf[65536];
+		size_t n;
+		if (!f)
+			return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
+		while (!rc && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			rc = out->len + n > TR_JSON_MAX ? ES_ELIMIT : es_buf_append(out, buf, n);
+		fclose(f);
+		return rc ? es_errf(err, errlen, rc, "%s: too large", path) : 0;
+	}
+	struct st_dek *dek = NULL;
+	struct st_enc_reader *r = NULL;
+	if (!vault)
+		return es_errf(err, errlen, ES_ENOTFOUND, "no keys to read %s", path);
+	if ((rc = st_vault_key(vault, rec->path, &dek, err, errlen)))
+		return rc;
+	rc = st_enc_reader_open(&r, path, dek, err, errlen);
+	uint64_t size = rc ? 0 : st_enc_reader_size(r);
+	if (!rc && size > TR_JSON_MAX)
+		rc = es_errf(err, errlen, ES_ELIMIT, "%s: too large", path);
+	if (!rc && !(rc = es_buf_reserve(out, (size_t)size))) {
+		size_t got = 0;
+		rc = st_enc_reader_pread(r, out->p + out->len, (size_t)size, 0, &got);
+		if (rc)
+			es_errf(err, errlen, rc, "%s: %s", path, st_enc_reader_error(r));
+		else
+			out->len += got;
+	}
+	st_enc_reader_close(r);
+	st_dek_free(dek);
+	return rc;
+}
