@@ -201,6 +201,12 @@ int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err
 	free(k.v);
 	if (rc || (rc = remove_blob(d, t->path, t->encrypted, err, errlen)))
 		return rc;
+	/* the call's raw data (its SIP and RTP, raw.c) holds the same audio */
+	if ((rc = rec_raw_remove(d->data_dir, t->call_row))) {
+		snprintf(err, errlen, "raw data of call %lld: %s", (long long)t->call_row,
+			 strerror(errno));
+		return rc;
+	}
 	rc = idx_recording_delete(d->ix, t->call_row);
 	if (rc == ES_ENOTFOUND)
 		rc = 0;
@@ -244,6 +250,12 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	if (rc && *had_key)
 		return rc;
 	rec_peaks_drop(d->data_dir, t->path); /* unreadable without the key anyway */
+	/* the raw data has its own key in its header: only removal erases it */
+	if ((rc = rec_raw_remove(d->data_dir, t->call_row))) {
+		snprintf(err, errlen, "raw data of call %lld: %s", (long long)t->call_row,
+			 strerror(errno));
+		return rc;
+	}
 	if (!*had_key && was_tombstoned) {
 		*already = true;
 		if (seq)
