@@ -313,6 +313,10 @@ int srv_tags_json(struct srv_req *r, int64_t id, struct es_json *j);
 /* ---- handlers_evidence.c: GET /api/calls/{id}/evidence (a ZIP) ------------------ */
 int srv_call_evidence(struct srv_req *r, int64_t id);
 
+/* ---- handlers_export.c: a call's SIP messages and rebuilt capture ----------------- */
+int srv_call_sip(struct srv_req *r, int64_t id);
+int srv_call_pcap(struct srv_req *r, int64_t id);
+
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);
 /* Decodes of recordings for their waveform at once: per user, in all. */
