@@ -38,6 +38,7 @@ static const struct static_file static_files[] = {
 	{"/live.js", "live.js", "text/javascript; charset=utf-8"},
 	{"/account.js", "account.js", "text/javascript; charset=utf-8"},
 	{"/holds.js", "holds.js", "text/javascript; charset=utf-8"},
+	{"/callflow.js", "callflow.js", "text/javascript; charset=utf-8"},
 };
 
 static const struct static_file *static_lookup(const char *url)

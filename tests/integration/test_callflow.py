@@ -12,13 +12,21 @@ on disk.  Then over HTTP (`earshot serve` on a free port): GET
 /api/calls/{id}/sip gives the ladder (labels, addresses, CSeq, SDP summary,
 full text) as the index's message list has it; GET /api/calls/{id}/pcap is
 the CLI's file byte for byte; both are audited (call.sip, call.export with
-the format); `earshot delete` removes the raw data with the recording."""
+the format).  In Chromium (tests/browser/callflow.mjs): the ladder, a
+message's text on click and by keyboard, "Download PCAP" for a supervisor
+and not for an agent, the player's controlslist="nodownload".  Last,
+`earshot delete` removes the raw data with the recording."""
 import os
 import subprocess
+import sys
 
-from estest import (SHARED, EARSHOT, Results, calls_json, earshot, free_port, have,
-                    http_req, http_stop, http_wait_up, import_capture, show_json, skip,
-                    tmpdir)
+from estest import (CHROMIUM, SHARED, EARSHOT, Results, browser_ready, calls_json, earshot,
+                    free_port, have, http_req, http_stop, http_wait_up, import_capture,
+                    show_json, skip, tmpdir)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BROWSER_DIR = os.path.normpath(os.path.join(HERE, "..", "browser"))
+WEB_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "web"))
 
 if not have("tshark"):
     skip("tshark not installed")
@@ -172,6 +180,32 @@ if os.path.isdir(data):
         rc, err = http_stop(srv)
         res.check(rc == 0 and "Sanitizer" not in err, "server exits cleanly: %s %s" %
                   (rc, err[-300:]))
+    # ---- the browser: the ladder, a message's text, the downloads per role -------------------
+    why = browser_ready()
+    if why:
+        res.skip("browser test: %s" % why)
+    else:
+        agent_number = call["parties"]["callee"]["user"]
+        subprocess.run([EARSHOT, "--data", data, "user", "add", "agent1", "--role", "agent",
+                        "--numbers", agent_number, "--password-stdin"], input=PW + "\n",
+                       text=True, check=True, capture_output=True)
+        port = free_port()
+        srv = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen",
+                                "%s:%d" % (host, port), "--web", WEB_DIR],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            if res.check(http_wait_up(host, port, srv), "server up (browser)"):
+                env = dict(os.environ, UI_URL="http://%s:%d" % (host, port), UI_PASSWORD=PW,
+                           UI_USERS="super1:1,agent1:0", UI_CALL=str(cid),
+                           UI_MESSAGES=str(len(show_json(data, cid)["messages"])),
+                           UI_OUT=os.path.join(work, "screenshots"), CHROMIUM=CHROMIUM)
+                p = subprocess.run(["node", "callflow.mjs"], cwd=BROWSER_DIR, env=env,
+                                   capture_output=True, text=True, timeout=180)
+                sys.stdout.write(p.stdout)
+                sys.stderr.write(p.stderr)
+                res.check(p.returncode == 0, "browser test of the call flow")
+        finally:
+            http_stop(srv)
     raw = os.path.join(data, "raw", str(cid // 1000), "%d.mlog" % cid)
     res.check(os.path.exists(raw), "raw data kept at %s" % raw)
     p = earshot(data, "delete", str(cid), "--yes", check=False)
