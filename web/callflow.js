@@ -2,7 +2,8 @@
 // /api/calls/{id}/sip (participants as columns, one arrow per message with
 // its time and method or status; each message a button that shows its whole
 // text), and the raw-data downloads for roles with the "export" permission
-// (GET /api/calls/{id}/pcap: the call's SIP and RTP rebuilt as pcapng).
+// (GET /api/calls/{id}/pcap: the call's SIP and RTP rebuilt as pcapng; on
+// the search page GET /api/calls.csv with the search's filters).
 // Uses api(), $(), el(), perm(), fmtTime() and state from app.js; app.js
 // calls callflowShow(call, current) when a call page opens, current()
 // telling whether that call is still the one on screen.
@@ -96,4 +97,15 @@ async function callflowShow(c, current) {
   const msgs = (r && r.messages) || [];
   callflowClear(msgs.length ? '' : 'No SIP messages were kept for this call.');
   if (msgs.length) callflowRender(msgs);
+}
+
+// The search page's CSV link: the same filters, every matching call (up to
+// the server's cap), for roles with "export"; search.js calls it.
+function callflowCsvLink(query) {
+  const a = $('export-csv');
+  const q = new URLSearchParams(query || '');
+  q.delete('cursor');
+  q.delete('limit');
+  a.href = '/api/calls.csv' + (q.toString() ? '?' + q.toString() : '');
+  a.hidden = perm('export') === 'none';
 }

@@ -725,6 +725,8 @@ int srv_route(struct srv_req *r)
 		return get ? srv_audit_verify(r) : srv_method_not_allowed(r, "GET, HEAD");
 	if (is(u, "/api/calls"))
 		return get ? srv_calls(r) : srv_method_not_allowed(r, "GET, HEAD");
+	if (is(u, "/api/calls.csv"))
+		return get ? srv_calls_csv(r) : srv_method_not_allowed(r, "GET, HEAD");
 	static const char calls[] = "/api/calls/";
 	if (!strncmp(u, calls, sizeof(calls) - 1)) {
 		struct slice rest = sl_cstr(u + sizeof(calls) - 1), idp, sub;

@@ -216,6 +216,8 @@ int srv_me_password(struct srv_req *r);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);
+/* GET /api/calls.csv: the same search as CSV (API_ACT_EXPORT, audited). */
+int srv_calls_csv(struct srv_req *r);
 /* handlers_health.c: no login; /healthz and /metrics answer without the
  * index, /readyz asks it */
 int srv_healthz(struct srv_req *r);

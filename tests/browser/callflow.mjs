@@ -2,8 +2,9 @@
 // headless (playwright-core): for each user, log in, open the call, find the
 // SIP ladder (one button per message, one column per address), read a
 // message's text by click and by keyboard (Tab to it, Enter), and find the
-// "Download PCAP" link present for a role with the export permission and
-// absent for an agent; the player carries controlslist="nodownload".
+// "Download PCAP" link on the call page and "Download CSV" on the search
+// page present for a role with the export permission and absent for an
+// agent; the player carries controlslist="nodownload".
 // Exit 0 when every step passed.
 //
 // Environment: UI_URL, UI_USERS (name:export,... e.g. "super1:1,agent1:0"),
@@ -79,9 +80,18 @@ for (const spec of env('UI_USERS', '').split(',')) {
     const shown = await pcap.isVisible();
     if (shown !== (exp === '1')) fail('Download PCAP ' + (shown ? 'shown' : 'absent') + ' for ' + user);
     if (shown && (await pcap.getAttribute('href')) !== '/api/calls/' + CALL + '/pcap') fail('pcap href ' + await pcap.getAttribute('href'));
+    step = 'CSV of a search for the role';
+    await page.goto(URL_ + '/#/calls?outcome=answered');
+    await page.locator('#results tbody tr').first().waitFor({ state: 'visible' });
+    const csv = page.locator('#export-csv');
+    const csvShown = await csv.isVisible();
+    if (csvShown !== (exp === '1')) fail('Download CSV ' + (csvShown ? 'shown' : 'absent') + ' for ' + user);
+    if (csvShown && !/^\/api\/calls\.csv\?(.*&)?outcome=answered/.test(await csv.getAttribute('href'))) fail('csv href ' + await csv.getAttribute('href'));
+    await page.goto(URL_ + '/#/call/' + CALL);
+    await page.locator('#callflow-ladder table.ladder').waitFor({ state: 'visible' });
     const cl = await page.locator('#audio').getAttribute('controlslist');
     if (cl !== 'nodownload') fail('player controlslist: ' + cl);
-    console.log('%s: ladder of %d messages in %d columns, texts on click and Enter, PCAP %s',
+    console.log('%s: ladder of %d messages in %d columns, texts on click and Enter, PCAP and CSV %s',
       user, n, cols - 1, shown ? 'offered' : 'not offered');
     await page.screenshot({ path: path.join(OUT, 'callflow-' + user + '.png'), fullPage: true });
     if (errors.length) fail('console errors: ' + errors.join(' | '));
