@@ -45,7 +45,8 @@ static void export_usage(FILE *f)
 		"  --format FMT        wav, flac or opus (default: from FILE's extension,\n"
 		"                      else the recording's format); pcap: the call's SIP\n"
 		"                      messages and RTP rebuilt from its stored raw data\n"
-		"                      as a pcapng capture (see docs/CLI.md)\n"
+		"                      as a pcapng capture (see docs/CLI.md); mp3: LAME,\n"
+		"                      32 kbit/s a channel (also from FILE's .mp3)\n"
 		"  --mix               one mono channel (caller + callee)\n"
 		"  --anonymise WHO     caller, callee or both: that voice made\n"
 		"                      unrecognisable, its words kept (McAdams LPC\n"
@@ -187,6 +188,27 @@ static bool ext_format(const char *path, enum media_format *f)
 	return media_format_parse(dot + 1, f) == 0;
 }
 
+/* --format mp3: the recording's plaintext beside the target, then LAME
+ * (media/mp3.c); the plaintext copy is removed whatever happens. */
+static int export_mp3(struct cli_ctx *ctx, const char *arg, const char *out)
+{
+	struct rec_copy rc;
+	int st = find_recording(ctx, "export", arg, &rc);
+	if (st)
+		return st;
+	char tmp[1200], err[1024];
+	tmp_beside(out, rc.format, tmp, sizeof(tmp));
+	if ((st = plain_copy("export", &rc, tmp)))
+		return st;
+	if (media_mp3_encode(tmp, out, 0, err, sizeof(err))) {
+		fprintf(stderr, "earshot export: %s\n", err);
+		unlink(out);
+		st = CLI_ERR;
+	}
+	unlink(tmp);
+	return st;
+}
+
 int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -258,6 +280,15 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 			return CLI_USAGE;
 		}
 		return cli_export_pcap(ctx, argv[optind], out);
+	}
+	const char *dot = strrchr(out, '.');
+	if ((fmt_arg && !strcmp(fmt_arg, "mp3")) || (!fmt_arg && dot && !strcasecmp(dot, ".mp3"))) {
+		if (mix || anon) {
+			fprintf(stderr, "earshot export: --format mp3 keeps both channels: no --mix, "
+				"no --anonymise\n");
+			return CLI_USAGE;
+		}
+		return export_mp3(ctx, argv[optind], out);
 	}
 	enum media_format fmt;
 	bool have_fmt = false;

@@ -267,6 +267,11 @@ struct render_result {
 int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
 		 struct render_result *res, char *err, size_t errlen);
 
+/* in_path (any format media_reader reads) as MP3 at out_path (libmp3lame,
+ * constant kbps; 0 = 32 kbit/s per channel), channels and rate kept.  An
+ * export format only (mp3.c). */
+int media_mp3_encode(const char *in_path, const char *out_path, int kbps, char *err,
+		     size_t errlen);
 /* Convert a recording to another format or to mono (export). */
 int media_convert(const char *in_path, const char *out_path, enum media_format fmt, bool mix,
 		  const struct media_writer_opts *o, char *err, size_t errlen);

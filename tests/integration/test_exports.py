@@ -1,4 +1,4 @@
-"""Exports of issue #18: the CSV of a search.
+"""Exports of issue #18: the CSV of a search, and MP3.
 
 A capture written here holds one call whose Call-ID and caller are made to
 attack a spreadsheet (a leading '=', '+', '-' or '@', a quote, a comma) and
@@ -6,15 +6,17 @@ an ordinary one.  `earshot calls --csv` and GET /api/calls.csv (same
 filters) must give RFC 4180 CSV (CRLF, quoted fields, doubled quotes) whose
 formula cells start with an apostrophe, and the same bytes; the CSV is for
 roles with "export" (a supervisor: 200; an agent: 403), and audited as
-call.export with the format and the call ids."""
+call.export with the format and the call ids.  `earshot export --format
+mp3` of a real call (../shared/captures) is an MP3 with both channels and
+the recording's duration (ffprobe), with no plaintext copy left behind."""
 import csv
 import io
 import os
 import struct
 import subprocess
 
-from estest import (EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
-                    http_wait_up, import_capture, tmpdir)
+from estest import (EARSHOT, SHARED, Results, calls_json, earshot, free_port, have, http_req,
+                    http_stop, http_wait_up, import_capture, tmpdir)
 
 res = Results()
 work = tmpdir("earshot-exports-")
@@ -119,4 +121,25 @@ res.check('"call.export"' in p.stdout and "format csv" in p.stdout and
           all(str(c["id"]) in p.stdout for c in calls_json(data)),
           "audited: call.export, format csv, the call ids: %s" % p.stdout[-600:])
 res.check('"denied"' in p.stdout, "the agent's refusal is audited")
+
+# ---- MP3 through LAME: `earshot export --format mp3` of a real call -------------------------
+g711 = os.path.join(SHARED, "SIP_CALL_RTP_G711")
+if os.path.exists(g711) and have("ffprobe"):
+    d2 = os.path.join(work, "g711")
+    import_capture(d2, g711)
+    call = next(c for c in calls_json(d2) if c["recording"])
+    mp3 = os.path.join(work, "call.mp3")
+    p = earshot(d2, "export", "--format", "mp3", str(call["id"]), "-o", mp3, check=False)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                            "stream=codec_name,channels,sample_rate:format=duration", "-of",
+                            "default=nw=1", mp3], capture_output=True, text=True).stdout
+    info = dict(x.split("=", 1) for x in probe.split())
+    res.check(p.returncode == 0 and info.get("codec_name") == "mp3" and
+              info.get("channels") == "2" and
+              abs(float(info.get("duration", 0)) - call["recording"]["duration_s"]) < 0.5,
+              "MP3 export: %d %s %s" % (p.returncode, p.stderr, info))
+    left = [f for f in os.listdir(work) if ".tmp." in f]
+    res.check(not left, "no plaintext copy left beside the MP3: %s" % left)
+else:
+    res.skip("MP3: SIP_CALL_RTP_G711 or ffprobe missing")
 res.finish()
