@@ -9,7 +9,10 @@
  * for the writer instead: streams, payload maps and RTP packets with
  * arbitrary fields and payloads, written as a valid log, so the renderer
  * (timeline, decoders, resamplers) meets arbitrary but well-formed logs.
- * 0xA6 does the same through the encrypted writer (format 2).
+ * 0xA6 does the same through the encrypted writer (format 2); programs
+ * also write stream addresses and SIP messages, and every log that opens
+ * is read by the raw data's readers (record/raw.c's SIP ladder,
+ * record/pcap_rebuild.c's capture).
  *
  * Every input is opened with a fixed test key (wrapped text "fuzz", key
  * bytes 0x42), so encrypted logs written with it (corpus/mlog/ *-enc.mlog,
@@ -17,6 +20,7 @@
  * chunk framing, the authentication and the records inside.
  */
 #include "media/media.h"
+#include "record/record.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +86,7 @@ static void write_program(const char *path, struct cursor *c, const struct mlog_
 	int64_t ts = 1700000000000000LL;
 	while (c->n) {
 		unsigned op = take(c, 1);
-		switch (op % 3) {
+		switch (op % 5) {
 		case 0:
 			if (nstreams < 16)
 				mlog_stream(w, nstreams++, (enum mlog_party)(op >> 7), take(c, 4));
@@ -92,6 +96,27 @@ static void write_program(const char *path, struct cursor *c, const struct mlog_
 			mlog_ptmap(w, (enum mlog_party)(op >> 7), (uint8_t)(take(c, 1) & 127),
 				   names[b % (sizeof(names) / sizeof(names[0]))],
 				   clocks[(b >> 4) % (sizeof(clocks) / sizeof(clocks[0]))], (op >> 3) & 3);
+			break;
+		}
+		case 3: { /* a stream's addresses (the raw data) */
+			struct es_addr a = {.family = (op & 8) ? ES_AF_INET6 : ES_AF_INET}, b;
+			a.ip[0] = (uint8_t)take(c, 1);
+			a.port = (uint16_t)take(c, 2);
+			b = a;
+			b.ip[3] = (uint8_t)take(c, 1);
+			if (nstreams)
+				mlog_addr(w, take(c, 1) % nstreams, &a, &b);
+			break;
+		}
+		case 4: { /* a SIP message: arbitrary bytes, as captured */
+			struct es_addr a = {.family = ES_AF_INET, .port = 5060}, b = a;
+			b.ip[0] = (uint8_t)take(c, 1);
+			size_t len = take(c, 2) % 2048;
+			if (len > c->n)
+				len = c->n;
+			mlog_sip(w, ts, &a, &b, (uint8_t)take(c, 1), c->p, len);
+			c->p += len;
+			c->n -= len;
 			break;
 		}
 		default: {
@@ -146,6 +171,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)sum;
 		(void)mlog_torn(r);
 		(void)mlog_call_id(r);
+		/* the raw data's readers: the SIP ladder and the rebuilt capture */
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *mf = open_memstream(&buf, &blen);
+		if (mf && mlog_rewind(r) == 0) {
+			struct es_json j;
+			es_json_init(&j, mf, false);
+			(void)rec_raw_sip_json(r, &j, err, sizeof(err));
+			if (mlog_rewind(r) == 0)
+				(void)rec_raw_pcap(r, mf, NULL, err, sizeof(err));
+		}
+		if (mf)
+			fclose(mf);
+		free(buf);
 		mlog_reader_close(r);
 
 		struct render_opts o = {.format = MEDIA_WAV, .max_duration_us = 10000000,

@@ -251,6 +251,7 @@ function clearCall(title) {
   state.call = null;
   stopAudio();
   waveformClear(); // web/waveform.js
+  if (typeof callflowClear === 'function') { callflowClear(); $('export-pcap').hidden = true; } // web/callflow.js
   $('call-title').textContent = title;
   $('call-meta').replaceChildren();
   for (const t of ['parties', 'streams', 'events', 'messages']) $(t).tBodies[0].replaceChildren();
@@ -527,6 +528,7 @@ function setupPlayer(c) {
   buildMix(rec);
   timelineAria();
   if (typeof redactShow === 'function') redactShow(c); // web/redact.js
+  if (typeof callflowShow === 'function') callflowShow(c, () => state.call === c); // web/callflow.js
   if (typeof talkTimelineShow === 'function') talkTimelineShow(c); // web/timeline.js
   waveformClear();
   if (!rec || !listen) return;

@@ -124,6 +124,7 @@ async function runSearch(append) {
     if (!append) body.replaceChildren();
     for (const c of page.calls) body.append(callRow(c));
     state.cursor = page.next_cursor;
+    if (typeof callflowCsvLink === 'function') callflowCsvLink(state.query); // web/callflow.js
     $('more').hidden = !page.next_cursor;
     const n = body.rows.length;
     if (!append) state.total = page.total === undefined ? null : page.total;

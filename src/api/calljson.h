@@ -10,6 +10,8 @@
 #include "core/core.h"
 #include "index/index.h"
 
+#include <stdio.h>
+
 void api_call_json(struct es_json *j, const struct idx_call *c, bool detail);
 /* The same; extra (when not NULL) writes more keys before the object ends
  * (the REST API's "tags"). */
@@ -21,5 +23,10 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 void api_json_list(struct es_json *j, const char *comma_list);
 /* A time as the JSON of calls writes it: ISO 8601 UTC, null for 0. */
 void api_json_time(struct es_json *j, int64_t us);
+
+/* A list of calls as CSV (callcsv.c: RFC 4180, formulas neutralised): the
+ * header line, then one line per call. */
+void api_call_csv_header(FILE *f);
+void api_call_csv_row(FILE *f, const struct idx_call *c);
 
 #endif /* ES_API_CALLJSON_H */

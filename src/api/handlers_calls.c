@@ -22,6 +22,7 @@
 /* Rows examined per search at most: a user who may see few calls gets a
  * short page and a cursor to go on, not a scan of the whole index. */
 #define SRV_SCAN_MAX 20000
+#define SRV_CSV_MAX 10000 /* calls in one CSV of a search (GET /api/calls.csv) */
 #define SRV_TEXT_MAX 256
 
 /* ---- parameters -------------------------------------------------------------------- */
@@ -80,6 +81,9 @@ struct search {
 	int64_t last_written;
 	bool more;           /* an allowed call exists after the page */
 	int64_t ids[SRV_HITS_CALLS]; /* the calls written, for their transcript hits */
+	FILE *csv;           /* /api/calls.csv: rows go here, not to j */
+	char csv_ids[700];       /* the CSV's call ids, for its audit entry */
+	size_t idlen;
 };
 
 static int search_row(void *ud, const struct idx_call *c)
@@ -95,9 +99,18 @@ static int search_row(void *ud, const struct idx_call *c)
 		s->more = true;
 		return 1;
 	}
-	api_call_json(s->j, c, false);
-	if (s->n < SRV_HITS_CALLS)
-		s->ids[s->n] = c->id;
+	if (s->csv) {
+		api_call_csv_row(s->csv, c);
+		if (s->idlen + 24 < sizeof(s->csv_ids))
+			s->idlen += (size_t)snprintf(s->csv_ids + s->idlen, sizeof(s->csv_ids) - s->idlen,
+						     "%s%lld", s->idlen ? "," : "", (long long)c->id);
+		else if (s->idlen + 4 < sizeof(s->csv_ids))
+			s->idlen += (size_t)snprintf(s->csv_ids + s->idlen, sizeof(s->csv_ids) - s->idlen, ",...");
+	} else {
+		api_call_json(s->j, c, false);
+		if (s->n < SRV_HITS_CALLS)
+			s->ids[s->n] = c->id;
+	}
 	s->n++;
 	s->last_written = c->id;
 	return 0;
@@ -134,15 +147,22 @@ static int put_total(struct srv_req *r, struct es_json *j, const struct idx_filt
 	return 0;
 }
 
-int srv_calls(struct srv_req *r)
+static int calls_csv_send(struct srv_req *r, struct search *s, char *buf, size_t len,
+			  const char *filters);
+
+/* The search, as a page of JSON or (csv) a CSV of up to SRV_CSV_MAX calls. */
+static int calls_search(struct srv_req *r, bool csv)
 {
 	const char *const *params = srv_calls_params;
 	int rc;
 	if (!srv_begin(r, params, &rc))
 		return rc;
+	/* a CSV takes the calls away from the server: an export */
+	if (csv && !srv_allow(r, API_ACT_EXPORT, false, "call.export", NULL, &rc))
+		return rc;
 	struct idx_filter f = {0};
 	char party[SRV_TEXT_MAX + 1]; /* the party normalised (api_party_query) */
-	unsigned limit = SRV_LIMIT_DEFAULT;
+	unsigned limit = csv ? SRV_CSV_MAX : SRV_LIMIT_DEFAULT;
 	const char *v;
 	uint64_t n;
 	if ((v = srv_arg(r, "party"))) {
@@ -262,9 +282,9 @@ int srv_calls(struct srv_req *r)
 		f.consent = v;
 	}
 	if ((v = srv_arg(r, "limit"))) {
-		if (!num_ok(v, 3, 1, SRV_LIMIT_MAX, &n))
+		if (!num_ok(v, 5, 1, csv ? SRV_CSV_MAX : SRV_LIMIT_MAX, &n))
 			return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "limit", "1..%d",
-					 SRV_LIMIT_MAX);
+					 csv ? SRV_CSV_MAX : SRV_LIMIT_MAX);
 		limit = (unsigned)n;
 	}
 	bool total = false;
@@ -292,6 +312,14 @@ int srv_calls(struct srv_req *r)
 	es_json_key(&o.j, "calls");
 	es_json_arr_begin(&o.j);
 	struct search s = {.r = r, .j = &o.j, .limit = limit};
+	char *cbuf = NULL;
+	size_t clen = 0;
+	if (csv && !(s.csv = open_memstream(&cbuf, &clen))) {
+		srv_json_discard(&o);
+		return MHD_NO;
+	}
+	if (csv)
+		api_call_csv_header(s.csv);
 	int err = 0;
 	bool end = false;
 	/* A quality sort is one scan (paging by id would break its order):
@@ -307,9 +335,12 @@ int srv_calls(struct srv_req *r)
 		f.after_id = s.last_scanned;
 	}
 	es_json_arr_end(&o.j);
+	if (s.csv && fclose(s.csv))
+		err = ES_ENOMEM;
 	if (err) {
 		es_json_obj_end(&o.j);
 		srv_json_discard(&o);
+		free(cbuf);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
@@ -331,6 +362,7 @@ int srv_calls(struct srv_req *r)
 	es_json_obj_end(&o.j);
 	if (err) {
 		srv_json_discard(&o);
+		free(cbuf);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
@@ -344,9 +376,37 @@ int srv_calls(struct srv_req *r)
 			continue;
 		dn += snprintf(detail + dn, sizeof(detail) - (size_t)dn, "; %s=%.120s", *k, v);
 	}
+	if (csv) {
+		srv_json_discard(&o);
+		return calls_csv_send(r, &s, cbuf, clen, detail);
+	}
 	srv_audit(r, "call.search", NULL, API_AUDIT_OK, detail);
 	return srv_json_send(r, MHD_HTTP_OK, &o);
 }
+
+/* The CSV, audited as an export with its format, filters and call ids. */
+static int calls_csv_send(struct srv_req *r, struct search *s, char *buf, size_t len,
+			  const char *filters)
+{
+	char detail[1700];
+	snprintf(detail, sizeof(detail), "format csv: %.800s; ids %.700s", filters,
+		 s->idlen ? s->csv_ids : "none");
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	srv_audit(r, "call.export", NULL, API_AUDIT_OK, detail);
+	srv_headers(resp, false);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+				"attachment; filename=\"calls.csv\"");
+	return srv_queue(r, MHD_HTTP_OK, resp);
+}
+
+int srv_calls(struct srv_req *r) { return calls_search(r, false); }
+
+int srv_calls_csv(struct srv_req *r) { return calls_search(r, true); }
 
 /* ---- one call ------------------------------------------------------------------------- */
 

@@ -223,6 +223,8 @@ extern const char *const srv_calls_params[]; /* its query parameters, NULL-ended
 int srv_searches_route(struct srv_req *r, const char *rest);
 /* handlers_stats.c: GET /api/stats (the dashboard). */
 int srv_stats(struct srv_req *r);
+/* GET /api/calls.csv: the same search as CSV (API_ACT_EXPORT, audited). */
+int srv_calls_csv(struct srv_req *r);
 /* handlers_health.c: no login; /healthz and /metrics answer without the
  * index, /readyz asks it */
 int srv_healthz(struct srv_req *r);
@@ -319,6 +321,10 @@ int srv_tags_json(struct srv_req *r, int64_t id, struct es_json *j);
 
 /* ---- handlers_evidence.c: GET /api/calls/{id}/evidence (a ZIP) ------------------ */
 int srv_call_evidence(struct srv_req *r, int64_t id);
+
+/* ---- handlers_export.c: a call's SIP messages and rebuilt capture ----------------- */
+int srv_call_sip(struct srv_req *r, int64_t id);
+int srv_call_pcap(struct srv_req *r, int64_t id);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);

@@ -77,23 +77,6 @@ struct list_out {
 	unsigned n;
 };
 
-static void csv_field(const char *s)
-{
-	if (!s)
-		return;
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
 static const char *who(const struct idx_party *p)
 {
 	return p->user ? p->user : p->uri ? p->uri : "?";
@@ -115,22 +98,7 @@ static int list_row(void *ud, const struct idx_call *c)
 		api_call_json(&o->j, c, false);
 		break;
 	case OUT_CSV:
-		printf("%lld,", (long long)c->id);
-		csv_field(c->call_id);
-		printf(",%s,%s,%s,%.3f,", start, answer, end, dur);
-		csv_field(c->caller.uri);
-		putchar(',');
-		csv_field(c->callee.uri);
-		printf(",%s,", c->outcome ? c->outcome : "");
-		if (c->sip_code)
-			printf("%d", c->sip_code);
-		printf(",%u,", c->nstreams);
-		csv_field(c->flags);
-		if (c->quality.set)
-			printf(",%.2f,%.3f", c->quality.mos, c->quality.loss_pct);
-		else
-			printf(",,");
-		putchar('\n');
+		api_call_csv_row(stdout, c);
 		break;
 	case OUT_TABLE:
 	{
@@ -322,8 +290,7 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		es_json_init(&o.j, stdout, true);
 		es_json_arr_begin(&o.j);
 	} else if (o.fmt == OUT_CSV) {
-		printf("id,call_id,start,answer,end,duration_s,caller,callee,outcome,sip_code,"
-		       "streams,flags,mos,loss_pct\n");
+		api_call_csv_header(stdout);
 	} else {
 		printf("%6s  %-23s  %-20s  %-20s  %9s  %-10s %4s  %7s  %4s %6s  %s\n", "ID",
 		       "START (UTC)", "CALLER", "CALLEE", "DURATION", "OUTCOME", "CODE", "STREAMS",

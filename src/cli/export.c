@@ -19,6 +19,8 @@
  * bundle. */
 int cli_export_evidence(struct cli_ctx *ctx, const char *arg, const char *out,
 			const char *head_file);
+/* export_raw.c: `export ID --format pcap -o FILE`. */
+int cli_export_pcap(struct cli_ctx *ctx, const char *arg, const char *out);
 
 static void export_usage(FILE *f)
 {
@@ -41,7 +43,10 @@ static void export_usage(FILE *f)
 		"Options:\n"
 		"  -o, --output FILE   where to write (required; '-' is not allowed)\n"
 		"  --format FMT        wav, flac or opus (default: from FILE's extension,\n"
-		"                      else the recording's format)\n"
+		"                      else the recording's format); pcap: the call's SIP\n"
+		"                      messages and RTP rebuilt from its stored raw data\n"
+		"                      as a pcapng capture (see docs/CLI.md); mp3: LAME,\n"
+		"                      32 kbit/s a channel (also from FILE's .mp3)\n"
 		"  --mix               one mono channel (caller + callee)\n"
 		"  --anonymise WHO     caller, callee or both: that voice made\n"
 		"                      unrecognisable, its words kept (McAdams LPC\n"
@@ -183,6 +188,27 @@ static bool ext_format(const char *path, enum media_format *f)
 	return media_format_parse(dot + 1, f) == 0;
 }
 
+/* --format mp3: the recording's plaintext beside the target, then LAME
+ * (media/mp3.c); the plaintext copy is removed whatever happens. */
+static int export_mp3(struct cli_ctx *ctx, const char *arg, const char *out)
+{
+	struct rec_copy rc;
+	int st = find_recording(ctx, "export", arg, &rc);
+	if (st)
+		return st;
+	char tmp[1200], err[1024];
+	tmp_beside(out, rc.format, tmp, sizeof(tmp));
+	if ((st = plain_copy("export", &rc, tmp)))
+		return st;
+	if (media_mp3_encode(tmp, out, 0, err, sizeof(err))) {
+		fprintf(stderr, "earshot export: %s\n", err);
+		unlink(out);
+		st = CLI_ERR;
+	}
+	unlink(tmp);
+	return st;
+}
+
 int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -247,11 +273,28 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (evidence)
 		return cli_export_evidence(ctx, argv[optind], out, head);
+	if (fmt_arg && (!strcmp(fmt_arg, "pcap") || !strcmp(fmt_arg, "pcapng"))) {
+		if (mix || anon) {
+			fprintf(stderr, "earshot export: --format pcap rebuilds the packets as "
+				"captured: no --mix, no --anonymise\n");
+			return CLI_USAGE;
+		}
+		return cli_export_pcap(ctx, argv[optind], out);
+	}
+	const char *dot = strrchr(out, '.');
+	if ((fmt_arg && !strcmp(fmt_arg, "mp3")) || (!fmt_arg && dot && !strcasecmp(dot, ".mp3"))) {
+		if (mix || anon) {
+			fprintf(stderr, "earshot export: --format mp3 keeps both channels: no --mix, "
+				"no --anonymise\n");
+			return CLI_USAGE;
+		}
+		return export_mp3(ctx, argv[optind], out);
+	}
 	enum media_format fmt;
 	bool have_fmt = false;
 	if (fmt_arg) {
 		if (media_format_parse(fmt_arg, &fmt)) {
-			fprintf(stderr, "earshot export: unknown format '%s' (wav, flac, opus)\n", fmt_arg);
+			fprintf(stderr, "earshot export: unknown format '%s' (wav, flac, opus, mp3, pcap)\n", fmt_arg);
 			return CLI_USAGE;
 		}
 		have_fmt = true;

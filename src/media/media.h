@@ -137,6 +137,16 @@ int mlog_rtp(struct mlog_writer *w, unsigned stream, int64_t ts_us, uint16_t seq
  * written by the recorder so that a crashed call can be indexed from its
  * log alone); the last META record counts.  At most 60,000 bytes. */
 int mlog_meta(struct mlog_writer *w, const char *text, size_t len);
+/* The addresses of declared stream `stream` (src sends to dst), so that
+ * the call's raw data can be rebuilt as packets (record/pcap_rebuild.c). */
+int mlog_addr(struct mlog_writer *w, unsigned stream, const struct es_addr *src,
+	      const struct es_addr *dst);
+/* One SIP message of the call as captured: capture time, addresses, the
+ * transport (an IP protocol number, or 0xfe for WebSocket) and the whole
+ * message (at most MLOG_SIP_MAX_TEXT bytes; ES_ELIMIT above). */
+#define MLOG_SIP_MAX_TEXT 65000
+int mlog_sip(struct mlog_writer *w, int64_t ts_us, const struct es_addr *src,
+	     const struct es_addr *dst, uint8_t proto, const uint8_t *text, size_t len);
 /* Write the buffered records to the file (and fsync when sync). */
 int mlog_flush(struct mlog_writer *w, bool sync);
 /* Flush, fsync and free. */
@@ -147,7 +157,15 @@ void mlog_discard(struct mlog_writer *w);
 size_t mlog_mem_bytes(const struct mlog_writer *w);
 
 /* Reading, for the renderer, recovery and tests. */
-enum mlog_rec_type { MLOG_REC_STREAM = 1, MLOG_REC_PTMAP = 2, MLOG_REC_RTP = 3, MLOG_REC_META = 4 };
+enum mlog_rec_type {
+	MLOG_REC_STREAM = 1,
+	MLOG_REC_PTMAP = 2,
+	MLOG_REC_RTP = 3,
+	MLOG_REC_META = 4,
+	/* 5 is the encrypted log's HEAD, never returned */
+	MLOG_REC_ADDR = 6,
+	MLOG_REC_SIP = 7,
+};
 
 struct mlog_rec {
 	enum mlog_rec_type type;
@@ -158,11 +176,13 @@ struct mlog_rec {
 	char name[24];            /* PTMAP */
 	uint32_t clock;           /* PTMAP */
 	unsigned channels;        /* PTMAP */
-	int64_t ts_us;            /* RTP */
+	int64_t ts_us;            /* RTP, SIP */
+	struct es_addr src, dst;  /* ADDR (of stream), SIP */
+	uint8_t proto;            /* SIP: NET_PROTO_* (an IP protocol number) */
 	uint16_t seq;             /* RTP */
 	uint32_t rtp_ts;          /* RTP */
 	bool marker;              /* RTP */
-	const uint8_t *payload;   /* RTP (the payload) and META (the text),
+	const uint8_t *payload;   /* RTP (the payload), META and SIP (the text),
 				     valid until the next read */
 	size_t len;
 };
@@ -175,6 +195,9 @@ int mlog_open(struct mlog_reader **out, const char *path, char *err, size_t errl
  * records are decrypted in memory only.  keys is used only during the call. */
 int mlog_open_keyed(struct mlog_reader **out, const char *path, const struct mlog_keys *keys,
 		    char *err, size_t errlen);
+/* Whether the file at path is an encrypted media log (format 2), without
+ * its keys. */
+bool mlog_file_encrypted(const char *path);
 /* Whether the log is encrypted (format 2). */
 bool mlog_encrypted(const struct mlog_reader *r);
 const char *mlog_call_id(const struct mlog_reader *r);
@@ -247,6 +270,11 @@ struct render_result {
 int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
 		 struct render_result *res, char *err, size_t errlen);
 
+/* in_path (any format media_reader reads) as MP3 at out_path (libmp3lame,
+ * constant kbps; 0 = 32 kbit/s per channel), channels and rate kept.  An
+ * export format only (mp3.c). */
+int media_mp3_encode(const char *in_path, const char *out_path, int kbps, char *err,
+		     size_t errlen);
 /* Convert a recording to another format or to mono (export). */
 int media_convert(const char *in_path, const char *out_path, enum media_format fmt, bool mix,
 		  const struct media_writer_opts *o, char *err, size_t errlen);

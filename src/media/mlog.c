@@ -27,6 +27,15 @@
  *                payload (the rest of the body)
  *   META   body: text (the call's metadata, "key=value" lines, written by
  *                the recorder)
+ *   ADDR   body: varint stream, address src, address dst (the stream's
+ *                capture addresses; an address is u8 family, 16 bytes IP,
+ *                u16 port)
+ *   SIP    body: i64 ts_us (absolute capture time), address src, address
+ *                dst, u8 transport (IP protocol number, 0xfe WebSocket),
+ *                the message's bytes (the rest of the body)
+ *
+ * ADDR and SIP records keep what is needed to rebuild the call's packets
+ * (its "raw data"); readers of an earlier version skip them as unknown.
  *
  * An RTP record is payload + 14..17 bytes.  A reader that finds fewer bytes
  * at the end than the last record needs reports a torn tail (end of log,
@@ -375,6 +384,42 @@ int mlog_meta(struct mlog_writer *w, const char *text, size_t len)
 	if (len > 60000)
 		return ES_ELIMIT;
 	return add_record(w, MLOG_REC_META, (const uint8_t *)text, len, NULL, 0);
+}
+
+static size_t put_addr(uint8_t *p, const struct es_addr *a)
+{
+	p[0] = a->family;
+	memcpy(p + 1, a->ip, 16);
+	put_u16(p + 17, a->port);
+	return MLOG_ADDR_BYTES;
+}
+
+int mlog_addr(struct mlog_writer *w, unsigned stream, const struct es_addr *src,
+	      const struct es_addr *dst)
+{
+	if (!w || !src || !dst || stream >= w->nstreams)
+		return ES_EINVAL;
+	uint8_t b[16 + 2 * MLOG_ADDR_BYTES];
+	size_t n = put_varint(b, stream);
+	n += put_addr(b + n, src);
+	n += put_addr(b + n, dst);
+	return add_record(w, MLOG_REC_ADDR, b, n, NULL, 0);
+}
+
+int mlog_sip(struct mlog_writer *w, int64_t ts_us, const struct es_addr *src,
+	     const struct es_addr *dst, uint8_t proto, const uint8_t *text, size_t len)
+{
+	if (!w || !src || !dst || (len && !text))
+		return ES_EINVAL;
+	if (len > MLOG_SIP_MAX_TEXT)
+		return ES_ELIMIT;
+	uint8_t b[9 + 2 * MLOG_ADDR_BYTES];
+	put_u64(b, (uint64_t)ts_us);
+	size_t n = 8;
+	n += put_addr(b + n, src);
+	n += put_addr(b + n, dst);
+	b[n++] = proto;
+	return add_record(w, MLOG_REC_SIP, b, n, text, len);
 }
 
 int mlog_close(struct mlog_writer *w)

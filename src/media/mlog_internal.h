@@ -17,6 +17,7 @@
 #define MLOG_REC_MAX_BODY 65535
 #define MLOG_DEFAULT_BUF (32 * 1024)
 #define MLOG_NAME_MAX 23
+#define MLOG_ADDR_BYTES 19 /* family, 16 bytes IP, port */
 #define MLOG_VERSION_ENC 2
 #define MLOG_HDR2_FIXED 24
 #define MLOG_FILE_ID 16

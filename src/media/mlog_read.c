@@ -292,6 +292,29 @@ void mlog_reader_close(struct mlog_reader *r)
 	free(r);
 }
 
+bool mlog_file_encrypted(const char *path)
+{
+	uint8_t h[5];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool enc = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) && !memcmp(h, MLOG_MAGIC, 4) &&
+		   h[4] == MLOG_VERSION_ENC;
+	close(fd);
+	return enc;
+}
+
+/* An address of an ADDR or SIP record; false for an unknown family. */
+static bool get_addr(const uint8_t *p, struct es_addr *a)
+{
+	if (p[0] != ES_AF_INET && p[0] != ES_AF_INET6)
+		return false;
+	a->family = p[0];
+	memcpy(a->ip, p + 1, 16);
+	a->port = get_u16(p + 17);
+	return true;
+}
+
 /* Decode one checked body into rec; false when it does not parse. */
 static bool parse_body(struct mlog_reader *r, uint8_t type, const uint8_t *b, size_t n,
 		       struct mlog_rec *rec)
@@ -338,6 +361,21 @@ static bool parse_body(struct mlog_reader *r, uint8_t type, const uint8_t *b, si
 		rec->payload = b;
 		rec->len = n;
 		return true;
+	case MLOG_REC_ADDR:
+		if (!get_varint(b, n, &off, &v) || v > UINT32_MAX || n - off != 2 * MLOG_ADDR_BYTES)
+			return false;
+		rec->stream = (unsigned)v;
+		return get_addr(b + off, &rec->src) && get_addr(b + off + MLOG_ADDR_BYTES, &rec->dst);
+	case MLOG_REC_SIP:
+		if (n < 9 + 2 * MLOG_ADDR_BYTES)
+			return false;
+		rec->ts_us = (int64_t)get_u64(b);
+		if (!get_addr(b + 8, &rec->src) || !get_addr(b + 8 + MLOG_ADDR_BYTES, &rec->dst))
+			return false;
+		rec->proto = b[8 + 2 * MLOG_ADDR_BYTES];
+		rec->payload = b + 9 + 2 * MLOG_ADDR_BYTES;
+		rec->len = n - (9 + 2 * MLOG_ADDR_BYTES);
+		return true;
 	default:
 		return false;
 	}
@@ -383,7 +421,7 @@ int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t err
 			return ES_EPARSE;
 		}
 		uint8_t type = h[0];
-		if (type < MLOG_REC_STREAM || type > MLOG_REC_META) {
+		if (type < MLOG_REC_STREAM || type > MLOG_REC_SIP || type == MLOG_REC_HEAD) {
 			r->pos += total; /* a later version's record: skip it */
 			continue;
 		}

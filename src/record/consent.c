@@ -272,6 +272,14 @@ int rec_consent_cut(const char *path, const bool drop[2], const char *call_id,
 		case MLOG_REC_META:
 			rc_ = mlog_meta(w, (const char *)rec.payload, rec.len);
 			break;
+		case MLOG_REC_ADDR: /* a kept stream's addresses, for the raw data */
+			if (rec.stream < ES_ARRAY_LEN(map) && map[rec.stream] >= 0)
+				rc_ = mlog_addr(w, (unsigned)map[rec.stream], &rec.src, &rec.dst);
+			break;
+		case MLOG_REC_SIP: /* signalling is not a party's audio: kept */
+			rc_ = mlog_sip(w, rec.ts_us, &rec.src, &rec.dst, rec.proto, rec.payload,
+				       rec.len);
+			break;
 		}
 	}
 	if (!rc_ && got < 0)

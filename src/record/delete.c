@@ -202,6 +202,12 @@ int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err
 	free(k.v);
 	if (rc || (rc = remove_blob(d, t->path, t->encrypted, err, errlen)))
 		return rc;
+	/* the call's raw data (its SIP and RTP, raw.c) holds the same audio */
+	if ((rc = rec_raw_remove(d->data_dir, t->call_row))) {
+		snprintf(err, errlen, "raw data of call %lld: %s", (long long)t->call_row,
+			 strerror(errno));
+		return rc;
+	}
 	rc = idx_recording_delete(d->ix, t->call_row);
 	if (rc == ES_ENOTFOUND)
 		rc = 0;
@@ -252,6 +258,12 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	/* the index's copy of the words is no less sensitive than the file */
 	if ((rc = idx_transcripts_delete(d->ix, t->call_row))) {
 		snprintf(err, errlen, "%s", idx_errmsg(d->ix));
+		return rc;
+	}
+	/* the raw data has its own key in its header: only removal erases it */
+	if ((rc = rec_raw_remove(d->data_dir, t->call_row))) {
+		snprintf(err, errlen, "raw data of call %lld: %s", (long long)t->call_row,
+			 strerror(errno));
 		return rc;
 	}
 	if (!*had_key && was_tombstoned) {

@@ -405,6 +405,12 @@ static void handle_sip(struct rec_engine *e, const struct net_pkt *pkt, const ui
 	/* after consent has read the keys: mask_dtmf may turn them into '*' */
 	if (rc)
 		rec_pause_events(rc, pkt->ts_us); /* SIP INFO keys */
+	/* the call's raw data keeps its messages; an INFO (keys typed) while
+	 * paused or masked would keep what the pause is for: not kept */
+	if (rc && rc->record && e->spool.dir &&
+	    !((rc->pz.paused || rc->pz.pci.mask_dtmf) && m.is_request &&
+	      sl_eq_str_ci(m.method, "INFO")))
+		rec_spool_sip(&e->spool, rc, pkt, p, len);
 }
 
 static void on_udp(void *ud, const struct net_pkt *pkt);

@@ -169,6 +169,8 @@ struct rec_store_config {
 	struct render_opts render;
 	unsigned threads;        /* 0 = one per core */
 	bool keep_media_log;     /* keep the spool file after rendering */
+	bool no_raw;             /* remove the media log after rendering instead
+				    of keeping it as the call's raw data */
 	/* Encryption at rest: each recording is rendered in memory (a memfd,
 	 * never a plaintext file), then written encrypted with its own data
 	 * key from this vault as <id>.<ext>.enc.  NULL = plain files. */
@@ -732,5 +734,33 @@ struct rec_reconcile_totals {
 int rec_reconcile(struct idx *ix, const struct st_ledger *l, const char *data_dir,
 		  int64_t from_us, int64_t to_us, int64_t now_us, char **json, size_t *jlen,
 		  struct rec_reconcile_totals *t, char *err, size_t errlen);
+/* ---- raw data: a call's SIP messages and RTP (raw.c, pcap_rebuild.c) -----------
+ * A recorded call's media log is kept after rendering (unless
+ * rec_store_config.no_raw) as DATA/raw/<row / 1000>/<row>.mlog, encrypted
+ * like the spool; it holds each SIP message of the call as captured and the
+ * RTP the spool kept. */
+int rec_raw_path(const char *data_dir, int64_t row, char *out, size_t cap);
+/* Move media_log (in the spool) to the call's raw data path; on failure
+ * the log is removed (and the failure logged): the recording stands. */
+int rec_raw_keep(const char *data_dir, int64_t row, const char *media_log);
+/* Remove a call's raw data (0 when there was none). */
+int rec_raw_remove(const char *data_dir, int64_t row);
+/* Open a call's raw data for reading (vault: its keys; NULL for plain
+ * logs).  ES_ENOTFOUND with a message when the call has none. */
+int rec_raw_open(const char *data_dir, struct st_vault *vault, int64_t row,
+		 struct mlog_reader **out, char *err, size_t errlen);
+/* The call's SIP messages as a JSON array: ts_us, src, dst, transport,
+ * label (method or status), request, call_id, cseq, sdp (per media line:
+ * type, addr, direction, codecs; null without SDP) and text. */
+int rec_raw_sip_json(struct mlog_reader *r, struct es_json *j, char *err, size_t errlen);
+struct rec_pcap_stats {
+	uint64_t sip;     /* SIP messages written */
+	uint64_t rtp;     /* RTP packets written */
+	uint64_t skipped; /* records that cannot be packets (no stream addresses) */
+};
+/* The raw data rebuilt as a pcapng capture into out (see pcap_rebuild.c
+ * for what it holds and what it cannot). */
+int rec_raw_pcap(struct mlog_reader *r, FILE *out, struct rec_pcap_stats *st, char *err,
+		 size_t errlen);
 
 #endif /* ES_RECORD_H */

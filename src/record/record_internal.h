@@ -173,6 +173,10 @@ void rec_spool_flush(struct rec_spool *sp, struct rec_call *rc);
 /* Append one RTP packet of stream s (sent by s->party) to rc's log. */
 void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream *s,
 		   const struct rtp_hdr *h, int64_t ts_us);
+/* Append one SIP message of rc (as captured: the whole message) to rc's
+ * log, opening it if needed: the call's raw data (raw.c). */
+void rec_spool_sip(struct rec_spool *sp, struct rec_call *rc, const struct net_pkt *pkt,
+		   const uint8_t *p, size_t len);
 /* Close rc's log; returns its path (the caller owns it) or NULL when the
  * call had no RTP or the log failed. */
 char *rec_spool_close(struct rec_spool *sp, struct rec_call *rc);

@@ -139,6 +139,20 @@ static void job_stats(struct rec_job *j)
 			 j->flags[0] ? "," : "", j->extra_flag);
 }
 
+/* The media log after rendering: left in the spool (keep_media_log), kept
+ * as the call's raw data (its SIP messages and RTP, raw.c) or removed. */
+static void job_log_done(const struct rec_store_config *cfg, struct rec_job *j)
+{
+	if (cfg->keep_media_log)
+		return;
+	/* a plain log (recovered from an earlier version or encrypt = no) is
+	 * not kept where recordings are encrypted at rest */
+	if (cfg->no_raw || (cfg->vault && !mlog_file_encrypted(j->media_log)))
+		unlink(j->media_log);
+	else
+		rec_raw_keep(cfg->data_dir, j->call_row, j->media_log);
+}
+
 /* Encryption at rest: render into memory (a memfd that never touches a
  * file system), then write it encrypted with a fresh data key whose wrapped
  * form the vault keeps under the recording's id (its path). */
@@ -156,8 +170,8 @@ static void job_encrypt(const struct rec_store_config *cfg, struct rec_job *j, c
 	snprintf(mpath, sizeof(mpath), "/proc/self/fd/%d", mfd);
 	j->err = media_render(j->media_log, mpath, &j->ro, &j->res, j->msg, sizeof(j->msg));
 	if (j->err) {
-		if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
-			unlink(j->media_log);
+		if (j->err == ES_ENOTFOUND)
+			job_log_done(cfg, j);
 		close(mfd);
 		return;
 	}
@@ -286,8 +300,8 @@ static void job_run(const struct rec_store_config *cfg, const struct an_check_li
 	} else {
 		j->err = media_render(j->media_log, part, &j->ro, &j->res, j->msg, sizeof(j->msg));
 		if (j->err) {
-			if (j->err == ES_ENOTFOUND && !cfg->keep_media_log)
-				unlink(j->media_log);
+			if (j->err == ES_ENOTFOUND)
+				job_log_done(cfg, j);
 			return;
 		}
 		j->bytes = j->res.bytes;
@@ -308,8 +322,7 @@ static void job_run(const struct rec_store_config *cfg, const struct an_check_li
 	job_stats(j);
 	job_talk(j);
 	job_checks(checks, j);
-	if (!cfg->keep_media_log)
-		unlink(j->media_log);
+	job_log_done(cfg, j);
 }
 
 static void *worker(void *arg)

@@ -482,6 +482,10 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 		return rc; /* the row is in: the next open's catch-up completes it */
 	}
 	rec_peaks_drop(q->data_dir, o.path); /* the cached waveform was of the original */
+	/* the raw data (SIP and RTP, raw.c) holds the redacted audio: it goes */
+	if (rec_raw_remove(q->data_dir, q->call_row))
+		ES_LOG_ERR(TAG, "call %lld: its raw data could not be removed after redaction: %s",
+			   (long long)q->call_row, strerror(errno));
 	ES_LOG_INF(TAG, "call %lld: %s redacts %s (%s, %.3f-%.3f s)", (long long)q->call_row,
 		    res->path, o.path, q->channel, q->from_us / 1e6, q->to_us / 1e6);
 	if (q->shred_original) {

@@ -202,6 +202,9 @@ void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream 
 		s->ml_id = (int)rc->ml_nstreams++;
 		err = mlog_stream(rc->ml, (unsigned)s->ml_id,
 				  s->party == SIP_CALLER ? MLOG_CALLER : MLOG_CALLEE, s->st.ssrc);
+		/* its addresses: the raw data rebuilds the packets (raw.c) */
+		if (!err)
+			err = mlog_addr(rc->ml, (unsigned)s->ml_id, &s->src, &s->dst);
 		if (err) {
 			spool_fail(sp, rc, "write", err);
 			return;
@@ -210,6 +213,23 @@ void rec_spool_rtp(struct rec_spool *sp, struct rec_call *rc, struct rec_stream 
 	err = mlog_rtp(rc->ml, (unsigned)s->ml_id, ts_us, h->seq, h->ts, h->pt, h->marker,
 		       h->payload, h->payload_len);
 	if (err)
+		spool_fail(sp, rc, "write", err);
+}
+
+void rec_spool_sip(struct rec_spool *sp, struct rec_call *rc, const struct net_pkt *pkt,
+		   const uint8_t *p, size_t len)
+{
+	if (!sp->dir || rc->ml_failed)
+		return;
+	int err;
+	if (!rc->ml && (err = spool_open(sp, rc))) {
+		spool_fail(sp, rc, "create", err);
+		return;
+	}
+	/* a message too long for one record is kept cut, not dropped: the
+	 * ladder still shows it (SIP over TCP is bounded by sip_max_msg) */
+	if ((err = mlog_sip(rc->ml, pkt->ts_us, &pkt->src, &pkt->dst, pkt->proto, p,
+			    ES_MIN(len, (size_t)MLOG_SIP_MAX_TEXT))))
 		spool_fail(sp, rc, "write", err);
 }
 

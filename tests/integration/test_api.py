@@ -273,6 +273,11 @@ try:
                              cookie=ck, headers=hx)),
                 ("evidence", EXPORT[key], (200,),
                  lambda: req("GET", "/api/calls/%d/evidence" % cid, cookie=ck, raw=True)),
+                # the call's SIP ladder follows view; its rebuilt capture is an export
+                ("sip", ALLOW[key]["view"], (200,),
+                 lambda: req("GET", "/api/calls/%d/sip" % cid, cookie=ck, raw=True)),
+                ("pcap", EXPORT[key], (200,),
+                 lambda: req("GET", "/api/calls/%d/pcap" % cid, cookie=ck, raw=True)),
             )
             for ep, rule, okst, call in cases:
                 want, deny = allowed(rule), deny_status(rule)

@@ -264,6 +264,8 @@ def test_oracle():
             ("GET", "/api/calls/%d/verify", None, None),
             ("GET", "/api/calls/%d/verify?quick=1", None, None),
             ("GET", "/api/calls/%d/evidence", None, None),
+            ("GET", "/api/calls/%d/sip", None, None),
+            ("GET", "/api/calls/%d/pcap", None, None),
             ("GET", "/api/calls/%d/tags", None, None),
             ("GET", "/api/calls/%d/notes", None, None),
             ("POST", "/api/calls/%d/tags", {"tag": "probe"}, hx),

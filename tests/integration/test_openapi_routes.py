@@ -29,7 +29,7 @@ API = os.path.join(ROOT, "src", "api")
 
 # the handler that owns an allowed-parameter list -> its operation
 HANDLERS = {
-    "srv_calls": ("/api/calls", "get"),
+    "calls_search": ("/api/calls", "get"),  # srv_calls and srv_calls_csv (/api/calls.csv)
     "srv_call_verify": ("/api/calls/{id}/verify", "get"),
     "srv_call_audio": ("/api/calls/{id}/audio", "get"),
     "srv_call_peaks": ("/api/calls/{id}/peaks", "get"),

@@ -1873,14 +1873,8 @@ static void test_transcripts(void)
 	struct idx *ix = fresh();
 	int64_t a = insert(ix, simple("tr1@x", "alice", "bob", 1000, 10));
 	idx_close(ix);
-	if (!pg_mode) {
-		sqlite3 *db;
-		CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-		CHECK_INT(sqlite3_exec(db, TRANSCRIPT_UNDO "PRAGMA user_version = 14", NULL, NULL,
-				       NULL),
-			  SQLITE_OK);
-		sqlite3_close(db);
-	}
+	if (!pg_mode)
+		rewind_before(IDX_MIG_TRANSCRIPT);
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);

@@ -212,6 +212,47 @@ static void test_roundtrip(void)
 	CHECK(file_size(path) <= payload + 18 * (NPKT + 1) + 200 + (keys ? 40 * 20 : 0));
 }
 
+/* The raw data's records (issue #18): a stream's addresses and a SIP
+ * message come back as written, in order with the RTP, and a SIP message
+ * over MLOG_SIP_MAX_TEXT is refused, not cut silently. */
+static void test_raw_records(void)
+{
+	char path[512];
+	tmp_path(path, sizeof(path), "raw.mlog");
+	struct mlog_writer *w;
+	CHECK_INT(mlog_create(&w, path, "raw@test", 1700000000000000LL, 0), 0);
+	struct es_addr a = {.family = ES_AF_INET, .ip = {192, 0, 2, 1}, .port = 5060};
+	struct es_addr b = {.family = ES_AF_INET6, .ip = {0x20, 0x01, 0x0d, 0xb8, [15] = 2},
+			    .port = 40000};
+	static const char msg[] = "INVITE sip:bob@example.com SIP/2.0\r\nCall-ID: raw@test\r\n\r\n";
+	CHECK_INT(mlog_sip(w, 1700000000000123LL, &a, &b, 17, (const uint8_t *)msg, strlen(msg)), 0);
+	CHECK_INT(mlog_stream(w, 0, MLOG_CALLER, 0x1234), 0);
+	CHECK_INT(mlog_addr(w, 0, &b, &a), 0);
+	CHECK_INT(mlog_addr(w, 1, &b, &a), ES_EINVAL); /* undeclared stream */
+	uint8_t pl[160] = {0};
+	CHECK_INT(mlog_rtp(w, 0, 1700000000000200LL, 7, 160, 0, false, pl, sizeof(pl)), 0);
+	static uint8_t big[MLOG_SIP_MAX_TEXT + 1];
+	CHECK_INT(mlog_sip(w, 1, &a, &b, 6, big, sizeof(big)), ES_ELIMIT);
+	CHECK_INT(mlog_close(w), 0);
+	struct mlog_reader *r;
+	char err[256];
+	CHECK_INT(mlog_open(&r, path, err, sizeof(err)), 0);
+	struct mlog_rec rec;
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 1);
+	CHECK(rec.type == MLOG_REC_SIP && rec.ts_us == 1700000000000123LL && rec.proto == 17 &&
+	      es_addr_eq(&rec.src, &a) && es_addr_eq(&rec.dst, &b) && rec.len == strlen(msg) &&
+	      !memcmp(rec.payload, msg, rec.len));
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 1);
+	CHECK(rec.type == MLOG_REC_STREAM);
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 1);
+	CHECK(rec.type == MLOG_REC_ADDR && rec.stream == 0 && es_addr_eq(&rec.src, &b) &&
+	      es_addr_eq(&rec.dst, &a));
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 1);
+	CHECK(rec.type == MLOG_REC_RTP && rec.ts_us == 1700000000000200LL && rec.seq == 7);
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 0);
+	mlog_reader_close(r);
+}
+
 static void copy_prefix(const char *src, const char *dst, size_t n, long flip)
 {
 	FILE *f = fopen(src, "rb");
@@ -481,6 +522,7 @@ int main(void)
 	RUN(test_corrupt);
 	RUN(test_exist_garbage);
 	RUN(test_encrypted);
+	RUN(test_raw_records);
 	cleanup();
 	return CHECK_DONE();
 }
