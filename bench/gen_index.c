@@ -539,6 +539,14 @@ static int copy_calls(struct idx *ix, int64_t base, unsigned long k)
 		else
 			idx_rollback(ix);
 	}
+	/* the ids were given, not drawn: PostgreSQL's sequence must move past
+	 * them, or the next call entered (an import after this) collides */
+	struct idx_st *st = NULL;
+	if (!err && db_is_pg(ix) &&
+	    !(err = db_prepare(ix, "SELECT setval(pg_get_serial_sequence('calls', 'id'),"
+				   " (SELECT max(id) FROM calls))", &st)))
+		err = db_step(st) == DB_ROW ? 0 : ES_EDB;
+	db_finalize(st);
 	return err;
 }
 
