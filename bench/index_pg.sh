@@ -4,19 +4,22 @@
 # PostgreSQL 15 cluster (tests/pg_cluster.sh), then index_search runs the
 # same searches on both (p50/p95), and `earshot import` of one generated
 # capture into each gives the import rate.  docs/PERFORMANCE.md.
-#   bench/index_pg.sh [BUILD] [CALLS] [IMPORT_CALLS]
+# With COPIES > 1, CALLS are generated through the index layer and then
+# repeated COPIES-1 times in SQL (gen_index --copies): CALLS*COPIES calls.
+#   bench/index_pg.sh [BUILD] [CALLS] [IMPORT_CALLS] [COPIES]
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build}
 N=${2:-200000}
 NI=${3:-2000}
+K=${4:-1}
 W=$(mktemp -d /tmp/es_index_pg_XXXXXX)
 PGD=$(mktemp -d /tmp/es_pg_XXXXXX) # its own: the server user must reach it
 trap 'sh "$SRC/tests/pg_cluster.sh" stop "$PGD"; rm -rf "$W"' EXIT
 URL=$(sh "$SRC/tests/pg_cluster.sh" start "$PGD")
-echo "== gen_index: $N calls"
-"$B/gen_index" --data "$W/lite" --calls "$N" --queries "$W/q.txt" --nqueries 500
-"$B/gen_index" --data "$W/pgdata" --index "$URL" --calls "$N"
+echo "== gen_index: $N calls x $K"
+"$B/gen_index" --data "$W/lite" --calls "$N" --copies "$K" --queries "$W/q.txt" --nqueries 500
+"$B/gen_index" --data "$W/pgdata" --index "$URL" --calls "$N" --copies "$K"
 # after a bulk load the planner needs statistics (autovacuum would gather
 # them in a while; a deployment that bulk-loads runs ANALYZE)
 psql "$URL" -qc ANALYZE
