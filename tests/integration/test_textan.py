@@ -89,6 +89,12 @@ with open(badconf, "w") as f:
 p = run([EARSHOT, "textan", "--words", wpath, "-c", badconf], check=False)
 res.check(p.returncode == 2 and "bad.conf:3: party" in p.stderr,
           "bad config: %d %s" % (p.returncode, p.stderr))
+# earshot record reads the same sections from its configuration: a bad one
+# stops it at start, naming the line (before: "unknown section")
+p = run([EARSHOT, "--data", os.path.join(work, "data"), "record", "-c", badconf, "-i", "lo"],
+        check=False, timeout=60)
+res.check(p.returncode == 2 and "bad.conf:3: party" in p.stderr,
+          "record with a bad [keywords]: %d %s" % (p.returncode, p.stderr))
 p = run([EARSHOT, "textan"], check=False)
 res.check(p.returncode == 2, "no --words: %d" % p.returncode)
 res.finish()
