@@ -85,6 +85,7 @@ int cli_pause(struct cli_ctx *ctx, int argc, char **argv);  /* control.c */
 int cli_resume(struct cli_ctx *ctx, int argc, char **argv); /* control.c */
 int cli_retention(struct cli_ctx *ctx, int argc, char **argv); /* retention.c */
 int cli_redact(struct cli_ctx *ctx, int argc, char **argv);    /* redact.c */
+int cli_textan(struct cli_ctx *ctx, int argc, char **argv);    /* textan.c */
 /* [redaction] original of config (may be NULL), or override: *shred;
  * CLI_USAGE said on stderr for a bad file or value. */
 int cli_redaction_mode(const char *config, const char *override, bool *shred);

@@ -36,6 +36,7 @@ static void usage(FILE *f, const char *prog)
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
 		"  retention CMD    retention policies: apply, run, report\n"
 		"  redact ID        a span of a recording made silent (or a tone)\n"
+		"  textan --words F keywords, sentiment and spoken numbers in a transcript's words\n"
 		"  archive CMD      the archive tier (bucket): run, status, probe\n"
 		"  hold CMD         legal holds: add, list, show, release\n"
 		"  pause ID         pause a call in progress (PCI: nothing is written)\n"
@@ -219,6 +220,8 @@ int main(int argc, char **argv)
 		return cli_retention(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "redact"))
 		return cli_redact(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "textan"))
+		return cli_textan(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "archive"))
 		return cli_archive_cmd(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "subject"))

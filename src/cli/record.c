@@ -3,6 +3,7 @@
  * The run itself (data folder, loop, status) is in run.c, the SIPREC
  * server's settings in srs.c. */
 #include "analytics/alert.h"
+#include "analytics/textan.h"
 #include "api/server.h"
 #include "cli/cli.h"
 #include "core/config.h"
@@ -84,7 +85,9 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
 			     !strcasecmp(sec, "retention") || /* policy/retention.c checks them */
-			     an_alerts_is_section(sec);       /* analytics/alert.c checks them */
+			     an_alerts_is_section(sec) ||    /* analytics/alert.c checks them */
+			     !strncasecmp(sec, "keywords ", 9) || !strcasecmp(sec, "sentiment") ||
+			     !strcasecmp(sec, "redact_speech"); /* ta_config_load, below */
 		for (size_t k = 0; k < ES_ARRAY_LEN(sections) && !known; k++)
 			known = !strcasecmp(sec, sections[k]);
 		if (!known) {
@@ -102,6 +105,10 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	    (rc = cli_ledger_apply_config(&s->ledger, c, err, errlen)) ||
 	    (rc = an_check_conf(&s->checks, c, err, errlen)))
 		return rc;
+	struct ta_config ta; /* the text analyses' sections: refuse a bad one at start */
+	if ((rc = ta_config_load(&ta, c, err, errlen)))
+		return rc;
+	ta_config_free(&ta);
 	static const char *const k_metrics[] = {"listen", NULL};
 	const struct es_conf_entry *me;
 	if ((rc = es_conf_check_keys(c, "metrics", k_metrics, err, errlen)))

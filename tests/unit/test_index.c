@@ -1878,7 +1878,7 @@ static void test_transcripts(void)
 	char err[256];
 	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
-	CHECK_STR(idx_migrations[14].name, IDX_MIG_TRANSCRIPT);
+	CHECK_STR(idx_migrations[mig_step(IDX_MIG_TRANSCRIPT)].name, IDX_MIG_TRANSCRIPT);
 	int64_t b = insert(ix, simple("tr2@x", "carol", "dave", 2000, 10));
 
 	bool added = false;
