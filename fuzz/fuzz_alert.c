@@ -7,6 +7,7 @@
  * is written to a folder or syslog; the sender is never started). */
 #include "analytics/alert.h"
 #include "core/config.h"
+#include "fuzz_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,9 @@ static volatile size_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	struct es_conf c;
 	char err[512];
 	if (es_conf_parse(&c, "fuzz.conf", text, err, sizeof(err))) {

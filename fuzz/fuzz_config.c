@@ -5,6 +5,7 @@
  * rules and by the retention policies. */
 #include "core/config.h"
 #include "policy/policy.h"
+#include "fuzz_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +71,9 @@ static void retain_some(const struct pol_retention *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	char err[256];
 	struct es_conf c;
 	if (es_conf_parse(&c, "fuzz.conf", text, err, sizeof(err)) == 0) {

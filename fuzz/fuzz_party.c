@@ -5,6 +5,7 @@
  * the query, the rest a user's number list.  api_party_query must return
  * its input or a digits-only string that fits its buffer, at any size. */
 #include "api/api.h"
+#include "fuzz_text.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -14,11 +15,9 @@ static volatile size_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_text(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	char *list = strchr(s, '\n');
 	if (list)
 		*list++ = '\0';

@@ -4,6 +4,7 @@
  * several output sizes).  Bytes that decode must encode back to the same
  * letters (upper case, without spaces or padding). */
 #include "api/auth_totp.h"
+#include "fuzz_text.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -11,11 +12,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_text(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	static const uint8_t key[API_TOTP_KEY_LEN] = {1, 2, 3};
 	int64_t last = 0;
 	int rc = api_totp_check(key, sizeof(key), s, 1700000000, &last);
