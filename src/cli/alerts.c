@@ -9,9 +9,11 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TAG "alert"
 
@@ -28,7 +30,11 @@ int cli_alerts_open(struct cli_run *r, const struct es_conf *c, const char *cmd)
 	snprintf(dir, sizeof(dir), "%s/run", r->ctx->data_dir);
 	snprintf(path, sizeof(path), "%s/alerts.json", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = es_mkdirs(dir, true) ? NULL : fopen(tmp, "w");
+	/* 0640 by its own mode: this runs before the data folder's umask is set */
+	int fd = es_mkdirs(dir, true) ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (fd >= 0 && !f)
+		close(fd);
 	if (f) {
 		struct es_json j;
 		es_json_init(&j, f, true);

@@ -29,12 +29,13 @@ API = os.path.join(ROOT, "src", "api")
 
 # the handler that owns an allowed-parameter list -> its operation
 HANDLERS = {
-    "calls_search": ("/api/calls", "get"),  # srv_calls and srv_calls_csv (/api/calls.csv)
+    "srv_calls": ("/api/calls", "get"),  # srv_calls_params[]: also /api/calls.csv and saved searches
     "srv_call_verify": ("/api/calls/{id}/verify", "get"),
     "srv_call_audio": ("/api/calls/{id}/audio", "get"),
     "srv_call_peaks": ("/api/calls/{id}/peaks", "get"),
     "srv_audit_list": ("/api/audit", "get"),
     "srv_stats": ("/api/stats", "get"),
+    "srv_alerts": ("/api/alerts", "get"),
 }
 # route function -> the OpenAPI prefix of the segments it compares
 ROUTERS = {
