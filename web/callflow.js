@@ -94,6 +94,11 @@ async function callflowShow(c, current) {
     return;
   }
   if (!current()) return;
+  if (r && r.raw === false) {
+    pcap.hidden = true; // no raw data: nothing to download either
+    callflowClear('No call flow: this call has no raw data (kept for recorded calls only).');
+    return;
+  }
   const msgs = (r && r.messages) || [];
   callflowClear(msgs.length ? '' : 'No SIP messages were kept for this call.');
   if (msgs.length) callflowRender(msgs);

@@ -68,7 +68,7 @@
     const q = state.query || new URLSearchParams();
     const parts = [];
     for (const [k, v] of q) {
-      if (k === 'sort' || k === 'limit' || k === 'cursor') continue;
+      if (k === 'sort' || k === 'limit' || k === 'cursor' || k === 'total') continue; // paging and display, not filters
       if (!QUERY_KEYS.includes(k)) throw new Error('a hold cannot use the search filter ' + k);
       if (v.includes(',')) throw new Error('the filter ' + k + ' has a comma');
       parts.push(k + '=' + v);

@@ -41,7 +41,10 @@ int srv_call_sip(struct srv_req *r, int64_t id)
 	char err[1024] = "";
 	struct mlog_reader *ml = NULL;
 	int e = rec_raw_open(r->srv->data_dir, r->srv->vault, id, &ml, err, sizeof(err));
-	if (e)
+	/* a call without raw data (not recorded, older, deleted or redacted)
+	 * is an answer, not an error: the call page asks for every call */
+	bool none = e == ES_ENOTFOUND;
+	if (e && !none)
 		return raw_missing(r, "call.sip", obj, e, err);
 	struct srv_json o;
 	if (!srv_json_begin(&o)) {
@@ -52,15 +55,24 @@ int srv_call_sip(struct srv_req *r, int64_t id)
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "id");
 	es_json_int(&o.j, id);
+	es_json_key(&o.j, "raw");
+	es_json_bool(&o.j, !none);
 	es_json_key(&o.j, "messages");
-	e = rec_raw_sip_json(ml, &o.j, err, sizeof(err));
+	if (none) {
+		es_json_arr_begin(&o.j);
+		es_json_arr_end(&o.j);
+		e = 0;
+	} else {
+		e = rec_raw_sip_json(ml, &o.j, err, sizeof(err));
+	}
 	es_json_obj_end(&o.j);
-	mlog_reader_close(ml);
+	if (ml)
+		mlog_reader_close(ml);
 	if (e) {
 		srv_json_discard(&o);
 		return raw_missing(r, "call.sip", obj, e, err);
 	}
-	srv_audit(r, "call.sip", obj, API_AUDIT_OK, NULL);
+	srv_audit(r, "call.sip", obj, API_AUDIT_OK, none ? "no raw data" : NULL);
 	return srv_json_send(r, MHD_HTTP_OK, &o);
 }
 

@@ -24,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "media/io_internal.h"
 
@@ -167,15 +165,23 @@ static int tags_page(struct oggopus *e, const char *const *tags, char *msg, size
 	return rc ? rc : pages_out(e, true);
 }
 
-static int serial_number(void)
+/* The stream's serial number only needs to differ between streams that
+ * might be chained or multiplexed in one file (RFC 3533 section 4, RFC 7845
+ * section 3); earshot writes one stream per file.  It is derived from the
+ * stream's format and tags (FNV-1a), not drawn at random, so that the same
+ * call rendered twice gives the same bytes: a recording can be re-rendered
+ * and compared, and two index engines fed the same capture agree. */
+static int serial_number(unsigned rate, unsigned channels, const char *const *tags)
 {
-	uint32_t s;
-
-	/* Only needs to differ between streams that might be chained
-	 * (section 3); a clock fallback is enough for that. */
-	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
-		s = (uint32_t)time(NULL) ^ (uint32_t)clock();
-	return (int)(s & 0x7fffffff);
+	uint32_t h = 2166136261u;
+	uint32_t v[2] = {rate, channels};
+	const unsigned char *p = (const unsigned char *)v;
+	for (size_t i = 0; i < sizeof(v); i++)
+		h = (h ^ p[i]) * 16777619u;
+	for (const char *const *t = tags; t && *t; t++)
+		for (const unsigned char *c = (const unsigned char *)*t; *c; c++)
+			h = (h ^ *c) * 16777619u;
+	return (int)(h & 0x7fffffff);
 }
 
 static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, char *msg,
@@ -253,7 +259,7 @@ int oggopus_open(struct oggopus **out, uint32_t rate, unsigned channels,
 	}
 	if ((rc = encoder_setup(e, o, msg, msglen)))
 		goto fail;
-	if (ogg_stream_init(&e->os, serial_number())) {
+	if (ogg_stream_init(&e->os, serial_number(rate, channels, o ? o->tags : NULL))) {
 		rc = ES_ENOMEM;
 		goto fail;
 	}

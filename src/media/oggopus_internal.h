@@ -13,13 +13,15 @@
 typedef int (*oggopus_out_fn)(void *user, const void *p, size_t n);
 
 /* Defaults when the options leave them open, chosen by measurement
- * (docs/PERFORMANCE.md, bench/opus_cx): at 8 kHz complexity 0 is 1.4x as
- * fast as 2-4 with the same or better correlation and SNR and a log-
- * spectral distance within 0.3 dB of the best; at 16 kHz it loses 1.5 dB
- * of it, and 5 (SILK's warped noise shaping) is the best there, with the
- * correlation of the libopusenc files before it. */
+ * (docs/PERFORMANCE.md, bench/opus_cx).  At 8 kHz complexity 0 is 2.3x as
+ * fast as 5 with as good correlation and SNR, but in coupled stereo below
+ * 5 one party leaks into the other's silence: a redacted (silenced) span
+ * of the caller then measured -53 dBFS instead of under -60 next to the
+ * callee's speech (tests/integration/test_redact.py).  Channel separation
+ * is what redaction and per-party analysis rely on, so the default stays 5
+ * until the parties are coded as two uncoupled streams. */
 #define OGGOPUS_BITRATE_PER_CH 16000
-#define OGGOPUS_COMPLEXITY_NB 0
+#define OGGOPUS_COMPLEXITY_NB 5
 #define OGGOPUS_COMPLEXITY_WB 5
 
 struct oggopus;

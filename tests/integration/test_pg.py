@@ -48,6 +48,19 @@ def same(v):
     return v
 
 
+def first_diff(a, b, path="$"):
+    """Where a and b first differ, for the failure's message."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return first_diff(a.get(k), b.get(k), "%s.%s" % (path, k))
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_diff(x, y, "%s[%d]" % (path, i))
+    return "%s: SQLite %r, PostgreSQL %r" % (path, a, b) if a != b else ""
+
+
 def calls(data, index, *filters):
     return same(json.loads(es(data, index, "calls", "--json", *filters).stdout))
 
@@ -70,12 +83,12 @@ with PgCluster() as pg:
                ("--call-id", everything[0]["call_id"])]
     for f in filters:
         a, b = calls(lite, None, *f), calls(pgd, url, *f)
-        res.check(a == b, "calls %s: the same %d calls from both engines (PostgreSQL %d)"
-                  % (" ".join(f), len(a), len(b)))
+        res.check(a == b, "calls %s: the same %d calls from both engines (PostgreSQL %d) %s"
+                  % (" ".join(f), len(a), len(b), first_diff(a, b)))
     for c in everything[:6]:
         a = same(json.loads(es(lite, None, "show", "--json", str(c["id"])).stdout))
         b = same(json.loads(es(pgd, url, "show", "--json", str(c["id"])).stdout))
-        res.check(a == b, "show %d: the same on both engines" % c["id"])
+        res.check(a == b, "show %d: the same on both engines %s" % (c["id"], first_diff(a, b)))
     p = es(pgd, url, "verify", "--all", check=False)
     res.check(p.returncode == 0, "verify --all on PostgreSQL: %d %s" % (p.returncode, p.stderr[-300:]))
 

@@ -339,9 +339,28 @@ def legit_session(srs, data, n, tcp=False, npkt=50):
     return times, ok
 
 
+def udp_kernel_drops(port):
+    """Datagrams the kernel dropped at the UDP sockets bound to port
+    (/proc/net/udp{,6}'s last column): a burst can overflow the server's
+    socket buffer before earshot reads it, more so on a loaded machine."""
+    total = 0
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(name) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for ln in lines:
+            parts = ln.split()
+            if len(parts) > 12 and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                total += int(parts[-1])
+    return total
+
+
 def refused_invites(srs, data, log_before):
     before = {c["id"] for c in calls_json(data)}
     st0 = srs.srs_status()
+    kdrops0 = udp_kernel_drops(srs.addr[1])
     stop = threading.Event()
     sent = [0]
 
@@ -402,9 +421,12 @@ def refused_invites(srs, data, log_before):
               % (len(new), len(flood_calls), [(c["id"], c["caller"]) for c in flood_calls[:3]]))
     st = srs.srs_status()
     refused = st.get("rejected_forbidden", 0) - st0.get("rejected_forbidden", 0)
-    # (the kernel may drop some of a burst from the server's socket buffer)
-    res.check(refused >= sent[0] // 2 and sent[0] >= 1000,
-              "INVITE flood: %d INVITEs sent, rejected_forbidden grew by %d" % (sent[0], refused))
+    # every INVITE is refused by earshot or dropped by the kernel from the
+    # server's socket buffer before earshot could read it (counted there)
+    kdrops = udp_kernel_drops(srs.addr[1]) - kdrops0
+    res.check(sent[0] >= 1000 and refused >= sent[0] // 4 and refused + kdrops >= sent[0] * 95 // 100,
+              "INVITE flood: %d INVITEs sent, rejected_forbidden grew by %d, the kernel dropped %d"
+              % (sent[0], refused, kdrops))
     log = srs.logtail(10 ** 7)[log_before:]
     lines = len(re.findall(r"refused: 403", log))
     res.check(lines <= 25, "INVITE flood: %d log lines about refused INVITEs (rate-limited: "
