@@ -8,6 +8,14 @@
  * samples whatever the coding rate (RFC 7845 section 4), so every packet
  * of 20 ms advances them by 960.
  *
+ * Channels: a stereo recording holds two parties (left the caller, right
+ * the callee), coded as two uncoupled mono Opus streams in one
+ * multistream packet (channel mapping family 1, RFC 7845 section 5.1.1.2)
+ * rather than one coupled stereo stream: SILK's stereo coding predicts one
+ * channel from the other and, below complexity 5, let one party leak into
+ * the other's silence (a redacted span).  Two streams keep the parties
+ * apart at any complexity.  Mono stays one stream, mapping family 0.
+ *
  * Pages: OpusHead alone on the first page, OpusTags on the next (both
  * flushed, section 3), then audio pages of at most about one second, so a
  * reader streaming the file while it grows (a live call being played)
@@ -19,6 +27,7 @@
 #include <errno.h>
 #include <ogg/ogg.h>
 #include <opus/opus.h>
+#include <opus/opus_multistream.h>
 #include <speex/speex_resampler.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,8 +39,10 @@
 #define OO_MAX_RATE 48000
 #define OO_FRAME_MS 20
 #define OO_MAX_FRAME (OO_MAX_RATE / (1000 / OO_FRAME_MS)) /* 960 */
-/* RFC 6716 section 3.4 (R2): a 20 ms frame is at most 1275 bytes (+ TOC). */
-#define OO_MAX_PACKET 1500
+/* RFC 6716 section 3.4 (R2): a 20 ms frame is at most 1275 bytes (+ TOC),
+ * per stream; in a multistream packet every stream but the last also has
+ * a self-delimiting length (Appendix B): two streams fit in 2 x 1280. */
+#define OO_MAX_PACKET (2 * 1280)
 /* A page is written after at most this many packets (1 s): see above. */
 #define OO_PAGE_PACKETS 50
 /* OpusTags bigger than this are refused (tags come from the call's
@@ -39,8 +50,13 @@
 #define OO_MAX_TAGS_BYTES (48 * 1024)
 #define OO_RESAMPLE_QUALITY 5
 
+/* RFC 7845 section 5.1.1.2 (family 1, Vorbis order): output channel i is
+ * decoded from stream mapping[i]; with no coupled streams, stream i is
+ * channel i (left = caller, right = callee). */
+static const unsigned char oo_mapping[2] = {0, 1};
+
 struct oggopus {
-	OpusEncoder *enc;
+	OpusMSEncoder *enc;      /* one mono stream per channel, none coupled */
 	SpeexResamplerState *rs; /* only for rates libopus cannot take */
 	ogg_stream_state os;
 	bool os_ready;
@@ -108,10 +124,13 @@ static int packet_in(struct oggopus *e, unsigned char *p, long n, int64_t gp, bo
 	return 0;
 }
 
-/* RFC 7845 section 5.1: the identification header. */
+/* RFC 7845 section 5.1: the identification header.  Mono is family 0
+ * (19 bytes); stereo is family 1 with its channel mapping table (5.1.1):
+ * stream count, coupled stream count, then one stream index per channel. */
 static int head_page(struct oggopus *e)
 {
-	unsigned char h[19];
+	unsigned char h[19 + 2 + sizeof(oo_mapping)];
+	size_t n = 19;
 
 	memcpy(h, "OpusHead", 8);
 	h[8] = 1; /* version */
@@ -119,8 +138,16 @@ static int head_page(struct oggopus *e)
 	mio_put_le16(h + 10, (uint16_t)e->preskip);
 	mio_put_le32(h + 12, e->rate);
 	mio_put_le16(h + 16, 0); /* output gain */
-	h[18] = 0;               /* mapping family 0: mono or stereo (section 5.1.1) */
-	int rc = packet_in(e, h, sizeof(h), 0, true, false);
+	if (e->ch == 1) {
+		h[18] = 0; /* family 0: one stream, no table (5.1.1.1) */
+	} else {
+		h[18] = 1;                    /* family 1 (5.1.1.2) */
+		h[19] = (unsigned char)e->ch; /* streams: one per channel */
+		h[20] = 0;                    /* none of them coupled */
+		memcpy(h + 21, oo_mapping, e->ch);
+		n = 21 + e->ch;
+	}
+	int rc = packet_in(e, h, (long)n, 0, true, false);
 	return rc ? rc : pages_out(e, true);
 }
 
@@ -195,26 +222,27 @@ static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, c
 				   : OGGOPUS_COMPLEXITY_WB;
 	opus_int32 la = 0;
 
-	e->enc = opus_encoder_create((opus_int32)e->enc_rate, (int)e->ch, OPUS_APPLICATION_AUDIO,
-				     &err);
+	/* One mono stream per channel, none coupled (see the top); with one
+	 * channel this is a plain Opus stream.  The multistream encoder splits
+	 * the bit rate evenly between uncoupled streams. */
+	e->enc = opus_multistream_encoder_create((opus_int32)e->enc_rate, (int)e->ch, (int)e->ch,
+						 0, oo_mapping, OPUS_APPLICATION_AUDIO, &err);
 	if (!e->enc) {
 		mio_err(msg, msglen, "opus encoder: %s", opus_strerror(err));
 		return err == OPUS_ALLOC_FAIL ? ES_ENOMEM : ES_EINVAL;
 	}
-	/* No bits for bands the input cannot have: at 16 kbit/s per channel
-	 * this is what keeps two unrelated parties apart in SILK's stereo.
-	 * The signal type is left to the encoder: forcing "voice" cost a
-	 * third of the speed and, on two unrelated 8 kHz parties, quality too
-	 * (docs/PERFORMANCE.md). */
+	/* No bits for bands the input cannot have.  The signal type is left
+	 * to the encoder: forcing "voice" cost a third of the speed and, on
+	 * two unrelated 8 kHz parties, quality too (docs/PERFORMANCE.md). */
 	int bw = e->rate <= 8000    ? OPUS_BANDWIDTH_NARROWBAND
 		 : e->rate <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND
 		 : e->rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
 		 : e->rate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
 				    : OPUS_BANDWIDTH_FULLBAND;
-	if (opus_encoder_ctl(e->enc, OPUS_SET_MAX_BANDWIDTH(bw)) != OPUS_OK ||
-	    opus_encoder_ctl(e->enc, OPUS_SET_BITRATE(bitrate)) != OPUS_OK ||
-	    opus_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(cx)) != OPUS_OK ||
-	    opus_encoder_ctl(e->enc, OPUS_GET_LOOKAHEAD(&la)) != OPUS_OK || la < 0) {
+	if (opus_multistream_encoder_ctl(e->enc, OPUS_SET_MAX_BANDWIDTH(bw)) != OPUS_OK ||
+	    opus_multistream_encoder_ctl(e->enc, OPUS_SET_BITRATE(bitrate)) != OPUS_OK ||
+	    opus_multistream_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(cx)) != OPUS_OK ||
+	    opus_multistream_encoder_ctl(e->enc, OPUS_GET_LOOKAHEAD(&la)) != OPUS_OK || la < 0) {
 		mio_err(msg, msglen, "opus encoder refused bitrate %d or complexity %d", bitrate,
 			cx);
 		return ES_EINVAL;
@@ -278,7 +306,8 @@ fail:
 /* Encode the full frame in buf as one packet. */
 static int encode_frame(struct oggopus *e, char *msg, size_t msglen)
 {
-	opus_int32 n = opus_encode(e->enc, e->buf, e->frame, e->pkt, sizeof(e->pkt));
+	opus_int32 n =
+		opus_multistream_encode(e->enc, e->buf, e->frame, e->pkt, (opus_int32)sizeof(e->pkt));
 	if (n < 0) {
 		mio_err(msg, msglen, "opus encoder: %s", opus_strerror(n));
 		return e->fail = ES_EIO;
@@ -391,7 +420,7 @@ void oggopus_free(struct oggopus *e)
 	if (!e)
 		return;
 	if (e->enc)
-		opus_encoder_destroy(e->enc);
+		opus_multistream_encoder_destroy(e->enc);
 	if (e->rs)
 		speex_resampler_destroy(e->rs);
 	if (e->os_ready)

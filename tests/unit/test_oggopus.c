@@ -4,7 +4,9 @@
  *
  *  - OpusHead alone on the first page (BOS, granule 0) with version 1,
  *    the channel count, the input rate and a pre-skip equal to libopus's
- *    lookahead at that rate (in 48 kHz samples); OpusTags alone on the
+ *    lookahead at that rate (in 48 kHz samples); mono in mapping family
+ *    0, stereo in family 1 as two uncoupled streams (section 5.1.1.2:
+ *    2 streams, 0 coupled, mapping 0, 1); OpusTags alone on the
  *    second page with libopus's vendor string and the writer's tags;
  *  - audio pages with monotonic granule positions, at most 1 s of audio
  *    each, the last one EOS with granule = pre-skip + the input's length
@@ -12,9 +14,12 @@
  *    frames written (the end trimming, section 4.4);
  *  - an empty recording is a valid stream of length 0;
  *  - pages reach the output while the call is still being written;
+ *  - each channel decodes to its own source: one party speaking beside
+ *    the other's silence leaves that silence under -60 dBFS, at
+ *    complexity 0 as at 5 (what redaction relies on);
  *  - a failed write and a bad tag are errors, not crashes;
- *  - a file libopusenc wrote (every recording before this writer) still
- *    reads with media_reader.
+ *  - the older files still read with media_reader, in channel order:
+ *    libopusenc's (48 kHz) and this writer's coupled stereo (family 0).
  */
 #include "check.h"
 #include "media/media.h"
@@ -218,12 +223,23 @@ static void check_file(uint32_t rate, unsigned ch, size_t frames)
 	CHECK_INT(pg.tags_pkts, 1);
 	CHECK(pg.n >= 3);
 	/* Section 5.1: OpusHead. */
-	CHECK_INT(pg.head_len, 19);
 	CHECK(!memcmp(pg.head, "OpusHead", 8));
 	CHECK_INT(pg.head[8], 1);
 	CHECK_INT(pg.head[9], ch);
 	CHECK_INT(le32(pg.head + 12), rate);
-	CHECK_INT(pg.head[18], 0);
+	if (ch == 1) {
+		/* 5.1.1.1: family 0, no mapping table. */
+		CHECK_INT(pg.head_len, 19);
+		CHECK_INT(pg.head[18], 0);
+	} else {
+		/* 5.1.1.2: family 1; 2 streams, none coupled, stream i = channel i. */
+		CHECK_INT(pg.head_len, 23);
+		CHECK_INT(pg.head[18], 1);
+		CHECK_INT(pg.head[19], 2);
+		CHECK_INT(pg.head[20], 0);
+		CHECK_INT(pg.head[21], 0);
+		CHECK_INT(pg.head[22], 1);
+	}
 	if (native)
 		CHECK_INT(preskip, expected_lookahead(rate, ch) * (int)(48000 / rate));
 	/* Section 5.2: OpusTags with the vendor and our comments. */
@@ -286,6 +302,86 @@ static void test_files(void)
 	check_file(16000, 1, 1);
 	check_file(8000, 2, 0);
 	check_file(44100, 2, 44100 * 2 + 3); /* resampled to 48 kHz */
+}
+
+/* Decode a stereo file with media_reader into a fresh buffer of *frames. */
+static int16_t *read_all(const char *path, size_t want, size_t *frames)
+{
+	struct media_reader *r;
+	char err[256];
+	int16_t *pcm = calloc(want * 2 + 1, sizeof(*pcm));
+	long k;
+
+	*frames = 0;
+	if (!pcm || media_reader_open(&r, path, err, sizeof(err)) != 0) {
+		CHECK(!"media_reader_open");
+		return pcm;
+	}
+	CHECK_INT(media_reader_channels(r), 2);
+	while (*frames < want && (k = media_reader_read(r, pcm + *frames * 2, want - *frames)) > 0)
+		*frames += (size_t)k;
+	media_reader_close(r);
+	return pcm;
+}
+
+/* Channel c of a (decoded) stereo buffer against channel c of its source:
+ * the normalised correlation, and the decoded level in dBFS. */
+static void channel_cmp(const int16_t *src, const int16_t *dec, size_t frames, unsigned c,
+			double *corr, double *dbfs)
+{
+	double sd = 0, ss = 0, dd = 0;
+
+	for (size_t i = 0; i < frames; i++) {
+		double a = src[i * 2 + c], b = dec[i * 2 + c];
+		sd += a * b;
+		ss += a * a;
+		dd += b * b;
+	}
+	*corr = ss > 0 && dd > 0 ? sd / sqrt(ss * dd) : 0;
+	*dbfs = 10 * log10(dd / (double)(frames ? frames : 1) / (32768.0 * 32768.0) + 1e-20);
+}
+
+/* Each party decodes to its own source: one speaks, the other is silent
+ * (a redacted span), on either side, at complexity 0 and 5. */
+static void test_channels(void)
+{
+	static const int cxs[] = {0, 5};
+	const uint32_t rate = 8000;
+	const size_t frames = rate * 3;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/ch.opus", dir);
+	for (size_t x = 0; x < ES_ARRAY_LEN(cxs); x++)
+		for (unsigned talk = 0; talk < 2; talk++) {
+			int16_t *src = speechlike(rate, 2, frames);
+			for (size_t i = 0; i < frames; i++)
+				src[i * 2 + !talk] = 0;
+			struct media_writer_opts o = {0, cxs[x], NULL};
+			struct media_writer *w;
+			char err[256] = "";
+			CHECK_INT(media_writer_open(&w, path, MEDIA_OPUS, rate, 2, &o, err,
+						    sizeof(err)),
+				  0);
+			if (w) {
+				CHECK_INT(media_writer_write(w, src, frames), 0);
+				CHECK_INT(media_writer_close(w, NULL, err, sizeof(err)), 0);
+			}
+			size_t got;
+			int16_t *dec = read_all(path, frames, &got);
+			CHECK_INT(got, frames);
+			double c_talk, db_talk, c_quiet, db_quiet;
+			channel_cmp(src, dec, got, talk, &c_talk, &db_talk);
+			channel_cmp(src, dec, got, !talk, &c_quiet, &db_quiet);
+			fprintf(stderr,
+				"  complexity %d, %s speaking: its channel corr %.3f at %.1f dBFS, "
+				"the silent one %.1f dBFS\n",
+				cxs[x], talk ? "right" : "left", c_talk, db_talk, db_quiet);
+			CHECK(c_talk > 0.9);
+			CHECK(db_quiet < -60);
+			free(dec);
+			free(src);
+			unlink(path);
+		}
 }
 
 /* Pages leave the encoder while the call runs: a player streaming the
@@ -419,6 +515,109 @@ static void test_libopusenc_file(void)
 	unlink(path);
 }
 
+/* Write the pages libogg has completed (all of them with flush). */
+static void pages_to(FILE *f, ogg_stream_state *os, bool flush)
+{
+	ogg_page pg;
+
+	while (flush ? ogg_stream_flush(os, &pg) : ogg_stream_pageout(os, &pg)) {
+		fwrite(pg.header, 1, (size_t)pg.header_len, f);
+		fwrite(pg.body, 1, (size_t)pg.body_len, f);
+	}
+}
+
+/* This writer's files before family 1: one coupled stereo stream at
+ * 8 kHz (mapping family 0), written here the way it wrote them.  They
+ * must read at their own rate, full length, in channel order. */
+static void test_coupled_file(void)
+{
+	const uint32_t rate = 8000;
+	const int frame = 160;
+	const size_t frames = (size_t)frame * 100; /* 2 s: whole packets, no end trim */
+	char path[128];
+	int e = 0;
+	opus_int32 la = 0;
+	ogg_stream_state os;
+	ogg_packet op;
+	unsigned char h[19], pkt[1500];
+
+	snprintf(path, sizeof(path), "%s/coupled.opus", dir);
+	int16_t *src = speechlike(rate, 2, frames);
+	for (size_t i = 0; i < frames / 2; i++) /* left alone first, then right alone */
+		src[i * 2 + 1] = 0;
+	for (size_t i = frames / 2; i < frames; i++)
+		src[i * 2] = 0;
+	OpusEncoder *enc = opus_encoder_create((opus_int32)rate, 2, OPUS_APPLICATION_AUDIO, &e);
+	FILE *f = fopen(path, "wb");
+	CHECK(enc && f);
+	if (!enc || !f)
+		goto out;
+	opus_encoder_ctl(enc, OPUS_SET_BITRATE(32000));
+	opus_encoder_ctl(enc, OPUS_SET_COMPLEXITY(5));
+	opus_encoder_ctl(enc, OPUS_GET_LOOKAHEAD(&la));
+	ogg_stream_init(&os, 1234);
+	memcpy(h, "OpusHead", 8);
+	h[8] = 1;
+	h[9] = 2;
+	h[10] = (unsigned char)(la * 6);
+	h[11] = (unsigned char)((la * 6) >> 8);
+	h[12] = (unsigned char)(rate & 0xff);
+	h[13] = (unsigned char)(rate >> 8);
+	h[14] = h[15] = h[16] = h[17] = 0;
+	h[18] = 0;
+	op = (ogg_packet){.packet = h, .bytes = 19, .b_o_s = 1, .packetno = 0};
+	ogg_stream_packetin(&os, &op);
+	static unsigned char tags[] = "OpusTags\0\0\0\0\0\0\0\0";
+	op = (ogg_packet){.packet = tags, .bytes = 16, .packetno = 1};
+	ogg_stream_packetin(&os, &op);
+	pages_to(f, &os, true);
+	/* The lookahead is trimmed at the start; one packet more covers it. */
+	for (int i = 0; i <= (int)(frames / (size_t)frame); i++) {
+		static const int16_t zero[160 * 2];
+		const int16_t *in = (size_t)i < frames / (size_t)frame ? src + (size_t)i * frame * 2 : zero;
+		opus_int32 n = opus_encode(enc, in, frame, pkt, sizeof(pkt));
+		CHECK(n > 0);
+		bool last = (size_t)i == frames / (size_t)frame;
+		op = (ogg_packet){.packet = pkt,
+				  .bytes = n,
+				  .e_o_s = last,
+				  .granulepos = last ? (ogg_int64_t)(la * 6 + frames * 6)
+						     : (ogg_int64_t)(i + 1) * frame * 6,
+				  .packetno = 2 + i};
+		ogg_stream_packetin(&os, &op);
+		pages_to(f, &os, last);
+	}
+	ogg_stream_clear(&os);
+	fclose(f);
+	f = NULL;
+	struct media_reader *r;
+	char err[256];
+	CHECK_INT(media_reader_open(&r, path, err, sizeof(err)), 0);
+	if (r) {
+		CHECK_INT(media_reader_rate(r), rate);
+		CHECK_INT(media_reader_channels(r), 2);
+		CHECK_INT(media_reader_frames(r), frames);
+		media_reader_close(r);
+	}
+	size_t got;
+	int16_t *dec = read_all(path, frames, &got);
+	CHECK_INT(got, frames);
+	/* Channel order: the left half is loud on the left, the right on the right. */
+	double cl, dl, cr, dr;
+	channel_cmp(src, dec, got / 2, 0, &cl, &dl);
+	channel_cmp(src + frames, dec + frames, got - got / 2, 1, &cr, &dr);
+	fprintf(stderr, "  coupled stereo (family 0): left corr %.3f, right corr %.3f\n", cl, cr);
+	CHECK(cl > 0.8 && cr > 0.8);
+	free(dec);
+out:
+	if (f)
+		fclose(f);
+	if (enc)
+		opus_encoder_destroy(enc);
+	free(src);
+	unlink(path);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/es-oggopus-XXXXXX");
@@ -427,9 +626,11 @@ int main(void)
 		return 1;
 	}
 	RUN(test_files);
+	RUN(test_channels);
 	RUN(test_streaming);
 	RUN(test_errors);
 	RUN(test_libopusenc_file);
+	RUN(test_coupled_file);
 	rmdir(dir);
 	return CHECK_DONE();
 }
