@@ -224,9 +224,15 @@ static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, c
 
 	/* One mono stream per channel, none coupled (see the top); with one
 	 * channel this is a plain Opus stream.  The multistream encoder splits
-	 * the bit rate evenly between uncoupled streams. */
+	 * the bit rate evenly between uncoupled streams.  The parties' streams
+	 * are CELT only (the "restricted low delay" application): libopus
+	 * chose CELT for the coupled stereo at 32 kbit/s anyway, but for a mono
+	 * stream at 16 kbit/s it would choose SILK, 2-3x slower at complexity
+	 * 0 and no better on speech (docs/PERFORMANCE.md).  Mono keeps the
+	 * encoder's own choice. */
+	int app = e->ch == 2 ? OPUS_APPLICATION_RESTRICTED_LOWDELAY : OPUS_APPLICATION_AUDIO;
 	e->enc = opus_multistream_encoder_create((opus_int32)e->enc_rate, (int)e->ch, (int)e->ch,
-						 0, oo_mapping, OPUS_APPLICATION_AUDIO, &err);
+						 0, oo_mapping, app, &err);
 	if (!e->enc) {
 		mio_err(msg, msglen, "opus encoder: %s", opus_strerror(err));
 		return err == OPUS_ALLOC_FAIL ? ES_ENOMEM : ES_EINVAL;

@@ -9,6 +9,10 @@ own readers:
 - decoded by opusdec (opusfile) and by ffmpeg at 48 kHz, it is as long as
   the WAV, sample-exact, after the pre-skip and the end trim (RFC 7845
   sections 4.2 and 4.4);
+- a stereo recording is two uncoupled streams (RFC 7845 section 5.1.1.2:
+  mapping family 1, 2 streams, 0 coupled, mapping 0 1), and each channel
+  decoded by opusdec and by ffmpeg follows its own party in the WAV
+  (left = caller, right = callee), not the other;
 - its pages (parsed here): OpusHead alone on the BOS page, OpusTags alone
   on the next with libopus's vendor string, granule positions monotonic, the
   last page EOS with granule = pre-skip + length at 48 kHz, each audio page
@@ -57,6 +61,24 @@ def s16_frames(path_or_bytes, channels):
     return len(path_or_bytes) // (2 * channels)
 
 
+def channels_of(pcm, ch):
+    """Interleaved s16le bytes -> one list per channel."""
+    v = struct.unpack("<%dh" % (len(pcm) // 2), pcm[:len(pcm) // 2 * 2])
+    return [v[c::ch] for c in range(ch)]
+
+
+def envelope_corr(a, b, win):
+    """Pearson correlation of two signals' energy per window (20 ms): which
+    party speaks when, insensitive to a decoder's phase or resampling delay."""
+    n = min(len(a), len(b)) // win
+    ea = [sum(v * v for v in a[i * win:(i + 1) * win]) for i in range(n)]
+    eb = [sum(v * v for v in b[i * win:(i + 1) * win]) for i in range(n)]
+    ma, mb = sum(ea) / n, sum(eb) / n
+    sab = sum((x - ma) * (y - mb) for x, y in zip(ea, eb))
+    saa, sbb = sum((x - ma) ** 2 for x in ea), sum((y - mb) ** 2 for y in eb)
+    return sab / (saa * sbb) ** 0.5 if saa and sbb else 0.0
+
+
 for codec, rate, secs in (("pcmu", 8000, 7), ("g722", 16000, 5)):
     d = os.path.join(work, codec)
     os.makedirs(d)
@@ -103,6 +125,10 @@ for codec, rate, secs in (("pcmu", 8000, 7), ("g722", 16000, 5)):
               "%s: first page is not OpusHead alone with BOS" % codec)
     res.check(struct.unpack_from("<I", head, 12)[0] == rate and head[9] == ch,
               "%s: OpusHead rate/channels %r" % (codec, head[9:16]))
+    # Section 5.1.1: stereo as two uncoupled mono streams (family 1), mono family 0.
+    want_map = bytes([1, 2, 0, 0, 1]) if ch == 2 else bytes([0])
+    res.check(head[18:] == want_map, "%s: OpusHead mapping %r, expected %r" %
+              (codec, head[18:], want_map))
     res.check(pg[1][4][:8] == b"OpusTags" and pg[1][2] == 1 and pg[1][1] == 0,
               "%s: second page is not OpusTags alone" % codec)
     vlen = struct.unpack_from("<I", pg[1][4], 8)[0]
@@ -137,6 +163,26 @@ for codec, rate, secs in (("pcmu", 8000, 7), ("g722", 16000, 5)):
           "ffmpeg %d (48 kHz, expected %d); %.1f kbit/s" %
           (codec, rate, ch, frames, len(data), len(pg), preskip, n_opusdec, n_ff, expect48,
            len(data) * 8 / (frames / rate) / 1000))
+
+    # Channel order: each decoded channel follows its own party in the WAV
+    # (who speaks when), at the recording's rate.
+    with wave.open(wavf) as w:
+        ref = channels_of(w.readframes(frames), ch)
+    run(["opusdec", "--quiet", "--rate", str(rate), "--force-wav", opus, raw + "-n.wav"])
+    with wave.open(raw + "-n.wav") as w:
+        dec = {"opusdec": channels_of(w.readframes(w.getnframes()), w.getnchannels())}
+    ff = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", opus, "-f", "s16le",
+                         "-ar", str(rate), "-"], capture_output=True)
+    dec["ffmpeg"] = channels_of(ff.stdout, ch)
+    for tool, chans in dec.items():
+        if ch != 2 or len(chans) != 2:
+            res.check(ch == len(chans), "%s: %s decodes %d channels" % (codec, tool, len(chans)))
+            continue
+        m = [[envelope_corr(chans[i], ref[j], rate // 50) for j in range(2)] for i in range(2)]
+        print("%s: %s, energy envelope against the WAV's caller/callee: left %.2f/%.2f, "
+              "right %.2f/%.2f" % (codec, tool, m[0][0], m[0][1], m[1][0], m[1][1]))
+        res.check(m[0][0] > 0.9 and m[1][1] > 0.9 and m[0][1] < 0.5 and m[1][0] < 0.5,
+                  "%s: %s channel order: %r" % (codec, tool, m))
 
 # ---- the complexity setting ---------------------------------------------------------
 d = os.path.join(work, "cx")

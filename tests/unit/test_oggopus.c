@@ -182,7 +182,9 @@ static int expected_lookahead(uint32_t rate, unsigned ch)
 {
 	int e = 0;
 	opus_int32 la = -1;
-	OpusEncoder *enc = opus_encoder_create((opus_int32)rate, (int)ch, OPUS_APPLICATION_AUDIO, &e);
+	/* The parties' streams are CELT only (restricted low delay), mono not. */
+	int app = ch == 2 ? OPUS_APPLICATION_RESTRICTED_LOWDELAY : OPUS_APPLICATION_AUDIO;
+	OpusEncoder *enc = opus_encoder_create((opus_int32)rate, 1, app, &e);
 	if (!enc)
 		return -1;
 	opus_encoder_ctl(enc, OPUS_GET_LOOKAHEAD(&la));
