@@ -34,7 +34,7 @@ int media_format_parse(const char *s, enum media_format *out);
 
 struct media_writer_opts {
 	int opus_bitrate;            /* bits/s for the whole file; 0 = 16000 per channel */
-	int opus_complexity;         /* 0..10; -1 = default (5: docs/PERFORMANCE.md) */
+	int opus_complexity;         /* 0..10; -1 = default (0 at 8 kHz, else 5: docs/PERFORMANCE.md) */
 	const char *const *tags;     /* "KEY=value" comments (Ogg/FLAC), NULL-terminated; may be NULL */
 };
 

@@ -11,10 +11,10 @@
  * Channels: a stereo recording holds two parties (left the caller, right
  * the callee), coded as two uncoupled mono Opus streams in one
  * multistream packet (channel mapping family 1, RFC 7845 section 5.1.1.2)
- * rather than one coupled stereo stream: SILK's stereo coding predicts one
- * channel from the other and, below complexity 5, let one party leak into
- * the other's silence (a redacted span).  Two streams keep the parties
- * apart at any complexity.  Mono stays one stream, mapping family 0.
+ * rather than one coupled stereo stream, whose joint coding let one party
+ * leak into the other's silence (a redacted span) below complexity 5.
+ * Two streams keep the parties apart at any complexity.  Mono stays one
+ * stream, mapping family 0.
  *
  * Pages: OpusHead alone on the first page, OpusTags on the next (both
  * flushed, section 3), then audio pages of at most about one second, so a
