@@ -1,7 +1,10 @@
 // opus_play_test.mjs - Chromium plays an Ogg/Opus recording as earshot
 // writes it (src/media/oggopus.c) from the real API: log in, then an
 // <audio> on /api/calls/ID/audio must load (duration = the recording's,
-// within 50 ms: the end trim is honoured) and play (currentTime advances).
+// within 50 ms: the end trim is honoured) and play (currentTime advances);
+// Web Audio decodes the same file to two channels of the same length, each
+// with sound and unlike the other (one party each: a stereo recording is
+// two uncoupled streams, RFC 7845 mapping family 1).
 // Exit 0 when every step passed.
 //
 // Environment: UI_URL, UI_USER, UI_PASSWORD, UI_CALL, UI_SECONDS, CHROMIUM.
@@ -55,6 +58,24 @@ try {
   if (!(Math.abs(got.duration - want) <= 0.05)) fail('duration ' + got.duration + ', expected ' + want);
   if (!(got.t1 > got.t0 + 0.3)) fail('currentTime did not advance: ' + got.t0 + ' -> ' + got.t1);
   if (got.err) fail('media error ' + got.err);
+
+  step = 'decode';
+  const dec = await page.evaluate(async (call) => {
+    const buf = await (await fetch('/api/calls/' + call + '/audio')).arrayBuffer();
+    const ab = await new AudioContext().decodeAudioData(buf);
+    const ch = [];
+    for (let c = 0; c < ab.numberOfChannels; c++) ch.push(ab.getChannelData(c));
+    const dot = (x, y) => { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * y[i]; return s; };
+    const rms = ch.map((x) => Math.sqrt(dot(x, x) / x.length));
+    const corr = ch.length === 2 ? dot(ch[0], ch[1]) / Math.sqrt(dot(ch[0], ch[0]) * dot(ch[1], ch[1])) : 1;
+    return { channels: ab.numberOfChannels, seconds: ab.duration, rms, corr };
+  }, env('UI_CALL', ''));
+  console.log('Web Audio: %d channels, %s s, rms %s, correlation between them %s',
+    dec.channels, dec.seconds.toFixed(4), dec.rms.map((v) => v.toFixed(4)).join('/'), dec.corr.toFixed(3));
+  if (dec.channels !== 2) fail('decoded ' + dec.channels + ' channels');
+  if (!(Math.abs(dec.seconds - want) <= 0.05)) fail('decoded ' + dec.seconds + ' s, expected ' + want);
+  if (!(dec.rms[0] > 0.003 && dec.rms[1] > 0.003)) fail('a silent channel: ' + dec.rms);
+  if (!(Math.abs(dec.corr) < 0.5)) fail('the channels are alike: correlation ' + dec.corr);
 } catch (e) {
   console.error('FAIL at %s: %s', step, e.message);
   rc = 1;

@@ -2,7 +2,9 @@
 through the real `earshot serve` on a free port (tests/browser/
 opus_play_test.mjs through playwright-core): the <audio> element's
 duration is the recording's (the end trim honoured) and currentTime
-advances while it plays (skipped, not failed, without node or chromium)."""
+advances while it plays, and Web Audio decodes it to two distinct channels
+of that length (the two parties' streams, RFC 7845 mapping family 1)
+(skipped, not failed, without node or chromium)."""
 import os
 import subprocess
 import sys
