@@ -111,10 +111,13 @@ static void write_program(const char *path, struct cursor *c, const struct mlog_
 		case 4: { /* a SIP message: arbitrary bytes, as captured */
 			struct es_addr a = {.family = ES_AF_INET, .port = 5060}, b = a;
 			b.ip[0] = (uint8_t)take(c, 1);
+			uint8_t proto = (uint8_t)take(c, 1);
+			/* the text's length is bounded after every take, so the
+			 * text never runs past the input */
 			size_t len = take(c, 2) % 2048;
 			if (len > c->n)
 				len = c->n;
-			mlog_sip(w, ts, &a, &b, (uint8_t)take(c, 1), c->p, len);
+			mlog_sip(w, ts, &a, &b, proto, c->p, len);
 			c->p += len;
 			c->n -= len;
 			break;

@@ -214,21 +214,9 @@ static int bk_read_lines(const char *path, struct es_buf *b, uint64_t *lines)
 {
 	es_buf_reset(b);
 	*lines = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : ES_EIO;
-	char buf[65536];
-	ssize_t n;
-	int rc = 0;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || es_buf_append(b, buf, (size_t)n)) {
-			rc = n < 0 ? ES_EIO : ES_ENOMEM;
-			break;
-		}
-	}
-	close(fd);
+	int rc = es_read_file(path, b);
+	if (rc == ES_ENOTFOUND)
+		return 0;
 	while (b->len && b->p[b->len - 1] != '\n')
 		b->len--; /* a line being written: not ours yet */
 	for (size_t i = 0; i < b->len; i++)

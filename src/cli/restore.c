@@ -72,22 +72,8 @@ static bool rs_empty(const char *dir)
 /* The whole small file at path into b. */
 static int rs_slurp(const char *path, struct es_buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ES_EIO;
-	char buf[65536];
-	ssize_t n;
-	int rc = 0;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || es_buf_append(b, buf, (size_t)n)) {
-			rc = n < 0 ? ES_EIO : ES_ENOMEM;
-			break;
-		}
-	}
-	close(fd);
-	return rc;
+	int rc = es_read_file(path, b);
+	return rc == ES_ENOTFOUND ? ES_EIO : rc;
 }
 
 static void rs_stage_path(const struct rs *r, size_t i, char *out, size_t cap)

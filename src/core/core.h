@@ -280,6 +280,9 @@ int es_dir_private(const char *dir, char *err, size_t errlen);
 /* Write all n bytes to fd (retrying after EINTR and short writes); ES_EIO
  * with errno set otherwise. */
 int es_write_all(int fd, const void *p, size_t n);
+/* Append the whole file at path to b.  ES_ENOTFOUND: no such file;
+ * ES_EIO: it cannot be read; ES_ENOMEM. */
+int es_read_file(const char *path, struct es_buf *b);
 
 /* Format a message into err (when err and errlen are set) and return rc:
  * `return es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));` */

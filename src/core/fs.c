@@ -2,6 +2,7 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,4 +77,24 @@ int es_dir_private(const char *dir, char *err, size_t errlen)
 			       dir, (unsigned)(st.st_mode & 07777), (o & S_IROTH) ? 'r' : '-',
 			       (o & S_IWOTH) ? 'w' : '-', (o & S_IXOTH) ? 'x' : '-');
 	return 0;
+}
+
+int es_read_file(const char *path, struct es_buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ES_ENOTFOUND : ES_EIO;
+	char buf[65536];
+	ssize_t n;
+	int rc = 0;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || es_buf_append(b, buf, (size_t)n)) {
+			rc = n < 0 ? ES_EIO : ES_ENOMEM;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
 }

@@ -176,11 +176,22 @@ static void prepass(struct tok *t, size_t n)
 
 /* The number of a parameter, as SQLite gives it: ?N is N, '?' the next
  * after the largest so far, ':name' its first number. */
+/* SQLite's largest parameter number (SQLITE_MAX_VARIABLE_NUMBER since
+ * 3.32); a larger ?N is refused, never allocated for. */
+#define PARAM_NO_MAX 32766
+
 static int param_no(const struct tok *t, char ***names, int *cap, int *max)
 {
 	int no;
 	if (t->p[0] == '?' && t->len > 1) {
-		no = atoi(t->p + 1);
+		no = 0;
+		for (size_t k = 1; k < t->len; k++) {
+			if (t->p[k] < '0' || t->p[k] > '9')
+				return -1;
+			no = no * 10 + (t->p[k] - '0');
+			if (no > PARAM_NO_MAX)
+				return -1;
+		}
 	} else if (t->p[0] == '?') {
 		no = *max + 1;
 	} else {
@@ -190,6 +201,8 @@ static int param_no(const struct tok *t, char ***names, int *cap, int *max)
 				return k + 1;
 		no = *max + 1;
 	}
+	if (no > PARAM_NO_MAX)
+		return -1;
 	if (no > *max) {
 		if (no > *cap) {
 			int ncap = no + 8;

@@ -5,6 +5,7 @@
  * redact leaf naming the original's leaf; the original kept or shredded.
  */
 #include "record/record.h"
+#include "record/record_internal.h"
 #include "store/crypt.h"
 #include "store/ledger.h"
 #include "store/vault.h"
@@ -144,47 +145,8 @@ static int plain_into(const struct rec_redact_req *q, const struct orig *o, int 
 {
 	char file[4200];
 	snprintf(file, sizeof(file), "%s/%s", q->data_dir, o->path);
-	char hex[65];
-	int rc = st_sha256_file(file, NULL, hex);
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot be read: %s", file, es_strerror(rc));
-		return rc == ES_ENOTFOUND ? ES_ENOTFOUND : ES_EIO;
-	}
-	if (strcmp(hex, o->sha)) {
-		snprintf(err, errlen, "%s does not match its SHA-256 in the index: not redacted", file);
-		return ES_ECRYPTO;
-	}
-	FILE *out = fdopen(dup(fd), "w");
-	if (!out) {
-		snprintf(err, errlen, "no memory file: %s", strerror(errno));
-		return ES_EIO;
-	}
-	if (o->encrypted) {
-		struct st_dek *dek = NULL;
-		rc = q->vault ? st_vault_key(q->vault, o->path, &dek, err, errlen) : ES_ENOTFOUND;
-		if (rc == ES_ENOTFOUND)
-			snprintf(err, errlen, "%s: its data key is gone (shredded)", o->path);
-		if (!rc)
-			rc = st_enc_decrypt_to_stream(file, out, dek, err, errlen);
-		st_dek_free(dek);
-	} else {
-		FILE *in = fopen(file, "rb");
-		char buf[65536];
-		size_t n;
-		rc = in ? 0 : ES_EIO;
-		while (in && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-			if (fwrite(buf, 1, n, out) != n)
-				rc = ES_EIO;
-		if (in)
-			fclose(in);
-		if (rc)
-			snprintf(err, errlen, "%s: %s", file, strerror(errno));
-	}
-	if (fclose(out) && !rc) {
-		snprintf(err, errlen, "memory file: %s", strerror(errno));
-		rc = ES_EIO;
-	}
-	return rc;
+	return rec_plain_into(q->vault, file, o->path, o->sha, o->encrypted, fd, "not redacted",
+			      err, errlen);
 }
 
 /* Decode in, fill the span, encode into out (same format, rate, channels). */

@@ -9,6 +9,7 @@
 #include "index/index.h"
 #include "media/media.h"
 #include "record/record.h"
+#include "record/record_internal.h"
 #include "store/crypt.h"
 #include "store/vault.h"
 
@@ -117,45 +118,15 @@ static int plain_memfd(struct rec_tr_worker *w, const struct rec_row *r, int *fd
 		       size_t errlen)
 {
 	struct idx_recording rec = {.path = r->path, .sha256 = r->sha, .encrypted = r->encrypted};
-	char file[4300], hex[65];
+	char file[4300];
 	rec_recording_path(w->data_dir, &rec, file, sizeof(file));
-	int rc = st_sha256_file(file, NULL, hex);
-	if (rc)
-		return es_errf(err, errlen, rc == ES_ENOTFOUND ? ES_ENOTFOUND : ES_EIO,
-			       "%s: cannot be read: %s", file, es_strerror(rc));
-	if (strcmp(hex, r->sha))
-		return es_errf(err, errlen, ES_ECRYPTO,
-			       "%s does not match its SHA-256 in the index: not transcribed", file);
 	*fd = memfd_create("earshot-transcribe", MFD_CLOEXEC);
 	if (*fd < 0)
 		return es_errf(err, errlen, ES_EIO, "memfd_create: %s", strerror(errno));
-	FILE *out = fdopen(dup(*fd), "w");
-	if (!out)
-		return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
-	if (r->encrypted) {
-		struct st_dek *dek = NULL;
-		rc = need_vault(w, err, errlen);
-		if (!rc && (rc = st_vault_key(w->vault, r->path, &dek, err, errlen)) == ES_ENOTFOUND)
-			snprintf(err, errlen, "%s: its data key is gone (shredded)", r->path);
-		if (!rc)
-			rc = st_enc_decrypt_to_stream(file, out, dek, err, errlen);
-		st_dek_free(dek);
-	} else {
-		FILE *in = fopen(file, "rb");
-		char buf[65536];
-		size_t n;
-		rc = in ? 0 : ES_EIO;
-		while (in && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-			if (fwrite(buf, 1, n, out) != n)
-				rc = ES_EIO;
-		if (in)
-			fclose(in);
-		if (rc)
-			snprintf(err, errlen, "%s: %s", file, strerror(errno));
-	}
-	if (fclose(out) && !rc)
-		rc = es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
-	return rc;
+	int rc = r->encrypted ? need_vault(w, err, errlen) : 0;
+	return rc ? rc
+		  : rec_plain_into(w->vault, file, r->path, r->sha, r->encrypted, *fd,
+				   "not transcribed", err, errlen);
 }
 
 /* One channel of the decoded recording (malloc'd *pcm). */
