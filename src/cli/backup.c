@@ -10,9 +10,11 @@
  *   DEST/manifests/<us>.json   each snapshot's manifest and signature, kept
  *
  * What a snapshot holds, taken in this order so that it is one consistent
- * state: the index (SQLite's online backup API), then the ledger's whole
- * lines (a recorder appends a recording's leaf before it commits its row,
- * so every row of the snapshot has its leaf), then the keys, the other
+ * state: the index (SQLite's online backup API), then the ledger cut at the
+ * newest signed head that agrees with it (backup_cut.c: a recorder appends
+ * a recording's leaf before it commits its row, so the ledger read after
+ * the index may end with leaves of rows still to come; taken again when no
+ * head agrees), then the keys, the other
  * files of the data folder, and the recordings that the snapshot's rows
  * name (a recording stored after the index was copied would be an
  * "unexpected file" to verify).  Left out: the run/, spool/ and cache/
@@ -39,6 +41,10 @@
 
 #define BK_CMD "earshot backup"
 #define BK_LEDGER_TRIES 50 /* x 100 ms: waiting for a recorder's signed head */
+#define BK_SNAP_TRIES 25   /* index snapshot and ledger cut, 200 ms apart */
+/* A leaf younger than this without its row may be a write in progress, left
+ * for the next backup; an older one is a finding, kept. */
+#define BK_INFLIGHT_US (120 * ES_US_PER_SEC)
 
 static void bk_usage(FILE *f)
 {
@@ -138,6 +144,7 @@ struct bk {
 	char stage[4200];        /* DATA/run/backup-<pid>: the index copy, the ledger cut */
 	char key_path[1024];     /* [ledger] signing_key, "" = the default */
 	struct es_htab recs;     /* recording paths the snapshot's rows name */
+	size_t nrows;            /* of them, named by rows */
 	struct st_manifest m;
 	uint64_t bytes, copied, copied_bytes, reused, in_bucket;
 	int64_t t0, last_progress;
@@ -147,6 +154,7 @@ struct bk {
 
 struct bk_path {
 	struct es_hnode node;
+	bool row; /* named by a row (else a kept redaction original) */
 	char path[];
 };
 
@@ -155,28 +163,61 @@ static bool bk_path_eq(const struct es_hnode *n, const void *key)
 	return !strcmp(ES_CONTAINER_OF(n, struct bk_path, node)->path, key);
 }
 
-static void bk_rec_add(struct bk *k, const char *path)
+static struct bk_path *bk_rec_find(const struct bk *k, const char *path)
 {
-	uint64_t h = es_hash(path, strlen(path), 0);
-	if (es_htab_find(&k->recs, h, bk_path_eq, path))
+	struct es_hnode *n = es_htab_find(&k->recs, es_hash(path, strlen(path), 0), bk_path_eq, path);
+	return n ? ES_CONTAINER_OF(n, struct bk_path, node) : NULL;
+}
+
+static void bk_rec_add(struct bk *k, const char *path, bool row)
+{
+	struct bk_path *p = bk_rec_find(k, path);
+	if (p) {
+		k->nrows += row && !p->row;
+		p->row |= row;
 		return;
+	}
 	size_t n = strlen(path);
-	struct bk_path *p = malloc(sizeof(*p) + n + 1);
-	if (!p) {
+	if (!(p = malloc(sizeof(*p) + n + 1))) {
 		k->oom = true;
 		return;
 	}
+	p->row = row;
 	memcpy(p->path, path, n + 1);
-	if (es_htab_insert(&k->recs, &p->node, h)) {
+	if (es_htab_insert(&k->recs, &p->node, es_hash(path, n, 0))) {
 		free(p);
 		k->oom = true;
+		return;
 	}
+	k->nrows += row;
+}
+
+static void bk_recs_clear(struct bk *k)
+{
+	size_t pos = 0;
+	struct es_hnode *cur = NULL, *n;
+	while ((n = es_htab_next(&k->recs, &pos, &cur))) {
+		es_htab_remove(&k->recs, n);
+		free(ES_CONTAINER_OF(n, struct bk_path, node));
+	}
+	k->nrows = 0;
+}
+
+static bool bk_is_row(void *ud, const char *path)
+{
+	const struct bk_path *p = bk_rec_find(ud, path);
+	return p && p->row;
+}
+
+static bool bk_is_known(void *ud, const char *path)
+{
+	return bk_rec_find(ud, path) != NULL;
 }
 
 static int bk_take_call(void *ud, const struct idx_call *c)
 {
 	if (c->recording && c->recording->path)
-		bk_rec_add(ud, c->recording->path);
+		bk_rec_add(ud, c->recording->path, true);
 	return 0;
 }
 
@@ -196,7 +237,7 @@ static int bk_snapshot_paths(struct bk *k, const char *snap)
 		const char *orig[4096];
 		size_t n = cli_verify_redactions_originals(vr, orig, ES_ARRAY_LEN(orig));
 		for (size_t i = 0; i < n; i++)
-			bk_rec_add(k, orig[i]);
+			bk_rec_add(k, orig[i], false);
 		cli_verify_redactions_free(vr);
 	}
 	if (rc)
@@ -248,10 +289,13 @@ static int bk_write_file(const char *path, const void *p, size_t n)
 	return rc;
 }
 
-/* entries.log and heads.log cut where the newest signed head ends: heads
- * first, then the entries, again until they agree (a recorder signs its
- * leaves right after appending them). */
-static int bk_ledger_cut(struct bk *k)
+/* entries.log and heads.log cut at the newest signed head that matches the
+ * index snapshot (backup_cut.c).  None found: BK_RETRY, for the caller to
+ * take the snapshot again; on the last try (last), the newest head that
+ * covers every whole line, waiting for a recorder to sign its leaves, as
+ * it is (restore's verify then names what disagrees). */
+#define BK_RETRY (-100)
+static int bk_ledger_cut(struct bk *k, bool last)
 {
 	char e[4300], h[4300], oe[4300], oh[4300];
 	snprintf(e, sizeof(e), "%s/ledger/entries.log", k->ctx->data_dir);
@@ -260,19 +304,43 @@ static int bk_ledger_cut(struct bk *k)
 	es_buf_init(&eb);
 	es_buf_init(&hb);
 	uint64_t elines = 0, hlines = 0;
-	int rc = 0;
-	for (int i = 0; i < BK_LEDGER_TRIES; i++) {
-		if ((rc = bk_read_lines(h, &hb, &hlines)) || (rc = bk_read_lines(e, &eb, &elines)))
-			break;
-		if (bk_last_head_size(&hb) == elines)
-			break;
-		if (i + 1 == BK_LEDGER_TRIES)
-			fprintf(stderr, "%s: warning: the ledger's newest head covers %llu of %llu "
-					"leaves after %d s; backed up as it is\n",
-				BK_CMD, (unsigned long long)bk_last_head_size(&hb),
-				(unsigned long long)elines, BK_LEDGER_TRIES / 10);
-		else
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
+	struct bk_cut cut = {0};
+	const struct bk_cut_rows rows = {bk_is_row, bk_is_known, k->nrows, k};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_us = (int64_t)now.tv_sec * ES_US_PER_SEC + now.tv_nsec / 1000;
+	/* heads first: every head read then covers lines read after it */
+	int rc = bk_read_lines(h, &hb, &hlines);
+	if (!rc)
+		rc = bk_read_lines(e, &eb, &elines);
+	if (!rc && elines) {
+		int c = bk_cut_find(&eb, &hb, &rows, now_us, BK_INFLIGHT_US, &cut);
+		if (!c) {
+			eb.len = cut.entries_len;
+			hb.len = cut.heads_len;
+		} else if (c == ES_ENOTFOUND && !last) {
+			rc = BK_RETRY;
+		} else if (c != ES_ENOTFOUND) {
+			rc = c;
+		}
+		for (int i = 0; c == ES_ENOTFOUND && last && !rc && i < BK_LEDGER_TRIES; i++) {
+			if (i)
+				nanosleep(&(struct timespec){0, 100000000}, NULL);
+			if ((rc = bk_read_lines(h, &hb, &hlines)) || (rc = bk_read_lines(e, &eb, &elines)))
+				break;
+			if (bk_last_head_size(&hb) == elines)
+				break;
+			if (i + 1 == BK_LEDGER_TRIES)
+				fprintf(stderr, "%s: warning: the ledger's newest head covers %llu of %llu "
+						"leaves after %d s; backed up as it is\n",
+					BK_CMD, (unsigned long long)bk_last_head_size(&hb),
+					(unsigned long long)elines, BK_LEDGER_TRIES / 10);
+		}
+		if (c == ES_ENOTFOUND && last && !rc)
+			fprintf(stderr, "%s: warning: the ledger and the index do not agree at any "
+					"signed head (a recording without its leaf or a leaf without its "
+					"row): backed up as they are; restore's verify names them\n",
+				BK_CMD);
 	}
 	snprintf(oe, sizeof(oe), "%s/entries.log", k->stage);
 	snprintf(oh, sizeof(oh), "%s/heads.log", k->stage);
@@ -284,6 +352,8 @@ static int bk_ledger_cut(struct bk *k)
 		rc = bk_write_file(oh, hb.p, hb.len);
 	es_buf_free(&eb);
 	es_buf_free(&hb);
+	if (rc == BK_RETRY)
+		return rc;
 	if (rc)
 		fprintf(stderr, "%s: %s: %s\n", BK_CMD, rc == ES_ENOTFOUND ? e : k->stage,
 			rc == ES_ENOTFOUND ? "no ledger to back up" : es_strerror(rc));
@@ -495,12 +565,24 @@ static int bk_run(struct bk *k)
 		return CLI_ERR;
 	}
 	snprintf(snap, sizeof(snap), "%s/index.sqlite", k->stage);
-	int rc = idx_sqlite_snapshot(idx_path, snap, k->err, sizeof(k->err));
-	if (rc) {
-		fprintf(stderr, "%s: the index: %s\n", BK_CMD, k->err);
-		return CLI_ERR;
+	/* the index, then the ledger cut that matches it; again when a
+	 * recorder's writes interleaved with the two */
+	int rc = BK_RETRY;
+	for (int t = 0; rc == BK_RETRY; t++) {
+		if (t) {
+			bk_recs_clear(k);
+			unlink(snap);
+			nanosleep(&(struct timespec){0, 200000000}, NULL);
+		}
+		if ((rc = idx_sqlite_snapshot(idx_path, snap, k->err, sizeof(k->err)))) {
+			fprintf(stderr, "%s: the index: %s\n", BK_CMD, k->err);
+			return CLI_ERR;
+		}
+		if ((rc = bk_snapshot_paths(k, snap)))
+			return rc;
+		rc = bk_ledger_cut(k, t + 1 == BK_SNAP_TRIES);
 	}
-	if ((rc = bk_snapshot_paths(k, snap)) || (rc = bk_ledger_cut(k)))
+	if (rc)
 		return rc;
 	char e[4300], h[4300];
 	snprintf(e, sizeof(e), "%s/entries.log", k->stage);
