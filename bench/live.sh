@@ -26,10 +26,12 @@
 #
 # Sustained mode (--calls "N ..."; format opus unless --format, the
 # recorder's default, encoded in the background).  For each N in turn: N
-# calls always in progress, each --call-length s (60) long and followed at
-# once by the next on its line (gen_calls --concurrency N, two calls a line;
-# tcpreplay loops the capture for --duration s, a Call-ID reused a capture
-# later is a new call).  Every --interval s (10) the recording backlog is
+# lines of calls, one call after another on each (gen_calls --concurrency
+# N, two calls a line in a capture of 2 x --call-length s, 60; a call fills
+# about two thirds of its slot, so about 0.65 N are in progress at a time:
+# the mean of status.json's active_calls is printed); tcpreplay loops the
+# capture for --duration s (a Call-ID reused a capture later is a new
+# call).  Every --interval s (10) the recording backlog is
 # sampled: status.json's recording_queue, the figure /metrics exports as
 # earshot_recording_backlog (and its age, when the recorder reports one).
 # "Held" = no drops and no upward trend over the last half of the run: the
@@ -251,7 +253,7 @@ sustained() {
 			local el
 			el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 			if awk -v e="$el" -v x="$next" 'BEGIN { exit !(e >= x) }'; then
-				echo "$el $(json "$data/run/status.json" '"%d %s" % (s["recording_queue"], s.get("recording_queue_age_s", s.get("recording_queue_oldest_s", "-")))')" >>"$samples"
+				echo "$el $(json "$data/run/status.json" '"%d %d %s" % (s["recording_queue"], s["active_calls"], s.get("recording_queue_age_s", s.get("recording_queue_oldest_s", "-")))')" >>"$samples"
 				next=$((next + interval))
 			fi
 			sleep 0.5
@@ -278,11 +280,12 @@ import sys
 path, n, iv, cl, drops, c0, c1, hz, t0, t1 = sys.argv[1:]
 n, iv, cl, hz = int(n), float(iv), float(cl), float(hz)
 rows = [l.split() for l in open(path) if l.strip()]
-pts = [(float(r[0]), int(r[1])) for r in rows if len(r) >= 2 and r[1].lstrip("-").isdigit()]
-ages = [r[2] for r in rows if len(r) >= 3 and r[2] != "-"]
+pts = [(float(r[0]), int(r[1])) for r in rows if len(r) >= 3 and r[1].isdigit()]
+act = [int(r[2]) for r in rows if len(r) >= 3 and r[2].isdigit()]
+ages = [r[3] for r in rows if len(r) >= 4 and r[3] != "-"]
 cores = (float(c1) - float(c0)) / hz / max(1e-9, float(t1) - float(t0))
 if len(pts) < 4:
-    print("0|too few samples (%d)|%.2f|-|-" % (len(pts), cores))
+    print("0|too few samples (%d)|%.2f|-|-|0" % (len(pts), cores))
     sys.exit()
 end = pts[-1][0]
 half = [(t, q) for t, q in pts if t >= end / 2]
@@ -298,25 +301,28 @@ nodrop = drops.split() == ["0", "0", "0"]
 held = growth <= tol and nodrop
 why = "held" if held else ("drops %s" % drops if not nodrop else "backlog grew")
 series = " ".join(str(q) for _, q in pts)
-print("%d|%s|%.2f|%+.1f (tolerance %.0f)|%s%s" % (held, why, cores, growth, series,
-      (" ages " + " ".join(ages)) if ages else ""))
+print("%d|%s|%.2f|%+.1f (tolerance %.0f)|%s%s|%.0f" % (held, why, cores, growth, tol, series,
+      (" ages " + " ".join(ages)) if ages else "", sum(act) / len(act) if act else 0))
 PY
 )
-		local ok why cores growth series
-		IFS='|' read -r ok why cores growth series <<<"$out"
-		printf "N=%-5d %-14s drops %s, earshot %.2f cores, backlog growth over the last half %s recordings, %s left %s s after the load\n" \
-			"$n" "$why" "$d" "$cores" "$growth" "${left:-?}" "$(($(date +%s) - tq0))"
+		local ok why cores growth series mean
+		IFS='|' read -r ok why cores growth series mean <<<"$out"
+		printf "N=%-5d %-14s %s calls in progress on average, drops %s, earshot %.2f cores, backlog growth over the last half %s recordings, %s left %s s after the load\n" \
+			"$n" "$why" "$mean" "$d" "$cores" "$growth" "${left:-?}" "$(($(date +%s) - tq0))"
 		printf "        backlog every %s s: %s\n" "$interval" "$series"
+		# a late replay stretches every call: fewer call-seconds per second
+		printf "        tcpreplay: %s s planned, %s s taken\n" "$(awk -v s="$span" -v l="$loops" 'BEGIN { printf "%.0f", s * l }')" \
+			"$(awk '/^Actual:/ { for (i = 1; i <= NF; i++) if ($i == "in") print $(i+1) }' "$tmp/tcpreplay-$n.log")"
 		if [ "$ok" = 1 ]; then
 			held_n=$n
-			held_per_core=$(awk -v n="$n" -v c="$cores" 'BEGIN { printf "%.0f", c > 0 ? n / c : 0 }')
+			held_per_core=$(awk -v n="$mean" -v c="$cores" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')
 		else
 			verdict="N=$n did not hold ($why)"
 			break
 		fi
 	done
 	if [ -n "$held_n" ]; then
-		echo "largest N that held: $held_n calls ($held_per_core per core of CPU earshot used; $(nproc)-core machine)${verdict:+; $verdict}"
+		echo "largest N that held: $held_n (calls in progress on average per core of CPU earshot used: $held_per_core; $(nproc)-core machine)${verdict:+; $verdict}"
 	else
 		echo "no N held${verdict:+: $verdict}"
 	fi
