@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
 # live.sh - the live-capture benchmark: how many concurrent G.711 calls
-# `earshot record -i lo` takes at real time without a drop.
+# `earshot record -i lo` takes at real time without a drop, and (with
+# --calls) whether the recording backlog stays bounded under sustained load.
 #
-# For each N (500, 1000, 2000, 4000, 8000 unless --sizes), gen_calls writes
-# N concurrent calls x --duration s (N calls at once, 2 RTP streams each at
-# 20 ms), tcpreplay plays it onto lo at its recorded pace while
-# `earshot record -i lo` captures; the run stops at the first N where earshot
-# or the kernel drops (status.json dropped/if_dropped > 0) or the index holds
-# fewer than N calls.  One row per N:
-#   N | pps | drops | calls | CPU % of earshot | peak RSS | KiB per call | tcpreplay
+# Everything runs in a network namespace of its own (`ip netns add`, its own
+# `lo`; tcpreplay and earshot started in it with `ip netns exec`), so other
+# programs' loopback traffic (other tests, other benchmarks on a shared
+# machine) never enters the capture; the namespace, the processes started
+# in it and the temporary folder are removed on exit, error or Ctrl-C.
+# --no-netns runs on the host's `lo` as before.
+#
+# Step mode (default).  For each N (500, 1000, 2000, 4000, 8000 unless
+# --sizes), gen_calls writes N concurrent calls x --duration s (N calls at
+# once, 2 RTP streams each at 20 ms), tcpreplay plays it onto lo at its
+# recorded pace while `earshot record -i lo` captures; the run stops at the
+# first N where earshot or the kernel drops (status.json dropped/if_dropped
+# > 0) or the index holds fewer than N calls.  One row per N:
+#   N | pps | drops | calls | CPU % | CPU s | CPU s/call-min | peak RSS | KiB per call | tcpreplay
 # CPU % is earshot's utime+stime over the replay (100 % = one core), CPU s
-# its CPU seconds until every call is closed and encoded; KiB per
-# call is (peak RSS - RSS before the replay) / N; the tcpreplay column says
+# its CPU seconds until every call is closed and encoded, CPU s/call-min
+# that divided by the N x duration / 60 call-minutes replayed; KiB per call
+# is (peak RSS - RSS before the replay) / N; the tcpreplay column says
 # whether tcpreplay kept the capture's pace (its "sent in T seconds" against
 # the capture's duration) and sent every packet.
+#
+# Sustained mode (--calls "N ..."; format opus unless --format, the
+# recorder's default, encoded in the background).  For each N in turn: N
+# lines of calls, one call after another on each (gen_calls --concurrency
+# N, two calls a line in a capture of 2 x --call-length s, 60; a call fills
+# about two thirds of its slot, so about 0.65 N are in progress at a time:
+# the mean of status.json's active_calls is printed); tcpreplay loops the
+# capture for --duration s (a Call-ID reused a capture later is a new
+# call).  Every --interval s (10) the recording backlog is
+# sampled: status.json's recording_queue, the figure /metrics exports as
+# earshot_recording_backlog (and its age, when the recorder reports one).
+# "Held" = no drops and no upward trend over the last half of the run: the
+# least-squares slope of the backlog over the last half, times that half's
+# length, is at most the calls that finish in one interval (N x interval /
+# call-length, at least 2).  It stops at the first N that does not hold and
+# prints the largest that held, also per core of CPU earshot used.
 #
 # tcpreplay 4.4.3 replays at the capture's own timing about 20-40 % slower
 # than real time on this kind of machine (9.5 s for a 7.9 s capture at 8k pps,
@@ -24,152 +49,327 @@
 #
 #   bench/live.sh [--build DIR] [--quick] [--sizes "N..."] [--duration S]
 #                 [--format F] [--args "record options"] [--realtime] [--keep]
+#                 [--no-netns] [--calls "N..." [--call-length S] [--interval S]]
 #
-# Recordings are WAV by default: with one encode thread, Opus encodes about
-# 100 call-seconds per CPU second, so 4000 x 60 s calls would queue for half
-# an hour after the replay; bench/recordings.sh measures encoding.
+# Recordings are WAV by default in step mode: with one encode thread, Opus
+# encodes a few hundred call-seconds per CPU second, so 4000 x 60 s calls
+# would queue long after the replay; bench/recordings.sh measures encoding
+# alone, --calls the encoder under sustained load.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build="$here/../build"
 sizes="500 1000 2000 4000 8000"
 duration=60
+duration_set=0
 extra=""
-format=wav
+format=""
 keep=0
 realtime=0
+netns=1
+calls=""
+call_len=60
+interval=10
 
 usage() {
 	cat <<EOF
 usage: bench/live.sh [--build DIR] [--quick] [--sizes "N ..."] [--duration S]
                      [--format F] [--args "OPTIONS"] [--realtime] [--keep]
+                     [--no-netns] [--calls "N ..." [--call-length S] [--interval S]]
 Replays N concurrent G.711 calls (gen_calls) onto lo at real time with
 tcpreplay while \`earshot record -i lo\` captures, for increasing N until
-earshot or the kernel drops or calls go missing.  Needs root, tcpreplay,
-capinfos.  About 1.5 minutes per size with the default 60 s.
-  --build DIR    the CMake build folder with gen_calls and earshot
-                 (default: build/ next to bench/)
-  --quick        sizes "100 300", 15 s calls
-  --sizes LIST   the N to try, in order (default "$sizes")
-  --duration S   seconds of each capture (default $duration)
-  --format F     recording format for earshot record (default wav; opus
-                 queues long after big runs, see bench/recordings.sh)
-  --args OPTS    more options for earshot record (e.g. "--workers 2")
-  --realtime     replay at the capture's packet times (default: tcpreplay
-                 --pps at the capture's average rate, which it holds better)
-  --keep         keep the temporary folder (captures, data, logs)
+earshot or the kernel drops or calls go missing; or, with --calls, keeps N
+calls in progress for --duration s and samples the recording backlog.
+Runs in a network namespace of its own.  Needs root, ip (iproute2),
+tcpreplay, capinfos.  About 1.5 minutes per size with the default 60 s.
+  --build DIR      the CMake build folder with gen_calls and earshot
+                   (default: build/ next to bench/)
+  --quick          sizes "100 300", 15 s calls
+  --sizes LIST     the N to try, in order (default "$sizes")
+  --duration S     seconds of each capture (default $duration); with --calls,
+                   of each sustained run (default 600)
+  --format F       recording format for earshot record (default wav; with
+                   --calls opus, the recorder's default)
+  --args OPTS      more options for earshot record (e.g. "--workers 2")
+  --realtime       replay at the capture's packet times (default: tcpreplay
+                   --pps at the capture's average rate, which it holds better)
+  --keep           keep the temporary folder (captures, data, logs)
+  --no-netns       capture on the host's lo, where other programs' loopback
+                   traffic to 10.0.0.0/8 enters the capture too
+  --calls LIST     sustained mode: these N, in order, until one does not hold
+  --call-length S  sustained mode: seconds per call (default $call_len)
+  --interval S     sustained mode: seconds between backlog samples (default $interval)
 EOF
 }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift ;;
-	--quick) sizes="100 300"; duration=15 ;;
+	--quick) sizes="100 300"; duration=15; duration_set=1 ;;
 	--sizes) sizes=$2; shift ;;
-	--duration) duration=$2; shift ;;
+	--duration) duration=$2; duration_set=1; shift ;;
 	--args) extra=$2; shift ;;
 	--format) format=$2; shift ;;
 	--keep) keep=1 ;;
 	--realtime) realtime=1 ;;
+	--no-netns) netns=0 ;;
+	--calls) calls=$2; shift ;;
+	--call-length) call_len=$2; shift ;;
+	--interval) interval=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ -n "$calls" ]; then
+	[ "$duration_set" = 1 ] || duration=600
+	format=${format:-opus}
+else
+	format=${format:-wav}
+fi
 
 earshot="$build/earshot"
 gen="$build/gen_calls"
 for t in "$earshot" "$gen"; do
 	[ -x "$t" ] || { echo "live.sh: $t not built" >&2; exit 1; }
 done
-for t in tcpreplay capinfos python3; do
+for t in tcpreplay capinfos python3 ip; do
 	command -v "$t" >/dev/null || { echo "live.sh: $t not installed" >&2; exit 1; }
 done
-[ "$(id -u)" = 0 ] || { echo "live.sh: tcpreplay and capturing on lo need root" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "live.sh: tcpreplay, capturing on lo and ip netns need root" >&2; exit 1; }
 "$earshot" record --help >/dev/null 2>&1 || { echo "live.sh: $earshot has no record command" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/earshot-live-bench.XXXXXX)
 pid=""
+replay=""
+ns=""
+nsexec=()
 cleanup() {
-	if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+	for p in $pid $replay; do kill -KILL "$p" 2>/dev/null || true; done
+	if [ -n "$ns" ]; then
+		# whatever still runs in our namespace was started by this script
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+		ip netns del "$ns" 2>/dev/null || echo "live.sh: could not remove network namespace $ns" >&2
+	fi
 	if [ "$keep" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ "$netns" = 1 ]; then
+	ns="earshot-bench-$$"
+	ip netns add "$ns" || { ns=""; echo "live.sh: cannot create a network namespace (root? or --no-netns)" >&2; exit 1; }
+	ip netns exec "$ns" ip link set lo up
+	nsexec=(ip netns exec "$ns")
+fi
 
 # gen_calls' calls use 10.0.0.0/8; the filter keeps anything else on lo out
 bpf="udp and net 10.0.0.0/8"
 
 # json FILE EXPR: a value out of status.json (s is the parsed object)
 json() {
-	python3 - "$1" "$2" <<'EOF' 2>/dev/null || echo ""
+	python3 - "$1" "$2" <<'PY' 2>/dev/null || echo ""
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))
-EOF
+PY
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-
-printf "live capture on lo, %s s of G.711 calls (20 ms), %s cores, tcpreplay %s, earshot record %s\n" \
-	"$duration" "$(nproc)" "$([ "$realtime" = 1 ] && echo "real time" || echo "--pps")" "--format $format $extra"
-printf "%6s | %8s | %11s | %6s | %6s | %7s | %9s | %8s | %s\n" \
-	N pps drops calls "CPU %" "CPU s" "peak RSS" "KiB/call" tcpreplay
-printf -- "-------+----------+-------------+--------+--------+---------+-----------+----------+----------\n"
 hz=$(getconf CLK_TCK)
-verdict=""
-for n in $sizes; do
-	pcap="$tmp/live-$n.pcap"
-	"$gen" -o "$pcap" -n "$n" -c "$n" -d "$duration" -s 1 >"$tmp/gen-$n.log" 2>&1
-	pkts=$(capinfos -c -M "$pcap" | awk '/Number of packets/ { print $NF }')
-	span=$(capinfos -u -M "$pcap" | awk '/Capture duration/ { print $(NF-1) }')
 
-	data="$tmp/data-$n"
+# start_earshot DATA LOG: `earshot record` in the namespace (ip netns exec
+# execs it, so $! is earshot itself); sets pid, waits for its status.json
+start_earshot() {
 	# shellcheck disable=SC2086 # $extra is a list of options
-	"$earshot" --data "$data" record -i lo --filter "$bpf" --rtp-timeout 5 --linger 2 \
-		--format "$format" $extra 2>"$tmp/record-$n.log" &
+	"${nsexec[@]}" "$earshot" --data "$1" record -i lo --filter "$bpf" --rtp-timeout 5 \
+		--linger 2 --format "$format" $extra 2>"$2" &
 	pid=$!
 	for _ in $(seq 200); do
-		[ "$(json "$data/run/status.json" 's["pid"]')" = "$pid" ] && break
+		[ "$(json "$1/run/status.json" 's["pid"]')" = "$pid" ] && break
 		sleep 0.1
 	done
-	[ -f "$data/run/status.json" ] || { echo "live.sh: no status.json (see $tmp/record-$n.log)" >&2; keep=1; exit 1; }
-	rss0=$(vm "$pid" VmRSS)
-	t0=$(date +%s.%N)
-	c0=$(cpu_ticks "$pid")
-	# above ~20k pps, send in bursts of 10+ packets per timer tick (smoother)
-	pace=$(awk -v p="$pkts" -v d="$span" 'BEGIN { r = p / d; m = int(r / 20000);
-		printf "--pps=%d", r + 0.5; if (m > 1) printf " --pps-multi=%d", m }')
-	[ "$realtime" = 1 ] && pace=""
-	# shellcheck disable=SC2086 # $pace is empty or one option
-	tcpreplay -i lo $pace "$pcap" >"$tmp/tcpreplay-$n.log" 2>&1
-	t1=$(date +%s.%N)
-	c1=$(cpu_ticks "$pid")
-	# the calls end with BYE; wait for earshot to close and encode them all
-	# (or until nothing changes for 30 s: calls whose BYE was lost wait for
-	# --idle-timeout and count as missing)
-	last=""; since=$(date +%s)
+	[ -f "$1/run/status.json" ] || { echo "live.sh: no status.json (see $2)" >&2; keep=1; exit 1; }
+}
+
+# wait_idle DATA: until every call is closed and encoded (or nothing has
+# changed for 30 s: calls whose BYE was lost wait for --idle-timeout)
+wait_idle() {
+	local now last="" since
+	since=$(date +%s)
 	while :; do
-		now=$(json "$data/run/status.json" '(s["active_calls"], s["recording_queue"], s["recordings"])')
+		now=$(json "$1/run/status.json" '(s["active_calls"], s["recording_queue"], s["recordings"])')
 		case "$now" in "(0, 0,"*) break ;; esac
 		if [ "$now" != "$last" ]; then last=$now; since=$(date +%s); fi
 		[ $(($(date +%s) - since)) -ge 30 ] && break
 		sleep 0.5
 	done
 	sleep 1.5
+}
+
+# drops of status.json: "kernel interface queue"
+drops_of() {
+	json "$1" '"%d %d %d" % (sum(i["dropped"] for i in s["interfaces"]), sum(i["if_dropped"] for i in s["interfaces"]), s.get("queue_drops", 0))'
+}
+
+# pace PCAP: tcpreplay's rate options for the capture (none with --realtime)
+pace() {
+	[ "$realtime" = 1 ] && return 0
+	# above ~20k pps, send in bursts of 10+ packets per timer tick (smoother)
+	awk -v p="$pkts" -v d="$span" 'BEGIN { r = p / d; m = int(r / 20000);
+		printf "--pps=%d", r + 0.5; if (m > 1) printf " --pps-multi=%d", m }'
+}
+
+capture_facts() {
+	pkts=$(capinfos -c -M "$1" | awk '/Number of packets/ { print $NF }')
+	span=$(capinfos -u -M "$1" | awk '/Capture duration/ { print $(NF-1) }')
+}
+
+# ---- sustained mode -----------------------------------------------------------------
+
+sustained() {
+	local n held_n="" held_per_core="" verdict=""
+	printf "sustained live recording in %s, %s calls in progress at once, %s s each, %s s per N, " \
+		"${ns:-the host namespace}" "N" "$call_len" "$duration"
+	printf "%s cores, earshot record --format %s %s\n" "$(nproc)" "$format" "$extra"
+	printf "backlog (recording_queue) sampled every %s s; held = no drops and no upward trend over the last half\n" "$interval"
+	for n in $calls; do
+		local pcap="$tmp/sus-$n.pcap" data="$tmp/sdata-$n" log="$tmp/srecord-$n.log"
+		local plen=$((2 * call_len)) loops samples="$tmp/samples-$n.txt"
+		"$gen" -o "$pcap" -n $((2 * n)) -c "$n" -d "$plen" -s 1 >"$tmp/gen-$n.log" 2>&1
+		capture_facts "$pcap"
+		loops=$(awk -v d="$duration" -v s="$span" 'BEGIN { l = int(d / s + 0.999); print l < 1 ? 1 : l }')
+		start_earshot "$data" "$log"
+		local c0 t0 c1 t1
+		c0=$(cpu_ticks "$pid")
+		t0=$(date +%s.%N)
+		# shellcheck disable=SC2046 # pace is empty or options
+		"${nsexec[@]}" tcpreplay -i lo $(pace) --loop="$loops" "$pcap" >"$tmp/tcpreplay-$n.log" 2>&1 &
+		replay=$!
+		: >"$samples"
+		local next=$interval
+		while kill -0 "$replay" 2>/dev/null; do
+			local el
+			el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+			if awk -v e="$el" -v x="$next" 'BEGIN { exit !(e >= x) }'; then
+				echo "$el $(json "$data/run/status.json" '"%d %d %s" % (s["recording_queue"], s["active_calls"], s.get("recording_queue_age_s", s.get("recording_queue_oldest_s", "-")))')" >>"$samples"
+				next=$((next + interval))
+			fi
+			sleep 0.5
+		done
+		wait "$replay" || true
+		replay=""
+		t1=$(date +%s.%N)
+		c1=$(cpu_ticks "$pid")
+		local st="$data/run/status.json" d
+		d=$(drops_of "$st")
+		# the backlog's drain after the load: how long until it is empty
+		local tq0 left
+		tq0=$(date +%s)
+		wait_idle "$data"
+		left=$(json "$st" 's["recording_queue"]')
+		kill -TERM "$pid"
+		wait "$pid" || true
+		pid=""
+		rm -rf "$data/recordings" "$pcap"
+		# the verdict from the samples (t, backlog, age)
+		local out
+		out=$(python3 - "$samples" "$n" "$interval" "$call_len" "$d" "$c0" "$c1" "$hz" "$t0" "$t1" <<'PY'
+import sys
+path, n, iv, cl, drops, c0, c1, hz, t0, t1 = sys.argv[1:]
+n, iv, cl, hz = int(n), float(iv), float(cl), float(hz)
+rows = [l.split() for l in open(path) if l.strip()]
+pts = [(float(r[0]), int(r[1])) for r in rows if len(r) >= 3 and r[1].isdigit()]
+act = [int(r[2]) for r in rows if len(r) >= 3 and r[2].isdigit()]
+ages = [r[3] for r in rows if len(r) >= 4 and r[3] != "-"]
+cores = (float(c1) - float(c0)) / hz / max(1e-9, float(t1) - float(t0))
+if len(pts) < 4:
+    print("0|too few samples (%d)|%.2f|-|-|0" % (len(pts), cores))
+    sys.exit()
+end = pts[-1][0]
+half = [(t, q) for t, q in pts if t >= end / 2]
+if len(half) < 2:
+    half = pts[-2:]
+mt = sum(t for t, _ in half) / len(half)
+mq = sum(q for _, q in half) / len(half)
+den = sum((t - mt) ** 2 for t, _ in half) or 1e-9
+slope = sum((t - mt) * (q - mq) for t, q in half) / den
+growth = slope * (half[-1][0] - half[0][0])
+tol = max(2.0, n * iv / cl)
+nodrop = drops.split() == ["0", "0", "0"]
+held = growth <= tol and nodrop
+why = "held" if held else ("drops %s" % drops if not nodrop else "backlog grew")
+series = " ".join(str(q) for _, q in pts)
+print("%d|%s|%.2f|%+.1f (tolerance %.0f)|%s%s|%.0f" % (held, why, cores, growth, tol, series,
+      (" ages " + " ".join(ages)) if ages else "", sum(act) / len(act) if act else 0))
+PY
+)
+		local ok why cores growth series mean
+		IFS='|' read -r ok why cores growth series mean <<<"$out"
+		printf "N=%-5d %-14s %s calls in progress on average, drops %s, earshot %.2f cores, backlog growth over the last half %s recordings, %s left %s s after the load\n" \
+			"$n" "$why" "$mean" "$d" "$cores" "$growth" "${left:-?}" "$(($(date +%s) - tq0))"
+		printf "        backlog every %s s: %s\n" "$interval" "$series"
+		# a late replay stretches every call: fewer call-seconds per second
+		printf "        tcpreplay: %s s planned, %s s taken\n" "$(awk -v s="$span" -v l="$loops" 'BEGIN { printf "%.0f", s * l }')" \
+			"$(awk '/^Actual:/ { for (i = 1; i <= NF; i++) if ($i == "in") print $(i+1) }' "$tmp/tcpreplay-$n.log")"
+		if [ "$ok" = 1 ]; then
+			held_n=$n
+			held_per_core=$(awk -v n="$mean" -v c="$cores" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')
+		else
+			verdict="N=$n did not hold ($why)"
+			break
+		fi
+	done
+	if [ -n "$held_n" ]; then
+		echo "largest N that held: $held_n (calls in progress on average per core of CPU earshot used: $held_per_core; $(nproc)-core machine)${verdict:+; $verdict}"
+	else
+		echo "no N held${verdict:+: $verdict}"
+	fi
+}
+
+if [ -n "$calls" ]; then
+	sustained
+	exit 0
+fi
+
+# ---- step mode ----------------------------------------------------------------------
+
+printf "live capture on lo (%s), %s s of G.711 calls (20 ms), %s cores, tcpreplay %s, earshot record %s\n" \
+	"${ns:-host namespace}" "$duration" "$(nproc)" "$([ "$realtime" = 1 ] && echo "real time" || echo "--pps")" \
+	"--format $format $extra"
+printf "%6s | %8s | %11s | %6s | %6s | %7s | %8s | %9s | %8s | %s\n" \
+	N pps drops calls "CPU %" "CPU s" "s/call-m" "peak RSS" "KiB/call" tcpreplay
+printf -- "-------+----------+-------------+--------+--------+---------+----------+-----------+----------+----------\n"
+verdict=""
+for n in $sizes; do
+	pcap="$tmp/live-$n.pcap"
+	"$gen" -o "$pcap" -n "$n" -c "$n" -d "$duration" -s 1 >"$tmp/gen-$n.log" 2>&1
+	capture_facts "$pcap"
+
+	data="$tmp/data-$n"
+	start_earshot "$data" "$tmp/record-$n.log"
+	rss0=$(vm "$pid" VmRSS)
+	t0=$(date +%s.%N)
+	c0=$(cpu_ticks "$pid")
+	# shellcheck disable=SC2046 # pace is empty or options
+	"${nsexec[@]}" tcpreplay -i lo $(pace) "$pcap" >"$tmp/tcpreplay-$n.log" 2>&1 &
+	replay=$!
+	wait "$replay" || true # in the background: a signal's trap runs at once
+	replay=""
+	t1=$(date +%s.%N)
+	c1=$(cpu_ticks "$pid")
+	# the calls end with BYE; wait for earshot to close and encode them all
+	wait_idle "$data"
 	st="$data/run/status.json"
-	drops=$(json "$st" 'sum(i["dropped"] for i in s["interfaces"])')
-	ifdrops=$(json "$st" 'sum(i["if_dropped"] for i in s["interfaces"])')
-	# earshot's own queue between capture and call workers (not in the
-	# status contract's minimum, so 0 when absent)
-	qdrops=$(json "$st" 's.get("queue_drops", 0)')
+	read -r drops ifdrops qdrops <<<"$(drops_of "$st")"
 	active=$(json "$st" 's["active_calls"]')
 	hwm=$(vm "$pid" VmHWM)
 	c2=$(cpu_ticks "$pid")
 	kill -TERM "$pid"
 	rc=0; wait "$pid" || rc=$?
 	pid=""
-	calls=$("$earshot" --data "$data" calls --json 2>/dev/null \
+	calls_n=$("$earshot" --data "$data" calls --json 2>/dev/null \
 		| python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
 
 	sent=$(awk '/^Actual:/ { print $2 }' "$tmp/tcpreplay-$n.log")
@@ -182,26 +382,28 @@ for n in $sizes; do
 	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v t0="$t0" -v t1="$t1" \
 		'BEGIN { printf "%.1f", 100 * (b - a) / hz / (t1 - t0) }')
 	perc=$(awk -v h="$hwm" -v r="$rss0" -v n="$n" 'BEGIN { printf "%.1f", (h - r) / n }')
-	cpus=$(awk -v a="$c0" -v b="$c2" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) / hz }')
-	printf "%6d | %8.0f | %s/%s/%-7s | %6s | %6s | %7s | %5.0f MiB | %8s | %s\n" \
+	cpus=$(awk -v a="$c0" -v b="$c2" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	percm=$(awk -v c="$cpus" -v n="$n" -v d="$duration" 'BEGIN { printf "%.5f", c / (n * d / 60) }')
+	printf "%6d | %8.0f | %s/%s/%-7s | %6s | %6s | %7s | %8s | %5.0f MiB | %8s | %s\n" \
 		"$n" "$(awk -v p="$pkts" -v d="$span" 'BEGIN { print p / d }')" "${drops:-?}" \
-		"${ifdrops:-?}" "${qdrops:-?}" "$calls" "$cpu" "$cpus" "$(awk -v h="$hwm" 'BEGIN { print h / 1024 }')" \
-		"$perc" "$tr"
+		"${ifdrops:-?}" "${qdrops:-?}" "$calls_n" "$cpu" "$cpus" "$percm" \
+		"$(awk -v h="$hwm" 'BEGIN { print h / 1024 }')" "$perc" "$tr"
 	[ "${active:-0}" = 0 ] || echo "       $active calls still active 30 s after the replay when stopped"
 	[ "$rc" = 0 ] || echo "       earshot record exited $rc after SIGTERM (see $tmp/record-$n.log)"
 	[ "$keep" = 1 ] || rm -f "$pcap"
 	rm -rf "$data/recordings"
 	case "$tr" in
 	ok*) ;;
-	*) verdict="tcpreplay could not keep pace at N=$n ($tr): the limit is the load generator (earshot drops ${drops:-?}/${ifdrops:-?}/${qdrops:-?}, $calls of $n calls)"
+	*) verdict="tcpreplay could not keep pace at N=$n ($tr): the limit is the load generator (earshot drops ${drops:-?}/${ifdrops:-?}/${qdrops:-?}, $calls_n of $n calls)"
 	   [ "$realtime" = 1 ] || break ;;
 	esac
 	if [ "${drops:-1}" != 0 ] || [ "${ifdrops:-1}" != 0 ] || [ "${qdrops:-1}" != 0 ] ||
-		[ "$calls" -lt "$n" ]; then
-		verdict="first loss at N=$n (drops ${drops:-?}/${ifdrops:-?}/${qdrops:-?}, $calls of $n calls)"
+		[ "$calls_n" -lt "$n" ]; then
+		verdict="first loss at N=$n (drops ${drops:-?}/${ifdrops:-?}/${qdrops:-?}, $calls_n of $n calls)"
 		break
 	fi
 done
 echo "${verdict:-no loss up to N=${n}}"
 echo "drops = dropped/if_dropped/queue_drops from status.json; CPU % = of one core over the replay;"
-echo "CPU s = earshot's CPU seconds from the replay's start until every call is closed and encoded"
+echo "CPU s = earshot's CPU seconds from the replay's start until every call is closed and encoded;"
+echo "s/call-m = CPU s per call-minute replayed (N x duration / 60)"

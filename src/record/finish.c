@@ -250,6 +250,13 @@ int rec_call_to_idx(const struct rec_call *rc, const char *source, struct idx_ca
 		add_flag(flags, "messages_truncated");
 	if (rc->time_fixed)
 		add_flag(flags, "capture_time_fixed");
+	if (rc->capture_drops) {
+		/* the flag, then the count as "capture_drops:N" (live.c) */
+		char f[40];
+		snprintf(f, sizeof(f), "capture_drops:%llu", (unsigned long long)rc->capture_drops);
+		add_flag(flags, "capture_drops");
+		add_flag(flags, f);
+	}
 	char undecoded[48] = "";
 	undecoded_codecs(rc, undecoded, sizeof(undecoded));
 	if (undecoded[0]) {

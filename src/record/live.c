@@ -157,6 +157,7 @@ struct live_worker {
 	bool build_oom;
 	int64_t snap_us;
 	uint64_t cmd_seen; /* the last command looked at (rec_live_command) */
+	uint64_t drops_seen; /* the drops its calls were told of (note_drops) */
 };
 
 struct ep_entry {
@@ -516,6 +517,38 @@ int rec_live_command(struct rec_live *l, const struct rec_cmd *c, char *msg, siz
 	return out;
 }
 
+/* Per-call capture-drop attribution: packets lost in any kernel ring
+ * (they may have been any call's) or in this worker's own queues (they
+ * were for one of its calls) since the last look are counted on each of
+ * the worker's calls in progress (rec_call.capture_drops, the call's
+ * "capture_drops" flag).  The kernel's count arrives with the capture
+ * thread's next publish (a quarter second) and a worker's queue may still
+ * hold packets from before a drop, so the attribution is to within about
+ * that long: a call that began just after a drop may be counted, one whose
+ * first packets still waited in a queue may not. */
+static void note_drops(struct live_worker *w)
+{
+	struct rec_live *l = w->live;
+	uint64_t total = 0;
+	for (unsigned i = 0; i < l->ncap; i++) {
+		total += atomic_load_explicit(&l->cap[i].pub_dropped, memory_order_relaxed);
+		total += atomic_load_explicit(&w->rings[i].drops, memory_order_relaxed);
+	}
+	if (total <= w->drops_seen)
+		return;
+	uint64_t n = total - w->drops_seen;
+	w->drops_seen = total;
+	struct sip_tracker *t = rec_engine_tracker(w->engine);
+	size_t pos = 0;
+	struct es_hnode *cur = NULL;
+	struct sip_call *sc;
+	while ((sc = sip_tracker_next(t, &pos, &cur))) {
+		struct rec_call *rc = sc->user;
+		if (rc && sc->end_reason == SIP_END_NONE)
+			rc->capture_drops += n;
+	}
+}
+
 static unsigned drain_rings(struct live_worker *w, unsigned budget)
 {
 	struct rec_live *l = w->live;
@@ -542,6 +575,7 @@ static void *worker_main(void *arg)
 		take_command(w);
 		int64_t now = wall_us();
 		if (now - last_tick >= ES_US_PER_SEC / 10) {
+			note_drops(w);
 			rec_engine_tick(w->engine, now);
 			publish_worker(w);
 			if (now - w->snap_us >= ES_US_PER_SEC)

@@ -3,7 +3,8 @@
  * window against its recording.  The engine indexes every call it saw,
  * recorded or not, with the flags that say why not (finish.c): a rule
  * (not_recorded), a consent refusal (no_consent), a spool that failed
- * (recording_cut: disk full), no media, a codec it cannot decode; pauses
+ * (recording_cut: disk full), no media, a codec it cannot decode, packets
+ * the capture dropped while it ran (capture_drops, record/live.c); pauses
  * are events; a recording finished after a crash is "recovered"; a deleted
  * one left a tombstone in the ledger.  A call answered with none of these
  * and no recording, or whose recording's file is gone, is unexplained.
@@ -163,6 +164,7 @@ static void judge(struct idx *ix, const char *data_dir, const struct rc_call *c,
 		v->reason = flag(c->rec_flags, "recovered")       ? "recovered_after_crash"
 			    : flag(c->flags, "recording_cut")      ? "cut_disk_full"
 			    : paused                               ? "paused"
+			    : flag(c->flags, "capture_drops")      ? "capture_drops"
 			    : flag(c->rec_flags, "recording_gap")  ? "gaps"
 								   : NULL;
 		snprintf(v->detail, sizeof(v->detail), "%s", c->rec_path);
@@ -179,6 +181,9 @@ static void judge(struct idx *ix, const char *data_dir, const struct rc_call *c,
 		snprintf(v->detail, sizeof(v->detail), "%s", c->rule[0] ? c->rule : "default");
 	} else if (flag(c->flags, "recording_cut")) {
 		v->reason = "disk_full";
+	} else if (flag(c->flags, "capture_drops") && flag(c->flags, "no_media")) {
+		/* its media may have been what the capture lost (live.c) */
+		v->reason = "capture_drops";
 	} else if (flag(c->flags, "no_media")) {
 		v->reason = "no_media";
 	} else if (flag(c->flags, "undecoded_codec")) {

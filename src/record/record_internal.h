@@ -121,6 +121,10 @@ struct rec_call {
 	unsigned crash_sig;       /* the above in one number, 0 = no rule */
 	unsigned ml_meta_consent; /* the crash_sig the log's metadata has */
 	int64_t alert_check_us;   /* the last in-call alert check (alert_live.c) */
+	/* packets the kernel's capture ring or earshot's worker queue dropped
+	 * while the call was in progress (live.c): which call a lost packet
+	 * belonged to is unknowable, so every call open then counts them */
+	uint64_t capture_drops;
 };
 
 /* Calls that share one announced address (a media server or a B2BUA often
