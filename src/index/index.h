@@ -729,4 +729,48 @@ typedef int (*idx_tr_hit_fn)(void *ud, const struct idx_tr_hit *h);
 int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int party,
 			idx_tr_hit_fn fn, void *ud);
 
+/* ---- teams and supervisor scope (schema IDX_MIG_QA; teams.c; issue #18) ----
+ * Storage only: api/ decides who may change them and what a scope means
+ * (a supervisor whose scope is "teams" acts on the calls of the agents of
+ * the teams they supervise).  Team names are checked by api/ (as user
+ * names) and compare ASCII case-insensitively. */
+#define IDX_MIG_QA "teams, supervisor scope, evaluation forms and evaluations"
+#define IDX_TEAMS_MAX 1000 /* teams in all */
+
+struct idx_team {
+	int64_t id;
+	const char *name;      /* valid during the callback */
+	int64_t created_us;
+	int64_t agents, supervisors;
+};
+typedef int (*idx_team_fn)(void *ud, const struct idx_team *t);
+/* ES_EEXIST: the name is taken; ES_ELIMIT: IDX_TEAMS_MAX teams already. */
+int idx_team_add(struct idx *ix, const char *name, int64_t now_us, int64_t *id);
+/* With its memberships; ES_ENOTFOUND. */
+int idx_team_del(struct idx *ix, const char *name);
+/* Every team by name, with its member counts. */
+int idx_teams_list(struct idx *ix, idx_team_fn fn, void *ud);
+
+/* A membership: kind "agent" (their calls are the team's) or "supervisor"
+ * (a scoped supervisor sees the team's calls). */
+struct idx_team_member {
+	const char *team, *user, *kind, *role, *numbers; /* valid during the callback */
+};
+typedef int (*idx_team_member_fn)(void *ud, const struct idx_team_member *m);
+/* Add (add) or remove user_id as kind of team name.  ES_ENOTFOUND: no such
+ * team (or, removing, no such membership); ES_EEXIST: already a member. */
+int idx_team_member_set(struct idx *ix, const char *team, int64_t user_id, const char *kind,
+			bool add);
+/* The members of team (NULL: of every team), by team, kind and user name.
+ * ES_ENOTFOUND when team is given and does not exist. */
+int idx_team_members(struct idx *ix, const char *team, idx_team_member_fn fn, void *ud);
+/* The numbers (each agent's comma list) of the enabled agent members of
+ * every team user_id supervises: fn once per agent. */
+typedef int (*idx_numbers_fn)(void *ud, const char *user, const char *numbers);
+int idx_team_scope_numbers(struct idx *ix, int64_t user_id, idx_numbers_fn fn, void *ud);
+/* A user's own scope: "all", "teams", or "" when none is set (the
+ * server's default applies).  set with scope NULL or "" clears it. */
+int idx_user_scope_get(struct idx *ix, int64_t user_id, char out[8]);
+int idx_user_scope_set(struct idx *ix, int64_t user_id, const char *scope);
+
 #endif /* ES_INDEX_H */
