@@ -75,6 +75,7 @@ static bool on_calls(enum api_action act)
 	case API_ACT_VERIFY:
 	case API_ACT_REDACT:
 	case API_ACT_ORIGINAL:
+	case API_ACT_EVALUATE:
 		return true;
 	default:
 		return false;

@@ -701,6 +701,12 @@ int srv_route(struct srv_req *r)
 		return srv_teams_route(r, u[sizeof(teams) - 1] ? u + sizeof(teams) : NULL);
 	if (!strncmp(u, scopes, sizeof(scopes) - 1))
 		return srv_scopes_route(r, u + sizeof(scopes) - 1);
+	static const char forms[] = "/api/forms";
+	if (!strncmp(u, forms, sizeof(forms) - 1) &&
+	    (!u[sizeof(forms) - 1] || u[sizeof(forms) - 1] == '/'))
+		return srv_forms_route(r, u[sizeof(forms) - 1] ? u + sizeof(forms) : NULL);
+	if (is(u, "/api/reports/qa"))
+		return get ? srv_qa_report(r) : srv_method_not_allowed(r, "GET, HEAD");
 	static const char subject[] = "/api/subject/";
 	if (!strncmp(u, subject, sizeof(subject) - 1))
 		return srv_subject_route(r, u + sizeof(subject) - 1);
@@ -765,6 +771,12 @@ int srv_route(struct srv_req *r)
 			if (is(m, "POST"))
 				return tags ? srv_call_tag(r, id) : srv_call_note(r, id);
 			return srv_method_not_allowed(r, "GET, HEAD, POST");
+		}
+		if (has_sub && sl_eq(sub, sl_cstr("evaluations"))) {
+			if (!parse_id(idp, &id))
+				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+						 "a call id is a positive decimal number");
+			return srv_call_evaluations(r, id);
 		}
 		if (has_sub && sl_eq(sub, sl_cstr("redact"))) {
 			if (!parse_id(idp, &id))

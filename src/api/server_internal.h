@@ -383,5 +383,9 @@ bool srv_may(const struct srv_req *r, enum api_action act, bool own);
 /* /api/teams (rest NULL) and /api/teams/{rest}; /api/scopes/{rest}. */
 int srv_teams_route(struct srv_req *r, const char *rest);
 int srv_scopes_route(struct srv_req *r, const char *rest);
+/* handlers_qa.c: /api/forms[/{id}], /api/calls/{id}/evaluations, /api/reports/qa */
+int srv_forms_route(struct srv_req *r, const char *rest);
+int srv_call_evaluations(struct srv_req *r, int64_t id);
+int srv_qa_report(struct srv_req *r);
 
 #endif /* ES_API_SERVER_INTERNAL_H */
