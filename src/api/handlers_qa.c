@@ -464,13 +464,12 @@ static int eval_add(struct srv_req *r, int64_t id)
 	struct scored *s = NULL;
 	const cJSON *fid = cJSON_GetObjectItemCaseSensitive(in, "form");
 	const cJSON *comment = cJSON_GetObjectItemCaseSensitive(in, "comment");
-	const char *why = NULL;
-	for (const cJSON *k = in ? in->child : NULL; k && !why; k = k->next)
+	const char *why = cJSON_IsObject(in) ? NULL : "body";
+	/* (only an object's members have names) */
+	for (const cJSON *k = why ? NULL : in->child; k && !why; k = k->next)
 		if (strcmp(k->string, "form") && strcmp(k->string, "answers") &&
 		    strcmp(k->string, "comment"))
 			why = "body";
-	if (!why && (!cJSON_IsObject(in)))
-		why = "body";
 	if (!why && (!cJSON_IsNumber(fid) || fid->valuedouble < 1 ||
 		     fid->valuedouble != (double)(int64_t)fid->valuedouble))
 		why = "form";

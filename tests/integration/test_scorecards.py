@@ -142,6 +142,10 @@ def main():
         st, _, b = req("POST", path, body, s["super1"])
         res.check(st == 400 and b.get("parameter") == param,
                   "bad evaluation -> 400 %s: %d %s" % (param, st, b))
+    for body in ([1, 2], {"form": f1["id"], "answers": EVALS[0], "x": 1}):
+        st, _, b = req("POST", path, body, s["super1"])
+        res.check(st == 400 and b.get("parameter") == "body",
+                  "evaluation body %r -> 400 body: %d %s" % (body, st, b))
     got = []
     for i, ans in enumerate(EVALS):
         who = "super1" if i < 2 else "admin1"
