@@ -208,17 +208,18 @@ int idx_qa_evals_of_call(struct idx *ix, int64_t call_row, idx_qa_eval_fn eval,
  * 1..6 (bound by bind_filter). */
 #define QA_WHERE \
 	" WHERE e.created_us >= ? AND e.created_us < ?" \
-	" AND (? IS NULL OR f.name = ?)" \
-	" AND (? IS NULL OR instr(',' || ? || ',', ',' || e.agent || ',') > 0)"
+	" AND (? = '' OR f.name = ?)" \
+	" AND (? = 0 OR instr(',' || ? || ',', ',' || e.agent || ',') > 0)"
 
 static void bind_filter(struct idx_st *st, const struct idx_qa_filter *q)
 {
 	db_bind_int64(st, 1, q->from_us);
 	db_bind_int64(st, 2, q->to_us);
-	db_bind_text(st, 3, q->form_name);
-	db_bind_text(st, 4, q->form_name);
-	db_bind_text(st, 5, q->agents);
-	db_bind_text(st, 6, q->agents);
+	/* no NULL parameters: PostgreSQL cannot type "$3 IS NULL" */
+	db_bind_text(st, 3, q->form_name ? q->form_name : "");
+	db_bind_text(st, 4, q->form_name ? q->form_name : "");
+	db_bind_int64(st, 5, q->agents != NULL);
+	db_bind_text(st, 6, q->agents ? q->agents : "");
 }
 
 /* One aggregate query: rows of (key, week, count, average) to fn. */
