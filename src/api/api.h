@@ -45,6 +45,7 @@ enum api_action {
 	API_ACT_HOLD,       /* legal holds: list, place, release (#15) */
 	API_ACT_REDACT,     /* make a redacted version of a recording (#15) */
 	API_ACT_ORIGINAL,   /* hear a redaction's kept original (#15) */
+	API_ACT_EVALUATE,   /* score a call with a QA form (#18, handlers_qa.c) */
 	API_ACT__COUNT
 };
 
@@ -64,11 +65,11 @@ int api_action_parse(const char *s, enum api_action *out);
  * and admin it is ignored.  can_listen is the explicit grant an auditor
  * needs to hear or export recordings; it means nothing for other roles.
  *
- *                 search view listen export tag verify audit_read admin hold redact original
- *   admin           all  all   all    all   all  all      yes      yes   yes  all    all
- *   supervisor      all  all   all    all   all  all      no       no    no   all    no
- *   agent           own  own   own    no    own  no       no       no    no   no     no
- *   auditor         all  all   grant  grant no   all      yes      no    yes  no     grant
+ *                 search view listen export tag verify audit_read admin hold redact original evaluate
+ *   admin           all  all   all    all   all  all      yes      yes   yes  all    all      all
+ *   supervisor      all  all   all    all   all  all      no       no    no   all    no       all
+ *   agent           own  own   own    no    own  no       no       no    no   no     no       no
+ *   auditor         all  all   grant  grant no   all      yes      no    yes  no     grant    no
  *
  * ("all": every call; "own": only calls where call_is_own; "grant": only
  * with can_listen.)  Supervisors do not read the audit log: it records

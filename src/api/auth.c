@@ -26,6 +26,7 @@ static const char *const action_names[API_ACT__COUNT] = {
 	[API_ACT_EXPORT] = "export", [API_ACT_TAG] = "tag",       [API_ACT_VERIFY] = "verify",
 	[API_ACT_AUDIT_READ] = "audit_read", [API_ACT_ADMIN] = "admin", [API_ACT_HOLD] = "hold",
 	[API_ACT_REDACT] = "redact", [API_ACT_ORIGINAL] = "original",
+	[API_ACT_EVALUATE] = "evaluate",
 };
 
 const char *api_role_name(enum api_role r)
@@ -61,12 +62,12 @@ int api_action_parse(const char *s, enum api_action *out)
 /* The matrix of api.h as a table: what each role may do. */
 enum grant { NO = 0, ALL, OWN, LISTEN_GRANT };
 static const unsigned char matrix[API_ROLE__COUNT][API_ACT__COUNT] = {
-	/*                  search view listen export tag verify audit admin hold redact original */
-	[API_ROLE_ADMIN] = {ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL},
-	[API_ROLE_SUPERVISOR] = {ALL, ALL, ALL, ALL, ALL, ALL, NO, NO, NO, ALL, NO},
-	[API_ROLE_AGENT] = {OWN, OWN, OWN, NO, OWN, NO, NO, NO, NO, NO, NO},
+	/*                  search view listen export tag verify audit admin hold redact original evaluate */
+	[API_ROLE_ADMIN] = {ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL},
+	[API_ROLE_SUPERVISOR] = {ALL, ALL, ALL, ALL, ALL, ALL, NO, NO, NO, ALL, NO, ALL},
+	[API_ROLE_AGENT] = {OWN, OWN, OWN, NO, OWN, NO, NO, NO, NO, NO, NO, NO},
 	[API_ROLE_AUDITOR] = {ALL, ALL, LISTEN_GRANT, LISTEN_GRANT, NO, ALL, ALL, NO, ALL, NO,
-			      LISTEN_GRANT},
+			      LISTEN_GRANT, NO},
 };
 
 bool api_allow(enum api_role role, bool can_listen, enum api_action action, bool call_is_own)

@@ -58,10 +58,9 @@ static void active_row(void *ud, const struct rec_active *a)
 		o->fresh = fresh(o->hdr, o->now_us) ? 1 : -1;
 	if (o->fresh < 0)
 		return; /* a stale list shows no call */
-	const struct api_user *u = &o->r->user;
-	bool own = api_party_matches(u->numbers, a->caller_user, a->caller_uri) ||
-		   api_party_matches(u->numbers, a->callee_user, a->callee_uri);
-	if (!api_allow(u->role, u->can_listen, API_ACT_SEARCH, own)) {
+	bool own = srv_party_own(o->r, a->caller_user, a->caller_uri) ||
+		   srv_party_own(o->r, a->callee_user, a->callee_uri);
+	if (!srv_may(o->r, API_ACT_SEARCH, own)) {
 		o->hidden++;
 		return;
 	}
@@ -334,9 +333,8 @@ int srv_active_control(struct srv_req *r, const char *call_id, const char *verb)
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder", NULL,
 				 "no recorder is running with this data folder");
 	}
-	const struct api_user *u = &r->user;
-	bool own = f.found && (api_party_matches(u->numbers, f.a.caller_user, f.a.caller_uri) ||
-			       api_party_matches(u->numbers, f.a.callee_user, f.a.callee_uri));
+	bool own = f.found && (srv_party_own(r, f.a.caller_user, f.a.caller_uri) ||
+			       srv_party_own(r, f.a.callee_user, f.a.callee_uri));
 	if (!srv_allow_call(r, API_ACT_TAG, f.found, own, action, call_id, &rc))
 		return rc;
 	if (cmd.verb == REC_CMD_CONSENT) {
@@ -363,7 +361,7 @@ int srv_active_control(struct srv_req *r, const char *call_id, const char *verb)
 		}
 	}
 	snprintf(cmd.call_id, sizeof(cmd.call_id), "%s", call_id);
-	snprintf(cmd.by, sizeof(cmd.by), "api:%s", u->name);
+	snprintf(cmd.by, sizeof(cmd.by), "api:%s", r->user.name);
 	char id[REC_CMD_ID_MAX + 1], msg[256];
 	int status = 0;
 	int src = rec_control_send(r->srv->data_dir, &cmd, id, sizeof(id), err, sizeof(err));

@@ -85,7 +85,7 @@ struct own {
 static int own_row(void *ud, const struct idx_call *c)
 {
 	struct own *o = ud;
-	o->own = api_call_is_own(o->r->user.numbers, c);
+	o->own = srv_call_own(o->r, c);
 	return o->row ? o->row(o->ud, c) : 0;
 }
 

@@ -255,7 +255,7 @@ void srv_audit(struct srv_req *r, const char *action, const char *object, const 
 bool srv_allow(struct srv_req *r, enum api_action act, bool own, const char *action,
 	       const char *object, int *rc)
 {
-	if (api_allow(r->user.role, r->user.can_listen, act, own))
+	if (srv_may(r, act, own))
 		return true;
 	char detail[96];
 	snprintf(detail, sizeof(detail), "role %s may not %s%s", api_role_name(r->user.role),
@@ -272,7 +272,7 @@ bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own
 	 * any id: that answer does not depend on the call. */
 	if (!srv_allow(r, act, true, action, object, rc))
 		return false;
-	if (found && api_allow(r->user.role, r->user.can_listen, act, own))
+	if (found && srv_may(r, act, own))
 		return true;
 	/* Issue #13, finding 13a: "not yours" and "no such call" get one
 	 * answer, so that ids cannot be probed; the audit keeps which. */
@@ -314,7 +314,7 @@ bool srv_authenticate(struct srv_req *r, int *rc)
 			return false;
 		}
 		r->auth = SRV_AUTH_TOKEN;
-		return true;
+		return srv_scope_load(r, rc);
 	}
 	const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "earshot_session");
 	if (!cookie) {
@@ -339,7 +339,7 @@ bool srv_authenticate(struct srv_req *r, int *rc)
 			return false;
 		}
 	}
-	return true;
+	return srv_scope_load(r, rc);
 }
 
 /* ---- one request ------------------------------------------------------------------------- */
@@ -447,6 +447,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	srv_peaks_deferred_free(r);
 	es_buf_free(&r->body);
+	free(r->scope_numbers);
 	sodium_memzero(r->cookie, sizeof(r->cookie));
 	free(r);
 	*con_cls = NULL;

@@ -464,6 +464,7 @@ int srv_me(struct srv_req *r)
 	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(r->user.role));
 	es_json_key(&o.j, "numbers"); api_json_list(&o.j, r->user.numbers);
 	es_json_key(&o.j, "can_listen"); es_json_bool(&o.j, r->user.can_listen);
+	es_json_key(&o.j, "scope"); es_json_str(&o.j, r->scoped ? "teams" : "all");
 	es_json_key(&o.j, "auth");
 	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? "session" : "token");
 	es_json_key(&o.j, "csrf");
@@ -471,8 +472,8 @@ int srv_me(struct srv_req *r)
 	es_json_key(&o.j, "permissions");
 	es_json_obj_begin(&o.j);
 	for (unsigned a = 0; a < API_ACT__COUNT; a++) {
-		bool all = api_allow(r->user.role, r->user.can_listen, (enum api_action)a, false);
-		bool own = api_allow(r->user.role, r->user.can_listen, (enum api_action)a, true);
+		bool all = srv_may(r, (enum api_action)a, false);
+		bool own = srv_may(r, (enum api_action)a, true);
 		es_json_key(&o.j, api_action_name((enum api_action)a));
 		es_json_str(&o.j, all ? "all" : own ? "own" : "none");
 	}
@@ -694,6 +695,18 @@ int srv_route(struct srv_req *r)
 	static const char users[] = "/api/users/";
 	if (!strncmp(u, users, sizeof(users) - 1))
 		return srv_user_route(r, u + sizeof(users) - 1);
+	static const char teams[] = "/api/teams", scopes[] = "/api/scopes/";
+	if (!strncmp(u, teams, sizeof(teams) - 1) &&
+	    (!u[sizeof(teams) - 1] || u[sizeof(teams) - 1] == '/'))
+		return srv_teams_route(r, u[sizeof(teams) - 1] ? u + sizeof(teams) : NULL);
+	if (!strncmp(u, scopes, sizeof(scopes) - 1))
+		return srv_scopes_route(r, u + sizeof(scopes) - 1);
+	static const char forms[] = "/api/forms";
+	if (!strncmp(u, forms, sizeof(forms) - 1) &&
+	    (!u[sizeof(forms) - 1] || u[sizeof(forms) - 1] == '/'))
+		return srv_forms_route(r, u[sizeof(forms) - 1] ? u + sizeof(forms) : NULL);
+	if (is(u, "/api/reports/qa"))
+		return get ? srv_qa_report(r) : srv_method_not_allowed(r, "GET, HEAD");
 	static const char subject[] = "/api/subject/";
 	if (!strncmp(u, subject, sizeof(subject) - 1))
 		return srv_subject_route(r, u + sizeof(subject) - 1);
@@ -758,6 +771,12 @@ int srv_route(struct srv_req *r)
 			if (is(m, "POST"))
 				return tags ? srv_call_tag(r, id) : srv_call_note(r, id);
 			return srv_method_not_allowed(r, "GET, HEAD, POST");
+		}
+		if (has_sub && sl_eq(sub, sl_cstr("evaluations"))) {
+			if (!parse_id(idp, &id))
+				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+						 "a call id is a positive decimal number");
+			return srv_call_evaluations(r, id);
 		}
 		if (has_sub && sl_eq(sub, sl_cstr("redact"))) {
 			if (!parse_id(idp, &id))

@@ -43,6 +43,9 @@ struct api_server_config {
 	/* Only GET /metrics, /healthz and /readyz (the recorder's [metrics]
 	 * listener); everything else is 404. */
 	bool metrics_only;
+	/* [api] supervisor_scope = teams: a supervisor without a scope of their
+	 * own acts only on their teams' calls (api/teams.h) */
+	bool supervisor_scope_teams;
 };
 
 struct api_server;

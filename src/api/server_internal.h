@@ -86,6 +86,10 @@ struct srv_req {
 	/* a waveform decode on its own thread, the request suspended
 	 * (handlers_peaks.c); freed by srv_peaks_deferred_free */
 	struct srv_peaks_task *deferred;
+	/* a supervisor limited to their teams' calls (handlers_teams.c): their
+	 * calls are those of scope_numbers (malloc'd; freed with r) */
+	bool scoped;
+	char *scope_numbers;
 };
 
 /* A response being built: JSON into a memstream. */
@@ -363,5 +367,25 @@ bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc);
  * calls of a page found by f->text. */
 void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter *f,
 		   const int64_t *ids, unsigned n);
+
+/* ---- handlers_teams.c: teams and the supervisor's scope (issue #18) ------------- */
+/* After authentication: whether r's user is a scoped supervisor, and the
+ * numbers their calls are matched with.  false: 503 queued (*rc). */
+bool srv_scope_load(struct srv_req *r, int *rc);
+/* Is the call r's to act on under the own-call rule: for an agent one of
+ * their numbers is a party, for a scoped supervisor one of their teams'
+ * agents' numbers (api_call_is_own over the matching list). */
+bool srv_call_own(const struct srv_req *r, const struct idx_call *c);
+bool srv_party_own(const struct srv_req *r, const char *user, const char *uri);
+/* api_allow for r's user, the scope applied: a scoped supervisor's grants
+ * on calls hold only for their own (in-scope) calls. */
+bool srv_may(const struct srv_req *r, enum api_action act, bool own);
+/* /api/teams (rest NULL) and /api/teams/{rest}; /api/scopes/{rest}. */
+int srv_teams_route(struct srv_req *r, const char *rest);
+int srv_scopes_route(struct srv_req *r, const char *rest);
+/* handlers_qa.c: /api/forms[/{id}], /api/calls/{id}/evaluations, /api/reports/qa */
+int srv_forms_route(struct srv_req *r, const char *rest);
+int srv_call_evaluations(struct srv_req *r, int64_t id);
+int srv_qa_report(struct srv_req *r);
 
 #endif /* ES_API_SERVER_INTERNAL_H */

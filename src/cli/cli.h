@@ -77,6 +77,7 @@ typedef int (*cli_verify_node_fn)(void *ud, const char *data_dir, const char *no
 int cli_verify_nodes(struct cli_ctx *ctx, cli_verify_node_fn run, void *ud);
 int cli_keys(struct cli_ctx *ctx, int argc, char **argv);   /* keys.c */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);   /* user.c */
+int cli_team(struct cli_ctx *ctx, int argc, char **argv);   /* team.c */
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv);  /* audit.c */
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv);  /* serve.c */
 int cli_delete(struct cli_ctx *ctx, int argc, char **argv); /* keys.c */
@@ -245,6 +246,7 @@ struct cli_web_settings {
 	unsigned login_max_failures, login_max_failures_address;
 	int64_t login_window_us, login_lockout_us;
 	bool redaction_shred; /* [redaction] original = shred */
+	bool supervisor_scope_teams; /* [api] supervisor_scope = teams */
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */

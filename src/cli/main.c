@@ -31,6 +31,7 @@ static void usage(FILE *f, const char *prog)
 		"  verify [ID...]   check recordings against the signed integrity ledger\n"
 		"  keys SUBCOMMAND  encryption keys: status, rotate, shred ID\n"
 		"  user SUBCOMMAND  users of the web UI/API: add, passwd, role, list, token\n"
+		"  team SUBCOMMAND  teams of agents and supervisors, a supervisor's scope\n"
 		"  audit            list (--verify: check) the hash-chained audit log\n"
 		"  serve            the REST API over HTTP(S) (docs/openapi.yaml)\n"
 		"  delete ID        remove a call's recording, with a tombstone in the ledger\n"
@@ -206,6 +207,8 @@ int main(int argc, char **argv)
 		return cli_user(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "audit"))
 		return cli_audit(&ctx, sub_argc, sub_argv);
+	if (!strcmp(cmd, "team"))
+		return cli_team(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "serve"))
 		return cli_serve(&ctx, sub_argc, sub_argv);
 	if (!strcmp(cmd, "delete"))

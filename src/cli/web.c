@@ -133,7 +133,8 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	static const char *const known[] = {"enabled", "listen", "threads", "tls_cert",
 					    "tls_key", "web", "login_max_failures",
 					    "login_max_failures_address", "login_window",
-					    "login_lockout", "per_ip_connections", NULL};
+					    "login_lockout", "per_ip_connections",
+					    "supervisor_scope", NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
 		return rc;
@@ -168,6 +169,16 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	if ((rc = es_conf_bool(c, "api", "enabled", &o->enabled, err, errlen)) &&
 	    rc != ES_ENOTFOUND)
 		return rc;
+	/* [api] supervisor_scope: a supervisor without their own sees all calls
+	 * or only their teams' (api/teams.h) */
+	if ((e = es_conf_find(c, "api", "supervisor_scope"))) {
+		if (strcmp(e->value, "all") && strcmp(e->value, "teams")) {
+			snprintf(err, errlen, "%s:%u: supervisor_scope: all or teams, not '%s'",
+				 c->path, e->line, e->value);
+			return ES_EPARSE;
+		}
+		o->supervisor_scope_teams = !strcmp(e->value, "teams");
+	}
 	/* [redaction] original: what POST /api/calls/{id}/redact does with it */
 	if ((e = es_conf_find(c, "redaction", "original"))) {
 		if (strcmp(e->value, "shred") && strcmp(e->value, "restrict")) {
@@ -259,6 +270,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.login_window_us = o->login_window_us,
 		.login_lockout_us = o->login_lockout_us,
 		.redaction_shred = o->redaction_shred,
+		.supervisor_scope_teams = o->supervisor_scope_teams,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;

@@ -729,4 +729,115 @@ typedef int (*idx_tr_hit_fn)(void *ud, const struct idx_tr_hit *h);
 int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int party,
 			idx_tr_hit_fn fn, void *ud);
 
+/* ---- teams and supervisor scope (schema IDX_MIG_QA; teams.c; issue #18) ----
+ * Storage only: api/ decides who may change them and what a scope means
+ * (a supervisor whose scope is "teams" acts on the calls of the agents of
+ * the teams they supervise).  Team names are checked by api/ (as user
+ * names) and compare ASCII case-insensitively. */
+#define IDX_MIG_QA "teams, supervisor scope, evaluation forms and evaluations"
+#define IDX_TEAMS_MAX 1000 /* teams in all */
+
+struct idx_team {
+	int64_t id;
+	const char *name;      /* valid during the callback */
+	int64_t created_us;
+	int64_t agents, supervisors;
+};
+typedef int (*idx_team_fn)(void *ud, const struct idx_team *t);
+/* ES_EEXIST: the name is taken; ES_ELIMIT: IDX_TEAMS_MAX teams already. */
+int idx_team_add(struct idx *ix, const char *name, int64_t now_us, int64_t *id);
+/* With its memberships; ES_ENOTFOUND. */
+int idx_team_del(struct idx *ix, const char *name);
+/* Every team by name, with its member counts. */
+int idx_teams_list(struct idx *ix, idx_team_fn fn, void *ud);
+
+/* A membership: kind "agent" (their calls are the team's) or "supervisor"
+ * (a scoped supervisor sees the team's calls). */
+struct idx_team_member {
+	const char *team, *user, *kind, *role, *numbers; /* valid during the callback */
+};
+typedef int (*idx_team_member_fn)(void *ud, const struct idx_team_member *m);
+/* Add (add) or remove user_id as kind of team name.  ES_ENOTFOUND: no such
+ * team (or, removing, no such membership); ES_EEXIST: already a member. */
+int idx_team_member_set(struct idx *ix, const char *team, int64_t user_id, const char *kind,
+			bool add);
+/* The members of team (NULL: of every team), by team, kind and user name.
+ * ES_ENOTFOUND when team is given and does not exist. */
+int idx_team_members(struct idx *ix, const char *team, idx_team_member_fn fn, void *ud);
+/* The numbers (each agent's comma list) of the enabled agent members of
+ * every team user_id supervises: fn once per agent. */
+typedef int (*idx_numbers_fn)(void *ud, const char *user, const char *numbers);
+int idx_team_scope_numbers(struct idx *ix, int64_t user_id, idx_numbers_fn fn, void *ud);
+/* A user's own scope: "all", "teams", or "" when none is set (the
+ * server's default applies).  set with scope NULL or "" clears it. */
+int idx_user_scope_get(struct idx *ix, int64_t user_id, char out[8]);
+int idx_user_scope_set(struct idx *ix, int64_t user_id, const char *scope);
+
+/* ---- QA evaluation forms and evaluations (schema IDX_MIG_QA; scorecards.c) ----
+ * Storage only: api/ parses and checks a form's body (JSON: sections,
+ * questions, weights), scores the answers and decides who may see what.
+ * A form is saved as a new version each time (name, version 1, 2, ...);
+ * an evaluation refers to the version it was scored with. */
+#define IDX_QA_FORM_MAX 32768 /* bytes of a form's body */
+
+struct idx_qa_form {
+	int64_t id;
+	const char *name, *body, *created_by; /* valid during the callback */
+	int64_t version, created_us;
+};
+typedef int (*idx_qa_form_fn)(void *ud, const struct idx_qa_form *f);
+/* A new version of form name (1 when new): *id and *version. */
+int idx_qa_form_save(struct idx *ix, const char *name, const char *body, const char *by,
+		     int64_t now_us, int64_t *id, int64_t *version);
+/* The newest version of every form, by name (all: every version). */
+int idx_qa_forms_list(struct idx *ix, bool all, idx_qa_form_fn fn, void *ud);
+/* One version by id: ES_ENOTFOUND. */
+int idx_qa_form_get(struct idx *ix, int64_t id, idx_qa_form_fn fn, void *ud);
+
+struct idx_qa_answer {
+	const char *question, *answer; /* "yes", "no", "na", "1".."5" */
+	double earned, possible;       /* possible 0: not applicable */
+};
+struct idx_qa_eval {
+	int64_t id, call_row, form_id, form_version;
+	const char *form_name, *evaluator, *agent, *comment;
+	double score;                  /* 0..100 */
+	bool fatal;
+	int64_t created_us;
+};
+/* Store e (e->id set) and its n answers in one savepoint.  ES_ENOTFOUND:
+ * no such call or form. */
+int idx_qa_eval_add(struct idx *ix, struct idx_qa_eval *e, const struct idx_qa_answer *a,
+		    size_t n);
+/* The evaluations of call_row, oldest first, each then its answers
+ * (answer may be NULL). */
+typedef int (*idx_qa_eval_fn)(void *ud, const struct idx_qa_eval *e);
+typedef int (*idx_qa_answer_fn)(void *ud, const struct idx_qa_answer *a);
+int idx_qa_evals_of_call(struct idx *ix, int64_t call_row, idx_qa_eval_fn eval,
+			 idx_qa_answer_fn answer, void *ud);
+
+/* The report over evaluations created in [from_us, to_us) of form_name
+ * (NULL: any) and of the agents in the comma list agents (NULL: any). */
+struct idx_qa_filter {
+	int64_t from_us, to_us;
+	const char *form_name;
+	const char *agents;
+};
+struct idx_qa_row {
+	const char *key;           /* agent, question; NULL for totals/weeks */
+	int64_t week_us;           /* weeks: the Monday 00:00 UTC it starts */
+	int64_t count;
+	double average;            /* score, or earned/possible in % (questions) */
+};
+struct idx_qa_report_fns {
+	void *ud;
+	int (*total)(void *ud, const struct idx_qa_row *r);
+	int (*week)(void *ud, const struct idx_qa_row *r);     /* in time order */
+	int (*agent)(void *ud, const struct idx_qa_row *r);    /* by name */
+	int (*question)(void *ud, const struct idx_qa_row *r); /* lowest first, nlow */
+	int (*eval)(void *ud, const struct idx_qa_eval *e);    /* each, newest first */
+};
+int idx_qa_report(struct idx *ix, const struct idx_qa_filter *f, unsigned nlow,
+		  const struct idx_qa_report_fns *fns);
+
 #endif /* ES_INDEX_H */

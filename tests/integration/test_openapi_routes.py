@@ -36,6 +36,8 @@ HANDLERS = {
     "srv_audit_list": ("/api/audit", "get"),
     "srv_stats": ("/api/stats", "get"),
     "srv_alerts": ("/api/alerts", "get"),
+    "member_remove": ("/api/teams/{name}/members/{user}", "delete"),
+    "srv_qa_report": ("/api/reports/qa", "get"),
 }
 # route function -> the OpenAPI prefix of the segments it compares
 ROUTERS = {

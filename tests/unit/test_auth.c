@@ -500,11 +500,11 @@ static void test_rate_limit_burst(void)
 /* The matrix as the test states it, independently of auth.c's table:
  * 'A' all calls, 'O' own calls only, 'G' only with can_listen, '-' never. */
 static const char *const expect[API_ROLE__COUNT] = {
-	/*               search view listen export tag verify audit admin hold redact original */
-	[API_ROLE_ADMIN] = "AAAAAAAAAAA",
-	[API_ROLE_SUPERVISOR] = "AAAAAA---A-",
-	[API_ROLE_AGENT] = "OOO-O------",
-	[API_ROLE_AUDITOR] = "AAGG-AA-A-G",
+	/*               search view listen export tag verify audit admin hold redact original evaluate */
+	[API_ROLE_ADMIN] = "AAAAAAAAAAAA",
+	[API_ROLE_SUPERVISOR] = "AAAAAA---A-A",
+	[API_ROLE_AGENT] = "OOO-O-------",
+	[API_ROLE_AUDITOR] = "AAGG-AA-A-G-",
 };
 
 static void test_role_matrix(void)
@@ -527,7 +527,7 @@ static void test_role_matrix(void)
 					CHECK(got == want);
 					n++;
 				}
-	CHECK_INT(n, 4 * 11 * 4);
+	CHECK_INT(n, 4 * 12 * 4);
 	CHECK(!api_allow(API_ROLE__COUNT, true, API_ACT_SEARCH, true));
 	CHECK(!api_allow((enum api_role)-1, true, API_ACT_SEARCH, true));
 	CHECK(!api_allow(API_ROLE_ADMIN, true, API_ACT__COUNT, true));

@@ -793,7 +793,11 @@ static unsigned mig_step(const char *name)
 #define TRANSCRIPT_UNDO \
 	"DROP TRIGGER transcripts_ai; DROP TRIGGER transcripts_ad; DROP TRIGGER transcripts_au;" \
 	" DROP TABLE transcript_text; DROP TABLE transcripts; DROP TABLE transcribe_jobs; "
-#define AFTER_V9_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the teams' and QA migration (IDX_MIG_QA). */
+#define QA_UNDO \
+	"DROP TABLE qa_answers; DROP TABLE qa_evaluations; DROP TABLE qa_forms;" \
+	" DROP TABLE user_scopes; DROP TABLE team_members; DROP TABLE teams; "
+#define AFTER_V9_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -809,6 +813,7 @@ static const struct {
 	{IDX_MIG_CHECKS, CHECKS_UNDO},
 	{IDX_MIG_NODES, NODES_UNDO},
 	{IDX_MIG_TRANSCRIPT, TRANSCRIPT_UNDO},
+	{IDX_MIG_QA, QA_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -1792,6 +1797,90 @@ static void test_migrate_searches(void)
 	idx_close(ix);
 }
 
+/* ---- teams and QA evaluations (IDX_MIG_QA) ---------------------------------------- */
+
+static int qa_scope_cat(void *ud, const char *user, const char *numbers)
+{
+	char *b = ud;
+	snprintf(b + strlen(b), 256 - strlen(b), "%s=%s;", user, numbers);
+	return 0;
+}
+
+static int qa_row_cat(void *ud, const struct idx_qa_row *r)
+{
+	char *b = ud;
+	snprintf(b + strlen(b), 256 - strlen(b), "%s:%lld:%.1f;", r->key ? r->key : "-",
+		 (long long)r->count, r->average);
+	return 0;
+}
+
+static int qa_form_version(void *ud, const struct idx_qa_form *f)
+{
+	*(int64_t *)ud = f->version;
+	return 0;
+}
+
+/* Teams, memberships, the scope's numbers, a user's scope; forms get
+ * versions, evaluations and answers are stored and aggregated, on either
+ * engine. */
+static void test_qa(void)
+{
+	struct idx *ix = fresh();
+	struct idx_user sup = {.name = "qa_s", .pwhash = "x", .role = "supervisor"};
+	struct idx_user ag = {.name = "qa_a", .pwhash = "x", .role = "agent", .numbers = "1001"};
+	CHECK_INT(idx_user_insert(ix, &sup), 0);
+	CHECK_INT(idx_user_insert(ix, &ag), 0);
+	int64_t tid = 0;
+	CHECK_INT(idx_team_add(ix, "Red", 1, &tid), 0);
+	CHECK_INT(idx_team_add(ix, "red", 1, &tid), ES_EEXIST);
+	CHECK_INT(idx_team_member_set(ix, "red", ag.id, "agent", true), 0);
+	CHECK_INT(idx_team_member_set(ix, "red", ag.id, "agent", true), ES_EEXIST);
+	CHECK_INT(idx_team_member_set(ix, "red", sup.id, "supervisor", true), 0);
+	CHECK_INT(idx_team_member_set(ix, "nosuch", sup.id, "supervisor", true), ES_ENOTFOUND);
+	char buf[256] = "";
+	CHECK_INT(idx_team_scope_numbers(ix, sup.id, qa_scope_cat, buf), 0);
+	CHECK_STR(buf, "qa_a=1001;");
+	char sc[8];
+	CHECK_INT(idx_user_scope_get(ix, sup.id, sc), 0);
+	CHECK_STR(sc, "");
+	CHECK_INT(idx_user_scope_set(ix, sup.id, "teams"), 0);
+	CHECK_INT(idx_user_scope_set(ix, sup.id, "teams"), 0);
+	CHECK_INT(idx_user_scope_get(ix, sup.id, sc), 0);
+	CHECK_STR(sc, "teams");
+	CHECK_INT(idx_user_scope_set(ix, sup.id, "bogus"), ES_EINVAL);
+
+	int64_t c = insert(ix, simple("qa1@x", "1001", "2002", 1000, 10));
+	int64_t f1 = 0, f2 = 0, v = 0;
+	CHECK_INT(idx_qa_form_save(ix, "F", "{}", "qa_s", 1, &f1, &v), 0);
+	CHECK_INT((int)v, 1);
+	CHECK_INT(idx_qa_form_save(ix, "F", "{}", "qa_s", 2, &f2, &v), 0);
+	CHECK_INT((int)v, 2);
+	CHECK_INT(idx_qa_form_get(ix, f1, qa_form_version, &v), 0);
+	CHECK_INT((int)v, 1);
+	struct idx_qa_answer a[2] = {{"q1", "yes", 2, 2}, {"q2", "1", 0, 3}};
+	struct idx_qa_eval e = {.call_row = c, .form_id = f1, .evaluator = "qa_s", .agent = "qa_a",
+				.score = 40, .created_us = 7 * 86400 * ES_US_PER_SEC};
+	CHECK_INT(idx_qa_eval_add(ix, &e, a, 2), 0);
+	CHECK(e.id > 0);
+	e.form_id = 999999;
+	CHECK_INT(idx_qa_eval_add(ix, &e, a, 2), ES_ENOTFOUND);
+	struct idx_qa_filter f = {.from_us = 0, .to_us = INT64_MAX, .agents = "x,qa_a"};
+	buf[0] = 0;
+	struct idx_qa_report_fns fns = {.ud = buf, .total = qa_row_cat, .agent = qa_row_cat,
+					.question = qa_row_cat};
+	CHECK_INT(idx_qa_report(ix, &f, 5, &fns), 0);
+	CHECK_STR(buf, "-:1:40.0;qa_a:1:40.0;q2:1:0.0;q1:1:100.0;");
+	f.agents = "";
+	buf[0] = 0;
+	CHECK_INT(idx_qa_report(ix, &f, 5, &fns), 0);
+	CHECK_STR(buf, "-:0:0.0;");
+	CHECK_INT(idx_team_del(ix, "RED"), 0);
+	buf[0] = 0;
+	CHECK_INT(idx_team_scope_numbers(ix, sup.id, qa_scope_cat, buf), 0);
+	CHECK_STR(buf, "");
+	idx_close(ix);
+}
+
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
 {
@@ -1809,6 +1898,7 @@ static int main_pg(void)
 	RUN(test_recordings);
 	RUN(test_searches);
 	RUN(test_stats);
+	RUN(test_qa);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -2005,6 +2095,7 @@ int main(int argc, char **argv)
 	RUN(test_searches);
 	RUN(test_stats);
 	RUN(test_migrate_searches);
+	RUN(test_qa);
 	teardown();
 	return CHECK_DONE();
 }
