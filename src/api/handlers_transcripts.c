@@ -1,5 +1,6 @@
 /* handlers_transcripts.c - transcript search in GET /api/calls (text,
- * text_party; docs/openapi.yaml): the filter's checks and the hits of
+ * text_party, and the findings: keyword, min/max_sentiment;
+ * docs/openapi.yaml): the filter's checks and the hits of
  * each call on the page, a snippet and the time of each hit per party.
  * The rows themselves were already allowed by the search (an agent's
  * page holds only the agent's own calls), so the hits are too. */
@@ -12,8 +13,45 @@
 
 #define SRV_TEXT_SEARCH_MAX 200
 
+/* keyword, min_sentiment, max_sentiment: the transcript findings */
+static bool speech_filter(struct srv_req *r, struct idx_filter *f, int *rc)
+{
+	const char *k = srv_arg(r, "keyword");
+	if (k) {
+		size_t n = strlen(k);
+		bool ok = n && n <= SRV_TEXT_SEARCH_MAX;
+		for (const char *s = k; ok && *s; s++)
+			ok = (unsigned char)*s >= 0x20 && *s != 0x7f;
+		if (!ok) {
+			*rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "keyword",
+					"a category, list or phrase of 1..%d characters",
+					SRV_TEXT_SEARCH_MAX);
+			return false;
+		}
+		f->keyword = k;
+	}
+	static const char *const names[] = {"min_sentiment", "max_sentiment"};
+	for (int i = 0; i < 2; i++) {
+		const char *v = srv_arg(r, names[i]);
+		if (!v)
+			continue;
+		char *end;
+		double d = strtod(v, &end);
+		if (end == v || *end || !(d >= -1 && d <= 1)) {
+			*rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", names[i],
+					"the call's sentiment from -1 to 1, e.g. -0.3");
+			return false;
+		}
+		*(i ? &f->max_sentiment : &f->min_sentiment) = d;
+		*(i ? &f->max_sentiment_set : &f->min_sentiment_set) = true;
+	}
+	return true;
+}
+
 bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc)
 {
+	if (!speech_filter(r, f, rc))
+		return false;
 	const char *v = srv_arg(r, "text"), *p = srv_arg(r, "text_party");
 	if (p) {
 		f->text_party = !strcmp(p, "caller") ? IDX_CALLER + 1

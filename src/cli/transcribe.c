@@ -2,6 +2,8 @@
  * the queue, run the worker, show a call's transcript (wiring only: the
  * queue is index/, the worker record/transcript.c, the engines
  * analytics/transcribe.h). */
+#include "analytics/alert.h"
+#include "analytics/textan.h"
 #include "analytics/transcribe.h"
 #include "cli/cli.h"
 #include "core/config.h"
@@ -58,6 +60,11 @@ struct tr_settings {
 	char token[4096];
 	struct es_conf conf;
 	bool loaded;
+	/* the text analyses of each transcript: [keywords NAME], [sentiment],
+	 * [redact_speech] (docs/CONFIG.md) */
+	struct ta_config ta;
+	struct ta_lexicon lx;
+	bool have_ta, have_lx;
 };
 
 static const char *const tr_keys[] = {"engine", "url", "model", "language", "token",
@@ -133,12 +140,24 @@ static int settings_load(struct tr_settings *s, const char *config, char *err, s
 			       "vosk", config, s->c.engine);
 	if (!s->c.url)
 		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] url is not set", config);
+	if ((rc = ta_config_load(&s->ta, &s->conf, err, errlen)))
+		return rc;
+	s->have_ta = true;
+	if (s->ta.lexicon) {
+		if ((rc = ta_lexicon_load(&s->lx, s->ta.lexicon, err, errlen)))
+			return rc == ES_ENOMEM ? rc : ES_EINVAL;
+		s->have_lx = true;
+	}
 	return 0;
 }
 
 static void settings_free(struct tr_settings *s)
 {
 	sodium_memzero(s->token, sizeof(s->token));
+	if (s->have_lx)
+		ta_lexicon_free(&s->lx);
+	if (s->have_ta)
+		ta_config_free(&s->ta);
 	if (s->loaded)
 		es_conf_free(&s->conf);
 }
@@ -188,7 +207,20 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 		.max_attempts = (int)s.max_attempts,
 		.backoff_us = s.backoff_us,
 		.backoff_max_us = s.backoff_max_us,
+		.ta = &s.ta,
+		.lx = s.have_lx ? &s.lx : NULL,
 	};
+	/* keyword hits raise the "keyword" alert (docs/ALERTS.md) */
+	struct an_alerts *alerts = NULL;
+	if (an_alerts_from_conf(&alerts, &s.conf, ctx->data_dir, err, sizeof(err)) ||
+	    (alerts && an_alerts_start(alerts, err, sizeof(err)))) {
+		fprintf(stderr, "earshot transcribe: %s\n", err);
+		an_alerts_free(alerts);
+		idx_close(ix);
+		settings_free(&s);
+		return CLI_USAGE;
+	}
+	w.alerts = alerts;
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -238,6 +270,8 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 	if (ret == CLI_OK)
 		printf("transcribed %u channel(s), %u attempt(s) failed\n", done, failed);
 out:
+	an_alerts_stop(alerts);
+	an_alerts_free(alerts);
 	rec_tr_worker_close(&w);
 	idx_close(ix);
 	settings_free(&s);

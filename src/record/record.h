@@ -284,6 +284,9 @@ int rec_sealed_save(const char *path, const struct st_dek *dek, const void *buf,
  * goes into the index (IDX_MIG_TRANSCRIPT).  A failed job is tried again
  * after backoff * 2^attempts (at most backoff_max), max_attempts times. */
 #define REC_TR_DIR "transcripts"
+struct ta_config;
+struct ta_lexicon;
+struct an_alerts;
 struct tr_conf;
 struct tr_engine;
 struct rec_tr_worker {
@@ -295,6 +298,11 @@ struct rec_tr_worker {
 	int max_attempts;                /* 0: 5 */
 	int64_t backoff_us;              /* 0: 30 s */
 	int64_t backoff_max_us;          /* 0: 1 h */
+	/* the text analyses (analytics/textan.h) of each stored transcript:
+	 * spoken numbers masked, keyword hits and sentiment into the index */
+	const struct ta_config *ta;      /* NULL: no keyword lists, cards only */
+	const struct ta_lexicon *lx;     /* NULL: no sentiment */
+	struct an_alerts *alerts;        /* keyword hits raise "keyword"; NULL: none */
 	bool own_vault;
 };
 /* Queue every channel of call_row's recording (again: also those done or

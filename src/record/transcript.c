@@ -49,31 +49,36 @@ int rec_transcript_drop(const char *data_dir, const char *rec_path)
 
 /* ---- the queue ---------------------------------------------------------------------- */
 
-struct rec_row {
-	bool found;
-	char path[512], sha[65];
-	bool encrypted;
-	unsigned channels;
-};
+static void cpy(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "");
+}
 
 static int take_rec(void *ud, const struct idx_call *c)
 {
-	struct rec_row *r = ud;
+	struct rec_tr_call *r = ud;
 	const struct idx_recording *rec = c->recording;
 	if (!rec || !rec->path)
 		return 0;
 	r->found = true;
-	snprintf(r->path, sizeof(r->path), "%s", rec->path);
-	snprintf(r->sha, sizeof(r->sha), "%s", rec->sha256 ? rec->sha256 : "");
+	r->row = c->id;
+	cpy(r->path, sizeof(r->path), rec->path);
+	cpy(r->sha, sizeof(r->sha), rec->sha256);
 	r->encrypted = rec->encrypted;
 	r->channels = rec->channels;
+	cpy(r->call_id, sizeof(r->call_id), c->call_id);
+	cpy(r->caller, sizeof(r->caller), c->caller.user);
+	cpy(r->callee, sizeof(r->callee), c->callee.user);
+	cpy(r->rule, sizeof(r->rule), c->rule);
+	cpy(r->source, sizeof(r->source), c->source);
+	r->start_us = c->start_us;
 	return 0;
 }
 
 int rec_tr_enqueue(struct idx *ix, int64_t call_row, int64_t now_us, bool again,
 		   unsigned *added)
 {
-	struct rec_row r = {0};
+	struct rec_tr_call r = {0};
 	if (added)
 		*added = 0;
 	int rc = idx_call_brief(ix, call_row, take_rec, &r);
@@ -114,7 +119,7 @@ void rec_tr_worker_close(struct rec_tr_worker *w)
 
 /* The recording's plaintext into a new memfd (checked against its hash
  * first): nothing of it touches the disk. */
-static int plain_memfd(struct rec_tr_worker *w, const struct rec_row *r, int *fd, char *err,
+static int plain_memfd(struct rec_tr_worker *w, const struct rec_tr_call *r, int *fd, char *err,
 		       size_t errlen)
 {
 	struct idx_recording rec = {.path = r->path, .sha256 = r->sha, .encrypted = r->encrypted};
@@ -187,8 +192,8 @@ static int decode_channel(int fd, const char *name, int channel, int16_t **pcm, 
 }
 
 /* The words: sealed file first, then the index in one transaction. */
-static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const struct rec_row *r,
-		 const struct tr_text *t, int64_t now_us, char *err, size_t errlen)
+static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const struct rec_tr_call *r,
+		 struct tr_text *t, int64_t now_us, char *err, size_t errlen)
 {
 	struct es_buf json, text, times;
 	es_buf_init(&json);
@@ -196,7 +201,12 @@ static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const stru
 	es_buf_init(&times);
 	struct st_dek *dek = NULL;
 	char path[4400];
-	int rc = tr_text_json(t, chan_name[j->channel], w->engine->name, &json);
+	struct rec_tr_spans sp;
+	/* spoken numbers masked before anything is written */
+	int rc = rec_tr_mask(w, j->channel, t, &sp);
+	if (!rc)
+		rc = tr_text_json_ex(t, chan_name[j->channel], w->engine->name,
+				     (const char *)sp.json.p, &json);
 	if (!rc)
 		rc = tr_text_plain(t, &text, &times);
 	if (rc) {
@@ -233,6 +243,7 @@ dberr:
 	if (rc)
 		es_errf(err, errlen, rc, "%s", idx_errmsg(w->ix));
 out:
+	rec_tr_spans_free(&sp);
 	st_dek_free(dek);
 	es_buf_free(&json);
 	es_buf_free(&text);
@@ -267,7 +278,7 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		return rc;
 	}
 	*ran = true;
-	struct rec_row r = {0};
+	struct rec_tr_call r = {0};
 	struct tr_text t = {0};
 	int16_t *pcm = NULL;
 	size_t frames = 0;
@@ -295,6 +306,12 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 	if (!rc) {
 		ES_LOG_INF(TAG, "call %lld %s: transcribed", (long long)c.j.call_row,
 			    chan_name[c.j.channel]);
+		/* the findings are derived: their failure is logged, the
+		 * transcript stays (the next transcript of the call redoes them) */
+		char aerr[512] = "";
+		if (rec_tr_analyse_call(w, &r, c.j.channel, now_us, aerr, sizeof(aerr)))
+			ES_LOG_WARNING(TAG, "call %lld: text analyses: %s", (long long)c.j.call_row,
+				       aerr);
 		return 0;
 	}
 	/* the job's failure: retried with backoff unless retrying cannot help */
