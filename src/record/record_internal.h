@@ -355,6 +355,7 @@ struct rec_tr_call {
 	char path[512], sha[65];
 	bool encrypted;
 	unsigned channels;
+	int64_t duration_us;
 	char call_id[256], caller[128], callee[128], rule[128], source[16];
 	int64_t start_us;
 };

@@ -14,6 +14,7 @@
 #include "store/vault.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,38 @@ int rec_transcript_drop(const char *data_dir, const char *rec_path)
 	return rc;
 }
 
+int rec_transcript_move(const char *data_dir, struct st_vault *vault, const char *old_path,
+			bool encrypted, const char *new_path, char *err, size_t errlen)
+{
+	struct idx_recording old = {.path = old_path, .encrypted = encrypted};
+	int rc = 0;
+	for (int ch = 0; ch < 2 && !rc; ch++) {
+		struct es_buf b;
+		es_buf_init(&b);
+		struct st_dek *dek = NULL;
+		char path[4400], from[4400];
+		rc = rec_transcript_load(data_dir, vault, &old, ch, &b, err, errlen);
+		if (rc == ES_ENOTFOUND) {
+			rc = 0;
+			es_buf_free(&b);
+			continue;
+		}
+		if (!rc && (rc = rec_transcript_path(data_dir, new_path, ch, path, sizeof(path))))
+			es_errf(err, errlen, rc, "transcript path too long");
+		if (!rc && encrypted)
+			rc = st_vault_key(vault, new_path, &dek, err, errlen);
+		if (!rc)
+			rc = rec_sealed_save(path, dek, b.p, b.len, err, errlen);
+		if (!rc && !rec_transcript_path(data_dir, old_path, ch, from, sizeof(from)))
+			unlink(from);
+		st_dek_free(dek);
+		if (b.p)
+			sodium_memzero(b.p, b.len);
+		es_buf_free(&b);
+	}
+	return rc;
+}
+
 /* ---- the queue ---------------------------------------------------------------------- */
 
 static void cpy(char *dst, size_t cap, const char *s)
@@ -66,6 +99,7 @@ static int take_rec(void *ud, const struct idx_call *c)
 	cpy(r->sha, sizeof(r->sha), rec->sha256);
 	r->encrypted = rec->encrypted;
 	r->channels = rec->channels;
+	r->duration_us = rec->duration_us;
 	cpy(r->call_id, sizeof(r->call_id), c->call_id);
 	cpy(r->caller, sizeof(r->caller), c->caller.user);
 	cpy(r->callee, sizeof(r->callee), c->callee.user);
@@ -193,7 +227,8 @@ static int decode_channel(int fd, const char *name, int channel, int16_t **pcm, 
 
 /* The words: sealed file first, then the index in one transaction. */
 static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const struct rec_tr_call *r,
-		 struct tr_text *t, int64_t now_us, char *err, size_t errlen)
+		 struct tr_text *t, struct rec_tr_spans *sp, int64_t now_us, char *err,
+		 size_t errlen)
 {
 	struct es_buf json, text, times;
 	es_buf_init(&json);
@@ -201,12 +236,11 @@ static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const stru
 	es_buf_init(&times);
 	struct st_dek *dek = NULL;
 	char path[4400];
-	struct rec_tr_spans sp;
 	/* spoken numbers masked before anything is written */
-	int rc = rec_tr_mask(w, j->channel, t, &sp);
+	int rc = rec_tr_mask(w, j->channel, t, sp);
 	if (!rc)
 		rc = tr_text_json_ex(t, chan_name[j->channel], w->engine->name,
-				     (const char *)sp.json.p, &json);
+				     (const char *)sp->json.p, &json);
 	if (!rc)
 		rc = tr_text_plain(t, &text, &times);
 	if (rc) {
@@ -243,12 +277,34 @@ dberr:
 	if (rc)
 		es_errf(err, errlen, rc, "%s", idx_errmsg(w->ix));
 out:
-	rec_tr_spans_free(&sp);
 	st_dek_free(dek);
 	es_buf_free(&json);
 	es_buf_free(&text);
 	es_buf_free(&times);
 	return rc;
+}
+
+/* The audio of each masked number, through the caller's redaction. */
+static void redact_spans(struct rec_tr_worker *w, const struct rec_tr_call *r, int channel,
+			 const struct rec_tr_spans *sp)
+{
+	int64_t dur_ms = r->duration_us / 1000;
+	for (size_t i = 0; w->redact && i < sp->n; i++) {
+		int64_t from = sp->span[i].start_ms - REC_TR_REDACT_PAD_MS;
+		int64_t to = sp->span[i].end_ms + REC_TR_REDACT_PAD_MS;
+		if (from < 0)
+			from = 0;
+		if (dur_ms > 0 && to > dur_ms)
+			to = dur_ms;
+		if (to <= from)
+			continue;
+		const char *ch = r->channels >= 2 ? chan_name[channel] : "both";
+		if (w->redact(w->redact_ud, r->row, ch, from, to, sp->span[i].kind))
+			ES_LOG_ERR(TAG, "call %lld %s: the spoken %s at %.3f-%.3f s was masked in "
+				   "the transcript but its audio is not redacted",
+				   (long long)r->row, chan_name[channel], sp->span[i].kind,
+				   from / 1e3, to / 1e3);
+	}
 }
 
 struct claimed {
@@ -300,8 +356,9 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 	free(pcm);
 	if (fd >= 0)
 		close(fd);
+	struct rec_tr_spans sp = {0};
 	if (!rc)
-		rc = store(w, &c.j, &r, &t, now_us, err, errlen);
+		rc = store(w, &c.j, &r, &t, &sp, now_us, err, errlen);
 	tr_text_free(&t);
 	if (!rc) {
 		ES_LOG_INF(TAG, "call %lld %s: transcribed", (long long)c.j.call_row,
@@ -312,8 +369,11 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		if (rec_tr_analyse_call(w, &r, c.j.channel, now_us, aerr, sizeof(aerr)))
 			ES_LOG_WARNING(TAG, "call %lld: text analyses: %s", (long long)c.j.call_row,
 				       aerr);
+		redact_spans(w, &r, c.j.channel, &sp);
+		rec_tr_spans_free(&sp);
 		return 0;
 	}
+	rec_tr_spans_free(&sp);
 	/* the job's failure: retried with backoff unless retrying cannot help */
 	*failed = true;
 	int max = w->max_attempts > 0 ? w->max_attempts : 5;

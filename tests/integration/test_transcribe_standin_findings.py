@@ -7,20 +7,27 @@ category, party), a required list with no hit and the sentiment per
 utterance, party and call are in the call's JSON and searchable
 (`calls --keyword`, `--min/max-sentiment`, the same in GET /api/calls);
 a keyword hit raises the "keyword" alert to a real webhook receiver, once
-per call (de-duplicated)."""
+per call (de-duplicated).  The card number's word times become a redaction
+of the caller's audio (the same signed redaction record, ledger leaves and
+audit entry as `earshot redact`, reason "spoken card number"): the span is
+silent in the exported recording, the rest keeps its level, the
+transcripts follow the new recording and `earshot verify --all` passes."""
 import hashlib
 import hmac
 import http.server
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
 
 from asrstandin import StandIn
+from audiometrics import dbfs, read_wav, rms
 from estest import (EARSHOT, SOURCE, Results, calls_json, earshot, free_port, http_req,
-                    http_stop, http_wait_up, import_capture, run, show_json, tmpdir)
+                    http_stop, http_wait_up, import_capture, plain_recording, run, show_json,
+                    tmpdir)
 from talkgen import A, B, gen_call
 
 res = Results()
@@ -169,6 +176,39 @@ if kev:
     e = kev[0]
     res.check(e["call"]["call_id"] and e["fields"].get("category") in ("complaint", "disclosure"),
               "the event names the call and the category: %r" % e)
+
+# ---- the card's audio: redacted through the redaction mechanism ----
+db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+red = db.execute("SELECT channel, from_us, to_us, reason, author FROM redactions"
+                 " WHERE call_row = ?", (ca,)).fetchall()
+aud = db.execute("SELECT user, outcome, detail FROM audit WHERE action = 'call.redact'"
+                 " AND object = ?", (str(ca),)).fetchall()
+db.close()
+# the words 21.3-27.6 s, widened by 250 ms, cut at the recording's end
+res.check(len(red) == 1 and red[0][0] == "caller" and abs(red[0][1] - 21050000) <= 1000 and
+          red[0][2] > 26000000 and red[0][3] == "spoken card number" and
+          red[0][4] == "transcription", "one redaction of the caller's span: %r" % red)
+res.check(len(aud) == 1 and aud[0][1] == "ok" and "spoken card number" in aud[0][2],
+          "audited like a manual redaction: %r" % aud)
+rec = show_json(data, ca)["recording"]
+res.check(".r1." in rec["path"] and "redacted" in rec["flags"], "the call's recording: %r" % rec)
+out = plain_recording(data, ca, os.path.join(work, "a.wav"))
+rate, chans = read_wav(out)
+
+
+def level(ch, a, b):
+    return dbfs(rms(chans[ch], int(a * rate), int(b * rate)))
+
+
+res.check(level(0, 21.2, 26.9) < -55 and level(0, 20.1, 20.9) > -20 and
+          level(0, 6.1, 8.9) > -20, "the caller's span is silent, the rest is not: "
+          "%.1f %.1f %.1f dBFS" % (level(0, 21.2, 26.9), level(0, 20.1, 20.9),
+                                   level(0, 6.1, 8.9)))
+p = earshot(data, "verify", "--all", "--json", check=False)
+res.check(p.returncode == 0 and json.loads(p.stdout)["finding_count"] == 0,
+          "verify after the redaction: %s" % p.stdout[-300:])
+tr = json.loads(earshot(data, "transcribe", "show", str(ca), "--json").stdout)
+res.check(len(tr["transcripts"]) == 2, "the transcripts follow the redacted recording")
 
 # ---- the same through the REST API ----
 run([EARSHOT, "--data", data, "user", "add", "sup1", "--role", "supervisor",
