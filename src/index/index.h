@@ -722,7 +722,8 @@ struct idx_transcript {
 int idx_transcript_put(struct idx *ix, const struct idx_transcript *t);
 typedef int (*idx_transcript_fn)(void *ud, const struct idx_transcript *t);
 int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, void *ud);
-/* A call's transcripts and jobs out of the index (its recording went). */
+/* A call's transcripts, jobs and findings (IDX_MIG_SPEECH) out of the
+ * index (its recording went). */
 int idx_transcripts_delete(struct idx *ix, int64_t call_row);
 /* A search text as an FTS5 query (malloc'd; NULL: no memory or no term):
  * words are ANDed, "double quoted words" are a phrase, a word ending in *

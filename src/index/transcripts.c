@@ -292,7 +292,18 @@ int idx_transcripts_delete(struct idx *ix, int64_t call_row)
 	if (prep(ix, "DELETE FROM transcribe_jobs WHERE call_row = ?", &st))
 		return ES_EDB;
 	db_bind_int64(st, 1, call_row);
-	return done(ix, st, "transcription jobs");
+	if ((err = done(ix, st, "transcription jobs")))
+		return err;
+	/* what the text analyses found says what was said: it goes too */
+	if (prep(ix, "DELETE FROM keyword_hits WHERE call_row = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	if ((err = done(ix, st, "keyword hits")))
+		return err;
+	if (prep(ix, "UPDATE calls SET speech_json = NULL, sentiment = NULL WHERE id = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	return done(ix, st, "transcript findings");
 }
 
 /* ---- search ------------------------------------------------------------------------ */
