@@ -5,6 +5,7 @@
  * The rows themselves were already allowed by the search (an agent's
  * page holds only the agent's own calls), so the hits are too. */
 #include "api/server_internal.h"
+#include "record/record.h"
 
 #include <microhttpd.h>
 
@@ -122,4 +123,44 @@ void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter
 		es_json_arr_end(j);
 	}
 	es_json_obj_end(j);
+}
+
+/* POST /api/calls/{id}/transcribe: queue each channel of the call's
+ * recording again (done or failed jobs too); the worker (`earshot
+ * transcribe run`) does the rest.  Who may tag a call may queue it
+ * (API_ACT_TAG: agents their own calls); audited as call.transcribe. */
+int srv_call_transcribe(struct srv_req *r, int64_t id)
+{
+	static const char *const none[] = {NULL};
+	int rc;
+	char obj[24];
+	struct srv_rec ar = {0};
+	if (!srv_access_call_ex(r, id, API_ACT_TAG, "call.transcribe", none, srv_rec_row, &ar, obj,
+				&rc))
+		return rc;
+	if (!ar.has_rec) {
+		srv_audit(r, "call.transcribe", obj, API_AUDIT_FAILED, "no recording");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+				 "the call has no recording");
+	}
+	unsigned added = 0;
+	int e = rec_tr_enqueue(r->ix, id, srv_now_us(), true, &added);
+	if (e) {
+		srv_audit(r, "call.transcribe", obj, API_AUDIT_FAILED, idx_errmsg(r->ix));
+		return e == ES_ENOTFOUND ? srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+						     "the call has no recording")
+					 : srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+						     NULL, "the queue cannot be written now");
+	}
+	char detail[64];
+	snprintf(detail, sizeof(detail), "%u channel(s) queued", added);
+	srv_audit(r, "call.transcribe", obj, API_AUDIT_OK, detail);
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "call"); es_json_int(&o.j, id);
+	es_json_key(&o.j, "queued"); es_json_int(&o.j, added);
+	es_json_obj_end(&o.j);
+	return srv_json_send(r, MHD_HTTP_ACCEPTED, &o);
 }

@@ -5,6 +5,7 @@ of each hit per party; an agent finds only the agent's own call; bad
 values are 400s naming the parameter."""
 import json
 import os
+import sqlite3
 import subprocess
 
 from asrstandin import StandIn
@@ -74,6 +75,39 @@ try:
         for q, param in (("text=%2A", "text"), ("text_party=both&text=a", "text_party")):
             st, _, body = get("sup1", q)
             res.check(st == 400 and param in json.dumps(body), "%s: %d %r" % (q, st, body))
+
+        # ---- POST /api/calls/{id}/transcribe: queued again, role-checked, audited ----
+        def post(who, call):
+            return http_req(HOST, PORT, "POST", "/api/calls/%d/transcribe" % call, body={},
+                            headers={"Authorization": "Bearer " + tok[who]})
+
+        other = [i for i in (ids["a"]["id"], ids["b"]["id"]) if i not in own]
+        st, _, body = post("agent2", own[0])
+        res.check(st in (403, 404), "agent of other numbers: refused (%d)" % st)
+        st, _, body = post("agent1", own[0])
+        res.check(st == 202 and body == {"call": own[0], "queued": 2}, "agent: own call %d %r"
+                  % (st, body))
+        if other:
+            st, _, body = post("agent1", other[0])
+            res.check(st in (403, 404), "agent: another's call refused (%d)" % st)
+        st, _, body = post("sup1", ids["b"]["id"])
+        res.check(st == 202 and body["queued"] == 2, "supervisor: %d %r" % (st, body))
+        st, _, body = post("sup1", 999999)
+        res.check(st == 404, "no such call: %d" % st)
+        st, _, body = http_req(HOST, PORT, "GET", "/api/calls/%d/transcribe" % own[0],
+                               headers={"Authorization": "Bearer " + tok["sup1"]})
+        res.check(st == 405, "GET: 405 (%d)" % st)
+        jobs = json.loads(earshot(data, "transcribe", "status", "--json").stdout)["jobs"]
+        res.check(sorted((j["call"], j["state"]) for j in jobs if j["state"] == "queued") ==
+                  sorted([(own[0], "queued")] * 2 + [(ids["b"]["id"], "queued")] * 2)
+                  if own[0] != ids["b"]["id"] else True, "queued again: %r" % jobs)
+        db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+        aud = db.execute("SELECT user, outcome FROM audit WHERE action = 'call.transcribe'"
+                         " ORDER BY seq").fetchall()
+        db.close()
+        res.check(("agent1", "ok") in aud and ("sup1", "ok") in aud and
+                  any(u == "agent2" and o != "ok" for u, o in aud),
+                  "audited, denials too: %r" % aud)
 finally:
     http_stop(server)
 res.finish()
