@@ -11,7 +11,8 @@ per call (de-duplicated).  The card number's word times become a redaction
 of the caller's audio (the same signed redaction record, ledger leaves and
 audit entry as `earshot redact`, reason "spoken card number"): the span is
 silent in the exported recording, the rest keeps its level, the
-transcripts follow the new recording and `earshot verify --all` passes."""
+transcripts follow the new recording and `earshot verify --all` passes;
+the evidence bundle carries the masked transcripts and still verifies."""
 import hashlib
 import hmac
 import http.server
@@ -22,10 +23,11 @@ import sqlite3
 import subprocess
 import threading
 import time
+import zipfile
 
 from asrstandin import StandIn
 from audiometrics import dbfs, read_wav, rms
-from estest import (EARSHOT, SOURCE, Results, calls_json, earshot, free_port, http_req,
+from estest import (BUILD, EARSHOT, SOURCE, Results, calls_json, earshot, free_port, http_req,
                     http_stop, http_wait_up, import_capture, plain_recording, run, show_json,
                     tmpdir)
 from talkgen import A, B, gen_call
@@ -209,6 +211,21 @@ res.check(p.returncode == 0 and json.loads(p.stdout)["finding_count"] == 0,
           "verify after the redaction: %s" % p.stdout[-300:])
 tr = json.loads(earshot(data, "transcribe", "show", str(ca), "--json").stdout)
 res.check(len(tr["transcripts"]) == 2, "the transcripts follow the redacted recording")
+
+# ---- the evidence bundle carries the (masked) transcripts and still verifies ----
+zpath = os.path.join(work, "evidence.zip")
+earshot(data, "export", str(ca), "--evidence", "-o", zpath)
+with zipfile.ZipFile(zpath) as z:
+    names = z.namelist()
+    ztr = json.loads(z.read("transcript.caller.json")) if "transcript.caller.json" in names \
+        else {}
+    readme = z.read("README.txt").decode()
+res.check("transcript.callee.json" in names and
+          [x["w"] for x in ztr.get("words", [])][:4] == ["i", "am", "really", "unhappy"] and
+          "four" not in [x["w"] for x in ztr["words"]] and "#" in [x["w"] for x in ztr["words"]] and "Transcripts" in readme,
+          "bundle: %r" % names)
+p = run([os.path.join(BUILD, "earshot-verify-evidence"), zpath], check=False)
+res.check(p.returncode == 0, "the bundle verifies: %s %s" % (p.stdout, p.stderr))
 
 # ---- the same through the REST API ----
 run([EARSHOT, "--data", data, "user", "add", "sup1", "--role", "supervisor",
