@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <sodium.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 		"no recording.\n");
 }
 
-static volatile sig_atomic_t tr_stop;
+static atomic_int tr_stop; /* lock-free: set by the signal handler */
 static void on_stop(int sig)
 {
 	(void)sig;
@@ -248,7 +250,9 @@ static int redact_span(void *ud, int64_t call_row, const char *channel, int64_t 
 	return rc;
 }
 
-static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
+/* The worker until *stop (or, once, until nothing is due). */
+static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic_int *stop,
+		      bool report)
 {
 	char err[1024] = "";
 	struct tr_settings s;
@@ -295,10 +299,6 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 	}
 	w.redact = redact_span;
 	w.redact_ud = &rd;
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	int64_t n = 0;
 	int ret = CLI_OK;
 	if ((rc = idx_tr_requeue_running(ix, cli_wall_us(), &n))) {
@@ -311,7 +311,7 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 					     "again", (long long)n);
 	unsigned done = 0, failed = 0;
 	int64_t last_rules = 0, start = cli_wall_us();
-	while (!tr_stop) {
+	while (!atomic_load(stop)) {
 		/* --once: the jobs due when it started, each tried once */
 		int64_t now = once ? start : cli_wall_us();
 		if (now - last_rules >= 10 * ES_US_PER_SEC || once) {
@@ -341,7 +341,7 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 			break;
 		usleep((useconds_t)(s.poll_us > 0 ? s.poll_us : ES_US_PER_SEC));
 	}
-	if (ret == CLI_OK)
+	if (ret == CLI_OK && report)
 		printf("transcribed %u channel(s), %u attempt(s) failed\n", done, failed);
 out:
 	an_alerts_stop(alerts);
@@ -520,6 +520,74 @@ static int cmd_show(struct cli_ctx *ctx, const char *arg, bool json)
 		st_vault_close(v);
 	idx_close(ix);
 	return ret;
+}
+
+static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return run_worker(ctx, config, once, &tr_stop, true);
+}
+
+/* ---- the worker inside `earshot serve` ---------------------------------------------------- */
+
+struct cli_tr_bg {
+	struct cli_ctx *ctx;
+	const char *config;
+	pthread_t th;
+	atomic_int stop;
+};
+
+static void *bg_main(void *ud)
+{
+	struct cli_tr_bg *b = ud;
+	if (run_worker(b->ctx, b->config, false, &b->stop, false) != CLI_OK)
+		ES_LOG_ERR("transcribe", "the transcription worker stopped; `earshot transcribe "
+					 "run` can take over");
+	return NULL;
+}
+
+int cli_tr_bg_start(struct cli_ctx *ctx, const char *config, struct cli_tr_bg **out)
+{
+	*out = NULL;
+	struct es_conf c;
+	char err[512];
+	if (!config || es_conf_load(&c, config, err, sizeof(err)))
+		return 0; /* the caller read the file already: nothing to add */
+	bool on = es_conf_find(&c, "transcription", "engine") != NULL;
+	es_conf_free(&c);
+	if (!on)
+		return 0;
+	struct tr_settings s;
+	int rc = settings_load(&s, config, err, sizeof(err));
+	settings_free(&s);
+	if (rc) { /* refused at start, as `transcribe run` would */
+		fprintf(stderr, "earshot: %s\n", err);
+		return CLI_USAGE;
+	}
+	struct cli_tr_bg *b = calloc(1, sizeof(*b));
+	if (!b)
+		return CLI_ERR;
+	b->ctx = ctx;
+	b->config = config;
+	atomic_init(&b->stop, 0);
+	if (pthread_create(&b->th, NULL, bg_main, b)) {
+		free(b);
+		return CLI_ERR;
+	}
+	*out = b;
+	return 0;
+}
+
+void cli_tr_bg_stop(struct cli_tr_bg *b)
+{
+	if (!b)
+		return;
+	atomic_store(&b->stop, 1);
+	pthread_join(b->th, NULL);
+	free(b);
 }
 
 /* ---- queueing --------------------------------------------------------------------------- */

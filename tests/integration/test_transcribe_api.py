@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import time
 
 from asrstandin import StandIn
 from estest import (EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
@@ -32,7 +33,6 @@ with open(conf, "w") as f:
     f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\n" % port)
 earshot(data, "transcribe", "--query", "source=import")
 earshot(data, "transcribe", "run", "-c", conf, "--once")
-si.stop()
 
 num = ids["a"]["caller"].split(":")[1].split("@")[0]
 own = sorted(c["id"] for c in calls if num in (c["caller"] + c["callee"]))
@@ -110,4 +110,26 @@ try:
                   "audited, denials too: %r" % aud)
 finally:
     http_stop(server)
+
+# ---- `earshot serve -c` with [transcription]: the worker runs inside it ----
+PORT2 = free_port()
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "-c", conf, "--listen",
+                           "%s:%d" % (HOST, PORT2)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    if res.check(http_wait_up(HOST, PORT2, server), "server with the worker up"):
+        st, _, body = http_req(HOST, PORT2, "POST", "/api/calls/%d/transcribe" % ids["a"]["id"],
+                               body={}, headers={"Authorization": "Bearer " + tok["sup1"]})
+        res.check(st == 202, "queued through the API: %d" % st)
+        t0, counts = time.time(), {}
+        while time.time() - t0 < 30:
+            counts = json.loads(earshot(data, "transcribe", "status", "--json").stdout)["counts"]
+            if counts.get("done") == 4 and not counts.get("queued"):
+                break
+            time.sleep(0.3)
+        res.check(counts.get("done") == 4 and not counts.get("queued"),
+                  "serve's worker transcribed what the API queued: %r" % counts)
+finally:
+    http_stop(server)
+si.stop()
 res.finish()
