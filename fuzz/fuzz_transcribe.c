@@ -42,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	es_buf_init(&times);
 	tr_text_json(&t, "caller", "fuzz", &js);
 	tr_text_plain(&t, &text, &times);
+	/* the stored form read back (a transcript file the worker re-reads) */
+	struct tr_text back = {0};
+	tr_text_from_json((const char *)js.p, js.len, &back, err, sizeof(err));
+	if (back.n != t.n)
+		abort();
+	tr_text_free(&back);
+	tr_text_from_json((const char *)buf, size, &back, err, sizeof(err));
+	check_words(&back);
+	tr_text_free(&back);
 	es_buf_free(&js);
 	es_buf_free(&text);
 	es_buf_free(&times);

@@ -41,6 +41,7 @@ static const struct kind_def {
 	[AN_ALERT_SRS_REFUSALS] = {"srs_refusals", false, CMP_ABOVE, U_NUM, 10,
 				   "SIPREC refusals a minute"},
 	[AN_ALERT_BACKLOG] = {"backlog", false, CMP_ABOVE, U_NUM, 100, "recordings waiting"},
+	[AN_ALERT_KEYWORD] = {"keyword", true, CMP_FLAG, U_NONE, 0, "keyword spoken"},
 };
 
 const char *an_alert_kind_name(enum an_alert_kind k)

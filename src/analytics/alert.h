@@ -41,6 +41,7 @@ enum an_alert_kind {
 	AN_ALERT_DISK_FREE,        /* the data folder's free bytes under threshold */
 	AN_ALERT_SRS_REFUSALS,     /* SIPREC refusals over threshold a minute */
 	AN_ALERT_BACKLOG,          /* recordings waiting over threshold */
+	AN_ALERT_KEYWORD,          /* a transcript has a keyword hit (analytics/textan.h) */
 	AN_ALERT_NKINDS
 };
 

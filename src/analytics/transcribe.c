@@ -218,6 +218,12 @@ out:
 int tr_text_json(const struct tr_text *t, const char *channel, const char *engine,
 		 struct es_buf *out)
 {
+	return tr_text_json_ex(t, channel, engine, NULL, out);
+}
+
+int tr_text_json_ex(const struct tr_text *t, const char *channel, const char *engine,
+		    const char *extra, struct es_buf *out)
+{
 	char *mem = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&mem, &len);
@@ -249,12 +255,57 @@ int tr_text_json(const struct tr_text *t, const char *channel, const char *engin
 		es_json_obj_end(&j);
 	}
 	es_json_arr_end(&j);
+	if (extra && *extra) {
+		/* members of the caller's own making (the masked spans) */
+		es_json_key(&j, "masked");
+		es_json_raw(&j, extra);
+	}
 	es_json_obj_end(&j);
 	es_json_end(&j);
 	int rc = fclose(f) ? ES_ENOMEM : 0;
 	if (!rc)
 		rc = es_buf_append(out, mem, len);
 	free(mem);
+	return rc;
+}
+
+/* A stored time in ms; negative, NaN or absurd -> 0 (as sec_ms). */
+static int64_t ms_of(double v)
+{
+	return v >= 0 && v <= 1e10 ? (int64_t)v : 0;
+}
+
+int tr_text_from_json(const char *p, size_t n, struct tr_text *out, char *err, size_t errlen)
+{
+	cJSON *root = cJSON_ParseWithLength(p, n);
+	const cJSON *ws = cJSON_GetObjectItemCaseSensitive(root, "words"), *o;
+	int rc = 0;
+	if (!cJSON_IsArray(ws)) {
+		snprintf(err, errlen, "stored transcript has no \"words\" array");
+		rc = ES_EPARSE;
+		goto out;
+	}
+	cJSON_ArrayForEach(o, ws)
+	{
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "w");
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "s");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "e");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "c");
+		if (!cJSON_IsString(w) || !w->valuestring || !cJSON_IsNumber(s) ||
+		    !cJSON_IsNumber(e)) {
+			snprintf(err, errlen, "stored transcript: a word without w, s or e");
+			rc = ES_EPARSE;
+			goto out;
+		}
+		if ((rc = tr_text_add(out, w->valuestring, strlen(w->valuestring),
+				      ms_of(s->valuedouble), ms_of(e->valuedouble),
+				      cJSON_IsNumber(c) ? c->valuedouble : -1))) {
+			snprintf(err, errlen, "stored transcript: %s", es_strerror(rc));
+			goto out;
+		}
+	}
+out:
+	cJSON_Delete(root);
 	return rc;
 }
 

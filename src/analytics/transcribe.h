@@ -73,6 +73,12 @@ int tr_text_add(struct tr_text *t, const char *w, size_t n, int64_t start_ms, in
  * "words":[{"w":..,"s":ms,"e":ms,"c":conf},...]} */
 int tr_text_json(const struct tr_text *t, const char *channel, const char *engine,
 		 struct es_buf *out);
+/* The same with "masked": extra (a JSON array, raw) when extra is not NULL. */
+int tr_text_json_ex(const struct tr_text *t, const char *channel, const char *engine,
+		    const char *extra, struct es_buf *out);
+/* A stored transcript (tr_text_json's form) back into out (appended).
+ * ES_EPARSE with why in err. */
+int tr_text_from_json(const char *p, size_t n, struct tr_text *out, char *err, size_t errlen);
 /* The searchable forms: words one space apart, and each word's start
  * ("120,480"), NUL-terminated. */
 int tr_text_plain(const struct tr_text *t, struct es_buf *text, struct es_buf *times);

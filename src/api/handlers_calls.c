@@ -121,7 +121,8 @@ const char *const srv_calls_params[] = {"party", "from", "to", "outcome", "min_d
 					"max_duration", "call_id", "codec", "flag", "source",
 					"tag", "consent", "sort", "limit", "cursor", "max_mos",
 					"min_loss", "min_overtalk", "max_talk_ratio",
-					"min_dead_air", "total", "text", "text_party", NULL};
+					"min_dead_air", "total", "text", "text_party", "keyword",
+					"min_sentiment", "max_sentiment", NULL};
 
 /* total=1: how many calls match, for the list's heading.  One count query
  * when the role may search every call; a role that sees only its own calls

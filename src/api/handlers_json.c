@@ -202,6 +202,20 @@ void api_call_json_ex(struct es_json *j, const struct idx_call *c, bool detail,
 		es_json_key(j, "dead_air_max_ms"); es_json_int(j, c->talk.dead_air_ms);
 		es_json_obj_end(j);
 	}
+	/* transcript findings (record/transcript_an.c wrote the JSON):
+	 * everything in the detail, the searched score in a list */
+	es_json_key(j, "sentiment");
+	if (c->speech.sentiment_set)
+		es_json_double(j, c->speech.sentiment, 4);
+	else
+		es_json_null(j);
+	if (detail) {
+		es_json_key(j, "speech");
+		if (c->speech.json)
+			es_json_raw(j, c->speech.json);
+		else
+			es_json_null(j);
+	}
 	/* audio checks of the decoded recording (analytics/audiocheck.c wrote it) */
 	es_json_key(j, "checks");
 	if (c->checks_json)

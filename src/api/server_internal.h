@@ -363,6 +363,8 @@ int srv_active_control(struct srv_req *r, const char *call_id, const char *verb)
  * then being the handler's return. */
 #define SRV_HITS_CALLS 500
 bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc);
+/* POST /api/calls/{id}/transcribe (handlers_transcripts.c). */
+int srv_call_transcribe(struct srv_req *r, int64_t id);
 /* "hits": {"<call id>": [{"party", "snippet", "at_ms": [...]}]} for the
  * calls of a page found by f->text. */
 void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter *f,

@@ -39,6 +39,9 @@ static void calls_usage(FILE *f)
 		"  --min-dead-air S    a silence of both parties of at least S seconds\n"
 		"  --text WORDS        the transcript has every word (\"a phrase\", pre*)\n"
 		"  --text-party P      caller or callee: only that party's words\n"
+		"  --keyword K         a keyword hit whose category, list or phrase is K\n"
+		"  --min-sentiment S   the call's sentiment (-1..1) is at least S\n"
+		"  --max-sentiment S   ... at most S (calls not analysed never match)\n"
 		"  --sort KEY          start (default), mos (lowest first), loss or\n"
 		"                      jitter (highest first); not with --after\n"
 		"  --limit N           at most N calls\n"
@@ -149,6 +152,9 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		{"min-dead-air", required_argument, NULL, 'D'},
 		{"text", required_argument, NULL, 'T'},
 		{"text-party", required_argument, NULL, 'P'},
+		{"keyword", required_argument, NULL, 'k'},
+		{"min-sentiment", required_argument, NULL, 'n'},
+		{"max-sentiment", required_argument, NULL, 'x'},
 		{"json", no_argument, NULL, 'J'},
 		{"csv", no_argument, NULL, 'C'},
 		{"data", required_argument, NULL, 'd'},
@@ -236,6 +242,21 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		case 'T': f.text = optarg; break;
+		case 'k': f.keyword = optarg; break;
+		case 'n':
+		case 'x': {
+			/* the call's mean sentiment, -1 (negative) to 1 (positive) */
+			char *end;
+			double v = strtod(optarg, &end);
+			if (end == optarg || *end || !(v >= -1 && v <= 1)) {
+				fprintf(stderr, "earshot calls: --%s-sentiment: a score from -1 to 1, "
+					"not '%s'\n", c == 'n' ? "min" : "max", optarg);
+				return CLI_USAGE;
+			}
+			*(c == 'n' ? &f.min_sentiment : &f.max_sentiment) = v;
+			*(c == 'n' ? &f.min_sentiment_set : &f.max_sentiment_set) = true;
+			break;
+		}
 		case 'P':
 			f.text_party = !strcmp(optarg, "caller") ? IDX_CALLER + 1
 				     : !strcmp(optarg, "callee") ? IDX_CALLEE + 1 : -1;

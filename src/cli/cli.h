@@ -106,6 +106,13 @@ void cli_verify_redactions_free(struct cli_vr *vr);
 int cli_subject(struct cli_ctx *ctx, int argc, char **argv);   /* subject.c */
 int cli_reconcile(struct cli_ctx *ctx, int argc, char **argv); /* reconcile.c */
 int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv); /* transcribe.c */
+/* The transcription worker as a thread of `earshot serve` when config has
+ * [transcription] engine (*out NULL otherwise): the same settings, queue
+ * and text analyses as `earshot transcribe run`.  0, or CLI_USAGE for a
+ * bad [transcription] (printed). */
+struct cli_tr_bg;
+int cli_tr_bg_start(struct cli_ctx *ctx, const char *config, struct cli_tr_bg **out);
+void cli_tr_bg_stop(struct cli_tr_bg *b);
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);

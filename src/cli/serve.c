@@ -165,10 +165,17 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	struct api_server *srv;
 	if ((rc = cli_web_start(ctx, &w, rules_json, SERVE_CMD, &srv)))
 		goto out;
+	/* [transcription] configured: its worker runs here too */
+	struct cli_tr_bg *tr = NULL;
+	if ((rc = cli_tr_bg_start(ctx, config, &tr))) {
+		api_server_stop(srv);
+		goto out;
+	}
 	int sig = 0;
 	while (sigwait(&stop, &sig) != 0)
 		;
 	fprintf(stderr, "%s: %s, stopping\n", SERVE_CMD, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	cli_tr_bg_stop(tr);
 	api_server_stop(srv);
 	rc = CLI_OK;
 out:

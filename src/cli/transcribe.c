@@ -2,17 +2,23 @@
  * the queue, run the worker, show a call's transcript (wiring only: the
  * queue is index/, the worker record/transcript.c, the engines
  * analytics/transcribe.h). */
+#include "analytics/alert.h"
+#include "api/api.h"
+#include "analytics/textan.h"
 #include "analytics/transcribe.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "index/index.h"
 #include "record/record.h"
+#include "store/ledger.h"
 #include "store/vault.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,7 +48,7 @@ static void usage(FILE *f)
 		"no recording.\n");
 }
 
-static volatile sig_atomic_t tr_stop;
+static atomic_int tr_stop; /* lock-free: set by the signal handler */
 static void on_stop(int sig)
 {
 	(void)sig;
@@ -58,6 +64,11 @@ struct tr_settings {
 	char token[4096];
 	struct es_conf conf;
 	bool loaded;
+	/* the text analyses of each transcript: [keywords NAME], [sentiment],
+	 * [redact_speech] (docs/CONFIG.md) */
+	struct ta_config ta;
+	struct ta_lexicon lx;
+	bool have_ta, have_lx;
 };
 
 static const char *const tr_keys[] = {"engine", "url", "model", "language", "token",
@@ -133,12 +144,24 @@ static int settings_load(struct tr_settings *s, const char *config, char *err, s
 			       "vosk", config, s->c.engine);
 	if (!s->c.url)
 		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] url is not set", config);
+	if ((rc = ta_config_load(&s->ta, &s->conf, err, errlen)))
+		return rc;
+	s->have_ta = true;
+	if (s->ta.lexicon) {
+		if ((rc = ta_lexicon_load(&s->lx, s->ta.lexicon, err, errlen)))
+			return rc == ES_ENOMEM ? rc : ES_EINVAL;
+		s->have_lx = true;
+	}
 	return 0;
 }
 
 static void settings_free(struct tr_settings *s)
 {
 	sodium_memzero(s->token, sizeof(s->token));
+	if (s->have_lx)
+		ta_lexicon_free(&s->lx);
+	if (s->have_ta)
+		ta_config_free(&s->ta);
 	if (s->loaded)
 		es_conf_free(&s->conf);
 }
@@ -165,7 +188,71 @@ static int queue_rules(struct idx *ix, const struct es_conf *c, int64_t now)
 	return 0;
 }
 
-static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
+/* ---- spoken numbers: their audio redacted -------------------------------------------- */
+
+struct tr_redactor {
+	struct cli_ctx *ctx;
+	struct idx *ix;
+	bool shred; /* [redaction] original = shred */
+};
+
+/* One masked number's span through the redaction mechanism: the same
+ * signed redaction record and audit entry as `earshot redact` (by
+ * "transcription", reason "spoken card number"). */
+static int redact_span(void *ud, int64_t call_row, const char *channel, int64_t from_ms,
+		       int64_t to_ms, const char *kind)
+{
+	struct tr_redactor *rd = ud;
+	char reason[96], err[1024] = "", detail[1400], obj[32];
+	snprintf(reason, sizeof(reason), "spoken %s number", kind);
+	struct rec_redact_req q = {.data_dir = rd->ctx->data_dir, .ix = rd->ix,
+				   .call_row = call_row, .from_us = from_ms * 1000,
+				   .to_us = to_ms * 1000, .channel = channel, .fill = "silence",
+				   .reason = reason, .by = "transcription",
+				   .shred_original = rd->shred, .now_us = cli_wall_us()};
+	struct st_ledger *l = NULL;
+	struct st_vault *v = NULL;
+	char kdir[4200];
+	snprintf(kdir, sizeof(kdir), "%s/keys", rd->ctx->data_dir);
+	/* the ledger is opened per redaction: a recorder may want its lock */
+	if (cli_ledger_open(rd->ctx, "transcribe", &l))
+		return ES_EIO;
+	q.ledger = l;
+	if (access(kdir, F_OK) == 0 && st_vault_open(&v, rd->ctx->data_dir, false, err, sizeof(err))) {
+		fprintf(stderr, "earshot transcribe: encryption keys: %s\n", err);
+		st_ledger_close(l);
+		return ES_EIO;
+	}
+	q.vault = v;
+	struct rec_redact_result res;
+	int rc = rec_redact(&q, &res, err, sizeof(err));
+	snprintf(obj, sizeof(obj), "%lld", (long long)call_row);
+	char actor[128];
+	cli_actor(actor, sizeof(actor));
+	if (rc == ES_EHELD) {
+		cli_audit_refusal(rd->ix, "call.redact", call_row, res.held);
+	} else if (!rc || res.path[0]) {
+		snprintf(detail, sizeof(detail), "redaction %d: %s %.3f-%.3f s (silence) by %s, "
+			 "original %s%s: %s", res.n, channel, from_ms / 1e3, to_ms / 1e3, q.by,
+			 res.shredded ? "shredded" : "kept (restricted)", rc ? " (incomplete)" : "",
+			 reason);
+		api_audit_append(rd->ix, q.now_us, actor, "call.redact", obj, "",
+				 rc ? API_AUDIT_FAILED : API_AUDIT_OK, detail, NULL);
+	}
+	if (rc)
+		fprintf(stderr, "earshot transcribe: call %lld: %s\n", (long long)call_row, err);
+	else
+		ES_LOG_INF("transcribe", "call %lld: the spoken %s number at %.3f-%.3f s (%s) is "
+			   "redacted: %s", (long long)call_row, kind, from_ms / 1e3, to_ms / 1e3,
+			   channel, res.path);
+	st_vault_close(v);
+	st_ledger_close(l);
+	return rc;
+}
+
+/* The worker until *stop (or, once, until nothing is due). */
+static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic_int *stop,
+		      bool report)
 {
 	char err[1024] = "";
 	struct tr_settings s;
@@ -188,11 +275,30 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 		.max_attempts = (int)s.max_attempts,
 		.backoff_us = s.backoff_us,
 		.backoff_max_us = s.backoff_max_us,
+		.ta = &s.ta,
+		.lx = s.have_lx ? &s.lx : NULL,
 	};
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/* keyword hits raise the "keyword" alert (docs/ALERTS.md) */
+	struct an_alerts *alerts = NULL;
+	if (an_alerts_from_conf(&alerts, &s.conf, ctx->data_dir, err, sizeof(err)) ||
+	    (alerts && an_alerts_start(alerts, err, sizeof(err)))) {
+		fprintf(stderr, "earshot transcribe: %s\n", err);
+		an_alerts_free(alerts);
+		idx_close(ix);
+		settings_free(&s);
+		return CLI_USAGE;
+	}
+	w.alerts = alerts;
+	/* spoken numbers' audio: redacted as [redaction] says (docs/CONFIG.md) */
+	struct tr_redactor rd = {.ctx = ctx, .ix = ix};
+	if (cli_redaction_mode(config, NULL, &rd.shred)) {
+		an_alerts_free(alerts);
+		idx_close(ix);
+		settings_free(&s);
+		return CLI_USAGE;
+	}
+	w.redact = redact_span;
+	w.redact_ud = &rd;
 	int64_t n = 0;
 	int ret = CLI_OK;
 	if ((rc = idx_tr_requeue_running(ix, cli_wall_us(), &n))) {
@@ -205,7 +311,7 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 					     "again", (long long)n);
 	unsigned done = 0, failed = 0;
 	int64_t last_rules = 0, start = cli_wall_us();
-	while (!tr_stop) {
+	while (!atomic_load(stop)) {
 		/* --once: the jobs due when it started, each tried once */
 		int64_t now = once ? start : cli_wall_us();
 		if (now - last_rules >= 10 * ES_US_PER_SEC || once) {
@@ -235,9 +341,11 @@ static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
 			break;
 		usleep((useconds_t)(s.poll_us > 0 ? s.poll_us : ES_US_PER_SEC));
 	}
-	if (ret == CLI_OK)
+	if (ret == CLI_OK && report)
 		printf("transcribed %u channel(s), %u attempt(s) failed\n", done, failed);
 out:
+	an_alerts_stop(alerts);
+	an_alerts_free(alerts);
 	rec_tr_worker_close(&w);
 	idx_close(ix);
 	settings_free(&s);
@@ -412,6 +520,74 @@ static int cmd_show(struct cli_ctx *ctx, const char *arg, bool json)
 		st_vault_close(v);
 	idx_close(ix);
 	return ret;
+}
+
+static int cmd_run(struct cli_ctx *ctx, const char *config, bool once)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return run_worker(ctx, config, once, &tr_stop, true);
+}
+
+/* ---- the worker inside `earshot serve` ---------------------------------------------------- */
+
+struct cli_tr_bg {
+	struct cli_ctx *ctx;
+	const char *config;
+	pthread_t th;
+	atomic_int stop;
+};
+
+static void *bg_main(void *ud)
+{
+	struct cli_tr_bg *b = ud;
+	if (run_worker(b->ctx, b->config, false, &b->stop, false) != CLI_OK)
+		ES_LOG_ERR("transcribe", "the transcription worker stopped; `earshot transcribe "
+					 "run` can take over");
+	return NULL;
+}
+
+int cli_tr_bg_start(struct cli_ctx *ctx, const char *config, struct cli_tr_bg **out)
+{
+	*out = NULL;
+	struct es_conf c;
+	char err[512];
+	if (!config || es_conf_load(&c, config, err, sizeof(err)))
+		return 0; /* the caller read the file already: nothing to add */
+	bool on = es_conf_find(&c, "transcription", "engine") != NULL;
+	es_conf_free(&c);
+	if (!on)
+		return 0;
+	struct tr_settings s;
+	int rc = settings_load(&s, config, err, sizeof(err));
+	settings_free(&s);
+	if (rc) { /* refused at start, as `transcribe run` would */
+		fprintf(stderr, "earshot: %s\n", err);
+		return CLI_USAGE;
+	}
+	struct cli_tr_bg *b = calloc(1, sizeof(*b));
+	if (!b)
+		return CLI_ERR;
+	b->ctx = ctx;
+	b->config = config;
+	atomic_init(&b->stop, 0);
+	if (pthread_create(&b->th, NULL, bg_main, b)) {
+		free(b);
+		return CLI_ERR;
+	}
+	*out = b;
+	return 0;
+}
+
+void cli_tr_bg_stop(struct cli_tr_bg *b)
+{
+	if (!b)
+		return;
+	atomic_store(&b->stop, 1);
+	pthread_join(b->th, NULL);
+	free(b);
 }
 
 /* ---- queueing --------------------------------------------------------------------------- */

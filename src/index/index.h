@@ -167,6 +167,14 @@ struct idx_call {
 	 * back only, entered by idx_call_set_checks; NULL = not checked.  Their
 	 * flags are also in the recording's flags (searched with the call's). */
 	const char *checks_json;
+	/* transcript findings (schema IDX_MIG_SPEECH; record/transcript.c):
+	 * read back only, entered by idx_call_set_speech; json NULL = none */
+	struct idx_call_speech {
+		const char *json;     /* keyword hits, missing lists, sentiment,
+					 masked number spans */
+		bool sentiment_set;   /* then: the call's mean compound, -1..1 */
+		double sentiment;
+	} speech;
 	struct idx_stream *streams;
 	unsigned nstreams;
 	struct idx_event *events;
@@ -247,6 +255,12 @@ struct idx_filter {
 	 * IDX_CALLER + 1 or IDX_CALLEE + 1 = that party's only */
 	const char *text;
 	int text_party;
+	/* transcript findings (IDX_MIG_SPEECH): a keyword hit whose category,
+	 * list or phrase is keyword (any case), NULL = any; the call's
+	 * sentiment within [min, max] when set (calls without one never match) */
+	const char *keyword;
+	bool min_sentiment_set, max_sentiment_set;
+	double min_sentiment, max_sentiment;
 	enum idx_sort {
 		IDX_SORT_START = 0,   /* start time (newest_first reverses) */
 		IDX_SORT_MOS,         /* worst first: lowest MOS, no quality last */
@@ -708,7 +722,8 @@ struct idx_transcript {
 int idx_transcript_put(struct idx *ix, const struct idx_transcript *t);
 typedef int (*idx_transcript_fn)(void *ud, const struct idx_transcript *t);
 int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, void *ud);
-/* A call's transcripts and jobs out of the index (its recording went). */
+/* A call's transcripts, jobs and findings (IDX_MIG_SPEECH) out of the
+ * index (its recording went). */
 int idx_transcripts_delete(struct idx *ix, int64_t call_row);
 /* A search text as an FTS5 query (malloc'd; NULL: no memory or no term):
  * words are ANDed, "double quoted words" are a phrase, a word ending in *
@@ -839,5 +854,21 @@ struct idx_qa_report_fns {
 };
 int idx_qa_report(struct idx *ix, const struct idx_qa_filter *f, unsigned nlow,
 		  const struct idx_qa_report_fns *fns);
+
+/* ---- transcript findings (schema IDX_MIG_SPEECH; transcripts.c) ------------------
+ * What analytics/textan.h found in a call's transcripts, entered by the
+ * transcription worker each time a channel's transcript is stored. */
+#define IDX_MIG_SPEECH "keyword hits and sentiment per call"
+struct idx_kw_hit {
+	int channel;              /* IDX_CALLER, IDX_CALLEE; -1 = either (missing) */
+	const char *list, *category, *phrase; /* phrase NULL when missing */
+	int64_t start_ms, end_ms; /* -1 when missing */
+	bool missing;             /* a required list without a hit */
+};
+/* Replace call_row's findings: json (shown as the call's "speech"), the
+ * mean sentiment (sentiment_set false: none) and the hits.  ES_ENOTFOUND
+ * when there is no such call. */
+int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool sentiment_set,
+			double sentiment, const struct idx_kw_hit *hits, size_t nhits);
 
 #endif /* ES_INDEX_H */

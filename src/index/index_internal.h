@@ -54,7 +54,8 @@ struct idx {
 	" b.uri, b.user, b.display, b.pai, b.ua, b.sdp_addr, c.rule," \
 	" c.consent_caller, c.consent_callee, c.consent_json, c.clock," \
 	" c.mos, c.mos_min, c.loss_pct, c.jitter_ms," \
-	" c.talk_json, c.talk_ratio, c.overtalk_ms, c.dead_air_ms, c.checks_json, c.node" \
+	" c.talk_json, c.talk_ratio, c.overtalk_ms, c.dead_air_ms, c.checks_json, c.node," \
+	" c.sentiment, c.speech_json" \
 	" FROM calls c" \
 	" LEFT JOIN parties a ON a.call_row = c.id AND a.role = 0" \
 	" LEFT JOIN parties b ON b.call_row = c.id AND b.role = 1"

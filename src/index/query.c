@@ -71,6 +71,9 @@ static void read_call(struct row_mem *m, struct idx_st *st, struct idx_call *c)
 	c->talk.dead_air_ms = db_col_int64(st, 36);
 	c->checks_json = col_str(m, st, 37);
 	c->node = col_str(m, st, 38);
+	c->speech.sentiment_set = db_col_text(st, 39) != NULL;
+	c->speech.sentiment = db_col_double(st, 39);
+	c->speech.json = col_str(m, st, 40);
 }
 
 /* Grow an arena array of elements of size sz: arrays here are small, so
@@ -470,6 +473,15 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 				       " JOIN transcripts tr ON tr.id = transcript_text.rowid"
 				       " WHERE transcript_text MATCH :text"
 				       " AND (:tparty = 0 OR tr.channel = :tparty - 1))");
+	/* transcript findings (transcripts.c) */
+	if (!err && f->keyword)
+		err = es_buf_printf(b, " AND c.id IN (SELECT k.call_row FROM keyword_hits k"
+				       " WHERE k.missing = 0 AND (lower(k.category) = lower(:kw)"
+				       " OR lower(k.list) = lower(:kw) OR lower(k.phrase) = lower(:kw)))");
+	if (!err && f->min_sentiment_set)
+		err = es_buf_printf(b, " AND c.sentiment >= :minsent");
+	if (!err && f->max_sentiment_set)
+		err = es_buf_printf(b, " AND c.sentiment <= :maxsent");
 	const char *gt = f->newest_first ? "<" : ">";
 	if (!err && f->after_id) {
 		/* Keyset paging in list order (start, id): the rows after the
@@ -586,6 +598,10 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	if (text)
 		bind_named_text(st, ":text", text);
 	bind_named_int(st, ":tparty", f->text_party);
+	if (f->keyword)
+		bind_named_text(st, ":kw", f->keyword);
+	bind_named_double(st, ":minsent", f->min_sentiment);
+	bind_named_double(st, ":maxsent", f->max_sentiment);
 	int rc;
 	if (count) {
 		if ((rc = db_step(st)) == DB_ROW)

@@ -292,7 +292,18 @@ int idx_transcripts_delete(struct idx *ix, int64_t call_row)
 	if (prep(ix, "DELETE FROM transcribe_jobs WHERE call_row = ?", &st))
 		return ES_EDB;
 	db_bind_int64(st, 1, call_row);
-	return done(ix, st, "transcription jobs");
+	if ((err = done(ix, st, "transcription jobs")))
+		return err;
+	/* what the text analyses found says what was said: it goes too */
+	if (prep(ix, "DELETE FROM keyword_hits WHERE call_row = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	if ((err = done(ix, st, "keyword hits")))
+		return err;
+	if (prep(ix, "UPDATE calls SET speech_json = NULL, sentiment = NULL WHERE id = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	return done(ix, st, "transcript findings");
 }
 
 /* ---- search ------------------------------------------------------------------------ */
@@ -422,5 +433,46 @@ int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int 
 		err = idx_fail(ix, "transcript search");
 	db_finalize(st);
 	free(q);
+	return err;
+}
+
+/* ---- findings ------------------------------------------------------------------------ */
+
+int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool sentiment_set,
+			double sentiment, const struct idx_kw_hit *hits, size_t nhits)
+{
+	struct idx_st *st;
+	if (prep(ix, "UPDATE calls SET speech_json = ?, sentiment = ? WHERE id = ?", &st))
+		return ES_EDB;
+	db_bind_text(st, 1, json);
+	if (sentiment_set)
+		db_bind_double(st, 2, sentiment);
+	else
+		db_bind_text(st, 2, NULL);
+	db_bind_int64(st, 3, call_row);
+	int err = done(ix, st, "transcript findings");
+	if (!err && db_changes(ix) == 0)
+		return ES_ENOTFOUND;
+	if (err || prep(ix, "DELETE FROM keyword_hits WHERE call_row = ?", &st))
+		return err ? err : ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	if ((err = done(ix, st, "keyword hits")))
+		return err;
+	for (size_t i = 0; i < nhits && !err; i++) {
+		const struct idx_kw_hit *h = &hits[i];
+		if (prep(ix, "INSERT INTO keyword_hits (call_row, channel, list, category, phrase,"
+			     " start_ms, end_ms, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			 &st))
+			return ES_EDB;
+		db_bind_int64(st, 1, call_row);
+		db_bind_int64(st, 2, h->channel);
+		db_bind_text(st, 3, h->list ? h->list : "");
+		db_bind_text(st, 4, h->category ? h->category : "");
+		db_bind_text(st, 5, h->phrase);
+		db_bind_int64(st, 6, h->missing ? -1 : h->start_ms);
+		db_bind_int64(st, 7, h->missing ? -1 : h->end_ms);
+		db_bind_int64(st, 8, h->missing);
+		err = done(ix, st, "keyword hits");
+	}
 	return err;
 }

@@ -99,6 +99,7 @@ static void fsync_dir(const char *dir)
 struct ev_parts {
 	struct ev_rec rec;
 	struct es_buf meta, leaf, proof, head, pub, readme, cons;
+	struct es_buf tr[2]; /* the transcripts (record/transcript.c), empty: none */
 	struct st_ledger_entry e;
 	struct st_head h;
 	char audio_name[32];
@@ -317,6 +318,40 @@ out:
 	return rc;
 }
 
+/* The call's transcripts (caller, callee), decrypted, with a note in the
+ * README: they are carried for the reader, not proven by the leaf. */
+static const char *const tr_names[2] = {"transcript.caller.json", "transcript.callee.json"};
+
+static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
+{
+	struct st_vault *v = ctx->vault, *own = NULL;
+	char err[512] = "";
+	if (p->rec.encrypted && !v && st_vault_open(&own, ctx->data_dir, false, err, sizeof(err)))
+		return 0; /* no keys: the audio's own step names the problem */
+	struct idx_recording rec = {.path = p->rec.path, .encrypted = p->rec.encrypted};
+	int rc = 0, n = 0;
+	for (int ch = 0; ch < 2 && !rc; ch++) {
+		rc = rec_transcript_load(ctx->data_dir, v ? v : own, &rec, ch, &p->tr[ch], err,
+					 sizeof(err));
+		if (rc == ES_ENOTFOUND)
+			rc = 0, p->tr[ch].len = 0;
+		else if (rc)
+			ERR("the transcript of %s: %s", p->rec.path, err);
+		else
+			n++;
+	}
+	st_vault_close(own);
+	if (!rc && n)
+		es_buf_printf(&p->readme,
+			"\n"
+			"Transcripts\n"
+			"  transcript.caller.json, transcript.callee.json: the words as the speech\n"
+			"  engine heard them, with times in ms from the recording's start (spoken\n"
+			"  card numbers masked). They are carried for the reader; the ledger leaf\n"
+			"  above proves the audio and metadata, not them.\n");
+	return rc ? ES_EIO : 0;
+}
+
 /* The plaintext of the recording into dst, checked against the leaf. */
 static int write_audio(struct ev_ctx *ctx, const struct ev_parts *p, const char *dst)
 {
@@ -385,9 +420,21 @@ static int bundle_dir(struct ev_ctx *ctx, struct ev_parts *p, const char *dir, b
 			goto fail;
 		}
 	}
+	for (int ch = 0; ch < 2; ch++) {
+		snprintf(fp, sizeof(fp), "%s/%s", dir, tr_names[ch]);
+		if (p->tr[ch].len && write_new(fp, p->tr[ch].p, p->tr[ch].len)) {
+			ERR("%s: %s", fp, strerror(errno));
+			rc = ES_EIO;
+			goto fail;
+		}
+	}
 	fsync_dir(dir);
 	return 0;
 fail:
+	for (int ch = 0; ch < 2; ch++) {
+		snprintf(fp, sizeof(fp), "%s/%s", dir, tr_names[ch]);
+		unlink(fp);
+	}
 	snprintf(fp, sizeof(fp), "%s/%s", dir, p->audio_name);
 	unlink(fp);
 	for (size_t i = 0; i < done; i++) {
@@ -539,6 +586,9 @@ static int bundle_zip_entries(struct ev_ctx *ctx, struct ev_parts *p, struct st_
 		e = st_zip_writer_add(w, "ledger.pub", p->pub.p, p->pub.len);
 	if (!e)
 		e = st_zip_writer_add(w, "consistency.txt", p->cons.p, p->cons.len);
+	for (int ch = 0; ch < 2 && !e; ch++)
+		if (p->tr[ch].len)
+			e = st_zip_writer_add(w, tr_names[ch], p->tr[ch].p, p->tr[ch].len);
 	if (!e)
 		e = st_zip_writer_finish(w);
 	if (e)
@@ -621,7 +671,11 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	es_buf_init(&p->pub);
 	es_buf_init(&p->readme);
 	es_buf_init(&p->cons);
+	es_buf_init(&p->tr[0]);
+	es_buf_init(&p->tr[1]);
 	int rc = gather(ctx, ix, call_row, label, p);
+	if (!rc)
+		rc = gather_transcripts(ctx, p);
 	if (rc && made)
 		rmdir(out);
 	if (!rc)
@@ -639,6 +693,11 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	es_buf_free(&p->pub);
 	es_buf_free(&p->readme);
 	es_buf_free(&p->cons);
+	for (int ch = 0; ch < 2; ch++) {
+		if (p->tr[ch].p)
+			sodium_memzero(p->tr[ch].p, p->tr[ch].len);
+		es_buf_free(&p->tr[ch]);
+	}
 	free(p);
 	return rc;
 }

@@ -284,6 +284,9 @@ int rec_sealed_save(const char *path, const struct st_dek *dek, const void *buf,
  * goes into the index (IDX_MIG_TRANSCRIPT).  A failed job is tried again
  * after backoff * 2^attempts (at most backoff_max), max_attempts times. */
 #define REC_TR_DIR "transcripts"
+struct ta_config;
+struct ta_lexicon;
+struct an_alerts;
 struct tr_conf;
 struct tr_engine;
 struct rec_tr_worker {
@@ -295,8 +298,24 @@ struct rec_tr_worker {
 	int max_attempts;                /* 0: 5 */
 	int64_t backoff_us;              /* 0: 30 s */
 	int64_t backoff_max_us;          /* 0: 1 h */
+	/* the text analyses (analytics/textan.h) of each stored transcript:
+	 * spoken numbers masked, keyword hits and sentiment into the index */
+	const struct ta_config *ta;      /* NULL: no keyword lists, cards only */
+	const struct ta_lexicon *lx;     /* NULL: no sentiment */
+	struct an_alerts *alerts;        /* keyword hits raise "keyword"; NULL: none */
+	/* a spoken number just masked in a channel's transcript: its audio
+	 * span (ms from the recording's start, padded and inside it; channel
+	 * "caller", "callee" or "both" for a mono mix) is the caller's to
+	 * redact (cli/transcribe.c: rec_redact and the audit, as a manual
+	 * redaction); NULL: not redacted.  Non-zero is logged. */
+	int (*redact)(void *ud, int64_t call_row, const char *channel, int64_t from_ms,
+		      int64_t to_ms, const char *kind);
+	void *redact_ud;
 	bool own_vault;
 };
+/* Words' times are the engine's estimate: a masked number's audio span is
+ * widened by this on each side. */
+#define REC_TR_REDACT_PAD_MS 250
 /* Queue every channel of call_row's recording (again: also those done or
  * failed); *added (may be NULL) jobs queued.  ES_ENOTFOUND: no such call
  * or it has no recording. */
@@ -316,6 +335,11 @@ int rec_transcript_path(const char *data_dir, const char *rec_path, int channel,
 int rec_transcript_load(const char *data_dir, struct st_vault *vault,
 			const struct idx_recording *rec, int channel, struct es_buf *out,
 			char *err, size_t errlen);
+/* The transcripts of a recording that another replaced (a redaction):
+ * read with old_path's key, sealed again with new_path's (encrypted) at
+ * new_path's place, the old files removed; none is fine. */
+int rec_transcript_move(const char *data_dir, struct st_vault *vault, const char *old_path,
+			bool encrypted, const char *new_path, char *err, size_t errlen);
 /* Remove the transcripts of rec_path (delete, shred); none is fine. */
 int rec_transcript_drop(const char *data_dir, const char *rec_path);
 

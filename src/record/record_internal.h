@@ -333,4 +333,40 @@ struct st_vault;
 int rec_plain_into(struct st_vault *vault, const char *file, const char *path, const char *sha,
 		   bool encrypted, int fd, const char *not_done, char *err, size_t errlen);
 
+/* ---- the text analyses of stored transcripts (transcript_an.c) ------------------- */
+struct tr_text;
+/* A spoken number found in a channel: ms from the recording's start. */
+struct rec_tr_span {
+	char kind[32]; /* "card" or a pattern's kind */
+	int64_t start_ms, end_ms;
+	unsigned ndigits;
+};
+struct rec_tr_spans {
+	struct rec_tr_span *span;
+	size_t n;
+	struct es_buf json; /* [{"kind","s","e","digits"}...], NUL-terminated */
+};
+/* Mask the spoken numbers of channel's words t in place (w->ta's patterns
+ * and cards) and list their spans in out (rec_tr_spans_free, whatever the
+ * outcome).  ES_ENOMEM. */
+int rec_tr_mask(const struct rec_tr_worker *w, int channel, struct tr_text *t,
+		struct rec_tr_spans *out);
+void rec_tr_spans_free(struct rec_tr_spans *s);
+/* The call a job is about, as the worker reads it from the index. */
+struct rec_tr_call {
+	int64_t row;
+	bool found;
+	char path[512], sha[65];
+	bool encrypted;
+	unsigned channels;
+	int64_t duration_us;
+	char call_id[256], caller[128], callee[128], rule[128], source[16];
+	int64_t start_us;
+};
+/* Both channels' stored transcripts analysed together (keywords, required
+ * lists, sentiment) into the index's findings; the keyword hits of channel
+ * raise the "keyword" alert.  err says why. */
+int rec_tr_analyse_call(struct rec_tr_worker *w, const struct rec_tr_call *c, int channel,
+			int64_t now_us, char *err, size_t errlen);
+
 #endif

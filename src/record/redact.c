@@ -444,6 +444,13 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 		return rc; /* the row is in: the next open's catch-up completes it */
 	}
 	rec_peaks_drop(q->data_dir, o.path); /* the cached waveform was of the original */
+	/* the transcripts follow the call's recording (sealed with its key),
+	 * before a shred of the original's key would make them unreadable */
+	char terr[512] = "";
+	if (rec_transcript_move(q->data_dir, q->vault, o.path, o.encrypted, res->path, terr,
+				sizeof(terr)))
+		ES_LOG_ERR(TAG, "call %lld: its transcripts could not follow the redaction: %s",
+			   (long long)q->call_row, terr);
 	/* the raw data (SIP and RTP, raw.c) holds the redacted audio: it goes */
 	if (rec_raw_remove(q->data_dir, q->call_row))
 		ES_LOG_ERR(TAG, "call %lld: its raw data could not be removed after redaction: %s",

@@ -14,6 +14,7 @@
 #include "store/vault.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,33 +48,71 @@ int rec_transcript_drop(const char *data_dir, const char *rec_path)
 	return rc;
 }
 
+int rec_transcript_move(const char *data_dir, struct st_vault *vault, const char *old_path,
+			bool encrypted, const char *new_path, char *err, size_t errlen)
+{
+	struct idx_recording old = {.path = old_path, .encrypted = encrypted};
+	int rc = 0;
+	for (int ch = 0; ch < 2 && !rc; ch++) {
+		struct es_buf b;
+		es_buf_init(&b);
+		struct st_dek *dek = NULL;
+		char path[4400], from[4400];
+		rc = rec_transcript_load(data_dir, vault, &old, ch, &b, err, errlen);
+		if (rc == ES_ENOTFOUND) {
+			rc = 0;
+			es_buf_free(&b);
+			continue;
+		}
+		if (!rc && (rc = rec_transcript_path(data_dir, new_path, ch, path, sizeof(path))))
+			es_errf(err, errlen, rc, "transcript path too long");
+		if (!rc && encrypted)
+			rc = st_vault_key(vault, new_path, &dek, err, errlen);
+		if (!rc)
+			rc = rec_sealed_save(path, dek, b.p, b.len, err, errlen);
+		if (!rc && !rec_transcript_path(data_dir, old_path, ch, from, sizeof(from)))
+			unlink(from);
+		st_dek_free(dek);
+		if (b.p)
+			sodium_memzero(b.p, b.len);
+		es_buf_free(&b);
+	}
+	return rc;
+}
+
 /* ---- the queue ---------------------------------------------------------------------- */
 
-struct rec_row {
-	bool found;
-	char path[512], sha[65];
-	bool encrypted;
-	unsigned channels;
-};
+static void cpy(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "");
+}
 
 static int take_rec(void *ud, const struct idx_call *c)
 {
-	struct rec_row *r = ud;
+	struct rec_tr_call *r = ud;
 	const struct idx_recording *rec = c->recording;
 	if (!rec || !rec->path)
 		return 0;
 	r->found = true;
-	snprintf(r->path, sizeof(r->path), "%s", rec->path);
-	snprintf(r->sha, sizeof(r->sha), "%s", rec->sha256 ? rec->sha256 : "");
+	r->row = c->id;
+	cpy(r->path, sizeof(r->path), rec->path);
+	cpy(r->sha, sizeof(r->sha), rec->sha256);
 	r->encrypted = rec->encrypted;
 	r->channels = rec->channels;
+	r->duration_us = rec->duration_us;
+	cpy(r->call_id, sizeof(r->call_id), c->call_id);
+	cpy(r->caller, sizeof(r->caller), c->caller.user);
+	cpy(r->callee, sizeof(r->callee), c->callee.user);
+	cpy(r->rule, sizeof(r->rule), c->rule);
+	cpy(r->source, sizeof(r->source), c->source);
+	r->start_us = c->start_us;
 	return 0;
 }
 
 int rec_tr_enqueue(struct idx *ix, int64_t call_row, int64_t now_us, bool again,
 		   unsigned *added)
 {
-	struct rec_row r = {0};
+	struct rec_tr_call r = {0};
 	if (added)
 		*added = 0;
 	int rc = idx_call_brief(ix, call_row, take_rec, &r);
@@ -114,7 +153,7 @@ void rec_tr_worker_close(struct rec_tr_worker *w)
 
 /* The recording's plaintext into a new memfd (checked against its hash
  * first): nothing of it touches the disk. */
-static int plain_memfd(struct rec_tr_worker *w, const struct rec_row *r, int *fd, char *err,
+static int plain_memfd(struct rec_tr_worker *w, const struct rec_tr_call *r, int *fd, char *err,
 		       size_t errlen)
 {
 	struct idx_recording rec = {.path = r->path, .sha256 = r->sha, .encrypted = r->encrypted};
@@ -187,8 +226,9 @@ static int decode_channel(int fd, const char *name, int channel, int16_t **pcm, 
 }
 
 /* The words: sealed file first, then the index in one transaction. */
-static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const struct rec_row *r,
-		 const struct tr_text *t, int64_t now_us, char *err, size_t errlen)
+static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const struct rec_tr_call *r,
+		 struct tr_text *t, struct rec_tr_spans *sp, int64_t now_us, char *err,
+		 size_t errlen)
 {
 	struct es_buf json, text, times;
 	es_buf_init(&json);
@@ -196,7 +236,11 @@ static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const stru
 	es_buf_init(&times);
 	struct st_dek *dek = NULL;
 	char path[4400];
-	int rc = tr_text_json(t, chan_name[j->channel], w->engine->name, &json);
+	/* spoken numbers masked before anything is written */
+	int rc = rec_tr_mask(w, j->channel, t, sp);
+	if (!rc)
+		rc = tr_text_json_ex(t, chan_name[j->channel], w->engine->name,
+				     (const char *)sp->json.p, &json);
 	if (!rc)
 		rc = tr_text_plain(t, &text, &times);
 	if (rc) {
@@ -240,6 +284,29 @@ out:
 	return rc;
 }
 
+/* The audio of each masked number, through the caller's redaction. */
+static void redact_spans(struct rec_tr_worker *w, const struct rec_tr_call *r, int channel,
+			 const struct rec_tr_spans *sp)
+{
+	int64_t dur_ms = r->duration_us / 1000;
+	for (size_t i = 0; w->redact && i < sp->n; i++) {
+		int64_t from = sp->span[i].start_ms - REC_TR_REDACT_PAD_MS;
+		int64_t to = sp->span[i].end_ms + REC_TR_REDACT_PAD_MS;
+		if (from < 0)
+			from = 0;
+		if (dur_ms > 0 && to > dur_ms)
+			to = dur_ms;
+		if (to <= from)
+			continue;
+		const char *ch = r->channels >= 2 ? chan_name[channel] : "both";
+		if (w->redact(w->redact_ud, r->row, ch, from, to, sp->span[i].kind))
+			ES_LOG_ERR(TAG, "call %lld %s: the spoken %s at %.3f-%.3f s was masked in "
+				   "the transcript but its audio is not redacted",
+				   (long long)r->row, chan_name[channel], sp->span[i].kind,
+				   from / 1e3, to / 1e3);
+	}
+}
+
 struct claimed {
 	bool got;
 	struct idx_tr_job j;
@@ -267,7 +334,7 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		return rc;
 	}
 	*ran = true;
-	struct rec_row r = {0};
+	struct rec_tr_call r = {0};
 	struct tr_text t = {0};
 	int16_t *pcm = NULL;
 	size_t frames = 0;
@@ -289,14 +356,24 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 	free(pcm);
 	if (fd >= 0)
 		close(fd);
+	struct rec_tr_spans sp = {0};
 	if (!rc)
-		rc = store(w, &c.j, &r, &t, now_us, err, errlen);
+		rc = store(w, &c.j, &r, &t, &sp, now_us, err, errlen);
 	tr_text_free(&t);
 	if (!rc) {
 		ES_LOG_INF(TAG, "call %lld %s: transcribed", (long long)c.j.call_row,
 			    chan_name[c.j.channel]);
+		/* the findings are derived: their failure is logged, the
+		 * transcript stays (the next transcript of the call redoes them) */
+		char aerr[512] = "";
+		if (rec_tr_analyse_call(w, &r, c.j.channel, now_us, aerr, sizeof(aerr)))
+			ES_LOG_WARNING(TAG, "call %lld: text analyses: %s", (long long)c.j.call_row,
+				       aerr);
+		redact_spans(w, &r, c.j.channel, &sp);
+		rec_tr_spans_free(&sp);
 		return 0;
 	}
+	rec_tr_spans_free(&sp);
 	/* the job's failure: retried with backoff unless retrying cannot help */
 	*failed = true;
 	int max = w->max_attempts > 0 ? w->max_attempts : 5;

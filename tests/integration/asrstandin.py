@@ -8,6 +8,10 @@ pitch ("refund alpha" for the caller's 440 Hz, "refund bravo" for the
 callee's 700 Hz), with the burst's real times, so a test can tell the
 channels apart and check word times against the audio.
 
+StandIn.script, when set, maps "alpha"/"bravo" (the channel, told by its
+bursts' pitch) to the words to answer instead: [(word, start_s, end_s)],
+so a test can have a channel "say" a sentence over its bursts.
+
 Behaviour is switched at run time with StandIn.mode: "ok", "500",
 "badjson", "slow" (sleeps 30 s before answering), "nowords" (segments
 without word times), "close" (Vosk: the connection drops mid-stream)."""
@@ -46,8 +50,13 @@ def bursts(pcm, rate):
     return [(s, e, sorted(z)[len(z) // 2] * 50 / 2) for s, e, z in out]
 
 
-def words_of(pcm, rate):
+def words_of(pcm, rate, script=None):
     ws = []
+    if script:
+        b = bursts(pcm, rate)
+        name = "alpha" if b and b[0][2] < 570 else "bravo"
+        return [{"word": " " + w, "start": s, "end": e, "probability": 0.9}
+                for w, s, e in script.get(name, [])]
     for s, e, hz in bursts(pcm, rate):
         name = "alpha" if hz < 570 else "bravo"
         mid = (s + e) / 2
@@ -76,6 +85,7 @@ class StandIn:
         self.kind = kind          # "whisper", "openai", "vosk"
         self.token = token
         self.mode = "ok"
+        self.script = None        # {"alpha"|"bravo": [(word, start_s, end_s)]}
         self.requests = []        # what each request carried, for the test
         self.server = None
         self.port = None
@@ -112,7 +122,7 @@ class StandIn:
                     return self._send(200, b'{"text": "refund alpha", "segments": [')
                 if si.mode == "slow":
                     time.sleep(30)
-                ws = words_of(pcm, rate)
+                ws = words_of(pcm, rate, si.script)
                 text = "".join(w["word"] for w in ws)
                 if si.kind == "openai" and si.mode != "nowords":
                     reply = {"task": "transcribe", "language": "english",
@@ -122,10 +132,11 @@ class StandIn:
                 else:
                     segs = []
                     for i in range(0, len(ws), 2):
-                        seg = {"id": i // 2, "start": ws[i]["start"], "end": ws[i + 1]["end"],
-                               "text": ws[i]["word"] + ws[i + 1]["word"]}
+                        two = ws[i:i + 2]
+                        seg = {"id": i // 2, "start": two[0]["start"], "end": two[-1]["end"],
+                               "text": "".join(w["word"] for w in two)}
                         if si.mode != "nowords":
-                            seg["words"] = ws[i:i + 2]
+                            seg["words"] = two
                         segs.append(seg)
                     reply = {"task": "transcribe", "language": "english",
                              "duration": len(pcm) / rate, "text": text, "segments": segs}

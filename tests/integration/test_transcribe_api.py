@@ -5,7 +5,9 @@ of each hit per party; an agent finds only the agent's own call; bad
 values are 400s naming the parameter."""
 import json
 import os
+import sqlite3
 import subprocess
+import time
 
 from asrstandin import StandIn
 from estest import (EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
@@ -31,7 +33,6 @@ with open(conf, "w") as f:
     f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\n" % port)
 earshot(data, "transcribe", "--query", "source=import")
 earshot(data, "transcribe", "run", "-c", conf, "--once")
-si.stop()
 
 num = ids["a"]["caller"].split(":")[1].split("@")[0]
 own = sorted(c["id"] for c in calls if num in (c["caller"] + c["callee"]))
@@ -74,6 +75,61 @@ try:
         for q, param in (("text=%2A", "text"), ("text_party=both&text=a", "text_party")):
             st, _, body = get("sup1", q)
             res.check(st == 400 and param in json.dumps(body), "%s: %d %r" % (q, st, body))
+
+        # ---- POST /api/calls/{id}/transcribe: queued again, role-checked, audited ----
+        def post(who, call):
+            return http_req(HOST, PORT, "POST", "/api/calls/%d/transcribe" % call, body={},
+                            headers={"Authorization": "Bearer " + tok[who]})
+
+        other = [i for i in (ids["a"]["id"], ids["b"]["id"]) if i not in own]
+        st, _, body = post("agent2", own[0])
+        res.check(st in (403, 404), "agent of other numbers: refused (%d)" % st)
+        st, _, body = post("agent1", own[0])
+        res.check(st == 202 and body == {"call": own[0], "queued": 2}, "agent: own call %d %r"
+                  % (st, body))
+        if other:
+            st, _, body = post("agent1", other[0])
+            res.check(st in (403, 404), "agent: another's call refused (%d)" % st)
+        st, _, body = post("sup1", ids["b"]["id"])
+        res.check(st == 202 and body["queued"] == 2, "supervisor: %d %r" % (st, body))
+        st, _, body = post("sup1", 999999)
+        res.check(st == 404, "no such call: %d" % st)
+        st, _, body = http_req(HOST, PORT, "GET", "/api/calls/%d/transcribe" % own[0],
+                               headers={"Authorization": "Bearer " + tok["sup1"]})
+        res.check(st == 405, "GET: 405 (%d)" % st)
+        jobs = json.loads(earshot(data, "transcribe", "status", "--json").stdout)["jobs"]
+        res.check(sorted((j["call"], j["state"]) for j in jobs if j["state"] == "queued") ==
+                  sorted([(own[0], "queued")] * 2 + [(ids["b"]["id"], "queued")] * 2)
+                  if own[0] != ids["b"]["id"] else True, "queued again: %r" % jobs)
+        db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+        aud = db.execute("SELECT user, outcome FROM audit WHERE action = 'call.transcribe'"
+                         " ORDER BY seq").fetchall()
+        db.close()
+        res.check(("agent1", "ok") in aud and ("sup1", "ok") in aud and
+                  any(u == "agent2" and o != "ok" for u, o in aud),
+                  "audited, denials too: %r" % aud)
 finally:
     http_stop(server)
+
+# ---- `earshot serve -c` with [transcription]: the worker runs inside it ----
+PORT2 = free_port()
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "-c", conf, "--listen",
+                           "%s:%d" % (HOST, PORT2)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    if res.check(http_wait_up(HOST, PORT2, server), "server with the worker up"):
+        st, _, body = http_req(HOST, PORT2, "POST", "/api/calls/%d/transcribe" % ids["a"]["id"],
+                               body={}, headers={"Authorization": "Bearer " + tok["sup1"]})
+        res.check(st == 202, "queued through the API: %d" % st)
+        t0, counts = time.time(), {}
+        while time.time() - t0 < 30:
+            counts = json.loads(earshot(data, "transcribe", "status", "--json").stdout)["counts"]
+            if counts.get("done") == 4 and not counts.get("queued"):
+                break
+            time.sleep(0.3)
+        res.check(counts.get("done") == 4 and not counts.get("queued"),
+                  "serve's worker transcribed what the API queued: %r" % counts)
+finally:
+    http_stop(server)
+si.stop()
 res.finish()
