@@ -29,6 +29,7 @@
 struct rec_job {
 	struct rec_job *next;
 	int64_t call_row;
+	int64_t queued_us;  /* CLOCK_MONOTONIC at submit: the backlog's age */
 	int64_t start_us;
 	int64_t end_us;     /* of the call: with start_us, what bounds its audio */
 	int64_t answer_us;  /* 0 = not answered (audio checks: completeness) */
@@ -69,6 +70,9 @@ struct rec_recorder {
 	bool stop;
 	pthread_t th[REC_MAX_THREADS];
 	unsigned nth;
+	unsigned started;      /* workers that took their slot in busy_us */
+	int64_t busy_us[REC_MAX_THREADS]; /* queued_us of each worker's job; 0 = idle */
+	unsigned busy, busy_max;
 	struct mlog_keys keys;
 	struct an_check_limits checks;
 };
@@ -336,6 +340,7 @@ static void *worker(void *arg)
 	struct es_buf buf; /* this worker's rendering memory, reused */
 	es_buf_init(&buf);
 	pthread_mutex_lock(&r->mu);
+	unsigned me = r->started++;
 	for (;;) {
 		while (!r->queue && !r->stop)
 			pthread_cond_wait(&r->work, &r->mu);
@@ -345,6 +350,9 @@ static void *worker(void *arg)
 		r->queue = j->next;
 		if (!r->queue)
 			r->queue_tail = &r->queue;
+		r->busy_us[me] = j->queued_us;
+		if (++r->busy > r->busy_max)
+			r->busy_max = r->busy;
 		pthread_mutex_unlock(&r->mu);
 		job_run(&r->cfg, &r->checks, j, &buf);
 		/* a long call's buffer is not kept for the next, short ones */
@@ -353,6 +361,8 @@ static void *worker(void *arg)
 			es_buf_init(&buf);
 		}
 		pthread_mutex_lock(&r->mu);
+		r->busy_us[me] = 0;
+		r->busy--;
 		j->next = NULL;
 		*r->finished_tail = j;
 		r->finished_tail = &j->next;
@@ -412,6 +422,29 @@ unsigned rec_recorder_pending(struct rec_recorder *r)
 	return n;
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * ES_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+void rec_recorder_backlog(struct rec_recorder *r, struct rec_backlog *out)
+{
+	int64_t now = mono_us();
+	pthread_mutex_lock(&r->mu);
+	/* FIFO: the oldest job not yet encoded is the queue's head or one
+	 * that a worker has in hand */
+	int64_t oldest = r->queue ? r->queue->queued_us : 0;
+	for (unsigned i = 0; i < r->nth; i++)
+		if (r->busy_us[i] && (!oldest || r->busy_us[i] < oldest))
+			oldest = r->busy_us[i];
+	*out = (struct rec_backlog){.threads = r->nth, .pending = r->pending,
+				    .encoding = r->busy, .encoding_max = r->busy_max,
+				    .oldest_s = oldest ? (double)(now - oldest) / ES_US_PER_SEC : 0};
+	pthread_mutex_unlock(&r->mu);
+}
+
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
 			int64_t call_end_us, int64_t answer_us, bool cut, const char *media_log,
 			const char *flag)
@@ -429,6 +462,7 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 	j->start_us = call_start_us;
 	j->end_us = call_end_us;
 	snprintf(j->extra_flag, sizeof(j->extra_flag), "%s", flag ? flag : "");
+	j->queued_us = mono_us();
 	pthread_mutex_lock(&r->mu);
 	*r->queue_tail = j;
 	r->queue_tail = &j->next;
