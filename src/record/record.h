@@ -193,6 +193,15 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 /* Jobs queued or being rendered. */
 unsigned rec_recorder_pending(struct rec_recorder *r);
 
+/* A finished call whose recording is still queued (queued.c): its media
+ * log in DATA/spool, found by call_id and start_us and decrypted with the
+ * vault's keys (NULL: plain logs), rendered into out as WAV with the span
+ * rule of the encoder (the call's start and end).  ES_ENOTFOUND when the
+ * spool has no log of the call (never spooled, or already encoded). */
+int rec_queued_render(const char *data_dir, struct st_vault *vault, const char *call_id,
+		      int64_t start_us, int64_t end_us, struct es_buf *out,
+		      struct render_result *res, char *err, size_t errlen);
+
 /* The backlog as status and metrics show it. */
 struct rec_backlog {
 	unsigned threads;     /* encoder threads running */
