@@ -76,16 +76,28 @@ void an_check_init(struct an_check *c, uint32_t rate)
 		c->frame_len = 1;
 }
 
+/* Sums in integers over a frame's run at a time (exact, vectorised: per
+ * sample in doubles this was a tenth of a WAV recording's CPU). */
 static void chan_feed(struct an_check_chan *ch, uint32_t frame_len, const int16_t *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		int32_t x = s[i];
-		double d = (double)x;
-		ch->sum += x;
-		ch->sumsq += d * d;
-		ch->clipped += x >= AN_CHECK_CLIP_LEVEL || x <= -AN_CHECK_CLIP_LEVEL;
-		ch->facc += d * d;
-		if (++ch->fn == frame_len) {
+	ch->n += n;
+	while (n) {
+		size_t k = ES_MIN(n, (size_t)(frame_len - ch->fn));
+		int64_t sum = 0, sq = 0, clipped = 0;
+		for (size_t i = 0; i < k; i++) {
+			int32_t x = s[i];
+			sum += x;
+			sq += x * x;
+			clipped += x >= AN_CHECK_CLIP_LEVEL || x <= -AN_CHECK_CLIP_LEVEL;
+		}
+		ch->sum += sum;
+		ch->sumsq += (double)sq;
+		ch->clipped += (uint64_t)clipped;
+		ch->facc += (double)sq;
+		ch->fn += (uint32_t)k;
+		s += k;
+		n -= k;
+		if (ch->fn == frame_len) {
 			double ms = ch->facc / ((double)frame_len * 32768.0 * 32768.0);
 			double db = 10.0 * log10(ms + 1e-12);
 			int bin = (int)floor(db) + AN_CHECK_HIST_DB;
@@ -95,7 +107,6 @@ static void chan_feed(struct an_check_chan *ch, uint32_t frame_len, const int16_
 			ch->fn = 0;
 		}
 	}
-	ch->n += n;
 }
 
 void an_check_feed(struct an_check *c, const int16_t *caller, const int16_t *callee, size_t n)

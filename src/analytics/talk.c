@@ -93,12 +93,21 @@ static void vad_frame(struct an_vad *v, double ms)
 	}
 }
 
+/* Squares are summed in integers a frame's run at a time (exact, and a loop
+ * the compiler vectorises: this ran per sample in doubles and was a fifth
+ * of a WAV recording's CPU), then scaled to full scale = 1. */
 static void vad_feed(struct an_vad *v, const int16_t *x, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		double s = x[i] / 32768.0;
-		v->acc += s * s;
-		if (++v->nin == v->frame_len) {
+	while (n) {
+		size_t k = ES_MIN(n, (size_t)(v->frame_len - v->nin));
+		int64_t sq = 0;
+		for (size_t i = 0; i < k; i++)
+			sq += (int32_t)x[i] * x[i];
+		v->acc += (double)sq / (32768.0 * 32768.0);
+		v->nin += (uint32_t)k;
+		x += k;
+		n -= k;
+		if (v->nin == v->frame_len) {
 			vad_frame(v, v->acc / v->nin);
 			v->acc = 0;
 			v->nin = 0;

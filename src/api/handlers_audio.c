@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,7 +37,8 @@
 struct audio {
 	struct api_server *srv;
 	struct st_enc_reader *enc; /* encrypted, or */
-	int fd;                    /* plain (-1 when enc) */
+	int fd;                    /* plain (-1 when enc or mem), or */
+	struct es_buf mem;         /* rendered from a queued call's media log */
 	uint64_t size;             /* plaintext bytes */
 	uint64_t start, len;       /* the range served */
 	bool failed;               /* audited once */
@@ -54,6 +56,9 @@ static void audio_free(void *cls)
 		st_enc_reader_close(a->enc);
 	if (a->fd >= 0)
 		close(a->fd);
+	if (a->mem.p)
+		sodium_memzero(a->mem.p, a->mem.cap);
+	es_buf_free(&a->mem);
 	free(a);
 }
 
@@ -82,7 +87,10 @@ static ssize_t audio_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t want = max < left ? max : (size_t)left;
 	uint64_t off = a->start + pos;
 	size_t got = 0;
-	if (a->enc) {
+	if (a->mem.p) {
+		got = (size_t)ES_MIN((uint64_t)want, a->mem.len - off);
+		memcpy(buf, a->mem.p + off, got);
+	} else if (a->enc) {
 		int rc = st_enc_reader_pread(a->enc, buf, want, off, &got);
 		if (rc) {
 			char why[300];
@@ -260,6 +268,37 @@ static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct a
 	return 0;
 }
 
+/* A finished call whose recording is queued: its media log rendered now
+ * (record/queued.c) into a->mem, as the WAV the recorder will write. */
+struct queued_call {
+	char call_id[512];
+	int64_t start_us, end_us;
+};
+
+static int queued_row(void *ud, const struct idx_call *c)
+{
+	struct queued_call *q = ud;
+	snprintf(q->call_id, sizeof(q->call_id), "%s", c->call_id ? c->call_id : "");
+	q->start_us = c->start_us;
+	q->end_us = c->end_us;
+	return 0;
+}
+
+static bool queued_open(struct srv_req *r, int64_t id, struct srv_rec *ar, struct audio *a)
+{
+	struct queued_call q = {0};
+	struct render_result res;
+	char err[300];
+	if (idx_call_brief(r->ix, id, queued_row, &q) || !q.call_id[0] ||
+	    rec_queued_render(r->srv->data_dir, r->srv->vault, q.call_id, q.start_us, q.end_us,
+			      &a->mem, &res, err, sizeof(err)))
+		return false;
+	a->size = a->mem.len;
+	ar->call = id;
+	snprintf(ar->format, sizeof(ar->format), "wav");
+	return true;
+}
+
 /* call.listen once per playback (see the top of the file). */
 static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char *obj,
 			 const char *detail)
@@ -291,29 +330,38 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", params, srv_rec_row, &ar, obj,
 				&rc))
 		return rc;
-	if (!ar.has_rec) {
+	struct audio *a = calloc(1, sizeof(*a));
+	if (!a)
+		return MHD_NO;
+	a->fd = -1;
+	bool queued = !ar.has_rec && queued_open(r, id, &ar, a);
+	if (!ar.has_rec && !queued) {
+		audio_free(a);
 		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, "no recording");
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
 				 "the call has no recording");
 	}
 	/* version=original: a redaction's kept original (handlers_redact.c) */
 	const char *version = srv_arg(r, "version");
-	if (version && strcmp(version, "original") && strcmp(version, "current"))
+	if (version && strcmp(version, "original") && strcmp(version, "current")) {
+		audio_free(a);
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "version",
 				 "version is current or original");
-	if (version && !strcmp(version, "original") && !srv_original_audio(r, id, obj, &ar, &rc))
-		return rc;
-	struct audio *a = calloc(1, sizeof(*a));
-	if (!a)
-		return MHD_NO;
+	}
+	if (version && !strcmp(version, "original") &&
+	    (queued || !srv_original_audio(r, id, obj, &ar, &rc))) {
+		audio_free(a);
+		return queued ? srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+					  "the call's recording is still queued")
+			      : rc;
+	}
 	a->srv = r->srv;
-	a->fd = -1;
 	snprintf(a->user, sizeof(a->user), "%s", r->user.name);
 	snprintf(a->remote, sizeof(a->remote), "%s", r->remote);
 	snprintf(a->obj, sizeof(a->obj), "%s", obj);
 	const char *code = NULL;
 	char msg[400];
-	unsigned status = audio_open(r, &ar, a, &code, msg, sizeof(msg));
+	unsigned status = queued ? 0 : audio_open(r, &ar, a, &code, msg, sizeof(msg));
 	if (status) {
 		audio_free(a);
 		srv_audit(r, "call.listen", obj, API_AUDIT_FAILED, msg);
@@ -330,13 +378,16 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 		a->start = 0;
 		a->len = a->size;
 	}
-	char detail[96];
+	char detail[160];
 	if (k == RANGE_ONE)
 		snprintf(detail, sizeof(detail), "bytes %llu-%llu of %llu",
 			 (unsigned long long)a->start, (unsigned long long)(a->start + a->len - 1),
 			 (unsigned long long)a->size);
 	else
 		snprintf(detail, sizeof(detail), "all %llu bytes", (unsigned long long)a->size);
+	if (queued) /* said in the audit entry: not the stored file */
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+			 ", rendered from the media log (recording queued)");
 	listen_audit(r, &ar, obj, detail);
 	struct MHD_Response *resp = MHD_create_response_from_callback(
 		a->len, SRV_AUDIO_BLOCK, audio_read, a, audio_free);

@@ -777,6 +777,7 @@ int srv_route(struct srv_req *r)
 				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
 						 "a call id is a positive decimal number");
 			return srv_call_evaluations(r, id);
+		}
 		if (has_sub && sl_eq(sub, sl_cstr("transcribe"))) {
 			if (!parse_id(idp, &id))
 				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",

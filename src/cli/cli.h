@@ -9,6 +9,7 @@
 #include "store/anchor.h"
 #include "store/blob.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 
 /* Exit codes (docs/CLI.md). */
@@ -277,6 +278,9 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 int cli_metrics_start(struct cli_ctx *ctx, const char *host, uint16_t port, const char *cmd,
 		      struct api_server **out);
 
+/* --encode-threads auto, before it becomes encode_threads = 0 */
+#define CLI_THREADS_AUTO UINT_MAX
+
 struct cli_settings {
 	const char *cmd;            /* "earshot record", "earshot srs": messages */
 	const char *ifaces[CLI_MAX_IFACES];
@@ -284,7 +288,7 @@ struct cli_settings {
 	const char *filter;
 	const char *config;
 	unsigned workers;
-	unsigned encode_threads;
+	unsigned encode_threads;    /* 0 = auto: one per online core */
 	int64_t status_interval_us;
 	uint64_t buffer_bytes;
 	uint64_t min_free;

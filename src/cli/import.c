@@ -196,6 +196,12 @@ static void summary_json(FILE *f, const struct rec_engine *e, const struct impor
 	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->n.recordings);
 	es_json_key(&j, "recording_bytes"); es_json_int(&j, (int64_t)r->n.recording_bytes);
 	es_json_key(&j, "recorded_seconds"); es_json_double(&j, (double)r->n.recorded_us / 1e6, 3);
+	if (r->rec) { /* the encoder pool: its threads and how many worked at once */
+		struct rec_backlog bl;
+		rec_recorder_backlog(r->rec, &bl);
+		es_json_key(&j, "encode_threads"); es_json_int(&j, bl.threads);
+		es_json_key(&j, "encode_parallel_max"); es_json_int(&j, bl.encoding_max);
+	}
 	es_json_key(&j, "calls_without_audio"); es_json_int(&j, (int64_t)r->n.no_audio);
 	es_json_key(&j, "recordings_one_sided"); es_json_int(&j, (int64_t)r->n.one_sided);
 	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->n.recording_errors);

@@ -41,7 +41,8 @@ static void record_usage(FILE *f)
 		"  --data DIR             data folder (default from the configuration,\n"
 		"                         else $EARSHOT_DATA or ./earshot-data)\n"
 		"  --workers N            call-processing threads (default cores - 1)\n"
-		"  --encode-threads N     threads encoding recordings (default 1)\n"
+		"  --encode-threads N     threads encoding recordings: auto (one per core,\n"
+		"                         the default) or 1..64\n"
 		"  --format FMT           opus (default), wav or flac\n"
 		"  --mix                  mono recordings\n"
 		"  --idle-timeout SEC     end a call without SIP or RTP for this long (300)\n"
@@ -190,7 +191,11 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 		s->store.render.writer.opus_complexity = (int)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
-	if (!(rc = es_conf_int(c, "recording", "encode_threads", 1, 64, &v, err, errlen)))
+	/* auto (0): one per online core, taken when the recorder starts */
+	const struct es_conf_entry *et = es_conf_find(c, "recording", "encode_threads");
+	if (et && !strcasecmp(et->value, "auto"))
+		s->encode_threads = 0;
+	else if (!(rc = es_conf_int(c, "recording", "encode_threads", 1, 64, &v, err, errlen)))
 		s->encode_threads = (unsigned)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
@@ -222,7 +227,7 @@ static void settings_default(struct cli_settings *s, const char *cmd)
 	an_check_limits_default(&s->checks);
 	s->store.checks = &s->checks;
 	s->store.render.writer.opus_complexity = -1;
-	s->encode_threads = 1;
+	s->encode_threads = 0; /* auto */
 	s->status_interval_us = ES_US_PER_SEC;
 	s->encrypt = true;
 	s->min_free = (uint64_t)1 << 30;
@@ -297,8 +302,13 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		case 'F': cli.filter = optarg; break;
 		case 'c': cli.config = optarg; break;
 		case 'd': ctx->data_dir = optarg; ctx->data_explicit = true; break;
-		case 'w':
 		case 'E':
+			if (!strcasecmp(optarg, "auto")) {
+				cli.encode_threads = CLI_THREADS_AUTO;
+				break;
+			}
+			/* fall through */
+		case 'w':
 			if (sl_to_u64(sl_cstr(optarg), &v) || v > 64 || (c == 'E' && v == 0)) {
 				fprintf(stderr, "%s: %s: bad thread count '%s'\n", cmd,
 					c == 'w' ? "--workers" : "--encode-threads", optarg);
@@ -395,7 +405,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	if (cli.workers)
 		s.workers = cli.workers;
 	if (cli.encode_threads)
-		s.encode_threads = cli.encode_threads;
+		s.encode_threads = cli.encode_threads == CLI_THREADS_AUTO ? 0 : cli.encode_threads;
 	if (cli.status_interval_us)
 		s.status_interval_us = cli.status_interval_us;
 	if (cli.buffer_bytes)

@@ -283,7 +283,12 @@ static void write_status(struct cli_run *r)
 	es_json_key(&j, "calls_recovered"); es_json_int(&j, (int64_t)r->n.recovered);
 	es_json_key(&j, "recordings"); es_json_int(&j, (int64_t)r->n.recordings);
 	es_json_key(&j, "recording_errors"); es_json_int(&j, (int64_t)r->n.recording_errors);
-	es_json_key(&j, "recording_queue"); es_json_int(&j, rec_recorder_pending(r->rec));
+	struct rec_backlog bl;
+	rec_recorder_backlog(r->rec, &bl);
+	es_json_key(&j, "recording_queue"); es_json_int(&j, bl.pending);
+	es_json_key(&j, "recording_queue_oldest_seconds"); es_json_double(&j, bl.oldest_s, 1);
+	es_json_key(&j, "recording_encoding"); es_json_int(&j, bl.encoding);
+	es_json_key(&j, "encode_threads"); es_json_int(&j, bl.threads);
 	es_json_key(&j, "rtp_packets"); es_json_int(&j, (int64_t)rtp);
 	es_json_key(&j, "sip_messages"); es_json_int(&j, (int64_t)sip);
 	es_json_key(&j, "spool_errors"); es_json_int(&j, (int64_t)spool_err);

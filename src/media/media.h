@@ -44,6 +44,12 @@ struct media_writer;
 int media_writer_open(struct media_writer **out, const char *path, enum media_format fmt,
 		      uint32_t rate, unsigned channels, const struct media_writer_opts *o,
 		      char *err, size_t errlen);
+/* The same into memory: mem (caller-owned, emptied first) receives the
+ * whole file, grown as needed; name is used in messages.  Close then does
+ * no I/O; on failure mem holds a partial file for the caller to drop. */
+int media_writer_open_mem(struct media_writer **out, struct es_buf *mem, const char *name,
+			  enum media_format fmt, uint32_t rate, unsigned channels,
+			  const struct media_writer_opts *o, char *err, size_t errlen);
 int media_writer_write(struct media_writer *w, const int16_t *pcm, size_t frames);
 /* Finish the file (trailers, WAV sizes), fsync it and close; frees w even
  * on error.  *bytes (may be NULL) gets the file size. */
@@ -269,6 +275,12 @@ struct render_result {
  * is fsynced before this returns 0. */
 int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
 		 struct render_result *res, char *err, size_t errlen);
+/* The same into memory: out (caller-owned, emptied first) receives the
+ * whole file, so that the caller can hash and encrypt it in one pass
+ * (record/recording.c) or serve it (a queued recording played from its
+ * media log).  res->bytes is out->len. */
+int media_render_mem(const char *mlog_path, struct es_buf *out, const struct render_opts *o,
+		     struct render_result *res, char *err, size_t errlen);
 
 /* in_path (any format media_reader reads) as MP3 at out_path (libmp3lame,
  * constant kbps; 0 = 32 kbit/s per channel), channels and rate kept.  An

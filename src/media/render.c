@@ -708,10 +708,12 @@ static void render_free(struct render *r)
 	free(r);
 }
 
-int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
-		 struct render_result *res, char *err, size_t errlen)
+/* media_render and media_render_mem: into out_path, or into mem when set. */
+static int render_run(const char *mlog_path, const char *out_path, struct es_buf *mem,
+		      const struct render_opts *o, struct render_result *res, char *err,
+		      size_t errlen)
 {
-	if (!mlog_path || !out_path || !o || !res)
+	if (!mlog_path || !(out_path || mem) || !o || !res)
 		return ES_EINVAL;
 	if (o->rate && (o->rate < 8000 || o->rate > 48000))
 		return ES_EINVAL;
@@ -744,8 +746,12 @@ int media_render(const char *mlog_path, const char *out_path, const struct rende
 		     emit, r);
 	if (rc)
 		goto out;
-	rc = media_writer_open(&r->w, out_path, o->format, r->rate, o->mix ? 1 : 2, &o->writer,
-			       err, errlen);
+	if (mem)
+		rc = media_writer_open_mem(&r->w, mem, mlog_path, o->format, r->rate, o->mix ? 1 : 2,
+					   &o->writer, err, errlen);
+	else
+		rc = media_writer_open(&r->w, out_path, o->format, r->rate, o->mix ? 1 : 2,
+				       &o->writer, err, errlen);
 	if (rc)
 		goto out;
 	rc = mlog_rewind(lg);
@@ -794,4 +800,16 @@ out:
 	mlog_reader_close(lg);
 	render_free(r);
 	return rc;
+}
+
+int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
+		 struct render_result *res, char *err, size_t errlen)
+{
+	return render_run(mlog_path, out_path, NULL, o, res, err, errlen);
+}
+
+int media_render_mem(const char *mlog_path, struct es_buf *out, const struct render_opts *o,
+		     struct render_result *res, char *err, size_t errlen)
+{
+	return render_run(mlog_path, NULL, out, o, res, err, errlen);
 }

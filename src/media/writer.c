@@ -2,8 +2,10 @@
  * writer.c - the recording writers: canonical WAV (PCM 16-bit LE), Ogg/Opus
  * (oggopus.c: libopus + libogg) and FLAC (libFLAC), all streaming through
  * one FILE* that this file owns, so that close can fflush + fsync before
- * reporting the size.  A write error is kept (first errno wins) and reported by close
- * with the file's name.
+ * reporting the size, or into a caller's memory buffer (media_writer_open_mem:
+ * the recorder encrypts and hashes from there in one pass, with no file, no
+ * syscall and no read back).  A write error is kept (first errno wins) and
+ * reported by close with the file's name.
  */
 #include "media/io_internal.h"
 #include "media/oggopus_internal.h"
@@ -24,6 +26,8 @@ struct media_writer {
 	enum media_format fmt;
 	char *path;
 	FILE *f;
+	struct es_buf *mem; /* instead of f: the file's bytes */
+	size_t pos;         /* mem: where the next byte goes (WAV and FLAC seek back) */
 	uint32_t rate;
 	unsigned channels;
 	int io_errno;       /* first errno of a failed write; 0 = none */
@@ -91,10 +95,35 @@ static void io_fail(struct media_writer *w, const char *what)
 	}
 }
 
+/* Room for n bytes at w->pos in memory: the pointer, or NULL (ENOMEM). */
+static uint8_t *mem_room(struct media_writer *w, size_t n)
+{
+	struct es_buf *b = w->mem;
+	if (w->pos + n > b->len) {
+		if (es_buf_reserve(b, w->pos + n - b->len)) {
+			errno = ENOMEM;
+			io_fail(w, "write failed");
+			return NULL;
+		}
+		b->len = w->pos + n;
+	}
+	uint8_t *at = b->p + w->pos;
+	w->pos += n;
+	return at;
+}
+
 static int put_bytes(struct media_writer *w, const void *p, size_t n)
 {
 	if (w->io_errno)
 		return ES_EIO;
+	if (w->mem) {
+		uint8_t *at = n ? mem_room(w, n) : NULL;
+		if (n && !at)
+			return ES_EIO;
+		if (n)
+			memcpy(at, p, n);
+		return 0;
+	}
 	errno = 0;
 	if (n && fwrite(p, 1, n, w->f) != n) {
 		io_fail(w, "write failed");
@@ -129,7 +158,7 @@ static int wav_open(struct media_writer *w)
 {
 	uint8_t h[MIO_WAV_HDR];
 
-	if (setvbuf(w->f, NULL, _IOFBF, MIO_WAV_BUF) != 0)
+	if (w->f && setvbuf(w->f, NULL, _IOFBF, MIO_WAV_BUF) != 0)
 		return ES_ENOMEM;
 	wav_header(h, w->rate, w->channels, UINT32_MAX, UINT32_MAX);
 	return put_bytes(w, h, sizeof(h));
@@ -142,6 +171,17 @@ static int wav_write(struct media_writer *w, const int16_t *pcm, size_t frames)
 
 	if (n * 2 > MIO_WAV_MAX_DATA - w->data_bytes)
 		return ES_ELIMIT;
+	if (w->mem) { /* straight into the buffer, no staging copy */
+		if (w->io_errno)
+			return ES_EIO;
+		uint8_t *at = mem_room(w, n * 2);
+		if (!at)
+			return ES_EIO;
+		for (size_t j = 0; j < n; j++)
+			mio_put_le16(at + 2 * j, (uint16_t)pcm[j]);
+		w->data_bytes += n * 2;
+		return 0;
+	}
 	while (i < n) {
 		size_t k = ES_MIN(n - i, sizeof(b) / 2);
 		for (size_t j = 0; j < k; j++)
@@ -163,6 +203,10 @@ static int wav_finish(struct media_writer *w)
 	if (w->io_errno)
 		return ES_EIO;
 	wav_header(h, w->rate, w->channels, data + MIO_WAV_HDR - 8, data);
+	if (w->mem) {
+		w->pos = 0;
+		return put_bytes(w, h, sizeof(h));
+	}
 	if (fflush(w->f) != 0) {
 		io_fail(w, "write failed");
 		return ES_EIO;
@@ -225,6 +269,12 @@ static FLAC__StreamEncoderSeekStatus flac_seek_cb(const FLAC__StreamEncoder *e,
 	(void)e;
 	if (w->io_errno)
 		return FLAC__STREAM_ENCODER_SEEK_STATUS_ERROR;
+	if (w->mem) {
+		if (off > w->mem->len)
+			return FLAC__STREAM_ENCODER_SEEK_STATUS_ERROR;
+		w->pos = (size_t)off;
+		return FLAC__STREAM_ENCODER_SEEK_STATUS_OK;
+	}
 	errno = 0;
 	if (fflush(w->f) != 0) {
 		io_fail(w, "write failed");
@@ -244,6 +294,10 @@ static FLAC__StreamEncoderTellStatus flac_tell_cb(const FLAC__StreamEncoder *e,
 	(void)e;
 	if (w->io_errno)
 		return FLAC__STREAM_ENCODER_TELL_STATUS_ERROR;
+	if (w->mem) {
+		*off = w->pos;
+		return FLAC__STREAM_ENCODER_TELL_STATUS_OK;
+	}
 	off_t pos = ftello(w->f);
 	if (pos < 0)
 		return FLAC__STREAM_ENCODER_TELL_STATUS_ERROR;
@@ -359,9 +413,10 @@ static void writer_msg(const struct media_writer *w, int rc, char *err, size_t e
 		mio_err(err, errlen, "%s: %s", w->path, es_strerror(rc));
 }
 
-int media_writer_open(struct media_writer **out, const char *path, enum media_format fmt,
-		      uint32_t rate, unsigned channels, const struct media_writer_opts *o,
-		      char *err, size_t errlen)
+/* The writer over path (w->f, created) or mem; the format's header written. */
+static int writer_open(struct media_writer **out, const char *path, struct es_buf *mem,
+		       enum media_format fmt, uint32_t rate, unsigned channels,
+		       const struct media_writer_opts *o, char *err, size_t errlen)
 {
 	struct media_writer *w;
 	int rc;
@@ -382,8 +437,10 @@ int media_writer_open(struct media_writer **out, const char *path, enum media_fo
 	w->fmt = fmt;
 	w->rate = rate;
 	w->channels = channels;
-	w->f = fopen(path, "wb");
-	if (!w->f) {
+	if (mem) {
+		w->mem = mem;
+		mem->len = 0;
+	} else if (!(w->f = fopen(path, "wb"))) {
 		mio_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		writer_free(w);
 		return ES_EIO;
@@ -400,6 +457,25 @@ int media_writer_open(struct media_writer **out, const char *path, enum media_fo
 	}
 	*out = w;
 	return 0;
+}
+
+int media_writer_open(struct media_writer **out, const char *path, enum media_format fmt,
+		      uint32_t rate, unsigned channels, const struct media_writer_opts *o,
+		      char *err, size_t errlen)
+{
+	return writer_open(out, path, NULL, fmt, rate, channels, o, err, errlen);
+}
+
+int media_writer_open_mem(struct media_writer **out, struct es_buf *mem, const char *name,
+			  enum media_format fmt, uint32_t rate, unsigned channels,
+			  const struct media_writer_opts *o, char *err, size_t errlen)
+{
+	if (!mem) {
+		*out = NULL;
+		return ES_EINVAL;
+	}
+	return writer_open(out, name ? name : "(memory)", mem, fmt, rate, channels, o, err,
+			   errlen);
 }
 
 int media_writer_write(struct media_writer *w, const int16_t *pcm, size_t frames)
@@ -434,7 +510,10 @@ int media_writer_close(struct media_writer *w, uint64_t *bytes, char *err, size_
 		rc = opus_finish(w);
 	else
 		rc = flac_finish(w);
-	if (!rc) {
+	if (!rc && w->mem) {
+		if (bytes)
+			*bytes = w->mem->len;
+	} else if (!rc) {
 		errno = 0;
 		if (fflush(w->f) != 0) {
 			io_fail(w, "write failed");
@@ -446,7 +525,7 @@ int media_writer_close(struct media_writer *w, uint64_t *bytes, char *err, size_
 			*bytes = (uint64_t)st.st_size;
 		}
 	}
-	if (!rc) {
+	if (!rc && w->f) {
 		FILE *f = w->f;
 		w->f = NULL;
 		errno = 0;
@@ -471,9 +550,10 @@ void media_writer_abort(struct media_writer *w)
 		w->io_errno = ECANCELED;
 		w->io_what = "aborted";
 	}
-	if (w->f)
+	if (w->f) {
 		fclose(w->f);
-	w->f = NULL;
-	unlink(w->path);
+		w->f = NULL;
+		unlink(w->path);
+	}
 	writer_free(w);
 }

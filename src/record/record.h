@@ -167,13 +167,14 @@ int rec_import_files(struct rec_engine *e, const char *const *paths, unsigned n,
 struct rec_store_config {
 	const char *data_dir;
 	struct render_opts render;
-	unsigned threads;        /* 0 = one per core */
+	unsigned threads;        /* 0 = one per online core (encode_threads = auto) */
 	bool keep_media_log;     /* keep the spool file after rendering */
 	bool no_raw;             /* remove the media log after rendering instead
 				    of keeping it as the call's raw data */
-	/* Encryption at rest: each recording is rendered in memory (a memfd,
-	 * never a plaintext file), then written encrypted with its own data
-	 * key from this vault as <id>.<ext>.enc.  NULL = plain files. */
+	/* Encryption at rest: each recording is rendered in memory (never a
+	 * plaintext file), then written encrypted, in the same pass that
+	 * hashes it, with its own data key from this vault as <id>.<ext>.enc.
+	 * NULL = plain files. */
 	struct st_vault *vault;
 	/* Thresholds of the audio checks ([checks]); NULL = the defaults. */
 	const struct an_check_limits *checks;
@@ -191,6 +192,25 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 			const char *flag);
 /* Jobs queued or being rendered. */
 unsigned rec_recorder_pending(struct rec_recorder *r);
+
+/* A finished call whose recording is still queued (queued.c): its media
+ * log in DATA/spool, found by call_id and start_us and decrypted with the
+ * vault's keys (NULL: plain logs), rendered into out as WAV with the span
+ * rule of the encoder (the call's start and end).  ES_ENOTFOUND when the
+ * spool has no log of the call (never spooled, or already encoded). */
+int rec_queued_render(const char *data_dir, struct st_vault *vault, const char *call_id,
+		      int64_t start_us, int64_t end_us, struct es_buf *out,
+		      struct render_result *res, char *err, size_t errlen);
+
+/* The backlog as status and metrics show it. */
+struct rec_backlog {
+	unsigned threads;     /* encoder threads running */
+	unsigned pending;     /* queued, being encoded, or done but not yet entered */
+	unsigned encoding;    /* being encoded now */
+	unsigned encoding_max; /* the most encoded at once since the start */
+	double oldest_s;      /* age of the oldest job not yet encoded; 0 = none */
+};
+void rec_recorder_backlog(struct rec_recorder *r, struct rec_backlog *out);
 
 /* A finished job: rec is the row to enter in the index (strings valid
  * during the callback), or NULL with err ES_ENOTFOUND (no audio: no file)

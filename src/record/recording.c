@@ -1,8 +1,8 @@
 /*
  * recording.c - the pool that turns finished calls' media logs into
- * recording files.  Workers take jobs from a queue, render (media_render)
- * into "<final>.part", hash the file (SHA-256, libsodium), rename it into
- * place and fsync the folder; the thread that owns the index collects the
+ * recording files.  Workers take jobs from a queue, render into memory
+ * (media_render_mem), write it to "<final>.part" in one pass that hashes
+ * (SHA-256) and encrypts it, rename it into place and fsync the folder; the thread that owns the index collects the
  * results with rec_recorder_drain and enters them.  A job's media log is
  * removed once its recording is durable (or when it holds no audio).
  */
@@ -16,17 +16,20 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TAG "recording"
 #define REC_MAX_THREADS 64
+/* A worker keeps its rendering buffer up to this size between jobs (a
+ * 10-minute stereo WAV at 8 kHz is 19 MB). */
+#define REC_BUF_KEEP ((size_t)32 << 20)
 
 struct rec_job {
 	struct rec_job *next;
 	int64_t call_row;
+	int64_t queued_us;  /* CLOCK_MONOTONIC at submit: the backlog's age */
 	int64_t start_us;
 	int64_t end_us;     /* of the call: with start_us, what bounds its audio */
 	int64_t answer_us;  /* 0 = not answered (audio checks: completeness) */
@@ -67,6 +70,9 @@ struct rec_recorder {
 	bool stop;
 	pthread_t th[REC_MAX_THREADS];
 	unsigned nth;
+	unsigned started;      /* workers that took their slot in busy_us */
+	int64_t busy_us[REC_MAX_THREADS]; /* queued_us of each worker's job; 0 = idle */
+	unsigned busy, busy_max;
 	struct mlog_keys keys;
 	struct an_check_limits checks;
 };
@@ -153,63 +159,82 @@ static void job_log_done(const struct rec_store_config *cfg, struct rec_job *j)
 		rec_raw_keep(cfg->data_dir, j->call_row, j->media_log);
 }
 
-/* Encryption at rest: render into memory (a memfd that never touches a
- * file system), then write it encrypted with a fresh data key whose wrapped
- * form the vault keeps under the recording's id (its path). */
-static void job_encrypt(const struct rec_store_config *cfg, struct rec_job *j, const char *final,
-			const char *part)
+/* An unencrypted recording: p to path (created 0640), fsynced, its
+ * SHA-256 taken from memory as it is written. */
+static int write_plain(const char *path, const uint8_t *p, size_t n, char sha[65], char *why,
+		       size_t whylen)
 {
-	int mfd = memfd_create("earshot-render", MFD_CLOEXEC);
-	if (mfd < 0) {
-		j->err = ES_EIO;
-		snprintf(j->msg, sizeof(j->msg), "call %lld: no memory file to render into: %s",
-			 (long long)j->call_row, strerror(errno));
-		return;
+	struct st_sha256 *h = st_sha256_new();
+	if (!h) {
+		snprintf(why, whylen, "out of memory");
+		return ES_ENOMEM;
 	}
-	char mpath[64];
-	snprintf(mpath, sizeof(mpath), "/proc/self/fd/%d", mfd);
-	j->err = media_render(j->media_log, mpath, &j->ro, &j->res, j->msg, sizeof(j->msg));
+	st_sha256_update(h, p, n);
+	uint8_t md[32];
+	st_sha256_final(h, md);
+	st_sha256_free(h);
+	sodium_bin2hex(sha, 65, md, sizeof(md));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	int rc = fd < 0 || es_write_all(fd, p, n) || fsync(fd) ? ES_EIO : 0;
+	if (rc)
+		snprintf(why, whylen, "%s", strerror(errno));
+	if (fd >= 0 && close(fd) && !rc) {
+		snprintf(why, whylen, "close: %s", strerror(errno));
+		rc = ES_EIO;
+	}
+	return rc;
+}
+
+/* Render into memory (buf, the worker's, reused from call to call), then
+ * write it out in one pass that hashes and, with encryption at rest,
+ * encrypts as it goes: the rendered bytes are never written to a file and
+ * read back.  Encrypted, the file gets a fresh data key whose wrapped form
+ * the vault keeps under the recording's id (its path). */
+static void job_write(const struct rec_store_config *cfg, struct rec_job *j, struct es_buf *buf,
+		      const char *final, const char *part)
+{
+	j->err = media_render_mem(j->media_log, buf, &j->ro, &j->res, j->msg, sizeof(j->msg));
 	if (j->err) {
 		if (j->err == ES_ENOTFOUND)
 			job_log_done(cfg, j);
-		close(mfd);
 		return;
 	}
-	struct st_dek *dek = NULL;
-	struct st_enc_writer *w = NULL;
-	struct st_enc_hashes h;
 	char why[512] = "";
-	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
-	if (!err)
-		err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
-	st_dek_free(dek);
-	uint8_t buf[65536];
-	ssize_t n = 0;
-	if (!err && lseek(mfd, 0, SEEK_SET) == 0) {
-		while (!err && (n = read(mfd, buf, sizeof(buf))) > 0)
-			err = st_enc_writer_write(w, buf, (size_t)n);
-		if (n < 0 && !err) {
-			err = ES_EIO;
-			snprintf(why, sizeof(why), "reading the rendered audio back: %s", strerror(errno));
+	int err = 0;
+	if (cfg->vault) {
+		struct st_dek *dek = NULL;
+		struct st_enc_writer *w = NULL;
+		struct st_enc_hashes h;
+		err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
+		if (!err)
+			err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
+		st_dek_free(dek);
+		if (!err)
+			err = st_enc_writer_write(w, buf->p, buf->len);
+		if (!err)
+			err = st_enc_writer_finish(w, &h);
+		if (err && w && !why[0])
+			snprintf(why, sizeof(why), "%s", st_enc_writer_error(w));
+		st_enc_writer_free(w);
+		if (!err) {
+			memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
+			memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
+			j->bytes = h.cipher_size;
 		}
+	} else {
+		err = write_plain(part, buf->p, buf->len, j->sha, why, sizeof(why));
+		j->bytes = buf->len;
 	}
-	if (!err)
-		err = st_enc_writer_finish(w, &h);
-	if (err && w && !why[0])
-		snprintf(why, sizeof(why), "%s", st_enc_writer_error(w));
-	sodium_memzero(buf, sizeof(buf));
-	st_enc_writer_free(w);
-	close(mfd);
+	/* the plaintext audio does not linger in freed or reused memory */
+	sodium_memzero(buf->p, buf->len);
 	if (err) {
 		j->err = err;
-		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final, why);
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it%s: %s", final,
+			 cfg->vault ? " encrypted" : "", why);
 		unlink(part);
-		st_vault_shred(cfg->vault, j->rel, NULL, 0);
-		return;
+		if (cfg->vault)
+			st_vault_shred(cfg->vault, j->rel, NULL, 0);
 	}
-	memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
-	memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
-	j->bytes = h.cipher_size;
 }
 
 /* render_opts.pcm_tap: the rendered samples into the talk metrics. */
@@ -271,7 +296,7 @@ static void job_checks(const struct an_check_limits *l, struct rec_job *j)
 }
 
 static void job_run(const struct rec_store_config *cfg, const struct an_check_limits *checks,
-		    struct rec_job *j)
+		    struct rec_job *j, struct es_buf *buf)
 {
 	j->ro = cfg->render;
 	j->ro.pcm_tap = talk_tap;
@@ -293,25 +318,9 @@ static void job_run(const struct rec_store_config *cfg, const struct an_check_li
 			 strerror(errno));
 		return;
 	}
-	if (cfg->vault) {
-		job_encrypt(cfg, j, final, part);
-		if (j->err)
-			return;
-	} else {
-		j->err = media_render(j->media_log, part, &j->ro, &j->res, j->msg, sizeof(j->msg));
-		if (j->err) {
-			if (j->err == ES_ENOTFOUND)
-				job_log_done(cfg, j);
-			return;
-		}
-		j->bytes = j->res.bytes;
-	}
-	if (!cfg->vault && st_sha256_file(part, NULL, j->sha)) {
-		j->err = ES_EIO;
-		snprintf(j->msg, sizeof(j->msg), "%s: cannot read it back: %s", part, strerror(errno));
-		unlink(part);
+	job_write(cfg, j, buf, final, part);
+	if (j->err)
 		return;
-	}
 	if (rename(part, final) || fsync_dir_of(final)) {
 		j->err = ES_EIO;
 		snprintf(j->msg, sizeof(j->msg), "%s: cannot move it into place: %s", final,
@@ -328,7 +337,10 @@ static void job_run(const struct rec_store_config *cfg, const struct an_check_li
 static void *worker(void *arg)
 {
 	struct rec_recorder *r = arg;
+	struct es_buf buf; /* this worker's rendering memory, reused */
+	es_buf_init(&buf);
 	pthread_mutex_lock(&r->mu);
+	unsigned me = r->started++;
 	for (;;) {
 		while (!r->queue && !r->stop)
 			pthread_cond_wait(&r->work, &r->mu);
@@ -338,15 +350,26 @@ static void *worker(void *arg)
 		r->queue = j->next;
 		if (!r->queue)
 			r->queue_tail = &r->queue;
+		r->busy_us[me] = j->queued_us;
+		if (++r->busy > r->busy_max)
+			r->busy_max = r->busy;
 		pthread_mutex_unlock(&r->mu);
-		job_run(&r->cfg, &r->checks, j);
+		job_run(&r->cfg, &r->checks, j, &buf);
+		/* a long call's buffer is not kept for the next, short ones */
+		if (buf.cap > REC_BUF_KEEP) {
+			es_buf_free(&buf);
+			es_buf_init(&buf);
+		}
 		pthread_mutex_lock(&r->mu);
+		r->busy_us[me] = 0;
+		r->busy--;
 		j->next = NULL;
 		*r->finished_tail = j;
 		r->finished_tail = &j->next;
 		pthread_cond_broadcast(&r->done);
 	}
 	pthread_mutex_unlock(&r->mu);
+	es_buf_free(&buf);
 	return NULL;
 }
 
@@ -399,6 +422,29 @@ unsigned rec_recorder_pending(struct rec_recorder *r)
 	return n;
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * ES_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+void rec_recorder_backlog(struct rec_recorder *r, struct rec_backlog *out)
+{
+	int64_t now = mono_us();
+	pthread_mutex_lock(&r->mu);
+	/* FIFO: the oldest job not yet encoded is the queue's head or one
+	 * that a worker has in hand */
+	int64_t oldest = r->queue ? r->queue->queued_us : 0;
+	for (unsigned i = 0; i < r->nth; i++)
+		if (r->busy_us[i] && (!oldest || r->busy_us[i] < oldest))
+			oldest = r->busy_us[i];
+	*out = (struct rec_backlog){.threads = r->nth, .pending = r->pending,
+				    .encoding = r->busy, .encoding_max = r->busy_max,
+				    .oldest_s = oldest ? (double)(now - oldest) / ES_US_PER_SEC : 0};
+	pthread_mutex_unlock(&r->mu);
+}
+
 int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_start_us,
 			int64_t call_end_us, int64_t answer_us, bool cut, const char *media_log,
 			const char *flag)
@@ -416,6 +462,7 @@ int rec_recorder_submit(struct rec_recorder *r, int64_t call_row, int64_t call_s
 	j->start_us = call_start_us;
 	j->end_us = call_end_us;
 	snprintf(j->extra_flag, sizeof(j->extra_flag), "%s", flag ? flag : "");
+	j->queued_us = mono_us();
 	pthread_mutex_lock(&r->mu);
 	*r->queue_tail = j;
 	r->queue_tail = &j->next;

@@ -64,7 +64,7 @@ struct st_enc_writer {
 	size_t plain_len;
 	uint8_t *out;      /* one encrypted chunk */
 	uint64_t cipher_size, plain_size;
-	crypto_hash_sha256_state hc, hp;
+	struct st_sha256 *hc, *hp; /* of the file, of the plaintext */
 	bool failed, finished;
 	char err[ERR_CAP];
 };
@@ -82,26 +82,33 @@ static int w_fail(struct st_enc_writer *w, int rc, const char *what)
 	return rc;
 }
 
-/* Encrypt the waiting plaintext as chunk w->idx with tag, and append it. */
-static int w_flush(struct st_enc_writer *w, unsigned char tag)
+/* Encrypt len bytes at plain as chunk w->idx with tag, and append it. */
+static int w_seal(struct st_enc_writer *w, const uint8_t *plain, size_t len, unsigned char tag)
 {
 	crypto_secretstream_xchacha20poly1305_state st;
 	uint8_t ad[AD_BYTES];
 	chunk_ad(ad, w->hdr, w->idx);
 	crypto_secretstream_xchacha20poly1305_init_push(&st, w->out, w->dek->k);
 	unsigned long long clen = 0;
-	crypto_secretstream_xchacha20poly1305_push(&st, w->out + SS_HDR, &clen, w->plain,
-						   w->plain_len, ad, sizeof(ad), tag);
+	crypto_secretstream_xchacha20poly1305_push(&st, w->out + SS_HDR, &clen, plain, len, ad,
+						   sizeof(ad), tag);
 	sodium_memzero(&st, sizeof(st));
 	size_t n = SS_HDR + (size_t)clen;
 	errno = 0;
 	if (es_write_all(w->fd, w->out, n))
 		return w_fail(w, ES_EIO, "write failed");
-	crypto_hash_sha256_update(&w->hc, w->out, n);
+	st_sha256_update(w->hc, w->out, n);
 	w->cipher_size += n;
 	w->idx++;
-	w->plain_len = 0;
 	return 0;
+}
+
+/* The waiting plaintext as the next chunk. */
+static int w_flush(struct st_enc_writer *w, unsigned char tag)
+{
+	int rc = w_seal(w, w->plain, w->plain_len, tag);
+	w->plain_len = 0;
+	return rc;
 }
 
 void st_enc_writer_free(struct st_enc_writer *w)
@@ -115,6 +122,8 @@ void st_enc_writer_free(struct st_enc_writer *w)
 		free(w->plain);
 	}
 	st_dek_free(w->dek);
+	st_sha256_free(w->hc);
+	st_sha256_free(w->hp);
 	free(w->out);
 	free(w->path);
 	free(w);
@@ -143,8 +152,10 @@ int st_enc_writer_open(struct st_enc_writer **out, const char *path, const struc
 	w->dek = st_dek_from_bytes(dek->k);
 	w->plain = malloc(chunk);
 	w->out = malloc((size_t)chunk + ST_ENC_CHUNK_OVERHEAD);
+	w->hc = st_sha256_new();
+	w->hp = st_sha256_new();
 	int rc = 0;
-	if (!w->path || !w->dek || !w->plain || !w->out) {
+	if (!w->path || !w->dek || !w->plain || !w->out || !w->hc || !w->hp) {
 		rc = ES_ENOMEM;
 		goto out;
 	}
@@ -153,15 +164,13 @@ int st_enc_writer_open(struct st_enc_writer **out, const char *path, const struc
 	w->hdr[6] = w->hdr[7] = 0;
 	put_be32(w->hdr + 8, chunk);
 	randombytes_buf(w->hdr + 12, 16);
-	crypto_hash_sha256_init(&w->hc);
-	crypto_hash_sha256_init(&w->hp);
 	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (w->fd < 0 || es_write_all(w->fd, w->hdr, sizeof(w->hdr))) {
 		st_crypt_errf(err, errcap, "%s: cannot create: %s", path, strerror(errno));
 		rc = ES_EIO;
 		goto out;
 	}
-	crypto_hash_sha256_update(&w->hc, w->hdr, sizeof(w->hdr));
+	st_sha256_update(w->hc, w->hdr, sizeof(w->hdr));
 	w->cipher_size = sizeof(w->hdr);
 out:
 	if (rc) {
@@ -177,7 +186,7 @@ int st_enc_writer_write(struct st_enc_writer *w, const void *p, size_t n)
 	if (w->failed || w->finished)
 		return w->failed ? ES_EIO : ES_EINVAL;
 	const uint8_t *b = p;
-	crypto_hash_sha256_update(&w->hp, b, n);
+	st_sha256_update(w->hp, b, n);
 	w->plain_size += n;
 	while (n) {
 		/* A full chunk goes out only once more data shows it is not the last. */
@@ -185,6 +194,16 @@ int st_enc_writer_write(struct st_enc_writer *w, const void *p, size_t n)
 			int rc = w_flush(w, TAG_MSG);
 			if (rc)
 				return rc;
+		}
+		/* More than a whole chunk of the caller's (so not the last):
+		 * sealed from where it lies, without the copy into w->plain. */
+		if (w->plain_len == 0 && n > w->chunk) {
+			int rc = w_seal(w, b, w->chunk, TAG_MSG);
+			if (rc)
+				return rc;
+			b += w->chunk;
+			n -= w->chunk;
+			continue;
 		}
 		size_t take = ES_MIN(n, (size_t)w->chunk - w->plain_len);
 		memcpy(w->plain + w->plain_len, b, take);
@@ -213,10 +232,10 @@ int st_enc_writer_finish(struct st_enc_writer *w, struct st_enc_hashes *h)
 	if (st_crypt_fsync_dir(w->path))
 		return w_fail(w, ES_EIO, "fsync of its folder failed");
 	if (h) {
-		uint8_t md[crypto_hash_sha256_BYTES];
-		crypto_hash_sha256_final(&w->hc, md);
+		uint8_t md[32];
+		st_sha256_final(w->hc, md);
 		hex32(h->cipher_sha256, md);
-		crypto_hash_sha256_final(&w->hp, md);
+		st_sha256_final(w->hp, md);
 		hex32(h->plain_sha256, md);
 		h->cipher_size = w->cipher_size;
 		h->plain_size = w->plain_size;

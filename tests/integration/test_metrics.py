@@ -70,6 +70,13 @@ def main():
                      "earshot_capture_packets_per_second", "earshot_recordings_total",
                      "earshot_drops_total", "earshot_siprec_refusals_total"):
             res.check(sample(text, name) is not None, "recorder /metrics has %s" % name)
+        # the encoder pool: encode_threads = auto (the default) is one per
+        # online core, and the backlog's age is there (0: nothing queued)
+        ncores = min(64, os.sysconf("SC_NPROCESSORS_ONLN"))
+        res.check(sample(text, "earshot_encode_threads") == ncores,
+                  "encode threads %s, online cores %d" % (sample(text, "earshot_encode_threads"), ncores))
+        res.check(sample(text, "earshot_recording_queue_oldest_seconds") == 0,
+                  "backlog age 0 with nothing queued: %s" % sample(text, "earshot_recording_queue_oldest_seconds"))
         res.check('earshot_drops_total{reason="queue"}' in text and
                   'earshot_drops_total{reason="siprec_tcp_limit"}' in text,
                   "drops by reason, the status.json counters")

@@ -156,6 +156,61 @@ static void test_roundtrip_sizes(void)
 	st_dek_free(dek);
 }
 
+/* The recorder's way (record/recording.c): the whole rendered file in one
+ * write, whose full chunks are sealed where they lie.  The layout, both
+ * hashes (OpenSSL's, checked against libsodium's) and the plaintext back
+ * must be those of the piecewise writer. */
+static void test_one_write(void)
+{
+	struct st_dek *dek = st_dek_new();
+	const size_t sizes[] = {1, C, C + 1, 2 * C, 3 * C + 5, 5u << 20};
+	for (size_t i = 0; i < ES_ARRAY_LEN(sizes); i++) {
+		size_t n = sizes[i];
+		uint8_t *data = rand_bytes(n);
+		const char *p = tpath("one.wav.enc");
+		struct st_enc_writer *w;
+		struct st_enc_hashes h;
+		CHECK_INT(st_enc_writer_open(&w, p, dek, 0, errbuf, sizeof(errbuf)), 0);
+		CHECK_INT(st_enc_writer_write(w, data, n), 0);
+		CHECK_INT(st_enc_writer_finish(w, &h), 0);
+		st_enc_writer_free(w);
+		size_t fn;
+		uint8_t *file = slurp(p, &fn);
+		CHECK_INT(fn, ST_ENC_HDR_BYTES + (n + C - 1) / C * ST_ENC_CHUNK_OVERHEAD + n);
+		char hex[65];
+		sha_hex(data, n, hex);
+		CHECK_STR(h.plain_sha256, hex);
+		sha_hex(file, fn, hex);
+		CHECK_STR(h.cipher_sha256, hex);
+		char fhex[65];
+		CHECK_INT(st_sha256_file(p, NULL, fhex), 0);
+		CHECK_STR(fhex, hex);
+		struct st_enc_reader *r;
+		CHECK_INT(st_enc_reader_open(&r, p, dek, errbuf, sizeof(errbuf)), 0);
+		if (r) {
+			uint8_t *back = malloc(n);
+			size_t got = 0;
+			CHECK_INT(st_enc_reader_pread(r, back, n, 0, &got), 0);
+			CHECK(got == n && memcmp(back, data, n) == 0);
+			free(back);
+			st_enc_reader_close(r);
+		}
+		free(file);
+		free(data);
+	}
+	st_dek_free(dek);
+	/* st_sha256: FIPS 180-2's "abc" */
+	struct st_sha256 *sh = st_sha256_new();
+	uint8_t md[32];
+	char hex[65];
+	st_sha256_update(sh, "a", 1);
+	st_sha256_update(sh, "bc", 2);
+	st_sha256_final(sh, md);
+	st_sha256_free(sh);
+	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 /* Compare reads of [off, off+len) with the plaintext. */
 static void check_read(struct st_enc_reader *r, const uint8_t *data, size_t n, uint64_t off,
 		       size_t len)
@@ -828,6 +883,7 @@ int main(void)
 	if (!mkdtemp(tmpdir))
 		return 1;
 	RUN(test_roundtrip_sizes);
+	RUN(test_one_write);
 	RUN(test_pread);
 	RUN(test_tamper);
 	RUN(test_keyring_create);
