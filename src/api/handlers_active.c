@@ -59,8 +59,7 @@ static void active_row(void *ud, const struct rec_active *a)
 	if (o->fresh < 0)
 		return; /* a stale list shows no call */
 	const struct api_user *u = &o->r->user;
-	bool own = api_party_matches(u->numbers, a->caller_user, a->caller_uri) ||
-		   api_party_matches(u->numbers, a->callee_user, a->callee_uri);
+	bool own = srv_active_own(u, a);
 	if (!api_allow(u->role, u->can_listen, API_ACT_SEARCH, own)) {
 		o->hidden++;
 		return;
@@ -288,6 +287,27 @@ static void find_row(void *ud, const struct rec_active *a)
 	}
 }
 
+int srv_active_find(struct api_server *s, const char *call_id, struct rec_active *a, bool *found)
+{
+	char path[4200], err[512];
+	snprintf(path, sizeof(path), "%s/run/active.tsv", s->data_dir);
+	struct rec_active_hdr hdr;
+	struct find_call f = {.id = call_id};
+	int rc = rec_active_read(path, &hdr, find_row, &f, err, sizeof(err));
+	if (rc || !fresh(&hdr, srv_now_us()))
+		return ES_ENOTFOUND;
+	*found = f.found;
+	if (f.found)
+		*a = f.a;
+	return 0;
+}
+
+bool srv_active_own(const struct api_user *u, const struct rec_active *a)
+{
+	return api_party_matches(u->numbers, a->caller_user, a->caller_uri) ||
+	       api_party_matches(u->numbers, a->callee_user, a->callee_uri);
+}
+
 static int control_answer(struct srv_req *r, const char *action, const char *call_id,
 			  const char *state, const char *msg)
 {
@@ -324,19 +344,15 @@ int srv_active_control(struct srv_req *r, const char *call_id, const char *verb)
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
 				 "a call id of 1 to %zu bytes", sizeof(cmd.call_id) - 1);
 	/* the call as the recorder lists it now: is it there, whose is it */
-	char path[4200], err[512];
-	snprintf(path, sizeof(path), "%s/run/active.tsv", r->srv->data_dir);
-	struct rec_active_hdr hdr;
 	struct find_call f = {.id = call_id};
-	int lrc = rec_active_read(path, &hdr, find_row, &f, err, sizeof(err));
-	if (lrc || !fresh(&hdr, srv_now_us())) {
+	if (srv_active_find(r->srv, call_id, &f.a, &f.found)) {
 		srv_audit(r, action, call_id, API_AUDIT_FAILED, "no recorder");
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder", NULL,
 				 "no recorder is running with this data folder");
 	}
+	char err[512];
 	const struct api_user *u = &r->user;
-	bool own = f.found && (api_party_matches(u->numbers, f.a.caller_user, f.a.caller_uri) ||
-			       api_party_matches(u->numbers, f.a.callee_user, f.a.callee_uri));
+	bool own = f.found && srv_active_own(u, &f.a);
 	if (!srv_allow_call(r, API_ACT_TAG, f.found, own, action, call_id, &rc))
 		return rc;
 	if (cmd.verb == REC_CMD_CONSENT) {

@@ -718,6 +718,8 @@ int srv_route(struct srv_req *r)
 			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 		memcpy(id, u + sizeof(active) - 1, n);
 		id[n] = 0;
+		if (!strcmp(slash + 1, "listen")) /* listen-in (handlers_listen.c) */
+			return get ? srv_active_listen(r, id) : srv_method_not_allowed(r, "GET, HEAD");
 		return is(m, "POST") ? srv_active_control(r, id, slash + 1)
 				     : srv_method_not_allowed(r, "POST");
 	}
