@@ -18,6 +18,21 @@
     const status = el('p', '', 'status');
     status.id = 'live-status';
     status.setAttribute('aria-live', 'polite');
+    // the recorder's health (GET /api/active "health"; not shown to agents)
+    const health = el('p', '', 'status');
+    health.id = 'live-health';
+    health.hidden = true;
+    // the order of the rows: the API gives them in no particular order
+    const sortLabel = el('label', 'Order of the calls ');
+    const sort = el('select');
+    sort.id = 'live-sort';
+    for (const [v, t] of [['newest', 'Newest first'], ['longest', 'Longest first']]) {
+      const o = el('option', t);
+      o.value = v;
+      sort.append(o);
+    }
+    sort.addEventListener('change', () => render());
+    sortLabel.append(sort);
     const table = el('table', null, 'grid');
     table.id = 'live-calls';
     const cap = el('caption', 'Calls in progress', 'sr-only');
@@ -35,7 +50,7 @@
       const tr = ev.target.closest('tr');
       if (tr && tr.dataset.callId) select(tr.dataset.callId);
     });
-    body.append(status, table, buildPanel());
+    body.append(status, health, sortLabel, table, buildPanel());
     // the recorder's recent alert events (GET /api/alerts; hidden for agents)
     const al = el('section');
     al.id = 'live-alerts';
@@ -264,6 +279,36 @@
     showPanel();
   }
 
+  function render() {
+    const by = document.getElementById('live-sort').value;
+    const key = by === 'longest' ? (c) => -c.duration_s : (c) => -Date.parse(c.start);
+    const calls = [...lastCalls].sort((x, y) => key(x) - key(y) || (x.call_id < y.call_id ? -1 : 1));
+    document.getElementById('live-calls').tBodies[0].replaceChildren(...calls.map(callRow));
+    showPanel();
+  }
+
+  function fmtBytes(n) {
+    const u = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+  }
+
+  function showHealth(h) {
+    const p = document.getElementById('live-health');
+    p.hidden = !h;
+    if (!h) return;
+    const parts = [];
+    if (h.capture_drops !== null) parts.push('Capture drops: ' + h.capture_drops);
+    if (h.recording_backlog !== null) parts.push('Recording backlog: ' + h.recording_backlog +
+      ' call' + (h.recording_backlog === 1 ? '' : 's'));
+    if (h.spool_errors) parts.push('Spool errors: ' + h.spool_errors);
+    if (h.disk_free_bytes !== null) parts.push('Disk free: ' + fmtBytes(h.disk_free_bytes) +
+      (h.disk_low ? ' (below min_free)' : ''));
+    p.textContent = parts.join(' \u00b7 ');
+    p.classList.toggle('warn', !!(h.capture_drops || h.disk_low || h.spool_errors));
+  }
+
   function callRow(c) {
     const rec = c.recording ? 'yes' + (c.rule ? ' (' + c.rule + ')' : '') : 'no' + (c.rule ? ' (' + c.rule + ')' : '');
     const tr = row([fmtTime(c.start), party(c.caller), party(c.callee), [c.state, 'state-' + c.state],
@@ -284,10 +329,9 @@
     timer = null;
     try {
       const a = await api('GET', '/api/active');
-      const tbody = document.getElementById('live-calls').tBodies[0];
       lastCalls = a.calls;
-      tbody.replaceChildren(...a.calls.map(callRow));
-      showPanel();
+      render();
+      showHealth(a.health);
       refreshAlerts();
       const r = a.recorder;
       const n = a.calls.length;

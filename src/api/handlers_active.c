@@ -9,6 +9,7 @@
  * through api_allow like search results: an agent sees only calls where
  * one of their numbers is a party.
  */
+#include "api/metrics.h"
 #include "api/server_internal.h"
 #include "record/record.h"
 
@@ -204,6 +205,72 @@ static void active_shared(struct srv_req *r, struct active_out *out)
 	free(no);
 }
 
+/* ---- the recorder's health for the Live page -------------------------------------
+ * From the status.json the recorder rewrites every second (the figures
+ * /metrics exports): packets dropped before they were handled (kernel,
+ * capture queue, interface, SIPREC), calls waiting to be made into
+ * recordings, spool failures, and the data folder's free space. */
+
+struct health {
+	double drops, backlog, spool_errors, disk_low;
+	bool any;
+};
+
+static void health_val(void *ud, const char *path, double num, const char *str, size_t n)
+{
+	struct health *h = ud;
+	(void)n;
+	if (str)
+		return;
+	h->any = true;
+	if (!strcmp(path, "kernel_drops") || !strcmp(path, "queue_drops") ||
+	    !strncmp(path, "srs.dropped.", 12) ||
+	    (!strncmp(path, "interfaces.", 11) && strstr(path, ".if_dropped")))
+		h->drops += num;
+	else if (!strcmp(path, "recording_queue"))
+		h->backlog = num;
+	else if (!strcmp(path, "spool_errors"))
+		h->spool_errors = num;
+	else if (!strcmp(path, "disk_low"))
+		h->disk_low = num;
+}
+
+static void active_health(struct srv_req *r, struct es_json *j, bool running)
+{
+	char *st = NULL;
+	size_t len = 0;
+	struct health h = {0};
+	if (running && !api_status_read(r->srv->data_dir, &st, &len) && st)
+		api_status_scan(st, len, health_val, &h);
+	free(st);
+	es_json_key(j, "health");
+	es_json_obj_begin(j);
+	es_json_key(j, "capture_drops");
+	if (h.any)
+		es_json_int(j, (int64_t)h.drops);
+	else
+		es_json_null(j);
+	es_json_key(j, "recording_backlog");
+	if (h.any)
+		es_json_int(j, (int64_t)h.backlog);
+	else
+		es_json_null(j);
+	es_json_key(j, "spool_errors");
+	if (h.any)
+		es_json_int(j, (int64_t)h.spool_errors);
+	else
+		es_json_null(j);
+	es_json_key(j, "disk_low");
+	es_json_bool(j, h.disk_low != 0);
+	es_json_key(j, "disk_free_bytes");
+	int64_t avail = api_disk_free(r->srv->data_dir);
+	if (avail >= 0)
+		es_json_int(j, avail);
+	else
+		es_json_null(j);
+	es_json_obj_end(j);
+}
+
 int srv_active(struct srv_req *r)
 {
 	int rc;
@@ -255,6 +322,9 @@ int srv_active(struct srv_req *r)
 			  : !live		  ? "the recorder's list of calls is out of date"
 						  : NULL);
 	es_json_obj_end(&o.j);
+	/* the health of this data folder's recorder; agents see calls only */
+	if (r->user.role != API_ROLE_AGENT)
+		active_health(r, &o.j, live);
 	es_json_obj_end(&o.j);
 done:;
 	char detail[64];

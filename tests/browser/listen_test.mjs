@@ -48,6 +48,18 @@ try {
   await page.locator('#live-calls').waitFor({ state: 'visible' });
   console.log('READY'); // test_listen.py places the call now
 
+  step = 'the order of the rows and the health';
+  await page.waitForFunction(() => document.querySelectorAll('#live-calls tbody tr').length === 2,
+    null, { timeout: 90000 });
+  const ids = () => page.$$eval('#live-calls tbody tr', (rows) => rows.map((tr) => tr.dataset.callId));
+  const order = { newest: await ids() };
+  await page.getByLabel('Order of the calls').selectOption('longest');
+  order.longest = await ids();
+  await page.getByLabel('Order of the calls').selectOption('newest');
+  await page.locator('#live-health').waitFor({ state: 'visible' });
+  const health = await page.locator('#live-health').textContent();
+  log('rows ' + JSON.stringify(order) + '; health: ' + health);
+
   step = 'open the call from the Live page';
   // started before the call (Chromium may take many seconds to come up on a
   // loaded machine): the first call to appear, or ES_CALL_ID's
@@ -80,6 +92,8 @@ try {
       left: pcm(t.left), right: pcm(t.right), played: t.played, ctxTime: t.ctxTime, ctxState: t.ctxState };
   });
   got.callId = callId;
+  got.order = order;
+  got.health = health;
   log(`played ${(got.left.length / got.rate).toFixed(1)} s in ${got.played.length} pieces; ended: ${got.ended}`);
   // the audio context ran: its clock went on while the pieces came
   if (got.ctxState !== 'running' || !(got.ctxTime > got.left.length / got.rate - 3))

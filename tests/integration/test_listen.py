@@ -1,6 +1,6 @@
 """Listen-in (issue #18): a call in progress heard from the recorder's spool.
 
-`earshot record -i lo --api` records one sipp call on loopback whose caller
+`earshot record -i lo --api` records two sipp calls on loopback whose caller
 plays sip-tester's g711a.pcap and whose callee plays a known on/off tone
 pattern (listenaudio.py).  While it runs:
   - who may listen: admin, supervisor and an auditor with the listen grant
@@ -13,7 +13,10 @@ pattern (listenaudio.py).  While it runs:
     and the stream ends by itself soon after the call;
   - the same in Chromium (tests/browser/listen_test.mjs): the Live page's
     row is clicked, "Listen" pressed, the page's Web Audio tap records what
-    it played, and the channels and the delay are checked the same way;
+    it played, and the channels and the delay are checked the same way; the
+    page's rows are sorted newest or longest first, and it shows the
+    recorder's health (capture drops, recording backlog, disk free), which
+    GET /api/active gives the roles that see every call;
   - call.listen_live is audited at start and stop (and each denial), and no
     file under the data folder holds the audio in plain (no RIFF/WAV)."""
 import http.client
@@ -148,18 +151,20 @@ class ToneCalls(livecalls.Calls):
                           livecalls.SHIPPED, 0x5EED0A5)
 
 
-def one_call(sub):
-    calls = ToneCalls(os.path.join(work, sub), 1, LENGTH, rate=10, ports=PORTS, media=MEDIA_S)
+def two_calls(sub):
+    """Two calls half a second apart (the Live page's order has two rows to
+    sort); returns them and the Call-IDs once both are answered with RTP,
+    in the order they started."""
+    calls = ToneCalls(os.path.join(work, sub), 2, LENGTH, rate=2, ports=PORTS, media=MEDIA_S)
     calls.start()
-    deadline, cid = time.time() + 10, None
-    while time.time() < deadline and not cid:
-        st, a = http_req(HOST, PORT, "GET", "/api/active",
-                         headers={"Authorization": "Bearer " + TOKENS["adm"]})[::2]
-        for c in (a or {}).get("calls", []):
-            if c["state"] == "answered" and c["packets"] > 50:
-                cid = c["call_id"]
+    deadline, ids = time.time() + 15, []
+    while time.time() < deadline and len(ids) < 2:
+        a = http_req(HOST, PORT, "GET", "/api/active",
+                     headers={"Authorization": "Bearer " + TOKENS["adm"]})[2]
+        got = [c for c in (a or {}).get("calls", []) if c["state"] == "answered" and c["packets"] > 50]
+        ids = [c["call_id"] for c in sorted(got, key=lambda c: c["start"])]
         time.sleep(0.2)
-    return calls, cid
+    return calls, ids, a
 
 
 for _ in range(50):
@@ -191,11 +196,19 @@ if not why_no_browser:
 else:
     res.skip("browser listen-in: " + why_no_browser)
 
-calls, cid = one_call("sipp")
-res.check(cid is not None, "the call is not listed as answered with RTP")
-if cid is None:
+calls, cids, active = two_calls("sipp")
+res.check(len(cids) == 2, "the calls are not listed as answered with RTP: %s" % active)
+if len(cids) != 2:
     rec.stop()
     res.finish()
+cid = cids[0]
+# the recorder's health for the Live page: for the roles that see every call
+h = active.get("health") or {}
+res.check(isinstance(h.get("capture_drops"), int) and isinstance(h.get("recording_backlog"), int) and
+          h.get("disk_free_bytes", 0) > 0 and h.get("disk_low") is False,
+          "health in GET /api/active: %s" % h)
+st, ag = req("/api/active", "ag-own")
+res.check(st == 200 and "health" not in json.loads(ag), "an agent gets no health: %s" % ag)
 time.sleep(2.0)  # join a call that has been running a while: at the live edge
 
 # --- who may listen --------------------------------------------------------------
@@ -269,7 +282,12 @@ if browser is not None:
                    (browser.returncode, err[-2000:]))
     if ok:
         b = json.load(open(out_json))
-        res.check(b["callId"] == cid, "the browser listened to %s, not %s" % (b["callId"], cid))
+        res.check(b["callId"] in cids, "the browser listened to %s, not %s" % (b["callId"], cids))
+        # newest first by default, longest first on request: the same two rows reversed
+        res.check(b["order"]["newest"] == cids[::-1] and b["order"]["longest"] == cids,
+                  "the Live page's order: %s, calls by start %s" % (b["order"], cids))
+        res.check("Capture drops: " in b["health"] and "Recording backlog: " in b["health"] and
+                  "Disk free: " in b["health"], "the Live page's health line: %r" % b["health"])
         rate = b["rate"]
         left, right = b["left"], b["right"]  # brought to the stream's rate by the page
         times = [(t / 1000.0, idx) for t, idx in b["played"]]
