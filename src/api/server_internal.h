@@ -327,6 +327,9 @@ int srv_call_evidence(struct srv_req *r, int64_t id);
 /* ---- handlers_export.c: a call's SIP messages and rebuilt capture ----------------- */
 int srv_call_sip(struct srv_req *r, int64_t id);
 int srv_call_pcap(struct srv_req *r, int64_t id);
+/* GET /api/calls/{id}/export?format=; POST /api/export.zip */
+int srv_call_export(struct srv_req *r, int64_t id);
+int srv_export_zip(struct srv_req *r);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);

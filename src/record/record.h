@@ -561,6 +561,13 @@ int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const cha
  * copied (a plain one). */
 int rec_recording_plain(const char *data_dir, struct st_vault *vault,
 			const struct idx_recording *rec, const char *dst, char *err, size_t errlen);
+/* Recording rec as fmt ("wav", "flac", "opus" or "mp3") into out_fd (the
+ * caller's, e.g. a memfd, empty; nothing is written to a file): checked and
+ * decrypted as rec_recording_plain does, then copied (the stored format)
+ * or converted (export.c).  ES_EINVAL for an unknown format. */
+int rec_recording_export_fd(const char *data_dir, struct st_vault *vault,
+			    const struct idx_recording *rec, const char *fmt, int out_fd, char *err,
+			    size_t errlen);
 
 /* The file of a recording row: data_dir + "/" + rec->path, or, when that
  * file is not there and the data folder has a bucket (tier.c), a copy of
