@@ -13,7 +13,10 @@ with encrypted recordings, served by `earshot serve`.
   and size of its file (checked), and a call the user may not export or
   that does not exist is left out as "not available" (the same word).
 - Every export is audited as call.export with the format, size and hash;
-  the ZIP as calls.export_zip; nothing is written to the data folder."""
+  the ZIP as calls.export_zip; nothing is written to the data folder.
+- The web UI (tests/browser/export_test.mjs, Chromium): a supervisor ticks
+  the calls in the search list and downloads their ZIP (MP3), and the WAV
+  from the call page; an agent sees neither the checkboxes nor the links."""
 import hashlib
 import io
 import json
@@ -21,8 +24,9 @@ import os
 import subprocess
 import zipfile
 
-from estest import (EARSHOT, SHARED, Results, calls_json, free_port, have, http_req, http_stop,
-                    http_wait_up, import_capture, run, skip, tmpdir)
+from estest import (BROWSER_DIR, CHROMIUM, EARSHOT, SHARED, Results, browser_ready, calls_json,
+                    free_port, have, http_req, http_stop, http_wait_up, import_capture, run, skip,
+                    tmpdir)
 
 for tool in ("ffprobe", "ffmpeg", "unzip"):
     if not have(tool):
@@ -157,6 +161,27 @@ try:
     res.check(st == 404, "a ZIP of nothing exportable: %d" % st)
     st, _, _ = req("POST", "/api/export.zip", "sup", {"ids": ["x"]})
     res.check(st == 400, "bad ids: %d" % st)
+    # ---- the web UI: checkboxes and "Download ZIP", the call page's links ------------------
+    why = browser_ready()
+    if why:
+        res.skip("browser export: " + why)
+    else:
+        bzip, bwav = os.path.join(work, "browser.zip"), os.path.join(work, "browser.wav")
+        p = subprocess.run(["node", os.path.join(BROWSER_DIR, "export_test.mjs")],
+                           env=dict(os.environ, ES_URL="http://%s:%d/" % (host, port), ES_USER="sup",
+                                    ES_AGENT="ag-own", ES_PASSWORD=PW, ES_CHROMIUM=CHROMIUM,
+                                    ES_IDS=",".join(ids), ES_AGENT_CALL=str(own["id"]),
+                                    ES_ZIP=bzip, ES_WAV=bwav),
+                           capture_output=True, text=True, timeout=180)
+        print(p.stdout.strip())
+        if res.check(p.returncode == 0, "browser export: %s%s" % (p.stdout[-500:], p.stderr[-1500:])):
+            t = subprocess.run(["unzip", "-t", bzip], capture_output=True, text=True)
+            names = sorted(zipfile.ZipFile(bzip).namelist()) if t.returncode == 0 else []
+            res.check(names == sorted(["call-%s.mp3" % i for i in ids] + ["manifest.json"]),
+                      "the browser's ZIP: unzip -t %d, %s" % (t.returncode, names))
+            info = probe(bwav)
+            res.check(info.get("codec_name") == "pcm_s16le" and info.get("channels") == "2",
+                      "the browser's WAV: %s" % info)
     after = files_under(data)
     new = sorted(p for p in after - before if not p.endswith(("-wal", "-shm", "-journal")))
     res.check(not new, "files written under the data folder by the exports: %s" % new)
