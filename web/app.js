@@ -252,6 +252,7 @@ function clearCall(title) {
   stopAudio();
   waveformClear(); // web/waveform.js
   if (typeof callflowClear === 'function') { callflowClear(); $('export-pcap').hidden = true; } // web/callflow.js
+  $('export-audio').hidden = true; // web/export.js shows it again for the call
   $('call-title').textContent = title;
   $('call-meta').replaceChildren();
   for (const t of ['parties', 'streams', 'events', 'messages']) $(t).tBodies[0].replaceChildren();
@@ -529,6 +530,7 @@ function setupPlayer(c) {
   timelineAria();
   if (typeof redactShow === 'function') redactShow(c); // web/redact.js
   if (typeof callflowShow === 'function') callflowShow(c, () => state.call === c); // web/callflow.js
+  if (typeof exportShow === 'function') exportShow(c); // web/export.js
   if (typeof talkTimelineShow === 'function') talkTimelineShow(c); // web/timeline.js
   waveformClear();
   if (!rec || !listen) return;

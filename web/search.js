@@ -123,6 +123,7 @@ async function runSearch(append) {
     const body = $('results').tBodies[0];
     if (!append) body.replaceChildren();
     for (const c of page.calls) body.append(callRow(c));
+    if (typeof exportRows === 'function') exportRows(body); // web/export.js
     state.cursor = page.next_cursor;
     if (typeof callflowCsvLink === 'function') callflowCsvLink(state.query); // web/callflow.js
     $('more').hidden = !page.next_cursor;

@@ -9,6 +9,7 @@
  * through api_allow like search results: an agent sees only calls where
  * one of their numbers is a party.
  */
+#include "api/metrics.h"
 #include "api/server_internal.h"
 #include "record/record.h"
 
@@ -58,8 +59,7 @@ static void active_row(void *ud, const struct rec_active *a)
 		o->fresh = fresh(o->hdr, o->now_us) ? 1 : -1;
 	if (o->fresh < 0)
 		return; /* a stale list shows no call */
-	bool own = srv_party_own(o->r, a->caller_user, a->caller_uri) ||
-		   srv_party_own(o->r, a->callee_user, a->callee_uri);
+	bool own = srv_active_own(o->r, a);
 	if (!srv_may(o->r, API_ACT_SEARCH, own)) {
 		o->hidden++;
 		return;
@@ -204,6 +204,72 @@ static void active_shared(struct srv_req *r, struct active_out *out)
 	free(no);
 }
 
+/* ---- the recorder's health for the Live page -------------------------------------
+ * From the status.json the recorder rewrites every second (the figures
+ * /metrics exports): packets dropped before they were handled (kernel,
+ * capture queue, interface, SIPREC), calls waiting to be made into
+ * recordings, spool failures, and the data folder's free space. */
+
+struct health {
+	double drops, backlog, spool_errors, disk_low;
+	bool any;
+};
+
+static void health_val(void *ud, const char *path, double num, const char *str, size_t n)
+{
+	struct health *h = ud;
+	(void)n;
+	if (str)
+		return;
+	h->any = true;
+	if (!strcmp(path, "kernel_drops") || !strcmp(path, "queue_drops") ||
+	    !strncmp(path, "srs.dropped.", 12) ||
+	    (!strncmp(path, "interfaces.", 11) && strstr(path, ".if_dropped")))
+		h->drops += num;
+	else if (!strcmp(path, "recording_queue"))
+		h->backlog = num;
+	else if (!strcmp(path, "spool_errors"))
+		h->spool_errors = num;
+	else if (!strcmp(path, "disk_low"))
+		h->disk_low = num;
+}
+
+static void active_health(struct srv_req *r, struct es_json *j, bool running)
+{
+	char *st = NULL;
+	size_t len = 0;
+	struct health h = {0};
+	if (running && !api_status_read(r->srv->data_dir, &st, &len) && st)
+		api_status_scan(st, len, health_val, &h);
+	free(st);
+	es_json_key(j, "health");
+	es_json_obj_begin(j);
+	es_json_key(j, "capture_drops");
+	if (h.any)
+		es_json_int(j, (int64_t)h.drops);
+	else
+		es_json_null(j);
+	es_json_key(j, "recording_backlog");
+	if (h.any)
+		es_json_int(j, (int64_t)h.backlog);
+	else
+		es_json_null(j);
+	es_json_key(j, "spool_errors");
+	if (h.any)
+		es_json_int(j, (int64_t)h.spool_errors);
+	else
+		es_json_null(j);
+	es_json_key(j, "disk_low");
+	es_json_bool(j, h.disk_low != 0);
+	es_json_key(j, "disk_free_bytes");
+	int64_t avail = api_disk_free(r->srv->data_dir);
+	if (avail >= 0)
+		es_json_int(j, avail);
+	else
+		es_json_null(j);
+	es_json_obj_end(j);
+}
+
 int srv_active(struct srv_req *r)
 {
 	int rc;
@@ -255,6 +321,9 @@ int srv_active(struct srv_req *r)
 			  : !live		  ? "the recorder's list of calls is out of date"
 						  : NULL);
 	es_json_obj_end(&o.j);
+	/* the health of this data folder's recorder; agents see calls only */
+	if (r->user.role != API_ROLE_AGENT)
+		active_health(r, &o.j, live);
 	es_json_obj_end(&o.j);
 done:;
 	char detail[64];
@@ -285,6 +354,27 @@ static void find_row(void *ud, const struct rec_active *a)
 		f->found = true;
 		f->a = *a;
 	}
+}
+
+int srv_active_find(struct api_server *s, const char *call_id, struct rec_active *a, bool *found)
+{
+	char path[4200], err[512];
+	snprintf(path, sizeof(path), "%s/run/active.tsv", s->data_dir);
+	struct rec_active_hdr hdr;
+	struct find_call f = {.id = call_id};
+	int rc = rec_active_read(path, &hdr, find_row, &f, err, sizeof(err));
+	if (rc || !fresh(&hdr, srv_now_us()))
+		return ES_ENOTFOUND;
+	*found = f.found;
+	if (f.found)
+		*a = f.a;
+	return 0;
+}
+
+bool srv_active_own(const struct srv_req *r, const struct rec_active *a)
+{
+	return srv_party_own(r, a->caller_user, a->caller_uri) ||
+	       srv_party_own(r, a->callee_user, a->callee_uri);
 }
 
 static int control_answer(struct srv_req *r, const char *action, const char *call_id,
@@ -323,18 +413,14 @@ int srv_active_control(struct srv_req *r, const char *call_id, const char *verb)
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
 				 "a call id of 1 to %zu bytes", sizeof(cmd.call_id) - 1);
 	/* the call as the recorder lists it now: is it there, whose is it */
-	char path[4200], err[512];
-	snprintf(path, sizeof(path), "%s/run/active.tsv", r->srv->data_dir);
-	struct rec_active_hdr hdr;
 	struct find_call f = {.id = call_id};
-	int lrc = rec_active_read(path, &hdr, find_row, &f, err, sizeof(err));
-	if (lrc || !fresh(&hdr, srv_now_us())) {
+	if (srv_active_find(r->srv, call_id, &f.a, &f.found)) {
 		srv_audit(r, action, call_id, API_AUDIT_FAILED, "no recorder");
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder", NULL,
 				 "no recorder is running with this data folder");
 	}
-	bool own = f.found && (srv_party_own(r, f.a.caller_user, f.a.caller_uri) ||
-			       srv_party_own(r, f.a.callee_user, f.a.callee_uri));
+	char err[512];
+	bool own = f.found && srv_active_own(r, &f.a);
 	if (!srv_allow_call(r, API_ACT_TAG, f.found, own, action, call_id, &rc))
 		return rc;
 	if (cmd.verb == REC_CMD_CONSENT) {

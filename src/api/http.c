@@ -525,6 +525,7 @@ static void server_free(struct api_server *s)
 	api_rl_free(s->rl);
 	srv_guard_free(s->guard);
 	srv_peaks_jobs_free(s->peaks);
+	srv_listen_jobs_free(s->listen);
 	srv_audio_cache_free(s->audio);
 	st_vault_close(s->vault);
 	st_ledger_cache_free(s->ledger);
@@ -626,7 +627,8 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		.lockout_us = cfg->login_lockout_us > 0 ? cfg->login_lockout_us : API_RL_LOCKOUT_US,
 	};
 	if ((rc = api_rl_new(&s->rl, &lim)) ||
-	    (rc = srv_peaks_jobs_new(&s->peaks)) || (rc = srv_audio_cache_new(&s->audio)) ||
+	    (rc = srv_peaks_jobs_new(&s->peaks)) || (rc = srv_listen_jobs_new(&s->listen)) ||
+	    (rc = srv_audio_cache_new(&s->audio)) ||
 	    (rc = srv_guard_new(&s->guard, SRV_REQUEST_DEADLINE_US))) {
 		es_errf(err, errlen, rc, "out of memory");
 		goto fail;
@@ -725,6 +727,7 @@ void api_server_stop(struct api_server *s)
 	if (!s)
 		return;
 	srv_peaks_jobs_wait(s->peaks);
+	srv_listen_jobs_wait(s->listen);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	server_free(s);

@@ -382,12 +382,11 @@ int api_metrics_render(struct es_buf *out, const char *data_dir, const char *sta
 					    "result=\"%s\"} %.17g\n", alert_deliveries[i].action,
 					    alert_deliveries[i].result, sv->deliveries[i]);
 	}
-	struct statvfs vfs;
-	if (data_dir && statvfs(data_dir, &vfs) == 0) {
+	int64_t avail = data_dir ? api_disk_free(data_dir) : -1;
+	if (avail >= 0) {
 		rc |= head(out, "earshot_disk_free_bytes", "gauge",
 			   "Bytes free for earshot in the data folder's file system.");
-		rc |= es_buf_printf(out, "earshot_disk_free_bytes %llu\n",
-				    (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+		rc |= es_buf_printf(out, "earshot_disk_free_bytes %llu\n", (unsigned long long)avail);
 	}
 	if (http_codes) {
 		rc |= head(out, "earshot_http_requests_total", "counter",
@@ -431,4 +430,12 @@ int api_status_read(const char *data_dir, char **out, size_t *len)
 	*out = (char *)b.p;
 	*len = b.len;
 	return 0;
+}
+
+int64_t api_disk_free(const char *dir)
+{
+	struct statvfs vfs;
+	if (statvfs(dir, &vfs))
+		return -1;
+	return (int64_t)((uint64_t)vfs.f_bavail * vfs.f_frsize);
 }

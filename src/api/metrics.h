@@ -31,6 +31,9 @@ int api_status_scan(const char *json, size_t len, api_status_fn fn, void *ud);
 int api_metrics_render(struct es_buf *out, const char *data_dir, const char *status,
 		       size_t status_len, int64_t now_us, const uint64_t *http_codes);
 
+/* Bytes free for earshot (not root) in dir's file system; -1 unknown. */
+int64_t api_disk_free(const char *dir);
+
 /* Read DATA/run/status.json into a malloc'd buffer (*out, *len); NULL and
  * 0 when there is none.  ES_ENOMEM. */
 int api_status_read(const char *data_dir, char **out, size_t *len);

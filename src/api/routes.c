@@ -731,6 +731,8 @@ int srv_route(struct srv_req *r)
 			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 		memcpy(id, u + sizeof(active) - 1, n);
 		id[n] = 0;
+		if (!strcmp(slash + 1, "listen")) /* listen-in (handlers_listen.c) */
+			return get ? srv_active_listen(r, id) : srv_method_not_allowed(r, "GET, HEAD");
 		return is(m, "POST") ? srv_active_control(r, id, slash + 1)
 				     : srv_method_not_allowed(r, "POST");
 	}
@@ -746,6 +748,8 @@ int srv_route(struct srv_req *r)
 	if (!strncmp(u, searches, sizeof(searches) - 1) &&
 	    (!u[sizeof(searches) - 1] || u[sizeof(searches) - 1] == '/'))
 		return srv_searches_route(r, u[sizeof(searches) - 1] ? u + sizeof(searches) : NULL);
+	if (is(u, "/api/export.zip")) /* handlers_export.c */
+		return is(m, "POST") ? srv_export_zip(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/calls.csv"))
 		return get ? srv_calls_csv(r) : srv_method_not_allowed(r, "GET, HEAD");
 	static const char calls[] = "/api/calls/";
@@ -795,7 +799,7 @@ int srv_route(struct srv_req *r)
 		if (has_sub && sub.len && !sl_eq(sub, sl_cstr("audio")) &&
 		    !sl_eq(sub, sl_cstr("verify")) && !sl_eq(sub, sl_cstr("evidence")) &&
 		    !sl_eq(sub, sl_cstr("peaks")) && !sl_eq(sub, sl_cstr("sip")) &&
-		    !sl_eq(sub, sl_cstr("pcap")))
+		    !sl_eq(sub, sl_cstr("pcap")) && !sl_eq(sub, sl_cstr("export")))
 			return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 		if (!get)
 			return srv_method_not_allowed(r, "GET, HEAD");
@@ -814,6 +818,8 @@ int srv_route(struct srv_req *r)
 			return srv_call_sip(r, id);
 		if (sl_eq(sub, sl_cstr("pcap")))
 			return srv_call_pcap(r, id);
+		if (sl_eq(sub, sl_cstr("export")))
+			return srv_call_export(r, id);
 		return srv_call_verify(r, id);
 	}
 	if (strncmp(u, "/api/", 5) && strcmp(u, "/api"))

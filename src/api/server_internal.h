@@ -52,6 +52,8 @@ struct api_server {
 	/* The waveform decodes in progress (handlers_peaks.c), with their own
 	 * lock: a first peaks request decodes a whole recording. */
 	struct srv_peaks_jobs *peaks;
+	/* The listen-in streams (handlers_listen.c), each with its thread. */
+	struct srv_listen_jobs *listen;
 	/* Data keys and who listened lately (audio_state.c), with their own lock. */
 	struct srv_audio_cache *audio;
 	/* The deadline on receiving a whole request (conn_guard.c). */
@@ -329,6 +331,9 @@ int srv_call_evidence(struct srv_req *r, int64_t id);
 /* ---- handlers_export.c: a call's SIP messages and rebuilt capture ----------------- */
 int srv_call_sip(struct srv_req *r, int64_t id);
 int srv_call_pcap(struct srv_req *r, int64_t id);
+/* GET /api/calls/{id}/export?format=; POST /api/export.zip */
+int srv_call_export(struct srv_req *r, int64_t id);
+int srv_export_zip(struct srv_req *r);
 
 /* ---- handlers_peaks.c: GET /api/calls/{id}/peaks (the player's waveform) ------- */
 int srv_call_peaks(struct srv_req *r, int64_t id);
@@ -356,6 +361,21 @@ int srv_rules(struct srv_req *r);
 int srv_active(struct srv_req *r);
 /* POST /api/active/{call_id}/{verb}: pause, resume, consent. */
 int srv_active_control(struct srv_req *r, const char *call_id, const char *verb);
+/* The call as the recorder lists it now in DATA/run/active.tsv (*found);
+ * ES_ENOTFOUND when no recorder runs (no list, or a stale one). */
+struct rec_active;
+int srv_active_find(struct api_server *s, const char *call_id, struct rec_active *a, bool *found);
+/* One of the requester's numbers (with a team scope, its agents') is a party of the call in progress. */
+bool srv_active_own(const struct srv_req *r, const struct rec_active *a);
+
+/* ---- handlers_listen.c: GET /api/active/{call_id}/listen (listen-in) ------------ */
+int srv_active_listen(struct srv_req *r, const char *call_id);
+struct srv_listen_jobs;
+int srv_listen_jobs_new(struct srv_listen_jobs **out);
+void srv_listen_jobs_free(struct srv_listen_jobs *c); /* NULL is fine */
+/* End every listen-in stream and wait for their threads: before
+ * MHD_stop_daemon, which may not meet a suspended connection. */
+void srv_listen_jobs_wait(struct srv_listen_jobs *c);
 
 /* ---- transcripts (handlers_transcripts.c) ---------------------------------------
  * The search's text and text_party into f: false when it answered (a bad

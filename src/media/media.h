@@ -213,6 +213,10 @@ int64_t mlog_start_us(const struct mlog_reader *r);
  * message naming the file and offset in err). */
 int mlog_next(struct mlog_reader *r, struct mlog_rec *rec, char *err, size_t errlen);
 bool mlog_torn(const struct mlog_reader *r);
+/* A log still being written (a call in progress): after mlog_next gave 0,
+ * let the next mlog_next read what the writer appended since (a record or
+ * chunk that was cut short is read again whole). */
+void mlog_follow(struct mlog_reader *r);
 int mlog_rewind(struct mlog_reader *r);
 void mlog_reader_close(struct mlog_reader *r);
 
@@ -281,6 +285,28 @@ int media_render(const char *mlog_path, const char *out_path, const struct rende
  * media log).  res->bytes is out->len. */
 int media_render_mem(const char *mlog_path, struct es_buf *out, const struct render_opts *o,
 		     struct render_result *res, char *err, size_t errlen);
+
+/* ---- a call in progress, decoded as its media log grows (render.c) -----------
+ * The renderer fed one record at a time (listen-in): the same decoders,
+ * loss concealment and timeline as media_render, without its first pass
+ * (sample 0 is the first decodable audio packet fed; the rate is fixed then:
+ * `rate`, or 0 for 8000 / 16000 when that packet's codec is wideband).
+ * Final audio of both parties goes to tap (o->pcm_tap) TL_LAG_MS after the
+ * newest packet's capture time; nothing is written anywhere. */
+struct media_live;
+int media_live_new(struct media_live **out, uint32_t rate,
+		   void (*tap)(void *ud, const int16_t *caller, const int16_t *callee, size_t n,
+			       uint32_t rate),
+		   void *ud);
+/* One record of the log (STREAM, PTMAP and RTP are used, others ignored). */
+int media_live_feed(struct media_live *l, const struct mlog_rec *rec);
+/* The end of the call: hand out what is left. */
+int media_live_end(struct media_live *l);
+/* 0 until the first decodable audio packet was fed. */
+uint32_t media_live_rate(const struct media_live *l);
+/* Capture time of sample 0 (0 until then). */
+int64_t media_live_start_us(const struct media_live *l);
+void media_live_free(struct media_live *l); /* NULL is fine */
 
 /* in_path (any format media_reader reads) as MP3 at out_path (libmp3lame,
  * constant kbps; 0 = 32 kbit/s per channel), channels and rate kept.  An

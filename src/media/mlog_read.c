@@ -277,6 +277,10 @@ bool mlog_torn(const struct mlog_reader *r) { return r->torn; }
 bool mlog_encrypted(const struct mlog_reader *r) { return r->enc; }
 int mlog_rewind(struct mlog_reader *r) { return rd_seek(r, r->data_off); }
 
+/* What stopped the last read is forgotten: a torn record or chunk was not
+ * consumed (pos and foff stay before it), so it is read again whole. */
+void mlog_follow(struct mlog_reader *r) { r->eof = r->torn = r->ctorn = false; }
+
 void mlog_reader_close(struct mlog_reader *r)
 {
 	if (!r)

@@ -216,7 +216,7 @@ static int emit(void *ctx, const int16_t *a, const int16_t *b, size_t n)
 	struct render *r = ctx;
 	if (r->o->pcm_tap)
 		r->o->pcm_tap(r->o->pcm_tap_ud, a, b, n, r->rate);
-	while (n) {
+	while (r->w && n) { /* no writer: a call in progress, tapped only */
 		size_t k = ES_MIN(n, (size_t)OUT_FRAMES);
 		if (r->o->mix) {
 			for (size_t i = 0; i < k; i++) {
@@ -812,4 +812,97 @@ int media_render_mem(const char *mlog_path, struct es_buf *out, const struct ren
 		     struct render_result *res, char *err, size_t errlen)
 {
 	return render_run(mlog_path, NULL, out, o, res, err, errlen);
+}
+
+/* ---- a call in progress: fed one record at a time (media.h) ------------------- */
+
+struct media_live {
+	struct render *r;
+	struct render_opts o;
+	struct render_result res;
+	bool started;
+};
+
+int media_live_new(struct media_live **out, uint32_t rate,
+		   void (*tap)(void *ud, const int16_t *caller, const int16_t *callee, size_t n,
+			       uint32_t rate),
+		   void *ud)
+{
+	*out = NULL;
+	if (rate && (rate < 8000 || rate > 48000))
+		return ES_EINVAL;
+	struct media_live *l = calloc(1, sizeof(*l));
+	struct render *r = calloc(1, sizeof(*r));
+	if (!l || !r) {
+		free(l);
+		free(r);
+		return ES_ENOMEM;
+	}
+	l->r = r;
+	l->o.rate = rate;
+	l->o.pcm_tap = tap;
+	l->o.pcm_tap_ud = ud;
+	r->path = "live";
+	r->o = &l->o;
+	r->res = &l->res;
+	*out = l;
+	return 0;
+}
+
+/* The first decodable audio packet fixes sample 0 and the rate (no pass 1:
+ * the rest of the log is not written yet). */
+static int live_start(struct media_live *l, const struct mlog_rec *rec)
+{
+	struct render *r = l->r;
+	struct codec_info ci;
+	if (rec->stream >= r->nst || !r->st[rec->stream].declared ||
+	    !map_get(r, r->st[rec->stream].party, rec->pt, &ci) || !is_audio(&ci))
+		return 0;
+	r->rate = l->o.rate ? l->o.rate : ci.wideband ? 16000 : 8000;
+	l->res.start_us = rec->ts_us;
+	int rc = tl_init(&r->tl, r->rate, tl_muldiv(DEFAULT_MAX_US, r->rate, ES_US_PER_SEC), emit, r);
+	if (!rc)
+		l->started = true;
+	return rc;
+}
+
+int media_live_feed(struct media_live *l, const struct mlog_rec *rec)
+{
+	struct render *r = l->r;
+	int rc = 0;
+	if (rec->type == MLOG_REC_STREAM)
+		return stream_declare(r, rec);
+	if (rec->type == MLOG_REC_PTMAP) {
+		map_set(r, rec);
+		return 0;
+	}
+	if (rec->type != MLOG_REC_RTP)
+		return 0;
+	if (!l->started && (rc = live_start(l, rec)))
+		return rc;
+	if (!l->started)
+		return 0;
+	rtp_record(r, rec);
+	return r->tl.err;
+}
+
+int media_live_end(struct media_live *l)
+{
+	struct render *r = l->r;
+	if (!l->started)
+		return 0;
+	for (unsigned s = 0; s < r->nst; s++)
+		gap_resolve(r, &r->st[s]);
+	return flush_to(r, r->tl.end);
+}
+
+uint32_t media_live_rate(const struct media_live *l) { return l->started ? l->r->rate : 0; }
+int64_t media_live_start_us(const struct media_live *l) { return l->started ? l->res.start_us : 0; }
+
+void media_live_free(struct media_live *l)
+{
+	if (!l)
+		return;
+	render_free(l->r);
+	free(l);
 }

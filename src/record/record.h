@@ -531,6 +531,27 @@ unsigned rec_recover_spool(const char *spool_dir, struct st_vault *vault, rec_re
  * chunk being written reads as the torn end for now). */
 void rec_spool_keys(struct mlog_keys *k, struct st_vault *vault);
 
+/* ---- listen-in: a call in progress from its spool (listen.c) -----------------------
+ * The call as active.tsv lists it (call_id, start_us) is found in
+ * DATA/spool and followed as it grows; its audio, decoded in memory like
+ * the recording (caller and callee at the rate rec_listen_rate gives once
+ * known), goes to fn from shortly before the moment of joining on. */
+typedef void (*rec_listen_fn)(void *ud, const int16_t *caller, const int16_t *callee, size_t n);
+struct rec_listen;
+int rec_listen_open(struct rec_listen **out, const char *data_dir, struct st_vault *vault,
+		    const char *call_id, int64_t start_us, rec_listen_fn fn, void *ud);
+/* Read what the recorder appended since the last poll (first: find the
+ * log; *found says whether it exists yet) and decode it to fn.  An error
+ * names the file and record in err. */
+int rec_listen_poll(struct rec_listen *l, bool *found, char *err, size_t errlen);
+/* The log left the spool: the call ended and its recording is being made. */
+bool rec_listen_gone(const struct rec_listen *l);
+/* The call ended: hand out the audio still held back. */
+int rec_listen_end(struct rec_listen *l);
+uint32_t rec_listen_rate(const struct rec_listen *l);    /* 0 until audio came */
+int64_t rec_listen_start_us(const struct rec_listen *l); /* capture time of sample 0 */
+void rec_listen_close(struct rec_listen *l);             /* NULL is fine */
+
 /* ---- storing finished calls -------------------------------------------------
  * What import and the live recorder do with a finished (or recovered)
  * call and with a durable recording, on the thread that owns the index;
@@ -584,6 +605,13 @@ int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const cha
  * copied (a plain one). */
 int rec_recording_plain(const char *data_dir, struct st_vault *vault,
 			const struct idx_recording *rec, const char *dst, char *err, size_t errlen);
+/* Recording rec as fmt ("wav", "flac", "opus" or "mp3") into out_fd (the
+ * caller's, e.g. a memfd, empty; nothing is written to a file): checked and
+ * decrypted as rec_recording_plain does, then copied (the stored format)
+ * or converted (export.c).  ES_EINVAL for an unknown format. */
+int rec_recording_export_fd(const char *data_dir, struct st_vault *vault,
+			    const struct idx_recording *rec, const char *fmt, int out_fd, char *err,
+			    size_t errlen);
 
 /* The file of a recording row: data_dir + "/" + rec->path, or, when that
  * file is not there and the data folder has a bucket (tier.c), a copy of

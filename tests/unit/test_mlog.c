@@ -450,6 +450,59 @@ static void test_encrypted(void)
 	keys = NULL;
 }
 
+/* A log read while it is written (listen-in, record/listen.c): the reader
+ * reaches the end of what was flushed, the writer appends, and after
+ * mlog_follow the reader gets exactly the new records; plain and
+ * encrypted. */
+static void follow_one(const struct mlog_keys *k)
+{
+	char path[512], err[512] = "";
+	tmp_path(path, sizeof(path), "follow.mlog");
+	unlink(path);
+	struct mlog_writer *w;
+	struct mlog_reader *r;
+	struct mlog_rec rec;
+	uint8_t pl[160];
+	memset(pl, 0xd5, sizeof(pl));
+	CHECK_INT(mlog_create_keyed(&w, path, "follow@x", 1000, 0, k), 0);
+	CHECK_INT(mlog_stream(w, 0, MLOG_CALLER, 0x1234), 0);
+	for (int i = 0; i < 10; i++)
+		CHECK_INT(mlog_rtp(w, 0, 1000 + i * 20000, (uint16_t)i, (uint32_t)(i * 160), 8, false,
+				   pl, sizeof(pl)), 0);
+	CHECK_INT(mlog_flush(w, false), 0);
+	CHECK_INT(mlog_open_keyed(&r, path, k, err, sizeof(err)), 0);
+	int n = 0, rc;
+	while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1)
+		n += rec.type == MLOG_REC_RTP;
+	CHECK_INT(rc, 0);
+	CHECK_INT(n, 10);
+	for (int i = 10; i < 25; i++)
+		CHECK_INT(mlog_rtp(w, 0, 1000 + i * 20000, (uint16_t)i, (uint32_t)(i * 160), 8, false,
+				   pl, sizeof(pl)), 0);
+	CHECK_INT(mlog_flush(w, false), 0);
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 0); /* the end stays the end ... */
+	mlog_follow(r);                                    /* ... until it is followed */
+	n = 0;
+	int last = -1;
+	while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1)
+		if (rec.type == MLOG_REC_RTP)
+			n++, last = rec.seq;
+	CHECK_INT(rc, 0);
+	CHECK_INT(n, 15);
+	CHECK_INT(last, 24);
+	mlog_follow(r);
+	CHECK_INT(mlog_next(r, &rec, err, sizeof(err)), 0); /* nothing new */
+	mlog_reader_close(r);
+	CHECK_INT(mlog_close(w), 0);
+	unlink(path);
+}
+
+static void test_follow(void)
+{
+	follow_one(NULL);
+	follow_one(&t_keys);
+}
+
 /* ES_MLOG_SEEDS=DIR: the fuzz seeds of the encrypted format, each a
  * committed plain seed (ES_MLOG_SEEDS_FROM=FILE...) written again record by
  * record through the encrypted writer with the fuzz key, as
@@ -523,6 +576,7 @@ int main(void)
 	RUN(test_exist_garbage);
 	RUN(test_encrypted);
 	RUN(test_raw_records);
+	RUN(test_follow);
 	cleanup();
 	return CHECK_DONE();
 }
