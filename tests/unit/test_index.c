@@ -797,12 +797,11 @@ static unsigned mig_step(const char *name)
 #define QA_UNDO \
 	"DROP TABLE qa_answers; DROP TABLE qa_evaluations; DROP TABLE qa_forms;" \
 	" DROP TABLE user_scopes; DROP TABLE team_members; DROP TABLE teams; "
-#define AFTER_V9_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* Back from the speech findings' migration (IDX_MIG_SPEECH). */
 #define SPEECH_UNDO \
 	"DROP TABLE keyword_hits; ALTER TABLE calls DROP COLUMN sentiment;" \
 	" ALTER TABLE calls DROP COLUMN speech_json; "
-#define AFTER_V9_UNDO SPEECH_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+#define AFTER_V9_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
