@@ -318,9 +318,10 @@ enum party_plan {
 		       can drive from (or test, given a narrower time range) */
 	PARTY_SET,  /* many: the matches as a set tested on each call in list
 		       order (the "+" keeps the set from driving the plan) */
-	PARTY_PG,   /* PostgreSQL: the calls of the parties that match, which
-		       its planner finds through the pg_trgm indexes on each
-		       field (schema v7) or scans for, as it judges */
+	PARTY_PG,   /* PostgreSQL: the call's party text (IDX_MIG_PARTY_TEXT),
+		       which its planner either finds through the pg_trgm
+		       index or tests on each call in list order, as the
+		       column's statistics say; then the exact LIKE */
 };
 /* Party rows: up to PARTY_IDS_MAX the ids go into the SQL; above
  * PARTY_SET_MAX (5 % of the parties at 100,000 calls) the LIKE scan
@@ -410,14 +411,12 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 	if (!err && f->party && plan == PARTY_SET)
 		err = es_buf_printf(b, " AND +c.id IN (SELECT rowid >> 1 FROM party_text"
 				       " WHERE party_text MATCH :phrase)");
-	/* The two engines' party searches differ: side by side here. */
+	/* The two engines' party searches differ: side by side here.  The
+	 * call's text holds every field, so it is a superset of the exact
+	 * test below (a needle may also span two fields of the text). */
 	if (!err && f->party && plan == PARTY_PG)
-		err = es_buf_printf(b, " AND c.id IN (SELECT p.call_row FROM parties p"
-				       " WHERE p.uri LIKE :party ESCAPE '\\'"
-				       " OR p.user LIKE :party ESCAPE '\\'"
-				       " OR p.display LIKE :party ESCAPE '\\'"
-				       " OR p.pai LIKE :party ESCAPE '\\')");
-	else if (!err && f->party)
+		err = es_buf_printf(b, " AND c.party_text LIKE :party ESCAPE '\\'");
+	if (!err && f->party)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM parties p WHERE p.call_row = c.id"
 				       " AND (p.uri LIKE :party ESCAPE '\\'"
 				       " OR p.user LIKE :party ESCAPE '\\'"

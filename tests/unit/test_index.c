@@ -793,7 +793,10 @@ static unsigned mig_step(const char *name)
 #define TRANSCRIPT_UNDO \
 	"DROP TRIGGER transcripts_ai; DROP TRIGGER transcripts_ad; DROP TRIGGER transcripts_au;" \
 	" DROP TABLE transcript_text; DROP TABLE transcripts; DROP TABLE transcribe_jobs; "
-#define AFTER_V9_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the party text's migration (IDX_MIG_PARTY_TEXT): PostgreSQL
+ * only, nothing on SQLite. */
+#define PARTY_TEXT_UNDO ""
+#define AFTER_V9_UNDO PARTY_TEXT_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -809,6 +812,7 @@ static const struct {
 	{IDX_MIG_CHECKS, CHECKS_UNDO},
 	{IDX_MIG_NODES, NODES_UNDO},
 	{IDX_MIG_TRANSCRIPT, TRANSCRIPT_UNDO},
+	{IDX_MIG_PARTY_TEXT, PARTY_TEXT_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
