@@ -419,6 +419,44 @@ static void test_roundtrip(void)
 	CHECK_INT(atoll(buf), imp.id);
 }
 
+/* A call with more children than one multi-row INSERT takes (write.c,
+ * 32 rows a statement): every row back, in order, on both engines. */
+static void test_many_children(void)
+{
+	struct idx *ix = fresh();
+	static struct idx_stream ss[33];
+	static struct idx_event ev[65];
+	static struct idx_msg ms[70];
+	static char labels[70][16];
+	for (unsigned i = 0; i < ES_ARRAY_LEN(ss); i++)
+		ss[i] = (struct idx_stream){.party = (int)(i % 2), .ssrc = 1000 + i,
+					    .src = "10.0.0.1:4000", .packets = i};
+	for (unsigned i = 0; i < ES_ARRAY_LEN(ev); i++)
+		ev[i] = (struct idx_event){.ts_us = 10 * i, .kind = "dtmf", .party = -1};
+	for (unsigned i = 0; i < ES_ARRAY_LEN(ms); i++) {
+		snprintf(labels[i], sizeof(labels[i]), "INFO %u", i);
+		ms[i] = (struct idx_msg){.ts_us = i, .frame = i + 1, .src = "10.0.0.1:5060",
+					 .dst = "10.0.0.2:5060", .transport = "udp",
+					 .label = labels[i], .cseq = i};
+	}
+	struct idx_call c = full_call();
+	c.streams = ss;
+	c.nstreams = ES_ARRAY_LEN(ss);
+	c.events = ev;
+	c.nevents = ES_ARRAY_LEN(ev);
+	c.msgs = ms;
+	c.nmsgs = ES_ARRAY_LEN(ms);
+	bool dup;
+	CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+	struct want w = {.c = &c};
+	CHECK_INT(idx_call_get(ix, c.id, check_full, &w), 0);
+	CHECK_INT(w.calls, 1);
+	int64_t n = 0;
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 1);
+	idx_close(ix);
+}
+
 static void test_duplicates(void)
 {
 	struct idx *ix = fresh();
@@ -1807,6 +1845,7 @@ static int main_pg(void)
 	}
 	pg_mode = true;
 	RUN(test_roundtrip);
+	RUN(test_many_children);
 	RUN(test_duplicates);
 	RUN(test_filters);
 	RUN(test_pagination);
@@ -1990,6 +2029,7 @@ int main(int argc, char **argv)
 	RUN(test_tags_notes);
 	RUN(test_not_sqlite);
 	RUN(test_roundtrip);
+	RUN(test_many_children);
 	RUN(test_duplicates);
 	RUN(test_filters);
 	RUN(test_pagination);
