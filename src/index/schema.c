@@ -471,25 +471,38 @@ static const char v18_transcript_pg_sql[] =
  * keeps the exact per-field LIKE, so the rows are SQLite's).  SQLite keeps
  * its FTS5 table of v7: nothing to do there. */
 static const char v19_party_text_sql[] = "";
+/* The text of call id r: each party's fields on lines of their own, caller
+ * first. */
 #define V19_PARTY_TEXT_OF(r) \
 	"(SELECT string_agg(concat_ws(E'\\n', p.uri, p.\"user\", p.display, p.pai)," \
 	" E'\\n' ORDER BY p.role) FROM parties p WHERE p.call_row = " r ")"
+/* Statement triggers with transition tables: a call's parties arrive in
+ * one INSERT (write.c), so a call costs one UPDATE of its row, and a bulk
+ * copy one UPDATE over all its calls; a row whose text is already right
+ * (copied with its call) is not written again.  EXECUTE plans each time:
+ * PL/pgSQL would keep the first plan, and one made for a bulk copy's
+ * thousands of rows (a scan of calls) is the wrong one for a call's two. */
+#define V19_SET_TEXT(ids) \
+	"EXECUTE $q$UPDATE calls c SET party_text = " V19_PARTY_TEXT_OF("c.id") \
+	" WHERE c.id IN (" ids ") AND c.party_text IS DISTINCT FROM " V19_PARTY_TEXT_OF("c.id") \
+	"$q$;"
 static const char v19_party_text_pg_sql[] =
 	"ALTER TABLE calls ADD COLUMN party_text TEXT;"
 	"CREATE FUNCTION earshot_parties_text() RETURNS trigger LANGUAGE plpgsql AS $$"
 	" BEGIN"
-	"  IF TG_OP <> 'INSERT' THEN"
-	"   UPDATE calls SET party_text = " V19_PARTY_TEXT_OF("OLD.call_row")
-	"    WHERE id = OLD.call_row;"
-	"  END IF;"
-	"  IF TG_OP <> 'DELETE' THEN"
-	"   UPDATE calls SET party_text = " V19_PARTY_TEXT_OF("NEW.call_row")
-	"    WHERE id = NEW.call_row;"
+	"  IF TG_OP = 'INSERT' THEN " V19_SET_TEXT("SELECT call_row FROM nt")
+	"  ELSIF TG_OP = 'DELETE' THEN " V19_SET_TEXT("SELECT call_row FROM ot")
+	"  ELSE " V19_SET_TEXT("SELECT call_row FROM nt UNION SELECT call_row FROM ot")
 	"  END IF;"
 	"  RETURN NULL;"
 	" END $$;"
-	"CREATE TRIGGER parties_text AFTER INSERT OR UPDATE OR DELETE ON parties"
-	" FOR EACH ROW EXECUTE FUNCTION earshot_parties_text();"
+	"CREATE TRIGGER parties_text_insert AFTER INSERT ON parties REFERENCING NEW TABLE AS nt"
+	" FOR EACH STATEMENT EXECUTE FUNCTION earshot_parties_text();"
+	"CREATE TRIGGER parties_text_delete AFTER DELETE ON parties REFERENCING OLD TABLE AS ot"
+	" FOR EACH STATEMENT EXECUTE FUNCTION earshot_parties_text();"
+	"CREATE TRIGGER parties_text_update AFTER UPDATE ON parties"
+	" REFERENCING NEW TABLE AS nt OLD TABLE AS ot"
+	" FOR EACH STATEMENT EXECUTE FUNCTION earshot_parties_text();"
 	"UPDATE calls c SET party_text = " V19_PARTY_TEXT_OF("c.id") ";"
 	"CREATE INDEX calls_party_trgm ON calls USING gin (party_text gin_trgm_ops);"
 	/* the LIKE estimate tests the pattern on the histogram: a finer one

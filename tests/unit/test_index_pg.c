@@ -331,9 +331,10 @@ static void test_party_text(void)
 			IDX_MIG_PARTY_TEXT);
 		return;
 	}
-	char undo[512];
+	char undo[1024];
 	snprintf(undo, sizeof(undo),
-		 "DROP TRIGGER parties_text ON parties; DROP FUNCTION earshot_parties_text();"
+		 "DROP TRIGGER parties_text_insert ON parties; DROP TRIGGER parties_text_delete ON parties;"
+		 " DROP TRIGGER parties_text_update ON parties; DROP FUNCTION earshot_parties_text();"
 		 " ALTER TABLE calls DROP COLUMN party_text;"
 		 " CREATE INDEX parties_uri_trgm ON parties USING gin (uri gin_trgm_ops);"
 		 " CREATE INDEX parties_user_trgm ON parties USING gin (\"user\" gin_trgm_ops);"
