@@ -20,12 +20,22 @@ URL=$(sh "$SRC/tests/pg_cluster.sh" start "$PGD")
 echo "== gen_index: $N calls x $K"
 "$B/gen_index" --data "$W/lite" --calls "$N" --copies "$K" --queries "$W/q.txt" --nqueries 500
 "$B/gen_index" --data "$W/pgdata" --index "$URL" --calls "$N" --copies "$K"
-# after a bulk load the planner needs statistics (autovacuum would gather
-# them in a while; a deployment that bulk-loads runs ANALYZE)
-psql "$URL" -qc ANALYZE
+# after a bulk load the planner needs statistics, and the trigram index
+# its pending list merged (autovacuum would do both in a while; a
+# deployment that bulk-loads runs VACUUM ANALYZE)
+psql "$URL" -qc "VACUUM ANALYZE"
 echo "== searches (500 from gen_index --queries, one at a time)"
-"$B/index_search" "$W/lite/index.sqlite" "$W/q.txt"
-"$B/index_search" "$URL" "$W/q.txt"
+"$B/index_search" "$W/lite/index.sqlite" "$W/q.txt" --each "$W/each-lite.txt"
+"$B/index_search" "$URL" "$W/q.txt" --each "$W/each-pg.txt"
+# the same rows in the same order from both engines
+if cut -f1,2 "$W/each-lite.txt" | cmp -s - "$(cut -f1,2 "$W/each-pg.txt" >"$W/pg12"; echo "$W/pg12")"; then
+	echo "  same rows from both engines"
+else
+	echo "  ROWS DIFFER between the engines:"
+	paste "$W/each-lite.txt" "$W/each-pg.txt" | awk -F'\t' '$1 != $5 || $2 != $6' | head -5
+fi
+echo "  slowest on PostgreSQL (rows, ms, query):"
+sort -t "$(printf '\t')" -k3,3nr "$W/each-pg.txt" | head -5 | cut -f1,3,4 | sed 's/^/    /'
 echo "== earshot import of $NI generated calls"
 "$B/gen_calls" -o "$W/c.pcap" --seed 3 --calls "$NI" --duration 4 >/dev/null
 for ix in sqlite "$URL"; do

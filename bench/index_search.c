@@ -5,8 +5,11 @@
  * as the API runs it (oldest first, the page's calls with their streams
  * and recordings), timed one at a time.  Prints n, mean, p50, p95, p99.
  *
- *   index_search INDEX QUERIES [--runs N]
- * INDEX: a SQLite file or a PostgreSQL URL (index.h).
+ *   index_search INDEX QUERIES [--runs N] [--each FILE]
+ * INDEX: a SQLite file or a PostgreSQL URL (index.h).  --each writes a
+ * line per search: rows, a digest of the rows' Call-IDs in order, the
+ * milliseconds and the query, so that two engines' answers can be
+ * compared (bench/index_pg.sh) and the slow searches found.
  */
 #include "core/core.h"
 #include "index/index.h"
@@ -15,10 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct seen {
+	unsigned n;
+	uint64_t digest; /* FNV-1a over the Call-IDs in list order */
+};
+
 static int count(void *ud, const struct idx_call *c)
 {
-	(void)c;
-	++*(unsigned *)ud;
+	struct seen *s = ud;
+	s->n++;
+	for (const char *p = c->call_id; p && *p; p++)
+		s->digest = (s->digest ^ (unsigned char)*p) * 1099511628211ull;
+	s->digest = (s->digest ^ '\n') * 1099511628211ull;
 	return 0;
 }
 
@@ -50,7 +61,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: index_search INDEX QUERIES [--runs N]\n");
 		return 2;
 	}
-	unsigned runs = argc > 4 && !strcmp(argv[3], "--runs") ? (unsigned)atoi(argv[4]) : 1;
+	unsigned runs = 1;
+	FILE *each = NULL;
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--runs"))
+			runs = (unsigned)atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--each") && !(each = fopen(argv[i + 1], "w"))) {
+			perror(argv[i + 1]);
+			return 1;
+		}
+	}
 	char err[512];
 	struct idx *ix = NULL;
 	if (idx_open(&ix, argv[1], err, sizeof(err))) {
@@ -69,6 +89,8 @@ int main(int argc, char **argv)
 	int rc = 0;
 	while (lat && !rc && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\t\n")] = '\0';
+		char query[4096];
+		snprintf(query, sizeof(query), "%s", line);
 		struct idx_filter fl = {0};
 		char *save = NULL;
 		for (char *kv = strtok_r(line, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
@@ -93,16 +115,21 @@ int main(int argc, char **argv)
 				fl.limit = (unsigned)atoi(v);
 		}
 		for (unsigned r = 0; r < runs && !rc; r++) {
-			unsigned got = 0;
+			struct seen got = {0, 14695981039346656037ull};
 			int64_t t = es_mono_us();
 			rc = idx_calls_list(ix, &fl, count, &got);
 			if (n == cap && !(lat = realloc(lat, (cap *= 2) * sizeof(*lat))))
 				break;
 			lat[n++] = es_mono_us() - t;
-			rows += got;
+			rows += got.n;
+			if (each)
+				fprintf(each, "%u\t%016llx\t%.2f\t%s\n", got.n,
+					(unsigned long long)got.digest, (double)lat[n - 1] / 1e3, query);
 		}
 	}
 	fclose(f);
+	if (each)
+		fclose(each);
 	if (rc || !lat || !n) {
 		fprintf(stderr, "index_search: %s\n", rc ? idx_errmsg(ix) : "no searches");
 		idx_close(ix);

@@ -18,22 +18,6 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
 		" ON CONFLICT (call_id, start_us) DO NOTHING RETURNING id",
 	[ST_CALL_FIND] = "SELECT id FROM calls WHERE call_id = ?1 AND start_us = ?2",
-	[ST_PARTY_INSERT] =
-		"INSERT INTO parties (call_row, role, uri, user, display, pai, ua, sdp_addr)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_STREAM_INSERT] =
-		"INSERT INTO streams (call_row, seq, party, ssrc, src, dst, payload_types,"
-		" codecs, packets, expected, lost, duplicates, out_of_order, jitter_max_ms,"
-		" jitter_mean_ms, delta_max_ms, first_us, last_us, rtcp_json, quality_json)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		" ?16, ?17, ?18, ?19, ?20)",
-	[ST_EVENT_INSERT] =
-		"INSERT INTO events (call_row, seq, ts_us, kind, party, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_MSG_INSERT] =
-		"INSERT INTO sip_msgs (call_row, seq, ts_us, frame, src, dst, transport, label,"
-		" cseq, cseq_method, retransmission, has_sdp)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_IMPORT_INSERT] =
 		"INSERT INTO imports (path, file_key, started_us, status)"
 		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
@@ -102,9 +86,9 @@ struct idx_st *idx_stmt(struct idx *ix, enum idx_stmt_id id)
 		return NULL;
 	}
 	/* The call and its children run inside idx_call_insert's savepoint:
-	 * no per-statement guard for them (db.h). */
+	 * no per-statement guard for them (db.h; write.c's children too). */
 	if ((ix->st[id] = idx_prep(ix, stmt_sql[id])))
-		ix->st[id]->hot = id <= ST_MSG_INSERT;
+		ix->st[id]->hot = id <= ST_CALL_FIND || id == ST_CALL_QUALITY;
 	return ix->st[id];
 }
 

@@ -227,6 +227,10 @@ int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t
 
 /* ---- reading ------------------------------------------------------------------ */
 
+/* The migration that gives the party search on PostgreSQL one trigram
+ * index over both parties' text per call (schema.c; nothing on SQLite). */
+#define IDX_MIG_PARTY_TEXT "party search text per call (PostgreSQL)"
+
 struct idx_filter {
 	const char *party;        /* substring of caller/callee uri, user,
 				     display or PAI (case-insensitive) */

@@ -94,6 +94,37 @@ static void *grow(struct row_mem *m, void *arr, unsigned n, unsigned *cap, size_
 	return p;
 }
 
+/* A row of ST_STREAMS_GET's columns from column b on, appended to c's
+ * streams (*cap: the array's room). */
+static void read_stream(struct row_mem *m, struct idx_st *st, int b, struct idx_call *c,
+			unsigned *cap)
+{
+	struct idx_stream *arr = grow(m, c->streams, c->nstreams, cap, sizeof(*arr));
+	if (!arr)
+		return;
+	c->streams = arr;
+	struct idx_stream *s = &arr[c->nstreams++];
+	memset(s, 0, sizeof(*s));
+	s->party = db_col_int(st, b);
+	s->ssrc = (uint32_t)db_col_int64(st, b + 1);
+	col_addr(st, b + 2, s->src);
+	col_addr(st, b + 3, s->dst);
+	s->payload_types = col_str(m, st, b + 4);
+	s->codecs = col_str(m, st, b + 5);
+	s->packets = (uint64_t)db_col_int64(st, b + 6);
+	s->expected = (uint64_t)db_col_int64(st, b + 7);
+	s->lost = db_col_int64(st, b + 8);
+	s->duplicates = (uint64_t)db_col_int64(st, b + 9);
+	s->out_of_order = (uint64_t)db_col_int64(st, b + 10);
+	s->jitter_max_ms = db_col_double(st, b + 11);
+	s->jitter_mean_ms = db_col_double(st, b + 12);
+	s->delta_max_ms = db_col_double(st, b + 13);
+	s->first_us = db_col_int64(st, b + 14);
+	s->last_us = db_col_int64(st, b + 15);
+	s->rtcp_json = col_str(m, st, b + 16);
+	s->quality_json = col_str(m, st, b + 17);
+}
+
 static int load_streams(struct idx *ix, struct row_mem *m, struct idx_call *c)
 {
 	struct idx_st *st = idx_stmt(ix, ST_STREAMS_GET);
@@ -102,32 +133,8 @@ static int load_streams(struct idx *ix, struct row_mem *m, struct idx_call *c)
 	db_bind_int64(st, 1, c->id);
 	unsigned cap = 0;
 	int rc;
-	while ((rc = db_step(st)) == DB_ROW) {
-		struct idx_stream *arr = grow(m, c->streams, c->nstreams, &cap, sizeof(*arr));
-		if (!arr)
-			break;
-		c->streams = arr;
-		struct idx_stream *s = &arr[c->nstreams++];
-		memset(s, 0, sizeof(*s));
-		s->party = db_col_int(st, 0);
-		s->ssrc = (uint32_t)db_col_int64(st, 1);
-		col_addr(st, 2, s->src);
-		col_addr(st, 3, s->dst);
-		s->payload_types = col_str(m, st, 4);
-		s->codecs = col_str(m, st, 5);
-		s->packets = (uint64_t)db_col_int64(st, 6);
-		s->expected = (uint64_t)db_col_int64(st, 7);
-		s->lost = db_col_int64(st, 8);
-		s->duplicates = (uint64_t)db_col_int64(st, 9);
-		s->out_of_order = (uint64_t)db_col_int64(st, 10);
-		s->jitter_max_ms = db_col_double(st, 11);
-		s->jitter_mean_ms = db_col_double(st, 12);
-		s->delta_max_ms = db_col_double(st, 13);
-		s->first_us = db_col_int64(st, 14);
-		s->last_us = db_col_int64(st, 15);
-		s->rtcp_json = col_str(m, st, 16);
-		s->quality_json = col_str(m, st, 17);
-	}
+	while ((rc = db_step(st)) == DB_ROW && !m->oom)
+		read_stream(m, st, 0, c, &cap);
 	int err = m->oom ? ES_ENOMEM : rc == DB_DONE || rc == DB_ROW ? 0
 									     : idx_fail(ix, "read streams");
 	db_reset(st);
@@ -191,6 +198,32 @@ static int load_msgs(struct idx *ix, struct row_mem *m, struct idx_call *c)
 	return err;
 }
 
+/* A row of ST_REC_GET into c->recording. */
+static void read_recording(struct row_mem *m, struct idx_st *st, struct idx_call *c)
+{
+	struct idx_recording *r = es_arena_alloc(&m->arena, sizeof(*r));
+	if (!r) {
+		m->oom = true;
+		return;
+	}
+	r->call_row = db_col_int64(st, 0);
+	r->path = col_str(m, st, 1);
+	r->format = col_str(m, st, 2);
+	r->bytes = (uint64_t)db_col_int64(st, 3);
+	r->sha256 = col_str(m, st, 4);
+	r->start_us = db_col_int64(st, 5);
+	r->duration_us = db_col_int64(st, 6);
+	r->rate = (uint32_t)db_col_int64(st, 7);
+	r->channels = (unsigned)db_col_int(st, 8);
+	r->codecs = col_str(m, st, 9);
+	r->flags = col_str(m, st, 10);
+	r->stats_json = col_str(m, st, 11);
+	r->created_us = db_col_int64(st, 12);
+	r->plain_sha256 = col_str(m, st, 13);
+	r->encrypted = db_col_int(st, 14) != 0;
+	c->recording = r;
+}
+
 static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
 {
 	struct idx_st *st = idx_stmt(ix, ST_REC_GET);
@@ -199,28 +232,8 @@ static int load_recording(struct idx *ix, struct row_mem *m, struct idx_call *c)
 	c->recording = NULL;
 	db_bind_int64(st, 1, c->id);
 	int rc = db_step(st);
-	if (rc == DB_ROW) {
-		struct idx_recording *r = es_arena_alloc(&m->arena, sizeof(*r));
-		if (r) {
-			r->call_row = db_col_int64(st, 0);
-			r->path = col_str(m, st, 1);
-			r->format = col_str(m, st, 2);
-			r->bytes = (uint64_t)db_col_int64(st, 3);
-			r->sha256 = col_str(m, st, 4);
-			r->start_us = db_col_int64(st, 5);
-			r->duration_us = db_col_int64(st, 6);
-			r->rate = (uint32_t)db_col_int64(st, 7);
-			r->channels = (unsigned)db_col_int(st, 8);
-			r->codecs = col_str(m, st, 9);
-			r->flags = col_str(m, st, 10);
-			r->stats_json = col_str(m, st, 11);
-			r->created_us = db_col_int64(st, 12);
-			r->plain_sha256 = col_str(m, st, 13);
-			r->encrypted = db_col_int(st, 14) != 0;
-			c->recording = r;
-		} else
-			m->oom = true;
-	}
+	if (rc == DB_ROW)
+		read_recording(m, st, c);
 	int err = m->oom ? ES_ENOMEM : rc == DB_DONE || rc == DB_ROW ? 0
 									     : idx_fail(ix, "read recording");
 	db_reset(st);
@@ -321,9 +334,10 @@ enum party_plan {
 		       can drive from (or test, given a narrower time range) */
 	PARTY_SET,  /* many: the matches as a set tested on each call in list
 		       order (the "+" keeps the set from driving the plan) */
-	PARTY_PG,   /* PostgreSQL: the calls of the parties that match, which
-		       its planner finds through the pg_trgm indexes on each
-		       field (schema v7) or scans for, as it judges */
+	PARTY_PG,   /* PostgreSQL: the call's party text (IDX_MIG_PARTY_TEXT),
+		       which its planner either finds through the pg_trgm
+		       index or tests on each call in list order, as the
+		       column's statistics say; then the exact LIKE */
 };
 /* Party rows: up to PARTY_IDS_MAX the ids go into the SQL; above
  * PARTY_SET_MAX (5 % of the parties at 100,000 calls) the LIKE scan
@@ -413,14 +427,12 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 	if (!err && f->party && plan == PARTY_SET)
 		err = es_buf_printf(b, " AND +c.id IN (SELECT rowid >> 1 FROM party_text"
 				       " WHERE party_text MATCH :phrase)");
-	/* The two engines' party searches differ: side by side here. */
+	/* The two engines' party searches differ: side by side here.  The
+	 * call's text holds every field, so it is a superset of the exact
+	 * test below (a needle may also span two fields of the text). */
 	if (!err && f->party && plan == PARTY_PG)
-		err = es_buf_printf(b, " AND c.id IN (SELECT p.call_row FROM parties p"
-				       " WHERE p.uri LIKE :party ESCAPE '\\'"
-				       " OR p.user LIKE :party ESCAPE '\\'"
-				       " OR p.display LIKE :party ESCAPE '\\'"
-				       " OR p.pai LIKE :party ESCAPE '\\')");
-	else if (!err && f->party)
+		err = es_buf_printf(b, " AND c.party_text LIKE :party ESCAPE '\\'");
+	if (!err && f->party)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM parties p WHERE p.call_row = c.id"
 				       " AND (p.uri LIKE :party ESCAPE '\\'"
 				       " OR p.user LIKE :party ESCAPE '\\'"
@@ -517,6 +529,98 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 
 #define bind_named_double db_bind_named_double
 
+/* A page's calls are handed out LIST_BATCH at a time, with the streams
+ * and recordings of the batch read by one statement each: one per call
+ * made a page of 100 calls 200 round trips on PostgreSQL, most of a
+ * search's time (docs/PERFORMANCE.md).  The SQL is one text (unused
+ * places bound to 0, which no call has), so it is prepared once. */
+#define LIST_BATCH 64
+
+struct listed {
+	struct row_mem m;
+	struct idx_call c;
+	unsigned scap; /* room in c.streams */
+};
+
+static struct listed *listed_find(struct listed *b, unsigned n, int64_t id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (b[i].c.id == id)
+			return &b[i];
+	return NULL;
+}
+
+/* "SELECT <cols> FROM <table> WHERE call_row IN (?1, ..., ?LIST_BATCH)<tail>" */
+static struct idx_st *batch_prep(struct idx *ix, const char *cols, const char *table,
+				 const char *tail, const struct listed *b, unsigned n)
+{
+	struct es_buf q;
+	es_buf_init(&q);
+	int err = es_buf_printf(&q, "SELECT %s FROM %s WHERE call_row IN (", cols, table);
+	for (unsigned i = 0; !err && i < LIST_BATCH; i++)
+		err = es_buf_printf(&q, "%s?%u", i ? ", " : "", i + 1);
+	if (!err)
+		err = es_buf_printf(&q, ")%s", tail);
+	if (!err)
+		err = es_buf_append(&q, "", 1);
+	struct idx_st *st = err ? NULL : idx_prep(ix, (const char *)q.p);
+	es_buf_free(&q);
+	for (unsigned i = 0; st && i < LIST_BATCH; i++)
+		db_bind_int64(st, (int)i + 1, i < n ? b[i].c.id : 0);
+	return st;
+}
+
+static int batch_children(struct idx *ix, struct listed *b, unsigned n)
+{
+	struct idx_st *st = batch_prep(ix,
+				       "call_row, party, ssrc, src, dst, payload_types, codecs,"
+				       " packets, expected, lost, duplicates, out_of_order,"
+				       " jitter_max_ms, jitter_mean_ms, delta_max_ms, first_us,"
+				       " last_us, rtcp_json, quality_json",
+				       "streams", " ORDER BY call_row, seq", b, n);
+	if (!st)
+		return ES_EDB;
+	int rc, err = 0;
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct listed *l = listed_find(b, n, db_col_int64(st, 0));
+		if (l)
+			read_stream(&l->m, st, 1, &l->c, &l->scap);
+	}
+	if (rc != DB_DONE)
+		err = idx_fail(ix, "read streams");
+	db_finalize(st);
+	if (err || !(st = batch_prep(ix,
+				     "call_row, path, format, bytes, sha256, start_us, duration_us,"
+				     " rate, channels, codecs, flags, stats_json, created_us,"
+				     " plain_sha256, encrypted",
+				     "recordings", "", b, n)))
+		return err ? err : ES_EDB;
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct listed *l = listed_find(b, n, db_col_int64(st, 0));
+		if (l)
+			read_recording(&l->m, st, &l->c);
+	}
+	if (rc != DB_DONE)
+		err = idx_fail(ix, "read recordings");
+	db_finalize(st);
+	for (unsigned i = 0; !err && i < n; i++)
+		if (b[i].m.oom)
+			err = ES_ENOMEM;
+	return err;
+}
+
+/* Children for b[0..n), then fn for each in order; the arenas freed. */
+static int batch_hand(struct idx *ix, struct listed *b, unsigned n, idx_call_fn fn, void *ud)
+{
+	int err = n ? batch_children(ix, b, n) : 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!err)
+			err = fn(ud, &b[i].c);
+		es_arena_free(&b[i].m.arena);
+	}
+	return err;
+}
+
 /* The search (fn per call) or, with count set, its number of calls. */
 static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud,
 		       int64_t *count)
@@ -537,6 +641,7 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	es_buf_init(&ids);
 	char *pattern = NULL, *phrase = NULL, *text = NULL;
 	struct idx_st *st = NULL;
+	struct listed *batch = NULL;
 	enum party_plan plan = PARTY_LIKE;
 	if (f->text && db_is_pg(ix)) {
 		snprintf(ix->errmsg, sizeof(ix->errmsg),
@@ -614,22 +719,30 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	bind_named_int(st, ":after", f->after_id);
 	bind_named_int(st, ":limit", f->limit);
 
-	while ((rc = db_step(st)) == DB_ROW) {
-		struct row_mem m = {0};
-		struct idx_call c;
-		read_call(&m, st, &c);
-		err = m.oom ? ES_ENOMEM : load_streams(ix, &m, &c);
-		if (!err)
-			err = load_recording(ix, &m, &c);
-		if (!err)
-			err = fn(ud, &c);
-		es_arena_free(&m.arena);
-		if (err)
-			goto out;
+	if (!(batch = calloc(LIST_BATCH, sizeof(*batch)))) {
+		err = ES_ENOMEM;
+		goto out;
 	}
-	if (rc != DB_DONE)
+	unsigned nb = 0;
+	while ((rc = db_step(st)) == DB_ROW) {
+		read_call(&batch[nb].m, st, &batch[nb].c);
+		batch[nb].scap = 0;
+		if (++nb == LIST_BATCH) {
+			err = batch_hand(ix, batch, nb, fn, ud);
+			nb = 0;
+			if (err)
+				goto out;
+		}
+	}
+	if (rc != DB_DONE) {
 		err = idx_fail(ix, "search");
+		for (unsigned i = 0; i < nb; i++)
+			es_arena_free(&batch[i].m.arena);
+	} else {
+		err = batch_hand(ix, batch, nb, fn, ud);
+	}
 out:
+	free(batch);
 	db_finalize(st);
 	free(pattern);
 	free(phrase);

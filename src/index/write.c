@@ -23,83 +23,141 @@ static int run(struct idx *ix, struct idx_st *st, const char *what)
 	return err;
 }
 
-static int insert_party(struct idx *ix, int64_t row, int role, const struct idx_party *p)
+/* A call's children go in one multi-row INSERT per table (at most
+ * ROWS_MAX rows a statement): on PostgreSQL each statement is a round trip
+ * to the server, which one row a statement made the most of a call's
+ * write (~30 a call; docs/PERFORMANCE.md).  Each child's binder fills its
+ * columns from parameter base + 1 on. */
+#define ROWS_MAX 32
+
+struct child_table {
+	const char *head; /* "INSERT INTO t (cols) VALUES " */
+	int ncols;
+	const char *what; /* for messages */
+};
+
+static const struct child_table party_tab = {
+	"INSERT INTO parties (call_row, role, uri, user, display, pai, ua, sdp_addr) VALUES ", 8,
+	"insert party"};
+static const struct child_table stream_tab = {
+	"INSERT INTO streams (call_row, seq, party, ssrc, src, dst, payload_types, codecs, packets,"
+	" expected, lost, duplicates, out_of_order, jitter_max_ms, jitter_mean_ms, delta_max_ms,"
+	" first_us, last_us, rtcp_json, quality_json) VALUES ",
+	20, "insert stream"};
+static const struct child_table event_tab = {
+	"INSERT INTO events (call_row, seq, ts_us, kind, party, detail) VALUES ", 6,
+	"insert event"};
+static const struct child_table msg_tab = {
+	"INSERT INTO sip_msgs (call_row, seq, ts_us, frame, src, dst, transport, label, cseq,"
+	" cseq_method, retransmission, has_sdp) VALUES ",
+	12, "insert message"};
+
+static void bind_party(struct idx_st *st, int b, int64_t row, unsigned role, const void *v)
 {
-	struct idx_st *st = idx_stmt(ix, ST_PARTY_INSERT);
-	if (!st)
-		return ES_EDB;
-	db_bind_int64(st, 1, row);
-	db_bind_int64(st, 2, role);
-	bind_text(st, 3, p->uri);
-	bind_text(st, 4, p->user);
-	bind_text(st, 5, p->display);
-	bind_text(st, 6, p->pai);
-	bind_text(st, 7, p->ua);
-	bind_text(st, 8, p->sdp_addr);
-	return run(ix, st, "insert party");
+	const struct idx_party *p = v;
+	db_bind_int64(st, b + 1, row);
+	db_bind_int64(st, b + 2, role);
+	bind_text(st, b + 3, p->uri);
+	bind_text(st, b + 4, p->user);
+	bind_text(st, b + 5, p->display);
+	bind_text(st, b + 6, p->pai);
+	bind_text(st, b + 7, p->ua);
+	bind_text(st, b + 8, p->sdp_addr);
 }
 
-static int insert_stream(struct idx *ix, int64_t row, unsigned seq, const struct idx_stream *s)
+static void bind_stream(struct idx_st *st, int b, int64_t row, unsigned seq, const void *v)
 {
-	struct idx_st *st = idx_stmt(ix, ST_STREAM_INSERT);
-	if (!st)
-		return ES_EDB;
-	db_bind_int64(st, 1, row);
-	db_bind_int64(st, 2, seq);
-	db_bind_int64(st, 3, s->party);
-	db_bind_int64(st, 4, s->ssrc);
-	bind_addr(st, 5, s->src);
-	bind_addr(st, 6, s->dst);
-	bind_text(st, 7, s->payload_types);
-	bind_text(st, 8, s->codecs);
+	const struct idx_stream *s = v;
+	db_bind_int64(st, b + 1, row);
+	db_bind_int64(st, b + 2, seq);
+	db_bind_int64(st, b + 3, s->party);
+	db_bind_int64(st, b + 4, s->ssrc);
+	bind_addr(st, b + 5, s->src);
+	bind_addr(st, b + 6, s->dst);
+	bind_text(st, b + 7, s->payload_types);
+	bind_text(st, b + 8, s->codecs);
 	/* uint64 counters are stored as their int64 bit pattern */
-	db_bind_int64(st, 9, (int64_t)s->packets);
-	db_bind_int64(st, 10, (int64_t)s->expected);
-	db_bind_int64(st, 11, s->lost);
-	db_bind_int64(st, 12, (int64_t)s->duplicates);
-	db_bind_int64(st, 13, (int64_t)s->out_of_order);
-	db_bind_double(st, 14, s->jitter_max_ms);
-	db_bind_double(st, 15, s->jitter_mean_ms);
-	db_bind_double(st, 16, s->delta_max_ms);
-	db_bind_int64(st, 17, s->first_us);
-	db_bind_int64(st, 18, s->last_us);
-	bind_text(st, 19, s->rtcp_json);
-	bind_text(st, 20, s->quality_json);
-	return run(ix, st, "insert stream");
+	db_bind_int64(st, b + 9, (int64_t)s->packets);
+	db_bind_int64(st, b + 10, (int64_t)s->expected);
+	db_bind_int64(st, b + 11, s->lost);
+	db_bind_int64(st, b + 12, (int64_t)s->duplicates);
+	db_bind_int64(st, b + 13, (int64_t)s->out_of_order);
+	db_bind_double(st, b + 14, s->jitter_max_ms);
+	db_bind_double(st, b + 15, s->jitter_mean_ms);
+	db_bind_double(st, b + 16, s->delta_max_ms);
+	db_bind_int64(st, b + 17, s->first_us);
+	db_bind_int64(st, b + 18, s->last_us);
+	bind_text(st, b + 19, s->rtcp_json);
+	bind_text(st, b + 20, s->quality_json);
 }
 
-static int insert_event(struct idx *ix, int64_t row, unsigned seq, const struct idx_event *e)
+static void bind_event(struct idx_st *st, int b, int64_t row, unsigned seq, const void *v)
 {
-	struct idx_st *st = idx_stmt(ix, ST_EVENT_INSERT);
-	if (!st)
-		return ES_EDB;
-	db_bind_int64(st, 1, row);
-	db_bind_int64(st, 2, seq);
-	db_bind_int64(st, 3, e->ts_us);
-	bind_text(st, 4, e->kind);
-	db_bind_int64(st, 5, e->party);
-	bind_text(st, 6, e->detail);
-	return run(ix, st, "insert event");
+	const struct idx_event *e = v;
+	db_bind_int64(st, b + 1, row);
+	db_bind_int64(st, b + 2, seq);
+	db_bind_int64(st, b + 3, e->ts_us);
+	bind_text(st, b + 4, e->kind);
+	db_bind_int64(st, b + 5, e->party);
+	bind_text(st, b + 6, e->detail);
 }
 
-static int insert_msg(struct idx *ix, int64_t row, unsigned seq, const struct idx_msg *m)
+static void bind_msg(struct idx_st *st, int b, int64_t row, unsigned seq, const void *v)
 {
-	struct idx_st *st = idx_stmt(ix, ST_MSG_INSERT);
-	if (!st)
-		return ES_EDB;
-	db_bind_int64(st, 1, row);
-	db_bind_int64(st, 2, seq);
-	db_bind_int64(st, 3, m->ts_us);
-	db_bind_int64(st, 4, (int64_t)m->frame);
-	bind_addr(st, 5, m->src);
-	bind_addr(st, 6, m->dst);
-	bind_text(st, 7, m->transport);
-	bind_text(st, 8, m->label);
-	db_bind_int64(st, 9, m->cseq);
-	bind_text(st, 10, m->cseq_method);
-	db_bind_int64(st, 11, m->retransmission);
-	db_bind_int64(st, 12, m->has_sdp);
-	return run(ix, st, "insert message");
+	const struct idx_msg *m = v;
+	db_bind_int64(st, b + 1, row);
+	db_bind_int64(st, b + 2, seq);
+	db_bind_int64(st, b + 3, m->ts_us);
+	db_bind_int64(st, b + 4, (int64_t)m->frame);
+	bind_addr(st, b + 5, m->src);
+	bind_addr(st, b + 6, m->dst);
+	bind_text(st, b + 7, m->transport);
+	bind_text(st, b + 8, m->label);
+	db_bind_int64(st, b + 9, m->cseq);
+	bind_text(st, b + 10, m->cseq_method);
+	db_bind_int64(st, b + 11, m->retransmission);
+	db_bind_int64(st, b + 12, m->has_sdp);
+}
+
+typedef void (*child_bind_fn)(struct idx_st *st, int base, int64_t row, unsigned seq,
+			      const void *v);
+
+/* Rows [0, n) of v (size bytes each) as children of row, seq = their
+ * index, ROWS_MAX at a time.  The SQL of each row count is one text, so
+ * the engine prepares it once per connection. */
+static int insert_rows(struct idx *ix, const struct child_table *t, int64_t row, const void *v,
+		       size_t size, unsigned n, child_bind_fn bind)
+{
+	int err = 0;
+	for (unsigned at = 0; !err && at < n; at += ROWS_MAX) {
+		unsigned k = n - at < ROWS_MAX ? n - at : ROWS_MAX;
+		struct es_buf sql;
+		es_buf_init(&sql);
+		err = es_buf_printf(&sql, "%s", t->head);
+		for (unsigned r = 0; !err && r < k; r++) {
+			err = es_buf_printf(&sql, "%s(", r ? ", " : "");
+			for (int c = 0; !err && c < t->ncols; c++)
+				err = es_buf_printf(&sql, "%s?%u", c ? ", " : "",
+						    r * (unsigned)t->ncols + (unsigned)c + 1);
+			if (!err)
+				err = es_buf_printf(&sql, ")");
+		}
+		if (!err)
+			err = es_buf_append(&sql, "", 1);
+		struct idx_st *st = err ? NULL : idx_prep(ix, (const char *)sql.p);
+		es_buf_free(&sql);
+		if (!err && !st)
+			err = ES_EDB;
+		if (st)
+			st->hot = true; /* inside idx_call_insert's savepoint */
+		for (unsigned r = 0; !err && r < k; r++)
+			bind(st, (int)(r * (unsigned)t->ncols), row, at + r,
+			     (const char *)v + (size_t)(at + r) * size);
+		if (!err && db_step(st) != DB_DONE)
+			err = idx_fail(ix, t->what);
+		db_finalize(st);
+	}
+	return err;
 }
 
 /* The call's quality summary (schema v10), kept out of the insert so
@@ -216,15 +274,17 @@ static int find_call(struct idx *ix, const char *call_id, int64_t start_us, int6
 
 static int insert_children(struct idx *ix, int64_t row, const struct idx_call *c)
 {
-	int err = insert_party(ix, row, IDX_CALLER, &c->caller);
+	/* role = the index: IDX_CALLER 0, IDX_CALLEE 1 */
+	const struct idx_party parties[2] = {c->caller, c->callee};
+	int err = insert_rows(ix, &party_tab, row, parties, sizeof(parties[0]), 2, bind_party);
 	if (!err)
-		err = insert_party(ix, row, IDX_CALLEE, &c->callee);
-	for (unsigned i = 0; !err && i < c->nstreams; i++)
-		err = insert_stream(ix, row, i, &c->streams[i]);
-	for (unsigned i = 0; !err && i < c->nevents; i++)
-		err = insert_event(ix, row, i, &c->events[i]);
-	for (unsigned i = 0; !err && i < c->nmsgs; i++)
-		err = insert_msg(ix, row, i, &c->msgs[i]);
+		err = insert_rows(ix, &stream_tab, row, c->streams, sizeof(c->streams[0]),
+				  c->nstreams, bind_stream);
+	if (!err)
+		err = insert_rows(ix, &event_tab, row, c->events, sizeof(c->events[0]), c->nevents,
+				  bind_event);
+	if (!err)
+		err = insert_rows(ix, &msg_tab, row, c->msgs, sizeof(c->msgs[0]), c->nmsgs, bind_msg);
 	return err;
 }
 

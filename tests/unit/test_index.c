@@ -419,6 +419,44 @@ static void test_roundtrip(void)
 	CHECK_INT(atoll(buf), imp.id);
 }
 
+/* A call with more children than one multi-row INSERT takes (write.c,
+ * 32 rows a statement): every row back, in order, on both engines. */
+static void test_many_children(void)
+{
+	struct idx *ix = fresh();
+	static struct idx_stream ss[33];
+	static struct idx_event ev[65];
+	static struct idx_msg ms[70];
+	static char labels[70][16];
+	for (unsigned i = 0; i < ES_ARRAY_LEN(ss); i++)
+		ss[i] = (struct idx_stream){.party = (int)(i % 2), .ssrc = 1000 + i,
+					    .src = "10.0.0.1:4000", .packets = i};
+	for (unsigned i = 0; i < ES_ARRAY_LEN(ev); i++)
+		ev[i] = (struct idx_event){.ts_us = 10 * i, .kind = "dtmf", .party = -1};
+	for (unsigned i = 0; i < ES_ARRAY_LEN(ms); i++) {
+		snprintf(labels[i], sizeof(labels[i]), "INFO %u", i);
+		ms[i] = (struct idx_msg){.ts_us = i, .frame = i + 1, .src = "10.0.0.1:5060",
+					 .dst = "10.0.0.2:5060", .transport = "udp",
+					 .label = labels[i], .cseq = i};
+	}
+	struct idx_call c = full_call();
+	c.streams = ss;
+	c.nstreams = ES_ARRAY_LEN(ss);
+	c.events = ev;
+	c.nevents = ES_ARRAY_LEN(ev);
+	c.msgs = ms;
+	c.nmsgs = ES_ARRAY_LEN(ms);
+	bool dup;
+	CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+	struct want w = {.c = &c};
+	CHECK_INT(idx_call_get(ix, c.id, check_full, &w), 0);
+	CHECK_INT(w.calls, 1);
+	int64_t n = 0;
+	CHECK_INT(idx_count_calls(ix, &n), 0);
+	CHECK_INT(n, 1);
+	idx_close(ix);
+}
+
 static void test_duplicates(void)
 {
 	struct idx *ix = fresh();
@@ -801,7 +839,10 @@ static unsigned mig_step(const char *name)
 #define SPEECH_UNDO \
 	"DROP TABLE keyword_hits; ALTER TABLE calls DROP COLUMN sentiment;" \
 	" ALTER TABLE calls DROP COLUMN speech_json; "
-#define AFTER_V9_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the party text's migration (IDX_MIG_PARTY_TEXT): PostgreSQL
+ * only, nothing on SQLite. */
+#define PARTY_TEXT_UNDO ""
+#define AFTER_V9_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -819,6 +860,7 @@ static const struct {
 	{IDX_MIG_TRANSCRIPT, TRANSCRIPT_UNDO},
 	{IDX_MIG_QA, QA_UNDO},
 	{IDX_MIG_SPEECH, SPEECH_UNDO},
+	{IDX_MIG_PARTY_TEXT, PARTY_TEXT_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -1897,6 +1939,7 @@ static int main_pg(void)
 	}
 	pg_mode = true;
 	RUN(test_roundtrip);
+	RUN(test_many_children);
 	RUN(test_duplicates);
 	RUN(test_filters);
 	RUN(test_pagination);
@@ -2081,6 +2124,7 @@ int main(int argc, char **argv)
 	RUN(test_tags_notes);
 	RUN(test_not_sqlite);
 	RUN(test_roundtrip);
+	RUN(test_many_children);
 	RUN(test_duplicates);
 	RUN(test_filters);
 	RUN(test_pagination);
