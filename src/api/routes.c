@@ -330,7 +330,7 @@ static int login_body(const struct es_buf *body, char **name, char **password, c
 /* ---- login, logout, me ---------------------------------------------------------------- */
 
 /* Send o with a Set-Cookie header for the session cookie. */
-static int send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
+int srv_send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
 			    int64_t max_age_s)
 {
 	char c[256];
@@ -362,6 +362,32 @@ static bool is_json_type(const char *ct)
 	return ct && !strncasecmp(ct, want, sizeof(want) - 1) &&
 	       (ct[sizeof(want) - 1] == 0 || ct[sizeof(want) - 1] == ';' ||
 		ct[sizeof(want) - 1] == ' ');
+}
+
+int srv_login_finish(struct srv_req *r, const struct api_user *u, int64_t now)
+{
+	struct api_session s;
+	if (api_session_create(r->ix, u, r->remote, now, API_SESSION_TTL_US, &s)) {
+		ES_LOG_ERR("api", "login: %s", idx_errmsg(r->ix));
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "cannot log in now");
+	}
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "user"); es_json_str(&o.j, u->name);
+	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(u->role));
+	es_json_key(&o.j, "csrf"); es_json_str(&o.j, s.csrf);
+	char t[ES_TIME_STRLEN];
+	es_time_fmt(s.expires_us, t, sizeof(t));
+	es_json_key(&o.j, "expires"); es_json_str(&o.j, t);
+	/* a role that must have a second factor and has none: the session
+	 * reaches only enrolment (srv_mfa_gate) */
+	es_json_key(&o.j, "mfa_enrolment_required");
+	es_json_bool(&o.j, srv_mfa_owed(r, u));
+	es_json_obj_end(&o.j);
+	return srv_send_with_cookie(r, &o, s.id, API_SESSION_TTL_US / ES_US_PER_SEC);
 }
 
 int srv_login(struct srv_req *r)
@@ -403,27 +429,10 @@ int srv_login(struct srv_req *r)
 			       "wrong name or password");
 		goto out;
 	}
-	struct api_session s;
-	if (err || (err = api_session_create(r->ix, &u, r->remote, now, API_SESSION_TTL_US, &s))) {
-		ES_LOG_ERR("api", "login: %s", idx_errmsg(r->ix));
-		rc = srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
-			       "cannot log in now");
-		goto out;
-	}
-	struct srv_json o;
-	if (!srv_json_begin(&o)) {
-		rc = MHD_NO;
-		goto out;
-	}
-	es_json_obj_begin(&o.j);
-	es_json_key(&o.j, "user"); es_json_str(&o.j, u.name);
-	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(u.role));
-	es_json_key(&o.j, "csrf"); es_json_str(&o.j, s.csrf);
-	char t[ES_TIME_STRLEN];
-	es_time_fmt(s.expires_us, t, sizeof(t));
-	es_json_key(&o.j, "expires"); es_json_str(&o.j, t);
-	es_json_obj_end(&o.j);
-	rc = send_with_cookie(r, &o, s.id, API_SESSION_TTL_US / ES_US_PER_SEC);
+	/* a second factor on: the password only earns a pending token */
+	rc = err ? srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+			     "cannot log in now")
+		 : srv_login_second(r, &u, now);
 out:
 	if (password) {
 		memset(password, 0, strlen(password));
@@ -448,7 +457,7 @@ int srv_logout(struct srv_req *r)
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "ok"); es_json_bool(&o.j, true);
 	es_json_obj_end(&o.j);
-	return send_with_cookie(r, &o, "", 0);
+	return srv_send_with_cookie(r, &o, "", 0);
 }
 
 int srv_me(struct srv_req *r)
@@ -468,6 +477,15 @@ int srv_me(struct srv_req *r)
 	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? "session" : "token");
 	es_json_key(&o.j, "csrf");
 	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? r->session.csrf : NULL);
+	struct api_mfa_state ms;
+	if (!api_mfa_state(r->ix, r->user.id, &ms)) {
+		es_json_key(&o.j, "mfa");
+		es_json_obj_begin(&o.j);
+		es_json_key(&o.j, "enrolled"); es_json_bool(&o.j, ms.enrolled);
+		es_json_key(&o.j, "required"); es_json_bool(&o.j, srv_mfa_required(r, &r->user));
+		es_json_key(&o.j, "recovery_left"); es_json_int(&o.j, ms.recovery_left);
+		es_json_obj_end(&o.j);
+	}
 	es_json_key(&o.j, "permissions");
 	es_json_obj_begin(&o.j);
 	for (unsigned a = 0; a < API_ACT__COUNT; a++) {
@@ -677,6 +695,10 @@ int srv_route(struct srv_req *r)
 		return srv_readyz(r);
 	if (is(u, "/api/login"))
 		return is(m, "POST") ? srv_login(r) : srv_method_not_allowed(r, "POST");
+	if (is(u, "/api/login/totp"))
+		return is(m, "POST") ? srv_login_totp(r) : srv_method_not_allowed(r, "POST");
+	if (is(u, "/api/me/totp") || is(u, "/api/me/totp/confirm"))
+		return srv_me_totp(r, is(u, "/api/me/totp/confirm"));
 	if (is(u, "/api/logout"))
 		return is(m, "POST") ? srv_logout(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/me"))

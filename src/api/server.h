@@ -40,6 +40,9 @@ struct api_server_config {
 	int64_t login_window_us;
 	int64_t login_lockout_us;
 	bool redaction_shred;  /* [redaction] original = shred (default: restrict) */
+	/* [api] required_mfa: the roles (bit 1 << enum api_role) whose users
+	 * must have a second factor; until they do they reach only enrolment */
+	unsigned mfa_roles;
 	/* Only GET /metrics, /healthz and /readyz (the recorder's [metrics]
 	 * listener); everything else is 404. */
 	bool metrics_only;

@@ -245,6 +245,7 @@ struct cli_web_settings {
 	unsigned login_max_failures, login_max_failures_address;
 	int64_t login_window_us, login_lockout_us;
 	bool redaction_shred; /* [redaction] original = shred */
+	unsigned mfa_roles;   /* [api] required_mfa: bit 1 << enum api_role */
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */

@@ -3,6 +3,7 @@
  * `earshot record` / `srs` start it: the [api] section of the
  * configuration, the listen address, the web folder, the rules' JSON.
  */
+#include "api/api.h"
 #include "api/server.h"
 #include "cli/cli.h"
 #include "policy/policy.h"
@@ -127,13 +128,44 @@ static int apply_login_limits(struct cli_web_settings *o, const struct es_conf *
 	return 0;
 }
 
+/* [api] required_mfa: a comma list of roles whose users must have a
+ * second factor ("admin, supervisor"); empty or "none": nobody. */
+static int apply_required_mfa(struct cli_web_settings *o, const struct es_conf *c, char *err,
+			      size_t errlen)
+{
+	const struct es_conf_entry *e = es_conf_find(c, "api", "required_mfa");
+	if (!e)
+		return 0;
+	struct slice rest = sl_trim(sl_cstr(e->value)), one;
+	o->mfa_roles = 0;
+	if (!rest.len || sl_eq(rest, sl_cstr("none")))
+		return 0;
+	while (rest.len) {
+		sl_split(rest, ',', &one, &rest);
+		one = sl_trim(one);
+		char name[16];
+		enum api_role role;
+		snprintf(name, sizeof(name), "%.*s", (int)ES_MIN(one.len, sizeof(name) - 1), one.p);
+		if (one.len >= sizeof(name) || api_role_parse(name, &role)) {
+			snprintf(err, errlen, "%s:%u: required_mfa: '%.*s' is no role (admin, "
+					      "supervisor, agent, auditor)",
+				 c->path, e->line, (int)ES_MIN(one.len, 64), one.p);
+			return ES_EPARSE;
+		}
+		o->mfa_roles |= 1u << (unsigned)role;
+		rest = sl_trim(rest);
+	}
+	return 0;
+}
+
 int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, char *err,
 			 size_t errlen)
 {
 	static const char *const known[] = {"enabled", "listen", "threads", "tls_cert",
 					    "tls_key", "web", "login_max_failures",
 					    "login_max_failures_address", "login_window",
-					    "login_lockout", "per_ip_connections", NULL};
+					    "login_lockout", "per_ip_connections", "required_mfa",
+					    NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
 		return rc;
@@ -177,6 +209,8 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 		}
 		o->redaction_shred = !strcmp(e->value, "shred");
 	}
+	if ((rc = apply_required_mfa(o, c, err, errlen)))
+		return rc;
 	return apply_login_limits(o, c, err, errlen);
 }
 
@@ -259,6 +293,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.login_window_us = o->login_window_us,
 		.login_lockout_us = o->login_lockout_us,
 		.redaction_shred = o->redaction_shred,
+		.mfa_roles = o->mfa_roles,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;
