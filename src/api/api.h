@@ -281,6 +281,48 @@ int api_pending_create(struct idx *ix, const struct api_user *u, const char *rem
 int api_pending_user(struct idx *ix, const char *token, int64_t now_us, struct api_user *out);
 void api_pending_end(struct idx *ix, const char *token);
 
+/* ---- LDAP / Active Directory sign-in (auth_ldap.c, issue #18) -------------------------
+ * [ldap] in the configuration (docs/CONFIG.md): the password is checked by a
+ * bind as the user (its DN from bind_dn with the name escaped, RFC 4514, or
+ * found by a service account's search with the name escaped, RFC 4515);
+ * the role is that of the first group_role whose group has the user as
+ * member, uniqueMember or memberUid; no mapped group, no sign-in.  The user
+ * gets a local shadow row (password hash API_LDAP_PWHASH, which no password
+ * matches) for sessions, tokens, the second factor and the audit; its role
+ * follows the directory at each sign-in, and a local disable still holds.
+ * A local user with a password is never signed in through the directory. */
+#define API_LDAP_PWHASH "!ldap"
+#define API_LDAP_GROUPS_MAX 16
+struct api_ldap_group {
+	char dn[512];
+	enum api_role role;
+};
+struct api_ldap_config {
+	char url[512];           /* ldap://host:port or ldaps://host:port */
+	bool starttls;           /* ldap:// upgraded with StartTLS (RFC 4511 4.14) */
+	char bind_dn[512];       /* "uid=%s,ou=people,dc=example,dc=org"; "" = search */
+	char base[512];          /* the search's base (search then bind) */
+	char filter[256];        /* the search's filter, %s the escaped name */
+	char service_dn[512];    /* the account that searches ("" = anonymous) */
+	char service_password[256];
+	char ca_file[1024];      /* PEM CA certificates for ldaps:// and StartTLS */
+	struct api_ldap_group groups[API_LDAP_GROUPS_MAX];
+	unsigned ngroups;
+	int64_t timeout_us;      /* per operation; 0: 5 s */
+};
+/* RFC 4515 3: *, (, ), \ and NUL-to-0x1f as \XX; ES_ELIMIT when too long. */
+int api_ldap_filter_escape(const char *in, char *out, size_t cap);
+/* RFC 4514 2.4: a DN attribute value's special characters escaped. */
+int api_ldap_dn_escape(const char *in, char *out, size_t cap);
+/* Is name for the directory: no local user, or an LDAP shadow one? */
+bool api_ldap_applies(struct idx *ix, const char *name);
+/* Sign name in through the directory (audited "login", as api_login):
+ * API_EAUTH for a wrong password, an unknown user, no mapped group or a
+ * locally disabled shadow; ES_EIO when the directory cannot be reached or
+ * TLS fails (logged; not counted by the rate limiter). */
+int api_ldap_login(struct idx *ix, const struct api_ldap_config *cfg, const char *remote,
+		   const char *name, const char *password, int64_t now_us, struct api_user *out);
+
 /* ---- API tokens (auth_tokens.c) ------------------------------------------------------
  * A token is "est_<id>_<64 hex digits>": the id finds the row, the secret's
  * SHA-256 is compared in constant time with the stored one.  Tokens act as

@@ -422,7 +422,12 @@ int srv_login(struct srv_req *r)
 		goto out;
 	}
 	struct api_user u;
-	int err = api_login(r->ix, r->remote, name, password, now, &u);
+	/* a name the directory has (no local user, or its shadow) signs in
+	 * there; a local user with a password never does */
+	const struct api_ldap_config *ldap = r->srv->cfg.ldap;
+	int err = ldap && api_ldap_applies(r->ix, name)
+			  ? api_ldap_login(r->ix, ldap, r->remote, name, password, now, &u)
+			  : api_login(r->ix, r->remote, name, password, now, &u);
 	api_rl_end(r->srv->rl, r->remote, name, err, srv_now_us());
 	if (err == API_EAUTH) {
 		rc = srv_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,

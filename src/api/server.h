@@ -43,6 +43,9 @@ struct api_server_config {
 	/* [api] required_mfa: the roles (bit 1 << enum api_role) whose users
 	 * must have a second factor; until they do they reach only enrolment */
 	unsigned mfa_roles;
+	/* [ldap]: sign-in against a directory (api.h); NULL: local users only.
+	 * Borrowed: must outlive the server */
+	const struct api_ldap_config *ldap;
 	/* Only GET /metrics, /healthz and /readyz (the recorder's [metrics]
 	 * listener); everything else is 404. */
 	bool metrics_only;

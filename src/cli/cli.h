@@ -2,6 +2,7 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include "api/api.h"
 #include "core/core.h"
 #include "index/index.h"
 #include "record/record.h"
@@ -246,6 +247,8 @@ struct cli_web_settings {
 	int64_t login_window_us, login_lockout_us;
 	bool redaction_shred; /* [redaction] original = shred */
 	unsigned mfa_roles;   /* [api] required_mfa: bit 1 << enum api_role */
+	bool ldap_on;         /* [ldap] url was given */
+	struct api_ldap_config ldap;
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */
