@@ -13,6 +13,7 @@ const state = {
   user: null,        // {user, role, ...} from /api/me or /api/login
   csrf: null,        // the session's CSRF token: kept in memory only
   mfaToken: null,    // the pending token between the two login steps (memory only)
+  reasons: {},       // call id -> the reason for listening given in this session
   cursor: null,      // next_cursor of the last search page
   query: null,       // URLSearchParams of the current search
   loading: false,    // a search page is being fetched ("More" waits for it)
@@ -157,6 +158,7 @@ function show(view) {
 // ---- login / logout -----------------------------------------------------------------------
 
 function setUser(u) {
+  if (!u || !state.user || u.user !== state.user.user) state.reasons = {};
   state.user = u;
   state.csrf = u ? u.csrf : null;
   $('who').hidden = !u;
@@ -531,13 +533,30 @@ function seekButton(offset, text) {
 // The recording is fetched only when the user plays or seeks (preload="none",
 // no src before): opening a call page neither downloads the audio nor writes
 // a call.listen audit entry; the waveform's peaks come with the first play.
+// [api] listen_reason (GET /api/me): why the user listens, asked before the
+// first playback of a call in this session and sent with the audio request
+// (the server records it in call.listen).  '' when not asked, null when the
+// user cancelled or gave none where one is required.
+function listenReason(c) {
+  const mode = state.user && state.user.listen_reason;
+  if (!mode || mode === 'off') return '';
+  if (state.reasons[c.id] !== undefined) return state.reasons[c.id];
+  const r = window.prompt('Why are you listening to this call? ' + (mode === 'required'
+    ? '(Required. It is recorded in the audit log.)' : '(Optional. It is recorded in the audit log.)'), '');
+  if (r === null || (mode === 'required' && !r.trim())) return null;
+  state.reasons[c.id] = r.trim().slice(0, 200);
+  return state.reasons[c.id];
+}
+
 function loadAudio() {
   const a = $('audio');
   const c = state.call;
   if (a.getAttribute('src')) return true;
   if (!c || !c.recording || !canListen()) return false;
+  const why = listenReason(c);
+  if (why === null) { showError(new Error('Playback needs a reason for listening')); return false; }
   a.preload = 'auto'; // asked for now: a seek must load the metadata too
-  a.src = '/api/calls/' + c.id + '/audio';
+  a.src = '/api/calls/' + c.id + '/audio' + (why ? '?reason=' + encodeURIComponent(why) : '');
   a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
   waveformLoad(c); // web/waveform.js
   return true;

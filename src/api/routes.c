@@ -491,6 +491,9 @@ int srv_me(struct srv_req *r)
 		es_json_key(&o.j, "recovery_left"); es_json_int(&o.j, ms.recovery_left);
 		es_json_obj_end(&o.j);
 	}
+	static const char *const reason_modes[] = {"off", "optional", "required"};
+	es_json_key(&o.j, "listen_reason");
+	es_json_str(&o.j, reason_modes[r->srv->cfg.listen_reason % 3]);
 	es_json_key(&o.j, "permissions");
 	es_json_obj_begin(&o.j);
 	for (unsigned a = 0; a < API_ACT__COUNT; a++) {

@@ -248,6 +248,7 @@ struct cli_web_settings {
 	bool redaction_shred; /* [redaction] original = shred */
 	unsigned mfa_roles;   /* [api] required_mfa: bit 1 << enum api_role */
 	bool ldap_on;         /* [ldap] url was given */
+	unsigned listen_reason; /* [api] listen_reason: enum api_listen_reason */
 	struct api_ldap_config ldap;
 };
 void cli_web_defaults(struct cli_web_settings *o);

@@ -247,7 +247,7 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	static const char *const known[] = {"enabled", "listen", "threads", "tls_cert",
 					    "tls_key", "web", "login_max_failures",
 					    "login_max_failures_address", "login_window",
-					    "login_lockout", "per_ip_connections", "required_mfa",
+					    "login_lockout", "per_ip_connections", "required_mfa", "listen_reason",
 					    NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
@@ -294,6 +294,18 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	}
 	if ((rc = apply_required_mfa(o, c, err, errlen)) || (rc = apply_ldap(o, c, err, errlen)))
 		return rc;
+	if ((e = es_conf_find(c, "api", "listen_reason"))) {
+		static const char *const modes[] = {"off", "optional", "required"};
+		unsigned i = 0;
+		while (i < 3 && strcmp(e->value, modes[i]))
+			i++;
+		if (i == 3) {
+			snprintf(err, errlen, "%s:%u: listen_reason: required, optional or off, not '%s'",
+				 c->path, e->line, e->value);
+			return ES_EPARSE;
+		}
+		o->listen_reason = i;
+	}
 	return apply_login_limits(o, c, err, errlen);
 }
 
@@ -378,6 +390,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.redaction_shred = o->redaction_shred,
 		.mfa_roles = o->mfa_roles,
 		.ldap = o->ldap_on ? &o->ldap : NULL,
+		.listen_reason = (enum api_listen_reason)o->listen_reason,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;
