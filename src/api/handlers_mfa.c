@@ -75,6 +75,32 @@ bool srv_mfa_gate(struct srv_req *r, int *rc)
 
 /* ---- the two-step sign-in ---------------------------------------------------------------- */
 
+int srv_login_finish(struct srv_req *r, const struct api_user *u, int64_t now)
+{
+	struct api_session s;
+	if (api_session_create(r->ix, u, r->remote, now, API_SESSION_TTL_US, &s)) {
+		ES_LOG_ERR("api", "login: %s", idx_errmsg(r->ix));
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "cannot log in now");
+	}
+	struct srv_json o;
+	if (!srv_json_begin(&o))
+		return MHD_NO;
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "user"); es_json_str(&o.j, u->name);
+	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(u->role));
+	es_json_key(&o.j, "csrf"); es_json_str(&o.j, s.csrf);
+	char t[ES_TIME_STRLEN];
+	es_time_fmt(s.expires_us, t, sizeof(t));
+	es_json_key(&o.j, "expires"); es_json_str(&o.j, t);
+	/* a role that must have a second factor and has none: the session
+	 * reaches only enrolment (srv_mfa_gate) */
+	es_json_key(&o.j, "mfa_enrolment_required");
+	es_json_bool(&o.j, srv_mfa_owed(r, u));
+	es_json_obj_end(&o.j);
+	return srv_send_with_cookie(r, &o, s.id, API_SESSION_TTL_US / ES_US_PER_SEC);
+}
+
 int srv_login_second(struct srv_req *r, const struct api_user *u, int64_t now)
 {
 	struct api_mfa_state ms;

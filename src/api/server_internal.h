@@ -158,8 +158,6 @@ bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own
 /* ---- routes.c -------------------------------------------------------------------- */
 int srv_route(struct srv_req *r);
 int srv_login(struct srv_req *r);
-/* A new session for u (its cookie set) answered as a login is. */
-int srv_login_finish(struct srv_req *r, const struct api_user *u, int64_t now);
 /* Send o with a Set-Cookie header for the session cookie. */
 int srv_send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
 			 int64_t max_age_s);
@@ -237,6 +235,8 @@ int srv_login_totp(struct srv_req *r);
 int srv_me_totp(struct srv_req *r, bool confirm);
 /* DELETE /api/users/{name}/totp: an admin resets a user's second factor. */
 int srv_user_totp_reset(struct srv_req *r, const char *name);
+/* A new session for u (its cookie set) answered as a login is. */
+int srv_login_finish(struct srv_req *r, const struct api_user *u, int64_t now);
 /* After the first step of a login (u's password was right): a session, or
  * with a second factor on a pending token to take to /api/login/totp. */
 int srv_login_second(struct srv_req *r, const struct api_user *u, int64_t now);
