@@ -12,6 +12,8 @@ window.earshotViews = window.earshotViews || {};
 const state = {
   user: null,        // {user, role, ...} from /api/me or /api/login
   csrf: null,        // the session's CSRF token: kept in memory only
+  mfaToken: null,    // the pending token between the two login steps (memory only)
+  reasons: {},       // call id -> the reason for listening given in this session
   cursor: null,      // next_cursor of the last search page
   query: null,       // URLSearchParams of the current search
   loading: false,    // a search page is being fetched ("More" waits for it)
@@ -156,6 +158,7 @@ function show(view) {
 // ---- login / logout -----------------------------------------------------------------------
 
 function setUser(u) {
+  if (!u || !state.user || u.user !== state.user.user) state.reasons = {};
   state.user = u;
   state.csrf = u ? u.csrf : null;
   $('who').hidden = !u;
@@ -169,6 +172,45 @@ function setUser(u) {
   $('nav-dashboard').hidden = !(u && u.role !== 'agent');
 }
 
+// A second factor owed by the user's role and not yet enrolled: the server
+// answers 403 to everything but enrolment, so the account page is shown.
+function mfaOwed(u) {
+  return !!(u && (u.mfa_enrolment_required || (u.mfa && u.mfa.required && !u.mfa.enrolled)));
+}
+
+// The step of the login form shown: 'password' or 'totp' (the second one,
+// with the pending token kept in memory only).
+function loginStep(step, token) {
+  state.mfaToken = step === 'totp' ? token : null;
+  $('login-form').hidden = step !== 'password';
+  $('totp-form').hidden = step !== 'totp';
+  $('totp-form').reset();
+  useRecovery(false);
+  (step === 'totp' ? $('login-code') : $('login-name')).focus();
+}
+
+function useRecovery(on) {
+  $('login-code').hidden = $('login-code-label').hidden = on;
+  $('login-recovery').hidden = $('login-recovery-label').hidden = !on;
+  $('totp-use-recovery').textContent = on ? 'Use a code from the app instead' : 'Use a recovery code instead';
+  $('totp-hint').textContent = on ? 'Enter one of your recovery codes (each works once).'
+    : 'Enter the 6-digit code your authenticator app shows for earshot.';
+  if (!$('totp-form').hidden) (on ? $('login-recovery') : $('login-code')).focus();
+}
+
+// Signed in (either step): the session's user, then the page asked for.
+async function signedIn(u) {
+  state.focusFirst = true;
+  setUser(u);
+  // /api/me adds the permissions (what the page offers)
+  try { setUser(Object.assign(await api('GET', '/api/me'), { mfa_enrolment_required: u.mfa_enrolment_required })); } catch (e) { /* keep the login's answer */ }
+  loginStep('password');
+  const want = mfaOwed(state.user) ? '#/account'
+    : !location.hash || location.hash === '#/login' ? '#/calls' : null;
+  if (want && location.hash !== want) location.hash = want; // route() on hashchange
+  else route();
+}
+
 async function onLogin(ev) {
   ev.preventDefault();
   showError(null);
@@ -178,17 +220,33 @@ async function onLogin(ev) {
   try {
     const u = await api('POST', '/api/login', { name, password });
     $('login-password').value = '';
-    state.focusFirst = true;
-    setUser(u);
-    // /api/me adds the permissions (what the page offers)
-    try { setUser(await api('GET', '/api/me')); } catch (e) { /* keep the login's answer */ }
-    if (!location.hash || location.hash === '#/login') location.hash = '#/calls';
-    else route();
+    if (u.mfa_required) loginStep('totp', u.mfa_token);
+    else await signedIn(u);
   } catch (e) {
     showError(e);
     $('login-password').focus();
   } finally {
     $('login-submit').disabled = false;
+  }
+}
+
+async function onTotp(ev) {
+  ev.preventDefault();
+  showError(null);
+  const recovery = !$('login-recovery').hidden;
+  const body = { token: state.mfaToken };
+  if (recovery) body.recovery_code = $('login-recovery').value.trim();
+  else body.code = $('login-code').value.replace(/\s/g, '');
+  $('totp-submit').disabled = true;
+  try {
+    await signedIn(await api('POST', '/api/login/totp', body));
+  } catch (e) {
+    showError(e);
+    // an unknown or expired first step: the password again
+    if (e instanceof ApiError && e.status === 401 && e.body && e.body.parameter === 'token') loginStep('password');
+    else (recovery ? $('login-recovery') : $('login-code')).select();
+  } finally {
+    $('totp-submit').disabled = false;
   }
 }
 
@@ -476,13 +534,30 @@ function seekButton(offset, text) {
 // The recording is fetched only when the user plays or seeks (preload="none",
 // no src before): opening a call page neither downloads the audio nor writes
 // a call.listen audit entry; the waveform's peaks come with the first play.
+// [api] listen_reason (GET /api/me): why the user listens, asked before the
+// first playback of a call in this session and sent with the audio request
+// (the server records it in call.listen).  '' when not asked, null when the
+// user cancelled or gave none where one is required.
+function listenReason(c) {
+  const mode = state.user && state.user.listen_reason;
+  if (!mode || mode === 'off') return '';
+  if (state.reasons[c.id] !== undefined) return state.reasons[c.id];
+  const r = window.prompt('Why are you listening to this call? ' + (mode === 'required'
+    ? '(Required. It is recorded in the audit log.)' : '(Optional. It is recorded in the audit log.)'), '');
+  if (r === null || (mode === 'required' && !r.trim())) return null;
+  state.reasons[c.id] = r.trim().slice(0, 200);
+  return state.reasons[c.id];
+}
+
 function loadAudio() {
   const a = $('audio');
   const c = state.call;
   if (a.getAttribute('src')) return true;
   if (!c || !c.recording || !canListen()) return false;
+  const why = listenReason(c);
+  if (why === null) { showError(new Error('Playback needs a reason for listening')); return false; }
   a.preload = 'auto'; // asked for now: a seek must load the metadata too
-  a.src = '/api/calls/' + c.id + '/audio';
+  a.src = '/api/calls/' + c.id + '/audio' + (why ? '?reason=' + encodeURIComponent(why) : '');
   a.playbackRate = a.defaultPlaybackRate = +$('speed').value;
   waveformLoad(c); // web/waveform.js
   return true;
@@ -718,6 +793,10 @@ function route() {
     $('login-name').focus();
     return;
   }
+  if (mfaOwed(state.user) && !h.startsWith('#/account')) {
+    location.hash = '#/account'; // the only page open until a second factor is enrolled
+    return;
+  }
   const m = /^#\/call\/([1-9][0-9]{0,17})$/.exec(h);
   if (m) {
     for (const v of Object.values(window.earshotViews)) if (v.close) v.close();
@@ -749,6 +828,9 @@ function route() {
 
 async function start() {
   $('login-form').addEventListener('submit', onLogin);
+  $('totp-form').addEventListener('submit', onTotp);
+  $('totp-use-recovery').addEventListener('click', () => useRecovery($('login-recovery').hidden));
+  $('totp-cancel').addEventListener('click', () => { showError(null); loginStep('password'); });
   $('logout').addEventListener('click', onLogout);
   $('search-form').addEventListener('submit', onSearch);
   $('search-form').addEventListener('reset', () => setTimeout(() => onSearch(new Event('submit')), 0));

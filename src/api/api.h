@@ -19,6 +19,7 @@
 #define ES_API_H
 
 #include "core/core.h"
+#include "api/auth_totp.h"
 #include "index/index.h"
 
 #define API_EAUTH ES_ECRYPTO /* the one "authentication failed" */
@@ -223,6 +224,105 @@ int api_users_list(struct idx *ix, api_user_fn fn, void *ud);
  * (api_rl_begin before, api_rl_end after). */
 int api_login(struct idx *ix, const char *remote, const char *name, const char *password,
 	      int64_t now_us, struct api_user *out);
+
+/* ---- the second factor (auth_mfa.c; RFC 6238 TOTP, issue #18) -------------------------
+ * A user may add a TOTP second factor: enrolment makes a fresh 160-bit
+ * secret, sealed with the data folder's KEK (store/vault.h; the user's id
+ * as associated data) and kept in the index; the user types one code to
+ * turn it on and gets API_TOTP_RECOVERY_N one-time recovery codes, kept as
+ * their SHA-256.  A code is accepted in the steps now-1..now+1 and never
+ * twice (the newest accepted step is kept).  Sign-in then takes two steps:
+ * the password answers a pending token (API_PENDING_TTL_US, its SHA-256
+ * stored), the code or a recovery code turns it into a session.  Every
+ * change and attempt is audited ("totp.enrol", "totp.enable",
+ * "totp.disable", "user.totp_reset", "login.totp"). */
+struct st_vault;
+#define API_PENDING_TTL_US (5 * 60 * ES_US_PER_SEC)
+#define API_PENDING_STRLEN IDX_HEX256 /* 64 hex digits and the NUL */
+
+struct api_mfa_state {
+	bool enrolled;         /* on: sign-in needs a code */
+	bool begun;            /* enrolment begun, not confirmed */
+	int64_t recovery_left; /* unused recovery codes */
+};
+int api_mfa_state(struct idx *ix, int64_t user_id, struct api_mfa_state *out);
+/* Begin (or begin again) enrolment of u: the base32 secret (shown to the
+ * user once) and its otpauth:// URI for issuer.  ES_EEXIST when a second
+ * factor is already on (remove it first). */
+int api_totp_enrol(struct idx *ix, struct st_vault *v, const struct api_actor *who,
+		   const struct api_user *u, const char *issuer, int64_t now_us,
+		   char secret_b32[API_TOTP_B32_MAX], char *uri, size_t uri_cap);
+/* Turn enrolment on with one right code: the recovery codes (shown once).
+ * ES_ENOTFOUND: no enrolment begun; ES_EEXIST: already on; API_EAUTH: a
+ * wrong code (audited); ES_EINVAL: not six digits. */
+int api_totp_confirm(struct idx *ix, struct st_vault *v, const struct api_actor *who,
+		     const struct api_user *u, const char *code, int64_t now_us,
+		     char codes[][API_TOTP_RECOVERY_LEN], unsigned ncodes);
+/* The second step: code (six digits) or recovery (a recovery code, used
+ * up) of u, who has a second factor on.  API_EAUTH for a wrong, replayed or
+ * used code (audited "login.totp" failed, with which). */
+int api_totp_verify(struct idx *ix, struct st_vault *v, const char *remote,
+		    const struct api_user *u, const char *code, const char *recovery,
+		    int64_t now_us);
+/* Remove name's second factor: by the user (action "totp.disable") or an
+ * admin (action "user.totp_reset", which also signs the user out
+ * everywhere).  ES_ENOTFOUND: no such user or no second factor. */
+int api_totp_remove(struct idx *ix, const struct api_actor *who, const char *name,
+		    bool by_admin, int64_t now_us);
+/* The user removes their own second factor: password and a current code
+ * (none while enrolment is unconfirmed) must be right (API_EAUTH, audited
+ * "totp.disable" failed).  ES_ENOTFOUND: none to remove. */
+int api_totp_disable_self(struct idx *ix, struct st_vault *v, const struct api_actor *who,
+			  const char *name, const char *password, const char *code, int64_t now_us);
+/* A pending sign-in of u after a right password: its token (shown once). */
+int api_pending_create(struct idx *ix, const struct api_user *u, const char *remote,
+		       int64_t now_us, char token[API_PENDING_STRLEN]);
+/* The user of a pending token (API_EAUTH: unknown, malformed, expired or a
+ * disabled user); api_pending_end drops it once used. */
+int api_pending_user(struct idx *ix, const char *token, int64_t now_us, struct api_user *out);
+void api_pending_end(struct idx *ix, const char *token);
+
+/* ---- LDAP / Active Directory sign-in (auth_ldap.c, issue #18) -------------------------
+ * [ldap] in the configuration (docs/CONFIG.md): the password is checked by a
+ * bind as the user (its DN from bind_dn with the name escaped, RFC 4514, or
+ * found by a service account's search with the name escaped, RFC 4515);
+ * the role is that of the first group_role whose group has the user as
+ * member, uniqueMember or memberUid; no mapped group, no sign-in.  The user
+ * gets a local shadow row (password hash API_LDAP_PWHASH, which no password
+ * matches) for sessions, tokens, the second factor and the audit; its role
+ * follows the directory at each sign-in, and a local disable still holds.
+ * A local user with a password is never signed in through the directory. */
+#define API_LDAP_PWHASH "!ldap"
+#define API_LDAP_GROUPS_MAX 16
+struct api_ldap_group {
+	char dn[512];
+	enum api_role role;
+};
+struct api_ldap_config {
+	char url[512];           /* ldap://host:port or ldaps://host:port */
+	bool starttls;           /* ldap:// upgraded with StartTLS (RFC 4511 4.14) */
+	char bind_dn[512];       /* "uid=%s,ou=people,dc=example,dc=org"; "" = search */
+	char base[512];          /* the search's base (search then bind) */
+	char filter[256];        /* the search's filter, %s the escaped name */
+	char service_dn[512];    /* the account that searches ("" = anonymous) */
+	char service_password[256];
+	char ca_file[1024];      /* PEM CA certificates for ldaps:// and StartTLS */
+	struct api_ldap_group groups[API_LDAP_GROUPS_MAX];
+	unsigned ngroups;
+	int64_t timeout_us;      /* per operation; 0: 5 s */
+};
+/* RFC 4515 3: *, (, ), \ and NUL-to-0x1f as \XX; ES_ELIMIT when too long. */
+int api_ldap_filter_escape(const char *in, char *out, size_t cap);
+/* RFC 4514 2.4: a DN attribute value's special characters escaped. */
+int api_ldap_dn_escape(const char *in, char *out, size_t cap);
+/* Is name for the directory: no local user, or an LDAP shadow one? */
+bool api_ldap_applies(struct idx *ix, const char *name);
+/* Sign name in through the directory (audited "login", as api_login):
+ * API_EAUTH for a wrong password, an unknown user, no mapped group or a
+ * locally disabled shadow; ES_EIO when the directory cannot be reached or
+ * TLS fails (logged; not counted by the rate limiter). */
+int api_ldap_login(struct idx *ix, const struct api_ldap_config *cfg, const char *remote,
+		   const char *name, const char *password, int64_t now_us, struct api_user *out);
 
 /* ---- API tokens (auth_tokens.c) ------------------------------------------------------
  * A token is "est_<id>_<64 hex digits>": the id finds the row, the secret's

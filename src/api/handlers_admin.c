@@ -330,7 +330,7 @@ int srv_user_route(struct srv_req *r, const char *rest)
 	const char *slash = strchr(rest, '/');
 	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
 	const char *sub = slash ? slash + 1 : NULL;
-	if (sub && strcmp(sub, "password") && strcmp(sub, "tokens"))
+	if (sub && strcmp(sub, "password") && strcmp(sub, "tokens") && strcmp(sub, "totp"))
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such resource");
 	char name[IDX_NAME_MAX + 1];
 	if (n == 0 || n > IDX_NAME_MAX)
@@ -346,6 +346,8 @@ int srv_user_route(struct srv_req *r, const char *rest)
 	}
 	if (sub && !strcmp(sub, "tokens"))
 		return srv_user_tokens(r, name);
+	if (sub && !strcmp(sub, "totp"))
+		return srv_user_totp_reset(r, name);
 	if (sub) {
 		if (!strcmp(m, "POST"))
 			return user_password(r, name);

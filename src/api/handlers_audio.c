@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #define SRV_AUDIO_BLOCK (64 * 1024)
+#define SRV_REASON_MAX 200 /* bytes of a reason for listening */
 
 struct audio {
 	struct api_server *srv;
@@ -301,15 +302,16 @@ static bool queued_open(struct srv_req *r, int64_t id, struct srv_rec *ar, struc
 
 /* call.listen once per playback (see the top of the file). */
 static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char *obj,
-			 const char *detail)
+			 const char *reason, const char *detail)
 {
 	struct srv_audio_cache *c = r->srv->audio;
 	int64_t now = srv_now_us();
 	if (srv_listened_recently(c, r->user.name, r->remote, ar->call, ar->sha256, now))
 		return;
-	char d[200];
-	snprintf(d, sizeof(d), "%s (the playback's other ranges within %d min are not audited)",
-		 detail, (int)(SRV_LISTEN_WINDOW_US / (60 * ES_US_PER_SEC)));
+	char d[200 + SRV_REASON_MAX + 16];
+	snprintf(d, sizeof(d), "%s%s%s%s (the playback's other ranges within %d min are not audited)",
+		 reason ? "reason: " : "", reason ? reason : "", reason ? "; " : "", detail,
+		 (int)(SRV_LISTEN_WINDOW_US / (60 * ES_US_PER_SEC)));
 	int rc = api_audit_append(r->ix, now, r->user.name, "call.listen", obj, r->remote,
 				  API_AUDIT_OK, d, NULL);
 	if (rc) {
@@ -321,14 +323,50 @@ static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char
 	srv_listened_mark(c, r->user.name, r->remote, ar->call, ar->sha256, now);
 }
 
+/* The reason for listening ([api] listen_reason): ?reason= (an audio
+ * element cannot send headers) or X-Listen-Reason, at most SRV_REASON_MAX
+ * bytes without control characters.  false: refused (*rc queued, audited). */
+static bool listen_reason(struct srv_req *r, const char *obj, const char **out, int *rc)
+{
+	enum api_listen_reason mode = r->srv->cfg.listen_reason;
+	const char *v = srv_arg(r, "reason");
+	if (!v)
+		v = srv_header(r, "X-Listen-Reason");
+	*out = NULL;
+	if (mode == API_REASON_OFF)
+		return true;
+	size_t n = v ? strlen(v) : 0;
+	bool ok = n <= SRV_REASON_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
+	while (n && v[0] == ' ')
+		v++, n--;
+	if (!ok) {
+		*rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "reason",
+				"a reason of at most %d bytes without control characters",
+				SRV_REASON_MAX);
+		return false;
+	}
+	if (!n && mode == API_REASON_REQUIRED) {
+		srv_audit(r, "call.listen", obj, API_AUDIT_DENIED, "no reason for listening given");
+		*rc = srv_error(r, MHD_HTTP_FORBIDDEN, "reason_required", "reason",
+				"say why you listen (reason=...): this server records it");
+		return false;
+	}
+	*out = n ? v : NULL;
+	return true;
+}
+
 int srv_call_audio(struct srv_req *r, int64_t id)
 {
-	static const char *const params[] = {"version", NULL};
+	static const char *const params[] = {"version", "reason", NULL};
 	int rc;
 	char obj[24];
 	struct srv_rec ar = {0};
+	const char *reason = NULL;
 	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", params, srv_rec_row, &ar, obj,
-				&rc))
+				&rc) ||
+	    !listen_reason(r, obj, &reason, &rc))
 		return rc;
 	struct audio *a = calloc(1, sizeof(*a));
 	if (!a)
@@ -388,7 +426,7 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 	if (queued) /* said in the audit entry: not the stored file */
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
 			 ", rendered from the media log (recording queued)");
-	listen_audit(r, &ar, obj, detail);
+	listen_audit(r, &ar, obj, reason, detail);
 	struct MHD_Response *resp = MHD_create_response_from_callback(
 		a->len, SRV_AUDIO_BLOCK, audio_read, a, audio_free);
 	if (!resp) {

@@ -24,7 +24,7 @@
 
 #define TOKEN_DAYS_MAX 3650
 
-static bool json_body(struct srv_req *r, const char *action, int *rc)
+bool srv_json_body(struct srv_req *r, const char *action, int *rc)
 {
 	static const char want[] = "application/json";
 	const char *ct = srv_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -42,8 +42,7 @@ static int unavailable(struct srv_req *r)
 	return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL, "the index failed");
 }
 
-/* Refused when the caller came with a token (action audited). */
-static bool session_only(struct srv_req *r, const char *action, int *rc)
+bool srv_session_only(struct srv_req *r, const char *action, int *rc)
 {
 	if (r->auth == SRV_AUTH_SESSION)
 		return true;
@@ -118,7 +117,7 @@ static int bad(struct srv_req *r, const char *action, const char *field, const c
 static int token_create(struct srv_req *r)
 {
 	int rc;
-	if (!session_only(r, "token.create", &rc) || !json_body(r, "token.create", &rc))
+	if (!srv_session_only(r, "token.create", &rc) || !srv_json_body(r, "token.create", &rc))
 		return rc;
 	enum { F_LABEL, F_DAYS, F__N };
 	struct srv_jfield f[F__N] = {
@@ -233,7 +232,7 @@ int srv_user_tokens(struct srv_req *r, const char *name)
 
 /* ---- POST /api/me/password --------------------------------------------------------------- */
 
-static int too_many(struct srv_req *r, int64_t until, int64_t now)
+int srv_too_many(struct srv_req *r, int64_t until, int64_t now, const char *msg)
 {
 	int64_t s = (until - now + ES_US_PER_SEC - 1) / ES_US_PER_SEC;
 	char ra[32];
@@ -243,7 +242,7 @@ static int too_many(struct srv_req *r, int64_t until, int64_t now)
 		return MHD_NO;
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "error"); es_json_str(&o.j, "rate_limited");
-	es_json_key(&o.j, "message"); es_json_str(&o.j, "too many wrong passwords; try later");
+	es_json_key(&o.j, "message"); es_json_str(&o.j, msg);
 	es_json_obj_end(&o.j);
 	const char *const hdrs[] = {MHD_HTTP_HEADER_RETRY_AFTER, ra, NULL};
 	return srv_json_send_hdrs(r, MHD_HTTP_TOO_MANY_REQUESTS, &o, hdrs);
@@ -254,8 +253,8 @@ int srv_me_password(struct srv_req *r)
 	int rc;
 	if (strcmp(r->method, "POST"))
 		return srv_method_not_allowed(r, "POST");
-	if (!srv_begin(r, NULL, &rc) || !session_only(r, "user.passwd", &rc) ||
-	    !json_body(r, "user.passwd", &rc))
+	if (!srv_begin(r, NULL, &rc) || !srv_session_only(r, "user.passwd", &rc) ||
+	    !srv_json_body(r, "user.passwd", &rc))
 		return rc;
 	enum { F_CUR, F_NEW, F__N };
 	struct srv_jfield f[F__N] = {
@@ -281,7 +280,7 @@ int srv_me_password(struct srv_req *r)
 	if (api_rl_begin(r->srv->rl, r->remote, r->user.name, now, &until) == ES_ELIMIT) {
 		srv_fields_free(f, F__N);
 		srv_audit(r, "user.passwd", r->user.name, API_AUDIT_DENIED, "rate limited");
-		return too_many(r, until, now);
+		return srv_too_many(r, until, now, "too many wrong passwords; try later");
 	}
 	const struct api_actor who = {r->user.name, r->remote};
 	err = api_user_passwd_self(r->ix, &who, r->user.name, f[F_CUR].s, f[F_NEW].s, r->cookie,

@@ -314,7 +314,7 @@ bool srv_authenticate(struct srv_req *r, int *rc)
 			return false;
 		}
 		r->auth = SRV_AUTH_TOKEN;
-		return srv_scope_load(r, rc);
+		return srv_mfa_gate(r, rc) && srv_scope_load(r, rc);
 	}
 	const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "earshot_session");
 	if (!cookie) {
@@ -339,7 +339,7 @@ bool srv_authenticate(struct srv_req *r, int *rc)
 			return false;
 		}
 	}
-	return srv_scope_load(r, rc);
+	return srv_mfa_gate(r, rc) && srv_scope_load(r, rc);
 }
 
 /* ---- one request ------------------------------------------------------------------------- */
@@ -528,6 +528,7 @@ static void server_free(struct api_server *s)
 	srv_listen_jobs_free(s->listen);
 	srv_audio_cache_free(s->audio);
 	st_vault_close(s->vault);
+	st_vault_close(s->mfa_vault);
 	st_ledger_cache_free(s->ledger);
 	free(s->tls_cert_pem);
 	free(s->tls_key_pem);

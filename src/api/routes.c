@@ -330,7 +330,7 @@ static int login_body(const struct es_buf *body, char **name, char **password, c
 /* ---- login, logout, me ---------------------------------------------------------------- */
 
 /* Send o with a Set-Cookie header for the session cookie. */
-static int send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
+int srv_send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
 			    int64_t max_age_s)
 {
 	char c[256];
@@ -396,34 +396,22 @@ int srv_login(struct srv_req *r)
 		goto out;
 	}
 	struct api_user u;
-	int err = api_login(r->ix, r->remote, name, password, now, &u);
+	/* a name the directory has (no local user, or its shadow) signs in
+	 * there; a local user with a password never does */
+	const struct api_ldap_config *ldap = r->srv->cfg.ldap;
+	int err = ldap && api_ldap_applies(r->ix, name)
+			  ? api_ldap_login(r->ix, ldap, r->remote, name, password, now, &u)
+			  : api_login(r->ix, r->remote, name, password, now, &u);
 	api_rl_end(r->srv->rl, r->remote, name, err, srv_now_us());
 	if (err == API_EAUTH) {
 		rc = srv_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
 			       "wrong name or password");
 		goto out;
 	}
-	struct api_session s;
-	if (err || (err = api_session_create(r->ix, &u, r->remote, now, API_SESSION_TTL_US, &s))) {
-		ES_LOG_ERR("api", "login: %s", idx_errmsg(r->ix));
-		rc = srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
-			       "cannot log in now");
-		goto out;
-	}
-	struct srv_json o;
-	if (!srv_json_begin(&o)) {
-		rc = MHD_NO;
-		goto out;
-	}
-	es_json_obj_begin(&o.j);
-	es_json_key(&o.j, "user"); es_json_str(&o.j, u.name);
-	es_json_key(&o.j, "role"); es_json_str(&o.j, api_role_name(u.role));
-	es_json_key(&o.j, "csrf"); es_json_str(&o.j, s.csrf);
-	char t[ES_TIME_STRLEN];
-	es_time_fmt(s.expires_us, t, sizeof(t));
-	es_json_key(&o.j, "expires"); es_json_str(&o.j, t);
-	es_json_obj_end(&o.j);
-	rc = send_with_cookie(r, &o, s.id, API_SESSION_TTL_US / ES_US_PER_SEC);
+	/* a second factor on: the password only earns a pending token */
+	rc = err ? srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+			     "cannot log in now")
+		 : srv_login_second(r, &u, now);
 out:
 	if (password) {
 		memset(password, 0, strlen(password));
@@ -448,7 +436,7 @@ int srv_logout(struct srv_req *r)
 	es_json_obj_begin(&o.j);
 	es_json_key(&o.j, "ok"); es_json_bool(&o.j, true);
 	es_json_obj_end(&o.j);
-	return send_with_cookie(r, &o, "", 0);
+	return srv_send_with_cookie(r, &o, "", 0);
 }
 
 int srv_me(struct srv_req *r)
@@ -469,6 +457,18 @@ int srv_me(struct srv_req *r)
 	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? "session" : "token");
 	es_json_key(&o.j, "csrf");
 	es_json_str(&o.j, r->auth == SRV_AUTH_SESSION ? r->session.csrf : NULL);
+	struct api_mfa_state ms;
+	if (!api_mfa_state(r->ix, r->user.id, &ms)) {
+		es_json_key(&o.j, "mfa");
+		es_json_obj_begin(&o.j);
+		es_json_key(&o.j, "enrolled"); es_json_bool(&o.j, ms.enrolled);
+		es_json_key(&o.j, "required"); es_json_bool(&o.j, srv_mfa_required(r, &r->user));
+		es_json_key(&o.j, "recovery_left"); es_json_int(&o.j, ms.recovery_left);
+		es_json_obj_end(&o.j);
+	}
+	static const char *const reason_modes[] = {"off", "optional", "required"};
+	es_json_key(&o.j, "listen_reason");
+	es_json_str(&o.j, reason_modes[r->srv->cfg.listen_reason % 3]);
 	es_json_key(&o.j, "permissions");
 	es_json_obj_begin(&o.j);
 	for (unsigned a = 0; a < API_ACT__COUNT; a++) {
@@ -678,6 +678,10 @@ int srv_route(struct srv_req *r)
 		return srv_readyz(r);
 	if (is(u, "/api/login"))
 		return is(m, "POST") ? srv_login(r) : srv_method_not_allowed(r, "POST");
+	if (is(u, "/api/login/totp"))
+		return is(m, "POST") ? srv_login_totp(r) : srv_method_not_allowed(r, "POST");
+	if (is(u, "/api/me/totp") || is(u, "/api/me/totp/confirm"))
+		return srv_me_totp(r, is(u, "/api/me/totp/confirm"));
 	if (is(u, "/api/logout"))
 		return is(m, "POST") ? srv_logout(r) : srv_method_not_allowed(r, "POST");
 	if (is(u, "/api/me"))

@@ -40,6 +40,16 @@ struct api_server_config {
 	int64_t login_window_us;
 	int64_t login_lockout_us;
 	bool redaction_shred;  /* [redaction] original = shred (default: restrict) */
+	/* [api] required_mfa: the roles (bit 1 << enum api_role) whose users
+	 * must have a second factor; until they do they reach only enrolment */
+	unsigned mfa_roles;
+	/* [ldap]: sign-in against a directory (api.h); NULL: local users only.
+	 * Borrowed: must outlive the server */
+	const struct api_ldap_config *ldap;
+	/* [api] listen_reason: whether a playback must say why (?reason= or
+	 * X-Listen-Reason), recorded in its call.listen audit entry */
+	enum api_listen_reason { API_REASON_OFF = 0, API_REASON_OPTIONAL, API_REASON_REQUIRED }
+		listen_reason;
 	/* Only GET /metrics, /healthz and /readyz (the recorder's [metrics]
 	 * listener); everything else is 404. */
 	bool metrics_only;

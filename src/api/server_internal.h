@@ -58,6 +58,9 @@ struct api_server {
 	struct srv_audio_cache *audio;
 	/* The deadline on receiving a whole request (conn_guard.c). */
 	struct srv_guard *guard;
+	/* DATA/keys opened (created if absent) for sealing second factors when
+	 * vault is NULL; under lock (handlers_mfa.c) */
+	struct st_vault *mfa_vault;
 	/* libmicrohttpd's messages, rate-limited (http.c, on_mhd_log) */
 	pthread_mutex_t log_lock;
 	int64_t log_window; /* CLOCK_MONOTONIC second the window began */
@@ -161,6 +164,9 @@ bool srv_allow_call(struct srv_req *r, enum api_action act, bool found, bool own
 /* ---- routes.c -------------------------------------------------------------------- */
 int srv_route(struct srv_req *r);
 int srv_login(struct srv_req *r);
+/* Send o with a Set-Cookie header for the session cookie. */
+int srv_send_with_cookie(struct srv_req *r, struct srv_json *o, const char *value,
+			 int64_t max_age_s);
 int srv_logout(struct srv_req *r);
 int srv_me(struct srv_req *r);
 int srv_users(struct srv_req *r);
@@ -219,6 +225,34 @@ int srv_tokens_route(struct srv_req *r, const char *rest);
 int srv_user_tokens(struct srv_req *r, const char *name);
 /* POST /api/me/password. */
 int srv_me_password(struct srv_req *r);
+/* false (a 415 queued in *rc, action audited) unless the body is JSON. */
+bool srv_json_body(struct srv_req *r, const char *action, int *rc);
+/* false (a 403 queued in *rc, action audited) when r came with an API token:
+ * what only a signed-in person may do. */
+bool srv_session_only(struct srv_req *r, const char *action, int *rc);
+/* 429 with Retry-After until (the rate limiter's answer) and msg. */
+int srv_too_many(struct srv_req *r, int64_t until, int64_t now, const char *msg);
+
+/* ---- handlers_mfa.c: the TOTP second factor (#18) --------------------------------- */
+/* POST /api/login/totp: the second step of a sign-in. */
+int srv_login_totp(struct srv_req *r);
+/* /api/me/totp (GET state, POST enrol, DELETE remove) and, confirm,
+ * POST /api/me/totp/confirm. */
+int srv_me_totp(struct srv_req *r, bool confirm);
+/* DELETE /api/users/{name}/totp: an admin resets a user's second factor. */
+int srv_user_totp_reset(struct srv_req *r, const char *name);
+/* A new session for u (its cookie set) answered as a login is. */
+int srv_login_finish(struct srv_req *r, const struct api_user *u, int64_t now);
+/* After the first step of a login (u's password was right): a session, or
+ * with a second factor on a pending token to take to /api/login/totp. */
+int srv_login_second(struct srv_req *r, const struct api_user *u, int64_t now);
+/* Does u's role need a second factor ([api] required_mfa)? */
+bool srv_mfa_required(const struct srv_req *r, const struct api_user *u);
+/* ...and has u none yet (then only enrolment is open to u)? */
+bool srv_mfa_owed(struct srv_req *r, const struct api_user *u);
+/* Called by srv_authenticate: false (and *rc, a 403 "mfa_enrolment_required")
+ * when r's user owes a second factor and r is not part of enrolling one. */
+bool srv_mfa_gate(struct srv_req *r, int *rc);
 
 /* ---- handlers_calls.c ------------------------------------------------------------ */
 int srv_calls(struct srv_req *r);

@@ -2,6 +2,7 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include "api/api.h"
 #include "core/core.h"
 #include "index/index.h"
 #include "record/record.h"
@@ -255,6 +256,10 @@ struct cli_web_settings {
 	int64_t login_window_us, login_lockout_us;
 	bool redaction_shred; /* [redaction] original = shred */
 	bool supervisor_scope_teams; /* [api] supervisor_scope = teams */
+	unsigned mfa_roles;   /* [api] required_mfa: bit 1 << enum api_role */
+	bool ldap_on;         /* [ldap] url was given */
+	unsigned listen_reason; /* [api] listen_reason: enum api_listen_reason */
+	struct api_ldap_config ldap;
 };
 void cli_web_defaults(struct cli_web_settings *o);
 /* The [api] section over o. */

@@ -1,6 +1,6 @@
 /*
  * user.c - `earshot user add|passwd|role|numbers|can-listen|disable|enable|
- * list|token|tokens|revoke`: the local users of the web UI and REST API
+ * totp-reset|list|token|tokens|revoke`: the local users of the web UI and REST API
  * (api/api.h).  Every change is written to the audit log as user
  * "cli:<unix user>"; passwords are never printed, logged or audited.
  */
@@ -28,6 +28,7 @@ static void user_usage(FILE *f)
 		"       earshot user can-listen NAME yes|no\n"
 		"       earshot user disable NAME\n"
 		"       earshot user enable NAME\n"
+		"       earshot user totp-reset NAME\n"
 		"       earshot user list [--json]\n"
 		"       earshot user token NAME [--label TEXT] [--expires DAYS|never] [--json]\n"
 		"       earshot user tokens NAME [--json]\n"
@@ -70,11 +71,13 @@ static void user_usage(FILE *f)
 		"as their user; `tokens` lists a user's (never the secret), `revoke` takes\n"
 		"the id printed with it.  `passwd` and `disable` sign the user out\n"
 		"everywhere: their sessions end and their tokens are revoked (`enable`\n"
-		"brings none back).\n"
+		"brings none back).  `totp-reset` removes the user's second factor (a\n"
+		"lost phone) and signs them out everywhere; they enrol again at their next\n"
+		"sign-in.\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error (also: the name is taken), 2 usage (also: a\n"
 		"bad name, role, number list or too short a password), 4 no such user\n"
-		"or token.\n",
+		"or token, or (totp-reset) no second factor.\n",
 		API_PW_MIN, API_TOKEN_LABEL_MAX, CLI_TOKEN_DAYS_DEFAULT);
 }
 
@@ -490,6 +493,10 @@ static int run_sub(struct idx *ix, const char *cmd, char **args, int nargs,
 		err = api_user_set_can_listen(ix, &who, name, yes, now);
 	} else if (!strcmp(cmd, "disable") || !strcmp(cmd, "enable")) {
 		err = api_user_set_disabled(ix, &who, name, !strcmp(cmd, "disable"), now);
+	} else if (!strcmp(cmd, "totp-reset")) {
+		err = api_totp_remove(ix, &who, name, true, now);
+		if (err == ES_ENOTFOUND)
+			return fail(cmd, "user or second factor", err);
 	} else {
 		fprintf(stderr, "earshot user: unknown subcommand '%s'\n", cmd);
 		user_usage(stderr);
@@ -538,7 +545,7 @@ int cli_user(struct cli_ctx *ctx, int argc, char **argv)
 	const char *cmd = argv[optind];
 	static const char *const known[] = {"add",     "passwd", "role", "numbers",
 					    "can-listen", "disable", "enable", "list",
-					    "token",   "tokens", "revoke", NULL};
+					    "token",   "tokens", "revoke", "totp-reset", NULL};
 	bool ok = false;
 	for (const char *const *k = known; *k; k++)
 		ok |= !strcmp(*k, cmd);

@@ -3,6 +3,7 @@
  * `earshot record` / `srs` start it: the [api] section of the
  * configuration, the listen address, the web folder, the rules' JSON.
  */
+#include "api/api.h"
 #include "api/server.h"
 #include "cli/cli.h"
 #include "policy/policy.h"
@@ -127,6 +128,119 @@ static int apply_login_limits(struct cli_web_settings *o, const struct es_conf *
 	return 0;
 }
 
+/* [api] required_mfa: a comma list of roles whose users must have a
+ * second factor ("admin, supervisor"); empty or "none": nobody. */
+static int apply_required_mfa(struct cli_web_settings *o, const struct es_conf *c, char *err,
+			      size_t errlen)
+{
+	const struct es_conf_entry *e = es_conf_find(c, "api", "required_mfa");
+	if (!e)
+		return 0;
+	struct slice rest = sl_trim(sl_cstr(e->value)), one;
+	o->mfa_roles = 0;
+	if (!rest.len || sl_eq(rest, sl_cstr("none")))
+		return 0;
+	while (rest.len) {
+		sl_split(rest, ',', &one, &rest);
+		one = sl_trim(one);
+		char name[16];
+		enum api_role role;
+		snprintf(name, sizeof(name), "%.*s", (int)ES_MIN(one.len, sizeof(name) - 1), one.p);
+		if (one.len >= sizeof(name) || api_role_parse(name, &role)) {
+			snprintf(err, errlen, "%s:%u: required_mfa: '%.*s' is no role (admin, "
+					      "supervisor, agent, auditor)",
+				 c->path, e->line, (int)ES_MIN(one.len, 64), one.p);
+			return ES_EPARSE;
+		}
+		o->mfa_roles |= 1u << (unsigned)role;
+		rest = sl_trim(rest);
+	}
+	return 0;
+}
+
+/* One string key of [ldap] into dst (cap bytes); absent leaves it. */
+static int ldap_str(const struct es_conf *c, const char *key, char *dst, size_t cap, char *err,
+		    size_t errlen)
+{
+	const struct es_conf_entry *e = es_conf_find(c, "ldap", key);
+	return e ? set_str(dst, cap, e->value, c, e, err, errlen) : 0;
+}
+
+/* [ldap]: url, starttls, bind_dn or base/filter/service_dn/service_password,
+ * ca_file, timeout, and group_role = GROUP_DN:ROLE (repeated, in order). */
+static int apply_ldap(struct cli_web_settings *o, const struct es_conf *c, char *err,
+		      size_t errlen)
+{
+	static const char *const known[] = {"url", "starttls", "bind_dn", "base", "filter",
+					    "service_dn", "service_password", "ca_file",
+					    "group_role", "timeout", NULL};
+	struct api_ldap_config *l = &o->ldap;
+	int rc = es_conf_check_keys(c, "ldap", known, err, errlen);
+	const struct es_conf_entry *e = es_conf_find(c, "ldap", "url");
+	if (rc || !e)
+		return rc;
+	static const char *const strs[] = {"url", "bind_dn", "base", "filter", "service_dn",
+					   "service_password", "ca_file"};
+	char *dsts[] = {l->url, l->bind_dn, l->base, l->filter, l->service_dn,
+			l->service_password, l->ca_file};
+	size_t caps[] = {sizeof(l->url), sizeof(l->bind_dn), sizeof(l->base), sizeof(l->filter),
+			 sizeof(l->service_dn), sizeof(l->service_password), sizeof(l->ca_file)};
+	for (size_t i = 0; i < ES_ARRAY_LEN(strs); i++)
+		if ((rc = ldap_str(c, strs[i], dsts[i], caps[i], err, errlen)))
+			return rc;
+	if (strncmp(l->url, "ldap://", 7) && strncmp(l->url, "ldaps://", 8)) {
+		snprintf(err, errlen, "%s:%u: url: ldap://HOST[:PORT] or ldaps://HOST[:PORT], not '%s'",
+			 c->path, e->line, e->value);
+		return ES_EPARSE;
+	}
+	if ((rc = es_conf_bool(c, "ldap", "starttls", &l->starttls, err, errlen)) &&
+	    rc != ES_ENOTFOUND)
+		return rc;
+	if ((rc = es_conf_duration(c, "ldap", "timeout", &l->timeout_us, err, errlen)) &&
+	    rc != ES_ENOTFOUND)
+		return rc;
+	const char *tmpl = l->bind_dn[0] ? l->bind_dn : l->filter;
+	if ((l->bind_dn[0] || l->filter[0]) &&
+	    (!strstr(tmpl, "%s") || strstr(strstr(tmpl, "%s") + 2, "%s") ||
+	     strchr(tmpl, '%') != strstr(tmpl, "%s"))) {
+		snprintf(err, errlen, "%s:%u: [ldap] %s: exactly one %%s (the user name), no other %%",
+			 c->path, e->line, l->bind_dn[0] ? "bind_dn" : "filter");
+		return ES_EPARSE;
+	}
+	if (!l->bind_dn[0] && !l->base[0]) {
+		snprintf(err, errlen, "%s:%u: [ldap] needs bind_dn (uid=%%s,ou=people,...) or base "
+				      "(search then bind)", c->path, e->line);
+		return ES_EPARSE;
+	}
+	l->ngroups = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct es_conf_entry *g = &c->e[i];
+		if (strcasecmp(g->section, "ldap") || strcmp(g->key, "group_role"))
+			continue;
+		const char *colon = strrchr(g->value, ':');
+		struct api_ldap_group *lg = &l->groups[l->ngroups];
+		char role[16] = "";
+		if (colon)
+			snprintf(role, sizeof(role), "%s", colon + 1);
+		if (!colon || colon == g->value || (size_t)(colon - g->value) >= sizeof(lg->dn) ||
+		    api_role_parse(role, &lg->role) || l->ngroups >= API_LDAP_GROUPS_MAX) {
+			snprintf(err, errlen, "%s:%u: group_role: GROUP_DN:ROLE (admin, supervisor, "
+					      "agent, auditor; at most %d), not '%s'",
+				 c->path, g->line, API_LDAP_GROUPS_MAX, g->value);
+			return ES_EPARSE;
+		}
+		snprintf(lg->dn, sizeof(lg->dn), "%.*s", (int)(colon - g->value), g->value);
+		l->ngroups++;
+	}
+	if (!l->ngroups) {
+		snprintf(err, errlen, "%s:%u: [ldap] needs at least one group_role = GROUP_DN:ROLE "
+				      "(nobody signs in without a mapped group)", c->path, e->line);
+		return ES_EPARSE;
+	}
+	o->ldap_on = true;
+	return 0;
+}
+
 int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, char *err,
 			 size_t errlen)
 {
@@ -134,7 +248,7 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 					    "tls_key", "web", "login_max_failures",
 					    "login_max_failures_address", "login_window",
 					    "login_lockout", "per_ip_connections",
-					    "supervisor_scope", NULL};
+					    "supervisor_scope", "required_mfa", "listen_reason", NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
 		return rc;
@@ -187,6 +301,20 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 			return ES_EPARSE;
 		}
 		o->redaction_shred = !strcmp(e->value, "shred");
+	}
+	if ((rc = apply_required_mfa(o, c, err, errlen)) || (rc = apply_ldap(o, c, err, errlen)))
+		return rc;
+	if ((e = es_conf_find(c, "api", "listen_reason"))) {
+		static const char *const modes[] = {"off", "optional", "required"};
+		unsigned i = 0;
+		while (i < 3 && strcmp(e->value, modes[i]))
+			i++;
+		if (i == 3) {
+			snprintf(err, errlen, "%s:%u: listen_reason: required, optional or off, not '%s'",
+				 c->path, e->line, e->value);
+			return ES_EPARSE;
+		}
+		o->listen_reason = i;
 	}
 	return apply_login_limits(o, c, err, errlen);
 }
@@ -271,6 +399,9 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.login_lockout_us = o->login_lockout_us,
 		.redaction_shred = o->redaction_shred,
 		.supervisor_scope_teams = o->supervisor_scope_teams,
+		.mfa_roles = o->mfa_roles,
+		.ldap = o->ldap_on ? &o->ldap : NULL,
+		.listen_reason = (enum api_listen_reason)o->listen_reason,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;

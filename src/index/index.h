@@ -874,5 +874,39 @@ struct idx_kw_hit {
  * when there is no such call. */
 int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool sentiment_set,
 			double sentiment, const struct idx_kw_hit *hits, size_t nhits);
+/* ---- second factor and two-step sign-in (schema IDX_MIG_MFA; mfa.c) --------
+ * Storage only: api/auth_mfa.c seals the secret, checks codes and hashes the
+ * recovery codes and pending tokens. */
+#define IDX_MIG_MFA "second factor: totp secrets, recovery codes, pending sign-ins"
+#define IDX_SEALED_MAX 160 /* a sealed secret's text (store/vault.h), NUL included */
+struct idx_totp {
+	int64_t user_id;
+	char sealed[IDX_SEALED_MAX];
+	bool enabled;          /* false: enrolment begun, not yet confirmed */
+	int64_t last_step;     /* the newest RFC 6238 time step accepted, 0 none */
+	int64_t created_us, enabled_us;
+};
+/* A user's second factor: ES_ENOTFOUND when none. */
+int idx_totp_get(struct idx *ix, int64_t user_id, struct idx_totp *out);
+/* Insert or replace the whole row of t->user_id. */
+int idx_totp_put(struct idx *ix, const struct idx_totp *t);
+/* The newest step accepted (only ever forward: ES_ENOTFOUND when step is not
+ * after the stored one, so two requests cannot both take one code). */
+int idx_totp_step(struct idx *ix, int64_t user_id, int64_t step);
+/* Drop the user's second factor and recovery codes; *had (may be NULL):
+ * there was one. */
+int idx_totp_delete(struct idx *ix, int64_t user_id, bool *had);
+/* One recovery code's hash (hex SHA-256). */
+int idx_recovery_add(struct idx *ix, int64_t user_id, const char *hash);
+/* Mark an unused code used: ES_ENOTFOUND when there is no such unused one. */
+int idx_recovery_use(struct idx *ix, int64_t user_id, const char *hash, int64_t now_us);
+/* How many unused recovery codes the user has. */
+int idx_recovery_left(struct idx *ix, int64_t user_id, int64_t *n);
+/* A pending sign-in (the first step passed): its token's hash. */
+int idx_pending_add(struct idx *ix, const char *id_hash, int64_t user_id, int64_t expires_us,
+		    const char *remote);
+/* Its user, when not expired (expired ones are dropped): ES_ENOTFOUND. */
+int idx_pending_get(struct idx *ix, const char *id_hash, int64_t now_us, int64_t *user_id);
+int idx_pending_delete(struct idx *ix, const char *id_hash);
 
 #endif /* ES_INDEX_H */

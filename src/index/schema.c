@@ -588,6 +588,36 @@ static const char v21_party_text_pg_sql[] =
 	 * paid for four */
 	"DROP INDEX parties_uri_trgm; DROP INDEX parties_user_trgm;"
 	"DROP INDEX parties_display_trgm; DROP INDEX parties_pai_trgm;";
+/* IDX_MIG_MFA (issue #18): a second factor per user (RFC 6238 TOTP).  The
+ * secret is kept sealed by the data folder's KEK (store/vault.h, the user's
+ * id as associated data), never in the clear; enabled once the user has
+ * typed one right code.  last_step is the newest time step accepted, so a
+ * code is not taken twice (RFC 6238 5.2).  Recovery codes are kept as their
+ * SHA-256, used_us marking the one use each has.  login_pending holds the
+ * first step of a two-step sign-in (the password was right, the code is
+ * still owed): the SHA-256 of its token, for a few minutes. */
+static const char v22_mfa_sql[] =
+	"CREATE TABLE user_totp ("
+	"  user_id INTEGER NOT NULL PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  sealed TEXT NOT NULL,"
+	"  enabled INTEGER NOT NULL DEFAULT 0,"
+	"  last_step INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  enabled_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE user_recovery ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  code_hash TEXT NOT NULL,"
+	"  used_us INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (user_id, code_hash)"
+	");"
+	"CREATE TABLE login_pending ("
+	"  id_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  expires_us INTEGER NOT NULL DEFAULT 0,"
+	"  remote TEXT"
+	");"
+	"CREATE INDEX login_pending_user ON login_pending(user_id);";
 
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
@@ -611,6 +641,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_QA, v19_qa_sql},
 	{IDX_MIG_SPEECH, v20_speech_sql},
 	{IDX_MIG_PARTY_TEXT, v21_party_text_sql},
+	{IDX_MIG_MFA, v22_mfa_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

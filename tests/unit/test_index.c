@@ -842,7 +842,8 @@ static unsigned mig_step(const char *name)
 /* Back from the party text's migration (IDX_MIG_PARTY_TEXT): PostgreSQL
  * only, nothing on SQLite. */
 #define PARTY_TEXT_UNDO ""
-#define AFTER_V9_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+#define MFA_UNDO "DROP TABLE login_pending; DROP TABLE user_recovery; DROP TABLE user_totp; "
+#define AFTER_V9_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -861,6 +862,7 @@ static const struct {
 	{IDX_MIG_QA, QA_UNDO},
 	{IDX_MIG_SPEECH, SPEECH_UNDO},
 	{IDX_MIG_PARTY_TEXT, PARTY_TEXT_UNDO},
+	{IDX_MIG_MFA, MFA_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -1928,6 +1930,56 @@ static void test_qa(void)
 	idx_close(ix);
 }
 
+/* IDX_MIG_MFA on an index from before it: the second factor's rows work,
+ * a step only moves forward (a replayed code cannot be taken twice), a
+ * recovery code is used once, a pending sign-in expires. */
+static void test_migrate_mfa(void)
+{
+	struct idx *ix = fresh();
+	idx_close(ix);
+	rewind_before(IDX_MIG_MFA);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
+	struct idx_user u = {.name = "mfa_u", .pwhash = "x", .role = "admin"};
+	CHECK_INT(idx_user_insert(ix, &u), 0);
+	struct idx_totp t = {.user_id = u.id, .sealed = "v1:k:abc", .created_us = 5}, got;
+	CHECK_INT(idx_totp_get(ix, u.id, &got), ES_ENOTFOUND);
+	CHECK_INT(idx_totp_put(ix, &t), 0);
+	t.enabled = true;
+	t.last_step = 100;
+	CHECK_INT(idx_totp_put(ix, &t), 0);
+	CHECK_INT(idx_totp_get(ix, u.id, &got), 0);
+	CHECK(got.enabled);
+	CHECK_STR(got.sealed, "v1:k:abc");
+	CHECK_INT(idx_totp_step(ix, u.id, 101), 0);
+	CHECK_INT(idx_totp_step(ix, u.id, 101), ES_ENOTFOUND);
+	CHECK_INT(idx_totp_step(ix, u.id, 99), ES_ENOTFOUND);
+	CHECK_INT(idx_recovery_add(ix, u.id, "h1"), 0);
+	CHECK_INT(idx_recovery_add(ix, u.id, "h2"), 0);
+	int64_t n = 0;
+	CHECK_INT(idx_recovery_left(ix, u.id, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(idx_recovery_use(ix, u.id, "h1", 7), 0);
+	CHECK_INT(idx_recovery_use(ix, u.id, "h1", 8), ES_ENOTFOUND);
+	CHECK_INT(idx_recovery_left(ix, u.id, &n), 0);
+	CHECK_INT(n, 1);
+	int64_t who = 0;
+	CHECK_INT(idx_pending_add(ix, "p1", u.id, 1000, "127.0.0.1"), 0);
+	CHECK_INT(idx_pending_get(ix, "p1", 999, &who), 0);
+	CHECK_INT(who, u.id);
+	CHECK_INT(idx_pending_get(ix, "p1", 1000, &who), ES_ENOTFOUND);
+	CHECK_INT(idx_pending_get(ix, "p1", 1, &who), ES_ENOTFOUND); /* dropped */
+	bool had = false;
+	CHECK_INT(idx_totp_delete(ix, u.id, &had), 0);
+	CHECK(had);
+	CHECK_INT(idx_totp_delete(ix, u.id, &had), 0);
+	CHECK(!had);
+	CHECK_INT(idx_recovery_left(ix, u.id, &n), 0);
+	CHECK_INT(n, 0);
+	idx_close(ix);
+}
+
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
 {
@@ -2145,6 +2197,7 @@ int main(int argc, char **argv)
 	RUN(test_stats);
 	RUN(test_migrate_searches);
 	RUN(test_qa);
+	RUN(test_migrate_mfa);
 	teardown();
 	return CHECK_DONE();
 }
