@@ -47,7 +47,7 @@ static const struct sphinx_variant {
 	 {{"-cmn", "live"},
 	  {"-cmninit", "45.53,30.34,-35.86,44.27,-22.51,0.49,11.81,-28.81,22.01,-12.59,0.17,9.19,-15.14"}}},
 };
-#define SPHINX_DEFAULT_VARIANT "16k-cmn"
+#define SPHINX_DEFAULT_VARIANT "16k"
 
 /* The packaged model's files (Debian: pocketsphinx-en-us). */
 #ifndef ES_SPHINX_MODELDIR
