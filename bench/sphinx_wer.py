@@ -195,13 +195,15 @@ def prepare(build, tmp, variant):
     return d
 
 
-def calls(shared, tmp):
-    """{name: (utts, wav, spans)}: the sets in their forms."""
+def calls(shared, tmp, only=""):
+    """{name: (utts, wav, spans)}: the sets in their forms (names with
+    `only` in them)."""
     out = {}
     td = testdata_set(tmp)
-    if td:
+    if td and only in "testdata 16 kHz":
         c = os.path.join(tmp, "testdata16.wav")
         out["testdata 16 kHz"] = (td, c, concat(td, 16000, c, tmp))
+    if td and only in "testdata G.711":
         g = []
         for i, (uid, wav, ref, kw) in enumerate(td):
             p = os.path.join(tmp, "td_g711_%d.wav" % i)
@@ -210,7 +212,7 @@ def calls(shared, tmp):
         c = os.path.join(tmp, "testdata8.wav")
         out["testdata G.711"] = (g, c, concat(g, 8000, c, tmp))
     sh = shared_set(shared) if shared else None
-    if sh:
+    if sh and only in "shared G.711":
         c = os.path.join(tmp, "shared8.wav")
         out["shared G.711"] = (sh, c, concat(sh, 8000, c, tmp))
     return out
@@ -241,9 +243,7 @@ def main():
             print(estimate_cmn(a.build, a.shared, tmp))
             return 0
         table = []
-        for name, (utts, wav, spans) in calls(a.shared, tmp).items():
-            if a.sets not in name:
-                continue
+        for name, (utts, wav, spans) in calls(a.shared, tmp, a.sets).items():
             for v in a.variants.split(","):
                 if name.endswith("16 kHz") and v == "8k":
                     continue  # a 16 kHz recording goes to a 16 kHz model
