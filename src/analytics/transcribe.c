@@ -370,11 +370,18 @@ int tr_wav(const int16_t *pcm, size_t frames, uint32_t rate, uint8_t **out, size
 /* ---- the engines -------------------------------------------------------------------- */
 
 extern const struct tr_engine tr_engine_whisper, tr_engine_openai, tr_engine_vosk;
+#ifdef ES_HAVE_POCKETSPHINX
+extern const struct tr_engine tr_engine_pocketsphinx;
+#endif
 
 const struct tr_engine *tr_engine_find(const char *name)
 {
 	static const struct tr_engine *const all[] = {&tr_engine_whisper, &tr_engine_openai,
-						      &tr_engine_vosk};
+						      &tr_engine_vosk,
+#ifdef ES_HAVE_POCKETSPHINX
+						      &tr_engine_pocketsphinx,
+#endif
+	};
 	for (size_t i = 0; name && i < ES_ARRAY_LEN(all); i++)
 		if (!strcmp(all[i]->name, name))
 			return all[i];

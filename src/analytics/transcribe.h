@@ -28,11 +28,12 @@ void tr_text_free(struct tr_text *t);
 
 /* Settings of [transcription] (docs/CONFIG.md); strings are the caller's. */
 struct tr_conf {
-	const char *engine;       /* "whisper", "openai", "vosk" */
+	const char *engine;       /* "whisper", "openai", "vosk", "pocketsphinx" */
 	const char *url;          /* whisper: http(s)://host:port[/inference];
 				     openai: http(s)://host:port[/v1/audio/transcriptions];
 				     vosk: ws://host:port */
-	const char *model;        /* openai's "model" (default "whisper-1") */
+	const char *model;        /* openai's "model" (default "whisper-1");
+				     pocketsphinx: the model folder */
 	const char *language;     /* "en", ... or NULL: the engine decides */
 	const char *token;        /* bearer token, NULL = none */
 	const char *ca_file;      /* TLS: trust these CAs (NULL: the system's) */
@@ -99,5 +100,22 @@ int tr_ws_frame_parse(const uint8_t *p, size_t n, size_t max, struct tr_ws_frame
 
 /* A RIFF WAVE file of mono 16-bit PCM (malloc'd *out). */
 int tr_wav(const int16_t *pcm, size_t frames, uint32_t rate, uint8_t **out, size_t *len);
+
+/* ---- the built-in pocketsphinx engine (engine_sphinx.c, docs/SPEECH.md) ----------
+ * Its tr_conf.model is a model folder.  tr_sphinx_prepare makes one in dir
+ * (which must not exist): a copy of the packaged en-us model with its
+ * feat.params edited for the telephone variant ("8k", "16k", "16k-live",
+ * "16k-cmn"; NULL: tr_sphinx_default_variant(), the best measured).
+ * ES_EEXIST, ES_ENOTFOUND (no packaged model), ES_EINVAL (no such
+ * variant), ES_EIO. */
+int tr_sphinx_prepare(const char *dir, const char *variant, char *err, size_t errlen);
+const char *tr_sphinx_default_variant(void);
+/* Add the model's cepstra (C0..C12, its own front end, every frame) of pcm
+ * to sum[] and their count to *nframes: the mean over telephone speech is
+ * a -cmninit (bench/sphinx_wer.py).  ES_EUNSUP without the engine. */
+int tr_sphinx_cepstrum(const char *dir, const int16_t *pcm, size_t frames, uint32_t rate,
+		       double sum[13], uint64_t *nframes, char *err, size_t errlen);
+/* Whether this build has the engine (pocketsphinx found at build time). */
+bool tr_sphinx_available(void);
 
 #endif /* ES_TRANSCRIBE_H */

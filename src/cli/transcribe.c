@@ -31,6 +31,8 @@ static void usage(FILE *f)
 		"       earshot transcribe status [--json]    the queue\n"
 		"       earshot transcribe run [-c CONFIG] [--once]\n"
 		"       earshot transcribe show ID [--json]   a call's transcripts\n"
+		"       earshot transcribe --prepare-model DIR [--variant V]\n"
+		"                                     pocketsphinx: a telephone model copy\n"
 		"\n"
 		"Each channel of a stereo recording (caller, callee) is one job.  `run`\n"
 		"works through due jobs with the engine of [transcription] (docs/CONFIG.md),\n"
@@ -43,6 +45,8 @@ static void usage(FILE *f)
 		"                   source, outcome, flag, call-id (as `hold add --query`)\n"
 		"  -c, --config F   the configuration ([transcription], [rule])\n"
 		"  --json           status, show: as JSON\n"
+		"  --variant V      8k, 16k, 16k-live or 16k-cmn (default: the best\n"
+		"                   measured, docs/SPEECH.md)\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error, 2 usage or configuration, 4 no such call or\n"
 		"no recording.\n");
@@ -62,6 +66,7 @@ struct tr_settings {
 	int64_t max_attempts;
 	int64_t backoff_us, backoff_max_us, poll_us;
 	char token[4096];
+	char model_dir[4200]; /* pocketsphinx: DATA/models/pocketsphinx */
 	struct es_conf conf;
 	bool loaded;
 	/* the text analyses of each transcript: [keywords NAME], [sentiment],
@@ -137,12 +142,16 @@ static int settings_load(struct tr_settings *s, const char *config, char *err, s
 	}
 	if (!s->c.engine)
 		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] engine is not set "
-						       "(whisper, openai, vosk)", config);
+						       "(whisper, openai, vosk, pocketsphinx)", config);
+	bool sphinx = !strcmp(s->c.engine, "pocketsphinx");
+	if (sphinx && !tr_sphinx_available())
+		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] engine pocketsphinx: "
+			       "this earshot was built without it", config);
 	if (!tr_engine_find(s->c.engine))
 		return es_errf(err, errlen, ES_EINVAL,
 			       "%s: [transcription] engine '%.40s' is not one of whisper, openai, "
-			       "vosk", config, s->c.engine);
-	if (!s->c.url)
+			       "vosk, pocketsphinx", config, s->c.engine);
+	if (!s->c.url && !sphinx)
 		return es_errf(err, errlen, ES_EINVAL, "%s: [transcription] url is not set", config);
 	if ((rc = ta_config_load(&s->ta, &s->conf, err, errlen)))
 		return rc;
@@ -261,6 +270,17 @@ static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic
 		fprintf(stderr, "earshot transcribe: %s\n", err);
 		settings_free(&s);
 		return rc == ES_ENOMEM || rc == ES_EIO ? CLI_ERR : CLI_USAGE;
+	}
+	/* pocketsphinx without a model: the default copy, made once */
+	if (!strcmp(s.c.engine, "pocketsphinx") && !s.c.model) {
+		snprintf(s.model_dir, sizeof(s.model_dir), "%s/models/pocketsphinx", ctx->data_dir);
+		s.c.model = s.model_dir;
+		if (access(s.model_dir, F_OK) && (es_mkdirs(s.model_dir, false) ||
+		    (rc = tr_sphinx_prepare(s.model_dir, NULL, err, sizeof(err))))) {
+			fprintf(stderr, "earshot transcribe: %s\n", rc ? err : strerror(errno));
+			settings_free(&s);
+			return CLI_ERR;
+		}
 	}
 	struct idx *ix = NULL;
 	if (cli_open_index(ctx, false, &ix)) {
@@ -676,10 +696,12 @@ int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"once", no_argument, NULL, 'o'},
 		{"data", required_argument, NULL, 'd'},
+		{"prepare-model", required_argument, NULL, 'P'},
+		{"variant", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *config = NULL, *query = NULL;
+	const char *config = NULL, *query = NULL, *prep = NULL, *variant = NULL;
 	bool json = false, once = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -689,9 +711,23 @@ int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'o': once = true; break;
 		case 'd': ctx->data_dir = optarg; ctx->data_explicit = true; break;
+		case 'P': prep = optarg; break;
+		case 'V': variant = optarg; break;
 		case 'h': usage(stdout); return CLI_OK;
 		default: usage(stderr); return CLI_USAGE;
 		}
+	}
+	if (prep) {
+		char err[1024];
+		int rc = optind == argc ? tr_sphinx_prepare(prep, variant, err, sizeof(err)) : ES_EINVAL;
+		if (rc == ES_EINVAL && optind != argc)
+			snprintf(err, sizeof(err), "--prepare-model takes no other arguments");
+		if (rc)
+			fprintf(stderr, "earshot transcribe: %s\n", err);
+		else
+			printf("%s: pocketsphinx model, variant %s\n", prep,
+			       variant ? variant : tr_sphinx_default_variant());
+		return !rc ? CLI_OK : rc == ES_EINVAL || rc == ES_EEXIST ? CLI_USAGE : CLI_ERR;
 	}
 	char **rest = argv + optind;
 	int nrest = argc - optind;
