@@ -198,4 +198,13 @@ int ta_words_parse(const char *text, size_t len, struct ta_word **w, size_t *n, 
 		   size_t errlen);
 void ta_words_free(struct ta_word *w, size_t n);
 
+/* The keyword hits and the missing required lists of r as JSON arrays
+ * (the caller writes the key before each): [{"list","category","phrase",
+ * "party","start_ms","end_ms"}] and [{"list","category","party"}], party
+ * "caller", "callee" or "any".  The CLI's output and the call's "speech". */
+struct es_json;
+void ta_hits_json(struct es_json *j, const struct ta_result *r);
+void ta_missing_json(struct es_json *j, const struct ta_result *r);
+const char *ta_party_name(int channel);
+
 #endif /* ES_ANALYTICS_TEXTAN_H */

@@ -324,3 +324,49 @@ int ta_words_parse(const char *text, size_t len, struct ta_word **w, size_t *n, 
 	}
 	return rc;
 }
+
+/* ---- findings as JSON ------------------------------------------------------- */
+
+const char *ta_party_name(int channel)
+{
+	return channel == 0 ? "caller" : channel == 1 ? "callee" : "any";
+}
+
+void ta_hits_json(struct es_json *j, const struct ta_result *r)
+{
+	es_json_arr_begin(j);
+	for (size_t i = 0; i < r->nhits; i++) {
+		const struct ta_hit *h = &r->hits[i];
+		es_json_obj_begin(j);
+		es_json_key(j, "list");
+		es_json_str(j, h->list);
+		es_json_key(j, "category");
+		es_json_str(j, h->category);
+		es_json_key(j, "phrase");
+		es_json_str(j, h->phrase);
+		es_json_key(j, "party");
+		es_json_str(j, ta_party_name(h->channel));
+		es_json_key(j, "start_ms");
+		es_json_int(j, h->start_ms);
+		es_json_key(j, "end_ms");
+		es_json_int(j, h->end_ms);
+		es_json_obj_end(j);
+	}
+	es_json_arr_end(j);
+}
+
+void ta_missing_json(struct es_json *j, const struct ta_result *r)
+{
+	es_json_arr_begin(j);
+	for (size_t i = 0; i < r->nmissing; i++) {
+		es_json_obj_begin(j);
+		es_json_key(j, "list");
+		es_json_str(j, r->missing[i].list);
+		es_json_key(j, "category");
+		es_json_str(j, r->missing[i].category);
+		es_json_key(j, "party");
+		es_json_str(j, ta_party_name(r->missing[i].party));
+		es_json_obj_end(j);
+	}
+	es_json_arr_end(j);
+}

@@ -22,23 +22,6 @@ static void usage(FILE *f)
 		"card numbers are looked for.\n");
 }
 
-static const char *party_name(int p) { return p == 0 ? "caller" : p == 1 ? "callee" : "any"; }
-
-static int read_file(const char *path, struct es_buf *b)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ES_ENOTFOUND;
-	char chunk[65536];
-	size_t got;
-	int rc = 0;
-	while (!rc && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = es_buf_append(b, chunk, got);
-	if (!rc && ferror(f))
-		rc = ES_EIO;
-	fclose(f);
-	return rc;
-}
 
 static void print_json(const struct ta_result *r)
 {
@@ -46,29 +29,9 @@ static void print_json(const struct ta_result *r)
 	es_json_init(&j, stdout, true);
 	es_json_obj_begin(&j);
 	es_json_key(&j, "hits");
-	es_json_arr_begin(&j);
-	for (size_t i = 0; i < r->nhits; i++) {
-		const struct ta_hit *h = &r->hits[i];
-		es_json_obj_begin(&j);
-		es_json_key(&j, "list"), es_json_str(&j, h->list);
-		es_json_key(&j, "category"), es_json_str(&j, h->category);
-		es_json_key(&j, "phrase"), es_json_str(&j, h->phrase);
-		es_json_key(&j, "party"), es_json_str(&j, party_name(h->channel));
-		es_json_key(&j, "start_ms"), es_json_int(&j, h->start_ms);
-		es_json_key(&j, "end_ms"), es_json_int(&j, h->end_ms);
-		es_json_obj_end(&j);
-	}
-	es_json_arr_end(&j);
+	ta_hits_json(&j, r);
 	es_json_key(&j, "missing");
-	es_json_arr_begin(&j);
-	for (size_t i = 0; i < r->nmissing; i++) {
-		es_json_obj_begin(&j);
-		es_json_key(&j, "list"), es_json_str(&j, r->missing[i].list);
-		es_json_key(&j, "category"), es_json_str(&j, r->missing[i].category);
-		es_json_key(&j, "party"), es_json_str(&j, party_name(r->missing[i].party));
-		es_json_obj_end(&j);
-	}
-	es_json_arr_end(&j);
+	ta_missing_json(&j, r);
 	es_json_key(&j, "sentiment");
 	if (!r->have_sent) {
 		es_json_null(&j);
@@ -82,7 +45,7 @@ static void print_json(const struct ta_result *r)
 		for (size_t i = 0; i < r->sent.nutt; i++) {
 			const struct ta_utt *u = &r->sent.utt[i];
 			es_json_obj_begin(&j);
-			es_json_key(&j, "party"), es_json_str(&j, party_name(u->channel));
+			es_json_key(&j, "party"), es_json_str(&j, ta_party_name(u->channel));
 			es_json_key(&j, "start_ms"), es_json_int(&j, u->start_ms);
 			es_json_key(&j, "end_ms"), es_json_int(&j, u->end_ms);
 			es_json_key(&j, "compound"), es_json_double(&j, u->compound, 4);
@@ -98,7 +61,7 @@ static void print_json(const struct ta_result *r)
 		const struct ta_span *s = &r->spans[i];
 		es_json_obj_begin(&j);
 		es_json_key(&j, "kind"), es_json_str(&j, s->kind);
-		es_json_key(&j, "party"), es_json_str(&j, party_name(s->channel));
+		es_json_key(&j, "party"), es_json_str(&j, ta_party_name(s->channel));
 		es_json_key(&j, "start_ms"), es_json_int(&j, s->start_ms);
 		es_json_key(&j, "end_ms"), es_json_int(&j, s->end_ms);
 		es_json_key(&j, "digits"), es_json_int(&j, s->ndigits);
@@ -119,24 +82,24 @@ static void print_text(const struct ta_result *r)
 	for (size_t i = 0; i < r->nhits; i++) {
 		const struct ta_hit *h = &r->hits[i];
 		printf("hit      %8.3f-%8.3f s  %-6s  %s/%s: \"%s\"\n", h->start_ms / 1e3,
-		       h->end_ms / 1e3, party_name(h->channel), h->category, h->list, h->phrase);
+		       h->end_ms / 1e3, ta_party_name(h->channel), h->category, h->list, h->phrase);
 	}
 	for (size_t i = 0; i < r->nmissing; i++)
 		printf("missing  required phrase of %s/%s (party %s)\n", r->missing[i].category,
-		       r->missing[i].list, party_name(r->missing[i].party));
+		       r->missing[i].list, ta_party_name(r->missing[i].party));
 	if (r->have_sent) {
 		printf("sentiment call %+.3f  caller %+.3f  callee %+.3f\n", r->sent.call,
 		       r->sent.party[0], r->sent.party[1]);
 		for (size_t i = 0; i < r->sent.nutt; i++) {
 			const struct ta_utt *u = &r->sent.utt[i];
 			printf("  utterance %8.3f-%8.3f s  %-6s  %+.3f\n", u->start_ms / 1e3,
-			       u->end_ms / 1e3, party_name(u->channel), u->compound);
+			       u->end_ms / 1e3, ta_party_name(u->channel), u->compound);
 		}
 	}
 	for (size_t i = 0; i < r->nspans; i++) {
 		const struct ta_span *s = &r->spans[i];
 		printf("span     %8.3f-%8.3f s  %-6s  %s (%u digits)\n", s->start_ms / 1e3,
-		       s->end_ms / 1e3, party_name(s->channel), s->kind, s->ndigits);
+		       s->end_ms / 1e3, ta_party_name(s->channel), s->kind, s->ndigits);
 	}
 	if (r->nspans) {
 		printf("masked  ");
@@ -208,7 +171,7 @@ int cli_textan(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		have_lx = true;
 	}
-	if ((rc = read_file(words, &b))) {
+	if ((rc = es_read_file(words, &b))) {
 		fprintf(stderr, "earshot: %s: %s\n", words, es_strerror(rc));
 		ret = rc == ES_ENOTFOUND ? CLI_NOTFOUND : CLI_ERR;
 		goto out;

@@ -23,10 +23,7 @@
 
 static const char *const party_name[] = {"caller", "callee"};
 
-static const char *party_of(int ch)
-{
-	return ch == 0 || ch == 1 ? party_name[ch] : "any";
-}
+
 
 /* A channel's words as the text analyses take them (views into t). */
 static struct ta_word *ta_words_of(const struct tr_text *t, int channel, struct ta_word *into)
@@ -168,29 +165,9 @@ static int speech_json(const struct ta_result *r, const struct both *b, struct e
 			es_json_str(&j, party_name[ch]);
 	es_json_arr_end(&j);
 	es_json_key(&j, "keywords");
-	es_json_arr_begin(&j);
-	for (size_t i = 0; i < r->nhits; i++) {
-		const struct ta_hit *h = &r->hits[i];
-		es_json_obj_begin(&j);
-		es_json_key(&j, "list"); es_json_str(&j, h->list);
-		es_json_key(&j, "category"); es_json_str(&j, h->category);
-		es_json_key(&j, "phrase"); es_json_str(&j, h->phrase);
-		es_json_key(&j, "party"); es_json_str(&j, party_of(h->channel));
-		es_json_key(&j, "start_ms"); es_json_int(&j, h->start_ms);
-		es_json_key(&j, "end_ms"); es_json_int(&j, h->end_ms);
-		es_json_obj_end(&j);
-	}
-	es_json_arr_end(&j);
+	ta_hits_json(&j, r);
 	es_json_key(&j, "missing");
-	es_json_arr_begin(&j);
-	for (size_t i = 0; i < r->nmissing; i++) {
-		es_json_obj_begin(&j);
-		es_json_key(&j, "list"); es_json_str(&j, r->missing[i].list);
-		es_json_key(&j, "category"); es_json_str(&j, r->missing[i].category);
-		es_json_key(&j, "party"); es_json_str(&j, party_of(r->missing[i].party));
-		es_json_obj_end(&j);
-	}
-	es_json_arr_end(&j);
+	ta_missing_json(&j, r);
 	es_json_key(&j, "sentiment");
 	if (!r->have_sent) {
 		es_json_null(&j);
@@ -208,7 +185,7 @@ static int speech_json(const struct ta_result *r, const struct both *b, struct e
 		for (size_t i = 0; i < s->nutt; i++) {
 			const struct ta_utt *u = &s->utt[i];
 			es_json_obj_begin(&j);
-			es_json_key(&j, "party"); es_json_str(&j, party_of(u->channel));
+			es_json_key(&j, "party"); es_json_str(&j, ta_party_name(u->channel));
 			es_json_key(&j, "start_ms"); es_json_int(&j, u->start_ms);
 			es_json_key(&j, "end_ms"); es_json_int(&j, u->end_ms);
 			es_json_key(&j, "score");
@@ -259,7 +236,7 @@ static void raise_hits(const struct rec_tr_worker *w, const struct rec_tr_call *
 			{.key = "category", .str = h->category},
 			{.key = "list", .str = h->list},
 			{.key = "phrase", .str = h->phrase},
-			{.key = "party", .str = party_of(h->channel)},
+			{.key = "party", .str = ta_party_name(h->channel)},
 			{.key = "at_s", .num = (double)h->start_ms / 1000.0},
 		};
 		an_alert_raise(w->alerts, AN_ALERT_KEYWORD, 1, &call, f, 5, now_us);
