@@ -2,7 +2,10 @@
  * recording.c - the pool that turns finished calls' media logs into
  * recording files.  Workers take jobs from a queue, render into memory
  * (media_render_mem), write it to "<final>.part" in one pass that hashes
- * (SHA-256) and encrypts it, rename it into place and fsync the folder; the thread that owns the index collects the
+ * (SHA-256) and encrypts it, rename it into place and fsync the folder (a
+ * call whose file would be larger than REC_BUF_KEEP is rendered straight
+ * into its file, or, encrypted, into a memfd, so that a worker's heap stays
+ * bounded whatever the call's length); the thread that owns the index collects the
  * results with rec_recorder_drain and enters them.  A job's media log is
  * removed once its recording is durable (or when it holds no audio).
  */
@@ -16,6 +19,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,6 +189,98 @@ static int write_plain(const char *path, const uint8_t *p, size_t n, char sha[65
 	return rc;
 }
 
+/* The most bytes the rendered file of j can take: its span at the file's
+ * rate (16 kHz when not fixed, the wideband case), 16-bit samples per
+ * channel for WAV and FLAC, the bitrate (64 kbit/s when not set) for Opus. */
+static uint64_t job_size_bound(const struct rec_job *j)
+{
+	const struct render_opts *o = &j->ro;
+	uint64_t secs = j->end_us > j->start_us ? (uint64_t)(j->end_us - j->start_us) / ES_US_PER_SEC + 2
+						: UINT64_MAX / 1000000;
+	uint64_t per_s;
+	if (o->format == MEDIA_OPUS)
+		per_s = (uint64_t)(o->writer.opus_bitrate > 0 ? o->writer.opus_bitrate : 64000) / 8;
+	else
+		per_s = (uint64_t)(o->rate ? o->rate : 16000) * (o->mix ? 1 : 2) * 2;
+	return secs > UINT64_MAX / per_s ? UINT64_MAX : secs * per_s;
+}
+
+/* A long call: rendered straight into part and hashed from there, or, with
+ * encryption at rest, into a memfd (never a file system) that is then
+ * encrypted into part.  The memfd's pages are the file's size in memory,
+ * as before the one-pass path; the worker's heap stays small. */
+static void job_write_big(const struct rec_store_config *cfg, struct rec_job *j,
+			  const char *final, const char *part)
+{
+	if (!cfg->vault) {
+		j->err = media_render(j->media_log, part, &j->ro, &j->res, j->msg, sizeof(j->msg));
+		if (j->err) {
+			if (j->err == ES_ENOTFOUND)
+				job_log_done(cfg, j);
+			return;
+		}
+		j->bytes = j->res.bytes;
+		if (st_sha256_file(part, NULL, j->sha)) {
+			j->err = ES_EIO;
+			snprintf(j->msg, sizeof(j->msg), "%s: cannot read it back: %s", part,
+				 strerror(errno));
+			unlink(part);
+		}
+		return;
+	}
+	int mfd = memfd_create("earshot-render", MFD_CLOEXEC);
+	if (mfd < 0) {
+		j->err = ES_EIO;
+		snprintf(j->msg, sizeof(j->msg), "call %lld: no memory file to render into: %s",
+			 (long long)j->call_row, strerror(errno));
+		return;
+	}
+	char mpath[64];
+	snprintf(mpath, sizeof(mpath), "/proc/self/fd/%d", mfd);
+	j->err = media_render(j->media_log, mpath, &j->ro, &j->res, j->msg, sizeof(j->msg));
+	if (j->err) {
+		if (j->err == ES_ENOTFOUND)
+			job_log_done(cfg, j);
+		close(mfd);
+		return;
+	}
+	struct st_dek *dek = NULL;
+	struct st_enc_writer *w = NULL;
+	struct st_enc_hashes h;
+	char why[512] = "";
+	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
+	if (!err)
+		err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
+	st_dek_free(dek);
+	uint8_t buf[65536];
+	ssize_t n = 0;
+	if (!err && lseek(mfd, 0, SEEK_SET) == 0) {
+		while (!err && (n = read(mfd, buf, sizeof(buf))) > 0)
+			err = st_enc_writer_write(w, buf, (size_t)n);
+		if (n < 0 && !err) {
+			err = ES_EIO;
+			snprintf(why, sizeof(why), "reading the rendered audio back: %s", strerror(errno));
+		}
+	}
+	if (!err)
+		err = st_enc_writer_finish(w, &h);
+	if (err && w && !why[0])
+		snprintf(why, sizeof(why), "%s", st_enc_writer_error(w));
+	sodium_memzero(buf, sizeof(buf));
+	st_enc_writer_free(w);
+	close(mfd);
+	if (err) {
+		j->err = err;
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final, why);
+		unlink(part);
+		st_vault_shred(cfg->vault, j->rel, NULL, 0);
+		return;
+	}
+	memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
+	memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
+	j->bytes = h.cipher_size;
+}
+
 /* Render into memory (buf, the worker's, reused from call to call), then
  * write it out in one pass that hashes and, with encryption at rest,
  * encrypts as it goes: the rendered bytes are never written to a file and
@@ -193,6 +289,10 @@ static int write_plain(const char *path, const uint8_t *p, size_t n, char sha[65
 static void job_write(const struct rec_store_config *cfg, struct rec_job *j, struct es_buf *buf,
 		      const char *final, const char *part)
 {
+	if (job_size_bound(j) > REC_BUF_KEEP) {
+		job_write_big(cfg, j, final, part);
+		return;
+	}
 	j->err = media_render_mem(j->media_log, buf, &j->ro, &j->res, j->msg, sizeof(j->msg));
 	if (j->err) {
 		if (j->err == ES_ENOTFOUND)
