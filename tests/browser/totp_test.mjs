@@ -112,6 +112,8 @@ try {
 
   step = 'set up the authenticator';
   await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+  // the URI comes from POST /api/me/totp: read it once it is there
+  await page.locator('#totp-uri').filter({ hasText: 'otpauth://' }).waitFor();
   const uri = (await page.locator('#totp-uri').textContent()) || '';
   const key = ((await page.locator('#totp-secret').textContent()) || '').replace(/\s/g, '');
   if (!uri.startsWith('otpauth://totp/earshot:' + ADMIN + '?') || !uri.includes('secret=' + key)) {
