@@ -102,7 +102,7 @@ static int team_id(struct idx *ix, const char *name, int64_t *id)
 int idx_team_member_set(struct idx *ix, const char *team, int64_t user_id, const char *kind,
 			bool add)
 {
-	int64_t tid;
+	int64_t tid = 0;
 	int err = team_id(ix, team, &tid);
 	if (err)
 		return err;
