@@ -270,11 +270,10 @@ static uint64_t bk_last_head_size(const struct es_buf *h)
 {
 	if (!h->len)
 		return 0;
-	size_t i = h->len - 1;
+	size_t end = h->len - (h->p[h->len - 1] == '\n'), i = end;
 	while (i && h->p[i - 1] != '\n')
 		i--;
-	/* "1\t<size>\t..." */
-	return i + 2 < h->len ? strtoull((const char *)h->p + i + 2, NULL, 10) : 0;
+	return bk_head_size(h->p + i, end - i);
 }
 
 static int bk_write_file(const char *path, const void *p, size_t n)
@@ -679,10 +678,7 @@ int cli_backup(struct cli_ctx *ctx, int argc, char **argv)
 				"docs/OPERATIONS.md)\n",
 			BK_CMD, (unsigned long long)k.in_bucket);
 	bk_rmstage(&k);
-	size_t pos = 0;
-	struct es_hnode *cur = NULL, *n;
-	while ((n = es_htab_next(&k.recs, &pos, &cur)))
-		free(ES_CONTAINER_OF(n, struct bk_path, node));
+	bk_recs_clear(&k);
 	es_htab_free(&k.recs);
 	st_manifest_free(&k.m);
 	st_blob_close(&k.dst);

@@ -36,5 +36,8 @@ struct bk_cut {
 int bk_cut_find(const struct es_buf *entries, const struct es_buf *heads,
 		const struct bk_cut_rows *rows, int64_t now_us, int64_t window_us,
 		struct bk_cut *out);
+/* The tree size of one heads.log line (without its newline, through
+ * st_head_parse); 0 when it is not a tree head. */
+uint64_t bk_head_size(const uint8_t *line, size_t len);
 
 #endif /* ES_CLI_BACKUP_H */

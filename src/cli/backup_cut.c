@@ -66,15 +66,10 @@ static void cut_free(struct es_htab *t)
 	es_htab_free(t);
 }
 
-/* "1\t<size>\t..." of a heads.log line; 0 when it is not one. */
-static uint64_t cut_head_size(const uint8_t *line, size_t len)
+uint64_t bk_head_size(const uint8_t *line, size_t len)
 {
-	if (len < 3 || line[0] != '1' || line[1] != '\t')
-		return 0;
-	uint64_t v = 0;
-	for (size_t i = 2; i < len && line[i] >= '0' && line[i] <= '9'; i++)
-		v = v * 10 + (uint64_t)(line[i] - '0');
-	return v;
+	struct st_head h;
+	return st_head_parse((const char *)line, len, &h, NULL, 0) ? 0 : h.size;
 }
 
 int bk_cut_find(const struct es_buf *entries, const struct es_buf *heads,
@@ -135,7 +130,7 @@ int bk_cut_find(const struct es_buf *entries, const struct es_buf *heads,
 			if (!hn)
 				break;
 			size_t hlen = (size_t)(hn - (heads->p + hpos));
-			uint64_t hs = cut_head_size(heads->p + hpos, hlen);
+			uint64_t hs = bk_head_size(heads->p + hpos, hlen);
 			if (hs > size)
 				break;
 			hpos += hlen + 1;
