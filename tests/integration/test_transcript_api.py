@@ -4,9 +4,9 @@ model runs here): both parties' words with their times and confidence,
 the spoken card number only in its masked form (the sealed file is
 decrypted with the recording's data key); allowed to whoever may listen
 (an agent their own calls, a supervisor, an auditor only with the listen
-grant), audited as call.transcript (denials too); [api] listen_reason =
-required asks for a reason as playback does; 404 for a call without a
-transcript."""
+grant, a team-scoped supervisor only their teams' calls), audited as
+call.transcript (denials too); [api] listen_reason = required asks for a
+reason as playback does; 404 for a call without a transcript."""
 import json
 import os
 import sqlite3
@@ -54,10 +54,17 @@ num = ids["a"]["caller"].split(":")[1].split("@")[0]
 own = sorted(c["id"] for c in calls if num in (c["caller"] + c["callee"]))
 users = (("sup1", "supervisor", []), ("agent1", "agent", ["--numbers", num]),
          ("agent2", "agent", ["--numbers", "+15550001111"]), ("aud1", "auditor", []),
-         ("aud2", "auditor", ["--can-listen"]))
+         ("aud2", "auditor", ["--can-listen"]), ("sup2", "supervisor", []),
+         ("sup3", "supervisor", []))
 for name, role, extra in users:
     run([EARSHOT, "--data", data, "user", "add", name, "--role", role] + extra +
         ["--password-stdin"], input="correct horse battery\n")
+# team-scoped supervisors: sup2 of agent2's team only, sup3 of agent1's
+for team, agent, sup in (("t2", "agent2", "sup2"), ("t1", "agent1", "sup3")):
+    earshot(data, "team", "add", team)
+    earshot(data, "team", "members", team, "--add", agent)
+    earshot(data, "team", "members", team, "--add", sup, "--supervisor")
+    earshot(data, "team", "scope", sup, "teams")
 tok = {n: json.loads(earshot(data, "user", "token", n, "--json").stdout)["token"]
        for n, _, _ in users}
 HOST = "127.0.0.1"
@@ -117,6 +124,12 @@ try:
         st, _, body = get("agent2", ca)
         res.check(st in (403, 404) and "refund" not in json.dumps(body),
                   "agent: another's call refused (%d)" % st)
+        st, _, body = get("sup2", ca)
+        res.check(st in (403, 404) and "refund" not in json.dumps(body),
+                  "team-scoped supervisor, another team's call: refused (%d)" % st)
+        st, _, body = get("sup3", ca)
+        res.check(st == 200 and len(body["parties"]) == 2,
+                  "team-scoped supervisor, their team's call: %d" % st)
         st, _, body = get("aud1", ca)
         res.check(st == 403 and "refund" not in json.dumps(body),
                   "auditor without the listen grant: 403 (%d)" % st)
