@@ -211,6 +211,16 @@ static bool in_masked(const cJSON *masked, const struct tr_word *w)
 	return false;
 }
 
+/* A masked span's number member; absent, negative or absurd: 0 (never a
+ * cast of an out-of-range double). */
+static int64_t span_num(const cJSON *sp, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(sp, key);
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e12
+		       ? (int64_t)v->valuedouble
+		       : 0;
+}
+
 /* One party's object: its words and the masked spans as stored. */
 static void party_json(struct es_json *j, int ch, const struct tr_meta *m,
 		       const struct tr_text *t, const cJSON *masked)
@@ -244,14 +254,11 @@ static void party_json(struct es_json *j, int ch, const struct tr_meta *m,
 	cJSON_ArrayForEach(sp, masked)
 	{
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(sp, "kind");
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(sp, "s");
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(sp, "e");
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(sp, "digits");
 		es_json_obj_begin(j);
 		es_json_key(j, "kind"); es_json_str(j, cJSON_IsString(k) ? k->valuestring : "");
-		es_json_key(j, "start_ms"); es_json_int(j, cJSON_IsNumber(s) ? (int64_t)s->valuedouble : 0);
-		es_json_key(j, "end_ms"); es_json_int(j, cJSON_IsNumber(e) ? (int64_t)e->valuedouble : 0);
-		es_json_key(j, "digits"); es_json_int(j, cJSON_IsNumber(d) ? (int64_t)d->valuedouble : 0);
+		es_json_key(j, "start_ms"); es_json_int(j, span_num(sp, "s"));
+		es_json_key(j, "end_ms"); es_json_int(j, span_num(sp, "e"));
+		es_json_key(j, "digits"); es_json_int(j, span_num(sp, "digits"));
 		es_json_obj_end(j);
 	}
 	es_json_arr_end(j);
@@ -288,8 +295,8 @@ static unsigned tr_read(struct srv_req *r, const struct srv_rec *ar, const struc
 			return MHD_HTTP_GONE;
 		}
 		if (rc) {
-			snprintf(err, errlen, "the %s's transcript cannot be read: %s", tr_party[ch],
-				 e);
+			snprintf(err, errlen, "the %s's transcript cannot be read: %s",
+				 tr_party[ch], e);
 			return MHD_HTTP_CONFLICT;
 		}
 	}
@@ -348,7 +355,8 @@ int srv_call_transcript(struct srv_req *r, int64_t id)
 	es_json_obj_end(&o.j);
 	char detail[120 + SRV_REASON_MAX];
 	snprintf(detail, sizeof(detail), "%s%s%s%zu caller and %zu callee words",
-		 reason ? "reason: " : "", reason ? reason : "", reason ? "; " : "", t[0].n, t[1].n);
+		 reason ? "reason: " : "", reason ? reason : "", reason ? "; " : "", t[0].n,
+		 t[1].n);
 	srv_audit(r, action, obj, API_AUDIT_OK, detail);
 	rc = srv_json_send(r, MHD_HTTP_OK, &o);
 out:
