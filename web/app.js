@@ -321,6 +321,7 @@ function clearCall(title) {
   $('verify-result').className = '';
   for (const id of ['player', 'annotations', 'no-tags', 'export']) $(id).hidden = true;
   if (typeof qualityClear === 'function') qualityClear(); // web/quality.js
+  if (typeof transcriptClear === 'function') transcriptClear(); // web/transcript.js
 }
 
 async function openCall(id) {
@@ -392,6 +393,7 @@ async function openCall(id) {
 
   setupPlayer(c);
   if (typeof qualityShow === 'function') qualityShow(c); // web/quality.js
+  if (typeof transcriptShow === 'function') transcriptShow(c, () => state.call === c); // web/transcript.js
   const ex = $('export');
   ex.hidden = !rec || perm('export') === 'none';
   ex.href = '/api/calls/' + c.id + '/evidence';
@@ -567,7 +569,11 @@ function canListen() { return perm('listen') !== 'none'; }
 
 function togglePlay() {
   const a = $('audio');
+  const first = !a.getAttribute('src');
   if (!loadAudio()) return;
+  // a search hit's time (#/call/ID?t=): the first Play starts there (web/transcript.js)
+  const at = first && typeof transcriptStartAt === 'function' ? transcriptStartAt() : 0;
+  if (at > 0) { seek(at, true); return; }
   if (a.paused) a.play().catch(showError); else a.pause();
 }
 
@@ -684,6 +690,7 @@ function onTimeUpdate() {
   $('time').textContent = fmtClock(a.currentTime) + ' / ' + fmtClock(dur);
   timelineAria();
   waveformProgress(); // web/waveform.js
+  if (typeof transcriptProgress === 'function') transcriptProgress(); // web/transcript.js
 }
 
 // ---- mute / solo per party (Web Audio: stereo, caller left, callee right) -----------------
@@ -797,9 +804,10 @@ function route() {
     location.hash = '#/account'; // the only page open until a second factor is enrolled
     return;
   }
-  const m = /^#\/call\/([1-9][0-9]{0,17})$/.exec(h);
+  const m = /^#\/call\/([1-9][0-9]{0,17})(?:\?t=([0-9]{1,7}(?:\.[0-9]{1,3})?))?$/.exec(h);
   if (m) {
     for (const v of Object.values(window.earshotViews)) if (v.close) v.close();
+    if (typeof transcriptFromHash === 'function') transcriptFromHash(m[2]); // web/transcript.js
     openCall(m[1]);
     return;
   }

@@ -23,7 +23,9 @@ function localInput(iso) {
 // The filters live in the URL (#/calls?party=...): reload and shared links keep them.
 const FILTERS = [['f-party', 'party'], ['f-outcome', 'outcome'], ['f-min', 'min_duration'], ['f-max', 'max_duration'],
   ['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag'], ['f-sort', 'sort'],
-  ['f-callid', 'call_id'], ['f-maxmos', 'max_mos'], ['f-minloss', 'min_loss'], ['f-limit', 'limit']];
+  ['f-callid', 'call_id'], ['f-maxmos', 'max_mos'], ['f-minloss', 'min_loss'], ['f-limit', 'limit'],
+  ['f-text', 'text'], ['f-textparty', 'text_party'], ['f-keyword', 'keyword'], ['f-minsent', 'min_sentiment'],
+  ['f-maxsent', 'max_sentiment']];
 const PAGE_SIZES = ['25', '50', '100', '200'];
 
 function formFromUrl(q) {
@@ -52,7 +54,9 @@ function searchParams() {
   if ($('f-min').value !== '') q.set('min_duration', String(Math.max(0, Math.floor(+$('f-min').value))));
   if ($('f-max').value !== '') q.set('max_duration', String(Math.max(0, Math.floor(+$('f-max').value))));
   for (const [id, name] of [['f-codec', 'codec'], ['f-flag', 'flag'], ['f-source', 'source'], ['f-tag', 'tag'],
-    ['f-callid', 'call_id'], ['f-maxmos', 'max_mos'], ['f-minloss', 'min_loss']]) {
+    ['f-callid', 'call_id'], ['f-maxmos', 'max_mos'], ['f-minloss', 'min_loss'], ['f-text', 'text'],
+    ['f-textparty', 'text_party'], ['f-keyword', 'keyword'], ['f-minsent', 'min_sentiment'],
+    ['f-maxsent', 'max_sentiment']]) {
     const v = $(id).value.trim();
     if (v) q.set(name, v);
   }
@@ -107,6 +111,45 @@ function callRow(c) {
   return tr;
 }
 
+// ---- transcript hits: under a call's row, each party's snippet and the
+// times of its hits; a time opens the call, whose first Play starts there
+// (#/call/ID?t=SECONDS, web/transcript.js).  The snippet is the server's
+// text with the hits in [ ]: shown as text, the hits marked.
+
+function snippetNodes(snip) {
+  const out = [];
+  const re = /\[([^\]]*)\]/g;
+  let at = 0, m;
+  while ((m = re.exec(snip))) {
+    if (m.index > at) out.push(document.createTextNode(snip.slice(at, m.index)));
+    out.push(el('mark', m[1]));
+    at = m.index + m[0].length;
+  }
+  if (at < snip.length) out.push(document.createTextNode(snip.slice(at)));
+  return out;
+}
+
+function hitRow(c, hits) {
+  const tr = document.createElement('tr');
+  tr.className = 'trx-search-hits';
+  const td = document.createElement('td');
+  td.colSpan = $('results').tHead.rows[0].cells.length;
+  for (const h of hits) {
+    const p = el('p', '');
+    p.append(el('strong', h.party === 'caller' ? 'Caller: ' : 'Callee: '), '"', ...snippetNodes(h.snippet || ''), '" ');
+    for (const ms of h.at_ms || []) {
+      const a = el('a', fmtClock(ms / 1000));
+      a.href = '#/call/' + c.id + '?t=' + (ms / 1000).toFixed(1);
+      a.className = 'trx-hit-at';
+      a.setAttribute('aria-label', 'Open call ' + c.id + ' at the ' + h.party + "'s hit, " + fmtDur(ms / 1000));
+      p.append(a);
+    }
+    td.append(p);
+  }
+  tr.append(td);
+  return tr;
+}
+
 async function runSearch(append) {
   if (append && state.loading) return; // "More" is pressed again while its page loads
   showError(null);
@@ -122,12 +165,16 @@ async function runSearch(append) {
     const page = await api('GET', '/api/calls?' + q.toString());
     const body = $('results').tBodies[0];
     if (!append) body.replaceChildren();
-    for (const c of page.calls) body.append(callRow(c));
+    for (const c of page.calls) {
+      body.append(callRow(c));
+      const h = page.hits && page.hits[c.id];
+      if (h && h.length) body.append(hitRow(c, h));
+    }
     if (typeof exportRows === 'function') exportRows(body); // web/export.js
     state.cursor = page.next_cursor;
     if (typeof callflowCsvLink === 'function') callflowCsvLink(state.query); // web/callflow.js
     $('more').hidden = !page.next_cursor;
-    const n = body.rows.length;
+    const n = body.querySelectorAll('tr[data-id]').length; // not the hit rows
     if (!append) state.total = page.total === undefined ? null : page.total;
     const t = state.total;
     const calls = (k) => k.toLocaleString('en-US') + ' call' + (k === 1 ? '' : 's');
@@ -136,7 +183,13 @@ async function runSearch(append) {
         : calls(n) + (page.next_cursor ? ' (more available)' : '');
   } catch (e) {
     $('search-status').textContent = '';
-    showError(e);
+    if (e instanceof ApiError && e.status === 501 && q.get('text')) {
+      // a PostgreSQL index has no transcript search yet: say so, not a broken page
+      if (!append) $('results').tBodies[0].replaceChildren();
+      $('more').hidden = true;
+      $('search-status').textContent = 'Searching the words said is not available on this server ' +
+        '(its index has no transcript search yet). Clear "Words said" to search by the other filters.';
+    } else showError(e);
   } finally {
     state.loading = false;
     $('more').disabled = false;

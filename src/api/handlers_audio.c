@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #define SRV_AUDIO_BLOCK (64 * 1024)
-#define SRV_REASON_MAX 200 /* bytes of a reason for listening */
 
 struct audio {
 	struct api_server *srv;
@@ -325,8 +324,10 @@ static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char
 
 /* The reason for listening ([api] listen_reason): ?reason= (an audio
  * element cannot send headers) or X-Listen-Reason, at most SRV_REASON_MAX
- * bytes without control characters.  false: refused (*rc queued, audited). */
-static bool listen_reason(struct srv_req *r, const char *obj, const char **out, int *rc)
+ * bytes without control characters.  false: refused (*rc queued, audited
+ * as action). */
+bool srv_listen_reason(struct srv_req *r, const char *action, const char *obj,
+		       const char **out, int *rc)
 {
 	enum api_listen_reason mode = r->srv->cfg.listen_reason;
 	const char *v = srv_arg(r, "reason");
@@ -348,7 +349,7 @@ static bool listen_reason(struct srv_req *r, const char *obj, const char **out, 
 		return false;
 	}
 	if (!n && mode == API_REASON_REQUIRED) {
-		srv_audit(r, "call.listen", obj, API_AUDIT_DENIED, "no reason for listening given");
+		srv_audit(r, action, obj, API_AUDIT_DENIED, "no reason for listening given");
 		*rc = srv_error(r, MHD_HTTP_FORBIDDEN, "reason_required", "reason",
 				"say why you listen (reason=...): this server records it");
 		return false;
@@ -366,7 +367,7 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 	const char *reason = NULL;
 	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", params, srv_rec_row, &ar, obj,
 				&rc) ||
-	    !listen_reason(r, obj, &reason, &rc))
+	    !srv_listen_reason(r, "call.listen", obj, &reason, &rc))
 		return rc;
 	struct audio *a = calloc(1, sizeof(*a));
 	if (!a)

@@ -3,11 +3,17 @@
  * docs/openapi.yaml): the filter's checks and the hits of
  * each call on the page, a snippet and the time of each hit per party.
  * The rows themselves were already allowed by the search (an agent's
- * page holds only the agent's own calls), so the hits are too. */
+ * page holds only the agent's own calls), so the hits are too.
+ * Also a call's words (GET /api/calls/{id}/transcript) and queueing a
+ * call again (POST /api/calls/{id}/transcribe). */
+#include "analytics/transcribe.h"
+#include "api/calljson.h"
 #include "api/server_internal.h"
 #include "record/record.h"
 
+#include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,4 +169,200 @@ int srv_call_transcribe(struct srv_req *r, int64_t id)
 	es_json_key(&o.j, "queued"); es_json_int(&o.j, added);
 	es_json_obj_end(&o.j);
 	return srv_json_send(r, MHD_HTTP_ACCEPTED, &o);
+}
+
+/* ---- GET /api/calls/{id}/transcript ------------------------------------------------ */
+
+static const char *const tr_party[] = {"caller", "callee"};
+
+/* What the index says of each channel's transcript. */
+struct tr_meta {
+	bool have[2];
+	char engine[2][32];
+	int64_t created_us[2];
+	int64_t words[2];
+};
+
+static int take_meta(void *ud, const struct idx_transcript *t)
+{
+	struct tr_meta *m = ud;
+	if (t->channel < 0 || t->channel > 1)
+		return 0;
+	m->have[t->channel] = true;
+	snprintf(m->engine[t->channel], sizeof(m->engine[0]), "%s", t->engine ? t->engine : "");
+	m->created_us[t->channel] = t->created_us;
+	m->words[t->channel] = t->words;
+	return 0;
+}
+
+/* A word inside one of the spans masked when the channel was stored (its
+ * text is the mask already: the clear digits were never written). */
+static bool in_masked(const cJSON *masked, const struct tr_word *w)
+{
+	const cJSON *sp;
+	cJSON_ArrayForEach(sp, masked)
+	{
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(sp, "s");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(sp, "e");
+		if (cJSON_IsNumber(s) && cJSON_IsNumber(e) && w->start_ms < e->valuedouble &&
+		    w->end_ms > s->valuedouble)
+			return true;
+	}
+	return false;
+}
+
+/* A masked span's number member; absent, negative or absurd: 0 (never a
+ * cast of an out-of-range double). */
+static int64_t span_num(const cJSON *sp, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(sp, key);
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e12
+		       ? (int64_t)v->valuedouble
+		       : 0;
+}
+
+/* One party's object: its words and the masked spans as stored. */
+static void party_json(struct es_json *j, int ch, const struct tr_meta *m,
+		       const struct tr_text *t, const cJSON *masked)
+{
+	es_json_obj_begin(j);
+	es_json_key(j, "party"); es_json_str(j, tr_party[ch]);
+	es_json_key(j, "engine"); es_json_str(j, m->engine[ch]);
+	es_json_key(j, "transcribed"); api_json_time(j, m->created_us[ch]);
+	es_json_key(j, "words");
+	es_json_arr_begin(j);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tr_word *w = &t->w[i];
+		es_json_obj_begin(j);
+		es_json_key(j, "w"); es_json_str(j, w->w);
+		es_json_key(j, "start_ms"); es_json_int(j, w->start_ms);
+		es_json_key(j, "end_ms"); es_json_int(j, w->end_ms);
+		es_json_key(j, "conf");
+		if (w->conf < 0)
+			es_json_null(j);
+		else
+			es_json_double(j, w->conf, 3);
+		if (in_masked(masked, w)) {
+			es_json_key(j, "masked"); es_json_bool(j, true);
+		}
+		es_json_obj_end(j);
+	}
+	es_json_arr_end(j);
+	es_json_key(j, "masked");
+	es_json_arr_begin(j);
+	const cJSON *sp;
+	cJSON_ArrayForEach(sp, masked)
+	{
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(sp, "kind");
+		es_json_obj_begin(j);
+		es_json_key(j, "kind"); es_json_str(j, cJSON_IsString(k) ? k->valuestring : "");
+		es_json_key(j, "start_ms"); es_json_int(j, span_num(sp, "s"));
+		es_json_key(j, "end_ms"); es_json_int(j, span_num(sp, "e"));
+		es_json_key(j, "digits"); es_json_int(j, span_num(sp, "digits"));
+		es_json_obj_end(j);
+	}
+	es_json_arr_end(j);
+	es_json_obj_end(j);
+}
+
+/* Each transcribed channel's stored words (decrypted with the recording's
+ * data key when sealed) into t[ch] and its masked spans into masked[ch]:
+ * 0, or an HTTP status with the reason in err. */
+static unsigned tr_read(struct srv_req *r, const struct srv_rec *ar, const struct tr_meta *m,
+			struct tr_text t[2], cJSON *masked[2], char *err, size_t errlen)
+{
+	for (int ch = 0; ch < 2; ch++) {
+		if (!m->have[ch])
+			continue;
+		struct es_buf b;
+		es_buf_init(&b);
+		char e[300] = "";
+		int rc = rec_transcript_load(r->srv->data_dir, r->srv->vault, &ar->rec, ch, &b, e,
+					     sizeof(e));
+		if (!rc)
+			rc = tr_text_from_json((const char *)b.p, b.len, &t[ch], e, sizeof(e));
+		cJSON *root = rc ? NULL : cJSON_ParseWithLength((const char *)b.p, b.len);
+		if (root) {
+			masked[ch] = cJSON_DetachItemFromObjectCaseSensitive(root, "masked");
+			cJSON_Delete(root);
+		}
+		if (b.p)
+			sodium_memzero(b.p, b.len);
+		es_buf_free(&b);
+		if (rc == ES_ENOTFOUND) {
+			snprintf(err, errlen, "the %s's transcript is gone (its file or data key)",
+				 tr_party[ch]);
+			return MHD_HTTP_GONE;
+		}
+		if (rc) {
+			snprintf(err, errlen, "the %s's transcript cannot be read: %s",
+				 tr_party[ch], e);
+			return MHD_HTTP_CONFLICT;
+		}
+	}
+	return 0;
+}
+
+int srv_call_transcript(struct srv_req *r, int64_t id)
+{
+	static const char *const params[] = {"reason", NULL};
+	static const char action[] = "call.transcript";
+	int rc;
+	char obj[24], err[400] = "";
+	struct srv_rec ar = {0};
+	const char *reason = NULL;
+	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, action, params, srv_rec_row, &ar, obj,
+				&rc) ||
+	    !srv_listen_reason(r, action, obj, &reason, &rc))
+		return rc;
+	if (!ar.has_rec || ar.bad_path) {
+		srv_audit(r, action, obj, API_AUDIT_FAILED, "no recording");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
+				 "the call has no recording");
+	}
+	struct tr_meta m = {0};
+	if (idx_transcripts_get(r->ix, id, take_meta, &m)) {
+		srv_audit(r, action, obj, API_AUDIT_FAILED, idx_errmsg(r->ix));
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "the index cannot be read now");
+	}
+	if (!m.have[0] && !m.have[1]) {
+		srv_audit(r, action, obj, API_AUDIT_FAILED, "not transcribed");
+		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_transcript", "id",
+				 "the call has not been transcribed");
+	}
+	struct tr_text t[2] = {{0}, {0}};
+	cJSON *masked[2] = {NULL, NULL};
+	unsigned st = tr_read(r, &ar, &m, t, masked, err, sizeof(err));
+	if (st) {
+		srv_audit(r, action, obj, API_AUDIT_FAILED, err);
+		rc = srv_error(r, st, st == MHD_HTTP_GONE ? "gone" : "integrity", NULL, "%s", err);
+		goto out;
+	}
+	struct srv_json o;
+	if (!srv_json_begin(&o)) {
+		rc = MHD_NO;
+		goto out;
+	}
+	es_json_obj_begin(&o.j);
+	es_json_key(&o.j, "call"); es_json_int(&o.j, id);
+	es_json_key(&o.j, "parties");
+	es_json_arr_begin(&o.j);
+	for (int ch = 0; ch < 2; ch++)
+		if (m.have[ch])
+			party_json(&o.j, ch, &m, &t[ch], masked[ch]);
+	es_json_arr_end(&o.j);
+	es_json_obj_end(&o.j);
+	char detail[120 + SRV_REASON_MAX];
+	snprintf(detail, sizeof(detail), "%s%s%s%zu caller and %zu callee words",
+		 reason ? "reason: " : "", reason ? reason : "", reason ? "; " : "", t[0].n,
+		 t[1].n);
+	srv_audit(r, action, obj, API_AUDIT_OK, detail);
+	rc = srv_json_send(r, MHD_HTTP_OK, &o);
+out:
+	for (int ch = 0; ch < 2; ch++) {
+		tr_text_free(&t[ch]);
+		cJSON_Delete(masked[ch]);
+	}
+	return rc;
 }

@@ -793,6 +793,13 @@ int srv_route(struct srv_req *r)
 			return is(m, "POST") ? srv_call_transcribe(r, id)
 					     : srv_method_not_allowed(r, "POST");
 		}
+		if (has_sub && sl_eq(sub, sl_cstr("transcript"))) {
+			if (!parse_id(idp, &id))
+				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+						 "a call id is a positive decimal number");
+			return get ? srv_call_transcript(r, id)
+				   : srv_method_not_allowed(r, "GET, HEAD");
+		}
 		if (has_sub && sl_eq(sub, sl_cstr("redact"))) {
 			if (!parse_id(idp, &id))
 				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",

@@ -279,6 +279,12 @@ int srv_static(struct srv_req *r);
 
 /* ---- handlers_audio.c ------------------------------------------------------------ */
 int srv_call_audio(struct srv_req *r, int64_t id);
+#define SRV_REASON_MAX 200 /* bytes of a reason for listening */
+/* The reason for listening ([api] listen_reason; handlers_audio.c):
+ * ?reason= or X-Listen-Reason into *out (NULL: none given); false when
+ * refused (*rc queued; a missing required reason audited as action). */
+bool srv_listen_reason(struct srv_req *r, const char *action, const char *obj,
+		       const char **out, int *rc);
 
 /* ---- audio_state.c: what the audio handler keeps between requests ------------- */
 #define SRV_KEYCACHE_MAX 64                              /* data keys cached */
@@ -419,6 +425,9 @@ void srv_listen_jobs_wait(struct srv_listen_jobs *c);
 bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc);
 /* POST /api/calls/{id}/transcribe (handlers_transcripts.c). */
 int srv_call_transcribe(struct srv_req *r, int64_t id);
+/* GET /api/calls/{id}/transcript (handlers_transcripts.c): both parties'
+ * words as stored (masked), to whoever may listen; audited call.transcript. */
+int srv_call_transcript(struct srv_req *r, int64_t id);
 /* "hits": {"<call id>": [{"party", "snippet", "at_ms": [...]}]} for the
  * calls of a page found by f->text. */
 void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter *f,

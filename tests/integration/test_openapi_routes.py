@@ -33,6 +33,7 @@ HANDLERS = {
     "srv_call_verify": ("/api/calls/{id}/verify", "get"),
     "srv_call_audio": ("/api/calls/{id}/audio", "get"),
     "srv_call_peaks": ("/api/calls/{id}/peaks", "get"),
+    "srv_call_transcript": ("/api/calls/{id}/transcript", "get"),
     "srv_call_export": ("/api/calls/{id}/export", "get"),
     "srv_audit_list": ("/api/audit", "get"),
     "srv_stats": ("/api/stats", "get"),
