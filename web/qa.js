@@ -100,9 +100,8 @@ const qaFmt = (x) => (x === null || x === undefined ? '–' : (+x).toFixed(2));
           (a.answer === 'na' ? ' (left out)' : ' (' + (+a.earned).toFixed(2) + ' of ' + (+a.possible).toFixed(2) + ')')));
       }
       d.append(ul);
-      const score = el('span', qaFmt(e.score) + (e.fatal ? ' (fatal)' : ''), e.fatal ? 'qa-fatal' : '');
       const tr = row([timeCell(e.created), e.form_name + ' v' + e.form_version, e.evaluator, e.agent || '–',
-        [score.textContent, 'num' + (e.fatal ? ' qa-fatal' : '')], e.comment || '', d], t);
+        [qaFmt(e.score) + (e.fatal ? ' (fatal)' : ''), 'num' + (e.fatal ? ' qa-fatal' : '')], e.comment || '', d], t);
       tr.dataset.evaluation = String(e.id);
       t.tBodies[0].append(tr);
     }
@@ -258,8 +257,8 @@ const qaFmt = (x) => (x === null || x === undefined ? '–' : (+x).toFixed(2));
     }
   }
 
-  // Called by app.js's openCall for the call shown; isCurrent tells whether
-  // it still is when an answer comes back.
+  // Called by app.js's openCall for the call shown (answers that come back
+  // after another call was opened are dropped: shown !== c).
   window.qaShow = async function (c) {
     window.qaClear();
     shown = c;
