@@ -4,7 +4,8 @@
 //     Opening: "Greets by name" yes/no weight 2 N/A allowed, "Tone" scale
 //     weight 3; Compliance: "Verifies identity" yes/no weight 1 fatal),
 //     edits it once (version 2), and in Admin -> Teams makes team "red"
-//     with agent1 (agent) and super1 (supervisor) and scopes super1 to it;
+//     with agent1 (agent) and super1 (supervisor), removes super1 and adds
+//     them again, and scopes super1 to the team;
 //  2. super1 plays UI_CALL and, while it plays, scores it twice (yes/4/yes,
 //     then yes/4/no: fatal): the preview before saving and the score the
 //     server answers are recorded, and how far the player moved meanwhile;
@@ -141,6 +142,12 @@ try {
     await adm.getByRole('button', { name: 'Add member' }).click();
     await adm.locator(`#team-members-table tr[data-member^="${u}:"]`).waitFor();
   }
+  // a member removed and added again
+  await adm.getByRole('button', { name: 'Remove super1 (supervisor) from red' }).click();
+  await adm.locator('#team-members-table tr[data-member^="super1:"]').waitFor({ state: 'detached' });
+  await adm.locator('#team-member-user').selectOption('super1');
+  await adm.getByRole('button', { name: 'Add member' }).click();
+  await adm.locator('#team-members-table tr[data-member="super1:supervisor"]').waitFor();
   await adm.getByLabel('Scope of super1').selectOption('teams');
   await adm.locator('#scopes-status.ok').waitFor();
   const tcells = await adm.locator('#teams-table tr[data-team="red"] td').allTextContents();
