@@ -10,7 +10,8 @@
 //     then yes/4/no: fatal): the preview before saving and the score the
 //     server answers are recorded, and how far the player moved meanwhile;
 //  3. agent1 sees both evaluations read-only (no scoring form);
-//  4. super1 opens QA reports for agent1 and downloads the CSV; its rows
+//  4. super1 (in the Asia/Kolkata zone: the report's times are shown in
+//     it) opens QA reports for agent1 and downloads the CSV; its rows
 //     and average are checked against GET /api/reports/qa?agent=agent1.
 // Nothing may scroll sideways at either width.  Writes UI_OUT (JSON):
 // {preview, saved, playedWhileScoring, csv: {rows, match}, sideways}.
@@ -39,8 +40,8 @@ const browser = await chromium.launch({ executablePath: env('CHROMIUM', '/usr/bi
   args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--mute-audio'] });
 const errors = [];
 
-async function session(name, width) {
-  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width, height: 900 } });
+async function session(name, width, timezoneId) {
+  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width, height: 900 }, timezoneId });
   const page = await ctx.newPage();
   page.setDefaultTimeout(20000);
   page.on('pageerror', (e) => errors.push(name + ': ' + e.message));
@@ -160,7 +161,7 @@ try {
 
   // ---- 2. the supervisor scores the call while it plays ------------------------------------
   step = 'supervisor scores the call while it plays';
-  const sup = await session('super1', 1366);
+  const sup = await session('super1', 1366, 'Asia/Kolkata'); // the UI's times in the user's zone (UTC+5:30)
   await sup.goto(URL_ + '/#/call/' + CALL);
   await sup.locator('#qa-form-pick').waitFor();
   await sup.locator('#play').click();
@@ -197,6 +198,11 @@ try {
   if (summary[0] !== String(api.count) || summary[1] !== api.average.toFixed(2)) fail('summary ' + summary.join('|') + ' vs ' + JSON.stringify(api));
   const arow = await sup.locator('#qa-report-agents tbody tr').first().locator('td').allTextContents();
   if (arow[0] !== 'agent1' || arow[1] !== String(api.count)) fail('agents row ' + arow.join('|'));
+  const tz = await sup.locator('#qa-report-evals th').first().textContent();
+  const t = sup.locator('#qa-report-evals tbody time').first();
+  const [txt, iso] = [await t.textContent(), await t.getAttribute('datetime')];
+  const shift = Date.parse(txt.replace(' ', 'T') + 'Z') - Date.parse(iso);
+  if (!/Asia\/(Kolkata|Calcutta)/.test(tz) || shift !== 330 * 60000) fail('report times: ' + tz + ', ' + txt + ' for ' + iso);
   await noSideways(sup, '1366 report');
   await shot(sup, 'qa-report-1366.png');
   await narrow(sup, 'report', async () => {});
