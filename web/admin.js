@@ -12,6 +12,9 @@
     { id: 'rules', label: 'Rules', roles: ['admin', 'auditor'] },
     { id: 'audit', label: 'Audit log', roles: ['admin', 'auditor'] },
   ];
+  // Tabs of other files (web/qaforms.js, web/teams.js) register here:
+  // {id, label, roles, build(panel), load()}; they follow these, in script order.
+  window.earshotAdminTabs = window.earshotAdminTabs || [];
   const ROLES = ['admin', 'supervisor', 'agent', 'auditor'];
   const AUDIT_STEP = 100;
   const AUDIT_MAX = 1000;
@@ -94,6 +97,7 @@
   function build() {
     if (built) return;
     built = true;
+    for (const t of window.earshotAdminTabs) if (!TABS.includes(t)) TABS.push(t);
     root = $('admin-body');
     const nav = el('div', null, 'admin-tabs');
     nav.setAttribute('role', 'tablist');
@@ -120,6 +124,7 @@
     buildUsers($('admin-panel-users'));
     buildRules($('admin-panel-rules'));
     buildAudit($('admin-panel-audit'));
+    for (const t of TABS) if (t.build) t.build($('admin-panel-' + t.id));
   }
 
   // Left/right arrows move between the visible tabs (WAI-ARIA tabs pattern).
@@ -145,7 +150,8 @@
     if (focus) $('admin-tab-' + id).focus();
     if (id === 'users') loadUsers();
     else if (id === 'rules') { loadRules(); loadAlerts(); }
-    else loadAudit();
+    else if (id === 'audit') loadAudit();
+    else { const t = TABS.find((x) => x.id === id); if (t && t.load) t.load(); }
   }
 
   // ---- users ------------------------------------------------------------------------------

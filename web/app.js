@@ -144,7 +144,7 @@ function party(p) {
 
 function show(view) {
   for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view', 'holds-view',
-    'dashboard-view']) $(v).hidden = v !== view;
+    'dashboard-view', 'qa-report-view']) $(v).hidden = v !== view;
   // the page's title names the view (its heading)
   const h = $(view) && $(view).querySelector('h2');
   document.title = (h && h.textContent.trim() ? h.textContent.trim() + ' – ' : '') + 'earshot';
@@ -170,6 +170,8 @@ function setUser(u) {
   $('nav-holds').hidden = !(u && (u.role === 'admin' || u.role === 'auditor'));
   // The dashboard: the roles that see every call (GET /api/stats).
   $('nav-dashboard').hidden = !(u && u.role !== 'agent');
+  // QA reports (web/qa.js): the roles that may evaluate (GET /api/reports/qa).
+  $('nav-reports').hidden = !(u && u.permissions && u.permissions.evaluate && u.permissions.evaluate !== 'none');
 }
 
 // A second factor owed by the user's role and not yet enrolled: the server
@@ -322,6 +324,7 @@ function clearCall(title) {
   for (const id of ['player', 'annotations', 'no-tags', 'export']) $(id).hidden = true;
   if (typeof qualityClear === 'function') qualityClear(); // web/quality.js
   if (typeof transcriptClear === 'function') transcriptClear(); // web/transcript.js
+  if (typeof qaClear === 'function') qaClear(); // web/qa.js
 }
 
 async function openCall(id) {
@@ -394,6 +397,7 @@ async function openCall(id) {
   setupPlayer(c);
   if (typeof qualityShow === 'function') qualityShow(c); // web/quality.js
   if (typeof transcriptShow === 'function') transcriptShow(c, () => state.call === c); // web/transcript.js
+  if (typeof qaShow === 'function') qaShow(c); // web/qa.js
   const ex = $('export');
   ex.hidden = !rec || perm('export') === 'none';
   ex.href = '/api/calls/' + c.id + '/evidence';
@@ -784,8 +788,8 @@ async function onVerify() {
 function markNav(h) {
   const section = h.startsWith('#/live') ? 'nav-live' : h.startsWith('#/admin') ? 'nav-admin'
     : h.startsWith('#/account') ? 'nav-account' : h.startsWith('#/holds') ? 'nav-holds'
-      : h.startsWith('#/dashboard') ? 'nav-dashboard' : 'nav-calls';
-  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account', 'nav-holds', 'nav-dashboard']) {
+      : h.startsWith('#/dashboard') ? 'nav-dashboard' : h.startsWith('#/reports') ? 'nav-reports' : 'nav-calls';
+  for (const id of ['nav-calls', 'nav-live', 'nav-admin', 'nav-account', 'nav-holds', 'nav-dashboard', 'nav-reports']) {
     if (id === section) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }

@@ -14,7 +14,12 @@
  * audio into a ring; MHD's content reader takes it from there, and while
  * the ring is empty the connection is suspended (MHD's pattern for a
  * response whose data comes later) and resumed by the thread, so no MHD
- * thread waits.  The stream ends when the call leaves the recorder's list
+ * thread waits.  A user has at most [api] listen_streams_per_user streams
+ * open at once (default 2): each is a thread and a decoder on the server,
+ * so one account cannot tie up the server by opening many; the next one is
+ * answered 429 until one of theirs ends (its slot is given back when both
+ * its thread and its response are gone: the call ended, the listener left
+ * or the server stops).  The stream ends when the call leaves the recorder's list
  * or its log leaves the spool, when the listener goes away, or when the
  * server stops.  Only this node's calls can be heard: the spool is a local
  * folder (another node's call is "no such call in progress" here).
@@ -44,11 +49,19 @@
 #define LS_FIND_US (INT64_C(5) * ES_US_PER_SEC) /* a log that does not appear */
 #define LS_HDR 60
 
+/* Streams open per user: a short list (one entry per user with a stream). */
+struct ls_user {
+	char name[IDX_NAME_MAX + 1];
+	unsigned streams;
+};
+
 struct srv_listen_jobs {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned threads;
 	bool stopping;
+	struct ls_user *users;
+	size_t nusers, cap;
 };
 
 struct ls {
@@ -89,7 +102,54 @@ void srv_listen_jobs_free(struct srv_listen_jobs *c)
 		return;
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->idle);
+	free(c->users);
 	free(c);
+}
+
+/* One more stream for user unless they have max open: false when they do
+ * (*open says how many) or the list cannot grow. */
+static bool jobs_take(struct srv_listen_jobs *c, const char *user, unsigned max, unsigned *open)
+{
+	pthread_mutex_lock(&c->lock);
+	bool ok = false;
+	size_t i = 0;
+	while (i < c->nusers && strcmp(c->users[i].name, user))
+		i++;
+	*open = i < c->nusers ? c->users[i].streams : 0;
+	if (*open >= max)
+		goto out;
+	if (i == c->nusers) {
+		if (c->nusers == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 8;
+			struct ls_user *u = realloc(c->users, cap * sizeof(*u));
+			if (!u)
+				goto out;
+			c->users = u;
+			c->cap = cap;
+		}
+		snprintf(c->users[i].name, sizeof(c->users[i].name), "%s", user);
+		c->users[i].streams = 0;
+		c->nusers++;
+	}
+	c->users[i].streams++;
+	ok = true;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+/* The stream jobs_take counted has ended. */
+static void jobs_give(struct srv_listen_jobs *c, const char *user)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->nusers; i++) {
+		if (strcmp(c->users[i].name, user))
+			continue;
+		if (--c->users[i].streams == 0)
+			c->users[i] = c->users[--c->nusers];
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void srv_listen_jobs_wait(struct srv_listen_jobs *c)
@@ -134,6 +194,7 @@ static void ls_unref(struct ls *l)
 		ES_LOG_WARNING(TAG, "listen-in of call %s by %s not audited (no index): %s", l->obj,
 			       l->user, detail);
 	}
+	jobs_give(l->srv->listen, l->user); /* taken by srv_active_listen */
 	rec_listen_close(l->rl);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->wake);
@@ -378,6 +439,21 @@ int srv_active_listen(struct srv_req *r, const char *call_id)
 				 "the recording rules keep no audio of this call%s%s",
 				 *a.rule ? ": rule " : "", a.rule);
 	}
+	unsigned max = r->srv->cfg.listen_per_user ? r->srv->cfg.listen_per_user
+						   : API_SRV_LISTEN_PER_USER_DEFAULT;
+	unsigned open = 0;
+	if (!jobs_take(r->srv->listen, r->user.name, max, &open)) {
+		if (open < max)
+			return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+					 "out of memory");
+		char d[96];
+		snprintf(d, sizeof(d), "too many streams: %u open, %u allowed per user", open, max);
+		srv_audit(r, action, call_id, API_AUDIT_FAILED, d);
+		return srv_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_streams", NULL,
+				 "you have %u listen-in stream%s open, the most one user may have "
+				 "([api] listen_streams_per_user = %u): close one first",
+				 open, open == 1 ? "" : "s", max);
+	}
 	struct ls *l = calloc(1, sizeof(*l));
 	if (l)
 		l->ring = malloc(LS_RING);
@@ -386,6 +462,7 @@ int srv_active_listen(struct srv_req *r, const char *call_id)
 		if (l)
 			free(l->ring);
 		free(l);
+		jobs_give(r->srv->listen, r->user.name);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL, "out of memory");
 	}
 	pthread_mutex_init(&l->lock, NULL);

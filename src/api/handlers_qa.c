@@ -9,7 +9,9 @@
  *   POST /api/calls/{id}/evaluations   {form, answers: {qid: "yes"|"no"|"na"|1..5},
  *                                      comment?}: score the call (API_ACT_EVALUATE): 201
  *   GET  /api/reports/qa               ?from&to&agent&team&form&format=csv: count,
- *                                      average, weeks, agents, lowest questions
+ *                                      average, weeks, agents, lowest questions;
+ *                                      the CSV (one row an evaluation) audited
+ *                                      as an export (qa.export)
  *
  * Scoring: a question earns its weight for "yes", nothing for "no", and
  * weight * (v - 1) / 4 for a scale answer v of 1..5; "na" (only where the
@@ -738,7 +740,13 @@ int srv_qa_report(struct srv_req *r)
 			rc = unavailable(r);
 			goto out;
 		}
-		srv_audit(r, "qa.report", team ? team : agent, API_AUDIT_OK, "csv");
+		/* the CSV leaves the system with the agents' names and scores: an
+		 * export, audited as one (the JSON report is a read, qa.report) */
+		char detail[200];
+		snprintf(detail, sizeof(detail), "csv: %u evaluation%s%s%s%s%s", ES_MIN(p.rows, QA_REPORT_ROWS),
+			 p.rows == 1 ? "" : "s", f.from_us ? ", from " : "", f.from_us ? srv_arg(r, "from") : "",
+			 f.to_us != INT64_MAX ? ", to " : "", f.to_us != INT64_MAX ? srv_arg(r, "to") : "");
+		srv_audit(r, "qa.export", team ? team : agent, API_AUDIT_OK, detail);
 		struct MHD_Response *resp =
 			MHD_create_response_from_buffer(clen, cbuf, MHD_RESPMEM_MUST_FREE);
 		if (!resp) {

@@ -544,7 +544,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 {
 	*out = NULL;
 	if (!cfg->data_dir || !cfg->host || !cfg->threads || cfg->threads > API_SRV_THREADS_MAX ||
-	    cfg->per_ip > API_SRV_CONN_MAX)
+	    cfg->per_ip > API_SRV_CONN_MAX || cfg->listen_per_user > API_SRV_CONN_MAX)
 		return es_errf(err, errlen, ES_EINVAL, "bad server settings");
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return es_errf(err, errlen, ES_EINVAL, "TLS needs both a certificate and a key");

@@ -17,6 +17,7 @@
 #define API_SRV_THREADS_MAX 64
 #define API_SRV_CONN_MAX 1024      /* connections at once, all addresses */
 #define API_SRV_PER_IP_DEFAULT 64  /* connections at once from one address */
+#define API_SRV_LISTEN_PER_USER_DEFAULT 2 /* listen-in streams at once per user */
 
 struct api_server_config {
 	const char *data_dir;  /* DATA: index.sqlite, keys/, ledger/, recordings */
@@ -56,6 +57,10 @@ struct api_server_config {
 	/* [api] supervisor_scope = teams: a supervisor without a scope of their
 	 * own acts only on their teams' calls (api/teams.h) */
 	bool supervisor_scope_teams;
+	/* [api] listen_streams_per_user: listen-in streams one user may have
+	 * open at once (GET /api/active/{call}/listen), at most
+	 * API_SRV_CONN_MAX; beyond, 429.  0: API_SRV_LISTEN_PER_USER_DEFAULT */
+	unsigned listen_per_user;
 };
 
 struct api_server;

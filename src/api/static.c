@@ -43,6 +43,10 @@ static const struct static_file static_files[] = {
 	{"/callflow.js", "callflow.js", "text/javascript; charset=utf-8"},
 	{"/export.js", "export.js", "text/javascript; charset=utf-8"},
 	{"/transcript.js", "transcript.js", "text/javascript; charset=utf-8"},
+	{"/qa.js", "qa.js", "text/javascript; charset=utf-8"},
+	{"/qa.css", "qa.css", "text/css; charset=utf-8"},
+	{"/qaforms.js", "qaforms.js", "text/javascript; charset=utf-8"},
+	{"/teams.js", "teams.js", "text/javascript; charset=utf-8"},
 };
 
 static const struct static_file *static_lookup(const char *url)

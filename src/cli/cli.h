@@ -259,6 +259,7 @@ struct cli_web_settings {
 	unsigned mfa_roles;   /* [api] required_mfa: bit 1 << enum api_role */
 	bool ldap_on;         /* [ldap] url was given */
 	unsigned listen_reason; /* [api] listen_reason: enum api_listen_reason */
+	unsigned listen_per_user; /* [api] listen_streams_per_user; 0 = its default */
 	struct api_ldap_config ldap;
 };
 void cli_web_defaults(struct cli_web_settings *o);

@@ -248,7 +248,8 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 					    "tls_key", "web", "login_max_failures",
 					    "login_max_failures_address", "login_window",
 					    "login_lockout", "per_ip_connections",
-					    "supervisor_scope", "required_mfa", "listen_reason", NULL};
+					    "supervisor_scope", "required_mfa", "listen_reason",
+					    "listen_streams_per_user", NULL};
 	int rc = es_conf_check_keys(c, "api", known, err, errlen);
 	if (rc)
 		return rc;
@@ -278,6 +279,11 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 	if (!(rc = es_conf_int(c, "api", "per_ip_connections", 1, API_SRV_CONN_MAX, &v, err,
 			       errlen)))
 		o->per_ip = (unsigned)v;
+	else if (rc != ES_ENOTFOUND)
+		return rc;
+	if (!(rc = es_conf_int(c, "api", "listen_streams_per_user", 1, API_SRV_CONN_MAX, &v, err,
+			       errlen)))
+		o->listen_per_user = (unsigned)v;
 	else if (rc != ES_ENOTFOUND)
 		return rc;
 	if ((rc = es_conf_bool(c, "api", "enabled", &o->enabled, err, errlen)) &&
@@ -402,6 +408,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.mfa_roles = o->mfa_roles,
 		.ldap = o->ldap_on ? &o->ldap : NULL,
 		.listen_reason = (enum api_listen_reason)o->listen_reason,
+		.listen_per_user = o->listen_per_user,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;

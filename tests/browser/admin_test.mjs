@@ -84,7 +84,7 @@ try {
   const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
   if (focused !== 'admin-title') fail('focus after navigation on #' + focused);
   const tabs = await page.getByRole('tab').allTextContents();
-  if (tabs.join('|') !== 'Users|Rules|Audit log') fail('admin tabs: ' + tabs.join('|'));
+  if (tabs.join('|') !== 'Users|Rules|Audit log|QA forms|Teams') fail('admin tabs: ' + tabs.join('|'));
   log('Admin opened (focus on its heading), tabs ' + tabs.join(', '));
 
   step = 'add a user';

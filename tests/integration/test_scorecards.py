@@ -224,6 +224,10 @@ def main():
               any(e["action"] == "qa.form.save" for e in ents) and
               any(e["action"] == "qa.view" for e in ents) and
               any(e["action"] == "qa.report" for e in ents), "denials, forms, reads audited")
+    # the CSV leaves the system: audited as an export, with its row count
+    exp = [e for e in ents if e["action"] == "qa.export"]
+    res.check(len(exp) == 1 and exp[0]["user"] == "super1" and exp[0]["object"] == "agent1" and
+              exp[0]["detail"].startswith("csv: 3 evaluations"), "the CSV audited as qa.export: %s" % exp)
 
 
 try:
