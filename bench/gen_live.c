@@ -295,13 +295,17 @@ static void report(struct gen *g, struct reporter *rp, bool last)
 		return;
 	double cpu = cpu_s(), t = (double)(now - l->start_us) / 1e6;
 	if (last) {
+		/* the call-seconds sent: what a recorder's CPU is divided by */
+		double call_s = 0;
+		for (int i = 0; i < rp->ncalls; i++)
+			call_s += (double)(g->calls[i].t_end - g->calls[i].t_invite) / 1e6;
 		fprintf(stderr,
-			LIVE_TAG ": total %.0f s: %" PRIu64 " packets (%.0f/s), late max %.1f ms, "
-			"%" PRIu64 " packets > %d ms late, %" PRIu64 " send errors, "
+			LIVE_TAG ": total %.0f s: %d calls, %.0f call-s, %" PRIu64 " packets (%.0f/s), "
+			"late max %.1f ms, %" PRIu64 " packets > %d ms late, %" PRIu64 " send errors, "
 			"%" PRIu64 " frames too long, CPU %.1f s (%.1f %%)\n",
-			t, l->sent, (double)l->sent / ES_MAX(t, 1e-3), l->late_max_us / 1e3,
-			l->late_frames, LIVE_LATE_US / 1000, l->errors, l->too_long, cpu,
-			100.0 * cpu / ES_MAX(t, 1e-3));
+			t, rp->ncalls, call_s, l->sent, (double)l->sent / ES_MAX(t, 1e-3),
+			l->late_max_us / 1e3, l->late_frames, LIVE_LATE_US / 1000, l->errors, l->too_long,
+			cpu, 100.0 * cpu / ES_MAX(t, 1e-3));
 		return;
 	}
 	double wall = (double)(now - rp->wall0) / 1e6;

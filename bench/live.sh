@@ -42,8 +42,13 @@
 # late; its count of packets > 10 ms late is printed), and no upward trend over the last
 # half of the run: the least-squares slope of the backlog over the last
 # half, times that half's length, is at most the calls that finish in one
-# interval (N x interval / mean call length, at least 2).  It stops at the
-# first N that does not hold and prints the largest that held.
+# interval (N x interval / mean call length, at least 2).  Per N also
+# earshot's CPU seconds from its start until every recording is encoded
+# over the call-seconds gen_live sent: CPU s per call-minute and the calls
+# one core would keep up with, a figure that other load on a shared
+# machine changes little (it slows earshot down, it does not add to its
+# CPU time).  It stops at the first N that does not hold and prints the
+# largest that held.
 # (Before gen_live the source was tcpreplay looping a gen_calls capture,
 # which fell behind under load: the load it measured was not N.)
 #
@@ -270,31 +275,47 @@ sustained() {
 		local data="$tmp/sdata-$n" log="$tmp/srecord-$n.log" glog="$tmp/gen_live-$n.log"
 		local samples="$tmp/samples-$n.txt"
 		start_earshot "$data" "$log"
-		local c0 t0 c1 t1 cprev tprev
+		local c0 t0 c1 t1
 		c0=$(cpu_ticks "$pid")
 		t0=$(date +%s.%N)
-		cprev=$c0
-		tprev=$t0
 		"${nsexec[@]}" ${pin_gen[@]+"${pin_gen[@]}"} "$gen" -i lo -n "$n" -d "$duration" \
 			--min-len "$min_len" --max-len "$max_len" --report "$interval" 2>"$glog" &
 		replay=$!
-		: >"$samples"
-		local next=$interval
-		while kill -0 "$replay" 2>/dev/null; do
-			local el now c
-			now=$(date +%s.%N)
-			el=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
-			if awk -v e="$el" -v x="$next" 'BEGIN { exit !(e >= x) }'; then
-				c=$(cpu_ticks "$pid")
-				echo "$el $(json "$data/run/status.json" '"%d %d %s" % (s["recording_queue"], s["active_calls"], s.get("recording_queue_oldest_seconds", "-"))') $(awk -v a="$cprev" -v b="$c" -v hz="$hz" -v t0="$tprev" -v t1="$now" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')" >>"$samples"
-				cprev=$c
-				tprev=$now
-				next=$((next + interval))
-			fi
-			sleep 0.5
-		done
+		# one sampler for the whole run (a process per sample falls behind
+		# on a loaded machine: python3 alone can take seconds to start)
+		nice -n -10 python3 - "$data/run/status.json" "$pid" "$replay" "$interval" "$hz" \
+			"$samples" <<'PY' &
+import json, os, sys, time
+st, pid, gen, iv, hz, out = sys.argv[1:]
+iv, hz = float(iv), float(hz)
+def ticks():
+    try:
+        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+t0 = time.time()
+pc, pt, nxt = ticks(), t0, t0 + iv
+with open(out, "w") as o:
+    while os.path.exists("/proc/%s" % gen):
+        time.sleep(max(0.0, min(0.5, nxt - time.time())))
+        now = time.time()
+        if now < nxt:
+            continue
+        c = ticks()
+        try:
+            s = json.load(open(st))
+            o.write("%.1f %d %d %s %.0f\n" % (now - t0, s["recording_queue"], s["active_calls"],
+                    s.get("recording_queue_oldest_seconds", "-"), 100 * (c - pc) / hz / (now - pt)))
+            o.flush()
+        except (OSError, ValueError, KeyError):
+            pass
+        pc, pt, nxt = c, now, nxt + iv
+PY
+		local sampler=$!
 		wait "$replay" || true
 		replay=""
+		wait "$sampler" || true
 		t1=$(date +%s.%N)
 		c1=$(cpu_ticks "$pid")
 		local st="$data/run/status.json" d
@@ -304,10 +325,18 @@ sustained() {
 		tq0=$(date +%s)
 		wait_idle "$data"
 		left=$(json "$st" 's["recording_queue"]')
+		local c2
+		c2=$(cpu_ticks "$pid")
 		kill -TERM "$pid"
 		wait "$pid" || true
 		pid=""
 		rm -rf "$data/recordings"
+		# CPU per call-second, capture to encoded: the capacity of a core
+		# that contention for the CPU does not change much
+		local callsec per
+		callsec=$(awk '/: total / { for (i = 1; i <= NF; i++) if ($i == "call-s,") print $(i-1) }' "$glog")
+		per=$(awk -v a="$c0" -v b="$c2" -v hz="$hz" -v cs="${callsec:-0}" 'BEGIN {
+			c = (b - a) / hz; if (cs > 0 && c > 0) printf "%.2f CPU s for %.0f call-s: %.2f CPU s per call-minute, %.0f calls per core", c, cs, 60 * c / cs, cs / c; else print "-" }')
 		local glate
 		glate=$(awk '/: total / { for (i = 1; i <= NF; i++) if ($i == "max") print $(i+1) }' "$glog")
 		local out
@@ -352,6 +381,7 @@ PY
 		printf "        oldest queued (s):  %s\n" "$ages"
 		printf "        earshot CPU %%:      %s\n" "$cpus"
 		printf "        %s\n" "$(grep ': total ' "$glog" || echo "gen_live: no total (see $glog)")"
+		printf "        earshot, start to every recording encoded: %s\n" "$per"
 		if [ "$ok" = 1 ]; then
 			held_n=$n
 		else
