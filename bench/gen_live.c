@@ -231,7 +231,8 @@ static int plan_windows(const struct live_opts *o, int64_t (*w)[2], int cap)
 	for (int line = 0; line < o->lines; line++) {
 		int64_t t = GEN_T0_US + (int64_t)(o->ramp_s * ES_US_PER_SEC) * line / o->lines;
 		while (t < end) {
-			int64_t t1 = ES_MIN(end, t + rng_range(&r, lo, hi));
+			int64_t len = rng_range(&r, lo, hi); /* once: ES_MIN evaluates twice */
+			int64_t t1 = ES_MIN(end, t + len);
 			if (t1 - t < 10 * ES_US_PER_SEC)
 				break; /* too short a stub at the end */
 			if (w && n < cap) {
