@@ -18,16 +18,22 @@ what the on-the-fly audio must equal.  A call with no log anywhere stays
 404.
 
 A SIPREC session's call is found too (record/spool.c rec_spool_find, the
-rule listen-in uses): a real `earshot srs` records a session from the
-Python recording client whose metadata names the original call's Call-ID
-(what the index keeps); the spool names and heads the log by the recording
-dialog's Call-ID, so only the metadata in the log says whose it is."""
+one lookup of queued play and listen-in): a real `earshot srs` records a
+session from the Python recording client whose metadata names the original
+call's Call-ID (what the index and the live list keep); the spool names and
+heads the log by the recording dialog's Call-ID, so only the metadata in
+the log says whose it is.  Listen-in to that session while it runs is
+heard (GET /api/active/{call_id}/listen), and once it is queued it plays
+and exports."""
 import json
 import os
 import shutil
 import sqlite3
+import array
+import atexit
 import socket
 import subprocess
+import threading
 import time
 import zipfile
 import io
@@ -76,6 +82,17 @@ final = plain_recording(data, qid, os.path.join(work, "final.wav"))
 with open(final, "rb") as f:
     final_bytes = f.read()
 
+run([EARSHOT, "--data", data, "user", "add", "admin1", "--role", "admin", "--password-stdin"],
+    input="correct horse battery\n")
+token = json.loads(earshot(data, "user", "token", "admin1", "--json").stdout)["token"]
+auth = {"Authorization": "Bearer " + token}
+port = free_port(host=HOST)
+proc = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, port)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+atexit.register(lambda: proc.poll() is None and http_stop(proc))
+if not http_wait_up(HOST, port, proc):
+    raise RuntimeError("server did not start: %s" % (proc.communicate()[1][-500:],))
+
 # a SIPREC session into the same data folder; the original call's Call-ID
 # rides in the metadata's extension data (sip/rsmeta.c find_call_id)
 META = """<?xml version="1.0" encoding="UTF-8"?>
@@ -95,9 +112,35 @@ META = """<?xml version="1.0" encoding="UTF-8"?>
 </recording>
 """
 SRS_CALL_ID = "queued-srs-1@test"
+ORIG_CALL_ID = "orig-queued-1@pbx.example.test"
 
 
-def siprec_session(srs, seconds=2.0):
+heard = {}
+
+
+def listen_in(seconds):
+    """GET /api/active/{call_id}/listen on the session in progress: the
+    stream's first `seconds` (listen.c finds its log by rec_spool_find)."""
+    import http.client
+    conn = http.client.HTTPConnection(HOST, port, timeout=20)
+    try:
+        conn.request("GET", "/api/active/%s/listen" % ORIG_CALL_ID, headers=auth)
+        r = conn.getresponse()
+        heard["status"] = r.status
+        got, t_end = b"", time.time() + seconds
+        while r.status == 200 and time.time() < t_end and len(got) < 400000:
+            piece = r.read1(65536) if hasattr(r, "read1") else r.read(4096)
+            if not piece:
+                break
+            got += piece
+        heard["body"] = got
+    except OSError as e:
+        heard["error"] = str(e)
+    finally:
+        conn.close()
+
+
+def siprec_session(srs, seconds=4.0):
     c = peer.SipClient(srs.addr)
     try:
         code, _, text = c.request("INVITE", peer.multipart(peer.sdp_offer(), META),
@@ -111,13 +154,19 @@ def siprec_session(srs, seconds=2.0):
         for so in socks:
             so.bind(("127.0.0.1", 0))
         t0 = time.time()
+        listener = None
         for i in range(len(tones[0])):
             for k in range(2):
                 socks[k].sendto(peer.rtp_packet(i, i * peer.FRAME, 0x7100 + k, tones[k][i]),
                                 ("127.0.0.1", ports[k]))
+            if i == 50:  # a second in: listen-in to the rest
+                listener = threading.Thread(target=listen_in, args=(seconds - 1.5,))
+                listener.start()
             time.sleep(max(0.0, t0 + (i + 1) * peer.PTIME - time.time()))
         for so in socks:
             so.close()
+        if listener:
+            listener.join(30)
         c.in_dialog("BYE")
         return code
     finally:
@@ -135,11 +184,21 @@ try:
         db = sqlite3.connect(os.path.join(data, "index.sqlite"))
         srow = db.execute("SELECT c.id, c.call_id, c.start_us FROM calls c JOIN recordings r "
                           "ON r.call_row = c.id WHERE c.call_id = ?",
-                          ("orig-queued-1@pbx.example.test",)).fetchone()
+                          (ORIG_CALL_ID,)).fetchone()
         db.close()
         time.sleep(0.3)
 finally:
     srs.stop()
+# listen-in found the session's log by the recorded call's Call-ID, which
+# only its metadata holds; both tones are heard (the WAV's data is not silent)
+lb = heard.get("body") or b""
+at = lb.find(b"data") + 8 if lb.find(b"data") > 0 else len(lb)
+pcm = array.array("h", lb[at:at + (len(lb) - at) // 2 * 2])
+res.check(heard.get("status") == 200 and lb[:4] == b"RIFF" and len(pcm) > 8000 and
+          max(abs(v) for v in pcm) > 1000,
+          "listen-in to the SIPREC session in progress: %s, %d bytes, peak %d %s"
+          % (heard.get("status"), len(lb), max((abs(v) for v in pcm), default=0),
+             heard.get("error", "")))
 # (before any log is put back: a recorder finalises what it finds in the
 # spool when it starts)
 if not res.check(srow is not None, "the SIPREC call is indexed under the original Call-ID"):
@@ -179,16 +238,7 @@ db.execute("DELETE FROM recordings WHERE call_row = ?", (sid,))
 db.commit()
 db.close()
 
-run([EARSHOT, "--data", data, "user", "add", "admin1", "--role", "admin", "--password-stdin"],
-    input="correct horse battery\n")
-token = json.loads(earshot(data, "user", "token", "admin1", "--json").stdout)["token"]
-auth = {"Authorization": "Bearer " + token}
-port = free_port(host=HOST)
-proc = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "%s:%d" % (HOST, port)],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 try:
-    if not http_wait_up(HOST, port, proc):
-        raise RuntimeError("server did not start: %s" % (proc.communicate()[1][-500:],))
     st, h, body = http_req(HOST, port, "GET", "/api/calls/%d/audio" % qid, headers=auth, raw=True,
                            timeout=60)
     res.check(st == 200 and h.get("content-type") == "audio/wav",
