@@ -774,6 +774,38 @@ static void sched_down(struct gen *g, size_t i)
 	sched_set(g, i, c);
 }
 
+/* Puts a planned call into the schedule by the time of its first event. */
+static void gen_sched_add(struct gen *g, struct call *c)
+{
+	(void)call_next_event(g, c, &c->next_t, &(int){0});
+	g->sched[g->nsched] = c;
+	c->heap_pos = g->nsched++;
+	sched_up(g, g->nsched - 1);
+}
+
+/* Plays every scheduled call's events in time order, handing frames to the
+ * output as they become final; `each` (if any) runs after every event. */
+static void gen_play(struct gen *g, void (*each)(struct gen *g, void *ud), void *ud)
+{
+	while (g->nsched) {
+		struct call *c = g->sched[0];
+		out_flush(&g->out, c->next_t);
+		call_play(g, c);
+		(void)call_next_event(g, c, &c->next_t, &(int){0});
+		if (c->next_t == INT64_MAX) {
+			struct call *last = g->sched[--g->nsched];
+			if (g->nsched) {
+				sched_set(g, 0, last);
+				sched_down(g, 0);
+			}
+		} else {
+			sched_down(g, 0);
+		}
+		if (each)
+			each(g, ud);
+	}
+}
+
 /* Plans every call and plays them all, writing the capture. */
 static void gen_run(struct gen *g)
 {
@@ -799,24 +831,7 @@ static void gen_run(struct gen *g)
 			c->callid = g->calls[i - half].callid;
 			c->cid_idx = g->calls[i - half].idx;
 		}
-		(void)call_next_event(g, c, &c->next_t, &(int){0});
-		g->sched[g->nsched] = c;
-		c->heap_pos = g->nsched++;
-		sched_up(g, g->nsched - 1);
+		gen_sched_add(g, c);
 	}
-	while (g->nsched) {
-		struct call *c = g->sched[0];
-		out_flush(&g->out, c->next_t);
-		call_play(g, c);
-		(void)call_next_event(g, c, &c->next_t, &(int){0});
-		if (c->next_t == INT64_MAX) {
-			struct call *last = g->sched[--g->nsched];
-			if (g->nsched) {
-				sched_set(g, 0, last);
-				sched_down(g, 0);
-			}
-		} else {
-			sched_down(g, 0);
-		}
-	}
+	gen_play(g, NULL, NULL);
 }

@@ -319,6 +319,10 @@ struct out {
 	size_t n, cap;
 	uint64_t order;
 	bool io_error;
+	/* bench/gen_live.c: each frame goes here, in capture-time order,
+	 * instead of into a file (pd and dump stay NULL) */
+	void (*live)(void *ud, const struct frame *f);
+	void *live_ud;
 	/* totals over written frames */
 	uint64_t packets, rtp_packets, rtcp_packets, sip_messages, bytes;
 };

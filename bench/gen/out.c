@@ -113,11 +113,15 @@ static int64_t truth_lost(const struct stream_truth *st)
 
 static void out_write(struct out *o, struct frame *f)
 {
-	struct pcap_pkthdr h;
-	h.ts.tv_sec = (time_t)(f->ts / ES_US_PER_SEC);
-	h.ts.tv_usec = (suseconds_t)(f->ts % ES_US_PER_SEC);
-	h.caplen = h.len = f->len;
-	pcap_dump((u_char *)o->dump, &h, f->data);
+	if (o->live) {
+		o->live(o->live_ud, f);
+	} else {
+		struct pcap_pkthdr h;
+		h.ts.tv_sec = (time_t)(f->ts / ES_US_PER_SEC);
+		h.ts.tv_usec = (suseconds_t)(f->ts % ES_US_PER_SEC);
+		h.caplen = h.len = f->len;
+		pcap_dump((u_char *)o->dump, &h, f->data);
+	}
 	o->packets++;
 	o->bytes += f->len;
 	o->sip_messages += f->sip_msgs;

@@ -10,7 +10,10 @@
  *                             its recording as a file to download
  *                             (record/export.c, the steps of `earshot
  *                             export`): API_ACT_EXPORT, audited as
- *                             call.export with the format, size and hash
+ *                             call.export with the format, size and hash;
+ *                             a finished call whose recording is still
+ *                             queued is rendered from its media log in the
+ *                             spool (record/export.c), audited saying so
  *   POST /api/export.zip      {"ids": [...], "format": ...}: several
  *                             recordings and a manifest.json of their
  *                             hashes in one ZIP (store/zip.c); each call is
@@ -168,14 +171,19 @@ struct exported {
 	char sha256[65];
 };
 
-static int export_one(struct srv_req *r, const struct idx_recording *rec, const char *fmt,
-		      struct exported *x, char *err, size_t errlen)
+/* The call's recording, or (none yet) its media log from the spool
+ * (record/export.c): *queued says which. */
+static int export_one(struct srv_req *r, const struct srv_rec *ar, const char *fmt,
+		      struct exported *x, bool *queued, char *err, size_t errlen)
 {
+	*queued = !ar->has_rec;
 	x->fd = memfd_create("earshot-export", MFD_CLOEXEC);
 	if (x->fd < 0)
 		return es_errf(err, errlen, ES_EIO, "no memory file for the export");
-	int e = rec_recording_export_fd(r->srv->data_dir, r->srv->vault, rec, fmt, x->fd, err,
-					errlen);
+	int e = ar->has_rec ? rec_recording_export_fd(r->srv->data_dir, r->srv->vault, &ar->rec,
+						      fmt, x->fd, err, errlen)
+			    : rec_queued_export_fd(r->srv->data_dir, r->srv->vault, ar->call_id,
+						   ar->start_us, ar->end_us, fmt, x->fd, err, errlen);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", x->fd);
 	struct stat sb;
@@ -235,20 +243,25 @@ int srv_call_export(struct srv_req *r, int64_t id)
 	if (!mime)
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "format",
 				 "format is wav, mp3, opus or flac");
-	if (!ar.has_rec || ar.bad_path) {
+	char err[1024] = "";
+	struct exported x;
+	bool queued = false;
+	/* no recording yet: a queued call's media log, if the spool holds one */
+	int e = ar.bad_path || !ar.call_id[0]
+			? ES_ENOTFOUND
+			: export_one(r, &ar, fmt, &x, &queued, err, sizeof(err));
+	if (e == ES_ENOTFOUND && (!ar.has_rec || ar.bad_path)) {
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, "no recording");
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
 				 "the call has no recording");
 	}
-	char err[1024] = "";
-	struct exported x;
-	int e = export_one(r, &ar.rec, fmt, &x, err, sizeof(err));
 	if (e) {
 		ES_LOG_WARNING("api", "export of call %s: %s", obj, err);
 		return export_failed(r, obj, e, err);
 	}
-	char detail[200], name[64];
-	snprintf(detail, sizeof(detail), "format %s: %llu bytes, sha256 %s", fmt,
+	char detail[240], name[64];
+	snprintf(detail, sizeof(detail), "format %s%s: %llu bytes, sha256 %s", fmt,
+		 queued ? " rendered from the media log (recording queued)" : "",
 		 (unsigned long long)x.bytes, x.sha256);
 	srv_audit(r, "call.export", obj, API_AUDIT_OK, detail);
 	snprintf(name, sizeof(name), "call-%lld.%s", (long long)id, fmt);
@@ -305,19 +318,24 @@ static bool zip_one(struct srv_req *r, struct st_zip_writer *w, struct es_json *
 		*why = "not available";
 		return false;
 	}
-	if (!z.ar.has_rec || z.ar.bad_path) {
+	struct exported x;
+	bool queued = false;
+	/* no recording yet: a queued call's media log, if the spool holds one */
+	e = z.ar.bad_path || !z.ar.call_id[0]
+		    ? ES_ENOTFOUND
+		    : export_one(r, &z.ar, fmt, &x, &queued, err, sizeof(err));
+	if (e == ES_ENOTFOUND && (!z.ar.has_rec || z.ar.bad_path)) {
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, "no recording (in a ZIP)");
 		*why = "no recording";
 		return false;
 	}
-	struct exported x;
-	if ((e = export_one(r, &z.ar.rec, fmt, &x, err, sizeof(err)))) {
+	if (e) {
 		ES_LOG_WARNING("api", "export of call %s: %s", obj, err);
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);
 		*why = e == ES_ECRYPTO ? "tampered" : "export failed";
 		return false;
 	}
-	char name[64], path[64], detail[220];
+	char name[64], path[64], detail[280];
 	snprintf(name, sizeof(name), "call-%lld.%s", (long long)id, fmt);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", x.fd);
 	e = st_zip_writer_add_file(w, name, path);
@@ -326,7 +344,8 @@ static bool zip_one(struct srv_req *r, struct st_zip_writer *w, struct es_json *
 		*why = "export failed";
 		return false;
 	}
-	snprintf(detail, sizeof(detail), "format %s in a ZIP: %llu bytes, sha256 %s", fmt,
+	snprintf(detail, sizeof(detail), "format %s%s in a ZIP: %llu bytes, sha256 %s", fmt,
+		 queued ? " rendered from the media log (recording queued)" : "",
 		 (unsigned long long)x.bytes, x.sha256);
 	srv_audit(r, "call.export", obj, API_AUDIT_OK, detail);
 	es_json_obj_begin(man);
@@ -338,8 +357,12 @@ static bool zip_one(struct srv_req *r, struct st_zip_writer *w, struct es_json *
 	es_json_int(man, (int64_t)x.bytes);
 	es_json_key(man, "sha256");
 	es_json_str(man, x.sha256);
-	es_json_key(man, "recording_sha256");
-	es_json_str(man, z.ar.sha256);
+	/* a queued call has no recording to hash yet */
+	es_json_key(man, queued ? "recording_queued" : "recording_sha256");
+	if (queued)
+		es_json_bool(man, true);
+	else
+		es_json_str(man, z.ar.sha256);
 	es_json_obj_end(man);
 	return true;
 }

@@ -115,6 +115,9 @@ int srv_rec_row(void *ud, const struct idx_call *c)
 {
 	struct srv_rec *a = ud;
 	const struct idx_recording *rec = c->recording;
+	snprintf(a->call_id, sizeof(a->call_id), "%s", c->call_id ? c->call_id : "");
+	a->start_us = c->start_us;
+	a->end_us = c->end_us;
 	if (!rec || !rec->path)
 		return 0;
 	a->has_rec = true;

@@ -352,6 +352,10 @@ struct srv_rec {
 	char format[16];
 	char sha256[IDX_HEX256];       /* of the file as stored */
 	char plain_sha256[IDX_HEX256]; /* of the plaintext, "" unknown */
+	/* the call itself, with or without a recording: a queued one is
+	 * rendered from its media log by these (record/queued.c) */
+	char call_id[512];
+	int64_t start_us, end_us;
 };
 int srv_rec_row(void *ud, const struct idx_call *c);
 int srv_call_tags(struct srv_req *r, int64_t id);

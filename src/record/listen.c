@@ -1,6 +1,7 @@
 /*
  * listen.c - a call in progress heard from the recorder's spool (listen-in):
- * its media log, found in DATA/spool by the call's start time and Call-ID,
+ * its media log, found in DATA/spool by the call's start time and Call-ID
+ * (spool.c rec_spool_find),
  * is followed as the recorder appends to it (at least every second,
  * engine.c's flush), decrypted in memory (mlog_read.c) and decoded by the
  * renderer fed record by record (media_live_*): the same stereo layout as
@@ -13,11 +14,9 @@
  */
 #include "record/record_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #define REC_LISTEN_BACK_US (INT64_C(500) * 1000)
@@ -42,67 +41,6 @@ static void listen_tap(void *ud, const int16_t *caller, const int16_t *callee, s
 	struct rec_listen *l = ud;
 	(void)rate;
 	l->fn(l->ud, caller, callee, n);
-}
-
-/* Whether the log at path is the call's: its Call-ID in the header (the
- * dialog's) or in the metadata the spool writes first (a SIPREC session's
- * recorded call, spool.c). */
-static bool log_is_call(struct rec_listen *l, struct mlog_reader *ml)
-{
-	if (!strcmp(mlog_call_id(ml), l->call_id))
-		return true;
-	struct mlog_rec rec;
-	char err[256];
-	char want[REC_ACTIVE_STR + 16];
-	snprintf(want, sizeof(want), "call_id=%s\n", l->call_id);
-	size_t wl = strlen(want);
-	for (int i = 0; i < 64 && mlog_next(ml, &rec, err, sizeof(err)) == 1; i++) {
-		if (rec.type != MLOG_REC_META)
-			continue;
-		bool hit = rec.len >= wl && !memcmp(rec.payload, want, wl);
-		mlog_rewind(ml);
-		return hit;
-	}
-	mlog_rewind(ml);
-	return false;
-}
-
-/* The call's log among DATA/spool's (named START_US-HASH-SEQ.mlog by
- * spool.c): 0, ES_ENOTFOUND while there is none yet. */
-static int find_log(struct rec_listen *l, char *err, size_t errlen)
-{
-	char prefix[32];
-	int pl = snprintf(prefix, sizeof(prefix), "%lld-", (long long)l->start_us);
-	DIR *d = opendir(l->spool);
-	if (!d)
-		return es_errf(err, errlen, errno == ENOENT ? ES_ENOTFOUND : ES_EIO,
-			       "%s: cannot read the spool: %s", l->spool, strerror(errno));
-	struct dirent *e;
-	int rc = ES_ENOTFOUND;
-	while (rc && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (strncmp(e->d_name, prefix, (size_t)pl) || n < 5 ||
-		    strcmp(e->d_name + n - 5, ".mlog"))
-			continue;
-		char path[sizeof(l->path)];
-		snprintf(path, sizeof(path), "%s/%s", l->spool, e->d_name);
-		struct mlog_reader *ml = NULL;
-		char why[512];
-		/* a log just created may not hold its header yet: not an error */
-		if (mlog_open_keyed(&ml, path, l->keys.unwrap ? &l->keys : NULL, why, sizeof(why)))
-			continue;
-		if (log_is_call(l, ml)) {
-			snprintf(l->path, sizeof(l->path), "%s", path);
-			l->ml = ml;
-			rc = 0;
-		} else {
-			mlog_reader_close(ml);
-		}
-	}
-	closedir(d);
-	if (rc == ES_ENOTFOUND)
-		es_errf(err, errlen, rc, "no media log of call %s in %s yet", l->call_id, l->spool);
-	return rc;
 }
 
 /* The join: the newest capture time the log holds now, then back to its
@@ -148,7 +86,8 @@ int rec_listen_poll(struct rec_listen *l, bool *found, char *err, size_t errlen)
 	int rc;
 	*found = l->ml != NULL;
 	if (!l->ml) {
-		if ((rc = find_log(l, err, errlen)))
+		if ((rc = rec_spool_find(l->spool, &l->keys, l->call_id, l->start_us, l->path,
+					 sizeof(l->path), &l->ml, err, errlen)))
 			return rc == ES_ENOTFOUND ? 0 : rc;
 		if ((rc = join_edge(l, err, errlen)))
 			return rc;

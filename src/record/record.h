@@ -612,6 +612,13 @@ int rec_recording_plain(const char *data_dir, struct st_vault *vault,
 int rec_recording_export_fd(const char *data_dir, struct st_vault *vault,
 			    const struct idx_recording *rec, const char *fmt, int out_fd, char *err,
 			    size_t errlen);
+/* The same for a finished call whose recording is still queued: its media
+ * log in DATA/spool rendered as rec_queued_render does (the WAV the encoder
+ * will write), then converted to fmt.  ES_ENOTFOUND when the spool holds no
+ * log of the call. */
+int rec_queued_export_fd(const char *data_dir, struct st_vault *vault, const char *call_id,
+			 int64_t start_us, int64_t end_us, const char *fmt, int out_fd, char *err,
+			 size_t errlen);
 
 /* The file of a recording row: data_dir + "/" + rec->path, or, when that
  * file is not there and the data folder has a bucket (tier.c), a copy of

@@ -186,6 +186,17 @@ void rec_spool_sip(struct rec_spool *sp, struct rec_call *rc, const struct net_p
 char *rec_spool_close(struct rec_spool *sp, struct rec_call *rc);
 /* Drop rc's log writer without finishing it (the file stays). */
 void rec_spool_discard(struct rec_call *rc);
+/* The media log in the spool folder of the call call_id that started at
+ * start_us (what the index and active.tsv say of it): a log named
+ * START_US-*.mlog whose header's Call-ID is call_id (a dialog's) or whose
+ * first metadata says call_id= (a SIPREC session's recorded call: the
+ * header and the name's hash are the session's).  Its path into out; with
+ * ml, also the log opened and rewound (the caller closes it).  0;
+ * ES_ENOTFOUND when there is none (yet: a log just created may not hold
+ * its header); ES_EIO when the folder cannot be read; the message in err. */
+int rec_spool_find(const char *spool, const struct mlog_keys *keys, const char *call_id,
+		   int64_t start_us, char *out, size_t cap, struct mlog_reader **ml, char *err,
+		   size_t errlen);
 
 /* srec.c: calls that are SIPREC recording sessions. */
 struct rec_siprec;

@@ -6,8 +6,10 @@
 #include "record/record_internal.h"
 #include "store/vault.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,4 +268,80 @@ void rec_spool_discard(struct rec_call *rc)
 	rc->ml = NULL;
 	free(rc->ml_path);
 	rc->ml_path = NULL;
+}
+
+/* ---- finding a call's log (queued.c plays it, listen.c follows it) ---------------- */
+
+/* Whether the open log ml is call_id's: its header's Call-ID, or the
+ * call_id= its first metadata record gives (spool_meta writes it before any
+ * media; a SIPREC session's log names the recorded call there).  Rewinds. */
+static bool sp_log_is_call(struct mlog_reader *ml, const char *call_id)
+{
+	if (!strcmp(mlog_call_id(ml), call_id))
+		return true;
+	struct mlog_rec rec;
+	char err[256];
+	size_t cl = strlen(call_id);
+	bool hit = false;
+	/* the metadata comes first; a few records at most before it */
+	for (int i = 0; i < 64 && mlog_next(ml, &rec, err, sizeof(err)) == 1; i++) {
+		if (rec.type != MLOG_REC_META)
+			continue;
+		hit = rec.len > cl + 8 && !memcmp(rec.payload, "call_id=", 8) &&
+		      !memcmp(rec.payload + 8, call_id, cl) && rec.payload[8 + cl] == '\n';
+		break;
+	}
+	mlog_rewind(ml);
+	return hit;
+}
+
+int rec_spool_find(const char *spool, const struct mlog_keys *keys, const char *call_id,
+		   int64_t start_us, char *out, size_t cap, struct mlog_reader **ml, char *err,
+		   size_t errlen)
+{
+	if (ml)
+		*ml = NULL;
+	if (!spool || !call_id || !*call_id)
+		return es_errf(err, errlen, ES_EINVAL, "no call to look for in the spool");
+	/* spool_open names a log START_US-HASH-SEQ.mlog; the hash is of the
+	 * header's Call-ID, which for SIPREC is not the recorded call's, so the
+	 * start time narrows and the contents decide */
+	char prefix[32];
+	int pl = snprintf(prefix, sizeof(prefix), "%lld-", (long long)start_us);
+	DIR *d = opendir(spool);
+	if (!d)
+		return es_errf(err, errlen, errno == ENOENT ? ES_ENOTFOUND : ES_EIO,
+			       "%s: cannot read the spool: %s", spool, strerror(errno));
+	const struct mlog_keys *k = keys && keys->unwrap ? keys : NULL;
+	int rc = ES_ENOTFOUND;
+	struct dirent *e;
+	while (rc && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (strncmp(e->d_name, prefix, (size_t)pl) || n < 5 ||
+		    strcmp(e->d_name + n - 5, ".mlog"))
+			continue;
+		char path[4400];
+		if (snprintf(path, sizeof(path), "%s/%s", spool, e->d_name) >= (int)sizeof(path) ||
+		    strlen(path) >= cap)
+			continue;
+		struct mlog_reader *r = NULL;
+		char why[512];
+		/* a log just created may not hold its header yet: not an error */
+		if (mlog_open_keyed(&r, path, k, why, sizeof(why)))
+			continue;
+		if (sp_log_is_call(r, call_id)) {
+			snprintf(out, cap, "%s", path);
+			rc = 0;
+			if (ml) {
+				*ml = r;
+				r = NULL;
+			}
+		}
+		mlog_reader_close(r);
+	}
+	closedir(d);
+	if (rc)
+		es_errf(err, errlen, rc, "no media log of call %s started at %lld in %s", call_id,
+			(long long)start_us, spool);
+	return rc;
 }
