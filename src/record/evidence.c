@@ -267,7 +267,8 @@ static int catch_up_add(struct catch_up *k, unsigned *added)
 		else if (!rc)
 			n++;
 	}
-	qsort(m, n, sizeof(*m), missing_cmp);
+	if (n) /* qsort of NULL is undefined even for 0 */
+		qsort(m, n, sizeof(*m), missing_cmp);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = ledger_add(k->ix, k->l, m[i].call_row, m[i].path, m[i].sha256,
 				m[i].have_plain ? m[i].plain_sha256 : NULL);
