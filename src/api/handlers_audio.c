@@ -21,12 +21,14 @@
  */
 #include "api/server_internal.h"
 #include "record/record.h"
+#include "store/blob.h"
 #include "store/vault.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,9 @@ struct audio {
 	struct st_enc_reader *enc; /* encrypted, or */
 	int fd;                    /* plain (-1 when enc or mem), or */
 	struct es_buf mem;         /* rendered from a queued call's media log */
+	struct st_blob blob;       /* an archived recording read by ranges (enc), */
+	struct es_buf got;         /* the last range fetched */
+	char key[ST_BLOB_KEY_MAX];
 	uint64_t size;             /* plaintext bytes */
 	uint64_t start, len;       /* the range served */
 	bool failed;               /* audited once */
@@ -54,6 +59,9 @@ static void audio_free(void *cls)
 		return;
 	if (a->enc)
 		st_enc_reader_close(a->enc);
+	if (a->blob.ops)
+		st_blob_close(&a->blob);
+	es_buf_free(&a->got);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->mem.p)
@@ -216,13 +224,69 @@ static int unsatisfiable(struct srv_req *r, uint64_t size)
 	return srv_json_send_hdrs(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, &o, hdrs);
 }
 
+/* Stored bytes of an archived recording straight from its bucket: one
+ * ranged GET for the header, for the last chunk (authenticated at open) and
+ * for each chunk a request covers (issue #16: a Range request near the end
+ * of a long call used to fetch the whole object into DATA/cache first).
+ * The bytes fetched are counted for GET /metrics. */
+static int blob_src(void *ud, uint8_t *buf, size_t n, uint64_t off, char *err, size_t errcap)
+{
+	struct audio *a = ud;
+	es_buf_reset(&a->got);
+	int rc = a->blob.ops->get_range(a->blob.state, a->key, off, n, &a->got, err, errcap);
+	atomic_fetch_add_explicit(&a->srv->archive_range_bytes, a->got.len, memory_order_relaxed);
+	if (!rc && a->got.len != n)
+		rc = es_errf(err, errcap, ES_EIO, "%s: %zu bytes at %llu asked, the bucket gave %zu",
+			     a->key, n, (unsigned long long)off, a->got.len);
+	if (!rc)
+		memcpy(buf, a->got.p, n);
+	return rc;
+}
+
+/* Whether rel is only in the bucket: neither in the data folder nor
+ * fetched into DATA/cache already (record/tier.c). */
+static bool archived_only(const char *data_dir, const char *rel)
+{
+	char p[4400];
+	struct stat st;
+	if (snprintf(p, sizeof(p), "%s/%s", data_dir, rel) >= (int)sizeof(p) || !stat(p, &st) ||
+	    errno != ENOENT)
+		return false;
+	return snprintf(p, sizeof(p), "%s/cache/%s", data_dir, rel) < (int)sizeof(p) &&
+	       stat(p, &st) && errno == ENOENT;
+}
+
+/* Open an archived encrypted recording on its bucket (a->blob) with dek:
+ * 0, an error code (err), or ES_ENOTFOUND with nothing done when the data
+ * folder has no bucket (the caller then goes the usual way). */
+static int archived_open(struct srv_req *r, const struct srv_rec *ar, struct audio *a,
+			 const struct st_dek *dek, char *err, size_t errlen)
+{
+	if (rec_blobs_open(r->srv->data_dir, &a->blob, NULL, err, errlen)) {
+		a->blob.ops = NULL;
+		return ES_ENOTFOUND;
+	}
+	uint64_t size = 0;
+	snprintf(a->key, sizeof(a->key), "%s", ar->rec.path);
+	int rc = a->blob.ops->size(a->blob.state, a->key, &size, err, errlen);
+	if (!rc)
+		rc = st_enc_reader_open_src(&a->enc, size, blob_src, a, ar->rec.path, dek, err, errlen);
+	return rc;
+}
+
 /* Open the plaintext of a (a->enc or a->fd, a->size): 0, or an HTTP
  * status with the error answered by the caller (*code, *msg). */
 static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct audio *a,
 			   const char **code, char *msg, size_t msglen)
 {
 	char file[4400];
-	if (rec_recording_path(r->srv->data_dir, &ar->rec, file, sizeof(file)) || ar->bad_path) {
+	/* an archived encrypted recording is read by ranges, not fetched */
+	bool archived = ar->rec.encrypted && !ar->bad_path && ar->rec.path &&
+			archived_only(r->srv->data_dir, ar->rec.path);
+	if (archived ? snprintf(file, sizeof(file), "%s/%s", r->srv->data_dir, ar->rec.path) >=
+			       (int)sizeof(file)
+		     : rec_recording_path(r->srv->data_dir, &ar->rec, file, sizeof(file)) != 0 ||
+			       ar->bad_path) {
 		*code = "unavailable";
 		snprintf(msg, msglen, "the recording's path is unusable");
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -250,11 +314,20 @@ static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct a
 		snprintf(msg, msglen, "the recording's data key is gone (shredded or missing)");
 		return MHD_HTTP_GONE;
 	}
-	if (!rc)
+	bool remote = false;
+	if (!rc && archived) {
+		rc = archived_open(r, ar, a, dek, err, sizeof(err));
+		remote = rc != ES_ENOTFOUND || a->blob.ops;
+		if (!remote) {
+			rc = 0;
+			rec_recording_path(r->srv->data_dir, &ar->rec, file, sizeof(file));
+		}
+	}
+	if (!rc && !remote)
 		rc = st_enc_reader_open(&a->enc, file, dek, err, sizeof(err));
 	/* a key that fails to open the file is not kept */
 	srv_keycache_put(r->srv->audio, kref, rc != 0);
-	if (rc == ES_ENOTFOUND || (rc == ES_EIO && access(file, F_OK))) {
+	if (rc == ES_ENOTFOUND || (!remote && rc == ES_EIO && access(file, F_OK))) {
 		*code = "gone";
 		snprintf(msg, msglen, "the recording's file is missing");
 		return MHD_HTTP_GONE;

@@ -54,6 +54,14 @@ int srv_metrics(struct srv_req *r)
 	int err = api_status_read(s->data_dir, &status, &len);
 	if (!err)
 		err = api_metrics_render(&out, s->data_dir, status, len, srv_now_us(), codes);
+	if (!err)
+		err = es_buf_printf(&out,
+				    "# HELP earshot_archive_range_bytes_total Bytes of archived "
+				    "recordings fetched from the bucket by range for playback.\n"
+				    "# TYPE earshot_archive_range_bytes_total counter\n"
+				    "earshot_archive_range_bytes_total %llu\n",
+				    (unsigned long long)atomic_load_explicit(&s->archive_range_bytes,
+									  memory_order_relaxed));
 	free(status);
 	int rc = err ? srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "out of memory")

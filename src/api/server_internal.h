@@ -67,6 +67,9 @@ struct api_server {
 	unsigned log_count, log_dropped;
 	/* responses by status 100..599, for /metrics (handlers_health.c) */
 	_Atomic uint64_t http_codes[500];
+	/* bytes of archived recordings read by ranges from the bucket
+	 * (handlers_audio.c), for /metrics */
+	_Atomic uint64_t archive_range_bytes;
 };
 
 enum srv_auth { SRV_AUTH_NONE = 0, SRV_AUTH_SESSION, SRV_AUTH_TOKEN };

@@ -595,6 +595,18 @@ struct idx_node {
 /* Each node by name; fn's non-zero return stops the walk and is returned. */
 typedef int (*idx_node_fn)(void *ud, const struct idx_node *n);
 int idx_nodes_list(struct idx *ix, idx_node_fn fn, void *ud);
+/* Every recording row by call row with only what a ledger's catch-up
+ * needs (record/evidence.c rec_ledger_open): the call row, the recording's
+ * path and the call's node (NULL: none), read in pages so that a big
+ * index is never listed in one result.  Strings are valid during fn; fn's
+ * non-zero return stops the walk and is returned. */
+struct idx_rec_path {
+	int64_t call_row;
+	const char *path;
+	const char *node;
+};
+typedef int (*idx_rec_path_fn)(void *ud, const struct idx_rec_path *r);
+int idx_recording_paths(struct idx *ix, idx_rec_path_fn fn, void *ud);
 
 /* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
  * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed

@@ -121,3 +121,39 @@ int idx_nodes_list(struct idx *ix, idx_node_fn fn, void *ud)
 	db_finalize(st);
 	return ret;
 }
+
+/* Keyset pages: PostgreSQL hands a statement's whole result over at once
+ * (index_pg.c), so a page bounds what one step holds on a big index. */
+#define REC_PATH_PAGE 10000
+
+int idx_recording_paths(struct idx *ix, idx_rec_path_fn fn, void *ud)
+{
+	int64_t after = 0;
+	for (;;) {
+		struct idx_st *st = idx_prep(ix, "SELECT r.call_row, r.path, c.node"
+						 " FROM recordings r JOIN calls c ON c.id = r.call_row"
+						 " WHERE r.call_row > ?1 ORDER BY r.call_row LIMIT ?2");
+		if (!st)
+			return ES_EDB;
+		db_bind_int64(st, 1, after);
+		db_bind_int64(st, 2, REC_PATH_PAGE);
+		int rc, err = 0;
+		size_t n = 0;
+		while ((rc = db_step(st)) == DB_ROW) {
+			struct idx_rec_path r = {
+				.call_row = db_col_int64(st, 0),
+				.path = db_col_text(st, 1),
+				.node = db_col_text(st, 2),
+			};
+			after = r.call_row;
+			n++;
+			if ((err = fn(ud, &r)))
+				break;
+		}
+		if (!err && rc != DB_DONE)
+			err = idx_fail(ix, "recording paths");
+		db_finalize(st);
+		if (err || n < REC_PATH_PAGE)
+			return err;
+	}
+}

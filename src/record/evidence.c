@@ -189,31 +189,94 @@ int rec_ledger_leaf(struct idx *ix, struct st_ledger *l, const struct idx_record
 	return ledger_add(ix, l, rec->call_row, rec->path, rec->sha256, rec->plain_sha256);
 }
 
+/* Recordings of this node that have no leaf: found by path and node only
+ * (idx_recording_paths), their hashes read afterwards, call by call, for
+ * these few (the common case has none). */
 struct catch_up {
 	struct idx *ix;
 	struct st_ledger *l;
-	unsigned added;
-	int err;
+	int64_t *rows;
+	size_t n, cap;
 };
 
-static int catch_up_fn(void *ud, const struct idx_call *c)
+static int catch_up_fn(void *ud, const struct idx_rec_path *r)
 {
 	struct catch_up *k = ud;
-	const struct idx_recording *r = c->recording;
 	uint64_t seq;
 	bool tomb;
-	if (!r || !r->path || st_ledger_find(k->l, r->path, &seq, &tomb) == 0)
+	if (!r->path || st_ledger_find(k->l, r->path, &seq, &tomb) == 0)
 		return 0;
 	/* on a shared index, another node's recording is its own ledger's */
-	if (!idx_call_is_mine(k->ix, c->node))
+	if (!idx_call_is_mine(k->ix, r->node))
 		return 0;
-	int rc = ledger_add(k->ix, k->l, c->id, r->path, r->sha256, r->plain_sha256);
-	if (rc) {
-		k->err = rc;
-		return 1;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		int64_t *p = realloc(k->rows, cap * sizeof(*p));
+		if (!p)
+			return ES_ENOMEM;
+		k->rows = p;
+		k->cap = cap;
 	}
-	k->added++;
+	k->rows[k->n++] = r->call_row;
 	return 0;
+}
+
+/* One missing leaf: the call's start (the order leaves are entered in:
+ * by start time, then id, as the calls are listed) and its recording. */
+struct missing {
+	int64_t start_us, call_row;
+	char path[1024], sha256[65], plain_sha256[65];
+	bool have_plain;
+};
+
+static int missing_fn(void *ud, const struct idx_call *c)
+{
+	struct missing *m = ud;
+	const struct idx_recording *r = c->recording;
+	if (!r || !r->path || !r->sha256)
+		return ES_ENOTFOUND;
+	m->start_us = c->start_us;
+	m->call_row = c->id;
+	snprintf(m->path, sizeof(m->path), "%s", r->path);
+	snprintf(m->sha256, sizeof(m->sha256), "%s", r->sha256);
+	m->have_plain = r->plain_sha256 != NULL;
+	snprintf(m->plain_sha256, sizeof(m->plain_sha256), "%s", m->have_plain ? r->plain_sha256 : "");
+	return 0;
+}
+
+static int missing_cmp(const void *a, const void *b)
+{
+	const struct missing *x = a, *y = b;
+	if (x->start_us != y->start_us)
+		return x->start_us < y->start_us ? -1 : 1;
+	return x->call_row < y->call_row ? -1 : x->call_row > y->call_row;
+}
+
+/* Enter the leaves of k's rows; *added counts them. */
+static int catch_up_add(struct catch_up *k, unsigned *added)
+{
+	struct missing *m = k->n ? calloc(k->n, sizeof(*m)) : NULL;
+	if (k->n && !m)
+		return ES_ENOMEM;
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < k->n && !rc; i++) {
+		rc = idx_call_brief(k->ix, k->rows[i], missing_fn, &m[n]);
+		if (rc == ES_ENOTFOUND) /* gone meanwhile */
+			rc = 0;
+		else if (!rc)
+			n++;
+	}
+	if (n) /* qsort of NULL is undefined even for 0 */
+		qsort(m, n, sizeof(*m), missing_cmp);
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = ledger_add(k->ix, k->l, m[i].call_row, m[i].path, m[i].sha256,
+				m[i].have_plain ? m[i].plain_sha256 : NULL);
+		if (!rc)
+			(*added)++;
+	}
+	free(m);
+	return rc;
 }
 
 int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const char *key_path,
@@ -226,21 +289,24 @@ int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const cha
 	int rc = st_ledger_open_key(out, dir, create ? ST_LEDGER_CREATE : 0, key_path, err, errlen);
 	if (rc)
 		return rc;
-	struct catch_up k = {ix, *out, 0, 0};
-	struct idx_filter f = {0};
-	rc = idx_calls_list(ix, &f, catch_up_fn, &k);
-	if (k.err || (rc && rc != 1)) {
+	struct catch_up k = {ix, *out, NULL, 0, 0};
+	unsigned n_added = 0;
+	rc = idx_recording_paths(ix, catch_up_fn, &k);
+	if (!rc)
+		rc = catch_up_add(&k, &n_added);
+	free(k.rows);
+	if (rc) {
 		snprintf(err, errlen, "%s: recordings of the index could not be entered: %s", dir,
-			 es_strerror(k.err ? k.err : rc));
+			 es_strerror(rc));
 		st_ledger_close(*out);
 		*out = NULL;
-		return k.err ? k.err : rc;
+		return rc;
 	}
-	if (k.added)
+	if (n_added)
 		ES_LOG_WARNING(TAG, "%s: %u recordings of the index had no leaf (a crash between the "
-			       "index and the ledger): entered now", dir, k.added);
+			       "index and the ledger): entered now", dir, n_added);
 	if (added)
-		*added = k.added;
+		*added = n_added;
 	rc = st_ledger_commit(*out);
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot sign a head: %s", dir, es_strerror(rc));

@@ -285,8 +285,10 @@ int st_enc_encrypt_file(const char *src, const char *dst, const struct st_dek *d
 /* ---- reader ------------------------------------------------------------ */
 
 struct st_enc_reader {
-	int fd;             /* -1 when reading from memory */
+	int fd;             /* -1 when reading from memory or src */
 	const uint8_t *mem;
+	st_enc_src_fn src; /* the caller's source (e.g. ranges of an object), or NULL */
+	void *src_ud;
 	char *name;
 	struct st_dek *dek; /* own copy */
 	uint8_t hdr[ST_ENC_HDR_BYTES];
@@ -332,6 +334,12 @@ void st_enc_reader_close(struct st_enc_reader *r)
 
 static int r_src(struct st_enc_reader *r, uint8_t *buf, size_t n, uint64_t off)
 {
+	if (r->src) {
+		int rc = r->src(r->src_ud, buf, n, off, r->err, sizeof(r->err));
+		if (rc && !*r->err)
+			snprintf(r->err, sizeof(r->err), "%s: read failed: %s", r->name, es_strerror(rc));
+		return rc;
+	}
 	if (r->fd < 0) {
 		memcpy(buf, r->mem + off, n);
 		return 0;
@@ -457,8 +465,9 @@ static int r_layout(struct st_enc_reader *r)
 	return 0;
 }
 
-static int r_open(struct st_enc_reader **out, int fd, const uint8_t *mem, uint64_t size,
-		  const char *name, const struct st_dek *dek, char *err, size_t errcap)
+static int r_open_any(struct st_enc_reader **out, int fd, const uint8_t *mem, st_enc_src_fn src,
+		      void *ud, uint64_t size, const char *name, const struct st_dek *dek, char *err,
+		      size_t errcap)
 {
 	struct st_enc_reader *r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -468,6 +477,8 @@ static int r_open(struct st_enc_reader **out, int fd, const uint8_t *mem, uint64
 	}
 	r->fd = fd;
 	r->mem = mem;
+	r->src = src;
+	r->src_ud = ud;
 	r->file_size = size;
 	r->cache_idx = UINT64_MAX;
 	r->name = strdup(name);
@@ -504,6 +515,18 @@ out:
 	return 0;
 }
 
+static int r_open(struct st_enc_reader **out, int fd, const uint8_t *mem, uint64_t size,
+		  const char *name, const struct st_dek *dek, char *err, size_t errcap)
+{
+	return r_open_any(out, fd, mem, NULL, NULL, size, name, dek, err, errcap);
+}
+
+static int r_open_src(struct st_enc_reader **out, uint64_t size, st_enc_src_fn src, void *ud,
+		      const char *name, const struct st_dek *dek, char *err, size_t errcap)
+{
+	return r_open_any(out, -1, NULL, src, ud, size, name, dek, err, errcap);
+}
+
 int st_enc_reader_open(struct st_enc_reader **out, const char *path, const struct st_dek *dek,
 		       char *err, size_t errcap)
 {
@@ -535,6 +558,23 @@ int st_enc_reader_open_mem(struct st_enc_reader **out, const uint8_t *p, size_t 
 	if (st_crypt_init())
 		return ES_EUNSUP;
 	return r_open(out, -1, p, n, name ? name : "(memory)", dek, err, errcap);
+}
+
+int st_enc_reader_open_src(struct st_enc_reader **out, uint64_t size, st_enc_src_fn src,
+			   void *ud, const char *name, const struct st_dek *dek, char *err,
+			   size_t errcap)
+{
+	*out = NULL;
+	st_crypt_errf(err, errcap, "%s", "");
+	if (st_crypt_init())
+		return ES_EUNSUP;
+	struct st_enc_reader *r = NULL;
+	/* like a file: the header and the last chunk are read and
+	 * authenticated now */
+	int rc = r_open_src(&r, size, src, ud, name ? name : "(source)", dek, err, errcap);
+	if (!rc)
+		*out = r;
+	return rc;
 }
 
 int st_enc_reader_pread(struct st_enc_reader *r, void *buf, size_t len, uint64_t off,

@@ -200,6 +200,17 @@ int st_enc_reader_open(struct st_enc_reader **out, const char *path, const struc
  * name is used in messages. */
 int st_enc_reader_open_mem(struct st_enc_reader **out, const uint8_t *p, size_t n,
 			   const char *name, const struct st_dek *dek, char *err, size_t errcap);
+/* The same over a source the caller provides: src(ud, buf, n, off, err,
+ * errcap) fills buf with the n stored bytes at off (all of them, or an
+ * error code with a message in err), and size is the stored size.  Only the
+ * header, the last chunk and the chunks a read covers are asked for, so a
+ * source that fetches ranges of a remote object (an archived recording)
+ * never needs the whole object.  ud must outlive the reader. */
+typedef int (*st_enc_src_fn)(void *ud, uint8_t *buf, size_t n, uint64_t off, char *err,
+			     size_t errcap);
+int st_enc_reader_open_src(struct st_enc_reader **out, uint64_t size, st_enc_src_fn src,
+			   void *ud, const char *name, const struct st_dek *dek, char *err,
+			   size_t errcap);
 uint64_t st_enc_reader_size(const struct st_enc_reader *r);
 uint32_t st_enc_reader_chunk_size(const struct st_enc_reader *r);
 /* Up to len plaintext bytes from offset off into buf; *got is len unless the

@@ -270,6 +270,82 @@ static void test_pread(void)
 	pread_all(1000, 9999, 4);
 }
 
+/* A caller's source (st_enc_reader_open_src) over a file's bytes in memory:
+ * counts what is asked and fails from fail_at on (an outage mid-play). */
+struct mem_src {
+	const uint8_t *p;
+	size_t n;
+	uint64_t asked, calls, fail_at;
+};
+
+static int mem_src_read(void *ud, uint8_t *buf, size_t n, uint64_t off, char *err, size_t errcap)
+{
+	struct mem_src *m = ud;
+	if (m->calls++ >= m->fail_at) {
+		snprintf(err, errcap, "bucket unreachable");
+		return ES_EIO;
+	}
+	CHECK(off + n <= m->n);
+	memcpy(buf, m->p + off, n);
+	m->asked += n;
+	return 0;
+}
+
+/* Reading through a source gives the same plaintext and asks only for the
+ * header, the last chunk and the chunks a read covers (issue #16: ranged
+ * playback of archived recordings); a failing source is an error that
+ * names the reader and says why, never a crash. */
+static void test_reader_src(void)
+{
+	struct st_dek *dek = st_dek_new();
+	size_t n = 40 * C + 123;
+	uint8_t *data = rand_bytes(n);
+	const char *p = tpath("src.enc");
+	CHECK_INT(enc(p, dek, data, n, C, NULL), 0);
+	size_t fn = 0;
+	uint8_t *f = slurp(p, &fn);
+	struct mem_src m = {f, fn, 0, 0, UINT64_MAX};
+	struct st_enc_reader *r = NULL;
+	CHECK_INT(st_enc_reader_open_src(&r, fn, mem_src_read, &m, "rec/1.wav.enc", dek, errbuf,
+					 sizeof(errbuf)), 0);
+	if (!r)
+		goto out;
+	CHECK(st_enc_reader_size(r) == n);
+	uint64_t at_open = m.asked;
+	CHECK(at_open <= ST_ENC_HDR_BYTES + C + ST_ENC_CHUNK_OVERHEAD);
+	check_read(r, data, n, n - 100, 100); /* in the last chunk: cached, nothing asked */
+	CHECK(m.asked == at_open);
+	check_read(r, data, n, 7 * C + 100, 1000); /* one chunk in the middle */
+	CHECK(m.asked == at_open + C + ST_ENC_CHUNK_OVERHEAD);
+	for (int i = 0; i < 200; i++) {
+		uint64_t off = (uint64_t)rand() % n;
+		check_read(r, data, n, off, (size_t)rand() % (2 * C));
+	}
+	m.fail_at = m.calls; /* the bucket goes away */
+	uint8_t buf[64];
+	size_t got = 1;
+	CHECK_INT(st_enc_reader_pread(r, buf, sizeof(buf), 20 * C + 5, &got), ES_EIO);
+	CHECK(contains(st_enc_reader_error(r), "bucket unreachable"));
+	st_enc_reader_close(r);
+	/* a source failing at open, and a wrong key through a source */
+	m.calls = 0;
+	m.fail_at = 1;
+	r = NULL;
+	CHECK_INT(st_enc_reader_open_src(&r, fn, mem_src_read, &m, "rec/1.wav.enc", dek, errbuf,
+					 sizeof(errbuf)), ES_EIO);
+	CHECK(r == NULL && contains(errbuf, "bucket unreachable"));
+	struct st_dek *other = st_dek_new();
+	m.fail_at = UINT64_MAX;
+	CHECK_INT(st_enc_reader_open_src(&r, fn, mem_src_read, &m, "rec/1.wav.enc", other, errbuf,
+					 sizeof(errbuf)), ST_ECRYPTO);
+	CHECK(r == NULL && contains(errbuf, "rec/1.wav.enc"));
+	st_dek_free(other);
+out:
+	free(f);
+	free(data);
+	st_dek_free(dek);
+}
+
 /* ---- tampering --------------------------------------------------------- */
 
 /* The file bytes f (n) must fail: at open or at reading everything, with
@@ -885,6 +961,7 @@ int main(void)
 	RUN(test_roundtrip_sizes);
 	RUN(test_one_write);
 	RUN(test_pread);
+	RUN(test_reader_src);
 	RUN(test_tamper);
 	RUN(test_keyring_create);
 	RUN(test_keyring_rotate);
