@@ -326,7 +326,7 @@ static void listen_audit(struct srv_req *r, const struct srv_rec *ar, const char
 /* The reason for listening ([api] listen_reason): ?reason= (an audio
  * element cannot send headers) or X-Listen-Reason, at most SRV_REASON_MAX
  * bytes without control characters.  false: refused (*rc queued, audited). */
-static bool listen_reason(struct srv_req *r, const char *obj, const char **out, int *rc)
+bool srv_listen_reason(struct srv_req *r, const char *obj, const char **out, int *rc)
 {
 	enum api_listen_reason mode = r->srv->cfg.listen_reason;
 	const char *v = srv_arg(r, "reason");
@@ -366,7 +366,7 @@ int srv_call_audio(struct srv_req *r, int64_t id)
 	const char *reason = NULL;
 	if (!srv_access_call_ex(r, id, API_ACT_LISTEN, "call.listen", params, srv_rec_row, &ar, obj,
 				&rc) ||
-	    !listen_reason(r, obj, &reason, &rc))
+	    !srv_listen_reason(r, obj, &reason, &rc))
 		return rc;
 	struct audio *a = calloc(1, sizeof(*a));
 	if (!a)
