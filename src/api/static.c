@@ -42,6 +42,7 @@ static const struct static_file static_files[] = {
 	{"/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"},
 	{"/callflow.js", "callflow.js", "text/javascript; charset=utf-8"},
 	{"/export.js", "export.js", "text/javascript; charset=utf-8"},
+	{"/bookmarks.js", "bookmarks.js", "text/javascript; charset=utf-8"},
 };
 
 static const struct static_file *static_lookup(const char *url)
