@@ -263,10 +263,18 @@ function clipView() {
   v.innerHTML = '<h2 id="clip-h" tabindex="-1">Clip</h2>' +
     '<p id="clip-about" class="status"></p>' +
     '<div class="player-controls"><button type="button" id="clip-play">Play</button>' +
+    '<span class="time" id="clip-time">0:00</span>' +
     '<a id="clip-export" class="button" href="#" download hidden>Download WAV</a></div>' +
-    '<audio id="clip-audio" preload="none" controls controlslist="nodownload" hidden></audio>';
-  $('main').append(v);
+    // one player rule (app.js): no native controls, nothing fetched before Play
+    '<audio id="clip-audio" preload="none"></audio>';
+  $('search-view').after(v); // not last in main: the page's last focusable stays where it was
   $('clip-play').addEventListener('click', clipPlay);
+  const a = $('clip-audio');
+  a.addEventListener('play', () => { $('clip-play').textContent = 'Pause'; });
+  a.addEventListener('pause', () => { $('clip-play').textContent = 'Play'; });
+  a.addEventListener('timeupdate', () => {
+    $('clip-time').textContent = fmtClock(a.currentTime) + (isFinite(a.duration) ? ' / ' + fmtClock(a.duration) : '');
+  });
   return v;
 }
 
@@ -278,7 +286,7 @@ async function clipOpen(h) {
   const a = $('clip-audio');
   a.pause();
   a.removeAttribute('src');
-  a.hidden = true;
+  $('clip-time').textContent = '0:00';
   CLIP.id = m ? m[1] : null;
   CLIP.meta = null;
   $('clip-h').textContent = 'Clip';
@@ -317,9 +325,8 @@ function clipPlay() {
     const why = listenReason({ id: k.call });
     if (why === null) { showError(new Error('Playback needs a reason for listening')); return; }
     a.src = '/api/clips/' + k.id + '/audio' + (why ? '?reason=' + encodeURIComponent(why) : '');
-    a.hidden = false;
   }
-  a.play().catch(showError);
+  if (a.paused) a.play().catch(showError); else a.pause();
 }
 
 function clipClose() {
