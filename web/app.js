@@ -144,7 +144,7 @@ function party(p) {
 
 function show(view) {
   for (const v of ['login-view', 'search-view', 'call-view', 'live-view', 'admin-view', 'account-view', 'holds-view',
-    'dashboard-view', 'qa-report-view']) $(v).hidden = v !== view;
+    'dashboard-view', 'qa-report-view', 'clip-view']) if ($(v)) $(v).hidden = v !== view;
   // the page's title names the view (its heading)
   const h = $(view) && $(view).querySelector('h2');
   document.title = (h && h.textContent.trim() ? h.textContent.trim() + ' – ' : '') + 'earshot';
@@ -311,6 +311,7 @@ function clearCall(title) {
   state.call = null;
   stopAudio();
   waveformClear(); // web/waveform.js
+  if (typeof bookmarksClear === 'function') bookmarksClear(); // web/bookmarks.js
   if (typeof callflowClear === 'function') { callflowClear(); $('export-pcap').hidden = true; } // web/callflow.js
   $('export-audio').hidden = true; // web/export.js shows it again for the call
   $('call-title').textContent = title;
@@ -618,6 +619,7 @@ function setupPlayer(c) {
   if (typeof exportShow === 'function') exportShow(c); // web/export.js
   if (typeof talkTimelineShow === 'function') talkTimelineShow(c); // web/timeline.js
   waveformClear();
+  if (typeof bookmarksShow === 'function') bookmarksShow(c); // web/bookmarks.js
   if (!rec || !listen) return;
   drawMarkers();
 }

@@ -30,9 +30,7 @@ bool srv_tag_ok(const char *s, size_t n)
 	return true;
 }
 
-/* Valid UTF-8 without control characters other than TAB and LF, and not
- * only white space. */
-static bool note_ok(const char *s, size_t n)
+bool srv_text_ok(const char *s, size_t n)
 {
 	bool ink = false;
 	for (size_t i = 0; i < n;) {
@@ -346,7 +344,7 @@ int srv_call_note(struct srv_req *r, int64_t id)
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "out of memory");
 	size_t n = text ? strlen(text) : 0;
-	if (perr || n > IDX_NOTE_MAX || !note_ok(text, n)) {
+	if (perr || n > IDX_NOTE_MAX || !srv_text_ok(text, n)) {
 		free(text);
 		srv_audit(r, "call.note", obj, API_AUDIT_FAILED, "bad text");
 		return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "text",

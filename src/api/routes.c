@@ -711,6 +711,9 @@ int srv_route(struct srv_req *r)
 		return srv_forms_route(r, u[sizeof(forms) - 1] ? u + sizeof(forms) : NULL);
 	if (is(u, "/api/reports/qa"))
 		return get ? srv_qa_report(r) : srv_method_not_allowed(r, "GET, HEAD");
+	static const char clips[] = "/api/clips/"; /* handlers_bookmarks.c */
+	if (!strncmp(u, clips, sizeof(clips) - 1))
+		return srv_clips_route(r, u + sizeof(clips) - 1);
 	static const char subject[] = "/api/subject/";
 	if (!strncmp(u, subject, sizeof(subject) - 1))
 		return srv_subject_route(r, u + sizeof(subject) - 1);
@@ -779,6 +782,13 @@ int srv_route(struct srv_req *r)
 			if (is(m, "POST"))
 				return tags ? srv_call_tag(r, id) : srv_call_note(r, id);
 			return srv_method_not_allowed(r, "GET, HEAD, POST");
+		}
+		if (has_sub && (sl_eq(sub1, sl_cstr("bookmarks")) || sl_eq(sub1, sl_cstr("clips")))) {
+			if (!parse_id(idp, &id))
+				return srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "id",
+						 "a call id is a positive decimal number");
+			return srv_call_bookmarks_route(r, id, sl_eq(sub1, sl_cstr("clips")),
+							deep ? sub2 : (struct slice){0});
 		}
 		if (has_sub && sl_eq(sub, sl_cstr("evaluations"))) {
 			if (!parse_id(idp, &id))

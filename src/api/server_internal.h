@@ -366,6 +366,9 @@ int srv_call_tag(struct srv_req *r, int64_t id);
 int srv_call_untag(struct srv_req *r, int64_t id, struct slice tag);
 int srv_call_notes(struct srv_req *r, int64_t id);
 int srv_call_note(struct srv_req *r, int64_t id);
+/* Valid UTF-8 without control characters other than TAB, CR and LF, and
+ * not only white space (a note's, a bookmark's text). */
+bool srv_text_ok(const char *s, size_t n);
 /* A valid tag: 1..IDX_TAG_MAX bytes of letters, digits, '-', '_', '.' and
  * space, not starting or ending with a space. */
 bool srv_tag_ok(const char *s, size_t n);
@@ -459,5 +462,12 @@ int srv_scopes_route(struct srv_req *r, const char *rest);
 int srv_forms_route(struct srv_req *r, const char *rest);
 int srv_call_evaluations(struct srv_req *r, int64_t id);
 int srv_qa_report(struct srv_req *r);
+
+/* ---- handlers_bookmarks.c: bookmarks, comments and clips (issue #18) ----------- */
+/* /api/calls/{id}/bookmarks[/{bid}] (clips false) and /api/calls/{id}/clips
+ * (clips true); rest: what follows the collection's name and its '/'. */
+int srv_call_bookmarks_route(struct srv_req *r, int64_t id, bool clips, struct slice rest);
+/* /api/clips/{rest}: {cid}, {cid}/audio, {cid}/export. */
+int srv_clips_route(struct srv_req *r, const char *rest);
 
 #endif /* ES_API_SERVER_INTERNAL_H */

@@ -47,6 +47,7 @@ static const struct static_file static_files[] = {
 	{"/qa.css", "qa.css", "text/css; charset=utf-8"},
 	{"/qaforms.js", "qaforms.js", "text/javascript; charset=utf-8"},
 	{"/teams.js", "teams.js", "text/javascript; charset=utf-8"},
+	{"/bookmarks.js", "bookmarks.js", "text/javascript; charset=utf-8"},
 };
 
 static const struct static_file *static_lookup(const char *url)

@@ -921,4 +921,48 @@ int idx_pending_add(struct idx *ix, const char *id_hash, int64_t user_id, int64_
 int idx_pending_get(struct idx *ix, const char *id_hash, int64_t now_us, int64_t *user_id);
 int idx_pending_delete(struct idx *ix, const char *id_hash);
 
+/* ---- bookmarks, comments and clips (schema IDX_MIG_BOOKMARKS; bookmarks.c;
+ * issue #18) ------------------------------------------------------------------
+ * Storage only: api/handlers_bookmarks.c checks who may add, see and play
+ * them and what a text may contain. */
+#define IDX_MIG_BOOKMARKS "bookmarks and clips per call"
+#define IDX_BOOKMARK_TEXT_MAX 2000 /* characters of a comment (UTF-8 code points) */
+#define IDX_CLIP_TITLE_MAX 200     /* characters of a clip's title */
+struct idx_bookmark {
+	int64_t id, call_row;
+	const char *user;
+	int64_t at_ms;  /* from the recording's start */
+	int64_t end_ms; /* a span's end, -1 for a point */
+	const char *text;
+	int64_t created_us;
+};
+/* Add b (its id ignored); *id (may be NULL) gets the new one.  ES_ENOTFOUND
+ * when the call is not there, ES_EINVAL when the times are out of order. */
+int idx_bookmark_add(struct idx *ix, const struct idx_bookmark *b, int64_t *id);
+typedef int (*idx_bookmark_fn)(void *ud, const struct idx_bookmark *b);
+/* A call's bookmarks by time; with id > 0 only that one (ES_ENOTFOUND when
+ * the call has no such bookmark). */
+int idx_bookmarks_list(struct idx *ix, int64_t call_row, int64_t id, idx_bookmark_fn fn,
+		       void *ud);
+/* ES_ENOTFOUND when the call has no bookmark id. */
+int idx_bookmark_delete(struct idx *ix, int64_t call_row, int64_t id);
+struct idx_clip {
+	int64_t id, call_row;
+	char creator[IDX_NAME_MAX + 1];
+	int64_t start_ms, end_ms;
+	char title[4 * IDX_CLIP_TITLE_MAX + 1];
+	int64_t created_us;
+	int64_t expires_us; /* 0: never */
+};
+/* Add c (its id ignored): as idx_bookmark_add. */
+int idx_clip_add(struct idx *ix, const struct idx_clip *c, int64_t *id);
+/* Clip id into *out: ES_ENOTFOUND when there is none. */
+int idx_clip_get(struct idx *ix, int64_t id, struct idx_clip *out);
+typedef int (*idx_clip_fn)(void *ud, const struct idx_clip *c);
+/* A call's clips, oldest first. */
+int idx_clips_list(struct idx *ix, int64_t call_row, idx_clip_fn fn, void *ud);
+/* Every bookmark and clip of a call (its recording deleted, shredded or
+ * erased); inside the caller's transaction when one is open. */
+int idx_bookmarks_delete(struct idx *ix, int64_t call_row);
+
 #endif /* ES_INDEX_H */

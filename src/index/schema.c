@@ -619,6 +619,35 @@ static const char v22_mfa_sql[] =
 	");"
 	"CREATE INDEX login_pending_user ON login_pending(user_id);";
 
+/* IDX_MIG_BOOKMARKS (issue #18): time-stamped bookmarks (a point, or a
+ * span with end_ms) and comments on a call's recording, and clips (a span
+ * of it, shared as a link that is checked against the viewer's roles on
+ * every use: a clip is no bearer capability).  Both go with their call
+ * (ON DELETE CASCADE) and are deleted with its recording (record/delete.c)
+ * and by a data-subject erasure (subject.c): a comment may name a party. */
+static const char v23_bookmarks_sql[] =
+	"CREATE TABLE call_bookmarks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  user TEXT NOT NULL,"
+	"  at_ms INTEGER NOT NULL CHECK (at_ms >= 0),"
+	"  end_ms INTEGER CHECK (end_ms IS NULL OR end_ms > at_ms),"
+	"  text TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX call_bookmarks_call ON call_bookmarks(call_row, at_ms);"
+	"CREATE TABLE call_clips ("
+	"  id INTEGER PRIMARY KEY,"
+	"  call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,"
+	"  creator TEXT NOT NULL,"
+	"  start_ms INTEGER NOT NULL CHECK (start_ms >= 0),"
+	"  end_ms INTEGER NOT NULL CHECK (end_ms > start_ms),"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  created_us INTEGER NOT NULL DEFAULT 0,"
+	"  expires_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX call_clips_call ON call_clips(call_row);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -642,6 +671,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_SPEECH, v20_speech_sql},
 	{IDX_MIG_PARTY_TEXT, v21_party_text_sql},
 	{IDX_MIG_MFA, v22_mfa_sql},
+	{IDX_MIG_BOOKMARKS, v23_bookmarks_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

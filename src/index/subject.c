@@ -73,6 +73,9 @@ int idx_call_erase_parties(struct idx *ix, int64_t call_row, unsigned roles,
 	if (!err)
 		err = run2(ix, "DELETE FROM call_notes WHERE call_row = ?1", call_row, NULL, NULL,
 			   "erase notes");
+	/* bookmarks' comments are free text too, and a clip is the party's voice */
+	if (!err)
+		err = idx_bookmarks_delete(ix, call_row);
 	if (err) {
 		idx_rollback(ix);
 		return err;

@@ -214,6 +214,9 @@ int rec_del_end(struct rec_deleter *d, const struct rec_del_target *t, char *err
 	/* the transcripts' searchable text goes with the recording */
 	if (!rc)
 		rc = idx_transcripts_delete(d->ix, t->call_row);
+	/* and the bookmarks and clips on it (their comments and spans) */
+	if (!rc)
+		rc = idx_bookmarks_delete(d->ix, t->call_row);
 	if (rc)
 		snprintf(err, errlen, "%s", idx_errmsg(d->ix));
 	return rc;
@@ -256,7 +259,8 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	rec_peaks_drop(d->data_dir, t->path); /* unreadable without the key anyway */
 	rec_transcript_drop(d->data_dir, t->path);
 	/* the index's copy of the words is no less sensitive than the file */
-	if ((rc = idx_transcripts_delete(d->ix, t->call_row))) {
+	if ((rc = idx_transcripts_delete(d->ix, t->call_row)) ||
+	    (rc = idx_bookmarks_delete(d->ix, t->call_row))) {
 		snprintf(err, errlen, "%s", idx_errmsg(d->ix));
 		return rc;
 	}

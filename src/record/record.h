@@ -620,6 +620,23 @@ int rec_queued_export_fd(const char *data_dir, struct st_vault *vault, const cha
 			 int64_t start_us, int64_t end_us, const char *fmt, int out_fd, char *err,
 			 size_t errlen);
 
+/* A span of a recording (clip.c, the API's clips): */
+struct rec_span {
+	uint32_t rate;        /* of the recording, and of the clip */
+	unsigned channels;
+	uint64_t first_frame; /* the span's first frame in the whole recording */
+	uint64_t frames;      /* in the clip (fewer when the recording ends first) */
+};
+/* The frames of recording rec from start_ms to end_ms (from its first
+ * sample) as a WAV file at its rate and channels into out (caller-owned,
+ * emptied first): checked and decrypted as rec_recording_plain does, into
+ * memory only, and decoded from the start, so the samples are those of the
+ * whole recording decoded.  ES_ENOTFOUND when the span starts after the
+ * recording's end; else as rec_recording_plain, or the decoder's error. */
+int rec_recording_span(const char *data_dir, struct st_vault *vault,
+		       const struct idx_recording *rec, int64_t start_ms, int64_t end_ms,
+		       struct es_buf *out, struct rec_span *info, char *err, size_t errlen);
+
 /* The file of a recording row: data_dir + "/" + rec->path, or, when that
  * file is not there and the data folder has a bucket (tier.c), a copy of
  * the archived object fetched into DATA/cache/ and checked against

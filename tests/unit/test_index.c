@@ -843,7 +843,9 @@ static unsigned mig_step(const char *name)
  * only, nothing on SQLite. */
 #define PARTY_TEXT_UNDO ""
 #define MFA_UNDO "DROP TABLE login_pending; DROP TABLE user_recovery; DROP TABLE user_totp; "
-#define AFTER_V9_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the bookmarks' migration (IDX_MIG_BOOKMARKS). */
+#define BOOKMARKS_UNDO "DROP TABLE call_clips; DROP TABLE call_bookmarks; "
+#define AFTER_V9_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -863,6 +865,7 @@ static const struct {
 	{IDX_MIG_SPEECH, SPEECH_UNDO},
 	{IDX_MIG_PARTY_TEXT, PARTY_TEXT_UNDO},
 	{IDX_MIG_MFA, MFA_UNDO},
+	{IDX_MIG_BOOKMARKS, BOOKMARKS_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -1980,6 +1983,124 @@ static void test_migrate_mfa(void)
 	idx_close(ix);
 }
 
+/* ---- bookmarks and clips (IDX_MIG_BOOKMARKS) --------------------------------------- */
+
+struct bm_seen {
+	int n;
+	int64_t at[4], end[4];
+	char text[4][32];
+};
+
+static int bm_row(void *ud, const struct idx_bookmark *b)
+{
+	struct bm_seen *s = ud;
+	if (s->n < 4) {
+		s->at[s->n] = b->at_ms;
+		s->end[s->n] = b->end_ms;
+		snprintf(s->text[s->n], sizeof(s->text[0]), "%s", b->text);
+	}
+	s->n++;
+	return 0;
+}
+
+static int clip_count(void *ud, const struct idx_clip *c)
+{
+	(void)c;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* Bookmarks by time, points and spans, a span the wrong way round refused;
+ * clips kept and read back; both gone with the recording's deletion
+ * (idx_bookmarks_delete), a data-subject erasure and the call's row. */
+static void test_bookmarks(void)
+{
+	struct idx *ix = fresh();
+	int64_t row = insert(ix, simple("bm1@x", "alice", "bob", 1000, 10));
+	int64_t id1 = 0, id2 = 0, cid = 0;
+	struct idx_bookmark b = {.call_row = row, .user = "alice", .at_ms = 7300, .end_ms = -1,
+				 .text = "said the account number", .created_us = 5};
+	CHECK_INT(idx_bookmark_add(ix, &b, &id1), 0);
+	b.at_ms = 1200;
+	b.end_ms = 2500;
+	b.text = "greeting";
+	CHECK_INT(idx_bookmark_add(ix, &b, &id2), 0);
+	b.end_ms = 1200; /* an empty span */
+	CHECK_INT(idx_bookmark_add(ix, &b, NULL), ES_EINVAL);
+	b.end_ms = -1;
+	b.call_row = row + 1000;
+	CHECK_INT(idx_bookmark_add(ix, &b, NULL), ES_ENOTFOUND);
+	struct bm_seen s = {0};
+	CHECK_INT(idx_bookmarks_list(ix, row, 0, bm_row, &s), 0);
+	CHECK_INT(s.n, 2);
+	CHECK_INT(s.at[0], 1200);
+	CHECK_INT(s.end[0], 2500);
+	CHECK_STR(s.text[0], "greeting");
+	CHECK_INT(s.at[1], 7300);
+	CHECK_INT(s.end[1], -1);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_bookmarks_list(ix, row, id1, bm_row, &s), 0);
+	CHECK_INT(s.n, 1);
+	CHECK_INT(idx_bookmarks_list(ix, row + 1, id1, bm_row, &s), ES_ENOTFOUND);
+	CHECK_INT(idx_bookmark_delete(ix, row, id1), 0);
+	CHECK_INT(idx_bookmark_delete(ix, row, id1), ES_ENOTFOUND);
+	struct idx_clip c = {.call_row = row, .start_ms = 1000, .end_ms = 4000,
+			     .created_us = 9, .expires_us = 99};
+	snprintf(c.creator, sizeof(c.creator), "alice");
+	snprintf(c.title, sizeof(c.title), "the greeting");
+	CHECK_INT(idx_clip_add(ix, &c, &cid), 0);
+	c.end_ms = 1000;
+	CHECK_INT(idx_clip_add(ix, &c, NULL), ES_EINVAL);
+	struct idx_clip got;
+	CHECK_INT(idx_clip_get(ix, cid, &got), 0);
+	CHECK_INT(got.call_row, row);
+	CHECK_INT(got.start_ms, 1000);
+	CHECK_INT(got.end_ms, 4000);
+	CHECK_INT(got.expires_us, 99);
+	CHECK_STR(got.creator, "alice");
+	CHECK_STR(got.title, "the greeting");
+	CHECK_INT(idx_clip_get(ix, cid + 1000, &got), ES_ENOTFOUND);
+	int n = 0;
+	CHECK_INT(idx_clips_list(ix, row, clip_count, &n), 0);
+	CHECK_INT(n, 1);
+	/* the recording deleted or shredded (record/delete.c) */
+	CHECK_INT(idx_bookmarks_delete(ix, row), 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_bookmarks_list(ix, row, 0, bm_row, &s), 0);
+	CHECK_INT(s.n, 0);
+	CHECK_INT(idx_clip_get(ix, cid, &got), ES_ENOTFOUND);
+	/* a data-subject erasure */
+	b.call_row = row;
+	CHECK_INT(idx_bookmark_add(ix, &b, &id1), 0);
+	CHECK_INT(idx_clip_add(ix, (c.end_ms = 4000, &c), &cid), 0);
+	CHECK_INT(idx_call_erase_parties(ix, row, 1u << IDX_CALLER, "erased-1"), 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_bookmarks_list(ix, row, 0, bm_row, &s), 0);
+	CHECK_INT(s.n, 0);
+	CHECK_INT(idx_clip_get(ix, cid, &got), ES_ENOTFOUND);
+	/* the call's row dropped by retention: ON DELETE CASCADE */
+	CHECK_INT(idx_bookmark_add(ix, &b, &id1), 0);
+	CHECK_INT(idx_clip_add(ix, &c, &cid), 0);
+	CHECK_INT(idx_call_expire(ix, row, true), 0);
+	CHECK_INT(idx_bookmarks_list(ix, row, id1, bm_row, &s), ES_ENOTFOUND);
+	CHECK_INT(idx_clip_get(ix, cid, &got), ES_ENOTFOUND);
+	idx_close(ix);
+}
+
+/* IDX_MIG_BOOKMARKS on an index from before it: the tables are made and
+ * work. */
+static void test_migrate_bookmarks(void)
+{
+	struct idx *ix = fresh();
+	idx_close(ix);
+	rewind_before(IDX_MIG_BOOKMARKS);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), SCHEMA_LATEST);
+	idx_close(ix);
+	test_bookmarks();
+}
+
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
 {
@@ -1999,6 +2120,7 @@ static int main_pg(void)
 	RUN(test_searches);
 	RUN(test_stats);
 	RUN(test_qa);
+	RUN(test_bookmarks);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -2198,6 +2320,8 @@ int main(int argc, char **argv)
 	RUN(test_migrate_searches);
 	RUN(test_qa);
 	RUN(test_migrate_mfa);
+	RUN(test_bookmarks);
+	RUN(test_migrate_bookmarks);
 	teardown();
 	return CHECK_DONE();
 }
