@@ -16,14 +16,81 @@
  * byte give its length: 24 (6.3 kbit/s), 20 (5.3 kbit/s), 4 (SID) or 1
  * (untransmitted); 240 samples a frame, SID and untransmitted frames
  * making comfort noise.
+ *
+ * libavcodec is loaded with dlopen when the first such decoder starts, not
+ * linked: it pulled in 76 of earshot's 159 shared libraries (AV1, VP9,
+ * Theora ...), whose loading and relocation took three quarters of every
+ * earshot process's start (about 0.08 s of CPU on the 2-core machine, a
+ * few % of an import of 50 short calls, and again for each command a test
+ * runs), while nearly no call is in iLBC or G.723.1.
  */
 #include "codec/codec_internal.h"
 
+#include <dlfcn.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/log.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LAVC_STR2(x) #x
+#define LAVC_STR(x) LAVC_STR2(x)
+/* The sonames of the major versions the headers are from. */
+#define LAVC_AVCODEC "libavcodec.so." LAVC_STR(LIBAVCODEC_VERSION_MAJOR)
+#define LAVC_AVUTIL "libavutil.so." LAVC_STR(LIBAVUTIL_VERSION_MAJOR)
+
+/* The functions used, resolved once (lv_load). */
+static struct {
+	bool ok;
+	const AVCodec *(*find_decoder)(enum AVCodecID);
+	AVCodecContext *(*alloc_context3)(const AVCodec *);
+	void (*free_context)(AVCodecContext **);
+	int (*open2)(AVCodecContext *, const AVCodec *, AVDictionary **);
+	int (*send_packet)(AVCodecContext *, const AVPacket *);
+	int (*receive_frame)(AVCodecContext *, AVFrame *);
+	AVPacket *(*packet_alloc)(void);
+	void (*packet_free)(AVPacket **);
+	void (*packet_unref)(AVPacket *);
+	int (*new_packet)(AVPacket *, int);
+	AVFrame *(*frame_alloc)(void);
+	void (*frame_free)(AVFrame **);
+	void (*frame_unref)(AVFrame *);
+	void (*layout_default)(AVChannelLayout *, int);
+	void (*log_set_level)(int);
+} lv;
+static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
+
+/* dlsym into a function pointer (POSIX allows the conversion). */
+#define LV_SYM(h, field, name) \
+	(*(void **)(&lv.field) = dlsym(h, name), lv.field != NULL)
+
+static void lv_load(void)
+{
+	/* both stay loaded for the process's life */
+	void *u = dlopen(LAVC_AVUTIL, RTLD_NOW | RTLD_LOCAL);
+	void *c = u ? dlopen(LAVC_AVCODEC, RTLD_NOW | RTLD_LOCAL) : NULL;
+	if (!c) {
+		ES_LOG_WARNING("codec", "iLBC and G.723.1 need %s: %s", LAVC_AVCODEC, dlerror());
+		return;
+	}
+	lv.ok = LV_SYM(c, find_decoder, "avcodec_find_decoder") &&
+		LV_SYM(c, alloc_context3, "avcodec_alloc_context3") &&
+		LV_SYM(c, free_context, "avcodec_free_context") &&
+		LV_SYM(c, open2, "avcodec_open2") && LV_SYM(c, send_packet, "avcodec_send_packet") &&
+		LV_SYM(c, receive_frame, "avcodec_receive_frame") &&
+		LV_SYM(c, packet_alloc, "av_packet_alloc") &&
+		LV_SYM(c, packet_free, "av_packet_free") &&
+		LV_SYM(c, packet_unref, "av_packet_unref") &&
+		LV_SYM(c, new_packet, "av_new_packet") && LV_SYM(u, frame_alloc, "av_frame_alloc") &&
+		LV_SYM(u, frame_free, "av_frame_free") && LV_SYM(u, frame_unref, "av_frame_unref") &&
+		LV_SYM(u, layout_default, "av_channel_layout_default") &&
+		LV_SYM(u, log_set_level, "av_log_set_level");
+	if (!lv.ok)
+		ES_LOG_WARNING("codec", "%s lacks a function earshot uses", LAVC_AVCODEC);
+	else /* libavcodec logs every damaged frame to stderr; earshot counts them */
+		lv.log_set_level(AV_LOG_QUIET);
+}
 
 struct lavc {
 	AVCodecContext *ctx;
@@ -34,24 +101,25 @@ struct lavc {
 
 static void lavc_close(struct lavc *l)
 {
-	avcodec_free_context(&l->ctx);
+	if (l->ctx)
+		lv.free_context(&l->ctx);
 }
 
 static int lavc_open(struct codec_dec *d, int block)
 {
 	struct lavc *l = d->lib;
 	enum AVCodecID id = d->info.id == CODEC_ILBC ? AV_CODEC_ID_ILBC : AV_CODEC_ID_G723_1;
-	const AVCodec *c = avcodec_find_decoder(id);
+	const AVCodec *c = lv.find_decoder(id);
 	if (!c)
 		return ES_EINVAL;
 	lavc_close(l);
-	l->ctx = avcodec_alloc_context3(c);
+	l->ctx = lv.alloc_context3(c);
 	if (!l->ctx)
 		return ES_ENOMEM;
 	l->ctx->sample_rate = 8000;
-	av_channel_layout_default(&l->ctx->ch_layout, 1);
+	lv.layout_default(&l->ctx->ch_layout, 1);
 	l->ctx->block_align = block;
-	if (avcodec_open2(l->ctx, c, NULL) < 0) {
+	if (lv.open2(l->ctx, c, NULL) < 0) {
 		lavc_close(l);
 		return ES_EINVAL;
 	}
@@ -61,14 +129,15 @@ static int lavc_open(struct codec_dec *d, int block)
 
 static int lavc_init(struct codec_dec *d)
 {
-	/* libavcodec logs every damaged frame to stderr; earshot counts them */
-	av_log_set_level(AV_LOG_QUIET);
+	pthread_once(&lv_once, lv_load);
+	if (!lv.ok)
+		return ES_EUNSUP;
 	struct lavc *l = calloc(1, sizeof(*l));
 	if (!l)
 		return ES_ENOMEM;
 	d->lib = l;
-	l->pkt = av_packet_alloc();
-	l->frm = av_frame_alloc();
+	l->pkt = lv.packet_alloc();
+	l->frm = lv.frame_alloc();
 	if (!l->pkt || !l->frm)
 		return ES_ENOMEM;
 	return lavc_open(d, d->info.id == CODEC_ILBC ? 38 : 0);
@@ -80,26 +149,28 @@ static void lavc_fini(struct codec_dec *d)
 	if (!l)
 		return;
 	lavc_close(l);
-	av_packet_free(&l->pkt);
-	av_frame_free(&l->frm);
+	if (l->pkt)
+		lv.packet_free(&l->pkt);
+	if (l->frm)
+		lv.frame_free(&l->frm);
 	free(l);
 }
 
 /* Decode one frame of len bytes into out (room for cap samples). */
 static int lavc_frame(struct lavc *l, const uint8_t *p, size_t len, int16_t *out, size_t cap)
 {
-	if (av_new_packet(l->pkt, (int)len) < 0)
+	if (lv.new_packet(l->pkt, (int)len) < 0)
 		return ES_ENOMEM;
 	memcpy(l->pkt->data, p, len);
-	int r = avcodec_send_packet(l->ctx, l->pkt);
-	av_packet_unref(l->pkt);
+	int r = lv.send_packet(l->ctx, l->pkt);
+	lv.packet_unref(l->pkt);
 	if (r < 0)
 		return ES_EPARSE;
 	size_t n = 0;
-	while (avcodec_receive_frame(l->ctx, l->frm) == 0) {
+	while (lv.receive_frame(l->ctx, l->frm) == 0) {
 		size_t m = (size_t)l->frm->nb_samples;
 		if (m > cap - n) {
-			av_frame_unref(l->frm);
+			lv.frame_unref(l->frm);
 			return ES_ELIMIT;
 		}
 		for (size_t i = 0; i < m; i++) {
@@ -115,12 +186,12 @@ static int lavc_frame(struct lavc *l, const uint8_t *p, size_t len, int16_t *out
 				out[n + i] = (int16_t)(f > 32767.0f ? 32767 : f < -32768.0f ? -32768 : f);
 				continue;
 			default:
-				av_frame_unref(l->frm);
+				lv.frame_unref(l->frm);
 				return ES_EINVAL;
 			}
 		}
 		n += m;
-		av_frame_unref(l->frm);
+		lv.frame_unref(l->frm);
 	}
 	return (int)n;
 }

@@ -15,6 +15,14 @@
 /* Holds the largest record twice over; encrypted: the rest of a record
  * (less than one) and a whole decrypted chunk. */
 #define RD_BUF (160 * 1024)
+/* Encrypted: the ciphertext is read ahead in windows of this size from the
+ * chunk wanted on, a few dozen of a call's chunks (one a flush) per read,
+ * where reading each chunk's header and body on its own and checking the
+ * file's size cost three system calls a chunk (a third of a call's system
+ * calls in an import, each dear on a virtual machine).  It holds the
+ * largest chunk. */
+#define RD_CT_BUF (256 * 1024)
+_Static_assert(RD_CT_BUF >= CH_HDR + MLOG_CHUNK_MAX + CH_MAC, "a chunk fits the window");
 
 struct mlog_reader {
 	char *path;
@@ -33,67 +41,102 @@ struct mlog_reader {
 	uint64_t foff;      /* its file offset */
 	uint8_t file_id[MLOG_FILE_ID];
 	uint8_t key[MLOG_KEY_BYTES];
-	uint8_t *ct;        /* one chunk as read */
+	uint8_t *ct;        /* ciphertext read ahead: file bytes [ct_off, ct_off + ct_len) */
+	uint64_t ct_off;
+	size_t ct_len;
 	char emsg[160];     /* why the last read failed */
 };
 
-static int rd_pread(struct mlog_reader *r, uint8_t *p, size_t n, uint64_t off)
+/* Point *p at the n file bytes at off, from the read-ahead window or from
+ * a new window read there (the file may have grown since: a live call);
+ * *got < n when the file ends first. */
+static int rd_ct(struct mlog_reader *r, uint64_t off, size_t n, const uint8_t **p, size_t *got)
 {
-	while (n) {
-		ssize_t got = pread(r->fd, p, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			snprintf(r->emsg, sizeof(r->emsg), "read error at byte offset %llu",
-				 (unsigned long long)off);
-			return ES_EIO;
+	if (off < r->ct_off || off + n > r->ct_off + r->ct_len) {
+		size_t len = 0;
+		r->ct_off = off;
+		r->ct_len = 0;
+		while (len < RD_CT_BUF) {
+			ssize_t k = pread(r->fd, r->ct + len, RD_CT_BUF - len, (off_t)(off + len));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				snprintf(r->emsg, sizeof(r->emsg), "read error at byte offset %llu",
+					 (unsigned long long)(off + len));
+				return ES_EIO;
+			}
+			if (k == 0)
+				break;
+			len += (size_t)k;
 		}
-		p += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
+		r->ct_len = len;
 	}
+	*p = r->ct + (off - r->ct_off);
+	*got = ES_MIN(n, (size_t)(r->ct_off + r->ct_len - off));
 	return 0;
+}
+
+/* Whether the file ends at byte `end` (for a chunk that fails: the last
+ * one is a torn write); -1 when it cannot be told. */
+static int rd_ends_at(struct mlog_reader *r, uint64_t end)
+{
+	struct stat st;
+	if (fstat(r->fd, &st) != 0) {
+		snprintf(r->emsg, sizeof(r->emsg), "cannot stat: %s", strerror(errno));
+		return -1;
+	}
+	return (uint64_t)st.st_size <= end;
 }
 
 /* Append the next chunk's plaintext to buf; at the end of the file, or at
  * a torn last chunk, set eof (and ctorn). */
 static int rd_chunk(struct mlog_reader *r)
 {
-	struct stat st;
-	if (fstat(r->fd, &st) != 0) {
-		snprintf(r->emsg, sizeof(r->emsg), "cannot stat: %s", strerror(errno));
-		return ES_EIO;
-	}
-	uint64_t size = (uint64_t)st.st_size;
-	uint64_t left = size > r->foff ? size - r->foff : 0;
-	if (left == 0) {
+	const uint8_t *h;
+	size_t got;
+	int rc = rd_ct(r, r->foff, CH_HDR, &h, &got);
+	if (rc)
+		return rc;
+	if (got == 0) {
 		r->eof = true;
 		return 0;
 	}
-	int rc = left < CH_HDR ? 0 : rd_pread(r, r->ct, CH_HDR, r->foff);
-	if (rc)
-		return rc;
-	size_t n = left < CH_HDR ? 0 : get_u32(r->ct);
-	if (left < CH_HDR || left < CH_HDR + (uint64_t)n) {
+	if (got < CH_HDR) {
 		r->eof = r->ctorn = true; /* a write cut short */
 		return 0;
 	}
+	size_t n = get_u32(h);
 	if (n < CH_MAC || n > MLOG_CHUNK_MAX + CH_MAC) {
+		/* past the end of the file: a write cut short; else damage */
+		int end = rd_ends_at(r, r->foff + CH_HDR + n - 1);
+		if (end < 0)
+			return ES_EIO;
 		r->eof = true;
+		if (end) {
+			r->ctorn = true;
+			return 0;
+		}
 		snprintf(r->emsg, sizeof(r->emsg), "chunk %llu at byte offset %llu: bad length %zu",
 			 (unsigned long long)r->chunk, (unsigned long long)r->foff, n);
 		return ES_EPARSE;
 	}
-	if ((rc = rd_pread(r, r->ct + CH_HDR, n, r->foff + CH_HDR)))
+	if ((rc = rd_ct(r, r->foff, CH_HDR + n, &h, &got)))
 		return rc;
+	if (got < CH_HDR + n) {
+		r->eof = r->ctorn = true; /* a write cut short */
+		return 0;
+	}
 	uint8_t ad[MLOG_FILE_ID + 8];
 	chunk_ad(ad, r->file_id, r->chunk);
-	const uint8_t *c = r->ct + CH_HDR;
+	const uint8_t *c = h + CH_HDR;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(r->buf + r->len, NULL, c,
 								n - CH_MAC, c + n - CH_MAC, ad,
-								sizeof(ad), r->ct + 4, r->key)) {
+								sizeof(ad), h + 4, r->key)) {
 		r->eof = true;
-		if (left == CH_HDR + (uint64_t)n) {
+		int end = rd_ends_at(r, r->foff + CH_HDR + n);
+		if (end < 0)
+			return ES_EIO;
+		if (end) {
 			r->ctorn = true; /* the last one: a crash mid-write */
 			return 0;
 		}
@@ -181,7 +224,7 @@ static int open_enc(struct mlog_reader *r, const struct mlog_keys *keys, char *e
 	if (rc)
 		return es_errf(err, errlen, rc, "%s: cannot unwrap its key: %s", path,
 			       why[0] ? why : es_strerror(rc));
-	r->ct = malloc(CH_HDR + MLOG_CHUNK_MAX + CH_MAC);
+	r->ct = malloc(RD_CT_BUF);
 	if (!r->ct)
 		return ES_ENOMEM;
 	r->enc = true;

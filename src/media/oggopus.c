@@ -16,6 +16,15 @@
  * Two streams keep the parties apart at any complexity.  Mono stays one
  * stream, mapping family 0.
  *
+ * Each stream has its own OpusEncoder, and the multistream packet is
+ * framed here (RFC 6716 appendix B), not by opus_multistream_encode:
+ * Debian's libopus (1.3.1, custom modes on) runs CPUID twice inside every
+ * opus_multistream_encode call (it sizes its sub-encoders per call, and
+ * sizing the CELT one looks up the CPU), and CPUID traps to the
+ * hypervisor on a virtual machine: 17 % of an import's CPU at complexity
+ * 0 (docs/PERFORMANCE.md).  The packets are byte for byte those of
+ * opus_multistream_encode (tests/unit/test_oggopus.c compares them).
+ *
  * Pages: OpusHead alone on the first page, OpusTags on the next (both
  * flushed, section 3), then audio pages of at most about one second, so a
  * reader streaming the file while it grows (a live call being played)
@@ -27,7 +36,6 @@
 #include <errno.h>
 #include <ogg/ogg.h>
 #include <opus/opus.h>
-#include <opus/opus_multistream.h>
 #include <speex/speex_resampler.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +51,8 @@
  * per stream; in a multistream packet every stream but the last also has
  * a self-delimiting length (Appendix B): two streams fit in 2 x 1280. */
 #define OO_MAX_PACKET (2 * 1280)
+/* One stream's packet: libopus never writes more than this (R2). */
+#define OO_STREAM_PACKET 1276
 /* A page is written after at most this many packets (1 s): see above. */
 #define OO_PAGE_PACKETS 50
 /* OpusTags bigger than this are refused (tags come from the call's
@@ -56,7 +66,7 @@
 static const unsigned char oo_mapping[2] = {0, 1};
 
 struct oggopus {
-	OpusMSEncoder *enc;      /* one mono stream per channel, none coupled */
+	OpusEncoder *enc[2];     /* one mono stream per channel, none coupled */
 	SpeexResamplerState *rs; /* only for rates libopus cannot take */
 	ogg_stream_state os;
 	bool os_ready;
@@ -78,6 +88,8 @@ struct oggopus {
 	int buf_n;        /* frames in buf */
 	int16_t buf[OO_MAX_FRAME * 2];
 	int16_t rbuf[OO_MAX_FRAME * 2]; /* resampler output */
+	int16_t cbuf[OO_MAX_FRAME];     /* one channel of buf */
+	unsigned char spkt[OO_STREAM_PACKET]; /* one stream's packet */
 	unsigned char pkt[OO_MAX_PACKET];
 };
 
@@ -211,6 +223,21 @@ static int serial_number(unsigned rate, unsigned channels, const char *const *ta
 	return (int)(h & 0x7fffffff);
 }
 
+/* The bit rate of each of `n` uncoupled streams out of `total`, split the
+ * way libopus's multistream encoder splits it (no coupled and no LFE
+ * stream), so that the packets are the ones it wrote: each stream gets 40
+ * bits a frame for its band energies, then a flat start of half of what
+ * is left over n, then an even share of the rest. */
+static opus_int32 stream_bitrate(opus_int32 total, unsigned n, opus_int32 rate, int frame)
+{
+	opus_int32 k = (opus_int32)n;
+	total = ES_MIN(300000 * k, ES_MAX(500 * k, total));
+	opus_int32 energy = 40 * ES_MAX(50, rate / frame);
+	opus_int32 start = ES_MAX(0, ES_MIN(20000, (total - energy * k) / k / 2));
+	opus_int32 share = (total - start * k - energy * k) / k;
+	return ES_MAX(500, energy + ES_MAX(0, start + share));
+}
+
 static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, char *msg,
 			 size_t msglen)
 {
@@ -223,20 +250,15 @@ static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, c
 	opus_int32 la = 0;
 
 	/* One mono stream per channel, none coupled (see the top); with one
-	 * channel this is a plain Opus stream.  The multistream encoder splits
-	 * the bit rate evenly between uncoupled streams.  The parties' streams
+	 * channel this is a plain Opus stream.  The bit rate is split evenly
+	 * between the streams (stream_bitrate).  The parties' streams
 	 * are CELT only (the "restricted low delay" application): libopus
 	 * chose CELT for the coupled stereo at 32 kbit/s anyway, but for a mono
 	 * stream at 16 kbit/s it would choose SILK, 2-3x slower at complexity
 	 * 0 and no better on speech (docs/PERFORMANCE.md).  Mono keeps the
 	 * encoder's own choice. */
 	int app = e->ch == 2 ? OPUS_APPLICATION_RESTRICTED_LOWDELAY : OPUS_APPLICATION_AUDIO;
-	e->enc = opus_multistream_encoder_create((opus_int32)e->enc_rate, (int)e->ch, (int)e->ch,
-						 0, oo_mapping, app, &err);
-	if (!e->enc) {
-		mio_err(msg, msglen, "opus encoder: %s", opus_strerror(err));
-		return err == OPUS_ALLOC_FAIL ? ES_ENOMEM : ES_EINVAL;
-	}
+	opus_int32 rate = stream_bitrate(bitrate, e->ch, (opus_int32)e->enc_rate, e->frame);
 	/* No bits for bands the input cannot have.  The signal type is left
 	 * to the encoder: forcing "voice" cost a third of the speed and, on
 	 * two unrelated 8 kHz parties, quality too (docs/PERFORMANCE.md). */
@@ -245,13 +267,20 @@ static int encoder_setup(struct oggopus *e, const struct media_writer_opts *o, c
 		 : e->rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
 		 : e->rate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
 				    : OPUS_BANDWIDTH_FULLBAND;
-	if (opus_multistream_encoder_ctl(e->enc, OPUS_SET_MAX_BANDWIDTH(bw)) != OPUS_OK ||
-	    opus_multistream_encoder_ctl(e->enc, OPUS_SET_BITRATE(bitrate)) != OPUS_OK ||
-	    opus_multistream_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(cx)) != OPUS_OK ||
-	    opus_multistream_encoder_ctl(e->enc, OPUS_GET_LOOKAHEAD(&la)) != OPUS_OK || la < 0) {
-		mio_err(msg, msglen, "opus encoder refused bitrate %d or complexity %d", bitrate,
-			cx);
-		return ES_EINVAL;
+	for (unsigned c = 0; c < e->ch; c++) {
+		e->enc[c] = opus_encoder_create((opus_int32)e->enc_rate, 1, app, &err);
+		if (!e->enc[c]) {
+			mio_err(msg, msglen, "opus encoder: %s", opus_strerror(err));
+			return err == OPUS_ALLOC_FAIL ? ES_ENOMEM : ES_EINVAL;
+		}
+		if (opus_encoder_ctl(e->enc[c], OPUS_SET_MAX_BANDWIDTH(bw)) != OPUS_OK ||
+		    opus_encoder_ctl(e->enc[c], OPUS_SET_BITRATE(rate)) != OPUS_OK ||
+		    opus_encoder_ctl(e->enc[c], OPUS_SET_COMPLEXITY(cx)) != OPUS_OK ||
+		    opus_encoder_ctl(e->enc[c], OPUS_GET_LOOKAHEAD(&la)) != OPUS_OK || la < 0) {
+			mio_err(msg, msglen, "opus encoder refused bitrate %d or complexity %d",
+				bitrate, cx);
+			return ES_EINVAL;
+		}
 	}
 	/* RFC 7845 section 4.2: pre-skip covers the encoder's lookahead, in
 	 * 48 kHz samples; plus the resampler's delay when there is one. */
@@ -309,11 +338,61 @@ fail:
 	return rc;
 }
 
+/* RFC 6716 section 3.2.1: a frame length in one byte below 252, else in
+ * two (252 + len % 4, then (len - that) / 4). */
+static size_t put_length(unsigned char *p, int len)
+{
+	if (len < 252) {
+		p[0] = (unsigned char)len;
+		return 1;
+	}
+	p[0] = (unsigned char)(252 + (len & 3));
+	p[1] = (unsigned char)((len - p[0]) >> 2);
+	return 2;
+}
+
+/* Encode channel c of buf as stream c and append it to the multistream
+ * packet at e->pkt + off (RFC 7845 section 5.1.1: streams in order, all
+ * but the last self-delimited, RFC 6716 appendix B).  A 20 ms packet is
+ * one frame (code 0); it is re-framed as libopus's repacketizer does in
+ * opus_multistream_encode (the TOC's code bits cleared, any padding
+ * dropped) so that the bytes are the same.  Returns the new offset, or a
+ * negative opus error. */
+static opus_int32 encode_stream(struct oggopus *e, unsigned c, opus_int32 off)
+{
+	const int16_t *in = e->buf;
+	const unsigned char *fr[48];
+	opus_int16 fsz[48];
+	unsigned char toc;
+
+	if (e->ch > 1) {
+		for (int i = 0; i < e->frame; i++)
+			e->cbuf[i] = e->buf[(size_t)i * e->ch + c];
+		in = e->cbuf;
+	}
+	opus_int32 n =
+		opus_encode(e->enc[c], in, e->frame, e->spkt, (opus_int32)sizeof(e->spkt));
+	if (n < 0)
+		return n;
+	int frames = opus_packet_parse(e->spkt, n, &toc, fr, fsz, NULL);
+	if (frames < 0)
+		return frames;
+	if (frames != 1)
+		return OPUS_INTERNAL_ERROR; /* a 20 ms packet holds one frame */
+	unsigned char *p = e->pkt + off;
+	*p++ = toc & 0xFC;
+	if (c + 1 < e->ch)
+		p += put_length(p, fsz[0]);
+	memcpy(p, fr[0], (size_t)fsz[0]);
+	return (opus_int32)(p + fsz[0] - e->pkt);
+}
+
 /* Encode the full frame in buf as one packet. */
 static int encode_frame(struct oggopus *e, char *msg, size_t msglen)
 {
-	opus_int32 n =
-		opus_multistream_encode(e->enc, e->buf, e->frame, e->pkt, (opus_int32)sizeof(e->pkt));
+	opus_int32 n = 0;
+	for (unsigned c = 0; c < e->ch && n >= 0; c++)
+		n = encode_stream(e, c, n);
 	if (n < 0) {
 		mio_err(msg, msglen, "opus encoder: %s", opus_strerror(n));
 		return e->fail = ES_EIO;
@@ -425,8 +504,9 @@ void oggopus_free(struct oggopus *e)
 {
 	if (!e)
 		return;
-	if (e->enc)
-		opus_multistream_encoder_destroy(e->enc);
+	for (unsigned c = 0; c < 2; c++)
+		if (e->enc[c])
+			opus_encoder_destroy(e->enc[c]);
 	if (e->rs)
 		speex_resampler_destroy(e->rs);
 	if (e->os_ready)

@@ -11,9 +11,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The capture stream's buffer: stdio's default (st_blksize, 4 KiB here)
+ * would cost a read() every few packets. */
+#define NET_FILE_BUF (256 * 1024)
+
 struct net_file {
 	pcap_t *p;
 	FILE *fp; /* libpcap's stream, for the read offset */
+	char *iobuf; /* fp's buffer (NET_FILE_BUF), freed once fp is closed */
 	char *path;
 	uint64_t size;
 	uint64_t offset;
@@ -72,19 +77,25 @@ int net_file_open(struct net_file **out, const char *path, char *err, size_t err
 
 	char ebuf[PCAP_ERRBUF_SIZE];
 	ebuf[0] = '\0';
-	/* Our own stream with a large buffer: stdio's default 4 KiB would
-	 * cost a read() every few packets. */
-	FILE *fp = fopen(path, "rb");
+	/* Our own stream with a large buffer (NET_FILE_BUF).  The buffer is
+	 * passed in: glibc's setvbuf ignores the size when the buffer is NULL
+	 * and keeps its 4 KiB, which is what earlier versions got. */
+	char *iobuf = malloc(NET_FILE_BUF);
+	FILE *fp = iobuf ? fopen(path, "rb") : NULL;
 	if (!fp) {
+		int e = errno;
+		free(iobuf);
 		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return ES_EIO;
+			snprintf(err, errlen, "%s: cannot open: %s", path,
+				 iobuf ? strerror(e) : "out of memory");
+		return iobuf ? ES_EIO : ES_ENOMEM;
 	}
-	setvbuf(fp, NULL, _IOFBF, 256 * 1024);
+	setvbuf(fp, iobuf, _IOFBF, NET_FILE_BUF);
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO,
 							     ebuf);
 	if (!p) {
 		fclose(fp);
+		free(iobuf);
 		if (err && errlen)
 			snprintf(err, errlen, "%s: not a readable pcap or pcapng file: %s",
 				 path, ebuf);
@@ -94,12 +105,14 @@ int net_file_open(struct net_file **out, const char *path, char *err, size_t err
 	char *cp = f ? strdup(path) : NULL;
 	if (!f || !cp) {
 		free(f);
-		pcap_close(p);
+		pcap_close(p); /* closes fp */
+		free(iobuf);
 		if (err && errlen)
 			snprintf(err, errlen, "%s: out of memory", path);
 		return ES_ENOMEM;
 	}
 	f->p = p;
+	f->iobuf = iobuf;
 	f->fp = pcap_file(p);
 	f->path = cp;
 	f->size = size;
@@ -173,7 +186,8 @@ void net_file_close(struct net_file *f)
 {
 	if (!f)
 		return;
-	pcap_close(f->p);
+	pcap_close(f->p); /* closes fp, which used iobuf until then */
+	free(f->iobuf);
 	free(f->path);
 	free(f);
 }

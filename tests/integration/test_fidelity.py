@@ -12,7 +12,9 @@ recording with its source:
   20 ms at its end (drift correction);
 - the default Ogg/Opus recording too (correlation printed and bounded);
 - Speex, AMR (octet-aligned and bandwidth-efficient), AMR-WB and G.723.1
-  through their real encoders, with G.729's bounds;
+  through their real encoders, with G.729's bounds; G.723.1 decoded by
+  libavcodec, which earshot loads at the first such call and does not link
+  (ldd: its ~95 libraries made every earshot process slow to start);
 - a call in a codec earshot does not decode (LPC) has the flags
   undecoded_codec and undecoded:LPC, and import's summary says so;
 - real captures (../shared/captures-field): three Speex calls give three
@@ -157,6 +159,9 @@ CODECS = [
     ("amr-be", 8000, 0.80, 0.50), ("amr-wb", 16000, 0.80, 0.50), ("g723", 8000, 0.80, 0.50),
 ]
 CELP = {"g729", "speex", "speex-wb", "amr", "amr-be", "amr-wb", "g723"}
+ldd = subprocess.run(["ldd", os.path.join(BUILD, "earshot")], capture_output=True, text=True)
+res.check(ldd.returncode == 0 and "libavcodec" not in ldd.stdout,
+          "earshot does not link libavcodec (%d libraries at start)" % len(ldd.stdout.splitlines()))
 PTIME = {"g723": 30}  # G.723.1 frames are 30 ms
 figures = []
 for codec, rate, min_speech, min_tones in CODECS:

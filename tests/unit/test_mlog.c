@@ -497,6 +497,62 @@ static void follow_one(const struct mlog_keys *k)
 	unlink(path);
 }
 
+/* read() calls of this process so far (/proc/self/io), or -1. */
+static long syscr(void)
+{
+	char line[64];
+	long v = -1;
+	FILE *f = fopen("/proc/self/io", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "syscr: %ld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* An encrypted log of many small chunks (a call flushed often) is read in
+ * windows of many chunks, not with two reads a chunk; twice over, as the
+ * renderer reads it (media/render.c: two passes). */
+static void test_encrypted_reads(void)
+{
+	char path[512], err[512] = "";
+	struct mlog_writer *w;
+	struct mlog_reader *r;
+	struct mlog_rec rec;
+	uint8_t pl[160];
+	int n = 0, rc;
+
+	tmp_path(path, sizeof(path), "chunks.mlog");
+	unlink(path);
+	memset(pl, 0xd5, sizeof(pl));
+	CHECK_INT(mlog_create_keyed(&w, path, "chunks@x", 1000, 0, &t_keys), 0);
+	CHECK_INT(mlog_stream(w, 0, MLOG_CALLER, 0x1234), 0);
+	for (int i = 0; i < 3000; i++) {
+		CHECK_INT(mlog_rtp(w, 0, 1000 + i * 20000, (uint16_t)i, (uint32_t)(i * 160), 8,
+				   false, pl, sizeof(pl)), 0);
+		if (i % 10 == 9) /* 300 chunks */
+			CHECK_INT(mlog_flush(w, false), 0);
+	}
+	CHECK_INT(mlog_close(w), 0);
+	long before = syscr();
+	CHECK_INT(mlog_open_keyed(&r, path, &t_keys, err, sizeof(err)), 0);
+	for (int pass = 0; r && pass < 2; pass++) {
+		CHECK_INT(mlog_rewind(r), 0);
+		while ((rc = mlog_next(r, &rec, err, sizeof(err))) == 1)
+			n += rec.type == MLOG_REC_RTP;
+		CHECK_INT(rc, 0);
+	}
+	long reads = syscr() - before;
+	fprintf(stderr, "  300 chunks, %zu bytes, read twice: %ld read() calls\n", file_size(path),
+		reads);
+	CHECK_INT(n, 6000);
+	if (before >= 0)
+		CHECK(reads <= 30); /* a chunk at a time: over 1,200 */
+	mlog_reader_close(r);
+	unlink(path);
+}
+
 static void test_follow(void)
 {
 	follow_one(NULL);
@@ -577,6 +633,7 @@ int main(void)
 	RUN(test_encrypted);
 	RUN(test_raw_records);
 	RUN(test_follow);
+	RUN(test_encrypted_reads);
 	cleanup();
 	return CHECK_DONE();
 }

@@ -606,6 +606,48 @@ static void write_pcap(const char *path, int n)
 	pcap_close(pd);
 }
 
+/* read() calls of this process so far (/proc/self/io), or -1. */
+static long syscr(void)
+{
+	char line[64];
+	long v = -1;
+	FILE *f = fopen("/proc/self/io", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "syscr: %ld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* A capture is read in large blocks, not stdio's 4 KiB (a read() every
+ * ~60 small packets, which showed in an import's profile). */
+static void test_file_reads(void)
+{
+	char path[64], err[256];
+	struct net_file *f = NULL;
+	const uint8_t *data;
+	size_t caplen;
+	int64_t ts;
+	uint64_t frame;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/tmp/test_net_%d_big.pcap", (int)getpid());
+	write_pcap(path, 20000); /* about 1.4 MB */
+	long before = syscr();
+	CHECK_INT(net_file_open(&f, path, err, sizeof(err)), 0);
+	while (f && net_file_next(f, &data, &caplen, &ts, &frame) == 1)
+		n++;
+	long reads = syscr() - before;
+	fprintf(stderr, "  %d packets, %llu bytes in %ld read() calls\n", n,
+		(unsigned long long)(f ? net_file_size(f) : 0), reads);
+	CHECK_INT(n, 20000);
+	if (before >= 0)
+		CHECK(reads <= 40); /* 4 KiB blocks: about 350 */
+	net_file_close(f);
+	unlink(path);
+}
+
 static void test_file(void)
 {
 	char path[64], cut[64], gm[64];
@@ -771,6 +813,7 @@ int main(void)
 	RUN(test_tcp_reorder);
 	RUN(test_tcp_limits);
 	RUN(test_file);
+	RUN(test_file_reads);
 	RUN(test_shared_capture);
 	return CHECK_DONE();
 }

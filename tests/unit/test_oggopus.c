@@ -19,7 +19,10 @@
  *    complexity 0 as at 5 (what redaction relies on);
  *  - a failed write and a bad tag are errors, not crashes;
  *  - the older files still read with media_reader, in channel order:
- *    libopusenc's (48 kHz) and this writer's coupled stereo (family 0).
+ *    libopusenc's (48 kHz) and this writer's coupled stereo (family 0);
+ *  - the audio packets are byte for byte those of libopus's multistream
+ *    encoder with the same settings (the writer frames the streams itself
+ *    to keep the multistream encoder's per-call CPUID off the hot path).
  */
 #include "check.h"
 #include "media/media.h"
@@ -28,6 +31,7 @@
 #include <math.h>
 #include <ogg/ogg.h>
 #include <opus/opus.h>
+#include <opus/opus_multistream.h>
 #include <opus/opusenc.h>
 #include <opus/opusfile.h>
 #include <stdlib.h>
@@ -620,6 +624,106 @@ out:
 	unlink(path);
 }
 
+/* The audio packets of an Ogg Opus file in memory (after the 2 headers),
+ * each copied to pk[i] with its length in len[i]; returns the count. */
+static unsigned audio_packets(const unsigned char *b, size_t blen, unsigned char (*pk)[2560],
+			      long *len, unsigned max)
+{
+	ogg_sync_state oy;
+	ogg_stream_state os;
+	ogg_page page;
+	ogg_packet op;
+	bool os_init = false;
+	unsigned n = 0, seen = 0;
+
+	ogg_sync_init(&oy);
+	memcpy(ogg_sync_buffer(&oy, (long)blen), b, blen);
+	ogg_sync_wrote(&oy, (long)blen);
+	while (ogg_sync_pageout(&oy, &page) == 1) {
+		if (!os_init) {
+			ogg_stream_init(&os, ogg_page_serialno(&page));
+			os_init = true;
+		}
+		ogg_stream_pagein(&os, &page);
+		while (ogg_stream_packetout(&os, &op) == 1)
+			if (seen++ >= 2 && n < max && op.bytes <= 2560) {
+				memcpy(pk[n], op.packet, (size_t)op.bytes);
+				len[n++] = op.bytes;
+			}
+	}
+	if (os_init)
+		ogg_stream_clear(&os);
+	ogg_sync_clear(&oy);
+	return n;
+}
+
+/* The writer's packets against opus_multistream_encode's on the same
+ * input: mono and two streams, 8 and 16 kHz, default and odd bit rates. */
+static void test_same_packets(void)
+{
+	static struct sink s;
+	static unsigned char pk[520][2560];
+	static long len[520];
+	static const unsigned char mapping[2] = {0, 1};
+	static const struct {
+		uint32_t rate;
+		unsigned ch;
+		int bitrate, cx;
+	} cases[] = {{8000, 2, 0, -1}, {8000, 2, 0, 5}, {8000, 1, 0, -1}, {16000, 2, 0, -1},
+		     {8000, 2, 24001, -1}, {16000, 1, 20000, 2}};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const uint32_t rate = cases[k].rate;
+		const unsigned ch = cases[k].ch;
+		const int frame = (int)rate / 50, nframes = 500; /* 10 s */
+		struct media_writer_opts o = {cases[k].bitrate, cases[k].cx, NULL};
+		struct oggopus *w = NULL;
+		char msg[128] = "";
+		int16_t *src = speechlike(rate, ch, (size_t)frame * nframes);
+		int err = 0;
+
+		memset(&s, 0, sizeof(s));
+		CHECK_INT(oggopus_open(&w, rate, ch, &o, sink_out, &s, msg, sizeof(msg)), 0);
+		if (w) {
+			CHECK_INT(oggopus_write(w, src, (size_t)frame * nframes, msg, sizeof(msg)),
+				  0);
+			CHECK_INT(oggopus_finish(w, msg, sizeof(msg)), 0);
+			oggopus_free(w);
+		}
+		unsigned got = audio_packets(s.b, s.len, pk, len, 520);
+		CHECK(got >= (unsigned)nframes);
+		int app = ch == 2 ? OPUS_APPLICATION_RESTRICTED_LOWDELAY : OPUS_APPLICATION_AUDIO;
+		OpusMSEncoder *ms = opus_multistream_encoder_create((opus_int32)rate, (int)ch,
+								    (int)ch, 0, mapping, app, &err);
+		CHECK(ms != NULL);
+		if (!ms) {
+			free(src);
+			continue;
+		}
+		int cx = cases[k].cx >= 0 ? cases[k].cx
+			 : rate <= 8000   ? OGGOPUS_COMPLEXITY_NB
+					  : OGGOPUS_COMPLEXITY_WB;
+		int bw = rate <= 8000 ? OPUS_BANDWIDTH_NARROWBAND : OPUS_BANDWIDTH_WIDEBAND;
+		opus_multistream_encoder_ctl(ms, OPUS_SET_MAX_BANDWIDTH(bw));
+		opus_multistream_encoder_ctl(
+			ms, OPUS_SET_BITRATE(cases[k].bitrate ? cases[k].bitrate
+							      : OGGOPUS_BITRATE_PER_CH * (int)ch));
+		opus_multistream_encoder_ctl(ms, OPUS_SET_COMPLEXITY(cx));
+		unsigned same = 0;
+		for (int i = 0; i < nframes && (unsigned)i < got; i++) {
+			unsigned char ref[2560];
+			opus_int32 n = opus_multistream_encode(ms, src + (size_t)i * frame * ch,
+								frame, ref, sizeof(ref));
+			same += n == len[i] && !memcmp(ref, pk[i], (size_t)n);
+		}
+		fprintf(stderr, "  %u Hz, %u ch, %d bit/s, cx %d: %u of %d packets identical\n",
+			rate, ch, cases[k].bitrate, cx, same, nframes);
+		CHECK_INT(same, nframes);
+		opus_multistream_encoder_destroy(ms);
+		free(src);
+	}
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/es-oggopus-XXXXXX");
@@ -633,6 +737,7 @@ int main(void)
 	RUN(test_errors);
 	RUN(test_libopusenc_file);
 	RUN(test_coupled_file);
+	RUN(test_same_packets);
 	rmdir(dir);
 	return CHECK_DONE();
 }
