@@ -72,7 +72,7 @@ static int add_field(curl_mime *m, const char *name, const char *value)
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	(void)dt, (void)dn, (void)ut, (void)un;
-	const atomic_int *stop = ud;
+	atomic_int *stop = ud; /* clang: atomic_load takes no const */
 	return atomic_load(stop) ? 1 : 0;
 }
 

@@ -52,7 +52,7 @@ struct tr_conf {
 	long timeout_s;           /* whole request (0: 300) */
 	size_t max_reply;         /* bytes of a reply kept (0: 16 MiB) */
 	struct tr_cache *cache;   /* NULL: nothing kept between jobs */
-	const atomic_int *stop;   /* set: a request under way is given up
+	atomic_int *stop;         /* set: a request under way is given up
 				     (ES_EAGAIN) so a worker stops at once;
 				     NULL: never */
 };
