@@ -5,8 +5,10 @@
  * run exactly as the transcription worker runs it (tr_engine_find, one
  * call per file), the model folder given as in [transcription] model.
  *
- * usage: sphinx_run MODEL FILE.wav...
- *          one JSON line per file: {"file","seconds","cpu_s","words":[..]}
+ * usage: sphinx_run [--cache] MODEL FILE.wav...
+ *          one JSON line per file: {"file","seconds","cpu_s","words":[..]};
+ *          --cache: the model loaded once for all files, as one worker
+ *          keeps it (tr_cache); without: loaded per file (cpu_s includes it)
  *        sphinx_run --cepstrum MODEL FILE.wav...
  *          the mean cepstrum C0..C12 over every frame of the files, as a
  *          -cmninit value (13 numbers, comma-separated)
@@ -85,9 +87,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bool cep = argc > 1 && !strcmp(argv[1], "--cepstrum");
-	int a = cep ? 2 : 1;
+	bool cached = argc > 1 && !strcmp(argv[1], "--cache");
+	int a = cep || cached ? 2 : 1;
 	if (argc - a < 2) {
-		fprintf(stderr, "usage: sphinx_run [--cepstrum] MODEL FILE.wav...\n");
+		fprintf(stderr, "usage: sphinx_run [--cepstrum|--cache] MODEL FILE.wav...\n");
 		return 2;
 	}
 	if (!tr_sphinx_available()) {
@@ -95,7 +98,9 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	const struct tr_engine *e = tr_engine_find("pocketsphinx");
-	struct tr_conf c = {.engine = "pocketsphinx", .model = argv[a]};
+	struct tr_cache cache = {0};
+	struct tr_conf c = {.engine = "pocketsphinx", .model = argv[a],
+			    .cache = cached ? &cache : NULL};
 	double sum[13] = {0};
 	uint64_t frames = 0;
 	char err[1024];
@@ -147,5 +152,6 @@ int main(int argc, char **argv)
 			printf("%s%.2f", k ? "," : "", sum[k] / (double)frames);
 		printf("\n");
 	}
+	tr_cache_free(&cache);
 	return 0;
 }

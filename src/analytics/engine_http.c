@@ -67,6 +67,15 @@ static int add_field(curl_mime *m, const char *name, const char *value)
 	return 0;
 }
 
+/* curl's progress callback: non-zero aborts the transfer (the worker is
+ * stopping; the job is queued again, not failed). */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	atomic_int *stop = ud; /* clang: atomic_load takes no const */
+	return atomic_load(stop) ? 1 : 0;
+}
+
 static int http_run(const struct tr_conf *c, bool openai, const int16_t *pcm, size_t frames,
 		    uint32_t rate, struct tr_text *out, char *err, size_t errlen)
 {
@@ -139,12 +148,22 @@ static int http_run(const struct tr_conf *c, bool openai, const int16_t *pcm, si
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s > 0 ? c->timeout_s : TR_TIMEOUT_DEFAULT);
 	if (c->ca_file && *c->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->stop) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->stop);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	CURLcode cc = curl_easy_perform(h);
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (r.over) {
 		snprintf(err, errlen, "%s: reply larger than %zu bytes", url, r.max);
 		rc = ES_ELIMIT;
+		goto out;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "%s: the worker is stopping", url);
+		rc = ES_EAGAIN;
 		goto out;
 	}
 	if (cc != CURLE_OK) {

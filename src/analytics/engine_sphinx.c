@@ -189,6 +189,8 @@ int tr_sphinx_prepare(const char *dir, const char *variant, char *err, size_t er
 #include "analytics/talk.h"
 
 #include <pocketsphinx.h>
+#include <sphinxbase/cmn.h>
+#include <sphinxbase/feat.h>
 #include <speex/speex_resampler.h>
 
 #define SPX_FRAME_MS 10          /* -frate 100 (the model's) */
@@ -376,57 +378,149 @@ static int utterances(const int16_t *pcm, size_t frames, uint32_t rate, size_t *
 	return 0;
 }
 
+/* A loaded model, kept in the worker's tr_cache between jobs: loading
+ * the packaged en-us model (acoustic model, dictionary, language model)
+ * costs more than decoding a short call. */
+struct spx_model {
+	char dir[4096];
+	uint32_t rate;
+	cmd_ln_t *cfg;
+	ps_decoder_t *ps;
+	/* "-cmn live" carries the cepstral mean from one utterance to the
+	 * next: each job starts from the loaded model's own (-cmninit), so a
+	 * call's words do not depend on the call decoded before it */
+	mfcc_t *cmn0;
+};
+
+static void model_free(void *p)
+{
+	struct spx_model *m = p;
+	if (!m)
+		return;
+	if (m->ps)
+		ps_free(m->ps);
+	if (m->cfg)
+		cmd_ln_free_r(m->cfg);
+	free(m->cmn0);
+	free(m);
+}
+
+/* The live cepstral mean of the model as loaded, kept (NULL: none). */
+static void cmn_keep(struct spx_model *m)
+{
+	feat_t *f = ps_get_feat(m->ps);
+	if (!f || !f->cmn_struct || f->cmn_struct->veclen <= 0)
+		return;
+	m->cmn0 = malloc((size_t)f->cmn_struct->veclen * sizeof(*m->cmn0));
+	if (m->cmn0)
+		cmn_live_get(f->cmn_struct, m->cmn0);
+}
+
+static void cmn_reset(struct spx_model *m)
+{
+	feat_t *f = ps_get_feat(m->ps);
+	if (m->cmn0 && f && f->cmn_struct)
+		cmn_live_set(f->cmn_struct, m->cmn0);
+}
+
+static int model_load(const char *dir, struct spx_model **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct spx_model *m = calloc(1, sizeof(*m));
+	if (!m)
+		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
+	snprintf(m->dir, sizeof(m->dir), "%s", dir);
+	int rc = model_rate(dir, &m->rate, err, errlen);
+	char mdef[4300], dict[4300], lm[4300];
+	snprintf(mdef, sizeof(mdef), "%s/mdef", dir);
+	if (!rc && access(mdef, R_OK))
+		rc = es_errf(err, errlen, ES_EINVAL, "%s: %s: not a pocketsphinx model", mdef,
+			     strerror(errno));
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	model_file(dir, "model.dict", STOCK_DICT, dict, sizeof(dict));
+	model_file(dir, "model.lm.bin", STOCK_LM, lm, sizeof(lm));
+	/* -remove_silence no: the utterances are cut here, and frame numbers
+	 * must count every frame for the word times to be right */
+	m->cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", dir, "-dict", dict, "-lm", lm,
+			     "-remove_silence", "no", "-logfn", "/dev/null", NULL);
+	if (!m->cfg)
+		rc = es_errf(err, errlen, ES_ENOMEM, "pocketsphinx: configuration");
+	else if (!(m->ps = ps_init(m->cfg)))
+		rc = es_errf(err, errlen, ES_EINVAL, "pocketsphinx: cannot load the model %s", dir);
+	if (rc) {
+		model_free(m);
+		return rc;
+	}
+	cmn_keep(m);
+	*out = m;
+	return 0;
+}
+
+/* The model of dir: the cached one when it is that folder's, else loaded
+ * (and cached when there is a cache).  *own: the caller frees it. */
+static int model_get(const struct tr_conf *c, struct spx_model **m, bool *own, char *err,
+		     size_t errlen)
+{
+	struct tr_cache *k = c->cache;
+	*own = false;
+	if (k && k->p && k->free == model_free &&
+	    !strcmp(((struct spx_model *)k->p)->dir, c->model)) {
+		*m = k->p;
+		return 0;
+	}
+	int rc = model_load(c->model, m, err, errlen);
+	if (rc)
+		return rc;
+	if (k) {
+		tr_cache_free(k);
+		k->p = *m;
+		k->free = model_free;
+	} else {
+		*own = true;
+	}
+	return 0;
+}
+
 static int sphinx_run(const struct tr_conf *c, const int16_t *pcm, size_t frames, uint32_t rate,
 		      struct tr_text *out, char *err, size_t errlen)
 {
-	const char *dir = c->model;
-	if (!dir || !*dir)
+	if (!c->model || !*c->model)
 		return es_errf(err, errlen, ES_EINVAL, "pocketsphinx: no model folder");
 	if (!rate)
 		return es_errf(err, errlen, ES_EINVAL, "pocketsphinx: no sample rate");
-	uint32_t mrate = 0;
-	int rc = model_rate(dir, &mrate, err, errlen);
+	struct spx_model *m = NULL;
+	bool own = false;
+	int rc = model_get(c, &m, &own, err, errlen);
 	if (rc)
 		return rc;
-	char mdef[4300], dict[4300], lm[4300];
-	snprintf(mdef, sizeof(mdef), "%s/mdef", dir);
-	if (access(mdef, R_OK))
-		return es_errf(err, errlen, ES_EINVAL, "%s: %s: not a pocketsphinx model", mdef,
-			       strerror(errno));
-	model_file(dir, "model.dict", STOCK_DICT, dict, sizeof(dict));
-	model_file(dir, "model.lm.bin", STOCK_LM, lm, sizeof(lm));
+	cmn_reset(m);
+	uint32_t mrate = m->rate;
 	int16_t *rs = NULL;
 	size_t n = frames;
-	if (rate != mrate && (rc = resample(pcm, frames, rate, mrate, &rs, &n)))
-		return es_errf(err, errlen, rc, "out of memory");
-	const int16_t *x = rs ? rs : pcm;
 	size_t *segs = NULL, nsegs = 0;
-	ps_decoder_t *ps = NULL;
-	/* -remove_silence no: the utterances are cut here, and frame numbers
-	 * must count every frame for the word times to be right */
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", dir, "-dict", dict, "-lm", lm,
-				    "-remove_silence", "no", "-logfn", "/dev/null", NULL);
-	if (!cfg) {
-		rc = es_errf(err, errlen, ES_ENOMEM, "pocketsphinx: configuration");
+	if (rate != mrate && (rc = resample(pcm, frames, rate, mrate, &rs, &n))) {
+		es_errf(err, errlen, rc, "out of memory");
 		goto out;
 	}
-	ps = ps_init(cfg);
-	if (!ps) {
-		rc = es_errf(err, errlen, ES_EINVAL, "pocketsphinx: cannot load the model %s", dir);
-		goto out;
-	}
+	const int16_t *x = rs ? rs : pcm;
 	if ((rc = utterances(x, n, mrate, &segs, &nsegs))) {
 		es_errf(err, errlen, rc, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; !rc && i < nsegs; i++)
-		rc = decode_utt(ps, x + segs[2 * i], segs[2 * i + 1] - segs[2 * i],
+	for (size_t i = 0; !rc && i < nsegs; i++) {
+		if (c->stop && atomic_load(c->stop)) {
+			rc = es_errf(err, errlen, ES_EAGAIN, "pocketsphinx: the worker is stopping");
+			break;
+		}
+		rc = decode_utt(m->ps, x + segs[2 * i], segs[2 * i + 1] - segs[2 * i],
 				(int64_t)segs[2 * i] * 1000 / mrate, out, err, errlen);
+	}
 out:
-	if (ps)
-		ps_free(ps);
-	if (cfg)
-		cmd_ln_free_r(cfg);
+	if (own)
+		model_free(m);
 	free(segs);
 	free(rs);
 	return rc;

@@ -14,6 +14,14 @@
 
 #define TR_WORDS_MAX (4u << 20) /* words a channel may have: far beyond any call */
 
+void tr_cache_free(struct tr_cache *c)
+{
+	if (c && c->p && c->free)
+		c->free(c->p);
+	if (c)
+		c->p = NULL;
+}
+
 void tr_text_free(struct tr_text *t)
 {
 	for (size_t i = 0; i < t->n; i++)

@@ -13,6 +13,8 @@
 
 #include "core/core.h"
 
+#include <stdatomic.h>
+
 struct tr_word {
 	int64_t start_ms, end_ms; /* from the channel's first sample */
 	double conf;              /* 0..1, or -1 when the engine gives none */
@@ -25,6 +27,16 @@ struct tr_text {
 	size_t n, cap;
 };
 void tr_text_free(struct tr_text *t);
+
+/* What an engine keeps between the jobs of one worker (pocketsphinx: the
+ * loaded model, which takes longer to load than a short call to decode).
+ * The worker's: zeroed before the first job, tr_cache_free at its end; one
+ * worker thread uses it at a time. */
+struct tr_cache {
+	void *p;                  /* the engine's, NULL = nothing kept */
+	void (*free)(void *p);
+};
+void tr_cache_free(struct tr_cache *c);
 
 /* Settings of [transcription] (docs/CONFIG.md); strings are the caller's. */
 struct tr_conf {
@@ -39,6 +51,10 @@ struct tr_conf {
 	const char *ca_file;      /* TLS: trust these CAs (NULL: the system's) */
 	long timeout_s;           /* whole request (0: 300) */
 	size_t max_reply;         /* bytes of a reply kept (0: 16 MiB) */
+	struct tr_cache *cache;   /* NULL: nothing kept between jobs */
+	atomic_int *stop;         /* set: a request under way is given up
+				     (ES_EAGAIN) so a worker stops at once;
+				     NULL: never */
 };
 
 /* One engine: transcribe a mono channel.  Errors: ES_EIO (no connection,

@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,38 @@ static bool parse_ids(const char *s, int64_t *ids, size_t *n)
 	return *n > 0;
 }
 
+/* The call's stored transcripts (the words with their times, spoken
+ * numbers masked, as `earshot transcribe show --json` prints them,
+ * decrypted) beside its audio, named in the manifest's "transcripts": a
+ * user who may export the call may read them, as in its evidence bundle.
+ * A transcript that cannot be read is left out and logged. */
+static void zip_transcripts(struct srv_req *r, struct st_zip_writer *w, struct es_json *man,
+			    int64_t id, const struct idx_recording *rec)
+{
+	static const char *const chan[] = {"caller", "callee"};
+	es_json_key(man, "transcripts");
+	es_json_arr_begin(man);
+	for (int ch = 0; ch < 2; ch++) {
+		struct es_buf b;
+		es_buf_init(&b);
+		char err[512] = "", name[80];
+		int e = rec_transcript_load(r->srv->data_dir, r->srv->vault, rec, ch, &b, err,
+					    sizeof(err));
+		snprintf(name, sizeof(name), "call-%lld.transcript.%s.json", (long long)id, chan[ch]);
+		if (!e && st_zip_writer_add(w, name, b.p, b.len))
+			e = ES_EIO;
+		if (!e)
+			es_json_str(man, name);
+		else if (e != ES_ENOTFOUND)
+			ES_LOG_WARNING("api", "export of call %lld: transcript %s left out: %s",
+				       (long long)id, chan[ch], *err ? err : es_strerror(e));
+		if (b.p)
+			sodium_memzero(b.p, b.len);
+		es_buf_free(&b);
+	}
+	es_json_arr_end(man);
+}
+
 /* One call into the ZIP: true when it went in; else why it did not in
  * *why (the manifest's word; the audit says more). */
 static bool zip_one(struct srv_req *r, struct st_zip_writer *w, struct es_json *man, int64_t id,
@@ -363,6 +396,8 @@ static bool zip_one(struct srv_req *r, struct st_zip_writer *w, struct es_json *
 		es_json_bool(man, true);
 	else
 		es_json_str(man, z.ar.sha256);
+	if (!queued) /* transcripts come after the recording */
+		zip_transcripts(r, w, man, id, &z.ar.rec);
 	es_json_obj_end(man);
 	return true;
 }

@@ -81,7 +81,8 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 					    "encrypt", "opus_bitrate", "opus_complexity", NULL};
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
-					       "ledger", "anchor", "s3", "metrics", "checks"};
+					       "ledger", "anchor", "s3", "metrics", "checks",
+					       "transcription"}; /* cli_tr_bg_start checks it */
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||
@@ -354,6 +355,7 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 		es_log_set_level(ES_LOG_INFO);
 	struct cli_run run = {.ctx = ctx, .s = &s, .config_path = cli.config};
 	struct api_server *web = NULL, *metrics = NULL;
+	struct cli_tr_bg *tr = NULL;
 	char *rules_json = NULL;
 	struct es_conf conf = {0};
 	char err[1024];
@@ -500,6 +502,11 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	} else {
 		ES_LOG_INF(TAG, "recording SIPREC sessions into %s", ctx->data_dir);
 	}
+	/* [transcription] configured: its worker as one background thread
+	 * (its own index handle, a lower CPU priority), never on the capture
+	 * path; it stops before the run closes */
+	if ((exit_code = cli_tr_bg_start(ctx, cli.config, &tr)))
+		goto out;
 	exit_code = cli_run_loop(&run);
 	goto done;
 out:
@@ -507,6 +514,7 @@ out:
 	if (run.rec)
 		cli_run_abort(&run);
 done:
+	cli_tr_bg_stop(tr);
 	/* the web server first: it reads the index the run closes */
 	if (web)
 		api_server_stop(web);

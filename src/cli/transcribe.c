@@ -18,6 +18,8 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +80,7 @@ struct tr_settings {
 
 static const char *const tr_keys[] = {"engine", "url", "model", "language", "token",
 				      "token_file", "ca_file", "timeout", "max_attempts",
-				      "backoff", "backoff_max", "poll", NULL};
+				      "backoff", "backoff_max", "poll", "worker", NULL};
 
 static const char *val(const struct es_conf *c, const char *k)
 {
@@ -287,6 +289,11 @@ static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic
 		settings_free(&s);
 		return CLI_ERR;
 	}
+	/* the engine's state (pocketsphinx: the model) kept across jobs; a
+	 * stop gives up a request under way (the job is queued again) */
+	struct tr_cache cache = {0};
+	s.c.cache = &cache;
+	s.c.stop = stop;
 	struct rec_tr_worker w = {
 		.data_dir = ctx->data_dir,
 		.ix = ix,
@@ -319,9 +326,12 @@ static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic
 	}
 	w.redact = redact_span;
 	w.redact_ud = &rd;
+	char owner[300];
+	rec_tr_owner(owner, sizeof(owner));
+	w.owner = owner;
 	int64_t n = 0;
 	int ret = CLI_OK;
-	if ((rc = idx_tr_requeue_running(ix, cli_wall_us(), &n))) {
+	if ((rc = rec_tr_requeue_orphans(ix, cli_wall_us(), REC_TR_LEASE_US, &n))) {
 		fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
 		ret = CLI_ERR;
 		goto out;
@@ -367,6 +377,7 @@ out:
 	an_alerts_stop(alerts);
 	an_alerts_free(alerts);
 	rec_tr_worker_close(&w);
+	tr_cache_free(&cache);
 	idx_close(ix);
 	settings_free(&s);
 	return ret;
@@ -563,6 +574,10 @@ struct cli_tr_bg {
 static void *bg_main(void *ud)
 {
 	struct cli_tr_bg *b = ud;
+	/* background work: this thread (Linux: a thread's own nice value)
+	 * yields the CPU to capture, the API and encoding */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
+		ES_LOG_DBG("transcribe", "setpriority: %s", strerror(errno));
 	if (run_worker(b->ctx, b->config, false, &b->stop, false) != CLI_OK)
 		ES_LOG_ERR("transcribe", "the transcription worker stopped; `earshot transcribe "
 					 "run` can take over");
@@ -576,9 +591,15 @@ int cli_tr_bg_start(struct cli_ctx *ctx, const char *config, struct cli_tr_bg **
 	char err[512];
 	if (!config || es_conf_load(&c, config, err, sizeof(err)))
 		return 0; /* the caller read the file already: nothing to add */
-	bool on = es_conf_find(&c, "transcription", "engine") != NULL;
+	bool on = es_conf_find(&c, "transcription", "engine") != NULL, bg = true;
+	/* worker = no: this process leaves the queue to other workers */
+	int brc = on ? es_conf_bool(&c, "transcription", "worker", &bg, err, sizeof(err)) : 0;
 	es_conf_free(&c);
-	if (!on)
+	if (brc && brc != ES_ENOTFOUND) {
+		fprintf(stderr, "earshot: %s\n", err);
+		return CLI_USAGE;
+	}
+	if (!on || !bg)
 		return 0;
 	struct tr_settings s;
 	int rc = settings_load(&s, config, err, sizeof(err));

@@ -700,16 +700,25 @@ struct idx_tr_job {
 	int64_t next_us;          /* due at (queued, retry) */
 	const char *error;        /* the last failure, NULL = none */
 	int64_t created_us, updated_us;
+	const char *claimed_by;   /* the worker that claimed it last (schema
+				     IDX_MIG_TR_CLAIM), NULL = none or unknown */
 };
+/* IDX_MIG_TR_CLAIM: which worker runs a job, so that several workers
+ * (processes on one SQLite file, nodes on PostgreSQL) share one queue and a
+ * starting worker requeues only the jobs of workers that are gone. */
+#define IDX_MIG_TR_CLAIM "transcription jobs: the worker that claimed each"
 /* Queue (call_row, channel); a job already there stays as it is unless
  * again (then it is due now with its attempts reset, whatever its state).
  * *added (may be NULL): a job was queued.  ES_ENOTFOUND: no such call. */
 int idx_tr_enqueue(struct idx *ix, int64_t call_row, int channel, int64_t now_us, bool again,
 		   bool *added);
 /* The oldest due job (queued or retry with next_us <= now_us), marked
- * "running", into fn; ES_ENOTFOUND when none is due. */
+ * "running" and claimed by owner (a worker's name, may be NULL), into fn;
+ * ES_ENOTFOUND when none is due.  Atomic across workers: the UPDATE that
+ * claims re-checks the state, so of two workers racing for one job one
+ * gets it and the other the next due job. */
 typedef int (*idx_tr_job_fn)(void *ud, const struct idx_tr_job *j);
-int idx_tr_claim(struct idx *ix, int64_t now_us, idx_tr_job_fn fn, void *ud);
+int idx_tr_claim(struct idx *ix, int64_t now_us, const char *owner, idx_tr_job_fn fn, void *ud);
 /* A job's end: done, or a failure (error) that is tried again at next_us
  * ("retry") or not at all (give_up: "failed"). */
 int idx_tr_job_done(struct idx *ix, int64_t job_id, int64_t now_us);
@@ -722,6 +731,11 @@ int idx_tr_enqueue_rule(struct idx *ix, const char *rule, int64_t now_us, int64_
 /* Jobs left "running" by a process that stopped: due again now (restart
  * resumes).  *n (may be NULL) how many. */
 int idx_tr_requeue_running(struct idx *ix, int64_t now_us, int64_t *n);
+/* One running job due again now, only if it is still running and claimed
+ * by claimed_by (NULL: by nobody known): *done (may be NULL) whether it
+ * was (a worker that finished it meanwhile wins). */
+int idx_tr_requeue_job(struct idx *ix, int64_t job_id, const char *claimed_by, int64_t now_us,
+		       bool *done);
 /* Every job (call_row 0) or a call's, by id. */
 int idx_tr_jobs_list(struct idx *ix, int64_t call_row, idx_tr_job_fn fn, void *ud);
 

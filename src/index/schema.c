@@ -647,6 +647,10 @@ static const char v23_bookmarks_sql[] =
 	"  expires_us INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX call_clips_call ON call_clips(call_row);";
+/* IDX_MIG_TR_CLAIM (issue #19): the worker that claimed a job ("host:pid"),
+ * so that a starting worker requeues the running jobs of workers that are
+ * gone and not those of a worker still at them (record/transcript.c). */
+static const char v24_tr_claim_sql[] = "ALTER TABLE transcribe_jobs ADD COLUMN claimed_by TEXT;";
 
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
@@ -672,6 +676,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_PARTY_TEXT, v21_party_text_sql},
 	{IDX_MIG_MFA, v22_mfa_sql},
 	{IDX_MIG_BOOKMARKS, v23_bookmarks_sql},
+	{IDX_MIG_TR_CLAIM, v24_tr_claim_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 

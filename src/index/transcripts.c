@@ -101,7 +101,8 @@ int idx_tr_enqueue_rule(struct idx *ix, const char *rule, int64_t now_us, int64_
 	return 0;
 }
 
-#define JOB_COLS "id, call_row, channel, state, attempts, next_us, error, created_us, updated_us"
+#define JOB_COLS \
+	"id, call_row, channel, state, attempts, next_us, error, created_us, updated_us, claimed_by"
 
 static void read_job(struct idx_st *st, struct idx_tr_job *j)
 {
@@ -114,40 +115,70 @@ static void read_job(struct idx_st *st, struct idx_tr_job *j)
 	j->error = db_col_text(st, 6);
 	j->created_us = db_col_int64(st, 7);
 	j->updated_us = db_col_int64(st, 8);
+	j->claimed_by = db_col_text(st, 9);
 }
 
-int idx_tr_claim(struct idx *ix, int64_t now_us, idx_tr_job_fn fn, void *ud)
+/* The id of the oldest due job: *id 0 when none. */
+static int due_job(struct idx *ix, int64_t now_us, int64_t *id)
 {
 	struct idx_st *st;
-	if (prep(ix, "SELECT " JOB_COLS " FROM transcribe_jobs WHERE state IN ('queued', 'retry')"
+	*id = 0;
+	if (prep(ix, "SELECT id FROM transcribe_jobs WHERE state IN ('queued', 'retry')"
 		     " AND next_us <= ? ORDER BY next_us, id LIMIT 1",
 		 &st))
 		return ES_EDB;
 	db_bind_int64(st, 1, now_us);
-	int rc = db_step(st);
-	if (rc != DB_ROW) {
-		int err = rc == DB_DONE ? ES_ENOTFOUND : idx_fail(ix, "transcription queue");
-		db_finalize(st);
-		return err;
-	}
-	struct idx_tr_job j;
-	read_job(st, &j);
-	int64_t id = j.id;
+	int rc = db_step(st), err = 0;
+	if (rc == DB_ROW)
+		*id = db_col_int64(st, 0);
+	else if (rc != DB_DONE)
+		err = idx_fail(ix, "transcription queue");
 	db_finalize(st);
-	/* marked before the engine is called: a crash leaves it "running",
-	 * which idx_tr_requeue_running turns back at the next start */
-	if (prep(ix, "UPDATE transcribe_jobs SET state = 'running', updated_us = ? WHERE id = ?",
-		 &st))
-		return ES_EDB;
-	db_bind_int64(st, 1, now_us);
-	db_bind_int64(st, 2, id);
-	int err = done(ix, st, "transcription queue");
-	if (err)
-		return err;
+	return err;
+}
+
+/* Tries per claim: each lost race means another worker took a job, so the
+ * queue moved; a worker that loses this often just tries again later. */
+#define CLAIM_TRIES 16
+
+int idx_tr_claim(struct idx *ix, int64_t now_us, const char *owner, idx_tr_job_fn fn, void *ud)
+{
+	struct idx_st *st;
+	int64_t id = 0;
+	bool mine = false;
+	for (int i = 0; i < CLAIM_TRIES && !mine; i++) {
+		int err = due_job(ix, now_us, &id);
+		if (err)
+			return err;
+		if (!id)
+			return ES_ENOTFOUND;
+		/* the claim is this one statement: it re-checks the state, so
+		 * of two workers that read the same id only one changes the
+		 * row (SQLite's write lock; PostgreSQL re-evaluates the WHERE
+		 * on the row's newest version after the other's commit).  It
+		 * is marked before the engine is called: a crash leaves it
+		 * "running" with its owner, which a later start requeues. */
+		if (prep(ix, "UPDATE transcribe_jobs SET state = 'running', claimed_by = ?,"
+			     " updated_us = ? WHERE id = ? AND state IN ('queued', 'retry')"
+			     " AND next_us <= ?",
+			 &st))
+			return ES_EDB;
+		db_bind_text(st, 1, owner);
+		db_bind_int64(st, 2, now_us);
+		db_bind_int64(st, 3, id);
+		db_bind_int64(st, 4, now_us);
+		if ((err = done(ix, st, "transcription queue")))
+			return err;
+		mine = db_changes(ix) == 1;
+	}
+	if (!mine)
+		return ES_ENOTFOUND;
 	if (prep(ix, "SELECT " JOB_COLS " FROM transcribe_jobs WHERE id = ?", &st))
 		return ES_EDB;
 	db_bind_int64(st, 1, id);
-	if ((rc = db_step(st)) == DB_ROW) {
+	int rc = db_step(st), err;
+	if (rc == DB_ROW) {
+		struct idx_tr_job j;
 		read_job(st, &j);
 		err = fn(ud, &j);
 	} else {
@@ -199,6 +230,27 @@ int idx_tr_requeue_running(struct idx *ix, int64_t now_us, int64_t *n)
 	int err = done(ix, st, "transcription queue");
 	if (!err && n)
 		*n = db_changes(ix);
+	return err;
+}
+
+int idx_tr_requeue_job(struct idx *ix, int64_t job_id, const char *claimed_by, int64_t now_us,
+		       bool *done_)
+{
+	struct idx_st *st;
+	if (done_)
+		*done_ = false;
+	/* '' stands for no owner: one bound text, no untyped NULL parameter */
+	if (prep(ix, "UPDATE transcribe_jobs SET state = 'queued', next_us = ?, updated_us = ?"
+		     " WHERE id = ? AND state = 'running' AND COALESCE(claimed_by, '') = ?",
+		 &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, now_us);
+	db_bind_int64(st, 2, now_us);
+	db_bind_int64(st, 3, job_id);
+	db_bind_text(st, 4, claimed_by ? claimed_by : "");
+	int err = done(ix, st, "transcription queue");
+	if (!err && done_)
+		*done_ = db_changes(ix) == 1;
 	return err;
 }
 

@@ -331,6 +331,8 @@ struct rec_tr_worker {
 	int (*redact)(void *ud, int64_t call_row, const char *channel, int64_t from_ms,
 		      int64_t to_ms, const char *kind);
 	void *redact_ud;
+	const char *owner;               /* this worker's name in the queue
+					    (rec_tr_owner); NULL: none */
 	bool own_vault;
 };
 /* Words' times are the engine's estimate: a masked number's audio span is
@@ -347,6 +349,15 @@ int rec_tr_enqueue(struct idx *ix, int64_t call_row, int64_t now_us, bool again,
 int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *failed, char *err,
 		   size_t errlen);
 void rec_tr_worker_close(struct rec_tr_worker *w);
+/* This process's name as a queue owner: "host:pid". */
+void rec_tr_owner(char *out, size_t cap);
+/* At a worker's start: the jobs left "running" by workers that are gone
+ * are due again: those of this host whose process is not alive, those
+ * claimed by nobody known (an older earshot), and those of another host
+ * not touched for lease_us (a node that died).  A job of a worker still
+ * at it stays.  *n (may be NULL) how many. */
+#define REC_TR_LEASE_US (6 * 3600 * ES_US_PER_SEC)
+int rec_tr_requeue_orphans(struct idx *ix, int64_t now_us, int64_t lease_us, int64_t *n);
 /* DATA/transcripts/<rec_path>.<channel name>.json into out. */
 int rec_transcript_path(const char *data_dir, const char *rec_path, int channel, char *out,
 			size_t cap);

@@ -14,6 +14,7 @@
 #include "store/vault.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,7 +318,7 @@ static int take_job(void *ud, const struct idx_tr_job *j)
 	struct claimed *c = ud;
 	c->got = true;
 	c->j = *j;
-	c->j.state = c->j.error = NULL; /* point into the index: not kept */
+	c->j.state = c->j.error = c->j.claimed_by = NULL; /* point into the index: not kept */
 	return 0;
 }
 
@@ -326,7 +327,7 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 {
 	*ran = *failed = false;
 	struct claimed c = {0};
-	int rc = idx_tr_claim(w->ix, now_us, take_job, &c);
+	int rc = idx_tr_claim(w->ix, now_us, w->owner, take_job, &c);
 	if (rc == ES_ENOTFOUND)
 		return 0;
 	if (rc) {
@@ -374,6 +375,14 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		return 0;
 	}
 	rec_tr_spans_free(&sp);
+	/* the worker is stopping (ES_EAGAIN from the engine): the job is due
+	 * again as it was, no attempt counted */
+	if (rc == ES_EAGAIN && w->conf->stop && atomic_load(w->conf->stop)) {
+		int drc = idx_tr_requeue_job(w->ix, c.j.id, w->owner, now_us, NULL);
+		if (drc)
+			es_errf(err, errlen, drc, "%s", idx_errmsg(w->ix));
+		return drc;
+	}
 	/* the job's failure: retried with backoff unless retrying cannot help */
 	*failed = true;
 	int max = w->max_attempts > 0 ? w->max_attempts : 5;
@@ -394,6 +403,80 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		return drc;
 	}
 	return 0;
+}
+
+/* ---- workers that are gone --------------------------------------------------------------- */
+
+void rec_tr_owner(char *out, size_t cap)
+{
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) || !*host)
+		snprintf(host, sizeof(host), "localhost");
+	snprintf(out, cap, "%s:%ld", host, (long)getpid());
+}
+
+#define ORPHANS_MAX 4096 /* running jobs looked at per start */
+
+struct running {
+	size_t n;
+	int64_t id[ORPHANS_MAX], updated_us[ORPHANS_MAX];
+	char owner[ORPHANS_MAX][320];
+	bool long_owner[ORPHANS_MAX];
+};
+
+static int take_running(void *ud, const struct idx_tr_job *j)
+{
+	struct running *r = ud;
+	if (strcmp(j->state, "running") || r->n >= ORPHANS_MAX)
+		return 0;
+	size_t i = r->n++;
+	r->id[i] = j->id;
+	r->updated_us[i] = j->updated_us;
+	const char *o = j->claimed_by ? j->claimed_by : "";
+	r->long_owner[i] = strlen(o) >= sizeof(r->owner[i]);
+	snprintf(r->owner[i], sizeof(r->owner[i]), "%s", o);
+	return 0;
+}
+
+/* Whether owner ("host:pid") is a worker that is gone. */
+static bool owner_gone(const char *owner, const char *self_host, int64_t age_us, int64_t lease_us)
+{
+	const char *colon = strrchr(owner, ':');
+	if (!*owner || !colon)
+		return true; /* claimed by nobody known: an earshot before the owner column */
+	size_t hl = (size_t)(colon - owner);
+	if (hl != strlen(self_host) || memcmp(owner, self_host, hl))
+		return age_us >= lease_us; /* another node: only its lease tells */
+	char *end;
+	long pid = strtol(colon + 1, &end, 10);
+	if (*end || pid <= 0)
+		return true;
+	/* this host: the process is alive or not (EPERM: alive, not ours) */
+	return kill((pid_t)pid, 0) && errno == ESRCH;
+}
+
+int rec_tr_requeue_orphans(struct idx *ix, int64_t now_us, int64_t lease_us, int64_t *n)
+{
+	if (n)
+		*n = 0;
+	struct running *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ES_ENOMEM;
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) || !*host)
+		snprintf(host, sizeof(host), "localhost");
+	int rc = idx_tr_jobs_list(ix, 0, take_running, r);
+	for (size_t i = 0; !rc && i < r->n; i++) {
+		bool again = false;
+		if (r->long_owner[i] || !owner_gone(r->owner[i], host, now_us - r->updated_us[i],
+						    lease_us))
+			continue;
+		rc = idx_tr_requeue_job(ix, r->id[i], r->owner[i], now_us, &again);
+		if (!rc && again && n)
+			(*n)++;
+	}
+	free(r);
+	return rc;
 }
 
 /* ---- reading back ----------------------------------------------------------------------- */

@@ -85,6 +85,7 @@ class StandIn:
         self.kind = kind          # "whisper", "openai", "vosk"
         self.token = token
         self.mode = "ok"
+        self.delay = 0.0          # seconds each HTTP reply waits (a busy engine)
         self.script = None        # {"alpha"|"bravo": [(word, start_s, end_s)]}
         self.requests = []        # what each request carried, for the test
         self.server = None
@@ -122,6 +123,8 @@ class StandIn:
                     return self._send(200, b'{"text": "refund alpha", "segments": [')
                 if si.mode == "slow":
                     time.sleep(30)
+                if si.delay:
+                    time.sleep(si.delay)
                 ws = words_of(pcm, rate, si.script)
                 text = "".join(w["word"] for w in ws)
                 if si.kind == "openai" and si.mode != "nowords":

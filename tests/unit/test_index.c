@@ -845,7 +845,8 @@ static unsigned mig_step(const char *name)
 #define MFA_UNDO "DROP TABLE login_pending; DROP TABLE user_recovery; DROP TABLE user_totp; "
 /* Back from the bookmarks' migration (IDX_MIG_BOOKMARKS). */
 #define BOOKMARKS_UNDO "DROP TABLE call_clips; DROP TABLE call_bookmarks; "
-#define AFTER_V9_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+#define TR_CLAIM_UNDO "ALTER TABLE transcribe_jobs DROP COLUMN claimed_by; "
+#define AFTER_V9_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -866,6 +867,7 @@ static const struct {
 	{IDX_MIG_PARTY_TEXT, PARTY_TEXT_UNDO},
 	{IDX_MIG_MFA, MFA_UNDO},
 	{IDX_MIG_BOOKMARKS, BOOKMARKS_UNDO},
+	{IDX_MIG_TR_CLAIM, TR_CLAIM_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -2101,6 +2103,58 @@ static void test_migrate_bookmarks(void)
 	test_bookmarks();
 }
 
+struct owner_seen {
+	char owner[64];
+	int64_t id;
+};
+
+static int see_owner(void *ud, const struct idx_tr_job *j)
+{
+	struct owner_seen *o = ud;
+	o->id = j->id;
+	snprintf(o->owner, sizeof(o->owner), "%s", j->claimed_by ? j->claimed_by : "(null)");
+	return 0;
+}
+
+/* IDX_MIG_TR_CLAIM: a job left running by an older earshot (no owner) is
+ * upgraded and can be requeued; a claim names its worker; a requeue names
+ * the owner it saw, so a job another worker has claimed since stays. */
+static void test_tr_claim_owner(void)
+{
+	struct idx *ix = fresh();
+	int64_t a = insert(ix, simple("own1@x", "alice", "bob", 1000, 10));
+	CHECK_INT(idx_tr_enqueue(ix, a, 0, 100, false, NULL), 0);
+	CHECK_INT(idx_tr_enqueue(ix, a, 1, 100, false, NULL), 0);
+	struct owner_seen o = {0};
+	CHECK_INT(idx_tr_claim(ix, 200, NULL, see_owner, &o), 0);
+	idx_close(ix);
+	if (!pg_mode)
+		rewind_before(IDX_MIG_TR_CLAIM);
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	int64_t old = o.id;
+	bool again = false;
+	CHECK_INT(idx_tr_requeue_job(ix, old, "h:9", 300, &again), 0);
+	CHECK(!again); /* not that owner's */
+	CHECK_INT(idx_tr_requeue_job(ix, old, NULL, 300, &again), 0);
+	CHECK(again);
+	memset(&o, 0, sizeof(o));
+	CHECK_INT(idx_tr_claim(ix, 400, "h:1", see_owner, &o), 0);
+	CHECK_STR(o.owner, "h:1");
+	CHECK(o.id != old); /* the other channel: due since 100, before 300 */
+	struct owner_seen p = {0};
+	CHECK_INT(idx_tr_claim(ix, 400, "h:2", see_owner, &p), 0);
+	CHECK_STR(p.owner, "h:2");
+	CHECK_INT(p.id, old);
+	CHECK_INT(idx_tr_claim(ix, 400, "h:3", see_owner, &p), ES_ENOTFOUND);
+	CHECK_INT(idx_tr_requeue_job(ix, o.id, "h:2", 500, &again), 0);
+	CHECK(!again);
+	CHECK_INT(idx_tr_requeue_job(ix, o.id, "h:1", 500, &again), 0);
+	CHECK(again);
+	idx_close(ix);
+}
+
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
 {
@@ -2121,6 +2175,7 @@ static int main_pg(void)
 	RUN(test_stats);
 	RUN(test_qa);
 	RUN(test_bookmarks);
+	RUN(test_tr_claim_owner);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -2201,12 +2256,12 @@ static void test_transcripts(void)
 	CHECK(!added); /* already there */
 	CHECK_INT(idx_tr_enqueue(ix, 999999, 0, 100, false, &added), ES_ENOTFOUND);
 	struct jobs_seen s = {0};
-	CHECK_INT(idx_tr_claim(ix, 50, see_job, &s), ES_ENOTFOUND); /* not due yet */
-	CHECK_INT(idx_tr_claim(ix, 200, see_job, &s), 0);
+	CHECK_INT(idx_tr_claim(ix, 50, NULL, see_job, &s), ES_ENOTFOUND); /* not due yet */
+	CHECK_INT(idx_tr_claim(ix, 200, "h:1", see_job, &s), 0);
 	CHECK_STR(s.state[0], "running");
 	CHECK_INT(idx_tr_job_fail(ix, s.id[0], "HTTP 500", 1000, false, 200), 0);
 	memset(&s, 0, sizeof(s));
-	CHECK_INT(idx_tr_claim(ix, 300, see_job, &s), 0); /* the other channel */
+	CHECK_INT(idx_tr_claim(ix, 300, "h:2", see_job, &s), 0); /* the other channel */
 	int64_t second = s.id[0];
 	CHECK(second != 0);
 	/* a stopped worker: the running job is due again */
@@ -2322,6 +2377,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_mfa);
 	RUN(test_bookmarks);
 	RUN(test_migrate_bookmarks);
+	RUN(test_tr_claim_owner);
 	teardown();
 	return CHECK_DONE();
 }
