@@ -337,13 +337,20 @@ enum party_plan {
 	PARTY_PG,   /* PostgreSQL: the call's party text (IDX_MIG_PARTY_TEXT),
 		       which its planner either finds through the pg_trgm
 		       index or tests on each call in list order, as the
-		       column's statistics say; then the exact LIKE */
+		       column's statistics say (exact for a needle without
+		       a newline, see build_sql) */
+	PARTY_PG_SET, /* PostgreSQL, up to PG_SET_MAX matches expected: the
+		       trigram index's matches, sorted (never walked) */
 };
 /* Party rows: up to PARTY_IDS_MAX the ids go into the SQL; above
  * PARTY_SET_MAX (5 % of the parties at 100,000 calls) the LIKE scan
  * finds a page sooner than the set is built. */
 #define PARTY_IDS_MAX 1000
 #define PARTY_SET_MAX 10000
+/* PostgreSQL: the sorted matches cost a heap visit each, the walk about
+ * limit x calls / matches calls a page; near 10,000 matches of 1,000,000
+ * they cost the same.  Data inserted in time order favours the walk. */
+#define PG_SET_MAX 10000
 
 /* Unicode characters in s as SQLite reads UTF-8 (a lead byte and its
  * continuation bytes are one; a stray continuation byte is one of its own,
@@ -411,6 +418,33 @@ static int party_probe(struct idx *ix, const char *phrase, struct es_buf *ids,
 	return err;
 }
 
+/* PostgreSQL's own probe: how many calls the planner expects for pattern
+ * on the party text (pg_trgm's estimate from the column's statistics,
+ * one planning round trip, no rows read), *plan PARTY_PG_SET or PARTY_PG
+ * (the planner's choice: a walk, for that many) by it.  Left to itself
+ * the planner weighs the two by the same estimate but prices the walk as
+ * if the matches were spread evenly in time: a number called on a few
+ * days was walked through 100,000 calls. */
+static int party_probe_pg(struct idx *ix, const char *pattern, enum party_plan *plan)
+{
+	struct idx_st *st =
+		idx_prep(ix, "EXPLAIN SELECT 1 FROM calls WHERE party_text LIKE ?1 ESCAPE '\\'");
+	if (!st)
+		return ES_EDB;
+	db_bind_text(st, 1, pattern);
+	int err = 0;
+	double rows = 0;
+	const char *line, *r;
+	/* the first line is the plan's top node: "... rows=N width=..." */
+	if (db_step(st) == DB_ROW && (line = db_col_text(st, 0)) && (r = strstr(line, " rows=")))
+		rows = strtod(r + 6, NULL);
+	else
+		err = idx_fail(ix, "party probe");
+	db_finalize(st);
+	*plan = rows <= PG_SET_MAX ? PARTY_PG_SET : PARTY_PG;
+	return err;
+}
+
 /* The search SQL: fixed fragments chosen by which filters are set; every
  * value travels as a bound parameter, but for the call ids of PARTY_IDS,
  * integers read from the index, inline so that the planner counts them. */
@@ -430,9 +464,17 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 	/* The two engines' party searches differ: side by side here.  The
 	 * call's text holds every field, so it is a superset of the exact
 	 * test below (a needle may also span two fields of the text). */
-	if (!err && f->party && plan == PARTY_PG)
+	if (!err && f->party && (plan == PARTY_PG || plan == PARTY_PG_SET))
 		err = es_buf_printf(b, " AND c.party_text LIKE :party ESCAPE '\\'");
-	if (!err && f->party)
+	/* The text joins the fields with newlines: a needle without one
+	 * matches the text exactly where it matches a field (the same ILIKE),
+	 * and the test of the parties is left out.  It was what sank the
+	 * plans at 1,000,000 calls: the planner took the EXISTS of four ORed
+	 * ILIKEs for a rare match (423 rows for 19,000) and drove the search
+	 * from a sequential scan of the parties (docs/PERFORMANCE.md). */
+	bool pg_exact = plan != PARTY_LIKE && plan != PARTY_IDS && plan != PARTY_SET &&
+			f->party && !strchr(f->party, '\n');
+	if (!err && f->party && !pg_exact)
 		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM parties p WHERE p.call_row = c.id"
 				       " AND (p.uri LIKE :party ESCAPE '\\'"
 				       " OR p.user LIKE :party ESCAPE '\\'"
@@ -514,6 +556,9 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		; /* one row */
 	else if (!err && f->sort != IDX_SORT_START)
 		err = es_buf_printf(b, "%s", quality_order[f->sort]);
+	else if (!err && plan == PARTY_PG_SET) /* "+ 0": sorted, not walked */
+		err = es_buf_printf(b, f->newest_first ? " ORDER BY c.start_us + 0 DESC, c.id DESC"
+						       : " ORDER BY c.start_us + 0, c.id");
 	else if (!err)
 		err = es_buf_printf(b, f->newest_first ? " ORDER BY c.start_us DESC, c.id DESC"
 						       : " ORDER BY c.start_us, c.id");
@@ -658,7 +703,10 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 		goto out;
 	}
 	if (f->party && db_is_pg(ix)) {
+		/* under 3 characters no trigram: the planner walks */
 		plan = PARTY_PG;
+		if (!count && utf8_chars(f->party) >= 3 && (err = party_probe_pg(ix, pattern, &plan)))
+			goto out;
 	} else if (f->party && utf8_chars(f->party) >= 3) {
 		if (!(phrase = fts_phrase(f->party))) {
 			err = ES_ENOMEM;
