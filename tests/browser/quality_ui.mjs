@@ -53,7 +53,30 @@ const apiGet = (p) => page.evaluate((u) => api('GET', u), p);
 
 async function noSideways(where) {
   const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-  if (sw > iw) fail(where + ': scrolls sideways: scrollWidth ' + sw + ' > innerWidth ' + iw);
+  if (sw > iw) {
+    // name the widest element that sticks out, so the failure says what to fix
+    const wide = await page.evaluate((w) => {
+      // the outermost elements that stick out (their parent does not), and
+      // are not inside a box that clips them
+      const out = [];
+      const clipped = (e) => {
+        for (let a = e.parentElement; a; a = a.parentElement) {
+          const st = getComputedStyle(a);
+          if (st.overflowX !== 'visible' && a !== document.documentElement && a !== document.body) return true;
+        }
+        return false;
+      };
+      for (const e of document.querySelectorAll('body *')) {
+        const r = e.getBoundingClientRect();
+        if (!r.width || r.right <= w || clipped(e)) continue;
+        const p = e.parentElement.getBoundingClientRect();
+        if (p.right > w && e.parentElement !== document.body) continue;
+        out.push({ right: Math.round(r.right), tag: e.tagName, id: e.id, cls: String(e.className) });
+      }
+      return out.slice(0, 5);
+    }, iw);
+    fail(where + ': scrolls sideways: scrollWidth ' + sw + ' > innerWidth ' + iw + ' (' + JSON.stringify(wide) + ')');
+  }
 }
 
 async function searched(hashPart) {

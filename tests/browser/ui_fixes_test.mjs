@@ -330,17 +330,23 @@ async function role(ctx, user, kind, width) {
     log(tag + ': disabled Redact… has title "' + dis.t + '"');
 
     step = tag + ': the skip link';
-    await page.goto(URL_ + '/#/calls');
-    await page.locator('#search-status').filter({ hasText: /call/ }).waitFor();
-    await page.locator('body').focus();
-    await page.evaluate(() => document.activeElement && document.activeElement.blur());
-    await page.keyboard.press('Tab');
-    const first = await page.evaluate(() => document.activeElement.id);
-    if (first !== 'skip') fail('the first Tab stop is "' + first + '", not the skip link');
-    if (!(await page.locator('#skip').isVisible())) fail('the skip link is not visible when focused');
-    await page.keyboard.press('Enter');
-    const after = await page.evaluate(() => document.activeElement.closest('main') !== null);
-    if (!after || !(await page.evaluate(() => location.hash.startsWith('#/calls')))) fail('the skip link did not move into the content');
+    // a user arriving on the page: a new tab of the same session opened at
+    // the search, nothing focused yet (on the page used so far, the
+    // starting point of Tab stays where the previous view had it)
+    const fresh = await page.context().newPage();
+    await fresh.goto(URL_ + '/#/calls');
+    await fresh.locator('#search-status').filter({ hasText: /call/ }).waitFor();
+    await fresh.keyboard.press('Tab');
+    const first = await fresh.evaluate(() => document.activeElement.id);
+    if (first !== 'skip') {
+      const what = await fresh.evaluate(() => document.activeElement.outerHTML.slice(0, 160));
+      fail('the first Tab stop is "' + first + '" (' + what + '), not the skip link');
+    }
+    if (!(await fresh.locator('#skip').isVisible())) fail('the skip link is not visible when focused');
+    await fresh.keyboard.press('Enter');
+    const after = await fresh.evaluate(() => document.activeElement.closest('main') !== null);
+    if (!after || !(await fresh.evaluate(() => location.hash.startsWith('#/calls')))) fail('the skip link did not move into the content');
+    await fresh.close();
     log(tag + ': skip link first, moves the focus into the page');
   }
 
