@@ -11,27 +11,9 @@
 'use strict';
 
 (function () {
+  const labelled = uiLabelled, input = uiInput;
+  const say = (id, text, cls) => uiSay($(id), text, cls);
   let built = false;
-
-  function say(id, text, cls) {
-    const p = $(id);
-    p.textContent = text;
-    p.className = 'status' + (cls ? ' ' + cls : '');
-  }
-
-  function labelled(text, input) {
-    const l = el('label', text);
-    l.append(input);
-    return l;
-  }
-
-  function input(type, name, attrs) {
-    const i = document.createElement('input');
-    i.type = type;
-    i.name = name;
-    for (const [k, v] of Object.entries(attrs || {})) i.setAttribute(k, v);
-    return i;
-  }
 
   // A table of tokens (GET /api/tokens or /api/users/{name}/tokens) into
   // tbody; each live one gets a Revoke button that calls onRevoke(token).

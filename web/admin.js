@@ -7,6 +7,8 @@
 'use strict';
 
 (function () {
+  const labelled = uiLabelled, input = uiInput, button = uiButton, table = uiTable, status = uiStatus;
+  const say = (id, text, cls) => uiSay($(id), text, cls);
   const TABS = [
     { id: 'users', label: 'Users', roles: ['admin'] },
     { id: 'rules', label: 'Rules', roles: ['admin', 'auditor'] },
@@ -26,20 +28,6 @@
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  function labelled(text, input) {
-    const l = el('label', text);
-    l.append(input);
-    return l;
-  }
-
-  function input(type, name, attrs) {
-    const i = document.createElement('input');
-    i.type = type;
-    i.name = name;
-    for (const [k, v] of Object.entries(attrs || {})) i.setAttribute(k, v);
-    return i;
-  }
-
   function roleSelect(name, value) {
     const s = document.createElement('select');
     s.name = name;
@@ -50,42 +38,6 @@
       s.append(o);
     }
     return s;
-  }
-
-  function button(text, onClick, cls) {
-    const b = el('button', text, cls);
-    b.type = 'button';
-    b.addEventListener('click', onClick);
-    return b;
-  }
-
-  function table(id, caption, headers) {
-    const t = el('table', null, 'grid');
-    t.id = id;
-    t.append(el('caption', caption, 'sr-only'));
-    const head = document.createElement('thead');
-    const tr = document.createElement('tr');
-    for (const [h, cls] of headers) {
-      const th = el('th', h, cls);
-      th.scope = 'col';
-      tr.append(th);
-    }
-    head.append(tr);
-    t.append(head, document.createElement('tbody'));
-    return t;
-  }
-
-  function status(id) {
-    const p = el('p', '', 'status');
-    p.id = id;
-    p.setAttribute('aria-live', 'polite');
-    return p;
-  }
-
-  function say(id, text, cls) {
-    const p = $(id);
-    p.textContent = text;
-    p.className = 'status' + (cls ? ' ' + cls : '');
   }
 
   function yesNo(b) { return b ? 'yes' : 'no'; }

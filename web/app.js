@@ -87,6 +87,62 @@ function row(cells, table) {
   return tr;
 }
 
+// Form and table pieces the views share (admin.js, account.js, qaforms.js,
+// teams.js, qa.js): a label around its input, an input with attributes, a
+// button (aria-label when its text alone is ambiguous), a status line that
+// screen readers announce, its text and state, and a grid table with a
+// hidden caption and column headings ([text, class] pairs).
+function uiLabelled(text, input, cls) {
+  const l = el('label', text, cls);
+  l.append(input);
+  return l;
+}
+
+function uiInput(type, name, attrs) {
+  const i = document.createElement('input');
+  i.type = type;
+  i.name = name;
+  for (const [k, v] of Object.entries(attrs || {})) i.setAttribute(k, v);
+  return i;
+}
+
+function uiButton(text, onClick, cls, label) {
+  const b = el('button', text, cls);
+  b.type = 'button';
+  if (label) b.setAttribute('aria-label', label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function uiStatus(id) {
+  const p = el('p', '', 'status');
+  p.id = id;
+  p.setAttribute('aria-live', 'polite');
+  return p;
+}
+
+function uiSay(p, text, cls) {
+  if (!p) return;
+  p.textContent = text;
+  p.className = 'status' + (cls ? ' ' + cls : '');
+}
+
+function uiTable(id, caption, heads) {
+  const t = el('table', null, 'grid');
+  t.id = id;
+  t.append(el('caption', caption, 'sr-only'));
+  const head = document.createElement('thead');
+  const tr = document.createElement('tr');
+  for (const [h, cls] of heads) {
+    const th = el('th', h, cls);
+    th.scope = 'col';
+    tr.append(th);
+  }
+  head.append(tr);
+  t.append(head, document.createElement('tbody'));
+  return t;
+}
+
 // Times: the API's are UTC; the page shows them in the browser's zone, named
 // in the column headings, with the UTC time on hover (timeCell()).
 const TZ = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time'; } catch (e) { return 'local time'; } })();

@@ -49,12 +49,7 @@ const qaFmt = (x) => (x === null || x === undefined ? '–' : (+x).toFixed(2));
   const panel = () => $('qa-panel');
   const canEvaluate = () => perm('evaluate') !== 'none';
 
-  function say(text, cls) {
-    const p = $('qa-status');
-    if (!p) return;
-    p.textContent = text;
-    p.className = 'status' + (cls ? ' ' + cls : '');
-  }
+  const say = (text, cls) => uiSay($('qa-status'), text, cls);
 
   window.qaClear = function () {
     shown = null;
@@ -360,18 +355,7 @@ const qaFmt = (x) => (x === null || x === undefined ? '–' : (+x).toFixed(2));
   }
 
   function table(id, caption, heads, rows) {
-    const t = el('table', null, 'grid');
-    t.id = id;
-    t.append(el('caption', caption, 'sr-only'));
-    const head = document.createElement('thead');
-    const tr = document.createElement('tr');
-    for (const [h, cls] of heads) {
-      const th = el('th', h, cls);
-      th.scope = 'col';
-      tr.append(th);
-    }
-    head.append(tr);
-    t.append(head, document.createElement('tbody'));
+    const t = uiTable(id, caption, heads);
     for (const r of rows) t.tBodies[0].append(row(r, t));
     if (!rows.length) t.tBodies[0].append(row(['none']));
     return t;

@@ -10,35 +10,9 @@
 'use strict';
 
 (function () {
+  const labelled = uiLabelled, input = uiInput, button = uiButton;
+  const say = (text, cls) => uiSay($('qa-forms-status'), text, cls);
   let forms = [];
-
-  function say(text, cls) {
-    const p = $('qa-forms-status');
-    p.textContent = text;
-    p.className = 'status' + (cls ? ' ' + cls : '');
-  }
-
-  function labelled(text, input, cls) {
-    const l = el('label', text, cls);
-    l.append(input);
-    return l;
-  }
-
-  function input(type, name, attrs) {
-    const i = document.createElement('input');
-    i.type = type;
-    i.name = name;
-    for (const [k, v] of Object.entries(attrs || {})) i.setAttribute(k, v);
-    return i;
-  }
-
-  function button(text, onClick, cls, label) {
-    const b = el('button', text, cls);
-    b.type = 'button';
-    if (label) b.setAttribute('aria-label', label);
-    b.addEventListener('click', onClick);
-    return b;
-  }
 
   // ---- the editor: the DOM holds the form being edited ------------------------------------
 

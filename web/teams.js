@@ -8,30 +8,11 @@
 'use strict';
 
 (function () {
+  const button = uiButton, table = uiTable, status = uiStatus;
+  const say = (id, text, cls) => uiSay($(id), text, cls);
   let data = { teams: [], members: [], default_scope: 'all' };
   let users = [];
   let open = null; // the team whose members are shown
-
-  function say(id, text, cls) {
-    const p = $(id);
-    p.textContent = text;
-    p.className = 'status' + (cls ? ' ' + cls : '');
-  }
-
-  function status(id) {
-    const p = el('p', '', 'status');
-    p.id = id;
-    p.setAttribute('aria-live', 'polite');
-    return p;
-  }
-
-  function button(text, onClick, cls, label) {
-    const b = el('button', text, cls);
-    b.type = 'button';
-    if (label) b.setAttribute('aria-label', label);
-    b.addEventListener('click', onClick);
-    return b;
-  }
 
   function select(name, options, value) {
     const s = document.createElement('select');
@@ -43,22 +24,6 @@
     }
     if (value !== undefined) s.value = value;
     return s;
-  }
-
-  function table(id, caption, heads) {
-    const t = el('table', null, 'grid');
-    t.id = id;
-    t.append(el('caption', caption, 'sr-only'));
-    const head = document.createElement('thead');
-    const tr = document.createElement('tr');
-    for (const [h, cls] of heads) {
-      const th = el('th', h, cls);
-      th.scope = 'col';
-      tr.append(th);
-    }
-    head.append(tr);
-    t.append(head, document.createElement('tbody'));
-    return t;
   }
 
   const enc = encodeURIComponent;

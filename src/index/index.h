@@ -728,9 +728,6 @@ int idx_tr_job_fail(struct idx *ix, int64_t job_id, const char *error, int64_t n
  * has no job yet (a rule with transcribe = yes); *n (may be NULL) how
  * many jobs were queued. */
 int idx_tr_enqueue_rule(struct idx *ix, const char *rule, int64_t now_us, int64_t *n);
-/* Jobs left "running" by a process that stopped: due again now (restart
- * resumes).  *n (may be NULL) how many. */
-int idx_tr_requeue_running(struct idx *ix, int64_t now_us, int64_t *n);
 /* One running job due again now, only if it is still running and claimed
  * by claimed_by (NULL: by nobody known): *done (may be NULL) whether it
  * was (a worker that finished it meanwhile wins). */

@@ -216,23 +216,6 @@ int idx_tr_job_fail(struct idx *ix, int64_t job_id, const char *error, int64_t n
 	return done(ix, st, "transcription job");
 }
 
-int idx_tr_requeue_running(struct idx *ix, int64_t now_us, int64_t *n)
-{
-	struct idx_st *st;
-	if (n)
-		*n = 0;
-	if (prep(ix, "UPDATE transcribe_jobs SET state = 'queued', next_us = ?, updated_us = ?"
-		     " WHERE state = 'running'",
-		 &st))
-		return ES_EDB;
-	db_bind_int64(st, 1, now_us);
-	db_bind_int64(st, 2, now_us);
-	int err = done(ix, st, "transcription queue");
-	if (!err && n)
-		*n = db_changes(ix);
-	return err;
-}
-
 int idx_tr_requeue_job(struct idx *ix, int64_t job_id, const char *claimed_by, int64_t now_us,
 		       bool *done_)
 {

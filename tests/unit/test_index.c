@@ -2264,10 +2264,10 @@ static void test_transcripts(void)
 	CHECK_INT(idx_tr_claim(ix, 300, "h:2", see_job, &s), 0); /* the other channel */
 	int64_t second = s.id[0];
 	CHECK(second != 0);
-	/* a stopped worker: the running job is due again */
-	int64_t n = 0;
-	CHECK_INT(idx_tr_requeue_running(ix, 400, &n), 0);
-	CHECK_INT(n, 1);
+	/* a stopped worker (h:2): its running job is due again */
+	bool again = false;
+	CHECK_INT(idx_tr_requeue_job(ix, second, "h:2", 400, &again), 0);
+	CHECK(again);
 	memset(&s, 0, sizeof(s));
 	CHECK_INT(idx_tr_jobs_list(ix, a, see_job, &s), 0);
 	CHECK_INT(s.n, 2);
