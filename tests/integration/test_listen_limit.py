@@ -141,7 +141,11 @@ try:
     d = Stream(cid, "adm")
     streams.append(d)
     res.check(d.status == 200, "another user's stream meanwhile: %d %s" % (d.status, d.body[:200]))
-    time.sleep(1.0)
+    # both listeners' threads are running; on a loaded machine the second
+    # may take a moment longer to get its first chunk from the spool
+    deadline = time.time() + 10
+    while time.time() < deadline and not (a.got > 8000 and b.got > 8000):
+        time.sleep(0.2)
     res.check(a.got > 8000 and b.got > 8000, "audio flows on both streams: %d, %d bytes" %
               (a.got, b.got))
     t0 = time.time()
