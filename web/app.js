@@ -20,6 +20,7 @@ const state = {
   callSeq: 0,        // bumped per call opened: late answers for an older one are dropped
   focusFirst: false, // after logging in: focus the first field of the page shown
   call: null,        // the call shown
+  startAt: 0,        // #/call/ID?t=SECONDS (a search hit, a bookmark's link): the first Play starts there
   audioGraph: null,  // Web Audio nodes for mute/solo, made on first use
   mix: { caller: { mute: false, solo: false }, callee: { mute: false, solo: false } },
 };
@@ -632,8 +633,9 @@ function togglePlay() {
   const a = $('audio');
   const first = !a.getAttribute('src');
   if (!loadAudio()) return;
-  // a search hit's time (#/call/ID?t=): the first Play starts there (web/transcript.js)
-  const at = first && typeof transcriptStartAt === 'function' ? transcriptStartAt() : 0;
+  // the link's time (#/call/ID?t=): the first Play starts there, then it is forgotten
+  const at = first ? state.startAt : 0;
+  state.startAt = 0;
   if (at > 0) { seek(at, true); return; }
   if (a.paused) a.play().catch(showError); else a.pause();
 }
@@ -869,7 +871,7 @@ function route() {
   const m = /^#\/call\/([1-9][0-9]{0,17})(?:\?t=([0-9]{1,7}(?:\.[0-9]{1,3})?))?$/.exec(h);
   if (m) {
     for (const v of Object.values(window.earshotViews)) if (v.close) v.close();
-    if (typeof transcriptFromHash === 'function') transcriptFromHash(m[2]); // web/transcript.js
+    state.startAt = m[2] ? +m[2] : 0; // no audio is fetched before Play: togglePlay() seeks there
     openCall(m[1]);
     return;
   }

@@ -20,7 +20,6 @@ const BM = {
   call: null,      // the call whose bookmarks are shown
   list: [],
   mayDeleteAll: false,
-  pendingT: null,  // ?t= of the route: applied when the audio's metadata arrives
   span: [null, null],
 };
 
@@ -74,11 +73,6 @@ function bmPanel() {
   $('clip-form').addEventListener('submit', bmClipMake);
   $('audio').addEventListener('timeupdate', () => { $('bm-at').textContent = bmClock(bmNow()); });
   $('audio').addEventListener('loadedmetadata', () => {
-    if (BM.pendingT !== null && state.call && state.call === BM.call) {
-      const t = BM.pendingT;
-      BM.pendingT = null;
-      $('audio').currentTime = Math.min(t, $('audio').duration || t);
-    }
     bmDrawMarkers();
   });
   return p;
@@ -97,7 +91,7 @@ function bmLayer() {
 
 function bmNow() {
   const a = $('audio');
-  return Math.round((a.getAttribute('src') ? a.currentTime : (BM.pendingT || 0)) * 1000);
+  return Math.round((a.getAttribute('src') ? a.currentTime : (state.startAt || 0)) * 1000);
 }
 
 function bookmarksClear() {
@@ -113,9 +107,6 @@ function bookmarksClear() {
 // The call page shows call c: its bookmarks, for a role that may listen.
 async function bookmarksShow(c) {
   bookmarksClear();
-  const m = /^#\/call\/[0-9]+\?(.*)$/.exec(location.hash);
-  const t = m ? parseFloat(new URLSearchParams(m[1]).get('t')) : NaN;
-  BM.pendingT = isFinite(t) && t >= 0 ? t : null;
   if (!c || !c.recording || perm('listen') === 'none') return;
   const p = bmPanel();
   BM.call = c;
@@ -125,7 +116,7 @@ async function bookmarksShow(c) {
   $('clip-title').value = '';
   $('bm-at').textContent = bmClock(bmNow());
   bmSpanShow();
-  if (BM.pendingT !== null) $('bm-status').textContent = 'Play starts at ' + bmClock(BM.pendingT * 1000) + '.';
+  if (state.startAt > 0) $('bm-status').textContent = 'Play starts at ' + bmClock(state.startAt * 1000) + '.';
   try {
     const r = await api('GET', '/api/calls/' + c.id + '/bookmarks');
     if (BM.call !== c) return;

@@ -17,15 +17,14 @@
 // waits for a button.  Uses $(), el(), api(), state, seek(), fmtClock(),
 // fmtDur(), fmtTime(), listenReason(), canListen(), recDuration() and
 // showError() from app.js; app.js calls transcriptShow(call, current),
-// transcriptClear(), transcriptProgress(), transcriptFromHash(t) and
-// transcriptStartAt().
+// transcriptClear() and transcriptProgress(); a hit's time (#/call/ID?t=)
+// is app.js's state.startAt.
 'use strict';
 
 const TRX = {
   call: null,       // the call whose transcript is shown
   words: [],        // [{s, e, node}] of both parties, by start
   now: null,        // the highlighted word's node
-  startAt: 0,       // seconds: where Play starts (a search hit), 0 = the start
   TURN_GAP_MS: 2000, // a pause this long within a party starts a new turn
   SVG: 'http://www.w3.org/2000/svg',
 };
@@ -86,19 +85,6 @@ function transcriptClear() {
   layer.replaceChildren();
 }
 
-// #/call/ID?t=SECONDS: Play starts there (route() in app.js hands t over).
-function transcriptFromHash(t) {
-  const v = t === undefined || t === null ? 0 : +t;
-  TRX.startAt = isFinite(v) && v > 0 ? v : 0;
-}
-
-// Where the first Play starts (then forgotten): seconds, 0 = the start.
-function transcriptStartAt() {
-  const t = TRX.startAt;
-  TRX.startAt = 0;
-  return t;
-}
-
 function transcriptShow(c, current) {
   transcriptClear();
   const sp = c && c.speech;
@@ -110,7 +96,7 @@ function transcriptShow(c, current) {
   trxSentiment(sp);
   const { panel } = trxBoxes();
   panel.hidden = false;
-  if (TRX.startAt) $('trx-status').textContent = 'Play starts at ' + fmtClock(TRX.startAt) + ' (the search hit).';
+  if (state.startAt) $('trx-status').textContent = 'Play starts at ' + fmtClock(state.startAt) + ' (the search hit).';
   if (!listen) {
     $('trx-status').textContent = 'Your role may not read transcripts.';
     return;
@@ -143,7 +129,7 @@ async function trxLoad(c, current) {
   if (!current() || TRX.call !== c) return;
   $('trx-status').textContent = (t.parties || []).map((p) => TRX_PARTY[p.party] + ': ' + p.words.length +
     ' words (' + p.engine + ', ' + fmtTime(p.transcribed) + ')').join('; ') +
-    (TRX.startAt ? '. Play starts at ' + fmtClock(TRX.startAt) + ' (the search hit).' : '');
+    (state.startAt ? '. Play starts at ' + fmtClock(state.startAt) + ' (the search hit).' : '');
   trxConversation(t);
   transcriptProgress();
 }
