@@ -67,21 +67,6 @@ int rec_recording_export_fd(const char *data_dir, struct st_vault *vault,
 	return rc;
 }
 
-/* All of buf into fd. */
-static int write_all(int fd, const uint8_t *p, size_t n, char *err, size_t errlen)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 int rec_queued_export_fd(const char *data_dir, struct st_vault *vault, const char *call_id,
 			 int64_t start_us, int64_t end_us, const char *fmt, int out_fd, char *err,
 			 size_t errlen)
@@ -98,11 +83,12 @@ int rec_queued_export_fd(const char *data_dir, struct st_vault *vault, const cha
 				   errlen);
 	int pfd = -1;
 	if (!rc && !mp3 && want == MEDIA_WAV) {
-		rc = write_all(out_fd, wav.p, wav.len, err, errlen);
+		rc = es_write_all(out_fd, wav.p, wav.len) ?
+			     es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno)) : 0;
 	} else if (!rc) {
 		pfd = memfd_create("earshot-export", MFD_CLOEXEC);
-		rc = pfd < 0 ? es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno))
-			     : write_all(pfd, wav.p, wav.len, err, errlen);
+		if (pfd < 0 || es_write_all(pfd, wav.p, wav.len))
+			rc = es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
 		if (!rc)
 			rc = export_convert(pfd, mp3, want, out_fd, err, errlen);
 	}
