@@ -504,19 +504,6 @@ int main(int argc, char **argv)
 			" RTCP, %" PRIu64 " SIP messages), %" PRIu64 " bytes in %.2f s\n",
 		g.o.ncalls, g.out.packets, g.out.rtp_packets, g.out.rtcp_packets,
 		g.out.sip_messages, g.out.bytes, secs);
-	for (int i = 0; i < g.o.ncalls; i++) {
-		struct stream_truth *st = g.calls[i].streams;
-		while (st) {
-			struct stream_truth *next = st->next;
-			free(st);
-			st = next;
-		}
-	}
-	free(g.calls);
-	free(g.sched);
-	audio_free(&g);
-	es_buf_free(&g.sip);
-	es_buf_free(&g.body);
-	es_buf_free(&g.ws);
+	gen_free(&g, g.o.ncalls);
 	return 0;
 }

@@ -381,20 +381,6 @@ int main(int argc, char **argv)
 	live_send(&l);
 	report(&g, &rp, true);
 	close(l.fd);
-	for (int i = 0; i < n; i++) {
-		struct stream_truth *st = g.calls[i].streams;
-		while (st) {
-			struct stream_truth *next = st->next;
-			free(st);
-			st = next;
-		}
-	}
-	free(g.calls);
-	free(g.sched);
-	free(g.out.heap);
-	audio_free(&g);
-	es_buf_free(&g.sip);
-	es_buf_free(&g.body);
-	es_buf_free(&g.ws);
+	gen_free(&g, n);
 	return l.errors ? 1 : 0;
 }

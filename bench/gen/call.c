@@ -835,3 +835,25 @@ static void gen_run(struct gen *g)
 	}
 	gen_play(g, NULL, NULL);
 }
+
+/* Everything a run allocated: the calls' stream records, the schedule, the
+ * output heap, the audio sources and the message buffers (gen_calls and
+ * gen_live end the same way). */
+static void gen_free(struct gen *g, int ncalls)
+{
+	for (int i = 0; i < ncalls; i++) {
+		struct stream_truth *st = g->calls[i].streams;
+		while (st) {
+			struct stream_truth *next = st->next;
+			free(st);
+			st = next;
+		}
+	}
+	free(g->calls);
+	free(g->sched);
+	free(g->out.heap);
+	audio_free(g);
+	es_buf_free(&g->sip);
+	es_buf_free(&g->body);
+	es_buf_free(&g->ws);
+}
