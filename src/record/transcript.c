@@ -407,11 +407,18 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 
 /* ---- workers that are gone --------------------------------------------------------------- */
 
+/* This machine's name as owners name it ("localhost" when it has none). */
+static void this_host(char host[256])
+{
+	host[255] = '\0';
+	if (gethostname(host, 255) || !*host)
+		snprintf(host, 256, "localhost");
+}
+
 void rec_tr_owner(char *out, size_t cap)
 {
 	char host[256] = "";
-	if (gethostname(host, sizeof(host) - 1) || !*host)
-		snprintf(host, sizeof(host), "localhost");
+	this_host(host);
 	snprintf(out, cap, "%s:%ld", host, (long)getpid());
 }
 
@@ -463,8 +470,7 @@ int rec_tr_requeue_orphans(struct idx *ix, int64_t now_us, int64_t lease_us, int
 	if (!r)
 		return ES_ENOMEM;
 	char host[256] = "";
-	if (gethostname(host, sizeof(host) - 1) || !*host)
-		snprintf(host, sizeof(host), "localhost");
+	this_host(host);
 	int rc = idx_tr_jobs_list(ix, 0, take_running, r);
 	for (size_t i = 0; !rc && i < r->n; i++) {
 		bool again = false;
