@@ -79,6 +79,7 @@ extra=""
 format=""
 keep=0
 realtime=0
+rt=0
 netns=1
 calls=""
 min_len=60
@@ -118,6 +119,9 @@ tcpreplay, capinfos.  About 1.5 minutes per size with the default 60 s.
   --max-len S      sustained mode: longest call (default $max_len)
   --interval S     sustained mode: seconds between backlog samples (default $interval)
   --no-pin         sustained mode: do not pin earshot to CPU 0 and gen_live to CPU 1
+  --rt             sustained mode: run the pinned recorder at real-time priority
+                   (SCHED_RR 5) instead of nice -10, so a busy shared machine
+                   cannot take its core (the kernel still keeps 5 % for others)
 EOF
 }
 
@@ -136,6 +140,7 @@ while [ $# -gt 0 ]; do
 	--min-len) min_len=$2; shift ;;
 	--max-len) max_len=$2; shift ;;
 	--no-pin) pin=0 ;;
+	--rt) rt=1 ;;
 	--interval) interval=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -210,6 +215,7 @@ if [ -n "$calls" ] && [ "$pin" = 1 ]; then
 	# (real-time priority; it needs a few % of its core), the recorder
 	# weighted as if the core were its own (nice -10)
 	pin_rec=(taskset -c 0 nice -n -10)
+	[ "$rt" = 1 ] && pin_rec=(taskset -c 0 chrt -r 5)
 	pin_gen=(taskset -c 1 chrt -f 10)
 fi
 
@@ -269,7 +275,7 @@ sustained() {
 	printf "sustained live recording in %s: N G.711 calls in progress (bench/gen_live), %s-%s s each, %s s per N, " \
 		"${ns:-the host namespace}" "$min_len" "$max_len" "$duration"
 	printf "%s cores%s, earshot record --format %s %s\n" "$(nproc)" \
-		"$([ "$pin" = 1 ] && echo ", earshot on CPU 0 (nice -10) and gen_live on CPU 1 (SCHED_FIFO)")" "$format" "$extra"
+		"$([ "$pin" = 1 ] && echo ", earshot on CPU 0 ($([ "$rt" = 1 ] && echo "SCHED_RR 5" || echo "nice -10")) and gen_live on CPU 1 (SCHED_FIFO)")" "$format" "$extra"
 	printf "every %s s: backlog (recording_queue), its oldest age, calls in progress, earshot CPU %% of one core\n" "$interval"
 	for n in $calls; do
 		local data="$tmp/sdata-$n" log="$tmp/srecord-$n.log" glog="$tmp/gen_live-$n.log"
