@@ -84,7 +84,9 @@ def main(res, work):
                       float(m.get("earshot_transcription_paused_since_seconds", 0)) > t0 - 5,
                       "/metrics: paused and since when: %r" % m)
     finally:
-        http_stop(srv)
+        rc, serr = http_stop(srv)
+        res.check(rc == 0 and "Sanitizer" not in serr and "runtime error" not in serr,
+                  "the server stopped cleanly: %r %s" % (rc, serr[-1000:]))
     during = len(si.requests)
     mid = status()["counts"]
     si.mode = "ok"
@@ -96,7 +98,8 @@ def main(res, work):
     back = status()
     w.terminate()
     out, err = w.communicate(timeout=30)
-    res.check(w.returncode == 0, "the worker stops on SIGTERM: %r %s" % (w.returncode, err[-500:]))
+    res.check(w.returncode == 0 and "Sanitizer" not in err and "runtime error" not in err,
+              "the worker stops cleanly on SIGTERM: %r %s" % (w.returncode, err[-500:]))
     by = {}
     for j in back["jobs"]:
         by.setdefault(j["state"], []).append(j)
