@@ -42,6 +42,9 @@ static void usage(FILE *f)
 		"  -c, --concurrency N     calls in progress at once (default: all);\n"
 		"                          the calls run in N lines one after another\n"
 		"  -s, --seed N            random seed (default 1)\n"
+		"      --party-base N      call i's parties are +4930555 and +4940666 with\n"
+		"                          N + i in 5 digits (default 0): separate runs get\n"
+		"                          distinct numbers\n"
 		"      --ptime MS          RTP packet time, 10..60 ms (default 20)\n"
 		"      --loss PCT          drop PCT%% of RTP packets\n"
 		"      --burst R           ... in runs: BurstR R (G.107; 1 = random)\n"
@@ -193,6 +196,7 @@ enum {
 	OPT_CODEC,
 	OPT_AUDIO_CALLER,
 	OPT_AUDIO_CALLEE,
+	OPT_PARTY_BASE,
 	OPT_DRIFT,
 	OPT_AUDIO_OUT,
 	OPT_TUNNEL,
@@ -245,6 +249,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 		{"linktype", required_argument, NULL, OPT_LINKTYPE},
 		{"codec", required_argument, NULL, OPT_CODEC},
 		{"audio-caller", required_argument, NULL, OPT_AUDIO_CALLER},
+		{"party-base", required_argument, NULL, OPT_PARTY_BASE},
 		{"audio-callee", required_argument, NULL, OPT_AUDIO_CALLEE},
 		{"drift", required_argument, NULL, OPT_DRIFT},
 		{"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
@@ -382,6 +387,13 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 				return bad_value("--codec", optarg);
 			audio_mode = true;
 			break;
+		case OPT_PARTY_BASE: {
+			int v = 0;
+			if (!parse_int(optarg, 0, 99999, &v))
+				return bad_value("--party-base", optarg);
+			o->party_base = (uint32_t)v;
+			break;
+		}
 		case OPT_AUDIO_CALLER:
 		case OPT_AUDIO_CALLEE:
 			o->audio_path[ch == OPT_AUDIO_CALLEE] = optarg;

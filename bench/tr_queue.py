@@ -4,13 +4,17 @@ once and drained by `earshot transcribe run` (W worker processes) against
 the whisper protocol stand-in (tests/integration/asrstandin.py; no model
 runs, each reply after DELAY s: the figures are the queue's own cost, not
 an engine's).  For OUTAGE s from the moment a third of the jobs is done
-the stand-in answers HTTP 500: jobs go to retry with backoff, then
-through.  Printed: jobs/s, retries, FIFO order (jobs done out of queue
+the stand-in answers HTTP 500: the workers pause after outage_after
+failures in a row ([transcription], docs/CONFIG.md) and probe with one job
+a pause (1 s doubling to 4 s here), spending no job's attempt, then go
+through; with an outage longer than the jobs' retry budget (10 attempts,
+backoff 1 s doubling to 4 s: about 31 s) an earshot without the pause
+(--legacy-conf, for comparing an older build) turns the backlog "failed".  Printed: jobs/s, retries, FIFO order (jobs done out of queue
 order other than retried ones), the status (queued/running/retry/done)
 sampled while draining, and each job's engine requests (exactly once).
 
   python3 bench/tr_queue.py [--calls 100] [--workers 1] [--delay 0.05]
-                            [--outage 2] [--build build]"""
+                            [--outage 2] [--build build] [--legacy-conf]"""
 import argparse
 import json
 import os
@@ -28,6 +32,8 @@ ap.add_argument("--workers", type=int, default=1)
 ap.add_argument("--delay", type=float, default=0.05)
 ap.add_argument("--outage", type=float, default=2.0)
 ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+ap.add_argument("--legacy-conf", action="store_true",
+                help="no outage_* keys (an earshot before the outage pause refuses them)")
 a = ap.parse_args()
 os.environ["ES_BUILD_DIR"] = os.path.abspath(a.build)
 from asrstandin import StandIn  # noqa: E402
@@ -56,6 +62,8 @@ conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
     f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\ntimeout = 30s\n"
             "backoff = 1s\nbackoff_max = 4s\nmax_attempts = 10\npoll = 100ms\n" % port)
+    if not a.legacy_conf:
+        f.write("outage_after = 5\noutage_pause = 1s\noutage_pause_max = 4s\n")
 es("transcribe", *ids)
 
 
@@ -68,16 +76,17 @@ t0 = time.time()
 ws = [subprocess.Popen([EARSHOT, "--data", data, "transcribe", "run", "-c", conf],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
       for _ in range(a.workers)]
-samples, outage_at = [], None
+samples, outage_at, req_at, req_out, paused_seen = [], None, 0, None, False
 while True:
     st = status()
     c = st["counts"]
     el = time.time() - t0
     samples.append((el, dict(c)))
+    paused_seen = paused_seen or bool(st.get("paused"))
     if outage_at is None and c["done"] >= njobs // 3:
-        si.mode, outage_at = "500", el
+        si.mode, outage_at, req_at = "500", el, len(si.requests)
     if outage_at is not None and si.mode == "500" and el - outage_at >= a.outage:
-        si.mode = "ok"
+        si.mode, req_out = "ok", len(si.requests) - req_at
     if c["done"] + c["failed"] >= njobs or el > 600:
         break
     time.sleep(0.5)
@@ -101,6 +110,8 @@ print("drained in %.1f s: %.1f jobs/s; done %d, failed %d; jobs retried %d (%d f
          sum(j["attempts"] for j in jobs)))
 print("engine requests %d (jobs %d + failed attempts %d)" %
       (len(si.requests), njobs, sum(j["attempts"] for j in jobs)))
+print("engine requests during the %.0f s outage: %s; a worker was seen paused: %s" %
+      (a.outage, req_out, paused_seen))
 print("out of queue order (never retried): %d of %d" % (inversions, len(plain)))
 print("status while draining (s: queued/running/retry/done):")
 step = max(1, len(samples) // 12)

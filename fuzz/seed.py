@@ -14,12 +14,13 @@ fuzz/corpus/<harness>/ are copied as they are.
                [--shared ../shared/captures-field]
 
 writes DIR/<harness>/* for the harnesses pcap, engine, net_frame, sip, sdp, rtp,
-codec, tunnel, sctp, ws.
+codec, tunnel, sctp, ws, and qa_form (forms at the parser's limits).
 Needs tshark (scripts/bootstrap installs it); without it, only the pcap and
 net_frame seeds and the committed ones are written."""
 import argparse
 import glob
 import hashlib
+import json
 import os
 import shutil
 import struct
@@ -313,6 +314,27 @@ def seed_codec(text, out, counts):
             put(out, "codec", head + run, counts)
 
 
+def seed_qa_forms(out, counts):
+    """QA forms at and just past handlers_qa.c's limits (50 sections, 200
+    questions, 500-byte texts, 32-byte ids, weight 100), too big to commit
+    by hand; fuzz/corpus/qa_form/ has the small ones."""
+    def q(i, kind="yesno", **kw):
+        d = {"id": "q%d" % i, "text": "Question %d" % i, "kind": kind}
+        d.update(kw)
+        return d
+    full = {"name": "N" * 80, "sections": [
+        {"title": "T" * 500, "questions": [q(s * 4 + k, "scale" if k % 2 else "yesno",
+                                             weight=100 if k == 0 else 0.5, na=k == 1,
+                                             fatal=k == 2) for k in range(4)]}
+        for s in range(50)]}
+    over = {"name": "x", "sections": [{"title": "t", "questions": [q(i) for i in range(201)]}]}
+    longid = {"name": "x", "sections": [{"title": "t", "questions": [
+        {"id": "i" * 32, "text": "t" * 500, "kind": "scale"},
+        {"id": "j" * 33, "text": "t", "kind": "yesno"}]}]}
+    for form in (full, over, longid):
+        put(out, "qa_form", json.dumps(form).encode(), counts)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -343,6 +365,7 @@ def main():
             seed_capture(src, args.out, tmp, counts, have_tshark)
         if have_tshark:
             seed_codec_all(sources, args.out, counts)
+        seed_qa_forms(args.out, counts)
         for d in glob.glob(os.path.join(here, "corpus", "*")):
             if os.path.isdir(d):
                 for f in glob.glob(os.path.join(d, "*")):

@@ -122,6 +122,7 @@ static void call_plan(struct gen *g, struct call *c, uint32_t idx, int64_t w0, i
 	const struct gen_opts *o = &g->o;
 	memset(c, 0, sizeof(*c));
 	c->idx = idx;
+	c->party = (o->party_base + idx) % 100000; /* 5 digits: SIP lengths do not move */
 	c->cid_idx = idx;
 	rng_seed(&c->rng, o->seed, 2 * (uint64_t)idx + 1);
 	rng_seed(&c->imp, o->seed, 2 * (uint64_t)idx + 2);

@@ -85,6 +85,7 @@ struct gen_opts {
 	int concurrency; /* calls in progress at once; 0 = all of them */
 	int codec;       /* enum gen_codec, GEN_CODEC_MIXED or GEN_CODEC_TONES */
 	const char *audio_path[2]; /* [0] caller, [1] callee; NULL: synthetic */
+	uint32_t party_base;       /* call i's parties are numbered party_base + i */
 	double drift_ppm;          /* the callee's RTP clock, fast by this much */
 	const char *audio_out;     /* prefix of the WAVs of both loops, or NULL */
 	uint8_t tun[GEN_MAX_TUN];  /* --tunnel: enum gen_tunnel, outer first */
@@ -244,6 +245,7 @@ struct tcp_conn {
 
 struct call {
 	uint32_t idx;
+	uint32_t party; /* its parties' number: --party-base + idx (5 digits) */
 	struct rng rng; /* plan */
 	struct rng imp; /* impairments, separate so they do not move the plan */
 	enum gen_outcome outcome;

@@ -94,7 +94,7 @@ __attribute__((format(printf, 2, 3))) static void bput(struct es_buf *b, const c
 
 static const char *user_str(const struct call *c, int side, char *buf, size_t cap)
 {
-	snprintf(buf, cap, side == 0 ? "+4930555%05u" : "+4940666%05u", c->idx);
+	snprintf(buf, cap, side == 0 ? "+4930555%05u" : "+4940666%05u", c->party);
 	return buf;
 }
 

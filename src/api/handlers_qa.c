@@ -86,8 +86,9 @@ static int unavailable(struct srv_req *r)
 /* ---- forms --------------------------------------------------------------------------- */
 
 /* A form's questions are checked and the whole form rewritten in one shape
- * (only known keys): *out (malloc'd) or the name of what is wrong. */
-static const char *form_check(const cJSON *in, char **out)
+ * (only known keys): *out (malloc'd) or the name of what is wrong
+ * (server_internal.h; fuzz/fuzz_qa_form.c). */
+const char *srv_qa_form_check(const cJSON *in, char **out)
 {
 	*out = NULL;
 	if (!cJSON_IsObject(in))
@@ -181,7 +182,7 @@ static int form_row(void *ud, const struct idx_qa_form *f)
 	es_json_key(j, "version"); es_json_int(j, f->version);
 	es_json_key(j, "created"); api_json_time(j, f->created_us);
 	es_json_key(j, "created_by"); es_json_str(j, f->created_by);
-	/* the body was written by form_check: JSON of known keys */
+	/* the body was written by srv_qa_form_check: JSON of known keys */
 	cJSON *b = cJSON_Parse(f->body);
 	char *s = b ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(b, "sections")) : NULL;
 	es_json_key(j, "sections");
@@ -238,7 +239,7 @@ static int form_save(struct srv_req *r)
 				 "send application/json");
 	cJSON *in = r->body.len ? cJSON_ParseWithLength((const char *)r->body.p, r->body.len) : NULL;
 	char *body = NULL;
-	const char *why = form_check(in, &body);
+	const char *why = srv_qa_form_check(in, &body);
 	if (why) {
 		cJSON_Delete(in);
 		return bad(r, "qa.form.save", NULL, why,

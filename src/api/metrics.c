@@ -4,6 +4,7 @@
  * parser is linked): it only reports numbers and strings with their path.
  */
 #include "api/metrics.h"
+#include "record/record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -323,6 +324,50 @@ static int head(struct es_buf *b, const char *name, const char *type, const char
 	return es_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The transcription workers running here (record/transcript_pause.c). */
+struct tr_workers {
+	unsigned n, paused;
+	double since_s, pauses;
+};
+
+static int take_tr_worker(void *ud, const struct rec_tr_pause_info *in)
+{
+	struct tr_workers *t = ud;
+	t->n++;
+	t->pauses += (double)in->pauses;
+	if (in->paused) {
+		double since = (double)in->since_us / 1e6;
+		if (!t->paused || since < t->since_s)
+			t->since_s = since;
+		t->paused++;
+	}
+	return 0;
+}
+
+static int render_transcription(struct es_buf *out, const char *data_dir)
+{
+	struct tr_workers t = {0};
+	rec_tr_pause_list(data_dir, take_tr_worker, &t);
+	if (!t.n)
+		return 0;
+	int rc = head(out, "earshot_transcription_workers", "gauge",
+		      "Transcription workers running on this node.");
+	rc |= es_buf_printf(out, "earshot_transcription_workers %u\n", t.n);
+	rc |= head(out, "earshot_transcription_paused", "gauge",
+		   "1 while a transcription worker claims no job: the engine is out.");
+	rc |= es_buf_printf(out, "earshot_transcription_paused %d\n", t.paused > 0);
+	rc |= head(out, "earshot_transcription_pauses_total", "counter",
+		   "Outage pauses begun by the running workers (failed probes included).");
+	rc |= es_buf_printf(out, "earshot_transcription_pauses_total %.17g\n", t.pauses);
+	if (t.paused) {
+		rc |= head(out, "earshot_transcription_paused_since_seconds", "gauge",
+			   "Unix time the transcription outage pause under way began.");
+		rc |= es_buf_printf(out, "earshot_transcription_paused_since_seconds %.3f\n",
+				    t.since_s);
+	}
+	return rc;
+}
+
 int api_metrics_render(struct es_buf *out, const char *data_dir, const char *status,
 		       size_t status_len, int64_t now_us, const uint64_t *http_codes)
 {
@@ -388,6 +433,8 @@ int api_metrics_render(struct es_buf *out, const char *data_dir, const char *sta
 			   "Bytes free for earshot in the data folder's file system.");
 		rc |= es_buf_printf(out, "earshot_disk_free_bytes %llu\n", (unsigned long long)avail);
 	}
+	if (data_dir)
+		rc |= render_transcription(out, data_dir);
 	if (http_codes) {
 		rc |= head(out, "earshot_http_requests_total", "counter",
 			   "HTTP responses of this server, by status code.");

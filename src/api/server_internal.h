@@ -462,6 +462,13 @@ int srv_scopes_route(struct srv_req *r, const char *rest);
 int srv_forms_route(struct srv_req *r, const char *rest);
 int srv_call_evaluations(struct srv_req *r, int64_t id);
 int srv_qa_report(struct srv_req *r);
+/* A QA form definition as POST /api/forms takes it (cJSON *in: an object
+ * of name and sections) checked against the limits and written anew with
+ * known keys only: NULL and *out (malloc'd, compact JSON) or the name of
+ * the part that is wrong ("body", "name", "sections", "questions",
+ * "memory") and *out NULL. */
+struct cJSON;
+const char *srv_qa_form_check(const struct cJSON *in, char **out);
 
 /* ---- handlers_bookmarks.c: bookmarks, comments and clips (issue #18) ----------- */
 /* /api/calls/{id}/bookmarks[/{bid}] (clips false) and /api/calls/{id}/clips

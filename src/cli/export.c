@@ -3,10 +3,14 @@
 #include "cli/cli.h"
 #include "media/media.h"
 #include "record/record.h"
+#include "store/crypt.h"
 #include "store/vault.h"
+#include "store/zip.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,12 +58,19 @@ static void export_usage(FILE *f)
 		"                      outside the compliance team\n"
 		"  --alpha A|LO:HI     with --anonymise: the McAdams coefficient (default\n"
 		"                      0.8), or a random one in [LO, HI] for this export\n"
+		"  --no-transcripts    leave the call's transcripts out (see below)\n"
 		"  --evidence          write an evidence bundle (see above)\n"
 		"  --head FILE         with --evidence: signed heads kept outside the data\n"
 		"                      folder (an anchor); the ledger must extend each one,\n"
 		"                      and the bundle carries a consistency proof from it\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
+		"\n"
+		"A FILE ending in .zip gets the audio as call-ID.FMT, the call's\n"
+		"transcripts and a manifest.json naming them (as POST /api/export.zip);\n"
+		"otherwise the transcripts are written beside FILE as\n"
+		"call-ID.transcript.caller.json and .callee.json.  They are the stored\n"
+		"words with their times, spoken numbers masked.\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error (also: the stored file does not match its\n"
 		"hash, or the ledger does not vouch for it), 2 usage, 4 no such call or\n"
@@ -209,6 +220,237 @@ static int export_mp3(struct cli_ctx *ctx, const char *arg, const char *out)
 	return st;
 }
 
+/* The audio of call arg into out (its format from fmt_arg, else out's
+ * extension, else the stored one): a byte copy, or decoded and written
+ * anew (--mix, --anonymise, another format, mp3). */
+static int export_audio(struct cli_ctx *ctx, const char *arg, const char *out, const char *fmt_arg,
+			bool mix, unsigned anon_mask, double alpha_lo, double alpha_hi)
+{
+	const char *dot = strrchr(out, '.');
+	if ((fmt_arg && !strcmp(fmt_arg, "mp3")) || (!fmt_arg && dot && !strcasecmp(dot, ".mp3"))) {
+		if (mix || anon_mask) {
+			fprintf(stderr, "earshot export: --format mp3 keeps both channels: no --mix, "
+				"no --anonymise\n");
+			return CLI_USAGE;
+		}
+		return export_mp3(ctx, arg, out);
+	}
+	enum media_format fmt;
+	bool have_fmt = false;
+	if (fmt_arg) {
+		if (media_format_parse(fmt_arg, &fmt)) {
+			fprintf(stderr, "earshot export: unknown format '%s' (wav, flac, opus, mp3, pcap)\n", fmt_arg);
+			return CLI_USAGE;
+		}
+		have_fmt = true;
+	} else {
+		have_fmt = ext_format(out, &fmt);
+	}
+	struct rec_copy rc;
+	int st = find_recording(ctx, "export", arg, &rc);
+	if (st)
+		return st;
+	enum media_format stored;
+	if (media_format_parse(rc.format, &stored)) {
+		fprintf(stderr, "earshot export: recording %s has an unknown format '%s'\n", rc.path,
+			rc.format);
+		return CLI_ERR;
+	}
+	if (!have_fmt)
+		fmt = stored;
+	if (fmt == stored && !mix && !anon_mask)
+		return plain_copy("export", &rc, out);
+	char tmp[1200], err[1024];
+	tmp_beside(out, rc.format, tmp, sizeof(tmp));
+	if ((st = plain_copy("export", &rc, tmp)))
+		return st;
+	struct media_writer_opts wo = {.opus_complexity = -1};
+	st = CLI_OK;
+	if (anon_mask) {
+		double alpha = cli_anon_pick_alpha(alpha_lo, alpha_hi);
+		int e = cli_anon_file(tmp, out, fmt, mix, anon_mask, alpha, err, sizeof(err));
+		if (e) {
+			fprintf(stderr, "earshot export: %s\n", err);
+			st = e == ES_EINVAL ? CLI_USAGE : CLI_ERR;
+		}
+	} else if (media_convert(tmp, out, fmt, mix, &wo, err, sizeof(err))) {
+		fprintf(stderr, "earshot export: %s\n", err);
+		st = CLI_ERR;
+	}
+	unlink(tmp);
+	return st;
+}
+
+/* ---- transcripts ------------------------------------------------------------------ */
+
+/* One stored transcript, under the name the ZIP export gives it. */
+typedef int (*tr_put_fn)(void *ud, const char *name, const struct es_buf *json);
+
+/* Each stored transcript of the recording (the words with their times,
+ * spoken numbers masked before they were stored: record/transcript.c)
+ * into put as "call-ID.transcript.CHANNEL.json"; none is fine.  A
+ * transcript that cannot be read is named on stderr: CLI_ERR. */
+static int each_transcript(const struct rec_copy *rc, tr_put_fn put, void *ud)
+{
+	static const char *const chan[] = {"caller", "callee"};
+	struct st_vault *v = NULL;
+	char err[1024] = "";
+	if (rc->encrypted && st_vault_open(&v, rc->data_dir, false, err, sizeof(err))) {
+		fprintf(stderr, "earshot export: encryption keys of %s: %s\n", rc->data_dir, err);
+		return CLI_ERR;
+	}
+	struct idx_recording rec = {.path = rc->rel, .encrypted = rc->encrypted};
+	int st = CLI_OK;
+	for (int ch = 0; ch < 2 && st == CLI_OK; ch++) {
+		struct es_buf b;
+		es_buf_init(&b);
+		char name[80];
+		snprintf(name, sizeof(name), "call-%lld.transcript.%s.json", (long long)rc->row,
+			 chan[ch]);
+		int e = rec_transcript_load(rc->data_dir, v, &rec, ch, &b, err, sizeof(err));
+		if (!e && put(ud, name, &b))
+			st = CLI_ERR;
+		else if (e && e != ES_ENOTFOUND) {
+			fprintf(stderr, "earshot export: call %lld: the %s transcript: %s\n",
+				(long long)rc->row, chan[ch], err);
+			st = CLI_ERR;
+		}
+		if (b.p)
+			sodium_memzero(b.p, b.len);
+		es_buf_free(&b);
+	}
+	st_vault_close(v);
+	return st;
+}
+
+/* Beside an audio file: DIR-of-FILE/call-ID.transcript.CHANNEL.json. */
+struct beside {
+	char dir[1024];
+};
+
+static int put_beside(void *ud, const char *name, const struct es_buf *json)
+{
+	struct beside *b = ud;
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+	/* personal data: readable by the user who exported it only */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || es_write_all(fd, json->p, json->len) || fsync(fd)) {
+		fprintf(stderr, "earshot export: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		return ES_EIO;
+	}
+	close(fd);
+	printf("transcript: %s\n", path);
+	return 0;
+}
+
+static int transcripts_beside(const struct rec_copy *rc, const char *out)
+{
+	struct beside b;
+	const char *slash = strrchr(out, '/');
+	if (!slash)
+		snprintf(b.dir, sizeof(b.dir), ".");
+	else
+		snprintf(b.dir, sizeof(b.dir), "%.*s", slash == out ? 1 : (int)(slash - out), out);
+	return each_transcript(rc, put_beside, &b);
+}
+
+/* Into a ZIP, named in the manifest's "transcripts". */
+struct into_zip {
+	struct st_zip_writer *w;
+	struct es_json *man;
+};
+
+static int put_zip(void *ud, const char *name, const struct es_buf *json)
+{
+	struct into_zip *z = ud;
+	if (st_zip_writer_add(z->w, name, json->p, json->len)) {
+		fprintf(stderr, "earshot export: %s\n", st_zip_writer_error(z->w));
+		return ES_EIO;
+	}
+	es_json_str(z->man, name);
+	return 0;
+}
+
+/* -o FILE.zip: the audio as call-ID.EXT, the transcripts and a
+ * manifest.json of the layout POST /api/export.zip writes. */
+static int export_zip(struct cli_ctx *ctx, const char *arg, const char *out, const char *fmt_arg,
+		      bool mix, unsigned anon_mask, double alpha_lo, double alpha_hi, bool with_tr)
+{
+	struct rec_copy rc;
+	int st = find_recording(ctx, "export", arg, &rc);
+	if (st)
+		return st;
+	const char *ext = fmt_arg ? fmt_arg : rc.format;
+	char audio[1200], name[64], hex[65], err[512] = "";
+	uint8_t md[32];
+	tmp_beside(out, ext, audio, sizeof(audio));
+	if ((st = export_audio(ctx, arg, audio, fmt_arg, mix, anon_mask, alpha_lo, alpha_hi)))
+		return st;
+	struct stat sb;
+	struct st_zip_writer *w = NULL;
+	char *mtext = NULL;
+	size_t mlen = 0;
+	FILE *mf = NULL;
+	snprintf(name, sizeof(name), "call-%lld.%s", (long long)rc.row, ext);
+	if (stat(audio, &sb) || st_sha256_file(audio, md, hex)) {
+		fprintf(stderr, "earshot export: %s: %s\n", audio, strerror(errno));
+		st = CLI_ERR;
+		goto out;
+	}
+	if (st_zip_writer_open(&w, out, err, sizeof(err)) ||
+	    st_zip_writer_add_file(w, name, audio)) {
+		fprintf(stderr, "earshot export: %s\n", w ? st_zip_writer_error(w) : err);
+		st = CLI_ERR;
+		goto out;
+	}
+	if (!(mf = open_memstream(&mtext, &mlen))) {
+		st = CLI_ERR;
+		goto out;
+	}
+	struct es_json man;
+	es_json_init(&man, mf, true);
+	es_json_obj_begin(&man);
+	es_json_key(&man, "format");
+	es_json_str(&man, ext);
+	es_json_key(&man, "calls");
+	es_json_arr_begin(&man);
+	es_json_obj_begin(&man);
+	es_json_key(&man, "id");
+	es_json_int(&man, rc.row);
+	es_json_key(&man, "file");
+	es_json_str(&man, name);
+	es_json_key(&man, "bytes");
+	es_json_int(&man, (int64_t)sb.st_size);
+	es_json_key(&man, "sha256");
+	es_json_str(&man, hex);
+	es_json_key(&man, "recording_sha256");
+	es_json_str(&man, rc.sha);
+	es_json_key(&man, "transcripts");
+	es_json_arr_begin(&man);
+	struct into_zip z = {.w = w, .man = &man};
+	if (with_tr)
+		st = each_transcript(&rc, put_zip, &z);
+	es_json_arr_end(&man);
+	es_json_obj_end(&man);
+	es_json_arr_end(&man);
+	es_json_obj_end(&man);
+	fclose(mf);
+	if (st == CLI_OK && (!mtext || st_zip_writer_add(w, "manifest.json", mtext, mlen) ||
+			     st_zip_writer_finish(w))) {
+		fprintf(stderr, "earshot export: %s\n", mtext ? st_zip_writer_error(w) : "out of memory");
+		st = CLI_ERR;
+	}
+out:
+	st_zip_writer_free(w); /* a ZIP not finished is removed */
+	free(mtext);
+	unlink(audio);
+	return st;
+}
+
 int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -218,13 +460,14 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		{"anonymise", required_argument, NULL, 'A'},
 		{"alpha", required_argument, NULL, 'a'},
 		{"evidence", no_argument, NULL, 'e'},
+		{"no-transcripts", no_argument, NULL, 'T'},
 		{"head", required_argument, NULL, 'H'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *out = NULL, *fmt_arg = NULL, *head = NULL, *anon = NULL, *alpha_arg = NULL;
-	bool mix = false, evidence = false;
+	bool mix = false, evidence = false, with_tr = true;
 	unsigned anon_mask = 0;
 	double alpha_lo = AN_ALPHA_DEFAULT, alpha_hi = AN_ALPHA_DEFAULT;
 	int c;
@@ -234,6 +477,7 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		case 'f': fmt_arg = optarg; break;
 		case 'm': mix = true; break;
 		case 'e': evidence = true; break;
+		case 'T': with_tr = false; break;
 		case 'A': anon = optarg; break;
 		case 'a': alpha_arg = optarg; break;
 		case 'H': head = optarg; break;
@@ -282,58 +526,16 @@ int cli_export(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_export_pcap(ctx, argv[optind], out);
 	}
 	const char *dot = strrchr(out, '.');
-	if ((fmt_arg && !strcmp(fmt_arg, "mp3")) || (!fmt_arg && dot && !strcasecmp(dot, ".mp3"))) {
-		if (mix || anon) {
-			fprintf(stderr, "earshot export: --format mp3 keeps both channels: no --mix, "
-				"no --anonymise\n");
-			return CLI_USAGE;
-		}
-		return export_mp3(ctx, argv[optind], out);
-	}
-	enum media_format fmt;
-	bool have_fmt = false;
-	if (fmt_arg) {
-		if (media_format_parse(fmt_arg, &fmt)) {
-			fprintf(stderr, "earshot export: unknown format '%s' (wav, flac, opus, mp3, pcap)\n", fmt_arg);
-			return CLI_USAGE;
-		}
-		have_fmt = true;
-	} else {
-		have_fmt = ext_format(out, &fmt);
-	}
+	if (dot && !strcasecmp(dot, ".zip"))
+		return export_zip(ctx, argv[optind], out, fmt_arg, mix, anon_mask, alpha_lo, alpha_hi,
+				  with_tr);
+	int st = export_audio(ctx, argv[optind], out, fmt_arg, mix, anon_mask, alpha_lo, alpha_hi);
+	if (st || !with_tr)
+		return st;
 	struct rec_copy rc;
-	int st = find_recording(ctx, "export", argv[optind], &rc);
-	if (st)
+	if ((st = find_recording(ctx, "export", argv[optind], &rc)))
 		return st;
-	enum media_format stored;
-	if (media_format_parse(rc.format, &stored)) {
-		fprintf(stderr, "earshot export: recording %s has an unknown format '%s'\n", rc.path,
-			rc.format);
-		return CLI_ERR;
-	}
-	if (!have_fmt)
-		fmt = stored;
-	if (fmt == stored && !mix && !anon_mask)
-		return plain_copy("export", &rc, out);
-	char tmp[1200], err[1024];
-	tmp_beside(out, rc.format, tmp, sizeof(tmp));
-	if ((st = plain_copy("export", &rc, tmp)))
-		return st;
-	struct media_writer_opts wo = {.opus_complexity = -1};
-	st = CLI_OK;
-	if (anon_mask) {
-		double alpha = cli_anon_pick_alpha(alpha_lo, alpha_hi);
-		int e = cli_anon_file(tmp, out, fmt, mix, anon_mask, alpha, err, sizeof(err));
-		if (e) {
-			fprintf(stderr, "earshot export: %s\n", err);
-			st = e == ES_EINVAL ? CLI_USAGE : CLI_ERR;
-		}
-	} else if (media_convert(tmp, out, fmt, mix, &wo, err, sizeof(err))) {
-		fprintf(stderr, "earshot export: %s\n", err);
-		st = CLI_ERR;
-	}
-	unlink(tmp);
-	return st;
+	return transcripts_beside(&rc, out);
 }
 
 /* ---- play ------------------------------------------------------------------------ */

@@ -65,8 +65,8 @@ static void on_stop(int sig)
 
 struct tr_settings {
 	struct tr_conf c;
-	int64_t max_attempts;
-	int64_t backoff_us, backoff_max_us, poll_us;
+	int64_t max_attempts, outage_after;
+	int64_t backoff_us, backoff_max_us, poll_us, outage_pause_us, outage_pause_max_us;
 	char token[4096];
 	char model_dir[4200]; /* pocketsphinx: DATA/models/pocketsphinx */
 	struct es_conf conf;
@@ -80,7 +80,8 @@ struct tr_settings {
 
 static const char *const tr_keys[] = {"engine", "url", "model", "language", "token",
 				      "token_file", "ca_file", "timeout", "max_attempts",
-				      "backoff", "backoff_max", "poll", "worker", NULL};
+				      "backoff", "backoff_max", "poll", "worker", "outage_after",
+				      "outage_pause", "outage_pause_max", NULL};
 
 static const char *val(const struct es_conf *c, const char *k)
 {
@@ -108,6 +109,9 @@ static int settings_load(struct tr_settings *s, const char *config, char *err, s
 	s->backoff_us = 30 * ES_US_PER_SEC;
 	s->backoff_max_us = 3600 * ES_US_PER_SEC;
 	s->poll_us = ES_US_PER_SEC;
+	s->outage_after = 5;
+	s->outage_pause_us = 10 * ES_US_PER_SEC;
+	s->outage_pause_max_us = 300 * ES_US_PER_SEC;
 	if (!config)
 		return es_errf(err, errlen, ES_EINVAL, "no configuration (-c): [transcription] "
 						       "names the engine");
@@ -135,9 +139,14 @@ static int settings_load(struct tr_settings *s, const char *config, char *err, s
 			 errlen);
 	if (rc && rc != ES_ENOTFOUND)
 		return rc;
-	const char *dk[] = {"backoff", "backoff_max", "poll"};
-	int64_t *dv[] = {&s->backoff_us, &s->backoff_max_us, &s->poll_us};
-	for (int i = 0; i < 3; i++) {
+	rc = es_conf_int(&s->conf, "transcription", "outage_after", 1, 1000, &s->outage_after, err,
+			 errlen);
+	if (rc && rc != ES_ENOTFOUND)
+		return rc;
+	const char *dk[] = {"backoff", "backoff_max", "poll", "outage_pause", "outage_pause_max"};
+	int64_t *dv[] = {&s->backoff_us, &s->backoff_max_us, &s->poll_us, &s->outage_pause_us,
+			 &s->outage_pause_max_us};
+	for (int i = 0; i < 5; i++) {
 		rc = es_conf_duration(&s->conf, "transcription", dk[i], dv[i], err, errlen);
 		if (rc && rc != ES_ENOTFOUND)
 			return rc;
@@ -302,6 +311,9 @@ static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic
 		.max_attempts = (int)s.max_attempts,
 		.backoff_us = s.backoff_us,
 		.backoff_max_us = s.backoff_max_us,
+		.outage_after = (int)s.outage_after,
+		.outage_pause_us = s.outage_pause_us,
+		.outage_pause_max_us = s.outage_pause_max_us,
 		.ta = &s.ta,
 		.lx = s.have_lx ? &s.lx : NULL,
 	};
@@ -428,6 +440,56 @@ static int put_job(void *ud, const struct idx_tr_job *jb)
 	return 0;
 }
 
+/* Each running worker's outage pause (record/transcript_pause.c). */
+struct pause_ctx {
+	struct es_json *j;
+	bool any_paused;
+	int64_t since_us; /* the earliest pause under way */
+};
+
+static int put_worker(void *ud, const struct rec_tr_pause_info *in)
+{
+	struct pause_ctx *c = ud;
+	char since[ES_TIME_STRLEN] = "", resume[ES_TIME_STRLEN] = "";
+	if (in->paused) {
+		c->any_paused = true;
+		if (!c->since_us || in->since_us < c->since_us)
+			c->since_us = in->since_us;
+		es_time_fmt(in->since_us, since, sizeof(since));
+		es_time_fmt(in->resume_us, resume, sizeof(resume));
+	}
+	if (!c->j) {
+		if (in->paused)
+			printf("worker %s: paused since %s (the engine failed: %s); next try %s\n",
+			       in->owner, since, in->last_error, resume);
+		return 0;
+	}
+	struct es_json *j = c->j;
+	es_json_obj_begin(j);
+	es_json_key(j, "owner");
+	es_json_str(j, in->owner);
+	es_json_key(j, "paused");
+	es_json_bool(j, in->paused);
+	es_json_key(j, "paused_since");
+	if (in->paused)
+		es_json_str(j, since);
+	else
+		es_json_null(j);
+	es_json_key(j, "next_try");
+	if (in->paused)
+		es_json_str(j, resume);
+	else
+		es_json_null(j);
+	es_json_key(j, "engine_errors");
+	es_json_int(j, in->errors);
+	es_json_key(j, "pauses");
+	es_json_int(j, (int64_t)in->pauses);
+	es_json_key(j, "last_error");
+	es_json_str(j, in->last_error[0] ? in->last_error : NULL);
+	es_json_obj_end(j);
+	return 0;
+}
+
 static int cmd_status(struct cli_ctx *ctx, bool json)
 {
 	struct idx *ix = NULL;
@@ -445,8 +507,22 @@ static int cmd_status(struct cli_ctx *ctx, bool json)
 		       "NEXT TRY", "ERROR");
 	}
 	int rc = idx_tr_jobs_list(ix, 0, put_job, &c);
+	struct pause_ctx pc = {.j = json ? &j : NULL};
 	if (json) {
 		es_json_arr_end(&j);
+		es_json_key(&j, "workers");
+		es_json_arr_begin(&j);
+		rec_tr_pause_list(ctx->data_dir, put_worker, &pc);
+		es_json_arr_end(&j);
+		char since[ES_TIME_STRLEN] = "";
+		es_time_fmt(pc.since_us, since, sizeof(since));
+		es_json_key(&j, "paused");
+		es_json_bool(&j, pc.any_paused);
+		es_json_key(&j, "paused_since");
+		if (pc.any_paused)
+			es_json_str(&j, since);
+		else
+			es_json_null(&j);
 		es_json_key(&j, "counts");
 		es_json_obj_begin(&j);
 		for (int i = 0; i < 5; i++) {
@@ -458,6 +534,8 @@ static int cmd_status(struct cli_ctx *ctx, bool json)
 		es_json_end(&j);
 		putchar('\n');
 	}
+	if (!json)
+		rec_tr_pause_list(ctx->data_dir, put_worker, &pc);
 	if (rc)
 		fprintf(stderr, "earshot transcribe: %s\n", idx_errmsg(ix));
 	idx_close(ix);

@@ -309,6 +309,26 @@ struct ta_lexicon;
 struct an_alerts;
 struct tr_conf;
 struct tr_engine;
+/* The outage pause's state (transcript_pause.c); the worker's own. */
+#define REC_TR_SUSPECTS 32
+struct rec_tr_pause {
+	bool paused;              /* no claims until resume_us */
+	bool probing;             /* the pause is over: the next engine call decides */
+	int errors;               /* engine failures in a row */
+	int64_t since_us;         /* the outage's first pause began (0: none) */
+	int64_t resume_us, pause_us;
+	uint64_t answered;        /* engine calls answered (done or the job's fault) */
+	uint64_t pauses;          /* pauses begun, probes that failed included */
+	/* jobs whose engine call failed, and answered then: a job that fails
+	 * again after the engine answered others is charged (its own fault) */
+	struct {
+		int64_t job;
+		uint64_t answered;
+	} suspect[REC_TR_SUSPECTS];
+	unsigned nsuspect;
+	char last_error[256];
+	char state_path[4300];    /* DATA/run/transcribe-PID.tsv once written */
+};
 struct rec_tr_worker {
 	const char *data_dir;
 	struct idx *ix;
@@ -333,6 +353,14 @@ struct rec_tr_worker {
 	void *redact_ud;
 	const char *owner;               /* this worker's name in the queue
 					    (rec_tr_owner); NULL: none */
+	/* the engine's outage (transcript_pause.c): after outage_after engine
+	 * failures in a row (connection, timeout, HTTP 5xx/408/429) no job is
+	 * claimed for outage_pause, doubled after each failed probe up to
+	 * outage_pause_max; such failures spend no job's attempt */
+	int outage_after;                /* 0: 5 */
+	int64_t outage_pause_us;         /* 0: 10 s */
+	int64_t outage_pause_max_us;     /* 0: 5 min */
+	struct rec_tr_pause pause;       /* zero at start */
 	bool own_vault;
 };
 /* Words' times are the engine's estimate: a masked number's audio span is
@@ -349,6 +377,31 @@ int rec_tr_enqueue(struct idx *ix, int64_t call_row, int64_t now_us, bool again,
 int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *failed, char *err,
 		   size_t errlen);
 void rec_tr_worker_close(struct rec_tr_worker *w);
+/* The outage pause (transcript_pause.c).  holds: whether no job may be
+ * claimed now (a pause under way; once it is over the next engine call is
+ * the probe).  answered: the engine answered (a transcript or the job's
+ * own error): the run of failures ends, a probe ends the pause.  failed:
+ * an engine failure (ES_EIO from the engine) of job: true when it is the
+ * job's to count (it failed before and the engine answered others since),
+ * false when the job is to be queued again unspent; may begin a pause.
+ * close: the state file removed (rec_tr_worker_close calls it). */
+bool rec_tr_pause_holds(struct rec_tr_worker *w, int64_t now_us);
+void rec_tr_pause_answered(struct rec_tr_worker *w, int64_t now_us);
+bool rec_tr_pause_failed(struct rec_tr_worker *w, int64_t job, const char *error, int64_t now_us);
+void rec_tr_pause_close(struct rec_tr_worker *w);
+/* A running worker's pause as its state file tells (DATA/run/
+ * transcribe-PID.tsv; the files of workers that are gone are removed). */
+struct rec_tr_pause_info {
+	long pid;
+	char owner[320];
+	bool paused;              /* paused, or its probe is under way */
+	int64_t since_us, resume_us, pause_us, updated_us;
+	int errors;
+	uint64_t pauses;
+	char last_error[256];
+};
+int rec_tr_pause_list(const char *data_dir, int (*fn)(void *ud, const struct rec_tr_pause_info *),
+		      void *ud);
 /* This process's name as a queue owner: "host:pid". */
 void rec_tr_owner(char *out, size_t cap);
 /* At a worker's start: the jobs left "running" by workers that are gone

@@ -146,6 +146,7 @@ static int need_vault(struct rec_tr_worker *w, char *err, size_t errlen)
 
 void rec_tr_worker_close(struct rec_tr_worker *w)
 {
+	rec_tr_pause_close(w);
 	if (w->own_vault)
 		st_vault_close(w->vault);
 	w->vault = NULL;
@@ -326,6 +327,9 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		   size_t errlen)
 {
 	*ran = *failed = false;
+	/* the engine is out: nothing is claimed until the pause is over */
+	if (rec_tr_pause_holds(w, now_us))
+		return 0;
 	struct claimed c = {0};
 	int rc = idx_tr_claim(w->ix, now_us, w->owner, take_job, &c);
 	if (rc == ES_ENOTFOUND)
@@ -352,8 +356,14 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 		rc = plain_memfd(w, &r, &fd, err, errlen);
 	if (!rc)
 		rc = decode_channel(fd, r.path, c.j.channel, &pcm, &frames, &rate, err, errlen);
+	bool asked = !rc;
 	if (!rc)
 		rc = w->engine->run(w->conf, pcm, frames, rate, &t, err, errlen);
+	/* ES_EIO from the engine: it did not answer (connection, timeout,
+	 * 5xx): the engine's outage, not the job's fault */
+	bool outage = asked && rc == ES_EIO;
+	if (asked && !outage && rc != ES_EAGAIN)
+		rec_tr_pause_answered(w, now_us);
 	free(pcm);
 	if (fd >= 0)
 		close(fd);
@@ -383,8 +393,19 @@ int rec_tr_run_one(struct rec_tr_worker *w, int64_t now_us, bool *ran, bool *fai
 			es_errf(err, errlen, drc, "%s", idx_errmsg(w->ix));
 		return drc;
 	}
-	/* the job's failure: retried with backoff unless retrying cannot help */
 	*failed = true;
+	/* the engine's outage: the job is due again, its attempt not spent */
+	if (outage && !rec_tr_pause_failed(w, c.j.id, err, now_us)) {
+		ES_LOG_WARNING(TAG, "call %lld %s: %s (the engine's failure: not counted against "
+			       "the job)", (long long)c.j.call_row, chan_name[c.j.channel], err);
+		/* due a microsecond later: after the jobs due now, and not again
+		 * in a --once run (which claims as of its start) */
+		int drc = idx_tr_requeue_job(w->ix, c.j.id, w->owner, now_us + 1, NULL);
+		if (drc)
+			es_errf(err, errlen, drc, "%s", idx_errmsg(w->ix));
+		return drc;
+	}
+	/* the job's failure: retried with backoff unless retrying cannot help */
 	int max = w->max_attempts > 0 ? w->max_attempts : 5;
 	int64_t base = w->backoff_us > 0 ? w->backoff_us : 30 * ES_US_PER_SEC;
 	int64_t cap = w->backoff_max_us > 0 ? w->backoff_max_us : 3600 * ES_US_PER_SEC;

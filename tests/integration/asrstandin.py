@@ -14,7 +14,10 @@ so a test can have a channel "say" a sentence over its bursts.
 
 Behaviour is switched at run time with StandIn.mode: "ok", "500",
 "badjson", "slow" (sleeps 30 s before answering), "nowords" (segments
-without word times), "close" (Vosk: the connection drops mid-stream)."""
+without word times), "close" (Vosk: the connection drops mid-stream).
+StandIn.reject (HTTP engines), when set, is asked of each request record
+and True answers HTTP 400 (a request the engine refuses: the job's fault);
+StandIn.answered lists the requests answered with words."""
 import base64
 import hashlib
 import io
@@ -88,6 +91,8 @@ class StandIn:
         self.delay = 0.0          # seconds each HTTP reply waits (a busy engine)
         self.script = None        # {"alpha"|"bravo": [(word, start_s, end_s)]}
         self.requests = []        # what each request carried, for the test
+        self.answered = []        # the requests answered with words (HTTP 200)
+        self.reject = None        # request -> True: HTTP 400 (the job's own fault)
         self.server = None
         self.port = None
 
@@ -119,6 +124,8 @@ class StandIn:
                                     "auth": auth})
                 if si.mode == "500":
                     return self._send(500, b'{"error":"model crashed"}')
+                if si.reject and si.reject(si.requests[-1]):
+                    return self._send(400, b'{"error":"audio not understood"}')
                 if si.mode == "badjson":
                     return self._send(200, b'{"text": "refund alpha", "segments": [')
                 if si.mode == "slow":
@@ -143,6 +150,7 @@ class StandIn:
                         segs.append(seg)
                     reply = {"task": "transcribe", "language": "english",
                              "duration": len(pcm) / rate, "text": text, "segments": segs}
+                si.answered.append(si.requests[-1])
                 self._send(200, json.dumps(reply).encode())
 
             def _send(self, code, body):

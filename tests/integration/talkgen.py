@@ -1,7 +1,7 @@
 """Generated calls with known speech spans for the talk metrics' tests
 (test_talk.py, test_talk_ui.py): 16-bit WAVs with tone bursts (or given
 samples) in chosen spans over a -60 dBFS hiss, sent through gen_calls as
-G.711 A-law."""
+G.711 A-law; each call's parties numbered by its seed."""
 import math
 import os
 import random
@@ -35,12 +35,16 @@ def write_wav(path, spans, total_s, rate=RATE, amp=8000, freq=440, src=None):
 
 
 def gen_call(work, name, caller, callee, total_s, seed, src=(None, None), rate=RATE):
+    """One call's capture; its parties' numbers come from seed (+4930555 and
+    +4940666 with seed in 5 digits), so calls of distinct seeds have
+    distinct parties and an agent's scope (their numbers) is a real test."""
     wa, wb = os.path.join(work, name + "_a.wav"), os.path.join(work, name + "_b.wav")
     write_wav(wa, caller, total_s, rate, src=src[0])
     write_wav(wb, callee, total_s, rate, freq=700, src=src[1])
     pcap = os.path.join(work, name + ".pcap")
     run([os.path.join(BUILD, "gen_calls"), "-o", pcap, "--codec", "pcma", "--calls", "1",
-         "--duration", str(total_s), "--seed", str(seed), "--audio-caller", wa,
+         "--duration", str(total_s), "--seed", str(seed), "--party-base", str(seed % 100000),
+         "--audio-caller", wa,
          "--audio-callee", wb])
     return pcap
 

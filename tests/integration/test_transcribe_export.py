@@ -3,7 +3,9 @@
 carries each channel's stored transcript (the words with their times,
 decrypted, as `earshot transcribe show --json` prints them) beside its
 audio, named in the manifest's "transcripts"; a call without a transcript
-has an empty list.  Before: the ZIP had the audio only."""
+has an empty list.  Before: the ZIP had the audio only.  `earshot export`
+(CLI) writes them beside the audio, or into a .zip with the same manifest;
+--no-transcripts leaves them out."""
 import io
 import json
 import os
@@ -35,6 +37,50 @@ earshot(data, "transcribe", "run", "-c", conf, "--once")
 shown = json.loads(earshot(data, "transcribe", "show", str(ca), "--json").stdout)
 want = {t["channel"]: t for t in shown["transcripts"]}
 res.check(set(want) == {"caller", "callee"}, "both channels transcribed: %r" % list(want))
+
+# `earshot export` (CLI) carries them too: beside an audio file, inside a
+# .zip with a manifest naming them as the API's does; --no-transcripts
+# leaves them out.  Before: the CLI wrote the audio only.
+names = ["call-%d.transcript.%s.json" % (ca, ch) for ch in ("caller", "callee")]
+out = os.path.join(work, "cli")
+os.makedirs(out)
+p = run([EARSHOT, "--data", data, "export", str(ca), "-o", os.path.join(out, "a.wav")],
+        check=False)
+res.check(p.returncode == 0 and sorted(os.listdir(out)) == sorted(["a.wav"] + names),
+          "CLI export: the transcripts beside the audio: %d %r %s" %
+          (p.returncode, sorted(os.listdir(out)), p.stderr))
+for ch, n in zip(("caller", "callee"), names):
+    path = os.path.join(out, n)
+    got = json.load(open(path)) if os.path.exists(path) else None
+    res.check(got == want.get(ch) and got["words"] and
+              all("s" in w and "w" in w for w in got["words"]) and
+              (os.stat(path).st_mode & 0o077) == 0,
+              "CLI %s: the stored (masked, timed) transcript, private to its user" % n)
+p = run([EARSHOT, "--data", data, "export", str(ca), "--format", "flac", "-o",
+         os.path.join(work, "ca.zip")], check=False)
+if res.check(p.returncode == 0, "CLI export to a ZIP: %d %s" % (p.returncode, p.stderr)):
+    z = zipfile.ZipFile(os.path.join(work, "ca.zip"))
+    man = json.loads(z.read("manifest.json"))
+    c = man["calls"][0]
+    res.check(c["id"] == ca and c["file"] == "call-%d.flac" % ca and
+              c.get("transcripts") == names and
+              sorted(z.namelist()) == sorted(["manifest.json", c["file"]] + names),
+              "the ZIP's manifest names the audio and transcripts: %r %r" % (man, z.namelist()))
+    res.check(all(json.loads(z.read(n)) == want.get(ch)
+                  for ch, n in zip(("caller", "callee"), names)),
+              "the ZIP's transcripts are the stored ones")
+p = run([EARSHOT, "--data", data, "export", str(ca), "--no-transcripts", "-o",
+         os.path.join(work, "nt.zip")], check=False)
+if res.check(p.returncode == 0, "--no-transcripts: %d %s" % (p.returncode, p.stderr)):
+    z = zipfile.ZipFile(os.path.join(work, "nt.zip"))
+    res.check(json.loads(z.read("manifest.json"))["calls"][0]["transcripts"] == [] and
+              len(z.namelist()) == 2, "--no-transcripts: audio and manifest only")
+out2 = os.path.join(work, "cli2")
+os.makedirs(out2)
+p = run([EARSHOT, "--data", data, "export", str(cb), "-o", os.path.join(out2, "b.wav")],
+        check=False)
+res.check(p.returncode == 0 and os.listdir(out2) == ["b.wav"],
+          "a call without a transcript: the audio only %r" % os.listdir(out2))
 
 run([EARSHOT, "--data", data, "user", "add", "sup", "--role", "supervisor", "--password-stdin"],
     input="correct horse battery\n")

@@ -30,6 +30,11 @@ calls = calls_json(data)
 ids = {("a" if show_json(data, c["id"])["talk"]["overtalk_ms"] > 0 else "b"): c
        for c in calls}
 ca, cb = ids["a"]["id"], ids["b"]["id"]
+# a third call, transcribed like A: its parties are its own (talkgen numbers
+# each call by its seed), so an agent of A's number must not find it
+p, _ = import_capture(data, gen_call(work, "c", B[0], B[1], 30, 13), extra=("--format", "wav"))
+calls = calls_json(data)
+cc = [c["id"] for c in calls if c["id"] not in (ca, cb)][0]
 
 
 def said(t0, sentence, step=0.4):
@@ -46,7 +51,7 @@ si.script = {"bravo": said(3.6, "thank you for calling this call is recorded"),
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
     f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\n" % port)
-earshot(data, "transcribe", str(ca))
+earshot(data, "transcribe", str(ca), str(cc))
 earshot(data, "transcribe", "run", "-c", conf, "--once")
 si.stop()
 
@@ -116,9 +121,27 @@ try:
                   all(b"refund" not in open(f, "rb").read() for f in tfiles),
                   "the files are sealed (served decrypted): %r" % tfiles)
 
+        res.check(own == [ca], "agent1 owns call A only (distinct parties): %r" % own)
         st, _, body = get("agent1", ca)
         res.check(st == 200 and len(body["parties"]) == 2 and ca in own,
                   "agent: own call %d" % st)
+        st, _, body = get("agent1", cc)
+        res.check(st in (403, 404) and "refund" not in json.dumps(body),
+                  "agent: the other transcribed call refused (%d)" % st)
+
+        def search(who, q):
+            st, _, body = http_req(HOST, PORT, "GET", "/api/calls?" + q,
+                                   headers={"Authorization": "Bearer " + tok[who]})
+            return st, sorted(c["id"] for c in body.get("calls", [])), body
+
+        st, got, _ = search("sup1", "text=refund")
+        res.check(st == 200 and got == sorted([ca, cc]), "supervisor finds both: %r" % got)
+        st, got, body = search("agent1", "text=refund")
+        res.check(st == 200 and got == [ca] and sorted(body.get("hits", {})) == [str(ca)],
+                  "agent: only their own call's transcript found %r" % got)
+        st, got, body = search("agent2", "text=refund")
+        res.check(st == 200 and got == [] and not body.get("hits"),
+                  "agent of other numbers: nothing found %r" % got)
         st, _, body = get("agent2", ca)
         res.check(st in (403, 404) and "refund" not in json.dumps(body),
                   "agent: another's call refused (%d)" % st)
