@@ -89,6 +89,14 @@ void idx_rollback_to(struct idx *ix, const char *name);
 int idx_tr_doc(struct idx *ix, const char *text, struct es_buf *out);
 int idx_tr_query(struct idx *ix, const char *text, char **out);
 int idx_tr_kw_token(struct idx *ix, const char *phrase, char out[IDX_TR_TOKEN_MAX + 1]);
+/* SQLite: the calls whose transcripts match query (idx_tr_query's FTS5
+ * form), as "id,id,..." into ids when at most IDX_TR_PROBE_MAX transcripts
+ * do; else *common (ids then unused), and the search tests each call in
+ * its own order against the FTS (rowid = fts_key), stopping at the page's
+ * end instead of reading every match first (docs/PERFORMANCE.md). */
+#define IDX_TR_PROBE_MAX 1000
+int idx_tr_probe(struct idx *ix, const char *query, int text_party, struct es_buf *ids,
+		 bool *common);
 /* The key at hand (loaded if need be): ES_EUNSUP when none. */
 int idx_tr_need_key(struct idx *ix);
 /* Wipe and free the key (idx_close). */

@@ -448,8 +448,16 @@ static int party_probe_pg(struct idx *ix, const char *pattern, enum party_plan *
 /* The search SQL: fixed fragments chosen by which filters are set; every
  * value travels as a bound parameter, but for the call ids of PARTY_IDS,
  * integers read from the index, inline so that the planner counts them. */
+/* How a transcript search joins the calls (transcripts.c, idx_tr_probe). */
+enum text_plan {
+	TEXT_SUB,    /* every match in a subquery (PostgreSQL: the GIN index) */
+	TEXT_IDS,    /* the few matching calls, listed */
+	TEXT_EACH,   /* a common term: each call in list order probed */
+};
+
 static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored,
-		     enum party_plan plan, const struct es_buf *ids, bool count, bool pg)
+		     enum party_plan plan, const struct es_buf *ids, bool count, bool pg,
+		     enum text_plan tplan, const struct es_buf *tids)
 {
 	/* the filters name only c and their own subqueries: a count needs
 	 * neither the parties' joins nor an order */
@@ -522,7 +530,15 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 	if (!err && f->talk_ratio_set)
 		err = es_buf_printf(b, " AND c.talk_ratio <= :maxratio");
 	/* transcripts: the blind index (trblind.c), :text its query */
-	if (!err && f->text)
+	if (!err && f->text && tplan == TEXT_IDS)
+		err = es_buf_printf(b, " AND c.id IN (%.*s)", (int)tids->len,
+				    tids->len ? (const char *)tids->p : "");
+	else if (!err && f->text && tplan == TEXT_EACH)
+		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM transcripts tr"
+				       " JOIN transcript_text ON transcript_text.rowid = tr.fts_key"
+				       " WHERE tr.call_row = c.id AND (:tparty = 0 OR tr.channel = :tparty - 1)"
+				       " AND transcript_text MATCH :text)");
+	else if (!err && f->text)
 		err = es_buf_printf(b, " AND c.id IN (SELECT tr.call_row FROM %s"
 				       " AND (:tparty = 0 OR tr.channel = :tparty - 1))",
 				    pg ? "transcripts tr WHERE tr.tsv @@ CAST(:text AS tsquery)"
@@ -688,11 +704,20 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	es_buf_init(&ids);
 	char *pattern = NULL, *phrase = NULL, *text = NULL;
 	char kwtok[IDX_TR_TOKEN_MAX + 1] = ""; /* bound as is: lives to the end */
+	struct es_buf tids;
+	es_buf_init(&tids);
+	enum text_plan tplan = TEXT_SUB;
 	struct idx_st *st = NULL;
 	struct listed *batch = NULL;
 	enum party_plan plan = PARTY_LIKE;
 	if (f->text && (err = idx_tr_query(ix, f->text, &text)))
 		goto out;
+	if (f->text && !db_is_pg(ix) && !count) {
+		bool common = false;
+		if ((err = idx_tr_probe(ix, text, f->text_party, &tids, &common)))
+			goto out;
+		tplan = common ? TEXT_EACH : TEXT_IDS;
+	}
 	if (f->party && !(pattern = like_pattern(f->party))) {
 		err = ES_ENOMEM;
 		goto out;
@@ -710,7 +735,8 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 		if ((err = party_probe(ix, phrase, &ids, &plan)))
 			goto out;
 	}
-	if ((err = build_sql(&sql, f, anchored, plan, &ids, count != NULL, db_is_pg(ix))))
+	if ((err = build_sql(&sql, f, anchored, plan, &ids, count != NULL, db_is_pg(ix), tplan,
+			     &tids)))
 		goto out;
 	if (!(st = idx_prep(ix, (const char *)sql.p))) {
 		err = ES_EDB;
@@ -796,6 +822,7 @@ out:
 	free(pattern);
 	free(phrase);
 	free(text);
+	es_buf_free(&tids);
 	es_buf_free(&ids);
 	es_buf_free(&sql);
 	return err;

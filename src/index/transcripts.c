@@ -381,6 +381,32 @@ int idx_transcript_put(struct idx *ix, const struct idx_transcript *t)
 	return err ? err : blind_put(ix, t->call_row, t->channel, t->text);
 }
 
+int idx_tr_probe(struct idx *ix, const char *query, int text_party, struct es_buf *ids,
+		 bool *common)
+{
+	struct idx_st *st;
+	*common = false;
+	if (prep(ix, "SELECT tr.call_row FROM transcript_text JOIN transcripts tr"
+		     " ON tr.fts_key = transcript_text.rowid WHERE transcript_text MATCH ?"
+		     " AND (? = 0 OR tr.channel = ? - 1) LIMIT ?",
+		 &st))
+		return ES_EDB;
+	db_bind_text(st, 1, query);
+	db_bind_int64(st, 2, text_party);
+	db_bind_int64(st, 3, text_party);
+	db_bind_int64(st, 4, IDX_TR_PROBE_MAX + 1);
+	int rc, err = 0, n = 0;
+	while (!err && (rc = db_step(st)) == DB_ROW)
+		if (++n <= IDX_TR_PROBE_MAX)
+			err = es_buf_printf(ids, "%s%lld", n > 1 ? "," : "",
+					    (long long)db_col_int64(st, 0));
+	if (!err && rc != DB_DONE && rc != DB_ROW)
+		err = idx_fail(ix, "transcript search");
+	db_finalize(st);
+	*common = n > IDX_TR_PROBE_MAX;
+	return err;
+}
+
 int idx_tr_reindex(struct idx *ix, int64_t call_row, int channel, const char *text)
 {
 	return blind_put(ix, call_row, channel, text);

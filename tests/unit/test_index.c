@@ -2323,6 +2323,70 @@ static void test_tr_blind_migrate(void)
 	idx_close(ix);
 }
 
+struct ids_seen {
+	int n;
+	int64_t id[16];
+};
+
+static int see_ids(void *ud, const struct idx_call *c)
+{
+	struct ids_seen *s = ud;
+	if (s->n < 16)
+		s->id[s->n] = c->id;
+	s->n++;
+	return 0;
+}
+
+/* A term in more transcripts than the probe lists (IDX_TR_PROBE_MAX): the
+ * page is the same newest (or oldest) calls, found by probing each call in
+ * list order instead of reading every match. */
+static void test_tr_common(void)
+{
+	struct idx *ix = fresh();
+	static const uint8_t key[IDX_TR_KEY_BYTES] = {5};
+	idx_set_search_key(ix, key);
+	enum { N = IDX_TR_PROBE_MAX + 40 };
+	int64_t id[N];
+	CHECK_INT(idx_begin(ix), 0);
+	for (int i = 0; i < N; i++) {
+		char cid[32];
+		snprintf(cid, sizeof(cid), "common%d@x", i);
+		id[i] = insert(ix, simple(cid, "alice", "bob", 1000 + i, 5));
+		struct idx_transcript t = {.call_row = id[i], .channel = 0, .engine = "whisper",
+					   .words = 2, .text = i % 2 ? "hello odd" : "hello even",
+					   .created_us = 1};
+		CHECK_INT(idx_transcript_put(ix, &t), 0);
+	}
+	CHECK_INT(idx_commit(ix), 0);
+	struct idx_filter f = {.text = "hello", .newest_first = true, .limit = 10};
+	struct ids_seen s = {0};
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.n, 10);
+	CHECK_INT(s.id[0], id[N - 1]);
+	CHECK_INT(s.id[9], id[N - 10]);
+	f.text = "\"hello odd\"";
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.n, 10);
+	CHECK_INT(s.id[0], id[N - 1]); /* N - 1 is odd */
+	CHECK_INT(s.id[1], id[N - 3]);
+	f.newest_first = false;
+	f.text = "hell*";
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.id[0], id[0]);
+	CHECK_INT(s.id[9], id[9]);
+	f.text_party = IDX_CALLEE + 1;
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.n, 0);
+	int64_t n = 0;
+	f.text_party = 0;
+	CHECK_INT(idx_calls_count(ix, &f, &n), 0);
+	CHECK_INT(n, N);
+	idx_close(ix);
+}
+
 static void test_transcripts(void)
 {
 	struct idx *ix = fresh();
@@ -2505,6 +2569,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_nodes);
 	RUN(test_transcripts);
 	RUN(test_tr_blind_migrate);
+	RUN(test_tr_common);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	RUN(test_searches);
