@@ -415,8 +415,12 @@ int idx_tr_reindex(struct idx *ix, int64_t call_row, int channel, const char *te
 int idx_tr_unindexed(struct idx *ix, idx_tr_row_fn fn, void *ud)
 {
 	struct idx_st *st;
-	if (prep(ix, "SELECT call_row, channel FROM transcripts WHERE fts_key IS NULL"
-		     " ORDER BY call_row, channel",
+	/* PostgreSQL: also rows copied by `earshot migrate` (the tsvector is
+	 * not among SQLite's columns, so it arrives empty) */
+	if (prep(ix, db_is_pg(ix) ? "SELECT call_row, channel FROM transcripts WHERE fts_key IS NULL"
+				    " OR tsv IS NULL ORDER BY call_row, channel"
+				  : "SELECT call_row, channel FROM transcripts WHERE fts_key IS NULL"
+				    " ORDER BY call_row, channel",
 		 &st))
 		return ES_EDB;
 	int rc, err = 0;
