@@ -20,6 +20,8 @@
 
 #define SRV_TEXT_SEARCH_MAX 200
 
+static const char *const tr_party[] = {"caller", "callee"};
+
 /* keyword, min_sentiment, max_sentiment: the transcript findings */
 static bool speech_filter(struct srv_req *r, struct idx_filter *f, int *rc)
 {
@@ -78,16 +80,12 @@ bool srv_text_filter(struct srv_req *r, struct idx_filter *f, int *rc)
 	char *m = ok ? idx_tr_match(v) : NULL;
 	if (!m) {
 		*rc = srv_error(r, MHD_HTTP_BAD_REQUEST, "bad_parameter", "text",
-				"1..%d characters with a word: words, \"a phrase\", pre*",
+				"1..%d characters with a word: words, \"a phrase\", pre* (2 letters"
+				" or more)",
 				SRV_TEXT_SEARCH_MAX);
 		return false;
 	}
 	free(m);
-	if (!strcmp(idx_engine_name(r->ix), "postgresql")) {
-		*rc = srv_error(r, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented", "text",
-				"transcript search needs the SQLite index; not on PostgreSQL yet");
-		return false;
-	}
 	f->text = v;
 	return true;
 }
@@ -113,6 +111,37 @@ static int put_hit(void *ud, const struct idx_tr_hit *h)
 	return 0;
 }
 
+/* One channel's hits of f->text, from its sealed words decrypted in
+ * memory (the index holds only keyed hashes): nothing when the channel has
+ * no transcript or it cannot be read (logged). */
+static void channel_hits(struct srv_req *r, const struct srv_rec *ar, int ch, const char *text,
+			 struct hits_out *o)
+{
+	struct es_buf b;
+	es_buf_init(&b);
+	struct tr_text t = {0};
+	struct idx_tr_word *w = NULL;
+	char e[300] = "";
+	int rc = rec_transcript_load(r->srv->data_dir, r->srv->vault, &ar->rec, ch, &b, e,
+				     sizeof(e));
+	if (!rc)
+		rc = tr_text_from_json((const char *)b.p, b.len, &t, e, sizeof(e));
+	if (!rc && t.n && !(w = calloc(t.n, sizeof(*w))))
+		rc = ES_ENOMEM;
+	for (size_t i = 0; !rc && i < t.n; i++)
+		w[i] = (struct idx_tr_word){.w = t.w[i].w, .start_ms = t.w[i].start_ms};
+	if (!rc)
+		rc = idx_tr_hits_words(text, ch, w, t.n, put_hit, o);
+	if (rc && rc != ES_ENOTFOUND)
+		ES_LOG_WARNING("api", "call %lld %s: transcript hits: %s", (long long)ar->call,
+			       tr_party[ch], *e ? e : es_strerror(rc));
+	if (b.p)
+		sodium_memzero(b.p, b.len);
+	es_buf_free(&b);
+	free(w);
+	tr_text_free(&t);
+}
+
 void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter *f,
 		   const int64_t *ids, unsigned n)
 {
@@ -125,7 +154,13 @@ void srv_text_hits(struct srv_req *r, struct es_json *j, const struct idx_filter
 		snprintf(key, sizeof(key), "%lld", (long long)ids[i]);
 		es_json_key(j, key);
 		es_json_arr_begin(j);
-		idx_transcript_hits(r->ix, ids[i], f->text, party, put_hit, &o);
+		/* the page's calls only (at most its size): each one's words
+		 * files, decrypted in memory */
+		struct srv_rec ar = {0};
+		if (!idx_call_get(r->ix, ids[i], srv_rec_row, &ar) && ar.has_rec && !ar.bad_path)
+			for (int ch = 0; ch < 2; ch++)
+				if (party < 0 || party == ch)
+					channel_hits(r, &ar, ch, f->text, &o);
 		es_json_arr_end(j);
 	}
 	es_json_obj_end(j);
@@ -172,8 +207,6 @@ int srv_call_transcribe(struct srv_req *r, int64_t id)
 }
 
 /* ---- GET /api/calls/{id}/transcript ------------------------------------------------ */
-
-static const char *const tr_party[] = {"caller", "callee"};
 
 /* What the index says of each channel's transcript. */
 struct tr_meta {

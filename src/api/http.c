@@ -73,6 +73,8 @@ struct idx *srv_ix_take(struct api_server *s)
 		pthread_mutex_unlock(&s->lock);
 		return NULL;
 	}
+	/* the transcripts' search key: unwrapped at the first search */
+	idx_set_search_key_fn(ix, rec_tr_search_key, &s->trkey);
 	return ix;
 }
 
@@ -582,6 +584,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	}
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s", cfg->data_dir);
 	s->cfg.data_dir = s->data_dir;
+	s->trkey = (struct rec_tr_keysrc){.data_dir = s->data_dir, .vault = &s->vault};
 	snprintf(s->index_path, sizeof(s->index_path), "%s/index.sqlite", s->data_dir);
 	if (cfg->index)
 		snprintf(s->index_path, sizeof(s->index_path), "%s", cfg->index);

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/calljson.h"
 #include "api/server.h"
+#include "record/record.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@ struct api_server {
 	bool tls;
 	uint16_t port;
 	struct st_vault *vault; /* NULL: no DATA/keys */
+	struct rec_tr_keysrc trkey; /* each connection's transcript search key */
 	/* DATA/ledger read once and then only what is appended (verify and
 	 * evidence requests; store/ledger.h) */
 	struct st_ledger_cache *ledger;

@@ -40,6 +40,7 @@ struct cli_ctx {
 				     host name (nodes.c) */
 	bool node_explicit;       /* from $EARSHOT_NODE (the file's key yields) */
 	const char *prog;
+	struct rec_tr_keysrc trkey; /* cli_open_index's search key source */
 };
 
 int cli_import(struct cli_ctx *ctx, int argc, char **argv);

@@ -118,6 +118,9 @@ int cli_open_index(struct cli_ctx *ctx, bool create, struct idx **out)
 		fprintf(stderr, "%s: %s\n", ctx->prog, err);
 		return rc;
 	}
+	/* the transcripts' search key, unwrapped when first needed */
+	ctx->trkey = (struct rec_tr_keysrc){.data_dir = ctx->data_dir};
+	idx_set_search_key_fn(*out, rec_tr_search_key, &ctx->trkey);
 	/* the node new calls are written with (IDX_MIG_NODES) */
 	char node[IDX_NODE_MAX];
 	if ((rc = cli_node_name(ctx, node, sizeof(node))) || (rc = idx_set_node(*out, node))) {

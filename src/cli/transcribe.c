@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"       earshot transcribe status [--json]    the queue\n"
 		"       earshot transcribe run [-c CONFIG] [--once]\n"
 		"       earshot transcribe show ID [--json]   a call's transcripts\n"
+		"       earshot transcribe reindex            transcripts stored before the\n"
+		"                                     blind search index into it (run does it too)\n"
 		"       earshot transcribe --prepare-model DIR [--variant V]\n"
 		"                                     pocketsphinx: a telephone model copy\n"
 		"\n"
@@ -54,6 +56,7 @@ static void usage(FILE *f)
 		"no recording.\n");
 }
 
+static int reindex(struct cli_ctx *ctx, struct idx *ix, bool say);
 static atomic_int tr_stop; /* lock-free: set by the signal handler */
 static void on_stop(int sig)
 {
@@ -298,6 +301,8 @@ static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic
 		settings_free(&s);
 		return CLI_ERR;
 	}
+	/* transcripts from before the blind index: searchable again first */
+	reindex(ctx, ix, false);
 	/* the engine's state (pocketsphinx: the model) kept across jobs; a
 	 * stop gives up a request under way (the job is queued again) */
 	struct tr_cache cache = {0};
@@ -787,6 +792,32 @@ static int cmd_queue(struct cli_ctx *ctx, char **ids, int nids, const char *quer
 	return ret;
 }
 
+/* Transcripts stored before the blind index (IDX_MIG_TR_BLIND), entered
+ * again from their sealed words files: 0, or 1 when one could not be. */
+static int reindex(struct cli_ctx *ctx, struct idx *ix, bool say)
+{
+	char err[512] = "";
+	unsigned done = 0, failed = 0;
+	int rc = rec_tr_reindex(ix, &ctx->trkey, &done, &failed, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "earshot transcribe: reindex: %s\n", *err ? err : es_strerror(rc));
+	else if (say || done || failed)
+		fprintf(say ? stdout : stderr,
+			"earshot transcribe: reindex: %u transcript(s) entered in the search index,"
+			" %u could not be read (see the log)\n", done, failed);
+	return rc || failed;
+}
+
+static int cmd_reindex(struct cli_ctx *ctx)
+{
+	struct idx *ix = NULL;
+	if (cli_open_index(ctx, false, &ix))
+		return CLI_ERR;
+	int rc = reindex(ctx, ix, true);
+	idx_close(ix);
+	return rc ? CLI_ERR : CLI_OK;
+}
+
 int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -837,6 +868,8 @@ int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv)
 		return cmd_run(ctx, config, once);
 	if (sub && !strcmp(sub, "show") && nrest == 2)
 		return cmd_show(ctx, rest[1], json);
+	if (sub && !strcmp(sub, "reindex") && nrest == 1)
+		return cmd_reindex(ctx);
 	if (!nrest && !query) {
 		usage(stderr);
 		return CLI_USAGE;

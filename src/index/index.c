@@ -193,6 +193,7 @@ void idx_close(struct idx *ix)
 	ix->eng->close(ix);
 	free(ix->path);
 	free(ix->node);
+	idx_trkey_free(ix);
 	free(ix);
 }
 
@@ -217,13 +218,19 @@ int idx_commit(struct idx *ix)
 			 ix->path);
 		return ES_EDB;
 	}
-	return idx_exec(ix, "COMMIT");
+	int err = idx_exec(ix, "COMMIT");
+	if (!err)
+		ix->trkey_tx = false; /* the search key loaded in it is stored */
+	return err;
 }
 
 int idx_rollback(struct idx *ix)
 {
 	if (!ix->eng->in_tx(ix))
 		return 0; /* nothing open (the engine may already have rolled back) */
+	/* a search key made in this transaction was never stored: forget it */
+	if (ix->trkey_tx)
+		ix->trkey_set = ix->trkey_tx = false;
 	return idx_exec(ix, "ROLLBACK");
 }
 

@@ -254,8 +254,8 @@ struct idx_filter {
 	int64_t min_dead_air_ms;  /* longest dead air >= this (0 = any) */
 	bool talk_ratio_set;      /* then: caller's talk ratio <= max_talk_ratio */
 	double max_talk_ratio;
-	/* transcript search (idx_tr_match's syntax; SQLite only: ES_EUNSUP on
-	 * PostgreSQL): NULL = any; text_party 0 = either party's words,
+	/* transcript search (idx_tr_match's syntax; the blind index, both
+	 * engines): NULL = any; text_party 0 = either party's words,
 	 * IDX_CALLER + 1 or IDX_CALLEE + 1 = that party's only */
 	const char *text;
 	int text_party;
@@ -741,8 +741,11 @@ struct idx_transcript {
 	int channel;
 	const char *engine;       /* "whisper", "openai", "vosk", ... */
 	int64_t words;
-	const char *times;        /* each word's start, ms: "120,480,910" */
-	const char *text;         /* the words, one space apart */
+	const char *times;        /* not stored (IDX_MIG_TR_BLIND): the hits'
+				     times come from the sealed words */
+	const char *text;         /* the words, one space apart: put hashes
+				     them into the blind index and keeps none;
+				     NULL when read back */
 	int64_t created_us;
 };
 /* Enter (or replace) the transcript of t->call_row, t->channel. */
@@ -752,14 +755,16 @@ int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, 
 /* A call's transcripts, jobs and findings (IDX_MIG_SPEECH) out of the
  * index (its recording went). */
 int idx_transcripts_delete(struct idx *ix, int64_t call_row);
-/* A search text as an FTS5 query (malloc'd; NULL: no memory or no term):
- * words are ANDed, "double quoted words" are a phrase, a word ending in *
- * a prefix; every other character is a term's text, never syntax. */
+/* The search syntax: words are ANDed, "double quoted words" are a phrase,
+ * a word ending in * a prefix (2 characters or more); every other
+ * character is a term's text, never syntax.  idx_tr_match: the search as
+ * understood (malloc'd) or NULL (no memory, no term, a 1-letter prefix, or
+ * more than 64 terms / 128 words). */
 char *idx_tr_match(const char *text);
-/* The hits of text in call_row's transcripts (party: IDX_CALLER,
- * IDX_CALLEE or -1 both): per channel a snippet with the hits in [ ] and
- * the start of each hit (ms; at most IDX_TR_HITS_MAX).  ES_EUNSUP on
- * PostgreSQL (no transcript search there yet), ES_EINVAL: no term. */
+/* The hits of text in one channel's words (decrypted by the caller, e.g.
+ * the calls of one page): when the words match the whole search, fn gets
+ * a snippet with the hit words in [ ] and the start of each hit (ms; at
+ * most IDX_TR_HITS_MAX); no call when they do not.  ES_EINVAL: no term. */
 #define IDX_TR_HITS_MAX 32
 struct idx_tr_hit {
 	int channel;
@@ -768,8 +773,40 @@ struct idx_tr_hit {
 	unsigned nat;
 };
 typedef int (*idx_tr_hit_fn)(void *ud, const struct idx_tr_hit *h);
-int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int party,
-			idx_tr_hit_fn fn, void *ud);
+struct idx_tr_word {
+	const char *w;
+	int64_t start_ms;
+};
+int idx_tr_hits_words(const char *text, int channel, const struct idx_tr_word *w, size_t n,
+		      idx_tr_hit_fn fn, void *ud);
+
+/* ---- the blind transcript index (schema IDX_MIG_TR_BLIND; trblind.c) ------------
+ * The searchable index holds keyed hashes of the words (HMAC-SHA-256 under
+ * the search key), never the words; the key is random, kept in the index
+ * wrapped by the data folder's KEK (record/tr_search.c wraps and unwraps:
+ * the index cannot).  Transcripts indexed before IDX_MIG_TR_BLIND are not
+ * searchable until `earshot transcribe reindex` (or `transcribe run`,
+ * which does it first) enters them again from their sealed words files. */
+#define IDX_MIG_TR_BLIND "transcripts: a blind (keyed hash) search index, no plain text"
+#define IDX_TR_KEY_BYTES 32
+#define IDX_TR_TOKEN_MAX 44 /* a keyword phrase's token, without the NUL */
+#define IDX_TR_WRAPPED_MAX 256
+/* Where the key comes from: fn fills key (0) or says why not in err. */
+typedef int (*idx_key_fn)(void *ud, struct idx *ix, uint8_t key[IDX_TR_KEY_BYTES], char *err,
+			  size_t errlen);
+/* The key itself (tests, benchmarks), or a loader called on first need. */
+void idx_set_search_key(struct idx *ix, const uint8_t key[IDX_TR_KEY_BYTES]);
+void idx_set_search_key_fn(struct idx *ix, idx_key_fn fn, void *ud);
+/* The stored (wrapped) key: ES_ENOTFOUND when none; put stores it unless
+ * one is there already (then the caller reads that one back). */
+int idx_tr_key_get(struct idx *ix, char *wrapped, size_t cap);
+int idx_tr_key_put(struct idx *ix, const char *wrapped);
+/* Each transcript not in the blind index (call_row, channel). */
+typedef int (*idx_tr_row_fn)(void *ud, int64_t call_row, int channel);
+int idx_tr_unindexed(struct idx *ix, idx_tr_row_fn fn, void *ud);
+/* Enter a transcript's words (one space apart) into the blind index in
+ * place of what it had. */
+int idx_tr_reindex(struct idx *ix, int64_t call_row, int channel, const char *text);
 
 /* ---- teams and supervisor scope (schema IDX_MIG_QA; teams.c; issue #18) ----
  * Storage only: api/ decides who may change them and what a scope means

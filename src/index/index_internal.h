@@ -40,6 +40,13 @@ struct idx {
 	bool sp_began;  /* idx_savepoint opened the transaction */
 	char errmsg[1024];
 	char *node;     /* idx_set_node: written with each new call, or NULL */
+	/* the transcripts' search key (trblind.c): set, or loaded through
+	 * trkey_fn on first use; trkey_tx: loaded inside a transaction that
+	 * may still roll back (then it is forgotten) */
+	struct idx_trkey *trkey;
+	bool trkey_set, trkey_tx;
+	idx_key_fn trkey_fn;
+	void *trkey_ud;
 };
 
 /* The call columns with both parties, as query.c reads them. */
@@ -73,6 +80,27 @@ int idx_savepoint(struct idx *ix, const char *name);
 int idx_release(struct idx *ix, const char *name);
 /* Undo to the savepoint and drop it (errors ignored: the cleanup path). */
 void idx_rollback_to(struct idx *ix, const char *name);
+
+/* The blind transcript index (trblind.c): text's words as the engine's
+ * document (SQLite: tokens one space apart for FTS5; PostgreSQL: a tsvector
+ * literal with positions) into out, NUL-terminated; a search (idx_tr_match's
+ * syntax) as an FTS5 query or a tsquery (malloc'd into *out; ES_EINVAL: no
+ * term); a keyword phrase's token.  ES_EUNSUP when no key can be had. */
+int idx_tr_doc(struct idx *ix, const char *text, struct es_buf *out);
+int idx_tr_query(struct idx *ix, const char *text, char **out);
+int idx_tr_kw_token(struct idx *ix, const char *phrase, char out[IDX_TR_TOKEN_MAX + 1]);
+/* SQLite: the calls whose transcripts match query (idx_tr_query's FTS5
+ * form), as "id,id,..." into ids when at most IDX_TR_PROBE_MAX transcripts
+ * do; else *common (ids then unused), and the search tests each call in
+ * its own order against the FTS (rowid = fts_key), stopping at the page's
+ * end instead of reading every match first (docs/PERFORMANCE.md). */
+#define IDX_TR_PROBE_MAX 1000
+int idx_tr_probe(struct idx *ix, const char *query, int text_party, struct es_buf *ids,
+		 bool *common);
+/* The key at hand (loaded if need be): ES_EUNSUP when none. */
+int idx_tr_need_key(struct idx *ix);
+/* Wipe and free the key (idx_close). */
+void idx_trkey_free(struct idx *ix);
 
 /* Migrations: the ordered list of schema steps, step i brings the schema
  * to version i + 1. */

@@ -448,8 +448,16 @@ static int party_probe_pg(struct idx *ix, const char *pattern, enum party_plan *
 /* The search SQL: fixed fragments chosen by which filters are set; every
  * value travels as a bound parameter, but for the call ids of PARTY_IDS,
  * integers read from the index, inline so that the planner counts them. */
+/* How a transcript search joins the calls (transcripts.c, idx_tr_probe). */
+enum text_plan {
+	TEXT_SUB,    /* every match in a subquery (PostgreSQL: the GIN index) */
+	TEXT_IDS,    /* the few matching calls, listed */
+	TEXT_EACH,   /* a common term: each call in list order probed */
+};
+
 static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored,
-		     enum party_plan plan, const struct es_buf *ids, bool count)
+		     enum party_plan plan, const struct es_buf *ids, bool count, bool pg,
+		     enum text_plan tplan, const struct es_buf *tids)
 {
 	/* the filters name only c and their own subqueries: a count needs
 	 * neither the parties' joins nor an order */
@@ -521,17 +529,27 @@ static int build_sql(struct es_buf *b, const struct idx_filter *f, bool anchored
 		err = es_buf_printf(b, " AND c.dead_air_ms >= :mindead");
 	if (!err && f->talk_ratio_set)
 		err = es_buf_printf(b, " AND c.talk_ratio <= :maxratio");
-	/* transcripts (transcripts.c): FTS5, SQLite only */
-	if (!err && f->text)
-		err = es_buf_printf(b, " AND c.id IN (SELECT tr.call_row FROM transcript_text"
-				       " JOIN transcripts tr ON tr.id = transcript_text.rowid"
-				       " WHERE transcript_text MATCH :text"
-				       " AND (:tparty = 0 OR tr.channel = :tparty - 1))");
+	/* transcripts: the blind index (trblind.c), :text its query */
+	if (!err && f->text && tplan == TEXT_IDS)
+		err = es_buf_printf(b, " AND c.id IN (%.*s)", (int)tids->len,
+				    tids->len ? (const char *)tids->p : "");
+	else if (!err && f->text && tplan == TEXT_EACH)
+		err = es_buf_printf(b, " AND EXISTS (SELECT 1 FROM transcripts tr"
+				       " JOIN transcript_text ON transcript_text.rowid = tr.fts_key"
+				       " WHERE tr.call_row = c.id AND (:tparty = 0 OR tr.channel = :tparty - 1)"
+				       " AND transcript_text MATCH :text)");
+	else if (!err && f->text)
+		err = es_buf_printf(b, " AND c.id IN (SELECT tr.call_row FROM %s"
+				       " AND (:tparty = 0 OR tr.channel = :tparty - 1))",
+				    pg ? "transcripts tr WHERE tr.tsv @@ CAST(:text AS tsquery)"
+				       : "transcript_text JOIN transcripts tr"
+					 " ON tr.fts_key = transcript_text.rowid"
+					 " WHERE transcript_text MATCH :text");
 	/* transcript findings (transcripts.c) */
 	if (!err && f->keyword)
 		err = es_buf_printf(b, " AND c.id IN (SELECT k.call_row FROM keyword_hits k"
 				       " WHERE k.missing = 0 AND (lower(k.category) = lower(:kw)"
-				       " OR lower(k.list) = lower(:kw) OR lower(k.phrase) = lower(:kw)))");
+				       " OR lower(k.list) = lower(:kw) OR k.phrase = :kwtok))");
 	if (!err && f->min_sentiment_set)
 		err = es_buf_printf(b, " AND c.sentiment >= :minsent");
 	if (!err && f->max_sentiment_set)
@@ -685,18 +703,22 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	es_buf_init(&sql);
 	es_buf_init(&ids);
 	char *pattern = NULL, *phrase = NULL, *text = NULL;
+	char kwtok[IDX_TR_TOKEN_MAX + 1] = ""; /* bound as is: lives to the end */
+	struct es_buf tids;
+	es_buf_init(&tids);
+	enum text_plan tplan = TEXT_SUB;
 	struct idx_st *st = NULL;
 	struct listed *batch = NULL;
 	enum party_plan plan = PARTY_LIKE;
-	if (f->text && db_is_pg(ix)) {
-		snprintf(ix->errmsg, sizeof(ix->errmsg),
-			 "transcript search needs the SQLite index (FTS5); not on PostgreSQL yet");
-		err = ES_EUNSUP;
+	if (f->text && (err = idx_tr_query(ix, f->text, &text)))
 		goto out;
-	}
-	if (f->text && !(text = idx_tr_match(f->text))) {
-		err = ES_EINVAL;
-		goto out;
+	/* a prefix merges the doclists of every word it covers for each
+	 * probe: read once in the subquery instead */
+	if (f->text && !db_is_pg(ix) && !count && !strchr(text, '*')) {
+		bool common = false;
+		if ((err = idx_tr_probe(ix, text, f->text_party, &tids, &common)))
+			goto out;
+		tplan = common ? TEXT_EACH : TEXT_IDS;
 	}
 	if (f->party && !(pattern = like_pattern(f->party))) {
 		err = ES_ENOMEM;
@@ -715,7 +737,8 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 		if ((err = party_probe(ix, phrase, &ids, &plan)))
 			goto out;
 	}
-	if ((err = build_sql(&sql, f, anchored, plan, &ids, count != NULL)))
+	if ((err = build_sql(&sql, f, anchored, plan, &ids, count != NULL, db_is_pg(ix), tplan,
+			     &tids)))
 		goto out;
 	if (!(st = idx_prep(ix, (const char *)sql.p))) {
 		err = ES_EDB;
@@ -751,8 +774,14 @@ static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn f
 	if (text)
 		bind_named_text(st, ":text", text);
 	bind_named_int(st, ":tparty", f->text_party);
-	if (f->keyword)
+	if (f->keyword) {
+		/* a phrase is stored as its keyed token; without the key only
+		 * categories and lists are found */
 		bind_named_text(st, ":kw", f->keyword);
+		if (idx_tr_kw_token(ix, f->keyword, kwtok))
+			kwtok[0] = '\0';
+		bind_named_text(st, ":kwtok", kwtok);
+	}
 	bind_named_double(st, ":minsent", f->min_sentiment);
 	bind_named_double(st, ":maxsent", f->max_sentiment);
 	int rc;
@@ -795,6 +824,7 @@ out:
 	free(pattern);
 	free(phrase);
 	free(text);
+	es_buf_free(&tids);
 	es_buf_free(&ids);
 	es_buf_free(&sql);
 	return err;

@@ -652,6 +652,39 @@ static const char v23_bookmarks_sql[] =
  * gone and not those of a worker still at them (record/transcript.c). */
 static const char v24_tr_claim_sql[] = "ALTER TABLE transcribe_jobs ADD COLUMN claimed_by TEXT;";
 
+/* IDX_MIG_TR_BLIND (issues #19, #16): the transcripts' search index made
+ * blind (index/trblind.c): the plain text and word times go, and so does
+ * the plain FTS5 table; the new one holds keyed tokens (with their content,
+ * hashes only: SQLite 3.40's FTS5 deletes an entry only given its tokens),
+ * rowid = transcripts.fts_key, which follows the call's start so that a
+ * search reads newest first.  PostgreSQL gets a GIN-indexed tsvector of the
+ * same tokens.  Rows from before have no fts_key until `earshot transcribe
+ * reindex` enters them again from the sealed words files.  Keyword hits'
+ * phrases go (new ones are stored as tokens).  secure_delete zeroes the
+ * pages the plain text leaves, so that it is not in the file's free pages. */
+static const char tr_blind_sql[] =
+	"PRAGMA secure_delete = ON;"
+	"DROP TRIGGER transcripts_ai; DROP TRIGGER transcripts_ad; DROP TRIGGER transcripts_au;"
+	"DROP TABLE transcript_text;"
+	"ALTER TABLE transcripts DROP COLUMN text;"
+	"ALTER TABLE transcripts DROP COLUMN times;"
+	"ALTER TABLE transcripts ADD COLUMN fts_key INTEGER;"
+	"CREATE UNIQUE INDEX transcripts_fts_key ON transcripts(fts_key);"
+	"CREATE VIRTUAL TABLE transcript_text USING fts5(tokens, tokenize = 'ascii');"
+	"CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts BEGIN"
+	"  DELETE FROM transcript_text WHERE rowid = OLD.fts_key; END;"
+	"UPDATE keyword_hits SET phrase = NULL WHERE phrase IS NOT NULL;"
+	"CREATE TABLE tr_search_key (id INTEGER PRIMARY KEY CHECK (id = 1), wrapped TEXT NOT NULL);";
+static const char tr_blind_pg_sql[] =
+	"ALTER TABLE transcripts DROP COLUMN text;"
+	"ALTER TABLE transcripts DROP COLUMN times;"
+	"ALTER TABLE transcripts ADD COLUMN fts_key BIGINT;"
+	"ALTER TABLE transcripts ADD COLUMN tsv tsvector;"
+	"CREATE UNIQUE INDEX transcripts_fts_key ON transcripts(fts_key);"
+	"CREATE INDEX transcripts_tsv ON transcripts USING gin (tsv);"
+	"UPDATE keyword_hits SET phrase = NULL WHERE phrase IS NOT NULL;"
+	"CREATE TABLE tr_search_key (id BIGINT PRIMARY KEY CHECK (id = 1), wrapped TEXT NOT NULL);";
+
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
 	{"recordings", v2_sql},
@@ -677,6 +710,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_MFA, v22_mfa_sql},
 	{IDX_MIG_BOOKMARKS, v23_bookmarks_sql},
 	{IDX_MIG_TR_CLAIM, v24_tr_claim_sql},
+	{IDX_MIG_TR_BLIND, tr_blind_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 
@@ -689,6 +723,7 @@ static const struct {
 	{"party search index (needs SQLite with FTS5 and its trigram tokenizer, 3.34+)", v7_pg_sql},
 	{IDX_MIG_TRANSCRIPT, v18_transcript_pg_sql},
 	{IDX_MIG_PARTY_TEXT, v21_party_text_pg_sql},
+	{IDX_MIG_TR_BLIND, tr_blind_pg_sql},
 };
 
 const char *idx_migration_pg_sql(unsigned step)

@@ -2,8 +2,9 @@
  * transcripts.c - the transcription queue and the transcripts' searchable
  * text (schema IDX_MIG_TRANSCRIPT, index.h).  Storage only: who runs a job
  * and when is record/transcript.c's; what the words are, the engine's.
- * The text search is SQLite FTS5; on PostgreSQL the queue and the rows
- * work and the search says plainly that it is not there (ES_EUNSUP).
+ * The search index is blind (IDX_MIG_TR_BLIND, trblind.c): keyed hashes of
+ * the words in FTS5 (SQLite) or a GIN-indexed tsvector (PostgreSQL); the
+ * words are only in the sealed words files.
  */
 #include "index/index_internal.h"
 
@@ -260,38 +261,208 @@ int idx_tr_jobs_list(struct idx *ix, int64_t call_row, idx_tr_job_fn fn, void *u
 
 /* ---- transcripts ------------------------------------------------------------------ */
 
+/* The blind index's row id of a transcript: the call's start in ms, then
+ * 12 bits of (call, channel), so that the FTS5 rowid order is newest-first
+ * time order (a search reads its doclists from the newest end); a taken key
+ * (two calls in one ms) moves up by one. */
+#define FTS_KEY_SPREAD 4096
+static int fts_key(struct idx *ix, int64_t call_row, int channel, int64_t *key)
+{
+	struct idx_st *st;
+	int64_t start_us = 0;
+	if (prep(ix, "SELECT start_us FROM calls WHERE id = ?", &st))
+		return ES_EDB;
+	db_bind_int64(st, 1, call_row);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		start_us = db_col_int64(st, 0);
+	db_finalize(st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? ES_ENOTFOUND : idx_fail(ix, "transcript");
+	if (start_us < 0)
+		start_us = 0;
+	int64_t k = start_us / 1000 * FTS_KEY_SPREAD +
+		    (int64_t)(((uint64_t)call_row * 2 + (uint64_t)channel) % FTS_KEY_SPREAD);
+	for (;;) {
+		if (prep(ix, "SELECT 1 FROM transcripts WHERE fts_key = ?", &st))
+			return ES_EDB;
+		db_bind_int64(st, 1, k);
+		rc = db_step(st);
+		db_finalize(st);
+		if (rc == DB_DONE)
+			break;
+		if (rc != DB_ROW)
+			return idx_fail(ix, "transcript");
+		k++;
+	}
+	*key = k;
+	return 0;
+}
+
+/* The words of (call_row, channel) into the blind index (its row exists). */
+static int blind_put(struct idx *ix, int64_t call_row, int channel, const char *text)
+{
+	struct es_buf doc;
+	es_buf_init(&doc);
+	int64_t key = 0;
+	struct idx_st *st;
+	int err = idx_tr_doc(ix, text ? text : "", &doc);
+	if (!err)
+		err = fts_key(ix, call_row, channel, &key);
+	if (err)
+		goto out;
+	if (db_is_pg(ix)) {
+		if ((err = prep(ix, "UPDATE transcripts SET fts_key = ?, tsv = CAST(? AS tsvector)"
+				    " WHERE call_row = ? AND channel = ?",
+				&st)))
+			goto out;
+		db_bind_int64(st, 1, key);
+		db_bind_text(st, 2, (const char *)doc.p);
+		db_bind_int64(st, 3, call_row);
+		db_bind_int64(st, 4, channel);
+		err = done(ix, st, "transcript search index");
+		goto out;
+	}
+	/* the old entry (a reindex) goes first: its trigger is on delete only */
+	if ((err = prep(ix, "DELETE FROM transcript_text WHERE rowid IN (SELECT fts_key FROM"
+			    " transcripts WHERE call_row = ? AND channel = ?)",
+			&st)))
+		goto out;
+	db_bind_int64(st, 1, call_row);
+	db_bind_int64(st, 2, channel);
+	if ((err = done(ix, st, "transcript search index")))
+		goto out;
+	if ((err = prep(ix, "UPDATE transcripts SET fts_key = ? WHERE call_row = ? AND channel = ?",
+			&st)))
+		goto out;
+	db_bind_int64(st, 1, key);
+	db_bind_int64(st, 2, call_row);
+	db_bind_int64(st, 3, channel);
+	if ((err = done(ix, st, "transcript")))
+		goto out;
+	if ((err = prep(ix, "INSERT INTO transcript_text (rowid, tokens) VALUES (?, ?)", &st)))
+		goto out;
+	db_bind_int64(st, 1, key);
+	db_bind_text(st, 2, (const char *)doc.p);
+	err = done(ix, st, "transcript search index");
+out:
+	es_buf_free(&doc);
+	return err;
+}
+
 int idx_transcript_put(struct idx *ix, const struct idx_transcript *t)
 {
 	struct idx_st *st;
-	/* delete + insert, not an update: the FTS triggers stay simple */
+	/* the key first: without it nothing is written (no row that no
+	 * search could find) */
+	int err = idx_tr_need_key(ix);
+	if (err)
+		return err;
+	/* delete + insert, not an update: the search entry goes with the row
+	 * (SQLite: a trigger) */
 	if (prep(ix, "DELETE FROM transcripts WHERE call_row = ? AND channel = ?", &st))
 		return ES_EDB;
 	db_bind_int64(st, 1, t->call_row);
 	db_bind_int64(st, 2, t->channel);
-	int err = done(ix, st, "transcript");
-	if (err)
+	if ((err = done(ix, st, "transcript")))
 		return err;
-	if (prep(ix, "INSERT INTO transcripts (call_row, channel, engine, words, times, text,"
-		     " created_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	if (prep(ix, "INSERT INTO transcripts (call_row, channel, engine, words, created_us)"
+		     " VALUES (?, ?, ?, ?, ?)",
 		 &st))
 		return ES_EDB;
 	db_bind_int64(st, 1, t->call_row);
 	db_bind_int64(st, 2, t->channel);
 	db_bind_text(st, 3, t->engine);
 	db_bind_int64(st, 4, t->words);
-	db_bind_text(st, 5, t->times ? t->times : "");
-	db_bind_text(st, 6, t->text ? t->text : "");
-	db_bind_int64(st, 7, t->created_us);
+	db_bind_int64(st, 5, t->created_us);
 	int rc = db_step(st);
 	err = rc == DB_DONE ? 0 : rc == DB_EFK ? ES_ENOTFOUND : idx_fail(ix, "transcript");
 	db_finalize(st);
+	return err ? err : blind_put(ix, t->call_row, t->channel, t->text);
+}
+
+int idx_tr_probe(struct idx *ix, const char *query, int text_party, struct es_buf *ids,
+		 bool *common)
+{
+	struct idx_st *st;
+	*common = false;
+	if (prep(ix, "SELECT tr.call_row FROM transcript_text JOIN transcripts tr"
+		     " ON tr.fts_key = transcript_text.rowid WHERE transcript_text MATCH ?"
+		     " AND (? = 0 OR tr.channel = ? - 1) LIMIT ?",
+		 &st))
+		return ES_EDB;
+	db_bind_text(st, 1, query);
+	db_bind_int64(st, 2, text_party);
+	db_bind_int64(st, 3, text_party);
+	db_bind_int64(st, 4, IDX_TR_PROBE_MAX + 1);
+	int rc, err = 0, n = 0;
+	while (!err && (rc = db_step(st)) == DB_ROW)
+		if (++n <= IDX_TR_PROBE_MAX)
+			err = es_buf_printf(ids, "%s%lld", n > 1 ? "," : "",
+					    (long long)db_col_int64(st, 0));
+	if (!err && rc != DB_DONE && rc != DB_ROW)
+		err = idx_fail(ix, "transcript search");
+	db_finalize(st);
+	*common = n > IDX_TR_PROBE_MAX;
 	return err;
+}
+
+int idx_tr_reindex(struct idx *ix, int64_t call_row, int channel, const char *text)
+{
+	return blind_put(ix, call_row, channel, text);
+}
+
+int idx_tr_unindexed(struct idx *ix, idx_tr_row_fn fn, void *ud)
+{
+	struct idx_st *st;
+	/* PostgreSQL: also rows copied by `earshot migrate` (the tsvector is
+	 * not among SQLite's columns, so it arrives empty) */
+	if (prep(ix, db_is_pg(ix) ? "SELECT call_row, channel FROM transcripts WHERE fts_key IS NULL"
+				    " OR tsv IS NULL ORDER BY call_row, channel"
+				  : "SELECT call_row, channel FROM transcripts WHERE fts_key IS NULL"
+				    " ORDER BY call_row, channel",
+		 &st))
+		return ES_EDB;
+	int rc, err = 0;
+	while (!err && (rc = db_step(st)) == DB_ROW)
+		err = fn(ud, db_col_int64(st, 0), db_col_int(st, 1));
+	if (!err && rc != DB_DONE)
+		err = idx_fail(ix, "transcripts");
+	db_finalize(st);
+	return err;
+}
+
+int idx_tr_key_get(struct idx *ix, char *wrapped, size_t cap)
+{
+	struct idx_st *st;
+	if (prep(ix, "SELECT wrapped FROM tr_search_key WHERE id = 1", &st))
+		return ES_EDB;
+	int rc = db_step(st), err = 0;
+	if (rc == DB_ROW) {
+		const char *w = db_col_text(st, 0);
+		if (!w || (size_t)snprintf(wrapped, cap, "%s", w) >= cap)
+			err = ES_EPARSE;
+	} else {
+		err = rc == DB_DONE ? ES_ENOTFOUND : idx_fail(ix, "transcript search key");
+	}
+	db_finalize(st);
+	return err;
+}
+
+int idx_tr_key_put(struct idx *ix, const char *wrapped)
+{
+	struct idx_st *st;
+	if (prep(ix, "INSERT INTO tr_search_key (id, wrapped) VALUES (1, ?) ON CONFLICT DO NOTHING",
+		 &st))
+		return ES_EDB;
+	db_bind_text(st, 1, wrapped);
+	return done(ix, st, "transcript search key");
 }
 
 int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, void *ud)
 {
 	struct idx_st *st;
-	if (prep(ix, "SELECT call_row, channel, engine, words, times, text, created_us"
+	if (prep(ix, "SELECT call_row, channel, engine, words, created_us"
 		     " FROM transcripts WHERE call_row = ? ORDER BY channel",
 		 &st))
 		return ES_EDB;
@@ -303,9 +474,7 @@ int idx_transcripts_get(struct idx *ix, int64_t call_row, idx_transcript_fn fn, 
 			.channel = db_col_int(st, 1),
 			.engine = db_col_text(st, 2),
 			.words = db_col_int64(st, 3),
-			.times = db_col_text(st, 4),
-			.text = db_col_text(st, 5),
-			.created_us = db_col_int64(st, 6),
+			.created_us = db_col_int64(st, 4),
 		};
 		err = fn(ud, &t);
 	}
@@ -341,136 +510,6 @@ int idx_transcripts_delete(struct idx *ix, int64_t call_row)
 	return done(ix, st, "transcript findings");
 }
 
-/* ---- search ------------------------------------------------------------------------ */
-
-/* Append one term as an FTS5 string (its " doubled), a prefix when star. */
-static int put_term(struct es_buf *b, const char *p, size_t n, bool star)
-{
-	int err = es_buf_append(b, b->len ? " \"" : "\"", b->len ? 2 : 1);
-	for (size_t i = 0; !err && i < n; i++)
-		err = p[i] == '"' ? es_buf_append(b, "\"\"", 2) : es_buf_append(b, p + i, 1);
-	if (!err)
-		err = es_buf_append(b, star ? "\"*" : "\"", star ? 2 : 1);
-	return err;
-}
-
-char *idx_tr_match(const char *text)
-{
-	struct es_buf b;
-	es_buf_init(&b);
-	int err = 0;
-	const char *p = text ? text : "";
-	while (!err && *p) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			p++;
-		if (!*p)
-			break;
-		const char *s = p;
-		size_t n;
-		bool star = false;
-		if (*p == '"') {
-			/* a phrase: up to the closing quote (or the end) */
-			s = ++p;
-			while (*p && *p != '"')
-				p++;
-			n = (size_t)(p - s);
-			if (*p)
-				p++;
-			if (*p == '*') {
-				star = true;
-				p++;
-			}
-		} else {
-			while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '"')
-				p++;
-			n = (size_t)(p - s);
-			while (n && s[n - 1] == '*') {
-				star = true;
-				n--;
-			}
-		}
-		/* a term of only spaces or stars finds nothing: skipped */
-		size_t k = 0;
-		while (k < n && (s[k] == ' ' || s[k] == '*'))
-			k++;
-		if (k < n)
-			err = put_term(&b, s, n, star);
-	}
-	if (!err && b.len)
-		err = es_buf_append(&b, "", 1);
-	if (err || !b.len) {
-		es_buf_free(&b);
-		return NULL;
-	}
-	return (char *)b.p;
-}
-
-/* The start of each hit: highlight() wraps each matched token in \x02 and
- * \x03; the words are one space apart as stored, so the spaces before a
- * mark count the word it is in, whose start is that entry of times. */
-static void hit_times(const char *hl, const char *times, struct idx_tr_hit *h)
-{
-	size_t word = 0;
-	bool in = false;
-	for (const char *p = hl; *p && h->nat < IDX_TR_HITS_MAX; p++) {
-		if (*p == ' ') {
-			word++;
-		} else if (*p == '\x02' && !in) {
-			in = true;
-			const char *t = times ? times : "";
-			for (size_t i = 0; i < word && *t; t++)
-				if (*t == ',')
-					i++;
-			int64_t v = *t ? strtoll(t, NULL, 10) : -1;
-			if (v >= 0 && (!h->nat || h->at_ms[h->nat - 1] != v))
-				h->at_ms[h->nat++] = v;
-		} else if (*p == '\x03') {
-			in = false;
-		}
-	}
-}
-
-int idx_transcript_hits(struct idx *ix, int64_t call_row, const char *text, int party,
-			idx_tr_hit_fn fn, void *ud)
-{
-	if (db_is_pg(ix)) {
-		snprintf(ix->errmsg, sizeof(ix->errmsg), "transcript search needs the SQLite index (FTS5);"
-			 " not on PostgreSQL yet");
-		return ES_EUNSUP;
-	}
-	char *q = idx_tr_match(text);
-	if (!q)
-		return ES_EINVAL;
-	struct idx_st *st;
-	int err = prep(ix, "SELECT t.channel,"
-			   " snippet(transcript_text, 0, '[', ']', '...', 16),"
-			   " highlight(transcript_text, 0, char(2), char(3)), t.times"
-			   " FROM transcript_text JOIN transcripts t ON t.id = transcript_text.rowid"
-			   " WHERE transcript_text MATCH ? AND t.call_row = ?"
-			   " AND (? < 0 OR t.channel = ?) ORDER BY t.channel",
-		       &st);
-	if (err) {
-		free(q);
-		return err;
-	}
-	db_bind_text(st, 1, q);
-	db_bind_int64(st, 2, call_row);
-	db_bind_int64(st, 3, party);
-	db_bind_int64(st, 4, party);
-	int rc;
-	while (!err && (rc = db_step(st)) == DB_ROW) {
-		struct idx_tr_hit h = {.channel = db_col_int(st, 0), .snippet = db_col_text(st, 1)};
-		const char *hl = db_col_text(st, 2);
-		hit_times(hl ? hl : "", db_col_text(st, 3), &h);
-		err = fn(ud, &h);
-	}
-	if (!err && rc != DB_DONE)
-		err = idx_fail(ix, "transcript search");
-	db_finalize(st);
-	free(q);
-	return err;
-}
-
 /* ---- findings ------------------------------------------------------------------------ */
 
 int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool sentiment_set,
@@ -495,6 +534,11 @@ int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool
 		return err;
 	for (size_t i = 0; i < nhits && !err; i++) {
 		const struct idx_kw_hit *h = &hits[i];
+		/* the phrase said is kept as its keyed token (trblind.c): the
+		 * category and list are the configuration's names */
+		char tok[IDX_TR_TOKEN_MAX + 1];
+		if (h->phrase && (err = idx_tr_kw_token(ix, h->phrase, tok)))
+			return err;
 		if (prep(ix, "INSERT INTO keyword_hits (call_row, channel, list, category, phrase,"
 			     " start_ms, end_ms, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			 &st))
@@ -503,7 +547,7 @@ int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool
 		db_bind_int64(st, 2, h->channel);
 		db_bind_text(st, 3, h->list ? h->list : "");
 		db_bind_text(st, 4, h->category ? h->category : "");
-		db_bind_text(st, 5, h->phrase);
+		db_bind_text(st, 5, h->phrase ? tok : NULL);
 		db_bind_int64(st, 6, h->missing ? -1 : h->start_ms);
 		db_bind_int64(st, 7, h->missing ? -1 : h->end_ms);
 		db_bind_int64(st, 8, h->missing);

@@ -414,6 +414,20 @@ int rec_tr_requeue_orphans(struct idx *ix, int64_t now_us, int64_t lease_us, int
 /* DATA/transcripts/<rec_path>.<channel name>.json into out. */
 int rec_transcript_path(const char *data_dir, const char *rec_path, int channel, char *out,
 			size_t cap);
+/* The transcripts' search key (record/tr_search.c): where it comes from
+ * (data_dir's KEK; *vault when set, else DATA/keys opened for the moment),
+ * an idx_key_fn for idx_set_search_key_fn with a rec_tr_keysrc as ud. */
+struct rec_tr_keysrc {
+	const char *data_dir;
+	struct st_vault *const *vault; /* may be NULL */
+};
+int rec_tr_search_key(void *ud, struct idx *ix, uint8_t key[IDX_TR_KEY_BYTES], char *err,
+		      size_t errlen);
+/* Enter every transcript stored before the blind index (IDX_MIG_TR_BLIND)
+ * again from its sealed words file: *done and *failed (a file or key that
+ * is gone; logged, left out) count them. */
+int rec_tr_reindex(struct idx *ix, const struct rec_tr_keysrc *src, unsigned *done,
+		   unsigned *failed, char *err, size_t errlen);
 /* The stored JSON of a channel (rec: the call's recording row; vault NULL
  * for a plain one) into out: ES_ENOTFOUND when there is none. */
 int rec_transcript_load(const char *data_dir, struct st_vault *vault,

@@ -2,7 +2,8 @@
 transcripts made through the whisper.cpp server *protocol stand-in*
 (asrstandin.py): a supervisor finds both calls with a snippet and the time
 of each hit per party; an agent finds only the agent's own call; bad
-values are 400s naming the parameter."""
+values are 400s naming the parameter; the index file holds no word said
+(the blind index, index/trblind.c)."""
 import json
 import os
 import sqlite3
@@ -33,6 +34,12 @@ with open(conf, "w") as f:
     f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\n" % port)
 earshot(data, "transcribe", "--query", "source=import")
 earshot(data, "transcribe", "run", "-c", conf, "--once")
+# the search index is blind: the index alone holds none of the words said
+dump = subprocess.run(["sqlite3", os.path.join(data, "index.sqlite"), ".dump"],
+                      capture_output=True, text=True)
+res.check(dump.returncode == 0 and "transcripts" in dump.stdout and
+          not [w for w in ("refund", "alpha", "bravo") if w in dump.stdout.lower()],
+          "sqlite3 .dump: no word of the transcripts")
 
 num = ids["a"]["caller"].split(":")[1].split("@")[0]
 own = sorted(c["id"] for c in calls if num in (c["caller"] + c["callee"]))
@@ -72,7 +79,8 @@ try:
         st, _, body = get("agent2", "text=refund")
         res.check(st == 200 and body["calls"] == [] and body.get("hits") == {},
                   "agent of other numbers: no call, no hit %r" % body)
-        for q, param in (("text=%2A", "text"), ("text_party=both&text=a", "text_party")):
+        for q, param in (("text=%2A", "text"), ("text_party=both&text=a", "text_party"),
+                         ("text=r%2A", "text")):
             st, _, body = get("sup1", q)
             res.check(st == 400 and param in json.dumps(body), "%s: %d %r" % (q, st, body))
 

@@ -846,7 +846,25 @@ static unsigned mig_step(const char *name)
 /* Back from the bookmarks' migration (IDX_MIG_BOOKMARKS). */
 #define BOOKMARKS_UNDO "DROP TABLE call_clips; DROP TABLE call_bookmarks; "
 #define TR_CLAIM_UNDO "ALTER TABLE transcribe_jobs DROP COLUMN claimed_by; "
-#define AFTER_V9_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the blind transcript index (IDX_MIG_TR_BLIND): the plain text
+ * columns and IDX_MIG_TRANSCRIPT's FTS5 table with its triggers. */
+#define TR_BLIND_UNDO \
+	"DROP TABLE tr_search_key; DROP TRIGGER transcripts_ad; DROP TABLE transcript_text;" \
+	" DROP INDEX transcripts_fts_key; ALTER TABLE transcripts DROP COLUMN fts_key;" \
+	" ALTER TABLE transcripts ADD COLUMN times TEXT NOT NULL DEFAULT '';" \
+	" ALTER TABLE transcripts ADD COLUMN text TEXT NOT NULL DEFAULT '';" \
+	" CREATE VIRTUAL TABLE transcript_text USING fts5(text, content = 'transcripts'," \
+	" content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');" \
+	" CREATE TRIGGER transcripts_ai AFTER INSERT ON transcripts BEGIN" \
+	" INSERT INTO transcript_text (rowid, text) VALUES (NEW.id, NEW.text); END;" \
+	" CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts BEGIN" \
+	" INSERT INTO transcript_text (transcript_text, rowid, text)" \
+	" VALUES ('delete', OLD.id, OLD.text); END;" \
+	" CREATE TRIGGER transcripts_au AFTER UPDATE ON transcripts BEGIN" \
+	" INSERT INTO transcript_text (transcript_text, rowid, text)" \
+	" VALUES ('delete', OLD.id, OLD.text);" \
+	" INSERT INTO transcript_text (rowid, text) VALUES (NEW.id, NEW.text); END; "
+#define AFTER_V9_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -868,6 +886,7 @@ static const struct {
 	{IDX_MIG_MFA, MFA_UNDO},
 	{IDX_MIG_BOOKMARKS, BOOKMARKS_UNDO},
 	{IDX_MIG_TR_CLAIM, TR_CLAIM_UNDO},
+	{IDX_MIG_TR_BLIND, TR_BLIND_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -2155,6 +2174,8 @@ static void test_tr_claim_owner(void)
 	idx_close(ix);
 }
 
+static void test_transcripts(void);
+
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
 {
@@ -2176,6 +2197,7 @@ static int main_pg(void)
 	RUN(test_qa);
 	RUN(test_bookmarks);
 	RUN(test_tr_claim_owner);
+	RUN(test_transcripts);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -2223,6 +2245,33 @@ static int see_hit(void *ud, const struct idx_tr_hit *h)
 	return 0;
 }
 
+static int count_unindexed(void *ud, int64_t call_row, int channel)
+{
+	(void)call_row;
+	(void)channel;
+	((struct jobs_seen *)ud)->n++;
+	return 0;
+}
+
+/* Whether the file at path (or its -wal) holds the bytes of s. */
+static bool file_has(const char *path, const char *s)
+{
+	static const char *const sfx[] = {"", "-wal"};
+	bool found = false;
+	for (size_t i = 0; i < 2 && !found; i++) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		FILE *f = fopen(p, "rb");
+		if (!f)
+			continue;
+		static char buf[1 << 22];
+		size_t n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		found = memmem(buf, n, s, strlen(s)) != NULL;
+	}
+	return found;
+}
+
 static int64_t count_text(struct idx *ix, const char *text, int party)
 {
 	struct idx_filter f = {.text = text, .text_party = party};
@@ -2235,6 +2284,109 @@ static int64_t count_text(struct idx *ix, const char *text, int party)
  * the oldest due job, a failure waits for its next try, a job left running
  * is due again after a restart; transcripts are found by word, phrase,
  * prefix and party, with the time of each hit; deleting removes them. */
+/* An index with plain transcript text (before IDX_MIG_TR_BLIND) is
+ * upgraded: the words leave the file (free pages too), the transcript is
+ * listed for the reindex and searchable once entered again. */
+static void test_tr_blind_migrate(void)
+{
+	struct idx *ix = fresh();
+	int64_t a = insert(ix, simple("tb1@x", "alice", "bob", 1000, 10));
+	idx_close(ix);
+	rewind_before(IDX_MIG_TR_BLIND);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	char sql[256];
+	snprintf(sql, sizeof(sql), "INSERT INTO transcripts (call_row, channel, engine, words, times,"
+		 " text) VALUES (%lld, 0, 'whisper', 3, '0,400,800', 'zanzibar refund quokka')",
+		 (long long)a);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(file_has(dbpath, "zanzibar")); /* the old schema: readable words */
+	char err[256];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	idx_close(ix);
+	CHECK(!file_has(dbpath, "zanzibar") && !file_has(dbpath, "quokka"));
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	static const uint8_t key[IDX_TR_KEY_BYTES] = {9};
+	idx_set_search_key(ix, key);
+	struct jobs_seen s = {0};
+	CHECK_INT(idx_tr_unindexed(ix, count_unindexed, &s), 0);
+	CHECK_INT(s.n, 1);
+	CHECK_INT(count_text(ix, "zanzibar", 0), 0);
+	CHECK_INT(idx_tr_reindex(ix, a, 0, "zanzibar refund quokka"), 0);
+	CHECK_INT(count_text(ix, "zanzibar", 0), 1);
+	CHECK_INT(count_text(ix, "\"refund quok*\"", 0), 1);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_tr_unindexed(ix, count_unindexed, &s), 0);
+	CHECK_INT(s.n, 0);
+	idx_close(ix);
+}
+
+struct ids_seen {
+	int n;
+	int64_t id[16];
+};
+
+static int see_ids(void *ud, const struct idx_call *c)
+{
+	struct ids_seen *s = ud;
+	if (s->n < 16)
+		s->id[s->n] = c->id;
+	s->n++;
+	return 0;
+}
+
+/* A term in more transcripts than the probe lists (IDX_TR_PROBE_MAX): the
+ * page is the same newest (or oldest) calls, found by probing each call in
+ * list order instead of reading every match. */
+static void test_tr_common(void)
+{
+	struct idx *ix = fresh();
+	static const uint8_t key[IDX_TR_KEY_BYTES] = {5};
+	idx_set_search_key(ix, key);
+	enum { N = IDX_TR_PROBE_MAX + 40 };
+	int64_t id[N];
+	CHECK_INT(idx_begin(ix), 0);
+	for (int i = 0; i < N; i++) {
+		char cid[32];
+		snprintf(cid, sizeof(cid), "common%d@x", i);
+		id[i] = insert(ix, simple(cid, "alice", "bob", 1000 + i, 5));
+		struct idx_transcript t = {.call_row = id[i], .channel = 0, .engine = "whisper",
+					   .words = 2, .text = i % 2 ? "hello odd" : "hello even",
+					   .created_us = 1};
+		CHECK_INT(idx_transcript_put(ix, &t), 0);
+	}
+	CHECK_INT(idx_commit(ix), 0);
+	struct idx_filter f = {.text = "hello", .newest_first = true, .limit = 10};
+	struct ids_seen s = {0};
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.n, 10);
+	CHECK_INT(s.id[0], id[N - 1]);
+	CHECK_INT(s.id[9], id[N - 10]);
+	f.text = "\"hello odd\"";
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.n, 10);
+	CHECK_INT(s.id[0], id[N - 1]); /* N - 1 is odd */
+	CHECK_INT(s.id[1], id[N - 3]);
+	f.newest_first = false;
+	f.text = "hell*";
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.id[0], id[0]);
+	CHECK_INT(s.id[9], id[9]);
+	f.text_party = IDX_CALLEE + 1;
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(idx_calls_list(ix, &f, see_ids, &s), 0);
+	CHECK_INT(s.n, 0);
+	int64_t n = 0;
+	f.text_party = 0;
+	CHECK_INT(idx_calls_count(ix, &f, &n), 0);
+	CHECK_INT(n, N);
+	idx_close(ix);
+}
+
 static void test_transcripts(void)
 {
 	struct idx *ix = fresh();
@@ -2247,6 +2399,12 @@ static void test_transcripts(void)
 	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
 	CHECK_STR(idx_migrations[mig_step(IDX_MIG_TRANSCRIPT)].name, IDX_MIG_TRANSCRIPT);
 	int64_t b = insert(ix, simple("tr2@x", "carol", "dave", 2000, 10));
+	/* no key, no transcript: nothing enters an index no search could read */
+	struct idx_transcript t0 = {.call_row = b, .channel = 0, .engine = "whisper", .words = 1,
+				    .text = "hello", .created_us = 1};
+	CHECK_INT(idx_transcript_put(ix, &t0), ES_EUNSUP);
+	static const uint8_t key[IDX_TR_KEY_BYTES] = {7, 7, 7};
+	idx_set_search_key(ix, key);
 
 	bool added = false;
 	CHECK_INT(idx_tr_enqueue(ix, a, 0, 100, false, &added), 0);
@@ -2296,14 +2454,6 @@ static void test_transcripts(void)
 	CHECK_INT(idx_transcript_put(ix, &tb), 0);
 	CHECK_INT(idx_transcript_put(ix, &tc), 0);
 	CHECK_INT(idx_transcript_put(ix, &tc), 0); /* replaced, not doubled */
-	if (pg_mode) {
-		struct idx_filter f = {.text = "refund"};
-		int64_t k = 0;
-		CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &k), ES_EUNSUP);
-		CHECK_INT(idx_transcripts_delete(ix, a), 0);
-		idx_close(ix);
-		return;
-	}
 	CHECK_INT(count_text(ix, "refund", 0), 1);
 	CHECK_INT(count_text(ix, "please", 0), 2);
 	CHECK_INT(count_text(ix, "\"refund please\"", 0), 1);
@@ -2316,23 +2466,73 @@ static void test_transcripts(void)
 	CHECK_INT(count_text(ix, "text:refund", 0), 0);
 	CHECK_INT(count_text(ix, "refund OR hold", 0), 0);
 	CHECK_INT(count_text(ix, "\"unclosed refund", 0), 0);
+	CHECK_INT(count_text(ix, "refund proc*", 0), 1); /* either party's words */
+	CHECK_INT(count_text(ix, "\"the refund\" \"refund is\"", 0), 1);
+	CHECK_INT(count_text(ix, "\"refund proc\"*", 0), 0); /* "refund is processed" */
+	CHECK_INT(count_text(ix, "\"is proc\"*", 0), 1);
+	CHECK_INT(count_text(ix, "\"is proc*\"", 0), 1);
 	struct idx_filter f = {.text = "  * \"\" "};
 	int64_t k = 0;
 	CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &k), ES_EINVAL);
+	f.text = "r*"; /* a prefix needs two letters */
+	CHECK_INT(idx_calls_list(ix, &f, count_calls_cb, &k), ES_EINVAL);
 
+	/* the hits of a page's call, from its words (decrypted by the API) */
+	static const char *const wa[] = {"I", "would", "like", "a", "refund", "please"};
+	static const int64_t ma[] = {0, 400, 900, 1500, 2100, 2600};
+	static const char *const wb[] = {"the", "refund", "is", "processed"};
+	static const int64_t mb[] = {100, 500, 1000, 1400};
+	struct idx_tr_word twa[6], twb[4];
+	for (int i = 0; i < 6; i++)
+		twa[i] = (struct idx_tr_word){wa[i], ma[i]};
+	for (int i = 0; i < 4; i++)
+		twb[i] = (struct idx_tr_word){wb[i], mb[i]};
 	struct hits_seen h = {0};
-	CHECK_INT(idx_transcript_hits(ix, a, "refund", -1, see_hit, &h), 0);
+	CHECK_INT(idx_tr_hits_words("refund", 0, twa, 6, see_hit, &h), 0);
+	CHECK_INT(idx_tr_hits_words("refund", 1, twb, 4, see_hit, &h), 0);
 	CHECK_INT(h.n, 2);
 	CHECK_INT(h.channel[0], 0);
 	CHECK_INT(h.nat[0], 1);
 	CHECK_INT(h.at[0][0], 2100);
-	CHECK(strstr(h.snippet[0], "[refund]") != NULL);
+	CHECK_STR(h.snippet[0], "...would like a [refund] please");
 	CHECK_INT(h.at[1][0], 500);
 	memset(&h, 0, sizeof(h));
-	CHECK_INT(idx_transcript_hits(ix, a, "\"a refund\"", IDX_CALLER, see_hit, &h), 0);
+	CHECK_INT(idx_tr_hits_words("\"a refund\"", 0, twa, 6, see_hit, &h), 0);
+	CHECK_INT(idx_tr_hits_words("\"a refund\"", 1, twb, 4, see_hit, &h), 0);
 	CHECK_INT(h.n, 1);
-	CHECK_INT(h.nat[0], 1);
+	CHECK_INT(h.nat[0], 2);
 	CHECK_INT(h.at[0][0], 1500);
+	CHECK_INT(h.at[0][1], 2100);
+	memset(&h, 0, sizeof(h));
+	CHECK_INT(idx_tr_hits_words("REFU* pleas*", 0, twa, 6, see_hit, &h), 0);
+	CHECK_INT(idx_tr_hits_words("refund please", 1, twb, 4, see_hit, &h), 0);
+	CHECK_INT(h.n, 1); /* the callee never said please */
+	CHECK_INT(h.nat[0], 2);
+
+	/* keyword hits keep their phrase as a token, found by the phrase */
+	struct idx_kw_hit kh = {.channel = 0, .list = "churn", .category = "risk",
+				.phrase = "a Refund", .start_ms = 1500, .end_ms = 2500};
+	CHECK_INT(idx_call_set_speech(ix, a, "{}", false, 0, &kh, 1), 0);
+	struct idx_filter fk = {.keyword = "a refund"};
+	k = 0;
+	CHECK_INT(idx_calls_list(ix, &fk, count_calls_cb, &k), 0);
+	CHECK_INT(k, 1);
+	fk.keyword = "refund";
+	k = 0;
+	CHECK_INT(idx_calls_list(ix, &fk, count_calls_cb, &k), 0);
+	CHECK_INT(k, 0);
+	fk.keyword = "RISK";
+	k = 0;
+	CHECK_INT(idx_calls_list(ix, &fk, count_calls_cb, &k), 0);
+	CHECK_INT(k, 1);
+	if (!pg_mode) {
+		/* the index file holds none of the words, nor the phrase */
+		idx_close(ix);
+		CHECK(!file_has(dbpath, "refund") && !file_has(dbpath, "processed") &&
+		      !file_has(dbpath, "please"));
+		CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+		idx_set_search_key(ix, key);
+	}
 
 	CHECK_INT(idx_transcripts_delete(ix, a), 0);
 	CHECK_INT(count_text(ix, "refund", 0), 0);
@@ -2368,6 +2568,8 @@ int main(int argc, char **argv)
 	RUN(test_migrate_checks);
 	RUN(test_migrate_nodes);
 	RUN(test_transcripts);
+	RUN(test_tr_blind_migrate);
+	RUN(test_tr_common);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	RUN(test_searches);
