@@ -34,10 +34,13 @@ def import_rss(name, *gen_args, fmt="wav", trace=None, keep=False, extra=()):
         run([GEN, "-o", pcap, "--codec", "pcmu", "--seed", "3"] + list(gen_args))
     data = os.path.join(work, name)
     cmd = [EARSHOT, "--data", data, "import", "--json", "--no-progress", "--format", fmt] + list(extra) + [pcap]
+    run_env = env
     if trace:
         cmd = ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=memfd_create", "-o",
                trace] + cmd
-    p = run([TIME, "-f", "%M"] + cmd, env=env)
+        # LeakSanitizer cannot run under ptrace; the untraced runs keep it
+        run_env = dict(env, ASAN_OPTIONS=env["ASAN_OPTIONS"] + ":detect_leaks=0")
+    p = run([TIME, "-f", "%M"] + cmd, env=run_env)
     rss_kib = int(p.stderr.strip().splitlines()[-1])
     summary = json.loads(p.stdout)
     if not keep:
