@@ -50,6 +50,19 @@ int media_writer_open(struct media_writer **out, const char *path, enum media_fo
 int media_writer_open_mem(struct media_writer **out, struct es_buf *mem, const char *name,
 			  enum media_format fmt, uint32_t rate, unsigned channels,
 			  const struct media_writer_opts *o, char *err, size_t errlen);
+/* Where a writer in sink mode puts its bytes, in file order: 0, or a
+ * negative ES_E* that fails the writer (and is what close returns). */
+typedef int (*media_sink_fn)(void *ud, const void *p, size_t n);
+/* The same into sink, in one pass with no seeking back, so that the bytes
+ * can go straight into an encryptor: Ogg/Opus, and WAV, whose header then
+ * states `frames` (frames of `channels` samples) from the start and which
+ * must then be given exactly that many (ES_EINVAL otherwise).  FLAC writes
+ * its STREAMINFO last: ES_EUNSUP.  Close does no I/O; *bytes is what went
+ * to the sink.  name is used in messages. */
+int media_writer_open_sink(struct media_writer **out, media_sink_fn sink, void *ud,
+			   const char *name, enum media_format fmt, uint32_t rate,
+			   unsigned channels, uint64_t frames, const struct media_writer_opts *o,
+			   char *err, size_t errlen);
 int media_writer_write(struct media_writer *w, const int16_t *pcm, size_t frames);
 /* Finish the file (trailers, WAV sizes), fsync it and close; frees w even
  * on error.  *bytes (may be NULL) gets the file size. */
@@ -285,6 +298,18 @@ int media_render(const char *mlog_path, const char *out_path, const struct rende
  * media log).  res->bytes is out->len. */
 int media_render_mem(const char *mlog_path, struct es_buf *out, const struct render_opts *o,
 		     struct render_result *res, char *err, size_t errlen);
+
+/* The same into sink (media_writer_open_sink), in one pass with memory
+ * bounded whatever the call's length: a long call straight into the
+ * recorder's encryptor.  WAV states its length in its header, which goes
+ * first, and that length is where the last packet lands on the timeline
+ * (after drift correction, concealment, segment jumps), known only once
+ * the log has been decoded: WAV is decoded twice (the first time counting
+ * frames only, with no pcm_tap) and written once.  Ogg/Opus is decoded
+ * once.  FLAC: ES_EUNSUP.  The bytes are those media_render_mem gives. */
+int media_render_sink(const char *mlog_path, media_sink_fn sink, void *ud,
+		      const struct render_opts *o, struct render_result *res, char *err,
+		      size_t errlen);
 
 /* ---- a call in progress, decoded as its media log grows (render.c) -----------
  * The renderer fed one record at a time (listen-in): the same decoders,

@@ -51,6 +51,7 @@ struct media_reader {
 	uint32_t skip;                /* resampler delay still to drop */
 	bool in_eof;
 	bool eof;
+	struct opus_split *split; /* per-stream decoders (opus_split_cb), or NULL */
 };
 
 /* ---- WAV ----------------------------------------------------------------- */
@@ -313,6 +314,140 @@ static bool opus_rate_ok(uint32_t rate)
 	return false;
 }
 
+/* Per-stream decoding of the files oggopus.c writes.  Debian's libopus
+ * (1.3.1, custom modes on) runs CPUID inside every opus_multistream_decode
+ * call, as in opus_multistream_encode (it sizes its sub-decoders per call;
+ * oggopus.c), and CPUID traps to the hypervisor on a virtual machine: a
+ * seventh of a long call's export.  So a link of one or two uncoupled mono
+ * streams in channel order with no output gain (what oggopus.c writes,
+ * RFC 7845 5.1.1) is decoded here with one OpusDecoder per stream: each
+ * stream but the last is self-delimited (RFC 6716 appendix B); a code-0
+ * one (one frame, all oggopus.c writes) is made a plain packet again.  The
+ * samples are opus_multistream_decode's (the same decoder per stream, the
+ * same soft clipping); any other packet or layout goes to opusfile's own
+ * decoder (OP_DEC_USE_DEFAULT) for the rest of the file. */
+struct opus_split {
+	OpusDecoder *d[2];
+	int n;        /* streams */
+	int li;       /* the link the decoders belong to */
+	bool off;     /* opusfile decodes */
+	unsigned char pkt[1280];
+	float f[OPUS_IN_FRAMES];
+	opus_int16 s[OPUS_IN_FRAMES];
+};
+
+static void opus_split_free(struct opus_split *sp)
+{
+	if (!sp)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (sp->d[i])
+			opus_decoder_destroy(sp->d[i]);
+	free(sp);
+}
+
+/* The decoders for link li; false when its layout is not ours. */
+static bool opus_split_link(struct media_reader *r, struct opus_split *sp, int li)
+{
+	if (sp->li == li && sp->d[0])
+		return true;
+	for (int i = 0; i < 2; i++)
+		if (sp->d[i]) {
+			opus_decoder_destroy(sp->d[i]);
+			sp->d[i] = NULL;
+		}
+	const OpusHead *h = op_head(r->of, li);
+	if (!h || h->output_gain || h->coupled_count || h->stream_count < 1 ||
+	    h->stream_count > 2 || h->channel_count != h->stream_count)
+		return false;
+	for (int i = 0; i < h->channel_count; i++)
+		if (h->mapping[i] != i)
+			return false;
+	for (int i = 0; i < h->stream_count; i++) {
+		int e = 0;
+		if (!(sp->d[i] = opus_decoder_create(48000, 1, &e)))
+			return false;
+	}
+	sp->n = h->stream_count;
+	sp->li = li;
+	return true;
+}
+
+/* Stream s of the packet (p, n) as a plain packet: *q, *qn; the rest
+ * after it at *next.  false when it is not framed as oggopus.c frames it. */
+static bool opus_split_stream(struct opus_split *sp, int s, const unsigned char *p, long n,
+			      const unsigned char **q, long *qn, long *next)
+{
+	if (s == sp->n - 1) { /* the last: a plain packet already */
+		*q = p;
+		*qn = n;
+		*next = n;
+		return n > 0;
+	}
+	if (n < 2 || (p[0] & 3) != 0)
+		return false;
+	long len = p[1], hdr = 2;
+	if (p[1] >= 252) {
+		if (n < 3)
+			return false;
+		len += 4 * (long)p[2];
+		hdr = 3;
+	}
+	if (len + hdr > n || len + 1 > (long)sizeof(sp->pkt))
+		return false;
+	sp->pkt[0] = p[0];
+	memcpy(sp->pkt + 1, p + hdr, (size_t)len);
+	*q = sp->pkt;
+	*qn = len + 1;
+	*next = hdr + len;
+	return true;
+}
+
+/* op_decode_cb_func: the packet decoded per stream, interleaved. */
+static int opus_split_cb(void *ctx, OpusMSDecoder *dec, void *pcm, const ogg_packet *op,
+			 int nsamples, int nchannels, int format, int li)
+{
+	struct media_reader *r = ctx;
+	struct opus_split *sp = r->split;
+	(void)dec;
+	if (sp->off || nsamples > OPUS_IN_FRAMES || !opus_split_link(r, sp, li) ||
+	    nchannels != sp->n) {
+		sp->off = true;
+		return OP_DEC_USE_DEFAULT;
+	}
+	const unsigned char *p = op->packet;
+	long left = op->bytes;
+	const unsigned char *q[2];
+	long qn[2];
+	for (int s = 0; s < sp->n; s++) {
+		long next;
+		if (!opus_split_stream(sp, s, p, left, &q[s], &qn[s], &next)) {
+			/* not framed as ours (another writer's file):
+			 * opusfile's decoder from here on */
+			sp->off = true;
+			return OP_DEC_USE_DEFAULT;
+		}
+		p += next;
+		left -= next;
+	}
+	for (int s = 0; s < sp->n; s++) {
+		int got = format == OP_DEC_FORMAT_FLOAT
+				  ? opus_decode_float(sp->d[s], q[s], (opus_int32)qn[s], sp->f, nsamples, 0)
+				  : opus_decode(sp->d[s], q[s], (opus_int32)qn[s], sp->s, nsamples, 0);
+		if (got < 0)
+			return got;
+		if (got != nsamples)
+			return OPUS_INVALID_PACKET;
+		for (int i = 0; i < nsamples; i++) {
+			if (format == OP_DEC_FORMAT_FLOAT)
+				((float *)pcm)[i * sp->n + s] = sp->f[i];
+			else
+				((opus_int16 *)pcm)[i * sp->n + s] = sp->s[i];
+		}
+	}
+	return 0;
+}
+
 /* opusfile over our FILE (which the reader owns and closes itself). */
 static int opus_cb_read(void *f, unsigned char *p, int n)
 {
@@ -349,6 +484,11 @@ static int opus_open(struct media_reader *r, const char *path, char *err, size_t
 	}
 	r->channels = (unsigned)ch;
 	r->rate = opus_rate_ok(h->input_sample_rate) ? h->input_sample_rate : 48000;
+	r->split = calloc(1, sizeof(*r->split));
+	if (!r->split)
+		goto nomem;
+	r->split->li = -1;
+	op_set_decode_callback(r->of, opus_split_cb, r);
 	/* The length opus_fill will produce: the 48 kHz total at the file's rate. */
 	ogg_int64_t total = op_pcm_total(r->of, -1);
 	if (total > 0)
@@ -573,6 +713,7 @@ void media_reader_close(struct media_reader *r)
 		FLAC__stream_decoder_delete(r->dec);
 	if (r->of)
 		op_free(r->of);
+	opus_split_free(r->split);
 	if (r->rs)
 		speex_resampler_destroy(r->rs);
 	if (r->f)

@@ -216,7 +216,11 @@ static int emit(void *ctx, const int16_t *a, const int16_t *b, size_t n)
 	struct render *r = ctx;
 	if (r->o->pcm_tap)
 		r->o->pcm_tap(r->o->pcm_tap_ud, a, b, n, r->rate);
-	while (r->w && n) { /* no writer: a call in progress, tapped only */
+	if (!r->w) { /* a call in progress, tapped only; or frames counted */
+		r->frames_out += n;
+		return 0;
+	}
+	while (n) {
 		size_t k = ES_MIN(n, (size_t)OUT_FRAMES);
 		if (r->o->mix) {
 			for (size_t i = 0; i < k; i++) {
@@ -708,12 +712,22 @@ static void render_free(struct render *r)
 	free(r);
 }
 
-/* media_render and media_render_mem: into out_path, or into mem when set. */
-static int render_run(const char *mlog_path, const char *out_path, struct es_buf *mem,
-		      const struct render_opts *o, struct render_result *res, char *err,
-		      size_t errlen)
+/* Where render_run puts the file: one of path, mem, sink; or nowhere,
+ * counting the frames it would hold (count). */
+struct rdest {
+	const char *path;
+	struct es_buf *mem;
+	media_sink_fn sink;
+	void *ud;
+	uint64_t frames; /* sink: the WAV's announced frames; count: the result */
+	bool count;
+};
+
+/* media_render, media_render_mem and media_render_sink's passes. */
+static int render_run(const char *mlog_path, struct rdest *d, const struct render_opts *o,
+		      struct render_result *res, char *err, size_t errlen)
 {
-	if (!mlog_path || !(out_path || mem) || !o || !res)
+	if (!mlog_path || !(d->path || d->mem || d->sink || d->count) || !o || !res)
 		return ES_EINVAL;
 	if (o->rate && (o->rate < 8000 || o->rate > 48000))
 		return ES_EINVAL;
@@ -746,12 +760,18 @@ static int render_run(const char *mlog_path, const char *out_path, struct es_buf
 		     emit, r);
 	if (rc)
 		goto out;
-	if (mem)
-		rc = media_writer_open_mem(&r->w, mem, mlog_path, o->format, r->rate, o->mix ? 1 : 2,
+	unsigned ch = o->mix ? 1 : 2;
+	if (d->count)
+		rc = 0;
+	else if (d->mem)
+		rc = media_writer_open_mem(&r->w, d->mem, mlog_path, o->format, r->rate, ch,
 					   &o->writer, err, errlen);
+	else if (d->sink)
+		rc = media_writer_open_sink(&r->w, d->sink, d->ud, mlog_path, o->format, r->rate,
+					    ch, d->frames, &o->writer, err, errlen);
 	else
-		rc = media_writer_open(&r->w, out_path, o->format, r->rate, o->mix ? 1 : 2,
-				       &o->writer, err, errlen);
+		rc = media_writer_open(&r->w, d->path, o->format, r->rate, ch, &o->writer, err,
+				       errlen);
 	if (rc)
 		goto out;
 	rc = mlog_rewind(lg);
@@ -791,6 +811,9 @@ static int render_run(const char *mlog_path, const char *out_path, struct es_buf
 	res->channels = o->mix ? 1 : 2;
 	res->duration_us = (int64_t)(r->frames_out * (uint64_t)ES_US_PER_SEC / r->rate);
 	res->torn = mlog_torn(lg);
+	d->frames = r->frames_out;
+	if (d->count)
+		goto out;
 	struct media_writer *w = r->w;
 	r->w = NULL;
 	rc = media_writer_close(w, &res->bytes, err, errlen);
@@ -805,13 +828,35 @@ out:
 int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
 		 struct render_result *res, char *err, size_t errlen)
 {
-	return render_run(mlog_path, out_path, NULL, o, res, err, errlen);
+	struct rdest d = {.path = out_path};
+	return render_run(mlog_path, &d, o, res, err, errlen);
 }
 
 int media_render_mem(const char *mlog_path, struct es_buf *out, const struct render_opts *o,
 		     struct render_result *res, char *err, size_t errlen)
 {
-	return render_run(mlog_path, NULL, out, o, res, err, errlen);
+	struct rdest d = {.mem = out};
+	return render_run(mlog_path, &d, o, res, err, errlen);
+}
+
+int media_render_sink(const char *mlog_path, media_sink_fn sink, void *ud,
+		      const struct render_opts *o, struct render_result *res, char *err,
+		      size_t errlen)
+{
+	if (!sink || !o)
+		return ES_EINVAL;
+	struct rdest d = {.sink = sink, .ud = ud};
+	if (o->format == MEDIA_WAV) {
+		/* the header goes first and states the length: count it */
+		struct render_opts co = *o;
+		co.pcm_tap = NULL;
+		struct rdest c = {.count = true};
+		int rc = render_run(mlog_path, &c, &co, res, err, errlen);
+		if (rc)
+			return rc;
+		d.frames = c.frames;
+	}
+	return render_run(mlog_path, &d, o, res, err, errlen);
 }
 
 /* ---- a call in progress: fed one record at a time (media.h) ------------------- */

@@ -4,7 +4,9 @@
  * one FILE* that this file owns, so that close can fflush + fsync before
  * reporting the size, or into a caller's memory buffer (media_writer_open_mem:
  * the recorder encrypts and hashes from there in one pass, with no file, no
- * syscall and no read back).  A write error is kept (first errno wins) and
+ * syscall and no read back), or in order into a caller's sink
+ * (media_writer_open_sink: a long call straight into the encryptor, with
+ * no seeking back).  A write error is kept (first errno wins) and
  * reported by close with the file's name.
  */
 #include "media/io_internal.h"
@@ -27,6 +29,11 @@ struct media_writer {
 	char *path;
 	FILE *f;
 	struct es_buf *mem; /* instead of f: the file's bytes */
+	media_sink_fn sink; /* instead of f and mem: the bytes in order */
+	void *sink_ud;
+	int sink_rc;        /* the sink's first failure */
+	uint64_t sink_bytes;
+	uint64_t wav_data;  /* sink: the PCM bytes the WAV header announced */
 	size_t pos;         /* mem: where the next byte goes (WAV and FLAC seek back) */
 	uint32_t rate;
 	unsigned channels;
@@ -116,6 +123,17 @@ static int put_bytes(struct media_writer *w, const void *p, size_t n)
 {
 	if (w->io_errno)
 		return ES_EIO;
+	if (w->sink) {
+		int rc = n ? w->sink(w->sink_ud, p, n) : 0;
+		if (rc) {
+			w->sink_rc = rc;
+			errno = EIO;
+			io_fail(w, "write failed");
+			return rc;
+		}
+		w->sink_bytes += n;
+		return 0;
+	}
 	if (w->mem) {
 		uint8_t *at = n ? mem_room(w, n) : NULL;
 		if (n && !at)
@@ -136,7 +154,8 @@ static int put_bytes(struct media_writer *w, const void *p, size_t n)
 
 /* RIFF/WAVE PCM header; sizes are the placeholders 0xFFFFFFFF ("unknown",
  * read to the end) until close patches them, so a crashed writer's file is
- * still playable. */
+ * still playable.  Into a sink the sizes are the announced ones from the
+ * start: nothing is patched. */
 static void wav_header(uint8_t h[MIO_WAV_HDR], uint32_t rate, unsigned ch, uint32_t riff,
 		       uint32_t data)
 {
@@ -160,7 +179,11 @@ static int wav_open(struct media_writer *w)
 
 	if (w->f && setvbuf(w->f, NULL, _IOFBF, MIO_WAV_BUF) != 0)
 		return ES_ENOMEM;
-	wav_header(h, w->rate, w->channels, UINT32_MAX, UINT32_MAX);
+	if (w->sink)
+		wav_header(h, w->rate, w->channels, (uint32_t)(w->wav_data + MIO_WAV_HDR - 8),
+			   (uint32_t)w->wav_data);
+	else
+		wav_header(h, w->rate, w->channels, UINT32_MAX, UINT32_MAX);
 	return put_bytes(w, h, sizeof(h));
 }
 
@@ -171,6 +194,12 @@ static int wav_write(struct media_writer *w, const int16_t *pcm, size_t frames)
 
 	if (n * 2 > MIO_WAV_MAX_DATA - w->data_bytes)
 		return ES_ELIMIT;
+	if (w->sink && n * 2 > w->wav_data - w->data_bytes) {
+		snprintf(w->fmt_msg, sizeof(w->fmt_msg),
+			 "more audio than the %llu bytes the header announced",
+			 (unsigned long long)w->wav_data);
+		return w->fmt_err = ES_EINVAL;
+	}
 	if (w->mem) { /* straight into the buffer, no staging copy */
 		if (w->io_errno)
 			return ES_EIO;
@@ -202,6 +231,14 @@ static int wav_finish(struct media_writer *w)
 
 	if (w->io_errno)
 		return ES_EIO;
+	if (w->sink) { /* the header said how long: it must be true */
+		if (w->data_bytes == w->wav_data)
+			return 0;
+		snprintf(w->fmt_msg, sizeof(w->fmt_msg),
+			 "%llu bytes of audio written, the header announced %llu",
+			 (unsigned long long)w->data_bytes, (unsigned long long)w->wav_data);
+		return w->fmt_err = ES_EINVAL;
+	}
 	wav_header(h, w->rate, w->channels, data + MIO_WAV_HDR - 8, data);
 	if (w->mem) {
 		w->pos = 0;
@@ -413,8 +450,17 @@ static void writer_msg(const struct media_writer *w, int rc, char *err, size_t e
 		mio_err(err, errlen, "%s: %s", w->path, es_strerror(rc));
 }
 
-/* The writer over path (w->f, created) or mem; the format's header written. */
-static int writer_open(struct media_writer **out, const char *path, struct es_buf *mem,
+/* Where a writer's bytes go when not to a file it creates. */
+struct wdest {
+	struct es_buf *mem;
+	media_sink_fn sink;
+	void *ud;
+	uint64_t wav_frames; /* sink, WAV: announced in the header */
+};
+
+/* The writer over path (w->f, created), memory or a sink; the format's
+ * header written. */
+static int writer_open(struct media_writer **out, const char *path, const struct wdest *d,
 		       enum media_format fmt, uint32_t rate, unsigned channels,
 		       const struct media_writer_opts *o, char *err, size_t errlen)
 {
@@ -437,9 +483,24 @@ static int writer_open(struct media_writer **out, const char *path, struct es_bu
 	w->fmt = fmt;
 	w->rate = rate;
 	w->channels = channels;
-	if (mem) {
-		w->mem = mem;
-		mem->len = 0;
+	if (d && d->sink) {
+		w->sink = d->sink;
+		w->sink_ud = d->ud;
+		w->wav_data = d->wav_frames * channels * 2;
+		rc = 0;
+		if (fmt == MEDIA_FLAC) /* STREAMINFO is written last, at the start */
+			rc = ES_EUNSUP;
+		else if (fmt == MEDIA_WAV && d->wav_frames > MIO_WAV_MAX_DATA / (channels * 2u))
+			rc = ES_ELIMIT;
+		if (rc) {
+			mio_err(err, errlen, "%s: %s cannot be written in one pass (%s)", path,
+				media_format_name(fmt), es_strerror(rc));
+			writer_free(w);
+			return rc;
+		}
+	} else if (d && d->mem) {
+		w->mem = d->mem;
+		w->mem->len = 0;
 	} else if (!(w->f = fopen(path, "wb"))) {
 		mio_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		writer_free(w);
@@ -474,7 +535,22 @@ int media_writer_open_mem(struct media_writer **out, struct es_buf *mem, const c
 		*out = NULL;
 		return ES_EINVAL;
 	}
-	return writer_open(out, name ? name : "(memory)", mem, fmt, rate, channels, o, err,
+	struct wdest d = {.mem = mem};
+	return writer_open(out, name ? name : "(memory)", &d, fmt, rate, channels, o, err,
+			   errlen);
+}
+
+int media_writer_open_sink(struct media_writer **out, media_sink_fn sink, void *ud,
+			   const char *name, enum media_format fmt, uint32_t rate,
+			   unsigned channels, uint64_t frames, const struct media_writer_opts *o,
+			   char *err, size_t errlen)
+{
+	if (!sink) {
+		*out = NULL;
+		return ES_EINVAL;
+	}
+	struct wdest d = {.sink = sink, .ud = ud, .wav_frames = frames};
+	return writer_open(out, name ? name : "(stream)", &d, fmt, rate, channels, o, err,
 			   errlen);
 }
 
@@ -503,14 +579,17 @@ int media_writer_close(struct media_writer *w, uint64_t *bytes, char *err, size_
 	if (w->fmt_err)
 		rc = w->fmt_err;
 	else if (w->io_errno)
-		rc = ES_EIO;
+		rc = w->sink_rc ? w->sink_rc : ES_EIO;
 	else if (w->fmt == MEDIA_WAV)
 		rc = wav_finish(w);
 	else if (w->fmt == MEDIA_OPUS)
 		rc = opus_finish(w);
 	else
 		rc = flac_finish(w);
-	if (!rc && w->mem) {
+	if (!rc && w->sink) {
+		if (bytes)
+			*bytes = w->sink_bytes;
+	} else if (!rc && w->mem) {
 		if (bytes)
 			*bytes = w->mem->len;
 	} else if (!rc) {

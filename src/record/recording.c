@@ -4,8 +4,9 @@
  * (media_render_mem), write it to "<final>.part" in one pass that hashes
  * (SHA-256) and encrypts it, rename it into place and fsync the folder (a
  * call whose file would be larger than REC_BUF_KEEP is rendered straight
- * into its file, or, encrypted, into a memfd, so that a worker's heap stays
- * bounded whatever the call's length); the thread that owns the index collects the
+ * into its file, or, encrypted, straight into the encryptor (WAV, Ogg/Opus)
+ * or through a memfd (FLAC), so that a worker's heap stays bounded
+ * whatever the call's length); the thread that owns the index collects the
  * results with rec_recorder_drain and enters them.  A job's media log is
  * removed once its recording is durable (or when it holds no audio).
  */
@@ -205,10 +206,63 @@ static uint64_t job_size_bound(const struct rec_job *j)
 	return secs > UINT64_MAX / per_s ? UINT64_MAX : secs * per_s;
 }
 
+/* media_sink_fn: rendered bytes into the encryptor. */
+static int enc_sink(void *ud, const void *p, size_t n)
+{
+	return st_enc_writer_write(ud, p, n);
+}
+
+/* A long encrypted WAV or Ogg/Opus call: rendered straight through the
+ * hashing encryptor into part (media_render_sink), memory bounded by one
+ * chunk whatever the call's length.  The data key comes first, so a call
+ * with no audio shreds it again. */
+static void job_write_stream(const struct rec_store_config *cfg, struct rec_job *j,
+			     const char *final, const char *part)
+{
+	struct st_dek *dek = NULL;
+	struct st_enc_writer *w = NULL;
+	struct st_enc_hashes h;
+	char why[512] = "";
+	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
+	if (!err)
+		err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
+	st_dek_free(dek);
+	if (!err) {
+		err = media_render_sink(j->media_log, enc_sink, w, &j->ro, &j->res, j->msg,
+					sizeof(j->msg));
+		if (err == ES_ENOTFOUND) {
+			job_log_done(cfg, j);
+		} else if (err) {
+			/* the encryptor's own words when it was what failed */
+			if (st_enc_writer_error(w)[0])
+				snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s",
+					 final, st_enc_writer_error(w));
+		} else {
+			err = st_enc_writer_finish(w, &h);
+			if (err)
+				snprintf(why, sizeof(why), "%s", st_enc_writer_error(w));
+		}
+	}
+	st_enc_writer_free(w);
+	if (err) {
+		j->err = err;
+		if (why[0])
+			snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final,
+				 why);
+		unlink(part);
+		st_vault_shred(cfg->vault, j->rel, NULL, 0);
+		return;
+	}
+	memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
+	memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
+	j->bytes = h.cipher_size;
+}
+
 /* A long call: rendered straight into part and hashed from there, or, with
- * encryption at rest, into a memfd (never a file system) that is then
- * encrypted into part.  The memfd's pages are the file's size in memory,
- * as before the one-pass path; the worker's heap stays small. */
+ * encryption at rest, straight through the encryptor (job_write_stream),
+ * or for FLAC (whose header is written last) into a memfd (never a file
+ * system) that is then encrypted into part: its pages are the file's size
+ * in memory; the worker's heap stays small. */
 static void job_write_big(const struct rec_store_config *cfg, struct rec_job *j,
 			  const char *final, const char *part)
 {
@@ -226,6 +280,10 @@ static void job_write_big(const struct rec_store_config *cfg, struct rec_job *j,
 				 strerror(errno));
 			unlink(part);
 		}
+		return;
+	}
+	if (j->ro.format != MEDIA_FLAC) {
+		job_write_stream(cfg, j, final, part);
 		return;
 	}
 	int mfd = memfd_create("earshot-render", MFD_CLOEXEC);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,11 +545,34 @@ int st_kr_rotate(struct st_keyring *kr, char *err, size_t errcap)
 
 /* ---- data keys --------------------------------------------------------- */
 
-struct st_dek *st_dek_new(void)
+/* Freed DEKs' guarded pages, wiped, for the next key.  sodium_malloc maps
+ * pages, mlocks them and mprotects guard pages around them; sodium_free
+ * unmaps them: each change of a mapping makes the kernel flush the other
+ * cores' TLBs, and a recording used about six keys (its media log's and
+ * its file's, made and unwrapped), a tenth of a short call's import CPU
+ * (docs/PERFORMANCE.md, issue #20).  A slot holds no key while pooled. */
+#define DEK_POOL 16
+static struct {
+	pthread_mutex_t mu;
+	struct st_dek *free[DEK_POOL];
+	unsigned n;
+} dek_pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct st_dek *dek_alloc(void)
 {
 	if (st_crypt_init())
 		return NULL;
-	struct st_dek *d = sodium_malloc(sizeof(*d));
+	struct st_dek *d = NULL;
+	pthread_mutex_lock(&dek_pool.mu);
+	if (dek_pool.n)
+		d = dek_pool.free[--dek_pool.n];
+	pthread_mutex_unlock(&dek_pool.mu);
+	return d ? d : sodium_malloc(sizeof(*d));
+}
+
+struct st_dek *st_dek_new(void)
+{
+	struct st_dek *d = dek_alloc();
 	if (d)
 		randombytes_buf(d->k, sizeof(d->k));
 	return d;
@@ -556,9 +580,7 @@ struct st_dek *st_dek_new(void)
 
 struct st_dek *st_dek_from_bytes(const uint8_t key[ST_KEY_BYTES])
 {
-	if (st_crypt_init())
-		return NULL;
-	struct st_dek *d = sodium_malloc(sizeof(*d));
+	struct st_dek *d = dek_alloc();
 	if (d)
 		memcpy(d->k, key, ST_KEY_BYTES);
 	return d;
@@ -566,7 +588,15 @@ struct st_dek *st_dek_from_bytes(const uint8_t key[ST_KEY_BYTES])
 
 void st_dek_free(struct st_dek *dek)
 {
-	if (dek)
+	if (!dek)
+		return;
+	sodium_memzero(dek->k, sizeof(dek->k));
+	pthread_mutex_lock(&dek_pool.mu);
+	bool kept = dek_pool.n < DEK_POOL;
+	if (kept)
+		dek_pool.free[dek_pool.n++] = dek;
+	pthread_mutex_unlock(&dek_pool.mu);
+	if (!kept)
 		sodium_free(dek); /* wipes */
 }
 
@@ -616,7 +646,7 @@ int st_dek_unwrap(const struct st_keyring *kr, const char *wrapped, const char *
 			      rec_id, (int)id.len, id.p);
 		return ES_ENOTFOUND;
 	}
-	struct st_dek *d = sodium_malloc(sizeof(*d));
+	struct st_dek *d = dek_alloc();
 	if (!d)
 		return ES_ENOMEM;
 	unsigned long long mlen = 0;
@@ -625,7 +655,7 @@ int st_dek_unwrap(const struct st_keyring *kr, const char *wrapped, const char *
 						       (const uint8_t *)rec_id, strlen(rec_id), raw,
 						       k->key) ||
 	    mlen != ST_KEY_BYTES) {
-		sodium_free(d);
+		st_dek_free(d);
 		st_crypt_errf(err, errcap,
 			      "recording %s: wrapped key does not authenticate with key %s "
 			      "(altered, or wrapped for another recording)",

@@ -300,6 +300,74 @@ static void check_file(uint32_t rate, unsigned ch, size_t frames)
 	unlink(path);
 }
 
+/* media_reader decodes our files one OpusDecoder per stream (reader.c,
+ * for libopus's per-call CPUID in opus_multistream_decode): the samples
+ * must be exactly opusfile's own multistream decoding, mono and stereo,
+ * at complexity 0 and 5, through several seconds of changing sound. */
+static void check_split_decode(unsigned ch, int complexity)
+{
+	char path[400], err[256];
+	snprintf(path, sizeof(path), "%s/split-%u-%d.opus", dir, ch, complexity);
+	struct media_writer_opts o = {.opus_complexity = complexity};
+	struct media_writer *w;
+	CHECK_INT(media_writer_open(&w, path, MEDIA_OPUS, 48000, ch, &o, err, sizeof(err)), 0);
+	size_t frames = 48000 * 4 + 123;
+	int16_t *src = calloc(frames * ch, sizeof(*src));
+	uint32_t seed = 7;
+	for (size_t i = 0; i < frames; i++)
+		for (unsigned c = 0; c < ch; c++) {
+			seed = seed * 1103515245u + 12345u;
+			double tone = sin((double)i * (c ? 0.031 : 0.013)) * (i % 48000 < 30000 ? 9000 : 0);
+			src[i * ch + c] = (int16_t)(tone + (int)((seed >> 16) % 2001) - 1000);
+		}
+	CHECK_INT(media_writer_write(w, src, frames), 0);
+	CHECK_INT(media_writer_close(w, NULL, err, sizeof(err)), 0);
+	free(src);
+	int e = 0;
+	OggOpusFile *of = op_open_file(path, &e);
+	struct media_reader *r = NULL;
+	CHECK(of != NULL);
+	CHECK_INT(media_reader_open(&r, path, err, sizeof(err)), 0);
+	if (!of || !r)
+		goto out;
+	CHECK_INT(media_reader_rate(r), 48000);
+	int16_t a[5760 * 2], b[5760 * 2];
+	size_t na = 0, nb = 0, same = 0, total = 0;
+	for (;;) {
+		int n = op_read(of, a, (int)ES_ARRAY_LEN(a), NULL);
+		if (n <= 0) {
+			CHECK_INT(n, 0);
+			break;
+		}
+		na += (size_t)n;
+		size_t have = 0;
+		while (have < (size_t)n) {
+			long k = media_reader_read(r, b + have * ch, (size_t)n - have);
+			if (k <= 0)
+				break;
+			have += (size_t)k;
+		}
+		nb += have;
+		for (size_t i = 0; i < have * ch; i++)
+			same += a[i] == b[i];
+		total += (size_t)n * ch;
+	}
+	CHECK(na > 48000 * 4 && nb == na);
+	CHECK_INT(same, total);
+out:
+	if (of)
+		op_free(of);
+	media_reader_close(r);
+	unlink(path);
+}
+
+static void test_split_decode(void)
+{
+	check_split_decode(2, 0);
+	check_split_decode(1, 0);
+	check_split_decode(2, 5);
+}
+
 static void test_files(void)
 {
 	check_file(8000, 2, 8000 * 3 + 77);
@@ -732,6 +800,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_files);
+	RUN(test_split_decode);
 	RUN(test_channels);
 	RUN(test_streaming);
 	RUN(test_errors);

@@ -1,9 +1,13 @@
 /* test_vault.c - the data folder's keys: a data key per recording, kept
  * only wrapped; rotation rewraps without changing it; shredding destroys
- * it; a key file copied onto another recording does not unwrap. */
+ * it; a key file copied onto another recording does not unwrap; data keys
+ * made and freed on several threads at once (their guarded pages are
+ * pooled, keyring.c) are each their own. */
 #include "store/vault.h"
+#include "store/crypt_internal.h"
 #include "check.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +127,53 @@ static void test_vault(void)
 	st_vault_close(v);
 }
 
+/* One thread's turn: keys made, checked, freed. */
+static void *dek_churn(void *arg)
+{
+	unsigned *bad = arg;
+	static const uint8_t zero[ST_KEY_BYTES];
+	for (int i = 0; i < 3000; i++) {
+		uint8_t k[ST_KEY_BYTES];
+		randombytes_buf(k, sizeof(k));
+		struct st_dek *a = st_dek_new(), *b = st_dek_from_bytes(k);
+		if (!a || !b || memcmp(b->k, k, sizeof(k)) || !memcmp(a->k, k, sizeof(k)) ||
+		    !memcmp(a->k, zero, sizeof(zero)))
+			(*bad)++;
+		st_dek_free(a);
+		st_dek_free(b);
+	}
+	return NULL;
+}
+
+/* Freed data keys' pages are reused (keyring.c's pool): keys made after
+ * frees are fresh ones, and the pool is safe across threads. */
+static void test_dek_pool(void)
+{
+	enum { N = 40 };
+	struct st_dek *k[N];
+	static uint8_t seen[3 * N][ST_KEY_BYTES];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			k[i] = st_dek_new();
+			CHECK(k[i] != NULL);
+			int at = round * N + i;
+			memcpy(seen[at], k[i]->k, ST_KEY_BYTES);
+			for (int j = 0; j < at; j++)
+				CHECK(memcmp(seen[at], seen[j], ST_KEY_BYTES) != 0);
+		}
+		for (int i = 0; i < N; i++)
+			st_dek_free(k[i]);
+	}
+	pthread_t th[3];
+	unsigned bad[3] = {0};
+	for (int t = 0; t < 3; t++)
+		CHECK_INT(pthread_create(&th[t], NULL, dek_churn, &bad[t]), 0);
+	for (int t = 0; t < 3; t++) {
+		pthread_join(th[t], NULL);
+		CHECK_INT(bad[t], 0);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -132,6 +183,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	RUN(test_vault);
+	RUN(test_dek_pool);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
