@@ -40,6 +40,7 @@ struct pg_st {
 	int n;           /* parameters */
 	char **vals;     /* text form, NULL = SQL NULL */
 	char (*num)[64]; /* numbers and fixed address buffers */
+	char **own;      /* text made valid UTF-8 by bind_text, freed on reset */
 	char *types;     /* 'i' int8, 'd' float8, 'u' unknown (text, NULL) */
 	PGresult *res;
 	int row, nrows;
@@ -154,8 +155,9 @@ static int pg_prepare(struct idx *ix, const char *sql, struct idx_st **out)
 	if (st->n) {
 		st->vals = calloc((size_t)st->n, sizeof(*st->vals));
 		st->num = calloc((size_t)st->n, sizeof(*st->num));
+		st->own = calloc((size_t)st->n, sizeof(*st->own));
 		st->types = calloc((size_t)st->n + 1, 1);
-		if (!st->vals || !st->num || !st->types)
+		if (!st->vals || !st->num || !st->own || !st->types)
 			goto oom;
 		memset(st->types, 'u', (size_t)st->n);
 	}
@@ -167,6 +169,8 @@ oom:
 		db_names_free(st->names, st->n);
 		free(st->vals);
 		free(st->num);
+		free(st->own);
+		free(st->types);
 		free(st);
 	}
 	snprintf(ix->errmsg, sizeof(ix->errmsg), "index %s: out of memory", ix->path);
@@ -183,6 +187,8 @@ static void pg_reset(struct idx_st *st)
 	for (int i = 0; i < p->n; i++) {
 		p->vals[i] = NULL;
 		p->types[i] = 'u';
+		free(p->own[i]);
+		p->own[i] = NULL;
 	}
 }
 
@@ -194,6 +200,9 @@ static void pg_finalize(struct idx_st *st)
 	db_names_free(p->names, p->n);
 	free(p->vals);
 	free(p->num);
+	for (int i = 0; i < p->n; i++)
+		free(p->own[i]);
+	free(p->own);
 	free(p->types);
 	free(p);
 }
@@ -218,14 +227,58 @@ static void pg_bind_double(struct idx_st *st, int i, double v)
 	p->types[i - 1] = 'd';
 }
 
+/* s[0..n) with each byte that is not part of a well-formed UTF-8 sequence
+ * replaced by U+FFFD, as the JSON writer shows it (core.h), in a new
+ * string; NULL when s is well-formed already (or out of memory: the server
+ * then refuses the text itself, naming it). */
+static char *utf8_valid_copy(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint32_t cp;
+	while (i < n) {
+		size_t l = (unsigned char)s[i] < 0x80 ? 1 : es_utf8_seq(s + i, n - i, &cp);
+		if (!l)
+			break;
+		i += l;
+	}
+	if (i == n)
+		return NULL;
+	char *out = malloc(n * 3 + 1), *o = out;
+	if (!out)
+		return NULL;
+	memcpy(o, s, i);
+	o += i;
+	while (i < n) {
+		size_t l = es_utf8_seq(s + i, n - i, &cp);
+		if (l) {
+			memcpy(o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Text goes as an untyped parameter, so that the server takes the type of
- * what it meets (TEXT, CITEXT, BIGINT for NULL ...). */
+ * what it meets (TEXT, CITEXT, BIGINT for NULL ...).  The database's
+ * encoding is UTF-8 and PostgreSQL refuses any other byte sequence in text,
+ * where SQLite stores any bytes: a display name from the wire with one
+ * stray byte would cost the whole call's insert, and a search for such
+ * bytes a 503.  So such text is stored and searched as the JSON shows it
+ * on both engines: each stray byte as U+FFFD (RFC 3629 section 4). */
 static void pg_bind_text(struct idx_st *st, int i, const char *s, int len)
 {
 	struct pg_st *p = P(st);
 	if (i < 1 || i > p->n)
 		return;
 	p->types[i - 1] = 'u';
+	free(p->own[i - 1]);
+	p->own[i - 1] = NULL;
 	if (s && len >= 0 && s[len] != '\0') {
 		/* a fixed buffer without its NUL: only addresses, which fit */
 		if ((size_t)len >= sizeof(p->num[0]))
@@ -234,6 +287,8 @@ static void pg_bind_text(struct idx_st *st, int i, const char *s, int len)
 		p->num[i - 1][len] = '\0';
 		s = p->num[i - 1];
 	}
+	if (s && (p->own[i - 1] = utf8_valid_copy(s, len >= 0 ? (size_t)len : strlen(s))))
+		s = p->own[i - 1];
 	p->vals[i - 1] = (char *)s;
 }
 

@@ -16,6 +16,9 @@ SOURCE = os.environ.get("ES_SOURCE_DIR", os.path.join(os.path.dirname(__file__),
 EARSHOT = os.path.join(BUILD, "earshot")
 SHARED = os.path.normpath(os.path.join(SOURCE, "..", "shared", "captures"))
 SKIP = 77
+# ES_TEST_INDEX=pg: every earshot a test starts keeps its index on
+# PostgreSQL (see _pg_switch at the end of this file); else SQLite.
+INDEX_ENGINE = "pg" if os.environ.get("ES_TEST_INDEX", "") in ("pg", "postgresql") else "sqlite"
 
 
 def skip(why):
@@ -403,3 +406,148 @@ class PgCluster:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# ---- ES_TEST_INDEX=pg: the same tests on a PostgreSQL index -------------------------------
+# EARSHOT becomes tests/pg_earshot.sh (through a small launcher holding its
+# settings, so it works under any environment a test gives a child), which
+# gives every data folder its own fresh database in one throwaway cluster:
+# the cluster at $ES_TEST_PG_DIR when ctest's fixture started one for the
+# whole run (CMakeLists.txt, pg_integ_*), else one started here for this
+# test alone and stopped when it exits.  Tests that read the index
+# themselves use index_db() / index_dump(), which work on both engines.
+
+class _PgIndex:
+    """index_db() on PostgreSQL: execute() runs one statement through psql
+    (SQLite's "?" placeholders filled in as quoted literals), fetchone() /
+    fetchall() give tuples with JSON's types (int, float, str, None);
+    commit() and close() do nothing (psql commits each statement).  SQLite
+    PRAGMAs are skipped.  Write the SQL so both engines read it ("user" in
+    double quotes: it is a keyword in PostgreSQL)."""
+
+    def __init__(self, url):
+        self.url = url
+        self.rows = []
+
+    @staticmethod
+    def _literal(v):
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, (bytes, bytearray)):
+            return "'\\x%s'::bytea" % bytes(v).hex()
+        return "'" + str(v).replace("'", "''") + "'"
+
+    def _bind(self, sql, params):
+        """sql with "?" and "?N" (SQLite's numbered form) outside quotes
+        replaced by params' literals."""
+        out, i, k, quote = [], 0, 0, None
+        while k < len(sql):
+            ch = sql[k]
+            k += 1
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "?":
+                m = re.match(r"\d+", sql[k:])
+                if m:
+                    k += m.end()
+                    out.append(self._literal(params[int(m.group()) - 1]))
+                else:
+                    out.append(self._literal(params[i]))
+                    i += 1
+                continue
+            out.append(ch)
+        return "".join(out)
+
+    def execute(self, sql, params=()):
+        sql = self._bind(sql.strip().rstrip(";"), tuple(params))
+        self.rows = []
+        if sql.upper().startswith("PRAGMA"):
+            return self
+        query = sql.upper().startswith(("SELECT", "WITH"))
+        if query:
+            sql = "SELECT coalesce(json_agg(t), '[]') FROM (%s) t" % sql
+        p = run([os.path.join(_PG_BIN, "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+                 "-d", self.url, "-c", sql])
+        if query:
+            self.rows = json.loads(p.stdout, object_pairs_hook=lambda kv: tuple(v for _, v in kv))
+        return self
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(list(self.rows))
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+
+_PG_BIN = os.environ.get("ES_PG_BIN", "/usr/lib/postgresql/15/bin")
+_PG = {}
+
+
+def index_url(data):
+    """The PostgreSQL URL of data's index (ES_TEST_INDEX=pg only)."""
+    return run([EARSHOT, "--es-url", data]).stdout.strip()
+
+
+def index_db(data):
+    """A connection to data's index on the engine the tests run on: SQLite's
+    sqlite3 connection, or a _PgIndex with the same execute / fetchone /
+    fetchall / commit / close."""
+    if INDEX_ENGINE == "pg":
+        return _PgIndex(index_url(data))
+    import sqlite3
+    return sqlite3.connect(os.path.join(data, "index.sqlite"))
+
+
+def index_dump(data):
+    """Every byte of data's index as stored: the SQLite file and its WAL,
+    or pg_dump of the database (a test that a secret is never stored)."""
+    if INDEX_ENGINE == "pg":
+        return subprocess.run([os.path.join(_PG_BIN, "pg_dump"), "-d", index_url(data)],
+                              capture_output=True, check=True).stdout
+    db = os.path.join(data, "index.sqlite")
+    out = b""
+    for f in (db, db + "-wal"):
+        if os.path.exists(f):
+            with open(f, "rb") as fh:
+                out += fh.read()
+    return out
+
+
+def _pg_switch():
+    global EARSHOT
+    import atexit
+    pgdir = os.environ.get("ES_TEST_PG_DIR", "")
+    if not (pgdir and os.path.exists(os.path.join(pgdir, "data", "PG_VERSION"))):
+        cluster = PgCluster()
+        atexit.register(cluster.stop)
+        pgdir = cluster.dir
+    launch_dir = tempfile.mkdtemp(prefix="earshot-pgrun-")
+    atexit.register(shutil.rmtree, launch_dir, True)
+    launcher = os.path.join(launch_dir, "earshot")
+    with open(launcher, "w") as f:
+        f.write("#!/bin/sh\nES_TEST_PG_DIR='%s' ES_TEST_EARSHOT='%s' exec bash '%s' \"$@\"\n"
+                % (pgdir, os.path.abspath(EARSHOT),
+                   os.path.join(os.path.abspath(SOURCE), "tests", "pg_earshot.sh")))
+    os.chmod(launcher, 0o755)
+    _PG["dir"] = pgdir
+    EARSHOT = launcher
+    print("note: index on PostgreSQL (ES_TEST_INDEX=pg), cluster %s" % pgdir)
+
+
+if INDEX_ENGINE == "pg":
+    _pg_switch()

@@ -21,7 +21,7 @@ import urllib.parse
 import wave
 
 from estest import (free_port, BUILD, EARSHOT, Results, calls_json, earshot, http_req, http_stop, http_wait_up,
-                    import_capture, run, skip, tmpdir)
+                    import_capture, index_db, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
 if not os.path.exists(GEN):
@@ -915,8 +915,7 @@ for label, extra in (("plain", ["--no-encrypt"]), ("enc", []), ("flac", ["--form
             with open(f, "wb") as fh:
                 fh.write(blob)
             import hashlib
-            import sqlite3
-            db = sqlite3.connect(os.path.join(dpath, "index.sqlite"))
+            db = index_db(dpath)
             db.execute("UPDATE recordings SET sha256 = ? WHERE path = ?",
                        (hashlib.sha256(blob).hexdigest(), other["recording"]["path"]))
             db.commit()

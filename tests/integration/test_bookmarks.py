@@ -19,12 +19,11 @@ a generated capture, stored as WAV so that the stored file is the oracle.
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import time
 import wave
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop, index_db,
                     http_wait_up, import_capture, plain_recording, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -115,7 +114,7 @@ def audit(action):
 
 
 def db_count(sql, *a):
-    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    db = index_db(data)
     try:
         return db.execute(sql, a).fetchone()[0]
     finally:
@@ -300,7 +299,7 @@ def test_removal():
     # the call's row dropped (retention with drop_metadata): the cascade
     cid = inside["id"]
     res.check(counts(cid)[0] >= 1, "the inside call has bookmarks: %s" % (counts(cid),))
-    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    db = index_db(data)
     try:
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("DELETE FROM calls WHERE id = ?", (cid,))

@@ -12,11 +12,10 @@ cause; hold and release leaves are in the ledger."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, import_capture, run,
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, import_capture, index_db, run,
                     skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -64,7 +63,7 @@ def es(*args):
 
 
 def db_rows(sql, *a):
-    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    db = index_db(data)
     try:
         return db.execute(sql, a).fetchall()
     finally:
@@ -177,7 +176,7 @@ res.check(all(i in left for i in rest), "default ones (7 years) kept")
 t = tombstones()
 res.check(all(t.get(recs[i]) == "retention.short" for i in short if i not in (A, B)),
           "tombstones name the policy: %s" % t)
-flags = dict(db_rows("SELECT id, ifnull(flags, '') FROM calls"))
+flags = dict(db_rows("SELECT id, coalesce(flags, '') FROM calls"))
 res.check(all("expired" in flags[i] for i in short if i not in (A, B)), "expired calls flagged")
 res.check(all(os.path.exists(os.path.join(data, recs[i])) for i in (A, B)), "held files there")
 res.check(all(not os.path.exists(os.path.join(data, recs[i])) for i in short if i not in (A, B)),
@@ -257,7 +256,7 @@ res.check(len(t) == len(recs) and all(r.split(".")[0] in ("retention", "quota")
 # ---- a recording indexed with the policies in the configuration gets them at once --------
 data2 = os.path.join(work, "data2")
 p, _ = import_capture(data2, pcap, extra=("-c", GOOD))
-db = sqlite3.connect(os.path.join(data2, "index.sqlite"))
+db = index_db(data2)
 got = dict(db.execute("SELECT call_row, retention FROM recordings").fetchall())
 db.close()
 res.check(p.returncode == 0 and set(got.values()) == {"short", "default"} and
@@ -267,7 +266,7 @@ res.check(p.returncode == 0 and set(got.values()) == {"short", "default"} and
 # lets a delete through, and verify --all finds the deletion under hold ---------------------
 p = earshot(data2, "hold", "add", "case-z", "--reason", "x", "--call", str(short[0]), check=False)
 res.check(p.returncode == 0, "hold on data2: %s" % p.stderr)
-db = sqlite3.connect(os.path.join(data2, "index.sqlite"))
+db = index_db(data2)
 db.execute("DELETE FROM hold_calls")
 db.commit()
 db.close()
@@ -288,7 +287,7 @@ srs = subprocess.Popen([EARSHOT, "--data", data3, "srs", "-c", GOOD, "--listen",
 time.sleep(3)
 srs.send_signal(signal.SIGTERM)
 _, err = srs.communicate(timeout=30)
-db = sqlite3.connect(os.path.join(data3, "index.sqlite"))
+db = index_db(data3)
 left3 = {r[0] for r in db.execute("SELECT call_row FROM recordings")}
 db.close()
 res.check(srs.returncode == 0 and "retention:" in err, "srs ran retention: %s" % err[-400:])

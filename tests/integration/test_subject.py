@@ -11,12 +11,11 @@ verify --all` passes.  Erasing party Q (no hold) leaves Q's number in no
 file of the data folder at all.  Bad input is refused, nothing erased."""
 import json
 import os
-import sqlite3
 import zipfile
 
 import subprocess
 
-from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req,
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req, index_db,
                     http_stop, http_wait_up, import_capture, run, skip, tmpdir)
 
 GEN = os.path.join(BUILD, "gen_calls")
@@ -50,7 +49,7 @@ def calls_of(number):
 
 
 def db_rows(sql, *a):
-    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    db = index_db(data)
     try:
         return db.execute(sql, a).fetchall()
     finally:
@@ -150,13 +149,13 @@ res.check(held in now and free not in now, "the held recording stays, the other 
 res.check(tombstones() == {recs[free]: "erasure.dsr-42"},
           "the tombstone names the cause: %s" % tombstones())
 res.check(not os.path.exists(os.path.join(data, recs[free])), "the erased file is removed")
-row = db_rows("SELECT uri, user, display, pai, ua FROM parties WHERE call_row = ? AND role = 0",
+row = db_rows("SELECT uri, \"user\", display, pai, ua FROM parties WHERE call_row = ? AND role = 0",
               free)[0]
 res.check(row[0] == row[1] == rep["pseudonym"] and rep["pseudonym"].startswith("erased:")
           and row[2:] == (None, None, None), "the erased party is pseudonymised: %s" % (row,))
 flags = db_rows("SELECT flags FROM calls WHERE id = ?", free)[0][0]
 res.check("erased" in (flags or ""), "the call is flagged erased: %s" % flags)
-left = db_rows("SELECT DISTINCT call_row FROM parties WHERE uri LIKE ?1 OR user LIKE ?1"
+left = db_rows("SELECT DISTINCT call_row FROM parties WHERE uri LIKE ?1 OR \"user\" LIKE ?1"
                " OR pai LIKE ?1", "%" + P[1:] + "%")
 res.check(left == [(held,)], "P's number is left only in the held call: %s" % left)
 res.check([c["id"] for c in calls_json(data, "--party", P[1:])] == [held],

@@ -9,11 +9,10 @@ call.transcript (denials too); [api] listen_reason = required asks for a
 reason as playback does; 404 for a call without a transcript."""
 import json
 import os
-import sqlite3
 import subprocess
 
 from asrstandin import StandIn
-from estest import (EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
+from estest import (EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop, index_db,
                     http_wait_up, import_capture, run, show_json, tmpdir)
 from talkgen import A, B, gen_call
 
@@ -185,8 +184,8 @@ finally:
     res.check(rc == 0 and "Sanitizer" not in err and "runtime error" not in err,
               "the server stopped cleanly: %r %s" % (rc, err[-2000:]))
 
-db = sqlite3.connect(os.path.join(data, "index.sqlite"))
-aud = db.execute("SELECT user, outcome, object, detail FROM audit"
+db = index_db(data)
+aud = db.execute("SELECT \"user\", outcome, object, detail FROM audit"
                  " WHERE action = 'call.transcript' ORDER BY seq").fetchall()
 db.close()
 res.check(("sup1", "ok", str(ca)) in [a[:3] for a in aud] and

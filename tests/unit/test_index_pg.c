@@ -4,7 +4,7 @@
  * call, no duplicate, an intact audit chain), a server restart between
  * two writes, a password never in a message, and the access-control,
  * tag and hold storage (a conflict inside a transaction leaves it usable,
- * names compare in any case). */
+ * names compare in any case), text that is not UTF-8. */
 #include "check.h"
 #include "api/api.h"
 #include "index/index.h"
@@ -355,6 +355,27 @@ static void test_party_text(void)
 	idx_close(ix);
 }
 
+/* Text that is not UTF-8 (a display name from the wire: an overlong '/',
+ * C0 AF, and a UTF-8-encoded surrogate, ED A0 80), which PostgreSQL refuses
+ * and SQLite stores: the call is stored all the same, the bad bytes as
+ * U+FFFD each (as the JSON shows them on either engine), and a search
+ * for those bytes finds it instead of failing. */
+static void test_not_utf8(void)
+{
+	pgh_fresh(url, sizeof(url));
+	struct idx *ix = open_ix();
+	struct idx_call c = call("bad-utf8@x", 100);
+	c.caller.display = "\xc0\xaf\xed\xa0\x80 Al\xc3\xaf" "ce";
+	bool dup;
+	CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+	char v[256];
+	pgh_text(url, "SELECT display FROM parties WHERE display IS NOT NULL", v, sizeof(v));
+	CHECK_STR(v, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd Al\xc3\xaf" "ce");
+	CHECK_INT(party_count(ix, "\xc0\xaf"), 1);
+	CHECK_INT(party_count(ix, "Al\xc3\xaf" "ce"), 1);
+	idx_close(ix);
+}
+
 int main(void)
 {
 	es_log_set_level(ES_LOG_ERROR);
@@ -368,6 +389,7 @@ int main(void)
 	RUN(test_restart);
 	RUN(test_concurrent_writers);
 	RUN(test_party_text);
+	RUN(test_not_utf8);
 	pgh_stop();
 	return CHECK_DONE();
 }
