@@ -9,6 +9,8 @@ unnoticed by `earshot verify`.  Now:
   exit 0); the next holder of the lock (a recorder) appends it;
 - an altered words file, an altered index row or a missing words file is a
   finding naming the call and the party;
+- an evidence bundle carries each transcript's leaf and inclusion proof,
+  which earshot-verify-evidence checks offline;
 - deleting the recording leaves trtomb leaves and verify passes."""
 import fcntl
 import json
@@ -19,7 +21,7 @@ import subprocess
 import time
 
 from asrstandin import StandIn
-from estest import EARSHOT, Results, calls_json, earshot, free_port, import_capture, tmpdir
+from estest import BUILD, EARSHOT, Results, calls_json, earshot, free_port, import_capture, tmpdir
 from talkgen import A, gen_call
 
 res = Results()
@@ -38,6 +40,7 @@ with open(conf, "w") as f:
     f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\n"
             "timeout = 60s\nbackoff = 1s\npoll = 100ms\n" % port)
 entries = os.path.join(data, "ledger", "entries.log")
+VERIFY = os.path.join(BUILD, "earshot-verify-evidence")
 
 
 def leaves(kind):
@@ -117,15 +120,41 @@ fcntl.flock(lock, fcntl.LOCK_UN)
 lock.close()
 r = record()
 ok = wait(lambda: len(leaves("tr")) == 4)
+time.sleep(1.5)  # sealed at its open: let it reach its loop before SIGTERM
 rc, err = stop(r)
-res.check(ok and rc == 0, "the next recorder sealed the queued leaves: %d tr" % len(leaves("tr")))
+res.check(ok and rc == 0, "the next recorder sealed the queued leaves: %d tr, %d %s"
+          % (len(leaves("tr")), rc, err[-600:]))
 res.check(len(leaves("trtomb")) == 2 and all(l[6] == "reason=replaced" for l in leaves("trtomb")),
           "the earlier transcripts' leaves end as replaced: %r" % leaves("trtomb"))
 rc, v = verify()
 res.check(rc == 0 and v.get("transcripts_pending") == 0 and v.get("transcripts_checked") == 2,
           "verify after sealing: %d %r" % (rc, v))
 
-# 3. tampering: words file, index row, missing file
+# 3. an evidence bundle carries both transcripts with their leaves and
+# proofs, checked offline; altered words fail it
+bdir, bzip = os.path.join(work, "bundle"), os.path.join(work, "bundle.zip")
+p = earshot(data, "export", str(call), "--evidence", "-o", bdir, check=False)
+res.check(p.returncode == 0, "export --evidence: %d %s" % (p.returncode, p.stderr))
+p = earshot(data, "export", str(call), "--evidence", "-o", bzip, check=False)
+res.check(p.returncode == 0, "export --evidence zip: %d %s" % (p.returncode, p.stderr))
+names = sorted(os.listdir(bdir))
+res.check(all("transcript.%s.%s" % (w, k) in names for w in ("caller", "callee")
+              for k in ("json", "leaf.txt", "proof.txt")), "bundle files: %r" % names)
+for b in (bdir, bzip):
+    p = subprocess.run([VERIFY, "--json", b], capture_output=True, text=True)
+    j = json.loads(p.stdout) if p.stdout.strip() else {}
+    trc = [c for c in j.get("checks", []) if c["check"] == "transcripts"]
+    res.check(p.returncode == 0 and trc and trc[0]["result"] == "ok"
+              and "2 transcript" in trc[0]["detail"],
+              "the bundle's transcripts verify offline (%s): %d %r" % (b, p.returncode, trc))
+tj = os.path.join(bdir, "transcript.callee.json")
+body = open(tj, "rb").read()
+open(tj, "wb").write(body.replace(b"\"", b"'", 1) if b"\"" in body else body + b" ")
+p = subprocess.run([VERIFY, bdir], capture_output=True, text=True)
+res.check(p.returncode != 0 and "transcript.callee.json" in p.stdout + p.stderr,
+          "altered words in a bundle fail it: %d %s" % (p.returncode, p.stdout[-600:]))
+
+# 4. tampering: words file, index row, missing file
 tdir = os.path.join(data, "transcripts")
 words = [os.path.join(d, n) for d, _, ns in os.walk(tdir) for n in ns if n.endswith(".caller.json")]
 res.check(len(words) == 1, "the caller's words file: %r" % words)
@@ -163,7 +192,7 @@ res.check(rc == 1 and "transcript_row_deleted" in kinds(v),
           "a deleted index row with a live leaf is a finding: %d %r" % (rc, v))
 db.close()
 
-# 4. deleting the recording: trtomb leaves, verify passes
+# 5. deleting the recording: trtomb leaves, verify passes
 n = len(leaves("trtomb"))
 p = earshot(data, "delete", str(call), "--yes", check=False)
 res.check(p.returncode == 0, "delete: %d %s" % (p.returncode, p.stderr))
