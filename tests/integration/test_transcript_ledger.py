@@ -5,8 +5,9 @@ unnoticed by `earshot verify`.  Now:
   holds the ledger's lock) is sealed by the recorder's loop: a tr leaf per
   party in entries.log, and verify checks both;
 - a worker outside the lock holder (`transcribe run` while the ledger is
-  locked) leaves its leaf queued: verify says "not yet sealed" (a note,
-  exit 0); the next holder of the lock (a recorder) appends it;
+  locked) leaves its leaf queued: verify and GET /api/calls/{id}/verify say
+  "not yet sealed" (a note, exit 0); the next holder of the lock (a
+  recorder) appends it;
 - an altered words file, an altered index row or a missing words file is a
   finding naming the call and the party;
 - an evidence bundle carries each transcript's leaf and inclusion proof,
@@ -21,7 +22,8 @@ import subprocess
 import time
 
 from asrstandin import StandIn
-from estest import BUILD, EARSHOT, Results, calls_json, earshot, free_port, import_capture, tmpdir
+from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
+                    http_wait_up, import_capture, run, tmpdir)
 from talkgen import A, gen_call
 
 res = Results()
@@ -116,6 +118,21 @@ res.check(len([n for n in pend if n.endswith(".tr")]) == 2, "two leaves queued: 
 rc, v = verify()
 res.check(rc == 0 and v.get("transcripts_pending") == 2 and kinds(v) == [],
           "queued transcripts are a note, not a finding: %d %r" % (rc, v))
+# the API's verify of the call says the same
+run([EARSHOT, "--data", data, "user", "add", "sup1", "--role", "supervisor",
+     "--password-stdin"], input="correct horse battery\n")
+tok = json.loads(earshot(data, "user", "token", "sup1", "--json").stdout)["token"]
+aport = free_port()
+server = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "127.0.0.1:%d" % aport],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+if res.check(http_wait_up("127.0.0.1", aport, server), "server up"):
+    st, _, body = http_req("127.0.0.1", aport, "GET", "/api/calls/%d/verify" % call,
+                           headers={"Authorization": "Bearer " + tok})
+    tp = [f for f in body.get("findings", []) if f["kind"] == "transcript_pending"] \
+        if st == 200 else []
+    res.check(st == 200 and body["ok"] and len(tp) == 2 and not any(f["finding"] for f in tp),
+              "the API says not yet sealed, not a failure: %d %r" % (st, body))
+http_stop(server)
 fcntl.flock(lock, fcntl.LOCK_UN)
 lock.close()
 r = record()
