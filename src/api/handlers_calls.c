@@ -649,6 +649,78 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 	es_buf_free(&meta);
 }
 
+/* The call's transcripts against their tr leaves (record/tr_ledger.c), as
+ * `earshot verify` checks them without decrypting: the index row's hash,
+ * the words file's; a queued leaf is "not yet sealed", not a finding. */
+struct vtr_rows {
+	const char *path;
+	size_t n;
+	int channel[2];
+	int64_t created[2];
+	uint8_t row[2][32];
+};
+
+static int vtr_take(void *ud, const struct idx_transcript *t)
+{
+	struct vtr_rows *k = ud;
+	if (k->n == 2 || t->channel < 0 || t->channel > 1)
+		return 0;
+	k->channel[k->n] = t->channel;
+	k->created[k->n] = t->created_us;
+	rec_tr_row_hash(k->path, t, k->row[k->n]);
+	k->n++;
+	return 0;
+}
+
+static void verify_transcripts(struct srv_req *r, const struct vrec *v, int64_t id,
+			       struct vout *o)
+{
+	static const char *const party[2] = {"caller", "callee"};
+	struct vtr_rows k = {.path = v->path};
+	if (idx_transcripts_get(r->ix, id, vtr_take, &k)) {
+		vfind(o, "unreadable", true, "transcripts cannot be read");
+		return;
+	}
+	const struct st_ledger *l = NULL;
+	char err[512] = "";
+	if (!k.n || st_ledger_cache_get(r->srv->ledger, &l, err, sizeof(err)))
+		return; /* no ledger: said above */
+	for (size_t i = 0; i < k.n; i++) {
+		const char *who = party[k.channel[i]];
+		uint64_t seq;
+		bool tomb = true;
+		struct st_ledger_entry e;
+		bool leaf = !st_ledger_find_transcript(l, v->path, who, &seq, &tomb) && !tomb &&
+			    !st_ledger_entry(l, seq, &e);
+		if (!leaf || e.made_us < k.created[i]) {
+			if (rec_tr_pending_has(r->srv->data_dir, id, k.channel[i], k.created[i]))
+				vfind(o, "transcript_pending", false,
+				      "transcript of the %s not yet sealed: queued for the ledger's "
+				      "writer", who);
+			else
+				vfind(o, "transcript_not_in_ledger", true,
+				      "transcript of the %s: no ledger leaf names it", who);
+			continue;
+		}
+		if (e.made_us > k.created[i] || memcmp(e.meta_sha256, k.row[i], 32))
+			vfind(o, "transcript_row_altered", true,
+			      "transcript of the %s: index row altered (ledger leaf %llu)", who,
+			      (unsigned long long)seq);
+		char file[4400];
+		uint8_t fh[32];
+		if (rec_transcript_path(r->srv->data_dir, v->path, k.channel[i], file, sizeof(file)))
+			continue;
+		int rc = st_sha256_file(file, fh, NULL);
+		if (rc == ES_ENOTFOUND)
+			vfind(o, "transcript_missing", true, "transcript of the %s: its words file "
+			      "does not exist", who);
+		else if (rc || memcmp(fh, e.cipher_sha256, 32))
+			vfind(o, "transcript_altered", true, "transcript of the %s: its words file "
+			      "is altered (ledger leaf %llu)", who, (unsigned long long)seq);
+	}
+	st_ledger_cache_put(r->srv->ledger);
+}
+
 int srv_call_verify(struct srv_req *r, int64_t id)
 {
 	static const char *const params[] = {"quick", NULL};
@@ -687,6 +759,7 @@ int srv_call_verify(struct srv_req *r, int64_t id)
 	es_json_arr_begin(&o.j);
 	struct vout out = {.j = &o.j};
 	verify_checks(r, &v, id, quick, &out);
+	verify_transcripts(r, &v, id, &out);
 	es_json_arr_end(&o.j);
 	es_json_key(&o.j, "ok"); es_json_bool(&o.j, out.findings == 0);
 	es_json_obj_end(&o.j);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int cli_ledger_apply_config(struct cli_ledger_settings *o, const struct es_conf *c, char *err,
 			    size_t errlen)
@@ -74,6 +75,15 @@ int cli_archive_open(struct cli_ctx *ctx, struct idx *ix, bool encrypt, struct c
 		cli_archive_close(a);
 		return CLI_ERR;
 	}
+	/* transcripts: those without a leaf (a crash, or made before they
+	 * were sealed), then those queued by workers while nobody held it */
+	a->data_dir = ctx->data_dir;
+	a->ix = ix;
+	unsigned n = 0;
+	if (rec_tr_ledger_catch_up(ctx->data_dir, ix, a->vault, a->ledger, &n, err, sizeof(err)) ||
+	    (n && st_ledger_commit(a->ledger)))
+		ES_LOG_ERR("ledger", "%s: transcripts not entered: %s", cmd, err);
+	cli_archive_drain(a);
 	if (ls && ls->anchor.nsinks) {
 		if (st_anchor_new(&a->anchor, &ls->anchor, err, sizeof(err))) {
 			fprintf(stderr, "%s: anchors: %s\n", cmd, err);
@@ -87,8 +97,51 @@ int cli_archive_open(struct cli_ctx *ctx, struct idx *ix, bool encrypt, struct c
 	return CLI_OK;
 }
 
+void cli_archive_drain(struct cli_archive *a)
+{
+	char err[600] = "";
+	unsigned n = 0;
+	if (!a->ledger || !a->data_dir || !a->ix)
+		return;
+	a->drained_us = es_mono_us();
+	if (rec_tr_ledger_drain(a->data_dir, a->ix, a->ledger, &n, err, sizeof(err)))
+		ES_LOG_ERR("ledger", "queued transcript leaves: %s", err);
+	else if (n)
+		ES_LOG_INF("ledger", "%u transcript(s) sealed into the ledger", n);
+}
+
+void cli_tr_seal_try(struct cli_ctx *ctx, struct idx *ix, const struct es_conf *conf)
+{
+	char ldir[4200], entries[4300], err[600] = "";
+	struct cli_ledger_settings ls = {0};
+	struct st_ledger *l = NULL;
+	unsigned n = 0;
+	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
+	snprintf(entries, sizeof(entries), "%s/entries.log", ldir);
+	if (access(entries, F_OK))
+		return; /* no ledger yet: the first recorder makes it */
+	if (conf && cli_ledger_apply_config(&ls, conf, err, sizeof(err)))
+		return;
+	int rc = st_ledger_open_key(&l, ldir, 0, ls.key_path[0] ? ls.key_path : NULL, err,
+				    sizeof(err));
+	if (rc) {
+		/* held (a recorder: its loop drains the queue) or no key here */
+		ES_LOG_DBG("ledger", "transcripts stay queued: %s", err);
+		return;
+	}
+	if (rec_tr_ledger_drain(ctx->data_dir, ix, l, &n, err, sizeof(err)))
+		ES_LOG_ERR("ledger", "queued transcript leaves: %s", err);
+	else if (n)
+		ES_LOG_INF("ledger", "%u transcript(s) sealed into the ledger", n);
+	st_ledger_close(l);
+}
+
 int cli_archive_commit(struct cli_archive *a)
 {
+	/* transcripts queued by workers (another process, or this one's
+	 * transcription thread), about once a second */
+	if (es_mono_us() - a->drained_us >= ES_US_PER_SEC)
+		cli_archive_drain(a);
 	size_t before = a->ledger ? st_ledger_head_count(a->ledger) : 0;
 	int rc = a->ledger ? st_ledger_commit(a->ledger) : 0;
 	if (rc)

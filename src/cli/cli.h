@@ -201,6 +201,11 @@ struct cli_archive {
 	struct st_anchor *anchor; /* NULL: no [anchor] */
 	/* set by the caller before cli_archive_open (NULL: defaults) */
 	const struct cli_ledger_settings *settings;
+	/* set by cli_archive_open: where transcript leaves are queued for
+	 * this ledger (record/tr_ledger.c), drained before each commit */
+	const char *data_dir;
+	struct idx *ix;
+	int64_t drained_us;
 };
 /* Open both (created on first use; the ledger enters index rows it lacks)
  * and start the anchors, which get the newest head at once.  CLI_OK, or
@@ -214,6 +219,13 @@ void cli_archive_status(struct cli_archive *a, struct es_json *j);
 /* After an index commit: make the leaves durable under a signed head,
  * queued for the anchors. */
 int cli_archive_commit(struct cli_archive *a);
+/* Append the transcript leaves workers queued (and commit them). */
+void cli_archive_drain(struct cli_archive *a);
+/* A transcription worker outside the ledger's writer: drain the queue now
+ * when this process gets the ledger's lock (conf: [ledger] signing_key,
+ * may be NULL); quiet when another holds it. */
+struct es_conf;
+void cli_tr_seal_try(struct cli_ctx *ctx, struct idx *ix, const struct es_conf *conf);
 void cli_archive_close(struct cli_archive *a);
 
 /* tier.c: [earshot] blobs / archive_after and [s3] (docs/CONFIG.md), and

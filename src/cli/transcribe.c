@@ -376,8 +376,10 @@ static int run_worker(struct cli_ctx *ctx, const char *config, bool once, atomic
 			ret = CLI_ERR;
 			break;
 		}
-		if (ran && !bad)
+		if (ran && !bad) {
 			done++;
+			cli_tr_seal_try(ctx, ix, &s.conf); /* its ledger leaf */
+		}
 		if (ran && bad) {
 			failed++;
 			fprintf(stderr, "earshot transcribe: %s\n", err);

@@ -80,6 +80,11 @@ struct vleaf {
 	unsigned holds;          /* legal holds not yet released (hold leaves) */
 	bool tomb_held;          /* a tombstone came while a hold was on */
 	char hold[ST_LEDGER_REASON_MAX + 1]; /* the latest hold's name */
+	/* a transcript's record, keyed "<id>\t<party>" (tr_ledger.c): the
+	 * latest tr leaf (hashes in meta: row, cipher: sealed, plain) */
+	bool has_tr, tr_seen;
+	int64_t tr_made;
+	uint64_t tr_seq;
 };
 
 /* One recording row to check (copied out of the index callback). */
@@ -107,6 +112,9 @@ struct verify {
 	struct es_json j; /* the "findings" array when json */
 	uint64_t findings, shredded, checked, notes;
 	uint64_t nentries; /* well-formed lines of entries.log */
+	uint64_t tr_checked, tr_pending;
+	char **pending;    /* DATA/ledger/pending/ names, sorted */
+	size_t npending;
 	bool oom;
 	int64_t started_us, progress_us;
 	struct es_buf meta;
@@ -176,7 +184,7 @@ static void finding(struct verify *v, const struct vrow *r, const char *id, cons
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	bool expected = !strcmp(kind, "shredded") || !strcmp(kind, "unfinished") ||
-			!strcmp(kind, "head_ok");
+			!strcmp(kind, "head_ok") || !strcmp(kind, "transcript_pending");
 	if (!strcmp(kind, "shredded"))
 		v->shredded++;
 	else if (expected)
@@ -225,6 +233,30 @@ static void ledger_report(void *ctx, const char *file, uint64_t line, const char
 
 /* ---- reading the ledger ----------------------------------------------------------- */
 
+/* A tr or trtomb leaf into its transcript's record. */
+static int load_tr_leaf(struct verify *v, const struct st_ledger_entry *e)
+{
+	char key[ST_LEDGER_ID_MAX + 16];
+	snprintf(key, sizeof(key), "%s\t%s", e->id, e->channel);
+	struct vleaf *l = leaf_get(v, key);
+	if (!l)
+		return ES_ENOMEM;
+	if (e->type == ST_ENTRY_TR_TOMB) {
+		l->has_tr = false;
+		l->tombstoned = true;
+		snprintf(l->reason, sizeof(l->reason), "%s", e->reason);
+		return 0;
+	}
+	l->has_tr = true;
+	l->tombstoned = false;
+	l->tr_made = e->made_us;
+	l->tr_seq = e->seq;
+	memcpy(l->meta, e->meta_sha256, 32);
+	memcpy(l->cipher, e->cipher_sha256, 32);
+	memcpy(l->plain, e->plain_sha256, 32);
+	return 0;
+}
+
 /* Every leaf of entries.log into v->leaves (the latest rec and tomb leaf of
  * each id).  Malformed lines are skipped: st_ledger_open/verify report them. */
 static int load_leaves(struct verify *v, const char *path)
@@ -243,6 +275,11 @@ static int load_leaves(struct verify *v, const char *path)
 		if (st_ledger_entry_parse(line, (size_t)n - 1, &e, NULL, 0))
 			continue;
 		v->nentries++;
+		if (e.type == ST_ENTRY_TRANSCRIPT || e.type == ST_ENTRY_TR_TOMB) {
+			if ((rc = load_tr_leaf(v, &e)))
+				break;
+			continue;
+		}
 		struct vleaf *l = leaf_get(v, e.id);
 		if (!l) {
 			rc = ES_ENOMEM;
@@ -266,7 +303,7 @@ static int load_leaves(struct verify *v, const char *path)
 				l->holds--;
 		} else if (e.type == ST_ENTRY_REDACT) {
 			/* links id to an original: verify_redact.c checks it */
-		} else {
+		} else if (e.type == ST_ENTRY_TOMBSTONE) {
 			/* retention, quota and delete refuse a held recording */
 			if (l->holds)
 				l->tomb_held = true;
@@ -530,6 +567,170 @@ static void check_row(struct verify *v, const struct vrow *r)
 	check_meta(v, r, l);
 }
 
+/* ---- transcripts (record/tr_ledger.c) ----------------------------------------------- */
+
+static const char *const tr_party[] = {"caller", "callee"};
+
+/* DATA/ledger/pending/, read after the rows and before the leaves: a
+ * worker queues a leaf before its row exists and the writer appends it
+ * before removing it, so every row read has its leaf or its entry. */
+static int load_pending(struct verify *v)
+{
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/%s", v->ctx->data_dir, REC_TR_PENDING_DIR);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	size_t cap = 0;
+	int rc = 0;
+	while (!rc && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 4 || strcmp(de->d_name + len - 3, ".tr"))
+			continue;
+		if (v->npending == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **p = realloc(v->pending, cap * sizeof(*p));
+			if (!p) {
+				rc = ES_ENOMEM;
+				break;
+			}
+			v->pending = p;
+		}
+		if (!(v->pending[v->npending] = strdup(de->d_name)))
+			rc = ES_ENOMEM;
+		else
+			v->npending++;
+	}
+	closedir(d);
+	return rc;
+}
+
+static bool pending_has(const struct verify *v, int64_t call_row, int channel, int64_t made)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "%020lld-%lld-%s.tr", (long long)made, (long long)call_row,
+		 tr_party[channel]);
+	for (size_t i = 0; i < v->npending; i++)
+		if (!strcmp(v->pending[i], name))
+			return true;
+	return false;
+}
+
+struct vtr {
+	int channel;
+	int64_t created_us;
+	uint8_t row[32];
+};
+struct vtr_list {
+	const char *path;
+	struct vtr v[2];
+	size_t n;
+};
+
+static int take_tr(void *ud, const struct idx_transcript *t)
+{
+	struct vtr_list *k = ud;
+	if (t->channel < 0 || t->channel > 1 || k->n == 2)
+		return 0;
+	struct vtr *x = &k->v[k->n++];
+	x->channel = t->channel;
+	x->created_us = t->created_us;
+	rec_tr_row_hash(k->path, t, x->row);
+	return 0;
+}
+
+/* One transcript of row r against its leaf, its words file and its row. */
+static void check_tr(struct verify *v, const struct vrow *r, const struct vtr *t)
+{
+	const char *who = tr_party[t->channel];
+	char key[4200], err[600] = "";
+	snprintf(key, sizeof(key), "%s\t%s", r->path, who);
+	struct vleaf *l = leaf_find(v, key);
+	v->tr_checked++;
+	if (l)
+		l->tr_seen = true;
+	if (!l || !l->has_tr || l->tr_made < t->created_us) {
+		if (pending_has(v, r->call_row, t->channel, t->created_us)) {
+			v->tr_pending++;
+			finding(v, r, NULL, "transcript_pending",
+				"transcript of the %s not yet sealed: queued for the ledger's writer "
+				"(a running recorder enters it within seconds)", who);
+		} else {
+			finding(v, r, NULL, "transcript_not_in_ledger",
+				"transcript of the %s: no ledger leaf names it%s", who,
+				l && l->has_tr ? " (the ledger's is older: the index row was "
+						 "replaced)" : "");
+		}
+		return;
+	}
+	if (l->tr_made > t->created_us || memcmp(l->meta, t->row, 32)) {
+		finding(v, r, NULL, "transcript_row_altered",
+			"transcript of the %s: index row altered (it no longer hashes to ledger "
+			"leaf %llu)", who, (unsigned long long)l->tr_seq);
+	}
+	struct idx_recording rec = {.call_row = r->call_row, .path = r->path,
+				    .encrypted = r->encrypted};
+	uint8_t sealed[32], plain[32];
+	char file[4400];
+	rec_transcript_path(v->ctx->data_dir, r->path, t->channel, file, sizeof(file));
+	int rc = st_sha256_file(file, sealed, NULL);
+	if (rc == ES_ENOTFOUND) {
+		finding(v, r, NULL, "transcript_missing",
+			"transcript of the %s: the words file %s does not exist", who, file);
+		return;
+	}
+	if (rc || memcmp(sealed, l->cipher, 32)) {
+		finding(v, r, NULL, "transcript_altered",
+			"transcript of the %s: the words file %s %s (ledger leaf %llu)", who, file,
+			rc ? "cannot be read" : "is altered: its SHA-256 is not the ledger's",
+			(unsigned long long)l->tr_seq);
+		return;
+	}
+	if (v->quick)
+		return;
+	rc = rec_tr_file_hashes(v->ctx->data_dir, v->vault, &rec, t->channel, sealed, plain, err,
+				sizeof(err));
+	if (rc)
+		finding(v, r, NULL, "transcript_unreadable", "transcript of the %s: %s", who, err);
+	else if (memcmp(plain, l->plain, 32))
+		finding(v, r, NULL, "transcript_altered",
+			"transcript of the %s: its words decrypt to other words than the ledger's "
+			"(leaf %llu)", who, (unsigned long long)l->tr_seq);
+}
+
+static void check_transcripts(struct verify *v, const struct vrow *r)
+{
+	struct vtr_list k = {.path = r->path};
+	if (idx_transcripts_get(v->ix, r->call_row, take_tr, &k)) {
+		finding(v, r, NULL, "unreadable", "transcripts cannot be read: %s",
+			idx_errmsg(v->ix));
+		return;
+	}
+	for (size_t i = 0; i < k.n; i++)
+		check_tr(v, r, &k.v[i]);
+}
+
+/* --all: a live transcript leaf of a live recording row without its row. */
+static void check_orphan_tr(struct verify *v)
+{
+	for (size_t i = 0; i < v->nleaves; i++) {
+		const struct vleaf *l = v->leafv[i];
+		const char *tab = strchr(l->id, '\t');
+		if (!l->has_tr || l->tr_seen || !tab)
+			continue;
+		char id[4200];
+		snprintf(id, sizeof(id), "%.*s", (int)(tab - l->id), l->id);
+		const struct vleaf *rl = leaf_find(v, id);
+		if (!rl || !rl->has_row || rl->tombstoned)
+			continue; /* the recording's own finding, or it is gone */
+		finding(v, NULL, id, "transcript_row_deleted",
+			"transcript of the %s deleted: ledger leaf %llu names it, the index has no "
+			"such transcript and the ledger no tombstone",
+			tab + 1, (unsigned long long)l->tr_seq);
+	}
+}
+
 /* ---- --all: leaves without rows, files without rows -------------------------------- */
 
 static void check_orphan_leaves(struct verify *v)
@@ -639,11 +840,22 @@ static void progress(struct verify *v, size_t done)
 	fprintf(stderr, "%s: %zu/%zu recordings checked\n", VERIFY_CMD, done, v->nrows);
 }
 
+static int take_path(void *ud, const struct idx_rec_path *p)
+{
+	struct verify *v = ud;
+	if (!p->path || !idx_call_is_mine(v->ix, p->node))
+		return 0;
+	int rc = idx_call_brief(v->ix, p->call_row, take_row, v);
+	return rc == ES_ENOTFOUND ? 0 : rc;
+}
+
 /* Collect the rows named by the arguments: CLI_OK or CLI_NOTFOUND (said). */
 static int collect_rows(struct verify *v, int n, char **ids)
 {
 	if (v->all) {
-		int rc = idx_calls_list(v->ix, &(struct idx_filter){0}, take_row, v);
+		/* the recordings only, in pages (idx_recording_paths), each row
+		 * then read alone: never every call of the index */
+		int rc = idx_recording_paths(v->ix, take_path, v);
 		if (rc) {
 			fprintf(stderr, "%s: %s\n", VERIFY_CMD,
 				v->oom ? "out of memory" : idx_errmsg(v->ix));
@@ -685,6 +897,9 @@ static void verify_free(struct verify *v)
 		free(v->rows[i].path);
 	}
 	free(v->rows);
+	for (size_t i = 0; i < v->npending; i++)
+		free(v->pending[i]);
+	free(v->pending);
 	es_htab_free(&v->leaves);
 	es_buf_free(&v->meta);
 	free(v->iobuf);
@@ -726,6 +941,10 @@ static int verify_run(struct verify *v, int nids, char **ids)
 	int rc = collect_rows(v, nids, ids);
 	if (rc)
 		return rc;
+	if (load_pending(v)) {
+		fprintf(stderr, "%s: out of memory\n", VERIFY_CMD);
+		return CLI_ERR;
+	}
 	rc = load_leaves(v, entries);
 	if (rc) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", VERIFY_CMD, entries, es_strerror(rc));
@@ -744,6 +963,7 @@ static int verify_run(struct verify *v, int nids, char **ids)
 			(uint64_t)cli_verify_heads(ldir, v->head_file, v->newest_head, head_report, v);
 	for (size_t i = 0; i < v->nrows; i++) {
 		check_row(v, &v->rows[i]);
+		check_transcripts(v, &v->rows[i]);
 		v->checked++;
 		progress(v, i + 1);
 	}
@@ -755,6 +975,7 @@ static int verify_run(struct verify *v, int nids, char **ids)
 	}
 	if (v->all) {
 		check_orphan_leaves(v);
+		check_orphan_tr(v);
 		char rel[4096] = "recordings";
 		walk_files(v, rel, sizeof(rel), 0);
 	}
@@ -770,6 +991,8 @@ static int verify_run(struct verify *v, int nids, char **ids)
 		es_json_key(&v->j, "shredded_count"); es_json_int(&v->j, (int64_t)v->shredded);
 		es_json_key(&v->j, "note_count"); es_json_int(&v->j, (int64_t)v->notes);
 		es_json_key(&v->j, "ledger_entries"); es_json_int(&v->j, (int64_t)v->nentries);
+		es_json_key(&v->j, "transcripts_checked"); es_json_int(&v->j, (int64_t)v->tr_checked);
+		es_json_key(&v->j, "transcripts_pending"); es_json_int(&v->j, (int64_t)v->tr_pending);
 		es_json_key(&v->j, "trusted_heads_checked");
 		es_json_int(&v->j, (int64_t)v->heads_checked);
 		es_json_key(&v->j, "seconds"); es_json_double(&v->j, secs, 3);
@@ -778,9 +1001,10 @@ static int verify_run(struct verify *v, int nids, char **ids)
 		es_json_end(&v->j);
 	} else {
 		printf("%llu recordings checked, %llu findings, %llu shredded, verified in %.2f s, "
-		       "%.1f recordings/s\n",
+		       "%.1f recordings/s; %llu transcripts checked, %llu not yet sealed\n",
 		       (unsigned long long)v->checked, (unsigned long long)v->findings,
-		       (unsigned long long)v->shredded, secs, rate);
+		       (unsigned long long)v->shredded, secs, rate,
+		       (unsigned long long)v->tr_checked, (unsigned long long)v->tr_pending);
 	}
 	fflush(stdout);
 	return v->findings ? CLI_ERR : CLI_OK;

@@ -607,6 +607,19 @@ struct idx_rec_path {
 };
 typedef int (*idx_rec_path_fn)(void *ud, const struct idx_rec_path *r);
 int idx_recording_paths(struct idx *ix, idx_rec_path_fn fn, void *ud);
+/* Every transcript row by (call row, channel) with only what the ledger's
+ * transcript catch-up and verify need (record/tr_ledger.c): its call row,
+ * channel, created time, the recording's path and the call's node, read
+ * in pages as idx_recording_paths. */
+struct idx_tr_key {
+	int64_t call_row;
+	int channel;
+	int64_t created_us;
+	const char *path;
+	const char *node;
+};
+typedef int (*idx_tr_key_fn)(void *ud, const struct idx_tr_key *k);
+int idx_transcript_keys(struct idx *ix, idx_tr_key_fn fn, void *ud);
 
 /* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
  * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed

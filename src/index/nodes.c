@@ -157,3 +157,43 @@ int idx_recording_paths(struct idx *ix, idx_rec_path_fn fn, void *ud)
 			return err;
 	}
 }
+
+int idx_transcript_keys(struct idx *ix, idx_tr_key_fn fn, void *ud)
+{
+	int64_t after = 0, after_ch = -1;
+	for (;;) {
+		struct idx_st *st = idx_prep(ix, "SELECT t.call_row, t.channel, t.created_us, r.path,"
+						 " c.node FROM transcripts t"
+						 " JOIN recordings r ON r.call_row = t.call_row"
+						 " JOIN calls c ON c.id = t.call_row"
+						 " WHERE t.call_row > ?1 OR (t.call_row = ?1 AND"
+						 " t.channel > ?2) ORDER BY t.call_row, t.channel"
+						 " LIMIT ?3");
+		if (!st)
+			return ES_EDB;
+		db_bind_int64(st, 1, after);
+		db_bind_int64(st, 2, after_ch);
+		db_bind_int64(st, 3, REC_PATH_PAGE);
+		int rc, err = 0;
+		size_t n = 0;
+		while ((rc = db_step(st)) == DB_ROW) {
+			struct idx_tr_key k = {
+				.call_row = db_col_int64(st, 0),
+				.channel = db_col_int(st, 1),
+				.created_us = db_col_int64(st, 2),
+				.path = db_col_text(st, 3),
+				.node = db_col_text(st, 4),
+			};
+			after = k.call_row;
+			after_ch = k.channel;
+			n++;
+			if ((err = fn(ud, &k)))
+				break;
+		}
+		if (!err && rc != DB_DONE)
+			err = idx_fail(ix, "transcript keys");
+		db_finalize(st);
+		if (err || n < REC_PATH_PAGE)
+			return err;
+	}
+}

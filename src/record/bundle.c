@@ -100,10 +100,44 @@ struct ev_parts {
 	struct ev_rec rec;
 	struct es_buf meta, leaf, proof, head, pub, readme, cons;
 	struct es_buf tr[2]; /* the transcripts (record/transcript.c), empty: none */
+	/* their tr leaves and inclusion proofs under the same head, empty when
+	 * the ledger has none yet (record/tr_ledger.c) */
+	struct es_buf trleaf[2], trproof[2];
+	uint8_t trplain[2][32];
 	struct st_ledger_entry e;
 	struct st_head h;
 	char audio_name[32];
 };
+
+static const char *const tr_party[2] = {"caller", "callee"};
+
+/* The live tr leaf of each party of the recording under p->h, with its
+ * inclusion proof; none when the ledger has none under that head. */
+static void tr_proofs(const struct st_ledger *l, struct ev_parts *p)
+{
+	for (int ch = 0; ch < 2; ch++) {
+		uint64_t seq;
+		bool tomb;
+		char line[ST_LEDGER_LINE_MAX + 1], hx[2 * ST_HASH_LEN + 1];
+		size_t llen, plen = 0;
+		struct st_ledger_entry e;
+		uint8_t path[ST_MERKLE_MAX_PROOF][ST_HASH_LEN];
+		if (st_ledger_find_transcript(l, p->rec.path, tr_party[ch], &seq, &tomb) || tomb ||
+		    seq >= p->h.size || st_ledger_entry(l, seq, &e) ||
+		    st_ledger_entry_line(l, seq, line, sizeof(line), &llen) ||
+		    st_ledger_inclusion_proof(l, seq, p->h.size, path, &plen))
+			continue;
+		memcpy(p->trplain[ch], e.plain_sha256, 32);
+		es_buf_append(&p->trleaf[ch], line, llen);
+		es_buf_append(&p->trleaf[ch], "\n", 1);
+		es_buf_printf(&p->trproof[ch], "earshot-proof-v1\nseq %" PRIu64 "\nsize %" PRIu64 "\n",
+			      seq, p->h.size);
+		for (size_t i = 0; i < plen; i++) {
+			hex(path[i], ST_HASH_LEN, hx);
+			es_buf_printf(&p->trproof[ch], "%s\n", hx);
+		}
+	}
+}
 
 static void readme(struct ev_parts *p, const char *arg, size_t plen)
 {
@@ -306,6 +340,7 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		hex(path[i], ST_HASH_LEN, hx);
 		es_buf_printf(&p->proof, "%s\n", hx);
 	}
+	tr_proofs(l, p);
 	char pkx[2 * ST_LEDGER_PK_LEN + 1];
 	hex(pk, ST_LEDGER_PK_LEN, pkx);
 	es_buf_printf(&p->pub, "earshot-ledger-pub-v1 %s\n", pkx);
@@ -321,6 +356,10 @@ out:
 /* The call's transcripts (caller, callee), decrypted, with a note in the
  * README: they are carried for the reader, not proven by the leaf. */
 static const char *const tr_names[2] = {"transcript.caller.json", "transcript.callee.json"};
+static const char *const tr_leaf_names[2] = {"transcript.caller.leaf.txt",
+					     "transcript.callee.leaf.txt"};
+static const char *const tr_proof_names[2] = {"transcript.caller.proof.txt",
+					      "transcript.callee.proof.txt"};
 
 static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
 {
@@ -329,7 +368,7 @@ static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
 	if (p->rec.encrypted && !v && st_vault_open(&own, ctx->data_dir, false, err, sizeof(err)))
 		return 0; /* no keys: the audio's own step names the problem */
 	struct idx_recording rec = {.path = p->rec.path, .encrypted = p->rec.encrypted};
-	int rc = 0, n = 0;
+	int rc = 0, n = 0, proven = 0;
 	for (int ch = 0; ch < 2 && !rc; ch++) {
 		rc = rec_transcript_load(ctx->data_dir, v ? v : own, &rec, ch, &p->tr[ch], err,
 					 sizeof(err));
@@ -339,6 +378,18 @@ static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
 			ERR("the transcript of %s: %s", p->rec.path, err);
 		else
 			n++;
+		/* a proof only for the words the leaf names (a newer transcript
+		 * not yet sealed, or altered words, go unproven) */
+		uint8_t md[32];
+		if (!rc && p->trleaf[ch].len) {
+			crypto_hash_sha256(md, p->tr[ch].p, p->tr[ch].len);
+			if (!p->tr[ch].len || memcmp(md, p->trplain[ch], 32)) {
+				es_buf_reset(&p->trleaf[ch]);
+				es_buf_reset(&p->trproof[ch]);
+			} else {
+				proven++;
+			}
+		}
 	}
 	st_vault_close(own);
 	if (!rc && n)
@@ -347,8 +398,16 @@ static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
 			"Transcripts\n"
 			"  transcript.caller.json, transcript.callee.json: the words as the speech\n"
 			"  engine heard them, with times in ms from the recording's start (spoken\n"
-			"  card numbers masked). They are carried for the reader; the ledger leaf\n"
-			"  above proves the audio and metadata, not them.\n");
+			"  card numbers masked).\n");
+	if (!rc && n)
+		es_buf_printf(&p->readme, proven == n ?
+			"  Each is proven too: transcript.<party>.leaf.txt is its ledger entry (tr,\n"
+			"  whose plain= is the SHA-256 of the .json file) and\n"
+			"  transcript.<party>.proof.txt its inclusion proof under head.txt, checked\n"
+			"  as the recording's.\n" :
+			"  %d of %d are proven by a ledger entry and proof (transcript.<party>.leaf.txt,\n"
+			"  .proof.txt, checked as the recording's); the others are not sealed into\n"
+			"  the ledger yet and are carried for the reader only.\n", proven, n);
 	return rc ? ES_EIO : 0;
 }
 
@@ -421,19 +480,27 @@ static int bundle_dir(struct ev_ctx *ctx, struct ev_parts *p, const char *dir, b
 		}
 	}
 	for (int ch = 0; ch < 2; ch++) {
-		snprintf(fp, sizeof(fp), "%s/%s", dir, tr_names[ch]);
-		if (p->tr[ch].len && write_new(fp, p->tr[ch].p, p->tr[ch].len)) {
-			ERR("%s: %s", fp, strerror(errno));
-			rc = ES_EIO;
-			goto fail;
+		const struct ev_named trf[3] = {{tr_names[ch], &p->tr[ch]},
+						{tr_leaf_names[ch], &p->trleaf[ch]},
+						{tr_proof_names[ch], &p->trproof[ch]}};
+		for (int k = 0; k < 3; k++) {
+			snprintf(fp, sizeof(fp), "%s/%s", dir, trf[k].name);
+			if (trf[k].b->len && write_new(fp, trf[k].b->p, trf[k].b->len)) {
+				ERR("%s: %s", fp, strerror(errno));
+				rc = ES_EIO;
+				goto fail;
+			}
 		}
 	}
 	fsync_dir(dir);
 	return 0;
 fail:
 	for (int ch = 0; ch < 2; ch++) {
-		snprintf(fp, sizeof(fp), "%s/%s", dir, tr_names[ch]);
-		unlink(fp);
+		const char *const names[3] = {tr_names[ch], tr_leaf_names[ch], tr_proof_names[ch]};
+		for (int k = 0; k < 3; k++) {
+			snprintf(fp, sizeof(fp), "%s/%s", dir, names[k]);
+			unlink(fp);
+		}
 	}
 	snprintf(fp, sizeof(fp), "%s/%s", dir, p->audio_name);
 	unlink(fp);
@@ -589,6 +656,14 @@ static int bundle_zip_entries(struct ev_ctx *ctx, struct ev_parts *p, struct st_
 	for (int ch = 0; ch < 2 && !e; ch++)
 		if (p->tr[ch].len)
 			e = st_zip_writer_add(w, tr_names[ch], p->tr[ch].p, p->tr[ch].len);
+	for (int ch = 0; ch < 2 && !e; ch++) {
+		if (!p->trleaf[ch].len)
+			continue;
+		e = st_zip_writer_add(w, tr_leaf_names[ch], p->trleaf[ch].p, p->trleaf[ch].len);
+		if (!e)
+			e = st_zip_writer_add(w, tr_proof_names[ch], p->trproof[ch].p,
+					      p->trproof[ch].len);
+	}
 	if (!e)
 		e = st_zip_writer_finish(w);
 	if (e)
@@ -671,8 +746,11 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	es_buf_init(&p->pub);
 	es_buf_init(&p->readme);
 	es_buf_init(&p->cons);
-	es_buf_init(&p->tr[0]);
-	es_buf_init(&p->tr[1]);
+	for (int ch = 0; ch < 2; ch++) {
+		es_buf_init(&p->tr[ch]);
+		es_buf_init(&p->trleaf[ch]);
+		es_buf_init(&p->trproof[ch]);
+	}
 	int rc = gather(ctx, ix, call_row, label, p);
 	if (!rc)
 		rc = gather_transcripts(ctx, p);
@@ -697,6 +775,8 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		if (p->tr[ch].p)
 			sodium_memzero(p->tr[ch].p, p->tr[ch].len);
 		es_buf_free(&p->tr[ch]);
+		es_buf_free(&p->trleaf[ch]);
+		es_buf_free(&p->trproof[ch]);
 	}
 	free(p);
 	return rc;

@@ -93,6 +93,9 @@ static int tombstone(struct rec_deleter *d, const char *path, const char *reason
 		     uint64_t *seq, char *err, size_t errlen)
 {
 	int rc = st_ledger_append_tombstone(d->ledger, path, reason, now_us, seq);
+	/* its transcripts' leaves end with it, for the same reason */
+	if (!rc)
+		rc = rec_tr_ledger_tombstone(d->ledger, path, reason, now_us);
 	if (rc)
 		snprintf(err, errlen, "the ledger could not record the deletion of %s: %s", path,
 			 es_strerror(rc));
@@ -277,6 +280,8 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 		return 0;
 	}
 	rc = st_ledger_append_tombstone(d->ledger, t->path, "shredded", now_us, &s);
+	if (!rc)
+		rc = rec_tr_ledger_tombstone(d->ledger, t->path, "shredded", now_us);
 	if (!rc)
 		rc = st_ledger_commit(d->ledger);
 	if (rc)

@@ -676,6 +676,56 @@ int rec_ledger_leaf(struct idx *ix, struct st_ledger *l, const struct idx_record
  * (NULL: as st_ledger_key_path finds it). */
 int rec_ledger_open(const char *data_dir, struct idx *ix, bool create, const char *key_path,
 		    struct st_ledger **out, unsigned *added, char *err, size_t errlen);
+/* ---- transcripts in the ledger (tr_ledger.c) ----------------------------------
+ * A stored transcript's tr leaf (store/ledger.h) carries the SHA-256 of its
+ * sealed words file, of their plaintext and of its index row.  The worker
+ * leaves the leaf in DATA/ledger/pending/ before its index commit; the
+ * ledger's one writer (the recorder's loop, or a process that gets the
+ * lock) appends it once the row is there and still hashes to it. */
+#define REC_TR_PENDING_DIR "ledger/pending"
+struct st_ledger_entry;
+/* SHA-256 of the canonical form of transcript row t of recording rec_path. */
+void rec_tr_row_hash(const char *rec_path, const struct idx_transcript *t, uint8_t out[32]);
+/* The tr leaf of row t of recording rec_path with the words' hashes. */
+int rec_tr_leaf_make(struct st_ledger_entry *e, const char *rec_path,
+		     const struct idx_transcript *t, const uint8_t sealed[32],
+		     const uint8_t plain[32]);
+/* The SHA-256 of the words file of rec's channel as stored and of its
+ * plaintext (decrypted with vault's key when encrypted).  ES_ENOTFOUND
+ * when the file is missing; err says which. */
+int rec_tr_file_hashes(const char *data_dir, struct st_vault *vault,
+		       const struct idx_recording *rec, int channel, uint8_t sealed[32],
+		       uint8_t plain[32], char *err, size_t errlen);
+/* Queue leaf e of call_row's transcript for the ledger's writer (durable
+ * on return); drop it again (an index commit that failed); whether it is
+ * queued. */
+int rec_tr_pending_put(const char *data_dir, int64_t call_row, const struct st_ledger_entry *e,
+		       char *err, size_t errlen);
+/* The worker's hook: the leaf of row t (the words just sealed into
+ * words_file, plain their plaintext) queued. */
+int rec_tr_seal_queue(const char *data_dir, const char *rec_path, const struct idx_transcript *t,
+		      const char *words_file, const struct es_buf *plain, char *err,
+		      size_t errlen);
+void rec_tr_pending_drop(const char *data_dir, int64_t call_row, int channel, int64_t made_us);
+bool rec_tr_pending_has(const char *data_dir, int64_t call_row, int channel, int64_t made_us);
+/* The writer: append the queued leaves whose rows are in the index and
+ * hash to them (a live earlier leaf of the same party gets a trtomb
+ * "replaced"), commit, then remove them; *added how many. */
+int rec_tr_ledger_drain(const char *data_dir, struct idx *ix, struct st_ledger *l,
+			unsigned *added, char *err, size_t errlen);
+/* Append the leaves of the transcripts of recording rec (its call_row,
+ * path, encrypted) hashed from their files now, where the ledger lacks
+ * them (catch-up, a redaction's moved transcripts). */
+int rec_tr_ledger_seal_call(const char *data_dir, struct idx *ix, struct st_vault *vault,
+			    struct st_ledger *l, const struct idx_recording *rec, int64_t now_us,
+			    unsigned *added);
+/* At open: every transcript of this node with no leaf and none queued
+ * (a crash, or made before transcripts were sealed) gets one. */
+int rec_tr_ledger_catch_up(const char *data_dir, struct idx *ix, struct st_vault *vault,
+			   struct st_ledger *l, unsigned *added, char *err, size_t errlen);
+/* A trtomb leaf (reason) for each live transcript leaf of rec_path. */
+int rec_tr_ledger_tombstone(struct st_ledger *l, const char *rec_path, const char *reason,
+			    int64_t now_us);
 /* Write the plaintext of recording rec to dst (created, via a temporary
  * file): the stored file is first checked against rec->sha256 (ES_ECRYPTO
  * when it differs: altered), then decrypted with its data key from vault

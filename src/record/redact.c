@@ -451,6 +451,16 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 				sizeof(terr)))
 		ES_LOG_ERR(TAG, "call %lld: its transcripts could not follow the redaction: %s",
 			   (long long)q->call_row, terr);
+	/* and their leaves: the original's end, the redacted version's begin
+	 * (tr_ledger.c; a failure leaves them to the next open's catch-up) */
+	struct idx_recording moved = {.call_row = q->call_row, .path = res->path,
+				      .encrypted = o.encrypted};
+	if (rec_tr_ledger_tombstone(q->ledger, o.path, REC_REDACT_TOMBSTONE, q->now_us) ||
+	    rec_tr_ledger_seal_call(q->data_dir, q->ix, q->vault, q->ledger, &moved, q->now_us,
+				    NULL) ||
+	    st_ledger_commit(q->ledger))
+		ES_LOG_ERR(TAG, "call %lld: its transcripts' ledger leaves could not follow the "
+			   "redaction", (long long)q->call_row);
 	/* the raw data (SIP and RTP, raw.c) holds the redacted audio: it goes */
 	if (rec_raw_remove(q->data_dir, q->call_row))
 		ES_LOG_ERR(TAG, "call %lld: its raw data could not be removed after redaction: %s",

@@ -266,6 +266,10 @@ static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const stru
 		.text = (const char *)text.p,
 		.created_us = now_us,
 	};
+	/* its ledger leaf queued for the ledger's writer before the row exists
+	 * (tr_ledger.c), so a row never lacks both leaf and queued leaf */
+	if ((rc = rec_tr_seal_queue(w->data_dir, r->path, &it, path, &json, err, errlen)))
+		goto out;
 	if ((rc = idx_begin(w->ix)))
 		goto dberr;
 	rc = idx_transcript_put(w->ix, &it);
@@ -275,6 +279,8 @@ static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const stru
 		rc = idx_commit(w->ix);
 	else
 		idx_rollback(w->ix);
+	if (rc)
+		rec_tr_pending_drop(w->data_dir, it.call_row, it.channel, it.created_us);
 dberr:
 	if (rc)
 		es_errf(err, errlen, rc, "%s", idx_errmsg(w->ix));

@@ -101,6 +101,15 @@ static int add_leaf(struct st_ledger *l, const struct st_ledger_entry *e, uint64
 		st_merkle_tree_truncate(&l->tree, n);
 		return rc;
 	}
+	/* transcripts under "<id>\t<party>": a tab is never in an id */
+	if (e->type == ST_ENTRY_TRANSCRIPT || e->type == ST_ENTRY_TR_TOMB) {
+		char key[ST_LEDGER_ID_MAX + ST_REDACT_CHANNEL_MAX + 2];
+		snprintf(key, sizeof(key), "%s\t%s", e->id, e->channel);
+		if ((rc = index_id(l, key, e->seq, e->type == ST_ENTRY_TR_TOMB))) {
+			st_merkle_tree_truncate(&l->tree, n);
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -689,6 +698,15 @@ int st_ledger_append_redact(struct st_ledger *l, const char *id, uint64_t of_seq
 	return append_entry(l, &e, seq);
 }
 
+int st_ledger_append_transcript(struct st_ledger *l, struct st_ledger_entry *e, int64_t time_us,
+				uint64_t *seq)
+{
+	if (e->type != ST_ENTRY_TRANSCRIPT && e->type != ST_ENTRY_TR_TOMB)
+		return ES_EINVAL;
+	e->time_us = time_us;
+	return append_entry(l, e, seq); /* the format checks every field */
+}
+
 int st_ledger_commit(struct st_ledger *l)
 {
 	if ((l->flags & ST_LEDGER_RDONLY) || !l->has_sk || l->hfd < 0)
@@ -780,6 +798,17 @@ int st_ledger_find(const struct st_ledger *l, const char *id, uint64_t *seq, boo
 	if (tombstoned)
 		*tombstoned = d->tomb;
 	return 0;
+}
+
+int st_ledger_find_transcript(const struct st_ledger *l, const char *id, const char *channel,
+			      uint64_t *seq, bool *tombstoned)
+{
+	char key[ST_LEDGER_ID_MAX + ST_REDACT_CHANNEL_MAX + 2];
+	if (!id || !channel || strlen(id) > ST_LEDGER_ID_MAX ||
+	    strlen(channel) > ST_REDACT_CHANNEL_MAX)
+		return ES_EINVAL;
+	snprintf(key, sizeof(key), "%s\t%s", id, channel);
+	return st_ledger_find(l, key, seq, tombstoned);
 }
 
 size_t st_ledger_head_count(const struct st_ledger *l) { return l->nheads; }

@@ -12,6 +12,8 @@
  *     1\thold\t<seq>\t<time_us>\t<id>\thold=<name>
  *     1\trelease\t<seq>\t<time_us>\t<id>\thold=<name>
  *     1\tredact\t<seq>\t<time_us>\t<id>\tof=<oseq>\tspan=<from>-<to>\tchannel=<ch>\tdetail=<h>
+ *     1\ttr\t<seq>\t<time_us>\t<id>\tchannel=<party>\tsealed=<h>\tplain=<h>\trow=<h>\tengine=<name>\tmade=<us>
+ *     1\ttrtomb\t<seq>\t<time_us>\t<id>\tchannel=<party>\treason=<reason>
  *       <seq>     decimal leaf index, equal to the line number - 1
  *       <time_us> decimal microseconds since the Unix epoch, >= 0
  *       <id>      recording id: 1..255 bytes of 0x21..0x7e
@@ -32,6 +34,20 @@
  *                 SHA-256 of the redaction's canonical JSON (fill, reason,
  *                 who: record/redact.c), so free text and names, which may
  *                 be personal data, never enter the append-only log.
+ *       tr        the transcript of one party ("caller" or "callee") of the
+ *                 recording <id> (record/tr_ledger.c): <h> the SHA-256 of
+ *                 the words file as stored (DATA/transcripts/, sealed with
+ *                 the recording's key), of its plaintext (the words JSON)
+ *                 and of the index row's canonical form (rec_tr_row_hash);
+ *                 <name> the engine, the <reason> alphabet; <us> when the
+ *                 transcript was made (the row's created time).  A later tr
+ *                 leaf of the same id and party replaces the earlier one.
+ *       trtomb    that transcript is gone: <reason> as for tomb ("retention",
+ *                 "replaced" when a new transcript took its place...).
+ *                 Neither changes what st_ledger_find returns.
+ *     Leaves of a type a reader does not know fail its open: older
+ *     earshots cannot read a ledger with transcript leaves; every older
+ *     ledger reads unchanged.
  *     Decimals have no sign and no leading zero.  A line is accepted only
  *     if it is byte for byte the line this module would write.
  *
@@ -77,6 +93,8 @@ enum st_entry_type {
 	ST_ENTRY_HOLD = 3,      /* "hold": id put under the legal hold named reason */
 	ST_ENTRY_RELEASE = 4,   /* "release": that hold released for id */
 	ST_ENTRY_REDACT = 5,    /* "redact": id redacts the recording of leaf of_seq */
+	ST_ENTRY_TRANSCRIPT = 6, /* "tr": the transcript of one party of id */
+	ST_ENTRY_TR_TOMB = 7,    /* "trtomb": that transcript removed */
 };
 #define ST_REDACT_CHANNEL_MAX 7
 
@@ -95,6 +113,12 @@ struct st_ledger_entry {
 	uint64_t of_seq, span_from_ms, span_to_ms;
 	char channel[ST_REDACT_CHANNEL_MAX + 1];
 	uint8_t detail_sha256[32];
+	/* tr leaves: channel is the party; cipher_sha256 the sealed words
+	 * file, plain_sha256 its plaintext, meta_sha256 the index row's
+	 * canonical form (all present); the engine; when it was made.
+	 * trtomb leaves: channel and reason. */
+	char engine[ST_LEDGER_REASON_MAX + 1];
+	int64_t made_us;
 	uint8_t leaf_hash[ST_HASH_LEN]; /* RFC 9162 leaf hash of the line */
 };
 
@@ -223,6 +247,15 @@ int st_ledger_append_hold(struct st_ledger *l, const char *id, const char *name,
 int st_ledger_append_redact(struct st_ledger *l, const char *id, uint64_t of_seq,
 			    uint64_t from_ms, uint64_t to_ms, const char *channel,
 			    const uint8_t detail[32], int64_t time_us, uint64_t *seq);
+/* Append a tr leaf (e: type, id, channel, hashes, engine and made_us;
+ * seq and time are set here) or a trtomb leaf (id, channel, reason).
+ * ES_EINVAL for a bad value or another type. */
+int st_ledger_append_transcript(struct st_ledger *l, struct st_ledger_entry *e, int64_t time_us,
+				uint64_t *seq);
+/* The latest tr or trtomb leaf of party channel ("caller"/"callee") of
+ * recording id: *seq, and whether it is a trtomb.  ES_ENOTFOUND: none. */
+int st_ledger_find_transcript(const struct st_ledger *l, const char *id, const char *channel,
+			      uint64_t *seq, bool *tombstoned);
 /* fsync the entries, then sign a head of the whole tree (time: the real
  * time clock), append it to heads.log and fsync.  No new head when the
  * latest one already covers every leaf.  Read-only ledgers: ES_EINVAL. */

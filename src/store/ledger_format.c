@@ -124,6 +124,65 @@ static bool redact_channel_valid(struct slice c)
 	return sl_eq(c, SL_LIT("caller")) || sl_eq(c, SL_LIT("callee")) || sl_eq(c, SL_LIT("both"));
 }
 
+/* A transcript is one party's words: "caller" or "callee", never "both". */
+static bool tr_channel_valid(struct slice c)
+{
+	return sl_eq(c, SL_LIT("caller")) || sl_eq(c, SL_LIT("callee"));
+}
+
+static struct slice cstr_n(const char *s, size_t cap)
+{
+	return sl_make(s, strnlen(s, cap));
+}
+
+/* The fields after the id of a tr leaf: channel=, sealed=, plain=, row=,
+ * engine=, made=. */
+static int format_tr(const struct st_ledger_entry *e, char *buf, size_t cap)
+{
+	if (!tr_channel_valid(cstr_n(e->channel, sizeof(e->channel))) ||
+	    !st_ld_reason_valid(e->engine, strnlen(e->engine, sizeof(e->engine))) ||
+	    e->made_us < 0)
+		return ES_EINVAL;
+	char h[3][65];
+	st_ld_hex_encode(e->cipher_sha256, 32, h[0]);
+	st_ld_hex_encode(e->plain_sha256, 32, h[1]);
+	st_ld_hex_encode(e->meta_sha256, 32, h[2]);
+	return snprintf(buf, cap,
+			"1\ttr\t%" PRIu64 "\t%" PRId64 "\t%s\tchannel=%s\tsealed=%s\tplain=%s\trow=%s"
+			"\tengine=%s\tmade=%" PRId64,
+			e->seq, e->time_us, e->id, e->channel, h[0], h[1], h[2], e->engine,
+			e->made_us);
+}
+
+static int parse_tr(const struct slice *f, size_t n, struct st_ledger_entry *e)
+{
+	struct slice v;
+	bool has = false;
+	uint64_t made;
+	if (n != 11 || !starts(f[5], "channel="))
+		return ES_EPARSE;
+	v = sl_sub(f[5], 8, f[5].len - 8);
+	if (!tr_channel_valid(v))
+		return ES_EPARSE;
+	memcpy(e->channel, v.p, v.len);
+	if (parse_hash_field(f[6], "sealed", &has, e->cipher_sha256) || !has ||
+	    parse_hash_field(f[7], "plain", &has, e->plain_sha256) || !has ||
+	    parse_hash_field(f[8], "row", &has, e->meta_sha256) || !has)
+		return ES_EPARSE;
+	e->has_cipher = e->has_plain = e->has_meta = true;
+	if (!starts(f[9], "engine="))
+		return ES_EPARSE;
+	v = sl_sub(f[9], 7, f[9].len - 7);
+	if (!st_ld_reason_valid(v.p, v.len))
+		return ES_EPARSE;
+	memcpy(e->engine, v.p, v.len);
+	if (!starts(f[10], "made=") || sl_to_u64(sl_sub(f[10], 5, f[10].len - 5), &made) ||
+	    made > (uint64_t)INT64_MAX)
+		return ES_EPARSE;
+	e->made_us = (int64_t)made;
+	return 0;
+}
+
 int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t cap)
 {
 	size_t idlen = strnlen(e->id, sizeof(e->id));
@@ -153,6 +212,14 @@ int st_ledger_entry_format(const struct st_ledger_entry *e, char *buf, size_t ca
 		n = snprintf(buf, cap, "1\t%s\t%" PRIu64 "\t%" PRId64 "\t%s\thold=%s",
 			     e->type == ST_ENTRY_HOLD ? "hold" : "release", e->seq, e->time_us, e->id,
 			     e->reason);
+	} else if (e->type == ST_ENTRY_TRANSCRIPT) {
+		n = format_tr(e, buf, cap);
+	} else if (e->type == ST_ENTRY_TR_TOMB) {
+		if (!tr_channel_valid(cstr_n(e->channel, sizeof(e->channel))) ||
+		    !st_ld_reason_valid(e->reason, strnlen(e->reason, sizeof(e->reason))))
+			return ES_EINVAL;
+		n = snprintf(buf, cap, "1\ttrtomb\t%" PRIu64 "\t%" PRId64 "\t%s\tchannel=%s\treason=%s",
+			     e->seq, e->time_us, e->id, e->channel, e->reason);
 	} else if (e->type == ST_ENTRY_REDACT) {
 		if (!redact_channel_valid(sl_make(e->channel, strnlen(e->channel, sizeof(e->channel)))) ||
 		    e->span_from_ms >= e->span_to_ms || e->of_seq >= e->seq)
@@ -205,8 +272,8 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		es_errf(err, errlen, 0, "line longer than %d bytes", ST_LEDGER_LINE_MAX);
 		return ES_EPARSE;
 	}
-	struct slice f[10];
-	size_t n = split_tabs(sl_make(line, len), f, 9);
+	struct slice f[12];
+	size_t n = split_tabs(sl_make(line, len), f, 11);
 	if (n < 6 || !sl_eq(f[0], SL_LIT("1"))) {
 		es_errf(err, errlen, 0, "not a version 1 entry");
 		return ES_EPARSE;
@@ -221,6 +288,10 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 		e->type = ST_ENTRY_RELEASE;
 	else if (sl_eq(f[1], SL_LIT("redact")))
 		e->type = ST_ENTRY_REDACT;
+	else if (sl_eq(f[1], SL_LIT("tr")))
+		e->type = ST_ENTRY_TRANSCRIPT;
+	else if (sl_eq(f[1], SL_LIT("trtomb")))
+		e->type = ST_ENTRY_TR_TOMB;
 	else {
 		es_errf(err, errlen, 0, "unknown entry type");
 		return ES_EPARSE;
@@ -253,6 +324,22 @@ int st_ledger_entry_parse(const char *line, size_t len, struct st_ledger_entry *
 			es_errf(err, errlen, 0, "bad redaction (want of=, span=, channel=, detail=)");
 			return ES_EPARSE;
 		}
+	} else if (e->type == ST_ENTRY_TRANSCRIPT) {
+		if (parse_tr(f, n, e)) {
+			es_errf(err, errlen, 0, "bad transcript (want channel=, sealed=, plain=, "
+				"row=, engine=, made=)");
+			return ES_EPARSE;
+		}
+	} else if (e->type == ST_ENTRY_TR_TOMB) {
+		struct slice v = n == 7 && starts(f[5], "channel=") ? sl_sub(f[5], 8, f[5].len - 8)
+								   : SL_LIT("");
+		if (n != 7 || !tr_channel_valid(v) || f[6].len < 8 || memcmp(f[6].p, "reason=", 7) != 0 ||
+		    !st_ld_reason_valid(f[6].p + 7, f[6].len - 7)) {
+			es_errf(err, errlen, 0, "bad transcript tombstone (want channel=, reason=)");
+			return ES_EPARSE;
+		}
+		memcpy(e->channel, v.p, v.len);
+		memcpy(e->reason, f[6].p + 7, f[6].len - 7);
 	} else {
 		if (n != 6 || f[5].len < 8 || memcmp(f[5].p, "reason=", 7) != 0 ||
 		    !st_ld_reason_valid(f[5].p + 7, f[5].len - 7)) {

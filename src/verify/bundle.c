@@ -555,7 +555,7 @@ int ev_meta_parse(const uint8_t *p, size_t n, struct ev_meta *m, char *err, size
 
 static const char *const check_names[EV_NCHECKS] = {
 	"files", "leaf", "audio", "metadata", "id", "proof", "signature", "inclusion", "key",
-	"anchor",
+	"anchor", "transcripts",
 };
 
 static void set(struct ev_result *r, enum ev_check_id c, enum ev_state s, const char *fmt, ...)
@@ -612,7 +612,8 @@ static void check_files(const struct ev_bundle *b, struct ev_result *r,
 				 *missing ? ", " : "", need[i]);
 	for (size_t i = 0; i < b->n; i++) {
 		const char *nm = b->f[i].name;
-		bool known = !strcmp(nm, "README.txt") || !strcmp(nm, "consistency.txt");
+		bool known = !strcmp(nm, "README.txt") || !strcmp(nm, "consistency.txt") ||
+			     !strncmp(nm, "transcript.", 11);
 		for (size_t k = 0; k < ES_ARRAY_LEN(need); k++)
 			known = known || !strcmp(nm, need[k]);
 		if (!strncmp(nm, "audio.", 6) && nm[6]) {
@@ -718,6 +719,85 @@ static void check_audio(const struct ev_file *audio, const struct st_ledger_entr
 	else
 		set(r, EV_C_AUDIO, EV_OK, "%s: SHA-256 %s = the leaf's %s (%zu bytes)", audio->name,
 		    hex, which, audio->len);
+}
+
+/* One party's transcript: "" when fine (*proven says whether it has a
+ * leaf), else why it fails, in why. */
+static bool check_one_tr(const struct ev_bundle *b, const char *party,
+			 const struct st_ledger_entry *rec, const struct st_head *h, bool *proven,
+			 bool *present, char *why, size_t whylen)
+{
+	char nj[64], nl[64], np[64], pw[300];
+	snprintf(nj, sizeof(nj), "transcript.%s.json", party);
+	snprintf(nl, sizeof(nl), "transcript.%s.leaf.txt", party);
+	snprintf(np, sizeof(np), "transcript.%s.proof.txt", party);
+	const struct ev_file *fj = ev_bundle_find(b, nj), *fl = ev_bundle_find(b, nl),
+			     *fp = ev_bundle_find(b, np);
+	*proven = false;
+	*present = fj != NULL;
+	if (!fl && !fp)
+		return true; /* carried unproven, or not at all */
+	struct st_ledger_entry e;
+	struct slice line;
+	uint8_t path[ST_MERKLE_MAX_PROOF][ST_HASH_LEN], md[32];
+	size_t plen = 0;
+	uint64_t pseq = 0, psize = 0;
+	if (!fj || !fl || !fp) {
+		snprintf(why, whylen, "%s: %s missing beside it", fj ? nj : fl ? nl : np,
+			 !fj ? nj : !fl ? nl : np);
+		return false;
+	}
+	if (!one_line(fl, &line) || st_ledger_entry_parse(line.p, line.len, &e, pw, sizeof(pw)) ||
+	    e.type != ST_ENTRY_TRANSCRIPT || strcmp(e.channel, party)) {
+		snprintf(why, whylen, "%s: not the ledger entry of a %s transcript", nl, party);
+		return false;
+	}
+	if (strcmp(e.id, rec->id)) {
+		snprintf(why, whylen, "%s: names another recording than leaf.txt (%.200s)", nl,
+			 e.id);
+		return false;
+	}
+	sha256(fj->p, fj->len, md);
+	if (memcmp(md, e.plain_sha256, 32)) {
+		snprintf(why, whylen, "%s: its SHA-256 is not %s's plain= (the words were altered)",
+			 nj, nl);
+		return false;
+	}
+	if (ev_proof_parse(fp->p, fp->len, &pseq, &psize, path, &plen, pw, sizeof(pw)) ||
+	    pseq != e.seq || psize != h->size || e.seq >= h->size ||
+	    st_merkle_inclusion_verify(e.leaf_hash, e.seq, h->size,
+				       (const uint8_t(*)[ST_HASH_LEN])path, plen, h->root)) {
+		snprintf(why, whylen, "%s: does not prove %s (leaf %" PRIu64 ") under head.txt", np,
+			 nl, e.seq);
+		return false;
+	}
+	*proven = true;
+	return true;
+}
+
+static void check_transcripts(const struct ev_bundle *b, const struct st_ledger_entry *rec,
+			      const struct st_head *h, struct ev_result *r)
+{
+	static const char *const parties[2] = {"caller", "callee"};
+	char why[600] = "";
+	unsigned proven = 0, present = 0;
+	for (int i = 0; i < 2; i++) {
+		bool pv, pr;
+		if (!check_one_tr(b, parties[i], rec, h, &pv, &pr, why, sizeof(why))) {
+			set(r, EV_C_TRANSCRIPTS, EV_FAIL, "%s", why);
+			return;
+		}
+		proven += pv;
+		present += pr;
+	}
+	if (!present)
+		set(r, EV_C_TRANSCRIPTS, EV_OK, "none carried");
+	else if (proven == present)
+		set(r, EV_C_TRANSCRIPTS, EV_OK, "%u transcript(s), each the words of its ledger "
+		    "entry, in the signed tree (RFC 9162 inclusion proofs)", proven);
+	else
+		set(r, EV_C_TRANSCRIPTS, EV_NOTE, "%u of %u transcript(s) proven; the others are "
+		    "carried for the reader, not sealed into the ledger", proven, present);
 }
 
 void ev_bundle_check(const struct ev_bundle *b, const uint8_t *trusted_pub, size_t trusted_len,
@@ -830,6 +910,11 @@ void ev_bundle_check(const struct ev_bundle *b, const uint8_t *trusted_pub, size
 			set(r, EV_C_INCLUSION, EV_OK, "leaf.txt is leaf %" PRIu64 " of the signed "
 			    "tree of %" PRIu64 " (RFC 9162 inclusion proof)", e.seq, h.size);
 	}
+
+	if (r->have_leaf && r->have_head)
+		check_transcripts(b, &e, &h, r);
+	else
+		set(r, EV_C_TRANSCRIPTS, EV_NOTE, "not checked: no recording leaf or head");
 
 	/* whose key */
 	if (trusted_pub) {

@@ -13,6 +13,12 @@
  *   consistency.txt  RFC 9162 consistency proofs from earlier signed heads
  *                  to head.txt (store/ledger.h ST_CONS_MAGIC); optional
  *                  (bundles before it lack it), used with --head
+ *   transcript.<party>.json  a transcript's words (party: caller, callee),
+ *                  optional; with
+ *   transcript.<party>.leaf.txt, .proof.txt  its tr ledger entry (plain= is
+ *                  the SHA-256 of the .json) and its inclusion proof under
+ *                  head.txt, as proof.txt; optional (a transcript not yet
+ *                  sealed, bundles before transcripts were sealed)
  *   README.txt     for people; not checked
  * Decimals are canonical (no sign, no leading zero); every line ends in
  * "\n"; nothing else is accepted in the four machine files.
@@ -92,6 +98,7 @@ enum ev_check_id {
 	EV_C_INCLUSION, /* the leaf is in the signed tree */
 	EV_C_KEY,       /* ledger.pub is the trusted key (--key) */
 	EV_C_ANCHOR,    /* head.txt extends a trusted head (--head, bundle_head.c) */
+	EV_C_TRANSCRIPTS, /* each transcript with a leaf: its words, leaf and proof */
 	EV_NCHECKS
 };
 

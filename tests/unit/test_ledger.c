@@ -183,6 +183,40 @@ static void test_parsers(void)
 	for (size_t i = 0; i < ES_ARRAY_LEN(badr); i++)
 		CHECK_INT(st_ledger_entry_parse(badr[i], strlen(badr[i]), &p, err, sizeof(err)),
 			  ES_EPARSE);
+	/* transcript leaves (record/tr_ledger.c): one party, three hashes,
+	 * the engine, when it was made; their tombstones */
+	const char *tr = "1\ttr\t6\t9\tr/1.opus.enc\tchannel=callee\tsealed=" H64 "\tplain=" H64
+			 "\trow=" H64 "\tengine=whisper\tmade=1760000000000000";
+	CHECK_INT(st_ledger_entry_parse(tr, strlen(tr), &p, err, sizeof(err)), 0);
+	CHECK(p.type == ST_ENTRY_TRANSCRIPT && !strcmp(p.channel, "callee") &&
+	      !strcmp(p.engine, "whisper") && p.made_us == INT64_C(1760000000000000) &&
+	      p.has_cipher && p.has_plain && p.has_meta && p.meta_sha256[0] == 0x01);
+	n = st_ledger_entry_format(&p, line, sizeof(line));
+	CHECK(n == (int)strlen(tr) && !memcmp(line, tr, strlen(tr)));
+	const char *trt = "1\ttrtomb\t7\t9\tr/1.opus.enc\tchannel=caller\treason=replaced";
+	CHECK_INT(st_ledger_entry_parse(trt, strlen(trt), &p, err, sizeof(err)), 0);
+	CHECK(p.type == ST_ENTRY_TR_TOMB && !strcmp(p.channel, "caller") &&
+	      !strcmp(p.reason, "replaced"));
+	n = st_ledger_entry_format(&p, line, sizeof(line));
+	CHECK(n == (int)strlen(trt) && !memcmp(line, trt, strlen(trt)));
+	static const char *const badt[] = {
+		"1\ttr\t6\t9\tx\tchannel=both\tsealed=" H64 "\tplain=" H64 "\trow=" H64
+		"\tengine=w\tmade=1",
+		"1\ttr\t6\t9\tx\tchannel=caller\tsealed=-\tplain=" H64 "\trow=" H64
+		"\tengine=w\tmade=1",
+		"1\ttr\t6\t9\tx\tchannel=caller\tsealed=" H64 "\tplain=" H64 "\trow=" H64
+		"\tengine=W\tmade=1",
+		"1\ttr\t6\t9\tx\tchannel=caller\tsealed=" H64 "\tplain=" H64 "\trow=" H64
+		"\tengine=w\tmade=01",
+		"1\ttr\t6\t9\tx\tchannel=caller\tsealed=" H64 "\tplain=" H64 "\trow=" H64
+		"\tengine=w",
+		"1\ttrtomb\t7\t9\tx\tchannel=caller",
+		"1\ttrtomb\t7\t9\tx\tchannel=both\treason=gone",
+		"1\ttrtomb\t7\t9\tx\treason=gone\tchannel=caller",
+	};
+	for (size_t i = 0; i < ES_ARRAY_LEN(badt); i++)
+		CHECK_INT(st_ledger_entry_parse(badt[i], strlen(badt[i]), &p, err, sizeof(err)),
+			  ES_EPARSE);
 #undef H64
 
 	struct st_head h = {.size = 42, .time_us = 5};
@@ -281,7 +315,6 @@ static void test_create_reopen_prove(void)
 	CHECK(e.type == ST_ENTRY_TOMBSTONE);
 	CHECK_STR(e.reason, "retention");
 	CHECK_INT(st_ledger_entry(l, n, &e), ES_ENOTFOUND);
-
 	/* inclusion proofs of every 37th leaf, against the latest and an older head */
 	struct st_head latest, old;
 	CHECK_INT(st_ledger_head(l, st_ledger_head_count(l) - 1, &latest), 0);
@@ -489,6 +522,56 @@ static void edit_head(const char *name, int line, const char *field_prefix, int 
 	write_file(path, p, len);
 	free(p);
 	CHECK_INT(verify_dir(dir, f), ES_EFORMAT);
+}
+
+/* A transcript's leaves are found by (id, party), survive a reopen and
+ * leave the recording's own lookup alone. */
+static void test_transcript_leaves(void)
+{
+	char dir[300], err[512];
+	struct st_ledger *l;
+	uint64_t seq;
+	bool tomb;
+	snprintf(dir, sizeof(dir), "%s/trleaves", base);
+	CHECK_INT(st_ledger_open(&l, dir, ST_LEDGER_CREATE, err, sizeof(err)), 0);
+	if (!l)
+		return;
+	uint8_t h[32] = {1};
+	CHECK_INT(st_ledger_append_recording(l, "r/1.opus.enc", h, h, h, 5, &seq), 0);
+	struct st_ledger_entry t = {.type = ST_ENTRY_TRANSCRIPT, .made_us = 7, .has_meta = true,
+				    .has_cipher = true, .has_plain = true};
+	snprintf(t.id, sizeof(t.id), "r/1.opus.enc");
+	snprintf(t.channel, sizeof(t.channel), "callee");
+	snprintf(t.engine, sizeof(t.engine), "vosk");
+	CHECK_INT(st_ledger_find_transcript(l, t.id, "callee", &seq, &tomb), ES_ENOTFOUND);
+	CHECK_INT(st_ledger_append_transcript(l, &t, 9, &seq), 0);
+	CHECK_INT(seq, 1);
+	CHECK_INT(st_ledger_find_transcript(l, t.id, "callee", &seq, &tomb), 0);
+	CHECK(!tomb && seq == 1);
+	CHECK_INT(st_ledger_find_transcript(l, t.id, "caller", &seq, &tomb), ES_ENOTFOUND);
+	struct st_ledger_entry tt = {.type = ST_ENTRY_TR_TOMB};
+	memcpy(tt.id, t.id, sizeof(tt.id));
+	snprintf(tt.channel, sizeof(tt.channel), "callee");
+	snprintf(tt.reason, sizeof(tt.reason), "retention");
+	CHECK_INT(st_ledger_append_transcript(l, &tt, 10, &seq), 0);
+	t.type = ST_ENTRY_HOLD;
+	CHECK_INT(st_ledger_append_transcript(l, &t, 10, &seq), ES_EINVAL);
+	CHECK_INT(st_ledger_commit(l), 0);
+	st_ledger_close(l);
+	CHECK_INT(st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err)), 0);
+	if (!l)
+		return;
+	CHECK_INT(st_ledger_find_transcript(l, "r/1.opus.enc", "callee", &seq, &tomb), 0);
+	CHECK(tomb && seq == 2);
+	CHECK_INT(st_ledger_find(l, "r/1.opus.enc", &seq, &tomb), 0);
+	CHECK(!tomb && seq == 0);
+	struct st_ledger_entry e;
+	CHECK_INT(st_ledger_entry(l, 1, &e), 0);
+	CHECK(e.type == ST_ENTRY_TRANSCRIPT && e.made_us == 7 && !strcmp(e.engine, "vosk"));
+	uint64_t problems = 9;
+	CHECK_INT(st_ledger_verify(l, NULL, NULL, &problems), 0);
+	CHECK_INT(problems, 0);
+	st_ledger_close(l);
 }
 
 static void test_tamper_heads_and_keys(void)
@@ -905,6 +988,7 @@ int main(void)
 	RUN(test_tamper_entries);
 	RUN(test_torn);
 	RUN(test_tamper_heads_and_keys);
+	RUN(test_transcript_leaves);
 	RUN(test_refresh);
 	RUN(test_cache);
 	RUN(test_cache_threads);
