@@ -48,12 +48,15 @@ static int64_t wall_us(void)
 
 void rec_tr_row_hash(const char *rec_path, const struct idx_transcript *t, uint8_t out[32])
 {
-	/* version 1: fixed order, one field a line, the free text last, so no
-	 * field can run into the next */
+	/* version 2: fixed order, one field a line.  The index keeps no
+	 * words since the blind search index (IDX_MIG_TR_BLIND): they are
+	 * covered by the leaf's sealed= and plain= hashes of the words file,
+	 * and the row by what it still holds (version 1 also hashed the text
+	 * and times columns, which no longer exist) */
 	crypto_hash_sha256_state st;
 	char head[160];
 	crypto_hash_sha256_init(&st);
-	static const char magic[] = "earshot-transcript-row-v1\n";
+	static const char magic[] = "earshot-transcript-row-v2\n";
 	crypto_hash_sha256_update(&st, (const uint8_t *)magic, sizeof(magic) - 1);
 	crypto_hash_sha256_update(&st, (const uint8_t *)rec_path, strlen(rec_path));
 	const char *engine = t->engine ? t->engine : "";
@@ -62,10 +65,6 @@ void rec_tr_row_hash(const char *rec_path, const struct idx_transcript *t, uint8
 	crypto_hash_sha256_update(&st, (const uint8_t *)engine, strlen(engine));
 	n = snprintf(head, sizeof(head), "\n%" PRId64 "\n%" PRId64 "\n", t->words, t->created_us);
 	crypto_hash_sha256_update(&st, (const uint8_t *)head, (size_t)n);
-	const char *times = t->times ? t->times : "", *text = t->text ? t->text : "";
-	crypto_hash_sha256_update(&st, (const uint8_t *)times, strlen(times));
-	crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
-	crypto_hash_sha256_update(&st, (const uint8_t *)text, strlen(text));
 	crypto_hash_sha256_final(&st, out);
 }
 

@@ -191,16 +191,18 @@ with open(words[0], "wb") as f:
 rc, v = verify()
 res.check(rc == 0, "restored: %d %r" % (rc, v))
 db = sqlite3.connect(os.path.join(data, "index.sqlite"))
-old = db.execute("SELECT text FROM transcripts WHERE call_row = ? AND channel = 1",
+# the index keeps no words (the blind search index): alter what the row
+# holds, its word count
+old = db.execute("SELECT words FROM transcripts WHERE call_row = ? AND channel = 1",
                  (call,)).fetchone()[0]
-db.execute("UPDATE transcripts SET text = ? WHERE call_row = ? AND channel = 1",
-           (old + " and one more word", call))
+db.execute("UPDATE transcripts SET words = ? WHERE call_row = ? AND channel = 1",
+           (old + 1, call))
 db.commit()
 rc, v = verify(str(call))
 msgs = [f for f in v["findings"] if f["kind"] == "transcript_row_altered"]
 res.check(rc == 1 and msgs and "callee" in msgs[0]["message"],
           "an altered index row is a finding naming the party: %d %r" % (rc, v))
-db.execute("UPDATE transcripts SET text = ? WHERE call_row = ? AND channel = 1", (old, call))
+db.execute("UPDATE transcripts SET words = ? WHERE call_row = ? AND channel = 1", (old, call))
 db.commit()
 db.execute("DELETE FROM transcripts WHERE call_row = ? AND channel = 0", (call,))
 db.commit()
