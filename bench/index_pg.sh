@@ -35,7 +35,7 @@ echo "== gen_index: $N calls x $K"
 # deployment that bulk-loads runs VACUUM ANALYZE)
 psql "$URL" -qc "VACUUM ANALYZE"
 psql "$URL" -qAtc "SELECT 'prewarmed ' || sum(pg_prewarm(c)) || ' blocks' FROM unnest(ARRAY['calls',
-	'calls_pkey', 'calls_start', 'calls_outcome', 'calls_duration', 'calls_party_trgm', 'parties',
+	'calls_pkey', 'calls_start', 'calls_start_party', 'calls_outcome', 'calls_duration', 'calls_party_trgm', 'parties',
 	'parties_pkey', 'streams', 'streams_pkey', 'recordings', 'call_tags', 'call_tags_time']) c"
 echo "== searches (500 from gen_index --queries, one at a time)"
 "$B/index_search" "$W/lite/index.sqlite" "$W/q.txt" --each "$W/each-lite.txt"
