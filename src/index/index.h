@@ -230,6 +230,9 @@ int idx_call_find(struct idx *ix, const char *call_id, int64_t start_us, int64_t
 /* The migration that gives the party search on PostgreSQL one trigram
  * index over both parties' text per call (schema.c; nothing on SQLite). */
 #define IDX_MIG_PARTY_TEXT "party search text per call (PostgreSQL)"
+/* The migration that gives tag and duration searches their indexes
+ * (schema.c: each tag row carries its call's start; issue #16). */
+#define IDX_MIG_SEARCH_FAST "search indexes: tags by time, answered duration"
 
 struct idx_filter {
 	const char *party;        /* substring of caller/callee uri, user,

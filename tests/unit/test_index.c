@@ -864,7 +864,12 @@ static unsigned mig_step(const char *name)
 	" INSERT INTO transcript_text (transcript_text, rowid, text)" \
 	" VALUES ('delete', OLD.id, OLD.text);" \
 	" INSERT INTO transcript_text (rowid, text) VALUES (NEW.id, NEW.text); END; "
-#define AFTER_V9_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the search indexes' migration (IDX_MIG_SEARCH_FAST). */
+#define SEARCH_FAST_UNDO \
+	"DROP INDEX call_tags_time; DROP TRIGGER call_tags_start;" \
+	" ALTER TABLE call_tags DROP COLUMN start_us;" \
+	" CREATE INDEX call_tags_tag ON call_tags(tag, call_row); "
+#define AFTER_V9_UNDO SEARCH_FAST_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -887,6 +892,7 @@ static const struct {
 	{IDX_MIG_BOOKMARKS, BOOKMARKS_UNDO},
 	{IDX_MIG_TR_CLAIM, TR_CLAIM_UNDO},
 	{IDX_MIG_TR_BLIND, TR_BLIND_UNDO},
+	{IDX_MIG_SEARCH_FAST, SEARCH_FAST_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -2175,6 +2181,88 @@ static void test_tr_claim_owner(void)
 }
 
 static void test_transcripts(void);
+/* IDX_MIG_SEARCH_FAST: tags written before the migration get their
+ * call's start, tags written after get it from the trigger, and the tag
+ * and duration searches (served by the new indexes) return the rows they
+ * returned before, in list order, with and without a time range. */
+static void test_search_fast(void)
+{
+	struct idx *ix = fresh();
+	int64_t a = insert(ix, simple("sf1@x", "alice", "bob", 1000, 10));
+	int64_t b = insert(ix, simple("sf2@x", "alice", "bob", 2000, 4000));
+	int64_t c = insert(ix, simple("sf3@x", "alice", "bob", 2000, 0));
+	int64_t d = insert(ix, simple("sf4@x", "alice", "bob", 3000, 2000));
+	CHECK_INT(idx_tag_add(ix, a, "vip", "u", 1), 0);
+	CHECK_INT(idx_tag_add(ix, c, "VIP", "u", 1), 0);
+	idx_close(ix);
+	if (!pg_mode)
+		rewind_before(IDX_MIG_SEARCH_FAST);
+	char err[256], buf[64];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	CHECK_INT(idx_tag_add(ix, d, "vip", "u", 2), 0);
+	CHECK_INT(idx_tag_add(ix, b, "Vip", "u", 2), 0);
+	CHECK_INT(idx_tag_add(ix, b, "other", "u", 2), 0);
+	sql_text("SELECT count(*) FROM call_tags t JOIN calls c ON c.id = t.call_row"
+		 " WHERE t.start_us = c.start_us",
+		 buf, sizeof(buf));
+	CHECK_STR(buf, "5");
+	struct ids r = list(ix, (struct idx_filter){.tag = "vip"});
+	CHECK_INT(r.n, 4);
+	CHECK_INT(r.id[0], a);
+	CHECK_INT(r.id[1], b); /* same start as c: by id */
+	CHECK_INT(r.id[2], c);
+	CHECK_INT(r.id[3], d);
+	r = list(ix, (struct idx_filter){.tag = "vip", .newest_first = true, .limit = 2});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], d);
+	CHECK_INT(r.id[1], c);
+	r = list(ix, (struct idx_filter){.tag = "VIP",
+					 .from_us = 2000 * ES_US_PER_SEC,
+					 .to_us = 3000 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], b);
+	CHECK_INT(r.id[1], c);
+	r = list(ix, (struct idx_filter){.tag = "vip", .from_us = 2001 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], d);
+	r = list(ix, (struct idx_filter){.tag = "vip", .after_id = b, .limit = 5});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], c);
+	CHECK_INT(r.id[1], d);
+	r = list(ix, (struct idx_filter){.min_duration_us = 1800 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], b);
+	CHECK_INT(r.id[1], d);
+	r = list(ix, (struct idx_filter){.min_duration_us = 3000 * ES_US_PER_SEC,
+					 .to_us = 2500 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], b);
+	/* a needle under 3 characters is walked in time order; on PostgreSQL
+	 * the page's ids first (calls_start_party), then its rows */
+	r = list(ix, (struct idx_filter){.party = "al", .limit = 2});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], a);
+	CHECK_INT(r.id[1], b);
+	r = list(ix, (struct idx_filter){.party = "al", .limit = 2, .after_id = b});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], c);
+	CHECK_INT(r.id[1], d);
+	r = list(ix, (struct idx_filter){.party = "bo", .limit = 3, .newest_first = true,
+					 .to_us = 3000 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 3);
+	CHECK_INT(r.id[0], c);
+	CHECK_INT(r.id[1], b);
+	CHECK_INT(r.id[2], a);
+	r = list(ix, (struct idx_filter){.party = "al", .limit = 5, .tag = "other"});
+	CHECK_INT(r.n, 1);
+	CHECK_INT(r.id[0], b);
+	CHECK_INT(idx_tag_remove(ix, b, "VIP"), 0);
+	r = list(ix, (struct idx_filter){.tag = "vip", .from_us = 2000 * ES_US_PER_SEC});
+	CHECK_INT(r.n, 2);
+	CHECK_INT(r.id[0], c);
+	idx_close(ix);
+}
 
 /* The engine-independent tests on PostgreSQL. */
 static int main_pg(void)
@@ -2198,6 +2286,7 @@ static int main_pg(void)
 	RUN(test_bookmarks);
 	RUN(test_tr_claim_owner);
 	RUN(test_transcripts);
+	RUN(test_search_fast);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -2580,6 +2669,7 @@ int main(int argc, char **argv)
 	RUN(test_bookmarks);
 	RUN(test_migrate_bookmarks);
 	RUN(test_tr_claim_owner);
+	RUN(test_search_fast);
 	teardown();
 	return CHECK_DONE();
 }
