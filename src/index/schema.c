@@ -651,6 +651,20 @@ static const char v23_bookmarks_sql[] =
  * so that a starting worker requeues the running jobs of workers that are
  * gone and not those of a worker still at them (record/transcript.c). */
 static const char v24_tr_claim_sql[] = "ALTER TABLE transcribe_jobs ADD COLUMN claimed_by TEXT;";
+/* IDX_MIG_SHARED_KEYS (issue #16): any web node plays any recording.  Each
+ * recording's data key in its wrapped form (st_dek_wrap's text, bound to the
+ * path by the wrap's associated data; never a plaintext key), keyed by the
+ * path the vault names it by: written before the recording's row exists, so
+ * no foreign key.  Shredding deletes the row.  nodes.blobs is a recorder's
+ * bucket (blobs.conf's lines without credentials: record/tier.c). */
+static const char v25_shared_keys_sql[] =
+	"CREATE TABLE rec_keys ("
+	"  path TEXT PRIMARY KEY,"
+	"  wrapped TEXT NOT NULL,"
+	"  node TEXT,"
+	"  created_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"ALTER TABLE nodes ADD COLUMN blobs TEXT;";
 
 const struct idx_migration idx_migrations[] = {
 	{"calls, parties, streams, events, sip messages, imports", v1_sql},
@@ -677,6 +691,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_MFA, v22_mfa_sql},
 	{IDX_MIG_BOOKMARKS, v23_bookmarks_sql},
 	{IDX_MIG_TR_CLAIM, v24_tr_claim_sql},
+	{IDX_MIG_SHARED_KEYS, v25_shared_keys_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 
