@@ -20,7 +20,8 @@ the index URL and S3 credentials of their own (AWS_* in the environment).
 - `keys shred` on the recorder deletes the index's row too: the web node
   answers 410 at once (its cached key is dropped).
 Before this change the web node answered 410 for every recording (it had
-no key for any).  About 20 s; PostgreSQL and Swift: the Release half."""
+no key for any).  About 55 s on a loaded 2-core machine (PostgreSQL and
+Swift start): the Release half."""
 import base64
 import hashlib
 import json
