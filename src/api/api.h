@@ -246,6 +246,11 @@ struct api_mfa_state {
 	int64_t recovery_left; /* unused recovery codes */
 };
 int api_mfa_state(struct idx *ix, int64_t user_id, struct api_mfa_state *out);
+/* After a KEK rotation: every user's sealed TOTP secret wrapped again with
+ * v's current KEK (the secret stays the same); *n counts them.  A
+ * secret changed meanwhile is left as it is. */
+int api_mfa_rewrap_all(struct idx *ix, struct st_vault *v, unsigned *n, char *err,
+		       size_t errlen);
 /* Begin (or begin again) enrolment of u: the base32 secret (shown to the
  * user once) and its otpauth:// URI for issuer.  ES_EEXIST when a second
  * factor is already on (remove it first). */

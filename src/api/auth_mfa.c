@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The vault wraps 32-byte keys; a TOTP secret is the first 20 of one
@@ -31,6 +32,43 @@ static int unseal(struct st_vault *v, const struct idx_totp *t, uint8_t key[ST_K
 	int rc = st_vault_unwrap(v, id, t->sealed, key, err, sizeof(err));
 	if (rc)
 		ES_LOG_ERR("api", "second factor of user %lld: %s", (long long)t->user_id, err);
+	return rc;
+}
+
+int api_mfa_rewrap_all(struct idx *ix, struct st_vault *v, unsigned *n, char *err,
+		       size_t errlen)
+{
+	int64_t *ids = NULL;
+	size_t nids = 0;
+	*n = 0;
+	int rc = idx_totp_users(ix, &ids, &nids);
+	if (rc)
+		return es_errf(err, errlen, rc, "%s", idx_errmsg(ix));
+	for (size_t i = 0; !rc && i < nids; i++) {
+		struct idx_totp t;
+		char id[40], fresh[IDX_SEALED_MAX];
+		seal_id(ids[i], id);
+		if ((rc = idx_totp_get(ix, ids[i], &t)) == ES_ENOTFOUND) {
+			rc = 0; /* removed meanwhile */
+			continue;
+		}
+		if (!rc)
+			rc = st_vault_rewrap(v, id, t.sealed, fresh, sizeof(fresh), err, errlen);
+		if (!rc) {
+			rc = idx_totp_reseal(ix, ids[i], t.sealed, fresh);
+			if (rc == ES_ENOTFOUND)
+				rc = 0; /* re-enrolled meanwhile: sealed with the new KEK */
+			else if (!rc)
+				(*n)++;
+			else
+				es_errf(err, errlen, rc, "%s", idx_errmsg(ix));
+		} else if (rc == ES_EDB) {
+			es_errf(err, errlen, rc, "%s", idx_errmsg(ix));
+		}
+		sodium_memzero(&t, sizeof(t));
+		sodium_memzero(fresh, sizeof(fresh));
+	}
+	free(ids);
 	return rc;
 }
 

@@ -262,9 +262,11 @@ static bool archived_only(const char *data_dir, const char *rel)
 static int archived_open(struct srv_req *r, const struct srv_rec *ar, struct audio *a,
 			 const struct st_dek *dek, char *err, size_t errlen)
 {
-	if (rec_blobs_open(r->srv->data_dir, &a->blob, NULL, err, errlen)) {
+	/* another node's recording: that node's published bucket (issue #16) */
+	int brc = rec_blobs_open_node(r->srv->data_dir, r->ix, ar->node, &a->blob, err, errlen);
+	if (brc) {
 		a->blob.ops = NULL;
-		return ES_ENOTFOUND;
+		return brc == ES_ENOTFOUND || !ar->node[0] ? ES_ENOTFOUND : brc;
 	}
 	uint64_t size = 0;
 	snprintf(a->key, sizeof(a->key), "%s", ar->rec.path);
@@ -305,10 +307,20 @@ static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct a
 	char err[512] = "";
 	const struct st_dek *dek = NULL;
 	struct srv_key *kref = NULL;
-	int rc = r->srv->vault ? srv_keycache_get(r->srv->audio, r->srv->vault, ar->path,
-						  ar->sha256, srv_now_us(), &kref, &dek, err,
-						  sizeof(err))
-			       : ES_ENOTFOUND;
+	if (!r->srv->vault) {
+		/* not "shredded": this node cannot know, it has no KEK at all */
+		*code = "no_kek";
+		snprintf(msg, msglen, "this node has no key-encryption key: set $%s or copy the "
+			 "recorders' DATA/keys/kek.keys", ST_KEK_ENV);
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	}
+	int rc = srv_keycache_get(r->srv->audio, r->srv->vault, ar->path, ar->sha256,
+				  srv_now_us(), &kref, &dek, err, sizeof(err));
+	if (rc == ES_ENOKEK) {
+		*code = "no_kek";
+		snprintf(msg, msglen, "%.300s", err);
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	}
 	if (rc == ES_ENOTFOUND) {
 		*code = "gone";
 		snprintf(msg, msglen, "the recording's data key is gone (shredded or missing)");
@@ -327,6 +339,15 @@ static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct a
 		rc = st_enc_reader_open(&a->enc, file, dek, err, sizeof(err));
 	/* a key that fails to open the file is not kept */
 	srv_keycache_put(r->srv->audio, kref, rc != 0);
+	if ((rc == ES_ENOTFOUND || (!remote && rc == ES_EIO && access(file, F_OK))) &&
+	    srv_rec_elsewhere(r, ar->node, ar->path)) {
+		/* on its recorder, not yet in a bucket this node reads */
+		*code = "elsewhere";
+		snprintf(msg, msglen, "the recording is kept by node %.63s and is not in its "
+			 "bucket yet: this node cannot reach it%s%.200s", ar->node, *err ? ": " : "",
+			 err);
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	}
 	if (rc == ES_ENOTFOUND || (!remote && rc == ES_EIO && access(file, F_OK))) {
 		*code = "gone";
 		snprintf(msg, msglen, "the recording's file is missing");

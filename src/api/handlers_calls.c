@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SRV_LIMIT_DEFAULT 50
 #define SRV_LIMIT_MAX 500
@@ -476,6 +477,7 @@ struct vrec {
 	char path[ST_LEDGER_ID_MAX + 1];
 	char sha256[65];
 	bool encrypted;
+	char node[IDX_NODE_MAX]; /* the recorder's, "" none */
 };
 
 static int vrec_row(void *ud, const struct idx_call *c)
@@ -483,6 +485,7 @@ static int vrec_row(void *ud, const struct idx_call *c)
 	struct vrec *v = ud;
 	v->found = true;
 	v->own = srv_call_own(v->r, c);
+	snprintf(v->node, sizeof(v->node), "%s", c->node ? c->node : "");
 	const struct idx_recording *rec = c->recording;
 	if (!rec || !rec->path || strlen(rec->path) > ST_LEDGER_ID_MAX)
 		return 0;
@@ -561,6 +564,19 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 {
 	char file[4400], err[512] = "";
 	snprintf(file, sizeof(file), "%s/%s", r->srv->data_dir, v->path);
+	/* another node's recording (issue #16): its bytes from its bucket, not
+	 * checked on the way (this check judges them), removed after; its
+	 * ledger is that node's */
+	bool elsewhere = srv_rec_elsewhere(r, v->node, v->path), fetched = false;
+	if (elsewhere) {
+		char got[4400], ferr[512] = "";
+		fetched = !srv_rec_fetch(r, v->node, v->path, NULL, got, sizeof(got), ferr,
+					 sizeof(ferr));
+		if (fetched)
+			snprintf(file, sizeof(file), "%s", got);
+		else
+			vfind(o, "elsewhere", false, "%.400s", ferr);
+	}
 	/* the server's cached view: only what was appended since the last
 	 * request is read; st_ledger_entry still reads the leaf's line back
 	 * and checks it against the hash read before */
@@ -568,12 +584,19 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 	struct st_ledger_entry e;
 	bool leaf = false, tomb = false;
 	int rc = st_ledger_cache_get(r->srv->ledger, &l, err, sizeof(err));
-	if (rc) {
+	if (rc && elsewhere) { /* a web node of several has no ledger of its own */
+		vfind(o, "ledger_elsewhere", false,
+		      "its ledger is node %s's: `earshot verify --nodes` checks it there", v->node);
+	} else if (rc) {
 		vfind(o, "ledger", true, "ledger cannot be opened: %s", *err ? err : es_strerror(rc));
 	} else {
 		uint64_t seq;
 		rc = st_ledger_find(l, v->path, &seq, &tomb);
-		if (rc == ES_ENOTFOUND)
+		if (rc == ES_ENOTFOUND && elsewhere)
+			vfind(o, "ledger_elsewhere", false,
+			      "its ledger is node %s's: `earshot verify --nodes` checks it there",
+			      v->node);
+		else if (rc == ES_ENOTFOUND)
 			vfind(o, "not_in_ledger", true, "no ledger entry names this recording");
 		else if (!rc && !st_ledger_entry(l, seq, &e))
 			leaf = true;
@@ -585,6 +608,8 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 	if (leaf && tomb) {
 		if (!strcmp(e.reason, "shredded") && !has_key) {
 			vfind(o, "shredded", false, "shredded: its data key is destroyed (expected)");
+			if (fetched)
+				unlink(file);
 			return;
 		}
 		vfind(o, "tombstoned", true, "the ledger says deleted (reason %s) but the row is there",
@@ -613,7 +638,10 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 		}
 		file_ok = leaf_ok && row_ok;
 	}
-	if (v->encrypted && !has_key) {
+	if (v->encrypted && !r->srv->vault) {
+		vfind(o, "no_kek", true, "this node has no key-encryption key ($%s or "
+		      "DATA/keys/kek.keys): the recording cannot be decrypted here", ST_KEK_ENV);
+	} else if (v->encrypted && !has_key) {
 		vfind(o, "key_missing", true, "data key missing: the recording cannot be decrypted");
 	} else if (v->encrypted && file_ok) {
 		struct st_dek *dek = NULL;
@@ -647,6 +675,8 @@ static void verify_checks(struct srv_req *r, const struct vrec *v, int64_t id, b
 			      "ledger's meta");
 	}
 	es_buf_free(&meta);
+	if (fetched)
+		unlink(file); /* an unchecked copy is the verifier's alone */
 }
 
 /* The call's transcripts against their tr leaves (record/tr_ledger.c), as

@@ -181,6 +181,15 @@ static int export_one(struct srv_req *r, const struct srv_rec *ar, const char *f
 	x->fd = memfd_create("earshot-export", MFD_CLOEXEC);
 	if (x->fd < 0)
 		return es_errf(err, errlen, ES_EIO, "no memory file for the export");
+	/* another node's recording: from its published bucket into DATA/cache,
+	 * where rec_recording_path finds it (issue #16) */
+	char cached[4400];
+	if (ar->has_rec && srv_rec_elsewhere(r, ar->node, ar->path) &&
+	    srv_rec_fetch(r, ar->node, ar->path, ar->sha256, cached, sizeof(cached), err, errlen)) {
+		close(x->fd);
+		x->fd = -1;
+		return ES_EUNSUP; /* export_failed: kept elsewhere */
+	}
 	int e = ar->has_rec ? rec_recording_export_fd(r->srv->data_dir, r->srv->vault, &ar->rec,
 						      fmt, x->fd, err, errlen)
 			    : rec_queued_export_fd(r->srv->data_dir, r->srv->vault, ar->call_id,
@@ -208,6 +217,10 @@ static int export_failed(struct srv_req *r, const char *obj, int e, const char *
 	if (e == ES_ENOTFOUND)
 		return srv_error(r, MHD_HTTP_GONE, "gone", "id",
 				 "the recording's file or key is gone");
+	if (e == ES_ENOKEK)
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_kek", NULL, "%s", err);
+	if (e == ES_EUNSUP)
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "elsewhere", NULL, "%s", err);
 	return srv_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "export_failed", NULL,
 			 "the recording could not be exported");
 }

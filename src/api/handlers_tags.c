@@ -116,6 +116,7 @@ int srv_rec_row(void *ud, const struct idx_call *c)
 	snprintf(a->call_id, sizeof(a->call_id), "%s", c->call_id ? c->call_id : "");
 	a->start_us = c->start_us;
 	a->end_us = c->end_us;
+	snprintf(a->node, sizeof(a->node), "%s", c->node ? c->node : "");
 	if (!rec || !rec->path)
 		return 0;
 	a->has_rec = true;

@@ -530,6 +530,7 @@ static void server_free(struct api_server *s)
 	srv_listen_jobs_free(s->listen);
 	srv_audio_cache_free(s->audio);
 	st_vault_close(s->vault);
+	srv_keys_remote_free(s->keyix);
 	st_vault_close(s->mfa_vault);
 	st_ledger_cache_free(s->ledger);
 	free(s->tls_cert_pem);
@@ -603,6 +604,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 			     cfg->index ? "(see the log)" : s->index_path);
 		goto fail;
 	}
+	bool shared = idx_shared(ix);
 	srv_ix_give(s, ix);
 	char kdir[4200];
 	snprintf(kdir, sizeof(kdir), "%s/ledger", s->data_dir);
@@ -611,7 +613,10 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		goto fail;
 	}
 	snprintf(kdir, sizeof(kdir), "%s/keys", s->data_dir);
-	if (stat(kdir, &st) == 0) {
+	/* a web node of several needs no DATA/keys of its own: $EARSHOT_KEK
+	 * and the wrapped keys in the shared index open the recorders' files */
+	const char *kek = getenv(ST_KEK_ENV);
+	if (stat(kdir, &st) == 0 || (kek && *kek)) {
 		char verr[512] = "";
 		rc = st_vault_open(&s->vault, s->data_dir, false, verr, sizeof(verr));
 		if (rc) {
@@ -619,6 +624,10 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 				*verr ? verr : es_strerror(rc));
 			goto fail;
 		}
+	}
+	if (shared && (rc = srv_keys_remote(s))) {
+		es_errf(err, errlen, rc, "out of memory");
+		goto fail;
 	}
 	const struct api_rl_limits lim = {
 		.capacity = SRV_RL_CAPACITY,

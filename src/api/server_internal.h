@@ -25,6 +25,7 @@ struct srv_peaks_jobs;
 struct srv_peaks_task;
 struct srv_audio_cache;
 struct srv_guard;
+struct srv_keyix;
 enum MHD_ConnectionNotificationCode;
 
 /* A pool of index connections: taken by a request, given back after. */
@@ -37,8 +38,10 @@ struct api_server {
 	struct MHD_Daemon *mhd;
 	bool tls;
 	uint16_t port;
-	struct st_vault *vault; /* NULL: no DATA/keys */
+	struct st_vault *vault; /* NULL: no DATA/keys and no $EARSHOT_KEK */
 	struct rec_tr_keysrc trkey; /* each connection's transcript search key */
+	/* on a shared index, the vault's way to other nodes' keys (shared_keys.c) */
+	struct srv_keyix *keyix;
 	/* DATA/ledger read once and then only what is appended (verify and
 	 * evidence requests; store/ledger.h) */
 	struct st_ledger_cache *ledger;
@@ -118,6 +121,12 @@ char *srv_rules_json_copy(struct api_server *s, bool *oom);
 /* Borrow / give back an index connection (NULL when none can be opened). */
 struct idx *srv_ix_take(struct api_server *s);
 void srv_ix_give(struct api_server *s, struct idx *ix);
+
+/* ---- shared_keys.c ----------------------------------------------------------------- */
+/* Let s->vault (when there is one) find the keys DATA/keys lacks in the
+ * shared index, through a connection of its own (issue #16). */
+int srv_keys_remote(struct api_server *s);
+void srv_keys_remote_free(struct srv_keyix *k); /* NULL is fine */
 
 /* Start a JSON body (an object is opened by the caller). false: no memory. */
 bool srv_json_begin(struct srv_json *o);
@@ -361,8 +370,17 @@ struct srv_rec {
 	 * rendered from its media log by these (record/queued.c) */
 	char call_id[512];
 	int64_t start_us, end_us;
+	char node[IDX_NODE_MAX]; /* the recorder's, "" none (a shared index) */
 };
 int srv_rec_row(void *ud, const struct idx_call *c);
+/* Whether ar's recording, missing from this data folder, is another node's
+ * on a shared index (issue #16): its file is on that node or its bucket. */
+bool srv_rec_elsewhere(struct srv_req *r, const char *node, const char *path);
+/* A recording of another node fetched from that node's published bucket
+ * into DATA/cache (rec_tier_fetch_node; sha256 NULL: unchecked, the caller
+ * removes it): 0 with the path in out, or an error with err set. */
+int srv_rec_fetch(struct srv_req *r, const char *node, const char *path, const char *sha256,
+		  char *out, size_t cap, char *err, size_t errlen);
 int srv_call_tags(struct srv_req *r, int64_t id);
 int srv_call_tag(struct srv_req *r, int64_t id);
 int srv_call_untag(struct srv_req *r, int64_t id, struct slice tag);

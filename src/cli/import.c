@@ -67,6 +67,8 @@ static void import_usage(FILE *f)
 static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct import_run *r = ud;
+	if (!d->err && d->rec) /* its key beside its row: any web node opens it */
+		rec_keys_publish(r->ix, r->arc.vault, d->rec);
 	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
 	if (r->retention && !d->err && rec_retention_assign(r->ix, r->retention, d->call_row))
 		ES_LOG_ERR("import", "recording of call %lld: its retention times were not set: %s "
@@ -522,6 +524,7 @@ int cli_import(struct cli_ctx *ctx, int argc, char **argv)
 		idx_close(run.ix);
 		return CLI_ERR;
 	}
+	rec_keys_publish_blobs(ctx->data_dir, run.ix); /* web nodes read its archive */
 	char spool[1024];
 	if (audio) {
 		if (scfg.render.writer.opus_bitrate)

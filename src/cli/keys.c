@@ -1,5 +1,5 @@
 /*
- * keys.c - `earshot keys status|rotate|shred`: the data folder's keys
+ * keys.c - `earshot keys status|rotate|publish|shred`: the data folder's keys
  * (store/vault.h).  Key material is never printed: only key ids and counts.
  */
 #include "api/api.h"
@@ -22,6 +22,7 @@ static void keys_usage(FILE *f)
 	fprintf(f,
 		"Usage: earshot keys status [--json]\n"
 		"       earshot keys rotate\n"
+		"       earshot keys publish\n"
 		"       earshot keys shred ID [--yes]\n"
 		"\n"
 		"The encryption keys of the data folder (DATA/keys): one key-encryption\n"
@@ -30,7 +31,12 @@ static void keys_usage(FILE *f)
 		"  status   the current KEK's id, how many KEKs and how many data keys\n"
 		"           there are (never any key material)\n"
 		"  rotate   make a new KEK current and wrap every data key again with\n"
-		"           it; the recordings themselves are not touched and still play\n"
+		"           it; the recordings themselves are not touched and still play;\n"
+		"           on a shared index (PostgreSQL) the index's copies too\n"
+		"  publish  copy every wrapped data key of the data folder into the index\n"
+		"           (wrapped, never in plain), so that a web node holding the KEK\n"
+		"           opens these recordings without this folder: recorders do it\n"
+		"           for each new recording; this catches up the earlier ones\n"
 		"  shred    crypto-shred the recording of call ID (a number from `earshot\n"
 		"           calls`, or a Call-ID): destroy its data key and log a\n"
 		"           \"shredded\" tombstone in the ledger.  Nobody can decrypt it\n"
@@ -145,6 +151,62 @@ static int keys_rotate(struct cli_ctx *ctx)
 	else
 		printf("new key-encryption key %s; %u data keys rewrapped\n", st_vault_kek_id(v),
 		       n);
+	/* the index's copies follow, so that no node keeps opening them only
+	 * with the retired KEK (the old KEK still opens both meanwhile) */
+	struct idx *ix = NULL;
+	if (!rc && ctx->index && cli_open_index(ctx, false, &ix) == 0 && idx_shared(ix)) {
+		unsigned pub = 0;
+		if (rec_keys_publish_all(ix, v, &pub)) {
+			fprintf(stderr, "earshot keys rotate: the index's copies keep the old wrapping "
+					"(run `earshot keys publish`): %s\n", idx_errmsg(ix));
+			rc = ES_EDB;
+		} else {
+			printf("%u wrapped data keys rewritten in the index\n", pub);
+		}
+	}
+	/* the second factors' secrets are sealed by the same KEK (they live in
+	 * the index, on any engine) */
+	char ipath[4200];
+	snprintf(ipath, sizeof(ipath), "%s/index.sqlite", ctx->data_dir);
+	if (!rc && !ix && (ctx->index || access(ipath, F_OK) == 0) &&
+	    cli_open_index(ctx, false, &ix))
+		ix = NULL;
+	if (!rc && ix) {
+		unsigned m = 0;
+		char merr[512] = "";
+		if (api_mfa_rewrap_all(ix, v, &m, merr, sizeof(merr))) {
+			fprintf(stderr, "earshot keys rotate: second-factor secrets keep the old "
+					"wrapping (the old KEK still opens them): %s\n", merr);
+			rc = ES_EDB;
+		} else if (m) {
+			printf("%u second-factor secrets rewrapped\n", m);
+		}
+	}
+	idx_close(ix);
+	st_vault_close(v);
+	return rc ? CLI_ERR : CLI_OK;
+}
+
+static int keys_publish(struct cli_ctx *ctx)
+{
+	struct st_vault *v;
+	int rc = open_vault(ctx, "publish", &v);
+	if (rc)
+		return rc;
+	struct idx *ix = NULL;
+	if (cli_open_index(ctx, false, &ix)) {
+		st_vault_close(v);
+		return CLI_ERR;
+	}
+	unsigned n = 0;
+	rc = rec_keys_publish_all(ix, v, &n);
+	if (rc)
+		fprintf(stderr, "earshot keys publish: %s\n",
+			rc == ES_EDB ? idx_errmsg(ix) : es_strerror(rc));
+	else
+		printf("%u wrapped data keys published in the index%s\n", n,
+		       idx_shared(ix) ? "" : " (not shared: only this node reads it)");
+	idx_close(ix);
 	st_vault_close(v);
 	return rc ? CLI_ERR : CLI_OK;
 }
@@ -278,11 +340,14 @@ int cli_keys(struct cli_ctx *ctx, int argc, char **argv)
 		return keys_status(ctx, json);
 	if (sub && !strcmp(sub, "rotate") && n == 1 && !json)
 		return keys_rotate(ctx);
+	if (sub && !strcmp(sub, "publish") && n == 1 && !json)
+		return keys_publish(ctx);
 	if (sub && !strcmp(sub, "shred") && n == 2 && !json)
 		return keys_shred(ctx, argv[optind + 1], yes);
 	if (!sub)
-		fprintf(stderr, "earshot keys: give status, rotate or shred ID\n");
-	else if (strcmp(sub, "status") && strcmp(sub, "rotate") && strcmp(sub, "shred"))
+		fprintf(stderr, "earshot keys: give status, rotate, publish or shred ID\n");
+	else if (strcmp(sub, "status") && strcmp(sub, "rotate") && strcmp(sub, "publish") &&
+		 strcmp(sub, "shred"))
 		fprintf(stderr, "earshot keys: unknown subcommand '%s'\n", sub);
 	else
 		fprintf(stderr, "earshot keys %s: wrong arguments\n", sub);

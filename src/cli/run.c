@@ -75,6 +75,8 @@ int cli_parse_size(const char *cmd, const char *opt, const char *v, uint64_t *ou
 static void on_recording(void *ud, const struct rec_done *d)
 {
 	struct cli_run *r = ud;
+	if (!d->err && d->rec) /* its key beside its row: any web node opens it */
+		rec_keys_publish(r->ix, r->arc.vault, d->rec);
 	rec_store_recording(r->ix, r->arc.ledger, d, &r->n);
 	cli_alerts_recording(r, d);
 	if (r->retention && !d->err && rec_retention_assign(r->ix, r->retention, d->call_row))
@@ -146,6 +148,7 @@ int cli_run_open(struct cli_run *r)
 	cli_node_check(r);
 	if (cli_archive_open(ctx, r->ix, s->encrypt, &r->arc, s->cmd))
 		return CLI_ERR;
+	rec_keys_publish_blobs(ctx->data_dir, r->ix); /* web nodes read its archive */
 	struct rec_store_config store = s->store;
 	store.data_dir = ctx->data_dir;
 	store.threads = s->encode_threads;

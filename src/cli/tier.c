@@ -358,6 +358,7 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	if (!strcmp(sub, "status")) {
 		rc = rec_tier_backlog(ctx->data_dir, ix, now, after, &n.due);
 	} else {
+		rec_keys_publish_blobs(ctx->data_dir, ix); /* web nodes read what it moves */
 		rc = rec_tier_move(ctx->data_dir, ix, now, after, (size_t)(max > 0 ? max : 0), &n, err,
 				   sizeof(err));
 		if (rc) {

@@ -32,6 +32,7 @@ enum es_err {
 	ES_EDB = -12,      /* the index database failed */
 	ES_ECRYPTO = -13,  /* authentication failed: tampered, truncated or wrong key */
 	ES_EHELD = -14,    /* refused: the item is under a legal hold */
+	ES_ENOKEK = -15,   /* the key-encryption key needed is not configured here */
 };
 
 /* A static English description of an es_err code. */

@@ -20,6 +20,7 @@ static const char *const err_text[] = {
 	"index database error",
 	"authentication failed (tampered, truncated or wrong key)",
 	"refused: under legal hold",
+	"the key-encryption key is not configured on this node",
 };
 
 const char *es_strerror(int err)

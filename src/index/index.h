@@ -624,6 +624,27 @@ struct idx_tr_key {
 typedef int (*idx_tr_key_fn)(void *ud, const struct idx_tr_key *k);
 int idx_transcript_keys(struct idx *ix, idx_tr_key_fn fn, void *ud);
 
+/* ---- shared data keys (schema IDX_MIG_SHARED_KEYS; reckeys.c) ------------------
+ * Each recording's data key wrapped by the KEK (store/crypt.h's text, never
+ * a plaintext key), so that a web node holding the KEK but not the
+ * recorder's data folder opens any recording (docs/OPERATIONS.md, "Several
+ * nodes"); and each recorder's bucket, without credentials. */
+#define IDX_MIG_SHARED_KEYS "shared data keys: wrapped key per recording, node's bucket"
+/* Insert or replace path's wrapped key, written by node (may be NULL). */
+int idx_reckey_put(struct idx *ix, const char *path, const char *wrapped, const char *node,
+		   int64_t now_us);
+/* path's wrapped key into out (cap bytes): ES_ENOTFOUND when there is none
+ * (shredded, never published), ES_ELIMIT when it does not fit. */
+int idx_reckey_get(struct idx *ix, const char *path, char *out, size_t cap);
+/* Delete path's wrapped key (shredding): 0 also when there was none. */
+int idx_reckey_del(struct idx *ix, const char *path);
+/* Publish node's bucket settings (record/tier.c's text without
+ * credentials; NULL: none). */
+int idx_node_blobs_set(struct idx *ix, const char *node, const char *blobs);
+/* *out (malloc'd, the caller frees) node's published bucket settings:
+ * ES_ENOTFOUND when it published none. */
+int idx_node_blobs_get(struct idx *ix, const char *node, char **out);
+
 /* Pseudonymise the parties of call_row named by roles (bit 1 << IDX_CALLER,
  * 1 << IDX_CALLEE): their uri and user become pseudonym ("erased:<keyed
  * hash>"), display, PAI, User-Agent and media address are removed; the
@@ -966,6 +987,12 @@ struct idx_totp {
 int idx_totp_get(struct idx *ix, int64_t user_id, struct idx_totp *out);
 /* Insert or replace the whole row of t->user_id. */
 int idx_totp_put(struct idx *ix, const struct idx_totp *t);
+/* The users with a second factor (*ids malloc'd, the caller frees). */
+int idx_totp_users(struct idx *ix, int64_t **ids, size_t *n);
+/* Replace user_id's sealed secret old_sealed by new_sealed (a KEK
+ * rotation): ES_ENOTFOUND when it is no longer old_sealed. */
+int idx_totp_reseal(struct idx *ix, int64_t user_id, const char *old_sealed,
+		    const char *new_sealed);
 /* The newest step accepted (only ever forward: ES_ENOTFOUND when step is not
  * after the stored one, so two requests cannot both take one code). */
 int idx_totp_step(struct idx *ix, int64_t user_id, int64_t step);

@@ -6,6 +6,7 @@
  */
 #include "index/index_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Step st to its end (no row wanted), finalize; ES_ENOTFOUND when one_row
@@ -60,6 +61,52 @@ int idx_totp_put(struct idx *ix, const struct idx_totp *t)
 	db_bind_int64(st, 5, t->created_us);
 	db_bind_int64(st, 6, t->enabled_us);
 	return run(ix, st, "write totp", false);
+}
+
+int idx_totp_users(struct idx *ix, int64_t **ids, size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	struct idx_st *st = idx_prep(ix, "SELECT user_id FROM user_totp ORDER BY user_id");
+	if (!st)
+		return ES_EDB;
+	int rc, err = 0;
+	size_t cap = 0;
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			int64_t *p = realloc(*ids, cap * sizeof(**ids));
+			if (!p) {
+				err = ES_ENOMEM;
+				break;
+			}
+			*ids = p;
+		}
+		(*ids)[(*n)++] = db_col_int64(st, 0);
+	}
+	if (!err && rc != DB_DONE)
+		err = idx_fail(ix, "list totp users");
+	db_finalize(st);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+int idx_totp_reseal(struct idx *ix, int64_t user_id, const char *old_sealed,
+		    const char *new_sealed)
+{
+	/* only over the value read: an enrolment meanwhile is kept */
+	struct idx_st *st = idx_prep(ix, "UPDATE user_totp SET sealed = ?3"
+					 " WHERE user_id = ?1 AND sealed = ?2");
+	if (!st)
+		return ES_EDB;
+	db_bind_int64(st, 1, user_id);
+	db_bind_text(st, 2, old_sealed);
+	db_bind_text(st, 3, new_sealed);
+	return run(ix, st, "reseal totp", true);
 }
 
 int idx_totp_step(struct idx *ix, int64_t user_id, int64_t step)

@@ -651,6 +651,20 @@ static const char v23_bookmarks_sql[] =
  * so that a starting worker requeues the running jobs of workers that are
  * gone and not those of a worker still at them (record/transcript.c). */
 static const char v24_tr_claim_sql[] = "ALTER TABLE transcribe_jobs ADD COLUMN claimed_by TEXT;";
+/* IDX_MIG_SHARED_KEYS (issue #16): any web node plays any recording.  Each
+ * recording's data key in its wrapped form (st_dek_wrap's text, bound to the
+ * path by the wrap's associated data; never a plaintext key), keyed by the
+ * path the vault names it by: written before the recording's row exists, so
+ * no foreign key.  Shredding deletes the row.  nodes.blobs is a recorder's
+ * bucket (blobs.conf's lines without credentials: record/tier.c). */
+static const char v27_shared_keys_sql[] =
+	"CREATE TABLE rec_keys ("
+	"  path TEXT PRIMARY KEY,"
+	"  wrapped TEXT NOT NULL,"
+	"  node TEXT,"
+	"  created_us INTEGER NOT NULL DEFAULT 0"
+	");"
+	"ALTER TABLE nodes ADD COLUMN blobs TEXT;";
 
 /* IDX_MIG_TR_BLIND (issues #19, #16): the transcripts' search index made
  * blind (index/trblind.c): the plain text and word times go, and so does
@@ -695,7 +709,7 @@ static const char tr_blind_pg_sql[] =
  * new one.  A long-duration search read the range too: on PostgreSQL an
  * index on the answered duration lets the planner take the few long calls
  * directly (it chooses by the statistics, a short minimum still walks). */
-static const char v25_search_fast_sql[] =
+static const char v26_search_fast_sql[] =
 	"ALTER TABLE call_tags ADD COLUMN start_us INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE call_tags SET start_us ="
 	" ifnull((SELECT c.start_us FROM calls c WHERE c.id = call_tags.call_row), 0);"
@@ -713,7 +727,7 @@ static const char v25_search_fast_sql[] =
  * calls of 1,000,000 for a 30-minute minimum that 5,000 meet, so it
  * walked a week of calls for none; query.c writes the duration as this
  * same CASE. */
-static const char v25_search_fast_pg_sql[] =
+static const char v26_search_fast_pg_sql[] =
 	"ALTER TABLE call_tags ADD COLUMN start_us BIGINT NOT NULL DEFAULT 0;"
 	"UPDATE call_tags t SET start_us = c.start_us FROM calls c WHERE c.id = t.call_row;"
 	"CREATE FUNCTION earshot_call_tags_start() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -757,7 +771,8 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_BOOKMARKS, v23_bookmarks_sql},
 	{IDX_MIG_TR_CLAIM, v24_tr_claim_sql},
 	{IDX_MIG_TR_BLIND, tr_blind_sql},
-	{IDX_MIG_SEARCH_FAST, v25_search_fast_sql},
+	{IDX_MIG_SEARCH_FAST, v26_search_fast_sql},
+	{IDX_MIG_SHARED_KEYS, v27_shared_keys_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 
@@ -771,7 +786,7 @@ static const struct {
 	{IDX_MIG_TRANSCRIPT, v18_transcript_pg_sql},
 	{IDX_MIG_PARTY_TEXT, v21_party_text_pg_sql},
 	{IDX_MIG_TR_BLIND, tr_blind_pg_sql},
-	{IDX_MIG_SEARCH_FAST, v25_search_fast_pg_sql},
+	{IDX_MIG_SEARCH_FAST, v26_search_fast_pg_sql},
 };
 
 const char *idx_migration_pg_sql(unsigned step)

@@ -102,6 +102,21 @@ static int tombstone(struct rec_deleter *d, const char *path, const char *reason
 	return rc;
 }
 
+/* Destroy rel's data key: the data folder's wrapped key, then its copy in
+ * the index that other nodes open it with (issue #16).  ES_ENOTFOUND when
+ * the folder had none (the index row is removed all the same). */
+static int shred_key(struct rec_deleter *d, const char *rel, char *err, size_t errlen)
+{
+	int rc = st_vault_shred(d->vault, rel, err, errlen);
+	if (rc && rc != ES_ENOTFOUND)
+		return rc;
+	if (idx_reckey_del(d->ix, rel))
+		return es_errf(err, errlen, ES_EDB,
+			       "%s: its data key could not be removed from the index: %s", rel,
+			       idx_errmsg(d->ix));
+	return rc;
+}
+
 /* A recording's bytes after its tombstone is committed: its data key (when
  * encrypted), its file here or its object in the bucket, its stored
  * waveform.  Already gone is not an error (a rerun after a crash). */
@@ -113,7 +128,7 @@ static int remove_blob(struct rec_deleter *d, const char *rel, bool encrypted, c
 	if (encrypted) {
 		if ((rc = need_vault(d, err, errlen)))
 			return rc;
-		rc = st_vault_shred(d->vault, rel, err, errlen);
+		rc = shred_key(d, rel, err, errlen);
 		if (rc && rc != ES_ENOTFOUND)
 			return rc;
 	}
@@ -255,7 +270,7 @@ int rec_del_shred(struct rec_deleter *d, const struct rec_del_target *t, int64_t
 	bool was_tombstoned = st_ledger_find(d->ledger, t->path, &s, &tomb) == 0 && tomb;
 	/* key first: a crash before the tombstone leaves a recording without
 	 * key nor tombstone, which verify reports and a second run completes */
-	rc = st_vault_shred(d->vault, t->path, err, errlen);
+	rc = shred_key(d, t->path, err, errlen);
 	*had_key = rc != ES_ENOTFOUND;
 	if (rc && *had_key)
 		return rc;
@@ -307,7 +322,7 @@ int rec_del_original(struct rec_deleter *d, const struct rec_del_target *t, cons
 	if (t->encrypted) {
 		if ((rc = need_vault(d, err, errlen)))
 			return rc;
-		rc = st_vault_shred(d->vault, t->path, err, errlen);
+		rc = shred_key(d, t->path, err, errlen);
 		if (rc && rc != ES_ENOTFOUND)
 			return rc;
 	} else {

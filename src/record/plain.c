@@ -29,7 +29,10 @@ int rec_plain_into(struct st_vault *vault, const char *file, const char *path, c
 		return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
 	if (encrypted) {
 		struct st_dek *dek = NULL;
-		rc = vault ? st_vault_key(vault, path, &dek, err, errlen) : ES_ENOTFOUND;
+		rc = vault ? st_vault_key(vault, path, &dek, err, errlen)
+			   : es_errf(err, errlen, ES_ENOKEK,
+				     "%s: this node has no key-encryption key ($%s or "
+				     "DATA/keys/kek.keys)", path, ST_KEK_ENV);
 		if (rc == ES_ENOTFOUND)
 			snprintf(err, errlen, "%s: its data key is gone (shredded)", path);
 		if (!rc)

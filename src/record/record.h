@@ -785,6 +785,20 @@ int rec_blobs_save(const char *data_dir, const struct st_blob_conf *c, int64_t a
  * *after_us (may be NULL): the archive age saved with it. */
 int rec_blobs_open(const char *data_dir, struct st_blob *b, int64_t *after_us, char *err,
 		   size_t errlen);
+/* The data folder's bucket settings without credentials (the text a
+ * recorder publishes in the nodes table, idx_node_blobs_set) into out:
+ * ES_ENOTFOUND when it has no bucket, ES_ELIMIT when out is too small. */
+int rec_blobs_public(const char *data_dir, char *out, size_t cap);
+/* Open the bucket of published settings (rec_blobs_public's text) with
+ * this node's own credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+ * else its data folder's bucket's; ES_EINVAL (err says so) without any. */
+int rec_blobs_open_public(const char *data_dir, const char *text, struct st_blob *b, char *err,
+			  size_t errlen);
+/* The bucket of a recording made by node: on a shared index, another
+ * node's published bucket (when it published one), else the data folder's
+ * (rec_blobs_open's ES_ENOTFOUND when there is none). */
+int rec_blobs_open_node(const char *data_dir, struct idx *ix, const char *node,
+			struct st_blob *b, char *err, size_t errlen);
 struct rec_tier_counts {
 	uint64_t due;       /* local recordings old enough to move */
 	uint64_t moved;     /* uploaded, read back, local copy removed */
@@ -805,6 +819,10 @@ int rec_tier_backlog(const char *data_dir, struct idx *ix, int64_t now_us, int64
  * DATA/cache/.unchecked/rel, which the caller removes after use. */
 int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, char *out,
 		   size_t cap, char *err, size_t errlen);
+/* The same for a recording made by node, from rec_blobs_open_node's
+ * bucket (ix and node NULL: rec_tier_fetch). */
+int rec_tier_fetch_node(const char *data_dir, struct idx *ix, const char *node, const char *rel,
+			const char *sha256, char *out, size_t cap, char *err, size_t errlen);
 /* Remove the least recently used (later of atime, mtime) checked copies in
  * DATA/cache until it holds at most max_bytes, never the file keep (may be
  * NULL); rec_tier_fetch does it after each fetch with [s3]
@@ -818,6 +836,25 @@ int rec_tier_remove(const char *data_dir, const char *rel, char *err, size_t err
  * one, ES_EUNSUP where the server has no Object Lock. */
 int rec_tier_legal_hold(const char *data_dir, const char *rel, bool on, char *err,
 			size_t errlen);
+
+/* ---- data keys and buckets shared through the index (shared_keys.c) ----------
+ * Several nodes on one index (issue #16): each recording's wrapped data key
+ * (the vault's text, never a plaintext key) goes into the index with its
+ * row, so that a web node holding the KEK opens it without the recorder's
+ * data folder; each recorder publishes its bucket (without credentials).
+ * All do nothing on an index that is not shared (SQLite). */
+/* Publish rec's wrapped key from v (before its row is inserted); errors
+ * are logged: the key stays in the data folder, `keys publish` retries. */
+int rec_keys_publish(struct idx *ix, struct st_vault *v, const struct idx_recording *rec);
+/* Every wrapped key of v's data folder into the index, in one transaction
+ * (`earshot keys publish`, and after `keys rotate`); *n counts them.  Done
+ * on any index, shared or not. */
+int rec_keys_publish_all(struct idx *ix, struct st_vault *v, unsigned *n);
+/* Let v find the keys it lacks in ix and shred their copies there
+ * (st_vault_set_remote over one handle: v and ix on one thread). */
+void rec_keys_remote(struct st_vault *v, struct idx *ix);
+/* Publish data_dir's bucket settings as idx_node(ix)'s (errors logged). */
+int rec_keys_publish_blobs(const char *data_dir, struct idx *ix);
 
 /* ---- deleting a recording (delete.c) -----------------------------------------
  * The one deletion path: `earshot delete`, `keys shred`, retention and the

@@ -406,6 +406,9 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 	es_buf_init(&detail);
 	uint8_t dh[32];
 	uint64_t s1 = 0, s2 = 0;
+	/* the redacted file's key for other nodes (outside the transaction:
+	 * a failure there is logged and leaves the redaction whole) */
+	rec_keys_publish(q->ix, q->vault, &nr);
 	if ((rc = idx_begin(q->ix))) {
 		snprintf(err, errlen, "%s", idx_errmsg(q->ix));
 		es_buf_free(&detail);

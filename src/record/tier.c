@@ -77,53 +77,139 @@ static void kv(const char *line, const char *name, char *dst, size_t cap)
 	}
 }
 
-int rec_blobs_open(const char *data_dir, struct st_blob *b, int64_t *after_us, char *err,
-		   size_t errlen)
+/* One "name = value" line of blobs.conf into c (num: the numbers' text,
+ * converted by blobs_numbers). */
+static void blobs_line(const char *line, struct st_blob_conf *c, char num[8][32])
+{
+	kv(line, "bucket", c->bucket, sizeof(c->bucket));
+	kv(line, "prefix", c->prefix, sizeof(c->prefix));
+	kv(line, "endpoint", c->endpoint, sizeof(c->endpoint));
+	kv(line, "region", c->region, sizeof(c->region));
+	kv(line, "access_key", c->access_key, sizeof(c->access_key));
+	kv(line, "secret_key", c->secret_key, sizeof(c->secret_key));
+	kv(line, "lock_mode", c->lock_mode, sizeof(c->lock_mode));
+	kv(line, "path_style", num[0], sizeof(num[0]));
+	kv(line, "multipart_above", num[1], sizeof(num[1]));
+	kv(line, "part_size", num[2], sizeof(num[2]));
+	kv(line, "retries", num[3], sizeof(num[3]));
+	kv(line, "backoff_us", num[4], sizeof(num[4]));
+	kv(line, "timeout_us", num[5], sizeof(num[5]));
+	kv(line, "lock_days", num[6], sizeof(num[6]));
+	kv(line, "archive_after_us", num[7], sizeof(num[7]));
+}
+
+static void blobs_numbers(struct st_blob_conf *c, char num[8][32], int64_t *after_us)
+{
+	c->path_style = atoi(num[0]) != 0;
+	c->multipart_above = strtoull(num[1], NULL, 10);
+	c->part_size = strtoull(num[2], NULL, 10);
+	c->retries = (unsigned)strtoul(num[3], NULL, 10);
+	c->backoff_us = strtoll(num[4], NULL, 10);
+	c->timeout_us = strtoll(num[5], NULL, 10);
+	c->lock_days = strtoll(num[6], NULL, 10);
+	if (after_us)
+		*after_us = strtoll(num[7], NULL, 10);
+}
+
+/* The data folder's blobs.conf into c: ES_ENOTFOUND without one. */
+static int blobs_read(const char *data_dir, struct st_blob_conf *c, int64_t *after_us, char *err,
+		      size_t errlen)
 {
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", data_dir, BLOBS_FILE);
+	memset(c, 0, sizeof(*c));
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return errno == ENOENT ? ES_ENOTFOUND
 				       : es_errf(err, errlen, ES_EIO, "%s: %s", path, strerror(errno));
-	struct st_blob_conf c;
-	memset(&c, 0, sizeof(c));
 	char line[1024], num[8][32];
 	memset(num, 0, sizeof(num));
-	while (fgets(line, sizeof(line), f)) {
-		kv(line, "bucket", c.bucket, sizeof(c.bucket));
-		kv(line, "prefix", c.prefix, sizeof(c.prefix));
-		kv(line, "endpoint", c.endpoint, sizeof(c.endpoint));
-		kv(line, "region", c.region, sizeof(c.region));
-		kv(line, "access_key", c.access_key, sizeof(c.access_key));
-		kv(line, "secret_key", c.secret_key, sizeof(c.secret_key));
-		kv(line, "lock_mode", c.lock_mode, sizeof(c.lock_mode));
-		kv(line, "path_style", num[0], sizeof(num[0]));
-		kv(line, "multipart_above", num[1], sizeof(num[1]));
-		kv(line, "part_size", num[2], sizeof(num[2]));
-		kv(line, "retries", num[3], sizeof(num[3]));
-		kv(line, "backoff_us", num[4], sizeof(num[4]));
-		kv(line, "timeout_us", num[5], sizeof(num[5]));
-		kv(line, "lock_days", num[6], sizeof(num[6]));
-		kv(line, "archive_after_us", num[7], sizeof(num[7]));
-	}
+	while (fgets(line, sizeof(line), f))
+		blobs_line(line, c, num);
 	fclose(f);
 	sodium_memzero(line, sizeof(line));
-	c.path_style = atoi(num[0]) != 0;
-	c.multipart_above = strtoull(num[1], NULL, 10);
-	c.part_size = strtoull(num[2], NULL, 10);
-	c.retries = (unsigned)strtoul(num[3], NULL, 10);
-	c.backoff_us = strtoll(num[4], NULL, 10);
-	c.timeout_us = strtoll(num[5], NULL, 10);
-	c.lock_days = strtoll(num[6], NULL, 10);
-	if (after_us)
-		*after_us = strtoll(num[7], NULL, 10);
+	blobs_numbers(c, num, after_us);
+	return 0;
+}
+
+/* AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, when both are set, into c. */
+static void blobs_env_credentials(struct st_blob_conf *c)
+{
 	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
 	if (ak && *ak && sk && *sk) {
-		snprintf(c.access_key, sizeof(c.access_key), "%s", ak);
-		snprintf(c.secret_key, sizeof(c.secret_key), "%s", sk);
+		snprintf(c->access_key, sizeof(c->access_key), "%s", ak);
+		snprintf(c->secret_key, sizeof(c->secret_key), "%s", sk);
 	}
-	int rc = st_blob_open(b, &st_blob_s3, &c, err, errlen);
+}
+
+int rec_blobs_open(const char *data_dir, struct st_blob *b, int64_t *after_us, char *err,
+		   size_t errlen)
+{
+	struct st_blob_conf c;
+	int rc = blobs_read(data_dir, &c, after_us, err, errlen);
+	if (rc)
+		return rc;
+	blobs_env_credentials(&c);
+	rc = st_blob_open(b, &st_blob_s3, &c, err, errlen);
+	sodium_memzero(c.secret_key, sizeof(c.secret_key));
+	return rc;
+}
+
+int rec_blobs_public(const char *data_dir, char *out, size_t cap)
+{
+	struct st_blob_conf c;
+	int rc = blobs_read(data_dir, &c, NULL, NULL, 0);
+	sodium_memzero(c.secret_key, sizeof(c.secret_key));
+	if (rc)
+		return rc;
+	/* where the objects are, never who may read them */
+	int n = snprintf(out, cap,
+			 "bucket = %s\nprefix = %s\nendpoint = %s\nregion = %s\npath_style = %d\n"
+			 "retries = %u\nbackoff_us = %lld\ntimeout_us = %lld\n",
+			 c.bucket, c.prefix, c.endpoint, c.region, c.path_style ? 1 : 0, c.retries,
+			 (long long)c.backoff_us, (long long)c.timeout_us);
+	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : 0;
+}
+
+int rec_blobs_open_public(const char *data_dir, const char *text, struct st_blob *b, char *err,
+			  size_t errlen)
+{
+	struct st_blob_conf c, own;
+	char num[8][32], line[1024];
+	memset(&c, 0, sizeof(c));
+	memset(num, 0, sizeof(num));
+	for (const char *p = text; p && *p;) {
+		size_t l = strcspn(p, "\n");
+		if (l < sizeof(line)) {
+			memcpy(line, p, l);
+			line[l] = 0;
+			c.access_key[0] = c.secret_key[0] = 0;
+			blobs_line(line, &c, num);
+			/* published settings never carry credentials: ignore any */
+			c.access_key[0] = c.secret_key[0] = 0;
+		}
+		p += l + (p[l] == '\n');
+	}
+	blobs_numbers(&c, num, NULL);
+	/* this node's own credentials: its data folder's bucket's, or the
+	 * environment's (which take precedence, as in rec_blobs_open) */
+	if (!blobs_read(data_dir, &own, NULL, NULL, 0)) {
+		snprintf(c.access_key, sizeof(c.access_key), "%s", own.access_key);
+		snprintf(c.secret_key, sizeof(c.secret_key), "%s", own.secret_key);
+		sodium_memzero(own.secret_key, sizeof(own.secret_key));
+	}
+	blobs_env_credentials(&c);
+	int rc;
+	if (!c.bucket[0])
+		rc = es_errf(err, errlen, ES_EINVAL, "the published bucket settings name no bucket%s",
+			     "");
+	else if (!c.access_key[0] || !c.secret_key[0])
+		rc = es_errf(err, errlen, ES_EINVAL,
+			     "bucket %s: this node has no S3 credentials (set AWS_ACCESS_KEY_ID and "
+			     "AWS_SECRET_ACCESS_KEY, or [s3] in its configuration)",
+			     c.bucket);
+	else
+		rc = st_blob_open(b, &st_blob_s3, &c, err, errlen);
 	sodium_memzero(c.secret_key, sizeof(c.secret_key));
 	return rc;
 }
@@ -241,8 +327,34 @@ int rec_tier_cache_trim(const char *data_dir, uint64_t max_bytes, const char *ke
 	return w.err;
 }
 
+int rec_blobs_open_node(const char *data_dir, struct idx *ix, const char *node,
+			struct st_blob *b, char *err, size_t errlen)
+{
+	/* another recorder's recording: its bucket as it published it (issue
+	 * #16), so that a web node needs no configuration per recorder */
+	if (node && *node && idx_shared(ix) && (!idx_node(ix) || strcmp(node, idx_node(ix)))) {
+		char *text = NULL;
+		int rc = idx_node_blobs_get(ix, node, &text);
+		if (!rc) {
+			rc = rec_blobs_open_public(data_dir, text, b, err, errlen);
+			free(text);
+			return rc;
+		}
+		if (rc != ES_ENOTFOUND)
+			return es_errf(err, errlen, rc, "node %s's bucket cannot be read from the index: %s",
+				       node, idx_errmsg(ix));
+	}
+	return rec_blobs_open(data_dir, b, NULL, err, errlen);
+}
+
 int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, char *out,
 		   size_t cap, char *err, size_t errlen)
+{
+	return rec_tier_fetch_node(data_dir, NULL, NULL, rel, sha256, out, cap, err, errlen);
+}
+
+int rec_tier_fetch_node(const char *data_dir, struct idx *ix, const char *node, const char *rel,
+			const char *sha256, char *out, size_t cap, char *err, size_t errlen)
 {
 	/* unchecked copies (verify's, which judges the bytes itself) never
 	 * land where checked ones are reused */
@@ -257,9 +369,13 @@ int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, ch
 		return 0;
 	}
 	struct st_blob b;
-	int rc = rec_blobs_open(data_dir, &b, NULL, err, errlen);
+	int rc = rec_blobs_open_node(data_dir, ix, node, &b, err, errlen);
 	if (rc)
 		return rc;
+	if (es_mkdirs(out, false)) { /* a web node's empty folder has no cache yet */
+		st_blob_close(&b);
+		return es_errf(err, errlen, ES_EIO, "%s: %s", out, strerror(errno));
+	}
 	rc = b.ops->get_file(b.state, rel, out, sha256, err, errlen);
 	st_blob_close(&b);
 	if (rc) {

@@ -16,7 +16,16 @@ struct st_vault {
 	char dir[1024];     /* DATA/keys */
 	char dek_dir[1040]; /* DATA/keys/dek */
 	struct st_keyring *kr;
+	struct st_vault_remote remote; /* get NULL: none */
 };
+
+void st_vault_set_remote(struct st_vault *v, const struct st_vault_remote *r)
+{
+	if (r)
+		v->remote = *r;
+	else
+		memset(&v->remote, 0, sizeof(v->remote));
+}
 
 
 int st_vault_open(struct st_vault **out, const char *data_dir, bool create, char *err,
@@ -165,6 +174,14 @@ int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, ch
 	if (key_path(v, rec_id, path, sizeof(path)))
 		return ES_EINVAL;
 	int rc = read_key_file(path, wrapped, sizeof(wrapped));
+	/* not in this folder: another node's recording, its key in the index */
+	if (rc == ES_ENOTFOUND && v->remote.get) {
+		rc = v->remote.get(v->remote.ud, rec_id, wrapped, sizeof(wrapped));
+		if (rc && rc != ES_ENOTFOUND)
+			return es_errf(err, errlen, rc,
+				       "%s: its data key cannot be read from the index: %s", rec_id,
+				       es_strerror(rc));
+	}
 	if (rc == ES_ENOTFOUND)
 		return es_errf(err, errlen, ES_ENOTFOUND, "%s: no data key (shredded or never encrypted)%s",
 			    rec_id, "");
@@ -172,7 +189,8 @@ int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, ch
 		return es_errf(err, errlen, rc, "%s: cannot read its data key%s", rec_id, "");
 	rc = st_dek_unwrap(v->kr, wrapped, rec_id, dek, err, errlen);
 	sodium_memzero(wrapped, sizeof(wrapped));
-	return rc;
+	/* the key is there but its KEK is not: not a shred (err names the KEK) */
+	return rc == ES_ENOTFOUND ? ES_ENOKEK : rc;
 }
 
 int st_vault_wrap_new(struct st_vault *v, const char *id, uint8_t key[ST_KEY_BYTES],
@@ -199,11 +217,84 @@ int st_vault_unwrap(struct st_vault *v, const char *id, const char *wrapped,
 	return rc;
 }
 
+int st_vault_rewrap(struct st_vault *v, const char *id, const char *wrapped, char *out,
+		    size_t cap, char *err, size_t errlen)
+{
+	return st_dek_rewrap(v->kr, wrapped, id, out, cap, err, errlen);
+}
+
 bool st_vault_has_key(struct st_vault *v, const char *rec_id)
 {
-	char path[1500];
+	char path[1500], wrapped[ST_WRAPPED_MAX + 8];
 	struct stat st;
-	return key_path(v, rec_id, path, sizeof(path)) == 0 && stat(path, &st) == 0;
+	if (key_path(v, rec_id, path, sizeof(path)))
+		return false;
+	if (stat(path, &st) == 0)
+		return true;
+	bool has = v->remote.get &&
+		   v->remote.get(v->remote.ud, rec_id, wrapped, sizeof(wrapped)) == 0;
+	sodium_memzero(wrapped, sizeof(wrapped));
+	return has;
+}
+
+int st_vault_wrapped(struct st_vault *v, const char *rec_id, char *out, size_t cap)
+{
+	char path[1500];
+	if (key_path(v, rec_id, path, sizeof(path)))
+		return ES_EINVAL;
+	return read_key_file(path, out, cap);
+}
+
+/* The recording id a key file's name stands for ('~' back to '/'). */
+static bool key_file_id(const char *name, char *rec_id, size_t cap)
+{
+	size_t n = strlen(name);
+	if (n < 5 || strcmp(name + n - 4, ".dek") != 0 || n - 4 >= cap)
+		return false;
+	for (size_t i = 0; i < n - 4; i++)
+		rec_id[i] = name[i] == '~' ? '/' : name[i];
+	rec_id[n - 4] = '\0';
+	return true;
+}
+
+int st_vault_each(struct st_vault *v, st_vault_key_fn fn, void *ud)
+{
+	DIR *d = opendir(v->dek_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : ES_EIO;
+	struct dirent *de;
+	int rc = 0;
+	while (!rc && (de = readdir(d))) {
+		char rec_id[512], path[1500], wrapped[ST_WRAPPED_MAX + 8];
+		if (!key_file_id(de->d_name, rec_id, sizeof(rec_id)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", v->dek_dir, de->d_name);
+		if (read_key_file(path, wrapped, sizeof(wrapped)) == 0)
+			rc = fn(ud, rec_id, wrapped);
+		sodium_memzero(wrapped, sizeof(wrapped));
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Remove rec_id's copy in the remote (the index): *had tells whether
+ * there was one. */
+static int shred_remote(struct st_vault *v, const char *rec_id, bool *had, char *err,
+			size_t errlen)
+{
+	*had = false;
+	if (!v->remote.get)
+		return 0;
+	char wrapped[ST_WRAPPED_MAX + 8];
+	int rc = v->remote.get(v->remote.ud, rec_id, wrapped, sizeof(wrapped));
+	sodium_memzero(wrapped, sizeof(wrapped));
+	*had = rc == 0;
+	if (rc == 0 || rc == ES_ENOTFOUND)
+		rc = v->remote.del(v->remote.ud, rec_id);
+	if (rc)
+		return es_errf(err, errlen, rc, "%s: its data key cannot be removed from the index: %s",
+			       rec_id, es_strerror(rc));
+	return 0;
 }
 
 int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t errlen)
@@ -211,7 +302,15 @@ int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t err
 	char path[1500];
 	if (key_path(v, rec_id, path, sizeof(path)))
 		return ES_EINVAL;
+	/* the index's copy first: a failure there leaves the local key, so the
+	 * shred can be repeated, rather than a key only the index still has */
+	bool had_remote;
+	int rrc = shred_remote(v, rec_id, &had_remote, err, errlen);
+	if (rrc)
+		return rrc;
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && had_remote)
+		return 0;
 	if (fd < 0)
 		return errno == ENOENT
 			       ? es_errf(err, errlen, ES_ENOTFOUND, "%s: no data key to shred%s", rec_id, "")
@@ -245,15 +344,9 @@ int st_vault_rotate(struct st_vault *v, unsigned *rewrapped, char *err, size_t e
 		return errno == ENOENT ? 0 : es_errf(err, errlen, ES_EIO, "%s: %s", v->dek_dir, strerror(errno));
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n < 5 || strcmp(de->d_name + n - 4, ".dek") != 0)
-			continue;
 		char rec_id[512], path[1500], wrapped[ST_WRAPPED_MAX + 8];
-		if (n - 4 >= sizeof(rec_id))
+		if (!key_file_id(de->d_name, rec_id, sizeof(rec_id)))
 			continue;
-		for (size_t i = 0; i < n - 4; i++)
-			rec_id[i] = de->d_name[i] == '~' ? '/' : de->d_name[i];
-		rec_id[n - 4] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", v->dek_dir, de->d_name);
 		rc = read_key_file(path, wrapped, sizeof(wrapped));
 		if (!rc)

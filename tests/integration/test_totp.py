@@ -246,6 +246,22 @@ try:
               "second steps audited, which kind and why: %d ok, %d failed"
               % (len(oks), len(fails)))
 
+    # keys rotate rewraps the sealed secrets with the new KEK (before, they
+    # stayed wrapped by the retired one)
+    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    before = db.execute("SELECT sealed FROM user_totp WHERE user_id ="
+                        " (SELECT id FROM users WHERE name = 'admin1')").fetchone()[0]
+    p = run([EARSHOT, "--data", data, "keys", "rotate"], check=False)
+    new_kek = p.stdout.split("new key-encryption key ")[-1].split(";")[0]
+    after = db.execute("SELECT sealed FROM user_totp WHERE user_id ="
+                       " (SELECT id FROM users WHERE name = 'admin1')").fetchone()[0]
+    db.close()
+    res.check(p.returncode == 0 and "second-factor secrets rewrapped" in p.stdout
+              and after != before and after.startswith("v1:%s:" % new_kek)
+              and not before.startswith("v1:%s:" % new_kek),
+              "keys rotate rewraps the sealed TOTP secrets with the new KEK: %s %s %s"
+              % (p.stdout.strip(), before[:24], after[:24]))
+
     p = run([EARSHOT, "--data", data, "user", "totp-reset", "admin1"], check=False)
     res.check(p.returncode == 0, "earshot user totp-reset admin1: %d %s" % (p.returncode, p.stderr))
     p = run([EARSHOT, "--data", data, "user", "totp-reset", "admin1"], check=False)

@@ -869,7 +869,9 @@ static unsigned mig_step(const char *name)
 	"DROP INDEX call_tags_time; DROP TRIGGER call_tags_start;" \
 	" ALTER TABLE call_tags DROP COLUMN start_us;" \
 	" CREATE INDEX call_tags_tag ON call_tags(tag, call_row); "
-#define AFTER_V9_UNDO SEARCH_FAST_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the shared data keys' migration (IDX_MIG_SHARED_KEYS). */
+#define SHARED_KEYS_UNDO "DROP TABLE rec_keys; ALTER TABLE nodes DROP COLUMN blobs; "
+#define AFTER_V9_UNDO SHARED_KEYS_UNDO SEARCH_FAST_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -893,6 +895,7 @@ static const struct {
 	{IDX_MIG_TR_CLAIM, TR_CLAIM_UNDO},
 	{IDX_MIG_TR_BLIND, TR_BLIND_UNDO},
 	{IDX_MIG_SEARCH_FAST, SEARCH_FAST_UNDO},
+	{IDX_MIG_SHARED_KEYS, SHARED_KEYS_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -2261,6 +2264,40 @@ static void test_search_fast(void)
 	r = list(ix, (struct idx_filter){.tag = "vip", .from_us = 2000 * ES_US_PER_SEC});
 	CHECK_INT(r.n, 2);
 	CHECK_INT(r.id[0], c);
+/* IDX_MIG_SHARED_KEYS: a recording's wrapped key in, replaced, read back
+ * (too small a buffer refused), deleted (twice: a shred run again); a
+ * node's bucket published and replaced.  On SQLite from an index made
+ * before the step. */
+static void test_shared_keys(void)
+{
+	struct idx *ix = fresh();
+	idx_close(ix);
+	if (!pg_mode)
+		rewind_before(IDX_MIG_SHARED_KEYS);
+	char err[256], got[128];
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+	const char *path = "recordings/2026/12/07/7.opus.enc";
+	CHECK_INT(idx_reckey_get(ix, path, got, sizeof(got)), ES_ENOTFOUND);
+	CHECK_INT(idx_reckey_put(ix, path, "v1:env:AAAA", "rec-1", 100), 0);
+	CHECK_INT(idx_reckey_put(ix, path, "v1:k2:BBBB", "rec-1", 200), 0); /* rotated */
+	CHECK_INT(idx_reckey_get(ix, path, got, sizeof(got)), 0);
+	CHECK_STR(got, "v1:k2:BBBB");
+	CHECK_INT(idx_reckey_get(ix, path, got, 5), ES_ELIMIT);
+	CHECK_INT(idx_reckey_put(ix, path, "", NULL, 1), ES_EINVAL);
+	CHECK_INT(idx_reckey_del(ix, path), 0);
+	CHECK_INT(idx_reckey_del(ix, path), 0);
+	CHECK_INT(idx_reckey_get(ix, path, got, sizeof(got)), ES_ENOTFOUND);
+	char *text = NULL;
+	CHECK_INT(idx_node_blobs_get(ix, "rec-1", &text), ES_ENOTFOUND);
+	CHECK_INT(idx_node_head_set(ix, "rec-1", "/d/ledger", "earshot-head x", 3, 5), 0);
+	CHECK_INT(idx_node_blobs_get(ix, "rec-1", &text), ES_ENOTFOUND); /* none yet */
+	CHECK_INT(idx_node_blobs_set(ix, "rec-1", "bucket = a\nprefix = rec-1\n"), 0);
+	CHECK_INT(idx_node_blobs_set(ix, "rec-1", "bucket = b\nprefix = rec-1\n"), 0);
+	CHECK_INT(idx_node_blobs_get(ix, "rec-1", &text), 0);
+	CHECK_STR(text, "bucket = b\nprefix = rec-1\n");
+	free(text);
+	CHECK_INT(idx_node_blobs_set(ix, "../x", "bucket = c\n"), ES_EINVAL);
 	idx_close(ix);
 }
 
@@ -2287,6 +2324,7 @@ static int main_pg(void)
 	RUN(test_tr_claim_owner);
 	RUN(test_transcripts);
 	RUN(test_search_fast);
+	RUN(test_shared_keys);
 	pgh_stop();
 	return CHECK_DONE();
 }
@@ -2670,6 +2708,7 @@ int main(int argc, char **argv)
 	RUN(test_migrate_bookmarks);
 	RUN(test_tr_claim_owner);
 	RUN(test_search_fast);
+	RUN(test_shared_keys);
 	teardown();
 	return CHECK_DONE();
 }

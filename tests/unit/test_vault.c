@@ -172,6 +172,98 @@ static void test_dek_pool(void)
 		pthread_join(th[t], NULL);
 		CHECK_INT(bad[t], 0);
 	}
+/* A remote (the shared index's stand-in: an in-memory table, the real
+ * index is test_index.c's and test_pg_sharedkeys.py's): a second data
+ * folder with the same keyring opens the first's recordings through it;
+ * a shred there removes the remote copy; a folder without the KEK that
+ * wrapped it gets ES_ENOKEK naming the KEK, not "shredded". */
+struct table {
+	char id[8][128];
+	char wrapped[8][ST_WRAPPED_MAX + 8];
+	int n;
+};
+
+static int t_get(void *ud, const char *rec_id, char *wrapped, size_t cap)
+{
+	struct table *t = ud;
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->id[i], rec_id)) {
+			snprintf(wrapped, cap, "%s", t->wrapped[i]);
+			return 0;
+		}
+	return ES_ENOTFOUND;
+}
+
+static int t_del(void *ud, const char *rec_id)
+{
+	struct table *t = ud;
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->id[i], rec_id))
+			t->id[i][0] = '\0';
+	return 0;
+}
+
+static int t_put(void *ud, const char *rec_id, const char *wrapped)
+{
+	struct table *t = ud;
+	if (t->n == 8)
+		return ES_ELIMIT;
+	snprintf(t->id[t->n], sizeof(t->id[0]), "%s", rec_id);
+	snprintf(t->wrapped[t->n], sizeof(t->wrapped[0]), "%s", wrapped);
+	t->n++;
+	return 0;
+}
+
+static void test_remote(void)
+{
+	char err[256], rec[300], web[300], other[300], path[300], cmd[1200];
+	snprintf(rec, sizeof(rec), "%s/rec", dir);
+	snprintf(web, sizeof(web), "%s/web", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	struct st_vault *v = NULL, *w = NULL, *o = NULL;
+	CHECK_INT(st_vault_open(&v, rec, true, err, sizeof(err)), 0);
+	const char *id = "recordings/2026/02/02/9.opus.enc";
+	snprintf(path, sizeof(path), "%s/9.enc", dir);
+	encrypt_for(v, id, path);
+	struct table t = {0};
+	CHECK_INT(st_vault_each(v, t_put, &t), 0);
+	CHECK_INT(t.n, 1);
+	char wrapped[ST_WRAPPED_MAX + 8];
+	CHECK_INT(st_vault_wrapped(v, id, wrapped, sizeof(wrapped)), 0);
+	CHECK_STR(t.wrapped[0], wrapped);
+	CHECK(!strncmp(wrapped, "v1:", 3));
+
+	/* the web node: the same keyring file, no key files */
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/keys && cp -p %s/keys/kek.keys %s/keys/", web, rec,
+		 web);
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(st_vault_open(&w, web, false, err, sizeof(err)), 0);
+	CHECK(!st_vault_has_key(w, id));
+	CHECK_INT(decrypt_for(w, id, path), ES_ENOTFOUND);
+	const struct st_vault_remote r = {.get = t_get, .del = t_del, .ud = &t};
+	st_vault_set_remote(w, &r);
+	CHECK(st_vault_has_key(w, id));
+	CHECK_INT(decrypt_for(w, id, path), 0);
+
+	/* another folder, its own KEK: the KEK is named, it is no shred */
+	CHECK_INT(st_vault_open(&o, other, true, err, sizeof(err)), 0);
+	st_vault_set_remote(o, &r);
+	struct st_dek *dek = NULL;
+	CHECK_INT(st_vault_key(o, id, &dek, err, sizeof(err)), ES_ENOKEK);
+	CHECK(strstr(err, "is not in the keyring") != NULL);
+
+	/* rewrap (the TOTP secrets' rotation): same key inside, current KEK */
+	CHECK_INT(st_vault_rewrap(v, id, wrapped, wrapped, sizeof(wrapped), err, sizeof(err)), 0);
+	CHECK(strcmp(wrapped, t.wrapped[0]) != 0);
+
+	/* a shred on the web node removes the remote copy too */
+	CHECK_INT(st_vault_shred(w, id, err, sizeof(err)), 0);
+	CHECK(!st_vault_has_key(w, id));
+	CHECK_INT(decrypt_for(w, id, path), ES_ENOTFOUND);
+	CHECK_INT(st_vault_shred(w, id, err, sizeof(err)), ES_ENOTFOUND);
+	st_vault_close(o);
+	st_vault_close(w);
+	st_vault_close(v);
 }
 
 int main(void)
@@ -184,6 +276,7 @@ int main(void)
 		return 1;
 	RUN(test_vault);
 	RUN(test_dek_pool);
+	RUN(test_remote);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

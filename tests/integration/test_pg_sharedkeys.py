@@ -1,0 +1,213 @@
+"""Any web node plays any recording (issue #16): data keys shared through
+the index.  One PostgreSQL index, one Swift bucket (s3server.py), a recorder
+node (rec-1, `earshot import` of a generated capture, encrypted, its own
+data folder and prefix) and `earshot serve` web nodes whose data folders
+are empty: they have only the KEK ($EARSHOT_KEK, shared with the recorder),
+the index URL and S3 credentials of their own (AWS_* in the environment).
+
+- the recorder writes each recording's wrapped key (v1:<kek id>:..., never a
+  plaintext key) into the index, and its bucket without credentials into
+  the nodes table;
+- the web node plays (whole file: its SHA-256 is the plaintext's in the
+  index; and a Range), exports (WAV) and verifies an archived recording of
+  rec-1 from rec-1's bucket;
+- a recording still in rec-1's data folder: a clear 503 "elsewhere" naming
+  the node, not a crash and not "shredded";
+- a web node without the KEK: 503 "no_kek" naming what is missing;
+- the index's rows deleted: the web node cannot open it (410), `earshot keys
+  publish` on the recorder puts them back (the backfill of recordings made
+  before this version) and it plays again;
+- `keys shred` on the recorder deletes the index's row too: the web node
+  answers 410 at once (its cached key is dropped).
+Before this change the web node answered 410 for every recording (it had
+no key for any).  About 55 s on a loaded 2-core machine (PostgreSQL and
+Swift start): the Release half."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from estest import (BUILD, EARSHOT, PgCluster, Results, free_port, http_req,  # noqa: E402
+                    http_stop, http_wait_up, run, skip, tmpdir)
+import s3server  # noqa: E402
+
+GEN = os.path.join(BUILD, "gen_calls")
+if not os.path.exists(GEN):
+    skip("bench generator %s not built" % GEN)
+if s3server.available():
+    skip("no S3 server: missing %s" % ", ".join(s3server.available()))
+
+PW = "correct horse battery"
+KEK = base64.b64encode(os.urandom(32)).decode()
+res = Results()
+work = tmpdir("earshot-sharedkeys-")
+pcap = os.path.join(work, "calls.pcap")
+run([GEN, "-o", pcap, "--truth", os.path.join(work, "truth.json"), "--seed", "11",
+     "--calls", "4", "--duration", "4"])
+
+
+def env(**kw):
+    e = dict(os.environ, EARSHOT_INDEX=url)
+    for k in ("EARSHOT_KEK", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "EARSHOT_NODE"):
+        e.pop(k, None)
+    e.update(kw)
+    return e
+
+
+def es(data, *args, check=True, **kw):
+    return run([EARSHOT, "--data", data] + list(args), check=check,
+               env=env(EARSHOT_KEK=KEK, EARSHOT_NODE="rec-1"), **kw)
+
+
+def psql(sql):
+    return run(["psql", "-Atc", sql, url], check=False).stdout.strip()
+
+
+def serve(data, **kw):
+    port = free_port()
+    p = subprocess.Popen([EARSHOT, "--data", data, "serve", "--listen", "127.0.0.1:%d" % port],
+                         env=env(**kw), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    up = http_wait_up("127.0.0.1", port, p)
+    if not res.check(up, "web node on port %d is up" % port):
+        p.kill()
+        print(p.communicate()[1][-2000:])
+        res.finish()
+    return port, p
+
+
+def get(port, path, **hdr):
+    return http_req("127.0.0.1", port, "GET", path, headers=dict(auth, **hdr), raw=True)
+
+
+def code(body):
+    """The "error" of an API error body (raw bytes)."""
+    try:
+        return json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+
+
+with PgCluster() as pg, s3server.S3Server() as s3:
+    url = pg.fresh()
+    s3.make_bucket("calls")
+    rec = os.path.join(work, "rec-1")
+    conf = os.path.join(work, "rec.conf")
+    with open(conf, "w") as f:
+        f.write("[earshot]\nblobs = s3://calls/rec-1\narchive_after = 3650d\n")
+        f.write(s3.conf("calls"))
+
+    # ---- the recorder: four recordings, two of them moved to the bucket --------------
+    p = es(rec, "import", "--json", "--no-progress", "-c", conf, pcap, check=False)
+    res.check(p.returncode == 0, "rec-1 imports the capture: %s" % p.stderr[-500:])
+    calls = [c for c in json.loads(es(rec, "calls", "--json").stdout) if c.get("recording")]
+    res.check(len(calls) >= 3, "the capture gave recordings (%d)" % len(calls))
+    p = es(rec, "archive", "run", "--now", "2099-01-01T00:00:00Z", "--max", "2", check=False)
+    res.check(p.returncode == 0, "two recordings move to the bucket: %s" % p.stderr[-300:])
+    calls = {c["id"]: c for c in json.loads(es(rec, "calls", "--json").stdout)
+             if c.get("recording")}
+
+    def archived(c):
+        return not os.path.exists(os.path.join(rec, c["recording"]["path"]))
+    arch = [c for c in calls.values() if archived(c)]
+    local = [c for c in calls.values() if not archived(c)]
+    res.check(len(arch) == 2 and local, "2 archived, %d local" % len(local))
+
+    rows = psql("SELECT path, wrapped, node FROM rec_keys ORDER BY path").splitlines()
+    res.check(len(rows) == len(calls) and all(r.split("|")[1].startswith("v1:env:")
+                                              and r.endswith("|rec-1") for r in rows),
+              "each recording's wrapped key is in the index, wrapped by the KEK: %s"
+              % [r[:60] for r in rows])
+    deks = sorted(os.listdir(os.path.join(rec, "keys", "dek")))
+    res.check(all(open(os.path.join(rec, "keys", "dek", d)).read().strip()
+                  in [r.split("|")[1] for r in rows] for d in deks),
+              "the index holds the same wrapped text as the data folder")
+    blobs = psql("SELECT blobs FROM nodes WHERE name = 'rec-1'")
+    res.check("bucket = calls" in blobs and "prefix = rec-1" in blobs and s3.endpoint in blobs,
+              "rec-1 published its bucket: %r" % blobs)
+    res.check(s3.secret_key not in blobs and s3.access_key not in blobs
+              and "secret" not in blobs, "and no credentials with it")
+
+    # ---- a user and the web nodes with empty data folders --------------------------------
+    admin = os.path.join(work, "admin")
+    run([EARSHOT, "--data", admin, "user", "add", "admin1", "--role", "admin",
+         "--password-stdin"], input=PW + "\n", env=env())
+    tok = json.loads(run([EARSHOT, "--data", admin, "user", "token", "admin1", "--json"],
+                         env=env()).stdout)["token"]
+    auth = {"Authorization": "Bearer " + tok}
+    web_dir, bare_dir = os.path.join(work, "web"), os.path.join(work, "bare")
+    os.makedirs(web_dir, mode=0o700)
+    os.makedirs(bare_dir, mode=0o700)
+    web, web_p = serve(web_dir, EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                       AWS_SECRET_ACCESS_KEY=s3.secret_key)
+    bare, bare_p = serve(bare_dir, AWS_ACCESS_KEY_ID=s3.access_key,
+                         AWS_SECRET_ACCESS_KEY=s3.secret_key)
+
+    # ---- an archived recording: play, range, export, verify -------------------------------
+    a = arch[0]
+    st, hdrs, body = get(web, "/api/calls/%d/audio" % a["id"])
+    res.check(st == 200 and hashlib.sha256(body).hexdigest() == a["recording"]["plain_sha256"],
+              "the web node plays rec-1's archived recording: %d, %d bytes, plaintext SHA-256 "
+              "%s the index's" % (st, len(body), "matches" if st == 200 and hashlib.sha256(
+                  body).hexdigest() == a["recording"]["plain_sha256"] else "differs from"))
+    st, hdrs, part = get(web, "/api/calls/%d/audio" % a["id"], Range="bytes=100-1099")
+    res.check(st == 206 and part == body[100:1100], "a Range of it: %d" % st)
+    st, hdrs, wav = get(web, "/api/calls/%d/export?format=wav" % a["id"])
+    res.check(st == 200 and wav[:4] == b"RIFF", "the web node exports it as WAV: %d %r"
+              % (st, wav[:120]))
+    st, _, vb = get(web, "/api/calls/%d/verify" % a["id"])
+    v = json.loads(vb) if st == 200 else {}
+    bad = [f for f in v.get("findings", []) if f.get("finding")]
+    res.check(st == 200 and v.get("ok") and not bad,
+              "the web node verifies it (file and plaintext hashes): %d %s" % (st, vb[:600]))
+    res.check(not os.path.exists(os.path.join(web_dir, "keys")),
+              "the web node made no keys of its own")
+
+    # ---- a recording still in rec-1's data folder ------------------------------------------
+    lc = local[0]
+    st, _, body2 = get(web, "/api/calls/%d/audio" % lc["id"])
+    res.check(st == 503 and code(body2) == "elsewhere" and b"rec-1" in body2,
+              "a recording only in rec-1's folder: a clear 503 naming the node: %d %s"
+              % (st, body2[:300]))
+
+    # ---- a web node without the KEK -----------------------------------------------------
+    st, _, body3 = get(bare, "/api/calls/%d/audio" % a["id"])
+    res.check(st == 503 and code(body3) == "no_kek" and b"EARSHOT_KEK" in body3,
+              "a web node without the KEK: 503 no_kek naming what is missing: %d %s"
+              % (st, body3[:300]))
+    st, _, body3 = get(bare, "/api/calls/%d/export?format=wav" % a["id"])
+    res.check(st == 503 and code(body3) == "no_kek", "and its export too: %d %s"
+              % (st, body3[:300]))
+
+    # ---- the backfill: rows lost (or made before this version), then keys publish ---------
+    b = arch[1]
+    psql("DELETE FROM rec_keys")
+    st, _, body4 = get(web, "/api/calls/%d/audio" % b["id"])
+    res.check(st == 410, "without its row the web node cannot open it: %d %s" % (st, body4[:200]))
+    p = es(rec, "keys", "publish", check=False)
+    res.check(p.returncode == 0 and ("%d wrapped data keys published" % len(calls)) in p.stdout,
+              "keys publish puts every key back: %s %s" % (p.stdout, p.stderr))
+    st, _, body4 = get(web, "/api/calls/%d/audio" % b["id"])
+    res.check(st == 200 and hashlib.sha256(body4).hexdigest() == b["recording"]["plain_sha256"],
+              "and the web node plays it again: %d" % st)
+
+    # ---- shredding on the recorder reaches every node ----------------------------------------
+    p = es(rec, "keys", "shred", str(b["id"]), "--yes", check=False)
+    res.check(p.returncode == 0, "rec-1 shreds call %d: %s" % (b["id"], p.stderr[-300:]))
+    res.check(psql("SELECT count(*) FROM rec_keys WHERE path = '%s'"
+                   % b["recording"]["path"]) == "0", "the shred deleted the index's row")
+    for path in ("/api/calls/%d/audio" % b["id"], "/api/calls/%d/export?format=wav" % b["id"]):
+        st, _, body5 = get(web, path)
+        res.check(st in (404, 410), "after the shred %s on the web node: %d %s"
+                  % (path, st, body5[:200]))
+
+    for port, p in ((web, web_p), (bare, bare_p)):
+        rc, err = http_stop(p)
+        res.check(rc == 0, "web node %d stops cleanly: %s %s" % (port, rc, err[-300:]))
+
+shutil.rmtree(work, ignore_errors=True)
+sys.exit(res.finish())
