@@ -2264,6 +2264,9 @@ static void test_search_fast(void)
 	r = list(ix, (struct idx_filter){.tag = "vip", .from_us = 2000 * ES_US_PER_SEC});
 	CHECK_INT(r.n, 2);
 	CHECK_INT(r.id[0], c);
+	idx_close(ix);
+}
+
 /* IDX_MIG_SHARED_KEYS: a recording's wrapped key in, replaced, read back
  * (too small a buffer refused), deleted (twice: a shred run again); a
  * node's bucket published and replaced.  On SQLite from an index made

@@ -172,6 +172,8 @@ static void test_dek_pool(void)
 		pthread_join(th[t], NULL);
 		CHECK_INT(bad[t], 0);
 	}
+}
+
 /* A remote (the shared index's stand-in: an in-memory table, the real
  * index is test_index.c's and test_pg_sharedkeys.py's): a second data
  * folder with the same keyring opens the first's recordings through it;
