@@ -222,6 +222,19 @@ static int row_take(void *ud, const struct idx_transcript *t)
 	return 0;
 }
 
+/* Whether call_row's recording is still the one at path. */
+struct rec_is {
+	const char *path;
+	bool same;
+};
+
+static int rec_is_take(void *ud, const struct idx_call *c)
+{
+	struct rec_is *r = ud;
+	r->same = c->recording && c->recording->path && !strcmp(c->recording->path, r->path);
+	return 0;
+}
+
 /* Append tr leaf e, after a trtomb "replaced" for a live earlier one; an
  * identical live leaf or a newer one makes it a no-op (*added false). */
 static int append_tr(struct st_ledger *l, struct st_ledger_entry *e, int64_t now_us, bool *added)
@@ -299,6 +312,16 @@ static int drain_one(struct idx *ix, struct st_ledger *l, const char *dir,
 	}
 	if (f.created_us > e.made_us)
 		return 0; /* replaced since: the newer one has its own entry */
+	/* the call's recording replaced since (a redaction of a spoken number
+	 * moves the transcripts to the new recording and seals them there, or
+	 * the catch-up at the next open does): a leaf for the old path would
+	 * name a transcript the index no longer has under it */
+	struct rec_is ri = {.path = e.id};
+	rc = idx_call_brief(ix, call_row, rec_is_take, &ri);
+	if (rc && rc != ES_ENOTFOUND)
+		return 2;
+	if (!ri.same)
+		return 0;
 	if (memcmp(f.row, e.meta_sha256, 32)) {
 		ES_LOG_ERR(TAG, "call %" PRId64 " %s: the transcript's index row is not what was "
 			   "sealed (altered after it was stored?): not entered; `earshot verify` "
