@@ -212,6 +212,41 @@ static int enc_sink(void *ud, const void *p, size_t n)
 	return st_enc_writer_write(ud, p, n);
 }
 
+/* The encrypted file's writer on part, under a fresh data key kept by the
+ * vault under the recording's id (its path). */
+static int enc_open(const struct rec_store_config *cfg, const struct rec_job *j, const char *part,
+		    struct st_enc_writer **w, char *why, size_t whylen)
+{
+	struct st_dek *dek = NULL;
+	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, whylen);
+	if (!err)
+		err = st_enc_writer_open(w, part, dek, 0, why, whylen);
+	st_dek_free(dek);
+	return err;
+}
+
+/* The end of an encrypted write: on err the part file and its data key
+ * go (why, when set, says what failed); else the job takes the hashes. */
+static void enc_done(const struct rec_store_config *cfg, struct rec_job *j, const char *final,
+		     const char *part, int err, const char *why, const struct st_enc_hashes *h)
+{
+	if (err) {
+		j->err = err;
+		if (why[0])
+			snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final,
+				 why);
+		else if (!j->msg[0])
+			snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final,
+				 es_strerror(err));
+		unlink(part);
+		st_vault_shred(cfg->vault, j->rel, NULL, 0);
+		return;
+	}
+	memcpy(j->sha, h->cipher_sha256, sizeof(j->sha));
+	memcpy(j->plain_sha, h->plain_sha256, sizeof(j->plain_sha));
+	j->bytes = h->cipher_size;
+}
+
 /* A long encrypted WAV or Ogg/Opus call: rendered straight through the
  * hashing encryptor into part (media_render_sink), memory bounded by one
  * chunk whatever the call's length.  The data key comes first, so a call
@@ -219,14 +254,10 @@ static int enc_sink(void *ud, const void *p, size_t n)
 static void job_write_stream(const struct rec_store_config *cfg, struct rec_job *j,
 			     const char *final, const char *part)
 {
-	struct st_dek *dek = NULL;
 	struct st_enc_writer *w = NULL;
 	struct st_enc_hashes h;
 	char why[512] = "";
-	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
-	if (!err)
-		err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
-	st_dek_free(dek);
+	int err = enc_open(cfg, j, part, &w, why, sizeof(why));
 	if (!err) {
 		err = media_render_sink(j->media_log, enc_sink, w, &j->ro, &j->res, j->msg,
 					sizeof(j->msg));
@@ -244,18 +275,7 @@ static void job_write_stream(const struct rec_store_config *cfg, struct rec_job 
 		}
 	}
 	st_enc_writer_free(w);
-	if (err) {
-		j->err = err;
-		if (why[0])
-			snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final,
-				 why);
-		unlink(part);
-		st_vault_shred(cfg->vault, j->rel, NULL, 0);
-		return;
-	}
-	memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
-	memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
-	j->bytes = h.cipher_size;
+	enc_done(cfg, j, final, part, err, why, &h);
 }
 
 /* A long call: rendered straight into part and hashed from there, or, with
@@ -302,14 +322,10 @@ static void job_write_big(const struct rec_store_config *cfg, struct rec_job *j,
 		close(mfd);
 		return;
 	}
-	struct st_dek *dek = NULL;
 	struct st_enc_writer *w = NULL;
 	struct st_enc_hashes h;
 	char why[512] = "";
-	int err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
-	if (!err)
-		err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
-	st_dek_free(dek);
+	int err = enc_open(cfg, j, part, &w, why, sizeof(why));
 	uint8_t buf[65536];
 	ssize_t n = 0;
 	if (!err && lseek(mfd, 0, SEEK_SET) == 0) {
@@ -327,16 +343,7 @@ static void job_write_big(const struct rec_store_config *cfg, struct rec_job *j,
 	sodium_memzero(buf, sizeof(buf));
 	st_enc_writer_free(w);
 	close(mfd);
-	if (err) {
-		j->err = err;
-		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it encrypted: %s", final, why);
-		unlink(part);
-		st_vault_shred(cfg->vault, j->rel, NULL, 0);
-		return;
-	}
-	memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
-	memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
-	j->bytes = h.cipher_size;
+	enc_done(cfg, j, final, part, err, why, &h);
 }
 
 /* Render into memory (buf, the worker's, reused from call to call), then
@@ -358,15 +365,10 @@ static void job_write(const struct rec_store_config *cfg, struct rec_job *j, str
 		return;
 	}
 	char why[512] = "";
-	int err = 0;
 	if (cfg->vault) {
-		struct st_dek *dek = NULL;
 		struct st_enc_writer *w = NULL;
 		struct st_enc_hashes h;
-		err = st_vault_new_key(cfg->vault, j->rel, &dek, why, sizeof(why));
-		if (!err)
-			err = st_enc_writer_open(&w, part, dek, 0, why, sizeof(why));
-		st_dek_free(dek);
+		int err = enc_open(cfg, j, part, &w, why, sizeof(why));
 		if (!err)
 			err = st_enc_writer_write(w, buf->p, buf->len);
 		if (!err)
@@ -374,24 +376,18 @@ static void job_write(const struct rec_store_config *cfg, struct rec_job *j, str
 		if (err && w && !why[0])
 			snprintf(why, sizeof(why), "%s", st_enc_writer_error(w));
 		st_enc_writer_free(w);
-		if (!err) {
-			memcpy(j->sha, h.cipher_sha256, sizeof(j->sha));
-			memcpy(j->plain_sha, h.plain_sha256, sizeof(j->plain_sha));
-			j->bytes = h.cipher_size;
-		}
-	} else {
-		err = write_plain(part, buf->p, buf->len, j->sha, why, sizeof(why));
-		j->bytes = buf->len;
+		/* the plaintext audio does not linger in freed or reused memory */
+		sodium_memzero(buf->p, buf->len);
+		enc_done(cfg, j, final, part, err, why, &h);
+		return;
 	}
-	/* the plaintext audio does not linger in freed or reused memory */
+	int err = write_plain(part, buf->p, buf->len, j->sha, why, sizeof(why));
+	j->bytes = buf->len;
 	sodium_memzero(buf->p, buf->len);
 	if (err) {
 		j->err = err;
-		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it%s: %s", final,
-			 cfg->vault ? " encrypted" : "", why);
+		snprintf(j->msg, sizeof(j->msg), "%s: cannot write it: %s", final, why);
 		unlink(part);
-		if (cfg->vault)
-			st_vault_shred(cfg->vault, j->rel, NULL, 0);
 	}
 }
 
