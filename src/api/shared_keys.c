@@ -11,6 +11,7 @@
 #include "store/vault.h"
 
 #include <errno.h>
+#include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,66 @@ int srv_rec_fetch(struct srv_req *r, const char *node, const char *path, const c
 		es_errf(err, errlen, rc, "neither this node nor node %s's published bucket holds %s",
 			node, path);
 	return rc;
+}
+
+const char *srv_no_kek_msg(char *out, size_t cap)
+{
+	snprintf(out, cap, "this node has no key-encryption key: set $%s or copy the "
+		 "recorders' DATA/keys/kek.keys", ST_KEK_ENV);
+	return out;
+}
+
+const char *srv_elsewhere_msg(const char *node, const char *why, char *out, size_t cap)
+{
+	snprintf(out, cap, "the recording is kept by node %.63s and is not in its bucket yet: "
+		 "this node cannot reach it%s%.300s", node, why && *why ? ": " : "",
+		 why ? why : "");
+	return out;
+}
+
+int srv_rec_reach(struct srv_req *r, const struct srv_rec *ar, char *err, size_t errlen)
+{
+	if (!ar->has_rec || ar->bad_path)
+		return 0;
+	if (ar->rec.encrypted && !r->srv->vault) {
+		srv_no_kek_msg(err, errlen);
+		return ES_ENOKEK;
+	}
+	if (!srv_rec_elsewhere(r, ar->node, ar->path))
+		return 0;
+	/* checked against the index's SHA-256 on the way into DATA/cache,
+	 * where rec_recording_path finds it (and reuses it next time) */
+	char cached[4400], why[512] = "";
+	int rc = srv_rec_fetch(r, ar->node, ar->path, *ar->sha256 ? ar->sha256 : NULL, cached,
+			       sizeof(cached), why, sizeof(why));
+	if (!rc)
+		return 0;
+	if (rc == ES_ECRYPTO) { /* the bucket's copy is not the one the index names */
+		snprintf(err, errlen, "%s", why);
+		return rc;
+	}
+	srv_elsewhere_msg(ar->node, why, err, errlen);
+	return ES_EUNSUP;
+}
+
+int srv_rec_unreachable(struct srv_req *r, const char *action, const char *obj, int e,
+			const char *err)
+{
+	srv_audit(r, action, obj, API_AUDIT_FAILED, err);
+	if (e == ES_ECRYPTO)
+		return srv_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "tampered", NULL,
+				 "the recording does not match its hash: %s", err);
+	return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, e == ES_ENOKEK ? "no_kek" : "elsewhere",
+			 NULL, "%s", err);
+}
+
+int srv_transcript_load(struct srv_req *r, const struct srv_rec *ar, int ch, struct es_buf *out,
+			char *err, size_t errlen)
+{
+	/* the same test as the recording's: another node's words are in its
+	 * bucket once the recording is (rec_tier_move archives both) */
+	bool elsewhere = srv_rec_elsewhere(r, ar->node, ar->path);
+	return rec_transcript_load_node(r->srv->data_dir, elsewhere ? r->ix : NULL,
+					elsewhere ? ar->node : NULL, r->srv->vault, &ar->rec, ch,
+					out, err, errlen);
 }
