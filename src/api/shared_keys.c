@@ -10,12 +10,10 @@
 #include "record/record.h"
 #include "store/vault.h"
 
-#include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define TAG "keys"
 
@@ -88,13 +86,7 @@ void srv_keys_remote_free(struct srv_keyix *k)
 
 bool srv_rec_elsewhere(struct srv_req *r, const char *node, const char *path)
 {
-	char p[4400];
-	struct stat st;
-	if (!idx_shared(r->ix) || !node || !*node || !path)
-		return false;
-	if (snprintf(p, sizeof(p), "%s/%s", r->srv->data_dir, path) >= (int)sizeof(p))
-		return false;
-	return stat(p, &st) != 0 && errno == ENOENT;
+	return rec_recording_elsewhere(r->srv->data_dir, r->ix, node, path);
 }
 
 int srv_rec_fetch(struct srv_req *r, const char *node, const char *path, const char *sha256,
@@ -117,10 +109,7 @@ const char *srv_no_kek_msg(char *out, size_t cap)
 
 const char *srv_elsewhere_msg(const char *node, const char *why, char *out, size_t cap)
 {
-	snprintf(out, cap, "the recording is kept by node %.63s and is not in its bucket yet: "
-		 "this node cannot reach it%s%.300s", node, why && *why ? ": " : "",
-		 why ? why : "");
-	return out;
+	return rec_elsewhere_msg(node, why, out, cap);
 }
 
 int srv_rec_reach(struct srv_req *r, const struct srv_rec *ar, char *err, size_t errlen)
@@ -131,21 +120,8 @@ int srv_rec_reach(struct srv_req *r, const struct srv_rec *ar, char *err, size_t
 		srv_no_kek_msg(err, errlen);
 		return ES_ENOKEK;
 	}
-	if (!srv_rec_elsewhere(r, ar->node, ar->path))
-		return 0;
-	/* checked against the index's SHA-256 on the way into DATA/cache,
-	 * where rec_recording_path finds it (and reuses it next time) */
-	char cached[4400], why[512] = "";
-	int rc = srv_rec_fetch(r, ar->node, ar->path, *ar->sha256 ? ar->sha256 : NULL, cached,
-			       sizeof(cached), why, sizeof(why));
-	if (!rc)
-		return 0;
-	if (rc == ES_ECRYPTO) { /* the bucket's copy is not the one the index names */
-		snprintf(err, errlen, "%s", why);
-		return rc;
-	}
-	srv_elsewhere_msg(ar->node, why, err, errlen);
-	return ES_EUNSUP;
+	return rec_recording_reach(r->srv->data_dir, r->ix, ar->node, ar->path, ar->sha256, err,
+				   errlen);
 }
 
 int srv_rec_unreachable(struct srv_req *r, const char *action, const char *obj, int e,

@@ -865,6 +865,22 @@ int rec_keys_publish_all(struct idx *ix, struct st_vault *v, unsigned *n);
 /* Let v find the keys it lacks in ix and shred their copies there
  * (st_vault_set_remote over one handle: v and ix on one thread). */
 void rec_keys_remote(struct st_vault *v, struct idx *ix);
+/* Whether the recording at path (relative), missing from data_dir, is
+ * another node's on a shared index (issue #16): its file is on node or in
+ * node's published bucket. */
+bool rec_recording_elsewhere(const char *data_dir, struct idx *ix, const char *node,
+			     const char *path);
+/* The one way to another node's recording: when rec_recording_elsewhere,
+ * fetched from node's published bucket into DATA/cache, checked against
+ * sha256 (the index's), where rec_recording_path finds it.  0: here,
+ * cached or fetched; ES_EUNSUP: not reachable (on node, not yet in its
+ * bucket, or the bucket cannot be read), err in rec_elsewhere_msg's words;
+ * ES_ECRYPTO: the bucket's copy is not the index's. */
+int rec_recording_reach(const char *data_dir, struct idx *ix, const char *node,
+			const char *path, const char *sha256, char *err, size_t errlen);
+/* "the recording is kept by node N and is not in its bucket yet: ...: why"
+ * into out, returned. */
+const char *rec_elsewhere_msg(const char *node, const char *why, char *out, size_t cap);
 /* Publish data_dir's bucket settings as idx_node(ix)'s (errors logged). */
 int rec_keys_publish_blobs(const char *data_dir, struct idx *ix);
 

@@ -172,7 +172,7 @@ with PgCluster() as pg, s3server.S3Server() as s3:
                          AWS_SECRET_ACCESS_KEY=s3.secret_key)
 
     # ---- an archived recording: play, range, export, verify -------------------------------
-    a = arch[0]
+    a, lc = arch[0], local[0]
     st, hdrs, body = get(web, "/api/calls/%d/audio" % a["id"])
     res.check(st == 200 and hashlib.sha256(body).hexdigest() == a["recording"]["plain_sha256"],
               "the web node plays rec-1's archived recording: %d, %d bytes, plaintext SHA-256 "
@@ -222,11 +222,29 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     res.check(st == 503 and code(eb) == "elsewhere" and b"rec-1" in eb,
               "its evidence bundle: a clear 503 naming the node whose ledger it is: %d %s"
               % (st, eb[:300]))
+    # the CLI on the web node's folder: `earshot export` with the audio and
+    # the transcripts beside it, as on the recorder
+    cli_dir = os.path.join(work, "cli")
+    os.makedirs(cli_dir, mode=0o700)
+    out = os.path.join(work, "a.wav")
+    p = run([EARSHOT, "--data", cli_dir, "export", str(a["id"]), "-o", out], check=False,
+            env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                    AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    beside = os.path.join(work, "call-%d.transcript.caller.json" % a["id"])
+    res.check(p.returncode == 0 and open(out, "rb").read(4) == b"RIFF" and os.path.exists(beside)
+              and "zulu" in open(beside).read(),
+              "`earshot export` on a folder that is not the recorder's: audio and transcripts: "
+              "%d %s" % (p.returncode, p.stderr[-400:]))
+    p = run([EARSHOT, "--data", cli_dir, "export", str(lc["id"]), "-o", out + "2"], check=False,
+            env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                    AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    res.check(p.returncode == 1 and "kept by node rec-1" in p.stderr,
+              "and of a recording still on rec-1: exit 1 naming the node: %d %s"
+              % (p.returncode, p.stderr[-300:]))
     res.check(not os.path.exists(os.path.join(web_dir, "keys")),
               "the web node made no keys of its own")
 
     # ---- a recording still in rec-1's data folder ------------------------------------------
-    lc = local[0]
     st, _, body2 = get(web, "/api/calls/%d/audio" % lc["id"])
     res.check(st == 503 and code(body2) == "elsewhere" and b"rec-1" in body2,
               "a recording only in rec-1's folder: a clear 503 naming the node: %d %s"
