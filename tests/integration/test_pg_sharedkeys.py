@@ -29,8 +29,9 @@ no key for any).
   beside the recording); its evidence bundle, whose ledger is the
   recorder's: a clear 503 "elsewhere" naming the node, not a 500; the
   same 503s (elsewhere, no_kek) for each where the bytes cannot be
-  reached.  Before: peaks and clips answered 410, the ZIP and the
-  transcript had no words, the evidence bundle a 500.
+  reached; a transcript made after its recording was archived follows it.
+  Before: peaks and clips answered 410, the ZIP and the transcript had no
+  words, the evidence bundle a 500, the CLI could not find the file.
 About 70 s on a loaded 2-core machine (PostgreSQL and Swift start): the
 Release half."""
 import base64
@@ -128,7 +129,6 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     res.check(len(calls) >= 3, "the capture gave recordings (%d)" % len(calls))
     es(rec, "transcribe", "--query", "source=import")
     p = es(rec, "transcribe", "run", "-c", conf, "--once", check=False)
-    si.stop()
     res.check(p.returncode == 0, "rec-1 transcribes its recordings: %s" % p.stderr[-300:])
     p = es(rec, "archive", "run", "--now", "2099-01-01T00:00:00Z", "--max", "2", check=False)
     res.check(p.returncode == 0, "two recordings move to the bucket: %s" % p.stderr[-300:])
@@ -172,6 +172,15 @@ with PgCluster() as pg, s3server.S3Server() as s3:
                          AWS_SECRET_ACCESS_KEY=s3.secret_key)
 
     a, lc = arch[0], local[0]
+    # a transcript made after its recording moved follows it to the bucket
+    si.script = {"alpha": [("yankee", 0.2, 0.6)], "bravo": [("yankee", 0.2, 0.6)]}
+    es(rec, "transcribe", str(arch[1]["id"]))
+    p = es(rec, "transcribe", "run", "-c", conf, "--once", check=False)
+    si.stop()
+    st, _, tb = get(web, "/api/calls/%d/transcript" % arch[1]["id"])
+    res.check(p.returncode == 0 and st == 200 and b"yankee" in tb,
+              "a transcript made after the recording was archived reaches the web node: %d %s %s"
+              % (st, tb[:200], p.stderr[-300:]))
     # ---- everything else about it, from the same empty web node (first: the export
     # below leaves a checked copy in DATA/cache that the old code found too) --------------
     words = os.path.join(rec, "transcripts", a["recording"]["path"] + ".caller.json")
