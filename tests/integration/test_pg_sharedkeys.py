@@ -245,6 +245,11 @@ with PgCluster() as pg, s3server.S3Server() as s3:
               and "zulu" in open(beside).read(),
               "`earshot export` on a folder that is not the recorder's: audio and transcripts: "
               "%d %s" % (p.returncode, p.stderr[-400:]))
+    p = run([EARSHOT, "--data", cli_dir, "transcribe", "show", str(a["id"]), "--json"],
+            check=False, env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                                 AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    res.check(p.returncode == 0 and "zulu" in p.stdout, "and `earshot transcribe show`: %d %s"
+              % (p.returncode, (p.stdout + p.stderr)[-300:]))
     p = run([EARSHOT, "--data", cli_dir, "export", str(lc["id"]), "-o", out + "2"], check=False,
             env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
                     AWS_SECRET_ACCESS_KEY=s3.secret_key))
