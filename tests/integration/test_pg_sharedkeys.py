@@ -32,7 +32,7 @@ no key for any).
   reached; a transcript made after its recording was archived follows it.
   Before: peaks and clips answered 410, the ZIP and the transcript had no
   words, the evidence bundle a 500, the CLI could not find the file.
-About 70 s on a loaded 2-core machine (PostgreSQL and Swift start): the
+About 40 s on a loaded 2-core machine (PostgreSQL and Swift start): the
 Release half."""
 import base64
 import hashlib
