@@ -310,8 +310,7 @@ static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct a
 	if (!r->srv->vault) {
 		/* not "shredded": this node cannot know, it has no KEK at all */
 		*code = "no_kek";
-		snprintf(msg, msglen, "this node has no key-encryption key: set $%s or copy the "
-			 "recorders' DATA/keys/kek.keys", ST_KEK_ENV);
+		srv_no_kek_msg(msg, msglen);
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	int rc = srv_keycache_get(r->srv->audio, r->srv->vault, ar->path, ar->sha256,
@@ -343,9 +342,7 @@ static unsigned audio_open(struct srv_req *r, const struct srv_rec *ar, struct a
 	    srv_rec_elsewhere(r, ar->node, ar->path)) {
 		/* on its recorder, not yet in a bucket this node reads */
 		*code = "elsewhere";
-		snprintf(msg, msglen, "the recording is kept by node %.63s and is not in its "
-			 "bucket yet: this node cannot reach it%s%.200s", ar->node, *err ? ": " : "",
-			 err);
+		srv_elsewhere_msg(ar->node, err, msg, msglen);
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	if (rc == ES_ENOTFOUND || (!remote && rc == ES_EIO && access(file, F_OK))) {

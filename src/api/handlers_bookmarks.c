@@ -394,12 +394,16 @@ static int clip_audio(struct srv_req *r, int64_t cid, bool export)
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id",
 				 "the call has no stored recording (yet)");
 	}
+	char err[600] = "";
+	/* another node's recording: fetched as GET .../export does (issue #16) */
+	int e = srv_rec_reach(r, &cc.rec, err, sizeof(err));
+	if (e)
+		return srv_rec_unreachable(r, action, obj, e, err);
 	struct es_buf *wav = calloc(1, sizeof(*wav));
 	if (!wav)
 		return MHD_NO;
-	char err[600] = "";
 	struct rec_span sp;
-	int e = rec_recording_span(r->srv->data_dir, r->srv->vault, &cc.rec.rec, c.start_ms,
+	e = rec_recording_span(r->srv->data_dir, r->srv->vault, &cc.rec.rec, c.start_ms,
 				   c.end_ms, wav, &sp, err, sizeof(err));
 	char d[300 + 200];
 	if (e) {
@@ -410,6 +414,8 @@ static int clip_audio(struct srv_req *r, int64_t cid, bool export)
 		if (e == ES_ECRYPTO)
 			return srv_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "tampered", NULL,
 					 "the recording does not match its hash or does not decrypt");
+		if (e == ES_ENOKEK) /* a KEK, not the one that wrapped this key */
+			return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_kek", NULL, "%s", err);
 		if (e == ES_ENOTFOUND && strstr(err, "after the recording's end"))
 			return srv_error(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, "outside", "id",
 					 "the clip starts after the recording's end");

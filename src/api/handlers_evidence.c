@@ -24,16 +24,32 @@ int srv_call_evidence(struct srv_req *r, int64_t id)
 {
 	int rc;
 	char obj[24];
-	if (!srv_access_call(r, id, API_ACT_EXPORT, "call.export", obj, &rc))
+	static const char *const none[] = {NULL};
+	struct srv_rec ar = {0};
+	if (!srv_access_call_ex(r, id, API_ACT_EXPORT, "call.export", none, srv_rec_row, &ar, obj,
+				&rc))
 		return rc;
 	char err[2048] = "";
+	/* another node's recording: its bytes as GET .../export reaches them
+	 * (issue #16) */
+	int e = srv_rec_reach(r, &ar, err, sizeof(err));
+	if (e)
+		return srv_rec_unreachable(r, "call.export", obj, e, err);
 	struct rec_evidence_info info;
 	int fd = -1;
-	int e = rec_evidence_bundle_memfd(r->srv->data_dir, r->srv->vault, r->srv->ledger, r->ix,
-					  id, obj, &fd, &info, err, sizeof(err));
+	e = rec_evidence_bundle_memfd(r->srv->data_dir, r->srv->vault, r->srv->ledger, r->ix, id,
+				      obj, &fd, &info, err, sizeof(err));
 	if (e == ES_ENOTFOUND) {
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id", "%s", err);
+	}
+	if (e && srv_rec_elsewhere(r, ar.node, ar.path)) {
+		/* the leaf and signed head that make it evidence are in the
+		 * recorder's ledger, which no other node holds */
+		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "elsewhere", NULL,
+				 "the recording's ledger is node %.63s's: its evidence bundle is "
+				 "made there (`earshot export --evidence`): %.600s", ar.node, err);
 	}
 	if (e) {
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);

@@ -181,16 +181,14 @@ static int export_one(struct srv_req *r, const struct srv_rec *ar, const char *f
 	x->fd = memfd_create("earshot-export", MFD_CLOEXEC);
 	if (x->fd < 0)
 		return es_errf(err, errlen, ES_EIO, "no memory file for the export");
-	/* another node's recording: from its published bucket into DATA/cache,
-	 * where rec_recording_path finds it (issue #16) */
-	char cached[4400];
-	if (ar->has_rec && srv_rec_elsewhere(r, ar->node, ar->path) &&
-	    srv_rec_fetch(r, ar->node, ar->path, ar->sha256, cached, sizeof(cached), err, errlen)) {
+	/* another node's recording: from its published bucket (issue #16) */
+	int e = srv_rec_reach(r, ar, err, errlen);
+	if (e) {
 		close(x->fd);
 		x->fd = -1;
-		return ES_EUNSUP; /* export_failed: kept elsewhere */
+		return e; /* export_failed: no_kek, elsewhere or tampered */
 	}
-	int e = ar->has_rec ? rec_recording_export_fd(r->srv->data_dir, r->srv->vault, &ar->rec,
+	e = ar->has_rec ? rec_recording_export_fd(r->srv->data_dir, r->srv->vault, &ar->rec,
 						      fmt, x->fd, err, errlen)
 			    : rec_queued_export_fd(r->srv->data_dir, r->srv->vault, ar->call_id,
 						   ar->start_us, ar->end_us, fmt, x->fd, err, errlen);
@@ -322,7 +320,7 @@ static bool parse_ids(const char *s, int64_t *ids, size_t *n)
  * user who may export the call may read them, as in its evidence bundle.
  * A transcript that cannot be read is left out and logged. */
 static void zip_transcripts(struct srv_req *r, struct st_zip_writer *w, struct es_json *man,
-			    int64_t id, const struct idx_recording *rec)
+			    int64_t id, const struct srv_rec *ar)
 {
 	static const char *const chan[] = {"caller", "callee"};
 	es_json_key(man, "transcripts");
@@ -331,8 +329,7 @@ static void zip_transcripts(struct srv_req *r, struct st_zip_writer *w, struct e
 		struct es_buf b;
 		es_buf_init(&b);
 		char err[512] = "", name[80];
-		int e = rec_transcript_load(r->srv->data_dir, r->srv->vault, rec, ch, &b, err,
-					    sizeof(err));
+		int e = srv_transcript_load(r, ar, ch, &b, err, sizeof(err));
 		snprintf(name, sizeof(name), "call-%lld.transcript.%s.json", (long long)id, chan[ch]);
 		if (!e && st_zip_writer_add(w, name, b.p, b.len))
 			e = ES_EIO;
@@ -410,7 +407,7 @@ static bool zip_one(struct srv_req *r, struct st_zip_writer *w, struct es_json *
 	else
 		es_json_str(man, z.ar.sha256);
 	if (!queued) /* transcripts come after the recording */
-		zip_transcripts(r, w, man, id, &z.ar.rec);
+		zip_transcripts(r, w, man, id, &z.ar);
 	es_json_obj_end(man);
 	return true;
 }

@@ -219,6 +219,8 @@ static unsigned peaks_key(struct srv_req *r, const struct srv_rec *p, struct st_
 	if (rc == ES_ENOTFOUND)
 		return pfail_set(f, MHD_HTTP_GONE, "gone",
 				 "recording %s: its data key is gone (shredded or missing)", p->path);
+	if (rc == ES_ENOKEK)
+		return pfail_set(f, MHD_HTTP_SERVICE_UNAVAILABLE, "no_kek", "%.500s", err);
 	if (rc)
 		return pfail_set(f, MHD_HTTP_CONFLICT, "integrity",
 				 "recording %s: its data key cannot be read: %.300s", p->path, err);
@@ -462,6 +464,12 @@ static unsigned peaks_base(struct srv_req *r, struct srv_peaks_task *t, int *rc)
 {
 	char err[600] = "";
 	struct pfail *f = &t->f;
+	/* another node's recording: fetched as GET .../export does (issue #16) */
+	int e = srv_rec_reach(r, &t->p, err, sizeof(err));
+	if (e) {
+		*rc = srv_rec_unreachable(r, "call.peaks", t->obj, e, err);
+		return PEAKS_ANSWERED;
+	}
 	unsigned st = peaks_open(r, &t->p, t->file, sizeof(t->file), t->pfile, sizeof(t->pfile),
 				 &t->dek, f);
 	if (!st)

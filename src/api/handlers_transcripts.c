@@ -122,8 +122,7 @@ static void channel_hits(struct srv_req *r, const struct srv_rec *ar, int ch, co
 	struct tr_text t = {0};
 	struct idx_tr_word *w = NULL;
 	char e[300] = "";
-	int rc = rec_transcript_load(r->srv->data_dir, r->srv->vault, &ar->rec, ch, &b, e,
-				     sizeof(e));
+	int rc = srv_transcript_load(r, ar, ch, &b, e, sizeof(e));
 	if (!rc)
 		rc = tr_text_from_json((const char *)b.p, b.len, &t, e, sizeof(e));
 	if (!rc && t.n && !(w = calloc(t.n, sizeof(*w))))
@@ -310,8 +309,7 @@ static unsigned tr_read(struct srv_req *r, const struct srv_rec *ar, const struc
 		struct es_buf b;
 		es_buf_init(&b);
 		char e[300] = "";
-		int rc = rec_transcript_load(r->srv->data_dir, r->srv->vault, &ar->rec, ch, &b, e,
-					     sizeof(e));
+		int rc = srv_transcript_load(r, ar, ch, &b, e, sizeof(e));
 		if (!rc)
 			rc = tr_text_from_json((const char *)b.p, b.len, &t[ch], e, sizeof(e));
 		cJSON *root = rc ? NULL : cJSON_ParseWithLength((const char *)b.p, b.len);

@@ -381,6 +381,28 @@ bool srv_rec_elsewhere(struct srv_req *r, const char *node, const char *path);
  * removes it): 0 with the path in out, or an error with err set. */
 int srv_rec_fetch(struct srv_req *r, const char *node, const char *path, const char *sha256,
 		  char *out, size_t cap, char *err, size_t errlen);
+/* The one way a handler reaches a call's recording wherever it is (issue
+ * #16), before it opens it as a local file: another node's archived
+ * recording is fetched from that node's published bucket into DATA/cache
+ * (checked against the index's SHA-256), where rec_recording_path finds
+ * it.  0: reachable (local, cached or fetched; no recording: nothing to
+ * do); ES_ENOKEK: encrypted and this node has no KEK; ES_EUNSUP: kept by
+ * another node and not in its bucket (or the bucket cannot be read);
+ * ES_ECRYPTO: the bucket's copy is not the index's.  err says which in
+ * the words srv_rec_unreachable answers with. */
+int srv_rec_reach(struct srv_req *r, const struct srv_rec *ar, char *err, size_t errlen);
+/* The answer to srv_rec_reach's failure e (audited as action on obj):
+ * 503 no_kek, 503 elsewhere, 500 tampered. */
+int srv_rec_unreachable(struct srv_req *r, const char *action, const char *obj, int e,
+			const char *err);
+/* A channel's stored transcript of ar's recording, wherever it is (issue
+ * #16): rec_transcript_load_node with ar's node when the recording is
+ * another node's.  ES_ENOTFOUND: none. */
+int srv_transcript_load(struct srv_req *r, const struct srv_rec *ar, int ch, struct es_buf *out,
+			char *err, size_t errlen);
+/* The words of those answers (GET .../audio's too): into out, returned. */
+const char *srv_no_kek_msg(char *out, size_t cap);
+const char *srv_elsewhere_msg(const char *node, const char *why, char *out, size_t cap);
 int srv_call_tags(struct srv_req *r, int64_t id);
 int srv_call_tag(struct srv_req *r, int64_t id);
 int srv_call_untag(struct srv_req *r, int64_t id, struct slice tag);

@@ -10,11 +10,10 @@
 #include "record/record.h"
 #include "store/vault.h"
 
-#include <errno.h>
+#include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define TAG "keys"
 
@@ -87,13 +86,7 @@ void srv_keys_remote_free(struct srv_keyix *k)
 
 bool srv_rec_elsewhere(struct srv_req *r, const char *node, const char *path)
 {
-	char p[4400];
-	struct stat st;
-	if (!idx_shared(r->ix) || !node || !*node || !path)
-		return false;
-	if (snprintf(p, sizeof(p), "%s/%s", r->srv->data_dir, path) >= (int)sizeof(p))
-		return false;
-	return stat(p, &st) != 0 && errno == ENOENT;
+	return rec_recording_elsewhere(r->srv->data_dir, r->ix, node, path);
 }
 
 int srv_rec_fetch(struct srv_req *r, const char *node, const char *path, const char *sha256,
@@ -105,4 +98,50 @@ int srv_rec_fetch(struct srv_req *r, const char *node, const char *path, const c
 		es_errf(err, errlen, rc, "neither this node nor node %s's published bucket holds %s",
 			node, path);
 	return rc;
+}
+
+const char *srv_no_kek_msg(char *out, size_t cap)
+{
+	snprintf(out, cap, "this node has no key-encryption key: set $%s or copy the "
+		 "recorders' DATA/keys/kek.keys", ST_KEK_ENV);
+	return out;
+}
+
+const char *srv_elsewhere_msg(const char *node, const char *why, char *out, size_t cap)
+{
+	return rec_elsewhere_msg(node, why, out, cap);
+}
+
+int srv_rec_reach(struct srv_req *r, const struct srv_rec *ar, char *err, size_t errlen)
+{
+	if (!ar->has_rec || ar->bad_path)
+		return 0;
+	if (ar->rec.encrypted && !r->srv->vault) {
+		srv_no_kek_msg(err, errlen);
+		return ES_ENOKEK;
+	}
+	return rec_recording_reach(r->srv->data_dir, r->ix, ar->node, ar->path, ar->sha256, err,
+				   errlen);
+}
+
+int srv_rec_unreachable(struct srv_req *r, const char *action, const char *obj, int e,
+			const char *err)
+{
+	srv_audit(r, action, obj, API_AUDIT_FAILED, err);
+	if (e == ES_ECRYPTO)
+		return srv_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "tampered", NULL,
+				 "the recording does not match its hash: %s", err);
+	return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, e == ES_ENOKEK ? "no_kek" : "elsewhere",
+			 NULL, "%s", err);
+}
+
+int srv_transcript_load(struct srv_req *r, const struct srv_rec *ar, int ch, struct es_buf *out,
+			char *err, size_t errlen)
+{
+	/* the same test as the recording's: another node's words are in its
+	 * bucket once the recording is (rec_tier_move archives both) */
+	bool elsewhere = srv_rec_elsewhere(r, ar->node, ar->path);
+	return rec_transcript_load_node(r->srv->data_dir, elsewhere ? r->ix : NULL,
+					elsewhere ? ar->node : NULL, r->srv->vault, &ar->rec, ch,
+					out, err, errlen);
 }

@@ -105,6 +105,9 @@ struct rec_copy {
 	int64_t row;
 	char format[8];
 	char data_dir[512];
+	char node[IDX_NODE_MAX]; /* the recorder's on a shared index, "" none */
+	bool elsewhere;          /* another node's (issue #16): keys and words there */
+	struct cli_ctx *ctx;
 };
 
 static int take_recording(void *ud, const struct idx_call *c)
@@ -121,7 +124,50 @@ static int take_recording(void *ud, const struct idx_call *c)
 	snprintf(rc->sha, sizeof(rc->sha), "%s", r->sha256 ? r->sha256 : "");
 	snprintf(rc->plain, sizeof(rc->plain), "%s", r->plain_sha256 ? r->plain_sha256 : "");
 	snprintf(rc->format, sizeof(rc->format), "%s", r->format ? r->format : "");
+	snprintf(rc->node, sizeof(rc->node), "%s", c->node ? c->node : "");
 	return 0;
+}
+
+/* Another node's recording (issue #16): its bytes from that node's bucket
+ * by the one way the web nodes use (rec_recording_reach); CLI_OK or the
+ * exit code, said on stderr. */
+static int reach_recording(struct idx *ix, const char *cmd, struct rec_copy *rc)
+{
+	char err[1024] = "";
+	rc->elsewhere = rec_recording_elsewhere(rc->data_dir, ix, rc->node, rc->rel);
+	int e = rec_recording_reach(rc->data_dir, ix, rc->node, rc->rel, rc->sha, err, sizeof(err));
+	if (e == ES_ECRYPTO) {
+		fprintf(stderr, "earshot %s: %s: the recording was altered (it does not match its "
+			"SHA-256 in the index)\n", cmd, err);
+		return CLI_ERR;
+	}
+	if (e) {
+		fprintf(stderr, "earshot %s: %s\n", cmd, err);
+		return CLI_ERR;
+	}
+	const struct idx_recording r = {.path = rc->rel, .sha256 = rc->sha};
+	rec_recording_path(rc->data_dir, &r, rc->path, sizeof(rc->path));
+	return CLI_OK;
+}
+
+/* The keys of rc's recording into *v (NULL: a plain one): DATA/keys, or
+ * $EARSHOT_KEK with the wrapped keys of a shared index (*ix, closed by the
+ * caller) on a folder that is not the recorder's.  CLI_OK or CLI_ERR. */
+static int open_keys(const char *cmd, const struct rec_copy *rc, struct st_vault **v,
+		     struct idx **ix)
+{
+	char err[1024] = "";
+	*v = NULL;
+	*ix = NULL;
+	if (!rc->encrypted)
+		return CLI_OK;
+	if (st_vault_open(v, rc->data_dir, false, err, sizeof(err))) {
+		fprintf(stderr, "earshot %s: encryption keys of %s: %s\n", cmd, rc->data_dir, err);
+		return CLI_ERR;
+	}
+	if (rc->elsewhere && !cli_open_index(rc->ctx, false, ix))
+		rec_keys_remote(*v, *ix);
+	return CLI_OK;
 }
 
 /* Look the recording up; CLI_OK or the exit code, with the message printed. */
@@ -133,6 +179,7 @@ static int find_recording(struct cli_ctx *ctx, const char *cmd, const char *arg,
 		return CLI_ERR;
 	memset(out, 0, sizeof(*out));
 	snprintf(out->data_dir, sizeof(out->data_dir), "%s", ctx->data_dir);
+	out->ctx = ctx;
 	int err = idx_call_get(ix, cli_call_ref(ix, arg), take_recording, out);
 	int rc = CLI_OK;
 	if (err == ES_ENOTFOUND) {
@@ -145,6 +192,8 @@ static int find_recording(struct cli_ctx *ctx, const char *cmd, const char *arg,
 		fprintf(stderr, "earshot %s: call %s has no recording (no audio was captured)\n",
 			cmd, arg);
 		rc = CLI_NOTFOUND;
+	} else {
+		rc = reach_recording(ix, cmd, out);
 	}
 	idx_close(ix);
 	return rc;
@@ -156,11 +205,10 @@ static int find_recording(struct cli_ctx *ctx, const char *cmd, const char *arg,
 static int plain_copy(const char *cmd, const struct rec_copy *rc, const char *dst)
 {
 	struct st_vault *v = NULL;
+	struct idx *ix = NULL;
 	char err[1024];
-	if (rc->encrypted && st_vault_open(&v, rc->data_dir, false, err, sizeof(err))) {
-		fprintf(stderr, "earshot %s: encryption keys of %s: %s\n", cmd, rc->data_dir, err);
+	if (open_keys(cmd, rc, &v, &ix))
 		return CLI_ERR;
-	}
 	struct idx_recording r = {
 		.call_row = rc->row,
 		.path = rc->rel,
@@ -171,6 +219,7 @@ static int plain_copy(const char *cmd, const struct rec_copy *rc, const char *ds
 	};
 	int e = rec_recording_plain(rc->data_dir, v, &r, dst, err, sizeof(err));
 	st_vault_close(v);
+	idx_close(ix);
 	if (!e)
 		return CLI_OK;
 	if (e == ES_ECRYPTO)
@@ -294,11 +343,10 @@ static int each_transcript(const struct rec_copy *rc, tr_put_fn put, void *ud)
 {
 	static const char *const chan[] = {"caller", "callee"};
 	struct st_vault *v = NULL;
+	struct idx *ix = NULL;
 	char err[1024] = "";
-	if (rc->encrypted && st_vault_open(&v, rc->data_dir, false, err, sizeof(err))) {
-		fprintf(stderr, "earshot export: encryption keys of %s: %s\n", rc->data_dir, err);
+	if (open_keys("export", rc, &v, &ix))
 		return CLI_ERR;
-	}
 	struct idx_recording rec = {.path = rc->rel, .encrypted = rc->encrypted};
 	int st = CLI_OK;
 	for (int ch = 0; ch < 2 && st == CLI_OK; ch++) {
@@ -307,7 +355,9 @@ static int each_transcript(const struct rec_copy *rc, tr_put_fn put, void *ud)
 		char name[80];
 		snprintf(name, sizeof(name), "call-%lld.transcript.%s.json", (long long)rc->row,
 			 chan[ch]);
-		int e = rec_transcript_load(rc->data_dir, v, &rec, ch, &b, err, sizeof(err));
+		/* another node's words: from its bucket, beside the recording */
+		int e = rec_transcript_load_node(rc->data_dir, ix, ix ? rc->node : NULL, v, &rec, ch,
+						 &b, err, sizeof(err));
 		if (!e && put(ud, name, &b))
 			st = CLI_ERR;
 		else if (e && e != ES_ENOTFOUND) {
@@ -320,6 +370,7 @@ static int each_transcript(const struct rec_copy *rc, tr_put_fn put, void *ud)
 		es_buf_free(&b);
 	}
 	st_vault_close(v);
+	idx_close(ix);
 	return st;
 }
 

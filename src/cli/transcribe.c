@@ -553,6 +553,7 @@ struct show_ctx {
 	bool found;
 	struct idx_recording rec;
 	char path[512], sha[65];
+	char node[IDX_NODE_MAX]; /* the recorder's on a shared index */
 };
 
 static int take_call(void *ud, const struct idx_call *c)
@@ -567,6 +568,7 @@ static int take_call(void *ud, const struct idx_call *c)
 	s->rec.sha256 = NULL;
 	s->rec.plain_sha256 = s->rec.format = s->rec.codecs = s->rec.flags = NULL;
 	s->rec.stats_json = NULL;
+	snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "");
 	return 0;
 }
 
@@ -601,13 +603,20 @@ static int cmd_show(struct cli_ctx *ctx, const char *arg, bool json)
 		idx_close(ix);
 		return CLI_ERR;
 	}
+	/* another node's (issue #16): its key from the index, its words from
+	 * its bucket, as a web node reads them */
+	bool elsewhere = rec_recording_elsewhere(ctx->data_dir, ix, s.node, s.path);
+	if (elsewhere)
+		rec_keys_remote(v, ix);
 	if (json)
 		printf("{\"call\":%lld,\"transcripts\":[", (long long)row);
 	bool any = false;
 	for (int ch = 0; ch < 2; ch++) {
 		struct es_buf b;
 		es_buf_init(&b);
-		int rc = rec_transcript_load(ctx->data_dir, v, &s.rec, ch, &b, err, sizeof(err));
+		int rc = rec_transcript_load_node(ctx->data_dir, elsewhere ? ix : NULL,
+						  elsewhere ? s.node : NULL, v, &s.rec, ch, &b, err,
+						  sizeof(err));
 		if (rc == ES_ENOTFOUND) {
 			es_buf_free(&b);
 			continue;

@@ -433,6 +433,13 @@ int rec_tr_reindex(struct idx *ix, const struct rec_tr_keysrc *src, unsigned *do
 int rec_transcript_load(const char *data_dir, struct st_vault *vault,
 			const struct idx_recording *rec, int channel, struct es_buf *out,
 			char *err, size_t errlen);
+/* The same for a recording made by node (ix and node NULL: the same as
+ * rec_transcript_load): a words file this data folder lacks is read from
+ * node's published bucket, where its recorder archives it beside the
+ * recording (issue #16). */
+int rec_transcript_load_node(const char *data_dir, struct idx *ix, const char *node,
+			     struct st_vault *vault, const struct idx_recording *rec, int channel,
+			     struct es_buf *out, char *err, size_t errlen);
 /* The transcripts of a recording that another replaced (a redaction):
  * read with old_path's key, sealed again with new_path's (encrypted) at
  * new_path's place, the old files removed; none is fine. */
@@ -823,6 +830,11 @@ int rec_tier_fetch(const char *data_dir, const char *rel, const char *sha256, ch
  * bucket (ix and node NULL: rec_tier_fetch). */
 int rec_tier_fetch_node(const char *data_dir, struct idx *ix, const char *node, const char *rel,
 			const char *sha256, char *out, size_t cap, char *err, size_t errlen);
+/* An archived recording's words files (sealed as they are) to this node's
+ * bucket beside it, as rec_tier_move puts them there: for a transcript made
+ * after the recording moved.  0 when the recording is still local or there
+ * is no bucket. */
+int rec_tier_put_words(const char *data_dir, const char *rec_path, char *err, size_t errlen);
 /* Remove the least recently used (later of atime, mtime) checked copies in
  * DATA/cache until it holds at most max_bytes, never the file keep (may be
  * NULL); rec_tier_fetch does it after each fetch with [s3]
@@ -853,6 +865,22 @@ int rec_keys_publish_all(struct idx *ix, struct st_vault *v, unsigned *n);
 /* Let v find the keys it lacks in ix and shred their copies there
  * (st_vault_set_remote over one handle: v and ix on one thread). */
 void rec_keys_remote(struct st_vault *v, struct idx *ix);
+/* Whether the recording at path (relative), missing from data_dir, is
+ * another node's on a shared index (issue #16): its file is on node or in
+ * node's published bucket. */
+bool rec_recording_elsewhere(const char *data_dir, struct idx *ix, const char *node,
+			     const char *path);
+/* The one way to another node's recording: when rec_recording_elsewhere,
+ * fetched from node's published bucket into DATA/cache, checked against
+ * sha256 (the index's), where rec_recording_path finds it.  0: here,
+ * cached or fetched; ES_EUNSUP: not reachable (on node, not yet in its
+ * bucket, or the bucket cannot be read), err in rec_elsewhere_msg's words;
+ * ES_ECRYPTO: the bucket's copy is not the index's. */
+int rec_recording_reach(const char *data_dir, struct idx *ix, const char *node,
+			const char *path, const char *sha256, char *err, size_t errlen);
+/* "the recording is kept by node N and is not in its bucket yet: ...: why"
+ * into out, returned. */
+const char *rec_elsewhere_msg(const char *node, const char *why, char *out, size_t cap);
 /* Publish data_dir's bucket settings as idx_node(ix)'s (errors logged). */
 int rec_keys_publish_blobs(const char *data_dir, struct idx *ix);
 

@@ -8,8 +8,11 @@
 #include "record/record.h"
 #include "store/vault.h"
 
+#include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define TAG "keys"
@@ -103,4 +106,47 @@ int rec_keys_publish_blobs(const char *data_dir, struct idx *ix)
 			   "cannot read its archived recordings", node,
 			   rc == ES_EDB ? idx_errmsg(ix) : es_strerror(rc));
 	return rc;
+}
+
+/* ---- another node's recording, wherever it is (issue #16) ------------------------------- */
+
+bool rec_recording_elsewhere(const char *data_dir, struct idx *ix, const char *node,
+			     const char *path)
+{
+	char p[4400];
+	struct stat st;
+	if (!idx_shared(ix) || !node || !*node || !path)
+		return false;
+	if (snprintf(p, sizeof(p), "%s/%s", data_dir, path) >= (int)sizeof(p))
+		return false;
+	return stat(p, &st) != 0 && errno == ENOENT;
+}
+
+const char *rec_elsewhere_msg(const char *node, const char *why, char *out, size_t cap)
+{
+	snprintf(out, cap, "the recording is kept by node %.63s and is not in its bucket yet: "
+		 "this node cannot reach it%s%.300s", node, why && *why ? ": " : "",
+		 why ? why : "");
+	return out;
+}
+
+int rec_recording_reach(const char *data_dir, struct idx *ix, const char *node,
+			const char *path, const char *sha256, char *err, size_t errlen)
+{
+	if (!rec_recording_elsewhere(data_dir, ix, node, path))
+		return 0;
+	char cached[4400], why[512] = "";
+	int rc = rec_tier_fetch_node(data_dir, ix, node, path, sha256 && *sha256 ? sha256 : NULL,
+				     cached, sizeof(cached), why, sizeof(why));
+	if (!rc)
+		return 0;
+	if (rc == ES_ECRYPTO) { /* the bucket's copy is not the one the index names */
+		snprintf(err, errlen, "%s", why);
+		return rc;
+	}
+	if (rc == ES_ENOTFOUND && !*why)
+		snprintf(why, sizeof(why), "neither this node nor node %s's published bucket holds "
+			 "%s", node, path);
+	rec_elsewhere_msg(node, why, err, errlen);
+	return ES_EUNSUP;
 }

@@ -12,6 +12,7 @@
  * file in place, so the next pass tries again and nothing is lost. */
 #include "record/record_internal.h"
 #include "store/blob.h"
+#include "store/crypt.h"
 
 #include <sodium.h>
 
@@ -477,6 +478,46 @@ static int take_sha(void *ud, const struct idx_call *c)
 	return 0;
 }
 
+/* The recording's words files (DATA/transcripts/<path>.<party>.json), sealed
+ * as they are, to the bucket beside it under the same relative names: a web
+ * node with an empty data folder reads them there (issue #16,
+ * rec_transcript_load_node).  The local copies stay: this node's searches
+ * and transcripts read them. */
+static int put_words(const char *data_dir, struct st_blob *b, const char *rec_path, char *err,
+		     size_t errlen)
+{
+	for (int ch = 0; ch < 2; ch++) {
+		char local[4400], key[4400], sha[65];
+		struct st_blob_put_info info;
+		if (rec_transcript_path(data_dir, rec_path, ch, local, sizeof(local)) ||
+		    access(local, F_OK))
+			continue; /* not transcribed (yet) */
+		snprintf(key, sizeof(key), "%s", local + strlen(data_dir) + 1);
+		int rc = st_sha256_file(local, NULL, sha);
+		if (rc)
+			return es_errf(err, errlen, rc, "%s: cannot be read", local);
+		if ((rc = b->ops->put_file(b->state, key, local, sha, &info, err, errlen)))
+			return rc;
+	}
+	return 0;
+}
+
+int rec_tier_put_words(const char *data_dir, const char *rec_path, char *err, size_t errlen)
+{
+	char local[4200];
+	struct stat st;
+	snprintf(local, sizeof(local), "%s/%s", data_dir, rec_path);
+	if (!stat(local, &st))
+		return 0; /* still local: its words go with it when it moves */
+	struct st_blob b;
+	int rc = rec_blobs_open(data_dir, &b, NULL, err, errlen);
+	if (rc)
+		return rc == ES_ENOTFOUND ? 0 : rc;
+	rc = put_words(data_dir, &b, rec_path, err, errlen);
+	st_blob_close(&b);
+	return rc;
+}
+
 /* One recording: upload, read back and hash, then remove the local file. */
 static int move_one(const char *data_dir, struct idx *ix, struct st_blob *b, const struct cand *c,
 		    struct rec_tier_counts *n, char *err, size_t errlen)
@@ -510,6 +551,10 @@ static int move_one(const char *data_dir, struct idx *ix, struct st_blob *b, con
 		else
 			ES_LOG_INF(TAG, "%s: object legal hold set (hold %s)", c->path, held);
 	}
+	/* its words before the local copy goes: once it is gone, web nodes
+	 * look for both in the bucket */
+	if ((rc = put_words(data_dir, b, c->path, err, errlen)))
+		return rc;
 	if (unlink(local) && errno != ENOENT)
 		return es_errf(err, errlen, ES_EIO, "%s: %s", local, strerror(errno));
 	n->moved++;

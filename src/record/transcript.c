@@ -281,6 +281,12 @@ static int store(struct rec_tr_worker *w, const struct idx_tr_job *j, const stru
 		idx_rollback(w->ix);
 	if (rc)
 		rec_tr_pending_drop(w->data_dir, it.call_row, it.channel, it.created_us);
+	/* a recording already in the bucket: its words join it there for the
+	 * web nodes (issue #16); they stay here too, so a failure is logged */
+	char werr[512];
+	if (!rc && rec_tier_put_words(w->data_dir, r->path, werr, sizeof(werr)))
+		ES_LOG_WARNING(TAG, "%s: its transcript is not in the bucket; web nodes cannot "
+			       "read it until the next `earshot archive run`: %s", r->path, werr);
 dberr:
 	if (rc)
 		es_errf(err, errlen, rc, "%s", idx_errmsg(w->ix));
@@ -514,14 +520,11 @@ int rec_tr_requeue_orphans(struct idx *ix, int64_t now_us, int64_t lease_us, int
 
 /* ---- reading back ----------------------------------------------------------------------- */
 
-int rec_transcript_load(const char *data_dir, struct st_vault *vault,
-			const struct idx_recording *rec, int channel, struct es_buf *out,
-			char *err, size_t errlen)
+/* The words file at path (sealed with rec's data key when rec is encrypted). */
+static int load_file(const char *path, struct st_vault *vault, const struct idx_recording *rec,
+		     struct es_buf *out, char *err, size_t errlen)
 {
-	char path[4400];
-	int rc = rec_transcript_path(data_dir, rec->path, channel, path, sizeof(path));
-	if (rc)
-		return es_errf(err, errlen, rc, "transcript path too long");
+	int rc = 0;
 	if (access(path, F_OK))
 		return ES_ENOTFOUND;
 	if (!rec->encrypted) {
@@ -555,5 +558,36 @@ int rec_transcript_load(const char *data_dir, struct st_vault *vault,
 	}
 	st_enc_reader_close(r);
 	st_dek_free(dek);
+	return rc;
+}
+
+int rec_transcript_load(const char *data_dir, struct st_vault *vault,
+			const struct idx_recording *rec, int channel, struct es_buf *out,
+			char *err, size_t errlen)
+{
+	return rec_transcript_load_node(data_dir, NULL, NULL, vault, rec, channel, out, err,
+					errlen);
+}
+
+int rec_transcript_load_node(const char *data_dir, struct idx *ix, const char *node,
+			     struct st_vault *vault, const struct idx_recording *rec, int channel,
+			     struct es_buf *out, char *err, size_t errlen)
+{
+	char path[4400], got[4400];
+	int rc = rec_transcript_path(data_dir, rec->path, channel, path, sizeof(path));
+	if (rc)
+		return es_errf(err, errlen, rc, "transcript path too long");
+	if (!node || !access(path, F_OK))
+		return load_file(path, vault, rec, out, err, errlen);
+	/* another node's words, archived beside its recording (rec_tier_move):
+	 * fetched unchecked (the seal is the check: it opens only with this
+	 * recording's data key) and removed once read, so that a transcript
+	 * made again is never served from an old copy */
+	rc = rec_tier_fetch_node(data_dir, ix, node, path + strlen(data_dir) + 1, NULL, got,
+				 sizeof(got), err, errlen);
+	if (rc)
+		return rc; /* ES_ENOTFOUND: not transcribed, or not archived yet */
+	rc = load_file(got, vault, rec, out, err, errlen);
+	unlink(got);
 	return rc;
 }

@@ -20,20 +20,35 @@ the index URL and S3 credentials of their own (AWS_* in the environment).
 - `keys shred` on the recorder deletes the index's row too: the web node
   answers 410 at once (its cached key is dropped).
 Before this change the web node answered 410 for every recording (it had
-no key for any).  About 55 s on a loaded 2-core machine (PostgreSQL and
-Swift start): the Release half."""
+no key for any).
+- everything else about an archived recording from the empty web node,
+  through the way the audio endpoint reaches it: its waveform (peaks), a
+  clip of it, the ZIP export with its transcripts, its transcript and the
+  text search's hits (the recorder transcribes through the whisper
+  stand-in before archiving; its sealed words files go to the bucket
+  beside the recording); its evidence bundle, whose ledger is the
+  recorder's: a clear 503 "elsewhere" naming the node, not a 500; the
+  same 503s (elsewhere, no_kek) for each where the bytes cannot be
+  reached; a transcript made after its recording was archived follows it.
+  Before: peaks and clips answered 410, the ZIP and the transcript had no
+  words, the evidence bundle a 500, the CLI could not find the file.
+About 40 s on a loaded 2-core machine (PostgreSQL and Swift start): the
+Release half."""
 import base64
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from estest import (BUILD, EARSHOT, PgCluster, Results, free_port, http_req,  # noqa: E402
                     http_stop, http_wait_up, run, skip, tmpdir)
 import s3server  # noqa: E402
+from asrstandin import StandIn  # noqa: E402
 
 GEN = os.path.join(BUILD, "gen_calls")
 if not os.path.exists(GEN):
@@ -97,15 +112,24 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     s3.make_bucket("calls")
     rec = os.path.join(work, "rec-1")
     conf = os.path.join(work, "rec.conf")
+    # the whisper stand-in "hears" the same words on every channel (the
+    # generated calls have no talkgen bursts to tell them apart)
+    si = StandIn("whisper")
+    said = [("refund", 0.2, 0.6), ("zulu", 0.6, 1.0)]
+    si.script = {"alpha": said, "bravo": said}
     with open(conf, "w") as f:
         f.write("[earshot]\nblobs = s3://calls/rec-1\narchive_after = 3650d\n")
         f.write(s3.conf("calls"))
+        f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\n" % si.start())
 
     # ---- the recorder: four recordings, two of them moved to the bucket --------------
     p = es(rec, "import", "--json", "--no-progress", "-c", conf, pcap, check=False)
     res.check(p.returncode == 0, "rec-1 imports the capture: %s" % p.stderr[-500:])
     calls = [c for c in json.loads(es(rec, "calls", "--json").stdout) if c.get("recording")]
     res.check(len(calls) >= 3, "the capture gave recordings (%d)" % len(calls))
+    es(rec, "transcribe", "--query", "source=import")
+    p = es(rec, "transcribe", "run", "-c", conf, "--once", check=False)
+    res.check(p.returncode == 0, "rec-1 transcribes its recordings: %s" % p.stderr[-300:])
     p = es(rec, "archive", "run", "--now", "2099-01-01T00:00:00Z", "--max", "2", check=False)
     res.check(p.returncode == 0, "two recordings move to the bucket: %s" % p.stderr[-300:])
     calls = {c["id"]: c for c in json.loads(es(rec, "calls", "--json").stdout)
@@ -147,8 +171,52 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     bare, bare_p = serve(bare_dir, AWS_ACCESS_KEY_ID=s3.access_key,
                          AWS_SECRET_ACCESS_KEY=s3.secret_key)
 
+    a, lc = arch[0], local[0]
+    # a transcript made after its recording moved follows it to the bucket
+    si.script = {"alpha": [("yankee", 0.2, 0.6)], "bravo": [("yankee", 0.2, 0.6)]}
+    es(rec, "transcribe", str(arch[1]["id"]))
+    p = es(rec, "transcribe", "run", "-c", conf, "--once", check=False)
+    si.stop()
+    st, _, tb = get(web, "/api/calls/%d/transcript" % arch[1]["id"])
+    res.check(p.returncode == 0 and st == 200 and b"yankee" in tb,
+              "a transcript made after the recording was archived reaches the web node: %d %s %s"
+              % (st, tb[:200], p.stderr[-300:]))
+    # ---- everything else about it, from the same empty web node (first: the export
+    # below leaves a checked copy in DATA/cache that the old code found too) --------------
+    words = os.path.join(rec, "transcripts", a["recording"]["path"] + ".caller.json")
+    st, _ = s3.curl("GET", "/calls/rec-1/transcripts/%s.caller.json" % a["recording"]["path"],
+                    check=False)
+    res.check(os.path.exists(words) and st == 200,
+              "rec-1 archived its words file beside the recording (and kept its own)")
+    st, _, pb = get(web, "/api/calls/%d/peaks?points=50" % a["id"])
+    pk = json.loads(pb) if st == 200 else {}
+    res.check(st == 200 and pk.get("points") == 50 and pk.get("peaks"),
+              "the web node draws its waveform: %d %s" % (st, pb[:200]))
+    st, _, cb = http_req("127.0.0.1", web, "POST", "/api/calls/%d/clips" % a["id"],
+                         body={"start_ms": 500, "end_ms": 1500}, headers=auth)
+    cid = cb.get("id") if st == 201 else None
+    res.check(cid is not None, "a clip of it is made: %d %s" % (st, cb))
+    st, _, clip = get(web, "/api/clips/%s/audio" % cid)
+    res.check(st == 200 and clip[:4] == b"RIFF", "and plays: %d %r" % (st, clip[:120]))
+    st, _, tb = get(web, "/api/calls/%d/transcript" % a["id"])
+    res.check(st == 200 and b"zulu" in tb, "the web node reads its transcript (the sealed "
+              "words from rec-1's bucket): %d %s" % (st, tb[:300]))
+    st, _, sb = get(web, "/api/calls?text=zulu")
+    hits = json.loads(sb).get("hits", {}) if st == 200 else {}
+    res.check(st == 200 and hits.get(str(a["id"])), "the text search's snippets of it: %d %s"
+              % (st, sb[:300]))
+    st, _, zb = http_req("127.0.0.1", web, "POST", "/api/export.zip",
+                         body={"ids": [str(a["id"])], "format": "wav"}, headers=auth, raw=True)
+    names = zipfile.ZipFile(io.BytesIO(zb)).namelist() if st == 200 else []
+    tr = [n for n in names if ".transcript." in n]
+    res.check(st == 200 and "call-%d.wav" % a["id"] in names and len(tr) == 2,
+              "the ZIP export holds its audio and both transcripts: %d %s %s"
+              % (st, names, zb[:200] if st != 200 else ""))
+    st, _, eb = get(web, "/api/calls/%d/evidence" % a["id"])
+    res.check(st == 503 and code(eb) == "elsewhere" and b"rec-1" in eb,
+              "its evidence bundle: a clear 503 naming the node whose ledger it is: %d %s"
+              % (st, eb[:300]))
     # ---- an archived recording: play, range, export, verify -------------------------------
-    a = arch[0]
     st, hdrs, body = get(web, "/api/calls/%d/audio" % a["id"])
     res.check(st == 200 and hashlib.sha256(body).hexdigest() == a["recording"]["plain_sha256"],
               "the web node plays rec-1's archived recording: %d, %d bytes, plaintext SHA-256 "
@@ -164,24 +232,57 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     bad = [f for f in v.get("findings", []) if f.get("finding")]
     res.check(st == 200 and v.get("ok") and not bad,
               "the web node verifies it (file and plaintext hashes): %d %s" % (st, vb[:600]))
+    # the CLI on the web node's folder: `earshot export` with the audio and
+    # the transcripts beside it, as on the recorder
+    cli_dir = os.path.join(work, "cli")
+    os.makedirs(cli_dir, mode=0o700)
+    out = os.path.join(work, "a.wav")
+    p = run([EARSHOT, "--data", cli_dir, "export", str(a["id"]), "-o", out], check=False,
+            env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                    AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    beside = os.path.join(work, "call-%d.transcript.caller.json" % a["id"])
+    res.check(p.returncode == 0 and open(out, "rb").read(4) == b"RIFF" and os.path.exists(beside)
+              and "zulu" in open(beside).read(),
+              "`earshot export` on a folder that is not the recorder's: audio and transcripts: "
+              "%d %s" % (p.returncode, p.stderr[-400:]))
+    p = run([EARSHOT, "--data", cli_dir, "transcribe", "show", str(a["id"]), "--json"],
+            check=False, env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                                 AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    res.check(p.returncode == 0 and "zulu" in p.stdout, "and `earshot transcribe show`: %d %s"
+              % (p.returncode, (p.stdout + p.stderr)[-300:]))
+    p = run([EARSHOT, "--data", cli_dir, "export", str(lc["id"]), "-o", out + "2"], check=False,
+            env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                    AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    res.check(p.returncode == 1 and "kept by node rec-1" in p.stderr,
+              "and of a recording still on rec-1: exit 1 naming the node: %d %s"
+              % (p.returncode, p.stderr[-300:]))
     res.check(not os.path.exists(os.path.join(web_dir, "keys")),
               "the web node made no keys of its own")
 
     # ---- a recording still in rec-1's data folder ------------------------------------------
-    lc = local[0]
     st, _, body2 = get(web, "/api/calls/%d/audio" % lc["id"])
     res.check(st == 503 and code(body2) == "elsewhere" and b"rec-1" in body2,
               "a recording only in rec-1's folder: a clear 503 naming the node: %d %s"
               % (st, body2[:300]))
+    st, _, cb = http_req("127.0.0.1", web, "POST", "/api/calls/%d/clips" % lc["id"],
+                         body={"start_ms": 500, "end_ms": 1500}, headers=auth)
+    lcid = cb.get("id") if st == 201 else None
+    for path in ("/api/calls/%d/peaks" % lc["id"], "/api/calls/%d/evidence" % lc["id"],
+                 "/api/clips/%s/audio" % lcid):
+        st, _, body2 = get(web, path)
+        res.check(st == 503 and code(body2) == "elsewhere" and b"rec-1" in body2,
+                  "and %s: the same 503: %d %s" % (path, st, body2[:300]))
 
     # ---- a web node without the KEK -----------------------------------------------------
     st, _, body3 = get(bare, "/api/calls/%d/audio" % a["id"])
     res.check(st == 503 and code(body3) == "no_kek" and b"EARSHOT_KEK" in body3,
               "a web node without the KEK: 503 no_kek naming what is missing: %d %s"
               % (st, body3[:300]))
-    st, _, body3 = get(bare, "/api/calls/%d/export?format=wav" % a["id"])
-    res.check(st == 503 and code(body3) == "no_kek", "and its export too: %d %s"
-              % (st, body3[:300]))
+    for path in ("/api/calls/%d/export?format=wav" % a["id"], "/api/calls/%d/peaks" % a["id"],
+                 "/api/calls/%d/evidence" % a["id"], "/api/clips/%s/audio" % cid):
+        st, _, body3 = get(bare, path)
+        res.check(st == 503 and code(body3) == "no_kek", "and %s too: %d %s"
+                  % (path, st, body3[:300]))
 
     # ---- the backfill: rows lost (or made before this version), then keys publish ---------
     b = arch[1]
