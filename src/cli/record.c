@@ -507,6 +507,9 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	 * path; it stops before the run closes */
 	if ((exit_code = cli_tr_bg_start(ctx, cli.config, &tr)))
 		goto out;
+	/* live = yes: calls in progress streamed for keyword alerts */
+	if ((exit_code = cli_tr_live_start(cli.config, &run)))
+		goto out;
 	exit_code = cli_run_loop(&run);
 	goto done;
 out:
