@@ -116,8 +116,11 @@ static void keyed(const struct idx *ix, char kind, const char *p, size_t n, char
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | md[i];
+	/* 13 characters take 65 bits: the last shift count is -1, which
+	 * x86-64's shr (all stored tokens were made there) takes modulo 64;
+	 * "& 63" says so, defined and the same tokens */
 	for (unsigned i = 0; i < chars; i++)
-		out[i] = b32[(v >> (59 - 5 * i)) & 31];
+		out[i] = b32[(v >> ((59 - 5 * i) & 63)) & 31];
 	sodium_memzero(md, sizeof(md));
 	sodium_memzero(&s, sizeof(s));
 }
