@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 #define TRL_CHUNK_MS 500                  /* audio per WebSocket frame */
 #define TRL_WORDS_MAX 256                 /* words kept per channel for phrases */
 #define TRL_MARK_AGE_S (7 * 86400)        /* marks no transcript took are pruned */
+#define TRL_BEHIND_S 30u                  /* audio waiting for the engine, at most */
 
 static const char *const party_name[] = {"caller", "callee"};
 
@@ -215,7 +218,10 @@ static void spot(struct trl_call *c, int k, size_t from, int64_t sample0_us)
 				{.key = "list", .str = h->list},
 				{.key = "phrase", .str = h->phrase},
 				{.key = "party", .str = party_name[k]},
-				{.key = "at_s", .num = (double)(said_us - c->start_us) / 1e6},
+				/* from the call's first message: the live stream
+				 * has no recording to count from yet */
+				{.key = "at_s", .num = (double)(sample0_us + h->start_ms * 1000 -
+								c->start_us) / 1e6},
 				{.key = "stage", .str = "live"},
 				{.key = "said_at", .num = (double)said_us / 1e6},
 			};
@@ -253,7 +259,14 @@ static int pump(struct trl_call *c, int k, uint32_t rate, int64_t sample0_us, bo
 	size_t have = ch->pcm.len / sizeof(int16_t);
 	size_t n = all ? have : have / chunk * chunk;
 	int rc = 0;
-	if (!ch->vosk && (n || all) &&
+	if (!ch->vosk && !n)
+		return 0; /* nothing heard on this channel yet */
+	/* a server slower than speech: the call is given up rather than
+	 * buffered without bound */
+	if (have > (size_t)rate * TRL_BEHIND_S)
+		return es_errf(err, errlen, ES_ELIMIT, "the engine is %u s behind the call",
+			       TRL_BEHIND_S);
+	if (!ch->vosk &&
 	    (rc = tr_vosk_open(&ch->vosk, &c->owner->tr, rate, err, errlen)))
 		return rc;
 	size_t before = ch->words.n;
@@ -274,6 +287,10 @@ static void *call_main(void *ud)
 	struct rec_trlive *l = c->owner;
 	struct rec_listen *ls = NULL;
 	char err[1024] = "";
+	/* background work (Linux: a thread's own nice value): capture,
+	 * encoding and the API come first */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
+		ES_LOG_DBG(TAG, "setpriority: %s", strerror(errno));
 	int rc = rec_listen_open(&ls, l->cf.data_dir, l->cf.vault, c->call_id, c->start_us, tap, c);
 	if (!rc) /* every word counts: the call is heard from its start */
 		rec_listen_from_start(ls);

@@ -13,7 +13,9 @@ in the results and raises the `keyword` alert to a webhook receiver.
 2. The post-call transcript (`transcribe run`, another process) finds the
    same hits and raises none of them again: every keyword event is the
    live one (fields.stage = live).
-3. Engine down: the next call still records; status.json's live_keywords
+3. The limit: two calls at once with live_max_calls = 1: one is streamed,
+   the other skipped and counted (status.json live_keywords.skipped).
+4. Engine down: the next call still records; status.json's live_keywords
    counts it as failed."""
 import hashlib
 import hmac
@@ -80,7 +82,7 @@ ports = livecalls.Ports(2)
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
     f.write("[transcription]\nengine = vosk\nurl = ws://127.0.0.1:%d\ntimeout = 20s\n"
-            "worker = no\nlive = yes\nlive_max_calls = 4\nlive_timeout = 5s\n\n"
+            "worker = no\nlive = yes\nlive_max_calls = 1\nlive_timeout = 5s\n\n"
             "[keywords refunds]\ncategory = complaint\nphrases = refund\n\n"
             "[alerts]\nwebhook = http://127.0.0.1:%d/hook\nsecret = %s\nretry_max = 2s\n"
             "timeout = 2s\n\n[alert words]\ncondition = keyword\n"
@@ -165,7 +167,20 @@ if res.check(len(cs) == 1, "%d calls indexed" % len(cs)):
     print("post-call: %d refund hits in the findings, %d keyword events in all, %d mark "
           "files left" % (len(hits), len(ev), len(left)))
 
-# --- 3. engine down: the call records, a counter shows it ----------------------------
+# --- 3. the limit: one call streamed, the other skipped and counted ------------------
+calls = livecalls.Calls(os.path.join(work, "sipp-two"), 2, 6.0, rate=10, ports=ports)
+calls.start()
+uac_rc, uas_rc = calls.wait()
+res.check(uac_rc == 0 and uas_rc == 0, "sipp (two calls) exited uac %s uas %s"
+          % (uac_rc, uas_rc))
+st = rec.wait_until(lambda s: (s.get("live_keywords") or {}).get("finished", 0) >= 2
+                    and s.get("active_calls") == 0, 20) or {}
+lk = st.get("live_keywords") or {}
+res.check(lk.get("followed") == 2 and lk.get("skipped") == 1 and lk.get("failed") == 0,
+          "two calls, live_max_calls = 1: %s" % lk)
+res.check("not followed live" in rec.logtext(), "the skipped call is logged")
+
+# --- 4. engine down: the call records, a counter shows it ----------------------------
 si.stop()
 calls = livecalls.Calls(os.path.join(work, "sipp-down"), 1, 5.0, rate=10, ports=ports)
 calls.start()
@@ -175,11 +190,11 @@ res.check(uac_rc == 0 and uas_rc == 0, "sipp (engine down) exited uac %s uas %s"
 st = rec.wait_until(lambda s: (s.get("live_keywords") or {}).get("failed", 0) >= 1
                     and s.get("active_calls") == 0, 20) or {}
 lk = st.get("live_keywords") or {}
-res.check(lk.get("failed") == 1 and lk.get("followed") == 2, "engine down: %s" % lk)
+res.check(lk.get("failed") == 1 and lk.get("followed") == 3, "engine down: %s" % lk)
 deadline = time.time() + 20
-while len(calls_json(data)) < 2 and time.time() < deadline:
+while len(calls_json(data)) < 4 and time.time() < deadline:
     time.sleep(0.5)
-res.check(len(calls_json(data)) == 2, "the call with the engine down is recorded too")
+res.check(len(calls_json(data)) == 4, "the call with the engine down is recorded too")
 res.check("live keywords given up" in rec.logtext(), "the log says why: "
           + rec.logtext()[-1500:])
 rc = rec.stop()
