@@ -88,6 +88,17 @@ with open(conf, "w") as f:
             "timeout = 2s\n\n[alert words]\ncondition = keyword\n"
             % (si_port, rx.port, SECRET))
 bpf = ports.bpf(2)
+
+# live = yes needs a streaming engine: refused before capture starts
+bad = os.path.join(work, "bad.conf")
+with open(bad, "w") as f:
+    f.write("[transcription]\nengine = whisper\nurl = http://127.0.0.1:%d\nlive = yes\n" % si_port)
+p = estest.run([EARSHOT, "--data", os.path.join(work, "bad"), "record", "-c", bad, "-i", "lo",
+                "--filter", bpf], check=False)
+res.check(p.returncode == 2 and "live = yes needs engine = vosk" in p.stderr
+          and "recording from" not in p.stderr, "whisper with live = yes: %d %s"
+          % (p.returncode, p.stderr[-300:]))
+
 rec = livecalls.Recorder(EARSHOT, data, bpf, args=["-c", conf, "--linger", "1",
                                                    "--format", "wav"])
 rec.start()
