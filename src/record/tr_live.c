@@ -37,6 +37,8 @@
 #define TRL_WORDS_MAX 256                 /* words kept per channel for phrases */
 #define TRL_MARK_AGE_S (7 * 86400)        /* marks no transcript took are pruned */
 #define TRL_BEHIND_S 30u                  /* audio waiting for the engine, at most */
+#define TRL_DECIDED 16384                 /* calls remembered as decided */
+#define TRL_DECIDED_PROBE 8
 
 static const char *const party_name[] = {"caller", "callee"};
 
@@ -77,10 +79,9 @@ struct rec_trlive {
 	unsigned running;
 	atomic_int stop;
 	struct rec_trlive_stats st;
-	/* calls already decided (followed or skipped): a small ring of
-	 * hashes, so that a call is counted once */
-	uint64_t decided[1024];
-	unsigned ndecided;
+	/* calls already decided (followed or skipped), by hash: a call is
+	 * counted once */
+	uint64_t decided[TRL_DECIDED];
 };
 
 /* ---- marks: the hits raised live, for the post-call transcript ----------------------- */
@@ -373,14 +374,24 @@ static bool rule_wanted(const struct rec_trlive *l, const char *rule)
 	return false;
 }
 
-/* Whether the call was decided already; marks it decided otherwise. */
+/* Whether the call was decided already; marks it decided otherwise.  A
+ * hash table probed a few slots (the main loop asks for every listed
+ * call each second); when the probe is full its first slot is reused, so
+ * a call forgotten after thousands of newer ones may be decided again. */
 static bool decided(struct rec_trlive *l, const struct rec_active *a)
 {
 	uint64_t h = es_hash(a->call_id, strlen(a->call_id), (uint64_t)a->start_us) | 1;
-	for (unsigned i = 0; i < l->ndecided && i < 1024; i++)
-		if (l->decided[i] == h)
+	size_t base = (size_t)(h % TRL_DECIDED);
+	for (size_t i = 0; i < TRL_DECIDED_PROBE; i++) {
+		uint64_t *slot = &l->decided[(base + i) % TRL_DECIDED];
+		if (*slot == h)
 			return true;
-	l->decided[l->ndecided++ % 1024] = h;
+		if (!*slot) {
+			*slot = h;
+			return false;
+		}
+	}
+	l->decided[base] = h;
 	return false;
 }
 
