@@ -327,66 +327,119 @@ static int take_reply(struct conn *c, struct es_buf *msg, struct tr_text *out, b
 	return rc;
 }
 
-static int vosk_run(const struct tr_conf *cf, const int16_t *pcm, size_t frames, uint32_t rate,
-		    struct tr_text *out, char *err, size_t errlen)
-{
-	struct conn c = {.fd = -1, .url = cf->url ? cf->url : "", .err = err, .errlen = errlen};
-	es_buf_init(&c.in);
+/* ---- a stream: one WebSocket, audio in as it comes, words out -------------------------- */
+
+struct tr_vosk {
+	struct conn c;
 	struct es_buf msg;
-	es_buf_init(&msg);
-	uint8_t *chunk = NULL;
+	uint8_t *chunk;           /* VOSK_CHUNK_FRAMES little-endian samples */
+};
+
+int tr_vosk_open(struct tr_vosk **out, const struct tr_conf *cf, uint32_t rate, char *err,
+		 size_t errlen)
+{
+	*out = NULL;
+	struct tr_vosk *v = calloc(1, sizeof(*v));
+	if (!v)
+		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
+	v->c = (struct conn){.fd = -1, .url = cf->url ? cf->url : "", .err = err, .errlen = errlen};
+	es_buf_init(&v->c.in);
+	es_buf_init(&v->msg);
 	char host[256], port[16];
 	const char *path;
-	int rc = parse_url(c.url, host, sizeof(host), port, sizeof(port), &path);
+	int rc = parse_url(v->c.url, host, sizeof(host), port, sizeof(port), &path);
 	if (rc == ES_EUNSUP)
 		snprintf(err, errlen, "%s: wss:// is not supported by the built-in Vosk client;"
-				      " use ws:// on a trusted network or a TLS tunnel", c.url);
+				      " use ws:// on a trusted network or a TLS tunnel", v->c.url);
 	else if (rc)
-		snprintf(err, errlen, "[transcription] url '%s' is not ws://host:port", c.url);
+		snprintf(err, errlen, "[transcription] url '%s' is not ws://host:port", v->c.url);
 	if (rc)
 		goto out;
 	long to = cf->timeout_s > 0 ? cf->timeout_s : 300;
-	if ((rc = dial(&c, host, port, to)) || (rc = handshake(&c, host, port, path, cf->token)))
+	if ((rc = dial(&v->c, host, port, to)) ||
+	    (rc = handshake(&v->c, host, port, path, cf->token)))
 		goto out;
 	char cfg[128];
 	int n = snprintf(cfg, sizeof(cfg), "{\"config\": {\"sample_rate\": %u, \"words\": 1}}",
 			 rate);
-	if ((rc = send_frame(&c, 1, cfg, (size_t)n)))
+	if ((rc = send_frame(&v->c, 1, cfg, (size_t)n)))
 		goto out;
-	/* vosk-server answers every audio frame: read each answer before
-	 * the next frame, so neither side's buffers fill */
-	if (!(chunk = malloc(VOSK_CHUNK_FRAMES * 2))) {
+	if (!(v->chunk = malloc(VOSK_CHUNK_FRAMES * 2)))
 		rc = ES_ENOMEM;
-		goto out;
-	}
-	bool final = false;
-	for (size_t i = 0; i < frames; i += VOSK_CHUNK_FRAMES) {
-		size_t k = frames - i < VOSK_CHUNK_FRAMES ? frames - i : VOSK_CHUNK_FRAMES;
-		for (size_t j = 0; j < k; j++) {
-			chunk[2 * j] = (uint8_t)pcm[i + j];
-			chunk[2 * j + 1] = (uint8_t)((uint16_t)pcm[i + j] >> 8);
-		}
-		if ((rc = send_frame(&c, 2, chunk, k * 2)) ||
-		    (rc = take_reply(&c, &msg, out, &final)))
-			goto out;
-	}
-	static const char eof[] = "{\"eof\" : 1}";
-	if ((rc = send_frame(&c, 1, eof, sizeof(eof) - 1)))
-		goto out;
-	/* the final result; a "partial" here is skipped */
-	do
-		rc = take_reply(&c, &msg, out, &final);
-	while (!rc && !final);
-	if (!rc)
-		send_frame(&c, 8, "\x03\xe8", 2); /* 1000: normal closure */
 out:
 	if (rc == ES_ENOMEM && !*err)
 		snprintf(err, errlen, "out of memory");
-	if (c.fd >= 0)
-		close(c.fd);
-	free(chunk);
-	es_buf_free(&msg);
-	es_buf_free(&c.in);
+	if (rc) {
+		tr_vosk_close(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+int tr_vosk_feed(struct tr_vosk *v, const int16_t *pcm, size_t frames, struct tr_text *out,
+		 char *err, size_t errlen)
+{
+	v->c.err = err;
+	v->c.errlen = errlen;
+	/* vosk-server answers every audio frame: read each answer before
+	 * the next frame, so neither side's buffers fill */
+	for (size_t i = 0; i < frames; i += VOSK_CHUNK_FRAMES) {
+		size_t k = frames - i < VOSK_CHUNK_FRAMES ? frames - i : VOSK_CHUNK_FRAMES;
+		for (size_t j = 0; j < k; j++) {
+			v->chunk[2 * j] = (uint8_t)pcm[i + j];
+			v->chunk[2 * j + 1] = (uint8_t)((uint16_t)pcm[i + j] >> 8);
+		}
+		bool final = false;
+		int rc = send_frame(&v->c, 2, v->chunk, k * 2);
+		if (rc || (rc = take_reply(&v->c, &v->msg, out, &final)))
+			return rc;
+	}
+	return 0;
+}
+
+int tr_vosk_finish(struct tr_vosk *v, struct tr_text *out, char *err, size_t errlen)
+{
+	v->c.err = err;
+	v->c.errlen = errlen;
+	static const char eof[] = "{\"eof\" : 1}";
+	int rc = send_frame(&v->c, 1, eof, sizeof(eof) - 1);
+	if (rc)
+		return rc;
+	/* the final result; a "partial" here is skipped */
+	bool final = false;
+	do
+		rc = take_reply(&v->c, &v->msg, out, &final);
+	while (!rc && !final);
+	if (!rc)
+		send_frame(&v->c, 8, "\x03\xe8", 2); /* 1000: normal closure */
+	return rc;
+}
+
+void tr_vosk_close(struct tr_vosk *v)
+{
+	if (!v)
+		return;
+	if (v->c.fd >= 0)
+		close(v->c.fd);
+	free(v->chunk);
+	es_buf_free(&v->msg);
+	es_buf_free(&v->c.in);
+	free(v);
+}
+
+static int vosk_run(const struct tr_conf *cf, const int16_t *pcm, size_t frames, uint32_t rate,
+		    struct tr_text *out, char *err, size_t errlen)
+{
+	struct tr_vosk *v = NULL;
+	int rc = tr_vosk_open(&v, cf, rate, err, errlen);
+	if (!rc)
+		rc = tr_vosk_feed(v, pcm, frames, out, err, errlen);
+	if (!rc)
+		rc = tr_vosk_finish(v, out, err, errlen);
+	if (rc == ES_ENOMEM && !*err)
+		snprintf(err, errlen, "out of memory");
+	tr_vosk_close(v);
 	return rc;
 }
 

@@ -114,6 +114,23 @@ struct tr_ws_frame {
 };
 int tr_ws_frame_parse(const uint8_t *p, size_t n, size_t max, struct tr_ws_frame *f);
 
+/* ---- a Vosk stream (engine_vosk.c): a call's channel while it runs -----------------
+ * One WebSocket per channel, the audio handed over as it comes (the live
+ * keyword alerts, record/tr_live.c).  tr_vosk_open connects and sends the
+ * config at rate; tr_vosk_feed sends pcm (in frames of at most 0.5 s, each
+ * answered before the next) and appends the words of every final result
+ * to out (times from the stream's first sample; partials carry no times
+ * and may still change, so they are not used); tr_vosk_finish sends the
+ * end and appends the last result.  Errors as tr_engine.run's; every
+ * socket read and write waits at most cf->timeout_s.  One thread a stream. */
+struct tr_vosk;
+int tr_vosk_open(struct tr_vosk **out, const struct tr_conf *cf, uint32_t rate, char *err,
+		 size_t errlen);
+int tr_vosk_feed(struct tr_vosk *v, const int16_t *pcm, size_t frames, struct tr_text *out,
+		 char *err, size_t errlen);
+int tr_vosk_finish(struct tr_vosk *v, struct tr_text *out, char *err, size_t errlen);
+void tr_vosk_close(struct tr_vosk *v); /* NULL is fine */
+
 /* A RIFF WAVE file of mono 16-bit PCM (malloc'd *out). */
 int tr_wav(const int16_t *pcm, size_t frames, uint32_t rate, uint8_t **out, size_t *len);
 

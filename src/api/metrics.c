@@ -215,6 +215,16 @@ static const struct plain {
 	 "Alert events held back by the rate limit."},
 	{"alerts.outbox", "earshot_alert_outbox", "gauge",
 	 "Alert events waiting in the outbox for the webhook."},
+	{"live_keywords.running", "earshot_live_keyword_streams", "gauge",
+	 "Calls streamed to the speech engine now for keyword alerts."},
+	{"live_keywords.followed", "earshot_live_keyword_calls_total", "counter",
+	 "Calls streamed for keyword alerts during the call."},
+	{"live_keywords.skipped", "earshot_live_keyword_calls_skipped_total", "counter",
+	 "Answered calls not streamed: live_max_calls were already."},
+	{"live_keywords.failed", "earshot_live_keyword_calls_failed_total", "counter",
+	 "Calls whose live stream was given up (engine down, refused, too slow)."},
+	{"live_keywords.hits", "earshot_live_keyword_hits_total", "counter",
+	 "Keyword hits raised during calls."},
 };
 
 /* status.json's "alerts" counters as earshot_alert_deliveries_total. */

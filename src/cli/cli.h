@@ -116,6 +116,12 @@ int cli_transcribe(struct cli_ctx *ctx, int argc, char **argv); /* transcribe.c 
 struct cli_tr_bg;
 int cli_tr_bg_start(struct cli_ctx *ctx, const char *config, struct cli_tr_bg **out);
 void cli_tr_bg_stop(struct cli_tr_bg *b);
+/* [transcription] live = yes: the keyword alerts during calls
+ * (record/tr_live.c) into r->trlive, after the run is open (its vault and
+ * alerts); CLI_USAGE for a bad setting.  Stopped before the run closes. */
+struct cli_run;
+int cli_tr_live_start(const char *config, struct cli_run *r);
+void cli_tr_live_stop(struct cli_run *r);
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);
@@ -381,6 +387,8 @@ struct cli_run {
 				         (PostgreSQL): heads and calls in progress
 				         are published there (nodes.c) */
 	size_t heads_published;       /* the ledger's head count then */
+	struct rec_trlive *trlive;    /* keyword alerts during calls, NULL = off */
+	struct cli_tr_live *trlive_cfg; /* its settings (cli/transcribe.c) */
 };
 
 int64_t cli_wall_us(void);

@@ -456,6 +456,10 @@ int cli_record_main(struct cli_ctx *ctx, int argc, char **argv, bool srs_only)
 	s.engine.alerts = run.alerts;
 	if ((exit_code = cli_run_open(&run)))
 		goto out;
+	/* live = yes: calls in progress streamed for keyword alerts (a bad
+	 * setting refused before capture starts) */
+	if ((exit_code = cli_tr_live_start(cli.config, &run)))
+		goto out;
 	cli_run_signals();
 	/* the web server: on the index the run just opened */
 	if (s.web.enabled) {

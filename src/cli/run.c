@@ -204,9 +204,12 @@ static void write_active(struct cli_run *r)
 	if (r->srs_engine)
 		rec_engine_active(r->srs_engine, active_add, r);
 	cli_node_publish_active(r, false);
-	int rc = rec_active_write(r->active_path, r->active, r->nactive, cli_wall_us());
+	int64_t now = cli_wall_us();
+	int rc = rec_active_write(r->active_path, r->active, r->nactive, now);
 	if (rc)
 		ES_LOG_DBG(TAG, "%s: %s", r->active_path, es_strerror(rc));
+	/* the same list starts and ends the live keyword streams */
+	rec_trlive_update(r->trlive, r->active, r->nactive, now);
 }
 
 /* A command from `earshot serve` or the CLI (record/control.c): the SRS's
@@ -299,6 +302,21 @@ static void write_status(struct cli_run *r)
 	es_json_key(&j, "disk_low"); es_json_bool(&j, r->disk_low);
 	es_json_key(&j, "alerts"); /* deliveries of [alert NAME] events (alerts.c) */
 	cli_alerts_status(r, &j);
+	if (r->trlive) { /* keyword alerts during calls (record/tr_live.c) */
+		struct rec_trlive_stats ls;
+		rec_trlive_stats(r->trlive, &ls);
+		es_json_key(&j, "live_keywords");
+		es_json_obj_begin(&j);
+		es_json_key(&j, "running"); es_json_int(&j, ls.running);
+		es_json_key(&j, "max_calls"); es_json_int(&j, ls.max_calls);
+		es_json_key(&j, "followed"); es_json_int(&j, (int64_t)ls.followed);
+		es_json_key(&j, "skipped"); es_json_int(&j, (int64_t)ls.skipped);
+		es_json_key(&j, "failed"); es_json_int(&j, (int64_t)ls.failed);
+		es_json_key(&j, "finished"); es_json_int(&j, (int64_t)ls.finished);
+		es_json_key(&j, "hits"); es_json_int(&j, (int64_t)ls.hits);
+		es_json_key(&j, "delay_ms_last"); es_json_int(&j, ls.delay_ms_last);
+		es_json_obj_end(&j);
+	}
 	es_json_key(&j, "clock"); /* the recorder's clock now (core/clock.h) */
 	if (r->clock)
 		es_clock_json(&j, &r->clock->now);
@@ -526,6 +544,8 @@ void cli_run_abort(struct cli_run *r)
 
 void cli_run_close(struct cli_run *r)
 {
+	/* the live streams read the spool with the vault and raise alerts */
+	cli_tr_live_stop(r);
 	/* no recorder, no calls in progress */
 	if (r->active_path[0])
 		unlink(r->active_path);

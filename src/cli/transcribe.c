@@ -84,7 +84,8 @@ struct tr_settings {
 static const char *const tr_keys[] = {"engine", "url", "model", "language", "token",
 				      "token_file", "ca_file", "timeout", "max_attempts",
 				      "backoff", "backoff_max", "poll", "worker", "outage_after",
-				      "outage_pause", "outage_pause_max", NULL};
+				      "outage_pause", "outage_pause_max", "live", "live_max_calls",
+				      "live_rules", "live_timeout", NULL};
 
 static const char *val(const struct es_conf *c, const char *k)
 {
@@ -723,6 +724,81 @@ void cli_tr_bg_stop(struct cli_tr_bg *b)
 	atomic_store(&b->stop, 1);
 	pthread_join(b->th, NULL);
 	free(b);
+}
+
+/* ---- keyword alerts during the call (record/tr_live.c) -------------------------------- */
+
+struct cli_tr_live {
+	struct tr_settings s;
+};
+
+int cli_tr_live_start(const char *config, struct cli_run *r)
+{
+	r->trlive = NULL;
+	r->trlive_cfg = NULL;
+	struct es_conf c;
+	char err[1024] = "";
+	if (!config || es_conf_load(&c, config, err, sizeof(err)))
+		return 0;
+	bool live = false;
+	int rc = es_conf_find(&c, "transcription", "engine")
+			 ? es_conf_bool(&c, "transcription", "live", &live, err, sizeof(err))
+			 : ES_ENOTFOUND;
+	es_conf_free(&c);
+	if (rc && rc != ES_ENOTFOUND)
+		goto bad;
+	if (!live)
+		return 0;
+	struct cli_tr_live *t = calloc(1, sizeof(*t));
+	if (!t)
+		return CLI_ERR;
+	int64_t max = 8, to = 0;
+	if ((rc = settings_load(&t->s, config, err, sizeof(err))))
+		goto bad_t;
+	/* only a streaming engine hears the words while they are said */
+	if (strcmp(t->s.c.engine, "vosk")) {
+		rc = es_errf(err, sizeof(err), ES_EINVAL, "%s: [transcription] live = yes needs "
+			     "engine = vosk (a streaming engine), not %s", config, t->s.c.engine);
+		goto bad_t;
+	}
+	rc = es_conf_int(&t->s.conf, "transcription", "live_max_calls", 1, 1000, &max, err,
+			 sizeof(err));
+	if (rc && rc != ES_ENOTFOUND)
+		goto bad_t;
+	rc = es_conf_duration(&t->s.conf, "transcription", "live_timeout", &to, err, sizeof(err));
+	if (rc && rc != ES_ENOTFOUND)
+		goto bad_t;
+	struct rec_trlive_conf lc = {.data_dir = r->ctx->data_dir, .vault = r->arc.vault,
+				     .tr = &t->s.c, .ta = &t->s.ta, .alerts = r->alerts,
+				     .max_calls = (unsigned)max,
+				     .timeout_s = to > 0 ? (long)((to + ES_US_PER_SEC - 1) /
+								  ES_US_PER_SEC) : 10,
+				     .rules = val(&t->s.conf, "live_rules")};
+	if ((rc = rec_trlive_new(&r->trlive, &lc))) {
+		es_errf(err, sizeof(err), rc, "live keywords: %s", es_strerror(rc));
+		goto bad_t;
+	}
+	r->trlive_cfg = t;
+	ES_LOG_INF("transcribe", "keyword alerts during calls: up to %lld calls streamed to %s",
+		   (long long)max, t->s.c.url);
+	return 0;
+bad_t:
+	settings_free(&t->s);
+	free(t);
+bad:
+	fprintf(stderr, "earshot: %s\n", err);
+	return CLI_USAGE;
+}
+
+void cli_tr_live_stop(struct cli_run *r)
+{
+	rec_trlive_free(r->trlive);
+	r->trlive = NULL;
+	if (r->trlive_cfg) {
+		settings_free(&r->trlive_cfg->s);
+		free(r->trlive_cfg);
+		r->trlive_cfg = NULL;
+	}
 }
 
 /* ---- queueing --------------------------------------------------------------------------- */

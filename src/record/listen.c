@@ -33,6 +33,7 @@ struct rec_listen {
 	rec_listen_fn fn;
 	void *ud;
 	uint64_t records;
+	bool from_start;          /* no join at the edge (tr_live.c) */
 };
 
 static void listen_tap(void *ud, const int16_t *caller, const int16_t *callee, size_t n,
@@ -55,7 +56,7 @@ static int join_edge(struct rec_listen *l, char *err, size_t errlen)
 			newest = rec.ts_us;
 	if (rc < 0)
 		return rc;
-	l->from_us = newest ? newest - REC_LISTEN_BACK_US : 0;
+	l->from_us = newest && !l->from_start ? newest - REC_LISTEN_BACK_US : 0;
 	return mlog_rewind(l->ml);
 }
 
@@ -109,6 +110,8 @@ int rec_listen_poll(struct rec_listen *l, bool *found, char *err, size_t errlen)
 	mlog_follow(l->ml); /* the recorder appends more */
 	return 0;
 }
+
+void rec_listen_from_start(struct rec_listen *l) { l->from_start = true; }
 
 bool rec_listen_gone(const struct rec_listen *l)
 {

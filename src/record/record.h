@@ -500,6 +500,48 @@ int rec_active_parse(const char *buf, size_t len, struct rec_active_hdr *hdr, re
 int rec_active_read(const char *path, struct rec_active_hdr *hdr, rec_active_fn fn, void *ud,
 		    char *err, size_t errlen);
 
+/* ---- keyword alerts during the call (tr_live.c) ---------------------------------
+ * [transcription] live = yes with engine = vosk: each answered, recorded
+ * call of the recorder's list (optionally only those of the rules named)
+ * is followed from its spool and its channels streamed to the Vosk server
+ * while it runs; a keyword hit raises the "keyword" alert within seconds.
+ * rec_trlive_update is the recorder's main loop's, about once a second,
+ * with the calls it just listed; each followed call has its own thread,
+ * at most max_calls; a call over the limit is counted as skipped. */
+struct tr_conf;
+struct ta_config;
+struct an_alerts;
+struct rec_trlive_conf {
+	const char *data_dir;
+	struct st_vault *vault;          /* the spool's keys (NULL: plain) */
+	const struct tr_conf *tr;        /* url, token of the Vosk server */
+	const struct ta_config *ta;      /* [keywords NAME] */
+	struct an_alerts *alerts;
+	unsigned max_calls;              /* 0: 8 */
+	long timeout_s;                  /* a socket wait (0: 10 s) */
+	const char *rules;               /* "a,b": only these rules' calls; NULL: all */
+};
+struct rec_trlive_stats {
+	uint64_t followed;               /* calls streamed */
+	uint64_t skipped;                /* calls over max_calls */
+	uint64_t failed;                 /* calls given up: engine down, refused, ... */
+	uint64_t finished;               /* calls streamed to their end */
+	uint64_t hits;                   /* keyword hits raised */
+	int64_t delay_ms_last;           /* the last hit: from the word's end to its raise */
+	unsigned running, max_calls;
+};
+struct rec_trlive;
+/* Strings and pointers of cf stay the caller's until rec_trlive_free. */
+int rec_trlive_new(struct rec_trlive **out, const struct rec_trlive_conf *cf);
+void rec_trlive_update(struct rec_trlive *l, const struct rec_active *calls, size_t n,
+		       int64_t now_us);
+void rec_trlive_stats(struct rec_trlive *l, struct rec_trlive_stats *st);
+void rec_trlive_free(struct rec_trlive *l); /* stops and joins every thread; NULL is fine */
+/* Whether the hit (list, phrase) of channel was raised live: the mark is
+ * taken (once per hit), so the post-call transcript skips it. */
+bool rec_trlive_mark_take(const char *data_dir, const char *call_id, int channel,
+			  const char *list, const char *phrase);
+
 /* ---- commands to a running recorder (control.c) -----------------------------------
  * `earshot serve` and the CLI ask the recorder (another process) to pause,
  * resume or record consent on a call in progress: one file per command in
@@ -631,6 +673,9 @@ int rec_listen_open(struct rec_listen **out, const char *data_dir, struct st_vau
 int rec_listen_poll(struct rec_listen *l, bool *found, char *err, size_t errlen);
 /* The log left the spool: the call ended and its recording is being made. */
 bool rec_listen_gone(const struct rec_listen *l);
+/* Decode from the log's first record instead of the live edge (before the
+ * first poll): the live keyword alerts want every word. */
+void rec_listen_from_start(struct rec_listen *l);
 /* The call ended: hand out the audio still held back. */
 int rec_listen_end(struct rec_listen *l);
 uint32_t rec_listen_rate(const struct rec_listen *l);    /* 0 until audio came */

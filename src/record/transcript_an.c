@@ -232,6 +232,9 @@ static void raise_hits(const struct rec_tr_worker *w, const struct rec_tr_call *
 		const struct ta_hit *h = &r->hits[i];
 		if (h->channel != channel)
 			continue;
+		/* raised during the call already (tr_live.c): once per hit */
+		if (rec_trlive_mark_take(w->data_dir, c->call_id, channel, h->list, h->phrase))
+			continue;
 		struct an_alert_field f[5] = {
 			{.key = "category", .str = h->category},
 			{.key = "list", .str = h->list},

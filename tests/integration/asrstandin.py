@@ -15,6 +15,9 @@ so a test can have a channel "say" a sentence over its bursts.
 Behaviour is switched at run time with StandIn.mode: "ok", "500",
 "badjson", "slow" (sleeps 30 s before answering), "nowords" (segments
 without word times), "close" (Vosk: the connection drops mid-stream).
+The Vosk stand-in streams: an audio frame is answered by a "result" with
+the words of every burst that ended more than 0.3 s before the audio so far
+(each request's "results" keeps when each was sent), else by a "partial".
 StandIn.reject (HTTP engines), when set, is asked of each request record
 and True answers HTTP 400 (a request the engine refuses: the job's fault);
 StandIn.answered lists the requests answered with words."""
@@ -212,7 +215,10 @@ class StandIn:
         op, data = frame()
         cfg = json.loads(data)["config"]
         rate = cfg["sample_rate"]
-        req = {"config": cfg, "chunks": 0, "seconds": 0.0}
+        # results: (wall time sent, [(word, start_s, end_s)]) of each "result",
+        # so a test can time what a streaming client does with them
+        req = {"config": cfg, "chunks": 0, "seconds": 0.0, "results": [],
+               "opened": time.time()}
         self.requests.append(req)
         pcm = []
         sent = 0  # words already given in a "result"
@@ -233,6 +239,8 @@ class StandIn:
                     send({"result": [{"conf": w["probability"], "start": w["start"],
                                       "end": w["end"], "word": w["word"].strip()}
                                      for w in ws[sent:]], "text": "..."})
+                    req["results"].append((time.time(), [(w["word"].strip(), w["start"],
+                                                          w["end"]) for w in ws[sent:]]))
                     sent = len(ws)
                 else:
                     send({"partial": "refund"})
