@@ -966,6 +966,16 @@ struct rec_redact_job {
 	int64_t queued_us;
 	const char *file;          /* set by rec_redact_queue_each: its file */
 };
+/* The file's one line: "earshot-redact-v1", call row, channel, from_us,
+ * to_us, fill, queued_us, by, reason, tab-separated, '\n' at the end
+ * (tabs and line ends in by and reason become spaces).  format: its
+ * length, or ES_EINVAL (not a redaction) / ES_ELIMIT; parse: jb's strings
+ * point into line, which it cuts at the tabs; ES_EPARSE for anything
+ * else (fuzz/fuzz_control.c). */
+#define REC_REDACT_BY_MAX 127
+#define REC_REDACT_LINE_MAX (REC_REDACT_REASON_MAX + REC_REDACT_BY_MAX + 160)
+int rec_redact_job_format(const struct rec_redact_job *jb, char *out, size_t cap);
+int rec_redact_job_parse(char *line, size_t len, struct rec_redact_job *jb);
 /* Queue jb (durable on return: fsync'd file and folder). */
 int rec_redact_queue_put(const char *data_dir, const struct rec_redact_job *jb, char *err,
 			 size_t errlen);

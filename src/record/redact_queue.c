@@ -13,6 +13,7 @@
  * crash between the commit and the file's removal a no-op.
  */
 #include "record/record.h"
+#include "record/record_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -42,80 +43,97 @@ static void field(const char *in, char *out, size_t cap)
 	out[n] = 0;
 }
 
-int rec_redact_queue_put(const char *data_dir, const struct rec_redact_job *jb, char *err,
-			 size_t errlen)
+int rec_redact_job_format(const struct rec_redact_job *jb, char *out, size_t cap)
 {
-	char dir[4200], path[4400], reason[REC_REDACT_REASON_MAX + 1], by[128];
-	char line[REC_REDACT_REASON_MAX + 512];
-	unsigned mask = rec_redact_channel_mask(jb->channel);
-	if (!mask || jb->call_row <= 0 || jb->from_us < 0 || jb->to_us <= jb->from_us ||
-	    jb->queued_us < 0)
-		return es_errf(err, errlen, ES_EINVAL, "call %" PRId64 ": not a redaction to queue",
-			       jb->call_row);
-	if (queue_dir(data_dir, dir, sizeof(dir)))
-		return es_errf(err, errlen, ES_ELIMIT, "data folder path too long");
+	char reason[REC_REDACT_REASON_MAX + 1], by[REC_REDACT_BY_MAX + 1];
+	if (!rec_redact_channel_mask(jb->channel) || jb->call_row <= 0 || jb->from_us < 0 ||
+	    jb->to_us <= jb->from_us || jb->queued_us < 0 || !jb->reason || !*jb->reason ||
+	    !jb->by || !*jb->by)
+		return ES_EINVAL;
 	field(jb->reason, reason, sizeof(reason));
 	field(jb->by, by, sizeof(by));
 	const char *fill = jb->fill && !strcmp(jb->fill, "tone") ? "tone" : "silence";
-	int n = snprintf(line, sizeof(line),
+	int n = snprintf(out, cap,
 			 MAGIC "\t%" PRId64 "\t%s\t%" PRId64 "\t%" PRId64 "\t%s\t%" PRId64 "\t%s\t%s\n",
 			 jb->call_row, jb->channel, jb->from_us, jb->to_us, fill, jb->queued_us, by,
 			 reason);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return es_errf(err, errlen, ES_ELIMIT, "call %" PRId64 ": reason too long",
+	return n < 0 || (size_t)n >= cap ? ES_ELIMIT : n;
+}
+
+int rec_redact_queue_put(const char *data_dir, const struct rec_redact_job *jb, char *err,
+			 size_t errlen)
+{
+	char dir[4200], path[4400], line[REC_REDACT_LINE_MAX];
+	int n = rec_redact_job_format(jb, line, sizeof(line));
+	if (n < 0)
+		return es_errf(err, errlen, n, "call %" PRId64 ": not a redaction to queue",
 			       jb->call_row);
+	if (queue_dir(data_dir, dir, sizeof(dir)))
+		return es_errf(err, errlen, ES_ELIMIT, "data folder path too long");
 	/* "<queued, 20 digits>-<call row>-<from>.rd": sorted by name is by
 	 * queue time; the span makes two numbers of one call two files */
-	n = snprintf(path, sizeof(path), "%s/%020" PRId64 "-%" PRId64 "-%" PRId64 ".rd", dir,
-		     jb->queued_us, jb->call_row, jb->from_us);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	int pn = snprintf(path, sizeof(path), "%s/%020" PRId64 "-%" PRId64 "-%" PRId64 ".rd",
+			  dir, jb->queued_us, jb->call_row, jb->from_us);
+	if (pn < 0 || (size_t)pn >= sizeof(path))
 		return es_errf(err, errlen, ES_ELIMIT, "ledger queue path too long");
 	/* folders made, written to a temporary, fsync'd, renamed, the folder
 	 * fsync'd: durable before the worker says it is queued */
-	return rec_sealed_save(path, NULL, line, strlen(line), err, errlen);
+	int rc = rec_sealed_save(path, NULL, line, (size_t)n, err, errlen);
+	if (!rc && rec_fsync_dir_of(path))
+		rc = es_errf(err, errlen, ES_EIO, "%s: its folder cannot be synced: %s", path,
+			     strerror(errno));
+	return rc;
 }
 
-/* One file's job (strings point into line). */
-static int parse(char *line, size_t len, struct rec_redact_job *jb)
+/* A number as format writes it: digits, no sign, no leading zero. */
+static int num(const char *p, int64_t *out)
 {
-	if (!len || line[len - 1] != '\n')
+	size_t n = strlen(p);
+	if (!n || n > 18 || (n > 1 && p[0] == '0'))
+		return ES_EPARSE;
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return ES_EPARSE;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int rec_redact_job_parse(char *line, size_t len, struct rec_redact_job *jb)
+{
+	/* one line, no NUL, no CR: what format writes */
+	if (!len || len >= REC_REDACT_LINE_MAX || line[len - 1] != '\n' ||
+	    memchr(line, 0, len - 1) || memchr(line, '\n', len - 1) || memchr(line, '\r', len))
 		return ES_EPARSE;
 	line[len - 1] = 0;
 	char *f[9];
 	size_t nf = 0;
-	for (char *p = line; nf < 9; nf++) {
-		f[nf] = p;
+	for (char *p = line;;) {
+		if (nf == 9)
+			return ES_EPARSE; /* a tenth field */
+		f[nf++] = p;
 		char *t = strchr(p, '\t');
-		if (!t) {
-			nf++;
+		if (!t)
 			break;
-		}
 		*t = 0;
 		p = t + 1;
 	}
 	if (nf != 9 || strcmp(f[0], MAGIC))
 		return ES_EPARSE;
-	char *end;
 	memset(jb, 0, sizeof(*jb));
-	errno = 0;
-	jb->call_row = strtoll(f[1], &end, 10);
-	if (*end || errno)
+	if (num(f[1], &jb->call_row) || num(f[3], &jb->from_us) || num(f[4], &jb->to_us) ||
+	    num(f[6], &jb->queued_us))
 		return ES_EPARSE;
 	jb->channel = f[2];
-	jb->from_us = strtoll(f[3], &end, 10);
-	if (*end)
-		return ES_EPARSE;
-	jb->to_us = strtoll(f[4], &end, 10);
-	if (*end)
-		return ES_EPARSE;
 	jb->fill = f[5];
-	jb->queued_us = strtoll(f[6], &end, 10);
-	if (*end || errno)
-		return ES_EPARSE;
 	jb->by = f[7];
 	jb->reason = f[8];
 	if (!rec_redact_channel_mask(jb->channel) || jb->call_row <= 0 || jb->from_us < 0 ||
-	    jb->to_us <= jb->from_us || !*jb->by || !*jb->reason)
+	    jb->to_us <= jb->from_us || jb->queued_us < 0 || !*jb->by || !*jb->reason ||
+	    strlen(jb->by) > REC_REDACT_BY_MAX || strlen(jb->reason) > REC_REDACT_REASON_MAX ||
+	    (strcmp(jb->fill, "silence") && strcmp(jb->fill, "tone")))
 		return ES_EPARSE;
 	return 0;
 }
@@ -167,7 +185,7 @@ int rec_redact_queue_each(const char *data_dir, int64_t call_row, rec_redact_job
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; !rc && i < n; i++) {
-		char path[4400], line[REC_REDACT_REASON_MAX + 512];
+		char path[4400], line[REC_REDACT_LINE_MAX + 1];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
@@ -175,8 +193,7 @@ int rec_redact_queue_each(const char *data_dir, int64_t call_row, rec_redact_job
 		ssize_t len = read(fd, line, sizeof(line) - 1);
 		close(fd);
 		struct rec_redact_job jb;
-		if (len <= 0 || (size_t)len >= sizeof(line) - 1 ||
-		    parse(line, (size_t)len, &jb)) {
+		if (len <= 0 || rec_redact_job_parse(line, (size_t)len, &jb)) {
 			/* never lost, never in the way: set aside with a clear name */
 			char bad[4500];
 			snprintf(bad, sizeof(bad), "%s.bad", path);

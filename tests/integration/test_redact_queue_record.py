@@ -216,6 +216,9 @@ if res.check(http_wait_up(HOST, PORT, server), "server up"):
 http_stop(server)
 fcntl.flock(lock, fcntl.LOCK_UN)
 lock.close()
+# a file that is no queued redaction: set aside, named in the log, no harm
+with open(os.path.join(pending_dir, "00000000000000000001-%d-0.rd" % calls[0]), "w") as f:
+    f.write("earshot-redact-v1\t%d\tcaller\t+5\t1000\tsilence\t1\tx\ty\n" % calls[0])
 r = record(rconf)
 ok = wait_redacted(calls[2])
 rc, err = stop(r)
@@ -224,5 +227,8 @@ res.check(ok and rc == 0, "the next holder carried it out (%s), exit %d: %s"
 if ok:
     check_redacted(calls[2], "queued, then record")
 res.check(queued() == [], "the queue is empty: %r" % queued())
+res.check(os.path.exists(os.path.join(pending_dir, "00000000000000000001-%d-0.rd.bad" % calls[0]))
+          and "not a queued redaction" in err and len(db_rows(calls[0])[0]) == 1,
+          "a malformed queue file is set aside as .bad and logged, nothing redacted by it")
 so.stop()
 res.finish()
