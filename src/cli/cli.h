@@ -135,8 +135,9 @@ int cli_redact_job(const struct cli_redactor *e, const struct rec_redact_job *jb
 		   size_t errlen);
 /* The queued redactions (at most max, 0: 16), oldest first: carried out
  * and removed, or dropped for good (bad span, no call, a hold; logged);
- * ES_EAGAIN when one failed in a way that may pass (it stays, the rest
- * waits).  *ran (may be NULL): how many were tried. */
+ * ES_EAGAIN when one failed in a way that may pass (an unreadable file,
+ * a busy index: it stays queued, the others go on).  *ran (may be NULL):
+ * how many were tried. */
 int cli_redact_queue_run(const struct cli_redactor *e, unsigned max, unsigned *ran);
 /* A worker's redaction jb: carried out now when the ledger can be had
  * (the queue first), else queued durably for its holder (*queued). */

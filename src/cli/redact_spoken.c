@@ -67,7 +67,7 @@ int cli_redact_job(const struct cli_redactor *e, const struct rec_redact_job *jb
 struct run_ctx {
 	const struct cli_redactor *e;
 	unsigned done, max;
-	bool retry; /* a failure that may pass: the rest waits */
+	bool retry; /* a failure that may pass: the next pass later */
 	atomic_int *stop;
 };
 
@@ -100,10 +100,12 @@ static int run_take(void *ud, const struct rec_redact_job *jb)
 		rec_redact_queue_done(jb);
 		return 0;
 	}
+	/* it stays queued (and shown pending); the others are not held up by
+	 * one recording that cannot be read now */
 	ES_LOG_ERR(TAG, "call %lld: the queued redaction (%s) failed, tried again later: %s",
 		   (long long)jb->call_row, jb->reason, *err ? err : es_strerror(rc));
 	k->retry = true;
-	return 1;
+	return 0;
 }
 
 int cli_redact_queue_run(const struct cli_redactor *e, unsigned max, unsigned *ran)
