@@ -3,7 +3,10 @@
  * the CLI, possibly as another user of the group) and their answers
  * (rec_ack_parse, read back by the sender).  The input is the file's bytes
  * in an exactly sized heap buffer, so that ASan catches over-reads; a
- * command that parses must format back into the same command. */
+ * command that parses must format back into the same command.  The same
+ * bytes as a queued redaction (rec_redact_job_parse, the .rd files of
+ * DATA/ledger/pending/ that a transcription worker leaves for the
+ * recorder): one that parses must format back to the same bytes. */
 #include "record/record.h"
 
 #include <stdlib.h>
@@ -34,6 +37,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int status;
 	if (rec_ack_parse(buf, size, &status, msg, sizeof(msg)) == 0)
 		sink += strlen(msg) + (size_t)(status < 0);
+	/* parsing cuts the buffer at its tabs: a fresh copy */
+	memcpy(buf, data, size);
+	struct rec_redact_job jb;
+	if (rec_redact_job_parse(buf, size, &jb) == 0) {
+		char line[REC_REDACT_LINE_MAX];
+		int n = rec_redact_job_format(&jb, line, sizeof(line));
+		if (n < 0 || (size_t)n != size || memcmp(line, data, size))
+			abort(); /* a parsed job must format back to its bytes */
+		sink += strlen(jb.reason);
+	}
 	free(buf);
 	return 0;
 }

@@ -425,6 +425,9 @@ static void view_tags(void *ud, struct es_json *j)
 	struct view *v = ud;
 	es_json_key(j, "tags");
 	v->tags_err = srv_tags_json(v->r, v->id, j);
+	/* spans still waiting for the ledger's writer (record/redact_queue.c) */
+	es_json_key(j, "redactions_pending");
+	rec_redact_queue_json(v->r->srv->data_dir, v->id, j);
 }
 
 static int view_row(void *ud, const struct idx_call *c)

@@ -133,6 +133,23 @@ void cli_tr_seal_try(struct cli_ctx *ctx, struct idx *ix, const struct es_conf *
 		ES_LOG_ERR("ledger", "queued transcript leaves: %s", err);
 	else if (n)
 		ES_LOG_INF("ledger", "%u transcript(s) sealed into the ledger", n);
+	/* redactions queued while a recorder held the ledger (one that has
+	 * stopped since): this process holds it now */
+	if (!rec_redact_queue_pending(ctx->data_dir)) {
+		st_ledger_close(l);
+		return;
+	}
+	const struct es_conf_entry *m = conf ? es_conf_find(conf, "redaction", "original") : NULL;
+	struct cli_redactor e = {.ctx = ctx, .ix = ix, .ledger = l,
+				 .shred = m && !strcmp(m->value, "shred")};
+	char kdir[4200];
+	snprintf(kdir, sizeof(kdir), "%s/keys", ctx->data_dir);
+	if (access(kdir, F_OK) == 0 && st_vault_open(&e.vault, ctx->data_dir, false, err,
+						    sizeof(err)))
+		ES_LOG_ERR("ledger", "queued redactions wait: encryption keys: %s", err);
+	else
+		cli_redact_queue_run(&e, 0, NULL);
+	st_vault_close(e.vault);
 	st_ledger_close(l);
 }
 

@@ -565,12 +565,25 @@ static int show_text(void *ud, const struct idx_call *c)
 	return 0;
 }
 
+/* Spans still waiting for the ledger's writer (record/redact_queue.c). */
+struct show_extra {
+	const char *data_dir;
+	int64_t id;
+};
+
+static void show_pending(void *ud, struct es_json *j)
+{
+	const struct show_extra *x = ud;
+	es_json_key(j, "redactions_pending");
+	rec_redact_queue_json(x->data_dir, x->id, j);
+}
+
 static int show_json(void *ud, const struct idx_call *c)
 {
 	struct es_json j;
-	(void)ud;
+	struct show_extra x = {((struct cli_ctx *)ud)->data_dir, c->id};
 	es_json_init(&j, stdout, true);
-	api_call_json(&j, c, true);
+	api_call_json_ex(&j, c, true, show_pending, &x);
 	es_json_end(&j);
 	return 0;
 }
@@ -623,7 +636,7 @@ int cli_show(struct cli_ctx *ctx, int argc, char **argv)
 	struct idx *ix;
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
-	int err = idx_call_get(ix, cli_call_ref(ix, arg), json ? show_json : show_text, NULL);
+	int err = idx_call_get(ix, cli_call_ref(ix, arg), json ? show_json : show_text, json ? (void *)ctx : NULL);
 	int rc = CLI_OK;
 	if (err == ES_ENOTFOUND) {
 		fprintf(stderr, "earshot show: no call %s in %s\n", arg, ctx->data_dir);

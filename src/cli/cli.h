@@ -11,6 +11,7 @@
 #include "store/blob.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 /* Exit codes (docs/CLI.md). */
@@ -122,6 +123,40 @@ void cli_tr_bg_stop(struct cli_tr_bg *b);
 struct cli_run;
 int cli_tr_live_start(const char *config, struct cli_run *r);
 void cli_tr_live_stop(struct cli_run *r);
+/* redact_spoken.c: a spoken number's audio redacted (issue #19).  A
+ * redactor is the ledger's holder: ledger opened for writing, the keys
+ * (NULL: plain recordings), [redaction] original = shred, and hold (may
+ * be NULL) when the ledger is shared with another thread (rec_redact_req).
+ * cli_redact_job: jb through rec_redact, audited as call.redact. */
+struct cli_redactor {
+	struct cli_ctx *ctx;
+	struct idx *ix;
+	struct st_ledger *ledger;
+	struct st_vault *vault;
+	bool shred;
+	void (*hold)(void *ud, bool on);
+	void *hold_ud;
+};
+int cli_redact_job(const struct cli_redactor *e, const struct rec_redact_job *jb, char *err,
+		   size_t errlen);
+/* The queued redactions (at most max, 0: 16), oldest first: carried out
+ * and removed, or dropped for good (bad span, no call, a hold; logged);
+ * ES_EAGAIN when one failed in a way that may pass (an unreadable file,
+ * a busy index: it stays queued, the others go on).  *ran (may be NULL):
+ * how many were tried. */
+int cli_redact_queue_run(const struct cli_redactor *e, unsigned max, unsigned *ran);
+/* A worker's redaction jb: carried out now when the ledger can be had
+ * (the queue first), else queued durably for its holder (*queued). */
+int cli_redact_or_queue(struct cli_ctx *ctx, struct idx *ix, bool shred,
+			const struct rec_redact_job *jb, bool *queued);
+/* The recorder's redaction thread: the queue carried out about once a
+ * second with the recorder's ledger, taken under mu (which the
+ * recorder's loop holds for each round), its own index handle and keys,
+ * a lower CPU priority; stop waits for a redaction under way. */
+struct cli_redact_bg;
+int cli_redact_bg_start(struct cli_ctx *ctx, const char *config, struct st_ledger *ledger,
+			pthread_mutex_t *mu, struct cli_redact_bg **out);
+void cli_redact_bg_stop(struct cli_redact_bg *b);
 
 /* "cli:<unix user>": who the audit log names for a command (user.c). */
 void cli_actor(char *buf, size_t cap);
@@ -351,6 +386,10 @@ struct cli_alert_state {
 
 struct cli_run {
 	struct cli_ctx *ctx;
+	/* the ledger shared by the loop (each round) and the redaction
+	 * thread (cli_redact_bg: queued redactions, off the capture path) */
+	pthread_mutex_t ledger_mu;
+	struct cli_redact_bg *redact;
 	const struct cli_settings *s;
 	struct idx *ix;
 	struct rec_recorder *rec;

@@ -441,7 +441,15 @@ int cli_run_loop(struct cli_run *r)
 	int exit_code = CLI_OK;
 	int64_t last_status = 0, last_disk = 0, last_retention = 0, last_upload = 0;
 	bool stopping = false;
+	/* redactions queued by transcription workers that could not get the
+	 * ledger (this process's or another's): carried out by a thread of
+	 * their own, which takes the ledger between this loop's rounds */
+	pthread_mutex_init(&r->ledger_mu, NULL);
+	if (cli_redact_bg_start(r->ctx, r->config_path, r->arc.ledger, &r->ledger_mu,
+				&r->redact) == CLI_ERR)
+		ES_LOG_ERR(TAG, "no redaction thread: queued redactions wait for the next start");
 	for (;;) {
+		pthread_mutex_lock(&r->ledger_mu);
 		if (got_stop && !stopping) {
 			ES_LOG_INF(TAG, "stopping: finishing every live call");
 			stopping = true;
@@ -512,6 +520,7 @@ int cli_run_loop(struct cli_run *r)
 				write_active(r);
 			last_status = now;
 		}
+		pthread_mutex_unlock(&r->ledger_mu);
 		if (stopping)
 			break;
 		if (!r->srs) {
@@ -523,6 +532,9 @@ int cli_run_loop(struct cli_run *r)
 			exit_code = CLI_ERR;
 		}
 	}
+	cli_redact_bg_stop(r->redact);
+	r->redact = NULL;
+	pthread_mutex_destroy(&r->ledger_mu);
 	ES_LOG_INF(TAG, "stopped: %llu calls, %llu recordings", (unsigned long long)r->n.calls,
 		   (unsigned long long)r->n.recordings);
 	if (r->n.store_errors || r->n.recording_errors)

@@ -222,55 +222,24 @@ struct tr_redactor {
 
 /* One masked number's span through the redaction mechanism: the same
  * signed redaction record and audit entry as `earshot redact` (by
- * "transcription", reason "spoken card number"). */
+ * "transcription", reason "spoken card number"), now when this process
+ * can get the ledger, else queued for its holder (a running recorder,
+ * cli/redact_spoken.c). */
 static int redact_span(void *ud, int64_t call_row, const char *channel, int64_t from_ms,
 		       int64_t to_ms, const char *kind)
 {
 	struct tr_redactor *rd = ud;
-	char reason[96], err[1024] = "", detail[1400], obj[32];
+	char reason[96];
 	snprintf(reason, sizeof(reason), "spoken %s number", kind);
-	struct rec_redact_req q = {.data_dir = rd->ctx->data_dir, .ix = rd->ix,
-				   .call_row = call_row, .from_us = from_ms * 1000,
-				   .to_us = to_ms * 1000, .channel = channel, .fill = "silence",
-				   .reason = reason, .by = "transcription",
-				   .shred_original = rd->shred, .now_us = cli_wall_us()};
-	struct st_ledger *l = NULL;
-	struct st_vault *v = NULL;
-	char kdir[4200];
-	snprintf(kdir, sizeof(kdir), "%s/keys", rd->ctx->data_dir);
-	/* the ledger is opened per redaction: a recorder may want its lock */
-	if (cli_ledger_open(rd->ctx, "transcribe", &l))
-		return ES_EIO;
-	q.ledger = l;
-	if (access(kdir, F_OK) == 0 && st_vault_open(&v, rd->ctx->data_dir, false, err, sizeof(err))) {
-		fprintf(stderr, "earshot transcribe: encryption keys: %s\n", err);
-		st_ledger_close(l);
-		return ES_EIO;
-	}
-	q.vault = v;
-	struct rec_redact_result res;
-	int rc = rec_redact(&q, &res, err, sizeof(err));
-	snprintf(obj, sizeof(obj), "%lld", (long long)call_row);
-	char actor[128];
-	cli_actor(actor, sizeof(actor));
-	if (rc == ES_EHELD) {
-		cli_audit_refusal(rd->ix, "call.redact", call_row, res.held);
-	} else if (!rc || res.path[0]) {
-		snprintf(detail, sizeof(detail), "redaction %d: %s %.3f-%.3f s (silence) by %s, "
-			 "original %s%s: %s", res.n, channel, from_ms / 1e3, to_ms / 1e3, q.by,
-			 res.shredded ? "shredded" : "kept (restricted)", rc ? " (incomplete)" : "",
-			 reason);
-		api_audit_append(rd->ix, q.now_us, actor, "call.redact", obj, "",
-				 rc ? API_AUDIT_FAILED : API_AUDIT_OK, detail, NULL);
-	}
+	struct rec_redact_job jb = {.call_row = call_row, .channel = channel,
+				    .from_us = from_ms * 1000, .to_us = to_ms * 1000,
+				    .fill = "silence", .reason = reason, .by = "transcription"};
+	bool queued = false;
+	int rc = cli_redact_or_queue(rd->ctx, rd->ix, rd->shred, &jb, &queued);
 	if (rc)
-		fprintf(stderr, "earshot transcribe: call %lld: %s\n", (long long)call_row, err);
-	else
-		ES_LOG_INF("transcribe", "call %lld: the spoken %s number at %.3f-%.3f s (%s) is "
-			   "redacted: %s", (long long)call_row, kind, from_ms / 1e3, to_ms / 1e3,
-			   channel, res.path);
-	st_vault_close(v);
-	st_ledger_close(l);
+		fprintf(stderr, "earshot transcribe: call %lld: the spoken %s number at "
+			"%.3f-%.3f s is not redacted\n", (long long)call_row, kind, from_ms / 1e3,
+			to_ms / 1e3);
 	return rc;
 }
 

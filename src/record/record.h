@@ -1000,6 +1000,12 @@ struct rec_redact_req {
 	const char *reason, *by;
 	bool shred_original;       /* [redaction] original = shred */
 	int64_t now_us;
+	/* a ledger shared with another thread (the recorder's loop): called
+	 * with true before rec_redact touches the ledger or the index's
+	 * writes and with false after, never while it decodes and encodes;
+	 * NULL: the caller's alone */
+	void (*hold)(void *ud, bool on);
+	void *hold_ud;
 };
 struct rec_redact_result {
 	int n;                     /* this call's redaction number */
@@ -1017,6 +1023,51 @@ int rec_redaction_detail(const char *call_id, const struct idx_redaction *r, str
 /* "caller", "callee", "both": which channel of a stereo file (1, 2, 3 as
  * a mask); 0 for anything else. */
 unsigned rec_redact_channel_mask(const char *channel);
+/* ---- redactions queued for the ledger's writer (redact_queue.c) --------------------
+ * A redaction asked by a process or thread that cannot get the ledger (a
+ * transcription worker while the recorder holds its lock): what to redact,
+ * never audio, one durable file in DATA/ledger/pending/ (REC_TR_PENDING_DIR)
+ * named "<queued_us>-<call row>-<from_us>.rd", carried out by the lock
+ * holder through rec_redact and removed after (cli/redact_spoken.c).
+ * Until then the call's JSON lists it under "redactions_pending". */
+struct rec_redact_job {
+	int64_t call_row;
+	const char *channel;       /* "caller", "callee", "both" */
+	int64_t from_us, to_us;
+	const char *fill;          /* "silence" or "tone" */
+	const char *reason, *by;
+	int64_t queued_us;
+	const char *file;          /* set by rec_redact_queue_each: its file */
+};
+/* The file's one line: "earshot-redact-v1", call row, channel, from_us,
+ * to_us, fill, queued_us, by, reason, tab-separated, '\n' at the end
+ * (tabs and line ends in by and reason become spaces).  format: its
+ * length, or ES_EINVAL (not a redaction) / ES_ELIMIT; parse: jb's strings
+ * point into line, which it cuts at the tabs; ES_EPARSE for anything
+ * else (fuzz/fuzz_control.c). */
+#define REC_REDACT_BY_MAX 127
+#define REC_REDACT_LINE_MAX (REC_REDACT_REASON_MAX + REC_REDACT_BY_MAX + 160)
+int rec_redact_job_format(const struct rec_redact_job *jb, char *out, size_t cap);
+int rec_redact_job_parse(char *line, size_t len, struct rec_redact_job *jb);
+/* Queue jb (durable on return: fsync'd file and folder). */
+int rec_redact_queue_put(const char *data_dir, const struct rec_redact_job *jb, char *err,
+			 size_t errlen);
+/* The queued jobs in queue order, of call_row only when > 0 (a file that
+ * does not parse is set aside as NAME.bad, logged); fn's non-zero stops
+ * and returns.  The job's strings live until fn returns. */
+typedef int (*rec_redact_job_fn)(void *ud, const struct rec_redact_job *jb);
+int rec_redact_queue_each(const char *data_dir, int64_t call_row, rec_redact_job_fn fn,
+			  void *ud);
+/* Whether any redaction is queued (a look before opening keys). */
+bool rec_redact_queue_pending(const char *data_dir);
+/* Remove jb's file (carried out, or refused for good). */
+void rec_redact_queue_done(const struct rec_redact_job *jb);
+/* Whether the index has jb's redaction already (same span, channel,
+ * reason and author): a crash between the commit and the removal. */
+int rec_redact_queue_is_done(struct idx *ix, const struct rec_redact_job *jb, bool *done);
+/* call_row's queued redactions as a JSON array of {channel, from_ms,
+ * to_ms, fill, reason, by, queued_us} ([] for none). */
+void rec_redact_queue_json(const char *data_dir, int64_t call_row, struct es_json *j);
 /* Give the recording of call_row, just indexed, its retention policy and
  * times (retain.c); 0 also when it has no recording. */
 int rec_retention_assign(struct idx *ix, const struct pol_retention *pol, int64_t call_row);

@@ -147,6 +147,10 @@ struct rec_endpoint {
 	struct rec_ep_owner own[REC_EP_OWNERS];
 };
 
+/* fsync the folder that holds path, so that a rename into it is durable
+ * (recording.c). */
+int rec_fsync_dir_of(const char *path);
+
 /* endpoints.c: the table of announced addresses (struct rec_endpoint by
  * address) and the payload maps of an SDP. */
 struct rec_endpoint *rec_ep_find(struct es_htab *eps, const struct es_addr *a);

@@ -98,9 +98,9 @@ int rec_recording_path(const char *data_dir, const struct idx_recording *rec, ch
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int rec_fsync_dir_of(const char *path)
 {
-	char dir[1024];
+	char dir[4400];
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (!slash)
@@ -475,7 +475,7 @@ static void job_run(const struct rec_store_config *cfg, const struct an_check_li
 	job_write(cfg, j, buf, final, part);
 	if (j->err)
 		return;
-	if (rename(part, final) || fsync_dir_of(final)) {
+	if (rename(part, final) || rec_fsync_dir_of(final)) {
 		j->err = ES_EIO;
 		snprintf(j->msg, sizeof(j->msg), "%s: cannot move it into place: %s", final,
 			 strerror(errno));

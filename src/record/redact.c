@@ -271,6 +271,14 @@ static int store(const struct rec_redact_req *q, const struct orig *o, int fd, c
 	return rc;
 }
 
+/* The ledger's (and the index writes') turn, when shared (q->hold). */
+static void hold(const struct rec_redact_req *q, bool *held, bool on)
+{
+	if (q->hold && *held != on)
+		q->hold(q->hold_ud, on);
+	*held = on;
+}
+
 static void flags_with(const char *flags, const char *add, char *out, size_t cap)
 {
 	size_t n = strlen(add);
@@ -317,8 +325,11 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 			return ES_EHELD;
 		}
 	}
-	bool tomb = false;
-	if (st_ledger_find(q->ledger, o.path, &res->original_leaf, &tomb) || tomb) {
+	bool tomb = false, held = false;
+	hold(q, &held, true);
+	rc = st_ledger_find(q->ledger, o.path, &res->original_leaf, &tomb);
+	hold(q, &held, false);
+	if (rc || tomb) {
 		snprintf(err, errlen, "%s has no live leaf in the ledger: not redacted", o.path);
 		return ES_EINVAL;
 	}
@@ -337,6 +348,15 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 	    (rc = fill_span(q, &o, in_fd, out_fd, err, errlen)))
 		goto out;
 
+	/* from here to the end the ledger is this call's: the original's leaf
+	 * is checked again (a deletion meanwhile), names are taken, leaves
+	 * appended */
+	hold(q, &held, true);
+	if (q->hold && (st_ledger_find(q->ledger, o.path, &res->original_leaf, &tomb) || tomb)) {
+		snprintf(err, errlen, "%s has no live leaf in the ledger: not redacted", o.path);
+		rc = ES_EINVAL;
+		goto out;
+	}
 	/* <dir of the original>/<call row>.r<n><ext>[.enc], n past any taken */
 	enum media_format fmt;
 	media_format_parse(o.format, &fmt);
@@ -444,6 +464,7 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 	}
 	if ((rc = st_ledger_commit(q->ledger))) {
 		snprintf(err, errlen, "the ledger could not be signed: %s", es_strerror(rc));
+		hold(q, &held, false);
 		return rc; /* the row is in: the next open's catch-up completes it */
 	}
 	rec_peaks_drop(q->data_dir, o.path); /* the cached waveform was of the original */
@@ -496,5 +517,6 @@ out:
 		close(in_fd);
 	if (out_fd >= 0)
 		close(out_fd);
+	hold(q, &held, false);
 	return rc;
 }
