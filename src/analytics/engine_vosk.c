@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <netdb.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VOSK_CHUNK_FRAMES 4000     /* 0.5 s at 8 kHz per binary frame */
@@ -72,7 +74,38 @@ struct conn {
 	const char *url;
 	char *err;
 	size_t errlen;
+	atomic_int *stop;     /* tr_conf.stop: a wait given up when set */
+	long timeout_s;       /* a reply waited for at most this long */
 };
+
+/* Wait until fd is readable, in slices short enough that a stop (the
+ * recorder shutting down, a worker stopped) is seen within a quarter of
+ * a second rather than after the whole timeout. */
+static int wait_readable(struct conn *c)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (c->stop && atomic_load(c->stop)) {
+			snprintf(c->err, c->errlen, "%s: stopped", c->url);
+			return ES_EAGAIN;
+		}
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		int k = poll(&p, 1, 250);
+		if (k > 0)
+			return 0;
+		if (k < 0 && errno != EINTR) {
+			snprintf(c->err, c->errlen, "%s: poll: %s", c->url, strerror(errno));
+			return ES_EIO;
+		}
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= c->timeout_s) {
+			snprintf(c->err, c->errlen, "%s: timed out", c->url);
+			return ES_EIO;
+		}
+	}
+}
 
 static int send_all(struct conn *c, const void *p, size_t n)
 {
@@ -92,11 +125,15 @@ static int send_all(struct conn *c, const void *p, size_t n)
 	return 0;
 }
 
-/* Read more bytes into c->in; ES_EIO on close, error or timeout. */
+/* Read more bytes into c->in; ES_EIO on close, error or timeout,
+ * ES_EAGAIN when stopped. */
 static int fill(struct conn *c)
 {
 	if (es_buf_reserve(&c->in, 65536))
 		return ES_ENOMEM;
+	int rc = wait_readable(c);
+	if (rc)
+		return rc;
 	ssize_t k;
 	do
 		k = recv(c->fd, c->in.p + c->in.len, 65536, 0);
@@ -342,7 +379,9 @@ int tr_vosk_open(struct tr_vosk **out, const struct tr_conf *cf, uint32_t rate, 
 	struct tr_vosk *v = calloc(1, sizeof(*v));
 	if (!v)
 		return es_errf(err, errlen, ES_ENOMEM, "out of memory");
-	v->c = (struct conn){.fd = -1, .url = cf->url ? cf->url : "", .err = err, .errlen = errlen};
+	long to = cf->timeout_s > 0 ? cf->timeout_s : 300;
+	v->c = (struct conn){.fd = -1, .url = cf->url ? cf->url : "", .err = err, .errlen = errlen,
+			     .stop = cf->stop, .timeout_s = to};
 	es_buf_init(&v->c.in);
 	es_buf_init(&v->msg);
 	char host[256], port[16];
@@ -355,7 +394,6 @@ int tr_vosk_open(struct tr_vosk **out, const struct tr_conf *cf, uint32_t rate, 
 		snprintf(err, errlen, "[transcription] url '%s' is not ws://host:port", v->c.url);
 	if (rc)
 		goto out;
-	long to = cf->timeout_s > 0 ? cf->timeout_s : 300;
 	if ((rc = dial(&v->c, host, port, to)) ||
 	    (rc = handshake(&v->c, host, port, path, cf->token)))
 		goto out;

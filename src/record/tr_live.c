@@ -317,7 +317,9 @@ static void *call_main(void *ud)
 		usleep(TRL_POLL_US);
 	}
 	pthread_mutex_lock(&l->lock);
-	if (rc) {
+	if (rc && atomic_load(&l->stop)) {
+		ES_LOG_DBG(TAG, "call %s: live keywords stopped with the recorder", c->call_id);
+	} else if (rc) {
 		l->st.failed++;
 		ES_LOG_WARNING(TAG, "call %s: live keywords given up (the call records as "
 				    "usual): %s", c->call_id, err[0] ? err : es_strerror(rc));
@@ -348,7 +350,9 @@ int rec_trlive_new(struct rec_trlive **out, const struct rec_trlive_conf *cf)
 	l->tr = *cf->tr;
 	/* a server that stops answering holds one call's thread this long */
 	l->tr.timeout_s = cf->timeout_s > 0 ? cf->timeout_s : 10;
-	l->tr.stop = NULL;
+	/* a shutdown gives up a wait on the server at once, not after
+	 * timeout_s per call */
+	l->tr.stop = &l->stop;
 	if (!l->cf.max_calls)
 		l->cf.max_calls = 8;
 	pthread_mutex_init(&l->lock, NULL);

@@ -13,7 +13,8 @@ bursts' pitch) to the words to answer instead: [(word, start_s, end_s)],
 so a test can have a channel "say" a sentence over its bursts.
 
 Behaviour is switched at run time with StandIn.mode: "ok", "500",
-"badjson", "slow" (sleeps 30 s before answering), "nowords" (segments
+"badjson", "slow" (sleeps 30 s before answering), "mute" (Vosk: reads the
+audio and never answers), "nowords" (segments
 without word times), "close" (Vosk: the connection drops mid-stream).
 The Vosk stand-in streams: an audio frame is answered by a "result" with
 the words of every burst that ended more than 0.3 s before the audio so far
@@ -233,6 +234,8 @@ class StandIn:
                 if self.mode == "close" and req["chunks"] == 3:
                     c.close()
                     return
+                if self.mode == "mute":  # reads the audio, never answers
+                    continue
                 # a burst that ended more than 0.3 s ago is an utterance
                 ws = [w for w in words_of(pcm, rate) if w["end"] < len(pcm) / rate - 0.3]
                 if len(ws) > sent:

@@ -210,5 +210,34 @@ res.check("live keywords given up" in rec.logtext(), "the log says why: "
           + rec.logtext()[-1500:])
 rc = rec.stop()
 res.check(rc == 0, "earshot record exited %s" % rc)
+
+# --- 5. a shutdown does not wait out live_timeout on a server that went quiet --------
+mute = StandIn("vosk")
+mute.mode = "mute"
+conf2 = os.path.join(work, "mute.conf")
+with open(conf2, "w") as f:
+    f.write(open(conf).read().replace("ws://127.0.0.1:%d" % si_port,
+                                      "ws://127.0.0.1:%d" % mute.start())
+            .replace("live_timeout = 5s", "live_timeout = 60s"))
+rec = livecalls.Recorder(EARSHOT, data, bpf, args=["-c", conf2, "--linger", "1",
+                                                   "--format", "wav"])
+rec.start()
+if res.check(rec.wait_status(20) is not None, "no status.json (mute engine)"):
+    calls = livecalls.Calls(os.path.join(work, "sipp-mute"), 1, 12.0, rate=10, ports=ports)
+    calls.start()
+    deadline = time.time() + 10
+    while not any(r["chunks"] >= 1 for r in mute.requests) and time.time() < deadline:
+        time.sleep(0.1)
+    res.check(any(r["chunks"] >= 1 for r in mute.requests),
+              "the recorder never streamed to the mute engine: %s" % mute.requests)
+    t0 = time.time()
+    rc = rec.stop()
+    took = time.time() - t0
+    print("shutdown with a live call waiting on a mute engine (live_timeout 60 s): %.2f s"
+          % took)
+    res.check(rc == 0 and took < 10, "earshot record took %.1f s to stop (exit %s): a live "
+              "call's wait on the engine held the shutdown" % (took, rc))
+    calls.wait()
+mute.stop()
 rx.stop()
 res.finish()
