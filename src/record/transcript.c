@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,11 +584,24 @@ int rec_transcript_load_node(const char *data_dir, struct idx *ix, const char *n
 	 * fetched unchecked (the seal is the check: it opens only with this
 	 * recording's data key) and removed once read, so that a transcript
 	 * made again is never served from an old copy */
-	rc = rec_tier_fetch_node(data_dir, ix, node, path + strlen(data_dir) + 1, NULL, got,
-				 sizeof(got), err, errlen);
-	if (rc)
-		return rc; /* ES_ENOTFOUND: not transcribed, or not archived yet */
-	rc = load_file(got, vault, rec, out, err, errlen);
-	unlink(got);
+	/* two requests for one transcript fetch to the same path: each takes
+	 * the fetched file under a name of its own before reading it, and one
+	 * that finds it already taken fetches again */
+	static atomic_uint seq;
+	char mine[4500];
+	for (int tries = 0;; tries++) {
+		rc = rec_tier_fetch_node(data_dir, ix, node, path + strlen(data_dir) + 1, NULL, got,
+					 sizeof(got), err, errlen);
+		if (rc)
+			return rc; /* ES_ENOTFOUND: not transcribed, or not archived yet */
+		snprintf(mine, sizeof(mine), "%s.%ld.%u", got, (long)getpid(),
+			 atomic_fetch_add(&seq, 1));
+		if (!rename(got, mine))
+			break;
+		if (errno != ENOENT || tries == 4)
+			return es_errf(err, errlen, ES_EIO, "%s: %s", got, strerror(errno));
+	}
+	rc = load_file(mine, vault, rec, out, err, errlen);
+	unlink(mine);
 	return rc;
 }

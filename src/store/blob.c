@@ -192,13 +192,23 @@ int st_blob_sink_open(struct st_blob_sink *s, const char *dst, char *err, size_t
 	if (strlen(dst) >= sizeof(s->dst))
 		return es_errf(err, errlen, ES_ELIMIT, "%s: path too long", dst);
 	snprintf(s->dst, sizeof(s->dst), "%s", dst);
-	snprintf(s->tmp, sizeof(s->tmp), "%s.part", dst);
+	/* a name of its own: two fetches of one object at once (two listeners
+	 * of one archived call on a web node) must not write into one file,
+	 * where the second's truncation leaves zeros in the first's copy */
+	snprintf(s->tmp, sizeof(s->tmp), "%s.XXXXXX.part", dst);
 	if (es_mkdirs(dst, false))
 		return es_errf(err, errlen, ES_EIO, "%s: cannot create its folder: %s", dst,
 			       strerror(errno));
-	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (s->fd < 0)
-		return es_errf(err, errlen, ES_EIO, "%s: %s", s->tmp, strerror(errno));
+	s->fd = mkostemps(s->tmp, 5, O_CLOEXEC);
+	if (s->fd < 0 || fchmod(s->fd, 0640)) {
+		int e = errno;
+		if (s->fd >= 0) {
+			close(s->fd);
+			unlink(s->tmp);
+			s->fd = -1;
+		}
+		return es_errf(err, errlen, ES_EIO, "%s: %s", s->tmp, strerror(e));
+	}
 	crypto_hash_sha256_init(&s->h);
 	return 0;
 }

@@ -16,7 +16,7 @@ struct st_blob_sink {
 	uint64_t n;
 };
 
-/* Create dst's folders and "<dst>.part" (0640). */
+/* Create dst's folders and "<dst>.<random>.part" (0640), unique to this sink. */
 int st_blob_sink_open(struct st_blob_sink *s, const char *dst, char *err, size_t errlen);
 int st_blob_sink_write(struct st_blob_sink *s, const void *p, size_t n);
 /* fsync, check the hash against want_hex (NULL: any; ES_ECRYPTO, the

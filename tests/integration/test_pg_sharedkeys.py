@@ -35,6 +35,7 @@ no key for any).
 About 40 s on a loaded 2-core machine (PostgreSQL and Swift start): the
 Release half."""
 import base64
+import concurrent.futures
 import hashlib
 import io
 import json
@@ -201,6 +202,14 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     st, _, tb = get(web, "/api/calls/%d/transcript" % a["id"])
     res.check(st == 200 and b"zulu" in tb, "the web node reads its transcript (the sealed "
               "words from rec-1's bucket): %d %s" % (st, tb[:300]))
+    # many readers of one transcript at once (a team opening the same call):
+    # each fetch of the words file must not take another's copy away
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        many = list(pool.map(lambda _: get(web, "/api/calls/%d/transcript" % a["id"]),
+                             range(16)))
+    bad = [(st, tb[:120]) for st, _, tb in many if st != 200 or b"zulu" not in tb]
+    res.check(not bad, "16 concurrent reads of the transcript, %d failed: %s"
+              % (len(bad), bad[:3]))
     st, _, sb = get(web, "/api/calls?text=zulu")
     hits = json.loads(sb).get("hits", {}) if st == 200 else {}
     res.check(st == 200 and hits.get(str(a["id"])), "the text search's snippets of it: %d %s"
