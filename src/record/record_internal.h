@@ -367,6 +367,15 @@ struct rec_tr_spans {
 int rec_tr_mask(const struct rec_tr_worker *w, int channel, struct tr_text *t,
 		struct rec_tr_spans *out);
 void rec_tr_spans_free(struct rec_tr_spans *s);
+/* The names in a queue folder (DATA/ledger/pending/: transcript leaves,
+ * queued redactions) ending in suffix, at most max, in name order (the
+ * queued time leads each name, so oldest first); with infix, only names
+ * holding it after their 20-digit time.  0 and none for a missing folder;
+ * ES_EIO (errno set) when it cannot be read; ES_ENOMEM with what was read.
+ * The list is freed with rec_pending_names_free. */
+int rec_pending_names(const char *dir, const char *suffix, const char *infix, size_t max,
+		      char ***names, size_t *n);
+void rec_pending_names_free(char **names, size_t n);
 /* The call a job is about, as the worker reads it from the index. */
 struct rec_tr_call {
 	int64_t row;

@@ -15,7 +15,6 @@
 #include "record/record.h"
 #include "record/record_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -138,52 +137,20 @@ int rec_redact_job_parse(char *line, size_t len, struct rec_redact_job *jb)
 	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int rec_redact_queue_each(const char *data_dir, int64_t call_row, rec_redact_job_fn fn, void *ud)
 {
 	char dir[4200];
 	if (queue_dir(data_dir, dir, sizeof(dir)))
 		return ES_ELIMIT;
-	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : ES_EIO;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	struct dirent *de;
 	char prefix[40] = "";
-	if (call_row > 0)
+	if (call_row > 0) /* a call's own: the name says which */
 		snprintf(prefix, sizeof(prefix), "-%" PRId64 "-", call_row);
-	while ((de = readdir(d)) && n < QUEUE_MAX_FILES) {
-		size_t len = strlen(de->d_name);
-		if (len < 4 || strcmp(de->d_name + len - 3, ".rd") || de->d_name[0] == '.')
-			continue;
-		/* a call's own: the name says which (20 digits, then the row) */
-		if (*prefix && (len < 21 || strncmp(de->d_name + 20, prefix, strlen(prefix))))
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			char **p = realloc(names, nc * sizeof(*p));
-			if (!p) {
-				rc = ES_ENOMEM;
-				break;
-			}
-			names = p;
-			cap = nc;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = ES_ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = rec_pending_names(dir, ".rd", *prefix ? prefix : NULL, QUEUE_MAX_FILES, &names,
+				   &n);
+	if (rc == ES_EIO)
+		return rc;
 	for (size_t i = 0; !rc && i < n; i++) {
 		char path[4400], line[REC_REDACT_LINE_MAX + 1];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -205,9 +172,7 @@ int rec_redact_queue_each(const char *data_dir, int64_t call_row, rec_redact_job
 		jb.file = path;
 		rc = fn(ud, &jb);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	rec_pending_names_free(names, n);
 	return rc;
 }
 

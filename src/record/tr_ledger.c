@@ -271,6 +271,57 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int rec_pending_names(const char *dir, const char *suffix, const char *infix, size_t max,
+		      char ***names_out, size_t *n_out)
+{
+	*names_out = NULL;
+	*n_out = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : ES_EIO;
+	char **names = NULL;
+	size_t n = 0, cap = 0, sl = strlen(suffix), il = infix ? strlen(infix) : 0;
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < max) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
+		if (len <= sl || strcmp(nm + len - sl, suffix) || nm[0] == '.')
+			continue;
+		/* the queued time first (20 digits), then what the infix names */
+		if (il && (len < 20 + il || strncmp(nm + 20, infix, il)))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **p = realloc(names, nc * sizeof(*p));
+			if (!p) {
+				rc = ES_ENOMEM;
+				break;
+			}
+			names = p;
+			cap = nc;
+		}
+		if (!(names[n] = strdup(nm))) {
+			rc = ES_ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	*names_out = names;
+	*n_out = n;
+	return rc;
+}
+
+void rec_pending_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 /* One queued leaf: 1 appended, 0 done with (remove it), 2 keep for later;
  * negative: the ledger failed. */
 static int drain_one(struct idx *ix, struct st_ledger *l, const char *dir,
@@ -342,37 +393,11 @@ int rec_tr_ledger_drain(const char *data_dir, struct idx *ix, struct st_ledger *
 		*added = 0;
 	if (pending_dir(data_dir, dir, sizeof(dir)))
 		return es_errf(err, errlen, ES_ELIMIT, "data folder path too long");
-	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : es_errf(err, errlen, ES_EIO, "%s: %s", dir,
-						     strerror(errno));
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) && n < PENDING_MAX_FILES) {
-		size_t len = strlen(de->d_name);
-		if (len < 4 || strcmp(de->d_name + len - 3, ".tr") || de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			char **p = realloc(names, nc * sizeof(*p));
-			if (!p) {
-				rc = ES_ENOMEM;
-				break;
-			}
-			names = p;
-			cap = nc;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = ES_ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
+	size_t n = 0;
+	int rc = rec_pending_names(dir, ".tr", NULL, PENDING_MAX_FILES, &names, &n);
+	if (rc == ES_EIO)
+		return es_errf(err, errlen, ES_EIO, "%s: %s", dir, strerror(errno));
 	bool *done = n ? calloc(n, sizeof(*done)) : NULL;
 	if (n && !done)
 		rc = ES_ENOMEM;
@@ -399,9 +424,7 @@ int rec_tr_ledger_drain(const char *data_dir, struct idx *ix, struct st_ledger *
 			unlink(path);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	rec_pending_names_free(names, n);
 	free(done);
 	if (added)
 		*added = appended;
