@@ -88,6 +88,8 @@ void rec_engine_active(struct rec_engine *e, rec_active_fn fn, void *ud)
 		a.recording = rc->record;
 		a.siprec = sc->siprec;
 		copy(a.rule, sizeof(a.rule), rc->rule);
+		for (int k = 0; rc->consent && k < 2; k++) /* consent.c's last check */
+			a.consent[k] = rc->consent_drop[k] ? 'x' : rc->crash_drop[k] ? 'w' : 0;
 		for (const struct rec_stream *s = rc->streams; s; s = s->next) {
 			a.streams++;
 			a.packets += s->st.packets;

@@ -472,6 +472,11 @@ struct rec_active {
 	uint64_t packets;
 	int64_t lost;
 	double jitter_max_ms;
+	/* per party (caller, callee), in memory only (not in the file): 0 no
+	 * consent awaited (none asked, given, or not required), 'w' awaited
+	 * (an end now would cut its audio), 'x' refused or missing: its audio
+	 * is being dropped.  Live keywords stream only what will be kept. */
+	char consent[2];
 };
 typedef void (*rec_active_fn)(void *ud, const struct rec_active *a);
 /* Each open call of e (not yet finished), in no particular order. */

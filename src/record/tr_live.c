@@ -54,6 +54,9 @@ struct trl_chan {
 	struct es_buf pcm;        /* samples waiting for a full chunk */
 	struct tr_text words;     /* the final words kept for phrases */
 	uint64_t sent_frames;
+	/* the party's consent was refused or never came: its audio is being
+	 * dropped from the recording, so none of it goes to the engine */
+	atomic_bool drop;
 };
 
 struct trl_call {
@@ -63,6 +66,7 @@ struct trl_call {
 		rule[REC_ACTIVE_SHORT];
 	bool siprec;
 	int64_t start_us;
+	unsigned late_s;          /* how long the call ran before it was followed */
 	pthread_t th;
 	atomic_bool ended;        /* the call left the recorder's list */
 	atomic_bool done;         /* the thread has finished: join it */
@@ -182,7 +186,7 @@ static void tap(void *ud, const int16_t *caller, const int16_t *callee, size_t n
 	struct trl_call *c = ud;
 	const int16_t *src[2] = {caller, callee};
 	for (int k = 0; k < 2; k++)
-		if (es_buf_append(&c->ch[k].pcm, src[k], n * sizeof(int16_t)))
+		if (!atomic_load(&c->ch[k].drop) && es_buf_append(&c->ch[k].pcm, src[k], n * sizeof(int16_t)))
 			c->tap_err = true;
 }
 
@@ -263,13 +267,21 @@ static int pump(struct trl_call *c, int k, uint32_t rate, int64_t sample0_us, bo
 	if (!ch->vosk && !n)
 		return 0; /* nothing heard on this channel yet */
 	/* a server slower than speech: the call is given up rather than
-	 * buffered without bound */
-	if (have > (size_t)rate * TRL_BEHIND_S)
+	 * buffered without bound (a call followed late, once its consent
+	 * came, starts that far behind) */
+	if (have > (size_t)rate * (TRL_BEHIND_S + c->late_s))
 		return es_errf(err, errlen, ES_ELIMIT, "the engine is %u s behind the call",
 			       TRL_BEHIND_S);
 	if (!ch->vosk &&
 	    (rc = tr_vosk_open(&ch->vosk, &c->owner->tr, rate, err, errlen)))
 		return rc;
+	if (atomic_load(&ch->drop)) {
+		/* consent withdrawn or refused during the call: nothing more */
+		es_buf_consume(&ch->pcm, ch->pcm.len);
+		tr_vosk_close(ch->vosk);
+		ch->vosk = NULL;
+		return 0;
+	}
 	size_t before = ch->words.n;
 	if (n) {
 		rc = tr_vosk_feed(ch->vosk, (const int16_t *)ch->pcm.p, n, &ch->words, err, errlen);
@@ -427,11 +439,20 @@ void rec_trlive_update(struct rec_trlive *l, const struct rec_active *calls, siz
 			c = c->next;
 		if (c) {
 			c->seen_us = now_us;
+			for (int k = 0; k < 2; k++)
+				if (a->consent[k] == 'x')
+					atomic_store(&c->ch[k].drop, true);
 			continue;
 		}
 		/* answered and kept: ringing has no audio, an unrecorded call
 		 * never leaves earshot */
 		if (!a->answer_us || !a->recording || !strcmp(a->state, "ending"))
+			continue;
+		/* a party whose consent is still awaited may yet be cut from the
+		 * recording: the engine hears nothing until it is settled (the
+		 * call is followed from its start then); both refused: nothing */
+		if (a->consent[0] == 'w' || a->consent[1] == 'w' ||
+		    (a->consent[0] == 'x' && a->consent[1] == 'x'))
 			continue;
 		if (!rule_wanted(l, a->rule) || decided(l, a))
 			continue;
@@ -456,8 +477,12 @@ void rec_trlive_update(struct rec_trlive *l, const struct rec_active *calls, siz
 		c->siprec = a->siprec;
 		c->start_us = a->start_us;
 		c->seen_us = now_us;
-		for (int k = 0; k < 2; k++)
+		int64_t ran = now_us - a->answer_us;
+		c->late_s = ran > 0 ? (unsigned)(ran / 1000000) : 0;
+		for (int k = 0; k < 2; k++) {
 			es_buf_init(&c->ch[k].pcm);
+			atomic_init(&c->ch[k].drop, a->consent[k] == 'x');
+		}
 		atomic_init(&c->ended, false);
 		atomic_init(&c->done, false);
 		if (pthread_create(&c->th, NULL, call_main, c)) {

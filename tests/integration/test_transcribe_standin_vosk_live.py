@@ -239,5 +239,37 @@ if res.check(rec.wait_status(20) is not None, "no status.json (mute engine)"):
               "call's wait on the engine held the shutdown" % (took, rc))
     calls.wait()
 mute.stop()
+
+# --- 6. consent: nothing of a party whose audio may yet be cut reaches the engine ----
+# the caller must consent within 2 s and never does; the agent (callee) is
+# kept: only the callee's channel may be streamed, and only once that is settled
+si6 = StandIn("vosk")
+conf3 = os.path.join(work, "consent.conf")
+with open(conf3, "w") as f:
+    f.write(open(conf).read().replace("ws://127.0.0.1:%d" % si_port,
+                                      "ws://127.0.0.1:%d" % si6.start())
+            + "\n[rule consent]\naction = record\nconsent = required\nagent = callee\n"
+            "consent_window = 2s\nno_consent_keep = agent\n")
+rec = livecalls.Recorder(EARSHOT, data, bpf, args=["-c", conf3, "--linger", "1",
+                                                   "--format", "wav"])
+rec.start()
+if res.check(rec.wait_status(20) is not None, "no status.json (consent)"):
+    calls = livecalls.Calls(os.path.join(work, "sipp-consent"), 1, 8.0, rate=10, ports=ports)
+    calls.start()
+    calls.wait()
+    st = rec.wait_until(lambda s: (s.get("live_keywords") or {}).get("finished", 0) >= 1
+                        and s.get("active_calls") == 0, 20) or {}
+    opened = [r for r in si6.requests]
+    print("consent: %d streams opened, %s" % (len(opened),
+                                             [(r["chunks"], r["seconds"]) for r in opened]))
+    res.check(len(opened) == 1, "a call whose caller never consented: %d streams to the "
+              "engine (want 1: the agent's only)" % len(opened))
+    rc = rec.stop()
+    res.check(rc == 0, "earshot record exited %s" % rc)
+    cs = calls_json(data)
+    last = max(cs, key=lambda c: c["id"]) if cs else {}
+    res.check("no_consent" in last.get("flags", []), "the call is flagged no_consent: %s"
+              % last.get("flags"))
+si6.stop()
 rx.stop()
 res.finish()
