@@ -340,6 +340,72 @@ static void test_follow_rotation(void)
 	st_vault_close(running);
 }
 
+struct reader {
+	struct st_vault *v;
+	const char *id;
+	volatile int *stop;
+	unsigned bad, ok;
+};
+
+/* One thread's turn: the key of r->id, unwrapped again and again while
+ * another process rotates (a rewrapped key names a KEK this vault learns
+ * only by reading the keyring again, under the writer side of its lock). */
+static void *read_keys(void *arg)
+{
+	struct reader *r = arg;
+	while (!*r->stop) {
+		struct st_dek *dek = NULL;
+		char err[512];
+		/* the rewrap replaces the key file by a rename: never half one */
+		int rc = st_vault_key(r->v, r->id, &dek, err, sizeof(err));
+		if (rc)
+			r->bad++;
+		else
+			r->ok++;
+		st_dek_free(dek);
+	}
+	return NULL;
+}
+
+/* Several threads unwrap while the keyring is rotated five times by
+ * another handle: every unwrap succeeds (ASan/TSan builds check the swap). */
+static void test_follow_threads(void)
+{
+	char err[512], d[300], path[300];
+	snprintf(d, sizeof(d), "%s/fthr", dir);
+	struct st_vault *v = NULL, *rot = NULL;
+	CHECK_INT(st_vault_open(&v, d, true, err, sizeof(err)), 0);
+	const char *id = "recordings/2026/12/07/thr.opus.enc";
+	snprintf(path, sizeof(path), "%s/thr.enc", dir);
+	encrypt_for(v, id, path);
+	CHECK_INT(st_vault_open(&rot, d, false, err, sizeof(err)), 0);
+	volatile int stop = 0;
+	struct reader rd[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		rd[i] = (struct reader){.v = v, .id = id, .stop = &stop};
+		CHECK_INT(pthread_create(&th[i], NULL, read_keys, &rd[i]), 0);
+	}
+	for (int i = 0; i < 5; i++) {
+		unsigned n = 0;
+		CHECK_INT(st_vault_rotate(rot, &n, err, sizeof(err)), 0);
+		usleep(20000);
+	}
+	stop = 1;
+	unsigned ok = 0;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(rd[i].bad, 0);
+		ok += rd[i].ok;
+	}
+	CHECK(ok > 0);
+	CHECK_INT(decrypt_for(v, id, path), 0); /* after the last rewrap */
+	CHECK_STR(st_vault_kek_id(v), st_vault_kek_id(rot));
+	CHECK_INT(st_vault_kek_count(v), 6);
+	st_vault_close(rot);
+	st_vault_close(v);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -352,6 +418,7 @@ int main(void)
 	RUN(test_dek_pool);
 	RUN(test_remote);
 	RUN(test_follow_rotation);
+	RUN(test_follow_threads);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
