@@ -343,6 +343,9 @@ static int calls_search(struct srv_req *r, bool csv)
 		es_json_obj_end(&o.j);
 		srv_json_discard(&o);
 		free(cbuf);
+		if (err == ES_ENOKEK) /* a text search, and no KEK for its search key */
+			return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_kek", NULL, "%s",
+					 idx_errmsg(r->ix));
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}

@@ -22,8 +22,11 @@
  * unwraps as this one. */
 #define TR_KEY_AD "transcript search index"
 /* Stored instead of a wrapped key when the data folder has no keys (encrypt
- * = no, no DATA/keys): the key is then all zeros, a hash anyone can
- * compute; the words files are plain there too (docs/THREAT_MODEL.md). */
+ * = no, no DATA/keys) and the index is its own (SQLite): the key is then all
+ * zeros, a hash anyone can compute; the words files are plain there too
+ * (docs/THREAT_MODEL.md).  Never on a shared index: there the first process
+ * to need the key could be a web node without the KEK, and its zeros would
+ * key every node's tokens for good. */
 #define TR_KEY_PLAIN "plain"
 
 /* The folder's vault: src's, else opened here when DATA/keys exists (*own
@@ -69,6 +72,15 @@ int rec_tr_search_key(void *ud, struct idx *ix, uint8_t key[IDX_TR_KEY_BYTES], c
 				goto out;
 			}
 			rc = idx_tr_key_put(ix, w);
+		} else if (idx_shared(ix)) {
+			/* a shared index: the key is every node's for good, and a
+			 * process without the KEK would key them all with zeros */
+			rc = ES_ENOKEK;
+			snprintf(err, errlen, "the index has no transcript search key yet and this "
+				 "process has no key-encryption key ($%s or %s/keys/kek.keys) to "
+				 "make one: a node with the KEK makes it (its first transcript or "
+				 "text search)", ST_KEK_ENV, src->data_dir);
+			goto out;
 		} else {
 			rc = idx_tr_key_put(ix, TR_KEY_PLAIN);
 		}
@@ -87,9 +99,9 @@ int rec_tr_search_key(void *ud, struct idx *ix, uint8_t key[IDX_TR_KEY_BYTES], c
 	if (!v && (rc = vault_of(src, &v, &own, err, errlen)))
 		goto out;
 	if (!v) {
-		rc = ES_ENOTFOUND;
-		snprintf(err, errlen, "the search key is wrapped by a KEK, and %s/keys is missing",
-			 src->data_dir);
+		rc = ES_ENOKEK;
+		snprintf(err, errlen, "the search key is wrapped by a KEK, and this process has "
+			 "none ($%s or %s/keys/kek.keys)", ST_KEK_ENV, src->data_dir);
 		goto out;
 	}
 	rc = st_vault_unwrap(v, TR_KEY_AD, wrapped, key, err, errlen);

@@ -96,7 +96,14 @@ void st_kr_free(struct st_keyring *kr);
  * fsync, rename, fsync of the folder).  Creation in st_kr_open takes the same
  * lock.  On failure kr is unchanged.  ES_EUNSUP for the environment keyring. */
 int st_kr_rotate(struct st_keyring *kr, char *err, size_t errcap);
-/* The id of the current KEK (owned by kr, valid until the next rotate). */
+/* Read the keyring file again when it is not the one kr was read from (a
+ * stat: another inode, mtime or size; a rotation by another process, or a
+ * rotated keyring copied here): *changed then, and kr holds the file's keys
+ * (the old ones wiped).  On failure kr keeps its keys.  Nothing to do for
+ * the environment keyring.  Not concurrently with any other use of kr. */
+int st_kr_refresh(struct st_keyring *kr, bool *changed, char *err, size_t errcap);
+/* The id of the current KEK (owned by kr, valid until the next rotate or
+ * refresh). */
 const char *st_kr_current_id(const struct st_keyring *kr);
 size_t st_kr_count(const struct st_keyring *kr);
 

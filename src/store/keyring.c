@@ -27,11 +27,34 @@ struct kek {
 	uint8_t *key; /* sodium_malloc'd, ST_KEY_BYTES */
 };
 
+/* Which file the keys were read from: a rotation (kr_save's rename) or a
+ * copy of a rotated keyring gives the path another inode or mtime. */
+struct kr_seen {
+	dev_t dev;
+	ino_t ino;
+	int64_t mtime_ns;
+	off_t size;
+};
+
 struct st_keyring {
 	char *path; /* NULL for the environment keyring */
 	struct kek *k;
 	size_t n, cap;
+	struct kr_seen seen; /* of the file the keys came from */
 };
+
+static struct kr_seen kr_seen_of(const struct stat *st)
+{
+	return (struct kr_seen){st->st_dev, st->st_ino,
+				(int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+				st->st_size};
+}
+
+static bool kr_seen_eq(const struct kr_seen *a, const struct kr_seen *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns &&
+	       a->size == b->size;
+}
 
 void st_crypt_errf(char *err, size_t errcap, const char *fmt, ...)
 {
@@ -161,6 +184,22 @@ static int kr_new_kek(struct st_keyring *kr)
 	return 0;
 }
 
+/* Swap a's keys and file identity with b's. */
+static void kr_swap_keys(struct st_keyring *a, struct st_keyring *b)
+{
+	struct kek *k = a->k;
+	size_t n = a->n, cap = a->cap;
+	struct kr_seen seen = a->seen;
+	a->k = b->k;
+	a->n = b->n;
+	a->cap = b->cap;
+	a->seen = b->seen;
+	b->k = k;
+	b->n = n;
+	b->cap = cap;
+	b->seen = seen;
+}
+
 /* ---- keyring file ------------------------------------------------------ */
 
 /* Parse one non-comment line "id created key state" into a new KEK. */
@@ -254,6 +293,7 @@ static int kr_load(struct st_keyring *kr, char *err, size_t errcap)
 		rc = ES_EINVAL;
 		goto out;
 	}
+	kr->seen = kr_seen_of(&st);
 	if (st.st_size > KR_FILE_MAX) {
 		st_crypt_errf(err, errcap, "%s: keyring larger than %d bytes", kr->path, KR_FILE_MAX);
 		rc = ES_ELIMIT;
@@ -529,18 +569,46 @@ int st_kr_rotate(struct st_keyring *kr, char *err, size_t errcap)
 		rc = kr_save(fresh, err, errcap);
 	close(lock); /* releases the lock */
 	if (!rc) { /* kr takes the new keys; fresh frees the old ones */
-		struct kek *k = kr->k;
-		size_t n = kr->n, cap = kr->cap;
-		kr->k = fresh->k;
-		kr->n = fresh->n;
-		kr->cap = fresh->cap;
-		fresh->k = k;
-		fresh->n = n;
-		fresh->cap = cap;
+		kr_swap_keys(kr, fresh);
+		struct stat st;
+		if (stat(kr->path, &st) == 0) /* the file just written: not news to kr */
+			kr->seen = kr_seen_of(&st);
 		ES_LOG_INF(TAG, "keyring %s: new current key %s", kr->path, st_kr_current_id(kr));
 	}
 	st_kr_free(fresh);
 	return rc;
+}
+
+int st_kr_refresh(struct st_keyring *kr, bool *changed, char *err, size_t errcap)
+{
+	*changed = false;
+	if (!kr->path)
+		return 0; /* the environment's KEK changes only with a restart */
+	struct stat st;
+	if (stat(kr->path, &st) != 0) {
+		st_crypt_errf(err, errcap, "%s: %s (the keys read before stay)", kr->path,
+			      strerror(errno));
+		return ES_EIO;
+	}
+	struct kr_seen now = kr_seen_of(&st);
+	if (kr_seen_eq(&now, &kr->seen))
+		return 0;
+	struct st_keyring *fresh = calloc(1, sizeof(*fresh));
+	int rc = fresh ? 0 : ES_ENOMEM;
+	if (!rc && !(fresh->path = strdup(kr->path)))
+		rc = ES_ENOMEM;
+	if (!rc)
+		rc = kr_load(fresh, err, errcap);
+	if (rc == ES_ENOTFOUND)
+		st_crypt_errf(err, errcap, "%s: keyring vanished", kr->path);
+	if (!rc) {
+		kr_swap_keys(kr, fresh);
+		*changed = true;
+		ES_LOG_INF(TAG, "keyring %s read again: %zu keys, current %s", kr->path, kr->n,
+			   st_kr_current_id(kr));
+	}
+	st_kr_free(fresh); /* the old keys, wiped */
+	return rc ? (rc == ES_ENOTFOUND ? ES_EIO : rc) : 0;
 }
 
 /* ---- data keys --------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,67 @@
 struct st_vault {
 	char dir[1024];     /* DATA/keys */
 	char dek_dir[1040]; /* DATA/keys/dek */
+	/* kr is read under lock's read side (wrap, unwrap) and replaced under
+	 * its write side (refresh, rotate): a long-running process follows a
+	 * rotation made by another without a restart */
+	pthread_rwlock_t lock;
 	struct st_keyring *kr;
 	struct st_vault_remote remote; /* get NULL: none */
 };
+
+/* Read the keyring file again if another process rotated it (or a rotated
+ * copy replaced it): a stat, and a read only when it changed.  Whether the
+ * keys changed. */
+static bool vault_follow(struct st_vault *v)
+{
+	char err[512] = "";
+	bool changed = false;
+	pthread_rwlock_wrlock(&v->lock);
+	int rc = st_kr_refresh(v->kr, &changed, err, sizeof(err));
+	pthread_rwlock_unlock(&v->lock);
+	if (rc)
+		ES_LOG_WARNING("crypt", "%s", *err ? err : es_strerror(rc));
+	return changed;
+}
+
+/* st_dek_unwrap under the read lock; a KEK it does not know (ES_ENOTFOUND)
+ * may be a rotation made since the keyring was read: read it again, once. */
+static int vault_unwrap(struct st_vault *v, const char *wrapped, const char *id,
+			struct st_dek **dek, char *err, size_t errlen)
+{
+	pthread_rwlock_rdlock(&v->lock);
+	int rc = st_dek_unwrap(v->kr, wrapped, id, dek, err, errlen);
+	pthread_rwlock_unlock(&v->lock);
+	if (rc == ES_ENOTFOUND && vault_follow(v)) {
+		pthread_rwlock_rdlock(&v->lock);
+		rc = st_dek_unwrap(v->kr, wrapped, id, dek, err, errlen);
+		pthread_rwlock_unlock(&v->lock);
+	}
+	if (rc == ES_ENOTFOUND) {
+		/* the KEK is named already; say what gives it to this node */
+		size_t n = strlen(err);
+		if (n < errlen)
+			snprintf(err + n, errlen - n, "%s",
+				 getenv(ST_KEK_ENV) && *getenv(ST_KEK_ENV)
+					 ? " ($" ST_KEK_ENV " holds another KEK: restart with the "
+					   "recorders' KEK)"
+					 : " of this node (rotated elsewhere? put the current kek.keys "
+					   "in its DATA/keys: it is read again without a restart)");
+	}
+	return rc;
+}
+
+/* st_dek_wrap with the current KEK, after following a rotation made by
+ * another process (a stat per new key: one per recording, not per packet). */
+static int vault_wrap(struct st_vault *v, const struct st_dek *d, const char *id, char *out,
+		      size_t cap)
+{
+	vault_follow(v);
+	pthread_rwlock_rdlock(&v->lock);
+	int rc = st_dek_wrap(v->kr, d, id, out, cap);
+	pthread_rwlock_unlock(&v->lock);
+	return rc;
+}
 
 void st_vault_set_remote(struct st_vault *v, const struct st_vault_remote *r)
 {
@@ -52,6 +111,10 @@ int st_vault_open(struct st_vault **out, const char *data_dir, bool create, char
 		return ES_EIO;
 	}
 	int rc = st_kr_open(&v->kr, path, err, errlen);
+	if (!rc && pthread_rwlock_init(&v->lock, NULL)) {
+		st_kr_free(v->kr);
+		rc = ES_ENOMEM;
+	}
 	if (rc) {
 		free(v);
 		return rc;
@@ -65,6 +128,7 @@ void st_vault_close(struct st_vault *v)
 	if (!v)
 		return;
 	st_kr_free(v->kr);
+	pthread_rwlock_destroy(&v->lock);
 	free(v);
 }
 
@@ -154,7 +218,7 @@ int st_vault_new_key(struct st_vault *v, const char *rec_id, struct st_dek **dek
 	struct st_dek *d = st_dek_new();
 	if (!d)
 		return ES_ENOMEM;
-	int rc = st_dek_wrap(v->kr, d, rec_id, wrapped, sizeof(wrapped));
+	int rc = vault_wrap(v, d, rec_id, wrapped, sizeof(wrapped));
 	if (!rc)
 		rc = write_key_file(path, wrapped, err, errlen);
 	sodium_memzero(wrapped, sizeof(wrapped));
@@ -187,7 +251,7 @@ int st_vault_key(struct st_vault *v, const char *rec_id, struct st_dek **dek, ch
 			    rec_id, "");
 	if (rc)
 		return es_errf(err, errlen, rc, "%s: cannot read its data key%s", rec_id, "");
-	rc = st_dek_unwrap(v->kr, wrapped, rec_id, dek, err, errlen);
+	rc = vault_unwrap(v, wrapped, rec_id, dek, err, errlen);
 	sodium_memzero(wrapped, sizeof(wrapped));
 	/* the key is there but its KEK is not: not a shred (err names the KEK) */
 	return rc == ES_ENOTFOUND ? ES_ENOKEK : rc;
@@ -199,7 +263,7 @@ int st_vault_wrap_new(struct st_vault *v, const char *id, uint8_t key[ST_KEY_BYT
 	struct st_dek *d = st_dek_new();
 	if (!d)
 		return ES_ENOMEM;
-	int rc = st_dek_wrap(v->kr, d, id, wrapped, cap);
+	int rc = vault_wrap(v, d, id, wrapped, cap);
 	if (!rc)
 		memcpy(key, d->k, ST_KEY_BYTES);
 	st_dek_free(d);
@@ -210,7 +274,7 @@ int st_vault_unwrap(struct st_vault *v, const char *id, const char *wrapped,
 		    uint8_t key[ST_KEY_BYTES], char *err, size_t errlen)
 {
 	struct st_dek *d = NULL;
-	int rc = st_dek_unwrap(v->kr, wrapped, id, &d, err, errlen);
+	int rc = vault_unwrap(v, wrapped, id, &d, err, errlen);
 	if (!rc)
 		memcpy(key, d->k, ST_KEY_BYTES);
 	st_dek_free(d);
@@ -220,7 +284,11 @@ int st_vault_unwrap(struct st_vault *v, const char *id, const char *wrapped,
 int st_vault_rewrap(struct st_vault *v, const char *id, const char *wrapped, char *out,
 		    size_t cap, char *err, size_t errlen)
 {
-	return st_dek_rewrap(v->kr, wrapped, id, out, cap, err, errlen);
+	vault_follow(v); /* wrap with the KEK current now */
+	pthread_rwlock_rdlock(&v->lock);
+	int rc = st_dek_rewrap(v->kr, wrapped, id, out, cap, err, errlen);
+	pthread_rwlock_unlock(&v->lock);
+	return rc;
 }
 
 bool st_vault_has_key(struct st_vault *v, const char *rec_id)
@@ -336,7 +404,9 @@ int st_vault_shred(struct st_vault *v, const char *rec_id, char *err, size_t err
 int st_vault_rotate(struct st_vault *v, unsigned *rewrapped, char *err, size_t errlen)
 {
 	*rewrapped = 0;
+	pthread_rwlock_wrlock(&v->lock);
 	int rc = st_kr_rotate(v->kr, err, errlen);
+	pthread_rwlock_unlock(&v->lock);
 	if (rc)
 		return rc;
 	DIR *d = opendir(v->dek_dir);
@@ -349,8 +419,11 @@ int st_vault_rotate(struct st_vault *v, unsigned *rewrapped, char *err, size_t e
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", v->dek_dir, de->d_name);
 		rc = read_key_file(path, wrapped, sizeof(wrapped));
-		if (!rc)
+		if (!rc) {
+			pthread_rwlock_rdlock(&v->lock);
 			rc = st_dek_rewrap(v->kr, wrapped, rec_id, wrapped, sizeof(wrapped), err, errlen);
+			pthread_rwlock_unlock(&v->lock);
+		}
 		if (!rc)
 			rc = write_key_file(path, wrapped, err, errlen);
 		sodium_memzero(wrapped, sizeof(wrapped));

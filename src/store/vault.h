@@ -12,6 +12,13 @@
  *
  * Threads: st_vault_new_key and st_vault_key may run on several threads at
  * once; rotate and shred are for one process that holds the data folder.
+ *
+ * Rotation by another process (`earshot keys rotate`, or a rotated
+ * kek.keys copied onto a web node) is followed without a restart: before
+ * wrapping a new key the keyring file is stat'ed and read again when it
+ * changed, and so is it when a wrapped key names a KEK this vault does not
+ * hold (then ES_ENOKEK if it still lacks it).  A KEK from EARSHOT_KEK
+ * changes only with a restart.
  */
 #ifndef ES_STORE_VAULT_H
 #define ES_STORE_VAULT_H
@@ -77,7 +84,8 @@ int st_vault_wrapped(struct st_vault *v, const char *rec_id, char *out, size_t c
  * non-zero return stops the walk and is returned. */
 typedef int (*st_vault_key_fn)(void *ud, const char *rec_id, const char *wrapped);
 int st_vault_each(struct st_vault *v, st_vault_key_fn fn, void *ud);
-/* The current KEK's id and how many KEKs there are. */
+/* The current KEK's id (valid until the keyring is read again: one
+ * thread) and how many KEKs there are. */
 const char *st_vault_kek_id(const struct st_vault *v);
 size_t st_vault_kek_count(const struct st_vault *v);
 

@@ -269,6 +269,143 @@ static void test_remote(void)
 	st_vault_close(v);
 }
 
+/* Issue #16: a long-running process follows a rotation made by another
+ * without a restart: the recorder's own serve (the same folder) and a web
+ * node given the rotated kek.keys (a copy) open keys wrapped by the new
+ * KEK, and a recorder wraps its next key with it; a copy left at the old
+ * keyring answers ES_ENOKEK naming the KEK. */
+static void test_follow_rotation(void)
+{
+	char err[512], rec[300], web[300], old[300], path[300], cmd[1600];
+	snprintf(rec, sizeof(rec), "%s/frec", dir);
+	snprintf(web, sizeof(web), "%s/fweb", dir);
+	snprintf(old, sizeof(old), "%s/fold", dir);
+	struct st_vault *running = NULL, *rot = NULL, *w = NULL, *o = NULL;
+	CHECK_INT(st_vault_open(&running, rec, true, err, sizeof(err)), 0);
+	for (const char *d = web; d; d = d == web ? old : NULL) {
+		snprintf(cmd, sizeof(cmd), "mkdir -p %s/keys/dek && cp -p %s/keys/kek.keys %s/keys/",
+			 d, rec, d);
+		CHECK_INT(system(cmd), 0);
+	}
+	CHECK_INT(st_vault_open(&w, web, false, err, sizeof(err)), 0);
+	CHECK_INT(st_vault_open(&o, old, false, err, sizeof(err)), 0);
+	char first[ST_KEK_ID_MAX + 1];
+	snprintf(first, sizeof(first), "%s", st_vault_kek_id(running));
+
+	/* another process rotates */
+	unsigned n = 0;
+	CHECK_INT(st_vault_open(&rot, rec, false, err, sizeof(err)), 0);
+	CHECK_INT(st_vault_rotate(rot, &n, err, sizeof(err)), 0);
+	char cur[ST_KEK_ID_MAX + 1];
+	snprintf(cur, sizeof(cur), "%s", st_vault_kek_id(rot));
+	CHECK(strcmp(cur, first) != 0);
+	st_vault_close(rot);
+
+	/* the running recorder wraps its next recording with the new KEK */
+	const char *id = "recordings/2026/12/07/rot.opus.enc";
+	snprintf(path, sizeof(path), "%s/rot.enc", dir);
+	encrypt_for(running, id, path);
+	char wrapped[ST_WRAPPED_MAX + 8], want[64];
+	CHECK_INT(st_vault_wrapped(running, id, wrapped, sizeof(wrapped)), 0);
+	snprintf(want, sizeof(want), "v1:%s:", cur);
+	CHECK(!strncmp(wrapped, want, strlen(want)));
+	CHECK_INT(decrypt_for(running, id, path), 0);
+
+	/* a web node: its copy of the keyring replaced by the rotated one
+	 * (written beside and renamed, as an operator's copy should be) */
+	char wk[800];
+	snprintf(wk, sizeof(wk), "%s/keys/dek/%s", web, "recordings~2026~12~07~rot.opus.enc.dek");
+	FILE *f = fopen(wk, "w");
+	CHECK(f != NULL);
+	fprintf(f, "%s\n", wrapped);
+	fclose(f);
+	snprintf(wk, sizeof(wk), "%s/keys/dek/%s", old, "recordings~2026~12~07~rot.opus.enc.dek");
+	f = fopen(wk, "w");
+	CHECK(f != NULL);
+	fprintf(f, "%s\n", wrapped);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cp -p %s/keys/kek.keys %s/keys/kek.new && mv %s/keys/kek.new "
+		 "%s/keys/kek.keys", rec, web, web, web);
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(decrypt_for(w, id, path), 0);
+	CHECK_STR(st_vault_kek_id(w), cur);
+
+	/* the node still holding only the old keyring: named, not a shred */
+	struct st_dek *dek = NULL;
+	CHECK_INT(st_vault_key(o, id, &dek, err, sizeof(err)), ES_ENOKEK);
+	CHECK(strstr(err, cur) != NULL);
+	CHECK(strstr(err, "kek.keys") != NULL);
+	st_vault_close(o);
+	st_vault_close(w);
+	st_vault_close(running);
+}
+
+struct reader {
+	struct st_vault *v;
+	const char *id;
+	volatile int *stop;
+	unsigned bad, ok;
+};
+
+/* One thread's turn: the key of r->id, unwrapped again and again while
+ * another process rotates (a rewrapped key names a KEK this vault learns
+ * only by reading the keyring again, under the writer side of its lock). */
+static void *read_keys(void *arg)
+{
+	struct reader *r = arg;
+	while (!*r->stop) {
+		struct st_dek *dek = NULL;
+		char err[512];
+		/* the rewrap replaces the key file by a rename: never half one */
+		int rc = st_vault_key(r->v, r->id, &dek, err, sizeof(err));
+		if (rc)
+			r->bad++;
+		else
+			r->ok++;
+		st_dek_free(dek);
+	}
+	return NULL;
+}
+
+/* Several threads unwrap while the keyring is rotated five times by
+ * another handle: every unwrap succeeds (ASan/TSan builds check the swap). */
+static void test_follow_threads(void)
+{
+	char err[512], d[300], path[300];
+	snprintf(d, sizeof(d), "%s/fthr", dir);
+	struct st_vault *v = NULL, *rot = NULL;
+	CHECK_INT(st_vault_open(&v, d, true, err, sizeof(err)), 0);
+	const char *id = "recordings/2026/12/07/thr.opus.enc";
+	snprintf(path, sizeof(path), "%s/thr.enc", dir);
+	encrypt_for(v, id, path);
+	CHECK_INT(st_vault_open(&rot, d, false, err, sizeof(err)), 0);
+	volatile int stop = 0;
+	struct reader rd[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		rd[i] = (struct reader){.v = v, .id = id, .stop = &stop};
+		CHECK_INT(pthread_create(&th[i], NULL, read_keys, &rd[i]), 0);
+	}
+	for (int i = 0; i < 5; i++) {
+		unsigned n = 0;
+		CHECK_INT(st_vault_rotate(rot, &n, err, sizeof(err)), 0);
+		usleep(20000);
+	}
+	stop = 1;
+	unsigned ok = 0;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(rd[i].bad, 0);
+		ok += rd[i].ok;
+	}
+	CHECK(ok > 0);
+	CHECK_INT(decrypt_for(v, id, path), 0); /* after the last rewrap */
+	CHECK_STR(st_vault_kek_id(v), st_vault_kek_id(rot));
+	CHECK_INT(st_vault_kek_count(v), 6);
+	st_vault_close(rot);
+	st_vault_close(v);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -280,6 +417,8 @@ int main(void)
 	RUN(test_vault);
 	RUN(test_dek_pool);
 	RUN(test_remote);
+	RUN(test_follow_rotation);
+	RUN(test_follow_threads);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
