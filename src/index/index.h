@@ -989,6 +989,7 @@ int idx_speech_reseal(struct idx *ix, unsigned *n);
 #define IDX_SEAL_PREFIX "sealed:"
 #define IDX_SEAL_SPEECH "calls.speech_json"
 #define IDX_SEAL_AUDIT "audit.detail"
+#define IDX_SEAL_SEARCH "saved_searches.query"
 bool idx_is_sealed(const char *s);
 /* Seal plain[0..n) (its length rounded up to a multiple of pad, pad 0 = as
  * it is) into out: the stored form, NUL-terminated (out->len without the

@@ -57,7 +57,7 @@ def answers(data, dump):
     calls = calls_json(data)
     cid = {c["id"]: c["call_id"] for c in calls}
     num = calls[0]["caller"].split(":")[1].split("@")[0]
-    out = {"own": len([c for c in calls if num in c["caller"] + c["callee"]])}
+    out = {"own": len([c for c in calls if num in c["caller"] + c["callee"]]), "num": num}
     for name, role, extra in (("sup1", "supervisor", []), ("agent1", "agent", ["--numbers", num])):
         run([EARSHOT, "--data", data, "user", "add", name, "--role", role] + extra +
             ["--password-stdin"], input="correct horse battery\n")
@@ -83,6 +83,14 @@ def answers(data, dump):
                 if st == 200 else None
             out[(who, q, party)] = (st, sorted(cid[c["id"]] for c in body.get("calls", []))
                                     if st == 200 else body, hits)
+        # a saved search for words: stored sealed, listed as saved
+        saved = "text=%22refund%20alpha%22&text_party=caller&party=" + num
+        auth = {"Authorization": "Bearer " + tok["sup1"]}
+        st, _, body = http_req(host, port, "POST", "/api/searches",
+                               body={"name": "billing", "query": saved}, headers=auth)
+        st2, _, body2 = http_req(host, port, "GET", "/api/searches", headers=auth)
+        out["saved"] = (st, st2, [s_["query"] for s_ in body2.get("searches", [])]
+                        if st2 == 200 else body2)
         # the call's page: its findings opened, the phrase hit named
         st, _, body = http_req(host, port, "GET", "/api/calls/%d" % calls[0]["id"],
                                headers={"Authorization": "Bearer " + tok["sup1"]})
@@ -101,8 +109,12 @@ def answers(data, dump):
     res.check('text="refund al*"' in details and "keyword=refund" in details and
               "keyword=money" in details and "sealed:" not in details,
               "--reveal shows what was searched: %s" % details[:300])
+    saves = " ".join(a["detail"] for a in json.loads(
+        earshot(data, "audit", "--action", "search.save", "--reveal", "--json").stdout))
+    res.check("text=%22refund%20alpha%22" in saves and "party=" + num in saves,
+              "--reveal shows the saved search: %s" % saves[:300])
     res.check(earshot(data, "audit", "--action", "audit.reveal", "--json").stdout.count(
-        "audit.reveal") == 1, "--reveal is audited")
+        "audit.reveal") == 2, "--reveal is audited")
     res.check(earshot(data, "audit", "--verify", check=False).returncode == 0,
               "audit chain intact")
     return out
@@ -125,6 +137,8 @@ if sq:
     res.check(len(sq[("agent1", "refund", None)][1]) == sq["own"], "agent: own calls only")
     res.check(len(sq[("sup1", None, "keyword=refund")][1]) == 2 and
               len(sq[("sup1", None, "keyword=money")][1]) == 2, "keyword= phrase and category")
+    res.check(sq["saved"] == (201, 200, ["text=%22refund%20alpha%22&text_party=caller&party=" +
+                                         sq["num"]]), "saved search: %r" % (sq["saved"],))
     res.check(sq["findings"] == [("money", "refund", "callee"), ("money", "refund", "caller")],
               "the call's page names the phrase hit: %r" % (sq["findings"],))
 
