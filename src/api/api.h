@@ -494,6 +494,21 @@ struct api_audit_check {
  * index error. */
 int api_audit_verify(struct idx *ix, struct api_audit_check *r);
 
+/* What was searched for in spoken words (issue #19): a search's text= and
+ * keyword= are written to the audit log sealed (index.h, idx_seal under
+ * the search key's wrap), the other parameters as given.  The chain's hash
+ * covers the stored (sealed) form, so verification needs no key.
+ * api_audit_sealed_param: whether parameter k is one of them.
+ * api_audit_put_param appends "; k=v" (v cut at 120 bytes, sealed when k
+ * is one of them) to out, which stays NUL-terminated; a value that cannot
+ * be sealed (no key) is written "[withheld]", never in plain text. */
+bool api_audit_sealed_param(const char *k);
+int api_audit_put_param(struct idx *ix, struct es_buf *out, const char *k, const char *v);
+/* detail with every sealed value opened, into out (NUL-terminated); one
+ * that cannot be opened stays as stored, followed by " [cannot be opened]".
+ * *opened: how many were.  For `earshot audit --reveal`, which audits it. */
+int api_audit_reveal(struct idx *ix, const char *detail, struct es_buf *out, unsigned *opened);
+
 /* One legal hold as a JSON object's members (name, active, reason, query,
  * calls, created, created_by, released, released_by, release_reason): the
  * shape shared by GET /api/holds and `earshot hold --json`. */

@@ -5,6 +5,7 @@
 #include "api/api.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
@@ -172,4 +173,85 @@ int api_audit_verify(struct idx *ix, struct api_audit_check *r)
 	struct walk w = {.r = r};
 	memcpy(w.prev, ZERO_HASH, sizeof(w.prev));
 	return idx_audit_list(ix, NULL, check_one, &w);
+}
+
+/* ---- what was searched for, sealed (issue #19) --------------------------------------- */
+
+#define AUDIT_VALUE_MAX 120 /* bytes of one parameter's value kept */
+#define AUDIT_SEAL_PAD 32   /* a sealed value's length says less about its words */
+
+/* the parameters whose values are words someone may have said */
+static const char *const sealed_params[] = {"text", "keyword", NULL};
+
+bool api_audit_sealed_param(const char *k)
+{
+	for (const char *const *p = sealed_params; *p; p++)
+		if (!strcmp(*p, k))
+			return true;
+	return false;
+}
+
+int api_audit_put_param(struct idx *ix, struct es_buf *out, const char *k, const char *v)
+{
+	size_t n = strnlen(v, AUDIT_VALUE_MAX);
+	int err;
+	if (!api_audit_sealed_param(k)) {
+		err = es_buf_printf(out, "; %s=%.*s", k, (int)n, v);
+	} else {
+		struct es_buf sealed;
+		es_buf_init(&sealed);
+		int se = idx_seal(ix, IDX_SEAL_AUDIT, 0, v, n, AUDIT_SEAL_PAD, &sealed);
+		if (se == ES_ENOMEM)
+			err = se;
+		else
+			err = es_buf_printf(out, "; %s=%s", k,
+					    se ? "[withheld]" : (const char *)sealed.p);
+		es_buf_free(&sealed);
+	}
+	/* es_buf_printf keeps the NUL after len */
+	return err;
+}
+
+static bool b64url(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+int api_audit_reveal(struct idx *ix, const char *detail, struct es_buf *out, unsigned *opened)
+{
+	const size_t pl = sizeof(IDX_SEAL_PREFIX) - 1;
+	struct es_buf v;
+	es_buf_init(&v);
+	int err = 0;
+	*opened = 0;
+	es_buf_reset(out);
+	const char *p = detail, *s;
+	while (!err && (s = strstr(p, IDX_SEAL_PREFIX))) {
+		const char *e = s + pl;
+		while (b64url(*e))
+			e++;
+		if ((err = es_buf_append(out, p, (size_t)(s - p))))
+			break;
+		int oe = idx_unseal(ix, IDX_SEAL_AUDIT, 0, s, (size_t)(e - s), &v);
+		if (oe == ES_ENOMEM) {
+			err = oe;
+		} else if (oe) {
+			err = es_buf_append(out, s, (size_t)(e - s));
+			if (!err)
+				err = es_buf_append(out, " [cannot be opened]", 19);
+		} else {
+			err = es_buf_append(out, v.p, v.len);
+			(*opened)++;
+		}
+		p = e;
+	}
+	if (!err)
+		err = es_buf_append(out, p, strlen(p) + 1);
+	if (!err)
+		out->len--; /* the NUL stays after len */
+	if (v.p)
+		sodium_memzero(v.p, v.cap);
+	es_buf_free(&v);
+	return err;
 }

@@ -372,29 +372,43 @@ static int calls_search(struct srv_req *r, bool csv)
 				 "the index failed");
 	}
 
-	/* the audit says what was looked for: every filter given */
-	char detail[1024];
-	int dn = snprintf(detail, sizeof(detail), "%u results", s.n);
-	for (const char *const *k = params; *k && dn > 0 && (size_t)dn < sizeof(detail); k++) {
+	/* the audit says what was looked for: every filter given, the words
+	 * searched for sealed (api_audit_put_param; issue #19) */
+	struct es_buf detail;
+	es_buf_init(&detail);
+	err = es_buf_printf(&detail, "%u results", s.n);
+	for (const char *const *k = params; *k && !err; k++) {
 		if (!strcmp(*k, "limit") || !strcmp(*k, "cursor") || !strcmp(*k, "total") ||
 		    !(v = srv_arg(r, *k)))
 			continue;
-		dn += snprintf(detail + dn, sizeof(detail) - (size_t)dn, "; %s=%.120s", *k, v);
+		err = api_audit_put_param(r->ix, &detail, *k, v);
 	}
+	if (err) {
+		es_buf_free(&detail);
+		srv_json_discard(&o);
+		free(cbuf);
+		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+				 "out of memory");
+	}
+	int ret;
 	if (csv) {
 		srv_json_discard(&o);
-		return calls_csv_send(r, &s, cbuf, clen, detail);
+		ret = calls_csv_send(r, &s, cbuf, clen, (const char *)detail.p);
+	} else {
+		srv_audit(r, "call.search", NULL, API_AUDIT_OK, (const char *)detail.p);
+		ret = srv_json_send(r, MHD_HTTP_OK, &o);
 	}
-	srv_audit(r, "call.search", NULL, API_AUDIT_OK, detail);
-	return srv_json_send(r, MHD_HTTP_OK, &o);
+	es_buf_free(&detail);
+	return ret;
 }
 
 /* The CSV, audited as an export with its format, filters and call ids. */
 static int calls_csv_send(struct srv_req *r, struct search *s, char *buf, size_t len,
 			  const char *filters)
 {
-	char detail[1700];
-	snprintf(detail, sizeof(detail), "format csv: %.800s; ids %.700s", filters,
+	/* the filters whole: a sealed value cut short would never open */
+	char detail[2400];
+	snprintf(detail, sizeof(detail), "format csv: %.1600s; ids %.700s", filters,
 		 s->idlen ? s->csv_ids : "none");
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {

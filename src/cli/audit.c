@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@ static void audit_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: earshot audit [--user U] [--action A] [--since TIME] [--limit N] [--json]\n"
+		"       earshot audit --reveal [--user U] [--action A] [--since TIME] [--limit N]\n"
+		"                     [--json]\n"
 		"       earshot audit --verify [--json]\n"
 		"\n"
 		"The audit log: every login, access to a call and administrative change\n"
@@ -25,6 +28,9 @@ static void audit_usage(FILE *f)
 		"  --since TIME        at or after TIME (2026-11-24, 2026-11-24T08:00[:SS]Z,\n"
 		"                      or seconds since 1970; UTC)\n"
 		"  --limit N           the newest N matching entries (still oldest first)\n"
+		"  --reveal            open the sealed values (what a search's text= and\n"
+		"                      keyword= looked for: \"sealed:...\" as stored); needs\n"
+		"                      the data folder's keys; audited as audit.reveal\n"
 		"  --verify            recompute the whole chain; name the first broken entry\n"
 		"  --json              JSON output\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
@@ -43,12 +49,28 @@ struct out {
 	bool json;
 	struct es_json j;
 	unsigned n;
+	struct idx *reveal; /* --reveal: the index whose key opens sealed values */
+	struct es_buf shown;
+	unsigned opened;
+	int err;
 };
 
 static int print_entry(void *ud, const struct idx_audit *a)
 {
 	struct out *o = ud;
 	char t[ES_TIME_STRLEN];
+	struct idx_audit shown;
+	if (o->reveal) {
+		/* the stored detail stays what the chain's hash covers; only
+		 * the copy shown is opened */
+		unsigned k = 0;
+		if ((o->err = api_audit_reveal(o->reveal, a->detail, &o->shown, &k)))
+			return o->err;
+		o->opened += k;
+		shown = *a;
+		shown.detail = (const char *)o->shown.p;
+		a = &shown;
+	}
 	es_time_fmt(a->time_us, t, sizeof(t));
 	if (o->json) {
 		struct es_json *j = &o->j;
@@ -119,6 +141,30 @@ static int verify(struct idx *ix, bool json)
 	return err ? CLI_ERR : CLI_OK;
 }
 
+/* --reveal is itself audited, before anything is shown: who opened what
+ * (the command's filters); CLI_ERR when it cannot be (nothing shown). */
+static int audit_reveal(struct idx *ix, int argc, char **argv)
+{
+	char actor[128];
+	struct es_buf d;
+	es_buf_init(&d);
+	int err = es_buf_printf(&d, "sealed values opened:");
+	for (int i = 1; i < argc && !err; i++)
+		if (strcmp(argv[i], "--reveal") && strcmp(argv[i], "--json"))
+			err = es_buf_printf(&d, " %.120s", argv[i]);
+	cli_actor(actor, sizeof(actor));
+	if (!err)
+		err = api_audit_append(ix, cli_wall_us(), actor, "audit.reveal", NULL, "",
+				       API_AUDIT_OK, (const char *)d.p, NULL);
+	es_buf_free(&d);
+	if (err) {
+		fprintf(stderr, "earshot audit: --reveal could not be audited, nothing shown: %s\n",
+			err == ES_ENOMEM ? es_strerror(err) : idx_errmsg(ix));
+		return CLI_ERR;
+	}
+	return CLI_OK;
+}
+
 int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -127,6 +173,7 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 		{"since", required_argument, NULL, 's'},
 		{"limit", required_argument, NULL, 'l'},
 		{"verify", no_argument, NULL, 'V'},
+		{"reveal", no_argument, NULL, 'R'},
 		{"json", no_argument, NULL, 'J'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
@@ -134,7 +181,7 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	struct idx_audit_filter f = {0};
 	struct out o = {0};
-	bool do_verify = false, filtered = false;
+	bool do_verify = false, filtered = false, reveal = false;
 	uint64_t v;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -158,6 +205,7 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 			filtered = true;
 			break;
 		case 'V': do_verify = true; break;
+		case 'R': reveal = true; break;
 		case 'J': o.json = true; break;
 		case 'd': ctx->data_dir = optarg; break;
 		case 'h': audit_usage(stdout); return CLI_OK;
@@ -166,6 +214,10 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "earshot audit: unexpected argument '%s'\n", argv[optind]);
+		return CLI_USAGE;
+	}
+	if (do_verify && reveal) {
+		fprintf(stderr, "earshot audit: --verify and --reveal do not go together\n");
 		return CLI_USAGE;
 	}
 	if (do_verify && filtered) {
@@ -177,14 +229,20 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
 	int rc;
+	es_buf_init(&o.shown);
 	if (do_verify) {
 		rc = verify(ix, o.json);
+	} else if (reveal && (rc = audit_reveal(ix, argc, argv))) {
+		/* not audited, not shown */
 	} else {
+		o.reveal = reveal ? ix : NULL;
 		if (o.json) {
 			es_json_init(&o.j, stdout, true);
 			es_json_arr_begin(&o.j);
 		}
 		int err = api_audit_list(ix, &f, print_entry, &o);
+		if (o.err)
+			err = o.err;
 		if (o.json) {
 			es_json_arr_end(&o.j);
 			es_json_end(&o.j);
@@ -193,10 +251,14 @@ int cli_audit(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		rc = CLI_OK;
 		if (err) {
-			fprintf(stderr, "earshot audit: %s\n", idx_errmsg(ix));
+			fprintf(stderr, "earshot audit: %s\n",
+				o.err ? es_strerror(o.err) : idx_errmsg(ix));
 			rc = CLI_ERR;
 		}
 	}
+	if (o.shown.p)
+		sodium_memzero(o.shown.p, o.shown.cap);
+	es_buf_free(&o.shown);
 	idx_close(ix);
 	return rc;
 }

@@ -861,7 +861,16 @@ static int reindex(struct cli_ctx *ctx, struct idx *ix, bool say)
 		fprintf(say ? stdout : stderr,
 			"earshot transcribe: reindex: %u transcript(s) entered in the search index,"
 			" %u could not be read (see the log)\n", done, failed);
-	return rc || failed;
+	/* findings stored in plain text before they were sealed (issue #19) */
+	unsigned sealed = 0;
+	int sr = idx_speech_reseal(ix, &sealed);
+	if (sr)
+		fprintf(stderr, "earshot transcribe: reindex: sealing the findings: %s\n",
+			idx_errmsg(ix));
+	else if (sealed)
+		fprintf(say ? stdout : stderr,
+			"earshot transcribe: reindex: the findings of %u call(s) sealed\n", sealed);
+	return rc || failed || sr;
 }
 
 static int cmd_reindex(struct cli_ctx *ctx)

@@ -971,6 +971,36 @@ struct idx_kw_hit {
  * when there is no such call. */
 int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool sentiment_set,
 			double sentiment, const struct idx_kw_hit *hits, size_t nhits);
+/* json is stored sealed (IDX_SEAL_SPEECH, bound to call_row), so that no
+ * phrase hit is readable in the index; rows read back carry it opened
+ * (idx_call_get, idx_call_brief; NULL when the key cannot be had, logged).
+ * Findings stored before the seal are sealed by idx_speech_reseal (run by
+ * `earshot transcribe run` and `transcribe reindex`): *n how many. */
+int idx_speech_reseal(struct idx *ix, unsigned *n);
+
+/* ---- sealed values (seal.c; issue #19) ---------------------------------------------
+ * What says which words were spoken or searched for but has to sit beside
+ * plain metadata (a call's findings, a search's text= in the audit log) is
+ * sealed: XChaCha20-Poly1305 under HMAC(search key, 's' + label), the search
+ * key being wrapped by the data folder's KEK (record/tr_search.c), with
+ * label and ctx as associated data (a value sealed for one purpose or row
+ * never opens as another).  Stored form: IDX_SEAL_PREFIX + base64url(nonce
+ * || ciphertext), no '=' or ';' or white space in it. */
+#define IDX_SEAL_PREFIX "sealed:"
+#define IDX_SEAL_SPEECH "calls.speech_json"
+#define IDX_SEAL_AUDIT "audit.detail"
+#define IDX_SEAL_SEARCH "saved_searches.query"
+bool idx_is_sealed(const char *s);
+/* Seal plain[0..n) (its length rounded up to a multiple of pad, pad 0 = as
+ * it is) into out: the stored form, NUL-terminated (out->len without the
+ * NUL).  ES_EUNSUP (ix's errmsg says why) when the key cannot be had. */
+int idx_seal(struct idx *ix, const char *label, int64_t ctx, const void *plain, size_t n,
+	     size_t pad, struct es_buf *out);
+/* Open the stored form s[0..n) sealed with label and ctx into out,
+ * NUL-terminated (out->len without the NUL).  ES_EPARSE: not a stored
+ * form; ES_ECRYPTO: tampered, or another key, label or ctx. */
+int idx_unseal(struct idx *ix, const char *label, int64_t ctx, const char *s, size_t n,
+	       struct es_buf *out);
 /* ---- second factor and two-step sign-in (schema IDX_MIG_MFA; mfa.c) --------
  * Storage only: api/auth_mfa.c seals the secret, checks codes and hashes the
  * recovery codes and pending tokens. */

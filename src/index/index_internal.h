@@ -101,6 +101,11 @@ int idx_tr_probe(struct idx *ix, const char *query, int text_party, struct es_bu
 int idx_tr_need_key(struct idx *ix);
 /* Wipe and free the key (idx_close). */
 void idx_trkey_free(struct idx *ix);
+/* HMAC(search key, 's' + label): seal.c's key for label (trblind.c). */
+int idx_tr_subkey(struct idx *ix, const char *label, uint8_t out[IDX_TR_KEY_BYTES]);
+/* c's findings opened in place (transcripts.c), copied into a; NULL when
+ * they cannot be (logged): only ES_ENOMEM fails. */
+int idx_call_speech_open(struct idx *ix, struct es_arena *a, struct idx_call *c);
 
 /* Migrations: the ordered list of schema steps, step i brings the schema
  * to version i + 1. */

@@ -269,6 +269,8 @@ static int call_read(struct idx *ix, int64_t id, bool children, idx_call_fn fn, 
 	if (!err)
 		err = load_recording(ix, &m, &c);
 	if (!err)
+		err = idx_call_speech_open(ix, &m.arena, &c);
+	if (!err)
 		err = fn(ud, &c);
 	es_arena_free(&m.arena);
 	return err;

@@ -8,6 +8,7 @@
  */
 #include "index/index_internal.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,15 +517,23 @@ int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool
 			double sentiment, const struct idx_kw_hit *hits, size_t nhits)
 {
 	struct idx_st *st;
-	if (prep(ix, "UPDATE calls SET speech_json = ?, sentiment = ? WHERE id = ?", &st))
-		return ES_EDB;
-	db_bind_text(st, 1, json);
+	/* the phrases hit say what was said: sealed (seal.c), opened for the
+	 * call's page by call_get (idx_call_speech_open) */
+	struct es_buf sealed;
+	es_buf_init(&sealed);
+	int err = json ? idx_seal(ix, IDX_SEAL_SPEECH, call_row, json, strlen(json), 64, &sealed) : 0;
+	if (err || prep(ix, "UPDATE calls SET speech_json = ?, sentiment = ? WHERE id = ?", &st)) {
+		es_buf_free(&sealed);
+		return err ? err : ES_EDB;
+	}
+	db_bind_text(st, 1, json ? (const char *)sealed.p : NULL);
 	if (sentiment_set)
 		db_bind_double(st, 2, sentiment);
 	else
 		db_bind_text(st, 2, NULL);
 	db_bind_int64(st, 3, call_row);
-	int err = done(ix, st, "transcript findings");
+	err = done(ix, st, "transcript findings");
+	es_buf_free(&sealed);
 	if (!err && db_changes(ix) == 0)
 		return ES_ENOTFOUND;
 	if (err || prep(ix, "DELETE FROM keyword_hits WHERE call_row = ?", &st))
@@ -553,5 +562,100 @@ int idx_call_set_speech(struct idx *ix, int64_t call_row, const char *json, bool
 		db_bind_int64(st, 8, h->missing);
 		err = done(ix, st, "keyword hits");
 	}
+	return err;
+}
+
+int idx_call_speech_open(struct idx *ix, struct es_arena *a, struct idx_call *c)
+{
+	if (!c->speech.json || !idx_is_sealed(c->speech.json))
+		return 0; /* none, or stored before the seal (idx_speech_reseal) */
+	struct es_buf js;
+	es_buf_init(&js);
+	int err = idx_unseal(ix, IDX_SEAL_SPEECH, c->id, c->speech.json, strlen(c->speech.json),
+			     &js);
+	c->speech.json = NULL;
+	if (err == ES_ENOMEM) {
+		es_buf_free(&js);
+		return err;
+	}
+	if (err) {
+		/* the call is still shown, without its findings */
+		ES_LOG_WARNING("index", "call %lld: its transcript findings cannot be opened: %s",
+			       (long long)c->id,
+			       err == ES_EUNSUP ? ix->errmsg
+			       : err == ES_ECRYPTO ? "altered, or sealed under another key"
+						   : es_strerror(err));
+	} else {
+		bool oom = false;
+		c->speech.json = es_arena_strdup(a, (const char *)js.p, &oom);
+		err = oom ? ES_ENOMEM : 0;
+	}
+	if (js.p)
+		sodium_memzero(js.p, js.cap);
+	es_buf_free(&js);
+	return err == ES_ENOMEM ? err : 0;
+}
+
+struct plain_row {
+	int64_t id;
+	char *json;
+};
+
+int idx_speech_reseal(struct idx *ix, unsigned *n)
+{
+	struct idx_st *st;
+	struct plain_row *rows = NULL;
+	size_t nr = 0, cap = 0;
+	int rc, err = 0;
+	*n = 0;
+	if (prep(ix, "SELECT id, speech_json FROM calls WHERE speech_json IS NOT NULL"
+		     " AND speech_json NOT LIKE 'sealed:%'", &st))
+		return ES_EDB;
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (nr == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct plain_row *g = realloc(rows, nc * sizeof(*g));
+			if (!g) {
+				err = ES_ENOMEM;
+				break;
+			}
+			rows = g;
+			cap = nc;
+		}
+		const char *j = db_col_text(st, 1);
+		if (!(rows[nr].json = strdup(j ? j : ""))) {
+			err = ES_ENOMEM;
+			break;
+		}
+		rows[nr++].id = db_col_int64(st, 0);
+	}
+	if (!err && rc != DB_DONE)
+		err = idx_fail(ix, "transcript findings");
+	db_finalize(st);
+	struct es_buf sealed;
+	es_buf_init(&sealed);
+	for (size_t i = 0; !err && i < nr; i++) {
+		if ((err = idx_seal(ix, IDX_SEAL_SPEECH, rows[i].id, rows[i].json,
+				    strlen(rows[i].json), 64, &sealed)))
+			break;
+		/* only if unchanged since read: a worker may have entered new
+		 * findings (sealed) in between */
+		if (prep(ix, "UPDATE calls SET speech_json = ? WHERE id = ? AND speech_json = ?",
+			 &st)) {
+			err = ES_EDB;
+			break;
+		}
+		db_bind_text(st, 1, (const char *)sealed.p);
+		db_bind_int64(st, 2, rows[i].id);
+		db_bind_text(st, 3, rows[i].json);
+		if (!(err = done(ix, st, "transcript findings")) && db_changes(ix) > 0)
+			(*n)++;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		sodium_memzero(rows[i].json, strlen(rows[i].json));
+		free(rows[i].json);
+	}
+	free(rows);
+	es_buf_free(&sealed);
 	return err;
 }

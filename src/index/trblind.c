@@ -125,6 +125,23 @@ static void keyed(const struct idx *ix, char kind, const char *p, size_t n, char
 	sodium_memzero(&s, sizeof(s));
 }
 
+/* A key for seal.c: HMAC(key, 's' + label), so that what is sealed under
+ * the search key's wrap needs no second key kept beside it ('s' is no
+ * token's kind: 'p', 'w' and 'k' are). */
+int idx_tr_subkey(struct idx *ix, const char *label, uint8_t out[IDX_TR_KEY_BYTES])
+{
+	int err = idx_tr_need_key(ix);
+	if (err)
+		return err;
+	crypto_auth_hmacsha256_state s = ix->trkey->st;
+	const uint8_t kind = 's';
+	crypto_auth_hmacsha256_update(&s, &kind, 1);
+	crypto_auth_hmacsha256_update(&s, (const uint8_t *)label, strlen(label));
+	crypto_auth_hmacsha256_final(&s, out);
+	sodium_memzero(&s, sizeof(s));
+	return 0;
+}
+
 /* ---- splitting ------------------------------------------------------------------------ */
 
 static bool tok_char(unsigned char c)

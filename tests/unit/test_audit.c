@@ -243,6 +243,66 @@ static void test_empty(void)
 	rm_db(p);
 }
 
+/* A search's words are sealed in the detail, the rest as given; the chain
+ * covers the sealed form; only the key opens it (issue #19). */
+static void test_sealed_params(void)
+{
+	char p[160], err[256];
+	snprintf(p, sizeof(p), "%s/sealed.sqlite", dir);
+	struct idx *ix = NULL;
+	CHECK_INT(idx_open(&ix, p, err, sizeof(err)), 0);
+	struct es_buf d, shown;
+	es_buf_init(&d);
+	es_buf_init(&shown);
+	CHECK_INT(es_buf_printf(&d, "2 results"), 0);
+	/* no key: withheld, never written as typed */
+	CHECK_INT(api_audit_put_param(ix, &d, "text", "refund please"), 0);
+	CHECK_STR((const char *)d.p, "2 results; text=[withheld]");
+	static const uint8_t key[IDX_TR_KEY_BYTES] = {9, 9};
+	idx_set_search_key(ix, key);
+	es_buf_reset(&d);
+	CHECK_INT(es_buf_printf(&d, "2 results"), 0);
+	CHECK_INT(api_audit_put_param(ix, &d, "party", "alice"), 0);
+	CHECK_INT(api_audit_put_param(ix, &d, "text", "\"refund please\""), 0);
+	CHECK_INT(api_audit_put_param(ix, &d, "keyword", "cancel*"), 0);
+	const char *det = (const char *)d.p;
+	CHECK(!strstr(det, "refund") && !strstr(det, "cancel") && strstr(det, "; party=alice"));
+	CHECK(strstr(det, "; text=" IDX_SEAL_PREFIX) && strstr(det, "; keyword=" IDX_SEAL_PREFIX));
+	CHECK_INT(api_audit_append(ix, T0, "alice", "call.search", NULL, "192.0.2.1",
+				   API_AUDIT_OK, det, NULL),
+		  0);
+	struct api_audit_check r;
+	CHECK_INT(api_audit_verify(ix, &r), 0);
+	unsigned opened = 0;
+	CHECK_INT(api_audit_reveal(ix, det, &shown, &opened), 0);
+	CHECK_INT(opened, 2);
+	CHECK_STR((const char *)shown.p,
+		  "2 results; party=alice; text=\"refund please\"; keyword=cancel*");
+	/* another key (another index's) opens nothing, and says so */
+	static const uint8_t other[IDX_TR_KEY_BYTES] = {8};
+	idx_set_search_key(ix, other);
+	CHECK_INT(api_audit_reveal(ix, det, &shown, &opened), 0);
+	CHECK_INT(opened, 0);
+	CHECK(strstr((const char *)shown.p, "[cannot be opened]") &&
+	      !strstr((const char *)shown.p, "refund"));
+	/* the sealed form is what the chain covers: an edited one is found */
+	idx_close(ix);
+	es_buf_free(&d);
+	es_buf_free(&shown);
+	char sql[200];
+	snprintf(sql, sizeof(sql), "UPDATE audit SET detail = replace(detail, 'text=sealed:',"
+				   " 'text=sealed:A') WHERE seq = 1");
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(p, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(idx_open(&ix, p, err, sizeof(err)), 0);
+	CHECK_INT(api_audit_verify(ix, &r), API_EAUTH);
+	CHECK_INT(r.bad_seq, 1);
+	idx_close(ix);
+	rm_db(p);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -255,6 +315,7 @@ int main(void)
 	RUN(test_append_verify);
 	RUN(test_tamper);
 	RUN(test_empty);
+	RUN(test_sealed_params);
 	rm_db(dbpath);
 	unlink(pristine);
 	rmdir(dir);

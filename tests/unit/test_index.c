@@ -2470,6 +2470,14 @@ static int see_ids(void *ud, const struct idx_call *c)
 /* A term in more transcripts than the probe lists (IDX_TR_PROBE_MAX): the
  * page is the same newest (or oldest) calls, found by probing each call in
  * list order instead of reading every match. */
+/* A call's findings as read back (NULL: none, or not opened). */
+static int see_speech(void *ud, const struct idx_call *c)
+{
+	char *out = ud;
+	snprintf(out, 200, "%s", c->speech.json ? c->speech.json : "(null)");
+	return 0;
+}
+
 static void test_tr_common(void)
 {
 	struct idx *ix = fresh();
@@ -2642,7 +2650,12 @@ static void test_transcripts(void)
 	/* keyword hits keep their phrase as a token, found by the phrase */
 	struct idx_kw_hit kh = {.channel = 0, .list = "churn", .category = "risk",
 				.phrase = "a Refund", .start_ms = 1500, .end_ms = 2500};
-	CHECK_INT(idx_call_set_speech(ix, a, "{}", false, 0, &kh, 1), 0);
+	/* the findings name the phrase: sealed, opened for the call's page */
+	static const char fjs[] = "{\"keywords\":[{\"phrase\":\"a Refund\"}]}";
+	char seen[200];
+	CHECK_INT(idx_call_set_speech(ix, a, fjs, false, 0, &kh, 1), 0);
+	CHECK_INT(idx_call_get(ix, a, see_speech, seen), 0);
+	CHECK_STR(seen, fjs);
 	struct idx_filter fk = {.keyword = "a refund"};
 	k = 0;
 	CHECK_INT(idx_calls_list(ix, &fk, count_calls_cb, &k), 0);
@@ -2655,11 +2668,39 @@ static void test_transcripts(void)
 	k = 0;
 	CHECK_INT(idx_calls_list(ix, &fk, count_calls_cb, &k), 0);
 	CHECK_INT(k, 1);
+	int64_t c3 = insert(ix, simple("tr3@x", "erin", "frank", 3000, 10));
 	if (!pg_mode) {
 		/* the index file holds none of the words, nor the phrase */
 		idx_close(ix);
 		CHECK(!file_has(dbpath, "refund") && !file_has(dbpath, "processed") &&
 		      !file_has(dbpath, "please"));
+		/* a sealed copy moved to another call does not open there;
+		 * findings stored before the seal are sealed by the reseal */
+		sqlite3 *db;
+		char sql[300];
+		snprintf(sql, sizeof(sql),
+			 "UPDATE calls SET speech_json = (SELECT speech_json FROM calls WHERE"
+			 " id = %lld) WHERE id = %lld; UPDATE calls SET speech_json ="
+			 " '{\"old\":\"plain words\"}' WHERE id = %lld",
+			 (long long)a, (long long)b, (long long)c3);
+		CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+		CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+		CHECK_INT(idx_call_get(ix, a, see_speech, seen), 0);
+		CHECK_STR(seen, "(null)"); /* no key: the call without its findings */
+		idx_set_search_key(ix, key);
+		CHECK_INT(idx_call_get(ix, b, see_speech, seen), 0);
+		CHECK_STR(seen, "(null)");
+		unsigned resealed = 0;
+		CHECK_INT(idx_speech_reseal(ix, &resealed), 0);
+		CHECK_INT(resealed, 1);
+		CHECK_INT(idx_speech_reseal(ix, &resealed), 0);
+		CHECK_INT(resealed, 0);
+		CHECK_INT(idx_call_get(ix, c3, see_speech, seen), 0);
+		CHECK_STR(seen, "{\"old\":\"plain words\"}");
+		idx_close(ix);
+		CHECK(!file_has(dbpath, "plain words"));
 		CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
 		idx_set_search_key(ix, key);
 	}
