@@ -2371,6 +2371,110 @@ static void test_search_timeout(void)
 	idx_close(ix);
 }
 
+/* The SQL of every statement run on the handle (sqlite3_trace_v2),
+ * distinct, triggers left out (their programs are not statements). */
+struct traced {
+	char *sql[64];
+	unsigned n;
+};
+
+static int trace_stmt(unsigned what, void *ud, void *p, void *x)
+{
+	struct traced *t = ud;
+	(void)what;
+	(void)x;
+	const char *sql = sqlite3_sql(p);
+	if (!sql || !strncmp(sql, "--", 2))
+		return 0;
+	for (unsigned i = 0; i < t->n; i++)
+		if (!strcmp(t->sql[i], sql))
+			return 0;
+	if (t->n < ES_ARRAY_LEN(t->sql))
+		t->sql[t->n++] = strdup(sql);
+	return 0;
+}
+
+static int see_path(void *ud, const struct idx_rec_path *r)
+{
+	(void)r;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* The statements an import runs (its row, each call with its children,
+ * recording, talk and checks, the ledger catch-up's pages of recording
+ * paths) read the tables that grow with the calls only through an index:
+ * EXPLAIN QUERY PLAN of each has no SCAN of them.  One that read a whole
+ * table made an import into a 1,000,000-call index 0.56 calls/s
+ * (docs/PERFORMANCE.md); this holds whatever the index's size. */
+static void test_import_plans(void)
+{
+	static const char *const big[] = {"calls",    "parties",    "streams", "events",
+					  "sip_msgs", "recordings", "call_tags", "rec_keys",
+					  "transcripts", "c", "p", "s", "r", "a", "b", NULL};
+	struct idx *ix = fresh();
+	struct traced t = {0};
+	sqlite3_trace_v2(ix->conn, SQLITE_TRACE_STMT, trace_stmt, &t);
+	struct idx_import imp = {.path = "x.pcap", .file_key = "k1", .status = "running"};
+	CHECK_INT(idx_import_begin(ix, &imp), 0);
+	CHECK_INT(idx_begin(ix), 0);
+	int64_t last = 0;
+	for (int i = 0; i < 3; i++) {
+		struct idx_call c = full_call();
+		char cid[32];
+		snprintf(cid, sizeof(cid), "plan%d@x", i);
+		c.call_id = cid;
+		c.import_id = imp.id;
+		bool dup = true;
+		CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+		dup = false; /* the same again: a duplicate */
+		CHECK_INT(idx_call_insert(ix, &c, &dup), 0);
+		CHECK(dup);
+		struct idx_recording r = {.call_row = c.id, .path = cid, .format = "opus",
+					  .sha256 = "ab", .stats_json = "{}", .channels = 2};
+		CHECK_INT(idx_recording_insert(ix, &r), 0);
+		struct idx_call_talk tk = {.json = "{}", .ratio = 0.5};
+		CHECK_INT(idx_call_set_talk(ix, c.id, &tk), 0);
+		CHECK_INT(idx_call_set_checks(ix, c.id, "{}"), 0);
+		last = c.id;
+	}
+	CHECK_INT(idx_commit(ix), 0);
+	imp.status = "done";
+	CHECK_INT(idx_import_finish(ix, &imp), 0);
+	int npaths = 0;
+	CHECK_INT(idx_recording_paths(ix, see_path, &npaths), 0);
+	CHECK_INT(npaths, 3);
+	CHECK(idx_call_is_mine(ix, NULL));
+	int64_t found = 0;
+	CHECK_INT(idx_call_find(ix, "plan2@x", full_call().start_us, &found), 0);
+	CHECK_INT(found, last);
+	sqlite3_trace_v2(ix->conn, 0, NULL, NULL);
+	CHECK(t.n >= 8);
+	for (unsigned i = 0; i < t.n; i++) {
+		char *q = NULL;
+		CHECK(asprintf(&q, "EXPLAIN QUERY PLAN %s", t.sql[i]) > 0);
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(ix->conn, q, -1, &st, NULL) == SQLITE_OK) {
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				const char *d = (const char *)sqlite3_column_text(st, 3);
+				char name[64] = "";
+				if (!d || sscanf(d, "SCAN %63s", name) != 1)
+					continue;
+				bool grows = false;
+				for (unsigned k = 0; big[k]; k++)
+					grows |= !strcmp(name, big[k]);
+				if (grows)
+					fprintf(stderr, "  whole-table read: %s\n    in %s\n", d, t.sql[i]);
+				CHECK(!grows);
+			}
+		}
+		sqlite3_finalize(st);
+		free(q);
+		free(t.sql[i]);
+	}
+	idx_close(ix);
+}
+
 /* IDX_MIG_SHARED_KEYS: a recording's wrapped key in, replaced, read back
  * (too small a buffer refused), deleted (twice: a shred run again); a
  * node's bucket published and replaced.  On SQLite from an index made
@@ -2817,6 +2921,7 @@ int main(int argc, char **argv)
 	RUN(test_tr_claim_owner);
 	RUN(test_search_fast);
 	RUN(test_search_timeout);
+	RUN(test_import_plans);
 	RUN(test_shared_keys);
 	teardown();
 	return CHECK_DONE();
