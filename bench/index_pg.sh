@@ -53,8 +53,11 @@ sort -t "$(printf '\t')" -k3,3nr "$W/each-pg.txt" | head -5 | cut -f1,3,4 | sed 
 echo "== earshot import of $NI generated calls"
 "$B/gen_calls" -o "$W/c.pcap" --seed 3 --calls "$NI" --duration 4 >/dev/null
 for ix in sqlite "$URL"; do
+	# into the big index on both engines: SQLite's is DATA/index.sqlite of
+	# gen_index's folder (a folder of its own would import into an empty
+	# index, as this script did before 2026-12-07 17:45)
 	d=$W/imp-$(echo "$ix" | cut -c1-6)
-	if [ "$ix" = sqlite ]; then unset EARSHOT_INDEX; else export EARSHOT_INDEX=$ix; fi
+	if [ "$ix" = sqlite ]; then unset EARSHOT_INDEX; d=$W/lite; else export EARSHOT_INDEX=$ix; fi
 	/usr/bin/time -f "%e s wall, %U s user, %M KiB" "$B/earshot" --data "$d" import --no-progress \
 		--json "$W/c.pcap" 2>&1 >"$W/imp.json" | tail -1
 	python3 -c "import json,sys; s=json.load(open('$W/imp.json')); print('  calls', s['calls'], 'recordings', s['recordings'])" || echo "  (no summary)"

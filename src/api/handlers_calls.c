@@ -150,6 +150,31 @@ static int put_total(struct srv_req *r, struct es_json *j, const struct idx_filt
 static int calls_csv_send(struct srv_req *r, struct search *s, char *buf, size_t len,
 			  const char *filters);
 
+/* The rest of the request's search time ([index] search_timeout: the
+ * pages of one answer and its total share it) as f's limit for the next
+ * index call; ES_ETIMEOUT once it is spent. */
+static int search_time_left(int64_t deadline_us, struct idx_filter *f)
+{
+	if (!deadline_us)
+		return 0;
+	int64_t left = (deadline_us - es_mono_us()) / 1000;
+	if (left < 1)
+		return ES_ETIMEOUT;
+	f->timeout_ms = left;
+	return 0;
+}
+
+/* 503 search_timeout: the search was stopped at its limit (a search
+ * holds a database backend and a web worker while it runs). */
+static int search_timeout_error(struct srv_req *r)
+{
+	return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "search_timeout", NULL,
+			 "the search took longer than its limit of %lld ms ([index] "
+			 "search_timeout); narrow it: a shorter time range, more of the name "
+			 "or number",
+			 (long long)r->srv->cfg.search_timeout_ms);
+}
+
 /* The search, as a page of JSON or (csv) a CSV of up to SRV_CSV_MAX calls. */
 static int calls_search(struct srv_req *r, bool csv)
 {
@@ -327,8 +352,13 @@ static int calls_search(struct srv_req *r, bool csv)
 	/* A quality sort is one scan (paging by id would break its order):
 	 * the worst calls in one page, no cursor. */
 	f.limit = f.sort != IDX_SORT_START ? SRV_SCAN_MAX : SRV_SCAN_BATCH;
+	int64_t deadline = r->srv->cfg.search_timeout_ms > 0
+				   ? es_mono_us() + r->srv->cfg.search_timeout_ms * 1000
+				   : 0;
 	while (!s.more && !end && s.scanned_all < SRV_SCAN_MAX) {
 		s.scanned = 0;
+		if ((err = search_time_left(deadline, &f)))
+			break;
 		err = idx_calls_list(r->ix, &f, search_row, &s);
 		if (err < 0)
 			break;
@@ -346,6 +376,8 @@ static int calls_search(struct srv_req *r, bool csv)
 		if (err == ES_ENOKEK) /* a text search, and no KEK for its search key */
 			return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_kek", NULL, "%s",
 					 idx_errmsg(r->ix));
+		if (err == ES_ETIMEOUT)
+			return search_timeout_error(r);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}
@@ -360,7 +392,7 @@ static int calls_search(struct srv_req *r, bool csv)
 		snprintf(cur, sizeof(cur), "%lld", (long long)s.last_scanned);
 	es_json_key(&o.j, "next_cursor");
 	es_json_str(&o.j, *cur ? cur : NULL);
-	if (total)
+	if (total && !(err = search_time_left(deadline, &f)))
 		err = put_total(r, &o.j, &f, s.n, s.more || *cur, !srv_arg(r, "cursor"));
 	if (f.text)
 		srv_text_hits(r, &o.j, &f, s.ids, s.n < SRV_HITS_CALLS ? s.n : SRV_HITS_CALLS);
@@ -368,6 +400,8 @@ static int calls_search(struct srv_req *r, bool csv)
 	if (err) {
 		srv_json_discard(&o);
 		free(cbuf);
+		if (err == ES_ETIMEOUT)
+			return search_timeout_error(r);
 		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
 				 "the index failed");
 	}

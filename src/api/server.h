@@ -61,6 +61,10 @@ struct api_server_config {
 	 * open at once (GET /api/active/{call}/listen), at most
 	 * API_SRV_CONN_MAX; beyond, 429.  0: API_SRV_LISTEN_PER_USER_DEFAULT */
 	unsigned listen_per_user;
+	/* [index] search_timeout: the time one search request (GET /api/calls,
+	 * its CSV, its total) may take in the index, in ms; past it 503
+	 * search_timeout.  0: none */
+	int64_t search_timeout_ms;
 };
 
 struct api_server;

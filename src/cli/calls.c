@@ -46,13 +46,16 @@ static void calls_usage(FILE *f)
 		"                      jitter (highest first); not with --after\n"
 		"  --limit N           at most N calls\n"
 		"  --after ID          the calls listed after call ID (paging)\n"
+		"  --timeout SEC       stop the search after SEC seconds (default 10;\n"
+		"                      0: no limit); exit code 9\n"
 		"Output:\n"
 		"  --json              JSON array (docs/CLI.md describes the fields)\n"
 		"  --csv               CSV with a header line\n"
 		"  --data DIR          data folder (default $EARSHOT_DATA or ./earshot-data)\n"
 		"  -h, --help          this help\n"
 		"\n"
-		"Exit codes: 0 ok (also when nothing matched), 1 error, 2 usage.\n");
+		"Exit codes: 0 ok (also when nothing matched), 1 error, 2 usage,\n"
+		"9 the search took longer than --timeout.\n");
 }
 
 static void show_usage(FILE *f)
@@ -157,13 +160,14 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 		{"max-sentiment", required_argument, NULL, 'x'},
 		{"json", no_argument, NULL, 'J'},
 		{"csv", no_argument, NULL, 'C'},
+		{"timeout", required_argument, NULL, 'Z'},
 		{"data", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	static const char *const outcomes[] = {"answered", "busy", "no_answer", "cancelled",
 					       "rejected", "redirected", NULL};
-	struct idx_filter f = {0};
+	struct idx_filter f = {.timeout_ms = IDX_SEARCH_TIMEOUT_MS_DEFAULT};
 	char party[512]; /* a number, normalised as the API does (api_party_query) */
 	struct list_out o = {.fmt = OUT_TABLE};
 	int c;
@@ -288,6 +292,21 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 				return CLI_USAGE;
 			}
 			break;
+		case 'Z': {
+			/* a person's search: bounded like the API's ([index]
+			 * search_timeout), so that it cannot hold a database
+			 * backend for hours by mistake */
+			double sec;
+			if (sl_to_decimal(sl_cstr(optarg), &sec) || sec > 3600) {
+				fprintf(stderr, "earshot calls: --timeout: seconds from 0 (no "
+					"limit) to 3600, not '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			f.timeout_ms = (int64_t)(sec * 1000 + 0.5);
+			if (sec > 0 && !f.timeout_ms)
+				f.timeout_ms = 1;
+			break;
+		}
 		case 'J': o.fmt = OUT_JSON; break;
 		case 'C': o.fmt = OUT_CSV; break;
 		case 'd': ctx->data_dir = optarg; break;
@@ -324,9 +343,15 @@ int cli_calls(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (err == ES_EINVAL && f.text)
 		fprintf(stderr, "earshot calls: --text: no word to search for\n");
+	else if (err == ES_ETIMEOUT)
+		fprintf(stderr, "earshot calls: %s: narrow it (a shorter --from/--to range, more "
+			"of the name or number) or raise --timeout (0: no limit)\n",
+			idx_errmsg(ix));
 	else if (err)
 		fprintf(stderr, "earshot calls: %s\n", idx_errmsg(ix));
 	idx_close(ix);
+	if (err == ES_ETIMEOUT)
+		return CLI_TIMEOUT;
 	return err == ES_EINVAL && f.text ? CLI_USAGE : err ? CLI_ERR : CLI_OK;
 }
 

@@ -27,6 +27,7 @@ enum {
 	CLI_QUOTA = 7,    /* retention run: the quota cannot be met without
 			     deleting recordings before their minimum keep time */
 	CLI_GAPS = 8,     /* reconcile: answered calls without a recording or a reason */
+	CLI_TIMEOUT = 9,  /* calls: the search took longer than --timeout */
 };
 
 struct cli_ctx {
@@ -314,6 +315,7 @@ struct cli_web_settings {
 	bool ldap_on;         /* [ldap] url was given */
 	unsigned listen_reason; /* [api] listen_reason: enum api_listen_reason */
 	unsigned listen_per_user; /* [api] listen_streams_per_user; 0 = its default */
+	int64_t search_timeout_ms; /* [index] search_timeout; 0 = none */
 	struct api_ldap_config ldap;
 };
 void cli_web_defaults(struct cli_web_settings *o);

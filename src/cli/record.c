@@ -82,7 +82,7 @@ static int apply_config(struct cli_ctx *ctx, struct cli_settings *s, const struc
 	static const char *const sections[] = {"earshot", "capture", "calls", "recording",
 					       "networks", "do-not-record", "srs", "api",
 					       "ledger", "anchor", "s3", "metrics", "checks",
-					       "transcription"}; /* cli_tr_bg_start checks it */
+					       "transcription", "index"}; /* cli_tr_bg_start checks it */
 	for (size_t i = 0; i < c->n; i++) {
 		const char *sec = c->e[i].section;
 		bool known = !strncasecmp(sec, "rule ", 5) || !strncasecmp(sec, "retention ", 10) ||

@@ -84,6 +84,26 @@ void cli_web_defaults(struct cli_web_settings *o)
 	o->port = CLI_WEB_DEFAULT_PORT;
 	o->threads = CLI_WEB_DEFAULT_THREADS;
 	o->per_ip = API_SRV_PER_IP_DEFAULT;
+	o->search_timeout_ms = IDX_SEARCH_TIMEOUT_MS_DEFAULT;
+}
+
+/* [index] search_timeout: 0 (none) or 1 ms to an hour. */
+static int apply_index(struct cli_web_settings *o, const struct es_conf *c, char *err,
+		       size_t errlen)
+{
+	static const char *const known[] = {"search_timeout", NULL};
+	int rc = es_conf_check_keys(c, "index", known, err, errlen);
+	int64_t us;
+	if (rc || (rc = es_conf_duration(c, "index", "search_timeout", &us, err, errlen)))
+		return rc == ES_ENOTFOUND ? 0 : rc;
+	if (us < 0 || us > 3600 * ES_US_PER_SEC || (us > 0 && us < 1000)) {
+		const struct es_conf_entry *e = es_conf_find(c, "index", "search_timeout");
+		snprintf(err, errlen, "%s:%u: search_timeout: 0 (no limit) or 1ms to 1h, not '%s'",
+			 c->path, e->line, e->value);
+		return ES_EPARSE;
+	}
+	o->search_timeout_ms = us / 1000;
+	return 0;
 }
 
 static int set_str(char *dst, size_t cap, const char *v, const struct es_conf *c,
@@ -308,7 +328,8 @@ int cli_web_apply_config(struct cli_web_settings *o, const struct es_conf *c, ch
 		}
 		o->redaction_shred = !strcmp(e->value, "shred");
 	}
-	if ((rc = apply_required_mfa(o, c, err, errlen)) || (rc = apply_ldap(o, c, err, errlen)))
+	if ((rc = apply_required_mfa(o, c, err, errlen)) || (rc = apply_ldap(o, c, err, errlen)) ||
+	    (rc = apply_index(o, c, err, errlen)))
 		return rc;
 	if ((e = es_conf_find(c, "api", "listen_reason"))) {
 		static const char *const modes[] = {"off", "optional", "required"};
@@ -409,6 +430,7 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 		.ldap = o->ldap_on ? &o->ldap : NULL,
 		.listen_reason = (enum api_listen_reason)o->listen_reason,
 		.listen_per_user = o->listen_per_user,
+		.search_timeout_ms = o->search_timeout_ms,
 	};
 	if (o->web_set)
 		cfg.web_dir = o->web[0] ? o->web : NULL;

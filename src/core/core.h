@@ -33,6 +33,7 @@ enum es_err {
 	ES_ECRYPTO = -13,  /* authentication failed: tampered, truncated or wrong key */
 	ES_EHELD = -14,    /* refused: the item is under a legal hold */
 	ES_ENOKEK = -15,   /* the key-encryption key needed is not configured here */
+	ES_ETIMEOUT = -16, /* stopped at its time limit (a search: [index] search_timeout) */
 };
 
 /* A static English description of an es_err code. */

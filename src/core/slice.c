@@ -21,6 +21,7 @@ static const char *const err_text[] = {
 	"authentication failed (tampered, truncated or wrong key)",
 	"refused: under legal hold",
 	"the key-encryption key is not configured on this node",
+	"time limit reached",
 };
 
 const char *es_strerror(int err)

@@ -73,6 +73,13 @@ int64_t db_changes(struct idx *ix) { return ix->eng->changes(ix); }
 
 bool db_is_pg(const struct idx *ix) { return ix->eng == &idx_engine_pg; }
 
+int db_time_limit(struct idx *ix, int64_t ms)
+{
+	if (ms > 0)
+		ix->timed_out = false;
+	return ix->eng->time_limit(ix, ms);
+}
+
 /* Mask what follows "user:" up to '@' in a URL, and the value of every
  * password= keyword (conninfo or URL query), so that no message, log line
  * or error carries a credential. */

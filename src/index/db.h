@@ -25,6 +25,7 @@ enum db_rc {
 	DB_EUNIQUE = -2, /* a UNIQUE or PRIMARY KEY conflict */
 	DB_EFK = -3,     /* a FOREIGN KEY violation */
 	DB_ECHECK = -4,  /* a CHECK constraint */
+	DB_ETIMEOUT = -5, /* stopped at the time limit of db_time_limit */
 };
 
 /* Engine-specific advisory locks, held to the end of the transaction. */
@@ -54,6 +55,9 @@ struct idx_engine {
 	const char *(*errmsg)(struct idx *ix);
 	/* schema version bookkeeping (PRAGMA user_version or a table) */
 	int (*migrate)(struct idx *ix);
+	/* A time limit of ms on the statements that follow (ms > 0), or none
+	 * again (ms = 0); see db_time_limit. */
+	int (*time_limit)(struct idx *ix, int64_t ms);
 };
 
 extern const struct idx_engine idx_engine_sqlite;
@@ -84,6 +88,14 @@ double db_col_double(struct idx_st *st, int i);
 const char *db_col_text(struct idx_st *st, int i);
 int64_t db_changes(struct idx *ix);
 bool db_is_pg(const struct idx *ix);
+/* Searches only (never a migration, an import or the audit append): the
+ * statements that follow until db_time_limit(ix, 0) are stopped once ms
+ * have passed since this call, their step answering DB_ETIMEOUT and
+ * ix->timed_out set.  SQLite: a progress handler that interrupts past the
+ * deadline; PostgreSQL: SET LOCAL statement_timeout (per statement) in a
+ * transaction of its own, or in the caller's, whose setting is put back.
+ * Lifting always succeeds as far as the caller is concerned. */
+int db_time_limit(struct idx *ix, int64_t ms);
 
 /* Rewrite SQLite-dialect SQL for PostgreSQL (db_rewrite.c).  *names gets
  * the ':name' parameters by their number (names[n - 1], NULL for '?'

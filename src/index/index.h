@@ -281,7 +281,15 @@ struct idx_filter {
 				     in list order ((start, id), or its reverse
 				     with newest_first); plain id > after_id
 				     (< with newest_first) if that call is gone */
+	int64_t timeout_ms;       /* a person's search ([index] search_timeout):
+				     stopped after this many ms with ES_ETIMEOUT
+				     and idx_errmsg naming the limit; fn may
+				     have had some calls by then.  0 = none
+				     (every internal walk: holds, backups) */
 };
+
+/* [index] search_timeout's default: the API's and the CLI's searches. */
+#define IDX_SEARCH_TIMEOUT_MS_DEFAULT 10000
 
 /* Duration of a call as shown: end - answer for answered calls, else 0. */
 int64_t idx_call_duration_us(const struct idx_call *c);

@@ -47,6 +47,10 @@ struct idx {
 	bool trkey_set, trkey_tx;
 	idx_key_fn trkey_fn;
 	void *trkey_ud;
+	/* db_time_limit: the deadline (es_mono_us; SQLite's progress handler
+	 * reads it) and whether a statement was stopped by it */
+	int64_t limit_deadline_us;
+	bool timed_out;
 };
 
 /* The call columns with both parties, as query.c reads them. */

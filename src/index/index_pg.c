@@ -31,6 +31,10 @@ struct pg_conn {
 	unsigned ncache, serial;
 	int64_t changes;
 	char err[512];
+	/* db_time_limit: on; the transaction it began (else the caller's,
+	 * whose statement_timeout, limit_old, is put back) */
+	bool limit_on, limit_began;
+	char limit_old[64];
 };
 
 struct pg_st {
@@ -83,6 +87,17 @@ static void forget_prepared(struct pg_conn *c)
 }
 
 static bool conn_lost(struct pg_conn *c) { return PQstatus(c->c) == CONNECTION_BAD; }
+
+/* 57014 (query_canceled) under db_time_limit: its statement_timeout
+ * (ix->timed_out set). */
+static bool limit_hit(struct idx *ix, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (!state || strcmp(state, "57014") || !pc(ix)->limit_on)
+		return false;
+	ix->timed_out = true;
+	return true;
+}
 
 /* A session's settings, after every (re)connect.  Custom plans always:
  * statements are prepared once and cached, and after five runs the server
@@ -334,9 +349,10 @@ static const char *prepared(struct pg_st *p, int *err)
 	PGresult *r = PQprepare(c->c, name, p->sql, p->n, types);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		keep_err(c, r);
+		/* planning counts against statement_timeout too */
+		*err = limit_hit(p->base.ix, r) ? ES_ETIMEOUT : ES_EDB;
 		PQclear(r);
 		free(key);
-		*err = ES_EDB;
 		return NULL;
 	}
 	PQclear(r);
@@ -351,12 +367,15 @@ static const char *prepared(struct pg_st *p, int *err)
 
 static int run_once(struct pg_st *p);
 
-/* SQLSTATE class 23: integrity constraint violations. */
-static int constraint_rc(const PGresult *r)
+/* SQLSTATE class 23: integrity constraint violations; a statement
+ * stopped by db_time_limit's statement_timeout (limit_hit). */
+static int constraint_rc(struct idx *ix, const PGresult *r)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	if (!state)
 		return DB_ERR;
+	if (limit_hit(ix, r))
+		return DB_ETIMEOUT;
 	if (!strcmp(state, "23505"))
 		return DB_EUNIQUE;
 	if (!strcmp(state, "23503"))
@@ -418,7 +437,7 @@ static int run_once(struct pg_st *p)
 		}
 		if (r)
 			keep_err(c, r);
-		int rc = constraint_rc(r);
+		int rc = err == ES_ETIMEOUT ? DB_ETIMEOUT : constraint_rc(ix, r);
 		PQclear(r);
 		if (attempt || !idle || !conn_lost(c) || !reconnect(ix)) {
 			idx_fail(ix, "step");
@@ -471,6 +490,61 @@ static double pg_col_double(struct idx_st *st, int i)
 static int64_t pg_changes(struct idx *ix) { return pc(ix)->changes; }
 
 static bool pg_in_tx(struct idx *ix) { return PQtransactionStatus(pc(ix)->c) != PQTRANS_IDLE; }
+
+/* The caller's transaction's statement_timeout into limit_old. */
+static int keep_timeout(struct idx *ix)
+{
+	struct pg_conn *c = pc(ix);
+	PGresult *r = PQexec(c->c, "SELECT current_setting('statement_timeout')");
+	int err = 0;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		snprintf(c->limit_old, sizeof(c->limit_old), "%s", PQgetvalue(r, 0, 0));
+	else {
+		keep_err(c, r);
+		err = idx_fail(ix, "search time limit");
+	}
+	PQclear(r);
+	return err;
+}
+
+/* SET LOCAL lasts to the end of the transaction, so a search outside one
+ * gets its own (read only: its COMMIT writes nothing, and a statement
+ * stopped by the limit leaves it aborted, which the COMMIT rolls back);
+ * inside the caller's the old value is set again after the search (an
+ * aborted transaction refuses that, and its rollback undoes the SET). */
+static int pg_time_limit(struct idx *ix, int64_t ms)
+{
+	struct pg_conn *c = pc(ix);
+	int err = 0;
+	if (ms > 0) {
+		c->limit_old[0] = '\0';
+		if (!pg_in_tx(ix)) {
+			if ((err = pg_exec(ix, "BEGIN")))
+				return err;
+			c->limit_began = true;
+		} else if ((err = keep_timeout(ix))) {
+			return err;
+		}
+		char sql[64];
+		snprintf(sql, sizeof(sql), "SET LOCAL statement_timeout = %lld", (long long)ms);
+		if ((err = pg_exec(ix, sql))) {
+			pg_time_limit(ix, 0);
+			return err;
+		}
+		c->limit_on = true;
+		return 0;
+	}
+	c->limit_on = false;
+	if (c->limit_began) {
+		c->limit_began = false;
+		PQclear(PQexec(c->c, "COMMIT"));
+	} else if (c->limit_old[0] && PQtransactionStatus(c->c) == PQTRANS_INTRANS) {
+		const char *v[1] = {c->limit_old};
+		PQclear(PQexecParams(c->c, "SELECT set_config('statement_timeout', $1, true)", 1,
+				     NULL, v, NULL, NULL, 0));
+	}
+	return 0;
+}
 
 /* Transaction-scoped advisory locks: the audit chain's append (read the
  * head, write its successor) and the schema migration are one writer at a
@@ -624,6 +698,7 @@ const struct idx_engine idx_engine_pg = {
 	.changes = pg_changes,
 	.exec = pg_exec_sql,
 	.in_tx = pg_in_tx,
+	.time_limit = pg_time_limit,
 	.lock = pg_lock,
 	.errmsg = pg_errmsg,
 	.migrate = pg_migrate,

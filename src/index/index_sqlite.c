@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #define IDX_BUSY_TIMEOUT_MS 5000
+/* Virtual machine steps between two looks at the clock under a time limit:
+ * a few microseconds of work, so the limit is kept to well under a
+ * millisecond while the clock costs nothing measurable. */
+#define SQ_PROGRESS_STEPS 1000
 
 struct sq_st {
 	struct idx_st base;
@@ -88,6 +92,8 @@ static int sq_step(struct idx_st *st)
 		return DB_DONE;
 	idx_fail(st->ix, "step");
 	switch (rc) {
+	case SQLITE_INTERRUPT:
+		return st->ix->timed_out ? DB_ETIMEOUT : DB_ERR;
 	case SQLITE_CONSTRAINT_UNIQUE:
 	case SQLITE_CONSTRAINT_PRIMARYKEY:
 		return DB_EUNIQUE;
@@ -109,6 +115,28 @@ static const char *sq_col_text(struct idx_st *st, int i)
 }
 
 static int64_t sq_changes(struct idx *ix) { return sqlite3_changes(db(ix)); }
+
+/* Past the deadline: interrupt the statement (SQLITE_INTERRUPT; a read
+ * only, so nothing of a transaction is rolled back). */
+static int sq_progress(void *ud)
+{
+	struct idx *ix = ud;
+	if (es_mono_us() < ix->limit_deadline_us)
+		return 0;
+	ix->timed_out = true;
+	return 1;
+}
+
+static int sq_time_limit(struct idx *ix, int64_t ms)
+{
+	if (ms > 0) {
+		ix->limit_deadline_us = es_mono_us() + ms * 1000;
+		sqlite3_progress_handler(db(ix), SQ_PROGRESS_STEPS, sq_progress, ix);
+	} else {
+		sqlite3_progress_handler(db(ix), 0, NULL, NULL);
+	}
+	return 0;
+}
 
 static bool sq_in_tx(struct idx *ix) { return !sqlite3_get_autocommit(db(ix)); }
 
@@ -284,4 +312,5 @@ const struct idx_engine idx_engine_sqlite = {
 	.lock = sq_lock,
 	.errmsg = sq_errmsg,
 	.migrate = sq_migrate,
+	.time_limit = sq_time_limit,
 };

@@ -723,8 +723,8 @@ static int batch_hand(struct idx *ix, struct listed *b, unsigned n, idx_call_fn 
 }
 
 /* The search (fn per call) or, with count set, its number of calls. */
-static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud,
-		       int64_t *count)
+static int calls_run(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud,
+		     int64_t *count)
 {
 	static const struct idx_filter none = {0};
 	if (!f)
@@ -899,6 +899,29 @@ out:
 	es_buf_free(&tids);
 	es_buf_free(&ids);
 	es_buf_free(&sql);
+	return err;
+}
+
+/* calls_run under f's time limit, if any: every statement of the search
+ * (probes, estimates, the search, the page's streams) is stopped past it
+ * (db_time_limit), so that an expensive search cannot hold a PostgreSQL
+ * backend and a web worker for long (docs/THREAT_MODEL.md). */
+static int calls_query(struct idx *ix, const struct idx_filter *f, idx_call_fn fn, void *ud,
+		       int64_t *count)
+{
+	if (!f || f->timeout_ms <= 0)
+		return calls_run(ix, f, fn, ud, count);
+	int err = db_time_limit(ix, f->timeout_ms);
+	if (err)
+		return err;
+	err = calls_run(ix, f, fn, ud, count);
+	db_time_limit(ix, 0);
+	if (err && ix->timed_out) {
+		snprintf(ix->errmsg, sizeof(ix->errmsg),
+			 "index %s: the search took longer than its limit of %lld ms",
+			 ix->path ? ix->path : "?", (long long)f->timeout_ms);
+		err = ES_ETIMEOUT;
+	}
 	return err;
 }
 
