@@ -4,6 +4,7 @@
  * API build it with the same code.
  */
 #include "record/bundle.h"
+#include "record/ledger_pub.h"
 #include "record/record.h"
 #include "store/crypt.h"
 #include "store/ledger.h"
@@ -30,6 +31,12 @@ struct ev_ctx {
 	size_t ntrusted;
 	char *err;
 	size_t errlen;
+	/* another node's recording (issue #16): its ledger is the copy it
+	 * published (record/ledger_pub.c), its words in its bucket, its keys
+	 * in the index */
+	struct idx *ix;
+	bool elsewhere;
+	struct st_vault *own_vault; /* opened here for it when vault is NULL */
 };
 
 #define ERR(...) snprintf(ctx->err, ctx->errlen, __VA_ARGS__)
@@ -44,6 +51,7 @@ struct ev_rec {
 	char plain[65];
 	bool encrypted;
 	bool too_long;
+	char node[IDX_NODE_MAX];
 };
 
 static int take(void *ud, const struct idx_call *c)
@@ -60,6 +68,7 @@ static int take(void *ud, const struct idx_call *c)
 	snprintf(r->format, sizeof(r->format), "%s", x->format ? x->format : "");
 	snprintf(r->sha256, sizeof(r->sha256), "%s", x->sha256 ? x->sha256 : "");
 	snprintf(r->plain, sizeof(r->plain), "%s", x->plain_sha256 ? x->plain_sha256 : "");
+	snprintf(r->node, sizeof(r->node), "%s", c->node ? c->node : "");
 	return 0;
 }
 
@@ -203,6 +212,41 @@ static void readme(struct ev_parts *p, const char *arg, size_t plen)
 		audio_hash, plen, fp, p->audio_name, which);
 }
 
+/* Another node's recording (issue #16): its bytes into DATA/cache as
+ * playing it reaches them, its keys from the index, and its ledger as the
+ * node published it, checked against the node's head in the index (ldir:
+ * the checked copy; *ixh, *ixtrusted: that head, and whether the copy
+ * reaches it).  0, or the error with its message. */
+static int reach_node(struct ev_ctx *ctx, struct idx *ix, const struct ev_parts *p, char *ldir,
+		      size_t cap, struct st_head *ixh, bool *ixtrusted)
+{
+	char err[1024] = "";
+	int e = rec_recording_reach(ctx->data_dir, ix, p->rec.node, p->rec.path, p->rec.sha256,
+				    err, sizeof(err));
+	if (e) {
+		ERR("%s", err);
+		return e;
+	}
+	if (p->rec.encrypted && !ctx->vault) {
+		if (st_vault_open(&ctx->own_vault, ctx->data_dir, false, err, sizeof(err))) {
+			ERR("encryption keys of %s: %s", ctx->data_dir, err);
+			return ES_ENOKEK;
+		}
+		rec_keys_remote(ctx->own_vault, ix);
+		ctx->vault = ctx->own_vault;
+	}
+	e = rec_ledger_fetch_node(ctx->data_dir, ix, p->rec.node, ldir, cap, ixh, ixtrusted, err,
+				  sizeof(err));
+	if (e == ES_EEXIST) { /* the node's ledger is this folder's own */
+		snprintf(ldir, cap, "%s/ledger", ctx->data_dir);
+		ctx->elsewhere = false;
+		return 0;
+	}
+	if (e)
+		ERR("%s", err);
+	return e;
+}
+
 /* Gather and check every part against the ledger; 0 or the exit code. */
 static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const char *arg,
 		  struct ev_parts *p)
@@ -236,7 +280,13 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		goto out;
 	}
 	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
-	if (ctx->ledger ? st_ledger_cache_get(ctx->ledger, &l, err, sizeof(err))
+	struct st_head ixh;
+	bool ixtrusted = false;
+	ctx->elsewhere = rec_recording_elsewhere(ctx->data_dir, ix, p->rec.node, p->rec.path);
+	if (ctx->elsewhere && (rc = reach_node(ctx, ix, p, ldir, sizeof(ldir), &ixh, &ixtrusted)))
+		goto out;
+	rc = ES_EIO;
+	if (ctx->ledger && !ctx->elsewhere ? st_ledger_cache_get(ctx->ledger, &l, err, sizeof(err))
 			: st_ledger_open(&own, ldir, ST_LEDGER_RDONLY, err, sizeof(err))) {
 		ERR("integrity ledger %s: %s", ldir, err);
 		goto out;
@@ -246,6 +296,12 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	uint64_t seq;
 	bool tomb;
 	e = st_ledger_find(l, p->rec.path, &seq, &tomb);
+	if (e == ES_ENOTFOUND && ctx->elsewhere) {
+		ERR("recording %s has no leaf in the ledger node %s published yet (it publishes at "
+		    "each upload pass): try again later", p->rec.path, p->rec.node);
+		rc = ES_EAGAIN;
+		goto out;
+	}
 	if (e == ES_ENOTFOUND) {
 		ERR("recording %s has no leaf in the ledger %s yet (the next "
 			"`earshot import` or recorder start enters it)", p->rec.path, ldir);
@@ -282,6 +338,12 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		goto out;
 	}
 	size_t nh = st_ledger_head_count(l);
+	if (ctx->elsewhere && (!nh || st_ledger_head(l, nh - 1, &p->h) || p->h.size <= seq)) {
+		ERR("leaf %" PRIu64 " of node %s's ledger is not under a signed head it published "
+		    "yet: try again later", seq, p->rec.node);
+		rc = ES_EAGAIN;
+		goto out;
+	}
 	if (!nh || st_ledger_head(l, nh - 1, &p->h) || p->h.size <= seq) {
 		ERR("leaf %" PRIu64 " of %s is not under a signed tree head yet",
 			seq, ldir);
@@ -324,6 +386,10 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		if (nextra < ST_CONS_MAX && t->size < p->h.size)
 			extra[nextra++] = t->size;
 	}
+	/* the head the node published in the index, which its copy reaches
+	 * (checked in record/ledger_pub.c): a proof from it too */
+	if (ctx->elsewhere && ixtrusted && nextra < ST_CONS_MAX && ixh.size < p->h.size)
+		extra[nextra++] = ixh.size;
 	if (ctx->ntrusted && !ours) {
 		ERR("none of the trusted heads is signed by the ledger's key (%s/ledger.pub)", ldir);
 		goto out;
@@ -347,7 +413,7 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	readme(p, arg, plen);
 	rc = 0;
 out:
-	if (ctx->ledger && l)
+	if (ctx->ledger && l && !own)
 		st_ledger_cache_put(ctx->ledger);
 	st_ledger_close(own);
 	return rc;
@@ -370,8 +436,10 @@ static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
 	struct idx_recording rec = {.path = p->rec.path, .encrypted = p->rec.encrypted};
 	int rc = 0, n = 0, proven = 0;
 	for (int ch = 0; ch < 2 && !rc; ch++) {
-		rc = rec_transcript_load(ctx->data_dir, v ? v : own, &rec, ch, &p->tr[ch], err,
-					 sizeof(err));
+		/* another node's words are in its bucket beside the recording */
+		rc = rec_transcript_load_node(ctx->data_dir, ctx->elsewhere ? ctx->ix : NULL,
+					      ctx->elsewhere ? p->rec.node : NULL, v ? v : own, &rec,
+					      ch, &p->tr[ch], err, sizeof(err));
 		if (rc == ES_ENOTFOUND)
 			rc = 0, p->tr[ch].len = 0;
 		else if (rc)
@@ -528,8 +596,11 @@ static int stream_audio(struct ev_ctx *ctx, const struct ev_parts *p, ev_sink_fn
 	uint8_t *buf = NULL;
 	int fd = -1, rc = ES_EIO;
 	char err[1024], file[1200], fhex[65];
+	/* with its SHA-256: an archived recording's checked copy in DATA/cache
+	 * (rec_recording_reach fetched another node's there) */
 	struct idx_recording r = {.call_row = p->rec.row, .path = p->rec.path,
-				  .format = p->rec.format, .encrypted = p->rec.encrypted};
+				  .format = p->rec.format, .sha256 = p->rec.sha256,
+				  .encrypted = p->rec.encrypted};
 	if (rec_recording_path(ctx->data_dir, &r, file, sizeof(file))) {
 		ERR("%s: path too long", p->rec.path);
 		return ES_ELIMIT;
@@ -751,6 +822,7 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		es_buf_init(&p->trleaf[ch]);
 		es_buf_init(&p->trproof[ch]);
 	}
+	ctx->ix = ix;
 	int rc = gather(ctx, ix, call_row, label, p);
 	if (!rc)
 		rc = gather_transcripts(ctx, p);
@@ -779,6 +851,7 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		es_buf_free(&p->trproof[ch]);
 	}
 	free(p);
+	st_vault_close(ctx->own_vault);
 	return rc;
 }
 
