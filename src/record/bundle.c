@@ -4,6 +4,7 @@
  * API build it with the same code.
  */
 #include "record/bundle.h"
+#include "record/bundle_internal.h"
 #include "record/ledger_pub.h"
 #include "record/record.h"
 #include "store/crypt.h"
@@ -40,19 +41,6 @@ struct ev_ctx {
 };
 
 #define ERR(...) snprintf(ctx->err, ctx->errlen, __VA_ARGS__)
-
-/* The recording row, copied out of the index callback. */
-struct ev_rec {
-	bool found;
-	int64_t row;
-	char path[ST_LEDGER_ID_MAX + 1];
-	char format[16];
-	char sha256[65];
-	char plain[65];
-	bool encrypted;
-	bool too_long;
-	char node[IDX_NODE_MAX];
-};
 
 static int take(void *ud, const struct idx_call *c)
 {
@@ -103,21 +91,6 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-/* Everything of the bundle but the audio, gathered before anything is
- * written. */
-struct ev_parts {
-	struct ev_rec rec;
-	struct es_buf meta, leaf, proof, head, pub, readme, cons;
-	struct es_buf tr[2]; /* the transcripts (record/transcript.c), empty: none */
-	/* their tr leaves and inclusion proofs under the same head, empty when
-	 * the ledger has none yet (record/tr_ledger.c) */
-	struct es_buf trleaf[2], trproof[2];
-	uint8_t trplain[2][32];
-	struct st_ledger_entry e;
-	struct st_head h;
-	char audio_name[32];
-};
-
 static const char *const tr_party[2] = {"caller", "callee"};
 
 /* The live tr leaf of each party of the recording under p->h, with its
@@ -146,70 +119,6 @@ static void tr_proofs(const struct st_ledger *l, struct ev_parts *p)
 			es_buf_printf(&p->trproof[ch], "%s\n", hx);
 		}
 	}
-}
-
-static void readme(struct ev_parts *p, const char *arg, size_t plen)
-{
-	char t[40], fp[65], audio_hash[65];
-	uint8_t md[32];
-	time_t s = (time_t)(p->h.time_us / 1000000);
-	struct tm tm;
-	if (!gmtime_r(&s, &tm) || !strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(t, sizeof(t), "?");
-	crypto_hash_sha256(md, p->pub.p, p->pub.len);
-	hex(md, 32, fp);
-	hex(p->e.has_plain ? p->e.plain_sha256 : p->e.cipher_sha256, 32, audio_hash);
-	const char *which = p->e.has_plain ? "plain" : "cipher";
-	es_buf_printf(&p->readme,
-		"earshot evidence bundle\n"
-		"=======================\n"
-		"\n"
-		"Call %s, recording %s (call row %" PRId64 "),\n"
-		"leaf %" PRIu64 " of the recorder's integrity ledger, under a tree head of\n"
-		"%" PRIu64 " leaves signed %s.\n"
-		"\n"
-		"Files\n"
-		"  %-13s the recording's audio, decrypted: exactly the bytes whose SHA-256\n"
-		"                the ledger leaf carries (%s=%s)\n"
-		"  metadata.json the call's canonical metadata (who, when, outcome, the\n"
-		"                recording's file and hashes); its SHA-256 is the leaf's meta=\n"
-		"  leaf.txt      the ledger entry of the recording (one line, tab-separated):\n"
-		"                1 rec <seq> <time_us> <id> meta=<h> cipher=<h> plain=<h>\n"
-		"                (cipher= is the SHA-256 of the file as stored; plain= of the\n"
-		"                audio, \"-\" when the recording is stored unencrypted)\n"
-		"  proof.txt     the RFC 9162 inclusion proof of the leaf in the signed tree:\n"
-		"                \"earshot-proof-v1\", \"seq <n>\", \"size <tree size>\", then\n"
-		"                the audit path, one SHA-256 a line (%zu hashes)\n"
-		"  head.txt      the signed tree head: 1 <size> <time_us> <root> <key id> <sig>;\n"
-		"                the Ed25519 signature covers the bytes\n"
-		"                \"earshot-sth-v1\\n<size>\\n<time_us>\\n<root>\\n\"\n"
-		"  ledger.pub    the ledger's Ed25519 public key\n"
-		"  consistency.txt  RFC 9162 consistency proofs from earlier signed heads\n"
-		"                of the ledger to head.txt: with a head kept outside the\n"
-		"                recorder (an anchor), `--head ANCHOR-FILE` checks that this\n"
-		"                bundle's ledger extends it (not rolled back, not forked)\n"
-		"  README.txt    this file (not part of the evidence)\n"
-		"\n"
-		"Verify with the tool (no data folder needed)\n"
-		"  earshot-verify-evidence --key TRUSTED-ledger.pub THIS-BUNDLE\n"
-		"  earshot-verify-evidence --head ANCHOR-FILE THIS-BUNDLE\n"
-		"Without --key the key in this bundle is used, which proves nothing on its\n"
-		"own: compare its fingerprint with the one the recorder publishes.\n"
-		"  Fingerprint (SHA-256 of ledger.pub): %s\n"
-		"  On the recorder: sha256sum DATA/ledger/ledger.pub\n"
-		"\n"
-		"Verify by hand\n"
-		"  1. sha256sum %s metadata.json\n"
-		"     must print the %s= and meta= values of leaf.txt.\n"
-		"  2. The leaf hash is SHA-256(0x00 || leaf line without its newline):\n"
-		"       (printf '\\000'; head -c -1 leaf.txt) | sha256sum\n"
-		"  3. Fold the audit path of proof.txt into that hash as RFC 9162 2.1.3.2\n"
-		"     says (each step SHA-256(0x01 || left || right)); the result must be\n"
-		"     the root in head.txt (4th field).\n"
-		"  4. Check head.txt's signature (6th field) over the message above with\n"
-		"     the key of ledger.pub (Ed25519, e.g. with PyNaCl or OpenSSL).\n",
-		arg, p->rec.path, p->rec.row, p->e.seq, p->h.size, t, p->audio_name, which,
-		audio_hash, plen, fp, p->audio_name, which);
 }
 
 /* Another node's recording (issue #16): its bytes into DATA/cache as
@@ -410,7 +319,7 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	char pkx[2 * ST_LEDGER_PK_LEN + 1];
 	hex(pk, ST_LEDGER_PK_LEN, pkx);
 	es_buf_printf(&p->pub, "earshot-ledger-pub-v1 %s\n", pkx);
-	readme(p, arg, plen);
+	rec_bundle_readme(p, arg, plen);
 	rc = 0;
 out:
 	if (ctx->ledger && l && !own)
