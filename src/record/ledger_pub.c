@@ -171,15 +171,17 @@ static int catch_up(struct st_blob *b, const char *ldir, const char *tmp, int ki
 			rc = es_errf(err, errlen, ES_EFORMAT,
 				     "%s in %s is not this data folder's ledger (a restored or "
 				     "replaced folder under the same prefix?): nothing more is published "
-				     "until it is moved away", key, b->ops->describe(b->state));
+				     "until it is moved away [%llu/%llu lines, %zu/%zu bytes at %llu]", key, b->ops->describe(b->state),
+				     (unsigned long long)n, (unsigned long long)m, theirs.len, ours.len, (unsigned long long)s->off[kind]);
 		else if (rc)
 			es_errf(err, errlen, rc, "%s: cannot be read back", key);
+		size_t len = ours.len;
 		es_buf_free(&theirs);
 		es_buf_free(&ours);
 		if (rc)
 			return rc;
 		s->next[kind] += n;
-		s->off[kind] += ours.len;
+		s->off[kind] += len;
 	}
 }
 
@@ -333,8 +335,8 @@ int rec_ledger_publish(const char *data_dir, struct rec_ledger_pub_counts *n, ch
 	bool more = !rc;
 	while (!rc && more)
 		rc = publish_round(&b, ldir, tmp, sfd, &s, n, &more, err, errlen);
-	n->size = s.next[0];
 out:
+	n->size = s.next[0];
 	if (sfd >= 0 && s.next[1])
 		n->has_head = last_head(ldir, s.off[1], &n->head);
 	if (sfd >= 0)

@@ -388,6 +388,16 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     p = es(rec, "archive", "words", "--json", check=False)
     res.check(p.returncode == 0 and json.loads(p.stdout or "{}").get("put") == 0,
               "a second run puts nothing: %s" % p.stdout)
+    # rec-1 loses its record of what it published: the bucket's segments are read
+    # back and compared, nothing is put twice
+    os.unlink(os.path.join(rec, "ledger", "published.txt"))
+    p = es(rec, "archive", "run", "--json", check=False)
+    lj = json.loads(p.stdout or "{}")
+    nleaves = sum(1 for _ in open(os.path.join(rec, "ledger", "entries.log")))
+    res.check(p.returncode == 0 and lj.get("ledger_leaves") == 0
+              and lj.get("ledger_published") == nleaves,
+              "a lost published.txt: the bucket's copy is read back, nothing put twice: %s %s"
+              % (p.stdout, p.stderr[-300:]))
     # a redaction moves the words to the redacted recording: the bucket's copies
     # of the original's go
     p = es(rec, "redact", str(a["id"]), "--from", "0.1", "--to", "0.3", "--reason", "test",
