@@ -508,6 +508,9 @@ int rec_ledger_fetch_node(const char *data_dir, struct idx *ix, const char *node
 	if (rc < 0)
 		return es_errf(err, errlen, ES_EUNSUP, "the nodes of the index cannot be read: %s",
 			       idx_errmsg(ix));
+	snprintf(lock, sizeof(lock), "%s/ledger/ledger.pub", data_dir);
+	if (!fh.found && !access(lock, F_OK))
+		return ES_EEXIST; /* no head to tell: this folder's own ledger, as before */
 	if (!fh.found)
 		return es_errf(err, errlen, ES_EAGAIN, "node %s has published no signed head in the "
 			       "index yet", node);
@@ -516,7 +519,6 @@ int rec_ledger_fetch_node(const char *data_dir, struct idx *ix, const char *node
 		return es_errf(err, errlen, ES_ECRYPTO, "node %s's head in the index: %s", node, why);
 	/* a recorder's own archived recording: its own ledger is the node's */
 	uint8_t mine[ST_LEDGER_PK_LEN];
-	snprintf(lock, sizeof(lock), "%s/ledger/ledger.pub", data_dir);
 	if (!access(lock, F_OK) && !st_ledger_read_pub(lock, mine, why, sizeof(why)) &&
 	    !memcmp(mine, ixhead->key_id, ST_LEDGER_KEYID_LEN) && !st_head_verify(ixhead, mine))
 		return ES_EEXIST;

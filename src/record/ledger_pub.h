@@ -55,7 +55,8 @@ int rec_ledger_publish(const char *data_dir, struct rec_ledger_pub_counts *n, ch
  * cap bytes) and checked against node's head in the shared index (*ixhead;
  * *trusted: the copy reaches it, so a bundle can carry a proof from it).
  * ES_EEXIST: the data folder's own ledger is node's (a recorder's own
- * archived recording): use that.  ES_EAGAIN: nothing published yet; ES_ECRYPTO: the published copy is not
+ * archived recording), or node published no head and the folder has a
+ * ledger: use that.  ES_EAGAIN: nothing published yet; ES_ECRYPTO: the published copy is not
  * what node signed (altered, or another key), refused after one fresh
  * fetch, the copy removed; ES_EUNSUP: the bucket cannot be read (why in
  * err). */
