@@ -13,6 +13,7 @@
  */
 #include "api/server_internal.h"
 #include "record/bundle.h"
+#include "record/ledger_pub.h"
 
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -43,14 +44,25 @@ int srv_call_evidence(struct srv_req *r, int64_t id)
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);
 		return srv_error(r, MHD_HTTP_NOT_FOUND, "no_recording", "id", "%s", err);
 	}
-	if (e && srv_rec_elsewhere(r, ar.node, ar.path)) {
-		/* the leaf and signed head that make it evidence are in the
-		 * recorder's ledger, which no other node holds */
+	if (e == ES_EAGAIN) {
+		/* another node's recording whose leaf that node has not
+		 * published to its bucket yet (record/ledger_pub.c): it does at
+		 * each upload pass */
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);
-		return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "elsewhere", NULL,
-				 "the recording's ledger is node %.63s's: its evidence bundle is "
-				 "made there (`earshot export --evidence`): %.600s", ar.node, err);
+		struct srv_json o;
+		if (!srv_json_begin(&o))
+			return MHD_NO;
+		es_json_obj_begin(&o.j);
+		es_json_key(&o.j, "error"); es_json_str(&o.j, "not_published");
+		es_json_key(&o.j, "message"); es_json_str(&o.j, err);
+		es_json_obj_end(&o.j);
+		const char *const hdrs[] = {MHD_HTTP_HEADER_RETRY_AFTER, REC_LEDGER_PUB_RETRY_S, NULL};
+		return srv_json_send_hdrs(r, MHD_HTTP_SERVICE_UNAVAILABLE, &o, hdrs);
 	}
+	if (e == ES_ECRYPTO || e == ES_EUNSUP || e == ES_ENOKEK)
+		/* an altered published ledger (or recording), an unreachable
+		 * bucket, no KEK: the words the audio endpoint uses */
+		return srv_rec_unreachable(r, "call.export", obj, e, err);
 	if (e) {
 		srv_audit(r, "call.export", obj, API_AUDIT_FAILED, err);
 		return srv_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "evidence", NULL,

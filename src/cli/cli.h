@@ -186,6 +186,10 @@ struct cli_run;
 /* After a ledger commit: the newest signed head into the shared index's
  * nodes table, when the ledger has a head not yet published there. */
 void cli_node_publish_head(struct cli_run *r);
+/* Head h of the data folder's ledger into ix's nodes table (a shared
+ * index, a node set); 0 otherwise too.  ES_EDB said in the log. */
+struct st_head;
+int cli_node_publish_head_of(struct cli_ctx *ctx, struct idx *ix, const struct st_head *h);
 /* At start on a shared index: warn when another data folder published its
  * ledger under this node's name (two recorders sharing a name). */
 void cli_node_check(struct cli_run *r);
@@ -283,6 +287,11 @@ int cli_blobs_apply_config(struct cli_blob_settings *o, const struct es_conf *c,
 /* Save o as the data folder's bucket (rec_blobs_save) and wipe the
  * secret from o; CLI_OK when o is off. */
 int cli_blobs_remember(struct cli_ctx *ctx, struct cli_blob_settings *o, const char *cmd);
+/* The data folder's new ledger leaves and signed heads to its bucket
+ * (record/ledger_pub.c), each upload pass; a failure is logged (retried
+ * at the next pass) and returned.  n may be NULL. */
+struct rec_ledger_pub_counts;
+int cli_ledger_publish(struct cli_ctx *ctx, struct idx *ix, struct rec_ledger_pub_counts *n);
 /* Move what is due to the data folder's bucket, if it has one; failures
  * are said on stderr with cmd and stay queued.  CLI_ERR only for a refused
  * secret. */

@@ -102,6 +102,9 @@ static int export_evidence(struct cli_ctx *ctx, const char *arg, const char *out
 				    made, trusted, ntrusted, &info, err, sizeof(err));
 	idx_close(ix);
 	if (e) {
+		/* another node's recording: its leaf not yet in the ledger it
+		 * publishes (ES_EAGAIN), that copy altered (ES_ECRYPTO), its
+		 * bucket out of reach: each said in err, exit 1 */
 		fprintf(stderr, CMD ": %s\n", err);
 		return e == ES_ENOTFOUND ? CLI_NOTFOUND : CLI_ERR;
 	}

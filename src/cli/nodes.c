@@ -40,27 +40,34 @@ int cli_node_name(struct cli_ctx *ctx, char *buf, size_t cap)
 	return 0;
 }
 
+int cli_node_publish_head_of(struct cli_ctx *ctx, struct idx *ix, const struct st_head *h)
+{
+	const char *node = idx_node(ix);
+	char line[ST_LEDGER_LINE_MAX], dir[PATH_MAX + 16], abs[PATH_MAX];
+	if (!idx_shared(ix) || !node || st_head_format_published(h, line, sizeof(line)) < 0)
+		return 0;
+	/* where the ledger lives, as `verify --nodes` on another machine reads
+	 * it: the data folder's absolute path (a shared mount) */
+	if (!realpath(ctx->data_dir, abs))
+		snprintf(abs, sizeof(abs), "%s", ctx->data_dir);
+	snprintf(dir, sizeof(dir), "%s/ledger", abs);
+	if (idx_node_head_set(ix, node, dir, line, h->size, cli_wall_us())) {
+		ES_LOG_WARNING(TAG, "the ledger's head could not be published (retried at the next "
+			       "commit): %s", idx_errmsg(ix));
+		return ES_EDB;
+	}
+	return 0;
+}
+
 void cli_node_publish_head(struct cli_run *r)
 {
 	struct st_ledger *l = r->arc.ledger;
-	const char *node = idx_node(r->ix);
 	size_t n = l ? st_ledger_head_count(l) : 0;
-	if (!r->shared || !node || n == 0 || n == r->heads_published)
+	if (!r->shared || !idx_node(r->ix) || n == 0 || n == r->heads_published)
 		return;
 	struct st_head h;
-	char line[ST_LEDGER_LINE_MAX], dir[PATH_MAX + 16], abs[PATH_MAX];
-	if (st_ledger_head(l, n - 1, &h) || st_head_format_published(&h, line, sizeof(line)) < 0)
+	if (st_ledger_head(l, n - 1, &h) || cli_node_publish_head_of(r->ctx, r->ix, &h))
 		return;
-	/* where the ledger lives, as `verify --nodes` on another machine reads
-	 * it: the data folder's absolute path (a shared mount) */
-	if (!realpath(r->ctx->data_dir, abs))
-		snprintf(abs, sizeof(abs), "%s", r->ctx->data_dir);
-	snprintf(dir, sizeof(dir), "%s/ledger", abs);
-	if (idx_node_head_set(r->ix, node, dir, line, h.size, cli_wall_us())) {
-		ES_LOG_WARNING(TAG, "the ledger's head could not be published (retried at the next "
-			       "commit): %s", idx_errmsg(r->ix));
-		return;
-	}
 	r->heads_published = n;
 }
 

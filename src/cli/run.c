@@ -512,6 +512,10 @@ int cli_run_loop(struct cli_run *r)
 						  sizeof(terr)))
 					ES_LOG_WARNING(TAG, "upload: %s; %llu recording(s) stay queued",
 						       terr, (unsigned long long)(tc.due - tc.moved));
+				/* the ledger's new leaves and heads, so that web
+				 * nodes prove what this pass archived: a leaf
+				 * reaches them within one pass of its commit */
+				cli_ledger_publish(r->ctx, r->ix, NULL);
 			}
 		}
 		if (now - last_status >= r->s->status_interval_us || stopping) {

@@ -8,6 +8,7 @@
  */
 #include "cli/cli.h"
 #include "core/config.h"
+#include "record/ledger_pub.h"
 #include "store/blob.h"
 
 #include <getopt.h>
@@ -128,6 +129,29 @@ int cli_blobs_remember(struct cli_ctx *ctx, struct cli_blob_settings *o, const c
 	return CLI_OK;
 }
 
+int cli_ledger_publish(struct cli_ctx *ctx, struct idx *ix, struct rec_ledger_pub_counts *n)
+{
+	char err[1024];
+	struct rec_ledger_pub_counts tmp;
+	int rc = rec_ledger_publish(ctx->data_dir, n ? n : &tmp, err, sizeof(err));
+	/* the head web nodes check the bucket's copy against: in the index
+	 * (a recorder's loop publishes each commit's; `import` and `archive
+	 * run` this one) */
+	if ((n ? n : &tmp)->has_head)
+		cli_node_publish_head_of(ctx, ix, &(n ? n : &tmp)->head);
+	if (rc)
+		ES_LOG_WARNING("tier", "the ledger is not published to the bucket (web nodes cannot "
+			       "make evidence bundles of the newest recordings; retried at the next "
+			       "pass): %s", err);
+	else if ((n ? n : &tmp)->objects)
+		ES_LOG_INF("tier", "ledger published: %llu leaves, %llu heads (%llu objects, %llu "
+			   "bytes)", (unsigned long long)(n ? n : &tmp)->leaves,
+			   (unsigned long long)(n ? n : &tmp)->heads,
+			   (unsigned long long)(n ? n : &tmp)->objects,
+			   (unsigned long long)(n ? n : &tmp)->bytes);
+	return rc;
+}
+
 int cli_blobs_pass(struct cli_ctx *ctx, struct idx *ix, int64_t now_us, bool quiet,
 		   struct rec_tier_counts *n, const char *cmd)
 {
@@ -142,6 +166,9 @@ int cli_blobs_pass(struct cli_ctx *ctx, struct idx *ix, int64_t now_us, bool qui
 	st_blob_close(&b);
 	if (!rc)
 		rc = rec_tier_move(ctx->data_dir, ix, now_us, after, 0, n, err, sizeof(err));
+	/* the ledger's new leaves and heads too: web nodes prove what they
+	 * read from the bucket with them (record/ledger_pub.c) */
+	cli_ledger_publish(ctx, ix, NULL);
 	if (rc) {
 		/* a refused secret or an Object Lock the bucket lacks will not
 		 * mend by waiting: an error; an outage is */
@@ -183,6 +210,7 @@ static void arch_usage(FILE *f)
 	fprintf(f,
 		"Usage: earshot archive run [-c FILE] [--now TIME] [--max N] [--json]\n"
 		"       earshot archive status [-c FILE] [--now TIME] [--json]\n"
+		"       earshot archive words [-c FILE] [--max N] [--json]\n"
 		"       earshot archive probe [-c FILE]\n"
 		"       earshot archive cat ID --range FIRST-LAST\n"
 		"\n"
@@ -193,6 +221,12 @@ static void arch_usage(FILE *f)
 		"  run      upload each due recording, read it back and check its SHA-256\n"
 		"           against the index, then remove the local copy; a failure leaves\n"
 		"           it in the data folder for the next run\n"
+		"           and publish the ledger's new leaves and signed heads under\n"
+		"           PREFIX/ledger/ (web nodes make evidence bundles from them)\n"
+		"  words    the words files of archived recordings into the bucket where\n"
+		"           it lacks them or holds other bytes (recordings archived by an\n"
+		"           earshot that did not move words files yet); --max N puts at\n"
+		"           most N files\n"
 		"  status   the upload backlog: recordings due but still local\n"
 		"  probe    whether the bucket supports S3 Object Lock (legal holds)\n"
 		"  cat      bytes FIRST to LAST (inclusive) of call ID's stored (encrypted)\n"
@@ -304,7 +338,7 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (strcmp(sub, "run") && strcmp(sub, "status") && strcmp(sub, "probe") &&
-	    strcmp(sub, "cat")) {
+	    strcmp(sub, "cat") && strcmp(sub, "words")) {
 		fprintf(stderr, "earshot archive: unknown subcommand '%s'\n", sub);
 		arch_usage(stderr);
 		return CLI_USAGE;
@@ -354,7 +388,23 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_open_index(ctx, false, &ix))
 		return CLI_ERR;
 	struct rec_tier_counts n = {0};
+	struct rec_ledger_pub_counts lp = {0};
 	int out = CLI_OK;
+	if (!strcmp(sub, "words")) {
+		struct rec_words_counts w;
+		rc = rec_tier_words_backfill(ctx->data_dir, ix, (size_t)(max > 0 ? max : 0), &w, err,
+					     sizeof(err));
+		idx_close(ix);
+		if (rc)
+			fprintf(stderr, "earshot archive: %s\n", err);
+		if (json)
+			printf("{\"checked\":%llu,\"put\":%llu}\n", (unsigned long long)w.checked,
+			       (unsigned long long)w.put);
+		else
+			printf("%llu words file(s) of archived recordings checked, %llu put into the "
+			       "bucket\n", (unsigned long long)w.checked, (unsigned long long)w.put);
+		return rc ? CLI_ERR : CLI_OK;
+	}
 	if (!strcmp(sub, "status")) {
 		rc = rec_tier_backlog(ctx->data_dir, ix, now, after, &n.due);
 	} else {
@@ -365,13 +415,17 @@ int cli_archive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 			fprintf(stderr, "earshot archive: %s\n", err);
 			out = CLI_ERR;
 		}
+		if (cli_ledger_publish(ctx, ix, &lp))
+			out = CLI_ERR;
 	}
 	if (json)
 		printf("{\"due\":%llu,\"moved\":%llu,\"failed\":%llu,\"bytes\":%llu,"
-		       "\"multipart\":%llu,\"archive_after_s\":%lld}\n",
+		       "\"multipart\":%llu,\"archive_after_s\":%lld,\"ledger_leaves\":%llu,"
+		       "\"ledger_published\":%llu}\n",
 		       (unsigned long long)n.due, (unsigned long long)n.moved,
 		       (unsigned long long)n.failed, (unsigned long long)n.bytes,
-		       (unsigned long long)n.multipart, (long long)(after / ES_US_PER_SEC));
+		       (unsigned long long)n.multipart, (long long)(after / ES_US_PER_SEC),
+		       (unsigned long long)lp.leaves, (unsigned long long)lp.size);
 	else if (!strcmp(sub, "status"))
 		printf("%llu recording(s) due for the bucket and still in the data folder\n",
 		       (unsigned long long)n.due);

@@ -4,6 +4,8 @@
  * API build it with the same code.
  */
 #include "record/bundle.h"
+#include "record/bundle_internal.h"
+#include "record/ledger_pub.h"
 #include "record/record.h"
 #include "store/crypt.h"
 #include "store/ledger.h"
@@ -30,21 +32,15 @@ struct ev_ctx {
 	size_t ntrusted;
 	char *err;
 	size_t errlen;
+	/* another node's recording (issue #16): its ledger is the copy it
+	 * published (record/ledger_pub.c), its words in its bucket, its keys
+	 * in the index */
+	struct idx *ix;
+	bool elsewhere;
+	struct st_vault *own_vault; /* opened here for it when vault is NULL */
 };
 
 #define ERR(...) snprintf(ctx->err, ctx->errlen, __VA_ARGS__)
-
-/* The recording row, copied out of the index callback. */
-struct ev_rec {
-	bool found;
-	int64_t row;
-	char path[ST_LEDGER_ID_MAX + 1];
-	char format[16];
-	char sha256[65];
-	char plain[65];
-	bool encrypted;
-	bool too_long;
-};
 
 static int take(void *ud, const struct idx_call *c)
 {
@@ -60,6 +56,7 @@ static int take(void *ud, const struct idx_call *c)
 	snprintf(r->format, sizeof(r->format), "%s", x->format ? x->format : "");
 	snprintf(r->sha256, sizeof(r->sha256), "%s", x->sha256 ? x->sha256 : "");
 	snprintf(r->plain, sizeof(r->plain), "%s", x->plain_sha256 ? x->plain_sha256 : "");
+	snprintf(r->node, sizeof(r->node), "%s", c->node ? c->node : "");
 	return 0;
 }
 
@@ -94,21 +91,6 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-/* Everything of the bundle but the audio, gathered before anything is
- * written. */
-struct ev_parts {
-	struct ev_rec rec;
-	struct es_buf meta, leaf, proof, head, pub, readme, cons;
-	struct es_buf tr[2]; /* the transcripts (record/transcript.c), empty: none */
-	/* their tr leaves and inclusion proofs under the same head, empty when
-	 * the ledger has none yet (record/tr_ledger.c) */
-	struct es_buf trleaf[2], trproof[2];
-	uint8_t trplain[2][32];
-	struct st_ledger_entry e;
-	struct st_head h;
-	char audio_name[32];
-};
-
 static const char *const tr_party[2] = {"caller", "callee"};
 
 /* The live tr leaf of each party of the recording under p->h, with its
@@ -139,68 +121,39 @@ static void tr_proofs(const struct st_ledger *l, struct ev_parts *p)
 	}
 }
 
-static void readme(struct ev_parts *p, const char *arg, size_t plen)
+/* Another node's recording (issue #16): its bytes into DATA/cache as
+ * playing it reaches them, its keys from the index, and its ledger as the
+ * node published it, checked against the node's head in the index (ldir:
+ * the checked copy; *ixh, *ixtrusted: that head, and whether the copy
+ * reaches it).  0, or the error with its message. */
+static int reach_node(struct ev_ctx *ctx, struct idx *ix, const struct ev_parts *p, char *ldir,
+		      size_t cap, struct st_head *ixh, bool *ixtrusted)
 {
-	char t[40], fp[65], audio_hash[65];
-	uint8_t md[32];
-	time_t s = (time_t)(p->h.time_us / 1000000);
-	struct tm tm;
-	if (!gmtime_r(&s, &tm) || !strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(t, sizeof(t), "?");
-	crypto_hash_sha256(md, p->pub.p, p->pub.len);
-	hex(md, 32, fp);
-	hex(p->e.has_plain ? p->e.plain_sha256 : p->e.cipher_sha256, 32, audio_hash);
-	const char *which = p->e.has_plain ? "plain" : "cipher";
-	es_buf_printf(&p->readme,
-		"earshot evidence bundle\n"
-		"=======================\n"
-		"\n"
-		"Call %s, recording %s (call row %" PRId64 "),\n"
-		"leaf %" PRIu64 " of the recorder's integrity ledger, under a tree head of\n"
-		"%" PRIu64 " leaves signed %s.\n"
-		"\n"
-		"Files\n"
-		"  %-13s the recording's audio, decrypted: exactly the bytes whose SHA-256\n"
-		"                the ledger leaf carries (%s=%s)\n"
-		"  metadata.json the call's canonical metadata (who, when, outcome, the\n"
-		"                recording's file and hashes); its SHA-256 is the leaf's meta=\n"
-		"  leaf.txt      the ledger entry of the recording (one line, tab-separated):\n"
-		"                1 rec <seq> <time_us> <id> meta=<h> cipher=<h> plain=<h>\n"
-		"                (cipher= is the SHA-256 of the file as stored; plain= of the\n"
-		"                audio, \"-\" when the recording is stored unencrypted)\n"
-		"  proof.txt     the RFC 9162 inclusion proof of the leaf in the signed tree:\n"
-		"                \"earshot-proof-v1\", \"seq <n>\", \"size <tree size>\", then\n"
-		"                the audit path, one SHA-256 a line (%zu hashes)\n"
-		"  head.txt      the signed tree head: 1 <size> <time_us> <root> <key id> <sig>;\n"
-		"                the Ed25519 signature covers the bytes\n"
-		"                \"earshot-sth-v1\\n<size>\\n<time_us>\\n<root>\\n\"\n"
-		"  ledger.pub    the ledger's Ed25519 public key\n"
-		"  consistency.txt  RFC 9162 consistency proofs from earlier signed heads\n"
-		"                of the ledger to head.txt: with a head kept outside the\n"
-		"                recorder (an anchor), `--head ANCHOR-FILE` checks that this\n"
-		"                bundle's ledger extends it (not rolled back, not forked)\n"
-		"  README.txt    this file (not part of the evidence)\n"
-		"\n"
-		"Verify with the tool (no data folder needed)\n"
-		"  earshot-verify-evidence --key TRUSTED-ledger.pub THIS-BUNDLE\n"
-		"  earshot-verify-evidence --head ANCHOR-FILE THIS-BUNDLE\n"
-		"Without --key the key in this bundle is used, which proves nothing on its\n"
-		"own: compare its fingerprint with the one the recorder publishes.\n"
-		"  Fingerprint (SHA-256 of ledger.pub): %s\n"
-		"  On the recorder: sha256sum DATA/ledger/ledger.pub\n"
-		"\n"
-		"Verify by hand\n"
-		"  1. sha256sum %s metadata.json\n"
-		"     must print the %s= and meta= values of leaf.txt.\n"
-		"  2. The leaf hash is SHA-256(0x00 || leaf line without its newline):\n"
-		"       (printf '\\000'; head -c -1 leaf.txt) | sha256sum\n"
-		"  3. Fold the audit path of proof.txt into that hash as RFC 9162 2.1.3.2\n"
-		"     says (each step SHA-256(0x01 || left || right)); the result must be\n"
-		"     the root in head.txt (4th field).\n"
-		"  4. Check head.txt's signature (6th field) over the message above with\n"
-		"     the key of ledger.pub (Ed25519, e.g. with PyNaCl or OpenSSL).\n",
-		arg, p->rec.path, p->rec.row, p->e.seq, p->h.size, t, p->audio_name, which,
-		audio_hash, plen, fp, p->audio_name, which);
+	char err[1024] = "";
+	int e = rec_recording_reach(ctx->data_dir, ix, p->rec.node, p->rec.path, p->rec.sha256,
+				    err, sizeof(err));
+	if (e) {
+		ERR("%s", err);
+		return e;
+	}
+	if (p->rec.encrypted && !ctx->vault) {
+		if (st_vault_open(&ctx->own_vault, ctx->data_dir, false, err, sizeof(err))) {
+			ERR("encryption keys of %s: %s", ctx->data_dir, err);
+			return ES_ENOKEK;
+		}
+		rec_keys_remote(ctx->own_vault, ix);
+		ctx->vault = ctx->own_vault;
+	}
+	e = rec_ledger_fetch_node(ctx->data_dir, ix, p->rec.node, ldir, cap, ixh, ixtrusted, err,
+				  sizeof(err));
+	if (e == ES_EEXIST) { /* the node's ledger is this folder's own */
+		snprintf(ldir, cap, "%s/ledger", ctx->data_dir);
+		ctx->elsewhere = false;
+		return 0;
+	}
+	if (e)
+		ERR("%s", err);
+	return e;
 }
 
 /* Gather and check every part against the ledger; 0 or the exit code. */
@@ -236,7 +189,16 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		goto out;
 	}
 	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
-	if (ctx->ledger ? st_ledger_cache_get(ctx->ledger, &l, err, sizeof(err))
+	struct st_head ixh;
+	bool ixtrusted = false;
+	/* this process's own node's recording is in its own ledger */
+	const char *me = idx_node(ix);
+	ctx->elsewhere = rec_recording_elsewhere(ctx->data_dir, ix, p->rec.node, p->rec.path) &&
+			 !(me && !strcmp(me, p->rec.node));
+	if (ctx->elsewhere && (rc = reach_node(ctx, ix, p, ldir, sizeof(ldir), &ixh, &ixtrusted)))
+		goto out;
+	rc = ES_EIO;
+	if (ctx->ledger && !ctx->elsewhere ? st_ledger_cache_get(ctx->ledger, &l, err, sizeof(err))
 			: st_ledger_open(&own, ldir, ST_LEDGER_RDONLY, err, sizeof(err))) {
 		ERR("integrity ledger %s: %s", ldir, err);
 		goto out;
@@ -246,6 +208,12 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	uint64_t seq;
 	bool tomb;
 	e = st_ledger_find(l, p->rec.path, &seq, &tomb);
+	if (e == ES_ENOTFOUND && ctx->elsewhere) {
+		ERR("recording %s has no leaf in the ledger node %s published yet (it publishes at "
+		    "each upload pass): try again later", p->rec.path, p->rec.node);
+		rc = ES_EAGAIN;
+		goto out;
+	}
 	if (e == ES_ENOTFOUND) {
 		ERR("recording %s has no leaf in the ledger %s yet (the next "
 			"`earshot import` or recorder start enters it)", p->rec.path, ldir);
@@ -282,6 +250,12 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		goto out;
 	}
 	size_t nh = st_ledger_head_count(l);
+	if (ctx->elsewhere && (!nh || st_ledger_head(l, nh - 1, &p->h) || p->h.size <= seq)) {
+		ERR("leaf %" PRIu64 " of node %s's ledger is not under a signed head it published "
+		    "yet: try again later", seq, p->rec.node);
+		rc = ES_EAGAIN;
+		goto out;
+	}
 	if (!nh || st_ledger_head(l, nh - 1, &p->h) || p->h.size <= seq) {
 		ERR("leaf %" PRIu64 " of %s is not under a signed tree head yet",
 			seq, ldir);
@@ -324,6 +298,10 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		if (nextra < ST_CONS_MAX && t->size < p->h.size)
 			extra[nextra++] = t->size;
 	}
+	/* the head the node published in the index, which its copy reaches
+	 * (checked in record/ledger_pub.c): a proof from it too */
+	if (ctx->elsewhere && ixtrusted && nextra < ST_CONS_MAX && ixh.size < p->h.size)
+		extra[nextra++] = ixh.size;
 	if (ctx->ntrusted && !ours) {
 		ERR("none of the trusted heads is signed by the ledger's key (%s/ledger.pub)", ldir);
 		goto out;
@@ -344,10 +322,10 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	char pkx[2 * ST_LEDGER_PK_LEN + 1];
 	hex(pk, ST_LEDGER_PK_LEN, pkx);
 	es_buf_printf(&p->pub, "earshot-ledger-pub-v1 %s\n", pkx);
-	readme(p, arg, plen);
+	rec_bundle_readme(p, arg, plen);
 	rc = 0;
 out:
-	if (ctx->ledger && l)
+	if (ctx->ledger && l && !own)
 		st_ledger_cache_put(ctx->ledger);
 	st_ledger_close(own);
 	return rc;
@@ -370,8 +348,10 @@ static int gather_transcripts(struct ev_ctx *ctx, struct ev_parts *p)
 	struct idx_recording rec = {.path = p->rec.path, .encrypted = p->rec.encrypted};
 	int rc = 0, n = 0, proven = 0;
 	for (int ch = 0; ch < 2 && !rc; ch++) {
-		rc = rec_transcript_load(ctx->data_dir, v ? v : own, &rec, ch, &p->tr[ch], err,
-					 sizeof(err));
+		/* another node's words are in its bucket beside the recording */
+		rc = rec_transcript_load_node(ctx->data_dir, ctx->elsewhere ? ctx->ix : NULL,
+					      ctx->elsewhere ? p->rec.node : NULL, v ? v : own, &rec,
+					      ch, &p->tr[ch], err, sizeof(err));
 		if (rc == ES_ENOTFOUND)
 			rc = 0, p->tr[ch].len = 0;
 		else if (rc)
@@ -528,8 +508,11 @@ static int stream_audio(struct ev_ctx *ctx, const struct ev_parts *p, ev_sink_fn
 	uint8_t *buf = NULL;
 	int fd = -1, rc = ES_EIO;
 	char err[1024], file[1200], fhex[65];
+	/* with its SHA-256: an archived recording's checked copy in DATA/cache
+	 * (rec_recording_reach fetched another node's there) */
 	struct idx_recording r = {.call_row = p->rec.row, .path = p->rec.path,
-				  .format = p->rec.format, .encrypted = p->rec.encrypted};
+				  .format = p->rec.format, .sha256 = p->rec.sha256,
+				  .encrypted = p->rec.encrypted};
 	if (rec_recording_path(ctx->data_dir, &r, file, sizeof(file))) {
 		ERR("%s: path too long", p->rec.path);
 		return ES_ELIMIT;
@@ -751,6 +734,7 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		es_buf_init(&p->trleaf[ch]);
 		es_buf_init(&p->trproof[ch]);
 	}
+	ctx->ix = ix;
 	int rc = gather(ctx, ix, call_row, label, p);
 	if (!rc)
 		rc = gather_transcripts(ctx, p);
@@ -779,6 +763,7 @@ static int bundle(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 		es_buf_free(&p->trproof[ch]);
 	}
 	free(p);
+	st_vault_close(ctx->own_vault);
 	return rc;
 }
 

@@ -885,6 +885,19 @@ int rec_tier_fetch_node(const char *data_dir, struct idx *ix, const char *node, 
  * after the recording moved.  0 when the recording is still local or there
  * is no bucket. */
 int rec_tier_put_words(const char *data_dir, const char *rec_path, char *err, size_t errlen);
+/* The backfill (tier_words.c): the words files of archived recordings
+ * (recordings archived before their words went with them, or whose
+ * bucket copy is stale) put where the bucket lacks them or holds other
+ * bytes, at most max put (0: all).  ES_ENOTFOUND: no bucket. */
+struct rec_words_counts {
+	uint64_t checked; /* local words files of archived recordings */
+	uint64_t put;     /* of those, put (missing or different in the bucket) */
+};
+int rec_tier_words_backfill(const char *data_dir, struct idx *ix, size_t max,
+			    struct rec_words_counts *n, char *err, size_t errlen);
+/* Remove the bucket's words files of rec_path (a redaction moved them to
+ * its new recording); 0 when there is no bucket or none there. */
+int rec_tier_drop_words(const char *data_dir, const char *rec_path, char *err, size_t errlen);
 /* Remove the least recently used (later of atime, mtime) checked copies in
  * DATA/cache until it holds at most max_bytes, never the file keep (may be
  * NULL); rec_tier_fetch does it after each fetch with [s3]

@@ -144,7 +144,11 @@ static int plain_into(const struct rec_redact_req *q, const struct orig *o, int 
 		      size_t errlen)
 {
 	char file[4200];
-	snprintf(file, sizeof(file), "%s/%s", q->data_dir, o->path);
+	/* an archived original: its checked copy fetched from the bucket
+	 * (tier.c), as playing it does */
+	const struct idx_recording r = {.path = o->path, .sha256 = o->sha};
+	if (rec_recording_path(q->data_dir, &r, file, sizeof(file)))
+		return es_errf(err, errlen, ES_ELIMIT, "%s: path too long", o->path);
 	return rec_plain_into(q->vault, file, o->path, o->sha, o->encrypted, fd, "not redacted",
 			      err, errlen);
 }
@@ -475,6 +479,12 @@ int rec_redact(const struct rec_redact_req *q, struct rec_redact_result *res, ch
 				sizeof(terr)))
 		ES_LOG_ERR(TAG, "call %lld: its transcripts could not follow the redaction: %s",
 			   (long long)q->call_row, terr);
+	/* and the bucket's copies of the original's words (an archived
+	 * recording's, tier.c) go: the redacted recording takes its words to
+	 * the bucket when it moves there itself, so no node reads the old ones */
+	else if (rec_tier_drop_words(q->data_dir, o.path, terr, sizeof(terr)))
+		ES_LOG_ERR(TAG, "call %lld: the bucket still holds the words files of %s, which "
+			   "the redaction replaced: %s", (long long)q->call_row, o.path, terr);
 	/* and their leaves: the original's end, the redacted version's begin
 	 * (tr_ledger.c; a failure leaves them to the next open's catch-up) */
 	struct idx_recording moved = {.call_row = q->call_row, .path = res->path,

@@ -26,13 +26,26 @@ no key for any).
   clip of it, the ZIP export with its transcripts, its transcript and the
   text search's hits (the recorder transcribes through the whisper
   stand-in before archiving; its sealed words files go to the bucket
-  beside the recording); its evidence bundle, whose ledger is the
-  recorder's: a clear 503 "elsewhere" naming the node, not a 500; the
-  same 503s (elsewhere, no_kek) for each where the bytes cannot be
-  reached; a transcript made after its recording was archived follows it.
+  beside the recording); the same 503s (elsewhere, no_kek) for each where
+  the bytes cannot be reached; a transcript made after its recording was
+  archived follows it.
   Before: peaks and clips answered 410, the ZIP and the transcript had no
   words, the evidence bundle a 500, the CLI could not find the file.
-About 40 s on a loaded 2-core machine (PostgreSQL and Swift start): the
+- its evidence bundle from the empty web node, built from the ledger rec-1
+  published to its bucket (`archive run`: ledger.pub, entries and heads
+  segments, never the key) and checked by earshot-verify-evidence with
+  rec-1's key, with the same leaf, proof, head and key as rec-1's own
+  bundle; 503 not_published with Retry-After while its head is not in the
+  bucket; a tampered published copy refused (`earshot export --evidence`
+  on another empty folder, exit 1 naming the node) and, restored, the CLI
+  builds it too.  Before: 503 "elsewhere" (the ledger was rec-1's only).
+- words files of a recording archived before they went with it (deleted
+  from the bucket here): the web node shows no transcript until `earshot
+  archive words` puts them back; a redaction removes the bucket's copies
+  of the original's words.  Before: no such command; the stale copies
+  stayed.
+About 60 s on a loaded 2-core machine (PostgreSQL and Swift start; 40 s before
+the published ledger and words checks): the
 Release half."""
 import base64
 import concurrent.futures
@@ -221,10 +234,82 @@ with PgCluster() as pg, s3server.S3Server() as s3:
     res.check(st == 200 and "call-%d.wav" % a["id"] in names and len(tr) == 2,
               "the ZIP export holds its audio and both transcripts: %d %s %s"
               % (st, names, zb[:200] if st != 200 else ""))
+    # ---- its evidence bundle, from the ledger rec-1 published to its bucket -------------
+    objs = "/calls/rec-1/ledger/"
+    # the transcript leaves made since: published at rec-1's next pass
+    p = es(rec, "archive", "run", "--json", check=False)
+    res.check(p.returncode == 0 and json.loads(p.stdout or "{}").get("ledger_leaves", 0) > 0,
+              "`archive run` publishes the ledger's new leaves: %s %s"
+              % (p.stdout, p.stderr[-300:]))
+    st, pub = s3.curl("GET", objs + "ledger.pub", check=False)
+    res.check(st == 200 and pub == open(os.path.join(rec, "ledger", "ledger.pub"), "rb").read(),
+              "`archive run` published rec-1's ledger.pub to the bucket: %d" % st)
+    seg_h = os.path.join(work, "heads.seg")
+    st, hseg = s3.curl("GET", objs + "heads/000000000000", check=False)
+    st2, eseg = s3.curl("GET", objs + "entries/000000000000", check=False)
+    res.check(st == 200 and st2 == 200 and eseg == open(os.path.join(
+        rec, "ledger", "entries.log"), "rb").read()[:len(eseg)] and eseg.count(b"\n") >= 4,
+        "and its signed leaves and heads, as they are in its data folder: %d %d" % (st, st2))
+    res.check(not any(b"ledger-key" in x or b"secret" in x for x in (pub, hseg, eseg)),
+              "and never its signing key")
+    with open(seg_h, "wb") as f:
+        f.write(hseg)
+    # a leaf whose head is not published yet: 503 with a retry hint
+    s3.curl("DELETE", objs + "heads/000000000000")
+    st, eh, eb = get(web, "/api/calls/%d/evidence" % a["id"])
+    res.check(st == 503 and code(eb) == "not_published" and eh.get("retry-after"),
+              "a leaf not yet under a published head: 503 not_published, Retry-After %s: %d %s"
+              % (eh.get("retry-after"), st, eb[:300]))
+    s3.curl("PUT", objs + "heads/000000000000", data_file=seg_h)
     st, _, eb = get(web, "/api/calls/%d/evidence" % a["id"])
-    res.check(st == 503 and code(eb) == "elsewhere" and b"rec-1" in eb,
-              "its evidence bundle: a clear 503 naming the node whose ledger it is: %d %s"
-              % (st, eb[:300]))
+    ev = os.path.join(work, "evidence-web.zip")
+    with open(ev, "wb") as f:
+        f.write(eb)
+    vev = os.path.join(BUILD, "earshot-verify-evidence")
+    vp = run([vev, "--key", os.path.join(rec, "ledger", "ledger.pub"), ev], check=False)
+    res.check(st == 200 and vp.returncode == 0,
+              "the empty web node builds its evidence bundle, and earshot-verify-evidence checks "
+              "it against rec-1's key: %d %s %s" % (st, eb[:200] if st != 200 else b"",
+                                                     (vp.stdout + vp.stderr)[-400:]))
+    zn = zipfile.ZipFile(ev).namelist() if st == 200 else []
+    res.check("transcript.caller.json" in zn and "transcript.caller.proof.txt" in zn,
+              "with its transcripts and their proofs: %s" % zn)
+    # the same bundle as the recorder makes
+    rev = os.path.join(work, "evidence-rec")
+    es(rec, "export", "--evidence", str(a["id"]), "-o", rev)
+    if st == 200:
+        z = zipfile.ZipFile(ev)
+        same = all(z.read(n) == open(os.path.join(rev, n), "rb").read()
+                   for n in ("leaf.txt", "proof.txt", "head.txt", "ledger.pub", "metadata.json"))
+        res.check(same, "its leaf, proof, head, key and metadata are the recorder's own bundle's")
+    # a tampered published copy is refused (the CLI, on another empty folder)
+    bad = bytearray(eseg if b"cipher=" in eseg else b"cipher=0")
+    i = bad.index(b"cipher=") + 7
+    bad[i:i + 1] = b"0" if bad[i:i + 1] != b"0" else b"1"
+    seg_e = os.path.join(work, "entries.seg")
+    with open(seg_e, "wb") as f:
+        f.write(bytes(bad))
+    s3.curl("PUT", objs + "entries/000000000000", data_file=seg_e)
+    cli2 = os.path.join(work, "cli2")
+    os.makedirs(cli2, mode=0o700)
+    out_ev = os.path.join(work, "tampered.zip")
+    p = run([EARSHOT, "--data", cli2, "export", "--evidence", str(a["id"]), "-o", out_ev],
+            check=False, env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                                 AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    res.check(p.returncode == 1 and "altered" in p.stderr and "rec-1" in p.stderr
+              and not os.path.exists(out_ev),
+              "a tampered published ledger is refused with a clear error, no bundle: %d %s"
+              % (p.returncode, p.stderr[-400:]))
+    with open(seg_e, "wb") as f:
+        f.write(eseg)
+    s3.curl("PUT", objs + "entries/000000000000", data_file=seg_e)
+    p = run([EARSHOT, "--data", cli2, "export", "--evidence", str(a["id"]), "-o", out_ev],
+            check=False, env=env(EARSHOT_KEK=KEK, AWS_ACCESS_KEY_ID=s3.access_key,
+                                 AWS_SECRET_ACCESS_KEY=s3.secret_key))
+    vp = run([vev, "--key", os.path.join(rec, "ledger", "ledger.pub"), out_ev], check=False)
+    res.check(p.returncode == 0 and vp.returncode == 0,
+              "restored, `earshot export --evidence` on a folder that is not the recorder's: "
+              "%d %s %s" % (p.returncode, p.stderr[-300:], vp.stdout[-200:]))
     # ---- an archived recording: play, range, export, verify -------------------------------
     st, hdrs, body = get(web, "/api/calls/%d/audio" % a["id"])
     res.check(st == 200 and hashlib.sha256(body).hexdigest() == a["recording"]["plain_sha256"],
@@ -293,13 +378,53 @@ with PgCluster() as pg, s3server.S3Server() as s3:
         res.check(st == 503 and code(body3) == "no_kek", "and %s too: %d %s"
                   % (path, st, body3[:300]))
 
+    # ---- words files of a recording archived before they went with it: the backfill ------
+    wkeys = ["/calls/rec-1/transcripts/%s.%s.json" % (a["recording"]["path"], ch)
+             for ch in ("caller", "callee")]
+    for k in wkeys:
+        s3.curl("DELETE", k)
+    st, _, tb = get(web, "/api/calls/%d/transcript" % a["id"])
+    res.check(b"zulu" not in tb, "without its words in the bucket the web node shows none: %d"
+              % st)
+    p = es(rec, "archive", "words", "--json", check=False)
+    wj = json.loads(p.stdout) if p.returncode == 0 else {}
+    res.check(p.returncode == 0 and wj.get("put") == 2,
+              "`earshot archive words` puts the two missing words files: %d %s %s"
+              % (p.returncode, p.stdout, p.stderr[-300:]))
+    st, _, tb = get(web, "/api/calls/%d/transcript" % a["id"])
+    res.check(st == 200 and b"zulu" in tb, "and the web node shows its transcript: %d %s"
+              % (st, tb[:200]))
+    p = es(rec, "archive", "words", "--json", check=False)
+    res.check(p.returncode == 0 and json.loads(p.stdout or "{}").get("put") == 0,
+              "a second run puts nothing: %s" % p.stdout)
+    # rec-1 loses its record of what it published: the bucket's segments are read
+    # back and compared, nothing is put twice
+    os.unlink(os.path.join(rec, "ledger", "published.txt"))
+    p = es(rec, "archive", "run", "--json", check=False)
+    lj = json.loads(p.stdout or "{}")
+    nleaves = sum(1 for _ in open(os.path.join(rec, "ledger", "entries.log")))
+    res.check(p.returncode == 0 and lj.get("ledger_leaves") == 0
+              and lj.get("ledger_published") == nleaves,
+              "a lost published.txt: the bucket's copy is read back, nothing put twice: %s %s"
+              % (p.stdout, p.stderr[-300:]))
+    # a redaction moves the words to the redacted recording: the bucket's copies
+    # of the original's go
+    p = es(rec, "redact", str(a["id"]), "--from", "0.1", "--to", "0.3", "--reason", "test",
+           check=False)
+    st, _ = s3.curl("GET", wkeys[0], check=False)
+    res.check(p.returncode == 0 and st == 404,
+              "after a redaction the bucket no longer holds the original's words files: %d %d %s"
+              % (p.returncode, st, p.stderr[-300:]))
+
     # ---- the backfill: rows lost (or made before this version), then keys publish ---------
     b = arch[1]
     psql("DELETE FROM rec_keys")
     st, _, body4 = get(web, "/api/calls/%d/audio" % b["id"])
     res.check(st == 410, "without its row the web node cannot open it: %d %s" % (st, body4[:200]))
     p = es(rec, "keys", "publish", check=False)
-    res.check(p.returncode == 0 and ("%d wrapped data keys published" % len(calls)) in p.stdout,
+    # (and the redacted version's, made above)
+    res.check(p.returncode == 0 and ("%d wrapped data keys published" % (len(calls) + 1))
+              in p.stdout,
               "keys publish puts every key back: %s %s" % (p.stdout, p.stderr))
     st, _, body4 = get(web, "/api/calls/%d/audio" % b["id"])
     res.check(st == 200 and hashlib.sha256(body4).hexdigest() == b["recording"]["plain_sha256"],
