@@ -250,6 +250,10 @@
     ev.preventDefault();
     showError(null);
     const f = ev.target;
+    // The previous token's secret goes before the new one is asked for: on
+    // a slow answer it would otherwise stand there as if it were the new one.
+    $('token-new').hidden = true;
+    $('token-new').replaceChildren();
     try {
       const t = await api('POST', '/api/tokens', { label: f.label.value,
         expires_days: Number(f.days.value) });

@@ -10,9 +10,7 @@
  * whole does not open or does not verify; that failure is a finding of its
  * own.
  */
-#include "cli/cli.h"
-#include "store/ledger.h"
-#include "store/vault.h"
+#include "cli/verify_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -68,59 +66,6 @@ static void verify_usage(FILE *f)
 
 /* ---- the ledger's leaves, by recording id ------------------------------------ */
 
-struct vleaf {
-	struct es_hnode node;
-	char *id;
-	bool has_rec, has_row, tombstoned;
-	bool has_meta, has_cipher, has_plain;
-	uint8_t meta[32], cipher[32], plain[32];
-	uint64_t rec_seq, tomb_seq;
-	int64_t tomb_us;
-	char reason[ST_LEDGER_REASON_MAX + 1];
-	unsigned holds;          /* legal holds not yet released (hold leaves) */
-	bool tomb_held;          /* a tombstone came while a hold was on */
-	char hold[ST_LEDGER_REASON_MAX + 1]; /* the latest hold's name */
-	/* a transcript's record, keyed "<id>\t<party>" (tr_ledger.c): the
-	 * latest tr leaf (hashes in meta: row, cipher: sealed, plain) */
-	bool has_tr, tr_seen;
-	int64_t tr_made;
-	uint64_t tr_seq;
-};
-
-/* One recording row to check (copied out of the index callback). */
-struct vrow {
-	int64_t call_row;
-	char *call_id;
-	char *path;
-	char sha256[65];
-	bool encrypted;
-};
-
-struct verify {
-	struct cli_ctx *ctx;
-	struct idx *ix;
-	struct st_vault *vault; /* NULL: no DATA/keys */
-	bool quick, all, json;
-	const char *head_file; /* --head */
-	bool newest_head;
-	uint64_t heads_checked;
-	struct es_htab leaves;
-	struct vleaf **leafv; /* every leaf record, in file order */
-	size_t nleaves, capleaves;
-	struct vrow *rows;
-	size_t nrows, caprows;
-	struct es_json j; /* the "findings" array when json */
-	uint64_t findings, shredded, checked, notes;
-	uint64_t nentries; /* well-formed lines of entries.log */
-	uint64_t tr_checked, tr_pending;
-	char **pending;    /* DATA/ledger/pending/ names, sorted */
-	size_t npending;
-	bool oom;
-	int64_t started_us, progress_us;
-	struct es_buf meta;
-	uint8_t *iobuf;
-};
-
 #define VERIFY_IOBUF (1u << 20)
 
 static bool leaf_eq(const struct es_hnode *n, const void *key)
@@ -133,15 +78,15 @@ static uint64_t id_hash(const char *id)
 	return es_hash(id, strlen(id), 0x76657269);
 }
 
-static struct vleaf *leaf_find(struct verify *v, const char *id)
+struct vleaf *cli_verify_leaf_find(struct verify *v, const char *id)
 {
 	struct es_hnode *n = es_htab_find(&v->leaves, id_hash(id), leaf_eq, id);
 	return n ? ES_CONTAINER_OF(n, struct vleaf, node) : NULL;
 }
 
-static struct vleaf *leaf_get(struct verify *v, const char *id)
+struct vleaf *cli_verify_leaf_get(struct verify *v, const char *id)
 {
-	struct vleaf *l = leaf_find(v, id);
+	struct vleaf *l = cli_verify_leaf_find(v, id);
 	if (l)
 		return l;
 	if (v->nleaves == v->capleaves) {
@@ -170,13 +115,9 @@ static void hex(const uint8_t *p, size_t n, char *out)
 
 /* ---- findings ------------------------------------------------------------------ */
 
-/* One finding (or, with kind "shredded", one expected state) about a
- * recording row r (may be NULL) or a recording id without a row. */
-static void finding(struct verify *v, const struct vrow *r, const char *id, const char *kind,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void finding(struct verify *v, const struct vrow *r, const char *id, const char *kind,
-		    const char *fmt, ...)
+/* One finding (verify_internal.h). */
+void cli_verify_finding(struct verify *v, const struct vrow *r, const char *id, const char *kind,
+				   const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -225,37 +166,13 @@ static void ledger_report(void *ctx, const char *file, uint64_t line, const char
 {
 	struct verify *v = ctx;
 	if (line)
-		finding(v, NULL, NULL, "ledger", "ledger %s:%llu: %s", file,
-			(unsigned long long)line, msg);
+		cli_verify_finding(v, NULL, NULL, "ledger", "ledger %s:%llu: %s", file,
+				   (unsigned long long)line, msg);
 	else
-		finding(v, NULL, NULL, "ledger", "ledger %s: %s", file, msg);
+		cli_verify_finding(v, NULL, NULL, "ledger", "ledger %s: %s", file, msg);
 }
 
 /* ---- reading the ledger ----------------------------------------------------------- */
-
-/* A tr or trtomb leaf into its transcript's record. */
-static int load_tr_leaf(struct verify *v, const struct st_ledger_entry *e)
-{
-	char key[ST_LEDGER_ID_MAX + 16];
-	snprintf(key, sizeof(key), "%s\t%s", e->id, e->channel);
-	struct vleaf *l = leaf_get(v, key);
-	if (!l)
-		return ES_ENOMEM;
-	if (e->type == ST_ENTRY_TR_TOMB) {
-		l->has_tr = false;
-		l->tombstoned = true;
-		snprintf(l->reason, sizeof(l->reason), "%s", e->reason);
-		return 0;
-	}
-	l->has_tr = true;
-	l->tombstoned = false;
-	l->tr_made = e->made_us;
-	l->tr_seq = e->seq;
-	memcpy(l->meta, e->meta_sha256, 32);
-	memcpy(l->cipher, e->cipher_sha256, 32);
-	memcpy(l->plain, e->plain_sha256, 32);
-	return 0;
-}
 
 /* Every leaf of entries.log into v->leaves (the latest rec and tomb leaf of
  * each id).  Malformed lines are skipped: st_ledger_open/verify report them. */
@@ -276,11 +193,11 @@ static int load_leaves(struct verify *v, const char *path)
 			continue;
 		v->nentries++;
 		if (e.type == ST_ENTRY_TRANSCRIPT || e.type == ST_ENTRY_TR_TOMB) {
-			if ((rc = load_tr_leaf(v, &e)))
+			if ((rc = cli_verify_tr_leaf(v, &e)))
 				break;
 			continue;
 		}
-		struct vleaf *l = leaf_get(v, e.id);
+		struct vleaf *l = cli_verify_leaf_get(v, e.id);
 		if (!l) {
 			rc = ES_ENOMEM;
 			break;
@@ -327,25 +244,25 @@ static void check_ledger(struct verify *v, const char *dir)
 	struct st_ledger *l = NULL;
 	int rc = st_ledger_open(&l, dir, ST_LEDGER_RDONLY, err, sizeof(err));
 	if (rc) {
-		finding(v, NULL, NULL, "ledger", "ledger cannot be opened: %s",
-			*err ? err : es_strerror(rc));
+		cli_verify_finding(v, NULL, NULL, "ledger", "ledger cannot be opened: %s",
+				   *err ? err : es_strerror(rc));
 		return;
 	}
 	/* torn last lines: st_ledger_verify reports them */
 	uint64_t problems = 0;
 	rc = st_ledger_verify(l, ledger_report, v, &problems);
 	if (rc && rc != ES_EFORMAT)
-		finding(v, NULL, NULL, "ledger", "ledger could not be checked: %s",
-			es_strerror(rc));
+		cli_verify_finding(v, NULL, NULL, "ledger", "ledger could not be checked: %s",
+				   es_strerror(rc));
 	else if (rc && !problems)
-		finding(v, NULL, NULL, "ledger", "ledger does not verify");
+		cli_verify_finding(v, NULL, NULL, "ledger", "ledger does not verify");
 	st_ledger_close(l);
 }
 
 static void head_report(void *ctx, const char *kind, const char *msg, bool is_finding)
 {
-	(void)is_finding; /* finding() knows head_ok is none */
-	finding(ctx, NULL, NULL, kind, "%s", msg);
+	(void)is_finding; /* cli_verify_finding() knows head_ok is none */
+	cli_verify_finding(ctx, NULL, NULL, kind, "%s", msg);
 }
 
 /* ---- the rows ---------------------------------------------------------------------- */
@@ -428,30 +345,30 @@ static void check_key(struct verify *v, const struct vrow *r, const struct vleaf
 	int rc = v->vault ? st_vault_key(v->vault, r->path, &dek, err, sizeof(err))
 			  : ES_ENOTFOUND;
 	if (rc == ES_ENOTFOUND) {
-		finding(v, r, NULL, "key_missing",
-			"data key missing: the recording cannot be decrypted, and the ledger has "
-			"no \"shredded\" tombstone for it");
+		cli_verify_finding(v, r, NULL, "key_missing",
+				   "data key missing: the recording cannot be decrypted, and the ledger has "
+				   "no \"shredded\" tombstone for it");
 		return;
 	}
 	if (rc) {
-		finding(v, r, NULL, "key_unusable", "data key does not unwrap: %s",
-			*err ? err : es_strerror(rc));
+		cli_verify_finding(v, r, NULL, "key_unusable", "data key does not unwrap: %s",
+				   *err ? err : es_strerror(rc));
 		return;
 	}
 	if (!v->quick) {
 		uint8_t plain[32];
 		rc = hash_plain(v, file, dek, plain, err, sizeof(err));
 		if (rc) {
-			finding(v, r, NULL, "decrypt_failed", "cannot be decrypted: %s",
-				*err ? err : es_strerror(rc));
+			cli_verify_finding(v, r, NULL, "decrypt_failed", "cannot be decrypted: %s",
+					   *err ? err : es_strerror(rc));
 		} else if (l && l->has_plain && memcmp(plain, l->plain, 32)) {
 			char a[65], b[65];
 			hex(plain, 32, a);
 			hex(l->plain, 32, b);
-			finding(v, r, NULL, "plaintext_altered",
-				"decrypted plaintext differs from the ledger (SHA-256 %s, the "
-				"ledger says %s): wrong key or altered content",
-				a, b);
+			cli_verify_finding(v, r, NULL, "plaintext_altered",
+					   "decrypted plaintext differs from the ledger (SHA-256 %s, the "
+					   "ledger says %s): wrong key or altered content",
+					   a, b);
 		}
 	}
 	st_dek_free(dek);
@@ -462,8 +379,8 @@ static void check_meta(struct verify *v, const struct vrow *r, const struct vlea
 	es_buf_reset(&v->meta);
 	int rc = rec_canon_meta(v->ix, r->call_row, &v->meta);
 	if (rc) {
-		finding(v, r, NULL, "metadata_unreadable", "metadata cannot be read: %s",
-			rc == ES_EDB ? idx_errmsg(v->ix) : es_strerror(rc));
+		cli_verify_finding(v, r, NULL, "metadata_unreadable", "metadata cannot be read: %s",
+				   rc == ES_EDB ? idx_errmsg(v->ix) : es_strerror(rc));
 		return;
 	}
 	if (!l || !l->has_meta)
@@ -471,10 +388,10 @@ static void check_meta(struct verify *v, const struct vrow *r, const struct vlea
 	uint8_t h[32];
 	crypto_hash_sha256(h, v->meta.p, v->meta.len);
 	if (memcmp(h, l->meta, 32))
-		finding(v, r, NULL, "metadata_altered",
-			"metadata row altered: the canonical metadata of call %lld and its "
-			"recording no longer hashes to the ledger's meta",
-			(long long)r->call_row);
+		cli_verify_finding(v, r, NULL, "metadata_altered",
+				   "metadata row altered: the canonical metadata of call %lld and its "
+				   "recording no longer hashes to the ledger's meta",
+				   (long long)r->call_row);
 }
 
 static void check_row(struct verify *v, const struct vrow *r)
@@ -482,7 +399,7 @@ static void check_row(struct verify *v, const struct vrow *r)
 	char file[4200];
 	/* A row without a leaf gets an empty record: the file walk of --all
 	 * then knows a row names its file. */
-	struct vleaf *l = leaf_get(v, r->path);
+	struct vleaf *l = cli_verify_leaf_get(v, r->path);
 	if (l)
 		l->has_row = true;
 	else
@@ -494,23 +411,23 @@ static void check_row(struct verify *v, const struct vrow *r)
 		if (!strcmp(l->reason, "shredded") && !has_key) {
 			char t[ES_TIME_STRLEN];
 			es_time_fmt(l->tomb_us, t, sizeof(t));
-			finding(v, r, NULL, "shredded",
-				"shredded on %s: its data key is destroyed (expected)", t);
+			cli_verify_finding(v, r, NULL, "shredded",
+					   "shredded on %s: its data key is destroyed (expected)", t);
 			check_meta(v, r, l);
 			return;
 		}
 		if (!strcmp(l->reason, "shredded"))
-			finding(v, r, NULL, "shred_incomplete",
-				"the ledger says shredded but its data key still exists");
+			cli_verify_finding(v, r, NULL, "shred_incomplete",
+					   "the ledger says shredded but its data key still exists");
 		else
-			finding(v, r, NULL, "tombstoned",
-				"the ledger says deleted (reason %s) but its index row is still "
-				"there",
-				l->reason);
+			cli_verify_finding(v, r, NULL, "tombstoned",
+					   "the ledger says deleted (reason %s) but its index row is still "
+					   "there",
+					   l->reason);
 	}
 	if (l && !l->has_rec)
-		finding(v, r, NULL, "not_in_ledger",
-			"not in the ledger: no readable ledger entry names this recording");
+		cli_verify_finding(v, r, NULL, "not_in_ledger",
+				   "not in the ledger: no readable ledger entry names this recording");
 
 	uint8_t fh[32];
 	char fhex[65] = "";
@@ -525,9 +442,9 @@ static void check_row(struct verify *v, const struct vrow *r)
 		rc = st_sha256_file(file, fh, NULL);
 	}
 	if (rc == ES_ENOTFOUND) {
-		finding(v, r, NULL, "missing", "missing: the file %s does not exist", file);
+		cli_verify_finding(v, r, NULL, "missing", "missing: the file %s does not exist", file);
 	} else if (rc) {
-		finding(v, r, NULL, "unreadable", "the file %s cannot be read", file);
+		cli_verify_finding(v, r, NULL, "unreadable", "the file %s cannot be read", file);
 	} else {
 		hex(fh, 32, fhex);
 		bool row_ok = !strcmp(fhex, r->sha256);
@@ -537,24 +454,24 @@ static void check_row(struct verify *v, const struct vrow *r)
 			char lhex[65];
 			hex(l->cipher, 32, lhex);
 			if (other)
-				finding(v, r, NULL, "replaced",
-					"altered file: replaced by recording %s (its SHA-256 %s is that "
-					"recording's; the ledger says %s)",
-					other, fhex, lhex);
+				cli_verify_finding(v, r, NULL, "replaced",
+						   "altered file: replaced by recording %s (its SHA-256 %s is that "
+						   "recording's; the ledger says %s)",
+						   other, fhex, lhex);
 			else
-				finding(v, r, NULL, "altered",
-					"altered file: SHA-256 %s, the ledger says %s%s", fhex, lhex,
-					row_ok ? " (and the index row's sha256 was changed to match)"
-					       : "");
+				cli_verify_finding(v, r, NULL, "altered",
+						   "altered file: SHA-256 %s, the ledger says %s%s", fhex, lhex,
+						   row_ok ? " (and the index row's sha256 was changed to match)"
+							  : "");
 		} else if (!row_ok) {
 			if (l && l->has_rec && l->has_cipher)
-				finding(v, r, NULL, "metadata_altered",
-					"metadata row altered: the index says sha256 %s, the file and "
-					"the ledger agree on %s",
-					r->sha256, fhex);
+				cli_verify_finding(v, r, NULL, "metadata_altered",
+						   "metadata row altered: the index says sha256 %s, the file and "
+						   "the ledger agree on %s",
+						   r->sha256, fhex);
 			else
-				finding(v, r, NULL, "altered",
-					"altered file: SHA-256 %s, the index says %s", fhex, r->sha256);
+				cli_verify_finding(v, r, NULL, "altered",
+						   "altered file: SHA-256 %s, the index says %s", fhex, r->sha256);
 		}
 		/* Decrypting an altered file only repeats the finding. */
 		if (r->encrypted && leaf_ok && row_ok)
@@ -563,172 +480,8 @@ static void check_row(struct verify *v, const struct vrow *r)
 	if (fetched[0])
 		unlink(fetched);
 	if (rc && r->encrypted && !has_key)
-		finding(v, r, NULL, "key_missing", "data key missing too");
+		cli_verify_finding(v, r, NULL, "key_missing", "data key missing too");
 	check_meta(v, r, l);
-}
-
-/* ---- transcripts (record/tr_ledger.c) ----------------------------------------------- */
-
-static const char *const tr_party[] = {"caller", "callee"};
-
-/* DATA/ledger/pending/, read after the rows and before the leaves: a
- * worker queues a leaf before its row exists and the writer appends it
- * before removing it, so every row read has its leaf or its entry. */
-static int load_pending(struct verify *v)
-{
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s/%s", v->ctx->data_dir, REC_TR_PENDING_DIR);
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	struct dirent *de;
-	size_t cap = 0;
-	int rc = 0;
-	while (!rc && (de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len < 4 || strcmp(de->d_name + len - 3, ".tr"))
-			continue;
-		if (v->npending == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **p = realloc(v->pending, cap * sizeof(*p));
-			if (!p) {
-				rc = ES_ENOMEM;
-				break;
-			}
-			v->pending = p;
-		}
-		if (!(v->pending[v->npending] = strdup(de->d_name)))
-			rc = ES_ENOMEM;
-		else
-			v->npending++;
-	}
-	closedir(d);
-	return rc;
-}
-
-static bool pending_has(const struct verify *v, int64_t call_row, int channel, int64_t made)
-{
-	char name[128];
-	snprintf(name, sizeof(name), "%020lld-%lld-%s.tr", (long long)made, (long long)call_row,
-		 tr_party[channel]);
-	for (size_t i = 0; i < v->npending; i++)
-		if (!strcmp(v->pending[i], name))
-			return true;
-	return false;
-}
-
-struct vtr {
-	int channel;
-	int64_t created_us;
-	uint8_t row[32];
-};
-struct vtr_list {
-	const char *path;
-	struct vtr v[2];
-	size_t n;
-};
-
-static int take_tr(void *ud, const struct idx_transcript *t)
-{
-	struct vtr_list *k = ud;
-	if (t->channel < 0 || t->channel > 1 || k->n == 2)
-		return 0;
-	struct vtr *x = &k->v[k->n++];
-	x->channel = t->channel;
-	x->created_us = t->created_us;
-	rec_tr_row_hash(k->path, t, x->row);
-	return 0;
-}
-
-/* One transcript of row r against its leaf, its words file and its row. */
-static void check_tr(struct verify *v, const struct vrow *r, const struct vtr *t)
-{
-	const char *who = tr_party[t->channel];
-	char key[4200], err[600] = "";
-	snprintf(key, sizeof(key), "%s\t%s", r->path, who);
-	struct vleaf *l = leaf_find(v, key);
-	v->tr_checked++;
-	if (l)
-		l->tr_seen = true;
-	if (!l || !l->has_tr || l->tr_made < t->created_us) {
-		if (pending_has(v, r->call_row, t->channel, t->created_us)) {
-			v->tr_pending++;
-			finding(v, r, NULL, "transcript_pending",
-				"transcript of the %s not yet sealed: queued for the ledger's writer "
-				"(a running recorder enters it within seconds)", who);
-		} else {
-			finding(v, r, NULL, "transcript_not_in_ledger",
-				"transcript of the %s: no ledger leaf names it%s", who,
-				l && l->has_tr ? " (the ledger's is older: the index row was "
-						 "replaced)" : "");
-		}
-		return;
-	}
-	if (l->tr_made > t->created_us || memcmp(l->meta, t->row, 32)) {
-		finding(v, r, NULL, "transcript_row_altered",
-			"transcript of the %s: index row altered (it no longer hashes to ledger "
-			"leaf %llu)", who, (unsigned long long)l->tr_seq);
-	}
-	struct idx_recording rec = {.call_row = r->call_row, .path = r->path,
-				    .encrypted = r->encrypted};
-	uint8_t sealed[32], plain[32];
-	char file[4400];
-	rec_transcript_path(v->ctx->data_dir, r->path, t->channel, file, sizeof(file));
-	int rc = st_sha256_file(file, sealed, NULL);
-	if (rc == ES_ENOTFOUND) {
-		finding(v, r, NULL, "transcript_missing",
-			"transcript of the %s: the words file %s does not exist", who, file);
-		return;
-	}
-	if (rc || memcmp(sealed, l->cipher, 32)) {
-		finding(v, r, NULL, "transcript_altered",
-			"transcript of the %s: the words file %s %s (ledger leaf %llu)", who, file,
-			rc ? "cannot be read" : "is altered: its SHA-256 is not the ledger's",
-			(unsigned long long)l->tr_seq);
-		return;
-	}
-	if (v->quick)
-		return;
-	rc = rec_tr_file_hashes(v->ctx->data_dir, v->vault, &rec, t->channel, sealed, plain, err,
-				sizeof(err));
-	if (rc)
-		finding(v, r, NULL, "transcript_unreadable", "transcript of the %s: %s", who, err);
-	else if (memcmp(plain, l->plain, 32))
-		finding(v, r, NULL, "transcript_altered",
-			"transcript of the %s: its words decrypt to other words than the ledger's "
-			"(leaf %llu)", who, (unsigned long long)l->tr_seq);
-}
-
-static void check_transcripts(struct verify *v, const struct vrow *r)
-{
-	struct vtr_list k = {.path = r->path};
-	if (idx_transcripts_get(v->ix, r->call_row, take_tr, &k)) {
-		finding(v, r, NULL, "unreadable", "transcripts cannot be read: %s",
-			idx_errmsg(v->ix));
-		return;
-	}
-	for (size_t i = 0; i < k.n; i++)
-		check_tr(v, r, &k.v[i]);
-}
-
-/* --all: a live transcript leaf of a live recording row without its row. */
-static void check_orphan_tr(struct verify *v)
-{
-	for (size_t i = 0; i < v->nleaves; i++) {
-		const struct vleaf *l = v->leafv[i];
-		const char *tab = strchr(l->id, '\t');
-		if (!l->has_tr || l->tr_seen || !tab)
-			continue;
-		char id[4200];
-		snprintf(id, sizeof(id), "%.*s", (int)(tab - l->id), l->id);
-		const struct vleaf *rl = leaf_find(v, id);
-		if (!rl || !rl->has_row || rl->tombstoned)
-			continue; /* the recording's own finding, or it is gone */
-		finding(v, NULL, id, "transcript_row_deleted",
-			"transcript of the %s deleted: ledger leaf %llu names it, the index has no "
-			"such transcript and the ledger no tombstone",
-			tab + 1, (unsigned long long)l->tr_seq);
-	}
 }
 
 /* ---- --all: leaves without rows, files without rows -------------------------------- */
@@ -738,15 +491,15 @@ static void check_orphan_leaves(struct verify *v)
 	for (size_t i = 0; i < v->nleaves; i++) {
 		const struct vleaf *l = v->leafv[i];
 		if (l->has_rec && !l->tombstoned && !l->has_row)
-			finding(v, NULL, l->id, "row_deleted",
-				"row deleted: ledger entry %llu (entries.log line %llu) names this recording, the index has "
-				"no row for it and the ledger no tombstone",
-				(unsigned long long)l->rec_seq, (unsigned long long)l->rec_seq + 1);
+			cli_verify_finding(v, NULL, l->id, "row_deleted",
+					   "row deleted: ledger entry %llu (entries.log line %llu) names this recording, the index has "
+					   "no row for it and the ledger no tombstone",
+					   (unsigned long long)l->rec_seq, (unsigned long long)l->rec_seq + 1);
 		if (l->tomb_held)
-			finding(v, NULL, l->id, "deleted_under_hold",
-				"deleted while under legal hold: tombstone %llu (reason %s) came "
-				"after a hold leaf (%s) without its release",
-				(unsigned long long)l->tomb_seq, l->reason, l->hold);
+			cli_verify_finding(v, NULL, l->id, "deleted_under_hold",
+					   "deleted while under legal hold: tombstone %llu (reason %s) came "
+					   "after a hold leaf (%s) without its release",
+					   (unsigned long long)l->tomb_seq, l->reason, l->hold);
 	}
 }
 
@@ -764,8 +517,8 @@ static void walk_files(struct verify *v, char *rel, size_t cap, int depth)
 	DIR *d = opendir(dir);
 	if (!d) {
 		if (errno != ENOENT)
-			finding(v, NULL, rel, "unreadable", "folder cannot be read: %s",
-				strerror(errno));
+			cli_verify_finding(v, NULL, rel, "unreadable", "folder cannot be read: %s",
+					   strerror(errno));
 		return;
 	}
 	size_t len = strlen(rel);
@@ -783,17 +536,17 @@ static void walk_files(struct verify *v, char *rel, size_t cap, int depth)
 			if (depth < 16)
 				walk_files(v, rel, cap, depth + 1);
 		} else {
-			const struct vleaf *l = leaf_find(v, rel);
+			const struct vleaf *l = cli_verify_leaf_find(v, rel);
 			if (l && l->has_row)
 				;
 			else if (ends_with(rel, ".part"))
-				finding(v, NULL, rel, "unfinished",
-					"unfinished file (a recorder is writing it, or a crash left it "
-					"for recovery)");
+				cli_verify_finding(v, NULL, rel, "unfinished",
+						   "unfinished file (a recorder is writing it, or a crash left it "
+						   "for recovery)");
 			else
-				finding(v, NULL, rel, "unexpected_file",
-					"unexpected file: no index row names it%s",
-					l && l->has_rec ? "" : ", and the ledger does not know it");
+				cli_verify_finding(v, NULL, rel, "unexpected_file",
+						   "unexpected file: no index row names it%s",
+						   l && l->has_rec ? "" : ", and the ledger does not know it");
 		}
 		rel[len] = 0;
 	}
@@ -805,8 +558,8 @@ static void walk_files(struct verify *v, char *rel, size_t cap, int depth)
 static void redaction_report(void *ctx, const char *id, const char *kind, const char *msg,
 			     bool is_finding)
 {
-	(void)is_finding; /* finding() knows "shredded" is expected */
-	finding(ctx, NULL, id, kind, "%s", msg);
+	(void)is_finding; /* cli_verify_finding() knows "shredded" is expected */
+	cli_verify_finding(ctx, NULL, id, kind, "%s", msg);
 }
 
 /* A redaction's original has no recording row but is accounted for. */
@@ -814,14 +567,14 @@ static void verify_redactions(struct verify *v, int64_t call_row)
 {
 	struct cli_vr *vr = NULL;
 	if (cli_verify_redactions_load(v->ix, call_row, &vr)) {
-		finding(v, NULL, NULL, "unreadable", "redactions cannot be read: %s",
-			idx_errmsg(v->ix));
+		cli_verify_finding(v, NULL, NULL, "unreadable", "redactions cannot be read: %s",
+				   idx_errmsg(v->ix));
 		return;
 	}
 	const char *orig[256];
 	size_t n = cli_verify_redactions_originals(vr, orig, ES_ARRAY_LEN(orig));
 	for (size_t i = 0; i < n; i++) {
-		struct vleaf *l = leaf_get(v, orig[i]);
+		struct vleaf *l = cli_verify_leaf_get(v, orig[i]);
 		if (l)
 			l->has_row = true;
 	}
@@ -897,9 +650,7 @@ static void verify_free(struct verify *v)
 		free(v->rows[i].path);
 	}
 	free(v->rows);
-	for (size_t i = 0; i < v->npending; i++)
-		free(v->pending[i]);
-	free(v->pending);
+	cli_verify_tr_pending_free(v);
 	es_htab_free(&v->leaves);
 	es_buf_free(&v->meta);
 	free(v->iobuf);
@@ -941,7 +692,7 @@ static int verify_run(struct verify *v, int nids, char **ids)
 	int rc = collect_rows(v, nids, ids);
 	if (rc)
 		return rc;
-	if (load_pending(v)) {
+	if (cli_verify_tr_pending_load(v)) {
 		fprintf(stderr, "%s: out of memory\n", VERIFY_CMD);
 		return CLI_ERR;
 	}
@@ -963,7 +714,7 @@ static int verify_run(struct verify *v, int nids, char **ids)
 			(uint64_t)cli_verify_heads(ldir, v->head_file, v->newest_head, head_report, v);
 	for (size_t i = 0; i < v->nrows; i++) {
 		check_row(v, &v->rows[i]);
-		check_transcripts(v, &v->rows[i]);
+		cli_verify_tr_check(v, &v->rows[i]);
 		v->checked++;
 		progress(v, i + 1);
 	}
@@ -975,7 +726,7 @@ static int verify_run(struct verify *v, int nids, char **ids)
 	}
 	if (v->all) {
 		check_orphan_leaves(v);
-		check_orphan_tr(v);
+		cli_verify_tr_orphans(v);
 		char rel[4096] = "recordings";
 		walk_files(v, rel, sizeof(rel), 0);
 	}

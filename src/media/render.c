@@ -1,12 +1,12 @@
 /*
- * render.c - media log to recording.
+ * render.c - one media-log record at a time into a recording: the decoding
+ * half of rendering (render_passes.c drives it over a log or a live call).
  *
- * Pass 1 finds the codecs used (the recording rate) and the capture time of
- * the first decodable audio packet (sample 0).  Pass 2 decodes every packet
- * with one decoder per (stream, codec), resamples it to the recording rate
- * when needed, and writes it into the timeline (timeline.c) at the place
- * its stream segment's clock gives; audio older than the newest capture
- * position minus TL_LAG_MS is final and goes to the writer.
+ * Each packet is decoded with one decoder per (stream, codec), resampled to
+ * the recording rate when needed, and written into the timeline
+ * (timeline.c) at the place its stream segment's clock gives; audio older
+ * than the newest capture position minus TL_LAG_MS is final and goes to
+ * the writer.
  *
  * Loss: a sequence jump of up to GAP_MAX packets whose timestamp advanced by
  * as many frames is concealed (codec_conceal) once the next packet shows the
@@ -15,107 +15,14 @@
  * saturation (no halving: parties rarely talk at once, and halving would
  * make each quieter than in the stereo file).
  */
-#include "media/media_internal.h"
-#include "codec/codec.h"
+#include "media/render_internal.h"
 
-#include <speex/speex_resampler.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define MAX_STREAMS 1024
-#define MAX_DECODERS 8
-#define GAP_MAX 5
-#define PRE_WINDOW_US (INT64_C(1) * ES_US_PER_SEC)
-#define PRE_MAX_US (INT64_C(200) * 1000) /* a longer start burst is not one */
-#define SEQ_AHEAD_MAX 3000 /* a sequence step forward, not a restart (RFC 3550 A.1) */
-#define RS_QUALITY 4
-#define OUT_FRAMES 1024
-#define MIN_CLOCK 1000
-#define MAX_CLOCK 384000
-#define DEFAULT_MAX_US (INT64_C(24) * 3600 * ES_US_PER_SEC)
-#define CAP_US (INT64_C(48) * 3600 * ES_US_PER_SEC)
-
-struct pmap {
-	uint8_t state; /* 0 no map, 1 mapped to info, 2 mapped to nothing known */
-	struct codec_info info;
-};
-
-struct rdec {
-	bool used;
-	unsigned stream;
-	struct codec_info info;
-	struct codec_dec *dec;
-	SpeexResamplerState *rs;
-	uint32_t in_rate;
-	bool rs_live;       /* the resampler holds audio of a continuing run */
-	int64_t out_pos;    /* where its next output sample goes */
-	int64_t expect_pos; /* where the run's next input would be placed */
-	uint64_t lru;
-};
-
-struct rstream {
-	bool declared;
-	unsigned party;
-	struct tl_seg seg;
-	bool have;
-	uint16_t hi_seq;
-	int64_t hi_ext;     /* highest extended timestamp */
-	uint32_t last_ticks;
-	size_t last_n;      /* samples of the newest packet (decoder rate) */
-	int64_t last_step;  /* its length at the recording rate */
-	int64_t next_pos;   /* where the audio after the newest packet goes */
-	/* the last packet dropped as far from its place: when the next one
-	 * follows it in sequence and time, both sequence and timestamp
-	 * restarted (an SBC may do that too) */
-	bool alt;
-	uint16_t alt_seq;
-	int64_t alt_ext;
-	/* pass 1: the stream's start offset, the least (capture - RTP) time
-	 * over its first PRE_WINDOW_US relative to its first packet (<= 0:
-	 * that packet was captured late, e.g. sent together with the next) */
-	bool pre_have;
-	uint32_t pre_clock, pre_rtp;
-	int64_t pre_ts, pre_off_us;
-	int last_dec;       /* decoder of the newest packet, -1 none */
-	/* a pending gap: missing seqs [gap_seq, gap_seq + gap_n) at gap_pos */
-	unsigned gap_n;
-	uint16_t gap_seq;
-	uint8_t gap_filled;
-	int64_t gap_pos;
-	int gap_dec;
-	size_t gap_len;     /* samples per missing packet, decoder rate */
-	int64_t gap_step;
-	/* comfort noise from cn_pos on */
-	int cn_dec;
-	int64_t cn_pos;
-};
-
-struct render {
-	const char *path;
-	const struct render_opts *o;
-	struct render_result *res;
-	char *err;
-	size_t errlen;
-	uint64_t recno;
-	uint32_t rate;
-	struct pmap map[2][128];
-	struct rstream *st;
-	unsigned nst;
-	struct rdec dec[MAX_DECODERS];
-	uint64_t lru;
-	struct timeline tl;
-	struct media_writer *w;
-	uint64_t frames_out;
-	int64_t max_cpos;
-	int16_t pcm[CODEC_MAX_SAMPLES];
-	int16_t rsout[CODEC_MAX_SAMPLES * 6 + 64];
-	int16_t out[OUT_FRAMES * 2];
-};
 
 /* ---- lookups ------------------------------------------------------------------- */
 
-static void map_set(struct render *r, const struct mlog_rec *rec)
+void render_map_set(struct render *r, const struct mlog_rec *rec)
 {
 	if (rec->pt > 127)
 		return;
@@ -128,7 +35,7 @@ static void map_set(struct render *r, const struct mlog_rec *rec)
 }
 
 /* The codec of pt as sent by party; false when unknown. */
-static bool map_get(struct render *r, unsigned party, uint8_t pt, struct codec_info *ci)
+bool render_map_get(struct render *r, unsigned party, uint8_t pt, struct codec_info *ci)
 {
 	if (pt > 127)
 		return false;
@@ -142,7 +49,7 @@ static bool map_get(struct render *r, unsigned party, uint8_t pt, struct codec_i
 	return codec_static(pt, ci) == 0 && ci->clock >= MIN_CLOCK && ci->clock <= MAX_CLOCK;
 }
 
-static int stream_declare(struct render *r, const struct mlog_rec *rec)
+int render_stream_declare(struct render *r, const struct mlog_rec *rec)
 {
 	if (rec->stream >= MAX_STREAMS)
 		return 0;
@@ -162,7 +69,7 @@ static int stream_declare(struct render *r, const struct mlog_rec *rec)
 	return 0;
 }
 
-static bool is_audio(const struct codec_info *ci)
+bool render_is_audio(const struct codec_info *ci)
 {
 	return ci->audio && ci->id != CODEC_CN && ci->id != CODEC_TELEPHONE_EVENT;
 }
@@ -199,7 +106,7 @@ static bool cpos_of(struct render *r, int64_t ts_us, int64_t *cpos)
 }
 
 /* Whether ts_us lies within the call's signalled span (with its slack). */
-static bool in_span(const struct render_opts *o, int64_t ts_us)
+bool render_in_span(const struct render_opts *o, int64_t ts_us)
 {
 	if (!o->span_start_us && !o->span_end_us)
 		return true;
@@ -211,7 +118,7 @@ static bool in_span(const struct render_opts *o, int64_t ts_us)
 
 /* ---- output ---------------------------------------------------------------------- */
 
-static int emit(void *ctx, const int16_t *a, const int16_t *b, size_t n)
+int render_emit(void *ctx, const int16_t *a, const int16_t *b, size_t n)
 {
 	struct render *r = ctx;
 	if (r->o->pcm_tap)
@@ -357,7 +264,7 @@ static void dec_fill(struct render *r, int di, unsigned party, int64_t pos, size
 
 /* ---- gaps and comfort noise ----------------------------------------------------- */
 
-static void gap_resolve(struct render *r, struct rstream *st)
+void render_gap_resolve(struct render *r, struct rstream *st)
 {
 	if (!st->gap_n)
 		return;
@@ -390,14 +297,14 @@ static void cn_fill(struct render *r, struct rstream *st, int64_t upto)
 }
 
 /* Everything below upto is final: settle what may still land there. */
-static int flush_to(struct render *r, int64_t upto)
+int render_flush_to(struct render *r, int64_t upto)
 {
 	if (upto <= r->tl.flushed)
 		return r->tl.err;
 	for (unsigned s = 0; s < r->nst; s++) {
 		struct rstream *st = &r->st[s];
 		if (st->gap_n && st->gap_pos < upto)
-			gap_resolve(r, st);
+			render_gap_resolve(r, st);
 		while (st->cn_dec >= 0 && st->cn_pos < upto && !r->tl.err) {
 			int64_t before = st->cn_pos;
 			cn_fill(r, st, upto);
@@ -427,7 +334,7 @@ static void jump_segment(struct render *r, struct rstream *st, uint16_t seq, uin
 
 /* ---- one RTP record ------------------------------------------------------------------ */
 
-static void rtp_record(struct render *r, const struct mlog_rec *rec)
+void render_rtp_record(struct render *r, const struct mlog_rec *rec)
 {
 	struct render_result *res = r->res;
 	res->packets++;
@@ -437,7 +344,7 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 	}
 	struct rstream *st = &r->st[rec->stream];
 	struct codec_info ci;
-	if (!map_get(r, st->party, rec->pt, &ci)) {
+	if (!render_map_get(r, st->party, rec->pt, &ci)) {
 		res->packets_unknown_pt++;
 		char b[8];
 		snprintf(b, sizeof(b), "%u", rec->pt);
@@ -448,7 +355,7 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		res->packets_event++;
 		return;
 	}
-	if (!in_span(r->o, rec->ts_us)) {
+	if (!render_in_span(r->o, rec->ts_us)) {
 		res->packets_outside++;
 		return;
 	}
@@ -494,10 +401,10 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		/* the stream's first packet, at its start offset (pass 1) */
 		tl_seg_continue(&st->seg, r->rate, ci.clock, ext, cpos, at);
 	} else if (fresh) {
-		gap_resolve(r, st);
+		render_gap_resolve(r, st);
 		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
 	} else if (back) {
-		gap_resolve(r, st);
+		render_gap_resolve(r, st);
 		jump_segment(r, st, rec->seq, ci.clock, ext, cpos);
 		fresh = true;
 	}
@@ -525,7 +432,7 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 	}
 	if (newer) {
 		if (st->gap_n)
-			gap_resolve(r, st);
+			render_gap_resolve(r, st);
 		if (st->cn_dec >= 0) {
 			cn_fill(r, st, pos);
 			st->cn_dec = -1;
@@ -537,7 +444,7 @@ static void rtp_record(struct render *r, const struct mlog_rec *rec)
 		 * behind what is final: the sender's clock runs slower than its
 		 * packets (L16/11025 sent as 256 samples every 32 ms).  It is not
 		 * late: it starts a segment at its capture time. */
-		gap_resolve(r, st);
+		render_gap_resolve(r, st);
 		tl_seg_anchor(&st->seg, ci.clock, ext, cpos);
 		pos = cpos;
 		fresh = true;
@@ -621,333 +528,14 @@ track:
 	}
 	if (cpos > r->max_cpos)
 		r->max_cpos = cpos;
-	flush_to(r, r->max_cpos - (int64_t)r->rate * TL_LAG_MS / 1000);
+	render_flush_to(r, r->max_cpos - (int64_t)r->rate * TL_LAG_MS / 1000);
 }
 
-/* ---- passes ---------------------------------------------------------------------- */
-
-static int fail(struct render *r, int rc, const char *what)
-{
-	if (r->err && r->errlen && !r->err[0])
-		snprintf(r->err, r->errlen, "%s: record %llu: %s", r->path,
-			 (unsigned long long)r->recno, what);
-	return rc;
-}
-
-/* Pass 1, for each decodable audio packet: the stream's start offset.
- * Senders often hold their first packet and send it with the second (a
- * start burst): anchored at its capture time, the whole stream would sit
- * late until drift correction moved it back a millisecond at a time. */
-static void pre_offset(struct rstream *st, const struct mlog_rec *rec, uint32_t clock)
-{
-	if (!st->pre_have) {
-		st->pre_have = true;
-		st->pre_clock = clock;
-		st->pre_rtp = rec->rtp_ts;
-		st->pre_ts = rec->ts_us;
-		st->pre_off_us = 0;
-		return;
-	}
-	int64_t dt = rec->ts_us - st->pre_ts;
-	if (clock != st->pre_clock || dt < 0 || dt > PRE_WINDOW_US)
-		return;
-	int32_t ticks = (int32_t)(rec->rtp_ts - st->pre_rtp);
-	if (ticks <= 0)
-		return;
-	int64_t off = dt - tl_muldiv(ticks, ES_US_PER_SEC, clock);
-	if (off < st->pre_off_us && off >= -PRE_MAX_US)
-		st->pre_off_us = off;
-}
-
-/* Pass 1: the recording rate and sample 0. */
-static int scan(struct render *r, struct mlog_reader *lg)
-{
-	struct mlog_rec rec;
-	bool found = false, wide = false;
-	int rc;
-	r->recno = 0;
-	while ((rc = mlog_next(lg, &rec, r->err, r->errlen)) == 1) {
-		r->recno++;
-		if (rec.type == MLOG_REC_STREAM) {
-			if ((rc = stream_declare(r, &rec)))
-				return fail(r, rc, "out of memory");
-		} else if (rec.type == MLOG_REC_PTMAP) {
-			map_set(r, &rec);
-		} else if (rec.type == MLOG_REC_RTP && rec.stream < r->nst &&
-			   r->st[rec.stream].declared) {
-			struct codec_info ci;
-			if (!map_get(r, r->st[rec.stream].party, rec.pt, &ci) || !is_audio(&ci) ||
-			    !in_span(r->o, rec.ts_us))
-				continue;
-			pre_offset(&r->st[rec.stream], &rec, ci.clock);
-			found = true;
-			wide |= ci.wideband;
-		}
-	}
-	if (rc < 0)
-		return rc;
-	if (!found) {
-		if (r->err && r->errlen)
-			snprintf(r->err, r->errlen, "%s: no decodable audio", r->path);
-		return ES_ENOTFOUND;
-	}
-	/* sample 0: where the earliest stream's first packet belongs */
-	bool first = true;
-	for (unsigned i = 0; i < r->nst; i++) {
-		const struct rstream *st = &r->st[i];
-		if (st->pre_have && (first || st->pre_ts + st->pre_off_us < r->res->start_us))
-			r->res->start_us = st->pre_ts + st->pre_off_us;
-		first &= !st->pre_have;
-	}
-	r->rate = r->o->rate ? r->o->rate : wide ? 16000 : 8000;
-	return 0;
-}
-
-static void render_free(struct render *r)
+void render_free(struct render *r)
 {
 	for (int i = 0; i < MAX_DECODERS; i++)
 		dec_free(r, i);
 	tl_free(&r->tl);
 	free(r->st);
 	free(r);
-}
-
-/* Where render_run puts the file: one of path, mem, sink; or nowhere,
- * counting the frames it would hold (count). */
-struct rdest {
-	const char *path;
-	struct es_buf *mem;
-	media_sink_fn sink;
-	void *ud;
-	uint64_t frames; /* sink: the WAV's announced frames; count: the result */
-	bool count;
-};
-
-/* media_render, media_render_mem and media_render_sink's passes. */
-static int render_run(const char *mlog_path, struct rdest *d, const struct render_opts *o,
-		      struct render_result *res, char *err, size_t errlen)
-{
-	if (!mlog_path || !(d->path || d->mem || d->sink || d->count) || !o || !res)
-		return ES_EINVAL;
-	if (o->rate && (o->rate < 8000 || o->rate > 48000))
-		return ES_EINVAL;
-	memset(res, 0, sizeof(*res));
-	if (err && errlen)
-		err[0] = '\0';
-	struct mlog_reader *lg = NULL;
-	int rc = mlog_open_keyed(&lg, mlog_path, o->mlog_keys, err, errlen);
-	if (rc)
-		return rc;
-	struct render *r = calloc(1, sizeof(*r));
-	if (!r) {
-		mlog_reader_close(lg);
-		return ES_ENOMEM;
-	}
-	r->path = mlog_path;
-	r->o = o;
-	r->res = res;
-	r->err = err;
-	r->errlen = errlen;
-	rc = scan(r, lg);
-	if (rc)
-		goto out;
-	/* pass 2 starts from a clean slate of maps and streams */
-	memset(r->map, 0, sizeof(r->map));
-	for (unsigned s = 0; s < r->nst; s++)
-		r->st[s].declared = false;
-	int64_t max_us = o->max_duration_us > 0 ? o->max_duration_us : DEFAULT_MAX_US;
-	rc = tl_init(&r->tl, r->rate, tl_muldiv(ES_MIN(max_us, CAP_US), r->rate, ES_US_PER_SEC),
-		     emit, r);
-	if (rc)
-		goto out;
-	unsigned ch = o->mix ? 1 : 2;
-	if (d->count)
-		rc = 0;
-	else if (d->mem)
-		rc = media_writer_open_mem(&r->w, d->mem, mlog_path, o->format, r->rate, ch,
-					   &o->writer, err, errlen);
-	else if (d->sink)
-		rc = media_writer_open_sink(&r->w, d->sink, d->ud, mlog_path, o->format, r->rate,
-					    ch, d->frames, &o->writer, err, errlen);
-	else
-		rc = media_writer_open(&r->w, d->path, o->format, r->rate, ch, &o->writer, err,
-				       errlen);
-	if (rc)
-		goto out;
-	rc = mlog_rewind(lg);
-	if (rc) {
-		fail(r, rc, "cannot rewind");
-		goto out;
-	}
-	struct mlog_rec rec;
-	r->recno = 0;
-	while ((rc = mlog_next(lg, &rec, err, errlen)) == 1) {
-		r->recno++;
-		rc = 0;
-		if (rec.type == MLOG_REC_STREAM)
-			rc = stream_declare(r, &rec);
-		else if (rec.type == MLOG_REC_PTMAP)
-			map_set(r, &rec);
-		else if (rec.type == MLOG_REC_RTP)
-			rtp_record(r, &rec);
-		if (rc || r->tl.err) {
-			rc = rc ? rc : r->tl.err;
-			fail(r, rc, es_strerror(rc));
-			goto out;
-		}
-	}
-	if (rc < 0)
-		goto out;
-	/* the end: everything up to the end of the last packet of any party */
-	for (unsigned s = 0; s < r->nst; s++)
-		gap_resolve(r, &r->st[s]);
-	int64_t end = r->tl.end;
-	rc = flush_to(r, end);
-	if (rc) {
-		fail(r, rc, es_strerror(rc));
-		goto out;
-	}
-	res->rate = r->rate;
-	res->channels = o->mix ? 1 : 2;
-	res->duration_us = (int64_t)(r->frames_out * (uint64_t)ES_US_PER_SEC / r->rate);
-	res->torn = mlog_torn(lg);
-	d->frames = r->frames_out;
-	if (d->count)
-		goto out;
-	struct media_writer *w = r->w;
-	r->w = NULL;
-	rc = media_writer_close(w, &res->bytes, err, errlen);
-out:
-	if (r->w)
-		media_writer_abort(r->w);
-	mlog_reader_close(lg);
-	render_free(r);
-	return rc;
-}
-
-int media_render(const char *mlog_path, const char *out_path, const struct render_opts *o,
-		 struct render_result *res, char *err, size_t errlen)
-{
-	struct rdest d = {.path = out_path};
-	return render_run(mlog_path, &d, o, res, err, errlen);
-}
-
-int media_render_mem(const char *mlog_path, struct es_buf *out, const struct render_opts *o,
-		     struct render_result *res, char *err, size_t errlen)
-{
-	struct rdest d = {.mem = out};
-	return render_run(mlog_path, &d, o, res, err, errlen);
-}
-
-int media_render_sink(const char *mlog_path, media_sink_fn sink, void *ud,
-		      const struct render_opts *o, struct render_result *res, char *err,
-		      size_t errlen)
-{
-	if (!sink || !o)
-		return ES_EINVAL;
-	struct rdest d = {.sink = sink, .ud = ud};
-	if (o->format == MEDIA_WAV) {
-		/* the header goes first and states the length: count it */
-		struct render_opts co = *o;
-		co.pcm_tap = NULL;
-		struct rdest c = {.count = true};
-		int rc = render_run(mlog_path, &c, &co, res, err, errlen);
-		if (rc)
-			return rc;
-		d.frames = c.frames;
-	}
-	return render_run(mlog_path, &d, o, res, err, errlen);
-}
-
-/* ---- a call in progress: fed one record at a time (media.h) ------------------- */
-
-struct media_live {
-	struct render *r;
-	struct render_opts o;
-	struct render_result res;
-	bool started;
-};
-
-int media_live_new(struct media_live **out, uint32_t rate,
-		   void (*tap)(void *ud, const int16_t *caller, const int16_t *callee, size_t n,
-			       uint32_t rate),
-		   void *ud)
-{
-	*out = NULL;
-	if (rate && (rate < 8000 || rate > 48000))
-		return ES_EINVAL;
-	struct media_live *l = calloc(1, sizeof(*l));
-	struct render *r = calloc(1, sizeof(*r));
-	if (!l || !r) {
-		free(l);
-		free(r);
-		return ES_ENOMEM;
-	}
-	l->r = r;
-	l->o.rate = rate;
-	l->o.pcm_tap = tap;
-	l->o.pcm_tap_ud = ud;
-	r->path = "live";
-	r->o = &l->o;
-	r->res = &l->res;
-	*out = l;
-	return 0;
-}
-
-/* The first decodable audio packet fixes sample 0 and the rate (no pass 1:
- * the rest of the log is not written yet). */
-static int live_start(struct media_live *l, const struct mlog_rec *rec)
-{
-	struct render *r = l->r;
-	struct codec_info ci;
-	if (rec->stream >= r->nst || !r->st[rec->stream].declared ||
-	    !map_get(r, r->st[rec->stream].party, rec->pt, &ci) || !is_audio(&ci))
-		return 0;
-	r->rate = l->o.rate ? l->o.rate : ci.wideband ? 16000 : 8000;
-	l->res.start_us = rec->ts_us;
-	int rc = tl_init(&r->tl, r->rate, tl_muldiv(DEFAULT_MAX_US, r->rate, ES_US_PER_SEC), emit, r);
-	if (!rc)
-		l->started = true;
-	return rc;
-}
-
-int media_live_feed(struct media_live *l, const struct mlog_rec *rec)
-{
-	struct render *r = l->r;
-	int rc = 0;
-	if (rec->type == MLOG_REC_STREAM)
-		return stream_declare(r, rec);
-	if (rec->type == MLOG_REC_PTMAP) {
-		map_set(r, rec);
-		return 0;
-	}
-	if (rec->type != MLOG_REC_RTP)
-		return 0;
-	if (!l->started && (rc = live_start(l, rec)))
-		return rc;
-	if (!l->started)
-		return 0;
-	rtp_record(r, rec);
-	return r->tl.err;
-}
-
-int media_live_end(struct media_live *l)
-{
-	struct render *r = l->r;
-	if (!l->started)
-		return 0;
-	for (unsigned s = 0; s < r->nst; s++)
-		gap_resolve(r, &r->st[s]);
-	return flush_to(r, r->tl.end);
-}
-
-uint32_t media_live_rate(const struct media_live *l) { return l->started ? l->r->rate : 0; }
-int64_t media_live_start_us(const struct media_live *l) { return l->started ? l->res.start_us : 0; }
-
-void media_live_free(struct media_live *l)
-{
-	if (!l)
-		return;
-	render_free(l->r);
-	free(l);
 }

@@ -132,17 +132,30 @@ try {
   await page.locator('#nav-account').click();
   await page.locator('#account-view').waitFor({ state: 'visible' });
   const made = {};
+  const trow = (label) => page.locator('#tokens-table tbody tr').filter({ hasText: label });
+  // The server answers POST /api/tokens late, as on a loaded machine: the
+  // secret read must be the new token's, not the one still on screen from
+  // the token before (that mix-up once made "the revoked token still works"
+  // fail: the test had read ui-ci's secret as ui-other's).
+  const slow = async (r) => {
+    if (r.request().method() === 'POST') await new Promise((ok) => setTimeout(ok, 400));
+    await r.continue();
+  };
+  await page.route('**/api/tokens', slow);
   for (const label of ['ui-ci', 'ui-other']) {
     const tf = page.locator('#token-add');
     await tf.getByLabel('Label').fill(label);
     await tf.getByLabel(/Expires after/).fill(label === 'ui-ci' ? '7' : '0');
     await tf.getByRole('button', { name: 'Create token' }).click();
+    // the secret shown belongs to this label's row: its id, est_<id>_...
+    await trow(label).waitFor();
+    const id = await trow(label).getAttribute('data-token');
     const code = page.locator('#token-new code');
-    await code.filter({ hasText: /^est_\d+_[0-9a-f]{64}$/ }).waitFor();
+    await code.filter({ hasText: new RegExp('^est_' + id + '_[0-9a-f]{64}$') }).waitFor();
     made[label] = await code.textContent();
-    await page.locator('#tokens-table tbody tr').filter({ hasText: label }).waitFor();
   }
-  const trow = (label) => page.locator('#tokens-table tbody tr').filter({ hasText: label });
+  await page.unroute('**/api/tokens', slow);
+  if (made['ui-ci'] === made['ui-other']) fail('one secret shown for two tokens');
   const ciCells = await trow('ui-ci').locator('td').allTextContents();
   if (ciCells[2] !== 'active' || ciCells[5] === 'never') fail('ui-ci row: ' + ciCells.join('|'));
   if ((await trow('ui-other').locator('td').nth(5).textContent()) !== 'never') fail('ui-other expires');

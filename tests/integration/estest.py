@@ -105,6 +105,42 @@ def free_port_range(count, host="127.0.0.1", lo=20000, hi=60000, tries=200):
     raise RuntimeError("no %d consecutive free ports in %d-%d" % (count, lo, hi))
 
 
+def own_loopback():
+    """Moves this test, and every program it starts from then on, into a
+    network namespace of its own whose only interface is its own `lo`
+    (unshare(2) with CLONE_NEWNET, as bench/live.sh does with `ip netns`).
+    A capture on lo then holds this test's traffic only: ports picked free
+    (free_port) are free only at that moment, and another test's sipp or
+    recorder on the host's lo could use one inside our BPF filter's range
+    later (integ_test_alerts_live indexed 65 calls for its 61).  Call it
+    first, before any thread, socket, port or server: unshare moves only
+    the calling thread.  The namespace ends with the test's last process.
+    Returns "own" or, where unshare is refused (no CAP_SYS_ADMIN), prints
+    why and returns "host": the test then runs on the host's lo as before,
+    its BPF filter the only guard.  PostgreSQL (ES_TEST_INDEX=pg) is
+    reached over its Unix socket, which a network namespace does not cut."""
+    import ctypes
+    global HOST_NETNS
+    HOST_NETNS = netns_of()
+    CLONE_NEWNET = 0x40000000  # <sched.h>
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        print("note: no network namespace of its own (unshare: %s); capturing the host's lo"
+              % os.strerror(ctypes.get_errno()))
+        return "host"
+    # a new namespace's lo is down: 127.0.0.1 answers only once it is up
+    run(["ip", "link", "set", "lo", "up"])
+    return "own"
+
+
+HOST_NETNS = None  # the namespace own_loopback() left
+
+
+def netns_of(pid="self"):
+    """The network namespace of process pid ("net:[inode]")."""
+    return os.readlink("/proc/%s/ns/net" % pid)
+
+
 def earshot(data, *args, check=True):
     return run([EARSHOT, "--data", data] + list(args), check=check)
 

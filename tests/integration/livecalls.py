@@ -5,7 +5,9 @@ their own SIP ports, and both play G.711 A-law (sip-tester's g711a.pcap,
 looped to the wanted length) to each other, each call on its own pair of
 media ports ([auto_media_port]: base + 4 * (call number - 1)).  So every
 call has two RTP streams, one each way.  A tcpdump on lo records the same
-traffic for tshark to count independently of earshot.
+traffic for tshark to count independently of earshot.  The tests that use
+it call estest.own_loopback() first: a lo of their own, no other program's
+traffic on it.
 
 Run it alone to check the traffic side:
     python3 tests/integration/livecalls.py [--calls 100] [--length 10]
@@ -622,6 +624,7 @@ def main():
         print("SKIP: " + why)
         return 77
     import tempfile
+    estest.own_loopback()  # its own lo: no other program's traffic in the capture
     work = tempfile.mkdtemp(prefix="earshot-livecalls-")
     ports = Ports()
     cap = Capture(os.path.join(work, "live.pcap"), ports.bpf(a.calls)).start()

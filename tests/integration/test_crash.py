@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 
+import estest
 from estest import EARSHOT, Results, calls_json, skip, tmpdir
 import livecalls
 
@@ -21,6 +22,9 @@ if not os.path.exists(EARSHOT):
 if not shutil.which("sqlite3"):
     skip("sqlite3 not installed")
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 CALLS = int(os.environ.get("ES_CRASH_CALLS", "50"))
 LENGTH = 20.0
 KILL_AFTER = 10.0

@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import time
 
+import estest
 from estest import EARSHOT, Results, skip, tmpdir
 import livecalls
 
@@ -22,6 +23,9 @@ if why:
 if not os.path.exists(EARSHOT):
     skip("earshot not built at " + EARSHOT)
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 LENGTH = 14.0
 KILL_AFTER = 6.0
 PORTS = livecalls.Ports(1)

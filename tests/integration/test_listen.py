@@ -26,6 +26,7 @@ import subprocess
 import threading
 import time
 
+import estest
 from estest import (BROWSER_DIR, CHROMIUM, EARSHOT, Results, browser_ready, free_port, http_req,
                     http_wait_up, run, skip, tmpdir)
 import listenaudio as la
@@ -34,6 +35,9 @@ import livecalls
 why = livecalls.missing_tools()
 if why:
     skip(why)
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 LENGTH = 20
 MEDIA_S = 19.0
 HOST, PORT = "127.0.0.1", free_port()

@@ -17,12 +17,16 @@ import os
 import threading
 import time
 
+import estest
 from estest import EARSHOT, Results, free_port, http_req, http_wait_up, run, skip, tmpdir
 import livecalls
 
 why = livecalls.missing_tools()
 if why:
     skip(why)
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 HOST, PORT = "127.0.0.1", free_port()
 PW = "correct horse battery"
 PORTS = livecalls.Ports(1)

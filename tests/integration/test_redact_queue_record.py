@@ -27,10 +27,14 @@ import time
 
 from asrstandin import StandIn
 from audiometrics import dbfs, read_wav, rms
+import estest
 from estest import (EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
                     http_wait_up, import_capture, plain_recording, run, show_json, tmpdir)
 from talkgen import A, gen_call
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-redact-queue-")
 data = os.path.join(work, "data")

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 
+import estest
 from estest import (Results, all_streams, calls_json, compare_streams, free_port, free_port_range,
                     have, import_capture, show_json, skip, tmpdir, tshark_rtp_streams)
 
@@ -20,6 +21,9 @@ SHIPPED = "/usr/share/sip-tester"
 if not os.path.exists(os.path.join(SHIPPED, "g711a.pcap")):
     skip("sip-tester's pcaps not found in " + SHIPPED)
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 CALLS = 6
 # free ports (never fixed ones: another program may hold them): the two SIP
 # ports, and one free block for both sides' media (sipp's -mp base and the

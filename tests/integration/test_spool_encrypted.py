@@ -14,6 +14,7 @@ import struct
 import time
 import zlib
 
+import estest
 from estest import EARSHOT, Results, calls_json, skip, tmpdir
 import livecalls
 
@@ -23,6 +24,9 @@ if why:
 if not os.path.exists(EARSHOT):
     skip("earshot not built at " + EARSHOT)
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 CALLS = 8
 LENGTH = 14.0
 KILL_AFTER = 9.0

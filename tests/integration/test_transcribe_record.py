@@ -12,9 +12,13 @@ import subprocess
 import time
 
 from asrstandin import StandIn
+import estest
 from estest import EARSHOT, Results, calls_json, earshot, free_port, import_capture, tmpdir
 from talkgen import A, gen_call
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-tr-record-")
 data = os.path.join(work, "data")

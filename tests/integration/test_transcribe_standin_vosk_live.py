@@ -72,6 +72,9 @@ class Receiver:
         self.httpd.server_close()
 
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-tr-vosk-live-")
 data = os.path.join(work, "data")

@@ -22,10 +22,14 @@ import subprocess
 import time
 
 from asrstandin import StandIn
+import estest
 from estest import (BUILD, EARSHOT, Results, calls_json, earshot, free_port, http_req, http_stop,
                     http_wait_up, import_capture, run, tmpdir)
 from talkgen import A, gen_call
 
+# a network namespace of its own: its lo carries this test's traffic and no
+# other program's (estest.own_loopback)
+estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-tr-ledger-")
 data = os.path.join(work, "data")
