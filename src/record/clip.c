@@ -58,12 +58,10 @@ int rec_recording_span(const char *data_dir, struct st_vault *vault,
 	if (start_ms < 0 || end_ms <= start_ms)
 		return es_errf(err, errlen, ES_EINVAL, "the span %lld-%lld ms is empty",
 			       (long long)start_ms, (long long)end_ms);
-	char file[4200];
-	rec_recording_path(data_dir, rec, file, sizeof(file));
 	int pfd = memfd_create("earshot-clip", MFD_CLOEXEC);
 	if (pfd < 0)
 		return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
-	int rc = rec_plain_into(vault, file, rec->path, rec->sha256, rec->encrypted, pfd,
+	int rc = rec_plain_into(data_dir, vault, rec->path, rec->sha256, rec->encrypted, pfd,
 				"no clip made", err, errlen);
 	FILE *f = NULL;
 	if (!rc && (lseek(pfd, 0, SEEK_SET) < 0 || !(f = fdopen(dup(pfd), "rb"))))

@@ -51,15 +51,13 @@ int rec_recording_export_fd(const char *data_dir, struct st_vault *vault,
 	if (media_format_parse(rec->format ? rec->format : "", &stored))
 		return es_errf(err, errlen, ES_EFORMAT, "recording %s has an unknown format '%s'",
 			       rec->path, rec->format ? rec->format : "");
-	char file[4200];
-	rec_recording_path(data_dir, rec, file, sizeof(file));
 	if (!mp3 && want == stored)
-		return rec_plain_into(vault, file, rec->path, rec->sha256, rec->encrypted, out_fd,
+		return rec_plain_into(data_dir, vault, rec->path, rec->sha256, rec->encrypted, out_fd,
 				      "not exported", err, errlen);
 	int pfd = memfd_create("earshot-export", MFD_CLOEXEC);
 	if (pfd < 0)
 		return es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
-	int rc = rec_plain_into(vault, file, rec->path, rec->sha256, rec->encrypted, pfd,
+	int rc = rec_plain_into(data_dir, vault, rec->path, rec->sha256, rec->encrypted, pfd,
 				"not exported", err, errlen);
 	if (!rc)
 		rc = export_convert(pfd, mp3, want, out_fd, err, errlen);

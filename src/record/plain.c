@@ -1,8 +1,8 @@
 /*
  * plain.c - a stored recording's plaintext into a file descriptor (a memfd:
  * nothing of it touches the disk), its stored file checked against the
- * index's SHA-256 first.  Shared by redaction (the original to fill) and
- * transcription (the audio to send to the engine).
+ * index's SHA-256 first.  Shared by redaction (the original to fill),
+ * transcription (the audio to send to the engine), export and clips.
  */
 #include "record/record_internal.h"
 #include "store/crypt.h"
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int rec_plain_into(struct st_vault *vault, const char *file, const char *path, const char *sha,
-		   bool encrypted, int fd, const char *not_done, char *err, size_t errlen)
+static int plain_once(struct st_vault *vault, const char *file, const char *path, const char *sha,
+		      bool encrypted, int fd, const char *not_done, char *err, size_t errlen)
 {
 	char hex[65];
 	int rc = st_sha256_file(file, NULL, hex);
@@ -54,4 +54,27 @@ int rec_plain_into(struct st_vault *vault, const char *file, const char *path, c
 	if (fclose(out) && !rc)
 		rc = es_errf(err, errlen, ES_EIO, "memory file: %s", strerror(errno));
 	return rc;
+}
+
+int rec_plain_into(const char *data_dir, struct st_vault *vault, const char *path,
+		   const char *sha, bool encrypted, int fd, const char *not_done, char *err,
+		   size_t errlen)
+{
+	int rc = 0;
+	for (int tries = 0;; tries++) {
+		char file[4300];
+		/* an archived recording: its checked copy fetched from the bucket
+		 * (tier.c), as playing it does */
+		const struct idx_recording rec = {.path = path, .sha256 = sha};
+		if (rec_recording_path(data_dir, &rec, file, sizeof(file)))
+			return es_errf(err, errlen, ES_ELIMIT, "%s: path too long", path);
+		/* a second try starts fd again (a memfd; a pipe cannot) */
+		if (tries && (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET) < 0))
+			return rc;
+		rc = plain_once(vault, file, path, sha, encrypted, fd, not_done, err, errlen);
+		/* gone between finding and reading it: moved to the bucket by the
+		 * archive pass, or a cached copy evicted; found again once */
+		if (!rc || tries || !access(file, F_OK))
+			return rc;
+	}
 }

@@ -339,14 +339,16 @@ int rec_imp_open(struct rec_imp *r, const char *path, struct rec_import_result *
 bool rec_imp_next(struct rec_imp *r, struct rec_imp_frame *out);
 void rec_imp_close(struct rec_imp *r);
 
-/* A stored recording's plaintext into fd (plain.c): the file at file is
- * checked against sha (hex) first, then decrypted with path's data key from
+/* A stored recording's plaintext into fd (plain.c): its file (local, or
+ * the bucket's copy fetched and checked: rec_recording_path; found again
+ * once when it moved meanwhile) is checked against sha (hex) first, then decrypted with path's data key from
  * vault (NULL: the key counts as gone) or copied.  not_done ends the
  * message of a hash mismatch ("not redacted").  ES_ENOTFOUND: the file or
  * its key is gone; ES_ECRYPTO: altered. */
 struct st_vault;
-int rec_plain_into(struct st_vault *vault, const char *file, const char *path, const char *sha,
-		   bool encrypted, int fd, const char *not_done, char *err, size_t errlen);
+int rec_plain_into(const char *data_dir, struct st_vault *vault, const char *path,
+		   const char *sha, bool encrypted, int fd, const char *not_done, char *err,
+		   size_t errlen);
 
 /* ---- the text analyses of stored transcripts (transcript_an.c) ------------------- */
 struct tr_text;

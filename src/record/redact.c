@@ -143,14 +143,8 @@ static int check_req(const struct rec_redact_req *q, const struct orig *o, char 
 static int plain_into(const struct rec_redact_req *q, const struct orig *o, int fd, char *err,
 		      size_t errlen)
 {
-	char file[4200];
-	/* an archived original: its checked copy fetched from the bucket
-	 * (tier.c), as playing it does */
-	const struct idx_recording r = {.path = o->path, .sha256 = o->sha};
-	if (rec_recording_path(q->data_dir, &r, file, sizeof(file)))
-		return es_errf(err, errlen, ES_ELIMIT, "%s: path too long", o->path);
-	return rec_plain_into(q->vault, file, o->path, o->sha, o->encrypted, fd, "not redacted",
-			      err, errlen);
+	return rec_plain_into(q->data_dir, q->vault, o->path, o->sha, o->encrypted, fd,
+			      "not redacted", err, errlen);
 }
 
 /* Decode in, fill the span, encode into out (same format, rate, channels). */

@@ -159,15 +159,12 @@ void rec_tr_worker_close(struct rec_tr_worker *w)
 static int plain_memfd(struct rec_tr_worker *w, const struct rec_tr_call *r, int *fd, char *err,
 		       size_t errlen)
 {
-	struct idx_recording rec = {.path = r->path, .sha256 = r->sha, .encrypted = r->encrypted};
-	char file[4300];
-	rec_recording_path(w->data_dir, &rec, file, sizeof(file));
 	*fd = memfd_create("earshot-transcribe", MFD_CLOEXEC);
 	if (*fd < 0)
 		return es_errf(err, errlen, ES_EIO, "memfd_create: %s", strerror(errno));
 	int rc = r->encrypted ? need_vault(w, err, errlen) : 0;
 	return rc ? rc
-		  : rec_plain_into(w->vault, file, r->path, r->sha, r->encrypted, *fd,
+		  : rec_plain_into(w->data_dir, w->vault, r->path, r->sha, r->encrypted, *fd,
 				   "not transcribed", err, errlen);
 }
 
