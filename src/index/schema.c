@@ -698,6 +698,43 @@ static const char tr_blind_pg_sql[] =
 	"CREATE INDEX transcripts_tsv ON transcripts USING gin (tsv);"
 	"UPDATE keyword_hits SET phrase = NULL WHERE phrase IS NOT NULL;"
 	"CREATE TABLE tr_search_key (id BIGINT PRIMARY KEY CHECK (id = 1), wrapped TEXT NOT NULL);";
+/* IDX_MIG_TR_COMPACT (issue #19): the blind index's FTS5 table kept a
+ * second full copy of every transcript's tokens (its content table: 90 % of
+ * the index's size, 12 KB a transcript of 300 words) only because SQLite
+ * 3.40's FTS5 deletes an entry when given its tokens.  It needs each of
+ * the entry's distinct tokens once, not their order or count (a delete
+ * marks (token, rowid); measured: an index whose entries were deleted so
+ * has the same instances as one never given them), so the table is now
+ * contentless and each transcript keeps its distinct tokens as ids into
+ * tr_vocab, which holds each token once (tokens the FTS5 index holds
+ * anyway): ~0.8 KB a transcript.  The triggers hand FTS5 the tokens back
+ * on a delete and when a reindex moves the entry (fts_key changes).  The
+ * step rebuilds the table from the old copy (hashes, no key needed).  The
+ * token counts FTS5 keeps for ranking drift by the repeats of deleted
+ * entries; no search ranks (lists are in call order). */
+#define TR_COMPACT_DELETE \
+	"  INSERT INTO transcript_text (transcript_text, rowid, tokens)" \
+	"  SELECT 'delete', OLD.fts_key, group_concat(v.token, ' ')" \
+	"  FROM json_each(ifnull(OLD.fts_ids, '[]')) j JOIN tr_vocab v ON v.id = j.value; END;"
+static const char tr_compact_sql[] =
+	"CREATE TABLE tr_vocab (id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE);"
+	"ALTER TABLE transcripts ADD COLUMN fts_ids TEXT;"
+	"INSERT OR IGNORE INTO tr_vocab (token) SELECT j.value FROM transcript_text_content c, "
+	IDX_TR_SPLIT_SQL("c.c0") " j WHERE j.value <> '';"
+	"UPDATE transcripts SET fts_ids = (SELECT json_group_array(DISTINCT v.id)"
+	" FROM transcript_text_content c, " IDX_TR_SPLIT_SQL("c.c0") " j"
+	" JOIN tr_vocab v ON v.token = j.value WHERE c.id = transcripts.fts_key)"
+	" WHERE fts_key IS NOT NULL;"
+	"DROP TRIGGER transcripts_ad;"
+	"CREATE VIRTUAL TABLE transcript_text_new USING fts5(tokens, tokenize = 'ascii', content = '');"
+	"INSERT INTO transcript_text_new (rowid, tokens) SELECT id, c0 FROM transcript_text_content;"
+	"DROP TABLE transcript_text;"
+	"ALTER TABLE transcript_text_new RENAME TO transcript_text;"
+	"CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts WHEN OLD.fts_key IS NOT NULL BEGIN"
+	TR_COMPACT_DELETE
+	"CREATE TRIGGER transcripts_au AFTER UPDATE OF fts_key ON transcripts"
+	" WHEN OLD.fts_key IS NOT NULL BEGIN" TR_COMPACT_DELETE;
+
 /* IDX_MIG_SEARCH_FAST (issue #16): what the searches without a party
  * needed at 1,000,000 calls (docs/PERFORMANCE.md).  A tag search read every
  * call of its time range and probed its tags (a month: ~160,000 calls for
@@ -773,6 +810,7 @@ const struct idx_migration idx_migrations[] = {
 	{IDX_MIG_TR_BLIND, tr_blind_sql},
 	{IDX_MIG_SEARCH_FAST, v26_search_fast_sql},
 	{IDX_MIG_SHARED_KEYS, v27_shared_keys_sql},
+	{IDX_MIG_TR_COMPACT, tr_compact_sql},
 };
 const unsigned idx_nmigrations = ES_ARRAY_LEN(idx_migrations);
 
@@ -787,6 +825,7 @@ static const struct {
 	{IDX_MIG_PARTY_TEXT, v21_party_text_pg_sql},
 	{IDX_MIG_TR_BLIND, tr_blind_pg_sql},
 	{IDX_MIG_SEARCH_FAST, v26_search_fast_pg_sql},
+	{IDX_MIG_TR_COMPACT, "SELECT 1"}, /* the tsvector has no second copy */
 };
 
 const char *idx_migration_pg_sql(unsigned step)
