@@ -41,11 +41,11 @@ printf '  PostgreSQL: '
 psql "$URL" -qc "VACUUM ANALYZE"
 echo "== size of the transcripts' search index"
 sqlite3 "$W/lite/index.sqlite" "SELECT '  SQLite ' || name || ': ' || (sum(pgsize) / 1048576) || ' MB'
-	FROM dbstat WHERE name LIKE 'transcript%' OR name LIKE 'sqlite_autoindex_transcript%'
+	FROM dbstat WHERE name LIKE 'transcript%' OR name LIKE '%transcripts%' OR name LIKE '%tr_vocab%'
 	GROUP BY name ORDER BY sum(pgsize) DESC"
 sqlite3 "$W/lite/index.sqlite" "SELECT '  SQLite total: ' || (sum(pgsize) / 1048576) || ' MB, '
 	|| (sum(pgsize) / $N) || ' bytes a transcript' FROM dbstat WHERE name LIKE 'transcript%'
-	OR name LIKE 'sqlite_autoindex_transcript%'"
+	OR name LIKE '%transcripts%' OR name LIKE '%tr_vocab%'"
 psql "$URL" -qAtc "SELECT '  PostgreSQL transcripts (table + TOAST): ' || pg_table_size('transcripts') / 1048576
 	|| ' MB, GIN transcripts_tsv: ' || pg_relation_size('transcripts_tsv') / 1048576
 	|| ' MB, all with its other indexes: ' || pg_total_relation_size('transcripts') / 1048576 || ' MB, '
