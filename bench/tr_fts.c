@@ -1,20 +1,29 @@
 /*
- * tr_fts.c - transcript text search latency of the index layer (SQLite
- * FTS5, index/transcripts.c): generated transcripts entered through
- * idx_transcript_put, then idx_calls_list with a text filter, as the
- * search API runs it (a page of 50), timed one search at a time per kind
- * (a common word, a rare word, a phrase, a prefix, one party's words) and
+ * tr_fts.c - transcript text search latency of the index layer (either
+ * engine: SQLite FTS5 or PostgreSQL's GIN tsvector, index/transcripts.c):
+ * generated transcripts entered through idx_transcript_put, then
+ * idx_calls_list with a text filter, as the search API runs it (a page of
+ * 50), timed one search at a time per kind (a common word, a rare word, a
+ * phrase, a prefix, one party's words, two words within a month) and
  * idx_tr_hits_words on one transcript's words (a page's hits: the API
  * decrypts each listed call's words file and marks them in memory).  The
  * index is the blind one (index/trblind.c) under a fixed bench key.
+ * INDEX is a SQLite file or a PostgreSQL URL (idx_open); the same seed
+ * gives both engines the same transcripts and the same searches
+ * (bench/tr_fts.sh runs both and compares the calls found).
  *
- *   tr_fts INDEX --fill N     N transcripts (two per call: the first N/2
+ *   tr_fts INDEX --fill N [--batch B]
+ *                             N transcripts (two per call: the first N/2
  *                             calls' caller and callee; calls made first
  *                             by gen_index), words from a generated
  *                             vocabulary of 5,000 with Zipf-like
- *                             frequencies and a few planted phrases
- *   tr_fts INDEX [--runs R]   R searches of each kind (default 40):
- *                             n, p50, p95, p99 and mean rows, ms
+ *                             frequencies and a few planted phrases; B
+ *                             transcripts a transaction (default 5,000)
+ *   tr_fts INDEX [--runs R] [--each FILE]
+ *                             R searches of each kind (default 40):
+ *                             n, p50, p95, p99 and mean rows, ms; FILE
+ *                             gets a line a search: kind, query, the
+ *                             calls found in order, ms (tab-separated)
  */
 #include "core/core.h"
 #include "index/index.h"
@@ -23,9 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define VOCAB 5000
 #define WORDS_PER_TR 300 /* about two minutes of one party's speech */
+/* gen_index's first day (2026-06-01T00:00:00Z) and its 183 days of calls */
+#define GI_EPOCH_US (INT64_C(1780272000) * ES_US_PER_SEC)
+#define DAY_US (INT64_C(86400) * ES_US_PER_SEC)
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
@@ -77,7 +90,7 @@ static int pick(void)
 
 static const char *const planted[] = {"cancel my account", "refund please", "speak to a manager"};
 
-static int fill(struct idx *ix, long n)
+static int fill(struct idx *ix, long n, long batch)
 {
 	vocab_init();
 	char *text = malloc(WORDS_PER_TR * 16), *times = malloc(WORDS_PER_TR * 12);
@@ -85,7 +98,7 @@ static int fill(struct idx *ix, long n)
 		return 1;
 	int64_t t0 = es_mono_us();
 	for (long i = 0; i < n; i++) {
-		if (i % 1000 == 0 && idx_begin(ix))
+		if (i % batch == 0 && idx_begin(ix))
 			return 1;
 		size_t tl = 0, ml = 0;
 		for (int w = 0; w < WORDS_PER_TR; w++) {
@@ -104,12 +117,21 @@ static int fill(struct idx *ix, long n)
 			fprintf(stderr, "tr_fts: call %ld: %s\n", i / 2 + 1, idx_errmsg(ix));
 			return 1;
 		}
-		if (i % 1000 == 999 || i == n - 1) {
+		if (i % batch == batch - 1 || i == n - 1) {
 			if (idx_commit(ix))
 				return 1;
 		}
 	}
-	printf("filled %ld transcripts in %.1f s\n", n, (double)(es_mono_us() - t0) / 1e6);
+	double secs = (double)(es_mono_us() - t0) / 1e6;
+	/* the CPU this process used (on a shared machine the wall time is
+	 * mostly waiting; PostgreSQL's server CPU is not in it) */
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	printf("filled %ld transcripts in %.1f s (%.2f ms each, %ld a transaction), %.1f s CPU"
+	       " (%.2f ms each)\n",
+	       n, secs, n ? secs * 1e3 / (double)n : 0, batch, cpu, n ? cpu * 1e3 / (double)n : 0);
 	free(text);
 	free(times);
 	return 0;
@@ -117,14 +139,17 @@ static int fill(struct idx *ix, long n)
 
 struct seen {
 	unsigned n;
-	int64_t last;
+	char ids[50 * 21]; /* the page's call ids, comma-separated */
+	size_t len;
 };
 
 static int count(void *ud, const struct idx_call *c)
 {
 	struct seen *s = ud;
 	s->n++;
-	s->last = c->id;
+	if (s->len + 22 < sizeof(s->ids))
+		s->len += (size_t)snprintf(s->ids + s->len, sizeof(s->ids) - s->len, "%s%lld",
+					   s->len ? "," : "", (long long)c->id);
 	return 0;
 }
 
@@ -156,16 +181,21 @@ static void report(const char *kind, int64_t *lat, unsigned n, uint64_t rows)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: tr_fts INDEX [--fill N | --runs R]\n");
+		fprintf(stderr, "usage: tr_fts INDEX [--fill N [--batch B] | --runs R [--each FILE]]\n");
 		return 2;
 	}
-	long nfill = 0;
+	long nfill = 0, batch = 5000;
 	unsigned runs = 40;
+	const char *each = NULL;
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--fill"))
 			nfill = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--batch"))
+			batch = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--runs"))
 			runs = (unsigned)atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--each"))
+			each = argv[i + 1];
 	}
 	char err[512];
 	struct idx *ix = NULL;
@@ -176,34 +206,46 @@ int main(int argc, char **argv)
 	static const uint8_t bench_key[IDX_TR_KEY_BYTES] = {1, 2, 3};
 	idx_set_search_key(ix, bench_key);
 	if (nfill) {
-		int rc = fill(ix, nfill);
+		int rc = fill(ix, nfill, batch > 0 ? batch : 1);
 		idx_close(ix);
 		return rc;
 	}
 	vocab_init();
 	int64_t *lat = calloc(runs, sizeof(*lat));
-	if (!lat || !runs)
+	FILE *ef = each ? fopen(each, "w") : NULL;
+	if (!lat || !runs || (each && !ef)) {
+		fprintf(stderr, "tr_fts: %s\n", each && !ef ? each : "out of memory");
 		return 1;
-	static const char *const kinds[] = {"common word", "rare word", "phrase", "prefix",
-					    "caller's words", "hits on a call"};
+	}
+	static const char *const kinds[] = {"common word", "rare word",      "phrase",
+					    "prefix",      "caller's words", "two words in a month",
+					    "hits on a call"};
 	for (size_t k = 0; k < ES_ARRAY_LEN(kinds); k++) {
 		uint64_t rows = 0;
 		for (unsigned r = 0; r < runs; r++) {
 			char q[128];
 			int party = 0;
+			int64_t from = 0, to = 0;
 			switch (k) {
 			case 0: snprintf(q, sizeof(q), "%s", vocab[r % 20]); break;
 			case 1: snprintf(q, sizeof(q), "%s", vocab[VOCAB - 1 - r * 7]); break;
 			case 2: snprintf(q, sizeof(q), "\"%s\"", planted[r % 3]); break;
 			case 3: snprintf(q, sizeof(q), "%.3s*", vocab[50 + r]); break;
 			case 4: snprintf(q, sizeof(q), "%s", vocab[100 + r]); party = IDX_CALLER + 1; break;
+			case 5:
+				/* a middling word and a rarer one, one of six months */
+				snprintf(q, sizeof(q), "%s %s", vocab[30 + r], vocab[400 + 3 * r]);
+				from = GI_EPOCH_US + (int64_t)(r % 6) * 30 * DAY_US;
+				to = from + 30 * DAY_US;
+				break;
 			default: snprintf(q, sizeof(q), "%s", vocab[200 + r]); break;
 			}
-			struct idx_filter f = {.text = q, .text_party = party, .limit = 50};
+			struct idx_filter f = {.text = q, .text_party = party, .limit = 50,
+					       .from_us = from, .to_us = to};
 			struct seen s = {0};
 			int64_t t = es_mono_us();
 			int rc = idx_calls_list(ix, &f, count, &s);
-			if (!rc && k == 5) {
+			if (!rc && k == 6) {
 				/* the hits in one transcript's 300 words, in memory */
 				for (int w = 0; w < WORDS_PER_TR; w++) {
 					snprintf(words[w], sizeof(words[w]), "%s",
@@ -221,10 +263,16 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			rows += s.n;
+			if (ef && k != 6)
+				fprintf(ef, "%s\t%s\t%s\t%.2f\n", kinds[k], q, s.ids, lat[r] / 1e3);
 		}
 		report(kinds[k], lat, runs, rows);
 	}
 	free(lat);
+	if (ef && fclose(ef)) {
+		fprintf(stderr, "tr_fts: %s: write failed\n", each);
+		return 1;
+	}
 	idx_close(ix);
 	return 0;
 }

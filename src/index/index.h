@@ -833,6 +833,9 @@ int idx_tr_hits_words(const char *text, int channel, const struct idx_tr_word *w
  * searchable until `earshot transcribe reindex` (or `transcribe run`,
  * which does it first) enters them again from their sealed words files. */
 #define IDX_MIG_TR_BLIND "transcripts: a blind (keyed hash) search index, no plain text"
+/* SQLite's blind index without FTS5's second copy of every token (schema.c,
+ * IDX_MIG_TR_COMPACT); nothing on PostgreSQL. */
+#define IDX_MIG_TR_COMPACT "transcripts: contentless blind index, tokens kept once as ids"
 #define IDX_TR_KEY_BYTES 32
 #define IDX_TR_TOKEN_MAX 44 /* a keyword phrase's token, without the NUL */
 #define IDX_TR_WRAPPED_MAX 256

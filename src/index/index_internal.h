@@ -93,6 +93,9 @@ void idx_rollback_to(struct idx *ix, const char *name);
 int idx_tr_doc(struct idx *ix, const char *text, struct es_buf *out);
 int idx_tr_query(struct idx *ix, const char *text, char **out);
 int idx_tr_kw_token(struct idx *ix, const char *phrase, char out[IDX_TR_TOKEN_MAX + 1]);
+/* SQLite: a document's tokens (text: an SQL expression) as json_each rows,
+ * for tr_vocab (IDX_MIG_TR_COMPACT; the tokens are [0-9a-vx] only). */
+#define IDX_TR_SPLIT_SQL(text) "json_each('[\"' || replace(" text ", ' ', '\",\"') || '\"]')"
 /* SQLite: the calls whose transcripts match query (idx_tr_query's FTS5
  * form), as "id,id,..." into ids when at most IDX_TR_PROBE_MAX transcripts
  * do; else *common (ids then unused), and the search tests each call in

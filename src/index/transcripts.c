@@ -324,21 +324,24 @@ static int blind_put(struct idx *ix, int64_t call_row, int channel, const char *
 		err = done(ix, st, "transcript search index");
 		goto out;
 	}
-	/* the old entry (a reindex) goes first: its trigger is on delete only */
-	if ((err = prep(ix, "DELETE FROM transcript_text WHERE rowid IN (SELECT fts_key FROM"
-			    " transcripts WHERE call_row = ? AND channel = ?)",
-			&st)))
+	/* FTS5's delete needs the entry's distinct tokens: kept once each in
+	 * tr_vocab, the row holds their ids (IDX_MIG_TR_COMPACT); the new key
+	 * hands the old entry (a reindex) back to FTS5 (trigger transcripts_au) */
+	if ((err = prep(ix, "INSERT OR IGNORE INTO tr_vocab (token) SELECT value FROM "
+			IDX_TR_SPLIT_SQL("?") " WHERE value <> ''", &st)))
 		goto out;
-	db_bind_int64(st, 1, call_row);
-	db_bind_int64(st, 2, channel);
+	db_bind_text(st, 1, (const char *)doc.p);
 	if ((err = done(ix, st, "transcript search index")))
 		goto out;
-	if ((err = prep(ix, "UPDATE transcripts SET fts_key = ? WHERE call_row = ? AND channel = ?",
+	if ((err = prep(ix, "UPDATE transcripts SET fts_key = ?, fts_ids = (SELECT"
+			    " json_group_array(DISTINCT v.id) FROM " IDX_TR_SPLIT_SQL("?") " j"
+			    " JOIN tr_vocab v ON v.token = j.value) WHERE call_row = ? AND channel = ?",
 			&st)))
 		goto out;
 	db_bind_int64(st, 1, key);
-	db_bind_int64(st, 2, call_row);
-	db_bind_int64(st, 3, channel);
+	db_bind_text(st, 2, (const char *)doc.p);
+	db_bind_int64(st, 3, call_row);
+	db_bind_int64(st, 4, channel);
 	if ((err = done(ix, st, "transcript")))
 		goto out;
 	if ((err = prep(ix, "INSERT INTO transcript_text (rowid, tokens) VALUES (?, ?)", &st)))

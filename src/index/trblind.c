@@ -360,6 +360,22 @@ static int trq_parse(const char *text, struct trq *q)
 	return err ? err : q->nterm ? 0 : ES_EINVAL;
 }
 
+/* The common end of the two query writers: b NUL-terminated into *out
+ * (the caller's), or freed on err; q (plain words) wiped and freed. */
+static int trq_finish(struct trq *q, struct es_buf *b, int err, char **out)
+{
+	if (!err)
+		err = es_buf_append(b, "", 1);
+	sodium_memzero(q, sizeof(*q));
+	free(q);
+	if (err) {
+		es_buf_free(b);
+		return err;
+	}
+	*out = (char *)b->p;
+	return 0;
+}
+
 char *idx_tr_match(const char *text)
 {
 	struct trq *q = malloc(sizeof(*q));
@@ -378,15 +394,9 @@ char *idx_tr_match(const char *text)
 		if (!err)
 			err = es_buf_append(&b, q->term[i].star ? "\"*" : "\"", q->term[i].star ? 2 : 1);
 	}
-	if (!err)
-		err = es_buf_append(&b, "", 1);
-	sodium_memzero(q, sizeof(*q));
-	free(q);
-	if (err) {
-		es_buf_free(&b);
-		return NULL;
-	}
-	return (char *)b.p;
+	char *out = NULL;
+	trq_finish(q, &b, err, &out);
+	return out;
 }
 
 int idx_tr_query(struct idx *ix, const char *text, char **out)
@@ -434,16 +444,7 @@ int idx_tr_query(struct idx *ix, const char *text, char **out)
 		if (!err && !pg)
 			err = es_buf_append(&b, q->term[i].star ? "\"*" : "\"", q->term[i].star ? 2 : 1);
 	}
-	if (!err)
-		err = es_buf_append(&b, "", 1);
-	sodium_memzero(q, sizeof(*q));
-	free(q);
-	if (err) {
-		es_buf_free(&b);
-		return err;
-	}
-	*out = (char *)b.p;
-	return 0;
+	return trq_finish(q, &b, err, out);
 }
 
 /* ---- hits in a page's words (in memory) ------------------------------------------------ */

@@ -871,7 +871,19 @@ static unsigned mig_step(const char *name)
 	" CREATE INDEX call_tags_tag ON call_tags(tag, call_row); "
 /* Back from the shared data keys' migration (IDX_MIG_SHARED_KEYS). */
 #define SHARED_KEYS_UNDO "DROP TABLE rec_keys; ALTER TABLE nodes DROP COLUMN blobs; "
-#define AFTER_V9_UNDO SHARED_KEYS_UNDO SEARCH_FAST_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
+/* Back from the contentless blind index (IDX_MIG_TR_COMPACT): FTS5 with its
+ * own copy again, each entry's distinct tokens (no positions: words only). */
+#define TR_COMPACT_UNDO \
+	"CREATE VIRTUAL TABLE tr_old USING fts5(tokens, tokenize = 'ascii');" \
+	" INSERT INTO tr_old (rowid, tokens) SELECT t.fts_key, (SELECT group_concat(v.token, ' ')" \
+	" FROM json_each(t.fts_ids) j JOIN tr_vocab v ON v.id = j.value) FROM transcripts t" \
+	" WHERE t.fts_key IS NOT NULL;" \
+	" DROP TRIGGER transcripts_au; DROP TRIGGER transcripts_ad; DROP TABLE transcript_text;" \
+	" ALTER TABLE tr_old RENAME TO transcript_text;" \
+	" CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts BEGIN" \
+	" DELETE FROM transcript_text WHERE rowid = OLD.fts_key; END;" \
+	" ALTER TABLE transcripts DROP COLUMN fts_ids; DROP TABLE tr_vocab; "
+#define AFTER_V9_UNDO TR_COMPACT_UNDO SHARED_KEYS_UNDO SEARCH_FAST_UNDO TR_BLIND_UNDO TR_CLAIM_UNDO BOOKMARKS_UNDO MFA_UNDO PARTY_TEXT_UNDO SPEECH_UNDO QA_UNDO TRANSCRIPT_UNDO NODES_UNDO CHECKS_UNDO SEARCHES_UNDO TALK_UNDO QUALITY_UNDO SUBJECT_UNDO REDACT_UNDO CONSENT_UNDO
 /* The undo of each migration after v9, by the migration's name: branches
  * append their migrations independently and the lead orders them at merge,
  * so a test rewinds by name, never by number. */
@@ -896,6 +908,7 @@ static const struct {
 	{IDX_MIG_TR_BLIND, TR_BLIND_UNDO},
 	{IDX_MIG_SEARCH_FAST, SEARCH_FAST_UNDO},
 	{IDX_MIG_SHARED_KEYS, SHARED_KEYS_UNDO},
+	{IDX_MIG_TR_COMPACT, TR_COMPACT_UNDO},
 };
 
 /* Take the index at dbpath back to just before migration name: every later
@@ -2662,6 +2675,116 @@ static void test_tr_blind_migrate(void)
 	idx_close(ix);
 }
 
+/* The first column of sql's first row on the SQLite index, -1 on error. */
+static int64_t sqlite_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+/* The instances in SQLite's blind FTS5 index (stale ones too: a search
+ * joins them away), -1 on error. */
+static int64_t tr_instances(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.trv USING fts5vocab(main, transcript_text,"
+			     " 'instance')", NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM temp.trv", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* IDX_MIG_TR_COMPACT (issue #19): SQLite's blind index holds each
+ * transcript's tokens once (FTS5's own copy made it 2.6x larger); an index
+ * from before is rebuilt without the key; a reindex and a delete leave no
+ * entry behind; 40 transcripts of 300 words take < 9 KB each with all
+ * their tables (7.2 KB measured; FTS5's copy alone was ~8 KB more). */
+static void test_tr_compact(void)
+{
+	struct idx *ix = fresh();
+	static const uint8_t key[IDX_TR_KEY_BYTES] = {7};
+	idx_set_search_key(ix, key);
+	int64_t a = insert(ix, simple("tc1@x", "alice", "bob", 1000, 10));
+	int64_t b = insert(ix, simple("tc2@x", "carol", "dave", 2000, 10));
+	struct idx_transcript t = {.call_row = a, .engine = "whisper", .words = 3,
+				   .text = "zanzibar refund quokka", .created_us = 1};
+	CHECK_INT(idx_transcript_put(ix, &t), 0);
+	t = (struct idx_transcript){.call_row = b, .engine = "whisper", .words = 2,
+				    .text = "refund walrus", .created_us = 1};
+	CHECK_INT(idx_transcript_put(ix, &t), 0);
+	idx_close(ix);
+	char err[256];
+	if (!pg_mode) {
+		rewind_before(IDX_MIG_TR_COMPACT);
+		CHECK_INT(sqlite_int("SELECT count(*) FROM transcript_text_content"), 2);
+		CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+		CHECK_INT(idx_schema_version(ix), (int)idx_nmigrations);
+		idx_close(ix);
+		CHECK_INT(sqlite_int("SELECT count(*) FROM sqlite_schema WHERE name ="
+				     " 'transcript_text_content'"), 0);
+		CHECK_INT(tr_instances(), 5);
+	}
+	CHECK_INT(idx_open(&ix, dbpath, err, sizeof(err)), 0);
+	idx_set_search_key(ix, key);
+	CHECK_INT(count_text(ix, "zanzibar", 0), 1);
+	CHECK_INT(count_text(ix, "refund", 0), 2);
+	/* a reindex moves the entry: the old one's tokens go */
+	CHECK_INT(idx_tr_reindex(ix, a, 0, "zanzibar zanzibar okapi"), 0);
+	CHECK_INT(count_text(ix, "quokka", 0), 0);
+	CHECK_INT(count_text(ix, "\"zanzibar okapi\"", 0), 1);
+	if (!pg_mode)
+		CHECK_INT(tr_instances(), 5);
+	/* put replaces (delete + insert), the call's delete takes the rest */
+	t = (struct idx_transcript){.call_row = b, .engine = "whisper", .words = 1,
+				    .text = "walrus", .created_us = 2};
+	CHECK_INT(idx_transcript_put(ix, &t), 0);
+	CHECK_INT(count_text(ix, "refund", 0), 0);
+	CHECK_INT(idx_transcripts_delete(ix, a), 0);
+	CHECK_INT(count_text(ix, "okapi", 0), 0);
+	if (!pg_mode)
+		CHECK_INT(tr_instances(), 1);
+	/* the size: 40 transcripts of 300 words from 400 made-up ones */
+	CHECK_INT(idx_begin(ix), 0);
+	uint64_t r = 12345;
+	for (int i = 0; i < 40; i++) {
+		char cid[32], text[300 * 8] = "";
+		size_t tl = 0;
+		snprintf(cid, sizeof(cid), "tcs%d@x", i);
+		int64_t id = insert(ix, simple(cid, "alice", "bob", 3000 + i, 5));
+		for (int w = 0; w < 300; w++) {
+			r = r * 6364136223846793005u + 1442695040888963407u;
+			tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%sw%x", w ? " " : "",
+					       (unsigned)(r >> 33) % 400);
+		}
+		t = (struct idx_transcript){.call_row = id, .engine = "whisper", .words = 300,
+					    .text = text, .created_us = 1};
+		CHECK_INT(idx_transcript_put(ix, &t), 0);
+	}
+	CHECK_INT(idx_commit(ix), 0);
+	idx_close(ix);
+	if (!pg_mode) {
+		/* the transcripts' tables, the FTS5 index's, the tokens' */
+		int64_t bytes = sqlite_int("SELECT sum(pgsize) FROM dbstat WHERE name LIKE"
+					   " 'transcript%' OR name LIKE '%tr_vocab%'");
+		CHECK(bytes > 0 && bytes / 40 < 9000);
+	}
+}
+
 struct ids_seen {
 	int n;
 	int64_t id[16];
@@ -2950,6 +3073,7 @@ int main(int argc, char **argv)
 	RUN(test_transcripts);
 	RUN(test_tr_blind_migrate);
 	RUN(test_tr_common);
+	RUN(test_tr_compact);
 	RUN(test_party_fts);
 	RUN(test_migrate_consent);
 	RUN(test_searches);
