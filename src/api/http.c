@@ -75,6 +75,10 @@ struct idx *srv_ix_take(struct api_server *s)
 	}
 	/* the transcripts' search key: unwrapped at the first search */
 	idx_set_search_key_fn(ix, rec_tr_search_key, &s->trkey);
+	/* which recordings are this folder's own (a missing file is gone, not
+	 * on another node) */
+	if (s->node[0] && idx_set_node(ix, s->node))
+		ES_LOG_WARNING(TAG, "node name %s not set on an index connection", s->node);
 	return ix;
 }
 
@@ -587,6 +591,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	s->cfg.data_dir = s->data_dir;
 	s->trkey = (struct rec_tr_keysrc){.data_dir = s->data_dir, .vault = &s->vault};
 	snprintf(s->index_path, sizeof(s->index_path), "%s/index.sqlite", s->data_dir);
+	snprintf(s->node, sizeof(s->node), "%s", cfg->node ? cfg->node : "");
 	if (cfg->index)
 		snprintf(s->index_path, sizeof(s->index_path), "%s", cfg->index);
 	s->cfg.index = cfg->index ? s->index_path : NULL;

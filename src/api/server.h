@@ -22,6 +22,9 @@
 struct api_server_config {
 	const char *data_dir;  /* DATA: index.sqlite, keys/, ledger/, recordings */
 	const char *index;     /* a PostgreSQL URL (index.h); NULL: DATA/index.sqlite */
+	const char *node;      /* this data folder's node name (idx_set_node of each
+				* index connection: its own recordings are not
+				* another node's); NULL: none.  Copied */
 	const char *host;      /* numeric IPv4 or IPv6 address to bind */
 	uint16_t port;         /* 0: any free port (see api_server_port) */
 	unsigned threads;      /* 1..API_SRV_THREADS_MAX */

@@ -35,6 +35,7 @@ struct api_server {
 	struct api_server_config cfg;
 	char data_dir[4096];
 	char index_path[4200];
+	char node[IDX_NODE_MAX]; /* api_server_config.node, "" none */
 	struct MHD_Daemon *mhd;
 	bool tls;
 	uint16_t port;

@@ -410,9 +410,13 @@ int cli_web_start(struct cli_ctx *ctx, struct cli_web_settings *o, const char *r
 	}
 	if (cli_data_guard(ctx))
 		return CLI_ERR;
+	char node[IDX_NODE_MAX] = "";
+	if (cli_node_name(ctx, node, sizeof(node)))
+		return CLI_USAGE;
 	struct api_server_config cfg = {
 		.data_dir = ctx->data_dir,
 		.index = ctx->index,
+		.node = node,
 		.host = o->host,
 		.port = o->port,
 		.threads = o->threads,

@@ -191,10 +191,9 @@ static int gather(struct ev_ctx *ctx, struct idx *ix, int64_t call_row, const ch
 	snprintf(ldir, sizeof(ldir), "%s/ledger", ctx->data_dir);
 	struct st_head ixh;
 	bool ixtrusted = false;
-	/* this process's own node's recording is in its own ledger */
-	const char *me = idx_node(ix);
-	ctx->elsewhere = rec_recording_elsewhere(ctx->data_dir, ix, p->rec.node, p->rec.path) &&
-			 !(me && !strcmp(me, p->rec.node));
+	/* this process's own node's recording is in its own ledger
+	 * (rec_recording_elsewhere: never the own node's) */
+	ctx->elsewhere = rec_recording_elsewhere(ctx->data_dir, ix, p->rec.node, p->rec.path);
 	if (ctx->elsewhere && (rc = reach_node(ctx, ix, p, ldir, sizeof(ldir), &ixh, &ixtrusted)))
 		goto out;
 	rc = ES_EIO;

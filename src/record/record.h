@@ -930,7 +930,8 @@ int rec_keys_publish_all(struct idx *ix, struct st_vault *v, unsigned *n);
 void rec_keys_remote(struct st_vault *v, struct idx *ix);
 /* Whether the recording at path (relative), missing from data_dir, is
  * another node's on a shared index (issue #16): its file is on node or in
- * node's published bucket. */
+ * node's published bucket.  Never when node is idx_node(ix), this folder's
+ * own (its missing file is gone). */
 bool rec_recording_elsewhere(const char *data_dir, struct idx *ix, const char *node,
 			     const char *path);
 /* The one way to another node's recording: when rec_recording_elsewhere,

@@ -117,6 +117,10 @@ bool rec_recording_elsewhere(const char *data_dir, struct idx *ix, const char *n
 	struct stat st;
 	if (!idx_shared(ix) || !node || !*node || !path)
 		return false;
+	/* this folder's own recording: a missing file is missing (gone), not
+	 * another node's to reach */
+	if (idx_node(ix) && !strcmp(node, idx_node(ix)))
+		return false;
 	if (snprintf(p, sizeof(p), "%s/%s", data_dir, path) >= (int)sizeof(p))
 		return false;
 	return stat(p, &st) != 0 && errno == ENOENT;

@@ -40,14 +40,17 @@ static bool vault_follow(struct st_vault *v)
 }
 
 /* st_dek_unwrap under the read lock; a KEK it does not know (ES_ENOTFOUND)
- * may be a rotation made since the keyring was read: read it again, once. */
+ * may be a rotation made since the keyring was read: read it again, once,
+ * and try again even when this thread found it unchanged (another thread
+ * may have read the new keyring between this one's try and its look). */
 static int vault_unwrap(struct st_vault *v, const char *wrapped, const char *id,
 			struct st_dek **dek, char *err, size_t errlen)
 {
 	pthread_rwlock_rdlock(&v->lock);
 	int rc = st_dek_unwrap(v->kr, wrapped, id, dek, err, errlen);
 	pthread_rwlock_unlock(&v->lock);
-	if (rc == ES_ENOTFOUND && vault_follow(v)) {
+	if (rc == ES_ENOTFOUND) {
+		vault_follow(v);
 		pthread_rwlock_rdlock(&v->lock);
 		rc = st_dek_unwrap(v->kr, wrapped, id, dek, err, errlen);
 		pthread_rwlock_unlock(&v->lock);

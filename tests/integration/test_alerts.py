@@ -15,17 +15,14 @@ test starts (http.server on a free port).
    earshot_alert_deliveries_total and passes `promtool check metrics`;
    GET /api/alerts lists the events newest first and the configured alert
    (no secret) to an admin, and refuses an agent."""
-import hashlib
-import hmac
-import http.server
 import json
 import os
-import threading
 import time
 
 import subprocess
 
 import estest
+from webhook import Receiver
 from estest import EARSHOT, Results, have, http_req, http_wait_up, run, skip, tmpdir
 import livecalls
 
@@ -38,43 +35,6 @@ if not os.path.exists(EARSHOT):
 SECRET = "test-secret-0123456789abcdef"
 THRESHOLD = 4  # seconds of one-way audio before the alert
 LENGTH = 8.0  # seconds from ACK to BYE
-
-
-class Receiver:
-    """A webhook receiver: records (time, id header, body, signature ok) of
-    every POST; answers 200.  stop() closes the socket, start() opens it on
-    the same port again."""
-
-    def __init__(self, port):
-        self.port = port
-        self.got = []
-        self.httpd = None
-
-    def start(self):
-        got = self.got
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sig = self.headers.get("X-Earshot-Signature", "")
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                got.append({"t": time.time(), "id": self.headers.get("X-Earshot-Event"),
-                            "body": body, "sig_ok": hmac.compare_digest(sig, want)})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        http.server.HTTPServer.allow_reuse_address = True
-        self.httpd = http.server.HTTPServer(("127.0.0.1", self.port), H)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class OneWayCalls(livecalls.Calls):
@@ -119,7 +79,7 @@ p = subprocess.run([EARSHOT, "--data", data, "record", "-i", "lo", "-c", bad],
 res.check(p.returncode == 2 and bad + ":3" in p.stderr and "threshold" in p.stderr,
           "a bad [alert] section: exit %d, %s" % (p.returncode, p.stderr[-500:]))
 
-rx = Receiver(hook_port).start()
+rx = Receiver(hook_port, SECRET, json_body=False).start()
 rec = livecalls.Recorder(EARSHOT, data, ports.bpf(8),
                          args=["-c", conf, "--linger", "1", "--api", "127.0.0.1:%d" % api_port])
 rec.start()

@@ -17,15 +17,11 @@ kind: http.server on a free port), with sipp calls on loopback.
 All of it in a network namespace of its own (estest.own_loopback): other
 programs' traffic on the host's lo (other tests' sipp and recorders on ports
 that our filter's range covers) once made 65 calls indexed for 61."""
-import hashlib
-import hmac
-import http.server
-import json
 import os
-import threading
 import time
 
 import estest
+from webhook import Receiver
 from estest import EARSHOT, Results, skip, tmpdir
 import livecalls
 
@@ -43,46 +39,12 @@ BACKLOG = 10       # recordings waiting before the backlog alert
 BURST = 60         # calls that end at once
 
 
-class Receiver:
-    """A webhook receiver: (time, body, signature ok) of every POST; 200."""
-
-    def __init__(self, port):
-        self.port, self.got = port, []
-        got = self.got
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sig = self.headers.get("X-Earshot-Signature", "")
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                got.append({"t": time.time(), "body": json.loads(body),
-                            "sig_ok": hmac.compare_digest(sig, want)})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.HTTPServer(("127.0.0.1", port), H)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def events(self, condition):
-        return [g for g in self.got if g["body"].get("condition") == condition]
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-# a network namespace of its own: its lo carries this test's traffic and no
-# other program's (estest.own_loopback)
 where = estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-alerts-live-")
 data = os.path.join(work, "data")
 ports = livecalls.Ports(BURST)
-rx = Receiver(estest.free_port())
+rx = Receiver(estest.free_port(), SECRET).start()
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
     f.write("[alerts]\nwebhook = http://127.0.0.1:%d/hook\nsecret = %s\nretry_max = 2s\n"

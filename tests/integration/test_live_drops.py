@@ -11,16 +11,13 @@ steady load, not for 4 s of it), overflows.  Then (docs/ALERTS.md, docs/CLI.md):
   have neither;
 - `earshot reconcile` gives the stalled calls the reason "capture_drops"
   and the later ones none."""
-import hashlib
-import hmac
-import http.server
 import json
 import os
 import signal
-import threading
 import time
 
 import estest
+from webhook import Receiver
 from estest import EARSHOT, Results, calls_json, earshot, skip, tmpdir
 import livecalls
 
@@ -35,42 +32,12 @@ STALLED, AFTER = 20, 4
 STALL_S = 4.0
 
 
-class Receiver:
-    """A webhook receiver: the parsed body and signature check of every POST."""
-
-    def __init__(self, port):
-        self.port, self.got = port, []
-        got = self.got
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sig = self.headers.get("X-Earshot-Signature", "")
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                got.append({"body": json.loads(body), "sig_ok": hmac.compare_digest(sig, want)})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.HTTPServer(("127.0.0.1", port), H)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-# a network namespace of its own: its lo carries this test's traffic and no
-# other program's (estest.own_loopback)
 estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-live-drops-")
 data = os.path.join(work, "data")
 pa, pb = livecalls.Ports(STALLED), livecalls.Ports(AFTER)
-rx = Receiver(estest.free_port())
+rx = Receiver(estest.free_port(), SECRET).start()
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
     f.write("[alerts]\nwebhook = http://127.0.0.1:%d/hook\nsecret = %s\nretry_max = 2s\n"

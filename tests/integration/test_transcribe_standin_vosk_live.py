@@ -17,15 +17,12 @@ in the results and raises the `keyword` alert to a webhook receiver.
    the other skipped and counted (status.json live_keywords.skipped).
 4. Engine down: the next call still records; status.json's live_keywords
    counts it as failed."""
-import hashlib
-import hmac
-import http.server
 import json
 import os
-import threading
 import time
 
 import estest
+from webhook import Receiver
 from asrstandin import StandIn
 from estest import EARSHOT, Results, calls_json, earshot, show_json, skip, tmpdir
 import livecalls
@@ -40,47 +37,13 @@ SECRET = "test-secret-livekw-0123456789"
 LENGTH = 16.0      # seconds from ACK to BYE
 
 
-class Receiver:
-    """A webhook receiver: (time, body, signature ok) of every POST; 200."""
-
-    def __init__(self, port):
-        self.port, self.got = port, []
-        got = self.got
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sig = self.headers.get("X-Earshot-Signature", "")
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                got.append({"t": time.time(), "body": json.loads(body),
-                            "sig_ok": hmac.compare_digest(sig, want)})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.HTTPServer(("127.0.0.1", port), H)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def events(self, condition):
-        return [g for g in self.got if g["body"].get("condition") == condition]
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-# a network namespace of its own: its lo carries this test's traffic and no
-# other program's (estest.own_loopback)
 estest.own_loopback()
 res = Results()
 work = tmpdir("earshot-tr-vosk-live-")
 data = os.path.join(work, "data")
 si = StandIn("vosk")
 si_port = si.start()
-rx = Receiver(estest.free_port())
+rx = Receiver(estest.free_port(), SECRET).start()
 ports = livecalls.Ports(2)
 conf = os.path.join(work, "earshot.conf")
 with open(conf, "w") as f:
