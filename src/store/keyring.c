@@ -537,6 +537,25 @@ out:
 	return 0;
 }
 
+/* kr's file read into a new keyring (*out, freed by the caller even on
+ * failure): what rotate starts from and refresh swaps in.  A file gone
+ * meanwhile is ES_EIO, "keyring vanished". */
+static int kr_read_again(const struct st_keyring *kr, struct st_keyring **out, char *err,
+			 size_t errcap)
+{
+	struct st_keyring *fresh = *out = calloc(1, sizeof(*fresh));
+	int rc = fresh ? 0 : ES_ENOMEM;
+	if (!rc && !(fresh->path = strdup(kr->path)))
+		rc = ES_ENOMEM;
+	if (!rc)
+		rc = kr_load(fresh, err, errcap);
+	if (rc == ES_ENOTFOUND) {
+		st_crypt_errf(err, errcap, "%s: keyring vanished", kr->path);
+		rc = ES_EIO;
+	}
+	return rc;
+}
+
 int st_kr_rotate(struct st_keyring *kr, char *err, size_t errcap)
 {
 	st_crypt_errf(err, errcap, "%s", "");
@@ -550,16 +569,8 @@ int st_kr_rotate(struct st_keyring *kr, char *err, size_t errcap)
 	int lock = kr_lock(kr->path, err, errcap);
 	if (lock < 0)
 		return ES_EIO;
-	struct st_keyring *fresh = calloc(1, sizeof(*fresh));
-	int rc = fresh ? 0 : ES_ENOMEM;
-	if (!rc && !(fresh->path = strdup(kr->path)))
-		rc = ES_ENOMEM;
-	if (!rc)
-		rc = kr_load(fresh, err, errcap);
-	if (rc == ES_ENOTFOUND) {
-		st_crypt_errf(err, errcap, "%s: keyring vanished", kr->path);
-		rc = ES_EIO;
-	}
+	struct st_keyring *fresh = NULL;
+	int rc = kr_read_again(kr, &fresh, err, errcap);
 	if (!rc) {
 		for (size_t i = 0; i < fresh->n; i++)
 			fresh->k[i].active = false;
@@ -593,14 +604,8 @@ int st_kr_refresh(struct st_keyring *kr, bool *changed, char *err, size_t errcap
 	struct kr_seen now = kr_seen_of(&st);
 	if (kr_seen_eq(&now, &kr->seen))
 		return 0;
-	struct st_keyring *fresh = calloc(1, sizeof(*fresh));
-	int rc = fresh ? 0 : ES_ENOMEM;
-	if (!rc && !(fresh->path = strdup(kr->path)))
-		rc = ES_ENOMEM;
-	if (!rc)
-		rc = kr_load(fresh, err, errcap);
-	if (rc == ES_ENOTFOUND)
-		st_crypt_errf(err, errcap, "%s: keyring vanished", kr->path);
+	struct st_keyring *fresh = NULL;
+	int rc = kr_read_again(kr, &fresh, err, errcap);
 	if (!rc) {
 		kr_swap_keys(kr, fresh);
 		*changed = true;
@@ -608,7 +613,7 @@ int st_kr_refresh(struct st_keyring *kr, bool *changed, char *err, size_t errcap
 			   st_kr_current_id(kr));
 	}
 	st_kr_free(fresh); /* the old keys, wiped */
-	return rc ? (rc == ES_ENOTFOUND ? ES_EIO : rc) : 0;
+	return rc;
 }
 
 /* ---- data keys --------------------------------------------------------- */
